@@ -1,0 +1,10 @@
+/* gst-montage library: include this to get everything. */
+#pragma once
+
+#include <gst/montage/types.h>
+#include <gst/montage/beattracker.h>
+#include <gst/montage/scenedetector.h>
+#include <gst/montage/planner.h>
+#include <gst/montage/planjson.h>
+#include <gst/montage/encoder.h>
+#include <gst/montage/render.h>

@@ -1,0 +1,103 @@
+/* gst-montage: value types that cross stages.
+ *
+ * Results flow one way: analysis (elements post messages, the tool collects
+ * them into these types) -> planning (planner.h) -> rendering and export
+ * (render.h, planjson.h). They are plain data, cheap to copy, and what the
+ * analysis cache stores and the exporters write.
+ *
+ * Times are GstClockTime (nanoseconds) everywhere. Song times are in the
+ * song's stream time (0 = start of the song); clip times are in the clip's
+ * stream time, which is also what GES uses for in-points.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace montage {
+
+/* What montagebeat found in a song. */
+struct SongAnalysis {
+  std::string uri;                     /* the song's URI */
+  GstClockTime duration = GST_CLOCK_TIME_NONE; /* song length, ns */
+  std::vector<GstClockTime> beats;     /* beat times, ns, strictly ascending */
+  /* Loudness of each beat interval [beats[i], beats[i+1]) (the last one runs
+   * to the end of the song), normalised so the loudest interval is 1.0.
+   * Same length as beats, or empty when unknown (planner then assumes 1.0). */
+  std::vector<double> beat_energy;
+  double bpm = 0.0;        /* tempo from the beat sequence, beats per minute */
+  double confidence = 0.0; /* 0..1, tracker's confidence over the whole song */
+};
+
+/* A shot: the frames between two cuts, [start, end) in clip stream time. */
+struct Shot {
+  GstClockTime start = 0;
+  GstClockTime end = 0;
+};
+
+/* What montagescene found in one clip. */
+struct ClipAnalysis {
+  std::string path;    /* local file path as the user gave it */
+  std::string uri;     /* file:// URI of the same file */
+  GstClockTime duration = GST_CLOCK_TIME_NONE; /* end of the last frame, stream time, ns */
+  /* Stream time of the first frame, ns: usually 0, but some containers start
+   * later (an MPEG program stream at 0.54 s, say); no shot starts before it. */
+  GstClockTime first_frame = 0;
+  gint fps_n = 0;      /* source frame rate (0/1 when unknown or variable) */
+  gint fps_d = 1;
+  gint width = 0;
+  gint height = 0;
+  /* Detected cuts: time of the first frame of each new shot, ascending,
+   */
+  std::vector<GstClockTime> cuts; /* all strictly inside (first_frame, duration) */
+  /* Shots derived from cuts: [first_frame, cuts[0]), [cuts[0], cuts[1]), ...,
+   * [cuts.back(), duration). Use shots_from_cuts() to fill. */
+  std::vector<Shot> shots;
+};
+
+/* Fills clip.shots from clip.cuts and clip.duration. */
+inline void shots_from_cuts(ClipAnalysis &clip)
+{
+  clip.shots.clear();
+  GstClockTime start = clip.first_frame;
+  for (GstClockTime cut : clip.cuts) {
+    if (cut <= start || cut >= clip.duration)
+      continue;
+    clip.shots.push_back({start, cut});
+    start = cut;
+  }
+  if (GST_CLOCK_TIME_IS_VALID(clip.duration) && clip.duration > start)
+    clip.shots.push_back({start, clip.duration});
+}
+
+/* One piece of the edit: `duration` ns of clip `clip`, starting at its
+ * `inpoint`, placed at `start` on the output timeline. */
+struct Segment {
+  GstClockTime start = 0;      /* output time, ns, on the output frame grid */
+  GstClockTime duration = 0;   /* ns, a whole number of output frames */
+  std::size_t clip = 0;        /* index into the clip list given to the planner */
+  std::size_t shot = 0;        /* index into that clip's shots */
+  GstClockTime inpoint = 0;    /* clip stream time of the first frame used, ns */
+  /* Index of the beat this segment starts on; SIZE_MAX when it does not start
+   * on a beat (the song's start, or an off-beat cut past the last beat). */
+  std::size_t beat = 0;
+  GstClockTime beat_time = 0;  /* that beat's time in the song, ns (unquantised);
+                                  the segment's start when beat is SIZE_MAX */
+  bool reused = false;         /* footage overlaps an earlier segment's */
+};
+
+/* The edit decision list the planner produces. */
+struct Plan {
+  std::vector<Segment> segments; /* back to back: segments[i+1].start ==
+                                    segments[i].start + segments[i].duration */
+  GstClockTime duration = 0;     /* total output length, ns (on the frame grid) */
+  gint fps_n = 30;               /* output frame rate the plan is quantised to */
+  gint fps_d = 1;
+  guint64 seed = 0;
+  std::vector<std::string> notes; /* human-readable remarks (reuse, shortening) */
+};
+
+} // namespace montage

@@ -1,0 +1,66 @@
+/* main() for every test binary: gst_init, and every GLib warning or critical
+ * raised from GStreamer or our code fails the running test. */
+#include "testutil.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+namespace {
+
+std::atomic<int> g_warnings{0};
+
+void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer)
+{
+  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_ERROR)) {
+    g_warnings++;
+    ADD_FAILURE() << "GLib " << (domain ? domain : "") << " warning/critical: " << message;
+  }
+}
+
+} // namespace
+
+namespace montage_test {
+
+std::string media_dir()
+{
+  const gchar *env = g_getenv("GST_MONTAGE_MEDIA_DIR");
+  if (env && *env)
+    return env;
+  gchar *dir = g_build_filename(g_get_user_cache_dir(), "gst-montage", "media", NULL);
+  std::string out(dir);
+  g_free(dir);
+  return out;
+}
+
+std::string media_path(const std::string &relative)
+{
+  gchar *path = g_build_filename(media_dir().c_str(), relative.c_str(), NULL);
+  std::string out(path);
+  g_free(path);
+  if (!g_file_test(out.c_str(), G_FILE_TEST_IS_REGULAR)) {
+    ADD_FAILURE() << "sample media " << out
+                  << " is missing: run scripts/fetch-media.sh (or set GST_MONTAGE_MEDIA_DIR)";
+    return "";
+  }
+  return out;
+}
+
+int warnings_seen()
+{
+  return g_warnings.load();
+}
+
+} // namespace montage_test
+
+int main(int argc, char **argv)
+{
+  gst_init(&argc, &argv);
+  g_log_set_default_handler(log_handler, nullptr);
+  for (const char *domain : {"GStreamer", "GLib", "GLib-GObject", "GES"})
+    g_log_set_handler(domain, (GLogLevelFlags)(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL), log_handler, nullptr);
+  ::testing::InitGoogleTest(&argc, argv);
+  int ret = RUN_ALL_TESTS();
+  gst_deinit();
+  return ret;
+}
