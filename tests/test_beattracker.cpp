@@ -1,0 +1,315 @@
+/* BeatTracker core on generated click tracks: no pipeline. */
+#include <gst/montage/beattracker.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+using montage::Beat;
+using montage::BeatTracker;
+using montage::BeatTrackerConfig;
+using montage::SongAnalysis;
+
+namespace {
+
+constexpr GstClockTime kTolerance = 30 * GST_MSECOND;
+
+struct ClickTrack {
+  std::vector<float> samples;
+  std::vector<GstClockTime> clicks; /* onset of each click, ns */
+};
+
+/* Clicks at `bpm` from `first` s for `seconds` s: each a 40 ms burst of
+ * white noise and a 1 kHz tone with a 6 ms exponential decay, every fourth
+ * one louder (a bar accent), silence (exact zeros) in between. */
+ClickTrack make_clicks(guint rate, double bpm, double first, double seconds)
+{
+  ClickTrack ct;
+  ct.samples.assign((std::size_t)(seconds * rate), 0.f);
+  std::uint32_t lcg = 12345;
+  const double period = 60.0 / bpm;
+  for (int k = 0;; k++) {
+    double t = first + k * period;
+    std::size_t start = (std::size_t)std::llround(t * rate);
+    if (start >= ct.samples.size())
+      break;
+    ct.clicks.push_back((GstClockTime)std::llround((double)start * GST_SECOND / rate));
+    const double amp = k % 4 == 0 ? 0.8 : 0.5;
+    const std::size_t len = (std::size_t)(0.04 * rate);
+    for (std::size_t i = 0; i < len && start + i < ct.samples.size(); i++) {
+      lcg = lcg * 1664525u + 1013904223u;
+      double noise = ((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0;
+      double tt = (double)i / rate;
+      double env = std::exp(-tt / 0.006);
+      ct.samples[start + i] = (float)(amp * env * (0.7 * noise + 0.3 * std::sin(2 * M_PI * 1000 * tt)));
+    }
+  }
+  return ct;
+}
+
+/* Pushes in uneven chunks (as buffers would arrive). */
+std::vector<Beat> push_all(BeatTracker &bt, const std::vector<float> &s)
+{
+  std::vector<Beat> beats;
+  const std::size_t chunks[] = {1024, 441, 4096, 333, 2000};
+  std::size_t pos = 0, c = 0;
+  while (pos < s.size()) {
+    std::size_t n = std::min(chunks[c++ % 5], s.size() - pos);
+    auto got = bt.push(s.data() + pos, n);
+    beats.insert(beats.end(), got.begin(), got.end());
+    pos += n;
+  }
+  return beats;
+}
+
+GstClockTime dist(GstClockTime a, GstClockTime b)
+{
+  return a > b ? a - b : b - a;
+}
+
+/* Matches each found beat to its nearest click: every beat within
+ * kTolerance of a click, no click matched twice (no extra beats). Returns the
+ * matched clicks' indices. */
+std::vector<std::size_t> match_beats(const std::vector<GstClockTime> &beats,
+                                     const std::vector<GstClockTime> &clicks)
+{
+  std::vector<std::size_t> idx;
+  for (GstClockTime b : beats) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < clicks.size(); i++)
+      if (dist(clicks[i], b) < dist(clicks[best], b))
+        best = i;
+    EXPECT_LE(dist(clicks[best], b), kTolerance)
+        << "beat at " << b / 1e9 << " s is off the nearest click at " << clicks[best] / 1e9 << " s";
+    if (!idx.empty()) {
+      EXPECT_GT(best, idx.back()) << "two beats on the click at " << clicks[best] / 1e9 << " s";
+    }
+    idx.push_back(best);
+  }
+  return idx;
+}
+
+std::vector<GstClockTime> times_of(const std::vector<Beat> &beats)
+{
+  std::vector<GstClockTime> t;
+  for (const Beat &b : beats)
+    t.push_back(b.time);
+  return t;
+}
+
+struct Case {
+  guint rate;
+  double bpm;
+};
+
+class ClickTrackTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ClickTrackTest, FindsEveryClick)
+{
+  const Case c = GetParam();
+  const double seconds = 30.0;
+  ClickTrack ct = make_clicks(c.rate, c.bpm, 0.5, seconds);
+  BeatTracker bt(c.rate);
+  std::vector<Beat> causal = push_all(bt, ct.samples);
+
+  /* Causal beats: aubio's warm-up is 1.5-3 s; from then on every click up to
+   * the last second (beats are confirmed half a period late) is found once. */
+  ASSERT_FALSE(causal.empty());
+  EXPECT_LT(causal.front().time, 3500 * GST_MSECOND);
+  std::vector<std::size_t> idx = match_beats(times_of(causal), ct.clicks);
+  ASSERT_FALSE(idx.empty());
+  std::size_t expected_last = 0;
+  while (expected_last + 1 < ct.clicks.size() &&
+         ct.clicks[expected_last + 1] + GST_SECOND < (GstClockTime)(seconds * GST_SECOND))
+    expected_last++;
+  EXPECT_EQ(idx.size(), idx.back() - idx.front() + 1) << "a click was missed after the warm-up";
+  EXPECT_GE(idx.back(), expected_last);
+  for (std::size_t i = 8; i < causal.size(); i++) {
+    EXPECT_NEAR(causal[i].bpm, c.bpm, c.bpm * 0.01) << "beat " << i;
+    EXPECT_GE(causal[i].confidence, 0.0);
+    EXPECT_LE(causal[i].confidence, 1.0);
+  }
+
+  /* Whole song: one beat per click from the first click on. */
+  SongAnalysis song = bt.finish();
+  EXPECT_EQ(song.duration, gst_util_uint64_scale(ct.samples.size(), GST_SECOND, c.rate));
+  EXPECT_EQ(song.beats.size(), ct.clicks.size());
+  idx = match_beats(song.beats, ct.clicks);
+  ASSERT_FALSE(idx.empty());
+  EXPECT_EQ(idx.front(), 0u) << "the list does not start at the first click";
+  EXPECT_NEAR(song.bpm, c.bpm, c.bpm * 0.01);
+  EXPECT_GT(song.confidence, 0.5);
+  EXPECT_LE(song.confidence, 1.0);
+
+  /* Energy: every fourth click is louder (0.8 against 0.5). The last
+   * interval runs to the end of the audio, which may cut it short: left out. */
+  ASSERT_EQ(song.beat_energy.size(), song.beats.size());
+  double min_accent = 1.0, max_other = 0.0, sum_accent = 0.0, sum_other = 0.0;
+  std::size_t n_accent = 0;
+  const std::size_t n_full = song.beats.size() - 1;
+  for (std::size_t i = 0; i < n_full; i++) {
+    EXPECT_GE(song.beat_energy[i], 0.0);
+    EXPECT_LE(song.beat_energy[i], 1.0);
+    if (idx[i] % 4 == 0) {
+      min_accent = std::min(min_accent, song.beat_energy[i]);
+      sum_accent += song.beat_energy[i];
+      n_accent++;
+    } else {
+      max_other = std::max(max_other, song.beat_energy[i]);
+      sum_other += song.beat_energy[i];
+    }
+  }
+  EXPECT_GT(min_accent, max_other);
+  ASSERT_GT(n_accent, 0u);
+  double ratio = (sum_other / (double)(n_full - n_accent)) / (sum_accent / (double)n_accent);
+  EXPECT_NEAR(ratio, 0.5 / 0.8, 0.05);
+  EXPECT_DOUBLE_EQ(*std::max_element(song.beat_energy.begin(), song.beat_energy.end()), 1.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rates, ClickTrackTest,
+                         ::testing::Values(Case{44100, 120}, Case{48000, 120}, Case{22050, 97},
+                                           Case{44100, 97}, Case{96000, 130}, Case{8000, 110}),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return std::to_string(info.param.rate) + "Hz_" +
+                                  std::to_string((int)info.param.bpm) + "bpm";
+                         });
+
+TEST(BeatTracker, SilenceGivesNoBeats)
+{
+  std::vector<float> silence(20 * 44100, 0.f);
+  /* and a -80 dBFS hiss */
+  std::vector<float> hiss(20 * 48000);
+  std::uint32_t lcg = 99;
+  for (float &v : hiss) {
+    lcg = lcg * 1664525u + 1013904223u;
+    v = (float)(1e-4 * (((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0));
+  }
+  for (auto *input : {&silence, &hiss}) {
+    guint rate = input == &silence ? 44100 : 48000;
+    BeatTracker bt(rate);
+    EXPECT_TRUE(push_all(bt, *input).empty());
+    SongAnalysis song = bt.finish();
+    EXPECT_TRUE(song.beats.empty());
+    EXPECT_TRUE(song.beat_energy.empty());
+    EXPECT_EQ(song.bpm, 0.0);
+    EXPECT_EQ(song.confidence, 0.0);
+    EXPECT_EQ(song.duration, 20 * GST_SECOND);
+  }
+}
+
+TEST(BeatTracker, NoGridOverASilentGap)
+{
+  const guint rate = 44100;
+  ClickTrack a = make_clicks(rate, 120, 0.5, 10.0);
+  std::vector<float> s = a.samples;
+  s.resize(20 * rate, 0.f); /* 10 s of silence */
+  ClickTrack b = make_clicks(rate, 120, 0.0, 10.0);
+  s.insert(s.end(), b.samples.begin(), b.samples.end());
+  std::vector<GstClockTime> clicks = a.clicks;
+  for (GstClockTime t : b.clicks)
+    clicks.push_back(t + 20 * GST_SECOND);
+
+  BeatTracker bt(rate);
+  std::vector<GstClockTime> causal = times_of(push_all(bt, s));
+  SongAnalysis song = bt.finish();
+  for (const auto *list : {&causal, &song.beats}) {
+    ASSERT_FALSE(list->empty());
+    for (GstClockTime t : *list)
+      EXPECT_TRUE(t < 10 * GST_SECOND || t >= 20 * GST_SECOND - kTolerance)
+          << "beat at " << t / 1e9 << " s inside the silent gap";
+    match_beats(*list, clicks);
+  }
+  EXPECT_EQ(song.beats.size(), clicks.size());
+  EXPECT_NEAR(song.bpm, 120.0, 1.2);
+}
+
+TEST(BeatTracker, ListStartsAtTheFirstClickAfterSilence)
+{
+  const guint rate = 48000;
+  ClickTrack ct = make_clicks(rate, 97, 4.0, 25.0);
+  BeatTracker bt(rate);
+  push_all(bt, ct.samples);
+  SongAnalysis song = bt.finish();
+  ASSERT_EQ(song.beats.size(), ct.clicks.size());
+  EXPECT_LE(dist(song.beats.front(), ct.clicks.front()), kTolerance);
+  match_beats(song.beats, ct.clicks);
+}
+
+TEST(BeatTracker, ResetForgetsEverything)
+{
+  const guint rate = 44100;
+  ClickTrack ct = make_clicks(rate, 120, 0.5, 12.0);
+  BeatTracker bt(rate);
+  EXPECT_FALSE(push_all(bt, ct.samples).empty());
+  bt.reset();
+  EXPECT_EQ(bt.duration(), 0u);
+  std::vector<float> silence(5 * rate, 0.f);
+  EXPECT_TRUE(push_all(bt, silence).empty());
+  SongAnalysis song = bt.finish();
+  EXPECT_TRUE(song.beats.empty());
+  EXPECT_EQ(song.duration, 5 * GST_SECOND);
+
+  /* and tracks again from zero */
+  bt.reset();
+  std::vector<Beat> again = push_all(bt, ct.samples);
+  ASSERT_FALSE(again.empty());
+  match_beats(times_of(again), ct.clicks);
+}
+
+TEST(BeatTracker, FinishDoesNotDisturbTracking)
+{
+  const guint rate = 44100;
+  ClickTrack ct = make_clicks(rate, 120, 0.5, 16.0);
+  BeatTracker a(rate), b(rate);
+  const std::size_t half = ct.samples.size() / 2;
+  std::vector<Beat> ba = a.push(ct.samples.data(), half);
+  SongAnalysis mid = a.finish();
+  EXPECT_FALSE(mid.beats.empty());
+  auto rest = a.push(ct.samples.data() + half, ct.samples.size() - half);
+  ba.insert(ba.end(), rest.begin(), rest.end());
+  std::vector<Beat> bb = b.push(ct.samples.data(), ct.samples.size());
+  EXPECT_EQ(times_of(ba), times_of(bb));
+  EXPECT_EQ(a.finish().beats, b.finish().beats);
+}
+
+TEST(BeatTracker, OtherOnsetMethods)
+{
+  const guint rate = 44100;
+  ClickTrack ct = make_clicks(rate, 120, 0.5, 20.0);
+  for (const char *method : {"hfc", "complex", "energy"}) {
+    BeatTrackerConfig cfg;
+    cfg.method = method;
+    BeatTracker bt(rate, cfg);
+    push_all(bt, ct.samples);
+    SongAnalysis song = bt.finish();
+    EXPECT_NEAR(song.bpm, 120.0, 1.2) << method;
+    match_beats(song.beats, ct.clicks);
+  }
+}
+
+TEST(BeatTracker, RejectsBadConfiguration)
+{
+  EXPECT_THROW(BeatTracker(7999), montage::BeatTrackerError);
+  EXPECT_THROW(BeatTracker(192001), montage::BeatTrackerError);
+  BeatTrackerConfig cfg;
+  cfg.method = "nonsense";
+  EXPECT_THROW(BeatTracker(44100, cfg), montage::BeatTrackerError);
+  EXPECT_NO_THROW(BeatTracker(192000));
+  EXPECT_NO_THROW(BeatTracker(8000));
+}
+
+TEST(BeatTracker, BpmFromBeatsSkipsAMissedBeat)
+{
+  std::vector<GstClockTime> beats;
+  for (int i = 0; i < 20; i++)
+    if (i != 7)
+      beats.push_back(GST_SECOND + i * 600 * GST_MSECOND); /* 100 BPM, beat 7 missing */
+  EXPECT_NEAR(montage::bpm_from_beats(beats), 100.0, 1e-6);
+  EXPECT_EQ(montage::bpm_from_beats({GST_SECOND}), 0.0);
+  EXPECT_EQ(montage::bpm_from_beats({}), 0.0);
+}
+
+} // namespace

@@ -1,0 +1,463 @@
+/* montagebeat element through GstHarness: messages, timestamps, passthrough, resets. */
+/* montagebeat_dep carries no include directory for gst/montagebeat. */
+#include "gstmontagebeat.h"
+
+#include <gst/audio/audio.h>
+#include <gst/check/gstharness.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr GstClockTime kTolerance = 30 * GST_MSECOND;
+
+struct Clicks {
+  std::vector<float> mono;          /* the click track, one channel */
+  std::vector<GstClockTime> clicks; /* onset of each click, ns from sample 0 */
+};
+
+/* Clicks at `bpm` from `first` s for `seconds` s: 40 ms bursts of noise and a
+ * 1 kHz tone, 6 ms decay, silence between. */
+Clicks make_clicks(guint rate, double bpm, double first, double seconds)
+{
+  Clicks c;
+  c.mono.assign((std::size_t)(seconds * rate), 0.f);
+  std::uint32_t lcg = 777;
+  for (int k = 0;; k++) {
+    std::size_t start = (std::size_t)std::llround((first + k * 60.0 / bpm) * rate);
+    if (start >= c.mono.size())
+      break;
+    c.clicks.push_back((GstClockTime)std::llround((double)start * GST_SECOND / rate));
+    for (std::size_t i = 0; i < (std::size_t)(0.04 * rate) && start + i < c.mono.size(); i++) {
+      lcg = lcg * 1664525u + 1013904223u;
+      double noise = ((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0;
+      double t = (double)i / rate;
+      c.mono[start + i] = (float)(0.6 * std::exp(-t / 0.006) * (0.7 * noise + 0.3 * std::sin(2 * M_PI * 1000 * t)));
+    }
+  }
+  return c;
+}
+
+struct Fixture {
+  GstHarness *h = nullptr;
+  GstBus *bus = nullptr;
+  guint rate = 44100;
+  guint channels = 1;
+  bool s16 = false;
+
+  Fixture(guint r, guint ch, bool use_s16) : rate(r), channels(ch), s16(use_s16)
+  {
+    EXPECT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+    h = gst_harness_new("montagebeat");
+    bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    std::string caps = "audio/x-raw, format=" + std::string(s16 ? "S16LE" : "F32LE") +
+                       ", rate=" + std::to_string(rate) + ", channels=" + std::to_string(channels) +
+                       ", layout=interleaved";
+    if (channels > 1)
+      caps += ", channel-mask=(bitmask)0x3";
+    gst_harness_set_src_caps_str(h, caps.c_str());
+  }
+  ~Fixture()
+  {
+    for (GstStructure *s : kept)
+      gst_structure_free(s);
+    gst_element_set_bus(h->element, NULL);
+    gst_object_unref(bus);
+    gst_harness_teardown(h);
+  }
+
+  /* Interleaved buffer of frames [from, from + n) of `mono` (the same signal
+   * on every channel). */
+  GstBuffer *make_buffer(const std::vector<float> &mono, std::size_t from, std::size_t n) const
+  {
+    const gsize bps = s16 ? 2 : 4;
+    GstBuffer *buf = gst_buffer_new_allocate(NULL, n * channels * bps, NULL);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    for (std::size_t i = 0; i < n; i++)
+      for (guint c = 0; c < channels; c++) {
+        float v = mono[from + i];
+        if (s16) {
+          gint16 s = GINT16_TO_LE((gint16)std::lround(std::clamp(v, -1.f, 1.f) * 32767.f));
+          memcpy(map.data + (i * channels + c) * bps, &s, bps);
+        } else {
+          memcpy(map.data + (i * channels + c) * bps, &v, bps);
+        }
+      }
+    gst_buffer_unmap(buf, &map);
+    return buf;
+  }
+
+  /* Pushes mono[from, to) in 1024-frame buffers starting at `pts`; every
+   * buffer must come out as the very same buffer and memory, unchanged. */
+  void push(const std::vector<float> &mono, std::size_t from, std::size_t to, GstClockTime pts,
+            bool discont_first = false)
+  {
+    for (std::size_t pos = from; pos < to; pos += 1024) {
+      std::size_t n = std::min<std::size_t>(1024, to - pos);
+      GstBuffer *in = make_buffer(mono, pos, n);
+      GST_BUFFER_PTS(in) = pts + gst_util_uint64_scale(pos - from, GST_SECOND, rate);
+      GST_BUFFER_DURATION(in) = gst_util_uint64_scale(n, GST_SECOND, rate);
+      if (discont_first && pos == from)
+        GST_BUFFER_FLAG_SET(in, GST_BUFFER_FLAG_DISCONT);
+      GstMemory *mem = gst_buffer_peek_memory(in, 0);
+      GstMapInfo before;
+      gst_buffer_map(in, &before, GST_MAP_READ);
+      std::vector<guint8> bytes(before.data, before.data + before.size);
+      gst_buffer_unmap(in, &before);
+      gst_buffer_ref(in);
+      ASSERT_EQ(gst_harness_push(h, in), GST_FLOW_OK);
+      GstBuffer *out = gst_harness_try_pull(h);
+      ASSERT_NE(out, nullptr);
+      EXPECT_EQ(out, in) << "not passed through in place";
+      EXPECT_EQ(gst_buffer_peek_memory(out, 0), mem);
+      GstMapInfo after;
+      gst_buffer_map(out, &after, GST_MAP_READ);
+      EXPECT_TRUE(after.size == bytes.size() && memcmp(after.data, bytes.data(), after.size) == 0);
+      gst_buffer_unmap(out, &after);
+      gst_buffer_unref(out);
+      gst_buffer_unref(in);
+    }
+  }
+
+  void eos()
+  {
+    ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+    GstEvent *ev;
+    bool seen = false;
+    while ((ev = gst_harness_try_pull_event(h))) {
+      seen = seen || GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
+      gst_event_unref(ev);
+    }
+    EXPECT_TRUE(seen) << "EOS not forwarded";
+  }
+
+  /* Element messages named `name` posted so far; others stay for later. */
+  std::vector<GstStructure *> take(const char *name)
+  {
+    GstMessage *m;
+    while ((m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT))) {
+      kept.push_back(gst_structure_copy(gst_message_get_structure(m)));
+      gst_message_unref(m);
+    }
+    std::vector<GstStructure *> out, rest;
+    for (GstStructure *s : kept)
+      (gst_structure_has_name(s, name) ? out : rest).push_back(s);
+    kept = rest;
+    return out;
+  }
+  std::vector<GstStructure *> kept;
+};
+
+void free_all(std::vector<GstStructure *> &v)
+{
+  for (GstStructure *s : v)
+    gst_structure_free(s);
+  v.clear();
+}
+
+GstClockTime dist(GstClockTime a, GstClockTime b)
+{
+  return a > b ? a - b : b - a;
+}
+
+/* Each time within kTolerance of a distinct expected time, in order. */
+void expect_on_clicks(const std::vector<GstClockTime> &times, const std::vector<GstClockTime> &clicks,
+                      std::vector<std::size_t> *matched = nullptr)
+{
+  std::size_t prev = SIZE_MAX;
+  for (GstClockTime t : times) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < clicks.size(); i++)
+      if (dist(clicks[i], t) < dist(clicks[best], t))
+        best = i;
+    EXPECT_LE(dist(clicks[best], t), kTolerance) << "beat at " << t / 1e9 << " s";
+    if (prev != SIZE_MAX) {
+      EXPECT_GT(best, prev) << "two beats on the click at " << clicks[best] / 1e9 << " s";
+    }
+    prev = best;
+    if (matched)
+      matched->push_back(best);
+  }
+}
+
+std::vector<GstClockTime> beat_times(const std::vector<GstStructure *> &beats)
+{
+  std::vector<GstClockTime> t;
+  for (const GstStructure *s : beats) {
+    guint64 v = 0;
+    EXPECT_TRUE(gst_structure_get_uint64(s, "timestamp", &v));
+    t.push_back(v);
+  }
+  return t;
+}
+
+/* Checks the montage-beats message's schema and returns its beat list. */
+std::vector<GstClockTime> summary_beats(const GstStructure *s, double *bpm, guint64 *duration,
+                                        std::vector<double> *energy)
+{
+  std::vector<GstClockTime> out;
+  EXPECT_EQ(gst_structure_get_field_type(s, "beats"), GST_TYPE_LIST);
+  EXPECT_EQ(gst_structure_get_field_type(s, "energy"), GST_TYPE_LIST);
+  EXPECT_EQ(gst_structure_get_field_type(s, "bpm"), G_TYPE_DOUBLE);
+  EXPECT_EQ(gst_structure_get_field_type(s, "confidence"), G_TYPE_DOUBLE);
+  EXPECT_EQ(gst_structure_get_field_type(s, "duration"), G_TYPE_UINT64);
+  const GValue *list = gst_structure_get_value(s, "beats");
+  const GValue *elist = gst_structure_get_value(s, "energy");
+  if (!list || !elist)
+    return out;
+  EXPECT_EQ(gst_value_list_get_size(list), gst_value_list_get_size(elist));
+  for (guint i = 0; i < gst_value_list_get_size(list); i++) {
+    const GValue *v = gst_value_list_get_value(list, i);
+    EXPECT_TRUE(G_VALUE_HOLDS_UINT64(v));
+    out.push_back(g_value_get_uint64(v));
+  }
+  for (guint i = 0; i < gst_value_list_get_size(elist); i++) {
+    const GValue *v = gst_value_list_get_value(elist, i);
+    EXPECT_TRUE(G_VALUE_HOLDS_DOUBLE(v));
+    double e = g_value_get_double(v);
+    EXPECT_GE(e, 0.0);
+    EXPECT_LE(e, 1.0);
+    if (energy)
+      energy->push_back(e);
+  }
+  double confidence = -1;
+  gst_structure_get_double(s, "confidence", &confidence);
+  EXPECT_GE(confidence, 0.0);
+  EXPECT_LE(confidence, 1.0);
+  gst_structure_get_double(s, "bpm", bpm);
+  gst_structure_get_uint64(s, "duration", duration);
+  return out;
+}
+
+struct Case {
+  guint rate;
+  guint channels;
+  bool s16;
+  double bpm;
+};
+
+class MontageBeatClicks : public ::testing::TestWithParam<Case> {};
+
+TEST_P(MontageBeatClicks, PostsBeatsOnTheClicks)
+{
+  const Case c = GetParam();
+  Fixture f(c.rate, c.channels, c.s16);
+  const double seconds = 20.0;
+  Clicks ck = make_clicks(c.rate, c.bpm, 0.5, seconds);
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+
+  std::vector<GstStructure *> beats = f.take("montage-beat");
+  ASSERT_GT(beats.size(), 10u);
+  for (const GstStructure *s : beats) {
+    EXPECT_EQ(gst_structure_get_field_type(s, "timestamp"), G_TYPE_UINT64);
+    EXPECT_EQ(gst_structure_get_field_type(s, "stream-time"), G_TYPE_UINT64);
+    EXPECT_EQ(gst_structure_get_field_type(s, "running-time"), G_TYPE_UINT64);
+    EXPECT_EQ(gst_structure_get_field_type(s, "bpm"), G_TYPE_DOUBLE);
+    EXPECT_EQ(gst_structure_get_field_type(s, "confidence"), G_TYPE_DOUBLE);
+    guint64 ts = 0, st = 0, rt = 0;
+    gst_structure_get_uint64(s, "timestamp", &ts);
+    gst_structure_get_uint64(s, "stream-time", &st);
+    gst_structure_get_uint64(s, "running-time", &rt);
+    EXPECT_EQ(st, ts); /* default segment */
+    EXPECT_EQ(rt, ts);
+  }
+  std::vector<std::size_t> idx;
+  expect_on_clicks(beat_times(beats), ck.clicks, &idx);
+  EXPECT_EQ(idx.back() - idx.front() + 1, idx.size()) << "a click was missed after the warm-up";
+  double bpm = 0;
+  gst_structure_get_double(beats.back(), "bpm", &bpm);
+  EXPECT_NEAR(bpm, c.bpm, c.bpm * 0.01);
+  free_all(beats);
+
+  f.eos();
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  ASSERT_EQ(summary.size(), 1u);
+  guint64 duration = 0;
+  std::vector<double> energy;
+  std::vector<GstClockTime> all = summary_beats(summary[0], &bpm, &duration, &energy);
+  EXPECT_EQ(all.size(), ck.clicks.size());
+  idx.clear();
+  expect_on_clicks(all, ck.clicks, &idx);
+  ASSERT_FALSE(idx.empty());
+  EXPECT_EQ(idx.front(), 0u);
+  EXPECT_NEAR(bpm, c.bpm, c.bpm * 0.01);
+  EXPECT_EQ(duration, gst_util_uint64_scale(ck.mono.size(), GST_SECOND, c.rate));
+  EXPECT_DOUBLE_EQ(*std::max_element(energy.begin(), energy.end()), 1.0);
+  free_all(summary);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, MontageBeatClicks,
+                         ::testing::Values(Case{44100, 1, false, 120}, Case{48000, 2, false, 97},
+                                           Case{22050, 1, true, 97}, Case{48000, 2, true, 120}),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return std::to_string(info.param.rate) + "Hz_" +
+                                  std::to_string(info.param.channels) + "ch_" +
+                                  (info.param.s16 ? "S16" : "F32") + "_" +
+                                  std::to_string((int)info.param.bpm) + "bpm";
+                         });
+
+TEST(MontageBeat, TimestampsFollowFirstPtsAndSegment)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  seg.start = 10 * GST_SECOND;
+  seg.time = 0;
+  seg.base = 5 * GST_SECOND;
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  const GstClockTime first_pts = 10 * GST_SECOND;
+  Clicks ck = make_clicks(rate, 120, 0.5, 12.0);
+  f.push(ck.mono, 0, ck.mono.size(), first_pts);
+
+  std::vector<GstClockTime> shifted;
+  for (GstClockTime t : ck.clicks)
+    shifted.push_back(t + first_pts);
+  std::vector<GstStructure *> beats = f.take("montage-beat");
+  ASSERT_FALSE(beats.empty());
+  expect_on_clicks(beat_times(beats), shifted);
+  for (const GstStructure *s : beats) {
+    guint64 ts = 0, st = 0, rt = 0;
+    gst_structure_get_uint64(s, "timestamp", &ts);
+    gst_structure_get_uint64(s, "stream-time", &st);
+    gst_structure_get_uint64(s, "running-time", &rt);
+    EXPECT_EQ(st, ts - 10 * GST_SECOND);
+    EXPECT_EQ(rt, ts - 10 * GST_SECOND + 5 * GST_SECOND);
+  }
+  free_all(beats);
+  f.eos();
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  ASSERT_EQ(summary.size(), 1u);
+  double bpm = 0;
+  guint64 duration = 0;
+  std::vector<GstClockTime> all = summary_beats(summary[0], &bpm, &duration, nullptr);
+  EXPECT_EQ(all.size(), shifted.size());
+  expect_on_clicks(all, shifted);
+  EXPECT_EQ(duration, 12 * GST_SECOND);
+  free_all(summary);
+}
+
+TEST(MontageBeat, DiscontResyncsTheClock)
+{
+  const guint rate = 48000;
+  Fixture f(rate, 2, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 20.0);
+  const std::size_t split = 10 * rate + rate / 4; /* 10.25 s, between two clicks */
+  /* the second half arrives with its PTS 1 s later than the samples say */
+  f.push(ck.mono, 0, split, 0);
+  f.push(ck.mono, split, ck.mono.size(), 11250 * GST_MSECOND, true);
+  std::vector<GstClockTime> expected;
+  for (GstClockTime t : ck.clicks)
+    expected.push_back(t >= 10250 * GST_MSECOND ? t + GST_SECOND : t);
+  std::vector<GstStructure *> beats = f.take("montage-beat");
+  ASSERT_FALSE(beats.empty());
+  std::vector<GstClockTime> times = beat_times(beats);
+  expect_on_clicks(times, expected);
+  EXPECT_GT(times.back(), 18 * GST_SECOND);
+  free_all(beats);
+  f.eos();
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  ASSERT_EQ(summary.size(), 1u);
+  double bpm = 0;
+  guint64 duration = 0;
+  std::vector<GstClockTime> all = summary_beats(summary[0], &bpm, &duration, nullptr);
+  EXPECT_EQ(all.size(), expected.size());
+  expect_on_clicks(all, expected);
+  EXPECT_EQ(duration, 20 * GST_SECOND);
+  free_all(summary);
+}
+
+TEST(MontageBeat, FlushResets)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, true);
+  Clicks ck = make_clicks(rate, 120, 0.5, 10.0);
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  std::vector<GstStructure *> before = f.take("montage-beat");
+  EXPECT_FALSE(before.empty());
+  free_all(before);
+
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_flush_start()));
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_flush_stop(TRUE)));
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  std::vector<float> silence(5 * rate, 0.f);
+  f.push(silence, 0, silence.size(), 0);
+  f.eos();
+  std::vector<GstStructure *> after = f.take("montage-beat");
+  EXPECT_TRUE(after.empty());
+  free_all(after);
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  ASSERT_EQ(summary.size(), 1u);
+  double bpm = -1;
+  guint64 duration = 0;
+  EXPECT_TRUE(summary_beats(summary[0], &bpm, &duration, nullptr).empty());
+  EXPECT_EQ(bpm, 0.0);
+  EXPECT_EQ(duration, 5 * GST_SECOND);
+  free_all(summary);
+}
+
+TEST(MontageBeat, SilenceGivesNoBeats)
+{
+  const guint rate = 48000;
+  Fixture f(rate, 2, true);
+  std::vector<float> silence(15 * rate, 0.f);
+  f.push(silence, 0, silence.size(), 0);
+  f.eos();
+  std::vector<GstStructure *> beats = f.take("montage-beat");
+  EXPECT_TRUE(beats.empty());
+  free_all(beats);
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  ASSERT_EQ(summary.size(), 1u);
+  double bpm = -1;
+  guint64 duration = 0;
+  EXPECT_TRUE(summary_beats(summary[0], &bpm, &duration, nullptr).empty());
+  EXPECT_EQ(duration, 15 * GST_SECOND);
+  free_all(summary);
+}
+
+TEST(MontageBeat, CapsAndProperties)
+{
+  ASSERT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  GstElement *el = gst_element_factory_make("montagebeat", NULL);
+  ASSERT_NE(el, nullptr);
+  GEnumClass *klass = G_ENUM_CLASS(g_type_class_ref(GST_TYPE_MONTAGE_BEAT_METHOD));
+  gint m = -1;
+  g_object_get(el, "method", &m, NULL);
+  EXPECT_STREQ(g_enum_get_value(klass, m)->value_nick, "specflux");
+  gst_util_set_object_arg(G_OBJECT(el), "method", "hfc");
+  g_object_get(el, "method", &m, NULL);
+  EXPECT_STREQ(g_enum_get_value(klass, m)->value_nick, "hfc");
+  g_type_class_unref(klass);
+  gdouble silence = 0;
+  g_object_get(el, "silence-threshold", &silence, NULL);
+  EXPECT_EQ(silence, -60.0);
+
+  GstPad *sink = gst_element_get_static_pad(el, "sink");
+  GstCaps *s32 = gst_caps_from_string("audio/x-raw, format=S32LE, rate=44100, channels=1, layout=interleaved");
+  GstCaps *f32 = gst_caps_from_string("audio/x-raw, format=F32LE, rate=44100, channels=6, layout=interleaved");
+  GstCaps *fast = gst_caps_from_string("audio/x-raw, format=F32LE, rate=384000, channels=1, layout=interleaved");
+  EXPECT_FALSE(gst_pad_query_accept_caps(sink, s32));
+  EXPECT_TRUE(gst_pad_query_accept_caps(sink, f32));
+  EXPECT_FALSE(gst_pad_query_accept_caps(sink, fast));
+  gst_caps_unref(s32);
+  gst_caps_unref(f32);
+  gst_caps_unref(fast);
+  gst_object_unref(sink);
+
+  GstElementFactory *factory = gst_element_get_factory(el);
+  EXPECT_STREQ(gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS),
+               "Filter/Analyzer/Audio");
+  gst_object_unref(el);
+}
+
+} // namespace
