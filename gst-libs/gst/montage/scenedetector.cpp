@@ -1,0 +1,245 @@
+/* gst-montage: shot-cut detection (see scenedetector.h). */
+#include <gst/montage/scenedetector.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace montage
+{
+
+/* ---- FrameView ---- */
+
+FrameView FrameView::gray(const cv::Mat &y)
+{
+  FrameView f;
+  f.layout = Layout::Gray;
+  f.y = y;
+  return f;
+}
+
+FrameView FrameView::yuv_planar(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v)
+{
+  FrameView f;
+  f.layout = Layout::YuvPlanar;
+  f.y = y;
+  f.u = u;
+  f.v = v;
+  return f;
+}
+
+FrameView FrameView::yuv_semi_planar(const cv::Mat &y, const cv::Mat &uv, bool v_first)
+{
+  FrameView f;
+  f.layout = Layout::YuvSemiPlanar;
+  f.y = y;
+  f.uv = uv;
+  f.v_first = v_first;
+  return f;
+}
+
+FrameView FrameView::packed_rgb(const cv::Mat &rgb, int r_offset, int g_offset, int b_offset)
+{
+  FrameView f;
+  f.layout = Layout::PackedRgb;
+  f.rgb = rgb;
+  f.r_offset = r_offset;
+  f.g_offset = g_offset;
+  f.b_offset = b_offset;
+  return f;
+}
+
+cv::Size FrameView::size() const
+{
+  return layout == Layout::PackedRgb ? rgb.size() : y.size();
+}
+
+namespace
+{
+
+bool chroma_fits(const cv::Mat &c, int type, cv::Size luma)
+{
+  return !c.empty() && c.type() == type && c.cols <= luma.width && c.rows <= luma.height;
+}
+
+} // namespace
+
+bool FrameView::valid() const
+{
+  switch (layout) {
+  case Layout::Gray:
+    return !y.empty() && y.type() == CV_8UC1;
+  case Layout::YuvPlanar:
+    return !y.empty() && y.type() == CV_8UC1 && chroma_fits(u, CV_8UC1, y.size()) &&
+           chroma_fits(v, CV_8UC1, y.size()) && u.size() == v.size();
+  case Layout::YuvSemiPlanar:
+    return !y.empty() && y.type() == CV_8UC1 && chroma_fits(uv, CV_8UC2, y.size());
+  case Layout::PackedRgb: {
+    if (rgb.empty() || (rgb.type() != CV_8UC3 && rgb.type() != CV_8UC4))
+      return false;
+    const int n = rgb.channels();
+    for (int o : {r_offset, g_offset, b_offset})
+      if (o < 0 || o >= n)
+        return false;
+    return r_offset != g_offset && g_offset != b_offset && r_offset != b_offset;
+  }
+  }
+  return false;
+}
+
+/* ---- AnalysisViewBuilder ---- */
+
+AnalysisViewBuilder::AnalysisViewBuilder(int max_width) : max_width_(std::max(8, max_width)) {}
+
+cv::Size AnalysisViewBuilder::analysis_size(cv::Size frame_size) const
+{
+  if (frame_size.width <= max_width_)
+    return frame_size;
+  const int h = (int)std::lround((double)frame_size.height * max_width_ / frame_size.width);
+  return {max_width_, std::max(1, h)};
+}
+
+namespace
+{
+
+/* Plane reduction: a plain copy when no scaling is needed, INTER_LINEAR
+ * otherwise (cheap at any ratio; see the cost note in the header). */
+void reduce(const cv::Mat &src, cv::Size size, cv::Mat &dst)
+{
+  if (src.size() == size)
+    src.copyTo(dst);
+  else
+    cv::resize(src, dst, size, 0, 0, cv::INTER_LINEAR);
+}
+
+} // namespace
+
+bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
+{
+  if (!frame.valid()) {
+    hsv.release();
+    return false;
+  }
+  const cv::Size size = analysis_size(frame.size());
+  try {
+    switch (frame.layout) {
+    case FrameView::Layout::Gray: {
+      reduce(frame.y, size, y_);
+      /* HSV of a grey pixel: H = S = 0, V = its value (expanded to full range). */
+      y_.convertTo(y_, CV_8U, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
+      cv::Mat zero = cv::Mat::zeros(size, CV_8UC1);
+      cv::Mat planes[] = {zero, zero, y_};
+      cv::merge(planes, 3, hsv);
+      return true;
+    }
+    case FrameView::Layout::YuvPlanar:
+    case FrameView::Layout::YuvSemiPlanar: {
+      reduce(frame.y, size, y_);
+      if (frame.layout == FrameView::Layout::YuvPlanar) {
+        reduce(frame.u, size, u_);
+        reduce(frame.v, size, v_);
+      } else {
+        reduce(frame.uv, size, uv_);
+        cv::Mat pair[2];
+        cv::split(uv_, pair);
+        u_ = pair[frame.v_first ? 1 : 0];
+        v_ = pair[frame.v_first ? 0 : 1];
+      }
+      /* Limited to full range, then OpenCV's YCrCb (BT.601 full range) to BGR. */
+      y_.convertTo(y_, CV_8U, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
+      u_.convertTo(u_, CV_8U, 255.0 / 224.0, 128.0 - 128.0 * 255.0 / 224.0);
+      v_.convertTo(v_, CV_8U, 255.0 / 224.0, 128.0 - 128.0 * 255.0 / 224.0);
+      cv::Mat planes[] = {y_, v_, u_};
+      cv::merge(planes, 3, ycrcb_);
+      cv::cvtColor(ycrcb_, bgr_, cv::COLOR_YCrCb2BGR);
+      cv::cvtColor(bgr_, hsv, cv::COLOR_BGR2HSV);
+      return true;
+    }
+    case FrameView::Layout::PackedRgb: {
+      reduce(frame.rgb, size, rgb_);
+      bgr_.create(size, CV_8UC3);
+      const int from_to[] = {frame.b_offset, 0, frame.g_offset, 1, frame.r_offset, 2};
+      cv::mixChannels(&rgb_, 1, &bgr_, 1, from_to, 3);
+      cv::cvtColor(bgr_, hsv, cv::COLOR_BGR2HSV);
+      return true;
+    }
+    }
+  } catch (const cv::Exception &) {
+  }
+  hsv.release();
+  return false;
+}
+
+/* ---- ContentScorer ---- */
+
+ContentScorer::ContentScorer(Weights weights)
+{
+  weights.hue = std::max(0.0, weights.hue);
+  weights.saturation = std::max(0.0, weights.saturation);
+  weights.luma = std::max(0.0, weights.luma);
+  weights_ = weights.hue + weights.saturation + weights.luma > 0.0 ? weights : kDefaultWeights;
+}
+
+std::optional<double> ContentScorer::score(const cv::Mat &hsv)
+{
+  if (hsv.empty() || hsv.type() != CV_8UC3) {
+    previous_.release();
+    return std::nullopt;
+  }
+  std::optional<double> out;
+  if (!previous_.empty() && previous_.size() == hsv.size()) {
+    cv::absdiff(hsv, previous_, diff_);
+    const cv::Scalar m = cv::mean(diff_);
+    const Weights &w = weights_;
+    out = (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
+  }
+  hsv.copyTo(previous_);
+  return out;
+}
+
+void ContentScorer::reset()
+{
+  previous_.release();
+}
+
+/* ---- SceneDetector ---- */
+
+SceneDetector::SceneDetector(SceneDetectorSettings settings, std::unique_ptr<FrameScorer> scorer)
+    : settings_(settings), scorer_(scorer ? std::move(scorer) : std::make_unique<ContentScorer>())
+{
+}
+
+void SceneDetector::reset()
+{
+  scorer_->reset();
+  started_ = false;
+  shot_start_ = GST_CLOCK_TIME_NONE;
+}
+
+SceneDecision SceneDetector::push(const cv::Mat &hsv, GstClockTime timestamp)
+{
+  const std::optional<double> score = scorer_->score(hsv);
+  if (!started_ || !score) {
+    /* First frame of the stream (or of a new size): the first shot starts here. */
+    started_ = true;
+    shot_start_ = timestamp;
+    return {};
+  }
+
+  SceneDecision d;
+  d.score = *score;
+  if (d.score < settings_.threshold)
+    return d;
+  if (GST_CLOCK_TIME_IS_VALID(timestamp) && GST_CLOCK_TIME_IS_VALID(shot_start_)) {
+    const GstClockTime since =
+        timestamp >= shot_start_ ? timestamp - shot_start_ : shot_start_ - timestamp;
+    if (since < settings_.min_shot_length)
+      return d;
+  }
+  d.cut = true;
+  shot_start_ = timestamp;
+  return d;
+}
+
+} // namespace montage

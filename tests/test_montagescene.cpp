@@ -1,0 +1,459 @@
+/* GstHarness tests for the montagescene element: what only the element does
+ * (formats and strides, messages, force-key-unit events, zero copy, segments,
+ * resets), plus a check on the sample media. The detector itself is tested in
+ * test_scenedetector.cpp. */
+#include <gtest/gtest.h>
+
+#include "testutil.h"
+
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+#include "gstmontagescene.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+constexpr GstClockTime kFrame = GST_SECOND / 25;
+
+/* Synthetic shot `shot`, frame t: a moving sinusoidal texture with its own
+ * hue, saturation, brightness, frequency and direction, plus pixel noise.
+ * Packed BGR, width*3 bytes per row. */
+std::vector<guint8> synthetic_bgr(int shot, int t, int width, int height, guint32 &seed)
+{
+  static const double tints[6][3] = {{0.9, 0.5, 0.2}, {0.3, 0.9, 0.4}, {0.2, 0.4, 1.0},
+                                     {1.0, 0.8, 0.3}, {0.6, 0.2, 0.9}, {0.3, 0.9, 0.9}};
+  static const double levels[6] = {70, 170, 110, 200, 60, 140};
+  const double *tint = tints[shot % 6];
+  const double level = levels[shot % 6];
+  const double period = 18.0 + 7.0 * (shot % 5);
+  const double angle = 0.9 * shot + 0.3;
+  const double fx = std::cos(angle) / period, fy = std::sin(angle) / period;
+  std::vector<guint8> out((size_t)width * height * 3);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      const double wave = std::sin(2.0 * M_PI * (fx * (x + 1.5 * t) + fy * (y - 0.7 * t)));
+      const double lum = level + 55.0 * wave;
+      for (int c = 0; c < 3; c++) {
+        seed = seed * 1664525u + 1013904223u; /* small LCG: reproducible noise */
+        const double noise = ((seed >> 24) / 255.0 - 0.5) * 16.0;
+        const double v = lum * tint[2 - c] + noise; /* B, G, R */
+        out[((size_t)y * width + x) * 3 + c] = (guint8)std::lround(std::clamp(v, 0.0, 255.0));
+      }
+    }
+  return out;
+}
+
+/* A buffer of `format` holding synthetic frame (shot, t), converted by
+ * GstVideoConverter (so planes and strides are GStreamer's own). */
+class FrameMaker
+{
+public:
+  FrameMaker(GstVideoFormat format, int width, int height) : width_(width), height_(height)
+  {
+    gst_video_info_set_format(&bgr_info_, GST_VIDEO_FORMAT_BGR, width, height);
+    gst_video_info_set_format(&info_, format, width, height);
+    converter_ = gst_video_converter_new(&bgr_info_, &info_, NULL);
+  }
+  ~FrameMaker() { gst_video_converter_free(converter_); }
+
+  const GstVideoInfo &info() const { return info_; }
+
+  GstBuffer *make(int shot, int t, GstClockTime pts)
+  {
+    std::vector<guint8> bgr = synthetic_bgr(shot, t, width_, height_, seed_);
+    GstBuffer *src = gst_buffer_new_allocate(NULL, bgr_info_.size, NULL);
+    GstVideoFrame sf, df;
+    gst_video_frame_map(&sf, &bgr_info_, src, GST_MAP_WRITE);
+    for (int y = 0; y < height_; y++)
+      memcpy((guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&sf, 0) +
+                 y * GST_VIDEO_FRAME_PLANE_STRIDE(&sf, 0),
+             &bgr[(size_t)y * width_ * 3], (size_t)width_ * 3);
+    GstBuffer *dst = gst_buffer_new_allocate(NULL, info_.size, NULL);
+    gst_video_frame_map(&df, &info_, dst, GST_MAP_WRITE);
+    gst_video_converter_frame(converter_, &sf, &df);
+    gst_video_frame_unmap(&df);
+    gst_video_frame_unmap(&sf);
+    gst_buffer_unref(src);
+    GST_BUFFER_PTS(dst) = pts;
+    GST_BUFFER_DURATION(dst) = kFrame;
+    return dst;
+  }
+
+private:
+  int width_, height_;
+  guint32 seed_ = 42;
+  GstVideoInfo bgr_info_, info_;
+  GstVideoConverter *converter_;
+};
+
+/* What left the element's src pad, in order. */
+struct Item {
+  bool is_buffer = false;
+  GstBuffer *buffer = nullptr; /* identity only, not a reference */
+  GstClockTime fku_timestamp = GST_CLOCK_TIME_NONE;
+  GstClockTime fku_stream_time = GST_CLOCK_TIME_NONE;
+  GstClockTime fku_running_time = GST_CLOCK_TIME_NONE;
+  gboolean fku_all_headers = FALSE;
+  guint fku_count = 0;
+};
+
+GstPadProbeReturn record_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *items = static_cast<std::vector<Item> *>(data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    Item it;
+    it.is_buffer = true;
+    it.buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    items->push_back(it);
+  } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    Item it;
+    if (gst_video_event_is_force_key_unit(ev) &&
+        gst_video_event_parse_downstream_force_key_unit(ev, &it.fku_timestamp, &it.fku_stream_time,
+                                                        &it.fku_running_time, &it.fku_all_headers,
+                                                        &it.fku_count))
+      items->push_back(it);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+struct Cut {
+  GstClockTime timestamp, stream_time, running_time;
+  double score;
+};
+
+/* A harness around a fresh montagescene, with its src pad recorded and its
+ * messages on `bus`. */
+struct SceneHarness {
+  GstHarness *h = nullptr;
+  GstBus *bus = nullptr;
+  std::vector<Item> items;
+
+  explicit SceneHarness(const GstVideoInfo &info)
+  {
+    EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+    h = gst_harness_new("montagescene");
+    bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    GstPad *src = gst_element_get_static_pad(h->element, "src");
+    gst_pad_add_probe(
+        src, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+        record_probe, &items, NULL);
+    gst_object_unref(src);
+    GstCaps *caps = gst_video_info_to_caps(&info);
+    gst_harness_set_src_caps(h, caps);
+  }
+  ~SceneHarness()
+  {
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+  }
+
+  /* A TIME segment starting at `start`: stream time = PTS, running time = PTS - start. */
+  void push_segment(GstClockTime start)
+  {
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    seg.start = start;
+    seg.time = start;
+    EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+  }
+
+  /* Pushes buf; checks that the very same buffer and memory come out. */
+  void push_expect_same(GstBuffer *buf)
+  {
+    GstMemory *mem = gst_buffer_peek_memory(buf, 0);
+    gst_buffer_ref(buf); /* held across the push: any copy-on-write would show */
+    ASSERT_EQ(gst_harness_push(h, buf), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_try_pull(h);
+    ASSERT_NE(out, nullptr);
+    EXPECT_EQ(out, buf) << "montagescene must pass the buffer itself";
+    EXPECT_EQ(gst_buffer_peek_memory(out, 0), mem) << "and its memory, uncopied";
+    gst_buffer_unref(out);
+    gst_buffer_unref(buf);
+  }
+
+  std::vector<Cut> cuts()
+  {
+    std::vector<Cut> out;
+    while (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+      const GstStructure *s = gst_message_get_structure(msg);
+      if (gst_structure_has_name(s, "montage-scene")) {
+        Cut c{};
+        EXPECT_TRUE(gst_structure_get_uint64(s, "timestamp", &c.timestamp));
+        EXPECT_TRUE(gst_structure_get_uint64(s, "stream-time", &c.stream_time));
+        EXPECT_TRUE(gst_structure_get_uint64(s, "running-time", &c.running_time));
+        EXPECT_TRUE(gst_structure_get_double(s, "score", &c.score));
+        EXPECT_EQ(GST_MESSAGE_SRC(msg), GST_OBJECT(h->element));
+        out.push_back(c);
+      }
+      gst_message_unref(msg);
+    }
+    return out;
+  }
+};
+
+int shot_of(int i, const std::vector<int> &cuts)
+{
+  int s = 0;
+  for (int c : cuts)
+    if (i >= c)
+      s++;
+  return s;
+}
+
+struct FormatCase {
+  GstVideoFormat format;
+  int width, height;
+};
+
+void PrintTo(const FormatCase &c, std::ostream *os)
+{
+  *os << gst_video_format_to_string(c.format) << " " << c.width << "x" << c.height;
+}
+
+std::string case_name(const testing::TestParamInfo<FormatCase> &info)
+{
+  return std::string(gst_video_format_to_string(info.param.format)) + "_" +
+         std::to_string(info.param.width) + "x" + std::to_string(info.param.height);
+}
+
+class MontageSceneFormats : public testing::TestWithParam<FormatCase>
+{
+};
+
+} // namespace
+
+/* Hard cuts at known frames, timestamps from 7 s in a segment starting at 5 s:
+ * each cut is reported once at its frame, a force-key-unit event with that
+ * frame's times comes out just before it, and buffers pass untouched. */
+TEST_P(MontageSceneFormats, CutsAtExactFramesWithKeyUnitBeforeTheFrame)
+{
+  const FormatCase fc = GetParam();
+  const std::vector<int> cuts = {18, 45, 71};
+  const int n = 90;
+  const GstClockTime seg_start = 5 * GST_SECOND, t0 = 7 * GST_SECOND;
+  FrameMaker maker(fc.format, fc.width, fc.height);
+  SceneHarness sh(maker.info());
+  sh.push_segment(seg_start);
+
+  std::vector<GstBuffer *> pushed;
+  for (int i = 0; i < n; i++) {
+    GstBuffer *buf = maker.make(shot_of(i, cuts), i, t0 + i * kFrame);
+    pushed.push_back(buf);
+    sh.push_expect_same(buf);
+  }
+
+  /* Messages: one per cut, at the cut frame, with segment-derived times. */
+  std::vector<Cut> found = sh.cuts();
+  ASSERT_EQ(found.size(), cuts.size());
+  for (size_t k = 0; k < cuts.size(); k++) {
+    const GstClockTime pts = t0 + cuts[k] * kFrame;
+    EXPECT_EQ(found[k].timestamp, pts) << "cut " << k << " expected at frame " << cuts[k];
+    EXPECT_EQ(found[k].stream_time, pts);
+    EXPECT_EQ(found[k].running_time, pts - seg_start);
+    EXPECT_GE(found[k].score, 27.0);
+  }
+
+  /* Src pad order: buffers in order, and a force-key-unit event right before
+   * each cut buffer and nowhere else. */
+  size_t next_buffer = 0;
+  guint fku_seen = 0;
+  for (size_t j = 0; j < sh.items.size(); j++) {
+    const Item &it = sh.items[j];
+    if (it.is_buffer) {
+      ASSERT_LT(next_buffer, pushed.size());
+      EXPECT_EQ(it.buffer, pushed[next_buffer]);
+      next_buffer++;
+      continue;
+    }
+    fku_seen++;
+    ASSERT_LT(fku_seen, cuts.size() + 1) << "more key-unit requests than cuts";
+    const int frame = cuts[fku_seen - 1];
+    ASSERT_EQ(next_buffer, (size_t)frame) << "the event must come just before the cut frame";
+    ASSERT_LT(j + 1, sh.items.size());
+    EXPECT_TRUE(sh.items[j + 1].is_buffer);
+    const GstClockTime pts = t0 + frame * kFrame;
+    EXPECT_EQ(it.fku_timestamp, pts);
+    EXPECT_EQ(it.fku_stream_time, pts);
+    EXPECT_EQ(it.fku_running_time, pts - seg_start);
+    EXPECT_TRUE(it.fku_all_headers);
+    EXPECT_EQ(it.fku_count, fku_seen);
+  }
+  EXPECT_EQ(next_buffer, pushed.size());
+  EXPECT_EQ(fku_seen, cuts.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Formats, MontageSceneFormats,
+    testing::Values(
+        FormatCase{GST_VIDEO_FORMAT_I420, 320, 240}, FormatCase{GST_VIDEO_FORMAT_I420, 321, 241},
+        FormatCase{GST_VIDEO_FORMAT_NV12, 320, 240}, FormatCase{GST_VIDEO_FORMAT_NV12, 321, 241},
+        FormatCase{GST_VIDEO_FORMAT_RGBx, 321, 241}, FormatCase{GST_VIDEO_FORMAT_GRAY8, 321, 241},
+        FormatCase{GST_VIDEO_FORMAT_YV12, 322, 180}, FormatCase{GST_VIDEO_FORMAT_NV21, 322, 180},
+        FormatCase{GST_VIDEO_FORMAT_Y444, 160, 120}, FormatCase{GST_VIDEO_FORMAT_Y42B, 161, 120},
+        FormatCase{GST_VIDEO_FORMAT_RGB, 161, 121}, FormatCase{GST_VIDEO_FORMAT_xBGR, 161, 121},
+        FormatCase{GST_VIDEO_FORMAT_ARGB, 161, 121}),
+    case_name);
+
+TEST(MontageScene, PropertiesAndDefaults)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+  GstElement *el = gst_element_factory_make("montagescene", NULL);
+  ASSERT_NE(el, nullptr);
+  gdouble threshold = 0;
+  guint64 min_len = 0;
+  g_object_get(el, "threshold", &threshold, "min-shot-length", &min_len, NULL);
+  EXPECT_DOUBLE_EQ(threshold, 27.0);
+  EXPECT_EQ(min_len, 500 * GST_MSECOND);
+  g_object_set(el, "threshold", 12.5, "min-shot-length", (guint64)GST_SECOND, NULL);
+  g_object_get(el, "threshold", &threshold, "min-shot-length", &min_len, NULL);
+  EXPECT_DOUBLE_EQ(threshold, 12.5);
+  EXPECT_EQ(min_len, GST_SECOND);
+  GstElementFactory *f = gst_element_get_factory(el);
+  EXPECT_STREQ(gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS),
+               "Filter/Analyzer/Video");
+  EXPECT_TRUE(gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(el)));
+  gst_object_unref(el);
+}
+
+TEST(MontageScene, MinShotLengthSuppressesASecondCutTooSoon)
+{
+  /* Cuts at frames 20 and 26 (240 ms apart), then 60. */
+  const std::vector<int> cuts = {20, 26, 60};
+  for (guint64 min_len : {(guint64)(500 * GST_MSECOND), (guint64)0}) {
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+    SceneHarness sh(maker.info());
+    g_object_set(sh.h->element, "min-shot-length", min_len, NULL);
+    for (int i = 0; i < 75; i++)
+      sh.push_expect_same(maker.make(shot_of(i, cuts), i, GST_SECOND + i * kFrame));
+    std::vector<GstClockTime> got;
+    for (const Cut &c : sh.cuts())
+      got.push_back(c.timestamp);
+    std::vector<GstClockTime> want;
+    for (int c : cuts)
+      if (min_len == 0 || c != 26)
+        want.push_back(GST_SECOND + c * kFrame);
+    EXPECT_EQ(got, want) << "min-shot-length " << min_len;
+  }
+}
+
+TEST(MontageScene, FlushAndNewSegmentStartOver)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_NV12, 160, 120);
+  SceneHarness sh(maker.info());
+  g_object_set(sh.h->element, "min-shot-length", (guint64)0, NULL);
+  for (int i = 0; i < 10; i++)
+    sh.push_expect_same(maker.make(0, i, i * kFrame));
+
+  /* A flushing seek lands in another shot: its first frame is not a cut. */
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_flush_start()));
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_flush_stop(TRUE)));
+  sh.push_segment(0);
+  for (int i = 10; i < 20; i++)
+    sh.push_expect_same(maker.make(1, i, i * kFrame));
+  EXPECT_TRUE(sh.cuts().empty()) << "no cut across a flush";
+
+  /* A new segment without flush (e.g. a gapless next file) likewise. */
+  sh.push_segment(0);
+  for (int i = 20; i < 30; i++)
+    sh.push_expect_same(maker.make(2, i, i * kFrame));
+  EXPECT_TRUE(sh.cuts().empty()) << "no cut across a new segment";
+
+  /* ...and detection goes on after it. */
+  for (int i = 30; i < 40; i++)
+    sh.push_expect_same(maker.make(3, i, i * kFrame));
+  std::vector<Cut> found = sh.cuts();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].timestamp, 30 * kFrame);
+}
+
+TEST(MontageScene, SampleMediaCutsAtKnownFrames)
+{
+  /* Frame numbers counted from the first decoded frame (see docs/montagescene.md). */
+  const std::map<std::string, std::vector<int>> truth = {
+      {"Megamind.avi", {98, 154, 200}},
+      {"oa4_launch.webm", {74}},
+      {"cityCC0.mpg", {116}},
+      {"vtest.avi", {}},
+  };
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+  for (const auto &[name, want] : truth) {
+    const std::string path = montage_test::media_path(name);
+    if (path.empty())
+      continue;
+    gchar *desc = g_strdup_printf("filesrc location=\"%s\" ! decodebin ! videoconvert ! "
+                                  "montagescene name=scene ! identity name=count ! "
+                                  "fakesink sync=false",
+                                  path.c_str());
+    GError *err = nullptr;
+    GstElement *pipe = gst_parse_launch(desc, &err);
+    g_free(desc);
+    ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+    g_clear_error(&err);
+
+    /* Count frames on the way out to turn cut timestamps into frame numbers. */
+    std::vector<GstClockTime> frame_pts;
+    GstElement *count = gst_bin_get_by_name(GST_BIN(pipe), "count");
+    GstPad *pad = gst_element_get_static_pad(count, "src");
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+          static_cast<std::vector<GstClockTime> *>(data)->push_back(
+              GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)));
+          return GST_PAD_PROBE_OK;
+        },
+        &frame_pts, NULL);
+    gst_object_unref(pad);
+    gst_object_unref(count);
+
+    gst_element_set_state(pipe, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipe);
+    std::vector<GstClockTime> cut_pts;
+    bool done = false;
+    while (!done) {
+      GstMessage *msg = gst_bus_timed_pop_filtered(
+          bus, 20 * GST_SECOND,
+          (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
+      if (!msg) {
+        ADD_FAILURE() << name << ": no EOS within 20 s";
+        break;
+      }
+      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT) {
+        const GstStructure *s = gst_message_get_structure(msg);
+        guint64 ts = 0;
+        if (gst_structure_has_name(s, "montage-scene") &&
+            gst_structure_get_uint64(s, "timestamp", &ts))
+          cut_pts.push_back(ts);
+      } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+        GError *e = nullptr;
+        gst_message_parse_error(msg, &e, NULL);
+        ADD_FAILURE() << name << ": " << e->message;
+        g_error_free(e);
+        done = true;
+      } else {
+        done = true;
+      }
+      gst_message_unref(msg);
+    }
+    gst_element_set_state(pipe, GST_STATE_NULL);
+    gst_object_unref(bus);
+    gst_object_unref(pipe);
+
+    std::vector<int> got;
+    for (GstClockTime ts : cut_pts) {
+      auto it = std::find(frame_pts.begin(), frame_pts.end(), ts);
+      got.push_back(it == frame_pts.end() ? -1 : (int)(it - frame_pts.begin()));
+    }
+    EXPECT_EQ(got, want) << name << " (" << frame_pts.size() << " frames)";
+  }
+}
