@@ -1,0 +1,94 @@
+/* gst-montage: a plan as JSON, for people, tools and tests.
+ *
+ * The file says what the montage is made of, segment by segment, in seconds,
+ * with each segment's source file; it is written with json-glib and read back
+ * with read_plan_json(). docs/planner.md shows an example.
+ *
+ *   {
+ *     "format": "gst-montage-plan", "version": 1,
+ *     "song": { "uri": "file:///...", "bpm": 120.0, "duration_s": 31.5 },
+ *     "duration_s": 30.0,           edit length, seconds
+ *     "fps": "30/1",                output frame rate, fps_n/fps_d
+ *     "seed": 42,                   planner seed (a decimal string above 2^53)
+ *     "notes": [ "..." ],
+ *     "segments": [ {
+ *       "start": 0.0, "duration": 1.0,  output time and length, seconds
+ *       "clip": 0,                      index into the planner's clip list
+ *       "source": "a.mp4", "uri": "file:///.../a.mp4",
+ *       "inpoint": 2.002,               clip stream time of the first frame, seconds
+ *       "shot": 1,                      index into the clip's shots
+ *       "beat": 0,                      beat index, null when not on a beat (song start)
+ *       "beat_time": 0.01,              that beat's song time, seconds
+ *       "reused": false } ]
+ *   }
+ *
+ * Times are written as seconds (ns / 1e9, doubles written so they read back
+ * exactly); read_plan_json() rounds them back to the nearest nanosecond, so a
+ * written plan reads back with the same GstClockTime values. Unknown times
+ * (GST_CLOCK_TIME_NONE) are written as null.
+ */
+#pragma once
+
+#include <gst/montage/types.h>
+
+#include <string>
+#include <vector>
+
+namespace montage
+{
+
+/* The plan as JSON text (pretty-printed, two-space indent, UTF-8).
+ * In:  plan from plan_montage(); song and clips as given to the planner (the
+ *      clip list supplies each segment's "source" path and "uri"; a segment
+ *      whose clip index is out of range gets null for both).
+ * Out: the JSON document described above. Never fails. */
+std::string plan_to_json(const Plan &plan, const SongAnalysis &song,
+                         const std::vector<ClipAnalysis> &clips);
+
+/* Writes plan_to_json() to `path`, atomically (g_file_set_contents: a
+ * temporary file renamed over `path`, so readers never see half a plan).
+ * Returns TRUE on success. On failure returns FALSE and sets `error`
+ * (may be NULL): G_FILE_ERROR_* from writing, or G_IO_ERROR_INVALID_ARGUMENT
+ * when a segment's clip index is outside `clips`. */
+bool write_plan_json(const Plan &plan, const SongAnalysis &song,
+                     const std::vector<ClipAnalysis> &clips, const std::string &path,
+                     GError **error);
+
+/* One segment as read back: the planner's fields plus what the file says of
+ * its clip. */
+struct PlanJsonSegment {
+  Segment segment;    /* times in ns; beat is SIZE_MAX where the file has null */
+  std::string source; /* the clip's path ("" where null) */
+  std::string uri;    /* the clip's URI ("" where null) */
+};
+
+/* What a plan file holds. */
+struct PlanJson {
+  int version = 0;
+  std::string song_uri;
+  double song_bpm = 0.0;
+  GstClockTime song_duration = GST_CLOCK_TIME_NONE; /* ns */
+  GstClockTime duration = 0;                        /* edit length, ns */
+  gint fps_n = 0;
+  gint fps_d = 1;
+  guint64 seed = 0;
+  std::vector<std::string> notes;
+  std::vector<PlanJsonSegment> segments;
+
+  /* The Plan these fields describe (segments, duration, rate, seed, notes). */
+  Plan to_plan() const;
+};
+
+/* Parses JSON text produced by plan_to_json() into `out`.
+ * Returns TRUE on success; on failure returns FALSE, sets `error` (may be
+ * NULL) and leaves `out` unspecified: JSON_PARSER_ERROR_* for text that is
+ * not JSON, G_IO_ERROR_INVALID_DATA naming the first missing or mistyped
+ * field, or a version newer than this reader knows (1). */
+bool parse_plan_json(const std::string &text, PlanJson &out, GError **error);
+
+/* Reads and parses a plan file written by write_plan_json().
+ * Returns TRUE on success; on failure FALSE with `error` set as for
+ * parse_plan_json(), or G_FILE_ERROR_* when the file cannot be read. */
+bool read_plan_json(const std::string &path, PlanJson &out, GError **error);
+
+} // namespace montage

@@ -1,0 +1,548 @@
+/* Tests of the montage planner and the plan's JSON file (no pipeline). */
+#include <gst/montage/planjson.h>
+#include <gst/montage/planner.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace montage;
+
+namespace
+{
+
+GstClockTime secs(double s)
+{
+  return (GstClockTime)std::llround(s * GST_SECOND);
+}
+
+/* Beats every 60/bpm s from `first`, up to `length` s; a song of `length` s. */
+SongAnalysis make_song(double bpm, double first, double length)
+{
+  SongAnalysis song;
+  song.uri = "file:///music/song.ogg";
+  song.bpm = bpm;
+  song.duration = secs(length);
+  for (int i = 0;; i++) {
+    double t = first + i * 60.0 / bpm;
+    if (t >= length)
+      break;
+    song.beats.push_back(secs(t));
+  }
+  return song;
+}
+
+/* A clip made of shots of the given lengths, back to back. */
+ClipAnalysis make_clip(const std::string &name, const std::vector<double> &shot_lengths,
+                       gint fps_n = 30, gint fps_d = 1)
+{
+  ClipAnalysis clip;
+  clip.path = "/videos/" + name;
+  clip.uri = "file:///videos/" + name;
+  clip.fps_n = fps_n;
+  clip.fps_d = fps_d;
+  double t = 0.0;
+  for (std::size_t i = 0; i < shot_lengths.size(); i++) {
+    t += shot_lengths[i];
+    if (i + 1 < shot_lengths.size())
+      clip.cuts.push_back(secs(t));
+  }
+  clip.duration = secs(t);
+  shots_from_cuts(clip);
+  return clip;
+}
+
+/* `n` clips of `shots` shots of `length` s each. */
+std::vector<ClipAnalysis> many_clips(int n, int shots, double length)
+{
+  std::vector<ClipAnalysis> clips;
+  for (int i = 0; i < n; i++)
+    clips.push_back(make_clip("clip" + std::to_string(i) + ".mp4",
+                              std::vector<double>(shots, length + 0.1 * i)));
+  return clips;
+}
+
+GstClockTime source_frame(const ClipAnalysis &clip)
+{
+  if (clip.fps_n <= 0)
+    return gst_util_uint64_scale_ceil(GST_SECOND, 1, 30);
+  return gst_util_uint64_scale_ceil(GST_SECOND, clip.fps_d, clip.fps_n);
+}
+
+bool on_grid(GstClockTime t, gint n, gint d)
+{
+  return frame_time(frame_at(t, n, d), n, d) == t;
+}
+
+bool any_note_contains(const Plan &plan, const std::string &what)
+{
+  for (const std::string &n : plan.notes)
+    if (n.find(what) != std::string::npos)
+      return true;
+  return false;
+}
+
+/* The rules every plan keeps, checked from the outside. */
+void check_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips)
+{
+  ASSERT_FALSE(plan.segments.empty());
+  GstClockTime at = 0;
+  for (std::size_t i = 0; i < plan.segments.size(); i++) {
+    const Segment &s = plan.segments[i];
+    SCOPED_TRACE("segment " + std::to_string(i));
+    EXPECT_EQ(s.start, at) << "segments must be back to back from 0";
+    EXPECT_GT(s.duration, 0u);
+    EXPECT_TRUE(on_grid(s.start, plan.fps_n, plan.fps_d));
+    EXPECT_TRUE(on_grid(s.start + s.duration, plan.fps_n, plan.fps_d))
+        << "duration must be a whole number of frames";
+    if (i > 0 && s.beat == SIZE_MAX) {
+      /* only where the song has no beat left to cut on, and said in a note */
+      EXPECT_GT(s.start, song.beats.back()) << "cuts lie on beats";
+      EXPECT_EQ(s.beat_time, s.start);
+      EXPECT_TRUE(any_note_contains(plan, "off the beat"));
+    } else if (i > 0) {
+      ASSERT_LT(s.beat, song.beats.size()) << "cuts lie on beats";
+      EXPECT_EQ(s.beat_time, song.beats[s.beat]);
+      /* the cut time comes from the beat itself, rounded to the frame grid */
+      EXPECT_EQ(s.start, frame_time(frame_at(song.beats[s.beat], plan.fps_n, plan.fps_d),
+                                    plan.fps_n, plan.fps_d));
+      if (plan.segments[i - 1].beat != SIZE_MAX) {
+        EXPECT_GT(s.beat, plan.segments[i - 1].beat);
+      }
+    } else {
+      EXPECT_EQ(s.start, 0u);
+    }
+    ASSERT_LT(s.clip, clips.size());
+    const ClipAnalysis &clip = clips[s.clip];
+    ASSERT_LT(s.shot, clip.shots.size());
+    const Shot &shot = clip.shots[s.shot];
+    EXPECT_GE(s.inpoint, shot.start);
+    EXPECT_LE(s.inpoint + s.duration, shot.end - source_frame(clip))
+        << "no frame of the next shot may be shown";
+    if (clip.fps_n > 0) {
+      EXPECT_TRUE(on_grid(s.inpoint, clip.fps_n, clip.fps_d)) << "in-point on the source grid";
+    }
+    at = s.start + s.duration;
+  }
+  EXPECT_EQ(at, plan.duration);
+  if (GST_CLOCK_TIME_IS_VALID(song.duration)) {
+    EXPECT_LE(plan.duration, song.duration);
+  }
+}
+
+/* For each segment: does its footage overlap an earlier segment's? */
+std::vector<bool> overlaps_earlier(const Plan &plan)
+{
+  std::vector<bool> out;
+  for (std::size_t i = 0; i < plan.segments.size(); i++) {
+    const Segment &s = plan.segments[i];
+    bool overlap = false;
+    for (std::size_t j = 0; j < i; j++) {
+      const Segment &p = plan.segments[j];
+      if (p.clip == s.clip && s.inpoint < p.inpoint + p.duration &&
+          p.inpoint < s.inpoint + s.duration)
+        overlap = true;
+    }
+    out.push_back(overlap);
+  }
+  return out;
+}
+
+bool same_plan(const Plan &a, const Plan &b)
+{
+  if (a.segments.size() != b.segments.size() || a.duration != b.duration || a.notes != b.notes)
+    return false;
+  for (std::size_t i = 0; i < a.segments.size(); i++) {
+    const Segment &x = a.segments[i], &y = b.segments[i];
+    if (x.start != y.start || x.duration != y.duration || x.clip != y.clip || x.shot != y.shot ||
+        x.inpoint != y.inpoint || x.beat != y.beat || x.beat_time != y.beat_time ||
+        x.reused != y.reused)
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+TEST(Planner, CutsOnBeatsAtSeveralFrameRates)
+{
+  /* 123.4 BPM from 13.7 ms: no beat falls on any frame grid by chance. */
+  SongAnalysis song = make_song(123.4, 0.0137, 240.0);
+  auto clips = many_clips(4, 30, 3.3);
+  const std::pair<gint, gint> rates[] = {{30, 1}, {30000, 1001}, {25, 1}, {24000, 1001}, {60, 1}};
+  for (auto [n, d] : rates) {
+    SCOPED_TRACE(std::to_string(n) + "/" + std::to_string(d));
+    PlanSettings settings;
+    settings.fps_n = n;
+    settings.fps_d = d;
+    Plan plan = plan_montage(song, clips, settings);
+    EXPECT_EQ(plan.fps_n, n);
+    EXPECT_EQ(plan.fps_d, d);
+    /* default length: the song floored to the grid */
+    guint64 frames = gst_util_uint64_scale(song.duration, n, (guint64)d * GST_SECOND);
+    EXPECT_EQ(plan.duration, frame_time(frames, n, d));
+    check_plan(plan, song, clips);
+    /* the first beat is 13.7 ms in: less than a frame, so segment 0 starts on it */
+    EXPECT_EQ(plan.segments[0].beat, 0u);
+    EXPECT_EQ(plan.segments[0].beat_time, song.beats[0]);
+    EXPECT_GT(plan.segments.size(), 100u);
+  }
+}
+
+TEST(Planner, FirstSegmentFromSongStartWhenFirstBeatIsLate)
+{
+  SongAnalysis song = make_song(120, 2.3, 30.0);
+  auto clips = many_clips(3, 10, 2.5);
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  check_plan(plan, song, clips);
+  EXPECT_EQ(plan.segments[0].beat, SIZE_MAX);
+  EXPECT_EQ(plan.segments[0].beat_time, 0u);
+  EXPECT_EQ(plan.segments[1].start,
+            frame_time(frame_at(song.beats[plan.segments[1].beat], 30, 1), 30, 1));
+}
+
+TEST(Planner, SegmentsStayInsideShotsWithOneFrameMargin)
+{
+  /* 120 BPM, 2 beats = 1 s. Shots of exactly 1 s cannot hold a 1 s segment
+   * (one source frame must stay free at the end); shots of 1.05 s can, with
+   * only 16 ms to spare. */
+  SongAnalysis song = make_song(120, 0.0, 20.0);
+  std::vector<ClipAnalysis> clips;
+  clips.push_back(make_clip("tight.mp4", std::vector<double>(12, 1.05), 25, 1));
+  clips.push_back(make_clip("exact.mp4", std::vector<double>(12, 1.0), 30, 1));
+  clips.push_back(make_clip("ntsc.mp4", std::vector<double>(12, 1.05), 30000, 1001));
+  clips.push_back(make_clip("unknown-rate.mp4", std::vector<double>(12, 1.05), 0, 1));
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  check_plan(plan, song, clips);
+  for (const Segment &s : plan.segments) {
+    if (s.clip == 1) {
+      EXPECT_LT(s.duration, GST_SECOND) << "a 1 s shot cannot hold 1 s plus one frame";
+    }
+  }
+}
+
+TEST(Planner, NoClipTwiceInARow)
+{
+  SongAnalysis song = make_song(128, 0.0, 60.0);
+  std::vector<ClipAnalysis> clips;
+  /* unequal clips: the long one would win on freshness alone */
+  clips.push_back(make_clip("long.mp4", std::vector<double>(30, 6.0)));
+  clips.push_back(make_clip("mid.mp4", std::vector<double>(10, 4.0)));
+  clips.push_back(make_clip("short.mp4", std::vector<double>(8, 3.0)));
+  /* snug.mp4's shots fit 2-beat segments almost exactly, so the fit score
+   * alone would pick it every time; wide.mp4 has room for everything. */
+  std::vector<ClipAnalysis> lopsided;
+  lopsided.push_back(make_clip("snug.mp4", std::vector<double>(60, 1.05)));
+  lopsided.push_back(make_clip("wide.mp4", std::vector<double>(4, 20.0)));
+  for (const auto *set : {&clips, &lopsided}) {
+    for (guint64 seed = 0; seed < 5; seed++) {
+      PlanSettings settings;
+      settings.seed = seed;
+      Plan plan = plan_montage(song, *set, settings);
+      check_plan(plan, song, *set);
+      for (std::size_t i = 1; i < plan.segments.size(); i++)
+        EXPECT_NE(plan.segments[i].clip, plan.segments[i - 1].clip) << "segment " << i;
+    }
+  }
+}
+
+TEST(Planner, NoReuseWhileFreshFootageExists)
+{
+  /* 40 s of music, 2 x 30 s of footage in shots of 1.5-3 s. */
+  SongAnalysis song = make_song(120, 0.0, 40.0);
+  std::vector<ClipAnalysis> clips;
+  clips.push_back(make_clip("a.mp4", {3.0, 1.5, 2.0, 3.0, 2.5, 3.0, 1.5, 2.0, 3.0, 2.5, 3.0, 3.0}));
+  clips.push_back(make_clip("b.mp4", {2.0, 3.0, 1.5, 3.0, 2.5, 3.0, 1.5, 2.0, 3.0, 2.5, 3.0, 3.0}));
+  for (guint64 seed = 0; seed < 5; seed++) {
+    PlanSettings settings;
+    settings.seed = seed;
+    Plan plan = plan_montage(song, clips, settings);
+    check_plan(plan, song, clips);
+    auto overlaps = overlaps_earlier(plan);
+    for (std::size_t i = 0; i < plan.segments.size(); i++) {
+      EXPECT_FALSE(overlaps[i]) << "segment " << i << " repeats footage";
+      EXPECT_FALSE(plan.segments[i].reused);
+    }
+    EXPECT_FALSE(any_note_contains(plan, "seen earlier"));
+  }
+}
+
+TEST(Planner, ReuseFlaggedWhenFootageRunsOut)
+{
+  /* 20 s of music but only 2 x 4 s of footage. */
+  SongAnalysis song = make_song(120, 0.0, 20.0);
+  std::vector<ClipAnalysis> clips;
+  clips.push_back(make_clip("a.mp4", {2.0, 2.0}));
+  clips.push_back(make_clip("b.mp4", {1.5, 2.5}));
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  check_plan(plan, song, clips);
+  auto overlaps = overlaps_earlier(plan);
+  std::size_t reused = 0, first_reused = plan.segments.size();
+  for (std::size_t i = 0; i < plan.segments.size(); i++) {
+    EXPECT_EQ(plan.segments[i].reused, overlaps[i]) << "segment " << i;
+    if (plan.segments[i].reused) {
+      reused++;
+      first_reused = std::min(first_reused, i);
+    }
+  }
+  EXPECT_GT(reused, 0u);
+  /* about 8 s minus margins is fresh: reuse starts only after several segments */
+  EXPECT_GE(first_reused, 4u);
+  EXPECT_TRUE(any_note_contains(plan, "seen earlier"));
+}
+
+TEST(Planner, SameSeedSamePlanDifferentSeedDifferentPlan)
+{
+  SongAnalysis song = make_song(118, 0.2, 45.0);
+  auto clips = many_clips(5, 12, 2.2);
+  PlanSettings settings;
+  settings.seed = 1234;
+  Plan a = plan_montage(song, clips, settings);
+  Plan b = plan_montage(song, clips, settings);
+  EXPECT_TRUE(same_plan(a, b));
+  EXPECT_EQ(a.seed, 1234u);
+
+  std::vector<Plan> plans;
+  for (guint64 seed = 1; seed <= 8; seed++) {
+    settings.seed = seed;
+    plans.push_back(plan_montage(song, clips, settings));
+  }
+  EXPECT_FALSE(same_plan(plans[0], plans[1]));
+  int distinct = 0;
+  for (std::size_t i = 0; i < plans.size(); i++) {
+    bool seen = false;
+    for (std::size_t j = 0; j < i; j++)
+      seen = seen || same_plan(plans[i], plans[j]);
+    distinct += !seen;
+  }
+  EXPECT_GE(distinct, 7);
+}
+
+TEST(Planner, RequestedDurationEndsOnNearestBeat)
+{
+  /* beats at 0.013 + 0.5 k s up to 20 s; the song runs on to 30 s */
+  SongAnalysis song = make_song(120, 0.013, 20.0);
+  song.duration = secs(30.0);
+  auto clips = many_clips(3, 20, 2.5);
+  struct Case {
+    double want, end;
+  } cases[] = {
+      {10.2, 10.013},  /* nearest beat below */
+      {10.3, 10.513},  /* nearest beat above */
+      {25.0, 25.0},    /* no beat near: the length itself */
+      {40.0, 30.0},    /* past the song: the song's end */
+      {7.0101, 7.013}, /* on a beat but not on the frame grid */
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE("want " + std::to_string(c.want));
+    PlanSettings settings;
+    settings.fps_n = 30000;
+    settings.fps_d = 1001;
+    settings.duration = secs(c.want);
+    Plan plan = plan_montage(song, clips, settings);
+    EXPECT_EQ(plan.duration, frame_time(frame_at(secs(c.end), 30000, 1001), 30000, 1001));
+    check_plan(plan, song, clips);
+  }
+  PlanSettings settings;
+  settings.duration = secs(40.0);
+  EXPECT_TRUE(any_note_contains(plan_montage(song, clips, settings), "longer than the song"));
+}
+
+TEST(Planner, QuietPassagesCutLessOften)
+{
+  SongAnalysis song = make_song(120, 0.0, 30.0);
+  song.beat_energy.assign(song.beats.size(), 1.0);
+  for (std::size_t i = 20; i < 40; i++) /* 10 s - 20 s is quiet */
+    song.beat_energy[i] = 0.2;
+  auto clips = many_clips(3, 20, 2.5);
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  check_plan(plan, song, clips);
+  for (std::size_t i = 0; i + 1 < plan.segments.size(); i++) {
+    const Segment &s = plan.segments[i], &next = plan.segments[i + 1];
+    std::size_t from = s.beat == SIZE_MAX ? 0 : s.beat;
+    std::size_t beats = next.beat - from;
+    SCOPED_TRACE("segment " + std::to_string(i) + " from beat " + std::to_string(from));
+    if (from >= 20 && from < 40) {
+      EXPECT_EQ(beats, 4u);
+    } else {
+      EXPECT_EQ(beats, 2u);
+    }
+  }
+}
+
+TEST(Planner, FewerBeatsWhenNoShotHoldsMore)
+{
+  /* 2 beats = 1 s, but no shot is longer than 0.8 s: cut every beat. */
+  SongAnalysis song = make_song(120, 0.0, 10.0);
+  std::vector<ClipAnalysis> clips;
+  clips.push_back(make_clip("a.mp4", std::vector<double>(20, 0.8)));
+  clips.push_back(make_clip("b.mp4", std::vector<double>(20, 0.7)));
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  check_plan(plan, song, clips);
+  for (std::size_t i = 1; i < plan.segments.size(); i++)
+    EXPECT_EQ(plan.segments[i].beat, plan.segments[i - 1].beat + 1);
+  EXPECT_TRUE(any_note_contains(plan, "fewer beats"));
+}
+
+TEST(Planner, ClipsWithOnlyShortShotsAreNotUsed)
+{
+  SongAnalysis song = make_song(120, 0.0, 10.0);
+  std::vector<ClipAnalysis> clips;
+  clips.push_back(make_clip("flashes.mp4", std::vector<double>(40, 0.3)));
+  clips.push_back(make_clip("good.mp4", std::vector<double>(10, 3.0)));
+  clips.push_back(make_clip("good2.mp4", std::vector<double>(10, 3.0)));
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  check_plan(plan, song, clips);
+  for (const Segment &s : plan.segments)
+    EXPECT_NE(s.clip, 0u);
+  EXPECT_TRUE(any_note_contains(plan, "/videos/flashes.mp4"));
+}
+
+TEST(Planner, ShotsAreDerivedFromCutsWhenMissing)
+{
+  SongAnalysis song = make_song(120, 0.0, 10.0);
+  std::vector<ClipAnalysis> clips{make_clip("a.mp4", {3.0, 4.0, 5.0}),
+                                  make_clip("b.mp4", {6.0, 6.0})};
+  std::vector<ClipAnalysis> bare = clips;
+  for (ClipAnalysis &c : bare)
+    c.shots.clear();
+  Plan with = plan_montage(song, clips, PlanSettings{});
+  Plan without = plan_montage(song, bare, PlanSettings{});
+  EXPECT_TRUE(same_plan(with, without));
+}
+
+TEST(Planner, ImpossibleInputThrowsPlanError)
+{
+  SongAnalysis song = make_song(120, 0.0, 10.0);
+  auto clips = many_clips(2, 5, 3.0);
+
+  SongAnalysis silent = song;
+  silent.beats.clear();
+  EXPECT_THROW(plan_montage(silent, clips, PlanSettings{}), PlanError);
+  EXPECT_THROW(plan_montage(song, {}, PlanSettings{}), PlanError);
+
+  std::vector<ClipAnalysis> flashes{make_clip("flashes.mp4", std::vector<double>(40, 0.3))};
+  try {
+    plan_montage(song, flashes, PlanSettings{});
+    ADD_FAILURE() << "expected PlanError";
+  } catch (const PlanError &e) {
+    EXPECT_NE(std::string(e.what()).find("one beat"), std::string::npos) << e.what();
+  }
+
+  SongAnalysis no_length = song;
+  no_length.duration = GST_CLOCK_TIME_NONE;
+  EXPECT_THROW(plan_montage(no_length, clips, PlanSettings{}), PlanError);
+  PlanSettings with_length;
+  with_length.duration = secs(5.0);
+  EXPECT_NO_THROW(plan_montage(no_length, clips, with_length));
+
+  PlanSettings bad_rate;
+  bad_rate.fps_n = 0;
+  EXPECT_THROW(plan_montage(song, clips, bad_rate), PlanError);
+  PlanSettings zero;
+  zero.duration = 0;
+  EXPECT_THROW(plan_montage(song, clips, zero), PlanError);
+}
+
+class PlanJsonTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    GError *error = nullptr;
+    gchar *dir = g_dir_make_tmp("test-planner-XXXXXX", &error);
+    ASSERT_NE(dir, nullptr) << error->message;
+    dir_ = dir;
+    g_free(dir);
+    path_ = dir_ + "/plan.json";
+  }
+  void TearDown() override
+  {
+    g_remove(path_.c_str());
+    g_rmdir(dir_.c_str());
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(PlanJsonTest, RoundTrip)
+{
+  SongAnalysis song = make_song(123.4, 0.41, 20.0);
+  std::vector<ClipAnalysis> clips{make_clip("a \"quoted\".mp4", {3.0, 4.0, 5.0}, 30000, 1001),
+                                  make_clip("b.mp4", {2.0, 2.0})};
+  PlanSettings settings;
+  settings.fps_n = 30000;
+  settings.fps_d = 1001;
+  settings.seed = (G_GUINT64_CONSTANT(1) << 60) + 7; /* beyond doubles: written as a string */
+  Plan plan = plan_montage(song, clips, settings);
+  ASSERT_FALSE(plan.notes.empty()); /* footage runs out: there is a note to carry */
+
+  GError *error = nullptr;
+  ASSERT_TRUE(write_plan_json(plan, song, clips, path_, &error)) << error->message;
+  PlanJson read;
+  ASSERT_TRUE(read_plan_json(path_, read, &error)) << error->message;
+
+  EXPECT_EQ(read.version, 1);
+  EXPECT_EQ(read.song_uri, song.uri);
+  EXPECT_DOUBLE_EQ(read.song_bpm, 123.4);
+  EXPECT_EQ(read.song_duration, song.duration);
+  EXPECT_EQ(read.fps_n, 30000);
+  EXPECT_EQ(read.fps_d, 1001);
+  EXPECT_TRUE(same_plan(read.to_plan(), plan));
+  ASSERT_EQ(read.segments.size(), plan.segments.size());
+  EXPECT_EQ(read.segments[0].segment.beat, SIZE_MAX); /* first beat 0.41 s: song start */
+  for (const PlanJsonSegment &s : read.segments) {
+    EXPECT_EQ(s.source, clips[s.segment.clip].path);
+    EXPECT_EQ(s.uri, clips[s.segment.clip].uri);
+  }
+  EXPECT_EQ(read.to_plan().seed, settings.seed);
+
+  /* The text says what the brief promises, with null for the song start. */
+  std::string text = plan_to_json(plan, song, clips);
+  EXPECT_NE(text.find("\"fps\" : \"30000/1001\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"beat\" : null"), std::string::npos);
+  EXPECT_NE(text.find("\"source\" : \"/videos/b.mp4\""), std::string::npos);
+
+  /* A small seed is written as a plain number. */
+  plan.seed = 42;
+  text = plan_to_json(plan, song, clips);
+  EXPECT_NE(text.find("\"seed\" : 42"), std::string::npos);
+}
+
+TEST_F(PlanJsonTest, BadInputFailsWithError)
+{
+  PlanJson out;
+  GError *error = nullptr;
+  EXPECT_FALSE(parse_plan_json("{ not json", out, &error));
+  ASSERT_NE(error, nullptr);
+  g_clear_error(&error);
+
+  EXPECT_FALSE(parse_plan_json("{\"format\": \"gst-montage-plan\", \"version\": 1}", out, &error));
+  ASSERT_NE(error, nullptr);
+  EXPECT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+  EXPECT_NE(std::string(error->message).find("song"), std::string::npos) << error->message;
+  g_clear_error(&error);
+
+  EXPECT_FALSE(read_plan_json(dir_ + "/missing.json", out, &error));
+  EXPECT_TRUE(g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT));
+  g_clear_error(&error);
+
+  /* A plan whose segment points past the clip list is refused. */
+  SongAnalysis song = make_song(120, 0.0, 10.0);
+  auto clips = many_clips(2, 5, 3.0);
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  clips.pop_back();
+  bool uses_last = false;
+  for (const Segment &s : plan.segments)
+    uses_last = uses_last || s.clip == 1;
+  ASSERT_TRUE(uses_last);
+  EXPECT_FALSE(write_plan_json(plan, song, clips, path_, &error));
+  EXPECT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT));
+  g_clear_error(&error);
+  EXPECT_FALSE(g_file_test(path_.c_str(), G_FILE_TEST_EXISTS));
+}
