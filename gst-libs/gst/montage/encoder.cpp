@@ -1,0 +1,178 @@
+/* H.264 encoder choice; see encoder.h. */
+#include <gst/montage/encoder.h>
+
+#include <algorithm>
+
+GST_DEBUG_CATEGORY_STATIC(montage_encoder_debug);
+#define GST_CAT_DEFAULT montage_encoder_debug
+
+namespace montage {
+
+namespace {
+
+/* Our order: NOTES.md, "Hardware encoders" (ranks on 1.22 would put
+ * v4l2h264enc first and never auto-pick the VA encoders). */
+const char *const kPreferred[] = {
+    "nvh264enc", "vah264enc", "vah264lpenc", "vaapih264enc", "x264enc", "openh264enc",
+};
+
+void init_debug()
+{
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(montage_encoder_debug, "montageencoder", 0, "gst-montage encoder choice");
+    g_once_init_leave(&once, 1);
+  }
+}
+
+bool is_hardware(GstElementFactory *factory)
+{
+  const gchar *klass = gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS);
+  return klass && strstr(klass, "Hardware") != nullptr;
+}
+
+} // namespace
+
+std::vector<std::string> h264_encoder_candidates()
+{
+  init_debug();
+  std::vector<std::string> out;
+  for (const char *name : kPreferred) {
+    GstElementFactory *f = gst_element_factory_find(name);
+    if (f) {
+      out.emplace_back(name);
+      gst_object_unref(f);
+    }
+  }
+
+  GList *encoders =
+      gst_element_factory_list_get_elements(GST_ELEMENT_FACTORY_TYPE_VIDEO_ENCODER, GST_RANK_NONE);
+  GstCaps *h264 = gst_caps_new_empty_simple("video/x-h264");
+  GList *h264_encoders =
+      gst_element_factory_list_filter(encoders, h264, GST_PAD_SRC, FALSE /* subset */);
+  gst_caps_unref(h264);
+  gst_plugin_feature_list_free(encoders);
+
+  std::vector<GstElementFactory *> others;
+  for (GList *l = h264_encoders; l; l = l->next) {
+    auto *f = GST_ELEMENT_FACTORY(l->data);
+    std::string name = GST_OBJECT_NAME(f);
+    if (std::find(out.begin(), out.end(), name) == out.end())
+      others.push_back(f);
+  }
+  std::stable_sort(others.begin(), others.end(), [](GstElementFactory *a, GstElementFactory *b) {
+    bool ha = is_hardware(a), hb = is_hardware(b);
+    if (ha != hb)
+      return ha;
+    return gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(a)) >
+           gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(b));
+  });
+  for (GstElementFactory *f : others)
+    out.emplace_back(GST_OBJECT_NAME(f));
+  gst_plugin_feature_list_free(h264_encoders);
+  return out;
+}
+
+bool probe_h264_encoder(const std::string &factory, GError **error, guint n_frames,
+                        GstClockTime timeout)
+{
+  init_debug();
+  GstElement *pipeline = gst_pipeline_new("montage-encoder-probe");
+  GstElement *src = gst_element_factory_make("videotestsrc", nullptr);
+  GstElement *convert = gst_element_factory_make("videoconvert", nullptr);
+  GstElement *capsfilter = gst_element_factory_make("capsfilter", nullptr);
+  GstElement *enc = gst_element_factory_make(factory.c_str(), nullptr);
+  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+  if (!src || !convert || !capsfilter || !sink || !enc) {
+    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                "cannot create %s (or videotestsrc/videoconvert/fakesink)", factory.c_str());
+    for (GstElement *e : {src, convert, capsfilter, enc, sink})
+      if (e)
+        gst_object_unref(gst_object_ref_sink(e));
+    gst_object_unref(pipeline);
+    return false;
+  }
+  g_object_set(src, "num-buffers", (gint)std::max(1u, n_frames), NULL);
+  GstCaps *caps = gst_caps_from_string("video/x-raw,width=320,height=240,framerate=30/1");
+  g_object_set(capsfilter, "caps", caps, NULL);
+  gst_caps_unref(caps);
+  gst_bin_add_many(GST_BIN(pipeline), src, capsfilter, convert, enc, sink, NULL);
+
+  bool ok = gst_element_link_many(src, capsfilter, convert, enc, NULL) &&
+            gst_element_link_filtered(enc, sink, nullptr);
+  if (!ok) {
+    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                "%s does not accept raw video here", factory.c_str());
+  } else if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    ok = false;
+    /* The reason is usually on the bus. */
+  }
+
+  GstBus *bus = gst_element_get_bus(pipeline);
+  if (ok || !(error && *error)) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, ok ? timeout : 0, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+      GError *err = nullptr;
+      gst_message_parse_error(msg, &err, nullptr);
+      g_set_error(error, err->domain, err->code, "%s failed to encode: %s", factory.c_str(),
+                  err->message);
+      g_error_free(err);
+      ok = false;
+    } else if (!msg) {
+      if (!(error && *error))
+        g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+                    ok ? "%s did not finish encoding %u test frames in time"
+                       : "%s could not be started",
+                    factory.c_str(), n_frames);
+      ok = false;
+    }
+    if (msg)
+      gst_message_unref(msg);
+  }
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  GST_INFO("probe of %s: %s", factory.c_str(), ok ? "works" : "fails");
+  return ok;
+}
+
+std::string pick_h264_encoder(const std::vector<std::string> &candidates, GError **error,
+                              std::vector<std::string> *rejected)
+{
+  for (const std::string &name : candidates) {
+    GError *err = nullptr;
+    if (probe_h264_encoder(name, &err))
+      return name;
+    if (rejected)
+      rejected->push_back(name + ": " + (err ? err->message : "unknown failure"));
+    g_clear_error(&err);
+  }
+  g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+              "no working H.264 encoder: install gstreamer1.0-plugins-ugly (x264enc) "
+              "or gstreamer1.0-plugins-bad (openh264enc)");
+  return "";
+}
+
+GstStructure *h264_encoder_properties(const std::string &factory, bool preview)
+{
+  if (factory == "x264enc") {
+    /* pass=qual is x264's constant-quality (CRF) mode; quantizer is the CRF. */
+    return gst_structure_new("x264enc", "speed-preset", G_TYPE_STRING,
+                             preview ? "ultrafast" : "veryfast", "pass", G_TYPE_STRING, "qual",
+                             "quantizer", G_TYPE_STRING, preview ? "28" : "21", NULL);
+  }
+  if (factory == "openh264enc") {
+    return gst_structure_new("openh264enc", "complexity", G_TYPE_STRING, preview ? "low" : "medium",
+                             NULL);
+  }
+  if (factory == "nvh264enc") {
+    return gst_structure_new("nvh264enc", "preset", G_TYPE_STRING, preview ? "hp" : "hq", NULL);
+  }
+  if (factory == "vah264enc" || factory == "vah264lpenc") {
+    return gst_structure_new(factory.c_str(), "target-usage", G_TYPE_STRING, preview ? "7" : "4", NULL);
+  }
+  return nullptr;
+}
+
+} // namespace montage

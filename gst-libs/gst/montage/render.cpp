@@ -1,0 +1,344 @@
+/* Rendering a plan through GES; see render.h. */
+#include <gst/montage/render.h>
+
+#include <gst/montage/encoder.h>
+
+#include <gst/pbutils/encoding-profile.h>
+#include <glib/gstdio.h>
+
+#include <map>
+#include <memory>
+
+GST_DEBUG_CATEGORY_STATIC(montage_render_debug);
+#define GST_CAT_DEFAULT montage_render_debug
+
+namespace montage {
+
+namespace {
+
+void init_once()
+{
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(montage_render_debug, "montagerender", 0, "gst-montage rendering");
+    ges_init();
+    g_once_init_leave(&once, 1);
+  }
+}
+
+GESAsset *request_asset(const std::string &uri, GError **error)
+{
+  GError *err = nullptr;
+  GESUriClipAsset *asset = ges_uri_clip_asset_request_sync(uri.c_str(), &err);
+  if (!asset) {
+    g_set_error(error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "cannot load %s: %s",
+                uri.c_str(), err ? err->message : "unknown error");
+    g_clear_error(&err);
+    return nullptr;
+  }
+  return GES_ASSET(asset);
+}
+
+GstEncodingProfile *make_profile(const std::string &encoder)
+{
+  GstCaps *mp4 = gst_caps_from_string("video/quicktime,variant=iso");
+  GstEncodingContainerProfile *container =
+      gst_encoding_container_profile_new("mp4", "MP4 with H.264 and AAC", mp4, nullptr);
+  gst_caps_unref(mp4);
+
+  GstCaps *h264 = gst_caps_from_string("video/x-h264");
+  GstEncodingVideoProfile *video = gst_encoding_video_profile_new(h264, nullptr, nullptr, 0);
+  gst_caps_unref(h264);
+  /* encodebin takes the preset name as the encoder factory to use. */
+  gst_encoding_profile_set_preset_name(GST_ENCODING_PROFILE(video), encoder.c_str());
+  gst_encoding_container_profile_add_profile(container, GST_ENCODING_PROFILE(video));
+
+  GstCaps *aac = gst_caps_from_string("audio/mpeg,mpegversion=4");
+  GstEncodingAudioProfile *audio = gst_encoding_audio_profile_new(aac, nullptr, nullptr, 0);
+  gst_caps_unref(aac);
+  gst_encoding_container_profile_add_profile(container, GST_ENCODING_PROFILE(audio));
+  return GST_ENCODING_PROFILE(container);
+}
+
+struct EncoderWatch {
+  std::string factory;
+  GstStructure *properties = nullptr;
+  GstElement *instance = nullptr; /* not reffed: only compared against */
+};
+
+void on_deep_element_added(GstBin *, GstBin *, GstElement *element, gpointer user_data)
+{
+  auto *watch = static_cast<EncoderWatch *>(user_data);
+  GstElementFactory *factory = gst_element_get_factory(element);
+  if (!factory || watch->factory != GST_OBJECT_NAME(factory))
+    return;
+  watch->instance = element;
+  if (!watch->properties)
+    return;
+  gst_structure_foreach(
+      watch->properties,
+      [](GQuark field, const GValue *value, gpointer obj) -> gboolean {
+        if (G_VALUE_HOLDS_STRING(value))
+          gst_util_set_object_arg(G_OBJECT(obj), g_quark_to_string(field), g_value_get_string(value));
+        return TRUE;
+      },
+      element);
+}
+
+bool is_inside(GstObject *obj, GstElement *ancestor)
+{
+  for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o))
+    if (o == GST_OBJECT(ancestor))
+      return true;
+  return false;
+}
+
+enum class Outcome { kDone, kEncoderFailed, kFailed };
+
+/* The URI of the uridecodebin that `obj` sits in, or "". */
+std::string source_uri_of(GstObject *obj)
+{
+  for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o)) {
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(o), "uri") && GST_IS_BIN(o)) {
+      gchar *uri = nullptr;
+      g_object_get(o, "uri", &uri, NULL);
+      std::string out(uri ? uri : "");
+      g_free(uri);
+      if (!out.empty())
+        return out;
+    }
+  }
+  return "";
+}
+
+Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std::string &encoder,
+                   const RenderSettings &settings, GstClockTime duration, std::string &failed_uri,
+                   GError **error)
+{
+  GESPipeline *pipeline = ges_pipeline_new();
+  ges_pipeline_set_timeline(pipeline, GES_TIMELINE(gst_object_ref(timeline)));
+
+  EncoderWatch watch;
+  watch.factory = encoder;
+  watch.properties = h264_encoder_properties(encoder, settings.preview);
+  gulong handler =
+      g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_deep_element_added), &watch);
+
+  GstEncodingProfile *profile = make_profile(encoder);
+  Outcome outcome = Outcome::kDone;
+  if (!ges_pipeline_set_render_settings(pipeline, tmp_uri.c_str(), profile) ||
+      !ges_pipeline_set_mode(pipeline, GES_PIPELINE_MODE_RENDER)) {
+    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                "cannot set up rendering to MP4 with %s", encoder.c_str());
+    outcome = Outcome::kEncoderFailed;
+  }
+  gst_object_unref(profile);
+
+  if (outcome == Outcome::kDone &&
+      gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    /* The reason is posted on the bus; read it below. */
+    GST_WARNING("render pipeline refused to start");
+  }
+
+  GstBus *bus = gst_element_get_bus(GST_ELEMENT(pipeline));
+  while (outcome == Outcome::kDone) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 250 * GST_MSECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (!msg) {
+      gint64 pos = 0;
+      if (settings.progress && gst_element_query_position(GST_ELEMENT(pipeline), GST_FORMAT_TIME, &pos))
+        settings.progress((GstClockTime)pos, duration);
+      continue;
+    }
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
+      gst_message_unref(msg);
+      if (settings.progress)
+        settings.progress(duration, duration);
+      break;
+    }
+    GError *err = nullptr;
+    gchar *debug = nullptr;
+    gst_message_parse_error(msg, &err, &debug);
+    GST_WARNING("render error from %s: %s (%s)", GST_MESSAGE_SRC_NAME(msg), err->message,
+                GST_STR_NULL(debug));
+    bool from_encoder = watch.instance && is_inside(GST_MESSAGE_SRC(msg), watch.instance);
+    if (!from_encoder)
+      failed_uri = source_uri_of(GST_MESSAGE_SRC(msg));
+    g_set_error_literal(error, err->domain, err->code, err->message);
+    outcome = from_encoder ? Outcome::kEncoderFailed : Outcome::kFailed;
+    g_error_free(err);
+    g_free(debug);
+    gst_message_unref(msg);
+  }
+  gst_object_unref(bus);
+  gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_NULL);
+  g_signal_handler_disconnect(pipeline, handler);
+  if (watch.properties)
+    gst_structure_free(watch.properties);
+  gst_object_unref(pipeline);
+  return outcome;
+}
+
+} // namespace
+
+GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
+                            const std::vector<ClipAnalysis> &clips, gint width, gint height,
+                            GError **error)
+{
+  init_once();
+  GESTimeline *timeline = ges_timeline_new_audio_video();
+  gst_object_ref_sink(timeline);
+  for (GList *t = ges_timeline_get_tracks(timeline), *l = t; l; l = l->next) {
+    GESTrack *track = GES_TRACK(l->data);
+    GstCaps *caps;
+    if (track->type == GES_TRACK_TYPE_VIDEO)
+      caps = gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, width, "height", G_TYPE_INT,
+                                 height, "framerate", GST_TYPE_FRACTION, plan.fps_n, plan.fps_d,
+                                 "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+    else
+      caps = gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, 48000, "channels", G_TYPE_INT,
+                                 2, NULL);
+    ges_track_set_restriction_caps(track, caps);
+    gst_caps_unref(caps);
+    if (!l->next)
+      g_list_free_full(t, gst_object_unref);
+  }
+
+  GESLayer *video_layer = ges_timeline_append_layer(timeline);
+  GESLayer *audio_layer = ges_timeline_append_layer(timeline);
+  std::map<std::size_t, GESAsset *> assets;
+  bool ok = true;
+  for (const Segment &seg : plan.segments) {
+    if (seg.clip >= clips.size()) {
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "plan refers to clip %zu of %zu",
+                  seg.clip, clips.size());
+      ok = false;
+      break;
+    }
+    GESAsset *&asset = assets[seg.clip];
+    if (!asset && !(asset = request_asset(clips[seg.clip].uri, error))) {
+      ok = false;
+      break;
+    }
+    if (!ges_layer_add_asset(video_layer, asset, seg.start, seg.inpoint, seg.duration,
+                             GES_TRACK_TYPE_VIDEO)) {
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+                  "GES refused segment at %" GST_TIME_FORMAT " of %s", GST_TIME_ARGS(seg.start),
+                  clips[seg.clip].path.c_str());
+      ok = false;
+      break;
+    }
+  }
+  if (ok) {
+    GESAsset *song_asset = request_asset(song.uri, error);
+    if (!song_asset ||
+        !ges_layer_add_asset(audio_layer, song_asset, 0, 0, plan.duration, GES_TRACK_TYPE_AUDIO)) {
+      if (song_asset && error && !*error)
+        g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "GES refused the song %s",
+                    song.uri.c_str());
+      ok = false;
+    }
+    if (song_asset)
+      gst_object_unref(song_asset);
+  }
+  for (auto &kv : assets)
+    if (kv.second)
+      gst_object_unref(kv.second);
+  if (!ok) {
+    gst_object_unref(timeline);
+    return nullptr;
+  }
+  ges_timeline_commit(timeline);
+  return timeline;
+}
+
+bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                 const RenderSettings &settings, RenderResult *result, GError **error)
+{
+  init_once();
+  if (plan.segments.empty() || plan.duration == 0) {
+    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "the plan has no segments to render");
+    return false;
+  }
+  if (settings.width < 16 || settings.height < 16 || settings.width % 2 || settings.height % 2) {
+    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+                "output size %dx%d is not supported: use even sizes of at least 16x16",
+                settings.width, settings.height);
+    return false;
+  }
+  GESTimeline *timeline = build_timeline(plan, song, clips, settings.width, settings.height, error);
+  if (!timeline)
+    return false;
+
+  /* Write next to the target so the final rename stays on one file system. */
+  gchar *dir = g_path_get_dirname(settings.output_path.c_str());
+  gchar *base = g_path_get_basename(settings.output_path.c_str());
+  gchar *tmp_name = g_strdup_printf(".%s.partial-%d", base, (int)getpid());
+  gchar *tmp_path = g_build_filename(dir, tmp_name, NULL);
+  GError *uri_err = nullptr;
+  gchar *abs_tmp = g_canonicalize_filename(tmp_path, nullptr);
+  gchar *tmp_uri = g_filename_to_uri(abs_tmp, nullptr, &uri_err);
+  g_free(abs_tmp);
+  g_free(dir);
+  g_free(base);
+  g_free(tmp_name);
+  if (!tmp_uri) {
+    g_propagate_error(error, uri_err);
+    g_free(tmp_path);
+    gst_object_unref(timeline);
+    return false;
+  }
+
+  std::vector<std::string> encoders =
+      settings.encoders.empty() ? h264_encoder_candidates() : settings.encoders;
+  RenderResult local;
+  bool done = false;
+  GError *last = nullptr;
+  for (const std::string &encoder : encoders) {
+    GError *err = nullptr;
+    if (!probe_h264_encoder(encoder, &err)) {
+      local.fallbacks.push_back(encoder + ": " + err->message);
+      g_clear_error(&last);
+      last = err;
+      continue;
+    }
+    Outcome outcome =
+        run_render(timeline, tmp_uri, encoder, settings, plan.duration, local.failed_uri, &err);
+    if (outcome == Outcome::kDone) {
+      local.encoder = encoder;
+      done = true;
+      break;
+    }
+    g_unlink(tmp_path);
+    g_clear_error(&last);
+    last = err;
+    if (outcome == Outcome::kFailed)
+      break;
+    local.fallbacks.push_back(encoder + ": " + last->message);
+    GST_WARNING("encoder %s failed, trying the next one", encoder.c_str());
+  }
+
+  if (done && g_rename(tmp_path, settings.output_path.c_str()) != 0) {
+    int errsv = errno;
+    g_set_error(&last, G_FILE_ERROR, g_file_error_from_errno(errsv), "cannot move %s to %s: %s",
+                tmp_path, settings.output_path.c_str(), g_strerror(errsv));
+    g_unlink(tmp_path);
+    done = false;
+  }
+  if (!done) {
+    if (!last)
+      g_set_error(&last, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "no H.264 encoder is installed: install gstreamer1.0-plugins-ugly (x264enc)");
+    g_propagate_error(error, last);
+  } else {
+    g_clear_error(&last);
+  }
+  if (result)
+    *result = local;
+  g_free(tmp_uri);
+  g_free(tmp_path);
+  gst_object_unref(timeline);
+  return done;
+}
+
+} // namespace montage

@@ -1,0 +1,250 @@
+/* Encoder choice and fallback (library: encoder.h, render.h). */
+#include "testutil.h"
+
+#include <gst/montage/encoder.h>
+#include <gst/montage/render.h>
+
+#include <gst/pbutils/pbutils.h>
+#include <glib/gstdio.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+/* A stand-in for a hardware encoder that starts fine and then fails while
+ * encoding, as a driver that loses its session does: it accepts raw video,
+ * claims H.264 output, drops the first frames and errors on frame 6. */
+#define TEST_TYPE_FAILING_ENC (test_failing_enc_get_type())
+G_DECLARE_FINAL_TYPE(TestFailingEnc, test_failing_enc, TEST, FAILING_ENC, GstElement)
+struct _TestFailingEnc {
+  GstElement parent;
+  GstPad *sinkpad;
+  GstPad *srcpad;
+  guint frames;
+};
+G_DEFINE_TYPE(TestFailingEnc, test_failing_enc, GST_TYPE_ELEMENT)
+
+static GstStaticPadTemplate fail_sink =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw,format=I420"));
+static GstStaticPadTemplate fail_src = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("video/x-h264,stream-format=byte-stream,alignment=au"));
+
+static GstFlowReturn fail_chain(GstPad *, GstObject *parent, GstBuffer *buf)
+{
+  TestFailingEnc *self = TEST_FAILING_ENC(parent);
+  gst_buffer_unref(buf);
+  if (++self->frames >= 6) {
+    GST_ELEMENT_ERROR(self, LIBRARY, ENCODE, ("test encoder lost its session"), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean fail_sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  TestFailingEnc *self = TEST_FAILING_ENC(parent);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    gst_event_unref(event);
+    GstCaps *caps = gst_static_pad_template_get_caps(&fail_src);
+    gboolean ok = gst_pad_push_event(self->srcpad, gst_event_new_caps(caps));
+    gst_caps_unref(caps);
+    return ok;
+  }
+  return gst_pad_event_default(pad, parent, event);
+}
+
+static void test_failing_enc_init(TestFailingEnc *self)
+{
+  self->sinkpad = gst_pad_new_from_static_template(&fail_sink, "sink");
+  gst_pad_set_chain_function(self->sinkpad, fail_chain);
+  gst_pad_set_event_function(self->sinkpad, fail_sink_event);
+  gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
+  self->srcpad = gst_pad_new_from_static_template(&fail_src, "src");
+  gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
+}
+
+static void test_failing_enc_class_init(TestFailingEncClass *klass)
+{
+  GstElementClass *ec = GST_ELEMENT_CLASS(klass);
+  gst_element_class_add_static_pad_template(ec, &fail_sink);
+  gst_element_class_add_static_pad_template(ec, &fail_src);
+  gst_element_class_set_static_metadata(ec, "Failing test encoder",
+                                        "Codec/Encoder/Video/Hardware", "Fails on frame 6", "test");
+}
+
+namespace {
+
+void register_failing_encoder()
+{
+  static bool done = false;
+  if (!done) {
+    ASSERT_TRUE(gst_element_register(nullptr, "montagetestfailenc", GST_RANK_NONE,
+                                     TEST_TYPE_FAILING_ENC));
+  }
+  done = true;
+}
+
+/* Writes a short generated clip or song with a real encoder. */
+std::string make_media(const char *name, const char *pipeline_fmt)
+{
+  gchar *path = g_build_filename(g_get_tmp_dir(), name, NULL);
+  gchar *desc = g_strdup_printf(pipeline_fmt, path);
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch(desc, &err);
+  EXPECT_TRUE(p) << (err ? err->message : "");
+  g_free(desc);
+  std::string out(path);
+  g_free(path);
+  if (!p)
+    return "";
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(p);
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                               (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  EXPECT_TRUE(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS);
+  if (msg)
+    gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+  return out;
+}
+
+std::string uri_of(const std::string &path)
+{
+  gchar *uri = gst_filename_to_uri(path.c_str(), nullptr);
+  std::string out(uri);
+  g_free(uri);
+  return out;
+}
+
+} // namespace
+
+TEST(Encoder, CandidatesOrderHardwareFirstThenSoftware)
+{
+  std::vector<std::string> c = montage::h264_encoder_candidates();
+  auto pos = [&](const char *name) {
+    return std::find(c.begin(), c.end(), name) - c.begin();
+  };
+  ASSERT_LT(pos("x264enc"), (long)c.size()) << "x264enc (gstreamer1.0-plugins-ugly) must be installed";
+  for (const char *hw : {"nvh264enc", "vah264enc", "vah264lpenc", "vaapih264enc"})
+    if (pos(hw) < (long)c.size()) {
+      EXPECT_LT(pos(hw), pos("x264enc")) << hw;
+    }
+  if (pos("openh264enc") < (long)c.size()) {
+    EXPECT_LT(pos("x264enc"), pos("openh264enc"));
+  }
+}
+
+TEST(Encoder, ProbeRejectsMissingAndFailingEncoders)
+{
+  register_failing_encoder();
+  GError *err = nullptr;
+  EXPECT_TRUE(montage::probe_h264_encoder("x264enc", &err)) << (err ? err->message : "");
+  g_clear_error(&err);
+  EXPECT_FALSE(montage::probe_h264_encoder("no-such-encoder", &err));
+  ASSERT_NE(err, nullptr);
+  g_clear_error(&err);
+  /* Fails on frame 6: a 10-frame probe catches it. */
+  EXPECT_FALSE(montage::probe_h264_encoder("montagetestfailenc", &err, 10));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("lost its session"), std::string::npos) << err->message;
+  g_clear_error(&err);
+
+  std::vector<std::string> rejected;
+  std::string chosen =
+      montage::pick_h264_encoder({"no-such-encoder", "x264enc"}, &err, &rejected);
+  EXPECT_EQ(chosen, "x264enc");
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].rfind("no-such-encoder: ", 0), 0u);
+  EXPECT_EQ(montage::pick_h264_encoder({"no-such-encoder"}, &err), "");
+  ASSERT_NE(err, nullptr);
+  g_clear_error(&err);
+}
+
+TEST(Render, EncoderFailingMidStreamFallsBackAndLeavesNoPartialFile)
+{
+  register_failing_encoder();
+  std::string clip = make_media("montage-test-clip.mp4",
+                                "videotestsrc num-buffers=60 pattern=ball ! "
+                                "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc ! "
+                                "mp4mux ! filesink location=%s");
+  std::string songf = make_media("montage-test-song.ogg",
+                                 "audiotestsrc num-buffers=100 ! audioconvert ! vorbisenc ! oggmux ! "
+                                 "filesink location=%s");
+  ASSERT_FALSE(clip.empty());
+  ASSERT_FALSE(songf.empty());
+
+  montage::ClipAnalysis c;
+  c.path = clip;
+  c.uri = uri_of(clip);
+  c.duration = 2 * GST_SECOND;
+  c.fps_n = 30;
+  c.shots = {{0, 2 * GST_SECOND}};
+  montage::SongAnalysis song;
+  song.uri = uri_of(songf);
+  montage::Plan plan;
+  plan.duration = GST_SECOND;
+  plan.segments.push_back({0, GST_SECOND / 2, 0, 0, 0, 0, 0, false});
+  plan.segments.push_back({GST_SECOND / 2, GST_SECOND / 2, 0, 0, GST_SECOND, 1, GST_SECOND / 2, false});
+
+  gchar *out = g_build_filename(g_get_tmp_dir(), "montage-test-fallback.mp4", NULL);
+  g_unlink(out);
+  montage::RenderSettings settings;
+  settings.output_path = out;
+  settings.width = 320;
+  settings.height = 240;
+  settings.preview = true;
+  settings.encoders = {"montagetestfailenc", "x264enc"};
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(plan, song, {c}, settings, &result, &err))
+      << (err ? err->message : "");
+  EXPECT_EQ(result.encoder, "x264enc");
+  ASSERT_EQ(result.fallbacks.size(), 1u);
+  EXPECT_EQ(result.fallbacks[0].rfind("montagetestfailenc: ", 0), 0u) << result.fallbacks[0];
+
+  /* The file is complete H.264, and no temporary file is left beside it. */
+  GstDiscoverer *disc = gst_discoverer_new(30 * GST_SECOND, &err);
+  ASSERT_TRUE(disc);
+  gchar *uri = gst_filename_to_uri(out, nullptr);
+  GstDiscovererInfo *info = gst_discoverer_discover_uri(disc, uri, &err);
+  ASSERT_TRUE(info) << (err ? err->message : "");
+  GList *videos = gst_discoverer_info_get_video_streams(info);
+  ASSERT_TRUE(videos);
+  GstCaps *caps = gst_discoverer_stream_info_get_caps(GST_DISCOVERER_STREAM_INFO(videos->data));
+  EXPECT_TRUE(gst_structure_has_name(gst_caps_get_structure(caps, 0), "video/x-h264"));
+  gst_caps_unref(caps);
+  gst_discoverer_stream_info_list_free(videos);
+  gst_discoverer_info_unref(info);
+  g_object_unref(disc);
+  g_free(uri);
+
+  gchar *dir = g_path_get_dirname(out);
+  GDir *d = g_dir_open(dir, 0, nullptr);
+  while (const gchar *name = g_dir_read_name(d))
+    EXPECT_EQ(strstr(name, "montage-test-fallback.mp4.partial"), nullptr) << name;
+  g_dir_close(d);
+  g_free(dir);
+  g_unlink(out);
+  g_free(out);
+}
+
+TEST(Render, NoWorkingEncoderFailsWithoutOutput)
+{
+  register_failing_encoder();
+  montage::ClipAnalysis c;
+  montage::SongAnalysis song;
+  montage::Plan plan;
+  gchar *out = g_build_filename(g_get_tmp_dir(), "montage-test-none.mp4", NULL);
+  g_unlink(out);
+  montage::RenderSettings settings;
+  settings.output_path = out;
+  GError *err = nullptr;
+  /* An empty plan is refused up front. */
+  EXPECT_FALSE(montage::render_plan(plan, song, {c}, settings, nullptr, &err));
+  ASSERT_NE(err, nullptr);
+  g_clear_error(&err);
+  EXPECT_FALSE(g_file_test(out, G_FILE_TEST_EXISTS));
+  g_free(out);
+}
