@@ -1,0 +1,288 @@
+/* Pipeline tests of gst-montage-1.0 on real media (scripts/fetch-media.sh). */
+#include "testutil.h"
+
+#include <gst/pbutils/pbutils.h>
+#include <glib/gstdio.h>
+#include <gtest/gtest.h>
+#include <json-glib/json-glib.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct ToolRun {
+  int status = -1;
+  std::string out, err;
+};
+
+ToolRun run_tool(const std::vector<std::string> &args)
+{
+  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
+  EXPECT_TRUE(tool) << "GST_MONTAGE_TOOL is not set: run through meson test";
+  std::vector<gchar *> argv;
+  argv.push_back(const_cast<gchar *>(tool ? tool : "gst-montage-1.0"));
+  for (const std::string &a : args)
+    argv.push_back(const_cast<gchar *>(a.c_str()));
+  argv.push_back(nullptr);
+  ToolRun r;
+  gchar *out = nullptr, *err = nullptr;
+  gint wait = 0;
+  GError *error = nullptr;
+  EXPECT_TRUE(g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out,
+                           &err, &wait, &error))
+      << (error ? error->message : "");
+  g_clear_error(&error);
+  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
+  r.out = out ? out : "";
+  r.err = err ? err : "";
+  g_free(out);
+  g_free(err);
+  return r;
+}
+
+std::string tmp_path(const char *name)
+{
+  gchar *dir = g_build_filename(g_get_tmp_dir(), "gst-montage-tool-test", NULL);
+  g_mkdir_with_parents(dir, 0755);
+  gchar *p = g_build_filename(dir, name, NULL);
+  std::string out(p);
+  g_free(p);
+  g_free(dir);
+  g_unlink(out.c_str());
+  return out;
+}
+
+struct PlanFile {
+  double duration = 0;
+  std::string fps;
+  struct Seg {
+    double start, duration, inpoint, beat_time;
+    std::string source;
+    bool has_beat;
+  };
+  std::vector<Seg> segments;
+};
+
+PlanFile read_plan(const std::string &path)
+{
+  PlanFile plan;
+  JsonParser *parser = json_parser_new();
+  GError *err = nullptr;
+  EXPECT_TRUE(json_parser_load_from_file(parser, path.c_str(), &err)) << (err ? err->message : "");
+  g_clear_error(&err);
+  JsonNode *root = json_parser_get_root(parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+    ADD_FAILURE() << path << " is not a JSON object";
+    g_object_unref(parser);
+    return plan;
+  }
+  JsonObject *o = json_node_get_object(root);
+  plan.duration = json_object_get_double_member(o, "duration_s");
+  plan.fps = json_object_get_string_member(o, "fps");
+  JsonArray *segs = json_object_get_array_member(o, "segments");
+  for (guint i = 0; segs && i < json_array_get_length(segs); i++) {
+    JsonObject *s = json_array_get_object_element(segs, i);
+    PlanFile::Seg seg;
+    seg.start = json_object_get_double_member(s, "start");
+    seg.duration = json_object_get_double_member(s, "duration");
+    seg.inpoint = json_object_get_double_member(s, "inpoint");
+    seg.source = json_object_get_string_member(s, "source");
+    seg.has_beat = !json_object_get_null_member(s, "beat");
+    seg.beat_time = json_object_get_double_member(s, "beat_time");
+    plan.segments.push_back(seg);
+  }
+  g_object_unref(parser);
+  return plan;
+}
+
+struct Discovered {
+  bool ok = false;
+  bool h264 = false;
+  bool aac = false;
+  double duration = 0;
+};
+
+Discovered discover(const std::string &path)
+{
+  Discovered d;
+  GError *err = nullptr;
+  GstDiscoverer *disc = gst_discoverer_new(60 * GST_SECOND, &err);
+  gchar *uri = gst_filename_to_uri(path.c_str(), nullptr);
+  GstDiscovererInfo *info = gst_discoverer_discover_uri(disc, uri, &err);
+  g_free(uri);
+  if (info && gst_discoverer_info_get_result(info) == GST_DISCOVERER_OK) {
+    d.ok = true;
+    d.duration = gst_discoverer_info_get_duration(info) / 1e9;
+    GList *streams = gst_discoverer_info_get_stream_list(info);
+    for (GList *l = streams; l; l = l->next) {
+      GstCaps *caps = gst_discoverer_stream_info_get_caps(GST_DISCOVERER_STREAM_INFO(l->data));
+      if (caps) {
+        const GstStructure *s = gst_caps_get_structure(caps, 0);
+        d.h264 |= gst_structure_has_name(s, "video/x-h264");
+        gint v = 0;
+        d.aac |= gst_structure_has_name(s, "audio/mpeg") && gst_structure_get_int(s, "mpegversion", &v) && v == 4;
+        gst_caps_unref(caps);
+      }
+    }
+    gst_discoverer_stream_info_list_free(streams);
+  }
+  if (info)
+    gst_discoverer_info_unref(info);
+  g_clear_error(&err);
+  g_object_unref(disc);
+  return d;
+}
+
+double frame_of(const std::string &fps)
+{
+  int n = 30, d = 1;
+  sscanf(fps.c_str(), "%d/%d", &n, &d);
+  return (double)d / n;
+}
+
+} // namespace
+
+/* The main job: real clips and a real song to an MP4 whose cuts sit on beats. */
+TEST(Tool, RealMediaMontageHasH264AudioRightLengthAndCutsOnBeats)
+{
+  std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  std::string a = montage_test::media_path("Megamind.avi");
+  std::string b = montage_test::media_path("oa4_launch.webm");
+  std::string c = montage_test::media_path("cityCC0.mpg");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty() || c.empty());
+  std::string out = tmp_path("montage.mp4");
+  std::string json = tmp_path("montage.json");
+
+  ToolRun r = run_tool({"-m", song, "-o", out, "-d", "10", "--preview", "--seed", "7",
+                        "--plan-json", json, a, b, c});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(out), std::string::npos) << "the tool should say where the output is";
+
+  PlanFile plan = read_plan(json);
+  ASSERT_FALSE(plan.segments.empty());
+  double frame = frame_of(plan.fps);
+  /* -d 10 ends on the beat nearest 10 s: at 130 BPM within half a beat. */
+  EXPECT_NEAR(plan.duration, 10.0, 60.0 / 130 / 2 + frame);
+
+  Discovered d = discover(out);
+  ASSERT_TRUE(d.ok);
+  EXPECT_TRUE(d.h264);
+  EXPECT_TRUE(d.aac);
+  EXPECT_NEAR(d.duration, plan.duration, frame + 1e-3) << "output length vs plan";
+
+  /* Every cut sits on a beat of the song, rounded to the output frame grid. */
+  for (size_t i = 1; i < plan.segments.size(); i++) {
+    const auto &s = plan.segments[i];
+    ASSERT_TRUE(s.has_beat) << "segment " << i;
+    EXPECT_LE(std::fabs(s.start - s.beat_time), frame / 2 + 1e-6) << "segment " << i;
+    EXPECT_NEAR(s.start, plan.segments[i - 1].start + plan.segments[i - 1].duration, 1e-6);
+  }
+  /* The song was analysed to ~130 BPM: consecutive cuts are whole beats apart. */
+  for (size_t i = 2; i < plan.segments.size(); i++) {
+    double beats = (plan.segments[i].beat_time - plan.segments[i - 1].beat_time) / (60.0 / 130);
+    EXPECT_NEAR(beats, std::round(beats), 0.1) << "segment " << i;
+  }
+  g_unlink(out.c_str());
+  g_unlink(json.c_str());
+}
+
+TEST(Tool, BadClipsAreReportedAndSkipped)
+{
+  std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  std::string good = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || good.empty());
+  std::string text = tmp_path("notes.txt");
+  ASSERT_TRUE(g_file_set_contents(text.c_str(), "not a video\n", -1, nullptr));
+  std::string truncated = tmp_path("truncated.webm");
+  {
+    gchar *data = nullptr;
+    gsize len = 0;
+    ASSERT_TRUE(g_file_get_contents(good.c_str(), &data, &len, nullptr));
+    ASSERT_TRUE(g_file_set_contents(truncated.c_str(), data, 600, nullptr));
+    g_free(data);
+  }
+  std::string missing = tmp_path("does-not-exist.mp4");
+  std::string out = tmp_path("skip.mp4");
+  std::string json = tmp_path("skip.json");
+
+  ToolRun r = run_tool({"-m", song, "-o", out, "-d", "4", "--preview", "--plan-json", json,
+                        missing, text, song /* audio only */, truncated, good});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string &bad : {missing, text, song, truncated})
+    EXPECT_NE(r.err.find("skipping " + bad + ":"), std::string::npos) << bad << "\n" << r.err;
+  EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("has no video stream"), std::string::npos) << r.err;
+  PlanFile plan = read_plan(json);
+  ASSERT_FALSE(plan.segments.empty());
+  for (const auto &s : plan.segments)
+    EXPECT_EQ(s.source, good);
+  EXPECT_TRUE(discover(out).ok);
+  for (const std::string &f : {text, truncated, out, json})
+    g_unlink(f.c_str());
+}
+
+TEST(Tool, NoUsableClipFailsWithAdviceAndNoOutput)
+{
+  std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  ASSERT_FALSE(song.empty());
+  std::string out = tmp_path("none.mp4");
+  ToolRun r = run_tool({"-m", song, "-o", out, tmp_path("missing.webm")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no usable clip"), std::string::npos) << r.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+}
+
+TEST(Tool, SongWithoutBeatsOrAudioFails)
+{
+  std::string clip = montage_test::media_path("oa4_launch.webm");
+  std::string vtest = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(clip.empty() || vtest.empty());
+  std::string silence = tmp_path("silence.wav");
+  gchar *desc = g_strdup_printf(
+      "audiotestsrc wave=silence num-buffers=400 ! audioconvert ! wavenc ! filesink location=%s",
+      silence.c_str());
+  GstElement *p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  ASSERT_TRUE(p);
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstMessage *m = gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(p), 30 * GST_SECOND,
+                                             (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
+  gst_message_unref(m);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+
+  std::string out = tmp_path("nobeat.mp4");
+  ToolRun r = run_tool({"-m", silence, "-o", out, clip});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no beats"), std::string::npos) << r.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+
+  /* vtest.avi has video only: as a song it has no audio stream. */
+  r = run_tool({"-m", vtest, "-o", out, clip});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("has no audio stream"), std::string::npos) << r.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  g_unlink(silence.c_str());
+}
+
+TEST(Tool, SameSeedSamePlan)
+{
+  std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  std::string a = montage_test::media_path("Megamind.avi");
+  std::string b = montage_test::media_path("cityCC0.mpg");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  std::string j1 = tmp_path("seed1.json"), j2 = tmp_path("seed2.json");
+  ToolRun r1 = run_tool({"-m", song, "--no-render", "-d", "8", "--seed", "3", "--plan-json", j1, a, b});
+  ToolRun r2 = run_tool({"-m", song, "--no-render", "-d", "8", "--seed", "3", "--plan-json", j2, a, b});
+  ASSERT_EQ(r1.status, 0) << r1.err;
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  gchar *c1 = nullptr, *c2 = nullptr;
+  ASSERT_TRUE(g_file_get_contents(j1.c_str(), &c1, nullptr, nullptr));
+  ASSERT_TRUE(g_file_get_contents(j2.c_str(), &c2, nullptr, nullptr));
+  EXPECT_STREQ(c1, c2);
+  g_free(c1);
+  g_free(c2);
+}

@@ -1,0 +1,337 @@
+/* Analysis pipelines of the gst-montage-1.0 tool; see analysis.h. */
+#include "analysis.h"
+
+#include "gstmontagebeat.h"
+#include "gstmontagescene.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace montage_tool {
+
+namespace {
+
+/* One analysis run: uridecodebin ! <chain ending in fakesink>. */
+struct Run {
+  const char *media;          /* "audio" or "video": the stream type we analyse */
+  GstElement *pipeline = nullptr;
+  GstElement *chain = nullptr; /* bin with a ghost sink pad */
+  std::mutex lock;
+  bool linked = false;
+  /* Filled by the probe on the chain's sink pad. */
+  GstSegment segment;
+  GstClockTime stream_start = GST_CLOCK_TIME_NONE; /* stream time of the first buffer */
+  GstClockTime stream_end = GST_CLOCK_TIME_NONE;   /* stream time of the end of the last buffer */
+  GstCaps *caps = nullptr;
+};
+
+void on_pad_added(GstElement *, GstPad *pad, gpointer user_data)
+{
+  Run *run = static_cast<Run *>(user_data);
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  if (!caps)
+    caps = gst_pad_query_caps(pad, nullptr);
+  const gchar *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  bool wanted = g_str_has_prefix(name, run->media) && g_str_has_suffix(name, "/x-raw");
+  gst_caps_unref(caps);
+
+  std::lock_guard<std::mutex> guard(run->lock);
+  if (wanted && !run->linked) {
+    GstPad *sink = gst_element_get_static_pad(run->chain, "sink");
+    if (gst_pad_link(pad, sink) == GST_PAD_LINK_OK)
+      run->linked = true;
+    gst_object_unref(sink);
+    if (run->linked)
+      return;
+  }
+  /* Any other stream: drain it so it neither blocks nor fails the pipeline. */
+  GstElement *drain = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(drain, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add(GST_BIN(run->pipeline), drain);
+  gst_element_sync_state_with_parent(drain);
+  GstPad *sink = gst_element_get_static_pad(drain, "sink");
+  gst_pad_link(pad, sink);
+  gst_object_unref(sink);
+}
+
+/* uridecodebin exposed every stream: without the one we analyse, nothing
+ * would ever reach the chain's sink, so fail now rather than wait. */
+void on_no_more_pads(GstElement *src, gpointer user_data)
+{
+  Run *run = static_cast<Run *>(user_data);
+  std::lock_guard<std::mutex> guard(run->lock);
+  if (run->linked)
+    return;
+  GError *err = g_error_new(GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "has no %s stream",
+                            run->media);
+  gst_element_post_message(src, gst_message_new_error(GST_OBJECT(src), err, nullptr));
+  g_error_free(err);
+}
+
+/* A sentence about a decoding error a user can act on. */
+void explain_error(GError *err, GError **error)
+{
+  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_WRONG_TYPE) {
+    g_propagate_error(error, err);
+    return;
+  }
+  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_TYPE_NOT_FOUND)
+    g_set_error(error, err->domain, err->code, "not a media file GStreamer recognises (%s)",
+                err->message);
+  else if ((err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND) ||
+           err->domain == GST_CORE_ERROR)
+    g_set_error(error, err->domain, err->code,
+                "no decoder for its format is installed (%s); gstreamer1.0-libav and "
+                "gstreamer1.0-plugins-bad/ugly cover most formats",
+                err->message);
+  else
+    g_set_error(error, err->domain, err->code,
+                "cannot be decoded, the file may be corrupt or truncated (%s)", err->message);
+  g_error_free(err);
+}
+
+GstPadProbeReturn on_chain_data(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  Run *run = static_cast<Run *>(user_data);
+  std::lock_guard<std::mutex> guard(run->lock);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstClockTime pts = GST_BUFFER_PTS(buf);
+    if (GST_CLOCK_TIME_IS_VALID(pts) && run->segment.format == GST_FORMAT_TIME) {
+      GstClockTime start = gst_segment_to_stream_time(&run->segment, GST_FORMAT_TIME, pts);
+      if (GST_CLOCK_TIME_IS_VALID(start) &&
+          (!GST_CLOCK_TIME_IS_VALID(run->stream_start) || start < run->stream_start))
+        run->stream_start = start;
+      GstClockTime end = pts + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
+      GstClockTime st = gst_segment_to_stream_time(&run->segment, GST_FORMAT_TIME, end);
+      if (GST_CLOCK_TIME_IS_VALID(st) &&
+          (!GST_CLOCK_TIME_IS_VALID(run->stream_end) || st > run->stream_end))
+        run->stream_end = st;
+    }
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+      gst_event_copy_segment(ev, &run->segment);
+    } else if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gst_event_parse_caps(ev, &caps);
+      gst_caps_replace(&run->caps, caps);
+    }
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+gchar *path_to_uri(const std::string &path, GError **error)
+{
+  gchar *abs = g_canonicalize_filename(path.c_str(), nullptr);
+  gchar *uri = g_filename_to_uri(abs, nullptr, error);
+  g_free(abs);
+  return uri;
+}
+
+/* Runs uridecodebin(path) ! chain to EOS. Element messages are handed to
+ * on_message. Returns false with error set on failure. */
+bool run_pipeline(const std::string &path, const char *media, const char *chain_desc,
+                  const std::function<void(const GstStructure *)> &on_message, Run &run,
+                  const ProgressFunc &progress, GstClockTime stall_timeout, GError **error)
+{
+  if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no such file");
+    return false;
+  }
+  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "not a regular file");
+    return false;
+  }
+  gchar *uri = path_to_uri(path, error);
+  if (!uri)
+    return false;
+
+  run.media = media;
+  gst_segment_init(&run.segment, GST_FORMAT_UNDEFINED);
+  run.pipeline = gst_pipeline_new(nullptr);
+  GstElement *src = gst_element_factory_make("uridecodebin", nullptr);
+  run.chain = gst_parse_bin_from_description(chain_desc, TRUE, error);
+  if (!src || !run.chain) {
+    if (error && !*error)
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "uridecodebin is missing: install gstreamer1.0-plugins-base");
+    if (src)
+      gst_object_unref(gst_object_ref_sink(src));
+    gst_object_unref(run.pipeline);
+    g_free(uri);
+    return false;
+  }
+  g_object_set(src, "uri", uri, NULL);
+  g_free(uri);
+  gst_bin_add_many(GST_BIN(run.pipeline), src, run.chain, NULL);
+  g_signal_connect(src, "pad-added", G_CALLBACK(on_pad_added), &run);
+  g_signal_connect(src, "no-more-pads", G_CALLBACK(on_no_more_pads), &run);
+  GstPad *chain_sink = gst_element_get_static_pad(run.chain, "sink");
+  gst_pad_add_probe(chain_sink,
+                    (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    on_chain_data, &run, nullptr);
+  gst_object_unref(chain_sink);
+
+  bool ok = true;
+  gst_element_set_state(run.pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(run.pipeline);
+  gint64 last_pos = -1;
+  gint64 stalled_since = g_get_monotonic_time();
+  for (;;) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 200 * GST_MSECOND,
+        (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
+    if (!msg) {
+      gint64 pos = -1, dur = -1;
+      gst_element_query_position(run.pipeline, GST_FORMAT_TIME, &pos);
+      gst_element_query_duration(run.pipeline, GST_FORMAT_TIME, &dur);
+      if (pos != last_pos) {
+        last_pos = pos;
+        stalled_since = g_get_monotonic_time();
+      } else if ((GstClockTime)(g_get_monotonic_time() - stalled_since) * 1000 > stall_timeout) {
+        g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                    "decoding made no progress for %" G_GUINT64_FORMAT " s",
+                    stall_timeout / GST_SECOND);
+        ok = false;
+        break;
+      }
+      if (progress && pos >= 0)
+        progress((GstClockTime)pos, dur >= 0 ? (GstClockTime)dur : GST_CLOCK_TIME_NONE);
+      continue;
+    }
+    GstMessageType type = GST_MESSAGE_TYPE(msg);
+    if (type == GST_MESSAGE_ELEMENT) {
+      const GstStructure *s = gst_message_get_structure(msg);
+      if (s)
+        on_message(s);
+      gst_message_unref(msg);
+      continue;
+    }
+    if (type == GST_MESSAGE_ERROR) {
+      GError *err = nullptr;
+      gst_message_parse_error(msg, &err, nullptr);
+      explain_error(err, error);
+      ok = false;
+    }
+    gst_message_unref(msg);
+    break;
+  }
+  gst_object_unref(bus);
+  if (ok && !run.linked) {
+    g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "has no %s stream", media);
+    ok = false;
+  }
+  gst_element_set_state(run.pipeline, GST_STATE_NULL);
+  return ok;
+}
+
+void free_run(Run &run)
+{
+  if (run.pipeline)
+    gst_object_unref(run.pipeline);
+  if (run.caps)
+    gst_caps_unref(run.caps);
+  run.pipeline = nullptr;
+  run.caps = nullptr;
+}
+
+guint64 get_u64(const GstStructure *s, const char *field, guint64 fallback)
+{
+  guint64 v;
+  return gst_structure_get_uint64(s, field, &v) ? v : fallback;
+}
+
+} // namespace
+
+void register_elements()
+{
+  GST_ELEMENT_REGISTER(montagebeat, nullptr);
+  GST_ELEMENT_REGISTER(montagescene, nullptr);
+}
+
+bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
+                  const ProgressFunc &progress, GstClockTime stall_timeout)
+{
+  Run run;
+  bool have_summary = false;
+  GstClockTime seen = GST_CLOCK_TIME_NONE;
+  auto on_message = [&](const GstStructure *s) {
+    if (!gst_structure_has_name(s, "montage-beats"))
+      return;
+    have_summary = true;
+    out.beats.clear();
+    out.beat_energy.clear();
+    if (const GValue *beats = gst_structure_get_value(s, "beats"))
+      for (guint i = 0; i < gst_value_list_get_size(beats); i++)
+        out.beats.push_back(g_value_get_uint64(gst_value_list_get_value(beats, i)));
+    if (const GValue *energy = gst_structure_get_value(s, "energy"))
+      for (guint i = 0; i < gst_value_list_get_size(energy); i++)
+        out.beat_energy.push_back(g_value_get_double(gst_value_list_get_value(energy, i)));
+    gst_structure_get_double(s, "bpm", &out.bpm);
+    gst_structure_get_double(s, "confidence", &out.confidence);
+    seen = get_u64(s, "duration", GST_CLOCK_TIME_NONE);
+  };
+  bool ok = run_pipeline(path, "audio", "audioconvert ! montagebeat ! fakesink sync=false", on_message,
+                         run, progress, stall_timeout, error);
+  if (ok) {
+    gchar *uri = path_to_uri(path, nullptr);
+    out.uri = uri ? uri : "";
+    g_free(uri);
+    out.duration = GST_CLOCK_TIME_IS_VALID(run.stream_end) ? run.stream_end : seen;
+    if (!have_summary || out.beats.empty()) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                  "no beats were detected in the song: choose a song with a steady rhythm");
+      ok = false;
+    }
+    if (out.beat_energy.size() != out.beats.size())
+      out.beat_energy.clear();
+  }
+  free_run(run);
+  return ok;
+}
+
+bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **error,
+                  const ProgressFunc &progress, GstClockTime stall_timeout)
+{
+  Run run;
+  std::vector<GstClockTime> cuts;
+  auto on_message = [&](const GstStructure *s) {
+    if (!gst_structure_has_name(s, "montage-scene"))
+      return;
+    guint64 st = get_u64(s, "stream-time", GST_CLOCK_TIME_NONE);
+    if (GST_CLOCK_TIME_IS_VALID(st))
+      cuts.push_back(st);
+  };
+  bool ok = run_pipeline(path, "video", "videoconvert ! montagescene ! fakesink sync=false",
+                         on_message, run, progress, stall_timeout, error);
+  if (ok) {
+    out.path = path;
+    gchar *uri = path_to_uri(path, nullptr);
+    out.uri = uri ? uri : "";
+    g_free(uri);
+    out.duration = run.stream_end;
+    out.first_frame = GST_CLOCK_TIME_IS_VALID(run.stream_start) ? run.stream_start : 0;
+    GstVideoInfo info;
+    if (run.caps && gst_video_info_from_caps(&info, run.caps)) {
+      out.width = GST_VIDEO_INFO_WIDTH(&info);
+      out.height = GST_VIDEO_INFO_HEIGHT(&info);
+      out.fps_n = GST_VIDEO_INFO_FPS_N(&info);
+      out.fps_d = GST_VIDEO_INFO_FPS_D(&info);
+    }
+    if (!GST_CLOCK_TIME_IS_VALID(out.duration) || out.duration == 0) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, "no video frames could be decoded");
+      ok = false;
+    } else {
+      std::sort(cuts.begin(), cuts.end());
+      out.cuts = cuts;
+      montage::shots_from_cuts(out);
+    }
+  }
+  free_run(run);
+  return ok;
+}
+
+} // namespace montage_tool

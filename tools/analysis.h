@@ -1,0 +1,43 @@
+/* Analysis pipelines of the gst-montage-1.0 tool.
+ *
+ * Each input is decoded with uridecodebin and run through the analysis
+ * element (montagebeat for the song, montagescene for clips) into a
+ * fakesink, as fast as the machine allows; the results are taken from the
+ * elements' messages on the bus and returned as the library's value types.
+ * Streams we do not analyse (a clip's audio, a song's cover art) go to their
+ * own fakesink so they never stall or fail the pipeline.
+ */
+#pragma once
+
+#include <gst/montage/types.h>
+
+#include <functional>
+#include <string>
+
+namespace montage_tool {
+
+/* Called from the analysing thread with the stream position reached and the
+ * duration when known (GST_CLOCK_TIME_NONE otherwise), both ns. */
+using ProgressFunc = std::function<void(GstClockTime position, GstClockTime duration)>;
+
+/* Registers montagebeat and montagescene in this process so the tool works
+ * from a build tree without GST_PLUGIN_PATH. Call once after gst_init(). */
+void register_elements();
+
+/* Beat analysis of the audio file `path` (any container/codec GStreamer
+ * decodes). Fills `out` (uri, duration, beats, beat_energy, bpm, confidence).
+ * Returns false with `error` set when the file cannot be read or decoded,
+ * has no audio stream, makes no progress for `stall_timeout` ns, or has no
+ * detectable beats (error code GST_STREAM_ERROR_FAILED). */
+bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
+                  const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND);
+
+/* Shot analysis of the video file `path`. Fills `out` (path, uri, duration,
+ * frame rate, size, cuts, shots). `threshold` < 0 keeps montagescene's
+ * default. Returns false with `error` set when the file does not exist, is
+ * not a media file, has no video stream, is corrupt (a decoding error at any
+ * point), or stalls for `stall_timeout` ns. */
+bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **error,
+                  const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND);
+
+} // namespace montage_tool

@@ -1,0 +1,354 @@
+/* gst-montage-1.0: clips + song -> a beat-synced montage.
+ *
+ *   gst-montage-1.0 -m SONG -o OUT.mp4 [-d SECONDS] [--preview] [--seed N]
+ *                   [--plan-json PATH] [--no-render] CLIP_OR_DIR...
+ *
+ * Stages (data flows one way): analyse the song (montagebeat) and every clip
+ * (montagescene) in parallel pipelines, plan the edit (library planner),
+ * render it with GES to MP4 with the best working H.264 encoder.
+ *
+ * Exit status: 0 on success; 1 when the montage cannot be made (no usable
+ * clip, unusable song, render failure), with the reason on stderr; 2 on a
+ * usage error. Clips that cannot be used are reported and skipped. The
+ * output file appears only when complete.
+ */
+#include "analysis.h"
+
+#include <gst/montage/montage.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+gchar *opt_music = nullptr;
+gchar *opt_output = nullptr;
+gdouble opt_duration = 0.0;
+gboolean opt_preview = FALSE;
+gint64 opt_seed = 1;
+gchar *opt_plan_json = nullptr;
+gchar *opt_size = nullptr;
+gchar *opt_fps = nullptr;
+gchar *opt_encoder = nullptr;
+gint opt_jobs = 0;
+gboolean opt_quiet = FALSE;
+gboolean opt_no_render = FALSE;
+gboolean opt_version = FALSE;
+gchar **opt_inputs = nullptr;
+
+const GOptionEntry kEntries[] = {
+    {"music", 'm', 0, G_OPTION_ARG_FILENAME, &opt_music, "The song (any audio file GStreamer decodes)",
+     "SONG"},
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "The montage to write (MP4)", "OUT.mp4"},
+    {"duration", 'd', 0, G_OPTION_ARG_DOUBLE, &opt_duration,
+     "Length in seconds; the edit ends on the beat nearest to it (default: the whole song)",
+     "SECONDS"},
+    {"preview", 0, 0, G_OPTION_ARG_NONE, &opt_preview,
+     "Render a quick 640x360 preview with the fastest encoder settings", nullptr},
+    {"seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed,
+     "Seed of the shot choice: the same seed and inputs give the same edit (default 1)", "N"},
+    {"plan-json", 0, 0, G_OPTION_ARG_FILENAME, &opt_plan_json,
+     "Also write the edit decision list as JSON", "PATH"},
+    {"size", 0, 0, G_OPTION_ARG_STRING, &opt_size,
+     "Output size (default 1280x720, 640x360 with --preview)", "WxH"},
+    {"fps", 0, 0, G_OPTION_ARG_STRING, &opt_fps, "Output frame rate (default 30)", "N[/D]"},
+    {"encoder", 0, 0, G_OPTION_ARG_STRING, &opt_encoder,
+     "Use this H.264 encoder factory first (default: hardware first, then x264enc, openh264enc)",
+     "NAME"},
+    {"jobs", 'j', 0, G_OPTION_ARG_INT, &opt_jobs,
+     "Analysis pipelines run at once (default: number of processors)", "N"},
+    {"no-render", 0, 0, G_OPTION_ARG_NONE, &opt_no_render,
+     "Analyse and plan only (with --plan-json to see the edit); no -o needed", nullptr},
+    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print only errors and the result", nullptr},
+    {"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", nullptr},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, nullptr,
+     "CLIP_OR_DIR..."},
+    {}};
+
+std::mutex g_print_lock;
+
+void info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void info(const char *fmt, ...)
+{
+  if (opt_quiet)
+    return;
+  va_list args;
+  va_start(args, fmt);
+  std::lock_guard<std::mutex> guard(g_print_lock);
+  vfprintf(stderr, fmt, args);
+  fputc('\n', stderr);
+  va_end(args);
+}
+
+void warn(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void warn(const char *fmt, ...)
+{
+  va_list args;
+  va_start(args, fmt);
+  std::lock_guard<std::mutex> guard(g_print_lock);
+  fputs("gst-montage: ", stderr);
+  vfprintf(stderr, fmt, args);
+  fputc('\n', stderr);
+  va_end(args);
+}
+
+double seconds_since(gint64 start_us)
+{
+  return (g_get_monotonic_time() - start_us) / 1e6;
+}
+
+/* Files named on the command line, directories expanded (sorted, hidden
+ * files skipped, not recursive). */
+std::vector<std::string> expand_inputs(gchar **inputs)
+{
+  std::vector<std::string> out;
+  for (gchar **p = inputs; p && *p; p++) {
+    if (!g_file_test(*p, G_FILE_TEST_IS_DIR)) {
+      out.emplace_back(*p);
+      continue;
+    }
+    GError *err = nullptr;
+    GDir *dir = g_dir_open(*p, 0, &err);
+    if (!dir) {
+      warn("skipping %s: %s", *p, err->message);
+      g_error_free(err);
+      continue;
+    }
+    std::vector<std::string> names;
+    while (const gchar *name = g_dir_read_name(dir)) {
+      if (name[0] == '.')
+        continue;
+      gchar *full = g_build_filename(*p, name, NULL);
+      if (g_file_test(full, G_FILE_TEST_IS_REGULAR))
+        names.emplace_back(full);
+      g_free(full);
+    }
+    g_dir_close(dir);
+    std::sort(names.begin(), names.end());
+    out.insert(out.end(), names.begin(), names.end());
+  }
+  return out;
+}
+
+bool parse_size(const char *s, gint &w, gint &h)
+{
+  return s && sscanf(s, "%dx%d", &w, &h) == 2 && w >= 16 && h >= 16 && w % 2 == 0 && h % 2 == 0;
+}
+
+bool parse_fps(const char *s, gint &n, gint &d)
+{
+  if (!s)
+    return false;
+  d = 1;
+  int got = sscanf(s, "%d/%d", &n, &d);
+  return got >= 1 && n > 0 && d > 0 && n / d <= 240;
+}
+
+struct Job {
+  Job(std::string p, bool song) : path(std::move(p)), is_song(song) {}
+  std::string path;
+  bool is_song = false;
+  bool ok = false;
+  GError *error = nullptr;
+  montage::ClipAnalysis clip;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+  GOptionContext *ctx = g_option_context_new("CLIP_OR_DIR... - make a beat-synced montage");
+  g_option_context_set_summary(
+      ctx, "Cuts the clips (files, or directories of files) to the beats of the song and writes an "
+           "MP4.\nExample: gst-montage-1.0 -m song.ogg -o montage.mp4 -d 30 clips/");
+  g_option_context_add_main_entries(ctx, kEntries, nullptr);
+  g_option_context_add_group(ctx, gst_init_get_option_group());
+  GError *err = nullptr;
+  if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+    fprintf(stderr, "gst-montage: %s\nRun 'gst-montage-1.0 --help' for usage.\n", err->message);
+    return 2;
+  }
+  g_option_context_free(ctx);
+  if (opt_version) {
+    printf("gst-montage-1.0 %s (GStreamer %s)\n", VERSION, gst_version_string());
+    return 0;
+  }
+  if (!opt_music || (!opt_output && !opt_no_render) || !opt_inputs || !opt_inputs[0]) {
+    fprintf(stderr, "gst-montage: need a song (-m), an output (-o) and at least one clip or "
+                    "directory.\nRun 'gst-montage-1.0 --help' for usage.\n");
+    return 2;
+  }
+  gint width = opt_preview ? 640 : 1280, height = opt_preview ? 360 : 720;
+  if (opt_size && !parse_size(opt_size, width, height)) {
+    fprintf(stderr, "gst-montage: --size %s: give WIDTHxHEIGHT, even numbers of at least 16\n",
+            opt_size);
+    return 2;
+  }
+  gint fps_n = 30, fps_d = 1;
+  if (opt_fps && !parse_fps(opt_fps, fps_n, fps_d)) {
+    fprintf(stderr, "gst-montage: --fps %s: give a frame rate such as 30, 25 or 30000/1001\n",
+            opt_fps);
+    return 2;
+  }
+  if (opt_duration < 0 || std::isnan(opt_duration)) {
+    fprintf(stderr, "gst-montage: --duration must be a positive number of seconds\n");
+    return 2;
+  }
+  montage_tool::register_elements();
+
+  /* 1. Analysis: the song and every clip, as many pipelines at once as cores. */
+  gint64 t_start = g_get_monotonic_time();
+  std::vector<Job> jobs;
+  jobs.emplace_back(opt_music, true);
+  for (const std::string &path : expand_inputs(opt_inputs))
+    jobs.emplace_back(path, false);
+  montage::SongAnalysis song;
+  std::atomic<size_t> next{0};
+  unsigned n_workers = opt_jobs > 0 ? (unsigned)opt_jobs : std::max(1u, g_get_num_processors());
+  n_workers = std::min<unsigned>(n_workers, jobs.size());
+  info("analysing %s and %zu clip(s) with %u pipeline(s) at once...", opt_music, jobs.size() - 1,
+       n_workers);
+  auto worker = [&]() {
+    for (size_t i; (i = next++) < jobs.size();) {
+      Job &job = jobs[i];
+      gint64 t0 = g_get_monotonic_time();
+      if (job.is_song) {
+        job.ok = montage_tool::analyse_song(job.path, song, &job.error);
+        if (job.ok)
+          info("  song %s: %zu beats, %.1f BPM, %.1f s (%.1f s)", job.path.c_str(),
+               song.beats.size(), song.bpm, song.duration / 1e9, seconds_since(t0));
+      } else {
+        job.ok = montage_tool::analyse_clip(job.path, job.clip, &job.error);
+        if (job.ok)
+          info("  clip %s: %zu shot(s), %.1f s (%.1f s)", job.path.c_str(), job.clip.shots.size(),
+               job.clip.duration / 1e9, seconds_since(t0));
+        else
+          warn("skipping %s: %s", job.path.c_str(), job.error->message);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < n_workers; i++)
+    threads.emplace_back(worker);
+  for (std::thread &t : threads)
+    t.join();
+  double t_analysis = seconds_since(t_start);
+
+  int status = 0;
+  std::vector<montage::ClipAnalysis> clips;
+  for (Job &job : jobs)
+    if (!job.is_song && job.ok)
+      clips.push_back(std::move(job.clip));
+  if (!jobs[0].ok) {
+    warn("cannot use the song %s: %s", opt_music, jobs[0].error->message);
+    status = 1;
+  } else if (clips.empty()) {
+    warn("no usable clip: give video files GStreamer can decode (for example MP4/H.264, "
+         "WebM, AVI), or directories that hold them");
+    status = 1;
+  }
+  for (Job &job : jobs)
+    g_clear_error(&job.error);
+  if (status)
+    return status;
+
+  /* 2. Plan. */
+  gint64 t_plan0 = g_get_monotonic_time();
+  montage::PlanSettings settings;
+  settings.fps_n = fps_n;
+  settings.fps_d = fps_d;
+  settings.seed = (guint64)opt_seed;
+  if (opt_duration > 0)
+    settings.duration = (GstClockTime)std::llround(opt_duration * GST_SECOND);
+  montage::Plan plan;
+  auto make_plan = [&]() -> bool {
+    try {
+      plan = montage::plan_montage(song, clips, settings);
+    } catch (const montage::PlanError &e) {
+      warn("cannot plan the montage: %s", e.what());
+      return false;
+    }
+    for (const std::string &note : plan.notes)
+      info("  note: %s", note.c_str());
+    info("planned %zu segment(s), %.2f s at %d/%d fps", plan.segments.size(), plan.duration / 1e9,
+         plan.fps_n, plan.fps_d);
+    if (opt_plan_json) {
+      GError *json_err = nullptr;
+      if (!montage::write_plan_json(plan, song, clips, opt_plan_json, &json_err)) {
+        warn("cannot write the plan to %s: %s", opt_plan_json, json_err->message);
+        g_clear_error(&json_err);
+        return false;
+      }
+      info("edit decision list written to %s", opt_plan_json);
+    }
+    return true;
+  };
+  if (!make_plan())
+    return 1;
+  double t_plan = seconds_since(t_plan0);
+
+  if (opt_no_render) {
+    printf("planned %zu segments, %.2f s; analysis %.1f s, plan %.3f s (not rendered)\n",
+           plan.segments.size(), plan.duration / 1e9, t_analysis, t_plan);
+    return 0;
+  }
+
+  /* 3. Render. */
+  gint64 t_render0 = g_get_monotonic_time();
+  montage::RenderSettings render;
+  render.output_path = opt_output;
+  render.width = width;
+  render.height = height;
+  render.preview = opt_preview;
+  if (opt_encoder)
+    render.encoders.emplace_back(opt_encoder);
+  for (const std::string &name : montage::h264_encoder_candidates())
+    if (!opt_encoder || name != opt_encoder)
+      render.encoders.push_back(name);
+  bool tty = isatty(fileno(stderr));
+  if (!opt_quiet && tty)
+    render.progress = [](GstClockTime pos, GstClockTime dur) {
+      if (GST_CLOCK_TIME_IS_VALID(dur) && dur > 0)
+        fprintf(stderr, "\r  rendering %3.0f%%", 100.0 * std::min(pos, dur) / dur);
+    };
+  info("rendering %dx%d to %s...", width, height, opt_output);
+  montage::RenderResult result;
+  bool rendered = false;
+  /* A clip that analysed fine can still fail when GES seeks into it (an MPEG
+   * program stream without accurate seeking, corruption past what analysis
+   * read): report it, leave it out, plan again. */
+  for (;;) {
+    result = montage::RenderResult();
+    rendered = montage::render_plan(plan, song, clips, render, &result, &err);
+    if (!opt_quiet && tty)
+      fputc('\n', stderr);
+    auto bad = std::find_if(clips.begin(), clips.end(), [&](const montage::ClipAnalysis &c) {
+      return !result.failed_uri.empty() && c.uri == result.failed_uri;
+    });
+    if (rendered || bad == clips.end() || clips.size() == 1)
+      break;
+    warn("skipping %s: it failed while rendering: %s", bad->path.c_str(), err->message);
+    g_clear_error(&err);
+    clips.erase(bad);
+    if (!make_plan())
+      return 1;
+  }
+  for (const std::string &f : result.fallbacks)
+    warn("encoder not used: %s", f.c_str());
+  if (!rendered) {
+    warn("rendering failed: %s", err->message);
+    g_clear_error(&err);
+    return 1;
+  }
+  double t_render = seconds_since(t_render0);
+  printf("montage written to %s (%.2f s, %zu segments, %s); analysis %.1f s, plan %.3f s, "
+         "render %.1f s\n",
+         opt_output, plan.duration / 1e9, plan.segments.size(), result.encoder.c_str(), t_analysis,
+         t_plan, t_render);
+  return 0;
+}
