@@ -180,7 +180,8 @@ TEST(Render, EncoderFailingMidStreamFallsBackAndLeavesNoPartialFile)
   c.uri = uri_of(clip);
   c.duration = 2 * GST_SECOND;
   c.fps_n = 30;
-  c.shots = {{0, 2 * GST_SECOND}};
+  c.cuts.clear();
+  montage::shots_from_cuts(c);
   montage::SongAnalysis song;
   song.uri = uri_of(songf);
   montage::Plan plan;

@@ -19,6 +19,14 @@
 
 namespace montage {
 
+/* A stretch of the song with one energy level (montagebeat's sections). */
+struct Section {
+  enum class Level { kLow, kMedium, kHigh };
+  GstClockTime start = 0; /* song stream time, ns */
+  GstClockTime end = 0;   /* exclusive */
+  Level level = Level::kMedium;
+};
+
 /* What montagebeat found in a song. */
 struct SongAnalysis {
   std::string uri;                     /* the song's URI */
@@ -30,12 +38,49 @@ struct SongAnalysis {
   std::vector<double> beat_energy;
   double bpm = 0.0;        /* tempo from the beat sequence, beats per minute */
   double confidence = 0.0; /* 0..1, tracker's confidence over the whole song */
+  /* downbeats[i] is true when beats[i] is the first beat of a bar. Same
+   * length as beats, or empty when the meter is unknown. */
+  std::vector<bool> downbeats;
+  guint beats_per_bar = 0; /* detected meter (3 or 4, ...); 0 when unknown */
+  /* Normalised energy (0..1) every energy_interval ns from the song's start. */
+  std::vector<double> energy_curve;
+  GstClockTime energy_interval = 0;
+  std::vector<Section> sections; /* back to back, covering the song; may be empty */
+};
+
+/* How a shot begins. */
+enum class Transition { kCut, kFade, kDissolve };
+
+/* What montagescene measured over one shot, for choosing among shots.
+ * Scales are montagescene's (see docs/montagescene.md): motion is the mean
+ * absolute luma difference between consecutive analysed frames (0..255),
+ * sharpness the variance of the Laplacian of the luma view, brightness and
+ * contrast the mean and standard deviation of luma (0..255), colourfulness
+ * Hasler and Suesstrunk's metric. */
+struct ShotFeatures {
+  double motion_mean = 0.0;
+  double motion_peak = 0.0;
+  double sharpness = 0.0;
+  double brightness = 0.0;
+  double contrast = 0.0;
+  double colourfulness = 0.0;
+  /* Colour histogram of a representative frame, normalised to sum 1; bin
+   * layout documented by montagescene. Empty when not measured. */
+  std::vector<float> histogram;
+  GstClockTime best_inpoint = GST_CLOCK_TIME_NONE; /* where motion or sharpness peaks */
 };
 
 /* A shot: the frames between two cuts, [start, end) in clip stream time. */
 struct Shot {
   GstClockTime start = 0;
   GstClockTime end = 0;
+  Transition transition = Transition::kCut; /* how this shot begins */
+  /* For a fade or dissolve, the transition's extent (stream time, ns);
+   * transition_end == start for a hard cut. */
+  GstClockTime transition_start = 0;
+  GstClockTime transition_end = 0;
+  bool has_features = false;
+  ShotFeatures features;
 };
 
 /* What montagescene found in one clip. */
@@ -66,11 +111,18 @@ inline void shots_from_cuts(ClipAnalysis &clip)
   for (GstClockTime cut : clip.cuts) {
     if (cut <= start || cut >= clip.duration)
       continue;
-    clip.shots.push_back({start, cut});
+    Shot shot;
+    shot.start = shot.transition_start = shot.transition_end = start;
+    shot.end = cut;
+    clip.shots.push_back(shot);
     start = cut;
   }
-  if (GST_CLOCK_TIME_IS_VALID(clip.duration) && clip.duration > start)
-    clip.shots.push_back({start, clip.duration});
+  if (GST_CLOCK_TIME_IS_VALID(clip.duration) && clip.duration > start) {
+    Shot shot;
+    shot.start = shot.transition_start = shot.transition_end = start;
+    shot.end = clip.duration;
+    clip.shots.push_back(shot);
+  }
 }
 
 /* One piece of the edit: `duration` ns of clip `clip`, starting at its
