@@ -8,3 +8,4 @@
 #include <gst/montage/planjson.h>
 #include <gst/montage/encoder.h>
 #include <gst/montage/render.h>
+#include <gst/montage/cache.h>

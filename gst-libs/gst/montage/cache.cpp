@@ -1,0 +1,583 @@
+/* Content-addressed analysis cache; see cache.h. */
+#include <gst/montage/cache.h>
+
+#include <glib/gstdio.h>
+#include <msgpack.hpp>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+GST_DEBUG_CATEGORY_STATIC(montage_cache_debug);
+#define GST_CAT_DEFAULT montage_cache_debug
+
+namespace montage {
+
+namespace {
+
+constexpr char kMagic[4] = {'G', 'M', 'C', 'E'};
+constexpr size_t kHeaderSize = 4 + 4 + 4 + 8 + 4; /* magic, schema, kind, length, crc32 */
+constexpr gsize kEdgeBytes = 1 << 20;             /* first and last MiB for the key */
+
+void init_debug()
+{
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(montage_cache_debug, "montagecache", 0, "gst-montage analysis cache");
+    g_once_init_leave(&once, 1);
+  }
+}
+
+void put_u32(std::vector<uint8_t> &v, guint32 x)
+{
+  for (int i = 0; i < 4; i++)
+    v.push_back((x >> (8 * i)) & 0xff);
+}
+void put_u64(std::vector<uint8_t> &v, guint64 x)
+{
+  for (int i = 0; i < 8; i++)
+    v.push_back((x >> (8 * i)) & 0xff);
+}
+guint64 get_le(const uint8_t *p, int n)
+{
+  guint64 x = 0;
+  for (int i = n - 1; i >= 0; i--)
+    x = (x << 8) | p[i];
+  return x;
+}
+
+guint32 checksum(const uint8_t *data, size_t size)
+{
+  /* zlib's CRC-32: fast enough (GB/s) to check a 10,000-shot entry in well
+   * under a millisecond; SHA-256 is used for keys only. */
+  return (guint32)crc32_z(0L, data, size);
+}
+
+/* Hashes `len` bytes of `fd` starting at `offset` into `sum`. */
+bool hash_range(int fd, goffset offset, goffset len, GChecksum *sum)
+{
+  std::vector<guchar> buf(1 << 16);
+  if (lseek(fd, offset, SEEK_SET) < 0)
+    return false;
+  while (len > 0) {
+    ssize_t n = read(fd, buf.data(), (size_t)std::min<goffset>(len, (goffset)buf.size()));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return n == 0;
+    g_checksum_update(sum, buf.data(), n);
+    len -= n;
+  }
+  return true;
+}
+
+/* --- msgpack encodings ------------------------------------------------- */
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+template <typename T> void pack_u64_list(Packer &pk, const std::vector<T> &v)
+{
+  pk.pack_array(v.size());
+  for (const T &x : v)
+    pk.pack_uint64((guint64)x);
+}
+
+void pack_double_list(Packer &pk, const std::vector<double> &v)
+{
+  pk.pack_array(v.size());
+  for (double x : v)
+    pk.pack_double(x);
+}
+
+std::vector<uint8_t> to_bytes(const msgpack::sbuffer &buf)
+{
+  return std::vector<uint8_t>(buf.data(), buf.data() + buf.size());
+}
+
+/* Typed readers that throw msgpack::type_error on a mismatch (caught at the
+ * decoder boundary). */
+const msgpack::object &at(const msgpack::object &o, uint32_t i)
+{
+  if (o.type != msgpack::type::ARRAY || i >= o.via.array.size)
+    throw msgpack::type_error();
+  return o.via.array.ptr[i];
+}
+uint32_t array_size(const msgpack::object &o)
+{
+  if (o.type != msgpack::type::ARRAY)
+    throw msgpack::type_error();
+  return o.via.array.size;
+}
+guint64 as_u64(const msgpack::object &o)
+{
+  return o.as<guint64>();
+}
+double as_double(const msgpack::object &o)
+{
+  return o.as<double>();
+}
+std::string as_string(const msgpack::object &o)
+{
+  return o.as<std::string>();
+}
+template <typename T> std::vector<T> as_u64_list(const msgpack::object &o)
+{
+  std::vector<T> out(array_size(o));
+  for (uint32_t i = 0; i < out.size(); i++)
+    out[i] = (T)as_u64(o.via.array.ptr[i]);
+  return out;
+}
+std::vector<double> as_double_list(const msgpack::object &o)
+{
+  std::vector<double> out(array_size(o));
+  for (uint32_t i = 0; i < out.size(); i++)
+    out[i] = as_double(o.via.array.ptr[i]);
+  return out;
+}
+
+template <typename F> bool decode_guarded(const uint8_t *data, size_t size, F &&fill)
+{
+  try {
+    msgpack::object_handle oh = msgpack::unpack(reinterpret_cast<const char *>(data), size);
+    fill(oh.get());
+    return true;
+  } catch (const std::exception &e) {
+    init_debug();
+    GST_DEBUG("cannot decode cache payload: %s", e.what());
+    return false;
+  }
+}
+
+guint64 dir_total(const std::string &dir, std::vector<std::pair<gint64, std::pair<std::string, guint64>>> *list)
+{
+  guint64 total = 0;
+  GDir *top = g_dir_open(dir.c_str(), 0, nullptr);
+  if (!top)
+    return 0;
+  while (const gchar *sub = g_dir_read_name(top)) {
+    gchar *subdir = g_build_filename(dir.c_str(), sub, NULL);
+    GDir *d = g_dir_open(subdir, 0, nullptr);
+    if (d) {
+      while (const gchar *name = g_dir_read_name(d)) {
+        if (!g_str_has_suffix(name, ".entry"))
+          continue;
+        gchar *path = g_build_filename(subdir, name, NULL);
+        GStatBuf st;
+        if (g_stat(path, &st) == 0) {
+          total += st.st_size;
+          if (list) {
+            gint64 mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+            list->push_back({mtime_ns, {path, (guint64)st.st_size}});
+          }
+        }
+        g_free(path);
+      }
+      g_dir_close(d);
+    }
+    g_free(subdir);
+  }
+  g_dir_close(top);
+  return total;
+}
+
+} // namespace
+
+std::string cache_key(const CacheKeyInput &input, CacheKind kind, GError **error)
+{
+  int fd = g_open(input.path.c_str(), O_RDONLY, 0);
+  if (fd < 0) {
+    int errsv = errno;
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv), "cannot read %s: %s",
+                input.path.c_str(), g_strerror(errsv));
+    return "";
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int errsv = errno;
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv), "cannot stat %s: %s",
+                input.path.c_str(), g_strerror(errsv));
+    close(fd);
+    return "";
+  }
+  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+  gchar *head = g_strdup_printf("gst-montage-cache-key-1\nkind=%u\nsize=%" G_GINT64_FORMAT
+                                "\nmtime=%" G_GINT64_FORMAT ".%09ld\nanalyser=%s\nversion=%s\n"
+                                "params=%s\nverify=%d\n",
+                                (guint)kind, (gint64)st.st_size, (gint64)st.st_mtim.tv_sec,
+                                (long)st.st_mtim.tv_nsec, input.analyser.c_str(),
+                                input.version.c_str(), input.params.c_str(), input.verify ? 1 : 0);
+  g_checksum_update(sum, (const guchar *)head, -1);
+  g_free(head);
+  goffset size = st.st_size;
+  bool ok;
+  if (input.verify || size <= (goffset)(2 * kEdgeBytes))
+    ok = hash_range(fd, 0, size, sum);
+  else
+    ok = hash_range(fd, 0, kEdgeBytes, sum) && hash_range(fd, size - kEdgeBytes, kEdgeBytes, sum);
+  close(fd);
+  std::string key;
+  if (ok)
+    key = g_checksum_get_string(sum);
+  else
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "cannot read %s", input.path.c_str());
+  g_checksum_free(sum);
+  return key;
+}
+
+std::vector<uint8_t> encode_song(const SongAnalysis &s)
+{
+  msgpack::sbuffer buf;
+  Packer pk(&buf);
+  pk.pack_array(11);
+  pk.pack(s.uri);
+  pk.pack_uint64(s.duration);
+  pack_u64_list(pk, s.beats);
+  pack_double_list(pk, s.beat_energy);
+  pk.pack_double(s.bpm);
+  pk.pack_double(s.confidence);
+  pk.pack_array(s.downbeats.size());
+  for (bool d : s.downbeats)
+    d ? pk.pack_true() : pk.pack_false();
+  pk.pack_uint32(s.beats_per_bar);
+  pack_double_list(pk, s.energy_curve);
+  pk.pack_uint64(s.energy_interval);
+  pk.pack_array(s.sections.size());
+  for (const Section &sec : s.sections) {
+    pk.pack_array(3);
+    pk.pack_uint64(sec.start);
+    pk.pack_uint64(sec.end);
+    pk.pack_uint32((guint32)sec.level);
+  }
+  return to_bytes(buf);
+}
+
+bool decode_song(const uint8_t *data, size_t size, SongAnalysis &out)
+{
+  SongAnalysis s;
+  bool ok = decode_guarded(data, size, [&](const msgpack::object &o) {
+    if (array_size(o) != 11)
+      throw msgpack::type_error();
+    s.uri = as_string(at(o, 0));
+    s.duration = as_u64(at(o, 1));
+    s.beats = as_u64_list<GstClockTime>(at(o, 2));
+    s.beat_energy = as_double_list(at(o, 3));
+    s.bpm = as_double(at(o, 4));
+    s.confidence = as_double(at(o, 5));
+    const msgpack::object &d = at(o, 6);
+    for (uint32_t i = 0; i < array_size(d); i++)
+      s.downbeats.push_back(d.via.array.ptr[i].as<bool>());
+    s.beats_per_bar = (guint)as_u64(at(o, 7));
+    s.energy_curve = as_double_list(at(o, 8));
+    s.energy_interval = as_u64(at(o, 9));
+    const msgpack::object &secs = at(o, 10);
+    for (uint32_t i = 0; i < array_size(secs); i++) {
+      const msgpack::object &e = secs.via.array.ptr[i];
+      guint64 level = as_u64(at(e, 2));
+      if (level > (guint64)Section::Level::kHigh)
+        throw msgpack::type_error();
+      s.sections.push_back({as_u64(at(e, 0)), as_u64(at(e, 1)), (Section::Level)level});
+    }
+  });
+  if (ok)
+    out = std::move(s);
+  return ok;
+}
+
+std::vector<uint8_t> encode_clip(const ClipAnalysis &c)
+{
+  msgpack::sbuffer buf(64 + c.shots.size() * 96);
+  Packer pk(&buf);
+  pk.pack_array(8);
+  pk.pack(c.path);
+  pk.pack(c.uri);
+  pk.pack_uint64(c.duration);
+  pk.pack_uint64(c.first_frame);
+  pk.pack_array(4);
+  pk.pack_int32(c.fps_n);
+  pk.pack_int32(c.fps_d);
+  pk.pack_int32(c.width);
+  pk.pack_int32(c.height);
+  pack_u64_list(pk, c.cuts);
+  pk.pack_array(c.shots.size());
+  for (const Shot &s : c.shots) {
+    pk.pack_array(s.has_features ? 7 : 6);
+    pk.pack_uint64(s.start);
+    pk.pack_uint64(s.end);
+    pk.pack_uint32((guint32)s.transition);
+    pk.pack_uint64(s.transition_start);
+    pk.pack_uint64(s.transition_end);
+    pk.pack(s.has_features);
+    if (s.has_features) {
+      const ShotFeatures &f = s.features;
+      pk.pack_array(8);
+      pk.pack_double(f.motion_mean);
+      pk.pack_double(f.motion_peak);
+      pk.pack_double(f.sharpness);
+      pk.pack_double(f.brightness);
+      pk.pack_double(f.contrast);
+      pk.pack_double(f.colourfulness);
+      /* Raw little-endian floats: compact and a straight copy to read. */
+      pk.pack_bin(f.histogram.size() * sizeof(float));
+      pk.pack_bin_body(reinterpret_cast<const char *>(f.histogram.data()),
+                       f.histogram.size() * sizeof(float));
+      pk.pack_uint64(f.best_inpoint);
+    }
+  }
+  /* Reserved for later fields (kept so the array shape is stable). */
+  pk.pack_nil();
+  return to_bytes(buf);
+}
+
+bool decode_clip(const uint8_t *data, size_t size, ClipAnalysis &out)
+{
+  ClipAnalysis c;
+  bool ok = decode_guarded(data, size, [&](const msgpack::object &o) {
+    if (array_size(o) != 8)
+      throw msgpack::type_error();
+    c.path = as_string(at(o, 0));
+    c.uri = as_string(at(o, 1));
+    c.duration = as_u64(at(o, 2));
+    c.first_frame = as_u64(at(o, 3));
+    const msgpack::object &fmt = at(o, 4);
+    c.fps_n = at(fmt, 0).as<gint>();
+    c.fps_d = at(fmt, 1).as<gint>();
+    c.width = at(fmt, 2).as<gint>();
+    c.height = at(fmt, 3).as<gint>();
+    c.cuts = as_u64_list<GstClockTime>(at(o, 5));
+    const msgpack::object &shots = at(o, 6);
+    uint32_t n = array_size(shots);
+    c.shots.resize(n);
+    for (uint32_t i = 0; i < n; i++) {
+      const msgpack::object &e = shots.via.array.ptr[i];
+      Shot &s = c.shots[i];
+      s.start = as_u64(at(e, 0));
+      s.end = as_u64(at(e, 1));
+      guint64 t = as_u64(at(e, 2));
+      if (t > (guint64)Transition::kDissolve)
+        throw msgpack::type_error();
+      s.transition = (Transition)t;
+      s.transition_start = as_u64(at(e, 3));
+      s.transition_end = as_u64(at(e, 4));
+      s.has_features = at(e, 5).as<bool>();
+      if (s.has_features) {
+        const msgpack::object &f = at(e, 6);
+        if (array_size(f) != 8)
+          throw msgpack::type_error();
+        s.features.motion_mean = as_double(at(f, 0));
+        s.features.motion_peak = as_double(at(f, 1));
+        s.features.sharpness = as_double(at(f, 2));
+        s.features.brightness = as_double(at(f, 3));
+        s.features.contrast = as_double(at(f, 4));
+        s.features.colourfulness = as_double(at(f, 5));
+        const msgpack::object &h = at(f, 6);
+        if (h.type != msgpack::type::BIN || h.via.bin.size % sizeof(float))
+          throw msgpack::type_error();
+        s.features.histogram.resize(h.via.bin.size / sizeof(float));
+        memcpy(s.features.histogram.data(), h.via.bin.ptr, h.via.bin.size);
+        s.features.best_inpoint = as_u64(at(f, 7));
+      }
+    }
+  });
+  if (ok)
+    out = std::move(c);
+  return ok;
+}
+
+std::string AnalysisCache::default_dir()
+{
+  const gchar *env = g_getenv("GST_MONTAGE_CACHE_DIR");
+  if (env && *env)
+    return env;
+  gchar *dir = g_build_filename(g_get_user_cache_dir(), "gst-montage", "analysis", NULL);
+  std::string out(dir);
+  g_free(dir);
+  return out;
+}
+
+AnalysisCache::AnalysisCache(std::string dir, guint64 max_bytes)
+    : dir_(std::move(dir)), max_bytes_(max_bytes)
+{
+  init_debug();
+}
+
+std::string AnalysisCache::entry_path(const std::string &key) const
+{
+  std::string sub = key.size() >= 2 ? key.substr(0, 2) : "xx";
+  gchar *p = g_build_filename(dir_.c_str(), sub.c_str(), (key + ".entry").c_str(), NULL);
+  std::string out(p);
+  g_free(p);
+  return out;
+}
+
+bool AnalysisCache::load(const std::string &key, CacheKind kind, std::vector<uint8_t> &payload)
+{
+  std::string path = entry_path(key);
+  gchar *data = nullptr;
+  gsize len = 0;
+  if (!g_file_get_contents(path.c_str(), &data, &len, nullptr)) {
+    counters_.misses++;
+    return false;
+  }
+  const uint8_t *p = reinterpret_cast<const uint8_t *>(data);
+  const char *why = nullptr;
+  if (len < kHeaderSize || memcmp(p, kMagic, 4) != 0)
+    why = "not a gst-montage cache entry";
+  else if (get_le(p + 4, 4) != kCacheSchemaVersion)
+    why = "written with another schema version";
+  else if (get_le(p + 8, 4) != (guint64)kind)
+    why = "holds another kind of analysis";
+  else if (get_le(p + 12, 8) != len - kHeaderSize)
+    why = "truncated or overlong";
+  else if (get_le(p + 20, 4) != checksum(p + kHeaderSize, len - kHeaderSize))
+    why = "checksum mismatch";
+  if (why) {
+    GST_WARNING("cache entry %s %s: removing it, the analysis will be recomputed", path.c_str(), why);
+    g_unlink(path.c_str());
+    g_free(data);
+    counters_.misses++;
+    counters_.corrupt++;
+    return false;
+  }
+  payload.assign(p + kHeaderSize, p + len);
+  g_free(data);
+  /* Most recently used: refresh the modification time. */
+  utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+  counters_.hits++;
+  return true;
+}
+
+bool AnalysisCache::store(const std::string &key, CacheKind kind, const std::vector<uint8_t> &payload,
+                          GError **error)
+{
+  std::string path = entry_path(key);
+  gchar *subdir = g_path_get_dirname(path.c_str());
+  if (g_mkdir_with_parents(subdir, 0755) != 0) {
+    int errsv = errno;
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv),
+                "cannot create cache directory %s: %s", subdir, g_strerror(errsv));
+    g_free(subdir);
+    return false;
+  }
+  g_free(subdir);
+  std::vector<uint8_t> bytes;
+  bytes.reserve(kHeaderSize + payload.size());
+  bytes.insert(bytes.end(), kMagic, kMagic + 4);
+  put_u32(bytes, kCacheSchemaVersion);
+  put_u32(bytes, (guint32)kind);
+  put_u64(bytes, payload.size());
+  put_u32(bytes, checksum(payload.data(), payload.size()));
+  bytes.insert(bytes.end(), payload.begin(), payload.end());
+  /* A temporary file beside the entry, then rename(): readers see the old
+   * entry, no entry, or the whole new one. A failed write (disk full)
+   * removes the temporary file. */
+  if (!g_file_set_contents_full(path.c_str(), reinterpret_cast<const gchar *>(bytes.data()),
+                                bytes.size(), G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
+    return false;
+  counters_.stores++;
+  evict(max_bytes_);
+  return true;
+}
+
+bool AnalysisCache::load_song(const std::string &key, SongAnalysis &out)
+{
+  std::vector<uint8_t> payload;
+  if (!load(key, CacheKind::kSong, payload))
+    return false;
+  if (decode_song(payload.data(), payload.size(), out))
+    return true;
+  GST_WARNING("cache entry %s does not decode: removing it", key.c_str());
+  g_unlink(entry_path(key).c_str());
+  counters_.hits--;
+  counters_.misses++;
+  counters_.corrupt++;
+  return false;
+}
+
+bool AnalysisCache::load_clip(const std::string &key, ClipAnalysis &out)
+{
+  std::vector<uint8_t> payload;
+  if (!load(key, CacheKind::kClip, payload))
+    return false;
+  if (decode_clip(payload.data(), payload.size(), out))
+    return true;
+  GST_WARNING("cache entry %s does not decode: removing it", key.c_str());
+  g_unlink(entry_path(key).c_str());
+  counters_.hits--;
+  counters_.misses++;
+  counters_.corrupt++;
+  return false;
+}
+
+bool AnalysisCache::store_song(const std::string &key, const SongAnalysis &song, GError **error)
+{
+  return store(key, CacheKind::kSong, encode_song(song), error);
+}
+
+bool AnalysisCache::store_clip(const std::string &key, const ClipAnalysis &clip, GError **error)
+{
+  return store(key, CacheKind::kClip, encode_clip(clip), error);
+}
+
+CacheStats AnalysisCache::stats() const
+{
+  CacheStats s = counters_;
+  std::vector<std::pair<gint64, std::pair<std::string, guint64>>> list;
+  s.bytes = dir_total(dir_, &list);
+  s.entries = list.size();
+  return s;
+}
+
+void AnalysisCache::evict(guint64 max_bytes)
+{
+  std::vector<std::pair<gint64, std::pair<std::string, guint64>>> list;
+  guint64 total = dir_total(dir_, &list);
+  if (total <= max_bytes)
+    return;
+  std::sort(list.begin(), list.end()); /* oldest first */
+  for (const auto &e : list) {
+    if (total <= max_bytes)
+      break;
+    if (g_unlink(e.second.first.c_str()) == 0) {
+      total -= e.second.second;
+      counters_.evictions++;
+      GST_INFO("evicted %s (%" G_GUINT64_FORMAT " bytes)", e.second.first.c_str(), e.second.second);
+    }
+  }
+}
+
+bool AnalysisCache::clear(GError **error)
+{
+  bool ok = true;
+  GDir *top = g_dir_open(dir_.c_str(), 0, nullptr);
+  if (!top)
+    return true; /* nothing cached yet */
+  while (const gchar *sub = g_dir_read_name(top)) {
+    gchar *subdir = g_build_filename(dir_.c_str(), sub, NULL);
+    GDir *d = g_dir_open(subdir, 0, nullptr);
+    if (d) {
+      while (const gchar *name = g_dir_read_name(d)) {
+        /* Entries and the temporary files g_file_set_contents leaves on a crash. */
+        if (!g_str_has_suffix(name, ".entry") && !strstr(name, ".entry."))
+          continue;
+        gchar *path = g_build_filename(subdir, name, NULL);
+        if (g_unlink(path) != 0 && ok) {
+          int errsv = errno;
+          g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv), "cannot remove %s: %s",
+                      path, g_strerror(errsv));
+          ok = false;
+        }
+        g_free(path);
+      }
+      g_dir_close(d);
+      g_rmdir(subdir);
+    }
+    g_free(subdir);
+  }
+  g_dir_close(top);
+  return ok;
+}
+
+} // namespace montage

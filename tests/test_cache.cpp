@@ -1,0 +1,323 @@
+/* The content-addressed analysis cache (library: cache.h). */
+#include "testutil.h"
+
+#include <gst/montage/cache.h>
+
+#include <glib/gstdio.h>
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+class CacheTest : public ::testing::Test {
+protected:
+  void SetUp() override
+  {
+    dir_ = g_dir_make_tmp("montage-cache-XXXXXX", nullptr);
+    ASSERT_NE(dir_, nullptr);
+    media_ = path("clip.bin");
+    write_file(media_, std::string(3 << 20, 'a') + "tail");
+  }
+  void TearDown() override
+  {
+    montage::AnalysisCache(cache_dir()).clear(nullptr);
+    g_unlink(media_.c_str());
+    g_rmdir(cache_dir().c_str());
+    g_rmdir(dir_);
+    g_free(dir_);
+  }
+  std::string path(const char *name) const
+  {
+    gchar *p = g_build_filename(dir_, name, NULL);
+    std::string out(p);
+    g_free(p);
+    return out;
+  }
+  std::string cache_dir() const { return path("cache"); }
+  static void write_file(const std::string &p, const std::string &content)
+  {
+    ASSERT_TRUE(g_file_set_contents(p.c_str(), content.data(), content.size(), nullptr));
+  }
+  std::string key(const std::string &params = "threshold=27", bool verify = false)
+  {
+    GError *err = nullptr;
+    std::string k = montage::cache_key({media_, "montagescene", "1", params, verify},
+                                       montage::CacheKind::kClip, &err);
+    EXPECT_EQ(err, nullptr);
+    g_clear_error(&err);
+    return k;
+  }
+  static montage::ClipAnalysis sample_clip(size_t n_shots)
+  {
+    montage::ClipAnalysis c;
+    c.path = "/media/clip.mp4";
+    c.uri = "file:///media/clip.mp4";
+    c.duration = n_shots * GST_SECOND;
+    c.first_frame = 40 * GST_MSECOND;
+    c.fps_n = 30000;
+    c.fps_d = 1001;
+    c.width = 1920;
+    c.height = 1080;
+    for (size_t i = 1; i < n_shots; i++)
+      c.cuts.push_back(i * GST_SECOND);
+    montage::shots_from_cuts(c);
+    for (size_t i = 0; i < c.shots.size(); i++) {
+      montage::Shot &s = c.shots[i];
+      s.has_features = i % 3 != 0;
+      s.transition = (montage::Transition)(i % 3);
+      s.transition_start = s.start;
+      s.transition_end = s.start + (i % 3) * 100 * GST_MSECOND;
+      s.features.motion_mean = i * 0.5;
+      s.features.motion_peak = i * 1.5;
+      s.features.sharpness = 100.0 + i;
+      s.features.brightness = 80.25;
+      s.features.contrast = 40.5;
+      s.features.colourfulness = 33.0 / (i + 1);
+      s.features.histogram.assign(48, 1.0f / 48);
+      s.features.histogram[i % 48] += 0.5f;
+      s.features.best_inpoint = s.start + 7;
+    }
+    return c;
+  }
+  gchar *dir_ = nullptr;
+  std::string media_;
+};
+
+void expect_same(const montage::ClipAnalysis &a, const montage::ClipAnalysis &b)
+{
+  EXPECT_EQ(a.path, b.path);
+  EXPECT_EQ(a.uri, b.uri);
+  EXPECT_EQ(a.duration, b.duration);
+  EXPECT_EQ(a.first_frame, b.first_frame);
+  EXPECT_EQ(a.fps_n, b.fps_n);
+  EXPECT_EQ(a.fps_d, b.fps_d);
+  EXPECT_EQ(a.width, b.width);
+  EXPECT_EQ(a.height, b.height);
+  EXPECT_EQ(a.cuts, b.cuts);
+  ASSERT_EQ(a.shots.size(), b.shots.size());
+  for (size_t i = 0; i < a.shots.size(); i++) {
+    const montage::Shot &x = a.shots[i], &y = b.shots[i];
+    EXPECT_EQ(x.start, y.start);
+    EXPECT_EQ(x.end, y.end);
+    EXPECT_EQ(x.transition, y.transition);
+    EXPECT_EQ(x.transition_start, y.transition_start);
+    EXPECT_EQ(x.transition_end, y.transition_end);
+    EXPECT_EQ(x.has_features, y.has_features);
+    if (x.has_features) {
+      EXPECT_EQ(x.features.motion_mean, y.features.motion_mean);
+      EXPECT_EQ(x.features.motion_peak, y.features.motion_peak);
+      EXPECT_EQ(x.features.sharpness, y.features.sharpness);
+      EXPECT_EQ(x.features.colourfulness, y.features.colourfulness);
+      EXPECT_EQ(x.features.histogram, y.features.histogram);
+      EXPECT_EQ(x.features.best_inpoint, y.features.best_inpoint);
+    }
+  }
+}
+
+} // namespace
+
+TEST_F(CacheTest, KeyChangesWithContentParametersAndAnalyser)
+{
+  std::string k = key();
+  ASSERT_EQ(k.size(), 64u);
+  EXPECT_EQ(k, key()) << "same file, same parameters: same key";
+  EXPECT_NE(k, key("threshold=30"));
+  EXPECT_NE(k, key("threshold=27", true));
+  GError *err = nullptr;
+  EXPECT_NE(k, montage::cache_key({media_, "montagescene", "2", "threshold=27"},
+                                  montage::CacheKind::kClip, &err));
+  EXPECT_NE(k, montage::cache_key({media_, "montagescene", "1", "threshold=27"},
+                                  montage::CacheKind::kSong, &err));
+  EXPECT_EQ(err, nullptr);
+
+  /* Same size, content changed in the middle only: the quick key (first and
+   * last MiB, size, mtime) still changes through the modification time... */
+  std::string content(3 << 20, 'a');
+  content += "tail";
+  content[3 << 19] = 'b';
+  g_usleep(20000);
+  write_file(media_, content);
+  EXPECT_NE(k, key());
+  /* ...and --verify hashes the content itself, so a restored mtime is no help. */
+  std::string quick = key(), full = key("threshold=27", true);
+  GStatBuf st;
+  ASSERT_EQ(g_stat(media_.c_str(), &st), 0);
+  content[3 << 19] = 'c';
+  write_file(media_, content);
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, media_.c_str(), times, 0), 0);
+  EXPECT_EQ(quick, key()) << "the documented limit of the quick key";
+  EXPECT_NE(full, key("threshold=27", true));
+
+  EXPECT_EQ(montage::cache_key({path("missing"), "x", "1", ""}, montage::CacheKind::kClip, &err), "");
+  ASSERT_NE(err, nullptr);
+  g_clear_error(&err);
+}
+
+TEST_F(CacheTest, HitMissAndRoundTrip)
+{
+  montage::AnalysisCache cache(cache_dir());
+  montage::ClipAnalysis clip = sample_clip(50), loaded;
+  std::string k = key();
+  EXPECT_FALSE(cache.load_clip(k, loaded));
+  GError *err = nullptr;
+  ASSERT_TRUE(cache.store_clip(k, clip, &err)) << (err ? err->message : "");
+  ASSERT_TRUE(cache.load_clip(k, loaded));
+  expect_same(clip, loaded);
+  EXPECT_FALSE(cache.load_clip(key("threshold=30"), loaded)) << "changed parameter: miss";
+  montage::ClipAnalysis as_song;
+  montage::SongAnalysis song;
+  EXPECT_FALSE(cache.load_song(k, song)) << "a clip entry is not a song";
+  montage::CacheStats s = cache.stats();
+  EXPECT_EQ(s.hits, 1u);
+  EXPECT_EQ(s.stores, 1u);
+  EXPECT_EQ(s.entries, 0u) << "the kind mismatch removed the entry as foreign";
+}
+
+TEST_F(CacheTest, SongRoundTrip)
+{
+  montage::SongAnalysis s;
+  s.uri = "file:///song.ogg";
+  s.duration = 59 * GST_SECOND;
+  s.beats = {500 * GST_MSECOND, 961 * GST_MSECOND, 1423 * GST_MSECOND};
+  s.beat_energy = {0.5, 1.0, 0.25};
+  s.bpm = 130.02;
+  s.confidence = 0.8;
+  s.downbeats = {true, false, false};
+  s.beats_per_bar = 4;
+  s.energy_curve = {0.1, 0.2, 0.3};
+  s.energy_interval = 100 * GST_MSECOND;
+  s.sections = {{0, 30 * GST_SECOND, montage::Section::Level::kLow},
+                {30 * GST_SECOND, 59 * GST_SECOND, montage::Section::Level::kHigh}};
+  std::vector<uint8_t> bytes = montage::encode_song(s);
+  montage::SongAnalysis t;
+  ASSERT_TRUE(montage::decode_song(bytes.data(), bytes.size(), t));
+  EXPECT_EQ(t.uri, s.uri);
+  EXPECT_EQ(t.beats, s.beats);
+  EXPECT_EQ(t.beat_energy, s.beat_energy);
+  EXPECT_EQ(t.bpm, s.bpm);
+  EXPECT_EQ(t.downbeats, s.downbeats);
+  EXPECT_EQ(t.beats_per_bar, 4u);
+  EXPECT_EQ(t.energy_curve, s.energy_curve);
+  ASSERT_EQ(t.sections.size(), 2u);
+  EXPECT_EQ(t.sections[1].level, montage::Section::Level::kHigh);
+  /* Every truncation of a valid payload is refused, never a crash. */
+  for (size_t n = 0; n < bytes.size(); n++)
+    EXPECT_FALSE(montage::decode_song(bytes.data(), n, t)) << n;
+}
+
+TEST_F(CacheTest, CorruptTruncatedAndForeignEntriesAreRecomputed)
+{
+  montage::AnalysisCache cache(cache_dir());
+  montage::ClipAnalysis clip = sample_clip(20), loaded;
+  std::string k = key();
+  ASSERT_TRUE(cache.store_clip(k, clip, nullptr));
+  std::string entry = cache_dir() + "/" + k.substr(0, 2) + "/" + k + ".entry";
+  gchar *data = nullptr;
+  gsize len = 0;
+  ASSERT_TRUE(g_file_get_contents(entry.c_str(), &data, &len, nullptr));
+  std::string good(data, len);
+  g_free(data);
+
+  auto damaged = [&](const std::string &bytes, const char *what) {
+    write_file(entry, bytes);
+    EXPECT_FALSE(cache.load_clip(k, loaded)) << what;
+    EXPECT_FALSE(g_file_test(entry.c_str(), G_FILE_TEST_EXISTS)) << what << ": entry not removed";
+    ASSERT_TRUE(cache.store_clip(k, clip, nullptr));
+    ASSERT_TRUE(cache.load_clip(k, loaded)) << what << ": recomputed entry not usable";
+  };
+  damaged(good.substr(0, good.size() / 2), "truncated");
+  damaged(good.substr(0, 10), "truncated header");
+  damaged("", "empty");
+  std::string flipped = good;
+  flipped[flipped.size() - 5] ^= 0x40;
+  damaged(flipped, "bit flip");
+  damaged("PK\x03\x04 some zip file" + std::string(100, 'x'), "foreign");
+  std::string other_schema = good;
+  other_schema[4] = 99;
+  damaged(other_schema, "other schema");
+  EXPECT_EQ(cache.stats().corrupt, 6u);
+  expect_same(clip, loaded);
+}
+
+TEST_F(CacheTest, EvictsLeastRecentlyUsedFirst)
+{
+  montage::AnalysisCache big(cache_dir(), 1u << 30);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 4; i++) {
+    keys.push_back(key("n=" + std::to_string(i)));
+    ASSERT_TRUE(big.store_clip(keys.back(), sample_clip(100), nullptr));
+    g_usleep(15000); /* distinct modification times */
+  }
+  guint64 one = big.stats().bytes / 4;
+  montage::ClipAnalysis c;
+  ASSERT_TRUE(big.load_clip(keys[0], c)); /* keys[0] becomes the most recent */
+  g_usleep(15000);
+  montage::AnalysisCache small(cache_dir(), one * 3 + one / 2);
+  ASSERT_TRUE(small.store_clip(key("n=4"), sample_clip(100), nullptr));
+  /* 5 entries, room for 3: the two least recently used (1 and 2) go. */
+  EXPECT_TRUE(small.load_clip(keys[0], c));
+  EXPECT_FALSE(small.load_clip(keys[1], c));
+  EXPECT_FALSE(small.load_clip(keys[2], c));
+  EXPECT_TRUE(small.load_clip(keys[3], c));
+  EXPECT_TRUE(small.load_clip(key("n=4"), c));
+  EXPECT_EQ(small.stats().evictions, 2u);
+  EXPECT_EQ(small.stats().entries, 3u);
+}
+
+TEST_F(CacheTest, ConcurrentWritersNeverLeaveAHalfEntry)
+{
+  std::string k = key();
+  montage::ClipAnalysis clip = sample_clip(2000);
+  std::vector<pid_t> children;
+  for (int w = 0; w < 2; w++) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      montage::AnalysisCache cache(cache_dir());
+      bool ok = true;
+      for (int i = 0; i < 40 && ok; i++)
+        ok = cache.store_clip(k, clip, nullptr);
+      _exit(ok ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  montage::AnalysisCache reader(cache_dir());
+  int hits = 0;
+  for (int i = 0; i < 400; i++) {
+    montage::ClipAnalysis c;
+    if (reader.load_clip(k, c)) {
+      hits++;
+      ASSERT_EQ(c.shots.size(), clip.shots.size());
+    }
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_EQ(reader.stats().corrupt, 0u) << "a reader saw a partial entry";
+  montage::ClipAnalysis final_clip;
+  ASSERT_TRUE(reader.load_clip(k, final_clip));
+  expect_same(clip, final_clip);
+  /* No temporary files left behind. */
+  EXPECT_EQ(reader.stats().entries, 1u);
+  GDir *d = g_dir_open((cache_dir() + "/" + k.substr(0, 2)).c_str(), 0, nullptr);
+  int files = 0;
+  while (g_dir_read_name(d))
+    files++;
+  g_dir_close(d);
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(CacheTest, UnwritableDirectoryFailsCleanly)
+{
+  montage::AnalysisCache cache("/proc/montage-cache-cannot-exist");
+  GError *err = nullptr;
+  EXPECT_FALSE(cache.store_clip(key(), sample_clip(3), &err));
+  ASSERT_NE(err, nullptr);
+  g_clear_error(&err);
+}
