@@ -14,7 +14,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav ges1.0-tools
   libopencv-core-dev libopencv-imgproc-dev libaubio-dev libnanoflann-dev libmsgpack-cxx-dev
-  libjson-glib-dev zlib1g-dev libgtest-dev libgmock-dev
+  libjson-glib-dev zlib1g-dev libcairo2-dev libgtest-dev libgmock-dev
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(ffmpeg aubio-tools)

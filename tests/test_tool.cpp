@@ -144,6 +144,27 @@ double frame_of(const std::string &fps)
 
 } // namespace
 
+/* Every tool run of this binary uses one fresh analysis cache. */
+class FreshCache : public ::testing::Environment {
+public:
+  void SetUp() override
+  {
+    dir_ = g_dir_make_tmp("montage-tool-cache-XXXXXX", nullptr);
+    g_setenv("GST_MONTAGE_CACHE_DIR", dir_, TRUE);
+  }
+  void TearDown() override
+  {
+    gchar *argv[] = {(gchar *)"rm", (gchar *)"-rf", dir_, nullptr};
+    g_spawn_sync(nullptr, argv, nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, nullptr, nullptr,
+                 nullptr, nullptr);
+    g_free(dir_);
+  }
+
+private:
+  gchar *dir_ = nullptr;
+};
+const auto *const g_fresh_cache = ::testing::AddGlobalTestEnvironment(new FreshCache);
+
 /* The main job: real clips and a real song to an MP4 whose cuts sit on beats. */
 TEST(Tool, RealMediaMontageHasH264AudioRightLengthAndCutsOnBeats)
 {
@@ -285,4 +306,50 @@ TEST(Tool, SameSeedSamePlan)
   EXPECT_STREQ(c1, c2);
   g_free(c1);
   g_free(c2);
+}
+
+/* The second run on the same inputs analyses nothing: everything comes from
+ * the cache (asserted on the tool's own counts, not on time); a storyboard
+ * is drawn as a PNG. */
+TEST(Tool, SecondRunAnalysesNothingAndDrawsAStoryboard)
+{
+  std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  std::string a = montage_test::media_path("Megamind.avi");
+  std::string b = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  gchar *dir = g_dir_make_tmp("montage-tool-cache2-XXXXXX", nullptr);
+  std::string png = tmp_path("board.png");
+  std::vector<std::string> args = {"--cache-dir", dir, "-m", song, "--no-render", "-d", "6", a, b};
+  ToolRun first = run_tool(args);
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_NE(first.out.find("(3 analysed, 0 from cache)"), std::string::npos) << first.out;
+  args.insert(args.begin(), {"--storyboard", png});
+  ToolRun second = run_tool(args);
+  ASSERT_EQ(second.status, 0) << second.err;
+  EXPECT_NE(second.out.find("(0 analysed, 3 from cache)"), std::string::npos) << second.out;
+
+  /* A PNG of the documented width with real content. */
+  gchar *data = nullptr;
+  gsize len = 0;
+  ASSERT_TRUE(g_file_get_contents(png.c_str(), &data, &len, nullptr));
+  ASSERT_GT(len, 24u);
+  EXPECT_EQ(memcmp(data, "\x89PNG\r\n\x1a\n", 8), 0);
+  guint32 width = GUINT32_FROM_BE(*(guint32 *)(data + 16));
+  EXPECT_EQ(width, 1600u);
+  EXPECT_GT(len, 20000u) << "thumbnails should make the picture far from blank";
+  g_free(data);
+
+  /* --no-cache analyses again; `cache --stats` and `--clear` work. */
+  ToolRun third = run_tool({"--cache-dir", dir, "--no-cache", "-m", song, "--no-render", "-d", "6", a});
+  ASSERT_EQ(third.status, 0) << third.err;
+  EXPECT_NE(third.out.find("(2 analysed, 0 from cache)"), std::string::npos) << third.out;
+  ToolRun stats = run_tool({"cache", "--stats", "--cache-dir", dir});
+  ASSERT_EQ(stats.status, 0) << stats.err;
+  EXPECT_NE(stats.out.find(": 3 entries"), std::string::npos) << stats.out;
+  ASSERT_EQ(run_tool({"cache", "--clear", "--cache-dir", dir}).status, 0);
+  stats = run_tool({"cache", "--stats", "--cache-dir", dir});
+  EXPECT_NE(stats.out.find(": 0 entries"), std::string::npos) << stats.out;
+  g_rmdir(dir);
+  g_free(dir);
+  g_unlink(png.c_str());
 }

@@ -16,6 +16,16 @@
 
 namespace montage_tool {
 
+/* What the analysis cache keys on besides the file: the analyser, the
+ * version of its results (bump when a change to the element, the library
+ * core or this file changes what comes out) and its parameters. */
+constexpr const char *kSongAnalyser = "montagebeat";
+constexpr const char *kSongAnalysisVersion = "1";
+constexpr const char *kSongAnalysisParams = "defaults";
+constexpr const char *kClipAnalyser = "montagescene";
+constexpr const char *kClipAnalysisVersion = "1";
+constexpr const char *kClipAnalysisParams = "full-decode;defaults";
+
 /* Called from the analysing thread with the stream position reached and the
  * duration when known (GST_CLOCK_TIME_NONE otherwise), both ns. */
 using ProgressFunc = std::function<void(GstClockTime position, GstClockTime duration)>;

@@ -1,11 +1,13 @@
 /* gst-montage-1.0: clips + song -> a beat-synced montage.
  *
  *   gst-montage-1.0 -m SONG -o OUT.mp4 [-d SECONDS] [--preview] [--seed N]
- *                   [--plan-json PATH] [--no-render] CLIP_OR_DIR...
+ *                   [--plan-json PATH] [--storyboard PNG] [--no-render] CLIP_OR_DIR...
+ *   gst-montage-1.0 cache --stats | --clear [--cache-dir DIR]
  *
  * Stages (data flows one way): analyse the song (montagebeat) and every clip
- * (montagescene) in parallel pipelines, plan the edit (library planner),
- * render it with GES to MP4 with the best working H.264 encoder.
+ * (montagescene) in parallel pipelines, or take their results from the
+ * content-addressed cache; plan the edit (library planner); render it with
+ * GES to MP4 with the best working H.264 encoder.
  *
  * Exit status: 0 on success; 1 when the montage cannot be made (no usable
  * clip, unusable song, render failure), with the reason on stderr; 2 on a
@@ -13,6 +15,7 @@
  * output file appears only when complete.
  */
 #include "analysis.h"
+#include "progress.h"
 
 #include <gst/montage/montage.h>
 
@@ -20,6 +23,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -32,6 +36,7 @@ gdouble opt_duration = 0.0;
 gboolean opt_preview = FALSE;
 gint64 opt_seed = 1;
 gchar *opt_plan_json = nullptr;
+gchar *opt_storyboard = nullptr;
 gchar *opt_size = nullptr;
 gchar *opt_fps = nullptr;
 gchar *opt_encoder = nullptr;
@@ -39,6 +44,9 @@ gint opt_jobs = 0;
 gboolean opt_quiet = FALSE;
 gboolean opt_no_render = FALSE;
 gboolean opt_version = FALSE;
+gchar *opt_cache_dir = nullptr;
+gboolean opt_no_cache = FALSE;
+gboolean opt_verify = FALSE;
 gchar **opt_inputs = nullptr;
 
 const GOptionEntry kEntries[] = {
@@ -54,6 +62,9 @@ const GOptionEntry kEntries[] = {
      "Seed of the shot choice: the same seed and inputs give the same edit (default 1)", "N"},
     {"plan-json", 0, 0, G_OPTION_ARG_FILENAME, &opt_plan_json,
      "Also write the edit decision list as JSON", "PATH"},
+    {"storyboard", 0, 0, G_OPTION_ARG_FILENAME, &opt_storyboard,
+     "Also draw the plan as one PNG: energy, beats, sections, cuts and a thumbnail per segment",
+     "PATH.png"},
     {"size", 0, 0, G_OPTION_ARG_STRING, &opt_size,
      "Output size (default 1280x720, 640x360 with --preview)", "WxH"},
     {"fps", 0, 0, G_OPTION_ARG_STRING, &opt_fps, "Output frame rate (default 30)", "N[/D]"},
@@ -62,6 +73,14 @@ const GOptionEntry kEntries[] = {
      "NAME"},
     {"jobs", 'j', 0, G_OPTION_ARG_INT, &opt_jobs,
      "Analysis pipelines run at once (default: number of processors)", "N"},
+    {"cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache_dir,
+     "Analysis cache directory (default $GST_MONTAGE_CACHE_DIR, else "
+     "$XDG_CACHE_HOME/gst-montage/analysis)",
+     "DIR"},
+    {"no-cache", 0, 0, G_OPTION_ARG_NONE, &opt_no_cache,
+     "Analyse everything again and do not store results", nullptr},
+    {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify,
+     "Key the cache on a hash of whole files instead of their first and last MiB", nullptr},
     {"no-render", 0, 0, G_OPTION_ARG_NONE, &opt_no_render,
      "Analyse and plan only (with --plan-json to see the edit); no -o needed", nullptr},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print only errors and the result", nullptr},
@@ -70,31 +89,36 @@ const GOptionEntry kEntries[] = {
      "CLIP_OR_DIR..."},
     {}};
 
-std::mutex g_print_lock;
+std::unique_ptr<montage_tool::Progress> g_progress;
 
+/* Progress remarks: only where the status line is shown (a terminal, no --quiet). */
 void info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void info(const char *fmt, ...)
 {
-  if (opt_quiet)
+  if (!g_progress || !g_progress->enabled())
     return;
   va_list args;
   va_start(args, fmt);
-  std::lock_guard<std::mutex> guard(g_print_lock);
-  vfprintf(stderr, fmt, args);
-  fputc('\n', stderr);
+  gchar *line = g_strdup_vprintf(fmt, args);
   va_end(args);
+  g_progress->print(line);
+  g_free(line);
 }
 
+/* Problems with the input: always shown. */
 void warn(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void warn(const char *fmt, ...)
 {
   va_list args;
   va_start(args, fmt);
-  std::lock_guard<std::mutex> guard(g_print_lock);
-  fputs("gst-montage: ", stderr);
-  vfprintf(stderr, fmt, args);
-  fputc('\n', stderr);
+  gchar *msg = g_strdup_vprintf(fmt, args);
   va_end(args);
+  std::string line = std::string("gst-montage: ") + msg;
+  g_free(msg);
+  if (g_progress)
+    g_progress->print(line);
+  else
+    fprintf(stderr, "%s\n", line.c_str());
 }
 
 double seconds_since(gint64 start_us)
@@ -149,23 +173,118 @@ bool parse_fps(const char *s, gint &n, gint &d)
   return got >= 1 && n > 0 && d > 0 && n / d <= 240;
 }
 
+std::string cache_dir()
+{
+  return opt_cache_dir ? opt_cache_dir : montage::AnalysisCache::default_dir();
+}
+
 struct Job {
   Job(std::string p, bool song) : path(std::move(p)), is_song(song) {}
   std::string path;
   bool is_song = false;
   bool ok = false;
+  bool cached = false;
   GError *error = nullptr;
   montage::ClipAnalysis clip;
 };
 
-} // namespace
+/* Analyses one input, through the cache unless --no-cache. */
+void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::AnalysisCache *cache,
+             std::mutex &cache_lock)
+{
+  using namespace montage_tool;
+  montage::CacheKeyInput key_input{job.path,
+                                   job.is_song ? kSongAnalyser : kClipAnalyser,
+                                   job.is_song ? kSongAnalysisVersion : kClipAnalysisVersion,
+                                   job.is_song ? kSongAnalysisParams : kClipAnalysisParams,
+                                   (bool)opt_verify};
+  montage::CacheKind kind = job.is_song ? montage::CacheKind::kSong : montage::CacheKind::kClip;
+  std::string key;
+  if (cache && g_file_test(job.path.c_str(), G_FILE_TEST_IS_REGULAR))
+    key = montage::cache_key(key_input, kind, nullptr);
+  gchar *uri = gst_filename_to_uri(job.path.c_str(), nullptr);
+  std::string current_uri = uri ? uri : "";
+  g_free(uri);
 
-int main(int argc, char **argv)
+  bool hit = false;
+  if (!key.empty()) {
+    std::lock_guard<std::mutex> guard(cache_lock);
+    hit = job.is_song ? cache->load_song(key, song) : cache->load_clip(key, job.clip);
+  }
+  if (hit) {
+    /* Content-addressed: the same file may have moved since. */
+    if (job.is_song) {
+      song.uri = current_uri;
+    } else {
+      job.clip.path = job.path;
+      job.clip.uri = current_uri;
+    }
+    job.ok = job.cached = true;
+    g_progress->item(index, job.path, 1.0, true);
+    return;
+  }
+  ProgressFunc progress = [&](GstClockTime pos, GstClockTime dur) {
+    if (GST_CLOCK_TIME_IS_VALID(dur) && dur > 0)
+      g_progress->item(index, job.path, (double)pos / dur);
+  };
+  job.ok = job.is_song ? analyse_song(job.path, song, &job.error, progress)
+                       : analyse_clip(job.path, job.clip, &job.error, progress);
+  g_progress->item(index, job.path, 1.0, true);
+  if (job.ok && !key.empty()) {
+    GError *err = nullptr;
+    std::lock_guard<std::mutex> guard(cache_lock);
+    bool stored = job.is_song ? cache->store_song(key, song, &err)
+                              : cache->store_clip(key, job.clip, &err);
+    if (!stored) {
+      warn("cannot cache the analysis of %s (it is not lost, only not kept): %s",
+           job.path.c_str(), err->message);
+      g_clear_error(&err);
+    }
+  }
+}
+
+int cmd_cache(int argc, char **argv)
+{
+  gboolean stats = FALSE, clear = FALSE;
+  const GOptionEntry entries[] = {
+      {"stats", 0, 0, G_OPTION_ARG_NONE, &stats, "Print the number and size of entries", nullptr},
+      {"clear", 0, 0, G_OPTION_ARG_NONE, &clear, "Remove every entry", nullptr},
+      {"cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache_dir, "Cache directory", "DIR"},
+      {}};
+  GOptionContext *ctx = g_option_context_new("--stats | --clear - the analysis cache");
+  g_option_context_add_main_entries(ctx, entries, nullptr);
+  GError *err = nullptr;
+  bool parsed = g_option_context_parse(ctx, &argc, &argv, &err);
+  g_option_context_free(ctx);
+  if (!parsed || stats == clear) {
+    fprintf(stderr, "gst-montage cache: %s\nUse 'gst-montage-1.0 cache --stats' or '--clear'.\n",
+            err ? err->message : "give exactly one of --stats and --clear");
+    g_clear_error(&err);
+    return 2;
+  }
+  montage::AnalysisCache cache(cache_dir());
+  if (clear) {
+    if (!cache.clear(&err)) {
+      fprintf(stderr, "gst-montage cache: %s\n", err->message);
+      g_clear_error(&err);
+      return 1;
+    }
+    printf("cache %s cleared\n", cache.dir().c_str());
+    return 0;
+  }
+  montage::CacheStats s = cache.stats();
+  printf("cache %s: %" G_GUINT64_FORMAT " entries, %.1f MiB of %.0f MiB\n", cache.dir().c_str(),
+         s.entries, s.bytes / 1048576.0, cache.max_bytes() / 1048576.0);
+  return 0;
+}
+
+int cmd_make(int argc, char **argv)
 {
   GOptionContext *ctx = g_option_context_new("CLIP_OR_DIR... - make a beat-synced montage");
   g_option_context_set_summary(
       ctx, "Cuts the clips (files, or directories of files) to the beats of the song and writes an "
-           "MP4.\nExample: gst-montage-1.0 -m song.ogg -o montage.mp4 -d 30 clips/");
+           "MP4.\nExample: gst-montage-1.0 -m song.ogg -o montage.mp4 -d 30 clips/\n"
+           "Also: gst-montage-1.0 cache --stats|--clear");
   g_option_context_add_main_entries(ctx, kEntries, nullptr);
   g_option_context_add_group(ctx, gst_init_get_option_group());
   GError *err = nullptr;
@@ -199,6 +318,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "gst-montage: --duration must be a positive number of seconds\n");
     return 2;
   }
+  g_progress = std::make_unique<montage_tool::Progress>(!opt_quiet && isatty(fileno(stderr)));
   montage_tool::register_elements();
 
   /* 1. Analysis: the song and every clip, as many pipelines at once as cores. */
@@ -207,29 +327,30 @@ int main(int argc, char **argv)
   jobs.emplace_back(opt_music, true);
   for (const std::string &path : expand_inputs(opt_inputs))
     jobs.emplace_back(path, false);
+  std::unique_ptr<montage::AnalysisCache> cache;
+  if (!opt_no_cache)
+    cache = std::make_unique<montage::AnalysisCache>(cache_dir());
+  std::mutex cache_lock; /* one AnalysisCache shared by the workers */
   montage::SongAnalysis song;
   std::atomic<size_t> next{0};
   unsigned n_workers = opt_jobs > 0 ? (unsigned)opt_jobs : std::max(1u, g_get_num_processors());
   n_workers = std::min<unsigned>(n_workers, jobs.size());
-  info("analysing %s and %zu clip(s) with %u pipeline(s) at once...", opt_music, jobs.size() - 1,
-       n_workers);
+  g_progress->begin_analysis(jobs.size());
   auto worker = [&]() {
     for (size_t i; (i = next++) < jobs.size();) {
       Job &job = jobs[i];
       gint64 t0 = g_get_monotonic_time();
-      if (job.is_song) {
-        job.ok = montage_tool::analyse_song(job.path, song, &job.error);
-        if (job.ok)
-          info("  song %s: %zu beats, %.1f BPM, %.1f s (%.1f s)", job.path.c_str(),
-               song.beats.size(), song.bpm, song.duration / 1e9, seconds_since(t0));
-      } else {
-        job.ok = montage_tool::analyse_clip(job.path, job.clip, &job.error);
-        if (job.ok)
-          info("  clip %s: %zu shot(s), %.1f s (%.1f s)", job.path.c_str(), job.clip.shots.size(),
-               job.clip.duration / 1e9, seconds_since(t0));
-        else
-          warn("skipping %s: %s", job.path.c_str(), job.error->message);
-      }
+      run_job(job, i, song, cache.get(), cache_lock);
+      gchar *took = job.cached ? g_strdup("cached") : g_strdup_printf("%.1f s", seconds_since(t0));
+      if (job.ok && job.is_song)
+        info("  song %s: %zu beats, %.1f BPM, %.1f s (%s)", job.path.c_str(), song.beats.size(),
+             song.bpm, song.duration / 1e9, took);
+      else if (job.ok)
+        info("  clip %s: %zu shot(s), %.1f s (%s)", job.path.c_str(), job.clip.shots.size(),
+             job.clip.duration / 1e9, took);
+      g_free(took);
+      if (!job.ok && !job.is_song)
+        warn("skipping %s: %s", job.path.c_str(), job.error->message);
     }
   };
   std::vector<std::thread> threads;
@@ -237,7 +358,11 @@ int main(int argc, char **argv)
     threads.emplace_back(worker);
   for (std::thread &t : threads)
     t.join();
+  g_progress->finish();
   double t_analysis = seconds_since(t_start);
+  size_t n_cached = std::count_if(jobs.begin(), jobs.end(), [](const Job &j) { return j.cached; });
+  size_t n_analysed =
+      std::count_if(jobs.begin(), jobs.end(), [](const Job &j) { return j.ok && !j.cached; });
 
   int status = 0;
   std::vector<montage::ClipAnalysis> clips;
@@ -291,10 +416,20 @@ int main(int argc, char **argv)
   if (!make_plan())
     return 1;
   double t_plan = seconds_since(t_plan0);
+  if (opt_storyboard) {
+    montage::StoryboardOptions board;
+    if (!montage::write_storyboard(plan, song, clips, opt_storyboard, board, &err)) {
+      warn("cannot draw the storyboard %s: %s", opt_storyboard, err->message);
+      g_clear_error(&err);
+      return 1;
+    }
+    info("storyboard drawn to %s", opt_storyboard);
+  }
 
   if (opt_no_render) {
-    printf("planned %zu segments, %.2f s; analysis %.1f s, plan %.3f s (not rendered)\n",
-           plan.segments.size(), plan.duration / 1e9, t_analysis, t_plan);
+    printf("planned %zu segments, %.2f s; analysis %.2f s (%zu analysed, %zu from cache), plan "
+           "%.3f s (not rendered)\n",
+           plan.segments.size(), plan.duration / 1e9, t_analysis, n_analysed, n_cached, t_plan);
     return 0;
   }
 
@@ -310,12 +445,7 @@ int main(int argc, char **argv)
   for (const std::string &name : montage::h264_encoder_candidates())
     if (!opt_encoder || name != opt_encoder)
       render.encoders.push_back(name);
-  bool tty = isatty(fileno(stderr));
-  if (!opt_quiet && tty)
-    render.progress = [](GstClockTime pos, GstClockTime dur) {
-      if (GST_CLOCK_TIME_IS_VALID(dur) && dur > 0)
-        fprintf(stderr, "\r  rendering %3.0f%%", 100.0 * std::min(pos, dur) / dur);
-    };
+  render.progress = [](GstClockTime pos, GstClockTime dur) { g_progress->render(pos, dur); };
   info("rendering %dx%d to %s...", width, height, opt_output);
   montage::RenderResult result;
   bool rendered = false;
@@ -325,8 +455,7 @@ int main(int argc, char **argv)
   for (;;) {
     result = montage::RenderResult();
     rendered = montage::render_plan(plan, song, clips, render, &result, &err);
-    if (!opt_quiet && tty)
-      fputc('\n', stderr);
+    g_progress->finish();
     auto bad = std::find_if(clips.begin(), clips.end(), [&](const montage::ClipAnalysis &c) {
       return !result.failed_uri.empty() && c.uri == result.failed_uri;
     });
@@ -346,9 +475,20 @@ int main(int argc, char **argv)
     return 1;
   }
   double t_render = seconds_since(t_render0);
-  printf("montage written to %s (%.2f s, %zu segments, %s); analysis %.1f s, plan %.3f s, "
-         "render %.1f s\n",
+  printf("montage written to %s (%.2f s, %zu segments, %s); analysis %.2f s (%zu analysed, %zu "
+         "from cache), plan %.3f s, render %.1f s\n",
          opt_output, plan.duration / 1e9, plan.segments.size(), result.encoder.c_str(), t_analysis,
-         t_plan, t_render);
+         n_analysed, n_cached, t_plan, t_render);
   return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+  if (argc > 1 && g_strcmp0(argv[1], "cache") == 0) {
+    gst_init(nullptr, nullptr);
+    return cmd_cache(argc - 1, argv + 1);
+  }
+  return cmd_make(argc, argv);
 }

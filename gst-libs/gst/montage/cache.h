@@ -24,6 +24,7 @@
 #include <gst/montage/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,10 @@ public:
 
 private:
   std::string entry_path(const std::string &key) const;
+  /* Checks the entry in place (memory-mapped) and hands its payload to
+   * `use`; a damaged entry, or one `use` refuses, is removed: a miss. */
+  bool with_payload(const std::string &key, CacheKind kind,
+                    const std::function<bool(const uint8_t *, size_t)> &use);
   std::string dir_;
   guint64 max_bytes_;
   mutable CacheStats counters_;

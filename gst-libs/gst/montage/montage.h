@@ -9,3 +9,4 @@
 #include <gst/montage/encoder.h>
 #include <gst/montage/render.h>
 #include <gst/montage/cache.h>
+#include <gst/montage/storyboard.h>

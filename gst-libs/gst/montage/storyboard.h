@@ -1,0 +1,36 @@
+/* A picture of a plan before anyone waits for a render.
+ *
+ * One PNG, drawn with Cairo: along the song's time axis, the energy curve
+ * (SongAnalysis::energy_curve, else the per-beat energy) with beats as ticks
+ * (downbeats taller), sections as coloured bands (low/medium/high energy),
+ * every cut as a vertical line, and above each segment a thumbnail of its
+ * first frame (decoded with GStreamer's playbin at the segment's in-point,
+ * accurate seek), labelled with the clip's file name. Thumbnails that cannot
+ * be decoded are drawn as grey boxes with the reason logged; the picture is
+ * still written.
+ */
+#pragma once
+
+#include <gst/montage/types.h>
+
+#include <string>
+#include <vector>
+
+namespace montage {
+
+struct StoryboardOptions {
+  int width = 1600;            /* picture width in pixels (>= 400) */
+  int thumbnail_height = 90;   /* thumbnail row height in pixels (>= 24) */
+  GstClockTime frame_timeout = 10 * GST_SECOND; /* per thumbnail */
+};
+
+/* Writes the storyboard of `plan` to `png_path` (atomically: a temporary
+ * file renamed into place). Returns false with `error` set when the plan is
+ * empty or the file cannot be written. Runs GStreamer pipelines: call from
+ * the application's thread. Cost: one decoder preroll and one accurate seek
+ * per segment. */
+bool write_storyboard(const Plan &plan, const SongAnalysis &song,
+                      const std::vector<ClipAnalysis> &clips, const std::string &png_path,
+                      const StoryboardOptions &options, GError **error);
+
+} // namespace montage

@@ -1,0 +1,104 @@
+/* Progress display of gst-montage-1.0; see progress.h. */
+#include "progress.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace montage_tool {
+
+Progress::Progress(bool enabled) : enabled_(enabled) {}
+
+void Progress::begin_analysis(size_t n_items)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  fractions_.assign(n_items, 0.0);
+  names_.assign(n_items, "");
+  done_.assign(n_items, false);
+}
+
+void Progress::item(size_t index, const std::string &name, double fraction, bool done)
+{
+  if (!enabled_)
+    return;
+  std::lock_guard<std::mutex> guard(lock_);
+  if (index >= fractions_.size())
+    return;
+  names_[index] = name;
+  fractions_[index] = done ? 1.0 : std::clamp(fraction, 0.0, 1.0);
+  done_[index] = done_[index] || done;
+  size_t n_done = std::count(done_.begin(), done_.end(), true);
+  double overall = 0;
+  for (double f : fractions_)
+    overall += f;
+  overall /= std::max<size_t>(1, fractions_.size());
+  std::string status = "analysing " + std::to_string(n_done) + "/" + std::to_string(done_.size()) +
+                       " (" + std::to_string((int)(overall * 100)) + "%)";
+  for (size_t i = 0; i < names_.size(); i++) {
+    if (done_[i] || names_[i].empty())
+      continue;
+    gchar *base = g_path_get_basename(names_[i].c_str());
+    gchar *part = g_strdup_printf(" | %.24s %d%%", base, (int)(fractions_[i] * 100));
+    status += part;
+    g_free(part);
+    g_free(base);
+  }
+  draw(status, done);
+}
+
+void Progress::render(GstClockTime position, GstClockTime duration)
+{
+  if (!enabled_ || !GST_CLOCK_TIME_IS_VALID(duration) || duration == 0)
+    return;
+  std::lock_guard<std::mutex> guard(lock_);
+  gint64 now = g_get_monotonic_time();
+  if (!render_start_us_)
+    render_start_us_ = now;
+  double fraction = std::min(1.0, (double)position / duration);
+  double elapsed = (now - render_start_us_) / 1e6;
+  gchar *status;
+  if (fraction > 0.02 && fraction < 1.0)
+    status = g_strdup_printf("rendering %3.0f%% (%.0f s, about %.0f s left)", fraction * 100,
+                             elapsed, elapsed * (1 - fraction) / fraction);
+  else
+    status = g_strdup_printf("rendering %3.0f%% (%.0f s)", fraction * 100, elapsed);
+  draw(status, fraction >= 1.0);
+  g_free(status);
+}
+
+void Progress::draw(const std::string &status, bool force)
+{
+  gint64 now = g_get_monotonic_time();
+  if (!force && now - last_draw_us_ < 200000)
+    return;
+  last_draw_us_ = now;
+  std::string line = status.substr(0, 120);
+  size_t pad = last_width_ > line.size() ? last_width_ - line.size() : 0;
+  fprintf(stderr, "\r%s%*s", line.c_str(), (int)pad, "");
+  fflush(stderr);
+  last_width_ = line.size();
+  drawn_ = true;
+}
+
+void Progress::print(const std::string &line)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  if (drawn_) {
+    fprintf(stderr, "\r%*s\r", (int)last_width_, "");
+    last_width_ = 0;
+  }
+  fprintf(stderr, "%s\n", line.c_str());
+  fflush(stderr);
+  last_draw_us_ = 0; /* redraw on the next update */
+}
+
+void Progress::finish()
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  if (drawn_)
+    fprintf(stderr, "\r%*s\r", (int)last_width_, "");
+  drawn_ = false;
+  last_width_ = 0;
+  render_start_us_ = 0;
+}
+
+} // namespace montage_tool
