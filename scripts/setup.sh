@@ -18,6 +18,7 @@ packages=(
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(ffmpeg aubio-tools)
+  packages+=(fluidsynth fluid-soundfont-gm python3-mido python3-gi gir1.2-gstreamer-1.0)
 fi
 
 missing=()

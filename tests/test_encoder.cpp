@@ -4,11 +4,14 @@
 #include <gst/montage/encoder.h>
 #include <gst/montage/render.h>
 
+#include <gst/app/gstappsink.h>
 #include <gst/pbutils/pbutils.h>
+#include <gst/video/video.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 
 /* A stand-in for a hardware encoder that starts fine and then fails while
  * encoding, as a driver that loses its session does: it accepts raw video,
@@ -248,4 +251,111 @@ TEST(Render, NoWorkingEncoderFailsWithoutOutput)
   g_clear_error(&err);
   EXPECT_FALSE(g_file_test(out, G_FILE_TEST_EXISTS));
   g_free(out);
+}
+
+namespace {
+
+/* Mean RGB of the decoded output frame nearest `t`. */
+std::array<double, 3> mean_rgb_at(const std::string &path, GstClockTime t)
+{
+  gchar *desc = g_strdup_printf("filesrc location=\"%s\" ! decodebin ! videoconvert ! "
+                                "video/x-raw,format=RGB ! appsink name=sink sync=false",
+                                path.c_str());
+  GstElement *p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  std::array<double, 3> best{-1, -1, -1};
+  if (!p)
+    return best;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstClockTime best_dist = GST_CLOCK_TIME_NONE;
+  while (GstSample *s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 10 * GST_SECOND)) {
+    GstBuffer *b = gst_sample_get_buffer(s);
+    GstClockTime pts = GST_BUFFER_PTS(b);
+    GstClockTime dist = pts > t ? pts - t : t - pts;
+    if (dist < best_dist) {
+      best_dist = dist;
+      GstVideoInfo info;
+      gst_video_info_from_caps(&info, gst_sample_get_caps(s));
+      GstMapInfo map;
+      gst_buffer_map(b, &map, GST_MAP_READ);
+      double sum[3] = {0, 0, 0};
+      int w = GST_VIDEO_INFO_WIDTH(&info), h = GST_VIDEO_INFO_HEIGHT(&info);
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          for (int c = 0; c < 3; c++)
+            sum[c] += map.data[y * GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) + x * 3 + c];
+      gst_buffer_unmap(b, &map);
+      for (int c = 0; c < 3; c++)
+        best[c] = sum[c] / (w * h);
+    }
+    gst_sample_unref(s);
+  }
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(p);
+  return best;
+}
+
+} // namespace
+
+/* A fade goes through black on the cut; a dissolve mixes the two shots; the
+ * song fades out at the end. */
+TEST(Render, FadeAndDissolveTransitionsAndAudioFade)
+{
+  std::string red = make_media("montage-test-red.mp4",
+                               "videotestsrc num-buffers=90 pattern=red ! "
+                               "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc ! "
+                               "mp4mux ! filesink location=%s");
+  std::string blue = make_media("montage-test-blue.mp4",
+                                "videotestsrc num-buffers=90 pattern=blue ! "
+                                "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc ! "
+                                "mp4mux ! filesink location=%s");
+  std::string songf = make_media("montage-test-song2.ogg",
+                                 "audiotestsrc num-buffers=200 ! audioconvert ! vorbisenc ! oggmux ! "
+                                 "filesink location=%s");
+  ASSERT_FALSE(red.empty() || blue.empty() || songf.empty());
+  std::vector<montage::ClipAnalysis> clips(2);
+  for (int i = 0; i < 2; i++) {
+    clips[i].path = i ? blue : red;
+    clips[i].uri = uri_of(clips[i].path);
+    clips[i].duration = 3 * GST_SECOND;
+    clips[i].fps_n = 30;
+    montage::shots_from_cuts(clips[i]);
+  }
+  montage::SongAnalysis song;
+  song.uri = uri_of(songf);
+  montage::Plan plan;
+  plan.duration = 2 * GST_SECOND;
+  plan.segments.push_back({0, GST_SECOND, 0, 0, GST_SECOND, 0, 0, false});
+  plan.segments.push_back({GST_SECOND, GST_SECOND, 1, 0, GST_SECOND, 1, GST_SECOND, false});
+
+  for (montage::Transition kind : {montage::Transition::kFade, montage::Transition::kDissolve}) {
+    gchar *out = g_build_filename(g_get_tmp_dir(), "montage-test-transition.mp4", NULL);
+    montage::RenderSettings settings;
+    settings.output_path = out;
+    settings.width = 320;
+    settings.height = 240;
+    settings.preview = true;
+    settings.encoders = {"x264enc"};
+    settings.timeline.transitions = {montage::Transition::kCut, kind};
+    settings.timeline.transition_durations = {0, 600 * GST_MSECOND};
+    settings.timeline.audio_fade_out = 500 * GST_MSECOND;
+    GError *err = nullptr;
+    ASSERT_TRUE(montage::render_plan(plan, song, clips, settings, nullptr, &err))
+        << (err ? err->message : "");
+    auto before = mean_rgb_at(out, 500 * GST_MSECOND);
+    auto at_cut = mean_rgb_at(out, GST_SECOND);
+    auto after = mean_rgb_at(out, 1500 * GST_MSECOND);
+    EXPECT_GT(before[0], 150) << "red before the transition";
+    EXPECT_GT(after[2], 150) << "blue after the transition";
+    if (kind == montage::Transition::kFade) {
+      EXPECT_LT(at_cut[0] + at_cut[1] + at_cut[2], 60) << "a fade is black at the cut";
+    } else {
+      EXPECT_GT(at_cut[0], 60) << "a dissolve shows both shots at the cut";
+      EXPECT_GT(at_cut[2], 60) << "a dissolve shows both shots at the cut";
+    }
+    g_unlink(out);
+    g_free(out);
+  }
 }

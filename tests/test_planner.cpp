@@ -154,6 +154,17 @@ std::vector<bool> overlaps_earlier(const Plan &plan)
   return out;
 }
 
+/* 2 beats per cut (4 where the energy is below 0.35), as the planner's
+ * first version did: the pacing tests count beats exactly. */
+PlanSettings two_beats()
+{
+  PlanSettings settings;
+  settings.style.pacing.beats_per_cut_low = 4;
+  settings.style.pacing.beats_per_cut_medium = 2;
+  settings.style.pacing.beats_per_cut_high = 2;
+  return settings;
+}
+
 bool same_plan(const Plan &a, const Plan &b)
 {
   if (a.segments.size() != b.segments.size() || a.duration != b.duration || a.notes != b.notes)
@@ -356,12 +367,14 @@ TEST(Planner, RequestedDurationEndsOnNearestBeat)
 
 TEST(Planner, QuietPassagesCutLessOften)
 {
-  SongAnalysis song = make_song(120, 0.0, 30.0);
+  /* 29.4 s: the final beat (the last cut) is beat 58, even like every
+   * 2-beat cut, so no segment needs to stretch to reach it. */
+  SongAnalysis song = make_song(120, 0.0, 29.4);
   song.beat_energy.assign(song.beats.size(), 1.0);
   for (std::size_t i = 20; i < 40; i++) /* 10 s - 20 s is quiet */
     song.beat_energy[i] = 0.2;
   auto clips = many_clips(3, 20, 2.5);
-  Plan plan = plan_montage(song, clips, PlanSettings{});
+  Plan plan = plan_montage(song, clips, two_beats());
   check_plan(plan, song, clips);
   for (std::size_t i = 0; i + 1 < plan.segments.size(); i++) {
     const Segment &s = plan.segments[i], &next = plan.segments[i + 1];
@@ -383,7 +396,7 @@ TEST(Planner, FewerBeatsWhenNoShotHoldsMore)
   std::vector<ClipAnalysis> clips;
   clips.push_back(make_clip("a.mp4", std::vector<double>(20, 0.8)));
   clips.push_back(make_clip("b.mp4", std::vector<double>(20, 0.7)));
-  Plan plan = plan_montage(song, clips, PlanSettings{});
+  Plan plan = plan_montage(song, clips, two_beats());
   check_plan(plan, song, clips);
   for (std::size_t i = 1; i < plan.segments.size(); i++)
     EXPECT_EQ(plan.segments[i].beat, plan.segments[i - 1].beat + 1);
@@ -487,7 +500,7 @@ TEST_F(PlanJsonTest, RoundTrip)
   PlanJson read;
   ASSERT_TRUE(read_plan_json(path_, read, &error)) << error->message;
 
-  EXPECT_EQ(read.version, 1);
+  EXPECT_EQ(read.version, 2);
   EXPECT_EQ(read.song_uri, song.uri);
   EXPECT_DOUBLE_EQ(read.song_bpm, 123.4);
   EXPECT_EQ(read.song_duration, song.duration);
@@ -545,4 +558,272 @@ TEST_F(PlanJsonTest, BadInputFailsWithError)
   EXPECT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT));
   g_clear_error(&error);
   EXPECT_FALSE(g_file_test(path_.c_str(), G_FILE_TEST_EXISTS));
+}
+
+namespace
+{
+
+/* Downbeats every 4 beats from beat `first`. */
+void add_bars(SongAnalysis &song, std::size_t first)
+{
+  song.downbeats.assign(song.beats.size(), false);
+  for (std::size_t i = first; i < song.beats.size(); i += 4)
+    song.downbeats[i] = true;
+  song.beats_per_bar = 4;
+}
+
+/* A clip of `shots` shots of `length` s whose features sit at `motion`
+ * (raw mean absolute luma difference) and `brightness`. */
+ClipAnalysis feature_clip(const std::string &name, int shots, double length, double motion,
+                          double brightness)
+{
+  ClipAnalysis clip = make_clip(name, std::vector<double>(shots, length));
+  for (std::size_t i = 0; i < clip.shots.size(); i++) {
+    Shot &s = clip.shots[i];
+    s.has_features = true;
+    s.features.motion_mean = motion + 0.01 * i;
+    s.features.brightness = brightness;
+    s.features.contrast = 40;
+    s.features.colourfulness = 30;
+    s.features.sharpness = 200;
+  }
+  return clip;
+}
+
+} // namespace
+
+TEST(PlannerPacing, SectionsSetBeatsPerCut)
+{
+  /* 0-16 s calm, 16-32 s peak (balanced: 4 and 1 beats per cut). */
+  SongAnalysis song = make_song(120, 0.0, 32.2);
+  song.sections = {Section{0, secs(16.0), Section::Level::kLow},
+                   Section{secs(16.0), song.duration, Section::Level::kHigh}};
+  auto clips = many_clips(4, 30, 2.5);
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  ASSERT_EQ(r.decisions.size(), r.plan.segments.size());
+  for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++) {
+    const Segment &s = r.plan.segments[i];
+    SCOPED_TRACE("segment " + std::to_string(i));
+    if (s.beat_time < secs(15.0)) {
+      EXPECT_EQ(r.decisions[i].beats, 4u);
+      EXPECT_EQ(r.decisions[i].music.level, Section::Level::kLow);
+    } else if (s.beat_time >= secs(16.0)) {
+      EXPECT_EQ(r.decisions[i].beats, 1u);
+      EXPECT_EQ(r.decisions[i].wanted_beats, 1u);
+    }
+  }
+}
+
+TEST(PlannerPacing, PrefersDownbeatsAndEndsOnTheFinalBeat)
+{
+  /* Bars start on beat 1 (a pickup beat at 0); 4 beats per cut everywhere. */
+  SongAnalysis song = make_song(120, 0.0, 40.45); /* final beat 40 s, 0.43 s tail */
+  add_bars(song, 1);
+  auto clips = many_clips(4, 30, 2.5);
+  PlanSettings settings;
+  settings.style.pacing.beats_per_cut_high = 4;
+  settings.style.pacing.beats_per_cut_medium = 4;
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  std::size_t on_downbeat = 0, cuts = 0;
+  for (std::size_t i = 1; i < r.plan.segments.size(); i++) {
+    cuts++;
+    if (song.downbeats[r.plan.segments[i].beat])
+      on_downbeat++;
+  }
+  EXPECT_GE(on_downbeat + 2, cuts) << "all cuts but the first and the final beat on downbeats";
+  EXPECT_EQ(r.plan.segments.back().beat, song.beats.size() - 1)
+      << "the last cut is on the song's final beat";
+  EXPECT_EQ(r.fade_out, 0u) << "the whole song: no fade";
+  /* Without downbeats the cuts follow the plain 4-beat grid from beat 0. */
+  song.downbeats.clear();
+  Plan plain = plan_montage(song, clips, settings);
+  EXPECT_EQ(plain.segments[1].beat, 4u);
+}
+
+TEST(PlannerPacing, MinimumGapAndMaximumHold)
+{
+  SongAnalysis song = make_song(200, 0.0, 30.0); /* 0.3 s beats */
+  auto clips = many_clips(4, 40, 4.0);
+  PlanSettings settings;
+  settings.style.pacing.min_gap = secs(0.7); /* every beat would be too fast */
+  settings.style.pacing.beats_per_cut_high = 1;
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++)
+    EXPECT_GE(r.plan.segments[i].duration, secs(0.7) - GST_MSECOND * 34) << i;
+
+  settings = PlanSettings{};
+  settings.style.pacing.beats_per_cut_high = 16; /* 4.8 s wanted, 2 s max hold */
+  settings.style.pacing.beats_per_cut_medium = 16;
+  settings.style.pacing.max_hold = secs(2.0);
+  r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++)
+    EXPECT_LE(r.plan.segments[i].duration, secs(2.0)) << i;
+}
+
+TEST(PlannerPacing, RequestedLengthEndsOnADownbeatWithAFade)
+{
+  SongAnalysis song = make_song(120, 0.0, 60.0);
+  add_bars(song, 0);
+  auto clips = many_clips(4, 30, 2.5);
+  PlanSettings settings;
+  settings.duration = secs(21.3); /* downbeats at 20 s and 22 s: 22 is 0.7 away, 20 is 1.3 */
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  EXPECT_EQ(r.plan.duration, secs(22.0));
+  EXPECT_EQ(r.fade_out, Style{}.pacing.fade_out);
+  EXPECT_TRUE(any_note_contains(r.plan, "fades out"));
+}
+
+TEST(PlannerSelection, TargetFollowsTheEnergy)
+{
+  /* Two clips of still, two of action footage; the song is quiet for 15 s,
+   * then loud. */
+  SongAnalysis song = make_song(120, 0.0, 30.0);
+  song.beat_energy.assign(song.beats.size(), 0.1);
+  for (std::size_t i = 30; i < song.beats.size(); i++)
+    song.beat_energy[i] = 1.0;
+  std::vector<ClipAnalysis> clips{feature_clip("still1.mp4", 20, 3.0, 1.0, 120),
+                                  feature_clip("still2.mp4", 20, 3.0, 1.5, 120),
+                                  feature_clip("action1.mp4", 20, 3.0, 25.0, 120),
+                                  feature_clip("action2.mp4", 20, 3.0, 26.0, 120)};
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  std::size_t quiet_still = 0, quiet = 0, loud_action = 0, loud = 0;
+  for (const Segment &s : r.plan.segments) {
+    bool action = s.clip >= 2;
+    if (s.beat_time < secs(15.0)) {
+      quiet++;
+      quiet_still += !action;
+    } else {
+      loud++;
+      loud_action += action;
+    }
+  }
+  EXPECT_EQ(quiet_still, quiet);
+  EXPECT_EQ(loud_action, loud);
+  for (std::size_t i = 1; i < r.plan.segments.size(); i++)
+    EXPECT_NE(r.plan.segments[i].clip, r.plan.segments[i - 1].clip) << "no jump cut";
+}
+
+TEST(PlannerSelection, InPointAtTheBestMomentAndOutsideTransitions)
+{
+  SongAnalysis song = make_song(120, 0.0, 4.0);
+  std::vector<ClipAnalysis> clips{feature_clip("a.mp4", 2, 6.0, 10, 100),
+                                  feature_clip("b.mp4", 2, 6.0, 10, 100)};
+  for (ClipAnalysis &c : clips) {
+    c.shots[0].features.best_inpoint = secs(3.0);
+    /* shot 1 begins with a 1 s dissolve (5.5 s - 6.5 s) */
+    c.shots[1].transition = Transition::kDissolve;
+    c.shots[1].transition_start = secs(5.5);
+    c.shots[1].transition_end = secs(6.5);
+  }
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  for (std::size_t i = 0; i < r.plan.segments.size(); i++) {
+    const Segment &s = r.plan.segments[i];
+    if (s.shot == 0) {
+      EXPECT_LE(s.inpoint + s.duration, secs(5.5)) << "ends before the next shot's dissolve";
+    } else {
+      EXPECT_GE(s.inpoint, secs(6.5)) << "starts after its own dissolve";
+    }
+  }
+  const Segment &first = r.plan.segments[0];
+  ASSERT_EQ(first.shot, 0u);
+  EXPECT_EQ(first.inpoint, secs(3.0));
+  EXPECT_DOUBLE_EQ(r.decisions[0].score.inpoint, 1.0);
+}
+
+TEST(PlannerSelection, DecisionsExplainEveryCutAndReuse)
+{
+  SongAnalysis song = make_song(120, 0.0, 20.0);
+  std::vector<ClipAnalysis> clips{make_clip("a.mp4", {3.0, 2.0}), make_clip("b.mp4", {2.0, 2.0})};
+  PlanSettings settings;
+  settings.style.transitions.normal = Transition::kDissolve;
+  settings.style.transitions.duration = secs(0.2);
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  ASSERT_EQ(r.decisions.size(), r.plan.segments.size());
+  std::size_t reused = 0;
+  for (std::size_t i = 0; i < r.decisions.size(); i++) {
+    const CutDecision &d = r.decisions[i];
+    SCOPED_TRACE("segment " + std::to_string(i));
+    EXPECT_DOUBLE_EQ(d.score.total, score_total(d.score, r.weights));
+    EXPECT_GE(d.usable, 1u);
+    EXPECT_EQ(d.fresh_footage, !r.plan.segments[i].reused);
+    if (r.plan.segments[i].reused) {
+      reused++;
+      ASSERT_LT(d.reuses_segment, i);
+      EXPECT_EQ(r.plan.segments[d.reuses_segment].clip, r.plan.segments[i].clip);
+      EXPECT_DOUBLE_EQ(d.score.reuse, 1.0);
+    }
+    if (i > 0) {
+      EXPECT_EQ(d.transition, Transition::kDissolve);
+      EXPECT_EQ(d.transition_duration, secs(0.2));
+    }
+  }
+  EXPECT_GT(reused, 0u) << "9 s of footage for 20 s: reuse, reported";
+  EXPECT_EQ(r.reused, reused);
+  EXPECT_TRUE(any_note_contains(r.plan, "ran out of unused footage"));
+  EXPECT_TRUE(same_plan(r.plan, plan_montage(song, clips, settings)));
+}
+
+TEST(PlannerSelection, DeterministicForASeedWithFeatures)
+{
+  SongAnalysis song = make_song(128, 0.0, 60.0);
+  std::vector<ClipAnalysis> clips;
+  for (int c = 0; c < 6; c++)
+    clips.push_back(feature_clip("c" + std::to_string(c) + ".mp4", 15, 2.7, 3.0 * c, 40 * c));
+  PlanSettings a;
+  a.seed = 5;
+  a.style.weights.jitter = 1.5;
+  PlanSettings b = a;
+  b.seed = 6;
+  EXPECT_TRUE(same_plan(plan_montage(song, clips, a), plan_montage(song, clips, a)));
+  EXPECT_FALSE(same_plan(plan_montage(song, clips, a), plan_montage(song, clips, b)));
+}
+
+TEST_F(PlanJsonTest, DecisionsRoundTrip)
+{
+  SongAnalysis song = make_song(120, 0.0, 30.0);
+  add_bars(song, 0);
+  std::vector<ClipAnalysis> clips{feature_clip("a.mp4", 4, 3.0, 5, 100),
+                                  feature_clip("b.mp4", 4, 3.0, 20, 150)};
+  PlanSettings settings;
+  settings.duration = secs(20.0);
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  ASSERT_GT(r.fade_out, 0u);
+  GError *error = nullptr;
+  ASSERT_TRUE(write_plan_json(r, song, clips, path_, &error)) << error->message;
+  PlanJson read;
+  ASSERT_TRUE(read_plan_json(path_, read, &error)) << error->message;
+  PlanResult back = read.to_result();
+  EXPECT_EQ(back.style, "balanced");
+  EXPECT_EQ(back.fade_out, r.fade_out);
+  EXPECT_TRUE(same_plan(back.plan, r.plan));
+  ASSERT_EQ(back.decisions.size(), r.decisions.size());
+  EXPECT_DOUBLE_EQ(back.weights.jump_cut, r.weights.jump_cut);
+  for (std::size_t i = 0; i < r.decisions.size(); i++) {
+    const CutDecision &x = r.decisions[i], &y = back.decisions[i];
+    ASSERT_TRUE(read.segments[i].has_decision);
+    EXPECT_DOUBLE_EQ(x.score.total, y.score.total);
+    EXPECT_DOUBLE_EQ(x.score.closeness, y.score.closeness);
+    EXPECT_DOUBLE_EQ(x.score.jitter, y.score.jitter);
+    EXPECT_EQ(x.target, y.target);
+    EXPECT_EQ(x.music.level, y.music.level);
+    EXPECT_EQ(x.music.downbeat, y.music.downbeat);
+    EXPECT_EQ(x.beats, y.beats);
+    EXPECT_EQ(x.reuses_segment, y.reuses_segment);
+    EXPECT_EQ(x.transition, y.transition);
+  }
+  std::string text = plan_to_json(r, song, clips);
+  EXPECT_NE(text.find("\"decision\""), std::string::npos);
+  EXPECT_NE(text.find("\"jump_cut\""), std::string::npos);
+  /* The Plan-only writer has no decisions, and reads back without them. */
+  ASSERT_TRUE(parse_plan_json(plan_to_json(r.plan, song, clips), read, &error));
+  EXPECT_FALSE(read.segments[0].has_decision);
+  EXPECT_EQ(read.style, "");
 }

@@ -273,6 +273,31 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
     gst_structure_get_double(s, "bpm", &out.bpm);
     gst_structure_get_double(s, "confidence", &out.confidence);
     seen = get_u64(s, "duration", GST_CLOCK_TIME_NONE);
+    out.downbeats.clear();
+    if (const GValue *down = gst_structure_get_value(s, "downbeats"))
+      for (guint i = 0; i < gst_value_list_get_size(down); i++)
+        out.downbeats.push_back(g_value_get_boolean(gst_value_list_get_value(down, i)));
+    guint bpb = 0;
+    out.beats_per_bar = gst_structure_get_uint(s, "beats-per-bar", &bpb) ? bpb : 0;
+    out.energy_curve.clear();
+    if (const GValue *curve = gst_structure_get_value(s, "energy-curve"))
+      for (guint i = 0; i < gst_value_list_get_size(curve); i++)
+        out.energy_curve.push_back(g_value_get_double(gst_value_list_get_value(curve, i)));
+    out.energy_interval = get_u64(s, "energy-interval", 0);
+    out.sections.clear();
+    if (const GValue *sections = gst_structure_get_value(s, "sections")) {
+      for (guint i = 0; i < gst_value_list_get_size(sections); i++) {
+        const GstStructure *sec = gst_value_get_structure(gst_value_list_get_value(sections, i));
+        const gchar *level = gst_structure_get_string(sec, "level");
+        montage::Section section;
+        section.start = get_u64(sec, "start", 0);
+        section.end = get_u64(sec, "end", 0);
+        section.level = !g_strcmp0(level, "low")    ? montage::Section::Level::kLow
+                        : !g_strcmp0(level, "high") ? montage::Section::Level::kHigh
+                                                    : montage::Section::Level::kMedium;
+        out.sections.push_back(section);
+      }
+    }
   };
   bool ok = run_pipeline(path, "audio", "audioconvert ! montagebeat ! fakesink sync=false", on_message,
                          run, progress, stall_timeout, error);
@@ -288,6 +313,8 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
     }
     if (out.beat_energy.size() != out.beats.size())
       out.beat_energy.clear();
+    if (out.downbeats.size() != out.beats.size())
+      out.downbeats.clear();
   }
   free_run(run);
   return ok;

@@ -3,6 +3,7 @@
  *   gst-montage-1.0 -m SONG -o OUT.mp4 [-d SECONDS] [--preview] [--seed N]
  *                   [--plan-json PATH] [--storyboard PNG] [--no-render] CLIP_OR_DIR...
  *   gst-montage-1.0 cache --stats | --clear [--cache-dir DIR]
+ *   gst-montage-1.0 extract SONG.aac --start S --end S -o OUT.wav
  *
  * Stages (data flows one way): analyse the song (montagebeat) and every clip
  * (montagescene) in parallel pipelines, or take their results from the
@@ -37,6 +38,7 @@ gboolean opt_preview = FALSE;
 gint64 opt_seed = 1;
 gchar *opt_plan_json = nullptr;
 gchar *opt_storyboard = nullptr;
+gchar *opt_export = nullptr;
 gchar *opt_size = nullptr;
 gchar *opt_fps = nullptr;
 gchar *opt_encoder = nullptr;
@@ -44,6 +46,8 @@ gint opt_jobs = 0;
 gboolean opt_quiet = FALSE;
 gboolean opt_no_render = FALSE;
 gboolean opt_version = FALSE;
+gchar *opt_style = nullptr;
+gboolean opt_list_styles = FALSE;
 gchar *opt_cache_dir = nullptr;
 gboolean opt_no_cache = FALSE;
 gboolean opt_verify = FALSE;
@@ -60,8 +64,17 @@ const GOptionEntry kEntries[] = {
      "Render a quick 640x360 preview with the fastest encoder settings", nullptr},
     {"seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed,
      "Seed of the shot choice: the same seed and inputs give the same edit (default 1)", "N"},
+    {"style", 0, 0, G_OPTION_ARG_STRING, &opt_style,
+     "Editing style: a built-in name (see --list-styles) or a .style file (default balanced)",
+     "NAME|PATH"},
+    {"list-styles", 0, 0, G_OPTION_ARG_NONE, &opt_list_styles, "List the built-in styles and exit",
+     nullptr},
     {"plan-json", 0, 0, G_OPTION_ARG_FILENAME, &opt_plan_json,
      "Also write the edit decision list as JSON", "PATH"},
+    {"export", 0, 0, G_OPTION_ARG_FILENAME, &opt_export,
+     "Also write the edit for an editor; format from the extension: .xges (GES, Pitivi), .edl "
+     "(CMX 3600), .otio (OpenTimelineIO), .fcpxml (Final Cut Pro, DaVinci Resolve)",
+     "PATH"},
     {"storyboard", 0, 0, G_OPTION_ARG_FILENAME, &opt_storyboard,
      "Also draw the plan as one PNG: energy, beats, sections, cuts and a thumbnail per segment",
      "PATH.png"},
@@ -284,7 +297,8 @@ int cmd_make(int argc, char **argv)
   g_option_context_set_summary(
       ctx, "Cuts the clips (files, or directories of files) to the beats of the song and writes an "
            "MP4.\nExample: gst-montage-1.0 -m song.ogg -o montage.mp4 -d 30 clips/\n"
-           "Also: gst-montage-1.0 cache --stats|--clear");
+           "Also: gst-montage-1.0 cache --stats|--clear\n"
+           "      gst-montage-1.0 extract SONG.aac --start S --end S -o OUT.wav");
   g_option_context_add_main_entries(ctx, kEntries, nullptr);
   g_option_context_add_group(ctx, gst_init_get_option_group());
   GError *err = nullptr;
@@ -296,6 +310,25 @@ int cmd_make(int argc, char **argv)
   if (opt_version) {
     printf("gst-montage-1.0 %s (GStreamer %s)\n", VERSION, gst_version_string());
     return 0;
+  }
+  if (opt_list_styles) {
+    for (const std::string &name : montage::builtin_style_names()) {
+      montage::Style style;
+      if (montage::load_style(name, style, nullptr))
+        printf("%-12s %s\n", name.c_str(), style.description.c_str());
+    }
+    return 0;
+  }
+  montage::Style style = montage::default_style();
+  if (opt_style && !montage::load_style(opt_style, style, &err)) {
+    fprintf(stderr, "gst-montage: --style %s: %s\n", opt_style, err->message);
+    g_clear_error(&err);
+    return 2;
+  }
+  if (opt_export && montage::export_format_for_path(opt_export) == montage::ExportFormat::kUnknown) {
+    fprintf(stderr, "gst-montage: --export %s: use a .xges, .edl, .otio or .fcpxml file name\n",
+            opt_export);
+    return 2;
   }
   if (!opt_music || (!opt_output && !opt_no_render) || !opt_inputs || !opt_inputs[0]) {
     fprintf(stderr, "gst-montage: need a song (-m), an output (-o) and at least one clip or "
@@ -388,12 +421,14 @@ int cmd_make(int argc, char **argv)
   settings.fps_n = fps_n;
   settings.fps_d = fps_d;
   settings.seed = (guint64)opt_seed;
+  settings.style = style;
   if (opt_duration > 0)
     settings.duration = (GstClockTime)std::llround(opt_duration * GST_SECOND);
-  montage::Plan plan;
+  montage::PlanResult result_plan;
+  montage::Plan &plan = result_plan.plan;
   auto make_plan = [&]() -> bool {
     try {
-      plan = montage::plan_montage(song, clips, settings);
+      result_plan = montage::plan_montage_explained(song, clips, settings);
     } catch (const montage::PlanError &e) {
       warn("cannot plan the montage: %s", e.what());
       return false;
@@ -404,12 +439,24 @@ int cmd_make(int argc, char **argv)
          plan.fps_n, plan.fps_d);
     if (opt_plan_json) {
       GError *json_err = nullptr;
-      if (!montage::write_plan_json(plan, song, clips, opt_plan_json, &json_err)) {
+      if (!montage::write_plan_json(result_plan, song, clips, opt_plan_json, &json_err)) {
         warn("cannot write the plan to %s: %s", opt_plan_json, json_err->message);
         g_clear_error(&json_err);
         return false;
       }
       info("edit decision list written to %s", opt_plan_json);
+    }
+    if (opt_export) {
+      montage::ExportOptions eo;
+      eo.width = width;
+      eo.height = height;
+      GError *export_err = nullptr;
+      if (!montage::export_plan(plan, song, clips, opt_export, eo, &export_err)) {
+        warn("cannot write %s: %s", opt_export, export_err->message);
+        g_clear_error(&export_err);
+        return false;
+      }
+      info("edit exported to %s", opt_export);
     }
     return true;
   };
@@ -440,6 +487,15 @@ int cmd_make(int argc, char **argv)
   render.width = width;
   render.height = height;
   render.preview = opt_preview;
+  auto timeline_options = [&]() {
+    montage::TimelineOptions t;
+    t.audio_fade_out = result_plan.fade_out;
+    for (const montage::CutDecision &d : result_plan.decisions) {
+      t.transitions.push_back(d.transition);
+      t.transition_durations.push_back(d.transition_duration);
+    }
+    return t;
+  };
   if (opt_encoder)
     render.encoders.emplace_back(opt_encoder);
   for (const std::string &name : montage::h264_encoder_candidates())
@@ -454,6 +510,7 @@ int cmd_make(int argc, char **argv)
    * read): report it, leave it out, plan again. */
   for (;;) {
     result = montage::RenderResult();
+    render.timeline = timeline_options();
     rendered = montage::render_plan(plan, song, clips, render, &result, &err);
     g_progress->finish();
     auto bad = std::find_if(clips.begin(), clips.end(), [&](const montage::ClipAnalysis &c) {
@@ -484,8 +541,15 @@ int cmd_make(int argc, char **argv)
 
 } // namespace
 
+/* tools/extract.cpp: `gst-montage-1.0 extract SONG.aac --start S --end S -o OUT`. */
+int montage_tool_extract(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
+  if (argc > 1 && g_strcmp0(argv[1], "extract") == 0) {
+    gst_init(nullptr, nullptr);
+    return montage_tool_extract(argc - 1, argv + 1);
+  }
   if (argc > 1 && g_strcmp0(argv[1], "cache") == 0) {
     gst_init(nullptr, nullptr);
     return cmd_cache(argc - 1, argv + 1);

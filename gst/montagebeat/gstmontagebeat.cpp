@@ -2,86 +2,128 @@
  * SECTION:element-montagebeat
  * @title: montagebeat
  *
- * Finds the beats of the audio going through it and posts them as element
- * messages. The audio itself passes through untouched (in place, never
- * mapped for writing, never copied). The tracking is
- * montage::BeatTracker (gst-libs/gst/montage/beattracker.h): aubio's causal
- * tempo tracker while the audio plays, and at EOS a dynamic-programming pass
- * over the whole song (Ellis 2007) that also covers the 1.5-3 s before
- * aubio's first beat. Channels are averaged to mono; any rate from 8 to
- * 192 kHz is resampled internally to 44.1 kHz.
+ * Finds the beats, tempo, meter and energy of the audio going through it and
+ * posts them as element messages; every beat also travels in-band as a
+ * MontageBeatMeta on the audio buffer that contains it
+ * (<gst/montage/beatmeta.h>). The audio itself is not modified. The tracking
+ * is montage::BeatTracker (gst-libs/gst/montage/beattracker.h): a causal
+ * tracker while the audio plays, and in `mode=offline` (the default) a
+ * whole-song pass at EOS (tempo path with octave selection, then Ellis 2007
+ * dynamic programming). Channels are averaged to mono; any rate from 8 to
+ * 192 kHz is resampled internally to 22.05 kHz, so results do not depend on
+ * the input rate.
+ *
+ * ## Latency
+ *
+ * A beat is known #GstMontageBeat:live-delay of audio after it; to put the
+ * meta on the buffer that contains the beat, each buffer is held until that
+ * much audio has followed its last sample. The latency query adds
+ * live-delay plus 23 ms (two analysis hops) to upstream's. At EOS the held
+ * buffers are pushed before the EOS event; a flush drops them.
  *
  * ## Messages
  *
- * `montage-beat`, one per beat, posted ~0.3 s of audio after the beat (a
- * beat is confirmed once half a beat period of audio follows it):
+ * `montage-beat`, one per causal beat, posted live-delay of audio after it:
  *
  * - `timestamp` (guint64, ns): the beat in buffer time: the PTS of the first
  *   buffer since the last reset plus the sample position (resynchronised to
  *   the PTS of every DISCONT buffer).
- * - `stream-time` (guint64, ns): `timestamp` through the current segment;
- *   GST_CLOCK_TIME_NONE when outside it.
- * - `running-time` (guint64, ns): likewise, running time.
- * - `bpm` (gdouble): tempo so far, from the beat sequence; 0 until two beats.
- * - `confidence` (gdouble, 0..1): aubio's tempo confidence at this beat (stays
- *   0 for the first 4.5-9 s).
+ * - `stream-time` (guint64, ns), `running-time` (guint64, ns): `timestamp`
+ *   through the current segment; GST_CLOCK_TIME_NONE when outside it.
+ * - `bpm` (gdouble): tempo of the last 16 beats; 0 until two beats.
+ * - `confidence` (gdouble, 0..1): how clearly the tempo stands out times how
+ *   strongly an onset marks this beat.
+ * - `strength` (gdouble): onset strength at the beat (standard deviations).
+ * - `downbeat` (gboolean), `bar-position` (guint, 1..beats per bar): from the
+ *   meter of the beats so far; FALSE and 0 for the first 7 beats.
+ *
+ * `montage-energy`, every #GstMontageBeat:interval of audio (like `level`):
+ *
+ * - `timestamp`, `stream-time`, `running-time`, `duration` (guint64, ns): the
+ *   interval (start and length).
+ * - `rms` (gdouble, dBFS): RMS level of the channels' average.
+ * - `energy` (gdouble, 0..1): `rms` mapped linearly from
+ *   #GstMontageBeat:silence-threshold (0) to 0 dBFS (1).
  *
  * `montage-beats`, once at EOS, before the EOS event goes downstream (also
  * when no beat was found):
  *
- * - `beats` (GstValueList of guint64, ns, ascending): every beat of the
- *   stream since the last reset, in the same time domain as `timestamp`. This
- *   list is the whole-song result and may differ from the `montage-beat`
- *   messages: it starts at the first onset and its beats sit on onsets.
+ * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
+ *   last reset, in the same time domain as `timestamp`; in offline mode the
+ *   whole-song result, in live mode the causal beats.
  * - `bpm` (gdouble): tempo of that list (0 with fewer than two beats).
- * - `confidence` (gdouble, 0..1): the median of aubio's confidence over the
- *   second half of the stream's beats; 0 without beats.
+ * - `confidence` (gdouble, 0..1): median of the beats' confidences; 0 without
+ *   beats. Low values mean a weak or unclear pulse, not a guessed grid.
+ * - `beat-confidence` (GstValueList of gdouble, 0..1): one per beat.
  * - `energy` (GstValueList of gdouble, 0..1): one per beat: RMS level of the
- *   interval from that beat to the next (the last one to the end of the
- *   audio), divided by the loudest interval's.
+ *   interval from that beat to the next, divided by the loudest interval's.
+ * - `downbeats` (GstValueList of gboolean): one per beat, TRUE on the first
+ *   beat of a bar; all FALSE when `beats-per-bar` is 0.
+ * - `beats-per-bar` (guint): detected meter, 3 or 4; 0 with fewer than 8 beats.
+ * - `energy-curve` (GstValueList of gdouble, 0..1): the `energy` of every
+ *   `energy-interval` from the first sample.
+ * - `energy-interval` (guint64, ns): spacing of `energy-curve`.
+ * - `sections` (GstValueList of GstStructure `section`): back to back, with
+ *   `start`, `end` (guint64, ns, same time domain as `beats`) and `level`
+ *   (string "low", "medium" or "high": energy relative to the song's own
+ *   range, smoothed over 3 s, no section shorter than 4 s).
  * - `duration` (guint64, ns): length of the audio seen since the last reset.
+ *
+ * A `GST_TAG_BEATS_PER_MINUTE` tag event goes downstream whenever the tempo
+ * moves by 1 BPM or more from the last one sent (as `bpmdetect` does), and at
+ * EOS in offline mode with the whole-song tempo.
  *
  * Stretches quieter than #GstMontageBeat:silence-threshold give no beats.
  *
  * ## Resets
  *
- * All state (beats, clock) restarts on a FLUSH_STOP event, on every SEGMENT
- * event and on a change of sample rate; properties take effect then (and
- * when the element goes from READY to PAUSED). A buffer flagged DISCONT
- * restarts the sample clock from its PTS without losing the beats.
+ * All state (beats, clock, held buffers) restarts on a FLUSH_STOP event, on
+ * every SEGMENT event and on a change of sample rate; properties take effect
+ * then (and when the element goes from READY to PAUSED). A buffer flagged
+ * DISCONT restarts the sample clock from its PTS without losing the beats.
  *
  * ## Example
  * |[
  * gst-launch-1.0 -m filesrc location=song.mp3 ! decodebin ! audioconvert ! \
  *     montagebeat ! fakesink sync=false
  * ]|
- * prints every `montage-beat` message and, at the end, `montage-beats`.
+ * prints every message and, at the end, `montage-beats`.
  */
 #include "gstmontagebeat.h"
 
 #include <gst/audio/audio.h>
+#include <gst/montage/beatmeta.h>
 #include <gst/montage/beattracker.h>
 
+#include <cmath>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 GST_DEBUG_CATEGORY_STATIC(gst_montage_beat_debug);
 #define GST_CAT_DEFAULT gst_montage_beat_debug
 
-#define DEFAULT_METHOD GST_MONTAGE_BEAT_METHOD_SPECFLUX
+#define DEFAULT_MODE GST_MONTAGE_BEAT_MODE_OFFLINE
 #define DEFAULT_SILENCE_THRESHOLD -60.0
+#define DEFAULT_INTERVAL (100 * GST_MSECOND)
+#define DEFAULT_LIVE_DELAY (350 * GST_MSECOND)
+/* Two analysis hops: a beat is judged on whole hops. */
+#define HOP_SLACK (23 * GST_MSECOND)
 
 enum {
   PROP_0,
-  PROP_METHOD,
+  PROP_MODE,
   PROP_SILENCE_THRESHOLD,
+  PROP_INTERVAL,
+  PROP_LIVE_DELAY,
 };
 
 #define MONTAGE_BEAT_CAPS                                                                          \
-  "audio/x-raw, format = (string) { F32LE, S16LE }, rate = (int) [ 8000, 192000 ], "               \
+  "audio/x-raw, format = (string) { F32LE, F64LE, S16LE, S32LE }, rate = (int) [ 8000, 192000 ], " \
   "channels = (int) [ 1, MAX ], layout = (string) interleaved"
 
 static GstStaticPadTemplate sink_template =
@@ -89,23 +131,18 @@ static GstStaticPadTemplate sink_template =
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(MONTAGE_BEAT_CAPS));
 
-GType gst_montage_beat_method_get_type(void)
+GType gst_montage_beat_mode_get_type(void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {GST_MONTAGE_BEAT_METHOD_SPECFLUX, "Spectral flux (aubio's default for tempo)", "specflux"},
-      {GST_MONTAGE_BEAT_METHOD_ENERGY, "Energy", "energy"},
-      {GST_MONTAGE_BEAT_METHOD_HFC, "High-frequency content", "hfc"},
-      {GST_MONTAGE_BEAT_METHOD_COMPLEX, "Complex domain", "complex"},
-      {GST_MONTAGE_BEAT_METHOD_PHASE, "Phase deviation", "phase"},
-      {GST_MONTAGE_BEAT_METHOD_WPHASE, "Weighted phase deviation", "wphase"},
-      {GST_MONTAGE_BEAT_METHOD_SPECDIFF, "Spectral difference", "specdiff"},
-      {GST_MONTAGE_BEAT_METHOD_KL, "Kullback-Leibler", "kl"},
-      {GST_MONTAGE_BEAT_METHOD_MKL, "Modified Kullback-Leibler", "mkl"},
+      {GST_MONTAGE_BEAT_MODE_OFFLINE,
+       "Causal beats while playing, and a whole-song beat pass at EOS (for files)", "offline"},
+      {GST_MONTAGE_BEAT_MODE_LIVE, "Causal beats only, as soon as they are known (for live sources)",
+       "live"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter(&type)) {
-    GType t = g_enum_register_static("GstMontageBeatMethod", values);
+    GType t = g_enum_register_static("GstMontageBeatMode", values);
     g_once_init_leave(&type, t);
   }
   return type;
@@ -120,19 +157,37 @@ struct Anchor {
   GstClockTime pts;
 };
 
+/* A buffer held until live-delay of audio follows it. */
+struct Held {
+  GstBuffer *buf;
+  guint64 first; /* sample range [first, end) since the last reset */
+  guint64 end;
+};
+
 struct State {
   /* Properties, under `lock`. */
   std::mutex lock;
-  GstMontageBeatMethod method = DEFAULT_METHOD;
+  GstMontageBeatMode mode = DEFAULT_MODE;
   double silence_threshold = DEFAULT_SILENCE_THRESHOLD;
+  GstClockTime interval = DEFAULT_INTERVAL;
+  GstClockTime live_delay = DEFAULT_LIVE_DELAY;
 
   /* Streaming thread only. */
   GstAudioInfo info;
   bool have_info = false;
+  GstMontageBeatMode active_mode = DEFAULT_MODE;
+  double active_silence = DEFAULT_SILENCE_THRESHOLD;
+  GstClockTime active_delay = DEFAULT_LIVE_DELAY;
+  guint64 interval_samples = 0;
   std::unique_ptr<montage::BeatTracker> tracker;
   std::vector<Anchor> anchors;
   guint64 samples = 0; /* samples per channel since the last reset */
   std::vector<float> mono;
+  std::deque<Held> held;
+  double energy_sumsq = 0;
+  guint64 energy_count = 0;
+  guint64 energy_start = 0; /* first sample of the current interval */
+  double last_tag_bpm = 0;
 };
 
 } // namespace
@@ -146,13 +201,11 @@ struct _GstMontageBeat {
 G_DEFINE_TYPE(GstMontageBeat, gst_montage_beat, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE(montagebeat, "montagebeat", GST_RANK_NONE, GST_TYPE_MONTAGE_BEAT);
 
-static const char *method_name(GstMontageBeatMethod m)
+static void drop_held(State &st)
 {
-  GEnumClass *klass = G_ENUM_CLASS(g_type_class_ref(GST_TYPE_MONTAGE_BEAT_METHOD));
-  GEnumValue *v = g_enum_get_value(klass, m);
-  const char *nick = v ? v->value_nick : "specflux";
-  g_type_class_unref(klass);
-  return nick;
+  for (Held &h : st.held)
+    gst_buffer_unref(h.buf);
+  st.held.clear();
 }
 
 /* Drops everything tracked and starts over with the current properties.
@@ -163,20 +216,31 @@ static bool reset_tracking(GstMontageBeat *self)
   st.anchors.clear();
   st.samples = 0;
   st.tracker.reset();
+  drop_held(st);
+  st.energy_sumsq = 0;
+  st.energy_count = 0;
+  st.energy_start = 0;
+  st.last_tag_bpm = 0;
   if (!st.have_info)
     return true;
   montage::BeatTrackerConfig config;
   {
     std::lock_guard<std::mutex> guard(st.lock);
-    config.method = method_name(st.method);
+    st.active_mode = st.mode;
+    st.active_silence = st.silence_threshold;
+    st.active_delay = st.live_delay;
     config.silence_db = st.silence_threshold;
+    config.energy_interval = st.interval;
+    config.live_delay = st.live_delay;
   }
+  config.whole_song = st.active_mode == GST_MONTAGE_BEAT_MODE_OFFLINE;
+  st.interval_samples = std::max<guint64>(
+      1, gst_util_uint64_scale_round(config.energy_interval, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND));
   try {
     st.tracker = std::make_unique<montage::BeatTracker>((guint)GST_AUDIO_INFO_RATE(&st.info), config);
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, INIT,
-                      ("Could not start beat tracking: %s", e.what()),
-                      ("rate %d, method %s", GST_AUDIO_INFO_RATE(&st.info), config.method.c_str()));
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start beat tracking: %s", e.what()),
+                      ("rate %d", GST_AUDIO_INFO_RATE(&st.info)));
     return false;
   }
   return true;
@@ -192,8 +256,7 @@ static GstClockTime to_buffer_time(const State &st, GstClockTime t)
   for (const Anchor &x : st.anchors)
     if (x.sample <= sample)
       a = &x;
-  const GstClockTime anchor_ns =
-      gst_util_uint64_scale(a->sample, GST_SECOND, GST_AUDIO_INFO_RATE(&st.info));
+  const GstClockTime anchor_ns = gst_util_uint64_scale(a->sample, GST_SECOND, GST_AUDIO_INFO_RATE(&st.info));
   if (t >= anchor_ns)
     return a->pts + (t - anchor_ns);
   return a->pts > anchor_ns - t ? a->pts - (anchor_ns - t) : 0;
@@ -204,34 +267,86 @@ static void post(GstMontageBeat *self, GstStructure *s)
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
+static void push_bpm_tag(GstMontageBeat *self, double bpm)
+{
+  State &st = *self->state;
+  if (bpm <= 0 || std::fabs(bpm - st.last_tag_bpm) < 1.0)
+    return;
+  st.last_tag_bpm = bpm;
+  GstTagList *tags = gst_tag_list_new(GST_TAG_BEATS_PER_MINUTE, bpm, NULL);
+  gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), gst_event_new_tag(tags));
+}
+
+template <typename T> static void append(GValue *list, GType type, T value)
+{
+  GValue v = G_VALUE_INIT;
+  g_value_init(&v, type);
+  if constexpr (std::is_same_v<T, guint64>)
+    g_value_set_uint64(&v, value);
+  else if constexpr (std::is_same_v<T, gboolean>)
+    g_value_set_boolean(&v, value);
+  else
+    g_value_set_double(&v, value);
+  gst_value_list_append_and_take_value(list, &v);
+}
+
+static const char *level_name(montage::Section::Level l)
+{
+  switch (l) {
+  case montage::Section::Level::kLow:
+    return "low";
+  case montage::Section::Level::kHigh:
+    return "high";
+  default:
+    return "medium";
+  }
+}
+
 static void post_beats(GstMontageBeat *self)
 {
   State &st = *self->state;
   montage::SongAnalysis song;
+  std::vector<double> conf;
   if (st.tracker)
-    song = st.tracker->finish();
+    song = st.tracker->finish(&conf);
   else
     song.duration = 0;
-  GValue beats = G_VALUE_INIT, energy = G_VALUE_INIT;
-  g_value_init(&beats, GST_TYPE_LIST);
-  g_value_init(&energy, GST_TYPE_LIST);
+  GValue beats = G_VALUE_INIT, energy = G_VALUE_INIT, downbeats = G_VALUE_INIT, bconf = G_VALUE_INIT,
+         curve = G_VALUE_INIT, sections = G_VALUE_INIT;
+  for (GValue *v : {&beats, &energy, &downbeats, &bconf, &curve, &sections})
+    g_value_init(v, GST_TYPE_LIST);
   for (std::size_t i = 0; i < song.beats.size(); i++) {
-    GValue v = G_VALUE_INIT;
-    g_value_init(&v, G_TYPE_UINT64);
-    g_value_set_uint64(&v, to_buffer_time(st, song.beats[i]));
-    gst_value_list_append_and_take_value(&beats, &v);
-    GValue e = G_VALUE_INIT;
-    g_value_init(&e, G_TYPE_DOUBLE);
-    g_value_set_double(&e, i < song.beat_energy.size() ? song.beat_energy[i] : 1.0);
-    gst_value_list_append_and_take_value(&energy, &e);
+    append<guint64>(&beats, G_TYPE_UINT64, to_buffer_time(st, song.beats[i]));
+    append<double>(&energy, G_TYPE_DOUBLE, i < song.beat_energy.size() ? song.beat_energy[i] : 1.0);
+    append<gboolean>(&downbeats, G_TYPE_BOOLEAN, i < song.downbeats.size() && song.downbeats[i]);
+    append<double>(&bconf, G_TYPE_DOUBLE, i < conf.size() ? conf[i] : 0.0);
   }
-  GstStructure *s = gst_structure_new("montage-beats", "bpm", G_TYPE_DOUBLE, song.bpm, "confidence",
-                                      G_TYPE_DOUBLE, song.confidence, "duration", G_TYPE_UINT64,
-                                      (guint64)song.duration, NULL);
+  for (double e : song.energy_curve)
+    append<double>(&curve, G_TYPE_DOUBLE, e);
+  for (const montage::Section &sec : song.sections) {
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    GstStructure *s = gst_structure_new("section", "start", G_TYPE_UINT64, (guint64)to_buffer_time(st, sec.start),
+                                        "end", G_TYPE_UINT64, (guint64)to_buffer_time(st, sec.end), "level",
+                                        G_TYPE_STRING, level_name(sec.level), NULL);
+    g_value_take_boxed(&v, s);
+    gst_value_list_append_and_take_value(&sections, &v);
+  }
+  GstStructure *s = gst_structure_new(
+      "montage-beats", "bpm", G_TYPE_DOUBLE, song.bpm, "confidence", G_TYPE_DOUBLE, song.confidence,
+      "beats-per-bar", G_TYPE_UINT, song.beats_per_bar, "energy-interval", G_TYPE_UINT64,
+      (guint64)song.energy_interval, "duration", G_TYPE_UINT64, (guint64)song.duration, NULL);
   gst_structure_take_value(s, "beats", &beats);
   gst_structure_take_value(s, "energy", &energy);
-  GST_INFO_OBJECT(self, "%u beats at %.2f BPM", (guint)song.beats.size(), song.bpm);
+  gst_structure_take_value(s, "downbeats", &downbeats);
+  gst_structure_take_value(s, "beat-confidence", &bconf);
+  gst_structure_take_value(s, "energy-curve", &curve);
+  gst_structure_take_value(s, "sections", &sections);
+  GST_INFO_OBJECT(self, "%u beats at %.2f BPM, %u per bar", (guint)song.beats.size(), song.bpm,
+                  song.beats_per_bar);
   post(self, s);
+  if (st.active_mode == GST_MONTAGE_BEAT_MODE_OFFLINE)
+    push_bpm_tag(self, song.bpm);
 }
 
 static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
@@ -240,8 +355,7 @@ static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *inca
   State &st = *self->state;
   GstAudioInfo info;
   if (!gst_audio_info_from_caps(&info, incaps)) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Unusable audio caps: %" GST_PTR_FORMAT, incaps),
-                      (NULL));
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Unusable audio caps: %" GST_PTR_FORMAT, incaps), (NULL));
     return FALSE;
   }
   const bool rate_changed = !st.have_info || GST_AUDIO_INFO_RATE(&info) != GST_AUDIO_INFO_RATE(&st.info);
@@ -252,36 +366,86 @@ static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *inca
   return TRUE;
 }
 
-/* Averages the channels of `frames` interleaved frames into st.mono. */
+template <typename T> static void mix(const guint8 *data, gsize frames, gint channels, float scale, float *out)
+{
+  const T *in = reinterpret_cast<const T *>(data);
+  for (gsize i = 0; i < frames; i++) {
+    float sum = 0.f;
+    for (gint c = 0; c < channels; c++)
+      sum += (float)in[i * channels + c];
+    out[i] = sum * scale;
+  }
+}
+
+/* Averages the channels of `frames` interleaved frames into st.mono. The
+ * caps are little-endian only; this machine's order is assumed to match
+ * (GStreamer's audioconvert gives native order). */
 static void downmix(State &st, const guint8 *data, gsize frames)
 {
   const gint channels = GST_AUDIO_INFO_CHANNELS(&st.info);
   st.mono.resize(frames);
-  const float scale = 1.0f / (float)channels;
-  if (GST_AUDIO_INFO_FORMAT(&st.info) == GST_AUDIO_FORMAT_F32LE) {
-    const float *in = reinterpret_cast<const float *>(data);
-    for (gsize i = 0; i < frames; i++) {
-      float sum = 0.f;
-      for (gint c = 0; c < channels; c++)
-        sum += GFLOAT_FROM_LE(in[i * channels + c]);
-      st.mono[i] = sum * scale;
-    }
-  } else {
-    const gint16 *in = reinterpret_cast<const gint16 *>(data);
-    for (gsize i = 0; i < frames; i++) {
-      float sum = 0.f;
-      for (gint c = 0; c < channels; c++)
-        sum += (float)GINT16_FROM_LE(in[i * channels + c]);
-      st.mono[i] = sum * scale / 32768.f;
-    }
+  const float per = 1.0f / (float)channels;
+  switch (GST_AUDIO_INFO_FORMAT(&st.info)) {
+  case GST_AUDIO_FORMAT_F32LE:
+    mix<float>(data, frames, channels, per, st.mono.data());
+    break;
+  case GST_AUDIO_FORMAT_F64LE:
+    mix<double>(data, frames, channels, per, st.mono.data());
+    break;
+  case GST_AUDIO_FORMAT_S32LE:
+    mix<gint32>(data, frames, channels, per / 2147483648.f, st.mono.data());
+    break;
+  default:
+    mix<gint16>(data, frames, channels, per / 32768.f, st.mono.data());
+    break;
   }
 }
 
-static GstFlowReturn gst_montage_beat_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
+/* Posts montage-energy for every interval completed by the samples in st.mono. */
+static void measure_energy(GstMontageBeat *self, GstSegment *segment)
+{
+  State &st = *self->state;
+  const guint rate = (guint)GST_AUDIO_INFO_RATE(&st.info);
+  for (float x : st.mono) {
+    st.energy_sumsq += (double)x * x;
+    if (++st.energy_count < st.interval_samples)
+      continue;
+    const double ms = st.energy_sumsq / (double)st.energy_count;
+    const double db = ms > 0 ? 10 * std::log10(ms) : -400.0;
+    const GstClockTime ts = to_buffer_time(st, gst_util_uint64_scale(st.energy_start, GST_SECOND, rate));
+    const GstClockTime dur = gst_util_uint64_scale(st.energy_count, GST_SECOND, rate);
+    post(self, gst_structure_new("montage-energy", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
+                                 G_TYPE_UINT64, (guint64)gst_segment_to_stream_time(segment, GST_FORMAT_TIME, ts),
+                                 "running-time", G_TYPE_UINT64,
+                                 (guint64)gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts), "duration",
+                                 G_TYPE_UINT64, (guint64)dur, "rms", G_TYPE_DOUBLE, std::max(db, -200.0),
+                                 "energy", G_TYPE_DOUBLE, montage::energy_from_db(db, st.active_silence), NULL));
+    st.energy_start += st.energy_count;
+    st.energy_sumsq = 0;
+    st.energy_count = 0;
+  }
+}
+
+/* Puts a MontageBeatMeta on the held buffer containing the beat. */
+static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts)
+{
+  const guint64 sample = gst_util_uint64_scale_round(b.time, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
+  for (Held &h : st.held) {
+    if (sample < h.first || sample >= h.end)
+      continue;
+    h.buf = gst_buffer_make_writable(h.buf);
+    MontageBeatInfo info = {ts, b.strength, b.downbeat ? TRUE : FALSE, b.bar_position, b.bpm};
+    montage_buffer_add_beat_meta(h.buf, &info);
+    return;
+  }
+}
+
+static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *trans, gboolean, GstBuffer *buf)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
   State &st = *self->state;
   if (!st.tracker || !st.have_info) {
+    gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Audio arrived before its caps."), (NULL));
     return GST_FLOW_NOT_NEGOTIATED;
   }
@@ -295,8 +459,7 @@ static GstFlowReturn gst_montage_beat_transform_ip(GstBaseTransform *trans, GstB
       start = trans->segment.start;
     st.anchors.push_back({st.samples, start});
   } else if (GST_BUFFER_IS_DISCONT(buf) && GST_CLOCK_TIME_IS_VALID(pts)) {
-    GST_DEBUG_OBJECT(self, "DISCONT: sample clock restarts at %" GST_TIME_FORMAT,
-                     GST_TIME_ARGS(pts));
+    GST_DEBUG_OBJECT(self, "DISCONT: sample clock restarts at %" GST_TIME_FORMAT, GST_TIME_ARGS(pts));
     if (st.anchors.back().sample == st.samples)
       st.anchors.back().pts = pts;
     else
@@ -305,6 +468,7 @@ static GstFlowReturn gst_montage_beat_transform_ip(GstBaseTransform *trans, GstB
 
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not read an audio buffer."), (NULL));
     return GST_FLOW_ERROR;
   }
@@ -312,21 +476,58 @@ static GstFlowReturn gst_montage_beat_transform_ip(GstBaseTransform *trans, GstB
   downmix(st, map.data, frames);
   gst_buffer_unmap(buf, &map);
 
+  st.held.push_back({buf, st.samples, st.samples + frames});
   std::vector<montage::Beat> beats = st.tracker->push(st.mono.data(), st.mono.size());
   st.samples += frames;
+  measure_energy(self, &trans->segment);
 
   for (const montage::Beat &b : beats) {
     GstClockTime ts = to_buffer_time(st, b.time);
     GstClockTime stream_time = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, ts);
     GstClockTime running_time = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, ts);
     GST_LOG_OBJECT(self, "beat at %" GST_TIME_FORMAT ", %.2f BPM", GST_TIME_ARGS(ts), b.bpm);
-    post(self, gst_structure_new("montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts,
-                                 "stream-time", G_TYPE_UINT64, (guint64)stream_time,
-                                 "running-time", G_TYPE_UINT64, (guint64)running_time, "bpm",
-                                 G_TYPE_DOUBLE, b.bpm, "confidence", G_TYPE_DOUBLE, b.confidence,
-                                 NULL));
+    attach_meta(st, b, ts);
+    post(self, gst_structure_new("montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
+                                 G_TYPE_UINT64, (guint64)stream_time, "running-time", G_TYPE_UINT64,
+                                 (guint64)running_time, "bpm", G_TYPE_DOUBLE, b.bpm, "confidence", G_TYPE_DOUBLE,
+                                 b.confidence, "strength", G_TYPE_DOUBLE, b.strength, "downbeat",
+                                 G_TYPE_BOOLEAN, b.downbeat ? TRUE : FALSE, "bar-position", G_TYPE_UINT,
+                                 b.bar_position, NULL));
+    push_bpm_tag(self, b.bpm);
   }
   return GST_FLOW_OK;
+}
+
+/* Releases the oldest held buffer once live-delay (plus two hops) of audio
+ * follows its last sample. */
+static GstFlowReturn gst_montage_beat_generate_output(GstBaseTransform *trans, GstBuffer **outbuf)
+{
+  State &st = *GST_MONTAGE_BEAT(trans)->state;
+  *outbuf = NULL;
+  if (st.held.empty() || !st.have_info)
+    return GST_FLOW_OK;
+  const guint64 wait =
+      gst_util_uint64_scale_ceil(st.active_delay + HOP_SLACK, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
+  if (st.held.front().end + wait > st.samples)
+    return GST_FLOW_OK;
+  *outbuf = st.held.front().buf;
+  st.held.pop_front();
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn push_held(GstMontageBeat *self)
+{
+  State &st = *self->state;
+  GstFlowReturn ret = GST_FLOW_OK;
+  while (!st.held.empty()) {
+    GstBuffer *b = st.held.front().buf;
+    st.held.pop_front();
+    if (ret == GST_FLOW_OK)
+      ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), b);
+    else
+      gst_buffer_unref(b);
+  }
+  return ret;
 }
 
 static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *event)
@@ -338,6 +539,11 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
     break;
   case GST_EVENT_EOS:
     post_beats(self);
+    push_held(self);
+    break;
+  case GST_EVENT_SEGMENT:
+    /* Audio of the old segment goes out before the new segment event. */
+    push_held(self);
     break;
   default:
     break;
@@ -349,10 +555,27 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
   return ret;
 }
 
+static gboolean gst_montage_beat_src_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  gboolean ret = GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
+  if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    State &st = *GST_MONTAGE_BEAT(trans)->state;
+    GstClockTime delay;
+    {
+      std::lock_guard<std::mutex> guard(st.lock);
+      delay = st.live_delay + HOP_SLACK;
+    }
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency(query, &live, &min, &max);
+    gst_query_set_latency(query, live, min + delay, GST_CLOCK_TIME_IS_VALID(max) ? max + delay : max);
+  }
+  return ret;
+}
+
 static gboolean gst_montage_beat_start(GstBaseTransform *trans)
 {
-  GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
-  return reset_tracking(self) ? TRUE : FALSE;
+  return reset_tracking(GST_MONTAGE_BEAT(trans)) ? TRUE : FALSE;
 }
 
 static gboolean gst_montage_beat_stop(GstBaseTransform *trans)
@@ -360,22 +583,28 @@ static gboolean gst_montage_beat_stop(GstBaseTransform *trans)
   State &st = *GST_MONTAGE_BEAT(trans)->state;
   st.tracker.reset();
   st.anchors.clear();
+  drop_held(st);
   st.samples = 0;
   st.have_info = false;
   return TRUE;
 }
 
-static void gst_montage_beat_set_property(GObject *object, guint prop_id, const GValue *value,
-                                          GParamSpec *pspec)
+static void gst_montage_beat_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   State &st = *GST_MONTAGE_BEAT(object)->state;
   std::lock_guard<std::mutex> guard(st.lock);
   switch (prop_id) {
-  case PROP_METHOD:
-    st.method = (GstMontageBeatMethod)g_value_get_enum(value);
+  case PROP_MODE:
+    st.mode = (GstMontageBeatMode)g_value_get_enum(value);
     break;
   case PROP_SILENCE_THRESHOLD:
     st.silence_threshold = g_value_get_double(value);
+    break;
+  case PROP_INTERVAL:
+    st.interval = g_value_get_uint64(value);
+    break;
+  case PROP_LIVE_DELAY:
+    st.live_delay = g_value_get_uint64(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -383,17 +612,22 @@ static void gst_montage_beat_set_property(GObject *object, guint prop_id, const 
   }
 }
 
-static void gst_montage_beat_get_property(GObject *object, guint prop_id, GValue *value,
-                                          GParamSpec *pspec)
+static void gst_montage_beat_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   State &st = *GST_MONTAGE_BEAT(object)->state;
   std::lock_guard<std::mutex> guard(st.lock);
   switch (prop_id) {
-  case PROP_METHOD:
-    g_value_set_enum(value, st.method);
+  case PROP_MODE:
+    g_value_set_enum(value, st.mode);
     break;
   case PROP_SILENCE_THRESHOLD:
     g_value_set_double(value, st.silence_threshold);
+    break;
+  case PROP_INTERVAL:
+    g_value_set_uint64(value, st.interval);
+    break;
+  case PROP_LIVE_DELAY:
+    g_value_set_uint64(value, st.live_delay);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -404,6 +638,7 @@ static void gst_montage_beat_get_property(GObject *object, guint prop_id, GValue
 static void gst_montage_beat_finalize(GObject *object)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(object);
+  drop_held(*self->state);
   delete self->state;
   self->state = nullptr;
   G_OBJECT_CLASS(parent_class)->finalize(object);
@@ -421,37 +656,52 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
   gobject_class->get_property = gst_montage_beat_get_property;
   gobject_class->finalize = gst_montage_beat_finalize;
 
+  const GParamFlags rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property(
-      gobject_class, PROP_METHOD,
-      g_param_spec_enum("method", "Onset method",
-                        "aubio onset function the tempo tracker listens to (applies from the next "
-                        "segment, flush or start)",
-                        GST_TYPE_MONTAGE_BEAT_METHOD, DEFAULT_METHOD,
-                        (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+      gobject_class, PROP_MODE,
+      g_param_spec_enum("mode", "Mode",
+                        "offline: also run a whole-song beat pass at EOS and post it in montage-beats; "
+                        "live: causal beats only (applies from the next segment, flush or start)",
+                        GST_TYPE_MONTAGE_BEAT_MODE, DEFAULT_MODE, rw));
   g_object_class_install_property(
       gobject_class, PROP_SILENCE_THRESHOLD,
       g_param_spec_double("silence-threshold", "Silence threshold",
-                          "Level in dBFS (RMS over 11.6 ms) under which audio counts as silence "
-                          "and gets no beats (applies from the next segment, flush or start)",
-                          -120.0, 0.0, DEFAULT_SILENCE_THRESHOLD,
-                          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+                          "Level in dBFS (RMS over 11.6 ms) under which audio counts as silence and gets "
+                          "no beats; also energy 0 in montage-energy (applies from the next segment, flush "
+                          "or start)",
+                          -120.0, -1.0, DEFAULT_SILENCE_THRESHOLD, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_INTERVAL,
+      g_param_spec_uint64("interval", "Interval",
+                          "Interval of time between montage-energy messages and of the energy curve, in "
+                          "nanoseconds (applies from the next segment, flush or start)",
+                          10 * GST_MSECOND, G_MAXUINT64, DEFAULT_INTERVAL, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE_DELAY,
+      g_param_spec_uint64("live-delay", "Live delay",
+                          "Audio that must follow a beat before it is posted, in nanoseconds; buffers are "
+                          "held this long so the beat meta lands on the right one (reported as latency; "
+                          "applies from the next segment, flush or start)",
+                          100 * GST_MSECOND, 2 * GST_SECOND, DEFAULT_LIVE_DELAY, rw));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
       element_class, "Montage beat tracker", "Filter/Analyzer/Audio",
-      "Finds beats and tempo; posts montage-beat per beat and montage-beats at EOS",
+      "Finds beats, tempo, meter and energy; posts montage-beat per beat, montage-energy per interval "
+      "and montage-beats at EOS, and puts a MontageBeatMeta on each buffer with a beat",
       "gst-montage developers");
 
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_montage_beat_set_caps);
-  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_montage_beat_transform_ip);
+  trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR(gst_montage_beat_submit_input_buffer);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_montage_beat_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_montage_beat_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_montage_beat_src_query);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_montage_beat_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_montage_beat_stop);
   trans_class->passthrough_on_same_caps = TRUE;
-  trans_class->transform_ip_on_passthrough = TRUE;
 
-  gst_type_mark_as_plugin_api(GST_TYPE_MONTAGE_BEAT_METHOD, (GstPluginAPIFlags)0);
+  gst_type_mark_as_plugin_api(GST_TYPE_MONTAGE_BEAT_MODE, (GstPluginAPIFlags)0);
 }
 
 static void gst_montage_beat_init(GstMontageBeat *self)
@@ -460,4 +710,5 @@ static void gst_montage_beat_init(GstMontageBeat *self)
   gst_audio_info_init(&self->state->info);
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  montage_beat_meta_get_info();
 }

@@ -1,4 +1,5 @@
-/* montagebeat: beat tracking audio analyser (passthrough).
+/* montagebeat: beat tracking audio analyser (passthrough). Beats also travel
+ * in-band as MontageBeatMeta: see <gst/montage/beatmeta.h>.
  * See gstmontagebeat.cpp for the element documentation and docs/montagebeat.md. */
 #pragma once
 
@@ -10,21 +11,15 @@ G_BEGIN_DECLS
 #define GST_TYPE_MONTAGE_BEAT (gst_montage_beat_get_type())
 G_DECLARE_FINAL_TYPE(GstMontageBeat, gst_montage_beat, GST, MONTAGE_BEAT, GstBaseTransform)
 
-/* The aubio onset function behind the `method` property. */
+/* The `mode` property: live posts causal beats only; offline (the default)
+ * also runs the whole-song pass at EOS. */
 typedef enum {
-  GST_MONTAGE_BEAT_METHOD_SPECFLUX,
-  GST_MONTAGE_BEAT_METHOD_ENERGY,
-  GST_MONTAGE_BEAT_METHOD_HFC,
-  GST_MONTAGE_BEAT_METHOD_COMPLEX,
-  GST_MONTAGE_BEAT_METHOD_PHASE,
-  GST_MONTAGE_BEAT_METHOD_WPHASE,
-  GST_MONTAGE_BEAT_METHOD_SPECDIFF,
-  GST_MONTAGE_BEAT_METHOD_KL,
-  GST_MONTAGE_BEAT_METHOD_MKL,
-} GstMontageBeatMethod;
+  GST_MONTAGE_BEAT_MODE_OFFLINE,
+  GST_MONTAGE_BEAT_MODE_LIVE,
+} GstMontageBeatMode;
 
-#define GST_TYPE_MONTAGE_BEAT_METHOD (gst_montage_beat_method_get_type())
-GType gst_montage_beat_method_get_type(void);
+#define GST_TYPE_MONTAGE_BEAT_MODE (gst_montage_beat_mode_get_type())
+GType gst_montage_beat_mode_get_type(void);
 
 GST_ELEMENT_REGISTER_DECLARE(montagebeat);
 

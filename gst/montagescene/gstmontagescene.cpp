@@ -2,57 +2,66 @@
  * SECTION:element-montagescene
  * @title: montagescene
  *
- * Finds hard cuts (the first frame of each new shot) in raw video, frame
- * accurately and without look-ahead, and lets the data through untouched:
- * the element is an in-place passthrough transform that maps each frame
- * read-only, so buffers leave it exactly as they came (same GstBuffer, same
- * GstMemory, no copy).
+ * Finds shot boundaries in raw video frame-accurately: hard cuts at their
+ * first frame, and fades and dissolves with their extent; measures each shot
+ * (motion, sharpness, brightness, contrast, colourfulness, a colour
+ * histogram, the best in-point); and lets the data through untouched (the
+ * same GstMemory, mapped read-only, never copied).
  *
- * Each frame is reduced to a small HSV view (256 px wide, INTER_LINEAR) and
- * compared with the previous one: the score is the mean absolute difference
- * of H, S and V, averaged over the three channels, on a 0-255 scale
- * (PySceneDetect's ContentDetector score; for GRAY8 input, which has no hue
- * or saturation, the luma difference alone, as PySceneDetect's luma_only).
- * A frame whose score reaches
- * #GstMontageScene:threshold is a cut unless it comes less than
- * #GstMontageScene:min-shot-length after the previous cut. The first frame
- * after start, a flush or a new segment is never a cut and starts the first
- * shot (so a black first frame followed by the picture is not a cut).
+ * Detectors (#GstMontageScene:detector): `adaptive` (default), `content`,
+ * `histogram`, `hash`, after PySceneDetect's. To tell a cut from a camera
+ * flash, a cut away and straight back, or fast motion, the element looks
+ * ahead: it holds #GstMontageScene:flash-frames frames (2 more with the
+ * adaptive detector's window, whichever is larger; 3 by default) and adds
+ * that to the latency it reports. This lets it act on the cut frame itself:
+ * before a cut frame leaves, it sends a downstream force-key-unit event
+ * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
+ * 1, 2, ... per boundary) so an encoder after it starts a GOP exactly there.
+ * For a fade or dissolve the event and the message come with the first clean
+ * frame after it (the transition's frames have already left).
  *
- * For each cut, before the cut frame is pushed, the element
+ * The first frame of each shot carries a tag-less custom meta
+ * "GstMontageShotMeta" (read it with montage::shot_meta_get(),
+ * gst/montage/shotmeta.h); it survives videoconvert and encoders.
  *
- * - sends a downstream force-key-unit event (GstForceKeyUnit, see
- *   gst_video_event_new_downstream_force_key_unit()) with the frame's
- *   timestamp, stream time and running time, all-headers TRUE and a count
- *   that starts at 1 and grows by one per cut; a video encoder after
- *   montagescene then starts a GOP on exactly that frame;
- * - posts an element message on the bus:
+ * ## `montage-scene` element message (one per boundary, with the frame)
+ * - `timestamp` (G_TYPE_UINT64): PTS of the frame, ns.
+ * - `stream-time`, `running-time` (G_TYPE_UINT64): its stream and running time, ns.
+ * - `score` (G_TYPE_DOUBLE): the detector's score (adaptive: the ratio).
+ * - `transition` (G_TYPE_STRING): `cut`, `fade` or `dissolve`.
+ * - `transition-start` (G_TYPE_UINT64): stream time where the new shot begins, ns
+ *   (== stream-time for a cut).
  *
- * ## `montage-scene` element message
+ * ## `montage-shot` element message (when a shot ends, and for the last shot at EOS)
+ * Structure "montage-shot" (montage::shot_to_structure()): `index` (uint), `start`,
+ * `end`, `duration`, `transition-start`, `transition-end`, `best-inpoint`
+ * (uint64, ns, stream time), `transition` (string: how the shot begins),
+ * `has-features` (boolean), `motion-mean`, `motion-peak` (mean absolute luma
+ * difference between frames, 0-255), `sharpness` (variance of the Laplacian of
+ * the 256 px luma view), `brightness`, `contrast` (mean and standard deviation
+ * of luma, 0-255), `colourfulness` (Hasler and Suesstrunk), `histogram`
+ * (array of 128 doubles: 8 hue x 4 saturation x 4 value bins of the sharpest
+ * frame, summing to 1).
  *
- * - `timestamp` (G_TYPE_UINT64): PTS of the cut frame in ns, as on the buffer
- *   (GST_CLOCK_TIME_NONE when the buffer has none).
- * - `stream-time` (G_TYPE_UINT64): stream time of the cut frame in ns (position
- *   in the media, what a seek or an in-point uses), from the current segment.
- * - `running-time` (G_TYPE_UINT64): running time of the cut frame in ns (the
- *   pipeline clock's view, what the force-key-unit event carries).
- * - `score` (G_TYPE_DOUBLE): the frame's content score, 0-255, >= threshold.
- *
- * Messages are for applications: they travel asynchronously to the data.
+ * ## `montage-shots` element message (at EOS)
+ * - `shots` (GstValueArray of "montage-shot" structures): every shot since start/flush.
+ * - `cuts` (GstValueArray of G_TYPE_UINT64): each shot's start after the first, stream time, ns.
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
  *     montagescene ! x264enc ! mp4mux ! filesink location=cut-aligned.mp4
- * ]| prints one `montage-scene` message per cut and writes a file whose
- * keyframes include every detected cut.
+ * ]|
  */
 #include "gstmontagescene.h"
 
-#include <gst/montage/scenedetector.h>
+#include <gst/montage/shotdetector.h>
+#include <gst/montage/shotmeta.h>
 #include <gst/video/video.h>
 
+#include <deque>
 #include <mutex>
+#include <vector>
 
 GST_DEBUG_CATEGORY_STATIC(gst_montage_scene_debug);
 #define GST_CAT_DEFAULT gst_montage_scene_debug
@@ -60,11 +69,21 @@ GST_DEBUG_CATEGORY_STATIC(gst_montage_scene_debug);
 namespace
 {
 
-constexpr double kDefaultThreshold = montage::SceneDetectorSettings{}.threshold;
-constexpr guint64 kDefaultMinShotLength = montage::SceneDetectorSettings{}.min_shot_length;
+const montage::ShotDetectorSettings kDefaults{};
 
-enum { PROP_0, PROP_THRESHOLD, PROP_MIN_SHOT_LENGTH };
+enum {
+  PROP_0,
+  PROP_DETECTOR,
+  PROP_THRESHOLD,
+  PROP_MIN_SHOT_LENGTH,
+  PROP_FLASH_FRAMES,
+  PROP_MAX_TRANSITION_FRAMES,
+  PROP_FEATURES,
+};
 
+/* 8-bit formats in system memory only: 10/12-bit formats (P010_10LE,
+ * I420_10LE...) and memory:CUDAMemory/VAMemory/DMABuf are refused at caps
+ * negotiation (put videoconvert, or a download, in front). */
 #define MONTAGE_SCENE_FORMATS                                                                      \
   "{ GRAY8, I420, YV12, NV12, NV21, Y42B, Y444, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, "    \
   "ARGB, ABGR }"
@@ -76,21 +95,32 @@ GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
                             GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(MONTAGE_SCENE_FORMATS)));
 
+/* A held buffer and, once decided, what to do with it. */
+struct Held {
+  GstBuffer *buffer = nullptr;
+  bool decided = false;
+  montage::FrameVerdict verdict;
+};
+
 /* C++ state, created in _init and deleted in _finalize. */
 struct SceneState {
-  /* Properties: written from any thread, read once per frame. */
   std::mutex settings_lock;
-  montage::SceneDetectorSettings settings;
+  montage::ShotDetectorSettings settings;
+  bool settings_changed = false; /* applied at the next frame */
 
-  /* Streaming state: touched only with the sink pad's stream lock held
-   * (buffers and serialized events, including FLUSH_STOP) or in start/stop. */
+  /* Streaming state: sink pad stream lock held (buffers, serialized events),
+   * or start/stop. */
   GstVideoInfo info;
   bool have_info = false;
   montage::AnalysisViewBuilder builder;
-  montage::SceneDetector detector;
-  bool luma_only = false; /* GRAY8: score on V alone (ContentScorer::kLumaOnly) */
+  std::unique_ptr<montage::ShotDetector> detector;
+  bool luma_only = false;
   cv::Mat hsv;
-  guint cut_count = 0; /* force-key-unit events sent since start */
+  std::deque<Held> held;
+  std::vector<montage::FrameVerdict> verdicts;
+  std::vector<montage::Shot> shots; /* ended shots since start/flush */
+  guint shot_index = 0;             /* index of the current shot */
+  guint cut_count = 0;              /* force-key-unit events sent since start */
 };
 
 } // namespace
@@ -102,6 +132,27 @@ struct _GstMontageScene {
 
 G_DEFINE_TYPE(GstMontageScene, gst_montage_scene, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE(montagescene, "montagescene", GST_RANK_NONE, GST_TYPE_MONTAGE_SCENE);
+
+#define GST_TYPE_MONTAGE_SCENE_DETECTOR (gst_montage_scene_detector_get_type())
+static GType gst_montage_scene_detector_get_type(void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {(gint)montage::DetectorKind::kContent,
+       "Content: mean absolute HSV difference to the previous frame (0-255, threshold 27)",
+       "content"},
+      {(gint)montage::DetectorKind::kAdaptive,
+       "Adaptive: content score over the mean of 2 frames each side (ratio, threshold 3)",
+       "adaptive"},
+      {(gint)montage::DetectorKind::kHistogram,
+       "Histogram: 1 - correlation of luma histograms (threshold 0.05)", "histogram"},
+      {(gint)montage::DetectorKind::kHash,
+       "Hash: Hamming distance of 256-bit DCT perceptual hashes / 256 (threshold 0.395)", "hash"},
+      {0, NULL, NULL}};
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstMontageSceneDetector", values));
+  return (GType)type;
+}
 
 namespace
 {
@@ -159,24 +210,183 @@ bool frame_view(GstVideoFrame *frame, montage::FrameView &view)
   return false;
 }
 
-void reset_stream(SceneState *state)
+GstClockTime to_stream_time(const GstSegment &segment, GstClockTime pts)
 {
-  state->detector.reset();
+  if (!GST_CLOCK_TIME_IS_VALID(pts) || segment.format != GST_FORMAT_TIME)
+    return pts;
+  return gst_segment_to_stream_time(&segment, GST_FORMAT_TIME, pts);
+}
+
+void make_detector(SceneState *state)
+{
+  std::lock_guard<std::mutex> lock(state->settings_lock);
+  state->detector = std::make_unique<montage::ShotDetector>(state->settings, state->luma_only);
+  state->settings_changed = false;
+}
+
+void clear_held(SceneState *state)
+{
+  for (Held &h : state->held)
+    gst_buffer_unref(h.buffer);
+  state->held.clear();
+}
+
+/* Hands verdicts to held buffers, oldest first. */
+void assign_verdicts(SceneState *state)
+{
+  size_t k = 0;
+  for (Held &h : state->held) {
+    if (k == state->verdicts.size())
+      break;
+    if (h.decided)
+      continue;
+    h.verdict = std::move(state->verdicts[k++]);
+    h.decided = true;
+  }
+  state->verdicts.clear();
 }
 
 } // namespace
+
+static void post_shot(GstMontageScene *self, const montage::Shot &shot, guint index)
+{
+  self->state->shots.push_back(shot);
+  gst_element_post_message(GST_ELEMENT(self),
+                           gst_message_new_element(GST_OBJECT(self),
+                                                   montage::shot_to_structure(shot, index)));
+}
+
+/* Acts on a decided buffer: key-unit request and messages for a boundary,
+ * the meta on a shot's first frame. Returns the buffer to push (the same
+ * GstBuffer, or a writable shallow copy sharing its memory when the meta had
+ * to be added to a buffer someone else holds). */
+static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
+  SceneState *state = self->state;
+  GstBuffer *buf = h.buffer;
+  h.buffer = nullptr;
+  const montage::FrameVerdict &v = h.verdict;
+  if (v.ended) {
+    post_shot(self, *v.ended, state->shot_index);
+    if (v.boundary || v.first)
+      state->shot_index++;
+  }
+  if (v.first)
+    state->shot_index = state->shots.empty() ? 0 : state->shot_index;
+  if (!v.boundary && !v.first)
+    return buf;
+
+  const GstClockTime pts = GST_BUFFER_PTS(buf);
+  GstClockTime stream_time = GST_CLOCK_TIME_NONE, running_time = GST_CLOCK_TIME_NONE;
+  if (GST_CLOCK_TIME_IS_VALID(pts) && trans->segment.format == GST_FORMAT_TIME) {
+    stream_time = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts);
+    running_time = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts);
+  }
+  if (v.boundary) {
+    state->cut_count++;
+    GST_INFO_OBJECT(self, "%s #%u at %" GST_TIME_FORMAT ", score %.2f",
+                    montage::transition_name(v.shot.transition), state->cut_count,
+                    GST_TIME_ARGS(pts), v.score);
+    GstEvent *fku = gst_video_event_new_downstream_force_key_unit(pts, stream_time, running_time,
+                                                                  TRUE, state->cut_count);
+    if (!gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(trans), fku))
+      GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
+    GstStructure *s = gst_structure_new(
+        "montage-scene", "timestamp", G_TYPE_UINT64, (guint64)pts, "stream-time", G_TYPE_UINT64,
+        (guint64)stream_time, "running-time", G_TYPE_UINT64, (guint64)running_time, "score",
+        G_TYPE_DOUBLE, v.score, "transition", G_TYPE_STRING,
+        montage::transition_name(v.shot.transition), "transition-start", G_TYPE_UINT64,
+        (guint64)v.shot.transition_start, NULL);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  }
+  montage::ShotStart start;
+  start.index = state->shot_index;
+  start.transition = v.shot.transition;
+  start.transition_start = v.shot.transition_start;
+  start.transition_end = v.shot.transition_end;
+  start.score = v.boundary ? v.score : 0.0;
+  buf = gst_buffer_make_writable(buf);
+  montage::shot_meta_add(buf, start);
+  return buf;
+}
+
+/* Pushes every decided buffer at the head of the queue (stream lock held). */
+static GstFlowReturn gst_montage_scene_push_decided(GstMontageScene *self)
+{
+  SceneState *state = self->state;
+  GstFlowReturn ret = GST_FLOW_OK;
+  while (!state->held.empty() && state->held.front().decided) {
+    Held h = std::move(state->held.front());
+    state->held.pop_front();
+    GstBuffer *buf = gst_montage_scene_release(self, h);
+    if (ret == GST_FLOW_OK)
+      ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), buf);
+    else
+      gst_buffer_unref(buf);
+  }
+  return ret;
+}
+
+/* End of the stream or of a segment: decides and pushes every held frame,
+ * then posts montage-shots when `summary`. */
+static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
+{
+  SceneState *state = self->state;
+  if (state->detector) {
+    state->detector->finish(state->verdicts);
+    assign_verdicts(state);
+  }
+  gst_montage_scene_push_decided(self);
+  clear_held(state);
+  if (!summary)
+    return;
+  GValue shots = G_VALUE_INIT, cuts = G_VALUE_INIT, item = G_VALUE_INIT;
+  gst_value_array_init(&shots, (guint)state->shots.size());
+  gst_value_array_init(&cuts, (guint)state->shots.size());
+  for (size_t k = 0; k < state->shots.size(); k++) {
+    g_value_init(&item, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(&item, montage::shot_to_structure(state->shots[k], (guint)k));
+    gst_value_array_append_and_take_value(&shots, &item);
+    item = G_VALUE_INIT;
+    if (k > 0) {
+      g_value_init(&item, G_TYPE_UINT64);
+      g_value_set_uint64(&item, state->shots[k].start);
+      gst_value_array_append_and_take_value(&cuts, &item);
+      item = G_VALUE_INIT;
+    }
+  }
+  GstStructure *s = gst_structure_new_empty("montage-shots");
+  gst_structure_take_value(s, "shots", &shots);
+  gst_structure_take_value(s, "cuts", &cuts);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
 
 static void gst_montage_scene_set_property(GObject *object, guint prop_id, const GValue *value,
                                            GParamSpec *pspec)
 {
   SceneState *state = GST_MONTAGE_SCENE(object)->state;
   std::lock_guard<std::mutex> lock(state->settings_lock);
+  montage::ShotDetectorSettings &s = state->settings;
+  state->settings_changed = true;
   switch (prop_id) {
+  case PROP_DETECTOR:
+    s.detector = (montage::DetectorKind)g_value_get_enum(value);
+    break;
   case PROP_THRESHOLD:
-    state->settings.threshold = g_value_get_double(value);
+    s.threshold = g_value_get_double(value);
     break;
   case PROP_MIN_SHOT_LENGTH:
-    state->settings.min_shot_length = g_value_get_uint64(value);
+    s.min_shot_length = g_value_get_uint64(value);
+    break;
+  case PROP_FLASH_FRAMES:
+    s.flash_frames = g_value_get_int(value);
+    break;
+  case PROP_MAX_TRANSITION_FRAMES:
+    s.max_transition_frames = g_value_get_int(value);
+    break;
+  case PROP_FEATURES:
+    s.features = g_value_get_boolean(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -189,12 +399,25 @@ static void gst_montage_scene_get_property(GObject *object, guint prop_id, GValu
 {
   SceneState *state = GST_MONTAGE_SCENE(object)->state;
   std::lock_guard<std::mutex> lock(state->settings_lock);
+  const montage::ShotDetectorSettings &s = state->settings;
   switch (prop_id) {
+  case PROP_DETECTOR:
+    g_value_set_enum(value, (gint)s.detector);
+    break;
   case PROP_THRESHOLD:
-    g_value_set_double(value, state->settings.threshold);
+    g_value_set_double(value, s.threshold);
     break;
   case PROP_MIN_SHOT_LENGTH:
-    g_value_set_uint64(value, state->settings.min_shot_length);
+    g_value_set_uint64(value, s.min_shot_length);
+    break;
+  case PROP_FLASH_FRAMES:
+    g_value_set_int(value, s.flash_frames);
+    break;
+  case PROP_MAX_TRANSITION_FRAMES:
+    g_value_set_int(value, s.max_transition_frames);
+    break;
+  case PROP_FEATURES:
+    g_value_set_boolean(value, s.features);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -205,15 +428,18 @@ static void gst_montage_scene_get_property(GObject *object, guint prop_id, GValu
 static gboolean gst_montage_scene_start(GstBaseTransform *trans)
 {
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
-  reset_stream(state);
+  make_detector(state);
   state->cut_count = 0;
+  state->shot_index = 0;
+  state->shots.clear();
   return TRUE;
 }
 
 static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
 {
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
-  reset_stream(state);
+  clear_held(state);
+  state->detector.reset();
   state->have_info = false;
   state->hsv.release();
   return TRUE;
@@ -221,7 +447,8 @@ static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
 
 static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
 {
-  SceneState *state = GST_MONTAGE_SCENE(trans)->state;
+  GstMontageScene *self = GST_MONTAGE_SCENE(trans);
+  SceneState *state = self->state;
   GstVideoInfo info;
   if (!gst_video_info_from_caps(&info, incaps)) {
     GST_ELEMENT_ERROR(trans, CORE, NEGOTIATION,
@@ -229,18 +456,13 @@ static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *inc
                       ("caps: %" GST_PTR_FORMAT, incaps));
     return FALSE;
   }
+  /* Frames held under the old caps leave first, with their verdicts. */
+  if (state->have_info && !state->held.empty())
+    gst_montage_scene_drain(self, false);
   state->info = info;
   state->have_info = true;
-  const bool luma_only = GST_VIDEO_INFO_IS_GRAY(&info);
-  if (luma_only != state->luma_only) {
-    /* Greyscale has no hue or saturation: score luma alone, so that the
-     * threshold means the same change as on colour video. */
-    state->luma_only = luma_only;
-    state->detector = montage::SceneDetector(
-        state->detector.settings(), std::make_unique<montage::ContentScorer>(
-                                        luma_only ? montage::ContentScorer::kLumaOnly
-                                                  : montage::ContentScorer::kDefaultWeights));
-  }
+  state->luma_only = GST_VIDEO_INFO_IS_GRAY(&info);
+  make_detector(state);
   GST_DEBUG_OBJECT(trans, "analysing %dx%d %s", info.width, info.height,
                    gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&info)));
   return TRUE;
@@ -248,11 +470,23 @@ static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *inc
 
 static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
+  GstMontageScene *self = GST_MONTAGE_SCENE(trans);
+  SceneState *state = self->state;
   switch (GST_EVENT_TYPE(event)) {
   case GST_EVENT_FLUSH_STOP:
+    clear_held(state);
+    make_detector(state);
+    state->shots.clear();
+    state->shot_index = 0;
+    break;
   case GST_EVENT_SEGMENT:
-    /* Serialized: the stream lock is held, no frame is being analysed. */
-    reset_stream(GST_MONTAGE_SCENE(trans)->state);
+    /* The held frames belong to the old segment: let them out first. */
+    if (!state->held.empty())
+      gst_montage_scene_drain(self, false);
+    make_detector(state);
+    break;
+  case GST_EVENT_EOS:
+    gst_montage_scene_drain(self, true);
     break;
   default:
     break;
@@ -260,59 +494,73 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
   return GST_BASE_TRANSFORM_CLASS(gst_montage_scene_parent_class)->sink_event(trans, event);
 }
 
-/* Sends the force-key-unit event and posts the message for a cut on buf. */
-static void gst_montage_scene_announce_cut(GstMontageScene *self, GstBuffer *buf, double score)
+static gboolean gst_montage_scene_query(GstBaseTransform *trans, GstPadDirection direction,
+                                        GstQuery *query)
 {
-  GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
-  SceneState *state = self->state;
-  const GstClockTime pts = GST_BUFFER_PTS(buf);
-  GstClockTime stream_time = GST_CLOCK_TIME_NONE;
-  GstClockTime running_time = GST_CLOCK_TIME_NONE;
-  if (GST_CLOCK_TIME_IS_VALID(pts) && trans->segment.format == GST_FORMAT_TIME) {
-    stream_time = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts);
-    running_time = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts);
+  gboolean ok =
+      GST_BASE_TRANSFORM_CLASS(gst_montage_scene_parent_class)->query(trans, direction, query);
+  if (ok && direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    SceneState *state = GST_MONTAGE_SCENE(trans)->state;
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency(query, &live, &min, &max);
+    int frames;
+    {
+      std::lock_guard<std::mutex> lock(state->settings_lock);
+      frames = montage::ShotDetector(state->settings).latency_frames();
+    }
+    GstClockTime ours = 0;
+    GST_OBJECT_LOCK(trans);
+    if (state->have_info && state->info.fps_n > 0)
+      ours = gst_util_uint64_scale_int_ceil(frames * GST_SECOND, state->info.fps_d,
+                                            state->info.fps_n);
+    GST_OBJECT_UNLOCK(trans);
+    min += ours;
+    if (GST_CLOCK_TIME_IS_VALID(max))
+      max += ours;
+    gst_query_set_latency(query, live, min, max);
   }
-
-  state->cut_count++;
-  GST_INFO_OBJECT(self,
-                  "cut #%u at %" GST_TIME_FORMAT " (running time %" GST_TIME_FORMAT "), score %.2f",
-                  state->cut_count, GST_TIME_ARGS(pts), GST_TIME_ARGS(running_time), score);
-
-  GstEvent *fku = gst_video_event_new_downstream_force_key_unit(pts, stream_time, running_time,
-                                                                TRUE, state->cut_count);
-  if (!gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(trans), fku))
-    GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
-
-  GstStructure *s =
-      gst_structure_new("montage-scene", "timestamp", G_TYPE_UINT64, (guint64)pts, "stream-time",
-                        G_TYPE_UINT64, (guint64)stream_time, "running-time", G_TYPE_UINT64,
-                        (guint64)running_time, "score", G_TYPE_DOUBLE, score, NULL);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  return ok;
 }
 
-static GstFlowReturn gst_montage_scene_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
+static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *trans, gboolean,
+                                                           GstBuffer *buf)
 {
   GstMontageScene *self = GST_MONTAGE_SCENE(trans);
   SceneState *state = self->state;
-  if (!state->have_info) {
+  if (!state->have_info || !state->detector) {
+    gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
                       ("montagescene received video before its format was negotiated."),
                       ("no caps event before the first buffer"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-
+  {
+    std::lock_guard<std::mutex> lock(state->settings_lock);
+    if (state->settings_changed) {
+      /* Thresholds apply at once; a new look-ahead from the next reset. */
+      state->detector->set_settings(state->settings);
+      state->settings_changed = false;
+    }
+  }
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &state->info, buf, GST_MAP_READ)) {
+    gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(self, STREAM, FAILED,
                       ("montagescene could not read a video frame: its size does not match the "
                        "negotiated caps."),
-                      ("gst_video_frame_map failed on %" GST_PTR_FORMAT, buf));
+                      (NULL));
     return GST_FLOW_ERROR;
   }
   montage::FrameView view;
   bool ok = frame_view(&frame, view) && state->builder.build(view, state->hsv);
   gst_video_frame_unmap(&frame);
+  if (ok)
+    ok = state->detector->push(state->hsv, state->builder.luma(), state->builder.bgr(),
+                               to_stream_time(trans->segment, GST_BUFFER_PTS(buf)),
+                               GST_BUFFER_DURATION(buf), state->verdicts);
   if (!ok) {
+    gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(self, STREAM, FORMAT,
                       ("montagescene could not analyse a %s frame; convert the video with "
                        "videoconvert first.",
@@ -320,22 +568,30 @@ static GstFlowReturn gst_montage_scene_transform_ip(GstBaseTransform *trans, Gst
                       (NULL));
     return GST_FLOW_ERROR;
   }
+  Held h;
+  h.buffer = buf;
+  state->held.push_back(std::move(h));
+  assign_verdicts(state);
+  return GST_FLOW_OK;
+}
 
-  {
-    std::lock_guard<std::mutex> lock(state->settings_lock);
-    state->detector.set_settings(state->settings);
-  }
-  const montage::SceneDecision d = state->detector.push(state->hsv, GST_BUFFER_PTS(buf));
-  GST_LOG_OBJECT(self, "frame %" GST_TIME_FORMAT " score %.2f%s",
-                 GST_TIME_ARGS(GST_BUFFER_PTS(buf)), d.score, d.cut ? " CUT" : "");
-  if (d.cut)
-    gst_montage_scene_announce_cut(self, buf, d.score);
+static GstFlowReturn gst_montage_scene_generate_output(GstBaseTransform *trans, GstBuffer **out)
+{
+  GstMontageScene *self = GST_MONTAGE_SCENE(trans);
+  SceneState *state = self->state;
+  *out = nullptr;
+  if (state->held.empty() || !state->held.front().decided)
+    return GST_FLOW_OK;
+  Held h = std::move(state->held.front());
+  state->held.pop_front();
+  *out = gst_montage_scene_release(self, h);
   return GST_FLOW_OK;
 }
 
 static void gst_montage_scene_finalize(GObject *object)
 {
   GstMontageScene *self = GST_MONTAGE_SCENE(object);
+  clear_held(self->state);
   delete self->state;
   self->state = nullptr;
   G_OBJECT_CLASS(gst_montage_scene_parent_class)->finalize(object);
@@ -349,60 +605,70 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
 
   GST_DEBUG_CATEGORY_INIT(gst_montage_scene_debug, "montagescene", 0,
                           "gst-montage shot-cut detector");
+  montage::shot_meta_get_info();
 
   gobject_class->set_property = gst_montage_scene_set_property;
   gobject_class->get_property = gst_montage_scene_get_property;
   gobject_class->finalize = gst_montage_scene_finalize;
 
-  /**
-   * GstMontageScene:threshold:
-   *
-   * Content score (0-255: mean absolute HSV difference to the previous frame,
-   * averaged over H, S and V) at or above which a frame starts a new shot.
-   * Default 27, PySceneDetect's ContentDetector default, which also separates
-   * the true cuts from the other frame changes in this project's sample clips
-   * (docs/montagescene.md). Lower finds more soft cuts and more false ones.
-   */
+  const GParamFlags rw =
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_DETECTOR,
+      g_param_spec_enum("detector", "Detector",
+                        "How consecutive frames are compared (PySceneDetect's detectors); "
+                        "adaptive resists fast motion best",
+                        GST_TYPE_MONTAGE_SCENE_DETECTOR, (gint)kDefaults.detector, rw));
   g_object_class_install_property(
       gobject_class, PROP_THRESHOLD,
       g_param_spec_double(
           "threshold", "Threshold",
-          "Content score (0-255, mean absolute HSV difference to the previous frame) at or above "
-          "which a frame starts a new shot; default from PySceneDetect's ContentDetector",
-          0.0, 255.0, kDefaultThreshold,
-          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
-
-  /**
-   * GstMontageScene:min-shot-length:
-   *
-   * Minimum shot length in nanoseconds: a cut less than this after the
-   * previous cut (or after the first frame since start, flush or new segment)
-   * is not reported. Default 500 ms, PySceneDetect's min_scene_len of 15
-   * frames at 30 fps. 0 reports every frame over the threshold.
-   */
+          "Score at or above which a frame is a cut candidate, on the detector's scale "
+          "(content 0-255, adaptive a ratio, histogram 0-2, hash 0-1); -1 uses the detector's "
+          "PySceneDetect default (27, 3, 0.05, 0.395)",
+          -1.0, 255.0, -1.0, rw));
   g_object_class_install_property(
       gobject_class, PROP_MIN_SHOT_LENGTH,
       g_param_spec_uint64(
           "min-shot-length", "Minimum shot length",
-          "Minimum shot length in nanoseconds: a cut closer than this to the previous cut (or to "
-          "the stream start) is not reported; default 15 frames at 30 fps, as PySceneDetect",
-          0, G_MAXUINT64, kDefaultMinShotLength,
-          (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+          "Minimum shot length in nanoseconds: a boundary closer than this to the previous one "
+          "(or to the stream start) is merged into the shot before it; default 15 frames at 30 "
+          "fps, as PySceneDetect",
+          0, G_MAXUINT64, kDefaults.min_shot_length, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_FLASH_FRAMES,
+      g_param_spec_int("flash-frames", "Flash frames",
+                       "Look-ahead in frames: a jump that comes back to the frame before it "
+                       "within this many frames (a flash, a cut away and straight back) is no "
+                       "cut; adds this many frames of latency; 0 disables",
+                       0, 30, kDefaults.flash_frames, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_TRANSITION_FRAMES,
+      g_param_spec_int("max-transition-frames", "Maximum transition frames",
+                       "Longest fade or dissolve looked for, in frames; 0 finds hard cuts only",
+                       0, 300, kDefaults.max_transition_frames, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_FEATURES,
+      g_param_spec_boolean("features", "Shot features",
+                           "Measure motion, sharpness, brightness, contrast, colourfulness and a "
+                           "colour histogram per shot (about 0.1 ms per frame)",
+                           kDefaults.features, rw));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
       element_class, "Montage shot-cut detector", "Filter/Analyzer/Video",
-      "Finds hard cuts frame-accurately, posts a montage-scene message per cut and asks "
-      "downstream encoders for a keyframe on the cut frame; passes video through untouched",
+      "Finds cuts, fades and dissolves frame-accurately, describes each shot, asks downstream "
+      "encoders for a keyframe on each new shot; passes video through untouched",
       "gst-montage developers");
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_montage_scene_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_montage_scene_stop);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_montage_scene_set_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_montage_scene_sink_event);
-  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_montage_scene_transform_ip);
-  trans_class->transform_ip_on_passthrough = TRUE;
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_montage_scene_query);
+  trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR(gst_montage_scene_submit_input_buffer);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_montage_scene_generate_output);
   trans_class->passthrough_on_same_caps = FALSE;
 }
 

@@ -4,38 +4,39 @@
 #include <aubio/aubio.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <numeric>
 
 namespace montage {
 
 namespace {
 
 constexpr double kNsPerSecond = 1e9;
+constexpr double kFps = (double)BeatTracker::kAnalysisRate / BeatTracker::kHop; /* 86.13 */
+constexpr int kBands = 24;
+/* Bands whose upper edge is at or below this count as bass (downbeat cue). */
+constexpr double kBassHz = 180.0;
 
-/* aubio's beats come early: on click tracks at 97-130 BPM (specflux,
- * 44.1 kHz, 1024/512) by 2-47 ms, 20-45 ms on average, drifting earlier
- * through each of its 1.5 s prediction blocks. Added back to the beats that
- * find no onset to snap to. */
-constexpr GstClockTime kCausalOffsetNs = 25 * GST_MSECOND;
-
-/* Causal beats move onto a clear onset within this many hops (+-58 ms) of
- * aubio's prediction, judged against the onset function's last ~6 s. */
-constexpr long kSnapHops = 5;
-constexpr long kStatsHops = 516;
-
+/* Tempo candidates: 40-240 BPM in 1 % steps. */
+constexpr double kMinBpm = 40.0;
+constexpr double kMaxBpm = 240.0;
+constexpr double kBpmStep = 1.01;
+/* Log-normal tempo prior (NOTES.md's prototype): centre and width in octaves. */
+constexpr double kPriorBpm = 120.0;
+constexpr double kPriorOctaves = 1.0;
+/* Tempo windows: 8 s long, every 1 s offline and 0.5 s live. */
+constexpr double kTempoWindowS = 8.0;
+/* Viterbi cost of a tempo change, per octave of change. */
+constexpr double kTempoChangeCost = 4.0;
 /* Ellis 2007 transition tightness. NOTES.md: 400-1600 kept syncopated
  * passages on the beat where looser values let them slip to the off-beat. */
 constexpr double kTightness = 400.0;
+/* The flux of a hop is centred on its window: a hop's time is its start plus
+ * half a window, less this (measured on rendered MIDI, whose onsets come
+ * 2-7 ms after the note times; see docs/beat-benchmark.md). */
+constexpr double kFrameLagS = 0.016;
 
-/* The dynamic-programming beats replace the causal ones unless they sit on
- * onsets weaker than this fraction of the causal beats' onsets. */
-constexpr double kDpSupportRatio = 0.9;
-
-const char *const kMethods[] = {"specflux", "energy", "hfc",      "complex", "phase",
-                                "wphase",   "specdiff", "kl", "mkl"};
-
-/* Offset in hops (-0.5..0.5) of the vertex of the parabola through three
- * samples around a peak b. */
 double parabolic_peak(double a, double b, double c)
 {
   const double den = a - 2 * b + c;
@@ -44,27 +45,109 @@ double parabolic_peak(double a, double b, double c)
   return std::clamp(0.5 * (a - c) / den, -0.5, 0.5);
 }
 
-bool known_method(const std::string &m)
+/* Time (ns) of a fractional analysis frame. */
+GstClockTime frame_to_ns(double frame)
 {
-  for (const char *k : kMethods)
-    if (m == k)
-      return true;
-  return false;
+  double s = (frame * BeatTracker::kHop + BeatTracker::kWindow / 2.0) / BeatTracker::kAnalysisRate -
+             kFrameLagS;
+  return s <= 0 ? 0 : (GstClockTime)std::llround(s * kNsPerSecond);
 }
 
-GstClockTime analysis_samples_to_ns(double samples)
+double ns_to_frame(GstClockTime t)
 {
-  if (samples <= 0)
-    return 0;
-  return (GstClockTime)std::llround(samples * kNsPerSecond / BeatTracker::kAnalysisRate);
+  return ((double)t / kNsPerSecond + kFrameLagS) * kFps - (double)BeatTracker::kWindow / 2.0 / BeatTracker::kHop;
 }
 
-double ns_to_hops(GstClockTime t)
+double mel(double hz)
 {
-  return (double)t / kNsPerSecond * BeatTracker::kAnalysisRate / BeatTracker::kHop;
+  return 2595.0 * std::log10(1.0 + hz / 700.0);
+}
+
+/* The tempo candidates (BPM), ascending. */
+const std::vector<double> &tempo_grid()
+{
+  static const std::vector<double> grid = [] {
+    std::vector<double> g;
+    for (double b = kMinBpm; b <= kMaxBpm * 1.0001; b *= kBpmStep)
+      g.push_back(b);
+    return g;
+  }();
+  return grid;
+}
+
+double prior(double bpm)
+{
+  const double o = std::log2(bpm / kPriorBpm) / kPriorOctaves;
+  return std::exp(-0.5 * o * o);
+}
+
+/* Comb tempo salience of e[from, to): for each tempo of tempo_grid(), the
+ * mean autocorrelation (normalised by lag 0) at 1-4 times its period, times the
+ * tempo prior. Empty (all zero) when the stretch carries no onsets. */
+std::vector<double> tempo_salience(const std::vector<float> &e, long from, long to)
+{
+  const std::vector<double> &grid = tempo_grid();
+  std::vector<double> out(grid.size(), 0.0);
+  from = std::max(0L, from);
+  const long n = to - from;
+  const long max_lag = std::min(n * 3 / 4, (long)std::ceil(60.0 / kMinBpm * kFps * 4) + 1);
+  if (n < 32 || max_lag < 8)
+    return out;
+  std::vector<double> ac((std::size_t)max_lag + 1, 0.0);
+  const float *x = e.data() + from;
+  for (long lag = 0; lag <= max_lag; lag++) {
+    double s = 0;
+    for (long i = lag; i < n; i++)
+      s += (double)x[i] * x[i - lag];
+    ac[(std::size_t)lag] = s / (double)(n - lag);
+  }
+  if (ac[0] <= 0)
+    return out;
+  auto at = [&](double lag) {
+    long i = (long)lag;
+    if (i + 1 > max_lag)
+      return -1.0;
+    double f = lag - (double)i;
+    return (ac[(std::size_t)i] * (1 - f) + ac[(std::size_t)i + 1] * f) / ac[0];
+  };
+  for (std::size_t k = 0; k < grid.size(); k++) {
+    const double period = 60.0 / grid[k] * kFps;
+    double sum = 0;
+    int m = 0;
+    for (int mult = 1; mult <= 4; mult++) {
+      /* The peak within +-1 frame: periods are fractional. */
+      double c = period * mult;
+      double v = std::max({at(c - 1), at(c), at(c + 1)});
+      if (v < -0.5)
+        break;
+      sum += v;
+      m++;
+    }
+    out[k] = m ? std::max(0.0, sum / m) * prior(grid[k]) : 0.0;
+  }
+  return out;
+}
+
+/* Peak over mean of a salience vector, 0..1. */
+double clarity(const std::vector<double> &s)
+{
+  double mx = 0, mean = 0;
+  for (double v : s) {
+    mx = std::max(mx, v);
+    mean += v;
+  }
+  mean /= (double)std::max<std::size_t>(1, s.size());
+  return mx > 0 ? std::clamp((mx - mean) / mx, 0.0, 1.0) : 0.0;
 }
 
 } // namespace
+
+double energy_from_db(double db, double silence_db)
+{
+  if (silence_db >= 0)
+    return db >= 0 ? 1.0 : 0.0;
+  return std::clamp((db - silence_db) / -silence_db, 0.0, 1.0);
+}
 
 /* ---- tempo from a beat sequence ------------------------------------------------ */
 
@@ -77,12 +160,10 @@ double bpm_from_beats(const std::vector<GstClockTime> &beats)
   for (std::size_t i = 1; i < beats.size(); i++)
     ibi.push_back((double)(beats[i] - beats[i - 1]) / kNsPerSecond);
   std::vector<double> sorted = ibi;
-  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  std::nth_element(sorted.begin(), sorted.begin() + (long)sorted.size() / 2, sorted.end());
   double median = sorted[sorted.size() / 2];
   if (median <= 0)
     return 0.0;
-  /* Index each beat by whole periods from the first, so a missed beat (an
-   * interval of ~2 periods) counts as two steps. */
   std::vector<double> idx(beats.size(), 0.0), t(beats.size(), 0.0);
   for (std::size_t i = 1; i < beats.size(); i++) {
     double steps = std::max(1.0, std::round(ibi[i - 1] / median));
@@ -114,75 +195,81 @@ struct BeatTracker::Impl {
   guint rate;
   BeatTrackerConfig config;
 
-  aubio_tempo_t *tempo = nullptr;
-  fvec_t *hop_in = nullptr;
-  fvec_t *tempo_out = nullptr;
-  /* A second copy of the onset function aubio computes inside its tempo
-   * object (which keeps it private): same window, hop and method. */
-  aubio_pvoc_t *pvoc = nullptr;
-  cvec_t *grain = nullptr;
-  aubio_specdesc_t *specdesc = nullptr;
-  fvec_t *od = nullptr;
+  aubio_fft_t *fft = nullptr;
+  fvec_t *frame = nullptr;
+  fvec_t *spec = nullptr;
+  std::vector<float> hann;
+  std::vector<int> band_edges; /* kBands + 1 FFT bin edges */
+  int bass_bands = 0;
 
-  /* Linear resampler to kAnalysisRate: analysis sample k sits at input
-   * position k * rate / kAnalysisRate (exact integer arithmetic). */
-  guint64 n_in = 0;  /* input samples consumed */
-  guint64 n_out = 0; /* analysis samples produced */
-  float prev = 0.f;  /* input sample n_in - 1 */
+  /* Linear resampler to kAnalysisRate. */
+  guint64 n_in = 0, n_out = 0;
+  float prev = 0.f;
+  std::vector<float> ring; /* the last kWindow analysis samples */
+  guint fill = 0;          /* analysis samples since the last hop */
+  guint64 total = 0;       /* analysis samples */
 
-  guint hop_fill = 0;
-  std::vector<float> envelope; /* onset function, one value per hop */
-  std::vector<double> hop_sumsq; /* sum of squares of each hop's analysis samples */
+  /* Per hop. */
+  std::vector<float> flux;       /* raw log-band spectral flux */
+  std::vector<float> bass;       /* flux over the bass bands */
+  std::vector<float> bands;      /* kBands log band levels per hop */
+  std::vector<float> prev_bands; /* previous hop's */
+  std::vector<double> hop_sumsq; /* sum of squares of the hop's analysis samples */
 
-  bool have_last = false;
-  uint_t last_aubio_beat = 0;
-  struct Pending {
-    double sample;     /* aubio's beat time, analysis samples */
-    double confidence; /* aubio's confidence then, 0..1 */
-  };
-  std::vector<Pending> pending; /* aubio beats not yet judged against silence */
-  std::vector<GstClockTime> causal;
-  std::vector<double> causal_conf;
+  /* Causal tracker. */
+  std::vector<float> ce;      /* causal envelope: flux less its trailing mean, rectified, scaled */
+  std::vector<double> cscore; /* forward DP score */
+  std::vector<long> cback;    /* best predecessor, -1 = chain start */
+  double flux_run = 0;        /* running sum for the trailing mean */
+  double var_ema = 0;         /* running mean square of the high-passed flux */
+  double live_bpm = 0;        /* current causal tempo, 0 = not yet */
+  double live_clarity = 0;
+  long next_tempo = 0;        /* hop at which the tempo is next re-estimated */
+  std::vector<Beat> causal;   /* beats returned so far */
 
   Impl(guint r, const BeatTrackerConfig &c) : rate(r), config(c) {}
   ~Impl() { free_aubio(); }
 
   void free_aubio()
   {
-    if (tempo)
-      del_aubio_tempo(tempo);
-    if (hop_in)
-      del_fvec(hop_in);
-    if (tempo_out)
-      del_fvec(tempo_out);
-    if (pvoc)
-      del_aubio_pvoc(pvoc);
-    if (grain)
-      del_cvec(grain);
-    if (specdesc)
-      del_aubio_specdesc(specdesc);
-    if (od)
-      del_fvec(od);
-    tempo = nullptr;
-    hop_in = tempo_out = od = nullptr;
-    pvoc = nullptr;
-    grain = nullptr;
-    specdesc = nullptr;
+    if (fft)
+      del_aubio_fft(fft);
+    if (frame)
+      del_fvec(frame);
+    if (spec)
+      del_fvec(spec);
+    fft = nullptr;
+    frame = spec = nullptr;
   }
 
-  bool alloc_aubio()
+  bool alloc()
   {
-    tempo = new_aubio_tempo(config.method.c_str(), kWindow, kHop, kAnalysisRate);
-    hop_in = new_fvec(kHop);
-    tempo_out = new_fvec(2);
-    pvoc = new_aubio_pvoc(kWindow, kHop);
-    grain = new_cvec(kWindow);
-    specdesc = new_aubio_specdesc(config.method.c_str(), kWindow);
-    od = new_fvec(1);
-    if (!tempo || !hop_in || !tempo_out || !pvoc || !grain || !specdesc || !od)
+    fft = new_aubio_fft(kWindow);
+    frame = new_fvec(kWindow);
+    spec = new_fvec(kWindow);
+    if (!fft || !frame || !spec)
       return false;
-    /* Our own gate (silence_db, over a wider span) decides about silence. */
-    aubio_tempo_set_silence(tempo, -200.f);
+    hann.resize(kWindow);
+    for (guint i = 0; i < kWindow; i++)
+      hann[i] = (float)(0.5 - 0.5 * std::cos(2 * M_PI * i / kWindow));
+    /* Mel-spaced band edges from 30 Hz to 11 kHz, at least one bin each. */
+    const double bin_hz = (double)kAnalysisRate / kWindow;
+    band_edges.clear();
+    const double m0 = mel(30.0), m1 = mel(kAnalysisRate / 2.0);
+    int last = 0;
+    for (int b = 0; b <= kBands; b++) {
+      double hz = 700.0 * (std::pow(10.0, (m0 + (m1 - m0) * b / kBands) / 2595.0) - 1.0);
+      int bin = std::max(last + (b ? 1 : 0), (int)std::lround(hz / bin_hz));
+      band_edges.push_back(bin);
+      last = bin;
+    }
+    band_edges.back() = std::min(band_edges.back(), (int)kWindow / 2 + 1);
+    bass_bands = 0;
+    while (bass_bands < kBands && band_edges[bass_bands + 1] * bin_hz <= kBassHz + bin_hz)
+      bass_bands++;
+    bass_bands = std::max(bass_bands, 1);
+    ring.assign(kWindow, 0.f);
+    prev_bands.assign(kBands, 0.f);
     return true;
   }
 
@@ -190,14 +277,21 @@ struct BeatTracker::Impl {
   {
     n_in = n_out = 0;
     prev = 0.f;
-    hop_fill = 0;
-    envelope.clear();
+    std::fill(ring.begin(), ring.end(), 0.f);
+    fill = 0;
+    total = 0;
+    flux.clear();
+    bass.clear();
+    bands.clear();
+    std::fill(prev_bands.begin(), prev_bands.end(), 0.f);
     hop_sumsq.clear();
-    have_last = false;
-    last_aubio_beat = 0;
-    pending.clear();
+    ce.clear();
+    cscore.clear();
+    cback.clear();
+    flux_run = var_ema = 0;
+    live_bpm = live_clarity = 0;
+    next_tempo = 0;
     causal.clear();
-    causal_conf.clear();
   }
 
   double hop_db(std::size_t h) const
@@ -206,7 +300,6 @@ struct BeatTracker::Impl {
     return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
   }
 
-  /* True when some hop in [from, to] (clamped) is louder than silence_db. */
   bool loud_between(double from, double to) const
   {
     if (hop_sumsq.empty())
@@ -219,125 +312,409 @@ struct BeatTracker::Impl {
     return false;
   }
 
-  double period_hops() const
-  {
-    double bpm = bpm_from_beats(causal);
-    if (bpm <= 0)
-      bpm = aubio_tempo_get_bpm(tempo);
-    if (bpm <= 0)
-      return 0.25 * kAnalysisRate / kHop;
-    return 60.0 / bpm * kAnalysisRate / kHop;
-  }
-
-  void process_hop()
+  /* One hop of kHop new analysis samples is in the ring (oldest first from
+   * ring_pos). */
+  void process_hop(std::size_t ring_pos, std::vector<Beat> &out)
   {
     double sumsq = 0;
-    for (guint i = 0; i < kHop; i++)
-      sumsq += (double)hop_in->data[i] * hop_in->data[i];
+    for (guint i = 0; i < kWindow; i++) {
+      float s = ring[(ring_pos + i) % kWindow];
+      if (i >= kWindow - kHop)
+        sumsq += (double)s * s;
+      frame->data[i] = s * hann[i];
+    }
     hop_sumsq.push_back(sumsq);
-
-    aubio_pvoc_do(pvoc, hop_in, grain);
-    aubio_specdesc_do(specdesc, grain, od);
-    envelope.push_back(std::isfinite(od->data[0]) ? od->data[0] : 0.f);
-
-    aubio_tempo_do(tempo, hop_in, tempo_out);
-    /* aubio flags a beat with tempo_out[0] = its fractional hop position,
-     * which is 0 for a beat on a hop boundary: watch the beat time instead. */
-    uint_t last = aubio_tempo_get_last(tempo);
-    if (have_last && last == last_aubio_beat)
-      return;
-    if (!have_last && last == 0)
-      return;
-    have_last = true;
-    last_aubio_beat = last;
-
-    /* aubio predicts beats up to a hop ahead of the audio: judge each one
-     * once half a beat period after it has arrived. */
-    pending.push_back({(double)last, std::clamp((double)aubio_tempo_get_confidence(tempo), 0.0, 1.0)});
-  }
-
-  /* The time (ns) of a pending beat, on its onset or offset compensated, or
-   * GST_CLOCK_TIME_NONE when no hop within kSnapHops of it is louder than
-   * silence: aubio keeps predicting through silence, and its first beats
-   * after a gap are out of phase. */
-  GstClockTime judge(const Pending &p) const
-  {
-    double beat_hop = p.sample / kHop;
-    if (!loud_between(beat_hop - kSnapHops, beat_hop + kSnapHops))
-      return GST_CLOCK_TIME_NONE;
-    double onset = snap_to_onset(beat_hop);
-    if (onset >= 0)
-      return analysis_samples_to_ns(onset * kHop);
-    GstClockTime t = analysis_samples_to_ns(p.sample);
-    return t > kCausalOffsetNs ? t - kCausalOffsetNs : 0;
-  }
-
-  /* aubio predicts each beat from the previous 6 s, 20-45 ms early and
-   * drifting (its period reads high). When a clear onset lies within
-   * kSnapHops of the prediction, the beat moves onto it: the strongest
-   * onset-function peak there, if it stands out of the last 6 s (above mean +
-   * 1 standard deviation), refined to sub-hop precision by a parabola through
-   * the peak and its neighbours. Returns that position in hops, or -1. */
-  double snap_to_onset(double beat_hop) const
-  {
-    const long n = (long)envelope.size();
-    const long c = std::lround(beat_hop);
-    long best = -1;
-    for (long h = std::max(1L, c - kSnapHops); h <= std::min(n - 2, c + kSnapHops); h++)
-      if (envelope[h] >= envelope[h - 1] && envelope[h] >= envelope[h + 1] &&
-          (best < 0 || envelope[h] > envelope[best]))
-        best = h;
-    if (best < 0)
-      return -1;
-    const long from = std::max(0L, best - kStatsHops);
-    double sum = 0, sq = 0;
-    for (long h = from; h < best; h++) {
-      sum += envelope[h];
-      sq += (double)envelope[h] * envelope[h];
+    aubio_fft_do_complex(fft, frame, spec);
+    const float *c = spec->data;
+    /* aubio's complex layout: real parts in [0, N/2], imaginary parts of bin
+     * k at N - k. */
+    double f = 0, fb = 0;
+    for (int b = 0; b < kBands; b++) {
+      double e = 0;
+      for (int k = band_edges[b]; k < band_edges[b + 1]; k++) {
+        double re = c[k], im = (k > 0 && k < (int)kWindow / 2) ? c[kWindow - k] : 0.0;
+        e += re * re + im * im;
+      }
+      const int width = std::max(1, band_edges[b + 1] - band_edges[b]);
+      const float level = (float)std::log1p(100.0 * std::sqrt(e / width));
+      const float d = level - prev_bands[b];
+      if (d > 0) {
+        f += d;
+        if (b < bass_bands)
+          fb += d;
+      }
+      prev_bands[b] = level;
+      bands.push_back(level);
     }
-    const double m = best > from ? sum / (double)(best - from) : 0.0;
-    const double var = best > from ? std::max(0.0, sq / (double)(best - from) - m * m) : 0.0;
-    if (envelope[best] <= m + std::sqrt(var))
-      return -1;
-    return (double)best + parabolic_peak(envelope[best - 1], envelope[best], envelope[best + 1]);
+    flux.push_back((float)f);
+    bass.push_back((float)fb);
+    if (config.causal)
+      causal_hop(out);
   }
 
-  /* Confirms (or drops, over silence) the pending beats that have half a
-   * period of audio after them, appending the confirmed ones to out. */
-  void settle(std::vector<Beat> &out)
+  /* ---- causal tracker ---- */
+
+  long live_delay_hops() const { return (long)std::lround((double)config.live_delay / kNsPerSecond * kFps); }
+
+  void causal_hop(std::vector<Beat> &out)
   {
-    const double current_hop = (double)hop_sumsq.size() - 1;
-    const double half = period_hops() / 2;
-    const double wait = std::max(half, (double)kSnapHops + 1);
-    std::size_t done = 0;
-    for (; done < pending.size(); done++) {
-      const Pending &p = pending[done];
-      if (p.sample / kHop + wait > current_hop)
-        break;
-      GstClockTime t = judge(p);
-      if (!GST_CLOCK_TIME_IS_VALID(t) || (!causal.empty() && t <= causal.back()))
+    const long t = (long)flux.size() - 1;
+    /* High-pass: flux less its trailing 0.4 s mean; rectify; scale by a
+     * running RMS (8 s time constant). */
+    const long span = (long)std::lround(0.4 * kFps);
+    flux_run += flux[(std::size_t)t];
+    if (t >= span)
+      flux_run -= flux[(std::size_t)(t - span)];
+    const double mean = flux_run / (double)std::min(t + 1, span);
+    double v = std::max(0.0, (double)flux[(std::size_t)t] - mean);
+    if (hop_db((std::size_t)t) < config.silence_db - 20.0)
+      v = 0;
+    const double a = 1.0 / (8.0 * kFps);
+    var_ema = var_ema == 0 ? v * v : (1 - a) * var_ema + a * v * v;
+    ce.push_back(var_ema > 0 ? (float)(v / std::sqrt(var_ema)) : 0.f);
+
+    if (t >= next_tempo) {
+      next_tempo = t + (long)std::lround(0.5 * kFps);
+      const long w = (long)std::lround(kTempoWindowS * kFps);
+      std::vector<double> s = tempo_salience(ce, t + 1 - w, t + 1);
+      const std::vector<double> &grid = tempo_grid();
+      double best = 0;
+      std::size_t arg = 0;
+      for (std::size_t k = 0; k < s.size(); k++) {
+        double v2 = s[k];
+        if (live_bpm > 0) {
+          double o = std::log2(grid[k] / live_bpm) / 0.1;
+          v2 *= 0.6 + 0.4 * std::exp(-0.5 * o * o);
+        }
+        if (v2 > best) {
+          best = v2;
+          arg = k;
+        }
+      }
+      if (best > 0 && t + 1 >= (long)(2.0 * kFps)) {
+        live_bpm = grid[arg];
+        live_clarity = clarity(s);
+      }
+    }
+
+    /* Forward dynamic programming at the current tempo. */
+    double score = ce[(std::size_t)t];
+    long back = -1;
+    if (live_bpm > 0) {
+      const double period = 60.0 / live_bpm * kFps;
+      const long lo = std::max(0L, t - (long)std::lround(1.4 * period));
+      const long hi = t - (long)std::lround(0.6 * period);
+      double best = 0;
+      for (long p = lo; p <= hi; p++) {
+        double l = std::log((double)(t - p) / period);
+        double s = cscore[(std::size_t)p] - kTightness * l * l;
+        if (back < 0 || s > best) {
+          best = s;
+          back = p;
+        }
+      }
+      if (back >= 0 && best > 0)
+        score += best;
+      else
+        back = -1;
+    }
+    cscore.push_back(score);
+    cback.push_back(back);
+    if (live_bpm <= 0)
+      return;
+
+    /* The best path ends on the best-scoring hop of the last period; its
+     * beats with live_delay of audio after them are final. */
+    const double period = 60.0 / live_bpm * kFps;
+    long end = t;
+    for (long h = std::max(0L, t - (long)period + 1); h <= t; h++)
+      if (cscore[(std::size_t)h] > cscore[(std::size_t)end])
+        end = h;
+    const long ready = t - live_delay_hops();
+    const double last = causal.empty() ? -1e9 : ns_to_frame(causal.back().time);
+    std::vector<long> path;
+    for (long h = end; h >= 0 && (double)h > last + 0.5 * period; h = cback[(std::size_t)h])
+      if (h <= ready)
+        path.push_back(h);
+    std::reverse(path.begin(), path.end());
+    for (long h : path) {
+      if (!loud_between((double)h - period / 2, (double)h + period / 2))
         continue;
-      causal.push_back(t);
-      causal_conf.push_back(p.confidence);
-      out.push_back({t, bpm_from_beats(causal), p.confidence});
+      Beat b;
+      double frac = 0;
+      if (h > 0 && h + 1 <= t && ce[h] >= ce[h - 1] && ce[h] >= ce[h + 1])
+        frac = parabolic_peak(ce[h - 1], ce[h], ce[h + 1]);
+      b.time = frame_to_ns((double)h + frac);
+      if (!causal.empty() && b.time <= causal.back().time)
+        continue;
+      b.strength = ce[(std::size_t)h];
+      b.confidence = live_clarity * std::min(1.0, b.strength / 2.0);
+      causal.push_back(b);
+      std::vector<GstClockTime> times;
+      times.reserve(causal.size());
+      for (const Beat &x : causal)
+        times.push_back(x.time);
+      /* Tempo of the last 16 beats. */
+      std::vector<GstClockTime> recent(times.end() - (long)std::min<std::size_t>(16, times.size()), times.end());
+      causal.back().bpm = bpm_from_beats(recent);
+      label_causal_meter();
+      out.push_back(causal.back());
     }
-    pending.erase(pending.begin(), pending.begin() + (long)done);
   }
 
-  void feed(float s, std::vector<Beat> &out)
+  /* Meter of the causal beats so far, applied to the newest one. */
+  void label_causal_meter()
   {
-    hop_in->data[hop_fill++] = s;
-    if (hop_fill == kHop) {
-      process_hop();
-      settle(out);
-      hop_fill = 0;
+    if (causal.size() < 8)
+      return;
+    const std::size_t from = causal.size() > 64 ? causal.size() - 64 : 0;
+    std::vector<GstClockTime> times;
+    for (std::size_t i = from; i < causal.size(); i++)
+      times.push_back(causal[i].time);
+    guint per_bar = 0;
+    std::vector<guint> pos = meter(times, per_bar);
+    if (per_bar == 0)
+      return;
+    causal.back().bar_position = pos.back();
+    causal.back().downbeat = pos.back() == 1;
+  }
+
+  /* ---- whole song ---- */
+
+  /* Onset envelope over the whole song: flux less its centred 0.4 s mean,
+   * rectified, zero over silence, unit standard deviation. */
+  std::vector<float> envelope() const
+  {
+    const std::size_t n = flux.size();
+    std::vector<float> e(n, 0.f);
+    const long half = (long)std::lround(0.2 * kFps);
+    std::vector<double> prefix(n + 1, 0.0);
+    for (std::size_t i = 0; i < n; i++)
+      prefix[i + 1] = prefix[i] + flux[i];
+    double sq = 0;
+    for (std::size_t i = 0; i < n; i++) {
+      long a = std::max(0L, (long)i - half), b = std::min((long)n, (long)i + half + 1);
+      double v = flux[i] - (prefix[b] - prefix[a]) / (double)(b - a);
+      e[i] = (v > 0 && hop_db(i) >= config.silence_db - 20.0) ? (float)v : 0.f;
+      sq += (double)e[i] * e[i];
+    }
+    const double sd = std::sqrt(sq / (double)std::max<std::size_t>(1, n));
+    if (sd > 0)
+      for (float &v : e)
+        v = (float)(v / sd);
+    return e;
+  }
+
+  /* Local tempo (BPM) for every hop: a Viterbi path through per-window comb
+   * salience. Also the clarity of each hop's window. */
+  std::vector<double> tempo_path(const std::vector<float> &e, std::vector<double> &clar) const
+  {
+    const long n = (long)e.size();
+    const long w = (long)std::lround(kTempoWindowS * kFps);
+    const long step = (long)std::lround(kFps);
+    const std::vector<double> &grid = tempo_grid();
+    const std::size_t k = grid.size();
+    std::vector<long> centres;
+    std::vector<std::vector<double>> obs;
+    std::vector<double> wclar;
+    for (long c = std::min(n / 2, w / 2);; c += step) {
+      long a = std::max(0L, c - w / 2), b = std::min(n, a + w);
+      a = std::max(0L, b - w);
+      std::vector<double> s = tempo_salience(e, a, b);
+      double mx = *std::max_element(s.begin(), s.end());
+      wclar.push_back(clarity(s));
+      for (double &v : s)
+        v = std::log((mx > 0 ? v / mx : 0.0) + 1e-3);
+      obs.push_back(std::move(s));
+      centres.push_back(c);
+      if (c + w / 2 >= n)
+        break;
+    }
+    std::vector<double> logb(k);
+    for (std::size_t i = 0; i < k; i++)
+      logb[i] = std::log2(grid[i]);
+    std::vector<std::vector<int>> back(obs.size(), std::vector<int>(k, 0));
+    std::vector<double> delta = obs[0], next(k);
+    for (std::size_t wi = 1; wi < obs.size(); wi++) {
+      for (std::size_t j = 0; j < k; j++) {
+        double best = -1e300;
+        int arg = 0;
+        for (std::size_t i = 0; i < k; i++) {
+          double v = delta[i] - kTempoChangeCost * std::fabs(logb[j] - logb[i]);
+          if (v > best) {
+            best = v;
+            arg = (int)i;
+          }
+        }
+        next[j] = best + obs[wi][j];
+        back[wi][j] = arg;
+      }
+      std::swap(delta, next);
+    }
+    std::vector<int> states(obs.size());
+    states.back() = (int)(std::max_element(delta.begin(), delta.end()) - delta.begin());
+    for (std::size_t wi = obs.size() - 1; wi > 0; wi--)
+      states[wi - 1] = back[wi][(std::size_t)states[wi]];
+    std::vector<double> bpm((std::size_t)n, grid[(std::size_t)states[0]]);
+    clar.assign((std::size_t)n, wclar[0]);
+    for (long h = 0; h < n; h++) {
+      /* Nearest window centre. */
+      std::size_t wi = (std::size_t)std::clamp((h - centres[0] + step / 2) / step, 0L, (long)obs.size() - 1);
+      bpm[(std::size_t)h] = grid[(std::size_t)states[wi]];
+      clar[(std::size_t)h] = wclar[wi];
+    }
+    return bpm;
+  }
+
+  void whole_song(std::vector<GstClockTime> &beats, std::vector<double> &conf) const
+  {
+    const std::size_t n = flux.size();
+    if (n < 64)
+      return;
+    std::vector<float> e = envelope();
+    std::vector<double> clar;
+    std::vector<double> bpm = tempo_path(e, clar);
+
+    std::vector<double> score(n, 0.0);
+    std::vector<long> back(n, -1);
+    for (long t = 0; t < (long)n; t++) {
+      const double period = 60.0 / bpm[(std::size_t)t] * kFps;
+      const long lo = std::max(0L, t - (long)std::lround(1.4 * period));
+      const long hi = t - (long)std::lround(0.6 * period);
+      double best = 0;
+      long arg = -1;
+      for (long p = lo; p <= hi; p++) {
+        double l = std::log((double)(t - p) / period);
+        double s = score[(std::size_t)p] - kTightness * l * l;
+        if (arg < 0 || s > best) {
+          best = s;
+          arg = p;
+        }
+      }
+      score[(std::size_t)t] = e[(std::size_t)t] + (arg >= 0 && best > 0 ? best : 0.0);
+      back[(std::size_t)t] = arg >= 0 && best > 0 ? arg : -1;
+    }
+    const double last_period = 60.0 / bpm.back() * kFps;
+    long end = (long)n - 1;
+    for (long t = std::max(0L, (long)n - (long)last_period); t < (long)n; t++)
+      if (score[(std::size_t)t] > score[(std::size_t)end])
+        end = t;
+    std::vector<long> hops;
+    for (long t = end; t >= 0; t = back[(std::size_t)t])
+      hops.push_back(t);
+    std::reverse(hops.begin(), hops.end());
+    if (hops.empty())
+      return;
+
+    auto support = [&](long c) {
+      double m = 0;
+      for (long k = c - 2; k <= c + 2; k++)
+        if (k >= 0 && k < (long)n)
+          m = std::max(m, (double)e[(std::size_t)k]);
+      return m;
+    };
+    double mean_support = 0;
+    for (long h : hops)
+      mean_support += support(h);
+    mean_support /= (double)hops.size();
+    const double trim = 0.5 * mean_support;
+    std::size_t first = 0, last = hops.size();
+    while (first < last && support(hops[first]) < trim)
+      first++;
+    while (last > first && support(hops[last - 1]) < trim)
+      last--;
+    for (std::size_t i = first; i < last; i++) {
+      const long h = hops[i];
+      const double period = 60.0 / bpm[(std::size_t)h] * kFps;
+      if (!loud_between((double)h - period / 2, (double)h + period / 2))
+        continue;
+      double frac = 0;
+      if (h > 0 && h + 1 < (long)n && e[h] >= e[h - 1] && e[h] >= e[h + 1])
+        frac = parabolic_peak(e[h - 1], e[h], e[h + 1]);
+      GstClockTime t = frame_to_ns((double)h + frac);
+      if (beats.empty() || t > beats.back()) {
+        beats.push_back(t);
+        conf.push_back(clar[(std::size_t)h] * std::min(1.0, support(h) / std::max(1e-9, mean_support)));
+      }
     }
   }
 
-  /* Whole-song pass; returns false (and leaves beats alone) when it cannot
-   * run or is not better supported than the causal beats. */
-  bool whole_song_pass(const std::vector<GstClockTime> &causal_beats,
-                       std::vector<GstClockTime> &beats) const;
+  /* Meter and bar positions of a beat sequence: 3 or 4 beats per bar, with
+   * the phase whose beats carry the most bass onset and the most change of
+   * the band spectrum from the previous beat interval (a new chord, a kick).
+   * per_bar = 0 (and all positions 0) with fewer than 8 beats. */
+  std::vector<guint> meter(const std::vector<GstClockTime> &beats, guint &per_bar) const
+  {
+    per_bar = 0;
+    std::vector<guint> pos(beats.size(), 0);
+    const std::size_t nb = beats.size();
+    const long n = (long)flux.size();
+    if (nb < 8 || n == 0)
+      return pos;
+    std::vector<double> bass_acc(nb, 0.0), novelty(nb, 0.0);
+    std::vector<double> prev_mean(kBands, 0.0), cur(kBands, 0.0);
+    for (std::size_t i = 0; i < nb; i++) {
+      long h = std::clamp((long)std::lround(ns_to_frame(beats[i])), 0L, n - 1);
+      for (long k = std::max(0L, h - 2); k <= std::min(n - 1, h + 2); k++)
+        bass_acc[i] = std::max(bass_acc[i], (double)bass[(std::size_t)k]);
+      long h2 = i + 1 < nb ? std::clamp((long)std::lround(ns_to_frame(beats[i + 1])), h + 1, n) : std::min(n, h + 40);
+      std::fill(cur.begin(), cur.end(), 0.0);
+      for (long k = h; k < h2; k++)
+        for (int b = 0; b < kBands; b++)
+          cur[b] += bands[(std::size_t)k * kBands + b];
+      const double cnt = (double)std::max(1L, h2 - h);
+      double d = 0;
+      for (int b = 0; b < kBands; b++) {
+        cur[b] /= cnt;
+        d += std::fabs(cur[b] - prev_mean[b]);
+      }
+      novelty[i] = i > 0 ? d : 0.0;
+      prev_mean = cur;
+    }
+    auto z = [](std::vector<double> &v) {
+      double m = std::accumulate(v.begin(), v.end(), 0.0) / (double)v.size(), s = 0;
+      for (double x : v)
+        s += (x - m) * (x - m);
+      s = std::sqrt(s / (double)v.size());
+      for (double &x : v)
+        x = s > 0 ? (x - m) / s : 0.0;
+    };
+    z(bass_acc);
+    z(novelty);
+    std::vector<double> acc(nb);
+    for (std::size_t i = 0; i < nb; i++)
+      acc[i] = bass_acc[i] + novelty[i];
+    double best = -1e300;
+    guint best_m = 4, best_phase = 0;
+    for (guint m : {4u, 3u}) {
+      for (guint ph = 0; ph < m; ph++) {
+        double on = 0, off = 0;
+        std::size_t non = 0, noff = 0;
+        for (std::size_t i = 1; i < nb; i++) {
+          if ((i + m - ph) % m == 0) {
+            on += acc[i];
+            non++;
+          } else {
+            off += acc[i];
+            noff++;
+          }
+        }
+        double s = (non ? on / (double)non : 0) - (noff ? off / (double)noff : 0);
+        /* 3/4 must beat 4/4 clearly: fewer beats per bar fit noise more easily. */
+        if (m == 3)
+          s -= 0.1;
+        if (s > best) {
+          best = s;
+          best_m = m;
+          best_phase = ph;
+        }
+      }
+    }
+    per_bar = best_m;
+    for (std::size_t i = 0; i < nb; i++)
+      pos[i] = (guint)((i + best_m - best_phase) % best_m) + 1;
+    return pos;
+  }
 };
 
 BeatTracker::BeatTracker(guint sample_rate, const BeatTrackerConfig &config)
@@ -346,14 +723,13 @@ BeatTracker::BeatTracker(guint sample_rate, const BeatTrackerConfig &config)
     throw BeatTrackerError("beat tracker: sample rate " + std::to_string(sample_rate) +
                            " Hz is outside the supported 8000-192000 Hz; resample the audio "
                            "first (audioresample)");
-  if (!known_method(config.method))
-    throw BeatTrackerError("beat tracker: unknown onset method \"" + config.method +
-                           "\"; use one of specflux, energy, hfc, complex, phase, wphase, "
-                           "specdiff, kl, mkl");
+  if (config.live_delay < 100 * GST_MSECOND || config.live_delay > 2 * GST_SECOND)
+    throw BeatTrackerError("beat tracker: the live delay must be 100-2000 ms");
+  if (config.energy_interval < 10 * GST_MSECOND)
+    throw BeatTrackerError("beat tracker: the energy interval must be at least 10 ms");
   impl_ = std::make_unique<Impl>(sample_rate, config);
-  if (!impl_->alloc_aubio())
-    throw BeatTrackerError("beat tracker: aubio could not create its tempo tracker (out of "
-                           "memory?)");
+  if (!impl_->alloc())
+    throw BeatTrackerError("beat tracker: aubio could not create its FFT (out of memory?)");
 }
 
 BeatTracker::~BeatTracker() = default;
@@ -363,228 +739,110 @@ guint BeatTracker::sample_rate() const
   return impl_->rate;
 }
 
+const BeatTrackerConfig &BeatTracker::config() const
+{
+  return impl_->config;
+}
+
 GstClockTime BeatTracker::duration() const
 {
   return gst_util_uint64_scale(impl_->n_in, GST_SECOND, impl_->rate);
 }
 
-GstClockTime BeatTracker::causal_offset()
-{
-  return kCausalOffsetNs;
-}
-
 void BeatTracker::reset()
 {
-  Impl &d = *impl_;
-  d.free_aubio();
-  d.clear();
-  /* Cannot fail for a configuration that worked at construction short of
-   * running out of memory; then push() does nothing. */
-  d.alloc_aubio();
+  impl_->clear();
 }
 
 std::vector<Beat> BeatTracker::push(const float *mono, std::size_t n_samples)
 {
   std::vector<Beat> out;
   Impl &d = *impl_;
-  if (!mono || n_samples == 0 || !d.tempo)
+  if (!mono || n_samples == 0 || !d.fft)
     return out;
-  if (d.rate == kAnalysisRate) {
-    for (std::size_t i = 0; i < n_samples; i++)
-      d.feed(mono[i], out);
-    d.n_in += n_samples;
-    d.n_out += n_samples;
-    return out;
-  }
+  auto feed = [&](float s) {
+    d.ring[(std::size_t)(d.total % kWindow)] = s;
+    d.total++;
+    if (++d.fill == kHop) {
+      d.fill = 0;
+      d.process_hop((std::size_t)(d.total % kWindow), out);
+    }
+  };
   const guint64 first = d.n_in;
-  const guint64 end = d.n_in + n_samples; /* one past the last input index */
-  for (;;) {
-    guint64 pos = d.n_out * d.rate;
-    guint64 i = pos / kAnalysisRate;
-    if (i + 1 >= end)
-      break;
-    double frac = (double)(pos % kAnalysisRate) / kAnalysisRate;
-    float x0 = i < first ? d.prev : mono[i - first];
-    float x1 = mono[i + 1 - first];
-    d.feed((float)(x0 + (x1 - x0) * frac), out);
-    d.n_out++;
+  const guint64 end = d.n_in + n_samples;
+  if (d.rate == 2 * kAnalysisRate) {
+    /* 44.1 kHz: average pairs (n_out counts analysis samples). */
+    for (;;) {
+      guint64 i = d.n_out * 2;
+      if (i + 1 >= end)
+        break;
+      float x0 = i < first ? d.prev : mono[i - first];
+      float x1 = mono[i + 1 - first];
+      feed(0.5f * (x0 + x1));
+      d.n_out++;
+    }
+  } else {
+    /* Linear interpolation: analysis sample k at input position
+     * k * rate / kAnalysisRate. */
+    for (;;) {
+      guint64 pos = d.n_out * d.rate;
+      guint64 i = pos / kAnalysisRate;
+      if (i + 1 >= end)
+        break;
+      double frac = (double)(pos % kAnalysisRate) / kAnalysisRate;
+      float x0 = i < first ? d.prev : mono[i - first];
+      float x1 = mono[i + 1 - first];
+      feed((float)(x0 + (x1 - x0) * frac));
+      d.n_out++;
+    }
   }
   d.prev = mono[n_samples - 1];
   d.n_in = end;
   return out;
 }
 
-/* ---- whole-song dynamic-programming pass ---------------------------------------- */
-
-bool BeatTracker::Impl::whole_song_pass(const std::vector<GstClockTime> &causal,
-                                        std::vector<GstClockTime> &beats) const
-{
-  const std::size_t n = envelope.size();
-  if (causal.size() < 4 || n < 8)
-    return false;
-  const double period = 60.0 / bpm_from_beats(causal) * kAnalysisRate / kHop;
-  if (!(period > 2.0))
-    return false;
-
-  /* Onset strength: high-passed (0.4 s moving mean removed), half-wave
-   * rectified, zero over silence, scaled to unit standard deviation. */
-  const long half = (long)std::lround(0.2 * kAnalysisRate / kHop);
-  std::vector<double> prefix(n + 1, 0.0);
-  for (std::size_t i = 0; i < n; i++)
-    prefix[i + 1] = prefix[i] + envelope[i];
-  std::vector<double> e(n, 0.0);
-  for (std::size_t i = 0; i < n; i++) {
-    long a = std::max(0L, (long)i - half), b = std::min((long)n, (long)i + half + 1);
-    double mean = (prefix[b] - prefix[a]) / (double)(b - a);
-    double v = envelope[i] - mean;
-    e[i] = (v > 0 && hop_db(i) >= config.silence_db - 20.0) ? v : 0.0;
-  }
-  double sq = 0;
-  for (double v : e)
-    sq += v * v;
-  double sd = std::sqrt(sq / (double)n);
-  if (sd <= 0)
-    return false;
-  for (double &v : e)
-    v /= sd;
-
-  /* Ellis 2007: score[t] = e[t] + max over predecessors p in [t-2P, t-P/2]
-   * of score[p] - tightness * log((t-p)/P)^2; a chain may also start at t. */
-  std::vector<double> score(n, 0.0);
-  std::vector<long> back(n, -1);
-  const long pmin = std::max(1L, (long)std::lround(period / 2));
-  const long pmax = (long)std::lround(period * 2);
-  for (long t = 0; t < (long)n; t++) {
-    double best = 0.0;
-    long arg = -1;
-    for (long p = t - pmax; p <= t - pmin; p++) {
-      if (p < 0)
-        continue;
-      double l = std::log((double)(t - p) / period);
-      double s = score[p] - kTightness * l * l;
-      if (arg < 0 || s > best) {
-        best = s;
-        arg = p;
-      }
-    }
-    if (arg >= 0 && best > 0) {
-      score[t] = e[t] + best;
-      back[t] = arg;
-    } else {
-      score[t] = e[t];
-    }
-  }
-  /* End on the best-scoring hop within the last two periods. */
-  long end = (long)n - 1;
-  for (long t = std::max(0L, (long)n - pmax); t < (long)n; t++)
-    if (score[t] > score[end])
-      end = t;
-  std::vector<long> hops;
-  for (long t = end; t >= 0; t = back[t])
-    hops.push_back(t);
-  std::reverse(hops.begin(), hops.end());
-
-  /* Local onset strength at a hop: the peak within +-2 hops. */
-  auto support = [&](double h) {
-    long c = std::lround(h);
-    double m = 0;
-    for (long k = c - 2; k <= c + 2; k++)
-      if (k >= 0 && k < (long)n)
-        m = std::max(m, e[k]);
-    return m;
-  };
-  /* Drop beats before the first and after the last real onset (leading and
-   * trailing grid over quiet intros and reverb tails), and beats over silence. */
-  double mean_support = 0;
-  for (long h : hops)
-    mean_support += support((double)h);
-  if (hops.empty())
-    return false;
-  mean_support /= (double)hops.size();
-  const double trim = 0.5 * mean_support;
-  std::size_t first = 0, last = hops.size();
-  while (first < last && support((double)hops[first]) < trim)
-    first++;
-  while (last > first && support((double)hops[last - 1]) < trim)
-    last--;
-  std::vector<GstClockTime> dp;
-  for (std::size_t i = first; i < last; i++) {
-    long h = hops[i];
-    if (!loud_between(h - period / 2, h + period / 2))
-      continue;
-    /* Parabolic interpolation of the onset peak for sub-hop precision. */
-    double frac = 0;
-    if (h > 0 && h + 1 < (long)n && e[h] >= e[h - 1] && e[h] >= e[h + 1])
-      frac = parabolic_peak(e[h - 1], e[h], e[h + 1]);
-    GstClockTime t = analysis_samples_to_ns(((double)h + frac) * kHop);
-    if (dp.empty() || t > dp.back())
-      dp.push_back(t);
-  }
-  if (dp.size() < 2)
-    return false;
-
-  /* Compare with the causal beats over the span both cover. */
-  const GstClockTime lo = causal.front(), hi = causal.back();
-  double s_causal = 0, s_dp = 0;
-  std::size_t n_dp = 0;
-  for (GstClockTime t : causal)
-    s_causal += support(ns_to_hops(t));
-  s_causal /= (double)causal.size();
-  for (GstClockTime t : dp)
-    if (t + GST_MSECOND * 50 >= lo && t <= hi + GST_MSECOND * 50) {
-      s_dp += support(ns_to_hops(t));
-      n_dp++;
-    }
-  if (n_dp == 0)
-    return false;
-  s_dp /= (double)n_dp;
-  if (s_dp < kDpSupportRatio * s_causal)
-    return false;
-  beats = std::move(dp);
-  return true;
-}
-
-SongAnalysis BeatTracker::finish() const
+SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
 {
   const Impl &d = *impl_;
   SongAnalysis song;
   song.duration = duration();
-  /* The causal beats, with those still pending judged on the audio there is. */
-  std::vector<GstClockTime> causal = d.causal;
-  std::vector<double> conf = d.causal_conf;
-  for (const Impl::Pending &p : d.pending) {
-    GstClockTime t = d.judge(p);
-    if (GST_CLOCK_TIME_IS_VALID(t) && (causal.empty() || t > causal.back())) {
-      causal.push_back(t);
-      conf.push_back(p.confidence);
+  std::vector<double> conf;
+  if (d.config.whole_song) {
+    d.whole_song(song.beats, conf);
+  } else {
+    for (const Beat &b : d.causal) {
+      song.beats.push_back(b.time);
+      conf.push_back(b.confidence);
     }
   }
-  song.beats = causal;
-  if (d.config.whole_song)
-    d.whole_song_pass(causal, song.beats);
   song.bpm = bpm_from_beats(song.beats);
-
-  /* Confidence: aubio's tempo confidence once it has settled (median over
-   * the second half of the causal beats), 0 without beats. */
-  if (!song.beats.empty() && !conf.empty()) {
-    std::vector<double> c(conf.begin() + conf.size() / 2, conf.end());
-    std::nth_element(c.begin(), c.begin() + c.size() / 2, c.end());
+  if (!conf.empty()) {
+    std::vector<double> c = conf;
+    std::nth_element(c.begin(), c.begin() + (long)c.size() / 2, c.end());
     song.confidence = c[c.size() / 2];
   }
+  if (beat_confidence)
+    *beat_confidence = conf;
 
-  /* Energy: RMS of each beat interval, on the hop boundary 12-23 ms before
-   * each beat, so the attack that marks a beat counts towards it despite the
-   * beat's few-ms timing error. */
+  guint per_bar = 0;
+  std::vector<guint> pos = d.meter(song.beats, per_bar);
+  if (per_bar) {
+    song.beats_per_bar = per_bar;
+    for (guint p : pos)
+      song.downbeats.push_back(p == 1);
+  }
+
+  /* Energy per beat interval, from the hop boundary before each beat. */
   const std::size_t hops = d.hop_sumsq.size();
-  auto interval_start = [&](GstClockTime t) {
-    double h = std::floor(ns_to_hops(t)) - 1;
+  auto hop_of = [&](GstClockTime t) {
+    double h = std::floor(ns_to_frame(t) + (double)kWindow / kHop - 1) - 1;
     return std::min(hops, (std::size_t)std::max(0.0, h));
   };
   song.beat_energy.assign(song.beats.size(), 0.0);
   double peak = 0;
   for (std::size_t i = 0; i < song.beats.size(); i++) {
-    std::size_t a = interval_start(song.beats[i]);
-    std::size_t b = i + 1 < song.beats.size() ? interval_start(song.beats[i + 1]) : hops;
+    std::size_t a = hop_of(song.beats[i]);
+    std::size_t b = i + 1 < song.beats.size() ? hop_of(song.beats[i + 1]) : hops;
     if (b <= a)
       b = std::min(hops, a + 1);
     double sum = 0;
@@ -596,6 +854,69 @@ SongAnalysis BeatTracker::finish() const
   }
   for (double &v : song.beat_energy)
     v = peak > 0 ? v / peak : 0.0;
+
+  /* Energy curve: RMS of the hops (hop h ends at analysis sample
+   * (h + 1) * kHop + kWindow - kHop) falling in each interval. */
+  song.energy_interval = d.config.energy_interval;
+  const double hops_per_interval = (double)d.config.energy_interval / kNsPerSecond * kFps;
+  const std::size_t n_int = (std::size_t)std::ceil((double)hops / hops_per_interval);
+  for (std::size_t k = 0; k < n_int; k++) {
+    std::size_t a = (std::size_t)std::llround((double)k * hops_per_interval);
+    std::size_t b = std::min(hops, (std::size_t)std::llround((double)(k + 1) * hops_per_interval));
+    double sum = 0;
+    for (std::size_t h = a; h < b; h++)
+      sum += d.hop_sumsq[h];
+    double ms = b > a ? sum / (double)((b - a) * kHop) : 0.0;
+    song.energy_curve.push_back(energy_from_db(ms > 0 ? 10 * std::log10(ms) : -400.0, d.config.silence_db));
+  }
+
+  /* Sections: the curve smoothed over 3 s, split into thirds of its 10-90 %
+   * range, runs shorter than 4 s merged into the one before. */
+  const std::size_t m = song.energy_curve.size();
+  if (m > 0 && GST_CLOCK_TIME_IS_VALID(song.duration)) {
+    const long half = std::max(1L, (long)std::lround(1.5 * GST_SECOND / (double)d.config.energy_interval));
+    std::vector<double> sm(m);
+    for (std::size_t k = 0; k < m; k++) {
+      long a = std::max(0L, (long)k - half), b = std::min((long)m, (long)k + half + 1);
+      sm[k] = std::accumulate(song.energy_curve.begin() + a, song.energy_curve.begin() + b, 0.0) / (double)(b - a);
+    }
+    std::vector<double> sorted = sm;
+    std::sort(sorted.begin(), sorted.end());
+    const double p10 = sorted[m / 10], p90 = sorted[std::min(m - 1, m * 9 / 10)];
+    const double r = p90 - p10;
+    auto level = [&](double v) {
+      if (r < 0.05)
+        return Section::Level::kMedium;
+      if (v < p10 + r / 3)
+        return Section::Level::kLow;
+      if (v > p10 + 2 * r / 3)
+        return Section::Level::kHigh;
+      return Section::Level::kMedium;
+    };
+    const GstClockTime min_len = 4 * GST_SECOND;
+    for (std::size_t k = 0; k < m; k++) {
+      GstClockTime start = k * d.config.energy_interval;
+      GstClockTime stop = std::min<GstClockTime>(song.duration, (k + 1) * d.config.energy_interval);
+      if (stop <= start)
+        break;
+      Section::Level l = level(sm[k]);
+      if (!song.sections.empty() && song.sections.back().level == l)
+        song.sections.back().end = stop;
+      else
+        song.sections.push_back({start, stop, l});
+    }
+    std::vector<Section> merged;
+    for (const Section &s : song.sections) {
+      if (!merged.empty() && (s.end - s.start < min_len || merged.back().level == s.level))
+        merged.back().end = s.end;
+      else if (!merged.empty() && merged.back().end - merged.back().start < min_len) {
+        merged.back().end = s.end;
+        merged.back().level = s.level;
+      } else
+        merged.push_back(s);
+    }
+    song.sections = std::move(merged);
+  }
   return song;
 }
 

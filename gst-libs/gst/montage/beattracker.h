@@ -1,32 +1,34 @@
 /* gst-montage: beat tracker core (plain C++, no pads or caps).
  *
- * BeatTracker takes mono float samples at any rate from 8 to 192 kHz and finds
- * the beats in two passes:
+ * BeatTracker takes mono float samples at any rate from 8 to 192 kHz,
+ * resamples them to a fixed 22050 Hz analysis rate (so results do not depend
+ * on the input rate) and keeps one onset-strength value per 256-sample hop
+ * (86.1 frames per second): a log-compressed spectral flux over 24 mel-spaced
+ * bands of a 512-point Hann-windowed FFT (aubio's FFT), with a bass-band flux
+ * and the band spectrum kept for downbeats. On that envelope it finds beats
+ * in two ways:
  *
- *  - causal, while samples come in (push()): aubio's tempo tracker
- *    (aubio/src/tempo: a spectral onset function, peak picking, and Davies &
- *    Plumbley's context-dependent beat tracker). aubio only behaves as
- *    documented at ~86 analysis frames per second, so the tracker resamples
- *    internally to 44100 Hz and runs aubio with a 1024-sample window and a
- *    512-sample hop (aubio's defaults, 11.6 ms per hop). aubio's first beat
- *    only comes 1.5-3 s into the audio.
+ *  - causal, while samples come in (push()): every 0.5 s the tempo is
+ *    estimated from the last 8 s of the envelope (autocorrelation summed at 1-4
+ *    times each candidate beat period, a comb, times a log-normal tempo prior
+ *    centred on 120 BPM, one octave wide, and a preference for the previous
+ *    tempo); a forward dynamic-programming pass (Ellis, "Beat Tracking by
+ *    Dynamic Programming", JNMR 2007) runs on every hop with that tempo, and a
+ *    beat on the best path is confirmed once config.live_delay of audio
+ *    follows it. Meter and downbeats come from the same accents as offline,
+ *    over the causal beats so far.
  *
- *  - whole song, on demand (finish()): the onset function aubio sees is also
- *    kept for every hop; finish() runs a dynamic-programming beat pass over
- *    the whole of it (Ellis, "Beat Tracking by Dynamic Programming", JNMR
- *    2007; onset strength high-passed, rectified and normalised, tightness
- *    400 as NOTES.md measured) at the tempo the causal beats settled on, so
- *    the list covers the song from its first onset. Leading and trailing
- *    beats on weak onsets are trimmed. The causal beats are kept instead
- *    when the dynamic-programming beats sit on onsets weaker than 90 % of
- *    the causal beats' (it needs at least four causal beats).
+ *  - whole song (finish()): the tempo is estimated in 8 s windows every 1 s
+ *    with the same comb and prior, and a Viterbi pass over the windows picks a
+ *    tempo path that may drift or jump (a change costs in proportion to its
+ *    size in octaves); the Ellis dynamic programming (tightness 400, as
+ *    NOTES.md measured) then follows that local tempo over the whole song.
+ *    Leading and trailing beats on weak onsets and beats over silence are
+ *    dropped. The meter (3 or 4 beats per bar) and the downbeat phase are the
+ *    ones whose first beats carry the most bass onset and spectral change.
  *
- * Tempo (BPM) always comes from the beat sequence itself (a least-squares
- * line through beat time against beat index, with indices that skip a missed
- * beat), not from aubio_tempo_get_bpm(), which reads 1-2 % high.
- *
- * Stretches quieter than the silence threshold give no beats: the tracker
- * never invents a grid over silence.
+ * Tempo (BPM) always comes from the beat sequence (bpm_from_beats), not from
+ * a tempo estimator. Stretches quieter than config.silence_db get no beats.
  *
  * Times are GstClockTime nanoseconds counted from the first sample pushed
  * since construction or the last reset().
@@ -47,48 +49,54 @@
 namespace montage {
 
 /* Thrown by BeatTracker's constructor on an unusable configuration (sample
- * rate out of range, unknown onset method, aubio failing to allocate). The
- * message is a sentence a user can act on. */
+ * rate out of range, aubio failing to allocate). The message is a sentence a
+ * user can act on. */
 class BeatTrackerError : public std::invalid_argument {
 public:
   using std::invalid_argument::invalid_argument;
 };
 
-/* One beat found by the causal pass. */
+/* One beat. */
 struct Beat {
-  GstClockTime time = 0; /* ns from the first sample pushed */
-  double bpm = 0.0;      /* tempo so far, from the beat sequence (0 = unknown) */
-  double confidence = 0.0; /* aubio's tempo confidence at this beat, clamped to 0..1 */
+  GstClockTime time = 0;   /* ns from the first sample pushed */
+  double bpm = 0.0;        /* tempo so far, from the beat sequence (0 = unknown) */
+  double confidence = 0.0; /* 0..1: how clearly the tempo stands out (comb peak over mean) times
+                              how strongly an onset marks this beat */
+  double strength = 0.0;   /* onset strength at the beat, in standard deviations of the envelope */
+  bool downbeat = false;   /* first beat of a bar (false while the meter is unknown) */
+  guint bar_position = 0;  /* 1..beats_per_bar; 0 while the meter is unknown */
 };
 
 struct BeatTrackerConfig {
-  /* aubio onset function: "specflux" (default), "energy", "hfc", "complex",
-   * "phase", "wphase", "specdiff", "kl", "mkl". specflux is aubio's own
-   * default for tempo and the one whose behaviour NOTES.md measured; it
-   * reacts to any broadband energy rise (drums, plucks, clicks). */
-  std::string method = "specflux";
   /* Level in dBFS (RMS over one 11.6 ms hop) below which the signal counts
-   * as silence. A causal beat needs a louder hop within 58 ms of it (aubio
-   * keeps predicting beats through silence, out of phase after it); a
-   * whole-song beat needs one within half a beat period. -60 dBFS lies under
-   * quiet music and over dither and tape hiss. */
+   * as silence: a beat needs a louder hop within half a beat period of it.
+   * -60 dBFS lies under quiet music and over dither and tape hiss. */
   double silence_db = -60.0;
-  /* Run the whole-song dynamic-programming pass in finish(). */
+  /* Run the whole-song pass in finish(); without it finish() returns the
+   * causal beats. */
   bool whole_song = true;
+  /* Run the causal tracker in push(); without it push() only stores the
+   * envelope (and returns no beats). */
+  bool causal = true;
+  /* How much audio must follow a causal beat before push() returns it
+   * (ns, 100-2000 ms). Shorter answers sooner and errs more. */
+  GstClockTime live_delay = 350 * GST_MSECOND;
+  /* Spacing of SongAnalysis::energy_curve (ns, >= 10 ms). */
+  GstClockTime energy_interval = 100 * GST_MSECOND;
 };
 
 class BeatTracker {
 public:
   /* Analysis rate and sizes (see the file comment). */
-  static constexpr guint kAnalysisRate = 44100;
-  static constexpr guint kWindow = 1024;
-  static constexpr guint kHop = 512;
+  static constexpr guint kAnalysisRate = 22050;
+  static constexpr guint kWindow = 512;
+  static constexpr guint kHop = 256;
   static constexpr guint kMinRate = 8000;
   static constexpr guint kMaxRate = 192000;
 
   /* sample_rate: rate of the samples given to push(), kMinRate..kMaxRate Hz.
-   * Throws BeatTrackerError when the rate is out of range or the method is
-   * not one of those listed in BeatTrackerConfig. */
+   * Throws BeatTrackerError when the rate is out of range or the delay or
+   * interval in config is out of range. */
   explicit BeatTracker(guint sample_rate, const BeatTrackerConfig &config = {});
   ~BeatTracker();
   BeatTracker(const BeatTracker &) = delete;
@@ -97,28 +105,29 @@ public:
   /* Feeds n_samples mono float samples (nominally -1..1; louder is fine) at
    * the rate given at construction; mono may be null when n_samples is 0.
    * Returns the causal beats confirmed by this push, ascending, each later
-   * than every beat returned before. A beat is confirmed once half a beat
-   * period (at least 70 ms) of audio follows it, so it comes out ~0.2-0.4 s
-   * of audio after the time it carries. Each sits on the clear onset nearest
-   * aubio's prediction (within 58 ms), else on the prediction moved 25 ms
-   * later (aubio predicts early). Never fails. */
+   * than every beat returned before; each comes out config.live_delay (plus
+   * up to one 11.6 ms hop) of audio after the time it carries. The first
+   * comes ~2-3 s after the music starts (the tempo needs that much). Never
+   * fails. */
   std::vector<Beat> push(const float *mono, std::size_t n_samples);
 
-  /* The complete result for everything pushed since construction/reset,
-   * pending beats included:
+  /* The complete result for everything pushed since construction/reset:
    *  - beats: ns, strictly ascending (whole-song pass, or the causal beats);
    *  - bpm: from that beat sequence (bpm_from_beats), 0 with < 2 beats;
-   *  - confidence: 0..1, the median of aubio's confidence over the second
-   *    half of the causal beats (it is 0 during aubio's first 4.5-9 s);
-   *    0 without beats;
+   *  - confidence: 0..1, the median of the beats' confidences; 0 without beats;
    *  - beat_energy: one per beat, RMS of the interval from that beat to the
-   *    next (the last one to the end of the audio), on the hop boundary
-   *    12-23 ms before each beat so a beat's attack counts towards it; scaled
-   *    so the loudest is 1.0;
+   *    next (the last one to the end of the audio), scaled so the loudest is 1;
+   *  - downbeats, beats_per_bar: the meter (3 or 4) and each beat's downbeat
+   *    flag; empty and 0 with fewer than 8 beats;
+   *  - energy_curve / energy_interval: energy_from_db() of the RMS level of
+   *    every config.energy_interval from the start;
+   *  - sections: back-to-back stretches of low/medium/high energy covering
+   *    [0, duration), none shorter than 4 s unless the audio is;
    *  - duration: ns of audio pushed; uri is left empty.
-   * Does not change the state: pushing may go on afterwards. Cost: one pass
-   * over the stored onset function, O(hops * beat period). Never fails. */
-  SongAnalysis finish() const;
+   * beat_confidence(), if given, receives one confidence per beat.
+   * Does not change the state: pushing may go on afterwards. Cost: linear in
+   * the audio's length. Never fails. */
+  SongAnalysis finish(std::vector<double> *beat_confidence = nullptr) const;
 
   /* Forgets everything pushed; times restart at 0. Keeps rate and config. */
   void reset();
@@ -126,12 +135,8 @@ public:
   guint sample_rate() const;
   /* ns of audio pushed since construction/reset. */
   GstClockTime duration() const;
-
-  /* Offset (ns) added to aubio's predicted beat times when no onset is near
-   * to snap to: on click tracks at 97-130 BPM with this configuration aubio
-   * predicts 2-47 ms early, 20-45 ms on average, drifting through each of
-   * its 1.5 s prediction blocks because its period reads high. */
-  static GstClockTime causal_offset();
+  /* The configuration given at construction. */
+  const BeatTrackerConfig &config() const;
 
 private:
   struct Impl;
@@ -144,5 +149,10 @@ private:
  * does not bend the fit). Returns 60 / period in BPM, or 0 when there are
  * fewer than two beats. */
 double bpm_from_beats(const std::vector<GstClockTime> &beats);
+
+/* Maps an RMS level in dBFS onto 0..1 linearly from silence_db (0) to 0 dBFS
+ * (1), clamped: the `energy` of montagebeat's montage-energy message and of
+ * SongAnalysis::energy_curve. */
+double energy_from_db(double db, double silence_db);
 
 } // namespace montage

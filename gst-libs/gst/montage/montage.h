@@ -10,3 +10,6 @@
 #include <gst/montage/render.h>
 #include <gst/montage/cache.h>
 #include <gst/montage/storyboard.h>
+#include <gst/montage/selection.h>
+#include <gst/montage/style.h>
+#include <gst/montage/export.h>

@@ -15,7 +15,7 @@ namespace montage
 namespace
 {
 
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
 constexpr guint64 kMaxExactInt = G_GUINT64_CONSTANT(1) << 53;
 
 template <typename T> struct GObjectDeleter {
@@ -170,6 +170,96 @@ private:
   GError **error_;
 };
 
+struct TermField {
+  const char *name;
+  double ScoreBreakdown::*score;
+  double SelectionWeights::*weight;
+};
+const TermField kTerms[] = {
+    {"closeness", &ScoreBreakdown::closeness, &SelectionWeights::closeness},
+    {"freshness", &ScoreBreakdown::freshness, &SelectionWeights::freshness},
+    {"reuse", &ScoreBreakdown::reuse, &SelectionWeights::reuse},
+    {"jump_cut", &ScoreBreakdown::jump_cut, &SelectionWeights::jump_cut},
+    {"variety", &ScoreBreakdown::variety, &SelectionWeights::variety},
+    {"match_cut", &ScoreBreakdown::match_cut, &SelectionWeights::match_cut},
+    {"inpoint", &ScoreBreakdown::inpoint, &SelectionWeights::inpoint},
+    {"fit", &ScoreBreakdown::fit, &SelectionWeights::fit},
+    {"jitter", &ScoreBreakdown::jitter, &SelectionWeights::jitter},
+};
+
+bool parse_decision(Reader &r, JsonObject *o, const std::string &where, CutDecision &d)
+{
+  JsonObject *score = r.object(o, "score", where);
+  if (!score)
+    return false;
+  for (const TermField &t : kTerms)
+    if (!r.number(score, t.name, where + " score", d.score.*t.score))
+      return false;
+  gint64 considered, usable, beats, wanted;
+  if (!r.number(score, "total", where + " score", d.score.total) ||
+      !r.number(o, "runner_up", where, d.runner_up) ||
+      !r.integer(o, "considered", where, considered) || !r.integer(o, "usable", where, usable) ||
+      !r.integer(o, "beats", where, beats) || !r.integer(o, "wanted_beats", where, wanted) ||
+      !r.boolean(o, "shortened", where, d.shortened) ||
+      !r.time(o, "transition_duration", where, d.transition_duration))
+    return false;
+  if (considered < 0 || usable < 0 || beats < 0 || wanted < 0)
+    return r.fail("a count in " + where + " is negative.");
+  d.considered = (std::size_t)considered;
+  d.usable = (std::size_t)usable;
+  d.beats = (guint)beats;
+  d.wanted_beats = (guint)wanted;
+  JsonArray *target = r.array(o, "target", where);
+  if (!target)
+    return false;
+  if (json_array_get_length(target) != kFeatureAxes)
+    return r.fail("\"target\" in " + where + " does not hold 5 numbers.");
+  for (guint i = 0; i < kFeatureAxes; i++) {
+    JsonNode *n = json_array_get_element(target, i);
+    if (!JSON_NODE_HOLDS_VALUE(n) || (json_node_get_value_type(n) != G_TYPE_DOUBLE &&
+                                      json_node_get_value_type(n) != G_TYPE_INT64))
+      return r.fail("\"target\" in " + where + " does not hold 5 numbers.");
+    d.target[i] = json_node_get_double(n);
+  }
+  JsonObject *music = r.object(o, "music", where);
+  std::string level, transition;
+  if (!music || !r.number(music, "energy", where + " music", d.music.energy) ||
+      !r.string(music, "level", where + " music", level) ||
+      !r.boolean(music, "downbeat", where + " music", d.music.downbeat) ||
+      !r.boolean(music, "phrase_start", where + " music", d.music.phrase_start) ||
+      !r.boolean(music, "section_start", where + " music", d.music.section_start) ||
+      !r.string(o, "transition", where, transition))
+    return false;
+  if (level == "low")
+    d.music.level = Section::Level::kLow;
+  else if (level == "medium")
+    d.music.level = Section::Level::kMedium;
+  else if (level == "high")
+    d.music.level = Section::Level::kHigh;
+  else
+    return r.fail("\"level\" in " + where + " is not low, medium or high.");
+  if (transition == "cut")
+    d.transition = Transition::kCut;
+  else if (transition == "dissolve")
+    d.transition = Transition::kDissolve;
+  else if (transition == "fade")
+    d.transition = Transition::kFade;
+  else
+    return r.fail("\"transition\" in " + where + " is not cut, dissolve or fade.");
+  JsonNode *reuses = r.member(o, "reuses_segment", where);
+  if (!reuses)
+    return false;
+  if (JSON_NODE_HOLDS_NULL(reuses)) {
+    d.reuses_segment = SIZE_MAX;
+  } else {
+    gint64 v;
+    if (!r.integer(o, "reuses_segment", where, v) || v < 0)
+      return r.fail("\"reuses_segment\" in " + where + " is not a segment index.");
+    d.reuses_segment = (std::size_t)v;
+  }
+  return true;
+}
+
 bool parse_segment(Reader &r, JsonNode *node, std::size_t i, PlanJsonSegment &out)
 {
   const std::string where = "segment " + std::to_string(i);
@@ -201,6 +291,12 @@ bool parse_segment(Reader &r, JsonNode *node, std::size_t i, PlanJsonSegment &ou
       return r.fail("\"beat\" in " + where + " is negative.");
     s.beat = (std::size_t)b;
   }
+  if (json_object_has_member(o, "decision")) {
+    JsonObject *d = r.object(o, "decision", where);
+    if (!d || !parse_decision(r, d, where + " decision", out.decision))
+      return false;
+    out.has_decision = true;
+  }
   return true;
 }
 
@@ -223,8 +319,86 @@ bool parse_fps(const std::string &text, gint &n, gint &d)
 
 } // namespace
 
-std::string plan_to_json(const Plan &plan, const SongAnalysis &song,
-                         const std::vector<ClipAnalysis> &clips)
+namespace
+{
+
+const char *transition_name(Transition t)
+{
+  switch (t) {
+  case Transition::kDissolve:
+    return "dissolve";
+  case Transition::kFade:
+    return "fade";
+  default:
+    return "cut";
+  }
+}
+
+const char *level_name(Section::Level l)
+{
+  switch (l) {
+  case Section::Level::kLow:
+    return "low";
+  case Section::Level::kHigh:
+    return "high";
+  default:
+    return "medium";
+  }
+}
+
+void add_double(JsonBuilder *b, const char *name, double value)
+{
+  json_builder_set_member_name(b, name);
+  json_builder_add_double_value(b, value);
+}
+
+void add_bool(JsonBuilder *b, const char *name, bool value)
+{
+  json_builder_set_member_name(b, name);
+  json_builder_add_boolean_value(b, value);
+}
+
+void add_decision(JsonBuilder *b, const CutDecision &d)
+{
+  json_builder_set_member_name(b, "decision");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "score");
+  json_builder_begin_object(b);
+  for (const TermField &t : kTerms)
+    add_double(b, t.name, d.score.*t.score);
+  add_double(b, "total", d.score.total);
+  json_builder_end_object(b);
+  add_double(b, "runner_up", d.runner_up);
+  add_int(b, "considered", (gint64)d.considered);
+  add_int(b, "usable", (gint64)d.usable);
+  json_builder_set_member_name(b, "target");
+  json_builder_begin_array(b);
+  for (double v : d.target)
+    json_builder_add_double_value(b, v);
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "music");
+  json_builder_begin_object(b);
+  add_double(b, "energy", d.music.energy);
+  add_string(b, "level", level_name(d.music.level));
+  add_bool(b, "downbeat", d.music.downbeat);
+  add_bool(b, "phrase_start", d.music.phrase_start);
+  add_bool(b, "section_start", d.music.section_start);
+  json_builder_end_object(b);
+  add_int(b, "beats", d.beats);
+  add_int(b, "wanted_beats", d.wanted_beats);
+  add_bool(b, "shortened", d.shortened);
+  json_builder_set_member_name(b, "reuses_segment");
+  if (d.reuses_segment == SIZE_MAX)
+    json_builder_add_null_value(b);
+  else
+    json_builder_add_int_value(b, (gint64)d.reuses_segment);
+  add_string(b, "transition", transition_name(d.transition));
+  add_seconds(b, "transition_duration", d.transition_duration);
+  json_builder_end_object(b);
+}
+
+std::string to_json(const Plan &plan, const PlanResult *result, const SongAnalysis &song,
+                    const std::vector<ClipAnalysis> &clips)
 {
   GObjectPtr<JsonBuilder> owner(json_builder_new());
   JsonBuilder *b = owner.get();
@@ -254,9 +428,24 @@ std::string plan_to_json(const Plan &plan, const SongAnalysis &song,
     json_builder_add_string_value(b, note.c_str());
   json_builder_end_array(b);
 
+  json_builder_set_member_name(b, "style");
+  if (result)
+    json_builder_add_string_value(b, result->style.c_str());
+  else
+    json_builder_add_null_value(b);
+  add_seconds(b, "audio_fade_out_s", result ? result->fade_out : 0);
+  if (result) {
+    json_builder_set_member_name(b, "weights");
+    json_builder_begin_object(b);
+    for (const TermField &t : kTerms)
+      add_double(b, t.name, result->weights.*t.weight);
+    json_builder_end_object(b);
+  }
+
   json_builder_set_member_name(b, "segments");
   json_builder_begin_array(b);
-  for (const Segment &s : plan.segments) {
+  for (std::size_t i = 0; i < plan.segments.size(); i++) {
+    const Segment &s = plan.segments[i];
     json_builder_begin_object(b);
     add_seconds(b, "start", s.start);
     add_seconds(b, "duration", s.duration);
@@ -282,6 +471,8 @@ std::string plan_to_json(const Plan &plan, const SongAnalysis &song,
     add_seconds(b, "beat_time", s.beat_time);
     json_builder_set_member_name(b, "reused");
     json_builder_add_boolean_value(b, s.reused);
+    if (result && i < result->decisions.size())
+      add_decision(b, result->decisions[i]);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -300,9 +491,25 @@ std::string plan_to_json(const Plan &plan, const SongAnalysis &song,
   return out;
 }
 
-bool write_plan_json(const Plan &plan, const SongAnalysis &song,
-                     const std::vector<ClipAnalysis> &clips, const std::string &path,
-                     GError **error)
+} // namespace
+
+std::string plan_to_json(const Plan &plan, const SongAnalysis &song,
+                         const std::vector<ClipAnalysis> &clips)
+{
+  return to_json(plan, nullptr, song, clips);
+}
+
+std::string plan_to_json(const PlanResult &result, const SongAnalysis &song,
+                         const std::vector<ClipAnalysis> &clips)
+{
+  return to_json(result.plan, &result, song, clips);
+}
+
+namespace
+{
+
+bool write_json(const Plan &plan, const PlanResult *result, const SongAnalysis &song,
+                const std::vector<ClipAnalysis> &clips, const std::string &path, GError **error)
 {
   for (std::size_t i = 0; i < plan.segments.size(); i++) {
     if (plan.segments[i].clip >= clips.size()) {
@@ -313,8 +520,24 @@ bool write_plan_json(const Plan &plan, const SongAnalysis &song,
       return false;
     }
   }
-  const std::string text = plan_to_json(plan, song, clips);
+  const std::string text = to_json(plan, result, song, clips);
   return g_file_set_contents(path.c_str(), text.c_str(), (gssize)text.size(), error);
+}
+
+} // namespace
+
+bool write_plan_json(const Plan &plan, const SongAnalysis &song,
+                     const std::vector<ClipAnalysis> &clips, const std::string &path,
+                     GError **error)
+{
+  return write_json(plan, nullptr, song, clips, path, error);
+}
+
+bool write_plan_json(const PlanResult &result, const SongAnalysis &song,
+                     const std::vector<ClipAnalysis> &clips, const std::string &path,
+                     GError **error)
+{
+  return write_json(result.plan, &result, song, clips, path, error);
 }
 
 bool parse_plan_json(const std::string &text, PlanJson &out, GError **error)
@@ -381,6 +604,27 @@ bool parse_plan_json(const std::string &text, PlanJson &out, GError **error)
     out.notes.push_back(json_node_get_string(n));
   }
 
+  out.style.clear();
+  out.fade_out = 0;
+  out.has_weights = false;
+  if (json_object_has_member(root, "style")) {
+    if (!r.string(root, "style", top, out.style, true))
+      return false;
+  }
+  if (json_object_has_member(root, "audio_fade_out_s")) {
+    if (!r.time(root, "audio_fade_out_s", top, out.fade_out))
+      return false;
+  }
+  if (json_object_has_member(root, "weights")) {
+    JsonObject *w = r.object(root, "weights", top);
+    if (!w)
+      return false;
+    for (const TermField &t : kTerms)
+      if (!r.number(w, t.name, "weights", out.weights.*t.weight))
+        return false;
+    out.has_weights = true;
+  }
+
   JsonArray *segments = r.array(root, "segments", top);
   if (!segments)
     return false;
@@ -416,6 +660,22 @@ Plan PlanJson::to_plan() const
   for (const PlanJsonSegment &s : segments)
     plan.segments.push_back(s.segment);
   return plan;
+}
+
+PlanResult PlanJson::to_result() const
+{
+  PlanResult result;
+  result.plan = to_plan();
+  result.style = style;
+  result.fade_out = fade_out;
+  if (has_weights)
+    result.weights = weights;
+  for (const PlanJsonSegment &s : segments) {
+    result.decisions.push_back(s.has_decision ? s.decision : CutDecision{});
+    if (s.segment.reused)
+      result.reused++;
+  }
+  return result;
 }
 
 } // namespace montage

@@ -19,8 +19,25 @@
  *       "shot": 1,                      index into the clip's shots
  *       "beat": 0,                      beat index, null when not on a beat (song start)
  *       "beat_time": 0.01,              that beat's song time, seconds
- *       "reused": false } ]
+ *       "reused": false,
+ *       "decision": { ... } } ]       only when written from a PlanResult (below)
  *   }
+ *
+ * Version 2 adds (written from a PlanResult; the Plan-only writer gives
+ * "style": null, "audio_fade_out_s": 0 and no "weights" or "decision"):
+ *     "style": "balanced",            Style::name
+ *     "audio_fade_out_s": 2.0,        PlanResult::fade_out, seconds (0: none)
+ *     "weights": { "closeness": 1.0, "freshness": ..., "reuse", "jump_cut",
+ *                  "variety", "match_cut", "inpoint", "fit", "jitter" },
+ *   and per segment "decision" (CutDecision):
+ *     "score": { the nine terms above, each 0..1, and "total" },
+ *     "runner_up": 3.1, "considered": 24, "usable": 12,
+ *     "target": [ motion, sharpness, brightness, contrast, colourfulness ],
+ *     "music": { "energy": 0.8, "level": "low"|"medium"|"high",
+ *                "downbeat": true, "phrase_start": false, "section_start": false },
+ *     "beats": 2, "wanted_beats": 2, "shortened": false,
+ *     "reuses_segment": null or the index of the earlier segment shown again,
+ *     "transition": "cut"|"dissolve"|"fade", "transition_duration": 0.0 (seconds)
  *
  * Times are written as seconds (ns / 1e9, doubles written so they read back
  * exactly); read_plan_json() rounds them back to the nearest nanosecond, so a
@@ -29,6 +46,7 @@
  */
 #pragma once
 
+#include <gst/montage/planner.h>
 #include <gst/montage/types.h>
 
 #include <string>
@@ -45,6 +63,11 @@ namespace montage
 std::string plan_to_json(const Plan &plan, const SongAnalysis &song,
                          const std::vector<ClipAnalysis> &clips);
 
+/* The same with the plan's explanation (version 2 "style", "weights",
+ * "audio_fade_out_s" and each segment's "decision"). Never fails. */
+std::string plan_to_json(const PlanResult &result, const SongAnalysis &song,
+                         const std::vector<ClipAnalysis> &clips);
+
 /* Writes plan_to_json() to `path`, atomically (g_file_set_contents: a
  * temporary file renamed over `path`, so readers never see half a plan).
  * Returns TRUE on success. On failure returns FALSE and sets `error`
@@ -54,12 +77,20 @@ bool write_plan_json(const Plan &plan, const SongAnalysis &song,
                      const std::vector<ClipAnalysis> &clips, const std::string &path,
                      GError **error);
 
+/* write_plan_json() of a PlanResult: the file holds the explanation too.
+ * Same results and errors. */
+bool write_plan_json(const PlanResult &result, const SongAnalysis &song,
+                     const std::vector<ClipAnalysis> &clips, const std::string &path,
+                     GError **error);
+
 /* One segment as read back: the planner's fields plus what the file says of
  * its clip. */
 struct PlanJsonSegment {
-  Segment segment;    /* times in ns; beat is SIZE_MAX where the file has null */
-  std::string source; /* the clip's path ("" where null) */
-  std::string uri;    /* the clip's URI ("" where null) */
+  Segment segment;           /* times in ns; beat is SIZE_MAX where the file has null */
+  std::string source;        /* the clip's path ("" where null) */
+  std::string uri;           /* the clip's URI ("" where null) */
+  bool has_decision = false; /* the file had a "decision" for this segment */
+  CutDecision decision;
 };
 
 /* What a plan file holds. */
@@ -74,16 +105,24 @@ struct PlanJson {
   guint64 seed = 0;
   std::vector<std::string> notes;
   std::vector<PlanJsonSegment> segments;
+  std::string style;         /* "" where null or absent (version 1) */
+  GstClockTime fade_out = 0; /* audio fade-out, ns */
+  bool has_weights = false;
+  SelectionWeights weights;
 
   /* The Plan these fields describe (segments, duration, rate, seed, notes). */
   Plan to_plan() const;
+  /* The PlanResult these fields describe (decisions of segments without one
+   * are default CutDecisions). */
+  PlanResult to_result() const;
 };
 
 /* Parses JSON text produced by plan_to_json() into `out`.
  * Returns TRUE on success; on failure returns FALSE, sets `error` (may be
  * NULL) and leaves `out` unspecified: JSON_PARSER_ERROR_* for text that is
  * not JSON, G_IO_ERROR_INVALID_DATA naming the first missing or mistyped
- * field, or a version newer than this reader knows (1). */
+ * field, or a version newer than this reader knows (2). Reads versions 1
+ * and 2. */
 bool parse_plan_json(const std::string &text, PlanJson &out, GError **error);
 
 /* Reads and parses a plan file written by write_plan_json().

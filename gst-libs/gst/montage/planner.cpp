@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cmath>
 #include <optional>
-#include <random>
 #include <utility>
 
 namespace montage
@@ -21,27 +21,10 @@ GstClockTime frame_time(guint64 frame, gint fps_n, gint fps_d)
   return gst_util_uint64_scale_round(frame, (guint64)fps_d * GST_SECOND, (guint64)fps_n);
 }
 
-double score_candidate(const CandidateFeatures &f, const ScoreWeights &w, double jitter)
-{
-  return w.fit * f.fit + w.freshness * f.freshness + w.clip_rest * f.clip_rest + w.jitter * jitter;
-}
-
 namespace
 {
 
 constexpr std::size_t kNoBeat = SIZE_MAX;
-
-/* Uniform double in [0, 1) from the top 53 bits: the same on every platform,
- * unlike std::uniform_real_distribution. */
-class Jitter
-{
-public:
-  explicit Jitter(guint64 seed) : gen_(seed) {}
-  double next() { return (double)(gen_() >> 11) * (1.0 / 9007199254740992.0); }
-
-private:
-  std::mt19937_64 gen_;
-};
 
 std::string seconds(GstClockTime t)
 {
@@ -89,6 +72,7 @@ struct ShotState {
   GstClockTime lo = 0; /* first usable in-point (on the source grid) */
   GstClockTime hi = 0; /* shot end minus one source frame: footage must end by here */
   std::vector<std::pair<GstClockTime, GstClockTime>> used; /* sorted, disjoint [a, b) */
+  GstClockTime best = GST_CLOCK_TIME_NONE;                 /* ShotFeatures::best_inpoint */
 
   GstClockTime usable() const { return hi > lo ? hi - lo : 0; }
   GstClockTime used_length() const
@@ -127,27 +111,54 @@ struct ClipState {
   std::size_t index = 0; /* into the caller's clip list */
   SourceGrid grid;
   std::vector<ShotState> shots; /* parallel to the clip's shot list */
-  std::ptrdiff_t last_segment = -1;
 };
 
 /* Where a segment of a given length can go inside one shot. */
 struct Placement {
   GstClockTime inpoint = 0;
-  GstClockTime room = 0; /* free (or usable) length from inpoint: for the fit term */
+  GstClockTime room = 0; /* free (or usable) stretch the segment is placed in: for the fit term */
   bool reused = false;
+  double inpoint_score = 0.5; /* ItemUse::inpoint */
 };
 
-/* Best-fitting placement in unused footage: in the free stretch that the
- * segment fills most, at the stretch's first source frame. */
+/* How close in-point `in` is to the shot's best moment, for a d-long
+ * segment: 1 at it, falling to 0 one segment length away; 0.5 when unknown. */
+double inpoint_score(GstClockTime best, GstClockTime in, GstClockTime d)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(best))
+    return 0.5;
+  GstClockTime dist = in > best ? in - best : best - in;
+  return 1.0 - std::min(1.0, (double)dist / (double)std::max<GstClockTime>(d, 1));
+}
+
+/* In-point of a d-long segment in the free stretch [a, b): at the shot's best
+ * moment when known, moved into the stretch; else at the stretch's start. */
+GstClockTime inpoint_in(const ShotState &s, const SourceGrid &grid, GstClockTime a, GstClockTime b,
+                        GstClockTime d)
+{
+  GstClockTime first = grid.up(a);
+  if (!GST_CLOCK_TIME_IS_VALID(s.best) || b < d)
+    return first;
+  GstClockTime last = grid.down(b - d);
+  if (last < first)
+    return first;
+  return std::clamp(grid.up(s.best), first, last);
+}
+
+/* Placement in unused footage: in the free stretch whose placement comes
+ * closest to the best moment, then that the segment fills most. */
 std::optional<Placement> place_fresh(const ShotState &s, const SourceGrid &grid, GstClockTime d)
 {
   std::optional<Placement> best;
   auto consider = [&](GstClockTime a, GstClockTime b) {
-    GstClockTime in = grid.up(a);
-    if (in < s.lo || in >= b || b - in < d)
+    GstClockTime first = grid.up(a);
+    if (first < s.lo || first >= b || b - first < d)
       return;
-    if (!best || b - in < best->room)
-      best = Placement{in, b - in, false};
+    GstClockTime in = inpoint_in(s, grid, a, b, d);
+    Placement p{in, b - first, false, inpoint_score(s.best, in, d)};
+    if (!best || p.inpoint_score > best->inpoint_score ||
+        (p.inpoint_score == best->inpoint_score && p.room < best->room))
+      best = p;
   };
   GstClockTime a = s.lo;
   for (const auto &u : s.used) {
@@ -162,7 +173,8 @@ std::optional<Placement> place_fresh(const ShotState &s, const SourceGrid &grid,
   return best;
 }
 
-/* Placement that overlaps earlier segments least (the shot must hold d). */
+/* Placement that overlaps earlier segments least (the shot must hold d),
+ * then closest to the best moment, then earliest. */
 std::optional<Placement> place_reused(const ShotState &s, const SourceGrid &grid, GstClockTime d)
 {
   if (s.hi < d || s.hi - d < s.lo)
@@ -171,6 +183,8 @@ std::optional<Placement> place_reused(const ShotState &s, const SourceGrid &grid
   if (last < s.lo)
     return std::nullopt;
   std::vector<GstClockTime> tries{s.lo, last};
+  if (GST_CLOCK_TIME_IS_VALID(s.best))
+    tries.push_back(std::clamp(grid.up(s.best), s.lo, last));
   for (const auto &u : s.used)
     tries.push_back(grid.up(u.second));
   std::optional<Placement> best;
@@ -179,38 +193,54 @@ std::optional<Placement> place_reused(const ShotState &s, const SourceGrid &grid
     if (in < s.lo || in > last)
       continue;
     GstClockTime ov = s.overlap(in, in + d);
-    if (!best || ov < best_overlap || (ov == best_overlap && in < best->inpoint)) {
-      best = Placement{in, s.usable(), ov > 0};
+    Placement p{in, s.usable(), ov > 0, inpoint_score(s.best, in, d)};
+    if (!best || ov < best_overlap ||
+        (ov == best_overlap && (p.inpoint_score > best->inpoint_score ||
+                                (p.inpoint_score == best->inpoint_score && in < best->inpoint)))) {
+      best = p;
       best_overlap = ov;
     }
   }
   return best;
 }
 
-/* A possible end of the segment being planned. */
-struct End {
+/* A cut candidate: a beat on the output frame grid, the start or the end. */
+struct Node {
   guint64 frame = 0;
-  std::size_t beat = kNoBeat; /* beat index, or kNoBeat for the edit end / off-beat */
+  std::size_t beat = kNoBeat; /* beat index, or kNoBeat (song start, edit end, off-beat) */
 };
 
 struct Choice {
+  Selection selection;
   std::size_t clip = 0; /* index into the ClipState list */
   std::size_t shot = 0;
   Placement place;
-  int tier = 0; /* 0 other clip, 1 same clip other shot, 2 same shot as before */
-  double score = 0.0;
 };
+
+SelectionSettings selection_settings(const PlanSettings &settings)
+{
+  SelectionSettings s;
+  s.weights = settings.style.weights;
+  s.axis_weights = settings.style.target.axis_weights;
+  s.neighbours = settings.style.neighbours;
+  s.variety_window = settings.style.variety_window;
+  s.seed = settings.seed;
+  return s;
+}
+
+constexpr double kViolation = 1000.0; /* pacing cost of breaking min gap or max hold */
 
 class Planner
 {
 public:
   Planner(const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
           const PlanSettings &settings)
-      : song_(song), clips_(clips), settings_(settings), jitter_(settings.seed)
+      : song_(song), clips_(clips), settings_(settings), style_(settings.style),
+        engine_(selection_settings(settings))
   {
   }
 
-  Plan run();
+  PlanResult run();
 
 private:
   void check_input();
@@ -218,25 +248,40 @@ private:
   void prepare_clips();
   void find_end();
   void find_cuts();
+  void mark_beats();
+  void pace();
   double energy_at(std::size_t beat, GstClockTime t) const;
-  std::optional<Choice> choose(GstClockTime d, bool fresh);
+  Section::Level level_at(GstClockTime t, double energy) const;
+  guint wanted_beats(Section::Level level) const;
+  MusicMoment music_at(std::size_t beat, GstClockTime t) const;
+  double segment_cost(std::size_t i, std::size_t j) const;
+  std::optional<Choice> choose(const FeaturePoint &target, GstClockTime d, bool fresh,
+                               bool allow_same_shot);
+  std::optional<Choice> choose_any(const FeaturePoint &target, GstClockTime d, bool fresh);
   GstClockTime longest_room(bool fresh) const;
   GstClockTime t(guint64 frame) const { return frame_time(frame, fps_n_, fps_d_); }
+  bool whole_song() const { return !end_beat_valid_; }
 
   const SongAnalysis &song_;
   const std::vector<ClipAnalysis> &clips_;
   const PlanSettings &settings_;
-  Jitter jitter_;
+  const Style &style_;
+  SelectionEngine engine_;
   gint fps_n_ = 30, fps_d_ = 1;
   GstClockTime beat_length_ = GST_SECOND / 2;
   std::vector<ClipState> states_;
+  std::vector<std::pair<std::size_t, std::size_t>> items_; /* engine item -> (state, shot) */
+  std::vector<std::vector<std::size_t>> item_of_;          /* (state, shot) -> engine item */
+  std::vector<Placement> placements_;                      /* per item, during choose() */
   guint64 end_frame_ = 0;
+  bool end_beat_valid_ = false; /* the edit ends on a beat (a requested length) */
+  std::size_t end_beat_ = kNoBeat;
   std::size_t start_beat_ = kNoBeat;
-  std::vector<End> cuts_;
-  Plan plan_;
-  /* planning state */
-  std::ptrdiff_t prev_state_ = -1;
-  std::size_t prev_shot_ = 0;
+  std::vector<Node> nodes_;       /* start, beat cuts, end */
+  std::vector<std::size_t> path_; /* node indices of the paced cuts, from 0 to the end */
+  std::vector<bool> downbeat_, phrase_, section_start_; /* per beat */
+  PlanResult result_;
+  std::ptrdiff_t prev_item_ = -1;
 };
 
 void Planner::check_input()
@@ -245,8 +290,9 @@ void Planner::check_input()
     throw PlanError("The output frame rate " + std::to_string(settings_.fps_n) + "/" +
                     std::to_string(settings_.fps_d) +
                     " is not valid: give a positive rate such as 30/1 or 30000/1001.");
-  if (settings_.beats_per_cut == 0 || settings_.beats_per_cut_low_energy == 0)
-    throw PlanError("Beats per cut must be at least 1.");
+  const StylePacing &p = style_.pacing;
+  if (p.beats_per_cut_low == 0 || p.beats_per_cut_medium == 0 || p.beats_per_cut_high == 0)
+    throw PlanError("The style '" + style_.name + "' asks for 0 beats per cut: use at least 1.");
   if (settings_.duration == 0)
     throw PlanError("The requested duration is 0: ask for a positive length, or none for "
                     "the whole song.");
@@ -287,6 +333,7 @@ void Planner::find_beat_length()
 
 void Planner::prepare_clips()
 {
+  std::vector<std::vector<Shot>> shot_lists; /* parallel to states_ */
   for (std::size_t i = 0; i < clips_.size(); i++) {
     const ClipAnalysis &clip = clips_[i];
     ClipAnalysis derived;
@@ -294,39 +341,79 @@ void Planner::prepare_clips()
     if (shots->empty()) {
       derived.cuts = clip.cuts;
       derived.duration = clip.duration;
+      derived.first_frame = clip.first_frame;
       shots_from_cuts(derived);
       shots = &derived.shots;
     }
     if (shots->empty()) {
-      plan_.notes.push_back("Clip '" + clip.path +
-                            "' is not used: it has no shots (its length is unknown).");
+      result_.plan.notes.push_back("Clip '" + clip.path +
+                                   "' is not used: it has no shots (its length is unknown).");
       continue;
     }
     ClipState state;
     state.index = i;
     state.grid = SourceGrid{clip.fps_n, clip.fps_d};
     bool long_enough = false;
-    for (const Shot &shot : *shots) {
+    for (std::size_t k = 0; k < shots->size(); k++) {
+      const Shot &shot = (*shots)[k];
       ShotState s;
-      s.lo = state.grid.up(shot.start);
+      /* Outside the shot's own fade or dissolve in, and the next one's. */
+      GstClockTime begin = std::max(shot.start, shot.transition_end);
+      GstClockTime end = shot.end;
+      if (k + 1 < shots->size()) {
+        const Shot &next = (*shots)[k + 1];
+        if (next.transition_start > begin && next.transition_start < end)
+          end = next.transition_start;
+      }
+      s.lo = state.grid.up(begin);
       GstClockTime margin = state.grid.frame_length();
-      s.hi = shot.end > margin ? shot.end - margin : 0;
+      s.hi = end > margin ? end - margin : 0;
+      if (shot.has_features)
+        s.best = shot.features.best_inpoint;
       if (s.usable() >= beat_length_)
         long_enough = true;
       state.shots.push_back(s);
     }
     if (!long_enough) {
-      plan_.notes.push_back("Clip '" + clip.path + "' is not used: none of its " +
-                            std::to_string(shots->size()) + " shots is at least one beat (" +
-                            seconds(beat_length_) + ") long.");
+      result_.plan.notes.push_back("Clip '" + clip.path + "' is not used: none of its " +
+                                   std::to_string(shots->size()) + " shots is at least one beat (" +
+                                   seconds(beat_length_) + ") long.");
       continue;
     }
     states_.push_back(std::move(state));
+    shot_lists.push_back(*shots);
   }
   if (states_.empty())
     throw PlanError("None of the " + std::to_string(clips_.size()) +
                     " clips has a shot at least one beat (" + seconds(beat_length_) +
                     ") long: add clips with longer shots, or check the scene detection.");
+
+  /* The engine's items: every shot of every usable clip, in feature space. */
+  std::vector<const ShotFeatures *> pool;
+  for (const auto &shots : shot_lists)
+    for (const Shot &shot : shots)
+      if (shot.has_features)
+        pool.push_back(&shot.features);
+  const FeatureScale scale = FeatureScale::fit(pool);
+  std::vector<SelectionItem> items;
+  item_of_.resize(states_.size());
+  for (std::size_t c = 0; c < states_.size(); c++) {
+    for (std::size_t k = 0; k < shot_lists[c].size(); k++) {
+      const Shot &shot = shot_lists[c][k];
+      SelectionItem item;
+      item.source = c;
+      item.has_features = shot.has_features;
+      if (shot.has_features) {
+        item.point = scale.normalise(shot.features);
+        item.histogram = shot.features.histogram;
+      }
+      item_of_[c].push_back(items.size());
+      items_.emplace_back(c, k);
+      items.push_back(std::move(item));
+    }
+  }
+  placements_.resize(items.size());
+  engine_.set_items(std::move(items));
 }
 
 void Planner::find_end()
@@ -339,33 +426,57 @@ void Planner::find_end()
   if (!GST_CLOCK_TIME_IS_VALID(settings_.duration)) {
     end = song_end;
   } else {
-    GstClockTime want = settings_.duration;
-    const auto &b = song_.beats;
-    auto it = std::lower_bound(b.begin(), b.end(), want);
-    GstClockTime nearest = GST_CLOCK_TIME_NONE, dist = 0;
-    if (it != b.end()) {
-      nearest = *it;
-      dist = *it - want;
+    const GstClockTime want = settings_.duration;
+    const GstClockTime search = style_.pacing.end_search;
+    /* Nearest downbeat within `search`, else nearest beat, else `want`. */
+    std::size_t pick = kNoBeat;
+    GstClockTime pick_dist = 0;
+    for (int pass = 0; pass < 2 && pick == kNoBeat; pass++) {
+      for (std::size_t i = 0; i < song_.beats.size(); i++) {
+        if (pass == 0 && !downbeat_[i])
+          continue;
+        GstClockTime b = song_.beats[i];
+        if (frame_at(b, fps_n_, fps_d_) == 0)
+          continue;
+        if (GST_CLOCK_TIME_IS_VALID(song_end) && b > song_end)
+          continue;
+        GstClockTime dist = b > want ? b - want : want - b;
+        if (dist <= search && (pick == kNoBeat || dist < pick_dist)) {
+          pick = i;
+          pick_dist = dist;
+        }
+      }
     }
-    if (it != b.begin() && (!GST_CLOCK_TIME_IS_VALID(nearest) || want - *(it - 1) <= dist)) {
-      nearest = *(it - 1);
-      dist = want - nearest;
-    }
-    if (GST_CLOCK_TIME_IS_VALID(nearest) && dist <= beat_length_ / 2)
-      end = t(frame_at(nearest, fps_n_, fps_d_));
-    else
+    if (pick != kNoBeat) {
+      end = t(frame_at(song_.beats[pick], fps_n_, fps_d_));
+      end_beat_ = pick;
+      end_beat_valid_ = true;
+    } else {
       end = t(frame_at(want, fps_n_, fps_d_));
-    if (GST_CLOCK_TIME_IS_VALID(song_end) && end > song_end) {
+    }
+    if (GST_CLOCK_TIME_IS_VALID(song_end) && end >= song_end) {
       if (want > song_end)
-        plan_.notes.push_back("The requested duration " + seconds(want) +
-                              " is longer than the song: the edit ends with the song at " +
-                              seconds(song_end) + ".");
+        result_.plan.notes.push_back("The requested duration " + seconds(want) +
+                                     " is longer than the song: the edit ends with the song at " +
+                                     seconds(song_end) + ".");
       end = song_end;
+      end_beat_valid_ = false;
+      end_beat_ = kNoBeat;
     }
   }
   end_frame_ = frame_at(end, fps_n_, fps_d_);
   if (end_frame_ == 0)
     throw PlanError("The edit would be shorter than one frame: ask for a longer duration.");
+  if (!GST_CLOCK_TIME_IS_VALID(song_end) || t(end_frame_) < song_end) {
+    GstClockTime fade = std::min(style_.pacing.fade_out, t(end_frame_) / 4);
+    result_.fade_out = t(frame_at(fade, fps_n_, fps_d_));
+    if (result_.fade_out > 0)
+      result_.plan.notes.push_back(
+          "The edit ends at " + seconds(t(end_frame_)) +
+          (end_beat_valid_ ? (downbeat_[end_beat_] ? " on a downbeat" : " on a beat") : "") +
+          ", before the song ends: the audio fades out over the last " + seconds(result_.fade_out) +
+          ".");
+  }
 }
 
 void Planner::find_cuts()
@@ -374,6 +485,7 @@ void Planner::find_cuts()
   /* beats[0] within one output frame of 0: the first segment starts on it. */
   if (gst_util_uint64_scale(b[0], (guint64)fps_n_, (guint64)fps_d_ * GST_SECOND) == 0)
     start_beat_ = 0;
+  nodes_.push_back(Node{0, start_beat_});
   const GstClockTime end = t(end_frame_);
   for (std::size_t i = 0; i < b.size(); i++) {
     if (i == start_beat_)
@@ -381,55 +493,195 @@ void Planner::find_cuts()
     guint64 f = frame_at(b[i], fps_n_, fps_d_);
     if (f == 0 || f >= end_frame_)
       continue;
-    if (!cuts_.empty() && f <= cuts_.back().frame)
+    if (f <= nodes_.back().frame)
       continue; /* two beats on one frame: keep the first */
     if (end - t(f) < beat_length_ / 2)
       continue; /* would leave a sliver before the end */
-    cuts_.push_back(End{f, i});
+    nodes_.push_back(Node{f, i});
+  }
+  nodes_.push_back(Node{end_frame_, end_beat_valid_ ? end_beat_ : kNoBeat});
+}
+
+/* Downbeats, phrase starts (every phrase_bars downbeats, counted again from
+ * each section's first downbeat) and section starts, per beat. */
+void Planner::mark_beats()
+{
+  const std::size_t n = song_.beats.size();
+  downbeat_.assign(n, false);
+  phrase_.assign(n, false);
+  section_start_.assign(n, false);
+  if (song_.downbeats.size() == n)
+    for (std::size_t i = 0; i < n; i++)
+      downbeat_[i] = song_.downbeats[i];
+  for (const Section &s : song_.sections) {
+    auto it = std::lower_bound(song_.beats.begin(), song_.beats.end(), s.start);
+    if (it != song_.beats.end() && *it < s.end && s.start > 0)
+      section_start_[(std::size_t)(it - song_.beats.begin())] = true;
+  }
+  const guint bars = std::max(1u, style_.pacing.phrase_bars);
+  guint ordinal = 0;
+  bool restart = false;
+  for (std::size_t i = 0; i < n; i++) {
+    if (section_start_[i]) {
+      phrase_[i] = true;
+      restart = true;
+    }
+    if (!downbeat_[i])
+      continue;
+    if (restart) {
+      ordinal = 0;
+      restart = false;
+    }
+    if (ordinal % bars == 0)
+      phrase_[i] = true;
+    ordinal++;
   }
 }
 
 double Planner::energy_at(std::size_t beat, GstClockTime time) const
 {
-  const auto &e = song_.beat_energy;
-  if (e.size() != song_.beats.size())
-    return 1.0;
   if (beat == kNoBeat) {
     auto it = std::upper_bound(song_.beats.begin(), song_.beats.end(), time);
     beat = it == song_.beats.begin() ? 0 : (std::size_t)(it - song_.beats.begin()) - 1;
   }
-  return e[beat];
+  if (song_.beat_energy.size() == song_.beats.size())
+    return song_.beat_energy[beat];
+  if (!song_.energy_curve.empty() && song_.energy_interval > 0) {
+    std::size_t i = (std::size_t)(song_.beats[beat] / song_.energy_interval);
+    return song_.energy_curve[std::min(i, song_.energy_curve.size() - 1)];
+  }
+  return 1.0;
 }
 
-/* The best placement of a d-long segment over all usable shots, in fresh
- * footage only (fresh) or anywhere (least overlap). Hard tiers first (other
- * clip, then other shot), then score_candidate(). */
-std::optional<Choice> Planner::choose(GstClockTime d, bool fresh)
+Section::Level Planner::level_at(GstClockTime time, double energy) const
 {
-  const std::ptrdiff_t segment = (std::ptrdiff_t)plan_.segments.size();
-  std::optional<Choice> best;
-  for (std::size_t c = 0; c < states_.size(); c++) {
-    const ClipState &cs = states_[c];
-    for (std::size_t s = 0; s < cs.shots.size(); s++) {
-      const ShotState &ss = cs.shots[s];
-      auto place = fresh ? place_fresh(ss, cs.grid, d) : place_reused(ss, cs.grid, d);
-      if (!place)
+  for (const Section &s : song_.sections)
+    if (time >= s.start && time < s.end)
+      return s.level;
+  if (energy < style_.pacing.low_energy)
+    return Section::Level::kLow;
+  if (energy >= style_.pacing.high_energy)
+    return Section::Level::kHigh;
+  return Section::Level::kMedium;
+}
+
+guint Planner::wanted_beats(Section::Level level) const
+{
+  switch (level) {
+  case Section::Level::kLow:
+    return style_.pacing.beats_per_cut_low;
+  case Section::Level::kHigh:
+    return style_.pacing.beats_per_cut_high;
+  default:
+    return style_.pacing.beats_per_cut_medium;
+  }
+}
+
+MusicMoment Planner::music_at(std::size_t beat, GstClockTime time) const
+{
+  MusicMoment m;
+  GstClockTime at = beat != kNoBeat ? song_.beats[beat] : time;
+  m.energy = energy_at(beat, time);
+  m.level = level_at(at, m.energy);
+  if (beat != kNoBeat) {
+    m.downbeat = downbeat_[beat];
+    m.phrase_start = phrase_[beat];
+    m.section_start = section_start_[beat];
+  }
+  return m;
+}
+
+/* Pacing cost of a segment from node i to node j (lower is better). */
+double Planner::segment_cost(std::size_t i, std::size_t j) const
+{
+  const StylePacing &p = style_.pacing;
+  const Node &a = nodes_[i], &b = nodes_[j];
+  const GstClockTime dur = t(b.frame) - t(a.frame);
+  double cost = 0.0;
+  if (dur < p.min_gap)
+    cost += kViolation;
+  if (dur > p.max_hold && j > i + 1)
+    cost += kViolation;
+  if (b.beat == kNoBeat)
+    return cost; /* the tail after the last cut: nothing to pace */
+  const double from = a.beat == kNoBeat ? -1.0 : (double)a.beat;
+  const double beats = (double)b.beat - from;
+  const MusicMoment m = music_at(a.beat, t(a.frame));
+  cost += p.pace_weight * std::fabs(std::log2(beats / (double)wanted_beats(m.level)));
+  if (downbeat_[b.beat])
+    cost -= p.downbeat_bonus;
+  if (phrase_[b.beat])
+    cost -= p.phrase_bonus;
+  return cost;
+}
+
+/* Chooses the cut beats together: the cheapest path of segments from the
+ * start node to the end node (dynamic programming over the nodes, each node
+ * looking back while a segment stays within max_hold). A whole-song edit must
+ * pass through the song's final beat. */
+void Planner::pace()
+{
+  const std::size_t n = nodes_.size();
+  std::size_t forced = kNoBeat;
+  if (whole_song() && n >= 3 && nodes_[n - 2].beat == song_.beats.size() - 1 &&
+      t(nodes_[n - 1].frame) - t(nodes_[n - 2].frame) >= style_.pacing.min_gap)
+    forced = n - 2;
+  std::vector<double> cost(n, HUGE_VAL);
+  std::vector<std::size_t> from(n, 0);
+  cost[0] = 0.0;
+  for (std::size_t j = 1; j < n; j++) {
+    for (std::size_t i = j; i-- > 0;) {
+      if (i + 1 < j && t(nodes_[j].frame) - t(nodes_[i].frame) > style_.pacing.max_hold)
+        break;
+      if (j == n - 1 && forced != kNoBeat && i != forced)
         continue;
-      CandidateFeatures f;
-      f.fit = place->room > 0 ? (double)d / (double)place->room : 1.0;
-      f.freshness = ss.usable() > 0 ? 1.0 - (double)ss.used_length() / (double)ss.usable() : 0.0;
-      f.freshness = std::clamp(f.freshness, 0.0, 1.0);
-      f.clip_rest = cs.last_segment < 0
-                        ? 1.0
-                        : std::min(1.0, (double)(segment - cs.last_segment) / states_.size());
-      Choice ch{c, s, *place, 0, score_candidate(f, settings_.weights, jitter_.next())};
-      if ((std::ptrdiff_t)c == prev_state_)
-        ch.tier = s == prev_shot_ ? 2 : 1;
-      if (!best || ch.tier < best->tier || (ch.tier == best->tier && ch.score > best->score))
-        best = ch;
+      double c = cost[i] + segment_cost(i, j);
+      if (c < cost[j]) {
+        cost[j] = c;
+        from[j] = i;
+      }
     }
   }
-  return best;
+  path_.clear();
+  for (std::size_t j = n - 1; j > 0; j = from[j])
+    path_.push_back(j);
+  std::reverse(path_.begin(), path_.end());
+}
+
+/* The engine's best shot for a d-long segment, in unused footage only
+ * (fresh) or anywhere; the previous shot only when allow_same_shot. */
+std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d, bool fresh,
+                                      bool allow_same_shot)
+{
+  auto usable = [&](std::size_t item, ItemUse &use) {
+    if (!allow_same_shot && (std::ptrdiff_t)item == prev_item_)
+      return false;
+    const auto &[c, k] = items_[item];
+    const ClipState &cs = states_[c];
+    const ShotState &ss = cs.shots[k];
+    auto place = fresh ? place_fresh(ss, cs.grid, d) : place_reused(ss, cs.grid, d);
+    if (!place)
+      return false;
+    placements_[item] = *place;
+    use.freshness = ss.usable() > 0 ? 1.0 - (double)ss.used_length() / (double)ss.usable() : 0.0;
+    use.reuse = place->reused;
+    use.fit = place->room > 0 ? std::min(1.0, (double)d / (double)place->room) : 1.0;
+    use.inpoint = place->inpoint_score;
+    return true;
+  };
+  std::optional<Selection> sel = engine_.choose(target, usable);
+  if (!sel)
+    return std::nullopt;
+  const auto &[c, k] = items_[sel->item];
+  return Choice{*sel, c, k, placements_[sel->item]};
+}
+
+std::optional<Choice> Planner::choose_any(const FeaturePoint &target, GstClockTime d, bool fresh)
+{
+  auto choice = choose(target, d, fresh, false);
+  if (!choice)
+    choice = choose(target, d, fresh, true);
+  return choice;
 }
 
 /* Longest segment any usable shot can hold (in fresh footage, or at all). */
@@ -460,68 +712,65 @@ GstClockTime Planner::longest_room(bool fresh) const
   return longest;
 }
 
-Plan Planner::run()
+PlanResult Planner::run()
 {
   check_input();
+  mark_beats();
   find_beat_length();
   prepare_clips();
   find_end();
   find_cuts();
+  pace();
 
-  plan_.fps_n = fps_n_;
-  plan_.fps_d = fps_d_;
-  plan_.seed = settings_.seed;
-  plan_.duration = t(end_frame_);
+  Plan &plan = result_.plan;
+  plan.fps_n = fps_n_;
+  plan.fps_d = fps_d_;
+  plan.seed = settings_.seed;
+  plan.duration = t(end_frame_);
+  result_.style = style_.name;
+  result_.weights = style_.weights;
 
-  guint64 f0 = 0;
-  std::size_t beat = start_beat_;
-  std::size_t next = 0; /* first cut after f0 */
-  std::size_t shortened = 0, off_beat = 0, reused = 0;
+  Node cur = nodes_[0];
+  std::size_t cur_node = 0; /* last node at or before cur */
+  std::size_t step = 0;     /* next paced cut: path_[step] */
+  std::size_t shortened = 0, off_beat = 0;
   GstClockTime first_reuse = GST_CLOCK_TIME_NONE;
 
-  while (f0 < end_frame_) {
-    const GstClockTime start = t(f0);
-    const guint k = energy_at(beat, start) < settings_.low_energy
-                        ? settings_.beats_per_cut_low_energy
-                        : settings_.beats_per_cut;
-    std::vector<End> ends;
-    for (guint j = 0; j < k; j++) {
-      if (next + j < cuts_.size()) {
-        ends.push_back(cuts_[next + j]);
-      } else {
-        ends.push_back(End{end_frame_, kNoBeat});
-        break;
-      }
-    }
+  while (cur.frame < end_frame_) {
+    while (nodes_[path_[step]].frame <= cur.frame)
+      step++;
+    const std::size_t planned = path_[step];
+    const GstClockTime start = t(cur.frame);
+    const MusicMoment music = music_at(cur.beat, start);
+    const FeaturePoint target = target_point(style_.target, music);
 
-    /* Longest planned end first; unused footage before reuse. */
+    /* The paced end first, then earlier beats; unused footage before reuse. */
     std::optional<Choice> choice;
-    std::size_t picked = 0;
+    std::size_t picked = planned;
     for (bool fresh : {true, false}) {
-      for (std::size_t i = ends.size(); i-- > 0 && !choice;) {
-        choice = choose(t(ends[i].frame) - start, fresh);
-        picked = i;
+      for (std::size_t e = planned; e > cur_node && !choice; e--) {
+        choice = choose_any(target, t(nodes_[e].frame) - start, fresh);
+        picked = e;
       }
       if (choice)
         break;
     }
-    End end;
+    Node end;
     if (choice) {
-      end = ends[picked];
-      if (picked + 1 != ends.size())
-        shortened++;
+      end = nodes_[picked];
     } else {
       /* No shot holds even the time to the next beat: cut off the beat, at
        * the longest length some shot holds (fresh footage first). */
       for (bool fresh : {true, false}) {
         GstClockTime room = longest_room(fresh);
         guint64 n = gst_util_uint64_scale(room, (guint64)fps_n_, (guint64)fps_d_ * GST_SECOND);
-        while (n > 0 && t(f0 + n) - start > room)
+        while (n > 0 && t(cur.frame + n) - start > room)
           n--;
+        n = std::min<guint64>(n, nodes_[cur_node + 1].frame - cur.frame);
         if (n == 0)
           continue;
-        end = End{f0 + n, kNoBeat};
-        choice = choose(t(end.frame) - start, fresh);
+        end = Node{cur.frame + n, kNoBeat};
+        choice = choose_any(target, t(end.frame) - start, fresh);
         if (choice)
           break;
       }
@@ -538,49 +787,84 @@ Plan Planner::run()
     seg.clip = cs.index;
     seg.shot = choice->shot;
     seg.inpoint = choice->place.inpoint;
-    seg.beat = beat;
-    seg.beat_time = beat != kNoBeat ? song_.beats[beat] : start;
+    seg.beat = cur.beat;
+    seg.beat_time = cur.beat != kNoBeat ? song_.beats[cur.beat] : start;
     seg.reused = choice->place.reused;
+
+    CutDecision why;
+    why.score = choice->selection.score;
+    why.runner_up = choice->selection.runner_up;
+    why.considered = choice->selection.considered;
+    why.usable = choice->selection.usable;
+    why.target = target;
+    why.music = music;
+    if (end.beat != kNoBeat)
+      why.beats = (guint)(cur.beat == kNoBeat ? end.beat + 1 : end.beat - cur.beat);
+    why.wanted_beats = wanted_beats(music.level);
+    why.shortened = end.frame < nodes_[planned].frame;
+    why.fresh_footage = !seg.reused;
+    if (!plan.segments.empty()) {
+      why.transition =
+          music.section_start ? style_.transitions.section_change : style_.transitions.normal;
+      if (why.transition != Transition::kCut)
+        why.transition_duration = style_.transitions.duration;
+    }
     if (seg.reused) {
-      reused++;
+      result_.reused++;
       if (!GST_CLOCK_TIME_IS_VALID(first_reuse))
         first_reuse = start;
+      for (std::size_t j = 0; j < plan.segments.size(); j++) {
+        const Segment &p = plan.segments[j];
+        if (p.clip == seg.clip && seg.inpoint < p.inpoint + p.duration &&
+            p.inpoint < seg.inpoint + seg.duration) {
+          why.reuses_segment = j;
+          break;
+        }
+      }
     }
-    cs.shots[choice->shot].mark(seg.inpoint, seg.inpoint + seg.duration);
-    cs.last_segment = (std::ptrdiff_t)plan_.segments.size();
-    prev_state_ = (std::ptrdiff_t)choice->clip;
-    prev_shot_ = choice->shot;
-    plan_.segments.push_back(seg);
+    if (why.shortened)
+      shortened++;
 
-    f0 = end.frame;
-    beat = end.beat;
-    while (next < cuts_.size() && cuts_[next].frame <= f0)
-      next++;
+    cs.shots[choice->shot].mark(seg.inpoint, seg.inpoint + seg.duration);
+    engine_.commit(choice->selection);
+    prev_item_ = (std::ptrdiff_t)choice->selection.item;
+    plan.segments.push_back(seg);
+    result_.decisions.push_back(why);
+
+    cur = end;
+    while (cur_node + 1 < nodes_.size() && nodes_[cur_node + 1].frame <= cur.frame)
+      cur_node++;
   }
 
   if (shortened > 0)
-    plan_.notes.push_back(std::to_string(shortened) + " of " +
-                          std::to_string(plan_.segments.size()) +
-                          " segments were cut after fewer beats than planned because no shot "
-                          "was long enough.");
+    plan.notes.push_back(std::to_string(shortened) + " of " + std::to_string(plan.segments.size()) +
+                         " segments were cut after fewer beats than planned because no shot "
+                         "was long enough.");
   if (off_beat > 0)
-    plan_.notes.push_back(std::to_string(off_beat) +
-                          " cuts are off the beat because no shot could hold the time to the "
-                          "next beat: add clips with longer shots.");
-  if (reused > 0)
-    plan_.notes.push_back("The clips ran out of unused footage at " + seconds(first_reuse) + ": " +
-                          std::to_string(reused) + " of " + std::to_string(plan_.segments.size()) +
-                          " segments show footage seen earlier. Add clips or shorten the edit.");
-  return std::move(plan_);
+    plan.notes.push_back(std::to_string(off_beat) +
+                         " cuts are off the beat because no shot could hold the time to the "
+                         "next beat: add clips with longer shots.");
+  if (result_.reused > 0)
+    plan.notes.push_back("The clips ran out of unused footage at " + seconds(first_reuse) + ": " +
+                         std::to_string(result_.reused) + " of " +
+                         std::to_string(plan.segments.size()) +
+                         " segments show footage seen earlier. Add clips or shorten the edit.");
+  return std::move(result_);
 }
 
 } // namespace
 
-Plan plan_montage(const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
-                  const PlanSettings &settings)
+PlanResult plan_montage_explained(const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                                  const PlanSettings &settings)
 {
   Planner planner(song, clips, settings);
   return planner.run();
+}
+
+Plan plan_montage(const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                  const PlanSettings &settings)
+{
+  return plan_montage_explained(song, clips, settings).plan;
 }
 
 } // namespace montage

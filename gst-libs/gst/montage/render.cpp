@@ -3,9 +3,11 @@
 
 #include <gst/montage/encoder.h>
 
+#include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/pbutils/encoding-profile.h>
 #include <glib/gstdio.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -179,11 +181,36 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   return outcome;
 }
 
+/* Linear keyframes on a child property of `clip`'s track element of `type`.
+ * Keyframe times are in the element's internal (in-point based) time. */
+bool set_ramp(GESClip *clip, GType type, const char *property,
+              std::initializer_list<std::pair<GstClockTime, double>> points)
+{
+  GESTrackElement *element = ges_clip_find_track_element(clip, nullptr, type);
+  if (!element)
+    return false;
+  GstControlSource *cs = gst_interpolation_control_source_new();
+  g_object_set(cs, "mode", GST_INTERPOLATION_MODE_LINEAR, NULL);
+  for (const auto &p : points)
+    gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(cs), p.first, p.second);
+  bool ok = ges_track_element_set_control_source(element, cs, property, "direct-absolute");
+  gst_object_unref(cs);
+  gst_object_unref(element);
+  return ok;
+}
+
+const Shot *shot_of(const Segment &seg, const std::vector<ClipAnalysis> &clips)
+{
+  if (seg.clip >= clips.size() || seg.shot >= clips[seg.clip].shots.size())
+    return nullptr;
+  return &clips[seg.clip].shots[seg.shot];
+}
+
 } // namespace
 
 GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
                             const std::vector<ClipAnalysis> &clips, gint width, gint height,
-                            GError **error)
+                            GError **error, const TimelineOptions &options)
 {
   init_once();
   GESTimeline *timeline = ges_timeline_new_audio_video();
@@ -206,9 +233,49 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
 
   GESLayer *video_layer = ges_timeline_append_layer(timeline);
   GESLayer *audio_layer = ges_timeline_append_layer(timeline);
+  /* Overlapping clips in the video layer become crossfades (dissolves). */
+  ges_layer_set_auto_transition(video_layer, TRUE);
+
+  /* Where each segment sits once transitions are applied. */
+  const size_t n = plan.segments.size();
+  std::vector<GstClockTime> start(n), inpoint(n), duration(n);
+  std::vector<bool> fade_in(n, false), fade_out(n, false);
+  std::vector<GstClockTime> fade_in_len(n, 0), fade_out_len(n, 0);
+  for (size_t i = 0; i < n; i++) {
+    start[i] = plan.segments[i].start;
+    inpoint[i] = plan.segments[i].inpoint;
+    duration[i] = plan.segments[i].duration;
+  }
+  GstClockTime frame = gst_util_uint64_scale_int(GST_SECOND, plan.fps_d, plan.fps_n);
+  for (size_t i = 1; i < n && i < options.transitions.size(); i++) {
+    Transition kind = options.transitions[i];
+    GstClockTime d = i < options.transition_durations.size() ? options.transition_durations[i] : 0;
+    d = std::min({d, plan.segments[i - 1].duration, plan.segments[i].duration});
+    GstClockTime half = d / 2;
+    if (kind == Transition::kCut || half < frame)
+      continue;
+    if (kind == Transition::kFade) {
+      fade_out[i - 1] = fade_in[i] = true;
+      fade_out_len[i - 1] = fade_in_len[i] = half;
+      continue;
+    }
+    const Shot *prev = shot_of(plan.segments[i - 1], clips);
+    const Shot *cur = shot_of(plan.segments[i], clips);
+    if (!prev || !cur || inpoint[i - 1] + duration[i - 1] + half + frame > prev->end ||
+        inpoint[i] < cur->start + half) {
+      GST_INFO("no footage to spare around cut %zu: a cut instead of a dissolve", i);
+      continue;
+    }
+    duration[i - 1] += half;
+    start[i] -= half;
+    inpoint[i] -= half;
+    duration[i] += half;
+  }
+
   std::map<std::size_t, GESAsset *> assets;
   bool ok = true;
-  for (const Segment &seg : plan.segments) {
+  for (size_t i = 0; i < n; i++) {
+    const Segment &seg = plan.segments[i];
     if (seg.clip >= clips.size()) {
       g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "plan refers to clip %zu of %zu",
                   seg.clip, clips.size());
@@ -220,23 +287,45 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
       ok = false;
       break;
     }
-    if (!ges_layer_add_asset(video_layer, asset, seg.start, seg.inpoint, seg.duration,
-                             GES_TRACK_TYPE_VIDEO)) {
+    GESClip *clip = ges_layer_add_asset(video_layer, asset, start[i], inpoint[i], duration[i],
+                                        GES_TRACK_TYPE_VIDEO);
+    if (!clip) {
       g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
                   "GES refused segment at %" GST_TIME_FORMAT " of %s", GST_TIME_ARGS(seg.start),
                   clips[seg.clip].path.c_str());
       ok = false;
       break;
     }
+    if (fade_in[i] || fade_out[i]) {
+      GstClockTime a = inpoint[i], b = inpoint[i] + duration[i];
+      bool set;
+      if (fade_in[i] && fade_out[i])
+        set = set_ramp(clip, GES_TYPE_VIDEO_SOURCE, "alpha",
+                       {{a, 0.0}, {a + fade_in_len[i], 1.0}, {b - fade_out_len[i], 1.0}, {b, 0.0}});
+      else if (fade_in[i])
+        set = set_ramp(clip, GES_TYPE_VIDEO_SOURCE, "alpha", {{a, 0.0}, {a + fade_in_len[i], 1.0}});
+      else
+        set = set_ramp(clip, GES_TYPE_VIDEO_SOURCE, "alpha", {{b - fade_out_len[i], 1.0}, {b, 0.0}});
+      if (!set)
+        GST_WARNING("cannot fade segment %zu: it will cut", i);
+    }
   }
   if (ok) {
     GESAsset *song_asset = request_asset(song.uri, error);
-    if (!song_asset ||
-        !ges_layer_add_asset(audio_layer, song_asset, 0, 0, plan.duration, GES_TRACK_TYPE_AUDIO)) {
+    GESClip *song_clip =
+        song_asset
+            ? ges_layer_add_asset(audio_layer, song_asset, 0, 0, plan.duration, GES_TRACK_TYPE_AUDIO)
+            : nullptr;
+    if (!song_clip) {
       if (song_asset && error && !*error)
         g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "GES refused the song %s",
                     song.uri.c_str());
       ok = false;
+    } else if (options.audio_fade_out > 0) {
+      GstClockTime len = std::min(options.audio_fade_out, plan.duration);
+      if (!set_ramp(song_clip, GES_TYPE_AUDIO_SOURCE, "volume",
+                    {{plan.duration - len, 1.0}, {plan.duration, 0.0}}))
+        GST_WARNING("cannot fade the song out");
     }
     if (song_asset)
       gst_object_unref(song_asset);
@@ -266,7 +355,8 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
                 settings.width, settings.height);
     return false;
   }
-  GESTimeline *timeline = build_timeline(plan, song, clips, settings.width, settings.height, error);
+  GESTimeline *timeline =
+      build_timeline(plan, song, clips, settings.width, settings.height, error, settings.timeline);
   if (!timeline)
     return false;
 

@@ -20,6 +20,23 @@
 
 namespace montage {
 
+/* What the timeline adds to the plain edit list. */
+struct TimelineOptions {
+  /* Fade the song out linearly over the last `audio_fade_out` ns of the edit
+   * (0: no fade; PlanResult::fade_out when the edit is shorter than the song). */
+  GstClockTime audio_fade_out = 0;
+  /* How each segment begins (same length as plan.segments, or empty for all
+   * cuts) and over how long, ns (CutDecision::transition and
+   * transition_duration). A dissolve overlaps the two segments by the
+   * duration, centred on the cut, with a GES crossfade; it falls back to a
+   * cut where either shot has no footage to spare (a dissolve never shows a
+   * frame of a neighbouring shot). A fade goes through black: the outgoing
+   * segment's alpha falls to 0 over the last half, the incoming one's rises
+   * over its first half; the cut itself stays on the beat. */
+  std::vector<Transition> transitions;
+  std::vector<GstClockTime> transition_durations;
+};
+
 /* Builds the timeline for `plan` (segments refer to `clips` by index, the
  * song is `song.uri`). Video track restricted to width x height at the plan's
  * frame rate (clips are scaled to fit, keeping their aspect ratio); audio
@@ -28,13 +45,14 @@ namespace montage {
  * cannot be loaded as a GES asset. Width and height must be even, >= 16. */
 GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
                             const std::vector<ClipAnalysis> &clips, gint width, gint height,
-                            GError **error);
+                            GError **error, const TimelineOptions &options = {});
 
 struct RenderSettings {
   std::string output_path;       /* the MP4 to write; appears only when complete */
   gint width = 1280;             /* output size in pixels (even) */
   gint height = 720;
   bool preview = false;          /* fastest encoder settings */
+  TimelineOptions timeline;      /* audio fade-out and transitions */
   /* H.264 encoder factories to try, in order; each is probed first and the
    * next is used when one fails to start or fails while encoding. Empty:
    * h264_encoder_candidates(). */

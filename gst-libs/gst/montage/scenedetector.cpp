@@ -117,6 +117,7 @@ void reduce(const cv::Mat &src, cv::Size size, cv::Mat &dst)
 
 bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
 {
+  luma_.release();
   if (!frame.valid()) {
     hsv.release();
     return false;
@@ -131,6 +132,8 @@ bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
       cv::Mat zero = cv::Mat::zeros(size, CV_8UC1);
       cv::Mat planes[] = {zero, zero, y_};
       cv::merge(planes, 3, hsv);
+      bgr_.release();
+      luma_ = y_;
       return true;
     }
     case FrameView::Layout::YuvPlanar:
@@ -154,6 +157,7 @@ bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
       cv::merge(planes, 3, ycrcb_);
       cv::cvtColor(ycrcb_, bgr_, cv::COLOR_YCrCb2BGR);
       cv::cvtColor(bgr_, hsv, cv::COLOR_BGR2HSV);
+      luma_ = y_;
       return true;
     }
     case FrameView::Layout::PackedRgb: {
@@ -162,6 +166,7 @@ bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
       const int from_to[] = {frame.b_offset, 0, frame.g_offset, 1, frame.r_offset, 2};
       cv::mixChannels(&rgb_, 1, &bgr_, 1, from_to, 3);
       cv::cvtColor(bgr_, hsv, cv::COLOR_BGR2HSV);
+      cv::cvtColor(bgr_, luma_, cv::COLOR_BGR2GRAY);
       return true;
     }
     }

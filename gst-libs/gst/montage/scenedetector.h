@@ -99,9 +99,17 @@ public:
 
   int max_width() const { return max_width_; }
 
+  /* Views the last successful build() left behind, valid until the next
+   * build(): luma() is the full-range (0-255) luma at the analysis size
+   * (CV_8UC1; from Y for YUV and grey, BT.601 weights for RGB); bgr() the
+   * BGR image at the analysis size (CV_8UC3), empty for grey frames. Shot
+   * features (shotdetector.h) are measured on them, at no extra reduction. */
+  const cv::Mat &luma() const { return luma_; }
+  const cv::Mat &bgr() const { return bgr_; }
+
 private:
   int max_width_;
-  cv::Mat y_, u_, v_, uv_, rgb_, ycrcb_, bgr_;
+  cv::Mat y_, u_, v_, uv_, rgb_, ycrcb_, bgr_, luma_;
 };
 
 /* How different one analysis view is from the previous one.

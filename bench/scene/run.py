@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Shot-cut benchmark for gst-montage (issue 3). Not part of the test suite.
+
+Builds a ground-truth set into ~/.cache/gst-montage/bench/scene (never into git)
+from the real clips scripts/fetch-media.sh puts in ~/.cache/gst-montage/media
+(Debian packages, see ../shared/MEDIA.md):
+
+  hardcuts-{x264,gop50}.mp4  10 segments of real shots, 1920x1080 25 fps, 9 cuts
+  longshots-{x264,gop50}.mp4 6 shots of 9.6-12 s (>= 5 GOPs of 50 frames), 5 cuts
+  x264 = libx264 defaults (keyint 250, scenecut 40); gop50 = keyint 50, no scenecut
+
+plus the real clips with known cuts (Megamind.avi, oa4_launch.webm, cityCC0.mpg)
+and the cut-free vtest.avi. Each segment is trimmed inside one shot of its
+source, so the cut frames are the junctions, exactly.
+
+In one run it reports precision/recall/F1 at 0, 1, 2 frames (greedy one-to-one
+matching), false cuts on cut-free clips, and wall times: decoding alone vs
+decoding + montagescene (same pipeline), FFmpeg scdet, and the keyframe path of
+analyse_clip_file() vs its full decoding. Times are ratios measured in the same
+run; repeat runs vary by a few percent on a shared machine.
+
+  bench/scene/run.py [--build BUILD_DIR] [--repeat N]
+"""
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+HOME = os.path.expanduser("~")
+MEDIA = os.environ.get("GST_MONTAGE_MEDIA_DIR", os.path.join(HOME, ".cache/gst-montage/media"))
+CACHE = os.path.join(HOME, ".cache/gst-montage/bench/scene")
+FPS = 25
+
+# (source, start s, end s, slow-down factor): each inside one shot of its source
+# (shot boundaries of the sources: ../shared/MEDIA.md), margins of >= 0.1 s.
+HARDCUTS = [
+    ("Megamind.avi", 2.0, 4.0, 1), ("oa4_launch.webm", 3.5, 6.0, 1), ("cityCC0.mpg", 0.2, 4.3, 1),
+    ("vtest.avi", 5.0, 8.0, 1), ("Megamind.avi", 4.2, 6.3, 1), ("oa4_launch.webm", 0.5, 2.5, 1),
+    ("cityCC0.mpg", 4.9, 7.3, 1), ("Megamind.avi", 8.45, 11.2, 1), ("vtest.avi", 40.0, 43.0, 1),
+    ("Megamind.avi", 6.5, 8.25, 1),
+]
+LONGSHOTS = [
+    ("vtest.avi", 0.0, 12.0, 1), ("Megamind.avi", 4.2, 6.3, 5), ("vtest.avi", 30.0, 42.0, 1),
+    ("oa4_launch.webm", 3.2, 8.0, 2.5), ("vtest.avi", 60.0, 72.0, 1), ("Megamind.avi", 8.45, 11.2, 4),
+]
+REGIMES = {
+    "x264": ["-c:v", "libx264", "-preset", "veryfast"],  # keyint 250, scenecut 40
+    "gop50": ["-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-keyint_min", "50",
+              "-sc_threshold", "0", "-x264-params", "scenecut=0"],
+}
+REAL = {"Megamind.avi": [98, 154, 200], "oa4_launch.webm": [74], "cityCC0.mpg": [116]}
+CUT_FREE = ["vtest.avi"]
+
+
+def build_concat(name, segments, regime):
+    out = os.path.join(CACHE, f"{name}-{regime}.mp4")
+    truth = out + ".json"
+    if os.path.exists(out) and os.path.exists(truth):
+        return out, json.load(open(truth))["cuts"]
+    inputs, chains, cuts, total = [], [], [], 0
+    for k, (src, a, b, slow) in enumerate(segments):
+        inputs += ["-i", os.path.join(MEDIA, src)]
+        start, end = math.ceil(a * slow * FPS), math.floor(b * slow * FPS)
+        chains.append(f"[{k}:v]setpts={slow}*(PTS-STARTPTS),fps={FPS},"
+                      f"trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS,"
+                      f"scale=1920:1080,setsar=1,format=yuv420p[v{k}]")
+        if k:
+            cuts.append(total)
+        total += end - start
+    graph = ";".join(chains) + ";" + "".join(f"[v{k}]" for k in range(len(segments))) + \
+        f"concat=n={len(segments)}:v=1:a=0[out]"
+    os.makedirs(CACHE, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, "-map", "[out]",
+                    *REGIMES[regime], "-an", out + ".tmp.mp4"], check=True)
+    os.rename(out + ".tmp.mp4", out)
+    json.dump({"cuts": cuts, "frames": total}, open(truth, "w"))
+    return out, cuts
+
+
+def score(found, truth, tol):
+    """Greedy one-to-one matching within tol frames: (tp, fp, fn)."""
+    truth_left = list(truth)
+    tp = 0
+    for f in sorted(found):
+        best = None
+        for t in truth_left:
+            if abs(t - f) <= tol and (best is None or abs(t - f) < abs(best - f)):
+                best = t
+        if best is not None:
+            truth_left.remove(best)
+            tp += 1
+    return tp, len(found) - tp, len(truth_left)
+
+
+def prf(tp, fp, fn):
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def timed(cmd, env=None):
+    t0 = time.monotonic()
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    return time.monotonic() - t0, res
+
+
+def detect(tool, path, mode, env):
+    wall, res = timed([tool, "--mode", mode, path], env)
+    d = json.loads(res.stdout.strip().splitlines()[-1])
+    if "error" in d:
+        sys.exit(f"{path}: {d['error']}")
+    frame = d["fps_d"] / d["fps_n"] * 1e9
+    cuts = [round((s["start"] - d["first_frame"]) / frame) for s in d["shots"][1:]]
+    return cuts, wall, d
+
+
+def scdet(path):
+    wall, res = timed(["ffmpeg", "-hide_banner", "-nostats", "-i", path, "-an", "-vf",
+                       "scdet=threshold=10", "-f", "null", "-"])
+    times = [float(m) for m in re.findall(r"lavfi\.scd\.time: ([0-9.]+)", res.stderr)]
+    return times, wall
+
+
+def ffprobe_first_and_rate(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=r_frame_rate,start_time", "-of", "json", path],
+                         capture_output=True, text=True, check=True).stdout
+    s = json.loads(out)["streams"][0]
+    n, d = s["r_frame_rate"].split("/")
+    return float(s.get("start_time", 0) or 0), float(n) / float(d)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "../../build"))
+    ap.add_argument("--repeat", type=int, default=2, help="timing runs, best kept")
+    args = ap.parse_args()
+    tool = os.path.join(args.build, "bench/scene-detect-bench")
+    env = dict(os.environ, GST_PLUGIN_PATH=os.path.join(args.build, "gst"))
+
+    sets = []  # (label, path, truth frames, kind)
+    for regime in REGIMES:
+        p, c = build_concat("hardcuts", HARDCUTS, regime)
+        sets.append((f"hardcuts-{regime}", p, c, "hard"))
+    for regime in REGIMES:
+        p, c = build_concat("longshots", LONGSHOTS, regime)
+        sets.append((f"longshots-{regime}", p, c, "long"))
+    for name, cuts in REAL.items():
+        sets.append((name, os.path.join(MEDIA, name), cuts, "real"))
+    for name in CUT_FREE:
+        sets.append((name, os.path.join(MEDIA, name), [], "free"))
+
+    print(f"{'clip':22} {'truth':>5} {'full':>5} {'keys':>5} {'scdet':>5}  "
+          f"{'full==keys':>10} {'keys/full time':>14} {'decoded':>12}")
+    totals = {m: {t: [0, 0, 0] for t in (0, 1, 2)} for m in ("full", "keys", "scdet")}
+    hard_totals = {t: [0, 0, 0] for t in (0, 1, 2)}
+    false_cuts = {"full": 0, "keys": 0, "scdet": 0}
+    key_speed = []
+    for label, path, truth, kind in sets:
+        full, t_full, d_full = min((detect(tool, path, "full", env) for _ in range(args.repeat)),
+                                   key=lambda r: r[1])
+        keys, t_keys, d_keys = min((detect(tool, path, "keyframes", env) for _ in range(args.repeat)),
+                                   key=lambda r: r[1])
+        sc_times, _ = scdet(path)
+        start, rate = ffprobe_first_and_rate(path)
+        sc = [round((t - start) * rate) for t in sc_times]
+        for m, found in (("full", full), ("keys", keys), ("scdet", sc)):
+            for tol in (0, 1, 2):
+                r = score(found, truth, tol)
+                for k in range(3):
+                    totals[m][tol][k] += r[k]
+                    if m == "full" and kind == "hard":
+                        hard_totals[tol][k] += r[k]
+            if kind == "free":
+                false_cuts[m] += len(found)
+        if kind == "long":
+            key_speed.append(t_full / t_keys)
+        print(f"{label:22} {len(truth):5} {len(full):5} {len(keys):5} {len(sc):5}  "
+              f"{str(full == keys):>10} {t_keys / t_full:14.2f} "
+              f"{d_keys['frames_decoded']:5}/{d_full['frames_decoded']:<6}")
+
+    print("\nprecision / recall / F1 over all clips with cuts (greedy one-to-one):")
+    for m in ("full", "keys", "scdet"):
+        cells = "  ".join("+/-%d: %.3f/%.3f/%.3f" % ((tol,) + prf(*totals[m][tol])) for tol in (0, 1, 2))
+        print(f"  {m:6} {cells}")
+    print("  hard-cut set only (full decoding): " +
+          "  ".join("+/-%d F1 %.3f" % (tol, prf(*hard_totals[tol])[2]) for tol in (0, 1, 2)))
+    print(f"false cuts on cut-free clips: full {false_cuts['full']}, keys {false_cuts['keys']}, "
+          f"scdet {false_cuts['scdet']}")
+    if key_speed:
+        print("keyframe path speed-up over full decoding on long-shot footage: " +
+              ", ".join("%.1fx" % s for s in key_speed))
+
+    print("\nwall time, 1080p: uridecodebin ! [montagescene !] fakesink (best of %d)" % args.repeat)
+    for label, path, _, kind in sets:
+        if kind not in ("hard", "long"):
+            continue
+        uri = "file://" + os.path.abspath(path)
+        base = ["gst-launch-1.0", "-q", "uridecodebin", f"uri={uri}", "!"]
+        t_dec = min(timed(base + ["fakesink", "sync=false"], env)[0] for _ in range(args.repeat))
+        t_scene = min(timed(base + ["montagescene", "!", "fakesink", "sync=false"], env)[0]
+                      for _ in range(args.repeat))
+        _, t_sc = scdet(path)
+        print(f"  {label:22} decode {t_dec:6.2f} s  +montagescene {t_scene:6.2f} s "
+              f"({t_scene / t_dec:.3f}x)  ffmpeg scdet {t_sc:6.2f} s ({t_sc / t_dec:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()

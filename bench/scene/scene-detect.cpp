@@ -1,0 +1,69 @@
+/* bench/scene: runs montage::analyse_clip_file() on each file given and
+ * prints one JSON object per line: path, mode, wall seconds, frames decoded,
+ * keyframes, refined ranges, first frame, fps and the cuts (stream time, ns)
+ * with their transitions. Used by bench/scene/run.py; not a test.
+ *
+ *   scene-detect-bench [--mode full|keyframes|auto] [--detector NAME] FILE...
+ */
+#include <gst/montage/clipanalysis.h>
+#include <gst/montage/shotmeta.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+int main(int argc, char **argv)
+{
+  gst_init(&argc, &argv);
+  montage::ClipAnalyseOptions options;
+  const char *mode = "auto";
+  int status = 0;
+  for (int k = 1; k < argc; k++) {
+    if (!std::strcmp(argv[k], "--mode") && k + 1 < argc) {
+      mode = argv[++k];
+      options.mode = !std::strcmp(mode, "full")        ? montage::ClipAnalyseOptions::Mode::kFull
+                     : !std::strcmp(mode, "keyframes") ? montage::ClipAnalyseOptions::Mode::kKeyframes
+                                                       : montage::ClipAnalyseOptions::Mode::kAuto;
+      continue;
+    }
+    if (!std::strcmp(argv[k], "--detector") && k + 1 < argc) {
+      if (!montage::detector_kind_from_name(argv[++k], options.detector.detector)) {
+        std::fprintf(stderr, "unknown detector %s\n", argv[k]);
+        return 2;
+      }
+      continue;
+    }
+    montage::ClipAnalysis clip;
+    montage::ClipAnalyseStats stats;
+    GError *error = nullptr;
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool ok = montage::analyse_clip_file(argv[k], options, clip, &error, &stats);
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!ok) {
+      std::printf("{\"path\": \"%s\", \"error\": \"%s\"}\n", argv[k], error->message);
+      g_error_free(error);
+      status = 1;
+      continue;
+    }
+    std::printf("{\"path\": \"%s\", \"mode\": \"%s\", \"keyframe_path\": %s, \"wall\": %.4f, "
+                "\"frames_decoded\": %" G_GUINT64_FORMAT ", \"keyframes\": %u, \"refined\": %u, "
+                "\"first_frame\": %" G_GUINT64_FORMAT ", \"fps_n\": %d, \"fps_d\": %d, "
+                "\"duration\": %" G_GUINT64_FORMAT ", \"shots\": [",
+                argv[k], mode, stats.keyframe_path ? "true" : "false", wall, stats.frames_decoded,
+                stats.keyframes, stats.refined_ranges, (guint64)clip.first_frame, clip.fps_n,
+                clip.fps_d, (guint64)clip.duration);
+    for (size_t s = 0; s < clip.shots.size(); s++)
+      std::printf("%s{\"start\": %" G_GUINT64_FORMAT ", \"transition\": \"%s\", "
+                  "\"transition_end\": %" G_GUINT64_FORMAT ", \"sharpness\": %.1f, "
+                  "\"motion\": %.2f}",
+                  s ? ", " : "", (guint64)clip.shots[s].start,
+                  montage::transition_name(clip.shots[s].transition),
+                  (guint64)clip.shots[s].transition_end, clip.shots[s].features.sharpness,
+                  clip.shots[s].features.motion_mean);
+    std::printf("]}\n");
+    std::fflush(stdout);
+  }
+  return status;
+}

@@ -1,0 +1,600 @@
+/* gst-montage: shot analysis of a video file (see clipanalysis.h). */
+#include <gst/montage/clipanalysis.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace montage
+{
+
+bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view)
+{
+  auto comp = [frame](int c) {
+    return cv::Mat(GST_VIDEO_FRAME_COMP_HEIGHT(frame, c), GST_VIDEO_FRAME_COMP_WIDTH(frame, c),
+                   CV_8UC1, GST_VIDEO_FRAME_COMP_DATA(frame, c),
+                   (size_t)GST_VIDEO_FRAME_COMP_STRIDE(frame, c));
+  };
+  switch (GST_VIDEO_FRAME_FORMAT(frame)) {
+  case GST_VIDEO_FORMAT_GRAY8:
+    view = FrameView::gray(comp(0));
+    return true;
+  case GST_VIDEO_FORMAT_I420:
+  case GST_VIDEO_FORMAT_YV12:
+  case GST_VIDEO_FORMAT_Y42B:
+  case GST_VIDEO_FORMAT_Y444:
+    view = FrameView::yuv_planar(comp(GST_VIDEO_COMP_Y), comp(GST_VIDEO_COMP_U),
+                                 comp(GST_VIDEO_COMP_V));
+    return true;
+  case GST_VIDEO_FORMAT_NV12:
+  case GST_VIDEO_FORMAT_NV21: {
+    cv::Mat uv(GST_VIDEO_FRAME_COMP_HEIGHT(frame, GST_VIDEO_COMP_U),
+               GST_VIDEO_FRAME_COMP_WIDTH(frame, GST_VIDEO_COMP_U), CV_8UC2,
+               GST_VIDEO_FRAME_PLANE_DATA(frame, 1), (size_t)GST_VIDEO_FRAME_PLANE_STRIDE(frame, 1));
+    view = FrameView::yuv_semi_planar(comp(GST_VIDEO_COMP_Y), uv,
+                                      GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_V) == 0);
+    return true;
+  }
+  default:
+    break;
+  }
+  if (GST_VIDEO_INFO_IS_RGB(&frame->info) && GST_VIDEO_FRAME_N_PLANES(frame) == 1 &&
+      GST_VIDEO_FRAME_COMP_DEPTH(frame, 0) == 8) {
+    const int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE(frame, GST_VIDEO_COMP_R);
+    if (pstride != 3 && pstride != 4)
+      return false;
+    cv::Mat rgb(GST_VIDEO_FRAME_HEIGHT(frame), GST_VIDEO_FRAME_WIDTH(frame), CV_8UC(pstride),
+                GST_VIDEO_FRAME_PLANE_DATA(frame, 0),
+                (size_t)GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0));
+    view = FrameView::packed_rgb(rgb, GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_R),
+                                 GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_G),
+                                 GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_B));
+    return true;
+  }
+  return false;
+}
+
+namespace
+{
+
+/* A decoded frame's analysis views, as handed to a pass's consumer. */
+struct Views {
+  const cv::Mat &hsv, &luma, &bgr;
+  GstClockTime stream_time, duration;
+};
+
+/* One decoding pipeline, reused by every pass over a file. */
+class Decoder
+{
+public:
+  ~Decoder()
+  {
+    if (pipeline_) {
+      gst_element_set_state(pipeline_, GST_STATE_NULL);
+      gst_object_unref(pipeline_);
+    }
+  }
+
+  /* Builds the pipeline and prerolls it; the preroll frame goes to consumer. */
+  bool open(const std::string &uri, GstClockTime stall,
+            const std::function<void(const Views &)> &consumer, GError **error)
+  {
+    stall_ = stall;
+    consumer_ = consumer;
+    gst_segment_init(&segment_, GST_FORMAT_UNDEFINED);
+    pipeline_ = gst_pipeline_new(nullptr);
+    GstElement *src = gst_element_factory_make("uridecodebin", nullptr);
+    GstElement *convert = gst_element_factory_make("videoconvert", nullptr);
+    GstElement *filter = gst_element_factory_make("capsfilter", nullptr);
+    GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+    if (!src || !convert || !filter || !sink) {
+      for (GstElement *e : {src, convert, filter, sink})
+        if (e)
+          gst_object_unref(gst_object_ref_sink(e));
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "uridecodebin, videoconvert, capsfilter or fakesink is missing: install "
+                  "gstreamer1.0-plugins-base");
+      return false;
+    }
+    GstCaps *caps = gst_caps_from_string(
+        "video/x-raw(memory:SystemMemory),format={I420,NV12,YV12,NV21,Y42B,Y444,GRAY8}");
+    g_object_set(filter, "caps", caps, NULL);
+    gst_caps_unref(caps);
+    g_object_set(src, "uri", uri.c_str(), NULL);
+    g_object_set(sink, "sync", FALSE, NULL);
+    gst_bin_add_many(GST_BIN(pipeline_), src, convert, filter, sink, NULL);
+    gst_element_link_many(convert, filter, sink, NULL);
+    chain_ = convert;
+    g_signal_connect(src, "pad-added", G_CALLBACK(on_pad_added), this);
+    g_signal_connect(src, "no-more-pads", G_CALLBACK(on_no_more_pads), this);
+    GstPad *pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(
+        pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+        on_data, this, nullptr);
+    gst_object_unref(pad);
+    gst_element_set_state(pipeline_, GST_STATE_PAUSED);
+    const bool ok = wait(GST_MESSAGE_ASYNC_DONE, error);
+    std::lock_guard<std::mutex> guard(lock_);
+    consumer_ = nullptr;
+    return ok;
+  }
+
+  bool seekable()
+  {
+    GstQuery *q = gst_query_new_seeking(GST_FORMAT_TIME);
+    gboolean seekable = FALSE;
+    if (gst_element_query(pipeline_, q))
+      gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
+    gst_query_unref(q);
+    return seekable;
+  }
+
+  /* Runs from the current position (seek == false) or after a flushing seek
+   * to [start, stop) with `flags`, to EOS, handing each frame to consumer. */
+  bool pass(bool seek, GstSeekFlags flags, GstClockTime start, GstClockTime stop,
+            const std::function<void(const Views &)> &consumer, GError **error)
+  {
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      consumer_ = consumer;
+      if (seek)
+        last_ts_ = GST_CLOCK_TIME_NONE;
+    }
+    if (seek &&
+        !gst_element_seek(pipeline_, 1.0, GST_FORMAT_TIME, (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | flags),
+                          GST_SEEK_TYPE_SET, (gint64)start,
+                          /* SET with -1 clears an earlier pass's stop (NONE would keep it) */
+                          GST_SEEK_TYPE_SET, GST_CLOCK_TIME_IS_VALID(stop) ? (gint64)stop : -1)) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "the file cannot be seeked");
+      return false;
+    }
+    gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+    bool ok = wait(GST_MESSAGE_EOS, error);
+    std::lock_guard<std::mutex> guard(lock_);
+    consumer_ = nullptr;
+    return ok;
+  }
+
+  GstClockTime first_frame() const { return first_; }
+  GstClockTime end() const { return end_; }
+  const GstVideoInfo *info() const { return have_info_ ? &info_ : nullptr; }
+  guint64 frames() const { return frames_; }
+  std::function<void(GstClockTime, GstClockTime)> progress;
+
+private:
+  static void on_pad_added(GstElement *, GstPad *pad, gpointer data)
+  {
+    Decoder *self = static_cast<Decoder *>(data);
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    if (!caps)
+      caps = gst_pad_query_caps(pad, nullptr);
+    const bool video =
+        g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
+    gst_caps_unref(caps);
+    std::lock_guard<std::mutex> guard(self->lock_);
+    if (video && !self->linked_) {
+      GstPad *sink = gst_element_get_static_pad(self->chain_, "sink");
+      self->linked_ = gst_pad_link(pad, sink) == GST_PAD_LINK_OK;
+      gst_object_unref(sink);
+      if (self->linked_)
+        return;
+    }
+    GstElement *drain = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(drain, "sync", FALSE, "async", FALSE, NULL);
+    gst_bin_add(GST_BIN(self->pipeline_), drain);
+    gst_element_sync_state_with_parent(drain);
+    GstPad *sink = gst_element_get_static_pad(drain, "sink");
+    gst_pad_link(pad, sink);
+    gst_object_unref(sink);
+  }
+
+  static void on_no_more_pads(GstElement *src, gpointer data)
+  {
+    Decoder *self = static_cast<Decoder *>(data);
+    std::lock_guard<std::mutex> guard(self->lock_);
+    if (self->linked_)
+      return;
+    GError *err = g_error_new(GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "has no video stream");
+    gst_element_post_message(src, gst_message_new_error(GST_OBJECT(src), err, nullptr));
+    g_error_free(err);
+  }
+
+  static GstPadProbeReturn on_data(GstPad *, GstPadProbeInfo *info, gpointer data)
+  {
+    Decoder *self = static_cast<Decoder *>(data);
+    std::lock_guard<std::mutex> guard(self->lock_);
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+      GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+        gst_event_copy_segment(ev, &self->segment_);
+      } else if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
+        GstCaps *caps;
+        gst_event_parse_caps(ev, &caps);
+        self->have_info_ = gst_video_info_from_caps(&self->info_, caps);
+      }
+      return GST_PAD_PROBE_OK;
+    }
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    GstClockTime st = pts;
+    if (GST_CLOCK_TIME_IS_VALID(pts) && self->segment_.format == GST_FORMAT_TIME)
+      st = gst_segment_to_stream_time(&self->segment_, GST_FORMAT_TIME, pts);
+    self->frames_++;
+    self->progress_pos_ = st;
+    if (GST_CLOCK_TIME_IS_VALID(st)) {
+      if (!GST_CLOCK_TIME_IS_VALID(self->first_) || st < self->first_)
+        self->first_ = st;
+      const GstClockTime e = st + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
+      if (!GST_CLOCK_TIME_IS_VALID(self->end_) || e > self->end_)
+        self->end_ = e;
+    }
+    /* Frames arrive once per pass in order; a preroll frame seen again
+     * after PLAYING (same time) is skipped. */
+    if (!self->consumer_ || !self->have_info_ ||
+        (GST_CLOCK_TIME_IS_VALID(self->last_ts_) && GST_CLOCK_TIME_IS_VALID(st) &&
+         st <= self->last_ts_))
+      return GST_PAD_PROBE_OK;
+    GstVideoFrame frame;
+    if (!gst_video_frame_map(&frame, &self->info_, buf, GST_MAP_READ))
+      return GST_PAD_PROBE_OK;
+    FrameView view;
+    const bool ok = frame_view_from_video_frame(&frame, view) && self->builder_.build(view, self->hsv_);
+    gst_video_frame_unmap(&frame);
+    if (ok) {
+      self->last_ts_ = st;
+      self->consumer_(Views{self->hsv_, self->builder_.luma(), self->builder_.bgr(), st,
+                            GST_BUFFER_DURATION(buf)});
+    }
+    return GST_PAD_PROBE_OK;
+  }
+
+  /* Waits for `until`, an error, or a stall. */
+  bool wait(GstMessageType until, GError **error)
+  {
+    GstBus *bus = gst_element_get_bus(pipeline_);
+    guint64 last_frames = G_MAXUINT64;
+    gint64 since = g_get_monotonic_time();
+    bool ok = false;
+    for (;;) {
+      GstMessage *msg = gst_bus_timed_pop_filtered(
+          bus, 100 * GST_MSECOND, (GstMessageType)(until | GST_MESSAGE_ERROR));
+      if (!msg) {
+        guint64 frames;
+        GstClockTime pos;
+        {
+          std::lock_guard<std::mutex> guard(lock_);
+          frames = frames_;
+          pos = progress_pos_;
+        }
+        if (frames != last_frames) {
+          last_frames = frames;
+          since = g_get_monotonic_time();
+        } else if ((GstClockTime)(g_get_monotonic_time() - since) * 1000 > stall_) {
+          g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                      "decoding made no progress for %" G_GUINT64_FORMAT " s", stall_ / GST_SECOND);
+          break;
+        }
+        if (progress && GST_CLOCK_TIME_IS_VALID(pos)) {
+          gint64 dur = -1;
+          gst_element_query_duration(pipeline_, GST_FORMAT_TIME, &dur);
+          progress(pos, dur >= 0 ? (GstClockTime)dur : GST_CLOCK_TIME_NONE);
+        }
+        continue;
+      }
+      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+        GError *err = nullptr;
+        gst_message_parse_error(msg, &err, nullptr);
+        explain(err, error);
+      } else {
+        ok = true;
+      }
+      gst_message_unref(msg);
+      break;
+    }
+    gst_object_unref(bus);
+    return ok;
+  }
+
+  static void explain(GError *err, GError **error)
+  {
+    if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_WRONG_TYPE)
+      g_propagate_error(error, err);
+    else {
+      if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_TYPE_NOT_FOUND)
+        g_set_error(error, err->domain, err->code, "not a media file GStreamer recognises (%s)",
+                    err->message);
+      else if ((err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND) ||
+               err->domain == GST_CORE_ERROR)
+        g_set_error(error, err->domain, err->code,
+                    "no decoder for its format is installed (%s); gstreamer1.0-libav and "
+                    "gstreamer1.0-plugins-bad/ugly cover most formats",
+                    err->message);
+      else
+        g_set_error(error, err->domain, err->code,
+                    "cannot be decoded, the file may be corrupt or truncated (%s)", err->message);
+      g_error_free(err);
+    }
+  }
+
+  GstElement *pipeline_ = nullptr;
+  GstElement *chain_ = nullptr;
+  GstClockTime stall_ = 30 * GST_SECOND;
+  std::mutex lock_;
+  bool linked_ = false;
+  GstSegment segment_;
+  GstVideoInfo info_;
+  bool have_info_ = false;
+  AnalysisViewBuilder builder_;
+  cv::Mat hsv_;
+  std::function<void(const Views &)> consumer_;
+  GstClockTime last_ts_ = GST_CLOCK_TIME_NONE;
+  GstClockTime first_ = GST_CLOCK_TIME_NONE, end_ = GST_CLOCK_TIME_NONE;
+  GstClockTime progress_pos_ = GST_CLOCK_TIME_NONE;
+  guint64 frames_ = 0;
+};
+
+/* Collects ShotDetector output: boundaries (new shots) and ended shots. */
+struct Collector {
+  std::vector<Shot> starts; /* each boundary's new shot (start, transition) */
+  std::vector<Shot> ended;
+  std::vector<FrameVerdict> verdicts;
+  void take()
+  {
+    for (FrameVerdict &v : verdicts) {
+      if (v.boundary)
+        starts.push_back(v.shot);
+      if (v.ended)
+        ended.push_back(*v.ended);
+    }
+    verdicts.clear();
+  }
+};
+
+/* Per-frame measures for the keyframe path's shot features. */
+struct Sample {
+  GstClockTime ts;
+  double motion, sharp, bright, contrast, colour;
+  std::vector<float> histogram;
+};
+
+Sample measure(const Views &v, cv::Mat &previous_luma)
+{
+  Sample s{v.stream_time, -1.0, 0, 0, 0, 0, {}};
+  cv::Scalar m, sd;
+  cv::meanStdDev(v.luma, m, sd);
+  s.bright = m[0];
+  s.contrast = sd[0];
+  if (!previous_luma.empty() && previous_luma.size() == v.luma.size()) {
+    cv::Mat d;
+    cv::absdiff(v.luma, previous_luma, d);
+    s.motion = cv::mean(d)[0];
+  }
+  v.luma.copyTo(previous_luma);
+  cv::Mat lap;
+  cv::Laplacian(v.luma, lap, CV_16S);
+  cv::meanStdDev(lap, m, sd);
+  s.sharp = sd[0] * sd[0];
+  s.colour = colourfulness(v.bgr);
+  s.histogram = shot_histogram(v.hsv);
+  return s;
+}
+
+void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
+{
+  double n = 0, nm = 0, best = -1;
+  ShotFeatures f;
+  for (const Sample &s : samples) {
+    if (s.ts < shot.start || s.ts >= shot.end)
+      continue;
+    n++;
+    f.sharpness += s.sharp;
+    f.brightness += s.bright;
+    f.contrast += s.contrast;
+    f.colourfulness += s.colour;
+    if (s.motion >= 0) {
+      nm++;
+      f.motion_mean += s.motion;
+      f.motion_peak = std::max(f.motion_peak, s.motion);
+    }
+    if (s.ts >= shot.transition_end && s.sharp > best) {
+      best = s.sharp;
+      f.best_inpoint = s.ts;
+      f.histogram = s.histogram;
+    }
+  }
+  if (n == 0)
+    return;
+  f.sharpness /= n;
+  f.brightness /= n;
+  f.contrast /= n;
+  f.colourfulness /= n;
+  if (nm > 0)
+    f.motion_mean /= nm;
+  shot.features = f;
+  shot.has_features = true;
+}
+
+gchar *to_uri(const std::string &path, GError **error)
+{
+  gchar *abs = g_canonicalize_filename(path.c_str(), nullptr);
+  gchar *uri = g_filename_to_uri(abs, nullptr, error);
+  g_free(abs);
+  return uri;
+}
+
+} // namespace
+
+bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &options,
+                       ClipAnalysis &out, GError **error, ClipAnalyseStats *stats)
+{
+  ClipAnalyseStats local;
+  ClipAnalyseStats &st = stats ? *stats : local;
+  st = ClipAnalyseStats();
+  if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no such file");
+    return false;
+  }
+  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "not a regular file");
+    return false;
+  }
+  gchar *uri = to_uri(path, error);
+  if (!uri)
+    return false;
+  const std::string uri_s = uri;
+  g_free(uri);
+
+  Decoder dec;
+  dec.progress = options.progress;
+  /* Full decoding consumes from the preroll frame on, without a seek. */
+  std::unique_ptr<ShotDetector> full;
+  Collector col;
+  auto consume = [&](const Views &v) {
+    if (!full)
+      full = std::make_unique<ShotDetector>(options.detector, v.luma.empty() || v.bgr.empty());
+    full->push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, col.verdicts);
+    col.take();
+  };
+  if (!dec.open(uri_s, options.stall_timeout, consume, error))
+    return false;
+  bool keyframes = options.mode != ClipAnalyseOptions::Mode::kFull && dec.seekable();
+  if (options.mode == ClipAnalyseOptions::Mode::kKeyframes && !keyframes) {
+    g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                "the file cannot be seeked, so its keyframes cannot be read alone");
+    return false;
+  }
+
+  const bool luma_only = dec.info() && GST_VIDEO_INFO_IS_GRAY(dec.info());
+  std::vector<Shot> shots;
+  if (!keyframes) {
+    if (!dec.pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, consume, error))
+      return false;
+    if (full) {
+      full->finish(col.verdicts);
+      col.take();
+    }
+    shots = col.ended;
+  } else {
+    col = Collector();
+    st.keyframe_path = true;
+    /* 1. Keyframes only. */
+    struct Key {
+      GstClockTime ts;
+      cv::Mat hsv;
+    };
+    std::vector<Key> keys;
+    std::vector<Sample> samples;
+    cv::Mat prev_luma;
+    auto coarse = [&](const Views &v) {
+      keys.push_back({v.stream_time, v.hsv.clone()});
+      Sample s = measure(v, prev_luma);
+      s.motion = -1.0; /* keyframes are too far apart for a motion measure */
+      samples.push_back(std::move(s));
+    };
+    const GstSeekFlags trick =
+        (GstSeekFlags)(GST_SEEK_FLAG_TRICKMODE | GST_SEEK_FLAG_TRICKMODE_KEY_UNITS |
+                       GST_SEEK_FLAG_TRICKMODE_NO_AUDIO);
+    if (!dec.pass(true, trick, 0, GST_CLOCK_TIME_NONE, coarse, error))
+      return false;
+    /* Decoders in trick mode may hand frames over out of order: sort. */
+    std::sort(keys.begin(), keys.end(), [](const Key &a, const Key &b) { return a.ts < b.ts; });
+    keys.erase(std::unique(keys.begin(), keys.end(),
+                           [](const Key &a, const Key &b) { return a.ts == b.ts; }),
+               keys.end());
+    st.keyframes = (guint)keys.size();
+
+    /* 2. Runs of changed GOPs, decoded in full. */
+    const ContentWeights w = luma_only ? ContentScorer::kLumaOnly : ContentScorer::kDefaultWeights;
+    auto distance = [&](const cv::Mat &a, const cv::Mat &b) {
+      if (a.size() != b.size())
+        return 255.0;
+      cv::Mat d;
+      cv::absdiff(a, b, d);
+      const cv::Scalar m = cv::mean(d);
+      return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
+    };
+    std::vector<std::pair<size_t, size_t>> runs; /* [first key, last key] */
+    for (size_t k = 1; k < keys.size(); k++) {
+      if (distance(keys[k - 1].hsv, keys[k].hsv) < options.keyframe_change)
+        continue;
+      if (!runs.empty() && runs.back().second == k - 1)
+        runs.back().second = k;
+      else
+        runs.push_back({k - 1, k});
+    }
+    /* After the last keyframe nothing tells us whether the picture changes:
+     * the tail GOP is always decoded. */
+    if (!keys.empty() && (runs.empty() || runs.back().second != keys.size() - 1))
+      runs.push_back({keys.size() - 1, keys.size() - 1});
+    ShotDetectorSettings refine = options.detector;
+    refine.min_shot_length = 0; /* applied once over the whole clip below */
+    const GstClockTime frame = dec.info() && dec.info()->fps_n > 0
+                                   ? gst_util_uint64_scale_int(GST_SECOND, dec.info()->fps_d,
+                                                               dec.info()->fps_n)
+                                   : 40 * GST_MSECOND;
+    const int look = ShotDetector(refine).latency_frames() + 1;
+    for (const auto &[first, last] : runs) {
+      ShotDetector detector(refine, luma_only);
+      Collector part;
+      auto fine = [&](const Views &v) {
+        detector.push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, part.verdicts);
+        part.take();
+        samples.push_back(measure(v, prev_luma));
+      };
+      prev_luma.release();
+      GstClockTime end = last == keys.size() - 1 ? GST_CLOCK_TIME_NONE : keys[last].ts + look * frame;
+      if (!dec.pass(true, GST_SEEK_FLAG_ACCURATE, keys[first].ts, end, fine, error))
+        return false;
+      detector.finish(part.verdicts);
+      part.take();
+      st.refined_ranges++;
+      for (const Shot &s : part.starts)
+        col.starts.push_back(s);
+    }
+    /* 3. One shot list, min_shot_length applied as in a single pass. */
+    std::sort(col.starts.begin(), col.starts.end(),
+              [](const Shot &a, const Shot &b) { return a.start < b.start; });
+    const GstClockTime first_frame = dec.first_frame();
+    Shot cur;
+    cur.start = cur.transition_start = cur.transition_end = first_frame;
+    for (const Shot &s : col.starts) {
+      if (s.start <= cur.start || s.start - cur.start < options.detector.min_shot_length)
+        continue;
+      cur.end = s.start;
+      shots.push_back(cur);
+      cur = s;
+    }
+    cur.end = dec.end();
+    shots.push_back(cur);
+    if (options.detector.features)
+      for (Shot &s : shots)
+        features_from_samples(s, samples);
+  }
+  st.frames_decoded = dec.frames();
+
+  out.path = path;
+  out.uri = uri_s;
+  out.first_frame = GST_CLOCK_TIME_IS_VALID(dec.first_frame()) ? dec.first_frame() : 0;
+  out.duration = dec.end();
+  if (const GstVideoInfo *info = dec.info()) {
+    out.width = GST_VIDEO_INFO_WIDTH(info);
+    out.height = GST_VIDEO_INFO_HEIGHT(info);
+    out.fps_n = GST_VIDEO_INFO_FPS_N(info);
+    out.fps_d = GST_VIDEO_INFO_FPS_D(info);
+  }
+  if (!GST_CLOCK_TIME_IS_VALID(out.duration) || out.duration == 0 || shots.empty()) {
+    g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+                "no video frames could be decoded");
+    return false;
+  }
+  out.shots = shots;
+  out.cuts.clear();
+  for (size_t k = 1; k < shots.size(); k++)
+    out.cuts.push_back(shots[k].start);
+  return true;
+}
+
+} // namespace montage

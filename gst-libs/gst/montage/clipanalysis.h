@@ -1,0 +1,76 @@
+/* gst-montage: shot analysis of a video file, with a keyframe fast path.
+ *
+ * analyse_clip_file() builds its own GStreamer pipelines (uridecodebin !
+ * videoconvert ! fakesink, frames taken in a pad probe) and runs the
+ * ShotDetector core (shotdetector.h) directly; no element is needed.
+ *
+ * Keyframe path (the default where the container can seek):
+ *  1. coarse pass: a GST_SEEK_FLAG_TRICKMODE_KEY_UNITS seek makes the decoder
+ *     output keyframes only (../shared/NOTES.md: ~15x less decoding);
+ *  2. every run of consecutive GOPs whose bounding keyframes differ by at least
+ *     ClipAnalyseOptions::keyframe_change (content distance, 0-255) is decoded
+ *     frame by frame after an accurate seek, from the keyframe before to a few
+ *     frames past the keyframe after, and run through ShotDetector;
+ *  3. the boundaries found are merged by min_shot_length as in full decoding.
+ * It cannot see two cuts in one GOP closer than min_shot_length (neither can
+ * full decoding), nor a cut away and back inside one GOP whose keyframes look
+ * alike (A...B...A): full decoding reports those.
+ * Full decoding: every frame through ShotDetector, in one pass.
+ */
+#pragma once
+
+#include <gst/montage/shotdetector.h>
+#include <gst/montage/types.h>
+#include <gst/video/video.h>
+
+#include <functional>
+#include <string>
+
+namespace montage
+{
+
+struct ClipAnalyseOptions {
+  enum class Mode {
+    kAuto,      /* keyframe path, full decoding when the source cannot seek */
+    kKeyframes, /* keyframe path, failing (GST_STREAM_ERROR_FAILED) when it cannot seek */
+    kFull,      /* decode every frame */
+  };
+  Mode mode = Mode::kAuto;
+  ShotDetectorSettings detector;
+  /* Content distance (0-255) between consecutive keyframes at which the GOP
+   * between them is decoded in full. Below every hard-cut score seen on the
+   * sample media (37+) with a margin for a cut at a GOP's first frames. */
+  double keyframe_change = 12.0;
+  /* Fails with GST_STREAM_ERROR_FAILED when no frame arrives for this long. */
+  GstClockTime stall_timeout = 30 * GST_SECOND;
+  /* Called from the calling thread with the stream time reached and the
+   * duration (GST_CLOCK_TIME_NONE when unknown), ns. */
+  std::function<void(GstClockTime position, GstClockTime duration)> progress;
+};
+
+/* What a run cost, for benchmarks and logs. */
+struct ClipAnalyseStats {
+  bool keyframe_path = false; /* false: every frame was decoded */
+  guint64 frames_decoded = 0; /* frames analysed, all passes */
+  guint keyframes = 0;        /* coarse-pass frames */
+  guint refined_ranges = 0;   /* accurate seeks made */
+};
+
+/* Analyses the local video file `path`. Fills out.path, uri, duration,
+ * first_frame, fps_n/fps_d, width, height, cuts (stream time of each shot
+ * start after the first, ascending) and shots (with transitions and
+ * features; in the keyframe path motion and features are measured on the
+ * decoded frames only: the keyframes plus the refined GOPs).
+ * Returns false with error set to a sentence: "no such file", "not a
+ * regular file", "not a media file GStreamer recognises (...)", "has no
+ * video stream", "cannot be decoded, the file may be corrupt or truncated
+ * (...)", "no decoder for its format is installed (...)", "decoding made no
+ * progress for N s", "no video frames could be decoded". Never aborts. */
+bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &options,
+                       ClipAnalysis &out, GError **error, ClipAnalyseStats *stats = nullptr);
+
+/* Views on the planes of a mapped 8-bit frame (formats montagescene
+ * accepts); false for any other format. Nothing is copied. */
+bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view);
+
+} // namespace montage

@@ -1,0 +1,281 @@
+/* gst-montage: CMX 3600 edit decision lists; see export.h.
+ *
+ * The layout follows the CMX 3600 event line as editors write it:
+ *   001  REEL     V     C        SRC-IN      SRC-OUT     REC-IN      REC-OUT
+ * (event number, reel name of at most 8 characters, channel, transition,
+ * then source and record timecodes, out-points exclusive), followed by
+ * comment lines that Avid, Premiere and Resolve use to relink file-based
+ * media: `* FROM CLIP NAME:` (the file's name) and `* SOURCE FILE:` (its
+ * absolute path), and `* LOC: TC COLOUR NAME` locators in record timecode. */
+#include <gst/montage/export.h>
+
+#include "export-private.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace montage
+{
+
+using namespace export_detail;
+
+namespace
+{
+
+constexpr std::size_t kMaxEvents = 999;
+constexpr std::size_t kMaxReel = 8;
+constexpr std::size_t kMaxTitle = 70;
+
+/* A reel name from a file name: its stem in upper case, A-Z 0-9 _ only, at
+ * most 8 characters, made unique among `taken` with a numeric tail. */
+std::string reel_name(const std::string &file_name, std::set<std::string> &taken)
+{
+  std::string stem = file_name.substr(0, file_name.rfind('.'));
+  std::string reel;
+  for (char c : stem) {
+    if (reel.size() == kMaxReel)
+      break;
+    if (g_ascii_isalnum(c))
+      reel += g_ascii_toupper(c);
+    else if (!reel.empty() && reel.back() != '_')
+      reel += '_';
+  }
+  while (!reel.empty() && reel.back() == '_')
+    reel.pop_back();
+  if (reel.empty())
+    reel = "CLIP";
+  std::string unique = reel;
+  for (int i = 2; taken.count(unique); i++) {
+    std::string tail = std::to_string(i);
+    unique = reel.substr(0, kMaxReel - tail.size()) + tail;
+  }
+  taken.insert(unique);
+  return unique;
+}
+
+std::string one_line(std::string s)
+{
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  std::replace(s.begin(), s.end(), '\r', ' ');
+  return s;
+}
+
+} // namespace
+
+bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                 const ExportOptions &options, std::string &out, GError **error)
+{
+  EditEvents ev;
+  if (!edit_events(plan, song, clips, options, "gst-montage", ev, error))
+    return false;
+  if (ev.video.size() + 1 > kMaxEvents)
+    return fail_arg(error, "a CMX 3600 EDL holds at most 999 events and this edit has " +
+                               std::to_string(ev.video.size() + 1) +
+                               ": export to .otio or .fcpxml, or plan fewer cuts.");
+  auto tc = [&](guint64 frame) { return frames_to_timecode(frame, ev.fps_n, ev.fps_d, ev.drop); };
+
+  std::set<std::string> taken;
+  std::map<std::size_t, std::string> reels;
+  for (const Event &e : ev.video)
+    if (!reels.count(e.clip))
+      reels[e.clip] = reel_name(e.name, taken);
+  reels[SIZE_MAX] = reel_name(ev.audio.name, taken);
+
+  std::ostringstream s;
+  s << "TITLE: " << one_line(ev.title).substr(0, kMaxTitle) << "\n";
+  s << "FCM: " << (ev.drop ? "DROP FRAME" : "NON-DROP FRAME") << "\n\n";
+
+  std::size_t next_marker = 0;
+  auto write_event = [&](std::size_t number, const Event &e, const char *channel, bool last) {
+    gchar line[160];
+    g_snprintf(line, sizeof line, "%03zu  %-8s %-5s %-8s %s %s %s %s\n", number,
+               reels[e.clip].c_str(), channel, "C", tc(e.src_in).c_str(), tc(e.src_out).c_str(),
+               tc(ev.start_frame + e.rec_in).c_str(), tc(ev.start_frame + e.rec_out).c_str());
+    s << line;
+    s << "* FROM CLIP NAME: " << one_line(e.name) << "\n";
+    s << "* SOURCE FILE: " << one_line(e.path) << "\n";
+    /* Locators go under the event they fall in (the last event takes the rest). */
+    while (next_marker < ev.markers.size() && (last || ev.markers[next_marker].frame < e.rec_out)) {
+      const Marker &m = ev.markers[next_marker++];
+      s << "* LOC: " << tc(ev.start_frame + m.frame) << " " << (m.downbeat ? "RED   " : "YELLOW")
+        << " " << m.name << "\n";
+    }
+    s << "\n";
+  };
+  std::size_t number = 1;
+  for (const Event &e : ev.video)
+    write_event(number++, e, "V", false);
+  write_event(number, ev.audio, "A", true);
+  out = s.str();
+  return true;
+}
+
+namespace
+{
+
+struct EdlEvent {
+  std::string reel;
+  std::string channel;
+  guint64 tc[4] = {0, 0, 0, 0}; /* src in, src out, rec in, rec out (frames) */
+  std::string clip_name;
+  std::string source_file;
+};
+
+std::vector<std::string> split_ws(const std::string &line)
+{
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  std::string tok;
+  while (in >> tok)
+    out.push_back(tok);
+  return out;
+}
+
+bool starts_with(const std::string &s, const char *prefix)
+{
+  return s.compare(0, strlen(prefix), prefix) == 0;
+}
+
+std::string trim(const std::string &s)
+{
+  std::size_t a = s.find_first_not_of(" \t\r");
+  std::size_t b = s.find_last_not_of(" \t\r");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+} // namespace
+
+bool parse_edl(const std::string &text, gint fps_n, gint fps_d, ExportedEdit &out, GError **error)
+{
+  const char *kFormat = "CMX 3600 EDL";
+  if (fps_n <= 0 || fps_d <= 0)
+    return fail_data(error, kFormat, "no frame rate given to read it at.");
+  ExportedEdit edit;
+  edit.format = ExportFormat::kEdl;
+  edit.fps_n = fps_n;
+  edit.fps_d = fps_d;
+  bool fcm_seen = false;
+  std::vector<EdlEvent> events;
+  std::vector<std::pair<std::size_t, std::string>> loc_lines; /* line number, timecode */
+  std::vector<std::vector<std::string>> event_lines;
+  std::vector<std::size_t> event_line_numbers;
+
+  /* First pass: structure; timecodes are read once the FCM is known. */
+  std::istringstream in(text);
+  std::string line;
+  std::size_t line_no = 0;
+  while (std::getline(in, line)) {
+    line_no++;
+    std::string t = trim(line);
+    if (t.empty())
+      continue;
+    if (starts_with(t, "TITLE:")) {
+      edit.title = trim(t.substr(6));
+    } else if (starts_with(t, "FCM:")) {
+      std::string fcm = trim(t.substr(4));
+      edit.drop_frame =
+          fcm.find("NON") == std::string::npos && fcm.find("DROP") != std::string::npos;
+      fcm_seen = true;
+    } else if (t[0] == '*') {
+      if (events.empty())
+        continue;
+      std::string body = trim(t.substr(1));
+      if (starts_with(body, "FROM CLIP NAME:"))
+        events.back().clip_name = trim(body.substr(15));
+      else if (starts_with(body, "SOURCE FILE:"))
+        events.back().source_file = trim(body.substr(12));
+      else if (starts_with(body, "LOC:")) {
+        std::vector<std::string> tok = split_ws(body.substr(4));
+        if (tok.empty())
+          return fail_data(error, kFormat, "line " + std::to_string(line_no) + " has no timecode.");
+        loc_lines.emplace_back(line_no, tok[0]);
+      }
+    } else if (g_ascii_isdigit(t[0])) {
+      std::vector<std::string> tok = split_ws(t);
+      if (tok.size() < 8)
+        return fail_data(error, kFormat,
+                         "line " + std::to_string(line_no) + " is not an edit event.");
+      EdlEvent e;
+      e.reel = tok[1];
+      e.channel = tok[2];
+      events.push_back(e);
+      event_lines.push_back(tok);
+      event_line_numbers.push_back(line_no);
+    }
+    /* Other lines (SPLIT:, M2, >>> SOURCE ...) carry nothing this reader uses. */
+  }
+  if (events.empty())
+    return fail_data(error, kFormat, "it holds no edit events.");
+  if (!fcm_seen)
+    edit.drop_frame = text.find(';') != std::string::npos;
+
+  auto frames = [&](const std::string &tc, std::size_t at, guint64 &f) {
+    if (timecode_to_frames(tc, fps_n, fps_d, edit.drop_frame, f))
+      return true;
+    return fail_data(error, kFormat,
+                     "\"" + tc + "\" on line " + std::to_string(at) + " is not a timecode at " +
+                         std::to_string(fps_n) + "/" + std::to_string(fps_d) +
+                         (edit.drop_frame ? " drop-frame." : " non-drop."));
+  };
+  guint64 first_rec = G_MAXUINT64;
+  for (std::size_t i = 0; i < events.size(); i++) {
+    const auto &tok = event_lines[i];
+    for (int k = 0; k < 4; k++)
+      if (!frames(tok[tok.size() - 4 + k], event_line_numbers[i], events[i].tc[k]))
+        return false;
+    if (events[i].tc[1] < events[i].tc[0] || events[i].tc[3] < events[i].tc[2])
+      return fail_data(error, kFormat,
+                       "the event on line " + std::to_string(event_line_numbers[i]) +
+                           " ends before it starts.");
+    first_rec = std::min(first_rec, events[i].tc[2]);
+  }
+  /* EDLs do not say where the edit starts: take the whole hour at or before
+   * the first record in-point, where editors start their timelines. */
+  guint64 hour_frames = 0;
+  std::string first_tc = frames_to_timecode(first_rec, fps_n, fps_d, edit.drop_frame);
+  timecode_to_frames(first_tc.substr(0, 2) + ":00:00:00", fps_n, fps_d, edit.drop_frame,
+                     hour_frames);
+  edit.start_timecode = frame_time(hour_frames, fps_n, fps_d);
+
+  for (const EdlEvent &e : events) {
+    ExportedClip c;
+    if (!e.source_file.empty() && g_path_is_absolute(e.source_file.c_str())) {
+      c.path = e.source_file;
+      gchar *uri = g_filename_to_uri(e.source_file.c_str(), nullptr, nullptr);
+      c.uri = uri ? uri : "";
+      g_free(uri);
+    } else {
+      c.path = !e.source_file.empty() ? e.source_file : e.clip_name;
+    }
+    c.in = frame_time(e.tc[0], fps_n, fps_d);
+    c.out = frame_time(e.tc[1], fps_n, fps_d);
+    c.record_start = frame_time(e.tc[2] - hour_frames, fps_n, fps_d);
+    c.record_end = frame_time(e.tc[3] - hour_frames, fps_n, fps_d);
+    const char ch = e.channel.empty() ? '?' : g_ascii_toupper(e.channel[0]);
+    if (ch == 'V' || ch == 'B')
+      edit.video.push_back(c);
+    if (ch == 'A' || ch == 'B')
+      edit.audio.push_back(c);
+  }
+  for (const auto &loc : loc_lines) {
+    guint64 f;
+    if (!frames(loc.second, loc.first, f))
+      return false;
+    if (f >= hour_frames)
+      edit.markers.push_back(frame_time(f - hour_frames, fps_n, fps_d));
+  }
+  auto by_record = [](const ExportedClip &a, const ExportedClip &b) {
+    return a.record_start < b.record_start;
+  };
+  std::stable_sort(edit.video.begin(), edit.video.end(), by_record);
+  std::stable_sort(edit.audio.begin(), edit.audio.end(), by_record);
+  std::sort(edit.markers.begin(), edit.markers.end());
+  out = std::move(edit);
+  return true;
+}
+
+} // namespace montage

@@ -1,0 +1,456 @@
+/* gst-montage: Final Cut Pro XML 1.9 (.fcpxml); see export.h.
+ *
+ * The document (element and attribute names from Apple's FCPXML 1.9 DTD):
+ *   <fcpxml version="1.9">
+ *     <resources>
+ *       <format id="r1" frameDuration="1001/30000s" width= height=/>   the edit
+ *       <format .../>                       one per source frame rate and size
+ *       <asset id= name= start="0s" duration= hasVideo="1" format=>
+ *         <media-rep kind="original-media" src="file:///..."/></asset>
+ *       <asset ... hasAudio="1">            the song
+ *     </resources>
+ *     <library><event name=TITLE><project name=TITLE>
+ *       <sequence format="r1" duration= tcStart= tcFormat="DF|NDF" ...>
+ *         <spine>
+ *           <asset-clip ref= offset= start= duration= srcEnable="video">
+ *             <asset-clip ref=SONG lane="-1" offset=PARENT-START start="0s"
+ *                         duration=EDIT srcEnable="audio"> <marker .../> ...
+ *           </asset-clip>
+ *           <asset-clip .../> ... (<gap/> where the plan has holes)
+ *   </spine></sequence></project></event></library></fcpxml>
+ *
+ * Times are rational seconds "N/Ds" (reduced; "Ns" when whole): spine offsets
+ * count from the sequence's tcStart as Final Cut Pro writes them; a connected
+ * clip's offset and a marker's start are in its parent's time (for an
+ * asset-clip, source time from its start). */
+#include <gst/montage/export.h>
+
+#include "export-private.h"
+
+#include <gio/gio.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <sstream>
+#include <tuple>
+
+namespace montage
+{
+
+using namespace export_detail;
+
+namespace
+{
+
+const char *kFormat = "FCPXML";
+
+/* N/D seconds as FCPXML writes it: "0s", "3600s", "1001/30000s". */
+std::string rational(guint64 num, guint64 den)
+{
+  if (num == 0)
+    return "0s";
+  guint64 g = std::gcd(num, den);
+  num /= g;
+  den /= g;
+  return den == 1 ? std::to_string(num) + "s"
+                  : std::to_string(num) + "/" + std::to_string(den) + "s";
+}
+
+std::string escape(const std::string &s)
+{
+  gchar *e = g_markup_escape_text(s.c_str(), (gssize)s.size());
+  std::string out(e);
+  g_free(e);
+  return out;
+}
+
+struct SourceFormat {
+  gint fps_n, fps_d, width, height;
+  bool operator<(const SourceFormat &o) const
+  {
+    return std::tie(fps_n, fps_d, width, height) < std::tie(o.fps_n, o.fps_d, o.width, o.height);
+  }
+};
+
+} // namespace
+
+bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
+                    const std::vector<ClipAnalysis> &clips, const ExportOptions &options,
+                    std::string &out, GError **error)
+{
+  EditEvents ev;
+  if (!edit_events(plan, song, clips, options, "gst-montage", ev, error))
+    return false;
+  if (options.width < 16 || options.height < 16 || options.width % 2 || options.height % 2)
+    return fail_arg(error, "output size " + std::to_string(options.width) + "x" +
+                               std::to_string(options.height) +
+                               " is not supported: use even sizes of at least 16x16.");
+  const guint64 n = (guint64)ev.fps_n, d = (guint64)ev.fps_d;
+  auto t = [&](guint64 frames) { return rational(frames * d, n); };
+  auto ns = [](GstClockTime v) { return rational(v, GST_SECOND); };
+
+  std::ostringstream s;
+  s << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE fcpxml>\n"
+    << "<fcpxml version=\"1.9\">\n  <resources>\n";
+  s << "    <format id=\"r1\" frameDuration=\"" << t(1) << "\" width=\"" << options.width
+    << "\" height=\"" << options.height << "\"/>\n";
+
+  int next_id = 2;
+  std::map<SourceFormat, std::string> formats;
+  std::map<std::size_t, std::string> format_of_clip, asset_of_clip;
+  for (const Event &e : ev.video) {
+    if (format_of_clip.count(e.clip))
+      continue;
+    const ClipAnalysis &c = clips[e.clip];
+    SourceFormat f{c.fps_n > 0 && c.fps_d > 0 ? c.fps_n : 0,
+                   c.fps_n > 0 && c.fps_d > 0 ? c.fps_d : 1, c.width, c.height};
+    auto it = formats.find(f);
+    if (it == formats.end()) {
+      std::string id = "r" + std::to_string(next_id++);
+      s << "    <format id=\"" << id << "\"";
+      if (f.fps_n)
+        s << " frameDuration=\"" << rational((guint64)f.fps_d, (guint64)f.fps_n) << "\"";
+      if (f.width > 0 && f.height > 0)
+        s << " width=\"" << f.width << "\" height=\"" << f.height << "\"";
+      s << "/>\n";
+      it = formats.emplace(f, id).first;
+    }
+    format_of_clip[e.clip] = it->second;
+  }
+  for (const Event &e : ev.video) {
+    if (asset_of_clip.count(e.clip))
+      continue;
+    const ClipAnalysis &c = clips[e.clip];
+    std::string id = "r" + std::to_string(next_id++);
+    asset_of_clip[e.clip] = id;
+    s << "    <asset id=\"" << id << "\" name=\"" << escape(e.name) << "\" start=\"0s\"";
+    if (GST_CLOCK_TIME_IS_VALID(c.duration) && c.duration > c.first_frame) {
+      /* Whole source frames when the rate is known, else nanoseconds. */
+      GstClockTime length = c.duration - c.first_frame;
+      if (c.fps_n > 0 && c.fps_d > 0)
+        s << " duration=\""
+          << rational(
+                 gst_util_uint64_scale(length, (guint64)c.fps_n, (guint64)c.fps_d * GST_SECOND) *
+                     (guint64)c.fps_d,
+                 (guint64)c.fps_n)
+          << "\"";
+      else
+        s << " duration=\"" << ns(length) << "\"";
+    }
+    s << " hasVideo=\"1\" format=\"" << format_of_clip[e.clip] << "\" videoSources=\"1\">\n"
+      << "      <media-rep kind=\"original-media\" src=\"" << escape(e.uri) << "\"/>\n"
+      << "    </asset>\n";
+  }
+  const std::string song_id = "r" + std::to_string(next_id++);
+  s << "    <asset id=\"" << song_id << "\" name=\"" << escape(ev.audio.name) << "\" start=\"0s\"";
+  if (GST_CLOCK_TIME_IS_VALID(song.duration) && song.duration > 0)
+    s << " duration=\"" << ns(song.duration) << "\"";
+  s << " hasAudio=\"1\" audioSources=\"1\">\n"
+    << "      <media-rep kind=\"original-media\" src=\"" << escape(ev.audio.uri) << "\"/>\n"
+    << "    </asset>\n  </resources>\n";
+
+  const char *tc_format = ev.drop ? "DF" : "NDF";
+  s << "  <library>\n    <event name=\"" << escape(ev.title) << "\">\n      <project name=\""
+    << escape(ev.title) << "\">\n";
+  s << "        <sequence format=\"r1\" duration=\"" << t(ev.total_frames) << "\" tcStart=\""
+    << t(ev.start_frame) << "\" tcFormat=\"" << tc_format
+    << "\" audioLayout=\"stereo\" audioRate=\"48k\">\n          <spine>\n";
+
+  auto song_clip = [&](guint64 parent_start) {
+    s << "              <asset-clip ref=\"" << song_id << "\" lane=\"-1\" offset=\""
+      << t(parent_start) << "\" name=\"" << escape(ev.audio.name) << "\" start=\"0s\" duration=\""
+      << t(ev.total_frames) << "\" srcEnable=\"audio\" audioRole=\"music\"";
+    if (ev.markers.empty()) {
+      s << "/>\n";
+      return;
+    }
+    s << ">\n";
+    for (const Marker &m : ev.markers)
+      s << "                <marker start=\"" << t(m.frame) << "\" duration=\"" << t(1)
+        << "\" value=\"" << escape(m.name) << "\"/>\n";
+    s << "              </asset-clip>\n";
+  };
+
+  guint64 at = 0;
+  bool song_placed = false;
+  for (const Event &e : ev.video) {
+    if (e.rec_in > at) {
+      s << "            <gap name=\"Gap\" offset=\"" << t(ev.start_frame + at)
+        << "\" start=\"0s\" duration=\"" << t(e.rec_in - at) << "\"";
+      if (!song_placed && at == 0) {
+        s << ">\n";
+        song_clip(0);
+        song_placed = true;
+        s << "            </gap>\n";
+      } else {
+        s << "/>\n";
+      }
+    }
+    s << "            <asset-clip ref=\"" << asset_of_clip[e.clip] << "\" offset=\""
+      << t(ev.start_frame + e.rec_in) << "\" name=\"" << escape(e.name) << "\" start=\""
+      << t(e.src_in) << "\" duration=\"" << t(e.rec_out - e.rec_in) << "\" format=\""
+      << format_of_clip[e.clip] << "\" srcEnable=\"video\"";
+    if (!song_placed) {
+      s << ">\n";
+      song_clip(e.src_in);
+      song_placed = true;
+      s << "            </asset-clip>\n";
+    } else {
+      s << "/>\n";
+    }
+    at = e.rec_out;
+  }
+  s << "          </spine>\n        </sequence>\n      </project>\n    </event>\n  </library>\n"
+    << "</fcpxml>\n";
+  out = s.str();
+  return true;
+}
+
+/* ---- Reading (GMarkup) ------------------------------------------------- */
+
+namespace
+{
+
+/* An exact time in seconds, num/den, kept reduced; FCPXML's own arithmetic. */
+struct Q {
+  gint64 num = 0;
+  gint64 den = 1;
+
+  static Q of(gint64 n, gint64 d)
+  {
+    gint64 g = std::gcd(n < 0 ? -n : n, d);
+    return g > 1 ? Q{n / g, d / g} : Q{n, d};
+  }
+  Q operator+(const Q &o) const
+  {
+    gint64 l = den / std::gcd(den, o.den) * o.den;
+    return of(num * (l / den) + o.num * (l / o.den), l);
+  }
+  Q operator-(const Q &o) const { return *this + Q{-o.num, o.den}; }
+  bool negative() const { return num < 0; }
+  bool less(const Q &o) const { return (*this - o).negative(); }
+  /* ns, rounded to nearest like the plan's grid; 0 below zero. */
+  GstClockTime ns() const
+  {
+    return num <= 0 ? 0 : gst_util_uint64_scale_round((guint64)num, GST_SECOND, (guint64)den);
+  }
+};
+
+/* "N/Ds", "Ns" -> Q; FALSE for anything else. */
+bool parse_rational(const char *text, Q &out)
+{
+  if (!text)
+    return false;
+  char *end = nullptr;
+  guint64 num = g_ascii_strtoull(text, &end, 10), den = 1;
+  if (end == text || num > (guint64)G_MAXINT64 / 4)
+    return false;
+  if (*end == '/') {
+    const char *d = end + 1;
+    den = g_ascii_strtoull(d, &end, 10);
+    if (end == d || den == 0 || den > (guint64)G_MAXINT32)
+      return false;
+  }
+  if (end[0] != 's' || end[1] != '\0')
+    return false;
+  out = Q::of((gint64)num, (gint64)den);
+  return true;
+}
+
+struct Item {
+  std::string ref;
+  Q start; /* own time of its first frame */
+  Q duration;
+  Q record; /* sequence time of its first frame (tcStart not yet taken off) */
+  int lane = 0;
+  bool is_gap = false;
+  bool on_spine = false;
+  bool audio = false; /* sound only: srcEnable="audio", or below the spine */
+};
+
+struct ParseState {
+  ExportedEdit edit;
+  std::map<std::string, Q> frame_durations; /* format id -> frameDuration */
+  std::map<std::string, std::string> asset_src;
+  std::string current_asset;
+  bool in_sequence = false, sequence_done = false;
+  Q tc_start;
+  std::vector<Item> stack; /* the spine item being read and what nests in it */
+  std::vector<Item> placed;
+  std::vector<Q> marker_records;
+};
+
+const char *attr(const gchar **names, const gchar **values, const char *name)
+{
+  for (int i = 0; names[i]; i++)
+    if (strcmp(names[i], name) == 0)
+      return values[i];
+  return nullptr;
+}
+
+void set_error(GError **error, GMarkupParseContext *ctx, const std::string &why)
+{
+  gint line = 0, col = 0;
+  g_markup_parse_context_get_position(ctx, &line, &col);
+  g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Not a valid %s file: line %d: %s",
+              kFormat, line, why.c_str());
+}
+
+void start_element(GMarkupParseContext *ctx, const gchar *name, const gchar **names,
+                   const gchar **values, gpointer data, GError **error)
+{
+  auto *st = static_cast<ParseState *>(data);
+  auto time_attr = [&](const char *key, Q &q, bool required) {
+    const char *v = attr(names, values, key);
+    if (!v) {
+      if (required)
+        set_error(error, ctx, std::string("<") + name + "> has no " + key + ".");
+      return !required;
+    }
+    if (!parse_rational(v, q)) {
+      set_error(error, ctx, std::string(key) + "=\"" + v + "\" is not a time in N/Ds.");
+      return false;
+    }
+    return true;
+  };
+
+  if (strcmp(name, "format") == 0) {
+    const char *id = attr(names, values, "id");
+    Q fd;
+    if (id && attr(names, values, "frameDuration")) {
+      if (!time_attr("frameDuration", fd, true))
+        return;
+      st->frame_durations[id] = fd;
+    }
+  } else if (strcmp(name, "asset") == 0) {
+    const char *id = attr(names, values, "id");
+    st->current_asset = id ? id : "";
+    const char *src = attr(names, values, "src"); /* FCPXML <= 1.8 */
+    if (src)
+      st->asset_src[st->current_asset] = src;
+  } else if (strcmp(name, "media-rep") == 0) {
+    const char *src = attr(names, values, "src");
+    const char *kind = attr(names, values, "kind");
+    if (src && !st->current_asset.empty() && (!kind || strcmp(kind, "original-media") == 0))
+      st->asset_src[st->current_asset] = src;
+  } else if (strcmp(name, "project") == 0 && st->edit.title.empty()) {
+    const char *pname = attr(names, values, "name");
+    st->edit.title = pname ? pname : "";
+  } else if (strcmp(name, "sequence") == 0 && !st->sequence_done) {
+    const char *format = attr(names, values, "format");
+    auto it = format ? st->frame_durations.find(format) : st->frame_durations.end();
+    if (it == st->frame_durations.end() || it->second.num <= 0) {
+      set_error(error, ctx, "the sequence's format has no frameDuration.");
+      return;
+    }
+    /* The rate is the inverse of the frame duration. */
+    st->edit.fps_n = (gint)it->second.den;
+    st->edit.fps_d = (gint)it->second.num;
+    if (!time_attr("tcStart", st->tc_start, false))
+      return;
+    const char *tcf = attr(names, values, "tcFormat");
+    st->edit.drop_frame = tcf && strcmp(tcf, "DF") == 0;
+    st->edit.start_timecode = st->tc_start.ns();
+    st->in_sequence = true;
+  } else if (st->in_sequence && strcmp(name, "marker") == 0) {
+    if (st->stack.empty())
+      return;
+    Q m;
+    if (!time_attr("start", m, true))
+      return;
+    const Item &parent = st->stack.back();
+    st->marker_records.push_back(parent.record + (m - parent.start));
+  } else if (st->in_sequence && (strcmp(name, "asset-clip") == 0 || strcmp(name, "gap") == 0)) {
+    Item item;
+    item.is_gap = strcmp(name, "gap") == 0;
+    const char *ref = attr(names, values, "ref");
+    item.ref = ref ? ref : "";
+    const char *lane = attr(names, values, "lane");
+    item.lane = lane ? atoi(lane) : 0;
+    const char *enable = attr(names, values, "srcEnable");
+    item.audio = item.lane < 0 || (enable && strcmp(enable, "audio") == 0);
+    Q offset;
+    if (!time_attr("offset", offset, false) || !time_attr("start", item.start, false) ||
+        !time_attr("duration", item.duration, true))
+      return;
+    item.on_spine = st->stack.empty();
+    if (item.on_spine) {
+      item.record = offset;
+    } else {
+      /* A connected clip's offset is in its parent's time. */
+      const Item &parent = st->stack.back();
+      item.record = parent.record + (offset - parent.start);
+    }
+    st->placed.push_back(item);
+    st->stack.push_back(item);
+  }
+}
+
+void end_element(GMarkupParseContext *, const gchar *name, gpointer data, GError **)
+{
+  auto *st = static_cast<ParseState *>(data);
+  if (strcmp(name, "asset") == 0)
+    st->current_asset.clear();
+  else if (strcmp(name, "sequence") == 0 && st->in_sequence) {
+    st->in_sequence = false;
+    st->sequence_done = true;
+  } else if (st->in_sequence && (strcmp(name, "asset-clip") == 0 || strcmp(name, "gap") == 0))
+    st->stack.pop_back();
+}
+
+} // namespace
+
+bool parse_fcpxml(const std::string &text, ExportedEdit &out, GError **error)
+{
+  ParseState st;
+  st.edit.format = ExportFormat::kFcpxml;
+  GMarkupParser parser = {start_element, end_element, nullptr, nullptr, nullptr};
+  GMarkupParseContext *ctx =
+      g_markup_parse_context_new(&parser, (GMarkupParseFlags)0, &st, nullptr);
+  bool ok = g_markup_parse_context_parse(ctx, text.data(), (gssize)text.size(), error) &&
+            g_markup_parse_context_end_parse(ctx, error);
+  g_markup_parse_context_free(ctx);
+  if (!ok)
+    return false;
+  if (!st.sequence_done)
+    return fail_data(error, kFormat, "it holds no project sequence.");
+
+  /* Final Cut Pro counts spine offsets from tcStart; some writers count from
+   * zero. Take tcStart off only when every spine offset has room for it. */
+  Q shift = st.tc_start;
+  for (const Item &item : st.placed)
+    if (item.on_spine && item.record.less(shift))
+      shift = Q();
+  ExportedEdit &edit = st.edit;
+  for (const Item &item : st.placed) {
+    if (item.is_gap)
+      continue;
+    auto src = st.asset_src.find(item.ref);
+    if (src == st.asset_src.end())
+      return fail_data(error, kFormat,
+                       "a clip refers to asset \"" + item.ref + "\", which has no media-rep.");
+    ExportedClip c;
+    c.uri = src->second;
+    c.path = uri_to_path(c.uri);
+    c.in = item.start.ns();
+    c.out = (item.start + item.duration).ns();
+    c.record_start = (item.record - shift).ns();
+    c.record_end = (item.record - shift + item.duration).ns();
+    (item.audio ? edit.audio : edit.video).push_back(std::move(c));
+  }
+  for (const Q &m : st.marker_records)
+    edit.markers.push_back((m - shift).ns());
+  auto by_record = [](const ExportedClip &a, const ExportedClip &b) {
+    return a.record_start < b.record_start;
+  };
+  std::stable_sort(edit.video.begin(), edit.video.end(), by_record);
+  std::stable_sort(edit.audio.begin(), edit.audio.end(), by_record);
+  std::sort(edit.markers.begin(), edit.markers.end());
+  out = std::move(edit);
+  return true;
+}
+
+} // namespace montage

@@ -1,0 +1,76 @@
+/* gst-montage: what the exporters (export*.cpp) share; not installed.
+ *
+ * The writers of the text formats turn the plan into frame-numbered events at
+ * the plan's rate first (edit_events()), so that each format only spells
+ * them; the readers turn frame numbers back with frame_time(), the planner's
+ * own frame -> ns formula, so a round trip gives the plan's nanoseconds back. */
+#pragma once
+
+#include <gst/montage/export.h>
+
+#include <string>
+#include <vector>
+
+namespace montage
+{
+namespace export_detail
+{
+
+/* ns of frame `frame` at n/d: round(frame * d * 1e9 / n), the planner's grid. */
+GstClockTime frame_time(guint64 frame, gint n, gint d);
+/* Nearest frame to t. */
+guint64 frame_nearest(GstClockTime t, gint n, gint d);
+/* First frame whose time is at or after t. */
+guint64 frame_at_or_after(GstClockTime t, gint n, gint d);
+
+/* One clip on the edit, in frames at the plan's rate. */
+struct Event {
+  std::string uri;                  /* absolute file:// URI */
+  std::string path;                 /* local file name from the URI */
+  std::string name;                 /* the file's base name */
+  std::size_t clip = 0;             /* index into clips; SIZE_MAX for the song */
+  const Segment *segment = nullptr; /* nullptr for the song */
+  guint64 src_in = 0;               /* media time, frames (in-point moved up to the grid) */
+  guint64 src_out = 0;              /* exclusive */
+  guint64 rec_in = 0;               /* edit time, frames from the edit's first frame */
+  guint64 rec_out = 0;              /* exclusive */
+};
+
+/* A beat marker: edit frame (nearest to the beat) and its name. */
+struct Marker {
+  guint64 frame = 0;
+  std::size_t beat = 0;
+  bool downbeat = false;
+  std::string name; /* "beat 12" or "downbeat 12" (beat index in the song) */
+};
+
+/* What every text writer needs, validated. */
+struct EditEvents {
+  gint fps_n = 0;
+  gint fps_d = 1;
+  bool drop = false;        /* drop-frame timecode in use */
+  guint64 start_frame = 0;  /* record frame number of the edit's first frame */
+  guint64 total_frames = 0; /* edit length */
+  std::string title;
+  std::vector<Event> video; /* in record order, not overlapping */
+  Event audio;              /* the song, [0, total_frames) */
+  std::vector<Marker> markers;
+};
+
+/* Checks the inputs (see export_plan() for what fails) and builds the events.
+ * `title_fallback` is used when options.title is empty. */
+bool edit_events(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                 const ExportOptions &options, const std::string &title_fallback, EditEvents &out,
+                 GError **error);
+
+/* Local file name of a file:// URI, "" for anything else. */
+std::string uri_to_path(const std::string &uri);
+
+/* FALSE with G_IO_ERROR_INVALID_ARGUMENT "Cannot export the plan: <why>". */
+bool fail_arg(GError **error, const std::string &why);
+
+/* FALSE with G_IO_ERROR_INVALID_DATA "<what> is not a valid <format> file: <why>". */
+bool fail_data(GError **error, const char *format, const std::string &why);
+
+} // namespace export_detail
+} // namespace montage

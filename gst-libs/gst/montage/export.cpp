@@ -1,0 +1,584 @@
+/* gst-montage: exporting a plan; see export.h. This file: format choice,
+ * timecode, the events every text format is made of, atomic writing, and the
+ * GES project (.xges). The text formats live in export-edl.cpp,
+ * export-otio.cpp and export-fcpxml.cpp. */
+#include <gst/montage/export.h>
+
+#include "export-private.h"
+
+#include <gst/montage/render.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+
+namespace montage
+{
+
+namespace export_detail
+{
+
+GstClockTime frame_time(guint64 frame, gint n, gint d)
+{
+  return gst_util_uint64_scale_round(frame, (guint64)d * GST_SECOND, (guint64)n);
+}
+
+guint64 frame_nearest(GstClockTime t, gint n, gint d)
+{
+  return gst_util_uint64_scale_round(t, (guint64)n, (guint64)d * GST_SECOND);
+}
+
+guint64 frame_at_or_after(GstClockTime t, gint n, gint d)
+{
+  guint64 f = gst_util_uint64_scale(t, (guint64)n, (guint64)d * GST_SECOND);
+  while (frame_time(f, n, d) < t)
+    f++;
+  while (f > 0 && frame_time(f - 1, n, d) >= t)
+    f--;
+  return f;
+}
+
+std::string uri_to_path(const std::string &uri)
+{
+  gchar *path = g_filename_from_uri(uri.c_str(), nullptr, nullptr);
+  std::string out(path ? path : "");
+  g_free(path);
+  return out;
+}
+
+bool fail_data(GError **error, const char *format, const std::string &why)
+{
+  g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Not a valid %s file: %s", format,
+              why.c_str());
+  return false;
+}
+
+bool fail_arg(GError **error, const std::string &why)
+{
+  g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Cannot export the plan: %s",
+              why.c_str());
+  return false;
+}
+
+namespace
+{
+
+/* Absolute file:// URI -> its local path and base name, or a failure. */
+bool check_uri(const std::string &uri, const std::string &what, std::string &path,
+               std::string &name, GError **error)
+{
+  path = uri_to_path(uri);
+  if (path.empty() || !g_path_is_absolute(path.c_str()))
+    return fail_arg(error, what + " has no absolute file:// URI (\"" + uri +
+                               "\"): editors relink media by absolute path.");
+  gchar *base = g_path_get_basename(path.c_str());
+  name = base;
+  g_free(base);
+  return true;
+}
+
+} // namespace
+
+bool edit_events(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                 const ExportOptions &options, const std::string &title_fallback, EditEvents &out,
+                 GError **error)
+{
+  const gint n = plan.fps_n, d = plan.fps_d;
+  if (n <= 0 || d <= 0)
+    return fail_arg(error, "the plan's frame rate " + std::to_string(n) + "/" + std::to_string(d) +
+                               " is not a rate.");
+  if (plan.segments.empty() || plan.duration == 0)
+    return fail_arg(error, "the plan has no segments.");
+  if (options.start_hour > 23)
+    return fail_arg(error, "start hour " + std::to_string(options.start_hour) + " is past 23.");
+  EditEvents ev;
+  ev.fps_n = n;
+  ev.fps_d = d;
+  ev.drop = options.drop_frame && is_drop_frame_rate(n, d);
+  gchar hour[16];
+  g_snprintf(hour, sizeof hour, "%02u:00:00:00", options.start_hour);
+  timecode_to_frames(hour, n, d, ev.drop, ev.start_frame);
+  ev.title = options.title.empty() ? title_fallback : options.title;
+
+  auto on_grid = [&](GstClockTime t, guint64 &frame) {
+    frame = frame_nearest(t, n, d);
+    return frame_time(frame, n, d) == t;
+  };
+  if (!on_grid(plan.duration, ev.total_frames))
+    return fail_arg(error, "the plan's duration is not a whole number of frames at its rate.");
+
+  guint64 last_end = 0;
+  for (std::size_t i = 0; i < plan.segments.size(); i++) {
+    const Segment &seg = plan.segments[i];
+    const std::string where = "segment " + std::to_string(i);
+    if (seg.clip >= clips.size())
+      return fail_arg(error, where + " refers to clip " + std::to_string(seg.clip) + " of " +
+                                 std::to_string(clips.size()) + ".");
+    const ClipAnalysis &clip = clips[seg.clip];
+    Event e;
+    e.clip = seg.clip;
+    e.segment = &seg;
+    e.uri = clip.uri;
+    if (!check_uri(clip.uri, "clip " + clip.path, e.path, e.name, error))
+      return false;
+    guint64 end;
+    if (!on_grid(seg.start, e.rec_in) || !on_grid(seg.start + seg.duration, end))
+      return fail_arg(error, where + " does not lie on the plan's frame grid.");
+    if (end <= e.rec_in)
+      return fail_arg(error, where + " is shorter than one frame.");
+    if (e.rec_in < last_end)
+      return fail_arg(error, where + " overlaps the segment before it.");
+    e.rec_out = last_end = end;
+    if (seg.inpoint < clip.first_frame)
+      return fail_arg(error, where + " starts before the first frame of " + clip.path + ".");
+    e.src_in = frame_at_or_after(seg.inpoint - clip.first_frame, n, d);
+    e.src_out = e.src_in + (e.rec_out - e.rec_in);
+    ev.video.push_back(std::move(e));
+  }
+  if (last_end > ev.total_frames)
+    return fail_arg(error, "the segments run past the plan's duration.");
+
+  Event &a = ev.audio;
+  a.clip = SIZE_MAX;
+  a.uri = song.uri;
+  if (!check_uri(song.uri, "the song", a.path, a.name, error))
+    return false;
+  a.src_in = a.rec_in = 0;
+  a.src_out = a.rec_out = ev.total_frames;
+
+  if (options.beat_markers) {
+    for (std::size_t i = 0; i < song.beats.size(); i++) {
+      if (song.beats[i] >= plan.duration)
+        break;
+      Marker m;
+      m.frame = frame_nearest(song.beats[i], n, d);
+      if (m.frame >= ev.total_frames || (!ev.markers.empty() && ev.markers.back().frame == m.frame))
+        continue;
+      m.beat = i;
+      m.downbeat = i < song.downbeats.size() && song.downbeats[i];
+      m.name = std::string(m.downbeat ? "downbeat " : "beat ") + std::to_string(i);
+      ev.markers.push_back(std::move(m));
+    }
+  }
+  out = std::move(ev);
+  return true;
+}
+
+} // namespace export_detail
+
+using namespace export_detail;
+
+/* ---- Formats and timecode ---------------------------------------------- */
+
+ExportFormat export_format_for_path(const std::string &path)
+{
+  const char *dot = strrchr(path.c_str(), '.');
+  const char *slash = strrchr(path.c_str(), '/');
+  if (!dot || (slash && dot < slash))
+    return ExportFormat::kUnknown;
+  for (ExportFormat f :
+       {ExportFormat::kXges, ExportFormat::kEdl, ExportFormat::kOtio, ExportFormat::kFcpxml})
+    if (g_ascii_strcasecmp(dot, export_format_extension(f)) == 0)
+      return f;
+  return ExportFormat::kUnknown;
+}
+
+const char *export_format_extension(ExportFormat format)
+{
+  switch (format) {
+  case ExportFormat::kXges:
+    return ".xges";
+  case ExportFormat::kEdl:
+    return ".edl";
+  case ExportFormat::kOtio:
+    return ".otio";
+  case ExportFormat::kFcpxml:
+    return ".fcpxml";
+  case ExportFormat::kUnknown:
+    break;
+  }
+  return "";
+}
+
+bool is_drop_frame_rate(gint fps_n, gint fps_d)
+{
+  return fps_d == 1001 && (fps_n == 30000 || fps_n == 60000);
+}
+
+namespace
+{
+
+/* Frames a timecode second counts: the rate rounded (30 for 30000/1001). */
+guint64 timecode_base(gint fps_n, gint fps_d)
+{
+  guint64 base = ((guint64)fps_n + (guint64)fps_d / 2) / (guint64)fps_d;
+  return base ? base : 1;
+}
+
+/* Frame numbers drop-frame skips at the start of a minute (0 for none). */
+guint64 dropped_per_minute(gint fps_n, gint fps_d, bool drop)
+{
+  if (!drop || !is_drop_frame_rate(fps_n, fps_d))
+    return 0;
+  return fps_n == 30000 ? 2 : 4;
+}
+
+} // namespace
+
+std::string frames_to_timecode(guint64 frame, gint fps_n, gint fps_d, bool drop)
+{
+  const guint64 base = timecode_base(fps_n, fps_d);
+  const guint64 dropped = dropped_per_minute(fps_n, fps_d, drop);
+  if (dropped) {
+    /* SMPTE 12M: add back the frame numbers skipped so far. */
+    const guint64 per_10min = base * 600 - 9 * dropped;
+    const guint64 per_min = base * 60 - dropped;
+    const guint64 tens = frame / per_10min, rest = frame % per_10min;
+    frame += 9 * dropped * tens;
+    if (rest >= dropped)
+      frame += dropped * ((rest - dropped) / per_min);
+  }
+  const guint64 ff = frame % base;
+  const guint64 secs = frame / base;
+  gchar buf[32];
+  g_snprintf(buf, sizeof buf, "%02u:%02u:%02u%c%02u", (guint)(secs / 3600 % 24),
+             (guint)(secs / 60 % 60), (guint)(secs % 60), dropped ? ';' : ':', (guint)ff);
+  return buf;
+}
+
+bool timecode_to_frames(const std::string &timecode, gint fps_n, gint fps_d, bool drop,
+                        guint64 &frame)
+{
+  if (fps_n <= 0 || fps_d <= 0)
+    return false;
+  unsigned hh, mm, ss, ff;
+  char s1, s2, s3;
+  int used = 0;
+  if (sscanf(timecode.c_str(), "%2u%c%2u%c%2u%c%3u%n", &hh, &s1, &mm, &s2, &ss, &s3, &ff, &used) !=
+          7 ||
+      (size_t)used != timecode.size())
+    return false;
+  for (char s : {s1, s2, s3})
+    if (s != ':' && s != ';' && s != '.')
+      return false;
+  const guint64 base = timecode_base(fps_n, fps_d);
+  const guint64 dropped = dropped_per_minute(fps_n, fps_d, drop);
+  if (hh > 23 || mm > 59 || ss > 59 || ff >= base)
+    return false;
+  if (dropped && ss == 0 && mm % 10 != 0 && ff < dropped)
+    return false;
+  const guint64 minutes = hh * 60ULL + mm;
+  frame = (minutes * 60 + ss) * base + ff - dropped * (minutes - minutes / 10);
+  return true;
+}
+
+/* ---- Writing ----------------------------------------------------------- */
+
+namespace
+{
+
+std::string title_from_path(const std::string &path)
+{
+  gchar *base = g_path_get_basename(path.c_str());
+  std::string name(base);
+  g_free(base);
+  std::size_t dot = name.rfind('.');
+  if (dot != std::string::npos && dot > 0)
+    name.resize(dot);
+  return name;
+}
+
+/* A temporary name beside `path` (same file system, so rename is atomic). */
+std::string temp_path_for(const std::string &path)
+{
+  gchar *dir = g_path_get_dirname(path.c_str());
+  gchar *base = g_path_get_basename(path.c_str());
+  gchar *tmp_name = g_strdup_printf(".%s.partial-%d", base, (int)getpid());
+  gchar *tmp = g_build_filename(dir, tmp_name, NULL);
+  std::string out(tmp);
+  g_free(dir);
+  g_free(base);
+  g_free(tmp_name);
+  g_free(tmp);
+  return out;
+}
+
+bool rename_into_place(const std::string &tmp, const std::string &path, GError **error)
+{
+  if (g_rename(tmp.c_str(), path.c_str()) == 0)
+    return true;
+  int errsv = errno;
+  g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv), "Cannot move %s to %s: %s",
+              tmp.c_str(), path.c_str(), g_strerror(errsv));
+  g_unlink(tmp.c_str());
+  return false;
+}
+
+const char *const kMarkersKey = "markers"; /* the timeline meta Pitivi reads */
+
+bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                const std::string &path, const ExportOptions &options, GError **error)
+{
+  /* Validates the same things as the text formats and gives the markers. */
+  EditEvents ev;
+  if (!edit_events(plan, song, clips, options, title_from_path(path), ev, error))
+    return false;
+  if (options.width < 16 || options.height < 16 || options.width % 2 || options.height % 2)
+    return fail_arg(error, "output size " + std::to_string(options.width) + "x" +
+                               std::to_string(options.height) +
+                               " is not supported: use even sizes of at least 16x16.");
+  GESTimeline *timeline = build_timeline(plan, song, clips, options.width, options.height, error);
+  if (!timeline)
+    return false;
+  if (options.beat_markers) {
+    GESMarkerList *markers = ges_marker_list_new();
+    for (const Marker &m : ev.markers) {
+      GESMarker *marker = ges_marker_list_add(markers, song.beats[m.beat]);
+      ges_meta_container_set_string(GES_META_CONTAINER(marker), "comment", m.name.c_str());
+      /* ARGB: red for downbeats, yellow for other beats. */
+      ges_meta_container_set_uint(GES_META_CONTAINER(marker), GES_META_MARKER_COLOR,
+                                  m.downbeat ? 0xffff0000u : 0xffffff00u);
+    }
+    ges_meta_container_set_marker_list(GES_META_CONTAINER(timeline), kMarkersKey, markers);
+    g_object_unref(markers);
+  }
+  ges_meta_container_set_string(GES_META_CONTAINER(timeline), "name", ev.title.c_str());
+
+  const std::string tmp = temp_path_for(path);
+  gchar *abs = g_canonicalize_filename(tmp.c_str(), nullptr);
+  gchar *uri = g_filename_to_uri(abs, nullptr, error);
+  g_free(abs);
+  bool ok = uri && ges_timeline_save_to_uri(timeline, uri, nullptr, TRUE, error);
+  g_free(uri);
+  gst_object_unref(timeline);
+  if (!ok) {
+    g_unlink(tmp.c_str());
+    return false;
+  }
+  return rename_into_place(tmp, path, error);
+}
+
+} // namespace
+
+bool export_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                 const std::string &path, const ExportOptions &options, GError **error)
+{
+  ExportFormat format = export_format_for_path(path);
+  if (format == ExportFormat::kUnknown) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                "Cannot tell the edit format of %s: name it .xges (GES/Pitivi), .edl (CMX 3600), "
+                ".otio (OpenTimelineIO) or .fcpxml (Final Cut Pro, DaVinci Resolve).",
+                path.c_str());
+    return false;
+  }
+  if (format == ExportFormat::kXges)
+    return write_xges(plan, song, clips, path, options, error);
+
+  ExportOptions opts = options;
+  if (opts.title.empty())
+    opts.title = title_from_path(path);
+  std::string text;
+  bool ok = false;
+  if (format == ExportFormat::kEdl)
+    ok = plan_to_edl(plan, song, clips, opts, text, error);
+  else if (format == ExportFormat::kOtio)
+    ok = plan_to_otio(plan, song, clips, opts, text, error);
+  else
+    ok = plan_to_fcpxml(plan, song, clips, opts, text, error);
+  /* g_file_set_contents writes a temporary file and renames it over path. */
+  return ok && g_file_set_contents(path.c_str(), text.data(), (gssize)text.size(), error);
+}
+
+/* ---- Reading ----------------------------------------------------------- */
+
+namespace
+{
+
+/* The clips of one GES layer, in start order, as ExportedClips. */
+void read_layer(GESLayer *layer, std::vector<ExportedClip> &out)
+{
+  GList *clips = ges_layer_get_clips(layer);
+  for (GList *l = clips; l; l = l->next) {
+    if (!GES_IS_URI_CLIP(l->data))
+      continue;
+    GESTimelineElement *el = GES_TIMELINE_ELEMENT(l->data);
+    ExportedClip c;
+    c.uri = ges_uri_clip_get_uri(GES_URI_CLIP(l->data));
+    c.path = uri_to_path(c.uri);
+    c.in = ges_timeline_element_get_inpoint(el);
+    c.out = c.in + ges_timeline_element_get_duration(el);
+    c.record_start = ges_timeline_element_get_start(el);
+    c.record_end = c.record_start + ges_timeline_element_get_duration(el);
+    out.push_back(std::move(c));
+  }
+  g_list_free_full(clips, gst_object_unref);
+  std::sort(out.begin(), out.end(), [](const ExportedClip &a, const ExportedClip &b) {
+    return a.record_start < b.record_start;
+  });
+}
+
+/* Loading a project requests its assets asynchronously, on the calling
+ * thread's default main context (where GES's discoverer for this thread stays
+ * attached): iterate that context until the project says it has loaded, or
+ * failed. */
+struct LoadWait {
+  std::atomic<bool> done{false};
+  GError *error = nullptr; /* set before done */
+};
+
+void on_project_loaded(GESProject *, GESTimeline *, gpointer data)
+{
+  static_cast<LoadWait *>(data)->done = true;
+}
+
+/* GES may report from a discoverer thread: wake the waiting loop regularly. */
+gboolean wake(gpointer)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+constexpr gint64 kLoadTimeoutUs = 120 * G_USEC_PER_SEC;
+
+void on_project_error(GESProject *, GError *error, gchar *id, GType, gpointer data)
+{
+  auto *wait = static_cast<LoadWait *>(data);
+  if (!wait->error)
+    wait->error = g_error_new(error->domain, error->code, "cannot load %s: %s", id, error->message);
+  wait->done = true;
+}
+
+void on_project_load_error(GESProject *, GESTimeline *, GError *error, gpointer data)
+{
+  auto *wait = static_cast<LoadWait *>(data);
+  if (!wait->error)
+    wait->error = g_error_copy(error);
+  wait->done = true;
+}
+
+GESTimeline *load_timeline(const gchar *uri, GError **error)
+{
+  GMainContext *ctx = g_main_context_ref_thread_default();
+  GESProject *project = ges_project_new(uri);
+  LoadWait wait;
+  g_signal_connect(project, "loaded", G_CALLBACK(on_project_loaded), &wait);
+  g_signal_connect(project, "error-loading-asset", G_CALLBACK(on_project_error), &wait);
+  g_signal_connect(project, "error-loading", G_CALLBACK(on_project_load_error), &wait);
+  GESTimeline *timeline = GES_TIMELINE(ges_asset_extract(GES_ASSET(project), error));
+  if (timeline) {
+    gst_object_ref_sink(timeline);
+    GSource *tick = g_timeout_source_new(20);
+    g_source_set_callback(tick, wake, nullptr, nullptr);
+    g_source_attach(tick, ctx);
+    const gint64 deadline = g_get_monotonic_time() + kLoadTimeoutUs;
+    while (!wait.done && g_get_monotonic_time() < deadline)
+      g_main_context_iteration(ctx, TRUE);
+    g_source_destroy(tick);
+    g_source_unref(tick);
+    if (!wait.done && !wait.error)
+      wait.error =
+          g_error_new(G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "GES did not finish loading %s in %d s",
+                      uri, (int)(kLoadTimeoutUs / G_USEC_PER_SEC));
+  }
+  g_signal_handlers_disconnect_by_data(project, &wait);
+  gst_object_unref(project);
+  g_main_context_unref(ctx);
+  if (timeline && wait.error) {
+    g_propagate_error(error, wait.error);
+    gst_object_unref(timeline);
+    return nullptr;
+  }
+  return timeline;
+}
+
+bool read_xges(const std::string &path, ExportedEdit &out, GError **error)
+{
+  ges_init();
+  gchar *abs = g_canonicalize_filename(path.c_str(), nullptr);
+  gchar *uri = g_filename_to_uri(abs, nullptr, error);
+  g_free(abs);
+  if (!uri)
+    return false;
+  GESTimeline *timeline = load_timeline(uri, error);
+  g_free(uri);
+  if (!timeline)
+    return false;
+  out = ExportedEdit();
+  out.format = ExportFormat::kXges;
+  const gchar *name = ges_meta_container_get_string(GES_META_CONTAINER(timeline), "name");
+  out.title = name ? name : "";
+
+  for (GList *t = ges_timeline_get_tracks(timeline), *l = t; l; l = l->next) {
+    GESTrack *track = GES_TRACK(l->data);
+    const GstCaps *caps = ges_track_get_restriction_caps(track);
+    if (track->type == GES_TRACK_TYPE_VIDEO && caps && gst_caps_get_size(caps) > 0)
+      gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &out.fps_n,
+                                 &out.fps_d);
+    if (!l->next)
+      g_list_free_full(t, gst_object_unref);
+  }
+  /* Every clip of a layer lands in one list by the track its clip fills. */
+  for (GList *ls = ges_timeline_get_layers(timeline), *l = ls; l; l = l->next) {
+    std::vector<ExportedClip> clips;
+    read_layer(GES_LAYER(l->data), clips);
+    GList *first = ges_layer_get_clips(GES_LAYER(l->data));
+    bool video =
+        first && (ges_clip_get_supported_formats(GES_CLIP(first->data)) & GES_TRACK_TYPE_VIDEO);
+    g_list_free_full(first, gst_object_unref);
+    auto &dst = video ? out.video : out.audio;
+    dst.insert(dst.end(), clips.begin(), clips.end());
+    if (!l->next)
+      g_list_free_full(ls, gst_object_unref);
+  }
+  GESMarkerList *markers =
+      ges_meta_container_get_marker_list(GES_META_CONTAINER(timeline), kMarkersKey);
+  if (markers) {
+    GList *list = ges_marker_list_get_markers(markers);
+    for (GList *l = list; l; l = l->next) {
+      GstClockTime pos = GST_CLOCK_TIME_NONE;
+      g_object_get(l->data, "position", &pos, NULL);
+      out.markers.push_back(pos);
+    }
+    g_list_free_full(list, g_object_unref);
+    g_object_unref(markers);
+    std::sort(out.markers.begin(), out.markers.end());
+  }
+  gst_object_unref(timeline);
+  return true;
+}
+
+} // namespace
+
+bool read_export(const std::string &path, ExportedEdit &out, GError **error, gint edl_fps_n,
+                 gint edl_fps_d)
+{
+  ExportFormat format = export_format_for_path(path);
+  if (format == ExportFormat::kUnknown) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                "Cannot tell the edit format of %s from its extension.", path.c_str());
+    return false;
+  }
+  if (format == ExportFormat::kXges)
+    return read_xges(path, out, error);
+  if (format == ExportFormat::kEdl && (edl_fps_n <= 0 || edl_fps_d <= 0)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                "An EDL does not state its frame rate: give the rate to read %s at.", path.c_str());
+    return false;
+  }
+  gchar *contents = nullptr;
+  gsize length = 0;
+  if (!g_file_get_contents(path.c_str(), &contents, &length, error))
+    return false;
+  std::string text(contents, length);
+  g_free(contents);
+  if (format == ExportFormat::kEdl)
+    return parse_edl(text, edl_fps_n, edl_fps_d, out, error);
+  if (format == ExportFormat::kOtio)
+    return parse_otio(text, out, error);
+  return parse_fcpxml(text, out, error);
+}
+
+} // namespace montage

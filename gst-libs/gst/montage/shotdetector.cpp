@@ -1,0 +1,564 @@
+/* gst-montage: shot boundaries and shot features (see shotdetector.h). */
+#include <gst/montage/shotdetector.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace montage
+{
+
+/* ---- names and defaults ---- */
+
+const char *detector_kind_name(DetectorKind kind)
+{
+  switch (kind) {
+  case DetectorKind::kContent:
+    return "content";
+  case DetectorKind::kAdaptive:
+    return "adaptive";
+  case DetectorKind::kHistogram:
+    return "histogram";
+  case DetectorKind::kHash:
+    return "hash";
+  }
+  return "adaptive";
+}
+
+bool detector_kind_from_name(const char *name, DetectorKind &kind)
+{
+  if (!name)
+    return false;
+  for (DetectorKind k : {DetectorKind::kContent, DetectorKind::kAdaptive, DetectorKind::kHistogram,
+                         DetectorKind::kHash})
+    if (std::strcmp(name, detector_kind_name(k)) == 0) {
+      kind = k;
+      return true;
+    }
+  return false;
+}
+
+double default_threshold(DetectorKind kind)
+{
+  switch (kind) {
+  case DetectorKind::kContent:
+    return 27.0;
+  case DetectorKind::kAdaptive:
+    return 3.0;
+  case DetectorKind::kHistogram:
+    return 0.05;
+  case DetectorKind::kHash:
+    return 0.395;
+  }
+  return 3.0;
+}
+
+namespace
+{
+
+/* The luma (CV_8UC1) of a view that is either luma or HSV (V channel). */
+bool luma_of(const cv::Mat &view, cv::Mat &luma)
+{
+  if (view.type() == CV_8UC1) {
+    luma = view;
+    return true;
+  }
+  if (view.type() == CV_8UC3) {
+    cv::extractChannel(view, luma, 2);
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+/* ---- HistogramScorer ---- */
+
+std::optional<double> HistogramScorer::score(const cv::Mat &view)
+{
+  cv::Mat luma;
+  if (view.empty() || !luma_of(view, luma)) {
+    previous_.release();
+    return std::nullopt;
+  }
+  std::optional<double> out;
+  try {
+    const int channels[] = {0};
+    const int bins[] = {256};
+    const float range[] = {0.0f, 256.0f};
+    const float *ranges[] = {range};
+    cv::calcHist(&luma, 1, channels, cv::Mat(), hist_, 1, bins, ranges);
+    if (!previous_.empty())
+      out = 1.0 - cv::compareHist(previous_, hist_, cv::HISTCMP_CORREL);
+    hist_.copyTo(previous_);
+  } catch (const cv::Exception &) {
+    previous_.release();
+    return std::nullopt;
+  }
+  return out;
+}
+
+/* ---- HashScorer ---- */
+
+std::optional<double> HashScorer::score(const cv::Mat &view)
+{
+  constexpr int kSize = 16, kLowpass = 2;
+  cv::Mat luma;
+  if (view.empty() || !luma_of(view, luma)) {
+    previous_.clear();
+    return std::nullopt;
+  }
+  std::vector<bool> bits(kSize * kSize);
+  try {
+    cv::resize(luma, small_, cv::Size(kSize * kLowpass, kSize * kLowpass), 0, 0, cv::INTER_AREA);
+    small_.convertTo(dct_, CV_32F, 1.0 / 255.0);
+    cv::dct(dct_, dct_);
+    cv::Mat low = dct_(cv::Rect(0, 0, kSize, kSize)).clone();
+    std::vector<float> values(low.begin<float>(), low.end<float>());
+    std::vector<float> sorted = values;
+    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+    const float median = sorted[sorted.size() / 2];
+    for (size_t k = 0; k < values.size(); k++)
+      bits[k] = values[k] > median;
+  } catch (const cv::Exception &) {
+    previous_.clear();
+    return std::nullopt;
+  }
+  std::optional<double> out;
+  if (!previous_.empty() && previous_size_ == view.size()) {
+    size_t differ = 0;
+    for (size_t k = 0; k < bits.size(); k++)
+      differ += bits[k] != previous_[k];
+    out = (double)differ / (double)bits.size();
+  }
+  previous_ = std::move(bits);
+  previous_size_ = view.size();
+  return out;
+}
+
+/* ---- features ---- */
+
+double colourfulness(const cv::Mat &bgr)
+{
+  if (bgr.empty() || bgr.type() != CV_8UC3)
+    return 0.0;
+  cv::Mat f, rg, yb;
+  bgr.convertTo(f, CV_32FC3);
+  cv::Mat ch[3];
+  cv::split(f, ch);
+  rg = ch[2] - ch[1];
+  yb = 0.5 * (ch[2] + ch[1]) - ch[0];
+  cv::Scalar m_rg, s_rg, m_yb, s_yb;
+  cv::meanStdDev(rg, m_rg, s_rg);
+  cv::meanStdDev(yb, m_yb, s_yb);
+  return std::sqrt(s_rg[0] * s_rg[0] + s_yb[0] * s_yb[0]) +
+         0.3 * std::sqrt(m_rg[0] * m_rg[0] + m_yb[0] * m_yb[0]);
+}
+
+std::vector<float> shot_histogram(const cv::Mat &hsv)
+{
+  std::vector<float> out(kShotHistogramBins, 0.0f);
+  if (hsv.empty() || hsv.type() != CV_8UC3)
+    return {};
+  double total = 0;
+  for (int y = 0; y < hsv.rows; y++) {
+    const cv::Vec3b *row = hsv.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < hsv.cols; x++) {
+      const int h = std::min(7, row[x][0] * 8 / 180);
+      const int s = row[x][1] >> 6, v = row[x][2] >> 6;
+      out[(h * 4 + s) * 4 + v] += 1.0f;
+      total += 1.0;
+    }
+  }
+  for (float &b : out)
+    b = (float)(b / total);
+  return out;
+}
+
+/* ---- ShotDetector ---- */
+
+
+namespace
+{
+/* Mean luma at most this (0-255) with a standard deviation at most
+ * kBlackSpread: a black frame (the far end of a fade). */
+constexpr double kBlackLevel = 24.0, kBlackSpread = 12.0;
+/* A fade or dissolve must change the picture by at least this mean absolute
+ * BGR difference (0-255) between its ends. */
+constexpr double kGradualMin = 15.0;
+/* Blend test tolerance: how far (content distance, as a fraction of the
+ * change between the ends) an inner frame may be from the linear blend. */
+constexpr double kBlendTolerance = 0.2;
+/* Flash test: frame t+k "looks like t-1 again" below this fraction of the jump. */
+constexpr double kFlashReturn = 0.4;
+} // namespace
+
+ShotDetector::ShotDetector(ShotDetectorSettings settings, bool luma_only)
+    : settings_(settings), luma_only_(luma_only),
+      content_(luma_only ? ContentScorer::kLumaOnly : ContentScorer::kDefaultWeights)
+{
+  set_settings(settings);
+}
+
+void ShotDetector::set_settings(const ShotDetectorSettings &settings)
+{
+  const bool kind_changed = !scorer_ || settings.detector != settings_.detector;
+  settings_ = settings;
+  settings_.adaptive_window = std::clamp(settings_.adaptive_window, 1, 30);
+  settings_.flash_frames = std::clamp(settings_.flash_frames, 0, 30);
+  settings_.max_transition_frames = std::clamp(settings_.max_transition_frames, 0, 300);
+  if (kind_changed) {
+    if (settings_.detector == DetectorKind::kHistogram)
+      scorer_ = std::make_unique<HistogramScorer>();
+    else if (settings_.detector == DetectorKind::kHash)
+      scorer_ = std::make_unique<HashScorer>();
+    else
+      scorer_.reset(new ContentScorer(luma_only_ ? ContentScorer::kLumaOnly
+                                                 : ContentScorer::kDefaultWeights));
+  }
+}
+
+int ShotDetector::latency_frames() const
+{
+  int n = settings_.flash_frames;
+  if (settings_.detector == DetectorKind::kAdaptive)
+    n = std::max(n, settings_.adaptive_window);
+  return n;
+}
+
+double ShotDetector::threshold() const
+{
+  return settings_.threshold >= 0.0 ? settings_.threshold : default_threshold(settings_.detector);
+}
+
+double ShotDetector::content_distance(const cv::Mat &a, const cv::Mat &b) const
+{
+  if (a.empty() || b.empty() || a.size() != b.size() || a.type() != b.type())
+    return 0.0;
+  cv::Mat diff;
+  cv::absdiff(a, b, diff);
+  const cv::Scalar m = cv::mean(diff);
+  const ContentWeights &w = content_.weights();
+  return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
+}
+
+void ShotDetector::reset()
+{
+  frames_.clear();
+  next_ = 0;
+  scorer_->reset();
+  content_.reset();
+  last_luma_.release();
+  in_shot_ = false;
+  shot_ = Shot();
+  last_end_ = GST_CLOCK_TIME_NONE;
+  fade_is_pending_ = false;
+  fade_pending_ = GST_CLOCK_TIME_NONE;
+}
+
+bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &bgr,
+                        GstClockTime timestamp, GstClockTime duration,
+                        std::vector<FrameVerdict> &out)
+{
+  if (hsv.empty() || hsv.type() != CV_8UC3)
+    return false;
+  if (!frames_.empty() && frames_.back().hsv.size() != hsv.size())
+    finish(out);
+
+  Frame f;
+  try {
+    hsv.copyTo(f.hsv);
+    f.ts = timestamp;
+    f.dur = duration;
+    const std::optional<double> content = content_.score(hsv);
+    std::optional<double> score = content;
+    if (settings_.detector == DetectorKind::kHistogram || settings_.detector == DetectorKind::kHash)
+      score = scorer_->score(luma.empty() ? hsv : luma);
+    f.has_score = content.has_value() && score.has_value();
+    f.content = content.value_or(0.0);
+    f.score = score.value_or(0.0);
+
+    cv::Mat y;
+    if (!luma.empty() && luma.type() == CV_8UC1 && luma.size() == hsv.size())
+      y = luma;
+    else
+      cv::extractChannel(hsv, y, 2);
+    cv::Scalar mean, sd;
+    cv::meanStdDev(y, mean, sd);
+    f.bright = mean[0];
+    f.contrast = sd[0];
+    f.black = f.bright <= kBlackLevel && f.contrast <= kBlackSpread;
+    if (settings_.features) {
+      f.measured = true;
+      if (!last_luma_.empty() && last_luma_.size() == y.size()) {
+        cv::Mat d;
+        cv::absdiff(y, last_luma_, d);
+        f.motion = cv::mean(d)[0];
+      }
+      y.copyTo(last_luma_);
+      cv::Mat lap;
+      cv::Laplacian(y, lap, CV_16S);
+      cv::Scalar lm, ls;
+      cv::meanStdDev(lap, lm, ls);
+      f.sharp = ls[0] * ls[0];
+      f.colour = (!bgr.empty() && bgr.size() == hsv.size()) ? colourfulness(bgr) : 0.0;
+    }
+  } catch (const cv::Exception &) {
+    return false;
+  }
+  frames_.push_back(std::move(f));
+
+  const size_t look = (size_t)latency_frames();
+  while (frames_.size() - next_ > look)
+    decide(out);
+  /* Keep enough decided frames for the longest blend test and the flash test. */
+  const size_t keep = (size_t)settings_.max_transition_frames + 2;
+  while (next_ > keep) {
+    frames_.pop_front();
+    next_--;
+  }
+  return true;
+}
+
+void ShotDetector::finish(std::vector<FrameVerdict> &out)
+{
+  while (next_ < frames_.size())
+    decide(out);
+  if (in_shot_ && !out.empty()) {
+    const Frame &last = frames_.back();
+    GstClockTime end = last.ts;
+    if (GST_CLOCK_TIME_IS_VALID(end) && GST_CLOCK_TIME_IS_VALID(last.dur))
+      end += last.dur;
+    close_shot(end, out.back().ended);
+  }
+  reset();
+}
+
+bool ShotDetector::is_flash(size_t i) const
+{
+  if (settings_.flash_frames <= 0 || i == 0)
+    return false;
+  const Frame &before = frames_[i - 1];
+  const double jump = content_distance(before.hsv, frames_[i].hsv);
+  /* The start of an excursion: a later frame looks like the one before it. */
+  for (size_t k = 1; k <= (size_t)settings_.flash_frames && i + k < frames_.size(); k++)
+    if (content_distance(before.hsv, frames_[i + k].hsv) < kFlashReturn * jump)
+      return true;
+  /* Its end: this frame looks like one before the excursion. */
+  for (size_t k = 2; k <= (size_t)settings_.flash_frames + 1 && k <= i; k++)
+    if (content_distance(frames_[i - k].hsv, frames_[i].hsv) < kFlashReturn * jump)
+      return true;
+  return false;
+}
+
+bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_black) const
+{
+  static const int kLengths[] = {60, 48, 36, 24, 16, 10, 6};
+  const Frame &b = frames_[i];
+  /* The blend has ended at B: the next frames change less than the ones before. */
+  const size_t look = std::min((size_t)3, frames_.size() - 1 - i);
+  if (look == 0 || i < look)
+    return false;
+  const double after = content_distance(b.hsv, frames_[i + look].hsv);
+  const double before = content_distance(frames_[i - look].hsv, b.hsv);
+  if (!(after < 0.5 * before))
+    return false;
+  /* Blending is linear in RGB, not in HSV (hue jumps): test in BGR. */
+  auto bgr_of = [](const Frame &f) {
+    cv::Mat out;
+    cv::cvtColor(f.hsv, out, cv::COLOR_HSV2BGR);
+    return out;
+  };
+  auto distance = [](const cv::Mat &x, const cv::Mat &y) {
+    cv::Mat d;
+    cv::absdiff(x, y, d);
+    const cv::Scalar m = cv::mean(d);
+    return (m[0] + m[1] + m[2]) / 3.0;
+  };
+  const cv::Mat b_bgr = bgr_of(b);
+  cv::Mat blend;
+  for (int len : kLengths) {
+    if (len > settings_.max_transition_frames || (size_t)len > i)
+      continue;
+    const Frame &a = frames_[i - len];
+    /* A must be a clean frame of the current shot. */
+    if (GST_CLOCK_TIME_IS_VALID(a.ts) && GST_CLOCK_TIME_IS_VALID(shot_.transition_end) &&
+        a.ts < shot_.transition_end)
+      continue;
+    const cv::Mat a_bgr = bgr_of(a);
+    const double change = distance(a_bgr, b_bgr);
+    if (change < kGradualMin)
+      continue;
+    bool ok = true;
+    for (size_t k = i - len + 1; k <= i && ok; k++)
+      ok = frames_[k].has_score;
+    for (double alpha : {0.25, 0.5, 0.75}) {
+      if (!ok)
+        break;
+      const Frame &m = frames_[i - len + (size_t)std::lround(alpha * len)];
+      cv::addWeighted(a_bgr, 1.0 - alpha, b_bgr, alpha, 0.0, blend);
+      ok = distance(bgr_of(m), blend) <= kBlendTolerance * change;
+    }
+    if (!ok)
+      continue;
+    start = i - len + 1;
+    a_black = a.black;
+    b_black = b.black;
+    return true;
+  }
+  return false;
+}
+
+void ShotDetector::accumulate(const Frame &f)
+{
+  if (!f.measured)
+    return;
+  n_measured_++;
+  if (f.motion >= 0.0) {
+    n_motion_++;
+    sum_motion_ += f.motion;
+    shot_.features.motion_peak = std::max(shot_.features.motion_peak, f.motion);
+  }
+  sum_sharp_ += f.sharp;
+  sum_bright_ += f.bright;
+  sum_contrast_ += f.contrast;
+  sum_colour_ += f.colour;
+  const bool clean = !GST_CLOCK_TIME_IS_VALID(shot_.transition_end) ||
+                     !GST_CLOCK_TIME_IS_VALID(f.ts) || f.ts >= shot_.transition_end;
+  if (clean && f.sharp > best_sharp_) {
+    best_sharp_ = f.sharp;
+    shot_.features.best_inpoint = f.ts;
+    shot_.features.histogram = shot_histogram(f.hsv);
+  }
+}
+
+void ShotDetector::close_shot(GstClockTime end, std::optional<Shot> &ended)
+{
+  if (!in_shot_)
+    return;
+  shot_.end = end;
+  if (n_measured_ > 0) {
+    shot_.has_features = true;
+    const double n = (double)n_measured_;
+    shot_.features.motion_mean = n_motion_ ? sum_motion_ / (double)n_motion_ : 0.0;
+    shot_.features.sharpness = sum_sharp_ / n;
+    shot_.features.brightness = sum_bright_ / n;
+    shot_.features.contrast = sum_contrast_ / n;
+    shot_.features.colourfulness = sum_colour_ / n;
+  }
+  ended = shot_;
+  in_shot_ = false;
+}
+
+void ShotDetector::decide(std::vector<FrameVerdict> &out)
+{
+  const size_t i = next_++;
+  const Frame &f = frames_[i];
+  FrameVerdict v;
+  v.timestamp = f.ts;
+  v.content = f.content;
+  v.score = f.score;
+
+  auto open_shot = [&](GstClockTime start, Transition kind, GstClockTime t_start,
+                       GstClockTime t_end) {
+    shot_ = Shot();
+    shot_.start = start;
+    shot_.transition = kind;
+    shot_.transition_start = t_start;
+    shot_.transition_end = t_end;
+    sum_motion_ = sum_sharp_ = sum_bright_ = sum_contrast_ = sum_colour_ = 0.0;
+    best_sharp_ = -1.0;
+    n_measured_ = n_motion_ = 0;
+    in_shot_ = true;
+    fade_is_pending_ = false;
+  };
+  auto long_enough = [&](GstClockTime start) {
+    if (!GST_CLOCK_TIME_IS_VALID(start) || !GST_CLOCK_TIME_IS_VALID(shot_.start))
+      return true;
+    const GstClockTime since = start >= shot_.start ? start - shot_.start : shot_.start - start;
+    return since >= settings_.min_shot_length;
+  };
+
+  if (!in_shot_ || !f.has_score) {
+    if (in_shot_)
+      close_shot(f.ts, v.ended);
+    open_shot(f.ts, Transition::kCut, f.ts, f.ts);
+    v.first = true;
+    v.shot = shot_;
+    accumulate(f);
+    out.push_back(std::move(v));
+    return;
+  }
+
+  /* Hard cut candidate. */
+  bool candidate = false;
+  if (settings_.detector == DetectorKind::kAdaptive) {
+    double sum = 0.0;
+    int n = 0;
+    const size_t w = (size_t)settings_.adaptive_window;
+    for (size_t k = (i > w ? i - w : 0); k <= i + w && k < frames_.size(); k++)
+      if (k != i && frames_[k].has_score) {
+        sum += frames_[k].content;
+        n++;
+      }
+    const double mean = n ? sum / n : 0.0;
+    v.score = mean > 1e-5 ? std::min(f.content / mean, 255.0) : 255.0;
+    candidate = v.score >= threshold() && f.content >= settings_.min_content;
+  } else {
+    candidate = f.score >= threshold();
+  }
+  if (candidate && i > 0 && frames_[i - 1].bright < 2 * kBlackLevel && f.bright < 2 * kBlackLevel) {
+    /* Near black, hue and saturation are noise: judge dark pairs on value alone. */
+    cv::Mat va, vb, d;
+    cv::extractChannel(frames_[i - 1].hsv, va, 2);
+    cv::extractChannel(f.hsv, vb, 2);
+    cv::absdiff(va, vb, d);
+    candidate = cv::mean(d)[0] >= settings_.min_content;
+  }
+  if (candidate && !is_flash(i)) {
+    const bool from_black = fade_is_pending_ || (i > 0 && frames_[i - 1].black);
+    const GstClockTime start = fade_is_pending_ ? fade_pending_ : f.ts;
+    if (long_enough(start)) {
+      close_shot(start, v.ended);
+      if (from_black && fade_is_pending_)
+        open_shot(start, Transition::kFade, start, f.ts);
+      else
+        open_shot(f.ts, Transition::kCut, f.ts, f.ts);
+      v.boundary = true;
+      v.shot = shot_;
+    }
+  } else if (settings_.max_transition_frames > 0) {
+    size_t s = 0;
+    bool a_black = false, b_black = false;
+    if (find_gradual(i, s, a_black, b_black)) {
+      if (b_black && !a_black) {
+        if (!fade_is_pending_) {
+          fade_is_pending_ = true;
+          fade_pending_ = frames_[s].ts;
+        }
+      } else if (!b_black && shot_.transition != Transition::kCut &&
+                 GST_CLOCK_TIME_IS_VALID(frames_[s - 1].ts) &&
+                 GST_CLOCK_TIME_IS_VALID(shot_.transition_end) &&
+                 frames_[s - 1].ts - shot_.transition_end <= f.ts - frames_[s - 1].ts) {
+        /* The blend goes on past where it was first seen (the window starts
+         * less than its own length after that end): extend it. */
+        shot_.transition_end = f.ts;
+      } else if (!b_black) {
+        const bool fade = a_black || fade_is_pending_;
+        const GstClockTime start = fade_is_pending_ ? fade_pending_ : frames_[s].ts;
+        if (long_enough(start)) {
+          close_shot(start, v.ended);
+          open_shot(start, fade ? Transition::kFade : Transition::kDissolve, start, f.ts);
+          v.boundary = true;
+          v.shot = shot_;
+        }
+      }
+    }
+  }
+  accumulate(f);
+  out.push_back(std::move(v));
+}
+
+} // namespace montage

@@ -1,0 +1,222 @@
+/* gst-montage: shot boundaries (hard cuts, fades, dissolves) and shot features.
+ *
+ * Plain C++ over OpenCV views; knows nothing of pads or caps. Used by the
+ * montagescene element and by analyse_clip_file() (clipanalysis.h).
+ *
+ *   FrameView -> AnalysisViewBuilder::build()          (scenedetector.h)
+ *             -> ShotDetector::push(view, timestamp)   verdicts for earlier frames
+ *             -> ShotDetector::finish()                verdicts for the rest, last shot
+ *
+ * Every frame pushed gets exactly one FrameVerdict, in push order, but
+ * latency_frames() frames late: to tell a cut from a camera flash, from a
+ * cut away and straight back, or (adaptive detector) from fast motion, the
+ * detector looks at the frames that follow a candidate. A caller that acts
+ * on the cut frame itself (montagescene asks an encoder for a keyframe there)
+ * holds that many frames.
+ *
+ * Nothing here aborts: bad input gives no verdict; OpenCV exceptions are
+ * caught inside.
+ */
+#pragma once
+
+#include <gst/montage/scenedetector.h>
+#include <gst/montage/types.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace montage
+{
+
+/* How consecutive frames are compared (the `detector` property). */
+enum class DetectorKind {
+  kContent,   /* ContentScorer: mean absolute HSV difference, 0-255 */
+  kAdaptive,  /* content score against its neighbours' mean (PySceneDetect AdaptiveDetector) */
+  kHistogram, /* HistogramScorer: 1 - correlation of luma histograms, 0-2 */
+  kHash,      /* HashScorer: normalised Hamming distance of DCT perceptual hashes, 0-1 */
+};
+
+/* "content", "adaptive", "histogram", "hash". */
+const char *detector_kind_name(DetectorKind kind);
+/* Parses a name as above; false (kind untouched) when unknown. */
+bool detector_kind_from_name(const char *name, DetectorKind &kind);
+/* The threshold a kind uses when ShotDetectorSettings::threshold < 0, on its
+ * own score scale: content 27 and histogram 0.05 and hash 0.395 are
+ * PySceneDetect's defaults (ContentDetector, HistogramDetector, HashDetector);
+ * adaptive 3.0 is its adaptive_threshold (a ratio, see ShotDetectorSettings). */
+double default_threshold(DetectorKind kind);
+
+/* PySceneDetect's HistogramDetector score: 1 - the correlation
+ * (cv::HISTCMP_CORREL) of the 256-bin luma histograms of this frame and the
+ * previous one; 0 for identical histograms, up to 2. Input: a CV_8UC1 luma
+ * view, or a CV_8UC3 HSV view (V is used). No value as for FrameScorer. */
+class HistogramScorer final : public FrameScorer
+{
+public:
+  std::optional<double> score(const cv::Mat &view) override;
+  void reset() override { previous_.release(); }
+  const char *name() const override { return "histogram"; }
+
+private:
+  cv::Mat previous_, hist_;
+};
+
+/* PySceneDetect's HashDetector score: the frame is reduced to 32x32 (INTER_AREA
+ * from the small analysis view), its 2-D DCT's 16x16 lowest frequencies are
+ * compared with their median, giving a 256-bit perceptual hash; the score is
+ * the Hamming distance to the previous frame's hash divided by 256 (0-1).
+ * Input as HistogramScorer. */
+class HashScorer final : public FrameScorer
+{
+public:
+  std::optional<double> score(const cv::Mat &view) override;
+  void reset() override { previous_.clear(); }
+  const char *name() const override { return "hash"; }
+
+private:
+  std::vector<bool> previous_;
+  cv::Size previous_size_;
+  cv::Mat small_, dct_;
+};
+
+struct ShotDetectorSettings {
+  DetectorKind detector = DetectorKind::kAdaptive;
+  /* Score at or above which a frame is a cut candidate, on the detector's
+   * scale; < 0 uses default_threshold(detector). For kAdaptive it is the
+   * ratio of the frame's content score to the mean content score of the
+   * adaptive_window frames on each side. */
+  double threshold = -1.0;
+  /* kAdaptive only: the frame's content score must also reach this (0-255).
+   * 15 and window 2 are PySceneDetect's AdaptiveDetector defaults. */
+  double min_content = 15.0;
+  int adaptive_window = 2;
+  /* A boundary less than this after the previous one (or after the first
+   * frame since a reset) is merged into the shot before it: the frames stay,
+   * the boundary is not reported. 500 ms is PySceneDetect's min_scene_len of
+   * 15 frames at 30 fps. */
+  GstClockTime min_shot_length = 500 * GST_MSECOND;
+  /* Flash and cut-away-and-back suppression: a candidate at frame t is no cut
+   * when one of the next flash_frames frames looks like frame t-1 again
+   * (content distance below 40 % of the jump at t). 0 disables it. 3 frames
+   * (125 ms at 24 fps) covers camera flashes (1-2 frames) and a brief insert. */
+  int flash_frames = 3;
+  /* Fades and dissolves: look for linear blends between frames up to this
+   * many frames apart (0 disables; 60 frames = 2 s at 30 fps). */
+  int max_transition_frames = 60;
+  /* Measure ShotFeatures (costs ~0.1 ms per frame on the 256 px view). */
+  bool features = true;
+};
+
+/* What the detector says about one frame, latency_frames() after its push. */
+struct FrameVerdict {
+  GstClockTime timestamp = GST_CLOCK_TIME_NONE; /* as pushed */
+  /* Score of this frame on the detector's scale (for kAdaptive, the ratio;
+   * 0 when it had none: first frame, size change). */
+  double score = 0.0;
+  double content = 0.0; /* its content score (0-255) */
+  /* The first frame since construction, reset() or a size change: it starts
+   * the first shot (shot holds it) and is never a boundary. */
+  bool first = false;
+  /* This frame starts a new shot: a hard cut at this frame, or the end of a
+   * fade/dissolve (the first clean frame of the new shot). */
+  bool boundary = false;
+  /* When boundary: the new shot, with start, transition and its extent
+   * (end and features are not known yet). For a cut start == timestamp;
+   * for a fade or dissolve start is the transition's first frame, which was
+   * given an earlier (boundary = false) verdict. */
+  Shot shot;
+  /* When boundary, or at finish(): the shot that just ended, complete. */
+  std::optional<Shot> ended;
+};
+
+/* Frame-accurate shot-boundary detector with a short, fixed look-ahead.
+ * Detectors and defaults follow PySceneDetect (its published parameters, see
+ * ../shared/NOTES.md); flash suppression and the blend test for gradual
+ * transitions are ours (docs/montagescene.md says how they were checked). */
+class ShotDetector
+{
+public:
+  /* luma_only: grey video; content scores use V alone (ContentScorer::kLumaOnly). */
+  explicit ShotDetector(ShotDetectorSettings settings = {}, bool luma_only = false);
+
+  /* Frames a verdict trails its push: max(flash_frames, adaptive window). */
+  int latency_frames() const;
+
+  /* Pushes the analysis views of one frame (builder.build() output: hsv, and
+   * builder.luma()/bgr() for the features; bgr may be empty) with its
+   * timestamp (ns, non-decreasing; GST_CLOCK_TIME_NONE allowed) and duration
+   * (ns or GST_CLOCK_TIME_NONE). Appends the verdicts now final to out.
+   * A view of another size than the previous frame's starts a new stream
+   * (as reset(), after the earlier frames' verdicts are appended, the last
+   * shot ended). Returns false (nothing pushed) when hsv is not CV_8UC3. */
+  bool push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &bgr, GstClockTime timestamp,
+            GstClockTime duration, std::vector<FrameVerdict> &out);
+
+  /* End of stream: verdicts for the frames still held, the last one carrying
+   * the last shot in `ended` (end = last timestamp + duration). Then as reset(). */
+  void finish(std::vector<FrameVerdict> &out);
+
+  /* Drops held frames without verdicts and starts over (flush, seek). */
+  void reset();
+
+  const ShotDetectorSettings &settings() const { return settings_; }
+  /* Takes effect at the next reset() for the look-ahead, at once otherwise. */
+  void set_settings(const ShotDetectorSettings &settings);
+
+private:
+  struct Frame {
+    cv::Mat hsv; /* own copy of the analysis view */
+    GstClockTime ts = GST_CLOCK_TIME_NONE;
+    GstClockTime dur = GST_CLOCK_TIME_NONE;
+    bool has_score = false;
+    double score = 0.0;   /* the detector's score */
+    double content = 0.0; /* content score */
+    bool measured = false;
+    double motion = -1.0, sharp = 0.0, bright = 0.0, contrast = 0.0, colour = 0.0;
+    bool black = false;
+  };
+  void decide(std::vector<FrameVerdict> &out);
+  double content_distance(const cv::Mat &a, const cv::Mat &b) const;
+  double threshold() const;
+  bool is_flash(size_t i) const;
+  bool find_gradual(size_t i, size_t &start, bool &a_black, bool &b_black) const;
+  void accumulate(const Frame &f);
+  void close_shot(GstClockTime end, std::optional<Shot> &ended);
+
+  ShotDetectorSettings settings_;
+  bool luma_only_;
+  std::unique_ptr<FrameScorer> scorer_;
+  ContentScorer content_;
+  /* Frames kept: the last max_transition_frames decided ones (history) and
+   * the undecided ones; next_ is the index of the first undecided frame. */
+  std::deque<Frame> frames_;
+  size_t next_ = 0;
+  cv::Mat last_luma_;
+
+  /* The current shot. */
+  bool in_shot_ = false;
+  Shot shot_;
+  GstClockTime last_end_ = GST_CLOCK_TIME_NONE;
+  double sum_motion_ = 0, sum_sharp_ = 0, sum_bright_ = 0, sum_contrast_ = 0, sum_colour_ = 0;
+  double best_sharp_ = -1;
+  guint64 n_measured_ = 0, n_motion_ = 0;
+  /* A fade-out to black was seen starting here: the boundary comes with the
+   * fade-in or the cut out of black. */
+  GstClockTime fade_pending_ = GST_CLOCK_TIME_NONE;
+  bool fade_is_pending_ = false;
+};
+
+/* Hasler and Suesstrunk's colourfulness of a BGR image (CV_8UC3): sqrt of the
+ * variances of rg = R - G and yb = (R + G)/2 - B, plus 0.3 times the root of
+ * their squared means. 0 for grey; ~100+ for saturated images. */
+double colourfulness(const cv::Mat &bgr);
+
+/* The colour histogram ShotFeatures::histogram holds: 8 hue x 4 saturation x
+ * 4 value bins of an OpenCV 8-bit HSV image (H 0-179 in 8 bins, S and V 0-255
+ * in 4 each), index (h * 4 + s) * 4 + v, normalised to sum 1 (128 floats). */
+constexpr int kShotHistogramBins = 128;
+std::vector<float> shot_histogram(const cv::Mat &hsv);
+
+} // namespace montage

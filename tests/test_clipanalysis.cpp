@@ -1,0 +1,101 @@
+/* Tests for montage::analyse_clip_file(): the keyframe path returns the same
+ * cuts as full decoding on real clips, at the known frames, and errors are
+ * sentences. Needs scripts/fetch-media.sh media. */
+#include <gtest/gtest.h>
+
+#include "testutil.h"
+
+#include <gst/montage/clipanalysis.h>
+
+#include <glib/gstdio.h>
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+using montage::ClipAnalyseOptions;
+
+namespace
+{
+
+/* Cut frames counted from the first frame (../shared/MEDIA.md). */
+std::vector<long> frames_of(const montage::ClipAnalysis &clip)
+{
+  std::vector<long> out;
+  for (GstClockTime c : clip.cuts)
+    out.push_back(std::lround((double)(c - clip.first_frame) * clip.fps_n / clip.fps_d / GST_SECOND));
+  return out;
+}
+
+} // namespace
+
+TEST(ClipAnalysis, KeyframePathMatchesFullDecodingOnRealClips)
+{
+  const std::map<std::string, std::vector<long>> truth = {
+      {"Megamind.avi", {98, 154, 200}}, {"oa4_launch.webm", {74}}, {"cityCC0.mpg", {116}},
+      {"vtest.avi", {}}};
+  for (const auto &[name, want] : truth) {
+    const std::string path = montage_test::media_path(name);
+    if (path.empty())
+      continue;
+    montage::ClipAnalysis full, keys;
+    montage::ClipAnalyseStats full_stats, key_stats;
+    ClipAnalyseOptions o;
+    o.mode = ClipAnalyseOptions::Mode::kFull;
+    GError *err = nullptr;
+    ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
+        << name << ": " << (err ? err->message : "");
+    o.mode = ClipAnalyseOptions::Mode::kKeyframes;
+    ASSERT_TRUE(montage::analyse_clip_file(path, o, keys, &err, &key_stats))
+        << name << ": " << (err ? err->message : "");
+    EXPECT_FALSE(full_stats.keyframe_path);
+    EXPECT_TRUE(key_stats.keyframe_path);
+    EXPECT_GT(key_stats.keyframes, 0u);
+    EXPECT_EQ(frames_of(full), want) << name;
+    EXPECT_EQ(keys.cuts, full.cuts) << name << ": keyframe path differs from full decoding";
+    EXPECT_EQ(keys.first_frame, full.first_frame);
+    EXPECT_EQ(keys.duration, full.duration);
+    EXPECT_GT(full.width, 0);
+    ASSERT_EQ(full.shots.size(), want.size() + 1);
+    ASSERT_EQ(keys.shots.size(), want.size() + 1);
+    for (size_t k = 0; k < full.shots.size(); k++) {
+      EXPECT_TRUE(full.shots[k].has_features);
+      EXPECT_TRUE(keys.shots[k].has_features);
+      EXPECT_GE(full.shots[k].features.best_inpoint, full.shots[k].start);
+      EXPECT_LT(full.shots[k].features.best_inpoint, full.shots[k].end);
+    }
+  }
+}
+
+TEST(ClipAnalysis, ErrorsAreSentences)
+{
+  ClipAnalyseOptions o;
+  montage::ClipAnalysis out;
+  GError *err = nullptr;
+  EXPECT_FALSE(montage::analyse_clip_file("/nonexistent/clip.mp4", o, out, &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_STREQ(err->message, "no such file");
+  g_clear_error(&err);
+
+  gchar *tmp = nullptr;
+  gint fd = g_file_open_tmp("montage-XXXXXX.mp4", &tmp, nullptr);
+  ASSERT_GE(fd, 0);
+  const char junk[] = "this is not a video file at all, just text.";
+  ASSERT_EQ(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+  close(fd);
+  EXPECT_FALSE(montage::analyse_clip_file(tmp, o, out, &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_str_has_prefix(err->message, "not a media file")) << err->message;
+  g_clear_error(&err);
+  g_unlink(tmp);
+  g_free(tmp);
+
+  const std::string song = montage_test::media_path("stg0.ogg");
+  if (!song.empty()) {
+    EXPECT_FALSE(montage::analyse_clip_file(song, o, out, &err));
+    ASSERT_NE(err, nullptr);
+    EXPECT_STREQ(err->message, "has no video stream");
+    g_clear_error(&err);
+  }
+}

@@ -1,0 +1,538 @@
+/* Tests of the edit exports (.xges, .edl, .otio, .fcpxml): timecode, and
+ * round trips of hand-made plans at 30/1, 25/1 and 30000/1001 through each
+ * writer and its reader, frame-exact. */
+#include <gst/montage/export.h>
+
+#include "testutil.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using namespace montage;
+
+namespace
+{
+
+/* ns of frame f at n/d: the plan's grid (the planner's formula). */
+GstClockTime ft(guint64 f, gint n, gint d)
+{
+  return gst_util_uint64_scale_round(f, (guint64)d * GST_SECOND, (guint64)n);
+}
+
+/* Independent of the library's search: the first frame at n/d whose exact
+ * time is not before t (1 ns of slack for t having been rounded itself). */
+guint64 first_frame_at_or_after(GstClockTime t, gint n, gint d)
+{
+  const unsigned __int128 num = (unsigned __int128)(t > 0 ? t - 1 : 0) * (unsigned)n;
+  const unsigned __int128 den = (unsigned __int128)(unsigned)d * GST_SECOND;
+  return (guint64)((num + den - 1) / den);
+}
+
+std::string temp_dir()
+{
+  gchar *dir = g_dir_make_tmp("montage-export-XXXXXX", nullptr);
+  std::string out(dir ? dir : "");
+  g_free(dir);
+  return out;
+}
+
+void remove_dir(const std::string &dir)
+{
+  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
+  if (d) {
+    while (const gchar *name = g_dir_read_name(d)) {
+      gchar *p = g_build_filename(dir.c_str(), name, NULL);
+      g_unlink(p);
+      g_free(p);
+    }
+    g_dir_close(d);
+  }
+  g_rmdir(dir.c_str());
+}
+
+std::vector<std::string> dir_entries(const std::string &dir)
+{
+  std::vector<std::string> out;
+  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
+  if (d) {
+    while (const gchar *name = g_dir_read_name(d))
+      out.push_back(name);
+    g_dir_close(d);
+  }
+  return out;
+}
+
+std::string to_uri(const std::string &path)
+{
+  gchar *uri = g_filename_to_uri(path.c_str(), nullptr, nullptr);
+  std::string out(uri ? uri : "");
+  g_free(uri);
+  return out;
+}
+
+ClipAnalysis clip(const std::string &path, gint n, gint d, double seconds, double first = 0.0)
+{
+  ClipAnalysis c;
+  c.path = path;
+  c.uri = to_uri(path);
+  c.fps_n = n;
+  c.fps_d = d;
+  c.width = 640;
+  c.height = 360;
+  c.duration = (GstClockTime)(seconds * GST_SECOND);
+  c.first_frame = (GstClockTime)(first * GST_SECOND);
+  return c;
+}
+
+/* One segment of a hand-made plan: clip, length in output frames, in-point as
+ * a source frame number of that clip (counted from its first frame). */
+struct Cut {
+  std::size_t clip;
+  guint64 frames;
+  guint64 source_frame;
+};
+
+struct Fixture {
+  Plan plan;
+  SongAnalysis song;
+  std::vector<ClipAnalysis> clips;
+};
+
+/* A plan at n/d over `cuts`, back to back from 0; the song has beats at
+ * 0.25 + k/2 s (120 BPM), every fourth a downbeat. */
+Fixture make_fixture(gint n, gint d, const std::vector<ClipAnalysis> &clips,
+                     const std::string &song_path, const std::vector<Cut> &cuts)
+{
+  Fixture fx;
+  fx.clips = clips;
+  fx.plan.fps_n = n;
+  fx.plan.fps_d = d;
+  guint64 at = 0;
+  for (std::size_t i = 0; i < cuts.size(); i++) {
+    const ClipAnalysis &c = clips[cuts[i].clip];
+    Segment s;
+    s.start = ft(at, n, d);
+    s.duration = ft(at + cuts[i].frames, n, d) - s.start;
+    s.clip = cuts[i].clip;
+    s.shot = i % 3;
+    s.inpoint = c.first_frame + ft(cuts[i].source_frame, c.fps_n, c.fps_d);
+    s.beat = i;
+    s.beat_time = s.start;
+    fx.plan.segments.push_back(s);
+    at += cuts[i].frames;
+  }
+  fx.plan.duration = ft(at, n, d);
+  fx.song.uri = to_uri(song_path);
+  fx.song.duration = fx.plan.duration + 5 * GST_SECOND;
+  for (int k = 0;; k++) {
+    GstClockTime b = GST_SECOND / 4 + k * (GST_SECOND / 2);
+    if (b >= fx.song.duration)
+      break;
+    fx.song.beats.push_back(b);
+    fx.song.downbeats.push_back(k % 4 == 0);
+  }
+  return fx;
+}
+
+/* What a reader must give back for `fx`: exact record times; in-points as
+ * GES keeps them (stream time, ns) or, for the text formats, as media time
+ * moved up to the edit's frame grid. */
+void expect_matches(const Fixture &fx, const ExportedEdit &e, bool ns_exact,
+                    const std::string &what)
+{
+  SCOPED_TRACE(what);
+  const gint n = fx.plan.fps_n, d = fx.plan.fps_d;
+  if (!ns_exact || e.fps_n) {
+    EXPECT_EQ(e.fps_n * (gint64)d, (gint64)n * e.fps_d) << "rate";
+  }
+  ASSERT_EQ(e.video.size(), fx.plan.segments.size());
+  for (std::size_t i = 0; i < e.video.size(); i++) {
+    SCOPED_TRACE("segment " + std::to_string(i));
+    const Segment &s = fx.plan.segments[i];
+    const ClipAnalysis &c = fx.clips[s.clip];
+    const ExportedClip &v = e.video[i];
+    EXPECT_EQ(v.uri, c.uri);
+    EXPECT_EQ(v.path, c.path);
+    EXPECT_EQ(v.record_start, s.start);
+    EXPECT_EQ(v.record_end, s.start + s.duration);
+    if (ns_exact) {
+      EXPECT_EQ(v.in, s.inpoint);
+      EXPECT_EQ(v.out, s.inpoint + s.duration);
+    } else {
+      const guint64 in = first_frame_at_or_after(s.inpoint - c.first_frame, n, d);
+      const guint64 frames = gst_util_uint64_scale_round(s.duration, n, (guint64)d * GST_SECOND);
+      EXPECT_EQ(v.in, ft(in, n, d));
+      EXPECT_EQ(v.out, ft(in + frames, n, d));
+    }
+  }
+  ASSERT_EQ(e.audio.size(), 1u);
+  EXPECT_EQ(e.audio[0].uri, fx.song.uri);
+  EXPECT_EQ(e.audio[0].in, 0u);
+  EXPECT_EQ(e.audio[0].out, fx.plan.duration);
+  EXPECT_EQ(e.audio[0].record_start, 0u);
+  EXPECT_EQ(e.audio[0].record_end, fx.plan.duration);
+
+  std::vector<GstClockTime> beats;
+  for (GstClockTime b : fx.song.beats) {
+    if (b >= fx.plan.duration)
+      break;
+    GstClockTime q =
+        ns_exact ? b : ft(gst_util_uint64_scale_round(b, n, (guint64)d * GST_SECOND), n, d);
+    if (q < fx.plan.duration)
+      beats.push_back(q);
+  }
+  EXPECT_EQ(e.markers, beats);
+}
+
+/* Clips that need not exist (text formats). The cuts cross the one-minute
+ * mark, where drop-frame timecode skips frame numbers. */
+Fixture text_fixture(gint n, gint d)
+{
+  std::vector<ClipAnalysis> clips = {
+      clip("/media/clips/harbour at dusk.mov", 24000, 1001, 40.0),
+      clip("/media/clips/B-roll_02.mp4", 25, 1, 40.0),
+      clip("/media/clips/city.mpg", 30, 1, 40.0, 0.54), /* starts late, like an MPEG PS */
+  };
+  const gint fps = (n + d / 2) / d;
+  std::vector<Cut> cuts;
+  /* ~70 s of cuts of 1.5-3 s with varied in-points. */
+  for (int i = 0; i < 30; i++)
+    cuts.push_back({(std::size_t)(i % 3), (guint64)(fps * 3 / 2 + (i * 7) % fps * 2),
+                    (guint64)(i * 37 % 500)});
+  return make_fixture(n, d, clips, "/media/music/song one.ogg", cuts);
+}
+
+struct Rate {
+  gint n, d;
+};
+const Rate kRates[] = {{30, 1}, {25, 1}, {30000, 1001}};
+
+std::string rate_name(const Rate &r)
+{
+  return std::to_string(r.n) + "/" + std::to_string(r.d);
+}
+
+} // namespace
+
+TEST(Timecode, DropFrameAt2997)
+{
+  EXPECT_EQ(frames_to_timecode(0, 30000, 1001, true), "00:00:00;00");
+  EXPECT_EQ(frames_to_timecode(1799, 30000, 1001, true), "00:00:59;29");
+  EXPECT_EQ(frames_to_timecode(1800, 30000, 1001, true), "00:01:00;02");
+  EXPECT_EQ(frames_to_timecode(3597, 30000, 1001, true), "00:01:59;29");
+  EXPECT_EQ(frames_to_timecode(3598, 30000, 1001, true), "00:02:00;02");
+  EXPECT_EQ(frames_to_timecode(17981, 30000, 1001, true), "00:09:59;29");
+  EXPECT_EQ(frames_to_timecode(17982, 30000, 1001, true),
+            "00:10:00;00"); /* tenth minute: no drop */
+  EXPECT_EQ(frames_to_timecode(107892, 30000, 1001, true), "01:00:00;00");
+  EXPECT_EQ(frames_to_timecode(1800, 30000, 1001, false), "00:01:00:00");
+  guint64 f = 0;
+  EXPECT_TRUE(timecode_to_frames("01:00:00;00", 30000, 1001, true, f));
+  EXPECT_EQ(f, 107892u);
+  EXPECT_FALSE(timecode_to_frames("00:01:00;00", 30000, 1001, true, f)) << "skipped number";
+  EXPECT_FALSE(timecode_to_frames("00:01:00;01", 30000, 1001, true, f)) << "skipped number";
+  EXPECT_TRUE(timecode_to_frames("00:10:00;00", 30000, 1001, true, f));
+  EXPECT_EQ(f, 17982u);
+}
+
+TEST(Timecode, DropFrameAt5994)
+{
+  EXPECT_EQ(frames_to_timecode(3599, 60000, 1001, true), "00:00:59;59");
+  EXPECT_EQ(frames_to_timecode(3600, 60000, 1001, true), "00:01:00;04");
+  EXPECT_EQ(frames_to_timecode(215784, 60000, 1001, true), "01:00:00;00");
+  guint64 f = 0;
+  EXPECT_FALSE(timecode_to_frames("00:01:00;03", 60000, 1001, true, f));
+  EXPECT_TRUE(timecode_to_frames("00:01:00;04", 60000, 1001, true, f));
+  EXPECT_EQ(f, 3600u);
+}
+
+TEST(Timecode, RoundTripsEveryFrameOfAnHour)
+{
+  for (const Rate &r : {Rate{30000, 1001}, Rate{60000, 1001}, Rate{25, 1}, Rate{24000, 1001}}) {
+    for (bool drop : {true, false}) {
+      const guint64 per_hour = r.n == 60000 ? 216000 : 108000;
+      for (guint64 frame = 0; frame < per_hour; frame += (frame % 1000 < 20 ? 1 : 97)) {
+        guint64 back = G_MAXUINT64;
+        std::string tc = frames_to_timecode(frame, r.n, r.d, drop);
+        ASSERT_TRUE(timecode_to_frames(tc, r.n, r.d, drop, back)) << tc;
+        ASSERT_EQ(back, frame) << tc << " at " << rate_name(r);
+      }
+    }
+  }
+  EXPECT_EQ(frames_to_timecode(90000, 25, 1, true), "01:00:00:00") << "25 fps has no drop-frame";
+  EXPECT_TRUE(is_drop_frame_rate(30000, 1001));
+  EXPECT_FALSE(is_drop_frame_rate(30, 1));
+  EXPECT_FALSE(is_drop_frame_rate(24000, 1001));
+}
+
+TEST(Export, FormatFromExtension)
+{
+  EXPECT_EQ(export_format_for_path("/a/b.xges"), ExportFormat::kXges);
+  EXPECT_EQ(export_format_for_path("cut.EDL"), ExportFormat::kEdl);
+  EXPECT_EQ(export_format_for_path("x.otio"), ExportFormat::kOtio);
+  EXPECT_EQ(export_format_for_path("x.y.fcpxml"), ExportFormat::kFcpxml);
+  EXPECT_EQ(export_format_for_path("x.xml"), ExportFormat::kUnknown);
+  EXPECT_EQ(export_format_for_path("dir.edl/file"), ExportFormat::kUnknown);
+}
+
+/* Each text format, each rate: write, read back, compare with the plan. */
+TEST(Export, TextFormatsRoundTripFrameExact)
+{
+  const std::string dir = temp_dir();
+  ASSERT_FALSE(dir.empty());
+  for (const Rate &r : kRates) {
+    Fixture fx = text_fixture(r.n, r.d);
+    for (const char *ext : {".edl", ".otio", ".fcpxml"}) {
+      const std::string what = rate_name(r) + " " + ext;
+      const std::string path = dir + "/montage" + ext;
+      GError *err = nullptr;
+      ASSERT_TRUE(export_plan(fx.plan, fx.song, fx.clips, path, ExportOptions(), &err))
+          << what << ": " << (err ? err->message : "");
+      ExportedEdit back;
+      ASSERT_TRUE(read_export(path, back, &err, r.n, r.d))
+          << what << ": " << (err ? err->message : "");
+      expect_matches(fx, back, false, what);
+      EXPECT_EQ(back.title, "montage") << what;
+      const bool df = r.n == 30000;
+      if (std::string(ext) != ".otio") {
+        EXPECT_EQ(back.drop_frame, df) << what;
+      }
+      /* The edit starts at 01:00:00:00. */
+      guint64 hour = 0;
+      timecode_to_frames("01:00:00:00", r.n, r.d, df, hour);
+      EXPECT_EQ(back.start_timecode, ft(hour, r.n, r.d)) << what;
+    }
+  }
+  EXPECT_EQ(dir_entries(dir).size(), 3u) << "no temporary file left behind";
+  remove_dir(dir);
+}
+
+TEST(Export, InPointMovesUpToTheEditGrid)
+{
+  /* Source frame 98 of a 2997/125 clip is at 4.0874208 s; at 30 fps the
+   * first edit frame at or after it is frame 123 (4.1 s), never 122 (4.0667 s,
+   * which shows the source frame before the planned one). */
+  std::vector<ClipAnalysis> clips = {clip("/m/megamind.avi", 2997, 125, 11.0)};
+  Fixture fx = make_fixture(30, 1, clips, "/m/song.ogg", {{0, 30, 98}});
+  std::string edl;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err));
+  EXPECT_NE(edl.find("00:00:04:03 00:00:05:03 01:00:00:00 01:00:01:00"), std::string::npos) << edl;
+  ExportedEdit back;
+  ASSERT_TRUE(parse_edl(edl, 30, 1, back, &err));
+  ASSERT_EQ(back.video.size(), 1u);
+  EXPECT_EQ(back.video[0].in, 4100 * GST_MSECOND);
+}
+
+TEST(Export, EdlSpellsDropFrameEventsAndRelinkComments)
+{
+  Fixture fx = text_fixture(30000, 1001);
+  std::string edl;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err)) << err->message;
+  EXPECT_NE(edl.find("FCM: DROP FRAME\n"), std::string::npos);
+  /* The first event: reel from the file name, record from 01:00:00;00. */
+  EXPECT_EQ(edl.find("TITLE: gst-montage\n"), 0u) << edl.substr(0, 200);
+  EXPECT_NE(edl.find("\n001  HARBOUR  V     C        00:00:00;00 00:00:01;15 01:00:00;00 "
+                     "01:00:01;15\n* FROM CLIP NAME: harbour at dusk.mov\n"
+                     "* SOURCE FILE: /media/clips/harbour at dusk.mov\n"),
+            std::string::npos)
+      << edl.substr(0, 400);
+  /* Record timecodes cross 01:01:00;02 (01:00:59;29 is followed by ;02). */
+  EXPECT_EQ(edl.find("01:01:00;00"), std::string::npos);
+  EXPECT_EQ(edl.find("01:01:00;01"), std::string::npos);
+  EXPECT_NE(edl.find("* LOC: 01:00:00;07 RED    downbeat 0"), std::string::npos);
+  /* The song is the last event, on the audio channel, for the whole edit. */
+  EXPECT_NE(edl.find("031  SONG_ONE A     C        00:00:00;00 "), std::string::npos);
+  EXPECT_NE(edl.find("* SOURCE FILE: /media/music/song one.ogg"), std::string::npos);
+}
+
+TEST(Export, OtioHasTheSchemaEditorsRead)
+{
+  Fixture fx = text_fixture(30000, 1001);
+  std::string otio;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_otio(fx.plan, fx.song, fx.clips, ExportOptions(), otio, &err));
+  for (const char *needle :
+       {"\"OTIO_SCHEMA\" : \"Timeline.1\"", "\"OTIO_SCHEMA\" : \"Stack.1\"",
+        "\"OTIO_SCHEMA\" : \"Track.1\"", "\"kind\" : \"Video\"", "\"kind\" : \"Audio\"",
+        "\"OTIO_SCHEMA\" : \"Clip.1\"", "\"OTIO_SCHEMA\" : \"ExternalReference.1\"",
+        "\"target_url\" : \"file:///media/clips/harbour%20at%20dusk.mov\"",
+        "\"OTIO_SCHEMA\" : \"Marker.2\"", "\"rate\" : 29.9700299700299"})
+    EXPECT_NE(otio.find(needle), std::string::npos) << needle;
+}
+
+TEST(Export, FcpxmlStatesExactRationalTimes)
+{
+  Fixture fx = text_fixture(30000, 1001);
+  std::string xml;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_fcpxml(fx.plan, fx.song, fx.clips, ExportOptions(), xml, &err));
+  EXPECT_NE(xml.find("<fcpxml version=\"1.9\">"), std::string::npos);
+  EXPECT_NE(xml.find("<format id=\"r1\" frameDuration=\"1001/30000s\" width=\"1280\" "
+                     "height=\"720\"/>"),
+            std::string::npos);
+  /* 01:00:00;00 drop-frame is frame 107892: 107892 * 1001/30000 s. */
+  EXPECT_NE(xml.find("tcStart=\"8999991/2500s\" tcFormat=\"DF\""), std::string::npos);
+  EXPECT_NE(xml.find("<media-rep kind=\"original-media\" "
+                     "src=\"file:///media/clips/harbour%20at%20dusk.mov\"/>"),
+            std::string::npos);
+  EXPECT_NE(xml.find("lane=\"-1\""), std::string::npos) << "song connected to the spine";
+  /* Well-formed XML, by GMarkup's reading. */
+  ExportedEdit back;
+  EXPECT_TRUE(parse_fcpxml(xml, back, &err));
+}
+
+TEST(Export, GapsInThePlanRoundTrip)
+{
+  Fixture fx = text_fixture(25, 1);
+  /* Take out segment 3: a hole in the video. */
+  fx.plan.segments.erase(fx.plan.segments.begin() + 3);
+  for (const char *ext : {".otio", ".fcpxml", ".edl"}) {
+    std::string text;
+    GError *err = nullptr;
+    ExportedEdit back;
+    bool ok = std::string(ext) == ".otio"
+                  ? plan_to_otio(fx.plan, fx.song, fx.clips, ExportOptions(), text, &err) &&
+                        parse_otio(text, back, &err)
+              : std::string(ext) == ".fcpxml"
+                  ? plan_to_fcpxml(fx.plan, fx.song, fx.clips, ExportOptions(), text, &err) &&
+                        parse_fcpxml(text, back, &err)
+                  : plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), text, &err) &&
+                        parse_edl(text, 25, 1, back, &err);
+    ASSERT_TRUE(ok) << ext << ": " << (err ? err->message : "");
+    expect_matches(fx, back, false, ext);
+  }
+}
+
+TEST(Export, RefusesWhatItCannotState)
+{
+  const std::string dir = temp_dir();
+  Fixture fx = text_fixture(30, 1);
+  GError *err = nullptr;
+
+  EXPECT_FALSE(export_plan(fx.plan, fx.song, fx.clips, dir + "/cut.txt", ExportOptions(), &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) << err->message;
+  g_clear_error(&err);
+
+  Fixture relative = fx;
+  relative.clips[1].uri = "clips/b.mp4";
+  EXPECT_FALSE(export_plan(relative.plan, relative.song, relative.clips, dir + "/cut.otio",
+                           ExportOptions(), &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)) << err->message;
+  g_clear_error(&err);
+
+  Fixture off_grid = fx;
+  off_grid.plan.segments[2].start += 1000; /* 1 us off the 30 fps grid */
+  EXPECT_FALSE(export_plan(off_grid.plan, off_grid.song, off_grid.clips, dir + "/cut.fcpxml",
+                           ExportOptions(), &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("segment 2"), std::string::npos) << err->message;
+  g_clear_error(&err);
+
+  Fixture many = fx;
+  many.plan.segments.clear();
+  for (guint64 i = 0; i < 1000; i++) {
+    Segment s;
+    s.start = ft(i, 30, 1);
+    s.duration = ft(i + 1, 30, 1) - s.start;
+    s.clip = i % 3;
+    s.inpoint = many.clips[s.clip].first_frame;
+    many.plan.segments.push_back(s);
+  }
+  many.plan.duration = ft(1000, 30, 1);
+  EXPECT_FALSE(
+      export_plan(many.plan, many.song, many.clips, dir + "/cut.edl", ExportOptions(), &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("999"), std::string::npos) << err->message;
+  g_clear_error(&err);
+  /* ... while OTIO holds them all. */
+  EXPECT_TRUE(
+      export_plan(many.plan, many.song, many.clips, dir + "/cut.otio", ExportOptions(), &err));
+  g_clear_error(&err);
+
+  EXPECT_EQ(dir_entries(dir), std::vector<std::string>{"cut.otio"}) << "failures leave no file";
+  remove_dir(dir);
+}
+
+TEST(Export, ReadersRejectBrokenFiles)
+{
+  ExportedEdit e;
+  GError *err = nullptr;
+  EXPECT_FALSE(parse_edl("TITLE: x\n001  A V C 00:00:00:00 00:00:01:00\n", 30, 1, e, &err));
+  g_clear_error(&err);
+  EXPECT_FALSE(
+      parse_edl("TITLE: x\nFCM: DROP FRAME\n"
+                "001  A        V     C        00:01:00;00 00:01:01;00 01:00:00;00 01:00:01;00\n",
+                30000, 1001, e, &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("00:01:00;00"), std::string::npos) << err->message;
+  g_clear_error(&err);
+  EXPECT_FALSE(parse_otio("{\"OTIO_SCHEMA\": \"Clip.1\"}", e, &err));
+  g_clear_error(&err);
+  EXPECT_FALSE(parse_otio("not json", e, &err));
+  g_clear_error(&err);
+  EXPECT_FALSE(parse_fcpxml("<fcpxml version=\"1.9\"><resources></fcpxml>", e, &err));
+  g_clear_error(&err);
+  EXPECT_FALSE(parse_fcpxml("<fcpxml version=\"1.9\"/>", e, &err));
+  g_clear_error(&err);
+}
+
+/* The GES project on real media: GES saves it, GES loads it back. */
+TEST(Export, XgesRoundTripsThroughGes)
+{
+  const std::string a = montage_test::media_path("Megamind.avi");
+  const std::string b = montage_test::media_path("oa4_launch.webm");
+  const std::string c = montage_test::media_path("cityCC0.mpg");
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  if (a.empty() || b.empty() || c.empty() || song.empty())
+    return;
+  std::vector<ClipAnalysis> clips = {clip(a, 2997, 125, 11.26), clip(b, 24, 1, 8.08),
+                                     clip(c, 25, 1, 7.36, 0.54)};
+  const std::string dir = temp_dir();
+  for (const Rate &r : kRates) {
+    const gint fps = (r.n + r.d / 2) / r.d;
+    Fixture fx = make_fixture(r.n, r.d, clips, song,
+                              {{0, (guint64)fps, 98},
+                               {1, (guint64)fps / 2, 80},
+                               {2, (guint64)fps * 2, 10},
+                               {0, (guint64)fps + 3, 160},
+                               {1, 7, 0}});
+    const std::string path = dir + "/montage.xges";
+    GError *err = nullptr;
+    ExportOptions opts;
+    opts.width = 640;
+    opts.height = 360;
+    ASSERT_TRUE(export_plan(fx.plan, fx.song, fx.clips, path, opts, &err))
+        << rate_name(r) << ": " << (err ? err->message : "");
+    ExportedEdit back;
+    ASSERT_TRUE(read_export(path, back, &err)) << rate_name(r) << ": " << (err ? err->message : "");
+    EXPECT_EQ(back.title, "montage");
+    expect_matches(fx, back, true, rate_name(r) + " .xges");
+    EXPECT_EQ(dir_entries(dir).size(), 1u) << "no temporary file left behind";
+  }
+
+  /* A project whose media has gone: an error naming it, not a hang. */
+  gchar *text = nullptr;
+  ASSERT_TRUE(g_file_get_contents((dir + "/montage.xges").c_str(), &text, nullptr, nullptr));
+  std::string xges(text);
+  g_free(text);
+  const std::string from = to_uri(a), to = to_uri(dir + "/gone.avi");
+  for (std::size_t at = xges.find(from); at != std::string::npos; at = xges.find(from, at))
+    xges.replace(at, from.size(), to);
+  const std::string broken = dir + "/broken.xges";
+  ASSERT_TRUE(g_file_set_contents(broken.c_str(), xges.c_str(), -1, nullptr));
+  ExportedEdit back;
+  GError *err = nullptr;
+  EXPECT_FALSE(read_export(broken, back, &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("gone.avi"), std::string::npos) << err->message;
+  g_clear_error(&err);
+  remove_dir(dir);
+}
