@@ -314,3 +314,37 @@ TEST(BeatTracker, BpmFromBeatsSkipsAMissedBeat)
 }
 
 } // namespace
+
+TEST(BeatTracker, FollowsASuddenTempoChange)
+{
+  /* 100 BPM for 15 s, then 130 BPM for 15 s, one click track. */
+  const guint rate = 44100;
+  ClickTrack a = make_clicks(rate, 100, 0.5, 15.0);
+  ClickTrack b = make_clicks(rate, 130, 0.0, 15.0);
+  std::vector<float> s = a.samples;
+  s.insert(s.end(), b.samples.begin(), b.samples.end());
+  std::vector<GstClockTime> clicks = a.clicks;
+  for (GstClockTime t : b.clicks)
+    clicks.push_back(t + 15 * GST_SECOND);
+
+  BeatTracker bt(rate);
+  push_all(bt, s);
+  SongAnalysis song = bt.finish();
+  /* Known limit: the tempo path moves in 1 s steps over 8 s windows, so the
+   * beats within ~1 s of a sudden change may sit up to ~80 ms off. Every
+   * other beat must be on a click. */
+  std::vector<GstClockTime> away;
+  for (GstClockTime t : song.beats)
+    if (t < 14 * GST_SECOND || t > 16 * GST_SECOND)
+      away.push_back(t);
+  std::vector<std::size_t> idx = match_beats(away, clicks);
+  const auto clicks_away = std::count_if(clicks.begin(), clicks.end(), [](GstClockTime t) {
+    return t < 14 * GST_SECOND - kTolerance || t > 16 * GST_SECOND + kTolerance;
+  });
+  EXPECT_GE((long)away.size() + 1, (long)clicks_away) << "at most one click missed away from the change";
+  ASSERT_FALSE(idx.empty());
+  EXPECT_EQ(idx.front(), 0u);
+  EXPECT_EQ(idx.back(), clicks.size() - 1);
+  EXPECT_NEAR(montage::bpm_from_beats(std::vector<GstClockTime>(away.begin(), away.begin() + 20)), 100.0, 1.0);
+  EXPECT_NEAR(montage::bpm_from_beats(std::vector<GstClockTime>(away.end() - 20, away.end())), 130.0, 1.3);
+}

@@ -3,6 +3,7 @@
 #include "gstmontagebeat.h"
 
 #include <gst/montage/beatmeta.h>
+#include <gst/montage/beattracker.h>
 
 #include <gst/audio/audio.h>
 #include <gst/check/gstharness.h>
@@ -62,8 +63,10 @@ struct Fixture {
     std::string caps = "audio/x-raw, format=" + std::string(s16 ? "S16LE" : "F32LE") +
                        ", rate=" + std::to_string(rate) + ", channels=" + std::to_string(channels) +
                        ", layout=interleaved";
-    if (channels > 1)
+    if (channels == 2)
       caps += ", channel-mask=(bitmask)0x3";
+    else if (channels == 6) /* 5.1 */
+      caps += ", channel-mask=(bitmask)0x3f";
     gst_harness_set_src_caps_str(h, caps.c_str());
   }
   ~Fixture()
@@ -334,7 +337,8 @@ TEST_P(MontageBeatClicks, PostsBeatsOnTheClicks)
 
 INSTANTIATE_TEST_SUITE_P(Formats, MontageBeatClicks,
                          ::testing::Values(Case{44100, 1, false, 120}, Case{48000, 2, false, 97},
-                                           Case{22050, 1, true, 97}, Case{48000, 2, true, 120}),
+                                           Case{22050, 1, true, 97}, Case{48000, 2, true, 120},
+                                           Case{8000, 1, true, 120}, Case{96000, 6, false, 97}),
                          [](const ::testing::TestParamInfo<Case> &info) {
                            return std::to_string(info.param.rate) + "Hz_" +
                                   std::to_string(info.param.channels) + "ch_" +
@@ -462,6 +466,110 @@ TEST(MontageBeat, SilenceGivesNoBeats)
   EXPECT_TRUE(summary_beats(summary[0], &bpm, &duration, nullptr).empty());
   EXPECT_EQ(duration, 15 * GST_SECOND);
   free_all(summary);
+}
+
+TEST(MontageBeat, EnergyMessagesEveryInterval)
+{
+  const guint rate = 48000;
+  Fixture f(rate, 1, false);
+  /* 2 s of silence, then 3 s of a -20 dBFS (RMS) sine. */
+  std::vector<float> mono(5 * rate, 0.f);
+  const double amp = 0.1 * std::sqrt(2.0);
+  for (std::size_t i = 2 * rate; i < mono.size(); i++)
+    mono[i] = (float)(amp * std::sin(2 * M_PI * 440.0 * (double)i / rate));
+  f.push(mono, 0, mono.size(), GST_SECOND);
+  f.eos();
+  std::vector<GstStructure *> energy = f.take("montage-energy");
+  ASSERT_EQ(energy.size(), 50u) << "one message per 100 ms";
+  for (std::size_t k = 0; k < energy.size(); k++) {
+    const GstStructure *s = energy[k];
+    guint64 ts = 0, st = 0, rt = 0, dur = 0;
+    double rms = 0, e = -1;
+    ASSERT_TRUE(gst_structure_get_uint64(s, "timestamp", &ts));
+    ASSERT_TRUE(gst_structure_get_uint64(s, "stream-time", &st));
+    ASSERT_TRUE(gst_structure_get_uint64(s, "running-time", &rt));
+    ASSERT_TRUE(gst_structure_get_uint64(s, "duration", &dur));
+    ASSERT_TRUE(gst_structure_get_double(s, "rms", &rms));
+    ASSERT_TRUE(gst_structure_get_double(s, "energy", &e));
+    EXPECT_EQ(ts, GST_SECOND + k * 100 * GST_MSECOND) << "interval " << k;
+    EXPECT_EQ(st, ts);
+    EXPECT_EQ(rt, ts);
+    EXPECT_EQ(dur, 100 * GST_MSECOND);
+    if (k < 20) {
+      EXPECT_LT(rms, -100.0) << "silence at interval " << k;
+      EXPECT_EQ(e, 0.0);
+    } else {
+      EXPECT_NEAR(rms, -20.0, 0.1) << "sine at interval " << k;
+      EXPECT_NEAR(e, montage::energy_from_db(-20.0, -60.0), 0.01);
+    }
+  }
+  free_all(energy);
+}
+
+TEST(MontageBeat, BeatMetaAndBpmTag)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 15.0);
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  std::vector<GstStructure *> beats = f.take("montage-beat");
+  ASSERT_GT(beats.size(), 8u);
+  std::vector<GstClockTime> posted = beat_times(beats);
+  free_all(beats);
+
+  /* Every posted beat travels in-band on the buffer that contains it. */
+  std::vector<GstClockTime> in_band;
+  for (GstBuffer *b : f.with_meta) {
+    MontageBeatInfo info[4];
+    guint n = montage_buffer_get_beats(b, info, 4);
+    for (guint i = 0; i < std::min(n, 4u); i++) {
+      EXPECT_GE(info[i].time, GST_BUFFER_PTS(b));
+      EXPECT_LT(info[i].time, GST_BUFFER_PTS(b) + GST_BUFFER_DURATION(b));
+      EXPECT_GT(info[i].strength, 0.0);
+      in_band.push_back(info[i].time);
+    }
+  }
+  /* The first beat comes out when the tempo is first known (~2 s), later
+   * than live-delay after it: its buffer has already gone downstream, so it
+   * alone may lack the meta. Beats whose buffers are still held at the end
+   * have none yet. */
+  ASSERT_FALSE(in_band.empty());
+  auto first = std::find(posted.begin(), posted.end(), in_band.front());
+  ASSERT_NE(first, posted.end()) << "a meta beat that was never posted";
+  EXPECT_LE(first - posted.begin(), 1) << "more than the warm-up beat lacks the meta";
+  EXPECT_EQ(in_band, std::vector<GstClockTime>(first, first + (long)std::min(in_band.size(), (std::size_t)(posted.end() - first))));
+  EXPECT_GE(in_band.size() + (std::size_t)(first - posted.begin()) + 1, posted.size())
+      << "only the last beat's buffer may still be held";
+
+  /* The BPM tag went downstream once the tempo was known, near 120. */
+  double tag_bpm = 0;
+  GstEvent *ev;
+  while ((ev = gst_harness_try_pull_event(f.h))) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_TAG) {
+      GstTagList *tags = nullptr;
+      gst_event_parse_tag(ev, &tags);
+      gst_tag_list_get_double(tags, GST_TAG_BEATS_PER_MINUTE, &tag_bpm);
+    }
+    gst_event_unref(ev);
+  }
+  EXPECT_NEAR(tag_bpm, 120.0, 1.2);
+}
+
+TEST(MontageBeat, LatencyQueryAddsLiveDelay)
+{
+  Fixture f(44100, 1, false);
+  gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", "live");
+  g_object_set(f.h->element, "live-delay", (guint64)(500 * GST_MSECOND), NULL);
+  gst_harness_set_upstream_latency(f.h, 10 * GST_MSECOND);
+  GstQuery *q = gst_query_new_latency();
+  ASSERT_TRUE(gst_pad_peer_query(f.h->sinkpad, q));
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(q, &live, &min, &max);
+  EXPECT_TRUE(live);
+  /* upstream + live-delay + two analysis hops (23 ms) */
+  EXPECT_EQ(min, 10 * GST_MSECOND + 500 * GST_MSECOND + 23 * GST_MSECOND);
+  gst_query_unref(q);
 }
 
 TEST(MontageBeat, CapsAndProperties)

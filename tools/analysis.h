@@ -20,7 +20,7 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-constexpr const char *kSongAnalysisVersion = "2"; /* 2: onset-envelope tracker, meter, sections */
+constexpr const char *kSongAnalysisVersion = "3"; /* 3: beat-level check in the whole-song pass */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
 constexpr const char *kClipAnalysisVersion = "1";
