@@ -3,7 +3,8 @@
  * keyframes, refined ranges, first frame, fps and the cuts (stream time, ns)
  * with their transitions. Used by bench/scene/run.py; not a test.
  *
- *   scene-detect-bench [--mode full|keyframes|auto] [--detector NAME] FILE...
+ *   scene-detect-bench [--mode full|keyframes|auto] [--detector NAME]
+ *                      [--keyframe-change DISTANCE] FILE...
  */
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/shotmeta.h>
@@ -25,6 +26,10 @@ int main(int argc, char **argv)
       options.mode = !std::strcmp(mode, "full")        ? montage::ClipAnalyseOptions::Mode::kFull
                      : !std::strcmp(mode, "keyframes") ? montage::ClipAnalyseOptions::Mode::kKeyframes
                                                        : montage::ClipAnalyseOptions::Mode::kAuto;
+      continue;
+    }
+    if (!std::strcmp(argv[k], "--keyframe-change") && k + 1 < argc) {
+      options.keyframe_change = g_ascii_strtod(argv[++k], nullptr);
       continue;
     }
     if (!std::strcmp(argv[k], "--detector") && k + 1 < argc) {

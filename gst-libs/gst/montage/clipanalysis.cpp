@@ -137,25 +137,51 @@ public:
   bool pass(bool seek, GstSeekFlags flags, GstClockTime start, GstClockTime stop,
             const std::function<void(const Views &)> &consumer, GError **error)
   {
+    GstEvent *event = nullptr;
     {
       std::lock_guard<std::mutex> guard(lock_);
       consumer_ = consumer;
-      if (seek)
+      stopped_ = false;
+      if (seek) {
         last_ts_ = GST_CLOCK_TIME_NONE;
+        /* SET with -1 clears an earlier pass's stop (NONE would keep it). */
+        event = gst_event_new_seek(1.0, GST_FORMAT_TIME, (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | flags),
+                                   GST_SEEK_TYPE_SET, (gint64)start, GST_SEEK_TYPE_SET,
+                                   GST_CLOCK_TIME_IS_VALID(stop) ? (gint64)stop : -1);
+        /* Frames count only once the segment this seek makes has arrived:
+         * a stopped pass's frames still in flight are ignored. */
+        wanted_seqnum_ = gst_event_get_seqnum(event);
+      }
     }
-    if (seek &&
-        !gst_element_seek(pipeline_, 1.0, GST_FORMAT_TIME, (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | flags),
-                          GST_SEEK_TYPE_SET, (gint64)start,
-                          /* SET with -1 clears an earlier pass's stop (NONE would keep it) */
-                          GST_SEEK_TYPE_SET, GST_CLOCK_TIME_IS_VALID(stop) ? (gint64)stop : -1)) {
+    if (event && !gst_element_send_event(pipeline_, event)) {
       g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "the file cannot be seeked");
       return false;
     }
+    if (event) {
+      /* The flush is done: an EOS or stop message still queued is the
+       * previous pass's. */
+      GstBus *bus = gst_element_get_bus(pipeline_);
+      while (GstMessage *old = gst_bus_pop_filtered(
+                 bus, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_APPLICATION)))
+        gst_message_unref(old);
+      gst_object_unref(bus);
+    }
     gst_element_set_state(pipeline_, GST_STATE_PLAYING);
-    bool ok = wait(GST_MESSAGE_EOS, error);
+    bool ok = wait((GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_APPLICATION), error);
     std::lock_guard<std::mutex> guard(lock_);
     consumer_ = nullptr;
+    stopped_ = false;
     return ok;
+  }
+
+  /* From a consumer: this pass has seen enough; later frames are ignored
+   * and pass() returns (the next pass's flushing seek discards the rest). */
+  void stop_pass()
+  {
+    stopped_ = true;
+    gst_element_post_message(pipeline_,
+                             gst_message_new_application(
+                                 GST_OBJECT(pipeline_), gst_structure_new_empty("montage-pass-done")));
   }
 
   GstClockTime first_frame() const { return first_; }
@@ -210,6 +236,7 @@ private:
       GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
       if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
         gst_event_copy_segment(ev, &self->segment_);
+        self->segment_seqnum_ = gst_event_get_seqnum(ev);
       } else if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
         GstCaps *caps;
         gst_event_parse_caps(ev, &caps);
@@ -233,7 +260,9 @@ private:
     }
     /* Frames arrive once per pass in order; a preroll frame seen again
      * after PLAYING (same time) is skipped. */
-    if (!self->consumer_ || !self->have_info_ ||
+    if (!self->consumer_ || self->stopped_ || !self->have_info_ ||
+        (self->wanted_seqnum_ != GST_SEQNUM_INVALID &&
+         self->segment_seqnum_ != self->wanted_seqnum_) ||
         (GST_CLOCK_TIME_IS_VALID(self->last_ts_) && GST_CLOCK_TIME_IS_VALID(st) &&
          st <= self->last_ts_))
       return GST_PAD_PROBE_OK;
@@ -330,6 +359,8 @@ private:
   AnalysisViewBuilder builder_;
   cv::Mat hsv_;
   std::function<void(const Views &)> consumer_;
+  bool stopped_ = false; /* under lock_ (set from the consumer, which runs under it) */
+  guint32 wanted_seqnum_ = GST_SEQNUM_INVALID, segment_seqnum_ = GST_SEQNUM_INVALID;
   GstClockTime last_ts_ = GST_CLOCK_TIME_NONE;
   GstClockTime first_ = GST_CLOCK_TIME_NONE, end_ = GST_CLOCK_TIME_NONE;
   GstClockTime progress_pos_ = GST_CLOCK_TIME_NONE;
@@ -539,10 +570,23 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     for (const auto &[first, last] : runs) {
       ShotDetector detector(refine, luma_only);
       Collector part;
+      int since_boundary = -1;
       auto fine = [&](const Views &v) {
         detector.push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, part.verdicts);
+        const size_t had = part.starts.size();
         part.take();
         samples.push_back(measure(v, prev_luma));
+        if (part.starts.size() > had)
+          since_boundary = 0;
+        else if (since_boundary >= 0)
+          since_boundary++;
+        /* Once a boundary is found and decided, the rest of the run needs no
+         * decoding when this frame already looks like the run's last
+         * keyframe: no further change between them (but see the header's
+         * note on a cut away and back inside one GOP). */
+        if (since_boundary > look && last + 1 < keys.size() &&
+            distance(v.hsv, keys[last].hsv) < 0.5 * options.keyframe_change)
+          dec.stop_pass();
       };
       prev_luma.release();
       GstClockTime end = last == keys.size() - 1 ? GST_CLOCK_TIME_NONE : keys[last].ts + look * frame;

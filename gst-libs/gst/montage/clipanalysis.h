@@ -38,9 +38,11 @@ struct ClipAnalyseOptions {
   Mode mode = Mode::kAuto;
   ShotDetectorSettings detector;
   /* Content distance (0-255) between consecutive keyframes at which the GOP
-   * between them is decoded in full. Below every hard-cut score seen on the
-   * sample media (37+) with a margin for a cut at a GOP's first frames. */
-  double keyframe_change = 12.0;
+   * between them is decoded (until the change is found and the picture
+   * settles on the next keyframe's). Below every hard-cut score seen on the
+   * sample media and the benchmark set (37+); 12 decoded 3x more frames of
+   * the long-shot benchmark for the same cuts (docs/scene-benchmark.md). */
+  double keyframe_change = 20.0;
   /* Fails with GST_STREAM_ERROR_FAILED when no frame arrives for this long. */
   GstClockTime stall_timeout = 30 * GST_SECOND;
   /* Called from the calling thread with the stream time reached and the

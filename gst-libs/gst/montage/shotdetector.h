@@ -162,7 +162,8 @@ public:
   void reset();
 
   const ShotDetectorSettings &settings() const { return settings_; }
-  /* Takes effect at the next reset() for the look-ahead, at once otherwise. */
+  /* Takes effect from the next push() (a longer look-ahead holds more frames
+   * from then on; a new detector kind starts a new shot). */
   void set_settings(const ShotDetectorSettings &settings);
 
 private:
