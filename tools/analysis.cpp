@@ -4,7 +4,7 @@
 #include "gstmontagebeat.h"
 #include "gstmontagescene.h"
 
-#include <gst/video/video.h>
+#include <gst/montage/clipanalysis.h>
 
 #include <algorithm>
 #include <mutex>
@@ -24,7 +24,6 @@ struct Run {
   GstSegment segment;
   GstClockTime stream_start = GST_CLOCK_TIME_NONE; /* stream time of the first buffer */
   GstClockTime stream_end = GST_CLOCK_TIME_NONE;   /* stream time of the end of the last buffer */
-  GstCaps *caps = nullptr;
 };
 
 void on_pad_added(GstElement *, GstPad *pad, gpointer user_data)
@@ -112,13 +111,8 @@ GstPadProbeReturn on_chain_data(GstPad *, GstPadProbeInfo *info, gpointer user_d
     }
   } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT)
       gst_event_copy_segment(ev, &run->segment);
-    } else if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
-      GstCaps *caps;
-      gst_event_parse_caps(ev, &caps);
-      gst_caps_replace(&run->caps, caps);
-    }
   }
   return GST_PAD_PROBE_OK;
 }
@@ -232,10 +226,7 @@ void free_run(Run &run)
 {
   if (run.pipeline)
     gst_object_unref(run.pipeline);
-  if (run.caps)
-    gst_caps_unref(run.caps);
   run.pipeline = nullptr;
-  run.caps = nullptr;
 }
 
 guint64 get_u64(const GstStructure *s, const char *field, guint64 fallback)
@@ -321,44 +312,30 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
 }
 
 bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **error,
-                  const ProgressFunc &progress, GstClockTime stall_timeout)
+                  const ProgressFunc &progress, GstClockTime stall_timeout, bool full_decode)
 {
-  Run run;
-  std::vector<GstClockTime> cuts;
-  auto on_message = [&](const GstStructure *s) {
-    if (!gst_structure_has_name(s, "montage-scene"))
-      return;
-    guint64 st = get_u64(s, "stream-time", GST_CLOCK_TIME_NONE);
-    if (GST_CLOCK_TIME_IS_VALID(st))
-      cuts.push_back(st);
-  };
-  bool ok = run_pipeline(path, "video", "videoconvert ! montagescene ! fakesink sync=false",
-                         on_message, run, progress, stall_timeout, error);
-  if (ok) {
-    out.path = path;
-    gchar *uri = path_to_uri(path, nullptr);
-    out.uri = uri ? uri : "";
-    g_free(uri);
-    out.duration = run.stream_end;
-    out.first_frame = GST_CLOCK_TIME_IS_VALID(run.stream_start) ? run.stream_start : 0;
-    GstVideoInfo info;
-    if (run.caps && gst_video_info_from_caps(&info, run.caps)) {
-      out.width = GST_VIDEO_INFO_WIDTH(&info);
-      out.height = GST_VIDEO_INFO_HEIGHT(&info);
-      out.fps_n = GST_VIDEO_INFO_FPS_N(&info);
-      out.fps_d = GST_VIDEO_INFO_FPS_D(&info);
-    }
-    if (!GST_CLOCK_TIME_IS_VALID(out.duration) || out.duration == 0) {
-      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, "no video frames could be decoded");
-      ok = false;
-    } else {
-      std::sort(cuts.begin(), cuts.end());
-      out.cuts = cuts;
-      montage::shots_from_cuts(out);
-    }
-  }
-  free_run(run);
-  return ok;
+  /* The library runs its own pipelines with the scene detector core: the
+   * keyframe path (a key-units trick-mode pass, then accurate passes over the
+   * GOPs that changed), or full decoding where the file cannot seek. */
+  montage::ClipAnalyseOptions options;
+  options.mode = full_decode ? montage::ClipAnalyseOptions::Mode::kFull
+                             : montage::ClipAnalyseOptions::Mode::kAuto;
+  options.stall_timeout = stall_timeout;
+  options.progress = progress;
+  return montage::analyse_clip_file(path, options, out, error);
+}
+
+std::string clip_analysis_params(bool full_decode)
+{
+  montage::ClipAnalyseOptions options;
+  const montage::ShotDetectorSettings &d = options.detector;
+  gchar *p = g_strdup_printf("mode=%s;keyframe-change=%g;detector=%d;threshold=%g;"
+                             "min-shot-length=%" G_GUINT64_FORMAT,
+                             full_decode ? "full" : "auto", options.keyframe_change, (int)d.detector,
+                             d.threshold, (guint64)d.min_shot_length);
+  std::string out(p);
+  g_free(p);
+  return out;
 }
 
 } // namespace montage_tool

@@ -1,11 +1,12 @@
 /* Analysis pipelines of the gst-montage-1.0 tool.
  *
- * Each input is decoded with uridecodebin and run through the analysis
- * element (montagebeat for the song, montagescene for clips) into a
+ * The song is decoded with uridecodebin and run through montagebeat into a
  * fakesink, as fast as the machine allows; the results are taken from the
- * elements' messages on the bus and returned as the library's value types.
- * Streams we do not analyse (a clip's audio, a song's cover art) go to their
- * own fakesink so they never stall or fail the pipeline.
+ * element's `montage-beats` message. Streams we do not analyse (a song's
+ * cover art, a video track) go to their own fakesink so they never stall or
+ * fail the pipeline. Clips are analysed by the library
+ * (montage::analyse_clip_file(), clipanalysis.h), which runs its own
+ * pipelines for the keyframe path.
  */
 #pragma once
 
@@ -23,8 +24,9 @@ constexpr const char *kSongAnalyser = "montagebeat";
 constexpr const char *kSongAnalysisVersion = "3"; /* 3: beat-level check in the whole-song pass */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
-constexpr const char *kClipAnalysisVersion = "1";
-constexpr const char *kClipAnalysisParams = "full-decode;defaults";
+constexpr const char *kClipAnalysisVersion = "2"; /* 2: library keyframe path, shot features */
+/* Every parameter of analyse_clip() that changes its result, for the key. */
+std::string clip_analysis_params(bool full_decode);
 
 /* Called from the analysing thread with the stream position reached and the
  * duration when known (GST_CLOCK_TIME_NONE otherwise), both ns. */
@@ -42,12 +44,15 @@ void register_elements();
 bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
                   const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND);
 
-/* Shot analysis of the video file `path`. Fills `out` (path, uri, duration,
- * frame rate, size, cuts, shots). `threshold` < 0 keeps montagescene's
- * default. Returns false with `error` set when the file does not exist, is
- * not a media file, has no video stream, is corrupt (a decoding error at any
- * point), or stalls for `stall_timeout` ns. */
+/* Shot analysis of the video file `path` with the library's
+ * montage::analyse_clip_file() (clipanalysis.h): the keyframe path by
+ * default, every frame with `full_decode`. Fills `out` (path, uri, duration,
+ * frame rate, size, cuts, shots with transitions and features). Returns false
+ * with `error` set to a sentence when the file does not exist, is not a media
+ * file, has no video stream, is corrupt (a decoding error at any point), or
+ * stalls for `stall_timeout` ns. */
 bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **error,
-                  const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND);
+                  const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND,
+                  bool full_decode = false);
 
 } // namespace montage_tool

@@ -51,6 +51,7 @@ gboolean opt_list_styles = FALSE;
 gchar *opt_cache_dir = nullptr;
 gboolean opt_no_cache = FALSE;
 gboolean opt_verify = FALSE;
+gboolean opt_full_decode = FALSE;
 gchar **opt_inputs = nullptr;
 
 const GOptionEntry kEntries[] = {
@@ -94,6 +95,8 @@ const GOptionEntry kEntries[] = {
      "Analyse everything again and do not store results", nullptr},
     {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify,
      "Key the cache on a hash of whole files instead of their first and last MiB", nullptr},
+    {"full-decode", 0, 0, G_OPTION_ARG_NONE, &opt_full_decode,
+     "Analyse every frame of the clips instead of the keyframe path (same cuts, slower)", nullptr},
     {"no-render", 0, 0, G_OPTION_ARG_NONE, &opt_no_render,
      "Analyse and plan only (with --plan-json to see the edit); no -o needed", nullptr},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print only errors and the result", nullptr},
@@ -206,11 +209,11 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
              std::mutex &cache_lock)
 {
   using namespace montage_tool;
-  montage::CacheKeyInput key_input{job.path,
-                                   job.is_song ? kSongAnalyser : kClipAnalyser,
-                                   job.is_song ? kSongAnalysisVersion : kClipAnalysisVersion,
-                                   job.is_song ? kSongAnalysisParams : kClipAnalysisParams,
-                                   (bool)opt_verify};
+  montage::CacheKeyInput key_input{
+      job.path, job.is_song ? kSongAnalyser : kClipAnalyser,
+      job.is_song ? kSongAnalysisVersion : kClipAnalysisVersion,
+      job.is_song ? std::string(kSongAnalysisParams) : clip_analysis_params(opt_full_decode),
+      (bool)opt_verify};
   montage::CacheKind kind = job.is_song ? montage::CacheKind::kSong : montage::CacheKind::kClip;
   std::string key;
   if (cache && g_file_test(job.path.c_str(), G_FILE_TEST_IS_REGULAR))
@@ -241,7 +244,8 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
       g_progress->item(index, job.path, (double)pos / dur);
   };
   job.ok = job.is_song ? analyse_song(job.path, song, &job.error, progress)
-                       : analyse_clip(job.path, job.clip, &job.error, progress);
+                       : analyse_clip(job.path, job.clip, &job.error, progress, 30 * GST_SECOND,
+                                      opt_full_decode);
   g_progress->item(index, job.path, 1.0, true);
   if (job.ok && !key.empty()) {
     GError *err = nullptr;
