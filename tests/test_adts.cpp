@@ -478,6 +478,27 @@ TEST_F(AdtsFile, ExactAtFrameBoundariesAndMidFrame)
   EXPECT_LT(max_diff(pcm, *full_, 44101), 1e-6);
 }
 
+/* Several decoders on consecutive parts of one excerpt give the same samples
+ * as one decoder and as the full decode. */
+TEST_F(AdtsFile, ParallelPartsAreBitExact)
+{
+  auto index = AdtsIndex::build_from_file(*path_, nullptr, nullptr);
+  ASSERT_TRUE(index);
+  const guint64 count = index->runs()[0].samples - 5000 - 777;
+  for (guint decoders : {1u, 2u, 3u, 5u}) {
+    montage::AdtsExtractOptions options;
+    options.decoders = decoders;
+    options.min_parallel_frames = 4;
+    auto ex = AdtsExtractor::open(*path_, *index, options, nullptr);
+    ASSERT_TRUE(ex);
+    montage::PcmExcerpt pcm;
+    GError *err = nullptr;
+    ASSERT_TRUE(ex->extract_samples(0, 5000, count, pcm, &err)) << err->message;
+    ASSERT_EQ(pcm.frames(), count) << decoders;
+    EXPECT_LT(max_diff(pcm, *full_, 5000), 1e-6) << decoders << " decoders";
+  }
+}
+
 TEST_F(AdtsFile, WithoutPrerollTheFirstFrameIsWrong)
 {
   /* The pre-roll is what makes it exact: with none, the first frame differs. */

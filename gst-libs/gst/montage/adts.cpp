@@ -1,6 +1,8 @@
 /* gst-montage: ADTS frame index and exact extraction (see adts.h). */
 #include <gst/montage/adts.h>
 
+#include <thread>
+
 #include <gst/audio/audio.h>
 
 #include <msgpack.hpp>
@@ -733,6 +735,19 @@ std::unique_ptr<AdtsExtractor> AdtsExtractor::open(const std::string &path, cons
   }
   if (!im.setup(error))
     return nullptr;
+  guint n = options.decoders ? options.decoders : std::min(4u, g_get_num_processors());
+  n = std::clamp(n, 1u, 8u);
+  for (guint i = 1; i < n; i++) {
+    std::unique_ptr<Impl> helper(new Impl());
+    helper->map = g_mapped_file_ref(im.map);
+    helper->data = im.data;
+    helper->size = im.size;
+    helper->index = &index;
+    helper->options = options;
+    if (!helper->setup(nullptr))
+      break; /* fewer decoders: still exact, only slower */
+    ex->helpers_.push_back(std::move(helper));
+  }
   return ex;
 }
 
@@ -790,6 +805,51 @@ bool AdtsExtractor::extract_samples(size_t run, guint64 first, guint64 count, Pc
     set_error(error, AdtsError::kRange, "The excerpt lies outside the audio.");
     return false;
   }
+  const size_t n_parts = 1 + helpers_.size();
+  const guint64 frame_samples = 1024;
+  if (n_parts == 1 || count < (guint64)im.options.min_parallel_frames * frame_samples)
+    return extract_part(im, run, first, count, out, error);
+
+  /* Consecutive parts on a frame grid, one per decoder, decoded at once. */
+  guint64 part = (count / n_parts + frame_samples - 1) / frame_samples * frame_samples;
+  std::vector<PcmExcerpt> parts(n_parts);
+  std::vector<GError *> errors(n_parts, nullptr);
+  std::vector<bool> ok(n_parts, true);
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < n_parts; i++) {
+    guint64 a = std::min(count, i * part), b = std::min(count, (i + 1) * part);
+    if (i == n_parts - 1)
+      b = count;
+    if (b <= a)
+      continue;
+    threads.emplace_back([&, i, a, b]() {
+      ok[i] = extract_part(*helpers_[i - 1], run, first + a, b - a, parts[i], &errors[i]);
+    });
+  }
+  ok[0] = extract_part(im, run, first, std::min(count, part), parts[0], &errors[0]);
+  for (std::thread &t : threads)
+    t.join();
+  bool all = true;
+  for (size_t i = 0; i < n_parts; i++) {
+    if (!ok[i] && all) {
+      g_propagate_error(error, errors[i]);
+      errors[i] = nullptr;
+      all = false;
+    }
+    g_clear_error(&errors[i]);
+  }
+  if (!all)
+    return false;
+  out = std::move(parts[0]);
+  for (size_t i = 1; i < n_parts; i++)
+    out.samples.insert(out.samples.end(), parts[i].samples.begin(), parts[i].samples.end());
+  return true;
+}
+
+bool AdtsExtractor::extract_part(Impl &im, size_t run, guint64 first, guint64 count,
+                                 PcmExcerpt &out, GError **error)
+{
+  const AdtsIndex &index = *im.index;
   const AdtsRun &r = index.runs()[run];
   const guint64 dec_first = first + im.options.priming; /* decoder timeline */
   const size_t k = index.find_frame(run, dec_first);

@@ -200,6 +200,15 @@ struct AdtsExtractOptions {
   /* GStreamer decoder factory; empty: the highest-ranked decoder that takes
    * audio/mpeg, mpegversion=4, stream-format=adts (avdec_aac, then faad). */
   std::string decoder;
+  /* Decoders working at once on one excerpt (1..8): an excerpt of at least
+   * `min_parallel_frames` frames is split into that many consecutive parts,
+   * each decoded by its own decoder from its own pre-roll frame, and the
+   * parts joined. Exact for the same reason one part is (each part starts
+   * from a pre-roll frame); it trades CPU (one extra pre-roll frame per part)
+   * for wall time on a multi-core machine. 0: the number of processors, at
+   * most 4. */
+  guint decoders = 0;
+  guint min_parallel_frames = 64;
 };
 
 /* Decoded excerpt: interleaved 32-bit float samples. */
@@ -246,7 +255,10 @@ public:
 private:
   AdtsExtractor() = default;
   struct Impl;
+  static bool extract_part(Impl &im, size_t run, guint64 first, guint64 count, PcmExcerpt &out,
+                           GError **error);
   std::unique_ptr<Impl> impl_;
+  std::vector<std::unique_ptr<Impl>> helpers_; /* extra decoders for parallel parts */
 };
 
 } // namespace montage
