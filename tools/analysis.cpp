@@ -69,28 +69,6 @@ void on_no_more_pads(GstElement *src, gpointer user_data)
   g_error_free(err);
 }
 
-/* A sentence about a decoding error a user can act on. */
-void explain_error(GError *err, GError **error)
-{
-  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_WRONG_TYPE) {
-    g_propagate_error(error, err);
-    return;
-  }
-  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_TYPE_NOT_FOUND)
-    g_set_error(error, err->domain, err->code, "not a media file GStreamer recognises (%s)",
-                err->message);
-  else if ((err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND) ||
-           err->domain == GST_CORE_ERROR)
-    g_set_error(error, err->domain, err->code,
-                "no decoder for its format is installed (%s); gstreamer1.0-libav and "
-                "gstreamer1.0-plugins-bad/ugly cover most formats",
-                err->message);
-  else
-    g_set_error(error, err->domain, err->code,
-                "cannot be decoded, the file may be corrupt or truncated (%s)", err->message);
-  g_error_free(err);
-}
-
 GstPadProbeReturn on_chain_data(GstPad *, GstPadProbeInfo *info, gpointer user_data)
 {
   Run *run = static_cast<Run *>(user_data);
@@ -207,7 +185,7 @@ bool run_pipeline(const std::string &path, const char *media, const char *chain_
     if (type == GST_MESSAGE_ERROR) {
       GError *err = nullptr;
       gst_message_parse_error(msg, &err, nullptr);
-      explain_error(err, error);
+      montage::explain_decode_error(err, error);
       ok = false;
     }
     gst_message_unref(msg);

@@ -11,6 +11,27 @@
 namespace montage
 {
 
+void explain_decode_error(GError *err, GError **error)
+{
+  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_WRONG_TYPE) {
+    g_propagate_error(error, err);
+    return;
+  }
+  if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_TYPE_NOT_FOUND)
+    g_set_error(error, err->domain, err->code, "not a media file GStreamer recognises (%s)",
+                err->message);
+  else if ((err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND) ||
+           err->domain == GST_CORE_ERROR)
+    g_set_error(error, err->domain, err->code,
+                "no decoder for its format is installed (%s); gstreamer1.0-libav and "
+                "gstreamer1.0-plugins-bad/ugly cover most formats",
+                err->message);
+  else
+    g_set_error(error, err->domain, err->code,
+                "cannot be decoded, the file may be corrupt or truncated (%s)", err->message);
+  g_error_free(err);
+}
+
 bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view)
 {
   auto comp = [frame](int c) {
@@ -316,7 +337,7 @@ private:
       if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
         GError *err = nullptr;
         gst_message_parse_error(msg, &err, nullptr);
-        explain(err, error);
+        explain_decode_error(err, error);
       } else {
         ok = true;
       }
@@ -325,27 +346,6 @@ private:
     }
     gst_object_unref(bus);
     return ok;
-  }
-
-  static void explain(GError *err, GError **error)
-  {
-    if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_WRONG_TYPE)
-      g_propagate_error(error, err);
-    else {
-      if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_TYPE_NOT_FOUND)
-        g_set_error(error, err->domain, err->code, "not a media file GStreamer recognises (%s)",
-                    err->message);
-      else if ((err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_CODEC_NOT_FOUND) ||
-               err->domain == GST_CORE_ERROR)
-        g_set_error(error, err->domain, err->code,
-                    "no decoder for its format is installed (%s); gstreamer1.0-libav and "
-                    "gstreamer1.0-plugins-bad/ugly cover most formats",
-                    err->message);
-      else
-        g_set_error(error, err->domain, err->code,
-                    "cannot be decoded, the file may be corrupt or truncated (%s)", err->message);
-      g_error_free(err);
-    }
   }
 
   GstElement *pipeline_ = nullptr;

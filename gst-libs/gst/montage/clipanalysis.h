@@ -68,6 +68,13 @@ struct ClipAnalyseStats {
  * video stream", "cannot be decoded, the file may be corrupt or truncated
  * (...)", "no decoder for its format is installed (...)", "decoding made no
  * progress for N s", "no video frames could be decoded". Never aborts. */
+/* Turns a GStreamer decoding error into a sentence a user can act on ("not a
+ * media file GStreamer recognises (...)", "no decoder for its format is
+ * installed (...); ...", "cannot be decoded, the file may be corrupt or
+ * truncated (...)"), set on `error`. Takes ownership of `err`; a
+ * GST_STREAM_ERROR_WRONG_TYPE error ("has no video stream") passes unchanged. */
+void explain_decode_error(GError *err, GError **error);
+
 bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &options,
                        ClipAnalysis &out, GError **error, ClipAnalyseStats *stats = nullptr);
 
