@@ -424,3 +424,22 @@ TEST(Tool, ExportsTheSameEditForEditors)
   ToolRun bad = run_tool({"-m", song, "--no-render", "--export", tmp_path("edit.doc"), a});
   EXPECT_EQ(bad.status, 2);
 }
+
+/* --live plays the clips at once into montageselect, cutting on the beats. */
+TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
+{
+  std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  std::string a = montage_test::media_path("Megamind.avi");
+  std::string b = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  std::string out = tmp_path("live.mp4");
+  ToolRun r = run_tool({"--live", "-q", "-m", song, "-o", out, "-d", "5", a, b});
+  ASSERT_EQ(r.status, 0) << r.err;
+  Discovered d = discover(out);
+  ASSERT_TRUE(d.ok);
+  EXPECT_TRUE(d.h264);
+  EXPECT_TRUE(d.aac);
+  EXPECT_NEAR(d.duration, 5.0, 1.0);
+  EXPECT_NE(r.out.find("switches"), std::string::npos) << r.out;
+  g_unlink(out.c_str());
+}

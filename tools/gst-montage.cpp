@@ -2,6 +2,7 @@
  *
  *   gst-montage-1.0 -m SONG -o OUT.mp4 [-d SECONDS] [--preview] [--seed N]
  *                   [--plan-json PATH] [--storyboard PNG] [--no-render] CLIP_OR_DIR...
+ *   gst-montage-1.0 --live -m SONG -o OUT.mp4 [-d SECONDS] [--style NAME] CLIP_OR_DIR...
  *   gst-montage-1.0 cache --stats | --clear [--cache-dir DIR]
  *   gst-montage-1.0 extract SONG.aac --start S --end S -o OUT.wav
  *
@@ -29,6 +30,11 @@
 #include <thread>
 #include <vector>
 
+/* tools/live.cpp: the live path (montageselect). */
+int montage_tool_live(const std::vector<std::string> &clips, const std::string &song,
+                      const std::string &output, GstClockTime duration, const std::string &style,
+                      bool quiet);
+
 namespace {
 
 gchar *opt_music = nullptr;
@@ -45,6 +51,7 @@ gchar *opt_encoder = nullptr;
 gint opt_jobs = 0;
 gboolean opt_quiet = FALSE;
 gboolean opt_no_render = FALSE;
+gboolean opt_live = FALSE;
 gboolean opt_version = FALSE;
 gchar *opt_style = nullptr;
 gboolean opt_list_styles = FALSE;
@@ -97,6 +104,10 @@ const GOptionEntry kEntries[] = {
      "Key the cache on a hash of whole files instead of their first and last MiB", nullptr},
     {"full-decode", 0, 0, G_OPTION_ARG_NONE, &opt_full_decode,
      "Analyse every frame of the clips instead of the keyframe path (same cuts, slower)", nullptr},
+    {"live", 0, 0, G_OPTION_ARG_NONE, &opt_live,
+     "Play all clips at once into montageselect, which cuts between them on the song's beats as "
+     "it plays (the live path: real time, no analysis pass, no cache)",
+     nullptr},
     {"no-render", 0, 0, G_OPTION_ARG_NONE, &opt_no_render,
      "Analyse and plan only (with --plan-json to see the edit); no -o needed", nullptr},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print only errors and the result", nullptr},
@@ -354,6 +365,17 @@ int cmd_make(int argc, char **argv)
   if (opt_duration < 0 || std::isnan(opt_duration)) {
     fprintf(stderr, "gst-montage: --duration must be a positive number of seconds\n");
     return 2;
+  }
+  if (opt_live) {
+    if (!opt_output) {
+      fprintf(stderr, "gst-montage: --live needs an output (-o)\n");
+      return 2;
+    }
+    std::vector<std::string> clip_paths = expand_inputs(opt_inputs);
+    return montage_tool_live(clip_paths, opt_music, opt_output,
+                             opt_duration > 0 ? (GstClockTime)(opt_duration * GST_SECOND)
+                                              : GST_CLOCK_TIME_NONE,
+                             opt_style ? opt_style : "balanced", opt_quiet);
   }
   g_progress = std::make_unique<montage_tool::Progress>(!opt_quiet && isatty(fileno(stderr)));
   montage_tool::register_elements();

@@ -23,6 +23,12 @@
  * The first frame of each shot carries a tag-less custom meta
  * "GstMontageShotMeta" (read it with montage::shot_meta_get(),
  * gst/montage/shotmeta.h); it survives videoconvert and encoders.
+ * With #GstMontageScene:features on, one frame in four (montage::kShotFeaturesEvery)
+ * is measured a second time for a running account of the current shot, and
+ * carries it in the tag-less "GstMontageShotFeaturesMeta"
+ * (montage::shot_features_meta_get()): the features of the shot so far, for
+ * live elements downstream (montageselect) that cannot wait for the shot's
+ * end and must not read messages.
  *
  * ## `montage-scene` element message (one per boundary, with the frame)
  * - `timestamp` (G_TYPE_UINT64): PTS of the frame, ns.
@@ -58,7 +64,9 @@
 #include <gst/montage/shotdetector.h>
 #include <gst/montage/shotmeta.h>
 #include <gst/video/video.h>
+#include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -95,11 +103,29 @@ GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
                             GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(MONTAGE_SCENE_FORMATS)));
 
+/* One frame's features, measured as ShotDetector does (shotdetector.h). */
+struct FrameMeasure {
+  bool valid = false;
+  double motion = -1.0; /* < 0: no previous frame to compare with */
+  double sharpness = 0.0, brightness = 0.0, contrast = 0.0, colourfulness = 0.0;
+  GstClockTime timestamp = GST_CLOCK_TIME_NONE; /* stream time */
+  std::vector<float> histogram;
+};
+
 /* A held buffer and, once decided, what to do with it. */
 struct Held {
   GstBuffer *buffer = nullptr;
   bool decided = false;
   montage::FrameVerdict verdict;
+  FrameMeasure measure;
+};
+
+/* The current shot's features so far (the features meta). */
+struct Progress {
+  montage::ShotProgress shot;
+  double sum_motion = 0, sum_sharp = 0, sum_bright = 0, sum_contrast = 0, sum_colour = 0;
+  guint n_motion = 0;
+  double best_sharp = -1.0;
 };
 
 /* C++ state, created in _init and deleted in _finalize. */
@@ -121,6 +147,9 @@ struct SceneState {
   std::vector<montage::Shot> shots; /* ended shots since start/flush */
   guint shot_index = 0;             /* index of the current shot */
   guint cut_count = 0;              /* force-key-unit events sent since start */
+  guint64 frame_count = 0;          /* frames submitted since start/flush/segment */
+  cv::Mat previous_luma;            /* of the frame before a measured one */
+  Progress progress;
 };
 
 } // namespace
@@ -246,6 +275,74 @@ void assign_verdicts(SceneState *state)
   state->verdicts.clear();
 }
 
+/* Measures the frame the builder last built, when it is one of the
+ * kShotFeaturesEvery-th; keeps the luma of the frame before a measured one for
+ * its motion. */
+void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
+{
+  const guint64 k = state->frame_count++ % montage::kShotFeaturesEvery;
+  const cv::Mat &y = state->builder.luma();
+  if (y.empty())
+    return;
+  try {
+    if (k == montage::kShotFeaturesEvery - 1) {
+      y.copyTo(state->previous_luma);
+      return;
+    }
+    if (k != 0)
+      return;
+    cv::Scalar mean, sd;
+    cv::meanStdDev(y, mean, sd);
+    m.brightness = mean[0];
+    m.contrast = sd[0];
+    if (!state->previous_luma.empty() && state->previous_luma.size() == y.size()) {
+      cv::Mat d;
+      cv::absdiff(y, state->previous_luma, d);
+      m.motion = cv::mean(d)[0];
+    }
+    state->previous_luma.release();
+    cv::Mat lap;
+    cv::Laplacian(y, lap, CV_16S);
+    cv::Scalar lm, ls;
+    cv::meanStdDev(lap, lm, ls);
+    m.sharpness = ls[0] * ls[0];
+    const cv::Mat &bgr = state->builder.bgr();
+    m.colourfulness = (!bgr.empty() && bgr.size() == y.size()) ? montage::colourfulness(bgr) : 0.0;
+    m.histogram = montage::shot_histogram(state->hsv);
+    m.timestamp = stream_time;
+    m.valid = true;
+  } catch (const cv::Exception &) {
+    m.valid = false;
+  }
+}
+
+/* Adds a measured frame to the current shot's account. */
+void accumulate(Progress &p, FrameMeasure &m)
+{
+  montage::ShotFeatures &f = p.shot.features;
+  p.shot.frames++;
+  if (m.motion >= 0.0) {
+    p.n_motion++;
+    p.sum_motion += m.motion;
+    f.motion_peak = std::max(f.motion_peak, m.motion);
+  }
+  p.sum_sharp += m.sharpness;
+  p.sum_bright += m.brightness;
+  p.sum_contrast += m.contrast;
+  p.sum_colour += m.colourfulness;
+  const double n = p.shot.frames;
+  f.motion_mean = p.n_motion ? p.sum_motion / p.n_motion : 0.0;
+  f.sharpness = p.sum_sharp / n;
+  f.brightness = p.sum_bright / n;
+  f.contrast = p.sum_contrast / n;
+  f.colourfulness = p.sum_colour / n;
+  if (m.sharpness > p.best_sharp) {
+    p.best_sharp = m.sharpness;
+    f.best_inpoint = m.timestamp;
+    f.histogram = std::move(m.histogram);
+  }
+}
+
 } // namespace
 
 static void post_shot(GstMontageScene *self, const montage::Shot &shot, guint index)
@@ -274,6 +371,16 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
   }
   if (v.first)
     state->shot_index = state->shots.empty() ? 0 : state->shot_index;
+  if (v.boundary || v.first) {
+    state->progress = Progress();
+    state->progress.shot.index = state->shot_index;
+    state->progress.shot.start = v.shot.start;
+  }
+  if (h.measure.valid) {
+    accumulate(state->progress, h.measure);
+    buf = gst_buffer_make_writable(buf);
+    montage::shot_features_meta_add(buf, state->progress.shot);
+  }
   if (!v.boundary && !v.first)
     return buf;
 
@@ -432,6 +539,9 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   state->cut_count = 0;
   state->shot_index = 0;
   state->shots.clear();
+  state->frame_count = 0;
+  state->previous_luma.release();
+  state->progress = Progress();
   return TRUE;
 }
 
@@ -478,12 +588,16 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
     make_detector(state);
     state->shots.clear();
     state->shot_index = 0;
+    state->frame_count = 0;
+    state->previous_luma.release();
     break;
   case GST_EVENT_SEGMENT:
     /* The held frames belong to the old segment: let them out first. */
     if (!state->held.empty())
       gst_montage_scene_drain(self, false);
     make_detector(state);
+    state->frame_count = 0;
+    state->previous_luma.release();
     break;
   case GST_EVENT_EOS:
     gst_montage_scene_drain(self, true);
@@ -570,6 +684,8 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
   }
   Held h;
   h.buffer = buf;
+  if (state->detector->settings().features)
+    measure_frame(state, to_stream_time(trans->segment, GST_BUFFER_PTS(buf)), h.measure);
   state->held.push_back(std::move(h));
   assign_verdicts(state);
   return GST_FLOW_OK;
@@ -606,6 +722,7 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
   GST_DEBUG_CATEGORY_INIT(gst_montage_scene_debug, "montagescene", 0,
                           "gst-montage shot-cut detector");
   montage::shot_meta_get_info();
+  montage::shot_features_meta_get_info();
 
   gobject_class->set_property = gst_montage_scene_set_property;
   gobject_class->get_property = gst_montage_scene_get_property;

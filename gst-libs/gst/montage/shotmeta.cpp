@@ -22,9 +22,11 @@ void fill(GstStructure *s, const ShotStart &start)
 
 /* Copies the meta whenever the buffer is copied or transformed: it describes
  * the frame, not its bytes. */
-gboolean transform(GstBuffer *dest, GstCustomMeta *meta, GstBuffer *, GQuark, gpointer, gpointer)
+/* user_data: the registered name of the meta being copied. */
+gboolean transform(GstBuffer *dest, GstCustomMeta *meta, GstBuffer *, GQuark, gpointer,
+                   gpointer user_data)
 {
-  GstCustomMeta *copy = gst_buffer_add_custom_meta(dest, kShotMetaName);
+  GstCustomMeta *copy = gst_buffer_add_custom_meta(dest, (const gchar *)user_data);
   if (!copy)
     return FALSE;
   GstStructure *to = gst_custom_meta_get_structure(copy);
@@ -72,7 +74,8 @@ const GstMetaInfo *shot_meta_get_info()
     info = gst_meta_get_info(kShotMetaName);
     if (!info) {
       static const gchar *no_tags[] = {nullptr}; /* tag-less: kept by every transform */
-      info = gst_meta_register_custom(kShotMetaName, no_tags, transform, nullptr, nullptr);
+      info = gst_meta_register_custom(kShotMetaName, no_tags, transform, (gpointer)kShotMetaName,
+                                      nullptr);
     }
     g_once_init_leave(&once, 1);
   }
@@ -107,6 +110,99 @@ bool shot_meta_get(GstBuffer *buf, ShotStart &out)
   if (gst_structure_get_uint64(s, "transition-end", &v))
     r.transition_end = v;
   gst_structure_get_double(s, "score", &r.score);
+  out = r;
+  return true;
+}
+
+namespace
+{
+
+constexpr const char *kFeaturesStructureName = "montage-shot-features";
+
+void set_histogram(GstStructure *s, const std::vector<float> &histogram)
+{
+  GValue array = G_VALUE_INIT, item = G_VALUE_INIT;
+  gst_value_array_init(&array, (guint)histogram.size());
+  g_value_init(&item, G_TYPE_DOUBLE);
+  for (float b : histogram) {
+    g_value_set_double(&item, b);
+    gst_value_array_append_value(&array, &item);
+  }
+  gst_structure_take_value(s, "histogram", &array);
+  g_value_unset(&item);
+}
+
+void get_histogram(const GstStructure *s, std::vector<float> &histogram)
+{
+  if (const GValue *h = gst_structure_get_value(s, "histogram"))
+    if (GST_VALUE_HOLDS_ARRAY(h))
+      for (guint k = 0; k < gst_value_array_get_size(h); k++)
+        histogram.push_back((float)g_value_get_double(gst_value_array_get_value(h, k)));
+}
+
+} // namespace
+
+const GstMetaInfo *shot_features_meta_get_info()
+{
+  static const GstMetaInfo *info = nullptr;
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    info = gst_meta_get_info(kShotFeaturesMetaName);
+    if (!info) {
+      static const gchar *no_tags[] = {nullptr};
+      info = gst_meta_register_custom(kShotFeaturesMetaName, no_tags, transform,
+                                      (gpointer)kShotFeaturesMetaName, nullptr);
+    }
+    g_once_init_leave(&once, 1);
+  }
+  return info;
+}
+
+bool shot_features_meta_add(GstBuffer *buf, const ShotProgress &progress)
+{
+  if (!buf || !gst_buffer_is_writable(buf) || !shot_features_meta_get_info())
+    return false;
+  GstCustomMeta *meta = gst_buffer_add_custom_meta(buf, kShotFeaturesMetaName);
+  if (!meta)
+    return false;
+  GstStructure *s = gst_custom_meta_get_structure(meta);
+  const ShotFeatures &f = progress.features;
+  gst_structure_set_name(s, kFeaturesStructureName);
+  gst_structure_set(s, "index", G_TYPE_UINT, progress.index, "start", G_TYPE_UINT64,
+                    (guint64)progress.start, "frames", G_TYPE_UINT, progress.frames,
+                    "motion-mean", G_TYPE_DOUBLE, f.motion_mean, "motion-peak", G_TYPE_DOUBLE,
+                    f.motion_peak, "sharpness", G_TYPE_DOUBLE, f.sharpness, "brightness",
+                    G_TYPE_DOUBLE, f.brightness, "contrast", G_TYPE_DOUBLE, f.contrast,
+                    "colourfulness", G_TYPE_DOUBLE, f.colourfulness, "best-inpoint",
+                    G_TYPE_UINT64, (guint64)f.best_inpoint, NULL);
+  set_histogram(s, f.histogram);
+  return true;
+}
+
+bool shot_features_meta_get(GstBuffer *buf, ShotProgress &out)
+{
+  if (!buf || !shot_features_meta_get_info())
+    return false;
+  GstCustomMeta *meta = gst_buffer_get_custom_meta(buf, kShotFeaturesMetaName);
+  if (!meta)
+    return false;
+  const GstStructure *s = gst_custom_meta_get_structure(meta);
+  ShotProgress r;
+  guint64 v = 0;
+  gst_structure_get_uint(s, "index", &r.index);
+  if (gst_structure_get_uint64(s, "start", &v))
+    r.start = v;
+  gst_structure_get_uint(s, "frames", &r.frames);
+  ShotFeatures &f = r.features;
+  gst_structure_get_double(s, "motion-mean", &f.motion_mean);
+  gst_structure_get_double(s, "motion-peak", &f.motion_peak);
+  gst_structure_get_double(s, "sharpness", &f.sharpness);
+  gst_structure_get_double(s, "brightness", &f.brightness);
+  gst_structure_get_double(s, "contrast", &f.contrast);
+  gst_structure_get_double(s, "colourfulness", &f.colourfulness);
+  if (gst_structure_get_uint64(s, "best-inpoint", &v))
+    f.best_inpoint = v;
+  get_histogram(s, f.histogram);
   out = r;
   return true;
 }

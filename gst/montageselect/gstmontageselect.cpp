@@ -1,0 +1,1196 @@
+/**
+ * SECTION:element-montageselect
+ * @title: montageselect
+ *
+ * A multi-camera vision mixer that cuts on the music. Video inputs come in on
+ * request pads `sink_%u`; the output is always one of them, forwarded
+ * untouched (the same GstBuffer and GstMemory: never mapped, never copied),
+ * the others are dropped. On a beat it may switch to another input, chosen by
+ * the selection engine (montage::SelectionEngine, gst/montage/selection.h)
+ * from each input's latest shot features.
+ *
+ * ## Beats
+ * A `beat` request pad takes montagebeat's audio output: the element reads the
+ * MontageBeatMeta on it (gst/montage/beatmeta.h) and forwards nothing from it.
+ * Without a beat pad, #GstMontageSelect:bpm makes a regular beat grid from the
+ * first output frame. A switch lands on the first output frame at or after the
+ * beat (its running time is in [beat, beat + one frame)). How many beats pass
+ * between switches is #GstMontageSelect:beats-per-cut, or with 0 the style's
+ * pacing (beats per cut for low, medium and high energy; the energy at a beat
+ * is its montagebeat strength / 4, clamped to 0..1; in bpm mode 0.5). With
+ * two or more beats per cut and a known meter, the switch waits for a
+ * downbeat, up to twice the count. No switch comes sooner than the style's
+ * `min-gap` after the previous one.
+ *
+ * ## Choosing an input
+ * At a switch, each input is a point in the engine's feature space: the
+ * features montagescene measured so far of the input's current shot (the
+ * "GstMontageShotFeaturesMeta", gst/montage/shotmeta.h); an input without it
+ * (no montagescene upstream) has no position and scores 0.5 for closeness. The
+ * target comes from the style and the beat's energy. An input is never chosen
+ * less than #GstMontageSelect:min-shot-length after its own cut (the frame
+ * carrying montagescene's "GstMontageShotMeta", else its first frame), nor
+ * when it is not delivering. Freshness is the part of the input's current shot
+ * not yet shown; showing again a shot already on air counts as reuse. When the
+ * engine's best is the input on air, there is no switch.
+ *
+ * ## Output
+ * Output frames follow a regular grid at the frame rate of the output caps
+ * (the first input's caps; all inputs must have the same memory type,
+ * format, size, interlacing and pixel aspect ratio, which the caps query
+ * tells upstream converters; frame rate, colorimetry and chroma siting may
+ * differ; 30 fps when the caps have none). Frame t shows the on-air
+ * input's buffer that covers running time t (start <= t < start + duration);
+ * a buffer whose timestamp differs from t is restamped (a shallow copy when it
+ * is shared: still the same memory). An input slower than the grid is shown
+ * again (a new GstBuffer on the same memory, without metas). Before the first
+ * frame after a switch a downstream force-key-unit event
+ * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
+ * 1, 2, ...) asks an encoder for a keyframe there.
+ *
+ * ## Live
+ * The element reports one output frame of latency on top of its inputs'. An
+ * input that stops (EOS, an error upstream, no buffer for a frame by the time
+ * the latency has passed, or its pad released) is taken out of the choice; if
+ * it was on air the element switches at once to the best other input (reason
+ * `input-lost`). When no input can show the frame, a GAP event covers it, so
+ * the output never stalls. Pads can be requested and released in PLAYING.
+ *
+ * ## `montage-switch` element message (one per change of the input on air)
+ * - `running-time` (G_TYPE_UINT64): the first output frame from the new input, ns.
+ * - `beat-time` (G_TYPE_UINT64): running time of the beat that caused it, ns;
+ *   GST_CLOCK_TIME_NONE for a switch without a beat.
+ * - `reason` (G_TYPE_STRING): `start` (the first input on air), `beat`, or
+ *   `input-lost` (the input on air stopped delivering).
+ * - `previous-pad`, `new-pad` (G_TYPE_STRING): pad names; previous-pad is ""
+ *   for the first.
+ * - `count` (G_TYPE_UINT): switches so far, this one included.
+ * - `total`, `closeness`, `freshness`, `reuse`, `jump-cut`, `variety`,
+ *   `match-cut`, `inpoint`, `fit`, `jitter` (G_TYPE_DOUBLE): the engine's
+ *   score breakdown of the new input (montage::ScoreBreakdown; terms 0..1).
+ * - `runner-up` (G_TYPE_DOUBLE): total of the second best usable input.
+ * - `candidates` (G_TYPE_UINT): inputs that were usable at this switch.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -e montageselect name=sel bpm=120 ! videoconvert ! x264enc ! mp4mux ! \
+ *     filesink location=mix.mp4 \
+ *   videotestsrc is-live=true num-buffers=300 ! video/x-raw,width=640,height=360,framerate=30/1 ! sel. \
+ *   videotestsrc is-live=true num-buffers=300 pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 ! sel.
+ * ]|
+ * docs/montageselect.md has multi-camera pipelines with montagebeat and
+ * montagescene, to MP4, RTP and SRT.
+ */
+#include "gstmontageselect.h"
+
+#include <gst/montage/beatmeta.h>
+#include <gst/montage/selection.h>
+#include <gst/montage/shotmeta.h>
+#include <gst/montage/style.h>
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+GST_DEBUG_CATEGORY_STATIC(gst_montage_select_debug);
+#define GST_CAT_DEFAULT gst_montage_select_debug
+
+namespace
+{
+
+constexpr double kDefaultBpm = 120.0;
+constexpr guint kDefaultBeatsPerCut = 0;
+constexpr GstClockTime kDefaultMinShotLength = GST_SECOND;
+constexpr const char *kDefaultStyle = "balanced";
+constexpr guint64 kDefaultSeed = 1;
+/* Output frame duration when the caps carry no frame rate. */
+constexpr GstClockTime kFallbackFrame = GST_SECOND / 30;
+
+enum {
+  PROP_0,
+  PROP_BPM,
+  PROP_BEATS_PER_CUT,
+  PROP_MIN_SHOT_LENGTH,
+  PROP_STYLE,
+  PROP_SEED,
+};
+
+GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
+GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS("video/x-raw(ANY)"));
+GstStaticPadTemplate beat_template = GST_STATIC_PAD_TEMPLATE(
+    "beat", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS("audio/x-raw(ANY)"));
+
+/* A beat in running time. */
+struct Beat {
+  GstClockTime time = GST_CLOCK_TIME_NONE;
+  double strength = 0.0;
+  bool downbeat = false;
+  bool meter_known = false;
+};
+
+/* Per-pad C++ state (GstMontageSelectPad::input). Streaming fields are only
+ * touched from the aggregate thread (the element's source pad task). */
+struct Input {
+  bool is_beat = false;
+  std::size_t slot = 0;               /* engine item index (video pads) */
+  std::atomic<bool> released{false};  /* set by release_pad */
+  bool seen_data = false;
+  bool caps_ok = true;
+  bool lost = false;
+  /* The buffer showing now (may be NULL once given away downstream). */
+  GstBuffer *current = nullptr;
+  GstClockTime cur_start = GST_CLOCK_TIME_NONE; /* running time */
+  GstClockTime cur_end = GST_CLOCK_TIME_NONE;
+  bool cur_sent = false;
+  /* Its shots. */
+  GstClockTime shot_start = GST_CLOCK_TIME_NONE; /* running time of its latest cut */
+  guint shot_serial = 0;
+  guint aired_serial = G_MAXUINT; /* shot last on air */
+  GstClockTime aired = 0;         /* time that shot has been on air, ns */
+  montage::SelectionItem item;
+  bool item_changed = false;
+  /* Beat pad: running time up to which beats are known. */
+  GstClockTime covered_end = 0;
+
+  void clear_current()
+  {
+    gst_clear_buffer(&current);
+    cur_start = cur_end = GST_CLOCK_TIME_NONE;
+    cur_sent = false;
+  }
+};
+
+struct Settings {
+  double bpm = kDefaultBpm;
+  guint beats_per_cut = kDefaultBeatsPerCut;
+  GstClockTime min_shot_length = kDefaultMinShotLength;
+  std::string style = kDefaultStyle;
+  guint64 seed = kDefaultSeed;
+};
+
+/* Element C++ state, created in _init and deleted in _finalize. */
+struct SelectState {
+  std::mutex settings_lock;
+  Settings settings;
+
+  /* Object lock: */
+  GstCaps *out_caps = nullptr; /* output caps once negotiated */
+  GstClockTime frame = 0;      /* output frame duration, ns; 0 before caps */
+  gint fps_n = 30, fps_d = 1;  /* output frame rate (30/1 when the caps have none) */
+  std::size_t next_slot = 0;
+  bool have_beat_pad = false;
+
+  /* Aggregate thread (and start/stop): */
+  montage::Style style;
+  std::unique_ptr<montage::SelectionEngine> engine;
+  montage::FeatureScale scale;
+  GstMontageSelectPad *on_air = nullptr; /* ref */
+  GstClockTime on_air_since = GST_CLOCK_TIME_NONE;
+  GstClockTime next_t = GST_CLOCK_TIME_NONE; /* running time of the next output frame */
+  GstClockTime grid_origin = GST_CLOCK_TIME_NONE; /* running time of output frame 0 */
+  guint64 frame_index = 0;                        /* of the next output frame */
+  GstClockTime bpm_origin = GST_CLOCK_TIME_NONE;
+  std::deque<Beat> beats;
+  guint beats_since_switch = 0;
+  guint switches = 0;
+  bool pushed = false; /* a buffer went out since start/flush */
+};
+
+} // namespace
+
+struct _GstMontageSelectPad {
+  GstAggregatorPad parent;
+  Input *input;
+};
+
+G_DEFINE_TYPE(GstMontageSelectPad, gst_montage_select_pad, GST_TYPE_AGGREGATOR_PAD);
+
+static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstAggregator *)
+{
+  Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
+  in->clear_current();
+  in->covered_end = 0;
+  in->lost = false;
+  return GST_FLOW_OK;
+}
+
+static void gst_montage_select_pad_finalize(GObject *object)
+{
+  GstMontageSelectPad *pad = GST_MONTAGE_SELECT_PAD(object);
+  pad->input->clear_current();
+  delete pad->input;
+  pad->input = nullptr;
+  G_OBJECT_CLASS(gst_montage_select_pad_parent_class)->finalize(object);
+}
+
+static void gst_montage_select_pad_class_init(GstMontageSelectPadClass *klass)
+{
+  G_OBJECT_CLASS(klass)->finalize = gst_montage_select_pad_finalize;
+  GST_AGGREGATOR_PAD_CLASS(klass)->flush = GST_DEBUG_FUNCPTR(gst_montage_select_pad_flush);
+}
+
+static void gst_montage_select_pad_init(GstMontageSelectPad *pad)
+{
+  pad->input = new Input();
+}
+
+struct _GstMontageSelect {
+  GstAggregator parent;
+  SelectState *state;
+};
+
+G_DEFINE_TYPE(GstMontageSelect, gst_montage_select, GST_TYPE_AGGREGATOR);
+GST_ELEMENT_REGISTER_DEFINE(montageselect, "montageselect", GST_RANK_NONE,
+                            GST_TYPE_MONTAGE_SELECT);
+
+namespace
+{
+
+GstClockTime running_time(GstAggregatorPad *pad, GstClockTime ts)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(ts) || pad->segment.format != GST_FORMAT_TIME)
+    return ts;
+  return gst_segment_to_running_time(&pad->segment, GST_FORMAT_TIME, ts);
+}
+
+/* Caps reduced to what decides a frame's memory layout (memory features,
+ * format, size, interlacing, pixel aspect ratio), for comparing inputs: frame
+ * rate, colorimetry, chroma siting and multiview fields may differ. */
+GstCaps *without_rate(GstCaps *caps)
+{
+  GstCaps *c = gst_caps_copy(caps);
+  for (guint i = 0; i < gst_caps_get_size(c); i++)
+    gst_structure_remove_fields(gst_caps_get_structure(c, i), "framerate", "colorimetry",
+                                "chroma-site", "multiview-mode", "multiview-flags", NULL);
+  return c;
+}
+
+bool caps_match(GstCaps *a, GstCaps *b)
+{
+  GstCaps *x = without_rate(a), *y = without_rate(b);
+  const bool same = gst_caps_is_equal(x, y);
+  gst_caps_unref(x);
+  gst_caps_unref(y);
+  return same;
+}
+
+std::vector<GstMontageSelectPad *> sink_pads(GstElement *element)
+{
+  std::vector<GstMontageSelectPad *> pads;
+  GST_OBJECT_LOCK(element);
+  for (GList *l = element->sinkpads; l; l = l->next)
+    pads.push_back(GST_MONTAGE_SELECT_PAD(gst_object_ref(l->data)));
+  GST_OBJECT_UNLOCK(element);
+  return pads;
+}
+
+void unref_pads(std::vector<GstMontageSelectPad *> &pads)
+{
+  for (GstMontageSelectPad *p : pads)
+    gst_object_unref(p);
+  pads.clear();
+}
+
+/* Reads the shot metas of a buffer an input delivers. */
+void read_shot_metas(SelectState *state, Input *in, GstBuffer *buf, GstClockTime rt)
+{
+  montage::ShotStart start;
+  if (montage::shot_meta_get(buf, start)) {
+    in->shot_start = rt;
+    in->shot_serial++;
+    in->item.has_features = false;
+    in->item.histogram.clear();
+    in->item_changed = true;
+  }
+  montage::ShotProgress progress;
+  if (montage::shot_features_meta_get(buf, progress) && progress.frames > 0) {
+    in->item.has_features = true;
+    in->item.point = state->scale.normalise(progress.features);
+    in->item.histogram = std::move(progress.features.histogram);
+    in->item_changed = true;
+  }
+}
+
+} // namespace
+
+/* ---- properties ---- */
+
+static void gst_montage_select_set_property(GObject *object, guint prop_id, const GValue *value,
+                                            GParamSpec *pspec)
+{
+  SelectState *state = GST_MONTAGE_SELECT(object)->state;
+  std::lock_guard<std::mutex> lock(state->settings_lock);
+  Settings &s = state->settings;
+  switch (prop_id) {
+  case PROP_BPM:
+    s.bpm = g_value_get_double(value);
+    break;
+  case PROP_BEATS_PER_CUT:
+    s.beats_per_cut = g_value_get_uint(value);
+    break;
+  case PROP_MIN_SHOT_LENGTH:
+    s.min_shot_length = g_value_get_uint64(value);
+    break;
+  case PROP_STYLE: {
+    const gchar *v = g_value_get_string(value);
+    s.style = v ? v : kDefaultStyle;
+    break;
+  }
+  case PROP_SEED:
+    s.seed = g_value_get_uint64(value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_montage_select_get_property(GObject *object, guint prop_id, GValue *value,
+                                            GParamSpec *pspec)
+{
+  SelectState *state = GST_MONTAGE_SELECT(object)->state;
+  std::lock_guard<std::mutex> lock(state->settings_lock);
+  const Settings &s = state->settings;
+  switch (prop_id) {
+  case PROP_BPM:
+    g_value_set_double(value, s.bpm);
+    break;
+  case PROP_BEATS_PER_CUT:
+    g_value_set_uint(value, s.beats_per_cut);
+    break;
+  case PROP_MIN_SHOT_LENGTH:
+    g_value_set_uint64(value, s.min_shot_length);
+    break;
+  case PROP_STYLE:
+    g_value_set_string(value, s.style.c_str());
+    break;
+  case PROP_SEED:
+    g_value_set_uint64(value, s.seed);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+/* ---- pads ---- */
+
+static GstAggregatorPad *gst_montage_select_create_new_pad(GstAggregator *agg,
+                                                           GstPadTemplate *templ,
+                                                           const gchar *req_name,
+                                                           const GstCaps *)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  SelectState *state = self->state;
+  const bool beat = g_strcmp0(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "beat") == 0;
+  gchar *name = nullptr;
+  std::size_t slot = 0;
+  GST_OBJECT_LOCK(self);
+  if (beat) {
+    if (state->have_beat_pad) {
+      GST_OBJECT_UNLOCK(self);
+      GST_WARNING_OBJECT(self, "montageselect has one beat pad; release it before asking again");
+      return nullptr;
+    }
+    state->have_beat_pad = true;
+    name = g_strdup("beat");
+  } else {
+    guint serial = (guint)state->next_slot;
+    if (req_name && g_str_has_prefix(req_name, "sink_") && !strchr(req_name, '%')) {
+      const guint64 wanted = g_ascii_strtoull(req_name + 5, nullptr, 10);
+      if (wanted < G_MAXUINT)
+        serial = (guint)wanted;
+    }
+    name = g_strdup_printf("sink_%u", serial);
+    for (GList *l = GST_ELEMENT(self)->sinkpads; l; l = l->next)
+      if (g_strcmp0(GST_OBJECT_NAME(l->data), name) == 0) {
+        GST_OBJECT_UNLOCK(self);
+        GST_WARNING_OBJECT(self, "a pad named %s exists already", name);
+        g_free(name);
+        return nullptr;
+      }
+    slot = state->next_slot++;
+  }
+  GST_OBJECT_UNLOCK(self);
+  GstMontageSelectPad *pad = GST_MONTAGE_SELECT_PAD(g_object_new(
+      GST_TYPE_MONTAGE_SELECT_PAD, "name", name, "direction", GST_PAD_SINK, "template", templ,
+      NULL));
+  g_free(name);
+  pad->input->is_beat = beat;
+  pad->input->slot = slot;
+  pad->input->item.source = slot;
+  return GST_AGGREGATOR_PAD(pad);
+}
+
+static void gst_montage_select_release_pad(GstElement *element, GstPad *pad)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(element);
+  Input *in = GST_MONTAGE_SELECT_PAD(pad)->input;
+  in->released = true;
+  if (in->is_beat) {
+    GST_OBJECT_LOCK(self);
+    self->state->have_beat_pad = false;
+    GST_OBJECT_UNLOCK(self);
+  }
+  GST_ELEMENT_CLASS(gst_montage_select_parent_class)->release_pad(element, pad);
+}
+
+/* ---- caps ---- */
+
+static gboolean gst_montage_select_sink_query(GstAggregator *agg, GstAggregatorPad *aggpad,
+                                              GstQuery *query)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
+  if (in->is_beat)
+    return GST_AGGREGATOR_CLASS(gst_montage_select_parent_class)->sink_query(agg, aggpad, query);
+  switch (GST_QUERY_TYPE(query)) {
+  case GST_QUERY_CAPS: {
+    GstCaps *filter = nullptr;
+    gst_query_parse_caps(query, &filter);
+    GST_OBJECT_LOCK(self);
+    GstCaps *fixed = self->state->out_caps ? without_rate(self->state->out_caps) : nullptr;
+    GST_OBJECT_UNLOCK(self);
+    GstCaps *caps;
+    if (fixed) {
+      /* Same layout for every input; any frame rate and colorimetry. */
+      for (guint i = 0; i < gst_caps_get_size(fixed); i++)
+        gst_structure_set(gst_caps_get_structure(fixed, i), "framerate", GST_TYPE_FRACTION_RANGE,
+                          0, 1, G_MAXINT, 1, NULL);
+      caps = fixed;
+    } else {
+      GstCaps *templ = gst_pad_get_pad_template_caps(GST_PAD(aggpad));
+      caps = gst_pad_peer_query_caps(GST_AGGREGATOR_SRC_PAD(agg), templ);
+      gst_caps_unref(templ);
+    }
+    if (filter) {
+      GstCaps *c = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+      gst_caps_unref(caps);
+      caps = c;
+    }
+    gst_query_set_caps_result(query, caps);
+    gst_caps_unref(caps);
+    return TRUE;
+  }
+  case GST_QUERY_ACCEPT_CAPS: {
+    GstCaps *caps = nullptr;
+    gst_query_parse_accept_caps(query, &caps);
+    GstCaps *templ = gst_pad_get_pad_template_caps(GST_PAD(aggpad));
+    bool ok = gst_caps_can_intersect(caps, templ);
+    gst_caps_unref(templ);
+    GST_OBJECT_LOCK(self);
+    if (ok && self->state->out_caps)
+      ok = caps_match(caps, self->state->out_caps);
+    GST_OBJECT_UNLOCK(self);
+    gst_query_set_accept_caps_result(query, ok);
+    return TRUE;
+  }
+  default:
+    return GST_AGGREGATOR_CLASS(gst_montage_select_parent_class)->sink_query(agg, aggpad, query);
+  }
+}
+
+static gboolean gst_montage_select_sink_event(GstAggregator *agg, GstAggregatorPad *aggpad,
+                                              GstEvent *event)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
+  if (gst_video_event_is_force_key_unit(event)) {
+    /* An input's own keyframe request (montagescene at a cut) goes on only
+     * while that input is on air; the element sends its own at switches. */
+    GST_OBJECT_LOCK(self);
+    const bool on_air = GST_MONTAGE_SELECT_PAD(aggpad) == self->state->on_air;
+    GST_OBJECT_UNLOCK(self);
+    if (!on_air || in->is_beat) {
+      gst_event_unref(event);
+      return TRUE;
+    }
+  }
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS && !in->is_beat) {
+    GstCaps *caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    GST_OBJECT_LOCK(self);
+    GstCaps *out = self->state->out_caps ? gst_caps_ref(self->state->out_caps) : nullptr;
+    GST_OBJECT_UNLOCK(self);
+    if (!out) {
+      gst_pad_mark_reconfigure(GST_AGGREGATOR_SRC_PAD(agg));
+      in->caps_ok = true;
+    } else {
+      in->caps_ok = caps_match(caps, out);
+      if (!in->caps_ok)
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                            ("Input %s has another video format than the output; it will not be "
+                             "shown. Put videoconvert and videoscale with a capsfilter in front "
+                             "of every input.",
+                             GST_PAD_NAME(aggpad)),
+                            ("input %" GST_PTR_FORMAT ", output %" GST_PTR_FORMAT, caps, out));
+      gst_caps_unref(out);
+    }
+  }
+  return GST_AGGREGATOR_CLASS(gst_montage_select_parent_class)->sink_event(agg, aggpad, event);
+}
+
+static GstFlowReturn gst_montage_select_update_src_caps(GstAggregator *agg, GstCaps *downstream,
+                                                        GstCaps **ret)
+{
+  std::vector<GstMontageSelectPad *> pads = sink_pads(GST_ELEMENT(agg));
+  GstCaps *caps = nullptr;
+  for (GstMontageSelectPad *p : pads)
+    if (!p->input->is_beat && !p->input->released && !caps)
+      caps = gst_pad_get_current_caps(GST_PAD(p));
+  unref_pads(pads);
+  if (!caps)
+    return GST_AGGREGATOR_FLOW_NEED_DATA;
+  *ret = gst_caps_intersect(downstream, caps);
+  gst_caps_unref(caps);
+  return gst_caps_is_empty(*ret) ? GST_FLOW_NOT_NEGOTIATED : GST_FLOW_OK;
+}
+
+static gboolean gst_montage_select_negotiated_src_caps(GstAggregator *agg, GstCaps *caps)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  GstVideoInfo info;
+  GstClockTime frame = kFallbackFrame;
+  gint fps_n = 30, fps_d = 1;
+  if (gst_video_info_from_caps(&info, caps) && info.fps_n > 0 && info.fps_d > 0) {
+    fps_n = info.fps_n;
+    fps_d = info.fps_d;
+    frame = gst_util_uint64_scale_int(GST_SECOND, info.fps_d, info.fps_n);
+  }
+  GST_OBJECT_LOCK(self);
+  gst_caps_replace(&self->state->out_caps, caps);
+  self->state->frame = frame;
+  self->state->fps_n = fps_n;
+  self->state->fps_d = fps_d;
+  GST_OBJECT_UNLOCK(self);
+  /* One output frame: an input's frame for t may start up to a frame before t. */
+  gst_aggregator_set_latency(agg, frame, frame);
+  GST_DEBUG_OBJECT(self, "output %" GST_PTR_FORMAT ", frame %" GST_TIME_FORMAT, caps,
+                   GST_TIME_ARGS(frame));
+  return TRUE;
+}
+
+/* ---- start / stop ---- */
+
+static void reset_streaming(GstMontageSelect *self)
+{
+  SelectState *state = self->state;
+  GST_OBJECT_LOCK(self);
+  GstMontageSelectPad *on_air = state->on_air;
+  state->on_air = nullptr;
+  GST_OBJECT_UNLOCK(self);
+  if (on_air)
+    gst_object_unref(on_air);
+  state->on_air_since = GST_CLOCK_TIME_NONE;
+  state->next_t = GST_CLOCK_TIME_NONE;
+  state->grid_origin = GST_CLOCK_TIME_NONE;
+  state->frame_index = 0;
+  state->bpm_origin = GST_CLOCK_TIME_NONE;
+  state->beats.clear();
+  state->beats_since_switch = 0;
+  state->pushed = false;
+}
+
+static gboolean gst_montage_select_start(GstAggregator *agg)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  SelectState *state = self->state;
+  Settings s;
+  {
+    std::lock_guard<std::mutex> lock(state->settings_lock);
+    s = state->settings;
+  }
+  GError *error = nullptr;
+  montage::Style style;
+  if (!montage::load_style(s.style, style, &error)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                      ("montageselect could not load the style \"%s\": %s", s.style.c_str(),
+                       error ? error->message : "unknown error"),
+                      ("set the style property to balanced, energetic, calm or a .style file"));
+    g_clear_error(&error);
+    return FALSE;
+  }
+  state->style = style;
+  montage::SelectionSettings settings;
+  settings.weights = style.weights;
+  settings.axis_weights = style.target.axis_weights;
+  settings.neighbours = style.neighbours;
+  settings.variety_window = style.variety_window;
+  settings.seed = s.seed;
+  state->engine = std::make_unique<montage::SelectionEngine>(settings);
+  state->switches = 0;
+  reset_streaming(self);
+  return TRUE;
+}
+
+static gboolean gst_montage_select_stop(GstAggregator *agg)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  reset_streaming(self);
+  std::vector<GstMontageSelectPad *> pads = sink_pads(GST_ELEMENT(agg));
+  for (GstMontageSelectPad *p : pads)
+    p->input->clear_current();
+  unref_pads(pads);
+  self->state->engine.reset();
+  GST_OBJECT_LOCK(self);
+  gst_clear_caps(&self->state->out_caps);
+  self->state->frame = 0;
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+static GstFlowReturn gst_montage_select_flush(GstAggregator *agg)
+{
+  reset_streaming(GST_MONTAGE_SELECT(agg));
+  return GST_FLOW_OK;
+}
+
+/* ---- aggregation ---- */
+
+namespace
+{
+
+/* What one aggregate() call sees of the pads. */
+struct Frame {
+  GstClockTime t = 0;
+  GstClockTime d = 0;
+  bool timeout = false;
+  Settings settings;
+  std::vector<GstMontageSelectPad *> pads; /* refs */
+  GstMontageSelectPad *beat = nullptr;     /* among pads */
+};
+
+bool available_at(const Input *in, GstAggregatorPad *pad, GstClockTime t)
+{
+  return !in->is_beat && !in->released && in->caps_ok && !in->lost &&
+         !gst_aggregator_pad_is_eos(pad) && GST_CLOCK_TIME_IS_VALID(in->cur_start) &&
+         in->current != nullptr && in->cur_start <= t && in->cur_end > t;
+}
+
+} // namespace
+
+/* Pops the beat pad's buffers up to t and reads their beats. Returns true when
+ * more beat data is needed before frame t can be decided. */
+static bool take_beats(GstMontageSelect *self, Frame &f)
+{
+  SelectState *state = self->state;
+  GstAggregatorPad *pad = GST_AGGREGATOR_PAD(f.beat);
+  Input *in = f.beat->input;
+  GstBuffer *buf;
+  while ((buf = gst_aggregator_pad_peek_buffer(pad))) {
+    const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
+    if (GST_CLOCK_TIME_IS_VALID(start) && start > f.t) {
+      gst_buffer_unref(buf);
+      break;
+    }
+    gst_buffer_unref(buf);
+    buf = gst_aggregator_pad_pop_buffer(pad);
+    if (!buf)
+      break;
+    in->seen_data = true;
+    MontageBeatInfo beats[16];
+    const guint n = std::min<guint>(montage_buffer_get_beats(buf, beats, 16), 16);
+    for (guint k = 0; k < n; k++) {
+      Beat b;
+      b.time = running_time(pad, beats[k].time);
+      b.strength = beats[k].strength;
+      b.downbeat = beats[k].downbeat;
+      b.meter_known = beats[k].bar_position > 0;
+      if (GST_CLOCK_TIME_IS_VALID(b.time) &&
+          (state->beats.empty() || b.time > state->beats.back().time)) {
+        GST_DEBUG_OBJECT(self, "beat at %" GST_TIME_FORMAT ", strength %.2f%s",
+                         GST_TIME_ARGS(b.time), b.strength, b.downbeat ? ", downbeat" : "");
+        state->beats.push_back(b);
+      }
+    }
+    if (GST_CLOCK_TIME_IS_VALID(start)) {
+      GstClockTime end = start;
+      if (GST_BUFFER_DURATION_IS_VALID(buf))
+        end += GST_BUFFER_DURATION(buf);
+      in->covered_end = std::max(in->covered_end, end);
+    }
+    gst_buffer_unref(buf);
+  }
+  return !gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad) &&
+         in->seen_data && in->covered_end <= f.t;
+}
+
+/* Pops an input's buffers that start at or before t, keeping the last as its
+ * current frame. Returns true when it needs more data to cover t. */
+static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
+{
+  GstAggregatorPad *pad = GST_AGGREGATOR_PAD(p);
+  Input *in = p->input;
+  GstBuffer *buf;
+  while ((buf = gst_aggregator_pad_peek_buffer(pad))) {
+    const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
+    if (!GST_CLOCK_TIME_IS_VALID(start)) {
+      /* Cannot be placed in time: dropped. */
+      gst_buffer_unref(buf);
+      gst_aggregator_pad_drop_buffer(pad);
+      continue;
+    }
+    gst_buffer_unref(buf);
+    if (start > f.t)
+      break;
+    buf = gst_aggregator_pad_pop_buffer(pad);
+    if (!buf)
+      break;
+    if (!in->seen_data) {
+      in->seen_data = true;
+      in->shot_start = start;
+    }
+    read_shot_metas(self->state, in, buf, start);
+    in->clear_current(); /* the frame before it is dropped (or was shown) */
+    in->current = buf;
+    in->cur_start = start;
+    in->cur_end = start + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : f.d);
+    in->lost = false;
+  }
+  const bool covered = GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end > f.t;
+  return !covered && !gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad) &&
+         in->seen_data && !in->released && !in->lost;
+}
+
+static void post_switch(GstMontageSelect *self, GstClockTime t, GstClockTime beat,
+                        const char *reason, GstMontageSelectPad *previous, GstMontageSelectPad *now,
+                        const montage::Selection &sel)
+{
+  const montage::ScoreBreakdown &b = sel.score;
+  GstStructure *s = gst_structure_new(
+      "montage-switch", "running-time", G_TYPE_UINT64, (guint64)t, "beat-time", G_TYPE_UINT64,
+      (guint64)beat, "reason", G_TYPE_STRING, reason, "previous-pad", G_TYPE_STRING,
+      previous ? GST_PAD_NAME(previous) : "", "new-pad", G_TYPE_STRING, GST_PAD_NAME(now),
+      "count", G_TYPE_UINT, self->state->switches, "total", G_TYPE_DOUBLE, b.total, "closeness",
+      G_TYPE_DOUBLE, b.closeness, "freshness", G_TYPE_DOUBLE, b.freshness, "reuse", G_TYPE_DOUBLE,
+      b.reuse, "jump-cut", G_TYPE_DOUBLE, b.jump_cut, "variety", G_TYPE_DOUBLE, b.variety,
+      "match-cut", G_TYPE_DOUBLE, b.match_cut, "inpoint", G_TYPE_DOUBLE, b.inpoint, "fit",
+      G_TYPE_DOUBLE, b.fit, "jitter", G_TYPE_DOUBLE, b.jitter, "runner-up", G_TYPE_DOUBLE,
+      sel.runner_up, "candidates", G_TYPE_UINT, (guint)sel.usable, NULL);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+/* Asks the engine for the best input at frame t. strict: respect
+ * min-shot-length. Returns the pad (borrowed from f.pads) or NULL. */
+static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat *beat, bool strict,
+                                   montage::Selection &out)
+{
+  SelectState *state = self->state;
+  std::vector<GstMontageSelectPad *> by_slot(state->engine->items().size(), nullptr);
+  for (GstMontageSelectPad *p : f.pads)
+    if (!p->input->is_beat && p->input->slot < by_slot.size())
+      by_slot[p->input->slot] = p;
+  montage::MusicMoment moment;
+  moment.energy = beat ? std::clamp(beat->strength / 4.0, 0.0, 1.0) : 0.5;
+  moment.downbeat = beat && beat->downbeat;
+  const montage::StylePacing &pace = state->style.pacing;
+  moment.level = moment.energy < pace.low_energy    ? montage::Section::Level::kLow
+                 : moment.energy >= pace.high_energy ? montage::Section::Level::kHigh
+                                                     : montage::Section::Level::kMedium;
+  const montage::FeaturePoint target = montage::target_point(state->style.target, moment);
+  const GstClockTime t = f.t;
+  const GstClockTime min_len = f.settings.min_shot_length;
+  auto usable = [&](std::size_t i, montage::ItemUse &use) {
+    GstMontageSelectPad *p = i < by_slot.size() ? by_slot[i] : nullptr;
+    if (!p || !available_at(p->input, GST_AGGREGATOR_PAD(p), t)) {
+      GST_LOG_OBJECT(self, "item %zu: no input delivering", i);
+      return false;
+    }
+    const Input *in = p->input;
+    const GstClockTime age =
+        GST_CLOCK_TIME_IS_VALID(in->shot_start) && t >= in->shot_start ? t - in->shot_start : 0;
+    if (strict && p != state->on_air && age < min_len) {
+      GST_LOG_OBJECT(self, "%s: %" GST_TIME_FORMAT " since its cut", GST_PAD_NAME(p),
+                     GST_TIME_ARGS(age));
+      return false;
+    }
+    const bool aired = in->aired_serial == in->shot_serial && in->aired > 0;
+    const double span = (double)std::max(age, std::max<GstClockTime>(min_len, 1));
+    use.reuse = aired;
+    use.freshness = aired ? 1.0 - std::clamp((double)in->aired / span, 0.0, 1.0) : 1.0;
+    use.inpoint = 0.5;
+    use.fit = 0.5;
+    return true;
+  };
+  std::optional<montage::Selection> sel = state->engine->choose(target, usable);
+  if (!sel)
+    return nullptr;
+  out = *sel;
+  return by_slot[sel->item];
+}
+
+static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean timeout)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  SelectState *state = self->state;
+  Frame f;
+  f.timeout = timeout;
+  {
+    std::lock_guard<std::mutex> lock(state->settings_lock);
+    f.settings = state->settings;
+  }
+  gint fps_n, fps_d;
+  GST_OBJECT_LOCK(self);
+  f.d = state->frame;
+  fps_n = state->fps_n;
+  fps_d = state->fps_d;
+  GST_OBJECT_UNLOCK(self);
+  if (!state->engine)
+    return GST_FLOW_FLUSHING;
+
+  struct PadsGuard {
+    std::vector<GstMontageSelectPad *> &pads;
+    ~PadsGuard() { unref_pads(pads); }
+  } guard{f.pads};
+  f.pads = sink_pads(GST_ELEMENT(self));
+
+  /* Engine items for new inputs; the beat pad. */
+  bool any_video = false, all_eos = true;
+  for (GstMontageSelectPad *p : f.pads) {
+    Input *in = p->input;
+    if (in->is_beat) {
+      if (!in->released)
+        f.beat = p;
+      continue;
+    }
+    any_video = true;
+    if (!gst_aggregator_pad_is_eos(GST_AGGREGATOR_PAD(p)) ||
+        gst_aggregator_pad_has_buffer(GST_AGGREGATOR_PAD(p)))
+      all_eos = false;
+    if (in->slot >= state->engine->items().size()) {
+      std::vector<montage::SelectionItem> items = state->engine->items();
+      while (items.size() <= in->slot) {
+        montage::SelectionItem item;
+        item.source = items.size();
+        items.push_back(item);
+      }
+      state->engine->set_items(std::move(items));
+    }
+  }
+  if (any_video && all_eos)
+    return GST_FLOW_EOS;
+
+  if (f.d == 0) {
+    /* No caps yet: nothing can be placed on the grid. */
+    for (GstMontageSelectPad *p : f.pads)
+      if (p->input->is_beat || !timeout)
+        continue;
+      else
+        gst_aggregator_pad_drop_buffer(GST_AGGREGATOR_PAD(p));
+    return GST_AGGREGATOR_FLOW_NEED_DATA;
+  }
+
+  /* The output frame: the grid continues; it starts at the earliest input. */
+  if (!GST_CLOCK_TIME_IS_VALID(state->next_t)) {
+    GstClockTime first = GST_CLOCK_TIME_NONE;
+    for (GstMontageSelectPad *p : f.pads) {
+      if (p->input->is_beat)
+        continue;
+      GstBuffer *buf = gst_aggregator_pad_peek_buffer(GST_AGGREGATOR_PAD(p));
+      if (!buf)
+        continue;
+      const GstClockTime rt = running_time(GST_AGGREGATOR_PAD(p), GST_BUFFER_PTS(buf));
+      gst_buffer_unref(buf);
+      if (GST_CLOCK_TIME_IS_VALID(rt) && (!GST_CLOCK_TIME_IS_VALID(first) || rt < first))
+        first = rt;
+    }
+    if (!GST_CLOCK_TIME_IS_VALID(first)) {
+      if (!timeout)
+        return GST_AGGREGATOR_FLOW_NEED_DATA;
+      first = gst_aggregator_simple_get_next_time(agg);
+      if (!GST_CLOCK_TIME_IS_VALID(first))
+        first = 0;
+    }
+    state->next_t = state->grid_origin = first;
+    state->frame_index = 0;
+  }
+  /* Frame times from the frame index, never accumulated. */
+  auto grid = [&](guint64 k) {
+    return state->grid_origin + gst_util_uint64_scale(k, (guint64)fps_d * GST_SECOND, fps_n);
+  };
+  f.t = state->next_t;
+  f.d = grid(state->frame_index + 1) - f.t;
+
+  /* Take what the inputs delivered up to t. */
+  bool need = false;
+  if (f.beat)
+    need = take_beats(self, f) || need;
+  for (GstMontageSelectPad *p : f.pads)
+    if (!p->input->is_beat && !p->input->released)
+      need = take_video(self, f, p) || need;
+  if (need && !timeout)
+    return GST_AGGREGATOR_FLOW_NEED_DATA;
+
+  /* Inputs that did not deliver in time are out of the choice. */
+  for (GstMontageSelectPad *p : f.pads) {
+    Input *in = p->input;
+    if (in->is_beat)
+      continue;
+    if (in->item_changed) {
+      state->engine->update_item(in->slot, in->item);
+      in->item_changed = false;
+    }
+    if (timeout && in->seen_data && !(GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end > f.t) &&
+        !in->lost) {
+      GST_INFO_OBJECT(self, "%s delivered nothing for %" GST_TIME_FORMAT " within the latency",
+                      GST_PAD_NAME(p), GST_TIME_ARGS(f.t));
+      in->lost = true;
+    }
+  }
+
+  /* Beats of this frame: (t - d, t] (later ones when live beats come late). */
+  bool on_beat = false;
+  Beat beat;
+  if (f.beat) {
+    while (!state->beats.empty() && state->beats.front().time <= f.t) {
+      beat = state->beats.front();
+      state->beats.pop_front();
+      on_beat = true;
+      state->beats_since_switch++;
+    }
+  } else if (f.settings.bpm > 0.0) {
+    if (!GST_CLOCK_TIME_IS_VALID(state->bpm_origin))
+      state->bpm_origin = f.t;
+    /* Beat k at origin + k * 60 / bpm s, rounded per beat (never accumulated). */
+    const double period = 60.0 * GST_SECOND / f.settings.bpm;
+    const GstClockTime since = f.t - state->bpm_origin;
+    guint64 k = (guint64)std::floor((double)since / period);
+    while ((GstClockTime)std::llround((double)(k + 1) * period) <= since)
+      k++;
+    while (k > 0 && (GstClockTime)std::llround((double)k * period) > since)
+      k--;
+    const GstClockTime b = state->bpm_origin + (GstClockTime)std::llround((double)k * period);
+    if (k > 0 && b + f.d > f.t) {
+      on_beat = true;
+      beat.time = b;
+      beat.strength = 2.0; /* energy 0.5 */
+      state->beats_since_switch++;
+    }
+  }
+
+  /* Decide the input on air. */
+  GstMontageSelectPad *previous = state->on_air;
+  GstMontageSelectPad *next = nullptr;
+  const char *reason = nullptr;
+  montage::Selection sel;
+  const bool on_air_ok =
+      previous && available_at(previous->input, GST_AGGREGATOR_PAD(previous), f.t);
+  if (!on_air_ok) {
+    if (previous)
+      GST_INFO_OBJECT(self,
+                      "%s cannot show %" GST_TIME_FORMAT ": current %p [%" GST_TIME_FORMAT
+                      ", %" GST_TIME_FORMAT "), lost %d, caps %d, eos %d, released %d",
+                      GST_PAD_NAME(previous), GST_TIME_ARGS(f.t), (void *)previous->input->current,
+                      GST_TIME_ARGS(previous->input->cur_start),
+                      GST_TIME_ARGS(previous->input->cur_end), previous->input->lost,
+                      previous->input->caps_ok,
+                      gst_aggregator_pad_is_eos(GST_AGGREGATOR_PAD(previous)),
+                      (int)previous->input->released);
+    reason = previous ? "input-lost" : "start";
+    next = choose(self, f, on_beat ? &beat : nullptr, true, sel);
+    if (!next)
+      next = choose(self, f, on_beat ? &beat : nullptr, false, sel);
+  } else if (on_beat) {
+    const montage::StylePacing &pace = state->style.pacing;
+    guint wanted = f.settings.beats_per_cut;
+    if (wanted == 0) {
+      const double energy = std::clamp(beat.strength / 4.0, 0.0, 1.0);
+      wanted = energy < pace.low_energy     ? pace.beats_per_cut_low
+               : energy >= pace.high_energy ? pace.beats_per_cut_high
+                                            : pace.beats_per_cut_medium;
+      wanted = std::max(wanted, 1u);
+    }
+    bool due = state->beats_since_switch >= wanted &&
+               (!GST_CLOCK_TIME_IS_VALID(state->on_air_since) ||
+                f.t - state->on_air_since >= pace.min_gap);
+    if (due && wanted >= 2 && beat.meter_known && !beat.downbeat &&
+        state->beats_since_switch < 2 * wanted)
+      due = false;
+    if (due) {
+      next = choose(self, f, &beat, true, sel);
+      if (next == previous)
+        next = nullptr;
+      reason = "beat";
+    }
+  }
+
+  if (next && next != previous) {
+    state->switches++;
+    state->engine->commit(sel);
+    if (state->pushed) {
+      GstSegment *seg = &GST_AGGREGATOR_PAD(agg->srcpad)->segment;
+      const GstClockTime stream_time = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, f.t);
+      GstEvent *fku = gst_video_event_new_downstream_force_key_unit(
+          f.t, stream_time, f.t, TRUE, state->switches);
+      if (!gst_pad_push_event(agg->srcpad, fku))
+        GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
+    }
+    GST_INFO_OBJECT(self, "switch %u (%s) at %" GST_TIME_FORMAT ": %s -> %s, score %.3f",
+                    state->switches, reason, GST_TIME_ARGS(f.t),
+                    previous ? GST_PAD_NAME(previous) : "none", GST_PAD_NAME(next),
+                    sel.score.total);
+    post_switch(self, f.t, on_beat && g_strcmp0(reason, "beat") == 0 ? beat.time
+                                                                     : GST_CLOCK_TIME_NONE,
+                reason, previous, next, sel);
+    GST_OBJECT_LOCK(self);
+    state->on_air = GST_MONTAGE_SELECT_PAD(gst_object_ref(next));
+    GST_OBJECT_UNLOCK(self);
+    if (previous)
+      gst_object_unref(previous);
+    state->on_air_since = f.t;
+    state->beats_since_switch = 0;
+  } else if (!on_air_ok && previous) {
+    /* Nothing else to show: the lost input stays nominally on air. */
+  }
+
+  /* The frame. */
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstMontageSelectPad *air = state->on_air;
+  Input *in = air ? air->input : nullptr;
+  if (in && available_at(in, GST_AGGREGATOR_PAD(air), f.t)) {
+    GstBuffer *out;
+    if (!in->cur_sent) {
+      if (in->cur_end <= f.t + f.d) {
+        out = in->current; /* not needed again: given away */
+        in->current = nullptr;
+      } else {
+        out = gst_buffer_ref(in->current);
+      }
+    } else {
+      /* Shown again: a new buffer on the same memory, without its metas. */
+      out = gst_buffer_new();
+      gst_buffer_copy_into(out, in->current,
+                           (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_MEMORY), 0,
+                           (gsize)-1);
+    }
+    in->cur_sent = true;
+    if (GST_BUFFER_PTS(out) != f.t || !GST_BUFFER_DURATION_IS_VALID(out)) {
+      out = gst_buffer_make_writable(out);
+      GST_BUFFER_PTS(out) = f.t;
+      GST_BUFFER_DTS(out) = GST_CLOCK_TIME_NONE;
+      GST_BUFFER_DURATION(out) = f.d;
+    }
+    if (in->aired_serial != in->shot_serial) {
+      in->aired_serial = in->shot_serial;
+      in->aired = 0;
+    }
+    in->aired += f.d;
+    ret = gst_aggregator_finish_buffer(agg, out);
+    state->pushed = true;
+  } else if (state->pushed) {
+    GST_LOG_OBJECT(self, "no input for %" GST_TIME_FORMAT ": gap", GST_TIME_ARGS(f.t));
+    gst_pad_push_event(agg->srcpad, gst_event_new_gap(f.t, f.d));
+  }
+
+  state->frame_index++;
+  state->next_t = grid(state->frame_index);
+  GST_OBJECT_LOCK(self);
+  GST_AGGREGATOR_PAD(agg->srcpad)->segment.position = state->next_t;
+  GST_OBJECT_UNLOCK(self);
+  return ret;
+}
+
+/* ---- GObject ---- */
+
+static void gst_montage_select_finalize(GObject *object)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(object);
+  if (self->state->on_air)
+    gst_object_unref(self->state->on_air);
+  gst_clear_caps(&self->state->out_caps);
+  delete self->state;
+  self->state = nullptr;
+  G_OBJECT_CLASS(gst_montage_select_parent_class)->finalize(object);
+}
+
+static void gst_montage_select_class_init(GstMontageSelectClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstAggregatorClass *agg_class = GST_AGGREGATOR_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(gst_montage_select_debug, "montageselect", 0,
+                          "gst-montage beat-synced live selector");
+  montage::shot_meta_get_info();
+  montage::shot_features_meta_get_info();
+  montage_beat_meta_get_info();
+
+  gobject_class->set_property = gst_montage_select_set_property;
+  gobject_class->get_property = gst_montage_select_get_property;
+  gobject_class->finalize = gst_montage_select_finalize;
+
+  const GParamFlags rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const GParamFlags rw_playing = (GParamFlags)(rw | GST_PARAM_MUTABLE_PLAYING);
+  const GParamFlags rw_ready = (GParamFlags)(rw | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_BPM,
+      g_param_spec_double("bpm", "Tempo",
+                          "Tempo in beats per minute of a regular beat grid from the first output "
+                          "frame, used when no beat pad is requested; 0: no beats (switches only "
+                          "when an input is lost)",
+                          0.0, 600.0, kDefaultBpm, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_BEATS_PER_CUT,
+      g_param_spec_uint("beats-per-cut", "Beats per cut",
+                        "Beats between switches (a count of beats); 0: from the style's pacing "
+                        "and each beat's strength",
+                        0, 64, kDefaultBeatsPerCut, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_MIN_SHOT_LENGTH,
+      g_param_spec_uint64("min-shot-length", "Minimum shot length",
+                          "Minimum shot length in nanoseconds: an input is not switched to until "
+                          "this long after its own cut (montagescene's shot start, or its first "
+                          "frame)",
+                          0, G_MAXUINT64, kDefaultMinShotLength, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_STYLE,
+      g_param_spec_string("style", "Style",
+                          "Editing style: balanced, energetic, calm, or a path to a .style file "
+                          "(docs/planner.md); sets the pacing, the target and the score weights",
+                          kDefaultStyle, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_SEED,
+      g_param_spec_uint64("seed", "Seed",
+                          "Seed of the engine's jitter term: same inputs and seed, same choices",
+                          0, G_MAXUINT64, kDefaultSeed, rw_ready));
+
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template,
+                                                       GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &sink_template,
+                                                       GST_TYPE_MONTAGE_SELECT_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &beat_template,
+                                                       GST_TYPE_MONTAGE_SELECT_PAD);
+  gst_element_class_set_static_metadata(
+      element_class, "Montage live selector", "Generic/Video",
+      "Switches between live video inputs on the music's beats, choosing the input whose "
+      "current shot best fits the moment; forwards the chosen input's buffers untouched",
+      "gst-montage developers");
+
+  element_class->release_pad = GST_DEBUG_FUNCPTR(gst_montage_select_release_pad);
+  agg_class->create_new_pad = GST_DEBUG_FUNCPTR(gst_montage_select_create_new_pad);
+  agg_class->sink_query = GST_DEBUG_FUNCPTR(gst_montage_select_sink_query);
+  agg_class->sink_event = GST_DEBUG_FUNCPTR(gst_montage_select_sink_event);
+  agg_class->update_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_update_src_caps);
+  agg_class->negotiated_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_negotiated_src_caps);
+  agg_class->start = GST_DEBUG_FUNCPTR(gst_montage_select_start);
+  agg_class->stop = GST_DEBUG_FUNCPTR(gst_montage_select_stop);
+  agg_class->flush = GST_DEBUG_FUNCPTR(gst_montage_select_flush);
+  agg_class->aggregate = GST_DEBUG_FUNCPTR(gst_montage_select_aggregate);
+  agg_class->get_next_time = gst_aggregator_simple_get_next_time;
+
+  gst_type_mark_as_plugin_api(GST_TYPE_MONTAGE_SELECT_PAD, (GstPluginAPIFlags)0);
+}
+
+static void gst_montage_select_init(GstMontageSelect *self)
+{
+  self->state = new SelectState();
+  gst_aggregator_set_ignore_inactive_pads(GST_AGGREGATOR(self), TRUE);
+}

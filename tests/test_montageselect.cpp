@@ -1,0 +1,474 @@
+/* GstHarness tests for the montageselect element: switch timing to the frame
+ * from a beat meta and from the bpm property, zero-copy forwarding,
+ * force-key-unit events, min-shot-length, an input dropping out (EOS and no
+ * data past the latency), a pad added while playing. The selection engine
+ * itself is tested in test_selection.cpp. */
+#include <gtest/gtest.h>
+
+#include "testutil.h"
+
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+#include "gstmontageselect.h"
+
+#include <gst/montage/beatmeta.h>
+#include <gst/montage/shotmeta.h>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace
+{
+
+constexpr GstClockTime kFrame = GST_SECOND / 25;
+constexpr const char *kVideoCaps = "video/x-raw,format=GRAY8,width=16,height=16,framerate=25/1";
+constexpr const char *kAudioCaps =
+    "audio/x-raw,format=F32LE,rate=8000,channels=1,layout=interleaved";
+
+struct Switch {
+  GstClockTime running_time = GST_CLOCK_TIME_NONE;
+  GstClockTime beat_time = GST_CLOCK_TIME_NONE;
+  std::string reason, previous, now;
+  double total = 0.0, jump_cut = -1.0;
+  guint count = 0;
+};
+
+/* A montageselect with harnesses on its pads; frames carry memory that cannot
+ * be mapped (GST_MEMORY_FLAG_NOT_MAPPABLE), so any map in the element fails. */
+class Mixer
+{
+public:
+  explicit Mixer(int inputs, bool beat_pad)
+  {
+    static gsize once = 0;
+    if (g_once_init_enter(&once))
+      g_once_init_leave(&once, GST_ELEMENT_REGISTER(montageselect, NULL) ? 1 : 2);
+    element = gst_element_factory_make("montageselect", NULL);
+    bus = gst_bus_new();
+    gst_element_set_bus(element, bus);
+    for (int i = 0; i < inputs; i++)
+      add_input();
+    if (beat_pad) {
+      beat = gst_harness_new_with_element(element, "beat", NULL);
+      gst_harness_set_src_caps_str(beat, kAudioCaps);
+    }
+  }
+  ~Mixer()
+  {
+    if (beat)
+      gst_harness_teardown(beat);
+    for (auto it = inputs.rbegin(); it != inputs.rend(); ++it)
+      if (*it)
+        gst_harness_teardown(*it);
+    for (auto &kv : memories)
+      gst_memory_unref(kv.second);
+    gst_element_set_bus(element, NULL);
+    gst_object_unref(bus);
+    gst_object_unref(element);
+  }
+
+  /* Requests sink_N (N = inputs.size()) and sets its caps. */
+  GstHarness *add_input()
+  {
+    const std::string pad = "sink_" + std::to_string(inputs.size());
+    GstHarness *h = gst_harness_new_with_element(element, pad.c_str(),
+                                                 inputs.empty() ? "src" : NULL);
+    gst_harness_set_src_caps_str(h, kVideoCaps);
+    inputs.push_back(h);
+    return h;
+  }
+  GstHarness *out() { return inputs[0]; }
+
+  /* Pushes frame k of input i; shot_start adds montagescene's shot meta. */
+  void push_frame(int i, int k, bool shot_start = false, const montage::ShotProgress *features = nullptr)
+  {
+    GstMemory *mem = gst_allocator_alloc(NULL, 16 * 16, NULL);
+    GST_MINI_OBJECT_FLAG_SET(mem, GST_MEMORY_FLAG_NOT_MAPPABLE);
+    memories[{i, k}] = gst_memory_ref(mem);
+    GstBuffer *buf = gst_buffer_new();
+    gst_buffer_append_memory(buf, mem);
+    GST_BUFFER_PTS(buf) = k * kFrame;
+    GST_BUFFER_DURATION(buf) = kFrame;
+    if (shot_start) {
+      montage::ShotStart s;
+      s.transition_start = s.transition_end = k * kFrame;
+      ASSERT_TRUE(montage::shot_meta_add(buf, s));
+    }
+    if (features) {
+      ASSERT_TRUE(montage::shot_features_meta_add(buf, *features));
+    }
+    ASSERT_EQ(GST_FLOW_OK, gst_harness_push(inputs[i], buf));
+  }
+
+  /* Pushes the audio of frame k's interval with the beats in it. */
+  void push_audio(int k, const std::vector<GstClockTime> &beats)
+  {
+    GstBuffer *buf = gst_buffer_new_allocate(NULL, 320 * sizeof(float), NULL);
+    gst_buffer_memset(buf, 0, 0, 320 * sizeof(float));
+    GST_BUFFER_PTS(buf) = k * kFrame;
+    GST_BUFFER_DURATION(buf) = kFrame;
+    for (GstClockTime b : beats)
+      if (b >= k * kFrame && b < (k + 1) * kFrame) {
+        MontageBeatInfo info{b, 3.0, FALSE, 0, 120.0};
+        montage_buffer_add_beat_meta(buf, &info);
+      }
+    ASSERT_EQ(GST_FLOW_OK, gst_harness_push(beat, buf));
+  }
+
+  /* The next output buffer, waiting up to 10 s (never timed: a stall fails). */
+  GstBuffer *pull()
+  {
+    for (int n = 0; n < 10000; n++) {
+      if (GstBuffer *b = gst_harness_try_pull(out()))
+        return b;
+      g_usleep(1000);
+    }
+    return nullptr;
+  }
+
+  /* Which input's frame an output buffer shows: (input, frame), or (-1, -1). */
+  std::pair<int, int> source_of(GstBuffer *buf)
+  {
+    if (gst_buffer_n_memory(buf) != 1)
+      return {-1, -1};
+    GstMemory *m = gst_buffer_peek_memory(buf, 0);
+    for (auto &kv : memories)
+      if (kv.second == m)
+        return kv.first;
+    return {-1, -1};
+  }
+
+  std::vector<Switch> switches()
+  {
+    std::vector<Switch> out;
+    while (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+      const GstStructure *s = gst_message_get_structure(msg);
+      if (gst_structure_has_name(s, "montage-switch")) {
+        Switch w;
+        guint64 v;
+        if (gst_structure_get_uint64(s, "running-time", &v))
+          w.running_time = v;
+        if (gst_structure_get_uint64(s, "beat-time", &v))
+          w.beat_time = v;
+        w.reason = gst_structure_get_string(s, "reason");
+        w.previous = gst_structure_get_string(s, "previous-pad");
+        w.now = gst_structure_get_string(s, "new-pad");
+        gst_structure_get_double(s, "total", &w.total);
+        gst_structure_get_double(s, "jump-cut", &w.jump_cut);
+        gst_structure_get_uint(s, "count", &w.count);
+        out.push_back(w);
+      }
+      gst_message_unref(msg);
+    }
+    return out;
+  }
+
+  /* force-key-unit running times received downstream so far. */
+  std::vector<GstClockTime> key_unit_requests()
+  {
+    std::vector<GstClockTime> out;
+    while (GstEvent *e = gst_harness_try_pull_event(this->out())) {
+      if (gst_video_event_is_force_key_unit(e)) {
+        GstClockTime ts, st, rt;
+        gboolean all;
+        guint count;
+        if (gst_video_event_parse_downstream_force_key_unit(e, &ts, &st, &rt, &all, &count))
+          out.push_back(rt);
+      }
+      gst_event_unref(e);
+    }
+    return out;
+  }
+
+  GstElement *element = nullptr;
+  GstBus *bus = nullptr;
+  std::vector<GstHarness *> inputs;
+  GstHarness *beat = nullptr;
+  std::map<std::pair<int, int>, GstMemory *> memories;
+};
+
+int pad_index(const std::string &name)
+{
+  return name.rfind("sink_", 0) == 0 ? std::stoi(name.substr(5)) : -1;
+}
+
+} // namespace
+
+/* A beat between two frames switches on the frame after it; a beat on a frame
+ * switches on that frame; each output buffer is an input's own memory. */
+TEST(MontageSelect, SwitchLandsOnTheFrameAfterTheBeatMeta)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  const std::vector<GstClockTime> beats = {1010 * GST_MSECOND, 2000 * GST_MSECOND};
+  std::vector<std::pair<int, int>> shown;
+  for (int k = 0; k < 60; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    shown.push_back(m.source_of(out));
+    EXPECT_EQ(k, shown.back().second) << "output frame " << k << " is not an input's frame " << k;
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(3u, sw.size());
+  EXPECT_EQ("start", sw[0].reason);
+  EXPECT_EQ(0u, sw[0].running_time);
+  EXPECT_EQ("beat", sw[1].reason);
+  EXPECT_EQ(1010 * GST_MSECOND, sw[1].beat_time);
+  EXPECT_EQ(26 * kFrame, sw[1].running_time); /* 1.040 s: first frame at or after 1.010 */
+  EXPECT_EQ(sw[0].now, sw[1].previous);
+  EXPECT_NE(sw[1].previous, sw[1].now);
+  EXPECT_EQ(0.0, sw[1].jump_cut);
+  EXPECT_EQ(50 * kFrame, sw[2].running_time); /* on the frame */
+  EXPECT_EQ(sw[1].now, sw[2].previous);
+  /* The frames shown come from the input on air at each time. */
+  const int first = pad_index(sw[0].now), second = pad_index(sw[1].now);
+  for (int k = 0; k < 60; k++) {
+    const int want = k < 26 ? first : k < 50 ? second : first;
+    EXPECT_EQ(want, shown[k].first) << "frame " << k;
+  }
+}
+
+/* Each switch asks downstream for a keyframe on its frame, before it. */
+TEST(MontageSelect, ForceKeyUnitOnEachSwitch)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND,
+                                           1500 * GST_MSECOND};
+  std::vector<GstClockTime> requests;
+  for (int k = 0; k < 45; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    /* Events come before the buffer they belong to: all are in by now. */
+    for (GstClockTime rt : m.key_unit_requests()) {
+      EXPECT_EQ(GST_BUFFER_PTS(out), rt) << "key unit requested away from the switch frame";
+      requests.push_back(rt);
+    }
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(4u, sw.size());
+  std::vector<GstClockTime> want;
+  for (size_t i = 1; i < sw.size(); i++)
+    want.push_back(sw[i].running_time);
+  EXPECT_EQ(want, requests);
+  /* First frames at or after 0.5, 1.0 and 1.5 s at 25 fps. */
+  EXPECT_EQ((std::vector<GstClockTime>{13 * kFrame, 25 * kFrame, 38 * kFrame}), want);
+}
+
+/* Without a beat pad the bpm property makes the beats, frame-exact per beat. */
+TEST(MontageSelect, BpmPropertyBeats)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 90.0, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  for (int k = 0; k < 50; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  /* 90 BPM: beats at 0.667, 1.333 s within 2 s (frames 0..49 end at 2.0 s). */
+  ASSERT_EQ(3u, sw.size());
+  for (size_t i = 1; i < sw.size(); i++) {
+    const GstClockTime beat = gst_util_uint64_scale(i, 2 * GST_SECOND, 3);
+    EXPECT_EQ("beat", sw[i].reason);
+    EXPECT_NEAR((double)beat, (double)sw[i].beat_time, 1.0);
+    EXPECT_GE(sw[i].running_time, sw[i].beat_time);
+    EXPECT_LT(sw[i].running_time, sw[i].beat_time + kFrame);
+  }
+  EXPECT_EQ(17 * kFrame, sw[1].running_time); /* 0.680 s */
+  EXPECT_EQ(34 * kFrame, sw[2].running_time); /* 1.360 s */
+}
+
+/* An input is not switched to within min-shot-length of its own cut. */
+TEST(MontageSelect, MinShotLengthAfterTheInputsCut)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)(500 * GST_MSECOND),
+               NULL);
+  const std::vector<GstClockTime> beats = {1000 * GST_MSECOND, 1400 * GST_MSECOND,
+                                           1600 * GST_MSECOND};
+  int on_air = -1;
+  for (int k = 0; k < 45; k++) {
+    if (k == 1) {
+      std::vector<Switch> sw = m.switches();
+      ASSERT_EQ(1u, sw.size());
+      on_air = pad_index(sw[0].now);
+    }
+    /* The other input cuts to a new shot at 0.960 s. */
+    for (int i = 0; i < 2; i++)
+      m.push_frame(i, k, k == 24 && on_air >= 0 && i != on_air);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  /* 1.0 s (0.04 s after its cut) and 1.4 s (0.44 s): no; 1.6 s (0.64 s): yes. */
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ(1600 * GST_MSECOND, sw[0].running_time);
+  EXPECT_NE(on_air, pad_index(sw[0].now));
+}
+
+/* The input on air sends EOS: the next frame comes from another input. */
+TEST(MontageSelect, InputEndingIsTakenOut)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  int on_air = -1;
+  for (int k = 0; k < 20; k++) {
+    for (int i = 0; i < 2; i++)
+      if (k < 10 || i != on_air)
+        m.push_frame(i, k);
+    if (k == 9) {
+      ASSERT_TRUE(gst_harness_push_event(m.inputs[on_air], gst_event_new_eos()));
+    }
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "the output stalled at frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    if (k == 0) {
+      std::vector<Switch> sw = m.switches();
+      ASSERT_EQ(1u, sw.size());
+      on_air = pad_index(sw[0].now);
+    }
+    const std::pair<int, int> src = m.source_of(out);
+    EXPECT_EQ(k < 10 ? on_air : 1 - on_air, src.first) << "frame " << k;
+    EXPECT_EQ(k, src.second);
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ("input-lost", sw[0].reason);
+  EXPECT_EQ(10 * kFrame, sw[0].running_time);
+}
+
+/* The input on air stops sending (no EOS): once the latency has passed on the
+ * clock, the output goes on from another input. */
+TEST(MontageSelect, SilentInputIsTakenOutAfterTheLatency)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  int on_air = -1;
+  for (int k = 0; k < 10; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+    if (k == 0)
+      on_air = pad_index(m.switches().at(0).now);
+  }
+  /* Only the other input goes on. */
+  m.push_frame(1 - on_air, 10);
+  m.push_frame(1 - on_air, 11);
+  GstBuffer *out = gst_harness_try_pull(m.out());
+  EXPECT_EQ(nullptr, out) << "a live element waits for its inputs until the latency has passed";
+  if (out)
+    gst_buffer_unref(out);
+  /* The element waits on the clock for frame 10 + latency: let that time come. */
+  ASSERT_TRUE(gst_harness_crank_single_clock_wait(m.out()));
+  out = m.pull();
+  ASSERT_NE(nullptr, out);
+  EXPECT_EQ(10 * kFrame, GST_BUFFER_PTS(out));
+  EXPECT_EQ(std::make_pair(1 - on_air, 10), m.source_of(out));
+  gst_buffer_unref(out);
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ("input-lost", sw[0].reason);
+  EXPECT_EQ(10 * kFrame, sw[0].running_time);
+}
+
+/* A pad requested while playing joins the choice; releasing it takes it out. */
+TEST(MontageSelect, PadAddedAndReleasedWhilePlaying)
+{
+  Mixer m(1, false);
+  g_object_set(m.element, "bpm", 150.0, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  for (int k = 0; k < 12; k++) {
+    m.push_frame(0, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    EXPECT_EQ(0, m.source_of(out).first);
+    gst_buffer_unref(out);
+  }
+  GstState state;
+  gst_element_get_state(m.element, &state, NULL, 0);
+  ASSERT_EQ(GST_STATE_PLAYING, state);
+  m.add_input();
+  for (int k = 12; k < 30; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  /* 150 BPM: beats every 0.4 s; 0.4 s passed with only sink_0; 0.8 s switches. */
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(2u, sw.size());
+  EXPECT_EQ("start", sw[0].reason);
+  EXPECT_EQ("sink_1", sw[1].now);
+  EXPECT_EQ(20 * kFrame, sw[1].running_time);
+  /* Release sink_1 while it is on air: sink_0 takes over at once. */
+  gst_harness_teardown(m.inputs[1]);
+  m.inputs[1] = nullptr;
+  for (int k = 30; k < 34; k++) {
+    m.push_frame(0, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    EXPECT_EQ(std::make_pair(0, k), m.source_of(out));
+    gst_buffer_unref(out);
+  }
+  sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ("input-lost", sw[0].reason);
+  EXPECT_EQ(30 * kFrame, sw[0].running_time);
+}
+
+/* The shot features meta decides: at a switch, the input whose shot is nearer
+ * the style's target wins over one far from it. */
+TEST(MontageSelect, FeaturesMetaSteersTheChoice)
+{
+  Mixer m(3, false);
+  g_object_set(m.element, "bpm", 150.0, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  /* Balanced style at energy 0.5 aims at about the middle of every axis. */
+  montage::ShotProgress near, far;
+  near.frames = far.frames = 1;
+  near.features.motion_mean = 17.0;
+  near.features.sharpness = 300.0;
+  near.features.brightness = 140.0;
+  near.features.contrast = 55.0;
+  near.features.colourfulness = 60.0;
+  far.features.brightness = 5.0;
+  int on_air = -1, near_pad = -1;
+  for (int k = 0; k < 14; k++) {
+    for (int i = 0; i < 3; i++) {
+      const bool tagged = k == 5 && i != on_air;
+      const bool is_near = tagged && near_pad < 0;
+      if (is_near)
+        near_pad = i;
+      m.push_frame(i, k, false, tagged ? (is_near ? &near : &far) : nullptr);
+    }
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+    if (k == 0)
+      on_air = pad_index(m.switches().at(0).now);
+  }
+  /* The beat at 0.4 s (frame 10). */
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ(10 * kFrame, sw[0].running_time);
+  EXPECT_EQ(near_pad, pad_index(sw[0].now));
+}
