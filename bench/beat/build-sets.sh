@@ -59,10 +59,13 @@ render() {
   mid=$(find "$cache/pkg" -name "$name" | head -1)
   local base=$cache/audio/$set-${name%.mid}
   if [ ! -s "$base.flac" ]; then
-    fluidsynth -ni -q -g 0.2 -r 44100 -F "$base.wav" "$sf2" "$mid" >/dev/null
+    # fluidsynth's reader stops early on some files (104.mid rendered 1.4 ms): render a copy that
+    # mido has written back in plain form (same events and times).
+    /usr/bin/python3 -c 'import mido, sys; mido.MidiFile(sys.argv[1]).save(sys.argv[2])' "$mid" "$base.mid"
+    fluidsynth -ni -q -g 0.2 -r 44100 -F "$base.wav" "$sf2" "$base.mid" >/dev/null
     # At most 150 s of each song keeps a run short.
     ffmpeg -v error -y -i "$base.wav" -t 150 -c:a flac "$base.flac"
-    rm -f "$base.wav"
+    rm -f "$base.wav" "$base.mid"
   fi
   /usr/bin/python3 "$here/midi_truth.py" "$mid" "$base.beats" > "$base.info"
 }

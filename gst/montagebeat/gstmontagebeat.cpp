@@ -366,15 +366,29 @@ static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *inca
   return TRUE;
 }
 
-template <typename T> static void mix(const guint8 *data, gsize frames, gint channels, float scale, float *out)
+/* CHANNELS > 0 fixes the channel count at compile time (mono and stereo, the
+ * common cases, then vectorise); 0 reads it from `channels`. */
+template <typename T, gint CHANNELS>
+static void mix(const guint8 *data, gsize frames, gint channels, float scale, float *out)
 {
   const T *in = reinterpret_cast<const T *>(data);
+  const gint ch = CHANNELS > 0 ? CHANNELS : channels;
   for (gsize i = 0; i < frames; i++) {
     float sum = 0.f;
-    for (gint c = 0; c < channels; c++)
-      sum += (float)in[i * channels + c];
+    for (gint c = 0; c < ch; c++)
+      sum += (float)in[i * ch + c];
     out[i] = sum * scale;
   }
+}
+
+template <typename T> static void mix_any(const guint8 *data, gsize frames, gint channels, float scale, float *out)
+{
+  if (channels == 1)
+    mix<T, 1>(data, frames, channels, scale, out);
+  else if (channels == 2)
+    mix<T, 2>(data, frames, channels, scale, out);
+  else
+    mix<T, 0>(data, frames, channels, scale, out);
 }
 
 /* Averages the channels of `frames` interleaved frames into st.mono. The
@@ -387,18 +401,35 @@ static void downmix(State &st, const guint8 *data, gsize frames)
   const float per = 1.0f / (float)channels;
   switch (GST_AUDIO_INFO_FORMAT(&st.info)) {
   case GST_AUDIO_FORMAT_F32LE:
-    mix<float>(data, frames, channels, per, st.mono.data());
+    mix_any<float>(data, frames, channels, per, st.mono.data());
     break;
   case GST_AUDIO_FORMAT_F64LE:
-    mix<double>(data, frames, channels, per, st.mono.data());
+    mix_any<double>(data, frames, channels, per, st.mono.data());
     break;
   case GST_AUDIO_FORMAT_S32LE:
-    mix<gint32>(data, frames, channels, per / 2147483648.f, st.mono.data());
+    mix_any<gint32>(data, frames, channels, per / 2147483648.f, st.mono.data());
     break;
   default:
-    mix<gint16>(data, frames, channels, per / 32768.f, st.mono.data());
+    mix_any<gint16>(data, frames, channels, per / 32768.f, st.mono.data());
     break;
   }
+}
+
+/* Sum of squares of n samples; eight partial sums keep the loop short and
+ * let the compiler vectorise it. */
+static double sum_squares(const float *x, std::size_t n)
+{
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++)
+      acc[k] += x[i + k] * x[i + k];
+  double sum = 0;
+  for (; i < n; i++)
+    sum += (double)x[i] * x[i];
+  for (float a : acc)
+    sum += a;
+  return sum;
 }
 
 /* Posts montage-energy for every interval completed by the samples in st.mono. */
@@ -406,10 +437,15 @@ static void measure_energy(GstMontageBeat *self, GstSegment *segment)
 {
   State &st = *self->state;
   const guint rate = (guint)GST_AUDIO_INFO_RATE(&st.info);
-  for (float x : st.mono) {
-    st.energy_sumsq += (double)x * x;
-    if (++st.energy_count < st.interval_samples)
-      continue;
+  std::size_t i = 0;
+  const std::size_t n = st.mono.size();
+  while (i < n) {
+    const std::size_t take = (std::size_t)std::min<guint64>(n - i, st.interval_samples - st.energy_count);
+    st.energy_sumsq += sum_squares(st.mono.data() + i, take);
+    st.energy_count += take;
+    i += take;
+    if (st.energy_count < st.interval_samples)
+      break;
     const double ms = st.energy_sumsq / (double)st.energy_count;
     const double db = ms > 0 ? 10 * std::log10(ms) : -400.0;
     const GstClockTime ts = to_buffer_time(st, gst_util_uint64_scale(st.energy_start, GST_SECOND, rate));

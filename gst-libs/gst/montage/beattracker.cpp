@@ -13,6 +13,7 @@ namespace montage {
 namespace {
 
 constexpr double kNsPerSecond = 1e9;
+static_assert(BeatTracker::kWindow % BeatTracker::kHop == 0, "push() copies whole hops into the ring");
 constexpr double kFps = (double)BeatTracker::kAnalysisRate / BeatTracker::kHop; /* 86.13 */
 constexpr int kBands = 24;
 /* Bands whose upper edge is at or below this count as bass (downbeat cue). */
@@ -88,27 +89,92 @@ double prior(double bpm)
   return std::exp(-0.5 * o * o);
 }
 
-/* Comb tempo salience of e[from, to): for each tempo of tempo_grid(), the
- * mean autocorrelation (normalised by lag 0) at 1-4 times its period, times the
- * tempo prior. Empty (all zero) when the stretch carries no onsets. */
-std::vector<double> tempo_salience(const std::vector<float> &e, long from, long to)
+/* Longest autocorrelation lag the comb reads: 4 periods of kMinBpm. */
+constexpr long kMaxLag = (long)(60.0 / kMinBpm * kFps * 4) + 2;
+
+/* Autocorrelation of a window [from, to) of an envelope that slides forward:
+ * move_to() adds the products of the samples entering and subtracts those of
+ * the samples leaving, so following a window that moves by s hops costs
+ * O(s * kMaxLag) instead of O(window * kMaxLag) for each estimate. Sums are
+ * kept in double, so adding and removing the same products leaves no
+ * noticeable drift over a song. The envelope must not change where the
+ * window has been. */
+class SlidingAutocorr {
+public:
+  SlidingAutocorr() : sum_((std::size_t)kMaxLag + 1, 0.0) {}
+
+  /* Moves the window to [from, to); both bounds may only grow. */
+  void move_to(const std::vector<float> &x, long from, long to)
+  {
+    from = std::max(0L, from);
+    to = std::min((long)x.size(), to);
+    while (to_ < to) {
+      const long i = to_++;
+      const double xi = x[(std::size_t)i];
+      const long top = std::min(kMaxLag, i - from_);
+      const float *p = x.data() + i;
+      double *out = sum_.data();
+      long lag = 0;
+      for (; lag + 3 <= top; lag += 4) {
+        out[lag] += xi * (double)p[-lag];
+        out[lag + 1] += xi * (double)p[-lag - 1];
+        out[lag + 2] += xi * (double)p[-lag - 2];
+        out[lag + 3] += xi * (double)p[-lag - 3];
+      }
+      for (; lag <= top; lag++)
+        out[lag] += xi * (double)p[-lag];
+    }
+    while (from_ < from) {
+      const long i = from_++;
+      const double xi = x[(std::size_t)i];
+      const long top = std::min(kMaxLag, to_ - 1 - i);
+      const float *p = x.data() + i;
+      double *out = sum_.data();
+      long lag = 0;
+      for (; lag + 3 <= top; lag += 4) {
+        out[lag] -= xi * (double)p[lag];
+        out[lag + 1] -= xi * (double)p[lag + 1];
+        out[lag + 2] -= xi * (double)p[lag + 2];
+        out[lag + 3] -= xi * (double)p[lag + 3];
+      }
+      for (; lag <= top; lag++)
+        out[lag] -= xi * (double)p[lag];
+    }
+  }
+
+  void clear()
+  {
+    std::fill(sum_.begin(), sum_.end(), 0.0);
+    from_ = to_ = 0;
+  }
+
+  long size() const { return to_ - from_; }
+  /* Sum of x[i] * x[i - lag] over the window. */
+  double sum(long lag) const { return sum_[(std::size_t)lag]; }
+
+private:
+  std::vector<double> sum_;
+  long from_ = 0, to_ = 0;
+};
+
+/* Comb tempo salience of the window `ac` holds: for each tempo of
+ * tempo_grid(), the mean autocorrelation (normalised by lag 0) at 1-4 times
+ * its period, times the tempo prior. Empty (all zero) when the window carries
+ * no onsets or is shorter than 32 hops. */
+std::vector<double> tempo_salience(const SlidingAutocorr &sliding)
 {
   const std::vector<double> &grid = tempo_grid();
   std::vector<double> out(grid.size(), 0.0);
-  from = std::max(0L, from);
-  const long n = to - from;
-  const long max_lag = std::min(n * 3 / 4, (long)std::ceil(60.0 / kMinBpm * kFps * 4) + 1);
+  const long n = sliding.size();
+  const long max_lag = std::min(n * 3 / 4, kMaxLag);
   if (n < 32 || max_lag < 8)
     return out;
   std::vector<double> ac((std::size_t)max_lag + 1, 0.0);
-  const float *x = e.data() + from;
-  for (long lag = 0; lag <= max_lag; lag++) {
-    double s = 0;
-    for (long i = lag; i < n; i++)
-      s += (double)x[i] * x[i - lag];
-    ac[(std::size_t)lag] = s / (double)(n - lag);
-  }
-  if (ac[0] <= 0)
+  for (long lag = 0; lag <= max_lag; lag++)
+    ac[(std::size_t)lag] = sliding.sum(lag) / (double)(n - lag);
+  /* The envelopes have unit scale where there are onsets; what removing a
+   * window's products leaves over silence is rounding error, not a pulse. */
+  if (ac[0] <= 1e-6)
     return out;
   auto at = [&](double lag) {
     long i = (long)lag;
@@ -146,6 +212,36 @@ double clarity(const std::vector<double> &s)
   mean /= (double)std::max<std::size_t>(1, s.size());
   return mx > 0 ? std::clamp((mx - mean) / mx, 0.0, 1.0) : 0.0;
 }
+
+/* Ellis 2007 transition cost, tightness * log(gap / period)^2, for every
+ * whole-hop gap from 0.6 to 1.4 periods; recomputed only when the period
+ * changes (the tempo changes rarely, the gap every hop). */
+class TransitionCost {
+public:
+  /* Makes the table for `period` (hops) unless it is already for it. */
+  void set_period(double period)
+  {
+    if (period == period_)
+      return;
+    period_ = period;
+    min_gap_ = (long)std::lround(0.6 * period);
+    max_gap_ = (long)std::lround(1.4 * period);
+    cost_.resize((std::size_t)std::max(0L, max_gap_ - min_gap_ + 1));
+    for (long g = min_gap_; g <= max_gap_; g++) {
+      const double l = std::log((double)g / period);
+      cost_[(std::size_t)(g - min_gap_)] = kTightness * l * l;
+    }
+  }
+  long min_gap() const { return min_gap_; }
+  long max_gap() const { return max_gap_; }
+  /* Cost of a gap of g hops, min_gap() <= g <= max_gap(). */
+  double operator()(long g) const { return cost_[(std::size_t)(g - min_gap_)]; }
+
+private:
+  double period_ = -1;
+  long min_gap_ = 0, max_gap_ = -1;
+  std::vector<double> cost_;
+};
 
 } // namespace
 
@@ -206,13 +302,17 @@ struct BeatTracker::Impl {
   fvec_t *frame = nullptr;
   fvec_t *spec = nullptr;
   std::vector<float> hann;
+  std::vector<float> power; /* kWindow / 2 + 1 bins of the current hop */
   std::vector<int> band_edges; /* kBands + 1 FFT bin edges */
   int bass_bands = 0;
 
   /* Linear resampler to kAnalysisRate. */
   guint64 n_in = 0, n_out = 0;
   float prev = 0.f;
+  float box_sum = 0.f; /* whole-multiple rates: the box being summed */
+  guint box_n = 0;
   std::vector<float> ring; /* the last kWindow analysis samples */
+  std::vector<float> block; /* push()'s samples at the analysis rate */
   guint fill = 0;          /* analysis samples since the last hop */
   guint64 total = 0;       /* analysis samples */
 
@@ -232,6 +332,9 @@ struct BeatTracker::Impl {
   double live_bpm = 0;        /* current causal tempo, 0 = not yet */
   double live_clarity = 0;
   long next_tempo = 0;        /* hop at which the tempo is next re-estimated */
+  SlidingAutocorr live_ac;    /* autocorrelation of the causal tempo window */
+  TransitionCost live_cost;   /* transition costs at live_bpm */
+  guint live_per_bar = 0;     /* meter of the causal beats, 0 = unknown */
   std::vector<Beat> causal;   /* beats returned so far */
 
   Impl(guint r, const BeatTrackerConfig &c) : rate(r), config(c) {}
@@ -257,6 +360,7 @@ struct BeatTracker::Impl {
     if (!fft || !frame || !spec)
       return false;
     hann.resize(kWindow);
+    power.assign(kWindow / 2 + 1, 0.f);
     for (guint i = 0; i < kWindow; i++)
       hann[i] = (float)(0.5 - 0.5 * std::cos(2 * M_PI * i / kWindow));
     /* Mel-spaced band edges from 30 Hz to 11 kHz, at least one bin each. */
@@ -284,6 +388,8 @@ struct BeatTracker::Impl {
   {
     n_in = n_out = 0;
     prev = 0.f;
+    box_sum = 0.f;
+    box_n = 0;
     std::fill(ring.begin(), ring.end(), 0.f);
     fill = 0;
     total = 0;
@@ -298,6 +404,8 @@ struct BeatTracker::Impl {
     flux_run = var_ema = 0;
     live_bpm = live_clarity = 0;
     next_tempo = 0;
+    live_ac.clear();
+    live_per_bar = 0;
     causal.clear();
   }
 
@@ -323,25 +431,33 @@ struct BeatTracker::Impl {
    * ring_pos). */
   void process_hop(std::size_t ring_pos, std::vector<Beat> &out)
   {
+    /* The ring from ring_pos to its end, then from its start. */
+    const guint first = kWindow - (guint)ring_pos;
+    for (guint i = 0; i < first; i++)
+      frame->data[i] = ring[ring_pos + i] * hann[i];
+    for (guint i = first; i < kWindow; i++)
+      frame->data[i] = ring[i - first] * hann[i];
     double sumsq = 0;
-    for (guint i = 0; i < kWindow; i++) {
-      float s = ring[(ring_pos + i) % kWindow];
-      if (i >= kWindow - kHop)
-        sumsq += (double)s * s;
-      frame->data[i] = s * hann[i];
+    for (guint i = kWindow - kHop; i < kWindow; i++) {
+      const float s = ring[(ring_pos + i) % kWindow];
+      sumsq += (double)s * s;
     }
     hop_sumsq.push_back(sumsq);
     aubio_fft_do_complex(fft, frame, spec);
     const float *c = spec->data;
     /* aubio's complex layout: real parts in [0, N/2], imaginary parts of bin
      * k at N - k. */
+    power[0] = c[0] * c[0];
+    for (guint k = 1; k < kWindow / 2; k++)
+      power[k] = (float)((double)c[k] * c[k] + (double)c[kWindow - k] * c[kWindow - k]);
+    power[kWindow / 2] = c[kWindow / 2] * c[kWindow / 2];
     double f = 0, fb = 0;
+    const std::size_t band_base = bands.size();
+    bands.resize(band_base + kBands);
     for (int b = 0; b < kBands; b++) {
       double e = 0;
-      for (int k = band_edges[b]; k < band_edges[b + 1]; k++) {
-        double re = c[k], im = (k > 0 && k < (int)kWindow / 2) ? c[kWindow - k] : 0.0;
-        e += re * re + im * im;
-      }
+      for (int k = band_edges[b]; k < band_edges[b + 1]; k++)
+        e += power[(std::size_t)k];
       const int width = std::max(1, band_edges[b + 1] - band_edges[b]);
       const float level = (float)std::log1p(100.0 * std::sqrt(e / width));
       const float d = level - prev_bands[b];
@@ -351,7 +467,7 @@ struct BeatTracker::Impl {
           fb += d;
       }
       prev_bands[b] = level;
-      bands.push_back(level);
+      bands[band_base + (std::size_t)b] = level;
     }
     flux.push_back((float)f);
     bass.push_back((float)fb);
@@ -383,7 +499,8 @@ struct BeatTracker::Impl {
     if (t >= next_tempo) {
       next_tempo = t + (long)std::lround(0.5 * kFps);
       const long w = (long)std::lround(kTempoWindowS * kFps);
-      std::vector<double> s = tempo_salience(ce, t + 1 - w, t + 1);
+      live_ac.move_to(ce, t + 1 - w, t + 1);
+      std::vector<double> s = tempo_salience(live_ac);
       const std::vector<double> &grid = tempo_grid();
       double best = 0;
       std::size_t arg = 0;
@@ -408,13 +525,12 @@ struct BeatTracker::Impl {
     double score = ce[(std::size_t)t];
     long back = -1;
     if (live_bpm > 0) {
-      const double period = 60.0 / live_bpm * kFps;
-      const long lo = std::max(0L, t - (long)std::lround(1.4 * period));
-      const long hi = t - (long)std::lround(0.6 * period);
+      live_cost.set_period(60.0 / live_bpm * kFps);
+      const long lo = std::max(0L, t - live_cost.max_gap());
+      const long hi = t - live_cost.min_gap();
       double best = 0;
       for (long p = lo; p <= hi; p++) {
-        double l = std::log((double)(t - p) / period);
-        double s = cscore[(std::size_t)p] - kTightness * l * l;
+        double s = cscore[(std::size_t)p] - live_cost(t - p);
         if (back < 0 || s > best) {
           best = s;
           back = p;
@@ -469,17 +585,26 @@ struct BeatTracker::Impl {
     }
   }
 
-  /* Meter of the causal beats so far, applied to the newest one. */
+  /* Meter of the causal beats so far, applied to the newest one. The meter
+   * is re-estimated on every fourth beat (it reads up to 64 beats); between,
+   * the bar position counts on from the previous beat's. */
   void label_causal_meter()
   {
     if (causal.size() < 8)
       return;
+    const Beat &prev = causal[causal.size() - 2];
+    if (causal.size() % 4 != 0 && live_per_bar > 0 && prev.bar_position > 0) {
+      causal.back().bar_position = prev.bar_position % live_per_bar + 1;
+      causal.back().downbeat = causal.back().bar_position == 1;
+      return;
+    }
     const std::size_t from = causal.size() > 64 ? causal.size() - 64 : 0;
     std::vector<GstClockTime> times;
     for (std::size_t i = from; i < causal.size(); i++)
       times.push_back(causal[i].time);
     guint per_bar = 0;
     std::vector<guint> pos = meter(times, per_bar);
+    live_per_bar = per_bar;
     if (per_bar == 0)
       return;
     causal.back().bar_position = pos.back();
@@ -525,10 +650,12 @@ struct BeatTracker::Impl {
     std::vector<long> centres;
     std::vector<std::vector<double>> obs;
     std::vector<double> wclar;
+    SlidingAutocorr sliding;
     for (long c = std::min(n / 2, w / 2);; c += step) {
       long a = std::max(0L, c - w / 2), b = std::min(n, a + w);
       a = std::max(0L, b - w);
-      std::vector<double> s = tempo_salience(e, a, b);
+      sliding.move_to(e, a, b);
+      std::vector<double> s = tempo_salience(sliding);
       if (song_salience.empty())
         song_salience.assign(s.size(), 0.0);
       for (std::size_t i = 0; i < s.size(); i++)
@@ -542,24 +669,35 @@ struct BeatTracker::Impl {
       if (c + w / 2 >= n)
         break;
     }
-    std::vector<double> logb(k);
-    for (std::size_t i = 0; i < k; i++)
-      logb[i] = std::log2(grid[i]);
+    /* The grid is geometric, so a change of |j - i| grid steps costs
+     * |j - i| * step_cost; the best predecessor of every state then comes
+     * from one pass up and one pass down the grid (a distance transform)
+     * instead of comparing all pairs. */
+    const double step_cost = kTempoChangeCost * std::log2(kBpmStep);
     std::vector<std::vector<int>> back(obs.size(), std::vector<int>(k, 0));
-    std::vector<double> delta = obs[0], next(k);
+    std::vector<double> delta = obs[0], next(k), up(k), down(k);
+    std::vector<int> up_arg(k), down_arg(k);
     for (std::size_t wi = 1; wi < obs.size(); wi++) {
       for (std::size_t j = 0; j < k; j++) {
-        double best = -1e300;
-        int arg = 0;
-        for (std::size_t i = 0; i < k; i++) {
-          double v = delta[i] - kTempoChangeCost * std::fabs(logb[j] - logb[i]);
-          if (v > best) {
-            best = v;
-            arg = (int)i;
-          }
+        up[j] = delta[j];
+        up_arg[j] = (int)j;
+        if (j > 0 && up[j - 1] - step_cost > up[j]) {
+          up[j] = up[j - 1] - step_cost;
+          up_arg[j] = up_arg[j - 1];
         }
-        next[j] = best + obs[wi][j];
-        back[wi][j] = arg;
+      }
+      for (std::size_t j = k; j-- > 0;) {
+        down[j] = delta[j];
+        down_arg[j] = (int)j;
+        if (j + 1 < k && down[j + 1] - step_cost > down[j]) {
+          down[j] = down[j + 1] - step_cost;
+          down_arg[j] = down_arg[j + 1];
+        }
+      }
+      for (std::size_t j = 0; j < k; j++) {
+        const bool from_below = up[j] >= down[j];
+        next[j] = (from_below ? up[j] : down[j]) + obs[wi][j];
+        back[wi][j] = from_below ? up_arg[j] : down_arg[j];
       }
       std::swap(delta, next);
     }
@@ -585,15 +723,15 @@ struct BeatTracker::Impl {
     const std::size_t n = e.size();
     std::vector<double> score(n, 0.0);
     std::vector<long> back(n, -1);
+    TransitionCost cost;
     for (long t = 0; t < (long)n; t++) {
-      const double period = 60.0 / bpm[(std::size_t)t] * kFps;
-      const long lo = std::max(0L, t - (long)std::lround(1.4 * period));
-      const long hi = t - (long)std::lround(0.6 * period);
+      cost.set_period(60.0 / bpm[(std::size_t)t] * kFps);
+      const long lo = std::max(0L, t - cost.max_gap());
+      const long hi = t - cost.min_gap();
       double best = 0;
       long arg = -1;
       for (long p = lo; p <= hi; p++) {
-        double l = std::log((double)(t - p) / period);
-        double s = score[(std::size_t)p] - kTightness * l * l;
+        double s = score[(std::size_t)p] - cost(t - p);
         if (arg < 0 || s > best) {
           best = s;
           arg = p;
@@ -847,40 +985,75 @@ std::vector<Beat> BeatTracker::push(const float *mono, std::size_t n_samples)
   Impl &d = *impl_;
   if (!mono || n_samples == 0 || !d.fft)
     return out;
-  auto feed = [&](float s) {
-    d.ring[(std::size_t)(d.total % kWindow)] = s;
-    d.total++;
-    if (++d.fill == kHop) {
-      d.fill = 0;
-      d.process_hop((std::size_t)(d.total % kWindow), out);
-    }
-  };
+  /* Resample into d.block, then move it into the ring a hop at a time. */
   const guint64 first = d.n_in;
   const guint64 end = d.n_in + n_samples;
-  if (d.rate == 2 * kAnalysisRate) {
-    /* 44.1 kHz: average pairs (n_out counts analysis samples). */
-    for (;;) {
-      guint64 i = d.n_out * 2;
-      if (i + 1 >= end)
-        break;
-      float x0 = i < first ? d.prev : mono[i - first];
-      float x1 = mono[i + 1 - first];
-      feed(0.5f * (x0 + x1));
-      d.n_out++;
+  /* At most n_samples * kAnalysisRate / rate + 2 analysis samples come out;
+   * they are written by index (no push_back in these loops). */
+  d.block.resize((std::size_t)((guint64)n_samples * kAnalysisRate / d.rate + 2));
+  std::size_t made = 0;
+  if (d.rate % kAnalysisRate == 0) {
+    /* A whole multiple (44.1, 88.2, 176.4 kHz...): each analysis sample is
+     * the mean of `ratio` input samples, a boxcar low-pass; box_sum and
+     * box_n carry a box across pushes. */
+    const guint ratio = d.rate / kAnalysisRate;
+    const float scale = 1.0f / (float)ratio;
+    std::size_t i = 0;
+    while (i < n_samples) {
+      if (d.box_n == 0) {
+        /* Whole boxes straight from the buffer. */
+        for (; i + ratio <= n_samples; i += ratio) {
+          float sum = 0.f;
+          for (guint k = 0; k < ratio; k++)
+            sum += mono[i + k];
+          d.block[made++] = sum * scale;
+        }
+        if (i == n_samples)
+          break;
+      }
+      d.box_sum += mono[i++];
+      if (++d.box_n == ratio) {
+        d.block[made++] = d.box_sum * scale;
+        d.box_sum = 0.f;
+        d.box_n = 0;
+      }
     }
   } else {
     /* Linear interpolation: analysis sample k at input position
-     * k * rate / kAnalysisRate. */
-    for (;;) {
-      guint64 pos = d.n_out * d.rate;
-      guint64 i = pos / kAnalysisRate;
-      if (i + 1 >= end)
-        break;
-      double frac = (double)(pos % kAnalysisRate) / kAnalysisRate;
-      float x0 = i < first ? d.prev : mono[i - first];
-      float x1 = mono[i + 1 - first];
-      feed((float)(x0 + (x1 - x0) * frac));
+     * k * rate / kAnalysisRate, i.e. input sample i plus rem / kAnalysisRate,
+     * stepped without a division per sample. */
+    const guint step_i = d.rate / kAnalysisRate, step_rem = d.rate % kAnalysisRate;
+    const guint64 pos = d.n_out * d.rate;
+    guint64 i = pos / kAnalysisRate;
+    guint rem = (guint)(pos % kAnalysisRate);
+    while (i + 1 < end) {
+      const float frac = (float)rem / (float)kAnalysisRate;
+      const float x0 = i < first ? d.prev : mono[i - first];
+      const float x1 = mono[i + 1 - first];
+      d.block[made++] = x0 + (x1 - x0) * frac;
       d.n_out++;
+      i += step_i;
+      rem += step_rem;
+      if (rem >= kAnalysisRate) {
+        rem -= kAnalysisRate;
+        i++;
+      }
+    }
+  }
+  /* kWindow is a multiple of kHop and a hop starts at a multiple of kHop in
+   * the ring, so the samples up to the end of a hop never wrap around. */
+  d.block.resize(made);
+  std::size_t done = 0;
+  while (done < d.block.size()) {
+    const std::size_t take = std::min<std::size_t>(kHop - d.fill, d.block.size() - done);
+    std::copy(d.block.begin() + (long)done, d.block.begin() + (long)(done + take),
+              d.ring.begin() + (long)(d.total % kWindow));
+    done += take;
+    d.total += take;
+    d.fill += (guint)take;
+    if (d.fill == kHop) {
+      d.fill = 0;
+      d.process_hop((std::size_t)(d.total % kWindow), out);
     }
   }
   d.prev = mono[n_samples - 1];

@@ -16,7 +16,7 @@
  *    Dynamic Programming", JNMR 2007) runs on every hop with that tempo, and a
  *    beat on the best path is confirmed once config.live_delay of audio
  *    follows it. Meter and downbeats come from the same accents as offline,
- *    over the causal beats so far.
+ *    over the last 64 causal beats, re-estimated every fourth beat.
  *
  *  - whole song (finish()): the tempo is estimated in 8 s windows every 1 s
  *    with the same comb and prior, and a Viterbi pass over the windows picks a
