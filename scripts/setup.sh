@@ -22,6 +22,9 @@ if [ "${1:-}" = "--bench" ]; then
   packages+=(ffmpeg aubio-tools)
   packages+=(fluidsynth fluid-soundfont-gm python3-mido python3-gi gir1.2-gstreamer-1.0)
 fi
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -24,11 +25,12 @@ using montage::AdtsHeader;
 using montage::AdtsIndex;
 
 /* A hand-made ADTS header (ISO/IEC 13818-7 6.2) followed by `length - header`
- * payload bytes of 0x55. */
+ * payload bytes of 0x55. A `length` below 7 still gets the whole 7-byte header
+ * (it claims `length`). */
 std::vector<guint8> make_frame(guint length, guint rate_index = 4, guint channels = 2,
                                bool crc = false, guint blocks = 1, guint object_type = 2)
 {
-  std::vector<guint8> f(length, 0x55);
+  std::vector<guint8> f(std::max(length, 7u), 0x55);
   f[0] = 0xFF;
   f[1] = 0xF0 | (crc ? 0 : 1);
   f[2] = (guint8)(((object_type - 1) << 6) | (rate_index << 2) | (channels >> 2));

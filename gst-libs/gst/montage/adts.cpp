@@ -405,7 +405,11 @@ std::unique_ptr<AdtsIndex> AdtsIndex::deserialise(const uint8_t *data, size_t si
 {
   std::unique_ptr<AdtsIndex> index(new AdtsIndex());
   try {
-    msgpack::object_handle oh = msgpack::unpack((const char *)data, size);
+    /* Containers may not claim more elements than there are bytes (msgpack
+     * allocates them up front: found by fuzz/fuzz_adts.cpp, fuzz/regressions/). */
+    const size_t n = std::min<size_t>(size, 0xffffffffu);
+    msgpack::object_handle oh = msgpack::unpack((const char *)data, size, nullptr, nullptr,
+                                                msgpack::unpack_limit(n, n / 2, n, n, n, 32));
     const msgpack::object &o = oh.get();
     if (o.type != msgpack::type::ARRAY || o.via.array.size != 7)
       throw msgpack::type_error();

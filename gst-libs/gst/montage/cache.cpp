@@ -142,7 +142,14 @@ std::vector<double> as_double_list(const msgpack::object &o)
 template <typename F> bool decode_guarded(const uint8_t *data, size_t size, F &&fill)
 {
   try {
-    msgpack::object_handle oh = msgpack::unpack(reinterpret_cast<const char *>(data), size);
+    /* No container or string may claim more elements than there are bytes
+     * left: msgpack allocates a container's elements before reading them, so
+     * five corrupt bytes claiming 2^32 elements would ask for 64 GB (found by
+     * fuzz/fuzz_cache_song.cpp; fuzz/regressions/). */
+    const size_t n = std::min<size_t>(size, 0xffffffffu);
+    const msgpack::unpack_limit limit(n, n / 2, n, n, n, 32);
+    msgpack::object_handle oh =
+        msgpack::unpack(reinterpret_cast<const char *>(data), size, nullptr, nullptr, limit);
     fill(oh.get());
     return true;
   } catch (const std::exception &e) {

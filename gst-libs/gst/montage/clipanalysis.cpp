@@ -178,17 +178,13 @@ public:
       g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "the file cannot be seeked");
       return false;
     }
-    if (event) {
-      /* The flush is done: an EOS or stop message still queued is the
-       * previous pass's. */
-      GstBus *bus = gst_element_get_bus(pipeline_);
-      while (GstMessage *old = gst_bus_pop_filtered(
-                 bus, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_APPLICATION)))
-        gst_message_unref(old);
-      gst_object_unref(bus);
-    }
+    /* The pass ends on a "montage-pass-done" message carrying this pass's
+     * seek seqnum (posted by stop_pass() or by the probe when the EOS after
+     * this seek's segment reaches the sink): a message of an earlier pass is
+     * skipped, and this pass's end is never mistaken for a stale one (with a
+     * one-frame file the EOS can come before the seek call returns). */
     gst_element_set_state(pipeline_, GST_STATE_PLAYING);
-    bool ok = wait((GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_APPLICATION), error);
+    bool ok = wait(GST_MESSAGE_APPLICATION, error);
     std::lock_guard<std::mutex> guard(lock_);
     consumer_ = nullptr;
     stopped_ = false;
@@ -200,9 +196,7 @@ public:
   void stop_pass()
   {
     stopped_ = true;
-    gst_element_post_message(pipeline_,
-                             gst_message_new_application(
-                                 GST_OBJECT(pipeline_), gst_structure_new_empty("montage-pass-done")));
+    post_pass_done();
   }
 
   GstClockTime first_frame() const { return first_; }
@@ -258,6 +252,12 @@ private:
       if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
         gst_event_copy_segment(ev, &self->segment_);
         self->segment_seqnum_ = gst_event_get_seqnum(ev);
+      } else if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
+        /* The end of this pass's data (not a stopped or earlier pass's). */
+        if (self->consumer_ && !self->stopped_ &&
+            (self->wanted_seqnum_ == GST_SEQNUM_INVALID ||
+             self->segment_seqnum_ == self->wanted_seqnum_))
+          self->post_pass_done();
       } else if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
         GstCaps *caps;
         gst_event_parse_caps(ev, &caps);
@@ -301,6 +301,24 @@ private:
     return GST_PAD_PROBE_OK;
   }
 
+  /* Under lock_: tells wait() that the current pass is over. */
+  void post_pass_done()
+  {
+    GstStructure *s = gst_structure_new("montage-pass-done", "seqnum", G_TYPE_UINT,
+                                        (guint)wanted_seqnum_, NULL);
+    gst_element_post_message(pipeline_,
+                             gst_message_new_application(GST_OBJECT(pipeline_), s));
+  }
+
+  bool is_this_pass_done(GstMessage *msg)
+  {
+    const GstStructure *s = gst_message_get_structure(msg);
+    guint seqnum = 0;
+    std::lock_guard<std::mutex> guard(lock_);
+    return s && gst_structure_has_name(s, "montage-pass-done") &&
+           gst_structure_get_uint(s, "seqnum", &seqnum) && seqnum == (guint)wanted_seqnum_;
+  }
+
   /* Waits for `until`, an error, or a stall. */
   bool wait(GstMessageType until, GError **error)
   {
@@ -332,6 +350,10 @@ private:
           gst_element_query_duration(pipeline_, GST_FORMAT_TIME, &dur);
           progress(pos, dur >= 0 ? (GstClockTime)dur : GST_CLOCK_TIME_NONE);
         }
+        continue;
+      }
+      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_APPLICATION && !is_this_pass_done(msg)) {
+        gst_message_unref(msg);
         continue;
       }
       if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
@@ -567,7 +589,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
                                                                dec.info()->fps_n)
                                    : 40 * GST_MSECOND;
     const int look = ShotDetector(refine).latency_frames() + 1;
-    for (const auto &[first, last] : runs) {
+    for (const auto &run : runs) {
+      /* Plain copies: a lambda may not capture structured bindings before C++20 (clang). */
+      const auto first = run.first, last = run.second;
       ShotDetector detector(refine, luma_only);
       Collector part;
       int since_boundary = -1;
