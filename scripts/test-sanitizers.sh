@@ -33,4 +33,8 @@ meson compile -C build-asan
 export GST_REGISTRY_FORK=no
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:max_allocation_size_mb=4096}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-meson test -C build-asan --print-errorlogs --timeout-multiplier 3 "$@"
+rc=0
+meson test -C build-asan --print-errorlogs --timeout-multiplier 3 "$@" || rc=$?
+echo -n "sanitizers: "
+python3 scripts/test-summary.py build-asan/meson-logs/testlog.json
+exit $rc

@@ -14,15 +14,6 @@ scripts/build.sh "-Dmedia_dir=$media"
 rc=0
 meson test -C build --print-errorlogs "$@" || rc=$?
 
-# One plain summary line over every GoogleTest case meson ran.
-python3 - build/meson-logs/testlog.json <<'PY'
-import json, sys
-passed = failed = skipped = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("result") in ("OK", "EXPECTEDFAIL"): passed += 1
-    elif r.get("result") == "SKIP": skipped += 1
-    else: failed += 1
-print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
-PY
+# One plain summary line over every test binary meson ran.
+python3 scripts/test-summary.py build/meson-logs/testlog.json
 exit $rc
