@@ -162,6 +162,8 @@ struct SceneHarness {
       gst_buffer_unref(b);
     for (GstBuffer *b : outputs)
       gst_buffer_unref(b);
+    /* Messages left on the bus hold the element: drop them, or it leaks. */
+    gst_bus_set_flushing(bus, TRUE);
     gst_harness_teardown(h);
     gst_object_unref(bus);
   }
@@ -563,6 +565,7 @@ TEST(MontageScene, ShotMetaSurvivesVideoconvertAndShotMessages)
     EXPECT_GE(shots[k].features.best_inpoint, shots[k].start);
     EXPECT_LT(shots[k].features.best_inpoint, shots[k].end);
   }
+  gst_bus_set_flushing(bus, TRUE);
   gst_harness_teardown(h);
   gst_object_unref(bus);
 }

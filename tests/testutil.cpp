@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 
 namespace {
 
@@ -61,6 +62,13 @@ int main(int argc, char **argv)
     g_log_set_handler(domain, (GLogLevelFlags)(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL), log_handler, nullptr);
   ::testing::InitGoogleTest(&argc, argv);
   int ret = RUN_ALL_TESTS();
+  int before = montage_test::warnings_seen();
   gst_deinit();
+  /* A warning at deinit (the leaks tracer's "Leaks detected") fails the run. */
+  if (montage_test::warnings_seen() > before) {
+    fprintf(stderr, "GLib warnings at gst_deinit(): leaked objects (run with "
+                    "GST_DEBUG=GST_TRACER:7 to list them)\n");
+    return ret ? ret : 1;
+  }
   return ret;
 }
