@@ -348,3 +348,81 @@ TEST(BeatTracker, FollowsASuddenTempoChange)
   EXPECT_NEAR(montage::bpm_from_beats(std::vector<GstClockTime>(away.begin(), away.begin() + 20)), 100.0, 1.0);
   EXPECT_NEAR(montage::bpm_from_beats(std::vector<GstClockTime>(away.end() - 20, away.end())), 130.0, 1.3);
 }
+
+/* Live (no whole-song pass): half an hour of clicks keeps a bounded window
+ * of per-hop data, the tracker keeps finding the clicks to the end, and the
+ * summary still covers the whole stream. Before the fix every hop was kept
+ * (about 20 MB for this stream). */
+TEST(BeatTracker, LiveMemoryStaysBoundedOverHalfAnHour)
+{
+  const guint rate = 22050; /* the analysis rate: no resampling to pay for */
+  /* 20 clicks at 120 BPM in 10 s: repeated, a seamless 0.5 s grid. */
+  ClickTrack ct = make_clicks(rate, 120, 0.0, 10.0);
+  const int minutes = 30, chunks = minutes * 6;
+  BeatTrackerConfig cfg;
+  cfg.whole_song = false;
+  BeatTracker bt(rate, cfg);
+  std::size_t n_beats = 0, max_hops = 0, bytes_at_5_min = 0;
+  std::vector<GstClockTime> last_chunk;
+  for (int k = 0; k < chunks; k++) {
+    std::vector<Beat> got = bt.push(ct.samples.data(), ct.samples.size());
+    n_beats += got.size();
+    if (k == chunks - 1)
+      last_chunk = times_of(got);
+    max_hops = std::max(max_hops, bt.retained_hops());
+    if (k == 5 * 6 - 1)
+      bytes_at_5_min = bt.retained_bytes();
+  }
+  EXPECT_GE(max_hops, BeatTracker::kLiveKeepHops);
+  EXPECT_LT(max_hops, 2 * BeatTracker::kLiveKeepHops);
+  EXPECT_GE(bt.retained_hops(), BeatTracker::kLiveKeepHops);
+  /* 25 more minutes add only the per-beat and energy-curve lists: 3000
+   * beats and 15000 intervals, well under 1 MB even with vector slack. */
+  EXPECT_LT(bt.retained_bytes(), bytes_at_5_min + 1024 * 1024);
+  EXPECT_LT(bt.retained_bytes(), 2u * 1024 * 1024);
+
+  /* Still on the clicks at the end (the last beats wait for live-delay). */
+  EXPECT_GE(last_chunk.size(), 18u);
+  for (GstClockTime t : last_chunk) {
+    const GstClockTime grid = 500 * GST_MSECOND;
+    const GstClockTime off = t % grid;
+    EXPECT_LE(std::min(off, grid - off), kTolerance) << "beat at " << t / 1e9 << " s is off the 0.5 s grid";
+  }
+
+  SongAnalysis song = bt.finish();
+  EXPECT_EQ(song.duration, (GstClockTime)minutes * 60 * GST_SECOND);
+  EXPECT_EQ(song.beats.size(), n_beats);
+  EXPECT_GE(n_beats, (std::size_t)(minutes * 120 - 10));
+  EXPECT_NEAR(song.bpm, 120.0, 0.1);
+  EXPECT_EQ(song.beats_per_bar, 4u);
+  EXPECT_EQ(song.energy_curve.size(), (std::size_t)minutes * 600);
+  ASSERT_EQ(song.beat_energy.size(), song.beats.size());
+  /* Every beat interval holds one click: the same energy to within the
+   * accent (0.8 vs 0.5 amplitude). */
+  for (std::size_t i = 0; i + 1 < song.beat_energy.size(); i++)
+    ASSERT_GT(song.beat_energy[i], 0.5) << "beat " << i;
+}
+
+/* With the whole-song pass every hop is kept: the retained size grows with
+ * the stream (the cost docs and beattracker.h state). */
+TEST(BeatTracker, WholeSongKeepsEveryHop)
+{
+  const guint rate = 22050;
+  ClickTrack ct = make_clicks(rate, 120, 0.0, 10.0);
+  BeatTrackerConfig cfg;
+  cfg.causal = false; /* only the envelope: quick */
+  BeatTracker bt(rate, cfg);
+  std::size_t bytes_at_1_min = 0;
+  for (int k = 0; k < 5 * 6; k++) {
+    bt.push(ct.samples.data(), ct.samples.size());
+    EXPECT_EQ(bt.retained_hops(), ct.samples.size() * (std::size_t)(k + 1) / BeatTracker::kHop);
+    if (k == 5)
+      bytes_at_1_min = bt.retained_bytes();
+  }
+  EXPECT_GT(bt.retained_hops(), 2 * BeatTracker::kLiveKeepHops);
+  /* 24 band levels and more per hop; 5 times the hops of the first minute
+   * (vectors grow by doubling, so at least 2.5 times the bytes). */
+  EXPECT_GE(bt.retained_bytes(), 100 * bt.retained_hops());
+  EXPECT_GT(bt.retained_bytes(), 2 * bytes_at_1_min);
+  EXPECT_FALSE(bt.finish().beats.empty());
+}

@@ -44,6 +44,14 @@ constexpr double kFrameLagS = 0.016;
  * 0.01-0.02. */
 constexpr double kMinMidpointRatio = 0.04;
 constexpr double kAltMidpointRatio = 0.3;
+/* Without the whole-song pass, per-hop data is kept for the last
+ * kLiveKeep..2 * kLiveKeep hops only (16-32 s): the causal tracker reads at
+ * most 8.5 s back (the tempo window and its last step), and a beat is only
+ * confirmed within a few periods of the newest hop. */
+constexpr long kLiveKeep = (long)BeatTracker::kLiveKeepHops;
+static_assert(kLiveKeep >= (long)(2 * kTempoWindowS * kFps), "keep two tempo windows");
+/* Bar-novelty window of a beat with no next beat yet (hops; meter()). */
+constexpr long kLastBeatSpan = 40;
 
 double parabolic_peak(double a, double b, double c)
 {
@@ -64,6 +72,18 @@ GstClockTime frame_to_ns(double frame)
 double ns_to_frame(GstClockTime t)
 {
   return ((double)t / kNsPerSecond + kFrameLagS) * kFps - (double)BeatTracker::kWindow / 2.0 / BeatTracker::kHop;
+}
+
+/* Hop of the boundary before a beat at t (ns), for beat_energy; may be -1. */
+double hop_before(GstClockTime t)
+{
+  return std::floor(ns_to_frame(t) + (double)BeatTracker::kWindow / BeatTracker::kHop - 1) - 1;
+}
+
+/* Hop whose onset a beat at t (ns) reads, for meter(); not clamped. */
+long beat_hop(GstClockTime t)
+{
+  return (long)std::lround(ns_to_frame(t));
 }
 
 double mel(double hz)
@@ -98,21 +118,23 @@ constexpr long kMaxLag = (long)(60.0 / kMinBpm * kFps * 4) + 2;
  * O(s * kMaxLag) instead of O(window * kMaxLag) for each estimate. Sums are
  * kept in double, so adding and removing the same products leaves no
  * noticeable drift over a song. The envelope must not change where the
- * window has been. */
+ * window has been; it may lose samples before the window (x then holds
+ * samples [base, base + x.size())). */
 class SlidingAutocorr {
 public:
   SlidingAutocorr() : sum_((std::size_t)kMaxLag + 1, 0.0) {}
 
-  /* Moves the window to [from, to); both bounds may only grow. */
-  void move_to(const std::vector<float> &x, long from, long to)
+  /* Moves the window to [from, to); both bounds may only grow. x holds the
+   * envelope from sample `base` on. */
+  void move_to(const std::vector<float> &x, long from, long to, long base = 0)
   {
     from = std::max(0L, from);
-    to = std::min((long)x.size(), to);
+    to = std::min(base + (long)x.size(), to);
     while (to_ < to) {
       const long i = to_++;
-      const double xi = x[(std::size_t)i];
+      const double xi = x[(std::size_t)(i - base)];
       const long top = std::min(kMaxLag, i - from_);
-      const float *p = x.data() + i;
+      const float *p = x.data() + (i - base);
       double *out = sum_.data();
       long lag = 0;
       for (; lag + 3 <= top; lag += 4) {
@@ -126,9 +148,9 @@ public:
     }
     while (from_ < from) {
       const long i = from_++;
-      const double xi = x[(std::size_t)i];
+      const double xi = x[(std::size_t)(i - base)];
       const long top = std::min(kMaxLag, to_ - 1 - i);
-      const float *p = x.data() + i;
+      const float *p = x.data() + (i - base);
       double *out = sum_.data();
       long lag = 0;
       for (; lag + 3 <= top; lag += 4) {
@@ -316,14 +338,24 @@ struct BeatTracker::Impl {
   guint fill = 0;          /* analysis samples since the last hop */
   guint64 total = 0;       /* analysis samples */
 
-  /* Per hop. */
+  /* Per hop, for hops [base, n_hops) (global hop indices count from the last
+   * reset): every hop with config.whole_song, else the last kLiveKeep to
+   * 2 * kLiveKeep (trim()). */
+  long n_hops = 0;
+  long base = 0;
   std::vector<float> flux;       /* raw log-band spectral flux */
   std::vector<float> bass;       /* flux over the bass bands */
   std::vector<float> bands;      /* kBands log band levels per hop */
   std::vector<float> prev_bands; /* previous hop's */
   std::vector<double> hop_sumsq; /* sum of squares of the hop's analysis samples */
+  double sumsq_total = 0;        /* hop_sumsq summed over every hop */
 
-  /* Causal tracker. */
+  /* Energy curve, built as the hops come: mean square of every completed
+   * config.energy_interval, and the sum of squares of the current one. */
+  std::vector<double> energy_ms;
+  double energy_sum = 0;
+
+  /* Causal tracker (per hop, same window as above). */
   std::vector<float> ce;      /* causal envelope: flux less its trailing mean, rectified, scaled */
   std::vector<double> cscore; /* forward DP score */
   std::vector<long> cback;    /* best predecessor, -1 = chain start */
@@ -335,7 +367,25 @@ struct BeatTracker::Impl {
   SlidingAutocorr live_ac;    /* autocorrelation of the causal tempo window */
   TransitionCost live_cost;   /* transition costs at live_bpm */
   guint live_per_bar = 0;     /* meter of the causal beats, 0 = unknown */
-  std::vector<Beat> causal;   /* beats returned so far */
+  Beat last_beat;             /* the newest beat returned */
+
+  /* What finish() and the meter need of each causal beat returned so far;
+   * nothing per hop, so it stays small (48 bytes a beat) on a live stream. */
+  struct Cue {
+    GstClockTime time;
+    double confidence;
+    double bass;        /* bass flux, maximum over the beat's hop +-2 (meter()) */
+    double novelty;     /* change of the mean band levels from the previous
+                           beat interval (meter()); set once the next beat comes */
+    double sumsq_before; /* hop_sumsq summed over the hops before hop_before(time) */
+    double sumsq_hop;    /* hop_sumsq of that hop (0 past the audio) */
+  };
+  std::vector<Cue> cues;
+  /* Band levels summed from the newest beat's hop (beat_hop()) to the
+   * newest hop, over at most its first kLastBeatSpan hops, and the mean band
+   * levels of the interval before it. */
+  std::array<double, kBands> open_sum{}, open_first{}, prev_mean{};
+  long open_count = 0;
 
   Impl(guint r, const BeatTrackerConfig &c) : rate(r), config(c) {}
   ~Impl() { free_aubio(); }
@@ -393,11 +443,15 @@ struct BeatTracker::Impl {
     std::fill(ring.begin(), ring.end(), 0.f);
     fill = 0;
     total = 0;
+    n_hops = base = 0;
     flux.clear();
     bass.clear();
     bands.clear();
     std::fill(prev_bands.begin(), prev_bands.end(), 0.f);
     hop_sumsq.clear();
+    sumsq_total = 0;
+    energy_ms.clear();
+    energy_sum = 0;
     ce.clear();
     cscore.clear();
     cback.clear();
@@ -406,23 +460,68 @@ struct BeatTracker::Impl {
     next_tempo = 0;
     live_ac.clear();
     live_per_bar = 0;
-    causal.clear();
+    last_beat = Beat();
+    cues.clear();
+    open_sum.fill(0.0);
+    open_first.fill(0.0);
+    prev_mean.fill(0.0);
+    open_count = 0;
   }
 
-  double hop_db(std::size_t h) const
+  /* Per-hop values by global hop index (base <= h < hops). */
+  float flux_at(long h) const { return flux[(std::size_t)(h - base)]; }
+  float bass_at(long h) const { return bass[(std::size_t)(h - base)]; }
+  float band_at(long h, int b) const { return bands[(std::size_t)(h - base) * kBands + (std::size_t)b]; }
+  double sumsq_at(long h) const { return hop_sumsq[(std::size_t)(h - base)]; }
+  float ce_at(long h) const { return ce[(std::size_t)(h - base)]; }
+  double cscore_at(long h) const { return cscore[(std::size_t)(h - base)]; }
+
+  double energy_hops_per_interval() const { return (double)config.energy_interval / kNsPerSecond * kFps; }
+
+  /* Without the whole-song pass, forgets the hops before the last
+   * kLiveKeep once 2 * kLiveKeep are held (so the copying costs O(1) a hop). */
+  void trim()
   {
-    double ms = hop_sumsq[h] / kHop;
+    if (config.whole_song || n_hops - base < 2 * kLiveKeep)
+      return;
+    const long drop = n_hops - base - kLiveKeep;
+    auto cut = [drop](auto &v, std::size_t per_hop) {
+      v.erase(v.begin(), v.begin() + drop * (long)per_hop);
+    };
+    cut(flux, 1);
+    cut(bass, 1);
+    cut(bands, kBands);
+    cut(hop_sumsq, 1);
+    if (!ce.empty()) {
+      cut(ce, 1);
+      cut(cscore, 1);
+      cut(cback, 1);
+    }
+    base += drop;
+  }
+
+  std::size_t retained_bytes() const
+  {
+    return flux.capacity() * sizeof(float) + bass.capacity() * sizeof(float) + bands.capacity() * sizeof(float) +
+           hop_sumsq.capacity() * sizeof(double) + ce.capacity() * sizeof(float) +
+           cscore.capacity() * sizeof(double) + cback.capacity() * sizeof(long) +
+           energy_ms.capacity() * sizeof(double) + cues.capacity() * sizeof(Cue);
+  }
+
+  double hop_db(long h) const
+  {
+    double ms = sumsq_at(h) / kHop;
     return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
   }
 
   bool loud_between(double from, double to) const
   {
-    if (hop_sumsq.empty())
+    if (n_hops == base)
       return false;
-    long a = std::max(0L, (long)std::floor(from));
-    long b = std::min((long)hop_sumsq.size() - 1, (long)std::ceil(to));
+    long a = std::max(base, (long)std::floor(from));
+    long b = std::min(n_hops - 1, (long)std::ceil(to));
     for (long h = a; h <= b; h++)
-      if (hop_db((std::size_t)h) >= config.silence_db)
+      if (hop_db(h) >= config.silence_db)
         return true;
     return false;
   }
@@ -471,8 +570,29 @@ struct BeatTracker::Impl {
     }
     flux.push_back((float)f);
     bass.push_back((float)fb);
+    const long t = n_hops++;
+
+    /* Energy curve: interval k covers hops [round(k * per), round((k + 1) * per)). */
+    sumsq_total += sumsq;
+    energy_sum += sumsq;
+    const double per = energy_hops_per_interval();
+    for (std::size_t k = energy_ms.size(); std::llround((double)(k + 1) * per) <= n_hops; k++) {
+      const long a = std::llround((double)k * per), b = std::llround((double)(k + 1) * per);
+      energy_ms.push_back(b > a ? energy_sum / (double)((b - a) * kHop) : 0.0);
+      energy_sum = 0;
+    }
+
+    if (!cues.empty()) {
+      for (int b = 0; b < kBands; b++) {
+        open_sum[(std::size_t)b] += band_at(t, b);
+        if (open_count < kLastBeatSpan)
+          open_first[(std::size_t)b] += band_at(t, b);
+      }
+      open_count++;
+    }
     if (config.causal)
       causal_hop(out);
+    trim();
   }
 
   /* ---- causal tracker ---- */
@@ -481,16 +601,16 @@ struct BeatTracker::Impl {
 
   void causal_hop(std::vector<Beat> &out)
   {
-    const long t = (long)flux.size() - 1;
+    const long t = n_hops - 1;
     /* High-pass: flux less its trailing 0.4 s mean; rectify; scale by a
      * running RMS (8 s time constant). */
     const long span = (long)std::lround(0.4 * kFps);
-    flux_run += flux[(std::size_t)t];
+    flux_run += flux_at(t);
     if (t >= span)
-      flux_run -= flux[(std::size_t)(t - span)];
+      flux_run -= flux_at(t - span);
     const double mean = flux_run / (double)std::min(t + 1, span);
-    double v = std::max(0.0, (double)flux[(std::size_t)t] - mean);
-    if (hop_db((std::size_t)t) < config.silence_db - 20.0)
+    double v = std::max(0.0, (double)flux_at(t) - mean);
+    if (hop_db(t) < config.silence_db - 20.0)
       v = 0;
     const double a = 1.0 / (8.0 * kFps);
     var_ema = var_ema == 0 ? v * v : (1 - a) * var_ema + a * v * v;
@@ -499,7 +619,7 @@ struct BeatTracker::Impl {
     if (t >= next_tempo) {
       next_tempo = t + (long)std::lround(0.5 * kFps);
       const long w = (long)std::lround(kTempoWindowS * kFps);
-      live_ac.move_to(ce, t + 1 - w, t + 1);
+      live_ac.move_to(ce, t + 1 - w, t + 1, base);
       std::vector<double> s = tempo_salience(live_ac);
       const std::vector<double> &grid = tempo_grid();
       double best = 0;
@@ -522,7 +642,7 @@ struct BeatTracker::Impl {
     }
 
     /* Forward dynamic programming at the current tempo. */
-    double score = ce[(std::size_t)t];
+    double score = ce_at(t);
     long back = -1;
     if (live_bpm > 0) {
       live_cost.set_period(60.0 / live_bpm * kFps);
@@ -530,7 +650,7 @@ struct BeatTracker::Impl {
       const long hi = t - live_cost.min_gap();
       double best = 0;
       for (long p = lo; p <= hi; p++) {
-        double s = cscore[(std::size_t)p] - live_cost(t - p);
+        double s = cscore_at(p) - live_cost(t - p);
         if (back < 0 || s > best) {
           best = s;
           back = p;
@@ -551,12 +671,16 @@ struct BeatTracker::Impl {
     const double period = 60.0 / live_bpm * kFps;
     long end = t;
     for (long h = std::max(0L, t - (long)period + 1); h <= t; h++)
-      if (cscore[(std::size_t)h] > cscore[(std::size_t)end])
+      if (cscore_at(h) > cscore_at(end))
         end = h;
     const long ready = t - live_delay_hops();
-    const double last = causal.empty() ? -1e9 : ns_to_frame(causal.back().time);
+    const double last = cues.empty() ? -1e9 : ns_to_frame(cues.back().time);
+    /* The path is followed back no further than the hops held, less a
+     * slowest period for the loudness check around a beat (a beat that old
+     * would come 14 s late anyway). */
+    const long oldest = base > 0 ? base + (long)(60.0 / kMinBpm * kFps) : 0;
     std::vector<long> path;
-    for (long h = end; h >= 0 && (double)h > last + 0.5 * period; h = cback[(std::size_t)h])
+    for (long h = end; h >= oldest && (double)h > last + 0.5 * period; h = cback[(std::size_t)(h - base)])
       if (h <= ready)
         path.push_back(h);
     std::reverse(path.begin(), path.end());
@@ -565,50 +689,115 @@ struct BeatTracker::Impl {
         continue;
       Beat b;
       double frac = 0;
-      if (h > 0 && h + 1 <= t && ce[h] >= ce[h - 1] && ce[h] >= ce[h + 1])
-        frac = parabolic_peak(ce[h - 1], ce[h], ce[h + 1]);
+      if (h > base && h + 1 <= t && ce_at(h) >= ce_at(h - 1) && ce_at(h) >= ce_at(h + 1))
+        frac = parabolic_peak(ce_at(h - 1), ce_at(h), ce_at(h + 1));
       b.time = frame_to_ns((double)h + frac);
-      if (!causal.empty() && b.time <= causal.back().time)
+      if (!cues.empty() && b.time <= cues.back().time)
         continue;
-      b.strength = ce[(std::size_t)h];
+      b.strength = ce_at(h);
       b.confidence = live_clarity * std::min(1.0, b.strength / 2.0);
-      causal.push_back(b);
-      std::vector<GstClockTime> times;
-      times.reserve(causal.size());
-      for (const Beat &x : causal)
-        times.push_back(x.time);
       /* Tempo of the last 16 beats. */
-      std::vector<GstClockTime> recent(times.end() - (long)std::min<std::size_t>(16, times.size()), times.end());
-      causal.back().bpm = bpm_from_beats(recent);
-      label_causal_meter();
-      out.push_back(causal.back());
+      std::vector<GstClockTime> recent;
+      for (std::size_t i = cues.size() > 15 ? cues.size() - 15 : 0; i < cues.size(); i++)
+        recent.push_back(cues[i].time);
+      recent.push_back(b.time);
+      b.bpm = bpm_from_beats(recent);
+      add_cue(b);
+      label_causal_meter(b);
+      last_beat = b;
+      out.push_back(b);
+    }
+  }
+
+  /* Records a confirmed causal beat: closes the previous beat's interval
+   * (its novelty) and starts this one's. */
+  void add_cue(const Beat &b)
+  {
+    const long t = n_hops - 1;
+    const long h = std::clamp(beat_hop(b.time), 0L, t);
+    if (!cues.empty()) {
+      /* The previous beat's interval is [its hop, max(its hop + 1, h)). */
+      const long h0 = std::clamp(beat_hop(cues.back().time), 0L, t);
+      const long h2 = std::max(h0 + 1, h);
+      std::array<double, kBands> cur = open_sum;
+      for (long k = std::max(h2, base); k <= t; k++)
+        for (int j = 0; j < kBands; j++)
+          cur[(std::size_t)j] -= band_at(k, j);
+      double d = 0;
+      for (int j = 0; j < kBands; j++) {
+        cur[(std::size_t)j] /= (double)(h2 - h0);
+        d += std::fabs(cur[(std::size_t)j] - prev_mean[(std::size_t)j]);
+      }
+      cues.back().novelty = cues.size() > 1 ? d : 0.0;
+      prev_mean = cur;
+    }
+    Cue c;
+    c.time = b.time;
+    c.confidence = b.confidence;
+    c.bass = 0;
+    for (long k = std::max(base, h - 2); k <= std::min(t, h + 2); k++)
+      c.bass = std::max(c.bass, (double)bass_at(k));
+    c.novelty = 0;
+    const long a = (long)std::min((double)n_hops, std::max(0.0, hop_before(b.time)));
+    double tail = 0;
+    for (long k = t; k >= std::max(a, base); k--)
+      tail += sumsq_at(k);
+    c.sumsq_before = sumsq_total - tail;
+    c.sumsq_hop = a < n_hops && a >= base ? sumsq_at(a) : 0.0;
+    cues.push_back(c);
+    open_sum.fill(0.0);
+    open_first.fill(0.0);
+    open_count = 0;
+    for (long k = std::max(h, base); k <= t; k++, open_count++)
+      for (int j = 0; j < kBands; j++) {
+        open_sum[(std::size_t)j] += band_at(k, j);
+        if (open_count < kLastBeatSpan)
+          open_first[(std::size_t)j] += band_at(k, j);
+      }
+  }
+
+  /* Per-beat meter cues of cues[from, end): bass and novelty, the first
+   * beat's novelty 0 and the newest beat's from its first kLastBeatSpan
+   * hops (as meter() reads a beat sequence). */
+  void cue_features(std::size_t from, std::vector<double> &bass_acc, std::vector<double> &novelty) const
+  {
+    bass_acc.clear();
+    novelty.clear();
+    for (std::size_t i = from; i < cues.size(); i++) {
+      bass_acc.push_back(cues[i].bass);
+      novelty.push_back(i > from ? cues[i].novelty : 0.0);
+    }
+    if (cues.size() - from > 1) {
+      double d = 0;
+      const double cnt = (double)std::max(1L, std::min(open_count, kLastBeatSpan));
+      for (int j = 0; j < kBands; j++)
+        d += std::fabs(open_first[(std::size_t)j] / cnt - prev_mean[(std::size_t)j]);
+      novelty.back() = d;
     }
   }
 
   /* Meter of the causal beats so far, applied to the newest one. The meter
    * is re-estimated on every fourth beat (it reads up to 64 beats); between,
    * the bar position counts on from the previous beat's. */
-  void label_causal_meter()
+  void label_causal_meter(Beat &b)
   {
-    if (causal.size() < 8)
+    if (cues.size() < 8)
       return;
-    const Beat &prev = causal[causal.size() - 2];
-    if (causal.size() % 4 != 0 && live_per_bar > 0 && prev.bar_position > 0) {
-      causal.back().bar_position = prev.bar_position % live_per_bar + 1;
-      causal.back().downbeat = causal.back().bar_position == 1;
+    const Beat &prev = last_beat;
+    if (cues.size() % 4 != 0 && live_per_bar > 0 && prev.bar_position > 0) {
+      b.bar_position = prev.bar_position % live_per_bar + 1;
+      b.downbeat = b.bar_position == 1;
       return;
     }
-    const std::size_t from = causal.size() > 64 ? causal.size() - 64 : 0;
-    std::vector<GstClockTime> times;
-    for (std::size_t i = from; i < causal.size(); i++)
-      times.push_back(causal[i].time);
+    std::vector<double> bass_acc, novelty;
+    cue_features(cues.size() > 64 ? cues.size() - 64 : 0, bass_acc, novelty);
     guint per_bar = 0;
-    std::vector<guint> pos = meter(times, per_bar);
+    std::vector<guint> pos = meter_of(bass_acc, novelty, per_bar);
     live_per_bar = per_bar;
     if (per_bar == 0)
       return;
-    causal.back().bar_position = pos.back();
-    causal.back().downbeat = pos.back() == 1;
+    b.bar_position = pos.back();
+    b.downbeat = pos.back() == 1;
   }
 
   /* ---- whole song ---- */
@@ -627,7 +816,7 @@ struct BeatTracker::Impl {
     for (std::size_t i = 0; i < n; i++) {
       long a = std::max(0L, (long)i - half), b = std::min((long)n, (long)i + half + 1);
       double v = flux[i] - (prefix[b] - prefix[a]) / (double)(b - a);
-      e[i] = (v > 0 && hop_db(i) >= config.silence_db - 20.0) ? (float)v : 0.f;
+      e[i] = (v > 0 && hop_db((long)i) >= config.silence_db - 20.0) ? (float)v : 0.f;
       sq += (double)e[i] * e[i];
     }
     const double sd = std::sqrt(sq / (double)std::max<std::size_t>(1, n));
@@ -871,11 +1060,10 @@ struct BeatTracker::Impl {
   std::vector<guint> meter(const std::vector<GstClockTime> &beats, guint &per_bar) const
   {
     per_bar = 0;
-    std::vector<guint> pos(beats.size(), 0);
     const std::size_t nb = beats.size();
     const long n = (long)flux.size();
     if (nb < 8 || n == 0)
-      return pos;
+      return std::vector<guint>(nb, 0);
     std::vector<double> bass_acc(nb, 0.0), novelty(nb, 0.0);
     std::vector<double> prev_mean(kBands, 0.0), cur(kBands, 0.0);
     for (std::size_t i = 0; i < nb; i++) {
@@ -896,6 +1084,17 @@ struct BeatTracker::Impl {
       novelty[i] = i > 0 ? d : 0.0;
       prev_mean = cur;
     }
+    return meter_of(bass_acc, novelty, per_bar);
+  }
+
+  /* meter() from each beat's bass onset and band novelty. */
+  static std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty, guint &per_bar)
+  {
+    per_bar = 0;
+    const std::size_t nb = bass_acc.size();
+    std::vector<guint> pos(nb, 0);
+    if (nb < 8)
+      return pos;
     auto z = [](std::vector<double> &v) {
       double m = std::accumulate(v.begin(), v.end(), 0.0) / (double)v.size(), s = 0;
       for (double x : v)
@@ -972,6 +1171,16 @@ const BeatTrackerConfig &BeatTracker::config() const
 GstClockTime BeatTracker::duration() const
 {
   return gst_util_uint64_scale(impl_->n_in, GST_SECOND, impl_->rate);
+}
+
+std::size_t BeatTracker::retained_hops() const
+{
+  return (std::size_t)(impl_->n_hops - impl_->base);
+}
+
+std::size_t BeatTracker::retained_bytes() const
+{
+  return impl_->retained_bytes();
 }
 
 void BeatTracker::reset()
@@ -1070,9 +1279,9 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   if (d.config.whole_song) {
     d.whole_song(song.beats, conf);
   } else {
-    for (const Beat &b : d.causal) {
-      song.beats.push_back(b.time);
-      conf.push_back(b.confidence);
+    for (const Impl::Cue &c : d.cues) {
+      song.beats.push_back(c.time);
+      conf.push_back(c.confidence);
     }
   }
   song.bpm = bpm_from_beats(song.beats);
@@ -1084,30 +1293,45 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   if (beat_confidence)
     *beat_confidence = conf;
 
+  /* The whole-song pass has every hop; the causal beats carry their cues
+   * (config.whole_song off keeps only the last hops). */
   guint per_bar = 0;
-  std::vector<guint> pos = d.meter(song.beats, per_bar);
+  std::vector<guint> pos;
+  if (d.config.whole_song) {
+    pos = d.meter(song.beats, per_bar);
+  } else if (d.n_hops > 0) {
+    std::vector<double> bass_acc, novelty;
+    d.cue_features(0, bass_acc, novelty);
+    pos = Impl::meter_of(bass_acc, novelty, per_bar);
+  }
   if (per_bar) {
     song.beats_per_bar = per_bar;
     for (guint p : pos)
       song.downbeats.push_back(p == 1);
   }
 
-  /* Energy per beat interval, from the hop boundary before each beat. */
-  const std::size_t hops = d.hop_sumsq.size();
-  auto hop_of = [&](GstClockTime t) {
-    double h = std::floor(ns_to_frame(t) + (double)kWindow / kHop - 1) - 1;
-    return std::min(hops, (std::size_t)std::max(0.0, h));
-  };
+  /* Energy per beat interval, from the hop boundary before each beat (the
+   * causal beats' sums were taken when they came). */
+  const std::size_t hops = (std::size_t)d.n_hops;
+  auto hop_of = [&](GstClockTime t) { return std::min(hops, (std::size_t)std::max(0.0, hop_before(t))); };
   song.beat_energy.assign(song.beats.size(), 0.0);
   double peak = 0;
   for (std::size_t i = 0; i < song.beats.size(); i++) {
     std::size_t a = hop_of(song.beats[i]);
     std::size_t b = i + 1 < song.beats.size() ? hop_of(song.beats[i + 1]) : hops;
+    const bool next = b > a;
     if (b <= a)
       b = std::min(hops, a + 1);
     double sum = 0;
-    for (std::size_t h = a; h < b; h++)
-      sum += d.hop_sumsq[h];
+    if (d.config.whole_song) {
+      for (std::size_t h = a; h < b; h++)
+        sum += d.hop_sumsq[h];
+    } else {
+      const Impl::Cue &c = d.cues[i];
+      const double end = !next ? c.sumsq_before + c.sumsq_hop
+                               : i + 1 < d.cues.size() ? d.cues[i + 1].sumsq_before : d.sumsq_total;
+      sum = std::max(0.0, end - c.sumsq_before);
+    }
     double rms = b > a ? std::sqrt(sum / (double)((b - a) * kHop)) : 0.0;
     song.beat_energy[i] = rms;
     peak = std::max(peak, rms);
@@ -1116,17 +1340,19 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
     v = peak > 0 ? v / peak : 0.0;
 
   /* Energy curve: RMS of the hops (hop h ends at analysis sample
-   * (h + 1) * kHop + kWindow - kHop) falling in each interval. */
+   * (h + 1) * kHop + kWindow - kHop) falling in each interval; the completed
+   * intervals were measured as the hops came, the last may be partial. */
   song.energy_interval = d.config.energy_interval;
-  const double hops_per_interval = (double)d.config.energy_interval / kNsPerSecond * kFps;
+  const double hops_per_interval = d.energy_hops_per_interval();
   const std::size_t n_int = (std::size_t)std::ceil((double)hops / hops_per_interval);
   for (std::size_t k = 0; k < n_int; k++) {
-    std::size_t a = (std::size_t)std::llround((double)k * hops_per_interval);
-    std::size_t b = std::min(hops, (std::size_t)std::llround((double)(k + 1) * hops_per_interval));
-    double sum = 0;
-    for (std::size_t h = a; h < b; h++)
-      sum += d.hop_sumsq[h];
-    double ms = b > a ? sum / (double)((b - a) * kHop) : 0.0;
+    double ms = 0;
+    if (k < d.energy_ms.size()) {
+      ms = d.energy_ms[k];
+    } else if (k == d.energy_ms.size()) {
+      std::size_t a = (std::size_t)std::llround((double)k * hops_per_interval);
+      ms = hops > a ? d.energy_sum / (double)((hops - a) * kHop) : 0.0;
+    }
     song.energy_curve.push_back(energy_from_db(ms > 0 ? 10 * std::log10(ms) : -400.0, d.config.silence_db));
   }
 

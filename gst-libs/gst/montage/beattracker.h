@@ -30,6 +30,14 @@
  * Tempo (BPM) always comes from the beat sequence (bpm_from_beats), not from
  * a tempo estimator. Stretches quieter than config.silence_db get no beats.
  *
+ * Memory: the whole-song pass needs the envelope of the whole song, so with
+ * config.whole_song every hop is kept: 132 bytes a hop, about 41 MB per hour
+ * of audio (up to twice that while a vector grows; 70 MB measured after an
+ * hour). Without it (live) only the last 16-32 s of hops are kept (about
+ * 0.5 MB) plus 48 bytes per causal beat and 8 bytes per energy_interval for
+ * finish(): about 0.6 MB per hour at 120 BPM and 100 ms (1.5 MB in all
+ * measured after an hour, vector slack included).
+ *
  * Times are GstClockTime nanoseconds counted from the first sample pushed
  * since construction or the last reset().
  *
@@ -93,6 +101,9 @@ public:
   static constexpr guint kHop = 256;
   static constexpr guint kMinRate = 8000;
   static constexpr guint kMaxRate = 192000;
+  /* Without config.whole_song, per-hop data is trimmed back to this many
+   * hops (16 s: twice the causal tempo window) once twice as many are held. */
+  static constexpr std::size_t kLiveKeepHops = 1378;
 
   /* sample_rate: rate of the samples given to push(), kMinRate..kMaxRate Hz.
    * Throws BeatTrackerError when the rate is out of range or the delay or
@@ -124,6 +135,9 @@ public:
    *  - sections: back-to-back stretches of low/medium/high energy covering
    *    [0, duration), none shorter than 4 s unless the audio is;
    *  - duration: ns of audio pushed; uri is left empty.
+   * Without config.whole_song the per-beat fields come from what was kept of
+   * each causal beat when it was confirmed (same values as from the whole
+   * envelope, up to rounding).
    * beat_confidence(), if given, receives one confidence per beat.
    * Does not change the state: pushing may go on afterwards. Cost: linear in
    * the audio's length. Never fails. */
@@ -137,6 +151,16 @@ public:
   GstClockTime duration() const;
   /* The configuration given at construction. */
   const BeatTrackerConfig &config() const;
+
+  /* For tests and monitoring: how many analysis hops (11.6 ms each) of
+   * per-hop data are held. With config.whole_song, every hop pushed since
+   * construction/reset (duration() / 11.6 ms); without it, at most
+   * kLiveKeepHops * 2 - 1 whatever the length of the stream. */
+  std::size_t retained_hops() const;
+  /* For tests and monitoring: bytes allocated for the analysis data (per-hop
+   * data, per-beat cues, energy curve), not counting the fixed buffers of
+   * the FFT. */
+  std::size_t retained_bytes() const;
 
 private:
   struct Impl;
