@@ -61,6 +61,7 @@
  */
 #include "gstmontagescene.h"
 
+#include <gst/montage/clipanalysis.h>
 #include <gst/montage/shotdetector.h>
 #include <gst/montage/shotmeta.h>
 #include <gst/video/video.h>
@@ -185,59 +186,6 @@ static GType gst_montage_scene_detector_get_type(void)
 
 namespace
 {
-
-cv::Mat comp_mat(GstVideoFrame *frame, int comp)
-{
-  return cv::Mat(GST_VIDEO_FRAME_COMP_HEIGHT(frame, comp), GST_VIDEO_FRAME_COMP_WIDTH(frame, comp),
-                 CV_8UC1, GST_VIDEO_FRAME_COMP_DATA(frame, comp),
-                 (size_t)GST_VIDEO_FRAME_COMP_STRIDE(frame, comp));
-}
-
-/* Views on the planes of a mapped frame: no pixel is copied. */
-bool frame_view(GstVideoFrame *frame, montage::FrameView &view)
-{
-  const int width = GST_VIDEO_FRAME_WIDTH(frame);
-  const int height = GST_VIDEO_FRAME_HEIGHT(frame);
-  switch (GST_VIDEO_FRAME_FORMAT(frame)) {
-  case GST_VIDEO_FORMAT_GRAY8:
-    view = montage::FrameView::gray(comp_mat(frame, 0));
-    return true;
-  case GST_VIDEO_FORMAT_I420:
-  case GST_VIDEO_FORMAT_YV12:
-  case GST_VIDEO_FORMAT_Y42B:
-  case GST_VIDEO_FORMAT_Y444:
-    view = montage::FrameView::yuv_planar(comp_mat(frame, GST_VIDEO_COMP_Y),
-                                          comp_mat(frame, GST_VIDEO_COMP_U),
-                                          comp_mat(frame, GST_VIDEO_COMP_V));
-    return true;
-  case GST_VIDEO_FORMAT_NV12:
-  case GST_VIDEO_FORMAT_NV21: {
-    cv::Mat uv(GST_VIDEO_FRAME_COMP_HEIGHT(frame, GST_VIDEO_COMP_U),
-               GST_VIDEO_FRAME_COMP_WIDTH(frame, GST_VIDEO_COMP_U), CV_8UC2,
-               GST_VIDEO_FRAME_PLANE_DATA(frame, 1),
-               (size_t)GST_VIDEO_FRAME_PLANE_STRIDE(frame, 1));
-    view = montage::FrameView::yuv_semi_planar(
-        comp_mat(frame, GST_VIDEO_COMP_Y), uv,
-        GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_V) == 0);
-    return true;
-  }
-  default:
-    break;
-  }
-  if (GST_VIDEO_INFO_IS_RGB(&frame->info) && GST_VIDEO_FRAME_N_PLANES(frame) == 1) {
-    const int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE(frame, GST_VIDEO_COMP_R);
-    if (pstride != 3 && pstride != 4)
-      return false;
-    cv::Mat rgb(height, width, CV_8UC(pstride), GST_VIDEO_FRAME_PLANE_DATA(frame, 0),
-                (size_t)GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0));
-    view =
-        montage::FrameView::packed_rgb(rgb, GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_R),
-                                       GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_G),
-                                       GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_B));
-    return true;
-  }
-  return false;
-}
 
 GstClockTime to_stream_time(const GstSegment &segment, GstClockTime pts)
 {
@@ -667,7 +615,7 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
     return GST_FLOW_ERROR;
   }
   montage::FrameView view;
-  bool ok = frame_view(&frame, view) && state->builder.build(view, state->hsv);
+  bool ok = montage::frame_view_from_video_frame(&frame, view) && state->builder.build(view, state->hsv);
   gst_video_frame_unmap(&frame);
   if (ok)
     ok = state->detector->push(state->hsv, state->builder.luma(), state->builder.bgr(),
