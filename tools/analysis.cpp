@@ -37,21 +37,8 @@ void on_pad_added(GstElement *, GstPad *pad, gpointer user_data)
   gst_caps_unref(caps);
 
   std::lock_guard<std::mutex> guard(run->lock);
-  if (wanted && !run->linked) {
-    GstPad *sink = gst_element_get_static_pad(run->chain, "sink");
-    if (gst_pad_link(pad, sink) == GST_PAD_LINK_OK)
-      run->linked = true;
-    gst_object_unref(sink);
-    if (run->linked)
-      return;
-  }
-  /* Any other stream: drain it so it neither blocks nor fails the pipeline. */
-  GstElement *drain = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(drain, "sync", FALSE, "async", FALSE, NULL);
-  gst_bin_add(GST_BIN(run->pipeline), drain);
-  gst_element_sync_state_with_parent(drain);
-  GstPad *sink = gst_element_get_static_pad(drain, "sink");
-  gst_pad_link(pad, sink);
+  GstPad *sink = gst_element_get_static_pad(run->chain, "sink");
+  montage::link_or_drain(GST_BIN(run->pipeline), pad, sink, wanted, &run->linked);
   gst_object_unref(sink);
 }
 

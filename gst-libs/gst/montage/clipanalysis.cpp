@@ -11,6 +11,21 @@
 namespace montage
 {
 
+void link_or_drain(GstBin *bin, GstPad *pad, GstPad *sink, bool wanted, bool *linked)
+{
+  if (wanted && !*linked && gst_pad_link(pad, sink) == GST_PAD_LINK_OK) {
+    *linked = true;
+    return;
+  }
+  GstElement *drain = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(drain, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add(bin, drain);
+  gst_element_sync_state_with_parent(drain);
+  GstPad *drain_sink = gst_element_get_static_pad(drain, "sink");
+  gst_pad_link(pad, drain_sink);
+  gst_object_unref(drain_sink);
+}
+
 void explain_decode_error(GError *err, GError **error)
 {
   if (err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_WRONG_TYPE) {
@@ -216,19 +231,8 @@ private:
         g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
     gst_caps_unref(caps);
     std::lock_guard<std::mutex> guard(self->lock_);
-    if (video && !self->linked_) {
-      GstPad *sink = gst_element_get_static_pad(self->chain_, "sink");
-      self->linked_ = gst_pad_link(pad, sink) == GST_PAD_LINK_OK;
-      gst_object_unref(sink);
-      if (self->linked_)
-        return;
-    }
-    GstElement *drain = gst_element_factory_make("fakesink", nullptr);
-    g_object_set(drain, "sync", FALSE, "async", FALSE, NULL);
-    gst_bin_add(GST_BIN(self->pipeline_), drain);
-    gst_element_sync_state_with_parent(drain);
-    GstPad *sink = gst_element_get_static_pad(drain, "sink");
-    gst_pad_link(pad, sink);
+    GstPad *sink = gst_element_get_static_pad(self->chain_, "sink");
+    link_or_drain(GST_BIN(self->pipeline_), pad, sink, video, &self->linked_);
     gst_object_unref(sink);
   }
 

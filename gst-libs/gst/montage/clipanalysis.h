@@ -78,6 +78,13 @@ void explain_decode_error(GError *err, GError **error);
 bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &options,
                        ClipAnalysis &out, GError **error, ClipAnalyseStats *stats = nullptr);
 
+/* For a decodebin "pad-added" handler in an analysis pipeline: links `pad`
+ * to `sink` when `wanted` and `*linked` is false (setting *linked), and
+ * otherwise drains it into a new non-syncing fakesink added to `bin`, so a
+ * stream nobody analyses (a clip's audio, a song's cover art) neither blocks
+ * nor fails the pipeline. Call with the caller's lock held. */
+void link_or_drain(GstBin *bin, GstPad *pad, GstPad *sink, bool wanted, bool *linked);
+
 /* Views on the planes of a mapped 8-bit frame (formats montagescene
  * accepts); false for any other format. Nothing is copied. */
 bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view);
