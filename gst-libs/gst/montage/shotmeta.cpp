@@ -66,17 +66,24 @@ bool transition_from_name(const char *name, Transition &kind)
   return false;
 }
 
+/* The registered custom meta `name`, registering it tag-less (kept by every
+ * transform) on first use. */
+static const GstMetaInfo *tagless_meta_info(const char *name)
+{
+  const GstMetaInfo *info = gst_meta_get_info(name);
+  if (!info) {
+    static const gchar *no_tags[] = {nullptr};
+    info = gst_meta_register_custom(name, no_tags, transform, (gpointer)name, nullptr);
+  }
+  return info;
+}
+
 const GstMetaInfo *shot_meta_get_info()
 {
   static const GstMetaInfo *info = nullptr;
   static gsize once = 0;
   if (g_once_init_enter(&once)) {
-    info = gst_meta_get_info(kShotMetaName);
-    if (!info) {
-      static const gchar *no_tags[] = {nullptr}; /* tag-less: kept by every transform */
-      info = gst_meta_register_custom(kShotMetaName, no_tags, transform, (gpointer)kShotMetaName,
-                                      nullptr);
-    }
+    info = tagless_meta_info(kShotMetaName);
     g_once_init_leave(&once, 1);
   }
   return info;
@@ -147,12 +154,7 @@ const GstMetaInfo *shot_features_meta_get_info()
   static const GstMetaInfo *info = nullptr;
   static gsize once = 0;
   if (g_once_init_enter(&once)) {
-    info = gst_meta_get_info(kShotFeaturesMetaName);
-    if (!info) {
-      static const gchar *no_tags[] = {nullptr};
-      info = gst_meta_register_custom(kShotFeaturesMetaName, no_tags, transform,
-                                      (gpointer)kShotFeaturesMetaName, nullptr);
-    }
+    info = tagless_meta_info(kShotFeaturesMetaName);
     g_once_init_leave(&once, 1);
   }
   return info;
