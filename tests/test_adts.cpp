@@ -501,6 +501,38 @@ TEST_F(AdtsFile, ParallelPartsAreBitExact)
   }
 }
 
+/* Excerpts one after another on the same extractor and the same (reused)
+ * PcmExcerpt stay exact: nothing carries over between excerpts, including an
+ * excerpt at the very start (no pre-roll frame: the decoder is reopened),
+ * and a shorter excerpt after a longer one has the shorter length. */
+TEST_F(AdtsFile, RepeatedExcerptsIntoOneBufferStayExact)
+{
+  auto index = AdtsIndex::build_from_file(*path_, nullptr, nullptr);
+  ASSERT_TRUE(index);
+  montage::AdtsExtractOptions options;
+  options.decoders = 2;
+  options.min_parallel_frames = 4;
+  auto ex = AdtsExtractor::open(*path_, *index, options, nullptr);
+  ASSERT_TRUE(ex);
+  EXPECT_EQ(ex->decoders(), 2u);
+  const guint64 total = index->runs()[0].samples;
+  struct Case {
+    guint64 first, count;
+  } cases[] = {{0, 1024}, {30000, 100000}, {0, 50000}, {total - 70000, 70000}, {0, 1024},
+               {12345, 777}, {2048, total - 4096}};
+  montage::PcmExcerpt pcm;
+  for (const Case &c : cases) {
+    GError *err = nullptr;
+    ASSERT_TRUE(ex->extract_samples(0, c.first, c.count, pcm, &err)) << err->message;
+    ASSERT_EQ(pcm.frames(), c.count) << c.first;
+    EXPECT_LT(max_diff(pcm, *full_, c.first), 1e-6) << c.first << "+" << c.count;
+  }
+  guint64 parts = 0, redone = 0;
+  ex->part_counts(parts, redone);
+  EXPECT_GE(parts, 3u * 2); /* the three long excerpts were split */
+  EXPECT_LE(redone, parts);
+}
+
 TEST_F(AdtsFile, WithoutPrerollTheFirstFrameIsWrong)
 {
   /* The pre-roll is what makes it exact: with none, the first frame differs. */

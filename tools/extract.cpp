@@ -2,14 +2,19 @@
  *
  *   gst-montage-1.0 extract SONG.aac --start S --end S -o OUT.wav
  *                   [--priming none|ffmpeg|apple|SAMPLES] [--float]
+ *                   [--cache-dir DIR] [--no-cache]
  *
- * Indexes the file's ADTS frames (headers only), decodes [start, end) with one
+ * Indexes the file's ADTS frames (headers only; the index is kept in the
+ * analysis cache, cache.h, keyed by the file's content, so the next excerpt
+ * of the same file loads it in well under a millisecond instead of scanning
+ * the file again: 35 ms an hour), decodes [start, end) with one
  * frame of pre-roll and writes the samples whose times lie in that range to a
  * WAV file (16-bit PCM, or 32-bit float with --float), renamed into place when
  * complete. Exit status 0 on success, 1 when the excerpt cannot be made (the
  * reason on stderr), 2 on a usage error. See docs/adts.md.
  */
 #include <gst/montage/adts.h>
+#include <gst/montage/cache.h>
 
 #include <glib/gstdio.h>
 
@@ -29,7 +34,14 @@ gdouble opt_end = -1.0;
 gchar *opt_output = nullptr;
 gchar *opt_priming = nullptr;
 gboolean opt_float = FALSE;
+gchar *opt_cache_dir = nullptr;
+gboolean opt_no_cache = FALSE;
 gchar **opt_inputs = nullptr;
+
+/* The index's identity in the analysis cache (bump the version when the
+ * index encoding or what build() finds changes). */
+constexpr const char *kIndexAnalyser = "montage-adts-index";
+constexpr const char *kIndexVersion = "1";
 
 const GOptionEntry kEntries[] = {
     {"start", 's', 0, G_OPTION_ARG_DOUBLE, &opt_start, "Start of the excerpt in seconds", "S"},
@@ -43,6 +55,12 @@ const GOptionEntry kEntries[] = {
      "WHICH"},
     {"float", 0, 0, G_OPTION_ARG_NONE, &opt_float, "Write 32-bit float samples (default 16-bit)",
      nullptr},
+    {"cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache_dir,
+     "Where the frame index is kept (default $GST_MONTAGE_CACHE_DIR, else "
+     "$XDG_CACHE_HOME/gst-montage/analysis)",
+     "DIR"},
+    {"no-cache", 0, 0, G_OPTION_ARG_NONE, &opt_no_cache,
+     "Index the file again and keep nothing in the cache", nullptr},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, nullptr, "SONG.aac"},
     {}};
 
@@ -109,11 +127,41 @@ bool write_wav(const std::string &path, const montage::PcmExcerpt &pcm, bool as_
   return fclose(f) == 0 && ok;
 }
 
+/* The frame index of `song`: from the analysis cache when it holds one for
+ * this content, else built and stored (a cache that cannot be written costs
+ * only the next scan: a warning, not an error). */
+std::unique_ptr<montage::AdtsIndex> load_index(const std::string &song, GError **error)
+{
+  if (opt_no_cache)
+    return montage::AdtsIndex::build_from_file(song, nullptr, error);
+  montage::AnalysisCache cache(opt_cache_dir ? opt_cache_dir
+                                             : montage::AnalysisCache::default_dir());
+  const std::string key = montage::cache_key({song, kIndexAnalyser, kIndexVersion, "", false},
+                                             montage::CacheKind::kAdtsIndex, nullptr);
+  std::vector<uint8_t> bytes;
+  if (!key.empty() && cache.load(key, montage::CacheKind::kAdtsIndex, bytes)) {
+    /* The key covers the file's size, time and content; AdtsExtractor::open
+     * checks the index against the file once more. */
+    if (auto index = montage::AdtsIndex::deserialise(bytes.data(), bytes.size(), nullptr))
+      return index;
+  }
+  auto index = montage::AdtsIndex::build_from_file(song, nullptr, error);
+  GError *err = nullptr;
+  if (index && !key.empty() &&
+      !cache.store(key, montage::CacheKind::kAdtsIndex, index->serialise(), &err)) {
+    fprintf(stderr, "extract: cannot keep the index of %s in the cache (%s); it is rebuilt next "
+                    "time\n",
+            song.c_str(), err ? err->message : "unknown error");
+    g_clear_error(&err);
+  }
+  return index;
+}
+
 } // namespace
 
 int montage_tool_extract(int argc, char **argv)
 {
-  GOptionContext *ctx = g_option_context_new("SONG.aac --start S --end S -o OUT.wav");
+  GOptionContext *ctx = g_option_context_new("--start S --end S -o OUT.wav");
   g_option_context_set_summary(
       ctx, "Writes the samples of an ADTS (raw AAC) song whose times lie in [start, end) to a WAV "
            "file, exactly: the same samples as a full decode, found through a frame index "
@@ -126,7 +174,7 @@ int montage_tool_extract(int argc, char **argv)
   if (!parsed || !opt_inputs || !opt_inputs[0] || opt_inputs[1] || !opt_output ||
       opt_start < 0 || opt_end <= opt_start || !parse_priming(opt_priming, priming)) {
     fprintf(stderr, "extract: %s\nusage: gst-montage-1.0 extract SONG.aac --start S --end S -o "
-                    "OUT.wav [--priming none|ffmpeg|apple|N] [--float]\n",
+                    "OUT.wav [--priming none|ffmpeg|apple|N] [--float] [--cache-dir DIR] [--no-cache]\n",
             err ? err->message
                 : (!opt_inputs || !opt_inputs[0]) ? "name one ADTS song"
                 : !opt_output                      ? "-o OUT.wav is required"
@@ -137,13 +185,13 @@ int montage_tool_extract(int argc, char **argv)
   }
   const std::string song = opt_inputs[0];
 
-  montage::AdtsScanReport report;
-  auto index = montage::AdtsIndex::build_from_file(song, &report, &err);
+  auto index = load_index(song, &err);
   if (!index) {
     fprintf(stderr, "extract: %s: %s\n", song.c_str(), err->message);
     g_error_free(err);
     return 1;
   }
+  const montage::AdtsScanReport &report = index->report(); /* kept in the cache too */
   if (report.id3_tag)
     fprintf(stderr, "extract: %s: skipped an ID3 tag at the start\n", song.c_str());
   if (report.garbage_regions)

@@ -1,14 +1,17 @@
 /* gst-montage: ADTS frame index and exact extraction (see adts.h). */
 #include <gst/montage/adts.h>
 
-#include <thread>
-
 #include <gst/audio/audio.h>
 
 #include <msgpack.hpp>
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 namespace montage {
 
@@ -481,6 +484,10 @@ std::unique_ptr<AdtsIndex> AdtsIndex::deserialise(const uint8_t *data, size_t si
 
 /* ---- extraction ----------------------------------------------------------- */
 
+/* One decoder, driven synchronously through its pads by whichever thread
+ * decodes a part. Its output goes straight into the caller's excerpt: the
+ * chain function drops the first `skip` samples (pre-roll and the head of the
+ * first frame) and converts the next `take` into `dst`. */
 struct AdtsExtractor::Impl {
   GMappedFile *map = nullptr;
   const guint8 *data = nullptr;
@@ -492,20 +499,29 @@ struct AdtsExtractor::Impl {
   GstBus *bus = nullptr;
   GstPad *srcpad = nullptr;  /* ours, feeds the decoder */
   GstPad *sinkpad = nullptr; /* ours, receives decoded audio */
-  bool started = false;
-  size_t caps_run = (size_t)-1;
+  size_t caps_run = (size_t)-1; /* run whose caps the decoder has, and whose output format is known */
 
-  /* Output of the current extraction. */
+  /* Output format of the decoder for caps_run (set by the caps event). */
   GstAudioInfo info;
   bool have_info = false;
-  std::vector<float> decoded; /* interleaved */
+
+  /* The part being decoded: output samples (per channel) seen so far, how
+   * many to drop, how many to write to dst, and the format dst was sized for. */
+  float *dst = nullptr;
+  guint64 seen = 0, skip = 0, take = 0;
+  guint want_rate = 0, want_channels = 0;
+  std::vector<float> scratch; /* a part decoded off the calling thread, or a second copy */
 
   ~Impl()
   {
     if (decoder) {
       gst_element_set_state(decoder, GST_STATE_NULL);
-      gst_object_unref(decoder);
+      gst_element_set_bus(decoder, nullptr);
     }
+    if (bus)
+      gst_bus_set_flushing(bus, TRUE); /* its messages hold references to the decoder */
+    if (decoder)
+      gst_object_unref(decoder);
     if (srcpad) {
       gst_pad_set_active(srcpad, FALSE);
       gst_object_unref(srcpad);
@@ -532,27 +548,37 @@ struct AdtsExtractor::Impl {
   {
     if (!have_info)
       return false;
+    const guint ch = GST_AUDIO_INFO_CHANNELS(&info);
+    if (dst && (GST_AUDIO_INFO_RATE(&info) != (gint)want_rate || ch != want_channels))
+      return false; /* the format changed inside a run: the excerpt's size would be wrong */
+    const gsize n = gst_buffer_get_size(buffer) / GST_AUDIO_INFO_BPF(&info);
+    const guint64 begin = seen, end = seen + n;
+    seen = end;
+    const guint64 lo = std::max(begin, skip), hi = std::min(end, skip + take);
+    if (!dst || hi <= lo)
+      return true; /* pre-roll, or past the part */
     GstAudioBuffer ab;
     if (!gst_audio_buffer_map(&ab, &info, buffer, GST_MAP_READ))
       return false;
-    const guint ch = GST_AUDIO_INFO_CHANNELS(&info);
-    const size_t n = ab.n_samples;
-    const size_t at = decoded.size();
-    decoded.resize(at + n * ch);
-    float *out = decoded.data() + at;
+    const size_t from = lo - begin, count = hi - lo;
+    float *out = dst + (lo - skip) * ch;
     const bool planar = GST_AUDIO_INFO_LAYOUT(&info) == GST_AUDIO_LAYOUT_NON_INTERLEAVED;
     const bool f32 = GST_AUDIO_INFO_FORMAT(&info) == GST_AUDIO_FORMAT_F32;
-    for (guint c = 0; c < ch; c++) {
-      const guint8 *plane = (const guint8 *)ab.planes[planar ? c : 0];
-      const size_t step = planar ? 1 : ch, first = planar ? 0 : c;
-      if (f32) {
-        const float *p = (const float *)plane;
-        for (size_t i = 0; i < n; i++)
-          out[i * ch + c] = p[first + i * step];
-      } else {
-        const gint16 *p = (const gint16 *)plane;
-        for (size_t i = 0; i < n; i++)
-          out[i * ch + c] = p[first + i * step] / 32768.0f;
+    if (f32 && !planar) {
+      memcpy(out, (const float *)ab.planes[0] + from * ch, count * ch * sizeof(float));
+    } else {
+      for (guint c = 0; c < ch; c++) {
+        const size_t step = planar ? 1 : ch, first = planar ? from : from * ch + c;
+        const guint8 *plane = (const guint8 *)ab.planes[planar ? c : 0];
+        if (f32) {
+          const float *p = (const float *)plane + first;
+          for (size_t i = 0; i < count; i++)
+            out[i * ch + c] = p[i * step];
+        } else {
+          const gint16 *p = (const gint16 *)plane + first;
+          for (size_t i = 0; i < count; i++)
+            out[i * ch + c] = p[i * step] / 32768.0f;
+        }
       }
     }
     gst_audio_buffer_unmap(&ab);
@@ -675,7 +701,6 @@ struct AdtsExtractor::Impl {
     gchar *id = g_strdup_printf("montage-adts-%p", (void *)this);
     gst_pad_push_event(srcpad, gst_event_new_stream_start(id));
     g_free(id);
-    started = true;
     return true;
   }
 
@@ -697,6 +722,293 @@ struct AdtsExtractor::Impl {
       gst_message_unref(msg);
     }
     return out;
+  }
+
+  /* A clean decoder: nothing of the previous part carries over. */
+  void restart()
+  {
+    gst_pad_push_event(srcpad, gst_event_new_flush_start());
+    gst_pad_push_event(srcpad, gst_event_new_flush_stop(TRUE));
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    gst_pad_push_event(srcpad, gst_event_new_segment(&segment));
+    gst_bus_set_flushing(bus, TRUE);
+    gst_bus_set_flushing(bus, FALSE);
+    seen = 0;
+  }
+
+  GstFlowReturn push_frame(const AdtsFrame &f, guint rate, bool discont)
+  {
+    GstBuffer *buf = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY,
+                                                 (gpointer)(data + f.offset), f.size, 0, f.size,
+                                                 nullptr, nullptr);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(f.sample, GST_SECOND, rate);
+    GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(f.samples, GST_SECOND, rate);
+    if (discont)
+      GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+    return gst_pad_push(srcpad, buf);
+  }
+
+  void push_caps(size_t run)
+  {
+    const AdtsRun &r = index->runs()[run];
+    GstCaps *caps = gst_caps_new_simple(
+        "audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING, "adts",
+        "framed", G_TYPE_BOOLEAN, TRUE, "rate", G_TYPE_INT, (gint)r.sample_rate, "channels",
+        G_TYPE_INT, (gint)std::max(1u, r.channels), NULL);
+    have_info = false;
+    gst_pad_push_event(srcpad, gst_event_new_caps(caps));
+    gst_caps_unref(caps);
+  }
+
+  /* A decoder as freshly opened, for a part that starts at its run's first
+   * frame (no frame before it to pre-roll from): a flush does not reset all
+   * of FFmpeg's AAC decoder state (its first output differs after earlier
+   * frames), so the decoder is closed and reopened (READY and back). */
+  bool reopen(size_t run)
+  {
+    if (gst_element_set_state(decoder, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE ||
+        gst_element_set_state(decoder, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+      return false;
+    gchar *id = g_strdup_printf("montage-adts-%p", (void *)this);
+    gst_pad_push_event(srcpad, gst_event_new_stream_start(id));
+    g_free(id);
+    push_caps(run);
+    return true;
+  }
+
+  /* Gives the decoder run `run`'s caps and learns its output format by
+   * decoding the run's first frames (nothing is kept). Also takes the
+   * decoder's first-use costs (tables, buffer pools) out of the first
+   * excerpt. No-op when already done for this run. */
+  bool prepare(size_t run, GError **error)
+  {
+    if (caps_run == run)
+      return true;
+    const AdtsRun &r = index->runs()[run];
+    push_caps(run);
+    restart();
+    dst = nullptr;
+    GstFlowReturn flow = GST_FLOW_OK;
+    const size_t n = std::min<guint64>(r.frames, 4);
+    for (size_t i = 0; i < n && flow == GST_FLOW_OK && !(have_info && seen); i++)
+      flow = push_frame(index->frame(r.first_frame + i), r.sample_rate, i == 0);
+    if (flow == GST_FLOW_OK && !(have_info && seen))
+      gst_pad_push_event(srcpad, gst_event_new_eos()); /* drain: some decoders hold a frame */
+    if (!have_info || !seen) {
+      const std::string bus_msg = bus_error();
+      set_error(error, AdtsError::kDecoder,
+                "The AAC decoder %s decoded nothing from the first frames at %.3f s%s%s.",
+                GST_OBJECT_NAME(decoder), r.start / 1e9, bus_msg.empty() ? "" : ": ",
+                bus_msg.c_str());
+      return false;
+    }
+    caps_run = run;
+    return true;
+  }
+
+  /* Output format for run `run` (after prepare()). */
+  guint out_rate() const { return GST_AUDIO_INFO_RATE(&info); }
+  guint out_channels() const { return GST_AUDIO_INFO_CHANNELS(&info); }
+
+  /* Decodes run samples [first, first + count) of the decoder timeline from
+   * one (preroll_frames) frame early and writes output samples
+   * [0, take) of that range to `out` (take already scaled to the output
+   * rate, which may differ from the header rate with implicit SBR). */
+  bool decode_part(size_t run, guint64 first, guint64 count, float *out, guint64 out_take,
+                   GError **error)
+  {
+    if (!prepare(run, error))
+      return false;
+    const AdtsRun &r = index->runs()[run];
+    const size_t k = index->find_frame(run, first);
+    const size_t k_last = index->find_frame(run, first + count - 1);
+    const size_t k0 = k - std::min<size_t>(options.preroll_frames, k - r.first_frame);
+    const guint rate = out_rate(), channels = out_channels();
+    if (k0 == r.first_frame && !reopen(run)) {
+      set_error(error, AdtsError::kDecoder, "The AAC decoder %s could not be restarted.",
+                GST_OBJECT_NAME(decoder));
+      return false;
+    }
+    restart();
+    AdtsFrame f = index->frame(k0);
+    dst = out;
+    want_rate = rate;
+    want_channels = channels;
+    skip = gst_util_uint64_scale(first - f.sample, rate, r.sample_rate);
+    take = out_take;
+    guint64 pushed_samples = 0;
+    GstFlowReturn flow = GST_FLOW_OK;
+    for (size_t i = k0; i <= k_last && flow == GST_FLOW_OK; i++) {
+      if (i > k0)
+        f = index->frame(i);
+      pushed_samples += f.samples;
+      flow = push_frame(f, r.sample_rate, i == k0);
+    }
+    const guint64 expected = gst_util_uint64_scale(pushed_samples, rate, r.sample_rate);
+    /* FFmpeg's and faad's AAC decoders output every frame at once; drain
+     * only when a decoder held something back. */
+    if (flow == GST_FLOW_OK && seen < expected)
+      gst_pad_push_event(srcpad, gst_event_new_eos());
+    dst = nullptr;
+    const std::string bus_msg = flow == GST_FLOW_OK && seen == expected ? "" : bus_error();
+    if (flow != GST_FLOW_OK) {
+      set_error(error, AdtsError::kDecoder, "The AAC decoder failed%s%s (%s).",
+                bus_msg.empty() ? "" : ": ", bus_msg.c_str(), gst_flow_get_name(flow));
+      return false;
+    }
+    if (seen != expected) {
+      set_error(error, AdtsError::kDecoder,
+                "The AAC decoder returned %" G_GUINT64_FORMAT " samples for %" G_GUINT64_FORMAT
+                " (frames %" G_GSIZE_FORMAT "-%" G_GSIZE_FORMAT
+                " damaged?)%s%s: the excerpt would not be sample-exact.",
+                seen, expected, k0, k_last, bus_msg.empty() ? "" : ": ", bus_msg.c_str());
+      return false;
+    }
+    return true;
+  }
+};
+
+/* The decoders beyond the first, each with a thread that lives as long as the
+ * extractor and sleeps between excerpts. An excerpt is cut into parts that
+ * the calling thread and the helpers take one at a time, so a core taken by
+ * another process slows one part, not the whole excerpt. The calling thread
+ * writes its parts straight into the excerpt; a helper decodes into its own
+ * buffer and copies the part in when done. When the calling thread runs out
+ * of parts and a helper's part is late (the helper was preempted on a busy
+ * machine), it decodes that part itself and whichever copy finishes first
+ * is used, so an excerpt never waits for a descheduled thread. */
+struct AdtsExtractor::Pool {
+  enum class State { kFree, kTaken, kCommitting, kDone };
+  struct Part {
+    guint64 first, count;  /* decoder timeline, run samples */
+    guint64 out_offset;    /* output samples before it in the excerpt */
+    guint64 out_take;      /* output samples it writes */
+    State state = State::kFree;
+    bool stolen = false;   /* the calling thread decodes it too */
+    guint failures = 0;    /* copies of it that failed */
+    gint64 taken_at = 0;   /* monotonic us */
+  };
+
+  std::vector<std::unique_ptr<Impl>> helpers;
+  std::vector<std::thread> threads;
+  std::mutex lock;
+  std::condition_variable wake, done;
+  bool quit = false;
+  /* The current excerpt (guarded by lock). */
+  guint64 job = 0; /* counts excerpts; a helper late from an earlier one commits nothing */
+  size_t run = 0;
+  float *dst = nullptr;
+  guint channels = 0;
+  std::vector<Part> parts;
+  size_t next = 0, finished = 0;
+  GError *error = nullptr;
+  guint64 parts_total = 0, parts_redone = 0; /* counters over the extractor's life */
+
+  ~Pool()
+  {
+    {
+      std::lock_guard<std::mutex> guard(lock);
+      quit = true;
+    }
+    wake.notify_all();
+    for (std::thread &t : threads)
+      t.join();
+    g_clear_error(&error);
+  }
+
+  /* Decodes part i of job `id` into `out` (nullptr: into im's own buffer,
+   * then copied in if still wanted). Called and returns with `l` held. */
+  void decode(Impl &im, size_t i, guint64 id, bool direct, std::unique_lock<std::mutex> &l)
+  {
+    const Part p = parts[i];
+    const size_t r = run;
+    float *final_out = dst + p.out_offset * channels;
+    const size_t n = p.out_take * channels;
+    if (!direct && im.scratch.size() < n)
+      im.scratch.resize(n);
+    l.unlock();
+    GError *err = nullptr;
+    const bool ok =
+        im.decode_part(r, p.first, p.count, direct ? final_out : im.scratch.data(), p.out_take, &err);
+    l.lock();
+    if (job != id || parts[i].state == State::kDone || parts[i].state == State::kCommitting ||
+        (!ok && ++parts[i].failures < (parts[i].stolen ? 2 : 1))) {
+      g_clear_error(&err); /* the other copy of the part is used (or the excerpt is over) */
+      return;
+    }
+    if (!ok) {
+      if (!error)
+        error = err;
+      else
+        g_clear_error(&err);
+    } else if (!direct) {
+      parts[i].state = State::kCommitting;
+      l.unlock();
+      memcpy(final_out, im.scratch.data(), n * sizeof(float));
+      l.lock();
+    }
+    parts[i].state = State::kDone;
+    finished++;
+    done.notify_all();
+  }
+
+  void helper_main(Impl *im)
+  {
+    std::unique_lock<std::mutex> l(lock);
+    for (;;) {
+      wake.wait(l, [&] { return quit || (next < parts.size() && !error); });
+      if (quit)
+        return;
+      const size_t i = next++;
+      parts[i].state = State::kTaken;
+      parts[i].taken_at = g_get_monotonic_time();
+      decode(*im, i, job, false, l);
+    }
+  }
+
+  /* The calling thread: its own parts, then helpers' late parts, until the
+   * excerpt is complete or failed. */
+  void run_job(Impl &im, std::unique_lock<std::mutex> &l)
+  {
+    const guint64 id = job;
+    gint64 own_us = 0; /* time of the calling thread's slowest part so far */
+    while (finished < parts.size() && !error) {
+      if (next < parts.size()) {
+        const size_t i = next++;
+        parts[i].state = State::kTaken;
+        const gint64 t0 = g_get_monotonic_time();
+        decode(im, i, id, true, l);
+        own_us = std::max(own_us, g_get_monotonic_time() - t0);
+        continue;
+      }
+      /* Every part is taken. Wait for the helpers as long as a part takes
+       * here (at least 1 ms), then decode the oldest late part too. */
+      const gint64 now = g_get_monotonic_time(), patience = std::max<gint64>(1000, own_us);
+      size_t late = parts.size();
+      gint64 deadline = G_MAXINT64;
+      for (size_t i = 0; i < parts.size(); i++) {
+        if (parts[i].state != State::kTaken || parts[i].stolen)
+          continue;
+        if (now - parts[i].taken_at >= patience) {
+          late = i;
+          break;
+        }
+        deadline = std::min(deadline, parts[i].taken_at + patience);
+      }
+      if (late < parts.size()) {
+        parts[late].stolen = true;
+        parts_redone++;
+        const gint64 t0 = g_get_monotonic_time();
+        decode(im, late, id, false, l);
+        own_us = std::max(own_us, g_get_monotonic_time() - t0);
+        continue;
+      }
+      if (deadline == G_MAXINT64)
+        done.wait(l);  /* only parts being copied in or already stolen: wait */
+      else
+        done.wait_for(l, std::chrono::microseconds(deadline - now));
+    }
   }
 };
 
@@ -737,8 +1049,12 @@ std::unique_ptr<AdtsExtractor> AdtsExtractor::open(const std::string &path, cons
               path.c_str());
     return nullptr;
   }
-  if (!im.setup(error))
+  /* Every decoder is created and run over the first frames now, so the first
+   * excerpt pays no first-use costs. */
+  if (!im.setup(error) || !im.prepare(0, error))
     return nullptr;
+  ex->pool_.reset(new Pool());
+  Pool &pool = *ex->pool_;
   guint n = options.decoders ? options.decoders : std::min(4u, g_get_num_processors());
   n = std::clamp(n, 1u, 8u);
   for (guint i = 1; i < n; i++) {
@@ -748,10 +1064,12 @@ std::unique_ptr<AdtsExtractor> AdtsExtractor::open(const std::string &path, cons
     helper->size = im.size;
     helper->index = &index;
     helper->options = options;
-    if (!helper->setup(nullptr))
+    if (!helper->setup(nullptr) || !helper->prepare(0, nullptr))
       break; /* fewer decoders: still exact, only slower */
-    ex->helpers_.push_back(std::move(helper));
+    pool.helpers.push_back(std::move(helper));
   }
+  for (std::unique_ptr<Impl> &helper : pool.helpers)
+    pool.threads.emplace_back(&Pool::helper_main, &pool, helper.get());
   return ex;
 }
 
@@ -759,6 +1077,18 @@ std::string AdtsExtractor::decoder_name() const
 {
   GstElementFactory *f = impl_->decoder ? gst_element_get_factory(impl_->decoder) : nullptr;
   return f ? GST_OBJECT_NAME(f) : "";
+}
+
+guint AdtsExtractor::decoders() const
+{
+  return 1 + (guint)pool_->helpers.size();
+}
+
+void AdtsExtractor::part_counts(guint64 &parts, guint64 &redone) const
+{
+  std::lock_guard<std::mutex> guard(pool_->lock);
+  parts = pool_->parts_total;
+  redone = pool_->parts_redone;
 }
 
 bool AdtsExtractor::extract(GstClockTime start, GstClockTime end, PcmExcerpt &out, GError **error)
@@ -809,122 +1139,71 @@ bool AdtsExtractor::extract_samples(size_t run, guint64 first, guint64 count, Pc
     set_error(error, AdtsError::kRange, "The excerpt lies outside the audio.");
     return false;
   }
-  const size_t n_parts = 1 + helpers_.size();
-  const guint64 frame_samples = 1024;
-  if (n_parts == 1 || count < (guint64)im.options.min_parallel_frames * frame_samples)
-    return extract_part(im, run, first, count, out, error);
-
-  /* Consecutive parts on a frame grid, one per decoder, decoded at once. */
-  guint64 part = (count / n_parts + frame_samples - 1) / frame_samples * frame_samples;
-  std::vector<PcmExcerpt> parts(n_parts);
-  std::vector<GError *> errors(n_parts, nullptr);
-  std::vector<bool> ok(n_parts, true);
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < n_parts; i++) {
-    guint64 a = std::min(count, i * part), b = std::min(count, (i + 1) * part);
-    if (i == n_parts - 1)
-      b = count;
-    if (b <= a)
-      continue;
-    threads.emplace_back([&, i, a, b]() {
-      ok[i] = extract_part(*helpers_[i - 1], run, first + a, b - a, parts[i], &errors[i]);
-    });
-  }
-  ok[0] = extract_part(im, run, first, std::min(count, part), parts[0], &errors[0]);
-  for (std::thread &t : threads)
-    t.join();
-  bool all = true;
-  for (size_t i = 0; i < n_parts; i++) {
-    if (!ok[i] && all) {
-      g_propagate_error(error, errors[i]);
-      errors[i] = nullptr;
-      all = false;
-    }
-    g_clear_error(&errors[i]);
-  }
-  if (!all)
-    return false;
-  out = std::move(parts[0]);
-  for (size_t i = 1; i < n_parts; i++)
-    out.samples.insert(out.samples.end(), parts[i].samples.begin(), parts[i].samples.end());
-  return true;
-}
-
-bool AdtsExtractor::extract_part(Impl &im, size_t run, guint64 first, guint64 count,
-                                 PcmExcerpt &out, GError **error)
-{
-  const AdtsIndex &index = *im.index;
   const AdtsRun &r = index.runs()[run];
+  if (!im.prepare(run, error))
+    return false;
+  const guint rate = im.out_rate(), ch = im.out_channels();
   const guint64 dec_first = first + im.options.priming; /* decoder timeline */
-  const size_t k = index.find_frame(run, dec_first);
-  const size_t k_last = index.find_frame(run, dec_first + count - 1);
-  const size_t preroll = std::min<size_t>(im.options.preroll_frames, k - r.first_frame);
-  const size_t k0 = k - preroll;
+  auto to_out = [&](guint64 samples) { return gst_util_uint64_scale(samples, rate, r.sample_rate); };
 
-  if (im.caps_run != run) {
-    GstCaps *caps = gst_caps_new_simple(
-        "audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING, "adts",
-        "framed", G_TYPE_BOOLEAN, TRUE, "rate", G_TYPE_INT, (gint)r.sample_rate, "channels",
-        G_TYPE_INT, (gint)std::max(1u, r.channels), NULL);
-    gst_pad_push_event(im.srcpad, gst_event_new_caps(caps));
-    gst_caps_unref(caps);
-    im.caps_run = run;
+  /* Parts of at least min_parallel_frames frames, on the frame grid of the
+   * decoder timeline; one part when there is one decoder or the excerpt is short. */
+  Pool &pool = *pool_;
+  const guint64 grid = 1024;
+  const guint64 part_samples = (guint64)std::max(1u, im.options.min_parallel_frames) * grid;
+  std::vector<Pool::Part> parts;
+  if (pool.helpers.empty() || count < 2 * part_samples) {
+    parts.push_back({dec_first, count, 0, to_out(count)});
+  } else {
+    guint64 a = 0;
+    while (a < count) {
+      guint64 b = ((dec_first + a) / grid + part_samples / grid) * grid - dec_first;
+      if (b >= count || count - b < part_samples / 2)
+        b = count; /* no sliver at the end */
+      parts.push_back({dec_first + a, b - a, to_out(a), to_out(b) - to_out(a)});
+      a = b;
+    }
   }
-  /* A clean decoder for every excerpt: nothing carries over. */
-  gst_pad_push_event(im.srcpad, gst_event_new_flush_start());
-  gst_pad_push_event(im.srcpad, gst_event_new_flush_stop(TRUE));
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  gst_pad_push_event(im.srcpad, gst_event_new_segment(&segment));
-  gst_bus_set_flushing(im.bus, TRUE);
-  gst_bus_set_flushing(im.bus, FALSE);
-  im.decoded.clear();
-
-  AdtsFrame f = index.frame(k0);
-  guint64 pushed_samples = 0, preroll_samples = 0;
-  GstFlowReturn flow = GST_FLOW_OK;
-  for (size_t i = k0; i <= k_last && flow == GST_FLOW_OK; i++) {
-    if (i > k0)
-      f = index.frame(i);
-    GstBuffer *buf = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY,
-                                                 (gpointer)(im.data + f.offset), f.size, 0,
-                                                 f.size, nullptr, nullptr);
-    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(f.sample, GST_SECOND, r.sample_rate);
-    GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(f.samples, GST_SECOND, r.sample_rate);
-    if (i == k0)
-      GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
-    if (i < k)
-      preroll_samples += f.samples;
-    pushed_samples += f.samples;
-    flow = gst_pad_push(im.srcpad, buf);
-  }
-  if (flow == GST_FLOW_OK)
-    gst_pad_push_event(im.srcpad, gst_event_new_eos());
-  const std::string bus_msg = im.bus_error();
-  if (flow != GST_FLOW_OK || !im.have_info) {
-    set_error(error, AdtsError::kDecoder, "The AAC decoder failed%s%s (%s).",
-              bus_msg.empty() ? "" : ": ", bus_msg.c_str(), gst_flow_get_name(flow));
-    return false;
-  }
-  /* The decoder's output rate may differ from the header's (implicit SBR). */
-  const guint rate = GST_AUDIO_INFO_RATE(&im.info), ch = GST_AUDIO_INFO_CHANNELS(&im.info);
-  const guint64 expected = gst_util_uint64_scale(pushed_samples, rate, r.sample_rate);
-  const guint64 got = im.decoded.size() / ch;
-  if (got != expected) {
-    set_error(error, AdtsError::kDecoder,
-              "The AAC decoder returned %" G_GUINT64_FORMAT " samples for %" G_GUINT64_FORMAT
-              " (frames %" G_GSIZE_FORMAT "-%" G_GSIZE_FORMAT
-              " damaged?)%s%s: the excerpt would not be sample-exact.",
-              got, expected, k0, k_last, bus_msg.empty() ? "" : ": ", bus_msg.c_str());
-    return false;
-  }
-  const guint64 skip = gst_util_uint64_scale(preroll_samples + (dec_first - index.frame(k).sample),
-                                             rate, r.sample_rate);
-  const guint64 take = gst_util_uint64_scale(count, rate, r.sample_rate);
   out.rate = rate;
   out.channels = ch;
   out.start = r.start + gst_util_uint64_scale(first, GST_SECOND, r.sample_rate);
-  out.samples.assign(im.decoded.begin() + skip * ch, im.decoded.begin() + (skip + take) * ch);
+  out.samples.resize(to_out(count) * ch); /* keeps the capacity of a reused excerpt */
+
+#ifdef MADV_WILLNEED
+  /* Read-ahead for the bytes this excerpt decodes (a no-op in a warm page cache). */
+  {
+    const AdtsFrame fa = index.frame(index.find_frame(run, dec_first));
+    const AdtsFrame fb = index.frame(index.find_frame(run, dec_first + count - 1));
+    const size_t page = 4096;
+    const size_t lo = (fa.offset > 8192 ? fa.offset - 8192 : 0) / page * page;
+    madvise((void *)(im.data + lo), fb.offset + fb.size - lo, MADV_WILLNEED);
+  }
+#endif
+
+  if (parts.size() == 1)
+    return im.decode_part(run, dec_first, count, out.samples.data(), parts[0].out_take, error);
+
+  std::unique_lock<std::mutex> l(pool.lock);
+  pool.job++;
+  pool.run = run;
+  pool.dst = out.samples.data();
+  pool.channels = ch;
+  pool.parts = std::move(parts);
+  pool.parts_total += pool.parts.size();
+  pool.next = pool.finished = 0;
+  g_clear_error(&pool.error);
+  pool.wake.notify_all();
+  pool.run_job(im, l);
+  /* A helper still decoding a part of this excerpt (decoded by this thread
+   * meanwhile, or the excerpt failed) sees the job change and keeps nothing. */
+  pool.job++;
+  pool.parts.clear();
+  pool.next = pool.finished = 0;
+  if (pool.error) {
+    g_propagate_error(error, pool.error);
+    pool.error = nullptr;
+    return false;
+  }
   return true;
 }
 

@@ -200,13 +200,17 @@ struct AdtsExtractOptions {
   /* GStreamer decoder factory; empty: the highest-ranked decoder that takes
    * audio/mpeg, mpegversion=4, stream-format=adts (avdec_aac, then faad). */
   std::string decoder;
-  /* Decoders working at once on one excerpt (1..8): an excerpt of at least
-   * `min_parallel_frames` frames is split into that many consecutive parts,
-   * each decoded by its own decoder from its own pre-roll frame, and the
-   * parts joined. Exact for the same reason one part is (each part starts
-   * from a pre-roll frame); it trades CPU (one extra pre-roll frame per part)
-   * for wall time on a multi-core machine. 0: the number of processors, at
-   * most 4. */
+  /* Decoders working at once on one excerpt (1..8): the calling thread's
+   * and one helper thread each for the others, started by open() and kept
+   * (asleep between excerpts) until the extractor is destroyed. An excerpt
+   * of at least 2 x `min_parallel_frames` frames is cut into consecutive
+   * parts of about `min_parallel_frames` frames on the frame grid, which the
+   * threads take one at a time, each decoding from its own pre-roll frame;
+   * exact for the same reason one part is (bit-identical without PNS:
+   * tests). When the calling thread has no part left and a helper's part is
+   * late (a preempted helper on a busy machine), it decodes that part too
+   * and the first copy to finish is used. Costs one extra pre-roll frame per
+   * part (64 frames: 1.6 %). 0: the number of processors, at most 4. */
   guint decoders = 0;
   guint min_parallel_frames = 64;
 };
@@ -221,19 +225,25 @@ struct PcmExcerpt {
 };
 
 /* Exact extraction from one ADTS file with its index. Keeps the file mapped
- * and one decoder open (driven synchronously through its pads, no threads),
- * so repeated extractions cost only decoding: a 10 s AAC-LC stereo excerpt
- * took 11 ms of CPU here with avdec_aac (FFmpeg's decoder alone needs ~8 ms;
- * bench/adts). Not thread-safe: one extraction at a time per object. With
- * priming and several runs, each run's timeline starts at AdtsRun::start. */
+ * and its decoders open, warm and linked to our own pads (no pipeline, no
+ * bus thread), so repeated extractions cost only decoding: a 10 s AAC-LC
+ * stereo excerpt takes about 7 ms of CPU here with avdec_aac, split over the
+ * decoders (bench/adts). Each part's decoded samples are written straight
+ * into the caller's PcmExcerpt: passing the same PcmExcerpt again reuses its
+ * storage (no allocation or page faults for an excerpt no longer than the
+ * last). Not thread-safe: one extraction at a time per object. With priming
+ * and several runs, each run's timeline starts at AdtsRun::start. */
 class AdtsExtractor
 {
 public:
   ~AdtsExtractor();
   /* Maps `path` and checks it against `index` (same size; the first frames
    * parse where the index says). `index` must outlive the extractor.
-   * Fails with kIo, kBadIndex (index of another file) or kDecoder (no AAC
-   * decoder: install gstreamer1.0-libav). */
+   * Starts the decoders (options.decoders) and runs each over the first
+   * frames, so that the first excerpt pays no first-use costs (about 50 ms
+   * here for two avdec_aac). Fails with kIo, kBadIndex (index of another
+   * file) or kDecoder (no AAC decoder: install gstreamer1.0-libav; or it
+   * decodes nothing from the first frames). */
   static std::unique_ptr<AdtsExtractor> open(const std::string &path, const AdtsIndex &index,
                                              const AdtsExtractOptions &options, GError **error);
 
@@ -242,7 +252,9 @@ public:
    * first sample ceil(start * rate / 1e9). end past the stream is clamped to
    * its end. Fails with kRange (empty, or start at/after the end), kSpansRuns
    * (the range crosses a stream change: extract each side separately) or
-   * kDecoder (decoder error or dropped frames, e.g. damaged payload). */
+   * kDecoder (decoder error or dropped frames, e.g. damaged payload). `out`
+   * is resized to the excerpt (its capacity kept); on failure its samples
+   * are unspecified. */
   bool extract(GstClockTime start, GstClockTime end, PcmExcerpt &out, GError **error);
 
   /* Same, in samples of run `run`: count samples from `first` (decoder
@@ -252,13 +264,20 @@ public:
   /* Name of the decoder factory in use. */
   std::string decoder_name() const;
 
+  /* Decoders in use (1 + helper threads), after open(). */
+  guint decoders() const;
+
+  /* Since open(): parts handed to the decoders by excerpts decoded in
+   * parallel, and how many of them the calling thread decoded a second time
+   * because a helper was late (diagnostics, bench/adts). */
+  void part_counts(guint64 &parts, guint64 &redone) const;
+
 private:
   AdtsExtractor() = default;
   struct Impl;
-  static bool extract_part(Impl &im, size_t run, guint64 first, guint64 count, PcmExcerpt &out,
-                           GError **error);
-  std::unique_ptr<Impl> impl_;
-  std::vector<std::unique_ptr<Impl>> helpers_; /* extra decoders for parallel parts */
+  struct Pool;
+  std::unique_ptr<Impl> impl_;  /* the calling thread's decoder */
+  std::unique_ptr<Pool> pool_;  /* helper decoders and their threads */
 };
 
 } // namespace montage
