@@ -5,6 +5,9 @@
 
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -207,6 +210,33 @@ TEST_F(CacheTest, SongRoundTrip)
   /* Every truncation of a valid payload is refused, never a crash. */
   for (size_t n = 0; n < bytes.size(); n++)
     EXPECT_FALSE(montage::decode_song(bytes.data(), n, t)) << n;
+}
+
+/* Doubles at the edges of the integer ranges, infinities and NaN survive a
+ * round trip unchanged (msgpack-cxx's pack_double turned 2^64 into an
+ * out-of-range integer conversion: fuzz/regressions/cache_song/double-2e64.bin). */
+TEST_F(CacheTest, SongDoublesAtTheEdgesRoundTrip)
+{
+  const double edges[] = {18446744073709551616.0, -9223372036854775808.0, 9.3e18, 3.0, -0.0,
+                          1e300, std::numeric_limits<double>::infinity(),
+                          -std::numeric_limits<double>::infinity()};
+  montage::SongAnalysis s;
+  s.uri = "file:///song.ogg";
+  s.beat_energy.assign(std::begin(edges), std::end(edges));
+  s.energy_curve = s.beat_energy;
+  s.bpm = 18446744073709551616.0;
+  s.confidence = std::numeric_limits<double>::quiet_NaN();
+  std::vector<uint8_t> bytes = montage::encode_song(s);
+  montage::SongAnalysis t;
+  ASSERT_TRUE(montage::decode_song(bytes.data(), bytes.size(), t));
+  ASSERT_EQ(t.beat_energy.size(), s.beat_energy.size());
+  for (size_t i = 0; i < s.beat_energy.size(); i++) {
+    EXPECT_EQ(t.beat_energy[i], s.beat_energy[i]) << i;
+    EXPECT_EQ(std::signbit(t.beat_energy[i]), std::signbit(s.beat_energy[i])) << i;
+  }
+  EXPECT_EQ(t.energy_curve, s.energy_curve);
+  EXPECT_EQ(t.bpm, s.bpm);
+  EXPECT_TRUE(std::isnan(t.confidence));
 }
 
 TEST_F(CacheTest, CorruptTruncatedAndForeignEntriesAreRecomputed)

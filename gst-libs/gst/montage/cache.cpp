@@ -86,11 +86,27 @@ template <typename T> void pack_u64_list(Packer &pk, const std::vector<T> &v)
     pk.pack_uint64((guint64)x);
 }
 
-void pack_double_list(Packer &pk, const std::vector<double> &v)
+/* Appends `x` as a msgpack float 64 (0xcb, then the IEEE 754 bits big-endian)
+ * to the buffer `pk` writes into. Not Packer::pack_double: msgpack-cxx 4.1
+ * packs integral doubles as integers and, for x == 2^64, converts a double
+ * outside uint64_t's range (undefined behaviour, found by fuzz_cache_song).
+ * Readers accept both forms, so entries stay compatible. */
+void pack_float64(msgpack::sbuffer &buf, double x)
+{
+  guint64 bits;
+  memcpy(&bits, &x, sizeof bits);
+  bits = GUINT64_TO_BE(bits);
+  char out[9];
+  out[0] = (char)0xcb;
+  memcpy(out + 1, &bits, sizeof bits);
+  buf.write(out, sizeof out);
+}
+
+void pack_double_list(Packer &pk, msgpack::sbuffer &buf, const std::vector<double> &v)
 {
   pk.pack_array(v.size());
   for (double x : v)
-    pk.pack_double(x);
+    pack_float64(buf, x);
 }
 
 std::vector<uint8_t> to_bytes(const msgpack::sbuffer &buf)
@@ -243,14 +259,14 @@ std::vector<uint8_t> encode_song(const SongAnalysis &s)
   pk.pack(s.uri);
   pk.pack_uint64(s.duration);
   pack_u64_list(pk, s.beats);
-  pack_double_list(pk, s.beat_energy);
-  pk.pack_double(s.bpm);
-  pk.pack_double(s.confidence);
+  pack_double_list(pk, buf, s.beat_energy);
+  pack_float64(buf, s.bpm);
+  pack_float64(buf, s.confidence);
   pk.pack_array(s.downbeats.size());
   for (bool d : s.downbeats)
     d ? pk.pack_true() : pk.pack_false();
   pk.pack_uint32(s.beats_per_bar);
-  pack_double_list(pk, s.energy_curve);
+  pack_double_list(pk, buf, s.energy_curve);
   pk.pack_uint64(s.energy_interval);
   pk.pack_array(s.sections.size());
   for (const Section &sec : s.sections) {
