@@ -21,7 +21,7 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-constexpr const char *kSongAnalysisVersion = "5"; /* 5: ADTS songs through montageadtssrc (exact duration) */
+constexpr const char *kSongAnalysisVersion = "6"; /* 6: montagebeat swing rule, local beat level, live tempo hold */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
 constexpr const char *kClipAnalysisVersion = "2"; /* 2: library keyframe path, shot features */

@@ -2,6 +2,7 @@
 """Scores montagebeat (offline and live) and `aubio beat` on the sets build-sets.sh made, in one run.
 
     bench/beat/score.py [--build BUILD_DIR] [--only SUBSTRING] [--markdown OUT.md] [--no-speed]
+    bench/beat/score.py --build BUILD_DIR --speed-against OTHER_BUILD_DIR [--only SUBSTRING]
 
 For every song: montagebeat mode=offline (the `montage-beats` summary at EOS), montagebeat
 mode=live (every `montage-beat` message as it comes), and aubio's command-line `aubio beat`.
@@ -12,12 +13,18 @@ F-measure (+/-70 ms) and the mean signed offset of matched beats (ms, positive =
 Live also reports the delay from the first note to the first live beat.
 Speed: wall time of `decodebin ! audioconvert ! fakesink` with and without montagebeat, over all
 songs, alternating, best of two runs each.
+--speed-against compares the speed of two builds (say, before and after a change) in one run and
+scores nothing: a child process per build times every song (as above, one run each), the children
+alternate A B A B, and each song keeps its best time per pipeline; both ratios come from the same
+minutes of a shared machine.
 """
 import argparse
 import glob
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import gi
@@ -154,6 +161,36 @@ def time_pipeline(path, with_beat):
     return t
 
 
+def speed_child(build, songs, registry):
+    """Times every song once without and once with montagebeat from `build` in a child process
+    (GStreamer registry file `registry`); returns two lists of seconds."""
+    code = ('import json, sys; sys.path.insert(0, sys.argv[1]); import score; score.Gst.init(None); '
+            'print(json.dumps([[score.time_pipeline(p, False), score.time_pipeline(p, True)] '
+            'for p in sys.argv[2:]]))')
+    env = dict(os.environ, GST_PLUGIN_PATH=os.path.abspath(os.path.join(build, 'gst')), GST_REGISTRY=registry)
+    out = subprocess.run([sys.executable, '-B', '-c', code, os.path.dirname(os.path.abspath(__file__))] + songs,
+                         capture_output=True, text=True, check=True, env=env).stdout
+    times = json.loads(out)
+    return [t[0] for t in times], [t[1] for t in times]
+
+
+def speed_against(build_a, build_b, songs):
+    best = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(2):
+            for i, build in enumerate((build_a, build_b)):
+                base, beat = speed_child(build, songs, f'{tmp}/registry-{i}.bin')
+                old = best.get(build, ([float('inf')] * len(songs), [float('inf')] * len(songs)))
+                best[build] = ([min(x, y) for x, y in zip(old[0], base)], [min(x, y) for x, y in zip(old[1], beat)])
+    for build in (build_a, build_b):
+        base, beat = sum(best[build][0]), sum(best[build][1])
+        print(f"speed {build}: decodebin ! audioconvert ! fakesink {base:.2f} s; with montagebeat {beat:.2f} s; "
+              f"ratio {beat / base:.2f}x")
+    ra = sum(best[build_a][1]) / sum(best[build_a][0])
+    rb = sum(best[build_b][1]) / sum(best[build_b][0])
+    print(f"ratio {build_a} / {build_b}: {ra / rb:.3f}")
+
+
 def load_truth(base):
     beats, downs, metres = [], [], set()
     with open(base + '.beats') as f:
@@ -174,7 +211,15 @@ def main():
     ap.add_argument('--only', default='')
     ap.add_argument('--markdown', default='')
     ap.add_argument('--no-speed', action='store_true')
+    ap.add_argument('--speed-against', default='')
     args = ap.parse_args()
+    if args.speed_against:
+        songs = sorted(glob.glob(CACHE + '/audio/*.flac') + glob.glob(CACHE + '/audio/*.ogg'))
+        songs = [s for s in songs if args.only in os.path.basename(s)]
+        if not songs:
+            sys.exit('score: no songs; run bench/beat/build-sets.sh first')
+        speed_against(args.build, args.speed_against, songs)
+        return
     os.environ['GST_PLUGIN_PATH'] = os.path.abspath(os.path.join(args.build, 'gst'))
     Gst.init(None)
     if not Gst.ElementFactory.find('montagebeat'):

@@ -9,7 +9,8 @@
  * is montage::BeatTracker (gst-libs/gst/montage/beattracker.h): a causal
  * tracker while the audio plays, and in `mode=offline` (the default) a
  * whole-song pass at EOS (tempo path with octave selection, then Ellis 2007
- * dynamic programming). Channels are averaged to mono; any rate from 8 to
+ * dynamic programming, a beat-level check against dotted rhythms and a
+ * swing rule). Channels are averaged to mono; any rate from 8 to
  * 192 kHz is resampled internally to 22.05 kHz, so results do not depend on
  * the input rate.
  *
@@ -23,7 +24,8 @@
  *
  * ## Messages
  *
- * `montage-beat`, one per causal beat, posted live-delay of audio after it:
+ * `montage-beat`, one per causal beat, posted at most live-delay of audio
+ * after it (sooner when the swing rule moved the beat later):
  *
  * - `timestamp` (guint64, ns): the beat in buffer time: the PTS of the first
  *   buffer since the last reset plus the sample position (resynchronised to

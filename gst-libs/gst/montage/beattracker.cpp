@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace montage {
@@ -28,6 +29,12 @@ constexpr double kPriorBpm = 120.0;
 constexpr double kPriorOctaves = 1.0;
 /* Tempo windows: 8 s long, every 1 s offline and 0.5 s live. */
 constexpr double kTempoWindowS = 8.0;
+/* Live tempo: each estimate prefers tempi within ~10 % of the current one
+ * by this weight, so a rival level must have 1 / (1 - kLiveTempoHold) times
+ * its salience to take over. 0.4 (a rival needed 1.67x) kept the first
+ * estimate, made from 2 s of audio, for whole songs; docs/beat-benchmark.md
+ * has the sweep (0.1-0.4). */
+constexpr double kLiveTempoHold = 0.2;
 /* Viterbi cost of a tempo change, per octave of change. */
 constexpr double kTempoChangeCost = 4.0;
 /* Ellis 2007 transition tightness. NOTES.md: 400-1600 kept syncopated
@@ -37,13 +44,30 @@ constexpr double kTightness = 400.0;
  * half a window, less this (measured on rendered MIDI, whose onsets come
  * 2-7 ms after the note times; see docs/beat-benchmark.md). */
 constexpr double kFrameLagS = 0.016;
-/* Beat-level check (whole_song): below this onset ratio between the beats'
- * midpoints and the beats, 3:2 and 4:3 alternatives are tried; an
- * alternative needs at least kAltMidpointRatio. Measured on the benchmark
+/* Beat-level check (beat_level()): below this onset ratio between the
+ * beats' midpoints and the beats (over the whole song, then over kLevelSpan
+ * beats either side), 3:2, 4:3, 3:4 and 2:3 alternatives are tried; an
+ * alternative needs at least kAltMidpointRatio and kAltOnset of the onset
+ * strength at its beats (a plain click track has nothing between its beats
+ * either: its alternatives fall between clicks). Measured on the benchmark
  * songs: true beat levels 0.3-0.9 with eighth notes, dotted-rhythm levels
- * 0.01-0.02. */
+ * 0.01-0.04. */
 constexpr double kMinMidpointRatio = 0.04;
 constexpr double kAltMidpointRatio = 0.3;
+constexpr std::size_t kLevelSpan = 8;
+constexpr double kAltOnset = 0.8;
+/* Swing (swing_bin()): beats either side whose intervals are averaged
+ * (offline; live: the last 2 * kSwingSpan), positions per beat interval, the
+ * early sub-beat onset's least share of the beat's onset and least strength
+ * (standard deviations of the envelope), and the most the positions from the
+ * midpoint on may carry relative to it. Measured on the benchmark's swing
+ * songs: the early onset at 0.38-1.0 of the beat's where the path took the
+ * off-beat, under 0.35 where a weak stretch of a straight song would pass. */
+constexpr std::size_t kSwingSpan = 8;
+constexpr int kSwingBins = 12;
+constexpr double kSwingPeak = 0.3;
+constexpr double kSwingLate = 0.3;
+constexpr double kSwingMin = 1.0;
 /* Without the whole-song pass, per-hop data is kept for the last
  * kLiveKeep..2 * kLiveKeep hops only (16-32 s): the causal tracker reads at
  * most 8.5 s back (the tempo window and its last step), and a beat is only
@@ -368,6 +392,8 @@ struct BeatTracker::Impl {
   TransitionCost live_cost;   /* transition costs at live_bpm */
   guint live_per_bar = 0;     /* meter of the causal beats, 0 = unknown */
   Beat last_beat;             /* the newest beat returned */
+  std::vector<long> live_raw; /* path hops of the last 2 * kSwingSpan + 1 beats
+                                 returned, before live_swing() */
 
   /* What finish() and the meter need of each causal beat returned so far;
    * nothing per hop, so it stays small (48 bytes a beat) on a live stream. */
@@ -461,6 +487,7 @@ struct BeatTracker::Impl {
     live_ac.clear();
     live_per_bar = 0;
     last_beat = Beat();
+    live_raw.clear();
     cues.clear();
     open_sum.fill(0.0);
     open_first.fill(0.0);
@@ -628,7 +655,7 @@ struct BeatTracker::Impl {
         double v2 = s[k];
         if (live_bpm > 0) {
           double o = std::log2(grid[k] / live_bpm) / 0.1;
-          v2 *= 0.6 + 0.4 * std::exp(-0.5 * o * o);
+          v2 *= 1.0 - kLiveTempoHold + kLiveTempoHold * std::exp(-0.5 * o * o);
         }
         if (v2 > best) {
           best = v2;
@@ -674,7 +701,9 @@ struct BeatTracker::Impl {
       if (cscore_at(h) > cscore_at(end))
         end = h;
     const long ready = t - live_delay_hops();
-    const double last = cues.empty() ? -1e9 : ns_to_frame(cues.back().time);
+    const double last = !live_raw.empty() ? (double)live_raw.back()
+                        : cues.empty()    ? -1e9
+                                          : ns_to_frame(cues.back().time);
     /* The path is followed back no further than the hops held, less a
      * slowest period for the loudness check around a beat (a beat that old
      * would come 14 s late anyway). */
@@ -687,6 +716,8 @@ struct BeatTracker::Impl {
     for (long h : path) {
       if (!loud_between((double)h - period / 2, (double)h + period / 2))
         continue;
+      const long raw = h;
+      h = live_swing(h, period);
       Beat b;
       double frac = 0;
       if (h > base && h + 1 <= t && ce_at(h) >= ce_at(h - 1) && ce_at(h) >= ce_at(h + 1))
@@ -694,6 +725,9 @@ struct BeatTracker::Impl {
       b.time = frame_to_ns((double)h + frac);
       if (!cues.empty() && b.time <= cues.back().time)
         continue;
+      live_raw.push_back(raw);
+      if (live_raw.size() > 2 * kSwingSpan + 1)
+        live_raw.erase(live_raw.begin());
       b.strength = ce_at(h);
       b.confidence = live_clarity * std::min(1.0, b.strength / 2.0);
       /* Tempo of the last 16 beats. */
@@ -707,6 +741,28 @@ struct BeatTracker::Impl {
       last_beat = b;
       out.push_back(b);
     }
+  }
+
+  /* swing_bin() for the causal beat on path hop h (period in hops): the
+   * profile is averaged over the intervals between the last 2 * kSwingSpan
+   * path beats and h. Returns the hop the beat moves to (at most the newest
+   * hop but one), or h. */
+  long live_swing(long h, double period) const
+  {
+    const long t = n_hops - 1;
+    if (live_raw.size() < 2 * kSwingSpan)
+      return h;
+    auto env = [&](long k) { return k >= base && k <= t ? (double)ce_at(k) : 0.0; };
+    std::array<double, kSwingBins> p{}, q{};
+    for (std::size_t j = 0; j < live_raw.size(); j++) {
+      interval_profile(env, live_raw[j], j + 1 < live_raw.size() ? live_raw[j + 1] : h, q);
+      for (int k = 0; k < kSwingBins; k++)
+        p[(std::size_t)k] += q[(std::size_t)k] / (double)live_raw.size();
+    }
+    const int bin = swing_bin(p);
+    if (!bin)
+      return h;
+    return std::clamp(snap(env, (long)std::lround((double)h + period * bin / kSwingBins)), h, std::max(h, t - 1));
   }
 
   /* Records a confirmed causal beat: closes the previous beat's interval
@@ -941,28 +997,269 @@ struct BeatTracker::Impl {
     return hops;
   }
 
-  /* How much onset the midpoints between consecutive beats carry, relative
-   * to the beats themselves (each the envelope's maximum within +-2 hops).
-   * Real beat levels have onsets (eighth notes) between beats; a period that
-   * is 2/3 or 3/4 of the beat (a dotted rhythm taken for the beat) puts its
-   * midpoints between the sixteenth-note grid, where there are none. */
-  static double midpoint_ratio(const std::vector<float> &e, const std::vector<long> &hops, double *on_mean = nullptr)
+  /* Beat phase under swing. When two onset streams of similar strength
+   * share the beat period, the dynamic programming may follow either; swing
+   * divides a beat long-short (the off-beat eighth at about 2/3 of the
+   * beat), so the beat is the onset that starts the long part. Seen from the
+   * wrong phase, the profile of a beat interval (the envelope at 12 evenly
+   * spaced positions) has its sub-beat onset early, at 1/3-5/12, and nothing
+   * from the midpoint to 5/6. swing_bin() reads a profile averaged over
+   * several beats and returns the position (4 or 5 of 12) the beat should
+   * move to, or 0 to keep it: the early onset must carry at least
+   * kSwingPeak of the beat's onset and kSwingMin standard deviations of the
+   * envelope, and positions 6-10 at most kSwingLate of it (a straight
+   * division has its sub-beat onset at 6, a triplet one at 4 and 8). */
+  static int swing_bin(const std::array<double, kSwingBins> &p)
+  {
+    const int early = p[5] > p[4] ? 5 : 4;
+    double late = 0;
+    for (int k = 6; k <= 10; k++)
+      late = std::max(late, p[(std::size_t)k]);
+    const double v = p[(std::size_t)early];
+    return v >= std::max(kSwingPeak * p[0], kSwingMin) && late <= kSwingLate * v ? early : 0;
+  }
+
+  /* Whether a profile shows a swing division from either phase: swing_bin()
+   * from the off-beat, or from the beat its mirror image (the sub-beat
+   * onset at 7-8 of 12, positions 2-6 nearly empty). A 3:2 or 4:3 error of
+   * the beat level puts sub-beat onsets both early and late over a few
+   * beats, which neither test accepts. */
+  static bool swing_like(const std::array<double, kSwingBins> &p)
+  {
+    if (swing_bin(p))
+      return true;
+    const double v = std::max(p[7], p[8]);
+    double early = 0;
+    for (int k = 2; k <= 6; k++)
+      early = std::max(early, p[(std::size_t)k]);
+    return v >= std::max(kSwingPeak * p[0], kSwingMin) && early <= kSwingLate * v;
+  }
+
+  /* Profile of the beat interval [h0, h1) of an envelope: its maximum
+   * within +-1 hop of kSwingBins evenly spaced positions. */
+  template <typename Env> static void interval_profile(Env env, long h0, long h1, std::array<double, kSwingBins> &p)
+  {
+    const double len = (double)(h1 - h0);
+    for (int k = 0; k < kSwingBins; k++) {
+      const long c = (long)std::lround((double)h0 + len * k / kSwingBins);
+      p[(std::size_t)k] = std::max({env(c - 1), env(c), env(c + 1)});
+    }
+  }
+
+  /* The hop of the envelope's maximum within +-1 hop of c. */
+  template <typename Env> static long snap(Env env, long c)
+  {
+    long best = c;
+    for (long k = c - 1; k <= c + 1; k++)
+      if (env(k) > env(best))
+        best = k;
+    return best;
+  }
+
+  /* swing_bin() applied to every beat of a whole-song beat path, with the
+   * profile averaged over kSwingSpan beats either side. */
+  static void swing_phase(const std::vector<float> &e, std::vector<long> &hops)
   {
     const long n = (long)e.size();
+    const std::size_t nb = hops.size();
+    if (nb < 2 * kSwingSpan + 1)
+      return;
+    auto env = [&](long h) { return h >= 0 && h < n ? (double)e[(std::size_t)h] : 0.0; };
+    std::vector<std::array<double, kSwingBins>> prof(nb - 1);
+    for (std::size_t i = 0; i + 1 < nb; i++)
+      interval_profile(env, hops[i], hops[i + 1], prof[i]);
+    std::vector<long> out = hops;
+    for (std::size_t i = 0; i < nb; i++) {
+      const std::size_t a = i > kSwingSpan ? i - kSwingSpan : 0;
+      const std::size_t b = std::min(nb - 1, i + kSwingSpan + 1);
+      std::array<double, kSwingBins> p{};
+      for (std::size_t j = a; j < b; j++)
+        for (int k = 0; k < kSwingBins; k++)
+          p[(std::size_t)k] += prof[j][(std::size_t)k] / (double)(b - a);
+      if (const int bin = swing_bin(p)) {
+        /* The last beat moves by its predecessor's interval. */
+        const std::size_t j = std::min(i, nb - 2);
+        const double len = (double)(hops[j + 1] - hops[j]);
+        out[i] = std::clamp(snap(env, (long)std::lround((double)hops[i] + len * bin / kSwingBins)), 0L, n - 1);
+      }
+    }
+    hops = std::move(out);
+  }
+
+  /* Per beat of a path, over the span beats either side: how much onset the
+   * midpoints between consecutive beats carry relative to the beats
+   * themselves (each the envelope's maximum within +-2 hops), and the mean
+   * onset at the beats. Real beat levels have onsets (eighth notes) between
+   * beats; a period that is 2/3 or 3/4 of the beat (a dotted rhythm taken for
+   * the beat) puts its midpoints between the sixteenth-note grid, where there
+   * are none. */
+  static void local_midpoint_ratio(const std::vector<float> &e, const std::vector<long> &hops,
+                                   std::vector<double> &ratio, std::vector<double> &on_mean,
+                                   std::size_t span = kLevelSpan)
+  {
+    const long n = (long)e.size();
+    const std::size_t nb = hops.size();
     auto peak = [&](long c) {
       double m = 0;
       for (long k = std::max(0L, c - 2); k <= std::min(n - 1, c + 2); k++)
         m = std::max(m, (double)e[(std::size_t)k]);
       return m;
     };
-    double on = 0, mid = 0;
-    for (std::size_t i = 0; i + 1 < hops.size(); i++) {
-      on += peak(hops[i]);
-      mid += peak((hops[i] + hops[i + 1]) / 2);
+    std::vector<double> on_sum(nb + 1, 0.0), mid_sum(nb + 1, 0.0);
+    for (std::size_t i = 0; i < nb; i++) {
+      on_sum[i + 1] = on_sum[i] + (i + 1 < nb ? peak(hops[i]) : 0.0);
+      mid_sum[i + 1] = mid_sum[i] + (i + 1 < nb ? peak((hops[i] + hops[i + 1]) / 2) : 0.0);
     }
-    if (on_mean)
-      *on_mean = hops.size() > 1 ? on / (double)(hops.size() - 1) : 0.0;
-    return on > 0 ? mid / on : 0.0;
+    ratio.assign(nb, 1.0);
+    on_mean.assign(nb, 0.0);
+    if (nb < 2)
+      return;
+    for (std::size_t i = 0; i < nb; i++) {
+      const std::size_t a = i > span ? i - span : 0;
+      const std::size_t b = i + span + 1 < nb ? i + span + 1 : nb - 1; /* intervals [a, b) */
+      if (b <= a)
+        continue;
+      const double on = on_sum[b] - on_sum[a];
+      ratio[i] = on > 0 ? (mid_sum[b] - mid_sum[a]) / on : 0.0;
+      on_mean[i] = on / (double)(b - a);
+    }
+  }
+
+  /* Per hop of an n-hop envelope, the value of the path beat at or before it
+   * (the first beat's before it). */
+  static std::vector<double> per_hop(std::size_t n, const std::vector<long> &hops,
+                                     const std::vector<double> &v)
+  {
+    std::vector<double> out(n, v.empty() ? 0.0 : v[0]);
+    for (std::size_t i = 0; i < hops.size(); i++) {
+      const std::size_t end = i + 1 < hops.size() ? (std::size_t)std::max(0L, hops[i + 1]) : n;
+      for (std::size_t h = (std::size_t)std::max(0L, hops[i]); h < std::min(n, end); h++)
+        out[h] = v[i];
+    }
+    return out;
+  }
+
+  /* Beat level. Where the midpoints between the beats carry almost no onset
+   * (midpoint ratio under kMinMidpointRatio, first over the whole song, then
+   * over kLevelSpan beats either side) and swing does not explain it, the
+   * path may follow a dotted rhythm (2/3 or 3/4 of the beat period) or a 3:2
+   * grouping of it. Over each such stretch the tempo path scaled by 3:2, 4:3,
+   * 3:4 and 2:3 is tried: an alternative qualifies where the song's tempo
+   * salience at the scaled tempo is at least half that at the tempo, its own
+   * midpoint ratio reaches kAltMidpointRatio and its beats keep at least
+   * kAltOnset of the onset strength (a plain click track has nothing between
+   * its beats either); the one with the most midpoint onset times salience
+   * is taken, and the beat path is tracked again on the tempo so mended.
+   * Extends the 3:2 check of the first version, which looked at the whole
+   * song only. */
+  void beat_level(const std::vector<float> &e, const std::vector<double> &salience, std::vector<double> &bpm,
+                  std::vector<long> &hops) const
+  {
+    const std::size_t whole = std::numeric_limits<std::size_t>::max() / 4;
+    mend_beat_level(e, salience, bpm, hops, whole);
+    mend_beat_level(e, salience, bpm, hops, kLevelSpan);
+  }
+
+  /* beat_level() with the midpoint ratio and the swing test over span beats
+   * either side of each beat. */
+  static void mend_beat_level(const std::vector<float> &e, const std::vector<double> &salience,
+                              std::vector<double> &bpm, std::vector<long> &hops, std::size_t span)
+  {
+    const std::size_t n = e.size();
+    if (salience.empty() || hops.size() < 2)
+      return;
+    std::vector<double> ratio, on;
+    local_midpoint_ratio(e, hops, ratio, on, span);
+    if (*std::min_element(ratio.begin(), ratio.end()) >= kMinMidpointRatio)
+      return;
+    /* Swing leaves the midpoints empty too. */
+    {
+      const long ne = (long)n;
+      auto env = [&](long h) { return h >= 0 && h < ne ? (double)e[(std::size_t)h] : 0.0; };
+      const std::size_t nb = hops.size();
+      std::vector<std::array<double, kSwingBins>> prof(nb - 1);
+      for (std::size_t i = 0; i + 1 < nb; i++)
+        interval_profile(env, hops[i], hops[i + 1], prof[i]);
+      for (std::size_t i = 0; i < nb; i++) {
+        if (ratio[i] >= kMinMidpointRatio)
+          continue;
+        const std::size_t w = std::min(span, kSwingSpan);
+        const std::size_t a = i > w ? i - w : 0;
+        const std::size_t b = std::min(nb - 1, i + w + 1);
+        std::array<double, kSwingBins> p{};
+        for (std::size_t j = a; j < b; j++)
+          for (int k = 0; k < kSwingBins; k++)
+            p[(std::size_t)k] += prof[j][(std::size_t)k] / (double)(b - a);
+        if (swing_like(p))
+          ratio[i] = 1.0;
+      }
+      if (*std::min_element(ratio.begin(), ratio.end()) >= kMinMidpointRatio)
+        return;
+    }
+    const std::vector<double> ratio_h = per_hop(n, hops, ratio), on_h = per_hop(n, hops, on);
+    const std::vector<double> &grid = tempo_grid();
+    auto salience_near = [&](double b) {
+      double m = 0;
+      for (std::size_t k = 0; k < grid.size(); k++)
+        if (std::fabs(std::log(grid[k] / b)) <= 0.03)
+          m = std::max(m, salience[k]);
+      return m;
+    };
+    /* Stretches of hops under kMinMidpointRatio, each mended as one. */
+    std::vector<std::pair<std::size_t, std::size_t>> runs;
+    for (std::size_t h = 0; h < n;) {
+      if (ratio_h[h] >= kMinMidpointRatio) {
+        h++;
+        continue;
+      }
+      std::size_t end = h;
+      while (end < n && ratio_h[end] < kMinMidpointRatio)
+        end++;
+      runs.emplace_back(h, end);
+      h = end;
+    }
+    std::vector<double> factor(runs.size(), 1.0), best(runs.size(), 0.0);
+    bool any = false;
+    for (double f : {1.5, 4.0 / 3.0, 0.75, 2.0 / 3.0}) {
+      std::vector<double> scaled = bpm;
+      for (double &v : scaled)
+        v = std::clamp(v * f, kMinBpm, kMaxBpm);
+      std::vector<long> alt = beat_path(e, scaled);
+      std::vector<double> alt_ratio, alt_on;
+      local_midpoint_ratio(e, alt, alt_ratio, alt_on, span);
+      const std::vector<double> alt_ratio_h = per_hop(n, alt, alt_ratio);
+      const std::vector<double> alt_on_h = per_hop(n, alt, alt_on);
+      for (std::size_t r = 0; r < runs.size(); r++) {
+        const auto [from, to] = runs[r];
+        double base_on = 0, a_on = 0, a_ratio = 0;
+        for (std::size_t h = from; h < to; h++) {
+          base_on += on_h[h];
+          a_on += alt_on_h[h];
+          a_ratio += alt_ratio_h[h];
+        }
+        const double len = (double)(to - from);
+        base_on /= len;
+        a_on /= len;
+        a_ratio /= len;
+        std::vector<double> run_bpm(bpm.begin() + (long)from, bpm.begin() + (long)to);
+        std::nth_element(run_bpm.begin(), run_bpm.begin() + (long)run_bpm.size() / 2, run_bpm.end());
+        const double b0 = run_bpm[run_bpm.size() / 2];
+        const double s0 = salience_near(b0), s1 = salience_near(b0 * f);
+        if (s0 <= 0 || s1 < 0.5 * s0 || b0 * f < kMinBpm || b0 * f > kMaxBpm)
+          continue;
+        if (a_ratio >= kAltMidpointRatio && a_on >= kAltOnset * base_on && a_ratio * s1 > best[r]) {
+          best[r] = a_ratio * s1;
+          factor[r] = f;
+          any = true;
+        }
+      }
+    }
+    if (!any)
+      return;
+    for (std::size_t r = 0; r < runs.size(); r++)
+      for (std::size_t h = runs[r].first; h < runs[r].second; h++)
+        bpm[h] *= factor[r];
+    hops = beat_path(e, bpm);
   }
 
   void whole_song(std::vector<GstClockTime> &beats, std::vector<double> &conf) const
@@ -977,48 +1274,9 @@ struct BeatTracker::Impl {
     if (hops.empty())
       return;
 
-    /* Beat level: when the midpoints between the beats carry almost no
-     * onsets, the path may follow a dotted rhythm (2/3 or 3/4 of the beat
-     * period) or a 3:2 grouping of it. Try the tempo path scaled by 3:2, 4:3,
-     * 3:4 and 2:3 where the song's tempo salience still has at least half
-     * the chosen tempo's and whose beats keep at least 80 % of the onset
-     * strength, and keep the one whose midpoints carry the most onset,
-     * weighted by that salience. */
-    double on0 = 0;
-    const double ratio = midpoint_ratio(e, hops, &on0);
-    if (ratio < kMinMidpointRatio && !salience.empty()) {
-      const std::vector<double> &grid = tempo_grid();
-      std::vector<double> sorted_bpm = bpm;
-      std::nth_element(sorted_bpm.begin(), sorted_bpm.begin() + (long)n / 2, sorted_bpm.end());
-      const double median_bpm = sorted_bpm[n / 2];
-      auto salience_near = [&](double b) {
-        double m = 0;
-        for (std::size_t k = 0; k < grid.size(); k++)
-          if (std::fabs(std::log(grid[k] / b)) <= 0.03)
-            m = std::max(m, salience[k]);
-        return m;
-      };
-      const double s0 = salience_near(median_bpm);
-      double best = 0;
-      for (double f : {1.5, 4.0 / 3.0, 0.75, 2.0 / 3.0}) {
-        const double s1 = salience_near(median_bpm * f);
-        if (s0 <= 0 || s1 < 0.5 * s0 || median_bpm * f < kMinBpm || median_bpm * f > kMaxBpm)
-          continue;
-        std::vector<double> scaled = bpm;
-        for (double &b : scaled)
-          b *= f;
-        std::vector<long> alt = beat_path(e, scaled);
-        double on1 = 0;
-        const double r = midpoint_ratio(e, alt, &on1);
-        /* The alternative's beats must still sit on onsets (a plain click
-         * track has nothing between its beats either). */
-        if (r >= kAltMidpointRatio && on1 >= 0.8 * on0 && r * s1 > best) {
-          best = r * s1;
-          hops = std::move(alt);
-          bpm = std::move(scaled);
-        }
-      }
-    }
+    beat_level(e, salience, bpm, hops);
+
+    swing_phase(e, hops);
 
     auto support = [&](long c) {
       double m = 0;

@@ -12,20 +12,34 @@
  *    estimated from the last 8 s of the envelope (autocorrelation summed at 1-4
  *    times each candidate beat period, a comb, times a log-normal tempo prior
  *    centred on 120 BPM, one octave wide, and a preference for the previous
- *    tempo); a forward dynamic-programming pass (Ellis, "Beat Tracking by
- *    Dynamic Programming", JNMR 2007) runs on every hop with that tempo, and a
- *    beat on the best path is confirmed once config.live_delay of audio
- *    follows it. Meter and downbeats come from the same accents as offline,
- *    over the last 64 causal beats, re-estimated every fourth beat.
+ *    tempo: another level takes over with 1.25 times its salience); a
+ *    forward dynamic-programming pass (Ellis, "Beat Tracking by Dynamic
+ *    Programming", JNMR 2007) runs on every hop with that tempo, and a beat
+ *    on the best path is confirmed once config.live_delay of audio follows
+ *    it. The swing rule below moves a beat found on the swung
+ *    off-beat back onto the beat, from the last 16 beat intervals. Meter and
+ *    downbeats come from the same accents as offline, over the last 64
+ *    causal beats, re-estimated every fourth beat.
  *
  *  - whole song (finish()): the tempo is estimated in 8 s windows every 1 s
  *    with the same comb and prior, and a Viterbi pass over the windows picks a
  *    tempo path that may drift or jump (a change costs in proportion to its
  *    size in octaves); the Ellis dynamic programming (tightness 400, as
  *    NOTES.md measured) then follows that local tempo over the whole song.
- *    Leading and trailing beats on weak onsets and beats over silence are
- *    dropped. The meter (3 or 4 beats per bar) and the downbeat phase are the
- *    ones whose first beats carry the most bass onset and spectral change.
+ *    Beat level: where the midpoints between the beats carry almost no onset
+ *    (over the whole song, then over 8 beats either side) and that is not
+ *    explained by swing, the beats may follow a dotted rhythm or a 3:2
+ *    grouping; there the tempo path scaled by 3:2, 4:3, 3:4 or 2:3 is taken
+ *    if its beats still sit on onsets and its midpoints carry some, and the
+ *    beats are tracked again. Swing rule: music divides a beat long-short
+ *    (swung eighths at ~2/3 of the beat), so where the envelope folded over
+ *    the beat intervals (12 positions, 8 beats either side) shows a strong
+ *    sub-beat onset at 1/3-5/12 of the interval and nothing from the
+ *    midpoint to 5/6, the beat was put on the swung off-beat and moves onto
+ *    that onset. Leading and trailing beats on weak onsets and beats over
+ *    silence are dropped. The meter (3 or 4 beats per bar) and the downbeat
+ *    phase are the ones whose first beats carry the most bass onset and
+ *    spectral change.
  *
  * Tempo (BPM) always comes from the beat sequence (bpm_from_beats), not from
  * a tempo estimator. Stretches quieter than config.silence_db get no beats.
@@ -116,8 +130,9 @@ public:
   /* Feeds n_samples mono float samples (nominally -1..1; louder is fine) at
    * the rate given at construction; mono may be null when n_samples is 0.
    * Returns the causal beats confirmed by this push, ascending, each later
-   * than every beat returned before; each comes out config.live_delay (plus
-   * up to one 11.6 ms hop) of audio after the time it carries. The first
+   * than every beat returned before; each comes out at most
+   * config.live_delay (plus up to one 11.6 ms hop) of audio after the time
+   * it carries (less when the swing rule moved it later). The first
    * comes ~2-3 s after the music starts (the tempo needs that much). Never
    * fails. */
   std::vector<Beat> push(const float *mono, std::size_t n_samples);

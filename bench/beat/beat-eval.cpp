@@ -1,0 +1,59 @@
+/* beat-eval: runs montage::BeatTracker (no pipeline) on raw mono float
+ * samples and prints what it found, for bench/beat/quick.py.
+ *
+ *   beat-eval offline|live FILE.f32 RATE
+ *
+ * FILE.f32: native-endian 32-bit float mono samples at RATE Hz (ffmpeg
+ * -ac 1 -f f32le). Prints "bpm B" then one "TIME_S DOWNBEAT" line per beat:
+ * offline, the whole-song pass (finish()); live, the causal beats as push()
+ * returned them (whole_song off, as montagebeat mode=live). Exit status 1
+ * with a message on bad arguments or an unreadable file. */
+#include <gst/montage/beattracker.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+int main(int argc, char **argv)
+{
+  if (argc != 4 || (std::strcmp(argv[1], "offline") != 0 && std::strcmp(argv[1], "live") != 0)) {
+    std::fprintf(stderr, "usage: beat-eval offline|live FILE.f32 RATE\n");
+    return 1;
+  }
+  const bool live = std::strcmp(argv[1], "live") == 0;
+  const long rate = std::strtol(argv[3], nullptr, 10);
+  FILE *f = std::fopen(argv[2], "rb");
+  if (!f) {
+    std::fprintf(stderr, "beat-eval: cannot open %s\n", argv[2]);
+    return 1;
+  }
+  try {
+    montage::BeatTrackerConfig config;
+    config.whole_song = !live;
+    montage::BeatTracker tracker((guint)rate, config);
+    std::vector<float> buf(4096);
+    std::vector<montage::Beat> causal;
+    std::size_t n;
+    while ((n = std::fread(buf.data(), sizeof(float), buf.size(), f)) > 0) {
+      std::vector<montage::Beat> got = tracker.push(buf.data(), n);
+      causal.insert(causal.end(), got.begin(), got.end());
+    }
+    std::fclose(f);
+    if (live) {
+      std::printf("bpm %f\n", causal.empty() ? 0.0 : causal.back().bpm);
+      for (const montage::Beat &b : causal)
+        std::printf("%.6f %d\n", (double)b.time / GST_SECOND, b.downbeat ? 1 : 0);
+    } else {
+      montage::SongAnalysis song = tracker.finish();
+      std::printf("bpm %f\n", song.bpm);
+      for (std::size_t i = 0; i < song.beats.size(); i++)
+        std::printf("%.6f %d\n", (double)song.beats[i] / GST_SECOND,
+                    i < song.downbeats.size() && song.downbeats[i] ? 1 : 0);
+    }
+  } catch (const montage::BeatTrackerError &e) {
+    std::fprintf(stderr, "beat-eval: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Scores the beat tracker core alone (no pipeline, no aubio, no timing) on the sets build-sets.sh made.
+
+    bench/beat/quick.py --build BUILD_DIR [--live] [--only SUBSTRING]
+
+A development loop: each song is decoded once with ffmpeg to mono float samples in
+~/.cache/gst-montage/bench/beat/raw, then BUILD_DIR/bench/beat-eval (montage::BeatTracker on those
+samples, as montagebeat would see them after audioconvert) runs on two songs at a time. The metrics
+are score.py's (same functions, same truth); the means come within about 0.005 of a score.py run of
+the same code (ffmpeg decodes and downmixes, and the element hands the tracker other buffer sizes).
+score.py stays the reference: it runs the real pipeline and aubio and times both.
+"""
+import argparse
+import concurrent.futures
+import glob
+import importlib.util
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location('score', os.path.join(HERE, 'score.py'))
+score = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(score)
+RAW = score.CACHE + '/raw'
+
+
+def decode(path):
+    """Mono float samples of a song (cached); returns (raw path, rate)."""
+    name = os.path.basename(path).rsplit('.', 1)[0]
+    raw, rate_file = f'{RAW}/{name}.f32', f'{RAW}/{name}.rate'
+    if not os.path.exists(raw) or not os.path.exists(rate_file):
+        os.makedirs(RAW, exist_ok=True)
+        rate = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'a:0', '-show_entries',
+                               'stream=sample_rate', '-of', 'csv=p=0', path],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(['ffmpeg', '-loglevel', 'error', '-y', '-i', path, '-ac', '1', '-f', 'f32le',
+                        '-acodec', 'pcm_f32le', raw + '.part'], check=True)
+        os.replace(raw + '.part', raw)
+        with open(rate_file, 'w') as f:
+            f.write(rate + '\n')
+    return raw, int(open(rate_file).read())
+
+
+def run(tool, mode, raw, rate):
+    out = subprocess.run([tool, mode, raw, str(rate)], capture_output=True, text=True, check=True).stdout
+    lines = out.split('\n')
+    bpm = float(lines[0].split()[1])
+    beats, downs = [], []
+    for line in lines[1:]:
+        if line.strip():
+            t, d = line.split()
+            beats.append(float(t))
+            if d == '1':
+                downs.append(float(t))
+    return bpm, beats, downs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--build', required=True)
+    ap.add_argument('--live', action='store_true')
+    ap.add_argument('--only', default='')
+    args = ap.parse_args()
+    tool = os.path.join(args.build, 'bench', 'beat-eval')
+    if not os.path.exists(tool):
+        sys.exit(f'quick: {tool} not found; ninja -C {args.build} bench/beat-eval')
+    songs = sorted(glob.glob(score.CACHE + '/audio/*.flac') + glob.glob(score.CACHE + '/audio/*.ogg'))
+    songs = [s for s in songs if args.only in os.path.basename(s)]
+    if not songs:
+        sys.exit('quick: no songs; run bench/beat/build-sets.sh first')
+    modes = ['offline'] + (['live'] if args.live else [])
+    decoded = {s: decode(s) for s in songs}
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        jobs = {(s, m): ex.submit(run, tool, m, *decoded[s]) for s in songs for m in modes}
+        res = {k: v.result() for k, v in jobs.items()}
+
+    sums = {}
+    for path in songs:
+        name = os.path.basename(path).rsplit('.', 1)[0]
+        base = path.rsplit('.', 1)[0]
+        raw, rate = decoded[path]
+        dur = os.path.getsize(raw) / 4 / rate
+        ref = None
+        if os.path.exists(base + '.beats'):
+            ref, downs, metres, _ = score.load_truth(base)
+            ref = [r for r in ref if r <= dur - 0.1]
+            downs = [d for d in downs if d <= dur - 0.1]
+            true_bpm = score.median_bpm(ref)
+        else:
+            true_bpm = float(open(base + '.bpm').read())
+        line = f'{name:32s} ref {true_bpm:6.1f}'
+        for m in modes:
+            bpm, est, est_down = res[(path, m)]
+            ok = bool(bpm) and abs(bpm / true_bpm - 1) <= 0.04
+            sums.setdefault((m, 'tempo'), []).append(ok)
+            line += f' | {m} bpm {bpm:6.1f}{"*" if ok else " "}'
+            if ref:
+                f, pairs = score.fmeasure(ref, est)
+                sums.setdefault((m, name.split('-')[0]), []).append(f)
+                line += f' F {f:.3f}'
+                if m == 'offline':
+                    line += f' AMLt {score.amlt(ref, est):.3f}'
+                    if metres in ({3}, {4}):
+                        df = score.fmeasure(downs, est_down)[0]
+                        sums.setdefault((m, 'down'), []).append(df)
+                        line += f' dF {df:.2f}'
+        print(line, flush=True)
+
+    def mean(v):
+        return sum(v) / len(v) if v else float('nan')
+    print()
+    for m in modes:
+        tempo = sums[(m, 'tempo')]
+        print(f"{m:7s} F steady {mean(sums.get((m, 'steady'), [])):.3f}  hard {mean(sums.get((m, 'hard'), [])):.3f}  "
+              f"tempo right {sum(tempo)}/{len(tempo)}" +
+              (f"  downbeat F {mean(sums.get((m, 'down'), [])):.3f}" if m == 'offline' else ''))
+
+
+if __name__ == '__main__':
+    main()
