@@ -559,7 +559,7 @@ int cmd_make(int argc, char **argv)
   }
   double t_render = seconds_since(t_render0);
   printf("montage written to %s (%.2f s, %zu segments, %s); analysis %.2f s (%zu analysed, %zu "
-         "from cache), plan %.3f s, render %.1f s\n",
+         "from cache), plan %.3f s, render %.2f s\n",
          opt_output, plan.duration / 1e9, plan.segments.size(), result.encoder.c_str(), t_analysis,
          n_analysed, n_cached, t_plan, t_render);
   return 0;

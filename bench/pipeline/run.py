@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,12 @@ MEDIA = os.environ.get("GST_MONTAGE_MEDIA_DIR",
                                     "gst-montage", "media"))
 WORK = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                     "gst-montage", "bench", "pipeline")
+
+
+def children_cpu():
+    """User + system CPU seconds of all finished child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run(cmd, **kw):
@@ -108,7 +115,8 @@ def main():
     cache = os.path.join(tmp, "cache")
     base = [tool, "-q", "--cache-dir", cache, "-m", song]
     try:
-        print(f"inputs: {len(clips)} real clips, song {os.path.basename(song)} (76.8 s); {os.cpu_count()} cores")
+        print(f"inputs: {len(clips)} real clips, song {os.path.basename(song)} (76.8 s); {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f} at the start")
         cold = timings(run(base + ["--no-render"] + clips)[0].stdout)
         warm = timings(run(base + ["--no-render"] + clips)[0].stdout)
         print(f"1. analysis cold {cold['analysis']:.2f} s ({cold['analysed']} analysed), warm "
@@ -132,17 +140,41 @@ def main():
         shutil.rmtree(cache, ignore_errors=True)
         out = os.path.join(tmp, "preview.mp4")
         plan_path = os.path.join(tmp, "plan.json")
-        p, wall = run(base + ["--preview", "-d", str(args.duration), "--plan-json", plan_path, "-o", out] + clips)
+        preview = base + ["--preview", "-d", str(args.duration), "--plan-json", plan_path, "-o", out] + clips
+        cpu0 = children_cpu()
+        p, wall = run(preview)
+        ours_cpu = children_cpu() - cpu0
         ours = timings(p.stdout)
         with open(plan_path) as fh:
             plan = json.load(fh)
+        cpu0 = children_cpu()
         ff = ffmpeg_render(plan, song, os.path.join(tmp, "ffmpeg.mp4"), tmp)
+        ff_cpu = children_cpu() - cpu0
+        # The same preview again, everything cached: a second sample of the
+        # render, and the same along the GES timeline path (the render before
+        # the cut path existed).
+        again = timings(run(preview)[0].stdout)
+        ges = timings(run(preview, env=dict(os.environ, GST_MONTAGE_RENDER_PATH="timeline"))[0].stdout)
         print(f"3. time to a {plan['duration_s']:.1f} s preview, cold cache, {len(plan['segments'])} segments: "
               f"{wall:.2f} s wall = analysis {ours['analysis']:.2f} + plan {ours['plan']:.3f} + render "
               f"{ours['render']:.2f} s (+ start-up)")
         print(f"   FFmpeg, one temporary file per segment then concat: {ff:.2f} s for the render alone")
         print(f"   our render / FFmpeg render = {ours['render'] / ff:.2f}; our whole run (with analysis) / "
               f"FFmpeg render = {wall / ff:.2f}")
+        print(f"   CPU time: our whole run {ours_cpu:.2f} s, FFmpeg's render {ff_cpu:.2f} s: ratio "
+              f"{ours_cpu / ff_cpu:.2f}; the preview again with a warm cache: render {again['render']:.2f} s "
+              f"(render / FFmpeg render = {again['render'] / ff:.2f})")
+        print(f"   the same render along the GES timeline path: {ges['render']:.2f} s; cut path / GES path = "
+              f"{again['render'] / ges['render']:.2f}")
+
+        # What the cold analysis is made of: the song alone (with one short
+        # clip, the tool needs one) and the clips alone (a 4 s click track as
+        # the song), both uncached and parallel as in the run above.
+        song_only = timings(run(base + ["--no-cache", "--no-render", clips[1]])[0].stdout)
+        clips_only = timings(run(short + ["--no-cache", "--no-render"] + clips)[0].stdout)
+        print(f"   its analysis {ours['analysis']:.2f} s: the song alone {song_only['analysis']:.2f} s "
+              f"(with one 8 s clip), the {len(clips)} clips alone {clips_only['analysis']:.2f} s "
+              f"(with a 4 s song); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -2,6 +2,7 @@
 #include <gst/montage/render.h>
 
 #include <gst/montage/encoder.h>
+#include <gst/montage/render-private.h>
 
 #include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/pbutils/encoding-profile.h>
@@ -16,32 +17,9 @@ GST_DEBUG_CATEGORY_STATIC(montage_render_debug);
 
 namespace montage {
 
-namespace {
+namespace render_detail {
 
-void init_once()
-{
-  static gsize once = 0;
-  if (g_once_init_enter(&once)) {
-    GST_DEBUG_CATEGORY_INIT(montage_render_debug, "montagerender", 0, "gst-montage rendering");
-    ges_init();
-    g_once_init_leave(&once, 1);
-  }
-}
-
-GESAsset *request_asset(const std::string &uri, GError **error)
-{
-  GError *err = nullptr;
-  GESUriClipAsset *asset = ges_uri_clip_asset_request_sync(uri.c_str(), &err);
-  if (!asset) {
-    g_set_error(error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "cannot load %s: %s",
-                uri.c_str(), err ? err->message : "unknown error");
-    g_clear_error(&err);
-    return nullptr;
-  }
-  return GES_ASSET(asset);
-}
-
-GstEncodingProfile *make_profile(const std::string &encoder)
+static GstEncodingProfile *make_profile(const std::string &encoder)
 {
   GstCaps *mp4 = gst_caps_from_string("video/quicktime,variant=iso");
   GstEncodingContainerProfile *container =
@@ -62,11 +40,16 @@ GstEncodingProfile *make_profile(const std::string &encoder)
   return GST_ENCODING_PROFILE(container);
 }
 
-struct EncoderWatch {
-  std::string factory;
-  GstStructure *properties = nullptr;
-  GstElement *instance = nullptr; /* not reffed: only compared against */
-};
+EncoderWatch::EncoderWatch(const std::string &name, bool preview)
+    : factory(name), properties(h264_encoder_properties(name, preview))
+{
+}
+
+EncoderWatch::~EncoderWatch()
+{
+  if (properties)
+    gst_structure_free(properties);
+}
 
 void on_deep_element_added(GstBin *, GstBin *, GstElement *element, gpointer user_data)
 {
@@ -95,7 +78,45 @@ bool is_inside(GstObject *obj, GstElement *ancestor)
   return false;
 }
 
-enum class Outcome { kDone, kEncoderFailed, kFailed };
+} // namespace render_detail
+
+using namespace render_detail;
+
+namespace {
+
+void init_debug()
+{
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(montage_render_debug, "montagerender", 0, "gst-montage rendering");
+    g_once_init_leave(&once, 1);
+  }
+}
+
+/* GES only where a timeline is built: ges_init() keeps objects (its
+ * discoverer) alive until ges_deinit(), which the cut path does not need. */
+void init_ges()
+{
+  init_debug();
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    ges_init();
+    g_once_init_leave(&once, 1);
+  }
+}
+
+GESAsset *request_asset(const std::string &uri, GError **error)
+{
+  GError *err = nullptr;
+  GESUriClipAsset *asset = ges_uri_clip_asset_request_sync(uri.c_str(), &err);
+  if (!asset) {
+    g_set_error(error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "cannot load %s: %s",
+                uri.c_str(), err ? err->message : "unknown error");
+    g_clear_error(&err);
+    return nullptr;
+  }
+  return GES_ASSET(asset);
+}
 
 /* The URI of the uridecodebin that `obj` sits in, or "". */
 std::string source_uri_of(GstObject *obj)
@@ -120,9 +141,7 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   GESPipeline *pipeline = ges_pipeline_new();
   ges_pipeline_set_timeline(pipeline, GES_TIMELINE(gst_object_ref(timeline)));
 
-  EncoderWatch watch;
-  watch.factory = encoder;
-  watch.properties = h264_encoder_properties(encoder, settings.preview);
+  EncoderWatch watch(encoder, settings.preview);
   gulong handler =
       g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_deep_element_added), &watch);
 
@@ -175,8 +194,6 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   gst_object_unref(bus);
   gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_NULL);
   g_signal_handler_disconnect(pipeline, handler);
-  if (watch.properties)
-    gst_structure_free(watch.properties);
   gst_object_unref(pipeline);
   return outcome;
 }
@@ -208,11 +225,25 @@ const Shot *shot_of(const Segment &seg, const std::vector<ClipAnalysis> &clips)
 
 } // namespace
 
+bool timeline_is_cut_only(const Plan &plan, const TimelineOptions &options)
+{
+  if (plan.fps_n <= 0 || plan.fps_d <= 0)
+    return false;
+  GstClockTime frame = gst_util_uint64_scale_int(GST_SECOND, plan.fps_d, plan.fps_n);
+  for (size_t i = 1; i < plan.segments.size() && i < options.transitions.size(); i++) {
+    GstClockTime d = i < options.transition_durations.size() ? options.transition_durations[i] : 0;
+    d = std::min({d, plan.segments[i - 1].duration, plan.segments[i].duration});
+    if (options.transitions[i] != Transition::kCut && d / 2 >= frame)
+      return false;
+  }
+  return true;
+}
+
 GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
                             const std::vector<ClipAnalysis> &clips, gint width, gint height,
                             GError **error, const TimelineOptions &options)
 {
-  init_once();
+  init_ges();
   GESTimeline *timeline = ges_timeline_new_audio_video();
   gst_object_ref_sink(timeline);
   for (GList *t = ges_timeline_get_tracks(timeline), *l = t; l; l = l->next) {
@@ -302,10 +333,12 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
       if (fade_in[i] && fade_out[i])
         set = set_ramp(clip, GES_TYPE_VIDEO_SOURCE, "alpha",
                        {{a, 0.0}, {a + fade_in_len[i], 1.0}, {b - fade_out_len[i], 1.0}, {b, 0.0}});
-      else if (fade_in[i])
-        set = set_ramp(clip, GES_TYPE_VIDEO_SOURCE, "alpha", {{a, 0.0}, {a + fade_in_len[i], 1.0}});
+      else if (fade_in[i]) /* every ramp spans [a, b]: see the song's fade below */
+        set = set_ramp(clip, GES_TYPE_VIDEO_SOURCE, "alpha",
+                       {{a, 0.0}, {a + fade_in_len[i], 1.0}, {b, 1.0}});
       else
-        set = set_ramp(clip, GES_TYPE_VIDEO_SOURCE, "alpha", {{b - fade_out_len[i], 1.0}, {b, 0.0}});
+        set = set_ramp(clip, GES_TYPE_VIDEO_SOURCE, "alpha",
+                       {{a, 1.0}, {b - fade_out_len[i], 1.0}, {b, 0.0}});
       if (!set)
         GST_WARNING("cannot fade segment %zu: it will cut", i);
     }
@@ -323,8 +356,11 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
       ok = false;
     } else if (options.audio_fade_out > 0) {
       GstClockTime len = std::min(options.audio_fade_out, plan.duration);
+      /* The point at 0 matters: before its first point a linear control
+       * source extends the line through its first two, which would drive the
+       * volume far above 1 (out of range) until the fade. */
       if (!set_ramp(song_clip, GES_TYPE_AUDIO_SOURCE, "volume",
-                    {{plan.duration - len, 1.0}, {plan.duration, 0.0}}))
+                    {{0, 1.0}, {plan.duration - len, 1.0}, {plan.duration, 0.0}}))
         GST_WARNING("cannot fade the song out");
     }
     if (song_asset)
@@ -344,7 +380,7 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
 bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
                  const RenderSettings &settings, RenderResult *result, GError **error)
 {
-  init_once();
+  init_debug();
   if (plan.segments.empty() || plan.duration == 0) {
     g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "the plan has no segments to render");
     return false;
@@ -355,9 +391,22 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
                 settings.width, settings.height);
     return false;
   }
-  GESTimeline *timeline =
-      build_timeline(plan, song, clips, settings.width, settings.height, error, settings.timeline);
-  if (!timeline)
+  const bool cut_only = timeline_is_cut_only(plan, settings.timeline);
+  RenderPath wanted = settings.path;
+  const gchar *env = g_getenv("GST_MONTAGE_RENDER_PATH");
+  if (wanted == RenderPath::kAuto && g_strcmp0(env, "timeline") == 0)
+    wanted = RenderPath::kTimeline;
+  if (wanted == RenderPath::kCuts && !cut_only) {
+    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+                "the plan has fades or dissolves: render it along the timeline path");
+    return false;
+  }
+  const RenderPath path =
+      wanted == RenderPath::kTimeline || !cut_only ? RenderPath::kTimeline : RenderPath::kCuts;
+  GESTimeline *timeline = nullptr;
+  if (path == RenderPath::kTimeline &&
+      !(timeline = build_timeline(plan, song, clips, settings.width, settings.height, error,
+                                  settings.timeline)))
     return false;
 
   /* Write next to the target so the final rename stays on one file system. */
@@ -375,13 +424,15 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
   if (!tmp_uri) {
     g_propagate_error(error, uri_err);
     g_free(tmp_path);
-    gst_object_unref(timeline);
+    if (timeline)
+      gst_object_unref(timeline);
     return false;
   }
 
   std::vector<std::string> encoders =
       settings.encoders.empty() ? h264_encoder_candidates() : settings.encoders;
   RenderResult local;
+  local.path = path;
   bool done = false;
   GError *last = nullptr;
   for (const std::string &encoder : encoders) {
@@ -393,12 +444,14 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
       continue;
     }
     Outcome outcome =
-        run_render(timeline, tmp_uri, encoder, settings, plan.duration, local.failed_uri, &err);
+        timeline ? run_render(timeline, tmp_uri, encoder, settings, plan.duration, local.failed_uri, &err)
+                 : render_cuts(plan, song, clips, settings, tmp_path, encoder, local.failed_uri, &err);
     if (outcome == Outcome::kDone) {
       local.encoder = encoder;
       done = true;
       break;
     }
+    GST_WARNING("render with %s failed: %s", encoder.c_str(), err ? err->message : "?");
     g_unlink(tmp_path);
     g_clear_error(&last);
     last = err;
@@ -427,7 +480,8 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
     *result = local;
   g_free(tmp_uri);
   g_free(tmp_path);
-  gst_object_unref(timeline);
+  if (timeline)
+    gst_object_unref(timeline);
   return done;
 }
 

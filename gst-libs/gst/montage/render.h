@@ -1,12 +1,22 @@
-/* Rendering a plan: a GES timeline of the chosen segments over the song,
- * encoded to MP4 (H.264 + AAC).
+/* Rendering a plan: the chosen segments over the song, encoded to MP4
+ * (H.264 + AAC), along one of two paths that give the same frames.
  *
- * GES (gst-editing-services 1.22) does the decoding, trimming, scaling and
- * muxing; this file only maps the plan onto it: one video layer with a clip
- * per segment (start, in-point, duration), one audio layer with the song from
- * 0 for the plan's duration, video restricted to the output size and frame
- * rate. GES asset discovery is synchronous: call from the application's
- * thread, never from a streaming thread.
+ * The timeline path: GES (gst-editing-services 1.22) does the decoding,
+ * trimming, scaling, mixing and muxing; this file maps the plan onto it: one
+ * video layer with a clip per segment (start, in-point, duration), one audio
+ * layer with the song from 0 for the plan's duration, video restricted to the
+ * output size and frame rate. It handles every transition. GES asset
+ * discovery is synchronous: call from the application's thread, never from a
+ * streaming thread.
+ *
+ * The cut path (render-cuts.cpp), for plans with only hard cuts: one decoding
+ * pipeline per clip (uridecodebin ! videoconvertscale ! appsink) kept alive
+ * and seeked (FLUSH | ACCURATE) per segment, the next segment's seek issued
+ * while the current one is encoded, frames placed on the output frame grid
+ * as GES's videorate does (nearest source frame, ties to the earlier one),
+ * the song decoded, cut and faded by hand, and both pushed into encodebin with
+ * the same profile. It skips GES's per-frame compositing and audio mixing and
+ * its per-segment decoder set-up; docs/render.md has the measurements.
  */
 #pragma once
 
@@ -47,6 +57,21 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
                             const std::vector<ClipAnalysis> &clips, gint width, gint height,
                             GError **error, const TimelineOptions &options = {});
 
+/* Which way render_plan() goes. */
+enum class RenderPath {
+  kAuto,     /* kCuts when timeline_is_cut_only(), else kTimeline; the
+                environment variable GST_MONTAGE_RENDER_PATH=timeline makes
+                it kTimeline (to compare the paths from the tool) */
+  kTimeline, /* GES, any plan */
+  kCuts,     /* the cut path; a plan with fades or dissolves is refused */
+};
+
+/* True when `options` asks for no transition that the timeline would draw:
+ * every entry is a cut, or a fade/dissolve whose half-duration (clamped to
+ * the neighbouring segments, as build_timeline() does) is under one output
+ * frame of `plan`. Such a plan renders identically along both paths. */
+bool timeline_is_cut_only(const Plan &plan, const TimelineOptions &options);
+
 struct RenderSettings {
   std::string output_path;       /* the MP4 to write; appears only when complete */
   gint width = 1280;             /* output size in pixels (even) */
@@ -60,6 +85,7 @@ struct RenderSettings {
   /* Called about 4 times a second from the calling thread while rendering
    * with the output position and total duration (ns). May be empty. */
   std::function<void(GstClockTime position, GstClockTime duration)> progress;
+  RenderPath path = RenderPath::kAuto; /* which render path; kAuto picks the fastest that fits */
 };
 
 struct RenderResult {
@@ -70,14 +96,21 @@ struct RenderResult {
    * analysis read), that input's URI; empty otherwise. A caller can drop the
    * clip, plan again and render again. */
   std::string failed_uri;
+  RenderPath path = RenderPath::kAuto; /* the path taken: kTimeline or kCuts */
 };
 
-/* Renders `plan` to settings.output_path as MP4 (H.264 video, AAC audio).
- * The file is written under a temporary name in the same directory and
- * renamed into place only after a clean EOS, so a failure never leaves a
- * half-written output. Returns false with `error` set when no encoder works,
- * an input fails to decode, or the output cannot be written. Blocks until
- * done. */
+/* Renders `plan` to settings.output_path as MP4 (H.264 video, AAC audio),
+ * along settings.path (kAuto: the cut path for a cut-only plan, else the
+ * timeline). Either path gives each segment exactly its number of output
+ * frames (its start and end on the plan's frame grid), the song from 0 cut to
+ * plan.duration with the fade-out of settings.timeline.audio_fade_out, and
+ * the same encoder probing and fallback. The file is written under a
+ * temporary name in the same directory and renamed into place only after a
+ * clean EOS, so a failure never leaves a half-written output. Returns false
+ * with `error` set when no encoder works, an input fails to decode or seek
+ * (result->failed_uri names it), the output cannot be written, or kCuts was
+ * asked for a plan with transitions. Blocks until done; progress is called
+ * from the calling thread. */
 bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
                  const RenderSettings &settings, RenderResult *result, GError **error);
 

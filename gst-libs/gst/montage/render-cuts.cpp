@@ -1,0 +1,975 @@
+/* The cut-only render path (RenderPath::kCuts); see render.h.
+ *
+ * Why it exists: GES renders every output frame through nlecomposition, a
+ * compositor and an audiomixer, and builds a fresh decoder for each segment.
+ * A plan with only hard cuts needs none of that. Here each clip gets one
+ * decoding pipeline (uridecodebin ! videoconvertscale ! appsink) that stays
+ * alive for the whole render and is seeked (FLUSH | ACCURATE) to each of its
+ * segments, and the next segment's seek is issued while the current one is
+ * still being encoded, so decoding from the keyframe before an in-point
+ * overlaps with encoding. The calling thread places decoded frames on the
+ * output frame grid (below) and pushes them, together with the song cut to
+ * the plan's length and faded out, into encodebin with the same profile the
+ * GES path uses.
+ *
+ * Frame placement matches GES's: output frame k of a segment shows the source
+ * frame whose stream time is nearest to in-point + (k-th output frame time -
+ * segment start), ties going to the earlier frame, as videorate does inside
+ * a GES video source. Frame counts per segment come from the segment's start
+ * and end on the output grid, never from a running sum.
+ */
+#include <gst/montage/render-private.h>
+
+#include <gst/montage/encoder.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+
+GST_DEBUG_CATEGORY_STATIC(montage_render_cuts_debug);
+#define GST_CAT_DEFAULT montage_render_cuts_debug
+
+namespace montage {
+namespace render_detail {
+
+namespace {
+
+constexpr gint kAudioRate = 48000;
+constexpr gint kAudioChannels = 2;
+/* Decoded frames an idle clip pipeline may hold ahead of the encoder. */
+constexpr guint kDecodedAhead = 4;
+/* Raw frames queued in front of the encoder. */
+constexpr guint64 kEncoderQueue = 8;
+/* Clip pipelines kept alive at once; the least recently used goes first. */
+constexpr size_t kMaxDecoders = 8;
+/* How far the song is pushed ahead of the video, ns. */
+constexpr GstClockTime kAudioLead = 500 * GST_MSECOND;
+/* Segments whose seeks are issued ahead of their turn (each on its own
+ * clip's pipeline), so decoding to their in-points overlaps encoding. */
+constexpr size_t kLookahead = 3;
+/* A clip's next segment starting at most this far after where decoding
+ * stands is reached by decoding on instead of seeking. */
+constexpr GstClockTime kContinueWindow = GST_SECOND;
+/* In a clip whose seeks land late, in-points up to this far in are reached
+ * by decoding from the start; later ones fail the clip. */
+constexpr GstClockTime kDecodeOnLimit = 30 * GST_SECOND;
+/* A pipeline that produces nothing for this long has stalled. */
+constexpr gint64 kStallUs = 30 * G_USEC_PER_SEC;
+/* A clip pipeline that has not prerolled this long after its turn came. */
+constexpr gint64 kPrerollUs = 10 * G_USEC_PER_SEC;
+
+GstClockTime abs_diff(GstClockTime a, GstClockTime b)
+{
+  return a > b ? a - b : b - a;
+}
+
+/* Sets `error` and `source` (reffed, may be NULL) from an ERROR message and
+ * unrefs it. */
+void take_error(GstMessage *msg, GError **error, GstObject **source)
+{
+  GError *err = nullptr;
+  gchar *debug = nullptr;
+  gst_message_parse_error(msg, &err, &debug);
+  GST_WARNING("error from %s: %s (%s)", GST_MESSAGE_SRC_NAME(msg), err->message,
+              GST_STR_NULL(debug));
+  if (source)
+    *source = GST_MESSAGE_SRC(msg) ? GST_OBJECT(gst_object_ref(GST_MESSAGE_SRC(msg))) : nullptr;
+  g_propagate_error(error, err);
+  g_free(debug);
+  gst_message_unref(msg);
+}
+
+/* Takes the first ERROR message off `bus` within `timeout`, as take_error(). */
+bool pop_error(GstBus *bus, GstClockTime timeout, GError **error, GstObject **source = nullptr)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, timeout, GST_MESSAGE_ERROR);
+  if (!msg)
+    return false;
+  take_error(msg, error, source);
+  return true;
+}
+
+/* Links the first raw pad uridecodebin exposes to `user_data`'s sink pad. */
+void link_first_pad(GstElement *, GstPad *pad, gpointer user_data)
+{
+  GstPad *sink = gst_element_get_static_pad(GST_ELEMENT(user_data), "sink");
+  if (!gst_pad_is_linked(sink) && gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+    GST_WARNING("cannot link %s:%s", GST_DEBUG_PAD_NAME(pad));
+  gst_object_unref(sink);
+}
+
+/* uridecodebin ! CONVERT ! capsfilter(caps) ! appsink, decoding only the
+ * streams that match `raw` ("video/x-raw" or "audio/x-raw"). */
+struct DecodePipeline {
+  GstElement *pipeline = nullptr;
+  GstElement *first = nullptr; /* the first converter, owned by pipeline */
+  GstElement *sink = nullptr;  /* owned by pipeline */
+  GstBus *bus = nullptr;
+
+  DecodePipeline(const std::string &uri, const char *raw,
+                 std::initializer_list<const char *> convert, GstCaps *caps, guint max_buffers)
+  {
+    pipeline = gst_pipeline_new(nullptr);
+    bus = gst_element_get_bus(pipeline);
+    GstElement *dec = gst_element_factory_make("uridecodebin", nullptr);
+    GstElement *filter = gst_element_factory_make("capsfilter", nullptr);
+    sink = gst_element_factory_make("appsink", nullptr);
+    std::vector<GstElement *> chain;
+    bool made = dec && filter && sink;
+    for (const char *name : convert) {
+      GstElement *e = gst_element_factory_make(name, nullptr);
+      made = made && e;
+      if (e)
+        chain.push_back(e);
+    }
+    if (!made) {
+      for (GstElement *e : chain)
+        gst_object_unref(gst_object_ref_sink(e));
+      for (GstElement *e : {dec, filter, sink})
+        if (e)
+          gst_object_unref(gst_object_ref_sink(e));
+      sink = nullptr;
+      return;
+    }
+    GstCaps *want = gst_caps_from_string(raw);
+    g_object_set(dec, "uri", uri.c_str(), "caps", want, "expose-all-streams", FALSE, NULL);
+    gst_caps_unref(want);
+    g_object_set(filter, "caps", caps, NULL);
+    g_object_set(sink, "sync", FALSE, "max-buffers", max_buffers, "enable-last-sample", FALSE,
+                 NULL);
+    gst_bin_add_many(GST_BIN(pipeline), dec, filter, sink, NULL);
+    for (GstElement *e : chain)
+      gst_bin_add(GST_BIN(pipeline), e);
+    chain.push_back(filter);
+    chain.push_back(sink);
+    for (size_t i = 0; i + 1 < chain.size(); i++)
+      gst_element_link(chain[i], chain[i + 1]);
+    g_signal_connect(dec, "pad-added", G_CALLBACK(link_first_pad), chain.front());
+    first = chain.front();
+  }
+  ~DecodePipeline()
+  {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(bus);
+    gst_object_unref(pipeline);
+  }
+  DecodePipeline(const DecodePipeline &) = delete;
+  DecodePipeline &operator=(const DecodePipeline &) = delete;
+
+  bool usable() const { return sink != nullptr; }
+
+  /* The next sample within `timeout` (ns), or NULL at EOS or on timeout. */
+  GstSample *pull(GstClockTime timeout)
+  {
+    GstSample *sample = nullptr;
+    g_signal_emit_by_name(sink, "try-pull-sample", timeout, &sample);
+    return sample;
+  }
+  bool at_eos()
+  {
+    gboolean eos = FALSE;
+    g_object_get(sink, "eos", &eos, NULL);
+    return eos;
+  }
+};
+
+/* One clip's decoding pipeline, moved from one segment to the next: seeked
+ * (FLUSH | ACCURATE, no stop) to each in-point, except that a segment
+ * starting at most kContinueWindow after where the previous one stopped is
+ * reached by decoding on, which costs a few frames where a seek would decode
+ * from the keyframe before the in-point (a whole GOP on long-GOP footage). */
+class ClipDecoder {
+public:
+  /* `frame`: the clip's frame duration, ns (a guess when unknown);
+   * `first_frame`: stream time of its first frame. */
+  ClipDecoder(const std::string &uri, gint width, gint height, GstClockTime frame,
+              GstClockTime first_frame)
+      : uri_(uri), frame_(frame), first_frame_(first_frame)
+  {
+    GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
+                                        G_TYPE_INT, width, "height", G_TYPE_INT, height,
+                                        "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+    /* videoconvertscale keeps the display aspect ratio with black borders
+     * (add-borders defaults to TRUE), as GES's positioner does. */
+    pipe_ = std::make_unique<DecodePipeline>(
+        uri, "video/x-raw(ANY)", std::initializer_list<const char *>{"videoconvertscale"}, caps,
+        kDecodedAhead);
+    gst_caps_unref(caps);
+    gst_segment_init(&probe_segment_, GST_FORMAT_UNDEFINED);
+    if (pipe_->usable()) {
+      GstPad *pad = gst_element_get_static_pad(pipe_->first, "sink");
+      gst_pad_add_probe(
+          pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+          drop_early, this, nullptr);
+      gst_object_unref(pad);
+    }
+  }
+  ~ClipDecoder() { drop_held(); }
+  ClipDecoder(const ClipDecoder &) = delete;
+  ClipDecoder &operator=(const ClipDecoder &) = delete;
+
+  const std::string &uri() const { return uri_; }
+  guint64 last_used = 0;
+  guint seeks = 0; /* seeks issued, for the log */
+
+  /* Asks for the frames from `start` on (clip stream time): decoding on from
+   * the current position, or a seek issued now when the pipeline runs, or as
+   * soon as it has prerolled. Never blocks. */
+  bool request(GstClockTime start, GError **error)
+  {
+    start_ = start;
+    if (!pipe_->usable()) {
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "cannot create uridecodebin/videoconvertscale/appsink to decode %s",
+                  uri_.c_str());
+      return false;
+    }
+    switch (state_) {
+    case State::kIdle:
+      state_ = State::kPrerolling;
+      if (gst_element_set_state(pipe_->pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE)
+        return fail(error);
+      return true;
+    case State::kPrerolling:
+      return true;
+    case State::kRunning: {
+      /* Where decoding stands: the frame given back, else the last one out.
+       * Continuing is exact when no frame nearer to `start` than that one
+       * has gone by, i.e. it lies at most half a frame past `start`. */
+      GstClockTime pos = held_.empty() ? last_t_ : held_.front().second;
+      if (GST_CLOCK_TIME_IS_VALID(pos) && pos <= start + frame_ / 2 &&
+          (start < pos + kContinueWindow || inaccurate_) && !pipe_->at_eos()) {
+        drop_before(start);
+        return true;
+      }
+      return seek(error);
+    }
+    }
+    return true;
+  }
+
+  /* Moves a prerolled pipeline on to its seek; never blocks. False with
+   * `error` when the clip cannot be decoded or sought. */
+  bool poll(GError **error)
+  {
+    if (pop_error(pipe_->bus, 0, error))
+      return false;
+    if (state_ != State::kPrerolling)
+      return true;
+    GstState cur = GST_STATE_NULL;
+    GstStateChangeReturn ret = gst_element_get_state(pipe_->pipeline, &cur, nullptr, 0);
+    if (ret == GST_STATE_CHANGE_FAILURE)
+      return fail(error);
+    if (ret != GST_STATE_CHANGE_SUCCESS || cur < GST_STATE_PAUSED)
+      return true;
+    state_ = State::kRunning;
+    return seek(error);
+  }
+
+  /* The next decoded frame and its stream time: 1, 0 at the end of the
+   * clip, -1 with `error` set when decoding fails or stalls. */
+  int pull(GstBuffer **frame, GstClockTime *stream_time, GError **error)
+  {
+    if (!held_.empty()) {
+      *frame = held_.front().first;
+      *stream_time = held_.front().second;
+      held_.pop_front();
+      return 1;
+    }
+    gint64 since = g_get_monotonic_time();
+    for (;;) {
+      if (!poll(error))
+        return -1;
+      if (state_ == State::kRunning) {
+        GstSample *sample = pipe_->pull(20 * GST_MSECOND);
+        if (sample) {
+          GstBuffer *buf = gst_sample_get_buffer(sample);
+          const GstSegment *seg = gst_sample_get_segment(sample);
+          GstClockTime t =
+              buf && seg && GST_BUFFER_PTS_IS_VALID(buf)
+                  ? gst_segment_to_stream_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(buf))
+                  : GST_CLOCK_TIME_NONE;
+          if (GST_CLOCK_TIME_IS_VALID(t) && verify_) {
+            verify_ = false;
+            /* An ACCURATE seek that lands late (MPEG program streams do):
+             * decode from the start instead, for this and later segments. */
+            const GstClockTime want = std::max(start_, first_frame_);
+            if (t > want + frame_ + GST_MSECOND) {
+              GST_INFO("seek to %" GST_TIME_FORMAT " in %s landed at %" GST_TIME_FORMAT,
+                       GST_TIME_ARGS(start_), uri_.c_str(), GST_TIME_ARGS(t));
+              gst_sample_unref(sample);
+              if (inaccurate_ || start_ > kDecodeOnLimit) {
+                g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                            "cannot seek accurately in %s: asked for %" GST_TIME_FORMAT
+                            ", got %" GST_TIME_FORMAT,
+                            uri_.c_str(), GST_TIME_ARGS(start_), GST_TIME_ARGS(t));
+                return -1;
+              }
+              inaccurate_ = true;
+              if (!seek(error))
+                return -1;
+              continue;
+            }
+          }
+          if (GST_CLOCK_TIME_IS_VALID(t)) {
+            *frame = gst_buffer_ref(buf);
+            *stream_time = last_t_ = t;
+            gst_sample_unref(sample);
+            return 1;
+          }
+          gst_sample_unref(sample);
+          since = g_get_monotonic_time();
+          continue;
+        }
+        if (pipe_->at_eos())
+          return 0;
+      } else {
+        gst_element_get_state(pipe_->pipeline, nullptr, nullptr, 20 * GST_MSECOND);
+      }
+      /* A clip that never prerolls and posts no error (seen, rarely, with
+       * an MP4 cut short before its index) gives up sooner than a stall. */
+      if (g_get_monotonic_time() - since > (state_ == State::kRunning ? kStallUs : kPrerollUs)) {
+        GST_WARNING("decoding %s stalled (state %d)", uri_.c_str(), (int)state_);
+        g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                    "decoding %s stalled at %" GST_TIME_FORMAT, uri_.c_str(),
+                    GST_TIME_ARGS(start_));
+        return -1;
+      }
+    }
+  }
+
+  /* Returns frames pulled but not used up (in stream order, taking
+   * ownership), for a following segment of this clip that decodes on. */
+  void give_back(GstBuffer *frame, GstClockTime stream_time)
+  {
+    held_.emplace_back(frame, stream_time);
+  }
+
+private:
+  enum class State { kIdle, kPrerolling, kRunning };
+
+  bool seek(GError **error)
+  {
+    drop_held();
+    last_t_ = GST_CLOCK_TIME_NONE;
+    seeks++;
+    /* A clip known to seek inaccurately is decoded on from its start. */
+    verify_ = !inaccurate_;
+    const GstClockTime target = inaccurate_ ? 0 : start_;
+    drop_before(start_);
+    if (inaccurate_ && start_ > kDecodeOnLimit) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                  "cannot seek accurately in %s to %" GST_TIME_FORMAT, uri_.c_str(),
+                  GST_TIME_ARGS(start_));
+      return false;
+    }
+    if (!gst_element_seek(pipe_->pipeline, 1.0, GST_FORMAT_TIME,
+                          (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
+                          GST_SEEK_TYPE_SET, (gint64)target, GST_SEEK_TYPE_NONE, -1)) {
+      if (!pop_error(pipe_->bus, 0, error))
+        g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                    "cannot seek to %" GST_TIME_FORMAT " in %s", GST_TIME_ARGS(start_),
+                    uri_.c_str());
+      return false;
+    }
+    if (gst_element_set_state(pipe_->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+      return fail(error);
+    return true;
+  }
+
+  bool fail(GError **error)
+  {
+    if (!pop_error(pipe_->bus, 0, error))
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, "cannot decode %s",
+                  uri_.c_str());
+    return false;
+  }
+
+  /* Frames this far before a segment's start can be no output frame's
+   * nearest: drop them before they are converted. */
+  void drop_before(GstClockTime start)
+  {
+    const GstClockTime margin = std::max<GstClockTime>(2 * frame_, 100 * GST_MSECOND);
+    drop_before_.store(start > margin ? start - margin : 0);
+  }
+
+  /* Pad probe in front of the converter (streaming thread). */
+  static GstPadProbeReturn drop_early(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+  {
+    auto *self = static_cast<ClipDecoder *>(user_data);
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+      GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+      if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT)
+        gst_event_copy_segment(event, &self->probe_segment_);
+      return GST_PAD_PROBE_OK;
+    }
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    const GstClockTime limit = self->drop_before_.load();
+    if (limit == 0 || !buf || !GST_BUFFER_PTS_IS_VALID(buf) ||
+        self->probe_segment_.format != GST_FORMAT_TIME)
+      return GST_PAD_PROBE_OK;
+    GstClockTime t =
+        gst_segment_to_stream_time(&self->probe_segment_, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+    return GST_CLOCK_TIME_IS_VALID(t) && t < limit ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  }
+
+  void drop_held()
+  {
+    for (auto &h : held_)
+      gst_buffer_unref(h.first);
+    held_.clear();
+  }
+
+  std::string uri_;
+  GstClockTime frame_;
+  GstClockTime first_frame_;
+  /* Read by the probe: declared before pipe_, so they outlive its threads. */
+  GstSegment probe_segment_;                 /* streaming thread only */
+  std::atomic<GstClockTime> drop_before_{0}; /* stream time; 0: keep all */
+  bool verify_ = false;                      /* check the next frame against the seek target */
+  bool inaccurate_ = false;                  /* seeks land late: decode on from the start */
+  std::unique_ptr<DecodePipeline> pipe_;
+  State state_ = State::kIdle;
+  GstClockTime start_ = 0;
+  GstClockTime last_t_ = GST_CLOCK_TIME_NONE;             /* stream time of the last frame pulled */
+  std::deque<std::pair<GstBuffer *, GstClockTime>> held_; /* frames given back */
+};
+
+/* The song from 0 as 48 kHz stereo F32, cut to `length` and faded out over
+ * its last `fade` ns (linear gain 1 -> 0, as the GES path's volume ramp). */
+class SongReader {
+public:
+  SongReader(const std::string &uri, GstClockTime length, GstClockTime fade)
+      : uri_(uri), total_(gst_util_uint64_scale_round(length, kAudioRate, GST_SECOND)),
+        fade_(gst_util_uint64_scale_round(std::min(fade, length), kAudioRate, GST_SECOND))
+  {
+    GstCaps *caps = gst_caps_new_simple(
+        "audio/x-raw", "format", G_TYPE_STRING, "F32LE", "rate", G_TYPE_INT, kAudioRate, "channels",
+        G_TYPE_INT, kAudioChannels, "layout", G_TYPE_STRING, "interleaved", NULL);
+    pipe_ = std::make_unique<DecodePipeline>(
+        uri, "audio/x-raw(ANY)",
+        std::initializer_list<const char *>{"audioconvert", "audioresample"}, caps, 16);
+    gst_caps_unref(caps);
+  }
+
+  static GstCaps *caps()
+  {
+    return gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "rate", G_TYPE_INT,
+                               kAudioRate, "channels", G_TYPE_INT, kAudioChannels, "layout",
+                               G_TYPE_STRING, "interleaved", "channel-mask", GST_TYPE_BITMASK,
+                               (guint64)0x3, NULL);
+  }
+
+  bool start(GError **error)
+  {
+    if (!pipe_->usable()) {
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "cannot create uridecodebin/audioconvert/audioresample/appsink for the song");
+      return false;
+    }
+    if (gst_element_set_state(pipe_->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+      if (!pop_error(pipe_->bus, 0, error))
+        g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, "cannot decode the song %s",
+                    uri_.c_str());
+      return false;
+    }
+    return true;
+  }
+
+  bool done() const { return done_; }
+  GstClockTime position() const { return gst_util_uint64_scale(pos_, GST_SECOND, kAudioRate); }
+
+  /* The next piece of the song, timestamped from 0 by sample count, or NULL
+   * at its end (done() true) or with `error` set. */
+  GstBuffer *next(GError **error)
+  {
+    gint64 since = g_get_monotonic_time();
+    while (!done_) {
+      if (pop_error(pipe_->bus, 0, error))
+        return nullptr;
+      GstSample *sample = pipe_->pull(20 * GST_MSECOND);
+      if (!sample) {
+        if (pipe_->at_eos())
+          done_ = true;
+        else if (g_get_monotonic_time() - since > kStallUs) {
+          g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                      "decoding the song %s stalled", uri_.c_str());
+          return nullptr;
+        }
+        continue;
+      }
+      GstBuffer *in = gst_sample_get_buffer(sample);
+      const gsize frame_bytes = sizeof(float) * kAudioChannels;
+      guint64 n = in ? gst_buffer_get_size(in) / frame_bytes : 0;
+      n = std::min<guint64>(n, total_ - pos_);
+      if (n == 0) {
+        gst_sample_unref(sample);
+        continue;
+      }
+      GstBuffer *out;
+      const guint64 fade_from = total_ - fade_;
+      if (pos_ + n <= fade_from) {
+        out = gst_buffer_copy_region(in, GST_BUFFER_COPY_MEMORY, 0, n * frame_bytes);
+      } else {
+        out = gst_buffer_new_allocate(nullptr, n * frame_bytes, nullptr);
+        GstMapInfo src, dst;
+        gst_buffer_map(in, &src, GST_MAP_READ);
+        gst_buffer_map(out, &dst, GST_MAP_WRITE);
+        const float *s = reinterpret_cast<const float *>(src.data);
+        float *d = reinterpret_cast<float *>(dst.data);
+        for (guint64 i = 0; i < n; i++) {
+          guint64 p = pos_ + i;
+          float gain = p < fade_from ? 1.0f : (float)(total_ - p) / (float)fade_;
+          for (gint c = 0; c < kAudioChannels; c++)
+            d[i * kAudioChannels + c] = s[i * kAudioChannels + c] * gain;
+        }
+        gst_buffer_unmap(out, &dst);
+        gst_buffer_unmap(in, &src);
+      }
+      gst_sample_unref(sample);
+      GST_BUFFER_PTS(out) = gst_util_uint64_scale(pos_, GST_SECOND, kAudioRate);
+      GST_BUFFER_DURATION(out) =
+          gst_util_uint64_scale(pos_ + n, GST_SECOND, kAudioRate) - GST_BUFFER_PTS(out);
+      pos_ += n;
+      if (pos_ >= total_)
+        done_ = true;
+      return out;
+    }
+    return nullptr;
+  }
+
+private:
+  std::string uri_;
+  std::unique_ptr<DecodePipeline> pipe_;
+  guint64 total_;
+  guint64 fade_;
+  guint64 pos_ = 0;
+  bool done_ = false;
+};
+
+/* The highest-ranked AAC encoder factory (as encodebin would pick for the
+ * GES path's profile), or "" when none is installed. */
+std::string aac_encoder()
+{
+  GList *all = gst_element_factory_list_get_elements(GST_ELEMENT_FACTORY_TYPE_AUDIO_ENCODER,
+                                                     GST_RANK_MARGINAL);
+  GstCaps *aac = gst_caps_from_string("audio/mpeg,mpegversion=4");
+  GList *found = gst_element_factory_list_filter(all, aac, GST_PAD_SRC, FALSE);
+  gst_caps_unref(aac);
+  found = g_list_sort(found, gst_plugin_feature_rank_compare_func);
+  std::string name = found ? GST_OBJECT_NAME(found->data) : "";
+  gst_plugin_feature_list_free(found);
+  gst_plugin_feature_list_free(all);
+  return name;
+}
+
+/* appsrc ! ENCODER ! h264parse ! mp4mux ! filesink, and
+ * appsrc ! audioconvert ! AAC encoder ! aacparse ! mp4mux: the elements
+ * encodebin builds for the GES path's profile, less its converters, which
+ * raw frames already in the output format do not need. The encoder is made
+ * here from its factory (encodebin would not find one ranked NONE). */
+class Output {
+public:
+  Output(const std::string &path, const std::string &encoder, bool preview, GstCaps *video_caps)
+      : watch_(encoder, preview)
+  {
+    pipeline_ = gst_pipeline_new("montage-render-cuts");
+    bus_ = gst_element_get_bus(pipeline_);
+    const std::string aac = aac_encoder();
+    video_ = gst_element_factory_make("appsrc", "video");
+    audio_ = gst_element_factory_make("appsrc", "audio");
+    GstElement *venc = gst_element_factory_make(encoder.c_str(), nullptr);
+    GstElement *vparse = gst_element_factory_make("h264parse", nullptr);
+    GstElement *aconv = gst_element_factory_make("audioconvert", nullptr);
+    GstElement *aenc = aac.empty() ? nullptr : gst_element_factory_make(aac.c_str(), nullptr);
+    GstElement *aparse = gst_element_factory_make("aacparse", nullptr);
+    GstElement *mux = gst_element_factory_make("mp4mux", nullptr);
+    GstElement *sink = gst_element_factory_make("filesink", nullptr);
+    std::initializer_list<GstElement *> all = {video_, venc,   vparse, audio_, aconv,
+                                               aenc,   aparse, mux,    sink};
+    if (std::find(all.begin(), all.end(), nullptr) != all.end()) {
+      missing_ = std::string(venc ? "" : encoder + " ") + (aenc ? "" : "an AAC encoder ") +
+                 "or appsrc/h264parse/audioconvert/aacparse/mp4mux/filesink";
+      for (GstElement *e : all)
+        if (e)
+          gst_object_unref(gst_object_ref_sink(e));
+      encoder_missing_ = !venc;
+      video_ = audio_ = nullptr;
+      return;
+    }
+    on_deep_element_added(nullptr, nullptr, venc, &watch_); /* its properties */
+    GstCaps *audio_caps = SongReader::caps();
+    g_object_set(video_, "caps", video_caps, "format", GST_FORMAT_TIME, "max-buffers",
+                 kEncoderQueue, "block", FALSE, NULL);
+    g_object_set(audio_, "caps", audio_caps, "format", GST_FORMAT_TIME, "block", FALSE, NULL);
+    gst_caps_unref(audio_caps);
+    g_object_set(sink, "location", path.c_str(), NULL);
+    for (GstElement *e : all)
+      gst_bin_add(GST_BIN(pipeline_), e);
+    encoder_linked_ = gst_element_link_many(video_, venc, vparse, NULL);
+    linked_ = encoder_linked_ && gst_element_link_many(vparse, mux, sink, NULL) &&
+              gst_element_link_many(audio_, aconv, aenc, aparse, mux, NULL);
+  }
+  ~Output()
+  {
+    gst_element_set_state(pipeline_, GST_STATE_NULL);
+    gst_object_unref(bus_);
+    gst_object_unref(pipeline_);
+  }
+  Output(const Output &) = delete;
+  Output &operator=(const Output &) = delete;
+
+  bool start(GError **error)
+  {
+    if (!video_) {
+      /* A missing encoder is the encoder's failure (try the next); a missing
+       * muxer or AAC encoder fails every encoder alike. */
+      encoder_failed = encoder_missing_;
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "cannot create %s: install gstreamer1.0-plugins-good and -bad", missing_.c_str());
+      return false;
+    }
+    if (!linked_) {
+      encoder_failed = !encoder_linked_;
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                  "cannot set up encoding to MP4 with %s", watch_.factory.c_str());
+      return false;
+    }
+    if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+      if (!check(error, 0)) {
+        encoder_failed = true;
+        g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+                    "cannot start encoding to MP4 with %s", watch_.factory.c_str());
+      }
+      return false;
+    }
+    return true;
+  }
+
+  /* True with `error` set and `encoder_failed` telling whether the encoder
+   * was the source, when an error arrived within `timeout`. */
+  bool check(GError **error, GstClockTime timeout)
+  {
+    GstObject *src = nullptr;
+    if (!pop_error(bus_, timeout, error, &src))
+      return false;
+    encoder_failed = watch_.instance && src && is_inside(src, watch_.instance);
+    if (src)
+      gst_object_unref(src);
+    return true;
+  }
+
+  bool push_video(GstBuffer *buf, GError **error)
+  {
+    return push(video_, buf, error, kEncoderQueue);
+  }
+  bool push_audio(GstBuffer *buf, GError **error) { return push(audio_, buf, error, 0); }
+
+  /* Ends both streams and waits for the file to be finished. */
+  bool finish(const std::function<void()> &tick, GError **error)
+  {
+    GstFlowReturn ret;
+    g_signal_emit_by_name(video_, "end-of-stream", &ret);
+    g_signal_emit_by_name(audio_, "end-of-stream", &ret);
+    const gint64 since = g_get_monotonic_time();
+    for (;;) {
+      GstMessage *msg = gst_bus_timed_pop_filtered(
+          bus_, 250 * GST_MSECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+      if (!msg && g_get_monotonic_time() - since > kStallUs) {
+        GST_WARNING("no EOS from the muxer");
+        g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_MUX, "finishing the MP4 stalled");
+        return false;
+      }
+      if (!msg) {
+        tick();
+        continue;
+      }
+      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
+        gst_message_unref(msg);
+        return true;
+      }
+      GstObject *src = nullptr;
+      take_error(msg, error, &src);
+      encoder_failed = watch_.instance && src && is_inside(src, watch_.instance);
+      if (src)
+        gst_object_unref(src);
+      return false;
+    }
+  }
+
+  bool encoder_failed = false;
+
+private:
+  /* Waits (watching for errors) while `max` buffers are queued, then pushes. */
+  bool push(GstElement *src, GstBuffer *buf, GError **error, guint64 max)
+  {
+    gint64 since = g_get_monotonic_time();
+    for (;;) {
+      if (check(error, 0)) {
+        gst_buffer_unref(buf);
+        return false;
+      }
+      guint64 level = 0;
+      if (max)
+        g_object_get(src, "current-level-buffers", &level, NULL);
+      if (!max || level < max)
+        break;
+      if (check(error, 2 * GST_MSECOND) || g_get_monotonic_time() - since > kStallUs) {
+        if (error && !*error) {
+          GST_WARNING("the %s encoder stalled", watch_.factory.c_str());
+          g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_ENCODE, "the %s encoder stalled",
+                      watch_.factory.c_str());
+        }
+        gst_buffer_unref(buf);
+        return false;
+      }
+    }
+    GstFlowReturn ret = GST_FLOW_OK;
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+    if (ret != GST_FLOW_OK && !check(error, GST_SECOND))
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "encoding stopped: %s",
+                  gst_flow_get_name(ret));
+    return ret == GST_FLOW_OK;
+  }
+
+  EncoderWatch watch_;
+  GstElement *pipeline_ = nullptr;
+  GstBus *bus_ = nullptr;
+  GstElement *video_ = nullptr; /* owned by pipeline_ */
+  GstElement *audio_ = nullptr;
+  bool linked_ = false;
+  bool encoder_linked_ = false;
+  bool encoder_missing_ = false;
+  std::string missing_;
+};
+
+GstClockTime frame_time(guint64 k, const Plan &plan)
+{
+  return gst_util_uint64_scale(k, (guint64)plan.fps_d * GST_SECOND, plan.fps_n);
+}
+
+guint64 frame_index(GstClockTime t, const Plan &plan)
+{
+  return gst_util_uint64_scale_round(t, plan.fps_n, (guint64)plan.fps_d * GST_SECOND);
+}
+
+} // namespace
+
+Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
+                    const std::vector<ClipAnalysis> &clips, const RenderSettings &settings,
+                    const std::string &tmp_path, const std::string &encoder,
+                    std::string &failed_uri, GError **error)
+{
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(montage_render_cuts_debug, "montagerendercuts", 0,
+                            "gst-montage cut-only rendering");
+    g_once_init_leave(&once, 1);
+  }
+  for (const Segment &seg : plan.segments)
+    if (seg.clip >= clips.size()) {
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "plan refers to clip %zu of %zu",
+                  seg.clip, clips.size());
+      return Outcome::kFailed;
+    }
+
+  GstCaps *video_caps = gst_caps_new_simple(
+      "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, settings.width, "height",
+      G_TYPE_INT, settings.height, "framerate", GST_TYPE_FRACTION, plan.fps_n, plan.fps_d,
+      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+  Output out(tmp_path, encoder, settings.preview, video_caps);
+  gst_caps_unref(video_caps);
+  SongReader audio(song.uri, plan.duration, settings.timeline.audio_fade_out);
+
+  const size_t n = plan.segments.size();
+  std::map<size_t, std::unique_ptr<ClipDecoder>> decoders;
+  guint64 use_count = 0;
+  /* The decoder for clip `c`, created on first use. When too many are
+   * alive, the least recently used one that no segment in [i, i +
+   * kLookahead] needs goes. */
+  auto decoder_for = [&](size_t c, size_t i) -> ClipDecoder & {
+    auto it = decoders.find(c);
+    if (it == decoders.end()) {
+      auto needed = [&](size_t clip) {
+        for (size_t j = i; j < n && j <= i + kLookahead; j++)
+          if (plan.segments[j].clip == clip)
+            return true;
+        return false;
+      };
+      if (decoders.size() >= kMaxDecoders) {
+        auto lru = decoders.end();
+        for (auto d = decoders.begin(); d != decoders.end(); ++d)
+          if (!needed(d->first) &&
+              (lru == decoders.end() || d->second->last_used < lru->second->last_used))
+            lru = d;
+        if (lru != decoders.end())
+          decoders.erase(lru);
+      }
+      const ClipAnalysis &clip = clips[c];
+      GstClockTime frame = clip.fps_n > 0
+                               ? gst_util_uint64_scale_int(GST_SECOND, clip.fps_d, clip.fps_n)
+                               : 40 * GST_MSECOND;
+      it = decoders
+               .emplace(c, std::make_unique<ClipDecoder>(clip.uri, settings.width, settings.height,
+                                                         frame, clip.first_frame))
+               .first;
+    }
+    it->second->last_used = ++use_count;
+    return *it->second;
+  };
+
+  GError *err = nullptr;
+  Outcome outcome = Outcome::kDone;
+  auto fail_input = [&](const std::string &uri) {
+    failed_uri = uri;
+    outcome = Outcome::kFailed;
+  };
+  auto fail_output = [&]() {
+    outcome = out.encoder_failed ? Outcome::kEncoderFailed : Outcome::kFailed;
+  };
+
+  gint64 last_tick = 0;
+  GstClockTime position = 0;
+  auto tick = [&]() {
+    gint64 now = g_get_monotonic_time();
+    if (settings.progress && now - last_tick >= 250 * 1000) {
+      last_tick = now;
+      settings.progress(position, plan.duration);
+    }
+  };
+  /* Keeps the song kAudioLead ahead of the video (all of it when `until`
+   * is GST_CLOCK_TIME_NONE). */
+  auto push_audio = [&](GstClockTime until) {
+    while (!audio.done() &&
+           (!GST_CLOCK_TIME_IS_VALID(until) || audio.position() < until + kAudioLead)) {
+      GstBuffer *buf = audio.next(&err);
+      if (err) {
+        fail_input(song.uri);
+        return false;
+      }
+      if (buf && !out.push_audio(buf, &err)) {
+        fail_output();
+        return false;
+      }
+    }
+    return true;
+  };
+
+  if (!out.start(&err))
+    fail_output();
+  else if (!audio.start(&err))
+    fail_input(song.uri);
+
+  /* Segment i is requested when its turn comes, or earlier (up to
+   * kLookahead ahead) when no segment before it still needs its clip. */
+  std::vector<bool> requested(n, false);
+  for (size_t i = 0; i < n && outcome == Outcome::kDone; i++) {
+    const Segment &seg = plan.segments[i];
+    ClipDecoder &dec = decoder_for(seg.clip, i);
+    if (!requested[i] && !dec.request(seg.inpoint, &err)) {
+      fail_input(dec.uri());
+      break;
+    }
+    requested[i] = true;
+    std::vector<ClipDecoder *> ahead;
+    for (size_t j = i + 1; j < n && j <= i + kLookahead && outcome == Outcome::kDone; j++) {
+      bool busy = false;
+      for (size_t m = i; m < j; m++)
+        busy = busy || plan.segments[m].clip == plan.segments[j].clip;
+      if (busy)
+        continue;
+      ClipDecoder &d = decoder_for(plan.segments[j].clip, i);
+      if (!requested[j] && !d.request(plan.segments[j].inpoint, &err))
+        fail_input(d.uri());
+      requested[j] = true;
+      ahead.push_back(&d);
+    }
+    if (outcome != Outcome::kDone)
+      break;
+
+    const guint64 k0 = frame_index(seg.start, plan),
+                  k1 = frame_index(seg.start + seg.duration, plan);
+    GST_DEBUG("segment %zu: frames %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+              " from %s at %" GST_TIME_FORMAT,
+              i, k0, k1, dec.uri().c_str(), GST_TIME_ARGS(seg.inpoint));
+    GstBuffer *prev = nullptr, *next = nullptr;
+    GstClockTime prev_t = 0, next_t = 0;
+    bool ended = false;
+    auto fetch = [&]() {
+      if (next || ended)
+        return true;
+      int r = dec.pull(&next, &next_t, &err);
+      ended = r == 0;
+      return r >= 0;
+    };
+    for (guint64 k = k0; k < k1 && outcome == Outcome::kDone; k++) {
+      const GstClockTime t_out = frame_time(k, plan);
+      const GstClockTime t_src = seg.inpoint + (t_out - std::min(t_out, seg.start));
+      bool ok = fetch();
+      while (ok && next && (!prev || abs_diff(next_t, t_src) < abs_diff(prev_t, t_src))) {
+        if (prev)
+          gst_buffer_unref(prev);
+        prev = next;
+        prev_t = next_t;
+        next = nullptr;
+        ok = fetch();
+      }
+      if (!ok || !prev) {
+        if (!err)
+          g_set_error(&err, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+                      "no frame could be decoded from %s at %" GST_TIME_FORMAT, dec.uri().c_str(),
+                      GST_TIME_ARGS(seg.inpoint));
+        fail_input(dec.uri());
+        break;
+      }
+      for (ClipDecoder *d : ahead)
+        if (!d->poll(&err)) {
+          fail_input(d->uri());
+          break;
+        }
+      if (outcome != Outcome::kDone)
+        break;
+      if (k == k0)
+        GST_DEBUG("segment %zu: first frame at %" GST_TIME_FORMAT " (%u seeks so far)", i,
+                  GST_TIME_ARGS(prev_t), dec.seeks);
+      GstBuffer *frame = gst_buffer_copy(prev); /* shares the memory */
+      GST_BUFFER_PTS(frame) = t_out;
+      GST_BUFFER_DTS(frame) = GST_CLOCK_TIME_NONE;
+      GST_BUFFER_DURATION(frame) = frame_time(k + 1, plan) - t_out;
+      GST_BUFFER_OFFSET(frame) = k;
+      GST_BUFFER_FLAG_UNSET(frame, GST_BUFFER_FLAG_DISCONT);
+      if (!out.push_video(frame, &err)) {
+        fail_output();
+        break;
+      }
+      position = t_out;
+      if (!push_audio(t_out))
+        break;
+      tick();
+    }
+    if (prev)
+      dec.give_back(prev, prev_t);
+    if (next)
+      dec.give_back(next, next_t);
+  }
+
+  if (outcome == Outcome::kDone && push_audio(GST_CLOCK_TIME_NONE)) {
+    position = plan.duration;
+    if (!out.finish(tick, &err))
+      fail_output();
+  }
+  if (outcome == Outcome::kDone && settings.progress)
+    settings.progress(plan.duration, plan.duration);
+  if (err)
+    g_propagate_error(error, err);
+  else if (outcome != Outcome::kDone)
+    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "rendering failed");
+  return outcome;
+}
+
+} // namespace render_detail
+} // namespace montage

@@ -1,0 +1,502 @@
+/* Rendering along the cut path and the timeline path (library: render.h).
+ *
+ * The cut path must give the frames the GES timeline gives: the same number
+ * per segment, the same source frame on each output frame (checked against
+ * a one-frame shift, which these moving test patterns make visible), the
+ * song from 0 with the same level and fade-out. */
+#include "testutil.h"
+
+#include <gst/montage/render.h>
+
+#include <gst/app/gstappsink.h>
+#include <glib/gstdio.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+/* A stand-in for a hardware encoder that passes the 3-frame probe and then
+ * fails on its 6th frame, like a driver that loses its session. */
+#define TEST_TYPE_RENDER_FAIL_ENC (test_render_fail_enc_get_type())
+G_DECLARE_FINAL_TYPE(TestRenderFailEnc, test_render_fail_enc, TEST, RENDER_FAIL_ENC, GstElement)
+
+struct _TestRenderFailEnc {
+  GstElement parent;
+  GstPad *sinkpad, *srcpad;
+  int frames;
+};
+
+G_DEFINE_TYPE(TestRenderFailEnc, test_render_fail_enc, GST_TYPE_ELEMENT)
+
+static GstStaticPadTemplate render_fail_sink = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw,format=I420"));
+static GstStaticPadTemplate render_fail_src =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("video/x-h264,stream-format=byte-stream,alignment=au"));
+
+static GstFlowReturn render_fail_chain(GstPad *, GstObject *parent, GstBuffer *buf)
+{
+  TestRenderFailEnc *self = TEST_RENDER_FAIL_ENC(parent);
+  gst_buffer_unref(buf);
+  if (++self->frames >= 6) {
+    GST_ELEMENT_ERROR(self, LIBRARY, ENCODE, ("test encoder lost its session"), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean render_fail_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  TestRenderFailEnc *self = TEST_RENDER_FAIL_ENC(parent);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    gst_event_unref(event);
+    GstCaps *caps = gst_static_pad_template_get_caps(&render_fail_src);
+    gboolean ok = gst_pad_push_event(self->srcpad, gst_event_new_caps(caps));
+    gst_caps_unref(caps);
+    return ok;
+  }
+  return gst_pad_event_default(pad, parent, event);
+}
+
+static void test_render_fail_enc_init(TestRenderFailEnc *self)
+{
+  self->sinkpad = gst_pad_new_from_static_template(&render_fail_sink, "sink");
+  gst_pad_set_chain_function(self->sinkpad, render_fail_chain);
+  gst_pad_set_event_function(self->sinkpad, render_fail_event);
+  gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
+  self->srcpad = gst_pad_new_from_static_template(&render_fail_src, "src");
+  gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
+}
+
+static void test_render_fail_enc_class_init(TestRenderFailEncClass *klass)
+{
+  GstElementClass *ec = GST_ELEMENT_CLASS(klass);
+  gst_element_class_add_static_pad_template(ec, &render_fail_sink);
+  gst_element_class_add_static_pad_template(ec, &render_fail_src);
+  gst_element_class_set_static_metadata(ec, "Failing test encoder", "Codec/Encoder/Video/Hardware",
+                                        "Fails on frame 6", "test");
+}
+
+namespace {
+
+constexpr gint kWidth = 320, kHeight = 180;
+
+/* Writes a short generated clip or song with a real encoder. */
+std::string make_media(const char *name, const char *pipeline_fmt)
+{
+  gchar *path = g_build_filename(g_get_tmp_dir(), name, NULL);
+  gchar *desc = g_strdup_printf(pipeline_fmt, path);
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch(desc, &err);
+  EXPECT_TRUE(p) << (err ? err->message : "");
+  g_clear_error(&err);
+  g_free(desc);
+  std::string out(path);
+  g_free(path);
+  if (!p)
+    return "";
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(p);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 60 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  EXPECT_TRUE(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS);
+  if (msg)
+    gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+  return out;
+}
+
+std::string uri_of(const std::string &path)
+{
+  gchar *uri = gst_filename_to_uri(path.c_str(), nullptr);
+  std::string out(uri);
+  g_free(uri);
+  return out;
+}
+
+/* Every sample `caps_str` gives out of decoding `path`, as raw bytes. */
+std::vector<std::vector<guint8>> decode_all(const std::string &path, const char *caps_str)
+{
+  gchar *desc =
+      g_strdup_printf("filesrc location=\"%s\" ! decodebin ! %s ! appsink name=sink sync=false",
+                      path.c_str(), caps_str);
+  GstElement *p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  std::vector<std::vector<guint8>> out;
+  if (!p)
+    return out;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  while (GstSample *s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 20 * GST_SECOND)) {
+    GstMapInfo map;
+    GstBuffer *b = gst_sample_get_buffer(s);
+    gst_buffer_map(b, &map, GST_MAP_READ);
+    out.emplace_back(map.data, map.data + map.size);
+    gst_buffer_unmap(b, &map);
+    gst_sample_unref(s);
+  }
+  EXPECT_TRUE(gst_app_sink_is_eos(GST_APP_SINK(sink))) << "decoding " << path << " stopped early";
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(p);
+  return out;
+}
+
+/* Luma planes of every output frame (GRAY8, kWidth x kHeight, packed). */
+std::vector<std::vector<guint8>> decode_frames(const std::string &path)
+{
+  return decode_all(path, "videoconvert ! video/x-raw,format=GRAY8,width=320,height=180");
+}
+
+/* The audio track as mono float samples at 48 kHz. */
+std::vector<float> decode_audio(const std::string &path)
+{
+  std::vector<float> out;
+  for (const auto &chunk : decode_all(
+           path, "audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=48000,channels=1")) {
+    const float *f = reinterpret_cast<const float *>(chunk.data());
+    out.insert(out.end(), f, f + chunk.size() / sizeof(float));
+  }
+  return out;
+}
+
+double mean_abs_diff(const std::vector<guint8> &a, const std::vector<guint8> &b)
+{
+  if (a.size() != b.size() || a.empty())
+    return 255.0;
+  double sum = 0;
+  for (size_t i = 0; i < a.size(); i++)
+    sum += std::abs((int)a[i] - (int)b[i]);
+  return sum / a.size();
+}
+
+double rms(const std::vector<float> &s, double from_s, double to_s)
+{
+  size_t a = (size_t)(from_s * 48000), b = std::min(s.size(), (size_t)(to_s * 48000));
+  double sum = 0;
+  for (size_t i = a; i < b; i++)
+    sum += s[i] * s[i];
+  return b > a ? std::sqrt(sum / (b - a)) : 0.0;
+}
+
+GstClockTime frames(guint64 n)
+{
+  return gst_util_uint64_scale(n, GST_SECOND, 30);
+}
+
+/* Three clips with scrolling patterns (every frame differs from the last):
+ * 4:3 H.264 at 25 fps, 16:9 H.264 at 30 fps, 4:3 VP8/WebM at 24 fps. */
+struct Fixture {
+  std::vector<montage::ClipAnalysis> clips;
+  montage::SongAnalysis song;
+  montage::Plan plan;
+  std::vector<guint64> lengths; /* frames per segment */
+
+  bool make()
+  {
+    const char *specs[][3] = {
+        {"montage-render-a.mp4",
+         "videotestsrc num-buffers=100 pattern=smpte horizontal-speed=8 ! "
+         "video/x-raw,width=320,height=240,framerate=25/1 ! x264enc key-int-max=30 ! "
+         "mp4mux ! filesink location=%s",
+         "25"},
+        {"montage-render-b.mp4",
+         "videotestsrc num-buffers=120 pattern=colors horizontal-speed=4 ! "
+         "video/x-raw,width=480,height=270,framerate=30/1 ! x264enc ! "
+         "mp4mux ! filesink location=%s",
+         "30"},
+        {"montage-render-c.webm",
+         "videotestsrc num-buffers=96 pattern=spokes horizontal-speed=8 ! "
+         "video/x-raw,width=320,height=240,framerate=24/1 ! vp8enc deadline=1 ! "
+         "webmmux ! filesink location=%s",
+         "24"},
+    };
+    for (auto &spec : specs) {
+      montage::ClipAnalysis c;
+      c.path = make_media(spec[0], spec[1]);
+      if (c.path.empty())
+        return false;
+      c.uri = uri_of(c.path);
+      c.fps_n = atoi(spec[2]);
+      c.duration = 4 * GST_SECOND;
+      montage::shots_from_cuts(c);
+      clips.push_back(c);
+    }
+    std::string songf =
+        make_media("montage-render-song.ogg",
+                   "audiotestsrc num-buffers=250 samplesperbuffer=1024 freq=440 volume=0.5 ! "
+                   "audio/x-raw,rate=44100,channels=2 ! audioconvert ! vorbisenc ! "
+                   "oggmux ! filesink location=%s");
+    if (songf.empty())
+      return false;
+    song.uri = uri_of(songf);
+    /* clip, in-point (ns), frames: A forward within 1 s (decodes on), A
+     * straight after (contiguous), B backwards (a seek), in-points off the
+     * output grid. */
+    struct {
+      size_t clip;
+      GstClockTime inpoint;
+      guint64 n;
+    } segs[] = {
+        {0, 520 * GST_MSECOND, 20}, {1, 1000 * GST_MSECOND, 25}, {0, 2000 * GST_MSECOND, 15},
+        {2, 310 * GST_MSECOND, 18}, {0, 2500 * GST_MSECOND, 12}, {1, 210 * GST_MSECOND, 20},
+    };
+    guint64 k = 0;
+    for (auto &s : segs) {
+      montage::Segment seg;
+      seg.start = frames(k);
+      seg.duration = frames(k + s.n) - frames(k);
+      seg.clip = s.clip;
+      seg.inpoint = s.inpoint;
+      seg.beat = k ? lengths.size() : SIZE_MAX;
+      seg.beat_time = seg.start;
+      plan.segments.push_back(seg);
+      lengths.push_back(s.n);
+      k += s.n;
+    }
+    plan.duration = frames(k);
+    return true;
+  }
+
+  bool render(montage::RenderPath path, const std::string &out, montage::RenderResult *result,
+              std::vector<std::pair<GstClockTime, GstClockTime>> *progress = nullptr)
+  {
+    montage::RenderSettings settings;
+    settings.output_path = out;
+    settings.width = kWidth;
+    settings.height = kHeight;
+    settings.preview = true;
+    settings.encoders = {"x264enc"};
+    settings.path = path;
+    settings.timeline.audio_fade_out = GST_SECOND;
+    if (progress)
+      settings.progress = [progress](GstClockTime pos, GstClockTime dur) {
+        progress->emplace_back(pos, dur);
+      };
+    GError *err = nullptr;
+    bool ok = montage::render_plan(plan, song, clips, settings, result, &err);
+    EXPECT_TRUE(ok) << (err ? err->message : "");
+    g_clear_error(&err);
+    return ok;
+  }
+};
+
+std::string tmp_file(const char *name)
+{
+  gchar *p = g_build_filename(g_get_tmp_dir(), name, NULL);
+  std::string out(p);
+  g_free(p);
+  g_unlink(out.c_str());
+  return out;
+}
+
+} // namespace
+
+TEST(RenderCuts, SameFramesAndSoundAsTheTimeline)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make());
+  std::string ges_out = tmp_file("montage-render-ges.mp4");
+  std::string cut_out = tmp_file("montage-render-cuts.mp4");
+  montage::RenderResult ges_result, cut_result;
+  std::vector<std::pair<GstClockTime, GstClockTime>> progress;
+  ASSERT_TRUE(f.render(montage::RenderPath::kTimeline, ges_out, &ges_result));
+  ASSERT_TRUE(f.render(montage::RenderPath::kAuto, cut_out, &cut_result, &progress));
+  EXPECT_EQ(ges_result.path, montage::RenderPath::kTimeline);
+  EXPECT_EQ(cut_result.path, montage::RenderPath::kCuts) << "a cut-only plan takes the cut path";
+  EXPECT_EQ(cut_result.encoder, "x264enc");
+
+  /* Exactly the plan's frames along both paths. */
+  auto ges = decode_frames(ges_out);
+  auto cut = decode_frames(cut_out);
+  guint64 total = 0;
+  for (guint64 n : f.lengths)
+    total += n;
+  ASSERT_EQ(ges.size(), total);
+  ASSERT_EQ(cut.size(), total);
+
+  /* Frame for frame the same picture: each of the cut path's frames is
+   * nearer to the timeline's frame at the same index than to the timeline's
+   * neighbouring frames (where those show a different picture), and no
+   * frame is off by more than coding noise. */
+  double worst = 0, same = 0;
+  size_t k = 0, wrong = 0, compared = 0;
+  std::string per_frame; /* "segment:frame" of each frame that is off */
+  for (size_t s = 0; s < f.lengths.size(); s++) {
+    const guint64 n = f.lengths[s];
+    for (guint64 j = 0; j < n; j++, k++) {
+      double d = mean_abs_diff(ges[k], cut[k]);
+      worst = std::max(worst, d);
+      same += d;
+      for (guint64 other : {j - 1, j + 1}) {
+        if (other >= n) /* also catches j - 1 wrapping */
+          continue;
+        size_t o = k - j + other;
+        if (mean_abs_diff(ges[k], ges[o]) < 10.0)
+          continue; /* a repeated source frame: both are right */
+        compared++;
+        if (mean_abs_diff(ges[o], cut[k]) <= d) {
+          wrong++;
+          per_frame += " " + std::to_string(s) + ":" + std::to_string(j);
+        }
+      }
+    }
+  }
+  same /= total;
+  EXPECT_GT(compared, total) << "the test patterns do not move enough to see a one-frame error";
+  EXPECT_EQ(wrong, 0u) << "frames off by one between the paths:" << per_frame;
+  EXPECT_LT(worst, 15.0) << "a frame differs between the paths beyond coding noise";
+
+  /* Every segment boundary is a cut in both: the first frame of a segment
+   * differs from the last of the one before far more than frames within. */
+  k = 0;
+  for (size_t s = 0; s + 1 < f.lengths.size(); s++) {
+    k += f.lengths[s];
+    EXPECT_GT(mean_abs_diff(cut[k - 1], cut[k]), 3 * same) << "no cut at segment " << s + 1;
+  }
+
+  /* The song from 0 at the same level along both paths, faded out over the
+   * last second, as long as the edit. */
+  auto ges_audio = decode_audio(ges_out);
+  auto cut_audio = decode_audio(cut_out);
+  const double dur = f.plan.duration / 1e9;
+  EXPECT_NEAR(cut_audio.size() / 48000.0, dur, 0.05);
+  EXPECT_NEAR(ges_audio.size() / 48000.0, dur, 0.05);
+  double mid_ges = rms(ges_audio, 1.0, 2.0), mid_cut = rms(cut_audio, 1.0, 2.0);
+  EXPECT_GT(mid_cut, 0.1);
+  EXPECT_NEAR(mid_cut / mid_ges, 1.0, 0.15) << "the paths play the song at different levels";
+  EXPECT_NEAR(mid_ges, 0.5 / std::sqrt(2.0), 0.08) << "the song is not at its own level";
+  EXPECT_LT(rms(cut_audio, dur - 0.2, dur), 0.3 * mid_cut) << "no fade-out";
+  EXPECT_LT(rms(ges_audio, dur - 0.2, dur), 0.3 * mid_ges) << "no fade-out";
+  EXPECT_NEAR(rms(cut_audio, dur - 0.55, dur - 0.45), 0.5 * mid_cut, 0.1 * mid_cut)
+      << "the fade is not linear over the last second";
+
+  /* Progress: from the calling thread, never backwards, ending complete. */
+  ASSERT_FALSE(progress.empty());
+  for (size_t i = 1; i < progress.size(); i++)
+    EXPECT_GE(progress[i].first, progress[i - 1].first);
+  EXPECT_EQ(progress.back().first, f.plan.duration);
+  EXPECT_EQ(progress.back().second, f.plan.duration);
+
+  if (!HasFailure()) {
+    g_unlink(ges_out.c_str());
+    g_unlink(cut_out.c_str());
+  }
+}
+
+TEST(RenderCuts, UndecodableClipIsNamedAndNothingIsLeft)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make());
+  /* The first third of an MP4 whose index (moov) is written at the end. */
+  gchar *data = nullptr;
+  gsize len = 0;
+  ASSERT_TRUE(g_file_get_contents(f.clips[1].path.c_str(), &data, &len, nullptr));
+  std::string broken = tmp_file("montage-render-broken.mp4");
+  ASSERT_TRUE(g_file_set_contents(broken.c_str(), data, len / 3, nullptr));
+  g_free(data);
+  f.clips[1].path = broken;
+  f.clips[1].uri = uri_of(broken);
+
+  std::string out = tmp_file("montage-render-broken-out.mp4");
+  montage::RenderSettings settings;
+  settings.output_path = out;
+  settings.width = kWidth;
+  settings.height = kHeight;
+  settings.preview = true;
+  settings.encoders = {"x264enc"};
+  settings.path = montage::RenderPath::kCuts;
+  montage::RenderResult result;
+  GError *err = nullptr;
+  EXPECT_FALSE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err));
+  ASSERT_NE(err, nullptr);
+  g_clear_error(&err);
+  EXPECT_EQ(result.failed_uri, f.clips[1].uri);
+  EXPECT_TRUE(result.fallbacks.empty()) << "an input failure is not the encoder's";
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  GDir *d = g_dir_open(g_get_tmp_dir(), 0, nullptr);
+  ASSERT_TRUE(d);
+  while (const gchar *name = g_dir_read_name(d))
+    EXPECT_EQ(strstr(name, "montage-render-broken-out.mp4.partial"), nullptr) << name;
+  g_dir_close(d);
+  g_unlink(broken.c_str());
+}
+
+TEST(RenderCuts, PathChoice)
+{
+  montage::Plan plan;
+  plan.fps_n = 30;
+  for (int i = 0; i < 3; i++) {
+    montage::Segment s;
+    s.start = i * GST_SECOND;
+    s.duration = GST_SECOND;
+    plan.segments.push_back(s);
+  }
+  plan.duration = 3 * GST_SECOND;
+  montage::TimelineOptions opt;
+  EXPECT_TRUE(montage::timeline_is_cut_only(plan, opt)) << "no transitions given: all cuts";
+  opt.transitions = {montage::Transition::kCut, montage::Transition::kCut,
+                     montage::Transition::kDissolve};
+  opt.transition_durations = {0, 0, 40 * GST_MSECOND};
+  EXPECT_TRUE(montage::timeline_is_cut_only(plan, opt)) << "a dissolve under two frames is a cut";
+  opt.transition_durations[2] = 400 * GST_MSECOND;
+  EXPECT_FALSE(montage::timeline_is_cut_only(plan, opt));
+  opt.transitions[2] = montage::Transition::kFade;
+  EXPECT_FALSE(montage::timeline_is_cut_only(plan, opt));
+  /* The first segment's transition is never drawn. */
+  opt.transitions = {montage::Transition::kFade, montage::Transition::kCut,
+                     montage::Transition::kCut};
+  opt.transition_durations = {GST_SECOND, 0, 0};
+  EXPECT_TRUE(montage::timeline_is_cut_only(plan, opt));
+
+  /* The cut path refuses a plan with a fade rather than dropping it. */
+  opt.transitions[1] = montage::Transition::kFade;
+  opt.transition_durations[1] = 400 * GST_MSECOND;
+  montage::RenderSettings settings;
+  settings.output_path = tmp_file("montage-render-refused.mp4");
+  settings.path = montage::RenderPath::kCuts;
+  settings.timeline = opt;
+  montage::ClipAnalysis clip;
+  GError *err = nullptr;
+  EXPECT_FALSE(
+      montage::render_plan(plan, montage::SongAnalysis(), {clip}, settings, nullptr, &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("timeline"), std::string::npos) << err->message;
+  g_clear_error(&err);
+}
+
+/* An encoder that fails mid-stream is given up for the next one, whose file
+ * is complete; one that does not exist is passed over at the start. */
+TEST(RenderCuts, EncoderFailingMidStreamFallsBack)
+{
+  ASSERT_TRUE(gst_element_register(nullptr, "montagerenderfailenc", GST_RANK_NONE,
+                                   TEST_TYPE_RENDER_FAIL_ENC));
+  Fixture f;
+  ASSERT_TRUE(f.make());
+  std::string out = tmp_file("montage-render-fallback.mp4");
+  montage::RenderSettings settings;
+  settings.output_path = out;
+  settings.width = kWidth;
+  settings.height = kHeight;
+  settings.preview = true;
+  settings.encoders = {"no-such-encoder", "montagerenderfailenc", "x264enc"};
+  settings.path = montage::RenderPath::kCuts;
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err))
+      << (err ? err->message : "");
+  EXPECT_EQ(result.encoder, "x264enc");
+  EXPECT_EQ(result.path, montage::RenderPath::kCuts);
+  ASSERT_EQ(result.fallbacks.size(), 2u);
+  EXPECT_EQ(result.fallbacks[0].rfind("no-such-encoder: ", 0), 0u) << result.fallbacks[0];
+  EXPECT_EQ(result.fallbacks[1].rfind("montagerenderfailenc: ", 0), 0u) << result.fallbacks[1];
+  EXPECT_NE(result.fallbacks[1].find("lost its session"), std::string::npos) << result.fallbacks[1];
+  guint64 total = 0;
+  for (guint64 n : f.lengths)
+    total += n;
+  EXPECT_EQ(decode_frames(out).size(), total);
+  g_unlink(out.c_str());
+}
