@@ -99,3 +99,55 @@ TEST(ClipAnalysis, ErrorsAreSentences)
     g_clear_error(&err);
   }
 }
+
+/* A clip encoded here with a fixed 25-frame GOP (no scene-cut keyframes) and
+ * five 60-frame shots, so that every cut falls inside a GOP: the keyframe path
+ * decodes the keyframes and only the GOPs around the cuts, in one seek, and
+ * still finds every cut at its exact frame, as full decoding does. */
+TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
+{
+  gchar *dir = g_dir_make_tmp("montage-clip-XXXXXX", nullptr);
+  ASSERT_NE(dir, nullptr);
+  const std::string path = std::string(dir) + "/gop25.mp4";
+  std::string desc = "concat name=c ! videoconvert ! x264enc key-int-max=25 "
+                     "option-string=scenecut=0 speed-preset=ultrafast ! mp4mux ! filesink "
+                     "location=\"" + path + "\"";
+  for (const char *pattern : {"smpte", "checkers-8", "circular", "pinwheel", "spokes"})
+    desc += std::string(" videotestsrc num-buffers=60 pattern=") + pattern +
+            " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  g_clear_error(&err);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(msg, nullptr) << "encoding the test clip took over 30 s";
+  EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ClipAnalyseOptions o;
+  o.mode = ClipAnalyseOptions::Mode::kFull;
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
+      << (err ? err->message : "");
+  o.mode = ClipAnalyseOptions::Mode::kKeyframes;
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, keys, &err, &key_stats))
+      << (err ? err->message : "");
+  EXPECT_EQ(frames_of(full), (std::vector<long>{60, 120, 180, 240}));
+  EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+  EXPECT_EQ(keys.duration, full.duration);
+  EXPECT_EQ(full_stats.frames_decoded, 300u);
+  EXPECT_TRUE(key_stats.keyframe_path);
+  EXPECT_EQ(key_stats.keyframes, 12u) << "one keyframe per 25 frames";
+  EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded / 2)
+      << "only the GOPs around the cuts (and the last GOP) are decoded";
+  g_unlink(path.c_str());
+  g_rmdir(dir);
+  g_free(dir);
+}

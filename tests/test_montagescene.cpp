@@ -73,7 +73,21 @@ public:
 
   GstBuffer *make(int shot, int t, GstClockTime pts)
   {
-    std::vector<guint8> bgr = synthetic_bgr(shot, t, width_, height_, seed_);
+    return make_blend(shot, 1.0, shot, 0.0, t, pts);
+  }
+
+  /* gain_a * frame (shot_a, t) + gain_b * frame (shot_b, t), clamped: a
+   * fade (one shot, gain below 1, the other 0) or a dissolve (gains summing
+   * to 1). */
+  GstBuffer *make_blend(int shot_a, double gain_a, int shot_b, double gain_b, int t,
+                        GstClockTime pts, GstClockTime duration = kFrame)
+  {
+    std::vector<guint8> bgr = synthetic_bgr(shot_a, t, width_, height_, seed_);
+    if (gain_a != 1.0 || gain_b != 0.0) {
+      const std::vector<guint8> b = synthetic_bgr(shot_b, t, width_, height_, seed_);
+      for (size_t k = 0; k < bgr.size(); k++)
+        bgr[k] = (guint8)std::lround(std::clamp(gain_a * bgr[k] + gain_b * b[k], 0.0, 255.0));
+    }
     GstBuffer *src = gst_buffer_new_allocate(NULL, bgr_info_.size, NULL);
     GstVideoFrame sf, df;
     gst_video_frame_map(&sf, &bgr_info_, src, GST_MAP_WRITE);
@@ -88,7 +102,7 @@ public:
     gst_video_frame_unmap(&sf);
     gst_buffer_unref(src);
     GST_BUFFER_PTS(dst) = pts;
-    GST_BUFFER_DURATION(dst) = kFrame;
+    GST_BUFFER_DURATION(dst) = duration;
     return dst;
   }
 
@@ -133,6 +147,8 @@ GstPadProbeReturn record_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
 struct Cut {
   GstClockTime timestamp, stream_time, running_time;
   double score;
+  std::string transition;
+  GstClockTime transition_start;
 };
 
 /* A harness around a fresh montagescene, with its src pad recorded and its
@@ -238,6 +254,10 @@ struct SceneHarness {
         EXPECT_TRUE(gst_structure_get_uint64(s, "stream-time", &c.stream_time));
         EXPECT_TRUE(gst_structure_get_uint64(s, "running-time", &c.running_time));
         EXPECT_TRUE(gst_structure_get_double(s, "score", &c.score));
+        EXPECT_TRUE(gst_structure_get_uint64(s, "transition-start", &c.transition_start));
+        const gchar *kind = gst_structure_get_string(s, "transition");
+        EXPECT_NE(kind, nullptr);
+        c.transition = kind ? kind : "";
         EXPECT_EQ(GST_MESSAGE_SRC(msg), GST_OBJECT(h->element));
         out.push_back(c);
       }
@@ -622,4 +642,168 @@ TEST(MontageScene, TenBitAndDeviceMemoryAreRefusedAtCaps)
   gst_caps_unref(ok);
   gst_object_unref(sink);
   gst_object_unref(el);
+}
+
+namespace
+{
+
+/* The montage-shot messages on a harness's bus (the element's), in order. */
+std::vector<montage::Shot> shot_messages(std::vector<GstMessage *> &messages)
+{
+  std::vector<montage::Shot> out;
+  for (GstMessage *msg : messages) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    montage::Shot shot;
+    guint index = 0;
+    if (gst_structure_has_name(s, "montage-shot")) {
+      EXPECT_TRUE(montage::shot_from_structure(s, shot));
+      EXPECT_TRUE(gst_structure_get_uint(s, "index", &index));
+      EXPECT_EQ(index, out.size());
+      out.push_back(shot);
+    }
+  }
+  return out;
+}
+
+/* Runs `frames` (made by `make(i, pts)`) through a default montagescene and
+ * returns its montage-scene messages, the montage-shot messages and the
+ * frame index before which each force-key-unit event came. */
+struct ElementRun {
+  std::vector<Cut> cuts;
+  std::vector<montage::Shot> shots;
+  std::vector<int> key_units; /* buffers that left before each event */
+};
+
+template <typename Make> ElementRun run_element(FrameMaker &maker, int frames, Make make)
+{
+  SceneHarness sh(maker.info());
+  for (int i = 0; i < frames; i++)
+    sh.push_expect_same(make(i));
+  sh.finish();
+  ElementRun run;
+  /* cuts() pops only element messages: take them all once, then split. */
+  std::vector<GstMessage *> messages;
+  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
+    messages.push_back(msg);
+  for (GstMessage *msg : messages) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    if (!gst_structure_has_name(s, "montage-scene"))
+      continue;
+    Cut c{};
+    EXPECT_TRUE(gst_structure_get_uint64(s, "timestamp", &c.timestamp));
+    EXPECT_TRUE(gst_structure_get_uint64(s, "transition-start", &c.transition_start));
+    const gchar *kind = gst_structure_get_string(s, "transition");
+    c.transition = kind ? kind : "";
+    run.cuts.push_back(c);
+  }
+  run.shots = shot_messages(messages);
+  for (GstMessage *msg : messages)
+    gst_message_unref(msg);
+  int buffers = 0;
+  for (const Item &it : sh.items) {
+    if (it.is_buffer)
+      buffers++;
+    else
+      run.key_units.push_back(buffers);
+  }
+  return run;
+}
+
+} // namespace
+
+/* A fade to black and back (15 frames out, 10 black, 15 in) is one boundary,
+ * reported as `fade` with its extent: the message, the key-unit request and
+ * the new shot's meta come with the first clean frame, transition-start is
+ * the first frame of the fade-out, and the shot before ends there. */
+TEST(MontageScene, FadeToBlackAndBackIsOneFadeWithItsExtent)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+  auto make = [&](int i) {
+    double gain = 1.0;
+    if (i >= 30 && i < 45)
+      gain = 1.0 - (i - 29) / 16.0;
+    else if (i >= 45 && i < 55)
+      gain = 0.0;
+    else if (i >= 55 && i < 70)
+      gain = (i - 54) / 16.0;
+    return maker.make_blend(i < 50 ? 0 : 1, gain, 0, 0.0, 0, i * kFrame);
+  };
+  ElementRun run = run_element(maker, 110, make);
+  ASSERT_EQ(run.cuts.size(), 1u) << "one boundary for the whole fade, no hard cut";
+  const Cut &c = run.cuts[0];
+  EXPECT_EQ(c.transition, "fade");
+  EXPECT_NEAR((double)c.transition_start / kFrame, 30, 4) << "starts with the fade-out";
+  EXPECT_NEAR((double)c.timestamp / kFrame, 70, 4) << "reported on the first clean frame";
+  ASSERT_EQ(run.key_units.size(), 1u);
+  EXPECT_EQ((GstClockTime)run.key_units[0] * kFrame, c.timestamp)
+      << "the key-unit request comes just before the reported frame";
+  ASSERT_EQ(run.shots.size(), 2u);
+  EXPECT_EQ(run.shots[0].end, c.transition_start);
+  EXPECT_EQ(run.shots[1].transition, montage::Transition::kFade);
+  EXPECT_EQ(run.shots[1].start, c.transition_start);
+  EXPECT_EQ(run.shots[1].transition_start, c.transition_start);
+  EXPECT_EQ(run.shots[1].transition_end, c.timestamp);
+  EXPECT_EQ(run.shots[1].end, 110 * kFrame);
+}
+
+/* A 20-frame dissolve between two shots is one `dissolve` with its extent. */
+TEST(MontageScene, DissolveIsOneDissolveWithItsExtent)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_NV12, 320, 240);
+  const int s0 = 40, len = 20;
+  auto make = [&](int i) {
+    if (i < s0)
+      return maker.make(0, 0, i * kFrame);
+    if (i >= s0 + len)
+      return maker.make(2, 0, i * kFrame);
+    const double a = (double)(i - s0 + 1) / (len + 1);
+    return maker.make_blend(0, 1.0 - a, 2, a, 0, i * kFrame);
+  };
+  ElementRun run = run_element(maker, 100, make);
+  ASSERT_EQ(run.cuts.size(), 1u) << "one boundary, no hard cut inside the dissolve";
+  const Cut &c = run.cuts[0];
+  EXPECT_EQ(c.transition, "dissolve");
+  EXPECT_NEAR((double)c.transition_start / kFrame, s0, len / 4.0);
+  EXPECT_NEAR((double)c.timestamp / kFrame, s0 + len, len / 4.0);
+  ASSERT_EQ(run.key_units.size(), 1u);
+  EXPECT_EQ((GstClockTime)run.key_units[0] * kFrame, c.timestamp);
+  ASSERT_EQ(run.shots.size(), 2u);
+  EXPECT_EQ(run.shots[1].transition, montage::Transition::kDissolve);
+  EXPECT_EQ(run.shots[0].end, run.shots[1].start);
+  EXPECT_EQ(run.shots[1].transition_start, c.transition_start);
+  EXPECT_EQ(run.shots[1].transition_end, c.timestamp);
+}
+
+/* Variable frame rate (caps framerate 0/1, frames 20 ms then 60 ms apart,
+ * some without a duration): cuts land on their frames' own PTS, and
+ * min-shot-length counts time, not frames: two cuts 10 frames apart are
+ * merged at 20 ms per frame (200 ms), two 12 frames apart kept at 60 ms
+ * per frame (720 ms). */
+TEST(MontageScene, VariableFrameRateCutsAtTheirFramesAndMinShotLengthInTime)
+{
+  const std::vector<int> cuts = {30, 40, 62, 74};
+  const int n = 90;
+  std::vector<GstClockTime> pts(n + 1, 0);
+  for (int i = 0; i < n; i++)
+    pts[i + 1] = pts[i] + (i < 50 ? 20 : 60) * GST_MSECOND;
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 240, 136);
+  ASSERT_EQ(maker.info().fps_n, 0) << "variable frame rate caps";
+  auto make = [&](int i) {
+    /* Every fifth frame has no duration, as some demuxers give (not the last). */
+    const GstClockTime dur = i % 5 == 3 ? GST_CLOCK_TIME_NONE : pts[i + 1] - pts[i];
+    return maker.make_blend(shot_of(i, cuts), 1.0, 0, 0.0, i, pts[i], dur);
+  };
+  ElementRun run = run_element(maker, n, make);
+  std::vector<GstClockTime> got, want = {pts[30], pts[62], pts[74]};
+  for (const Cut &c : run.cuts) {
+    got.push_back(c.timestamp);
+    EXPECT_EQ(c.transition, "cut");
+    EXPECT_EQ(c.transition_start, c.timestamp);
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(run.key_units, (std::vector<int>{30, 62, 74}));
+  ASSERT_EQ(run.shots.size(), 4u);
+  EXPECT_EQ(run.shots[1].start, pts[30]);
+  EXPECT_EQ(run.shots[1].end, pts[62]) << "the short shot at frame 40 is merged";
+  EXPECT_EQ(run.shots[3].end, pts[n]) << "the last shot ends with its last frame";
 }

@@ -24,7 +24,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
 constexpr const char *kSongAnalysisVersion = "6"; /* 6: montagebeat swing rule, local beat level, live tempo hold */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
-constexpr const char *kClipAnalysisVersion = "2"; /* 2: library keyframe path, shot features */
+constexpr const char *kClipAnalysisVersion = "3"; /* 3: sampled analysis view, features on 1 frame in 4 */
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

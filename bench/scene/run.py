@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -103,23 +104,29 @@ def prf(tp, fp, fn):
 
 
 def timed(cmd, env=None):
+    """Runs cmd: (wall seconds, result, CPU seconds of the child: user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    return time.monotonic() - t0, res
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, res, cpu
 
 
 def detect(tool, path, mode, env):
-    wall, res = timed([tool, "--mode", mode, path], env)
+    wall, res, cpu = timed([tool, "--mode", mode, path], env)
     d = json.loads(res.stdout.strip().splitlines()[-1])
     if "error" in d:
         sys.exit(f"{path}: {d['error']}")
     frame = d["fps_d"] / d["fps_n"] * 1e9
     cuts = [round((s["start"] - d["first_frame"]) / frame) for s in d["shots"][1:]]
+    d["cpu"] = cpu
     return cuts, wall, d
 
 
 def scdet(path):
-    wall, res = timed(["ffmpeg", "-hide_banner", "-nostats", "-i", path, "-an", "-vf",
+    wall, res, _ = timed(["ffmpeg", "-hide_banner", "-nostats", "-i", path, "-an", "-vf",
                        "scdet=threshold=10", "-f", "null", "-"])
     times = [float(m) for m in re.findall(r"lavfi\.scd\.time: ([0-9.]+)", res.stderr)]
     return times, wall
@@ -137,7 +144,7 @@ def ffprobe_first_and_rate(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "../../build"))
-    ap.add_argument("--repeat", type=int, default=2, help="timing runs, best kept")
+    ap.add_argument("--repeat", type=int, default=3, help="timing runs, best kept")
     args = ap.parse_args()
     tool = os.path.join(args.build, "bench/scene-detect-bench")
     env = dict(os.environ, GST_PLUGIN_PATH=os.path.join(args.build, "gst"))
@@ -154,17 +161,21 @@ def main():
     for name in CUT_FREE:
         sets.append((name, os.path.join(MEDIA, name), [], "free"))
 
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores shared; times are best of "
+          f"{args.repeat}, the two sides interleaved)")
     print(f"{'clip':22} {'truth':>5} {'full':>5} {'keys':>5} {'scdet':>5}  "
-          f"{'full==keys':>10} {'keys/full time':>14} {'decoded':>12}")
+          f"{'full==keys':>10} {'keys/full wall':>14} {'keys/full CPU':>13} {'decoded':>12}")
     totals = {m: {t: [0, 0, 0] for t in (0, 1, 2)} for m in ("full", "keys", "scdet")}
     hard_totals = {t: [0, 0, 0] for t in (0, 1, 2)}
     false_cuts = {"full": 0, "keys": 0, "scdet": 0}
     key_speed = []
     for label, path, truth, kind in sets:
-        full, t_full, d_full = min((detect(tool, path, "full", env) for _ in range(args.repeat)),
-                                   key=lambda r: r[1])
-        keys, t_keys, d_keys = min((detect(tool, path, "keyframes", env) for _ in range(args.repeat)),
-                                   key=lambda r: r[1])
+        runs = {"full": [], "keyframes": []}
+        for _ in range(args.repeat):  # interleaved, so both sides see the same load
+            for mode in runs:
+                runs[mode].append(detect(tool, path, mode, env))
+        full, t_full, d_full = min(runs["full"], key=lambda r: r[1])
+        keys, t_keys, d_keys = min(runs["keyframes"], key=lambda r: r[1])
         sc_times, _ = scdet(path)
         start, rate = ffprobe_first_and_rate(path)
         sc = [round((t - start) * rate) for t in sc_times]
@@ -177,10 +188,12 @@ def main():
                         hard_totals[tol][k] += r[k]
             if kind == "free":
                 false_cuts[m] += len(found)
+        c_full = min(r[2]["cpu"] for r in runs["full"])
+        c_keys = min(r[2]["cpu"] for r in runs["keyframes"])
         if kind == "long":
-            key_speed.append(t_full / t_keys)
+            key_speed.append((t_full / t_keys, c_full / c_keys))
         print(f"{label:22} {len(truth):5} {len(full):5} {len(keys):5} {len(sc):5}  "
-              f"{str(full == keys):>10} {t_keys / t_full:14.2f} "
+              f"{str(full == keys):>10} {t_keys / t_full:14.2f} {c_keys / c_full:13.2f} "
               f"{d_keys['frames_decoded']:5}/{d_full['frames_decoded']:<6}")
 
     print("\nprecision / recall / F1 over all clips with cuts (greedy one-to-one):")
@@ -192,21 +205,27 @@ def main():
     print(f"false cuts on cut-free clips: full {false_cuts['full']}, keys {false_cuts['keys']}, "
           f"scdet {false_cuts['scdet']}")
     if key_speed:
-        print("keyframe path speed-up over full decoding on long-shot footage: " +
-              ", ".join("%.1fx" % s for s in key_speed))
+        print("keyframe path speed-up over full decoding on long-shot footage (x264, gop50): " +
+              ", ".join("%.1fx wall / %.1fx CPU" % s for s in key_speed))
 
-    print("\nwall time, 1080p: uridecodebin ! [montagescene !] fakesink (best of %d)" % args.repeat)
+    print("\ntime, 1080p: uridecodebin ! [montagescene !] fakesink (best of %d, interleaved; "
+          "CPU = user + system seconds of the process)" % args.repeat)
     for label, path, _, kind in sets:
         if kind not in ("hard", "long"):
             continue
         uri = "file://" + os.path.abspath(path)
         base = ["gst-launch-1.0", "-q", "uridecodebin", f"uri={uri}", "!"]
-        t_dec = min(timed(base + ["fakesink", "sync=false"], env)[0] for _ in range(args.repeat))
-        t_scene = min(timed(base + ["montagescene", "!", "fakesink", "sync=false"], env)[0]
-                      for _ in range(args.repeat))
+        dec, scene = [], []
+        for _ in range(args.repeat):
+            dec.append(timed(base + ["fakesink", "sync=false"], env))
+            scene.append(timed(base + ["montagescene", "!", "fakesink", "sync=false"], env))
+        t_dec, t_scene = min(r[0] for r in dec), min(r[0] for r in scene)
+        c_dec, c_scene = min(r[2] for r in dec), min(r[2] for r in scene)
         _, t_sc = scdet(path)
         print(f"  {label:22} decode {t_dec:6.2f} s  +montagescene {t_scene:6.2f} s "
-              f"({t_scene / t_dec:.3f}x)  ffmpeg scdet {t_sc:6.2f} s ({t_sc / t_dec:.2f}x)")
+              f"({t_scene / t_dec:.3f}x wall, {c_scene / c_dec:.3f}x CPU)  "
+              f"ffmpeg scdet {t_sc:6.2f} s ({t_sc / t_dec:.2f}x)")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

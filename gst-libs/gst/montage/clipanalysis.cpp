@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -114,11 +115,18 @@ public:
     }
   }
 
+  /* What the video decoder is fed (a probe on its sink pad drops the rest):
+   * kAll; kKeys, keyframes only (buffers without GST_BUFFER_FLAG_DELTA_UNIT),
+   * recording each one's time (key_stamps()); kSelected, the GOPs select()
+   * asked for. Dropping before the decoder costs nothing; no seek is needed. */
+  enum class Feed { kAll, kKeys, kSelected };
+
   /* Builds the pipeline and prerolls it; the preroll frame goes to consumer. */
-  bool open(const std::string &uri, GstClockTime stall,
+  bool open(const std::string &uri, GstClockTime stall, Feed feed,
             const std::function<void(const Views &)> &consumer, GError **error)
   {
     stall_ = stall;
+    feed_ = feed;
     consumer_ = consumer;
     gst_segment_init(&segment_, GST_FORMAT_UNDEFINED);
     pipeline_ = gst_pipeline_new(nullptr);
@@ -145,6 +153,7 @@ public:
     gst_element_link_many(convert, filter, sink, NULL);
     chain_ = convert;
     g_signal_connect(src, "pad-added", G_CALLBACK(on_pad_added), this);
+    g_signal_connect(pipeline_, "deep-element-added", G_CALLBACK(on_element_added), this);
     g_signal_connect(src, "no-more-pads", G_CALLBACK(on_no_more_pads), this);
     GstPad *pad = gst_element_get_static_pad(sink, "sink");
     gst_pad_add_probe(
@@ -214,6 +223,32 @@ public:
     post_pass_done();
   }
 
+  /* Whether a probe sits before a video decoder (Feed works). */
+  bool feeding() const { return fed_; }
+  /* Feed::kKeys: each keyframe's DTS (or PTS) as it entered the decoder. */
+  std::vector<GstClockTime> key_stamps()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return key_stamps_;
+  }
+  /* Feed::kSelected from now on: of the keyframes key_stamps() listed, the
+   * GOP of keyframe k (it and the delta units after it) is fed when
+   * wanted[k], its delta units only up to (DTS or PTS) limits[k] when that is
+   * valid; a keyframe not listed is fed (the safe side). A delta unit
+   * decoded after that time cannot be a reference for a frame shown before
+   * it, so the frames before the limit stay exact. */
+  void select(const std::vector<bool> &wanted, const std::vector<GstClockTime> &limits)
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    wanted_ = wanted;
+    limits_ = limits;
+    feed_ = Feed::kSelected;
+    current_key_ = -1;
+    done_through_ = -1;
+  }
+  /* From a consumer: the GOPs up to keyframe k need nothing more. */
+  void done_through(int k) { done_through_ = std::max(done_through_, k); }
+
   GstClockTime first_frame() const { return first_; }
   GstClockTime end() const { return end_; }
   const GstVideoInfo *info() const { return have_info_ ? &info_ : nullptr; }
@@ -234,6 +269,61 @@ private:
     GstPad *sink = gst_element_get_static_pad(self->chain_, "sink");
     link_or_drain(GST_BIN(self->pipeline_), pad, sink, video, &self->linked_);
     gst_object_unref(sink);
+  }
+
+  static void on_element_added(GstBin *, GstBin *, GstElement *element, gpointer data)
+  {
+    Decoder *self = static_cast<Decoder *>(data);
+    GstElementFactory *factory = gst_element_get_factory(element);
+    const gchar *klass =
+        factory ? gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS) : nullptr;
+    if (!klass || !strstr(klass, "Decoder") || !strstr(klass, "Video"))
+      return;
+    GstPad *pad = gst_element_get_static_pad(element, "sink");
+    if (!pad)
+      return;
+    std::lock_guard<std::mutex> guard(self->lock_);
+    if (!self->fed_) {
+      gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_compressed, self, nullptr);
+      self->fed_ = true;
+    }
+    gst_object_unref(pad);
+  }
+
+  /* Before the decoder: Feed. */
+  static GstPadProbeReturn on_compressed(GstPad *, GstPadProbeInfo *info, gpointer data)
+  {
+    Decoder *self = static_cast<Decoder *>(data);
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    const bool key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+    std::lock_guard<std::mutex> guard(self->lock_);
+    switch (self->feed_) {
+    case Feed::kAll:
+      return GST_PAD_PROBE_OK;
+    case Feed::kKeys:
+      if (!key)
+        return GST_PAD_PROBE_DROP;
+      self->key_stamps_.push_back(GST_BUFFER_DTS_OR_PTS(buf));
+      return GST_PAD_PROBE_OK;
+    case Feed::kSelected:
+      if (key) {
+        const auto it = std::find(self->key_stamps_.begin(), self->key_stamps_.end(),
+                                  GST_BUFFER_DTS_OR_PTS(buf));
+        self->current_key_ =
+            it == self->key_stamps_.end() ? -2 : (int)(it - self->key_stamps_.begin());
+        self->current_wanted_ = self->current_key_ < 0 || self->wanted_[self->current_key_];
+        self->current_limit_ =
+            self->current_key_ < 0 ? GST_CLOCK_TIME_NONE : self->limits_[self->current_key_];
+      }
+      if (!self->current_wanted_ ||
+          (self->current_key_ >= 0 && self->current_key_ <= self->done_through_))
+        return GST_PAD_PROBE_DROP;
+      if (!key && GST_CLOCK_TIME_IS_VALID(self->current_limit_) &&
+          GST_BUFFER_DTS_OR_PTS(buf) >= self->current_limit_)
+        return GST_PAD_PROBE_DROP;
+      return GST_PAD_PROBE_OK;
+    }
+    return GST_PAD_PROBE_OK;
   }
 
   static void on_no_more_pads(GstElement *src, gpointer data)
@@ -376,6 +466,15 @@ private:
 
   GstElement *pipeline_ = nullptr;
   GstElement *chain_ = nullptr;
+  /* Feed state, under lock_ (done_through_ from the consumer, which runs under it). */
+  Feed feed_ = Feed::kAll;
+  bool fed_ = false;
+  std::vector<GstClockTime> key_stamps_;
+  std::vector<bool> wanted_;
+  std::vector<GstClockTime> limits_;
+  GstClockTime current_limit_ = GST_CLOCK_TIME_NONE;
+  int current_key_ = -1, done_through_ = -1;
+  bool current_wanted_ = true;
   GstClockTime stall_ = 30 * GST_SECOND;
   std::mutex lock_;
   bool linked_ = false;
@@ -504,8 +603,6 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   const std::string uri_s = uri;
   g_free(uri);
 
-  Decoder dec;
-  dec.progress = options.progress;
   /* Full decoding consumes from the preroll frame on, without a seek. */
   std::unique_ptr<ShotDetector> full;
   Collector col;
@@ -515,19 +612,60 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     full->push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, col.verdicts);
     col.take();
   };
-  if (!dec.open(uri_s, options.stall_timeout, consume, error))
+  /* The keyframe path's first pass: keyframes only, fed from the preroll on. */
+  struct Key {
+    GstClockTime ts;
+    cv::Mat hsv;
+  };
+  std::vector<Key> keys;
+  std::vector<Sample> samples;
+  cv::Mat prev_luma;
+  auto coarse = [&](const Views &v) {
+    keys.push_back({v.stream_time, v.hsv.clone()});
+    Sample s = measure(v, prev_luma);
+    s.motion = -1.0; /* keyframes are too far apart for a motion measure */
+    samples.push_back(std::move(s));
+  };
+
+  std::vector<GstClockTime> stamps; /* keyframes as fed to the decoder */
+  auto dec = std::make_unique<Decoder>();
+  dec->progress = options.progress;
+  bool keyframes = options.mode != ClipAnalyseOptions::Mode::kFull;
+  if (!dec->open(uri_s, options.stall_timeout,
+                 keyframes ? Decoder::Feed::kKeys : Decoder::Feed::kAll,
+                 keyframes ? std::function<void(const Views &)>(coarse) : consume, error))
     return false;
-  bool keyframes = options.mode != ClipAnalyseOptions::Mode::kFull && dec.seekable();
-  if (options.mode == ClipAnalyseOptions::Mode::kKeyframes && !keyframes) {
+  if (keyframes && !dec->seekable() && options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
     g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                 "the file cannot be seeked, so its keyframes cannot be read alone");
     return false;
   }
+  /* 1. Keyframes only, in one pass from the start (delta units dropped
+   * before the decoder). The path is given up for full decoding when the
+   * file cannot seek (step 2 seeks once), no decoder could be fed, or the
+   * decoded keyframes do not match the ones fed one to one. */
+  if (keyframes && dec->seekable() && dec->feeding()) {
+    if (!dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
+      return false;
+    stamps = dec->key_stamps();
+    bool ordered = !keys.empty() && keys.size() == stamps.size();
+    for (size_t k = 1; ordered && k < keys.size(); k++)
+      ordered = keys[k - 1].ts < keys[k].ts;
+    keyframes = ordered;
+  } else {
+    keyframes = false;
+  }
+  if (!keyframes && options.mode != ClipAnalyseOptions::Mode::kFull) {
+    dec = std::make_unique<Decoder>();
+    dec->progress = options.progress;
+    if (!dec->open(uri_s, options.stall_timeout, Decoder::Feed::kAll, consume, error))
+      return false;
+  }
 
-  const bool luma_only = dec.info() && GST_VIDEO_INFO_IS_GRAY(dec.info());
+  const bool luma_only = dec->info() && GST_VIDEO_INFO_IS_GRAY(dec->info());
   std::vector<Shot> shots;
   if (!keyframes) {
-    if (!dec.pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, consume, error))
+    if (!dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, consume, error))
       return false;
     if (full) {
       full->finish(col.verdicts);
@@ -537,33 +675,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   } else {
     col = Collector();
     st.keyframe_path = true;
-    /* 1. Keyframes only. */
-    struct Key {
-      GstClockTime ts;
-      cv::Mat hsv;
-    };
-    std::vector<Key> keys;
-    std::vector<Sample> samples;
-    cv::Mat prev_luma;
-    auto coarse = [&](const Views &v) {
-      keys.push_back({v.stream_time, v.hsv.clone()});
-      Sample s = measure(v, prev_luma);
-      s.motion = -1.0; /* keyframes are too far apart for a motion measure */
-      samples.push_back(std::move(s));
-    };
-    const GstSeekFlags trick =
-        (GstSeekFlags)(GST_SEEK_FLAG_TRICKMODE | GST_SEEK_FLAG_TRICKMODE_KEY_UNITS |
-                       GST_SEEK_FLAG_TRICKMODE_NO_AUDIO);
-    if (!dec.pass(true, trick, 0, GST_CLOCK_TIME_NONE, coarse, error))
-      return false;
-    /* Decoders in trick mode may hand frames over out of order: sort. */
-    std::sort(keys.begin(), keys.end(), [](const Key &a, const Key &b) { return a.ts < b.ts; });
-    keys.erase(std::unique(keys.begin(), keys.end(),
-                           [](const Key &a, const Key &b) { return a.ts == b.ts; }),
-               keys.end());
     st.keyframes = (guint)keys.size();
 
-    /* 2. Runs of changed GOPs, decoded in full. */
+    /* 2. Runs of changed GOPs, decoded in full in one more pass. */
     const ContentWeights w = luma_only ? ContentScorer::kLumaOnly : ContentScorer::kDefaultWeights;
     auto distance = [&](const cv::Mat &a, const cv::Mat &b) {
       if (a.size() != b.size())
@@ -573,63 +687,122 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       const cv::Scalar m = cv::mean(d);
       return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
     };
-    std::vector<std::pair<size_t, size_t>> runs; /* [first key, last key] */
-    for (size_t k = 1; k < keys.size(); k++) {
-      if (distance(keys[k - 1].hsv, keys[k].hsv) < options.keyframe_change)
-        continue;
-      if (!runs.empty() && runs.back().second == k - 1)
-        runs.back().second = k;
-      else
-        runs.push_back({k - 1, k});
-    }
-    /* After the last keyframe nothing tells us whether the picture changes:
-     * the tail GOP is always decoded. */
-    if (!keys.empty() && (runs.empty() || runs.back().second != keys.size() - 1))
-      runs.push_back({keys.size() - 1, keys.size() - 1});
     ShotDetectorSettings refine = options.detector;
     refine.min_shot_length = 0; /* applied once over the whole clip below */
-    const GstClockTime frame = dec.info() && dec.info()->fps_n > 0
-                                   ? gst_util_uint64_scale_int(GST_SECOND, dec.info()->fps_d,
-                                                               dec.info()->fps_n)
+    const GstClockTime frame = dec->info() && dec->info()->fps_n > 0
+                                   ? gst_util_uint64_scale_int(GST_SECOND, dec->info()->fps_d,
+                                                               dec->info()->fps_n)
                                    : 40 * GST_MSECOND;
     const int look = ShotDetector(refine).latency_frames() + 1;
-    for (const auto &run : runs) {
-      /* Plain copies: a lambda may not capture structured bindings before C++20 (clang). */
-      const auto first = run.first, last = run.second;
-      ShotDetector detector(refine, luma_only);
-      Collector part;
-      int since_boundary = -1;
-      auto fine = [&](const Views &v) {
-        detector.push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, part.verdicts);
-        const size_t had = part.starts.size();
-        part.take();
-        samples.push_back(measure(v, prev_luma));
-        if (part.starts.size() > had)
-          since_boundary = 0;
-        else if (since_boundary >= 0)
-          since_boundary++;
-        /* Once a boundary is found and decided, the rest of the run needs no
-         * decoding when this frame already looks like the run's last
-         * keyframe: no further change between them (but see the header's
-         * note on a cut away and back inside one GOP). */
-        if (since_boundary > look && last + 1 < keys.size() &&
-            distance(v.hsv, keys[last].hsv) < 0.5 * options.keyframe_change)
-          dec.stop_pass();
-      };
-      prev_luma.release();
-      GstClockTime end = last == keys.size() - 1 ? GST_CLOCK_TIME_NONE : keys[last].ts + look * frame;
-      if (!dec.pass(true, GST_SEEK_FLAG_ACCURATE, keys[first].ts, end, fine, error))
-        return false;
-      detector.finish(part.verdicts);
+    /* A run decodes from keyframe `first` to `look` frames past keyframe
+     * `last` (to EOS for the last keyframe). */
+    struct Run {
+      size_t first, last;
+      GstClockTime start, end;
+    };
+    std::vector<Run> runs;
+    auto add_run = [&](size_t first, size_t last) {
+      const GstClockTime end =
+          last + 1 == keys.size() ? GST_CLOCK_TIME_NONE : keys[last].ts + look * frame;
+      /* Runs that share a keyframe, or whose frames would overlap (GOPs
+       * shorter than the look-ahead), are one run. */
+      if (!runs.empty() && (runs.back().last >= first || runs.back().end >= keys[first].ts)) {
+        runs.back().last = last;
+        runs.back().end = end;
+      } else {
+        runs.push_back({first, last, keys[first].ts, end});
+      }
+    };
+    for (size_t k = 1; k < keys.size(); k++)
+      if (distance(keys[k - 1].hsv, keys[k].hsv) >= options.keyframe_change)
+        add_run(k - 1, k);
+    /* After the last keyframe nothing tells us whether the picture changes:
+     * the tail GOP is always decoded. */
+    if (runs.empty() || runs.back().last != keys.size() - 1)
+      add_run(keys.size() - 1, keys.size() - 1);
+
+    std::vector<bool> wanted(keys.size(), false);
+    std::vector<GstClockTime> limits(keys.size(), GST_CLOCK_TIME_NONE);
+    for (const Run &r : runs) {
+      for (size_t k = r.first; k <= r.last; k++)
+        wanted[k] = true;
+      /* The last GOP of a run is needed for `look` frames; its keyframe's
+       * decoding time may lead its display time by a few frames (B-frames). */
+      if (GST_CLOCK_TIME_IS_VALID(r.end) && GST_CLOCK_TIME_IS_VALID(stamps[r.last]))
+        limits[r.last] = stamps[r.last] + (look + 4) * frame;
+    }
+    dec->select(wanted, limits);
+
+    /* One detector per run, frames handed to the run their time falls in;
+     * a run is done once past its end, or once a boundary is found and
+     * decided and the picture already looks like the run's last keyframe
+     * (no further change between them; but see the header's note on a cut
+     * away and back inside one GOP). */
+    size_t current = runs.size();
+    std::vector<bool> done(runs.size(), false);
+    std::unique_ptr<ShotDetector> detector;
+    Collector part;
+    int since_boundary = -1;
+    auto close_run = [&]() {
+      if (!detector)
+        return;
+      detector->finish(part.verdicts);
       part.take();
-      st.refined_ranges++;
       for (const Shot &s : part.starts)
         col.starts.push_back(s);
-    }
+      part = Collector();
+      detector.reset();
+      st.refined_ranges++;
+    };
+    auto finish_run = [&](size_t r) {
+      done[r] = true;
+      dec->done_through((int)runs[r].last);
+      if (r + 1 == runs.size())
+        dec->stop_pass();
+    };
+    auto fine = [&](const Views &v) {
+      size_t r = runs.size();
+      for (size_t k = 0; k < runs.size(); k++)
+        if (v.stream_time >= runs[k].start &&
+            (!GST_CLOCK_TIME_IS_VALID(runs[k].end) || v.stream_time < runs[k].end))
+          r = k;
+      if (r == runs.size()) {
+        /* Past a run's end: that run is done. */
+        for (size_t k = 0; k < runs.size(); k++)
+          if (!done[k] && GST_CLOCK_TIME_IS_VALID(runs[k].end) && v.stream_time >= runs[k].end)
+            finish_run(k);
+        return;
+      }
+      if (done[r])
+        return;
+      if (r != current) {
+        close_run();
+        current = r;
+        detector = std::make_unique<ShotDetector>(refine, luma_only);
+        since_boundary = -1;
+        prev_luma.release();
+      }
+      detector->push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, part.verdicts);
+      const size_t had = part.starts.size();
+      part.take();
+      samples.push_back(measure(v, prev_luma));
+      if (part.starts.size() > had)
+        since_boundary = 0;
+      else if (since_boundary >= 0)
+        since_boundary++;
+      const Run &run = runs[r];
+      if (since_boundary >= 1 && run.last + 1 < keys.size() &&
+          distance(v.hsv, keys[run.last].hsv) < 0.5 * options.keyframe_change)
+        finish_run(r);
+    };
+    if (!dec->pass(true, GST_SEEK_FLAG_ACCURATE, runs.front().start, GST_CLOCK_TIME_NONE, fine,
+                   error))
+      return false;
+    close_run();
     /* 3. One shot list, min_shot_length applied as in a single pass. */
     std::sort(col.starts.begin(), col.starts.end(),
               [](const Shot &a, const Shot &b) { return a.start < b.start; });
-    const GstClockTime first_frame = dec.first_frame();
+    const GstClockTime first_frame = dec->first_frame();
     Shot cur;
     cur.start = cur.transition_start = cur.transition_end = first_frame;
     for (const Shot &s : col.starts) {
@@ -639,19 +812,19 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       shots.push_back(cur);
       cur = s;
     }
-    cur.end = dec.end();
+    cur.end = dec->end();
     shots.push_back(cur);
     if (options.detector.features)
       for (Shot &s : shots)
         features_from_samples(s, samples);
   }
-  st.frames_decoded = dec.frames();
+  st.frames_decoded = dec->frames();
 
   out.path = path;
   out.uri = uri_s;
-  out.first_frame = GST_CLOCK_TIME_IS_VALID(dec.first_frame()) ? dec.first_frame() : 0;
-  out.duration = dec.end();
-  if (const GstVideoInfo *info = dec.info()) {
+  out.first_frame = GST_CLOCK_TIME_IS_VALID(dec->first_frame()) ? dec->first_frame() : 0;
+  out.duration = dec->end();
+  if (const GstVideoInfo *info = dec->info()) {
     out.width = GST_VIDEO_INFO_WIDTH(info);
     out.height = GST_VIDEO_INFO_HEIGHT(info);
     out.fps_n = GST_VIDEO_INFO_FPS_N(info);

@@ -4,14 +4,26 @@
  * videoconvert ! fakesink, frames taken in a pad probe) and runs the
  * ShotDetector core (shotdetector.h) directly; no element is needed.
  *
- * Keyframe path (the default where the container can seek):
- *  1. coarse pass: a GST_SEEK_FLAG_TRICKMODE_KEY_UNITS seek makes the decoder
- *     output keyframes only (../shared/NOTES.md: ~15x less decoding);
+ * Keyframe path (the default where the container can seek), one pipeline,
+ * two passes, one seek:
+ *  1. keyframes only, from the preroll on, no seek: a probe on the video
+ *     decoder's sink pad drops every buffer flagged
+ *     GST_BUFFER_FLAG_DELTA_UNIT (../shared/NOTES.md: 10-19x less decoding,
+ *     cheaper than a trick-mode seek), recording each keyframe's DTS/PTS;
  *  2. every run of consecutive GOPs whose bounding keyframes differ by at least
  *     ClipAnalyseOptions::keyframe_change (content distance, 0-255) is decoded
- *     frame by frame after an accurate seek, from the keyframe before to a few
- *     frames past the keyframe after, and run through ShotDetector;
+ *     frame by frame, from the keyframe before to a few frames past the
+ *     keyframe after, all runs in one pass after one accurate seek to the
+ *     first: the probe feeds the decoder the runs' GOPs only (and of a run's
+ *     last GOP only the delta units decoded before the frames needed), and
+ *     stops feeding a run as soon as its boundary is decided and the picture
+ *     looks like the run's last keyframe; each run has its own ShotDetector;
  *  3. the boundaries found are merged by min_shot_length as in full decoding.
+ * The path falls back to full decoding when the file cannot seek, no video
+ * decoder could be probed, or the decoded keyframes do not match the fed ones
+ * one to one. It assumes closed GOPs (a keyframe's GOP decodes without the
+ * GOP before it), as x264, phones and cameras write H.264; frames of an
+ * open-GOP stream that need the dropped GOP may decode damaged.
  * It cannot see two cuts in one GOP closer than min_shot_length (neither can
  * full decoding), nor a cut away and back inside one GOP whose keyframes look
  * alike (A...B...A): full decoding reports those.
@@ -54,8 +66,8 @@ struct ClipAnalyseOptions {
 struct ClipAnalyseStats {
   bool keyframe_path = false; /* false: every frame was decoded */
   guint64 frames_decoded = 0; /* frames analysed, all passes */
-  guint keyframes = 0;        /* coarse-pass frames */
-  guint refined_ranges = 0;   /* accurate seeks made */
+  guint keyframes = 0;        /* keyframes decoded in the first pass */
+  guint refined_ranges = 0;   /* runs of GOPs decoded frame by frame (all after one seek) */
 };
 
 /* Analyses the local video file `path`. Fills out.path, uri, duration,

@@ -113,7 +113,87 @@ void reduce(const cv::Mat &src, cv::Size size, cv::Mat &dst)
     cv::resize(src, dst, size, 0, 0, cv::INTER_LINEAR);
 }
 
+/* Source samples for each of n_dst outputs along one axis: with `pair`, the
+ * two neighbours around the output's centre when reducing (averaged, like a
+ * bilinear reduction with equal weights); otherwise, or when not reducing,
+ * the nearest one (given twice). */
+void sample_taps(int n_src, int n_dst, bool pair, std::vector<int> &first, std::vector<int> &second)
+{
+  first.resize(n_dst);
+  second.resize(n_dst);
+  const double scale = (double)n_src / n_dst;
+  for (int i = 0; i < n_dst; i++) {
+    if (scale <= 1.0 || !pair) {
+      first[i] = second[i] = std::min(n_src - 1, (int)((i + 0.5) * scale));
+    } else {
+      first[i] = std::clamp((int)std::floor((i + 0.5) * scale - 0.5), 0, n_src - 2);
+      second[i] = first[i] + 1;
+    }
+  }
+}
+
+/* Limited-range (BT.601) to full-range tables, as convertTo would round. */
+struct RangeTables {
+  guint8 luma[256], chroma[256];
+  RangeTables()
+  {
+    for (int v = 0; v < 256; v++) {
+      luma[v] = cv::saturate_cast<guint8>(v * 255.0 / 219.0 - 16.0 * 255.0 / 219.0);
+      chroma[v] = cv::saturate_cast<guint8>(v * 255.0 / 224.0 + 128.0 - 128.0 * 255.0 / 224.0);
+    }
+  }
+};
+const RangeTables kRange;
+
 } // namespace
+
+void AnalysisViewBuilder::sample_yuv(const FrameView &frame, cv::Size size)
+{
+  const cv::Size luma = frame.y.size();
+  const cv::Size chroma =
+      frame.layout == FrameView::Layout::YuvPlanar ? frame.u.size() : frame.uv.size();
+  if (size != taps_size_ || luma != taps_luma_ || chroma != taps_chroma_) {
+    /* One source row per output row: reading rows is what costs (the
+     * frame is far larger than the caches), so rows are never paired. */
+    sample_taps(luma.width, size.width, true, lx0_, lx1_);
+    sample_taps(luma.height, size.height, false, ly0_, ly1_);
+    sample_taps(chroma.width, size.width, true, cx0_, cx1_);
+    sample_taps(chroma.height, size.height, false, cy0_, cy1_);
+    taps_size_ = size;
+    taps_luma_ = luma;
+    taps_chroma_ = chroma;
+  }
+  ycrcb_.create(size, CV_8UC3);
+  y_.create(size, CV_8UC1);
+  const bool planar = frame.layout == FrameView::Layout::YuvPlanar;
+  const int u_off = frame.v_first ? 1 : 0, v_off = frame.v_first ? 0 : 1;
+  for (int oy = 0; oy < size.height; oy++) {
+    const guint8 *ya = frame.y.ptr<guint8>(ly0_[oy]), *yb = frame.y.ptr<guint8>(ly1_[oy]);
+    guint8 *out = ycrcb_.ptr<guint8>(oy), *lum = y_.ptr<guint8>(oy);
+    if (planar) {
+      const guint8 *ua = frame.u.ptr<guint8>(cy0_[oy]), *ub = frame.u.ptr<guint8>(cy1_[oy]);
+      const guint8 *va = frame.v.ptr<guint8>(cy0_[oy]), *vb = frame.v.ptr<guint8>(cy1_[oy]);
+      for (int ox = 0; ox < size.width; ox++, out += 3) {
+        const int a = lx0_[ox], b = lx1_[ox], c = cx0_[ox], d = cx1_[ox];
+        const guint8 yv = kRange.luma[(ya[a] + ya[b] + yb[a] + yb[b] + 2) >> 2];
+        out[0] = lum[ox] = yv;
+        out[1] = kRange.chroma[(va[c] + va[d] + vb[c] + vb[d] + 2) >> 2];
+        out[2] = kRange.chroma[(ua[c] + ua[d] + ub[c] + ub[d] + 2) >> 2];
+      }
+    } else {
+      const guint8 *ca = frame.uv.ptr<guint8>(cy0_[oy]), *cb = frame.uv.ptr<guint8>(cy1_[oy]);
+      for (int ox = 0; ox < size.width; ox++, out += 3) {
+        const int a = lx0_[ox], b = lx1_[ox], c = 2 * cx0_[ox], d = 2 * cx1_[ox];
+        const guint8 yv = kRange.luma[(ya[a] + ya[b] + yb[a] + yb[b] + 2) >> 2];
+        out[0] = lum[ox] = yv;
+        out[1] =
+            kRange.chroma[(ca[c + v_off] + ca[d + v_off] + cb[c + v_off] + cb[d + v_off] + 2) >> 2];
+        out[2] =
+            kRange.chroma[(ca[c + u_off] + ca[d + u_off] + cb[c + u_off] + cb[d + u_off] + 2) >> 2];
+      }
+    }
+  }
+}
 
 bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
 {
@@ -138,23 +218,10 @@ bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
     }
     case FrameView::Layout::YuvPlanar:
     case FrameView::Layout::YuvSemiPlanar: {
-      reduce(frame.y, size, y_);
-      if (frame.layout == FrameView::Layout::YuvPlanar) {
-        reduce(frame.u, size, u_);
-        reduce(frame.v, size, v_);
-      } else {
-        reduce(frame.uv, size, uv_);
-        cv::Mat pair[2];
-        cv::split(uv_, pair);
-        u_ = pair[frame.v_first ? 1 : 0];
-        v_ = pair[frame.v_first ? 0 : 1];
-      }
-      /* Limited to full range, then OpenCV's YCrCb (BT.601 full range) to BGR. */
-      y_.convertTo(y_, CV_8U, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
-      u_.convertTo(u_, CV_8U, 255.0 / 224.0, 128.0 - 128.0 * 255.0 / 224.0);
-      v_.convertTo(v_, CV_8U, 255.0 / 224.0, 128.0 - 128.0 * 255.0 / 224.0);
-      cv::Mat planes[] = {y_, v_, u_};
-      cv::merge(planes, 3, ycrcb_);
+      /* Sampled straight from the planes, limited to full range on the way
+       * (no full-size intermediate), then OpenCV's YCrCb (BT.601 full
+       * range) to BGR. */
+      sample_yuv(frame, size);
       cv::cvtColor(ycrcb_, bgr_, cv::COLOR_YCrCb2BGR);
       cv::cvtColor(bgr_, hsv, cv::COLOR_BGR2HSV);
       luma_ = y_;

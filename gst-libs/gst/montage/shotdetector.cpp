@@ -144,36 +144,53 @@ double colourfulness(const cv::Mat &bgr)
 {
   if (bgr.empty() || bgr.type() != CV_8UC3)
     return 0.0;
-  cv::Mat f, rg, yb;
-  bgr.convertTo(f, CV_32FC3);
-  cv::Mat ch[3];
-  cv::split(f, ch);
-  rg = ch[2] - ch[1];
-  yb = 0.5 * (ch[2] + ch[1]) - ch[0];
-  cv::Scalar m_rg, s_rg, m_yb, s_yb;
-  cv::meanStdDev(rg, m_rg, s_rg);
-  cv::meanStdDev(yb, m_yb, s_yb);
-  return std::sqrt(s_rg[0] * s_rg[0] + s_yb[0] * s_yb[0]) +
-         0.3 * std::sqrt(m_rg[0] * m_rg[0] + m_yb[0] * m_yb[0]);
+  /* One pass of integer sums (no float images): rg = R - G and
+   * yb2 = 2 * yb = R + G - 2B, so every term is exact. */
+  gint64 s_rg = 0, s_rg2 = 0, s_yb2 = 0, s_yb22 = 0;
+  for (int y = 0; y < bgr.rows; y++) {
+    const guint8 *p = bgr.ptr<guint8>(y);
+    gint64 r_rg = 0, r_rg2 = 0, r_yb2 = 0, r_yb22 = 0;
+    for (int x = 0; x < bgr.cols; x++, p += 3) {
+      const int rg = (int)p[2] - (int)p[1];
+      const int yb2 = (int)p[2] + (int)p[1] - 2 * (int)p[0];
+      r_rg += rg;
+      r_rg2 += rg * rg;
+      r_yb2 += yb2;
+      r_yb22 += yb2 * yb2;
+    }
+    s_rg += r_rg;
+    s_rg2 += r_rg2;
+    s_yb2 += r_yb2;
+    s_yb22 += r_yb22;
+  }
+  const double n = (double)bgr.rows * bgr.cols;
+  const double m_rg = s_rg / n, m_yb = s_yb2 / (2.0 * n);
+  const double v_rg = std::max(0.0, s_rg2 / n - m_rg * m_rg);
+  const double v_yb = std::max(0.0, s_yb22 / (4.0 * n) - m_yb * m_yb);
+  return std::sqrt(v_rg + v_yb) + 0.3 * std::sqrt(m_rg * m_rg + m_yb * m_yb);
 }
 
 std::vector<float> shot_histogram(const cv::Mat &hsv)
 {
-  std::vector<float> out(kShotHistogramBins, 0.0f);
   if (hsv.empty() || hsv.type() != CV_8UC3)
     return {};
-  double total = 0;
+  /* Hue bin of each 8-bit hue, already times 16 (its place in the index). */
+  static const std::vector<int> hue_bin = [] {
+    std::vector<int> t(256);
+    for (int h = 0; h < 256; h++)
+      t[h] = std::min(7, h * 8 / 180) * 16;
+    return t;
+  }();
+  std::vector<guint32> count(kShotHistogramBins, 0);
   for (int y = 0; y < hsv.rows; y++) {
-    const cv::Vec3b *row = hsv.ptr<cv::Vec3b>(y);
-    for (int x = 0; x < hsv.cols; x++) {
-      const int h = std::min(7, row[x][0] * 8 / 180);
-      const int s = row[x][1] >> 6, v = row[x][2] >> 6;
-      out[(h * 4 + s) * 4 + v] += 1.0f;
-      total += 1.0;
-    }
+    const guint8 *p = hsv.ptr<guint8>(y);
+    for (int x = 0; x < hsv.cols; x++, p += 3)
+      count[hue_bin[p[0]] + (p[1] >> 6) * 4 + (p[2] >> 6)]++;
   }
-  for (float &b : out)
-    b = (float)(b / total);
+  const double total = (double)hsv.rows * hsv.cols;
+  std::vector<float> out(kShotHistogramBins);
+  for (int b = 0; b < kShotHistogramBins; b++)
+    out[b] = (float)(count[b] / total);
   return out;
 }
 
@@ -237,9 +254,8 @@ double ShotDetector::content_distance(const cv::Mat &a, const cv::Mat &b) const
 {
   if (a.empty() || b.empty() || a.size() != b.size() || a.type() != b.type())
     return 0.0;
-  cv::Mat diff;
-  cv::absdiff(a, b, diff);
-  const cv::Scalar m = cv::mean(diff);
+  cv::absdiff(a, b, diff_);
+  const cv::Scalar m = cv::mean(diff_);
   const ContentWeights &w = content_.weights();
   return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
 }
@@ -251,6 +267,8 @@ void ShotDetector::reset()
   scorer_->reset();
   content_.reset();
   last_luma_.release();
+  pushed_ = 0;
+  last_features_ = FrameFeatures();
   in_shot_ = false;
   shot_ = Shot();
   last_end_ = GST_CLOCK_TIME_NONE;
@@ -269,10 +287,18 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
 
   Frame f;
   try {
+    /* The previous frame's view is the content scorer's reference: no copy
+     * beyond the one kept in frames_ (whose memory is recycled). */
+    if (!spare_.empty()) {
+      f.hsv = std::move(spare_.back());
+      spare_.pop_back();
+    }
     hsv.copyTo(f.hsv);
     f.ts = timestamp;
     f.dur = duration;
-    const std::optional<double> content = content_.score(hsv);
+    std::optional<double> content;
+    if (!frames_.empty())
+      content = content_distance(frames_.back().hsv, hsv);
     std::optional<double> score = content;
     if (settings_.detector == DetectorKind::kHistogram || settings_.detector == DetectorKind::kHash)
       score = scorer_->score(luma.empty() ? hsv : luma);
@@ -285,26 +311,33 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
       y = luma;
     else
       cv::extractChannel(hsv, y, 2);
+    FrameFeatures &m = f.features;
     cv::Scalar mean, sd;
     cv::meanStdDev(y, mean, sd);
-    f.bright = mean[0];
-    f.contrast = sd[0];
-    f.black = f.bright <= kBlackLevel && f.contrast <= kBlackSpread;
-    if (settings_.features) {
-      f.measured = true;
+    m.brightness = mean[0];
+    m.contrast = sd[0];
+    f.black = m.brightness <= kBlackLevel && m.contrast <= kBlackSpread;
+    const guint64 every = std::max(1u, settings_.features_every);
+    const guint64 k = pushed_++;
+    if (settings_.features && k % every == 0) {
+      m.measured = true;
       if (!last_luma_.empty() && last_luma_.size() == y.size()) {
-        cv::Mat d;
-        cv::absdiff(y, last_luma_, d);
-        f.motion = cv::mean(d)[0];
+        cv::absdiff(y, last_luma_, diff_);
+        m.motion = cv::mean(diff_)[0];
       }
-      y.copyTo(last_luma_);
       cv::Mat lap;
       cv::Laplacian(y, lap, CV_16S);
       cv::Scalar lm, ls;
       cv::meanStdDev(lap, lm, ls);
-      f.sharp = ls[0] * ls[0];
-      f.colour = (!bgr.empty() && bgr.size() == hsv.size()) ? colourfulness(bgr) : 0.0;
+      m.sharpness = ls[0] * ls[0];
+      m.colourfulness = (!bgr.empty() && bgr.size() == hsv.size()) ? colourfulness(bgr) : 0.0;
     }
+    /* The frame before the next measured one keeps its luma for motion. */
+    if (settings_.features && (k + 1) % every == 0)
+      y.copyTo(last_luma_);
+    else
+      last_luma_.release();
+    last_features_ = settings_.features ? m : FrameFeatures();
   } catch (const cv::Exception &) {
     return false;
   }
@@ -316,6 +349,8 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
   /* Keep enough decided frames for the longest blend test and the flash test. */
   const size_t keep = (size_t)settings_.max_transition_frames + 2;
   while (next_ > keep) {
+    if (spare_.size() < 4)
+      spare_.push_back(std::move(frames_.front().hsv));
     frames_.pop_front();
     next_--;
   }
@@ -326,7 +361,7 @@ void ShotDetector::finish(std::vector<FrameVerdict> &out)
 {
   while (next_ < frames_.size())
     decide(out);
-  if (in_shot_ && !out.empty()) {
+  if (in_shot_ && !out.empty() && !frames_.empty()) {
     const Frame &last = frames_.back();
     GstClockTime end = last.ts;
     if (GST_CLOCK_TIME_IS_VALID(end) && GST_CLOCK_TIME_IS_VALID(last.dur))
@@ -413,22 +448,26 @@ bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_
 
 void ShotDetector::accumulate(const Frame &f)
 {
-  if (!f.measured)
+  if (!settings_.features)
+    return;
+  const FrameFeatures &m = f.features;
+  n_frames_++;
+  sum_bright_ += m.brightness;
+  sum_contrast_ += m.contrast;
+  if (!m.measured)
     return;
   n_measured_++;
-  if (f.motion >= 0.0) {
+  if (m.motion >= 0.0) {
     n_motion_++;
-    sum_motion_ += f.motion;
-    shot_.features.motion_peak = std::max(shot_.features.motion_peak, f.motion);
+    sum_motion_ += m.motion;
+    shot_.features.motion_peak = std::max(shot_.features.motion_peak, m.motion);
   }
-  sum_sharp_ += f.sharp;
-  sum_bright_ += f.bright;
-  sum_contrast_ += f.contrast;
-  sum_colour_ += f.colour;
+  sum_sharp_ += m.sharpness;
+  sum_colour_ += m.colourfulness;
   const bool clean = !GST_CLOCK_TIME_IS_VALID(shot_.transition_end) ||
                      !GST_CLOCK_TIME_IS_VALID(f.ts) || f.ts >= shot_.transition_end;
-  if (clean && f.sharp > best_sharp_) {
-    best_sharp_ = f.sharp;
+  if (clean && m.sharpness > best_sharp_) {
+    best_sharp_ = m.sharpness;
     shot_.features.best_inpoint = f.ts;
     shot_.features.histogram = shot_histogram(f.hsv);
   }
@@ -439,13 +478,13 @@ void ShotDetector::close_shot(GstClockTime end, std::optional<Shot> &ended)
   if (!in_shot_)
     return;
   shot_.end = end;
-  if (n_measured_ > 0) {
+  if (n_frames_ > 0) {
     shot_.has_features = true;
-    const double n = (double)n_measured_;
+    const double n = (double)std::max<guint64>(1, n_measured_);
     shot_.features.motion_mean = n_motion_ ? sum_motion_ / (double)n_motion_ : 0.0;
     shot_.features.sharpness = sum_sharp_ / n;
-    shot_.features.brightness = sum_bright_ / n;
-    shot_.features.contrast = sum_contrast_ / n;
+    shot_.features.brightness = sum_bright_ / (double)n_frames_;
+    shot_.features.contrast = sum_contrast_ / (double)n_frames_;
     shot_.features.colourfulness = sum_colour_ / n;
   }
   ended = shot_;
@@ -470,7 +509,7 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
     shot_.transition_end = t_end;
     sum_motion_ = sum_sharp_ = sum_bright_ = sum_contrast_ = sum_colour_ = 0.0;
     best_sharp_ = -1.0;
-    n_measured_ = n_motion_ = 0;
+    n_frames_ = n_measured_ = n_motion_ = 0;
     in_shot_ = true;
     fade_is_pending_ = false;
   };
@@ -509,7 +548,8 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
   } else {
     candidate = f.score >= threshold();
   }
-  if (candidate && i > 0 && frames_[i - 1].bright < 2 * kBlackLevel && f.bright < 2 * kBlackLevel) {
+  if (candidate && i > 0 && frames_[i - 1].features.brightness < 2 * kBlackLevel &&
+      f.features.brightness < 2 * kBlackLevel) {
     /* Near black, hue and saturation are noise: judge dark pairs on value alone. */
     cv::Mat va, vb, d;
     cv::extractChannel(frames_[i - 1].hsv, va, 2);
