@@ -215,6 +215,35 @@ TEST(AdtsHeader, RejectsInvalidHeaders)
 
 /* ---- index on hand-made streams ------------------------------------------- */
 
+/* The content sniff the tool uses to send raw AAC through montageadtssrc. */
+TEST(AdtsHeader, LooksLikeAdts)
+{
+  std::vector<guint8> two;
+  append(two, make_frame(120));
+  append(two, make_frame(90));
+  EXPECT_TRUE(montage::looks_like_adts(two.data(), two.size()));
+  /* One whole frame and nothing else: the end of the data confirms it. */
+  EXPECT_TRUE(montage::looks_like_adts(two.data(), 120));
+  /* An ID3v2 tag (10-byte header, 20-byte body) in front. */
+  std::vector<guint8> tagged = {'I', 'D', '3', 4, 0, 0, 0, 0, 0, 20};
+  tagged.resize(30, 0);
+  append(tagged, two);
+  EXPECT_TRUE(montage::looks_like_adts(tagged.data(), tagged.size()));
+  /* Not confirmed: a frame whose successor is of another stream, or cut short. */
+  std::vector<guint8> mixed;
+  append(mixed, make_frame(120, 4));
+  append(mixed, make_frame(90, 3));
+  EXPECT_FALSE(montage::looks_like_adts(mixed.data(), mixed.size()));
+  EXPECT_FALSE(montage::looks_like_adts(two.data(), 100));
+  /* Junk first (not an ID3v2 tag), an Ogg page, nothing. */
+  std::vector<guint8> junk = {0x00, 0x01};
+  append(junk, two);
+  EXPECT_FALSE(montage::looks_like_adts(junk.data(), junk.size()));
+  const guint8 ogg[] = {'O', 'g', 'g', 'S', 0, 2, 0, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_FALSE(montage::looks_like_adts(ogg, sizeof ogg));
+  EXPECT_FALSE(montage::looks_like_adts(two.data(), 0));
+}
+
 TEST(AdtsIndex, OffsetsAndSamplesOfEveryFrame)
 {
   std::vector<guint8> data;

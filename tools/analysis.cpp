@@ -9,7 +9,6 @@
 #include <gst/montage/clipanalysis.h>
 
 #include <algorithm>
-#include <cstring>
 #include <mutex>
 
 namespace montage_tool {
@@ -95,28 +94,14 @@ gchar *path_to_uri(const std::string &path, GError **error)
 
 /* True when `path` holds raw AAC in ADTS frames, by content (the extension
  * says nothing: .aac files may be ADTS or ADIF, ADTS may be named anything):
- * an ID3v2 tag may come first, then a header the library's parser accepts
- * must chain to a second one of the same stream (or end the file). */
+ * montage::looks_like_adts() on the mapped file. */
 bool is_adts_file(const std::string &path)
 {
   GMappedFile *map = g_mapped_file_new(path.c_str(), FALSE, nullptr);
   if (!map)
     return false;
-  const guint8 *data = (const guint8 *)g_mapped_file_get_contents(map);
-  const size_t size = g_mapped_file_get_length(map);
-  size_t at = 0;
-  if (size >= 10 && !memcmp(data, "ID3", 3) && data[3] != 0xff && !(data[6] & 0x80) &&
-      !(data[7] & 0x80) && !(data[8] & 0x80) && !(data[9] & 0x80))
-    at = 10 + ((size_t)data[6] << 21 | (size_t)data[7] << 14 | (size_t)data[8] << 7 | data[9]) +
-         ((data[5] & 0x10) ? 10 : 0);
-  montage::AdtsHeader first, second;
-  bool adts = at < size && montage::parse_adts_header(data + at, size - at, first);
-  if (adts) {
-    const size_t next = at + first.frame_length;
-    adts = next == size || (next < size && montage::parse_adts_header(data + next, size - next,
-                                                                       second) &&
-                            second.same_stream(first));
-  }
+  const bool adts = montage::looks_like_adts((const guint8 *)g_mapped_file_get_contents(map),
+                                             g_mapped_file_get_length(map));
   g_mapped_file_unref(map);
   return adts;
 }

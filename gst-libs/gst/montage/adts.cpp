@@ -112,6 +112,17 @@ bool parse_adts_header(const guint8 *d, size_t size, AdtsHeader &h)
   return h.frame_length >= h.header_length();
 }
 
+bool looks_like_adts(const guint8 *data, size_t size)
+{
+  const size_t at = id3v2_size(data, size);
+  AdtsHeader first, second;
+  if (at >= size || !parse_adts_header(data + at, size - at, first))
+    return false;
+  const size_t next = at + first.frame_length;
+  return next == size || (next < size && parse_adts_header(data + next, size - next, second) &&
+                          second.same_stream(first));
+}
+
 GstClockTime AdtsRun::duration() const
 {
   return sample_rate ? gst_util_uint64_scale(samples, GST_SECOND, sample_rate) : 0;

@@ -95,6 +95,15 @@ struct AdtsHeader {
  * adts_variable_header). */
 bool parse_adts_header(const guint8 *data, size_t size, AdtsHeader &out);
 
+/* True when `data` (the first `size` bytes of a file, or all of it) starts
+ * like raw AAC in ADTS frames: after an optional ID3v2 tag, a header that
+ * parse_adts_header() accepts followed by a second header of the same
+ * stream, or by the end of the data. A quick content sniff for choosing a
+ * reader (the extension says nothing: .aac may be ADTS or ADIF); it does not
+ * validate the file (AdtsIndex::build does). Junk before the first frame
+ * other than an ID3v2 tag answers false. */
+bool looks_like_adts(const guint8 *data, size_t size);
+
 /* A stretch of consecutive frames with the same stream parameters. */
 struct AdtsRun {
   guint64 first_frame = 0;  /* index of its first frame */
