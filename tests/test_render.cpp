@@ -4,6 +4,7 @@
  * per segment, the same source frame on each output frame (checked against
  * a one-frame shift, which these moving test patterns make visible), the
  * song from 0 with the same level and fade-out. */
+#include "failingenc.h"
 #include "testutil.h"
 
 #include <gst/montage/render.h>
@@ -16,67 +17,6 @@
 #include <cstdlib>
 #include <vector>
 
-/* A stand-in for a hardware encoder that passes the 3-frame probe and then
- * fails on its 6th frame, like a driver that loses its session. */
-#define TEST_TYPE_RENDER_FAIL_ENC (test_render_fail_enc_get_type())
-G_DECLARE_FINAL_TYPE(TestRenderFailEnc, test_render_fail_enc, TEST, RENDER_FAIL_ENC, GstElement)
-
-struct _TestRenderFailEnc {
-  GstElement parent;
-  GstPad *sinkpad, *srcpad;
-  int frames;
-};
-
-G_DEFINE_TYPE(TestRenderFailEnc, test_render_fail_enc, GST_TYPE_ELEMENT)
-
-static GstStaticPadTemplate render_fail_sink = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw,format=I420"));
-static GstStaticPadTemplate render_fail_src =
-    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-                            GST_STATIC_CAPS("video/x-h264,stream-format=byte-stream,alignment=au"));
-
-static GstFlowReturn render_fail_chain(GstPad *, GstObject *parent, GstBuffer *buf)
-{
-  TestRenderFailEnc *self = TEST_RENDER_FAIL_ENC(parent);
-  gst_buffer_unref(buf);
-  if (++self->frames >= 6) {
-    GST_ELEMENT_ERROR(self, LIBRARY, ENCODE, ("test encoder lost its session"), (nullptr));
-    return GST_FLOW_ERROR;
-  }
-  return GST_FLOW_OK;
-}
-
-static gboolean render_fail_event(GstPad *pad, GstObject *parent, GstEvent *event)
-{
-  TestRenderFailEnc *self = TEST_RENDER_FAIL_ENC(parent);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
-    gst_event_unref(event);
-    GstCaps *caps = gst_static_pad_template_get_caps(&render_fail_src);
-    gboolean ok = gst_pad_push_event(self->srcpad, gst_event_new_caps(caps));
-    gst_caps_unref(caps);
-    return ok;
-  }
-  return gst_pad_event_default(pad, parent, event);
-}
-
-static void test_render_fail_enc_init(TestRenderFailEnc *self)
-{
-  self->sinkpad = gst_pad_new_from_static_template(&render_fail_sink, "sink");
-  gst_pad_set_chain_function(self->sinkpad, render_fail_chain);
-  gst_pad_set_event_function(self->sinkpad, render_fail_event);
-  gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
-  self->srcpad = gst_pad_new_from_static_template(&render_fail_src, "src");
-  gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
-}
-
-static void test_render_fail_enc_class_init(TestRenderFailEncClass *klass)
-{
-  GstElementClass *ec = GST_ELEMENT_CLASS(klass);
-  gst_element_class_add_static_pad_template(ec, &render_fail_sink);
-  gst_element_class_add_static_pad_template(ec, &render_fail_src);
-  gst_element_class_set_static_metadata(ec, "Failing test encoder", "Codec/Encoder/Video/Hardware",
-                                        "Fails on frame 6", "test");
-}
 
 namespace {
 
@@ -472,8 +412,7 @@ TEST(RenderCuts, PathChoice)
  * is complete; one that does not exist is passed over at the start. */
 TEST(RenderCuts, EncoderFailingMidStreamFallsBack)
 {
-  ASSERT_TRUE(gst_element_register(nullptr, "montagerenderfailenc", GST_RANK_NONE,
-                                   TEST_TYPE_RENDER_FAIL_ENC));
+  ASSERT_TRUE(montage_test::register_failing_encoder());
   Fixture f;
   ASSERT_TRUE(f.make());
   std::string out = tmp_file("montage-render-fallback.mp4");
@@ -482,7 +421,7 @@ TEST(RenderCuts, EncoderFailingMidStreamFallsBack)
   settings.width = kWidth;
   settings.height = kHeight;
   settings.preview = true;
-  settings.encoders = {"no-such-encoder", "montagerenderfailenc", "x264enc"};
+  settings.encoders = {"no-such-encoder", montage_test::kFailingEncoder, "x264enc"};
   settings.path = montage::RenderPath::kCuts;
   montage::RenderResult result;
   GError *err = nullptr;
@@ -492,7 +431,7 @@ TEST(RenderCuts, EncoderFailingMidStreamFallsBack)
   EXPECT_EQ(result.path, montage::RenderPath::kCuts);
   ASSERT_EQ(result.fallbacks.size(), 2u);
   EXPECT_EQ(result.fallbacks[0].rfind("no-such-encoder: ", 0), 0u) << result.fallbacks[0];
-  EXPECT_EQ(result.fallbacks[1].rfind("montagerenderfailenc: ", 0), 0u) << result.fallbacks[1];
+  EXPECT_EQ(result.fallbacks[1].rfind(std::string(montage_test::kFailingEncoder) + ": ", 0), 0u) << result.fallbacks[1];
   EXPECT_NE(result.fallbacks[1].find("lost its session"), std::string::npos) << result.fallbacks[1];
   guint64 total = 0;
   for (guint64 n : f.lengths)
