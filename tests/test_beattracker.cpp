@@ -330,6 +330,43 @@ TEST(BeatTracker, SwingPutsTheBeatBeforeTheLongPart)
   EXPECT_GE((double)on_beat, 0.9 * (double)counted) << on_beat << " of " << counted << " live beats on the beat";
 }
 
+/* The same swing pattern in three 15 s sections: the beat click louder
+ * than the swung eighth, then softer, then louder again, so the causal
+ * path follows the beat, then the off-beat, then the beat. The live swing
+ * rule must judge each beat by the phase it is on now: reading the path's
+ * last 16 beat intervals, which still describe the other phase for a few
+ * seconds after each change, it left the off-beat in place after the first
+ * change and moved beats off the beat after the second. From the 16th live
+ * beat on, at least 90 % land on a beat click. */
+TEST(BeatTracker, LiveSwingFollowsPhaseChanges)
+{
+  const guint rate = 44100;
+  const double period = 0.5, seconds = 45.0, section = 15.0;
+  ClickTrack beat_clicks = make_clicks(rate, 120, 0.5, seconds, 1);
+  ClickTrack swung = make_clicks(rate, 120, 0.5 + period * 2 / 3, seconds, 1);
+  std::vector<float> s(beat_clicks.samples.size());
+  for (std::size_t i = 0; i < s.size(); i++) {
+    const bool beat_loud = (int)((double)i / rate / section) % 2 == 0;
+    s[i] = (beat_loud ? 1.0f : 0.5f) * beat_clicks.samples[i] + (beat_loud ? 0.5f : 1.0f) * swung.samples[i];
+  }
+
+  BeatTrackerConfig config;
+  config.whole_song = false;
+  BeatTracker bt(rate, config);
+  std::vector<Beat> causal = push_all(bt, s);
+  ASSERT_GT(causal.size(), 60u);
+  std::size_t on_beat = 0, counted = 0;
+  for (std::size_t i = 16; i < causal.size(); i++) {
+    counted++;
+    for (GstClockTime c : beat_clicks.clicks)
+      if (dist(c, causal[i].time) <= kTolerance) {
+        on_beat++;
+        break;
+      }
+  }
+  EXPECT_GE((double)on_beat, 0.9 * (double)counted) << on_beat << " of " << counted << " live beats on the beat";
+}
+
 TEST(BeatTracker, RejectsBadConfiguration)
 {
   EXPECT_THROW(BeatTracker(7999), montage::BeatTrackerError);

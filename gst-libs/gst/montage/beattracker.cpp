@@ -392,8 +392,8 @@ struct BeatTracker::Impl {
   TransitionCost live_cost;   /* transition costs at live_bpm */
   guint live_per_bar = 0;     /* meter of the causal beats, 0 = unknown */
   Beat last_beat;             /* the newest beat returned */
-  std::vector<long> live_raw; /* path hops of the last 2 * kSwingSpan + 1 beats
-                                 returned, before live_swing() */
+  long live_raw = -1;         /* path hop of the newest beat returned, before
+                                 live_swing(); -1 = none yet */
 
   /* What finish() and the meter need of each causal beat returned so far;
    * nothing per hop, so it stays small (48 bytes a beat) on a live stream. */
@@ -487,7 +487,7 @@ struct BeatTracker::Impl {
     live_ac.clear();
     live_per_bar = 0;
     last_beat = Beat();
-    live_raw.clear();
+    live_raw = -1;
     cues.clear();
     open_sum.fill(0.0);
     open_first.fill(0.0);
@@ -701,7 +701,7 @@ struct BeatTracker::Impl {
       if (cscore_at(h) > cscore_at(end))
         end = h;
     const long ready = t - live_delay_hops();
-    const double last = !live_raw.empty() ? (double)live_raw.back()
+    const double last = live_raw >= 0 ? (double)live_raw
                         : cues.empty()    ? -1e9
                                           : ns_to_frame(cues.back().time);
     /* The path is followed back no further than the hops held, less a
@@ -725,9 +725,7 @@ struct BeatTracker::Impl {
       b.time = frame_to_ns((double)h + frac);
       if (!cues.empty() && b.time <= cues.back().time)
         continue;
-      live_raw.push_back(raw);
-      if (live_raw.size() > 2 * kSwingSpan + 1)
-        live_raw.erase(live_raw.begin());
+      live_raw = raw;
       b.strength = ce_at(h);
       b.confidence = live_clarity * std::min(1.0, b.strength / 2.0);
       /* Tempo of the last 16 beats. */
@@ -743,25 +741,60 @@ struct BeatTracker::Impl {
     }
   }
 
+  /* The beat grid the current phase implies for the past: hop h, then one
+   * period (hops) before it, each step snapped to the causal envelope's
+   * maximum within +-2 hops (so a small tempo error does not add up), for up
+   * to n periods back within the held hops. Ascending, h last. Unlike the
+   * path's own past beats, which may have been on another phase, it
+   * describes the phase of h. */
+  std::vector<long> causal_grid(long h, double period, std::size_t n) const
+  {
+    std::vector<long> g{h};
+    while (g.size() <= n) {
+      const long c = (long)std::lround((double)g.back() - period);
+      if (c - 2 < base || c + 2 >= g.back())
+        break;
+      long best = c;
+      for (long k = c - 2; k <= c + 2; k++)
+        if (ce_at(k) > ce_at(best))
+          best = k;
+      g.push_back(best);
+    }
+    std::reverse(g.begin(), g.end());
+    return g;
+  }
+
+  /* The interval profile (interval_profile()) of the causal envelope
+   * averaged over the intervals of a causal_grid(). */
+  std::array<double, kSwingBins> grid_profile(const std::vector<long> &g) const
+  {
+    const long t = n_hops - 1;
+    auto env = [&](long k) { return k >= base && k <= t ? (double)ce_at(k) : 0.0; };
+    std::array<double, kSwingBins> p{}, q{};
+    for (std::size_t j = 0; j + 1 < g.size(); j++) {
+      interval_profile(env, g[j], g[j + 1], q);
+      for (int k = 0; k < kSwingBins; k++)
+        p[(std::size_t)k] += q[(std::size_t)k] / (double)(g.size() - 1);
+    }
+    return p;
+  }
+
   /* swing_bin() for the causal beat on path hop h (period in hops): the
-   * profile is averaged over the intervals between the last 2 * kSwingSpan
-   * path beats and h. Returns the hop the beat moves to (at most the newest
-   * hop but one), or h. */
+   * profile is averaged over the last 2 * kSwingSpan intervals (at least
+   * kSwingSpan, as many as the offline rule reads on one side) of the grid
+   * that h's phase implies (causal_grid()), so a path that has just changed
+   * phase is judged by its new phase. Returns the hop the beat moves to (at
+   * most the newest hop but one), or h. */
   long live_swing(long h, double period) const
   {
     const long t = n_hops - 1;
-    if (live_raw.size() < 2 * kSwingSpan)
+    const std::vector<long> g = causal_grid(h, period, 2 * kSwingSpan);
+    if (g.size() < kSwingSpan + 1)
       return h;
-    auto env = [&](long k) { return k >= base && k <= t ? (double)ce_at(k) : 0.0; };
-    std::array<double, kSwingBins> p{}, q{};
-    for (std::size_t j = 0; j < live_raw.size(); j++) {
-      interval_profile(env, live_raw[j], j + 1 < live_raw.size() ? live_raw[j + 1] : h, q);
-      for (int k = 0; k < kSwingBins; k++)
-        p[(std::size_t)k] += q[(std::size_t)k] / (double)live_raw.size();
-    }
-    const int bin = swing_bin(p);
+    const int bin = swing_bin(grid_profile(g));
     if (!bin)
       return h;
+    auto env = [&](long k) { return k >= base && k <= t ? (double)ce_at(k) : 0.0; };
     return std::clamp(snap(env, (long)std::lround((double)h + period * bin / kSwingBins)), h, std::max(h, t - 1));
   }
 

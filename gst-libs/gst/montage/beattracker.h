@@ -17,7 +17,8 @@
  *    Programming", JNMR 2007) runs on every hop with that tempo, and a beat
  *    on the best path is confirmed once config.live_delay of audio follows
  *    it. The swing rule below moves a beat found on the swung
- *    off-beat back onto the beat, from the last 16 beat intervals. Meter and
+ *    off-beat back onto the beat, judged from the 8-16 beat intervals
+ *    before it on the grid its own phase implies. Meter and
  *    downbeats come from the same accents as offline, over the last 64
  *    causal beats, re-estimated every fourth beat.
  *
