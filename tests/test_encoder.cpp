@@ -16,40 +16,6 @@
 
 namespace {
 
-/* Writes a short generated clip or song with a real encoder. */
-std::string make_media(const char *name, const char *pipeline_fmt)
-{
-  gchar *path = g_build_filename(g_get_tmp_dir(), name, NULL);
-  gchar *desc = g_strdup_printf(pipeline_fmt, path);
-  GError *err = nullptr;
-  GstElement *p = gst_parse_launch(desc, &err);
-  EXPECT_TRUE(p) << (err ? err->message : "");
-  g_free(desc);
-  std::string out(path);
-  g_free(path);
-  if (!p)
-    return "";
-  gst_element_set_state(p, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus(p);
-  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
-                                               (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  EXPECT_TRUE(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS);
-  if (msg)
-    gst_message_unref(msg);
-  gst_object_unref(bus);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
-  return out;
-}
-
-std::string uri_of(const std::string &path)
-{
-  gchar *uri = gst_filename_to_uri(path.c_str(), nullptr);
-  std::string out(uri);
-  g_free(uri);
-  return out;
-}
-
 } // namespace
 
 TEST(Encoder, CandidatesOrderHardwareFirstThenSoftware)
@@ -97,11 +63,11 @@ TEST(Encoder, ProbeRejectsMissingAndFailingEncoders)
 TEST(Render, EncoderFailingMidStreamFallsBackAndLeavesNoPartialFile)
 {
   ASSERT_TRUE(montage_test::register_failing_encoder());
-  std::string clip = make_media("montage-test-clip.mp4",
+  std::string clip = montage_test::make_media("montage-test-clip.mp4",
                                 "videotestsrc num-buffers=60 pattern=ball ! "
                                 "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc ! "
                                 "mp4mux ! filesink location=%s");
-  std::string songf = make_media("montage-test-song.ogg",
+  std::string songf = montage_test::make_media("montage-test-song.ogg",
                                  "audiotestsrc num-buffers=100 ! audioconvert ! vorbisenc ! oggmux ! "
                                  "filesink location=%s");
   ASSERT_FALSE(clip.empty());
@@ -109,13 +75,13 @@ TEST(Render, EncoderFailingMidStreamFallsBackAndLeavesNoPartialFile)
 
   montage::ClipAnalysis c;
   c.path = clip;
-  c.uri = uri_of(clip);
+  c.uri = montage_test::uri_of(clip);
   c.duration = 2 * GST_SECOND;
   c.fps_n = 30;
   c.cuts.clear();
   montage::shots_from_cuts(c);
   montage::SongAnalysis song;
-  song.uri = uri_of(songf);
+  song.uri = montage_test::uri_of(songf);
   montage::Plan plan;
   plan.duration = GST_SECOND;
   plan.segments.push_back({0, GST_SECOND / 2, 0, 0, 0, 0, 0, false});
@@ -232,28 +198,28 @@ std::array<double, 3> mean_rgb_at(const std::string &path, GstClockTime t)
  * song fades out at the end. */
 TEST(Render, FadeAndDissolveTransitionsAndAudioFade)
 {
-  std::string red = make_media("montage-test-red.mp4",
+  std::string red = montage_test::make_media("montage-test-red.mp4",
                                "videotestsrc num-buffers=90 pattern=red ! "
                                "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc ! "
                                "mp4mux ! filesink location=%s");
-  std::string blue = make_media("montage-test-blue.mp4",
+  std::string blue = montage_test::make_media("montage-test-blue.mp4",
                                 "videotestsrc num-buffers=90 pattern=blue ! "
                                 "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc ! "
                                 "mp4mux ! filesink location=%s");
-  std::string songf = make_media("montage-test-song2.ogg",
+  std::string songf = montage_test::make_media("montage-test-song2.ogg",
                                  "audiotestsrc num-buffers=200 ! audioconvert ! vorbisenc ! oggmux ! "
                                  "filesink location=%s");
   ASSERT_FALSE(red.empty() || blue.empty() || songf.empty());
   std::vector<montage::ClipAnalysis> clips(2);
   for (int i = 0; i < 2; i++) {
     clips[i].path = i ? blue : red;
-    clips[i].uri = uri_of(clips[i].path);
+    clips[i].uri = montage_test::uri_of(clips[i].path);
     clips[i].duration = 3 * GST_SECOND;
     clips[i].fps_n = 30;
     montage::shots_from_cuts(clips[i]);
   }
   montage::SongAnalysis song;
-  song.uri = uri_of(songf);
+  song.uri = montage_test::uri_of(songf);
   montage::Plan plan;
   plan.duration = 2 * GST_SECOND;
   plan.segments.push_back({0, GST_SECOND, 0, 0, GST_SECOND, 0, 0, false});

@@ -22,41 +22,6 @@ namespace {
 
 constexpr gint kWidth = 320, kHeight = 180;
 
-/* Writes a short generated clip or song with a real encoder. */
-std::string make_media(const char *name, const char *pipeline_fmt)
-{
-  gchar *path = g_build_filename(g_get_tmp_dir(), name, NULL);
-  gchar *desc = g_strdup_printf(pipeline_fmt, path);
-  GError *err = nullptr;
-  GstElement *p = gst_parse_launch(desc, &err);
-  EXPECT_TRUE(p) << (err ? err->message : "");
-  g_clear_error(&err);
-  g_free(desc);
-  std::string out(path);
-  g_free(path);
-  if (!p)
-    return "";
-  gst_element_set_state(p, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus(p);
-  GstMessage *msg = gst_bus_timed_pop_filtered(
-      bus, 60 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  EXPECT_TRUE(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS);
-  if (msg)
-    gst_message_unref(msg);
-  gst_object_unref(bus);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
-  return out;
-}
-
-std::string uri_of(const std::string &path)
-{
-  gchar *uri = gst_filename_to_uri(path.c_str(), nullptr);
-  std::string out(uri);
-  g_free(uri);
-  return out;
-}
-
 /* Every sample `caps_str` gives out of decoding `path`, as raw bytes. */
 std::vector<std::vector<guint8>> decode_all(const std::string &path, const char *caps_str)
 {
@@ -156,23 +121,23 @@ struct Fixture {
     };
     for (auto &spec : specs) {
       montage::ClipAnalysis c;
-      c.path = make_media(spec[0], spec[1]);
+      c.path = montage_test::make_media(spec[0], spec[1]);
       if (c.path.empty())
         return false;
-      c.uri = uri_of(c.path);
+      c.uri = montage_test::uri_of(c.path);
       c.fps_n = atoi(spec[2]);
       c.duration = 4 * GST_SECOND;
       montage::shots_from_cuts(c);
       clips.push_back(c);
     }
     std::string songf =
-        make_media("montage-render-song.ogg",
+        montage_test::make_media("montage-render-song.ogg",
                    "audiotestsrc num-buffers=250 samplesperbuffer=1024 freq=440 volume=0.5 ! "
                    "audio/x-raw,rate=44100,channels=2 ! audioconvert ! vorbisenc ! "
                    "oggmux ! filesink location=%s");
     if (songf.empty())
       return false;
-    song.uri = uri_of(songf);
+    song.uri = montage_test::uri_of(songf);
     /* clip, in-point (ns), frames: A forward within 1 s (decodes on), A
      * straight after (contiguous), B backwards (a seek), in-points off the
      * output grid. */
@@ -339,7 +304,7 @@ TEST(RenderCuts, UndecodableClipIsNamedAndNothingIsLeft)
   ASSERT_TRUE(g_file_set_contents(broken.c_str(), data, len / 3, nullptr));
   g_free(data);
   f.clips[1].path = broken;
-  f.clips[1].uri = uri_of(broken);
+  f.clips[1].uri = montage_test::uri_of(broken);
 
   std::string out = tmp_file("montage-render-broken-out.mp4");
   montage::RenderSettings settings;

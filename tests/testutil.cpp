@@ -52,6 +52,40 @@ int warnings_seen()
   return g_warnings.load();
 }
 
+std::string make_media(const char *name, const char *pipeline_fmt)
+{
+  gchar *path = g_build_filename(g_get_tmp_dir(), name, NULL);
+  gchar *desc = g_strdup_printf(pipeline_fmt, path);
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch(desc, &err);
+  EXPECT_TRUE(p) << desc << ": " << (err ? err->message : "");
+  g_clear_error(&err);
+  g_free(desc);
+  std::string out(path);
+  g_free(path);
+  if (!p)
+    return "";
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(p);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 60 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  EXPECT_TRUE(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) << "cannot make " << name;
+  if (msg)
+    gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+  return out;
+}
+
+std::string uri_of(const std::string &path)
+{
+  gchar *uri = gst_filename_to_uri(path.c_str(), nullptr);
+  std::string out(uri ? uri : "");
+  g_free(uri);
+  return out;
+}
+
 } // namespace montage_test
 
 int main(int argc, char **argv)
