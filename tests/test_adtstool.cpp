@@ -21,42 +21,10 @@
 
 namespace {
 
-struct ToolRun {
-  int status = -1;
-  std::string out, err;
-};
+using montage_test::run_tool;
+using montage_test::ToolRun;
 
-/* Runs the tool with `args`; `debug` sets GST_DEBUG for it. */
-ToolRun run_tool(const std::vector<std::string> &args, const char *debug = nullptr)
-{
-  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
-  EXPECT_TRUE(tool) << "GST_MONTAGE_TOOL is not set: run through meson test";
-  std::vector<gchar *> argv;
-  argv.push_back(const_cast<gchar *>(tool ? tool : "gst-montage-1.0"));
-  for (const std::string &a : args)
-    argv.push_back(const_cast<gchar *>(a.c_str()));
-  argv.push_back(nullptr);
-  gchar **env = g_get_environ();
-  if (debug) {
-    env = g_environ_setenv(env, "GST_DEBUG", debug, TRUE);
-    env = g_environ_setenv(env, "GST_DEBUG_NO_COLOR", "1", TRUE);
-  }
-  ToolRun r;
-  gchar *out = nullptr, *err = nullptr;
-  gint wait = 0;
-  GError *error = nullptr;
-  EXPECT_TRUE(g_spawn_sync(nullptr, argv.data(), env, G_SPAWN_DEFAULT, nullptr, nullptr, &out,
-                           &err, &wait, &error))
-      << (error ? error->message : "");
-  g_clear_error(&error);
-  g_strfreev(env);
-  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
-  r.out = out ? out : "";
-  r.err = err ? err : "";
-  g_free(out);
-  g_free(err);
-  return r;
-}
+
 
 /* A fresh directory for one test. */
 std::string temp_dir(const char *name)
@@ -191,7 +159,7 @@ TEST(ToolAdtsSong, AnalysedThroughTheIndexWithExactDurationAndBeats)
   const std::string cache = dir + "/cache", plan = dir + "/plan.json";
   ToolRun r = run_tool({"--cache-dir", cache, "-m", song, "--no-render", "-d", "8", "--plan-json",
                         plan, clip},
-                       "montageadtssrc:5");
+                       600, "montageadtssrc:5");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("montageadtssrc"), std::string::npos)
       << "the song did not go through montageadtssrc";
@@ -245,7 +213,7 @@ TEST(ToolAdtsSong, NonAdtsSongsKeepTheGeneralPath)
   ASSERT_FALSE(ogg.empty() || clip.empty());
   const std::string dir = temp_dir("gst-montage-adtstool");
   ToolRun r = run_tool({"--cache-dir", dir + "/cache", "-m", ogg, "--no-render", "-d", "6", clip},
-                       "montageadtssrc:5");
+                       600, "montageadtssrc:5");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err.find("montageadtssrc"), std::string::npos) << "an Ogg song is not ADTS";
   remove_tree(dir);

@@ -26,69 +26,11 @@
 
 namespace {
 
-struct ToolRun {
-  int status = -1; /* exit status; -1: killed by a signal (a crash) */
-  bool hung = false;
-  std::string out, err;
-};
+using montage_test::run_tool;
+using montage_test::ToolRun;
 
-std::string slurp(const std::string &path)
-{
-  gchar *data = nullptr;
-  gsize len = 0;
-  std::string s;
-  if (g_file_get_contents(path.c_str(), &data, &len, nullptr))
-    s.assign(data, len);
-  g_free(data);
-  return s;
-}
 
-/* Runs the tool with `args`, killing it after `limit_s` seconds. */
-ToolRun run_tool(const std::vector<std::string> &args, int limit_s)
-{
-  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
-  EXPECT_TRUE(tool) << "GST_MONTAGE_TOOL is not set: run through meson test";
-  std::vector<gchar *> argv;
-  argv.push_back(const_cast<gchar *>(tool ? tool : "gst-montage-1.0"));
-  for (const std::string &a : args)
-    argv.push_back(const_cast<gchar *>(a.c_str()));
-  argv.push_back(nullptr);
-  gchar *dir = g_dir_make_tmp("montage-badinput-run-XXXXXX", nullptr);
-  const std::string out_path = std::string(dir) + "/out", err_path = std::string(dir) + "/err";
-  int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ToolRun r;
-  GPid pid = 0;
-  GError *error = nullptr;
-  const bool spawned = g_spawn_async_with_fds(nullptr, argv.data(), nullptr,
-                                              G_SPAWN_DO_NOT_REAP_CHILD, nullptr, nullptr, &pid,
-                                              -1, out_fd, err_fd, &error);
-  EXPECT_TRUE(spawned) << (error ? error->message : "");
-  g_clear_error(&error);
-  close(out_fd);
-  close(err_fd);
-  if (spawned) {
-    int wstatus = 0;
-    const gint64 deadline = g_get_monotonic_time() + (gint64)limit_s * G_USEC_PER_SEC;
-    pid_t done = 0;
-    while ((done = waitpid(pid, &wstatus, WNOHANG)) == 0 && g_get_monotonic_time() < deadline)
-      g_usleep(20000);
-    if (done == 0) {
-      r.hung = true;
-      kill(pid, SIGKILL);
-      waitpid(pid, &wstatus, 0);
-    }
-    g_spawn_close_pid(pid);
-    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-  }
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  g_unlink(out_path.c_str());
-  g_unlink(err_path.c_str());
-  g_rmdir(dir);
-  g_free(dir);
-  return r;
-}
+
 
 /* Sources of the plan's segments (file paths), or empty when unreadable. */
 std::multiset<std::string> plan_sources(const std::string &path)
@@ -159,7 +101,7 @@ bool generate(const std::string &desc)
 
 bool truncate_copy(const std::string &from, const std::string &to, double fraction)
 {
-  std::string data = slurp(from);
+  std::string data = montage_test::read_file(from);
   return !data.empty() &&
          g_file_set_contents(to.c_str(), data.data(), (gssize)(data.size() * fraction), nullptr);
 }
@@ -167,7 +109,7 @@ bool truncate_copy(const std::string &from, const std::string &to, double fracti
 /* Overwrites 20 000 bytes from the middle of a copy with a fixed pseudo-random pattern. */
 bool corrupt_middle(const std::string &from, const std::string &to)
 {
-  std::string data = slurp(from);
+  std::string data = montage_test::read_file(from);
   if (data.size() < 100000)
     return false;
   guint32 x = 7;

@@ -13,35 +13,10 @@
 
 namespace {
 
-struct ToolRun {
-  int status = -1;
-  std::string out, err;
-};
+using montage_test::run_tool;
+using montage_test::ToolRun;
 
-ToolRun run_tool(const std::vector<std::string> &args)
-{
-  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
-  EXPECT_TRUE(tool) << "GST_MONTAGE_TOOL is not set: run through meson test";
-  std::vector<gchar *> argv;
-  argv.push_back(const_cast<gchar *>(tool ? tool : "gst-montage-1.0"));
-  for (const std::string &a : args)
-    argv.push_back(const_cast<gchar *>(a.c_str()));
-  argv.push_back(nullptr);
-  ToolRun r;
-  gchar *out = nullptr, *err = nullptr;
-  gint wait = 0;
-  GError *error = nullptr;
-  EXPECT_TRUE(g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out,
-                           &err, &wait, &error))
-      << (error ? error->message : "");
-  g_clear_error(&error);
-  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
-  r.out = out ? out : "";
-  r.err = err ? err : "";
-  g_free(out);
-  g_free(err);
-  return r;
-}
+
 
 std::string tmp_path(const char *name)
 {

@@ -2,7 +2,13 @@
  * raised from GStreamer or our code fails the running test. */
 #include "testutil.h"
 
+#include <glib/gstdio.h>
 #include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -84,6 +90,69 @@ std::string uri_of(const std::string &path)
   std::string out(uri ? uri : "");
   g_free(uri);
   return out;
+}
+
+std::string read_file(const std::string &path)
+{
+  gchar *data = nullptr;
+  gsize len = 0;
+  std::string s;
+  if (g_file_get_contents(path.c_str(), &data, &len, nullptr))
+    s.assign(data, len);
+  g_free(data);
+  return s;
+}
+
+ToolRun run_tool(const std::vector<std::string> &args, int limit_s, const char *debug)
+{
+  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
+  EXPECT_TRUE(tool) << "GST_MONTAGE_TOOL is not set: run through meson test";
+  std::vector<gchar *> argv;
+  argv.push_back(const_cast<gchar *>(tool ? tool : "gst-montage-1.0"));
+  for (const std::string &a : args)
+    argv.push_back(const_cast<gchar *>(a.c_str()));
+  argv.push_back(nullptr);
+  gchar **env = g_get_environ();
+  if (debug) {
+    env = g_environ_setenv(env, "GST_DEBUG", debug, TRUE);
+    env = g_environ_setenv(env, "GST_DEBUG_NO_COLOR", "1", TRUE);
+  }
+  gchar *dir = g_dir_make_tmp("montage-tool-run-XXXXXX", nullptr);
+  const std::string out_path = std::string(dir) + "/out", err_path = std::string(dir) + "/err";
+  int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ToolRun r;
+  GPid pid = 0;
+  GError *error = nullptr;
+  const bool spawned = g_spawn_async_with_fds(nullptr, argv.data(), env,
+                                              G_SPAWN_DO_NOT_REAP_CHILD, nullptr, nullptr, &pid,
+                                              -1, out_fd, err_fd, &error);
+  EXPECT_TRUE(spawned) << (error ? error->message : "");
+  g_clear_error(&error);
+  g_strfreev(env);
+  close(out_fd);
+  close(err_fd);
+  if (spawned) {
+    int wstatus = 0;
+    const gint64 deadline = g_get_monotonic_time() + (gint64)limit_s * G_USEC_PER_SEC;
+    pid_t done = 0;
+    while ((done = waitpid(pid, &wstatus, WNOHANG)) == 0 && g_get_monotonic_time() < deadline)
+      g_usleep(20000);
+    if (done == 0) {
+      r.hung = true;
+      kill(pid, SIGKILL);
+      waitpid(pid, &wstatus, 0);
+    }
+    g_spawn_close_pid(pid);
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  }
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  g_unlink(out_path.c_str());
+  g_unlink(err_path.c_str());
+  g_rmdir(dir);
+  g_free(dir);
+  return r;
 }
 
 } // namespace montage_test

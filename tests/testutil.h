@@ -4,6 +4,7 @@
 #include <gst/gst.h>
 
 #include <string>
+#include <vector>
 
 namespace montage_test {
 
@@ -23,6 +24,23 @@ std::string make_media(const char *name, const char *pipeline_fmt);
 
 /* file:// URI of an absolute or relative path ("" if it cannot be made). */
 std::string uri_of(const std::string &path);
+
+/* The whole contents of a file, "" when it cannot be read. */
+std::string read_file(const std::string &path);
+
+/* One run of the tool. */
+struct ToolRun {
+  int status = -1;   /* exit status; -1: killed by a signal (a crash) or not started */
+  bool hung = false; /* still running after the limit, and killed */
+  std::string out, err;
+};
+
+/* Runs gst-montage-1.0 ($GST_MONTAGE_TOOL, set by meson test; the test fails
+ * when it is not set) with `args`, its stdout and stderr captured, killing it
+ * after `limit_s` seconds (then hung is true). `debug`, when given, is the
+ * tool's GST_DEBUG (colours off). */
+ToolRun run_tool(const std::vector<std::string> &args, int limit_s = 600,
+                 const char *debug = nullptr);
 
 /* Number of GLib warnings/criticals seen so far (each also fails the test). */
 int warnings_seen();
