@@ -266,6 +266,7 @@ private:
         g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
     gst_caps_unref(caps);
     std::lock_guard<std::mutex> guard(self->lock_);
+    self->pad_seen_ = true;
     GstPad *sink = gst_element_get_static_pad(self->chain_, "sink");
     link_or_drain(GST_BIN(self->pipeline_), pad, sink, video, &self->linked_);
     gst_object_unref(sink);
@@ -418,7 +419,8 @@ private:
   {
     GstBus *bus = gst_element_get_bus(pipeline_);
     guint64 last_frames = G_MAXUINT64;
-    gint64 since = g_get_monotonic_time();
+    const gint64 started = g_get_monotonic_time();
+    gint64 since = started;
     bool ok = false;
     for (;;) {
       GstMessage *msg = gst_bus_timed_pop_filtered(
@@ -426,10 +428,25 @@ private:
       if (!msg) {
         guint64 frames;
         GstClockTime pos;
+        bool pad_seen;
         {
           std::lock_guard<std::mutex> guard(lock_);
           frames = frames_;
           pos = progress_pos_;
+          pad_seen = pad_seen_;
+        }
+        /* A demuxer that fails while decodebin is still setting it up (a
+         * WebM cut to its first few hundred bytes: "No pads created") can
+         * have its error swallowed, and then nothing ends the preroll. A
+         * local file exposes its streams within milliseconds, so no stream
+         * after kNoStreamLimit means none will come. */
+        const GstClockTime no_stream_limit = std::min(stall_, kNoStreamLimit);
+        if (!pad_seen && (GstClockTime)(g_get_monotonic_time() - started) * 1000 > no_stream_limit) {
+          g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+                      "cannot be decoded, the file may be corrupt or truncated (no stream was "
+                      "found in it within %" G_GUINT64_FORMAT " s)",
+                      no_stream_limit / GST_SECOND);
+          break;
         }
         if (frames != last_frames) {
           last_frames = frames;
@@ -478,6 +495,8 @@ private:
   GstClockTime stall_ = 30 * GST_SECOND;
   std::mutex lock_;
   bool linked_ = false;
+  bool pad_seen_ = false; /* uridecodebin exposed a pad (any stream) */
+  static constexpr GstClockTime kNoStreamLimit = 10 * GST_SECOND;
   GstSegment segment_;
   GstVideoInfo info_;
   bool have_info_ = false;
