@@ -268,12 +268,7 @@ bool parse_edl(const std::string &text, gint fps_n, gint fps_d, ExportedEdit &ou
     if (f >= hour_frames)
       edit.markers.push_back(frame_time(f - hour_frames, fps_n, fps_d));
   }
-  auto by_record = [](const ExportedClip &a, const ExportedClip &b) {
-    return a.record_start < b.record_start;
-  };
-  std::stable_sort(edit.video.begin(), edit.video.end(), by_record);
-  std::stable_sort(edit.audio.begin(), edit.audio.end(), by_record);
-  std::sort(edit.markers.begin(), edit.markers.end());
+  sort_by_record(edit);
   out = std::move(edit);
   return true;
 }

@@ -443,12 +443,7 @@ bool parse_fcpxml(const std::string &text, ExportedEdit &out, GError **error)
   }
   for (const Q &m : st.marker_records)
     edit.markers.push_back((m - shift).ns());
-  auto by_record = [](const ExportedClip &a, const ExportedClip &b) {
-    return a.record_start < b.record_start;
-  };
-  std::stable_sort(edit.video.begin(), edit.video.end(), by_record);
-  std::stable_sort(edit.audio.begin(), edit.audio.end(), by_record);
-  std::sort(edit.markers.begin(), edit.markers.end());
+  sort_by_record(edit);
   out = std::move(edit);
   return true;
 }

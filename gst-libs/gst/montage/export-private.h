@@ -72,5 +72,10 @@ bool fail_arg(GError **error, const std::string &why);
 /* FALSE with G_IO_ERROR_INVALID_DATA "<what> is not a valid <format> file: <why>". */
 bool fail_data(GError **error, const char *format, const std::string &why);
 
+/* Puts a read edit in record order: clips by record_start (stable, so clips
+ * starting together keep the file's order), markers ascending. What every
+ * reader leaves behind, whatever order its format lists things in. */
+void sort_by_record(ExportedEdit &edit);
+
 } // namespace export_detail
 } // namespace montage

@@ -168,6 +168,16 @@ bool edit_events(const Plan &plan, const SongAnalysis &song, const std::vector<C
   return true;
 }
 
+void sort_by_record(ExportedEdit &edit)
+{
+  auto by_record = [](const ExportedClip &a, const ExportedClip &b) {
+    return a.record_start < b.record_start;
+  };
+  std::stable_sort(edit.video.begin(), edit.video.end(), by_record);
+  std::stable_sort(edit.audio.begin(), edit.audio.end(), by_record);
+  std::sort(edit.markers.begin(), edit.markers.end());
+}
+
 } // namespace export_detail
 
 using namespace export_detail;
