@@ -84,14 +84,6 @@ GstPadProbeReturn on_chain_data(GstPad *, GstPadProbeInfo *info, gpointer user_d
   return GST_PAD_PROBE_OK;
 }
 
-gchar *path_to_uri(const std::string &path, GError **error)
-{
-  gchar *abs = g_canonicalize_filename(path.c_str(), nullptr);
-  gchar *uri = g_filename_to_uri(abs, nullptr, error);
-  g_free(abs);
-  return uri;
-}
-
 /* True when `path` holds raw AAC in ADTS frames, by content (the extension
  * says nothing: .aac files may be ADTS or ADIF, ADTS may be named anything):
  * montage::looks_like_adts() on the mapped file. */
@@ -139,15 +131,7 @@ bool run_pipeline(const std::string &path, const char *media, const char *chain_
                   const ProgressFunc &progress, GstClockTime stall_timeout, GError **error,
                   bool adts = false)
 {
-  if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS)) {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no such file");
-    return false;
-  }
-  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "not a regular file");
-    return false;
-  }
-  gchar *uri = path_to_uri(path, error);
+  gchar *uri = montage::local_file_uri(path, error);
   if (!uri)
     return false;
 
@@ -316,7 +300,7 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
   bool ok = run_pipeline(path, "audio", "audioconvert ! montagebeat ! fakesink sync=false", on_message,
                          run, progress, stall_timeout, error, adts);
   if (ok) {
-    gchar *uri = path_to_uri(path, nullptr);
+    gchar *uri = montage::local_file_uri(path, nullptr);
     out.uri = uri ? uri : "";
     g_free(uri);
     out.duration = GST_CLOCK_TIME_IS_VALID(adts_duration)  ? adts_duration

@@ -592,15 +592,23 @@ void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
   shot.has_features = true;
 }
 
-gchar *to_uri(const std::string &path, GError **error)
+} // namespace
+
+gchar *local_file_uri(const std::string &path, GError **error)
 {
+  if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no such file");
+    return nullptr;
+  }
+  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "not a regular file");
+    return nullptr;
+  }
   gchar *abs = g_canonicalize_filename(path.c_str(), nullptr);
   gchar *uri = g_filename_to_uri(abs, nullptr, error);
   g_free(abs);
   return uri;
 }
-
-} // namespace
 
 bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &options,
                        ClipAnalysis &out, GError **error, ClipAnalyseStats *stats)
@@ -608,15 +616,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   ClipAnalyseStats local;
   ClipAnalyseStats &st = stats ? *stats : local;
   st = ClipAnalyseStats();
-  if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS)) {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no such file");
-    return false;
-  }
-  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) {
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "not a regular file");
-    return false;
-  }
-  gchar *uri = to_uri(path, error);
+  gchar *uri = local_file_uri(path, error);
   if (!uri)
     return false;
   const std::string uri_s = uri;

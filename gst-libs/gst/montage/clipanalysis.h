@@ -70,6 +70,19 @@ struct ClipAnalyseStats {
   guint refined_ranges = 0;   /* runs of GOPs decoded frame by frame (all after one seek) */
 };
 
+/* Turns a GStreamer decoding error into a sentence a user can act on ("not a
+ * media file GStreamer recognises (...)", "no decoder for its format is
+ * installed (...); ...", "cannot be decoded, the file may be corrupt or
+ * truncated (...)"), set on `error`. Takes ownership of `err`; a
+ * GST_STREAM_ERROR_WRONG_TYPE error ("has no video stream") passes unchanged. */
+void explain_decode_error(GError *err, GError **error);
+
+/* The file:// URI of the local file `path` (a relative path is made
+ * absolute), after checking that it exists and is a regular file. Returns a
+ * new string (g_free it), or NULL with `error` set to "no such file", "not a
+ * regular file" or GLib's conversion error. Used for clips and songs alike. */
+gchar *local_file_uri(const std::string &path, GError **error);
+
 /* Analyses the local video file `path`. Fills out.path, uri, duration,
  * first_frame, fps_n/fps_d, width, height, cuts (stream time of each shot
  * start after the first, ascending) and shots (with transitions and
@@ -80,13 +93,6 @@ struct ClipAnalyseStats {
  * video stream", "cannot be decoded, the file may be corrupt or truncated
  * (...)", "no decoder for its format is installed (...)", "decoding made no
  * progress for N s", "no video frames could be decoded". Never aborts. */
-/* Turns a GStreamer decoding error into a sentence a user can act on ("not a
- * media file GStreamer recognises (...)", "no decoder for its format is
- * installed (...); ...", "cannot be decoded, the file may be corrupt or
- * truncated (...)"), set on `error`. Takes ownership of `err`; a
- * GST_STREAM_ERROR_WRONG_TYPE error ("has no video stream") passes unchanged. */
-void explain_decode_error(GError *err, GError **error);
-
 bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &options,
                        ClipAnalysis &out, GError **error, ClipAnalyseStats *stats = nullptr);
 
