@@ -13,7 +13,7 @@ packages=(
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libges-1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav ges1.0-tools
-  libopencv-core-dev libopencv-imgproc-dev libaubio-dev libnanoflann-dev libmsgpack-cxx-dev
+  libopencv-core-dev libopencv-imgproc-dev libfftw3-dev libnanoflann-dev libmsgpack-cxx-dev
   libjson-glib-dev zlib1g-dev libcairo2-dev libgtest-dev libgmock-dev
 )
 # tests/test_montagebeat.cpp's regression song: fetch-media.sh renders a MIDI file with these.

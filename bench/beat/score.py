@@ -12,7 +12,8 @@ AMLt (continuity allowing double, half and off-beat metrical levels; phase and p
 F-measure (+/-70 ms) and the mean signed offset of matched beats (ms, positive = late).
 Live also reports the delay from the first note to the first live beat.
 Speed: wall time of `decodebin ! audioconvert ! fakesink` with and without montagebeat, over all
-songs, alternating, best of two runs each.
+songs, alternating, best of two runs each; also the CPU time of the process over the same runs (user
++ system, all threads), which other jobs on a shared machine disturb much less than the wall time.
 --speed-against compares the speed of two builds (say, before and after a change) in one run and
 scores nothing: a child process per build times every song (as above, one run each), the children
 alternate A B A B, and each song keeps its best time per pipeline; both ratios come from the same
@@ -151,19 +152,25 @@ def run_aubio(path):
 
 
 def time_pipeline(path, with_beat):
+    """Runs the pipeline once; returns (wall seconds, CPU seconds of this process)."""
     mid = ' montagebeat !' if with_beat else ''
     pipe = Gst.parse_launch(f'filesrc location="{path}" ! decodebin ! audioconvert !{mid} fakesink sync=false')
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     pipe.set_state(Gst.State.PLAYING)
     pipe.get_bus().timed_pop_filtered(Gst.CLOCK_TIME_NONE, Gst.MessageType.EOS | Gst.MessageType.ERROR)
-    t = time.perf_counter() - t0
+    t, c = time.perf_counter() - t0, time.process_time() - c0
     pipe.set_state(Gst.State.NULL)
-    return t
+    return t, c
+
+
+def best_of(runs):
+    """Element-wise minimum of (wall, CPU) pairs."""
+    return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 def speed_child(build, songs, registry):
     """Times every song once without and once with montagebeat from `build` in a child process
-    (GStreamer registry file `registry`); returns two lists of seconds."""
+    (GStreamer registry file `registry`); returns two lists of (wall, CPU) seconds."""
     code = ('import json, sys; sys.path.insert(0, sys.argv[1]); import score; score.Gst.init(None); '
             'print(json.dumps([[score.time_pipeline(p, False), score.time_pipeline(p, True)] '
             'for p in sys.argv[2:]]))')
@@ -180,15 +187,18 @@ def speed_against(build_a, build_b, songs):
         for _ in range(2):
             for i, build in enumerate((build_a, build_b)):
                 base, beat = speed_child(build, songs, f'{tmp}/registry-{i}.bin')
-                old = best.get(build, ([float('inf')] * len(songs), [float('inf')] * len(songs)))
-                best[build] = ([min(x, y) for x, y in zip(old[0], base)], [min(x, y) for x, y in zip(old[1], beat)])
+                inf = (float('inf'), float('inf'))
+                old = best.get(build, ([inf] * len(songs), [inf] * len(songs)))
+                best[build] = ([best_of(x) for x in zip(old[0], base)], [best_of(x) for x in zip(old[1], beat)])
+    ratios = {}
     for build in (build_a, build_b):
-        base, beat = sum(best[build][0]), sum(best[build][1])
-        print(f"speed {build}: decodebin ! audioconvert ! fakesink {base:.2f} s; with montagebeat {beat:.2f} s; "
-              f"ratio {beat / base:.2f}x")
-    ra = sum(best[build_a][1]) / sum(best[build_a][0])
-    rb = sum(best[build_b][1]) / sum(best[build_b][0])
-    print(f"ratio {build_a} / {build_b}: {ra / rb:.3f}")
+        base = [sum(t[k] for t in best[build][0]) for k in (0, 1)]
+        beat = [sum(t[k] for t in best[build][1]) for k in (0, 1)]
+        ratios[build] = (beat[0] / base[0], beat[1] / base[1])
+        print(f"speed {build}: decodebin ! audioconvert ! fakesink {base[0]:.2f} s; with montagebeat {beat[0]:.2f} s; "
+              f"ratio {ratios[build][0]:.2f}x; CPU {base[1]:.2f} s / {beat[1]:.2f} s, ratio {ratios[build][1]:.2f}x")
+    print(f"ratio {build_a} / {build_b}: wall {ratios[build_a][0] / ratios[build_b][0]:.3f}, "
+          f"CPU {ratios[build_a][1] / ratios[build_b][1]:.3f}")
 
 
 def load_truth(base):
@@ -293,14 +303,17 @@ def main():
               f"{max(r['live.first'] for r in lg):.2f} s, mean {mean('live.first', lg):.2f} s")
 
     if not args.no_speed:
-        base_t, beat_t = 0.0, 0.0
+        base_t, beat_t, base_c, beat_c = 0.0, 0.0, 0.0, 0.0
         for path in songs:
-            b = min(time_pipeline(path, False), time_pipeline(path, False))
-            m = min(time_pipeline(path, True), time_pipeline(path, True))
-            base_t += b
-            beat_t += m
+            b = best_of([time_pipeline(path, False), time_pipeline(path, False)])
+            m = best_of([time_pipeline(path, True), time_pipeline(path, True)])
+            base_t += b[0]
+            beat_t += m[0]
+            base_c += b[1]
+            beat_c += m[1]
         print(f"speed: decodebin ! audioconvert ! fakesink {base_t:.2f} s; with montagebeat {beat_t:.2f} s; "
-              f"ratio {beat_t / base_t:.2f}x (target <= 1.5x)")
+              f"ratio {beat_t / base_t:.2f}x (target <= 1.5x); CPU {base_c:.2f} s / {beat_c:.2f} s, "
+              f"ratio {beat_c / base_c:.2f}x; load {os.getloadavg()[0]:.1f}")
 
     if args.markdown:
         with open(args.markdown, 'w') as f:

@@ -376,19 +376,32 @@ static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *inca
   return TRUE;
 }
 
+/* Averages frame i's channels into out[i]. */
+template <typename T>
+static inline void mix_frame(const T *in, gsize i, gint ch, float scale, float *out)
+{
+  float sum = 0.f;
+  for (gint c = 0; c < ch; c++)
+    sum += (float)in[i * ch + c];
+  out[i] = sum * scale;
+}
+
 /* CHANNELS > 0 fixes the channel count at compile time (mono and stereo, the
- * common cases, then vectorise); 0 reads it from `channels`. */
+ * common cases); their frames go in blocks of 8, a loop of fixed length that
+ * the compiler turns into vector instructions at -O2; 0 reads the count
+ * from `channels`. */
 template <typename T, gint CHANNELS>
 static void mix(const guint8 *data, gsize frames, gint channels, float scale, float *out)
 {
   const T *in = reinterpret_cast<const T *>(data);
   const gint ch = CHANNELS > 0 ? CHANNELS : channels;
-  for (gsize i = 0; i < frames; i++) {
-    float sum = 0.f;
-    for (gint c = 0; c < ch; c++)
-      sum += (float)in[i * ch + c];
-    out[i] = sum * scale;
-  }
+  gsize i = 0;
+  if (CHANNELS > 0)
+    for (; i + 8 <= frames; i += 8)
+      for (gsize k = 0; k < 8; k++)
+        mix_frame(in, i + k, CHANNELS, scale, out);
+  for (; i < frames; i++)
+    mix_frame(in, i, ch, scale, out);
 }
 
 template <typename T> static void mix_any(const guint8 *data, gsize frames, gint channels, float scale, float *out)

@@ -1,12 +1,13 @@
 /* gst-montage: beat tracker core. See beattracker.h for the contract. */
 #include <gst/montage/beattracker.h>
 
-#include <aubio/aubio.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
+#include <fftw3.h>
 #include <limits>
+#include <mutex>
 #include <numeric>
 
 namespace montage {
@@ -289,6 +290,70 @@ private:
   std::vector<double> cost_;
 };
 
+/* Power spectrum of a real kWindow-point frame, |X[k]|^2 for k = 0..kWindow/2
+ * with X[k] = sum_n x[n] exp(-2 pi i k n / kWindow) (unnormalised), by FFTW's
+ * real-input transform (fftwf_plan_dft_r2c_1d). FFTW_ESTIMATE is the plan
+ * aubio 0.4.9 makes for the same size: chosen without timing anything, so the
+ * same on every run and machine (a measured plan may differ between runs, and
+ * with it the last bits of the spectrum, the beats and the analysis cache).
+ * FFTW's planner is not thread-safe (its manual, "Thread safety"): plans are
+ * made and destroyed under one process-wide mutex; fftwf_execute() on one
+ * tracker's own plan and arrays needs none. Calling FFTW directly instead of
+ * through aubio_fft_do_complex() skips aubio's copy into its complex layout
+ * (docs/beat-benchmark.md, fourth round). */
+class PowerSpectrum {
+public:
+  static constexpr int kN = (int)BeatTracker::kWindow;
+
+  PowerSpectrum() : in_(fftwf_alloc_real(kN)), out_(fftwf_alloc_complex(kN / 2 + 1))
+  {
+    if (!in_ || !out_)
+      return;
+    std::lock_guard<std::mutex> lock(planner_mutex());
+    plan_ = fftwf_plan_dft_r2c_1d(kN, in_, out_, FFTW_ESTIMATE);
+  }
+  ~PowerSpectrum()
+  {
+    if (plan_) {
+      std::lock_guard<std::mutex> lock(planner_mutex());
+      fftwf_destroy_plan(plan_);
+    }
+    fftwf_free(in_);
+    fftwf_free(out_);
+  }
+  PowerSpectrum(const PowerSpectrum &) = delete;
+  PowerSpectrum &operator=(const PowerSpectrum &) = delete;
+
+  /* False when FFTW could not allocate its arrays or plan. */
+  bool ok() const { return plan_ != nullptr; }
+
+  /* ring: kN samples, oldest first from ring_pos (wrapping around);
+   * window: kN weights applied on the way in; power: kN / 2 + 1 values out.
+   * Only after ok(). */
+  void compute(const float *ring, std::size_t ring_pos, const float *window, float *power)
+  {
+    const std::size_t first = (std::size_t)kN - ring_pos;
+    for (std::size_t i = 0; i < first; i++)
+      in_[i] = ring[ring_pos + i] * window[i];
+    for (std::size_t i = first; i < (std::size_t)kN; i++)
+      in_[i] = ring[i - first] * window[i];
+    fftwf_execute(plan_);
+    for (int k = 0; k <= kN / 2; k++)
+      power[k] = (float)((double)out_[k][0] * out_[k][0] + (double)out_[k][1] * out_[k][1]);
+  }
+
+private:
+  static std::mutex &planner_mutex()
+  {
+    static std::mutex m;
+    return m;
+  }
+
+  float *in_;
+  fftwf_complex *out_;
+  fftwf_plan plan_ = nullptr;
+};
+
 } // namespace
 
 double energy_from_db(double db, double silence_db)
@@ -344,9 +409,7 @@ struct BeatTracker::Impl {
   guint rate;
   BeatTrackerConfig config;
 
-  aubio_fft_t *fft = nullptr;
-  fvec_t *frame = nullptr;
-  fvec_t *spec = nullptr;
+  PowerSpectrum fft;
   std::vector<float> hann;
   std::vector<float> power; /* kWindow / 2 + 1 bins of the current hop */
   std::vector<int> band_edges; /* kBands + 1 FFT bin edges */
@@ -414,27 +477,8 @@ struct BeatTracker::Impl {
   long open_count = 0;
 
   Impl(guint r, const BeatTrackerConfig &c) : rate(r), config(c) {}
-  ~Impl() { free_aubio(); }
-
-  void free_aubio()
+  void alloc()
   {
-    if (fft)
-      del_aubio_fft(fft);
-    if (frame)
-      del_fvec(frame);
-    if (spec)
-      del_fvec(spec);
-    fft = nullptr;
-    frame = spec = nullptr;
-  }
-
-  bool alloc()
-  {
-    fft = new_aubio_fft(kWindow);
-    frame = new_fvec(kWindow);
-    spec = new_fvec(kWindow);
-    if (!fft || !frame || !spec)
-      return false;
     hann.resize(kWindow);
     power.assign(kWindow / 2 + 1, 0.f);
     for (guint i = 0; i < kWindow; i++)
@@ -457,7 +501,6 @@ struct BeatTracker::Impl {
     bass_bands = std::max(bass_bands, 1);
     ring.assign(kWindow, 0.f);
     prev_bands.assign(kBands, 0.f);
-    return true;
   }
 
   void clear()
@@ -557,26 +600,18 @@ struct BeatTracker::Impl {
    * ring_pos). */
   void process_hop(std::size_t ring_pos, std::vector<Beat> &out)
   {
-    /* The ring from ring_pos to its end, then from its start. */
-    const guint first = kWindow - (guint)ring_pos;
-    for (guint i = 0; i < first; i++)
-      frame->data[i] = ring[ring_pos + i] * hann[i];
-    for (guint i = first; i < kWindow; i++)
-      frame->data[i] = ring[i - first] * hann[i];
-    double sumsq = 0;
-    for (guint i = kWindow - kHop; i < kWindow; i++) {
-      const float s = ring[(ring_pos + i) % kWindow];
-      sumsq += (double)s * s;
-    }
+    const float *r = ring.data();
+    /* The newest hop: the ring's other half from ring_pos on (kWindow is two
+     * hops). Four partial sums. */
+    static_assert(kWindow == 2 * kHop, "the newest hop is one half of the ring");
+    const float *newest = r + (ring_pos + kHop) % kWindow;
+    double part[4] = {0, 0, 0, 0};
+    for (guint i = 0; i < kHop; i += 4)
+      for (guint k = 0; k < 4; k++)
+        part[k] += (double)newest[i + k] * newest[i + k];
+    const double sumsq = (part[0] + part[1]) + (part[2] + part[3]);
     hop_sumsq.push_back(sumsq);
-    aubio_fft_do_complex(fft, frame, spec);
-    const float *c = spec->data;
-    /* aubio's complex layout: real parts in [0, N/2], imaginary parts of bin
-     * k at N - k. */
-    power[0] = c[0] * c[0];
-    for (guint k = 1; k < kWindow / 2; k++)
-      power[k] = (float)((double)c[k] * c[k] + (double)c[kWindow - k] * c[kWindow - k]);
-    power[kWindow / 2] = c[kWindow / 2] * c[kWindow / 2];
+    fft.compute(r, ring_pos, hann.data(), power.data());
     double f = 0, fb = 0;
     const std::size_t band_base = bands.size();
     bands.resize(band_base + kBands);
@@ -1344,10 +1379,12 @@ struct BeatTracker::Impl {
     }
   }
 
-  /* Meter and bar positions of a beat sequence: 3 or 4 beats per bar, with
-   * the phase whose beats carry the most bass onset and the most change of
-   * the band spectrum from the previous beat interval (a new chord, a kick).
-   * per_bar = 0 (and all positions 0) with fewer than 8 beats. */
+  /* Meter and bar positions of a beat sequence: 3 or 4 beats per bar, the
+   * one at which the beat intervals' band levels repeat most closely (a bar
+   * is the period of the pattern), with the phase whose beats carry the most
+   * bass onset and the most change of the band spectrum from the previous
+   * beat interval (a new chord, a kick). per_bar = 0 (and all positions 0)
+   * with fewer than 8 beats. */
   std::vector<guint> meter(const std::vector<GstClockTime> &beats, guint &per_bar) const
   {
     per_bar = 0;
@@ -1357,6 +1394,7 @@ struct BeatTracker::Impl {
       return std::vector<guint>(nb, 0);
     std::vector<double> bass_acc(nb, 0.0), novelty(nb, 0.0);
     std::vector<double> prev_mean(kBands, 0.0), cur(kBands, 0.0);
+    std::vector<std::vector<double>> feat;
     for (std::size_t i = 0; i < nb; i++) {
       long h = std::clamp((long)std::lround(ns_to_frame(beats[i])), 0L, n - 1);
       for (long k = std::max(0L, h - 2); k <= std::min(n - 1, h + 2); k++)
@@ -1374,12 +1412,27 @@ struct BeatTracker::Impl {
       }
       novelty[i] = i > 0 ? d : 0.0;
       prev_mean = cur;
+      feat.push_back(cur);
     }
-    return meter_of(bass_acc, novelty, per_bar);
+    /* A bar is the period at which the music repeats: the meter is the
+     * number of beats (3 or 4) at which the beat intervals' mean band
+     * levels differ least, on average over the song. */
+    auto repeat_distance = [&](std::size_t m) {
+      double sum = 0;
+      for (std::size_t i = 0; i + m < nb; i++)
+        for (int b = 0; b < kBands; b++)
+          sum += std::fabs(feat[i][(std::size_t)b] - feat[i + m][(std::size_t)b]);
+      return sum / (double)(nb - m);
+    };
+    const guint only = repeat_distance(3) < repeat_distance(4) ? 3u : 4u;
+    return meter_of(bass_acc, novelty, per_bar, only);
   }
 
-  /* meter() from each beat's bass onset and band novelty. */
-  static std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty, guint &per_bar)
+  /* meter() from each beat's bass onset and band novelty: the meter and
+   * phase with the most accent on the bar's first beat (3 must win by 0.1
+   * z-units), or only the phase when `only` (3 or 4) gives the meter. */
+  static std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty, guint &per_bar,
+                                     guint only = 0)
   {
     per_bar = 0;
     const std::size_t nb = bass_acc.size();
@@ -1402,6 +1455,8 @@ struct BeatTracker::Impl {
     double best = -1e300;
     guint best_m = 4, best_phase = 0;
     for (guint m : {4u, 3u}) {
+      if (only && m != only)
+        continue;
       for (guint ph = 0; ph < m; ph++) {
         double on = 0, off = 0;
         std::size_t non = 0, noff = 0;
@@ -1443,8 +1498,9 @@ BeatTracker::BeatTracker(guint sample_rate, const BeatTrackerConfig &config)
   if (config.energy_interval < 10 * GST_MSECOND)
     throw BeatTrackerError("beat tracker: the energy interval must be at least 10 ms");
   impl_ = std::make_unique<Impl>(sample_rate, config);
-  if (!impl_->alloc())
-    throw BeatTrackerError("beat tracker: aubio could not create its FFT (out of memory?)");
+  if (!impl_->fft.ok())
+    throw BeatTrackerError("beat tracker: FFTW could not allocate its 512-point transform (out of memory?)");
+  impl_->alloc();
 }
 
 BeatTracker::~BeatTracker() = default;
@@ -1479,11 +1535,41 @@ void BeatTracker::reset()
   impl_->clear();
 }
 
+namespace {
+
+/* The whole boxes of RATIO (0: ratio) input samples from mono[i] on, each
+ * summed in order and scaled, written to out[made...]; advances i. Returns
+ * the new count. With RATIO fixed (2: 44.1 kHz, the common rate), blocks of
+ * 8 boxes make loops of fixed length that the compiler vectorises at -O2. */
+template <guint RATIO>
+std::size_t boxes(const float *mono, std::size_t n, std::size_t &i, float scale, float *out, std::size_t made,
+                  guint ratio = RATIO)
+{
+  const guint r = RATIO ? RATIO : ratio;
+  if (RATIO)
+    for (; i + 8 * r <= n; i += 8 * r, made += 8)
+      for (std::size_t b = 0; b < 8; b++) {
+        float sum = 0.f;
+        for (guint k = 0; k < r; k++)
+          sum += mono[i + b * r + k];
+        out[made + b] = sum * scale;
+      }
+  for (; i + r <= n; i += r) {
+    float sum = 0.f;
+    for (guint k = 0; k < r; k++)
+      sum += mono[i + k];
+    out[made++] = sum * scale;
+  }
+  return made;
+}
+
+} // namespace
+
 std::vector<Beat> BeatTracker::push(const float *mono, std::size_t n_samples)
 {
   std::vector<Beat> out;
   Impl &d = *impl_;
-  if (!mono || n_samples == 0 || !d.fft)
+  if (!mono || n_samples == 0)
     return out;
   /* Resample into d.block, then move it into the ring a hop at a time. */
   const guint64 first = d.n_in;
@@ -1502,12 +1588,10 @@ std::vector<Beat> BeatTracker::push(const float *mono, std::size_t n_samples)
     while (i < n_samples) {
       if (d.box_n == 0) {
         /* Whole boxes straight from the buffer. */
-        for (; i + ratio <= n_samples; i += ratio) {
-          float sum = 0.f;
-          for (guint k = 0; k < ratio; k++)
-            sum += mono[i + k];
-          d.block[made++] = sum * scale;
-        }
+        if (ratio == 2)
+          made = boxes<2>(mono, n_samples, i, scale, d.block.data(), made);
+        else
+          made = boxes<0>(mono, n_samples, i, scale, d.block.data(), made, ratio);
         if (i == n_samples)
           break;
       }

@@ -4,8 +4,9 @@
  * resamples them to a fixed 22050 Hz analysis rate (so results do not depend
  * on the input rate) and keeps one onset-strength value per 256-sample hop
  * (86.1 frames per second): a log-compressed spectral flux over 24 mel-spaced
- * bands of a 512-point Hann-windowed FFT (aubio's FFT), with a bass-band flux
- * and the band spectrum kept for downbeats. On that envelope it finds beats
+ * bands of a 512-point Hann-windowed FFT (FFTW's single-precision
+ * real-input transform, as aubio uses it), with a bass-band flux and the
+ * band spectrum kept for downbeats. On that envelope it finds beats
  * in two ways:
  *
  *  - causal, while samples come in (push()): every 0.5 s the tempo is
@@ -38,9 +39,10 @@
  *    sub-beat onset at 1/3-5/12 of the interval and nothing from the
  *    midpoint to 5/6, the beat was put on the swung off-beat and moves onto
  *    that onset. Leading and trailing beats on weak onsets and beats over
- *    silence are dropped. The meter (3 or 4 beats per bar) and the downbeat
- *    phase are the ones whose first beats carry the most bass onset and
- *    spectral change.
+ *    silence are dropped. The meter (3 or 4 beats per bar) is the period at
+ *    which the beat intervals' mean band levels repeat most closely (a bar
+ *    is the period of the pattern); the downbeat phase is the one whose
+ *    first beats carry the most bass onset and spectral change.
  *
  * Tempo (BPM) always comes from the beat sequence (bpm_from_beats), not from
  * a tempo estimator. Stretches quieter than config.silence_db get no beats.
@@ -72,8 +74,8 @@
 namespace montage {
 
 /* Thrown by BeatTracker's constructor on an unusable configuration (sample
- * rate out of range, aubio failing to allocate). The message is a sentence a
- * user can act on. */
+ * rate, live delay or energy interval out of range, FFTW failing to
+ * allocate). The message is a sentence a user can act on. */
 class BeatTrackerError : public std::invalid_argument {
 public:
   using std::invalid_argument::invalid_argument;
@@ -121,8 +123,9 @@ public:
   static constexpr std::size_t kLiveKeepHops = 1378;
 
   /* sample_rate: rate of the samples given to push(), kMinRate..kMaxRate Hz.
-   * Throws BeatTrackerError when the rate is out of range or the delay or
-   * interval in config is out of range. */
+   * Throws BeatTrackerError when the rate is out of range, the delay or
+   * interval in config is out of range, or FFTW cannot make its transform
+   * (out of memory). */
   explicit BeatTracker(guint sample_rate, const BeatTrackerConfig &config = {});
   ~BeatTracker();
   BeatTracker(const BeatTracker &) = delete;
