@@ -28,6 +28,68 @@ std::vector<long> frames_of(const montage::ClipAnalysis &clip)
   return out;
 }
 
+/* Encodes the branches `sources` (each ending in "! c.") through concat and
+ * x264 with a fixed 25-frame GOP (no scene-cut keyframes) into `path`. */
+::testing::AssertionResult encode_clip(const std::string &sources, const std::string &path)
+{
+  const std::string desc = "concat name=c ! videoconvert ! x264enc key-int-max=25 "
+                           "option-string=scenecut=0 speed-preset=ultrafast ! mp4mux ! filesink "
+                           "location=\"" + path + "\" " + sources;
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  g_clear_error(&err);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  const bool eos = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+  std::string why = "took over 30 s";
+  if (msg && !eos) {
+    gst_message_parse_error(msg, &err, nullptr);
+    why = err ? err->message : "an error";
+    g_clear_error(&err);
+  }
+  if (msg)
+    gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+  if (!eos)
+    return ::testing::AssertionFailure() << "encoding the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
+/* A temporary directory, removed with the files named by add(). */
+struct TempDir {
+  gchar *dir = g_dir_make_tmp("montage-clip-XXXXXX", nullptr);
+  std::vector<std::string> files;
+  std::string add(const char *name)
+  {
+    files.push_back(std::string(dir) + "/" + name);
+    return files.back();
+  }
+  ~TempDir()
+  {
+    for (const std::string &f : files)
+      g_unlink(f.c_str());
+    g_rmdir(dir);
+    g_free(dir);
+  }
+};
+
+double histogram_l1(const std::vector<float> &a, const std::vector<float> &b)
+{
+  double d = 0.0;
+  for (size_t i = 0; i < a.size() && i < b.size(); i++)
+    d += std::abs(a[i] - b[i]);
+  return d;
+}
+
 } // namespace
 
 TEST(ClipAnalysis, KeyframePathMatchesFullDecodingOnRealClips)
@@ -150,4 +212,108 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
   g_unlink(path.c_str());
   g_rmdir(dir);
   g_free(dir);
+}
+
+/* Cuts between a picture and its mirror image: the colour histograms of the
+ * two shots are the same, only the layout changes. The keyframe gate must
+ * not rely on histograms alone: the cuts (inside GOPs) are found at the same
+ * frames as full decoding. */
+TEST(ClipAnalysis, KeyframePathFindsCutsBetweenShotsWithTheSameHistogram)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("mirror.mp4");
+  std::string sources;
+  for (int k = 0; k < 4; k++)
+    sources += std::string(" videotestsrc num-buffers=60 pattern=smpte ! "
+                           "video/x-raw,width=320,height=240,framerate=25/1 ! ") +
+               "videoflip video-direction=" + (k % 2 ? "horiz" : "identity") + " ! c.";
+  ASSERT_TRUE(encode_clip(sources, path));
+
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ClipAnalyseOptions o;
+  GError *err = nullptr;
+  o.mode = ClipAnalyseOptions::Mode::kFull;
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
+      << (err ? err->message : "");
+  o.mode = ClipAnalyseOptions::Mode::kKeyframes;
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, keys, &err, &key_stats))
+      << (err ? err->message : "");
+  EXPECT_EQ(frames_of(full), (std::vector<long>{60, 120, 180}));
+  EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+  EXPECT_TRUE(key_stats.keyframe_path);
+  EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded);
+  /* The premise: the shots' colour histograms match. */
+  ASSERT_EQ(full.shots.size(), 4u);
+  for (size_t k = 1; k < full.shots.size(); k++)
+    EXPECT_LT(histogram_l1(full.shots[k - 1].features.histogram, full.shots[k].features.histogram),
+              0.05)
+        << "shot " << k;
+}
+
+/* One shot of a test pattern scrolling 1 pixel a frame: keyframes 25 frames
+ * apart differ in content (the bars move by a third of their width) but not
+ * in colour distribution. With the histogram test the keyframe path decodes
+ * only the tail GOP; without it (keyframe_histogram_change = 0) every GOP;
+ * neither finds a cut, as full decoding finds none. */
+TEST(ClipAnalysis, KeyframeGateSkipsMotionInsideAShot)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("scroll.mp4");
+  ASSERT_TRUE(encode_clip(" videotestsrc num-buffers=150 pattern=smpte horizontal-speed=1 ! "
+                          "video/x-raw,width=640,height=180,framerate=25/1 ! c.",
+                          path));
+  montage::ClipAnalysis full, gated, plain;
+  montage::ClipAnalyseStats full_stats, gated_stats, plain_stats;
+  ClipAnalyseOptions o;
+  GError *err = nullptr;
+  o.mode = ClipAnalyseOptions::Mode::kFull;
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
+      << (err ? err->message : "");
+  o.mode = ClipAnalyseOptions::Mode::kKeyframes;
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, gated, &err, &gated_stats))
+      << (err ? err->message : "");
+  o.keyframe_histogram_change = 0.0;
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, plain, &err, &plain_stats))
+      << (err ? err->message : "");
+  EXPECT_TRUE(full.cuts.empty());
+  EXPECT_EQ(gated.cuts, full.cuts);
+  EXPECT_EQ(plain.cuts, full.cuts);
+  EXPECT_EQ(gated.duration, full.duration);
+  EXPECT_EQ(full_stats.frames_decoded, 150u);
+  EXPECT_EQ(gated_stats.keyframes, 6u);
+  EXPECT_LT(gated_stats.frames_decoded, plain_stats.frames_decoded)
+      << "the histogram test should keep the scrolling GOPs from being decoded";
+  EXPECT_LE(gated_stats.frames_decoded, 6u + 25u + 4u) << "keyframes and the tail GOP";
+}
+
+/* cityCC0.mpg (MPEG-PS, 12-frame GOPs, its cut on a keyframe): with a gate
+ * that flags only the keyframe pair around the cut, the one run starts deep
+ * in the file, and mpegpsdemux lands a GOP past a seek to that run's
+ * keyframe. The keyframe path must still see the run from its keyframe
+ * (the seek aims a GOP early), so the cut is found at full decoding's frame
+ * without falling back to full decoding. */
+TEST(ClipAnalysis, KeyframePathRunStartsOnItsKeyframeAfterTheSeek)
+{
+  const std::string path = montage_test::media_path("cityCC0.mpg");
+  if (path.empty())
+    GTEST_SKIP() << "cityCC0.mpg not fetched (scripts/fetch-media.sh)";
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ClipAnalyseOptions o;
+  GError *err = nullptr;
+  o.mode = ClipAnalyseOptions::Mode::kFull;
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
+      << (err ? err->message : "");
+  o.mode = ClipAnalyseOptions::Mode::kKeyframes;
+  o.keyframe_change = 40.0; /* the moving camera's keyframes differ by ~33, the cut's by ~46 */
+  ASSERT_TRUE(montage::analyse_clip_file(path, o, keys, &err, &key_stats))
+      << (err ? err->message : "");
+  EXPECT_EQ(frames_of(full), (std::vector<long>{116}));
+  EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+  EXPECT_TRUE(key_stats.keyframe_path) << "fell back to full decoding";
+  EXPECT_EQ(key_stats.refined_ranges, 2u) << "the run around the cut and the tail GOP";
+  EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded / 3);
 }

@@ -323,9 +323,10 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
 bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **error,
                   const ProgressFunc &progress, GstClockTime stall_timeout, bool full_decode)
 {
-  /* The library runs its own pipelines with the scene detector core: the
-   * keyframe path (a key-units trick-mode pass, then accurate passes over the
-   * GOPs that changed), or full decoding where the file cannot seek. */
+  /* The library runs its own pipeline with the scene detector core: the
+   * keyframe path (keyframes alone first, then, after one seek, only the GOPs
+   * between keyframes that differ), or full decoding where the file cannot
+   * seek (montage/clipanalysis.h). */
   montage::ClipAnalyseOptions options;
   options.mode = full_decode ? montage::ClipAnalyseOptions::Mode::kFull
                              : montage::ClipAnalyseOptions::Mode::kAuto;
@@ -338,10 +339,11 @@ std::string clip_analysis_params(bool full_decode)
 {
   montage::ClipAnalyseOptions options;
   const montage::ShotDetectorSettings &d = options.detector;
-  gchar *p = g_strdup_printf("mode=%s;keyframe-change=%g;detector=%d;threshold=%g;"
-                             "min-shot-length=%" G_GUINT64_FORMAT,
-                             full_decode ? "full" : "auto", options.keyframe_change, (int)d.detector,
-                             d.threshold, (guint64)d.min_shot_length);
+  gchar *p = g_strdup_printf("mode=%s;keyframe-change=%g;keyframe-histogram-change=%g;detector=%d;"
+                             "threshold=%g;min-shot-length=%" G_GUINT64_FORMAT,
+                             full_decode ? "full" : "auto", options.keyframe_change,
+                             options.keyframe_histogram_change, (int)d.detector, d.threshold,
+                             (guint64)d.min_shot_length);
   std::string out(p);
   g_free(p);
   return out;

@@ -535,6 +535,28 @@ struct Sample {
   std::vector<float> histogram;
 };
 
+/* Weighted mean absolute difference of two HSV views of one size (the
+ * ContentScorer's measure, 0-255). */
+double content_distance(const cv::Mat &a, const cv::Mat &b, const ContentWeights &w)
+{
+  cv::Mat d;
+  cv::absdiff(a, b, d);
+  const cv::Scalar m = cv::mean(d);
+  return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
+}
+
+/* L1 distance between two shot_histogram()s (0-2; 2 when either is empty
+ * or they differ in size: the safe side for the keyframe gate). */
+double histogram_distance(const std::vector<float> &a, const std::vector<float> &b)
+{
+  if (a.empty() || a.size() != b.size())
+    return 2.0;
+  double d = 0.0;
+  for (size_t i = 0; i < a.size(); i++)
+    d += std::abs((double)a[i] - (double)b[i]);
+  return d;
+}
+
 Sample measure(const Views &v, cv::Mat &previous_luma)
 {
   Sample s{v.stream_time, -1.0, 0, 0, 0, 0, {}};
@@ -635,18 +657,26 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   struct Key {
     GstClockTime ts;
     cv::Mat hsv;
+    std::vector<float> histogram; /* shot_histogram(hsv) */
   };
   std::vector<Key> keys;
   std::vector<Sample> samples;
   cv::Mat prev_luma;
   auto coarse = [&](const Views &v) {
-    keys.push_back({v.stream_time, v.hsv.clone()});
     Sample s = measure(v, prev_luma);
     s.motion = -1.0; /* keyframes are too far apart for a motion measure */
+    keys.push_back({v.stream_time, v.hsv.clone(), s.histogram});
     samples.push_back(std::move(s));
   };
 
   std::vector<GstClockTime> stamps; /* keyframes as fed to the decoder */
+  gint64 clock = g_get_monotonic_time();
+  /* Adds the wall time since the last call to `to`. */
+  auto lap = [&clock](GstClockTime &to) {
+    const gint64 now = g_get_monotonic_time();
+    to += (GstClockTime)(now - clock) * 1000;
+    clock = now;
+  };
   auto dec = std::make_unique<Decoder>();
   dec->progress = options.progress;
   bool keyframes = options.mode != ClipAnalyseOptions::Mode::kFull;
@@ -654,6 +684,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
                  keyframes ? Decoder::Feed::kKeys : Decoder::Feed::kAll,
                  keyframes ? std::function<void(const Views &)>(coarse) : consume, error))
     return false;
+  lap(st.open_time);
   if (keyframes && !dec->seekable() && options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
     g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                 "the file cannot be seeked, so its keyframes cannot be read alone");
@@ -666,6 +697,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   if (keyframes && dec->seekable() && dec->feeding()) {
     if (!dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
       return false;
+    lap(st.coarse_time);
     stamps = dec->key_stamps();
     bool ordered = !keys.empty() && keys.size() == stamps.size();
     for (size_t k = 1; ordered && k < keys.size(); k++)
@@ -679,32 +711,30 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     dec->progress = options.progress;
     if (!dec->open(uri_s, options.stall_timeout, Decoder::Feed::kAll, consume, error))
       return false;
+    lap(st.open_time);
   }
 
   const bool luma_only = dec->info() && GST_VIDEO_INFO_IS_GRAY(dec->info());
   std::vector<Shot> shots;
-  if (!keyframes) {
-    if (!dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, consume, error))
-      return false;
-    if (full) {
-      full->finish(col.verdicts);
-      col.take();
-    }
-    shots = col.ended;
-  } else {
+  guint64 given_up = 0; /* frames of a keyframe path given up for full decoding */
+  if (keyframes) {
     col = Collector();
     st.keyframe_path = true;
     st.keyframes = (guint)keys.size();
 
     /* 2. Runs of changed GOPs, decoded in full in one more pass. */
     const ContentWeights w = luma_only ? ContentScorer::kLumaOnly : ContentScorer::kDefaultWeights;
-    auto distance = [&](const cv::Mat &a, const cv::Mat &b) {
-      if (a.size() != b.size())
-        return 255.0;
-      cv::Mat d;
-      cv::absdiff(a, b, d);
-      const cv::Scalar m = cv::mean(d);
-      return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
+    /* The keyframe gate (ClipAnalyseOptions::keyframe_change and
+     * keyframe_histogram_change): whether two pictures may belong to
+     * different shots. */
+    auto changed = [&](const cv::Mat &hsv_a, const std::vector<float> &hist_a, const cv::Mat &hsv_b,
+                       const std::vector<float> &hist_b) {
+      const double d = hsv_a.size() == hsv_b.size() ? content_distance(hsv_a, hsv_b, w) : 255.0;
+      if (d < options.keyframe_change)
+        return false;
+      if (options.keyframe_histogram_change <= 0.0 || d >= 1.5 * options.keyframe_change)
+        return true;
+      return histogram_distance(hist_a, hist_b) >= options.keyframe_histogram_change;
     };
     ShotDetectorSettings refine = options.detector;
     refine.min_shot_length = 0; /* applied once over the whole clip below */
@@ -733,7 +763,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       }
     };
     for (size_t k = 1; k < keys.size(); k++)
-      if (distance(keys[k - 1].hsv, keys[k].hsv) >= options.keyframe_change)
+      if (changed(keys[k - 1].hsv, keys[k - 1].histogram, keys[k].hsv, keys[k].histogram))
         add_run(k - 1, k);
     /* After the last keyframe nothing tells us whether the picture changes:
      * the tail GOP is always decoded. */
@@ -754,11 +784,13 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
 
     /* One detector per run, frames handed to the run their time falls in;
      * a run is done once past its end, or once a boundary is found and
-     * decided and the picture already looks like the run's last keyframe
-     * (no further change between them; but see the header's note on a cut
-     * away and back inside one GOP). */
+     * decided and the keyframe gate finds no change between the picture
+     * and the run's last keyframe (the trust the coarse pass gives two
+     * keyframes; but see the header's note on a cut away and back inside
+     * one GOP). */
     size_t current = runs.size();
     std::vector<bool> done(runs.size(), false);
+    std::vector<GstClockTime> first_seen(runs.size(), GST_CLOCK_TIME_NONE);
     std::unique_ptr<ShotDetector> detector;
     Collector part;
     int since_boundary = -1;
@@ -794,6 +826,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       }
       if (done[r])
         return;
+      if (!GST_CLOCK_TIME_IS_VALID(first_seen[r]))
+        first_seen[r] = v.stream_time;
       if (r != current) {
         close_run();
         current = r;
@@ -811,13 +845,37 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         since_boundary++;
       const Run &run = runs[r];
       if (since_boundary >= 1 && run.last + 1 < keys.size() &&
-          distance(v.hsv, keys[run.last].hsv) < 0.5 * options.keyframe_change)
+          !changed(v.hsv, samples.back().histogram, keys[run.last].hsv, keys[run.last].histogram))
         finish_run(r);
     };
-    if (!dec->pass(true, GST_SEEK_FLAG_ACCURATE, runs.front().start, GST_CLOCK_TIME_NONE, fine,
-                   error))
+    /* The seek aims one GOP early (at the start for the first two GOPs): a
+     * demuxer may land past the time asked for (mpegpsdemux seeks by byte
+     * position: cityCC0.mpg landed a GOP late), and the probe drops the GOP
+     * before the first run anyway. */
+    const size_t first = runs.front().first;
+    if (!dec->pass(true, GST_SEEK_FLAG_ACCURATE, first > 1 ? keys[first - 1].ts : 0,
+                   GST_CLOCK_TIME_NONE, fine, error))
       return false;
+    lap(st.refine_time);
     close_run();
+    /* Every run must have started on its keyframe, or a cut in its first
+     * frames could be missing: if not, the file is decoded in full. */
+    for (size_t r = 0; r < runs.size() && keyframes; r++)
+      keyframes = first_seen[r] != GST_CLOCK_TIME_NONE &&
+                  first_seen[r] <= keys[runs[r].first].ts + frame / 2;
+    if (!keyframes) {
+      given_up = dec->frames();
+      st.keyframe_path = false;
+      st.refined_ranges = 0;
+      col = Collector();
+      dec = std::make_unique<Decoder>();
+      dec->progress = options.progress;
+      if (!dec->open(uri_s, options.stall_timeout, Decoder::Feed::kAll, consume, error))
+        return false;
+      lap(st.open_time);
+    }
+  }
+  if (keyframes) {
     /* 3. One shot list, min_shot_length applied as in a single pass. */
     std::sort(col.starts.begin(), col.starts.end(),
               [](const Shot &a, const Shot &b) { return a.start < b.start; });
@@ -837,7 +895,17 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       for (Shot &s : shots)
         features_from_samples(s, samples);
   }
-  st.frames_decoded = dec->frames();
+  if (!keyframes) {
+    if (!dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, consume, error))
+      return false;
+    lap(st.refine_time);
+    if (full) {
+      full->finish(col.verdicts);
+      col.take();
+    }
+    shots = col.ended;
+  }
+  st.frames_decoded = given_up + dec->frames();
 
   out.path = path;
   out.uri = uri_s;

@@ -10,23 +10,33 @@
  *     decoder's sink pad drops every buffer flagged
  *     GST_BUFFER_FLAG_DELTA_UNIT (../shared/NOTES.md: 10-19x less decoding,
  *     cheaper than a trick-mode seek), recording each keyframe's DTS/PTS;
- *  2. every run of consecutive GOPs whose bounding keyframes differ by at least
- *     ClipAnalyseOptions::keyframe_change (content distance, 0-255) is decoded
- *     frame by frame, from the keyframe before to a few frames past the
- *     keyframe after, all runs in one pass after one accurate seek to the
- *     first: the probe feeds the decoder the runs' GOPs only (and of a run's
- *     last GOP only the delta units decoded before the frames needed), and
- *     stops feeding a run as soon as its boundary is decided and the picture
- *     looks like the run's last keyframe; each run has its own ShotDetector;
+ *  2. every run of consecutive GOPs whose bounding keyframes differ by at
+ *     least ClipAnalyseOptions::keyframe_change (content distance, 0-255;
+ *     and, below 1.5 times that, by keyframe_histogram_change in colour
+ *     histogram: the keyframe gate) is decoded frame by frame, from the
+ *     keyframe before to a few frames past the keyframe after, all runs in
+ *     one pass after one accurate seek to the keyframe before the first run
+ *     (demuxers may land late): the probe feeds the decoder the runs' GOPs
+ *     only (and of a run's last GOP only the delta units decoded before the
+ *     frames needed), and stops feeding a run as soon as its boundary is
+ *     decided and the picture passes the same gate against the run's last
+ *     keyframe; each run has its own ShotDetector;
  *  3. the boundaries found are merged by min_shot_length as in full decoding.
  * The path falls back to full decoding when the file cannot seek, no video
- * decoder could be probed, or the decoded keyframes do not match the fed ones
- * one to one. It assumes closed GOPs (a keyframe's GOP decodes without the
- * GOP before it), as x264, phones and cameras write H.264; frames of an
- * open-GOP stream that need the dropped GOP may decode damaged.
+ * decoder could be probed, the decoded keyframes do not match the fed ones
+ * one to one, or a run's first frame after the seek is not its keyframe.
+ * It assumes closed GOPs (a keyframe's GOP decodes without the GOP before
+ * it), as x264, phones and cameras write H.264; frames of an open-GOP
+ * stream that need the dropped GOP may decode damaged.
  * It cannot see two cuts in one GOP closer than min_shot_length (neither can
  * full decoding), nor a cut away and back inside one GOP whose keyframes look
- * alike (A...B...A): full decoding reports those.
+ * alike (A...B...A), nor a cut between two shots whose keyframes the gate
+ * finds alike (content distance below keyframe_change, or below 1.5 times
+ * that with similar colour histograms): full decoding reports those.
+ * Where the time goes (docs/scene-benchmark.md): the keyframes cost several
+ * delta frames each to decode; a cut on a keyframe needs the whole GOP
+ * before it decoded (to prove the frame before the cut); the last GOP is
+ * always decoded (a cut can sit there).
  * Full decoding: every frame through ShotDetector, in one pass.
  */
 #pragma once
@@ -51,10 +61,24 @@ struct ClipAnalyseOptions {
   ShotDetectorSettings detector;
   /* Content distance (0-255) between consecutive keyframes at which the GOP
    * between them is decoded (until the change is found and the picture
-   * settles on the next keyframe's). Below every hard-cut score seen on the
-   * sample media and the benchmark set (37+); 12 decoded 3x more frames of
-   * the long-shot benchmark for the same cuts (docs/scene-benchmark.md). */
+   * passes this same gate against the next keyframe). Below every hard-cut
+   * score seen on the sample media and the benchmark set (37+); 12 decoded
+   * 3x more frames of the long-shot benchmark for the same cuts
+   * (docs/scene-benchmark.md). */
   double keyframe_change = 20.0;
+  /* Below 1.5 * keyframe_change, a keyframe pair must also differ by this
+   * much in colour distribution (L1 distance between their
+   * shot_histogram()s, 0-2) to be decoded: motion inside a shot (a slowed
+   * shot, a moving camera) moves the content distance of keyframes 2 s apart
+   * to 20-38 on the benchmark while their histograms stay within 0.17. The
+   * keyframe pairs around real cuts score 49+ in content there (72+ on the
+   * long-shot clips) and 37+ on the sample media; histograms alone cannot be
+   * trusted (Megamind.avi's cuts differ by only 0.33-0.36 in histogram, a
+   * picture and its mirror image by 0). The price: a cut between two shots of
+   * similar colours whose keyframes differ by less than 1.5 * keyframe_change
+   * in content is not looked for (e.g. two angles of one dim scene); 0 turns
+   * this test off (content distance alone, more GOPs decoded). */
+  double keyframe_histogram_change = 0.2;
   /* Fails with GST_STREAM_ERROR_FAILED when no frame arrives for this long. */
   GstClockTime stall_timeout = 30 * GST_SECOND;
   /* Called from the calling thread with the stream time reached and the
@@ -68,6 +92,11 @@ struct ClipAnalyseStats {
   guint64 frames_decoded = 0; /* frames analysed, all passes */
   guint keyframes = 0;        /* keyframes decoded in the first pass */
   guint refined_ranges = 0;   /* runs of GOPs decoded frame by frame (all after one seek) */
+  /* Wall time (ns, monotonic clock) of each stage: building the pipeline and
+   * prerolling it (typefinding, demuxer set-up, the first frame); the
+   * keyframe pass (0 in full decoding); the refinement pass after the seek
+   * (in full decoding: the one pass over every frame). */
+  GstClockTime open_time = 0, coarse_time = 0, refine_time = 0;
 };
 
 /* Turns a GStreamer decoding error into a sentence a user can act on ("not a
