@@ -392,3 +392,94 @@ TEST(SceneDetector, SizeChangeRestartsWithoutCut)
   cv::Mat white(10, 10, CV_8UC3, cv::Scalar::all(255));
   EXPECT_TRUE(d.push(white, 3 * kFrame).cut) << "same size again: compared as usual";
 }
+
+TEST(MeanAbsDifference, EqualsAbsdiffThenMean)
+{
+  cv::RNG rng(23);
+  for (int cn = 1; cn <= 4; cn++)
+    for (int t = 0; t < 40; t++) {
+      /* Widths around the 16- and 48-byte blocks, and views with padded rows. */
+      const int w = t < 20 ? 1 + t * 3 : rng.uniform(1, 700), h = rng.uniform(1, 60);
+      cv::Mat wide_a(h, w + 7, CV_8UC(cn)), wide_b(h, w + 7, CV_8UC(cn));
+      rng.fill(wide_a, cv::RNG::UNIFORM, 0, 256);
+      rng.fill(wide_b, cv::RNG::UNIFORM, 0, 256);
+      if (t % 5 == 0)
+        wide_b.setTo(cv::Scalar::all(255)); /* the largest differences */
+      for (const bool padded : {false, true}) {
+        const cv::Mat a = padded ? wide_a.colRange(3, 3 + w) : wide_a.colRange(0, w).clone();
+        const cv::Mat b = padded ? wide_b.colRange(1, 1 + w) : wide_b.colRange(0, w).clone();
+        cv::Mat d;
+        cv::absdiff(a, b, d);
+        const cv::Scalar expected = cv::mean(d), got = montage::mean_abs_difference(a, b);
+        for (int c = 0; c < 4; c++)
+          EXPECT_EQ(got[c], expected[c]) << cn << " channels, " << w << "x" << h << ", channel "
+                                         << c << (padded ? ", padded rows" : "");
+      }
+    }
+}
+
+TEST(MeanAbsDifference, MismatchedInputsGiveZero)
+{
+  cv::Mat a(4, 4, CV_8UC3, cv::Scalar::all(9)), b(4, 5, CV_8UC3, cv::Scalar::all(0));
+  EXPECT_EQ(montage::mean_abs_difference(a, b), cv::Scalar::all(0));
+  cv::Mat g(4, 4, CV_8UC1, cv::Scalar::all(0));
+  EXPECT_EQ(montage::mean_abs_difference(a, g), cv::Scalar::all(0));
+  cv::Mat f(4, 4, CV_32FC3, cv::Scalar::all(1));
+  EXPECT_EQ(montage::mean_abs_difference(f, f), cv::Scalar::all(0));
+  EXPECT_EQ(montage::mean_abs_difference(cv::Mat(), cv::Mat()), cv::Scalar::all(0));
+  EXPECT_EQ(montage::mean_abs_difference(a, cv::Mat(4, 4, CV_8UC3, cv::Scalar(0, 9, 20)))[0], 9.0);
+}
+
+/* The YUV view, written out the slow way: each view pixel is the rounded
+ * mean of the two source pixels around its centre on the nearest source row
+ * (the nearest pixel, twice, where the plane is not reduced), expanded from
+ * limited to full range, then OpenCV's YCrCb -> BGR -> HSV. */
+TEST(AnalysisViewBuilder, YuvViewIsTwoTapsOnTheNearestRow)
+{
+  auto taps = [](int n_src, int n_dst, int i, bool pair) {
+    const double scale = (double)n_src / n_dst;
+    if (scale <= 1.0 || !pair) {
+      const int k = std::min(n_src - 1, (int)((i + 0.5) * scale));
+      return std::make_pair(k, k);
+    }
+    const int k = std::clamp((int)std::floor((i + 0.5) * scale - 0.5), 0, n_src - 2);
+    return std::make_pair(k, k + 1);
+  };
+  auto expand = [](int v, bool luma) {
+    return luma ? cv::saturate_cast<guint8>(v * 255.0 / 219.0 - 16.0 * 255.0 / 219.0)
+                : cv::saturate_cast<guint8>(v * 255.0 / 224.0 + 128.0 - 128.0 * 255.0 / 224.0);
+  };
+  cv::RNG rng(29);
+  for (const cv::Size size : {cv::Size(1921, 1081), cv::Size(641, 361), cv::Size(200, 90)}) {
+    const cv::Size csize((size.width + 1) / 2, (size.height + 1) / 2);
+    cv::Mat y(size, CV_8UC1), u(csize, CV_8UC1), v(csize, CV_8UC1);
+    rng.fill(y, cv::RNG::UNIFORM, 0, 256);
+    rng.fill(u, cv::RNG::UNIFORM, 0, 256);
+    rng.fill(v, cv::RNG::UNIFORM, 0, 256);
+    AnalysisViewBuilder builder;
+    cv::Mat hsv;
+    ASSERT_TRUE(builder.build(FrameView::yuv_planar(y, u, v), hsv));
+    const cv::Size out = builder.analysis_size(size);
+    cv::Mat ycrcb(out, CV_8UC3), luma(out, CV_8UC1);
+    for (int oy = 0; oy < out.height; oy++)
+      for (int ox = 0; ox < out.width; ox++) {
+        const int ly = taps(size.height, out.height, oy, false).first;
+        const int cy = taps(csize.height, out.height, oy, false).first;
+        const auto lx = taps(size.width, out.width, ox, true);
+        const auto cx = taps(csize.width, out.width, ox, true);
+        auto mean = [&](const cv::Mat &p, int row, std::pair<int, int> x) {
+          return (p.at<guint8>(row, x.first) + p.at<guint8>(row, x.second) + 1) / 2;
+        };
+        luma.at<guint8>(oy, ox) = expand(mean(y, ly, lx), true);
+        ycrcb.at<cv::Vec3b>(oy, ox) =
+            cv::Vec3b(luma.at<guint8>(oy, ox), expand(mean(v, cy, cx), false),
+                      expand(mean(u, cy, cx), false));
+      }
+    cv::Mat bgr, expected;
+    cv::cvtColor(ycrcb, bgr, cv::COLOR_YCrCb2BGR);
+    cv::cvtColor(bgr, expected, cv::COLOR_BGR2HSV);
+    EXPECT_EQ(cv::norm(hsv, expected, cv::NORM_INF), 0.0) << size;
+    EXPECT_EQ(cv::norm(builder.luma(), luma, cv::NORM_INF), 0.0) << size;
+    EXPECT_EQ(cv::norm(builder.bgr(), bgr, cv::NORM_INF), 0.0) << size;
+  }
+}

@@ -64,8 +64,10 @@ struct Detected {
   std::vector<montage::Shot> shots;
 };
 
-/* Pushes n frames made by make(i) (BGR) through a detector. */
-Detected detect(int n, const std::function<cv::Mat(int)> &make, ShotDetectorSettings settings = {})
+/* Pushes n frames made by make(i) (BGR) through a detector; with_bgr false
+ * pushes them without their BGR view (as for grey video). */
+Detected detect(int n, const std::function<cv::Mat(int)> &make, ShotDetectorSettings settings = {},
+                bool with_bgr = true)
 {
   ShotDetector det(settings);
   montage::AnalysisViewBuilder builder;
@@ -75,7 +77,8 @@ Detected detect(int n, const std::function<cv::Mat(int)> &make, ShotDetectorSett
     cv::Mat bgr = make(i);
     EXPECT_TRUE(builder.build(montage::FrameView::packed_rgb(bgr, 2, 1, 0), hsv));
     const size_t before = run.verdicts.size();
-    EXPECT_TRUE(det.push(hsv, builder.luma(), builder.bgr(), i * kFrame, kFrame, run.verdicts));
+    EXPECT_TRUE(det.push(hsv, builder.luma(), with_bgr ? builder.bgr() : cv::Mat(), i * kFrame,
+                         kFrame, run.verdicts));
     EXPECT_LE(run.verdicts.size(), before + 1);
   }
   det.finish(run.verdicts);
@@ -115,7 +118,8 @@ TEST(ShotDetector, EveryDetectorFindsHardCutsAtTheirFrame)
     cv::RNG rng(7);
     ShotDetectorSettings s;
     s.detector = kind;
-    Detected run = detect(110, [&](int i) { return shot_frame(shot_of(i, cuts), i, rng); }, s);
+    Detected run = detect(
+        110, [&](int i) { return shot_frame(shot_of(i, cuts), i, rng); }, s);
     EXPECT_EQ(run.boundaries, cuts) << montage::detector_kind_name(kind);
     ASSERT_EQ(run.shots.size(), cuts.size() + 1);
     EXPECT_EQ(run.shots.back().end, 110 * kFrame);
@@ -159,9 +163,12 @@ TEST(ShotDetector, FlashAndCutAwayAndBackAreNoCuts)
   s.detector = DetectorKind::kContent;
   s.flash_frames = 0;
   s.min_shot_length = 0;
-  Detected run = detect(50, [&](int i) {
-    return i == 25 ? cv::Mat(kSize, CV_8UC3, cv::Scalar::all(250)) : shot_frame(0, i, rng);
-  }, s);
+  Detected run = detect(
+      50,
+      [&](int i) {
+        return i == 25 ? cv::Mat(kSize, CV_8UC3, cv::Scalar::all(250)) : shot_frame(0, i, rng);
+      },
+      s);
   EXPECT_FALSE(run.boundaries.empty()) << "the test's flash must be big enough to matter";
 }
 
@@ -172,20 +179,29 @@ TEST(ShotDetector, FastPanIsNoCut)
   EXPECT_TRUE(run.boundaries.empty());
 }
 
-TEST(ShotDetector, DissolveIsReportedAsOne)
+class ShotDetectorBgr : public ::testing::TestWithParam<bool>
+{
+};
+
+/* With the frames' BGR views (as the element and the clip analysis push
+ * them) and without (the blend test converts the HSV views back). */
+TEST_P(ShotDetectorBgr, DissolveIsReportedAsOne)
 {
   cv::RNG rng(11);
   const int s0 = 40, len = 20;
-  Detected run = detect(110, [&](int i) {
-    if (i < s0)
-      return shot_frame(0, i, rng, 0.3);
-    if (i >= s0 + len)
-      return shot_frame(2, i, rng, 0.3);
-    const double a = (double)(i - s0 + 1) / (len + 1);
-    cv::Mat out;
-    cv::addWeighted(shot_frame(0, i, rng, 0.3), 1 - a, shot_frame(2, i, rng, 0.3), a, 0, out);
-    return out;
-  });
+  Detected run = detect(
+      110,
+      [&](int i) {
+        if (i < s0)
+          return shot_frame(0, i, rng, 0.3);
+        if (i >= s0 + len)
+          return shot_frame(2, i, rng, 0.3);
+        const double a = (double)(i - s0 + 1) / (len + 1);
+        cv::Mat out;
+        cv::addWeighted(shot_frame(0, i, rng, 0.3), 1 - a, shot_frame(2, i, rng, 0.3), a, 0, out);
+        return out;
+      },
+      {}, GetParam());
   ASSERT_EQ(run.boundaries.size(), 1u) << "one boundary, no hard cut";
   ASSERT_EQ(run.shots.size(), 2u);
   const montage::Shot &b = run.shots[1];
@@ -195,6 +211,8 @@ TEST(ShotDetector, DissolveIsReportedAsOne)
   EXPECT_EQ(b.start, b.transition_start);
   EXPECT_EQ(run.shots[0].end, b.start);
 }
+
+INSTANTIATE_TEST_SUITE_P(ShotDetector, ShotDetectorBgr, ::testing::Bool());
 
 TEST(ShotDetector, FadeOutAndInIsOneFade)
 {
@@ -271,4 +289,75 @@ TEST(ShotDetector, NamesRoundTrip)
   DetectorKind untouched = DetectorKind::kHash;
   EXPECT_FALSE(montage::detector_kind_from_name("nope", untouched));
   EXPECT_EQ(untouched, DetectorKind::kHash);
+}
+
+TEST(ShotFeatures, LaplacianVarianceOfAPointAndOfAView)
+{
+  /* One pixel of 100 on black, 5x5: the Laplacian is -400 there and +100 at
+   * its four neighbours, so the mean is 0 and the variance
+   * (400^2 + 4 * 100^2) / 25 = 8000. */
+  cv::Mat point(5, 5, CV_8UC1, cv::Scalar::all(0));
+  point.at<guint8>(2, 2) = 100;
+  EXPECT_DOUBLE_EQ(montage::laplacian_variance(point), 8000.0);
+  /* A view into a wider image is measured as an image of its own: the
+   * pixels beyond its edge do not count. */
+  cv::RNG rng(31);
+  for (int t = 0; t < 20; t++) {
+    const int w = rng.uniform(1, 300), h = rng.uniform(1, 40);
+    cv::Mat wide(h, w + 4, CV_8UC1);
+    rng.fill(wide, cv::RNG::UNIFORM, 0, 256);
+    const cv::Mat view = wide.colRange(2, 2 + w);
+    EXPECT_EQ(montage::laplacian_variance(view), montage::laplacian_variance(view.clone())) << w << "x" << h;
+  }
+  EXPECT_EQ(montage::laplacian_variance(cv::Mat(8, 8, CV_8UC1, cv::Scalar::all(77))), 0.0);
+  EXPECT_EQ(montage::laplacian_variance(cv::Mat(8, 8, CV_8UC3)), 0.0);
+  EXPECT_EQ(montage::laplacian_variance(cv::Mat()), 0.0);
+}
+
+TEST(ShotFeatures, ColourfulnessFollowsHaslerAndSuesstrunk)
+{
+  cv::RNG rng(37);
+  for (int t = 0; t < 30; t++) {
+    const int w = rng.uniform(1, 1500), h = rng.uniform(1, 30);
+    cv::Mat bgr(h, w, CV_8UC3);
+    rng.fill(bgr, cv::RNG::UNIFORM, 0, 256);
+    if (t % 4 == 0)
+      bgr.setTo(cv::Scalar(0, 255, 255)); /* the largest yb */
+    /* In floating point: rg = R - G, yb = (R + G) / 2 - B. */
+    cv::Mat f, rg, yb;
+    bgr.convertTo(f, CV_64FC3);
+    std::vector<cv::Mat> c;
+    cv::split(f, c);
+    rg = c[2] - c[1];
+    yb = 0.5 * (c[2] + c[1]) - c[0];
+    cv::Scalar m_rg, s_rg, m_yb, s_yb;
+    cv::meanStdDev(rg, m_rg, s_rg);
+    cv::meanStdDev(yb, m_yb, s_yb);
+    const double expected = std::sqrt(s_rg[0] * s_rg[0] + s_yb[0] * s_yb[0]) +
+                            0.3 * std::sqrt(m_rg[0] * m_rg[0] + m_yb[0] * m_yb[0]);
+    /* The floating-point reference is off by up to sqrt(rounding) where a
+     * variance is exactly 0 (a flat colour). */
+    EXPECT_NEAR(montage::colourfulness(bgr), expected, 1e-4) << w << "x" << h;
+  }
+  EXPECT_EQ(montage::colourfulness(cv::Mat(5, 37, CV_8UC3, cv::Scalar::all(90))), 0.0);
+}
+
+TEST(ShotFeatures, HistogramCountsEveryPixelOnce)
+{
+  cv::RNG rng(41);
+  for (const int w : {1, 3, 4, 5, 255, 256}) {
+    cv::Mat bgr(7, w, CV_8UC3), hsv;
+    rng.fill(bgr, cv::RNG::UNIFORM, 0, 256);
+    cv::cvtColor(bgr, hsv, cv::COLOR_BGR2HSV);
+    std::vector<double> count(montage::kShotHistogramBins, 0.0);
+    for (int y = 0; y < hsv.rows; y++)
+      for (int x = 0; x < hsv.cols; x++) {
+        const cv::Vec3b p = hsv.at<cv::Vec3b>(y, x);
+        count[(std::min(7, p[0] * 8 / 180) * 4 + p[1] / 64) * 4 + p[2] / 64] += 1.0;
+      }
+    const std::vector<float> h = montage::shot_histogram(hsv);
+    ASSERT_EQ(h.size(), count.size());
+    for (size_t b = 0; b < count.size(); b++)
+      EXPECT_EQ(h[b], (float)(count[b] / hsv.total())) << "width " << w << ", bin " << b;
+  }
 }

@@ -24,7 +24,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
 constexpr const char *kSongAnalysisVersion = "7"; /* 7: meter from the bar's repetition period */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
-constexpr const char *kClipAnalysisVersion = "4"; /* 4: keyframe colour gate, one stopping rule, seek a GOP early */
+constexpr const char *kClipAnalysisVersion = "5"; /* 5: blend test on the frames' own BGR views */
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

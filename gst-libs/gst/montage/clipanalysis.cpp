@@ -539,9 +539,7 @@ struct Sample {
  * ContentScorer's measure, 0-255). */
 double content_distance(const cv::Mat &a, const cv::Mat &b, const ContentWeights &w)
 {
-  cv::Mat d;
-  cv::absdiff(a, b, d);
-  const cv::Scalar m = cv::mean(d);
+  const cv::Scalar m = mean_abs_difference(a, b);
   return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
 }
 
@@ -565,15 +563,10 @@ Sample measure(const Views &v, cv::Mat &previous_luma)
   s.bright = m[0];
   s.contrast = sd[0];
   if (!previous_luma.empty() && previous_luma.size() == v.luma.size()) {
-    cv::Mat d;
-    cv::absdiff(v.luma, previous_luma, d);
-    s.motion = cv::mean(d)[0];
+    s.motion = mean_abs_difference(v.luma, previous_luma)[0];
   }
   v.luma.copyTo(previous_luma);
-  cv::Mat lap;
-  cv::Laplacian(v.luma, lap, CV_16S);
-  cv::meanStdDev(lap, m, sd);
-  s.sharp = sd[0] * sd[0];
+  s.sharp = laplacian_variance(v.luma);
   s.colour = colourfulness(v.bgr);
   s.histogram = shot_histogram(v.hsv);
   return s;

@@ -1,6 +1,7 @@
 /* gst-montage: shot-cut detection (see scenedetector.h). */
 #include <gst/montage/scenedetector.h>
 
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -132,14 +133,17 @@ void sample_taps(int n_src, int n_dst, bool pair, std::vector<int> &first, std::
   }
 }
 
-/* Limited-range (BT.601) to full-range tables, as convertTo would round. */
+/* Limited-range (BT.601) to full-range tables, as convertTo would round,
+ * indexed by the sum of the two horizontal taps (0-510): entry s holds the
+ * expanded value of their rounded mean, (s + 1) / 2. */
 struct RangeTables {
-  guint8 luma[256], chroma[256];
+  guint8 luma[511], chroma[511];
   RangeTables()
   {
-    for (int v = 0; v < 256; v++) {
-      luma[v] = cv::saturate_cast<guint8>(v * 255.0 / 219.0 - 16.0 * 255.0 / 219.0);
-      chroma[v] = cv::saturate_cast<guint8>(v * 255.0 / 224.0 + 128.0 - 128.0 * 255.0 / 224.0);
+    for (int s = 0; s < 511; s++) {
+      const int v = (s + 1) >> 1;
+      luma[s] = cv::saturate_cast<guint8>(v * 255.0 / 219.0 - 16.0 * 255.0 / 219.0);
+      chroma[s] = cv::saturate_cast<guint8>(v * 255.0 / 224.0 + 128.0 - 128.0 * 255.0 / 224.0);
     }
   }
 };
@@ -155,10 +159,11 @@ void AnalysisViewBuilder::sample_yuv(const FrameView &frame, cv::Size size)
   if (size != taps_size_ || luma != taps_luma_ || chroma != taps_chroma_) {
     /* One source row per output row: reading rows is what costs (the
      * frame is far larger than the caches), so rows are never paired. */
+    std::vector<int> same_rows;
     sample_taps(luma.width, size.width, true, lx0_, lx1_);
-    sample_taps(luma.height, size.height, false, ly0_, ly1_);
+    sample_taps(luma.height, size.height, false, ly_, same_rows);
     sample_taps(chroma.width, size.width, true, cx0_, cx1_);
-    sample_taps(chroma.height, size.height, false, cy0_, cy1_);
+    sample_taps(chroma.height, size.height, false, cy_, same_rows);
     taps_size_ = size;
     taps_luma_ = luma;
     taps_chroma_ = chroma;
@@ -167,29 +172,47 @@ void AnalysisViewBuilder::sample_yuv(const FrameView &frame, cv::Size size)
   y_.create(size, CV_8UC1);
   const bool planar = frame.layout == FrameView::Layout::YuvPlanar;
   const int u_off = frame.v_first ? 1 : 0, v_off = frame.v_first ? 0 : 1;
+  const int *lx0 = lx0_.data(), *lx1 = lx1_.data(), *cx0 = cx0_.data(), *cx1 = cx1_.data();
+  /* The bytes of one row that its taps read, from the first to the last. */
+  const int luma_span = lx1[size.width - 1] + 1 - lx0[0];
+  const int chroma_span = (planar ? 1 : 2) * (cx1[size.width - 1] + 1 - cx0[0]);
+  auto prefetch = [](const guint8 *p, int bytes) {
+    for (int k = 0; k < bytes; k += 64)
+      __builtin_prefetch(p + k);
+  };
   for (int oy = 0; oy < size.height; oy++) {
-    const guint8 *ya = frame.y.ptr<guint8>(ly0_[oy]), *yb = frame.y.ptr<guint8>(ly1_[oy]);
+    /* The source rows are far apart (7.5 at 1080p) and the frame was just
+     * written by the decoder, out of this core's caches: ask for the next
+     * output row's source rows while this one is sampled, so their reads
+     * overlap this row's work instead of stalling on each cache line. */
+    if (oy + 1 < size.height) {
+      prefetch(frame.y.ptr<guint8>(ly_[oy + 1]) + lx0[0], luma_span);
+      if (planar) {
+        prefetch(frame.u.ptr<guint8>(cy_[oy + 1]) + cx0[0], chroma_span);
+        prefetch(frame.v.ptr<guint8>(cy_[oy + 1]) + cx0[0], chroma_span);
+      } else {
+        prefetch(frame.uv.ptr<guint8>(cy_[oy + 1]) + 2 * cx0[0], chroma_span);
+      }
+    }
+    const guint8 *yr = frame.y.ptr<guint8>(ly_[oy]);
     guint8 *out = ycrcb_.ptr<guint8>(oy), *lum = y_.ptr<guint8>(oy);
     if (planar) {
-      const guint8 *ua = frame.u.ptr<guint8>(cy0_[oy]), *ub = frame.u.ptr<guint8>(cy1_[oy]);
-      const guint8 *va = frame.v.ptr<guint8>(cy0_[oy]), *vb = frame.v.ptr<guint8>(cy1_[oy]);
+      const guint8 *ur = frame.u.ptr<guint8>(cy_[oy]), *vr = frame.v.ptr<guint8>(cy_[oy]);
       for (int ox = 0; ox < size.width; ox++, out += 3) {
-        const int a = lx0_[ox], b = lx1_[ox], c = cx0_[ox], d = cx1_[ox];
-        const guint8 yv = kRange.luma[(ya[a] + ya[b] + yb[a] + yb[b] + 2) >> 2];
+        const int c = cx0[ox], d = cx1[ox];
+        const guint8 yv = kRange.luma[yr[lx0[ox]] + yr[lx1[ox]]];
         out[0] = lum[ox] = yv;
-        out[1] = kRange.chroma[(va[c] + va[d] + vb[c] + vb[d] + 2) >> 2];
-        out[2] = kRange.chroma[(ua[c] + ua[d] + ub[c] + ub[d] + 2) >> 2];
+        out[1] = kRange.chroma[vr[c] + vr[d]];
+        out[2] = kRange.chroma[ur[c] + ur[d]];
       }
     } else {
-      const guint8 *ca = frame.uv.ptr<guint8>(cy0_[oy]), *cb = frame.uv.ptr<guint8>(cy1_[oy]);
+      const guint8 *cr = frame.uv.ptr<guint8>(cy_[oy]);
       for (int ox = 0; ox < size.width; ox++, out += 3) {
-        const int a = lx0_[ox], b = lx1_[ox], c = 2 * cx0_[ox], d = 2 * cx1_[ox];
-        const guint8 yv = kRange.luma[(ya[a] + ya[b] + yb[a] + yb[b] + 2) >> 2];
+        const int c = 2 * cx0[ox], d = 2 * cx1[ox];
+        const guint8 yv = kRange.luma[yr[lx0[ox]] + yr[lx1[ox]]];
         out[0] = lum[ox] = yv;
-        out[1] =
-            kRange.chroma[(ca[c + v_off] + ca[d + v_off] + cb[c + v_off] + cb[d + v_off] + 2) >> 2];
-        out[2] =
-            kRange.chroma[(ca[c + u_off] + ca[d + u_off] + cb[c + u_off] + cb[d + u_off] + 2) >> 2];
+        out[1] = kRange.chroma[cr[c + v_off] + cr[d + v_off]];
+        out[2] = kRange.chroma[cr[c + u_off] + cr[d + u_off]];
       }
     }
   }
@@ -243,6 +266,85 @@ bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
   return false;
 }
 
+/* ---- mean_abs_difference ---- */
+
+namespace
+{
+
+#if CV_SIMD128
+/* Sums |a - b| per byte position over whole blocks of 16 * V bytes from
+ * a[i], b[i] on, into 16-bit lanes flushed every 256 blocks (255 at most per
+ * block); lane k belongs to channel k % cn, the block being a whole number of
+ * pixels. Returns the index after the last whole block. */
+template <int V>
+int blocks_abs_difference(const guint8 *a, const guint8 *b, int i, int n, int cn, guint64 sum[4])
+{
+  constexpr int kBlock = 16 * V;
+  cv::v_uint16x8 acc[2 * V];
+  guint16 lanes[kBlock];
+  while (i + kBlock <= n) {
+    for (int v = 0; v < 2 * V; v++)
+      acc[v] = cv::v_setzero_u16();
+    for (int k = 0; k < 256 && i + kBlock <= n; k++, i += kBlock)
+      for (int v = 0; v < V; v++) {
+        cv::v_uint16x8 lo, hi;
+        cv::v_expand(cv::v_absdiff(cv::v_load(a + i + 16 * v), cv::v_load(b + i + 16 * v)), lo, hi);
+        acc[2 * v] += lo;
+        acc[2 * v + 1] += hi;
+      }
+    for (int v = 0; v < 2 * V; v++)
+      cv::v_store(lanes + 8 * v, acc[v]);
+    for (int k = 0; k < kBlock; k += cn)
+      for (int c = 0; c < cn; c++)
+        sum[c] += lanes[k + c];
+  }
+  return i;
+}
+#endif
+
+/* Sums of |a - b| per channel over `width` pixels of `cn` bytes, without
+ * deinterleaving the channels (blocks_abs_difference()). */
+void row_abs_difference(const guint8 *a, const guint8 *b, int width, int cn, guint64 sum[4])
+{
+  const int n = width * cn;
+  int i = 0;
+#if CV_SIMD128
+  if (cn == 1) {
+    for (; i + 16 <= n; i += 16)
+      sum[0] += cv::v_reduce_sad(cv::v_load(a + i), cv::v_load(b + i));
+  } else if (cn == 3) {
+    i = blocks_abs_difference<3>(a, b, i, n, cn, sum); /* 48 bytes: 16 pixels */
+  } else {
+    i = blocks_abs_difference<1>(a, b, i, n, cn, sum); /* 16 bytes: 8 or 4 pixels */
+  }
+#endif
+  for (; i < n; i += cn)
+    for (int c = 0; c < cn; c++)
+      sum[c] += (guint64)std::abs(a[i + c] - b[i + c]);
+}
+
+} // namespace
+
+cv::Scalar mean_abs_difference(const cv::Mat &a, const cv::Mat &b)
+{
+  if (a.empty() || b.empty() || a.size() != b.size() || a.type() != b.type() ||
+      a.depth() != CV_8U || a.dims != 2)
+    return cv::Scalar::all(0.0);
+  const int cn = a.channels();
+  guint64 sum[4] = {0, 0, 0, 0};
+  if (a.isContinuous() && b.isContinuous())
+    row_abs_difference(a.ptr<guint8>(), b.ptr<guint8>(), a.rows * a.cols, cn, sum);
+  else
+    for (int y = 0; y < a.rows; y++)
+      row_abs_difference(a.ptr<guint8>(y), b.ptr<guint8>(y), a.cols, cn, sum);
+  /* As cv::mean: the sum times the reciprocal of the pixel count. */
+  const double scale = 1.0 / ((double)a.rows * a.cols);
+  cv::Scalar out = cv::Scalar::all(0.0);
+  for (int c = 0; c < cn; c++)
+    out[c] = (double)sum[c] * scale;
+  return out;
+}
+
 /* ---- ContentScorer ---- */
 
 ContentScorer::ContentScorer(Weights weights)
@@ -261,8 +363,7 @@ std::optional<double> ContentScorer::score(const cv::Mat &hsv)
   }
   std::optional<double> out;
   if (!previous_.empty() && previous_.size() == hsv.size()) {
-    cv::absdiff(hsv, previous_, diff_);
-    const cv::Scalar m = cv::mean(diff_);
+    const cv::Scalar m = mean_abs_difference(hsv, previous_);
     const Weights &w = weights_;
     out = (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
   }

@@ -79,9 +79,12 @@ struct FrameView {
  * source row (luma and chroma alike; the nearest pixel when the plane is not
  * larger than the view), with the range expansion done by table on the way:
  * one source row in (frame height / view height) is read, with no full-size
- * intermediate and no OpenCV thread pool.
+ * intermediate and no OpenCV thread pool; the next output row's source rows
+ * are prefetched while one is sampled (the frame has just been written by
+ * the decoder, out of this core's caches).
  * Grey and RGB planes are reduced with INTER_LINEAR. build() measured
- * about 0.15 ms per 1080p I420 frame here (docs/montagescene.md). A
+ * about 0.16 ms of CPU per 1080p I420 frame in cache, 0.19 ms out of cache,
+ * two thirds of it OpenCV's two colour conversions (docs/scene-benchmark.md). A
  * non-integer INTER_AREA would cost as much as decoding the frame, so it is
  * never used.
  *
@@ -120,8 +123,9 @@ private:
 
   int max_width_;
   cv::Mat y_, rgb_, ycrcb_, bgr_, luma_;
-  /* sample_yuv() source rows/columns per output row/column, for the sizes below. */
-  std::vector<int> lx0_, lx1_, ly0_, ly1_, cx0_, cx1_, cy0_, cy1_;
+  /* sample_yuv() source columns (two taps) and rows (one) per output
+   * column and row, for the sizes below. */
+  std::vector<int> lx0_, lx1_, ly_, cx0_, cx1_, cy_;
   cv::Size taps_size_, taps_luma_, taps_chroma_;
 };
 
@@ -155,6 +159,18 @@ struct ContentWeights {
   double hue = 1.0, saturation = 1.0, luma = 1.0; /* weight of the H, S and V differences */
 };
 
+/* Per-channel mean absolute difference of two 8-bit images: channel c of
+ * the result is mean over pixels of |a_c - b_c| (0-255); channels past the
+ * images' count are 0. The same values, to the last bit, as
+ * cv::mean(cv::absdiff(a, b)) (exact integer sums, scaled by 1/pixels as
+ * cv::mean does), in one pass with no intermediate image: the content score,
+ * the flash test and the blend test call it several times per frame, and
+ * absdiff + mean cost about 5x more (docs/scene-benchmark.md).
+ * Input: CV_8UC1 to CV_8UC4, same size and type, any strides.
+ * Returns all zeros when either is empty or they differ in size or type, or
+ * are not 8-bit. */
+cv::Scalar mean_abs_difference(const cv::Mat &a, const cv::Mat &b);
+
 class ContentScorer final : public FrameScorer
 {
 public:
@@ -177,7 +193,6 @@ public:
 private:
   Weights weights_;
   cv::Mat previous_;
-  cv::Mat diff_;
 };
 
 /* What SceneDetector decided about one frame. */

@@ -1,6 +1,7 @@
 /* gst-montage: shot boundaries and shot features (see shotdetector.h). */
 #include <gst/montage/shotdetector.h>
 
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -140,6 +141,20 @@ std::optional<double> HashScorer::score(const cv::Mat &view)
 
 /* ---- features ---- */
 
+double laplacian_variance(const cv::Mat &luma)
+{
+  if (luma.empty() || luma.type() != CV_8UC1)
+    return 0.0;
+  /* BORDER_ISOLATED: a view into a larger image is measured as an image of
+   * its own (OpenCV's filters otherwise read the pixels past a view's edge
+   * for its border). */
+  cv::Mat lap;
+  cv::Laplacian(luma, lap, CV_16S, 1, 1.0, 0.0, cv::BORDER_REFLECT_101 | cv::BORDER_ISOLATED);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(lap, mean, sd);
+  return sd[0] * sd[0];
+}
+
 double colourfulness(const cv::Mat &bgr)
 {
   if (bgr.empty() || bgr.type() != CV_8UC3)
@@ -150,7 +165,42 @@ double colourfulness(const cv::Mat &bgr)
   for (int y = 0; y < bgr.rows; y++) {
     const guint8 *p = bgr.ptr<guint8>(y);
     gint64 r_rg = 0, r_rg2 = 0, r_yb2 = 0, r_yb22 = 0;
-    for (int x = 0; x < bgr.cols; x++, p += 3) {
+    int x = 0;
+#if CV_SIMD128
+    /* 16 pixels at a time: rg and yb2 fit 16 bits (-255..255, -510..510);
+     * the dot products add pairs into 32-bit lanes, at most 2 * 510^2 per
+     * pair, flushed every 1024 pixels (well under 2^31). */
+    const cv::v_int16x8 ones = cv::v_setall_s16(1);
+    while (x + 16 <= bgr.cols) {
+      cv::v_int32x4 a_rg = cv::v_setzero_s32(), a_rg2 = cv::v_setzero_s32(),
+                    a_yb2 = cv::v_setzero_s32(), a_yb22 = cv::v_setzero_s32();
+      for (int k = 0; k < 64 && x + 16 <= bgr.cols; k++, x += 16, p += 48) {
+        cv::v_uint8x16 b, g, r;
+        cv::v_load_deinterleave(p, b, g, r);
+        cv::v_uint16x8 b0, b1, g0, g1, r0, r1;
+        cv::v_expand(b, b0, b1);
+        cv::v_expand(g, g0, g1);
+        cv::v_expand(r, r0, r1);
+        auto add = [&](const cv::v_uint16x8 &bb, const cv::v_uint16x8 &gg,
+                       const cv::v_uint16x8 &rr) {
+          const cv::v_int16x8 vb = cv::v_reinterpret_as_s16(bb), vg = cv::v_reinterpret_as_s16(gg),
+                              vr = cv::v_reinterpret_as_s16(rr);
+          const cv::v_int16x8 rg = vr - vg, yb2 = vr + vg - (vb + vb);
+          a_rg += cv::v_dotprod(rg, ones);
+          a_rg2 += cv::v_dotprod(rg, rg);
+          a_yb2 += cv::v_dotprod(yb2, ones);
+          a_yb22 += cv::v_dotprod(yb2, yb2);
+        };
+        add(b0, g0, r0);
+        add(b1, g1, r1);
+      }
+      r_rg += cv::v_reduce_sum(a_rg);
+      r_rg2 += cv::v_reduce_sum(a_rg2);
+      r_yb2 += cv::v_reduce_sum(a_yb2);
+      r_yb22 += cv::v_reduce_sum(a_yb22);
+    }
+#endif
+    for (; x < bgr.cols; x++, p += 3) {
       const int rg = (int)p[2] - (int)p[1];
       const int yb2 = (int)p[2] + (int)p[1] - 2 * (int)p[0];
       r_rg += rg;
@@ -181,21 +231,33 @@ std::vector<float> shot_histogram(const cv::Mat &hsv)
       t[h] = std::min(7, h * 8 / 180) * 16;
     return t;
   }();
-  std::vector<guint32> count(kShotHistogramBins, 0);
+  /* Four partial counts, pixel x going to count x % 4: neighbouring pixels
+   * mostly fall in the same bin, and one count would make each increment
+   * wait for the one before it. */
+  std::vector<guint32> count(4 * kShotHistogramBins, 0);
+  guint32 *c0 = count.data(), *c1 = c0 + kShotHistogramBins, *c2 = c1 + kShotHistogramBins,
+          *c3 = c2 + kShotHistogramBins;
+  auto bin = [](const guint8 *p) { return hue_bin[p[0]] + (p[1] >> 6) * 4 + (p[2] >> 6); };
   for (int y = 0; y < hsv.rows; y++) {
     const guint8 *p = hsv.ptr<guint8>(y);
-    for (int x = 0; x < hsv.cols; x++, p += 3)
-      count[hue_bin[p[0]] + (p[1] >> 6) * 4 + (p[2] >> 6)]++;
+    int x = 0;
+    for (; x + 4 <= hsv.cols; x += 4, p += 12) {
+      c0[bin(p)]++;
+      c1[bin(p + 3)]++;
+      c2[bin(p + 6)]++;
+      c3[bin(p + 9)]++;
+    }
+    for (; x < hsv.cols; x++, p += 3)
+      c0[bin(p)]++;
   }
   const double total = (double)hsv.rows * hsv.cols;
   std::vector<float> out(kShotHistogramBins);
   for (int b = 0; b < kShotHistogramBins; b++)
-    out[b] = (float)(count[b] / total);
+    out[b] = (float)((c0[b] + c1[b] + c2[b] + c3[b]) / total);
   return out;
 }
 
 /* ---- ShotDetector ---- */
-
 
 namespace
 {
@@ -210,6 +272,9 @@ constexpr double kGradualMin = 15.0;
 constexpr double kBlendTolerance = 0.2;
 /* Flash test: frame t+k "looks like t-1 again" below this fraction of the jump. */
 constexpr double kFlashReturn = 0.4;
+/* Blend test: a transition has ended at frame t when the content distance
+ * from t to t+kGradualLook is under half that from t-kGradualLook to t. */
+constexpr int kGradualLook = 3;
 } // namespace
 
 ShotDetector::ShotDetector(ShotDetectorSettings settings, bool luma_only)
@@ -254,8 +319,7 @@ double ShotDetector::content_distance(const cv::Mat &a, const cv::Mat &b) const
 {
   if (a.empty() || b.empty() || a.size() != b.size() || a.type() != b.type())
     return 0.0;
-  cv::absdiff(a, b, diff_);
-  const cv::Scalar m = cv::mean(diff_);
+  const cv::Scalar m = mean_abs_difference(a, b);
   const ContentWeights &w = content_.weights();
   return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
 }
@@ -290,15 +354,25 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
     /* The previous frame's view is the content scorer's reference: no copy
      * beyond the one kept in frames_ (whose memory is recycled). */
     if (!spare_.empty()) {
-      f.hsv = std::move(spare_.back());
+      f.hsv = std::move(spare_.back().hsv);
+      f.bgr = std::move(spare_.back().bgr);
       spare_.pop_back();
     }
     hsv.copyTo(f.hsv);
+    /* The blend test's view: the frame's own BGR view when given (a copy
+     * costs a thirtieth of converting the HSV view back), else converted
+     * from the HSV view when first needed (find_gradual()). */
+    if (!bgr.empty() && bgr.type() == CV_8UC3 && bgr.size() == hsv.size())
+      bgr.copyTo(f.bgr);
+    else
+      f.bgr.release();
     f.ts = timestamp;
     f.dur = duration;
     std::optional<double> content;
     if (!frames_.empty())
       content = content_distance(frames_.back().hsv, hsv);
+    if (settings_.max_transition_frames > 0 && frames_.size() >= (size_t)kGradualLook)
+      f.back_look = content_distance(frames_[frames_.size() - kGradualLook].hsv, hsv);
     std::optional<double> score = content;
     if (settings_.detector == DetectorKind::kHistogram || settings_.detector == DetectorKind::kHash)
       score = scorer_->score(luma.empty() ? hsv : luma);
@@ -322,14 +396,9 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
     if (settings_.features && k % every == 0) {
       m.measured = true;
       if (!last_luma_.empty() && last_luma_.size() == y.size()) {
-        cv::absdiff(y, last_luma_, diff_);
-        m.motion = cv::mean(diff_)[0];
+        m.motion = mean_abs_difference(y, last_luma_)[0];
       }
-      cv::Mat lap;
-      cv::Laplacian(y, lap, CV_16S);
-      cv::Scalar lm, ls;
-      cv::meanStdDev(lap, lm, ls);
-      m.sharpness = ls[0] * ls[0];
+      m.sharpness = laplacian_variance(y);
       m.colourfulness = (!bgr.empty() && bgr.size() == hsv.size()) ? colourfulness(bgr) : 0.0;
     }
     /* The frame before the next measured one keeps its luma for motion. */
@@ -350,7 +419,7 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
   const size_t keep = (size_t)settings_.max_transition_frames + 2;
   while (next_ > keep) {
     if (spare_.size() < 4)
-      spare_.push_back(std::move(frames_.front().hsv));
+      spare_.push_back({std::move(frames_.front().hsv), std::move(frames_.front().bgr)});
     frames_.pop_front();
     next_--;
   }
@@ -393,26 +462,33 @@ bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_
   static const int kLengths[] = {60, 48, 36, 24, 16, 10, 6};
   const Frame &b = frames_[i];
   /* The blend has ended at B: the next frames change less than the ones before. */
-  const size_t look = std::min((size_t)3, frames_.size() - 1 - i);
+  const size_t look = std::min((size_t)kGradualLook, frames_.size() - 1 - i);
   if (look == 0 || i < look)
     return false;
-  const double after = content_distance(b.hsv, frames_[i + look].hsv);
-  const double before = content_distance(frames_[i - look].hsv, b.hsv);
+  /* Both distances were taken at push() (Frame::back_look) unless the
+   * stream ends within kGradualLook frames. */
+  const Frame &later = frames_[i + look];
+  const double after = look == (size_t)kGradualLook && later.back_look >= 0.0
+                           ? later.back_look
+                           : content_distance(b.hsv, later.hsv);
+  const double before = look == (size_t)kGradualLook && b.back_look >= 0.0
+                            ? b.back_look
+                            : content_distance(frames_[i - look].hsv, b.hsv);
   if (!(after < 0.5 * before))
     return false;
-  /* Blending is linear in RGB, not in HSV (hue jumps): test in BGR. */
-  auto bgr_of = [](const Frame &f) {
-    cv::Mat out;
-    cv::cvtColor(f.hsv, out, cv::COLOR_HSV2BGR);
-    return out;
+  /* Blending is linear in RGB, not in HSV (hue jumps): test in BGR, on the
+   * frames' BGR views (Frame::bgr; converted from HSV once, when a frame
+   * came without one). */
+  auto bgr_of = [](const Frame &f) -> const cv::Mat & {
+    if (f.bgr.empty())
+      cv::cvtColor(f.hsv, f.bgr, cv::COLOR_HSV2BGR);
+    return f.bgr;
   };
   auto distance = [](const cv::Mat &x, const cv::Mat &y) {
-    cv::Mat d;
-    cv::absdiff(x, y, d);
-    const cv::Scalar m = cv::mean(d);
+    const cv::Scalar m = mean_abs_difference(x, y);
     return (m[0] + m[1] + m[2]) / 3.0;
   };
-  const cv::Mat b_bgr = bgr_of(b);
+  const cv::Mat &b_bgr = bgr_of(b);
   cv::Mat blend;
   for (int len : kLengths) {
     if (len > settings_.max_transition_frames || (size_t)len > i)
@@ -422,7 +498,7 @@ bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_
     if (GST_CLOCK_TIME_IS_VALID(a.ts) && GST_CLOCK_TIME_IS_VALID(shot_.transition_end) &&
         a.ts < shot_.transition_end)
       continue;
-    const cv::Mat a_bgr = bgr_of(a);
+    const cv::Mat &a_bgr = bgr_of(a);
     const double change = distance(a_bgr, b_bgr);
     if (change < kGradualMin)
       continue;

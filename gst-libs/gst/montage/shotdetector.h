@@ -166,7 +166,8 @@ public:
   int latency_frames() const;
 
   /* Pushes the analysis views of one frame (builder.build() output: hsv, and
-   * builder.luma()/bgr() for the features; bgr may be empty) with its
+   * builder.luma()/bgr() for the features and the fade/dissolve test; bgr
+   * may be empty: that test then uses the HSV view converted back) with its
    * timestamp (ns, non-decreasing; GST_CLOCK_TIME_NONE allowed) and duration
    * (ns or GST_CLOCK_TIME_NONE). Appends the verdicts now final to out.
    * A view of another size than the previous frame's starts a new stream
@@ -194,6 +195,10 @@ public:
 private:
   struct Frame {
     cv::Mat hsv; /* own copy of the analysis view */
+    /* Own copy of the BGR analysis view (push()'s bgr), or, for frames
+     * pushed without one, the HSV view's conversion, made the first time
+     * the blend test needs it (find_gradual()). */
+    mutable cv::Mat bgr;
     GstClockTime ts = GST_CLOCK_TIME_NONE;
     GstClockTime dur = GST_CLOCK_TIME_NONE;
     bool has_score = false;
@@ -201,6 +206,9 @@ private:
     double content = 0.0; /* content score */
     FrameFeatures features;
     bool black = false;
+    /* content_distance() from the frame pushed 3 before it (the blend
+     * test's look, find_gradual()); < 0 when there was none. */
+    double back_look = -1.0;
   };
   void decide(std::vector<FrameVerdict> &out);
   double content_distance(const cv::Mat &a, const cv::Mat &b) const;
@@ -213,10 +221,12 @@ private:
   ShotDetectorSettings settings_;
   bool luma_only_;
   std::unique_ptr<FrameScorer> scorer_;
-  ContentScorer content_;      /* its weights score content_distance() */
-  mutable cv::Mat diff_;       /* content_distance() scratch */
-  std::vector<cv::Mat> spare_; /* analysis views of dropped frames, reused */
-  guint64 pushed_ = 0;         /* frames since the last reset, for features_every */
+  ContentScorer content_; /* its weights score content_distance() */
+  struct Views {
+    cv::Mat hsv, bgr;
+  };
+  std::vector<Views> spare_; /* analysis views of dropped frames, reused */
+  guint64 pushed_ = 0;       /* frames since the last reset, for features_every */
   FrameFeatures last_features_;
   /* Frames kept: the last max_transition_frames decided ones (history) and
    * the undecided ones; next_ is the index of the first undecided frame. */
@@ -236,6 +246,14 @@ private:
   GstClockTime fade_pending_ = GST_CLOCK_TIME_NONE;
   bool fade_is_pending_ = false;
 };
+
+/* Sharpness: the variance of the Laplacian (Pech-Pacheco et al. 2000,
+ * "variance of the Laplacian") of a CV_8UC1 luma image: cv::Laplacian with
+ * its 3x3 kernel (0 1 0 / 1 -4 1 / 0 1 0) into CV_16S, borders reflected
+ * without repeating the edge and a view measured as an image of its own
+ * (BORDER_ISOLATED), then cv::meanStdDev squared. Units: luma levels
+ * squared. 0 for an empty or non-CV_8UC1 image. */
+double laplacian_variance(const cv::Mat &luma);
 
 /* Hasler and Suesstrunk's colourfulness of a BGR image (CV_8UC3): sqrt of the
  * variances of rg = R - G and yb = (R + G)/2 - B, plus 0.3 times the root of
