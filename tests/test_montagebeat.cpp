@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -150,12 +151,16 @@ struct Fixture {
       gst_memory_unref(sent[received].mem);
   }
 
-  /* Pushes mono[from, to) in 1024-frame buffers starting at `pts`. */
+  /* Buffer sizes in frames, taken in turn by push(). */
+  std::vector<std::size_t> blocks = {1024};
+
+  /* Pushes mono[from, to) in buffers of `blocks` frames starting at `pts`. */
   void push(const std::vector<float> &mono, std::size_t from, std::size_t to, GstClockTime pts,
             bool discont_first = false)
   {
-    for (std::size_t pos = from; pos < to; pos += 1024) {
-      std::size_t n = std::min<std::size_t>(1024, to - pos);
+    std::size_t k = 0;
+    for (std::size_t pos = from, n = 0; pos < to; pos += n) {
+      n = std::min<std::size_t>(blocks[k++ % blocks.size()], to - pos);
       GstBuffer *in = make_buffer(mono, pos, n);
       GST_BUFFER_PTS(in) = pts + gst_util_uint64_scale(pos - from, GST_SECOND, rate);
       GST_BUFFER_DURATION(in) = gst_util_uint64_scale(n, GST_SECOND, rate);
@@ -180,9 +185,23 @@ struct Fixture {
     bool seen = false;
     while ((ev = gst_harness_try_pull_event(h))) {
       seen = seen || GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
+      take_tag(ev);
       gst_event_unref(ev);
     }
     EXPECT_TRUE(seen) << "EOS not forwarded";
+  }
+
+  /* GST_TAG_BEATS_PER_MINUTE of each tag event eos() pulled, in order. */
+  std::vector<double> tag_bpms;
+  void take_tag(GstEvent *ev)
+  {
+    if (GST_EVENT_TYPE(ev) != GST_EVENT_TAG)
+      return;
+    GstTagList *tags = nullptr;
+    double bpm = 0;
+    gst_event_parse_tag(ev, &tags);
+    if (gst_tag_list_get_double(tags, GST_TAG_BEATS_PER_MINUTE, &bpm))
+      tag_bpms.push_back(bpm);
   }
 
   /* Element messages named `name` posted so far; others stay for later. */
@@ -613,6 +632,174 @@ TEST(MontageBeat, CapsAndProperties)
   EXPECT_STREQ(gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS),
                "Filter/Analyzer/Audio");
   gst_object_unref(el);
+}
+
+/* ---- the analysis worker: results must not depend on its timing ---- */
+
+/* Everything a run produced after the last forget(): messages, metas and
+ * BPM tags, each in order. */
+struct Outcome {
+  std::vector<std::string> beats;  /* montage-beat messages, serialised */
+  std::vector<GstStructure *> energy;
+  std::string summary;             /* montage-beats */
+  std::vector<std::string> metas;  /* every MontageBeatMeta on the buffers that came out */
+  std::vector<double> tags;        /* GST_TAG_BEATS_PER_MINUTE of each tag event */
+  Outcome() = default;
+  Outcome(const Outcome &) = delete;
+  Outcome &operator=(const Outcome &) = delete;
+  ~Outcome() { free_all(energy); }
+};
+
+/* Drops what `f` has produced so far. */
+void forget(Fixture &f)
+{
+  for (const char *name : {"montage-beat", "montage-energy", "montage-beats"}) {
+    std::vector<GstStructure *> v = f.take(name);
+    free_all(v);
+  }
+  for (GstBuffer *b : f.with_meta)
+    gst_buffer_unref(b);
+  f.with_meta.clear();
+  GstEvent *ev;
+  while ((ev = gst_harness_try_pull_event(f.h)))
+    gst_event_unref(ev);
+  f.tag_bpms.clear();
+}
+
+void collect_outcome(Fixture &f, Outcome &o)
+{
+  for (GstStructure *s : f.take("montage-beat")) {
+    gchar *str = gst_structure_to_string(s);
+    o.beats.push_back(str);
+    g_free(str);
+    gst_structure_free(s);
+  }
+  o.energy = f.take("montage-energy");
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  EXPECT_EQ(summary.size(), 1u);
+  if (!summary.empty()) {
+    gchar *str = gst_structure_to_string(summary[0]);
+    o.summary = str;
+    g_free(str);
+  }
+  free_all(summary);
+  for (GstBuffer *b : f.with_meta) {
+    MontageBeatInfo info[8];
+    guint n = std::min(montage_buffer_get_beats(b, info, 8), 8u);
+    for (guint i = 0; i < n; i++)
+      o.metas.push_back(std::to_string(info[i].time) + " " + std::to_string(info[i].strength) + " " +
+                        std::to_string(info[i].downbeat) + " " + std::to_string(info[i].bar_position) + " " +
+                        std::to_string(info[i].bpm));
+  }
+  GstEvent *ev;
+  while ((ev = gst_harness_try_pull_event(f.h))) {
+    f.take_tag(ev);
+    gst_event_unref(ev);
+  }
+  o.tags = f.tag_bpms;
+}
+
+/* The warm-up beat comes out after its buffer may have left: drop its meta
+ * so runs with other buffer sizes compare. */
+void drop_warm_up_meta(Outcome &o)
+{
+  if (o.beats.empty() || o.metas.empty())
+    return;
+  guint64 first = 0;
+  GstStructure *s = gst_structure_from_string(o.beats[0].c_str(), NULL);
+  ASSERT_NE(s, nullptr);
+  gst_structure_get_uint64(s, "timestamp", &first);
+  gst_structure_free(s);
+  if (o.metas[0].rfind(std::to_string(first) + " ", 0) == 0)
+    o.metas.erase(o.metas.begin());
+}
+
+/* Same messages, metas and tags. Energy levels are sums of squares taken
+ * in buffer-sized runs: equal to float rounding. */
+void expect_same(const Outcome &a, const Outcome &b)
+{
+  EXPECT_EQ(a.beats, b.beats);
+  EXPECT_EQ(a.summary, b.summary);
+  EXPECT_EQ(a.metas, b.metas);
+  EXPECT_EQ(a.tags, b.tags);
+  ASSERT_EQ(a.energy.size(), b.energy.size());
+  for (std::size_t i = 0; i < a.energy.size(); i++) {
+    guint64 ta = 0, tb = 0;
+    double ra = 0, rb = 0;
+    gst_structure_get_uint64(a.energy[i], "timestamp", &ta);
+    gst_structure_get_uint64(b.energy[i], "timestamp", &tb);
+    gst_structure_get_double(a.energy[i], "rms", &ra);
+    gst_structure_get_double(b.energy[i], "rms", &rb);
+    EXPECT_EQ(ta, tb) << "energy interval " << i;
+    EXPECT_NEAR(ra, rb, 1e-3) << "energy interval " << i;
+  }
+}
+
+TEST(MontageBeat, FlushMidStreamMatchesAFreshRun)
+{
+  const guint rate = 44100;
+  Clicks before = make_clicks(rate, 97, 0.3, 6.0);
+  Clicks after = make_clicks(rate, 120, 0.5, 12.0);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+
+  Outcome flushed;
+  {
+    Fixture f(rate, 2, false);
+    f.blocks = {256, 384, 512};
+    f.push(before.mono, 0, 5 * rate, 0);
+    /* The last second in one buffer, whose beats (at 97 BPM, one or two)
+     * are not yet posted when the flush comes (held for live-delay): they
+     * must not be posted after it. */
+    f.blocks = {rate};
+    f.push(before.mono, 5 * rate, before.mono.size(), 5 * GST_SECOND);
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_flush_start()));
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_flush_stop(TRUE)));
+    f.flushed();
+    forget(f);
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+    f.blocks = {256, 384, 512};
+    f.push(after.mono, 0, after.mono.size(), 0);
+    f.eos();
+    collect_outcome(f, flushed);
+  }
+  Outcome fresh;
+  {
+    Fixture f(rate, 2, false);
+    f.blocks = {256, 384, 512};
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+    f.push(after.mono, 0, after.mono.size(), 0);
+    f.eos();
+    collect_outcome(f, fresh);
+  }
+  ASSERT_GT(fresh.beats.size(), 15u);
+  ASSERT_GT(fresh.metas.size(), 15u);
+  ASSERT_FALSE(fresh.tags.empty());
+  EXPECT_EQ(fresh.energy.size(), 120u);
+  expect_same(flushed, fresh);
+}
+
+TEST(MontageBeat, BufferSizesDoNotChangeTheResults)
+{
+  const guint rate = 48000;
+  Clicks ck = make_clicks(rate, 133, 0.4, 14.0);
+  const std::vector<std::vector<std::size_t>> sizes = {{1024}, {37, 20000, 480, 1, 9001, 4096}, {48000}};
+  std::vector<std::unique_ptr<Outcome>> runs;
+  for (const std::vector<std::size_t> &blocks : sizes) {
+    Fixture f(rate, 1, true);
+    f.blocks = blocks;
+    f.push(ck.mono, 0, ck.mono.size(), 2 * GST_SECOND);
+    f.eos();
+    runs.push_back(std::make_unique<Outcome>());
+    collect_outcome(f, *runs.back());
+    drop_warm_up_meta(*runs.back());
+  }
+  ASSERT_GT(runs[0]->beats.size(), 20u);
+  ASSERT_GE(runs[0]->metas.size() + 1, runs[0]->beats.size()) << "every beat after the warm-up has its meta";
+  for (std::size_t i = 1; i < runs.size(); i++) {
+    SCOPED_TRACE("buffer sizes #" + std::to_string(i));
+    expect_same(*runs[0], *runs[i]);
+  }
 }
 
 /* ---- regression on a rendered MIDI song ---- */
