@@ -535,14 +535,6 @@ struct Sample {
   std::vector<float> histogram;
 };
 
-/* Weighted mean absolute difference of two HSV views of one size (the
- * ContentScorer's measure, 0-255). */
-double content_distance(const cv::Mat &a, const cv::Mat &b, const ContentWeights &w)
-{
-  const cv::Scalar m = mean_abs_difference(a, b);
-  return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
-}
-
 /* L1 distance between two shot_histogram()s (0-2; 2 when either is empty
  * or they differ in size: the safe side for the keyframe gate). */
 double histogram_distance(const std::vector<float> &a, const std::vector<float> &b)

@@ -345,6 +345,12 @@ cv::Scalar mean_abs_difference(const cv::Mat &a, const cv::Mat &b)
   return out;
 }
 
+double content_distance(const cv::Mat &a, const cv::Mat &b, const ContentWeights &w)
+{
+  const cv::Scalar m = mean_abs_difference(a, b);
+  return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
+}
+
 /* ---- ContentScorer ---- */
 
 ContentScorer::ContentScorer(Weights weights)
@@ -362,11 +368,8 @@ std::optional<double> ContentScorer::score(const cv::Mat &hsv)
     return std::nullopt;
   }
   std::optional<double> out;
-  if (!previous_.empty() && previous_.size() == hsv.size()) {
-    const cv::Scalar m = mean_abs_difference(hsv, previous_);
-    const Weights &w = weights_;
-    out = (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
-  }
+  if (!previous_.empty() && previous_.size() == hsv.size())
+    out = montage::content_distance(hsv, previous_, weights_);
   hsv.copyTo(previous_);
   return out;
 }

@@ -171,6 +171,14 @@ struct ContentWeights {
  * are not 8-bit. */
 cv::Scalar mean_abs_difference(const cv::Mat &a, const cv::Mat &b);
 
+/* The content score between two HSV views (CV_8UC3, one size): the weighted
+ * mean sum(w_c * mean_c) / sum(w_c) of mean_abs_difference()'s H, S and V
+ * channels (ContentWeights), 0-255. 0 when mean_abs_difference() gives
+ * zeros (an empty view, or views of different size or type). The weights
+ * must not all be 0. ContentScorer, ShotDetector's flash and blend tests
+ * and clip analysis's keyframe gate all measure with it. */
+double content_distance(const cv::Mat &a, const cv::Mat &b, const ContentWeights &w);
+
 class ContentScorer final : public FrameScorer
 {
 public:

@@ -317,11 +317,7 @@ double ShotDetector::threshold() const
 
 double ShotDetector::content_distance(const cv::Mat &a, const cv::Mat &b) const
 {
-  if (a.empty() || b.empty() || a.size() != b.size() || a.type() != b.type())
-    return 0.0;
-  const cv::Scalar m = mean_abs_difference(a, b);
-  const ContentWeights &w = content_.weights();
-  return (w.hue * m[0] + w.saturation * m[1] + w.luma * m[2]) / (w.hue + w.saturation + w.luma);
+  return montage::content_distance(a, b, content_.weights());
 }
 
 void ShotDetector::reset()
