@@ -228,15 +228,6 @@ TEST(ToolAdtsExtract, KeepsTheIndexInTheCache)
   ASSERT_FALSE(dir.empty());
   const std::string song = dir + "/clicks.aac", cache = dir + "/cache";
   ASSERT_TRUE(make_click_song(dir, song));
-  auto read = [](const std::string &p) {
-    gchar *data = nullptr;
-    gsize len = 0;
-    std::string s;
-    if (g_file_get_contents(p.c_str(), &data, &len, nullptr))
-      s.assign(data, len);
-    g_free(data);
-    return s;
-  };
   const std::string a = dir + "/a.wav", b = dir + "/b.wav", c = dir + "/c.wav";
   ToolRun r = run_tool({"extract", song, "--start", "10.5", "--end", "13", "-o", a,
                         "--cache-dir", cache});
@@ -251,9 +242,9 @@ TEST(ToolAdtsExtract, KeepsTheIndexInTheCache)
   EXPECT_FALSE(g_file_test((dir + "/unused").c_str(), G_FILE_TEST_EXISTS));
   stats = run_tool({"cache", "--stats", "--cache-dir", cache});
   EXPECT_NE(stats.out.find(": 1 entries"), std::string::npos) << stats.out;
-  const std::string wa = read(a);
+  const std::string wa = montage_test::read_file(a);
   EXPECT_EQ(wa.size(), 44u + 110250u * 2 * 2); /* 2.5 s, 16-bit stereo */
-  EXPECT_EQ(wa, read(b));
-  EXPECT_EQ(wa, read(c));
+  EXPECT_EQ(wa, montage_test::read_file(b));
+  EXPECT_EQ(wa, montage_test::read_file(c));
   remove_tree(dir);
 }

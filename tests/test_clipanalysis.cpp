@@ -28,6 +28,24 @@ std::vector<long> frames_of(const montage::ClipAnalysis &clip)
   return out;
 }
 
+/* Analyses `path` with options `o`, in `mode`; a failure carries the
+ * error's message. */
+::testing::AssertionResult analyse(const std::string &path, ClipAnalyseOptions o,
+                                   ClipAnalyseOptions::Mode mode, montage::ClipAnalysis &out,
+                                   montage::ClipAnalyseStats &stats)
+{
+  o.mode = mode;
+  GError *err = nullptr;
+  if (montage::analyse_clip_file(path, o, out, &err, &stats))
+    return ::testing::AssertionSuccess();
+  auto r = ::testing::AssertionFailure() << path << ": " << (err ? err->message : "no error set");
+  g_clear_error(&err);
+  return r;
+}
+
+constexpr ClipAnalyseOptions::Mode kFull = ClipAnalyseOptions::Mode::kFull;
+constexpr ClipAnalyseOptions::Mode kKeyframes = ClipAnalyseOptions::Mode::kKeyframes;
+
 /* Encodes the branches `sources` (each ending in "! c.") through concat and
  * x264 with a fixed 25-frame GOP (no scene-cut keyframes) into `path`. */
 ::testing::AssertionResult encode_clip(const std::string &sources, const std::string &path)
@@ -103,14 +121,8 @@ TEST(ClipAnalysis, KeyframePathMatchesFullDecodingOnRealClips)
       continue;
     montage::ClipAnalysis full, keys;
     montage::ClipAnalyseStats full_stats, key_stats;
-    ClipAnalyseOptions o;
-    o.mode = ClipAnalyseOptions::Mode::kFull;
-    GError *err = nullptr;
-    ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
-        << name << ": " << (err ? err->message : "");
-    o.mode = ClipAnalyseOptions::Mode::kKeyframes;
-    ASSERT_TRUE(montage::analyse_clip_file(path, o, keys, &err, &key_stats))
-        << name << ": " << (err ? err->message : "");
+    ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+    ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
     EXPECT_FALSE(full_stats.keyframe_path);
     EXPECT_TRUE(key_stats.keyframe_path);
     EXPECT_GT(key_stats.keyframes, 0u);
@@ -168,39 +180,19 @@ TEST(ClipAnalysis, ErrorsAreSentences)
  * still finds every cut at its exact frame, as full decoding does. */
 TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
 {
-  gchar *dir = g_dir_make_tmp("montage-clip-XXXXXX", nullptr);
-  ASSERT_NE(dir, nullptr);
-  const std::string path = std::string(dir) + "/gop25.mp4";
-  std::string desc = "concat name=c ! videoconvert ! x264enc key-int-max=25 "
-                     "option-string=scenecut=0 speed-preset=ultrafast ! mp4mux ! filesink "
-                     "location=\"" + path + "\"";
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("gop25.mp4");
+  std::string sources;
   for (const char *pattern : {"smpte", "checkers-8", "circular", "pinwheel", "spokes"})
-    desc += std::string(" videotestsrc num-buffers=60 pattern=") + pattern +
-            " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
-  GError *err = nullptr;
-  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
-  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
-  g_clear_error(&err);
-  gst_element_set_state(pipe, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus(pipe);
-  GstMessage *msg = gst_bus_timed_pop_filtered(
-      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  ASSERT_NE(msg, nullptr) << "encoding the test clip took over 30 s";
-  EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
-  gst_message_unref(msg);
-  gst_object_unref(bus);
-  gst_element_set_state(pipe, GST_STATE_NULL);
-  gst_object_unref(pipe);
+    sources += std::string(" videotestsrc num-buffers=60 pattern=") + pattern +
+               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  ASSERT_TRUE(encode_clip(sources, path));
 
   montage::ClipAnalysis full, keys;
   montage::ClipAnalyseStats full_stats, key_stats;
-  ClipAnalyseOptions o;
-  o.mode = ClipAnalyseOptions::Mode::kFull;
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
-      << (err ? err->message : "");
-  o.mode = ClipAnalyseOptions::Mode::kKeyframes;
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, keys, &err, &key_stats))
-      << (err ? err->message : "");
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
   EXPECT_EQ(frames_of(full), (std::vector<long>{60, 120, 180, 240}));
   EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
   EXPECT_EQ(keys.duration, full.duration);
@@ -209,9 +201,6 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
   EXPECT_EQ(key_stats.keyframes, 12u) << "one keyframe per 25 frames";
   EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded / 2)
       << "only the GOPs around the cuts (and the last GOP) are decoded";
-  g_unlink(path.c_str());
-  g_rmdir(dir);
-  g_free(dir);
 }
 
 /* Cuts between a picture and its mirror image: the colour histograms of the
@@ -232,14 +221,8 @@ TEST(ClipAnalysis, KeyframePathFindsCutsBetweenShotsWithTheSameHistogram)
 
   montage::ClipAnalysis full, keys;
   montage::ClipAnalyseStats full_stats, key_stats;
-  ClipAnalyseOptions o;
-  GError *err = nullptr;
-  o.mode = ClipAnalyseOptions::Mode::kFull;
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
-      << (err ? err->message : "");
-  o.mode = ClipAnalyseOptions::Mode::kKeyframes;
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, keys, &err, &key_stats))
-      << (err ? err->message : "");
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
   EXPECT_EQ(frames_of(full), (std::vector<long>{60, 120, 180}));
   EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
   EXPECT_TRUE(key_stats.keyframe_path);
@@ -268,16 +251,10 @@ TEST(ClipAnalysis, KeyframeGateSkipsMotionInsideAShot)
   montage::ClipAnalysis full, gated, plain;
   montage::ClipAnalyseStats full_stats, gated_stats, plain_stats;
   ClipAnalyseOptions o;
-  GError *err = nullptr;
-  o.mode = ClipAnalyseOptions::Mode::kFull;
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
-      << (err ? err->message : "");
-  o.mode = ClipAnalyseOptions::Mode::kKeyframes;
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, gated, &err, &gated_stats))
-      << (err ? err->message : "");
+  ASSERT_TRUE(analyse(path, o, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, o, kKeyframes, gated, gated_stats));
   o.keyframe_histogram_change = 0.0;
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, plain, &err, &plain_stats))
-      << (err ? err->message : "");
+  ASSERT_TRUE(analyse(path, o, kKeyframes, plain, plain_stats));
   EXPECT_TRUE(full.cuts.empty());
   EXPECT_EQ(gated.cuts, full.cuts);
   EXPECT_EQ(plain.cuts, full.cuts);
@@ -303,14 +280,9 @@ TEST(ClipAnalysis, KeyframePathRunStartsOnItsKeyframeAfterTheSeek)
   montage::ClipAnalysis full, keys;
   montage::ClipAnalyseStats full_stats, key_stats;
   ClipAnalyseOptions o;
-  GError *err = nullptr;
-  o.mode = ClipAnalyseOptions::Mode::kFull;
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, full, &err, &full_stats))
-      << (err ? err->message : "");
-  o.mode = ClipAnalyseOptions::Mode::kKeyframes;
+  ASSERT_TRUE(analyse(path, o, kFull, full, full_stats));
   o.keyframe_change = 40.0; /* the moving camera's keyframes differ by ~33, the cut's by ~46 */
-  ASSERT_TRUE(montage::analyse_clip_file(path, o, keys, &err, &key_stats))
-      << (err ? err->message : "");
+  ASSERT_TRUE(analyse(path, o, kKeyframes, keys, key_stats));
   EXPECT_EQ(frames_of(full), (std::vector<long>{116}));
   EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
   EXPECT_TRUE(key_stats.keyframe_path) << "fell back to full decoding";

@@ -166,8 +166,8 @@ struct Fixture {
     return true;
   }
 
-  bool render(montage::RenderPath path, const std::string &out, montage::RenderResult *result,
-              std::vector<std::pair<GstClockTime, GstClockTime>> *progress = nullptr)
+  /* A preview at kWidth x kHeight along `path` to `out`, with x264enc. */
+  static montage::RenderSettings preview(montage::RenderPath path, const std::string &out)
   {
     montage::RenderSettings settings;
     settings.output_path = out;
@@ -176,6 +176,13 @@ struct Fixture {
     settings.preview = true;
     settings.encoders = {"x264enc"};
     settings.path = path;
+    return settings;
+  }
+
+  bool render(montage::RenderPath path, const std::string &out, montage::RenderResult *result,
+              std::vector<std::pair<GstClockTime, GstClockTime>> *progress = nullptr)
+  {
+    montage::RenderSettings settings = preview(path, out);
     settings.timeline.audio_fade_out = GST_SECOND;
     if (progress)
       settings.progress = [progress](GstClockTime pos, GstClockTime dur) {
@@ -307,13 +314,7 @@ TEST(RenderCuts, UndecodableClipIsNamedAndNothingIsLeft)
   f.clips[1].uri = montage_test::uri_of(broken);
 
   std::string out = tmp_file("montage-render-broken-out.mp4");
-  montage::RenderSettings settings;
-  settings.output_path = out;
-  settings.width = kWidth;
-  settings.height = kHeight;
-  settings.preview = true;
-  settings.encoders = {"x264enc"};
-  settings.path = montage::RenderPath::kCuts;
+  const montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
   montage::RenderResult result;
   GError *err = nullptr;
   EXPECT_FALSE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err));
@@ -381,13 +382,8 @@ TEST(RenderCuts, EncoderFailingMidStreamFallsBack)
   Fixture f;
   ASSERT_TRUE(f.make());
   std::string out = tmp_file("montage-render-fallback.mp4");
-  montage::RenderSettings settings;
-  settings.output_path = out;
-  settings.width = kWidth;
-  settings.height = kHeight;
-  settings.preview = true;
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
   settings.encoders = {"no-such-encoder", montage_test::kFailingEncoder, "x264enc"};
-  settings.path = montage::RenderPath::kCuts;
   montage::RenderResult result;
   GError *err = nullptr;
   ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err))
