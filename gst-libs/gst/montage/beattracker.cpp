@@ -1092,6 +1092,17 @@ struct BeatTracker::Impl {
    * onset at 7-8 of 12, positions 2-6 nearly empty). A 3:2 or 4:3 error of
    * the beat level puts sub-beat onsets both early and late over a few
    * beats, which neither test accepts. */
+  /* The mean of the beat-interval profiles prof[a..b). */
+  static std::array<double, kSwingBins> mean_profile(const std::vector<std::array<double, kSwingBins>> &prof,
+                                                     std::size_t a, std::size_t b)
+  {
+    std::array<double, kSwingBins> p{};
+    for (std::size_t j = a; j < b; j++)
+      for (int k = 0; k < kSwingBins; k++)
+        p[(std::size_t)k] += prof[j][(std::size_t)k] / (double)(b - a);
+    return p;
+  }
+
   static bool swing_like(const std::array<double, kSwingBins> &p)
   {
     if (swing_bin(p))
@@ -1140,11 +1151,7 @@ struct BeatTracker::Impl {
     for (std::size_t i = 0; i < nb; i++) {
       const std::size_t a = i > kSwingSpan ? i - kSwingSpan : 0;
       const std::size_t b = std::min(nb - 1, i + kSwingSpan + 1);
-      std::array<double, kSwingBins> p{};
-      for (std::size_t j = a; j < b; j++)
-        for (int k = 0; k < kSwingBins; k++)
-          p[(std::size_t)k] += prof[j][(std::size_t)k] / (double)(b - a);
-      if (const int bin = swing_bin(p)) {
+      if (const int bin = swing_bin(mean_profile(prof, a, b))) {
         /* The last beat moves by its predecessor's interval. */
         const std::size_t j = std::min(i, nb - 2);
         const double len = (double)(hops[j + 1] - hops[j]);
@@ -1254,11 +1261,7 @@ struct BeatTracker::Impl {
         const std::size_t w = std::min(span, kSwingSpan);
         const std::size_t a = i > w ? i - w : 0;
         const std::size_t b = std::min(nb - 1, i + w + 1);
-        std::array<double, kSwingBins> p{};
-        for (std::size_t j = a; j < b; j++)
-          for (int k = 0; k < kSwingBins; k++)
-            p[(std::size_t)k] += prof[j][(std::size_t)k] / (double)(b - a);
-        if (swing_like(p))
+        if (swing_like(mean_profile(prof, a, b)))
           ratio[i] = 1.0;
       }
       if (*std::min_element(ratio.begin(), ratio.end()) >= kMinMidpointRatio)
