@@ -205,9 +205,22 @@ struct Fixture {
   }
 
   /* Element messages named `name` posted so far; others stay for later. */
+  /* Messages posted so far, by name. In offline mode a message may wait up
+   * to 50 ms for its group (the element's "Messages" section), so every
+   * message made before the call is on the bus once `settle` has passed. */
   std::vector<GstStructure *> take(const char *name)
   {
+    const GstClockTime settle = 100 * GST_MSECOND;
+    const gint64 until = g_get_monotonic_time() + (gint64)(settle / GST_USECOND);
     GstMessage *m;
+    while (g_get_monotonic_time() < until &&
+           (m = gst_bus_timed_pop_filtered(bus, until - g_get_monotonic_time() > 0
+                                                    ? (GstClockTime)(until - g_get_monotonic_time()) * GST_USECOND
+                                                    : 0,
+                                           GST_MESSAGE_ELEMENT))) {
+      kept.push_back(gst_structure_copy(gst_message_get_structure(m)));
+      gst_message_unref(m);
+    }
     while ((m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT))) {
       kept.push_back(gst_structure_copy(gst_message_get_structure(m)));
       gst_message_unref(m);
@@ -528,6 +541,42 @@ TEST(MontageBeat, EnergyMessagesEveryInterval)
     }
   }
   free_all(energy);
+}
+
+/* Offline mode groups messages that come faster than one per 50 ms (the
+ * element's "Messages" section): without EOS they still all arrive, in
+ * order; live mode posts each one at once. */
+TEST(MontageBeat, MessagesGroupedOfflineAndAtOnceLive)
+{
+  const guint rate = 44100;
+  Clicks ck = make_clicks(rate, 120, 0.5, 10.0);
+  for (const char *mode : {"offline", "live"}) {
+    Fixture f(rate, 1, false);
+    gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", mode);
+    GstSegment seg; /* the mode applies from the next segment */
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+    f.push(ck.mono, 0, ck.mono.size(), 0);
+    const bool live = std::string(mode) == "live";
+    std::vector<GstStructure *> energy;
+    if (live) {
+      GstMessage *m;
+      while ((m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_ELEMENT))) {
+        if (gst_message_has_name(m, "montage-energy"))
+          energy.push_back(gst_structure_copy(gst_message_get_structure(m)));
+        gst_message_unref(m);
+      }
+    } else {
+      energy = f.take("montage-energy");
+    }
+    ASSERT_EQ(energy.size(), 100u) << mode;
+    for (std::size_t k = 0; k < energy.size(); k++) {
+      guint64 ts = 0;
+      ASSERT_TRUE(gst_structure_get_uint64(energy[k], "timestamp", &ts));
+      EXPECT_EQ(ts, k * 100 * GST_MSECOND) << mode << ", interval " << k;
+    }
+    free_all(energy);
+  }
 }
 
 TEST(MontageBeat, BeatMetaAndBpmTag)
