@@ -389,6 +389,24 @@ TEST(BeatTracker, BpmFromBeatsSkipsAMissedBeat)
   EXPECT_EQ(montage::bpm_from_beats({}), 0.0);
 }
 
+TEST(BeatTracker, BpmFromBeatsIsTheDominantTempo)
+{
+  /* midnight_snow_run's shape: 166 beats at 120 BPM, then 120 at 150 BPM.
+   * A fit over all beats says 125-132 BPM, a tempo the song never has. */
+  std::vector<GstClockTime> beats;
+  GstClockTime t = GST_SECOND;
+  for (int i = 0; i < 166; i++, t += 500 * GST_MSECOND)
+    beats.push_back(t);
+  for (int i = 0; i < 120; i++, t += 400 * GST_MSECOND)
+    beats.push_back(t);
+  EXPECT_NEAR(montage::bpm_from_beats(beats), 120.0, 1e-6);
+  /* A steady sequence with +/-10 ms of jitter keeps its tempo. */
+  std::vector<GstClockTime> jittered;
+  for (int i = 0; i < 100; i++)
+    jittered.push_back(GST_SECOND + i * 600 * GST_MSECOND + (i % 3 - 1) * 10 * GST_MSECOND);
+  EXPECT_NEAR(montage::bpm_from_beats(jittered), 100.0, 0.2);
+}
+
 } // namespace
 
 TEST(BeatTracker, FollowsASuddenTempoChange)

@@ -21,7 +21,7 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-constexpr const char *kSongAnalysisVersion = "7"; /* 7: meter from the bar's repetition period */
+constexpr const char *kSongAnalysisVersion = "8"; /* 8: song BPM is the dominant tempo */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
 constexpr const char *kClipAnalysisVersion = "5"; /* 5: blend test on the frames' own BGR views */

@@ -53,7 +53,8 @@
  * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
  *   last reset, in the same time domain as `timestamp`; in offline mode the
  *   whole-song result, in live mode the causal beats.
- * - `bpm` (gdouble): tempo of that list (0 with fewer than two beats).
+ * - `bpm` (gdouble): dominant tempo of that list (montage::bpm_from_beats():
+ *   sections at another tempo are left out; 0 with fewer than two beats).
  * - `confidence` (gdouble, 0..1): median of the beats' confidences; 0 without
  *   beats. Low values mean a weak or unclear pulse, not a guessed grid.
  * - `beat-confidence` (GstValueList of gdouble, 0..1): one per beat.

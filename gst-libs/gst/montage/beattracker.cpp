@@ -28,6 +28,11 @@ constexpr double kBpmStep = 1.01;
 /* Log-normal tempo prior (NOTES.md's prototype): centre and width in octaves. */
 constexpr double kPriorBpm = 120.0;
 constexpr double kPriorOctaves = 1.0;
+/* bpm_from_beats(): intervals whose per-period length is more than this
+ * fraction off the median belong to another tempo (a song's sections at
+ * 120 and 150 BPM are 25 % apart; the whole-song pass's beats keep within
+ * about 2 % of their local tempo). */
+constexpr double kDominantTempoBand = 0.08;
 /* Tempo windows: 8 s long, every 1 s offline and 0.5 s live. */
 constexpr double kTempoWindowS = 8.0;
 /* Live tempo: each estimate prefers tempi within ~10 % of the current one
@@ -375,32 +380,26 @@ double bpm_from_beats(const std::vector<GstClockTime> &beats)
     ibi.push_back((double)(beats[i] - beats[i - 1]) / kNsPerSecond);
   std::vector<double> sorted = ibi;
   std::nth_element(sorted.begin(), sorted.begin() + (long)sorted.size() / 2, sorted.end());
-  double median = sorted[sorted.size() / 2];
+  const double median = sorted[sorted.size() / 2];
   if (median <= 0)
     return 0.0;
-  std::vector<double> idx(beats.size(), 0.0), t(beats.size(), 0.0);
-  for (std::size_t i = 1; i < beats.size(); i++) {
-    double steps = std::max(1.0, std::round(ibi[i - 1] / median));
-    idx[i] = idx[i - 1] + steps;
-    t[i] = (double)(beats[i] - beats[0]) / kNsPerSecond;
+  /* Each interval counts round(interval / median) periods (a missed beat
+   * makes one interval of two); only intervals whose per-period length is
+   * within kDominantTempoBand of the median count, so the sections at
+   * another tempo do not pull the result towards an average no part of the
+   * song has. The period is then the least-squares fit over those
+   * intervals: the sum of their lengths over the sum of their periods. */
+  double time = 0, periods = 0;
+  for (double d : ibi) {
+    const double steps = std::max(1.0, std::round(d / median));
+    if (std::abs(d / steps / median - 1.0) > kDominantTempoBand)
+      continue;
+    time += d;
+    periods += steps;
   }
-  const double n = (double)beats.size();
-  double mi = 0, mt = 0;
-  for (std::size_t i = 0; i < beats.size(); i++) {
-    mi += idx[i];
-    mt += t[i];
-  }
-  mi /= n;
-  mt /= n;
-  double sxy = 0, sxx = 0;
-  for (std::size_t i = 0; i < beats.size(); i++) {
-    sxy += (idx[i] - mi) * (t[i] - mt);
-    sxx += (idx[i] - mi) * (idx[i] - mi);
-  }
-  if (sxx <= 0)
+  if (periods <= 0 || time <= 0)
     return 0.0;
-  double period = sxy / sxx;
-  return period > 0 ? 60.0 / period : 0.0;
+  return 60.0 * periods / time;
 }
 
 /* ---- state ----------------------------------------------------------------------- */

@@ -186,11 +186,16 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-/* Tempo of a beat sequence (ns, ascending): fits time = t0 + period * index
- * by least squares, where index counts whole periods between beats (an
- * interval of about twice the median interval counts as two, so a missed beat
- * does not bend the fit). Returns 60 / period in BPM, or 0 when there are
- * fewer than two beats. */
+/* Dominant tempo of a beat sequence (ns, ascending), in BPM: each interval
+ * counts as round(interval / median interval) periods (so a missed beat
+ * does not bend the result), intervals more than 8 % off the median period
+ * are left out (sections at another tempo), and the period is the sum of
+ * the remaining intervals over their periods. A song with 166 beats at
+ * 120 BPM and 120 at 150 BPM gives 120 (a fit over all beats gave 125, a
+ * tempo no part of the song has); a steady song gives its tempo. This is
+ * the median-interval tempo that tempo benchmarks compare against, without
+ * the median's rounding to one interval. Returns 0 with fewer than two
+ * beats. */
 double bpm_from_beats(const std::vector<GstClockTime> &beats);
 
 /* Maps an RMS level in dBFS onto 0..1 linearly from silence_db (0) to 0 dBFS
