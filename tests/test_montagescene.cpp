@@ -392,6 +392,31 @@ TEST(MontageScene, PropertiesAndDefaults)
   gst_object_unref(el);
 }
 
+/* The latency it reports is what it holds: the look-ahead, in frames of
+ * the caps' rate (3 with the defaults), on top of upstream's. */
+TEST(MontageScene, ReportedLatencyIsTheFramesItHolds)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  GstVideoInfo info = maker.info();
+  info.fps_n = 25;
+  info.fps_d = 1;
+  SceneHarness sh(info);
+  gst_harness_set_upstream_latency(sh.h, 10 * GST_MSECOND);
+  const int n = 20;
+  for (int i = 0; i < n; i++)
+    sh.push_expect_same(maker.make(0, i, i * kFrame));
+  const int held = n - (int)sh.outputs.size();
+  GstQuery *q = gst_query_new_latency();
+  ASSERT_TRUE(gst_pad_peer_query(sh.h->sinkpad, q));
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(q, &live, &min, &max);
+  gst_query_unref(q);
+  EXPECT_EQ(held, 3) << "frames held with the default settings";
+  EXPECT_EQ(min, 10 * GST_MSECOND + (GstClockTime)held * kFrame);
+  sh.finish();
+}
+
 TEST(MontageScene, MinShotLengthSuppressesASecondCutTooSoon)
 {
   /* Cuts at frames 20 and 26 (240 ms apart), then 60. */

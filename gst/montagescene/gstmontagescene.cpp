@@ -12,11 +12,8 @@
  * `histogram`, `hash`, after PySceneDetect's. To tell a cut from a camera
  * flash, a cut away and straight back, or fast motion, the element looks
  * ahead: it holds #GstMontageScene:flash-frames frames (2 more with the
- * adaptive detector's window, whichever is larger; 3 by default), plus one
- * frame for its analysis thread (frames are analysed on a worker thread
- * while the streaming thread fetches the next one, so analysis overlaps
- * decoding), and adds that to the latency it reports (4 frames by default).
- * This lets it act on the cut frame itself:
+ * adaptive detector's window, whichever is larger; 3 by default), and adds
+ * that to the latency it reports. This lets it act on the cut frame itself:
  * before a cut frame leaves, it sends a downstream force-key-unit event
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ... per boundary) so an encoder after it starts a GOP exactly there.
@@ -72,10 +69,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 GST_DEBUG_CATEGORY_STATIC(gst_montage_scene_debug);
@@ -122,7 +117,6 @@ struct FrameMeasure {
 /* A held buffer and, once decided, what to do with it. */
 struct Held {
   GstBuffer *buffer = nullptr;
-  guint64 seq = 0; /* its place in the stream, as its Job's */
   bool decided = false;
   montage::FrameVerdict verdict;
   FrameMeasure measure;
@@ -136,15 +130,6 @@ struct Progress {
   double best_sharp = -1.0;
 };
 
-/* A frame for the analysis worker: its own reference to the buffer (dropped
- * once analysed) and what the streaming thread knew of it. */
-struct Job {
-  GstBuffer *buffer = nullptr;
-  guint64 seq = 0;
-  guint epoch = 0;
-  GstClockTime stream_time = GST_CLOCK_TIME_NONE;
-};
-
 enum class Failure { kNone, kMap, kAnalyse };
 
 /* C++ state, created in _init and deleted in _finalize. */
@@ -154,28 +139,16 @@ struct SceneState {
   bool settings_changed = false; /* applied at the next frame */
 
   /* Streaming state: sink pad stream lock held (buffers, serialized events),
-   * or start/stop. info, detector, builder and hsv are also the worker's
-   * while it analyses a job: the streaming thread changes them only with
-   * the worker idle (quiesce()). */
+   * or start/stop. Frames are analysed on the streaming thread: on a 2-core
+   * machine decoding H.264 a worker thread cost more CPU in wake-ups than
+   * its overlap saved (docs/scene-benchmark.md, fourth round). */
   GstVideoInfo info;
   bool have_info = false;
   montage::AnalysisViewBuilder builder;
   std::unique_ptr<montage::ShotDetector> detector;
   bool luma_only = false;
   cv::Mat hsv;
-
-  /* The analysis worker and what it shares with the streaming thread. */
-  std::thread worker;
-  std::mutex lock; /* guards jobs .. failure, held and verdicts */
-  std::condition_variable cond;
-  std::deque<Job> jobs;
-  bool quit = false;
-  bool busy = false; /* analysing busy_seq */
-  guint64 busy_seq = 0;
-  guint64 next_seq = 0;
-  guint epoch = 0; /* bumped on flush: older jobs' results are dropped */
-  Failure failure = Failure::kNone;
-  std::deque<Held> held;
+  std::deque<Held> held; /* frames in the look-ahead, oldest first */
   std::vector<montage::FrameVerdict> verdicts;
   std::vector<montage::Shot> shots; /* ended shots since start/flush */
   guint shot_index = 0;             /* index of the current shot */
@@ -233,27 +206,13 @@ void make_detector(SceneState *state)
 
 void clear_held(SceneState *state)
 {
-  std::lock_guard<std::mutex> lock(state->lock);
   for (Held &h : state->held)
     gst_buffer_unref(h.buffer);
   state->held.clear();
   state->verdicts.clear();
 }
 
-/* Waits until the worker is idle with no job queued; `drop` discards the
- * queued jobs instead of waiting for them (flush, stop). */
-void quiesce(SceneState *state, bool drop)
-{
-  std::unique_lock<std::mutex> lock(state->lock);
-  if (drop) {
-    for (Job &j : state->jobs)
-      gst_buffer_unref(j.buffer);
-    state->jobs.clear();
-  }
-  state->cond.wait(lock, [state] { return state->jobs.empty() && !state->busy; });
-}
-
-/* Hands verdicts to held buffers, oldest first (state->lock held). */
+/* Hands verdicts to held buffers, oldest first. */
 void assign_verdicts(SceneState *state)
 {
   size_t k = 0;
@@ -286,9 +245,9 @@ void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
   m.valid = true;
 }
 
-/* The worker's part of a frame: analysis view, detector, measures.
- * Fills `verdicts` with the verdicts that became final. */
-Failure analyse(SceneState *state, const Job &job, FrameMeasure &m,
+/* Analyses a frame (stream time `stream_time`): analysis view, detector,
+ * measures. Fills `verdicts` with the verdicts that became final. */
+Failure analyse(SceneState *state, GstBuffer *buffer, GstClockTime stream_time, FrameMeasure &m,
                 std::vector<montage::FrameVerdict> &verdicts)
 {
   {
@@ -300,7 +259,7 @@ Failure analyse(SceneState *state, const Job &job, FrameMeasure &m,
     }
   }
   GstVideoFrame frame;
-  if (!gst_video_frame_map(&frame, &state->info, job.buffer, GST_MAP_READ))
+  if (!gst_video_frame_map(&frame, &state->info, buffer, GST_MAP_READ))
     return Failure::kMap;
   montage::FrameView view;
   bool ok =
@@ -308,50 +267,12 @@ Failure analyse(SceneState *state, const Job &job, FrameMeasure &m,
   gst_video_frame_unmap(&frame);
   if (ok)
     ok = state->detector->push(state->hsv, state->builder.luma(), state->builder.bgr(),
-                               job.stream_time, GST_BUFFER_DURATION(job.buffer), verdicts);
+                               stream_time, GST_BUFFER_DURATION(buffer), verdicts);
   if (!ok)
     return Failure::kAnalyse;
   if (state->detector->settings().features)
-    measure_frame(state, job.stream_time, m);
+    measure_frame(state, stream_time, m);
   return Failure::kNone;
-}
-
-/* The analysis worker: takes jobs in order, analyses each, and hands the
- * measures and the verdicts that became final to the held buffers. */
-void worker_loop(SceneState *state)
-{
-  std::unique_lock<std::mutex> lock(state->lock);
-  for (;;) {
-    state->cond.wait(lock, [state] { return state->quit || !state->jobs.empty(); });
-    if (state->quit)
-      return;
-    Job job = state->jobs.front();
-    state->jobs.pop_front();
-    state->busy = true;
-    state->busy_seq = job.seq;
-    lock.unlock();
-    FrameMeasure m;
-    std::vector<montage::FrameVerdict> verdicts;
-    const Failure failure = analyse(state, job, m, verdicts);
-    gst_buffer_unref(job.buffer);
-    lock.lock();
-    state->busy = false;
-    if (job.epoch == state->epoch) {
-      if (failure != Failure::kNone) {
-        state->failure = failure;
-      } else {
-        for (auto h = state->held.rbegin(); h != state->held.rend(); ++h)
-          if (h->seq == job.seq) {
-            h->measure = std::move(m);
-            break;
-          }
-        for (montage::FrameVerdict &v : verdicts)
-          state->verdicts.push_back(std::move(v));
-        assign_verdicts(state);
-      }
-    }
-    state->cond.notify_all();
-  }
 }
 
 /* Adds a measured frame to the current shot's account. */
@@ -459,7 +380,6 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
 /* Takes the oldest held buffer when it is decided (nullptr otherwise). */
 static bool gst_montage_scene_pop_decided(SceneState *state, Held &out)
 {
-  std::lock_guard<std::mutex> lock(state->lock);
   if (state->held.empty() || !state->held.front().decided)
     return false;
   out = std::move(state->held.front());
@@ -488,9 +408,7 @@ static GstFlowReturn gst_montage_scene_push_decided(GstMontageScene *self)
 static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
 {
   SceneState *state = self->state;
-  quiesce(state, false);
   if (state->detector) {
-    std::lock_guard<std::mutex> lock(state->lock);
     state->detector->finish(state->verdicts);
     assign_verdicts(state);
   }
@@ -590,29 +508,12 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   state->shot_index = 0;
   state->shots.clear();
   state->progress = Progress();
-  state->quit = false;
-  state->failure = Failure::kNone;
-  state->worker = std::thread(worker_loop, state);
   return TRUE;
-}
-
-static void stop_worker(SceneState *state)
-{
-  if (!state->worker.joinable())
-    return;
-  quiesce(state, true);
-  {
-    std::lock_guard<std::mutex> lock(state->lock);
-    state->quit = true;
-  }
-  state->cond.notify_all();
-  state->worker.join();
 }
 
 static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
 {
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
-  stop_worker(state);
   clear_held(state);
   state->detector.reset();
   state->have_info = false;
@@ -649,12 +550,6 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
   SceneState *state = self->state;
   switch (GST_EVENT_TYPE(event)) {
   case GST_EVENT_FLUSH_STOP:
-    quiesce(state, true);
-    {
-      std::lock_guard<std::mutex> lock(state->lock);
-      state->epoch++;
-      state->failure = Failure::kNone;
-    }
     clear_held(state);
     make_detector(state);
     state->shots.clear();
@@ -687,9 +582,7 @@ static gboolean gst_montage_scene_query(GstBaseTransform *trans, GstPadDirection
     int frames;
     {
       std::lock_guard<std::mutex> lock(state->settings_lock);
-      /* The look-ahead, plus the frame the worker analyses while the next
-       * one is decoded. */
-      frames = montage::ShotDetector(state->settings).latency_frames() + 1;
+      frames = montage::ShotDetector(state->settings).latency_frames();
     }
     GstClockTime ours = 0;
     GST_OBJECT_LOCK(trans);
@@ -717,27 +610,23 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
                       ("no caps event before the first buffer"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  /* The worker analyses this frame while the streaming thread goes back
-   * upstream for the next one; before returning, the previous frame must be
-   * analysed, so a frame is decided (and its force-key-unit event sent)
-   * exactly one frame later than without the worker, at a fixed point. */
-  Failure failure;
-  {
-    std::unique_lock<std::mutex> lock(state->lock);
-    const guint64 seq = state->next_seq++;
+  /* The frame is held (the look-ahead) and analysed; the verdicts that
+   * became final go to the held frames they belong to, and
+   * generate_output() lets the decided ones go. */
+  FrameMeasure m;
+  std::vector<montage::FrameVerdict> verdicts;
+  const Failure failure =
+      analyse(state, buf, to_stream_time(trans->segment, GST_BUFFER_PTS(buf)), m, verdicts);
+  if (failure == Failure::kNone) {
     Held h;
     h.buffer = buf;
-    h.seq = seq;
+    h.measure = std::move(m);
     state->held.push_back(std::move(h));
-    state->jobs.push_back(Job{gst_buffer_ref(buf), seq, state->epoch,
-                              to_stream_time(trans->segment, GST_BUFFER_PTS(buf))});
-    state->cond.notify_all();
-    state->cond.wait(lock, [state, seq] {
-      return state->failure != Failure::kNone ||
-             (!(state->busy && state->busy_seq < seq) &&
-              (state->jobs.empty() || state->jobs.front().seq >= seq));
-    });
-    failure = state->failure;
+    for (montage::FrameVerdict &v : verdicts)
+      state->verdicts.push_back(std::move(v));
+    assign_verdicts(state);
+  } else {
+    gst_buffer_unref(buf);
   }
   if (failure == Failure::kMap) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED,
@@ -770,7 +659,6 @@ static GstFlowReturn gst_montage_scene_generate_output(GstBaseTransform *trans, 
 static void gst_montage_scene_finalize(GObject *object)
 {
   GstMontageScene *self = GST_MONTAGE_SCENE(object);
-  stop_worker(self->state);
   clear_held(self->state);
   delete self->state;
   self->state = nullptr;
