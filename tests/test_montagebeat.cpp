@@ -683,7 +683,7 @@ TEST(MontageBeat, CapsAndProperties)
   gst_object_unref(el);
 }
 
-/* ---- the analysis worker: results must not depend on its timing ---- */
+/* ---- results must not depend on buffer sizes or on a flush ---- */
 
 /* Everything a run produced after the last forget(): messages, metas and
  * BPM tags, each in order. */
