@@ -103,6 +103,21 @@ std::string read_file(const std::string &path)
   return s;
 }
 
+GstClockTime query_min_latency(GstPad *pad, gboolean *live)
+{
+  GstQuery *q = gst_query_new_latency();
+  GstClockTime min = GST_CLOCK_TIME_NONE, max = 0;
+  gboolean is_live = FALSE;
+  if (gst_pad_peer_query(pad, q))
+    gst_query_parse_latency(q, &is_live, &min, &max);
+  else
+    ADD_FAILURE() << "nobody answered the latency query";
+  gst_query_unref(q);
+  if (live)
+    *live = is_live;
+  return min;
+}
+
 ToolRun run_tool(const std::vector<std::string> &args, int limit_s, const char *debug)
 {
   const gchar *tool = g_getenv("GST_MONTAGE_TOOL");

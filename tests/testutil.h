@@ -28,6 +28,11 @@ std::string uri_of(const std::string &path);
 /* The whole contents of a file, "" when it cannot be read. */
 std::string read_file(const std::string &path);
 
+/* Asks `pad`'s peer for the latency (as a sink would ask upstream): the
+ * minimum, ns, and whether it is live; GST_CLOCK_TIME_NONE (and a failed
+ * test) when the query is not answered. */
+GstClockTime query_min_latency(GstPad *pad, gboolean *live = nullptr);
+
 /* One run of the tool. */
 struct ToolRun {
   int status = -1;   /* exit status; -1: killed by a signal (a crash) or not started */
