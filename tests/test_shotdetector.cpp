@@ -278,6 +278,23 @@ TEST(ShotDetector, FeaturesDescribeTheShot)
   EXPECT_LT(b.best_inpoint, 60 * kFrame);
 }
 
+TEST(ShotDetector, MotionIsNotTakenAcrossTheCut)
+{
+  /* Two still shots; the cut at frame 28 falls on a measured frame (one in
+   * kShotFeaturesEvery from frame 0), whose difference to the frame before
+   * is the cut's. Neither shot moves. */
+  cv::RNG rng(23);
+  const cv::Mat still = shot_frame(1, 0, rng, 0.0);
+  Detected run = detect(56, [&](int i) {
+    return i < 28 ? cv::Mat(kSize, CV_8UC3, cv::Scalar::all(60)) : still.clone();
+  });
+  ASSERT_EQ(run.boundaries, std::vector<int>({28}));
+  ASSERT_EQ(run.shots.size(), 2u);
+  EXPECT_EQ(28 % (int)montage::kShotFeaturesEvery, 0) << "the cut must be a measured frame";
+  EXPECT_LT(run.shots[1].features.motion_peak, 0.5);
+  EXPECT_LT(run.shots[1].features.motion_mean, 0.5);
+}
+
 TEST(ShotDetector, NamesRoundTrip)
 {
   for (DetectorKind k : {DetectorKind::kAdaptive, DetectorKind::kContent, DetectorKind::kHistogram,

@@ -336,6 +336,10 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
     state->progress.shot.start = v.shot.start;
   }
   if (h.measure.valid) {
+    /* A shot's first frame differs from the shot before: that is the cut,
+     * not the new shot's motion. */
+    if (v.boundary || v.first)
+      h.measure.motion = -1.0;
     accumulate(state->progress, h.measure);
     buf = gst_buffer_make_writable(buf);
     montage::shot_features_meta_add(buf, state->progress.shot);

@@ -576,7 +576,7 @@ void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
     f.brightness += s.bright;
     f.contrast += s.contrast;
     f.colourfulness += s.colour;
-    if (s.motion >= 0) {
+    if (s.motion >= 0 && s.ts != shot.start) { /* not the cut's own difference */
       nm++;
       f.motion_mean += s.motion;
       f.motion_peak = std::max(f.motion_peak, s.motion);

@@ -529,7 +529,8 @@ void ShotDetector::accumulate(const Frame &f)
   if (!m.measured)
     return;
   n_measured_++;
-  if (m.motion >= 0.0) {
+  /* The first frame's difference is to the shot before: the cut, not motion. */
+  if (m.motion >= 0.0 && f.ts != shot_.start) {
     n_motion_++;
     sum_motion_ += m.motion;
     shot_.features.motion_peak = std::max(shot_.features.motion_peak, m.motion);

@@ -54,6 +54,8 @@ enum class Transition { kCut, kFade, kDissolve };
 /* What montagescene measured over one shot, for choosing among shots.
  * Scales are montagescene's (see docs/montagescene.md): motion is the mean
  * absolute luma difference between consecutive analysed frames (0..255),
+ * never taken across the shot's start (that difference is the cut's, not
+ * the shot's motion),
  * sharpness the variance of the Laplacian of the luma view, brightness and
  * contrast the mean and standard deviation of luma (0..255), colourfulness
  * Hasler and Suesstrunk's metric. */
