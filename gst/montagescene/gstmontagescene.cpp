@@ -44,7 +44,7 @@
  * `end`, `duration`, `transition-start`, `transition-end`, `best-inpoint`
  * (uint64, ns, stream time), `transition` (string: how the shot begins),
  * `has-features` (boolean), `motion-mean`, `motion-peak` (mean absolute luma
- * difference between frames, 0-255), `sharpness` (variance of the Laplacian of
+ * difference between frames within the shot, 0-255), `sharpness` (variance of the Laplacian of
  * the 256 px luma view), `brightness`, `contrast` (mean and standard deviation
  * of luma, 0-255), `colourfulness` (Hasler and Suesstrunk), `histogram`
  * (array of 128 doubles: 8 hue x 4 saturation x 4 value bins of the sharpest
