@@ -1395,26 +1395,28 @@ struct BeatTracker::Impl {
     if (nb < 8 || n == 0)
       return std::vector<guint>(nb, 0);
     std::vector<double> bass_acc(nb, 0.0), novelty(nb, 0.0);
-    std::vector<double> prev_mean(kBands, 0.0), cur(kBands, 0.0);
-    std::vector<std::vector<double>> feat;
+    /* feat[i]: the mean band levels of beat interval i. */
+    std::vector<std::vector<double>> feat(nb, std::vector<double>(kBands, 0.0));
+    /* L1 distance between the band levels of beat intervals i and j. */
+    auto distance = [&](std::size_t i, std::size_t j) {
+      double d = 0;
+      for (int b = 0; b < kBands; b++)
+        d += std::fabs(feat[i][(std::size_t)b] - feat[j][(std::size_t)b]);
+      return d;
+    };
     for (std::size_t i = 0; i < nb; i++) {
       long h = std::clamp((long)std::lround(ns_to_frame(beats[i])), 0L, n - 1);
       for (long k = std::max(0L, h - 2); k <= std::min(n - 1, h + 2); k++)
         bass_acc[i] = std::max(bass_acc[i], (double)bass[(std::size_t)k]);
       long h2 = i + 1 < nb ? std::clamp((long)std::lround(ns_to_frame(beats[i + 1])), h + 1, n) : std::min(n, h + 40);
-      std::fill(cur.begin(), cur.end(), 0.0);
+      std::vector<double> &cur = feat[i];
       for (long k = h; k < h2; k++)
         for (int b = 0; b < kBands; b++)
-          cur[b] += bands[(std::size_t)k * kBands + b];
+          cur[(std::size_t)b] += bands[(std::size_t)k * kBands + b];
       const double cnt = (double)std::max(1L, h2 - h);
-      double d = 0;
-      for (int b = 0; b < kBands; b++) {
-        cur[b] /= cnt;
-        d += std::fabs(cur[b] - prev_mean[b]);
-      }
-      novelty[i] = i > 0 ? d : 0.0;
-      prev_mean = cur;
-      feat.push_back(cur);
+      for (double &c : cur)
+        c /= cnt;
+      novelty[i] = i > 0 ? distance(i, i - 1) : 0.0; /* change from the interval before */
     }
     /* A bar is the period at which the music repeats: the meter is the
      * number of beats (3 or 4) at which the beat intervals' mean band
@@ -1422,8 +1424,7 @@ struct BeatTracker::Impl {
     auto repeat_distance = [&](std::size_t m) {
       double sum = 0;
       for (std::size_t i = 0; i + m < nb; i++)
-        for (int b = 0; b < kBands; b++)
-          sum += std::fabs(feat[i][(std::size_t)b] - feat[i + m][(std::size_t)b]);
+        sum += distance(i, i + m);
       return sum / (double)(nb - m);
     };
     const guint only = repeat_distance(3) < repeat_distance(4) ? 3u : 4u;
