@@ -541,10 +541,7 @@ double histogram_distance(const std::vector<float> &a, const std::vector<float> 
 {
   if (a.empty() || a.size() != b.size())
     return 2.0;
-  double d = 0.0;
-  for (size_t i = 0; i < a.size(); i++)
-    d += std::abs((double)a[i] - (double)b[i]);
-  return d;
+  return cv::norm(a, b, cv::NORM_L1);
 }
 
 Sample measure(const Views &v, cv::Mat &previous_luma)
