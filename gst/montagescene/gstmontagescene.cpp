@@ -618,18 +618,16 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
    * became final go to the held frames they belong to, and
    * generate_output() lets the decided ones go. */
   FrameMeasure m;
-  std::vector<montage::FrameVerdict> verdicts;
-  const Failure failure =
-      analyse(state, buf, to_stream_time(trans->segment, GST_BUFFER_PTS(buf)), m, verdicts);
+  const Failure failure = analyse(state, buf, to_stream_time(trans->segment, GST_BUFFER_PTS(buf)),
+                                  m, state->verdicts);
   if (failure == Failure::kNone) {
     Held h;
     h.buffer = buf;
     h.measure = std::move(m);
     state->held.push_back(std::move(h));
-    for (montage::FrameVerdict &v : verdicts)
-      state->verdicts.push_back(std::move(v));
     assign_verdicts(state);
   } else {
+    state->verdicts.clear();
     gst_buffer_unref(buf);
   }
   if (failure == Failure::kMap) {
