@@ -25,14 +25,18 @@ cp -f "$cache"/pkg/usr/share/doc/openttd-openmsx/copyright "$cache/audio/openttd
 cp -f "$cache"/pkg/usr/share/doc/freedink-data/copyright "$cache/audio/freedink-data.copyright"
 
 # set name : file. Picked with midi_truth.py: every file's notes sit on its grid (>= 0.99 of
-# note-ons on a sixteenth or triplet subdivision; 0.92-0.98 for the rubato/swing hard ones).
+# note-ons on a sixteenth or triplet subdivision; 0.92-0.98 for the rubato/swing hard ones) and
+# repeat at its notated beat or bar (midi_truth.py's "repeat", 0.72-0.96 here; render() drops a
+# file under 0.5). busy_schedule.mid (134 BPM, 4/4 only by default: it has no time signature) was
+# in the steady set until its notes were found to repeat every three sixteenths (0.85) and hardly
+# at the quarter note or bar (repeat 0.20): every tracker, aubio's too, hears 178.7 or 89 BPM, and
+# the 134 BPM "beats" are not a pulse of the music.
 # steady: one tempo, 70-180 BPM, 4/4; with drums unless marked.
 steady=(
   relax_song.mid            # 120, drums
   coconut_run2.mid          # 180, drums
   ultimate_run.mid          # 150, drums
   mighty_giant_run.mid      # 160, drums
-  busy_schedule.mid         # 134, drums
   slow_neasy_redfarn.mid    # 135, drums
   ttsong_iv_imuh3.mid       # 80, drums
   train_filled_with_cash.mid # 90, drums
@@ -68,7 +72,27 @@ render() {
     rm -f "$base.wav" "$base.mid"
   fi
   /usr/bin/python3 "$here/midi_truth.py" "$mid" "$base.beats" > "$base.info"
+  local repeat
+  repeat=$(sed -n 's/.* repeat \([-0-9.]*\)$/\1/p' "$base.info")
+  if awk -v r="$repeat" 'BEGIN { exit !(r < 0.5) }'; then
+    echo "build-sets: dropping $name: its notes do not repeat at the notated beat or bar" \
+      "(repeat $repeat < 0.5), so its tempo map's beats are not what one hears" >&2
+    rm -f "$base.flac" "$base.beats" "$base.info"
+  fi
 }
+# Renders of files no longer in a set (an older list) would still be scored: remove them.
+for f in "$cache"/audio/steady-*.flac "$cache"/audio/hard-*.flac; do
+  [ -e "$f" ] || continue
+  b=$(basename "$f" .flac)
+  set_name=${b%%-*}
+  mid_name=${b#*-}.mid
+  if [ "$set_name" = steady ]; then list=" ${steady[*]} "; else list=" ${hard[*]} "; fi
+  case "$list" in
+    *" $mid_name "*) ;;
+    *) echo "build-sets: removing $b (no longer in the $set_name set)"
+       rm -f "${f%.flac}".flac "${f%.flac}".beats "${f%.flac}".info ;;
+  esac
+done
 for f in "${steady[@]}"; do render steady "$f"; done
 for f in "${hard[@]}"; do render hard "$f"; done
 
