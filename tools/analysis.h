@@ -24,7 +24,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
 constexpr const char *kSongAnalysisVersion = "8"; /* 8: song BPM is the dominant tempo */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
-constexpr const char *kClipAnalysisVersion = "6"; /* 6: motion never taken across a cut */
+constexpr const char *kClipAnalysisVersion = "7"; /* 7: keyframe-path runs stop one frame sooner */
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

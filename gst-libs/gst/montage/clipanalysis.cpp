@@ -825,8 +825,12 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         since_boundary = 0;
       else if (since_boundary >= 0)
         since_boundary++;
+      /* From the frame whose push decided the boundary on: a later cut
+       * before this frame is still in the detector's look-ahead, and
+       * close_run()'s finish() decides it; one that the gate cannot see
+       * (a cut away and back) is what the coarse pass trusts anyway. */
       const Run &run = runs[r];
-      if (since_boundary >= 1 && run.last + 1 < keys.size() &&
+      if (since_boundary >= 0 && run.last + 1 < keys.size() &&
           !changed(v.hsv, samples.back().histogram, keys[run.last].hsv, keys[run.last].histogram))
         finish_run(r);
     };
