@@ -206,7 +206,7 @@ def main():
           f"scdet {false_cuts['scdet']}")
     if key_speed:
         print("keyframe path speed-up over full decoding on long-shot footage (x264, gop50): " +
-              ", ".join("%.1fx wall / %.1fx CPU" % s for s in key_speed))
+              ", ".join("%.2fx wall / %.2fx CPU" % s for s in key_speed))
 
     print("\ntime, 1080p: uridecodebin ! [montagescene !] fakesink (best of %d, interleaved; "
           "CPU = user + system seconds of the process)" % args.repeat)
