@@ -291,6 +291,49 @@ TEST(BeatTracker, MeterAndDownbeatsFromAccents)
   }
 }
 
+/* Equal clicks at 120 BPM (no accent), over a chord held for each bar of
+ * `per_bar` beats: a major triad (root, third, fifth, each with two
+ * harmonics) whose root moves up a semitone and back on alternate bars
+ * (C4 then C#4). The band levels of the 512-point spectrum hardly change at
+ * a semitone; the pitch classes all do, so the bar's first beat is heard
+ * from the change of harmony alone. */
+ClickTrack make_chord_bars(guint rate, int per_bar, int offset_beats, double seconds)
+{
+  ClickTrack ct = make_clicks(rate, 120, 0.5, seconds, 1000000);
+  const double period = 0.5, first_bar = 0.5 + offset_beats * period;
+  for (std::size_t i = (std::size_t)(0.5 * rate); i < ct.samples.size(); i++) {
+    const double t = (double)i / rate;
+    const long bar = (long)std::floor((t - first_bar) / (per_bar * period));
+    const double root = 261.63 * (bar % 2 == 0 ? 1.0 : std::pow(2.0, 1.0 / 12.0));
+    double v = 0;
+    for (double ratio : {1.0, std::pow(2.0, 4.0 / 12.0), std::pow(2.0, 7.0 / 12.0)})
+      for (int h = 1; h <= 3; h++)
+        v += std::sin(2 * M_PI * root * ratio * h * t) / h;
+    ct.samples[i] += (float)(0.03 * v);
+  }
+  return ct;
+}
+
+TEST(BeatTracker, DownbeatsFromChordChanges)
+{
+  const guint rate = 44100;
+  for (int per_bar : {4, 3}) {
+    for (int offset : {0, 1}) {
+      ClickTrack ct = make_chord_bars(rate, per_bar, offset, 30.0);
+      BeatTracker bt(rate);
+      push_all(bt, ct.samples);
+      SongAnalysis song = bt.finish();
+      ASSERT_EQ(song.downbeats.size(), song.beats.size());
+      EXPECT_EQ(song.beats_per_bar, (guint)per_bar);
+      std::vector<std::size_t> idx = match_beats(song.beats, ct.clicks);
+      std::size_t right = 0;
+      for (std::size_t i = 0; i < idx.size(); i++)
+        right += song.downbeats[i] == (((long)idx[i] - offset + 2 * per_bar) % per_bar == 0);
+      EXPECT_EQ(right, idx.size()) << per_bar << " per bar, first bar line at beat " << offset;
+    }
+  }
+}
+
 /* A swing pattern at 120 BPM: each beat a click, and a louder click on the
  * swung eighth, 2/3 of the way to the next beat. Both streams have the beat
  * period, so onset strength alone puts the beats on the louder off-beat;

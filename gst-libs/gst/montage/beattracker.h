@@ -39,18 +39,24 @@
  *    sub-beat onset at 1/3-5/12 of the interval and nothing from the
  *    midpoint to 5/6, the beat was put on the swung off-beat and moves onto
  *    that onset. Leading and trailing beats on weak onsets and beats over
- *    silence are dropped. The meter (3 or 4 beats per bar) is the period at
- *    which the beat intervals' mean band levels repeat most closely (a bar
- *    is the period of the pattern); the downbeat phase is the one whose
- *    first beats carry the most bass onset and spectral change.
+ *    silence are dropped. Meter (3 or 4 beats per bar): where the chords
+ *    change on one beat of the bar far more than on the others at 3 or at
+ *    4 beats, that; else the period at which the beat intervals' mean band
+ *    levels repeat most closely (a bar is the period of the pattern). The
+ *    downbeat phase is the one whose first beats carry the most bass onset,
+ *    spectral change and change of chord. Chords come from a chroma (power
+ *    per pitch class, 180 Hz-2.5 kHz) of a 512-point FFT of the signal
+ *    averaged down to 5.5 kHz (93 ms windows every 4 hops), kept for the
+ *    whole-song pass only: live meter and downbeats use the bass onset and
+ *    spectral change alone.
  *
  * Tempo (BPM) always comes from the beat sequence (bpm_from_beats), not from
  * a tempo estimator. Stretches quieter than config.silence_db get no beats.
  *
  * Memory: the whole-song pass needs the envelope of the whole song, so with
- * config.whole_song every hop is kept: 132 bytes a hop, about 41 MB per hour
- * of audio (up to twice that while a vector grows; 70 MB measured after an
- * hour). Without it (live) only the last 16-32 s of hops are kept (about
+ * config.whole_song every hop is kept: 144 bytes a hop (12 of them chroma),
+ * about 45 MB per hour of audio (up to twice that while a vector grows; 76 MB
+ * measured after an hour). Without it (live) only the last 16-32 s of hops are kept (about
  * 0.5 MB) plus 48 bytes per causal beat and 8 bytes per energy_interval for
  * finish(): about 0.6 MB per hour at 120 BPM and 100 ms (1.5 MB in all
  * measured after an hour, vector slack included).
