@@ -102,10 +102,10 @@ def main():
                 line += f' F {f:.3f}'
                 if m == 'offline':
                     line += f' AMLt {score.amlt(ref, est):.3f}'
-                    if metres in ({3}, {4}):
-                        df = score.fmeasure(downs, est_down)[0]
-                        sums.setdefault((m, 'down'), []).append(df)
-                        line += f' dF {df:.2f}'
+                if metres in ({3}, {4}):
+                    df = score.fmeasure(downs, est_down)[0]
+                    sums.setdefault((m, 'down'), []).append(df)
+                    line += f' dF {df:.2f}'
         print(line, flush=True)
 
     def mean(v):
@@ -114,8 +114,7 @@ def main():
     for m in modes:
         tempo = sums[(m, 'tempo')]
         print(f"{m:7s} F steady {mean(sums.get((m, 'steady'), [])):.3f}  hard {mean(sums.get((m, 'hard'), [])):.3f}  "
-              f"tempo right {sum(tempo)}/{len(tempo)}" +
-              (f"  downbeat F {mean(sums.get((m, 'down'), [])):.3f}" if m == 'offline' else ''))
+              f"tempo right {sum(tempo)}/{len(tempo)}  downbeat F {mean(sums.get((m, 'down'), [])):.3f}")
 
 
 if __name__ == '__main__':

@@ -9,7 +9,8 @@ mode=live (every `montage-beat` message as it comes), and aubio's command-line `
 Metrics, after mir_eval.beat: F-measure (+/-70 ms one-to-one matching, beats before 5 s ignored),
 AMLt (continuity allowing double, half and off-beat metrical levels; phase and period thresholds
 0.175), tempo right (within 4 % of the median reference tempo, no octave allowed), downbeat
-F-measure (+/-70 ms) and the mean signed offset of matched beats (ms, positive = late).
+F-measure (+/-70 ms; offline from `montage-beats`' downbeats, live from each `montage-beat`'s
+`downbeat` field as posted) and the mean signed offset of matched beats (ms, positive = late).
 Live also reports the delay from the first note to the first live beat.
 Speed: wall time of `decodebin ! audioconvert ! fakesink` with and without montagebeat, over all
 songs, alternating, best of two runs each; also the CPU time of the process over the same runs (user
@@ -264,6 +265,8 @@ def main():
             row['metre'] = '/'.join(str(m) for m in sorted(metres))
             est_down = [t for t, d in zip(summary.get('beats', []), summary.get('downbeats', [])) if d]
             row['offline.downF'] = fmeasure(downs, est_down)[0] if downs else float('nan')
+            live_down = [t for t, _, d in live if d]
+            row['live.downF'] = fmeasure(downs, live_down)[0] if downs else float('nan')
             row['live.first'] = (live[0][0] - first_note) if live else float('nan')
         else:
             true_bpm = float(open(base + '.bpm').read())
@@ -296,7 +299,8 @@ def main():
         ok = sum(1 for r in rows if r[sysname + '.tempo_ok'])
         print(f"tempo right ({sysname}): {ok}/{len(rows)} = {ok / len(rows):.2f}")
     dg = [r for r in rows if r.get('metre') in ('3', '4')]
-    print(f"downbeat F (offline, songs in 4/4 or 3/4 only, n={len(dg)}): {mean('offline.downF', dg):.3f}")
+    print(f"downbeat F (offline, songs in 4/4 or 3/4 only, n={len(dg)}): {mean('offline.downF', dg):.3f}; "
+          f"live (montage-beat's downbeat field): {mean('live.downF', dg):.3f}")
     lg = [r for r in rows if r['set'] == 'steady']
     if lg:
         print(f"live: first beat after first note, worst on steady set: "
@@ -318,8 +322,8 @@ def main():
     if args.markdown:
         with open(args.markdown, 'w') as f:
             f.write('| song | set | ref BPM | metre | offline F | offline AMLt | offline BPM | downbeat F | '
-                    'offline offset ms | live F | live BPM | live first beat s | aubio F | aubio BPM |\n')
-            f.write('|' + '---|' * 14 + '\n')
+                    'offline offset ms | live F | live BPM | live downbeat F | live first beat s | aubio F | aubio BPM |\n')
+            f.write('|' + '---|' * 15 + '\n')
             for r in rows:
                 def g(k, fmt='{:.3f}'):
                     v = r.get(k)
@@ -327,13 +331,14 @@ def main():
                 f.write(f"| {r['name']} | {r['set']} | {r['true_bpm']:.1f} | {r.get('metre', '-')} | {g('offline.F')} | "
                         f"{g('offline.AMLt')} | {g('offline.bpm', '{:.1f}')} | {g('offline.downF', '{:.2f}')} | "
                         f"{g('offline.offset', '{:+.1f}')} | {g('live.F')} | {g('live.bpm', '{:.1f}')} | "
-                        f"{g('live.first', '{:.2f}')} | {g('aubio.F')} | {g('aubio.bpm', '{:.1f}')} |\n")
+                        f"{g('live.downF', '{:.2f}')} | {g('live.first', '{:.2f}')} | {g('aubio.F')} | "
+                        f"{g('aubio.bpm', '{:.1f}')} |\n")
             for setname in ('steady', 'hard'):
                 g = [r for r in rows if r['set'] == setname]
                 if g:
                     f.write(f"| **mean {setname}** | | | | {mean('offline.F', g):.3f} | {mean('offline.AMLt', g):.3f} | | "
                             f"{mean('offline.downF', g):.2f} | {mean('offline.offset', g):+.1f} | {mean('live.F', g):.3f} | | "
-                            f"{mean('live.first', g):.2f} | {mean('aubio.F', g):.3f} | |\n")
+                            f"{mean('live.downF', g):.2f} | {mean('live.first', g):.2f} | {mean('aubio.F', g):.3f} | |\n")
 
 
 if __name__ == '__main__':

@@ -94,7 +94,7 @@
  *
  * `mode=offline` keeps the onset envelope of the whole stream for the
  * whole-song pass: about 45 MB per hour of audio. `mode=live` keeps the last
- * 16-32 s of it plus 48 bytes per beat and 8 bytes per `interval` for
+ * 16-32 s of it plus 56 bytes per beat and 8 bytes per `interval` for
  * `montage-beats` (about 0.6 MB per hour at 120 BPM): use it for streams
  * that run for hours.
  *

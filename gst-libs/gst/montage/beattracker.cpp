@@ -80,7 +80,7 @@ constexpr double kSwingMin = 1.0;
  * confirmed within a few periods of the newest hop. */
 constexpr long kLiveKeep = (long)BeatTracker::kLiveKeepHops;
 static_assert(kLiveKeep >= (long)(2 * kTempoWindowS * kFps), "keep two tempo windows");
-/* Chroma, the harmonic downbeat cue of the whole-song pass (meter()): the
+/* Chroma, the harmonic downbeat cue (meter(), label_causal_meter()): the
  * analysis samples are averaged in fours (to 5512.5 Hz) and every
  * kChromaStep hops (46 ms) a kChromaWindow-point Hann-windowed FFT of the
  * last 93 ms (10.8 Hz bins: a semitone is at least one bin from kChromaLowHz
@@ -465,7 +465,7 @@ struct BeatTracker::Impl {
 
   PowerSpectrum<(int)kWindow> fft;
   std::vector<float> hann;
-  /* Chroma (whole song only): the last kChromaWindow samples at kChromaRate,
+  /* Chroma: the last kChromaWindow samples at kChromaRate,
    * and the pitch class of each FFT bin up to kChromaHighHz (-1 under
    * kChromaLowHz). */
   PowerSpectrum<kChromaWindow> chroma_fft;
@@ -495,10 +495,12 @@ struct BeatTracker::Impl {
   std::vector<float> bands;      /* kBands log band levels per hop */
   std::vector<float> prev_bands; /* previous hop's */
   std::vector<double> hop_sumsq; /* sum of squares of the hop's analysis samples */
-  /* kPitchClasses power sums per chroma frame; frame j is computed after hop
+  /* kPitchClasses power sums per chroma frame, for frames [chroma_first, ...)
+   * (global frame indices); frame j is computed after hop
    * (j + 1) * kChromaStep - 1 over the kChromaWindow chroma samples before
-   * the end of that hop. Whole song only. */
+   * the end of that hop. Trimmed with the hops (trim()). */
   std::vector<float> chroma;
+  long chroma_first = 0;
   double sumsq_total = 0;        /* hop_sumsq summed over every hop */
 
   /* Energy curve, built as the hops come: mean square of every completed
@@ -530,6 +532,8 @@ struct BeatTracker::Impl {
     double bass;        /* bass flux, maximum over the beat's hop +-2 (meter()) */
     double novelty;     /* change of the mean band levels from the previous
                            beat interval (meter()); set once the next beat comes */
+    double chord;       /* chord change from the previous beat interval
+                           (chord_distance()); set once the next beat comes */
     double sumsq_before; /* hop_sumsq summed over the hops before hop_before(time) */
     double sumsq_hop;    /* hop_sumsq of that hop (0 past the audio) */
   };
@@ -538,6 +542,10 @@ struct BeatTracker::Impl {
    * newest hop, over at most its first kLastBeatSpan hops, and the mean band
    * levels of the interval before it. */
   std::array<double, kBands> open_sum{}, open_first{}, prev_mean{};
+  /* The chroma feature (interval_chroma()) of the interval before the
+   * newest beat's, if it had one. */
+  std::array<double, kPitchClasses> prev_chroma{};
+  bool prev_chroma_valid = false;
   long open_count = 0;
 
   Impl(guint r, const BeatTrackerConfig &c) : rate(r), config(c) {}
@@ -565,7 +573,7 @@ struct BeatTracker::Impl {
     bass_bands = std::max(bass_bands, 1);
     ring.assign(kWindow, 0.f);
     prev_bands.assign(kBands, 0.f);
-    if (config.whole_song) {
+    {
       chroma_hann.resize(kChromaWindow);
       for (int i = 0; i < kChromaWindow; i++)
         chroma_hann[(std::size_t)i] = (float)(0.5 - 0.5 * std::cos(2 * M_PI * i / kChromaWindow));
@@ -597,6 +605,7 @@ struct BeatTracker::Impl {
     bands.clear();
     std::fill(prev_bands.begin(), prev_bands.end(), 0.f);
     chroma.clear();
+    chroma_first = 0;
     std::fill(chroma_ring.begin(), chroma_ring.end(), 0.f);
     hop_sumsq.clear();
     sumsq_total = 0;
@@ -616,6 +625,8 @@ struct BeatTracker::Impl {
     open_sum.fill(0.0);
     open_first.fill(0.0);
     prev_mean.fill(0.0);
+    prev_chroma.fill(0.0);
+    prev_chroma_valid = false;
     open_count = 0;
   }
 
@@ -649,6 +660,13 @@ struct BeatTracker::Impl {
       cut(cback, 1);
     }
     base += drop;
+    /* Chroma frames computed before hop `base`: frame j's hop
+     * (j + 1) * kChromaStep - 1 is at least base from j = base / kChromaStep. */
+    const long frames = std::min(base / kChromaStep - chroma_first, (long)(chroma.size() / kPitchClasses));
+    if (frames > 0) {
+      chroma.erase(chroma.begin(), chroma.begin() + frames * kPitchClasses);
+      chroma_first += frames;
+    }
   }
 
   std::size_t retained_bytes() const
@@ -714,8 +732,7 @@ struct BeatTracker::Impl {
     flux.push_back((float)f);
     bass.push_back((float)fb);
     const long t = n_hops++;
-    if (config.whole_song)
-      chroma_hop(newest);
+    chroma_hop(newest);
 
     /* Energy curve: interval k covers hops [round(k * per), round((k + 1) * per)). */
     sumsq_total += sumsq;
@@ -738,6 +755,63 @@ struct BeatTracker::Impl {
     if (config.causal)
       causal_hop(out);
     trim();
+  }
+
+  /* Analysis sample at the centre of chroma frame j (global index), and at
+   * the centre of the window of (fractional) hop h. */
+  static double chroma_centre(long j)
+  {
+    return (double)((j + 1) * kChromaStep * (long)kHop) - kChromaWindow * kChromaDecimation / 2.0;
+  }
+  static double hop_sample(double h) { return h * kHop + kWindow / 2.0; }
+
+  /* The chroma feature of analysis samples [a, b): the square root of the
+   * mean power per pitch class of the frames centred there, less its mean
+   * over the classes, to unit length. False (f all 0) where no frame held is
+   * centred there or the classes are all equal. */
+  bool interval_chroma(double a, double b, std::array<double, kPitchClasses> &f) const
+  {
+    f.fill(0.0);
+    const long end = chroma_first + (long)(chroma.size() / kPitchClasses);
+    const double step = (double)(kChromaStep * (long)kHop);
+    long j = std::max(chroma_first, (long)std::ceil((a + kChromaWindow * kChromaDecimation / 2.0) / step) - 1);
+    std::size_t cnt = 0;
+    for (; j < end && chroma_centre(j) < b; j++) {
+      if (chroma_centre(j) < a)
+        continue;
+      const float *c = chroma.data() + (std::size_t)(j - chroma_first) * kPitchClasses;
+      for (int k = 0; k < kPitchClasses; k++)
+        f[(std::size_t)k] += c[k];
+      cnt++;
+    }
+    if (cnt == 0)
+      return false;
+    double mean = 0, norm = 0;
+    for (double &x : f) {
+      x = std::sqrt(x / (double)cnt);
+      mean += x / kPitchClasses;
+    }
+    for (double &x : f) {
+      x -= mean;
+      norm += x * x;
+    }
+    if (norm <= 0) {
+      f.fill(0.0);
+      return false;
+    }
+    for (double &x : f)
+      x /= std::sqrt(norm);
+    return true;
+  }
+
+  /* Chord change between two interval_chroma() features: one less their
+   * cosine similarity, 0..2. */
+  static double chord_distance(const std::array<double, kPitchClasses> &x, const std::array<double, kPitchClasses> &y)
+  {
+    double dot = 0;
+    for (int k = 0; k < kPitchClasses; k++)
+      dot += x[(std::size_t)k] * y[(std::size_t)k];
+    return 1.0 - dot;
   }
 
   /* Chroma: the newest hop's analysis samples, averaged in groups of
@@ -962,6 +1036,11 @@ struct BeatTracker::Impl {
       }
       cues.back().novelty = cues.size() > 1 ? d : 0.0;
       prev_mean = cur;
+      std::array<double, kPitchClasses> chord{};
+      const bool has = interval_chroma(hop_sample((double)h0), hop_sample((double)h2), chord);
+      cues.back().chord = has && prev_chroma_valid ? chord_distance(chord, prev_chroma) : 0.0;
+      prev_chroma = chord;
+      prev_chroma_valid = has;
     }
     Cue c;
     c.time = b.time;
@@ -970,6 +1049,7 @@ struct BeatTracker::Impl {
     for (long k = std::max(base, h - 2); k <= std::min(t, h + 2); k++)
       c.bass = std::max(c.bass, (double)bass_at(k));
     c.novelty = 0;
+    c.chord = 0;
     const long a = (long)std::min((double)n_hops, std::max(0.0, hop_before(b.time)));
     double tail = 0;
     for (long k = t; k >= std::max(a, base); k--)
@@ -988,16 +1068,19 @@ struct BeatTracker::Impl {
       }
   }
 
-  /* Per-beat meter cues of cues[from, end): bass and novelty, the first
-   * beat's novelty 0 and the newest beat's from its first kLastBeatSpan
-   * hops (as meter() reads a beat sequence). */
-  void cue_features(std::size_t from, std::vector<double> &bass_acc, std::vector<double> &novelty) const
+  /* Per-beat meter cues of cues[from, end): bass, novelty and chord change,
+   * the first beat's novelty and chord change 0 and the newest beat's from
+   * its first kLastBeatSpan hops (as meter() reads a beat sequence). */
+  void cue_features(std::size_t from, std::vector<double> &bass_acc, std::vector<double> &novelty,
+                    std::vector<double> &harmony) const
   {
     bass_acc.clear();
     novelty.clear();
+    harmony.clear();
     for (std::size_t i = from; i < cues.size(); i++) {
       bass_acc.push_back(cues[i].bass);
       novelty.push_back(i > from ? cues[i].novelty : 0.0);
+      harmony.push_back(i > from ? cues[i].chord : 0.0);
     }
     if (cues.size() - from > 1) {
       double d = 0;
@@ -1005,12 +1088,14 @@ struct BeatTracker::Impl {
       for (int j = 0; j < kBands; j++)
         d += std::fabs(open_first[(std::size_t)j] / cnt - prev_mean[(std::size_t)j]);
       novelty.back() = d;
+      const long h = std::clamp(beat_hop(cues.back().time), 0L, n_hops - 1);
+      std::array<double, kPitchClasses> chord{};
+      const bool has = interval_chroma(hop_sample((double)h),
+                                       hop_sample((double)std::min(n_hops, h + kLastBeatSpan)), chord);
+      harmony.back() = has && prev_chroma_valid ? chord_distance(chord, prev_chroma) : 0.0;
     }
   }
 
-  /* Meter of the causal beats so far, applied to the newest one. The meter
-   * is re-estimated on every fourth beat (it reads up to 64 beats); between,
-   * the bar position counts on from the previous beat's. */
   void label_causal_meter(Beat &b)
   {
     if (cues.size() < 8)
@@ -1021,10 +1106,10 @@ struct BeatTracker::Impl {
       b.downbeat = b.bar_position == 1;
       return;
     }
-    std::vector<double> bass_acc, novelty;
-    cue_features(cues.size() > 64 ? cues.size() - 64 : 0, bass_acc, novelty);
+    std::vector<double> bass_acc, novelty, harmony;
+    cue_features(cues.size() > 64 ? cues.size() - 64 : 0, bass_acc, novelty, harmony);
     guint per_bar = 0;
-    std::vector<guint> pos = meter_of(bass_acc, novelty, per_bar);
+    std::vector<guint> pos = meter_of(bass_acc, novelty, per_bar, harmonic_meter(harmony), harmony);
     live_per_bar = per_bar;
     if (per_bar == 0)
       return;
@@ -1543,61 +1628,27 @@ struct BeatTracker::Impl {
     return meter_of(bass_acc, novelty, per_bar, only, harmony);
   }
 
-  /* The change of harmony at each beat: one less the cosine similarity of
-   * the chroma of beat interval i and of interval i - 1 (each the square
-   * root of its frames' mean power per pitch class, less its mean over the
-   * 12 classes), 0..2; 0 for the first beat and where an interval holds no
-   * chroma frame. The last beat's interval is its first kLastBeatSpan hops.
-   * Empty without chroma (live). */
+  /* The change of harmony at each beat: chord_distance() between the
+   * interval_chroma() of beat interval i and of interval i - 1; 0 for the
+   * first beat and where an interval has no chroma. The last beat's
+   * interval is its first kLastBeatSpan hops. Empty without chroma. */
   std::vector<double> chord_change(const std::vector<GstClockTime> &beats) const
   {
-    const std::size_t nb = beats.size(), nf = chroma.size() / kPitchClasses;
-    if (nf == 0)
+    const std::size_t nb = beats.size();
+    if (chroma.empty())
       return {};
-    /* Analysis sample at the centre of frame j and of the window of hop h. */
-    auto frame_centre = [](std::size_t j) {
-      return (double)((long)(j + 1) * kChromaStep * (long)kHop) - kChromaWindow * kChromaDecimation / 2.0;
-    };
-    auto sample_of = [](double hop) { return hop * kHop + kWindow / 2.0; };
-    std::vector<std::array<double, kPitchClasses>> feat(nb);
-    std::vector<bool> has(nb, false);
-    std::size_t j = 0;
-    for (std::size_t i = 0; i < nb; i++) {
-      const double a = sample_of(ns_to_frame(beats[i]));
-      const double b = i + 1 < nb ? sample_of(ns_to_frame(beats[i + 1])) : a + (double)kLastBeatSpan * kHop;
-      while (j < nf && frame_centre(j) < a)
-        j++;
-      std::array<double, kPitchClasses> &f = feat[i];
-      f.fill(0.0);
-      std::size_t cnt = 0;
-      for (std::size_t k = j; k < nf && frame_centre(k) < b; k++, cnt++)
-        for (int c = 0; c < kPitchClasses; c++)
-          f[(std::size_t)c] += chroma[k * kPitchClasses + (std::size_t)c];
-      if (cnt == 0)
-        continue;
-      double mean = 0, norm = 0;
-      for (double &x : f) {
-        x = std::sqrt(x / (double)cnt);
-        mean += x / kPitchClasses;
-      }
-      for (double &x : f) {
-        x -= mean;
-        norm += x * x;
-      }
-      if (norm <= 0)
-        continue;
-      for (double &x : f)
-        x /= std::sqrt(norm);
-      has[i] = true;
-    }
     std::vector<double> change(nb, 0.0);
-    for (std::size_t i = 1; i < nb; i++)
-      if (has[i] && has[i - 1]) {
-        double dot = 0;
-        for (int c = 0; c < kPitchClasses; c++)
-          dot += feat[i][(std::size_t)c] * feat[i - 1][(std::size_t)c];
-        change[i] = 1.0 - dot;
-      }
+    std::array<double, kPitchClasses> prev{}, cur{};
+    bool had = false;
+    for (std::size_t i = 0; i < nb; i++) {
+      const double h = ns_to_frame(beats[i]);
+      const double h2 = i + 1 < nb ? ns_to_frame(beats[i + 1]) : h + (double)kLastBeatSpan;
+      const bool has = interval_chroma(hop_sample(h), hop_sample(h2), cur);
+      if (has && had)
+        change[i] = chord_distance(cur, prev);
+      prev = cur;
+      had = has;
+    }
     return change;
   }
 
@@ -1899,9 +1950,9 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   if (d.config.whole_song) {
     pos = d.meter(song.beats, per_bar);
   } else if (d.n_hops > 0) {
-    std::vector<double> bass_acc, novelty;
-    d.cue_features(0, bass_acc, novelty);
-    pos = Impl::meter_of(bass_acc, novelty, per_bar);
+    std::vector<double> bass_acc, novelty, harmony;
+    d.cue_features(0, bass_acc, novelty, harmony);
+    pos = Impl::meter_of(bass_acc, novelty, per_bar, Impl::harmonic_meter(harmony), harmony);
   }
   if (per_bar) {
     song.beats_per_bar = per_bar;

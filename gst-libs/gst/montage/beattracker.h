@@ -21,7 +21,8 @@
  *    off-beat back onto the beat, judged from the 8-16 beat intervals
  *    before it on the grid its own phase implies. Meter and
  *    downbeats come from the same accents as offline, over the last 64
- *    causal beats, re-estimated every fourth beat.
+ *    causal beats, re-estimated every fourth beat; where the chord changes
+ *    do not decide the meter, the accents do (3 must win by 0.1 z-units).
  *
  *  - whole song (finish()): the tempo is estimated in 8 s windows every 1 s
  *    with the same comb and prior, and a Viterbi pass over the windows picks a
@@ -46,9 +47,7 @@
  *    downbeat phase is the one whose first beats carry the most bass onset,
  *    spectral change and change of chord. Chords come from a chroma (power
  *    per pitch class, 180 Hz-2.5 kHz) of a 512-point FFT of the signal
- *    averaged down to 5.5 kHz (93 ms windows every 4 hops), kept for the
- *    whole-song pass only: live meter and downbeats use the bass onset and
- *    spectral change alone.
+ *    averaged down to 5.5 kHz (93 ms windows every 4 hops).
  *
  * Tempo (BPM) always comes from the beat sequence (bpm_from_beats), not from
  * a tempo estimator. Stretches quieter than config.silence_db get no beats.
@@ -57,8 +56,8 @@
  * config.whole_song every hop is kept: 144 bytes a hop (12 of them chroma),
  * about 45 MB per hour of audio (up to twice that while a vector grows; 76 MB
  * measured after an hour). Without it (live) only the last 16-32 s of hops are kept (about
- * 0.5 MB) plus 48 bytes per causal beat and 8 bytes per energy_interval for
- * finish(): about 0.6 MB per hour at 120 BPM and 100 ms (1.5 MB in all
+ * 0.5 MB) plus 56 bytes per causal beat and 8 bytes per energy_interval for
+ * finish(): about 0.6 MB per hour at 120 BPM and 100 ms (1.6 MB in all
  * measured after an hour, vector slack included).
  *
  * Times are GstClockTime nanoseconds counted from the first sample pushed
