@@ -21,7 +21,7 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-constexpr const char *kSongAnalysisVersion = "9"; /* 9: chord changes in meter and downbeats */
+constexpr const char *kSongAnalysisVersion = "10"; /* 10: swing rule admits triplets */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
 constexpr const char *kClipAnalysisVersion = "7"; /* 7: keyframe-path runs stop one frame sooner */

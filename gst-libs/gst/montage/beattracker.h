@@ -37,9 +37,9 @@
  *    beats are tracked again. Swing rule: music divides a beat long-short
  *    (swung eighths at ~2/3 of the beat), so where the envelope folded over
  *    the beat intervals (12 positions, 8 beats either side) shows a strong
- *    sub-beat onset at 1/3-5/12 of the interval and nothing from the
- *    midpoint to 5/6, the beat was put on the swung off-beat and moves onto
- *    that onset. Leading and trailing beats on weak onsets and beats over
+ *    sub-beat onset at 1/3-5/12 of the interval and from the midpoint to
+ *    5/6 under 0.45 of it (a triplet's third note at most), the beat was
+ *    put on the swung off-beat and moves onto that onset. Leading and trailing beats on weak onsets and beats over
  *    silence are dropped. Meter (3 or 4 beats per bar): where the chords
  *    change on one beat of the bar far more than on the others at 3 or at
  *    4 beats, that; else the period at which the beat intervals' mean band
