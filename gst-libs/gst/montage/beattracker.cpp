@@ -579,19 +579,17 @@ struct BeatTracker::Impl {
     bass_bands = std::max(bass_bands, 1);
     ring.assign(kWindow, 0.f);
     prev_bands.assign(kBands, 0.f);
-    {
-      chroma_hann.resize(kChromaWindow);
-      for (int i = 0; i < kChromaWindow; i++)
-        chroma_hann[(std::size_t)i] = (float)(0.5 - 0.5 * std::cos(2 * M_PI * i / kChromaWindow));
-      chroma_power.assign(kChromaBins, 0.f);
-      chroma_ring.assign(kChromaWindow, 0.f);
-      chroma_class.assign(kChromaBins, -1);
-      for (int k = 1; k < kChromaBins; k++) {
-        const double hz = (double)k * kChromaRate / kChromaWindow;
-        if (hz >= kChromaLowHz && hz <= kChromaHighHz) {
-          const long semitone = std::lround(12.0 * std::log2(hz / 440.0)); /* from A4 */
-          chroma_class[(std::size_t)k] = (int)((semitone % kPitchClasses + kPitchClasses) % kPitchClasses);
-        }
+    chroma_hann.resize(kChromaWindow);
+    for (int i = 0; i < kChromaWindow; i++)
+      chroma_hann[(std::size_t)i] = (float)(0.5 - 0.5 * std::cos(2 * M_PI * i / kChromaWindow));
+    chroma_power.assign(kChromaBins, 0.f);
+    chroma_ring.assign(kChromaWindow, 0.f);
+    chroma_class.assign(kChromaBins, -1);
+    for (int k = 1; k < kChromaBins; k++) {
+      const double hz = (double)k * kChromaRate / kChromaWindow;
+      if (hz >= kChromaLowHz && hz <= kChromaHighHz) {
+        const long semitone = std::lround(12.0 * std::log2(hz / 440.0)); /* from A4 */
+        chroma_class[(std::size_t)k] = (int)((semitone % kPitchClasses + kPitchClasses) % kPitchClasses);
       }
     }
   }
