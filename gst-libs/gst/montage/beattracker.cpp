@@ -1671,21 +1671,8 @@ struct BeatTracker::Impl {
     double contrast[2] = {0, 0};
     for (guint m : {3u, 4u}) {
       double best = 0;
-      for (guint ph = 0; ph < m; ph++) {
-        double on = 0, off = 0;
-        std::size_t non = 0, noff = 0;
-        for (std::size_t i = 1; i < nb; i++) {
-          if ((i + m - ph) % m == 0) {
-            on += harmony[i];
-            non++;
-          } else {
-            off += harmony[i];
-            noff++;
-          }
-        }
-        if (non && noff)
-          best = std::max(best, on / (double)non - off / (double)noff);
-      }
+      for (guint ph = 0; ph < m; ph++)
+        best = std::max(best, phase_contrast(harmony, m, ph));
       contrast[m - 3] = best;
     }
     for (guint m : {3u, 4u}) {
@@ -1694,6 +1681,25 @@ struct BeatTracker::Impl {
         return m;
     }
     return 0;
+  }
+
+  /* The mean of v over the beats i >= 1 that would start a bar of m beats
+   * at phase ph ((i + m - ph) % m == 0) less its mean over the other beats
+   * i >= 1 (a side with no beat counts 0). */
+  static double phase_contrast(const std::vector<double> &v, guint m, guint ph)
+  {
+    double on = 0, off = 0;
+    std::size_t non = 0, noff = 0;
+    for (std::size_t i = 1; i < v.size(); i++) {
+      if ((i + m - ph) % m == 0) {
+        on += v[i];
+        non++;
+      } else {
+        off += v[i];
+        noff++;
+      }
+    }
+    return (non ? on / (double)non : 0) - (noff ? off / (double)noff : 0);
   }
 
   /* To z-scores (mean 0, standard deviation 1), the standard deviation taken
@@ -1735,18 +1741,7 @@ struct BeatTracker::Impl {
       if (only && m != only)
         continue;
       for (guint ph = 0; ph < m; ph++) {
-        double on = 0, off = 0;
-        std::size_t non = 0, noff = 0;
-        for (std::size_t i = 1; i < nb; i++) {
-          if ((i + m - ph) % m == 0) {
-            on += acc[i];
-            non++;
-          } else {
-            off += acc[i];
-            noff++;
-          }
-        }
-        double s = (non ? on / (double)non : 0) - (noff ? off / (double)noff : 0);
+        double s = phase_contrast(acc, m, ph);
         /* 3/4 must beat 4/4 clearly: fewer beats per bar fit noise more easily. */
         if (m == 3)
           s -= 0.1;
