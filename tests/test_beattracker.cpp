@@ -319,16 +319,17 @@ TEST(BeatTracker, DownbeatsFromChordChanges)
   const guint rate = 44100;
   for (int per_bar : {4, 3}) {
     for (int offset : {0, 1}) {
-      ClickTrack ct = make_chord_bars(rate, per_bar, offset, 30.0);
+      ClickTrack ct = make_chord_bars(rate, per_bar, offset, 50.0);
       BeatTracker bt(rate);
       std::vector<Beat> causal = push_all(bt, ct.samples);
       SongAnalysis song = bt.finish();
 
-      /* Live: from the 17th beat on (the meter is estimated from 8 beats,
-       * every fourth beat), the causal beats' labels too. */
+      /* Live: once the meter window holds 64 beats (the chord changes
+       * decide the meter from 64 beats on; it is re-estimated every fourth
+       * beat), the causal beats' labels too. */
       std::vector<std::size_t> live_idx = match_beats(times_of(causal), ct.clicks);
       std::size_t live_right = 0, live_n = 0;
-      for (std::size_t i = 16; i < live_idx.size(); i++, live_n++)
+      for (std::size_t i = 68; i < live_idx.size(); i++, live_n++)
         live_right += causal[i].downbeat == (((long)live_idx[i] - offset + 2 * per_bar) % per_bar == 0);
       EXPECT_GT(live_n, 20u);
       EXPECT_EQ(live_right, live_n) << "live, " << per_bar << " per bar, first bar line at beat " << offset;

@@ -141,6 +141,14 @@ constexpr double kMinChordChangeSd = 0.2;
  * F is the same for contrasts 0.1-0.35 and ratios 1.1-1.4. */
 constexpr double kChordMeterContrast = 0.25;
 constexpr double kChordMeterRatio = 1.25;
+/* harmonic_meter() needs this many beats: the contrast's standard error
+ * over n z-scored beats is about sqrt(4.5 / n) for 3 beats a bar, 0.27 at
+ * 64 beats and 0.53 at 16, so on fewer beats a contrast of 0.25 is noise.
+ * Live, the meter window holds 64 beats: under 32 or 48 a recorded 4/4 song
+ * (just_over_the_horizon) got 3/4 labels for 10-20 s, at 64 none; the
+ * benchmark's live downbeat F is 0.641 at 8, 0.647 at 32, 0.649 at 64.
+ * The benchmark's songs have 121-384 beats. */
+constexpr std::size_t kMinChordMeterBeats = 64;
 /* Bar-novelty window of a beat with no next beat yet (hops; meter()). */
 constexpr long kLastBeatSpan = 40;
 
@@ -1113,7 +1121,7 @@ struct BeatTracker::Impl {
     std::vector<double> bass_acc, novelty, harmony;
     cue_features(cues.size() > 64 ? cues.size() - 64 : 0, bass_acc, novelty, harmony);
     guint per_bar = 0;
-    std::vector<guint> pos = meter_of(bass_acc, novelty, per_bar, harmonic_meter(harmony), harmony);
+    std::vector<guint> pos = causal_meter(bass_acc, novelty, harmony, per_bar);
     live_per_bar = per_bar;
     if (per_bar == 0)
       return;
@@ -1661,11 +1669,12 @@ struct BeatTracker::Impl {
    * the largest difference over the phases between the mean change of
    * harmony (z-scored as in meter_of()) on that phase's beats and on the
    * rest; a meter wins with a difference of at least kChordMeterContrast
-   * and kChordMeterRatio times the other meter's. */
+   * and kChordMeterRatio times the other meter's. 0 under
+   * kMinChordMeterBeats beats. */
   static guint harmonic_meter(std::vector<double> harmony)
   {
     const std::size_t nb = harmony.size();
-    if (nb < 8)
+    if (nb < kMinChordMeterBeats)
       return 0;
     z_scores(harmony, kMinChordChangeSd);
     double contrast[2] = {0, 0};
@@ -1681,6 +1690,19 @@ struct BeatTracker::Impl {
         return m;
     }
     return 0;
+  }
+
+  /* meter_of() for causal beats' cues: the meter from the chord changes
+   * (harmonic_meter()) or else from the bass onset and band novelty alone
+   * (the chord change, at its weight, would let a few beats' noise pick the
+   * meter), then the phase from all three. */
+  static std::vector<guint> causal_meter(const std::vector<double> &bass_acc, const std::vector<double> &novelty,
+                                         const std::vector<double> &harmony, guint &per_bar)
+  {
+    guint only = harmonic_meter(harmony);
+    if (!only)
+      meter_of(bass_acc, novelty, only);
+    return meter_of(bass_acc, novelty, per_bar, only, harmony);
   }
 
   /* The mean of v over the beats i >= 1 that would start a bar of m beats
@@ -1951,7 +1973,7 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   } else if (d.n_hops > 0) {
     std::vector<double> bass_acc, novelty, harmony;
     d.cue_features(0, bass_acc, novelty, harmony);
-    pos = Impl::meter_of(bass_acc, novelty, per_bar, Impl::harmonic_meter(harmony), harmony);
+    pos = Impl::causal_meter(bass_acc, novelty, harmony, per_bar);
   }
   if (per_bar) {
     song.beats_per_bar = per_bar;
