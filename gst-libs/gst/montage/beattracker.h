@@ -22,7 +22,8 @@
  *    before it on the grid its own phase implies. Meter and
  *    downbeats come from the same accents as offline, over the last 64
  *    causal beats, re-estimated every fourth beat; where the chord changes
- *    do not decide the meter, the accents do (3 must win by 0.1 z-units).
+ *    do not decide the meter (they need 64 beats), the bass onset and
+ *    band novelty do (3 must win by 0.1 z-units).
  *
  *  - whole song (finish()): the tempo is estimated in 8 s windows every 1 s
  *    with the same comb and prior, and a Viterbi pass over the windows picks a
