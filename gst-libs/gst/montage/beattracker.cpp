@@ -1108,6 +1108,9 @@ struct BeatTracker::Impl {
     }
   }
 
+  /* Meter of the causal beats so far, applied to the newest one. The meter
+   * is re-estimated on every fourth beat (it reads up to 64 beats); between,
+   * the bar position counts on from the previous beat's. */
   void label_causal_meter(Beat &b)
   {
     if (cues.size() < 8)
