@@ -116,6 +116,8 @@ constexpr int kPitchClasses = 12;
 constexpr int kChromaBins = (int)(kChromaHighHz * kChromaWindow / kChromaRate) + 1;
 static_assert(kChromaStep * BeatTracker::kHop * 2 == kChromaWindow * kChromaDecimation,
               "chroma windows overlap by half");
+static_assert(kChromaWindow == (int)BeatTracker::kWindow,
+              "the chroma frames use the onset spectrum's transform and Hann window");
 static_assert(BeatTracker::kHop % kChromaDecimation == 0 &&
                   kChromaWindow % (BeatTracker::kHop / kChromaDecimation) == 0,
               "chroma_hop() writes whole hops into its ring");
@@ -479,11 +481,10 @@ struct BeatTracker::Impl {
 
   PowerSpectrum<(int)kWindow> fft;
   std::vector<float> hann;
-  /* Chroma: the last kChromaWindow samples at kChromaRate,
-   * and the pitch class of each FFT bin up to kChromaHighHz (-1 under
-   * kChromaLowHz). */
-  PowerSpectrum<kChromaWindow> chroma_fft;
-  std::vector<float> chroma_hann, chroma_power, chroma_ring;
+  /* Chroma: the last kChromaWindow samples at kChromaRate (transformed
+   * with fft and hann, the same size), and the pitch class of each FFT bin
+   * up to kChromaHighHz (-1 under kChromaLowHz). */
+  std::vector<float> chroma_power, chroma_ring;
   std::vector<int> chroma_class;
   std::vector<float> power; /* kWindow / 2 + 1 bins of the current hop */
   std::vector<int> band_edges; /* kBands + 1 FFT bin edges */
@@ -587,9 +588,6 @@ struct BeatTracker::Impl {
     bass_bands = std::max(bass_bands, 1);
     ring.assign(kWindow, 0.f);
     prev_bands.assign(kBands, 0.f);
-    chroma_hann.resize(kChromaWindow);
-    for (int i = 0; i < kChromaWindow; i++)
-      chroma_hann[(std::size_t)i] = (float)(0.5 - 0.5 * std::cos(2 * M_PI * i / kChromaWindow));
     chroma_power.assign(kChromaBins, 0.f);
     chroma_ring.assign(kChromaWindow, 0.f);
     chroma_class.assign(kChromaBins, -1);
@@ -842,8 +840,7 @@ struct BeatTracker::Impl {
     }
     if (n_hops % kChromaStep != 0)
       return;
-    chroma_fft.compute<kChromaBins>(chroma_ring.data(), (pos + per_hop) % kChromaWindow, chroma_hann.data(),
-                                    chroma_power.data());
+    fft.compute<kChromaBins>(chroma_ring.data(), (pos + per_hop) % kChromaWindow, hann.data(), chroma_power.data());
     const std::size_t at = chroma.size();
     chroma.resize(at + kPitchClasses, 0.f);
     for (std::size_t k = 0; k < chroma_power.size(); k++)
@@ -1797,8 +1794,6 @@ BeatTracker::BeatTracker(guint sample_rate, const BeatTrackerConfig &config)
   impl_ = std::make_unique<Impl>(sample_rate, config);
   if (!impl_->fft.ok())
     throw BeatTrackerError("beat tracker: FFTW could not allocate its 512-point transform (out of memory?)");
-  if (!impl_->chroma_fft.ok())
-    throw BeatTrackerError("beat tracker: FFTW could not allocate its chroma transform (out of memory?)");
   impl_->alloc();
 }
 
