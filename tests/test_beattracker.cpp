@@ -291,6 +291,34 @@ TEST(BeatTracker, MeterAndDownbeatsFromAccents)
   }
 }
 
+/* A band's stop: accented 4/4 clicks at 120 BPM with the last three beats
+ * of one bar left silent. The whole-song pass drops the beats over the
+ * silence; the bar positions after it must still count them (by index they
+ * would slip three beats, and half the song's downbeats would be wrong). */
+TEST(BeatTracker, DownbeatsCountTheBeatsOfAStop)
+{
+  const guint rate = 44100;
+  ClickTrack ct = make_clicks(rate, 120, 0.5, 32.0, 4);
+  const std::size_t stop = 33; /* clicks 33-35: beats 2-4 of the ninth bar */
+  for (std::size_t k = stop; k < stop + 3; k++) {
+    const std::size_t start = (std::size_t)(ct.clicks[k] * rate / GST_SECOND);
+    std::fill(ct.samples.begin() + (long)start, ct.samples.begin() + (long)(start + rate / 10), 0.f);
+  }
+  BeatTracker bt(rate);
+  push_all(bt, ct.samples);
+  SongAnalysis song = bt.finish();
+  EXPECT_EQ(song.beats_per_bar, 4u);
+  ASSERT_EQ(song.downbeats.size(), song.beats.size());
+  std::vector<std::size_t> idx = match_beats(song.beats, ct.clicks);
+  std::size_t after = 0;
+  for (std::size_t i = 0; i < idx.size(); i++) {
+    EXPECT_TRUE(idx[i] < stop || idx[i] >= stop + 3) << "beat " << i << " in the stop";
+    after += idx[i] >= stop + 3;
+    EXPECT_EQ(song.downbeats[i], idx[i] % 4 == 0) << "beat " << i << " (click " << idx[i] << ")";
+  }
+  EXPECT_GT(after, 20u);
+}
+
 /* Equal clicks at 120 BPM (no accent), over a chord held for each bar of
  * `per_bar` beats: a major triad (root, third, fifth, each with two
  * harmonics) whose root moves up a semitone and back on alternate bars

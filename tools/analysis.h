@@ -21,7 +21,7 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-constexpr const char *kSongAnalysisVersion = "10"; /* 10: swing rule admits triplets */
+constexpr const char *kSongAnalysisVersion = "11"; /* 11: bar positions count gaps */
 constexpr const char *kSongAnalysisParams = "defaults";
 constexpr const char *kClipAnalyser = "montagescene";
 constexpr const char *kClipAnalysisVersion = "7"; /* 7: keyframe-path runs stop one frame sooner */

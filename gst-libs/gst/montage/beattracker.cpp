@@ -1634,10 +1634,43 @@ struct BeatTracker::Impl {
       return sum / (double)(nb - m);
     };
     const std::vector<double> harmony = chord_change(beats);
-    guint only = harmonic_meter(harmony);
+    const std::vector<long> number = beat_numbers(beats);
+    guint only = harmonic_meter(harmony, number);
     if (!only)
       only = repeat_distance(3) < repeat_distance(4) ? 3u : 4u;
-    return meter_of(bass_acc, novelty, per_bar, only, harmony);
+    return meter_of(bass_acc, novelty, per_bar, only, harmony, number);
+  }
+
+  /* The count of each beat from the first, gaps included: the whole-song
+   * pass drops the beats of quiet stretches (loud_between()), and a bar
+   * position counted by index would slip by the beats dropped. A gap of
+   * about k times the median of the kLevelSpan intervals either side counts
+   * k (at least 1). */
+  static std::vector<long> beat_numbers(const std::vector<GstClockTime> &beats)
+  {
+    const std::size_t nb = beats.size();
+    std::vector<long> number(nb, 0);
+    std::vector<double> ibi;
+    for (std::size_t i = 1; i < nb; i++)
+      ibi.push_back((double)(beats[i] - beats[i - 1]));
+    std::vector<double> near;
+    for (std::size_t i = 1; i < nb; i++) {
+      const std::size_t j = i - 1; /* interval j: beats j to i */
+      near.clear();
+      const std::size_t a = j > kLevelSpan ? j - kLevelSpan : 0, b = std::min(ibi.size(), j + kLevelSpan + 1);
+      for (std::size_t k = a; k < b; k++)
+        if (k != j)
+          near.push_back(ibi[k]);
+      long step = 1;
+      if (!near.empty()) {
+        std::nth_element(near.begin(), near.begin() + (long)near.size() / 2, near.end());
+        const double period = near[near.size() / 2];
+        if (period > 0)
+          step = std::max(1L, std::lround(ibi[j] / period));
+      }
+      number[i] = number[i - 1] + step;
+    }
+    return number;
   }
 
   /* The change of harmony at each beat: chord_distance() between the
@@ -1671,7 +1704,7 @@ struct BeatTracker::Impl {
    * rest; a meter wins with a difference of at least kChordMeterContrast
    * and kChordMeterRatio times the other meter's. 0 under
    * kMinChordMeterBeats beats. */
-  static guint harmonic_meter(std::vector<double> harmony)
+  static guint harmonic_meter(std::vector<double> harmony, const std::vector<long> &number = {})
   {
     const std::size_t nb = harmony.size();
     if (nb < kMinChordMeterBeats)
@@ -1681,7 +1714,7 @@ struct BeatTracker::Impl {
     for (guint m : {3u, 4u}) {
       double best = 0;
       for (guint ph = 0; ph < m; ph++)
-        best = std::max(best, phase_contrast(harmony, m, ph));
+        best = std::max(best, phase_contrast(harmony, m, ph, number));
       contrast[m - 3] = best;
     }
     for (guint m : {3u, 4u}) {
@@ -1706,14 +1739,16 @@ struct BeatTracker::Impl {
   }
 
   /* The mean of v over the beats i >= 1 that would start a bar of m beats
-   * at phase ph ((i + m - ph) % m == 0) less its mean over the other beats
-   * i >= 1 (a side with no beat counts 0). */
-  static double phase_contrast(const std::vector<double> &v, guint m, guint ph)
+   * at phase ph ((c + m - ph) % m == 0, c the beat's count in `number`, or
+   * i without) less its mean over the other beats i >= 1 (a side with no
+   * beat counts 0). */
+  static double phase_contrast(const std::vector<double> &v, guint m, guint ph,
+                               const std::vector<long> &number = {})
   {
     double on = 0, off = 0;
     std::size_t non = 0, noff = 0;
     for (std::size_t i = 1; i < v.size(); i++) {
-      if ((i + m - ph) % m == 0) {
+      if ((count_of(number, i) + m - ph) % m == 0) {
         on += v[i];
         non++;
       } else {
@@ -1741,7 +1776,8 @@ struct BeatTracker::Impl {
    * accent on the bar's first beat (3 must win by 0.1 z-units), or only the
    * phase when `only` (3 or 4) gives the meter. */
   static std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty, guint &per_bar,
-                                     guint only = 0, std::vector<double> harmony = {})
+                                     guint only = 0, std::vector<double> harmony = {},
+                                     const std::vector<long> &number = {})
   {
     per_bar = 0;
     const std::size_t nb = bass_acc.size();
@@ -1763,7 +1799,7 @@ struct BeatTracker::Impl {
       if (only && m != only)
         continue;
       for (guint ph = 0; ph < m; ph++) {
-        double s = phase_contrast(acc, m, ph);
+        double s = phase_contrast(acc, m, ph, number);
         /* 3/4 must beat 4/4 clearly: fewer beats per bar fit noise more easily. */
         if (m == 3)
           s -= 0.1;
@@ -1776,8 +1812,14 @@ struct BeatTracker::Impl {
     }
     per_bar = best_m;
     for (std::size_t i = 0; i < nb; i++)
-      pos[i] = (guint)((i + best_m - best_phase) % best_m) + 1;
+      pos[i] = (guint)((count_of(number, i) + best_m - best_phase) % best_m) + 1;
     return pos;
+  }
+
+  /* Beat i's count (beat_numbers()), or i without counts. */
+  static std::size_t count_of(const std::vector<long> &number, std::size_t i)
+  {
+    return number.size() > i ? (std::size_t)number[i] : i;
   }
 };
 

@@ -46,7 +46,8 @@
  *    4 beats, that; else the period at which the beat intervals' mean band
  *    levels repeat most closely (a bar is the period of the pattern). The
  *    downbeat phase is the one whose first beats carry the most bass onset,
- *    spectral change and change of chord. Chords come from a chroma (power
+ *    spectral change and change of chord, the beats counted across gaps
+ *    (a gap of about k beat periods counts k). Chords come from a chroma (power
  *    per pitch class, 180 Hz-2.5 kHz) of a 512-point FFT of the signal
  *    averaged down to 5.5 kHz (93 ms windows every 4 hops).
  *
