@@ -292,9 +292,10 @@ TEST(BeatTracker, MeterAndDownbeatsFromAccents)
 }
 
 /* A band's stop: accented 4/4 clicks at 120 BPM with the last three beats
- * of one bar left silent. The whole-song pass drops the beats over the
- * silence; the bar positions after it must still count them (by index they
- * would slip three beats, and half the song's downbeats would be wrong). */
+ * of one bar left silent. Neither pass has beats over the silence; the bar
+ * positions after it must still count them (by index they would slip three
+ * beats: offline half the song's downbeats would be wrong, live the beats
+ * up to the meter's next re-estimate). */
 TEST(BeatTracker, DownbeatsCountTheBeatsOfAStop)
 {
   const guint rate = 44100;
@@ -305,8 +306,22 @@ TEST(BeatTracker, DownbeatsCountTheBeatsOfAStop)
     std::fill(ct.samples.begin() + (long)start, ct.samples.begin() + (long)(start + rate / 10), 0.f);
   }
   BeatTracker bt(rate);
-  push_all(bt, ct.samples);
+  std::vector<Beat> causal = push_all(bt, ct.samples);
   SongAnalysis song = bt.finish();
+
+  /* Live: once the meter has settled (from the sixth bar on), across the
+   * stop too. */
+  std::vector<std::size_t> live_idx = match_beats(times_of(causal), ct.clicks);
+  std::size_t live_after = 0;
+  for (std::size_t i = 0; i < live_idx.size(); i++) {
+    if (live_idx[i] < 20)
+      continue;
+    live_after += live_idx[i] >= stop + 3;
+    EXPECT_EQ(causal[i].bar_position, live_idx[i] % 4 + 1)
+        << "live beat " << i << " (click " << live_idx[i] << ")";
+  }
+  EXPECT_GT(live_after, 20u);
+
   EXPECT_EQ(song.beats_per_bar, 4u);
   ASSERT_EQ(song.downbeats.size(), song.beats.size());
   std::vector<std::size_t> idx = match_beats(song.beats, ct.clicks);
