@@ -1,5 +1,6 @@
 /* gst-montage: beat tracker core. See beattracker.h for the contract. */
 #include <gst/montage/beattracker.h>
+#include <gst/montage/beatmeter-private.h>
 
 #include <algorithm>
 #include <array>
@@ -121,43 +122,6 @@ static_assert(kChromaWindow == (int)BeatTracker::kWindow,
 static_assert(BeatTracker::kHop % kChromaDecimation == 0 &&
                   kChromaWindow % (BeatTracker::kHop / kChromaDecimation) == 0,
               "chroma_hop() writes whole hops into its ring");
-/* Chord change as a downbeat cue (meter()): its weight against the bass
- * onset and the band novelty (each weight 1, all three as z-scores), and the
- * least standard deviation its z-scores divide by. Measured on the
- * benchmark's 17 songs in 4/4 and 3/4 (bench/beat/quick.py, downbeat F;
- * chroma then from pairs and a 1024-point FFT, whose downbeats on the
- * benchmark the present chroma repeats exactly):
- * 0.628 with no chord cue, 0.655 with it for the meter only, 0.694 at weight
- * 1, 0.758 from 2 to 1000 (the chord cue alone). Chord changes spread
- * 0.13-0.49 (standard deviation) over the benchmark's songs and 0.03-0.10 on
- * most of the tests' click tracks, whose changes are noise: the floor keeps
- * that noise from counting as accents. Downbeat F is the same with floors
- * 0.1-0.3. */
-constexpr double kChordWeight = 5.0;
-constexpr double kMinChordChangeSd = 0.2;
-/* harmonic_meter(): a meter's chord-change contrast needs at least this
- * (z-units) and this multiple of the other meter's to decide the meter.
- * Measured: the benchmark's 4/4 songs 0.32-1.53 at 4 against 0.03-0.16 at
- * 3; the 3/4 songs hard-104 0.43 and boogi 0.27 at 3 against 0.29 and 0.19
- * at 4 (hard-105, which changes meter, 0.05 and 0.20: undecided). Downbeat
- * F is the same for contrasts 0.1-0.35 and ratios 1.1-1.4. */
-constexpr double kChordMeterContrast = 0.25;
-constexpr double kChordMeterRatio = 1.25;
-/* harmonic_meter() needs this many beats: the contrast's standard error
- * over n z-scored beats is about sqrt(4.5 / n) for 3 beats a bar, 0.27 at
- * 64 beats and 0.53 at 16, so on fewer beats a contrast of 0.25 is noise.
- * Live, the meter window holds 64 beats: under 32 or 48 a recorded 4/4 song
- * (just_over_the_horizon) got 3/4 labels for 10-20 s, at 64 none; the
- * benchmark's live downbeat F is 0.641 at 8, 0.647 at 32, 0.649 at 64.
- * The benchmark's songs have 121-384 beats. */
-constexpr std::size_t kMinChordMeterBeats = 64;
-/* beat_numbers(): the least interval, in beat periods, that counts as a
- * gap of more than one beat. The live tracker's half-beat phase changes
- * make intervals of 1.5 periods; counted as 2 beats they cost live downbeat
- * F 0.649 to 0.607 on the benchmark, from 1.6 to 1.9 it is 0.656 (0.658
- * with the counts between the meter's re-estimates too); offline, where
- * coconut_run2's break drops 3 beats, 0.761 to 0.771 at any of them. */
-constexpr double kMinGapPeriods = 1.75;
 /* Bar-novelty window of a beat with no next beat yet (hops; meter()). */
 constexpr long kLastBeatSpan = 40;
 
@@ -1130,9 +1094,9 @@ struct BeatTracker::Impl {
       return;
     const Beat &prev = last_beat;
     if (cues.size() % 4 != 0 && live_per_bar > 0 && prev.bar_position > 0) {
-      /* One beat on, or the beats of a gap (beat_numbers()). */
+      /* One beat on, or the beats of a gap (beatmeter::beat_numbers()). */
       const std::size_t from = cues.size() > kLevelSpan + 1 ? cues.size() - kLevelSpan - 1 : 0;
-      const std::vector<long> num = beat_numbers(cue_times(from));
+      const std::vector<long> num = beatmeter::beat_numbers(cue_times(from));
       const long step = num.size() >= 2 ? num.back() - num[num.size() - 2] : 1;
       b.bar_position = (guint)((prev.bar_position - 1 + (guint)step) % live_per_bar) + 1;
       b.downbeat = b.bar_position == 1;
@@ -1142,7 +1106,8 @@ struct BeatTracker::Impl {
     const std::size_t from = cues.size() > 64 ? cues.size() - 64 : 0;
     cue_features(from, bass_acc, novelty, harmony);
     guint per_bar = 0;
-    std::vector<guint> pos = causal_meter(bass_acc, novelty, harmony, per_bar, beat_numbers(cue_times(from)));
+    std::vector<guint> pos =
+        beatmeter::causal_meter(bass_acc, novelty, harmony, per_bar, beatmeter::beat_numbers(cue_times(from)));
     live_per_bar = per_bar;
     if (per_bar == 0)
       return;
@@ -1655,45 +1620,11 @@ struct BeatTracker::Impl {
       return sum / (double)(nb - m);
     };
     const std::vector<double> harmony = chord_change(beats);
-    const std::vector<long> number = beat_numbers(beats);
-    guint only = harmonic_meter(harmony, number);
+    const std::vector<long> number = beatmeter::beat_numbers(beats);
+    guint only = beatmeter::harmonic_meter(harmony, number);
     if (!only)
       only = repeat_distance(3) < repeat_distance(4) ? 3u : 4u;
-    return meter_of(bass_acc, novelty, per_bar, only, harmony, number);
-  }
-
-  /* The count of each beat from the first, gaps included: the whole-song
-   * pass drops the beats of quiet stretches (loud_between()), the live
-   * tracker has none over a break, and a bar position counted by index
-   * would slip by the beats missing. An interval of at least
-   * kMinGapPeriods times the median of the kLevelSpan intervals either side
-   * counts as many beats as it holds periods (rounded); a shorter one
-   * counts 1. */
-  static std::vector<long> beat_numbers(const std::vector<GstClockTime> &beats)
-  {
-    const std::size_t nb = beats.size();
-    std::vector<long> number(nb, 0);
-    std::vector<double> ibi;
-    for (std::size_t i = 1; i < nb; i++)
-      ibi.push_back((double)(beats[i] - beats[i - 1]));
-    std::vector<double> near;
-    for (std::size_t i = 1; i < nb; i++) {
-      const std::size_t j = i - 1; /* interval j: beats j to i */
-      near.clear();
-      const std::size_t a = j > kLevelSpan ? j - kLevelSpan : 0, b = std::min(ibi.size(), j + kLevelSpan + 1);
-      for (std::size_t k = a; k < b; k++)
-        if (k != j)
-          near.push_back(ibi[k]);
-      long step = 1;
-      if (!near.empty()) {
-        std::nth_element(near.begin(), near.begin() + (long)near.size() / 2, near.end());
-        const double period = near[near.size() / 2];
-        if (period > 0)
-          step = ibi[j] >= kMinGapPeriods * period ? std::lround(ibi[j] / period) : 1;
-      }
-      number[i] = number[i - 1] + step;
-    }
-    return number;
+    return beatmeter::meter_of(bass_acc, novelty, per_bar, only, harmony, number);
   }
 
   /* The change of harmony at each beat: chord_distance() between the
@@ -1718,132 +1649,6 @@ struct BeatTracker::Impl {
       had = has;
     }
     return change;
-  }
-
-  /* The meter (3 or 4) at which the chords change on one beat of the bar
-   * far more than on the others, or 0 when they do not tell: for each meter,
-   * the largest difference over the phases between the mean change of
-   * harmony (z-scored as in meter_of()) on that phase's beats and on the
-   * rest; a meter wins with a difference of at least kChordMeterContrast
-   * and kChordMeterRatio times the other meter's. 0 under
-   * kMinChordMeterBeats beats. */
-  static guint harmonic_meter(std::vector<double> harmony, const std::vector<long> &number = {})
-  {
-    const std::size_t nb = harmony.size();
-    if (nb < kMinChordMeterBeats)
-      return 0;
-    z_scores(harmony, kMinChordChangeSd);
-    double contrast[2] = {0, 0};
-    for (guint m : {3u, 4u}) {
-      double best = 0;
-      for (guint ph = 0; ph < m; ph++)
-        best = std::max(best, phase_contrast(harmony, m, ph, number));
-      contrast[m - 3] = best;
-    }
-    for (guint m : {3u, 4u}) {
-      const double c = contrast[m - 3], other = contrast[4 - m];
-      if (c >= kChordMeterContrast && c >= kChordMeterRatio * other)
-        return m;
-    }
-    return 0;
-  }
-
-  /* meter_of() for causal beats' cues: the meter from the chord changes
-   * (harmonic_meter()) or else from the bass onset and band novelty alone
-   * (the chord change, at its weight, would let a few beats' noise pick the
-   * meter), then the phase from all three. */
-  static std::vector<guint> causal_meter(const std::vector<double> &bass_acc, const std::vector<double> &novelty,
-                                         const std::vector<double> &harmony, guint &per_bar,
-                                         const std::vector<long> &number)
-  {
-    guint only = harmonic_meter(harmony, number);
-    if (!only)
-      meter_of(bass_acc, novelty, only, 0, {}, number);
-    return meter_of(bass_acc, novelty, per_bar, only, harmony, number);
-  }
-
-  /* The mean of v over the beats i >= 1 that would start a bar of m beats
-   * at phase ph ((c + m - ph) % m == 0, c the beat's count in `number`, or
-   * i without) less its mean over the other beats i >= 1 (a side with no
-   * beat counts 0). */
-  static double phase_contrast(const std::vector<double> &v, guint m, guint ph,
-                               const std::vector<long> &number = {})
-  {
-    double on = 0, off = 0;
-    std::size_t non = 0, noff = 0;
-    for (std::size_t i = 1; i < v.size(); i++) {
-      if ((count_of(number, i) + m - ph) % m == 0) {
-        on += v[i];
-        non++;
-      } else {
-        off += v[i];
-        noff++;
-      }
-    }
-    return (non ? on / (double)non : 0) - (noff ? off / (double)noff : 0);
-  }
-
-  /* To z-scores (mean 0, standard deviation 1), the standard deviation taken
-   * as at least min_sd; all 0 when it is 0. */
-  static void z_scores(std::vector<double> &v, double min_sd = 0.0)
-  {
-    double m = std::accumulate(v.begin(), v.end(), 0.0) / (double)v.size(), s = 0;
-    for (double x : v)
-      s += (x - m) * (x - m);
-    s = std::max(min_sd, std::sqrt(s / (double)v.size()));
-    for (double &x : v)
-      x = s > 0 ? (x - m) / s : 0.0;
-  }
-
-  /* meter() from each beat's bass onset, band novelty and, when given,
-   * change of harmony (chord_change()): the meter and phase with the most
-   * accent on the bar's first beat (3 must win by 0.1 z-units), or only the
-   * phase when `only` (3 or 4) gives the meter. */
-  static std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty, guint &per_bar,
-                                     guint only = 0, std::vector<double> harmony = {},
-                                     const std::vector<long> &number = {})
-  {
-    per_bar = 0;
-    const std::size_t nb = bass_acc.size();
-    std::vector<guint> pos(nb, 0);
-    if (nb < 8)
-      return pos;
-    z_scores(bass_acc);
-    z_scores(novelty);
-    if (harmony.size() == nb)
-      z_scores(harmony, kMinChordChangeSd);
-    else
-      harmony.assign(nb, 0.0);
-    std::vector<double> acc(nb);
-    for (std::size_t i = 0; i < nb; i++)
-      acc[i] = bass_acc[i] + novelty[i] + kChordWeight * harmony[i];
-    double best = -1e300;
-    guint best_m = 4, best_phase = 0;
-    for (guint m : {4u, 3u}) {
-      if (only && m != only)
-        continue;
-      for (guint ph = 0; ph < m; ph++) {
-        double s = phase_contrast(acc, m, ph, number);
-        /* 3/4 must beat 4/4 clearly: fewer beats per bar fit noise more easily. */
-        if (m == 3)
-          s -= 0.1;
-        if (s > best) {
-          best = s;
-          best_m = m;
-          best_phase = ph;
-        }
-      }
-    }
-    per_bar = best_m;
-    for (std::size_t i = 0; i < nb; i++)
-      pos[i] = (guint)((count_of(number, i) + best_m - best_phase) % best_m) + 1;
-    return pos;
-  }
-
-  /* Beat i's count (beat_numbers()), or i without counts. */
-  static std::size_t count_of(const std::vector<long> &number, std::size_t i)
-  {
-    return number.size() > i ? (std::size_t)number[i] : i;
   }
 };
 
@@ -2037,7 +1842,8 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   } else if (d.n_hops > 0) {
     std::vector<double> bass_acc, novelty, harmony;
     d.cue_features(0, bass_acc, novelty, harmony);
-    pos = Impl::causal_meter(bass_acc, novelty, harmony, per_bar, Impl::beat_numbers(d.cue_times(0)));
+    pos = beatmeter::causal_meter(bass_acc, novelty, harmony, per_bar,
+                                  beatmeter::beat_numbers(d.cue_times(0)));
   }
   if (per_bar) {
     song.beats_per_bar = per_bar;
