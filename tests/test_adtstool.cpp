@@ -115,7 +115,7 @@ bool cached_song(const std::string &cache_dir, const std::string &path, montage:
 {
   const std::string key = montage::cache_key(
       {path, montage_tool::kSongAnalyser, montage_tool::kSongAnalysisVersion,
-       montage_tool::kSongAnalysisParams, false},
+       montage_tool::song_analysis_params({}), false},
       montage::CacheKind::kSong, nullptr);
   montage::AnalysisCache cache(cache_dir);
   return !key.empty() && cache.load_song(key, out);

@@ -473,6 +473,46 @@ TEST(BeatTracker, RejectsBadConfiguration)
   EXPECT_THROW(BeatTracker(44100, cfg), montage::BeatTrackerError);
   EXPECT_NO_THROW(BeatTracker(192000));
   EXPECT_NO_THROW(BeatTracker(8000));
+  for (auto [lo, hi] : {std::pair{39.0, 120.0}, {60.0, 241.0}, {120.0, 120.0}, {150.0, 100.0}}) {
+    BeatTrackerConfig range;
+    range.min_bpm = lo;
+    range.max_bpm = hi;
+    EXPECT_THROW(BeatTracker(44100, range), montage::BeatTrackerError) << lo << "-" << hi << " BPM";
+  }
+}
+
+/* Clicks at 180 BPM, every other one louder: a beat at 90 or at 180. The
+ * tempo range decides which, offline and live: 60-120 gives 90 on the loud
+ * clicks, 130-240 gives 180 on every click. */
+TEST(BeatTracker, TempoRangeChoosesTheLevel)
+{
+  const guint rate = 44100;
+  ClickTrack ct = make_clicks(rate, 180, 0.5, 30.0, 2);
+  for (bool live : {false, true}) {
+    for (double target : {90.0, 180.0}) {
+      BeatTrackerConfig config;
+      config.whole_song = !live;
+      config.min_bpm = target == 90.0 ? 60.0 : 130.0;
+      config.max_bpm = target == 90.0 ? 120.0 : 240.0;
+      BeatTracker bt(rate, config);
+      std::vector<Beat> causal = push_all(bt, ct.samples);
+      SongAnalysis song = bt.finish();
+      const std::vector<GstClockTime> beats = live ? times_of(causal) : song.beats;
+      const std::string what =
+          std::string(live ? "live" : "offline") + ", range around " + std::to_string((int)target);
+      EXPECT_NEAR(song.bpm, target, target * 0.02) << what;
+      std::vector<std::size_t> idx = match_beats(beats, ct.clicks);
+      ASSERT_GT(idx.size(), 20u) << what;
+      /* Every beat on a click (match_beats()), and at 90 on a loud one
+       * (live from 10 s on: its phase can start on the quiet clicks). */
+      const GstClockTime settled = live ? 10 * GST_SECOND : 0;
+      for (std::size_t i = 0; i < idx.size(); i++) {
+        if (beats[i] >= settled && target == 90.0) {
+          EXPECT_EQ(idx[i] % 2, 0u) << what << ", beat " << i << " on a quiet click";
+        }
+      }
+    }
+  }
 }
 
 TEST(BeatTracker, BpmFromBeatsSkipsAMissedBeat)

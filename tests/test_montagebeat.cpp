@@ -670,6 +670,54 @@ TEST(MontageBeat, CapsAndProperties)
   gst_object_unref(el);
 }
 
+/* Clicks at 180 BPM, every other one at 0.4 of the level: a beat at 90 or
+ * at 180. min-bpm and max-bpm (applied at the next segment) decide which;
+ * an empty range is an error that names the properties. */
+TEST(MontageBeat, TempoRangeProperties)
+{
+  const guint rate = 44100;
+  Clicks c = make_clicks(rate, 180, 0.5, 30.0);
+  for (std::size_t k = 1; k < c.clicks.size(); k += 2) {
+    const std::size_t start = (std::size_t)gst_util_uint64_scale(c.clicks[k], rate, GST_SECOND);
+    for (std::size_t i = start; i < std::min(c.mono.size(), start + rate / 20); i++)
+      c.mono[i] *= 0.4f;
+  }
+  for (double target : {90.0, 180.0}) {
+    Fixture f(rate, 1, false);
+    g_object_set(f.h->element, "min-bpm", target == 90.0 ? 60.0 : 130.0, "max-bpm",
+                 target == 90.0 ? 120.0 : 240.0, NULL);
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&segment)));
+    f.push(c.mono, 0, c.mono.size(), 0);
+    f.eos();
+    std::vector<GstStructure *> summary = f.take("montage-beats");
+    ASSERT_EQ(summary.size(), 1u);
+    double bpm = 0;
+    guint64 duration = 0;
+    std::vector<GstClockTime> beats = summary_beats(summary[0], &bpm, &duration, nullptr);
+    EXPECT_NEAR(bpm, target, target * 0.02);
+    EXPECT_GT(beats.size(), (std::size_t)(target / 60.0 * 20)) << "range around " << target;
+    free_all(summary);
+  }
+
+  Fixture f(rate, 1, false);
+  g_object_set(f.h->element, "min-bpm", 150.0, "max-bpm", 100.0, NULL);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_harness_push_event(f.h, gst_event_new_segment(&segment));
+  GstMessage *m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_ERROR);
+  ASSERT_NE(m, nullptr) << "no error for an empty tempo range";
+  GError *err = nullptr;
+  gst_message_parse_error(m, &err, nullptr);
+  EXPECT_NE(std::string(err->message).find("min-bpm (150) below max-bpm (100)"), std::string::npos)
+      << err->message;
+  g_error_free(err);
+  gst_message_unref(m);
+  GstBuffer *buf = f.make_buffer(c.mono, 0, 1024);
+  EXPECT_EQ(gst_harness_push(f.h, buf), GST_FLOW_ERROR);
+}
+
 /* ---- results must not depend on buffer sizes or on a flush ---- */
 
 /* Everything a run produced after the last forget(): messages, metas and

@@ -285,6 +285,51 @@ TEST(Tool, SameSeedSamePlan)
   g_free(c2);
 }
 
+/* The song's BPM in the plan, from its "song" object. */
+double plan_song_bpm(const std::string &path)
+{
+  JsonParser *parser = json_parser_new();
+  double bpm = -1;
+  if (json_parser_load_from_file(parser, path.c_str(), nullptr)) {
+    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+    bpm = json_object_get_double_member(json_object_get_object_member(o, "song"), "bpm");
+  }
+  g_object_unref(parser);
+  return bpm;
+}
+
+/* --tempo bounds the song's tempo (just_over_the_horizon is 130 BPM: 55-80
+ * makes it 65; 40-100 would allow 87, a 2:3 level the tracker prefers),
+ * keys the cache on the range (the same cache gives 130 again without it)
+ * and refuses a range it cannot use. */
+TEST(Tool, TempoRangeBoundsTheSongsTempo)
+{
+  std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  std::string a = montage_test::media_path("Megamind.avi");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *cache = g_dir_make_tmp("gst-montage-tempo-XXXXXX", nullptr);
+  ASSERT_NE(cache, nullptr);
+  const std::string j = tmp_path("tempo.json");
+  for (const char *range : {"55-80", ""}) {
+    std::vector<std::string> args = {"-m", song, "--no-render", "-d", "8", "--cache-dir", cache,
+                                     "--plan-json", j, a};
+    if (*range)
+      args.insert(args.begin(), {"--tempo", range});
+    ToolRun r = run_tool(args);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NEAR(plan_song_bpm(j), *range ? 65.0 : 130.0, 2.0) << "--tempo '" << range << "'";
+  }
+  for (const char *bad : {"100-60", "30-100", "60", "60-300", "a-b"}) {
+    ToolRun r = run_tool({"--tempo", bad, "-m", song, "--no-render", a});
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_NE(r.err.find("--tempo"), std::string::npos) << r.err;
+  }
+  gchar *argv[] = {(gchar *)"rm", (gchar *)"-rf", cache, nullptr};
+  g_spawn_sync(nullptr, argv, nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, nullptr, nullptr, nullptr,
+               nullptr);
+  g_free(cache);
+}
+
 /* The second run on the same inputs analyses nothing: everything comes from
  * the cache (asserted on the tool's own counts, not on time); a storyboard
  * is drawn as a PNG. */

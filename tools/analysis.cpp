@@ -243,8 +243,19 @@ void register_elements()
   GST_ELEMENT_REGISTER(montagescene, nullptr);
 }
 
+namespace {
+/* v with three decimals and a point whatever the locale (for a launch line
+ * and a cache key). */
+std::string bpm_text(double v)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_ascii_formatd(buf, sizeof buf, "%.3f", v);
+}
+} // namespace
+
+
 bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
-                  const ProgressFunc &progress, GstClockTime stall_timeout)
+                  const ProgressFunc &progress, GstClockTime stall_timeout, const TempoRange &tempo)
 {
   Run run;
   bool have_summary = false;
@@ -297,8 +308,9 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
    * exact duration (frames x 1024 / rate, encoder priming included, the
    * decoder's timeline, as the renderer plays the song). */
   const bool adts = g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR) && is_adts_file(path);
-  bool ok = run_pipeline(path, "audio", "audioconvert ! montagebeat ! fakesink sync=false", on_message,
-                         run, progress, stall_timeout, error, adts);
+  const std::string chain = "audioconvert ! montagebeat min-bpm=" + bpm_text(tempo.min_bpm) +
+                            " max-bpm=" + bpm_text(tempo.max_bpm) + " ! fakesink sync=false";
+  bool ok = run_pipeline(path, "audio", chain.c_str(), on_message, run, progress, stall_timeout, error, adts);
   if (ok) {
     gchar *uri = montage::local_file_uri(path, nullptr);
     out.uri = uri ? uri : "";

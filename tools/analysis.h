@@ -22,7 +22,24 @@ namespace montage_tool {
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
 constexpr const char *kSongAnalysisVersion = "11"; /* 11: bar positions count gaps */
-constexpr const char *kSongAnalysisParams = "defaults";
+/* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
+ * the whole 40-240 by default. */
+struct TempoRange {
+  double min_bpm = 40.0;
+  double max_bpm = 240.0;
+  bool whole() const { return min_bpm <= 40.0 && max_bpm >= 240.0; }
+};
+/* Every parameter of analyse_song() that changes its result, for the key:
+ * "defaults" for the whole tempo range (as before the range existed, so
+ * those entries stay valid), else "tempo=MIN-MAX". */
+inline std::string song_analysis_params(const TempoRange &tempo)
+{
+  if (tempo.whole())
+    return "defaults";
+  gchar lo[G_ASCII_DTOSTR_BUF_SIZE], hi[G_ASCII_DTOSTR_BUF_SIZE];
+  return std::string("tempo=") + g_ascii_formatd(lo, sizeof lo, "%.3f", tempo.min_bpm) + "-" +
+         g_ascii_formatd(hi, sizeof hi, "%.3f", tempo.max_bpm);
+}
 constexpr const char *kClipAnalyser = "montagescene";
 constexpr const char *kClipAnalysisVersion = "7"; /* 7: keyframe-path runs stop one frame sooner */
 /* Every parameter of analyse_clip() that changes its result, for the key. */
@@ -42,7 +59,8 @@ void register_elements();
  * has no audio stream, makes no progress for `stall_timeout` ns, or has no
  * detectable beats (error code GST_STREAM_ERROR_FAILED). */
 bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
-                  const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND);
+                  const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND,
+                  const TempoRange &tempo = {});
 
 /* Shot analysis of the video file `path` with the library's
  * montage::analyse_clip_file() (clipanalysis.h): the keyframe path by

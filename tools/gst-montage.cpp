@@ -33,7 +33,7 @@
 /* tools/live.cpp: the live path (montageselect). */
 int montage_tool_live(const std::vector<std::string> &clips, const std::string &song,
                       const std::string &output, GstClockTime duration, const std::string &style,
-                      bool quiet);
+                      bool quiet, const montage_tool::TempoRange &tempo);
 
 namespace {
 
@@ -47,6 +47,8 @@ gchar *opt_storyboard = nullptr;
 gchar *opt_export = nullptr;
 gchar *opt_size = nullptr;
 gchar *opt_fps = nullptr;
+gchar *opt_tempo = nullptr;
+montage_tool::TempoRange g_tempo;
 gchar *opt_encoder = nullptr;
 gint opt_jobs = 0;
 gboolean opt_quiet = FALSE;
@@ -89,6 +91,10 @@ const GOptionEntry kEntries[] = {
     {"size", 0, 0, G_OPTION_ARG_STRING, &opt_size,
      "Output size (default 1280x720, 640x360 with --preview)", "WxH"},
     {"fps", 0, 0, G_OPTION_ARG_STRING, &opt_fps, "Output frame rate (default 30)", "N[/D]"},
+    {"tempo", 0, 0, G_OPTION_ARG_STRING, &opt_tempo,
+     "The song's tempo range in BPM, within 40-240, when the beat tracker reads it at half its tempo "
+     "(e.g. 130-240 for a song at 180 read as 90)",
+     "MIN-MAX"},
     {"encoder", 0, 0, G_OPTION_ARG_STRING, &opt_encoder,
      "Use this H.264 encoder factory first (default: hardware first, then x264enc, openh264enc)",
      "NAME"},
@@ -191,6 +197,19 @@ bool parse_size(const char *s, gint &w, gint &h)
   return s && sscanf(s, "%dx%d", &w, &h) == 2 && w >= 16 && h >= 16 && w % 2 == 0 && h % 2 == 0;
 }
 
+bool parse_tempo(const char *s, montage_tool::TempoRange &t)
+{
+  if (!s)
+    return false;
+  gchar *end = nullptr;
+  t.min_bpm = g_ascii_strtod(s, &end);
+  if (end == s || *end != '-')
+    return false;
+  const gchar *second = end + 1;
+  t.max_bpm = g_ascii_strtod(second, &end);
+  return end != second && *end == '\0' && t.min_bpm >= 40.0 && t.max_bpm <= 240.0 && t.min_bpm < t.max_bpm;
+}
+
 bool parse_fps(const char *s, gint &n, gint &d)
 {
   if (!s)
@@ -223,7 +242,7 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
   montage::CacheKeyInput key_input{
       job.path, job.is_song ? kSongAnalyser : kClipAnalyser,
       job.is_song ? kSongAnalysisVersion : kClipAnalysisVersion,
-      job.is_song ? std::string(kSongAnalysisParams) : clip_analysis_params(opt_full_decode),
+      job.is_song ? song_analysis_params(g_tempo) : clip_analysis_params(opt_full_decode),
       (bool)opt_verify};
   montage::CacheKind kind = job.is_song ? montage::CacheKind::kSong : montage::CacheKind::kClip;
   std::string key;
@@ -254,7 +273,7 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
     if (GST_CLOCK_TIME_IS_VALID(dur) && dur > 0)
       g_progress->item(index, job.path, (double)pos / dur);
   };
-  job.ok = job.is_song ? analyse_song(job.path, song, &job.error, progress)
+  job.ok = job.is_song ? analyse_song(job.path, song, &job.error, progress, 30 * GST_SECOND, g_tempo)
                        : analyse_clip(job.path, job.clip, &job.error, progress, 30 * GST_SECOND,
                                       opt_full_decode);
   g_progress->item(index, job.path, 1.0, true);
@@ -362,6 +381,12 @@ int cmd_make(int argc, char **argv)
             opt_fps);
     return 2;
   }
+  if (opt_tempo && !parse_tempo(opt_tempo, g_tempo)) {
+    fprintf(stderr, "gst-montage: --tempo %s: give MIN-MAX in BPM within 40-240, MIN below MAX, such as "
+                    "130-240\n",
+            opt_tempo);
+    return 2;
+  }
   if (opt_duration < 0 || std::isnan(opt_duration)) {
     fprintf(stderr, "gst-montage: --duration must be a positive number of seconds\n");
     return 2;
@@ -375,7 +400,7 @@ int cmd_make(int argc, char **argv)
     return montage_tool_live(clip_paths, opt_music, opt_output,
                              opt_duration > 0 ? (GstClockTime)(opt_duration * GST_SECOND)
                                               : GST_CLOCK_TIME_NONE,
-                             opt_style ? opt_style : "balanced", opt_quiet);
+                             opt_style ? opt_style : "balanced", opt_quiet, g_tempo);
   }
   g_progress = std::make_unique<montage_tool::Progress>(!opt_quiet && isatty(fileno(stderr)));
   montage_tool::register_elements();

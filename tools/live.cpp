@@ -186,7 +186,7 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data)
 
 int montage_tool_live(const std::vector<std::string> &clips, const std::string &song,
                       const std::string &output, GstClockTime duration, const std::string &style,
-                      bool quiet)
+                      bool quiet, const montage_tool::TempoRange &tempo)
 {
   montage_tool::register_elements();
   GST_ELEMENT_REGISTER(montageselect, nullptr);
@@ -293,6 +293,7 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
     if (ok) {
       g_object_set(dec, "uri", to_uri(song).c_str(), NULL);
       gst_util_set_object_arg(G_OBJECT(beat), "mode", "live");
+      g_object_set(beat, "min-bpm", tempo.min_bpm, "max-bpm", tempo.max_bpm, NULL);
       ok = gst_element_link_many(conv, res, sync, beat, tee, NULL) &&
            gst_element_link(tee, bq) && gst_element_link_pads(bq, "src", sel, "beat") &&
            gst_element_link_many(tee, aq, aconv, aenc, mux, NULL);

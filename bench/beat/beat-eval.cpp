@@ -1,13 +1,15 @@
 /* beat-eval: runs montage::BeatTracker (no pipeline) on raw mono float
  * samples and prints what it found, for bench/beat/quick.py.
  *
- *   beat-eval offline|live FILE.f32 RATE
+ *   beat-eval offline|live FILE.f32 RATE [MIN_BPM MAX_BPM]
  *
  * FILE.f32: native-endian 32-bit float mono samples at RATE Hz (ffmpeg
  * -ac 1 -f f32le). Prints "bpm B" then one "TIME_S DOWNBEAT" line per beat:
  * offline, the whole-song pass (finish()); live, the causal beats as push()
- * returned them (whole_song off, as montagebeat mode=live). Exit status 1
- * with a message on bad arguments or an unreadable file. */
+ * returned them (whole_song off, as montagebeat mode=live). MIN_BPM and
+ * MAX_BPM: the tempo range (BeatTrackerConfig::min_bpm, max_bpm; default
+ * the whole 40-240). Exit status 1 with a message on bad arguments or an
+ * unreadable file. */
 #include <gst/montage/beattracker.h>
 
 #include <cstdio>
@@ -17,8 +19,9 @@
 
 int main(int argc, char **argv)
 {
-  if (argc != 4 || (std::strcmp(argv[1], "offline") != 0 && std::strcmp(argv[1], "live") != 0)) {
-    std::fprintf(stderr, "usage: beat-eval offline|live FILE.f32 RATE\n");
+  const bool mode_ok = argc > 1 && (std::strcmp(argv[1], "offline") == 0 || std::strcmp(argv[1], "live") == 0);
+  if ((argc != 4 && argc != 6) || !mode_ok) {
+    std::fprintf(stderr, "usage: beat-eval offline|live FILE.f32 RATE [MIN_BPM MAX_BPM]\n");
     return 1;
   }
   const bool live = std::strcmp(argv[1], "live") == 0;
@@ -31,6 +34,10 @@ int main(int argc, char **argv)
   try {
     montage::BeatTrackerConfig config;
     config.whole_song = !live;
+    if (argc == 6) {
+      config.min_bpm = std::strtod(argv[4], nullptr);
+      config.max_bpm = std::strtod(argv[5], nullptr);
+    }
     montage::BeatTracker tracker((guint)rate, config);
     std::vector<float> buf(4096);
     std::vector<montage::Beat> causal;

@@ -90,6 +90,20 @@
  *
  * Stretches quieter than #GstMontageBeat:silence-threshold give no beats.
  *
+ * ## Tempo range
+ *
+ * #GstMontageBeat:min-bpm and #GstMontageBeat:max-bpm (default 40 and 240,
+ * the whole range searched) bound the tempo the tracker may choose, offline
+ * and live. The tracker picks the tempo octave itself and can be wrong where
+ * the music is ambiguous (on the benchmark: songs notated at 180 and 200 read
+ * as 90 and 100, at 90 and 70 read as 180 and 140). An application that knows
+ * the tempo sets a range of less than an octave around it. This fixes a song
+ * read at half its tempo: chuggachugga (180) gives F 0.98 with 130-240
+ * against 0.66. Read at twice its tempo, a range gives the right tempo, but
+ * where the off-beat eighths carry as much onset as the beats it can put the
+ * beats on the off-beat: train_filled_with_cash (90) and hard-104 (70) do
+ * (docs/montagebeat.md).
+ *
  * ## Memory
  *
  * `mode=offline` keeps the onset envelope of the whole stream for the
@@ -143,6 +157,8 @@ enum {
   PROP_SILENCE_THRESHOLD,
   PROP_INTERVAL,
   PROP_LIVE_DELAY,
+  PROP_MIN_BPM,
+  PROP_MAX_BPM,
 };
 
 #define MONTAGE_BEAT_CAPS                                                                          \
@@ -194,6 +210,8 @@ struct State {
   double silence_threshold = DEFAULT_SILENCE_THRESHOLD;
   GstClockTime interval = DEFAULT_INTERVAL;
   GstClockTime live_delay = DEFAULT_LIVE_DELAY;
+  double min_bpm = montage::BeatTracker::kMinBpm;
+  double max_bpm = montage::BeatTracker::kMaxBpm;
 
   /* Streaming thread only. */
   GstAudioInfo info;
@@ -308,6 +326,15 @@ static bool reset_tracking(GstMontageBeat *self)
     config.silence_db = st.silence_threshold;
     config.energy_interval = st.interval;
     config.live_delay = st.live_delay;
+    config.min_bpm = st.min_bpm;
+    config.max_bpm = st.max_bpm;
+  }
+  if (config.min_bpm >= config.max_bpm) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                      ("The tempo range is empty: set min-bpm (%g) below max-bpm (%g).", config.min_bpm,
+                       config.max_bpm),
+                      (NULL));
+    return false;
   }
   config.whole_song = st.active_mode == GST_MONTAGE_BEAT_MODE_OFFLINE;
   st.interval_samples = std::max<guint64>(
@@ -599,10 +626,16 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
   State &st = *self->state;
-  if (!st.tracker || !st.have_info) {
+  if (!st.have_info) {
     gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Audio arrived before its caps."), (NULL));
     return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!st.tracker) {
+    /* reset_tracking() could not start the tracker and posted why (an empty
+     * tempo range set since, out of memory). */
+    gst_buffer_unref(buf);
+    return GST_FLOW_ERROR;
   }
 
   const GstClockTime pts = GST_BUFFER_PTS(buf);
@@ -762,6 +795,12 @@ static void gst_montage_beat_set_property(GObject *object, guint prop_id, const 
   case PROP_LIVE_DELAY:
     st.live_delay = g_value_get_uint64(value);
     break;
+  case PROP_MIN_BPM:
+    st.min_bpm = g_value_get_double(value);
+    break;
+  case PROP_MAX_BPM:
+    st.max_bpm = g_value_get_double(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -784,6 +823,12 @@ static void gst_montage_beat_get_property(GObject *object, guint prop_id, GValue
     break;
   case PROP_LIVE_DELAY:
     g_value_set_uint64(value, st.live_delay);
+    break;
+  case PROP_MIN_BPM:
+    g_value_set_double(value, st.min_bpm);
+    break;
+  case PROP_MAX_BPM:
+    g_value_set_double(value, st.max_bpm);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -842,6 +887,21 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
                           "held this long so the beat meta lands on the right one (reported as latency; "
                           "applies from the next segment, flush or start)",
                           100 * GST_MSECOND, 2 * GST_SECOND, DEFAULT_LIVE_DELAY, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MIN_BPM,
+      g_param_spec_double("min-bpm", "Minimum tempo",
+                          "Slowest tempo the tracker may choose, in beats per minute; below max-bpm. Set a "
+                          "range of less than an octave around a known tempo to stop it reading half or "
+                          "twice that tempo (applies from the next segment, flush or start)",
+                          montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
+                          montage::BeatTracker::kMinBpm, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_BPM,
+      g_param_spec_double("max-bpm", "Maximum tempo",
+                          "Fastest tempo the tracker may choose, in beats per minute; above min-bpm "
+                          "(applies from the next segment, flush or start)",
+                          montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
+                          montage::BeatTracker::kMaxBpm, rw));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

@@ -23,8 +23,8 @@ constexpr int kBands = 24;
 constexpr double kBassHz = 180.0;
 
 /* Tempo candidates: 40-240 BPM in 1 % steps. */
-constexpr double kMinBpm = 40.0;
-constexpr double kMaxBpm = 240.0;
+constexpr double kMinBpm = BeatTracker::kMinBpm;
+constexpr double kMaxBpm = BeatTracker::kMaxBpm;
 constexpr double kBpmStep = 1.01;
 /* Log-normal tempo prior (NOTES.md's prototype): centre and width in octaves. */
 constexpr double kPriorBpm = 120.0;
@@ -819,6 +819,17 @@ struct BeatTracker::Impl {
         chroma[at + (std::size_t)chroma_class[k]] += chroma_power[k];
   }
 
+  /* Zeroes the salience of the tempi outside config's range (a window's
+   * tempo, offline and live, and through the song's salience the beat-level
+   * alternatives, are then never chosen there). */
+  void in_range(std::vector<double> &s) const
+  {
+    const std::vector<double> &grid = tempo_grid();
+    for (std::size_t k = 0; k < s.size(); k++)
+      if (grid[k] < config.min_bpm || grid[k] > config.max_bpm)
+        s[k] = 0.0;
+  }
+
   /* ---- causal tracker ---- */
 
   long live_delay_hops() const { return (long)std::lround((double)config.live_delay / kNsPerSecond * kFps); }
@@ -845,6 +856,7 @@ struct BeatTracker::Impl {
       const long w = (long)std::lround(kTempoWindowS * kFps);
       live_ac.move_to(ce, t + 1 - w, t + 1, base);
       std::vector<double> s = tempo_salience(live_ac);
+      in_range(s);
       const std::vector<double> &grid = tempo_grid();
       double best = 0;
       std::size_t arg = 0;
@@ -1160,6 +1172,7 @@ struct BeatTracker::Impl {
       a = std::max(0L, b - w);
       sliding.move_to(e, a, b);
       std::vector<double> s = tempo_salience(sliding);
+      in_range(s);
       if (song_salience.empty())
         song_salience.assign(s.size(), 0.0);
       for (std::size_t i = 0; i < s.size(); i++)
@@ -1422,14 +1435,16 @@ struct BeatTracker::Impl {
                   std::vector<long> &hops) const
   {
     const std::size_t whole = std::numeric_limits<std::size_t>::max() / 4;
-    mend_beat_level(e, salience, bpm, hops, whole);
-    mend_beat_level(e, salience, bpm, hops, kLevelSpan);
+    mend_beat_level(e, salience, bpm, hops, whole, config.min_bpm, config.max_bpm);
+    mend_beat_level(e, salience, bpm, hops, kLevelSpan, config.min_bpm, config.max_bpm);
   }
 
   /* beat_level() with the midpoint ratio and the swing test over span beats
-   * either side of each beat. */
+   * either side of each beat; alternatives outside min_bpm-max_bpm are not
+   * tried. */
   static void mend_beat_level(const std::vector<float> &e, const std::vector<double> &salience,
-                              std::vector<double> &bpm, std::vector<long> &hops, std::size_t span)
+                              std::vector<double> &bpm, std::vector<long> &hops, std::size_t span,
+                              double min_bpm, double max_bpm)
   {
     const std::size_t n = e.size();
     if (salience.empty() || hops.size() < 2)
@@ -1507,7 +1522,7 @@ struct BeatTracker::Impl {
         std::nth_element(run_bpm.begin(), run_bpm.begin() + (long)run_bpm.size() / 2, run_bpm.end());
         const double b0 = run_bpm[run_bpm.size() / 2];
         const double s0 = salience_near(b0), s1 = salience_near(b0 * f);
-        if (s0 <= 0 || s1 < 0.5 * s0 || b0 * f < kMinBpm || b0 * f > kMaxBpm)
+        if (s0 <= 0 || s1 < 0.5 * s0 || b0 * f < min_bpm || b0 * f > max_bpm)
           continue;
         if (a_ratio >= kAltMidpointRatio && a_on >= kAltOnset * base_on && a_ratio * s1 > best[r]) {
           best[r] = a_ratio * s1;
@@ -1662,6 +1677,10 @@ BeatTracker::BeatTracker(guint sample_rate, const BeatTrackerConfig &config)
     throw BeatTrackerError("beat tracker: the live delay must be 100-2000 ms");
   if (config.energy_interval < 10 * GST_MSECOND)
     throw BeatTrackerError("beat tracker: the energy interval must be at least 10 ms");
+  if (!(config.min_bpm >= kMinBpm && config.max_bpm <= kMaxBpm && config.min_bpm < config.max_bpm))
+    throw BeatTrackerError("beat tracker: the tempo range must lie within 40-240 BPM, its minimum below "
+                           "its maximum (asked for " +
+                           std::to_string(config.min_bpm) + "-" + std::to_string(config.max_bpm) + " BPM)");
   impl_ = std::make_unique<Impl>(sample_rate, config);
   if (!impl_->fft.ok())
     throw BeatTrackerError("beat tracker: FFTW could not allocate its 512-point transform (out of memory?)");

@@ -115,6 +115,16 @@ struct BeatTrackerConfig {
   GstClockTime live_delay = 350 * GST_MSECOND;
   /* Spacing of SongAnalysis::energy_curve (ns, >= 10 ms). */
   GstClockTime energy_interval = 100 * GST_MSECOND;
+  /* The tempi the tracker may choose, BPM (kMinBpm <= min_bpm < max_bpm <=
+   * kMaxBpm; the default is the whole range). A beat level outside it is
+   * never chosen, offline or live. The tracker's tempo octave can be wrong
+   * where the music is ambiguous (a song notated at 90 whose eighth notes
+   * carry as much onset as its beats reads as 180); a user who knows the
+   * tempo removes the octave choice with a range of less than an octave
+   * around it, as beat trackers with a tempo range (madmom's min_bpm and
+   * max_bpm, librosa's start_bpm) let their users do. */
+  double min_bpm = 40.0;
+  double max_bpm = 240.0;
 };
 
 class BeatTracker {
@@ -128,11 +138,15 @@ public:
   /* Without config.whole_song, per-hop data is trimmed back to this many
    * hops (16 s: twice the causal tempo window) once twice as many are held. */
   static constexpr std::size_t kLiveKeepHops = 1378;
+  /* The tempo range searched (BPM): BeatTrackerConfig::min_bpm and
+   * max_bpm must lie within it. */
+  static constexpr double kMinBpm = 40.0;
+  static constexpr double kMaxBpm = 240.0;
 
   /* sample_rate: rate of the samples given to push(), kMinRate..kMaxRate Hz.
-   * Throws BeatTrackerError when the rate is out of range, the delay or
-   * interval in config is out of range, or FFTW cannot make its transform
-   * (out of memory). */
+   * Throws BeatTrackerError when the rate is out of range, the delay,
+   * interval or tempo range in config is out of range, or FFTW cannot make
+   * its transform (out of memory). */
   explicit BeatTracker(guint sample_rate, const BeatTrackerConfig &config = {});
   ~BeatTracker();
   BeatTracker(const BeatTracker &) = delete;
