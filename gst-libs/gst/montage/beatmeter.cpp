@@ -70,11 +70,10 @@ std::size_t count_of(const std::vector<long> &number, std::size_t i)
 }
 
 /* The mean of v over the beats i >= 1 that would start a bar of m beats
- * at phase ph ((c + m - ph) % m =, c the beat's count in `number`, or
+ * at phase ph ((c + m - ph) % m == 0, c the beat's count in `number`, or
  * i without) less its mean over the other beats i >= 1 (a side with no
  * beat counts 0). */
-double phase_contrast(const std::vector<double> &v, guint m, guint ph,
-                             const std::vector<long> &number)
+double phase_contrast(const std::vector<double> &v, guint m, guint ph, const std::vector<long> &number)
 {
   double on = 0, off = 0;
   std::size_t non = 0, noff = 0;
