@@ -348,14 +348,16 @@ private:
  * tracker's own plan and arrays needs none. Calling FFTW directly instead of
  * through aubio_fft_do_complex() skips aubio's copy into its complex layout
  * (docs/beat-benchmark.md, fourth round). */
-template <int N> class PowerSpectrum {
+class PowerSpectrum {
 public:
-  PowerSpectrum() : in_(fftwf_alloc_real(N)), out_(fftwf_alloc_complex(N / 2 + 1))
+  static constexpr int kN = (int)BeatTracker::kWindow;
+
+  PowerSpectrum() : in_(fftwf_alloc_real(kN)), out_(fftwf_alloc_complex(kN / 2 + 1))
   {
     if (!in_ || !out_)
       return;
     std::lock_guard<std::mutex> lock(planner_mutex());
-    plan_ = fftwf_plan_dft_r2c_1d(N, in_, out_, FFTW_ESTIMATE);
+    plan_ = fftwf_plan_dft_r2c_1d(kN, in_, out_, FFTW_ESTIMATE);
   }
   ~PowerSpectrum()
   {
@@ -372,17 +374,17 @@ public:
   /* False when FFTW could not allocate its arrays or plan. */
   bool ok() const { return plan_ != nullptr; }
 
-  /* ring: N samples, oldest first from ring_pos (wrapping around);
-   * window: N weights applied on the way in; power: the first BINS of the
-   * N / 2 + 1 bins out (all by default). Only after ok(). */
-  template <int BINS = N / 2 + 1>
+  /* ring: kN samples, oldest first from ring_pos (wrapping around);
+   * window: kN weights applied on the way in; power: the first BINS of the
+   * kN / 2 + 1 bins out (all by default). Only after ok(). */
+  template <int BINS = kN / 2 + 1>
   void compute(const float *ring, std::size_t ring_pos, const float *window, float *power)
   {
-    static_assert(BINS >= 0 && BINS <= N / 2 + 1, "at most N / 2 + 1 bins");
-    const std::size_t first = (std::size_t)N - ring_pos;
+    static_assert(BINS >= 0 && BINS <= kN / 2 + 1, "at most kN / 2 + 1 bins");
+    const std::size_t first = (std::size_t)kN - ring_pos;
     for (std::size_t i = 0; i < first; i++)
       in_[i] = ring[ring_pos + i] * window[i];
-    for (std::size_t i = first; i < (std::size_t)N; i++)
+    for (std::size_t i = first; i < (std::size_t)kN; i++)
       in_[i] = ring[i - first] * window[i];
     fftwf_execute(plan_);
     for (int k = 0; k < BINS; k++)
@@ -450,7 +452,7 @@ struct BeatTracker::Impl {
   guint rate;
   BeatTrackerConfig config;
 
-  PowerSpectrum<(int)kWindow> fft;
+  PowerSpectrum fft;
   std::vector<float> hann;
   /* Chroma: the last kChromaWindow samples at kChromaRate (transformed
    * with fft and hann, the same size), and the pitch class of each FFT bin
