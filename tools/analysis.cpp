@@ -243,17 +243,6 @@ void register_elements()
   GST_ELEMENT_REGISTER(montagescene, nullptr);
 }
 
-namespace {
-/* v with three decimals and a point whatever the locale (for a launch line
- * and a cache key). */
-std::string bpm_text(double v)
-{
-  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-  return g_ascii_formatd(buf, sizeof buf, "%.3f", v);
-}
-} // namespace
-
-
 bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
                   const ProgressFunc &progress, GstClockTime stall_timeout, const TempoRange &tempo)
 {

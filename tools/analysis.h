@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <gst/montage/beattracker.h>
 #include <gst/montage/types.h>
 
 #include <functional>
@@ -25,10 +26,20 @@ constexpr const char *kSongAnalysisVersion = "11"; /* 11: bar positions count ga
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
-  double min_bpm = 40.0;
-  double max_bpm = 240.0;
-  bool whole() const { return min_bpm <= 40.0 && max_bpm >= 240.0; }
+  double min_bpm = montage::BeatTracker::kMinBpm;
+  double max_bpm = montage::BeatTracker::kMaxBpm;
+  bool whole() const
+  {
+    return min_bpm <= montage::BeatTracker::kMinBpm && max_bpm >= montage::BeatTracker::kMaxBpm;
+  }
 };
+/* A tempo with three decimals and a point whatever the locale (for a launch
+ * line and a cache key). */
+inline std::string bpm_text(double bpm)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_ascii_formatd(buf, sizeof buf, "%.3f", bpm);
+}
 /* Every parameter of analyse_song() that changes its result, for the key:
  * "defaults" for the whole tempo range (as before the range existed, so
  * those entries stay valid), else "tempo=MIN-MAX". */
@@ -36,9 +47,7 @@ inline std::string song_analysis_params(const TempoRange &tempo)
 {
   if (tempo.whole())
     return "defaults";
-  gchar lo[G_ASCII_DTOSTR_BUF_SIZE], hi[G_ASCII_DTOSTR_BUF_SIZE];
-  return std::string("tempo=") + g_ascii_formatd(lo, sizeof lo, "%.3f", tempo.min_bpm) + "-" +
-         g_ascii_formatd(hi, sizeof hi, "%.3f", tempo.max_bpm);
+  return "tempo=" + bpm_text(tempo.min_bpm) + "-" + bpm_text(tempo.max_bpm);
 }
 constexpr const char *kClipAnalyser = "montagescene";
 constexpr const char *kClipAnalysisVersion = "7"; /* 7: keyframe-path runs stop one frame sooner */

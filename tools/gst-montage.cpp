@@ -207,7 +207,7 @@ bool parse_tempo(const char *s, montage_tool::TempoRange &t)
     return false;
   const gchar *second = end + 1;
   t.max_bpm = g_ascii_strtod(second, &end);
-  return end != second && *end == '\0' && t.min_bpm >= 40.0 && t.max_bpm <= 240.0 && t.min_bpm < t.max_bpm;
+  return end != second && *end == '\0' && montage::BeatTracker::tempo_range_ok(t.min_bpm, t.max_bpm);
 }
 
 bool parse_fps(const char *s, gint &n, gint &d)

@@ -329,7 +329,7 @@ static bool reset_tracking(GstMontageBeat *self)
     config.min_bpm = st.min_bpm;
     config.max_bpm = st.max_bpm;
   }
-  if (config.min_bpm >= config.max_bpm) {
+  if (!montage::BeatTracker::tempo_range_ok(config.min_bpm, config.max_bpm)) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
                       ("The tempo range is empty: set min-bpm (%g) below max-bpm (%g).", config.min_bpm,
                        config.max_bpm),

@@ -1679,7 +1679,7 @@ BeatTracker::BeatTracker(guint sample_rate, const BeatTrackerConfig &config)
     throw BeatTrackerError("beat tracker: the live delay must be 100-2000 ms");
   if (config.energy_interval < 10 * GST_MSECOND)
     throw BeatTrackerError("beat tracker: the energy interval must be at least 10 ms");
-  if (!(config.min_bpm >= kMinBpm && config.max_bpm <= kMaxBpm && config.min_bpm < config.max_bpm))
+  if (!tempo_range_ok(config.min_bpm, config.max_bpm))
     throw BeatTrackerError("beat tracker: the tempo range must lie within 40-240 BPM, its minimum below "
                            "its maximum (asked for " +
                            std::to_string(config.min_bpm) + "-" + std::to_string(config.max_bpm) + " BPM)");

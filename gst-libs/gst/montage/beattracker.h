@@ -142,6 +142,12 @@ public:
    * max_bpm must lie within it. */
   static constexpr double kMinBpm = 40.0;
   static constexpr double kMaxBpm = 240.0;
+  /* Whether BeatTrackerConfig accepts this tempo range (BPM): within
+   * kMinBpm..kMaxBpm, min_bpm below max_bpm. */
+  static constexpr bool tempo_range_ok(double min_bpm, double max_bpm)
+  {
+    return min_bpm >= kMinBpm && max_bpm <= kMaxBpm && min_bpm < max_bpm;
+  }
 
   /* sample_rate: rate of the samples given to push(), kMinRate..kMaxRate Hz.
    * Throws BeatTrackerError when the rate is out of range, the delay,
