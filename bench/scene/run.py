@@ -19,6 +19,12 @@ decoding + montagescene (same pipeline), FFmpeg scdet, and the keyframe path of
 analyse_clip_file() vs its full decoding. Times are ratios measured in the same
 run; repeat runs vary by a few percent on a shared machine.
 
+Each timing repetition runs the two sides back to back, so every repetition
+gives one paired ratio. Two statistics are printed: the ratio of the two
+sides' best times (best of N), and the median of the N paired ratios with
+their range. The paired median cancels the slow drifts of a shared machine
+that the two minima, taken at different moments, do not.
+
   bench/scene/run.py [--build BUILD_DIR] [--repeat N]
 """
 import argparse
@@ -141,10 +147,19 @@ def ffprobe_first_and_rate(path):
     return float(s.get("start_time", 0) or 0), float(n) / float(d)
 
 
+def paired_text(pairs, digits=2):
+    """'M wall (lo-hi) / M CPU (lo-hi)' from (wall ratio, CPU ratio) pairs."""
+    def one(values):
+        v = sorted(values)
+        mid = (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+        return f"{mid:.{digits}f}x (%.{digits}f-%.{digits}f)" % (v[0], v[-1])
+    return f"{one(p[0] for p in pairs)} wall / {one(p[1] for p in pairs)} CPU"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(os.path.dirname(__file__), "../../build"))
-    ap.add_argument("--repeat", type=int, default=3, help="timing runs, best kept")
+    ap.add_argument("--repeat", type=int, default=3, help="timing repetitions (best of N, and the median of N paired ratios)")
     args = ap.parse_args()
     tool = os.path.join(args.build, "bench/scene-detect-bench")
     env = dict(os.environ, GST_PLUGIN_PATH=os.path.join(args.build, "gst"))
@@ -169,11 +184,14 @@ def main():
     hard_totals = {t: [0, 0, 0] for t in (0, 1, 2)}
     false_cuts = {"full": 0, "keys": 0, "scdet": 0}
     key_speed = []
+    paired_keys = {}  # label: [(full / keys wall, full / keys CPU) per repetition]
     for label, path, truth, kind in sets:
         runs = {"full": [], "keyframes": []}
         for _ in range(args.repeat):  # interleaved, so both sides see the same load
             for mode in runs:
                 runs[mode].append(detect(tool, path, mode, env))
+        paired_keys.setdefault(label, []).extend(
+            (f[1] / k[1], f[2]["cpu"] / k[2]["cpu"]) for f, k in zip(runs["full"], runs["keyframes"]))
         full, t_full, d_full = min(runs["full"], key=lambda r: r[1])
         keys, t_keys, d_keys = min(runs["keyframes"], key=lambda r: r[1])
         sc_times, _ = scdet(path)
@@ -207,6 +225,9 @@ def main():
     if key_speed:
         print("keyframe path speed-up over full decoding on long-shot footage (x264, gop50): " +
               ", ".join("%.2fx wall / %.2fx CPU" % s for s in key_speed))
+        print("  the same, median of %d paired ratios (range): " % args.repeat +
+              ", ".join(f"{label} {paired_text(paired_keys[label])}"
+                        for label, _, _, kind in sets if kind == "long"))
 
     print("\ntime, 1080p: uridecodebin ! [montagescene !] fakesink (best of %d, interleaved; "
           "CPU = user + system seconds of the process)" % args.repeat)
@@ -222,9 +243,11 @@ def main():
         t_dec, t_scene = min(r[0] for r in dec), min(r[0] for r in scene)
         c_dec, c_scene = min(r[2] for r in dec), min(r[2] for r in scene)
         _, t_sc = scdet(path)
+        pairs = [(s[0] / d[0], s[2] / d[2]) for d, s in zip(dec, scene)]
         print(f"  {label:22} decode {t_dec:6.2f} s  +montagescene {t_scene:6.2f} s "
               f"({t_scene / t_dec:.3f}x wall, {c_scene / c_dec:.3f}x CPU)  "
               f"ffmpeg scdet {t_sc:6.2f} s ({t_sc / t_dec:.2f}x)")
+        print(f"  {'':22} median of {len(pairs)} paired ratios (range): {paired_text(pairs, 3)}")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
