@@ -550,33 +550,30 @@ TEST(MontageBeat, MessagesGroupedOfflineAndAtOnceLive)
     f.push(ck.mono, 0, ck.mono.size(), 0);
     const bool live = std::string(mode) == "live";
     std::vector<GstStructure *> energy;
+    /* Takes one element message off the bus, waiting up to `timeout`,
+     * keeping it if it is montage-energy; false when none came. */
+    auto pop_energy = [&](GstClockTime timeout) {
+      GstMessage *m = gst_bus_timed_pop_filtered(f.bus, timeout, GST_MESSAGE_ELEMENT);
+      if (!m)
+        return false;
+      if (gst_message_has_name(m, "montage-energy"))
+        energy.push_back(gst_structure_copy(gst_message_get_structure(m)));
+      gst_message_unref(m);
+      return true;
+    };
     if (live) {
-      GstMessage *m;
-      while ((m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_ELEMENT))) {
-        if (gst_message_has_name(m, "montage-energy"))
-          energy.push_back(gst_structure_copy(gst_message_get_structure(m)));
-        gst_message_unref(m);
+      while (pop_energy(0)) {
       }
     } else {
       /* The last group comes from the system clock's thread, 50 ms after
        * the post before it: waited for, not timed (on a loaded machine that
        * thread can run later than a fixed settle time; the 10 s deadline
-       * only ends a hang). */
+       * only ends a hang). Then nothing more may arrive: no message is
+       * posted twice. */
       const gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
-      while (energy.size() < 100u && g_get_monotonic_time() < deadline) {
-        GstMessage *m = gst_bus_timed_pop_filtered(f.bus, 100 * GST_MSECOND, GST_MESSAGE_ELEMENT);
-        if (!m)
-          continue;
-        if (gst_message_has_name(m, "montage-energy"))
-          energy.push_back(gst_structure_copy(gst_message_get_structure(m)));
-        gst_message_unref(m);
-      }
-      /* Nothing more arrives: no message is posted twice. */
-      GstMessage *m;
-      while ((m = gst_bus_timed_pop_filtered(f.bus, 100 * GST_MSECOND, GST_MESSAGE_ELEMENT))) {
-        if (gst_message_has_name(m, "montage-energy"))
-          energy.push_back(gst_structure_copy(gst_message_get_structure(m)));
-        gst_message_unref(m);
+      while (energy.size() < 100u && g_get_monotonic_time() < deadline)
+        pop_energy(100 * GST_MSECOND);
+      while (pop_energy(100 * GST_MSECOND)) {
       }
     }
     ASSERT_EQ(energy.size(), 100u) << mode;

@@ -190,8 +190,8 @@ def main():
         for _ in range(args.repeat):  # interleaved, so both sides see the same load
             for mode in runs:
                 runs[mode].append(detect(tool, path, mode, env))
-        paired_keys.setdefault(label, []).extend(
-            (f[1] / k[1], f[2]["cpu"] / k[2]["cpu"]) for f, k in zip(runs["full"], runs["keyframes"]))
+        paired_keys[label] = [(f[1] / k[1], f[2]["cpu"] / k[2]["cpu"])
+                              for f, k in zip(runs["full"], runs["keyframes"])]
         full, t_full, d_full = min(runs["full"], key=lambda r: r[1])
         keys, t_keys, d_keys = min(runs["keyframes"], key=lambda r: r[1])
         sc_times, _ = scdet(path)
