@@ -597,29 +597,30 @@ TEST(MontageBeat, BeatMetaAndBpmTag)
   std::vector<GstClockTime> posted = beat_times(beats);
   free_all(beats);
 
-  /* Every posted beat travels in-band on the buffer that contains it. */
+  /* Every posted beat travels in-band once, in order, on the buffer that
+   * contains it. The first beat comes out when the tempo is first known
+   * (~2 s), later than live-delay after it: its buffer has already gone
+   * downstream, so its meta rides on the next buffer out, before whose PTS
+   * it lies. Beats whose buffers are still held at the end have none yet. */
   std::vector<GstClockTime> in_band;
+  std::size_t late = 0;
   for (GstBuffer *b : f.with_meta) {
     MontageBeatInfo info[4];
     guint n = montage_buffer_get_beats(b, info, 4);
     for (guint i = 0; i < std::min(n, 4u); i++) {
-      EXPECT_GE(info[i].time, GST_BUFFER_PTS(b));
+      if (info[i].time < GST_BUFFER_PTS(b))
+        late++;
       EXPECT_LT(info[i].time, GST_BUFFER_PTS(b) + GST_BUFFER_DURATION(b));
       EXPECT_GT(info[i].strength, 0.0);
       in_band.push_back(info[i].time);
     }
   }
-  /* The first beat comes out when the tempo is first known (~2 s), later
-   * than live-delay after it: its buffer has already gone downstream, so it
-   * alone may lack the meta. Beats whose buffers are still held at the end
-   * have none yet. */
   ASSERT_FALSE(in_band.empty());
-  auto first = std::find(posted.begin(), posted.end(), in_band.front());
-  ASSERT_NE(first, posted.end()) << "a meta beat that was never posted";
-  EXPECT_LE(first - posted.begin(), 1) << "more than the warm-up beat lacks the meta";
-  EXPECT_EQ(in_band, std::vector<GstClockTime>(first, first + (long)std::min(in_band.size(), (std::size_t)(posted.end() - first))));
-  EXPECT_GE(in_band.size() + (std::size_t)(first - posted.begin()) + 1, posted.size())
-      << "only the last beat's buffer may still be held";
+  EXPECT_EQ(in_band.front(), posted.front()) << "the warm-up beat lacks the meta";
+  EXPECT_GE(late, 1u) << "the warm-up beat was known in time for its own buffer: this test no longer covers late beats";
+  EXPECT_LE(late, 2u);
+  EXPECT_EQ(in_band, std::vector<GstClockTime>(posted.begin(), posted.begin() + (long)std::min(in_band.size(), posted.size())));
+  EXPECT_GE(in_band.size() + 1, posted.size()) << "only the last beat's buffer may still be held";
 
   /* The BPM tag went downstream once the tempo was known, near 120. */
   double tag_bpm = 0;
@@ -799,21 +800,6 @@ void collect_outcome(Fixture &f, Outcome &o)
   o.tags = f.tag_bpms;
 }
 
-/* The warm-up beat comes out after its buffer may have left: drop its meta
- * so runs with other buffer sizes compare. */
-void drop_warm_up_meta(Outcome &o)
-{
-  if (o.beats.empty() || o.metas.empty())
-    return;
-  guint64 first = 0;
-  GstStructure *s = gst_structure_from_string(o.beats[0].c_str(), NULL);
-  ASSERT_NE(s, nullptr);
-  gst_structure_get_uint64(s, "timestamp", &first);
-  gst_structure_free(s);
-  if (o.metas[0].rfind(std::to_string(first) + " ", 0) == 0)
-    o.metas.erase(o.metas.begin());
-}
-
 /* Same messages, metas and tags. Energy levels are sums of squares taken
  * in buffer-sized runs: equal to float rounding. */
 void expect_same(const Outcome &a, const Outcome &b)
@@ -892,10 +878,9 @@ TEST(MontageBeat, BufferSizesDoNotChangeTheResults)
     f.eos();
     runs.push_back(std::make_unique<Outcome>());
     collect_outcome(f, *runs.back());
-    drop_warm_up_meta(*runs.back());
   }
   ASSERT_GT(runs[0]->beats.size(), 20u);
-  ASSERT_GE(runs[0]->metas.size() + 1, runs[0]->beats.size()) << "every beat after the warm-up has its meta";
+  ASSERT_EQ(runs[0]->metas.size(), runs[0]->beats.size()) << "every beat has its meta";
   for (std::size_t i = 1; i < runs.size(); i++) {
     SCOPED_TRACE("buffer sizes #" + std::to_string(i));
     expect_same(*runs[0], *runs[i]);

@@ -18,14 +18,18 @@
  *
  * A beat is known #GstMontageBeat:live-delay of audio after it; to put the
  * meta on the buffer that contains the beat, each buffer is held until that
- * much audio has followed its last sample. The latency query adds
+ * much audio has followed its last sample. A beat known later than that
+ * (see `montage-beat` below) has its meta on the next buffer to go out. The latency query adds
  * live-delay plus 23 ms (two analysis hops) to upstream's. At EOS the held
  * buffers are pushed before the EOS event; a flush drops them.
  *
  * ## Messages
  *
- * `montage-beat`, one per causal beat, posted at most live-delay of audio
- * after it (sooner when the swing rule moved the beat later):
+ * `montage-beat`, one per causal beat, posted once live-delay of audio
+ * follows it (sooner when the swing rule moved the beat later; later for
+ * the first beat, which waits for the first tempo estimate, about 2 s, and
+ * for a beat the causal path takes up when it changes its mind about the
+ * past: a meta that finds its buffer gone rides on the next buffer out):
  *
  * - `timestamp` (guint64, ns): the beat in buffer time: the PTS of the first
  *   buffer since the last reset plus the sample position (resynchronised to
@@ -608,18 +612,26 @@ static void measure_energy(GstMontageBeat *self, GstSegment *segment)
   }
 }
 
-/* Puts a MontageBeatMeta on the held buffer containing the beat. */
+/* Puts a MontageBeatMeta on the held buffer containing the beat or, when
+ * that buffer has already gone downstream (a beat confirmed later than
+ * live-delay: the tempo's first estimate, or the causal path changing its
+ * mind about an older beat), on the oldest held buffer, the next to go out:
+ * every posted beat travels in-band once, and its `time` says where it is. */
 static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts)
 {
-  const guint64 sample = gst_util_uint64_scale_round(b.time, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
-  for (Held &h : st.held) {
-    if (sample < h.first || sample >= h.end)
-      continue;
-    h.buf = gst_buffer_make_writable(h.buf);
-    MontageBeatInfo info = {ts, b.strength, b.downbeat ? TRUE : FALSE, b.bar_position, b.bpm};
-    montage_buffer_add_beat_meta(h.buf, &info);
+  if (st.held.empty())
     return;
+  const guint64 sample = gst_util_uint64_scale_round(b.time, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
+  Held *into = &st.held.front();
+  for (Held &h : st.held) {
+    if (sample >= h.first && sample < h.end) {
+      into = &h;
+      break;
+    }
   }
+  into->buf = gst_buffer_make_writable(into->buf);
+  MontageBeatInfo info = {ts, b.strength, b.downbeat ? TRUE : FALSE, b.bar_position, b.bpm};
+  montage_buffer_add_beat_meta(into->buf, &info);
 }
 
 static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *trans, gboolean, GstBuffer *buf)
