@@ -200,6 +200,51 @@ TEST(BeatTracker, SilenceGivesNoBeats)
   }
 }
 
+/* Silence has no loudness contrast of its own: one low section, not the
+ * medium that a flat curve used to get; a steady loud signal is one high
+ * section. */
+TEST(BeatTracker, FlatLoudnessIsOneSectionOnTheAbsoluteScale)
+{
+  const guint rate = 44100;
+  std::vector<float> silence(12 * rate, 0.f);
+  std::vector<float> loud(12 * rate);
+  for (std::size_t i = 0; i < loud.size(); i++)
+    loud[i] = (float)(0.5 * std::sin(2 * M_PI * 440.0 * (double)i / rate));
+  for (auto *input : {&silence, &loud}) {
+    BeatTracker bt(rate);
+    push_all(bt, *input);
+    SongAnalysis song = bt.finish();
+    ASSERT_EQ(song.sections.size(), 1u);
+    EXPECT_EQ(song.sections[0].start, 0u);
+    EXPECT_EQ(song.sections[0].end, 12 * GST_SECOND);
+    EXPECT_EQ(song.sections[0].level,
+              input == &silence ? montage::Section::Level::kLow : montage::Section::Level::kHigh);
+  }
+}
+
+/* Clicks 30 dB quieter for 21 s, then loud for 19 s: a low section and a
+ * high one, the boundary at the step (the 3 s smoothing leaves about a
+ * second of medium around it, which is split between the two; joined to the
+ * low one, it put the boundary 1.5-3.4 s late). */
+TEST(BeatTracker, SectionsChangeWhereTheLoudnessSteps)
+{
+  const guint rate = 44100;
+  ClickTrack ct = make_clicks(rate, 120, 0.5, 40.0);
+  for (std::size_t i = 0; i < 21 * (std::size_t)rate; i++)
+    ct.samples[i] *= 0.0316f;
+  BeatTracker bt(rate);
+  push_all(bt, ct.samples);
+  SongAnalysis song = bt.finish();
+  ASSERT_EQ(song.sections.size(), 2u);
+  EXPECT_EQ(song.sections[0].level, montage::Section::Level::kLow);
+  EXPECT_EQ(song.sections[1].level, montage::Section::Level::kHigh);
+  EXPECT_EQ(song.sections[0].start, 0u);
+  EXPECT_EQ(song.sections[0].end, song.sections[1].start);
+  EXPECT_EQ(song.sections[1].end, 40 * GST_SECOND);
+  EXPECT_LE(dist(song.sections[0].end, 21 * GST_SECOND), 500 * GST_MSECOND)
+      << "boundary at " << song.sections[0].end / 1e9 << " s";
+}
+
 TEST(BeatTracker, NoGridOverASilentGap)
 {
   const guint rate = 44100;

@@ -1831,6 +1831,43 @@ std::vector<Beat> BeatTracker::push(const float *mono, std::size_t n_samples)
   return out;
 }
 
+namespace {
+
+/* Absorbs the sections shorter than min_len, shortest first (the earliest
+ * of equal ones), until none is left or only one section remains: one
+ * between two others is split at its middle between them, or all three
+ * become one when the two are at the same level; one at either end joins
+ * its only neighbour. The sections stay back to back and cover the same
+ * span. */
+void absorb_short_sections(std::vector<Section> &sections, GstClockTime min_len)
+{
+  while (sections.size() > 1) {
+    std::size_t k = sections.size();
+    for (std::size_t i = 0; i < sections.size(); i++) {
+      const GstClockTime len = sections[i].end - sections[i].start;
+      if (len < min_len && (k == sections.size() || len < sections[k].end - sections[k].start))
+        k = i;
+    }
+    if (k == sections.size())
+      return;
+    if (k == 0) {
+      sections[1].start = sections[0].start;
+    } else if (k + 1 == sections.size()) {
+      sections[k - 1].end = sections[k].end;
+    } else if (sections[k - 1].level == sections[k + 1].level) {
+      sections[k - 1].end = sections[k + 1].end;
+      sections.erase(sections.begin() + (long)k + 1);
+    } else {
+      const GstClockTime middle = sections[k].start + (sections[k].end - sections[k].start) / 2;
+      sections[k - 1].end = middle;
+      sections[k + 1].start = middle;
+    }
+    sections.erase(sections.begin() + (long)k);
+  }
+}
+
+} // namespace
+
 SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
 {
   const Impl &d = *impl_;
@@ -1918,8 +1955,17 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
     song.energy_curve.push_back(energy_from_db(ms > 0 ? 10 * std::log10(ms) : -400.0, d.config.silence_db));
   }
 
-  /* Sections: the curve smoothed over 3 s, split into thirds of its 10-90 %
-   * range, runs shorter than 4 s merged into the one before. */
+  /* Sections: the curve smoothed over 3 s (centred, so a step in loudness
+   * stays where it is), split into thirds of its 10-90 % range. A curve
+   * whose 10-90 % range is under 0.05 has no contrast of its own (silence,
+   * a tone, a brick-walled master): it is one section, judged on the
+   * absolute scale instead (thirds of energy_from_db()'s 0..1, silence_db
+   * to 0 dBFS), so silence is low rather than medium. Runs shorter than 4 s
+   * are then absorbed, shortest first: one between two others is split at
+   * its middle between them (or joins them when they are at the same
+   * level), so the medium run that the smoothing leaves on a step from low
+   * to high puts the boundary mid-way instead of 1.5-2 s after the step;
+   * one at either end joins its only neighbour. */
   const std::size_t m = song.energy_curve.size();
   if (m > 0 && GST_CLOCK_TIME_IS_VALID(song.duration)) {
     const long half = std::max(1L, (long)std::lround(1.5 * GST_SECOND / (double)d.config.energy_interval));
@@ -1932,16 +1978,18 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
     std::sort(sorted.begin(), sorted.end());
     const double p10 = sorted[m / 10], p90 = sorted[std::min(m - 1, m * 9 / 10)];
     const double r = p90 - p10;
+    const bool flat = r < 0.05;
+    const double mid = sorted[(m - 1) / 2];
     auto level = [&](double v) {
-      if (r < 0.05)
-        return Section::Level::kMedium;
-      if (v < p10 + r / 3)
+      const double lo = flat ? 0.0 : p10, range = flat ? 1.0 : r;
+      if (flat)
+        v = mid;
+      if (v < lo + range / 3)
         return Section::Level::kLow;
-      if (v > p10 + 2 * r / 3)
+      if (v > lo + 2 * range / 3)
         return Section::Level::kHigh;
       return Section::Level::kMedium;
     };
-    const GstClockTime min_len = 4 * GST_SECOND;
     for (std::size_t k = 0; k < m; k++) {
       GstClockTime start = k * d.config.energy_interval;
       GstClockTime stop = std::min<GstClockTime>(song.duration, (k + 1) * d.config.energy_interval);
@@ -1953,17 +2001,7 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
       else
         song.sections.push_back({start, stop, l});
     }
-    std::vector<Section> merged;
-    for (const Section &s : song.sections) {
-      if (!merged.empty() && (s.end - s.start < min_len || merged.back().level == s.level))
-        merged.back().end = s.end;
-      else if (!merged.empty() && merged.back().end - merged.back().start < min_len) {
-        merged.back().end = s.end;
-        merged.back().level = s.level;
-      } else
-        merged.push_back(s);
-    }
-    song.sections = std::move(merged);
+    absorb_short_sections(song.sections, 4 * GST_SECOND);
   }
   return song;
 }
