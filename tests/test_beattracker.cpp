@@ -529,6 +529,25 @@ TEST(BeatTracker, RejectsBadConfiguration)
 /* Clicks at 180 BPM, every other one louder: a beat at 90 or at 180. The
  * tempo range decides which, offline and live: 60-120 gives 90 on the loud
  * clicks, 130-240 gives 180 on every click. */
+/* Equal clicks at 175-190 BPM (a metronome, nothing louder on alternate
+ * clicks): offline, the tempo is the clicks' and every click is a beat. The
+ * comb salience is the same at half that tempo, and the prior around 120 BPM
+ * used to pick the half (87.5-95 BPM, half the clicks as beats). The live
+ * tracker still reads them at half tempo (docs/montagebeat.md). */
+TEST(BeatTracker, EqualClicksAreReadAtTheirOwnTempoOffline)
+{
+  const guint rate = 44100;
+  for (double bpm : {175.0, 190.0}) {
+    ClickTrack ct = make_clicks(rate, bpm, 0.5, 30.0, 1);
+    BeatTracker bt(rate);
+    push_all(bt, ct.samples);
+    SongAnalysis song = bt.finish();
+    EXPECT_NEAR(song.bpm, bpm, bpm * 0.01);
+    std::vector<std::size_t> idx = match_beats(song.beats, ct.clicks);
+    EXPECT_GE(idx.size() + 4, ct.clicks.size()) << bpm << " BPM: every click but the first and last few is a beat";
+  }
+}
+
 TEST(BeatTracker, TempoRangeChoosesTheLevel)
 {
   const guint rate = 44100;
