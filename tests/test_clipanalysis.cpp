@@ -207,6 +207,31 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
  * two shots are the same, only the layout changes. The keyframe gate must
  * not rely on histograms alone: the cuts (inside GOPs) are found at the same
  * frames as full decoding. */
+/* A cut on the clip's very last frame: full decoding, like the keyframe
+ * path, ends the shot before it there and keeps both shots. */
+TEST(ClipAnalysis, CutOnTheLastFrameKeepsTheShotBeforeIt)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("lastcut.mp4");
+  ASSERT_TRUE(encode_clip(" videotestsrc num-buffers=30 pattern=smpte ! "
+                          "video/x-raw,width=320,height=240,framerate=25/1 ! c. "
+                          "videotestsrc num-buffers=1 pattern=checkers-8 ! "
+                          "video/x-raw,width=320,height=240,framerate=25/1 ! c.",
+                          path));
+  for (ClipAnalyseOptions::Mode mode : {kFull, kKeyframes}) {
+    SCOPED_TRACE(mode == kFull ? "full decoding" : "keyframe path");
+    montage::ClipAnalysis clip;
+    montage::ClipAnalyseStats stats;
+    ASSERT_TRUE(analyse(path, {}, mode, clip, stats));
+    EXPECT_EQ(frames_of(clip), (std::vector<long>{30}));
+    ASSERT_EQ(clip.shots.size(), 2u);
+    EXPECT_EQ(clip.shots[0].start, clip.first_frame);
+    EXPECT_EQ(clip.shots[0].end, clip.shots[1].start);
+    EXPECT_EQ(clip.shots[1].end, clip.duration);
+  }
+}
+
 TEST(ClipAnalysis, KeyframePathFindsCutsBetweenShotsWithTheSameHistogram)
 {
   TempDir tmp;

@@ -827,3 +827,57 @@ TEST(MontageScene, VariableFrameRateCutsAtTheirFramesAndMinShotLengthInTime)
   EXPECT_EQ(run.shots[1].end, pts[62]) << "the short shot at frame 40 is merged";
   EXPECT_EQ(run.shots[3].end, pts[n]) << "the last shot ends with its last frame";
 }
+
+namespace
+{
+
+/* The `cuts` of the montage-shots message among `messages` (none: empty). */
+std::vector<GstClockTime> summary_cuts(const std::vector<GstMessage *> &messages)
+{
+  std::vector<GstClockTime> out;
+  for (GstMessage *msg : messages) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    if (!gst_structure_has_name(s, "montage-shots"))
+      continue;
+    const GValue *cuts = gst_structure_get_value(s, "cuts");
+    EXPECT_NE(cuts, nullptr);
+    for (guint k = 0; cuts && k < gst_value_array_get_size(cuts); k++)
+      out.push_back(g_value_get_uint64(gst_value_array_get_value(cuts, k)));
+  }
+  return out;
+}
+
+} // namespace
+
+/* A cut on the very last frame (30 frames of one shot, then one of
+ * another): both shots are posted, the first ending at the cut, and
+ * montage-shots lists the cut; with the default look-ahead and with none. */
+TEST(MontageScene, CutOnTheLastFramePostsBothShots)
+{
+  for (bool look_ahead : {true, false}) {
+    SCOPED_TRACE(look_ahead ? "default look-ahead" : "detector=content flash-frames=0");
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+    SceneHarness sh(maker.info());
+    if (!look_ahead)
+      gst_util_set_object_arg(G_OBJECT(sh.h->element), "detector", "content");
+    if (!look_ahead)
+      g_object_set(sh.h->element, "flash-frames", 0, NULL);
+    for (int i = 0; i <= 30; i++)
+      sh.push_expect_same(maker.make(i == 30 ? 1 : 0, i, i * kFrame));
+    sh.finish();
+    std::vector<GstMessage *> messages;
+    while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
+      messages.push_back(msg);
+    const std::vector<montage::Shot> shots = shot_messages(messages);
+    EXPECT_EQ(summary_cuts(messages), std::vector<GstClockTime>{30 * kFrame});
+    for (GstMessage *msg : messages)
+      gst_message_unref(msg);
+    EXPECT_EQ(shots.size(), 2u);
+    if (shots.size() != 2u)
+      continue;
+    EXPECT_EQ(shots[0].start, 0u);
+    EXPECT_EQ(shots[0].end, 30 * kFrame);
+    EXPECT_EQ(shots[1].start, 30 * kFrame);
+    EXPECT_EQ(shots[1].end, 31 * kFrame);
+  }
+}

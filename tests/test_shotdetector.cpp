@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <vector>
 
 using montage::DetectorKind;
@@ -81,7 +82,7 @@ Detected detect(int n, const std::function<cv::Mat(int)> &make, ShotDetectorSett
                          kFrame, run.verdicts));
     EXPECT_LE(run.verdicts.size(), before + 1);
   }
-  det.finish(run.verdicts);
+  const std::optional<montage::Shot> last = det.finish(run.verdicts);
   if (getenv("SD_DEBUG"))
     for (size_t i = 0; i < run.verdicts.size(); i++)
       if (run.verdicts[i].boundary)
@@ -97,7 +98,18 @@ Detected detect(int n, const std::function<cv::Mat(int)> &make, ShotDetectorSett
     if (run.verdicts[i].ended)
       run.shots.push_back(*run.verdicts[i].ended);
   }
+  if (last)
+    run.shots.push_back(*last);
   return run;
+}
+
+/* End of stream: the verdicts still held go to `out`, the last shot to
+ * `last`. */
+void finish_into(ShotDetector &det, std::vector<FrameVerdict> &out,
+                 std::vector<montage::Shot> &last)
+{
+  if (std::optional<montage::Shot> shot = det.finish(out))
+    last.push_back(*shot);
 }
 
 int shot_of(int i, const std::vector<int> &cuts)
@@ -129,6 +141,102 @@ TEST(ShotDetector, EveryDetectorFindsHardCutsAtTheirFrame)
       EXPECT_EQ(run.shots[k - 1].end, run.shots[k].start);
     }
   }
+}
+
+/* A cut on the very last frame: the shot before it ends there and the
+ * one-frame shot after it ends with the stream. Verdicts are taken as they
+ * come, as montagescene does (its vector is empty when finish() is called),
+ * with the default look-ahead and with none (content, flash-frames 0: every
+ * verdict is given at its push, so finish() decides nothing). */
+TEST(ShotDetector, CutOnTheLastFrameEndsTheShotBeforeIt)
+{
+  ShotDetectorSettings none;
+  none.detector = DetectorKind::kContent;
+  none.flash_frames = 0;
+  for (const ShotDetectorSettings &s : {ShotDetectorSettings(), none}) {
+    SCOPED_TRACE(testing::Message() << "latency " << ShotDetector(s).latency_frames());
+    for (int last_shot : {1, 0}) { /* a cut on frame 30, and no cut at all */
+      cv::RNG rng(29);
+      ShotDetector det(s);
+      montage::AnalysisViewBuilder builder;
+      cv::Mat hsv;
+      std::vector<montage::Shot> shots;
+      std::vector<int> boundaries;
+      int verdicts = 0;
+      auto take = [&](std::vector<FrameVerdict> &out) {
+        for (FrameVerdict &v : out) {
+          if (v.boundary)
+            boundaries.push_back(verdicts);
+          if (v.ended)
+            shots.push_back(*v.ended);
+          verdicts++;
+        }
+        out.clear();
+      };
+      std::vector<FrameVerdict> out;
+      for (int i = 0; i <= 30; i++) {
+        const cv::Mat bgr = shot_frame(i == 30 ? last_shot : 0, i, rng);
+        ASSERT_TRUE(builder.build(montage::FrameView::packed_rgb(bgr, 2, 1, 0), hsv));
+        ASSERT_TRUE(det.push(hsv, builder.luma(), builder.bgr(), i * kFrame, kFrame, out));
+        take(out);
+      }
+      std::vector<montage::Shot> last;
+      finish_into(det, out, last);
+      take(out);
+      shots.insert(shots.end(), last.begin(), last.end());
+      EXPECT_EQ(verdicts, 31) << "one verdict per frame";
+      const std::vector<GstClockTime> bounds =
+          last_shot ? std::vector<GstClockTime>{0, 30 * kFrame, 31 * kFrame}
+                    : std::vector<GstClockTime>{0, 31 * kFrame};
+      EXPECT_EQ(boundaries, last_shot ? std::vector<int>{30} : std::vector<int>{});
+      EXPECT_EQ(shots.size(), bounds.size() - 1) << "cut on the last frame: " << last_shot;
+      if (shots.size() != bounds.size() - 1)
+        continue;
+      for (size_t k = 0; k < shots.size(); k++) {
+        EXPECT_EQ(shots[k].start, bounds[k]) << "shot " << k;
+        EXPECT_EQ(shots[k].end, bounds[k + 1]) << "shot " << k;
+      }
+    }
+  }
+}
+
+/* A view of another size starts a new stream as finish() would: a cut on the
+ * last frame before the change keeps the shot before it, the shot it starts
+ * comes with the new stream's first verdict, and finish() returns the last. */
+TEST(ShotDetector, SizeChangeEndsTheStreamLikeFinish)
+{
+  cv::RNG rng(31);
+  ShotDetector det;
+  montage::AnalysisViewBuilder builder;
+  cv::Mat hsv;
+  std::vector<FrameVerdict> out;
+  for (int i = 0; i < 41; i++) {
+    cv::Mat bgr = shot_frame(i < 30 ? 0 : i == 30 ? 1 : 2, i, rng);
+    if (i > 30)
+      cv::resize(bgr, bgr, cv::Size(kSize.width / 2, kSize.height / 2), 0, 0, cv::INTER_AREA);
+    ASSERT_TRUE(builder.build(montage::FrameView::packed_rgb(bgr, 2, 1, 0), hsv));
+    ASSERT_TRUE(det.push(hsv, builder.luma(), builder.bgr(), i * kFrame, kFrame, out));
+  }
+  const std::optional<montage::Shot> last = det.finish(out);
+  ASSERT_EQ(out.size(), 41u);
+  std::vector<montage::Shot> shots;
+  for (const FrameVerdict &v : out)
+    if (v.ended)
+      shots.push_back(*v.ended);
+  ASSERT_TRUE(last.has_value());
+  shots.push_back(*last);
+  EXPECT_TRUE(out[30].boundary);
+  EXPECT_TRUE(out[31].first);
+  ASSERT_TRUE(out[31].ended.has_value()) << "the shot before the size change";
+  const GstClockTime bounds[] = {0, 30 * kFrame, 31 * kFrame, 41 * kFrame};
+  ASSERT_EQ(shots.size(), 3u);
+  for (size_t k = 0; k < shots.size(); k++) {
+    EXPECT_EQ(shots[k].start, bounds[k]) << "shot " << k;
+    EXPECT_EQ(shots[k].end, bounds[k + 1]) << "shot " << k;
+  }
+  std::vector<FrameVerdict> none;
+  EXPECT_FALSE(det.finish(none).has_value()) << "nothing pushed since";
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(ShotDetector, LatencyIsTheLookAhead)

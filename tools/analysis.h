@@ -50,7 +50,8 @@ inline std::string song_analysis_params(const TempoRange &tempo)
   return "tempo=" + bpm_text(tempo.min_bpm) + "-" + bpm_text(tempo.max_bpm);
 }
 constexpr const char *kClipAnalyser = "montagescene";
-constexpr const char *kClipAnalysisVersion = "7"; /* 7: keyframe-path runs stop one frame sooner */
+/* 8: full decoding keeps the shot before a cut on the last frame */
+constexpr const char *kClipAnalysisVersion = "8";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

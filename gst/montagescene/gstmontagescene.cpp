@@ -71,6 +71,7 @@
 #include <algorithm>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 GST_DEBUG_CATEGORY_STATIC(gst_montage_scene_debug);
@@ -407,17 +408,22 @@ static GstFlowReturn gst_montage_scene_push_decided(GstMontageScene *self)
   return ret;
 }
 
-/* End of the stream or of a segment: decides and pushes every held frame,
- * then posts montage-shots when `summary`. */
+/* End of the stream or of a segment (or new caps): decides and pushes every
+ * held frame, posts montage-shot for the last shot (which no frame's verdict
+ * carries: ShotDetector::finish() returns it), then montage-shots when
+ * `summary`. */
 static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
 {
   SceneState *state = self->state;
+  std::optional<montage::Shot> last;
   if (state->detector) {
-    state->detector->finish(state->verdicts);
+    last = state->detector->finish(state->verdicts);
     assign_verdicts(state);
   }
   gst_montage_scene_push_decided(self);
   clear_held(state);
+  if (last)
+    post_shot(self, *last, state->shot_index);
   if (!summary)
     return;
   GValue shots = G_VALUE_INIT, cuts = G_VALUE_INIT, item = G_VALUE_INIT;

@@ -779,7 +779,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     auto close_run = [&]() {
       if (!detector)
         return;
-      detector->finish(part.verdicts);
+      /* The shot list is rebuilt from the boundaries (step 3): the run's
+       * last shot, which finish() returns, is not needed. */
+      (void)detector->finish(part.verdicts);
       part.take();
       for (const Shot &s : part.starts)
         col.starts.push_back(s);
@@ -886,8 +888,10 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       return false;
     lap(st.refine_time);
     if (full) {
-      full->finish(col.verdicts);
+      const std::optional<Shot> last = full->finish(col.verdicts);
       col.take();
+      if (last)
+        col.ended.push_back(*last);
     }
     shots = col.ended;
   }

@@ -334,6 +334,7 @@ void ShotDetector::reset()
   last_end_ = GST_CLOCK_TIME_NONE;
   fade_is_pending_ = false;
   fade_pending_ = GST_CLOCK_TIME_NONE;
+  pending_ended_.reset();
 }
 
 bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &bgr,
@@ -343,7 +344,7 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
   if (hsv.empty() || hsv.type() != CV_8UC3)
     return false;
   if (!frames_.empty() && frames_.back().hsv.size() != hsv.size())
-    finish(out);
+    pending_ended_ = finish(out); /* after finish()'s reset() */
 
   Frame f;
   try {
@@ -422,18 +423,24 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
   return true;
 }
 
-void ShotDetector::finish(std::vector<FrameVerdict> &out)
+std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out)
 {
   while (next_ < frames_.size())
     decide(out);
-  if (in_shot_ && !out.empty() && !frames_.empty()) {
-    const Frame &last = frames_.back();
-    GstClockTime end = last.ts;
-    if (GST_CLOCK_TIME_IS_VALID(end) && GST_CLOCK_TIME_IS_VALID(last.dur))
-      end += last.dur;
-    close_shot(end, out.back().ended);
+  std::optional<Shot> last;
+  if (in_shot_ && !frames_.empty()) {
+    const Frame &f = frames_.back();
+    GstClockTime end = f.ts;
+    if (GST_CLOCK_TIME_IS_VALID(end) && GST_CLOCK_TIME_IS_VALID(f.dur))
+      end += f.dur;
+    close_shot(end, last);
+  } else {
+    /* A size change whose first frame could not be pushed: the shot before
+     * it is still the last one. */
+    last = std::move(pending_ended_);
   }
   reset();
+  return last;
 }
 
 bool ShotDetector::is_flash(size_t i) const
@@ -596,6 +603,9 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
   if (!in_shot_ || !f.has_score) {
     if (in_shot_)
       close_shot(f.ts, v.ended);
+    else if (pending_ended_)
+      v.ended = std::move(pending_ended_);
+    pending_ended_.reset();
     open_shot(f.ts, Transition::kCut, f.ts, f.ts);
     v.first = true;
     v.shot = shot_;

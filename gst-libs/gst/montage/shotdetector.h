@@ -5,7 +5,7 @@
  *
  *   FrameView -> AnalysisViewBuilder::build()          (scenedetector.h)
  *             -> ShotDetector::push(view, timestamp)   verdicts for earlier frames
- *             -> ShotDetector::finish()                verdicts for the rest, last shot
+ *             -> ShotDetector::finish()                verdicts for the rest; returns the last shot
  *
  * Every frame pushed gets exactly one FrameVerdict, in push order, but
  * latency_frames() frames late: to tell a cut from a camera flash, from a
@@ -148,7 +148,9 @@ struct FrameVerdict {
    * for a fade or dissolve start is the transition's first frame, which was
    * given an earlier (boundary = false) verdict. */
   Shot shot;
-  /* When boundary, or at finish(): the shot that just ended, complete. */
+  /* The shot that just ended, complete: when boundary, the shot before it;
+   * when first after push() saw a size change, the previous stream's last
+   * shot. The stream's last shot is not here: finish() returns it. */
   std::optional<Shot> ended;
 };
 
@@ -171,14 +173,21 @@ public:
    * timestamp (ns, non-decreasing; GST_CLOCK_TIME_NONE allowed) and duration
    * (ns or GST_CLOCK_TIME_NONE). Appends the verdicts now final to out.
    * A view of another size than the previous frame's starts a new stream
-   * (as reset(), after the earlier frames' verdicts are appended, the last
-   * shot ended). Returns false (nothing pushed) when hsv is not CV_8UC3. */
+   * (as finish(): the earlier frames' verdicts are appended; their stream's
+   * last shot comes in `ended` of the new stream's first verdict, the one
+   * with `first`). Returns false (nothing pushed) when hsv is not CV_8UC3. */
   bool push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &bgr, GstClockTime timestamp,
             GstClockTime duration, std::vector<FrameVerdict> &out);
 
-  /* End of stream: verdicts for the frames still held, the last one carrying
-   * the last shot in `ended` (end = last timestamp + duration). Then as reset(). */
-  void finish(std::vector<FrameVerdict> &out);
+  /* End of stream (or of a segment): appends the verdicts of the frames
+   * still held (none when latency_frames() is 0) and returns the stream's
+   * last shot, complete (end = last timestamp + duration, or the last
+   * timestamp when that frame has no duration); nothing when no frame was
+   * pushed since the last reset. It is returned rather than put in a
+   * verdict's `ended`: a boundary on the last frame already carries the
+   * shot before it there, and with no look-ahead no verdict is left to
+   * carry it. Then as reset(). */
+  [[nodiscard]] std::optional<Shot> finish(std::vector<FrameVerdict> &out);
 
   /* Drops held frames without verdicts and starts over (flush, seek). */
   void reset();
@@ -233,6 +242,10 @@ private:
   std::deque<Frame> frames_;
   size_t next_ = 0;
   cv::Mat last_luma_;
+
+  /* The shot that ended with the stream before a size change (push()),
+   * given to the new stream's first verdict. */
+  std::optional<Shot> pending_ended_;
 
   /* The current shot. */
   bool in_shot_ = false;
