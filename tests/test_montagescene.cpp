@@ -881,3 +881,66 @@ TEST(MontageScene, CutOnTheLastFramePostsBothShots)
     EXPECT_EQ(shots[1].end, 31 * kFrame);
   }
 }
+
+/* A new segment without a flush (concat, a playlist's next file) ends the
+ * shot and starts the next one, which is no cut (docs/montagescene.md): the
+ * shots go on being numbered (messages, montage-shots and the shot meta
+ * agree), and `cuts` holds the real cut only, as montage-scene does. */
+TEST(MontageScene, NewSegmentWithoutFlushNumbersShotsOnAndIsNoCut)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  SceneHarness sh(maker.info());
+  sh.push_segment(0);
+  for (int i = 0; i < 20; i++)
+    sh.push_expect_same(maker.make(0, i, i * kFrame));
+  /* The second file's times start again at 0; a cut at its frame 15. */
+  sh.push_segment(0);
+  for (int i = 0; i < 30; i++)
+    sh.push_expect_same(maker.make(i < 15 ? 1 : 2, i, i * kFrame));
+  sh.finish();
+
+  std::vector<GstMessage *> messages;
+  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
+    messages.push_back(msg);
+  std::vector<GstClockTime> scene_cuts;
+  std::vector<guint> summary_indices;
+  for (GstMessage *msg : messages) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    guint64 ts = 0;
+    if (gst_structure_has_name(s, "montage-scene") && gst_structure_get_uint64(s, "timestamp", &ts))
+      scene_cuts.push_back(ts);
+    if (gst_structure_has_name(s, "montage-shots")) {
+      const GValue *arr = gst_structure_get_value(s, "shots");
+      for (guint k = 0; arr && k < gst_value_array_get_size(arr); k++) {
+        guint index = 0;
+        EXPECT_TRUE(gst_structure_get_uint(
+            gst_value_get_structure(gst_value_array_get_value(arr, k)), "index", &index));
+        summary_indices.push_back(index);
+      }
+    }
+  }
+  const std::vector<montage::Shot> shots = shot_messages(messages); /* checks indices 0, 1, 2 */
+  EXPECT_EQ(scene_cuts, std::vector<GstClockTime>{15 * kFrame});
+  EXPECT_EQ(summary_cuts(messages), scene_cuts) << "the segment's start is no cut";
+  for (GstMessage *msg : messages)
+    gst_message_unref(msg);
+  EXPECT_EQ(summary_indices, (std::vector<guint>{0, 1, 2}));
+  ASSERT_EQ(shots.size(), 3u);
+  EXPECT_EQ(shots[0].end, 20 * kFrame);
+  EXPECT_EQ(shots[1].start, 0u);
+  EXPECT_EQ(shots[1].end, 15 * kFrame);
+  EXPECT_EQ(shots[2].start, 15 * kFrame);
+
+  /* The shot meta: on the first frame of each shot, with the same index. */
+  std::vector<int> starts;
+  std::vector<guint> indices;
+  for (size_t i = 0; i < sh.outputs.size(); i++) {
+    montage::ShotStart st;
+    if (montage::shot_meta_get(sh.outputs[i], st)) {
+      starts.push_back((int)i);
+      indices.push_back(st.index);
+    }
+  }
+  EXPECT_EQ(starts, (std::vector<int>{0, 20, 35}));
+  EXPECT_EQ(indices, (std::vector<guint>{0, 1, 2}));
+}

@@ -39,8 +39,10 @@
  * - `transition-start` (G_TYPE_UINT64): stream time where the new shot begins, ns
  *   (== stream-time for a cut).
  *
- * ## `montage-shot` element message (when a shot ends, and for the last shot at EOS)
- * Structure "montage-shot" (montage::shot_to_structure()): `index` (uint), `start`,
+ * ## `montage-shot` element message (when a shot ends; the last one at EOS)
+ * A shot ends at the next boundary, at a new segment and at new caps.
+ * Structure "montage-shot" (montage::shot_to_structure()): `index` (uint: 0 for
+ * the first shot since start/flush, counting on across segments), `start`,
  * `end`, `duration`, `transition-start`, `transition-end`, `best-inpoint`
  * (uint64, ns, stream time), `transition` (string: how the shot begins),
  * `has-features` (boolean), `motion-mean`, `motion-peak` (mean absolute luma
@@ -52,7 +54,10 @@
  *
  * ## `montage-shots` element message (at EOS)
  * - `shots` (GstValueArray of "montage-shot" structures): every shot since start/flush.
- * - `cuts` (GstValueArray of G_TYPE_UINT64): each shot's start after the first, stream time, ns.
+ * - `cuts` (GstValueArray of G_TYPE_UINT64): the start of each shot that began at a
+ *   boundary (one per `montage-scene` message), stream time, ns. A new segment
+ *   without a flush (concat, a playlist's next file) or new caps also ends a shot
+ *   and starts the next, but that join is no cut.
  *
  * ## Example launch line
  * |[
@@ -151,9 +156,14 @@ struct SceneState {
   cv::Mat hsv;
   std::deque<Held> held; /* frames in the look-ahead, oldest first */
   std::vector<montage::FrameVerdict> verdicts;
-  std::vector<montage::Shot> shots; /* ended shots since start/flush */
-  guint shot_index = 0;             /* index of the current shot */
-  guint cut_count = 0;              /* force-key-unit events sent since start */
+  /* Ended shots since start/flush, in order; the current shot's index is
+   * shots.size(), counting on across segments and caps changes. */
+  std::vector<montage::Shot> shots;
+  /* Start (stream time) of each shot since start/flush that began at a
+   * boundary (a montage-scene message): the `cuts` of montage-shots. A shot
+   * begun by a new segment or new caps is in `shots` but is no cut. */
+  std::vector<GstClockTime> cuts;
+  guint cut_count = 0; /* force-key-unit events sent since start */
   Progress progress;
 };
 
@@ -305,8 +315,11 @@ void accumulate(Progress &p, FrameMeasure &m)
 
 } // namespace
 
-static void post_shot(GstMontageScene *self, const montage::Shot &shot, guint index)
+/* Posts montage-shot for an ended shot, numbered as it comes (its index is
+ * its place in state->shots), and keeps it for montage-shots. */
+static void post_shot(GstMontageScene *self, const montage::Shot &shot)
 {
+  const guint index = (guint)self->state->shots.size();
   self->state->shots.push_back(shot);
   gst_element_post_message(GST_ELEMENT(self),
                            gst_message_new_element(GST_OBJECT(self),
@@ -324,16 +337,13 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
   GstBuffer *buf = h.buffer;
   h.buffer = nullptr;
   const montage::FrameVerdict &v = h.verdict;
-  if (v.ended) {
-    post_shot(self, *v.ended, state->shot_index);
-    if (v.boundary || v.first)
-      state->shot_index++;
-  }
-  if (v.first)
-    state->shot_index = state->shots.empty() ? 0 : state->shot_index;
+  if (v.ended)
+    post_shot(self, *v.ended);
+  if (v.boundary)
+    state->cuts.push_back(v.shot.start);
   if (v.boundary || v.first) {
     state->progress = Progress();
-    state->progress.shot.index = state->shot_index;
+    state->progress.shot.index = (guint)state->shots.size();
     state->progress.shot.start = v.shot.start;
   }
   if (h.measure.valid) {
@@ -372,7 +382,7 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
   }
   montage::ShotStart start;
-  start.index = state->shot_index;
+  start.index = (guint)state->shots.size();
   start.transition = v.shot.transition;
   start.transition_start = v.shot.transition_start;
   start.transition_end = v.shot.transition_end;
@@ -423,23 +433,23 @@ static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
   gst_montage_scene_push_decided(self);
   clear_held(state);
   if (last)
-    post_shot(self, *last, state->shot_index);
+    post_shot(self, *last);
   if (!summary)
     return;
   GValue shots = G_VALUE_INIT, cuts = G_VALUE_INIT, item = G_VALUE_INIT;
   gst_value_array_init(&shots, (guint)state->shots.size());
-  gst_value_array_init(&cuts, (guint)state->shots.size());
+  gst_value_array_init(&cuts, (guint)state->cuts.size());
   for (size_t k = 0; k < state->shots.size(); k++) {
     g_value_init(&item, GST_TYPE_STRUCTURE);
     g_value_take_boxed(&item, montage::shot_to_structure(state->shots[k], (guint)k));
     gst_value_array_append_and_take_value(&shots, &item);
     item = G_VALUE_INIT;
-    if (k > 0) {
-      g_value_init(&item, G_TYPE_UINT64);
-      g_value_set_uint64(&item, state->shots[k].start);
-      gst_value_array_append_and_take_value(&cuts, &item);
-      item = G_VALUE_INIT;
-    }
+  }
+  for (GstClockTime cut : state->cuts) {
+    g_value_init(&item, G_TYPE_UINT64);
+    g_value_set_uint64(&item, cut);
+    gst_value_array_append_and_take_value(&cuts, &item);
+    item = G_VALUE_INIT;
   }
   GstStructure *s = gst_structure_new_empty("montage-shots");
   gst_structure_take_value(s, "shots", &shots);
@@ -515,8 +525,8 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
   make_detector(state);
   state->cut_count = 0;
-  state->shot_index = 0;
   state->shots.clear();
+  state->cuts.clear();
   state->progress = Progress();
   return TRUE;
 }
@@ -563,7 +573,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
     clear_held(state);
     make_detector(state);
     state->shots.clear();
-    state->shot_index = 0;
+    state->cuts.clear();
     break;
   case GST_EVENT_SEGMENT:
     /* The held frames belong to the old segment: let them out first. */

@@ -7,7 +7,8 @@
  * first frame leaves montagescene (the shot's features come later, in the
  * `montage-shot` message, when the shot has ended):
  *
- *   index             G_TYPE_UINT    0 for the first shot since start/flush/new segment
+ *   index             G_TYPE_UINT    0 for the first shot since start/flush, counting on
+ *                                    across new segments (as the montage-shot messages)
  *   transition        G_TYPE_STRING  "cut", "fade" or "dissolve": how the shot begins
  *   transition-start  G_TYPE_UINT64  stream time, ns, where the transition began
  *   transition-end    G_TYPE_UINT64  stream time, ns, of this frame (== start for a cut)
