@@ -944,3 +944,37 @@ TEST(MontageScene, NewSegmentWithoutFlushNumbersShotsOnAndIsNoCut)
   EXPECT_EQ(starts, (std::vector<int>{0, 20, 35}));
   EXPECT_EQ(indices, (std::vector<guint>{0, 1, 2}));
 }
+
+/* A shot with no measured frame (features are measured on one frame in
+ * four: here a one-frame shot at the end, frame 30) says it has no
+ * features in its montage-shot message, rather than features of zeros with
+ * best-inpoint GST_CLOCK_TIME_NONE; the shot before it has them. */
+TEST(MontageScene, ShotWithoutAMeasuredFrameHasNoFeatures)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+  SceneHarness sh(maker.info());
+  for (int i = 0; i <= 30; i++)
+    sh.push_expect_same(maker.make(i == 30 ? 1 : 0, i, i * kFrame));
+  sh.finish();
+  std::vector<GstMessage *> messages;
+  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
+    messages.push_back(msg);
+  std::vector<gboolean> has;
+  std::vector<guint64> inpoints;
+  for (GstMessage *msg : messages) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    if (!gst_structure_has_name(s, "montage-shot"))
+      continue;
+    gboolean h = TRUE;
+    guint64 in = 0;
+    EXPECT_TRUE(gst_structure_get_boolean(s, "has-features", &h));
+    EXPECT_TRUE(gst_structure_get_uint64(s, "best-inpoint", &in));
+    has.push_back(h);
+    inpoints.push_back(in);
+  }
+  for (GstMessage *msg : messages)
+    gst_message_unref(msg);
+  EXPECT_EQ(has, (std::vector<gboolean>{TRUE, FALSE}));
+  ASSERT_EQ(inpoints.size(), 2u);
+  EXPECT_LT(inpoints[0], 30 * kFrame) << "the first shot's in-point is inside it";
+}

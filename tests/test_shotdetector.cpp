@@ -386,6 +386,40 @@ TEST(ShotDetector, FeaturesDescribeTheShot)
   EXPECT_LT(b.best_inpoint, 60 * kFrame);
 }
 
+/* Features are measured on one frame in kShotFeaturesEvery: a shot of three
+ * frames (29-31) between two measured ones (28 and 32), and a last shot of
+ * one frame (37), have none measured. They say so (has_features false,
+ * no in-point, no histogram) instead of claiming features of zeros with an
+ * in-point of GST_CLOCK_TIME_NONE; every shot that has features has its
+ * in-point inside it and its histogram. */
+TEST(ShotDetector, ShotWithoutAMeasuredFrameHasNoFeatures)
+{
+  ASSERT_EQ(montage::kShotFeaturesEvery, 4u) << "the frames below assume one in four";
+  const std::vector<int> cuts = {29, 32, 37};
+  cv::RNG rng(43);
+  ShotDetectorSettings s;
+  s.min_shot_length = 0;
+  Detected run = detect(
+      38, [&](int i) { return shot_frame(shot_of(i, cuts), i, rng); }, s);
+  ASSERT_EQ(run.boundaries, cuts);
+  ASSERT_EQ(run.shots.size(), 4u);
+  const bool want[] = {true, false, true, false};
+  for (size_t k = 0; k < run.shots.size(); k++) {
+    const montage::Shot &shot = run.shots[k];
+    SCOPED_TRACE(testing::Message() << "shot " << k << " [" << shot.start / kFrame << ", "
+                                    << shot.end / kFrame << ")");
+    EXPECT_EQ(shot.has_features, want[k]);
+    if (shot.has_features) {
+      EXPECT_GE(shot.features.best_inpoint, shot.start);
+      EXPECT_LT(shot.features.best_inpoint, shot.end);
+      EXPECT_EQ(shot.features.histogram.size(), (size_t)montage::kShotHistogramBins);
+    } else {
+      EXPECT_EQ(shot.features.best_inpoint, GST_CLOCK_TIME_NONE);
+      EXPECT_TRUE(shot.features.histogram.empty());
+    }
+  }
+}
+
 TEST(ShotDetector, MotionIsNotTakenAcrossTheCut)
 {
   /* Two still shots; the cut at frame 28 falls on a measured frame (one in

@@ -50,8 +50,9 @@ inline std::string song_analysis_params(const TempoRange &tempo)
   return "tempo=" + bpm_text(tempo.min_bpm) + "-" + bpm_text(tempo.max_bpm);
 }
 constexpr const char *kClipAnalyser = "montagescene";
-/* 8: full decoding keeps the shot before a cut on the last frame */
-constexpr const char *kClipAnalysisVersion = "8";
+/* 8: full decoding keeps the shot before a cut on the last frame; 9: a shot
+ * with no clean measured frame has no features */
+constexpr const char *kClipAnalysisVersion = "9";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -561,6 +561,11 @@ Sample measure(const Views &v, cv::Mat &previous_luma)
   return s;
 }
 
+/* The keyframe path's features of `shot` from the samples of every frame it
+ * decoded in [start, end): means as ShotDetector's (motion never on the
+ * shot's first frame), the in-point and histogram of the sharpest clean
+ * sample (at or after transition_end). has_features stays false when no
+ * clean frame of the shot was decoded. */
 void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
 {
   double n = 0, nm = 0, best = -1;
@@ -584,7 +589,10 @@ void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
       f.histogram = s.histogram;
     }
   }
-  if (n == 0)
+  /* No clean frame decoded in the shot: no features (as ShotDetector says
+   * of a shot with no clean measured frame), rather than an in-point of
+   * GST_CLOCK_TIME_NONE and no histogram. */
+  if (n == 0 || best < 0)
     return;
   f.sharpness /= n;
   f.brightness /= n;

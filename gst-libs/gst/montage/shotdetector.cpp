@@ -558,7 +558,11 @@ void ShotDetector::close_shot(GstClockTime end, std::optional<Shot> &ended)
   if (!in_shot_)
     return;
   shot_.end = end;
-  if (n_frames_ > 0) {
+  /* Features only when a clean frame of the shot was measured (one in
+   * features_every is: a shot of fewer frames may have none). Without one
+   * there is no in-point and no histogram, and the means would be zeros:
+   * the shot has no features rather than features that say nothing. */
+  if (n_frames_ > 0 && best_sharp_ >= 0.0) {
     shot_.has_features = true;
     const double n = (double)std::max<guint64>(1, n_measured_);
     shot_.features.motion_mean = n_motion_ ? sum_motion_ / (double)n_motion_ : 0.0;
@@ -566,6 +570,8 @@ void ShotDetector::close_shot(GstClockTime end, std::optional<Shot> &ended)
     shot_.features.brightness = sum_bright_ / (double)n_frames_;
     shot_.features.contrast = sum_contrast_ / (double)n_frames_;
     shot_.features.colourfulness = sum_colour_ / n;
+  } else {
+    shot_.features = ShotFeatures(); /* motion_peak may have been taken */
   }
   ended = shot_;
   in_shot_ = false;

@@ -111,7 +111,9 @@ struct ShotDetectorSettings {
    * colourfulness and the histogram on one frame in features_every (counted
    * from the first frame since a reset; motion against the frame before it),
    * as montagescene's features meta does (kShotFeaturesEvery). Together
-   * about 0.03 ms per frame on the 256 px view (docs/montagescene.md). */
+   * about 0.03 ms per frame on the 256 px view (docs/montagescene.md). A
+   * shot with no clean measured frame (shorter than features_every frames,
+   * say) ends with has_features false (types.h, Shot). */
   bool features = true;
   /* 1 measures every frame; values < 1 count as 1. */
   guint features_every = kShotFeaturesEvery;

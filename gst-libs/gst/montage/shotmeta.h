@@ -97,8 +97,8 @@ bool shot_features_meta_get(GstBuffer *buf, ShotProgress &out);
 /* A shot as the `montage-shot` message carries it (structure name
  * "montage-shot"; fields documented in docs/montagescene.md): index (uint),
  * start, end, duration, transition-start, transition-end, best-inpoint
- * (uint64, ns, stream time; best-inpoint GST_CLOCK_TIME_NONE when not
- * measured), transition (string), has-features (boolean), motion-mean,
+ * (uint64, ns, stream time; best-inpoint GST_CLOCK_TIME_NONE when
+ * has-features is false), transition (string), has-features (boolean), motion-mean,
  * motion-peak, sharpness, brightness, contrast, colourfulness (double) and
  * histogram (GstValueArray of kShotHistogramBins floats as doubles). Caller
  * frees the structure. */

@@ -81,6 +81,12 @@ struct Shot {
    * transition_end == start for a hard cut. */
   GstClockTime transition_start = 0;
   GstClockTime transition_end = 0;
+  /* False when features were not measured (features off) or no clean frame
+   * of the shot was (features are measured on one frame in
+   * kShotFeaturesEvery: a shot of a few frames may have none); `features`
+   * is then all defaults (best_inpoint GST_CLOCK_TIME_NONE, no histogram)
+   * and says nothing. When true, best_inpoint lies in [start, end) (unless
+   * that frame had no timestamp) and the histogram is filled. */
   bool has_features = false;
   ShotFeatures features;
 };
