@@ -6,6 +6,7 @@
 
 #include "testutil.h"
 
+#include <glib/gstdio.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
@@ -977,4 +978,147 @@ TEST(MontageScene, ShotWithoutAMeasuredFrameHasNoFeatures)
   EXPECT_EQ(has, (std::vector<gboolean>{TRUE, FALSE}));
   ASSERT_EQ(inpoints.size(), 2u);
   EXPECT_LT(inpoints[0], 30 * kFrame) << "the first shot's in-point is inside it";
+}
+
+namespace
+{
+
+/* The warnings `element` posted among the messages on `bus` (popped). */
+std::vector<std::string> warnings_from(GstBus *bus, GstElement *element)
+{
+  std::vector<std::string> out;
+  while (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
+    GError *err = nullptr;
+    gst_message_parse_warning(msg, &err, nullptr);
+    if (GST_MESSAGE_SRC(msg) == GST_OBJECT(element)) {
+      EXPECT_TRUE(g_error_matches(err, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION));
+      out.push_back(err ? err->message : "");
+    }
+    g_clear_error(&err);
+    gst_message_unref(msg);
+  }
+  return out;
+}
+
+/* How a pipeline ended: EOS, or the first error's message; and the
+ * warnings the element named "scene" posted on the way. */
+struct PipelineEnd {
+  bool eos = false;
+  std::string error;
+  std::vector<std::string> scene_warnings;
+};
+
+PipelineEnd run_pipeline(const std::string &desc)
+{
+  PipelineEnd end;
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  EXPECT_NE(pipe, nullptr) << desc << ": " << (err ? err->message : "");
+  g_clear_error(&err);
+  if (!pipe)
+    return end;
+  GstElement *scene = gst_bin_get_by_name(GST_BIN(pipe), "scene");
+  EXPECT_NE(scene, nullptr);
+  GstBus *bus = gst_element_get_bus(pipe);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  while (GstMessage *msg = gst_bus_timed_pop_filtered(
+             bus, 30 * GST_SECOND,
+             (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING))) {
+    const GstMessageType type = GST_MESSAGE_TYPE(msg);
+    if (type == GST_MESSAGE_WARNING && GST_MESSAGE_SRC(msg) == GST_OBJECT(scene)) {
+      gst_message_parse_warning(msg, &err, nullptr);
+      end.scene_warnings.push_back(err->message);
+      g_clear_error(&err);
+    } else if (type == GST_MESSAGE_ERROR) {
+      gst_message_parse_error(msg, &err, nullptr);
+      end.error = err->message;
+      g_clear_error(&err);
+    }
+    end.eos = type == GST_MESSAGE_EOS;
+    gst_message_unref(msg);
+    if (type != GST_MESSAGE_WARNING)
+      break;
+  }
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(scene);
+  gst_object_unref(pipe);
+  return end;
+}
+
+} // namespace
+
+/* Caps it cannot analyse (more than 8 bits per component, device memory)
+ * are refused with a reason the user can act on: one warning (not one per
+ * retry) naming what came and what to put in front. */
+TEST(MontageScene, UnsupportedCapsAreRefusedWithAReason)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+  const struct {
+    const char *caps, *named;
+  } cases[] = {
+      {"video/x-raw,format=I420_10LE,width=64,height=48,framerate=25/1", "I420_10LE"},
+      {"video/x-raw,format=P010_10LE,width=64,height=48,framerate=25/1", "P010_10LE"},
+      {"video/x-raw,format=UYVY,width=64,height=48,framerate=25/1", "UYVY"},
+      {"video/x-raw(memory:CUDAMemory),format=NV12,width=64,height=48,framerate=25/1",
+       "memory:CUDAMemory"},
+      {"video/x-raw(memory:DMABuf),format=NV12,width=64,height=48,framerate=25/1", "memory:DMABuf"},
+  };
+  for (const auto &c : cases) {
+    SCOPED_TRACE(c.caps);
+    GstHarness *h = gst_harness_new("montagescene");
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    gst_harness_set_src_caps_str(h, c.caps);
+    /* Each push offers the caps again. */
+    for (int i = 0; i < 2; i++) {
+      GstBuffer *buf = gst_buffer_new_allocate(NULL, 64 * 48 * 4, NULL);
+      GST_BUFFER_PTS(buf) = i * kFrame;
+      EXPECT_EQ(gst_harness_push(h, buf), GST_FLOW_NOT_NEGOTIATED);
+    }
+    const std::vector<std::string> warnings = warnings_from(bus, h->element);
+    ASSERT_EQ(warnings.size(), 1u) << "one warning, whatever the retries";
+    const std::string &w = warnings[0];
+    EXPECT_NE(w.find("8-bit video in system memory"), std::string::npos) << w;
+    EXPECT_NE(w.find(c.named), std::string::npos) << w;
+    EXPECT_NE(w.find("before montagescene"), std::string::npos) << w;
+    gst_bus_set_flushing(bus, TRUE);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+  }
+}
+
+/* Negotiation through a converter or a decoder that can give 8-bit video
+ * says nothing; a decoder of 10-bit H.264 linked straight to montagescene
+ * (decodebin's delayed link, as in gst-launch) gets the reason before its
+ * not-negotiated error. */
+TEST(MontageScene, TenBitThroughAConverterNegotiatesQuietly)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+  PipelineEnd end = run_pipeline("videotestsrc num-buffers=5 ! "
+                                 "video/x-raw,format=I420_10LE,width=64,height=48 ! videoconvert ! "
+                                 "montagescene name=scene ! fakesink");
+  EXPECT_TRUE(end.eos) << end.error;
+  EXPECT_TRUE(end.scene_warnings.empty()) << end.scene_warnings.front();
+
+  if (GstElementFactory *x264 = gst_element_factory_find("x264enc"))
+    gst_object_unref(x264);
+  else
+    GTEST_SKIP() << "x264enc missing: install gstreamer1.0-plugins-ugly";
+  const std::string clip = montage_test::make_media(
+      "montagescene-test-10bit.mkv",
+      "videotestsrc num-buffers=10 ! video/x-raw,format=I420_10LE,width=64,height=48,"
+      "framerate=25/1 ! x264enc speed-preset=ultrafast ! matroskamux ! filesink location=%s");
+  ASSERT_FALSE(clip.empty());
+  end = run_pipeline("filesrc location=\"" + clip +
+                     "\" ! decodebin ! videoconvert ! montagescene name=scene ! fakesink");
+  EXPECT_TRUE(end.eos) << end.error;
+  EXPECT_TRUE(end.scene_warnings.empty()) << end.scene_warnings.front();
+
+  end = run_pipeline("filesrc location=\"" + clip +
+                     "\" ! decodebin ! montagescene name=scene ! fakesink");
+  EXPECT_FALSE(end.eos);
+  ASSERT_EQ(end.scene_warnings.size(), 1u) << "error: " << end.error;
+  EXPECT_NE(end.scene_warnings[0].find("I420_10LE"), std::string::npos) << end.scene_warnings[0];
+  g_unlink(clip.c_str());
 }

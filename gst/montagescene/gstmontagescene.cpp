@@ -31,6 +31,12 @@
  * live elements downstream (montageselect) that cannot wait for the shot's
  * end and must not read messages.
  *
+ * It analyses 8-bit raw video in system memory (the formats of its pad
+ * template). Other caps (10-bit and deeper formats, other layouts,
+ * memory:CUDAMemory/VAMemory/DMABuf) are refused at negotiation; when they
+ * are offered to it anyway, it posts one warning (GST_CORE_ERROR_NEGOTIATION)
+ * naming them and saying to put videoconvert or a download element in front.
+ *
  * ## `montage-scene` element message (one per boundary, with the frame)
  * - `timestamp` (G_TYPE_UINT64): PTS of the frame, ns.
  * - `stream-time`, `running-time` (G_TYPE_UINT64): its stream and running time, ns.
@@ -74,9 +80,11 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 GST_DEBUG_CATEGORY_STATIC(gst_montage_scene_debug);
@@ -98,8 +106,9 @@ enum {
 };
 
 /* 8-bit formats in system memory only: 10/12-bit formats (P010_10LE,
- * I420_10LE...) and memory:CUDAMemory/VAMemory/DMABuf are refused at caps
- * negotiation (put videoconvert, or a download, in front). */
+ * I420_10LE...), other layouts and memory:CUDAMemory/VAMemory/DMABuf are
+ * refused at caps negotiation (put videoconvert, or a download, in front),
+ * with a warning that says so (gst_montage_scene_accept_caps()). */
 #define MONTAGE_SCENE_FORMATS                                                                      \
   "{ GRAY8, I420, YV12, NV12, NV21, Y42B, Y444, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, "    \
   "ARGB, ABGR }"
@@ -164,6 +173,9 @@ struct SceneState {
    * begun by a new segment or new caps is in `shots` but is no cut. */
   std::vector<GstClockTime> cuts;
   guint cut_count = 0; /* force-key-unit events sent since start */
+  /* The refused-caps warning was posted (once per start; from any thread
+   * that sends the sink pad an ACCEPT_CAPS query). */
+  std::atomic<bool> warned_caps{false};
   Progress progress;
 };
 
@@ -527,6 +539,7 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   state->cut_count = 0;
   state->shots.clear();
   state->cuts.clear();
+  state->warned_caps = false;
   state->progress = Progress();
   return TRUE;
 }
@@ -587,6 +600,79 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
     break;
   }
   return GST_BASE_TRANSFORM_CLASS(gst_montage_scene_parent_class)->sink_event(trans, event);
+}
+
+namespace
+{
+
+/* Why montagescene cannot take fixed video caps `caps`, in words a user
+ * can act on: the memory ("video/x-raw(memory:CUDAMemory)") or the format
+ * ("I420_10LE, 10 bits per component"; "UYVY, a layout it does not read").
+ * Empty when the caps are not raw video with one format, or are of a kind
+ * the sink template takes (then they were refused for another reason,
+ * which the user cannot fix in front of montagescene). */
+std::string unsupported_caps_reason(GstCaps *caps)
+{
+  if (!caps || gst_caps_is_any(caps) || gst_caps_get_size(caps) != 1 ||
+      !gst_structure_has_name(gst_caps_get_structure(caps, 0), "video/x-raw"))
+    return "";
+  GstCaps *templ = gst_static_pad_template_get_caps(&sink_template);
+  const GstCapsFeatures *features = gst_caps_get_features(caps, 0);
+  const gchar *format = gst_structure_get_string(gst_caps_get_structure(caps, 0), "format");
+  std::string out;
+  if (gst_caps_can_intersect(caps, templ)) {
+    /* A kind it takes: refused for another reason. */
+  } else if (features && !gst_caps_features_is_any(features) &&
+             !gst_caps_features_is_equal(features, GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) {
+    gchar *f = gst_caps_features_to_string(features);
+    out = std::string("video/x-raw(") + f + ")";
+    g_free(f);
+  } else if (format) {
+    GstCaps *one = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, format, NULL);
+    const bool listed = gst_caps_can_intersect(one, templ);
+    gst_caps_unref(one);
+    const GstVideoFormat vf = gst_video_format_from_string(format);
+    const guint depth = vf == GST_VIDEO_FORMAT_UNKNOWN
+                            ? 0
+                            : GST_VIDEO_FORMAT_INFO_DEPTH(gst_video_format_get_info(vf), 0);
+    /* A listed format refused all the same: the size or rate is off. */
+    if (!listed && depth > 8)
+      out = std::string(format) + ", " + std::to_string(depth) + " bits per component";
+    else if (!listed)
+      out = std::string(format) + ", a layout it does not read";
+  }
+  gst_caps_unref(templ);
+  return out;
+}
+
+} // namespace
+
+/* The sink pad's ACCEPT_CAPS (also what the core asks before it hands the
+ * element a CAPS event, on this pad or on a ghost pad upstream of it):
+ * the base class's answer, and when it refuses caps that montagescene
+ * cannot analyse, one warning per start naming them and what to put in
+ * front. Upstream elements that can convert never offer such caps (they
+ * choose among what the CAPS query answers), so the warning comes when
+ * negotiation is about to fail with not-negotiated, where the core's own
+ * error says only "Internal data stream error". A warning rather than an
+ * error: the query is also how an upstream element may try a candidate
+ * before falling back to another, and then nothing has failed. */
+static gboolean gst_montage_scene_accept_caps(GstBaseTransform *trans, GstPadDirection direction,
+                                              GstCaps *caps)
+{
+  const gboolean ok =
+      GST_BASE_TRANSFORM_CLASS(gst_montage_scene_parent_class)->accept_caps(trans, direction, caps);
+  if (ok || direction != GST_PAD_SINK)
+    return ok;
+  const std::string why = unsupported_caps_reason(caps);
+  if (why.empty() || GST_MONTAGE_SCENE(trans)->state->warned_caps.exchange(true))
+    return ok;
+  GST_ELEMENT_WARNING(trans, CORE, NEGOTIATION,
+                      ("montagescene analyses 8-bit video in system memory; got %s: put "
+                       "videoconvert (or a download element) before montagescene.",
+                       why.c_str()),
+                      ("refused caps %" GST_PTR_FORMAT, caps));
+  return ok;
 }
 
 static gboolean gst_montage_scene_query(GstBaseTransform *trans, GstPadDirection direction,
@@ -754,6 +840,7 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_montage_scene_set_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_montage_scene_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_montage_scene_query);
+  trans_class->accept_caps = GST_DEBUG_FUNCPTR(gst_montage_scene_accept_caps);
   trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR(gst_montage_scene_submit_input_buffer);
   trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_montage_scene_generate_output);
   trans_class->passthrough_on_same_caps = FALSE;
