@@ -201,9 +201,9 @@ TEST(BeatTracker, SilenceGivesNoBeats)
 }
 
 /* Silence has no loudness contrast of its own: one low section, not the
- * medium that a flat curve used to get; a steady loud signal is one high
- * section. */
-TEST(BeatTracker, FlatLoudnessIsOneSectionOnTheAbsoluteScale)
+ * medium that a flat curve used to get; a steady loud signal is one medium
+ * section (the planner's neutral pace, as before). */
+TEST(BeatTracker, FlatLoudnessIsOneSection)
 {
   const guint rate = 44100;
   std::vector<float> silence(12 * rate, 0.f);
@@ -218,7 +218,7 @@ TEST(BeatTracker, FlatLoudnessIsOneSectionOnTheAbsoluteScale)
     EXPECT_EQ(song.sections[0].start, 0u);
     EXPECT_EQ(song.sections[0].end, 12 * GST_SECOND);
     EXPECT_EQ(song.sections[0].level,
-              input == &silence ? montage::Section::Level::kLow : montage::Section::Level::kHigh);
+              input == &silence ? montage::Section::Level::kLow : montage::Section::Level::kMedium);
   }
 }
 

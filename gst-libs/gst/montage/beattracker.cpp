@@ -1986,9 +1986,12 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   /* Sections: the curve smoothed over 3 s (centred, so a step in loudness
    * stays where it is), split into thirds of its 10-90 % range. A curve
    * whose 10-90 % range is under 0.05 has no contrast of its own (silence,
-   * a tone, a brick-walled master): it is one section, judged on the
-   * absolute scale instead (thirds of energy_from_db()'s 0..1, silence_db
-   * to 0 dBFS), so silence is low rather than medium. Runs shorter than 4 s
+   * a tone, a brick-walled master): it is one section, medium (the
+   * planner's neutral pace), or low when its median lies in the lowest
+   * third of energy_from_db()'s 0..1 (quieter than silence_db * 2 / 3,
+   * -40 dBFS by default), so silence is low. (Judged on the absolute scale
+   * throughout, a flat loud master came out high, and the demo's song was
+   * cut on every beat instead of every other.) Runs shorter than 4 s
    * are then absorbed, shortest first: one between two others is split at
    * its middle between them (or joins them when they are at the same
    * level), so the medium run that the smoothing leaves on a step from low
@@ -2009,12 +2012,11 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
     const bool flat = r < 0.05;
     const double mid = sorted[(m - 1) / 2];
     auto level = [&](double v) {
-      const double lo = flat ? 0.0 : p10, range = flat ? 1.0 : r;
       if (flat)
-        v = mid;
-      if (v < lo + range / 3)
+        return mid < 1.0 / 3 ? Section::Level::kLow : Section::Level::kMedium;
+      if (v < p10 + r / 3)
         return Section::Level::kLow;
-      if (v > lo + 2 * range / 3)
+      if (v > p10 + 2 * r / 3)
         return Section::Level::kHigh;
       return Section::Level::kMedium;
     };

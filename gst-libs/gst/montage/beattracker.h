@@ -180,8 +180,9 @@ public:
    *    every config.energy_interval from the start;
    *  - sections: back-to-back stretches of low/medium/high energy covering
    *    [0, duration), none shorter than 4 s unless the audio is: thirds of
-   *    the smoothed energy curve's 10-90 % range, or of the absolute 0..1
-   *    scale when that range is under 0.05 (silence is one low section);
+   *    the smoothed energy curve's 10-90 % range; when that range is under
+   *    0.05, one section, medium, or low when quieter than -40 dBFS by
+   *    default (silence);
    *  - duration: ns of audio pushed; uri is left empty.
    * Without config.whole_song the per-beat fields come from what was kept of
    * each causal beat when it was confirmed (same values as from the whole
