@@ -185,6 +185,15 @@ struct SceneHarness {
     gst_object_unref(bus);
   }
 
+  /* Every element message on the bus so far, in order; the caller unrefs them. */
+  std::vector<GstMessage *> element_messages()
+  {
+    std::vector<GstMessage *> messages;
+    while (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT))
+      messages.push_back(msg);
+    return messages;
+  }
+
   /* A TIME segment starting at `start`: stream time = PTS, running time = PTS - start. */
   void push_segment(GstClockTime start)
   {
@@ -703,9 +712,7 @@ template <typename Make> ElementRun run_element(FrameMaker &maker, int frames, M
   sh.finish();
   ElementRun run;
   /* cuts() pops only element messages: take them all once, then split. */
-  std::vector<GstMessage *> messages;
-  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
-    messages.push_back(msg);
+  std::vector<GstMessage *> messages = sh.element_messages();
   for (GstMessage *msg : messages) {
     const GstStructure *s = gst_message_get_structure(msg);
     if (!gst_structure_has_name(s, "montage-scene"))
@@ -866,9 +873,7 @@ TEST(MontageScene, CutOnTheLastFramePostsBothShots)
     for (int i = 0; i <= 30; i++)
       sh.push_expect_same(maker.make(i == 30 ? 1 : 0, i, i * kFrame));
     sh.finish();
-    std::vector<GstMessage *> messages;
-    while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
-      messages.push_back(msg);
+    std::vector<GstMessage *> messages = sh.element_messages();
     const std::vector<montage::Shot> shots = shot_messages(messages);
     EXPECT_EQ(summary_cuts(messages), std::vector<GstClockTime>{30 * kFrame});
     for (GstMessage *msg : messages)
@@ -900,9 +905,7 @@ TEST(MontageScene, NewSegmentWithoutFlushNumbersShotsOnAndIsNoCut)
     sh.push_expect_same(maker.make(i < 15 ? 1 : 2, i, i * kFrame));
   sh.finish();
 
-  std::vector<GstMessage *> messages;
-  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
-    messages.push_back(msg);
+  std::vector<GstMessage *> messages = sh.element_messages();
   std::vector<GstClockTime> scene_cuts;
   std::vector<guint> summary_indices;
   for (GstMessage *msg : messages) {
@@ -957,9 +960,7 @@ TEST(MontageScene, ShotWithoutAMeasuredFrameHasNoFeatures)
   for (int i = 0; i <= 30; i++)
     sh.push_expect_same(maker.make(i == 30 ? 1 : 0, i, i * kFrame));
   sh.finish();
-  std::vector<GstMessage *> messages;
-  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
-    messages.push_back(msg);
+  std::vector<GstMessage *> messages = sh.element_messages();
   std::vector<gboolean> has;
   std::vector<guint64> inpoints;
   for (GstMessage *msg : messages) {
