@@ -19,9 +19,10 @@
  * A beat is known #GstMontageBeat:live-delay of audio after it; to put the
  * meta on the buffer that contains the beat, each buffer is held until that
  * much audio has followed its last sample. A beat known later than that
- * (see `montage-beat` below) has its meta on the next buffer to go out. The latency query adds
- * live-delay plus 23 ms (two analysis hops) to upstream's. At EOS the held
- * buffers are pushed before the EOS event; a flush drops them.
+ * (see `montage-beat` below) has its meta on the next buffer to go out.
+ * The latency query adds live-delay plus 23 ms (two analysis hops) to
+ * upstream's. At EOS the held buffers are pushed before the EOS event; a
+ * flush drops them.
  *
  * ## Messages
  *
