@@ -283,6 +283,103 @@ TEST(BeatTracker, ListStartsAtTheFirstClickAfterSilence)
   match_beats(song.beats, ct.clicks);
 }
 
+/* Generated sound without a pulse: white noise (-20 dBFS RMS, from a
+ * fixed LCG) or a pad (three sines of a major triad with a slow vibrato).
+ * `hit` adds a 110 Hz thump with a noise attack at the start. */
+std::vector<float> no_pulse(guint rate, double seconds, bool pad, bool hit)
+{
+  std::vector<float> s((std::size_t)(seconds * rate));
+  std::uint32_t lcg = 777;
+  for (std::size_t i = 0; i < s.size(); i++) {
+    const double t = (double)i / rate;
+    lcg = lcg * 1664525u + 1013904223u;
+    const double noise = ((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0;
+    double v = 0;
+    if (pad) {
+      for (double f : {220.0, 277.2, 329.6})
+        v += 0.1 * std::sin(2 * M_PI * f * t + 0.5 * std::sin(2 * M_PI * 0.3 * t));
+    } else {
+      v = 0.173 * noise; /* uniform: RMS 0.1 */
+    }
+    if (hit && t < 1.0)
+      v += 0.9 * std::sin(2 * M_PI * 110 * t) * std::exp(-t / 0.15) +
+           0.3 * noise * std::exp(-t / 0.05);
+    s[i] = (float)v;
+  }
+  return s;
+}
+
+/* The issue: "Silence and intros without rhythm produce no beats ... never
+ * invent a fixed grid silently". Offline, the Ellis path lays a grid over
+ * any stretch; the whole-song pass keeps no beat where the tempo window has
+ * no pulse (kMinRhythmClarity) and no run of beats without onsets before
+ * the first steady run. */
+TEST(BeatTracker, NoBeatsOfflineWithoutAPulse)
+{
+  const guint rate = 44100;
+  for (bool pad : {false, true}) {
+    BeatTracker bt(rate);
+    push_all(bt, no_pulse(rate, 30.0, pad, false));
+    std::vector<double> conf;
+    SongAnalysis song = bt.finish(&conf);
+    /* The sound's own start (loud from the first sample, after nothing) is
+     * an onset and may carry one beat; no grid follows it. */
+    EXPECT_LE(song.beats.size(), 1u) << (pad ? "pad" : "noise");
+    for (GstClockTime t : song.beats)
+      EXPECT_LT(t, kTolerance) << (pad ? "pad" : "noise") << ": beat at " << t / 1e9 << " s";
+    EXPECT_EQ(song.bpm, 0.0);
+    EXPECT_EQ(conf.size(), song.beats.size());
+  }
+}
+
+TEST(BeatTracker, IntroWithoutAPulseGetsNoBeatsOffline)
+{
+  const guint rate = 44100;
+  struct Intro {
+    double seconds;
+    bool pad, hit;
+  };
+  for (Intro in : {Intro{12.0, false, false}, Intro{12.0, true, false}, Intro{4.0, true, true},
+                   Intro{6.0, true, true}}) {
+    std::vector<float> s = no_pulse(rate, in.seconds, in.pad, in.hit);
+    ClickTrack ct = make_clicks(rate, 120, 0.0, 20.0);
+    const std::size_t offset = s.size();
+    s.insert(s.end(), ct.samples.begin(), ct.samples.end());
+    const GstClockTime start = (GstClockTime)std::llround((double)offset * GST_SECOND / rate);
+    std::vector<GstClockTime> clicks;
+    if (in.hit)
+      clicks.push_back(0);
+    for (GstClockTime t : ct.clicks)
+      clicks.push_back(t + start);
+
+    BeatTracker bt(rate);
+    push_all(bt, s);
+    SongAnalysis song = bt.finish();
+    SCOPED_TRACE(std::string(in.pad ? "pad" : "noise") + (in.hit ? " after a hit" : "") + ", " +
+                 std::to_string(in.seconds) + " s");
+    ASSERT_FALSE(song.beats.empty());
+    /* Before the clicks, at most one beat: on the intro's own start (the
+     * hit, or the sound's start after nothing). */
+    std::vector<GstClockTime> intro, music;
+    for (GstClockTime t : song.beats)
+      (t + kTolerance < start ? intro : music).push_back(t);
+    EXPECT_LE(intro.size(), 1u);
+    for (GstClockTime t : intro)
+      EXPECT_LT(t, kTolerance) << "beat at " << t / 1e9
+                               << " s in the intro, before the first click at " << start / 1e9
+                               << " s";
+    if (in.hit) {
+      EXPECT_EQ(intro.size(), 1u) << "the hit's beat";
+    }
+    EXPECT_EQ(music.size(), clicks.size() - (in.hit ? 1 : 0));
+    std::vector<GstClockTime> truth = clicks;
+    if (!in.hit && !intro.empty())
+      truth.insert(truth.begin(), 0);
+    match_beats(song.beats, truth);
+    EXPECT_NEAR(song.bpm, 120.0, 1.2);
+  }
+}
+
 TEST(BeatTracker, ResetForgetsEverything)
 {
   const guint rate = 44100;

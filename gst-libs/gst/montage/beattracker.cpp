@@ -42,6 +42,14 @@ constexpr double kTempoWindowS = 8.0;
  * estimate, made from 2 s of audio, for whole songs; docs/beat-benchmark.md
  * has the sweep (0.1-0.4). */
 constexpr double kLiveTempoHold = 0.2;
+/* Offline, a beat is kept only where its tempo window's clarity (comb
+ * salience peak over mean, clarity()) reaches this: music without a pulse
+ * (noise, rain, sustained pads, a low hum) gives the dynamic programming a
+ * grid all the same, at clarity 0.25-0.47 on generated white, pink and brown
+ * noise, rain-like crackle, a vibrato pad and a 60 Hz tone; the 22
+ * benchmark songs' windows score 0.53-0.94 (the lowest in hard-13, a sparse
+ * 40 BPM piece; the next 0.55). docs/beat-benchmark.md, thirteenth round. */
+constexpr double kMinRhythmClarity = 0.5;
 /* Viterbi cost of a tempo change, per octave of change. */
 constexpr double kTempoChangeCost = 4.0;
 /* Ellis 2007 transition tightness. NOTES.md: 400-1600 kept syncopated
@@ -1585,6 +1593,15 @@ struct BeatTracker::Impl {
 
     swing_phase(e, hops);
 
+    /* No beats where the window has no pulse (kMinRhythmClarity): the path
+     * crosses such a stretch (an intro of noise or a pad, a break) on a grid
+     * of its own making. */
+    hops.erase(std::remove_if(hops.begin(), hops.end(),
+                              [&](long h) { return clar[(std::size_t)h] < kMinRhythmClarity; }),
+               hops.end());
+    if (hops.empty())
+      return;
+
     auto support = [&](long c) {
       double m = 0;
       for (long k = c - 2; k <= c + 2; k++)
@@ -1596,13 +1613,50 @@ struct BeatTracker::Impl {
     for (long h : hops)
       mean_support += support(h);
     mean_support /= (double)hops.size();
-    const double trim = 0.5 * mean_support;
-    std::size_t first = 0, last = hops.size();
-    while (first < last && support(hops[first]) < trim)
+    /* Leading and trailing beats on weak onsets (under half the mean
+     * support) are dropped; so is, in what is left, a run of 4 or more
+     * beats without onsets (under a tenth of the mean) between the first
+     * beat and the first steady run (a beat on an onset with 2 of the 3
+     * after it too), or between the last steady run and the last beat: a
+     * song that opens on one hit and a pad keeps the hit's beat, not the
+     * grid the path lays over the pad. */
+    const double trim = 0.5 * mean_support, empty = 0.1 * mean_support;
+    auto strong = [&](long i) { return i >= 0 && i < (long)hops.size() && support(hops[(std::size_t)i]) >= trim; };
+    auto steady_from = [&](long i, long dir) {
+      int count = 0;
+      for (long k = 0; k < 4; k++)
+        count += strong(i + dir * k);
+      return strong(i) && count >= 3;
+    };
+    long first = 0, last = (long)hops.size();
+    while (first < last && !strong(first))
       first++;
-    while (last > first && support(hops[last - 1]) < trim)
+    while (last > first && !strong(last - 1))
       last--;
-    for (std::size_t i = first; i < last; i++) {
+    std::vector<bool> keep(hops.size(), false);
+    for (long i = first; i < last; i++)
+      keep[(std::size_t)i] = true;
+    auto drop_empty_runs = [&](long from, long to) {
+      for (long i = from; i < to;) {
+        long j = i;
+        while (j < to && support(hops[(std::size_t)j]) < empty)
+          j++;
+        if (j - i >= 4)
+          for (long k = i; k < j; k++)
+            keep[(std::size_t)k] = false;
+        i = std::max(j, i + 1);
+      }
+    };
+    long lead = first, tail = last;
+    while (lead < last && !steady_from(lead, +1))
+      lead++;
+    while (tail > lead && !steady_from(tail - 1, -1))
+      tail--;
+    drop_empty_runs(first, lead);
+    drop_empty_runs(tail, last);
+    for (std::size_t i = 0; i < hops.size(); i++) {
+      if (!keep[i])
+        continue;
       const long h = hops[i];
       const double period = 60.0 / bpm[(std::size_t)h] * kFps;
       if (!loud_between((double)h - period / 2, (double)h + period / 2))
