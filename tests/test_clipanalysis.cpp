@@ -47,12 +47,15 @@ constexpr ClipAnalyseOptions::Mode kFull = ClipAnalyseOptions::Mode::kFull;
 constexpr ClipAnalyseOptions::Mode kKeyframes = ClipAnalyseOptions::Mode::kKeyframes;
 
 /* Encodes the branches `sources` (each ending in "! c.") through concat and
- * x264 with a fixed 25-frame GOP (no scene-cut keyframes) into `path`. */
-::testing::AssertionResult encode_clip(const std::string &sources, const std::string &path)
+ * x264 with a fixed 25-frame GOP (no scene-cut keyframes) into `path`, muxed
+ * by `mux` (a launch-line fragment: "mp4mux", or a caps filter for raw
+ * H.264). */
+::testing::AssertionResult encode_clip(const std::string &sources, const std::string &path,
+                                       const std::string &mux = "mp4mux")
 {
   const std::string desc = "concat name=c ! videoconvert ! x264enc key-int-max=25 "
-                           "option-string=scenecut=0 speed-preset=ultrafast ! mp4mux ! filesink "
-                           "location=\"" + path + "\" " + sources;
+                           "option-string=scenecut=0 speed-preset=ultrafast ! " +
+                           mux + " ! filesink location=\"" + path + "\" " + sources;
   GError *err = nullptr;
   GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
   if (!pipe) {
@@ -125,6 +128,7 @@ TEST(ClipAnalysis, KeyframePathMatchesFullDecodingOnRealClips)
     ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
     EXPECT_FALSE(full_stats.keyframe_path);
     EXPECT_TRUE(key_stats.keyframe_path);
+    EXPECT_EQ(key_stats.path, montage::ClipAnalysePath::kKeyframes) << name;
     EXPECT_GT(key_stats.keyframes, 0u);
     EXPECT_EQ(frames_of(full), want) << name;
     EXPECT_EQ(keys.cuts, full.cuts) << name << ": keyframe path differs from full decoding";
@@ -201,6 +205,41 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
   EXPECT_EQ(key_stats.keyframes, 12u) << "one keyframe per 25 frames";
   EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded / 2)
       << "only the GOPs around the cuts (and the last GOP) are decoded";
+}
+
+/* Raw H.264 (Annex B, no container timestamps), 25-frame GOPs, three
+ * 100-frame shots: the parser stamps the keyframes it passes 1 s apart, the
+ * decoder, fed keyframes alone, 0.04 s apart. The keyframe path is given up
+ * at the first keyframe whose time differs, before any refinement, and the
+ * file is decoded once in full: the cuts of full decoding, and at most the
+ * 12 keyframes decoded on top of the 300 frames (537 before: keyframes, the
+ * refined runs, then everything). */
+TEST(ClipAnalysis, RawH264GoesStraightToFullDecoding)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("raw.h264");
+  std::string sources;
+  for (const char *pattern : {"smpte", "checkers-8", "circular"})
+    sources += std::string(" videotestsrc num-buffers=100 pattern=") + pattern +
+               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  ASSERT_TRUE(encode_clip(sources, path, "video/x-h264,stream-format=byte-stream"));
+
+  montage::ClipAnalysis full, autod;
+  montage::ClipAnalyseStats full_stats, auto_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, autod, auto_stats));
+  EXPECT_EQ(frames_of(full), (std::vector<long>{100, 200}));
+  EXPECT_EQ(autod.cuts, full.cuts);
+  EXPECT_EQ(autod.duration, full.duration);
+  EXPECT_EQ(full_stats.path, montage::ClipAnalysePath::kFullRequested);
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullKeyframeTimes);
+  EXPECT_FALSE(auto_stats.keyframe_path);
+  EXPECT_EQ(auto_stats.refined_ranges, 0u);
+  EXPECT_EQ(full_stats.frames_decoded, 300u);
+  EXPECT_GT(auto_stats.frames_decoded, 300u) << "the given-up keyframes count too";
+  EXPECT_LE(auto_stats.frames_decoded, 300u + 12u)
+      << "every frame once, plus at most the keyframes of the given-up first pass";
 }
 
 /* Cuts between a picture and its mirror image: the colour histograms of the

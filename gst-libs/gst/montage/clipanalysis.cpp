@@ -129,6 +129,7 @@ public:
     feed_ = feed;
     consumer_ = consumer;
     gst_segment_init(&segment_, GST_FORMAT_UNDEFINED);
+    gst_segment_init(&fed_segment_, GST_FORMAT_UNDEFINED);
     pipeline_ = gst_pipeline_new(nullptr);
     GstElement *src = gst_element_factory_make("uridecodebin", nullptr);
     GstElement *convert = gst_element_factory_make("videoconvert", nullptr);
@@ -231,6 +232,13 @@ public:
     std::lock_guard<std::mutex> guard(lock_);
     return key_stamps_;
   }
+  /* From a consumer (which runs under lock_), Feed::kKeys: the stream time
+   * of the PTS (the DTS where it has none) of the k-th keyframe fed to the
+   * decoder, GST_CLOCK_TIME_NONE when it had neither or k are not fed yet. */
+  GstClockTime fed_key_time(size_t k) const
+  {
+    return k < key_times_.size() ? key_times_[k] : GST_CLOCK_TIME_NONE;
+  }
   /* Feed::kSelected from now on: of the keyframes key_stamps() listed, the
    * GOP of keyframe k (it and the delta units after it) is fed when
    * wanted[k], its delta units only up to (DTS or PTS) limits[k] when that is
@@ -285,7 +293,9 @@ private:
       return;
     std::lock_guard<std::mutex> guard(self->lock_);
     if (!self->fed_) {
-      gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_compressed, self, nullptr);
+      gst_pad_add_probe(
+          pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+          on_compressed, self, nullptr);
       self->fed_ = true;
     }
     gst_object_unref(pad);
@@ -295,17 +305,28 @@ private:
   static GstPadProbeReturn on_compressed(GstPad *, GstPadProbeInfo *info, gpointer data)
   {
     Decoder *self = static_cast<Decoder *>(data);
+    std::lock_guard<std::mutex> guard(self->lock_);
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+      GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT)
+        gst_event_copy_segment(ev, &self->fed_segment_);
+      return GST_PAD_PROBE_OK;
+    }
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
     const bool key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
-    std::lock_guard<std::mutex> guard(self->lock_);
     switch (self->feed_) {
     case Feed::kAll:
       return GST_PAD_PROBE_OK;
-    case Feed::kKeys:
+    case Feed::kKeys: {
       if (!key)
         return GST_PAD_PROBE_DROP;
       self->key_stamps_.push_back(GST_BUFFER_DTS_OR_PTS(buf));
+      GstClockTime t = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
+      if (GST_CLOCK_TIME_IS_VALID(t) && self->fed_segment_.format == GST_FORMAT_TIME)
+        t = gst_segment_to_stream_time(&self->fed_segment_, GST_FORMAT_TIME, t);
+      self->key_times_.push_back(t);
       return GST_PAD_PROBE_OK;
+    }
     case Feed::kSelected:
       if (key) {
         const auto it = std::find(self->key_stamps_.begin(), self->key_stamps_.end(),
@@ -487,6 +508,8 @@ private:
   Feed feed_ = Feed::kAll;
   bool fed_ = false;
   std::vector<GstClockTime> key_stamps_;
+  std::vector<GstClockTime> key_times_; /* fed_key_time() */
+  GstSegment fed_segment_;              /* the decoder's input segment */
   std::vector<bool> wanted_;
   std::vector<GstClockTime> limits_;
   GstClockTime current_limit_ = GST_CLOCK_TIME_NONE;
@@ -561,6 +584,13 @@ Sample measure(const Views &v, cv::Mat &previous_luma)
   return s;
 }
 
+/* One frame's duration from the caps' frame rate, 40 ms when unknown. */
+GstClockTime frame_duration(const GstVideoInfo *info)
+{
+  return info && info->fps_n > 0 ? gst_util_uint64_scale_int(GST_SECOND, info->fps_d, info->fps_n)
+                                 : 40 * GST_MSECOND;
+}
+
 /* The keyframe path's features of `shot` from the samples of every frame it
  * decoded in [start, end): means as ShotDetector's (motion never on the
  * shot's first frame), the in-point and histogram of the sharpest clean
@@ -606,6 +636,25 @@ void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
 
 } // namespace
 
+const char *clip_analyse_path_text(ClipAnalysePath path)
+{
+  switch (path) {
+  case ClipAnalysePath::kKeyframes:
+    return "keyframe path";
+  case ClipAnalysePath::kFullRequested:
+    return "full decoding (asked for)";
+  case ClipAnalysePath::kFullNoSeek:
+    return "full decoding: the file cannot seek";
+  case ClipAnalysePath::kFullNoDecoder:
+    return "full decoding: no video decoder could be probed";
+  case ClipAnalysePath::kFullKeyframeTimes:
+    return "full decoding: keyframe timestamps do not match";
+  case ClipAnalysePath::kFullRunStart:
+    return "full decoding: the seek missed a keyframe";
+  }
+  return "full decoding";
+}
+
 gchar *local_file_uri(const std::string &path, GError **error)
 {
   if (!g_file_test(path.c_str(), G_FILE_TEST_EXISTS)) {
@@ -643,7 +692,13 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     full->push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, col.verdicts);
     col.take();
   };
-  /* The keyframe path's first pass: keyframes only, fed from the preroll on. */
+  auto dec = std::make_unique<Decoder>();
+  dec->progress = options.progress;
+  /* The keyframe path's first pass: keyframes only, fed from the preroll
+   * on. Each decoded keyframe must come out at the time it was fed (within
+   * half a frame): where the decoder invents times instead (raw H.264 has
+   * none to pass on), the pass ends at the first keyframe that differs and
+   * the clip is decoded in full (ClipAnalysePath::kFullKeyframeTimes). */
   struct Key {
     GstClockTime ts;
     cv::Mat hsv;
@@ -652,7 +707,18 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   std::vector<Key> keys;
   std::vector<Sample> samples;
   cv::Mat prev_luma;
+  bool key_times_differ = false;
   auto coarse = [&](const Views &v) {
+    if (key_times_differ)
+      return;
+    const GstClockTime fed = dec->fed_key_time(keys.size());
+    const GstClockTime half = frame_duration(dec->info()) / 2;
+    if (!GST_CLOCK_TIME_IS_VALID(fed) || !GST_CLOCK_TIME_IS_VALID(v.stream_time) ||
+        (v.stream_time > fed ? v.stream_time - fed : fed - v.stream_time) > half) {
+      key_times_differ = true;
+      dec->stop_pass();
+      return;
+    }
     Sample s = measure(v, prev_luma);
     s.motion = -1.0; /* keyframes are too far apart for a motion measure */
     keys.push_back({v.stream_time, v.hsv.clone(), s.histogram});
@@ -667,36 +733,47 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     to += (GstClockTime)(now - clock) * 1000;
     clock = now;
   };
-  auto dec = std::make_unique<Decoder>();
-  dec->progress = options.progress;
-  bool keyframes = options.mode != ClipAnalyseOptions::Mode::kFull;
+  ClipAnalysePath route = options.mode == ClipAnalyseOptions::Mode::kFull
+                              ? ClipAnalysePath::kFullRequested
+                              : ClipAnalysePath::kKeyframes;
+  bool keyframes = route == ClipAnalysePath::kKeyframes;
   if (!dec->open(uri_s, options.stall_timeout,
                  keyframes ? Decoder::Feed::kKeys : Decoder::Feed::kAll,
                  keyframes ? std::function<void(const Views &)>(coarse) : consume, error))
     return false;
   lap(st.open_time);
-  if (keyframes && !dec->seekable() && options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
-    g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                "the file cannot be seeked, so its keyframes cannot be read alone");
-    return false;
-  }
   /* 1. Keyframes only, in one pass from the start (delta units dropped
    * before the decoder). The path is given up for full decoding when the
    * file cannot seek (step 2 seeks once), no decoder could be fed, or the
-   * decoded keyframes do not match the ones fed one to one. */
-  if (keyframes && dec->seekable() && dec->feeding()) {
-    if (!dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
+   * decoded keyframes do not match the ones fed one to one (ClipAnalysePath
+   * names each reason). */
+  if (keyframes && !dec->seekable()) {
+    if (options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                  "the file cannot be seeked, so its keyframes cannot be read alone");
+      return false;
+    }
+    route = ClipAnalysePath::kFullNoSeek;
+  } else if (keyframes && !dec->feeding()) {
+    route = ClipAnalysePath::kFullNoDecoder;
+  } else if (keyframes) {
+    /* A mismatch in the preroll frame already ended it. */
+    if (!key_times_differ &&
+        !dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
       return false;
     lap(st.coarse_time);
     stamps = dec->key_stamps();
-    bool ordered = !keys.empty() && keys.size() == stamps.size();
+    bool ordered = !key_times_differ && !keys.empty() && keys.size() == stamps.size();
     for (size_t k = 1; ordered && k < keys.size(); k++)
       ordered = keys[k - 1].ts < keys[k].ts;
-    keyframes = ordered;
-  } else {
-    keyframes = false;
+    if (!ordered)
+      route = ClipAnalysePath::kFullKeyframeTimes;
   }
+  keyframes = route == ClipAnalysePath::kKeyframes;
+  st.keyframes = (guint)keys.size();
+  guint64 given_up = 0; /* frames of a keyframe path given up for full decoding */
   if (!keyframes && options.mode != ClipAnalyseOptions::Mode::kFull) {
+    given_up = dec->frames();
     dec = std::make_unique<Decoder>();
     dec->progress = options.progress;
     if (!dec->open(uri_s, options.stall_timeout, Decoder::Feed::kAll, consume, error))
@@ -706,11 +783,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
 
   const bool luma_only = dec->info() && GST_VIDEO_INFO_IS_GRAY(dec->info());
   std::vector<Shot> shots;
-  guint64 given_up = 0; /* frames of a keyframe path given up for full decoding */
   if (keyframes) {
     col = Collector();
-    st.keyframe_path = true;
-    st.keyframes = (guint)keys.size();
 
     /* 2. Runs of changed GOPs, decoded in full in one more pass. */
     const ContentWeights w = luma_only ? ContentScorer::kLumaOnly : ContentScorer::kDefaultWeights;
@@ -728,10 +802,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     };
     ShotDetectorSettings refine = options.detector;
     refine.min_shot_length = 0; /* applied once over the whole clip below */
-    const GstClockTime frame = dec->info() && dec->info()->fps_n > 0
-                                   ? gst_util_uint64_scale_int(GST_SECOND, dec->info()->fps_d,
-                                                               dec->info()->fps_n)
-                                   : 40 * GST_MSECOND;
+    const GstClockTime frame = frame_duration(dec->info());
     const int look = ShotDetector(refine).latency_frames() + 1;
     /* A run decodes from keyframe `first` to `look` frames past keyframe
      * `last` (to EOS for the last keyframe). */
@@ -860,8 +931,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       keyframes = first_seen[r] != GST_CLOCK_TIME_NONE &&
                   first_seen[r] <= keys[runs[r].first].ts + frame / 2;
     if (!keyframes) {
-      given_up = dec->frames();
-      st.keyframe_path = false;
+      route = ClipAnalysePath::kFullRunStart;
+      given_up += dec->frames();
       st.refined_ranges = 0;
       col = Collector();
       dec = std::make_unique<Decoder>();
@@ -904,6 +975,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     shots = col.ended;
   }
   st.frames_decoded = given_up + dec->frames();
+  st.path = route;
+  st.keyframe_path = keyframes;
 
   out.path = path;
   out.uri = uri_s;

@@ -24,7 +24,10 @@
  *  3. the boundaries found are merged by min_shot_length as in full decoding.
  * The path falls back to full decoding when the file cannot seek, no video
  * decoder could be probed, the decoded keyframes do not match the fed ones
- * one to one, or a run's first frame after the seek is not its keyframe.
+ * one to one at the same times (checked as each keyframe comes out: raw
+ * H.264 goes to full decoding after its second keyframe, not after pass 2),
+ * or a run's first frame after the seek is not its keyframe
+ * (ClipAnalyseStats::path says which).
  * It assumes closed GOPs (a keyframe's GOP decodes without the GOP before
  * it), as x264, phones and cameras write H.264; frames of an open-GOP
  * stream that need the dropped GOP may decode damaged.
@@ -86,11 +89,40 @@ struct ClipAnalyseOptions {
   std::function<void(GstClockTime position, GstClockTime duration)> progress;
 };
 
+/* Which way a clip was analysed: the keyframe path, or full decoding and
+ * why (each reason is one of the keyframe path's fallbacks, in the order
+ * they are checked). */
+enum class ClipAnalysePath {
+  kKeyframes,     /* the keyframe path */
+  kFullRequested, /* full decoding: ClipAnalyseOptions::Mode::kFull */
+  kFullNoSeek,    /* full decoding: the file cannot seek (Mode::kAuto only) */
+  kFullNoDecoder, /* full decoding: no video decoder's input could be probed */
+  /* Full decoding: the decoded keyframes do not match the ones fed, one to
+   * one at the same times (within half a frame of the fed PTS, or of the DTS
+   * where a buffer has no PTS). Raw H.264 (Annex B .h264) carries no
+   * timestamps: the parser numbers the frames it sees (keyframes 1 s apart)
+   * and the decoder numbers the keyframes alone (0.04 s apart), so neither
+   * time can be seeked to. Decided at the first keyframe that differs, which
+   * ends the keyframe pass there. */
+  kFullKeyframeTimes,
+  kFullRunStart, /* full decoding: after the seek, a run did not start on its keyframe */
+};
+
+/* A phrase for `path`, for logs and the tool: "keyframe path", "full
+ * decoding (asked for)", "full decoding: the file cannot seek", "full
+ * decoding: no video decoder could be probed", "full decoding: keyframe
+ * timestamps do not match", "full decoding: the seek missed a keyframe".
+ * Never NULL. */
+const char *clip_analyse_path_text(ClipAnalysePath path);
+
 /* What a run cost, for benchmarks and logs. */
 struct ClipAnalyseStats {
-  bool keyframe_path = false; /* false: every frame was decoded */
-  guint64 frames_decoded = 0; /* frames analysed, all passes */
-  guint keyframes = 0;        /* keyframes decoded in the first pass */
+  bool keyframe_path = false; /* false: every frame was decoded (path says why) */
+  ClipAnalysePath path = ClipAnalysePath::kFullRequested;
+  /* Frames analysed, all passes, including those of a keyframe path given
+   * up for full decoding (its keyframes and any refined GOPs). */
+  guint64 frames_decoded = 0;
+  guint keyframes = 0;        /* keyframes decoded in the first pass (also when given up) */
   guint refined_ranges = 0;   /* runs of GOPs decoded frame by frame (all after one seek) */
   /* Wall time (ns, monotonic clock) of each stage: building the pipeline and
    * prerolling it (typefinding, demuxer set-up, the first frame); the
