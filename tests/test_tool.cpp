@@ -4,8 +4,15 @@
 #include <gst/pbutils/pbutils.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
+#include <gst/montage/cache.h>
 #include <gst/montage/export.h>
 #include <json-glib/json-glib.h>
+
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <string>
@@ -116,6 +123,100 @@ double frame_of(const std::string &fps)
   int n = 30, d = 1;
   sscanf(fps.c_str(), "%d/%d", &n, &d);
   return (double)d / n;
+}
+
+/* Runs the tool like run_tool(), but with stdout and stderr on a
+ * pseudo-terminal, where it prints its progress remarks (a line per analysed
+ * input); everything written there comes back in `err`. */
+ToolRun run_tool_on_terminal(const std::vector<std::string> &args, int limit_s = 600)
+{
+  ToolRun r;
+  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
+  int master = -1, slave = -1;
+  if (!tool || openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) {
+    ADD_FAILURE() << (tool ? "openpty failed" : "GST_MONTAGE_TOOL is not set");
+    return r;
+  }
+  std::vector<gchar *> argv = {const_cast<gchar *>(tool)};
+  for (const std::string &a : args)
+    argv.push_back(const_cast<gchar *>(a.c_str()));
+  argv.push_back(nullptr);
+  GPid pid = 0;
+  GError *error = nullptr;
+  const bool spawned =
+      g_spawn_async_with_fds(nullptr, argv.data(), nullptr, G_SPAWN_DO_NOT_REAP_CHILD, nullptr,
+                             nullptr, &pid, -1, slave, slave, &error);
+  close(slave);
+  EXPECT_TRUE(spawned) << (error ? error->message : "");
+  g_clear_error(&error);
+  if (spawned) {
+    char buf[4096];
+    struct pollfd p = {master, POLLIN, 0};
+    /* read() fails (EIO) once the tool has exited and closed the terminal. */
+    for (ssize_t n; poll(&p, 1, limit_s * 1000) > 0 && (n = read(master, buf, sizeof buf)) > 0;)
+      r.err.append(buf, (size_t)n);
+    int wstatus = 0;
+    if (waitpid(pid, &wstatus, WNOHANG) == 0) {
+      kill(pid, SIGKILL);
+      r.hung = true;
+      waitpid(pid, &wstatus, 0);
+    }
+    g_spawn_close_pid(pid);
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  }
+  close(master);
+  return r;
+}
+
+/* The line of `text` holding `needle` (without its line ending), "" if none. */
+std::string line_with(const std::string &text, const std::string &needle)
+{
+  const size_t at = text.find(needle);
+  if (at == std::string::npos)
+    return "";
+  const size_t start = text.find_last_of("\r\n", at);
+  const size_t end = text.find_first_of("\r\n", at);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end == std::string::npos ? std::string::npos
+                                              : end - (start == std::string::npos ? 0 : start + 1));
+}
+
+/* Each clip entry in the cache directory `dir` (DIR/xx/KEY.entry, kind at
+ * byte 8, see cache.h) replaced by a plain montage::encode_clip() payload, as version 9
+ * stored it; returns how many. */
+int store_old_clip_records(const std::string &dir)
+{
+  montage::AnalysisCache cache(dir);
+  montage::ClipAnalysis bogus;
+  bogus.duration = GST_SECOND;
+  montage::shots_from_cuts(bogus);
+  int n = 0;
+  GDir *top = g_dir_open(dir.c_str(), 0, nullptr);
+  for (const gchar *sub; top && (sub = g_dir_read_name(top));) {
+    const std::string subdir = dir + "/" + sub;
+    GDir *d = g_dir_open(subdir.c_str(), 0, nullptr);
+    std::vector<std::string> keys;
+    for (const gchar *name; d && (name = g_dir_read_name(d));)
+      if (g_str_has_suffix(name, ".entry"))
+        keys.emplace_back(name, strlen(name) - strlen(".entry"));
+    if (d)
+      g_dir_close(d);
+    for (const std::string &key : keys) {
+      /* The kind is the u32 after the magic and the schema version; loading
+       * an entry as another kind would remove it. */
+      const std::string entry = montage_test::read_file(subdir + "/" + key + ".entry");
+      if (entry.size() < 12 || GUINT32_FROM_LE(*(const guint32 *)(entry.data() + 8)) !=
+                                   (guint32)montage::CacheKind::kClip)
+        continue;
+      std::vector<uint8_t> payload;
+      if (cache.load(key, montage::CacheKind::kClip, payload) &&
+          cache.store(key, montage::CacheKind::kClip, montage::encode_clip(bogus), nullptr))
+        n++;
+    }
+  }
+  if (top)
+    g_dir_close(top);
+  return n;
 }
 
 } // namespace
@@ -462,4 +563,64 @@ TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
   EXPECT_NEAR(d.duration, 5.0, 1.0);
   EXPECT_NE(r.out.find("switches"), std::string::npos) << r.out;
   g_unlink(out.c_str());
+}
+
+/* Each clip's line says which way it was analysed (the keyframe path, or full
+ * decoding and why), also when it comes from the cache; a cached clip record
+ * of version 9 or before (no path in it) is analysed again, not misread. */
+TEST(Tool, ClipLinesSayWhichAnalysisPathRan)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string avi = montage_test::media_path("Megamind.avi");
+  ASSERT_FALSE(song.empty() || avi.empty());
+  /* Raw H.264: no container timestamps, so the keyframe path is given up. */
+  const std::string raw = montage_test::make_media(
+      "paths.h264", "videotestsrc num-buffers=75 pattern=smpte ! "
+                    "video/x-raw,width=320,height=240,framerate=25/1 ! x264enc key-int-max=25 "
+                    "speed-preset=ultrafast ! video/x-h264,stream-format=byte-stream ! "
+                    "filesink location=%s");
+  ASSERT_FALSE(raw.empty());
+  gchar *dir = g_dir_make_tmp("montage-tool-paths-XXXXXX", nullptr);
+  const std::vector<std::string> args = {"--cache-dir", dir, "-m", song, "--no-render",
+                                         "-d",          "4", avi,  raw};
+  const std::string keys = "; keyframe path)";
+  const std::string times = "; full decoding: keyframe timestamps do not match)";
+  auto ends_with = [](const std::string &line, const std::string &tail) {
+    return line.size() >= tail.size() &&
+           line.compare(line.size() - tail.size(), tail.size(), tail) == 0;
+  };
+
+  ToolRun first = run_tool_on_terminal(args);
+  ASSERT_EQ(first.status, 0) << first.err;
+  std::string line = line_with(first.err, "clip " + avi + ": ");
+  EXPECT_TRUE(ends_with(line, " s" + keys)) << line << "\n" << first.err;
+  line = line_with(first.err, "clip " + raw + ": ");
+  EXPECT_TRUE(ends_with(line, " s" + times)) << line << "\n" << first.err;
+
+  ToolRun second = run_tool_on_terminal(args);
+  ASSERT_EQ(second.status, 0) << second.err;
+  EXPECT_NE(second.err.find("(0 analysed, 3 from cache)"), std::string::npos) << second.err;
+  line = line_with(second.err, "clip " + avi + ": ");
+  EXPECT_TRUE(ends_with(line, "(cached" + keys)) << line;
+  line = line_with(second.err, "clip " + raw + ": ");
+  EXPECT_TRUE(ends_with(line, "(cached" + times)) << line;
+
+  EXPECT_EQ(store_old_clip_records(dir), 2);
+  ToolRun third = run_tool_on_terminal(args);
+  ASSERT_EQ(third.status, 0) << third.err;
+  EXPECT_NE(third.err.find("(2 analysed, 1 from cache)"), std::string::npos) << third.err;
+  line = line_with(third.err, "clip " + avi + ": ");
+  EXPECT_TRUE(ends_with(line, " s" + keys)) << line;
+  EXPECT_NE(line.find(": 4 shot(s)"), std::string::npos) << "the old record was misread: " << line;
+
+  ToolRun full = run_tool_on_terminal(
+      {"--no-cache", "--full-decode", "-m", song, "--no-render", "-d", "4", avi});
+  ASSERT_EQ(full.status, 0) << full.err;
+  line = line_with(full.err, "clip " + avi + ": ");
+  EXPECT_TRUE(ends_with(line, " s; full decoding (asked for))")) << line;
+
+  ASSERT_EQ(run_tool({"cache", "--clear", "--cache-dir", dir}).status, 0);
+  g_rmdir(dir);
+  g_free(dir);
+  g_unlink(raw.c_str());
 }

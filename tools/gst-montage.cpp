@@ -232,6 +232,8 @@ struct Job {
   bool cached = false;
   GError *error = nullptr;
   montage::ClipAnalysis clip;
+  /* A clip's analysis path (kept in the cache with it), for the report. */
+  montage::ClipAnalysePath how = montage::ClipAnalysePath::kKeyframes;
 };
 
 /* Analyses one input, through the cache unless --no-cache. */
@@ -255,7 +257,14 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
   bool hit = false;
   if (!key.empty()) {
     std::lock_guard<std::mutex> guard(cache_lock);
-    hit = job.is_song ? cache->load_song(key, song) : cache->load_clip(key, job.clip);
+    if (job.is_song) {
+      hit = cache->load_song(key, song);
+    } else {
+      /* A record this version cannot read is analysed again and replaced. */
+      std::vector<uint8_t> payload;
+      hit = cache->load(key, montage::CacheKind::kClip, payload) &&
+            decode_clip_record(payload, job.clip, job.how);
+    }
   }
   if (hit) {
     /* Content-addressed: the same file may have moved since. */
@@ -273,15 +282,17 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
     if (GST_CLOCK_TIME_IS_VALID(dur) && dur > 0)
       g_progress->item(index, job.path, (double)pos / dur);
   };
-  job.ok = job.is_song ? analyse_song(job.path, song, &job.error, progress, 30 * GST_SECOND, g_tempo)
-                       : analyse_clip(job.path, job.clip, &job.error, progress, 30 * GST_SECOND,
-                                      opt_full_decode);
+  job.ok = job.is_song
+               ? analyse_song(job.path, song, &job.error, progress, 30 * GST_SECOND, g_tempo)
+               : analyse_clip(job.path, job.clip, &job.error, progress, 30 * GST_SECOND,
+                              opt_full_decode, &job.how);
   g_progress->item(index, job.path, 1.0, true);
   if (job.ok && !key.empty()) {
     GError *err = nullptr;
     std::lock_guard<std::mutex> guard(cache_lock);
     bool stored = job.is_song ? cache->store_song(key, song, &err)
-                              : cache->store_clip(key, job.clip, &err);
+                              : cache->store(key, montage::CacheKind::kClip,
+                                             encode_clip_record(job.clip, job.how), &err);
     if (!stored) {
       warn("cannot cache the analysis of %s (it is not lost, only not kept): %s",
            job.path.c_str(), err->message);
@@ -430,8 +441,8 @@ int cmd_make(int argc, char **argv)
         info("  song %s: %zu beats, %.1f BPM, %.1f s (%s)", job.path.c_str(), song.beats.size(),
              song.bpm, song.duration / 1e9, took);
       else if (job.ok)
-        info("  clip %s: %zu shot(s), %.1f s (%s)", job.path.c_str(), job.clip.shots.size(),
-             job.clip.duration / 1e9, took);
+        info("  clip %s: %zu shot(s), %.1f s (%s; %s)", job.path.c_str(), job.clip.shots.size(),
+             job.clip.duration / 1e9, took, montage::clip_analyse_path_text(job.how));
       g_free(took);
       if (!job.ok && !job.is_song)
         warn("skipping %s: %s", job.path.c_str(), job.error->message);
