@@ -100,6 +100,7 @@ void expect_same(const montage::ClipAnalysis &a, const montage::ClipAnalysis &b)
   EXPECT_EQ(a.width, b.width);
   EXPECT_EQ(a.height, b.height);
   EXPECT_EQ(a.cuts, b.cuts);
+  EXPECT_EQ(a.analysis_path, b.analysis_path);
   ASSERT_EQ(a.shots.size(), b.shots.size());
   for (size_t i = 0; i < a.shots.size(); i++) {
     const montage::Shot &x = a.shots[i], &y = b.shots[i];
@@ -164,6 +165,7 @@ TEST_F(CacheTest, HitMissAndRoundTrip)
 {
   montage::AnalysisCache cache(cache_dir());
   montage::ClipAnalysis clip = sample_clip(50), loaded;
+  clip.analysis_path = "full decoding: the file cannot seek";
   std::string k = key();
   EXPECT_FALSE(cache.load_clip(k, loaded));
   GError *err = nullptr;

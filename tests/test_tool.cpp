@@ -4,7 +4,6 @@
 #include <gst/pbutils/pbutils.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
-#include <gst/montage/cache.h>
 #include <gst/montage/export.h>
 #include <json-glib/json-glib.h>
 
@@ -179,44 +178,6 @@ std::string line_with(const std::string &text, const std::string &needle)
   return text.substr(start == std::string::npos ? 0 : start + 1,
                      end == std::string::npos ? std::string::npos
                                               : end - (start == std::string::npos ? 0 : start + 1));
-}
-
-/* Each clip entry in the cache directory `dir` (DIR/xx/KEY.entry, kind at
- * byte 8, see cache.h) replaced by a plain montage::encode_clip() payload, as version 9
- * stored it; returns how many. */
-int store_old_clip_records(const std::string &dir)
-{
-  montage::AnalysisCache cache(dir);
-  montage::ClipAnalysis bogus;
-  bogus.duration = GST_SECOND;
-  montage::shots_from_cuts(bogus);
-  int n = 0;
-  GDir *top = g_dir_open(dir.c_str(), 0, nullptr);
-  for (const gchar *sub; top && (sub = g_dir_read_name(top));) {
-    const std::string subdir = dir + "/" + sub;
-    GDir *d = g_dir_open(subdir.c_str(), 0, nullptr);
-    std::vector<std::string> keys;
-    for (const gchar *name; d && (name = g_dir_read_name(d));)
-      if (g_str_has_suffix(name, ".entry"))
-        keys.emplace_back(name, strlen(name) - strlen(".entry"));
-    if (d)
-      g_dir_close(d);
-    for (const std::string &key : keys) {
-      /* The kind is the u32 after the magic and the schema version; loading
-       * an entry as another kind would remove it. */
-      const std::string entry = montage_test::read_file(subdir + "/" + key + ".entry");
-      if (entry.size() < 12 || GUINT32_FROM_LE(*(const guint32 *)(entry.data() + 8)) !=
-                                   (guint32)montage::CacheKind::kClip)
-        continue;
-      std::vector<uint8_t> payload;
-      if (cache.load(key, montage::CacheKind::kClip, payload) &&
-          cache.store(key, montage::CacheKind::kClip, montage::encode_clip(bogus), nullptr))
-        n++;
-    }
-  }
-  if (top)
-    g_dir_close(top);
-  return n;
 }
 
 } // namespace
@@ -566,8 +527,7 @@ TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
 }
 
 /* Each clip's line says which way it was analysed (the keyframe path, or full
- * decoding and why), also when it comes from the cache; a cached clip record
- * of version 9 or before (no path in it) is analysed again, not misread. */
+ * decoding and why), also when it comes from the cache. */
 TEST(Tool, ClipLinesSayWhichAnalysisPathRan)
 {
   const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
@@ -604,14 +564,6 @@ TEST(Tool, ClipLinesSayWhichAnalysisPathRan)
   EXPECT_TRUE(ends_with(line, "(cached" + keys)) << line;
   line = line_with(second.err, "clip " + raw + ": ");
   EXPECT_TRUE(ends_with(line, "(cached" + times)) << line;
-
-  EXPECT_EQ(store_old_clip_records(dir), 2);
-  ToolRun third = run_tool_on_terminal(args);
-  ASSERT_EQ(third.status, 0) << third.err;
-  EXPECT_NE(third.err.find("(2 analysed, 1 from cache)"), std::string::npos) << third.err;
-  line = line_with(third.err, "clip " + avi + ": ");
-  EXPECT_TRUE(ends_with(line, " s" + keys)) << line;
-  EXPECT_NE(line.find(": 4 shot(s)"), std::string::npos) << "the old record was misread: " << line;
 
   ToolRun full = run_tool_on_terminal(
       {"--no-cache", "--full-decode", "-m", song, "--no-render", "-d", "4", avi});

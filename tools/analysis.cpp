@@ -6,11 +6,9 @@
 #include "gstmontagescene.h"
 
 #include <gst/montage/adts.h>
-#include <gst/montage/cache.h>
 #include <gst/montage/clipanalysis.h>
 
 #include <algorithm>
-#include <cstring>
 #include <mutex>
 
 namespace montage_tool {
@@ -324,8 +322,7 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
 }
 
 bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **error,
-                  const ProgressFunc &progress, GstClockTime stall_timeout, bool full_decode,
-                  montage::ClipAnalysePath *how)
+                  const ProgressFunc &progress, GstClockTime stall_timeout, bool full_decode)
 {
   /* The library runs its own pipeline with the scene detector core: the
    * keyframe path (keyframes alone first, then, after one seek, only the GOPs
@@ -336,46 +333,7 @@ bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **
                              : montage::ClipAnalyseOptions::Mode::kAuto;
   options.stall_timeout = stall_timeout;
   options.progress = progress;
-  montage::ClipAnalyseStats stats;
-  const bool ok = montage::analyse_clip_file(path, options, out, error, &stats);
-  if (how)
-    *how = stats.path;
-  return ok;
-}
-
-namespace
-{
-constexpr uint8_t kClipRecordMagic[4] = {'G', 'M', 'T', 'C'};
-constexpr size_t kClipRecordHeader = 8;
-} // namespace
-
-std::vector<uint8_t> encode_clip_record(const montage::ClipAnalysis &clip,
-                                        montage::ClipAnalysePath how)
-{
-  std::vector<uint8_t> out(kClipRecordMagic, kClipRecordMagic + 4);
-  const guint32 code = (guint32)how;
-  for (int shift = 0; shift < 32; shift += 8)
-    out.push_back((uint8_t)(code >> shift));
-  const std::vector<uint8_t> body = montage::encode_clip(clip);
-  out.insert(out.end(), body.begin(), body.end());
-  return out;
-}
-
-bool decode_clip_record(const std::vector<uint8_t> &payload, montage::ClipAnalysis &clip,
-                        montage::ClipAnalysePath &how)
-{
-  if (payload.size() < kClipRecordHeader || memcmp(payload.data(), kClipRecordMagic, 4) != 0)
-    return false;
-  guint32 code = 0;
-  for (int k = 0; k < 4; k++)
-    code |= (guint32)payload[4 + k] << (8 * k);
-  if (code > (guint32)montage::ClipAnalysePath::kFullRunStart) /* the last reason */
-    return false;
-  if (!montage::decode_clip(payload.data() + kClipRecordHeader, payload.size() - kClipRecordHeader,
-                            clip))
-    return false;
-  how = (montage::ClipAnalysePath)code;
-  return true;
+  return montage::analyse_clip_file(path, options, out, error);
 }
 
 std::string clip_analysis_params(bool full_decode)

@@ -11,13 +11,10 @@
 #pragma once
 
 #include <gst/montage/beattracker.h>
-#include <gst/montage/clipanalysis.h>
 #include <gst/montage/types.h>
 
-#include <cstdint>
 #include <functional>
 #include <string>
-#include <vector>
 
 namespace montage_tool {
 
@@ -55,7 +52,7 @@ inline std::string song_analysis_params(const TempoRange &tempo)
 constexpr const char *kClipAnalyser = "montagescene";
 /* 8: full decoding keeps the shot before a cut on the last frame; 9: a shot
  * with no clean measured frame has no features; 10: the record holds the
- * analysis path (encode_clip_record()), raw H.264 is decoded in full */
+ * analysis path (ClipAnalysis::analysis_path), raw H.264 is decoded in full */
 constexpr const char *kClipAnalysisVersion = "10";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
@@ -80,23 +77,13 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
 /* Shot analysis of the video file `path` with the library's
  * montage::analyse_clip_file() (clipanalysis.h): the keyframe path by
  * default, every frame with `full_decode`. Fills `out` (path, uri, duration,
- * frame rate, size, cuts, shots with transitions and features) and, when
- * given, `how` (which way it went: ClipAnalysePath). Returns false with
- * `error` set to a sentence when the file does not exist, is not a media
- * file, has no video stream, is corrupt (a decoding error at any point), or
- * stalls for `stall_timeout` ns. */
+ * frame rate, size, cuts, shots with transitions and features, the
+ * analysis path taken). Returns false with `error` set to a sentence when
+ * the file does not exist, is not a media file, has no video stream, is
+ * corrupt (a decoding error at any point), or stalls for `stall_timeout`
+ * ns. */
 bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **error,
                   const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND,
-                  bool full_decode = false, montage::ClipAnalysePath *how = nullptr);
-
-/* The tool's cached clip record (montage::CacheKind::kClip payload): the
- * 4 bytes "GMTC", the analysis path as a little-endian u32, then
- * montage::encode_clip(clip). decode_clip_record() returns false for
- * anything else (a plain encode_clip() payload of version 9 and before
- * included, which is then analysed again and replaced), never throws. */
-std::vector<uint8_t> encode_clip_record(const montage::ClipAnalysis &clip,
-                                        montage::ClipAnalysePath how);
-bool decode_clip_record(const std::vector<uint8_t> &payload, montage::ClipAnalysis &clip,
-                        montage::ClipAnalysePath &how);
+                  bool full_decode = false);
 
 } // namespace montage_tool

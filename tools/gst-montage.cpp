@@ -232,8 +232,6 @@ struct Job {
   bool cached = false;
   GError *error = nullptr;
   montage::ClipAnalysis clip;
-  /* A clip's analysis path (kept in the cache with it), for the report. */
-  montage::ClipAnalysePath how = montage::ClipAnalysePath::kKeyframes;
 };
 
 /* Analyses one input, through the cache unless --no-cache. */
@@ -257,14 +255,7 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
   bool hit = false;
   if (!key.empty()) {
     std::lock_guard<std::mutex> guard(cache_lock);
-    if (job.is_song) {
-      hit = cache->load_song(key, song);
-    } else {
-      /* A record this version cannot read is analysed again and replaced. */
-      std::vector<uint8_t> payload;
-      hit = cache->load(key, montage::CacheKind::kClip, payload) &&
-            decode_clip_record(payload, job.clip, job.how);
-    }
+    hit = job.is_song ? cache->load_song(key, song) : cache->load_clip(key, job.clip);
   }
   if (hit) {
     /* Content-addressed: the same file may have moved since. */
@@ -285,14 +276,13 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
   job.ok = job.is_song
                ? analyse_song(job.path, song, &job.error, progress, 30 * GST_SECOND, g_tempo)
                : analyse_clip(job.path, job.clip, &job.error, progress, 30 * GST_SECOND,
-                              opt_full_decode, &job.how);
+                              opt_full_decode);
   g_progress->item(index, job.path, 1.0, true);
   if (job.ok && !key.empty()) {
     GError *err = nullptr;
     std::lock_guard<std::mutex> guard(cache_lock);
     bool stored = job.is_song ? cache->store_song(key, song, &err)
-                              : cache->store(key, montage::CacheKind::kClip,
-                                             encode_clip_record(job.clip, job.how), &err);
+                              : cache->store_clip(key, job.clip, &err);
     if (!stored) {
       warn("cannot cache the analysis of %s (it is not lost, only not kept): %s",
            job.path.c_str(), err->message);
@@ -442,7 +432,8 @@ int cmd_make(int argc, char **argv)
              song.bpm, song.duration / 1e9, took);
       else if (job.ok)
         info("  clip %s: %zu shot(s), %.1f s (%s; %s)", job.path.c_str(), job.clip.shots.size(),
-             job.clip.duration / 1e9, took, montage::clip_analyse_path_text(job.how));
+             job.clip.duration / 1e9, took,
+             job.clip.analysis_path.empty() ? "path unknown" : job.clip.analysis_path.c_str());
       g_free(took);
       if (!job.ok && !job.is_song)
         warn("skipping %s: %s", job.path.c_str(), job.error->message);

@@ -383,8 +383,8 @@ std::vector<uint8_t> encode_clip(const ClipAnalysis &c)
   pack_column(pk, best);
   pack_column(pk, hist_len);
   pack_column(pk, hist);
-  /* Reserved for later fields (kept so the array shape is stable). */
-  pk.pack_nil();
+  /* Was reserved (nil) before analysis_path; a nil still reads as "". */
+  pk.pack(c.analysis_path);
   return to_bytes(buf);
 }
 
@@ -404,6 +404,8 @@ bool decode_clip(const uint8_t *data, size_t size, ClipAnalysis &out)
     c.width = at(fmt, 2).as<gint>();
     c.height = at(fmt, 3).as<gint>();
     c.cuts = as_u64_list<GstClockTime>(at(o, 5));
+    const msgpack::object &how = at(o, 7);
+    c.analysis_path = how.type == msgpack::type::NIL ? std::string() : as_string(how);
     const msgpack::object &cols = at(o, 6);
     if (array_size(cols) != 11)
       throw msgpack::type_error();

@@ -994,6 +994,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     return false;
   }
   out.shots = shots;
+  out.analysis_path = clip_analyse_path_text(route);
   out.cuts.clear();
   for (size_t k = 1; k < shots.size(); k++)
     out.cuts.push_back(shots[k].start);

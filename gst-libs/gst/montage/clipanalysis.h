@@ -145,7 +145,8 @@ void explain_decode_error(GError *err, GError **error);
 gchar *local_file_uri(const std::string &path, GError **error);
 
 /* Analyses the local video file `path`. Fills out.path, uri, duration,
- * first_frame, fps_n/fps_d, width, height, cuts (stream time of each shot
+ * first_frame, fps_n/fps_d, width, height, analysis_path (the path taken, as
+ * clip_analyse_path_text() words it), cuts (stream time of each shot
  * start after the first, ascending) and shots (with transitions and
  * features; in the keyframe path motion and features are measured on the
  * decoded frames only: the keyframes plus the refined GOPs).

@@ -109,6 +109,11 @@ struct ClipAnalysis {
   /* Shots derived from cuts: [first_frame, cuts[0]), [cuts[0], cuts[1]), ...,
    * [cuts.back(), duration). Use shots_from_cuts() to fill. */
   std::vector<Shot> shots;
+  /* How the shots were found, for reports: clip_analyse_path_text() of
+   * analyse_clip_file()'s path ("keyframe path", "full decoding: the file
+   * cannot seek", ...; clipanalysis.h); empty when not known (a clip not
+   * analysed by analyse_clip_file()). Kept in the cache with the clip. */
+  std::string analysis_path;
 };
 
 /* Fills clip.shots from clip.cuts and clip.duration. */
