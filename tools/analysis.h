@@ -52,8 +52,9 @@ inline std::string song_analysis_params(const TempoRange &tempo)
 constexpr const char *kClipAnalyser = "montagescene";
 /* 8: full decoding keeps the shot before a cut on the last frame; 9: a shot
  * with no clean measured frame has no features; 10: the record holds the
- * analysis path (ClipAnalysis::analysis_path), raw H.264 is decoded in full */
-constexpr const char *kClipAnalysisVersion = "10";
+ * analysis path (ClipAnalysis::analysis_path), raw H.264 is decoded in full;
+ * 11: a cut one or two frames after a flash is found */
+constexpr const char *kClipAnalysisVersion = "11";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

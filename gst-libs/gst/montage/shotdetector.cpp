@@ -443,7 +443,7 @@ std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out)
   return last;
 }
 
-bool ShotDetector::is_flash(size_t i) const
+bool ShotDetector::is_flash(size_t i, size_t *returns_at) const
 {
   if (settings_.flash_frames <= 0 || i == 0)
     return false;
@@ -451,8 +451,11 @@ bool ShotDetector::is_flash(size_t i) const
   const double jump = content_distance(before.hsv, frames_[i].hsv);
   /* The start of an excursion: a later frame looks like the one before it. */
   for (size_t k = 1; k <= (size_t)settings_.flash_frames && i + k < frames_.size(); k++)
-    if (content_distance(before.hsv, frames_[i + k].hsv) < kFlashReturn * jump)
+    if (content_distance(before.hsv, frames_[i + k].hsv) < kFlashReturn * jump) {
+      if (returns_at)
+        *returns_at = i + k;
       return true;
+    }
   /* Its end: this frame looks like one before the excursion. */
   for (size_t k = 2; k <= (size_t)settings_.flash_frames + 1 && k <= i; k++)
     if (content_distance(frames_[i - k].hsv, frames_[i].hsv) < kFlashReturn * jump)
@@ -626,8 +629,11 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
     double sum = 0.0;
     int n = 0;
     const size_t w = (size_t)settings_.adaptive_window;
+    /* Decided excursions (a flash, a cut away and back) are left out: their
+     * jumps are no cuts, and in the mean they would hide a cut one or two
+     * frames after them. */
     for (size_t k = (i > w ? i - w : 0); k <= i + w && k < frames_.size(); k++)
-      if (k != i && frames_[k].has_score) {
+      if (k != i && frames_[k].has_score && !frames_[k].excursion) {
         sum += frames_[k].content;
         n++;
       }
@@ -646,7 +652,15 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
     cv::absdiff(va, vb, d);
     candidate = cv::mean(d)[0] >= settings_.min_content;
   }
-  if (candidate && !is_flash(i)) {
+  /* A flash or a cut away and back is no cut. Its frames up to the one
+   * that comes back are marked now: that frame's jump may be too small
+   * next to the excursion's to be a candidate itself, yet in the adaptive
+   * mean it would hide a cut right after it. */
+  size_t returns_at = i;
+  if (candidate && is_flash(i, &returns_at))
+    for (size_t k = i; k <= returns_at; k++)
+      frames_[k].excursion = true;
+  if (candidate && !frames_[i].excursion) {
     const bool from_black = fade_is_pending_ || (i > 0 && frames_[i - 1].black);
     const GstClockTime start = fade_is_pending_ ? fade_pending_ : f.ts;
     if (long_enough(start)) {

@@ -220,11 +220,19 @@ private:
     /* content_distance() from the frame pushed 3 before it (the blend
      * test's look, find_gradual()); < 0 when there was none. */
     double back_look = -1.0;
+    /* Part of a flash or a cut away and back (is_flash()): its first frame
+     * and the frames up to the one that comes back. Left out of the
+     * adaptive neighbour mean of the frames after it, where its jumps would
+     * hide a cut right after the excursion. */
+    bool excursion = false;
   };
   void decide(std::vector<FrameVerdict> &out);
   double content_distance(const cv::Mat &a, const cv::Mat &b) const;
   double threshold() const;
-  bool is_flash(size_t i) const;
+  /* Frame i starts or ends a flash or a cut away and back (docs in
+   * ShotDetectorSettings::flash_frames). When it starts one, *returns_at
+   * (if given) is set to the index of the frame that comes back. */
+  bool is_flash(size_t i, size_t *returns_at = nullptr) const;
   bool find_gradual(size_t i, size_t &start, bool &a_black, bool &b_black) const;
   void accumulate(const Frame &f);
   void close_shot(GstClockTime end, std::optional<Shot> &ended);
