@@ -393,6 +393,18 @@ TEST_P(MontageSceneFormats, CutsAtExactFramesWithKeyUnitBeforeTheFrame)
   }
   sh.finish();
 
+  /* The element itself was given this format and size. */
+  GstPad *sink = gst_element_get_static_pad(sh.h->element, "sink");
+  GstCaps *caps = gst_pad_get_current_caps(sink);
+  gst_object_unref(sink);
+  ASSERT_NE(caps, nullptr);
+  GstVideoInfo negotiated;
+  ASSERT_TRUE(gst_video_info_from_caps(&negotiated, caps));
+  gst_caps_unref(caps);
+  EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&negotiated), fc.format);
+  EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&negotiated), fc.width);
+  EXPECT_EQ(GST_VIDEO_INFO_HEIGHT(&negotiated), fc.height);
+
   /* Messages: one per cut, at the cut frame, with segment-derived times. */
   std::vector<Cut> found = sh.cuts();
   ASSERT_EQ(found.size(), cuts.size());
@@ -442,7 +454,10 @@ INSTANTIATE_TEST_SUITE_P(
         FormatCase{GST_VIDEO_FORMAT_YV12, 322, 180}, FormatCase{GST_VIDEO_FORMAT_NV21, 322, 180},
         FormatCase{GST_VIDEO_FORMAT_Y444, 160, 120}, FormatCase{GST_VIDEO_FORMAT_Y42B, 161, 120},
         FormatCase{GST_VIDEO_FORMAT_RGB, 161, 121}, FormatCase{GST_VIDEO_FORMAT_xBGR, 161, 121},
-        FormatCase{GST_VIDEO_FORMAT_ARGB, 161, 121}),
+        FormatCase{GST_VIDEO_FORMAT_ARGB, 161, 121}, FormatCase{GST_VIDEO_FORMAT_BGR, 163, 121},
+        FormatCase{GST_VIDEO_FORMAT_BGRx, 320, 240}, FormatCase{GST_VIDEO_FORMAT_BGRA, 161, 123},
+        FormatCase{GST_VIDEO_FORMAT_RGBA, 322, 180}, FormatCase{GST_VIDEO_FORMAT_xRGB, 163, 123},
+        FormatCase{GST_VIDEO_FORMAT_ABGR, 160, 121}),
     case_name);
 
 TEST(MontageScene, PropertiesAndDefaults)
