@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -31,26 +32,45 @@ struct Clicks {
   std::vector<GstClockTime> clicks; /* onset of each click, ns from sample 0 */
 };
 
-/* Clicks at `bpm` from `first` s for `seconds` s: 40 ms bursts of noise and a
- * 1 kHz tone, 6 ms decay, silence between. */
-Clicks make_clicks(guint rate, double bpm, double first, double seconds)
+/* Clicks at `onsets` (s, ascending) in `seconds` s of silence: 40 ms bursts
+ * of noise and a 1 kHz tone, 6 ms decay, peak 0.6 times the click's gain
+ * (`gains`, one per onset; 1 when empty). Onsets past the end are left out. */
+Clicks clicks_at(guint rate, const std::vector<double> &onsets, const std::vector<double> &gains,
+                 double seconds)
 {
   Clicks c;
   c.mono.assign((std::size_t)(seconds * rate), 0.f);
   std::uint32_t lcg = 777;
-  for (int k = 0;; k++) {
-    std::size_t start = (std::size_t)std::llround((first + k * 60.0 / bpm) * rate);
+  for (std::size_t k = 0; k < onsets.size(); k++) {
+    std::size_t start = (std::size_t)std::llround(onsets[k] * rate);
     if (start >= c.mono.size())
       break;
+    const double gain = k < gains.size() ? gains[k] : 1.0;
     c.clicks.push_back((GstClockTime)std::llround((double)start * GST_SECOND / rate));
     for (std::size_t i = 0; i < (std::size_t)(0.04 * rate) && start + i < c.mono.size(); i++) {
       lcg = lcg * 1664525u + 1013904223u;
       double noise = ((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0;
       double t = (double)i / rate;
-      c.mono[start + i] = (float)(0.6 * std::exp(-t / 0.006) * (0.7 * noise + 0.3 * std::sin(2 * M_PI * 1000 * t)));
+      c.mono[start + i] = (float)(0.6 * gain * std::exp(-t / 0.006) *
+                                  (0.7 * noise + 0.3 * std::sin(2 * M_PI * 1000 * t)));
     }
   }
   return c;
+}
+
+/* Onsets (s) at `bpm` from `first` s, up to `seconds`. */
+std::vector<double> grid(double bpm, double first, double seconds)
+{
+  std::vector<double> t;
+  for (int k = 0; first + k * 60.0 / bpm < seconds; k++)
+    t.push_back(first + k * 60.0 / bpm);
+  return t;
+}
+
+/* Clicks at `bpm` from `first` s for `seconds` s (see clicks_at()). */
+Clicks make_clicks(guint rate, double bpm, double first, double seconds)
+{
+  return clicks_at(rate, grid(bpm, first, seconds), {}, seconds);
 }
 
 struct Fixture {
@@ -58,15 +78,20 @@ struct Fixture {
   GstBus *bus = nullptr;
   guint rate = 44100;
   guint channels = 1;
-  bool s16 = false;
+  GstAudioFormat format = GST_AUDIO_FORMAT_F32LE;
 
-  Fixture(guint r, guint ch, bool use_s16) : rate(r), channels(ch), s16(use_s16)
+  Fixture(guint r, guint ch, bool use_s16)
+      : Fixture(r, ch, use_s16 ? GST_AUDIO_FORMAT_S16LE : GST_AUDIO_FORMAT_F32LE)
+  {
+  }
+  /* format: S16LE, S32LE, F32LE or F64LE. */
+  Fixture(guint r, guint ch, GstAudioFormat fmt) : rate(r), channels(ch), format(fmt)
   {
     EXPECT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
     h = gst_harness_new("montagebeat");
     bus = gst_bus_new();
     gst_element_set_bus(h->element, bus);
-    std::string caps = "audio/x-raw, format=" + std::string(s16 ? "S16LE" : "F32LE") +
+    std::string caps = "audio/x-raw, format=" + std::string(gst_audio_format_to_string(format)) +
                        ", rate=" + std::to_string(rate) + ", channels=" + std::to_string(channels) +
                        ", layout=interleaved";
     if (channels == 2)
@@ -89,21 +114,31 @@ struct Fixture {
   }
 
   /* Interleaved buffer of frames [from, from + n) of `mono` (the same signal
-   * on every channel). */
+   * on every channel). S16 rounds to 1/32767 steps; S32 holds v * 2^31
+   * (exact for a float v on a 2^-24 grid, see on_24_bit_grid()), F64 the
+   * float's value. */
   GstBuffer *make_buffer(const std::vector<float> &mono, std::size_t from, std::size_t n) const
   {
-    const gsize bps = s16 ? 2 : 4;
+    const gsize bps = (gsize)gst_audio_format_get_info(format)->width / 8;
     GstBuffer *buf = gst_buffer_new_allocate(NULL, n * channels * bps, NULL);
     GstMapInfo map;
     gst_buffer_map(buf, &map, GST_MAP_WRITE);
     for (std::size_t i = 0; i < n; i++)
       for (guint c = 0; c < channels; c++) {
         float v = mono[from + i];
-        if (s16) {
+        guint8 *at = map.data + (i * channels + c) * bps;
+        if (format == GST_AUDIO_FORMAT_S16LE) {
           gint16 s = GINT16_TO_LE((gint16)std::lround(std::clamp(v, -1.f, 1.f) * 32767.f));
-          memcpy(map.data + (i * channels + c) * bps, &s, bps);
+          memcpy(at, &s, bps);
+        } else if (format == GST_AUDIO_FORMAT_S32LE) {
+          gint32 s = GINT32_TO_LE((gint32)std::llround(
+              std::clamp((double)v, -1.0, 1.0 - 1.0 / 2147483648.0) * 2147483648.0));
+          memcpy(at, &s, bps);
+        } else if (format == GST_AUDIO_FORMAT_F64LE) {
+          double d = v;
+          memcpy(at, &d, bps);
         } else {
-          memcpy(map.data + (i * channels + c) * bps, &v, bps);
+          memcpy(at, &v, bps);
         }
       }
     gst_buffer_unmap(buf, &map);
@@ -153,6 +188,9 @@ struct Fixture {
 
   /* Buffer sizes in frames, taken in turn by push(). */
   std::vector<std::size_t> blocks = {1024};
+  /* Called by push() after each buffer, with the buffer time of the end of
+   * the audio pushed so far. */
+  std::function<void(GstClockTime)> after_push;
 
   /* Pushes mono[from, to) in buffers of `blocks` frames starting at `pts`. */
   void push(const std::vector<float> &mono, std::size_t from, std::size_t to, GstClockTime pts,
@@ -173,6 +211,8 @@ struct Fixture {
       gst_buffer_unmap(in, &before);
       ASSERT_EQ(gst_harness_push(h, in), GST_FLOW_OK);
       pull_available();
+      if (after_push)
+        after_push(pts + gst_util_uint64_scale(pos + n - from, GST_SECOND, rate));
     }
   }
 
@@ -1049,6 +1089,523 @@ TEST(MontageBeat, RenderedMidiSongKeepsItsFMeasure)
   EXPECT_NEAR(bpm, midi_bpm, 1.0);
   EXPECT_GE(f_measure(truth, offline), 0.95) << offline.size() << " offline beats, " << truth.size() << " true";
   EXPECT_GE(f_measure(truth, live), 0.90) << live.size() << " live beats";
+}
+
+/* ---- the behaviours through the element, on generated signals ---- */
+
+/* Sets `mode` ("live", "offline"); it applies from the next segment, which
+ * this pushes (a default TIME segment). */
+void set_mode(Fixture &f, const char *mode)
+{
+  gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", mode);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+}
+
+/* A montage-beat message, and how much audio had been pushed when it was on
+ * the bus. */
+struct LiveBeat {
+  GstClockTime ts = 0, stream_time = 0, running_time = 0;
+  double bpm = -1, confidence = -1;
+  gboolean downbeat = FALSE;
+  guint bar_position = 99;
+  GstClockTime known = 0; /* buffer time of the end of the audio pushed */
+};
+
+/* Reads a montage-beat message, checking the type of every field. */
+LiveBeat parse_beat(const GstStructure *s, GstClockTime known)
+{
+  LiveBeat b;
+  b.known = known;
+  EXPECT_TRUE(gst_structure_get_uint64(s, "timestamp", &b.ts));
+  EXPECT_TRUE(gst_structure_get_uint64(s, "stream-time", &b.stream_time));
+  EXPECT_TRUE(gst_structure_get_uint64(s, "running-time", &b.running_time));
+  EXPECT_TRUE(gst_structure_get_double(s, "bpm", &b.bpm));
+  EXPECT_TRUE(gst_structure_get_double(s, "confidence", &b.confidence));
+  EXPECT_EQ(gst_structure_get_field_type(s, "strength"), G_TYPE_DOUBLE);
+  EXPECT_TRUE(gst_structure_get_boolean(s, "downbeat", &b.downbeat));
+  EXPECT_TRUE(gst_structure_get_uint(s, "bar-position", &b.bar_position));
+  return b;
+}
+
+/* Pushes `mono` from `pts` and collects the montage-beat messages as they
+ * are posted: in mode=live the element posts from the streaming thread, so
+ * a message is on the bus when the push that made it returns (no waiting).
+ * Other element messages are dropped. */
+std::vector<LiveBeat> push_live(Fixture &f, const std::vector<float> &mono, GstClockTime pts)
+{
+  std::vector<LiveBeat> out;
+  f.after_push = [&](GstClockTime end) {
+    GstMessage *m;
+    while ((m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_ELEMENT))) {
+      if (gst_message_has_name(m, "montage-beat"))
+        out.push_back(parse_beat(gst_message_get_structure(m), end));
+      gst_message_unref(m);
+    }
+  };
+  f.push(mono, 0, mono.size(), pts);
+  f.after_push = nullptr;
+  return out;
+}
+
+/* Pushes `mono` from PTS 0, then takes the montage-beat messages (in either
+ * mode; `known` is left 0). */
+std::vector<LiveBeat> push_taking_beats(Fixture &f, const std::vector<float> &mono)
+{
+  f.push(mono, 0, mono.size(), 0);
+  std::vector<GstStructure *> posted = f.take("montage-beat");
+  std::vector<LiveBeat> beats;
+  for (const GstStructure *s : posted)
+    beats.push_back(parse_beat(s, 0));
+  free_all(posted);
+  return beats;
+}
+
+std::vector<GstClockTime> times_of(const std::vector<LiveBeat> &beats)
+{
+  std::vector<GstClockTime> t;
+  for (const LiveBeat &b : beats)
+    t.push_back(b.ts);
+  return t;
+}
+
+/* The montage-beats message, its schema checked. */
+struct Summary {
+  std::vector<GstClockTime> beats;
+  std::vector<bool> downbeats;
+  guint beats_per_bar = 99;
+  double bpm = 0;
+  guint64 duration = 0;
+  struct Section {
+    GstClockTime start, end;
+    std::string level;
+  };
+  std::vector<Section> sections;
+  std::vector<double> curve;
+  guint64 curve_interval = 0;
+};
+
+Summary take_summary(Fixture &f)
+{
+  Summary out;
+  std::vector<GstStructure *> v = f.take("montage-beats");
+  EXPECT_EQ(v.size(), 1u);
+  if (v.empty())
+    return out;
+  const GstStructure *s = v[0];
+  out.beats = summary_beats(s, &out.bpm, &out.duration, nullptr);
+  EXPECT_TRUE(gst_structure_get_uint(s, "beats-per-bar", &out.beats_per_bar));
+  EXPECT_TRUE(gst_structure_get_uint64(s, "energy-interval", &out.curve_interval));
+  const GValue *down = gst_structure_get_value(s, "downbeats");
+  const GValue *curve = gst_structure_get_value(s, "energy-curve");
+  const GValue *sections = gst_structure_get_value(s, "sections");
+  EXPECT_TRUE(down && curve && sections && GST_VALUE_HOLDS_LIST(down) &&
+              GST_VALUE_HOLDS_LIST(curve) && GST_VALUE_HOLDS_LIST(sections));
+  if (down && curve && sections) {
+    for (guint i = 0; i < gst_value_list_get_size(down); i++) {
+      const GValue *b = gst_value_list_get_value(down, i);
+      EXPECT_TRUE(G_VALUE_HOLDS_BOOLEAN(b));
+      out.downbeats.push_back(g_value_get_boolean(b));
+    }
+    EXPECT_EQ(out.downbeats.size(), out.beats.size());
+    for (guint i = 0; i < gst_value_list_get_size(curve); i++)
+      out.curve.push_back(g_value_get_double(gst_value_list_get_value(curve, i)));
+    for (guint i = 0; i < gst_value_list_get_size(sections); i++) {
+      const GValue *sv = gst_value_list_get_value(sections, i);
+      EXPECT_TRUE(GST_VALUE_HOLDS_STRUCTURE(sv));
+      const GstStructure *sec = gst_value_get_structure(sv);
+      EXPECT_TRUE(gst_structure_has_name(sec, "section"));
+      EXPECT_EQ(gst_structure_get_field_type(sec, "start"), G_TYPE_UINT64);
+      EXPECT_EQ(gst_structure_get_field_type(sec, "end"), G_TYPE_UINT64);
+      EXPECT_EQ(gst_structure_get_field_type(sec, "level"), G_TYPE_STRING);
+      Summary::Section x{0, 0, ""};
+      gst_structure_get_uint64(sec, "start", &x.start);
+      gst_structure_get_uint64(sec, "end", &x.end);
+      const char *level = gst_structure_get_string(sec, "level");
+      x.level = level ? level : "";
+      out.sections.push_back(x);
+    }
+  }
+  free_all(v);
+  return out;
+}
+
+/* Every beat meta on the buffers that came out, in order. */
+std::vector<MontageBeatInfo> metas_of(const Fixture &f)
+{
+  std::vector<MontageBeatInfo> out;
+  for (GstBuffer *b : f.with_meta) {
+    MontageBeatInfo info[8];
+    const guint n = montage_buffer_get_beats(b, info, 8);
+    out.insert(out.end(), info, info + std::min(n, 8u));
+  }
+  return out;
+}
+
+/* mode=live posts each causal beat once live-delay of audio follows it, at
+ * most two analysis hops (23 ms, what buffers are held for) later, the first
+ * one within 3 s of the first click (it waits for the first tempo
+ * estimate); montage-beats then lists the same beats. mode=offline posts the
+ * same causal beats, and its montage-beats has the whole-song pass, which
+ * also holds the warm-up's clicks. Buffers of 64 frames (1.3 ms) measure the
+ * delay in stream terms: how much audio had gone in when a message was on the
+ * bus. */
+TEST(MontageBeat, LiveModePostsEachBeatWithinLiveDelay)
+{
+  const guint rate = 48000;
+  const GstClockTime delay = 350 * GST_MSECOND, slack = 23 * GST_MSECOND;
+  const std::size_t block = 64;
+  const GstClockTime buffer = gst_util_uint64_scale_ceil(block, GST_SECOND, rate);
+  Clicks ck = make_clicks(rate, 120, 0.5, 20.0);
+
+  Fixture live(rate, 2, false);
+  live.blocks = {block};
+  set_mode(live, "live");
+  std::vector<LiveBeat> beats = push_live(live, ck.mono, 0);
+  ASSERT_GT(beats.size(), 30u);
+  std::vector<std::size_t> idx;
+  expect_on_clicks(times_of(beats), ck.clicks, &idx);
+  EXPECT_EQ(idx.back() - idx.front() + 1, idx.size()) << "a click was missed after the warm-up";
+  EXPECT_EQ(idx.back(), ck.clicks.size() - 1) << "the last click is 500 ms before the end";
+  for (std::size_t i = 0; i < beats.size(); i++) {
+    SCOPED_TRACE("beat " + std::to_string(i));
+    const LiveBeat &b = beats[i];
+    EXPECT_EQ(b.stream_time, b.ts);
+    EXPECT_EQ(b.running_time, b.ts);
+    EXPECT_GE(b.confidence, 0.0);
+    EXPECT_LE(b.confidence, 1.0);
+    if (i > 0) { /* 0 before two beats */
+      EXPECT_NEAR(b.bpm, 120.0, 1.2);
+    }
+    if (i < 7)
+      EXPECT_TRUE(!b.downbeat && b.bar_position == 0) << "the meter needs 8 beats";
+    else
+      EXPECT_TRUE(b.bar_position >= 1 && b.bar_position <= 4 &&
+                  b.downbeat == (b.bar_position == 1));
+    ASSERT_GE(b.known, b.ts);
+    if (i == 0) {
+      EXPECT_LE(b.known, ck.clicks.front() + 3 * GST_SECOND);
+      continue;
+    }
+    EXPECT_GE(b.known - b.ts, delay) << "posted before live-delay of audio followed it";
+    EXPECT_LE(b.known - b.ts, delay + slack + buffer) << "posted late";
+  }
+  live.eos();
+  Summary live_summary = take_summary(live);
+  EXPECT_EQ(live_summary.beats, times_of(beats)) << "live montage-beats lists the posted beats";
+  EXPECT_NEAR(live_summary.bpm, 120.0, 1.2);
+
+  Fixture offline(rate, 2, false);
+  offline.push(ck.mono, 0, ck.mono.size(), 0);
+  std::vector<GstStructure *> posted = offline.take("montage-beat");
+  EXPECT_EQ(beat_times(posted), times_of(beats)) << "offline posts the same causal beats";
+  free_all(posted);
+  offline.eos();
+  Summary whole = take_summary(offline);
+  EXPECT_EQ(whole.beats.size(), ck.clicks.size());
+  expect_on_clicks(whole.beats, ck.clicks);
+  EXPECT_GT(whole.beats.size(), live_summary.beats.size());
+}
+
+/* Accented clicks at 120 BPM: the bar's first click at full level, the
+ * others at 0.4 of it, in 3/4 and in 4/4. The meter and the downbeats must
+ * follow the accents in montage-beats (offline: whole-song pass; live: the
+ * causal beats), in the montage-beat messages and in the beat metas. The
+ * messages carry no meter for the first 7 beats and may re-estimate it over
+ * about the first 30 (docs/montagebeat.md); from there on every position is
+ * checked (on this signal it is in fact right from the 8th beat). */
+class MontageBeatMeter : public ::testing::TestWithParam<guint>
+{
+};
+
+TEST_P(MontageBeatMeter, DownbeatsOnTheAccents)
+{
+  const guint per_bar = GetParam();
+  const guint rate = 44100;
+  std::vector<double> onsets = grid(120, 0.5, 40.0), gains;
+  for (std::size_t k = 0; k < onsets.size(); k++)
+    gains.push_back(k % per_bar == 0 ? 1.0 : 0.4);
+  Clicks ck = clicks_at(rate, onsets, gains, 40.0);
+
+  for (const char *mode : {"offline", "live"}) {
+    SCOPED_TRACE(mode);
+    Fixture f(rate, 1, false);
+    set_mode(f, mode);
+    std::vector<LiveBeat> beats = push_taking_beats(f, ck.mono);
+    f.eos();
+
+    Summary sum = take_summary(f);
+    EXPECT_EQ(sum.beats_per_bar, per_bar);
+    std::vector<std::size_t> idx;
+    expect_on_clicks(sum.beats, ck.clicks, &idx);
+    ASSERT_GE(idx.size(), ck.clicks.size() - 10);
+    EXPECT_EQ(idx.back() - idx.front() + 1, idx.size()) << "a click was missed";
+    for (std::size_t i = 0; i < idx.size() && i < sum.downbeats.size(); i++)
+      EXPECT_EQ(sum.downbeats[i], idx[i] % per_bar == 0) << "montage-beats, click " << idx[i];
+
+    ASSERT_GT(beats.size(), 40u);
+    idx.clear();
+    expect_on_clicks(times_of(beats), ck.clicks, &idx);
+    for (std::size_t i = 0; i < beats.size(); i++) {
+      const LiveBeat &b = beats[i];
+      SCOPED_TRACE("montage-beat " + std::to_string(i) + ", click " + std::to_string(idx[i]));
+      if (i < 7) {
+        EXPECT_TRUE(!b.downbeat && b.bar_position == 0);
+        continue;
+      }
+      ASSERT_TRUE(b.bar_position >= 1 && b.bar_position <= per_bar);
+      EXPECT_EQ(b.downbeat, b.bar_position == 1);
+      if (i >= 30) {
+        EXPECT_EQ(b.bar_position, idx[i] % per_bar + 1);
+      }
+    }
+
+    /* each posted beat's meta says the same */
+    std::vector<MontageBeatInfo> metas = metas_of(f);
+    ASSERT_EQ(metas.size(), beats.size());
+    for (std::size_t i = 0; i < metas.size(); i++) {
+      EXPECT_EQ(metas[i].time, beats[i].ts);
+      EXPECT_EQ(metas[i].downbeat, beats[i].downbeat) << "meta " << i;
+      EXPECT_EQ(metas[i].bar_position, beats[i].bar_position) << "meta " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Meters, MontageBeatMeter, ::testing::Values(3u, 4u),
+                         [](const ::testing::TestParamInfo<guint> &info) {
+                           return std::to_string(info.param) + "_per_bar";
+                         });
+
+/* Number of clicks in [from, to) with one of `times` within kTolerance, of
+ * those without, and of `times` in that stretch that are on no click. */
+struct OnClicks {
+  std::size_t hit = 0, missed = 0, off = 0;
+};
+OnClicks on_clicks_in(const std::vector<GstClockTime> &times,
+                      const std::vector<GstClockTime> &clicks, GstClockTime from, GstClockTime to)
+{
+  OnClicks r;
+  for (GstClockTime c : clicks) {
+    if (c < from || c >= to)
+      continue;
+    bool found = std::any_of(times.begin(), times.end(),
+                             [&](GstClockTime t) { return dist(t, c) <= kTolerance; });
+    (found ? r.hit : r.missed)++;
+  }
+  for (GstClockTime t : times) {
+    if (t + kTolerance < from || t >= to + kTolerance)
+      continue;
+    if (std::none_of(clicks.begin(), clicks.end(),
+                     [&](GstClockTime c) { return dist(t, c) <= kTolerance; }))
+      r.off++;
+  }
+  return r;
+}
+
+/* Clicks at 100 BPM, then at 140 BPM: a jump at 19.7 s, and a ramp over 16
+ * beats from 14.9 s to 22.9 s. Offline, the whole-song pass puts a beat on
+ * every click before and after the change, at most two beats off the clicks
+ * within 2 s before a jump (its tempo windows are 8 s long). Live, the causal
+ * tracker follows 100 BPM before the change and 140 BPM from 6 s after
+ * its end (it loses the beat meanwhile: its tempo comes from the last 8 s);
+ * the bpm fields read each tempo. */
+TEST(MontageBeat, TempoChangeFollowed)
+{
+  const guint rate = 44100;
+  struct Change {
+    const char *name;
+    std::vector<double> onsets;
+    double from, to; /* s: the change */
+  };
+  std::vector<Change> changes;
+  {
+    std::vector<double> jump = grid(100, 0.5, 20.0);
+    const double at = jump.back();
+    for (double t : grid(140, at + 60.0 / 140, 40.0))
+      jump.push_back(t);
+    changes.push_back({"jump", jump, at, at});
+    std::vector<double> ramp = grid(100, 0.5, 15.0);
+    double t = ramp.back();
+    const double from = t;
+    for (int k = 1; k <= 16; k++) {
+      t += 60.0 / (100.0 + 40.0 * k / 16.0);
+      ramp.push_back(t);
+    }
+    const double to = t;
+    while (t + 60.0 / 140 < 45.0) {
+      t += 60.0 / 140;
+      ramp.push_back(t);
+    }
+    changes.push_back({"ramp", ramp, from, to});
+  }
+  for (const Change &c : changes) {
+    Clicks ck = clicks_at(rate, c.onsets, {}, c.onsets.back() + 0.5);
+    const GstClockTime from = (GstClockTime)(c.from * GST_SECOND),
+                       to = (GstClockTime)(c.to * GST_SECOND);
+    const GstClockTime end = (GstClockTime)((c.onsets.back() + 0.5) * GST_SECOND);
+    for (const char *mode : {"offline", "live"}) {
+      SCOPED_TRACE(std::string(c.name) + ", " + mode);
+      Fixture f(rate, 1, false);
+      set_mode(f, mode);
+      std::vector<LiveBeat> beats = push_taking_beats(f, ck.mono);
+      f.eos();
+      Summary sum = take_summary(f);
+
+      if (std::string(mode) == "offline") {
+        OnClicks before = on_clicks_in(sum.beats, ck.clicks, 0, from - 2 * GST_SECOND);
+        OnClicks near = on_clicks_in(sum.beats, ck.clicks, from - 2 * GST_SECOND, to + 1);
+        OnClicks after = on_clicks_in(sum.beats, ck.clicks, to + 1, end);
+        EXPECT_TRUE(before.missed == 0 && before.off == 0)
+            << before.missed << " missed, " << before.off << " off";
+        EXPECT_LE(near.off, 2u);
+        EXPECT_TRUE(after.missed == 0 && after.off == 0)
+            << after.missed << " missed, " << after.off << " off";
+        EXPECT_NEAR(sum.bpm, 140.0, 1.4) << "the dominant tempo: most clicks are at 140";
+      }
+      /* the causal beats, in both modes */
+      std::vector<GstClockTime> times = times_of(beats);
+      OnClicks before = on_clicks_in(times, ck.clicks, 3 * GST_SECOND, from);
+      OnClicks after = on_clicks_in(times, ck.clicks, to + 6 * GST_SECOND, end - GST_SECOND);
+      EXPECT_TRUE(before.missed == 0 && before.off == 0)
+          << before.missed << " missed, " << before.off << " off";
+      EXPECT_TRUE(after.missed == 0 && after.off == 0)
+          << after.missed << " missed, " << after.off << " off";
+      std::size_t slow = 0, fast = 0;
+      for (std::size_t i = 1; i < beats.size(); i++) {
+        if (beats[i].ts < from) {
+          EXPECT_NEAR(beats[i].bpm, 100.0, 1.0) << "beat at " << beats[i].ts / 1e9 << " s";
+          slow++;
+        } else if (beats[i].ts >= to + 10 * GST_SECOND) {
+          EXPECT_NEAR(beats[i].bpm, 140.0, 1.4) << "beat at " << beats[i].ts / 1e9 << " s";
+          fast++;
+        }
+      }
+      EXPECT_GT(slow, 15u);
+      EXPECT_GT(fast, 15u);
+    }
+  }
+}
+
+/* 6 s of silence, then clicks at 120 BPM: no beat in the silence; the
+ * whole-song pass starts on the first click, the causal one within 2 s of
+ * it ("live beats need 1-2 s after the first note"). (A steady noise or a
+ * held tone instead of silence is not tested: both get beats, see
+ * docs/montagebeat.md, "Accuracy and limits".) */
+TEST(MontageBeat, NoBeatsInTheSilenceBeforeTheMusic)
+{
+  const guint rate = 44100;
+  Clicks ck = clicks_at(rate, grid(120, 6.0, 20.0), {}, 20.0);
+  const GstClockTime first = ck.clicks.front();
+  for (const char *mode : {"offline", "live"}) {
+    SCOPED_TRACE(mode);
+    Fixture f(rate, 2, true);
+    set_mode(f, mode);
+    const bool live = std::string(mode) == "live";
+    std::vector<LiveBeat> beats = live ? push_live(f, ck.mono, 0) : push_taking_beats(f, ck.mono);
+    f.eos();
+    Summary sum = take_summary(f);
+    ASSERT_FALSE(sum.beats.empty());
+    std::vector<std::size_t> idx;
+    expect_on_clicks(sum.beats, ck.clicks, &idx);
+    EXPECT_EQ(idx.front(), 0u) << "the whole-song pass starts on the first click";
+    EXPECT_GE(sum.beats.front() + kTolerance, first) << "a beat in the silence";
+
+    ASSERT_FALSE(beats.empty());
+    EXPECT_GE(beats.front().ts + kTolerance, first) << "a beat in the silence";
+    EXPECT_LE(beats.front().ts, first + 2 * GST_SECOND);
+    if (live) { /* offline groups the messages: their arrival is not measured */
+      EXPECT_LE(beats.front().known, first + 2 * GST_SECOND + 400 * GST_MSECOND)
+          << "the first beat was posted late";
+    }
+  }
+}
+
+/* 20 s of clicks peaking at -30 dBFS, then 20 s at -6 dBFS: montage-beats
+ * has a quiet ("low" or "medium") section, then a "high" one, back to back
+ * over the whole stream, none under 4 s, the boundary within 0.5 s of the
+ * step (which lies between the last quiet click and the first loud one);
+ * the energy curve has one value per 100 ms, louder after the step. */
+TEST(MontageBeat, SectionsFollowTheLoudness)
+{
+  const guint rate = 44100;
+  std::vector<double> onsets = grid(120, 0.5, 40.0), gains;
+  for (double t : onsets)
+    gains.push_back(std::pow(10.0, (t < 20.0 ? -30.0 : -6.0) / 20.0) / 0.6);
+  Clicks ck = clicks_at(rate, onsets, gains, 40.0);
+  for (const char *mode : {"offline", "live"}) {
+    SCOPED_TRACE(mode);
+    Fixture f(rate, 1, false);
+    set_mode(f, mode);
+    f.push(ck.mono, 0, ck.mono.size(), 0);
+    f.eos();
+    Summary sum = take_summary(f);
+    EXPECT_EQ(sum.duration, 40 * GST_SECOND);
+    EXPECT_EQ(sum.curve_interval, 100 * GST_MSECOND);
+    ASSERT_EQ(sum.curve.size(), 400u);
+    for (std::size_t i = 0; i < 200; i++) /* every interval holds a click's attack, or none */
+      EXPECT_LE(sum.curve[i], *std::max_element(sum.curve.begin() + 200, sum.curve.end())) << i;
+    ASSERT_EQ(sum.sections.size(), 2u);
+    const Summary::Section &quiet = sum.sections[0], &loud = sum.sections[1];
+    EXPECT_TRUE(quiet.level == "low" || quiet.level == "medium") << quiet.level;
+    EXPECT_EQ(loud.level, "high");
+    EXPECT_EQ(quiet.start, 0u);
+    EXPECT_EQ(quiet.end, loud.start);
+    EXPECT_EQ(loud.end, sum.duration);
+    EXPECT_GE(quiet.end - quiet.start, 4 * GST_SECOND);
+    EXPECT_GE(loud.end - loud.start, 4 * GST_SECOND);
+    EXPECT_GE(loud.start + 500 * GST_MSECOND, 19500 * GST_MSECOND) << "boundary before the step";
+    EXPECT_LE(loud.start, 20000 * GST_MSECOND + 500 * GST_MSECOND) << "boundary after the step";
+  }
+}
+
+/* `mono` rounded to a 2^-24 grid (24-bit audio): S32 (v * 2^31) and F64 then
+ * hold every sample exactly. */
+std::vector<float> on_24_bit_grid(std::vector<float> mono)
+{
+  for (float &v : mono)
+    v = (float)(std::round((double)v * 16777216.0) / 16777216.0);
+  return mono;
+}
+
+/* The element averages the channels in float after scaling integers by
+ * 2^-31 (a power of two: no rounding of its own), so S32 and F64 input of the
+ * same 24-bit signal give exactly what F32 gives: messages, summary, metas
+ * and tags alike, the energy levels to the bit. */
+TEST(MontageBeat, S32AndF64GiveTheSameResultsAsF32)
+{
+  const guint rate = 48000;
+  Clicks ck = make_clicks(rate, 133, 0.4, 14.0);
+  /* quiet noise under the clicks: small samples, which S32 holds with fewer
+   * significant bits than large ones */
+  std::uint32_t lcg = 5;
+  for (float &v : ck.mono) {
+    lcg = lcg * 1664525u + 1013904223u;
+    v += (float)(0.001 * (((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0));
+  }
+  const std::vector<float> mono = on_24_bit_grid(ck.mono);
+  std::vector<std::unique_ptr<Outcome>> runs;
+  for (GstAudioFormat format :
+       {GST_AUDIO_FORMAT_F32LE, GST_AUDIO_FORMAT_S32LE, GST_AUDIO_FORMAT_F64LE}) {
+    Fixture f(rate, 2, format);
+    f.blocks = {1024, 333};
+    f.push(mono, 0, mono.size(), 0);
+    f.eos();
+    runs.push_back(std::make_unique<Outcome>());
+    collect_outcome(f, *runs.back());
+  }
+  ASSERT_GT(runs[0]->beats.size(), 20u);
+  ASSERT_EQ(runs[0]->energy.size(), 140u);
+  for (std::size_t i = 1; i < runs.size(); i++) {
+    SCOPED_TRACE(i == 1 ? "S32LE" : "F64LE");
+    expect_same(*runs[0], *runs[i]);
+    for (std::size_t k = 0; k < std::min(runs[0]->energy.size(), runs[i]->energy.size()); k++) {
+      double a = 0, b = 1;
+      gst_structure_get_double(runs[0]->energy[k], "rms", &a);
+      gst_structure_get_double(runs[i]->energy[k], "rms", &b);
+      EXPECT_EQ(a, b) << "energy interval " << k;
+    }
+  }
 }
 
 } // namespace
