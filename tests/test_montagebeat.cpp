@@ -1608,4 +1608,37 @@ TEST(MontageBeat, S32AndF64GiveTheSameResultsAsF32)
   }
 }
 
+/* An empty tempo range is refused when the element starts (READY to
+ * PAUSED), before any caps arrive, with an error that names the properties. */
+TEST(MontageBeat, EmptyTempoRangeFailsTheStart)
+{
+  ASSERT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  GstElement *el = gst_element_factory_make("montagebeat", NULL);
+  ASSERT_NE(el, nullptr);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(el, bus);
+  g_object_set(el, "min-bpm", 150.0, "max-bpm", 100.0, NULL);
+  EXPECT_EQ(gst_element_set_state(el, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  EXPECT_NE(m, nullptr) << "no error at start for an empty tempo range";
+  if (m) {
+    GError *err = nullptr;
+    gst_message_parse_error(m, &err, nullptr);
+    EXPECT_NE(std::string(err->message).find("min-bpm (150) below max-bpm (100)"),
+              std::string::npos)
+        << err->message;
+    g_error_free(err);
+    gst_message_unref(m);
+  }
+  /* a valid range starts */
+  gst_element_set_state(el, GST_STATE_NULL);
+  g_object_set(el, "min-bpm", 60.0, NULL);
+  EXPECT_EQ(gst_element_set_state(el, GST_STATE_PAUSED), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR), nullptr);
+  gst_element_set_state(el, GST_STATE_NULL);
+  gst_element_set_bus(el, NULL);
+  gst_object_unref(bus);
+  gst_object_unref(el);
+}
+
 } // namespace

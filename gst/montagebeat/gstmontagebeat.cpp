@@ -320,8 +320,6 @@ static bool reset_tracking(GstMontageBeat *self)
   st.energy_count = 0;
   st.energy_start = 0;
   st.last_tag_bpm = 0;
-  if (!st.have_info)
-    return true;
   montage::BeatTrackerConfig config;
   {
     std::lock_guard<std::mutex> guard(st.lock);
@@ -334,6 +332,8 @@ static bool reset_tracking(GstMontageBeat *self)
     config.min_bpm = st.min_bpm;
     config.max_bpm = st.max_bpm;
   }
+  /* Checked before the caps are known too, so that an empty range fails the
+   * start (READY to PAUSED), not the first caps. */
   if (!montage::BeatTracker::tempo_range_ok(config.min_bpm, config.max_bpm)) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
                       ("The tempo range is empty: set min-bpm (%g) below max-bpm (%g).", config.min_bpm,
@@ -341,6 +341,8 @@ static bool reset_tracking(GstMontageBeat *self)
                       (NULL));
     return false;
   }
+  if (!st.have_info)
+    return true;
   config.whole_song = st.active_mode == GST_MONTAGE_BEAT_MODE_OFFLINE;
   st.interval_samples = std::max<guint64>(
       1, gst_util_uint64_scale_round(config.energy_interval, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND));
