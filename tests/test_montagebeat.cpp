@@ -681,6 +681,9 @@ TEST(MontageBeat, LatencyQueryAddsLiveDelay)
   Fixture f(44100, 1, false);
   gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", "live");
   g_object_set(f.h->element, "live-delay", (guint64)(500 * GST_MSECOND), NULL);
+  GstSegment seg; /* live-delay takes effect at the next segment */
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
   gst_harness_set_upstream_latency(f.h, 10 * GST_MSECOND);
   gboolean live = FALSE;
   const GstClockTime min = montage_test::query_min_latency(f.h->sinkpad, &live);
@@ -1639,6 +1642,50 @@ TEST(MontageBeat, EmptyTempoRangeFailsTheStart)
   gst_element_set_bus(el, NULL);
   gst_object_unref(bus);
   gst_object_unref(el);
+}
+
+/* The latency query reports the live-delay the running tracker uses: a new
+ * value takes effect at the next segment (or flush, or start), which posts a
+ * LATENCY message; the buffers held match the latency reported. */
+TEST(MontageBeat, LatencyIsTheDelayInEffect)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false); /* started with caps and a segment: 350 ms in effect */
+  gst_harness_set_upstream_latency(f.h, 10 * GST_MSECOND);
+  Clicks ck = make_clicks(rate, 120, 0.5, 3.0);
+  ck.mono.resize(129 * 1024); /* whole buffers of 1024 frames */
+  /* buffers held after a push: until delay + 23 ms of audio follows one */
+  auto held_for = [&](GstClockTime delay) {
+    return (std::size_t)gst_util_uint64_scale_ceil(delay + 23 * GST_MSECOND, rate, GST_SECOND) /
+               1024 +
+           1;
+  };
+
+  g_object_set(f.h->element, "live-delay", (guint64)GST_SECOND, NULL);
+  EXPECT_EQ(montage_test::query_min_latency(f.h->sinkpad),
+            10 * GST_MSECOND + 350 * GST_MSECOND + 23 * GST_MSECOND)
+      << "the new live-delay is not in effect yet";
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  EXPECT_EQ(f.sent.size() - f.received, held_for(350 * GST_MSECOND));
+  GstMessage *m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_LATENCY);
+  EXPECT_EQ(m, nullptr) << "latency message before the latency changed";
+  if (m)
+    gst_message_unref(m);
+
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_LATENCY);
+  EXPECT_NE(m, nullptr) << "no latency message when live-delay took effect";
+  if (m)
+    gst_message_unref(m);
+  EXPECT_EQ(montage_test::query_min_latency(f.h->sinkpad),
+            10 * GST_MSECOND + GST_SECOND + 23 * GST_MSECOND);
+  f.pull_available();
+  const std::size_t before = f.sent.size();
+  EXPECT_EQ(before, f.received) << "the old segment's audio goes out before the new segment";
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  EXPECT_EQ(f.sent.size() - f.received, held_for(GST_SECOND));
 }
 
 } // namespace

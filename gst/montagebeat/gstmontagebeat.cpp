@@ -21,7 +21,9 @@
  * much audio has followed its last sample. A beat known later than that
  * (see `montage-beat` below) has its meta on the next buffer to go out.
  * The latency query adds live-delay plus 23 ms (two analysis hops) to
- * upstream's. At EOS the held buffers are pushed before the EOS event; a
+ * upstream's: the live-delay in effect, which a new value of the property
+ * replaces at the next reset or start (see "Resets"), posting a LATENCY
+ * message then. At EOS the held buffers are pushed before the EOS event; a
  * flush drops them.
  *
  * ## Messages
@@ -217,13 +219,16 @@ struct State {
   GstClockTime live_delay = DEFAULT_LIVE_DELAY;
   double min_bpm = montage::BeatTracker::kMinBpm;
   double max_bpm = montage::BeatTracker::kMaxBpm;
+  /* The live-delay in effect (taken from the property at each reset and at
+   * start): the latency query reports it. Written by the streaming thread
+   * under `lock`, which reads it without. */
+  GstClockTime active_delay = DEFAULT_LIVE_DELAY;
 
   /* Streaming thread only. */
   GstAudioInfo info;
   bool have_info = false;
   GstMontageBeatMode active_mode = DEFAULT_MODE;
   double active_silence = DEFAULT_SILENCE_THRESHOLD;
-  GstClockTime active_delay = DEFAULT_LIVE_DELAY;
   guint64 interval_samples = 0;
   std::unique_ptr<montage::BeatTracker> tracker;
   std::vector<Anchor> anchors;
@@ -321,8 +326,10 @@ static bool reset_tracking(GstMontageBeat *self)
   st.energy_start = 0;
   st.last_tag_bpm = 0;
   montage::BeatTrackerConfig config;
+  bool latency_changed;
   {
     std::lock_guard<std::mutex> guard(st.lock);
+    latency_changed = st.active_delay != st.live_delay;
     st.active_mode = st.mode;
     st.active_silence = st.silence_threshold;
     st.active_delay = st.live_delay;
@@ -332,6 +339,9 @@ static bool reset_tracking(GstMontageBeat *self)
     config.min_bpm = st.min_bpm;
     config.max_bpm = st.max_bpm;
   }
+  /* The pipeline asks for the latency again. */
+  if (latency_changed)
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
   /* Checked before the caps are known too, so that an empty range fails the
    * start (READY to PAUSED), not the first caps. */
   if (!montage::BeatTracker::tempo_range_ok(config.min_bpm, config.max_bpm)) {
@@ -766,7 +776,7 @@ static gboolean gst_montage_beat_src_query(GstBaseTransform *trans, GstPadDirect
     GstClockTime delay;
     {
       std::lock_guard<std::mutex> guard(st.lock);
-      delay = st.live_delay + HOP_SLACK;
+      delay = st.active_delay + HOP_SLACK;
     }
     gboolean live;
     GstClockTime min, max;
