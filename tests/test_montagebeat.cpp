@@ -1490,7 +1490,8 @@ TEST(MontageBeat, TempoChangeFollowed)
   }
 }
 
-/* 6 s of silence, then clicks at 120 BPM: no beat in the silence; the
+/* 6 s of silence (a noise floor at -80 dBFS RMS, under silence-threshold,
+ * as dither or tape hiss), then clicks at 120 BPM: no beat in the silence; the
  * whole-song pass starts on the first click, the causal one within 2 s of
  * it ("live beats need 1-2 s after the first note"). (A steady noise or a
  * held tone instead of silence is not tested: both get beats, see
@@ -1500,6 +1501,12 @@ TEST(MontageBeat, NoBeatsInTheSilenceBeforeTheMusic)
   const guint rate = 44100;
   Clicks ck = clicks_at(rate, grid(120, 6.0, 20.0), {}, 20.0);
   const GstClockTime first = ck.clicks.front();
+  std::uint32_t lcg = 3;
+  const double floor = 1e-4 * std::sqrt(3.0); /* uniform noise: RMS = peak / sqrt(3) */
+  for (float &v : ck.mono) {
+    lcg = lcg * 1664525u + 1013904223u;
+    v += (float)(floor * (((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0));
+  }
   for (const char *mode : {"offline", "live"}) {
     SCOPED_TRACE(mode);
     Fixture f(rate, 2, true);
