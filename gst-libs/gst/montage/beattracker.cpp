@@ -1614,13 +1614,17 @@ struct BeatTracker::Impl {
       mean_support += support(h);
     mean_support /= (double)hops.size();
     /* Leading and trailing beats on weak onsets (under half the mean
-     * support) are dropped; so is, in what is left, a run of 4 or more
-     * beats without onsets (under a tenth of the mean) between the first
-     * beat and the first steady run (a beat on an onset with 2 of the 3
-     * after it too), or between the last steady run and the last beat: a
-     * song that opens on one hit and a pad keeps the hit's beat, not the
-     * grid the path lays over the pad. */
-    const double trim = 0.5 * mean_support, empty = 0.1 * mean_support;
+     * support) are dropped. Then the lead-in, from the first beat left to
+     * the first steady run (a beat on such an onset with 2 of the 3 after
+     * it too), and the tail, from the last steady run on, are judged on
+     * their own: where that stretch (2 s or more, the first and last beat's
+     * own onsets left out) has no pulse (clarity under kMinRhythmClarity),
+     * only its beats on onsets of half the mean support, or 3 times the
+     * stretch's median, are kept. A song
+     * that opens on one hit and a pad, or on a few seconds of noise, keeps
+     * the hit's beat, not the grid the path lays over the rest: the 8 s
+     * tempo windows there still hold the music that follows. */
+    const double trim = 0.5 * mean_support;
     auto strong = [&](long i) { return i >= 0 && i < (long)hops.size() && support(hops[(std::size_t)i]) >= trim; };
     auto steady_from = [&](long i, long dir) {
       int count = 0;
@@ -1636,24 +1640,36 @@ struct BeatTracker::Impl {
     std::vector<bool> keep(hops.size(), false);
     for (long i = first; i < last; i++)
       keep[(std::size_t)i] = true;
-    auto drop_empty_runs = [&](long from, long to) {
-      for (long i = from; i < to;) {
-        long j = i;
-        while (j < to && support(hops[(std::size_t)j]) < empty)
-          j++;
-        if (j - i >= 4)
-          for (long k = i; k < j; k++)
-            keep[(std::size_t)k] = false;
-        i = std::max(j, i + 1);
-      }
+    auto judge = [&](long from, long to) {
+      if (to - from < 2)
+        return;
+      const long a = hops[(std::size_t)from] + 3, b = hops[(std::size_t)to - 1] - 3;
+      if (b - a < (long)(2.0 * kFps))
+        return;
+      SlidingAutocorr stretch;
+      stretch.move_to(e, a, b);
+      std::vector<double> s = tempo_salience(stretch);
+      in_range(s);
+      if (clarity(s) >= kMinRhythmClarity)
+        return;
+      /* A beat on an onset that stands out of the stretch (3 times its
+       * median support: the first note after the intro) stays too. */
+      std::vector<double> sup;
+      for (long i = from; i < to; i++)
+        sup.push_back(support(hops[(std::size_t)i]));
+      std::nth_element(sup.begin(), sup.begin() + (long)sup.size() / 2, sup.end());
+      const double stands_out = 3.0 * sup[sup.size() / 2];
+      for (long i = from; i < to; i++)
+        if (!strong(i) && support(hops[(std::size_t)i]) < stands_out)
+          keep[(std::size_t)i] = false;
     };
     long lead = first, tail = last;
     while (lead < last && !steady_from(lead, +1))
       lead++;
     while (tail > lead && !steady_from(tail - 1, -1))
       tail--;
-    drop_empty_runs(first, lead);
-    drop_empty_runs(tail, last);
+    judge(first, lead + 1);
+    judge(tail - 1, last);
     for (std::size_t i = 0; i < hops.size(); i++) {
       if (!keep[i])
         continue;

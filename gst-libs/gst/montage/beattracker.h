@@ -42,9 +42,10 @@
  *    5/6 under 0.45 of it (a triplet's third note at most), the beat was
  *    put on the swung off-beat and moves onto that onset. Leading and trailing beats on weak onsets and beats over
  *    silence are dropped; so are beats whose 8 s tempo window has no pulse
- *    (comb clarity under 0.5: noise, a pad, a hum) and runs of 4 or more
- *    beats without onsets before the first steady run or after the last
- *    (an intro of a pad after one hit keeps the hit's beat only). Meter (3 or 4 beats per bar): where the chords
+ *    (comb clarity under 0.5: noise, a pad, a hum), and the weak beats of a
+ *    lead-in before the first steady run (or a tail after the last) that
+ *    has no pulse of its own (an intro of a pad after one hit keeps the
+ *    hit's beat only). Meter (3 or 4 beats per bar): where the chords
  *    change on one beat of the bar far more than on the others at 3 or at
  *    4 beats, that; else the period at which the beat intervals' mean band
  *    levels repeat most closely (a bar is the period of the pattern). The
