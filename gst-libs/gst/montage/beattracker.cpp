@@ -1620,10 +1620,10 @@ struct BeatTracker::Impl {
      * their own: where that stretch (2 s or more, the first and last beat's
      * own onsets left out) has no pulse (clarity under kMinRhythmClarity),
      * only its beats on onsets of half the mean support, or 3 times the
-     * stretch's median, are kept. A song
-     * that opens on one hit and a pad, or on a few seconds of noise, keeps
-     * the hit's beat, not the grid the path lays over the rest: the 8 s
-     * tempo windows there still hold the music that follows. */
+     * stretch's median, are kept. A song that opens on one hit and a pad,
+     * or on a few seconds of noise, keeps the hit's beat, not the grid the
+     * path lays over the rest: the 8 s tempo windows there still hold the
+     * music that follows. */
     const double trim = 0.5 * mean_support;
     auto strong = [&](long i) { return i >= 0 && i < (long)hops.size() && support(hops[(std::size_t)i]) >= trim; };
     auto steady_from = [&](long i, long dir) {
