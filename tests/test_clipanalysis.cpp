@@ -142,6 +142,27 @@ TEST(ClipAnalysis, KeyframePathMatchesFullDecodingOnRealClips)
       EXPECT_TRUE(keys.shots[k].has_features);
       EXPECT_GE(full.shots[k].features.best_inpoint, full.shots[k].start);
       EXPECT_LT(full.shots[k].features.best_inpoint, full.shots[k].end);
+      /* Keyframes give no motion measure; each shot still has one. */
+      EXPECT_GT(keys.shots[k].features.motion_peak, 0.0) << name << " shot " << k;
+    }
+    /* Shots whose frames the keyframe path decodes all (the refined GOPs
+     * cover them) get full decoding's features: the same frames measured,
+     * on the same one-in-four grid. Megamind.avi's frames share timestamps
+     * in pairs (packed B-frames), so its grid must be counted, not timed. */
+    const std::map<std::string, size_t> all_decoded = {
+        {"Megamind.avi", 4}, {"oa4_launch.webm", 2}, {"cityCC0.mpg", 1}};
+    const auto shots = all_decoded.find(name);
+    for (size_t k = 0; shots != all_decoded.end() && k < shots->second; k++) {
+      const montage::ShotFeatures &f = full.shots[k].features, &g = keys.shots[k].features;
+      SCOPED_TRACE(name + " shot " + std::to_string(k));
+      EXPECT_NEAR(g.motion_mean, f.motion_mean, 1e-9);
+      EXPECT_NEAR(g.motion_peak, f.motion_peak, 1e-9);
+      EXPECT_NEAR(g.sharpness, f.sharpness, 1e-6);
+      EXPECT_NEAR(g.brightness, f.brightness, 1e-9);
+      EXPECT_NEAR(g.contrast, f.contrast, 1e-9);
+      EXPECT_NEAR(g.colourfulness, f.colourfulness, 1e-9);
+      EXPECT_EQ(g.best_inpoint, f.best_inpoint);
+      EXPECT_EQ(g.histogram, f.histogram);
     }
   }
 }

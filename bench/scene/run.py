@@ -35,6 +35,7 @@ import re
 import resource
 import subprocess
 import sys
+import statistics
 import time
 
 HOME = os.path.expanduser("~")
@@ -131,6 +132,24 @@ def detect(tool, path, mode, env):
     return cuts, wall, d
 
 
+FEATURES = ("motion", "motion_peak", "sharpness", "brightness", "contrast", "colourfulness")
+
+
+def feature_agreement(d_full, d_keys):
+    """Shots whose features the keyframe path gives exactly as full decoding
+    (as printed: 0.01), and each feature's relative differences over the
+    shots of both, where the shot lists match."""
+    same, rel = 0, {f: [] for f in FEATURES}
+    if len(d_full["shots"]) != len(d_keys["shots"]):
+        return same, rel
+    for a, b in zip(d_full["shots"], d_keys["shots"]):
+        keys = FEATURES + ("has_features", "best_inpoint")
+        same += all(a[k] == b[k] for k in keys)
+        for f in FEATURES:
+            rel[f].append(abs(b[f] - a[f]) / max(abs(a[f]), 1e-9) if a[f] or b[f] else 0.0)
+    return same, rel
+
+
 def scdet(path):
     wall, res, _ = timed(["ffmpeg", "-hide_banner", "-nostats", "-i", path, "-an", "-vf",
                        "scdet=threshold=10", "-f", "null", "-"])
@@ -179,11 +198,13 @@ def main():
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores shared; times are best of "
           f"{args.repeat}, the two sides interleaved)")
     print(f"{'clip':22} {'truth':>5} {'full':>5} {'keys':>5} {'scdet':>5}  "
-          f"{'full==keys':>10} {'keys/full wall':>14} {'keys/full CPU':>13} {'decoded':>12}")
+          f"{'full==keys':>10} {'keys/full wall':>14} {'keys/full CPU':>13} {'decoded':>12} "
+          f"{'same features':>13}")
     totals = {m: {t: [0, 0, 0] for t in (0, 1, 2)} for m in ("full", "keys", "scdet")}
     hard_totals = {t: [0, 0, 0] for t in (0, 1, 2)}
     false_cuts = {"full": 0, "keys": 0, "scdet": 0}
     key_speed = []
+    shots_same, shots_all, rel_all = 0, 0, {f: [] for f in FEATURES}
     paired_keys = {}  # label: [(full / keys wall, full / keys CPU) per repetition]
     for label, path, truth, kind in sets:
         runs = {"full": [], "keyframes": []}
@@ -206,13 +227,19 @@ def main():
                         hard_totals[tol][k] += r[k]
             if kind == "free":
                 false_cuts[m] += len(found)
+        same, rel = feature_agreement(d_full, d_keys)
+        shots_same += same
+        shots_all += len(d_full["shots"])
+        for f in FEATURES:
+            rel_all[f] += rel[f]
         c_full = min(r[2]["cpu"] for r in runs["full"])
         c_keys = min(r[2]["cpu"] for r in runs["keyframes"])
         if kind == "long":
             key_speed.append((t_full / t_keys, c_full / c_keys))
         print(f"{label:22} {len(truth):5} {len(full):5} {len(keys):5} {len(sc):5}  "
               f"{str(full == keys):>10} {t_keys / t_full:14.2f} {c_keys / c_full:13.2f} "
-              f"{d_keys['frames_decoded']:5}/{d_full['frames_decoded']:<6}")
+              f"{d_keys['frames_decoded']:5}/{d_full['frames_decoded']:<6} "
+              f"{same:>6}/{len(d_full['shots']):<6}")
 
     print("\nprecision / recall / F1 over all clips with cuts (greedy one-to-one):")
     for m in ("full", "keys", "scdet"):
@@ -222,6 +249,9 @@ def main():
           "  ".join("+/-%d F1 %.3f" % (tol, prf(*hard_totals[tol])[2]) for tol in (0, 1, 2)))
     print(f"false cuts on cut-free clips: full {false_cuts['full']}, keys {false_cuts['keys']}, "
           f"scdet {false_cuts['scdet']}")
+    print(f"shot features, keyframe path against full decoding: {shots_same} of {shots_all} shots "
+          "the same; relative difference median / max: " +
+          ", ".join(f"{f} {statistics.median(v):.3f}/{max(v):.3f}" for f, v in rel_all.items() if v))
     if key_speed:
         print("keyframe path speed-up over full decoding on long-shot footage (x264, gop50): " +
               ", ".join("%.2fx wall / %.2fx CPU" % s for s in key_speed))

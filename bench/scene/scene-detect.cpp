@@ -1,7 +1,7 @@
 /* bench/scene: runs montage::analyse_clip_file() on each file given and
  * prints one JSON object per line: path, mode, wall seconds, frames decoded,
  * keyframes, refined ranges, first frame, fps and the cuts (stream time, ns)
- * with their transitions. Used by bench/scene/run.py; not a test.
+ * with their transitions and features. Used by bench/scene/run.py; not a test.
  *
  *   scene-detect-bench [--mode full|keyframes|auto] [--detector NAME]
  *                      [--keyframe-change DISTANCE] FILE...
@@ -63,12 +63,17 @@ int main(int argc, char **argv)
                 stats.refine_time / 1e9);
     for (size_t s = 0; s < clip.shots.size(); s++)
       std::printf("%s{\"start\": %" G_GUINT64_FORMAT ", \"transition\": \"%s\", "
-                  "\"transition_end\": %" G_GUINT64_FORMAT ", \"sharpness\": %.1f, "
-                  "\"motion\": %.2f}",
+                  "\"transition_end\": %" G_GUINT64_FORMAT ", \"has_features\": %s, "
+                  "\"sharpness\": %.1f, \"motion\": %.2f, \"motion_peak\": %.2f, "
+                  "\"brightness\": %.2f, \"contrast\": %.2f, \"colourfulness\": %.2f, "
+                  "\"best_inpoint\": %" G_GUINT64_FORMAT "}",
                   s ? ", " : "", (guint64)clip.shots[s].start,
                   montage::transition_name(clip.shots[s].transition),
-                  (guint64)clip.shots[s].transition_end, clip.shots[s].features.sharpness,
-                  clip.shots[s].features.motion_mean);
+                  (guint64)clip.shots[s].transition_end,
+                  clip.shots[s].has_features ? "true" : "false", clip.shots[s].features.sharpness,
+                  clip.shots[s].features.motion_mean, clip.shots[s].features.motion_peak,
+                  clip.shots[s].features.brightness, clip.shots[s].features.contrast,
+                  clip.shots[s].features.colourfulness, (guint64)clip.shots[s].features.best_inpoint);
     std::printf("]}\n");
     std::fflush(stdout);
   }

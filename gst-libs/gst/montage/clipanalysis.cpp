@@ -554,6 +554,10 @@ struct Collector {
 /* Per-frame measures for the keyframe path's shot features. */
 struct Sample {
   GstClockTime ts;
+  /* Sharpness, colourfulness and motion were measured (ShotDetector's
+   * FrameFeatures::measured); brightness, contrast and the histogram always
+   * are. */
+  bool measured;
   double motion, sharp, bright, contrast, colour;
   std::vector<float> histogram;
 };
@@ -567,20 +571,25 @@ double histogram_distance(const std::vector<float> &a, const std::vector<float> 
   return cv::norm(a, b, cv::NORM_L1);
 }
 
-Sample measure(const Views &v, cv::Mat &previous_luma)
+/* Measures one decoded frame of the keyframe path as ShotDetector measures
+ * the frames of full decoding: brightness, contrast (and the histogram, which
+ * the keyframe gate needs) always; sharpness and colourfulness when
+ * `measured`; motion when `measured` and `before` (the luma of the frame
+ * just before it, or empty when that frame was not decoded) is there. */
+Sample measure(const Views &v, bool measured, const cv::Mat &before)
 {
-  Sample s{v.stream_time, -1.0, 0, 0, 0, 0, {}};
+  Sample s{v.stream_time, measured, -1.0, 0, 0, 0, 0, {}};
   cv::Scalar m, sd;
   cv::meanStdDev(v.luma, m, sd);
   s.bright = m[0];
   s.contrast = sd[0];
-  if (!previous_luma.empty() && previous_luma.size() == v.luma.size()) {
-    s.motion = mean_abs_difference(v.luma, previous_luma)[0];
-  }
-  v.luma.copyTo(previous_luma);
+  s.histogram = shot_histogram(v.hsv);
+  if (!measured)
+    return s;
+  if (!before.empty() && before.size() == v.luma.size())
+    s.motion = mean_abs_difference(v.luma, before)[0];
   s.sharp = laplacian_variance(v.luma);
   s.colour = colourfulness(v.bgr);
-  s.histogram = shot_histogram(v.hsv);
   return s;
 }
 
@@ -591,22 +600,27 @@ GstClockTime frame_duration(const GstVideoInfo *info)
                                  : 40 * GST_MSECOND;
 }
 
-/* The keyframe path's features of `shot` from the samples of every frame it
- * decoded in [start, end): means as ShotDetector's (motion never on the
- * shot's first frame), the in-point and histogram of the sharpest clean
- * sample (at or after transition_end). has_features stays false when no
- * clean frame of the shot was decoded. */
+/* The keyframe path's features of `shot` from the samples of the frames it
+ * decoded in [start, end), accumulated as ShotDetector accumulates full
+ * decoding's: brightness and contrast over every sample, sharpness and
+ * colourfulness over the measured ones, motion over the measured ones that
+ * have it (never on the shot's first frame), the in-point and histogram of
+ * the sharpest measured clean sample (at or after transition_end).
+ * has_features stays false when no measured clean frame was decoded. */
 void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
 {
-  double n = 0, nm = 0, best = -1;
+  double n = 0, nmeasured = 0, nm = 0, best = -1;
   ShotFeatures f;
   for (const Sample &s : samples) {
     if (s.ts < shot.start || s.ts >= shot.end)
       continue;
     n++;
-    f.sharpness += s.sharp;
     f.brightness += s.bright;
     f.contrast += s.contrast;
+    if (!s.measured)
+      continue;
+    nmeasured++;
+    f.sharpness += s.sharp;
     f.colourfulness += s.colour;
     if (s.motion >= 0 && s.ts != shot.start) { /* not the cut's own difference */
       nm++;
@@ -619,15 +633,15 @@ void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
       f.histogram = s.histogram;
     }
   }
-  /* No clean frame decoded in the shot: no features (as ShotDetector says
-   * of a shot with no clean measured frame), rather than an in-point of
+  /* No clean measured frame decoded in the shot: no features (as
+   * ShotDetector says of such a shot), rather than an in-point of
    * GST_CLOCK_TIME_NONE and no histogram. */
   if (n == 0 || best < 0)
     return;
-  f.sharpness /= n;
+  f.sharpness /= nmeasured;
   f.brightness /= n;
   f.contrast /= n;
-  f.colourfulness /= n;
+  f.colourfulness /= nmeasured;
   if (nm > 0)
     f.motion_mean /= nm;
   shot.features = f;
@@ -705,8 +719,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     std::vector<float> histogram; /* shot_histogram(hsv) */
   };
   std::vector<Key> keys;
-  std::vector<Sample> samples;
-  cv::Mat prev_luma;
+  /* The features' samples: one per keyframe of the first pass, then one per
+   * frame of the refinement pass. */
+  std::vector<Sample> key_samples, samples;
   bool key_times_differ = false;
   auto coarse = [&](const Views &v) {
     if (key_times_differ)
@@ -719,10 +734,12 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       dec->stop_pass();
       return;
     }
-    Sample s = measure(v, prev_luma);
-    s.motion = -1.0; /* keyframes are too far apart for a motion measure */
+    /* Keyframes are too far apart for a motion measure; each is measured
+     * whatever its place on full decoding's grid, as it may be all that
+     * is decoded of its GOP. */
+    Sample s = measure(v, true, cv::Mat());
     keys.push_back({v.stream_time, v.hsv.clone(), s.histogram});
-    samples.push_back(std::move(s));
+    key_samples.push_back(std::move(s));
   };
 
   std::vector<GstClockTime> stamps; /* keyframes as fed to the decoder */
@@ -802,10 +819,16 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     };
     ShotDetectorSettings refine = options.detector;
     refine.min_shot_length = 0; /* applied once over the whole clip below */
+    refine.features = false;    /* measured here, on the clip's grid (below) */
     const GstClockTime frame = frame_duration(dec->info());
-    const int look = ShotDetector(refine).latency_frames() + 1;
+    /* Features are measured on one frame in `every` (below). */
+    const guint64 every = std::max(1u, options.detector.features_every);
     /* A run decodes from keyframe `first` to `look` frames past keyframe
-     * `last` (to EOS for the last keyframe). */
+     * `last` (to EOS for the last keyframe): the detector's look-ahead, and
+     * with features, `every` more, so that a shot starting on that keyframe
+     * (a cut where the encoder put one) has a motion measure. */
+    const int look = ShotDetector(refine).latency_frames() + 1 +
+                     (options.detector.features ? (int)every : 0);
     struct Run {
       size_t first, last;
       GstClockTime start, end;
@@ -855,6 +878,18 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     std::unique_ptr<ShotDetector> detector;
     Collector part;
     int since_boundary = -1;
+    bool shot_moved = false; /* the shot of the last boundary has a motion measure */
+    /* Features are measured on full decoding's grid: one frame in
+     * features_every counted from the clip's first frame, motion against
+     * the frame just before. A frame's index is its run's first frame's
+     * (from its stream time and the frame rate) plus the frames decoded
+     * since in the run: counted, as full decoding counts them, so a file
+     * whose frames share timestamps (packed B-frames in AVI) stays on the
+     * grid within a run. A shot whose frames were all decoded here gets
+     * full decoding's features. */
+    const GstClockTime origin = dec->first_frame();
+    gint64 index = -1;   /* of the frame being measured; < 0: unknown */
+    cv::Mat before_luma; /* the luma of frame index - 1, when kept */
     auto close_run = [&]() {
       if (!detector)
         return;
@@ -896,22 +931,43 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         current = r;
         detector = std::make_unique<ShotDetector>(refine, luma_only);
         since_boundary = -1;
-        prev_luma.release();
+        before_luma.release();
+        index = GST_CLOCK_TIME_IS_VALID(v.stream_time) && GST_CLOCK_TIME_IS_VALID(origin) &&
+                        v.stream_time >= origin
+                    ? std::llround((double)(v.stream_time - origin) / frame)
+                    : -1;
+      } else if (index >= 0) {
+        index++;
       }
       detector->push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, part.verdicts);
       const size_t had = part.starts.size();
       part.take();
-      samples.push_back(measure(v, prev_luma));
-      if (part.starts.size() > had)
+      const bool measured = index >= 0 && (guint64)index % every == 0;
+      samples.push_back(measure(v, measured, before_luma));
+      if (index >= 0 && (guint64)(index + 1) % every == 0)
+        v.luma.copyTo(before_luma);
+      else
+        before_luma.release();
+      if (part.starts.size() > had) {
         since_boundary = 0;
-      else if (since_boundary >= 0)
+        /* Has the new shot a motion measure yet (frames after its start
+         * are already measured: the verdict trails them)? */
+        const GstClockTime start = part.starts.back().start;
+        shot_moved = !options.detector.features;
+        for (size_t k = samples.size(); k-- > 0 && samples[k].ts > start && !shot_moved;)
+          shot_moved = samples[k].motion >= 0;
+      } else if (since_boundary >= 0) {
         since_boundary++;
+        shot_moved = shot_moved || samples.back().motion >= 0;
+      }
       /* From the frame whose push decided the boundary on: a later cut
        * before this frame is still in the detector's look-ahead, and
        * close_run()'s finish() decides it; one that the gate cannot see
-       * (a cut away and back) is what the coarse pass trusts anyway. */
+       * (a cut away and back) is what the coarse pass trusts anyway. The
+       * run also goes on until the new shot has one motion measure (at
+       * most features_every frames more), as the keyframes give none. */
       const Run &run = runs[r];
-      if (since_boundary >= 0 && run.last + 1 < keys.size() &&
+      if (since_boundary >= 0 && shot_moved && run.last + 1 < keys.size() &&
           !changed(v.hsv, samples.back().histogram, keys[run.last].hsv, keys[run.last].histogram))
         finish_run(r);
     };
@@ -958,9 +1014,24 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     }
     cur.end = dec->end();
     shots.push_back(cur);
-    if (options.detector.features)
+    if (options.detector.features) {
+      /* A keyframe the refinement decoded again (within half a frame: a
+       * demuxer may stamp it a nanosecond apart after the seek) is
+       * measured there. */
+      std::vector<GstClockTime> refined;
+      for (const Sample &s : samples)
+        refined.push_back(s.ts);
+      std::sort(refined.begin(), refined.end());
+      for (Sample &s : key_samples) {
+        const GstClockTime half = frame_duration(dec->info()) / 2;
+        const GstClockTime from = s.ts > half ? s.ts - half : 0;
+        auto at = std::lower_bound(refined.begin(), refined.end(), from);
+        if (at == refined.end() || *at > s.ts + half)
+          samples.push_back(std::move(s));
+      }
       for (Shot &s : shots)
         features_from_samples(s, samples);
+    }
   }
   if (!keyframes) {
     if (!dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, consume, error))

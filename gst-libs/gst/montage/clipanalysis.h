@@ -148,8 +148,10 @@ gchar *local_file_uri(const std::string &path, GError **error);
  * first_frame, fps_n/fps_d, width, height, analysis_path (the path taken, as
  * clip_analyse_path_text() words it), cuts (stream time of each shot
  * start after the first, ascending) and shots (with transitions and
- * features; in the keyframe path motion and features are measured on the
- * decoded frames only: the keyframes plus the refined GOPs).
+ * features; in the keyframe path they are measured on the frames decoded,
+ * the keyframes plus the refined GOPs, on full decoding's one-in-four grid:
+ * a shot whose frames were all decoded gets full decoding's features, see
+ * docs/montagescene.md).
  * Returns false with error set to a sentence: "no such file", "not a
  * regular file", "not a media file GStreamer recognises (...)", "has no
  * video stream", "cannot be decoded, the file may be corrupt or truncated
