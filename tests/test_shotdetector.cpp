@@ -283,16 +283,14 @@ TEST(ShotDetector, FlashAndCutAwayAndBackAreNoCuts)
 /* A hard cut one or two frames after a flash or a cut away and back is
  * found at its frame: the excursion's jumps are no cuts, and the adaptive
  * detector leaves them out of the neighbour mean it divides by (in it they
- * made the cut look no bigger than its surroundings). Not yet: a cut on the
- * second frame after a one-frame excursion (A W A B), where the jump into W
- * is no candidate (docs/montagescene.md, "Not yet"). */
+ * made the cut look no bigger than its surroundings). That includes a cut
+ * on the second frame after a one-frame excursion (A W A B), where the jump
+ * into W is no candidate and is tested as an excursion all the same. */
 TEST(ShotDetector, CutRightAfterAFlashOrACutAwayIsFound)
 {
   for (bool flash : {true, false})
-    for (int len : {1, 2})
+    for (int len : {1, 2, 3})
       for (int gap : {1, 2}) {
-        if (len == 1 && gap == 1)
-          continue;
         const int cut = 25 + len + gap;
         SCOPED_TRACE(testing::Message() << (flash ? "flash" : "insert") << " of " << len
                                         << " frames at 25, cut at " << cut);

@@ -443,19 +443,29 @@ std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out)
   return last;
 }
 
-bool ShotDetector::is_flash(size_t i, size_t *returns_at) const
+bool ShotDetector::starts_excursion(size_t i, size_t *returns_at) const
 {
   if (settings_.flash_frames <= 0 || i == 0)
     return false;
   const Frame &before = frames_[i - 1];
-  const double jump = content_distance(before.hsv, frames_[i].hsv);
-  /* The start of an excursion: a later frame looks like the one before it. */
+  const double jump = frames_[i].content; /* content_distance(before, frame i) */
+  /* A later frame looks like the one before it. */
   for (size_t k = 1; k <= (size_t)settings_.flash_frames && i + k < frames_.size(); k++)
     if (content_distance(before.hsv, frames_[i + k].hsv) < kFlashReturn * jump) {
       if (returns_at)
         *returns_at = i + k;
       return true;
     }
+  return false;
+}
+
+bool ShotDetector::is_flash(size_t i, size_t *returns_at) const
+{
+  if (settings_.flash_frames <= 0 || i == 0)
+    return false;
+  if (starts_excursion(i, returns_at))
+    return true;
+  const double jump = frames_[i].content;
   /* Its end: this frame looks like one before the excursion. */
   for (size_t k = 2; k <= (size_t)settings_.flash_frames + 1 && k <= i; k++)
     if (content_distance(frames_[i - k].hsv, frames_[i].hsv) < kFlashReturn * jump)
@@ -655,9 +665,15 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
   /* A flash or a cut away and back is no cut. Its frames up to the one
    * that comes back are marked now: that frame's jump may be too small
    * next to the excursion's to be a candidate itself, yet in the adaptive
-   * mean it would hide a cut right after it. */
+   * mean it would hide a cut right after it. A jump of min_content or more
+   * that is no candidate is tested too (the start test alone): with
+   * adaptive, the jump into a one-frame flash followed by a cut (A W A B)
+   * has the return and the cut in its neighbour mean and is no candidate,
+   * yet its excursion must be left out of the cut's mean. */
   size_t returns_at = i;
-  if (candidate && is_flash(i, &returns_at))
+  if (candidate ? is_flash(i, &returns_at)
+                : f.content >= settings_.min_content && !f.excursion &&
+                      starts_excursion(i, &returns_at))
     for (size_t k = i; k <= returns_at; k++)
       frames_[k].excursion = true;
   if (candidate && !frames_[i].excursion) {

@@ -233,6 +233,9 @@ private:
    * ShotDetectorSettings::flash_frames). When it starts one, *returns_at
    * (if given) is set to the index of the frame that comes back. */
   bool is_flash(size_t i, size_t *returns_at = nullptr) const;
+  /* Frame i starts a flash or a cut away and back (is_flash()'s first
+   * half): one of the next flash_frames frames looks like frame i-1 again. */
+  bool starts_excursion(size_t i, size_t *returns_at) const;
   bool find_gradual(size_t i, size_t &start, bool &a_black, bool &b_black) const;
   void accumulate(const Frame &f);
   void close_shot(GstClockTime end, std::optional<Shot> &ended);
