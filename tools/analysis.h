@@ -54,8 +54,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * with no clean measured frame has no features; 10: the record holds the
  * analysis path (ClipAnalysis::analysis_path), raw H.264 is decoded in full;
  * 11: a cut one or two frames after a flash is found; 12: the keyframe
- * path measures features on full decoding's grid */
-constexpr const char *kClipAnalysisVersion = "12";
+ * path measures features on full decoding's grid; 13: a cut on the second
+ * frame after a one-frame flash is found */
+constexpr const char *kClipAnalysisVersion = "13";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 
