@@ -1368,3 +1368,38 @@ TEST(MontageScene, CutAwayAndStraightBackIsNoCutUpToFlashFrames)
       expect_only_cuts_at(run, {b0, cut}, n);
   }
 }
+
+/* Each format's channels are read in their own order: the shots' colour
+ * histograms (hue and saturation, montage-shots) match those of the same
+ * pictures given as BGR (packed RGB reading) and as I420 (planar YUV
+ * reading), so a swap in either path shows against the other. A red and
+ * blue (or U and V) swapped read turns the first shot's orange into blue:
+ * L1 distances of 0.3-1.4 against 0-0.21 when read right. GRAY8 has no
+ * colour to check. */
+TEST_P(MontageSceneFormats, ColoursAreReadInTheFormatsChannelOrder)
+{
+  const FormatCase fc = GetParam();
+  if (fc.format == GST_VIDEO_FORMAT_GRAY8)
+    GTEST_SKIP() << "no colour";
+  const std::vector<int> cuts = {18, 45};
+  auto run_format = [&](GstVideoFormat format) {
+    FrameMaker maker(format, fc.width, fc.height);
+    return run_element(maker, 70, [&](int i) { return maker.make(shot_of(i, cuts), i, i * kFrame); });
+  };
+  const ElementRun run = run_format(fc.format);
+  ASSERT_EQ(run.summary_shots.size(), cuts.size() + 1);
+  for (GstVideoFormat ref : {GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_I420}) {
+    const ElementRun reference = run_format(ref);
+    ASSERT_EQ(reference.summary_shots.size(), cuts.size() + 1);
+    for (size_t k = 0; k < run.summary_shots.size(); k++) {
+      const std::vector<float> &a = reference.summary_shots[k].features.histogram,
+                               &b = run.summary_shots[k].features.histogram;
+      ASSERT_EQ(a.size(), b.size());
+      double l1 = 0.0;
+      for (size_t j = 0; j < a.size(); j++)
+        l1 += std::abs(a[j] - b[j]);
+      EXPECT_LT(l1, 0.3) << "shot " << k << ": histogram L1 distance (0-2) to "
+                         << gst_video_format_to_string(ref) << "'s";
+    }
+  }
+}
