@@ -374,3 +374,71 @@ TEST(ClipAnalysis, KeyframePathRunStartsOnItsKeyframeAfterTheSeek)
   EXPECT_EQ(key_stats.refined_ranges, 2u) << "the run around the cut and the tail GOP";
   EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded / 3);
 }
+
+/* Clips whose container GStreamer 1.22 cannot seek from a file (the
+ * SEEKING query on the decoding pipeline answers no; gst-discoverer-1.0
+ * says "Seekable: no"): YUV4MPEG2 (.y4m, y4mdec: raw frames, as x264 and
+ * FFmpeg pipe them) and IVF (ivfparse: VP8 as FFmpeg, vpxenc and conformance
+ * suites write it; made here with FFmpeg's own muxer, avmux_ivf). Three
+ * 40-frame shots; IVF with 25-frame GOPs, so the cuts fall inside GOPs.
+ * The default mode (kAuto) gives up the keyframe path before its keyframe
+ * pass and decodes every frame once: full decoding's cuts. Without that
+ * fallback the IVF clip fails ("the file cannot be seeked") after the
+ * keyframe pass; kKeyframes fails with a sentence instead. */
+TEST(ClipAnalysis, UnseekableFilesFallBackToFullDecoding)
+{
+  std::string shots;
+  for (const char *pattern : {"smpte", "checkers-8", "circular"})
+    shots += std::string(" videotestsrc num-buffers=40 pattern=") + pattern +
+             " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  /* FFmpeg's muxers take buffer times as they come: one segment, so the
+   * shots after the first do not restart at 0. */
+  const std::map<std::string, std::string> clips = {
+      {"montage-unseekable.y4m", "video/x-raw,format=I420 ! y4menc"},
+      {"montage-unseekable.ivf", "vp8enc keyframe-max-dist=25 deadline=1 "
+                                 "target-bitrate=2000000 ! avmux_ivf"}};
+  for (const char *factory : {"y4menc", "y4mdec", "vp8enc", "avmux_ivf", "ivfparse"}) {
+    GstElementFactory *f = gst_element_factory_find(factory);
+    if (!f)
+      GTEST_SKIP() << factory << " missing: install gstreamer1.0-plugins-good, "
+                   << "gstreamer1.0-plugins-bad and gstreamer1.0-libav";
+    gst_object_unref(f);
+  }
+  for (const auto &[name, encode] : clips) {
+    SCOPED_TRACE(name);
+    const std::string desc = "concat name=c ! identity single-segment=true ! videoconvert ! " +
+                             encode + " ! filesink location=%s" + shots;
+    const std::string path = montage_test::make_media(name.c_str(), desc.c_str());
+    ASSERT_FALSE(path.empty());
+
+    montage::ClipAnalysis full, autod, keys;
+    montage::ClipAnalyseStats full_stats, auto_stats, key_stats;
+    ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+    ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, autod, auto_stats));
+    /* Times, not frames: ivfparse reports the file's time base (1/90000)
+     * as its frame rate. */
+    EXPECT_EQ(full.first_frame, 0u);
+    EXPECT_EQ(full.cuts, (std::vector<GstClockTime>{1600 * GST_MSECOND, 3200 * GST_MSECOND}));
+    EXPECT_EQ(autod.cuts, full.cuts);
+    EXPECT_EQ(autod.first_frame, full.first_frame);
+    EXPECT_EQ(autod.duration, full.duration);
+    EXPECT_EQ(autod.shots.size(), 3u);
+    EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullNoSeek)
+        << "took: " << montage::clip_analyse_path_text(auto_stats.path);
+    EXPECT_FALSE(auto_stats.keyframe_path);
+    EXPECT_EQ(auto_stats.refined_ranges, 0u);
+    EXPECT_EQ(full_stats.frames_decoded, 120u);
+    EXPECT_LE(auto_stats.frames_decoded, 120u + 1u)
+        << "every frame once, plus at most the preroll frame of the given-up keyframe path";
+
+    GError *err = nullptr;
+    ClipAnalyseOptions o;
+    o.mode = kKeyframes;
+    EXPECT_FALSE(montage::analyse_clip_file(path, o, keys, &err, &key_stats));
+    ASSERT_NE(err, nullptr);
+    EXPECT_TRUE(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED));
+    EXPECT_STREQ(err->message, "the file cannot be seeked, so its keyframes cannot be read alone");
+    g_clear_error(&err);
+    g_unlink(path.c_str());
+  }
+}
