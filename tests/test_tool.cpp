@@ -576,3 +576,29 @@ TEST(Tool, ClipLinesSayWhichAnalysisPathRan)
   g_free(dir);
   g_unlink(raw.c_str());
 }
+
+/* A clip whose container cannot seek (YUV4MPEG2: y4mdec answers the SEEKING
+ * query "no"): the keyframe path is given up, the clip decoded in full, and
+ * its progress line says why. */
+TEST(Tool, ClipLineSaysAnUnseekableFileWasDecodedInFull)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  ASSERT_FALSE(song.empty());
+  const std::string y4m = montage_test::make_media(
+      "montage-tool-unseekable.y4m",
+      "concat name=c ! identity single-segment=true ! videoconvert ! video/x-raw,format=I420 ! "
+      "y4menc ! filesink location=%s "
+      "videotestsrc num-buffers=40 pattern=smpte ! "
+      "video/x-raw,width=320,height=240,framerate=25/1 ! c. "
+      "videotestsrc num-buffers=40 pattern=checkers-8 ! "
+      "video/x-raw,width=320,height=240,framerate=25/1 ! c.");
+  ASSERT_FALSE(y4m.empty());
+  ToolRun run = run_tool_on_terminal({"--no-cache", "-m", song, "--no-render", "-d", "4", y4m});
+  ASSERT_EQ(run.status, 0) << run.err;
+  const std::string line = line_with(run.err, "clip " + y4m + ": ");
+  EXPECT_NE(line.find(": 2 shot(s), 3.2 s ("), std::string::npos) << line << "\n" << run.err;
+  EXPECT_TRUE(g_str_has_suffix(line.c_str(), " s; full decoding: the file cannot seek)"))
+      << line << "\n"
+      << run.err;
+  g_unlink(y4m.c_str());
+}
