@@ -199,6 +199,44 @@ TEST(ClipAnalysis, ErrorsAreSentences)
   }
 }
 
+/* A bare JPEG stream (what an IP camera's snapshot stream gives) decodes,
+ * but its frames have no timestamps: the error says so and what to do,
+ * rather than that nothing could be decoded. */
+TEST(ClipAnalysis, FramesWithoutTimestampsAreASentence)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("camera.jpeg");
+  GError *err = nullptr;
+  const std::string desc = "videotestsrc num-buffers=10 ! video/x-raw,width=160,height=120 ! "
+                           "jpegenc ! filesink location=\"" + path + "\"";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  g_clear_error(&err);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(msg, nullptr);
+  EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+
+  for (auto mode : {ClipAnalyseOptions::Mode::kAuto, kFull}) {
+    ClipAnalyseOptions o;
+    o.mode = mode;
+    montage::ClipAnalysis out;
+    montage::ClipAnalyseStats stats;
+    EXPECT_FALSE(montage::analyse_clip_file(path, o, out, &err, &stats));
+    ASSERT_NE(err, nullptr);
+    EXPECT_TRUE(g_str_has_prefix(err->message, "its frames carry no timestamps")) << err->message;
+    EXPECT_GT(stats.frames_decoded, 0u) << "the frames themselves decode";
+    g_clear_error(&err);
+  }
+}
+
 /* A clip encoded here with a fixed 25-frame GOP (no scene-cut keyframes) and
  * five 60-frame shots, so that every cut falls inside a GOP: the keyframe path
  * decodes the keyframes and only the GOPs around the cuts, in one seek, and

@@ -259,6 +259,8 @@ public:
 
   GstClockTime first_frame() const { return first_; }
   GstClockTime end() const { return end_; }
+  /* Frames decoded without a timestamp, all passes. */
+  guint64 untimed_frames() const { return untimed_; }
   const GstVideoInfo *info() const { return have_info_ ? &info_ : nullptr; }
   guint64 frames() const { return frames_; }
   std::function<void(GstClockTime, GstClockTime)> progress;
@@ -387,6 +389,8 @@ private:
     if (GST_CLOCK_TIME_IS_VALID(pts) && self->segment_.format == GST_FORMAT_TIME)
       st = gst_segment_to_stream_time(&self->segment_, GST_FORMAT_TIME, pts);
     self->frames_++;
+    if (!GST_CLOCK_TIME_IS_VALID(st))
+      self->untimed_++;
     self->progress_pos_ = st;
     if (GST_CLOCK_TIME_IS_VALID(st)) {
       if (!GST_CLOCK_TIME_IS_VALID(self->first_) || st < self->first_)
@@ -530,6 +534,7 @@ private:
   guint32 wanted_seqnum_ = GST_SEQNUM_INVALID, segment_seqnum_ = GST_SEQNUM_INVALID;
   GstClockTime last_ts_ = GST_CLOCK_TIME_NONE;
   GstClockTime first_ = GST_CLOCK_TIME_NONE, end_ = GST_CLOCK_TIME_NONE;
+  guint64 untimed_ = 0; /* frames decoded without a timestamp, all passes */
   GstClockTime progress_pos_ = GST_CLOCK_TIME_NONE;
   guint64 frames_ = 0;
 };
@@ -1060,6 +1065,13 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     out.fps_d = GST_VIDEO_INFO_FPS_D(info);
   }
   if (!GST_CLOCK_TIME_IS_VALID(out.duration) || out.duration == 0 || shots.empty()) {
+    if (dec->untimed_frames() > 0) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT,
+                  "its frames carry no timestamps, so its shots cannot be placed in time (bare "
+                  "and multipart JPEG streams have none); remux or re-encode it into a container "
+                  "with a frame rate, such as Matroska or MP4");
+      return false;
+    }
     g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
                 "no video frames could be decoded");
     return false;

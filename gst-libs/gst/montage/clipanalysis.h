@@ -156,7 +156,8 @@ gchar *local_file_uri(const std::string &path, GError **error);
  * regular file", "not a media file GStreamer recognises (...)", "has no
  * video stream", "cannot be decoded, the file may be corrupt or truncated
  * (...)", "no decoder for its format is installed (...)", "decoding made no
- * progress for N s", "no video frames could be decoded". Never aborts. */
+ * progress for N s", "its frames carry no timestamps, ...", "no video frames
+ * could be decoded". Never aborts. */
 bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &options,
                        ClipAnalysis &out, GError **error, ClipAnalyseStats *stats = nullptr);
 
