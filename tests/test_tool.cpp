@@ -600,5 +600,24 @@ TEST(Tool, ClipLineSaysAnUnseekableFileWasDecodedInFull)
   EXPECT_TRUE(g_str_has_suffix(line.c_str(), " s; full decoding: the file cannot seek)"))
       << line << "\n"
       << run.err;
+
+  /* Rendering seeks into every clip: the unseekable one is left out before
+   * the plan, with a sentence, and the montage is made of the others. */
+  const std::string mp4 = montage_test::make_media(
+      "montage-tool-seekable.mp4",
+      "concat name=c ! videoconvert ! x264enc speed-preset=ultrafast ! mp4mux ! filesink "
+      "location=%s "
+      "videotestsrc num-buffers=60 pattern=ball ! video/x-raw,width=320,height=240,framerate=25/1 ! c. "
+      "videotestsrc num-buffers=60 pattern=pinwheel ! video/x-raw,width=320,height=240,framerate=25/1 ! c.");
+  ASSERT_FALSE(mp4.empty());
+  const std::string out = std::string(g_get_tmp_dir()) + "/montage-tool-unseekable-out.mp4";
+  ToolRun render = run_tool_on_terminal({"--no-cache", "-m", song, "-d", "3", "-o", out, y4m, mp4});
+  EXPECT_EQ(render.status, 0) << render.err;
+  EXPECT_NE(render.err.find("skipping " + y4m + ": the file cannot seek"), std::string::npos)
+      << render.err;
+  EXPECT_EQ(render.err.find("failed while rendering"), std::string::npos) << render.err;
+  EXPECT_TRUE(g_file_test(out.c_str(), G_FILE_TEST_IS_REGULAR)) << render.err;
+  g_unlink(out.c_str());
+  g_unlink(mp4.c_str());
   g_unlink(y4m.c_str());
 }

@@ -19,6 +19,7 @@
 #include "analysis.h"
 #include "progress.h"
 
+#include <gst/montage/clipanalysis.h>
 #include <gst/montage/montage.h>
 
 #include <algorithm>
@@ -452,9 +453,21 @@ int cmd_make(int argc, char **argv)
 
   int status = 0;
   std::vector<montage::ClipAnalysis> clips;
-  for (Job &job : jobs)
-    if (!job.is_song && job.ok)
-      clips.push_back(std::move(job.clip));
+  const std::string no_seek = montage::clip_analyse_path_text(montage::ClipAnalysePath::kFullNoSeek);
+  for (Job &job : jobs) {
+    if (job.is_song || !job.ok)
+      continue;
+    /* Rendering cuts each shot out of its clip by seeking to its in-point
+     * (GES): a file that cannot seek would fail there, after the plan. */
+    if (!opt_no_render && job.clip.analysis_path == no_seek) {
+      warn("skipping %s: the file cannot seek, and rendering seeks to each shot's in-point; remux "
+           "it into a container that can (Matroska, MP4), or plan and export the edit with "
+           "--no-render",
+           job.path.c_str());
+      continue;
+    }
+    clips.push_back(std::move(job.clip));
+  }
   if (!jobs[0].ok) {
     warn("cannot use the song %s: %s", opt_music, jobs[0].error->message);
     status = 1;
