@@ -395,6 +395,62 @@ TEST(BeatTracker, IntroWithoutAPulseGetsNoBeatsOffline)
   }
 }
 
+/* The same live: the causal path finds a grid in noise, a pad and a tone's
+ * ripple as well, and returns no beat until it has heard a pulse (onsets
+ * that stand out of a quiet background and recur one beat period apart). */
+TEST(BeatTracker, NoLiveBeatsWithoutAPulse)
+{
+  const guint rate = 44100;
+  BeatTrackerConfig config;
+  config.whole_song = false;
+  std::vector<float> tone(20 * rate);
+  for (std::size_t i = 0; i < tone.size(); i++)
+    tone[i] = (float)(0.45 * std::sin(2 * M_PI * 220.0 * (double)i / rate)); /* -10 dBFS */
+  const std::vector<float> noise = no_pulse(rate, 30.0, false, false), pad = no_pulse(rate, 30.0, true, false),
+                           hit_pad = no_pulse(rate, 30.0, true, true);
+  for (const std::vector<float> *input : {&noise, &pad, &hit_pad, const_cast<const std::vector<float> *>(&tone)}) {
+    BeatTracker bt(rate, config);
+    const std::vector<Beat> beats = push_all(bt, *input);
+    EXPECT_TRUE(beats.empty()) << (input == &noise ? "noise" : input == &tone ? "220 Hz tone" : "pad") << ": "
+                               << beats.size() << " beats, the first at "
+                               << (beats.empty() ? 0.0 : beats.front().time / 1e9) << " s";
+  }
+}
+
+/* Once the music starts, live beats come as soon as after silence: the
+ * issue asks for the first within 3 s of the first onset. */
+TEST(BeatTracker, LiveBeatsStartSoonAfterAnIntroWithoutAPulse)
+{
+  const guint rate = 44100;
+  BeatTrackerConfig config;
+  config.whole_song = false;
+  struct Intro {
+    double seconds;
+    bool pad, hit;
+  };
+  for (Intro in : {Intro{12.0, false, false}, Intro{12.0, true, false}, Intro{6.0, false, false},
+                   Intro{6.0, true, true}}) {
+    std::vector<float> s = no_pulse(rate, in.seconds, in.pad, in.hit);
+    const ClickTrack ct = make_clicks(rate, 120, 0.0, 20.0);
+    const GstClockTime start = (GstClockTime)std::llround((double)s.size() * GST_SECOND / rate);
+    s.insert(s.end(), ct.samples.begin(), ct.samples.end());
+    SCOPED_TRACE(std::string(in.pad ? "pad" : "noise") + (in.hit ? " after a hit" : "") + ", " +
+                 std::to_string(in.seconds) + " s");
+    BeatTracker bt(rate, config);
+    const std::vector<Beat> beats = push_all(bt, s);
+    ASSERT_FALSE(beats.empty());
+    EXPECT_GE(beats.front().time + kTolerance, start) << "a beat in the intro at " << beats.front().time / 1e9 << " s";
+    EXPECT_LE(beats.front().time, start + 3 * GST_SECOND) << "first beat at " << beats.front().time / 1e9 << " s";
+    /* From then on every click has its beat. */
+    std::vector<GstClockTime> clicks;
+    for (GstClockTime t : ct.clicks)
+      if (t + start + kTolerance >= beats.front().time)
+        clicks.push_back(t + start);
+    match_beats(times_of(beats), clicks);
+    EXPECT_GE(beats.size() + 2, clicks.size()); /* the last clicks wait for their live delay */
+  }
+}
+
 TEST(BeatTracker, ResetForgetsEverything)
 {
   const guint rate = 44100;

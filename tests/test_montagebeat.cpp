@@ -1493,9 +1493,9 @@ TEST(MontageBeat, TempoChangeFollowed)
 /* 6 s of silence (a noise floor at -80 dBFS RMS, under silence-threshold,
  * as dither or tape hiss), then clicks at 120 BPM: no beat in the silence; the
  * whole-song pass starts on the first click, the causal one within 2 s of
- * it ("live beats need 1-2 s after the first note"). (A steady noise or a
- * held tone instead of silence is not tested: both get beats, see
- * docs/montagebeat.md, "Accuracy and limits".) */
+ * it ("live beats need 1-2 s after the first note"). (Noise, a pad or a
+ * held tone instead of silence is tested on the core: no beats live either,
+ * tests/test_beattracker.cpp.) */
 TEST(MontageBeat, NoBeatsInTheSilenceBeforeTheMusic)
 {
   const guint rate = 44100;

@@ -50,6 +50,27 @@ constexpr double kLiveTempoHold = 0.2;
  * benchmark songs' windows score 0.53-0.94 (the lowest in hard-13, a sparse
  * 40 BPM piece; the next 0.55). docs/beat-benchmark.md, thirteenth round. */
 constexpr double kMinRhythmClarity = 0.5;
+/* Live, no causal beat is returned until a pulse has been heard (pulse_heard()):
+ * over the last kPulseWindowS of the causal envelope, its spread over its
+ * mean squared (variance / mean^2, high where onsets stand out of a quiet
+ * background) must reach kPulseSpread, and that times the comb peak of its
+ * mean-removed autocorrelation (the lift: how much more often onsets come
+ * one beat period apart than by chance) kPulseLift. Measured at every
+ * causal tempo estimate (docs/beat-benchmark.md, fourteenth round): white,
+ * pink and brown noise, noise at -45 dBFS, rain-like crackle, 60-1000 Hz
+ * tones, a vibrato pad and the intros of the generated click tracks reach
+ * at most 0.82 of the two thresholds together (rain: spread 5.19, lift 2.14;
+ * the pad: spread 3.98, lift 2.69; tones: spread 3.0-3.3); the benchmark
+ * songs reach at least 1.19 times them within 3 s of their start (lowest
+ * flying_scotsman, stg0, chemistry_lab), clicks after an intro within
+ * 2 s. One test alone has no margin (spread: rain 5.5, stg0 5.7; lift:
+ * the pad 2.9, flying_scotsman 2.5). Once heard, the pulse is kept until
+ * reset(): within songs both fall low for up to 24 s (hard-13's quiet
+ * passage) while the beats there are right. */
+constexpr double kPulseWindowS = 4.0;
+constexpr double kPulseSpread = 5.0;
+constexpr double kPulseLift = 2.6;
+constexpr long kPulseStep = 4;
 /* Viterbi cost of a tempo change, per octave of change. */
 constexpr double kTempoChangeCost = 4.0;
 /* Ellis 2007 transition tightness. NOTES.md: 400-1600 kept syncopated
@@ -521,6 +542,10 @@ struct BeatTracker::Impl {
   double var_ema = 0;         /* running mean square of the high-passed flux */
   double live_bpm = 0;        /* current causal tempo, 0 = not yet */
   double live_clarity = 0;
+  bool live_pulse = false;    /* a pulse has been heard (pulse_heard()) */
+  long live_floor = -1;       /* path hops up to this one are never returned:
+                                 they were ready a beat period before the pulse
+                                 was heard (the first click after silence is) */
   long next_tempo = 0;        /* hop at which the tempo is next re-estimated */
   SlidingAutocorr live_ac;    /* autocorrelation of the causal tempo window */
   TransitionCost live_cost;   /* transition costs at live_bpm */
@@ -616,6 +641,8 @@ struct BeatTracker::Impl {
     cback.clear();
     flux_run = var_ema = 0;
     live_bpm = live_clarity = 0;
+    live_pulse = false;
+    live_floor = -1;
     next_tempo = 0;
     live_ac.clear();
     live_per_bar = 0;
@@ -853,6 +880,56 @@ struct BeatTracker::Impl {
 
   long live_delay_hops() const { return (long)std::lround((double)config.live_delay / kNsPerSecond * kFps); }
 
+  /* Whether the causal envelope's last kPulseWindowS (up to hop t) carries
+   * a pulse: its variance over its mean squared reaches kPulseSpread and
+   * that times the comb peak (1-4 times each tempo's period within the
+   * configured range, the best lag within +-1 hop) of its mean-removed
+   * autocorrelation reaches kPulseLift. Noise has no autocorrelation; a
+   * tone's ripple or a pad's vibrato has it but no quiet between its onsets. */
+  bool pulse_heard(long t) const
+  {
+    const long from = std::max(base, t + 1 - (long)std::lround(kPulseWindowS * kFps));
+    const long n = t + 1 - from;
+    const long max_lag = std::min(n * 3 / 4, kMaxLag);
+    if (n < 32 || max_lag < 8)
+      return false;
+    double mean = 0;
+    for (long h = from; h <= t; h++)
+      mean += ce_at(h);
+    mean /= (double)n;
+    std::vector<double> r((std::size_t)max_lag + 1, 0.0);
+    for (long lag = 0; lag <= max_lag; lag++) {
+      double sum = 0;
+      for (long h = from + lag; h <= t; h++)
+        sum += ((double)ce_at(h) - mean) * ((double)ce_at(h - lag) - mean);
+      r[(std::size_t)lag] = sum / (double)(n - lag);
+    }
+    if (r[0] <= 1e-9 || mean <= 0)
+      return false;
+    const double spread = r[0] / (mean * mean);
+    if (spread < kPulseSpread)
+      return false;
+    const std::vector<double> &grid = tempo_grid();
+    double peak = 0;
+    for (double bpm : grid) {
+      if (bpm < config.min_bpm || bpm > config.max_bpm)
+        continue;
+      const double period = 60.0 / bpm * kFps;
+      double sum = 0;
+      int m = 0;
+      for (int mult = 1; mult <= 4; mult++) {
+        const long c = std::lround(period * mult);
+        if (c + 1 > max_lag)
+          break;
+        sum += std::max({r[(std::size_t)c - 1], r[(std::size_t)c], r[(std::size_t)c + 1]}) / r[0];
+        m++;
+      }
+      if (m)
+        peak = std::max(peak, sum / m);
+    }
+    return peak * spread >= kPulseLift;
+  }
+
   void causal_hop(std::vector<Beat> &out)
   {
     const long t = n_hops - 1;
@@ -896,6 +973,10 @@ struct BeatTracker::Impl {
       }
     }
 
+    /* Until a pulse is heard, it is looked for every kPulseStep hops (46 ms). */
+    if (!live_pulse && live_bpm > 0 && t % kPulseStep == 0)
+      live_pulse = pulse_heard(t);
+
     /* Forward dynamic programming at the current tempo. */
     double score = ce_at(t);
     long back = -1;
@@ -929,6 +1010,10 @@ struct BeatTracker::Impl {
       if (cscore_at(h) > cscore_at(end))
         end = h;
     const long ready = t - live_delay_hops();
+    if (!live_pulse) {
+      live_floor = ready - (long)std::lround(period);
+      return;
+    }
     const double last = live_raw >= 0 ? (double)live_raw
                         : cues.empty()    ? -1e9
                                           : ns_to_frame(cues.back().time);
@@ -938,7 +1023,7 @@ struct BeatTracker::Impl {
     const long oldest = base > 0 ? base + (long)(60.0 / kMinBpm * kFps) : 0;
     std::vector<long> path;
     for (long h = end; h >= oldest && (double)h > last + 0.5 * period; h = cback[(std::size_t)(h - base)])
-      if (h <= ready)
+      if (h <= ready && h > live_floor)
         path.push_back(h);
     std::reverse(path.begin(), path.end());
     for (long h : path) {

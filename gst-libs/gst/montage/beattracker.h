@@ -17,7 +17,10 @@
  *    forward dynamic-programming pass (Ellis, "Beat Tracking by Dynamic
  *    Programming", JNMR 2007) runs on every hop with that tempo, and a beat
  *    on the best path is confirmed once config.live_delay of audio follows
- *    it. The swing rule below moves a beat found on the swung
+ *    it, but none before a pulse has been heard: the last 4 s of the
+ *    envelope must hold onsets that stand out of a quiet background and
+ *    recur one beat period apart (noise, a pad, a steady tone get no
+ *    beats; from then on until reset()). The swing rule below moves a beat found on the swung
  *    off-beat back onto the beat, judged from the 8-16 beat intervals
  *    before it on the grid its own phase implies. Meter and
  *    downbeats come from the same accents as offline, over the last 64
@@ -168,8 +171,10 @@ public:
    * than every beat returned before; each comes out at most
    * config.live_delay (plus up to one 11.6 ms hop) of audio after the time
    * it carries (less when the swing rule moved it later). The first
-   * comes ~2-3 s after the music starts (the tempo needs that much). Never
-   * fails. */
+   * comes ~2-3 s after the music starts (the tempo needs that much); none
+   * comes while no pulse has been heard (noise, a pad, a tone), and when
+   * one is, the beats of the last beat period come too (up to one period
+   * later than config.live_delay). Never fails. */
   std::vector<Beat> push(const float *mono, std::size_t n_samples);
 
   /* The complete result for everything pushed since construction/reset:
