@@ -406,13 +406,17 @@ TEST(BeatTracker, NoLiveBeatsWithoutAPulse)
   std::vector<float> tone(20 * rate);
   for (std::size_t i = 0; i < tone.size(); i++)
     tone[i] = (float)(0.45 * std::sin(2 * M_PI * 220.0 * (double)i / rate)); /* -10 dBFS */
-  const std::vector<float> noise = no_pulse(rate, 30.0, false, false), pad = no_pulse(rate, 30.0, true, false),
+  const std::vector<float> noise = no_pulse(rate, 30.0, false, false),
+                           pad = no_pulse(rate, 30.0, true, false),
                            hit_pad = no_pulse(rate, 30.0, true, true);
-  for (const std::vector<float> *input : {&noise, &pad, &hit_pad, const_cast<const std::vector<float> *>(&tone)}) {
+  for (const std::vector<float> *input :
+       {&noise, &pad, &hit_pad, const_cast<const std::vector<float> *>(&tone)}) {
     BeatTracker bt(rate, config);
     const std::vector<Beat> beats = push_all(bt, *input);
-    EXPECT_TRUE(beats.empty()) << (input == &noise ? "noise" : input == &tone ? "220 Hz tone" : "pad") << ": "
-                               << beats.size() << " beats, the first at "
+    EXPECT_TRUE(beats.empty()) << (input == &noise  ? "noise"
+                                   : input == &tone ? "220 Hz tone"
+                                                    : "pad")
+                               << ": " << beats.size() << " beats, the first at "
                                << (beats.empty() ? 0.0 : beats.front().time / 1e9) << " s";
   }
 }
@@ -439,8 +443,10 @@ TEST(BeatTracker, LiveBeatsStartSoonAfterAnIntroWithoutAPulse)
     BeatTracker bt(rate, config);
     const std::vector<Beat> beats = push_all(bt, s);
     ASSERT_FALSE(beats.empty());
-    EXPECT_GE(beats.front().time + kTolerance, start) << "a beat in the intro at " << beats.front().time / 1e9 << " s";
-    EXPECT_LE(beats.front().time, start + 3 * GST_SECOND) << "first beat at " << beats.front().time / 1e9 << " s";
+    EXPECT_GE(beats.front().time + kTolerance, start)
+        << "a beat in the intro at " << beats.front().time / 1e9 << " s";
+    EXPECT_LE(beats.front().time, start + 3 * GST_SECOND)
+        << "first beat at " << beats.front().time / 1e9 << " s";
     /* From then on every click has its beat. */
     std::vector<GstClockTime> clicks;
     for (GstClockTime t : ct.clicks)

@@ -20,10 +20,10 @@
  *    it, but none before a pulse has been heard: the last 4 s of the
  *    envelope must hold onsets that stand out of a quiet background and
  *    recur one beat period apart (noise, a pad, a steady tone get no
- *    beats; from then on until reset()). The swing rule below moves a beat found on the swung
- *    off-beat back onto the beat, judged from the 8-16 beat intervals
- *    before it on the grid its own phase implies. Meter and
- *    downbeats come from the same accents as offline, over the last 64
+ *    beats; once heard, the pulse is kept until reset()). The swing rule
+ *    below moves a beat found on the swung off-beat back onto the beat,
+ *    judged from the 8-16 beat intervals before it on the grid its own
+ *    phase implies. Meter and downbeats come from the same accents as offline, over the last 64
  *    causal beats, re-estimated every fourth beat; where the chord changes
  *    do not decide the meter (they need 64 beats), the bass onset and
  *    band novelty do (3 must win by 0.1 z-units).
