@@ -559,12 +559,12 @@ struct Collector {
 /* Per-frame measures for the keyframe path's shot features. */
 struct Sample {
   GstClockTime ts;
-  /* Sharpness, colourfulness and motion were measured (ShotDetector's
-   * FrameFeatures::measured); brightness, contrast and the histogram always
+  /* Sharpness, colourfulness, motion and the histogram were measured
+   * (ShotDetector's FrameFeatures::measured); brightness and contrast always
    * are. */
   bool measured;
   double motion, sharp, bright, contrast, colour;
-  std::vector<float> histogram;
+  std::vector<float> histogram; /* when measured, or when the keyframe gate needed it */
 };
 
 /* L1 distance between two shot_histogram()s (0-2; 2 when either is empty
@@ -577,10 +577,10 @@ double histogram_distance(const std::vector<float> &a, const std::vector<float> 
 }
 
 /* Measures one decoded frame of the keyframe path as ShotDetector measures
- * the frames of full decoding: brightness, contrast (and the histogram, which
- * the keyframe gate needs) always; sharpness and colourfulness when
- * `measured`; motion when `measured` and `before` (the luma of the frame
- * just before it, or empty when that frame was not decoded) is there. */
+ * the frames of full decoding: brightness and contrast always; sharpness,
+ * colourfulness and the histogram when `measured`; motion when `measured`
+ * and `before` (the luma of the frame just before it, or empty when that
+ * frame was not decoded) is there. */
 Sample measure(const Views &v, bool measured, const cv::Mat &before)
 {
   Sample s{v.stream_time, measured, -1.0, 0, 0, 0, 0, {}};
@@ -588,9 +588,9 @@ Sample measure(const Views &v, bool measured, const cv::Mat &before)
   cv::meanStdDev(v.luma, m, sd);
   s.bright = m[0];
   s.contrast = sd[0];
-  s.histogram = shot_histogram(v.hsv);
   if (!measured)
     return s;
+  s.histogram = shot_histogram(v.hsv);
   if (!before.empty() && before.size() == v.luma.size())
     s.motion = mean_abs_difference(v.luma, before)[0];
   s.sharp = laplacian_variance(v.luma);
@@ -972,9 +972,13 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
        * run also goes on until the new shot has one motion measure (at
        * most features_every frames more), as the keyframes give none. */
       const Run &run = runs[r];
-      if (since_boundary >= 0 && shot_moved && run.last + 1 < keys.size() &&
-          !changed(v.hsv, samples.back().histogram, keys[run.last].hsv, keys[run.last].histogram))
-        finish_run(r);
+      if (since_boundary >= 0 && shot_moved && run.last + 1 < keys.size()) {
+        Sample &now = samples.back();
+        if (now.histogram.empty())
+          now.histogram = shot_histogram(v.hsv);
+        if (!changed(v.hsv, now.histogram, keys[run.last].hsv, keys[run.last].histogram))
+          finish_run(r);
+      }
     };
     /* The seek aims one GOP early (at the start for the first two GOPs): a
      * demuxer may land past the time asked for (mpegpsdemux seeks by byte
