@@ -10,6 +10,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <optional>
 
 namespace montage {
 
@@ -289,6 +290,24 @@ private:
   long from_ = 0, to_ = 0;
 };
 
+/* The comb at one tempo: the mean of peak(c) over c = 1-4 times `period`
+ * (hops), up to the first multiple peak() cannot reach (it returns nothing
+ * there). 0 with no multiple. Shared by the tempo salience and the live
+ * pulse test, which look the autocorrelation up each their own way. */
+template <typename Peak> double comb_mean(double period, Peak peak)
+{
+  double sum = 0;
+  int m = 0;
+  for (int mult = 1; mult <= 4; mult++) {
+    const std::optional<double> v = peak(period * mult);
+    if (!v)
+      break;
+    sum += *v;
+    m++;
+  }
+  return m ? sum / m : 0.0;
+}
+
 /* Comb tempo salience of the window `ac` holds: for each tempo of
  * tempo_grid(), the mean autocorrelation (normalised by lag 0) at 1-4 times
  * its period, times the tempo prior. Empty (all zero) when the window carries
@@ -315,21 +334,13 @@ std::vector<double> tempo_salience(const SlidingAutocorr &sliding)
     double f = lag - (double)i;
     return (ac[(std::size_t)i] * (1 - f) + ac[(std::size_t)i + 1] * f) / ac[0];
   };
-  for (std::size_t k = 0; k < grid.size(); k++) {
-    const double period = 60.0 / grid[k] * kFps;
-    double sum = 0;
-    int m = 0;
-    for (int mult = 1; mult <= 4; mult++) {
-      /* The peak within +-1 frame: periods are fractional. */
-      double c = period * mult;
-      double v = std::max({at(c - 1), at(c), at(c + 1)});
-      if (v < -0.5)
-        break;
-      sum += v;
-      m++;
-    }
-    out[k] = m ? std::max(0.0, sum / m) * prior(grid[k]) : 0.0;
-  }
+  /* The peak within +-1 frame: periods are fractional. */
+  auto peak = [&](double c) -> std::optional<double> {
+    const double v = std::max({at(c - 1), at(c), at(c + 1)});
+    return v < -0.5 ? std::nullopt : std::optional<double>(v);
+  };
+  for (std::size_t k = 0; k < grid.size(); k++)
+    out[k] = std::max(0.0, comb_mean(60.0 / grid[k] * kFps, peak)) * prior(grid[k]);
   return out;
 }
 
@@ -909,24 +920,17 @@ struct BeatTracker::Impl {
     const double spread = r[0] / (mean * mean);
     if (spread < kPulseSpread)
       return false;
-    const std::vector<double> &grid = tempo_grid();
+    /* The best lag within +-1 hop of the rounded multiple. */
+    auto at = [&](double lag) -> std::optional<double> {
+      const long c = std::lround(lag);
+      if (c + 1 > max_lag)
+        return std::nullopt;
+      return std::max({r[(std::size_t)c - 1], r[(std::size_t)c], r[(std::size_t)c + 1]}) / r[0];
+    };
     double peak = 0;
-    for (double bpm : grid) {
-      if (bpm < config.min_bpm || bpm > config.max_bpm)
-        continue;
-      const double period = 60.0 / bpm * kFps;
-      double sum = 0;
-      int m = 0;
-      for (int mult = 1; mult <= 4; mult++) {
-        const long c = std::lround(period * mult);
-        if (c + 1 > max_lag)
-          break;
-        sum += std::max({r[(std::size_t)c - 1], r[(std::size_t)c], r[(std::size_t)c + 1]}) / r[0];
-        m++;
-      }
-      if (m)
-        peak = std::max(peak, sum / m);
-    }
+    for (double bpm : tempo_grid())
+      if (bpm >= config.min_bpm && bpm <= config.max_bpm)
+        peak = std::max(peak, comb_mean(60.0 / bpm * kFps, at));
     return peak * spread >= kPulseLift;
   }
 
