@@ -15,6 +15,8 @@
 #include <gst/montage/shotdetector.h>
 #include <gst/montage/shotmeta.h>
 
+#include <opencv2/imgproc.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -1342,6 +1344,94 @@ TEST(MontageScene, FastPanIsNoCutAndACutAfterItIsFound)
       in_pan += c.timestamp > pan_start * kFrame && c.timestamp <= pan_end * kFrame;
     EXPECT_GE(in_pan, (pan_end - pan_start) / 2) << "content cuts during the pan";
   }
+}
+
+/* A hard cut straight out of a fast pan, into a still shot or into another
+ * pan at the same speed (8, 24 and 40 px a frame at 320 px wide), is found
+ * at its frame. Without the camera-motion test the cut scored 1.6-2.8 times
+ * its neighbours (threshold 3) and was missed from 8 px a frame into a pan,
+ * from 20 px into a still shot. */
+TEST(MontageScene, CutStraightOutOfAFastPanIsFound)
+{
+  const int n = 45, pan_start = 5, cut = 25;
+  for (bool pan_after : {false, true})
+    for (int speed : {8, 24, 40}) {
+      SCOPED_TRACE(testing::Message() << speed << " px per frame, "
+                                      << (pan_after ? "into another pan" : "into a still shot"));
+      FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+      guint32 seed = 1;
+      ElementRun run = run_element(maker, n, [&](int i) {
+        const int x0 = speed * (std::max(i, pan_start) - pan_start);
+        if (i >= cut)
+          return maker.make_from_bgr(panning_bgr(1, pan_after ? x0 : 0, 320, 240, seed),
+                                     i * kFrame);
+        return maker.make_from_bgr(panning_bgr(0, x0, 320, 240, seed), i * kFrame);
+      });
+      expect_only_cuts_at(run, {cut}, n);
+    }
+}
+
+/* Camera motion that the camera-motion test must not take for a cut: whip
+ * pans (speeding up to 20-90 px a frame and back, blurred along the motion
+ * by as many pixels) and random shakes (up to 10-45 px a frame either way,
+ * sharp or blurred), after a still start. Without its Hann window the
+ * phase correlation misreads them: false cuts in the 20 px whip pan and
+ * two of the shakes. */
+TEST(MontageScene, WhipPansAndShakesAreNoCuts)
+{
+  const int n = 60;
+  auto as_bgr = [](std::vector<guint8> px, const cv::Size &blur, int dy) {
+    cv::Mat m(240, 320, CV_8UC3, px.data()), out;
+    if (dy) {
+      const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, 0, 0, 1, dy);
+      cv::warpAffine(m, out, shift, m.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT);
+    } else {
+      out = m.clone();
+    }
+    if (blur.width > 1 || blur.height > 1)
+      cv::blur(out, out, blur);
+    return std::vector<guint8>(out.data, out.data + out.total() * 3);
+  };
+  for (int top : {20, 60, 90}) {
+    SCOPED_TRACE(testing::Message() << "whip pan to " << top << " px per frame");
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+    guint32 seed = 1;
+    int x = 0;
+    ElementRun run = run_element(maker, n, [&](int i) {
+      /* Still to frame 10, speeding up over 6 frames, steady to 30, slowing over 6. */
+      double speed = 0;
+      if (i >= 10 && i < 16)
+        speed = top * (i - 9) / 6.0;
+      else if (i >= 16 && i < 30)
+        speed = top;
+      else if (i >= 30 && i < 36)
+        speed = top * (36 - i) / 6.0;
+      x += (int)speed;
+      const int k = std::max(1, (int)speed);
+      return maker.make_from_bgr(as_bgr(panning_bgr(0, x, 320, 240, seed), cv::Size(k, 1), 0),
+                                 i * kFrame);
+    });
+    expect_only_cuts_at(run, {}, n);
+  }
+  for (int amp : {10, 30, 45})
+    for (bool blur : {false, true}) {
+      SCOPED_TRACE(testing::Message()
+                   << "shake of up to " << amp << " px" << (blur ? ", blurred" : ""));
+      FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+      guint32 seed = 1;
+      cv::RNG rng(7);
+      ElementRun run = run_element(maker, n, [&](int i) {
+        const bool shaking = i >= 10 && i < 50;
+        const int dx = shaking ? rng.uniform(-amp, amp + 1) : 0;
+        const int dy = shaking ? rng.uniform(-amp, amp + 1) : 0;
+        const cv::Size b =
+            blur && shaking ? cv::Size(std::max(1, std::abs(dx) / 2), std::max(1, std::abs(dy) / 2))
+                            : cv::Size(1, 1);
+        return maker.make_from_bgr(as_bgr(panning_bgr(0, 200 + dx, 320, 240, seed), b, dy),
+                                   i * kFrame);
+      });
+      expect_only_cuts_at(run, {}, n);
+    }
 }
 
 /* A cut away and straight back (A A A B A A A, the insert B 1, 2 or 3

@@ -55,8 +55,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * analysis path (ClipAnalysis::analysis_path), raw H.264 is decoded in full;
  * 11: a cut one or two frames after a flash is found; 12: the keyframe
  * path measures features on full decoding's grid; 13: a cut on the second
- * frame after a one-frame flash is found */
-constexpr const char *kClipAnalysisVersion = "13";
+ * frame after a one-frame flash is found; 14: a cut straight out of a pan
+ * or a shake is found (camera-motion test) */
+constexpr const char *kClipAnalysisVersion = "14";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -13,6 +13,14 @@ plus the real clips with known cuts (Megamind.avi, oa4_launch.webm, cityCC0.mpg)
 and the cut-free vtest.avi. Each segment is trimmed inside one shot of its
 source, so the cut frames are the junctions, exactly.
 
+A camera-motion set is scored on its own lines: the same real pictures
+scaled to 3840x2160 and seen through a moving 1920x1080 crop (sinusoidal
+pans peaking at 94-373 px a frame, random shakes of +-60 to +-120 px about
+the centre, some blurred by averaging 2-3 frames), x264 defaults:
+
+  motion-cuts.mp4            5 moving segments, 4 cuts straight out of the motion
+  motion-free-{whip,shake,pan}.mp4  one moving shot each, no cut
+
 In one run it reports precision/recall/F1 at 0, 1, 2 frames (greedy one-to-one
 matching), false cuts on cut-free clips, and wall times: decoding alone vs
 decoding + montagescene (same pipeline), FFmpeg scdet, and the keyframe path of
@@ -60,6 +68,21 @@ REGIMES = {
     "gop50": ["-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-keyint_min", "50",
               "-sc_threshold", "0", "-x264-params", "scenecut=0"],
 }
+# (source, start s, end s, crop x, crop y, frames averaged): the crop's position
+# (ffmpeg expressions of the segment's frame n) on the source scaled to 3840x2160.
+MOTION_CUTS = [
+    ("cityCC0.mpg", 0.2, 4.3, "960+900*sin(2*PI*n/60)", "540", 1),
+    ("Megamind.avi", 4.2, 6.3, "960+80*(random(0)-0.5)*2", "540+80*(random(1)-0.5)*2", 1),
+    ("vtest.avi", 30.0, 33.0, "960+940*sin(2*PI*n/24)", "540+200*sin(2*PI*n/40)", 3),
+    ("oa4_launch.webm", 3.5, 6.0, "960-900*sin(2*PI*n/50)", "540", 1),
+    ("cityCC0.mpg", 4.9, 7.3, "960+60*(random(0)-0.5)*2", "540+60*(random(1)-0.5)*2", 2),
+]
+MOTION_FREE = {
+    "whip": [("vtest.avi", 0.0, 14.0, "960+940*sin(2*PI*n/(20+n/10))",
+              "540+300*sin(2*PI*n/33)+40*(random(1)-0.5)", 3)],
+    "shake": [("cityCC0.mpg", 0.2, 4.3, "960+120*(random(0)-0.5)*2", "540+120*(random(1)-0.5)*2", 1)],
+    "pan": [("Megamind.avi", 4.2, 6.3, "960+950*sin(2*PI*n/16)", "540", 1)],
+}
 REAL = {"Megamind.avi": [98, 154, 200], "oa4_launch.webm": [74], "cityCC0.mpg": [116]}
 CUT_FREE = ["vtest.avi"]
 
@@ -84,6 +107,32 @@ def build_concat(name, segments, regime):
     os.makedirs(CACHE, exist_ok=True)
     subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, "-map", "[out]",
                     *REGIMES[regime], "-an", out + ".tmp.mp4"], check=True)
+    os.rename(out + ".tmp.mp4", out)
+    json.dump({"cuts": cuts, "frames": total}, open(truth, "w"))
+    return out, cuts
+
+
+def build_motion(name, segments):
+    """A clip of real pictures seen through a moving crop (MOTION_CUTS); its cuts are the junctions."""
+    out = os.path.join(CACHE, f"{name}.mp4")
+    truth = out + ".json"
+    if os.path.exists(out) and os.path.exists(truth):
+        return out, json.load(open(truth))["cuts"]
+    inputs, chains, cuts, total = [], [], [], 0
+    for k, (src, a, b, x, y, blend) in enumerate(segments):
+        inputs += ["-i", os.path.join(MEDIA, src)]
+        start, end = math.ceil(a * FPS), math.floor(b * FPS)
+        mix = f",tmix=frames={blend}" if blend > 1 else ""
+        chains.append(f"[{k}:v]fps={FPS},trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS,"
+                      f"scale=3840:2160,crop=1920:1080:x='{x}':y='{y}'{mix},setsar=1,format=yuv420p[v{k}]")
+        if k:
+            cuts.append(total)
+        total += end - start
+    graph = ";".join(chains) + ";" + "".join(f"[v{k}]" for k in range(len(segments))) + \
+        f"concat=n={len(segments)}:v=1:a=0[out]"
+    os.makedirs(CACHE, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, "-map", "[out]",
+                    *REGIMES["x264"], "-an", out + ".tmp.mp4"], check=True)
     os.rename(out + ".tmp.mp4", out)
     json.dump({"cuts": cuts, "frames": total}, open(truth, "w"))
     return out, cuts
@@ -194,6 +243,11 @@ def main():
         sets.append((name, os.path.join(MEDIA, name), cuts, "real"))
     for name in CUT_FREE:
         sets.append((name, os.path.join(MEDIA, name), [], "free"))
+    p, c = build_motion("motion-cuts", MOTION_CUTS)
+    sets.append(("motion-cuts", p, c, "motion"))
+    for name, segments in MOTION_FREE.items():
+        p, c = build_motion(f"motion-free-{name}", segments)
+        sets.append((f"motion-free-{name}", p, c, "motion"))
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores shared; times are best of "
           f"{args.repeat}, the two sides interleaved)")
@@ -203,6 +257,7 @@ def main():
     totals = {m: {t: [0, 0, 0] for t in (0, 1, 2)} for m in ("full", "keys", "scdet")}
     hard_totals = {t: [0, 0, 0] for t in (0, 1, 2)}
     false_cuts = {"full": 0, "keys": 0, "scdet": 0}
+    motion_totals = {m: {t: [0, 0, 0] for t in (0, 1, 2)} for m in ("full", "keys", "scdet")}
     key_speed = []
     shots_same, shots_all, rel_all = 0, 0, {f: [] for f in FEATURES}
     paired_keys = {}  # label: [(full / keys wall, full / keys CPU) per repetition]
@@ -222,7 +277,7 @@ def main():
             for tol in (0, 1, 2):
                 r = score(found, truth, tol)
                 for k in range(3):
-                    totals[m][tol][k] += r[k]
+                    (motion_totals if kind == "motion" else totals)[m][tol][k] += r[k]
                     if m == "full" and kind == "hard":
                         hard_totals[tol][k] += r[k]
             if kind == "free":
@@ -249,6 +304,11 @@ def main():
           "  ".join("+/-%d F1 %.3f" % (tol, prf(*hard_totals[tol])[2]) for tol in (0, 1, 2)))
     print(f"false cuts on cut-free clips: full {false_cuts['full']}, keys {false_cuts['keys']}, "
           f"scdet {false_cuts['scdet']}")
+    print("camera-motion set (its cut-free clips' cuts count as false positives):")
+    for m in ("full", "keys", "scdet"):
+        cells = "  ".join("+/-%d: %.3f/%.3f/%.3f" % ((tol,) + prf(*motion_totals[m][tol])) for tol in (0, 1, 2))
+        print(f"  {m:6} {cells}  (true {motion_totals[m][0][0]}, false {motion_totals[m][0][1]}, "
+              f"missed {motion_totals[m][0][2]} at +/-0)")
     print(f"shot features, keyframe path against full decoding: {shots_same} of {shots_all} shots "
           "the same; relative difference median / max: " +
           ", ".join(f"{f} {statistics.median(v):.3f}/{max(v):.3f}" for f, v in rel_all.items() if v))

@@ -87,7 +87,12 @@ struct ShotDetectorSettings {
   /* Score at or above which a frame is a cut candidate, on the detector's
    * scale; < 0 uses default_threshold(detector). For kAdaptive it is the
    * ratio of the frame's content score to the mean content score of the
-   * adaptive_window frames on each side. */
+   * adaptive_window frames on each side. Where the camera moves (the frame's
+   * content score at least min_content and the neighbours' mean at least
+   * half of it) and that ratio falls short, the same ratio is taken again
+   * on the scores with the camera's translation taken out (phase
+   * correlation of the luma views, docs/montagescene.md "Camera motion"):
+   * a pan changes every frame alike, a cut out of it alone. */
   double threshold = -1.0;
   /* kAdaptive only: the frame's content score must also reach this (0-255).
    * 15 and window 2 are PySceneDetect's AdaptiveDetector defaults. */
@@ -225,7 +230,32 @@ private:
      * adaptive neighbour mean of the frames after it, where its jumps would
      * hide a cut right after the excursion. */
     bool excursion = false;
+    /* The camera's translation from the frame before, in analysis-view
+     * pixels (camera_shift()), once estimated. */
+    mutable std::optional<cv::Point> shift;
+    /* The spectrum camera_shift() correlates (luma_spectrum()), once made. */
+    mutable cv::Mat spectrum;
+    /* compensated_content(), once computed; < 0 before. */
+    mutable double compensated = -1.0;
   };
+  /* The picture's translation (whole view pixels) from frames_[k-1] to
+   * frames_[k]: the phase correlation of their luma spectra
+   * (luma_spectrum()), its peak refined to a fraction of a pixel by the
+   * centroid of the 3x3 around it, doubled (the spectra are of half-size
+   * views) and rounded; (0, 0) for the first kept frame, a size change or a
+   * flat picture. Computed once per frame, on demand. */
+  cv::Point camera_shift(size_t k) const;
+  /* The DFT (complex, CV_32FC2) of frame k's V channel, halved in size
+   * (cv::pyrDown) and Hann-windowed; made once per frame, on demand. */
+  const cv::Mat &luma_spectrum(size_t k) const;
+  /* Frame k's content score with the camera's motion taken out: the least
+   * content distance between the overlap of frames_[k-1] and frames_[k]
+   * shifted by camera_shift() of frame k, of the frame before it and of the
+   * frame after it (a shift misread on one frame, as in motion blur, is
+   * read right on its neighbours), and the plain content score. Shifts that
+   * leave less than half the width or height overlapping are not tried.
+   * 0-255, at most Frame::content. */
+  double compensated_content(size_t k) const;
   void decide(std::vector<FrameVerdict> &out);
   double content_distance(const cv::Mat &a, const cv::Mat &b) const;
   double threshold() const;
@@ -255,6 +285,7 @@ private:
   std::deque<Frame> frames_;
   size_t next_ = 0;
   cv::Mat last_luma_;
+  mutable cv::Mat hann_; /* camera_shift()'s window, for the view size */
 
   /* The shot that ended with the stream before a size change (push()),
    * given to the new stream's first verdict. */
