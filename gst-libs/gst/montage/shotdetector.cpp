@@ -476,6 +476,8 @@ const cv::Mat &ShotDetector::luma_spectrum(size_t k) const
   cv::Mat v, half, real;
   cv::extractChannel(f.hsv, v, 2);
   cv::pyrDown(v, half);
+  if (half.cols < 2 || half.rows < 2)
+    return f.spectrum; /* no window that small: no shift read */
   half.convertTo(real, CV_32F);
   /* The window keeps the frame edges (which a pan moves in and out) from
    * deciding the peak: without it, random shakes were misread. */
@@ -497,8 +499,11 @@ cv::Point ShotDetector::camera_shift(size_t k) const
   /* Normalised cross-power spectrum, back to a correlation surface whose
    * peak sits at the shift (Kuglin and Hines 1975; cv::phaseCorrelate() does
    * the same, but transforms both pictures on every call). */
+  const cv::Mat &now = luma_spectrum(k), &before = luma_spectrum(k - 1);
+  if (now.empty() || before.empty())
+    return *f.shift;
   cv::Mat cross, surface;
-  cv::mulSpectrums(luma_spectrum(k), luma_spectrum(k - 1), cross, 0, true);
+  cv::mulSpectrums(now, before, cross, 0, true);
   for (int y = 0; y < cross.rows; y++) {
     cv::Vec2f *c = cross.ptr<cv::Vec2f>(y);
     for (int x = 0; x < cross.cols; x++) {
@@ -757,16 +762,20 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
         mean >= kMovingContext * settings_.min_content) {
       /* The camera moves: a cut out of a pan or a shake changes the picture
        * no more than the motion does. Judged again with the motion taken out. */
-      const double own = compensated_content(i);
-      double moved = 0.0;
-      for (size_t k = (i > w ? i - w : 0); k <= i + w && k < frames_.size(); k++)
-        if (k != i && frames_[k].has_score && !frames_[k].excursion)
-          moved += compensated_content(k);
-      moved = n ? moved / n : 0.0;
-      const double score = moved > 1e-5 ? std::min(own / moved, 255.0) : 255.0;
-      if (score >= threshold() && own >= settings_.min_content) {
-        candidate = true;
-        v.score = score;
+      try {
+        const double own = compensated_content(i);
+        double moved = 0.0;
+        for (size_t k = (i > w ? i - w : 0); k <= i + w && k < frames_.size(); k++)
+          if (k != i && frames_[k].has_score && !frames_[k].excursion)
+            moved += compensated_content(k);
+        moved = n ? moved / n : 0.0;
+        const double score = moved > 1e-5 ? std::min(own / moved, 255.0) : 255.0;
+        if (score >= threshold() && own >= settings_.min_content) {
+          candidate = true;
+          v.score = score;
+        }
+      } catch (const cv::Exception &) {
+        /* OpenCV refused the views: the frame keeps its plain score. */
       }
     }
   } else {

@@ -242,11 +242,13 @@ private:
    * frames_[k]: the phase correlation of their luma spectra
    * (luma_spectrum()), its peak refined to a fraction of a pixel by the
    * centroid of the 3x3 around it, doubled (the spectra are of half-size
-   * views) and rounded; (0, 0) for the first kept frame, a size change or a
-   * flat picture. Computed once per frame, on demand. */
+   * views) and rounded; (0, 0) for the first kept frame, a size change, a
+   * flat picture or a view under 4 pixels wide or high. Computed once per
+   * frame, on demand. */
   cv::Point camera_shift(size_t k) const;
   /* The DFT (complex, CV_32FC2) of frame k's V channel, halved in size
-   * (cv::pyrDown) and Hann-windowed; made once per frame, on demand. */
+   * (cv::pyrDown) and Hann-windowed; made once per frame, on demand. Empty
+   * when the halved view is under 2 pixels wide or high. */
   const cv::Mat &luma_spectrum(size_t k) const;
   /* Frame k's content score with the camera's motion taken out: the least
    * content distance between the overlap of frames_[k-1] and frames_[k]
