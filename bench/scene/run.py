@@ -87,21 +87,21 @@ REAL = {"Megamind.avi": [98, 154, 200], "oa4_launch.webm": [74], "cityCC0.mpg": 
 CUT_FREE = ["vtest.avi"]
 
 
-def build_concat(name, segments, regime):
-    out = os.path.join(CACHE, f"{name}-{regime}.mp4")
+def build_clip(out, segments, regime, chain):
+    """Concatenates segments (each (source, start s, end s, ...)), each made by
+    chain(k, segment) -> (filter chain of input k up to its [v{k}] label, frames);
+    the cuts are the junctions. Cached with its truth in out + ".json"."""
     truth = out + ".json"
     if os.path.exists(out) and os.path.exists(truth):
         return out, json.load(open(truth))["cuts"]
     inputs, chains, cuts, total = [], [], [], 0
-    for k, (src, a, b, slow) in enumerate(segments):
-        inputs += ["-i", os.path.join(MEDIA, src)]
-        start, end = math.ceil(a * slow * FPS), math.floor(b * slow * FPS)
-        chains.append(f"[{k}:v]setpts={slow}*(PTS-STARTPTS),fps={FPS},"
-                      f"trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS,"
-                      f"scale=1920:1080,setsar=1,format=yuv420p[v{k}]")
+    for k, seg in enumerate(segments):
+        inputs += ["-i", os.path.join(MEDIA, seg[0])]
+        text, frames = chain(k, seg)
+        chains.append(text)
         if k:
             cuts.append(total)
-        total += end - start
+        total += frames
     graph = ";".join(chains) + ";" + "".join(f"[v{k}]" for k in range(len(segments))) + \
         f"concat=n={len(segments)}:v=1:a=0[out]"
     os.makedirs(CACHE, exist_ok=True)
@@ -112,30 +112,27 @@ def build_concat(name, segments, regime):
     return out, cuts
 
 
+def build_concat(name, segments, regime):
+    """Real shots (HARDCUTS, LONGSHOTS) scaled to 1920x1080."""
+    def chain(k, seg):
+        _, a, b, slow = seg
+        start, end = math.ceil(a * slow * FPS), math.floor(b * slow * FPS)
+        return (f"[{k}:v]setpts={slow}*(PTS-STARTPTS),fps={FPS},"
+                f"trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS,"
+                f"scale=1920:1080,setsar=1,format=yuv420p[v{k}]", end - start)
+    return build_clip(os.path.join(CACHE, f"{name}-{regime}.mp4"), segments, regime, chain)
+
+
 def build_motion(name, segments):
-    """A clip of real pictures seen through a moving crop (MOTION_CUTS); its cuts are the junctions."""
-    out = os.path.join(CACHE, f"{name}.mp4")
-    truth = out + ".json"
-    if os.path.exists(out) and os.path.exists(truth):
-        return out, json.load(open(truth))["cuts"]
-    inputs, chains, cuts, total = [], [], [], 0
-    for k, (src, a, b, x, y, blend) in enumerate(segments):
-        inputs += ["-i", os.path.join(MEDIA, src)]
+    """Real pictures seen through a moving crop (MOTION_CUTS, MOTION_FREE), x264 defaults."""
+    def chain(k, seg):
+        _, a, b, x, y, blend = seg
         start, end = math.ceil(a * FPS), math.floor(b * FPS)
         mix = f",tmix=frames={blend}" if blend > 1 else ""
-        chains.append(f"[{k}:v]fps={FPS},trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS,"
-                      f"scale=3840:2160,crop=1920:1080:x='{x}':y='{y}'{mix},setsar=1,format=yuv420p[v{k}]")
-        if k:
-            cuts.append(total)
-        total += end - start
-    graph = ";".join(chains) + ";" + "".join(f"[v{k}]" for k in range(len(segments))) + \
-        f"concat=n={len(segments)}:v=1:a=0[out]"
-    os.makedirs(CACHE, exist_ok=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, "-map", "[out]",
-                    *REGIMES["x264"], "-an", out + ".tmp.mp4"], check=True)
-    os.rename(out + ".tmp.mp4", out)
-    json.dump({"cuts": cuts, "frames": total}, open(truth, "w"))
-    return out, cuts
+        return (f"[{k}:v]fps={FPS},trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS,"
+                f"scale=3840:2160,crop=1920:1080:x='{x}':y='{y}'{mix},setsar=1,format=yuv420p[v{k}]",
+                end - start)
+    return build_clip(os.path.join(CACHE, f"{name}.mp4"), segments, "x264", chain)
 
 
 def score(found, truth, tol):
