@@ -744,33 +744,34 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
   /* Hard cut candidate. */
   bool candidate = false;
   if (settings_.detector == DetectorKind::kAdaptive) {
-    double sum = 0.0;
-    int n = 0;
     const size_t w = (size_t)settings_.adaptive_window;
-    /* Decided excursions (a flash, a cut away and back) are left out: their
-     * jumps are no cuts, and in the mean they would hide a cut one or two
-     * frames after them. */
-    for (size_t k = (i > w ? i - w : 0); k <= i + w && k < frames_.size(); k++)
-      if (k != i && frames_[k].has_score && !frames_[k].excursion) {
-        sum += frames_[k].content;
-        n++;
-      }
-    const double mean = n ? sum / n : 0.0;
-    v.score = mean > 1e-5 ? std::min(f.content / mean, 255.0) : 255.0;
+    /* The frame's score over the mean of its neighbours' within the window
+     * (score(k): a frame's content score, plain or compensated), at most
+     * 255; sets mean. Decided excursions (a flash, a cut away and back) are
+     * left out: their jumps are no cuts, and in the mean they would hide a
+     * cut one or two frames after them. */
+    auto ratio = [&](auto score, double &mean) {
+      double sum = 0.0;
+      int n = 0;
+      for (size_t k = (i > w ? i - w : 0); k <= i + w && k < frames_.size(); k++)
+        if (k != i && frames_[k].has_score && !frames_[k].excursion) {
+          sum += score(k);
+          n++;
+        }
+      mean = n ? sum / n : 0.0;
+      return mean > 1e-5 ? std::min(score(i) / mean, 255.0) : 255.0;
+    };
+    double mean = 0.0;
+    v.score = ratio([&](size_t k) { return frames_[k].content; }, mean);
     candidate = v.score >= threshold() && f.content >= settings_.min_content;
     if (!candidate && f.content >= settings_.min_content &&
         mean >= kMovingContext * settings_.min_content) {
       /* The camera moves: a cut out of a pan or a shake changes the picture
        * no more than the motion does. Judged again with the motion taken out. */
       try {
-        const double own = compensated_content(i);
         double moved = 0.0;
-        for (size_t k = (i > w ? i - w : 0); k <= i + w && k < frames_.size(); k++)
-          if (k != i && frames_[k].has_score && !frames_[k].excursion)
-            moved += compensated_content(k);
-        moved = n ? moved / n : 0.0;
-        const double score = moved > 1e-5 ? std::min(own / moved, 255.0) : 255.0;
-        if (score >= threshold() && own >= settings_.min_content) {
+        const double score = ratio([&](size_t k) { return compensated_content(k); }, moved);
+        if (score >= threshold() && compensated_content(i) >= settings_.min_content) {
           candidate = true;
           v.score = score;
         }
