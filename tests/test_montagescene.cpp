@@ -777,19 +777,28 @@ std::vector<montage::Shot> shot_messages(std::vector<GstMessage *> &messages)
   return out;
 }
 
-/* The `cuts` of the montage-shots message among `messages` (none: empty). */
-std::vector<GstClockTime> summary_cuts(const std::vector<GstMessage *> &messages)
+/* Calls each(value) for each entry of the array field `field` of the
+ * montage-shots message among `messages` (none: no call). */
+template <typename Each>
+void for_each_summary_entry(const std::vector<GstMessage *> &messages, const char *field, Each each)
 {
-  std::vector<GstClockTime> out;
   for (GstMessage *msg : messages) {
     const GstStructure *s = gst_message_get_structure(msg);
     if (!gst_structure_has_name(s, "montage-shots"))
       continue;
-    const GValue *cuts = gst_structure_get_value(s, "cuts");
-    EXPECT_NE(cuts, nullptr);
-    for (guint k = 0; cuts && k < gst_value_array_get_size(cuts); k++)
-      out.push_back(g_value_get_uint64(gst_value_array_get_value(cuts, k)));
+    const GValue *list = gst_structure_get_value(s, field);
+    EXPECT_NE(list, nullptr) << field;
+    for (guint k = 0; list && k < gst_value_array_get_size(list); k++)
+      each(gst_value_array_get_value(list, k));
   }
+}
+
+/* The `cuts` of the montage-shots message among `messages` (none: empty). */
+std::vector<GstClockTime> summary_cuts(const std::vector<GstMessage *> &messages)
+{
+  std::vector<GstClockTime> out;
+  for_each_summary_entry(messages, "cuts",
+                         [&](const GValue *v) { out.push_back(g_value_get_uint64(v)); });
   return out;
 }
 
@@ -797,19 +806,11 @@ std::vector<GstClockTime> summary_cuts(const std::vector<GstMessage *> &messages
 std::vector<montage::Shot> summary_shots(const std::vector<GstMessage *> &messages)
 {
   std::vector<montage::Shot> out;
-  for (GstMessage *msg : messages) {
-    const GstStructure *s = gst_message_get_structure(msg);
-    if (!gst_structure_has_name(s, "montage-shots"))
-      continue;
-    const GValue *shots = gst_structure_get_value(s, "shots");
-    EXPECT_NE(shots, nullptr);
-    for (guint k = 0; shots && k < gst_value_array_get_size(shots); k++) {
-      montage::Shot shot;
-      EXPECT_TRUE(montage::shot_from_structure(
-          gst_value_get_structure(gst_value_array_get_value(shots, k)), shot));
-      out.push_back(shot);
-    }
-  }
+  for_each_summary_entry(messages, "shots", [&](const GValue *v) {
+    montage::Shot shot;
+    EXPECT_TRUE(montage::shot_from_structure(gst_value_get_structure(v), shot));
+    out.push_back(shot);
+  });
   return out;
 }
 
