@@ -413,6 +413,32 @@ TEST(ClipAnalysis, KeyframePathRunStartsOnItsKeyframeAfterTheSeek)
   EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded / 3);
 }
 
+/* The caps' rate stands unless the frames come at least 3 of its frames
+ * apart; a measured rate snaps to a common rate within 0.5 %. */
+TEST(ClipAnalysis, FrameRateFromCapsOrFrameSpacing)
+{
+  auto rate = [](gint n, gint d, GstClockTime interval) {
+    gint on = -1, od = -1;
+    montage::clip_frame_rate(n, d, interval, on, od);
+    return std::make_pair(on, od);
+  };
+  using R = std::pair<gint, gint>;
+  const GstClockTime ntsc = gst_util_uint64_scale_int(GST_SECOND, 1001, 30000);
+  EXPECT_EQ(rate(25, 1, 40 * GST_MSECOND), R(25, 1));
+  EXPECT_EQ(rate(25, 1, GST_CLOCK_TIME_NONE), R(25, 1));
+  EXPECT_EQ(rate(90000, 1, GST_CLOCK_TIME_NONE), R(90000, 1)) << "nothing measured";
+  EXPECT_EQ(rate(90000, 1, 0), R(90000, 1));
+  /* IVF's time base as the rate. */
+  EXPECT_EQ(rate(90000, 1, 40 * GST_MSECOND), R(25, 1));
+  EXPECT_EQ(rate(90000, 1, ntsc), R(30000, 1001));
+  EXPECT_EQ(rate(1000, 1, ntsc + 100 * GST_USECOND), R(30000, 1001)) << "within 0.5 %";
+  EXPECT_EQ(rate(90000, 1, 80 * GST_MSECOND), R(25, 2)) << "no common rate";
+  /* Frames sharing timestamps in pairs (every other one skipped). */
+  EXPECT_EQ(rate(25, 1, 80 * GST_MSECOND), R(25, 1));
+  EXPECT_EQ(rate(60, 1, gst_util_uint64_scale_int(GST_SECOND, 1, 15)), R(15, 1));
+  EXPECT_EQ(rate(0, 1, 40 * GST_MSECOND), R(0, 1)) << "variable stays variable";
+}
+
 /* Clips whose container GStreamer 1.22 cannot seek from a file (the
  * SEEKING query on the decoding pipeline answers no; gst-discoverer-1.0
  * says "Seekable: no"): YUV4MPEG2 (.y4m, y4mdec: raw frames, as x264 and
@@ -453,8 +479,12 @@ TEST(ClipAnalysis, UnseekableFilesFallBackToFullDecoding)
     montage::ClipAnalyseStats full_stats, auto_stats, key_stats;
     ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
     ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, autod, auto_stats));
-    /* Times, not frames: ivfparse reports the file's time base (1/90000)
-     * as its frame rate. */
+    /* ivfparse reports the file's time base (1/90000) as its frame rate;
+     * the clip reports the rate its frames are spaced at. */
+    EXPECT_EQ(full.fps_n, 25);
+    EXPECT_EQ(full.fps_d, 1);
+    EXPECT_EQ(autod.fps_n, 25);
+    EXPECT_EQ(autod.fps_d, 1);
     EXPECT_EQ(full.first_frame, 0u);
     EXPECT_EQ(full.cuts, (std::vector<GstClockTime>{1600 * GST_MSECOND, 3200 * GST_MSECOND}));
     EXPECT_EQ(autod.cuts, full.cuts);

@@ -56,8 +56,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * 11: a cut one or two frames after a flash is found; 12: the keyframe
  * path measures features on full decoding's grid; 13: a cut on the second
  * frame after a one-frame flash is found; 14: a cut straight out of a pan
- * or a shake is found (camera-motion test) */
-constexpr const char *kClipAnalysisVersion = "14";
+ * or a shake is found (camera-motion test); 15: the frame rate is measured
+ * where the caps' is far too high (IVF's time base, clip_frame_rate()) */
+constexpr const char *kClipAnalysisVersion = "15";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

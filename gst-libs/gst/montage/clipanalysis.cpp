@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -263,6 +264,17 @@ public:
   guint64 untimed_frames() const { return untimed_; }
   const GstVideoInfo *info() const { return have_info_ ? &info_ : nullptr; }
   guint64 frames() const { return frames_; }
+  /* Median spacing of consecutive frames decoded in passes that feed whole
+   * GOPs (all passes but the keyframes'), GST_CLOCK_TIME_NONE when none. */
+  GstClockTime median_frame_interval()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    if (intervals_.empty())
+      return GST_CLOCK_TIME_NONE;
+    auto mid = intervals_.begin() + intervals_.size() / 2;
+    std::nth_element(intervals_.begin(), mid, intervals_.end());
+    return *mid;
+  }
   std::function<void(GstClockTime, GstClockTime)> progress;
 
 private:
@@ -414,6 +426,10 @@ private:
     const bool ok = frame_view_from_video_frame(&frame, view) && self->builder_.build(view, self->hsv_);
     gst_video_frame_unmap(&frame);
     if (ok) {
+      /* Keyframes alone are a GOP apart; every other pass feeds whole runs. */
+      if (self->feed_ != Feed::kKeys && GST_CLOCK_TIME_IS_VALID(self->last_ts_) &&
+          GST_CLOCK_TIME_IS_VALID(st))
+        self->intervals_.push_back(st - self->last_ts_);
       self->last_ts_ = st;
       self->consumer_(Views{self->hsv_, self->builder_.luma(), self->builder_.bgr(), st,
                             GST_BUFFER_DURATION(buf)});
@@ -537,6 +553,7 @@ private:
   guint64 untimed_ = 0; /* frames decoded without a timestamp, all passes */
   GstClockTime progress_pos_ = GST_CLOCK_TIME_NONE;
   guint64 frames_ = 0;
+  std::vector<GstClockTime> intervals_; /* see median_frame_interval() */
 };
 
 /* Collects ShotDetector output: boundaries (new shots) and ended shots. */
@@ -672,6 +689,30 @@ const char *clip_analyse_path_text(ClipAnalysePath path)
     return "full decoding: the seek missed a keyframe";
   }
   return "full decoding";
+}
+
+void clip_frame_rate(gint caps_n, gint caps_d, GstClockTime median_interval, gint &n, gint &d)
+{
+  n = caps_n;
+  d = caps_d;
+  if (caps_n <= 0 || caps_d <= 0 || !GST_CLOCK_TIME_IS_VALID(median_interval) ||
+      median_interval == 0)
+    return;
+  const GstClockTime caps_frame = gst_util_uint64_scale_int(GST_SECOND, caps_d, caps_n);
+  if (median_interval < 3 * caps_frame)
+    return;
+  static const std::pair<gint, gint> kCommon[] = {
+      {24000, 1001}, {24, 1}, {25, 1},  {30000, 1001}, {30, 1}, {48, 1}, {50, 1},
+      {60000, 1001}, {60, 1}, {100, 1}, {120, 1},      {12, 1}, {15, 1}};
+  const double rate = (double)GST_SECOND / (double)median_interval;
+  for (const auto &[cn, cd] : kCommon) {
+    if (std::fabs(rate / ((double)cn / cd) - 1.0) <= 0.005) {
+      n = cn;
+      d = cd;
+      return;
+    }
+  }
+  gst_util_double_to_fraction(rate, &n, &d);
 }
 
 gchar *local_file_uri(const std::string &path, GError **error)
@@ -1065,8 +1106,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   if (const GstVideoInfo *info = dec->info()) {
     out.width = GST_VIDEO_INFO_WIDTH(info);
     out.height = GST_VIDEO_INFO_HEIGHT(info);
-    out.fps_n = GST_VIDEO_INFO_FPS_N(info);
-    out.fps_d = GST_VIDEO_INFO_FPS_D(info);
+    clip_frame_rate(GST_VIDEO_INFO_FPS_N(info), GST_VIDEO_INFO_FPS_D(info),
+                    dec->median_frame_interval(), out.fps_n, out.fps_d);
   }
   if (!GST_CLOCK_TIME_IS_VALID(out.duration) || out.duration == 0 || shots.empty()) {
     if (dec->untimed_frames() > 0) {

@@ -144,6 +144,22 @@ void explain_decode_error(GError *err, GError **error);
  * regular file" or GLib's conversion error. Used for clips and songs alike. */
 gchar *local_file_uri(const std::string &path, GError **error);
 
+/* The frame rate analyse_clip_file() reports for a clip, as n/d: the caps'
+ * rate caps_n/caps_d (0/1: variable or unknown) unless the decoded frames
+ * say otherwise. median_interval is the median spacing, in ns, of
+ * consecutive frames decoded in presentation order (GST_CLOCK_TIME_NONE or 0
+ * when none were). The caps' rate stands unless median_interval is at least
+ * 3 times its frame duration: ivfparse reports the IVF header's time base
+ * (often 1/90000, as FFmpeg writes VP8) as the frame rate, and a clip's
+ * rate then reads 90000/1; the measured rate is then reported, as the
+ * nearest common rate (24000/1001, 24, 25, 30000/1001, 30, 48, 50,
+ * 60000/1001, 60, 100, 120, 12, 15) within 0.5 %, or 1e9 / median_interval
+ * as a fraction. The factor 3 leaves alone streams whose frames share
+ * timestamps in pairs (AVI with packed B-frames, Megamind.avi: every other
+ * decoded frame is skipped, median 2 frames) and occasional dropped frames.
+ * 0/1 stays 0/1: a variable rate is not made constant. */
+void clip_frame_rate(gint caps_n, gint caps_d, GstClockTime median_interval, gint &n, gint &d);
+
 /* Analyses the local video file `path`. Fills out.path, uri, duration,
  * first_frame, fps_n/fps_d, width, height, analysis_path (the path taken, as
  * clip_analyse_path_text() words it), cuts (stream time of each shot
