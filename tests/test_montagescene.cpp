@@ -1316,6 +1316,26 @@ TEST(MontageScene, CameraFlashIsNoCutAndACutRightAfterItIsFound)
   EXPECT_EQ(control.cuts[0].timestamp, f0 * kFrame);
 }
 
+/* A flash straight into a cut (A W B or A W W B: no frame of A after the
+ * flash) is one cut, reported on the first white frame: W is like neither
+ * side, so it cannot be a flash inside A (A does not come back) and is taken
+ * as the new shot's first frame, where an editor's "flash cut" puts the cut
+ * too. Nothing is reported on B. */
+TEST(MontageScene, FlashStraightIntoACutIsOneCutOnTheFlash)
+{
+  const int n = 50, f0 = 20;
+  for (int len : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << len << "-frame flash at " << f0 << ", B from " << f0 + len);
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+    ElementRun run = run_element(maker, n, [&](int i) {
+      if (i >= f0 && i < f0 + len)
+        return maker.make_from_bgr(flashed(maker.picture(0, i)), i * kFrame);
+      return maker.make(i >= f0 + len ? 1 : 0, i, i * kFrame);
+    });
+    expect_only_cuts_at(run, {f0}, n);
+  }
+}
+
 /* A fast pan (a contrasty texture sliding 20, 32 or 40 px a frame at 320 px
  * wide, after a still start) is no cut with the default properties, and a
  * hard cut three frames after the camera stops is found at its frame.
