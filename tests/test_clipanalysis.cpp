@@ -431,6 +431,9 @@ TEST(ClipAnalysis, FrameRateFromCapsOrFrameSpacing)
   /* IVF's time base as the rate. */
   EXPECT_EQ(rate(90000, 1, 40 * GST_MSECOND), R(25, 1));
   EXPECT_EQ(rate(90000, 1, ntsc), R(30000, 1001));
+  EXPECT_EQ(rate(90000, 1, gst_util_uint64_scale_int(GST_SECOND, 1, 24)), R(24, 1))
+      << "the nearest common rate, not the first within 0.5 %";
+  EXPECT_EQ(rate(90000, 1, gst_util_uint64_scale_int(GST_SECOND, 1001, 24000)), R(24000, 1001));
   EXPECT_EQ(rate(1000, 1, ntsc + 100 * GST_USECOND), R(30000, 1001)) << "within 0.5 %";
   EXPECT_EQ(rate(90000, 1, 80 * GST_MSECOND), R(25, 2)) << "no common rate";
   /* Frames sharing timestamps in pairs (every other one skipped). */
@@ -485,6 +488,9 @@ TEST(ClipAnalysis, UnseekableFilesFallBackToFullDecoding)
     EXPECT_EQ(full.fps_d, 1);
     EXPECT_EQ(autod.fps_n, 25);
     EXPECT_EQ(autod.fps_d, 1);
+    EXPECT_EQ(full.duration, 4800 * GST_MSECOND) << "120 frames of 40 ms";
+    ASSERT_FALSE(full.shots.empty());
+    EXPECT_EQ(full.shots.back().end, full.duration);
     EXPECT_EQ(full.first_frame, 0u);
     EXPECT_EQ(full.cuts, (std::vector<GstClockTime>{1600 * GST_MSECOND, 3200 * GST_MSECOND}));
     EXPECT_EQ(autod.cuts, full.cuts);

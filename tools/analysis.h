@@ -57,8 +57,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * path measures features on full decoding's grid; 13: a cut on the second
  * frame after a one-frame flash is found; 14: a cut straight out of a pan
  * or a shake is found (camera-motion test); 15: the frame rate is measured
- * where the caps' is far too high (IVF's time base, clip_frame_rate()) */
-constexpr const char *kClipAnalysisVersion = "15";
+ * where the caps' is far too high (IVF's time base, clip_frame_rate()); 16:
+ * that rate is the nearest common rate (15 took the first within 0.5 %: 24
+ * fps read 24000/1001) */
+constexpr const char *kClipAnalysisVersion = "16";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

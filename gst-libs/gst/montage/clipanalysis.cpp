@@ -260,6 +260,8 @@ public:
 
   GstClockTime first_frame() const { return first_; }
   GstClockTime end() const { return end_; }
+  /* The latest frame start seen, all passes. */
+  GstClockTime last_start() const { return last_start_; }
   /* Frames decoded without a timestamp, all passes. */
   guint64 untimed_frames() const { return untimed_; }
   const GstVideoInfo *info() const { return have_info_ ? &info_ : nullptr; }
@@ -410,6 +412,8 @@ private:
       const GstClockTime e = st + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
       if (!GST_CLOCK_TIME_IS_VALID(self->end_) || e > self->end_)
         self->end_ = e;
+      if (!GST_CLOCK_TIME_IS_VALID(self->last_start_) || st > self->last_start_)
+        self->last_start_ = st;
     }
     /* Frames arrive once per pass in order; a preroll frame seen again
      * after PLAYING (same time) is skipped. */
@@ -550,6 +554,7 @@ private:
   guint32 wanted_seqnum_ = GST_SEQNUM_INVALID, segment_seqnum_ = GST_SEQNUM_INVALID;
   GstClockTime last_ts_ = GST_CLOCK_TIME_NONE;
   GstClockTime first_ = GST_CLOCK_TIME_NONE, end_ = GST_CLOCK_TIME_NONE;
+  GstClockTime last_start_ = GST_CLOCK_TIME_NONE;
   guint64 untimed_ = 0; /* frames decoded without a timestamp, all passes */
   GstClockTime progress_pos_ = GST_CLOCK_TIME_NONE;
   guint64 frames_ = 0;
@@ -705,14 +710,16 @@ void clip_frame_rate(gint caps_n, gint caps_d, GstClockTime median_interval, gin
       {24000, 1001}, {24, 1}, {25, 1},  {30000, 1001}, {30, 1}, {48, 1}, {50, 1},
       {60000, 1001}, {60, 1}, {100, 1}, {120, 1},      {12, 1}, {15, 1}};
   const double rate = (double)GST_SECOND / (double)median_interval;
+  double best = 0.005; /* the nearest within 0.5 %: 24 and 24000/1001 are 0.1 % apart */
+  gst_util_double_to_fraction(rate, &n, &d);
   for (const auto &[cn, cd] : kCommon) {
-    if (std::fabs(rate / ((double)cn / cd) - 1.0) <= 0.005) {
+    const double off = std::fabs(rate / ((double)cn / cd) - 1.0);
+    if (off <= best) {
+      best = off;
       n = cn;
       d = cd;
-      return;
     }
   }
-  gst_util_double_to_fraction(rate, &n, &d);
 }
 
 gchar *local_file_uri(const std::string &path, GError **error)
@@ -1108,6 +1115,19 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     out.height = GST_VIDEO_INFO_HEIGHT(info);
     clip_frame_rate(GST_VIDEO_INFO_FPS_N(info), GST_VIDEO_INFO_FPS_D(info),
                     dec->median_frame_interval(), out.fps_n, out.fps_d);
+    /* A measured rate also gives the last frame the duration the caps'
+     * rate (a few us for IVF's 90000/1) cut short; the last shot ends there. */
+    const GstClockTime last = dec->last_start();
+    if (out.fps_n != GST_VIDEO_INFO_FPS_N(info) && GST_CLOCK_TIME_IS_VALID(last) &&
+        GST_CLOCK_TIME_IS_VALID(out.duration)) {
+      const GstClockTime end = last + gst_util_uint64_scale_int(GST_SECOND, out.fps_d, out.fps_n);
+      if (end > out.duration) {
+        for (Shot &s : shots)
+          if (s.end == out.duration)
+            s.end = end;
+        out.duration = end;
+      }
+    }
   }
   if (!GST_CLOCK_TIME_IS_VALID(out.duration) || out.duration == 0 || shots.empty()) {
     if (dec->untimed_frames() > 0) {
