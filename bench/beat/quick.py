@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Scores the beat tracker core alone (no pipeline, no aubio, no timing) on the sets build-sets.sh made.
 
-    bench/beat/quick.py --build BUILD_DIR [--live] [--only SUBSTRING]
+    bench/beat/quick.py --build BUILD_DIR [--live] [--only SUBSTRING] [--gain DB]
 
 A development loop: each song is decoded once with ffmpeg to mono float samples in
 ~/.cache/gst-montage/bench/beat/raw, then BUILD_DIR/bench/beat-eval (montage::BeatTracker on those
@@ -9,8 +9,11 @@ samples, as montagebeat would see them after audioconvert) runs on two songs at 
 are score.py's (same functions, same truth); the means come within about 0.005 of a score.py run of
 the same code (ffmpeg decodes and downmixes, and the element hands the tracker other buffer sizes).
 score.py stays the reference: it runs the real pipeline and aubio and times both.
+--gain DB scales every song's samples by DB decibels first (the tracker depends on the input level:
+docs/beat-benchmark.md, fifteenth round).
 """
 import argparse
+import array
 import concurrent.futures
 import glob
 import importlib.util
@@ -43,6 +46,20 @@ def decode(path):
     return raw, int(open(rate_file).read())
 
 
+def scaled(raw, db):
+    """A copy of a raw song scaled by db decibels (cached beside it)."""
+    out = f'{raw[:-4]}.gain{db:+g}dB.f32'
+    if not os.path.exists(out):
+        a = array.array('f')
+        with open(raw, 'rb') as f:
+            a.frombytes(f.read())
+        g = 10 ** (db / 20)
+        with open(out + '.part', 'wb') as f:
+            f.write(array.array('f', (x * g for x in a)).tobytes())
+        os.replace(out + '.part', out)
+    return out
+
+
 def run(tool, mode, raw, rate):
     out = subprocess.run([tool, mode, raw, str(rate)], capture_output=True, text=True, check=True).stdout
     lines = out.split('\n')
@@ -62,6 +79,7 @@ def main():
     ap.add_argument('--build', required=True)
     ap.add_argument('--live', action='store_true')
     ap.add_argument('--only', default='')
+    ap.add_argument('--gain', type=float, default=0.0, help='scale the samples by this many dB')
     args = ap.parse_args()
     tool = os.path.join(args.build, 'bench', 'beat-eval')
     if not os.path.exists(tool):
@@ -72,6 +90,8 @@ def main():
         sys.exit('quick: no songs; run bench/beat/build-sets.sh first')
     modes = ['offline'] + (['live'] if args.live else [])
     decoded = {s: decode(s) for s in songs}
+    if args.gain:
+        decoded = {s: (scaled(raw, args.gain), rate) for s, (raw, rate) in decoded.items()}
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
         jobs = {(s, m): ex.submit(run, tool, m, *decoded[s]) for s in songs for m in modes}
         res = {k: v.result() for k, v in jobs.items()}
