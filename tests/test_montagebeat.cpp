@@ -244,16 +244,13 @@ struct Fixture {
       tag_bpms.push_back(bpm);
   }
 
-  /* Element messages named `name` posted so far; others stay for later. */
-  /* Messages posted so far, by name. In offline mode a message may wait up
-   * to 50 ms for its group (the element's "Messages" section), so every
-   * message made before the call is on the bus 100 ms later. */
-  /* The element messages named `name` posted so far. In offline mode the
-   * element posts in groups from the system clock's thread, up to 50 ms
-   * after its last post: messages are collected until the bus has been
-   * quiet for 250 ms (at most 5 s in all). A fixed 100 ms wait once
-   * returned no montage-beat at all, on CI with the leaks tracer and other
-   * tests loading both cores, so the clock's thread can be that late. */
+  /* The element messages named `name` posted so far; others stay for
+   * later. In offline mode the element posts in groups from the system
+   * clock's thread, up to 50 ms after its last post: messages are collected
+   * until the bus has been quiet for 250 ms (at most 5 s in all). A fixed
+   * 100 ms wait once returned no montage-beat at all, on CI with the leaks
+   * tracer and other tests loading both cores, so the clock's thread can be
+   * that late. */
   std::vector<GstStructure *> take(const char *name)
   {
     const gint64 until = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
