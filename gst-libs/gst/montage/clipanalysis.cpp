@@ -1122,9 +1122,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         GST_CLOCK_TIME_IS_VALID(out.duration)) {
       const GstClockTime end = last + gst_util_uint64_scale_int(GST_SECOND, out.fps_d, out.fps_n);
       if (end > out.duration) {
-        for (Shot &s : shots)
-          if (s.end == out.duration)
-            s.end = end;
+        if (!shots.empty() && shots.back().end == out.duration)
+          shots.back().end = end;
         out.duration = end;
       }
     }

@@ -547,7 +547,8 @@ double ShotDetector::compensated_content(size_t k) const
   if (k == 0 || !f.has_score)
     return f.compensated;
   const cv::Mat &a = frames_[k - 1].hsv, &b = f.hsv;
-  cv::Point tries[3] = {camera_shift(k), camera_shift(k), camera_shift(k)};
+  const cv::Point own = camera_shift(k);
+  cv::Point tries[3] = {own, own, own};
   if (k >= 2)
     tries[1] = camera_shift(k - 1);
   if (k + 1 < frames_.size())
