@@ -683,6 +683,47 @@ TEST(BeatTracker, LiveSwingFollowsPhaseChanges)
   EXPECT_GE((double)on_beat, 0.9 * (double)counted) << on_beat << " of " << counted << " live beats on the beat";
 }
 
+/* The beats do not depend on the input level: the swing pattern above over
+ * a noise bed, at -12, 0 and +12 dB (peaks at -14 to +10 dBFS; floats may
+ * exceed full scale), gives the same beats offline and live within 1 ms.
+ * With the band levels compressed at a fixed scale, the louder copies were
+ * read on the log part of the curve and the quieter on the linear part, and
+ * their beats differed. */
+TEST(BeatTracker, BeatsDoNotDependOnTheInputLevel)
+{
+  const guint rate = 44100;
+  const double period = 0.5, seconds = 30.0;
+  ClickTrack beat_clicks = make_clicks(rate, 120, 0.5, seconds, 1);
+  ClickTrack swung = make_clicks(rate, 120, 0.5 + period * 2 / 3, seconds, 1);
+  const std::vector<float> bed = no_pulse(rate, seconds + 1.0, false, false);
+  std::vector<float> s(beat_clicks.samples.size());
+  for (std::size_t i = 0; i < s.size(); i++)
+    s[i] = 0.25f * (0.5f * beat_clicks.samples[i] + swung.samples[i] + 0.1f * bed[i]);
+
+  std::vector<std::vector<Beat>> live;
+  std::vector<std::vector<GstClockTime>> offline;
+  for (double db : {-12.0, 0.0, 12.0}) {
+    const float g = (float)std::pow(10.0, db / 20.0);
+    std::vector<float> scaled(s.size());
+    for (std::size_t i = 0; i < s.size(); i++)
+      scaled[i] = g * s[i];
+    BeatTracker bt(rate);
+    live.push_back(push_all(bt, scaled));
+    offline.push_back(bt.finish().beats);
+  }
+  for (std::size_t k = 1; k < 3; k++) {
+    SCOPED_TRACE(k == 1 ? "0 dB against -12 dB" : "+12 dB against -12 dB");
+    ASSERT_GT(offline[0].size(), 40u);
+    ASSERT_EQ(offline[k].size(), offline[0].size());
+    for (std::size_t i = 0; i < offline[0].size(); i++)
+      EXPECT_LE(dist(offline[k][i], offline[0][i]), GST_MSECOND) << "offline beat " << i;
+    ASSERT_GT(live[0].size(), 30u);
+    ASSERT_EQ(live[k].size(), live[0].size());
+    for (std::size_t i = 0; i < live[0].size(); i++)
+      EXPECT_LE(dist(live[k][i].time, live[0][i].time), GST_MSECOND) << "live beat " << i;
+  }
+}
+
 TEST(BeatTracker, RejectsBadConfiguration)
 {
   EXPECT_THROW(BeatTracker(7999), montage::BeatTrackerError);

@@ -72,6 +72,32 @@ constexpr double kPulseWindowS = 4.0;
 constexpr double kPulseSpread = 5.0;
 constexpr double kPulseLift = 2.6;
 constexpr long kPulseStep = 4;
+/* The input level. The band levels are compressed as
+ * log1p(kBandKnee * g * a), a a band's amplitude and g the level gain
+ * 10^((kLevelRefDb - r) / 20), where r (dBFS) is the kLevelPercentile of the
+ * levels of the last kLevelRefS of hops, silent hops (under
+ * config.silence_db) left out, counted in 0.5 dB bins from -120 to 0 dBFS.
+ * So a song is compressed as if its louder hops sat at kLevelRefDb whatever
+ * its level, and its beats do not depend on the level (a fixed
+ * log1p(100 * a) worked on the log part of the curve for loud input and
+ * on the linear part for quiet input: commercial masters at -8 to -14 dBFS
+ * and the benchmark's renders at -22 to -51 dBFS were tracked differently).
+ * A percentile of a minute of hops follows the music's own level, not a
+ * short loud hit before a quiet intro (a 5 s running mean did, and gave a
+ * vibrato pad after a hit a grid). Live, hops more than kQuietBelowRefDb
+ * under r add nothing to the causal envelope (before any reference, those
+ * under config.silence_db - 20). Measured with bench/beat/quick.py --gain
+ * (docs/beat-benchmark.md, sixteenth round): offline scores equal within
+ * 0.001 from -6 to +20 dB. At the 0.75 percentile, references of -20 to
+ * -28 dBFS and windows of 30-600 s score within 0.003 of each other and
+ * pass the no-pulse tests; -30 dBFS and lower, or the median, gave the
+ * pulse-less intros of those tests beats. */
+constexpr double kBandKnee = 100.0;
+constexpr double kLevelRefDb = -25.0;
+constexpr double kLevelRefS = 60.0;
+constexpr double kLevelPercentile = 0.75;
+constexpr double kQuietBelowRefDb = 50.0;
+constexpr int kLevelBins = 240;
 /* Viterbi cost of a tempo change, per octave of change. */
 constexpr double kTempoChangeCost = 4.0;
 /* Ellis 2007 transition tightness. NOTES.md: 400-1600 kept syncopated
@@ -530,7 +556,14 @@ struct BeatTracker::Impl {
   std::vector<float> flux;       /* raw log-band spectral flux */
   std::vector<float> bass;       /* flux over the bass bands */
   std::vector<float> bands;      /* kBands log band levels per hop */
-  std::vector<float> prev_bands; /* previous hop's */
+  std::vector<float> prev_bands; /* previous hop's band amplitudes (not compressed) */
+  /* Level reference (kLevelRefS): the last hops' level bins (-1: silent),
+   * oldest first from level_pos, and how many hops fall in each bin. */
+  std::vector<int> level_ring;
+  std::size_t level_pos = 0;
+  std::vector<int> level_hist;
+  long level_count = 0;          /* non-silent hops in level_ring */
+  double level_ref_db = -400.0;  /* the reference, dBFS (-400: none yet) */
   std::vector<double> hop_sumsq; /* sum of squares of the hop's analysis samples */
   /* kPitchClasses power sums per chroma frame, for frames [chroma_first, ...)
    * (global frame indices); frame j is computed after hop
@@ -614,6 +647,8 @@ struct BeatTracker::Impl {
     bass_bands = std::max(bass_bands, 1);
     ring.assign(kWindow, 0.f);
     prev_bands.assign(kBands, 0.f);
+    level_ring.assign((std::size_t)std::lround(kLevelRefS * kFps), -1);
+    level_hist.assign(kLevelBins, 0);
     chroma_power.assign(kChromaBins, 0.f);
     chroma_ring.assign(kChromaWindow, 0.f);
     chroma_class.assign(kChromaBins, -1);
@@ -640,6 +675,11 @@ struct BeatTracker::Impl {
     bass.clear();
     bands.clear();
     std::fill(prev_bands.begin(), prev_bands.end(), 0.f);
+    std::fill(level_ring.begin(), level_ring.end(), -1);
+    std::fill(level_hist.begin(), level_hist.end(), 0);
+    level_pos = 0;
+    level_count = 0;
+    level_ref_db = -400.0;
     chroma.clear();
     chroma_first = 0;
     std::fill(chroma_ring.begin(), chroma_ring.end(), 0.f);
@@ -721,6 +761,42 @@ struct BeatTracker::Impl {
     return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
   }
 
+  /* Enters the newest hop (its sum of squares) into the level reference and
+   * returns the level gain (kLevelRefDb). */
+  double level_gain(double sumsq)
+  {
+    const double ms = sumsq / kHop;
+    const double db = ms > 0 ? 10.0 * std::log10(ms) : -400.0;
+    const int bin =
+        db < config.silence_db ? -1 : std::clamp((int)((db + 120.0) * 2.0), 0, kLevelBins - 1);
+    const int old = level_ring[level_pos];
+    if (old >= 0) {
+      level_hist[(std::size_t)old]--;
+      level_count--;
+    }
+    level_ring[level_pos] = bin;
+    level_pos = (level_pos + 1) % level_ring.size();
+    if (bin >= 0) {
+      level_hist[(std::size_t)bin]++;
+      level_count++;
+    }
+    if (level_count == 0) {
+      level_ref_db = -400.0;
+      return std::pow(10.0, (kLevelRefDb - config.silence_db) / 20.0);
+    }
+    const long want = std::max(1L, (long)std::ceil(kLevelPercentile * (double)level_count));
+    long seen = 0;
+    int b = 0;
+    for (; b < kLevelBins; b++) {
+      seen += level_hist[(std::size_t)b];
+      if (seen >= want)
+        break;
+    }
+    const double ref = (b + 0.5) / 2.0 - 120.0;
+    level_ref_db = ref;
+    return std::pow(10.0, (kLevelRefDb - ref) / 20.0);
+  }
+
   bool loud_between(double from, double to) const
   {
     if (n_hops == base)
@@ -749,6 +825,7 @@ struct BeatTracker::Impl {
     const double sumsq = (part[0] + part[1]) + (part[2] + part[3]);
     hop_sumsq.push_back(sumsq);
     fft.compute(r, ring_pos, hann.data(), power.data());
+    const double gain = kBandKnee * level_gain(sumsq);
     double f = 0, fb = 0;
     const std::size_t band_base = bands.size();
     bands.resize(band_base + kBands);
@@ -757,14 +834,15 @@ struct BeatTracker::Impl {
       for (int k = band_edges[b]; k < band_edges[b + 1]; k++)
         e += power[(std::size_t)k];
       const int width = std::max(1, band_edges[b + 1] - band_edges[b]);
-      const float level = (float)std::log1p(100.0 * std::sqrt(e / width));
-      const float d = level - prev_bands[b];
+      const float amplitude = (float)std::sqrt(e / width);
+      const float level = (float)std::log1p(gain * amplitude);
+      const float d = level - (float)std::log1p(gain * prev_bands[b]);
       if (d > 0) {
         f += d;
         if (b < bass_bands)
           fb += d;
       }
-      prev_bands[b] = level;
+      prev_bands[b] = amplitude;
       bands[band_base + (std::size_t)b] = level;
     }
     flux.push_back((float)f);
@@ -945,7 +1023,8 @@ struct BeatTracker::Impl {
       flux_run -= flux_at(t - span);
     const double mean = flux_run / (double)std::min(t + 1, span);
     double v = std::max(0.0, (double)flux_at(t) - mean);
-    if (hop_db(t) < config.silence_db - 20.0)
+    if (hop_db(t) <
+        (level_ref_db > -400.0 ? level_ref_db - kQuietBelowRefDb : config.silence_db - 20.0))
       v = 0;
     const double a = 1.0 / (8.0 * kFps);
     var_ema = var_ema == 0 ? v * v : (1 - a) * var_ema + a * v * v;
