@@ -557,6 +557,8 @@ struct BeatTracker::Impl {
   std::vector<float> bass;       /* flux over the bass bands */
   std::vector<float> bands;      /* kBands log band levels per hop */
   std::vector<float> prev_bands; /* previous hop's band amplitudes (not compressed) */
+  std::vector<float> prev_levels; /* the same compressed with prev_gain */
+  double prev_gain = 0;
   /* Level reference (kLevelRefS): the last hops' level bins (-1: silent),
    * oldest first from level_pos, and how many hops fall in each bin. */
   std::vector<int> level_ring;
@@ -564,6 +566,7 @@ struct BeatTracker::Impl {
   std::vector<int> level_hist;
   long level_count = 0;          /* non-silent hops in level_ring */
   double level_ref_db = -400.0;  /* the reference, dBFS (-400: none yet) */
+  double level_ref_gain = 1.0;   /* level_gain() for level_ref_db */
   std::vector<double> hop_sumsq; /* sum of squares of the hop's analysis samples */
   /* kPitchClasses power sums per chroma frame, for frames [chroma_first, ...)
    * (global frame indices); frame j is computed after hop
@@ -647,6 +650,7 @@ struct BeatTracker::Impl {
     bass_bands = std::max(bass_bands, 1);
     ring.assign(kWindow, 0.f);
     prev_bands.assign(kBands, 0.f);
+    prev_levels.assign(kBands, 0.f);
     level_ring.assign((std::size_t)std::lround(kLevelRefS * kFps), -1);
     level_hist.assign(kLevelBins, 0);
     chroma_power.assign(kChromaBins, 0.f);
@@ -675,6 +679,8 @@ struct BeatTracker::Impl {
     bass.clear();
     bands.clear();
     std::fill(prev_bands.begin(), prev_bands.end(), 0.f);
+    std::fill(prev_levels.begin(), prev_levels.end(), 0.f);
+    prev_gain = 0;
     std::fill(level_ring.begin(), level_ring.end(), -1);
     std::fill(level_hist.begin(), level_hist.end(), 0);
     level_pos = 0;
@@ -793,8 +799,11 @@ struct BeatTracker::Impl {
         break;
     }
     const double ref = (b + 0.5) / 2.0 - 120.0;
-    level_ref_db = ref;
-    return std::pow(10.0, (kLevelRefDb - ref) / 20.0);
+    if (ref != level_ref_db) {
+      level_ref_db = ref;
+      level_ref_gain = std::pow(10.0, (kLevelRefDb - ref) / 20.0);
+    }
+    return level_ref_gain;
   }
 
   bool loud_between(double from, double to) const
@@ -826,6 +835,13 @@ struct BeatTracker::Impl {
     hop_sumsq.push_back(sumsq);
     fft.compute(r, ring_pos, hann.data(), power.data());
     const double gain = kBandKnee * level_gain(sumsq);
+    /* The flux compares two hops compressed alike: where the gain moved,
+     * the previous hop is compressed again with the new one. */
+    if (gain != prev_gain) {
+      for (int b = 0; b < kBands; b++)
+        prev_levels[(std::size_t)b] = (float)std::log1p(gain * prev_bands[(std::size_t)b]);
+      prev_gain = gain;
+    }
     double f = 0, fb = 0;
     const std::size_t band_base = bands.size();
     bands.resize(band_base + kBands);
@@ -836,13 +852,14 @@ struct BeatTracker::Impl {
       const int width = std::max(1, band_edges[b + 1] - band_edges[b]);
       const float amplitude = (float)std::sqrt(e / width);
       const float level = (float)std::log1p(gain * amplitude);
-      const float d = level - (float)std::log1p(gain * prev_bands[b]);
+      const float d = level - prev_levels[b];
       if (d > 0) {
         f += d;
         if (b < bass_bands)
           fb += d;
       }
       prev_bands[b] = amplitude;
+      prev_levels[b] = level;
       bands[band_base + (std::size_t)b] = level;
     }
     flux.push_back((float)f);
