@@ -478,6 +478,12 @@ private:
   fftwf_plan plan_ = nullptr;
 };
 
+/* A mean square of samples as a level in dBFS; -400 for digital silence. */
+double mean_square_db(double ms)
+{
+  return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
+}
+
 } // namespace
 
 double energy_from_db(double db, double silence_db)
@@ -566,7 +572,7 @@ struct BeatTracker::Impl {
   std::vector<int> level_hist;
   long level_count = 0;          /* non-silent hops in level_ring */
   double level_ref_db = -400.0;  /* the reference, dBFS (-400: none yet) */
-  double level_ref_gain = 1.0;   /* level_gain() for level_ref_db */
+  double level_ref_gain = 0;     /* level_gain() for level_ref_db; 0: not yet computed */
   std::vector<double> hop_sumsq; /* sum of squares of the hop's analysis samples */
   /* kPitchClasses power sums per chroma frame, for frames [chroma_first, ...)
    * (global frame indices); frame j is computed after hop
@@ -686,6 +692,7 @@ struct BeatTracker::Impl {
     level_pos = 0;
     level_count = 0;
     level_ref_db = -400.0;
+    level_ref_gain = 0;
     chroma.clear();
     chroma_first = 0;
     std::fill(chroma_ring.begin(), chroma_ring.end(), 0.f);
@@ -761,18 +768,13 @@ struct BeatTracker::Impl {
            energy_ms.capacity() * sizeof(double) + cues.capacity() * sizeof(Cue) + chroma.capacity() * sizeof(float);
   }
 
-  double hop_db(long h) const
-  {
-    double ms = sumsq_at(h) / kHop;
-    return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
-  }
+  double hop_db(long h) const { return mean_square_db(sumsq_at(h) / kHop); }
 
   /* Enters the newest hop (its sum of squares) into the level reference and
    * returns the level gain (kLevelRefDb). */
   double level_gain(double sumsq)
   {
-    const double ms = sumsq / kHop;
-    const double db = ms > 0 ? 10.0 * std::log10(ms) : -400.0;
+    const double db = mean_square_db(sumsq / kHop);
     const int bin =
         db < config.silence_db ? -1 : std::clamp((int)((db + 120.0) * 2.0), 0, kLevelBins - 1);
     const int old = level_ring[level_pos];
@@ -786,22 +788,24 @@ struct BeatTracker::Impl {
       level_hist[(std::size_t)bin]++;
       level_count++;
     }
-    if (level_count == 0) {
-      level_ref_db = -400.0;
-      return std::pow(10.0, (kLevelRefDb - config.silence_db) / 20.0);
+    /* Without a non-silent hop, the gain is that of a reference at
+     * config.silence_db, and level_ref_db says there is none. */
+    double ref = -400.0;
+    if (level_count > 0) {
+      const long want = std::max(1L, (long)std::ceil(kLevelPercentile * (double)level_count));
+      long seen = 0;
+      int b = 0;
+      for (; b < kLevelBins; b++) {
+        seen += level_hist[(std::size_t)b];
+        if (seen >= want)
+          break;
+      }
+      ref = (b + 0.5) / 2.0 - 120.0;
     }
-    const long want = std::max(1L, (long)std::ceil(kLevelPercentile * (double)level_count));
-    long seen = 0;
-    int b = 0;
-    for (; b < kLevelBins; b++) {
-      seen += level_hist[(std::size_t)b];
-      if (seen >= want)
-        break;
-    }
-    const double ref = (b + 0.5) / 2.0 - 120.0;
-    if (ref != level_ref_db) {
+    if (ref != level_ref_db || level_ref_gain <= 0) {
       level_ref_db = ref;
-      level_ref_gain = std::pow(10.0, (kLevelRefDb - ref) / 20.0);
+      level_ref_gain =
+          std::pow(10.0, (kLevelRefDb - (ref > -400.0 ? ref : config.silence_db)) / 20.0);
     }
     return level_ref_gain;
   }
@@ -2235,7 +2239,7 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
       std::size_t a = (std::size_t)std::llround((double)k * hops_per_interval);
       ms = hops > a ? d.energy_sum / (double)((hops - a) * kHop) : 0.0;
     }
-    song.energy_curve.push_back(energy_from_db(ms > 0 ? 10 * std::log10(ms) : -400.0, d.config.silence_db));
+    song.energy_curve.push_back(energy_from_db(mean_square_db(ms), d.config.silence_db));
   }
 
   /* Sections: the curve smoothed over 3 s (centred, so a step in loudness
