@@ -266,6 +266,62 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
       << "only the GOPs around the cuts (and the last GOP) are decoded";
 }
 
+/* The keyframe path's runs decoded by 1, 2 or 3 pipelines in parallel
+ * (ClipAnalyseOptions::refine_decoders): five 60-frame shots in 25-frame
+ * GOPs give four runs of changed GOPs and the tail GOP, split among the
+ * pipelines; the shots, their features and the frames each run decodes
+ * must not depend on the split. */
+TEST(ClipAnalysis, ParallelRefinementGivesTheSameShots)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("gop25-parallel.mp4");
+  std::string sources;
+  for (const char *pattern : {"smpte", "checkers-8", "circular", "pinwheel", "spokes"})
+    sources += std::string(" videotestsrc num-buffers=60 pattern=") + pattern +
+               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  ASSERT_TRUE(encode_clip(sources, path));
+
+  montage::ClipAnalysis one;
+  montage::ClipAnalyseStats one_stats;
+  ClipAnalyseOptions o;
+  o.refine_decoders = 1;
+  ASSERT_TRUE(analyse(path, o, kKeyframes, one, one_stats));
+  ASSERT_TRUE(one_stats.keyframe_path);
+  EXPECT_EQ(frames_of(one), (std::vector<long>{60, 120, 180, 240}));
+  EXPECT_EQ(one_stats.refined_ranges, 5u) << "four runs around the cuts and the tail GOP";
+  for (guint n : {2u, 3u}) {
+    SCOPED_TRACE(std::to_string(n) + " pipelines");
+    montage::ClipAnalysis many;
+    montage::ClipAnalyseStats many_stats;
+    o.refine_decoders = n;
+    ASSERT_TRUE(analyse(path, o, kKeyframes, many, many_stats));
+    EXPECT_TRUE(many_stats.keyframe_path);
+    EXPECT_EQ(many_stats.refined_ranges, one_stats.refined_ranges);
+    EXPECT_EQ(many.cuts, one.cuts);
+    EXPECT_EQ(many.first_frame, one.first_frame);
+    EXPECT_EQ(many.duration, one.duration);
+    EXPECT_EQ(many.fps_n, one.fps_n);
+    EXPECT_EQ(many.fps_d, one.fps_d);
+    ASSERT_EQ(many.shots.size(), one.shots.size());
+    for (size_t k = 0; k < one.shots.size(); k++) {
+      const montage::Shot &a = one.shots[k], &b = many.shots[k];
+      SCOPED_TRACE("shot " + std::to_string(k));
+      EXPECT_EQ(b.start, a.start);
+      EXPECT_EQ(b.end, a.end);
+      ASSERT_EQ(b.has_features, a.has_features);
+      EXPECT_EQ(b.features.motion_mean, a.features.motion_mean);
+      EXPECT_EQ(b.features.motion_peak, a.features.motion_peak);
+      EXPECT_EQ(b.features.sharpness, a.features.sharpness);
+      EXPECT_EQ(b.features.brightness, a.features.brightness);
+      EXPECT_EQ(b.features.contrast, a.features.contrast);
+      EXPECT_EQ(b.features.colourfulness, a.features.colourfulness);
+      EXPECT_EQ(b.features.best_inpoint, a.features.best_inpoint);
+      EXPECT_EQ(b.features.histogram, a.features.histogram);
+    }
+  }
+}
+
 /* Raw H.264 (Annex B, no container timestamps), 25-frame GOPs, three
  * 100-frame shots: the parser stamps the keyframes it passes 1 s apart, the
  * decoder, fed keyframes alone, 0.04 s apart. The keyframe path is given up

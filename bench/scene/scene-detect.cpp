@@ -4,7 +4,7 @@
  * with their transitions and features. Used by bench/scene/run.py; not a test.
  *
  *   scene-detect-bench [--mode full|keyframes|auto] [--detector NAME]
- *                      [--keyframe-change DISTANCE] FILE...
+ *                      [--keyframe-change DISTANCE] [--refine-decoders N] FILE...
  */
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/shotmeta.h>
@@ -26,6 +26,10 @@ int main(int argc, char **argv)
       options.mode = !std::strcmp(mode, "full")        ? montage::ClipAnalyseOptions::Mode::kFull
                      : !std::strcmp(mode, "keyframes") ? montage::ClipAnalyseOptions::Mode::kKeyframes
                                                        : montage::ClipAnalyseOptions::Mode::kAuto;
+      continue;
+    }
+    if (!std::strcmp(argv[k], "--refine-decoders") && k + 1 < argc) {
+      options.refine_decoders = (guint)g_ascii_strtoull(argv[++k], nullptr, 10);
       continue;
     }
     if (!std::strcmp(argv[k], "--keyframe-change") && k + 1 < argc) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace montage
 {
@@ -255,6 +256,37 @@ public:
     current_key_ = -1;
     done_through_ = -1;
   }
+  /* The same on a pipeline not yet opened, with the keyframes another
+   * pipeline's Feed::kKeys pass listed (key_stamps()); open() it with
+   * Feed::kSelected. */
+  void select(const std::vector<bool> &wanted, const std::vector<GstClockTime> &limits,
+              const std::vector<GstClockTime> &stamps)
+  {
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      key_stamps_ = stamps;
+    }
+    select(wanted, limits);
+  }
+  /* Adds what `other` (another pipeline over the same file, done) decoded to
+   * this one's counts: frames, untimed frames, first and last frame times
+   * and frame intervals. */
+  void absorb(Decoder &other)
+  {
+    std::scoped_lock guard(lock_, other.lock_);
+    frames_ += other.frames_;
+    untimed_ += other.untimed_;
+    auto earliest = [](GstClockTime a, GstClockTime b) {
+      return !GST_CLOCK_TIME_IS_VALID(a) ? b : !GST_CLOCK_TIME_IS_VALID(b) ? a : std::min(a, b);
+    };
+    auto latest = [](GstClockTime a, GstClockTime b) {
+      return !GST_CLOCK_TIME_IS_VALID(a) ? b : !GST_CLOCK_TIME_IS_VALID(b) ? a : std::max(a, b);
+    };
+    first_ = earliest(first_, other.first_);
+    end_ = latest(end_, other.end_);
+    last_start_ = latest(last_start_, other.last_start_);
+    intervals_.insert(intervals_.end(), other.intervals_.begin(), other.intervals_.end());
+  }
   /* From a consumer: the GOPs up to keyframe k need nothing more. */
   void done_through(int k) { done_through_ = std::max(done_through_, k); }
 
@@ -278,6 +310,9 @@ public:
     return *mid;
   }
   std::function<void(GstClockTime, GstClockTime)> progress;
+  /* Set before open(): the video decoder's "max-threads" (libav's
+   * decoders), 0 leaving the decoder's own choice. */
+  guint decoder_threads = 0;
 
 private:
   static void on_pad_added(GstElement *, GstPad *pad, gpointer data)
@@ -307,6 +342,9 @@ private:
     GstPad *pad = gst_element_get_static_pad(element, "sink");
     if (!pad)
       return;
+    if (self->decoder_threads > 0 &&
+        g_object_class_find_property(G_OBJECT_GET_CLASS(element), "max-threads"))
+      g_object_set(element, "max-threads", (gint)self->decoder_threads, NULL);
     std::lock_guard<std::mutex> guard(self->lock_);
     if (!self->fed_) {
       gst_pad_add_probe(
@@ -907,31 +945,47 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     if (runs.empty() || runs.back().last != keys.size() - 1)
       add_run(keys.size() - 1, keys.size() - 1);
 
-    std::vector<bool> wanted(keys.size(), false);
     std::vector<GstClockTime> limits(keys.size(), GST_CLOCK_TIME_NONE);
     for (const Run &r : runs) {
-      for (size_t k = r.first; k <= r.last; k++)
-        wanted[k] = true;
       /* The last GOP of a run is needed for `look` frames; its keyframe's
        * decoding time may lead its display time by a few frames (B-frames). */
       if (GST_CLOCK_TIME_IS_VALID(r.end) && GST_CLOCK_TIME_IS_VALID(stamps[r.last]))
         limits[r.last] = stamps[r.last] + (look + 4) * frame;
     }
-    dec->select(wanted, limits);
-
     /* One detector per run, frames handed to the run their time falls in;
      * a run is done once past its end, or once a boundary is found and
      * decided and the keyframe gate finds no change between the picture
      * and the run's last keyframe (the trust the coarse pass gives two
      * keyframes; but see the header's note on a cut away and back inside
-     * one GOP). */
-    size_t current = runs.size();
-    std::vector<bool> done(runs.size(), false);
+     * one GOP).
+     *
+     * The runs are split into at most `workers` consecutive groups, each
+     * decoded by its own pipeline on its own thread: the runs are
+     * independent (each starts on a keyframe with a fresh detector), so
+     * GOPs decode in parallel where a decoder's own frame threading waits
+     * on each P-frame's references. The first group goes to a new pipeline
+     * fed only its GOPs from the start of the file; the last to the coarse
+     * pass's pipeline after a seek. A worker's state is its own; runs are
+     * shared read-only, and each run's done / first_seen entry is written by
+     * the one worker that owns the run. */
+    struct Worker {
+      size_t from = 0, to = 0; /* its runs, [from, to) */
+      Decoder *dec = nullptr;
+      size_t current = SIZE_MAX;
+      std::unique_ptr<ShotDetector> detector;
+      Collector part;
+      std::vector<Shot> starts; /* the boundaries its runs found */
+      std::vector<Sample> samples;
+      int since_boundary = -1;
+      bool shot_moved = false; /* the shot of the last boundary has a motion measure */
+      gint64 index = -1;       /* of the frame being measured; < 0: unknown */
+      cv::Mat before_luma;     /* the luma of frame index - 1, when kept */
+      guint ranges = 0;
+      GError *error = nullptr;
+      bool ok = true;
+    };
+    std::vector<char> done(runs.size(), 0);
     std::vector<GstClockTime> first_seen(runs.size(), GST_CLOCK_TIME_NONE);
-    std::unique_ptr<ShotDetector> detector;
-    Collector part;
-    int since_boundary = -1;
-    bool shot_moved = false; /* the shot of the last boundary has a motion measure */
     /* Features are measured on full decoding's grid: one frame in
      * features_every counted from the clip's first frame, motion against
      * the frame just before. A frame's index is its run's first frame's
@@ -941,77 +995,75 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * grid within a run. A shot whose frames were all decoded here gets
      * full decoding's features. */
     const GstClockTime origin = dec->first_frame();
-    gint64 index = -1;   /* of the frame being measured; < 0: unknown */
-    cv::Mat before_luma; /* the luma of frame index - 1, when kept */
-    auto close_run = [&]() {
-      if (!detector)
+    auto close_run = [&](Worker &w) {
+      if (!w.detector)
         return;
       /* The shot list is rebuilt from the boundaries (step 3): the run's
        * last shot, which finish() returns, is not needed. */
-      (void)detector->finish(part.verdicts);
-      part.take();
-      for (const Shot &s : part.starts)
-        col.starts.push_back(s);
-      part = Collector();
-      detector.reset();
-      st.refined_ranges++;
+      (void)w.detector->finish(w.part.verdicts);
+      w.part.take();
+      for (const Shot &s : w.part.starts)
+        w.starts.push_back(s);
+      w.part = Collector();
+      w.detector.reset();
+      w.ranges++;
     };
-    auto finish_run = [&](size_t r) {
-      done[r] = true;
-      dec->done_through((int)runs[r].last);
-      if (r + 1 == runs.size())
-        dec->stop_pass();
+    auto finish_run = [&](Worker &w, size_t r) {
+      done[r] = 1;
+      w.dec->done_through((int)runs[r].last);
+      if (r + 1 == w.to)
+        w.dec->stop_pass();
     };
-    auto fine = [&](const Views &v) {
-      size_t r = runs.size();
-      for (size_t k = 0; k < runs.size(); k++)
+    auto fine = [&](Worker &w, const Views &v) {
+      size_t r = w.to;
+      for (size_t k = w.from; k < w.to; k++)
         if (v.stream_time >= runs[k].start &&
             (!GST_CLOCK_TIME_IS_VALID(runs[k].end) || v.stream_time < runs[k].end))
           r = k;
-      if (r == runs.size()) {
+      if (r == w.to) {
         /* Past a run's end: that run is done. */
-        for (size_t k = 0; k < runs.size(); k++)
+        for (size_t k = w.from; k < w.to; k++)
           if (!done[k] && GST_CLOCK_TIME_IS_VALID(runs[k].end) && v.stream_time >= runs[k].end)
-            finish_run(k);
+            finish_run(w, k);
         return;
       }
       if (done[r])
         return;
       if (!GST_CLOCK_TIME_IS_VALID(first_seen[r]))
         first_seen[r] = v.stream_time;
-      if (r != current) {
-        close_run();
-        current = r;
-        detector = std::make_unique<ShotDetector>(refine, luma_only);
-        since_boundary = -1;
-        before_luma.release();
-        index = GST_CLOCK_TIME_IS_VALID(v.stream_time) && GST_CLOCK_TIME_IS_VALID(origin) &&
-                        v.stream_time >= origin
-                    ? std::llround((double)(v.stream_time - origin) / frame)
-                    : -1;
-      } else if (index >= 0) {
-        index++;
+      if (r != w.current) {
+        close_run(w);
+        w.current = r;
+        w.detector = std::make_unique<ShotDetector>(refine, luma_only);
+        w.since_boundary = -1;
+        w.before_luma.release();
+        w.index = GST_CLOCK_TIME_IS_VALID(v.stream_time) && GST_CLOCK_TIME_IS_VALID(origin) &&
+                          v.stream_time >= origin
+                      ? std::llround((double)(v.stream_time - origin) / frame)
+                      : -1;
+      } else if (w.index >= 0) {
+        w.index++;
       }
-      detector->push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, part.verdicts);
-      const size_t had = part.starts.size();
-      part.take();
-      const bool measured = index >= 0 && (guint64)index % every == 0;
-      samples.push_back(measure(v, measured, before_luma));
-      if (index >= 0 && (guint64)(index + 1) % every == 0)
-        v.luma.copyTo(before_luma);
+      w.detector->push(v.hsv, v.luma, v.bgr, v.stream_time, v.duration, w.part.verdicts);
+      const size_t had = w.part.starts.size();
+      w.part.take();
+      const bool measured = w.index >= 0 && (guint64)w.index % every == 0;
+      w.samples.push_back(measure(v, measured, w.before_luma));
+      if (w.index >= 0 && (guint64)(w.index + 1) % every == 0)
+        v.luma.copyTo(w.before_luma);
       else
-        before_luma.release();
-      if (part.starts.size() > had) {
-        since_boundary = 0;
+        w.before_luma.release();
+      if (w.part.starts.size() > had) {
+        w.since_boundary = 0;
         /* Has the new shot a motion measure yet (frames after its start
          * are already measured: the verdict trails them)? */
-        const GstClockTime start = part.starts.back().start;
-        shot_moved = !options.detector.features;
-        for (size_t k = samples.size(); k-- > 0 && samples[k].ts > start && !shot_moved;)
-          shot_moved = samples[k].motion >= 0;
-      } else if (since_boundary >= 0) {
-        since_boundary++;
-        shot_moved = shot_moved || samples.back().motion >= 0;
+        const GstClockTime start = w.part.starts.back().start;
+        w.shot_moved = !options.detector.features;
+        for (size_t k = w.samples.size(); k-- > 0 && w.samples[k].ts > start && !w.shot_moved;)
+          w.shot_moved = w.samples[k].motion >= 0;
+      } else if (w.since_boundary >= 0) {
+        w.since_boundary++;
+        w.shot_moved = w.shot_moved || w.samples.back().motion >= 0;
       }
       /* From the frame whose push decided the boundary on: a later cut
        * before this frame is still in the detector's look-ahead, and
@@ -1020,24 +1072,139 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
        * run also goes on until the new shot has one motion measure (at
        * most features_every frames more), as the keyframes give none. */
       const Run &run = runs[r];
-      if (since_boundary >= 0 && shot_moved && run.last + 1 < keys.size()) {
-        Sample &now = samples.back();
+      if (w.since_boundary >= 0 && w.shot_moved && run.last + 1 < keys.size()) {
+        Sample &now = w.samples.back();
         if (now.histogram.empty())
           now.histogram = shot_histogram(v.hsv);
         if (!changed(v.hsv, now.histogram, keys[run.last].hsv, keys[run.last].histogram))
-          finish_run(r);
+          finish_run(w, r);
       }
     };
-    /* The seek aims one GOP early (at the start for the first two GOPs): a
-     * demuxer may land past the time asked for (mpegpsdemux seeks by byte
-     * position: cityCC0.mpg landed a GOP late), and the probe drops the GOP
-     * before the first run anyway. */
-    const size_t first = runs.front().first;
-    if (!dec->pass(true, GST_SEEK_FLAG_ACCURATE, first > 1 ? keys[first - 1].ts : 0,
-                   GST_CLOCK_TIME_NONE, fine, error))
+
+    /* The groups: consecutive runs, split where the frames each group
+     * decodes (a run's GOPs to its end; the tail run, one mean GOP) are
+     * most even. The tail run never makes a group of its own: a file's last
+     * keyframe is the likeliest to be no keyframe at all (a parser draining
+     * at EOS may pass the last frame on unparsed, without the delta-unit
+     * flag: cityCC0.mpg's last packet is a P-frame so marked), and a
+     * pipeline fed nothing else cannot decode it. Splits are made between
+     * `units`: runs, the tail run joined to the run before it. */
+    const double mean_gop =
+        keys.size() > 1 ? (double)(keys.back().ts - keys.front().ts) / (double)(keys.size() - 1)
+                        : (double)(look * frame);
+    std::vector<size_t> unit_end; /* each unit's runs end before this run */
+    std::vector<double> cost;
+    for (size_t r = 0; r < runs.size(); r++) {
+      const double c =
+          GST_CLOCK_TIME_IS_VALID(runs[r].end) ? (double)(runs[r].end - runs[r].start) : mean_gop;
+      if (r > 0 && !GST_CLOCK_TIME_IS_VALID(runs[r].end)) {
+        unit_end.back() = r + 1;
+        cost.back() += c;
+      } else {
+        unit_end.push_back(r + 1);
+        cost.push_back(c);
+      }
+    }
+    auto wanted_of = [&](const Worker &w) {
+      std::vector<bool> want(keys.size(), false);
+      for (size_t k = w.from; k < w.to; k++)
+        for (size_t key = runs[k].first; key <= runs[k].last; key++)
+          want[key] = true;
+      return want;
+    };
+    /* Decodes the runs in `workers` groups; on success the boundaries and
+     * samples are in col.starts and samples. */
+    auto refine_runs = [&](size_t workers, GError **err) {
+      std::vector<Worker> group(workers);
+      size_t u = 0; /* units given out */
+      for (size_t g = 0; g < workers; g++) {
+        const size_t from = u;
+        double left = 0;
+        for (size_t k = u; k < cost.size(); k++)
+          left += cost[k];
+        /* Units until this group has its share of what is left, leaving
+         * each later group one at least. */
+        const double share = left / (double)(workers - g);
+        const size_t keep = workers - g - 1;
+        double have = 0;
+        while (u < cost.size() - keep && (u == from || have + cost[u] / 2 <= share))
+          have += cost[u++];
+        if (g + 1 == workers)
+          u = cost.size();
+        group[g].from = from > 0 ? unit_end[from - 1] : 0;
+        group[g].to = unit_end[u - 1];
+      }
+      std::fill(done.begin(), done.end(), 0);
+      std::fill(first_seen.begin(), first_seen.end(), GST_CLOCK_TIME_NONE);
+      /* The last group: the coarse pass's pipeline. The seek aims one GOP
+       * early (at the start for the first two GOPs): a demuxer may land
+       * past the time asked for (mpegpsdemux seeks by byte position:
+       * cityCC0.mpg landed a GOP late), and the probe drops the GOP before
+       * the first run anyway. */
+      Worker &last_group = group.back();
+      last_group.dec = dec.get();
+      dec->select(wanted_of(last_group), limits);
+      /* The others: a pipeline each, fed their GOPs from the start. */
+      std::vector<std::unique_ptr<Decoder>> extra;
+      std::vector<std::thread> threads;
+      for (size_t g = 0; g + 1 < workers; g++) {
+        extra.push_back(std::make_unique<Decoder>());
+        Worker &w = group[g];
+        w.dec = extra.back().get();
+        w.dec->select(wanted_of(w), limits, stamps);
+        /* The processors shared among the groups (the coarse pass's
+         * decoder keeps its own choice). */
+        w.dec->decoder_threads = std::max(1u, g_get_num_processors() / (guint)workers);
+        threads.emplace_back([&w, &fine, &close_run, &uri_s, &options]() {
+          auto consumer = [&w, &fine](const Views &v) { fine(w, v); };
+          w.ok = w.dec->open(uri_s, options.stall_timeout, Decoder::Feed::kSelected, consumer,
+                             &w.error) &&
+                 w.dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, consumer, &w.error);
+          close_run(w);
+        });
+      }
+      const size_t first = runs[last_group.from].first;
+      last_group.ok = dec->pass(
+          true, GST_SEEK_FLAG_ACCURATE, first > 1 ? keys[first - 1].ts : 0, GST_CLOCK_TIME_NONE,
+          [&](const Views &v) { fine(last_group, v); }, &last_group.error);
+      close_run(last_group);
+      for (std::thread &t : threads)
+        t.join();
+      bool ok = true;
+      for (Worker &w : group) {
+        if (w.dec != dec.get())
+          dec->absorb(*w.dec);
+        if (!w.ok && ok) {
+          g_propagate_error(err, w.error);
+          w.error = nullptr;
+          ok = false;
+        }
+        g_clear_error(&w.error);
+      }
+      if (!ok)
+        return false;
+      for (Worker &w : group) {
+        col.starts.insert(col.starts.end(), w.starts.begin(), w.starts.end());
+        samples.insert(samples.end(), std::make_move_iterator(w.samples.begin()),
+                       std::make_move_iterator(w.samples.end()));
+        st.refined_ranges += w.ranges;
+      }
+      return true;
+    };
+    /* One group where there is one unit or one processor. A group pipeline
+     * that fails (a GOP that cannot be decoded on its own: cityCC0.mpg's
+     * last packet is a P-frame that mpegvideoparse marks as a keyframe,
+     * which one pipeline decodes against the frames before it) has the
+     * runs decoded again by one pipeline, whose error, if any, stands. */
+    const size_t workers = std::min<size_t>(
+        cost.size(), options.refine_decoders > 0 ? options.refine_decoders
+                                                 : std::min(2u, g_get_num_processors()));
+    bool refined = refine_runs(workers, workers == 1 ? error : nullptr);
+    if (!refined && workers > 1)
+      refined = refine_runs(1, error);
+    if (!refined)
       return false;
     lap(st.refine_time);
-    close_run();
     /* Every run must have started on its keyframe, or a cut in its first
      * frames could be missing: if not, the file is decoded in full. */
     for (size_t r = 0; r < runs.size() && keyframes; r++)

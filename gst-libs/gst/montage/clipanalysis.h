@@ -4,8 +4,7 @@
  * videoconvert ! fakesink, frames taken in a pad probe) and runs the
  * ShotDetector core (shotdetector.h) directly; no element is needed.
  *
- * Keyframe path (the default where the container can seek), one pipeline,
- * two passes, one seek:
+ * Keyframe path (the default where the container can seek), two passes:
  *  1. keyframes only, from the preroll on, no seek: a probe on the video
  *     decoder's sink pad drops every buffer flagged
  *     GST_BUFFER_FLAG_DELTA_UNIT (../shared/NOTES.md: 10-19x less decoding,
@@ -14,19 +13,22 @@
  *     least ClipAnalyseOptions::keyframe_change (content distance, 0-255;
  *     and, below 1.5 times that, by keyframe_histogram_change in colour
  *     histogram: the keyframe gate) is decoded frame by frame, from the
- *     keyframe before to a few frames past the keyframe after, all runs in
- *     one pass after one accurate seek to the keyframe before the first run
- *     (demuxers may land late): the probe feeds the decoder the runs' GOPs
- *     only (and of a run's last GOP only the delta units decoded before the
- *     frames needed), and stops feeding a run as soon as its boundary is
- *     decided and the picture passes the same gate against the run's last
- *     keyframe; each run has its own ShotDetector;
+ *     keyframe before to a few frames past the keyframe after: the probe
+ *     feeds the decoder the runs' GOPs only (and of a run's last GOP only
+ *     the delta units decoded before the frames needed), and stops feeding
+ *     a run as soon as its boundary is decided and the picture passes the
+ *     same gate against the run's last keyframe; each run has its own
+ *     ShotDetector. The runs are split into consecutive groups decoded in
+ *     parallel (ClipAnalyseOptions::refine_decoders): the last group by
+ *     pass 1's pipeline after one accurate seek to the keyframe before its
+ *     first run (demuxers may land late), each other group by a pipeline
+ *     of its own fed its GOPs from the start of the file;
  *  3. the boundaries found are merged by min_shot_length as in full decoding.
  * The path falls back to full decoding when the file cannot seek, no video
  * decoder could be probed, the decoded keyframes do not match the fed ones
  * one to one at the same times (checked as each keyframe comes out: raw
  * H.264 goes to full decoding after its second keyframe, not after pass 2),
- * or a run's first frame after the seek is not its keyframe
+ * or a run's first frame is not its keyframe
  * (ClipAnalyseStats::path says which).
  * It assumes closed GOPs (a keyframe's GOP decodes without the GOP before
  * it), as x264, phones and cameras write H.264; frames of an open-GOP
@@ -82,6 +84,13 @@ struct ClipAnalyseOptions {
    * in content is not looked for (e.g. two angles of one dim scene); 0 turns
    * this test off (content distance alone, more GOPs decoded). */
   double keyframe_histogram_change = 0.2;
+  /* Pipelines that decode the keyframe path's runs of changed GOPs in
+   * parallel, each on its own thread with its own share of the runs; 0
+   * chooses one per processor, at most 2 (on 2 cores, two single pipelines
+   * decode the long-shot benchmark's runs in less time than one pipeline
+   * whose decoder threads itself; docs/scene-benchmark.md). The cuts and
+   * features do not depend on it. */
+  guint refine_decoders = 0;
   /* Fails with GST_STREAM_ERROR_FAILED when no frame arrives for this long. */
   GstClockTime stall_timeout = 30 * GST_SECOND;
   /* Called from the calling thread with the stream time reached and the
@@ -123,11 +132,12 @@ struct ClipAnalyseStats {
    * up for full decoding (its keyframes and any refined GOPs). */
   guint64 frames_decoded = 0;
   guint keyframes = 0;        /* keyframes decoded in the first pass (also when given up) */
-  guint refined_ranges = 0;   /* runs of GOPs decoded frame by frame (all after one seek) */
+  guint refined_ranges = 0;   /* runs of GOPs decoded frame by frame */
   /* Wall time (ns, monotonic clock) of each stage: building the pipeline and
    * prerolling it (typefinding, demuxer set-up, the first frame); the
-   * keyframe pass (0 in full decoding); the refinement pass after the seek
-   * (in full decoding: the one pass over every frame). */
+   * keyframe pass (0 in full decoding); the refinement pass, its pipelines
+   * opened and run in parallel (in full decoding: the one pass over every
+   * frame). */
   GstClockTime open_time = 0, coarse_time = 0, refine_time = 0;
 };
 
