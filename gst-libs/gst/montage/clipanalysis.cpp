@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -192,6 +193,7 @@ public:
       stopped_ = false;
       if (seek) {
         last_ts_ = GST_CLOCK_TIME_NONE;
+        done_through_ = -1;
         /* SET with -1 clears an earlier pass's stop (NONE would keep it). */
         event = gst_event_new_seek(1.0, GST_FORMAT_TIME, (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | flags),
                                    GST_SEEK_TYPE_SET, (gint64)start, GST_SEEK_TYPE_SET,
@@ -242,15 +244,17 @@ public:
     return k < key_times_.size() ? key_times_[k] : GST_CLOCK_TIME_NONE;
   }
   /* Feed::kSelected from now on: of the keyframes key_stamps() listed, the
-   * GOP of keyframe k (it and the delta units after it) is fed when
-   * wanted[k], its delta units only up to (DTS or PTS) limits[k] when that is
-   * valid; a keyframe not listed is fed (the safe side). A delta unit
-   * decoded after that time cannot be a reference for a frame shown before
-   * it, so the frames before the limit stay exact. */
-  void select(const std::vector<bool> &wanted, const std::vector<GstClockTime> &limits)
+   * GOP of keyframe k (it and the delta units after it) is fed when want(k),
+   * asked once as keyframe k reaches the decoder (from the streaming thread;
+   * several pipelines may share out GOPs through it), its delta units only
+   * up to (DTS or PTS) limits[k] when that is valid; a keyframe not listed
+   * is fed (the safe side). A delta unit decoded after that time cannot be
+   * a reference for a frame shown before it, so the frames before the
+   * limit stay exact. */
+  void select(std::function<bool(size_t)> want, const std::vector<GstClockTime> &limits)
   {
     std::lock_guard<std::mutex> guard(lock_);
-    wanted_ = wanted;
+    want_ = std::move(want);
     limits_ = limits;
     feed_ = Feed::kSelected;
     current_key_ = -1;
@@ -259,14 +263,14 @@ public:
   /* The same on a pipeline not yet opened, with the keyframes another
    * pipeline's Feed::kKeys pass listed (key_stamps()); open() it with
    * Feed::kSelected. */
-  void select(const std::vector<bool> &wanted, const std::vector<GstClockTime> &limits,
+  void select(std::function<bool(size_t)> want, const std::vector<GstClockTime> &limits,
               const std::vector<GstClockTime> &stamps)
   {
     {
       std::lock_guard<std::mutex> guard(lock_);
       key_stamps_ = stamps;
     }
-    select(wanted, limits);
+    select(std::move(want), limits);
   }
   /* Adds what `other` (another pipeline over the same file, done) decoded to
    * this one's counts: frames, untimed frames, first and last frame times
@@ -287,7 +291,8 @@ public:
     last_start_ = latest(last_start_, other.last_start_);
     intervals_.insert(intervals_.end(), other.intervals_.begin(), other.intervals_.end());
   }
-  /* From a consumer: the GOPs up to keyframe k need nothing more. */
+  /* From a consumer: the GOPs up to keyframe k need nothing more (until the
+   * next pass that seeks). */
   void done_through(int k) { done_through_ = std::max(done_through_, k); }
 
   GstClockTime first_frame() const { return first_; }
@@ -387,7 +392,7 @@ private:
                                   GST_BUFFER_DTS_OR_PTS(buf));
         self->current_key_ =
             it == self->key_stamps_.end() ? -2 : (int)(it - self->key_stamps_.begin());
-        self->current_wanted_ = self->current_key_ < 0 || self->wanted_[self->current_key_];
+        self->current_wanted_ = self->current_key_ < 0 || self->want_((size_t)self->current_key_);
         self->current_limit_ =
             self->current_key_ < 0 ? GST_CLOCK_TIME_NONE : self->limits_[self->current_key_];
       }
@@ -572,7 +577,7 @@ private:
   std::vector<GstClockTime> key_stamps_;
   std::vector<GstClockTime> key_times_; /* fed_key_time() */
   GstSegment fed_segment_;              /* the decoder's input segment */
-  std::vector<bool> wanted_;
+  std::function<bool(size_t)> want_;
   std::vector<GstClockTime> limits_;
   GstClockTime current_limit_ = GST_CLOCK_TIME_NONE;
   int current_key_ = -1, done_through_ = -1;
@@ -959,17 +964,42 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * keyframes; but see the header's note on a cut away and back inside
      * one GOP).
      *
-     * The runs are split into at most `workers` consecutive groups, each
-     * decoded by its own pipeline on its own thread: the runs are
-     * independent (each starts on a keyframe with a fresh detector), so
-     * GOPs decode in parallel where a decoder's own frame threading waits
-     * on each P-frame's references. The first group goes to a new pipeline
-     * fed only its GOPs from the start of the file; the last to the coarse
-     * pass's pipeline after a seek. A worker's state is its own; runs are
-     * shared read-only, and each run's done / first_seen entry is written by
-     * the one worker that owns the run. */
+     * The runs are shared out among up to `workers` pipelines, each on its
+     * own thread: runs are independent (each starts on a keyframe with a
+     * fresh detector), so GOPs decode in parallel where one decoder's frame
+     * threading waits on each P-frame's references. Runs are grouped into
+     * units: a run, or the tail run with the run before it, as a file's last
+     * keyframe is the likeliest to be no keyframe at all (a parser draining
+     * at EOS may pass the last frame on unparsed, without the delta-unit
+     * flag: cityCC0.mpg's last packet is a P-frame so marked), and a
+     * pipeline fed nothing before it cannot decode it. The other pipelines
+     * read the file forward from its start and each claims the units it
+     * reaches unclaimed, at the unit's first keyframe, dropping the GOPs of
+     * the others; pass 1's pipeline claims units from the end, one seek
+     * each, until it meets a claimed one. So the work is shared however long
+     * each unit turns out to take (a run stops where its cut is found: the
+     * GOP lengths do not tell). A worker's state is its own; runs are shared
+     * read-only, and each run's done and first_seen entries are written by
+     * the worker whose unit it is. */
+    std::vector<int> unit_of_run(runs.size());
+    std::vector<size_t> unit_first_key;
+    for (size_t r = 0; r < runs.size(); r++) {
+      if (r > 0 && !GST_CLOCK_TIME_IS_VALID(runs[r].end)) {
+        unit_of_run[r] = unit_of_run[r - 1];
+        continue;
+      }
+      unit_of_run[r] = (int)unit_first_key.size();
+      unit_first_key.push_back(runs[r].first);
+    }
+    std::vector<int> unit_of_key(keys.size(), -1);
+    for (size_t r = 0; r < runs.size(); r++)
+      for (size_t k = runs[r].first; k <= runs[r].last; k++)
+        unit_of_key[k] = unit_of_run[r];
+    const size_t units = unit_first_key.size();
+    std::unique_ptr<std::atomic<int>[]> owner(new std::atomic<int>[units]);
     struct Worker {
-      size_t from = 0, to = 0; /* its runs, [from, to) */
+      int me = 0;
+      bool backward = false; /* claims units from the end, one seek each */
       Decoder *dec = nullptr;
       size_t current = SIZE_MAX;
       std::unique_ptr<ShotDetector> detector;
@@ -983,6 +1013,20 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       guint ranges = 0;
       GError *error = nullptr;
       bool ok = true;
+    };
+    /* Whether worker `me` decodes the GOP of keyframe k (Decoder::select()),
+     * claiming its unit at the unit's first keyframe when `take`. */
+    auto claim = [&](int me, bool take, size_t k) {
+      const int u = unit_of_key[k];
+      if (u < 0)
+        return false;
+      int none = -1;
+      if (take && k == unit_first_key[(size_t)u])
+        owner[(size_t)u].compare_exchange_strong(none, me);
+      return owner[(size_t)u].load() == me;
+    };
+    auto mine = [&](const Worker &w, size_t r) {
+      return owner[(size_t)unit_of_run[r]].load() == w.me;
     };
     std::vector<char> done(runs.size(), 0);
     std::vector<GstClockTime> first_seen(runs.size(), GST_CLOCK_TIME_NONE);
@@ -1008,22 +1052,30 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       w.detector.reset();
       w.ranges++;
     };
+    /* Marks run r done; the pass ends once each of this worker's runs is
+     * done and (reading forward) every unit is claimed. */
     auto finish_run = [&](Worker &w, size_t r) {
       done[r] = 1;
       w.dec->done_through((int)runs[r].last);
-      if (r + 1 == w.to)
-        w.dec->stop_pass();
+      for (size_t u = 0; !w.backward && u < units; u++)
+        if (owner[u].load() < 0)
+          return;
+      for (size_t k = 0; k < runs.size(); k++)
+        if (mine(w, k) && !done[k])
+          return;
+      w.dec->stop_pass();
     };
     auto fine = [&](Worker &w, const Views &v) {
-      size_t r = w.to;
-      for (size_t k = w.from; k < w.to; k++)
+      size_t r = runs.size();
+      for (size_t k = 0; k < runs.size(); k++)
         if (v.stream_time >= runs[k].start &&
-            (!GST_CLOCK_TIME_IS_VALID(runs[k].end) || v.stream_time < runs[k].end))
+            (!GST_CLOCK_TIME_IS_VALID(runs[k].end) || v.stream_time < runs[k].end) && mine(w, k))
           r = k;
-      if (r == w.to) {
+      if (r == runs.size()) {
         /* Past a run's end: that run is done. */
-        for (size_t k = w.from; k < w.to; k++)
-          if (!done[k] && GST_CLOCK_TIME_IS_VALID(runs[k].end) && v.stream_time >= runs[k].end)
+        for (size_t k = 0; k < runs.size(); k++)
+          if (mine(w, k) && !done[k] && GST_CLOCK_TIME_IS_VALID(runs[k].end) &&
+              v.stream_time >= runs[k].end)
             finish_run(w, k);
         return;
       }
@@ -1081,79 +1133,49 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       }
     };
 
-    /* The groups: consecutive runs, split where the frames each group
-     * decodes (a run's GOPs to its end; the tail run, one mean GOP) are
-     * most even. The tail run never makes a group of its own: a file's last
-     * keyframe is the likeliest to be no keyframe at all (a parser draining
-     * at EOS may pass the last frame on unparsed, without the delta-unit
-     * flag: cityCC0.mpg's last packet is a P-frame so marked), and a
-     * pipeline fed nothing else cannot decode it. Splits are made between
-     * `units`: runs, the tail run joined to the run before it. */
-    const double mean_gop =
-        keys.size() > 1 ? (double)(keys.back().ts - keys.front().ts) / (double)(keys.size() - 1)
-                        : (double)(look * frame);
-    std::vector<size_t> unit_end; /* each unit's runs end before this run */
-    std::vector<double> cost;
-    for (size_t r = 0; r < runs.size(); r++) {
-      const double c =
-          GST_CLOCK_TIME_IS_VALID(runs[r].end) ? (double)(runs[r].end - runs[r].start) : mean_gop;
-      if (r > 0 && !GST_CLOCK_TIME_IS_VALID(runs[r].end)) {
-        unit_end.back() = r + 1;
-        cost.back() += c;
-      } else {
-        unit_end.push_back(r + 1);
-        cost.push_back(c);
-      }
-    }
-    auto wanted_of = [&](const Worker &w) {
-      std::vector<bool> want(keys.size(), false);
-      for (size_t k = w.from; k < w.to; k++)
-        for (size_t key = runs[k].first; key <= runs[k].last; key++)
-          want[key] = true;
-      return want;
-    };
-    /* Decodes the runs in `workers` groups; on success the boundaries and
-     * samples are in col.starts and samples. */
+    /* Decodes the runs with `workers` pipelines; on success the boundaries
+     * and samples are in col.starts and samples. */
     auto refine_runs = [&](size_t workers, GError **err) {
-      std::vector<Worker> group(workers);
-      size_t u = 0; /* units given out */
-      for (size_t g = 0; g < workers; g++) {
-        const size_t from = u;
-        double left = 0;
-        for (size_t k = u; k < cost.size(); k++)
-          left += cost[k];
-        /* Units until this group has its share of what is left, leaving
-         * each later group one at least. */
-        const double share = left / (double)(workers - g);
-        const size_t keep = workers - g - 1;
-        double have = 0;
-        while (u < cost.size() - keep && (u == from || have + cost[u] / 2 <= share))
-          have += cost[u++];
-        if (g + 1 == workers)
-          u = cost.size();
-        group[g].from = from > 0 ? unit_end[from - 1] : 0;
-        group[g].to = unit_end[u - 1];
-      }
+      std::vector<Worker> crew(workers);
+      /* Each other pipeline owns one unit from the start (unit g for
+       * pipeline g), so that it has a frame to preroll on: fed nothing, a
+       * pipeline never prerolls (decodebin exposes no pad before its
+       * decoder has decoded a frame), and fails only when the stall
+       * timeout runs out. */
+      for (size_t u = 0; u < units; u++)
+        owner[u].store(u + 1 < workers ? (int)u : -1);
       std::fill(done.begin(), done.end(), 0);
       std::fill(first_seen.begin(), first_seen.end(), GST_CLOCK_TIME_NONE);
-      /* The last group: the coarse pass's pipeline. The seek aims one GOP
-       * early (at the start for the first two GOPs): a demuxer may land
-       * past the time asked for (mpegpsdemux seeks by byte position:
-       * cityCC0.mpg landed a GOP late), and the probe drops the GOP before
-       * the first run anyway. */
-      Worker &last_group = group.back();
-      last_group.dec = dec.get();
-      dec->select(wanted_of(last_group), limits);
-      /* The others: a pipeline each, fed their GOPs from the start. */
+      /* Pass 1's pipeline: alone, it reads forward from the first run, as
+       * the others do; with others, it claims the last unclaimed unit and
+       * seeks to it, again and again, so the two ends meet where the work
+       * is shared evenly (the tail GOP, decoded to EOS, comes first). A
+       * seek aims one GOP early (at the start for the first two GOPs): a
+       * demuxer may land past the time asked for (mpegpsdemux seeks by byte
+       * position: cityCC0.mpg landed a GOP late), and the probe drops the
+       * GOP before the run anyway. */
+      Worker &lead = crew.back();
+      lead.me = (int)workers - 1;
+      lead.dec = dec.get();
+      lead.backward = workers > 1;
+      /* Reading backward, the unit being sought (none of its others). */
+      std::atomic<int> lead_unit{-1};
+      if (lead.backward)
+        dec->select(
+            [&](size_t k) { return unit_of_key[k] >= 0 && unit_of_key[k] == lead_unit.load(); },
+            limits);
+      else
+        dec->select([&claim, me = lead.me](size_t k) { return claim(me, true, k); }, limits);
+      /* The others: a pipeline each, from the start of the file, sharing the
+       * processors (pass 1's decoder keeps its own choice). */
       std::vector<std::unique_ptr<Decoder>> extra;
       std::vector<std::thread> threads;
       for (size_t g = 0; g + 1 < workers; g++) {
         extra.push_back(std::make_unique<Decoder>());
-        Worker &w = group[g];
+        Worker &w = crew[g];
+        w.me = (int)g;
         w.dec = extra.back().get();
-        w.dec->select(wanted_of(w), limits, stamps);
-        /* The processors shared among the groups (the coarse pass's
-         * decoder keeps its own choice). */
+        w.dec->select([&claim, me = w.me](size_t k) { return claim(me, true, k); }, limits, stamps);
         w.dec->decoder_threads = std::max(1u, g_get_num_processors() / (guint)workers);
         threads.emplace_back([&w, &fine, &close_run, &uri_s, &options]() {
           auto consumer = [&w, &fine](const Views &v) { fine(w, v); };
@@ -1163,15 +1185,26 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
           close_run(w);
         });
       }
-      const size_t first = runs[last_group.from].first;
-      last_group.ok = dec->pass(
-          true, GST_SEEK_FLAG_ACCURATE, first > 1 ? keys[first - 1].ts : 0, GST_CLOCK_TIME_NONE,
-          [&](const Views &v) { fine(last_group, v); }, &last_group.error);
-      close_run(last_group);
+      auto seek_pass = [&](size_t first) {
+        lead.ok = dec->pass(
+            true, GST_SEEK_FLAG_ACCURATE, first > 1 ? keys[first - 1].ts : 0, GST_CLOCK_TIME_NONE,
+            [&](const Views &v) { fine(lead, v); }, &lead.error);
+        close_run(lead);
+      };
+      if (!lead.backward)
+        seek_pass(runs.front().first);
+      for (size_t u = units; lead.backward && lead.ok && u-- > 0;) {
+        int none = -1;
+        if (owner[u].compare_exchange_strong(none, lead.me)) {
+          lead_unit.store((int)u);
+          seek_pass(unit_first_key[u]);
+        } else if (none != lead.me)
+          break; /* the other end has got here */
+      }
       for (std::thread &t : threads)
         t.join();
       bool ok = true;
-      for (Worker &w : group) {
+      for (Worker &w : crew) {
         if (w.dec != dec.get())
           dec->absorb(*w.dec);
         if (!w.ok && ok) {
@@ -1183,22 +1216,25 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       }
       if (!ok)
         return false;
-      for (Worker &w : group) {
+      for (Worker &w : crew) {
         col.starts.insert(col.starts.end(), w.starts.begin(), w.starts.end());
         samples.insert(samples.end(), std::make_move_iterator(w.samples.begin()),
                        std::make_move_iterator(w.samples.end()));
         st.refined_ranges += w.ranges;
       }
+      /* In time order, as one pipeline reading forward hands them over: the
+       * features' sums then do not depend on who decoded what. */
+      std::stable_sort(samples.begin(), samples.end(),
+                       [](const Sample &a, const Sample &b) { return a.ts < b.ts; });
       return true;
     };
-    /* One group where there is one unit or one processor. A group pipeline
-     * that fails (a GOP that cannot be decoded on its own: cityCC0.mpg's
-     * last packet is a P-frame that mpegvideoparse marks as a keyframe,
-     * which one pipeline decodes against the frames before it) has the
-     * runs decoded again by one pipeline, whose error, if any, stands. */
-    const size_t workers = std::min<size_t>(
-        cost.size(), options.refine_decoders > 0 ? options.refine_decoders
-                                                 : std::min(2u, g_get_num_processors()));
+    /* One pipeline where there is one unit or one processor. A pipeline
+     * that fails (a GOP that cannot be decoded without the GOPs it was not
+     * fed) has the runs decoded again by one pipeline, whose error, if any,
+     * stands. */
+    const size_t workers =
+        std::min<size_t>(units, options.refine_decoders > 0 ? options.refine_decoders
+                                                            : std::min(2u, g_get_num_processors()));
     bool refined = refine_runs(workers, workers == 1 ? error : nullptr);
     if (!refined && workers > 1)
       refined = refine_runs(1, error);

@@ -18,11 +18,13 @@
  *     the delta units decoded before the frames needed), and stops feeding
  *     a run as soon as its boundary is decided and the picture passes the
  *     same gate against the run's last keyframe; each run has its own
- *     ShotDetector. The runs are split into consecutive groups decoded in
- *     parallel (ClipAnalyseOptions::refine_decoders): the last group by
- *     pass 1's pipeline after one accurate seek to the keyframe before its
- *     first run (demuxers may land late), each other group by a pipeline
- *     of its own fed its GOPs from the start of the file;
+ *     ShotDetector. Runs are decoded in parallel by up to
+ *     ClipAnalyseOptions::refine_decoders pipelines: pass 1's pipeline
+ *     takes runs from the end of the file, one accurate seek to the
+ *     keyframe before each (demuxers may land late), while the others read
+ *     the file forward from its start, each taking the runs it reaches that
+ *     no pipeline has taken; alone, pass 1's pipeline reads forward after
+ *     one seek to the first run;
  *  3. the boundaries found are merged by min_shot_length as in full decoding.
  * The path falls back to full decoding when the file cannot seek, no video
  * decoder could be probed, the decoded keyframes do not match the fed ones
@@ -85,11 +87,11 @@ struct ClipAnalyseOptions {
    * this test off (content distance alone, more GOPs decoded). */
   double keyframe_histogram_change = 0.2;
   /* Pipelines that decode the keyframe path's runs of changed GOPs in
-   * parallel, each on its own thread with its own share of the runs; 0
-   * chooses one per processor, at most 2 (on 2 cores, two single pipelines
-   * decode the long-shot benchmark's runs in less time than one pipeline
-   * whose decoder threads itself; docs/scene-benchmark.md). The cuts and
-   * features do not depend on it. */
+   * parallel, each on its own thread, sharing the runs as they go (see
+   * above); 0 chooses one per processor, at most 2 (on 2 cores, two
+   * pipelines decode the long-shot benchmark's runs in 0.70-0.75 of the
+   * time one pipeline whose decoder threads itself takes;
+   * docs/scene-benchmark.md). The cuts and features do not depend on it. */
   guint refine_decoders = 0;
   /* Fails with GST_STREAM_ERROR_FAILED when no frame arrives for this long. */
   GstClockTime stall_timeout = 30 * GST_SECOND;
