@@ -89,9 +89,10 @@ struct ClipAnalyseOptions {
   /* Pipelines that decode the keyframe path's runs of changed GOPs in
    * parallel, each on its own thread, sharing the runs as they go (see
    * above); 0 chooses one per processor, at most 2 (on 2 cores, two
-   * pipelines decode the long-shot benchmark's runs in 0.70-0.75 of the
+   * pipelines decode the long-shot benchmark's runs in 0.7-0.85 of the
    * time one pipeline whose decoder threads itself takes;
-   * docs/scene-benchmark.md). The cuts and features do not depend on it. */
+   * docs/scene-benchmark.md, fourteenth run). The cuts and features do not
+   * depend on it. */
   guint refine_decoders = 0;
   /* Fails with GST_STREAM_ERROR_FAILED when no frame arrives for this long. */
   GstClockTime stall_timeout = 30 * GST_SECOND;
