@@ -1,4 +1,5 @@
 /* The content-addressed analysis cache (library: cache.h). */
+#include "clipcompare.h"
 #include "testutil.h"
 
 #include <gst/montage/cache.h>
@@ -89,37 +90,7 @@ protected:
   std::string media_;
 };
 
-void expect_same(const montage::ClipAnalysis &a, const montage::ClipAnalysis &b)
-{
-  EXPECT_EQ(a.path, b.path);
-  EXPECT_EQ(a.uri, b.uri);
-  EXPECT_EQ(a.duration, b.duration);
-  EXPECT_EQ(a.first_frame, b.first_frame);
-  EXPECT_EQ(a.fps_n, b.fps_n);
-  EXPECT_EQ(a.fps_d, b.fps_d);
-  EXPECT_EQ(a.width, b.width);
-  EXPECT_EQ(a.height, b.height);
-  EXPECT_EQ(a.cuts, b.cuts);
-  EXPECT_EQ(a.analysis_path, b.analysis_path);
-  ASSERT_EQ(a.shots.size(), b.shots.size());
-  for (size_t i = 0; i < a.shots.size(); i++) {
-    const montage::Shot &x = a.shots[i], &y = b.shots[i];
-    EXPECT_EQ(x.start, y.start);
-    EXPECT_EQ(x.end, y.end);
-    EXPECT_EQ(x.transition, y.transition);
-    EXPECT_EQ(x.transition_start, y.transition_start);
-    EXPECT_EQ(x.transition_end, y.transition_end);
-    EXPECT_EQ(x.has_features, y.has_features);
-    if (x.has_features) {
-      EXPECT_EQ(x.features.motion_mean, y.features.motion_mean);
-      EXPECT_EQ(x.features.motion_peak, y.features.motion_peak);
-      EXPECT_EQ(x.features.sharpness, y.features.sharpness);
-      EXPECT_EQ(x.features.colourfulness, y.features.colourfulness);
-      EXPECT_EQ(x.features.histogram, y.features.histogram);
-      EXPECT_EQ(x.features.best_inpoint, y.features.best_inpoint);
-    }
-  }
-}
+using montage_test::expect_same_clip;
 
 } // namespace
 
@@ -171,7 +142,7 @@ TEST_F(CacheTest, HitMissAndRoundTrip)
   GError *err = nullptr;
   ASSERT_TRUE(cache.store_clip(k, clip, &err)) << (err ? err->message : "");
   ASSERT_TRUE(cache.load_clip(k, loaded));
-  expect_same(clip, loaded);
+  expect_same_clip(clip, loaded);
   EXPECT_FALSE(cache.load_clip(key("threshold=30"), loaded)) << "changed parameter: miss";
   montage::ClipAnalysis as_song;
   montage::SongAnalysis song;
@@ -272,7 +243,7 @@ TEST_F(CacheTest, CorruptTruncatedAndForeignEntriesAreRecomputed)
   other_schema[4] = 99;
   damaged(other_schema, "other schema");
   EXPECT_EQ(cache.stats().corrupt, 6u);
-  expect_same(clip, loaded);
+  expect_same_clip(clip, loaded);
 }
 
 TEST_F(CacheTest, EvictsLeastRecentlyUsedFirst)
@@ -334,7 +305,7 @@ TEST_F(CacheTest, ConcurrentWritersNeverLeaveAHalfEntry)
   EXPECT_EQ(reader.stats().corrupt, 0u) << "a reader saw a partial entry";
   montage::ClipAnalysis final_clip;
   ASSERT_TRUE(reader.load_clip(k, final_clip));
-  expect_same(clip, final_clip);
+  expect_same_clip(clip, final_clip);
   /* No temporary files left behind. */
   EXPECT_EQ(reader.stats().entries, 1u);
   GDir *d = g_dir_open((cache_dir() + "/" + k.substr(0, 2)).c_str(), 0, nullptr);
