@@ -1014,14 +1014,14 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       GError *error = nullptr;
       bool ok = true;
     };
-    /* Whether worker `me` decodes the GOP of keyframe k (Decoder::select()),
-     * claiming its unit at the unit's first keyframe when `take`. */
-    auto claim = [&](int me, bool take, size_t k) {
+    /* Whether worker `me`, reading forward, decodes the GOP of keyframe k
+     * (Decoder::select()), claiming its unit at the unit's first keyframe. */
+    auto claim = [&](int me, size_t k) {
       const int u = unit_of_key[k];
       if (u < 0)
         return false;
       int none = -1;
-      if (take && k == unit_first_key[(size_t)u])
+      if (k == unit_first_key[(size_t)u])
         owner[(size_t)u].compare_exchange_strong(none, me);
       return owner[(size_t)u].load() == me;
     };
@@ -1165,7 +1165,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
             [&](size_t k) { return unit_of_key[k] >= 0 && unit_of_key[k] == lead_unit.load(); },
             limits);
       else
-        dec->select([&claim, me = lead.me](size_t k) { return claim(me, true, k); }, limits);
+        dec->select([&claim, me = lead.me](size_t k) { return claim(me, k); }, limits);
       /* The others: a pipeline each, from the start of the file, sharing the
        * processors (pass 1's decoder keeps its own choice). */
       std::vector<std::unique_ptr<Decoder>> extra;
@@ -1175,7 +1175,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         Worker &w = crew[g];
         w.me = (int)g;
         w.dec = extra.back().get();
-        w.dec->select([&claim, me = w.me](size_t k) { return claim(me, true, k); }, limits, stamps);
+        w.dec->select([&claim, me = w.me](size_t k) { return claim(me, k); }, limits, stamps);
         w.dec->decoder_threads = std::max(1u, g_get_num_processors() / (guint)workers);
         threads.emplace_back([&w, &fine, &close_run, &uri_s, &options]() {
           auto consumer = [&w, &fine](const Views &v) { fine(w, v); };
