@@ -48,15 +48,18 @@ constexpr ClipAnalyseOptions::Mode kFull = ClipAnalyseOptions::Mode::kFull;
 constexpr ClipAnalyseOptions::Mode kKeyframes = ClipAnalyseOptions::Mode::kKeyframes;
 
 /* Encodes the branches `sources` (each ending in "! c.") through concat and
- * x264 with a fixed 25-frame GOP (no scene-cut keyframes) into `path`, muxed
- * by `mux` (a launch-line fragment: "mp4mux", or a caps filter for raw
- * H.264). */
-::testing::AssertionResult encode_clip(const std::string &sources, const std::string &path,
-                                       const std::string &mux = "mp4mux")
+ * x264 (by default with a fixed 25-frame GOP, no scene-cut keyframes;
+ * `x264` sets its properties) into `path`, muxed by `mux` (a launch-line
+ * fragment: "mp4mux", or a caps filter for raw H.264). */
+::testing::AssertionResult
+encode_clip(const std::string &sources, const std::string &path, const std::string &mux = "mp4mux",
+            const std::string &x264 = "key-int-max=25 option-string=scenecut=0")
 {
-  const std::string desc = "concat name=c ! videoconvert ! x264enc key-int-max=25 "
-                           "option-string=scenecut=0 speed-preset=ultrafast ! " +
-                           mux + " ! filesink location=\"" + path + "\" " + sources;
+  /* One segment for the encoder: with B-frames, x264enc mixes up the times
+   * of frames around a segment change. */
+  const std::string desc =
+      "concat name=c ! identity single-segment=true ! videoconvert ! x264enc " + x264 +
+      " speed-preset=ultrafast ! " + mux + " ! filesink location=\"" + path + "\" " + sources;
   GError *err = nullptr;
   GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
   if (!pipe) {
@@ -103,6 +106,37 @@ struct TempDir {
     g_free(dir);
   }
 };
+
+/* The buffers without GST_BUFFER_FLAG_DELTA_UNIT out of `chain` (a launch
+ * line fragment after the file's source), -1 when it does not run. */
+int count_keyframes(const std::string &path, const std::string &chain)
+{
+  const std::string desc =
+      "filesrc location=\"" + path + "\" ! " + chain + " ! fakesink name=sink signal-handoffs=true";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+  if (!pipe)
+    return -1;
+  int keys = 0;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  g_signal_connect(sink, "handoff",
+                   G_CALLBACK(+[](GstElement *, GstBuffer *buf, GstPad *, gpointer n) {
+                     if (!GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+                       (*static_cast<int *>(n))++;
+                   }),
+                   &keys);
+  gst_object_unref(sink);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  const bool eos = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+  if (msg)
+    gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+  return eos ? keys : -1;
+}
 
 double histogram_l1(const std::vector<float> &a, const std::vector<float> &b)
 {
@@ -265,6 +299,41 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
   EXPECT_EQ(key_stats.keyframes, 12u) << "one keyframe per 25 frames";
   EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded / 2)
       << "only the GOPs around the cuts (and the last GOP) are decoded";
+}
+
+/* x264 puts an I-frame at a scene change, but one closer than min-keyint
+ * to the last keyframe is no IDR frame: MP4 does not list it as a sync
+ * sample, while h264parse flags it as a keyframe. Fed keyframes alone, with
+ * B-frames about, the decoder puts out such a frame before the IDR frame
+ * fed just before it, so the times differ; the keyframe pass is then made
+ * again with the sync samples alone (before, the clip went to full
+ * decoding), and the cuts are full decoding's. */
+TEST(ClipAnalysis, KeyframePathLeavesOutIFramesThatStartNoGop)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("non-idr.mp4");
+  std::string sources;
+  for (const char *pattern : {"smpte", "checkers-8", "circular", "pinwheel", "spokes"})
+    sources += std::string(" videotestsrc num-buffers=30 pattern=") + pattern +
+               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  ASSERT_TRUE(encode_clip(
+      sources, path, "mp4mux",
+      "key-int-max=250 option-string=\"scenecut=40:min-keyint=31:bframes=2:b-adapt=0\""));
+  const int synced = count_keyframes(path, "qtdemux");
+  const int parsed = count_keyframes(path, "qtdemux ! h264parse");
+  ASSERT_GT(synced, 0);
+  ASSERT_GT(parsed, synced) << "the clip should hold I-frames that are no sync samples";
+
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
+  EXPECT_EQ(frames_of(full), (std::vector<long>{30, 60, 90, 120}));
+  EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+  EXPECT_EQ(keys.duration, full.duration);
+  EXPECT_EQ(key_stats.path, montage::ClipAnalysePath::kKeyframes);
+  EXPECT_EQ(key_stats.keyframes, (guint)synced) << "the second keyframe pass feeds sync samples";
 }
 
 /* The keyframe path's runs decoded by 1, 2 or 3 pipelines in parallel

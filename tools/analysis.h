@@ -62,8 +62,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * or a shake is found (camera-motion test); 15: the frame rate is measured
  * where the caps' is far too high (IVF's time base, clip_frame_rate()); 16:
  * that rate is the nearest common rate (15 took the first within 0.5 %: 24
- * fps read 24000/1001) */
-constexpr const char *kClipAnalysisVersion = "16";
+ * fps read 24000/1001); 17: the keyframe path decodes runs from GOP starts
+ * only and no longer gives up on x264's non-IDR I-frames (clips that went to
+ * full decoding now take it, with keyframe-path features) */
+constexpr const char *kClipAnalysisVersion = "17";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

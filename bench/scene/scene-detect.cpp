@@ -56,12 +56,14 @@ int main(int argc, char **argv)
       status = 1;
       continue;
     }
-    std::printf("{\"path\": \"%s\", \"mode\": \"%s\", \"keyframe_path\": %s, \"wall\": %.4f, "
+    std::printf("{\"path\": \"%s\", \"mode\": \"%s\", \"keyframe_path\": %s, \"route\": \"%s\", "
+                "\"wall\": %.4f, "
                 "\"frames_decoded\": %" G_GUINT64_FORMAT ", \"keyframes\": %u, \"refined\": %u, "
                 "\"first_frame\": %" G_GUINT64_FORMAT ", \"fps_n\": %d, \"fps_d\": %d, "
                 "\"duration\": %" G_GUINT64_FORMAT ", \"open_s\": %.4f, \"coarse_s\": %.4f, "
                 "\"refine_s\": %.4f, \"shots\": [",
-                argv[k], mode, stats.keyframe_path ? "true" : "false", wall, stats.frames_decoded,
+                argv[k], mode, stats.keyframe_path ? "true" : "false",
+                montage::clip_analyse_path_text(stats.path), wall, stats.frames_decoded,
                 stats.keyframes, stats.refined_ranges, (guint64)clip.first_frame, clip.fps_n,
                 clip.fps_d, (guint64)clip.duration, stats.open_time / 1e9, stats.coarse_time / 1e9,
                 stats.refine_time / 1e9);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -120,8 +121,9 @@ public:
 
   /* What the video decoder is fed (a probe on its sink pad drops the rest):
    * kAll; kKeys, keyframes only (buffers without GST_BUFFER_FLAG_DELTA_UNIT),
-   * recording each one's time (key_stamps()); kSelected, the GOPs select()
-   * asked for. Dropping before the decoder costs nothing; no seek is needed. */
+   * recording each one's time (key_stamps()) and whether it starts a GOP
+   * (gop_starts()); kSelected, the GOPs select() asked for. Dropping before
+   * the decoder costs nothing; no seek is needed. */
   enum class Feed { kAll, kKeys, kSelected };
 
   /* Builds the pipeline and prerolls it; the preroll frame goes to consumer. */
@@ -236,6 +238,31 @@ public:
     std::lock_guard<std::mutex> guard(lock_);
     return key_stamps_;
   }
+  /* Feed::kKeys: whether a keyframe fed starts no GOP (gop_starts()). */
+  bool fed_keys_starting_no_gop()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return std::find(gop_starts_.begin(), gop_starts_.end(), false) != gop_starts_.end();
+  }
+  /* Feed::kKeys from the next pass on feeds only the keyframes that start a
+   * GOP, and lists them afresh (key_stamps(), gop_starts(),
+   * fed_key_time()). */
+  void keys_again_gop_starts_only()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    key_stamps_.clear();
+    key_times_.clear();
+    gop_starts_.clear();
+    gop_starts_only_ = true;
+  }
+  /* Feed::kKeys: for each keyframe of key_stamps(), whether the frames
+   * after it decode without the frames before it (starts_gop()): false
+   * for an I-frame that is no sync point of the container. */
+  std::vector<bool> gop_starts()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return gop_starts_;
+  }
   /* From a consumer (which runs under lock_), Feed::kKeys: the stream time
    * of the PTS (the DTS where it has none) of the k-th keyframe fed to the
    * decoder, GST_CLOCK_TIME_NONE when it had neither or k are not fed yet. */
@@ -342,6 +369,18 @@ private:
     GstElementFactory *factory = gst_element_get_factory(element);
     const gchar *klass =
         factory ? gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS) : nullptr;
+    if (klass && strstr(klass, "Parser") && strstr(klass, "Video")) {
+      /* The demuxer's flags, as they enter the first video parser. */
+      GstPad *pad = gst_element_get_static_pad(element, "sink");
+      std::lock_guard<std::mutex> guard(self->lock_);
+      if (pad && !self->parsed_) {
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_demuxed, self, nullptr);
+        self->parsed_ = true;
+      }
+      if (pad)
+        gst_object_unref(pad);
+      return;
+    }
     if (!klass || !strstr(klass, "Decoder") || !strstr(klass, "Video"))
       return;
     GstPad *pad = gst_element_get_static_pad(element, "sink");
@@ -358,6 +397,42 @@ private:
       self->fed_ = true;
     }
     gst_object_unref(pad);
+  }
+
+  /* Before the first video parser: records whether the demuxer flagged each
+   * buffer as a keyframe (see starts_gop()). */
+  static GstPadProbeReturn on_demuxed(GstPad *, GstPadProbeInfo *info, gpointer data)
+  {
+    Decoder *self = static_cast<Decoder *>(data);
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    std::lock_guard<std::mutex> guard(self->lock_);
+    self->demuxed_.push_back(
+        {GST_BUFFER_DTS_OR_PTS(buf), !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT)});
+    if (self->demuxed_.size() > kDemuxedKept)
+      self->demuxed_.pop_front();
+    return GST_PAD_PROBE_OK;
+  }
+
+  /* Under lock_: whether `buf`, a keyframe to its parser, starts a GOP
+   * that decodes without the GOPs before it. A parser flags every frame
+   * made of intra slices as a keyframe (h264parse: no
+   * GST_BUFFER_FLAG_DELTA_UNIT), but a non-IDR I-frame (x264 puts one at a
+   * scene change closer than min-keyint to the last keyframe) starts no
+   * such GOP: the frames after it may refer to frames before it, and the
+   * decoder may drop them. The demuxer's flag says what the container's
+   * index does (MP4's sync samples, Matroska's keyframes), so such a frame
+   * is one the demuxer flagged as a delta unit. A demuxer that flags
+   * nothing (tsdemux), or a buffer the parser retimed, leaves the parser's
+   * choice. */
+  bool starts_gop(GstBuffer *buf) const
+  {
+    const GstClockTime t = GST_BUFFER_DTS_OR_PTS(buf);
+    if (!GST_CLOCK_TIME_IS_VALID(t))
+      return true;
+    for (auto it = demuxed_.rbegin(); it != demuxed_.rend(); ++it)
+      if (it->first == t)
+        return it->second;
+    return true;
   }
 
   /* Before the decoder: Feed. */
@@ -377,9 +452,11 @@ private:
     case Feed::kAll:
       return GST_PAD_PROBE_OK;
     case Feed::kKeys: {
-      if (!key)
+      const bool starts = key && self->starts_gop(buf);
+      if (!key || (self->gop_starts_only_ && !starts))
         return GST_PAD_PROBE_DROP;
       self->key_stamps_.push_back(GST_BUFFER_DTS_OR_PTS(buf));
+      self->gop_starts_.push_back(starts);
       GstClockTime t = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
       if (GST_CLOCK_TIME_IS_VALID(t) && self->fed_segment_.format == GST_FORMAT_TIME)
         t = gst_segment_to_stream_time(&self->fed_segment_, GST_FORMAT_TIME, t);
@@ -574,8 +651,15 @@ private:
   /* Feed state, under lock_ (done_through_ from the consumer, which runs under it). */
   Feed feed_ = Feed::kAll;
   bool fed_ = false;
+  bool parsed_ = false; /* on_demuxed() probes the first video parser */
+  /* The last buffers into that parser: (DTS or PTS, demuxer's keyframe
+   * flag); a parser holds back a frame or two, no more. */
+  std::deque<std::pair<GstClockTime, bool>> demuxed_;
+  static constexpr size_t kDemuxedKept = 64;
   std::vector<GstClockTime> key_stamps_;
   std::vector<GstClockTime> key_times_; /* fed_key_time() */
+  std::vector<bool> gop_starts_;        /* gop_starts() */
+  bool gop_starts_only_ = false;        /* keys_again_gop_starts_only() */
   GstSegment fed_segment_;              /* the decoder's input segment */
   std::function<bool(size_t)> want_;
   std::vector<GstClockTime> limits_;
@@ -874,6 +958,19 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     if (!key_times_differ &&
         !dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
       return false;
+    /* An I-frame that starts no GOP (Decoder::starts_gop()), fed without
+     * the frames before it, can upset the decoder's output order (after a
+     * frame_num gap, x264's non-IDR I-frames come out before the IDR frame
+     * fed just before them, which is then lost), so the times differ: the
+     * pass is made again from the start with GOP starts alone. */
+    if (key_times_differ && dec->fed_keys_starting_no_gop()) {
+      keys.clear();
+      key_samples.clear();
+      key_times_differ = false;
+      dec->keys_again_gop_starts_only();
+      if (!dec->pass(true, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
+        return false;
+    }
     lap(st.coarse_time);
     stamps = dec->key_stamps();
     bool ordered = !key_times_differ && !keys.empty() && keys.size() == stamps.size();
@@ -930,7 +1027,13 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       GstClockTime start, end;
     };
     std::vector<Run> runs;
+    const std::vector<bool> gop_starts = dec->gop_starts();
     auto add_run = [&](size_t first, size_t last) {
+      /* A run is decoded from a keyframe that starts a GOP: from an I-frame
+       * that starts none (Decoder::gop_starts()), the run goes back to the
+       * last keyframe that does. */
+      while (first > 0 && first < gop_starts.size() && !gop_starts[first])
+        first--;
       const GstClockTime end =
           last + 1 == keys.size() ? GST_CLOCK_TIME_NONE : keys[last].ts + look * frame;
       /* Runs that share a keyframe, or whose frames would overlap (GOPs

@@ -34,7 +34,11 @@
  * (ClipAnalyseStats::path says which).
  * It assumes closed GOPs (a keyframe's GOP decodes without the GOP before
  * it), as x264, phones and cameras write H.264; frames of an open-GOP
- * stream that need the dropped GOP may decode damaged.
+ * stream that need the dropped GOP may decode damaged. A keyframe that the
+ * parser flags but the demuxer does not (x264's non-IDR I-frames, no MP4
+ * sync sample) starts no GOP: a run is decoded from the keyframe before it
+ * that does, and where feeding such frames upsets the keyframe pass (the
+ * decoded times differ), that pass is made again without them.
  * It cannot see two cuts in one GOP closer than min_shot_length (neither can
  * full decoding), nor a cut away and back inside one GOP whose keyframes look
  * alike (A...B...A), nor a cut between two shots whose keyframes the gate
