@@ -244,16 +244,14 @@ public:
     std::lock_guard<std::mutex> guard(lock_);
     return std::find(gop_starts_.begin(), gop_starts_.end(), false) != gop_starts_.end();
   }
-  /* Feed::kKeys from the next pass on feeds only the keyframes that start a
-   * GOP, and lists them afresh (key_stamps(), gop_starts(),
-   * fed_key_time()). */
+  /* Feed::kKeys from the next pass that seeks on feeds only the keyframes
+   * that start a GOP, and lists them afresh (key_stamps(), gop_starts(),
+   * fed_key_time()). The lists start again at the seek's segment: a
+   * stopped pass's buffers still reach the decoder until its flush. */
   void keys_again_gop_starts_only()
   {
     std::lock_guard<std::mutex> guard(lock_);
-    key_stamps_.clear();
-    key_times_.clear();
-    gop_starts_.clear();
-    gop_starts_only_ = true;
+    keys_again_ = true;
   }
   /* Feed::kKeys: for each keyframe of key_stamps(), whether the frames
    * after it decode without the frames before it (starts_gop()): false
@@ -442,8 +440,16 @@ private:
     std::lock_guard<std::mutex> guard(self->lock_);
     if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
       GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-      if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT)
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
         gst_event_copy_segment(ev, &self->fed_segment_);
+        if (self->keys_again_) {
+          self->key_stamps_.clear();
+          self->key_times_.clear();
+          self->gop_starts_.clear();
+          self->gop_starts_only_ = true;
+          self->keys_again_ = false;
+        }
+      }
       return GST_PAD_PROBE_OK;
     }
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
@@ -659,7 +665,7 @@ private:
   std::vector<GstClockTime> key_stamps_;
   std::vector<GstClockTime> key_times_; /* fed_key_time() */
   std::vector<bool> gop_starts_;        /* gop_starts() */
-  bool gop_starts_only_ = false;        /* keys_again_gop_starts_only() */
+  bool gop_starts_only_ = false, keys_again_ = false; /* keys_again_gop_starts_only() */
   GstSegment fed_segment_;              /* the decoder's input segment */
   std::function<bool(size_t)> want_;
   std::vector<GstClockTime> limits_;
