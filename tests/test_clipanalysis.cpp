@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,6 +47,17 @@ std::vector<long> frames_of(const montage::ClipAnalysis &clip)
 
 constexpr ClipAnalyseOptions::Mode kFull = ClipAnalyseOptions::Mode::kFull;
 constexpr ClipAnalyseOptions::Mode kKeyframes = ClipAnalyseOptions::Mode::kKeyframes;
+
+/* Launch-line branches for encode_clip(): one shot of `frames` frames
+ * (320x240, 25 fps) per videotestsrc pattern, in order. */
+std::string shot_sources(std::initializer_list<const char *> patterns, int frames)
+{
+  std::string sources;
+  for (const char *pattern : patterns)
+    sources += " videotestsrc num-buffers=" + std::to_string(frames) + " pattern=" + pattern +
+               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  return sources;
+}
 
 /* Encodes the branches `sources` (each ending in "! c.") through concat and
  * x264 (by default with a fixed 25-frame GOP, no scene-cut keyframes;
@@ -281,10 +293,8 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
   TempDir tmp;
   ASSERT_NE(tmp.dir, nullptr);
   const std::string path = tmp.add("gop25.mp4");
-  std::string sources;
-  for (const char *pattern : {"smpte", "checkers-8", "circular", "pinwheel", "spokes"})
-    sources += std::string(" videotestsrc num-buffers=60 pattern=") + pattern +
-               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  const std::string sources =
+      shot_sources({"smpte", "checkers-8", "circular", "pinwheel", "spokes"}, 60);
   ASSERT_TRUE(encode_clip(sources, path));
 
   montage::ClipAnalysis full, keys;
@@ -313,10 +323,8 @@ TEST(ClipAnalysis, KeyframePathLeavesOutIFramesThatStartNoGop)
   TempDir tmp;
   ASSERT_NE(tmp.dir, nullptr);
   const std::string path = tmp.add("non-idr.mp4");
-  std::string sources;
-  for (const char *pattern : {"smpte", "checkers-8", "circular", "pinwheel", "spokes"})
-    sources += std::string(" videotestsrc num-buffers=30 pattern=") + pattern +
-               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  const std::string sources =
+      shot_sources({"smpte", "checkers-8", "circular", "pinwheel", "spokes"}, 30);
   ASSERT_TRUE(encode_clip(
       sources, path, "mp4mux",
       "key-int-max=250 option-string=\"scenecut=40:min-keyint=31:bframes=2:b-adapt=0\""));
@@ -346,10 +354,8 @@ TEST(ClipAnalysis, ParallelRefinementGivesTheSameShots)
   TempDir tmp;
   ASSERT_NE(tmp.dir, nullptr);
   const std::string path = tmp.add("gop25-parallel.mp4");
-  std::string sources;
-  for (const char *pattern : {"smpte", "checkers-8", "circular", "pinwheel", "spokes"})
-    sources += std::string(" videotestsrc num-buffers=60 pattern=") + pattern +
-               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  const std::string sources =
+      shot_sources({"smpte", "checkers-8", "circular", "pinwheel", "spokes"}, 60);
   ASSERT_TRUE(encode_clip(sources, path));
 
   montage::ClipAnalysis one;
@@ -384,10 +390,7 @@ TEST(ClipAnalysis, RawH264GoesStraightToFullDecoding)
   TempDir tmp;
   ASSERT_NE(tmp.dir, nullptr);
   const std::string path = tmp.add("raw.h264");
-  std::string sources;
-  for (const char *pattern : {"smpte", "checkers-8", "circular"})
-    sources += std::string(" videotestsrc num-buffers=100 pattern=") + pattern +
-               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  const std::string sources = shot_sources({"smpte", "checkers-8", "circular"}, 100);
   ASSERT_TRUE(encode_clip(sources, path, "video/x-h264,stream-format=byte-stream"));
 
   montage::ClipAnalysis full, autod;
