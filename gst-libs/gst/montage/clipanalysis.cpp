@@ -238,12 +238,6 @@ public:
     std::lock_guard<std::mutex> guard(lock_);
     return key_stamps_;
   }
-  /* Feed::kKeys: whether a keyframe fed starts no GOP (gop_starts()). */
-  bool fed_keys_starting_no_gop()
-  {
-    std::lock_guard<std::mutex> guard(lock_);
-    return std::find(gop_starts_.begin(), gop_starts_.end(), false) != gop_starts_.end();
-  }
   /* Feed::kKeys from the next pass that seeks on feeds only the keyframes
    * that start a GOP, and lists them afresh (key_stamps(), gop_starts(),
    * fed_key_time()). The lists start again at the seek's segment: a
@@ -969,7 +963,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * frame_num gap, x264's non-IDR I-frames come out before the IDR frame
      * fed just before them, which is then lost), so the times differ: the
      * pass is made again from the start with GOP starts alone. */
-    if (key_times_differ && dec->fed_keys_starting_no_gop()) {
+    const std::vector<bool> fed_starts = dec->gop_starts();
+    if (key_times_differ &&
+        std::find(fed_starts.begin(), fed_starts.end(), false) != fed_starts.end()) {
       keys.clear();
       key_samples.clear();
       key_times_differ = false;
