@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <gst/montage/clipanalysis.h>
+#include <gst/montage/progress-meter.h>
 
 #include <glib/gstdio.h>
 
@@ -624,4 +625,46 @@ TEST(ClipAnalysis, UnseekableFilesFallBackToFullDecoding)
     g_clear_error(&err);
     g_unlink(path.c_str());
   }
+}
+
+TEST(ClipAnalysis, ProgressNeverGoesBackOverPasses)
+{
+  std::vector<double> seen; /* position / duration as reported */
+  montage::ProgressMeter meter(
+      [&](GstClockTime pos, GstClockTime dur) { seen.push_back((double)pos / dur); });
+  const GstClockTime dur = 10 * GST_SECOND;
+  auto by_position = meter.by_position();
+  /* A keyframe pass shown as the first 40 %. */
+  meter.stage(0.4);
+  by_position(0, dur);
+  by_position(5 * GST_SECOND, dur);
+  by_position(dur, dur);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_DOUBLE_EQ(seen[1], 0.2);
+  EXPECT_DOUBLE_EQ(seen[2], 0.4);
+  /* The refinement counts from 0 again: it starts at 40 %. */
+  meter.stage(1.0);
+  meter.report(0.0, dur);
+  meter.report(0.5, dur);
+  EXPECT_DOUBLE_EQ(seen[3], 0.4);
+  EXPECT_DOUBLE_EQ(seen[4], 0.7);
+  /* A worse estimate never takes it back; out-of-range fractions are
+   * clamped; an unknown duration reports nothing. */
+  meter.report(0.25, dur);
+  meter.report(2.0, dur);
+  meter.report(0.9, GST_CLOCK_TIME_NONE);
+  by_position(GST_CLOCK_TIME_NONE, dur);
+  ASSERT_EQ(seen.size(), 7u);
+  EXPECT_DOUBLE_EQ(seen[5], 0.7);
+  EXPECT_DOUBLE_EQ(seen[6], 1.0);
+  /* Full decoding after a given-up path fills what is left from there. */
+  montage::ProgressMeter again(
+      [&](GstClockTime pos, GstClockTime d) { seen.push_back((double)pos / d); });
+  again.stage(0.4);
+  again.report(0.5, dur);
+  again.stage(1.0);
+  again.report(0.5, dur);
+  EXPECT_DOUBLE_EQ(seen.back(), 0.2 + 0.8 * 0.5);
+  for (size_t k = 1; k < 7; k++)
+    EXPECT_GE(seen[k], seen[k - 1]);
 }

@@ -100,8 +100,13 @@ struct ClipAnalyseOptions {
   guint refine_decoders = 0;
   /* Fails with GST_STREAM_ERROR_FAILED when no frame arrives for this long. */
   GstClockTime stall_timeout = 30 * GST_SECOND;
-  /* Called from the calling thread with the stream time reached and the
-   * duration (GST_CLOCK_TIME_NONE when unknown), ns. */
+  /* Called from the calling thread, about every 100 ms, with how far the
+   * analysis has come as a position in the clip and the clip's duration,
+   * ns (not called while the duration is unknown). Over the keyframe path's
+   * passes the position never goes back: the keyframe pass reads up to 40 %
+   * of the duration, the refinement of its runs the rest by the share of
+   * their frames decoded, and full decoding, where the path is given up,
+   * what is left from there on. */
   std::function<void(GstClockTime position, GstClockTime duration)> progress;
 };
 
