@@ -56,9 +56,6 @@ public:
     };
   }
 
-  /* The whole so far, 0..1. */
-  double shown() const { return shown_; }
-
 private:
   Func out_;
   double lo_ = 0.0, hi_ = 1.0, shown_ = 0.0;
