@@ -125,6 +125,17 @@ constexpr double kMinMidpointRatio = 0.04;
  * their chosen level 0.01-0.87 (the highest, 0.87, a recorded song at its
  * right tempo). */
 constexpr double kEvenMidpointRatio = 0.95;
+/* Beat level, by threes: where the onsets a third and two thirds of the way
+ * through the beat interval (the whole song's mean interval profile) both
+ * carry at least this much of the beats' own onset, the beats are every
+ * third pulse of an even pulse that nothing accents in threes, and the
+ * grouping in twos (3:2) or fours (3:4) with the more song salience is taken
+ * instead. Measured on the benchmark songs at their chosen level (the weaker
+ * of the two thirds): recorded-stg0, read at 100 BPM where its even eighths
+ * make the 150 BPM beat, 0.98; every other song at most 0.24 (slow_neasy's
+ * swing; the rest 0.14 or less); clicks alternating loud and quiet at
+ * 660/min read in sixes, 0.75 (docs/beat-benchmark.md, seventeenth round). */
+constexpr double kEvenThirdRatio = 0.7;
 constexpr double kAltMidpointRatio = 0.3;
 constexpr std::size_t kLevelSpan = 8;
 constexpr double kAltOnset = 0.8;
@@ -1639,7 +1650,9 @@ struct BeatTracker::Impl {
    * is taken, and the beat path is tracked again on the tempo so mended.
    * Extends the 3:2 check of the first version, which looked at the whole
    * song only. Before that, double_even_level() takes the double tempo
-   * where the midpoints are as strong as the beats. */
+   * where the midpoints are as strong as the beats; after it,
+   * regroup_even_thirds() groups the beats in twos or fours of their pulse
+   * where the thirds are as strong as the beats. */
   void beat_level(const std::vector<float> &e, const std::vector<double> &salience, std::vector<double> &bpm,
                   std::vector<long> &hops) const
   {
@@ -1647,6 +1660,7 @@ struct BeatTracker::Impl {
     double_even_level(e, bpm, hops, config.max_bpm);
     mend_beat_level(e, salience, bpm, hops, whole, config.min_bpm, config.max_bpm);
     mend_beat_level(e, salience, bpm, hops, kLevelSpan, config.min_bpm, config.max_bpm);
+    regroup_even_thirds(e, salience, bpm, hops, config.min_bpm, config.max_bpm);
   }
 
   /* Doubles the tempo path and tracks the beats again when the midpoints
@@ -1663,6 +1677,58 @@ struct BeatTracker::Impl {
       return;
     for (double &b : bpm)
       b *= 2;
+    hops = beat_path(e, bpm);
+  }
+
+  /* The largest of salience (one value per tempo_grid() tempo) within 3 %
+   * of bpm; 0 where no grid tempo is that near. */
+  static double salience_at(const std::vector<double> &salience, double bpm)
+  {
+    const std::vector<double> &grid = tempo_grid();
+    double m = 0;
+    for (std::size_t k = 0; k < grid.size() && k < salience.size(); k++)
+      if (std::fabs(std::log(grid[k] / bpm)) <= 0.03)
+        m = std::max(m, salience[k]);
+    return m;
+  }
+
+  /* Scales the tempo path by 3:2 or 3:4, whichever has the more song
+   * salience at the path's median tempo so scaled (within min_bpm-max_bpm
+   * and at least half the salience at the median), and tracks the beats
+   * again when the whole song's mean beat-interval profile has both its
+   * thirds (positions 4 and 8 of 12) at kEvenThirdRatio of its beat
+   * (position 0) or more. */
+  static void regroup_even_thirds(const std::vector<float> &e, const std::vector<double> &salience,
+                                  std::vector<double> &bpm, std::vector<long> &hops, double min_bpm,
+                                  double max_bpm)
+  {
+    if (hops.size() < 8 || salience.empty())
+      return;
+    const long ne = (long)e.size();
+    auto env = [&](long h) { return h >= 0 && h < ne ? (double)e[(std::size_t)h] : 0.0; };
+    std::vector<std::array<double, kSwingBins>> prof(hops.size() - 1);
+    for (std::size_t i = 0; i + 1 < hops.size(); i++)
+      interval_profile(env, hops[i], hops[i + 1], prof[i]);
+    const std::array<double, kSwingBins> p = mean_profile(prof, 0, prof.size());
+    static_assert(kSwingBins == 12, "thirds at positions 4 and 8");
+    if (p[0] <= 0 || std::min(p[4], p[8]) < kEvenThirdRatio * p[0])
+      return;
+    std::vector<double> sorted = bpm;
+    std::nth_element(sorted.begin(), sorted.begin() + (long)sorted.size() / 2, sorted.end());
+    const double b0 = sorted[sorted.size() / 2];
+    auto salience_near = [&](double b) { return salience_at(salience, b); };
+    double factor = 1.0, best = 0.5 * salience_near(b0);
+    for (double f : {1.5, 0.75}) {
+      const double s = salience_near(b0 * f);
+      if (b0 * f >= min_bpm && b0 * f <= max_bpm && s > best) {
+        best = s;
+        factor = f;
+      }
+    }
+    if (factor == 1.0)
+      return;
+    for (double &v : bpm)
+      v = std::clamp(v * factor, kMinBpm, kMaxBpm);
     hops = beat_path(e, bpm);
   }
 
@@ -1701,14 +1767,7 @@ struct BeatTracker::Impl {
         return;
     }
     const std::vector<double> ratio_h = per_hop(n, hops, ratio), on_h = per_hop(n, hops, on);
-    const std::vector<double> &grid = tempo_grid();
-    auto salience_near = [&](double b) {
-      double m = 0;
-      for (std::size_t k = 0; k < grid.size(); k++)
-        if (std::fabs(std::log(grid[k] / b)) <= 0.03)
-          m = std::max(m, salience[k]);
-      return m;
-    };
+    auto salience_near = [&](double b) { return salience_at(salience, b); };
     /* Stretches of hops under kMinMidpointRatio, each mended as one. */
     std::vector<std::pair<std::size_t, std::size_t>> runs;
     for (std::size_t h = 0; h < n;) {
