@@ -1558,6 +1558,20 @@ struct BeatTracker::Impl {
     return best;
   }
 
+  /* interval_profile() of every beat interval of a path over envelope e
+   * (zero outside it): hops.size() - 1 profiles, none for fewer than two
+   * beats. */
+  static std::vector<std::array<double, kSwingBins>>
+  interval_profiles(const std::vector<float> &e, const std::vector<long> &hops)
+  {
+    const long n = (long)e.size();
+    auto env = [&](long h) { return h >= 0 && h < n ? (double)e[(std::size_t)h] : 0.0; };
+    std::vector<std::array<double, kSwingBins>> prof(hops.size() < 2 ? 0 : hops.size() - 1);
+    for (std::size_t i = 0; i < prof.size(); i++)
+      interval_profile(env, hops[i], hops[i + 1], prof[i]);
+    return prof;
+  }
+
   /* swing_bin() applied to every beat of a whole-song beat path, with the
    * profile averaged over kSwingSpan beats either side. */
   static void swing_phase(const std::vector<float> &e, std::vector<long> &hops)
@@ -1567,9 +1581,7 @@ struct BeatTracker::Impl {
     if (nb < 2 * kSwingSpan + 1)
       return;
     auto env = [&](long h) { return h >= 0 && h < n ? (double)e[(std::size_t)h] : 0.0; };
-    std::vector<std::array<double, kSwingBins>> prof(nb - 1);
-    for (std::size_t i = 0; i + 1 < nb; i++)
-      interval_profile(env, hops[i], hops[i + 1], prof[i]);
+    const std::vector<std::array<double, kSwingBins>> prof = interval_profiles(e, hops);
     std::vector<long> out = hops;
     for (std::size_t i = 0; i < nb; i++) {
       const std::size_t a = i > kSwingSpan ? i - kSwingSpan : 0;
@@ -1704,11 +1716,7 @@ struct BeatTracker::Impl {
   {
     if (hops.size() < 8 || salience.empty())
       return;
-    const long ne = (long)e.size();
-    auto env = [&](long h) { return h >= 0 && h < ne ? (double)e[(std::size_t)h] : 0.0; };
-    std::vector<std::array<double, kSwingBins>> prof(hops.size() - 1);
-    for (std::size_t i = 0; i + 1 < hops.size(); i++)
-      interval_profile(env, hops[i], hops[i + 1], prof[i]);
+    const std::vector<std::array<double, kSwingBins>> prof = interval_profiles(e, hops);
     const std::array<double, kSwingBins> p = mean_profile(prof, 0, prof.size());
     static_assert(kSwingBins == 12, "thirds at positions 4 and 8");
     if (p[0] <= 0 || std::min(p[4], p[8]) < kEvenThirdRatio * p[0])
@@ -1748,12 +1756,8 @@ struct BeatTracker::Impl {
       return;
     /* Swing leaves the midpoints empty too. */
     {
-      const long ne = (long)n;
-      auto env = [&](long h) { return h >= 0 && h < ne ? (double)e[(std::size_t)h] : 0.0; };
       const std::size_t nb = hops.size();
-      std::vector<std::array<double, kSwingBins>> prof(nb - 1);
-      for (std::size_t i = 0; i + 1 < nb; i++)
-        interval_profile(env, hops[i], hops[i + 1], prof[i]);
+      const std::vector<std::array<double, kSwingBins>> prof = interval_profiles(e, hops);
       for (std::size_t i = 0; i < nb; i++) {
         if (ratio[i] >= kMinMidpointRatio)
           continue;
