@@ -304,6 +304,26 @@ TEST(ShotDetector, CutRightAfterAFlashOrACutAwayIsFound)
       }
 }
 
+/* A cut to the shot that was cut away to moments before (A.. B B A A B..):
+ * the return to A ends that excursion, and the cut to B is found at its
+ * frame, though B looks like the excursion's frames (they are no "shot
+ * before the excursion" for it to return to). */
+TEST(ShotDetector, CutToTheShotJustCutAwayToIsFound)
+{
+  for (int len : {1, 2})
+    for (int gap : {1, 2, 3}) {
+      const int cut = 30 + len + gap;
+      SCOPED_TRACE(testing::Message() << "insert of " << len << " frames at 30, back for " << gap
+                                      << ", cut at " << cut);
+      cv::RNG rng(17);
+      Detected run = detect(70, [&](int i) {
+        const bool b = (i >= 30 && i < 30 + len) || i >= cut;
+        return shot_frame(b ? 1 : 0, i, rng);
+      });
+      EXPECT_EQ(run.boundaries, std::vector<int>{cut});
+    }
+}
+
 TEST(ShotDetector, FastPanIsNoCut)
 {
   cv::RNG rng(5);

@@ -575,9 +575,12 @@ bool ShotDetector::is_flash(size_t i, size_t *returns_at) const
   if (starts_excursion(i, returns_at))
     return true;
   const double jump = frames_[i].content;
-  /* Its end: this frame looks like one before the excursion. */
+  /* Its end: this frame looks like one before the excursion. A frame of an
+   * excursion already decided is none: after A B A (B an insert), a cut to
+   * B looks like the insert, not like a return. */
   for (size_t k = 2; k <= (size_t)settings_.flash_frames + 1 && k <= i; k++)
-    if (content_distance(frames_[i - k].hsv, frames_[i].hsv) < kFlashReturn * jump)
+    if (!frames_[i - k].excursion &&
+        content_distance(frames_[i - k].hsv, frames_[i].hsv) < kFlashReturn * jump)
       return true;
   return false;
 }
@@ -799,11 +802,13 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
    * that is no candidate is tested too (the start test alone): with
    * adaptive, the jump into a one-frame flash followed by a cut (A W A B)
    * has the return and the cut in its neighbour mean and is no candidate,
-   * yet its excursion must be left out of the cut's mean. */
+   * yet its excursion must be left out of the cut's mean. A frame already
+   * in a decided excursion (its return) starts none: the return from an
+   * insert of B is no jump away from a later cut to B. */
   size_t returns_at = i;
-  if (candidate ? is_flash(i, &returns_at)
-                : f.content >= settings_.min_content && !f.excursion &&
-                      starts_excursion(i, &returns_at))
+  if (!f.excursion &&
+      (candidate ? is_flash(i, &returns_at)
+                 : f.content >= settings_.min_content && starts_excursion(i, &returns_at)))
     for (size_t k = i; k <= returns_at; k++)
       frames_[k].excursion = true;
   if (candidate && !frames_[i].excursion) {
