@@ -500,7 +500,73 @@ TEST(MontageScene, ReportedLatencyIsTheFramesItHolds)
   EXPECT_EQ(held, 3) << "frames held with the default settings";
   EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad),
             10 * GST_MSECOND + (GstClockTime)held * kFrame);
+  /* A new look-ahead while streaming is announced, and answered. */
+  g_object_set(sh.h->element, "flash-frames", 6, NULL);
+  GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_LATENCY);
+  EXPECT_NE(msg, nullptr) << "a LATENCY message for the new look-ahead";
+  if (msg)
+    gst_message_unref(msg);
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad), 10 * GST_MSECOND + 6 * kFrame);
+  g_object_set(sh.h->element, "threshold", 4.0, NULL);
+  msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_LATENCY);
+  EXPECT_EQ(msg, nullptr) << "no LATENCY message when the look-ahead stays";
+  if (msg)
+    gst_message_unref(msg);
+  for (int i = n; i < n + 10; i++)
+    sh.push_expect_same(maker.make(0, i, i * kFrame));
+  EXPECT_EQ(n + 10 - (int)sh.outputs.size(), 6) << "frames held after the change";
   sh.finish();
+}
+
+/* Serialized events keep their place among the frames the element holds
+ * (its look-ahead): a GAP, an application's event and an upstream
+ * force-key-unit event pushed after frame 10 leave after frame 10 and before
+ * frame 11, so a key unit asked for there lands on frame 11. */
+TEST(MontageScene, SerializedEventsKeepTheirPlaceAmongHeldFrames)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  SceneHarness sh(maker.info());
+  std::vector<std::string> order;
+  GstPad *src = gst_element_get_static_pad(sh.h->element, "src");
+  gst_pad_add_probe(
+      src, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      +[](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        auto *order = static_cast<std::vector<std::string> *>(data);
+        if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+          order->push_back(
+              "frame " + std::to_string(GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)) / kFrame));
+          return GST_PAD_PROBE_OK;
+        }
+        GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+        guint count = 0;
+        if (GST_EVENT_TYPE(ev) == GST_EVENT_GAP)
+          order->push_back("gap");
+        else if (gst_event_has_name(ev, "test-marker"))
+          order->push_back("marker");
+        else if (gst_video_event_is_force_key_unit(ev) &&
+                 gst_video_event_parse_downstream_force_key_unit(ev, nullptr, nullptr, nullptr,
+                                                                 nullptr, &count) &&
+                 count == 77)
+          order->push_back("upstream key unit");
+        return GST_PAD_PROBE_OK;
+      },
+      &order, nullptr);
+  gst_object_unref(src);
+  for (int i = 0; i <= 10; i++)
+    sh.push_expect_same(maker.make(0, i, i * kFrame));
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_gap(11 * kFrame, kFrame / 2)));
+  EXPECT_TRUE(
+      gst_harness_push_event(sh.h, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
+                                                        gst_structure_new_empty("test-marker"))));
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_video_event_new_downstream_force_key_unit(
+                                               11 * kFrame, 11 * kFrame, 11 * kFrame, FALSE, 77)));
+  for (int i = 11; i < 20; i++)
+    sh.push_expect_same(maker.make(0, i, i * kFrame));
+  sh.finish();
+  const auto at = std::find(order.begin(), order.end(), "frame 10");
+  ASSERT_NE(at, order.end());
+  const std::vector<std::string> next(at + 1, std::min(at + 5, order.end()));
+  EXPECT_EQ(next, (std::vector<std::string>{"gap", "marker", "upstream key unit", "frame 11"}));
 }
 
 TEST(MontageScene, MinShotLengthSuppressesASecondCutTooSoon)

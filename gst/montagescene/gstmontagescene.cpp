@@ -132,6 +132,9 @@ struct FrameMeasure {
 /* A held buffer and, once decided, what to do with it. */
 struct Held {
   GstBuffer *buffer = nullptr;
+  /* Serialized events that arrived after the frame before this one: they
+   * leave just before this frame (the look-ahead keeps the stream's order). */
+  std::vector<GstEvent *> events_before;
   bool decided = false;
   montage::FrameVerdict verdict;
   FrameMeasure measure;
@@ -164,6 +167,9 @@ struct SceneState {
   bool luma_only = false;
   cv::Mat hsv;
   std::deque<Held> held; /* frames in the look-ahead, oldest first */
+  /* Serialized events that arrived after the last held frame (or after
+   * other such events), waiting for the next frame or a drain. */
+  std::vector<GstEvent *> pending_events;
   std::vector<montage::FrameVerdict> verdicts;
   /* Ended shots since start/flush, in order; the current shot's index is
    * shots.size(), counting on across segments and caps changes. */
@@ -229,9 +235,15 @@ void make_detector(SceneState *state)
 
 void clear_held(SceneState *state)
 {
-  for (Held &h : state->held)
+  for (Held &h : state->held) {
     gst_buffer_unref(h.buffer);
+    for (GstEvent *e : h.events_before)
+      gst_event_unref(e);
+  }
   state->held.clear();
+  for (GstEvent *e : state->pending_events)
+    gst_event_unref(e);
+  state->pending_events.clear();
   state->verdicts.clear();
 }
 
@@ -276,7 +288,8 @@ Failure analyse(SceneState *state, GstBuffer *buffer, GstClockTime stream_time, 
   {
     std::lock_guard<std::mutex> lock(state->settings_lock);
     if (state->settings_changed) {
-      /* Thresholds apply at once; a new look-ahead from the next reset. */
+      /* At once, the look-ahead included (set_property() posts a latency
+       * message when it changes). */
       state->detector->set_settings(state->settings);
       state->settings_changed = false;
     }
@@ -344,6 +357,9 @@ static void post_shot(GstMontageScene *self, const montage::Shot &shot)
  * to be added to a buffer someone else holds). */
 static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
 {
+  for (GstEvent *e : h.events_before)
+    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), e);
+  h.events_before.clear();
   GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
   SceneState *state = self->state;
   GstBuffer *buf = h.buffer;
@@ -443,6 +459,9 @@ static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
     assign_verdicts(state);
   }
   gst_montage_scene_push_decided(self);
+  for (GstEvent *e : state->pending_events)
+    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), e);
+  state->pending_events.clear();
   clear_held(state);
   if (last)
     post_shot(self, *last);
@@ -473,8 +492,9 @@ static void gst_montage_scene_set_property(GObject *object, guint prop_id, const
                                            GParamSpec *pspec)
 {
   SceneState *state = GST_MONTAGE_SCENE(object)->state;
-  std::lock_guard<std::mutex> lock(state->settings_lock);
+  std::unique_lock<std::mutex> lock(state->settings_lock);
   montage::ShotDetectorSettings &s = state->settings;
+  const int look_before = montage::ShotDetector(s).latency_frames();
   state->settings_changed = true;
   switch (prop_id) {
   case PROP_DETECTOR:
@@ -499,6 +519,12 @@ static void gst_montage_scene_set_property(GObject *object, guint prop_id, const
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
   }
+  /* A new look-ahead (flash-frames, detector) applies from the next frame:
+   * the pipeline is told to query the latency again. */
+  const bool look_changed = montage::ShotDetector(s).latency_frames() != look_before;
+  lock.unlock();
+  if (look_changed)
+    gst_element_post_message(GST_ELEMENT(object), gst_message_new_latency(GST_OBJECT(object)));
 }
 
 static void gst_montage_scene_get_property(GObject *object, guint prop_id, GValue *value,
@@ -596,7 +622,17 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
   case GST_EVENT_EOS:
     gst_montage_scene_drain(self, true);
     break;
+  case GST_EVENT_CAPS: /* set_caps() drains */
+    break;
   default:
+    /* Any other serialized event (a GAP, tags, an upstream force-key-unit
+     * event, an application's own) keeps its place among the frames: it
+     * waits behind the held ones and leaves before the next frame. */
+    if (GST_EVENT_IS_SERIALIZED(event) &&
+        (!state->held.empty() || !state->pending_events.empty())) {
+      state->pending_events.push_back(event);
+      return TRUE;
+    }
     break;
   }
   return GST_BASE_TRANSFORM_CLASS(gst_montage_scene_parent_class)->sink_event(trans, event);
@@ -725,6 +761,8 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
   if (failure == Failure::kNone) {
     Held h;
     h.buffer = buf;
+    h.events_before = std::move(state->pending_events);
+    state->pending_events.clear();
     h.measure = std::move(m);
     state->held.push_back(std::move(h));
     assign_verdicts(state);
@@ -785,7 +823,7 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
   gobject_class->finalize = gst_montage_scene_finalize;
 
   const GParamFlags rw =
-      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
       gobject_class, PROP_DETECTOR,
       g_param_spec_enum("detector", "Detector",
@@ -805,15 +843,17 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
       g_param_spec_uint64(
           "min-shot-length", "Minimum shot length",
           "Minimum shot length in nanoseconds: a boundary closer than this to the previous one "
-          "(or to the stream start) is merged into the shot before it; default 15 frames at 30 "
-          "fps, as PySceneDetect",
+          "(or to the stream start) is dropped, so the short shot and the one after it are one "
+          "shot from the earlier cut; default 15 frames at 30 fps, as PySceneDetect",
           0, G_MAXUINT64, kDefaults.min_shot_length, rw));
   g_object_class_install_property(
       gobject_class, PROP_FLASH_FRAMES,
       g_param_spec_int("flash-frames", "Flash frames",
                        "Look-ahead in frames: a jump that comes back to the frame before it "
                        "within this many frames (a flash, a cut away and straight back) is no "
-                       "cut; adds this many frames of latency; 0 disables",
+                       "cut; adds this many frames of latency (a LATENCY message when changed "
+                       "while streaming); 0 disables (and with content, histogram and hash, "
+                       "fades and dissolves are not found)",
                        0, 30, kDefaults.flash_frames, rw));
   g_object_class_install_property(
       gobject_class, PROP_MAX_TRANSITION_FRAMES,
