@@ -486,7 +486,92 @@ TEST(MontageBeat, DiscontResyncsTheClock)
   std::vector<GstClockTime> all = summary_beats(summary[0], &bpm, &duration, nullptr);
   EXPECT_EQ(all.size(), expected.size());
   expect_on_clicks(all, expected);
-  EXPECT_EQ(duration, 20 * GST_SECOND);
+  EXPECT_EQ(duration, 21 * GST_SECOND) << "20 s of audio and the 1 s gap, analysed as silence";
+  free_all(summary);
+}
+
+/* Audio lost without a DISCONT flag (a GAP event, then a buffer whose PTS
+ * jumps 3.25 s, off the beat grid by half a beat): the gap is analysed as
+ * silence, so the beats after it stay on the clicks, live and offline; the
+ * GAP event leaves behind the audio held before it. */
+TEST(MontageBeat, TimestampJumpIsAGapOfSilence)
+{
+  for (const char *mode : {"offline", "live"}) {
+    SCOPED_TRACE(mode);
+    const guint rate = 48000;
+    Fixture f(rate, 1, false);
+    gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", mode);
+    Clicks ck = make_clicks(rate, 120, 0.5, 30.0);
+    const std::size_t lost = 10 * rate + rate / 4, back = 13 * rate + rate / 2; /* 10.25-13.5 s */
+    f.push(ck.mono, 0, lost, 0);
+    const std::size_t out_before_gap = f.received;
+    ASSERT_TRUE(
+        gst_harness_push_event(f.h, gst_event_new_gap(10250 * GST_MSECOND, 3250 * GST_MSECOND)));
+    GstEvent *early = nullptr;
+    while (GstEvent *ev = gst_harness_try_pull_event(f.h)) {
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_GAP)
+        early = gst_event_ref(ev);
+      gst_event_unref(ev);
+    }
+    EXPECT_EQ(early, nullptr) << "the GAP event overtook the held audio ("
+                              << f.sent.size() - out_before_gap << " buffers)";
+    if (early)
+      gst_event_unref(early);
+    f.push(ck.mono, back, ck.mono.size(), 13500 * GST_MSECOND);
+    std::vector<GstClockTime> expected;
+    for (GstClockTime t : ck.clicks)
+      if (t < 10250 * GST_MSECOND || t >= 13500 * GST_MSECOND)
+        expected.push_back(t);
+    std::vector<GstClockTime> after;
+    std::vector<GstStructure *> beats = f.take("montage-beat");
+    for (GstClockTime t : beat_times(beats))
+      if (t >= 15 * GST_SECOND)
+        after.push_back(t);
+    free_all(beats);
+    ASSERT_GT(after.size(), 20u);
+    expect_on_clicks(after, expected);
+    f.eos();
+    std::vector<GstStructure *> summary = f.take("montage-beats");
+    ASSERT_EQ(summary.size(), 1u);
+    double bpm = 0;
+    guint64 duration = 0;
+    std::vector<GstClockTime> all = summary_beats(summary[0], &bpm, &duration, nullptr);
+    std::vector<GstClockTime> late;
+    for (GstClockTime t : all)
+      if (t >= 15 * GST_SECOND)
+        late.push_back(t);
+    expect_on_clicks(late, expected);
+    EXPECT_EQ(duration, 30 * GST_SECOND);
+    free_all(summary);
+  }
+}
+
+/* New caps at the same rate (mono to stereo): the audio held under the old
+ * caps goes out before them, none is lost, and the analysis goes on. */
+TEST(MontageBeat, AudioHeldUnderOldCapsLeavesBeforeNewCaps)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 10.0);
+  f.push(ck.mono, 0, 5 * rate, 0);
+  EXPECT_LT(f.received, f.sent.size()) << "live-delay's worth is held";
+  /* A CAPS event alone (gst_harness_set_src_caps() adds a SEGMENT, a reset). */
+  GstCaps *stereo = gst_caps_from_string("audio/x-raw, format=F32LE, rate=44100, channels=2, "
+                                         "layout=interleaved, channel-mask=(bitmask)0x3");
+  EXPECT_TRUE(gst_harness_push_event(f.h, gst_event_new_caps(stereo)));
+  gst_caps_unref(stereo);
+  f.pull_available();
+  EXPECT_EQ(f.received, f.sent.size()) << "mono audio held across the caps change";
+  f.channels = 2;
+  f.push(ck.mono, 5 * rate, ck.mono.size(), 5 * GST_SECOND);
+  f.eos();
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  ASSERT_EQ(summary.size(), 1u);
+  double bpm = 0;
+  guint64 duration = 0;
+  summary_beats(summary[0], &bpm, &duration, nullptr);
+  EXPECT_NEAR(bpm, 120.0, 1.0);
+  EXPECT_EQ(duration, 10 * GST_SECOND);
   free_all(summary);
 }
 

@@ -77,7 +77,8 @@
  *   `start`, `end` (guint64, ns, same time domain as `beats`) and `level`
  *   (string "low", "medium" or "high": energy relative to the song's own
  *   range, smoothed over 3 s, no section shorter than 4 s).
- * - `duration` (guint64, ns): length of the audio seen since the last reset.
+ * - `duration` (guint64, ns): length of the stream since the last reset:
+ *   the audio seen and the gaps analysed as silence (see "Resets").
  *
  * In `mode=live` every message is posted as soon as it is made. In
  * `mode=offline`, a message made less than 50 ms (wall clock) after the
@@ -92,8 +93,8 @@
  * tracking (`level` pays the same for its messages).
  *
  * A `GST_TAG_BEATS_PER_MINUTE` tag event goes downstream whenever the tempo
- * moves by 1 BPM or more from the last one sent (as `bpmdetect` does), and at
- * EOS in offline mode with the whole-song tempo.
+ * moves by 1 BPM or more from the last one sent (as `bpmdetect` does), and
+ * always at EOS in offline mode with the whole-song tempo, behind the audio.
  *
  * Stretches quieter than #GstMontageBeat:silence-threshold give no beats.
  *
@@ -123,8 +124,15 @@
  *
  * All state (beats, clock, held buffers) restarts on a FLUSH_STOP event, on
  * every SEGMENT event and on a change of sample rate; properties take effect
- * then (and when the element goes from READY to PAUSED). A buffer flagged
- * DISCONT restarts the sample clock from its PTS without losing the beats.
+ * then (and when the element goes from READY to PAUSED). Audio held under
+ * old caps goes out before new caps. Where the stream's time moves away from
+ * the samples counted (a buffer flagged DISCONT, or a PTS 40 ms or more off
+ * without the flag: audio lost, a GAP event), the missing time, up to 60 s,
+ * is analysed as silence, so the beat phase, the energy curve and `duration`
+ * stay on the stream's time; the sample clock then restarts from the PTS,
+ * and the beats so far are kept. Other serialized events (GAP, tags, an
+ * application's own, and the element's BPM tags) go downstream behind the
+ * audio held before them, in order.
  *
  * ## Example
  * |[
@@ -208,6 +216,9 @@ struct Held {
   GstBuffer *buf;
   guint64 first; /* sample range [first, end) since the last reset */
   guint64 end;
+  /* Serialized events that arrived after the buffer before this one: they
+   * leave just before it, so the stream keeps its order. */
+  std::vector<GstEvent *> events_before;
 };
 
 struct State {
@@ -235,6 +246,9 @@ struct State {
   guint64 samples = 0; /* samples per channel since the last reset */
   std::vector<float> mono;
   std::deque<Held> held;
+  /* Serialized events (and the element's own BPM tags) that came after the
+   * last held buffer, waiting for the next buffer or a drain. */
+  std::vector<GstEvent *> pending_events;
   double energy_sumsq = 0;
   guint64 energy_count = 0;
   guint64 energy_start = 0; /* first sample of the current interval */
@@ -306,9 +320,26 @@ static void post_pending(GstMontageBeat *self)
 
 static void drop_held(State &st)
 {
-  for (Held &h : st.held)
+  for (Held &h : st.held) {
     gst_buffer_unref(h.buf);
+    for (GstEvent *e : h.events_before)
+      gst_event_unref(e);
+  }
   st.held.clear();
+  for (GstEvent *e : st.pending_events)
+    gst_event_unref(e);
+  st.pending_events.clear();
+}
+
+/* Sends a serialized event downstream in its place: behind the held
+ * buffers when there are any, at once otherwise. */
+static void push_event_in_order(GstMontageBeat *self, GstEvent *event)
+{
+  State &st = *self->state;
+  if (st.held.empty() && st.pending_events.empty())
+    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), event);
+  else
+    st.pending_events.push_back(event);
 }
 
 /* Drops everything tracked and starts over with the current properties.
@@ -416,14 +447,16 @@ static void post(GstMontageBeat *self, GstStructure *s)
   }
 }
 
-static void push_bpm_tag(GstMontageBeat *self, double bpm)
+/* A BPM tag event downstream, behind the audio held so far, when `bpm`
+ * differs from the last one sent by 1 BPM or more (or always, with force). */
+static void push_bpm_tag(GstMontageBeat *self, double bpm, bool force = false)
 {
   State &st = *self->state;
-  if (bpm <= 0 || std::fabs(bpm - st.last_tag_bpm) < 1.0)
+  if (bpm <= 0 || (!force && std::fabs(bpm - st.last_tag_bpm) < 1.0))
     return;
   st.last_tag_bpm = bpm;
   GstTagList *tags = gst_tag_list_new(GST_TAG_BEATS_PER_MINUTE, bpm, NULL);
-  gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), gst_event_new_tag(tags));
+  push_event_in_order(self, gst_event_new_tag(tags));
 }
 
 template <typename T> static void append(GValue *list, GType type, T value)
@@ -496,7 +529,7 @@ static void post_beats(GstMontageBeat *self)
   post(self, s);
   post_pending(self);
   if (st.active_mode == GST_MONTAGE_BEAT_MODE_OFFLINE)
-    push_bpm_tag(self, song.bpm);
+    push_bpm_tag(self, song.bpm, true);
 }
 
 static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
@@ -625,6 +658,33 @@ static void measure_energy(GstMontageBeat *self, GstSegment *segment)
   }
 }
 
+/* A move of the stream's time of this much or more from the samples counted
+ * is a discontinuity even without the DISCONT flag (a GAP event, a source
+ * that drops audio): audiobasesink's default alignment-threshold. */
+constexpr GstClockTime kTimeJump = 40 * GST_MSECOND;
+/* Gaps up to this long are analysed as silence; after a longer one only the
+ * sample clock restarts (the beat phase is then the music's own again once
+ * the tracker has heard a few beats). */
+constexpr GstClockTime kMaxGapFill = 60 * GST_SECOND;
+
+/* Analyses `frames` samples of silence (a gap in the stream), collecting
+ * any beats the tracker posts meanwhile in `beats`. */
+static void analyse_silence(GstMontageBeat *self, GstSegment *segment, guint64 frames,
+                            std::vector<montage::Beat> &beats)
+{
+  State &st = *self->state;
+  constexpr guint64 kChunk = 4096;
+  while (frames > 0) {
+    const std::size_t n = (std::size_t)std::min(frames, kChunk);
+    st.mono.assign(n, 0.f);
+    std::vector<montage::Beat> more = st.tracker->push(st.mono.data(), n);
+    beats.insert(beats.end(), more.begin(), more.end());
+    st.samples += n;
+    measure_energy(self, segment);
+    frames -= n;
+  }
+}
+
 /* Puts a MontageBeatMeta on the held buffer containing the beat or, when
  * that buffer has already gone downstream (a beat confirmed later than
  * live-delay: the tempo's first estimate, or the causal path changing its
@@ -664,6 +724,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   }
 
   const GstClockTime pts = GST_BUFFER_PTS(buf);
+  std::vector<montage::Beat> beats;
   if (st.anchors.empty()) {
     GstClockTime start = 0;
     if (GST_CLOCK_TIME_IS_VALID(pts))
@@ -671,12 +732,33 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     else if (trans->segment.format == GST_FORMAT_TIME)
       start = trans->segment.start;
     st.anchors.push_back({st.samples, start});
-  } else if (GST_BUFFER_IS_DISCONT(buf) && GST_CLOCK_TIME_IS_VALID(pts)) {
-    GST_DEBUG_OBJECT(self, "DISCONT: sample clock restarts at %" GST_TIME_FORMAT, GST_TIME_ARGS(pts));
-    if (st.anchors.back().sample == st.samples)
-      st.anchors.back().pts = pts;
-    else
-      st.anchors.push_back({st.samples, pts});
+  } else if (GST_CLOCK_TIME_IS_VALID(pts)) {
+    /* Where the stream's time moves away from the samples counted (a
+     * DISCONT, or a jump of kTimeJump or more: audio lost, a GAP event), the
+     * samples missing are analysed as silence, up to kMaxGapFill, so that
+     * the beat phase and the energy curve stay on the stream's time; the
+     * sample clock then restarts from the buffer's PTS. */
+    const GstClockTime expected = to_buffer_time(
+        st, gst_util_uint64_scale(st.samples, GST_SECOND, GST_AUDIO_INFO_RATE(&st.info)));
+    const GstClockTimeDiff jump = GST_CLOCK_DIFF(expected, pts);
+    const GstClockTimeDiff one = (GstClockTimeDiff)gst_util_uint64_scale_int_ceil(
+        GST_SECOND, 1, GST_AUDIO_INFO_RATE(&st.info));
+    if ((GST_BUFFER_IS_DISCONT(buf) && std::llabs(jump) >= one) ||
+        std::llabs(jump) >= (GstClockTimeDiff)kTimeJump) {
+      GST_DEBUG_OBJECT(self,
+                       "%s, %" GST_STIME_FORMAT
+                       " from the samples counted: sample clock restarts at %" GST_TIME_FORMAT,
+                       GST_BUFFER_IS_DISCONT(buf) ? "DISCONT" : "timestamp jump",
+                       GST_STIME_ARGS(jump), GST_TIME_ARGS(pts));
+      if (jump > 0 && (GstClockTime)jump <= kMaxGapFill)
+        analyse_silence(
+            self, &trans->segment,
+            gst_util_uint64_scale((guint64)jump, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND), beats);
+      if (st.anchors.back().sample == st.samples)
+        st.anchors.back().pts = pts;
+      else
+        st.anchors.push_back({st.samples, pts});
+    }
   }
 
   GstMapInfo map;
@@ -689,8 +771,10 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   downmix(st, map.data, frames);
   gst_buffer_unmap(buf, &map);
 
-  st.held.push_back({buf, st.samples, st.samples + frames});
-  std::vector<montage::Beat> beats = st.tracker->push(st.mono.data(), st.mono.size());
+  st.held.push_back({buf, st.samples, st.samples + frames, std::move(st.pending_events)});
+  st.pending_events.clear();
+  std::vector<montage::Beat> more = st.tracker->push(st.mono.data(), st.mono.size());
+  beats.insert(beats.end(), more.begin(), more.end());
   st.samples += frames;
   measure_energy(self, &trans->segment);
 
@@ -723,6 +807,8 @@ static GstFlowReturn gst_montage_beat_generate_output(GstBaseTransform *trans, G
       gst_util_uint64_scale_ceil(st.active_delay + HOP_SLACK, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
   if (st.held.front().end + wait > st.samples)
     return GST_FLOW_OK;
+  for (GstEvent *e : st.held.front().events_before)
+    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(trans), e);
   *outbuf = st.held.front().buf;
   st.held.pop_front();
   return GST_FLOW_OK;
@@ -733,13 +819,18 @@ static GstFlowReturn push_held(GstMontageBeat *self)
   State &st = *self->state;
   GstFlowReturn ret = GST_FLOW_OK;
   while (!st.held.empty()) {
-    GstBuffer *b = st.held.front().buf;
+    Held h = std::move(st.held.front());
     st.held.pop_front();
+    for (GstEvent *e : h.events_before)
+      gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), e);
     if (ret == GST_FLOW_OK)
-      ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), b);
+      ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), h.buf);
     else
-      gst_buffer_unref(b);
+      gst_buffer_unref(h.buf);
   }
+  for (GstEvent *e : st.pending_events)
+    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), e);
+  st.pending_events.clear();
   return ret;
 }
 
@@ -758,7 +849,26 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
     /* Audio of the old segment goes out before the new segment event. */
     push_held(self);
     break;
+  case GST_EVENT_CAPS: {
+    /* Audio held under the old caps goes out before the new caps (a new
+     * rate resets the tracking, in set_caps()). */
+    GstCaps *caps = nullptr,
+            *current = gst_pad_get_current_caps(GST_BASE_TRANSFORM_SINK_PAD(trans));
+    gst_event_parse_caps(event, &caps);
+    if (current && !gst_caps_is_equal(current, caps))
+      push_held(self);
+    if (current)
+      gst_caps_unref(current);
+    break;
+  }
   default:
+    /* Any other serialized event (a GAP, tags, an application's own) keeps
+     * its place behind the held audio. */
+    if (GST_EVENT_IS_SERIALIZED(event) &&
+        (!self->state->held.empty() || !self->state->pending_events.empty())) {
+      self->state->pending_events.push_back(event);
+      return TRUE;
+    }
     break;
   }
   const bool segment = GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT;
