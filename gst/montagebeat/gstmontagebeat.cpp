@@ -145,6 +145,7 @@
 
 #include <gst/audio/audio.h>
 #include <gst/montage/beatmeta.h>
+#include <gst/montage/heldevents.h>
 #include <gst/montage/beattracker.h>
 
 #include <cmath>
@@ -218,7 +219,7 @@ struct Held {
   guint64 end;
   /* Serialized events that arrived after the buffer before this one: they
    * leave just before it, so the stream keeps its order. */
-  std::vector<GstEvent *> events_before;
+  montage::HeldEvents events_before;
 };
 
 struct State {
@@ -248,7 +249,7 @@ struct State {
   std::deque<Held> held;
   /* Serialized events (and the element's own BPM tags) that came after the
    * last held buffer, waiting for the next buffer or a drain. */
-  std::vector<GstEvent *> pending_events;
+  montage::HeldEvents pending_events;
   double energy_sumsq = 0;
   guint64 energy_count = 0;
   guint64 energy_start = 0; /* first sample of the current interval */
@@ -320,15 +321,17 @@ static void post_pending(GstMontageBeat *self)
 
 static void drop_held(State &st)
 {
-  for (Held &h : st.held) {
+  for (Held &h : st.held)
     gst_buffer_unref(h.buf);
-    for (GstEvent *e : h.events_before)
-      gst_event_unref(e);
-  }
-  st.held.clear();
-  for (GstEvent *e : st.pending_events)
-    gst_event_unref(e);
+  st.held.clear(); /* and their events */
   st.pending_events.clear();
+}
+
+/* Whether a serialized event must wait behind held audio (or behind events
+ * already waiting) rather than go downstream at once. */
+static bool events_must_wait(const State &st)
+{
+  return !st.held.empty() || !st.pending_events.empty();
 }
 
 /* Sends a serialized event downstream in its place: behind the held
@@ -336,10 +339,10 @@ static void drop_held(State &st)
 static void push_event_in_order(GstMontageBeat *self, GstEvent *event)
 {
   State &st = *self->state;
-  if (st.held.empty() && st.pending_events.empty())
-    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), event);
+  if (events_must_wait(st))
+    st.pending_events.add(event);
   else
-    st.pending_events.push_back(event);
+    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), event);
 }
 
 /* Drops everything tracked and starts over with the current properties.
@@ -771,8 +774,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   downmix(st, map.data, frames);
   gst_buffer_unmap(buf, &map);
 
-  st.held.push_back({buf, st.samples, st.samples + frames, std::move(st.pending_events)});
-  st.pending_events.clear();
+  st.held.push_back({buf, st.samples, st.samples + frames, st.pending_events.take()});
   std::vector<montage::Beat> more = st.tracker->push(st.mono.data(), st.mono.size());
   beats.insert(beats.end(), more.begin(), more.end());
   st.samples += frames;
@@ -807,8 +809,7 @@ static GstFlowReturn gst_montage_beat_generate_output(GstBaseTransform *trans, G
       gst_util_uint64_scale_ceil(st.active_delay + HOP_SLACK, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
   if (st.held.front().end + wait > st.samples)
     return GST_FLOW_OK;
-  for (GstEvent *e : st.held.front().events_before)
-    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(trans), e);
+  st.held.front().events_before.push(GST_BASE_TRANSFORM_SRC_PAD(trans));
   *outbuf = st.held.front().buf;
   st.held.pop_front();
   return GST_FLOW_OK;
@@ -821,16 +822,13 @@ static GstFlowReturn push_held(GstMontageBeat *self)
   while (!st.held.empty()) {
     Held h = std::move(st.held.front());
     st.held.pop_front();
-    for (GstEvent *e : h.events_before)
-      gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), e);
+    h.events_before.push(GST_BASE_TRANSFORM_SRC_PAD(self));
     if (ret == GST_FLOW_OK)
       ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), h.buf);
     else
       gst_buffer_unref(h.buf);
   }
-  for (GstEvent *e : st.pending_events)
-    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), e);
-  st.pending_events.clear();
+  st.pending_events.push(GST_BASE_TRANSFORM_SRC_PAD(self));
   return ret;
 }
 
@@ -864,9 +862,8 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
   default:
     /* Any other serialized event (a GAP, tags, an application's own) keeps
      * its place behind the held audio. */
-    if (GST_EVENT_IS_SERIALIZED(event) &&
-        (!self->state->held.empty() || !self->state->pending_events.empty())) {
-      self->state->pending_events.push_back(event);
+    if (GST_EVENT_IS_SERIALIZED(event) && events_must_wait(*self->state)) {
+      self->state->pending_events.add(event);
       return TRUE;
     }
     break;

@@ -74,6 +74,7 @@
 #include "gstmontagescene.h"
 
 #include <gst/montage/clipanalysis.h>
+#include <gst/montage/heldevents.h>
 #include <gst/montage/shotdetector.h>
 #include <gst/montage/shotmeta.h>
 #include <gst/video/video.h>
@@ -134,7 +135,7 @@ struct Held {
   GstBuffer *buffer = nullptr;
   /* Serialized events that arrived after the frame before this one: they
    * leave just before this frame (the look-ahead keeps the stream's order). */
-  std::vector<GstEvent *> events_before;
+  montage::HeldEvents events_before;
   bool decided = false;
   montage::FrameVerdict verdict;
   FrameMeasure measure;
@@ -169,7 +170,7 @@ struct SceneState {
   std::deque<Held> held; /* frames in the look-ahead, oldest first */
   /* Serialized events that arrived after the last held frame (or after
    * other such events), waiting for the next frame or a drain. */
-  std::vector<GstEvent *> pending_events;
+  montage::HeldEvents pending_events;
   std::vector<montage::FrameVerdict> verdicts;
   /* Ended shots since start/flush, in order; the current shot's index is
    * shots.size(), counting on across segments and caps changes. */
@@ -235,14 +236,9 @@ void make_detector(SceneState *state)
 
 void clear_held(SceneState *state)
 {
-  for (Held &h : state->held) {
+  for (Held &h : state->held)
     gst_buffer_unref(h.buffer);
-    for (GstEvent *e : h.events_before)
-      gst_event_unref(e);
-  }
-  state->held.clear();
-  for (GstEvent *e : state->pending_events)
-    gst_event_unref(e);
+  state->held.clear(); /* and their events */
   state->pending_events.clear();
   state->verdicts.clear();
 }
@@ -357,9 +353,7 @@ static void post_shot(GstMontageScene *self, const montage::Shot &shot)
  * to be added to a buffer someone else holds). */
 static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
 {
-  for (GstEvent *e : h.events_before)
-    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), e);
-  h.events_before.clear();
+  h.events_before.push(GST_BASE_TRANSFORM_SRC_PAD(self));
   GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
   SceneState *state = self->state;
   GstBuffer *buf = h.buffer;
@@ -459,9 +453,7 @@ static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
     assign_verdicts(state);
   }
   gst_montage_scene_push_decided(self);
-  for (GstEvent *e : state->pending_events)
-    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), e);
-  state->pending_events.clear();
+  state->pending_events.push(GST_BASE_TRANSFORM_SRC_PAD(self));
   clear_held(state);
   if (last)
     post_shot(self, *last);
@@ -630,7 +622,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
      * waits behind the held ones and leaves before the next frame. */
     if (GST_EVENT_IS_SERIALIZED(event) &&
         (!state->held.empty() || !state->pending_events.empty())) {
-      state->pending_events.push_back(event);
+      state->pending_events.add(event);
       return TRUE;
     }
     break;
@@ -761,8 +753,7 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
   if (failure == Failure::kNone) {
     Held h;
     h.buffer = buf;
-    h.events_before = std::move(state->pending_events);
-    state->pending_events.clear();
+    h.events_before = state->pending_events.take();
     h.measure = std::move(m);
     state->held.push_back(std::move(h));
     assign_verdicts(state);
