@@ -486,7 +486,7 @@ static void gst_montage_scene_set_property(GObject *object, guint prop_id, const
   SceneState *state = GST_MONTAGE_SCENE(object)->state;
   std::unique_lock<std::mutex> lock(state->settings_lock);
   montage::ShotDetectorSettings &s = state->settings;
-  const int look_before = montage::ShotDetector(s).latency_frames();
+  const int look_before = montage::ShotDetector::latency_frames(s);
   state->settings_changed = true;
   switch (prop_id) {
   case PROP_DETECTOR:
@@ -513,7 +513,7 @@ static void gst_montage_scene_set_property(GObject *object, guint prop_id, const
   }
   /* A new look-ahead (flash-frames, detector) applies from the next frame:
    * the pipeline is told to query the latency again. */
-  const bool look_changed = montage::ShotDetector(s).latency_frames() != look_before;
+  const bool look_changed = montage::ShotDetector::latency_frames(s) != look_before;
   lock.unlock();
   if (look_changed)
     gst_element_post_message(GST_ELEMENT(object), gst_message_new_latency(GST_OBJECT(object)));
@@ -716,7 +716,7 @@ static gboolean gst_montage_scene_query(GstBaseTransform *trans, GstPadDirection
     int frames;
     {
       std::lock_guard<std::mutex> lock(state->settings_lock);
-      frames = montage::ShotDetector(state->settings).latency_frames();
+      frames = montage::ShotDetector::latency_frames(state->settings);
     }
     GstClockTime ours = 0;
     GST_OBJECT_LOCK(trans);

@@ -1034,8 +1034,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * `last` (to EOS for the last keyframe): the detector's look-ahead, and
      * with features, `every` more, so that a shot starting on that keyframe
      * (a cut where the encoder put one) has a motion measure. */
-    const int look = ShotDetector(refine).latency_frames() + 1 +
-                     (options.detector.features ? (int)every : 0);
+    const int look =
+        ShotDetector::latency_frames(refine) + 1 + (options.detector.features ? (int)every : 0);
     struct Run {
       size_t first, last;
       GstClockTime start, end;

@@ -313,9 +313,14 @@ void ShotDetector::set_settings(const ShotDetectorSettings &settings)
 
 int ShotDetector::latency_frames() const
 {
-  int n = settings_.flash_frames;
-  if (settings_.detector == DetectorKind::kAdaptive)
-    n = std::max(n, settings_.adaptive_window);
+  return latency_frames(settings_);
+}
+
+int ShotDetector::latency_frames(const ShotDetectorSettings &settings)
+{
+  int n = std::clamp(settings.flash_frames, 0, 30);
+  if (settings.detector == DetectorKind::kAdaptive)
+    n = std::max(n, std::clamp(settings.adaptive_window, 1, 30));
   return n;
 }
 

@@ -173,6 +173,9 @@ public:
 
   /* Frames a verdict trails its push: max(flash_frames, adaptive window). */
   int latency_frames() const;
+  /* The same for a detector made with `settings` (each clamped to its range
+   * as the constructor does), without making one. */
+  static int latency_frames(const ShotDetectorSettings &settings);
 
   /* Pushes the analysis views of one frame (builder.build() output: hsv, and
    * builder.luma()/bgr() for the features and the fade/dissolve test; bgr
