@@ -1741,9 +1741,10 @@ TEST(MontageBeat, EmptyTempoRangeFailsTheStart)
   gst_object_unref(el);
 }
 
-/* The latency query reports the live-delay the running tracker uses: a new
- * value takes effect at the next segment (or flush, or start), which posts a
- * LATENCY message; the buffers held match the latency reported. */
+/* The latency query reports the live-delay the running tracker uses, plus
+ * two hops and the longest input buffer: a new live-delay takes effect at
+ * the next segment (or flush, or start), the first buffer makes the latency
+ * grow by its length; both post a LATENCY message. */
 TEST(MontageBeat, LatencyIsTheDelayInEffect)
 {
   const guint rate = 44100;
@@ -1758,31 +1759,74 @@ TEST(MontageBeat, LatencyIsTheDelayInEffect)
            1;
   };
 
+  const GstClockTime block = gst_util_uint64_scale_int_ceil(1024, GST_SECOND, rate);
+  auto latency_messages = [&]() {
+    int n = 0;
+    GstMessage *m;
+    while ((m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_LATENCY))) {
+      n++;
+      gst_message_unref(m);
+    }
+    return n;
+  };
+
   g_object_set(f.h->element, "live-delay", (guint64)GST_SECOND, NULL);
   EXPECT_EQ(montage_test::query_min_latency(f.h->sinkpad),
             10 * GST_MSECOND + 350 * GST_MSECOND + 23 * GST_MSECOND)
-      << "the new live-delay is not in effect yet";
+      << "the new live-delay is not in effect yet, and no buffer came yet";
+  EXPECT_EQ(latency_messages(), 0) << "latency message before the latency changed";
   f.push(ck.mono, 0, ck.mono.size(), 0);
   EXPECT_EQ(f.sent.size() - f.received, held_for(350 * GST_MSECOND));
-  GstMessage *m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_LATENCY);
-  EXPECT_EQ(m, nullptr) << "latency message before the latency changed";
-  if (m)
-    gst_message_unref(m);
+  EXPECT_EQ(latency_messages(), 1)
+      << "one message when the first buffer came, none for buffers as long";
+  EXPECT_EQ(montage_test::query_min_latency(f.h->sinkpad),
+            10 * GST_MSECOND + 350 * GST_MSECOND + 23 * GST_MSECOND + block);
 
   GstSegment seg;
   gst_segment_init(&seg, GST_FORMAT_TIME);
   ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
-  m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_LATENCY);
-  EXPECT_NE(m, nullptr) << "no latency message when live-delay took effect";
-  if (m)
-    gst_message_unref(m);
+  EXPECT_EQ(latency_messages(), 1) << "no latency message when live-delay took effect";
   EXPECT_EQ(montage_test::query_min_latency(f.h->sinkpad),
-            10 * GST_MSECOND + GST_SECOND + 23 * GST_MSECOND);
+            10 * GST_MSECOND + GST_SECOND + 23 * GST_MSECOND + block)
+      << "the longest buffer stays through a new segment";
   f.pull_available();
   const std::size_t before = f.sent.size();
   EXPECT_EQ(before, f.received) << "the old segment's audio goes out before the new segment";
   f.push(ck.mono, 0, ck.mono.size(), 0);
   EXPECT_EQ(f.sent.size() - f.received, held_for(GST_SECOND));
+}
+
+/* A held buffer leaves when the buffer that brings the audio it waits for
+ * comes in: with long input buffers that is up to one buffer later than
+ * live-delay. Fed in real time, buffer k is complete at (k + 1) buffers and
+ * goes out when buffer j comes in, at (j + 1) buffers: (j - k) buffers
+ * later, which must not exceed the latency the element adds. */
+TEST(MontageBeat, HeldAudioNeverOutlastsTheReportedLatency)
+{
+  for (std::size_t frames : {4410u /* 100 ms */, 22050u /* 500 ms */, 441u, 1024u}) {
+    SCOPED_TRACE(frames);
+    const guint rate = 44100;
+    Fixture f(rate, 1, false);
+    gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", "live");
+    gst_harness_set_upstream_latency(f.h, 0);
+    f.blocks = {frames / 2, frames}; /* the longest one counts */
+    Clicks ck = make_clicks(rate, 120, 0.5, 8.0);
+    GstClockTime longest_wait = 0;
+    /* The end time of each buffer as it went in, and when each came out. */
+    std::vector<GstClockTime> ends;
+    std::size_t out_before = 0;
+    f.after_push = [&](GstClockTime end) {
+      ends.push_back(end);
+      for (; out_before < f.received; out_before++)
+        longest_wait = std::max(longest_wait, end - ends[out_before]);
+    };
+    f.push(ck.mono, 0, ck.mono.size(), 0);
+    const GstClockTime added = montage_test::query_min_latency(f.h->sinkpad);
+    EXPECT_GT(longest_wait, 350 * GST_MSECOND);
+    EXPECT_LE(longest_wait, added) << "held " << longest_wait << " ns, latency " << added << " ns";
+    EXPECT_EQ(added, 350 * GST_MSECOND + 23 * GST_MSECOND +
+                         gst_util_uint64_scale_int_ceil(frames, GST_SECOND, rate));
+  }
 }
 
 } // namespace

@@ -20,11 +20,15 @@
  * meta on the buffer that contains the beat, each buffer is held until that
  * much audio has followed its last sample. A beat known later than that
  * (see `montage-beat` below) has its meta on the next buffer to go out.
- * The latency query adds live-delay plus 23 ms (two analysis hops) to
- * upstream's: the live-delay in effect, which a new value of the property
- * replaces at the next reset or start (see "Resets"), posting a LATENCY
- * message then. At EOS the held buffers are pushed before the EOS event; a
- * flush drops them.
+ * A buffer leaves when the buffer that brings the last of that audio comes
+ * in, so it can wait up to one more upstream buffer. The latency query adds
+ * to upstream's: live-delay, plus 23 ms (two analysis hops), plus the
+ * longest input buffer since the element started (0 before the first). The
+ * live-delay is the one in effect, which a new value of the property
+ * replaces at the next reset or start (see "Resets"). A LATENCY message is
+ * posted when either grows or changes: at the first buffer, at a longer
+ * buffer, and when a new live-delay takes effect. At EOS the held buffers are pushed before the EOS
+ * event; a flush drops them.
  *
  * ## Messages
  *
@@ -235,6 +239,10 @@ struct State {
    * start): the latency query reports it. Written by the streaming thread
    * under `lock`, which reads it without. */
   GstClockTime active_delay = DEFAULT_LIVE_DELAY;
+  /* The longest input buffer since start (ns): a held buffer can wait this
+   * much longer than live-delay for the audio that releases it, so the
+   * latency query adds it. Written by the streaming thread under `lock`. */
+  GstClockTime longest_buffer = 0;
 
   /* Streaming thread only. */
   GstAudioInfo info;
@@ -710,6 +718,24 @@ static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts)
   montage_buffer_add_beat_meta(into->buf, &info);
 }
 
+/* Keeps the longest input buffer for the latency query; posts a LATENCY
+ * message when it grows, so the pipeline asks again. */
+static void note_buffer_length(GstMontageBeat *self, gsize frames)
+{
+  State &st = *self->state;
+  const GstClockTime length =
+      gst_util_uint64_scale_int_ceil(frames, GST_SECOND, GST_AUDIO_INFO_RATE(&st.info));
+  {
+    std::lock_guard<std::mutex> guard(st.lock);
+    if (length <= st.longest_buffer)
+      return;
+    st.longest_buffer = length;
+  }
+  GST_DEBUG_OBJECT(self, "longest input buffer now %" GST_TIME_FORMAT ": latency grows",
+                   GST_TIME_ARGS(length));
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+}
+
 static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *trans, gboolean, GstBuffer *buf)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
@@ -773,6 +799,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   const gsize frames = map.size / GST_AUDIO_INFO_BPF(&st.info);
   downmix(st, map.data, frames);
   gst_buffer_unmap(buf, &map);
+  note_buffer_length(self, frames);
 
   st.held.push_back({buf, st.samples, st.samples + frames, st.pending_events.take()});
   std::vector<montage::Beat> more = st.tracker->push(st.mono.data(), st.mono.size());
@@ -883,7 +910,7 @@ static gboolean gst_montage_beat_src_query(GstBaseTransform *trans, GstPadDirect
     GstClockTime delay;
     {
       std::lock_guard<std::mutex> guard(st.lock);
-      delay = st.active_delay + HOP_SLACK;
+      delay = st.active_delay + HOP_SLACK + st.longest_buffer;
     }
     gboolean live;
     GstClockTime min, max;
@@ -895,6 +922,11 @@ static gboolean gst_montage_beat_src_query(GstBaseTransform *trans, GstPadDirect
 
 static gboolean gst_montage_beat_start(GstBaseTransform *trans)
 {
+  {
+    State &st = *GST_MONTAGE_BEAT(trans)->state;
+    std::lock_guard<std::mutex> guard(st.lock);
+    st.longest_buffer = 0;
+  }
   return reset_tracking(GST_MONTAGE_BEAT(trans)) ? TRUE : FALSE;
 }
 
@@ -1014,11 +1046,12 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
                           10 * GST_MSECOND, G_MAXUINT64, DEFAULT_INTERVAL, rw));
   g_object_class_install_property(
       gobject_class, PROP_LIVE_DELAY,
-      g_param_spec_uint64("live-delay", "Live delay",
-                          "Audio that must follow a beat before it is posted, in nanoseconds; buffers are "
-                          "held this long so the beat meta lands on the right one (reported as latency; "
-                          "applies from the next segment, flush or start)",
-                          100 * GST_MSECOND, 2 * GST_SECOND, DEFAULT_LIVE_DELAY, rw));
+      g_param_spec_uint64(
+          "live-delay", "Live delay",
+          "Audio that must follow a beat before it is posted, in nanoseconds; buffers are "
+          "held this long so the beat meta lands on the right one (reported as latency, with "
+          "two analysis hops and one input buffer; applies from the next segment, flush or start)",
+          100 * GST_MSECOND, 2 * GST_SECOND, DEFAULT_LIVE_DELAY, rw));
   g_object_class_install_property(
       gobject_class, PROP_MIN_BPM,
       g_param_spec_double("min-bpm", "Minimum tempo",
