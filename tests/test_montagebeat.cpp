@@ -1659,6 +1659,39 @@ TEST(MontageBeat, SectionsFollowTheLoudness)
   }
 }
 
+/* The energy curve at EOS is the montage-energy messages' `energy`, interval
+ * for interval (both measure the same samples), and steady clicks are one
+ * section. (The curve was once measured on whole analysis hops: its
+ * intervals took 8 or 9 hops and so held one click, or one and part of the
+ * next, and 120 BPM clicks came out as a low section and then a high one.) */
+TEST(MontageBeat, EnergyCurveIsTheEnergyMessages)
+{
+  for (guint rate : {44100u, 48000u, 8000u}) {
+    SCOPED_TRACE(rate);
+    Clicks ck = make_clicks(rate, 120, 0.5, 30.0);
+    Fixture f(rate, 1, false);
+    f.push(ck.mono, 0, ck.mono.size(), 0);
+    f.eos();
+    std::vector<GstStructure *> energy = f.take("montage-energy");
+    Summary sum = take_summary(f);
+    ASSERT_EQ(sum.curve.size(), 300u);
+    ASSERT_EQ(energy.size(), 300u);
+    double worst = 0;
+    for (std::size_t k = 0; k < energy.size(); k++) {
+      double e = -1;
+      guint64 ts = 0;
+      gst_structure_get_double(energy[k], "energy", &e);
+      gst_structure_get_uint64(energy[k], "timestamp", &ts);
+      EXPECT_EQ(ts, k * sum.curve_interval);
+      worst = std::max(worst, std::abs(e - sum.curve[k]));
+    }
+    EXPECT_LT(worst, 1e-9) << "the curve is not the messages' energy";
+    free_all(energy);
+    ASSERT_EQ(sum.sections.size(), 1u) << "steady clicks cut into sections";
+    EXPECT_EQ(sum.sections[0].end, 30 * GST_SECOND);
+  }
+}
+
 /* `mono` rounded to a 2^-24 grid (24-bit audio): S32 (v * 2^31) and F64 then
  * hold every sample exactly. */
 std::vector<float> on_24_bit_grid(std::vector<float> mono)

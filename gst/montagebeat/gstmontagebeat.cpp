@@ -53,7 +53,9 @@
  * `montage-energy`, every #GstMontageBeat:interval of audio (like `level`):
  *
  * - `timestamp`, `stream-time`, `running-time`, `duration` (guint64, ns): the
- *   interval (start and length).
+ *   interval (start and length): interval k starts k * interval after the
+ *   first sample, to the nearest sample, so the intervals do not drift at
+ *   rates where an interval is not a whole number of samples.
  * - `rms` (gdouble, dBFS): RMS level of the channels' average.
  * - `energy` (gdouble, 0..1): `rms` mapped linearly from
  *   #GstMontageBeat:silence-threshold (0) to 0 dBFS (1).
@@ -75,7 +77,8 @@
  *   beat of a bar; all FALSE when `beats-per-bar` is 0.
  * - `beats-per-bar` (guint): detected meter, 3 or 4; 0 with fewer than 8 beats.
  * - `energy-curve` (GstValueList of gdouble, 0..1): the `energy` of every
- *   `energy-interval` from the first sample.
+ *   `energy-interval` from the first sample: the `montage-energy` messages'
+ *   values, then the last, partial interval's.
  * - `energy-interval` (guint64, ns): spacing of `energy-curve`.
  * - `sections` (GstValueList of GstStructure `section`): back to back, with
  *   `start`, `end` (guint64, ns, same time domain as `beats`) and `level`
@@ -249,7 +252,6 @@ struct State {
   bool have_info = false;
   GstMontageBeatMode active_mode = DEFAULT_MODE;
   double active_silence = DEFAULT_SILENCE_THRESHOLD;
-  guint64 interval_samples = 0;
   std::unique_ptr<montage::BeatTracker> tracker;
   std::vector<Anchor> anchors;
   guint64 samples = 0; /* samples per channel since the last reset */
@@ -258,9 +260,7 @@ struct State {
   /* Serialized events (and the element's own BPM tags) that came after the
    * last held buffer, waiting for the next buffer or a drain. */
   montage::HeldEvents pending_events;
-  double energy_sumsq = 0;
-  guint64 energy_count = 0;
-  guint64 energy_start = 0; /* first sample of the current interval */
+  std::size_t energy_posted = 0; /* the tracker's energy intervals posted */
   double last_tag_bpm = 0;
 
   /* Offline mode's grouping of messages (see "Messages" above), under
@@ -363,9 +363,7 @@ static bool reset_tracking(GstMontageBeat *self)
   st.samples = 0;
   st.tracker.reset();
   drop_held(st);
-  st.energy_sumsq = 0;
-  st.energy_count = 0;
-  st.energy_start = 0;
+  st.energy_posted = 0;
   st.last_tag_bpm = 0;
   montage::BeatTrackerConfig config;
   bool latency_changed;
@@ -396,8 +394,6 @@ static bool reset_tracking(GstMontageBeat *self)
   if (!st.have_info)
     return true;
   config.whole_song = st.active_mode == GST_MONTAGE_BEAT_MODE_OFFLINE;
-  st.interval_samples = std::max<guint64>(
-      1, gst_util_uint64_scale_round(config.energy_interval, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND));
   try {
     st.tracker = std::make_unique<montage::BeatTracker>((guint)GST_AUDIO_INFO_RATE(&st.info), config);
   } catch (const std::exception &e) {
@@ -622,50 +618,30 @@ static void downmix(State &st, const guint8 *data, gsize frames)
   }
 }
 
-/* Sum of squares of n samples; eight partial sums keep the loop short and
- * let the compiler vectorise it. */
-static double sum_squares(const float *x, std::size_t n)
-{
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++)
-      acc[k] += x[i + k] * x[i + k];
-  double sum = 0;
-  for (; i < n; i++)
-    sum += (double)x[i] * x[i];
-  for (float a : acc)
-    sum += a;
-  return sum;
-}
-
-/* Posts montage-energy for every interval completed by the samples in st.mono. */
+/* Posts montage-energy for every interval the tracker has completed since
+ * the last call: the tracker measures them (montage::BeatTracker::
+ * energy_intervals()), so the messages and the energy curve at EOS are the
+ * same numbers. */
 static void measure_energy(GstMontageBeat *self, GstSegment *segment)
 {
   State &st = *self->state;
   const guint rate = (guint)GST_AUDIO_INFO_RATE(&st.info);
-  std::size_t i = 0;
-  const std::size_t n = st.mono.size();
-  while (i < n) {
-    const std::size_t take = (std::size_t)std::min<guint64>(n - i, st.interval_samples - st.energy_count);
-    st.energy_sumsq += sum_squares(st.mono.data() + i, take);
-    st.energy_count += take;
-    i += take;
-    if (st.energy_count < st.interval_samples)
-      break;
-    const double ms = st.energy_sumsq / (double)st.energy_count;
+  for (; st.energy_posted < st.tracker->energy_intervals(); st.energy_posted++) {
+    const double ms = st.tracker->energy_mean_square(st.energy_posted);
     const double db = ms > 0 ? 10 * std::log10(ms) : -400.0;
-    const GstClockTime ts = to_buffer_time(st, gst_util_uint64_scale(st.energy_start, GST_SECOND, rate));
-    const GstClockTime dur = gst_util_uint64_scale(st.energy_count, GST_SECOND, rate);
-    post(self, gst_structure_new("montage-energy", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
-                                 G_TYPE_UINT64, (guint64)gst_segment_to_stream_time(segment, GST_FORMAT_TIME, ts),
-                                 "running-time", G_TYPE_UINT64,
-                                 (guint64)gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts), "duration",
-                                 G_TYPE_UINT64, (guint64)dur, "rms", G_TYPE_DOUBLE, std::max(db, -200.0),
-                                 "energy", G_TYPE_DOUBLE, montage::energy_from_db(db, st.active_silence), NULL));
-    st.energy_start += st.energy_count;
-    st.energy_sumsq = 0;
-    st.energy_count = 0;
+    const GstClockTime ts = to_buffer_time(
+        st, gst_util_uint64_scale(st.tracker->energy_interval_start(st.energy_posted), GST_SECOND,
+                                  rate));
+    const GstClockTime end = to_buffer_time(
+        st, gst_util_uint64_scale(st.tracker->energy_interval_start(st.energy_posted + 1),
+                                  GST_SECOND, rate));
+    post(self, gst_structure_new(
+                   "montage-energy", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
+                   G_TYPE_UINT64, (guint64)gst_segment_to_stream_time(segment, GST_FORMAT_TIME, ts),
+                   "running-time", G_TYPE_UINT64,
+                   (guint64)gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts), "duration",
+                   G_TYPE_UINT64, (guint64)(end - ts), "rms", G_TYPE_DOUBLE, std::max(db, -200.0),
+                   "energy", G_TYPE_DOUBLE, montage::energy_from_db(db, st.active_silence), NULL));
   }
 }
 

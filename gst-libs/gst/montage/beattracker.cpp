@@ -593,10 +593,14 @@ struct BeatTracker::Impl {
   long chroma_first = 0;
   double sumsq_total = 0;        /* hop_sumsq summed over every hop */
 
-  /* Energy curve, built as the hops come: mean square of every completed
-   * config.energy_interval, and the sum of squares of the current one. */
+  /* Energy curve, measured on the samples pushed (input rate, before the
+   * resampler's low-pass): mean square of every completed
+   * config.energy_interval (interval k covers input samples
+   * [energy_edge(k), energy_edge(k + 1))), and the sum of squares of the
+   * current one. */
   std::vector<double> energy_ms;
   double energy_sum = 0;
+  guint64 energy_end = 0; /* energy_edge(energy_ms.size() + 1) */
 
   /* Causal tracker (per hop, same window as above). */
   std::vector<float> ce;      /* causal envelope: flux less its trailing mean, rectified, scaled */
@@ -642,7 +646,7 @@ struct BeatTracker::Impl {
   bool prev_chroma_valid = false;
   long open_count = 0;
 
-  Impl(guint r, const BeatTrackerConfig &c) : rate(r), config(c) {}
+  Impl(guint r, const BeatTrackerConfig &c) : rate(r), config(c) { energy_end = energy_edge(1); }
   void alloc()
   {
     hann.resize(kWindow);
@@ -711,6 +715,7 @@ struct BeatTracker::Impl {
     sumsq_total = 0;
     energy_ms.clear();
     energy_sum = 0;
+    energy_end = energy_edge(1);
     ce.clear();
     cscore.clear();
     cback.clear();
@@ -740,7 +745,40 @@ struct BeatTracker::Impl {
   float ce_at(long h) const { return ce[(std::size_t)(h - base)]; }
   double cscore_at(long h) const { return cscore[(std::size_t)(h - base)]; }
 
-  double energy_hops_per_interval() const { return (double)config.energy_interval / kNsPerSecond * kFps; }
+  /* First input sample of energy interval k: k * energy_interval to the
+   * nearest sample (no drift at rates where an interval is not a whole
+   * number of samples). */
+  guint64 energy_edge(guint64 k) const
+  {
+    return gst_util_uint64_scale_round(k * rate, config.energy_interval, GST_SECOND);
+  }
+
+  /* Adds the n input samples from x (the first is input sample n_in) to the
+   * energy curve. */
+  void measure_energy(const float *x, std::size_t n)
+  {
+    guint64 at = n_in;
+    std::size_t i = 0;
+    while (i < n) {
+      const std::size_t take = (std::size_t)std::min<guint64>(n - i, energy_end - at);
+      double part[4] = {0, 0, 0, 0};
+      std::size_t j = 0;
+      for (; j + 4 <= take; j += 4)
+        for (std::size_t k = 0; k < 4; k++)
+          part[k] += (double)x[i + j + k] * x[i + j + k];
+      for (; j < take; j++)
+        part[0] += (double)x[i + j] * x[i + j];
+      energy_sum += (part[0] + part[1]) + (part[2] + part[3]);
+      i += take;
+      at += take;
+      if (at == energy_end) {
+        const guint64 start = energy_edge(energy_ms.size());
+        energy_ms.push_back(energy_end > start ? energy_sum / (double)(energy_end - start) : 0.0);
+        energy_sum = 0;
+        energy_end = energy_edge(energy_ms.size() + 1);
+      }
+    }
+  }
 
   /* Without the whole-song pass, forgets the hops before the last
    * kLiveKeep once 2 * kLiveKeep are held (so the copying costs O(1) a hop). */
@@ -882,15 +920,7 @@ struct BeatTracker::Impl {
     const long t = n_hops++;
     chroma_hop(newest);
 
-    /* Energy curve: interval k covers hops [round(k * per), round((k + 1) * per)). */
     sumsq_total += sumsq;
-    energy_sum += sumsq;
-    const double per = energy_hops_per_interval();
-    for (std::size_t k = energy_ms.size(); std::llround((double)(k + 1) * per) <= n_hops; k++) {
-      const long a = std::llround((double)k * per), b = std::llround((double)(k + 1) * per);
-      energy_ms.push_back(b > a ? energy_sum / (double)((b - a) * kHop) : 0.0);
-      energy_sum = 0;
-    }
 
     if (!cues.empty()) {
       for (int b = 0; b < kBands; b++) {
@@ -2056,6 +2086,21 @@ GstClockTime BeatTracker::duration() const
   return gst_util_uint64_scale(impl_->n_in, GST_SECOND, impl_->rate);
 }
 
+std::size_t BeatTracker::energy_intervals() const
+{
+  return impl_->energy_ms.size();
+}
+
+double BeatTracker::energy_mean_square(std::size_t k) const
+{
+  return k < impl_->energy_ms.size() ? impl_->energy_ms[k] : 0.0;
+}
+
+guint64 BeatTracker::energy_interval_start(std::size_t k) const
+{
+  return impl_->energy_edge(k);
+}
+
 std::size_t BeatTracker::retained_hops() const
 {
   return (std::size_t)(impl_->n_hops - impl_->base);
@@ -2107,6 +2152,7 @@ std::vector<Beat> BeatTracker::push(const float *mono, std::size_t n_samples)
   Impl &d = *impl_;
   if (!mono || n_samples == 0)
     return out;
+  d.measure_energy(mono, n_samples);
   /* Resample into d.block, then move it into the ring a hop at a time. */
   const guint64 first = d.n_in;
   const guint64 end = d.n_in + n_samples;
@@ -2288,22 +2334,15 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   for (double &v : song.beat_energy)
     v = peak > 0 ? v / peak : 0.0;
 
-  /* Energy curve: RMS of the hops (hop h ends at analysis sample
-   * (h + 1) * kHop + kWindow - kHop) falling in each interval; the completed
-   * intervals were measured as the hops came, the last may be partial. */
+  /* Energy curve: the intervals completed as the samples came, then the
+   * last one, partial, when it has any audio. */
   song.energy_interval = d.config.energy_interval;
-  const double hops_per_interval = d.energy_hops_per_interval();
-  const std::size_t n_int = (std::size_t)std::ceil((double)hops / hops_per_interval);
-  for (std::size_t k = 0; k < n_int; k++) {
-    double ms = 0;
-    if (k < d.energy_ms.size()) {
-      ms = d.energy_ms[k];
-    } else if (k == d.energy_ms.size()) {
-      std::size_t a = (std::size_t)std::llround((double)k * hops_per_interval);
-      ms = hops > a ? d.energy_sum / (double)((hops - a) * kHop) : 0.0;
-    }
+  for (double ms : d.energy_ms)
     song.energy_curve.push_back(energy_from_db(mean_square_db(ms), d.config.silence_db));
-  }
+  const guint64 last_start = d.energy_edge(d.energy_ms.size());
+  if (d.n_in > last_start)
+    song.energy_curve.push_back(energy_from_db(
+        mean_square_db(d.energy_sum / (double)(d.n_in - last_start)), d.config.silence_db));
 
   /* Sections: the curve smoothed over 3 s (centred, so a step in loudness
    * stays where it is), split into thirds of its 10-90 % range. A curve

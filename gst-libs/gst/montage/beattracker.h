@@ -120,7 +120,8 @@ struct BeatTrackerConfig {
   /* How much audio must follow a causal beat before push() returns it
    * (ns, 100-2000 ms). Shorter answers sooner and errs more. */
   GstClockTime live_delay = 350 * GST_MSECOND;
-  /* Spacing of SongAnalysis::energy_curve (ns, >= 10 ms). */
+  /* Spacing of the energy intervals (energy_intervals(),
+   * SongAnalysis::energy_curve), ns, >= 10 ms. */
   GstClockTime energy_interval = 100 * GST_MSECOND;
   /* The tempi the tracker may choose, BPM (kMinBpm <= min_bpm < max_bpm <=
    * kMaxBpm; the default is the whole range). A beat level outside it is
@@ -186,7 +187,8 @@ public:
    *  - downbeats, beats_per_bar: the meter (3 or 4) and each beat's downbeat
    *    flag; empty and 0 with fewer than 8 beats;
    *  - energy_curve / energy_interval: energy_from_db() of the RMS level of
-   *    every config.energy_interval from the start;
+   *    every config.energy_interval from the start (energy_intervals(), then
+   *    the last, partial one when it has samples);
    *  - sections: back-to-back stretches of low/medium/high energy covering
    *    [0, duration), none shorter than 4 s unless the audio is: thirds of
    *    the smoothed energy curve's 10-90 % range; when that range is under
@@ -209,6 +211,18 @@ public:
   GstClockTime duration() const;
   /* The configuration given at construction. */
   const BeatTrackerConfig &config() const;
+
+  /* The energy intervals (montagebeat's montage-energy, and
+   * SongAnalysis::energy_curve): interval k covers the input samples
+   * [energy_interval_start(k), energy_interval_start(k + 1)), where
+   * energy_interval_start(k) is k * config.energy_interval at the input
+   * rate, rounded to the nearest sample. energy_intervals() counts those
+   * complete so far; energy_mean_square(k) is the mean square of interval
+   * k's samples as pushed (before any resampling; 0 for k not complete
+   * yet). */
+  std::size_t energy_intervals() const;
+  double energy_mean_square(std::size_t k) const;
+  guint64 energy_interval_start(std::size_t k) const;
 
   /* For tests and monitoring: how many analysis hops (11.6 ms each) of
    * per-hop data are held. With config.whole_song, every hop pushed since
