@@ -111,10 +111,17 @@ std::vector<guint8> panning_bgr(int scene, int x0, int width, int height, guint3
 class FrameMaker
 {
 public:
-  FrameMaker(GstVideoFormat format, int width, int height) : width_(width), height_(height)
+  /* range: GST_VIDEO_COLOR_RANGE_UNKNOWN keeps the format's default
+   * (limited for YUV, full for GRAY8); another value is written into the
+   * caps and the converter makes samples in that range. */
+  FrameMaker(GstVideoFormat format, int width, int height,
+             GstVideoColorRange range = GST_VIDEO_COLOR_RANGE_UNKNOWN)
+      : width_(width), height_(height)
   {
     gst_video_info_set_format(&bgr_info_, GST_VIDEO_FORMAT_BGR, width, height);
     gst_video_info_set_format(&info_, format, width, height);
+    if (range != GST_VIDEO_COLOR_RANGE_UNKNOWN)
+      info_.colorimetry.range = range;
     converter_ = gst_video_converter_new(&bgr_info_, &info_, NULL);
   }
   ~FrameMaker() { gst_video_converter_free(converter_); }
@@ -1599,6 +1606,44 @@ TEST_P(MontageSceneFormats, ColoursAreReadInTheFormatsChannelOrder)
         l1 += std::abs(a[j] - b[j]);
       EXPECT_LT(l1, 0.3) << "shot " << k << ": histogram L1 distance (0-2) to "
                          << gst_video_format_to_string(ref) << "'s";
+    }
+  }
+}
+
+/* Full-range video (the caps' colorimetry: yuvj420p phone video, JPEG,
+ * GRAY8 by default) is read as the same picture as limited-range video: its
+ * samples are not expanded a second time. Brightness and contrast (0-255)
+ * agree within 2 with the limited-range I420 run, the cuts are the same;
+ * before, full-range grey read brighter and higher in contrast (a grey at
+ * 200 as 214), which scaled every score. */
+TEST(MontageScene, FullRangeVideoReadsAsTheSamePicture)
+{
+  const std::vector<int> cuts = {18, 45};
+  auto run_format = [&](GstVideoFormat format, GstVideoColorRange range) {
+    FrameMaker maker(format, 96, 64, range);
+    return run_element(maker, 70,
+                       [&](int i) { return maker.make(shot_of(i, cuts), i, i * kFrame); });
+  };
+  const ElementRun reference = run_format(GST_VIDEO_FORMAT_I420, GST_VIDEO_COLOR_RANGE_16_235);
+  ASSERT_EQ(reference.summary_shots.size(), cuts.size() + 1);
+  struct Case {
+    GstVideoFormat format;
+    GstVideoColorRange range;
+  };
+  for (const Case &c : {Case{GST_VIDEO_FORMAT_I420, GST_VIDEO_COLOR_RANGE_0_255},
+                        Case{GST_VIDEO_FORMAT_NV12, GST_VIDEO_COLOR_RANGE_0_255},
+                        Case{GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_COLOR_RANGE_UNKNOWN},
+                        Case{GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_COLOR_RANGE_16_235}}) {
+    SCOPED_TRACE(std::string(gst_video_format_to_string(c.format)) + " range " +
+                 std::to_string(c.range));
+    const ElementRun run = run_format(c.format, c.range);
+    ASSERT_EQ(run.summary_cuts, reference.summary_cuts);
+    ASSERT_EQ(run.summary_shots.size(), reference.summary_shots.size());
+    for (size_t k = 0; k < run.summary_shots.size(); k++) {
+      const montage::ShotFeatures &a = reference.summary_shots[k].features,
+                                  &b = run.summary_shots[k].features;
+      EXPECT_NEAR(b.brightness, a.brightness, 2.0) << "shot " << k;
+      EXPECT_NEAR(b.contrast, a.contrast, 2.0) << "shot " << k;
     }
   }
 }

@@ -236,6 +236,37 @@ TEST(AnalysisViewBuilder, GrayIsValueOnlyAndFullRange)
   EXPECT_EQ(hsv.at<cv::Vec3b>(5, 15), cv::Vec3b(0, 0, 255));
 }
 
+/* A view marked full_range keeps its samples as they are: grey and Y'CbCr
+ * made with OpenCV's full-range BT.601 conversion give the same picture as
+ * the RGB frame they came from. */
+TEST(AnalysisViewBuilder, FullRangeSamplesAreNotExpanded)
+{
+  cv::Mat y(10, 20, CV_8UC1, cv::Scalar(16));
+  y(cv::Rect(10, 0, 10, 10)).setTo(200);
+  FrameView grey = FrameView::gray(y);
+  grey.full_range = true;
+  AnalysisViewBuilder builder;
+  cv::Mat hsv;
+  ASSERT_TRUE(builder.build(grey, hsv));
+  EXPECT_EQ(hsv.at<cv::Vec3b>(5, 2), cv::Vec3b(0, 0, 16));
+  EXPECT_EQ(hsv.at<cv::Vec3b>(5, 15), cv::Vec3b(0, 0, 200));
+
+  cv::Mat bgr(64, 96, CV_8UC3, cv::Scalar(40, 120, 220));      /* orange */
+  bgr(cv::Rect(48, 0, 48, 64)).setTo(cv::Scalar(200, 90, 30)); /* blue */
+  cv::Mat from_bgr, from_yuv, ycrcb;
+  ASSERT_TRUE(builder.build(FrameView::packed_rgb(bgr, 2, 1, 0), from_bgr));
+  cv::cvtColor(bgr, ycrcb, cv::COLOR_BGR2YCrCb); /* BT.601, full range */
+  cv::Mat planes[3];
+  cv::split(ycrcb, planes);
+  FrameView yuv = FrameView::yuv_planar(planes[0], planes[2], planes[1]); /* Y444 */
+  yuv.full_range = true;
+  ASSERT_TRUE(builder.build(yuv, from_yuv));
+  EXPECT_LE(cv::norm(from_bgr, from_yuv, cv::NORM_INF), 2.0);
+  yuv.full_range = false;
+  ASSERT_TRUE(builder.build(yuv, from_yuv));
+  EXPECT_GT(cv::norm(from_bgr, from_yuv, cv::NORM_INF), 10.0) << "the range flag changes nothing";
+}
+
 TEST(AnalysisViewBuilder, RejectsInvalidViews)
 {
   AnalysisViewBuilder builder;

@@ -66,8 +66,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * fps read 24000/1001); 17: the keyframe path decodes runs from GOP starts
  * only and no longer gives up on x264's non-IDR I-frames (clips that went to
  * full decoding now take it, with keyframe-path features); 18: a cut to the
- * shot just cut away to (A B A B) is found */
-constexpr const char *kClipAnalysisVersion = "18";
+ * shot just cut away to (A B A B) is found; 19: full-range video (yuvj420p,
+ * MJPEG) is no longer expanded a second time */
+constexpr const char *kClipAnalysisVersion = "19";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

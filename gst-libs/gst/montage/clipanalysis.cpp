@@ -60,9 +60,12 @@ bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view)
                    CV_8UC1, GST_VIDEO_FRAME_COMP_DATA(frame, c),
                    (size_t)GST_VIDEO_FRAME_COMP_STRIDE(frame, c));
   };
+  const bool full_range =
+      GST_VIDEO_INFO_COLORIMETRY(&frame->info).range == GST_VIDEO_COLOR_RANGE_0_255;
   switch (GST_VIDEO_FRAME_FORMAT(frame)) {
   case GST_VIDEO_FORMAT_GRAY8:
     view = FrameView::gray(comp(0));
+    view.full_range = full_range;
     return true;
   case GST_VIDEO_FORMAT_I420:
   case GST_VIDEO_FORMAT_YV12:
@@ -70,6 +73,7 @@ bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view)
   case GST_VIDEO_FORMAT_Y444:
     view = FrameView::yuv_planar(comp(GST_VIDEO_COMP_Y), comp(GST_VIDEO_COMP_U),
                                  comp(GST_VIDEO_COMP_V));
+    view.full_range = full_range;
     return true;
   case GST_VIDEO_FORMAT_NV12:
   case GST_VIDEO_FORMAT_NV21: {
@@ -78,6 +82,7 @@ bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view)
                GST_VIDEO_FRAME_PLANE_DATA(frame, 1), (size_t)GST_VIDEO_FRAME_PLANE_STRIDE(frame, 1));
     view = FrameView::yuv_semi_planar(comp(GST_VIDEO_COMP_Y), uv,
                                       GST_VIDEO_FRAME_COMP_POFFSET(frame, GST_VIDEO_COMP_V) == 0);
+    view.full_range = full_range;
     return true;
   }
   default:

@@ -207,7 +207,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
 void link_or_drain(GstBin *bin, GstPad *pad, GstPad *sink, bool wanted, bool *linked);
 
 /* Views on the planes of a mapped 8-bit frame (formats montagescene
- * accepts); false for any other format. Nothing is copied. */
+ * accepts); false for any other format. Nothing is copied. The view's
+ * full_range comes from the frame's colorimetry (GST_VIDEO_COLOR_RANGE_0_255:
+ * yuvj420p, JPEG, GRAY8 by default). */
 bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view);
 
 } // namespace montage

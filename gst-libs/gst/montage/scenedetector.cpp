@@ -133,21 +133,25 @@ void sample_taps(int n_src, int n_dst, bool pair, std::vector<int> &first, std::
   }
 }
 
-/* Limited-range (BT.601) to full-range tables, as convertTo would round,
- * indexed by the sum of the two horizontal taps (0-510): entry s holds the
- * expanded value of their rounded mean, (s + 1) / 2. */
+/* Tables indexed by the sum of the two horizontal taps (0-510): entry s
+ * holds the full-range value of their rounded mean, (s + 1) / 2, expanded
+ * from the limited range as convertTo would round (or kept as it is, for
+ * full-range samples). */
 struct RangeTables {
   guint8 luma[511], chroma[511];
-  RangeTables()
+  explicit RangeTables(bool full_range)
   {
     for (int s = 0; s < 511; s++) {
       const int v = (s + 1) >> 1;
-      luma[s] = cv::saturate_cast<guint8>(v * 255.0 / 219.0 - 16.0 * 255.0 / 219.0);
-      chroma[s] = cv::saturate_cast<guint8>(v * 255.0 / 224.0 + 128.0 - 128.0 * 255.0 / 224.0);
+      luma[s] = full_range ? (guint8)v
+                           : cv::saturate_cast<guint8>(v * 255.0 / 219.0 - 16.0 * 255.0 / 219.0);
+      chroma[s] =
+          full_range ? (guint8)v
+                     : cv::saturate_cast<guint8>(v * 255.0 / 224.0 + 128.0 - 128.0 * 255.0 / 224.0);
     }
   }
 };
-const RangeTables kRange;
+const RangeTables kLimitedRange(false), kFullRange(true);
 
 } // namespace
 
@@ -173,6 +177,7 @@ void AnalysisViewBuilder::sample_yuv(const FrameView &frame, cv::Size size)
   const bool planar = frame.layout == FrameView::Layout::YuvPlanar;
   const int u_off = frame.v_first ? 1 : 0, v_off = frame.v_first ? 0 : 1;
   const int *lx0 = lx0_.data(), *lx1 = lx1_.data(), *cx0 = cx0_.data(), *cx1 = cx1_.data();
+  const RangeTables &kRange = frame.full_range ? kFullRange : kLimitedRange;
   /* The bytes of one row that its taps read, from the first to the last. */
   const int luma_span = lx1[size.width - 1] + 1 - lx0[0];
   const int chroma_span = (planar ? 1 : 2) * (cx1[size.width - 1] + 1 - cx0[0]);
@@ -231,7 +236,8 @@ bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
     case FrameView::Layout::Gray: {
       reduce(frame.y, size, y_);
       /* HSV of a grey pixel: H = S = 0, V = its value (expanded to full range). */
-      y_.convertTo(y_, CV_8U, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
+      if (!frame.full_range)
+        y_.convertTo(y_, CV_8U, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
       cv::Mat zero = cv::Mat::zeros(size, CV_8UC1);
       cv::Mat planes[] = {zero, zero, y_};
       cv::merge(planes, 3, hsv);
@@ -243,7 +249,7 @@ bool AnalysisViewBuilder::build(const FrameView &frame, cv::Mat &hsv)
     case FrameView::Layout::YuvSemiPlanar: {
       /* Sampled straight from the planes, limited to full range on the way
        * (no full-size intermediate), then OpenCV's YCrCb (BT.601 full
-       * range) to BGR. */
+       * range) to BGR (see FrameView on the matrix). */
       sample_yuv(frame, size);
       cv::cvtColor(ycrcb_, bgr_, cv::COLOR_YCrCb2BGR);
       cv::cvtColor(bgr_, hsv, cv::COLOR_BGR2HSV);

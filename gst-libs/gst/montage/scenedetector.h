@@ -52,9 +52,18 @@ struct FrameView {
   bool v_first = false; /* YuvSemiPlanar: true when uv holds Cr,Cb pairs (NV21) */
   cv::Mat rgb;          /* PackedRgb: CV_8UC3 or CV_8UC4, the full frame size */
   int r_offset = 0, g_offset = 1, b_offset = 2; /* PackedRgb: byte of R, G, B in a pixel */
+  /* Gray, Yuv*: the samples use the full 0-255 range (JPEG, yuvj420p phone
+   * video, GStreamer's GRAY8 by default) instead of the limited range (luma
+   * 16-235, chroma 16-240) that video decoders output. Set it from the
+   * stream's colorimetry (frame_view_from_video_frame() does); the named
+   * constructors leave it false. RGB is always full range. */
+  bool full_range = false;
 
-  /* Y is taken as limited range (16-235, chroma 16-240, BT.601), as decoders
-   * output; RGB as full range. */
+  /* Y'CbCr is converted with BT.601's matrix whatever the stream's
+   * colorimetry, as PySceneDetect's frames are (OpenCV's FFmpeg reader
+   * converts with swscale's default, BT.601), so its thresholds carry over:
+   * a BT.709 picture's hues come out a few degrees off, the same on both
+   * sides of a cut. The range is honoured (see full_range). */
   static FrameView gray(const cv::Mat &y);
   static FrameView yuv_planar(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v);
   static FrameView yuv_semi_planar(const cv::Mat &y, const cv::Mat &uv, bool v_first);
