@@ -22,6 +22,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -191,6 +192,7 @@ private:
 struct Item {
   bool is_buffer = false;
   GstMemory *memory = nullptr; /* identity only, not a reference */
+  std::optional<montage::ShotProgress> progress; /* the buffer's features meta */
   GstClockTime fku_timestamp = GST_CLOCK_TIME_NONE;
   GstClockTime fku_stream_time = GST_CLOCK_TIME_NONE;
   GstClockTime fku_running_time = GST_CLOCK_TIME_NONE;
@@ -205,6 +207,9 @@ GstPadProbeReturn record_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
     Item it;
     it.is_buffer = true;
     it.memory = gst_buffer_peek_memory(GST_PAD_PROBE_INFO_BUFFER(info), 0);
+    montage::ShotProgress progress;
+    if (montage::shot_features_meta_get(GST_PAD_PROBE_INFO_BUFFER(info), progress))
+      it.progress = progress;
     items->push_back(it);
   } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
@@ -898,6 +903,7 @@ struct ElementRun {
   std::vector<int> key_units;               /* buffers that left before each event */
   std::vector<GstClockTime> summary_cuts;   /* montage-shots `cuts` */
   std::vector<montage::Shot> summary_shots; /* montage-shots `shots` */
+  std::vector<montage::ShotProgress> progress; /* the features metas, in order */
 };
 
 template <typename Make>
@@ -936,6 +942,8 @@ ElementRun run_element(FrameMaker &maker, int frames, Make make,
       buffers++;
     else
       run.key_units.push_back(buffers);
+    if (it.progress)
+      run.progress.push_back(*it.progress);
   }
   return run;
 }
@@ -1387,6 +1395,34 @@ TEST(MontageScene, CameraFlashIsNoCutAndACutRightAfterItIsFound)
                   {{"flash-frames", "0"}});
   ASSERT_FALSE(control.cuts.empty()) << "without look-ahead the flash must be a cut";
   EXPECT_EQ(control.cuts[0].timestamp, f0 * kFrame);
+}
+
+/* A flash (1-2 frames from frame 20, a measured frame: one in four) is not
+ * the shot's motion: the shot's motion-peak and motion-mean, and the running
+ * features on the frames' meta, are those of the same shot without it. */
+TEST(MontageScene, FlashIsNotTheShotsMotion)
+{
+  const int n = 40, f0 = 20;
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+  const ElementRun plain =
+      run_element(maker, n, [&](int i) { return maker.make(0, i, i * kFrame); });
+  ASSERT_EQ(plain.summary_shots.size(), 1u);
+  const montage::ShotFeatures &want = plain.summary_shots[0].features;
+  for (int len : {1, 2}) {
+    SCOPED_TRACE(len);
+    ElementRun run = run_element(maker, n, [&](int i) {
+      if (i >= f0 && i < f0 + len)
+        return maker.make_from_bgr(flashed(maker.picture(0, i)), i * kFrame);
+      return maker.make(0, i, i * kFrame);
+    });
+    ASSERT_EQ(run.summary_shots.size(), 1u);
+    const montage::ShotFeatures &got = run.summary_shots[0].features;
+    EXPECT_NEAR(got.motion_peak, want.motion_peak, 0.5);
+    EXPECT_NEAR(got.motion_mean, want.motion_mean, 0.5);
+    ASSERT_FALSE(run.progress.empty());
+    EXPECT_NEAR(run.progress.back().features.motion_peak, want.motion_peak, 0.5)
+        << "the frames' meta";
+  }
 }
 
 /* A flash straight into a cut (A W B or A W W B: no frame of A after the

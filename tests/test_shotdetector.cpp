@@ -481,6 +481,39 @@ TEST(ShotDetector, MotionIsNotTakenAcrossTheCut)
   EXPECT_LT(run.shots[1].features.motion_mean, 0.5);
 }
 
+/* A flash or a cut away and back inside a still shot is no motion, and no
+ * in-point: its frames (up to the one that comes back) are left out of the
+ * shot's features. Before, a one-frame white flash gave a still shot a
+ * motion peak of about 170 (0-255) and put the in-point on the insert. Flashes of 1-3 frames from
+ * frame 27 (so the jump in, or the one out, falls on a measured frame: one in kShotFeaturesEvery
+ * from frame 0), inserts of another shot from 43. */
+TEST(ShotDetector, FlashIsNoMotionAndNoInPoint)
+{
+  cv::RNG rng(29);
+  const cv::Mat still = shot_frame(1, 0, rng, 0.0);
+  const cv::Mat insert = shot_frame(3, 0, rng, 0.0);
+  for (int len : {1, 2, 3}) {
+    SCOPED_TRACE(len);
+    Detected run = detect(64, [&](int i) {
+      if (i >= 27 && i < 27 + len)
+        return cv::Mat(kSize, CV_8UC3, cv::Scalar::all(250));
+      if (i >= 43 && i < 43 + len)
+        return insert.clone();
+      return still.clone();
+    });
+    ASSERT_TRUE(run.boundaries.empty());
+    ASSERT_EQ(run.shots.size(), 1u);
+    const montage::ShotFeatures &f = run.shots[0].features;
+    EXPECT_LT(f.motion_peak, 0.5);
+    EXPECT_LT(f.motion_mean, 0.5);
+    const GstClockTime in = f.best_inpoint;
+    EXPECT_FALSE(in >= 27 * kFrame && in < (GstClockTime)(27 + len) * kFrame)
+        << "in-point on the flash";
+    EXPECT_FALSE(in >= 43 * kFrame && in < (GstClockTime)(43 + len) * kFrame)
+        << "in-point on the insert";
+  }
+}
+
 TEST(ShotDetector, NamesRoundTrip)
 {
   for (DetectorKind k : {DetectorKind::kAdaptive, DetectorKind::kContent, DetectorKind::kHistogram,

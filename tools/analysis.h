@@ -67,8 +67,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * only and no longer gives up on x264's non-IDR I-frames (clips that went to
  * full decoding now take it, with keyframe-path features); 18: a cut to the
  * shot just cut away to (A B A B) is found; 19: full-range video (yuvj420p,
- * MJPEG) is no longer expanded a second time */
-constexpr const char *kClipAnalysisVersion = "19";
+ * MJPEG) is no longer expanded a second time; 20: a flash or a cut away
+ * and back is left out of the shot's features (motion, in-point) */
+constexpr const char *kClipAnalysisVersion = "20";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -370,10 +370,12 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
   }
   if (h.measure.valid) {
     /* A shot's first frame differs from the shot before: that is the cut,
-     * not the new shot's motion. */
+     * not the new shot's motion. A flash or a cut away and back is not the
+     * shot's picture (as in the shot's own features). */
     if (v.boundary || v.first)
       h.measure.motion = -1.0;
-    accumulate(state->progress, h.measure);
+    if (!v.excursion)
+      accumulate(state->progress, h.measure);
     buf = gst_buffer_make_writable(buf);
     montage::shot_features_meta_add(buf, state->progress.shot);
   }

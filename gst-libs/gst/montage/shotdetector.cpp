@@ -657,7 +657,11 @@ bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_
 
 void ShotDetector::accumulate(const Frame &f)
 {
-  if (!settings_.features)
+  /* The frames of a flash or of a cut away and back, up to the one that
+   * comes back, are not the shot's picture: a white frame or an insert of
+   * another shot would count as motion (the jump in and out of it), pull
+   * the means and could become the in-point. */
+  if (!settings_.features || f.excursion)
     return;
   const FrameFeatures &m = f.features;
   n_frames_++;
@@ -816,6 +820,7 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
                  : f.content >= settings_.min_content && starts_excursion(i, &returns_at)))
     for (size_t k = i; k <= returns_at; k++)
       frames_[k].excursion = true;
+  v.excursion = f.excursion;
   if (candidate && !frames_[i].excursion) {
     const bool from_black = fade_is_pending_ || (i > 0 && frames_[i - 1].black);
     const GstClockTime start = fade_is_pending_ ? fade_pending_ : f.ts;

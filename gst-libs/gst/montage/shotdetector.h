@@ -150,6 +150,10 @@ struct FrameVerdict {
   /* This frame starts a new shot: a hard cut at this frame, or the end of a
    * fade/dissolve (the first clean frame of the new shot). */
   bool boundary = false;
+  /* This frame belongs to a flash or a cut away and back (from its first
+   * frame to the one that comes back): no cut, and left out of the shot's
+   * features (a white frame or an insert is not the shot's picture). */
+  bool excursion = false;
   /* When boundary: the new shot, with start, transition and its extent
    * (end and features are not known yet). For a cut start == timestamp;
    * for a fade or dissolve start is the transition's first frame, which was
