@@ -514,6 +514,51 @@ TEST(ShotDetector, FlashIsNoMotionAndNoInPoint)
   }
 }
 
+/* Another detector set while frames flow (montagescene's `detector`
+ * property while playing) takes over from the next frame without ending the
+ * shot: the histogram and hash scorers start with no frame to compare with,
+ * and that frame was taken as the first of a new shot (a shot boundary with
+ * no cut); and the frames pushed before the switch but judged after it
+ * (the look-ahead) must not be judged on the new detector's scale (a
+ * content score of 2 is far over the histogram's threshold). The cuts
+ * after the switch are found. */
+TEST(ShotDetector, DetectorSwitchedMidStreamStartsNoShot)
+{
+  const std::vector<int> cuts = {30, 70};
+  for (DetectorKind to : {DetectorKind::kHistogram, DetectorKind::kHash, DetectorKind::kContent}) {
+    SCOPED_TRACE(montage::detector_kind_name(to));
+    cv::RNG rng(5);
+    ShotDetector det;
+    montage::AnalysisViewBuilder builder;
+    std::vector<FrameVerdict> verdicts;
+    std::vector<montage::Shot> shots;
+    cv::Mat hsv;
+    for (int i = 0; i < 100; i++) {
+      if (i == 50) {
+        ShotDetectorSettings s = det.settings();
+        s.detector = to;
+        det.set_settings(s);
+      }
+      cv::Mat bgr = shot_frame(shot_of(i, cuts), i, rng);
+      ASSERT_TRUE(builder.build(montage::FrameView::packed_rgb(bgr, 2, 1, 0), hsv));
+      ASSERT_TRUE(det.push(hsv, builder.luma(), builder.bgr(), i * kFrame, kFrame, verdicts));
+    }
+    const std::optional<montage::Shot> last = det.finish(verdicts);
+    std::vector<int> boundaries;
+    for (size_t i = 0; i < verdicts.size(); i++) {
+      if (verdicts[i].boundary)
+        boundaries.push_back((int)i);
+      EXPECT_FALSE(verdicts[i].first && i > 0) << "frame " << i << " started a shot";
+      if (verdicts[i].ended)
+        shots.push_back(*verdicts[i].ended);
+    }
+    if (last)
+      shots.push_back(*last);
+    EXPECT_EQ(boundaries, cuts);
+    EXPECT_EQ(shots.size(), cuts.size() + 1);
+  }
+}
+
 TEST(ShotDetector, NamesRoundTrip)
 {
   for (DetectorKind k : {DetectorKind::kAdaptive, DetectorKind::kContent, DetectorKind::kHistogram,

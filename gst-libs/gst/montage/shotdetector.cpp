@@ -385,9 +385,16 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
     if (settings_.max_transition_frames > 0 && frames_.size() >= (size_t)kGradualLook)
       f.back_look = content_distance(frames_[frames_.size() - kGradualLook].hsv, hsv);
     std::optional<double> score = content;
-    if (settings_.detector == DetectorKind::kHistogram || settings_.detector == DetectorKind::kHash)
+    if (settings_.detector == DetectorKind::kHistogram ||
+        settings_.detector == DetectorKind::kHash) {
       score = scorer_->score(luma.empty() ? hsv : luma);
+      /* A scorer swapped in mid-stream (set_settings()) has no frame to
+       * compare with yet: this frame is no candidate, not a new shot. */
+      if (!score && content)
+        score = 0.0;
+    }
     f.has_score = content.has_value() && score.has_value();
+    f.scored_by = settings_.detector;
     f.content = content.value_or(0.0);
     f.score = score.value_or(0.0);
 
@@ -793,7 +800,10 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
       }
     }
   } else {
-    candidate = f.score >= threshold();
+    auto scale = [](DetectorKind k) {
+      return k == DetectorKind::kAdaptive ? DetectorKind::kContent : k;
+    };
+    candidate = scale(f.scored_by) == scale(settings_.detector) && f.score >= threshold();
   }
   if (candidate && i > 0 && frames_[i - 1].features.brightness < 2 * kBlackLevel &&
       f.features.brightness < 2 * kBlackLevel) {

@@ -226,6 +226,10 @@ private:
     GstClockTime dur = GST_CLOCK_TIME_NONE;
     bool has_score = false;
     double score = 0.0;   /* the detector's score */
+    /* The scorer that gave `score` (content and adaptive share the content
+     * score): a frame scored before the detector changed is no candidate
+     * for the new one, whose threshold is on another scale. */
+    DetectorKind scored_by = DetectorKind::kAdaptive;
     double content = 0.0; /* content score */
     FrameFeatures features;
     bool black = false;
