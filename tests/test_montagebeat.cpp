@@ -548,6 +548,57 @@ TEST(MontageBeat, TimestampJumpIsAGapOfSilence)
 
 /* New caps at the same rate (mono to stereo): the audio held under the old
  * caps goes out before them, none is lost, and the analysis goes on. */
+/* SEGMENT_DONE (the end of a segment seek's segment) lets out the audio
+ * held for live-delay before it goes on: no more audio comes to release it
+ * (it stayed inside, the event behind it). */
+TEST(MontageBeat, SegmentDoneLetsTheHeldAudioOut)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 3.0);
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  ASSERT_GT(f.sent.size(), f.received) << "nothing held: the test proves nothing";
+  while (GstEvent *ev = gst_harness_try_pull_event(f.h))
+    gst_event_unref(ev);
+  ASSERT_TRUE(
+      gst_harness_push_event(f.h, gst_event_new_segment_done(GST_FORMAT_TIME, 3 * GST_SECOND)));
+  f.pull_available();
+  EXPECT_EQ(f.received, f.sent.size()) << "audio held past SEGMENT_DONE";
+  bool seen = false;
+  while (GstEvent *ev = gst_harness_try_pull_event(f.h)) {
+    seen = seen || GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT_DONE;
+    gst_event_unref(ev);
+  }
+  EXPECT_TRUE(seen) << "SEGMENT_DONE did not go on";
+}
+
+/* Raw PCM read by filesrc comes in a BYTES segment: the messages' stream and
+ * running times are GST_CLOCK_TIME_NONE, without a CRITICAL per message. */
+TEST(MontageBeat, BytesSegmentGivesNoStreamTimes)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", "live");
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_BYTES);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  Clicks ck = make_clicks(rate, 120, 0.5, 8.0);
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  for (const char *name : {"montage-energy", "montage-beat"}) {
+    SCOPED_TRACE(name);
+    std::vector<GstStructure *> v = f.take(name);
+    EXPECT_FALSE(v.empty());
+    for (GstStructure *m : v) {
+      guint64 st = 0, rt = 0;
+      EXPECT_TRUE(gst_structure_get_uint64(m, "stream-time", &st));
+      EXPECT_TRUE(gst_structure_get_uint64(m, "running-time", &rt));
+      EXPECT_EQ(st, GST_CLOCK_TIME_NONE);
+      EXPECT_EQ(rt, GST_CLOCK_TIME_NONE);
+    }
+    free_all(v);
+  }
+}
+
 TEST(MontageBeat, AudioHeldUnderOldCapsLeavesBeforeNewCaps)
 {
   const guint rate = 44100;

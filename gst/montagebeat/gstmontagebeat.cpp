@@ -27,8 +27,9 @@
  * live-delay is the one in effect, which a new value of the property
  * replaces at the next reset or start (see "Resets"). A LATENCY message is
  * posted when either grows or changes: at the first buffer, at a longer
- * buffer, and when a new live-delay takes effect. At EOS the held buffers are pushed before the EOS
- * event; a flush drops them.
+ * buffer, and when a new live-delay takes effect. At EOS and at
+ * SEGMENT_DONE (the end of a segment seek) the held buffers are pushed
+ * before the event; a flush drops them.
  *
  * ## Messages
  *
@@ -42,7 +43,8 @@
  *   buffer since the last reset plus the sample position (resynchronised to
  *   the PTS of every DISCONT buffer).
  * - `stream-time` (guint64, ns), `running-time` (guint64, ns): `timestamp`
- *   through the current segment; GST_CLOCK_TIME_NONE when outside it.
+ *   through the current segment; GST_CLOCK_TIME_NONE when outside it or when
+ *   the segment is not in time (raw PCM from filesrc: BYTES).
  * - `bpm` (gdouble): tempo of the last 16 beats; 0 until two beats.
  * - `confidence` (gdouble, 0..1): how clearly the tempo stands out times how
  *   strongly an onset marks this beat.
@@ -618,6 +620,23 @@ static void downmix(State &st, const guint8 *data, gsize frames)
   }
 }
 
+/* `ts` (buffer time) as stream time and as running time in `segment`;
+ * GST_CLOCK_TIME_NONE outside it, or when the segment is not in time (raw
+ * PCM from filesrc comes in a BYTES segment). */
+static GstClockTime stream_time_of(const GstSegment *segment, GstClockTime ts)
+{
+  return segment->format == GST_FORMAT_TIME
+             ? gst_segment_to_stream_time(segment, GST_FORMAT_TIME, ts)
+             : GST_CLOCK_TIME_NONE;
+}
+
+static GstClockTime running_time_of(const GstSegment *segment, GstClockTime ts)
+{
+  return segment->format == GST_FORMAT_TIME
+             ? gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts)
+             : GST_CLOCK_TIME_NONE;
+}
+
 /* Posts montage-energy for every interval the tracker has completed since
  * the last call: the tracker measures them (montage::BeatTracker::
  * energy_intervals()), so the messages and the energy curve at EOS are the
@@ -629,19 +648,21 @@ static void measure_energy(GstMontageBeat *self, GstSegment *segment)
   for (; st.energy_posted < st.tracker->energy_intervals(); st.energy_posted++) {
     const double ms = st.tracker->energy_mean_square(st.energy_posted);
     const double db = ms > 0 ? 10 * std::log10(ms) : -400.0;
-    const GstClockTime ts = to_buffer_time(
-        st, gst_util_uint64_scale(st.tracker->energy_interval_start(st.energy_posted), GST_SECOND,
-                                  rate));
-    const GstClockTime end = to_buffer_time(
-        st, gst_util_uint64_scale(st.tracker->energy_interval_start(st.energy_posted + 1),
-                                  GST_SECOND, rate));
+    /* The duration in samples: the buffer time of the end can lie before
+     * the start where the sample clock moved back (reverse playback). */
+    const GstClockTime start = gst_util_uint64_scale(
+        st.tracker->energy_interval_start(st.energy_posted), GST_SECOND, rate);
+    const GstClockTime length =
+        gst_util_uint64_scale(st.tracker->energy_interval_start(st.energy_posted + 1), GST_SECOND,
+                              rate) -
+        start;
+    const GstClockTime ts = to_buffer_time(st, start);
     post(self, gst_structure_new(
                    "montage-energy", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
-                   G_TYPE_UINT64, (guint64)gst_segment_to_stream_time(segment, GST_FORMAT_TIME, ts),
-                   "running-time", G_TYPE_UINT64,
-                   (guint64)gst_segment_to_running_time(segment, GST_FORMAT_TIME, ts), "duration",
-                   G_TYPE_UINT64, (guint64)(end - ts), "rms", G_TYPE_DOUBLE, std::max(db, -200.0),
-                   "energy", G_TYPE_DOUBLE, montage::energy_from_db(db, st.active_silence), NULL));
+                   G_TYPE_UINT64, (guint64)stream_time_of(segment, ts), "running-time",
+                   G_TYPE_UINT64, (guint64)running_time_of(segment, ts), "duration", G_TYPE_UINT64,
+                   (guint64)length, "rms", G_TYPE_DOUBLE, std::max(db, -200.0), "energy",
+                   G_TYPE_DOUBLE, montage::energy_from_db(db, st.active_silence), NULL));
   }
 }
 
@@ -785,8 +806,8 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
 
   for (const montage::Beat &b : beats) {
     GstClockTime ts = to_buffer_time(st, b.time);
-    GstClockTime stream_time = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, ts);
-    GstClockTime running_time = gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, ts);
+    GstClockTime stream_time = stream_time_of(&trans->segment, ts);
+    GstClockTime running_time = running_time_of(&trans->segment, ts);
     GST_LOG_OBJECT(self, "beat at %" GST_TIME_FORMAT ", %.2f BPM", GST_TIME_ARGS(ts), b.bpm);
     attach_meta(st, b, ts);
     post(self, gst_structure_new("montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
@@ -848,6 +869,12 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
     break;
   case GST_EVENT_SEGMENT:
     /* Audio of the old segment goes out before the new segment event. */
+    push_held(self);
+    break;
+  case GST_EVENT_SEGMENT_DONE:
+    /* The end of a segment seek's segment: no more audio may come to
+     * release the held audio (a looping or editing application waits for
+     * this event), so it goes out now, as decoders drain here. */
     push_held(self);
     break;
   case GST_EVENT_CAPS: {
