@@ -546,8 +546,6 @@ TEST(MontageBeat, TimestampJumpIsAGapOfSilence)
   }
 }
 
-/* New caps at the same rate (mono to stereo): the audio held under the old
- * caps goes out before them, none is lost, and the analysis goes on. */
 /* SEGMENT_DONE (the end of a segment seek's segment) lets out the audio
  * held for live-delay before it goes on: no more audio comes to release it
  * (it stayed inside, the event behind it). */
@@ -599,6 +597,8 @@ TEST(MontageBeat, BytesSegmentGivesNoStreamTimes)
   }
 }
 
+/* New caps at the same rate (mono to stereo): the audio held under the old
+ * caps goes out before them, none is lost, and the analysis goes on. */
 TEST(MontageBeat, AudioHeldUnderOldCapsLeavesBeforeNewCaps)
 {
   const guint rate = 44100;
