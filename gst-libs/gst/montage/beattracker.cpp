@@ -490,6 +490,21 @@ private:
 };
 
 /* A mean square of samples as a level in dBFS; -400 for digital silence. */
+/* Sum of squares of n samples, in double, over four partial sums (the
+ * compiler keeps them in registers; the order is fixed, so a hop's sum is
+ * the same wherever it is taken). */
+double sum_squares(const float *x, std::size_t n)
+{
+  double part[4] = {0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (std::size_t k = 0; k < 4; k++)
+      part[k] += (double)x[i + k] * x[i + k];
+  for (; i < n; i++)
+    part[0] += (double)x[i] * x[i];
+  return (part[0] + part[1]) + (part[2] + part[3]);
+}
+
 double mean_square_db(double ms)
 {
   return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
@@ -761,14 +776,7 @@ struct BeatTracker::Impl {
     std::size_t i = 0;
     while (i < n) {
       const std::size_t take = (std::size_t)std::min<guint64>(n - i, energy_end - at);
-      double part[4] = {0, 0, 0, 0};
-      std::size_t j = 0;
-      for (; j + 4 <= take; j += 4)
-        for (std::size_t k = 0; k < 4; k++)
-          part[k] += (double)x[i + j + k] * x[i + j + k];
-      for (; j < take; j++)
-        part[0] += (double)x[i + j] * x[i + j];
-      energy_sum += (part[0] + part[1]) + (part[2] + part[3]);
+      energy_sum += sum_squares(x + i, take);
       i += take;
       at += take;
       if (at == energy_end) {
@@ -877,14 +885,10 @@ struct BeatTracker::Impl {
   {
     const float *r = ring.data();
     /* The newest hop: the ring's other half from ring_pos on (kWindow is two
-     * hops). Four partial sums. */
+     * hops). */
     static_assert(kWindow == 2 * kHop, "the newest hop is one half of the ring");
     const float *newest = r + (ring_pos + kHop) % kWindow;
-    double part[4] = {0, 0, 0, 0};
-    for (guint i = 0; i < kHop; i += 4)
-      for (guint k = 0; k < 4; k++)
-        part[k] += (double)newest[i + k] * newest[i + k];
-    const double sumsq = (part[0] + part[1]) + (part[2] + part[3]);
+    const double sumsq = sum_squares(newest, kHop);
     hop_sumsq.push_back(sumsq);
     fft.compute(r, ring_pos, hann.data(), power.data());
     const double gain = kBandKnee * level_gain(sumsq);
