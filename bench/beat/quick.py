@@ -11,6 +11,9 @@ the same code (ffmpeg decodes and downmixes, and the element hands the tracker o
 score.py stays the reference: it runs the real pipeline and aubio and times both.
 --gain DB scales every song's samples by DB decibels first (the tracker depends on the input level:
 docs/beat-benchmark.md, fifteenth round).
+--lead MS puts MS milliseconds of silence before every song (and moves the truth with it): an
+encoder's delay (AAC's 1024-2112 samples) or a clip's leading silence moves a song by that much, and
+the live tracker must not depend on it.
 """
 import argparse
 import array
@@ -60,6 +63,17 @@ def scaled(raw, db):
     return out
 
 
+def led(raw, rate, ms):
+    """A copy of a raw song with ms milliseconds of silence before it (cached beside it)."""
+    out = f'{raw[:-4]}.lead{ms:g}ms.f32'
+    if not os.path.exists(out):
+        with open(raw, 'rb') as f, open(out + '.part', 'wb') as o:
+            o.write(bytes(4 * round(rate * ms / 1000)))
+            o.write(f.read())
+        os.replace(out + '.part', out)
+    return out
+
+
 def run(tool, mode, raw, rate):
     out = subprocess.run([tool, mode, raw, str(rate)], capture_output=True, text=True, check=True).stdout
     lines = out.split('\n')
@@ -80,6 +94,7 @@ def main():
     ap.add_argument('--live', action='store_true')
     ap.add_argument('--only', default='')
     ap.add_argument('--gain', type=float, default=0.0, help='scale the samples by this many dB')
+    ap.add_argument('--lead', type=float, default=0.0, help='put this many ms of silence first')
     args = ap.parse_args()
     tool = os.path.join(args.build, 'bench', 'beat-eval')
     if not os.path.exists(tool):
@@ -92,6 +107,8 @@ def main():
     decoded = {s: decode(s) for s in songs}
     if args.gain:
         decoded = {s: (scaled(raw, args.gain), rate) for s, (raw, rate) in decoded.items()}
+    if args.lead:
+        decoded = {s: (led(raw, rate, args.lead), rate) for s, (raw, rate) in decoded.items()}
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
         jobs = {(s, m): ex.submit(run, tool, m, *decoded[s]) for s in songs for m in modes}
         res = {k: v.result() for k, v in jobs.items()}
@@ -105,8 +122,9 @@ def main():
         ref = None
         if os.path.exists(base + '.beats'):
             ref, downs, metres, _ = score.load_truth(base)
-            ref = [r for r in ref if r <= dur - 0.1]
-            downs = [d for d in downs if d <= dur - 0.1]
+            lead = args.lead / 1000
+            ref = [r + lead for r in ref if r + lead <= dur - 0.1]
+            downs = [d + lead for d in downs if d + lead <= dur - 0.1]
             true_bpm = score.median_bpm(ref)
         else:
             true_bpm = float(open(base + '.bpm').read())

@@ -43,6 +43,15 @@ constexpr double kTempoWindowS = 8.0;
  * estimate, made from 2 s of audio, for whole songs; docs/beat-benchmark.md
  * has the sweep (0.1-0.4). */
 constexpr double kLiveTempoHold = 0.2;
+/* Live beat level (live_level()): the beats are regrouped once this many
+ * tempo estimates in a row (0.5 s apart) have found the thirds of the beat
+ * interval as strong as the beats. On the benchmark songs moved by 0-41 ms
+ * the test alone fires for 0.5-1.5 s in passing (hard-13, boogi_marabi,
+ * chemistry_lab, relax_song's intro) and for good in recorded-stg0 read at
+ * 100 BPM; ttsong_iii's passes last up to 3 s. The regrouped-from tempi, at
+ * most kLiveRegroupedKept of them, are not taken again until reset(). */
+constexpr int kLiveLevelChecks = 6;
+constexpr std::size_t kLiveRegroupedKept = 4;
 /* Offline, a beat is kept only where its tempo window's clarity (comb
  * salience peak over mean, clarity()) reaches this: music without a pulse
  * (noise, rain, sustained pads, a low hum) gives the dynamic programming a
@@ -634,6 +643,8 @@ struct BeatTracker::Impl {
   TransitionCost live_cost;   /* transition costs at live_bpm */
   guint live_per_bar = 0;     /* meter of the causal beats, 0 = unknown */
   Beat last_beat;             /* the newest beat returned */
+  int live_level_run = 0;     /* consecutive tempo estimates live_level() said to regroup */
+  std::vector<double> live_regrouped; /* tempi (BPM) the beats were regrouped from */
   long live_raw = -1;         /* path hop of the newest beat returned, before
                                  live_swing(); -1 = none yet */
 
@@ -743,6 +754,8 @@ struct BeatTracker::Impl {
     live_per_bar = 0;
     last_beat = Beat();
     live_raw = -1;
+    live_level_run = 0;
+    live_regrouped.clear();
     cues.clear();
     open_sum.fill(0.0);
     open_first.fill(0.0);
@@ -1078,6 +1091,47 @@ struct BeatTracker::Impl {
     return peak * spread >= kPulseLift;
   }
 
+  /* The causal beat-level check, the live counterpart of beat_level()'s
+   * regroup_even_thirds(): the mean beat-interval profile over the grid of
+   * the last 2 * kLevelSpan beats that the newest beat's phase implies at
+   * live_bpm (causal_grid()). Where both thirds of the interval (positions 4
+   * and 8 of 12) carry kEvenThirdRatio of the beat's onset or more, the beats
+   * are every third pulse of an even pulse, and the factor returned is 1.5
+   * (the pulse in twos) or 0.75 (in fours), whichever has the more salience
+   * in s (the current tempo window's; 0.75 weighed down by kLiveTempoHold,
+   * because the comb of the slower level sums a subset of the same lags) and
+   * at least half that at live_bpm. Otherwise 1. Needed because the comb
+   * salience of such a pulse is nearly the same at 2:3, 1:1 and 4:3 of the
+   * beat, so the tempo hold kept whichever level the first estimate (from
+   * 2 s of audio) took: recorded-stg0 (150 BPM, even eighths) moved by
+   * 10-20 ms, as an AAC encoder's delay moves it, read 100 BPM throughout.
+   * The offline check's midpoint doubling (double_even_level()) is not
+   * repeated here: 16 beats' midpoints reach kEvenMidpointRatio in passing,
+   * and doubling on them took 120 BPM songs to 240. */
+  double live_level(const std::vector<double> &s) const
+  {
+    if (live_raw < 0 || live_bpm <= 0)
+      return 1.0;
+    const std::vector<long> g = causal_grid(live_raw, 60.0 / live_bpm * kFps, 2 * kLevelSpan);
+    if (g.size() < kLevelSpan + 1)
+      return 1.0;
+    const std::array<double, kSwingBins> p = grid_profile(g);
+    static_assert(kSwingBins == 12, "midpoint at position 6, thirds at 4 and 8");
+    if (p[0] <= 0)
+      return 1.0;
+    if (std::min(p[4], p[8]) < kEvenThirdRatio * p[0])
+      return 1.0;
+    double factor = 1.0, best = 0.5 * salience_at(s, live_bpm);
+    for (double f : {1.5, 0.75}) {
+      const double v = salience_at(s, live_bpm * f) * (f < 1 ? 1.0 - kLiveTempoHold : 1.0);
+      if (live_bpm * f >= config.min_bpm && live_bpm * f <= config.max_bpm && v > best) {
+        best = v;
+        factor = f;
+      }
+    }
+    return factor;
+  }
+
   void causal_hop(std::vector<Beat> &out)
   {
     const long t = n_hops - 1;
@@ -1107,6 +1161,9 @@ struct BeatTracker::Impl {
       std::size_t arg = 0;
       for (std::size_t k = 0; k < s.size(); k++) {
         double v2 = s[k];
+        for (double r : live_regrouped)
+          if (std::fabs(std::log(grid[k] / r)) <= 0.04)
+            v2 = 0;
         if (live_bpm > 0) {
           double o = std::log2(grid[k] / live_bpm) / 0.1;
           v2 *= 1.0 - kLiveTempoHold + kLiveTempoHold * std::exp(-0.5 * o * o);
@@ -1119,6 +1176,15 @@ struct BeatTracker::Impl {
       if (best > 0 && t + 1 >= (long)(2.0 * kFps)) {
         live_bpm = grid[arg];
         live_clarity = clarity(s);
+        const double lf = live_level(s);
+        live_level_run = lf != 1.0 ? live_level_run + 1 : 0;
+        if (live_level_run >= kLiveLevelChecks) {
+          if (live_regrouped.size() == kLiveRegroupedKept)
+            live_regrouped.erase(live_regrouped.begin());
+          live_regrouped.push_back(live_bpm);
+          live_bpm *= lf;
+          live_level_run = 0;
+        }
       }
     }
 
