@@ -8,6 +8,7 @@
 #include <gst/montage/beattracker.h>
 
 #include <gst/audio/audio.h>
+#include <glib/gstdio.h>
 #include <gst/check/gstharness.h>
 #include <gtest/gtest.h>
 
@@ -1419,9 +1420,10 @@ TEST(MontageBeat, LiveModePostsEachBeatWithinLiveDelay)
     EXPECT_EQ(b.running_time, b.ts);
     EXPECT_GE(b.confidence, 0.0);
     EXPECT_LE(b.confidence, 1.0);
-    if (i > 0) { /* 0 before two beats */
+    if (i >= 3) /* known from the fourth beat */
       EXPECT_NEAR(b.bpm, 120.0, 1.2);
-    }
+    else
+      EXPECT_EQ(b.bpm, 0.0);
     if (i < 7)
       EXPECT_TRUE(!b.downbeat && b.bar_position == 0) << "the meter needs 8 beats";
     else
@@ -1616,7 +1618,7 @@ TEST(MontageBeat, TempoChangeFollowed)
       EXPECT_TRUE(after.missed == 0 && after.off == 0)
           << after.missed << " missed, " << after.off << " off";
       std::size_t slow = 0, fast = 0;
-      for (std::size_t i = 1; i < beats.size(); i++) {
+      for (std::size_t i = 3; i < beats.size(); i++) { /* bpm known from the fourth beat */
         if (beats[i].ts < from) {
           EXPECT_NEAR(beats[i].bpm, 100.0, 1.0) << "beat at " << beats[i].ts / 1e9 << " s";
           slow++;
@@ -1914,3 +1916,68 @@ TEST(MontageBeat, HeldAudioNeverOutlastsTheReportedLatency)
 }
 
 } // namespace
+
+/* A recorded song (stg0.ogg, 150 BPM, even eighths) live, with the default
+ * tempo range and with min-bpm 100 and max-bpm 180, as it comes and moved by
+ * 10 and 20 ms (an AAC encoder's delay moves a song by 21-48 ms): every
+ * montage-beat bpm and every BPM tag is unknown (0, no tag) or within 8 % of
+ * the range, and from 20 s on the beats' tempo is 150. Before, with the range
+ * set, the first beats read 190-202 BPM and tags of them were sent. The
+ * tempo level here passed before too: through gst-launch, a WAV of the same
+ * S16 samples moved by 10-20 ms read 100 BPM throughout, but this harness
+ * did not reproduce that (why was not pinned down; the first tempo estimate
+ * is that fragile). BeatTracker.LiveEvenPulseIsNotGroupedInThrees covers
+ * the regrouping. */
+TEST(MontageBeat, RecordedSongLiveTempoAndTagsStayInRange)
+{
+  const std::string ogg = montage_test::media_path("stg0.ogg");
+  ASSERT_FALSE(ogg.empty());
+  const std::string raw = montage_test::make_media(
+      "stg0-mono.s16", ("filesrc location=\"" + ogg +
+                        "\" ! decodebin ! audioconvert ! audioresample ! "
+                        "audio/x-raw,format=S16LE,rate=44100,channels=1 ! filesink location=%s")
+                           .c_str());
+  const std::string bytes = montage_test::read_file(raw);
+  g_unlink(raw.c_str());
+  ASSERT_GT(bytes.size(), 60u * 44100 * 2) << "stg0.ogg decoded to under a minute";
+  /* S16 as decoded: the S16 fixture gives the element the same samples. */
+  std::vector<float> song(bytes.size() / 2);
+  for (std::size_t i = 0; i < song.size(); i++) {
+    gint16 v;
+    std::memcpy(&v, bytes.data() + 2 * i, 2);
+    song[i] = (float)GINT16_FROM_LE(v) / 32767.f;
+  }
+
+  for (auto range : {std::pair<double, double>{40.0, 240.0}, {100.0, 180.0}})
+    for (double lead_ms : {0.0, 10.0, 20.0}) {
+      SCOPED_TRACE(std::to_string(lead_ms) + " ms of silence first, range " +
+                   std::to_string(range.first) + "-" + std::to_string(range.second));
+      const double lo = range.first / 1.08, hi = range.second * 1.08;
+      std::vector<float> mono((std::size_t)std::lround(44100 * lead_ms / 1000), 0.f);
+      mono.insert(mono.end(), song.begin(), song.end());
+      Fixture f(44100, 1, true);
+      g_object_set(f.h->element, "min-bpm", range.first, "max-bpm", range.second,
+                   NULL); /* from the next segment */
+      set_mode(f, "live");
+      std::vector<LiveBeat> beats = push_live(f, mono, 0);
+      ASSERT_GT(beats.size(), 100u);
+      std::vector<double> later;
+      for (const LiveBeat &b : beats) {
+        EXPECT_TRUE(b.bpm == 0.0 || (b.bpm >= lo && b.bpm <= hi))
+            << b.bpm << " BPM at " << b.ts / 1e9 << " s";
+        if (b.ts >= 20 * GST_SECOND)
+          later.push_back(b.bpm);
+      }
+      ASSERT_FALSE(later.empty());
+      std::nth_element(later.begin(), later.begin() + (long)later.size() / 2, later.end());
+      EXPECT_NEAR(later[later.size() / 2], 150.0, 150.0 * 0.04) << "the median tempo from 20 s on";
+      GstEvent *ev;
+      while ((ev = gst_harness_try_pull_event(f.h))) {
+        f.take_tag(ev);
+        gst_event_unref(ev);
+      }
+      ASSERT_FALSE(f.tag_bpms.empty());
+      for (double t : f.tag_bpms)
+        EXPECT_TRUE(t >= lo && t <= hi) << "a BPM tag of " << t;
+    }
+}

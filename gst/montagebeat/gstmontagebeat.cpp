@@ -45,7 +45,10 @@
  * - `stream-time` (guint64, ns), `running-time` (guint64, ns): `timestamp`
  *   through the current segment; GST_CLOCK_TIME_NONE when outside it or when
  *   the segment is not in time (raw PCM from filesrc: BYTES).
- * - `bpm` (gdouble): tempo of the last 16 beats; 0 until two beats.
+ * - `bpm` (gdouble): tempo of the last 16 beats; 0 (unknown) for the first
+ *   three beats and while it is more than 8 % outside min-bpm..max-bpm (the
+ *   path's first steps while the tempo settles), so no BPM tag is sent for
+ *   those.
  * - `confidence` (gdouble, 0..1): how clearly the tempo stands out times how
  *   strongly an onset marks this beat.
  * - `strength` (gdouble): onset strength at the beat (standard deviations).

@@ -52,6 +52,14 @@ constexpr double kLiveTempoHold = 0.2;
  * most kLiveRegroupedKept of them, are not taken again until reset(). */
 constexpr int kLiveLevelChecks = 6;
 constexpr std::size_t kLiveRegroupedKept = 4;
+/* A causal beat's bpm is 0 (unknown) until this many beats, and while the
+ * tempo of the last 16 is more than kDominantTempoBand outside
+ * min_bpm..max_bpm: the first live beats may be 0.6 of a period apart (the
+ * path's shortest step) while the tempo settles, and with the range set to
+ * 100-180 BPM their tempo read 190-260 on five benchmark songs
+ * (recorded-just_over_the_horizon, 130 BPM: 258.8), each sent downstream as
+ * a BPM tag. With three intervals the median skips a single such one. */
+constexpr std::size_t kLiveBpmBeats = 4;
 /* Offline, a beat is kept only where its tempo window's clarity (comb
  * salience peak over mean, clarity()) reaches this: music without a pulse
  * (noise, rain, sustained pads, a low hum) gives the dynamic programming a
@@ -1261,7 +1269,10 @@ struct BeatTracker::Impl {
       for (std::size_t i = cues.size() > 15 ? cues.size() - 15 : 0; i < cues.size(); i++)
         recent.push_back(cues[i].time);
       recent.push_back(b.time);
-      b.bpm = bpm_from_beats(recent);
+      b.bpm = recent.size() >= kLiveBpmBeats ? bpm_from_beats(recent) : 0.0;
+      if (b.bpm < config.min_bpm / (1 + kDominantTempoBand) ||
+          b.bpm > config.max_bpm * (1 + kDominantTempoBand))
+        b.bpm = 0.0;
       add_cue(b);
       label_causal_meter(b);
       last_beat = b;

@@ -98,7 +98,8 @@ public:
 /* One beat. */
 struct Beat {
   GstClockTime time = 0;   /* ns from the first sample pushed */
-  double bpm = 0.0;        /* tempo so far, from the beat sequence (0 = unknown) */
+  double bpm = 0.0;        /* tempo so far, from the beat sequence (0 = unknown: live, the first
+                              three beats and a tempo over 8 % outside min_bpm..max_bpm) */
   double confidence = 0.0; /* 0..1: how clearly the tempo stands out (comb peak over mean) times
                               how strongly an onset marks this beat */
   double strength = 0.0;   /* onset strength at the beat, in standard deviations of the envelope */
