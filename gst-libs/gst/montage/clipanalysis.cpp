@@ -1166,6 +1166,18 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         meter.report((double)refined_frames.load() * (double)frame / (double)span, duration);
     };
     std::vector<GstClockTime> first_seen(runs.size(), GST_CLOCK_TIME_NONE);
+    /* Set when a run's first frame comes later than its keyframe (the check
+     * after refine_runs() then sends the clip to full decoding): every
+     * pipeline stops at its next frame, and no more runs are sought, so a
+     * demuxer whose seeks miss (tsdemux stamps the frames after a seek 5 ms
+     * early, so the keyframe falls before its run) costs one run, not all. */
+    std::atomic<bool> start_missed{false};
+    /* Whether run r's first frame (once seen) is its keyframe, within half a
+     * frame. */
+    auto starts_on_key = [&](size_t r) {
+      return first_seen[r] != GST_CLOCK_TIME_NONE &&
+             first_seen[r] <= keys[runs[r].first].ts + frame / 2;
+    };
     /* Features are measured on full decoding's grid: one frame in
      * features_every counted from the clip's first frame, motion against
      * the frame just before. A frame's index is its run's first frame's
@@ -1202,6 +1214,10 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       w.dec->stop_pass();
     };
     auto fine = [&](Worker &w, const Views &v) {
+      if (start_missed.load()) {
+        w.dec->stop_pass();
+        return;
+      }
       size_t r = runs.size();
       for (size_t k = 0; k < runs.size(); k++)
         if (v.stream_time >= runs[k].start &&
@@ -1218,8 +1234,14 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       if (done[r])
         return;
       refined_frames++;
-      if (!GST_CLOCK_TIME_IS_VALID(first_seen[r]))
+      if (!GST_CLOCK_TIME_IS_VALID(first_seen[r])) {
         first_seen[r] = v.stream_time;
+        if (!starts_on_key(r)) {
+          start_missed.store(true);
+          w.dec->stop_pass();
+          return;
+        }
+      }
       if (r != w.current) {
         close_run(w);
         w.current = r;
@@ -1284,6 +1306,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       std::fill(done.begin(), done.end(), 0);
       refined_frames = 0;
       std::fill(first_seen.begin(), first_seen.end(), GST_CLOCK_TIME_NONE);
+      start_missed.store(false);
       /* Pass 1's pipeline: alone, it reads forward from the first run, as
        * the others do; with others, it claims the last unclaimed unit and
        * seeks to it, again and again, so the two ends meet where the work
@@ -1331,7 +1354,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       };
       if (!lead.backward)
         seek_pass(runs.front().first);
-      for (size_t u = units; lead.backward && lead.ok && u-- > 0;) {
+      for (size_t u = units; lead.backward && lead.ok && !start_missed.load() && u-- > 0;) {
         int none = -1;
         if (owner[u].compare_exchange_strong(none, lead.me)) {
           lead_unit.store((int)u);
@@ -1382,8 +1405,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     /* Every run must have started on its keyframe, or a cut in its first
      * frames could be missing: if not, the file is decoded in full. */
     for (size_t r = 0; r < runs.size() && keyframes; r++)
-      keyframes = first_seen[r] != GST_CLOCK_TIME_NONE &&
-                  first_seen[r] <= keys[runs[r].first].ts + frame / 2;
+      keyframes = starts_on_key(r);
     if (!keyframes) {
       route = ClipAnalysePath::kFullRunStart;
       given_up += dec->frames();
