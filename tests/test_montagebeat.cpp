@@ -352,6 +352,67 @@ std::vector<GstClockTime> summary_beats(const GstStructure *s, double *bpm, guin
   return out;
 }
 
+/* The montage-beats message, its schema checked. */
+struct Summary {
+  std::vector<GstClockTime> beats;
+  std::vector<bool> downbeats;
+  guint beats_per_bar = 99;
+  double bpm = 0;
+  guint64 duration = 0;
+  struct Section {
+    GstClockTime start, end;
+    std::string level;
+  };
+  std::vector<Section> sections;
+  std::vector<double> curve;
+  guint64 curve_interval = 0;
+};
+
+Summary take_summary(Fixture &f)
+{
+  Summary out;
+  std::vector<GstStructure *> v = f.take("montage-beats");
+  EXPECT_EQ(v.size(), 1u);
+  if (v.empty())
+    return out;
+  const GstStructure *s = v[0];
+  out.beats = summary_beats(s, &out.bpm, &out.duration, nullptr);
+  EXPECT_TRUE(gst_structure_get_uint(s, "beats-per-bar", &out.beats_per_bar));
+  EXPECT_TRUE(gst_structure_get_uint64(s, "energy-interval", &out.curve_interval));
+  const GValue *down = gst_structure_get_value(s, "downbeats");
+  const GValue *curve = gst_structure_get_value(s, "energy-curve");
+  const GValue *sections = gst_structure_get_value(s, "sections");
+  EXPECT_TRUE(down && curve && sections && GST_VALUE_HOLDS_LIST(down) &&
+              GST_VALUE_HOLDS_LIST(curve) && GST_VALUE_HOLDS_LIST(sections));
+  if (down && curve && sections) {
+    for (guint i = 0; i < gst_value_list_get_size(down); i++) {
+      const GValue *b = gst_value_list_get_value(down, i);
+      EXPECT_TRUE(G_VALUE_HOLDS_BOOLEAN(b));
+      out.downbeats.push_back(g_value_get_boolean(b));
+    }
+    EXPECT_EQ(out.downbeats.size(), out.beats.size());
+    for (guint i = 0; i < gst_value_list_get_size(curve); i++)
+      out.curve.push_back(g_value_get_double(gst_value_list_get_value(curve, i)));
+    for (guint i = 0; i < gst_value_list_get_size(sections); i++) {
+      const GValue *sv = gst_value_list_get_value(sections, i);
+      EXPECT_TRUE(GST_VALUE_HOLDS_STRUCTURE(sv));
+      const GstStructure *sec = gst_value_get_structure(sv);
+      EXPECT_TRUE(gst_structure_has_name(sec, "section"));
+      EXPECT_EQ(gst_structure_get_field_type(sec, "start"), G_TYPE_UINT64);
+      EXPECT_EQ(gst_structure_get_field_type(sec, "end"), G_TYPE_UINT64);
+      EXPECT_EQ(gst_structure_get_field_type(sec, "level"), G_TYPE_STRING);
+      Summary::Section x{0, 0, ""};
+      gst_structure_get_uint64(sec, "start", &x.start);
+      gst_structure_get_uint64(sec, "end", &x.end);
+      const char *level = gst_structure_get_string(sec, "level");
+      x.level = level ? level : "";
+      out.sections.push_back(x);
+    }
+  }
+  free_all(v);
+  return out;
+}
+
 struct Case {
   guint rate;
   guint channels;
@@ -532,18 +593,13 @@ TEST(MontageBeat, TimestampJumpIsAGapOfSilence)
     ASSERT_GT(after.size(), 20u);
     expect_on_clicks(after, expected);
     f.eos();
-    std::vector<GstStructure *> summary = f.take("montage-beats");
-    ASSERT_EQ(summary.size(), 1u);
-    double bpm = 0;
-    guint64 duration = 0;
-    std::vector<GstClockTime> all = summary_beats(summary[0], &bpm, &duration, nullptr);
+    Summary sum = take_summary(f);
     std::vector<GstClockTime> late;
-    for (GstClockTime t : all)
+    for (GstClockTime t : sum.beats)
       if (t >= 15 * GST_SECOND)
         late.push_back(t);
     expect_on_clicks(late, expected);
-    EXPECT_EQ(duration, 30 * GST_SECOND);
-    free_all(summary);
+    EXPECT_EQ(sum.duration, 30 * GST_SECOND);
   }
 }
 
@@ -617,14 +673,9 @@ TEST(MontageBeat, AudioHeldUnderOldCapsLeavesBeforeNewCaps)
   f.channels = 2;
   f.push(ck.mono, 5 * rate, ck.mono.size(), 5 * GST_SECOND);
   f.eos();
-  std::vector<GstStructure *> summary = f.take("montage-beats");
-  ASSERT_EQ(summary.size(), 1u);
-  double bpm = 0;
-  guint64 duration = 0;
-  summary_beats(summary[0], &bpm, &duration, nullptr);
-  EXPECT_NEAR(bpm, 120.0, 1.0);
-  EXPECT_EQ(duration, 10 * GST_SECOND);
-  free_all(summary);
+  Summary sum = take_summary(f);
+  EXPECT_NEAR(sum.bpm, 120.0, 1.0);
+  EXPECT_EQ(sum.duration, 10 * GST_SECOND);
 }
 
 TEST(MontageBeat, FlushResets)
@@ -1313,67 +1364,6 @@ std::vector<GstClockTime> times_of(const std::vector<LiveBeat> &beats)
   for (const LiveBeat &b : beats)
     t.push_back(b.ts);
   return t;
-}
-
-/* The montage-beats message, its schema checked. */
-struct Summary {
-  std::vector<GstClockTime> beats;
-  std::vector<bool> downbeats;
-  guint beats_per_bar = 99;
-  double bpm = 0;
-  guint64 duration = 0;
-  struct Section {
-    GstClockTime start, end;
-    std::string level;
-  };
-  std::vector<Section> sections;
-  std::vector<double> curve;
-  guint64 curve_interval = 0;
-};
-
-Summary take_summary(Fixture &f)
-{
-  Summary out;
-  std::vector<GstStructure *> v = f.take("montage-beats");
-  EXPECT_EQ(v.size(), 1u);
-  if (v.empty())
-    return out;
-  const GstStructure *s = v[0];
-  out.beats = summary_beats(s, &out.bpm, &out.duration, nullptr);
-  EXPECT_TRUE(gst_structure_get_uint(s, "beats-per-bar", &out.beats_per_bar));
-  EXPECT_TRUE(gst_structure_get_uint64(s, "energy-interval", &out.curve_interval));
-  const GValue *down = gst_structure_get_value(s, "downbeats");
-  const GValue *curve = gst_structure_get_value(s, "energy-curve");
-  const GValue *sections = gst_structure_get_value(s, "sections");
-  EXPECT_TRUE(down && curve && sections && GST_VALUE_HOLDS_LIST(down) &&
-              GST_VALUE_HOLDS_LIST(curve) && GST_VALUE_HOLDS_LIST(sections));
-  if (down && curve && sections) {
-    for (guint i = 0; i < gst_value_list_get_size(down); i++) {
-      const GValue *b = gst_value_list_get_value(down, i);
-      EXPECT_TRUE(G_VALUE_HOLDS_BOOLEAN(b));
-      out.downbeats.push_back(g_value_get_boolean(b));
-    }
-    EXPECT_EQ(out.downbeats.size(), out.beats.size());
-    for (guint i = 0; i < gst_value_list_get_size(curve); i++)
-      out.curve.push_back(g_value_get_double(gst_value_list_get_value(curve, i)));
-    for (guint i = 0; i < gst_value_list_get_size(sections); i++) {
-      const GValue *sv = gst_value_list_get_value(sections, i);
-      EXPECT_TRUE(GST_VALUE_HOLDS_STRUCTURE(sv));
-      const GstStructure *sec = gst_value_get_structure(sv);
-      EXPECT_TRUE(gst_structure_has_name(sec, "section"));
-      EXPECT_EQ(gst_structure_get_field_type(sec, "start"), G_TYPE_UINT64);
-      EXPECT_EQ(gst_structure_get_field_type(sec, "end"), G_TYPE_UINT64);
-      EXPECT_EQ(gst_structure_get_field_type(sec, "level"), G_TYPE_STRING);
-      Summary::Section x{0, 0, ""};
-      gst_structure_get_uint64(sec, "start", &x.start);
-      gst_structure_get_uint64(sec, "end", &x.end);
-      const char *level = gst_structure_get_string(sec, "level");
-      x.level = level ? level : "";
-      out.sections.push_back(x);
-    }
-  }
-  free_all(v);
-  return out;
 }
 
 /* Every beat meta on the buffers that came out, in order. */
