@@ -1123,21 +1123,8 @@ struct BeatTracker::Impl {
     const std::vector<long> g = causal_grid(live_raw, 60.0 / live_bpm * kFps, 2 * kLevelSpan);
     if (g.size() < kLevelSpan + 1)
       return 1.0;
-    const std::array<double, kSwingBins> p = grid_profile(g);
-    static_assert(kSwingBins == 12, "midpoint at position 6, thirds at 4 and 8");
-    if (p[0] <= 0)
-      return 1.0;
-    if (std::min(p[4], p[8]) < kEvenThirdRatio * p[0])
-      return 1.0;
-    double factor = 1.0, best = 0.5 * salience_at(s, live_bpm);
-    for (double f : {1.5, 0.75}) {
-      const double v = salience_at(s, live_bpm * f) * (f < 1 ? 1.0 - kLiveTempoHold : 1.0);
-      if (live_bpm * f >= config.min_bpm && live_bpm * f <= config.max_bpm && v > best) {
-        best = v;
-        factor = f;
-      }
-    }
-    return factor;
+    return even_thirds_factor(grid_profile(g), s, live_bpm, config.min_bpm, config.max_bpm,
+                              1.0 - kLiveTempoHold);
   }
 
   void causal_hop(std::vector<Beat> &out)
@@ -1815,6 +1802,31 @@ struct BeatTracker::Impl {
     return m;
   }
 
+  /* The regrouping an interval profile p calls for at tempo bpm: where both
+   * thirds of the beat interval (positions 4 and 8 of 12) carry
+   * kEvenThirdRatio of the beat's onset (position 0) or more, 1.5 or 0.75,
+   * whichever has the more salience (one value per tempo_grid() tempo; the
+   * 0.75 level's times slower_weight) at bpm so scaled, within
+   * min_bpm..max_bpm and over half that at bpm; otherwise 1. Shared by the
+   * offline regroup_even_thirds() and the live live_level(). */
+  static double even_thirds_factor(const std::array<double, kSwingBins> &p,
+                                   const std::vector<double> &salience, double bpm, double min_bpm,
+                                   double max_bpm, double slower_weight)
+  {
+    static_assert(kSwingBins == 12, "thirds at positions 4 and 8");
+    if (p[0] <= 0 || std::min(p[4], p[8]) < kEvenThirdRatio * p[0])
+      return 1.0;
+    double factor = 1.0, best = 0.5 * salience_at(salience, bpm);
+    for (double f : {1.5, 0.75}) {
+      const double v = salience_at(salience, bpm * f) * (f < 1 ? slower_weight : 1.0);
+      if (bpm * f >= min_bpm && bpm * f <= max_bpm && v > best) {
+        best = v;
+        factor = f;
+      }
+    }
+    return factor;
+  }
+
   /* Scales the tempo path by 3:2 or 3:4, whichever has the more song
    * salience at the path's median tempo so scaled (within min_bpm-max_bpm
    * and at least half the salience at the median), and tracks the beats
@@ -1829,21 +1841,10 @@ struct BeatTracker::Impl {
       return;
     const std::vector<std::array<double, kSwingBins>> prof = interval_profiles(e, hops);
     const std::array<double, kSwingBins> p = mean_profile(prof, 0, prof.size());
-    static_assert(kSwingBins == 12, "thirds at positions 4 and 8");
-    if (p[0] <= 0 || std::min(p[4], p[8]) < kEvenThirdRatio * p[0])
-      return;
     std::vector<double> sorted = bpm;
     std::nth_element(sorted.begin(), sorted.begin() + (long)sorted.size() / 2, sorted.end());
-    const double b0 = sorted[sorted.size() / 2];
-    auto salience_near = [&](double b) { return salience_at(salience, b); };
-    double factor = 1.0, best = 0.5 * salience_near(b0);
-    for (double f : {1.5, 0.75}) {
-      const double s = salience_near(b0 * f);
-      if (b0 * f >= min_bpm && b0 * f <= max_bpm && s > best) {
-        best = s;
-        factor = f;
-      }
-    }
+    const double factor =
+        even_thirds_factor(p, salience, sorted[sorted.size() / 2], min_bpm, max_bpm, 1.0);
     if (factor == 1.0)
       return;
     for (double &v : bpm)
