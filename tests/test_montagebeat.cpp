@@ -1541,8 +1541,10 @@ OnClicks on_clicks_in(const std::vector<GstClockTime> &times,
 
 /* Clicks at 100 BPM, then at 140 BPM: a jump at 19.7 s, and a ramp over 16
  * beats from 14.9 s to 22.9 s. Offline, the whole-song pass puts a beat on
- * every click before and after the change, at most two beats off the clicks
- * within 2 s before a jump (its tempo windows are 8 s long). Live, the causal
+ * every click before and after the change, at most three beats off the clicks
+ * within 2 s before a jump (its tempo windows are 8 s long; it was two
+ * before the whole-song transition cost was tightened from 400 to 800 for
+ * BeatTracker.AnticipationDoesNotPullTheBeatEarly). Live, the causal
  * tracker follows 100 BPM before the change and 140 BPM from 6 s after
  * its end (it loses the beat meanwhile: its tempo comes from the last 8 s);
  * the bpm fields read each tempo. */
@@ -1594,7 +1596,7 @@ TEST(MontageBeat, TempoChangeFollowed)
         OnClicks after = on_clicks_in(sum.beats, ck.clicks, to + 1, end);
         EXPECT_TRUE(before.missed == 0 && before.off == 0)
             << before.missed << " missed, " << before.off << " off";
-        EXPECT_LE(near.off, 2u);
+        EXPECT_LE(near.off, 3u);
         EXPECT_TRUE(after.missed == 0 && after.off == 0)
             << after.missed << " missed, " << after.off << " off";
         EXPECT_NEAR(sum.bpm, 140.0, 1.4) << "the dominant tempo: most clicks are at 140";

@@ -118,8 +118,15 @@ constexpr int kLevelBins = 240;
 /* Viterbi cost of a tempo change, per octave of change. */
 constexpr double kTempoChangeCost = 4.0;
 /* Ellis 2007 transition tightness. NOTES.md: 400-1600 kept syncopated
- * passages on the beat where looser values let them slip to the off-beat. */
-constexpr double kTightness = 400.0;
+ * passages on the beat where looser values let them slip to the off-beat.
+ * The whole-song pass uses 800: at 400 a 16th-note anticipation that
+ * outweighs the beat for a few bars could pull the path a quarter beat
+ * early there, depending on where the song starts against the hop grid
+ * (ttsong_iii moved by 10-41 ms, docs/beat-benchmark.md, twentieth round);
+ * 800-1600 all keep it and score alike. The causal pass keeps 400, which
+ * scored 0.004-0.012 higher in live F than 800 on the same songs. */
+constexpr double kOfflineTightness = 800.0;
+constexpr double kLiveTightness = 400.0;
 /* The flux of a hop is centred on its window: a hop's time is its start plus
  * half a window, less this (measured on rendered MIDI, whose onsets come
  * 2-7 ms after the note times; see docs/beat-benchmark.md). */
@@ -415,6 +422,7 @@ double clarity(const std::vector<double> &s)
  * changes (the tempo changes rarely, the gap every hop). */
 class TransitionCost {
 public:
+  explicit TransitionCost(double tightness) : tightness_(tightness) {}
   /* Makes the table for `period` (hops) unless it is already for it. */
   void set_period(double period)
   {
@@ -426,7 +434,7 @@ public:
     cost_.resize((std::size_t)std::max(0L, max_gap_ - min_gap_ + 1));
     for (long g = min_gap_; g <= max_gap_; g++) {
       const double l = std::log((double)g / period);
-      cost_[(std::size_t)(g - min_gap_)] = kTightness * l * l;
+      cost_[(std::size_t)(g - min_gap_)] = tightness_ * l * l;
     }
   }
   long min_gap() const { return min_gap_; }
@@ -435,6 +443,7 @@ public:
   double operator()(long g) const { return cost_[(std::size_t)(g - min_gap_)]; }
 
 private:
+  double tightness_;
   double period_ = -1;
   long min_gap_ = 0, max_gap_ = -1;
   std::vector<double> cost_;
@@ -648,7 +657,7 @@ struct BeatTracker::Impl {
                                  was heard (the first click after silence is) */
   long next_tempo = 0;        /* hop at which the tempo is next re-estimated */
   SlidingAutocorr live_ac;    /* autocorrelation of the causal tempo window */
-  TransitionCost live_cost;   /* transition costs at live_bpm */
+  TransitionCost live_cost{kLiveTightness}; /* transition costs at live_bpm */
   guint live_per_bar = 0;     /* meter of the causal beats, 0 = unknown */
   Beat last_beat;             /* the newest beat returned */
   int live_level_run = 0;     /* consecutive tempo estimates live_level() said to regroup */
@@ -1557,7 +1566,7 @@ struct BeatTracker::Impl {
     const std::size_t n = e.size();
     std::vector<double> score(n, 0.0);
     std::vector<long> back(n, -1);
-    TransitionCost cost;
+    TransitionCost cost(kOfflineTightness);
     for (long t = 0; t < (long)n; t++) {
       cost.set_period(60.0 / bpm[(std::size_t)t] * kFps);
       const long lo = std::max(0L, t - cost.max_gap());
