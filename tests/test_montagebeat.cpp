@@ -1759,7 +1759,7 @@ TEST(MontageBeat, S32AndF64GiveTheSameResultsAsF32)
   std::uint32_t lcg = 5;
   for (float &v : ck.mono) {
     lcg = lcg * 1664525u + 1013904223u;
-    v += (float)(0.001 * (((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0));
+    v += (float)(0.2 * (((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0));
   }
   const std::vector<float> mono = on_24_bit_grid(ck.mono);
   std::vector<std::unique_ptr<Outcome>> runs;
@@ -1909,6 +1909,28 @@ TEST(MontageBeat, HeldAudioNeverOutlastsTheReportedLatency)
 
 } // namespace
 
+/* The samples of stg0.ogg (S16, 44.1 kHz, mono), decoded by make_media(). */
+std::vector<float> stg0_samples()
+{
+  const std::string ogg = montage_test::media_path("stg0.ogg");
+  if (ogg.empty())
+    return {};
+  const std::string raw = montage_test::make_media(
+      "stg0-mono.s16", ("filesrc location=\"" + ogg +
+                        "\" ! decodebin ! audioconvert ! audioresample ! "
+                        "audio/x-raw,format=S16LE,rate=44100,channels=1 ! filesink location=%s")
+                           .c_str());
+  const std::string bytes = montage_test::read_file(raw);
+  g_unlink(raw.c_str());
+  std::vector<float> song(bytes.size() / 2);
+  for (std::size_t i = 0; i < song.size(); i++) {
+    gint16 v;
+    std::memcpy(&v, bytes.data() + 2 * i, 2);
+    song[i] = (float)GINT16_FROM_LE(v) / 32767.f;
+  }
+  return song;
+}
+
 /* A recorded song (stg0.ogg, 150 BPM, even eighths) live, with the default
  * tempo range and with min-bpm 100 and max-bpm 180, as it comes and moved by
  * 10 and 20 ms (an AAC encoder's delay moves a song by 21-48 ms): every
@@ -1922,23 +1944,9 @@ TEST(MontageBeat, HeldAudioNeverOutlastsTheReportedLatency)
  * the regrouping. */
 TEST(MontageBeat, RecordedSongLiveTempoAndTagsStayInRange)
 {
-  const std::string ogg = montage_test::media_path("stg0.ogg");
-  ASSERT_FALSE(ogg.empty());
-  const std::string raw = montage_test::make_media(
-      "stg0-mono.s16", ("filesrc location=\"" + ogg +
-                        "\" ! decodebin ! audioconvert ! audioresample ! "
-                        "audio/x-raw,format=S16LE,rate=44100,channels=1 ! filesink location=%s")
-                           .c_str());
-  const std::string bytes = montage_test::read_file(raw);
-  g_unlink(raw.c_str());
-  ASSERT_GT(bytes.size(), 60u * 44100 * 2) << "stg0.ogg decoded to under a minute";
   /* S16 as decoded: the S16 fixture gives the element the same samples. */
-  std::vector<float> song(bytes.size() / 2);
-  for (std::size_t i = 0; i < song.size(); i++) {
-    gint16 v;
-    std::memcpy(&v, bytes.data() + 2 * i, 2);
-    song[i] = (float)GINT16_FROM_LE(v) / 32767.f;
-  }
+  const std::vector<float> song = stg0_samples();
+  ASSERT_GT(song.size(), 60u * 44100) << "stg0.ogg decoded to under a minute";
 
   for (auto range : {std::pair<double, double>{40.0, 240.0}, {100.0, 180.0}})
     for (double lead_ms : {0.0, 10.0, 20.0}) {
@@ -1972,4 +1980,47 @@ TEST(MontageBeat, RecordedSongLiveTempoAndTagsStayInRange)
       for (double t : f.tag_bpms)
         EXPECT_TRUE(t >= lo && t <= hi) << "a BPM tag of " << t;
     }
+}
+
+/* After a flushing seek the audio starts inside the music. stg0.ogg's
+ * whole-song beats from its start are the reference; then its samples from
+ * halfway between two of those beats (at about 16, 24, 32 and 40 s) are
+ * pushed after a flush, in a segment whose start and time are that
+ * position, as a seek gives. Every whole-song beat of the rest must be on a
+ * reference beat. The tracker's first hops compared the music with nothing
+ * before it, an onset at the seek position: the path put a beat there and
+ * stayed on the off-beat (0.0, 0.40, 0.80 s after the seek, where the
+ * reference has 0.20, 0.60, 1.00 s) at three of the four positions. */
+TEST(MontageBeat, WholeSongAfterASeekStaysOnTheBeat)
+{
+  const guint rate = 44100;
+  const std::vector<float> song = stg0_samples();
+  ASSERT_GT(song.size(), 60u * rate) << "stg0.ogg decoded to under a minute";
+  std::vector<GstClockTime> reference;
+  {
+    Fixture f(rate, 1, false);
+    f.push(song, 0, song.size(), 0);
+    f.eos();
+    reference = take_summary(f).beats;
+  }
+  ASSERT_GT(reference.size(), 120u);
+  for (std::size_t k : {40, 60, 80, 100}) {
+    const std::size_t first = (std::size_t)gst_util_uint64_scale(
+        reference[k] / 2 + reference[k + 1] / 2, rate, GST_SECOND);
+    const GstClockTime seek = gst_util_uint64_scale(first, GST_SECOND, rate);
+    SCOPED_TRACE("from " + std::to_string(seek / 1e9) + " s");
+    Fixture f(rate, 1, false);
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    seg.start = seg.time = seg.position = seek;
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_flush_start()));
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_flush_stop(TRUE)));
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+    f.push(song, first, song.size(), seek);
+    f.eos();
+    const std::vector<GstClockTime> beats = take_summary(f).beats;
+    ASSERT_GT(beats.size(), 60u);
+    EXPECT_GE(beats.front(), seek + 100 * GST_MSECOND) << "a beat at the seek position";
+    expect_on_clicks(beats, reference);
+  }
 }

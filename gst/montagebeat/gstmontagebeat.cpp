@@ -144,7 +144,9 @@
  * stay on the stream's time; the sample clock then restarts from the PTS,
  * and the beats so far are kept. Other serialized events (GAP, tags, an
  * application's own, and the element's BPM tags) go downstream behind the
- * audio held before them, in order.
+ * audio held before them, in order. A segment whose time is past 0 (after a
+ * seek) starts inside the music: its first 23 ms are no onset for the
+ * whole-song beats, which otherwise began on the seek position.
  *
  * ## Example
  * |[
@@ -761,6 +763,10 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     else if (trans->segment.format == GST_FORMAT_TIME)
       start = trans->segment.start;
     st.anchors.push_back({st.samples, start});
+    /* A segment that starts later in the stream (a seek) starts inside the
+     * music: its first instant is no onset (set_continues_stream()). */
+    st.tracker->set_continues_stream(trans->segment.format == GST_FORMAT_TIME &&
+                                     trans->segment.time > 0);
   } else if (GST_CLOCK_TIME_IS_VALID(pts)) {
     /* Where the stream's time moves away from the samples counted (a
      * DISCONT, or a jump of kTimeJump or more: audio lost, a GAP event), the

@@ -127,6 +127,10 @@ constexpr double kTempoChangeCost = 4.0;
  * scored 0.004-0.012 higher in live F than 800 on the same songs. */
 constexpr double kOfflineTightness = 800.0;
 constexpr double kLiveTightness = 400.0;
+/* Hops from a start or reset whose window (two hops) or previous hop is
+ * partly before the first sample: envelope() gives them no flux when the
+ * audio continues a stream. */
+constexpr long kEdgeHops = (long)(BeatTracker::kWindow / BeatTracker::kHop);
 /* The flux of a hop is centred on its window: a hop's time is its start plus
  * half a window, less this (measured on rendered MIDI, whose onsets come
  * 2-7 ms after the note times; see docs/beat-benchmark.md). */
@@ -610,6 +614,7 @@ struct BeatTracker::Impl {
    * reset): every hop with config.whole_song, else the last kLiveKeep to
    * 2 * kLiveKeep (trim()). */
   long n_hops = 0;
+  bool continues = false; /* set_continues_stream() */
   long base = 0;
   std::vector<float> flux;       /* raw log-band spectral flux */
   std::vector<float> bass;       /* flux over the bass bands */
@@ -739,6 +744,7 @@ struct BeatTracker::Impl {
     fill = 0;
     total = 0;
     n_hops = base = 0;
+    continues = false;
     flux.clear();
     bass.clear();
     bands.clear();
@@ -1456,19 +1462,28 @@ struct BeatTracker::Impl {
   /* ---- whole song ---- */
 
   /* Onset envelope over the whole song: flux less its centred 0.4 s mean,
-   * rectified, zero over silence, unit standard deviation. */
+   * rectified, zero over silence, unit standard deviation. When the audio
+   * continues a stream (set_continues_stream()), the hops whose window or
+   * previous hop reach before the first sample (kEdgeHops) count as no flux:
+   * theirs compares the sound with the ring's zeros, an onset at the seek
+   * position, and the path put a beat there, up to half a beat from the
+   * music's, pulling the next one off too. At a stream's start the same
+   * onset is a note or hit on the first sample, and it keeps its beat. */
   std::vector<float> envelope() const
   {
     const std::size_t n = flux.size();
     std::vector<float> e(n, 0.f);
     const long half = (long)std::lround(0.2 * kFps);
+    auto flux_of = [&](std::size_t i) {
+      return continues && (long)i + base < kEdgeHops ? 0.0 : (double)flux[i];
+    };
     std::vector<double> prefix(n + 1, 0.0);
     for (std::size_t i = 0; i < n; i++)
-      prefix[i + 1] = prefix[i] + flux[i];
+      prefix[i + 1] = prefix[i] + flux_of(i);
     double sq = 0;
     for (std::size_t i = 0; i < n; i++) {
       long a = std::max(0L, (long)i - half), b = std::min((long)n, (long)i + half + 1);
-      double v = flux[i] - (prefix[b] - prefix[a]) / (double)(b - a);
+      double v = flux_of(i) - (prefix[b] - prefix[a]) / (double)(b - a);
       e[i] = (v > 0 && hop_db((long)i) >= config.silence_db - 20.0) ? (float)v : 0.f;
       sq += (double)e[i] * e[i];
     }
@@ -2205,6 +2220,11 @@ std::size_t BeatTracker::retained_bytes() const
 void BeatTracker::reset()
 {
   impl_->clear();
+}
+
+void BeatTracker::set_continues_stream(bool continues)
+{
+  impl_->continues = continues;
 }
 
 namespace {

@@ -204,8 +204,18 @@ public:
    * the audio's length. Never fails. */
   SongAnalysis finish(std::vector<double> *beat_confidence = nullptr) const;
 
-  /* Forgets everything pushed; times restart at 0. Keeps rate and config. */
+  /* Forgets everything pushed; times restart at 0. Keeps rate and config;
+   * continues_stream goes back to false. */
   void reset();
+
+  /* Whether the audio pushed since construction/reset continues a stream
+   * that began earlier (after a flushing seek into a song, say) rather
+   * than starting it (default false). When it does, finish() treats the
+   * first 23 ms (two analysis hops) as having no onsets: the sound's start
+   * there is where the seek landed, not a note, and the whole-song beats
+   * would otherwise begin with a beat on it. Set it before the first
+   * push(); it does not change the causal beats. */
+  void set_continues_stream(bool continues);
 
   guint sample_rate() const;
   /* ns of audio pushed since construction/reset. */
