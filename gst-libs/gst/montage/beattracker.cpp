@@ -609,12 +609,12 @@ struct BeatTracker::Impl {
   std::vector<float> block; /* push()'s samples at the analysis rate */
   guint fill = 0;          /* analysis samples since the last hop */
   guint64 total = 0;       /* analysis samples */
+  bool continues = false;  /* set_continues_stream() */
 
   /* Per hop, for hops [base, n_hops) (global hop indices count from the last
    * reset): every hop with config.whole_song, else the last kLiveKeep to
    * 2 * kLiveKeep (trim()). */
   long n_hops = 0;
-  bool continues = false; /* set_continues_stream() */
   long base = 0;
   std::vector<float> flux;       /* raw log-band spectral flux */
   std::vector<float> bass;       /* flux over the bass bands */

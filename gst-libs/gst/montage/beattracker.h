@@ -205,7 +205,7 @@ public:
   SongAnalysis finish(std::vector<double> *beat_confidence = nullptr) const;
 
   /* Forgets everything pushed; times restart at 0. Keeps rate and config;
-   * continues_stream goes back to false. */
+   * set_continues_stream() goes back to false. */
   void reset();
 
   /* Whether the audio pushed since construction/reset continues a stream
