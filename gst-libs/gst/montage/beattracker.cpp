@@ -519,7 +519,6 @@ private:
   fftwf_plan plan_ = nullptr;
 };
 
-/* A mean square of samples as a level in dBFS; -400 for digital silence. */
 /* Sum of squares of n samples, in double, over four partial sums (the
  * compiler keeps them in registers; the order is fixed, so a hop's sum is
  * the same wherever it is taken). */
@@ -535,6 +534,7 @@ double sum_squares(const float *x, std::size_t n)
   return (part[0] + part[1]) + (part[2] + part[3]);
 }
 
+/* A mean square of samples as a level in dBFS; -400 for digital silence. */
 double mean_square_db(double ms)
 {
   return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
