@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Scores the beat tracker core alone (no pipeline, no aubio, no timing) on the sets build-sets.sh made.
 
-    bench/beat/quick.py --build BUILD_DIR [--live] [--only SUBSTRING] [--gain DB]
+    bench/beat/quick.py --build BUILD_DIR [--live] [--only SUBSTRING] [--gain DB] [--lead MS] [--excerpts]
 
 A development loop: each song is decoded once with ffmpeg to mono float samples in
 ~/.cache/gst-montage/bench/beat/raw, then BUILD_DIR/bench/beat-eval (montage::BeatTracker on those
@@ -14,6 +14,9 @@ docs/beat-benchmark.md, fifteenth round).
 --lead MS puts MS milliseconds of silence before every song (and moves the truth with it): an
 encoder's delay (AAC's 1024-2112 samples) or a clip's leading silence moves a song by that much, and
 the live tracker must not depend on it.
+--excerpts scores each MIDI song cut into four excerpts instead (the music from half a beat after the
+beat nearest 20 s and 35 s, a quarter beat after 50 s, three quarters after 27 s, to the end), each
+against its truth moved with the cut: a song trimmed by its user starts inside the music.
 """
 import argparse
 import array
@@ -74,6 +77,59 @@ def led(raw, rate, ms):
     return out
 
 
+# Where --excerpts cuts each song: (seconds, fraction of the beat after the truth beat nearest them).
+EXCERPT_CUTS = ((20, 0.5), (35, 0.5), (50, 0.25), (27, 0.75))
+
+
+def excerpts(raw, rate, ref):
+    """The --excerpts cuts of a raw song (cached beside it): [(cut seconds, raw path)]."""
+    dur = os.path.getsize(raw) / 4 / rate
+    out = []
+    for target, frac in EXCERPT_CUTS:
+        k = min(range(len(ref) - 1), key=lambda i: abs(ref[i] - target))
+        cut = ref[k] + frac * (ref[k + 1] - ref[k])
+        if cut + 25 > dur:  # at least 20 s scored after the 5 s skipped
+            continue
+        path = f'{raw[:-4]}.from{cut:.3f}s.f32'
+        if not os.path.exists(path):
+            with open(raw, 'rb') as f, open(path + '.part', 'wb') as o:
+                f.seek(4 * round(cut * rate))
+                o.write(f.read())
+            os.replace(path + '.part', path)
+        out.append((round(cut * rate) / rate, path))
+    return out
+
+
+def score_excerpts(tool, songs, decoded, modes):
+    """Prints one line per excerpt and the mean F per set and mode."""
+    jobs = []
+    for path in songs:
+        base = path.rsplit('.', 1)[0]
+        if not os.path.exists(base + '.beats'):
+            continue
+        raw, rate = decoded[path]
+        dur = os.path.getsize(raw) / 4 / rate
+        ref = [r for r in score.load_truth(base)[0] if r <= dur - 0.1]  # as the whole songs
+        for cut, piece in excerpts(raw, rate, ref):
+            jobs.append((os.path.basename(base), cut, piece, rate, [r - cut for r in ref if r > cut]))
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        res = {(j[0], j[1], m): ex.submit(run, tool, m, j[2], j[3]) for j in jobs for m in modes}
+    sums = {}
+    for name, cut, _, _, ref in jobs:
+        line = f'{name:32s} from {cut:7.3f} s'
+        for m in modes:
+            bpm, est, _ = res[(name, cut, m)].result()
+            f = score.fmeasure(ref, est)[0]
+            sums.setdefault((m, name.split('-')[0]), []).append(f)
+            line += f' | {m} bpm {bpm:6.1f} F {f:.3f}'
+        print(line, flush=True)
+    print()
+    for m in modes:
+        cells = '  '.join(f'{k} {sum(v) / len(v):.3f} (n={len(v)})'
+                          for (mm, k), v in sorted(sums.items()) if mm == m)
+        print(f'{m:7s} excerpts F {cells}')
+
+
 def run(tool, mode, raw, rate):
     out = subprocess.run([tool, mode, raw, str(rate)], capture_output=True, text=True, check=True).stdout
     lines = out.split('\n')
@@ -95,6 +151,7 @@ def main():
     ap.add_argument('--only', default='')
     ap.add_argument('--gain', type=float, default=0.0, help='scale the samples by this many dB')
     ap.add_argument('--lead', type=float, default=0.0, help='put this many ms of silence first')
+    ap.add_argument('--excerpts', action='store_true', help='score excerpts cut inside each song')
     args = ap.parse_args()
     tool = os.path.join(args.build, 'bench', 'beat-eval')
     if not os.path.exists(tool):
@@ -109,6 +166,9 @@ def main():
         decoded = {s: (scaled(raw, args.gain), rate) for s, (raw, rate) in decoded.items()}
     if args.lead:
         decoded = {s: (led(raw, rate, args.lead), rate) for s, (raw, rate) in decoded.items()}
+    if args.excerpts:
+        score_excerpts(tool, songs, decoded, modes)
+        return
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
         jobs = {(s, m): ex.submit(run, tool, m, *decoded[s]) for s in songs for m in modes}
         res = {k: v.result() for k, v in jobs.items()}
