@@ -130,7 +130,8 @@ constexpr double kLiveTightness = 400.0;
 /* Hops from a start or reset whose window (two hops) or previous hop is
  * partly before the first sample: their flux compares the sound with
  * silence. envelope() gives them no flux when the audio continues a stream,
- * and at most kEdgeFluxPercentile of the other hops' flux otherwise. */
+ * and otherwise no more than the other hops' flux at kEdgeFluxPercentile
+ * (edge_flux_cap()). */
 constexpr long kEdgeHops = (long)(BeatTracker::kWindow / BeatTracker::kHop);
 /* At a stream's start, the edge hops' flux is a note on the first sample or
  * a cut into the middle of the music (a song trimmed to an excerpt), and
