@@ -878,6 +878,10 @@ struct BeatTracker::Impl {
 
   double hop_db(long h) const { return mean_square_db(sumsq_at(h) / kHop); }
 
+  /* Whether the whole-song envelope counts hop h's flux: its level is no
+   * more than 20 dB under silence_db (envelope(), edge_flux_cap()). */
+  bool envelope_counts(long h) const { return hop_db(h) >= config.silence_db - 20.0; }
+
   /* Enters the newest hop (its sum of squares) into the level reference and
    * returns the level gain (kLevelRefDb). */
   double level_gain(double sumsq)
@@ -1478,15 +1482,15 @@ struct BeatTracker::Impl {
 
   /* The most flux a hop that reaches before the first sample (kEdgeHops)
    * may bring to the whole-song envelope at a stream's start: the
-   * kEdgeFluxPercentile of the other hops' flux (those the envelope does
-   * not silence). See kEdgeFluxPercentile. Infinity when no other hop has
-   * sound. */
+   * kEdgeFluxPercentile of the flux of the other hops that
+   * envelope_counts(). See kEdgeFluxPercentile. Infinity when there are
+   * none. */
   double edge_flux_cap() const
   {
     std::vector<float> rest;
     rest.reserve(flux.size());
     for (std::size_t i = 0; i < flux.size(); i++)
-      if ((long)i + base >= kEdgeHops && hop_db((long)i) >= config.silence_db - 20.0)
+      if ((long)i + base >= kEdgeHops && envelope_counts((long)i))
         rest.push_back(flux[i]);
     if (rest.empty())
       return std::numeric_limits<double>::infinity();
@@ -1521,7 +1525,7 @@ struct BeatTracker::Impl {
     for (std::size_t i = 0; i < n; i++) {
       long a = std::max(0L, (long)i - half), b = std::min((long)n, (long)i + half + 1);
       double v = flux_of(i) - (prefix[b] - prefix[a]) / (double)(b - a);
-      e[i] = (v > 0 && hop_db((long)i) >= config.silence_db - 20.0) ? (float)v : 0.f;
+      e[i] = (v > 0 && envelope_counts((long)i)) ? (float)v : 0.f;
       sq += (double)e[i] * e[i];
     }
     const double sd = std::sqrt(sq / (double)std::max<std::size_t>(1, n));
