@@ -1683,3 +1683,133 @@ TEST(MontageScene, FullRangeVideoReadsAsTheSamePicture)
     }
   }
 }
+
+namespace
+{
+
+/* montage-scene timestamps and montage-shot messages of one harness run. */
+void scene_messages(SceneHarness &sh, std::vector<GstClockTime> &cuts,
+                    std::vector<montage::Shot> &shots)
+{
+  std::vector<GstMessage *> messages = sh.element_messages();
+  for (GstMessage *msg : messages) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    guint64 ts = 0;
+    if (gst_structure_has_name(s, "montage-scene") && gst_structure_get_uint64(s, "timestamp", &ts))
+      cuts.push_back(ts);
+  }
+  shots = shot_messages(messages);
+  for (GstMessage *msg : messages)
+    gst_message_unref(msg);
+}
+
+} // namespace
+
+/* Frames without a PTS (appsrc, some raw streams) are placed one frame
+ * after the frame before: by the caps' frame rate, or by the frames'
+ * durations on variable-rate caps, from the segment's start (10 s here) or
+ * from the last frame that had one. The cuts, the shots and the buffers'
+ * order are as with timestamps; the buffers keep their missing PTS. Before,
+ * a cut on such a frame had no time (GST_CLOCK_TIME_NONE). With neither a
+ * rate nor durations there is nothing to place them by. */
+TEST(MontageScene, FramesWithoutTimestampsArePlacedOneFrameAfterTheFrameBefore)
+{
+  const std::vector<int> cut_frames = {20, 45};
+  const int n = 60;
+  const GstClockTime base = 10 * GST_SECOND;
+  struct Case {
+    const char *name;
+    bool fixed_rate;    /* caps 25/1, else 0/1 */
+    bool first_has_pts; /* frame 0 stamped base, else from the segment */
+    bool durations;     /* frames carry kFrame, else none */
+    bool placed;
+  };
+  for (const Case &c : {Case{"rate from the caps", true, false, false, true},
+                        Case{"durations, variable rate", false, true, true, true},
+                        Case{"neither", false, false, false, false}}) {
+    SCOPED_TRACE(c.name);
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+    GstVideoInfo info = maker.info();
+    if (c.fixed_rate) {
+      info.fps_n = 25;
+      info.fps_d = 1;
+    }
+    SceneHarness sh(info);
+    sh.push_segment(base);
+    for (int i = 0; i < n; i++) {
+      const GstClockTime pts = i == 0 && c.first_has_pts ? base : GST_CLOCK_TIME_NONE;
+      sh.push_expect_same(maker.make_blend(shot_of(i, cut_frames), 1.0, 0, 0.0, i, pts,
+                                           c.durations ? kFrame : GST_CLOCK_TIME_NONE));
+    }
+    sh.finish();
+    ASSERT_EQ(sh.outputs.size(), (size_t)n);
+    EXPECT_FALSE(GST_BUFFER_PTS_IS_VALID(sh.outputs[1])) << "the buffers are not restamped";
+    std::vector<GstClockTime> cuts;
+    std::vector<montage::Shot> shots;
+    scene_messages(sh, cuts, shots);
+    ASSERT_EQ(cuts.size(), cut_frames.size()) << "the same cuts, found with or without times";
+    ASSERT_EQ(shots.size(), cut_frames.size() + 1);
+    if (!c.placed) {
+      EXPECT_EQ(cuts[0], GST_CLOCK_TIME_NONE);
+      continue;
+    }
+    for (size_t k = 0; k < cut_frames.size(); k++)
+      EXPECT_EQ(cuts[k], base + cut_frames[k] * kFrame);
+    EXPECT_EQ(shots[0].start, base);
+    EXPECT_EQ(shots[1].start, base + cut_frames[0] * kFrame);
+    EXPECT_EQ(shots[0].end, shots[1].start);
+    EXPECT_EQ(shots.back().end, base + n * kFrame) << "the last shot ends after its last frame";
+  }
+}
+
+/* Played backwards (a segment with rate -1), the frames pass through
+ * untouched and in order, without cuts, shot messages or key-unit
+ * requests, and one warning says so; the next forward segment is analysed
+ * as ever. Before, the shots of a reversed stream ended before they
+ * started. */
+TEST(MontageScene, ReversePlaybackPassesThroughWithOneWarning)
+{
+  const std::vector<int> cut_frames = {15};
+  const int n = 30;
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  SceneHarness sh(maker.info());
+  for (int pass = 0; pass < 2; pass++) {
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    seg.rate = -1.0;
+    seg.stop = n * kFrame;
+    EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_segment(&seg)));
+    for (int i = n - 1; i >= 0; i--)
+      sh.push_expect_same(maker.make(shot_of(i, cut_frames), i, i * kFrame));
+  }
+  const size_t reversed_items = sh.items.size();
+  EXPECT_EQ(sh.outputs.size(), (size_t)(2 * n)) << "nothing is held";
+  for (size_t k = 0; k < reversed_items; k++)
+    EXPECT_TRUE(sh.items[k].is_buffer) << "no force-key-unit event";
+  /* Warnings first: popping the element messages drops the others. */
+  std::vector<std::string> warnings;
+  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_WARNING)) {
+    GError *err = nullptr;
+    gst_message_parse_warning(msg, &err, nullptr);
+    EXPECT_TRUE(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_NOT_IMPLEMENTED));
+    warnings.push_back(err ? err->message : "");
+    g_clear_error(&err);
+    gst_message_unref(msg);
+  }
+  ASSERT_EQ(warnings.size(), 1u) << "one warning per start, not per segment";
+  EXPECT_NE(warnings[0].find("backwards"), std::string::npos) << warnings[0];
+  std::vector<GstClockTime> cuts;
+  std::vector<montage::Shot> shots;
+  scene_messages(sh, cuts, shots);
+  EXPECT_TRUE(cuts.empty());
+  EXPECT_TRUE(shots.empty());
+
+  sh.push_segment(0);
+  for (int i = 0; i < n; i++)
+    sh.push_expect_same(maker.make(shot_of(i, cut_frames), i, i * kFrame));
+  sh.finish();
+  scene_messages(sh, cuts, shots);
+  EXPECT_EQ(cuts, std::vector<GstClockTime>{15 * kFrame});
+  ASSERT_EQ(shots.size(), 2u);
+  EXPECT_LT(shots[0].start, shots[0].end);
+}

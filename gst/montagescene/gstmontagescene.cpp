@@ -37,8 +37,23 @@
  * are offered to it anyway, it posts one warning (GST_CORE_ERROR_NEGOTIATION)
  * naming them and saying to put videoconvert or a download element in front.
  *
+ * Frame times: a frame's PTS. A frame without one (appsrc, some raw
+ * streams) is placed one frame after the frame before it (that frame's
+ * time plus its duration, or the caps' frame duration), and a segment's
+ * first frame without one at the segment's start; only with neither a
+ * duration nor a frame rate (variable-rate caps) does it stay without a
+ * time (GST_CLOCK_TIME_NONE in the messages). The buffers themselves are
+ * not changed.
+ *
+ * Reverse playback (a segment with a negative rate) is not analysed: frames
+ * then arrive last first, so shots would end before they start. They pass
+ * through untouched, without cuts, shot messages, metas or key-unit
+ * requests, until the next forward segment; the element posts one warning
+ * (GST_STREAM_ERROR_NOT_IMPLEMENTED) per start saying so.
+ *
  * ## `montage-scene` element message (one per boundary, with the frame)
- * - `timestamp` (G_TYPE_UINT64): PTS of the frame, ns.
+ * - `timestamp` (G_TYPE_UINT64): PTS of the frame, ns (interpolated for a
+ *   frame without one, above).
  * - `stream-time`, `running-time` (G_TYPE_UINT64): its stream and running time, ns.
  * - `score` (G_TYPE_DOUBLE): the detector's score (adaptive: the ratio).
  * - `transition` (G_TYPE_STRING): `cut`, `fade` or `dissolve`.
@@ -133,6 +148,7 @@ struct FrameMeasure {
 /* A held buffer and, once decided, what to do with it. */
 struct Held {
   GstBuffer *buffer = nullptr;
+  GstClockTime pts = GST_CLOCK_TIME_NONE; /* frame_time(): its PTS, or interpolated */
   /* Serialized events that arrived after the frame before this one: they
    * leave just before this frame (the look-ahead keeps the stream's order). */
   montage::HeldEvents events_before;
@@ -184,6 +200,13 @@ struct SceneState {
    * that sends the sink pad an ACCEPT_CAPS query). */
   std::atomic<bool> warned_caps{false};
   Progress progress;
+  /* frame_time(): whether a frame came since the last segment, flush or
+   * start, and the time after it (its time plus its duration or the caps'
+   * frame duration; NONE when unknown). */
+  bool segment_has_frame = false;
+  GstClockTime next_pts = GST_CLOCK_TIME_NONE;
+  /* The reverse-playback warning was posted (once per start). */
+  bool warned_reverse = false;
 };
 
 } // namespace
@@ -227,11 +250,38 @@ GstClockTime to_stream_time(const GstSegment &segment, GstClockTime pts)
   return gst_segment_to_stream_time(&segment, GST_FORMAT_TIME, pts);
 }
 
+/* A frame's time (buffer time, as a PTS): its PTS; without one, the time
+ * after the frame before it (SceneState::next_pts), or the segment's start
+ * (TIME segments) for a segment's first frame; NONE when none is known.
+ * `duration`: the frame's duration, else the caps' frame duration, else
+ * NONE. Moves next_pts on past this frame by it (a variable-rate stream's
+ * frames without a duration leave the next frame without a time unless it
+ * has a PTS). */
+GstClockTime frame_time(SceneState *state, const GstSegment &segment, GstBuffer *buf,
+                        GstClockTime &duration)
+{
+  GstClockTime pts = GST_BUFFER_PTS(buf);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    pts = state->segment_has_frame            ? state->next_pts
+          : segment.format == GST_FORMAT_TIME ? segment.start
+                                              : GST_CLOCK_TIME_NONE;
+  duration = GST_BUFFER_DURATION(buf);
+  if (!GST_CLOCK_TIME_IS_VALID(duration) && state->info.fps_n > 0 && state->info.fps_d > 0)
+    duration = gst_util_uint64_scale_int(GST_SECOND, state->info.fps_d, state->info.fps_n);
+  state->segment_has_frame = true;
+  state->next_pts = GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(duration)
+                        ? pts + duration
+                        : GST_CLOCK_TIME_NONE;
+  return pts;
+}
+
 void make_detector(SceneState *state)
 {
   std::lock_guard<std::mutex> lock(state->settings_lock);
   state->detector = std::make_unique<montage::ShotDetector>(state->settings, state->luma_only);
   state->settings_changed = false;
+  state->segment_has_frame = false;
+  state->next_pts = GST_CLOCK_TIME_NONE;
 }
 
 void clear_held(SceneState *state)
@@ -276,9 +326,11 @@ void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
   m.valid = true;
 }
 
-/* Analyses a frame (stream time `stream_time`): analysis view, detector,
- * measures. Fills `verdicts` with the verdicts that became final. */
-Failure analyse(SceneState *state, GstBuffer *buffer, GstClockTime stream_time, FrameMeasure &m,
+/* Analyses a frame (stream time `stream_time`, lasting `duration`, both as
+ * frame_time() gives them): analysis view, detector, measures. Fills
+ * `verdicts` with the verdicts that became final. */
+Failure analyse(SceneState *state, GstBuffer *buffer, GstClockTime stream_time,
+                GstClockTime duration, FrameMeasure &m,
                 std::vector<montage::FrameVerdict> &verdicts)
 {
   {
@@ -298,8 +350,8 @@ Failure analyse(SceneState *state, GstBuffer *buffer, GstClockTime stream_time, 
       montage::frame_view_from_video_frame(&frame, view) && state->builder.build(view, state->hsv);
   gst_video_frame_unmap(&frame);
   if (ok)
-    ok = state->detector->push(state->hsv, state->builder.luma(), state->builder.bgr(),
-                               stream_time, GST_BUFFER_DURATION(buffer), verdicts);
+    ok = state->detector->push(state->hsv, state->builder.luma(), state->builder.bgr(), stream_time,
+                               duration, verdicts);
   if (!ok)
     return Failure::kAnalyse;
   if (state->detector->settings().features)
@@ -382,7 +434,7 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
   if (!v.boundary && !v.first)
     return buf;
 
-  const GstClockTime pts = GST_BUFFER_PTS(buf);
+  const GstClockTime pts = h.pts;
   GstClockTime stream_time = GST_CLOCK_TIME_NONE, running_time = GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID(pts) && trans->segment.format == GST_FORMAT_TIME) {
     stream_time = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts);
@@ -560,6 +612,7 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   state->shots.clear();
   state->cuts.clear();
   state->warned_caps = false;
+  state->warned_reverse = false;
   state->progress = Progress();
   return TRUE;
 }
@@ -746,15 +799,38 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
                       ("no caps event before the first buffer"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
+  if (trans->segment.rate < 0) {
+    /* Played backwards: passed through as it is, decided (no verdict). The
+     * segment event drained the frames held before. */
+    if (!state->warned_reverse) {
+      state->warned_reverse = true;
+      GST_ELEMENT_WARNING(self, STREAM, NOT_IMPLEMENTED,
+                          ("montagescene does not analyse video played backwards (segment rate "
+                           "%.2f): its frames pass through with no cuts, shot messages or key-unit "
+                           "requests until the next forward segment.",
+                           trans->segment.rate),
+                          (NULL));
+    }
+    Held h;
+    h.buffer = buf;
+    h.pts = GST_BUFFER_PTS(buf);
+    h.events_before = state->pending_events.take();
+    h.decided = true;
+    state->held.push_back(std::move(h));
+    return GST_FLOW_OK;
+  }
   /* The frame is held (the look-ahead) and analysed; the verdicts that
    * became final go to the held frames they belong to, and
    * generate_output() lets the decided ones go. */
   FrameMeasure m;
-  const Failure failure = analyse(state, buf, to_stream_time(trans->segment, GST_BUFFER_PTS(buf)),
-                                  m, state->verdicts);
+  GstClockTime duration;
+  const GstClockTime pts = frame_time(state, trans->segment, buf, duration);
+  const Failure failure =
+      analyse(state, buf, to_stream_time(trans->segment, pts), duration, m, state->verdicts);
   if (failure == Failure::kNone) {
     Held h;
     h.buffer = buf;
+    h.pts = pts;
     h.events_before = state->pending_events.take();
     h.measure = std::move(m);
     state->held.push_back(std::move(h));
