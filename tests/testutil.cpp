@@ -60,7 +60,12 @@ int warnings_seen()
 
 std::string make_media(const char *name, const char *pipeline_fmt)
 {
-  gchar *path = g_build_filename(g_get_tmp_dir(), name, NULL);
+  /* The process id in the name: meson runs test programs side by side (the
+   * montagebeat suite and its leaks-tracer twin both make stg0-mono.s16),
+   * and one's g_unlink() must not take the other's file. */
+  gchar *unique = g_strdup_printf("%d-%s", (int)getpid(), name);
+  gchar *path = g_build_filename(g_get_tmp_dir(), unique, NULL);
+  g_free(unique);
   gchar *desc = g_strdup_printf(pipeline_fmt, path);
   GError *err = nullptr;
   GstElement *p = gst_parse_launch(desc, &err);
