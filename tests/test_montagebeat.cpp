@@ -2024,3 +2024,63 @@ TEST(MontageBeat, WholeSongAfterASeekStaysOnTheBeat)
     expect_on_clicks(beats, reference);
   }
 }
+
+/* Played backwards (a segment with rate -1, the buffers last first), the
+ * audio passes through at once and untouched, with no beats, energy or
+ * tags, and one warning per start says so; the next forward segment is
+ * analysed as ever. Before, the sample clock restarted at every buffer
+ * (each one a jump back) and the reversed chunks were tracked as one
+ * stream. */
+TEST(MontageBeat, ReversePlaybackPassesThroughWithOneWarning)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 8.0);
+  const std::size_t block = 1024;
+  for (int pass = 0; pass < 2; pass++) {
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    seg.rate = -1.0;
+    seg.stop = 8 * GST_SECOND;
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+    for (std::size_t end = ck.mono.size(); end > 0;) {
+      const std::size_t from = end > block ? end - block : 0;
+      f.push(ck.mono, from, end, gst_util_uint64_scale(from, GST_SECOND, rate));
+      EXPECT_EQ(f.received, f.sent.size()) << "a reversed buffer was held";
+      end = from;
+    }
+  }
+  /* Warnings first: taking the element messages drops the others. */
+  std::vector<std::string> warnings;
+  while (GstMessage *msg = gst_bus_pop_filtered(f.bus, GST_MESSAGE_WARNING)) {
+    GError *err = nullptr;
+    gst_message_parse_warning(msg, &err, nullptr);
+    EXPECT_TRUE(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_NOT_IMPLEMENTED));
+    warnings.push_back(err ? err->message : "");
+    g_clear_error(&err);
+    gst_message_unref(msg);
+  }
+  ASSERT_EQ(warnings.size(), 1u) << "one warning per start, not per segment";
+  EXPECT_NE(warnings[0].find("backwards"), std::string::npos) << warnings[0];
+  std::vector<GstStructure *> reversed = f.take("montage-beat"), energy = f.take("montage-energy");
+  EXPECT_TRUE(reversed.empty());
+  EXPECT_TRUE(energy.empty());
+  free_all(reversed);
+  free_all(energy);
+
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  f.eos();
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  ASSERT_EQ(summary.size(), 1u);
+  double bpm = 0;
+  guint64 duration = 0;
+  const std::vector<GstClockTime> all = summary_beats(summary[0], &bpm, &duration, nullptr);
+  EXPECT_EQ(duration, 8 * GST_SECOND) << "the forward segment alone";
+  EXPECT_NEAR(bpm, 120.0, 1.0);
+  EXPECT_FALSE(all.empty());
+  expect_on_clicks(all, ck.clicks);
+  free_all(summary);
+}

@@ -148,6 +148,14 @@
  * seek) starts inside the music: its first 23 ms are no onset for the
  * whole-song beats, which otherwise began on the seek position.
  *
+ * Reverse playback (a segment with a negative rate) is not analysed: its
+ * buffers come last first, and music played backwards has its onsets where
+ * the notes end. They pass through untouched and unheld, with no messages,
+ * metas or tags, until the next segment, which resets as ever; the element
+ * posts one warning (GST_STREAM_ERROR_NOT_IMPLEMENTED) per start saying so.
+ * `montage-beats` at EOS then covers only what came after the last reset:
+ * no beats, duration 0, after a reversed segment.
+ *
  * ## Example
  * |[
  * gst-launch-1.0 -m filesrc location=song.mp3 ! decodebin ! audioconvert ! \
@@ -269,6 +277,7 @@ struct State {
   montage::HeldEvents pending_events;
   std::size_t energy_posted = 0; /* the tracker's energy intervals posted */
   double last_tag_bpm = 0;
+  bool warned_reverse = false; /* the reverse-playback warning was posted (once per start) */
 
   /* Offline mode's grouping of messages (see "Messages" above), under
    * `post_lock` (the system clock's thread posts too): messages not posted
@@ -753,6 +762,21 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     gst_buffer_unref(buf);
     return GST_FLOW_ERROR;
   }
+  if (trans->segment.rate < 0) {
+    /* Played backwards: passed on as it is. The segment event pushed the
+     * audio held before and reset the tracking. */
+    if (!st.warned_reverse) {
+      st.warned_reverse = true;
+      GST_ELEMENT_WARNING(self, STREAM, NOT_IMPLEMENTED,
+                          ("montagebeat does not analyse audio played backwards (segment rate "
+                           "%.2f): it passes through with no beats, energy or tempo until the "
+                           "next forward segment.",
+                           trans->segment.rate),
+                          (NULL));
+    }
+    st.pending_events.push(GST_BASE_TRANSFORM_SRC_PAD(trans));
+    return gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(trans), buf);
+  }
 
   const GstClockTime pts = GST_BUFFER_PTS(buf);
   std::vector<montage::Beat> beats;
@@ -938,6 +962,7 @@ static gboolean gst_montage_beat_start(GstBaseTransform *trans)
     State &st = *GST_MONTAGE_BEAT(trans)->state;
     std::lock_guard<std::mutex> guard(st.lock);
     st.longest_buffer = 0;
+    st.warned_reverse = false;
   }
   return reset_tracking(GST_MONTAGE_BEAT(trans)) ? TRUE : FALSE;
 }
