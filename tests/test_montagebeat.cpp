@@ -2051,15 +2051,8 @@ TEST(MontageBeat, ReversePlaybackPassesThroughWithOneWarning)
     }
   }
   /* Warnings first: taking the element messages drops the others. */
-  std::vector<std::string> warnings;
-  while (GstMessage *msg = gst_bus_pop_filtered(f.bus, GST_MESSAGE_WARNING)) {
-    GError *err = nullptr;
-    gst_message_parse_warning(msg, &err, nullptr);
-    EXPECT_TRUE(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_NOT_IMPLEMENTED));
-    warnings.push_back(err ? err->message : "");
-    g_clear_error(&err);
-    gst_message_unref(msg);
-  }
+  const std::vector<std::string> warnings =
+      montage_test::pop_warnings(f.bus, GST_STREAM_ERROR, GST_STREAM_ERROR_NOT_IMPLEMENTED);
   ASSERT_EQ(warnings.size(), 1u) << "one warning per start, not per segment";
   EXPECT_NE(warnings[0].find("backwards"), std::string::npos) << warnings[0];
   std::vector<GstStructure *> reversed = f.take("montage-beat"), energy = f.take("montage-energy");

@@ -1787,15 +1787,8 @@ TEST(MontageScene, ReversePlaybackPassesThroughWithOneWarning)
   for (size_t k = 0; k < reversed_items; k++)
     EXPECT_TRUE(sh.items[k].is_buffer) << "no force-key-unit event";
   /* Warnings first: popping the element messages drops the others. */
-  std::vector<std::string> warnings;
-  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_WARNING)) {
-    GError *err = nullptr;
-    gst_message_parse_warning(msg, &err, nullptr);
-    EXPECT_TRUE(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_NOT_IMPLEMENTED));
-    warnings.push_back(err ? err->message : "");
-    g_clear_error(&err);
-    gst_message_unref(msg);
-  }
+  const std::vector<std::string> warnings =
+      montage_test::pop_warnings(sh.bus, GST_STREAM_ERROR, GST_STREAM_ERROR_NOT_IMPLEMENTED);
   ASSERT_EQ(warnings.size(), 1u) << "one warning per start, not per segment";
   EXPECT_NE(warnings[0].find("backwards"), std::string::npos) << warnings[0];
   std::vector<GstClockTime> cuts;

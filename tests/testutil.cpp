@@ -89,6 +89,20 @@ std::string make_media(const char *name, const char *pipeline_fmt)
   return out;
 }
 
+std::vector<std::string> pop_warnings(GstBus *bus, GQuark domain, gint code)
+{
+  std::vector<std::string> out;
+  while (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
+    GError *err = nullptr;
+    gst_message_parse_warning(msg, &err, nullptr);
+    EXPECT_TRUE(g_error_matches(err, domain, code)) << (err ? err->message : "no error");
+    out.push_back(err ? err->message : "");
+    g_clear_error(&err);
+    gst_message_unref(msg);
+  }
+  return out;
+}
+
 std::string uri_of(const std::string &path)
 {
   gchar *uri = gst_filename_to_uri(path.c_str(), nullptr);

@@ -23,6 +23,12 @@ std::string media_path(const std::string &relative);
  * not parse (the test fails on any error or timeout). */
 std::string make_media(const char *name, const char *pipeline_fmt);
 
+/* The messages of the WARNING messages on `bus` so far, oldest first,
+ * each expected to be of `domain` and `code` (the test fails otherwise).
+ * Pops them: call it before popping other kinds, since
+ * gst_bus_pop_filtered() drops the messages it does not return. */
+std::vector<std::string> pop_warnings(GstBus *bus, GQuark domain, gint code);
+
 /* file:// URI of an absolute or relative path ("" if it cannot be made). */
 std::string uri_of(const std::string &path);
 
