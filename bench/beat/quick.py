@@ -109,7 +109,7 @@ def score_excerpts(tool, songs, decoded, modes):
             continue
         raw, rate = decoded[path]
         dur = os.path.getsize(raw) / 4 / rate
-        ref = [r for r in score.load_truth(base)[0] if r <= dur - 0.1]  # as the whole songs
+        ref = score.load_truth(base, dur - 0.1)[0]  # as the whole songs
         for cut, piece in excerpts(raw, rate, ref):
             jobs.append((os.path.basename(base), cut, piece, rate, [r - cut for r in ref if r > cut]))
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
@@ -181,10 +181,10 @@ def main():
         dur = os.path.getsize(raw) / 4 / rate
         ref = None
         if os.path.exists(base + '.beats'):
-            ref, downs, metres, _ = score.load_truth(base)
             lead = args.lead / 1000
-            ref = [r + lead for r in ref if r + lead <= dur - 0.1]
-            downs = [d + lead for d in downs if d + lead <= dur - 0.1]
+            ref, downs, metres, _ = score.load_truth(base, dur - 0.1 - lead)
+            ref = [r + lead for r in ref]
+            downs = [d + lead for d in downs]
             true_bpm = score.median_bpm(ref)
         else:
             true_bpm = float(open(base + '.bpm').read())
