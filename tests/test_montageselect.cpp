@@ -167,19 +167,33 @@ public:
   }
 
   /* force-key-unit running times received downstream so far. */
+  /* The running times of the timed force-key-unit requests pulled so far,
+   * each checked to be followed by its "next frame" twin (running time
+   * NONE, same count: gst/montage/keyunit.h). */
   std::vector<GstClockTime> key_unit_requests()
   {
     std::vector<GstClockTime> out;
+    guint last_count = 0;
+    bool twin_due = false;
     while (GstEvent *e = gst_harness_try_pull_event(this->out())) {
-      if (gst_video_event_is_force_key_unit(e)) {
-        GstClockTime ts, st, rt;
-        gboolean all;
-        guint count;
-        if (gst_video_event_parse_downstream_force_key_unit(e, &ts, &st, &rt, &all, &count))
+      GstClockTime ts, st, rt;
+      gboolean all;
+      guint count;
+      if (gst_video_event_is_force_key_unit(e) &&
+          gst_video_event_parse_downstream_force_key_unit(e, &ts, &st, &rt, &all, &count)) {
+        if (GST_CLOCK_TIME_IS_VALID(rt)) {
+          EXPECT_FALSE(twin_due) << "a timed request without its next-frame twin";
           out.push_back(rt);
+          last_count = count;
+          twin_due = true;
+        } else {
+          EXPECT_TRUE(twin_due && count == last_count) << "a next-frame request alone";
+          twin_due = false;
+        }
       }
       gst_event_unref(e);
     }
+    EXPECT_FALSE(twin_due) << "a timed request without its next-frame twin";
     return out;
   }
 

@@ -14,9 +14,11 @@
  * ahead: it holds #GstMontageScene:flash-frames frames (2 more with the
  * adaptive detector's window, whichever is larger; 3 by default), and adds
  * that to the latency it reports. This lets it act on the cut frame itself:
- * before a cut frame leaves, it sends a downstream force-key-unit event
+ * before a cut frame leaves, it sends downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
- * 1, 2, ... per boundary) so an encoder after it starts a GOP exactly there.
+ * 1, 2, ... per boundary; one with the frame's running time and one for the
+ * next frame, as GstVideoEncoder 1.22 may drop either: gst/montage/keyunit.h)
+ * so an encoder after it starts a GOP exactly there.
  * For a fade or dissolve the event and the message come with the first clean
  * frame after it (the transition's frames have already left).
  *
@@ -90,6 +92,7 @@
 
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/heldevents.h>
+#include <gst/montage/keyunit.h>
 #include <gst/montage/shotdetector.h>
 #include <gst/montage/shotmeta.h>
 #include <gst/video/video.h>
@@ -445,9 +448,10 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
     GST_INFO_OBJECT(self, "%s #%u at %" GST_TIME_FORMAT ", score %.2f",
                     montage::transition_name(v.shot.transition), state->cut_count,
                     GST_TIME_ARGS(pts), v.score);
-    GstEvent *fku = gst_video_event_new_downstream_force_key_unit(pts, stream_time, running_time,
-                                                                  TRUE, state->cut_count);
-    if (!gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(trans), fku))
+    /* Two requests, timed and for "the next frame" (gst/montage/keyunit.h):
+     * GstVideoEncoder 1.22 may drop either. */
+    if (!montage::push_key_unit_request(GST_BASE_TRANSFORM_SRC_PAD(trans), pts, stream_time,
+                                        running_time, state->cut_count))
       GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
     GstStructure *s = gst_structure_new(
         "montage-scene", "timestamp", G_TYPE_UINT64, (guint64)pts, "stream-time", G_TYPE_UINT64,

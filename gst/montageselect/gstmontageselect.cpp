@@ -44,9 +44,10 @@
  * a buffer whose timestamp differs from t is restamped (a shallow copy when it
  * is shared: still the same memory). An input slower than the grid is shown
  * again (a new GstBuffer on the same memory, without metas). Before the first
- * frame after a switch a downstream force-key-unit event
+ * frame after a switch downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
- * 1, 2, ...) asks an encoder for a keyframe there.
+ * 1, 2, ...; one timed and one for the next frame: gst/montage/keyunit.h)
+ * ask an encoder for a keyframe there.
  *
  * ## Live
  * The element reports one output frame of latency on top of its inputs'. An
@@ -75,8 +76,9 @@
  * |[
  * gst-launch-1.0 -e montageselect name=sel bpm=120 ! videoconvert ! x264enc ! mp4mux ! \
  *     filesink location=mix.mp4 \
- *   videotestsrc is-live=true num-buffers=300 ! video/x-raw,width=640,height=360,framerate=30/1 ! sel. \
- *   videotestsrc is-live=true num-buffers=300 pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 ! sel.
+ *   videotestsrc is-live=true num-buffers=300 ! video/x-raw,width=640,height=360,framerate=30/1 !
+ * sel. \ videotestsrc is-live=true num-buffers=300 pattern=ball !
+ * video/x-raw,width=640,height=360,framerate=30/1 ! sel.
  * ]|
  * docs/montageselect.md has multi-camera pipelines with montagebeat and
  * montagescene, to MP4, RTP and SRT.
@@ -84,6 +86,7 @@
 #include "gstmontageselect.h"
 
 #include <gst/montage/beatmeta.h>
+#include <gst/montage/keyunit.h>
 #include <gst/montage/selection.h>
 #include <gst/montage/shotmeta.h>
 #include <gst/montage/style.h>
@@ -1028,9 +1031,8 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     if (state->pushed) {
       GstSegment *seg = &GST_AGGREGATOR_PAD(agg->srcpad)->segment;
       const GstClockTime stream_time = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, f.t);
-      GstEvent *fku = gst_video_event_new_downstream_force_key_unit(
-          f.t, stream_time, f.t, TRUE, state->switches);
-      if (!gst_pad_push_event(agg->srcpad, fku))
+      /* Timed and for "the next frame" (gst/montage/keyunit.h). */
+      if (!montage::push_key_unit_request(agg->srcpad, f.t, stream_time, f.t, state->switches))
         GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
     }
     GST_INFO_OBJECT(self, "switch %u (%s) at %" GST_TIME_FORMAT ": %s -> %s, score %.3f",
