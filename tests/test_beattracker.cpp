@@ -395,6 +395,47 @@ TEST(BeatTracker, IntroWithoutAPulseGetsNoBeatsOffline)
   }
 }
 
+/* A held pure tone has no pulse, and offline it used to get a grid all the
+ * same (its FFT magnitudes ripple with the hop; scaled to unit deviation,
+ * the ripple was periodic enough: 130.81, 261.63 and 880 Hz got 97-193 BPM
+ * at clarity 0.51-0.65). The window's envelope must spread
+ * (kMinPulseSpread). Also as an intro: no beats before the clicks. */
+TEST(BeatTracker, NoBeatsOfflineOnAHeldTone)
+{
+  const guint rate = 44100;
+  for (double f : {130.81, 220.0, 261.63, 349.23, 392.0, 523.25, 880.0, 1760.0, 5000.0}) {
+    SCOPED_TRACE(std::to_string(f) + " Hz");
+    std::vector<float> tone((std::size_t)(20.0 * rate));
+    for (std::size_t i = 0; i < tone.size(); i++)
+      tone[i] = (float)(0.3 * std::sin(2 * M_PI * f * (double)i / rate));
+    {
+      BeatTracker bt(rate);
+      push_all(bt, tone);
+      SongAnalysis song = bt.finish();
+      EXPECT_LE(song.beats.size(), 1u);
+      for (GstClockTime t : song.beats)
+        EXPECT_LT(t, kTolerance) << "beat at " << t / 1e9 << " s";
+      EXPECT_EQ(song.bpm, 0.0);
+    }
+    /* 10 s of it, then clicks at 120 BPM. */
+    std::vector<float> s(tone.begin(), tone.begin() + 10 * rate);
+    const ClickTrack ct = make_clicks(rate, 120, 0.0, 20.0);
+    s.insert(s.end(), ct.samples.begin(), ct.samples.end());
+    BeatTracker bt(rate);
+    push_all(bt, s);
+    SongAnalysis song = bt.finish();
+    const GstClockTime start = 10 * GST_SECOND;
+    std::vector<GstClockTime> intro, music;
+    for (GstClockTime t : song.beats)
+      (t + kTolerance < start ? intro : music).push_back(t);
+    EXPECT_LE(intro.size(), 1u);
+    for (GstClockTime t : intro)
+      EXPECT_LT(t, kTolerance) << "beat at " << t / 1e9 << " s in the tone, before the clicks";
+    EXPECT_GE(music.size() + 1, ct.clicks.size());
+    EXPECT_NEAR(song.bpm, 120.0, 1.2);
+  }
+}
+
 /* The same live: the causal path finds a grid in noise, a pad and a tone's
  * ripple as well, and returns no beat until it has heard a pulse (onsets
  * that stand out of a quiet background and recur one beat period apart). */

@@ -68,6 +68,18 @@ constexpr std::size_t kLiveBpmBeats = 4;
  * benchmark songs' windows score 0.53-0.94 (the lowest in hard-13, a sparse
  * 40 BPM piece; the next 0.55). docs/beat-benchmark.md, thirteenth round. */
 constexpr double kMinRhythmClarity = 0.5;
+/* Offline, a tempo window whose onset envelope has a spread (variance over
+ * mean squared, envelope_spread()) under this has no pulse whatever its
+ * clarity: its "onsets" never fall quiet between them. The envelope is scaled
+ * to unit standard deviation, so the ripple of a held pure tone (windowed FFT
+ * magnitudes beating with the hop) becomes a periodic curve: 10 of 21
+ * generated tones at 60-5000 Hz had windows of clarity 0.5 or more and got a
+ * whole-song grid at 97-193 BPM. Their windows' spread is 1.84-2.55 (all
+ * 21, every window); the benchmark songs' windows of clarity 0.5 or more
+ * 3.40-121 (3.40 in hard-13, a sparse 40 BPM piece; the next lowest 5.65).
+ * docs/beat-benchmark.md, twenty-third round. The live tracker's
+ * pulse_heard() tests the causal envelope's spread the same way. */
+constexpr double kMinPulseSpread = 3.0;
 /* Live, no causal beat is returned until a pulse has been heard (pulse_heard()):
  * over the last kPulseWindowS of the causal envelope, its spread over its
  * mean squared (variance / mean^2, high where onsets stand out of a quiet
@@ -1535,8 +1547,25 @@ struct BeatTracker::Impl {
     return e;
   }
 
+  /* The spread of e over hops [a, b): its variance over its mean squared
+   * (0 when the mean is 0). A pulse's envelope (onsets, then quiet) spreads;
+   * a curve that never falls quiet does not (kMinPulseSpread). */
+  static double envelope_spread(const std::vector<float> &e, long a, long b)
+  {
+    double sum = 0, sq = 0;
+    for (long h = a; h < b; h++) {
+      sum += e[(std::size_t)h];
+      sq += (double)e[(std::size_t)h] * e[(std::size_t)h];
+    }
+    if (b <= a || sum <= 0)
+      return 0.0;
+    const double mean = sum / (double)(b - a);
+    return (sq / (double)(b - a) - mean * mean) / (mean * mean);
+  }
+
   /* Local tempo (BPM) for every hop: a Viterbi path through per-window comb
-   * salience. Also the clarity of each hop's window. */
+   * salience. Also the clarity of each hop's window (0 where its envelope
+   * does not spread: kMinPulseSpread). */
   std::vector<double> tempo_path(const std::vector<float> &e, std::vector<double> &clar,
                                  std::vector<double> &song_salience) const
   {
@@ -1560,7 +1589,7 @@ struct BeatTracker::Impl {
       for (std::size_t i = 0; i < s.size(); i++)
         song_salience[i] += s[i];
       double mx = *std::max_element(s.begin(), s.end());
-      wclar.push_back(clarity(s));
+      wclar.push_back(envelope_spread(e, a, b) >= kMinPulseSpread ? clarity(s) : 0.0);
       for (double &v : s)
         v = std::log((mx > 0 ? v / mx : 0.0) + 1e-3);
       obs.push_back(std::move(s));
@@ -2047,7 +2076,8 @@ struct BeatTracker::Impl {
      * the first steady run (a beat on such an onset with 2 of the 3 after
      * it too), and the tail, from the last steady run on, are judged on
      * their own: where that stretch (2 s or more, the first and last beat's
-     * own onsets left out) has no pulse (clarity under kMinRhythmClarity),
+     * own onsets left out) has no pulse (clarity under kMinRhythmClarity,
+     * or an envelope that does not spread: kMinPulseSpread),
      * only its beats on onsets of half the mean support, or 3 times the
      * stretch's median, are kept. A song that opens on one hit and a pad,
      * or on a few seconds of noise, keeps the hit's beat, not the grid the
@@ -2079,7 +2109,7 @@ struct BeatTracker::Impl {
       stretch.move_to(e, a, b);
       std::vector<double> s = tempo_salience(stretch);
       in_range(s);
-      if (clarity(s) >= kMinRhythmClarity)
+      if (clarity(s) >= kMinRhythmClarity && envelope_spread(e, a, b) >= kMinPulseSpread)
         return;
       /* A beat on an onset that stands out of the stretch (3 times its
        * median support: the first note after the intro) stays too. */
