@@ -552,6 +552,51 @@ TEST(MontageBeat, DiscontResyncsTheClock)
   free_all(summary);
 }
 
+/* The stream's time goes back without a segment (a source that loops or
+ * restarts its timestamps): 0-15 s, then the song again from 5 s with
+ * DISCONT. The tracking restarts there, as on a SEGMENT event: the live
+ * beats go back once, with the stream, and the summary holds the audio after
+ * the restart, its beats in order (they used to run 14.996 s, then
+ * 5.495 s). */
+TEST(MontageBeat, TimeGoingBackRestartsTheTracking)
+{
+  for (const char *mode : {"offline", "live"}) {
+    SCOPED_TRACE(mode);
+    const guint rate = 48000;
+    Fixture f(rate, 1, false);
+    gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", mode);
+    Clicks ck = make_clicks(rate, 120, 0.5, 20.0);
+    f.push(ck.mono, 0, 15 * rate, 0);
+    f.push(ck.mono, 5 * rate, ck.mono.size(), 5 * GST_SECOND, true);
+    std::vector<GstStructure *> beats = f.take("montage-beat");
+    std::vector<GstClockTime> live = beat_times(beats);
+    free_all(beats);
+    ASSERT_FALSE(live.empty());
+    std::size_t back = 0;
+    for (std::size_t i = 1; i < live.size(); i++)
+      if (live[i] <= live[i - 1]) {
+        back++;
+        EXPECT_LT(live[i - 1], 15 * GST_SECOND);
+        EXPECT_GE(live[i], 5 * GST_SECOND);
+      }
+    EXPECT_EQ(back, 1u) << "the live beats go back once, where the stream's time does";
+    f.eos();
+    Summary sum = take_summary(f);
+    if (g_strcmp0(mode, "offline") == 0) {
+      ASSERT_FALSE(sum.beats.empty());
+      for (std::size_t i = 1; i < sum.beats.size(); i++)
+        EXPECT_GT(sum.beats[i], sum.beats[i - 1]) << "summary beat " << i;
+      EXPECT_GE(sum.beats.front(), 5 * GST_SECOND) << "a beat from before the restart";
+      std::vector<GstClockTime> expected;
+      for (GstClockTime t : ck.clicks)
+        if (t >= 5 * GST_SECOND)
+          expected.push_back(t);
+      expect_on_clicks(sum.beats, expected);
+      EXPECT_EQ(sum.duration, 15 * GST_SECOND) << "the audio after the restart";
+    }
+  }
+}
+
 /* Audio lost without a DISCONT flag (a GAP event, then a buffer whose PTS
  * jumps 3.25 s, off the beat grid by half a beat): the gap is analysed as
  * silence, so the beats after it stay on the clicks, live and offline; the

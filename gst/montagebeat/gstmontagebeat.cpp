@@ -142,7 +142,9 @@
  * without the flag: audio lost, a GAP event), the missing time, up to 60 s,
  * is analysed as silence, so the beat phase, the energy curve and `duration`
  * stay on the stream's time; the sample clock then restarts from the PTS,
- * and the beats so far are kept. Other serialized events (GAP, tags, an
+ * and the beats so far are kept. Where the stream's time goes back that way
+ * (a source that loops or restarts its timestamps without a segment), all
+ * state restarts, as on a SEGMENT event. Other serialized events (GAP, tags, an
  * application's own, and the element's BPM tags) go downstream behind the
  * audio held before them, in order. A segment whose time is past 0 (after a
  * seek) starts inside the music: its first 23 ms are no onset for the
@@ -689,6 +691,33 @@ constexpr GstClockTime kTimeJump = 40 * GST_MSECOND;
  * the tracker has heard a few beats). */
 constexpr GstClockTime kMaxGapFill = 60 * GST_SECOND;
 
+/* How far `pts` is from the time of the samples counted: positive where
+ * the stream's time moved on (audio lost, a GAP), negative where it went
+ * back. */
+static GstClockTimeDiff time_jump(const State &st, GstClockTime pts)
+{
+  const GstClockTime expected = to_buffer_time(
+      st, gst_util_uint64_scale(st.samples, GST_SECOND, GST_AUDIO_INFO_RATE(&st.info)));
+  return GST_CLOCK_DIFF(expected, pts);
+}
+
+/* Whether a jump counts as a discontinuity: with the DISCONT flag, a sample
+ * or more; without it, kTimeJump or more. */
+static bool is_discontinuity(const State &st, GstClockTimeDiff jump, bool discont)
+{
+  const GstClockTimeDiff one = (GstClockTimeDiff)gst_util_uint64_scale_int_ceil(
+      GST_SECOND, 1, GST_AUDIO_INFO_RATE(&st.info));
+  return (discont && std::llabs(jump) >= one) || std::llabs(jump) >= (GstClockTimeDiff)kTimeJump;
+}
+
+/* Whether the buffer at `pts` takes the stream's time back (a discontinuity
+ * to before the samples counted). */
+static bool backwards_jump(const State &st, GstClockTime pts, bool discont)
+{
+  const GstClockTimeDiff jump = time_jump(st, pts);
+  return jump < 0 && is_discontinuity(st, jump, discont);
+}
+
 /* Analyses `frames` samples of silence (a gap in the stream), collecting
  * any beats the tracker posts meanwhile in `beats`. */
 static void analyse_silence(GstMontageBeat *self, GstSegment *segment, guint64 frames,
@@ -747,6 +776,8 @@ static void note_buffer_length(GstMontageBeat *self, gsize frames)
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
 }
 
+static GstFlowReturn push_held(GstMontageBeat *self);
+
 static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *trans, gboolean, GstBuffer *buf)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
@@ -779,6 +810,23 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   }
 
   const GstClockTime pts = GST_BUFFER_PTS(buf);
+  if (!st.anchors.empty() && GST_CLOCK_TIME_IS_VALID(pts) &&
+      backwards_jump(st, pts, GST_BUFFER_IS_DISCONT(buf))) {
+    /* The stream's time went back without a segment (a source that loops
+     * or restarts its timestamps): a new stream, as after a SEGMENT event,
+     * so that beats, energy and `duration` never go back in time. */
+    GST_INFO_OBJECT(self, "time went back to %" GST_TIME_FORMAT ": tracking restarts",
+                    GST_TIME_ARGS(pts));
+    const GstFlowReturn pushed = push_held(self);
+    if (pushed != GST_FLOW_OK) {
+      gst_buffer_unref(buf);
+      return pushed;
+    }
+    if (!reset_tracking(self) || !st.tracker) {
+      gst_buffer_unref(buf);
+      return GST_FLOW_ERROR;
+    }
+  }
   std::vector<montage::Beat> beats;
   if (st.anchors.empty()) {
     GstClockTime start = 0;
@@ -797,13 +845,8 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
      * samples missing are analysed as silence, up to kMaxGapFill, so that
      * the beat phase and the energy curve stay on the stream's time; the
      * sample clock then restarts from the buffer's PTS. */
-    const GstClockTime expected = to_buffer_time(
-        st, gst_util_uint64_scale(st.samples, GST_SECOND, GST_AUDIO_INFO_RATE(&st.info)));
-    const GstClockTimeDiff jump = GST_CLOCK_DIFF(expected, pts);
-    const GstClockTimeDiff one = (GstClockTimeDiff)gst_util_uint64_scale_int_ceil(
-        GST_SECOND, 1, GST_AUDIO_INFO_RATE(&st.info));
-    if ((GST_BUFFER_IS_DISCONT(buf) && std::llabs(jump) >= one) ||
-        std::llabs(jump) >= (GstClockTimeDiff)kTimeJump) {
+    const GstClockTimeDiff jump = time_jump(st, pts);
+    if (is_discontinuity(st, jump, GST_BUFFER_IS_DISCONT(buf))) {
       GST_DEBUG_OBJECT(self,
                        "%s, %" GST_STIME_FORMAT
                        " from the samples counted: sample clock restarts at %" GST_TIME_FORMAT,
