@@ -1,14 +1,15 @@
 /* beat-eval: runs montage::BeatTracker (no pipeline) on raw mono float
  * samples and prints what it found, for bench/beat/quick.py.
  *
- *   beat-eval offline|live FILE.f32 RATE [MIN_BPM MAX_BPM]
+ *   beat-eval offline|live FILE.f32 RATE [MIN_BPM MAX_BPM] [--live-delay MS]
  *
  * FILE.f32: native-endian 32-bit float mono samples at RATE Hz (ffmpeg
  * -ac 1 -f f32le). Prints "bpm B" then one "TIME_S DOWNBEAT" line per beat:
  * offline, the whole-song pass (finish()); live, the causal beats as push()
  * returned them (whole_song off, as montagebeat mode=live). MIN_BPM and
  * MAX_BPM: the tempo range (BeatTrackerConfig::min_bpm, max_bpm; default
- * the whole 40-240). Exit status 1 with a message on bad arguments or an
+ * the whole 40-240). --live-delay MS: BeatTrackerConfig::live_delay
+ * (montagebeat's live-delay; default 350 ms). Exit status 1 with a message on bad arguments or an
  * unreadable file. */
 #include <gst/montage/beattracker.h>
 
@@ -20,8 +21,15 @@
 int main(int argc, char **argv)
 {
   const bool mode_ok = argc > 1 && (std::strcmp(argv[1], "offline") == 0 || std::strcmp(argv[1], "live") == 0);
+  double live_delay_ms = -1;
+  if (argc >= 6 && std::strcmp(argv[argc - 2], "--live-delay") == 0) {
+    live_delay_ms = std::strtod(argv[argc - 1], nullptr);
+    argc -= 2;
+  }
   if ((argc != 4 && argc != 6) || !mode_ok) {
-    std::fprintf(stderr, "usage: beat-eval offline|live FILE.f32 RATE [MIN_BPM MAX_BPM]\n");
+    std::fprintf(
+        stderr,
+        "usage: beat-eval offline|live FILE.f32 RATE [MIN_BPM MAX_BPM] [--live-delay MS]\n");
     return 1;
   }
   const bool live = std::strcmp(argv[1], "live") == 0;
@@ -38,6 +46,8 @@ int main(int argc, char **argv)
       config.min_bpm = std::strtod(argv[4], nullptr);
       config.max_bpm = std::strtod(argv[5], nullptr);
     }
+    if (live_delay_ms >= 0)
+      config.live_delay = (GstClockTime)(live_delay_ms * GST_MSECOND);
     montage::BeatTracker tracker((guint)rate, config);
     std::vector<float> buf(4096);
     std::vector<montage::Beat> causal;

@@ -2,6 +2,7 @@
 """Scores the beat tracker core alone (no pipeline, no aubio, no timing) on the sets build-sets.sh made.
 
     bench/beat/quick.py --build BUILD_DIR [--live] [--only SUBSTRING] [--gain DB] [--lead MS] [--excerpts]
+                        [--live-delay MS]
 
 A development loop: each song is decoded once with ffmpeg to mono float samples in
 ~/.cache/gst-montage/bench/beat/raw, then BUILD_DIR/bench/beat-eval (montage::BeatTracker on those
@@ -130,8 +131,12 @@ def score_excerpts(tool, songs, decoded, modes):
         print(f'{m:7s} excerpts F {cells}')
 
 
+LIVE_DELAY = []  # ['--live-delay', MS] from --live-delay
+
+
 def run(tool, mode, raw, rate):
-    out = subprocess.run([tool, mode, raw, str(rate)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([tool, mode, raw, str(rate)] + LIVE_DELAY, capture_output=True, text=True,
+                         check=True).stdout
     lines = out.split('\n')
     bpm = float(lines[0].split()[1])
     beats, downs = [], []
@@ -152,7 +157,10 @@ def main():
     ap.add_argument('--gain', type=float, default=0.0, help='scale the samples by this many dB')
     ap.add_argument('--lead', type=float, default=0.0, help='put this many ms of silence first')
     ap.add_argument('--excerpts', action='store_true', help='score excerpts cut inside each song')
+    ap.add_argument('--live-delay', type=float, help="the live tracker's live-delay in ms (default 350)")
     args = ap.parse_args()
+    if args.live_delay is not None:
+        LIVE_DELAY.extend(['--live-delay', f'{args.live_delay:g}'])
     tool = os.path.join(args.build, 'bench', 'beat-eval')
     if not os.path.exists(tool):
         sys.exit(f'quick: {tool} not found; ninja -C {args.build} bench/beat-eval')

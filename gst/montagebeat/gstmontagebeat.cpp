@@ -415,8 +415,12 @@ static bool reset_tracking(GstMontageBeat *self)
   try {
     st.tracker = std::make_unique<montage::BeatTracker>((guint)GST_AUDIO_INFO_RATE(&st.info), config);
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start beat tracking: %s", e.what()),
-                      ("rate %d", GST_AUDIO_INFO_RATE(&st.info)));
+    GST_ELEMENT_ERROR(
+        self, LIBRARY, INIT,
+        ("Could not start beat tracking at %d Hz (%s): put audioresample before montagebeat "
+         "to give it 8-192 kHz, or free some memory.",
+         GST_AUDIO_INFO_RATE(&st.info), e.what()),
+        ("rate %d", GST_AUDIO_INFO_RATE(&st.info)));
     return false;
   }
   return true;
@@ -563,7 +567,11 @@ static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *inca
   State &st = *self->state;
   GstAudioInfo info;
   if (!gst_audio_info_from_caps(&info, incaps)) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Unusable audio caps: %" GST_PTR_FORMAT, incaps), (NULL));
+    GST_ELEMENT_ERROR(
+        self, CORE, NEGOTIATION,
+        ("montagebeat cannot read these audio caps: put audioconvert and audioresample "
+         "before it (it reads S16, S32, F32 and F64 at 8-192 kHz)."),
+        ("caps: %" GST_PTR_FORMAT, incaps));
     return FALSE;
   }
   const bool rate_changed = !st.have_info || GST_AUDIO_INFO_RATE(&info) != GST_AUDIO_INFO_RATE(&st.info);
@@ -784,7 +792,11 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   State &st = *self->state;
   if (!st.have_info) {
     gst_buffer_unref(buf);
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Audio arrived before its caps."), (NULL));
+    GST_ELEMENT_ERROR(
+        self, CORE, NEGOTIATION,
+        ("montagebeat received audio before its format was negotiated: the element before "
+         "it must send caps first (with appsrc, set its caps property)."),
+        ("no caps event before the first buffer"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
   if (!st.tracker) {
@@ -866,7 +878,11 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
     gst_buffer_unref(buf);
-    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not read an audio buffer."), (NULL));
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, READ,
+        ("montagebeat could not map an audio buffer for reading: put audioconvert before "
+         "it so that it gets audio in system memory."),
+        (NULL));
     return GST_FLOW_ERROR;
   }
   const gsize frames = map.size / GST_AUDIO_INFO_BPF(&st.info);
@@ -1113,11 +1129,12 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
                         GST_TYPE_MONTAGE_BEAT_MODE, DEFAULT_MODE, rw));
   g_object_class_install_property(
       gobject_class, PROP_SILENCE_THRESHOLD,
-      g_param_spec_double("silence-threshold", "Silence threshold",
-                          "Level in dBFS (RMS over 11.6 ms) under which audio counts as silence and gets "
-                          "no beats; also energy 0 in montage-energy (applies from the next segment, flush "
-                          "or start)",
-                          -120.0, -1.0, DEFAULT_SILENCE_THRESHOLD, rw));
+      g_param_spec_double(
+          "silence-threshold", "Silence threshold",
+          "Level in dBFS (RMS over 11.6 ms) under which audio counts as silence and gets "
+          "no beats; also energy 0 in montage-energy (applies from the next segment, flush "
+          "or start; the default is removesilence's threshold)",
+          -120.0, -1.0, DEFAULT_SILENCE_THRESHOLD, rw));
   g_object_class_install_property(
       gobject_class, PROP_INTERVAL,
       g_param_spec_uint64("interval", "Interval",
@@ -1130,7 +1147,9 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
           "live-delay", "Live delay",
           "Audio that must follow a beat before it is posted, in nanoseconds; buffers are "
           "held this long so the beat meta lands on the right one (reported as latency, with "
-          "two analysis hops and one input buffer; applies from the next segment, flush or start)",
+          "two analysis hops and one input buffer; applies from the next segment, flush or start; "
+          "the default gave the best live F-measure on the benchmark's hard set, 100 ms-1 s all "
+          "within 0.02)",
           100 * GST_MSECOND, 2 * GST_SECOND, DEFAULT_LIVE_DELAY, rw));
   g_object_class_install_property(
       gobject_class, PROP_MIN_BPM,

@@ -637,9 +637,11 @@ static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *inc
   SceneState *state = self->state;
   GstVideoInfo info;
   if (!gst_video_info_from_caps(&info, incaps)) {
-    GST_ELEMENT_ERROR(trans, CORE, NEGOTIATION,
-                      ("montagescene was given video caps it cannot read."),
-                      ("caps: %" GST_PTR_FORMAT, incaps));
+    GST_ELEMENT_ERROR(
+        trans, CORE, NEGOTIATION,
+        ("montagescene cannot read these video caps: put videoconvert before it (it reads "
+         "8-bit YUV, grey and RGB in system memory)."),
+        ("caps: %" GST_PTR_FORMAT, incaps));
     return FALSE;
   }
   /* Frames held under the old caps leave first, with their verdicts. */
@@ -798,9 +800,11 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
   SceneState *state = self->state;
   if (!state->have_info || !state->detector) {
     gst_buffer_unref(buf);
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
-                      ("montagescene received video before its format was negotiated."),
-                      ("no caps event before the first buffer"));
+    GST_ELEMENT_ERROR(
+        self, CORE, NEGOTIATION,
+        ("montagescene received video before its format was negotiated: the element before "
+         "it must send caps first (with appsrc, set its caps property)."),
+        ("no caps event before the first buffer"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
   if (trans->segment.rate < 0) {
@@ -844,10 +848,12 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
     gst_buffer_unref(buf);
   }
   if (failure == Failure::kMap) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED,
-                      ("montagescene could not read a video frame: its size does not match the "
-                       "negotiated caps."),
-                      (NULL));
+    GST_ELEMENT_ERROR(
+        self, STREAM, FAILED,
+        ("montagescene could not map a video frame for reading (a buffer smaller than "
+         "its caps say, or memory the CPU cannot read): put videoconvert before "
+         "montagescene, or fix the caps an appsrc sets."),
+        (NULL));
     return GST_FLOW_ERROR;
   }
   if (failure == Failure::kAnalyse) {
