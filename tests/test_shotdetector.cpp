@@ -366,6 +366,46 @@ TEST_P(ShotDetectorBgr, DissolveIsReportedAsOne)
 
 INSTANTIATE_TEST_SUITE_P(ShotDetector, ShotDetectorBgr, ::testing::Bool());
 
+/* A dissolve out of a picture without colour (black and white squares)
+ * into colour bars, both ways. Its first blended frame adds a little colour
+ * to the grey pixels, and their hue and saturation jump (black with 4 % of
+ * red is pure red at a low value): the HSV content score took that frame for
+ * a hard cut. The pair's BGR change (about 5 of 255) is no cut's. */
+TEST_P(ShotDetectorBgr, DissolveOutOfGreyIsNoCut)
+{
+  cv::Mat squares(72, 128, CV_8UC3), bars(72, 128, CV_8UC3);
+  for (int y = 0; y < squares.rows; y++)
+    for (int x = 0; x < squares.cols; x++) {
+      const guint8 v = ((x / 16 + y / 16) % 2) ? 255 : 0;
+      squares.at<cv::Vec3b>(y, x) = {v, v, v};
+      static const cv::Vec3b kBars[] = {{255, 255, 255}, {0, 255, 255}, {255, 255, 0}, {0, 255, 0},
+                                        {255, 0, 255},   {0, 0, 255},   {255, 0, 0}};
+      bars.at<cv::Vec3b>(y, x) = kBars[x * 7 / bars.cols];
+    }
+  const int s0 = 40, len = 25;
+  for (bool into_colour : {true, false}) {
+    SCOPED_TRACE(into_colour ? "grey into colour" : "colour into grey");
+    const cv::Mat &from = into_colour ? squares : bars, &to = into_colour ? bars : squares;
+    Detected run = detect(
+        120,
+        [&](int i) {
+          if (i < s0)
+            return from.clone();
+          if (i >= s0 + len)
+            return to.clone();
+          const double a = (double)(i - s0 + 1) / (len + 1);
+          cv::Mat out;
+          cv::addWeighted(from, 1 - a, to, a, 0, out);
+          return out;
+        },
+        {}, GetParam());
+    ASSERT_EQ(run.shots.size(), 2u) << "one boundary, no hard cut";
+    EXPECT_EQ(run.shots[1].transition, Transition::kDissolve);
+    EXPECT_NEAR((double)run.shots[1].transition_start / kFrame, s0, len / 4.0);
+    EXPECT_NEAR((double)run.shots[1].transition_end / kFrame, s0 + len, len / 4.0);
+  }
+}
+
 TEST(ShotDetector, FadeOutAndInIsOneFade)
 {
   cv::RNG rng(13);

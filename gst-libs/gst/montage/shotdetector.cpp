@@ -597,6 +597,19 @@ bool ShotDetector::is_flash(size_t i, size_t *returns_at) const
   return false;
 }
 
+const cv::Mat &ShotDetector::bgr_of(const Frame &f)
+{
+  if (f.bgr.empty())
+    cv::cvtColor(f.hsv, f.bgr, cv::COLOR_HSV2BGR);
+  return f.bgr;
+}
+
+double ShotDetector::bgr_distance(const cv::Mat &a, const cv::Mat &b)
+{
+  const cv::Scalar m = mean_abs_difference(a, b);
+  return (m[0] + m[1] + m[2]) / 3.0;
+}
+
 bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_black) const
 {
   static const int kLengths[] = {60, 48, 36, 24, 16, 10, 6};
@@ -616,18 +629,7 @@ bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_
                             : content_distance(frames_[i - look].hsv, b.hsv);
   if (!(after < 0.5 * before))
     return false;
-  /* Blending is linear in RGB, not in HSV (hue jumps): test in BGR, on the
-   * frames' BGR views (Frame::bgr; converted from HSV once, when a frame
-   * came without one). */
-  auto bgr_of = [](const Frame &f) -> const cv::Mat & {
-    if (f.bgr.empty())
-      cv::cvtColor(f.hsv, f.bgr, cv::COLOR_HSV2BGR);
-    return f.bgr;
-  };
-  auto distance = [](const cv::Mat &x, const cv::Mat &y) {
-    const cv::Scalar m = mean_abs_difference(x, y);
-    return (m[0] + m[1] + m[2]) / 3.0;
-  };
+  /* Blending is linear in RGB, not in HSV (hue jumps): test in BGR. */
   const cv::Mat &b_bgr = bgr_of(b);
   cv::Mat blend;
   for (int len : kLengths) {
@@ -639,7 +641,7 @@ bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_
         a.ts < shot_.transition_end)
       continue;
     const cv::Mat &a_bgr = bgr_of(a);
-    const double change = distance(a_bgr, b_bgr);
+    const double change = bgr_distance(a_bgr, b_bgr);
     if (change < kGradualMin)
       continue;
     bool ok = true;
@@ -650,7 +652,7 @@ bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_
         break;
       const Frame &m = frames_[i - len + (size_t)std::lround(alpha * len)];
       cv::addWeighted(a_bgr, 1.0 - alpha, b_bgr, alpha, 0.0, blend);
-      ok = distance(bgr_of(m), blend) <= kBlendTolerance * change;
+      ok = bgr_distance(bgr_of(m), blend) <= kBlendTolerance * change;
     }
     if (!ok)
       continue;
@@ -804,6 +806,19 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
       return k == DetectorKind::kAdaptive ? DetectorKind::kContent : k;
     };
     candidate = scale(f.scored_by) == scale(settings_.detector) && f.score >= threshold();
+  }
+  if (candidate && i > 0 && !luma_only_ &&
+      bgr_distance(bgr_of(frames_[i - 1]), bgr_of(f)) < settings_.min_content) {
+    /* Hue and saturation are unstable where a pixel has little colour: the
+     * first frame of a dissolve out of (or into) grey, white or black areas
+     * adds a little colour there, and their hue and saturation jump (a
+     * pixel mixed from black and 4 % red is pure red at a low value). Such
+     * a frame scored as a cut (content 18-93, BGR change 4.8-9.8, on
+     * videotestsrc patterns dissolved or faded in 12-25 frames); a hard cut
+     * changes the picture itself (the benchmark's cuts: BGR change 34-133).
+     * So the pair must also differ by min_content in BGR; the blend test
+     * then finds the dissolve. */
+    candidate = false;
   }
   if (candidate && i > 0 && frames_[i - 1].features.brightness < 2 * kBlackLevel &&
       f.features.brightness < 2 * kBlackLevel) {

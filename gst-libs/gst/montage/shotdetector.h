@@ -280,6 +280,13 @@ private:
    * half): one of the next flash_frames frames looks like frame i-1 again. */
   bool starts_excursion(size_t i, size_t *returns_at) const;
   bool find_gradual(size_t i, size_t &start, bool &a_black, bool &b_black) const;
+  /* A frame's BGR view (Frame::bgr; converted from its HSV view once, when
+   * it came without one). */
+  static const cv::Mat &bgr_of(const Frame &f);
+  /* Mean absolute difference of two BGR views, over the three channels,
+   * 0-255: the picture's change, linear in a blend and stable where hue and
+   * saturation are not (grey, white and near-black pixels). */
+  static double bgr_distance(const cv::Mat &a, const cv::Mat &b);
   void accumulate(const Frame &f);
   void close_shot(GstClockTime end, std::optional<Shot> &ended);
 
