@@ -565,6 +565,18 @@ TEST(Tool, ClipLinesSayWhichAnalysisPathRan)
   line = line_with(second.err, "clip " + raw + ": ");
   EXPECT_TRUE(ends_with(line, "(cached" + times)) << line;
 
+  /* Without a terminal the lines go only with --verbose (a log, CI). */
+  ToolRun quiet = run_tool(args);
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("clip " + avi + ": "), std::string::npos) << quiet.err;
+  std::vector<std::string> verbose_args = args;
+  verbose_args.insert(verbose_args.begin(), "--verbose");
+  ToolRun verbose = run_tool(verbose_args);
+  ASSERT_EQ(verbose.status, 0) << verbose.err;
+  line = line_with(verbose.err, "clip " + avi + ": ");
+  EXPECT_TRUE(ends_with(line, "(cached" + keys)) << line << "\n" << verbose.err;
+  EXPECT_EQ(verbose.err.find('\r'), std::string::npos) << "no status line without a terminal";
+
   ToolRun full = run_tool_on_terminal(
       {"--no-cache", "--full-decode", "-m", song, "--no-render", "-d", "4", avi});
   ASSERT_EQ(full.status, 0) << full.err;

@@ -53,6 +53,7 @@ montage_tool::TempoRange g_tempo;
 gchar *opt_encoder = nullptr;
 gint opt_jobs = 0;
 gboolean opt_quiet = FALSE;
+gboolean opt_verbose = FALSE;
 gboolean opt_no_render = FALSE;
 gboolean opt_live = FALSE;
 gboolean opt_version = FALSE;
@@ -65,8 +66,8 @@ gboolean opt_full_decode = FALSE;
 gchar **opt_inputs = nullptr;
 
 const GOptionEntry kEntries[] = {
-    {"music", 'm', 0, G_OPTION_ARG_FILENAME, &opt_music, "The song (any audio file GStreamer decodes)",
-     "SONG"},
+    {"music", 'm', 0, G_OPTION_ARG_FILENAME, &opt_music,
+     "The song (any audio file GStreamer decodes)", "SONG"},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "The montage to write (MP4)", "OUT.mp4"},
     {"duration", 'd', 0, G_OPTION_ARG_DOUBLE, &opt_duration,
      "Length in seconds; the edit ends on the beat nearest to it (default: the whole song)",
@@ -93,7 +94,8 @@ const GOptionEntry kEntries[] = {
      "Output size (default 1280x720, 640x360 with --preview)", "WxH"},
     {"fps", 0, 0, G_OPTION_ARG_STRING, &opt_fps, "Output frame rate (default 30)", "N[/D]"},
     {"tempo", 0, 0, G_OPTION_ARG_STRING, &opt_tempo,
-     "The song's tempo range in BPM, within 40-240, when the beat tracker reads it at half its tempo "
+     "The song's tempo range in BPM, within 40-240, when the beat tracker reads it at half its "
+     "tempo "
      "(e.g. 130-240 for a song at 180 read as 90)",
      "MIN-MAX"},
     {"encoder", 0, 0, G_OPTION_ARG_STRING, &opt_encoder,
@@ -118,18 +120,20 @@ const GOptionEntry kEntries[] = {
     {"no-render", 0, 0, G_OPTION_ARG_NONE, &opt_no_render,
      "Analyse and plan only (with --plan-json to see the edit); no -o needed", nullptr},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print only errors and the result", nullptr},
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
+     "Print a line per input and per step even when stderr is no terminal (logs, CI)", nullptr},
     {"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", nullptr},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, nullptr,
-     "CLIP_OR_DIR..."},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, nullptr, "CLIP_OR_DIR..."},
     {}};
 
 std::unique_ptr<montage_tool::Progress> g_progress;
 
-/* Progress remarks: only where the status line is shown (a terminal, no --quiet). */
+/* Progress remarks: where the status line is shown (a terminal, no
+ * --quiet), and with --verbose. */
 void info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 void info(const char *fmt, ...)
 {
-  if (!g_progress || !g_progress->enabled())
+  if (!g_progress || (!g_progress->enabled() && !(opt_verbose && !opt_quiet)))
     return;
   va_list args;
   va_start(args, fmt);
