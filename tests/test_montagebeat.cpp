@@ -90,6 +90,9 @@ struct Fixture {
   {
     EXPECT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
     h = gst_harness_new("montagebeat");
+    /* The harness answers the latency query "live": mode=auto would be
+     * live. The tests that want live set it. */
+    gst_util_set_object_arg(G_OBJECT(h->element), "mode", "offline");
     bus = gst_bus_new();
     gst_element_set_bus(h->element, bus);
     std::string caps = "audio/x-raw, format=" + std::string(gst_audio_format_to_string(format)) +
@@ -480,6 +483,46 @@ INSTANTIATE_TEST_SUITE_P(Formats, MontageBeatClicks,
                                   (info.param.s16 ? "S16" : "F32") + "_" +
                                   std::to_string((int)info.param.bpm) + "bpm";
                          });
+
+/* mode=auto (the default): live where upstream is live, offline for a file
+ * or any source that is not; montage-beats says which. */
+TEST(MontageBeat, AutoModeIsLiveForALiveSourceAndOfflineOtherwise)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  for (bool live : {false, true}) {
+    SCOPED_TRACE(live ? "live source" : "source that is not live");
+    gchar *launch =
+        g_strdup_printf("audiotestsrc is-live=%s wave=ticks num-buffers=20 samplesperbuffer=4410 ! "
+                        "audio/x-raw,rate=44100,channels=1 ! montagebeat ! fakesink sync=false",
+                        live ? "true" : "false");
+    GError *error = nullptr;
+    GstElement *pipeline = gst_parse_launch(launch, &error);
+    g_free(launch);
+    ASSERT_NE(pipeline, nullptr) << (error ? error->message : "");
+    g_clear_error(&error);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    ASSERT_NE(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    std::string mode;
+    for (;;) {
+      GstMessage *m = gst_bus_timed_pop_filtered(
+          bus, 30 * GST_SECOND,
+          (GstMessageType)(GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+      ASSERT_NE(m, nullptr) << "no EOS";
+      const GstMessageType type = GST_MESSAGE_TYPE(m);
+      const GstStructure *s = gst_message_get_structure(m);
+      if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(s, "montage-beats"))
+        mode = gst_structure_get_string(s, "mode");
+      gst_message_unref(m);
+      ASSERT_NE(type, GST_MESSAGE_ERROR);
+      if (type == GST_MESSAGE_EOS)
+        break;
+    }
+    EXPECT_EQ(mode, live ? "live" : "offline");
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(bus);
+    gst_object_unref(pipeline);
+  }
+}
 
 TEST(MontageBeat, TimestampsFollowFirstPtsAndSegment)
 {
@@ -938,7 +981,7 @@ TEST(MontageBeat, CapsAndProperties)
   GEnumClass *klass = G_ENUM_CLASS(g_type_class_ref(GST_TYPE_MONTAGE_BEAT_MODE));
   gint m = -1;
   g_object_get(el, "mode", &m, NULL);
-  EXPECT_STREQ(g_enum_get_value(klass, m)->value_nick, "offline");
+  EXPECT_STREQ(g_enum_get_value(klass, m)->value_nick, "auto");
   gst_util_set_object_arg(G_OBJECT(el), "mode", "live");
   g_object_get(el, "mode", &m, NULL);
   EXPECT_STREQ(g_enum_get_value(klass, m)->value_nick, "live");

@@ -7,10 +7,13 @@
  * MontageBeatMeta on the audio buffer that contains it
  * (<gst/montage/beatmeta.h>). The audio itself is not modified. The tracking
  * is montage::BeatTracker (gst-libs/gst/montage/beattracker.h): a causal
- * tracker while the audio plays, and in `mode=offline` (the default) a
- * whole-song pass at EOS (tempo path with octave selection, then Ellis 2007
+ * tracker while the audio plays, and in `mode=offline` a whole-song pass
+ * at EOS (tempo path with octave selection, then Ellis 2007
  * dynamic programming, a beat-level check against dotted rhythms and a
- * swing rule). Channels are averaged to mono; any rate from 8 to
+ * swing rule). The default, `mode=auto`, is offline for files and live
+ * where upstream is live (its latency query says so: a capture device, a
+ * network stream), so an endless stream keeps bounded memory (below).
+ * Channels are averaged to mono; any rate from 8 to
  * 192 kHz is resampled internally to 22.05 kHz, so results do not depend on
  * the input rate.
  *
@@ -71,6 +74,7 @@
  * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
  *   last reset, in the same time domain as `timestamp`; in offline mode the
  *   whole-song result, in live mode the causal beats.
+ * - `mode` (string): `offline` or `live`, the mode in effect (auto resolved).
  * - `bpm` (gdouble): dominant tempo of that list (montage::bpm_from_beats():
  *   sections at another tempo are left out; 0 with fewer than two beats).
  * - `confidence` (gdouble, 0..1): median of the beats' confidences; 0 without
@@ -184,7 +188,7 @@
 GST_DEBUG_CATEGORY_STATIC(gst_montage_beat_debug);
 #define GST_CAT_DEFAULT gst_montage_beat_debug
 
-#define DEFAULT_MODE GST_MONTAGE_BEAT_MODE_OFFLINE
+#define DEFAULT_MODE GST_MONTAGE_BEAT_MODE_AUTO
 #define DEFAULT_SILENCE_THRESHOLD -60.0
 #define DEFAULT_INTERVAL (100 * GST_MSECOND)
 #define DEFAULT_LIVE_DELAY (350 * GST_MSECOND)
@@ -216,8 +220,10 @@ GType gst_montage_beat_mode_get_type(void)
   static const GEnumValue values[] = {
       {GST_MONTAGE_BEAT_MODE_OFFLINE,
        "Causal beats while playing, and a whole-song beat pass at EOS (for files)", "offline"},
-      {GST_MONTAGE_BEAT_MODE_LIVE, "Causal beats only, as soon as they are known (for live sources)",
-       "live"},
+      {GST_MONTAGE_BEAT_MODE_LIVE,
+       "Causal beats only, as soon as they are known (for live sources)", "live"},
+      {GST_MONTAGE_BEAT_MODE_AUTO,
+       "live when upstream is live (its latency query), offline otherwise", "auto"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter(&type)) {
@@ -267,7 +273,8 @@ struct State {
   /* Streaming thread only. */
   GstAudioInfo info;
   bool have_info = false;
-  GstMontageBeatMode active_mode = DEFAULT_MODE;
+  /* The mode in effect since the last reset: offline or live, never auto. */
+  GstMontageBeatMode active_mode = GST_MONTAGE_BEAT_MODE_OFFLINE;
   double active_silence = DEFAULT_SILENCE_THRESHOLD;
   std::unique_ptr<montage::BeatTracker> tracker;
   std::vector<Anchor> anchors;
@@ -371,12 +378,34 @@ static void push_event_in_order(GstMontageBeat *self, GstEvent *event)
     gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), event);
 }
 
+/* `mode`, with auto made live or offline: live when the latency query
+ * upstream says the source is live (a capture device, a network stream),
+ * offline otherwise (a file, or no answer). */
+static GstMontageBeatMode resolve_mode(GstMontageBeat *self, GstMontageBeatMode mode)
+{
+  if (mode != GST_MONTAGE_BEAT_MODE_AUTO)
+    return mode;
+  GstQuery *q = gst_query_new_latency();
+  gboolean live = FALSE;
+  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(self), q))
+    gst_query_parse_latency(q, &live, nullptr, nullptr);
+  gst_query_unref(q);
+  return live ? GST_MONTAGE_BEAT_MODE_LIVE : GST_MONTAGE_BEAT_MODE_OFFLINE;
+}
+
 /* Drops everything tracked and starts over with the current properties.
  * Returns false (after posting an error) when the tracker cannot be made. */
 static bool reset_tracking(GstMontageBeat *self)
 {
   State &st = *self->state;
   post_pending(self);
+  GstMontageBeatMode wanted;
+  {
+    std::lock_guard<std::mutex> guard(st.lock);
+    wanted = st.mode;
+  }
+  /* Asked outside the lock: the query travels upstream. */
+  const GstMontageBeatMode mode = resolve_mode(self, wanted);
   st.anchors.clear();
   st.samples = 0;
   st.tracker.reset();
@@ -388,7 +417,7 @@ static bool reset_tracking(GstMontageBeat *self)
   {
     std::lock_guard<std::mutex> guard(st.lock);
     latency_changed = st.active_delay != st.live_delay;
-    st.active_mode = st.mode;
+    st.active_mode = mode;
     st.active_silence = st.silence_threshold;
     st.active_delay = st.live_delay;
     config.silence_db = st.silence_threshold;
@@ -546,7 +575,8 @@ static void post_beats(GstMontageBeat *self)
   GstStructure *s = gst_structure_new(
       "montage-beats", "bpm", G_TYPE_DOUBLE, song.bpm, "confidence", G_TYPE_DOUBLE, song.confidence,
       "beats-per-bar", G_TYPE_UINT, song.beats_per_bar, "energy-interval", G_TYPE_UINT64,
-      (guint64)song.energy_interval, "duration", G_TYPE_UINT64, (guint64)song.duration, NULL);
+      (guint64)song.energy_interval, "duration", G_TYPE_UINT64, (guint64)song.duration, "mode",
+      G_TYPE_STRING, st.active_mode == GST_MONTAGE_BEAT_MODE_LIVE ? "live" : "offline", NULL);
   gst_structure_take_value(s, "beats", &beats);
   gst_structure_take_value(s, "energy", &energy);
   gst_structure_take_value(s, "downbeats", &downbeats);
@@ -1122,11 +1152,13 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
   const GParamFlags rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property(
       gobject_class, PROP_MODE,
-      g_param_spec_enum("mode", "Mode",
-                        "offline: also run a whole-song beat pass at EOS and post it in montage-beats; "
-                        "live: causal beats only, memory bounded for endless streams (applies from the next "
-                        "segment, flush or start)",
-                        GST_TYPE_MONTAGE_BEAT_MODE, DEFAULT_MODE, rw));
+      g_param_spec_enum(
+          "mode", "Mode",
+          "offline: also run a whole-song beat pass at EOS and post it in montage-beats; "
+          "live: causal beats only, memory bounded for endless streams; auto: live when "
+          "upstream is live (its latency query), offline otherwise (applies from the next "
+          "segment, flush or start)",
+          GST_TYPE_MONTAGE_BEAT_MODE, DEFAULT_MODE, rw));
   g_object_class_install_property(
       gobject_class, PROP_SILENCE_THRESHOLD,
       g_param_spec_double(

@@ -11,11 +11,13 @@ G_BEGIN_DECLS
 #define GST_TYPE_MONTAGE_BEAT (gst_montage_beat_get_type())
 G_DECLARE_FINAL_TYPE(GstMontageBeat, gst_montage_beat, GST, MONTAGE_BEAT, GstBaseTransform)
 
-/* The `mode` property: live posts causal beats only; offline (the default)
- * also runs the whole-song pass at EOS. */
+/* The `mode` property: live posts causal beats only; offline also runs the
+ * whole-song pass at EOS; auto (the default) is live when upstream is live
+ * (its latency query says so) and offline otherwise (files). */
 typedef enum {
   GST_MONTAGE_BEAT_MODE_OFFLINE,
   GST_MONTAGE_BEAT_MODE_LIVE,
+  GST_MONTAGE_BEAT_MODE_AUTO,
 } GstMontageBeatMode;
 
 #define GST_TYPE_MONTAGE_BEAT_MODE (gst_montage_beat_mode_get_type())
