@@ -2127,7 +2127,9 @@ struct BeatTracker::Impl {
       lead++;
     while (tail > lead && !steady_from(tail - 1, -1))
       tail--;
-    judge(first, lead + 1);
+    /* Without a steady run (lead == last: a few beats, a short input) the
+     * whole span is the lead-in. */
+    judge(first, std::min(lead + 1, last));
     judge(tail - 1, last);
     for (std::size_t i = 0; i < hops.size(); i++) {
       if (!keep[i])
