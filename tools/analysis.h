@@ -22,13 +22,14 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-/* 19: the first hops' flux capped at the song's 99th percentile (excerpts); 18: whole-song
+/* 20: no beats where the onset envelope does not spread (a held tone), and no read past the
+ * beats on a short input; 19: the first hops' flux capped at the song's 99th percentile (excerpts); 18: whole-song
  * transition tightness 800 (was 400); 17: the energy curve on exact intervals of
  * the input samples (was whole analysis hops), so sections change; 16: an even pulse is not grouped
  * in threes; 15: band levels compressed relative to the music's level; 14: no beats where there is
  * no pulse (offline); 13: sections of flat songs (low only when quiet) and at steps; even clicks'
  * tempo. */
-constexpr const char *kSongAnalysisVersion = "19";
+constexpr const char *kSongAnalysisVersion = "20";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
@@ -70,8 +71,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * full decoding now take it, with keyframe-path features); 18: a cut to the
  * shot just cut away to (A B A B) is found; 19: full-range video (yuvj420p,
  * MJPEG) is no longer expanded a second time; 20: a flash or a cut away
- * and back is left out of the shot's features (motion, in-point) */
-constexpr const char *kClipAnalysisVersion = "20";
+ * and back is left out of the shot's features (motion, in-point); 21: a cut
+ * must change the picture in BGR too (a dissolve out of grey is a dissolve) */
+constexpr const char *kClipAnalysisVersion = "21";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 
