@@ -748,14 +748,6 @@ static bool is_discontinuity(const State &st, GstClockTimeDiff jump, bool discon
   return (discont && std::llabs(jump) >= one) || std::llabs(jump) >= (GstClockTimeDiff)kTimeJump;
 }
 
-/* Whether the buffer at `pts` takes the stream's time back (a discontinuity
- * to before the samples counted). */
-static bool backwards_jump(const State &st, GstClockTime pts, bool discont)
-{
-  const GstClockTimeDiff jump = time_jump(st, pts);
-  return jump < 0 && is_discontinuity(st, jump, discont);
-}
-
 /* Analyses `frames` samples of silence (a gap in the stream), collecting
  * any beats the tracker posts meanwhile in `beats`. */
 static void analyse_silence(GstMontageBeat *self, GstSegment *segment, guint64 frames,
@@ -852,8 +844,15 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   }
 
   const GstClockTime pts = GST_BUFFER_PTS(buf);
-  if (!st.anchors.empty() && GST_CLOCK_TIME_IS_VALID(pts) &&
-      backwards_jump(st, pts, GST_BUFFER_IS_DISCONT(buf))) {
+  /* Where the stream's time moves away from the samples counted (a DISCONT,
+   * or a jump of kTimeJump or more), by `jump`. */
+  GstClockTimeDiff jump = 0;
+  bool discontinuity = false;
+  if (!st.anchors.empty() && GST_CLOCK_TIME_IS_VALID(pts)) {
+    jump = time_jump(st, pts);
+    discontinuity = is_discontinuity(st, jump, GST_BUFFER_IS_DISCONT(buf));
+  }
+  if (discontinuity && jump < 0) {
     /* The stream's time went back without a segment (a source that loops
      * or restarts its timestamps): a new stream, as after a SEGMENT event,
      * so that beats, energy and `duration` never go back in time. */
@@ -881,28 +880,24 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
      * music: its first instant is no onset (set_continues_stream()). */
     st.tracker->set_continues_stream(trans->segment.format == GST_FORMAT_TIME &&
                                      trans->segment.time > 0);
-  } else if (GST_CLOCK_TIME_IS_VALID(pts)) {
-    /* Where the stream's time moves away from the samples counted (a
-     * DISCONT, or a jump of kTimeJump or more: audio lost, a GAP event), the
-     * samples missing are analysed as silence, up to kMaxGapFill, so that
-     * the beat phase and the energy curve stay on the stream's time; the
-     * sample clock then restarts from the buffer's PTS. */
-    const GstClockTimeDiff jump = time_jump(st, pts);
-    if (is_discontinuity(st, jump, GST_BUFFER_IS_DISCONT(buf))) {
-      GST_DEBUG_OBJECT(self,
-                       "%s, %" GST_STIME_FORMAT
-                       " from the samples counted: sample clock restarts at %" GST_TIME_FORMAT,
-                       GST_BUFFER_IS_DISCONT(buf) ? "DISCONT" : "timestamp jump",
-                       GST_STIME_ARGS(jump), GST_TIME_ARGS(pts));
-      if (jump > 0 && (GstClockTime)jump <= kMaxGapFill)
-        analyse_silence(
-            self, &trans->segment,
-            gst_util_uint64_scale((guint64)jump, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND), beats);
-      if (st.anchors.back().sample == st.samples)
-        st.anchors.back().pts = pts;
-      else
-        st.anchors.push_back({st.samples, pts});
-    }
+  } else if (discontinuity) {
+    /* The stream's time moved on (audio lost, a GAP event): the samples
+     * missing are analysed as silence, up to kMaxGapFill, so that the beat
+     * phase and the energy curve stay on the stream's time; the sample clock
+     * then restarts from the buffer's PTS. */
+    GST_DEBUG_OBJECT(self,
+                     "%s, %" GST_STIME_FORMAT
+                     " from the samples counted: sample clock restarts at %" GST_TIME_FORMAT,
+                     GST_BUFFER_IS_DISCONT(buf) ? "DISCONT" : "timestamp jump",
+                     GST_STIME_ARGS(jump), GST_TIME_ARGS(pts));
+    if (jump > 0 && (GstClockTime)jump <= kMaxGapFill)
+      analyse_silence(
+          self, &trans->segment,
+          gst_util_uint64_scale((guint64)jump, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND), beats);
+    if (st.anchors.back().sample == st.samples)
+      st.anchors.back().pts = pts;
+    else
+      st.anchors.push_back({st.samples, pts});
   }
 
   GstMapInfo map;
