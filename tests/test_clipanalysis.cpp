@@ -11,7 +11,10 @@
 
 #include <glib/gstdio.h>
 
+#include <opencv2/imgproc.hpp>
+
 #include <cmath>
+#include <cstring>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -99,6 +102,62 @@ encode_clip(const std::string &sources, const std::string &path, const std::stri
   gst_object_unref(pipe);
   if (!eos)
     return ::testing::AssertionFailure() << "encoding the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
+/* Encodes `frames` (BGR, all of one size, 25 fps) as encode_clip() does,
+ * through appsrc: for pictures no videotestsrc pattern makes, such as fades. */
+::testing::AssertionResult encode_frames(const std::vector<cv::Mat> &frames,
+                                         const std::string &path)
+{
+  if (frames.empty())
+    return ::testing::AssertionFailure() << "no frames to encode";
+  const std::string desc = "appsrc name=src format=time caps=video/x-raw,format=BGR,width=" +
+                           std::to_string(frames[0].cols) +
+                           ",height=" + std::to_string(frames[0].rows) +
+                           ",framerate=25/1 ! videoconvert ! x264enc key-int-max=25 "
+                           "option-string=scenecut=0 speed-preset=ultrafast ! mp4mux ! "
+                           "filesink location=\"" +
+                           path + "\"";
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  for (size_t k = 0; k < frames.size(); k++) {
+    const cv::Mat &f = frames[k];
+    /* BGR rows padded to 4 bytes, as GstVideoInfo lays them out. */
+    const size_t stride = ((size_t)f.cols * 3 + 3) & ~(size_t)3;
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, stride * f.rows, nullptr);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    for (int y = 0; y < f.rows; y++)
+      std::memcpy(map.data + stride * y, f.ptr(y), (size_t)f.cols * 3);
+    gst_buffer_unmap(buf, &map);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(k, GST_SECOND, 25);
+    GST_BUFFER_DURATION(buf) = GST_SECOND / 25;
+    GstFlowReturn ret = GST_FLOW_OK;
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+  }
+  GstFlowReturn ret = GST_FLOW_OK;
+  g_signal_emit_by_name(src, "end-of-stream", &ret);
+  gst_object_unref(src);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  const bool eos = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+  if (msg)
+    gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+  if (!eos)
+    return ::testing::AssertionFailure() << "encoding the test frames failed";
   return ::testing::AssertionSuccess();
 }
 
@@ -377,6 +436,66 @@ TEST(ClipAnalysis, ParallelRefinementGivesTheSameShots)
     EXPECT_EQ(many_stats.refined_ranges, one_stats.refined_ranges);
     montage_test::expect_same_clip(many, one);
   }
+}
+
+/* A fade through black longer than a GOP: bars for 85 frames, a 12-frame
+ * fade-out, 100 black frames (four GOPs whose keyframes are alike, so the
+ * keyframe path does not decode them), a 12-frame fade-in, a circle on a
+ * gradient for 76 frames. Full decoding reports one fade from the fade-out
+ * on; the keyframe path's run around the fade-in used to report a fade from
+ * the fade-in's start alone, as the fade-out's run ended waiting for it.
+ * (The fade-out starts 10 frames into a GOP: a gradual transition starting
+ * on a run's first frames may be seen starting a few frames later than full
+ * decoding sees it, docs/montagescene.md.) */
+TEST(ClipAnalysis, KeyframePathKeepsAFadeThroughBlackLongerThanAGop)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("fade-through-black.mp4");
+  cv::Mat bars(240, 320, CV_8UC3), circle(240, 320, CV_8UC3);
+  const cv::Scalar colours[] = {{255, 255, 255}, {0, 255, 255}, {255, 255, 0}, {0, 255, 0},
+                                {255, 0, 255},   {0, 0, 255},   {255, 0, 0},   {40, 40, 40}};
+  for (int k = 0; k < 8; k++)
+    cv::rectangle(bars, cv::Rect(k * 40, 0, 40, 240), colours[k], cv::FILLED);
+  for (int x = 0; x < 320; x++)
+    circle.col(x).setTo(cv::Scalar(60 + x / 2, 200 - x / 2, 120));
+  cv::circle(circle, cv::Point(160, 120), 70, cv::Scalar(20, 220, 240), cv::FILLED);
+  const cv::Mat black = cv::Mat::zeros(240, 320, CV_8UC3);
+  std::vector<cv::Mat> frames;
+  for (int k = 0; k < 85; k++)
+    frames.push_back(bars);
+  for (int k = 1; k <= 12; k++) {
+    cv::Mat f;
+    cv::addWeighted(bars, 1.0 - k / 13.0, black, k / 13.0, 0.0, f);
+    frames.push_back(f);
+  }
+  for (int k = 0; k < 100; k++)
+    frames.push_back(black);
+  for (int k = 1; k <= 12; k++) {
+    cv::Mat f;
+    cv::addWeighted(black, 1.0 - k / 13.0, circle, k / 13.0, 0.0, f);
+    frames.push_back(f);
+  }
+  for (int k = 0; k < 66; k++)
+    frames.push_back(circle);
+  ASSERT_TRUE(encode_frames(frames, path));
+
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
+  ASSERT_TRUE(key_stats.keyframe_path);
+  EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded - 75)
+      << "the premise: black GOPs are left undecoded";
+  /* The premise: full decoding's one fade, from the fade-out on. */
+  ASSERT_EQ(full.shots.size(), 2u);
+  EXPECT_EQ(full.shots[1].transition, montage::Transition::kFade);
+  EXPECT_NEAR((double)frames_of(full)[0], 85.0, 4.0);
+  ASSERT_EQ(keys.shots.size(), full.shots.size());
+  EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+  EXPECT_EQ(keys.shots[1].transition, full.shots[1].transition);
+  EXPECT_EQ(keys.shots[1].transition_start, full.shots[1].transition_start);
+  EXPECT_EQ(keys.shots[1].transition_end, full.shots[1].transition_end);
 }
 
 /* Raw H.264 (Annex B, no container timestamps), 25-frame GOPs, three

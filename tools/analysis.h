@@ -72,8 +72,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * shot just cut away to (A B A B) is found; 19: full-range video (yuvj420p,
  * MJPEG) is no longer expanded a second time; 20: a flash or a cut away
  * and back is left out of the shot's features (motion, in-point); 21: a cut
- * must change the picture in BGR too (a dissolve out of grey is a dissolve) */
-constexpr const char *kClipAnalysisVersion = "21";
+ * must change the picture in BGR too (a dissolve out of grey is a dissolve);
+ * 22: the keyframe path keeps a fade through black longer than a GOP as one
+ * fade from the fade-out */
+constexpr const char *kClipAnalysisVersion = "22";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

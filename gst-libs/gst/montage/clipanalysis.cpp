@@ -1012,6 +1012,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
 
   const bool luma_only = dec->info() && GST_VIDEO_INFO_IS_GRAY(dec->info());
   std::vector<Shot> shots;
+  /* Per refined run (step 2): the start of a fade-out to black its detector
+   * was still waiting on at the run's end (ShotDetector::finish()). */
+  std::vector<GstClockTime> fade_pending;
   if (keyframes) {
     col = Collector();
 
@@ -1187,12 +1190,16 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * grid within a run. A shot whose frames were all decoded here gets
      * full decoding's features. */
     const GstClockTime origin = dec->first_frame();
+    fade_pending.assign(runs.size(), GST_CLOCK_TIME_NONE);
     auto close_run = [&](Worker &w) {
       if (!w.detector)
         return;
       /* The shot list is rebuilt from the boundaries (step 3): the run's
        * last shot, which finish() returns, is not needed. */
-      (void)w.detector->finish(w.part.verdicts);
+      GstClockTime pending = GST_CLOCK_TIME_NONE;
+      (void)w.detector->finish(w.part.verdicts, &pending);
+      if (w.current < runs.size())
+        fade_pending[w.current] = pending;
       w.part.take();
       for (const Shot &s : w.part.starts)
         w.starts.push_back(s);
@@ -1306,6 +1313,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       std::fill(done.begin(), done.end(), 0);
       refined_frames = 0;
       std::fill(first_seen.begin(), first_seen.end(), GST_CLOCK_TIME_NONE);
+      std::fill(fade_pending.begin(), fade_pending.end(), GST_CLOCK_TIME_NONE);
       start_missed.store(false);
       /* Pass 1's pipeline: alone, it reads forward from the first run, as
        * the others do; with others, it claims the last unclaimed unit and
@@ -1423,6 +1431,30 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     /* 3. One shot list, min_shot_length applied as in a single pass. */
     std::sort(col.starts.begin(), col.starts.end(),
               [](const Shot &a, const Shot &b) { return a.start < b.start; });
+    /* A fade-out to black that a run ended on, waiting: the GOPs after it
+     * were not decoded, as their keyframes did not change (black, or a
+     * picture the gate calls the same), and one detector over every frame
+     * would still be waiting at the next boundary, found by a later run.
+     * That boundary is a fade from the fade-out's start, as
+     * ShotDetector makes it. The earliest one waiting counts, as there. */
+    {
+      std::vector<GstClockTime> waiting;
+      for (GstClockTime p : fade_pending)
+        if (GST_CLOCK_TIME_IS_VALID(p))
+          waiting.push_back(p);
+      std::sort(waiting.begin(), waiting.end());
+      auto next = waiting.begin();
+      GstClockTime opened = 0; /* the end of the last boundary's transition */
+      for (Shot &s : col.starts) {
+        while (next != waiting.end() && *next <= opened)
+          next++;
+        if (next != waiting.end() && *next < s.start) {
+          s.start = s.transition_start = *next;
+          s.transition = Transition::kFade;
+        }
+        opened = GST_CLOCK_TIME_IS_VALID(s.transition_end) ? s.transition_end : s.start;
+      }
+    }
     const GstClockTime first_frame = dec->first_frame();
     Shot cur;
     cur.start = cur.transition_start = cur.transition_end = first_frame;

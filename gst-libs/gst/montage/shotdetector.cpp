@@ -444,10 +444,12 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
   return true;
 }
 
-std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out)
+std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out, GstClockTime *fade_pending)
 {
   while (next_ < frames_.size())
     decide(out);
+  if (fade_pending)
+    *fade_pending = fade_is_pending_ ? fade_pending_ : GST_CLOCK_TIME_NONE;
   std::optional<Shot> last;
   if (in_shot_ && !frames_.empty()) {
     const Frame &f = frames_.back();

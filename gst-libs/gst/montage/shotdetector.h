@@ -200,8 +200,16 @@ public:
    * pushed since the last reset. It is returned rather than put in a
    * verdict's `ended`: a boundary on the last frame already carries the
    * shot before it there, and with no look-ahead no verdict is left to
-   * carry it. Then as reset(). */
-  [[nodiscard]] std::optional<Shot> finish(std::vector<FrameVerdict> &out);
+   * carry it. Then as reset().
+   *
+   * fade_pending, when given, is set to the start (stream time, ns) of a
+   * fade-out to black that no fade-in or cut out of black has ended yet
+   * (its boundary would come with the next picture), else to
+   * GST_CLOCK_TIME_NONE. The keyframe path (analyse_clip_file()) passes it
+   * on to the next refined run, as one detector over every frame keeps it
+   * through the black GOPs that are not decoded. */
+  [[nodiscard]] std::optional<Shot> finish(std::vector<FrameVerdict> &out,
+                                           GstClockTime *fade_pending = nullptr);
 
   /* Drops held frames without verdicts and starts over (flush, seek). */
   void reset();
