@@ -1012,9 +1012,6 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
 
   const bool luma_only = dec->info() && GST_VIDEO_INFO_IS_GRAY(dec->info());
   std::vector<Shot> shots;
-  /* Per refined run (step 2): the start of a fade-out to black its detector
-   * was still waiting on at the run's end (ShotDetector::finish()). */
-  std::vector<GstClockTime> fade_pending;
   if (keyframes) {
     col = Collector();
 
@@ -1190,7 +1187,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * grid within a run. A shot whose frames were all decoded here gets
      * full decoding's features. */
     const GstClockTime origin = dec->first_frame();
-    fade_pending.assign(runs.size(), GST_CLOCK_TIME_NONE);
+    /* Per run: the start of a fade-out to black its detector was still
+     * waiting on at the run's end (ShotDetector::finish()). */
+    std::vector<GstClockTime> fade_pending(runs.size(), GST_CLOCK_TIME_NONE);
     auto close_run = [&](Worker &w) {
       if (!w.detector)
         return;
@@ -1426,35 +1425,40 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         return false;
       lap(st.open_time);
     }
+    std::sort(col.starts.begin(), col.starts.end(),
+              [](const Shot &a, const Shot &b) { return a.start < b.start; });
+    /* A run that ended on a fade-out to black still waiting: the GOPs after
+     * it were not decoded, as their keyframes did not change, and one
+     * detector over every frame would still be waiting when a later run
+     * finds the next boundary, which is then a fade from the fade-out's
+     * start (the earliest one waiting, as ShotDetector keeps it). Only
+     * where the picture the fade-out's run ended on is still the picture
+     * (the gate finds no change between its last keyframe and the first of
+     * the boundary's run): a slow change between them that no two
+     * neighbouring keyframes show (a fade-in in a brightness ramp) would
+     * have ended the wait unseen, and the boundary stays as found. */
+    GstClockTime opened = 0; /* where the last boundary's transition ends */
+    for (Shot &s : col.starts) {
+      size_t q = 0; /* the run that found s */
+      while (q + 1 < runs.size() && runs[q + 1].start <= s.start)
+        q++;
+      size_t waiting = runs.size();
+      for (size_t r = 0; r < q; r++)
+        if (GST_CLOCK_TIME_IS_VALID(fade_pending[r]) && fade_pending[r] > opened &&
+            fade_pending[r] < s.start &&
+            (waiting == runs.size() || fade_pending[r] < fade_pending[waiting]))
+          waiting = r;
+      const size_t a = waiting < runs.size() ? runs[waiting].last : 0, b = runs[q].first;
+      if (waiting < runs.size() &&
+          !changed(keys[a].hsv, keys[a].histogram, keys[b].hsv, keys[b].histogram)) {
+        s.start = s.transition_start = fade_pending[waiting];
+        s.transition = Transition::kFade;
+      }
+      opened = GST_CLOCK_TIME_IS_VALID(s.transition_end) ? s.transition_end : s.start;
+    }
   }
   if (keyframes) {
     /* 3. One shot list, min_shot_length applied as in a single pass. */
-    std::sort(col.starts.begin(), col.starts.end(),
-              [](const Shot &a, const Shot &b) { return a.start < b.start; });
-    /* A fade-out to black that a run ended on, waiting: the GOPs after it
-     * were not decoded, as their keyframes did not change (black, or a
-     * picture the gate calls the same), and one detector over every frame
-     * would still be waiting at the next boundary, found by a later run.
-     * That boundary is a fade from the fade-out's start, as
-     * ShotDetector makes it. The earliest one waiting counts, as there. */
-    {
-      std::vector<GstClockTime> waiting;
-      for (GstClockTime p : fade_pending)
-        if (GST_CLOCK_TIME_IS_VALID(p))
-          waiting.push_back(p);
-      std::sort(waiting.begin(), waiting.end());
-      auto next = waiting.begin();
-      GstClockTime opened = 0; /* the end of the last boundary's transition */
-      for (Shot &s : col.starts) {
-        while (next != waiting.end() && *next <= opened)
-          next++;
-        if (next != waiting.end() && *next < s.start) {
-          s.start = s.transition_start = *next;
-          s.transition = Transition::kFade;
-        }
-        opened = GST_CLOCK_TIME_IS_VALID(s.transition_end) ? s.transition_end : s.start;
-      }
-    }
     const GstClockTime first_frame = dec->first_frame();
     Shot cur;
     cur.start = cur.transition_start = cur.transition_end = first_frame;
