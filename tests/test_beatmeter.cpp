@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 using namespace montage::beatmeter;
@@ -155,4 +156,35 @@ TEST(BeatMeter, ChordChangesOutweighTheBassForThePhase)
   EXPECT_EQ(per_bar, 4u);
   for (std::size_t i = 0; i < pos.size(); i++)
     EXPECT_EQ(pos[i], (guint)(i % 4) + 1) << "beat " << i;
+}
+
+/* meter_of()'s confidence: a bar marked on every downbeat is sure; accents
+ * that are noise, or that mark beats 1 and 3 of 4 alike (a bar line two
+ * beats off is as likely), leave the bar a guess. */
+TEST(BeatMeter, ConfidenceIsHighOnlyWhereOneBarStandsOut)
+{
+  const std::vector<long> c = iota_counts(128);
+  guint per_bar = 0;
+  double sure = -1, noise = -1, halves = -1;
+  meter_of(accents(c, 4, 1, 1.0), std::vector<double>(128, 0.0), per_bar, 0, {}, {}, &sure);
+  EXPECT_EQ(per_bar, 4u);
+  EXPECT_GT(sure, 0.9);
+
+  std::uint32_t lcg = 12345;
+  std::vector<double> random;
+  for (std::size_t i = 0; i < c.size(); i++) {
+    lcg = lcg * 1664525u + 1013904223u;
+    random.push_back((double)(lcg >> 8) / (double)(1u << 24));
+  }
+  meter_of(random, std::vector<double>(128, 0.0), per_bar, 0, {}, {}, &noise);
+  EXPECT_GT(per_bar, 0u) << "a meter is still named";
+  EXPECT_LT(noise, 0.25);
+
+  meter_of(accents(c, 2, 0, 1.0), std::vector<double>(128, 0.0), per_bar, 4, {}, {}, &halves);
+  EXPECT_EQ(per_bar, 4u);
+  EXPECT_LT(halves, 0.25);
+
+  double none = -1;
+  meter_of(std::vector<double>(7, 1.0), std::vector<double>(7, 0.0), per_bar, 0, {}, {}, &none);
+  EXPECT_EQ(none, 0.0) << "under 8 beats: no meter";
 }

@@ -164,6 +164,7 @@ TEST_F(CacheTest, SongRoundTrip)
   s.confidence = 0.8;
   s.downbeats = {true, false, false};
   s.beats_per_bar = 4;
+  s.meter_confidence = 0.625;
   s.energy_curve = {0.1, 0.2, 0.3};
   s.energy_interval = 100 * GST_MSECOND;
   s.sections = {{0, 30 * GST_SECOND, montage::Section::Level::kLow},
@@ -177,6 +178,7 @@ TEST_F(CacheTest, SongRoundTrip)
   EXPECT_EQ(t.bpm, s.bpm);
   EXPECT_EQ(t.downbeats, s.downbeats);
   EXPECT_EQ(t.beats_per_bar, 4u);
+  EXPECT_EQ(t.meter_confidence, 0.625);
   EXPECT_EQ(t.energy_curve, s.energy_curve);
   ASSERT_EQ(t.sections.size(), 2u);
   EXPECT_EQ(t.sections[1].level, montage::Section::Level::kHigh);

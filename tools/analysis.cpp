@@ -273,6 +273,8 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
         out.downbeats.push_back(g_value_get_boolean(gst_value_list_get_value(down, i)));
     guint bpb = 0;
     out.beats_per_bar = gst_structure_get_uint(s, "beats-per-bar", &bpb) ? bpb : 0;
+    out.meter_confidence = 0.0;
+    gst_structure_get_double(s, "meter-confidence", &out.meter_confidence);
     out.energy_curve.clear();
     if (const GValue *curve = gst_structure_get_value(s, "energy-curve"))
       for (guint i = 0; i < gst_value_list_get_size(curve); i++)

@@ -63,6 +63,7 @@ int main(int argc, char **argv)
         std::printf("%.6f %d\n", (double)b.time / GST_SECOND, b.downbeat ? 1 : 0);
     } else {
       montage::SongAnalysis song = tracker.finish();
+      std::fprintf(stderr, "meter %u confidence %.3f\n", song.beats_per_bar, song.meter_confidence);
       std::printf("bpm %f\n", song.bpm);
       for (std::size_t i = 0; i < song.beats.size(); i++)
         std::printf("%.6f %d\n", (double)song.beats[i] / GST_SECOND,

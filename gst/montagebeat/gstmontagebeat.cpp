@@ -574,9 +574,10 @@ static void post_beats(GstMontageBeat *self)
   }
   GstStructure *s = gst_structure_new(
       "montage-beats", "bpm", G_TYPE_DOUBLE, song.bpm, "confidence", G_TYPE_DOUBLE, song.confidence,
-      "beats-per-bar", G_TYPE_UINT, song.beats_per_bar, "energy-interval", G_TYPE_UINT64,
-      (guint64)song.energy_interval, "duration", G_TYPE_UINT64, (guint64)song.duration, "mode",
-      G_TYPE_STRING, st.active_mode == GST_MONTAGE_BEAT_MODE_LIVE ? "live" : "offline", NULL);
+      "beats-per-bar", G_TYPE_UINT, song.beats_per_bar, "meter-confidence", G_TYPE_DOUBLE,
+      song.meter_confidence, "energy-interval", G_TYPE_UINT64, (guint64)song.energy_interval,
+      "duration", G_TYPE_UINT64, (guint64)song.duration, "mode", G_TYPE_STRING,
+      st.active_mode == GST_MONTAGE_BEAT_MODE_LIVE ? "live" : "offline", NULL);
   gst_structure_take_value(s, "beats", &beats);
   gst_structure_take_value(s, "energy", &energy);
   gst_structure_take_value(s, "downbeats", &downbeats);

@@ -89,6 +89,28 @@ double phase_contrast(const std::vector<double> &v, guint m, guint ph, const std
   return (non ? on / (double)non : 0) - (noff ? off / (double)noff : 0);
 }
 
+/* phase_contrast() over its standard error, sqrt(1/n_on + 1/n_off) for
+ * values of unit variance (v z-scored), n_on and n_off the beats either
+ * side: how many standard errors the phase's beats stand out. 0 when a side
+ * has no beat. */
+double phase_t(const std::vector<double> &v, guint m, guint ph, const std::vector<long> &number)
+{
+  std::size_t non = 0, noff = 0;
+  for (std::size_t i = 1; i < v.size(); i++)
+    ((count_of(number, i) + m - ph) % m == 0 ? non : noff)++;
+  if (non == 0 || noff == 0)
+    return 0.0;
+  return phase_contrast(v, m, ph, number) / std::sqrt(1.0 / (double)non + 1.0 / (double)noff);
+}
+
+/* Periods, in beats, that no meter has, for meter_of()'s confidence: a
+ * pattern that repeats every 2, 3, 4, 6 or 8 beats spreads evenly over
+ * their phases, so what stands out at them is how much any grouping of the
+ * song's beats stands out by chance. */
+constexpr guint kControlPeriods[] = {5u, 7u};
+/* meter_of()'s confidence is its evidence (standard errors) over this. */
+constexpr double kFullMeterEvidence = 4.0;
+
 } // namespace
 
 /* See beatmeter-private.h for the contracts. */
@@ -141,10 +163,13 @@ guint harmonic_meter(std::vector<double> harmony, const std::vector<long> &numbe
   return 0;
 }
 
-std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty, guint &per_bar,
-                            guint only, std::vector<double> harmony, const std::vector<long> &number)
+std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty,
+                            guint &per_bar, guint only, std::vector<double> harmony,
+                            const std::vector<long> &number, double *confidence)
 {
   per_bar = 0;
+  if (confidence)
+    *confidence = 0.0;
   const std::size_t nb = bass_acc.size();
   std::vector<guint> pos(nb, 0);
   if (nb < 8)
@@ -178,17 +203,35 @@ std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> no
   per_bar = best_m;
   for (std::size_t i = 0; i < nb; i++)
     pos[i] = (guint)((count_of(number, i) + best_m - best_phase) % best_m) + 1;
+  if (confidence) {
+    /* The evidence for this bar, in standard errors: how far its downbeats
+     * stand out beyond what the best grouping at a period no meter has
+     * shows, and how far beyond the meter's next phase (a bar line one or
+     * two beats off), whichever is less. */
+    z_scores(acc);
+    const double t = phase_t(acc, best_m, best_phase, number);
+    double chance = 0.0, next = -1e300;
+    for (guint m : kControlPeriods)
+      for (guint ph = 0; ph < m; ph++)
+        chance = std::max(chance, phase_t(acc, m, ph, number));
+    for (guint ph = 0; ph < best_m; ph++)
+      if (ph != best_phase)
+        next = std::max(next, phase_t(acc, best_m, ph, number));
+    const double evidence = std::min(t - chance, t - next);
+    *confidence = std::clamp(evidence / kFullMeterEvidence, 0.0, 1.0);
+  }
   return pos;
 }
 
-std::vector<guint> causal_meter(const std::vector<double> &bass_acc, const std::vector<double> &novelty,
+std::vector<guint> causal_meter(const std::vector<double> &bass_acc,
+                                const std::vector<double> &novelty,
                                 const std::vector<double> &harmony, guint &per_bar,
-                                const std::vector<long> &number)
+                                const std::vector<long> &number, double *confidence)
 {
   guint only = harmonic_meter(harmony, number);
   if (!only)
     meter_of(bass_acc, novelty, only, 0, {}, number);
-  return meter_of(bass_acc, novelty, per_bar, only, harmony, number);
+  return meter_of(bass_acc, novelty, per_bar, only, harmony, number, confidence);
 }
 
 } // namespace beatmeter

@@ -2154,10 +2154,12 @@ struct BeatTracker::Impl {
    * is the period of the pattern), with the phase whose beats carry the most
    * bass onset and the most change of the band spectrum from the previous
    * beat interval (a new chord, a kick). per_bar = 0 (and all positions 0)
-   * with fewer than 8 beats. */
-  std::vector<guint> meter(const std::vector<GstClockTime> &beats, guint &per_bar) const
+   * with fewer than 8 beats. confidence: beatmeter::meter_of()'s. */
+  std::vector<guint> meter(const std::vector<GstClockTime> &beats, guint &per_bar,
+                           double *confidence) const
   {
     per_bar = 0;
+    *confidence = 0.0;
     const std::size_t nb = beats.size();
     const long n = (long)flux.size();
     if (nb < 8 || n == 0)
@@ -2200,7 +2202,7 @@ struct BeatTracker::Impl {
     guint only = beatmeter::harmonic_meter(harmony, number);
     if (!only)
       only = repeat_distance(3) < repeat_distance(4) ? 3u : 4u;
-    return beatmeter::meter_of(bass_acc, novelty, per_bar, only, harmony, number);
+    return beatmeter::meter_of(bass_acc, novelty, per_bar, only, harmony, number, confidence);
   }
 
   /* The change of harmony at each beat: chord_distance() between the
@@ -2474,17 +2476,19 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   /* The whole-song pass has every hop; the causal beats carry their cues
    * (config.whole_song off keeps only the last hops). */
   guint per_bar = 0;
+  double meter_confidence = 0.0;
   std::vector<guint> pos;
   if (d.config.whole_song) {
-    pos = d.meter(song.beats, per_bar);
+    pos = d.meter(song.beats, per_bar, &meter_confidence);
   } else if (d.n_hops > 0) {
     std::vector<double> bass_acc, novelty, harmony;
     d.cue_features(0, bass_acc, novelty, harmony);
     pos = beatmeter::causal_meter(bass_acc, novelty, harmony, per_bar,
-                                  beatmeter::beat_numbers(d.cue_times(0)));
+                                  beatmeter::beat_numbers(d.cue_times(0)), &meter_confidence);
   }
   if (per_bar) {
     song.beats_per_bar = per_bar;
+    song.meter_confidence = meter_confidence;
     for (guint p : pos)
       song.downbeats.push_back(p == 1);
   }

@@ -187,6 +187,9 @@ public:
    *    next (the last one to the end of the audio), scaled so the loudest is 1;
    *  - downbeats, beats_per_bar: the meter (3 or 4) and each beat's downbeat
    *    flag; empty and 0 with fewer than 8 beats;
+   *  - meter_confidence: 0..1, how sure the bars are (beatmeter::meter_of()
+   *    in beatmeter-private.h: the downbeats' accent against chance and
+   *    against a bar line one or two beats off); 0 without a meter;
    *  - energy_curve / energy_interval: energy_from_db() of the RMS level of
    *    every config.energy_interval from the start (energy_intervals(), then
    *    the last, partial one when it has samples);

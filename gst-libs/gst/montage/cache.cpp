@@ -255,7 +255,7 @@ std::vector<uint8_t> encode_song(const SongAnalysis &s)
 {
   msgpack::sbuffer buf;
   Packer pk(&buf);
-  pk.pack_array(11);
+  pk.pack_array(12);
   pk.pack(s.uri);
   pk.pack_uint64(s.duration);
   pack_u64_list(pk, s.beats);
@@ -275,6 +275,7 @@ std::vector<uint8_t> encode_song(const SongAnalysis &s)
     pk.pack_uint64(sec.end);
     pk.pack_uint32((guint32)sec.level);
   }
+  pack_float64(buf, s.meter_confidence);
   return to_bytes(buf);
 }
 
@@ -282,7 +283,7 @@ bool decode_song(const uint8_t *data, size_t size, SongAnalysis &out)
 {
   SongAnalysis s;
   bool ok = decode_guarded(data, size, [&](const msgpack::object &o) {
-    if (array_size(o) != 11)
+    if (array_size(o) != 12)
       throw msgpack::type_error();
     s.uri = as_string(at(o, 0));
     s.duration = as_u64(at(o, 1));
@@ -304,6 +305,7 @@ bool decode_song(const uint8_t *data, size_t size, SongAnalysis &out)
         throw msgpack::type_error();
       s.sections.push_back({as_u64(at(e, 0)), as_u64(at(e, 1)), (Section::Level)level});
     }
+    s.meter_confidence = as_double(at(o, 11));
   });
   if (ok)
     out = std::move(s);

@@ -42,6 +42,9 @@ struct SongAnalysis {
    * length as beats, or empty when the meter is unknown. */
   std::vector<bool> downbeats;
   guint beats_per_bar = 0; /* detected meter (3 or 4, ...); 0 when unknown */
+  /* 0..1, how sure the meter and the downbeats are; under about 0.25 the
+   * bars are a guess (unaccented beats), 0 when the meter is unknown. */
+  double meter_confidence = 0.0;
   /* Normalised energy (0..1) every energy_interval ns from the song's start. */
   std::vector<double> energy_curve;
   GstClockTime energy_interval = 0;
