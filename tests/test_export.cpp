@@ -135,6 +135,7 @@ Fixture make_fixture(gint n, gint d, const std::vector<ClipAnalysis> &clips,
     fx.song.beats.push_back(b);
     fx.song.downbeats.push_back(k % 4 == 0);
   }
+  fx.song.meter_confidence = 1.0;
   return fx;
 }
 

@@ -563,13 +563,15 @@ TEST_F(PlanJsonTest, BadInputFailsWithError)
 namespace
 {
 
-/* Downbeats every 4 beats from beat `first`. */
-void add_bars(SongAnalysis &song, std::size_t first)
+/* Downbeats every 4 beats from beat `first`, as sure as montagebeat's
+ * meter confidence (1: accents on every downbeat) says. */
+void add_bars(SongAnalysis &song, std::size_t first, double confidence = 1.0)
 {
   song.downbeats.assign(song.beats.size(), false);
   for (std::size_t i = first; i < song.beats.size(); i += 4)
     song.downbeats[i] = true;
   song.beats_per_bar = 4;
+  song.meter_confidence = confidence;
 }
 
 /* A clip of `shots` shots of `length` s whose features sit at `motion`
@@ -640,6 +642,35 @@ TEST(PlannerPacing, PrefersDownbeatsAndEndsOnTheFinalBeat)
   song.downbeats.clear();
   Plan plain = plan_montage(song, clips, settings);
   EXPECT_EQ(plain.segments[1].beat, 4u);
+}
+
+/* Bars that montagebeat names with a meter confidence under 0.25 (equal
+ * clicks read 0-0.17) are a guess: the plan is the one without downbeats,
+ * and a note says why. */
+TEST(PlannerPacing, BarsThatAreAGuessAreNotFollowed)
+{
+  SongAnalysis song = make_song(120, 0.0, 40.45);
+  add_bars(song, 1, 0.1);
+  auto clips = many_clips(4, 30, 2.5);
+  PlanSettings settings;
+  settings.style.pacing.beats_per_cut_high = 4;
+  settings.style.pacing.beats_per_cut_medium = 4;
+  PlanResult guessed = plan_montage_explained(song, clips, settings);
+  check_plan(guessed.plan, song, clips);
+  EXPECT_TRUE(any_note_contains(guessed.plan, "bar lines are a guess (meter confidence 0.10"));
+  SongAnalysis plain_song = song;
+  plain_song.downbeats.clear();
+  Plan plain = plan_montage(plain_song, clips, settings);
+  ASSERT_EQ(guessed.plan.segments.size(), plain.segments.size());
+  for (std::size_t i = 0; i < plain.segments.size(); i++)
+    EXPECT_EQ(guessed.plan.segments[i].beat, plain.segments[i].beat) << i;
+  for (const CutDecision &d : guessed.decisions)
+    EXPECT_FALSE(d.music.downbeat);
+
+  add_bars(song, 1, 0.3);
+  Plan followed = plan_montage(song, clips, settings);
+  EXPECT_EQ(followed.segments[1].beat, 5u) << "sure bars: the cut moves to the downbeat";
+  EXPECT_FALSE(any_note_contains(followed, "a guess"));
 }
 
 TEST(PlannerPacing, MinimumGapAndMaximumHold)

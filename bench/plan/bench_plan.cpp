@@ -45,6 +45,7 @@ SongAnalysis make_song()
     song.downbeats.push_back(i % 4 == 0);
   }
   song.beats_per_bar = 4;
+  song.meter_confidence = 1.0;
   song.duration = secs(beats * beat + 1.0);
   /* 32-bar pattern: 8 bars calm, 16 medium, 8 peak. */
   const Section::Level pattern[] = {Section::Level::kLow, Section::Level::kMedium,

@@ -26,6 +26,13 @@ namespace
 
 constexpr std::size_t kNoBeat = SIZE_MAX;
 
+/* Bars whose SongAnalysis::meter_confidence is under this are a guess and
+ * are not followed (no downbeat bonus, phrase starts from sections only).
+ * montagebeat's measurement (docs/montagebeat.md, meter confidence):
+ * equal clicks, whose bar lines nothing marks, read 0-0.17; songs whose
+ * bars are right 0.32-1.00. */
+constexpr double kMinMeterConfidence = 0.25;
+
 std::string seconds(GstClockTime t)
 {
   char buf[32];
@@ -510,9 +517,18 @@ void Planner::mark_beats()
   downbeat_.assign(n, false);
   phrase_.assign(n, false);
   section_start_.assign(n, false);
-  if (song_.downbeats.size() == n)
+  const bool sure = song_.downbeats.size() == n && song_.meter_confidence >= kMinMeterConfidence;
+  if (sure)
     for (std::size_t i = 0; i < n; i++)
       downbeat_[i] = song_.downbeats[i];
+  if (!sure && song_.downbeats.size() == n && n > 0) {
+    char conf[64];
+    std::snprintf(conf, sizeof conf, "%.2f, under %.2f", song_.meter_confidence,
+                  kMinMeterConfidence);
+    result_.plan.notes.push_back(
+        std::string("The song's bar lines are a guess (meter confidence ") + conf +
+        ": nothing in the music marks them), so the cuts follow its beats, not its downbeats.");
+  }
   for (const Section &s : song_.sections) {
     auto it = std::lower_bound(song_.beats.begin(), song_.beats.end(), s.start);
     if (it != song_.beats.end() && *it < s.end && s.start > 0)
