@@ -61,7 +61,7 @@ guint harmonic_meter(std::vector<double> harmony, const std::vector<long> &numbe
  * of these beats shows by chance) and the meter's next best phase (a bar
  * line one or two beats off), divided by 4 and clipped (0 with under 8
  * beats). Measured (bench/beat, offline): the benchmark songs whose bars
- * are right 0.31-1.0 (one at 0.32), slow_neasy_redfarn and
+ * are right 0.32-1.00, slow_neasy_redfarn and
  * midnight_snow_run (bar line off) 0 and 0.10, hard-105 (a beat late)
  * 0.21, unaccented click tracks 0-0.17, clicks accented every 3 or 4
  * beats 0.64-0.86. A song whose beats are at the wrong level (twice or
