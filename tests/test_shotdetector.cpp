@@ -429,6 +429,108 @@ TEST(ShotDetector, FadeOutAndInIsOneFade)
   EXPECT_NEAR((double)run.shots[1].transition_end / kFrame, 70, 5);
 }
 
+/* Fades and dissolves of 4 to 24 frames between moving shots, with each
+ * detector: a dissolve, a cut to black then a fade-in, a fade-out to black
+ * then a cut out of it, and a fade out and in through 10 black frames.
+ * Each is one boundary of the right kind, from its first blended frame to
+ * its first clean frame (to within a frame), reported on that clean frame.
+ * A blend short enough for one of its steps to score as a cut was taken for
+ * a cut (a 6-frame dissolve, a fade-out into a cut out of black: two cuts),
+ * and a blend's ends came from the window lengths tried (a 12-frame fade-in
+ * reported as a dissolve two frames late). */
+TEST(ShotDetector, FadesAndDissolvesHaveTheirKindAndEnds)
+{
+  struct Expected {
+    Transition kind;
+    int start, end;
+  };
+  const DetectorKind kinds[] = {DetectorKind::kAdaptive, DetectorKind::kContent,
+                                DetectorKind::kHistogram};
+  for (DetectorKind kind : kinds)
+    for (int n : {4, 6, 8, 12, 24})
+      for (int shape = 0; shape < 4; shape++) {
+        /* Gain of shot 0 and of shot 1 at frame i; 40 frames of shot 0 first. */
+        std::function<std::pair<double, double>(int)> gains;
+        std::vector<Expected> want;
+        auto ramp = [](int i, int from, int len) { return (double)(i - from + 1) / (len + 1); };
+        const char *names[] = {"dissolve", "cut to black, fade-in", "fade-out, cut out of black",
+                               "fade out and in"};
+        switch (shape) {
+        case 0: /* 40 + n blended + shot 1 */
+          gains = [&](int i) -> std::pair<double, double> {
+            if (i < 40)
+              return {1, 0};
+            if (i >= 40 + n)
+              return {0, 1};
+            return {1 - ramp(i, 40, n), ramp(i, 40, n)};
+          };
+          want = {{Transition::kDissolve, 40, 40 + n}};
+          break;
+        case 1: /* 40, 30 black, n fading in */
+          gains = [&](int i) -> std::pair<double, double> {
+            if (i < 40)
+              return {1, 0};
+            if (i < 70)
+              return {0, 0};
+            return {0, i >= 70 + n ? 1 : ramp(i, 70, n)};
+          };
+          want = {{Transition::kCut, 40, 40}, {Transition::kFade, 70, 70 + n}};
+          break;
+        case 2: /* 40, n fading out, 30 black, shot 1 */
+          gains = [&](int i) -> std::pair<double, double> {
+            if (i < 40)
+              return {1, 0};
+            if (i < 40 + n)
+              return {1 - ramp(i, 40, n), 0};
+            return {0, i >= 70 + n ? 1 : 0};
+          };
+          want = {{Transition::kFade, 40, 70 + n}};
+          break;
+        default: /* 40, n fading out, 10 black, n fading in */
+          gains = [&](int i) -> std::pair<double, double> {
+            if (i < 40)
+              return {1, 0};
+            if (i < 40 + n)
+              return {1 - ramp(i, 40, n), 0};
+            if (i < 50 + n)
+              return {0, 0};
+            return {0, i >= 50 + 2 * n ? 1 : ramp(i, 50 + n, n)};
+          };
+          want = {{Transition::kFade, 40, 50 + 2 * n}};
+          break;
+        }
+        SCOPED_TRACE(std::string(montage::detector_kind_name(kind)) + ", " + names[shape] + ", " +
+                     std::to_string(n) + " frames");
+        cv::RNG rng(17);
+        ShotDetectorSettings settings;
+        settings.detector = kind;
+        Detected run = detect(
+            want.back().end + 40,
+            [&](int i) {
+              const auto [g0, g1] = gains(i);
+              cv::Mat out = cv::Mat::zeros(kSize, CV_8UC3);
+              if (g0 > 0)
+                cv::addWeighted(out, 1.0, shot_frame(0, i, rng, 0.3), g0, 0, out);
+              if (g1 > 0)
+                cv::addWeighted(out, 1.0, shot_frame(1, i, rng, 0.3), g1, 0, out);
+              return out;
+            },
+            settings);
+        EXPECT_EQ(run.shots.size(), want.size() + 1);
+        EXPECT_EQ(run.boundaries.size(), want.size());
+        if (run.shots.size() != want.size() + 1 || run.boundaries.size() != want.size())
+          continue;
+        for (size_t k = 0; k < want.size(); k++) {
+          const montage::Shot &s = run.shots[k + 1];
+          EXPECT_EQ(s.transition, want[k].kind) << "boundary " << k;
+          EXPECT_NEAR((double)s.transition_start / kFrame, want[k].start, 1) << "boundary " << k;
+          EXPECT_NEAR((double)s.transition_end / kFrame, want[k].end, 1) << "boundary " << k;
+          EXPECT_EQ((GstClockTime)run.boundaries[k] * kFrame, s.transition_end)
+              << "reported on its first clean frame";
+        }
+      }
+}
+
 TEST(ShotDetector, MinShotLengthMergesWithoutLosingTheFirstCut)
 {
   const std::vector<int> cuts = {20, 26, 60};

@@ -74,8 +74,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * and back is left out of the shot's features (motion, in-point); 21: a cut
  * must change the picture in BGR too (a dissolve out of grey is a dissolve);
  * 22: the keyframe path keeps a fade through black longer than a GOP as one
- * fade from the fade-out */
-constexpr const char *kClipAnalysisVersion = "22";
+ * fade from the fade-out; 23: fades and dissolves run from their first
+ * blended frame to their first clean frame, short ones are no cuts, and a
+ * fade-in out of black is a fade */
+constexpr const char *kClipAnalysisVersion = "23";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -275,6 +275,13 @@ constexpr double kFlashReturn = 0.4;
 /* Blend test: a transition has ended at frame t when the content distance
  * from t to t+kGradualLook is under half that from t-kGradualLook to t. */
 constexpr int kGradualLook = 3;
+/* Blend ends (refine_blend()): a frame is part of the blend while it moves
+ * along it, from the frame before, by more than this fraction of the
+ * window's mean step (a linear blend of n frames moves 1/(n+1) a frame). */
+constexpr double kBlendStep = 0.25;
+/* Longest window find_blend_through() tries around a cut candidate, in
+ * frames: blends short enough for one of their frames to score as a cut. */
+constexpr int kShortBlend = 16;
 /* Camera-motion test (decide()): taken where the frame's content score is at
  * least min_content and the mean of its neighbours' at least this fraction
  * of min_content (the camera moves: still footage does not get there
@@ -348,6 +355,8 @@ void ShotDetector::reset()
   last_end_ = GST_CLOCK_TIME_NONE;
   fade_is_pending_ = false;
   fade_pending_ = GST_CLOCK_TIME_NONE;
+  open_blend_.reset();
+  finishing_ = false;
   pending_ended_.reset();
 }
 
@@ -446,8 +455,10 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
 
 std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out, GstClockTime *fade_pending)
 {
+  finishing_ = true;
   while (next_ < frames_.size())
     decide(out);
+  finishing_ = false;
   if (fade_pending)
     *fade_pending = fade_is_pending_ ? fade_pending_ : GST_CLOCK_TIME_NONE;
   std::optional<Shot> last;
@@ -612,11 +623,99 @@ double ShotDetector::bgr_distance(const cv::Mat &a, const cv::Mat &b)
   return (m[0] + m[1] + m[2]) / 3.0;
 }
 
-bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_black) const
+bool ShotDetector::is_blend(size_t a, size_t b) const
+{
+  if (b < a + 2)
+    return false;
+  for (size_t k = a + 1; k <= b; k++)
+    if (!frames_[k].has_score)
+      return false;
+  const cv::Mat &a_bgr = bgr_of(frames_[a]), &b_bgr = bgr_of(frames_[b]);
+  const double change = bgr_distance(a_bgr, b_bgr);
+  if (change < kGradualMin)
+    return false;
+  const size_t len = b - a;
+  cv::Mat blend;
+  for (double alpha : {0.25, 0.5, 0.75}) {
+    const size_t k = a + (size_t)std::lround(alpha * (double)len);
+    /* Short windows: the quarter points must be inner frames. */
+    if (k == a || k == b)
+      continue;
+    cv::addWeighted(a_bgr, 1.0 - alpha, b_bgr, alpha, 0.0, blend);
+    if (bgr_distance(bgr_of(frames_[k]), blend) > kBlendTolerance * change)
+      return false;
+  }
+  return true;
+}
+
+size_t ShotDetector::first_clean_frame() const
+{
+  size_t lo = 0;
+  if (GST_CLOCK_TIME_IS_VALID(shot_.transition_end))
+    while (lo < frames_.size() && GST_CLOCK_TIME_IS_VALID(frames_[lo].ts) &&
+           frames_[lo].ts < shot_.transition_end)
+      lo++;
+  return lo;
+}
+
+ShotDetector::BlendAxis ShotDetector::blend_axis(size_t a, size_t b) const
+{
+  BlendAxis axis;
+  bgr_of(frames_[a]).convertTo(axis.from, CV_32F);
+  bgr_of(frames_[b]).convertTo(axis.direction, CV_32F);
+  axis.direction -= axis.from;
+  axis.norm = axis.direction.dot(axis.direction);
+  axis.step = kBlendStep / (double)(b - a);
+  return axis;
+}
+
+double ShotDetector::BlendAxis::position(const cv::Mat &bgr) const
+{
+  cv::Mat f;
+  bgr.convertTo(f, CV_32F);
+  f -= from;
+  return norm > 0.0 ? f.dot(direction) / norm : 0.0;
+}
+
+void ShotDetector::refine_blend(size_t &a, size_t &b, size_t lo, size_t hi, size_t reach) const
+{
+  const BlendAxis axis = blend_axis(a, b);
+  /* Positions along the blend of the frames from lo to hi, made once. */
+  std::vector<double> t(hi + 1, 0.0);
+  std::vector<bool> have(hi + 1, false);
+  auto pos = [&](size_t k) {
+    if (!have[k]) {
+      t[k] = axis.position(bgr_of(frames_[k]));
+      have[k] = true;
+    }
+    return t[k];
+  };
+  /* Frame k moved along the blend since frame k - 1. */
+  auto moved = [&](size_t k) { return frames_[k].has_score && pos(k) - pos(k - 1) > axis.step; };
+  if (reach == 0)
+    reach = std::max<size_t>(2, (b - a) / 2);
+  const size_t a0 = a, b0 = b;
+  /* A window longer than the blend ends on frames that do not move. */
+  while (a + 2 < b && !moved(a + 1))
+    a++;
+  while (b > a + 2 && !moved(b))
+    b--;
+  /* A window inside the blend: its ends are blended frames still moving
+   * (at most `reach` frames further, so that motion in the shots on either
+   * side cannot draw the ends far out). */
+  if (a == a0)
+    while (a > lo && a0 - a < reach && moved(a))
+      a--;
+  if (b == b0)
+    while (b < hi && b - b0 < reach && moved(b + 1))
+      b++;
+}
+
+bool ShotDetector::find_gradual(size_t i, size_t &a, size_t &b) const
 {
   static const int kLengths[] = {60, 48, 36, 24, 16, 10, 6};
-  const Frame &b = frames_[i];
-  /* The blend has ended at B: the next frames change less than the ones before. */
+  const Frame &end = frames_[i];
+  /* The blend has ended at frame i: the next frames change less than the ones before. */
   const size_t look = std::min((size_t)kGradualLook, frames_.size() - 1 - i);
   if (look == 0 || i < look)
     return false;
@@ -625,44 +724,62 @@ bool ShotDetector::find_gradual(size_t i, size_t &start, bool &a_black, bool &b_
   const Frame &later = frames_[i + look];
   const double after = look == (size_t)kGradualLook && later.back_look >= 0.0
                            ? later.back_look
-                           : content_distance(b.hsv, later.hsv);
-  const double before = look == (size_t)kGradualLook && b.back_look >= 0.0
-                            ? b.back_look
-                            : content_distance(frames_[i - look].hsv, b.hsv);
+                           : content_distance(end.hsv, later.hsv);
+  const double before = look == (size_t)kGradualLook && end.back_look >= 0.0
+                            ? end.back_look
+                            : content_distance(frames_[i - look].hsv, end.hsv);
   if (!(after < 0.5 * before))
     return false;
-  /* Blending is linear in RGB, not in HSV (hue jumps): test in BGR. */
-  const cv::Mat &b_bgr = bgr_of(b);
-  cv::Mat blend;
+  /* Blending is linear in RGB, not in HSV (hue jumps): tested in BGR. The
+   * first frame of the window must be a clean frame of the current shot. */
+  const size_t lo = first_clean_frame();
   for (int len : kLengths) {
-    if (len > settings_.max_transition_frames || (size_t)len > i)
+    if (len > settings_.max_transition_frames || (size_t)len > i || i - (size_t)len < lo)
       continue;
-    const Frame &a = frames_[i - len];
-    /* A must be a clean frame of the current shot. */
-    if (GST_CLOCK_TIME_IS_VALID(a.ts) && GST_CLOCK_TIME_IS_VALID(shot_.transition_end) &&
-        a.ts < shot_.transition_end)
+    if (!is_blend(i - len, i))
       continue;
-    const cv::Mat &a_bgr = bgr_of(a);
-    const double change = bgr_distance(a_bgr, b_bgr);
-    if (change < kGradualMin)
-      continue;
-    bool ok = true;
-    for (size_t k = i - len + 1; k <= i && ok; k++)
-      ok = frames_[k].has_score;
-    for (double alpha : {0.25, 0.5, 0.75}) {
-      if (!ok)
-        break;
-      const Frame &m = frames_[i - len + (size_t)std::lround(alpha * len)];
-      cv::addWeighted(a_bgr, 1.0 - alpha, b_bgr, alpha, 0.0, blend);
-      ok = bgr_distance(bgr_of(m), blend) <= kBlendTolerance * change;
-    }
-    if (!ok)
-      continue;
-    start = i - len + 1;
-    a_black = a.black;
-    b_black = b.black;
+    a = i - len;
+    b = i;
+    refine_blend(a, b, lo, i + look);
     return true;
   }
+  return false;
+}
+
+bool ShotDetector::follow_open_blend()
+{
+  OpenBlend &ob = *open_blend_;
+  const Frame &newest = frames_.back();
+  if (newest.ts == ob.last || !GST_CLOCK_TIME_IS_VALID(newest.ts))
+    return finishing_; /* no frame pushed since: at the end of the stream, it ends here */
+  ob.last = newest.ts;
+  if (newest.has_score && ob.frames < (size_t)settings_.max_transition_frames) {
+    const double at = ob.axis.position(bgr_of(newest));
+    if (at - ob.at > ob.axis.step) {
+      ob.at = at;
+      ob.to = newest.ts;
+      ob.to_black = newest.black;
+      ob.frames++;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ShotDetector::find_blend_through(size_t i, size_t &a, size_t &b) const
+{
+  const size_t lo = first_clean_frame();
+  const size_t hi = std::min(frames_.size() - 1, i + (size_t)latency_frames());
+  const size_t longest = (size_t)std::min(settings_.max_transition_frames, kShortBlend);
+  for (size_t e = hi + 1; e-- > i;)
+    for (size_t s = i; s-- > lo && e - s <= longest;) {
+      if (!is_blend(s, e))
+        continue;
+      a = s;
+      b = e;
+      refine_blend(a, b, lo, hi);
+      return true;
+    }
   return false;
 }
 
@@ -848,7 +965,103 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
     for (size_t k = i; k <= returns_at; k++)
       frames_[k].excursion = true;
   v.excursion = f.excursion;
-  if (candidate && !frames_[i].excursion) {
+
+  /* A blend with clean ends at a and b (a stream time each; black or not):
+   * a fade-out to black waits for what comes out of the black; a longer
+   * look at a blend already reported extends it; otherwise a boundary. */
+  auto take_blend = [&](GstClockTime a_ts, GstClockTime from, GstClockTime to, bool a_black,
+                        bool b_black) {
+    if (b_black && !a_black) {
+      if (!fade_is_pending_) {
+        fade_is_pending_ = true;
+        fade_pending_ = from;
+      }
+    } else if (!b_black && shot_.transition != Transition::kCut && GST_CLOCK_TIME_IS_VALID(a_ts) &&
+               GST_CLOCK_TIME_IS_VALID(shot_.transition_end) && GST_CLOCK_TIME_IS_VALID(to) &&
+               a_ts - shot_.transition_end <= to - a_ts) {
+      /* The blend goes on past where it was first seen (the window starts
+       * less than its own length after that end): extend it. */
+      shot_.transition_end = std::max(shot_.transition_end, to);
+    } else if (!b_black) {
+      const bool fade = a_black || fade_is_pending_;
+      const GstClockTime start = fade_is_pending_ ? fade_pending_ : from;
+      if (long_enough(start)) {
+        close_shot(start, v.ended);
+        open_shot(start, fade ? Transition::kFade : Transition::kDissolve, start, to);
+        v.boundary = true;
+        v.shot = shot_;
+      }
+    }
+  };
+
+  /* A short blend seen through a cut candidate before its end was pushed
+   * is followed frame by frame; the frames up to its end decide nothing. */
+  if (open_blend_) {
+    if (!open_blend_->ended)
+      open_blend_->ended = follow_open_blend();
+    if (open_blend_->ended &&
+        (!GST_CLOCK_TIME_IS_VALID(f.ts) || !GST_CLOCK_TIME_IS_VALID(open_blend_->to) ||
+         f.ts >= open_blend_->to)) {
+      const OpenBlend ob = *open_blend_;
+      open_blend_.reset();
+      take_blend(ob.a_ts, ob.from, ob.to, ob.a_black, ob.to_black);
+      accumulate(f);
+      out.push_back(std::move(v));
+      return;
+    }
+    accumulate(f);
+    out.push_back(std::move(v));
+    return;
+  }
+  /* A frame of the current shot's fade or dissolve, up to its first clean
+   * frame (the blend's last step), is no cut. */
+  if (shot_.transition != Transition::kCut && GST_CLOCK_TIME_IS_VALID(f.ts) &&
+      GST_CLOCK_TIME_IS_VALID(shot_.transition_end) && f.ts <= shot_.transition_end)
+    candidate = false;
+  /* A short fade or dissolve moves the picture so far a frame that one of
+   * its steps can score as a cut: a candidate inside a blend is that blend. */
+  size_t a = 0, b = 0;
+  const bool cut_candidate = candidate && !frames_[i].excursion;
+  const bool short_blend =
+      cut_candidate && settings_.max_transition_frames > 0 && find_blend_through(i, a, b);
+  /* Out of black (the black a fade-out went into, or kGradualLook black
+   * frames or more) with no frame that scores as a cut: a fade-in too
+   * short or too slow for the blend test (whose settle test a slow fade-in
+   * of a moving picture fails), or a change the detector's score does not
+   * see (hash, histogram). It is followed back through the frames that
+   * were already fading in, and on to where the picture stops moving along
+   * the line from black; it must change the picture by kGradualMin. */
+  bool out_of_black = false;
+  if (!cut_candidate && !short_blend && settings_.max_transition_frames > 0 && i > 0 && !f.black &&
+      f.has_score) {
+    bool black_before = fade_is_pending_ ? frames_[i - 1].black : i >= (size_t)kGradualLook;
+    for (size_t k = 1; !fade_is_pending_ && black_before && k <= (size_t)kGradualLook; k++)
+      black_before = frames_[i - k].black;
+    if (black_before) {
+      a = i - 1;
+      b = std::max(i, frames_.size() - 1);
+      refine_blend(a, b, first_clean_frame(), frames_.size() - 1,
+                   (size_t)settings_.max_transition_frames);
+      out_of_black = b > a && bgr_distance(bgr_of(frames_[a]), bgr_of(frames_[b])) >= kGradualMin;
+    }
+  }
+  const bool gradual = settings_.max_transition_frames > 0 &&
+                       (short_blend || out_of_black || (!cut_candidate && find_gradual(i, a, b)));
+  if (gradual && b > i) {
+    /* The blend is reported on its first clean frame, b, still to come:
+     * followed while b is the newest frame (the blend may go on). */
+    OpenBlend ob;
+    ob.ended = b + 1 < frames_.size();
+    ob.axis = blend_axis(a, b);
+    ob.at = 1.0;
+    ob.a_ts = frames_[a].ts;
+    ob.from = frames_[a + 1].ts;
+    ob.to = frames_[b].ts;
+    ob.a_black = frames_[a].black;
+    ob.to_black = frames_[b].black;
+    ob.frames = b - a;
+    open_blend_ = std::move(ob);
+  } else if (cut_candidate && !short_blend) {
     const bool from_black = fade_is_pending_ || (i > 0 && frames_[i - 1].black);
     const GstClockTime start = fade_is_pending_ ? fade_pending_ : f.ts;
     if (long_enough(start)) {
@@ -860,33 +1073,9 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
       v.boundary = true;
       v.shot = shot_;
     }
-  } else if (settings_.max_transition_frames > 0) {
-    size_t s = 0;
-    bool a_black = false, b_black = false;
-    if (find_gradual(i, s, a_black, b_black)) {
-      if (b_black && !a_black) {
-        if (!fade_is_pending_) {
-          fade_is_pending_ = true;
-          fade_pending_ = frames_[s].ts;
-        }
-      } else if (!b_black && shot_.transition != Transition::kCut &&
-                 GST_CLOCK_TIME_IS_VALID(frames_[s - 1].ts) &&
-                 GST_CLOCK_TIME_IS_VALID(shot_.transition_end) &&
-                 frames_[s - 1].ts - shot_.transition_end <= f.ts - frames_[s - 1].ts) {
-        /* The blend goes on past where it was first seen (the window starts
-         * less than its own length after that end): extend it. */
-        shot_.transition_end = f.ts;
-      } else if (!b_black) {
-        const bool fade = a_black || fade_is_pending_;
-        const GstClockTime start = fade_is_pending_ ? fade_pending_ : frames_[s].ts;
-        if (long_enough(start)) {
-          close_shot(start, v.ended);
-          open_shot(start, fade ? Transition::kFade : Transition::kDissolve, start, f.ts);
-          v.boundary = true;
-          v.shot = shot_;
-        }
-      }
-    }
+  } else if (gradual) {
+    /* Frames a and b are the blend's clean ends: it runs from a + 1 to b. */
+    take_blend(frames_[a].ts, frames_[a + 1].ts, frames_[b].ts, frames_[a].black, frames_[b].black);
   }
   accumulate(f);
   out.push_back(std::move(v));
