@@ -464,7 +464,7 @@ TEST(ShotDetector, FadesAndDissolvesHaveTheirKindAndEnds)
               return {0, 1};
             return {1 - ramp(i, 40, n), ramp(i, 40, n)};
           };
-          want = {{Transition::kDissolve, 40, 40 + n}};
+          want.push_back({Transition::kDissolve, 40, 40 + n});
           break;
         case 1: /* 40, 30 black, n fading in */
           gains = [&](int i) -> std::pair<double, double> {
@@ -474,7 +474,8 @@ TEST(ShotDetector, FadesAndDissolvesHaveTheirKindAndEnds)
               return {0, 0};
             return {0, i >= 70 + n ? 1 : ramp(i, 70, n)};
           };
-          want = {{Transition::kCut, 40, 40}, {Transition::kFade, 70, 70 + n}};
+          want.push_back({Transition::kCut, 40, 40});
+          want.push_back({Transition::kFade, 70, 70 + n});
           break;
         case 2: /* 40, n fading out, 30 black, shot 1 */
           gains = [&](int i) -> std::pair<double, double> {
@@ -484,7 +485,7 @@ TEST(ShotDetector, FadesAndDissolvesHaveTheirKindAndEnds)
               return {1 - ramp(i, 40, n), 0};
             return {0, i >= 70 + n ? 1 : 0};
           };
-          want = {{Transition::kFade, 40, 70 + n}};
+          want.push_back({Transition::kFade, 40, 70 + n});
           break;
         default: /* 40, n fading out, 10 black, n fading in */
           gains = [&](int i) -> std::pair<double, double> {
@@ -496,7 +497,7 @@ TEST(ShotDetector, FadesAndDissolvesHaveTheirKindAndEnds)
               return {0, 0};
             return {0, i >= 50 + 2 * n ? 1 : ramp(i, 50 + n, n)};
           };
-          want = {{Transition::kFade, 40, 50 + 2 * n}};
+          want.push_back({Transition::kFade, 40, 50 + 2 * n});
           break;
         }
         SCOPED_TRACE(std::string(montage::detector_kind_name(kind)) + ", " + names[shape] + ", " +

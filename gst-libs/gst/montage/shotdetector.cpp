@@ -1005,9 +1005,6 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
       const OpenBlend ob = *open_blend_;
       open_blend_.reset();
       take_blend(ob.a_ts, ob.from, ob.to, ob.a_black, ob.to_black);
-      accumulate(f);
-      out.push_back(std::move(v));
-      return;
     }
     accumulate(f);
     out.push_back(std::move(v));
