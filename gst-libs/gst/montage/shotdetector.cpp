@@ -1031,8 +1031,9 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
   bool out_of_black = false;
   if (!cut_candidate && !short_blend && settings_.max_transition_frames > 0 && i > 0 && !f.black &&
       f.has_score) {
-    bool black_before = fade_is_pending_ ? frames_[i - 1].black : i >= (size_t)kGradualLook;
-    for (size_t k = 1; !fade_is_pending_ && black_before && k <= (size_t)kGradualLook; k++)
+    const size_t run = fade_is_pending_ ? 1 : (size_t)kGradualLook; /* black frames before i */
+    bool black_before = i >= run;
+    for (size_t k = 1; black_before && k <= run; k++)
       black_before = frames_[i - k].black;
     if (black_before) {
       a = i - 1;
@@ -1049,7 +1050,8 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
      * followed while b is the newest frame (the blend may go on). */
     OpenBlend ob;
     ob.ended = b + 1 < frames_.size();
-    ob.axis = blend_axis(a, b);
+    if (!ob.ended) /* only a blend that is followed needs its line */
+      ob.axis = blend_axis(a, b);
     ob.at = 1.0;
     ob.a_ts = frames_[a].ts;
     ob.from = frames_[a + 1].ts;
