@@ -25,6 +25,23 @@ void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message
   }
 }
 
+/* Removes `path` and everything under it (symbolic links are removed, not
+ * followed); errors are ignored, as at exit nothing can be done about them. */
+void remove_tree(const gchar *path)
+{
+  if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+    if (GDir *d = g_dir_open(path, 0, nullptr)) {
+      while (const gchar *name = g_dir_read_name(d)) {
+        gchar *child = g_build_filename(path, name, NULL);
+        remove_tree(child);
+        g_free(child);
+      }
+      g_dir_close(d);
+    }
+  }
+  g_remove(path);
+}
+
 } // namespace
 
 namespace montage_test {
@@ -193,6 +210,18 @@ ToolRun run_tool(const std::vector<std::string> &args, int limit_s, const char *
 
 int main(int argc, char **argv)
 {
+  /* One scratch directory per test process, removed at exit: every test
+   * writes its files under g_get_tmp_dir() (which reads TMPDIR once, on its
+   * first call) and the tool runs inherit TMPDIR, so no fixture outlives the
+   * run and two processes (a suite and its leaks twin, or two clones tested
+   * at once) never share a file. GST_MONTAGE_KEEP_TEST_FILES=1 keeps it and
+   * prints where it is. */
+  const gchar *base = g_getenv("TMPDIR");
+  gchar *scratch = g_build_filename(base && *base ? base : "/tmp", "gst-montage-test-XXXXXX", NULL);
+  if (g_mkdtemp(scratch))
+    g_setenv("TMPDIR", scratch, TRUE);
+  else
+    g_clear_pointer(&scratch, g_free); /* the tests then use TMPDIR as it was */
   gst_init(&argc, &argv);
   g_log_set_default_handler(log_handler, nullptr);
   for (const char *domain : {"GStreamer", "GLib", "GLib-GObject", "GES"})
@@ -201,6 +230,13 @@ int main(int argc, char **argv)
   int ret = RUN_ALL_TESTS();
   int before = montage_test::warnings_seen();
   gst_deinit();
+  if (scratch) {
+    if (g_getenv("GST_MONTAGE_KEEP_TEST_FILES"))
+      fprintf(stderr, "test files kept in %s\n", scratch);
+    else
+      remove_tree(scratch);
+    g_free(scratch);
+  }
   /* A warning at deinit (the leaks tracer's "Leaks detected") fails the run. */
   if (montage_test::warnings_seen() > before) {
     fprintf(stderr, "GLib warnings at gst_deinit(): leaked objects (run with "

@@ -17,10 +17,10 @@ std::string media_dir();
 std::string media_path(const std::string &relative);
 
 /* Runs `pipeline_fmt` (a gst-launch description with one %s, replaced by
- * the output path $TMPDIR/<pid>-name, so that test programs running side by
- * side do not share it) to EOS, at most 60 s, to make a short clip or
- * song with real encoders; returns the path, or "" when the description does
- * not parse (the test fails on any error or timeout). */
+ * the output path $TMPDIR/<pid>-name; main() points TMPDIR at a scratch
+ * directory of the test process's own, removed at exit) to EOS, at most 60 s, to make a short clip
+ * or song with real encoders; returns the path, or "" when the description does not parse (the test
+ * fails on any error or timeout). */
 std::string make_media(const char *name, const char *pipeline_fmt);
 
 /* The messages of the WARNING messages on `bus` so far, oldest first,

@@ -2,7 +2,7 @@
 """Scores the beat tracker core alone (no pipeline, no aubio, no timing) on the sets build-sets.sh made.
 
     bench/beat/quick.py --build BUILD_DIR [--live] [--only SUBSTRING] [--gain DB] [--lead MS] [--excerpts]
-                        [--live-delay MS]
+                        [--live-delay MS] [--rate HZ]
 
 A development loop: each song is decoded once with ffmpeg to mono float samples in
 ~/.cache/gst-montage/bench/beat/raw, then BUILD_DIR/bench/beat-eval (montage::BeatTracker on those
@@ -15,6 +15,8 @@ docs/beat-benchmark.md, fifteenth round).
 --lead MS puts MS milliseconds of silence before every song (and moves the truth with it): an
 encoder's delay (AAC's 1024-2112 samples) or a clip's leading silence moves a song by that much, and
 the live tracker must not depend on it.
+--rate HZ resamples every song to HZ first (ffmpeg's resampler): the tracker's own resampling to its
+22.05 kHz analysis rate is a boxcar at whole multiples (44.1, 88.2 kHz) and interpolates otherwise.
 --excerpts scores each MIDI song cut into four excerpts instead (the music from half a beat after the
 beat nearest 20 s and 35 s, a quarter beat after 50 s, three quarters after 27 s, to the end), each
 against its truth moved with the cut: a song trimmed by its user starts inside the music.
@@ -36,17 +38,19 @@ spec.loader.exec_module(score)
 RAW = score.CACHE + '/raw'
 
 
-def decode(path):
-    """Mono float samples of a song (cached); returns (raw path, rate)."""
-    name = os.path.basename(path).rsplit('.', 1)[0]
+def decode(path, at=0):
+    """Mono float samples of a song (cached); returns (raw path, rate). at: resample to this rate (Hz)
+    with ffmpeg's resampler first; 0 keeps the file's rate."""
+    name = os.path.basename(path).rsplit('.', 1)[0] + (f'.at{at}Hz' if at else '')
     raw, rate_file = f'{RAW}/{name}.f32', f'{RAW}/{name}.rate'
     if not os.path.exists(raw) or not os.path.exists(rate_file):
         os.makedirs(RAW, exist_ok=True)
-        rate = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'a:0', '-show_entries',
-                               'stream=sample_rate', '-of', 'csv=p=0', path],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        subprocess.run(['ffmpeg', '-loglevel', 'error', '-y', '-i', path, '-ac', '1', '-f', 'f32le',
-                        '-acodec', 'pcm_f32le', raw + '.part'], check=True)
+        rate = str(at) if at else subprocess.run(
+            ['ffprobe', '-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=sample_rate',
+             '-of', 'csv=p=0', path], capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(['ffmpeg', '-loglevel', 'error', '-y', '-i', path, '-ac', '1']
+                       + (['-ar', str(at)] if at else []) + ['-f', 'f32le', '-acodec', 'pcm_f32le',
+                                                             raw + '.part'], check=True)
         os.replace(raw + '.part', raw)
         with open(rate_file, 'w') as f:
             f.write(rate + '\n')
@@ -158,6 +162,7 @@ def main():
     ap.add_argument('--lead', type=float, default=0.0, help='put this many ms of silence first')
     ap.add_argument('--excerpts', action='store_true', help='score excerpts cut inside each song')
     ap.add_argument('--live-delay', type=float, help="the live tracker's live-delay in ms (default 350)")
+    ap.add_argument('--rate', type=int, default=0, help='resample every song to this rate (Hz) first')
     args = ap.parse_args()
     if args.live_delay is not None:
         LIVE_DELAY.extend(['--live-delay', f'{args.live_delay:g}'])
@@ -169,7 +174,7 @@ def main():
     if not songs:
         sys.exit('quick: no songs; run bench/beat/build-sets.sh first')
     modes = ['offline'] + (['live'] if args.live else [])
-    decoded = {s: decode(s) for s in songs}
+    decoded = {s: decode(s, args.rate) for s in songs}
     if args.gain:
         decoded = {s: (scaled(raw, args.gain), rate) for s, (raw, rate) in decoded.items()}
     if args.lead:
