@@ -11,13 +11,15 @@ set -euo pipefail
 dir=${1:-${GST_MONTAGE_MEDIA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gst-montage/media}}
 mkdir -p "$dir"
 
-# montagebeat's regression song (tests/test_montagebeat.cpp): relax_song.mid from openttd-openmsx
-# (120 BPM, 4/4, drums), kept with its rendering by fluidsynth and the General MIDI sound font as
-# relax_song.flac. Without fluidsynth or the sound font (scripts/setup.sh installs them) it is
-# left out with a note, and that test is skipped.
+# montagebeat's regression songs (tests/test_montagebeat.cpp), from openttd-openmsx: relax_song.mid
+# (120 BPM, 4/4, drums) and ultimate_run.mid (150 BPM, 4/4, drums; its live tempo octave used to
+# depend on where it starts), each kept with its rendering by fluidsynth and the General MIDI
+# sound font as NAME.flac. Without fluidsynth or the sound font (scripts/setup.sh installs them)
+# they are left out with a note, and those tests are skipped.
 render_midi_song() {
-  local pkg=openttd-openmsx path=usr/share/games/openttd/baseset/openmsx/relax_song.mid
-  local name=relax_song sf2=/usr/share/sounds/sf2/FluidR3_GM.sf2 tmp
+  local name=$1 pkg=openttd-openmsx
+  local path=usr/share/games/openttd/baseset/openmsx/$name.mid
+  local sf2=/usr/share/sounds/sf2/FluidR3_GM.sf2 tmp
   [ -s "$dir/$name.flac" ] && [ -s "$dir/$name.mid" ] && return 0
   if ! command -v fluidsynth >/dev/null || [ ! -f "$sf2" ] || ! command -v gst-launch-1.0 >/dev/null; then
     echo "sample media: fluidsynth, fluid-soundfont-gm or gst-launch-1.0 missing: $name.flac not rendered"
@@ -40,7 +42,8 @@ render_midi_song() {
   rm -rf "$tmp"
   echo "sample media: $dir/$name.flac"
 }
-render_midi_song
+render_midi_song relax_song
+render_midi_song ultimate_run
 
 # package | path inside the package | name in the cache
 media=(

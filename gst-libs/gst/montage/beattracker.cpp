@@ -51,6 +51,21 @@ constexpr double kLiveTempoHold = 0.2;
  * 100 BPM; ttsong_iii's passes last up to 3 s. The regrouped-from tempi, at
  * most kLiveRegroupedKept of them, are not taken again until reset(). */
 constexpr int kLiveLevelChecks = 6;
+/* Live tempo octave (live_octave()): each tempo estimate's log salience
+ * over its peak is summed with a kLiveEvidenceS time constant; once that sum
+ * holds kLiveEvidenceWindows estimates (5 s), an estimate's tempo gives way
+ * to its double or half where the sum favours that by more than
+ * kLiveOctaveMargin per estimate (about 10 % more salience on average) and
+ * the window itself gives it at least kLiveOctaveRival of the tempo's
+ * salience. Without it the first estimate, made from 2 s of audio, decided
+ * the octave that the hold kept for the whole song (ultimate_run moved by
+ * 10-20 ms read 75 for 150). docs/beat-benchmark.md, twenty-fifth round,
+ * has the sweep: the live F is flat for a margin of 0.07-0.25, a rival
+ * fraction of 0.6-0.8 and a time constant of 15-60 s. */
+constexpr double kLiveEvidenceS = 30.0;
+constexpr double kLiveEvidenceWindows = 10.0;
+constexpr double kLiveOctaveMargin = 0.1;
+constexpr double kLiveOctaveRival = 0.6;
 constexpr std::size_t kLiveRegroupedKept = 4;
 /* A causal beat's bpm is 0 (unknown) until this many beats, and while the
  * tempo of the last 16 is more than kDominantTempoBand outside
@@ -693,6 +708,9 @@ struct BeatTracker::Impl {
   guint live_per_bar = 0;     /* meter of the causal beats, 0 = unknown */
   Beat last_beat;             /* the newest beat returned */
   int live_level_run = 0;     /* consecutive tempo estimates live_level() said to regroup */
+  std::vector<double> live_evidence;  /* per tempo_grid() tempo: the decayed sum of
+                                         log(salience / peak) of the tempo estimates */
+  double live_estimates = 0;          /* the same decayed count of estimates */
   std::vector<double> live_regrouped; /* tempi (BPM) the beats were regrouped from */
   long live_raw = -1;         /* path hop of the newest beat returned, before
                                  live_swing(); -1 = none yet */
@@ -797,6 +815,8 @@ struct BeatTracker::Impl {
     cback.clear();
     flux_run = var_ema = 0;
     live_bpm = live_clarity = 0;
+    live_evidence.clear();
+    live_estimates = 0;
     live_pulse = false;
     live_floor = -1;
     next_tempo = 0;
@@ -1162,6 +1182,42 @@ struct BeatTracker::Impl {
    * The offline check's midpoint doubling (double_even_level()) is not
    * repeated here: 16 beats' midpoints reach kEvenMidpointRatio in passing,
    * and doubling on them took 120 BPM songs to 240. */
+  /* Adds one live tempo estimate's salience s (per tempo_grid() tempo) to
+   * live_evidence, the older ones decaying with kLiveEvidenceS (estimates
+   * are 0.5 s apart). A window without salience adds nothing. */
+  void add_live_evidence(const std::vector<double> &s)
+  {
+    const double peak = *std::max_element(s.begin(), s.end());
+    if (peak <= 0)
+      return;
+    const double keep = 1.0 - 0.5 / kLiveEvidenceS;
+    live_evidence.resize(s.size(), 0.0);
+    for (std::size_t k = 0; k < s.size(); k++)
+      live_evidence[k] = keep * live_evidence[k] + std::log(s[k] / peak + 1e-3);
+    live_estimates = keep * live_estimates + 1.0;
+  }
+
+  /* The tempo (a tempo_grid() index) to take for this estimate, whose choice
+   * (salience s with the hold) is `chosen`: its double or half (within 2 %)
+   * where the evidence of the estimates so far favours it (kLiveOctaveMargin,
+   * kLiveOctaveRival), else `chosen`. */
+  std::size_t live_octave(const std::vector<double> &s, std::size_t chosen) const
+  {
+    if (live_estimates < kLiveEvidenceWindows || live_evidence.size() != s.size())
+      return chosen;
+    const std::vector<double> &grid = tempo_grid();
+    std::size_t out = chosen;
+    double top = live_evidence[chosen] + kLiveOctaveMargin * live_estimates;
+    for (double f : {2.0, 0.5})
+      for (std::size_t k = 0; k < grid.size(); k++)
+        if (std::fabs(std::log(grid[k] / (grid[chosen] * f))) <= 0.02 &&
+            s[k] >= kLiveOctaveRival * s[chosen] && live_evidence[k] > top) {
+          top = live_evidence[k];
+          out = k;
+        }
+    return out;
+  }
+
   double live_level(const std::vector<double> &s) const
   {
     if (live_raw < 0 || live_bpm <= 0)
@@ -1198,6 +1254,7 @@ struct BeatTracker::Impl {
       std::vector<double> s = tempo_salience(live_ac);
       in_range(s);
       const std::vector<double> &grid = tempo_grid();
+      add_live_evidence(s);
       double best = 0;
       std::size_t arg = 0;
       for (std::size_t k = 0; k < s.size(); k++) {
@@ -1215,6 +1272,7 @@ struct BeatTracker::Impl {
         }
       }
       if (best > 0 && t + 1 >= (long)(2.0 * kFps)) {
+        arg = live_octave(s, arg);
         live_bpm = grid[arg];
         live_clarity = clarity(s);
         const double lf = live_level(s);
