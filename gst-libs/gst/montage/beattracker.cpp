@@ -1165,23 +1165,6 @@ struct BeatTracker::Impl {
     return peak * spread >= kPulseLift;
   }
 
-  /* The causal beat-level check, the live counterpart of beat_level()'s
-   * regroup_even_thirds(): the mean beat-interval profile over the grid of
-   * the last 2 * kLevelSpan beats that the newest beat's phase implies at
-   * live_bpm (causal_grid()). Where both thirds of the interval (positions 4
-   * and 8 of 12) carry kEvenThirdRatio of the beat's onset or more, the beats
-   * are every third pulse of an even pulse, and the factor returned is 1.5
-   * (the pulse in twos) or 0.75 (in fours), whichever has the more salience
-   * in s (the current tempo window's; 0.75 weighed down by kLiveTempoHold,
-   * because the comb of the slower level sums a subset of the same lags) and
-   * at least half that at live_bpm. Otherwise 1. Needed because the comb
-   * salience of such a pulse is nearly the same at 2:3, 1:1 and 4:3 of the
-   * beat, so the tempo hold kept whichever level the first estimate (from
-   * 2 s of audio) took: recorded-stg0 (150 BPM, even eighths) moved by
-   * 10-20 ms, as an AAC encoder's delay moves it, read 100 BPM throughout.
-   * The offline check's midpoint doubling (double_even_level()) is not
-   * repeated here: 16 beats' midpoints reach kEvenMidpointRatio in passing,
-   * and doubling on them took 120 BPM songs to 240. */
   /* Adds one live tempo estimate's salience s (per tempo_grid() tempo) to
    * live_evidence, the older ones decaying with kLiveEvidenceS (estimates
    * are 0.5 s apart). A window without salience adds nothing. */
@@ -1200,7 +1183,8 @@ struct BeatTracker::Impl {
   /* The tempo (a tempo_grid() index) to take for this estimate, whose choice
    * (salience s with the hold) is `chosen`: its double or half (within 2 %)
    * where the evidence of the estimates so far favours it (kLiveOctaveMargin,
-   * kLiveOctaveRival), else `chosen`. */
+   * kLiveOctaveRival) and live_level() has not regrouped the beats from it,
+   * else `chosen`. */
   std::size_t live_octave(const std::vector<double> &s, std::size_t chosen) const
   {
     if (live_estimates < kLiveEvidenceWindows || live_evidence.size() != s.size())
@@ -1211,13 +1195,32 @@ struct BeatTracker::Impl {
     for (double f : {2.0, 0.5})
       for (std::size_t k = 0; k < grid.size(); k++)
         if (std::fabs(std::log(grid[k] / (grid[chosen] * f))) <= 0.02 &&
-            s[k] >= kLiveOctaveRival * s[chosen] && live_evidence[k] > top) {
+            s[k] >= kLiveOctaveRival * s[chosen] && live_evidence[k] > top &&
+            std::none_of(live_regrouped.begin(), live_regrouped.end(),
+                         [&](double r) { return std::fabs(std::log(grid[k] / r)) <= 0.04; })) {
           top = live_evidence[k];
           out = k;
         }
     return out;
   }
 
+  /* The causal beat-level check, the live counterpart of beat_level()'s
+   * regroup_even_thirds(): the mean beat-interval profile over the grid of
+   * the last 2 * kLevelSpan beats that the newest beat's phase implies at
+   * live_bpm (causal_grid()). Where both thirds of the interval (positions 4
+   * and 8 of 12) carry kEvenThirdRatio of the beat's onset or more, the beats
+   * are every third pulse of an even pulse, and the factor returned is 1.5
+   * (the pulse in twos) or 0.75 (in fours), whichever has the more salience
+   * in s (the current tempo window's; 0.75 weighed down by kLiveTempoHold,
+   * because the comb of the slower level sums a subset of the same lags) and
+   * at least half that at live_bpm. Otherwise 1. Needed because the comb
+   * salience of such a pulse is nearly the same at 2:3, 1:1 and 4:3 of the
+   * beat, so the tempo hold kept whichever level the first estimate (from
+   * 2 s of audio) took: recorded-stg0 (150 BPM, even eighths) moved by
+   * 10-20 ms, as an AAC encoder's delay moves it, read 100 BPM throughout.
+   * The offline check's midpoint doubling (double_even_level()) is not
+   * repeated here: 16 beats' midpoints reach kEvenMidpointRatio in passing,
+   * and doubling on them took 120 BPM songs to 240. */
   double live_level(const std::vector<double> &s) const
   {
     if (live_raw < 0 || live_bpm <= 0)
