@@ -1165,6 +1165,14 @@ struct BeatTracker::Impl {
     return peak * spread >= kPulseLift;
   }
 
+  /* Whether live_level() regrouped the beats from a tempo within 4 % of bpm
+   * (such tempi are not taken again until reset()). */
+  bool regrouped_from(double bpm) const
+  {
+    return std::any_of(live_regrouped.begin(), live_regrouped.end(),
+                       [bpm](double r) { return std::fabs(std::log(bpm / r)) <= 0.04; });
+  }
+
   /* Adds one live tempo estimate's salience s (per tempo_grid() tempo) to
    * live_evidence, the older ones decaying with kLiveEvidenceS (estimates
    * are 0.5 s apart). A window without salience adds nothing. */
@@ -1196,8 +1204,7 @@ struct BeatTracker::Impl {
       for (std::size_t k = 0; k < grid.size(); k++)
         if (std::fabs(std::log(grid[k] / (grid[chosen] * f))) <= 0.02 &&
             s[k] >= kLiveOctaveRival * s[chosen] && live_evidence[k] > top &&
-            std::none_of(live_regrouped.begin(), live_regrouped.end(),
-                         [&](double r) { return std::fabs(std::log(grid[k] / r)) <= 0.04; })) {
+            !regrouped_from(grid[k])) {
           top = live_evidence[k];
           out = k;
         }
@@ -1261,10 +1268,7 @@ struct BeatTracker::Impl {
       double best = 0;
       std::size_t arg = 0;
       for (std::size_t k = 0; k < s.size(); k++) {
-        double v2 = s[k];
-        for (double r : live_regrouped)
-          if (std::fabs(std::log(grid[k] / r)) <= 0.04)
-            v2 = 0;
+        double v2 = regrouped_from(grid[k]) ? 0.0 : s[k];
         if (live_bpm > 0) {
           double o = std::log2(grid[k] / live_bpm) / 0.1;
           v2 *= 1.0 - kLiveTempoHold + kLiveTempoHold * std::exp(-0.5 * o * o);
