@@ -900,6 +900,57 @@ TEST(BeatTracker, FollowsASuddenTempoChange)
   EXPECT_NEAR(montage::bpm_from_beats(std::vector<GstClockTime>(away.end() - 20, away.end())), 130.0, 1.3);
 }
 
+/* Live, a sudden tempo change with an off-beat note: 16 s at `from` BPM,
+ * then 16 s at `to`, each beat a click with another at `off` of its level
+ * halfway to the next. From 8 s after the change (a whole tempo window of
+ * the new tempo) nine live beats in ten are on the new beats. Before
+ * rescore_live() the causal path scored at the old period carried on,
+ * at the new tempo's off-beat for most of the rest: 12 of 20 beats on the
+ * beat, 3 of 19 and 8 of 11 for the three cases. */
+TEST(BeatTracker, LiveFollowsASuddenTempoChangeOnTheBeat)
+{
+  const guint rate = 44100;
+  const double section = 16.0;
+  struct Change {
+    double from, to;
+    float off;
+  };
+  for (const Change &c :
+       {Change{120, 150, 0.5f}, Change{120, 150, 0.65f}, Change{120, 160, 0.65f}}) {
+    std::vector<float> s;
+    std::vector<GstClockTime> beats_after;
+    for (int part = 0; part < 2; part++) {
+      const double bpm = part == 0 ? c.from : c.to;
+      ClickTrack on = make_clicks(rate, bpm, 0.0, section, 1);
+      ClickTrack off = make_clicks(rate, bpm, 30.0 / bpm, section, 1);
+      for (std::size_t i = 0; i < on.samples.size(); i++)
+        s.push_back(on.samples[i] + c.off * off.samples[i]);
+      if (part == 1)
+        for (GstClockTime t : on.clicks)
+          beats_after.push_back(t + (GstClockTime)(section * GST_SECOND));
+    }
+    BeatTrackerConfig config;
+    config.whole_song = false;
+    BeatTracker bt(rate, config);
+    std::vector<Beat> causal = push_all(bt, s);
+    std::size_t on_beat = 0, counted = 0;
+    for (const Beat &b : causal) {
+      if (b.time < (GstClockTime)((section + 8.0) * GST_SECOND))
+        continue;
+      counted++;
+      for (GstClockTime t : beats_after)
+        if (dist(t, b.time) <= kTolerance) {
+          on_beat++;
+          break;
+        }
+    }
+    EXPECT_GE(counted, 10u) << c.from << " -> " << c.to << " BPM, off-beat at " << c.off;
+    EXPECT_GE((double)on_beat, 0.9 * (double)counted)
+        << c.from << " -> " << c.to << " BPM, off-beat at " << c.off << ": " << on_beat << " of "
+        << counted << " live beats on the new beats";
+  }
+}
+
 /* Live (no whole-song pass): half an hour of clicks keeps a bounded window
  * of per-hop data, the tracker keeps finding the clicks to the end, and the
  * summary still covers the whole stream. Before the fix every hop was kept

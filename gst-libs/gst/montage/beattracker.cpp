@@ -11,6 +11,8 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
+#include <tuple>
+#include <utility>
 
 namespace montage {
 
@@ -67,6 +69,16 @@ constexpr double kLiveEvidenceWindows = 10.0;
 constexpr double kLiveOctaveMargin = 0.1;
 constexpr double kLiveOctaveRival = 0.6;
 constexpr std::size_t kLiveRegroupedKept = 4;
+/* Live phase after a tempo change (rescore_live()): where the live tempo
+ * moves by more than this fraction to a level that is not 2, 3, 1/2 or 1/3
+ * times the last (within kHarmonicTolerance, in log), the causal dynamic
+ * programming of the last tempo window is scored again at the new period.
+ * Below it the tempo only wobbles within the hold; at those ratios every
+ * beat of one level is a beat of the other, so the path scored at the old
+ * period already holds the new level's phase. docs/beat-benchmark.md,
+ * twenty-sixth round, has the measurements. */
+constexpr double kLiveRescoreChange = 0.04;
+constexpr double kHarmonicTolerance = 0.04;
 /* A causal beat's bpm is 0 (unknown) until this many beats, and while the
  * tempo of the last 16 is more than kDominantTempoBand outside
  * min_bpm..max_bpm: the first live beats may be 0.6 of a period apart (the
@@ -277,6 +289,15 @@ double parabolic_peak(double a, double b, double c)
   if (!(den < 0))
     return 0.0;
   return std::clamp(0.5 * (a - c) / den, -0.5, 0.5);
+}
+
+/* Whether a tempo ratio is 2, 3, 1/2 or 1/3 within kHarmonicTolerance (log). */
+bool harmonic(double ratio)
+{
+  for (double k : {2.0, 3.0, 0.5, 1.0 / 3.0})
+    if (std::fabs(std::log(ratio / k)) < kHarmonicTolerance)
+      return true;
+  return false;
 }
 
 /* Time (ns) of a fractional analysis frame. */
@@ -1280,6 +1301,7 @@ struct BeatTracker::Impl {
       }
       if (best > 0 && t + 1 >= (long)(2.0 * kFps)) {
         arg = live_octave(s, arg);
+        const double before = live_bpm;
         live_bpm = grid[arg];
         live_clarity = clarity(s);
         const double lf = live_level(s);
@@ -1291,6 +1313,10 @@ struct BeatTracker::Impl {
           live_bpm *= lf;
           live_level_run = 0;
         }
+        if (before > 0 &&
+            std::fabs(std::log(live_bpm / before)) > std::log(1.0 + kLiveRescoreChange) &&
+            !harmonic(live_bpm / before))
+          rescore_live(t + 1 - w, t);
       }
     }
 
@@ -1303,20 +1329,7 @@ struct BeatTracker::Impl {
     long back = -1;
     if (live_bpm > 0) {
       live_cost.set_period(60.0 / live_bpm * kFps);
-      const long lo = std::max(0L, t - live_cost.max_gap());
-      const long hi = t - live_cost.min_gap();
-      double best = 0;
-      for (long p = lo; p <= hi; p++) {
-        double s = cscore_at(p) - live_cost(t - p);
-        if (back < 0 || s > best) {
-          best = s;
-          back = p;
-        }
-      }
-      if (back >= 0 && best > 0)
-        score += best;
-      else
-        back = -1;
+      std::tie(score, back) = forward_step(t);
     }
     cscore.push_back(score);
     cback.push_back(back);
@@ -1376,6 +1389,51 @@ struct BeatTracker::Impl {
       last_beat = b;
       out.push_back(b);
     }
+  }
+
+  /* Scores the causal dynamic programming again over hops [from, t) (from
+   * no earlier than the hops held) at the period of the current live_bpm.
+   * The forward score of a hop is the envelope summed over its path's beats
+   * less the transition costs, so the phase the next beats take is then
+   * decided by the evidence of that span at the new period. The hops before
+   * `from` keep their scores: a path through them pays its transition into
+   * the span, so where the span favours no phase (an even pulse regrouped
+   * in fours has two), the path stays with the old beats rather than
+   * switching between equal paths. Without it the path scored at the old
+   * period went on: after a sudden 120 -> 150 BPM change of clicks with an
+   * off-beat click at 0.65 of their level, 3 of the 19 live beats from 8 s
+   * after the change were on the beat (test_beattracker's
+   * LiveFollowsASuddenTempoChangeOnTheBeat). Beats already returned are
+   * not changed. Cost: (t - from) x 0.8 period predecessor reads, once per
+   * change. */
+  void rescore_live(long from, long t)
+  {
+    live_cost.set_period(60.0 / live_bpm * kFps);
+    for (long h = std::max(from, base); h < t; h++)
+      std::tie(cscore[(std::size_t)(h - base)], cback[(std::size_t)(h - base)]) = forward_step(h);
+  }
+
+  /* The causal forward step (Ellis 2007) at hop h, live_cost's period set:
+   * the envelope at h plus the best score of a held predecessor p, 0.6-1.4
+   * periods before h, less the transition cost of the gap. Returns the
+   * score and p, or the envelope alone and -1 where no predecessor scores
+   * above 0 (a path starts at h). */
+  std::pair<double, long> forward_step(long h) const
+  {
+    const long lo = std::max(base, h - live_cost.max_gap());
+    const long hi = h - live_cost.min_gap();
+    double best = 0;
+    long back = -1;
+    for (long p = lo; p <= hi; p++) {
+      const double v = cscore_at(p) - live_cost(h - p);
+      if (back < 0 || v > best) {
+        best = v;
+        back = p;
+      }
+    }
+    if (back >= 0 && best > 0)
+      return {ce_at(h) + best, back};
+    return {ce_at(h), -1L};
   }
 
   /* The beat grid the current phase implies for the past: hop h, then one
