@@ -80,17 +80,9 @@ bool run_pipeline(const std::string &desc)
     return false;
   }
   gst_element_set_state(p, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus(p);
-  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
-                                               (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  const bool ok = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+  const bool ok = montage_test::run_to_eos(p, 60 * GST_SECOND);
   if (!ok)
     ADD_FAILURE() << "pipeline failed: " << desc;
-  if (msg)
-    gst_message_unref(msg);
-  gst_object_unref(bus);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
   return ok;
 }
 

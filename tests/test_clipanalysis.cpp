@@ -52,32 +52,6 @@ std::vector<long> frames_of(const montage::ClipAnalysis &clip)
 constexpr ClipAnalyseOptions::Mode kFull = ClipAnalyseOptions::Mode::kFull;
 constexpr ClipAnalyseOptions::Mode kKeyframes = ClipAnalyseOptions::Mode::kKeyframes;
 
-/* Waits up to 30 s for the playing pipeline `pipe` to reach EOS, then stops
- * and unrefs it. Returns whether it did; `why`, if given, is set to the
- * error message or the timeout otherwise. */
-bool run_to_end(GstElement *pipe, std::string *why = nullptr)
-{
-  GstBus *bus = gst_element_get_bus(pipe);
-  GstMessage *msg = gst_bus_timed_pop_filtered(
-      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  const bool eos = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
-  if (why && !eos) {
-    *why = "took over 30 s";
-    if (msg) {
-      GError *err = nullptr;
-      gst_message_parse_error(msg, &err, nullptr);
-      *why = err ? err->message : "an error";
-      g_clear_error(&err);
-    }
-  }
-  if (msg)
-    gst_message_unref(msg);
-  gst_object_unref(bus);
-  gst_element_set_state(pipe, GST_STATE_NULL);
-  gst_object_unref(pipe);
-  return eos;
-}
-
 /* Launch-line branches for encode_clip(): one shot of `frames` frames
  * (320x240, 25 fps) per videotestsrc pattern, in order. */
 std::string shot_sources(std::initializer_list<const char *> patterns, int frames)
@@ -112,7 +86,7 @@ encode_clip(const std::string &sources, const std::string &path, const std::stri
   g_clear_error(&err);
   gst_element_set_state(pipe, GST_STATE_PLAYING);
   std::string why;
-  if (!run_to_end(pipe, &why))
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why))
     return ::testing::AssertionFailure() << "encoding the test clip failed: " << why;
   return ::testing::AssertionSuccess();
 }
@@ -160,7 +134,7 @@ encode_clip(const std::string &sources, const std::string &path, const std::stri
   g_signal_emit_by_name(src, "end-of-stream", &ret);
   gst_object_unref(src);
   std::string why;
-  if (!run_to_end(pipe, &why))
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why))
     return ::testing::AssertionFailure() << "encoding the test frames failed: " << why;
   return ::testing::AssertionSuccess();
 }
@@ -202,7 +176,7 @@ int count_keyframes(const std::string &path, const std::string &chain)
                    &keys);
   gst_object_unref(sink);
   gst_element_set_state(pipe, GST_STATE_PLAYING);
-  return run_to_end(pipe) ? keys : -1;
+  return montage_test::run_to_eos(pipe, 30 * GST_SECOND) ? keys : -1;
 }
 
 double histogram_l1(const std::vector<float> &a, const std::vector<float> &b)

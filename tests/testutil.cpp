@@ -94,16 +94,31 @@ std::string make_media(const char *name, const char *pipeline_fmt)
   if (!p)
     return "";
   gst_element_set_state(p, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus(p);
-  GstMessage *msg = gst_bus_timed_pop_filtered(
-      bus, 60 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  EXPECT_TRUE(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) << "cannot make " << name;
+  EXPECT_TRUE(run_to_eos(p, 60 * GST_SECOND)) << "cannot make " << name;
+  return out;
+}
+
+bool run_to_eos(GstElement *pipe, GstClockTime limit, std::string *why)
+{
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(bus, limit, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  const bool eos = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+  if (why && !eos) {
+    *why = "took over " + std::to_string(limit / GST_SECOND) + " s";
+    if (msg) {
+      GError *err = nullptr;
+      gst_message_parse_error(msg, &err, nullptr);
+      *why = err ? err->message : "an error";
+      g_clear_error(&err);
+    }
+  }
   if (msg)
     gst_message_unref(msg);
   gst_object_unref(bus);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
-  return out;
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+  return eos;
 }
 
 std::vector<std::string> pop_warnings(GstBus *bus, GQuark domain, gint code)

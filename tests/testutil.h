@@ -23,6 +23,11 @@ std::string media_path(const std::string &relative);
  * fails on any error or timeout). */
 std::string make_media(const char *name, const char *pipeline_fmt);
 
+/* Waits up to `limit` (ns) for the playing pipeline `pipe` to reach EOS,
+ * then sets it to NULL and unrefs it. Returns whether EOS came; otherwise
+ * `why`, if given, is set to the error's message or "took over N s". */
+bool run_to_eos(GstElement *pipe, GstClockTime limit, std::string *why = nullptr);
+
 /* The messages of the WARNING messages on `bus` so far, oldest first,
  * each expected to be of `domain` and `code` (the test fails otherwise).
  * Pops them: call it before popping other kinds, since
