@@ -76,8 +76,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * 22: the keyframe path keeps a fade through black longer than a GOP as one
  * fade from the fade-out; 23: fades and dissolves run from their first
  * blended frame to their first clean frame, short ones are no cuts, and a
- * fade-in out of black is a fade */
-constexpr const char *kClipAnalysisVersion = "23";
+ * fade-in out of black is a fade; 24: blends of 2-3 frames are found as
+ * blends (windows of 3 and 4 frames) */
+constexpr const char *kClipAnalysisVersion = "24";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -282,6 +282,11 @@ constexpr double kBlendStep = 0.25;
 /* Longest window find_blend_through() tries around a cut candidate, in
  * frames: blends short enough for one of their frames to score as a cut. */
 constexpr int kShortBlend = 16;
+/* find_gradual()'s windows of at most this many frames (blends of 2-3
+ * frames) also need the picture to hold on both sides: within
+ * kBlendTolerance of the window's change kGradualLook frames before its
+ * start and after its end. */
+constexpr int kShortWindow = 4;
 /* Camera-motion test (decide()): taken where the frame's content score is at
  * least min_content and the mean of its neighbours' at least this fraction
  * of min_content (the camera moves: still footage does not get there
@@ -713,7 +718,11 @@ void ShotDetector::refine_blend(size_t &a, size_t &b, size_t lo, size_t hi, size
 
 bool ShotDetector::find_gradual(size_t i, size_t &a, size_t &b) const
 {
-  static const int kLengths[] = {60, 48, 36, 24, 16, 10, 6};
+  /* Down to 3 and 4 frames (blends of 2 and 3 frames): where each of their
+   * steps scores alike, none stands out from its neighbours as a cut
+   * candidate (with `adaptive`, a 2-frame dissolve's steps score about 2 against
+   * threshold 3), and the blend was missed or taken for a cut. */
+  static const int kLengths[] = {60, 48, 36, 24, 16, 10, 6, 4, 3};
   const Frame &end = frames_[i];
   /* The blend has ended at frame i: the next frames change less than the ones before. */
   const size_t look = std::min((size_t)kGradualLook, frames_.size() - 1 - i);
@@ -738,6 +747,22 @@ bool ShotDetector::find_gradual(size_t i, size_t &a, size_t &b) const
       continue;
     if (!is_blend(i - len, i))
       continue;
+    /* So short a window is also fitted by the first steps of a longer
+     * fade-in (whose dark frames' hue noise can pass the settle test above)
+     * and by frames of noise-like pictures that an encoder predicted from
+     * both sides: the picture must also hold in BGR for kGradualLook frames
+     * on both sides of it, as it does around a short blend between two
+     * steady shots. */
+    if (len <= kShortWindow) {
+      const size_t start = i - (size_t)len;
+      if (start < lo + (size_t)kGradualLook)
+        continue;
+      const cv::Mat &start_bgr = bgr_of(frames_[start]), &end_bgr = bgr_of(end);
+      const double held = std::max(bgr_distance(bgr_of(frames_[start - kGradualLook]), start_bgr),
+                                   bgr_distance(end_bgr, bgr_of(later)));
+      if (held > kBlendTolerance * bgr_distance(start_bgr, end_bgr))
+        continue;
+    }
     a = i - len;
     b = i;
     refine_blend(a, b, lo, i + look);
