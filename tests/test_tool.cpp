@@ -507,23 +507,96 @@ TEST(Tool, ExportsTheSameEditForEditors)
   EXPECT_EQ(bad.status, 2);
 }
 
-/* --live plays the clips at once into montageselect, cutting on the beats. */
+/* --live plays the clips at once into montageselect, cutting on the beats.
+ * It ends at -d of the song's running time (it ran on for the time the
+ * pipeline took to start: 6.0 s of video for -d 5), and a file that is no
+ * video (here an empty one) is reported and left out, not the end of the mix.
+ * A song without sound is an error (it made an MP4 with no valid track). */
 TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
 {
   std::string song = montage_test::media_path("just_over_the_horizon.ogg");
   std::string a = montage_test::media_path("Megamind.avi");
   std::string b = montage_test::media_path("oa4_launch.webm");
   ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string empty = tmp_path("empty.mp4");
+  ASSERT_TRUE(g_file_set_contents(empty.c_str(), "", 0, nullptr));
   std::string out = tmp_path("live.mp4");
-  ToolRun r = run_tool({"--live", "-q", "-m", song, "-o", out, "-d", "5", a, b});
+  ToolRun r = run_tool({"--live", "-q", "-m", song, "-o", out, "-d", "5", a, empty, b});
   ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("skipping " + empty + ": "), std::string::npos) << r.err;
   Discovered d = discover(out);
   ASSERT_TRUE(d.ok);
   EXPECT_TRUE(d.h264);
   EXPECT_TRUE(d.aac);
-  EXPECT_NEAR(d.duration, 5.0, 1.0);
+  EXPECT_NEAR(d.duration, 5.0, 0.05);
   EXPECT_NE(r.out.find("switches"), std::string::npos) << r.out;
   g_unlink(out.c_str());
+
+  const std::string mute = montage_test::make_media(
+      "mute.mp4", "videotestsrc num-buffers=50 ! video/x-raw,width=320,height=240 ! x264enc "
+                  "speed-preset=ultrafast ! mp4mux ! filesink location=%s");
+  ASSERT_FALSE(mute.empty());
+  ToolRun silent = run_tool({"--live", "-q", "-m", mute, "-o", out, "-d", "2", a});
+  EXPECT_EQ(silent.status, 1) << silent.err;
+  EXPECT_NE(silent.err.find("no audio stream"), std::string::npos) << silent.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  /* What --live cannot do is refused, not ignored. */
+  ToolRun plan =
+      run_tool({"--live", "-m", song, "-o", out, "--plan-json", tmp_path("live.json"), a});
+  EXPECT_EQ(plan.status, 2) << plan.err;
+  g_unlink(empty.c_str());
+}
+
+/* An output that is one of the inputs is refused before anything is written
+ * (the clip was overwritten with the montage), and a file named twice (here
+ * through its directory and by name) is one clip, with a warning. */
+TEST(Tool, InputsAreNeverOverwrittenOrTakenTwice)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *dir = g_dir_make_tmp("montage-tool-inputs-XXXXXX", nullptr);
+  ASSERT_NE(dir, nullptr);
+  gchar *contents = nullptr;
+  gsize length = 0;
+  ASSERT_TRUE(g_file_get_contents(a.c_str(), &contents, &length, nullptr));
+  gchar *clip = g_build_filename(dir, "clip.webm", NULL);
+  ASSERT_TRUE(g_file_set_contents(clip, contents, (gssize)length, nullptr));
+  g_free(contents);
+
+  for (const char *live : {"", "--live"}) {
+    std::vector<std::string> args = {"-q", "-m", song, "-o", clip, "-d", "3", clip};
+    if (*live)
+      args.insert(args.begin(), live);
+    ToolRun r = run_tool(args);
+    EXPECT_EQ(r.status, 2) << live << r.err;
+    EXPECT_NE(r.err.find("same file as the input"), std::string::npos) << r.err;
+    gsize now = 0;
+    gchar *after = nullptr;
+    ASSERT_TRUE(g_file_get_contents(clip, &after, &now, nullptr));
+    EXPECT_EQ(now, length) << live << ": the clip was changed";
+    g_free(after);
+  }
+  ToolRun song_out = run_tool({"-q", "-m", song, "--no-render", "--plan-json", song, clip});
+  EXPECT_EQ(song_out.status, 2) << song_out.err;
+
+  const std::string json = tmp_path("twice.json");
+  ToolRun twice = run_tool({"-m", song, "--no-render", "--plan-json", json, "-d", "6", dir, clip});
+  ASSERT_EQ(twice.status, 0) << twice.err;
+  EXPECT_NE(twice.err.find("ignoring " + std::string(clip) + ": the same file as"),
+            std::string::npos)
+      << twice.err;
+  PlanFile plan = read_plan(json);
+  ASSERT_FALSE(plan.segments.empty());
+  for (size_t i = 1; i < plan.segments.size(); i++)
+    EXPECT_FALSE(plan.segments[i].source == plan.segments[i - 1].source &&
+                 plan.segments[i].inpoint == plan.segments[i - 1].inpoint)
+        << "segment " << i << " repeats the one before";
+  g_unlink(json.c_str());
+  g_unlink(clip);
+  g_rmdir(dir);
+  g_free(clip);
+  g_free(dir);
 }
 
 /* Each clip's line says which way it was analysed (the keyframe path, or full

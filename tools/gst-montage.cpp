@@ -17,6 +17,7 @@
  * output file appears only when complete.
  */
 #include "analysis.h"
+#include "live.h"
 #include "progress.h"
 
 #include <gst/montage/clipanalysis.h>
@@ -30,11 +31,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-/* tools/live.cpp: the live path (montageselect). */
-int montage_tool_live(const std::vector<std::string> &clips, const std::string &song,
-                      const std::string &output, GstClockTime duration, const std::string &style,
-                      bool quiet, const montage_tool::TempoRange &tempo);
 
 namespace {
 
@@ -164,14 +160,47 @@ double seconds_since(gint64 start_us)
   return (g_get_monotonic_time() - start_us) / 1e6;
 }
 
+/* The file's identity (GIO's id::file: device and inode on local files), or
+ * "" when it does not exist or has none: two paths name the same file where
+ * these match. */
+std::string file_identity(const char *path)
+{
+  GFile *file = g_file_new_for_commandline_arg(path);
+  GFileInfo *fi =
+      g_file_query_info(file, G_FILE_ATTRIBUTE_ID_FILE, G_FILE_QUERY_INFO_NONE, nullptr, nullptr);
+  std::string id;
+  if (fi && g_file_info_get_attribute_string(fi, G_FILE_ATTRIBUTE_ID_FILE))
+    id = g_file_info_get_attribute_string(fi, G_FILE_ATTRIBUTE_ID_FILE);
+  if (fi)
+    g_object_unref(fi);
+  g_object_unref(file);
+  return id;
+}
+
 /* Files named on the command line, directories expanded (sorted, hidden
- * files skipped, not recursive). */
+ * files skipped, not recursive). A file named twice (a directory and a file
+ * in it, or two paths to one file) is taken once, with a warning: as two
+ * clips its shots would be chosen as if they were different footage. */
 std::vector<std::string> expand_inputs(gchar **inputs)
 {
   std::vector<std::string> out;
+  std::vector<std::pair<std::string, std::string>> seen; /* identity, first path */
+  auto add = [&](const std::string &path) {
+    const std::string id = file_identity(path.c_str());
+    auto same =
+        std::find_if(seen.begin(), seen.end(), [&](const std::pair<std::string, std::string> &e) {
+          return !id.empty() ? e.first == id : e.second == path;
+        });
+    if (same != seen.end()) {
+      warn("ignoring %s: the same file as %s, named before", path.c_str(), same->second.c_str());
+      return;
+    }
+    seen.emplace_back(id, path);
+    out.push_back(path);
+  };
   for (gchar **p = inputs; p && *p; p++) {
     if (!g_file_test(*p, G_FILE_TEST_IS_DIR)) {
-      out.emplace_back(*p);
+      add(*p);
       continue;
     }
     GError *err = nullptr;
@@ -192,9 +221,43 @@ std::vector<std::string> expand_inputs(gchar **inputs)
     }
     g_dir_close(dir);
     std::sort(names.begin(), names.end());
-    out.insert(out.end(), names.begin(), names.end());
+    for (const std::string &name : names)
+      add(name);
   }
   return out;
+}
+
+/* Whether a file the tool writes (`what` names its option) is the song or one
+ * of the clips: it would be overwritten. Prints why. */
+bool overwrites_input(const char *what, const char *path, const std::vector<std::string> &clips)
+{
+  if (!path)
+    return false;
+  const std::string id = file_identity(path);
+  if (id.empty())
+    return false;
+  const char *input = nullptr;
+  if (opt_music && file_identity(opt_music) == id)
+    input = opt_music;
+  for (const std::string &clip : clips)
+    if (!input && file_identity(clip.c_str()) == id)
+      input = clip.c_str();
+  if (!input)
+    return false;
+  fprintf(stderr,
+          "gst-montage: %s %s is the same file as the input %s, which it would overwrite: "
+          "give another file name\n",
+          what, path, input);
+  return true;
+}
+
+/* Whether any file the tool writes would overwrite an input (see above). */
+bool overwrites_inputs(const std::vector<std::string> &clips)
+{
+  return overwrites_input("-o", opt_output, clips) ||
+         overwrites_input("--plan-json", opt_plan_json, clips) ||
+         overwrites_input("--export", opt_export, clips) ||
+         overwrites_input("--storyboard", opt_storyboard, clips);
 }
 
 bool parse_size(const char *s, gint &w, gint &h)
@@ -397,16 +460,48 @@ int cmd_make(int argc, char **argv)
     fprintf(stderr, "gst-montage: --duration must be a positive number of seconds\n");
     return 2;
   }
+  /* Any length a timeline can hold: GstClockTime nanoseconds, signed (about
+   * 292 years); 0 means the whole song, as when not given. */
+  if (opt_duration * GST_SECOND >= (double)G_MAXINT64) {
+    fprintf(stderr, "gst-montage: --duration is too long: give seconds, or leave it out for the "
+                    "whole song\n");
+    return 2;
+  }
+  if (opt_live && (opt_plan_json || opt_export || opt_storyboard || opt_no_render)) {
+    fprintf(stderr, "gst-montage: --live cuts as the song plays and makes no plan: --plan-json, "
+                    "--export, --storyboard and --no-render are for the planned montage (leave "
+                    "out --live)\n");
+    return 2;
+  }
+  if (opt_live && !opt_output) {
+    fprintf(stderr, "gst-montage: --live needs an output (-o)\n");
+    return 2;
+  }
+  const std::vector<std::string> clip_paths = expand_inputs(opt_inputs);
+  if (overwrites_inputs(clip_paths))
+    return 2;
+  std::vector<std::string> encoders;
+  if (opt_encoder)
+    encoders.emplace_back(opt_encoder);
+  for (const std::string &name : montage::h264_encoder_candidates())
+    if (!opt_encoder || name != opt_encoder)
+      encoders.push_back(name);
   if (opt_live) {
-    if (!opt_output) {
-      fprintf(stderr, "gst-montage: --live needs an output (-o)\n");
-      return 2;
-    }
-    std::vector<std::string> clip_paths = expand_inputs(opt_inputs);
-    return montage_tool_live(clip_paths, opt_music, opt_output,
-                             opt_duration > 0 ? (GstClockTime)(opt_duration * GST_SECOND)
-                                              : GST_CLOCK_TIME_NONE,
-                             opt_style ? opt_style : "balanced", opt_quiet, g_tempo);
+    montage_tool::LiveSettings live;
+    live.song = opt_music;
+    live.output = opt_output;
+    if (opt_duration > 0)
+      live.duration = (GstClockTime)std::llround(opt_duration * GST_SECOND);
+    live.style = opt_style ? opt_style : "balanced";
+    live.quiet = opt_quiet;
+    live.tempo = g_tempo;
+    live.width = width;
+    live.height = height;
+    live.fps_n = fps_n;
+    live.fps_d = fps_d;
+    live.preview = opt_preview;
+    live.encoders = encoders;
+    return montage_tool::live_mix(clip_paths, live);
   }
   g_progress = std::make_unique<montage_tool::Progress>(!opt_quiet && isatty(fileno(stderr)));
   montage_tool::register_elements();
@@ -415,7 +510,7 @@ int cmd_make(int argc, char **argv)
   gint64 t_start = g_get_monotonic_time();
   std::vector<Job> jobs;
   jobs.emplace_back(opt_music, true);
-  for (const std::string &path : expand_inputs(opt_inputs))
+  for (const std::string &path : clip_paths)
     jobs.emplace_back(path, false);
   std::unique_ptr<montage::AnalysisCache> cache;
   if (!opt_no_cache)
@@ -566,11 +661,7 @@ int cmd_make(int argc, char **argv)
     }
     return t;
   };
-  if (opt_encoder)
-    render.encoders.emplace_back(opt_encoder);
-  for (const std::string &name : montage::h264_encoder_candidates())
-    if (!opt_encoder || name != opt_encoder)
-      render.encoders.push_back(name);
+  render.encoders = encoders;
   render.progress = [](GstClockTime pos, GstClockTime dur) { g_progress->render(pos, dur); };
   info("rendering %dx%d to %s...", width, height, opt_output);
   montage::RenderResult result;

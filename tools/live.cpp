@@ -7,28 +7,33 @@
  * name and renamed when complete. This is the live path run on files: what a
  * multi-camera rig would do with cameras instead of clips (docs/montageselect.md).
  *
- *   clip i: uridecodebin ! videoconvert ! videoscale ! videorate ! I420 1280x720 30/1
+ *   clip i: uridecodebin ! videoconvert ! videoscale ! videorate ! I420 WxH at the output rate
  *           ! clocksync ! montagescene ! queue ! montageselect.sink_i
  *   song:   uridecodebin ! audioconvert ! audioresample ! clocksync ! montagebeat mode=live
  *           ! tee ! queue ! montageselect.beat
  *                 tee ! queue ! audioconvert ! voaacenc|avenc_aac ! mp4mux
  *   montageselect ! videoconvert ! H.264 encoder ! h264parse ! mp4mux ! filesink
+ *
+ * Each input is first looked at with GstDiscoverer: a clip with no video
+ * stream (or no file, or a corrupt one) is reported and left out, as the
+ * planned path does, and a song with no audio stream is an error; either
+ * would otherwise end or fail the whole mix. With -d the mix ends at that
+ * running time of the song: the audio is cut at its sample, video frames
+ * from there on are dropped (pad probes), and every branch is sent EOS.
  */
-#include "analysis.h"
+#include "live.h"
 
 #include "gstmontageselect.h"
 
+#include <gst/audio/audio.h>
 #include <gst/montage/encoder.h>
+#include <gst/pbutils/pbutils.h>
 
 #include <glib/gstdio.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
-
-int montage_tool_live(const std::vector<std::string> &clips, const std::string &song,
-                      const std::string &output, GstClockTime duration, const std::string &style,
-                      bool quiet);
 
 namespace
 {
@@ -103,7 +108,7 @@ struct Live {
   bool ending = false;
   std::string error;
   guint switches = 0;
-  guint timer = 0; /* the duration timeout, while pending */
+  GstClockTime duration = GST_CLOCK_TIME_NONE; /* -d: running time the mix ends at */
   std::vector<GstPad *> entries; /* each branch's first sink pad (borrowed from the branches) */
 };
 
@@ -118,26 +123,103 @@ void end_stream(Live *live)
     gst_pad_send_event(pad, gst_event_new_eos());
 }
 
-gboolean on_duration(gpointer data)
+/* end_stream() from the main loop (a pad probe runs on a streaming thread). */
+void end_stream_soon(Live *live)
+{
+  g_idle_add(
+      [](gpointer d) -> gboolean {
+        end_stream(static_cast<Live *>(d));
+        return G_SOURCE_REMOVE;
+      },
+      live);
+}
+
+/* Running time of `pts` in the segment on `pad`; NONE where unknown. */
+GstClockTime running_time(GstPad *pad, GstClockTime pts)
+{
+  GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+  if (!ev)
+    return GST_CLOCK_TIME_NONE;
+  const GstSegment *segment = nullptr;
+  gst_event_parse_segment(ev, &segment);
+  const GstClockTime rt = segment->format == GST_FORMAT_TIME
+                              ? gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts)
+                              : GST_CLOCK_TIME_NONE;
+  gst_event_unref(ev);
+  return rt;
+}
+
+/* -d on the song's sound: the buffer that reaches the duration is cut at its
+ * sample and the mix is ended; later ones are dropped. */
+GstPadProbeReturn on_song_audio(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Live *live = static_cast<Live *>(data);
-  live->timer = 0;
-  end_stream(live);
-  return G_SOURCE_REMOVE;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  GstAudioInfo ai;
+  const bool known = caps && gst_audio_info_from_caps(&ai, caps) && ai.rate > 0 && ai.bpf > 0;
+  if (caps)
+    gst_caps_unref(caps);
+  if (!known || !GST_CLOCK_TIME_IS_VALID(start))
+    return GST_PAD_PROBE_OK;
+  if (start >= live->duration) {
+    end_stream_soon(live);
+    return GST_PAD_PROBE_DROP;
+  }
+  const gsize samples = gst_buffer_get_size(buf) / (gsize)ai.bpf;
+  const guint64 keep =
+      gst_util_uint64_scale_round(live->duration - start, (guint64)ai.rate, GST_SECOND);
+  if (keep < samples) {
+    buf = gst_audio_buffer_truncate(gst_buffer_make_writable(buf), ai.bpf, 0, keep);
+    GST_PAD_PROBE_INFO_DATA(info) = buf;
+    end_stream_soon(live);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* -d on the mix: frames from the duration on are dropped. */
+GstPadProbeReturn on_mix_video(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Live *live = static_cast<Live *>(data);
+  const GstClockTime start = running_time(pad, GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)));
+  if (GST_CLOCK_TIME_IS_VALID(start) && start >= live->duration) {
+    end_stream_soon(live);
+    return GST_PAD_PROBE_DROP;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* Why `uri` cannot be used (no file, not a media file, or no stream of the
+ * kind wanted: video for a clip, audio for the song), or "" when it can. */
+std::string unusable(GstDiscoverer *disc, const std::string &uri, bool video)
+{
+  GError *err = nullptr;
+  GstDiscovererInfo *info = gst_discoverer_discover_uri(disc, uri.c_str(), &err);
+  std::string why;
+  if (!info || gst_discoverer_info_get_result(info) != GST_DISCOVERER_OK) {
+    why = err ? err->message : "it could not be read";
+  } else {
+    GList *streams = video ? gst_discoverer_info_get_video_streams(info)
+                           : gst_discoverer_info_get_audio_streams(info);
+    bool any = false;
+    for (GList *l = streams; l && !any; l = l->next)
+      any = !video || !gst_discoverer_video_info_is_image(GST_DISCOVERER_VIDEO_INFO(l->data));
+    gst_discoverer_stream_info_list_free(streams);
+    if (!any)
+      why = video ? "it has no video stream" : "it has no audio stream";
+  }
+  g_clear_error(&err);
+  if (info)
+    gst_discoverer_info_unref(info);
+  return why;
 }
 
 /* The song or the mix ended: end everything (the other clips, the song). */
 GstPadProbeReturn on_branch_eos(GstPad *, GstPadProbeInfo *info, gpointer data)
 {
-  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
-    Live *live = static_cast<Live *>(data);
-    g_idle_add(
-        [](gpointer d) -> gboolean {
-          end_stream(static_cast<Live *>(d));
-          return G_SOURCE_REMOVE;
-        },
-        live);
-  }
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
+    end_stream_soon(static_cast<Live *>(data));
   return GST_PAD_PROBE_OK;
 }
 
@@ -184,21 +266,48 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data)
 
 } // namespace
 
-int montage_tool_live(const std::vector<std::string> &clips, const std::string &song,
-                      const std::string &output, GstClockTime duration, const std::string &style,
-                      bool quiet, const montage_tool::TempoRange &tempo)
+namespace montage_tool
 {
-  montage_tool::register_elements();
+
+int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &settings)
+{
+  register_elements();
   GST_ELEMENT_REGISTER(montageselect, nullptr);
+  const std::string &song = settings.song, &output = settings.output;
+  const bool quiet = settings.quiet;
+
+  /* Inputs that would end or fail the whole mix are looked at first. */
+  GError *error = nullptr;
+  GstDiscoverer *disc = gst_discoverer_new(30 * GST_SECOND, &error);
+  if (!disc) {
+    g_printerr("gst-montage: cannot look at the inputs: %s\n", error ? error->message : "");
+    g_clear_error(&error);
+    return 1;
+  }
+  std::string why = unusable(disc, to_uri(song), false);
+  if (!why.empty()) {
+    g_printerr("gst-montage: cannot use the song %s: %s\n", song.c_str(), why.c_str());
+    gst_object_unref(disc);
+    return 1;
+  }
+  std::vector<std::string> clips;
+  for (const std::string &clip : clip_paths) {
+    why = unusable(disc, to_uri(clip), true);
+    if (why.empty())
+      clips.push_back(clip);
+    else
+      g_printerr("gst-montage: skipping %s: %s\n", clip.c_str(), why.c_str());
+  }
+  gst_object_unref(disc);
   if (clips.empty()) {
-    g_printerr("gst-montage-1.0: --live needs at least one clip.\n");
-    return 2;
+    g_printerr("gst-montage: no usable clip: give video files GStreamer can decode (for example "
+               "MP4/H.264, WebM, AVI), or directories that hold them\n");
+    return 1;
   }
 
-  GError *error = nullptr;
-  const std::string encoder = montage::pick_h264_encoder(montage::h264_encoder_candidates(), &error);
+  const std::string encoder = montage::pick_h264_encoder(settings.encoders, &error);
   if (encoder.empty()) {
-    g_printerr("gst-montage-1.0: no working H.264 encoder: %s\n",
+    g_printerr("gst-montage: no working H.264 encoder: %s\n",
                error ? error->message : "none found");
     g_clear_error(&error);
     return 1;
@@ -206,6 +315,7 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
 
   Live live;
   live.quiet = quiet;
+  live.duration = settings.duration;
   live.pipeline = gst_pipeline_new("live");
   std::vector<Branch *> branches;
   const std::string tmp = output + ".part";
@@ -223,8 +333,8 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
     gst_object_unref(enc);
   if (ok) {
     gst_bin_add(GST_BIN(live.pipeline), enc);
-    g_object_set(sel, "style", style.c_str(), NULL);
-    if (GstStructure *props = montage::h264_encoder_properties(encoder, false)) {
+    g_object_set(sel, "style", settings.style.c_str(), NULL);
+    if (GstStructure *props = montage::h264_encoder_properties(encoder, settings.preview)) {
       for (int k = 0; k < gst_structure_n_fields(props); k++) {
         const gchar *field = gst_structure_nth_field_name(props, k);
         gst_util_set_object_arg(G_OBJECT(enc), field, gst_structure_get_string(props, field));
@@ -235,6 +345,8 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
     ok = gst_element_link_many(sel, vconv, enc, parse, vq, mux, sink, NULL);
     GstPad *src = gst_element_get_static_pad(sel, "src");
     gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_branch_eos, &live, NULL);
+    if (GST_CLOCK_TIME_IS_VALID(live.duration))
+      gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, on_mix_video, &live, NULL);
     gst_object_unref(src);
   }
 
@@ -252,8 +364,10 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
     if (!ok)
       break;
     g_object_set(dec, "uri", to_uri(clips[i]).c_str(), NULL);
-    GstCaps *caps = gst_caps_from_string(
-        "video/x-raw,format=I420,width=1280,height=720,pixel-aspect-ratio=1/1,framerate=30/1");
+    GstCaps *caps = gst_caps_new_simple(
+        "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, settings.width,
+        "height", G_TYPE_INT, settings.height, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+        "framerate", GST_TYPE_FRACTION, settings.fps_n, settings.fps_d, NULL);
     g_object_set(filter, "caps", caps, NULL);
     gst_caps_unref(caps);
     ok = gst_element_link_many(conv, scale, rate, filter, sync, scene, q, NULL);
@@ -293,13 +407,19 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
     if (ok) {
       g_object_set(dec, "uri", to_uri(song).c_str(), NULL);
       gst_util_set_object_arg(G_OBJECT(beat), "mode", "live");
-      g_object_set(beat, "min-bpm", tempo.min_bpm, "max-bpm", tempo.max_bpm, NULL);
+      g_object_set(beat, "min-bpm", settings.tempo.min_bpm, "max-bpm", settings.tempo.max_bpm,
+                   NULL);
       ok = gst_element_link_many(conv, res, sync, beat, tee, NULL) &&
            gst_element_link(tee, bq) && gst_element_link_pads(bq, "src", sel, "beat") &&
            gst_element_link_many(tee, aq, aconv, aenc, mux, NULL);
       GstPad *src = gst_element_get_static_pad(beat, "src");
       gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_branch_eos, &live, NULL);
       gst_object_unref(src);
+      if (GST_CLOCK_TIME_IS_VALID(live.duration)) {
+        GstPad *sound = gst_element_get_static_pad(aq, "src");
+        gst_pad_add_probe(sound, GST_PAD_PROBE_TYPE_BUFFER, on_song_audio, &live, NULL);
+        gst_object_unref(sound);
+      }
       Branch *b = new Branch();
       b->pipeline = live.pipeline;
       b->target = gst_element_get_static_pad(conv, "sink");
@@ -313,7 +433,7 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
 
   int ret = 0;
   if (!ok) {
-    g_printerr("gst-montage-1.0: cannot build the live pipeline: %s\n",
+    g_printerr("gst-montage: cannot build the live pipeline: %s\n",
                error ? error->message : "elements would not link");
     ret = 1;
   } else {
@@ -321,11 +441,9 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
     GstBus *bus = gst_element_get_bus(live.pipeline);
     const guint watch = gst_bus_add_watch(bus, on_bus, &live);
     gst_object_unref(bus);
-    if (GST_CLOCK_TIME_IS_VALID(duration))
-      live.timer = g_timeout_add((guint)(duration / GST_MSECOND), on_duration, &live);
     if (!quiet)
       g_printerr("Playing %zu clips live into montageselect with %s (%s)...\n", clips.size(),
-                 encoder.c_str(), style.c_str());
+                 encoder.c_str(), settings.style.c_str());
     if (gst_element_set_state(live.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
       live.failed = true;
       if (live.error.empty())
@@ -334,18 +452,16 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
       g_main_loop_run(live.loop);
     }
     gst_element_set_state(live.pipeline, GST_STATE_NULL);
-    if (live.timer)
-      g_source_remove(live.timer);
     while (g_main_context_iteration(NULL, FALSE)) /* idles queued by the EOS probes */
       ;
     g_source_remove(watch);
     g_main_loop_unref(live.loop);
     if (live.failed) {
-      g_printerr("gst-montage-1.0: the live mix failed: %s\n", live.error.c_str());
+      g_printerr("gst-montage: the live mix failed: %s\n", live.error.c_str());
       g_unlink(tmp.c_str());
       ret = 1;
     } else if (g_rename(tmp.c_str(), output.c_str()) != 0) {
-      g_printerr("gst-montage-1.0: cannot write %s\n", output.c_str());
+      g_printerr("gst-montage: cannot write %s\n", output.c_str());
       ret = 1;
     } else {
       g_print("%s: live mix, %u switches\n", output.c_str(), live.switches);
@@ -359,3 +475,5 @@ int montage_tool_live(const std::vector<std::string> &clips, const std::string &
   }
   return ret;
 }
+
+} // namespace montage_tool

@@ -1,0 +1,35 @@
+/* tools/live.h: gst-montage-1.0 --live (live.cpp). */
+#pragma once
+
+#include "analysis.h"
+
+#include <gst/gst.h>
+
+#include <string>
+#include <vector>
+
+namespace montage_tool
+{
+
+struct LiveSettings {
+  std::string song;
+  std::string output; /* the MP4 to write */
+  /* Running time of the song at which the mix ends (the audio is cut at that
+   * sample, the video at the frame before); NONE: the song's end. */
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
+  std::string style = "balanced"; /* montageselect's style */
+  bool quiet = false;
+  TempoRange tempo;
+  gint width = 1280, height = 720, fps_n = 30, fps_d = 1;
+  bool preview = false;              /* the encoders' fastest settings */
+  std::vector<std::string> encoders; /* H.264 encoder factories, in the order to try */
+};
+
+/* Plays every clip at once, in real time, into montageselect, which cuts
+ * between them on the beats montagebeat (live mode) finds in the song, and
+ * writes the mix with the song as its soundtrack. Clips without a video
+ * stream GStreamer can decode are reported and left out. Returns the exit
+ * status: 0, 1 (no usable clip, a song without audio, a failed mix). */
+int live_mix(const std::vector<std::string> &clips, const LiveSettings &settings);
+
+} // namespace montage_tool
