@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <gst/pbutils/pbutils.h>
+#include <gst/video/video.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 #include <gst/montage/export.h>
@@ -545,6 +546,93 @@ TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
       run_tool({"--live", "-m", song, "-o", out, "--plan-json", tmp_path("live.json"), a});
   EXPECT_EQ(plan.status, 2) << plan.err;
   g_unlink(empty.c_str());
+}
+
+/* Marks the first video track of an MP4 as stored turned by 90 degrees (the
+ * tkhd matrix phones write for portrait video, which qtdemux reads as
+ * image-orientation rotate-90); mp4mux cannot write it. */
+bool mark_rotated_90(const std::string &path)
+{
+  gchar *data = nullptr;
+  gsize size = 0;
+  if (!g_file_get_contents(path.c_str(), &data, &size, nullptr))
+    return false;
+  std::string bytes(data, size);
+  g_free(data);
+  const size_t tkhd = bytes.find("tkhd");
+  if (tkhd == std::string::npos || tkhd + 4 + 60 > bytes.size())
+    return false;
+  const size_t payload = tkhd + 4;
+  const size_t matrix = payload + (bytes[payload] == 1 ? 52 : 40);
+  /* 16.16 fixed point a, b, (u), c, d: a = 0, b = 1, c = -1, d = 0. */
+  const guint32 values[] = {0, 0x00010000, 0, 0xFFFF0000u, 0};
+  for (size_t k = 0; k < 5; k++)
+    for (size_t byte = 0; byte < 4; byte++)
+      bytes[matrix + 4 * k + byte] = (char)((values[k] >> (24 - 8 * byte)) & 0xff);
+  return g_file_set_contents(path.c_str(), bytes.data(), (gssize)bytes.size(), nullptr);
+}
+
+/* Mean luma of the columns [x0, x1) of the first frame of `path`, -1 when it
+ * cannot be decoded. */
+double first_frame_column_luma(const std::string &path, double x0, double x1)
+{
+  const std::string desc = "filesrc location=\"" + path +
+                           "\" ! decodebin ! videoconvert ! video/x-raw,format=GRAY8 ! appsink "
+                           "name=sink sync=false";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+  if (!pipe)
+    return -1;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstSample *sample = nullptr;
+  g_signal_emit_by_name(sink, "try-pull-sample", 30 * GST_SECOND, &sample);
+  double mean = -1;
+  GstVideoInfo info;
+  if (sample && gst_video_info_from_caps(&info, gst_sample_get_caps(sample))) {
+    GstVideoFrame frame;
+    if (gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ)) {
+      const guint8 *px = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
+      const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+      const int w = GST_VIDEO_FRAME_WIDTH(&frame), h = GST_VIDEO_FRAME_HEIGHT(&frame);
+      double sum = 0;
+      long n = 0;
+      for (int y = 0; y < h; y++)
+        for (int x = (int)(x0 * w); x < (int)(x1 * w); x++, n++)
+          sum += px[y * stride + x];
+      mean = n ? sum / (double)n : -1;
+      gst_video_frame_unmap(&frame);
+    }
+  }
+  if (sample)
+    gst_sample_unref(sample);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipe);
+  return mean;
+}
+
+/* A clip stored turned (portrait video from a phone: a 320x240 white picture
+ * marked as turned by 90 degrees) is rendered upright, 240x320 fitted into the
+ * 320x240 output with black borders at the sides, on the cuts-only path as
+ * GES renders it; the cuts-only path filled the frame with it sideways. */
+TEST(Tool, TurnedClipsAreRenderedUpright)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  ASSERT_FALSE(song.empty());
+  const std::string clip = montage_test::make_media(
+      "turned.mp4", "videotestsrc num-buffers=150 pattern=white ! "
+                    "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
+                    "speed-preset=ultrafast ! mp4mux ! filesink location=%s");
+  ASSERT_FALSE(clip.empty());
+  ASSERT_TRUE(mark_rotated_90(clip));
+  const std::string out = tmp_path("upright.mp4");
+  ToolRun r = run_tool({"-q", "-m", song, "-o", out, "-d", "2", "--size", "320x240", clip});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const double side = first_frame_column_luma(out, 0.0, 0.15);
+  const double middle = first_frame_column_luma(out, 0.4, 0.6);
+  EXPECT_LT(side, 40) << "the sides are black borders";
+  EXPECT_GT(middle, 200) << "the picture is in the middle";
+  g_unlink(out.c_str());
 }
 
 /* An output that is one of the inputs is refused before anything is written

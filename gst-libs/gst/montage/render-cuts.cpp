@@ -106,6 +106,7 @@ void link_first_pad(GstElement *, GstPad *pad, gpointer user_data)
 struct DecodePipeline {
   GstElement *pipeline = nullptr;
   GstElement *first = nullptr; /* the first converter, owned by pipeline */
+  std::vector<GstElement *> converters; /* all of them, in order, owned by pipeline */
   GstElement *sink = nullptr;  /* owned by pipeline */
   GstBus *bus = nullptr;
 
@@ -149,6 +150,7 @@ struct DecodePipeline {
       gst_element_link(chain[i], chain[i + 1]);
     g_signal_connect(dec, "pad-added", G_CALLBACK(link_first_pad), chain.front());
     first = chain.front();
+    converters.assign(chain.begin(), chain.end() - 2);
   }
   ~DecodePipeline()
   {
@@ -192,12 +194,19 @@ public:
     GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
                                         G_TYPE_INT, width, "height", G_TYPE_INT, height,
                                         "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
-    /* videoconvertscale keeps the display aspect ratio with black borders
-     * (add-borders defaults to TRUE), as GES's positioner does. */
+    /* videoflip turns the picture upright where the container says it is
+     * stored turned (the image-orientation tag: phones' portrait clips), as
+     * GES's video sources do; videoconvert before it only converts a format
+     * videoflip lacks (else passthrough), and videoconvertscale keeps the
+     * display aspect ratio with black borders (add-borders defaults to TRUE),
+     * as GES's positioner does. */
     pipe_ = std::make_unique<DecodePipeline>(
-        uri, "video/x-raw(ANY)", std::initializer_list<const char *>{"videoconvertscale"}, caps,
+        uri, "video/x-raw(ANY)",
+        std::initializer_list<const char *>{"videoconvert", "videoflip", "videoconvertscale"}, caps,
         kDecodedAhead);
     gst_caps_unref(caps);
+    if (pipe_->usable())
+      gst_util_set_object_arg(G_OBJECT(pipe_->converters[1]), "video-direction", "auto");
     gst_segment_init(&probe_segment_, GST_FORMAT_UNDEFINED);
     if (pipe_->usable()) {
       GstPad *pad = gst_element_get_static_pad(pipe_->first, "sink");
@@ -223,7 +232,8 @@ public:
     start_ = start;
     if (!pipe_->usable()) {
       g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-                  "cannot create uridecodebin/videoconvertscale/appsink to decode %s",
+                  "cannot create uridecodebin/videoconvert/videoflip/videoconvertscale/appsink to "
+                  "decode %s",
                   uri_.c_str());
       return false;
     }
