@@ -2192,6 +2192,52 @@ TEST(MontageBeat, WholeSongAfterASeekStaysOnTheBeat)
   }
 }
 
+/* A tempo range that holds the song's tempo does not change it. stg0.ogg
+ * (150 BPM) is a sixteenth-note pulse accented 3+3+2, whose comb salience
+ * is nearly as high at 5 sixteenths (120 BPM, at the tempo prior's peak) as
+ * at 4: the whole-range path starts at 100 and the even-thirds rule takes it
+ * to 150, but with 105-160, 100-190 or 110-190 BPM (no 100 to start from)
+ * the path took 120 and no rule led from there (the --tempo of a new-user
+ * audit). The beat-level rules now start from the whole-range path where it
+ * lies within the range, and a pulse in even fifths is regrouped (5:4). */
+TEST(MontageBeat, TempoRangeHoldingTheTempoDoesNotChangeIt)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  const std::string path = montage_test::media_path("stg0.ogg");
+  ASSERT_FALSE(path.empty());
+  for (const char *range :
+       {"", "min-bpm=105 max-bpm=160", "min-bpm=100 max-bpm=190", "min-bpm=110 max-bpm=190"}) {
+    SCOPED_TRACE(*range ? range : "the whole range");
+    /* As the tool decodes a song (Vorbis as F32 through audioconvert). */
+    const std::string desc = "filesrc location=\"" + path +
+                             "\" ! decodebin ! audioconvert ! montagebeat " + range +
+                             " ! fakesink sync=false";
+    GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+    ASSERT_NE(pipe, nullptr);
+    gst_element_set_state(pipe, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipe);
+    double bpm = -1;
+    for (;;) {
+      GstMessage *msg = gst_bus_timed_pop_filtered(
+          bus, 60 * GST_SECOND,
+          (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
+      if (!msg)
+        break;
+      const GstMessageType type = GST_MESSAGE_TYPE(msg);
+      const GstStructure *st = gst_message_get_structure(msg);
+      if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(st, "montage-beats"))
+        gst_structure_get_double(st, "bpm", &bpm);
+      gst_message_unref(msg);
+      if (type != GST_MESSAGE_ELEMENT)
+        break;
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipe, GST_STATE_NULL);
+    gst_object_unref(pipe);
+    EXPECT_NEAR(bpm, 150.0, 150.0 * 0.04);
+  }
+}
+
 /* Played backwards (a segment with rate -1, the buffers last first), the
  * audio passes through at once and untouched, with no beats, energy or
  * tags, and one warning per start says so; the next forward segment is

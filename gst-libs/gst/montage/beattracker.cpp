@@ -1131,11 +1131,12 @@ struct BeatTracker::Impl {
   /* Zeroes the salience of the tempi outside config's range (a window's
    * tempo, offline and live, and through the song's salience the beat-level
    * alternatives, are then never chosen there). */
-  void in_range(std::vector<double> &s) const
+  void in_range(std::vector<double> &s) const { in_range(s, config.min_bpm, config.max_bpm); }
+  static void in_range(std::vector<double> &s, double min_bpm, double max_bpm)
   {
     const std::vector<double> &grid = tempo_grid();
     for (std::size_t k = 0; k < s.size(); k++)
-      if (grid[k] < config.min_bpm || grid[k] > config.max_bpm)
+      if (grid[k] < min_bpm || grid[k] > max_bpm)
         s[k] = 0.0;
   }
 
@@ -1687,10 +1688,12 @@ struct BeatTracker::Impl {
   }
 
   /* Local tempo (BPM) for every hop: a Viterbi path through per-window comb
-   * salience. Also the clarity of each hop's window (0 where its envelope
-   * does not spread: kMinPulseSpread). */
+   * salience, the tempi outside min_bpm..max_bpm left out. Also the clarity
+   * of each hop's window (0 where its envelope does not spread:
+   * kMinPulseSpread). */
   std::vector<double> tempo_path(const std::vector<float> &e, std::vector<double> &clar,
-                                 std::vector<double> &song_salience) const
+                                 std::vector<double> &song_salience, double min_bpm,
+                                 double max_bpm) const
   {
     const long n = (long)e.size();
     const long w = (long)std::lround(kTempoWindowS * kFps);
@@ -1706,7 +1709,7 @@ struct BeatTracker::Impl {
       a = std::max(0L, b - w);
       sliding.move_to(e, a, b);
       std::vector<double> s = tempo_salience(sliding);
-      in_range(s);
+      in_range(s, min_bpm, max_bpm);
       if (song_salience.empty())
         song_salience.assign(s.size(), 0.0);
       for (std::size_t i = 0; i < s.size(); i++)
@@ -1980,14 +1983,48 @@ struct BeatTracker::Impl {
    * where the midpoints are as strong as the beats; after it,
    * regroup_even_thirds() groups the beats in twos or fours of their pulse
    * where the thirds are as strong as the beats. */
-  void beat_level(const std::vector<float> &e, const std::vector<double> &salience, std::vector<double> &bpm,
-                  std::vector<long> &hops) const
+  static void beat_level(const std::vector<float> &e, const std::vector<double> &salience,
+                         std::vector<double> &bpm, std::vector<long> &hops, double min_bpm,
+                         double max_bpm)
   {
     const std::size_t whole = std::numeric_limits<std::size_t>::max() / 4;
-    double_even_level(e, bpm, hops, config.max_bpm);
-    mend_beat_level(e, salience, bpm, hops, whole, config.min_bpm, config.max_bpm);
-    mend_beat_level(e, salience, bpm, hops, kLevelSpan, config.min_bpm, config.max_bpm);
-    regroup_even_thirds(e, salience, bpm, hops, config.min_bpm, config.max_bpm);
+    double_even_level(e, bpm, hops, max_bpm);
+    mend_beat_level(e, salience, bpm, hops, whole, min_bpm, max_bpm);
+    mend_beat_level(e, salience, bpm, hops, kLevelSpan, min_bpm, max_bpm);
+    regroup_even_thirds(e, salience, bpm, hops, min_bpm, max_bpm);
+  }
+
+  /* The tempo path (tempo_path(), then beat_level()) and its beats, within
+   * config's range. The beat-level rules correct the level the comb and
+   * prior chose by the beats' structure (recorded-stg0: the comb picks 100
+   * BPM, the even thirds regroup it to 150), so they must start from that
+   * level: the path over the whole range is found first and kept where it
+   * lies within config's range. Only otherwise is the path sought within
+   * the range (zeroing the salience outside it before the Viterbi pass, as
+   * before): there the comb's choice among in-range tempi, not the rules,
+   * decides, and recorded-stg0 at 105-160 read 120 (5 of its sixteenths,
+   * as much comb as 150 and more prior). A range that holds the whole-range
+   * answer then never changes it. */
+  std::vector<double> level_path(const std::vector<float> &e, std::vector<double> &clar,
+                                 std::vector<long> &hops) const
+  {
+    const bool limited = config.min_bpm > kMinBpm || config.max_bpm < kMaxBpm;
+    for (int pass = limited ? 0 : 1; pass < 2; pass++) {
+      const double lo = pass == 0 ? kMinBpm : config.min_bpm,
+                   hi = pass == 0 ? kMaxBpm : config.max_bpm;
+      std::vector<double> salience;
+      clar.clear();
+      std::vector<double> bpm = tempo_path(e, clar, salience, lo, hi);
+      hops = beat_path(e, bpm);
+      if (hops.empty())
+        return bpm;
+      beat_level(e, salience, bpm, hops, lo, hi);
+      if (pass == 1 || std::all_of(bpm.begin(), bpm.end(), [&](double b) {
+            return b >= config.min_bpm && b <= config.max_bpm;
+          }))
+        return bpm;
+    }
+    return {};
   }
 
   /* Doubles the tempo path and tracks the beats again when the midpoints
@@ -2044,6 +2081,36 @@ struct BeatTracker::Impl {
     return factor;
   }
 
+  /* Fifths: where the onsets at 1/5..4/5 of the beat interval (the whole
+   * song's mean) all carry kEvenThirdRatio of the beat's onset, the beats
+   * are every fifth pulse of an even pulse (quintuplets are rare); the
+   * grouping in twos, fours or eights (5:2, 5:4, 5:8) with the most song
+   * salience within min_bpm..max_bpm, over half that at bpm; else 1. */
+  static double even_fifths_factor(const std::vector<float> &e, const std::vector<long> &hops,
+                                   const std::vector<double> &salience, double bpm, double min_bpm,
+                                   double max_bpm)
+  {
+    const long n = (long)e.size();
+    auto env = [&](long h) { return h >= 0 && h < n ? (double)e[(std::size_t)h] : 0.0; };
+    std::array<double, 5> p{};
+    for (std::size_t i = 0; i + 1 < hops.size(); i++)
+      for (int k = 0; k < 5; k++) {
+        const long c = (long)std::lround((double)hops[i] + (double)(hops[i + 1] - hops[i]) * k / 5);
+        p[(std::size_t)k] += std::max({env(c - 1), env(c), env(c + 1)});
+      }
+    if (p[0] <= 0 || *std::min_element(p.begin() + 1, p.end()) < kEvenThirdRatio * p[0])
+      return 1.0;
+    double factor = 1.0, best = 0.5 * salience_at(salience, bpm);
+    for (double f : {2.5, 1.25, 0.625}) {
+      const double v = salience_at(salience, bpm * f);
+      if (bpm * f >= min_bpm && bpm * f <= max_bpm && v > best) {
+        best = v;
+        factor = f;
+      }
+    }
+    return factor;
+  }
+
   /* Scales the tempo path by 3:2 or 3:4, whichever has the more song
    * salience at the path's median tempo so scaled (within min_bpm-max_bpm
    * and at least half the salience at the median), and tracks the beats
@@ -2060,8 +2127,10 @@ struct BeatTracker::Impl {
     const std::array<double, kSwingBins> p = mean_profile(prof, 0, prof.size());
     std::vector<double> sorted = bpm;
     std::nth_element(sorted.begin(), sorted.begin() + (long)sorted.size() / 2, sorted.end());
-    const double factor =
+    double factor =
         even_thirds_factor(p, salience, sorted[sorted.size() / 2], min_bpm, max_bpm, 1.0);
+    if (factor == 1.0)
+      factor = even_fifths_factor(e, hops, salience, sorted[sorted.size() / 2], min_bpm, max_bpm);
     if (factor == 1.0)
       return;
     for (double &v : bpm)
@@ -2164,13 +2233,11 @@ struct BeatTracker::Impl {
     if (n < 64)
       return;
     std::vector<float> e = envelope();
-    std::vector<double> clar, salience;
-    std::vector<double> bpm = tempo_path(e, clar, salience);
-    std::vector<long> hops = beat_path(e, bpm);
+    std::vector<double> clar;
+    std::vector<long> hops;
+    std::vector<double> bpm = level_path(e, clar, hops);
     if (hops.empty())
       return;
-
-    beat_level(e, salience, bpm, hops);
 
     swing_phase(e, hops);
 
