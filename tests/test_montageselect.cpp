@@ -71,12 +71,12 @@ public:
   }
 
   /* Requests sink_N (N = inputs.size()) and sets its caps. */
-  GstHarness *add_input()
+  GstHarness *add_input(const char *caps = kVideoCaps)
   {
     const std::string pad = "sink_" + std::to_string(inputs.size());
     GstHarness *h = gst_harness_new_with_element(element, pad.c_str(),
                                                  inputs.empty() ? "src" : NULL);
-    gst_harness_set_src_caps_str(h, kVideoCaps);
+    gst_harness_set_src_caps_str(h, caps);
     inputs.push_back(h);
     return h;
   }
@@ -85,16 +85,23 @@ public:
   /* Pushes frame k of input i; shot_start adds montagescene's shot meta. */
   void push_frame(int i, int k, bool shot_start = false, const montage::ShotProgress *features = nullptr)
   {
+    push_frame_at(i, k, k * kFrame, kFrame, shot_start, features);
+  }
+
+  /* Pushes frame k of input i with its own timestamp and duration. */
+  void push_frame_at(int i, int k, GstClockTime pts, GstClockTime duration, bool shot_start = false,
+                     const montage::ShotProgress *features = nullptr)
+  {
     GstMemory *mem = gst_allocator_alloc(NULL, 16 * 16, NULL);
     GST_MINI_OBJECT_FLAG_SET(mem, GST_MEMORY_FLAG_NOT_MAPPABLE);
     memories[{i, k}] = gst_memory_ref(mem);
     GstBuffer *buf = gst_buffer_new();
     gst_buffer_append_memory(buf, mem);
-    GST_BUFFER_PTS(buf) = k * kFrame;
-    GST_BUFFER_DURATION(buf) = kFrame;
+    GST_BUFFER_PTS(buf) = pts;
+    GST_BUFFER_DURATION(buf) = duration;
     if (shot_start) {
       montage::ShotStart s;
-      s.transition_start = s.transition_end = k * kFrame;
+      s.transition_start = s.transition_end = pts;
       ASSERT_TRUE(montage::shot_meta_add(buf, s));
     }
     if (features) {
@@ -485,4 +492,26 @@ TEST(MontageSelect, FeaturesMetaSteersTheChoice)
   ASSERT_EQ(1u, sw.size());
   EXPECT_EQ(10 * kFrame, sw[0].running_time);
   EXPECT_EQ(near_pad, pad_index(sw[0].now));
+}
+
+/* Every output buffer carries the duration of its grid frame, also a buffer
+ * that lands exactly on the grid with a duration of its own (an input faster
+ * than the output: 50 fps into a 25 fps grid). */
+TEST(MontageSelect, OutputBuffersCarryTheGridDuration)
+{
+  Mixer m(1, false); /* sink_0's caps (25 fps) make the grid */
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  m.add_input("video/x-raw,format=GRAY8,width=16,height=16,framerate=50/1");
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_eos()));
+  const GstClockTime half = kFrame / 2;
+  for (int k = 0; k < 10; k++) {
+    m.push_frame_at(1, 2 * k, 2 * k * half, half);
+    m.push_frame_at(1, 2 * k + 1, (2 * k + 1) * half, half);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    EXPECT_EQ(kFrame, GST_BUFFER_DURATION(out)) << "frame " << k;
+    EXPECT_EQ(std::make_pair(1, 2 * k), m.source_of(out));
+    gst_buffer_unref(out);
+  }
 }

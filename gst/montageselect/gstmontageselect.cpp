@@ -40,9 +40,10 @@
  * format, size, interlacing and pixel aspect ratio, which the caps query
  * tells upstream converters; frame rate, colorimetry and chroma siting may
  * differ; 30 fps when the caps have none). Frame t shows the on-air
- * input's buffer that covers running time t (start <= t < start + duration);
- * a buffer whose timestamp differs from t is restamped (a shallow copy when it
- * is shared: still the same memory). An input slower than the grid is shown
+ * input's buffer that covers running time t (start <= t < start + duration),
+ * with PTS t and the grid frame's duration: a buffer whose timestamp or
+ * duration differs is restamped (a shallow copy when it is shared: still the
+ * same memory). An input slower than the grid is shown
  * again (a new GstBuffer on the same memory, without metas). Before the first
  * frame after a switch downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
@@ -76,8 +77,9 @@
  * |[
  * gst-launch-1.0 -e montageselect name=sel bpm=120 ! videoconvert ! x264enc ! mp4mux ! \
  *     filesink location=mix.mp4 \
- *   videotestsrc is-live=true num-buffers=300 ! video/x-raw,width=640,height=360,framerate=30/1 ! sel. \
- *   videotestsrc is-live=true num-buffers=300 pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 ! sel.
+ *   videotestsrc is-live=true num-buffers=300 ! video/x-raw,width=640,height=360,framerate=30/1 !
+ * sel. \ videotestsrc is-live=true num-buffers=300 pattern=ball !
+ * video/x-raw,width=640,height=360,framerate=30/1 ! sel.
  * ]|
  * docs/montageselect.md has multi-camera pipelines with montagebeat and
  * montagescene, to MP4, RTP and SRT.
@@ -1073,7 +1075,8 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
                            (gsize)-1);
     }
     in->cur_sent = true;
-    if (GST_BUFFER_PTS(out) != f.t || !GST_BUFFER_DURATION_IS_VALID(out)) {
+    /* Every output buffer is one grid frame: its time and its duration. */
+    if (GST_BUFFER_PTS(out) != f.t || GST_BUFFER_DURATION(out) != f.d) {
       out = gst_buffer_make_writable(out);
       GST_BUFFER_PTS(out) = f.t;
       GST_BUFFER_DTS(out) = GST_CLOCK_TIME_NONE;
