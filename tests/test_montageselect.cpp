@@ -148,12 +148,27 @@ public:
     return {-1, -1};
   }
 
+  /* The montage-switch messages posted since the last call. */
   std::vector<Switch> switches()
   {
-    std::vector<Switch> out;
-    while (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    drain_bus();
+    return std::exchange(posted_switches, {});
+  }
+
+  /* The messages of the warnings posted since the last call. */
+  std::vector<std::string> warnings()
+  {
+    drain_bus();
+    return std::exchange(posted_warnings, {});
+  }
+
+  /* Reads the bus into posted_switches and posted_warnings. */
+  void drain_bus()
+  {
+    while (GstMessage *msg = gst_bus_pop(bus)) {
       const GstStructure *s = gst_message_get_structure(msg);
-      if (gst_structure_has_name(s, "montage-switch")) {
+      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT &&
+          gst_structure_has_name(s, "montage-switch")) {
         Switch w;
         guint64 v;
         if (gst_structure_get_uint64(s, "running-time", &v))
@@ -166,11 +181,53 @@ public:
         gst_structure_get_double(s, "total", &w.total);
         gst_structure_get_double(s, "jump-cut", &w.jump_cut);
         gst_structure_get_uint(s, "count", &w.count);
-        out.push_back(w);
+        posted_switches.push_back(w);
+      } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING) {
+        GError *err = nullptr;
+        gst_message_parse_warning(msg, &err, NULL);
+        posted_warnings.push_back(err ? err->message : "");
+        g_clear_error(&err);
       }
       gst_message_unref(msg);
     }
+  }
+
+  /* Sends new caps on input i as a CAPS event. False when it could not even
+   * be stored; a refusal by the element shows at the next push (not-negotiated). */
+  bool set_caps(int i, const char *caps)
+  {
+    GstCaps *c = gst_caps_from_string(caps);
+    const bool ok = gst_pad_push_event(inputs[i]->srcpad, gst_event_new_caps(c));
+    gst_caps_unref(c);
+    return ok;
+  }
+
+  /* The caps events sent downstream so far (other events are dropped). */
+  std::vector<std::string> output_caps()
+  {
+    std::vector<std::string> out;
+    while (GstEvent *e = gst_harness_try_pull_event(this->out())) {
+      if (GST_EVENT_TYPE(e) == GST_EVENT_CAPS) {
+        GstCaps *c;
+        gst_event_parse_caps(e, &c);
+        gchar *str = gst_caps_to_string(c);
+        out.push_back(str);
+        g_free(str);
+      }
+      gst_event_unref(e);
+    }
     return out;
+  }
+
+  /* Whether a RECONFIGURE event went upstream of input i since the last call. */
+  bool reconfigure_sent(int i)
+  {
+    bool seen = false;
+    while (GstEvent *e = gst_harness_try_pull_upstream_event(inputs[i])) {
+      seen = seen || GST_EVENT_TYPE(e) == GST_EVENT_RECONFIGURE;
+      gst_event_unref(e);
+    }
+    return seen;
   }
 
   /* force-key-unit running times received downstream so far. */
@@ -209,6 +266,8 @@ public:
   std::vector<GstHarness *> inputs;
   GstHarness *beat = nullptr;
   std::map<std::pair<int, int>, GstMemory *> memories;
+  std::vector<Switch> posted_switches;
+  std::vector<std::string> posted_warnings;
 };
 
 int pad_index(const std::string &name)
@@ -514,4 +573,55 @@ TEST(MontageSelect, OutputBuffersCarryTheGridDuration)
     EXPECT_EQ(std::make_pair(1, 2 * k), m.source_of(out));
     gst_buffer_unref(out);
   }
+}
+
+/* The input on air changes to another size mid-stream: it is taken out of
+ * the choice (a warning names it, RECONFIGURE goes upstream so a converter
+ * there can go back to the output's format), the mix goes on from the other
+ * input with the same output caps; with the output's format again it is back
+ * in the choice. */
+TEST(MontageSelect, InputChangingFormatMidStreamIsTakenOut)
+{
+  constexpr const char *kBigger = "video/x-raw,format=GRAY8,width=32,height=32,framerate=25/1";
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  int on_air = -1;
+  for (int k = 0; k < 30; k++) {
+    if (k == 10) {
+      m.reconfigure_sent(on_air);
+      ASSERT_TRUE(m.set_caps(on_air, kBigger)) << "new caps on a live input were refused";
+    }
+    if (k == 15) {
+      EXPECT_TRUE(m.reconfigure_sent(on_air)) << "no RECONFIGURE upstream of the mismatched input";
+      ASSERT_TRUE(m.set_caps(on_air, kVideoCaps));
+    }
+    for (int i = 0; i < 2; i++)
+      if (k < 20 || i == on_air)
+        m.push_frame(i, k);
+    if (k == 19) { /* the other input ends: the one back in the choice takes over */
+      ASSERT_TRUE(gst_harness_push_event(m.inputs[1 - on_air], gst_event_new_eos()));
+    }
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "the output stalled at frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    if (k == 0)
+      on_air = pad_index(m.switches().at(0).now);
+    const std::pair<int, int> src = m.source_of(out);
+    EXPECT_EQ(k < 10 || k >= 20 ? on_air : 1 - on_air, src.first) << "frame " << k;
+    EXPECT_EQ(k, src.second);
+    gst_buffer_unref(out);
+  }
+  const std::string pad = "sink_" + std::to_string(on_air);
+  std::vector<std::string> warnings = m.warnings();
+  ASSERT_EQ(1u, warnings.size());
+  EXPECT_NE(std::string::npos, warnings[0].find(pad)) << warnings[0];
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(2u, sw.size());
+  EXPECT_EQ("input-lost", sw[0].reason);
+  EXPECT_EQ(10 * kFrame, sw[0].running_time);
+  EXPECT_EQ("input-lost", sw[1].reason);
+  EXPECT_EQ(20 * kFrame, sw[1].running_time);
+  std::vector<std::string> caps = m.output_caps();
+  ASSERT_EQ(1u, caps.size()) << "the output caps changed mid-stream";
+  EXPECT_NE(std::string::npos, caps[0].find("width=(int)16")) << caps[0];
 }

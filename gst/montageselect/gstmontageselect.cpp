@@ -39,13 +39,19 @@
  * (the first input's caps; all inputs must have the same memory type,
  * format, size, interlacing and pixel aspect ratio, which the caps query
  * tells upstream converters; frame rate, colorimetry and chroma siting may
- * differ; 30 fps when the caps have none). Frame t shows the on-air
- * input's buffer that covers running time t (start <= t < start + duration),
- * with PTS t and the grid frame's duration: a buffer whose timestamp or
- * duration differs is restamped (a shallow copy when it is shared: still the
- * same memory). An input slower than the grid is shown
- * again (a new GstBuffer on the same memory, without metas). Before the first
- * frame after a switch downstream force-key-unit events
+ * differ; 30 fps when the caps have none). The output caps do not change
+ * until the element goes back to READY. An input whose caps differ, at the
+ * start or later, is accepted but not shown: a warning names it, a
+ * RECONFIGURE event goes upstream of it (a converter there then converts to
+ * the output's format), and it is out of the choice (when on air: switched
+ * away from, reason `input-lost`) until it sends matching caps again.
+ *
+ * Frame t shows the on-air input's buffer that covers running time t
+ * (start <= t < start + duration), with PTS t and the grid frame's duration:
+ * a buffer whose timestamp or duration differs is restamped (a shallow copy
+ * when it is shared: still the same memory). An input slower than the grid is
+ * shown again (a new GstBuffer on the same memory, without metas). Before the
+ * first frame after a switch downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ...; one timed and one for the next frame: gst/montage/keyunit.h)
  * ask an encoder for a keyframe there.
@@ -147,13 +153,15 @@ struct Input {
   std::size_t slot = 0;               /* engine item index (video pads) */
   std::atomic<bool> released{false};  /* set by release_pad */
   bool seen_data = false;
-  bool caps_ok = true;
+  GstCaps *caps = nullptr; /* of its latest CAPS event */
+  bool caps_ok = false;    /* those caps have the output's format */
   bool lost = false;
   /* The buffer showing now (may be NULL once given away downstream). */
   GstBuffer *current = nullptr;
   GstClockTime cur_start = GST_CLOCK_TIME_NONE; /* running time */
   GstClockTime cur_end = GST_CLOCK_TIME_NONE;
   bool cur_sent = false;
+  bool cur_caps_ok = false; /* caps_ok when it came */
   /* Its shots. */
   GstClockTime shot_start = GST_CLOCK_TIME_NONE; /* running time of its latest cut */
   guint shot_serial = 0;
@@ -169,6 +177,7 @@ struct Input {
     gst_clear_buffer(&current);
     cur_start = cur_end = GST_CLOCK_TIME_NONE;
     cur_sent = false;
+    cur_caps_ok = false;
   }
 };
 
@@ -230,6 +239,7 @@ static void gst_montage_select_pad_finalize(GObject *object)
 {
   GstMontageSelectPad *pad = GST_MONTAGE_SELECT_PAD(object);
   pad->input->clear_current();
+  gst_clear_caps(&pad->input->caps);
   delete pad->input;
   pad->input = nullptr;
   G_OBJECT_CLASS(gst_montage_select_pad_parent_class)->finalize(object);
@@ -449,6 +459,43 @@ static void gst_montage_select_release_pad(GstElement *element, GstPad *pad)
 
 /* ---- caps ---- */
 
+/* What a video input may send: the answer to its caps query, which
+ * accept-caps follows. Before the output caps, what downstream takes. Then
+ * the output's format at any frame rate (and colorimetry, chroma siting),
+ * which converters upstream convert to; but when upstream cannot make that
+ * format (filter: what upstream can make), whatever it makes: such caps are
+ * accepted, so that the input's stream goes on, and the input is not shown
+ * while it has them (sink_event). */
+static GstCaps *input_caps(GstMontageSelect *self, GstAggregatorPad *pad, GstCaps *filter)
+{
+  GST_OBJECT_LOCK(self);
+  GstCaps *format = self->state->out_caps ? without_rate(self->state->out_caps) : nullptr;
+  GST_OBJECT_UNLOCK(self);
+  GstCaps *templ = gst_pad_get_pad_template_caps(GST_PAD(pad));
+  GstCaps *caps;
+  if (!format) {
+    caps = gst_pad_peer_query_caps(GST_AGGREGATOR_SRC_PAD(GST_AGGREGATOR(self)), templ);
+    gst_caps_unref(templ);
+  } else {
+    for (guint i = 0; i < gst_caps_get_size(format); i++)
+      gst_structure_set(gst_caps_get_structure(format, i), "framerate", GST_TYPE_FRACTION_RANGE, 0,
+                        1, G_MAXINT, 1, NULL);
+    if (filter && !gst_caps_can_intersect(filter, format)) {
+      gst_caps_unref(format);
+      caps = templ;
+    } else {
+      gst_caps_unref(templ);
+      caps = format;
+    }
+  }
+  if (filter) {
+    GstCaps *c = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(caps);
+    caps = c;
+  }
+  return caps;
+}
+
 static gboolean gst_montage_select_sink_query(GstAggregator *agg, GstAggregatorPad *aggpad,
                                               GstQuery *query)
 {
@@ -460,41 +507,18 @@ static gboolean gst_montage_select_sink_query(GstAggregator *agg, GstAggregatorP
   case GST_QUERY_CAPS: {
     GstCaps *filter = nullptr;
     gst_query_parse_caps(query, &filter);
-    GST_OBJECT_LOCK(self);
-    GstCaps *fixed = self->state->out_caps ? without_rate(self->state->out_caps) : nullptr;
-    GST_OBJECT_UNLOCK(self);
-    GstCaps *caps;
-    if (fixed) {
-      /* Same layout for every input; any frame rate and colorimetry. */
-      for (guint i = 0; i < gst_caps_get_size(fixed); i++)
-        gst_structure_set(gst_caps_get_structure(fixed, i), "framerate", GST_TYPE_FRACTION_RANGE,
-                          0, 1, G_MAXINT, 1, NULL);
-      caps = fixed;
-    } else {
-      GstCaps *templ = gst_pad_get_pad_template_caps(GST_PAD(aggpad));
-      caps = gst_pad_peer_query_caps(GST_AGGREGATOR_SRC_PAD(agg), templ);
-      gst_caps_unref(templ);
-    }
-    if (filter) {
-      GstCaps *c = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
-      gst_caps_unref(caps);
-      caps = c;
-    }
+    GstCaps *caps = input_caps(self, aggpad, filter);
     gst_query_set_caps_result(query, caps);
     gst_caps_unref(caps);
     return TRUE;
   }
   case GST_QUERY_ACCEPT_CAPS: {
+    /* What the caps query answers for these caps (GstPad's default rule). */
     GstCaps *caps = nullptr;
     gst_query_parse_accept_caps(query, &caps);
-    GstCaps *templ = gst_pad_get_pad_template_caps(GST_PAD(aggpad));
-    bool ok = gst_caps_can_intersect(caps, templ);
-    gst_caps_unref(templ);
-    GST_OBJECT_LOCK(self);
-    if (ok && self->state->out_caps)
-      ok = caps_match(caps, self->state->out_caps);
-    GST_OBJECT_UNLOCK(self);
-    gst_query_set_accept_caps_result(query, ok);
+    GstCaps *allowed = input_caps(self, aggpad, caps);
+    gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, allowed));
+    gst_caps_unref(allowed);
     return TRUE;
   }
   default:
@@ -519,23 +543,34 @@ static gboolean gst_montage_select_sink_event(GstAggregator *agg, GstAggregatorP
     }
   }
   if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS && !in->is_beat) {
+    /* Called in order with the pad's buffers (from the aggregate thread):
+     * the buffers after it have these caps. */
     GstCaps *caps = nullptr;
     gst_event_parse_caps(event, &caps);
     GST_OBJECT_LOCK(self);
     GstCaps *out = self->state->out_caps ? gst_caps_ref(self->state->out_caps) : nullptr;
     GST_OBJECT_UNLOCK(self);
+    const bool changed = !in->caps || !gst_caps_is_equal(in->caps, caps);
+    gst_caps_replace(&in->caps, caps);
     if (!out) {
       gst_pad_mark_reconfigure(GST_AGGREGATOR_SRC_PAD(agg));
       in->caps_ok = true;
     } else {
+      const bool was_ok = in->caps_ok;
       in->caps_ok = caps_match(caps, out);
-      if (!in->caps_ok)
+      if (!in->caps_ok && changed) {
+        /* Once per change of caps: a converter upstream that negotiated
+         * before may now convert to the output's format (caps query). */
         GST_ELEMENT_WARNING(self, STREAM, FORMAT,
                             ("Input %s has another video format than the output; it will not be "
                              "shown. Put videoconvert and videoscale with a capsfilter in front "
                              "of every input.",
                              GST_PAD_NAME(aggpad)),
                             ("input %" GST_PTR_FORMAT ", output %" GST_PTR_FORMAT, caps, out));
+        gst_pad_push_event(GST_PAD(aggpad), gst_event_new_reconfigure());
+      } else if (in->caps_ok && !was_ok) {
+        GST_INFO_OBJECT(self, "%s has the output's format again", GST_PAD_NAME(aggpad));
+      }
       gst_caps_unref(out);
     }
   }
@@ -640,8 +675,11 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
   GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
   reset_streaming(self);
   std::vector<GstMontageSelectPad *> pads = sink_pads(GST_ELEMENT(agg));
-  for (GstMontageSelectPad *p : pads)
+  for (GstMontageSelectPad *p : pads) {
     p->input->clear_current();
+    gst_clear_caps(&p->input->caps);
+    p->input->caps_ok = false;
+  }
   unref_pads(pads);
   self->state->engine.reset();
   GST_OBJECT_LOCK(self);
@@ -674,7 +712,7 @@ struct Frame {
 
 bool available_at(const Input *in, GstAggregatorPad *pad, GstClockTime t)
 {
-  return !in->is_beat && !in->released && in->caps_ok && !in->lost &&
+  return !in->is_beat && !in->released && in->cur_caps_ok && !in->lost &&
          !gst_aggregator_pad_is_eos(pad) && GST_CLOCK_TIME_IS_VALID(in->cur_start) &&
          in->current != nullptr && in->cur_start <= t && in->cur_end > t;
 }
@@ -755,6 +793,7 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
     read_shot_metas(self->state, in, buf, start);
     in->clear_current(); /* the frame before it is dropped (or was shown) */
     in->current = buf;
+    in->cur_caps_ok = in->caps_ok;
     in->cur_start = start;
     in->cur_end = start + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : f.d);
     in->lost = false;
@@ -989,15 +1028,14 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       previous && available_at(previous->input, GST_AGGREGATOR_PAD(previous), f.t);
   if (!on_air_ok) {
     if (previous)
-      GST_INFO_OBJECT(self,
-                      "%s cannot show %" GST_TIME_FORMAT ": current %p [%" GST_TIME_FORMAT
-                      ", %" GST_TIME_FORMAT "), lost %d, caps %d, eos %d, released %d",
-                      GST_PAD_NAME(previous), GST_TIME_ARGS(f.t), (void *)previous->input->current,
-                      GST_TIME_ARGS(previous->input->cur_start),
-                      GST_TIME_ARGS(previous->input->cur_end), previous->input->lost,
-                      previous->input->caps_ok,
-                      gst_aggregator_pad_is_eos(GST_AGGREGATOR_PAD(previous)),
-                      (int)previous->input->released);
+      GST_INFO_OBJECT(
+          self,
+          "%s cannot show %" GST_TIME_FORMAT ": current %p [%" GST_TIME_FORMAT ", %" GST_TIME_FORMAT
+          "), lost %d, caps %d, eos %d, released %d",
+          GST_PAD_NAME(previous), GST_TIME_ARGS(f.t), (void *)previous->input->current,
+          GST_TIME_ARGS(previous->input->cur_start), GST_TIME_ARGS(previous->input->cur_end),
+          previous->input->lost, previous->input->cur_caps_ok,
+          gst_aggregator_pad_is_eos(GST_AGGREGATOR_PAD(previous)), (int)previous->input->released);
     reason = previous ? "input-lost" : "start";
     next = choose(self, f, on_beat ? &beat : nullptr, true, sel);
     if (!next)
