@@ -1,8 +1,9 @@
 /* GstHarness tests for the montageselect element: switch timing to the frame
  * from a beat meta and from the bpm property, zero-copy forwarding,
  * force-key-unit events, min-shot-length, an input dropping out (EOS and no
- * data past the latency), a pad added while playing. The selection engine
- * itself is tested in test_selection.cpp. */
+ * data past the latency), a pad added while playing, the output grid's
+ * durations, inputs of another format (at the start and mid-stream). The
+ * selection engine itself is tested in test_selection.cpp. */
 #include <gtest/gtest.h>
 
 #include "testutil.h"
@@ -269,6 +270,14 @@ public:
   std::vector<Switch> posted_switches;
   std::vector<std::string> posted_warnings;
 };
+
+std::string to_string(const GstCaps *caps)
+{
+  gchar *str = gst_caps_to_string(caps);
+  std::string out = str;
+  g_free(str);
+  return out;
+}
 
 int pad_index(const std::string &name)
 {
@@ -623,5 +632,49 @@ TEST(MontageSelect, InputChangingFormatMidStreamIsTakenOut)
   EXPECT_EQ(20 * kFrame, sw[1].running_time);
   std::vector<std::string> caps = m.output_caps();
   ASSERT_EQ(1u, caps.size()) << "the output caps changed mid-stream";
+  EXPECT_NE(std::string::npos, caps[0].find("width=(int)16")) << caps[0];
+}
+
+/* Inputs of different sizes at the start: the first input's caps make the
+ * output's format, which the caps query then tells the others' upstream;
+ * an input that sends another size anyway is never shown, and a warning
+ * names it. */
+TEST(MontageSelect, InputOfAnotherSizeAtTheStartIsNotShown)
+{
+  Mixer m(1, false);
+  g_object_set(m.element, "bpm", 150.0, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  GstCaps *query = gst_pad_peer_query_caps(m.inputs[0]->srcpad, NULL);
+  GstCaps *same =
+      gst_caps_from_string("video/x-raw,format=GRAY8,width=16,height=16,framerate=30/1");
+  GstCaps *other =
+      gst_caps_from_string("video/x-raw,format=GRAY8,width=32,height=32,framerate=25/1");
+  m.add_input("video/x-raw,format=GRAY8,width=32,height=32,framerate=25/1");
+  GstCaps *query1 = gst_pad_peer_query_caps(m.inputs[1]->srcpad, NULL);
+  /* Before any buffer: the first input's format at any frame rate. */
+  EXPECT_TRUE(gst_caps_can_intersect(query, same)) << "sink_0 answers " << to_string(query);
+  EXPECT_FALSE(gst_caps_can_intersect(query, other)) << "sink_0 answers " << to_string(query);
+  EXPECT_TRUE(gst_caps_can_intersect(query1, same)) << "sink_1 answers " << to_string(query1);
+  EXPECT_FALSE(gst_caps_can_intersect(query1, other)) << "sink_1 answers " << to_string(query1);
+  gst_caps_unref(query);
+  gst_caps_unref(query1);
+  gst_caps_unref(same);
+  gst_caps_unref(other);
+  /* sink_1 sends 32x32 frames anyway: only sink_0 is shown. */
+  for (int k = 0; k < 30; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(std::make_pair(0, k), m.source_of(out));
+    gst_buffer_unref(out);
+  }
+  std::vector<std::string> warnings = m.warnings();
+  ASSERT_EQ(1u, warnings.size());
+  EXPECT_NE(std::string::npos, warnings[0].find("sink_1")) << warnings[0];
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size()) << "a switch to the input of another size";
+  EXPECT_EQ("sink_0", sw[0].now);
+  std::vector<std::string> caps = m.output_caps();
+  ASSERT_EQ(1u, caps.size());
   EXPECT_NE(std::string::npos, caps[0].find("width=(int)16")) << caps[0];
 }

@@ -36,10 +36,11 @@
  *
  * ## Output
  * Output frames follow a regular grid at the frame rate of the output caps
- * (the first input's caps; all inputs must have the same memory type,
- * format, size, interlacing and pixel aspect ratio, which the caps query
- * tells upstream converters; frame rate, colorimetry and chroma siting may
- * differ; 30 fps when the caps have none). The output caps do not change
+ * (the caps of the first input to send caps, at once the format every input
+ * must have: the same memory type, format, size, interlacing and pixel aspect
+ * ratio, which the caps query of every input answers from then on, so that
+ * converters upstream convert to it; frame rate, colorimetry and chroma siting
+ * may differ; 30 fps when the caps have none). The output caps do not change
  * until the element goes back to READY. An input whose caps differ, at the
  * start or later, is accepted but not shown: a warning names it, a
  * RECONFIGURE event goes upstream of it (a converter there then converts to
@@ -195,6 +196,9 @@ struct SelectState {
   Settings settings;
 
   /* Object lock: */
+  /* The first caps that came on a video input: the format of the output and
+   * of every input shown, kept until stop. */
+  GstCaps *format_caps = nullptr;
   GstCaps *out_caps = nullptr; /* output caps once negotiated */
   GstClockTime frame = 0;      /* output frame duration, ns; 0 before caps */
   gint fps_n = 30, fps_d = 1;  /* output frame rate (30/1 when the caps have none) */
@@ -460,16 +464,16 @@ static void gst_montage_select_release_pad(GstElement *element, GstPad *pad)
 /* ---- caps ---- */
 
 /* What a video input may send: the answer to its caps query, which
- * accept-caps follows. Before the output caps, what downstream takes. Then
- * the output's format at any frame rate (and colorimetry, chroma siting),
- * which converters upstream convert to; but when upstream cannot make that
- * format (filter: what upstream can make), whatever it makes: such caps are
- * accepted, so that the input's stream goes on, and the input is not shown
- * while it has them (sink_event). */
+ * accept-caps follows. Before any input has caps, what downstream takes. Then
+ * the output's format (the first input's caps, format_caps) at any frame rate
+ * (and colorimetry, chroma siting), which converters upstream convert to; but
+ * when upstream cannot make that format (filter: what upstream can make),
+ * whatever it makes: such caps are accepted, so that the input's stream goes
+ * on, and the input is not shown while it has them (sink_event). */
 static GstCaps *input_caps(GstMontageSelect *self, GstAggregatorPad *pad, GstCaps *filter)
 {
   GST_OBJECT_LOCK(self);
-  GstCaps *format = self->state->out_caps ? without_rate(self->state->out_caps) : nullptr;
+  GstCaps *format = self->state->format_caps ? without_rate(self->state->format_caps) : nullptr;
   GST_OBJECT_UNLOCK(self);
   GstCaps *templ = gst_pad_get_pad_template_caps(GST_PAD(pad));
   GstCaps *caps;
@@ -548,44 +552,71 @@ static gboolean gst_montage_select_sink_event(GstAggregator *agg, GstAggregatorP
     GstCaps *caps = nullptr;
     gst_event_parse_caps(event, &caps);
     GST_OBJECT_LOCK(self);
-    GstCaps *out = self->state->out_caps ? gst_caps_ref(self->state->out_caps) : nullptr;
+    if (!self->state->format_caps)
+      self->state->format_caps = gst_caps_ref(caps); /* (normally set in sink_event_pre_queue) */
+    GstCaps *out = gst_caps_ref(self->state->format_caps);
+    const bool negotiated = self->state->out_caps != nullptr;
     GST_OBJECT_UNLOCK(self);
+    if (!negotiated)
+      gst_pad_mark_reconfigure(GST_AGGREGATOR_SRC_PAD(agg));
     const bool changed = !in->caps || !gst_caps_is_equal(in->caps, caps);
     gst_caps_replace(&in->caps, caps);
-    if (!out) {
-      gst_pad_mark_reconfigure(GST_AGGREGATOR_SRC_PAD(agg));
-      in->caps_ok = true;
-    } else {
-      const bool was_ok = in->caps_ok;
-      in->caps_ok = caps_match(caps, out);
-      if (!in->caps_ok && changed) {
-        /* Once per change of caps: a converter upstream that negotiated
-         * before may now convert to the output's format (caps query). */
-        GST_ELEMENT_WARNING(self, STREAM, FORMAT,
-                            ("Input %s has another video format than the output; it will not be "
-                             "shown. Put videoconvert and videoscale with a capsfilter in front "
-                             "of every input.",
-                             GST_PAD_NAME(aggpad)),
-                            ("input %" GST_PTR_FORMAT ", output %" GST_PTR_FORMAT, caps, out));
-        gst_pad_push_event(GST_PAD(aggpad), gst_event_new_reconfigure());
-      } else if (in->caps_ok && !was_ok) {
-        GST_INFO_OBJECT(self, "%s has the output's format again", GST_PAD_NAME(aggpad));
-      }
-      gst_caps_unref(out);
+    const bool was_ok = in->caps_ok;
+    in->caps_ok = caps_match(caps, out);
+    if (!in->caps_ok && changed) {
+      /* Once per change of caps: a converter upstream that negotiated
+       * before may now convert to the output's format (caps query). */
+      GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                          ("Input %s has another video format than the output; it will not be "
+                           "shown. Put videoconvert and videoscale with a capsfilter in front "
+                           "of every input.",
+                           GST_PAD_NAME(aggpad)),
+                          ("input %" GST_PTR_FORMAT ", output %" GST_PTR_FORMAT, caps, out));
+      gst_pad_push_event(GST_PAD(aggpad), gst_event_new_reconfigure());
+    } else if (in->caps_ok && !was_ok) {
+      GST_INFO_OBJECT(self, "%s has the output's format", GST_PAD_NAME(aggpad));
     }
+    gst_caps_unref(out);
   }
   return GST_AGGREGATOR_CLASS(gst_montage_select_parent_class)->sink_event(agg, aggpad, event);
+}
+
+/* The first caps to arrive on a video input set the format at once, so that
+ * the caps queries of the other inputs answer it from then on. */
+static GstFlowReturn gst_montage_select_sink_event_pre_queue(GstAggregator *agg,
+                                                             GstAggregatorPad *aggpad,
+                                                             GstEvent *event)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  const bool video_caps =
+      GST_EVENT_TYPE(event) == GST_EVENT_CAPS && !GST_MONTAGE_SELECT_PAD(aggpad)->input->is_beat;
+  GstCaps *caps = nullptr;
+  if (video_caps) {
+    gst_event_parse_caps(event, &caps);
+    gst_caps_ref(caps);
+  }
+  const GstFlowReturn ret = GST_AGGREGATOR_CLASS(gst_montage_select_parent_class)
+                                ->sink_event_pre_queue(agg, aggpad, event);
+  if (caps) {
+    GST_OBJECT_LOCK(self);
+    const bool first = ret == GST_FLOW_OK && !self->state->format_caps;
+    if (first)
+      self->state->format_caps = gst_caps_ref(caps);
+    GST_OBJECT_UNLOCK(self);
+    if (first)
+      GST_INFO_OBJECT(self, "output format from %s: %" GST_PTR_FORMAT, GST_PAD_NAME(aggpad), caps);
+    gst_caps_unref(caps);
+  }
+  return ret;
 }
 
 static GstFlowReturn gst_montage_select_update_src_caps(GstAggregator *agg, GstCaps *downstream,
                                                         GstCaps **ret)
 {
-  std::vector<GstMontageSelectPad *> pads = sink_pads(GST_ELEMENT(agg));
-  GstCaps *caps = nullptr;
-  for (GstMontageSelectPad *p : pads)
-    if (!p->input->is_beat && !p->input->released && !caps)
-      caps = gst_pad_get_current_caps(GST_PAD(p));
-  unref_pads(pads);
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  GST_OBJECT_LOCK(self);
+  GstCaps *caps = self->state->format_caps ? gst_caps_ref(self->state->format_caps) : nullptr;
+  GST_OBJECT_UNLOCK(self);
   if (!caps)
     return GST_AGGREGATOR_FLOW_NEED_DATA;
   *ret = gst_caps_intersect(downstream, caps);
@@ -684,6 +715,7 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
   self->state->engine.reset();
   GST_OBJECT_LOCK(self);
   gst_clear_caps(&self->state->out_caps);
+  gst_clear_caps(&self->state->format_caps);
   self->state->frame = 0;
   GST_OBJECT_UNLOCK(self);
   return TRUE;
@@ -1148,6 +1180,7 @@ static void gst_montage_select_finalize(GObject *object)
   if (self->state->on_air)
     gst_object_unref(self->state->on_air);
   gst_clear_caps(&self->state->out_caps);
+  gst_clear_caps(&self->state->format_caps);
   delete self->state;
   self->state = nullptr;
   G_OBJECT_CLASS(gst_montage_select_parent_class)->finalize(object);
@@ -1220,6 +1253,7 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
   agg_class->create_new_pad = GST_DEBUG_FUNCPTR(gst_montage_select_create_new_pad);
   agg_class->sink_query = GST_DEBUG_FUNCPTR(gst_montage_select_sink_query);
   agg_class->sink_event = GST_DEBUG_FUNCPTR(gst_montage_select_sink_event);
+  agg_class->sink_event_pre_queue = GST_DEBUG_FUNCPTR(gst_montage_select_sink_event_pre_queue);
   agg_class->update_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_update_src_caps);
   agg_class->negotiated_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_negotiated_src_caps);
   agg_class->start = GST_DEBUG_FUNCPTR(gst_montage_select_start);
