@@ -84,9 +84,10 @@
  * |[
  * gst-launch-1.0 -e montageselect name=sel bpm=120 ! videoconvert ! x264enc ! mp4mux ! \
  *     filesink location=mix.mp4 \
- *   videotestsrc is-live=true num-buffers=300 ! video/x-raw,width=640,height=360,framerate=30/1 !
- * sel. \ videotestsrc is-live=true num-buffers=300 pattern=ball !
- * video/x-raw,width=640,height=360,framerate=30/1 ! sel.
+ *   videotestsrc is-live=true num-buffers=300 ! \
+ *     video/x-raw,format=I420,width=640,height=360,framerate=30/1 ! sel. \
+ *   videotestsrc is-live=true num-buffers=300 pattern=ball ! \
+ *     video/x-raw,format=I420,width=640,height=360,framerate=30/1 ! sel.
  * ]|
  * docs/montageselect.md has multi-camera pipelines with montagebeat and
  * montagescene, to MP4, RTP and SRT.
