@@ -1834,13 +1834,14 @@ struct BeatTracker::Impl {
    * the beat level puts sub-beat onsets both early and late over a few
    * beats, which neither test accepts. */
   /* The mean of the beat-interval profiles prof[a..b). */
-  static std::array<double, kSwingBins> mean_profile(const std::vector<std::array<double, kSwingBins>> &prof,
-                                                     std::size_t a, std::size_t b)
+  template <std::size_t N>
+  static std::array<double, N> mean_profile(const std::vector<std::array<double, N>> &prof,
+                                            std::size_t a, std::size_t b)
   {
-    std::array<double, kSwingBins> p{};
+    std::array<double, N> p{};
     for (std::size_t j = a; j < b; j++)
-      for (int k = 0; k < kSwingBins; k++)
-        p[(std::size_t)k] += prof[j][(std::size_t)k] / (double)(b - a);
+      for (std::size_t k = 0; k < N; k++)
+        p[k] += prof[j][k] / (double)(b - a);
     return p;
   }
 
@@ -1856,13 +1857,15 @@ struct BeatTracker::Impl {
   }
 
   /* Profile of the beat interval [h0, h1) of an envelope: its maximum
-   * within +-1 hop of kSwingBins evenly spaced positions. */
-  template <typename Env> static void interval_profile(Env env, long h0, long h1, std::array<double, kSwingBins> &p)
+   * within +-1 hop of N evenly spaced positions (kSwingBins for the swing
+   * and thirds tests, 5 for even_fifths_factor()). */
+  template <typename Env, std::size_t N>
+  static void interval_profile(Env env, long h0, long h1, std::array<double, N> &p)
   {
     const double len = (double)(h1 - h0);
-    for (int k = 0; k < kSwingBins; k++) {
-      const long c = (long)std::lround((double)h0 + len * k / kSwingBins);
-      p[(std::size_t)k] = std::max({env(c - 1), env(c), env(c + 1)});
+    for (std::size_t k = 0; k < N; k++) {
+      const long c = (long)std::lround((double)h0 + len * (double)k / (double)N);
+      p[k] = std::max({env(c - 1), env(c), env(c + 1)});
     }
   }
 
@@ -1879,12 +1882,13 @@ struct BeatTracker::Impl {
   /* interval_profile() of every beat interval of a path over envelope e
    * (zero outside it): hops.size() - 1 profiles, none for fewer than two
    * beats. */
-  static std::vector<std::array<double, kSwingBins>>
-  interval_profiles(const std::vector<float> &e, const std::vector<long> &hops)
+  template <std::size_t N = kSwingBins>
+  static std::vector<std::array<double, N>> interval_profiles(const std::vector<float> &e,
+                                                              const std::vector<long> &hops)
   {
     const long n = (long)e.size();
     auto env = [&](long h) { return h >= 0 && h < n ? (double)e[(std::size_t)h] : 0.0; };
-    std::vector<std::array<double, kSwingBins>> prof(hops.size() < 2 ? 0 : hops.size() - 1);
+    std::vector<std::array<double, N>> prof(hops.size() < 2 ? 0 : hops.size() - 1);
     for (std::size_t i = 0; i < prof.size(); i++)
       interval_profile(env, hops[i], hops[i + 1], prof[i]);
     return prof;
@@ -2070,8 +2074,19 @@ struct BeatTracker::Impl {
     static_assert(kSwingBins == 12, "thirds at positions 4 and 8");
     if (p[0] <= 0 || std::min(p[4], p[8]) < kEvenThirdRatio * p[0])
       return 1.0;
+    return regrouping(salience, bpm, {1.5, 0.75}, min_bpm, max_bpm, slower_weight);
+  }
+
+  /* Of the factors f, the one whose tempo bpm * f has the most salience
+   * (one value per tempo_grid() tempo; times slower_weight for f < 1),
+   * within min_bpm..max_bpm and over half the salience at bpm; 1 where none
+   * has. The choice of even_thirds_factor() and even_fifths_factor(). */
+  static double regrouping(const std::vector<double> &salience, double bpm,
+                           std::initializer_list<double> factors, double min_bpm, double max_bpm,
+                           double slower_weight)
+  {
     double factor = 1.0, best = 0.5 * salience_at(salience, bpm);
-    for (double f : {1.5, 0.75}) {
+    for (double f : factors) {
       const double v = salience_at(salience, bpm * f) * (f < 1 ? slower_weight : 1.0);
       if (bpm * f >= min_bpm && bpm * f <= max_bpm && v > best) {
         best = v;
@@ -2090,25 +2105,11 @@ struct BeatTracker::Impl {
                                    const std::vector<double> &salience, double bpm, double min_bpm,
                                    double max_bpm)
   {
-    const long n = (long)e.size();
-    auto env = [&](long h) { return h >= 0 && h < n ? (double)e[(std::size_t)h] : 0.0; };
-    std::array<double, 5> p{};
-    for (std::size_t i = 0; i + 1 < hops.size(); i++)
-      for (int k = 0; k < 5; k++) {
-        const long c = (long)std::lround((double)hops[i] + (double)(hops[i + 1] - hops[i]) * k / 5);
-        p[(std::size_t)k] += std::max({env(c - 1), env(c), env(c + 1)});
-      }
+    const std::vector<std::array<double, 5>> prof = interval_profiles<5>(e, hops);
+    const std::array<double, 5> p = mean_profile(prof, 0, prof.size());
     if (p[0] <= 0 || *std::min_element(p.begin() + 1, p.end()) < kEvenThirdRatio * p[0])
       return 1.0;
-    double factor = 1.0, best = 0.5 * salience_at(salience, bpm);
-    for (double f : {2.5, 1.25, 0.625}) {
-      const double v = salience_at(salience, bpm * f);
-      if (bpm * f >= min_bpm && bpm * f <= max_bpm && v > best) {
-        best = v;
-        factor = f;
-      }
-    }
-    return factor;
+    return regrouping(salience, bpm, {2.5, 1.25, 0.625}, min_bpm, max_bpm, 1.0);
   }
 
   /* Scales the tempo path by 3:2 or 3:4, whichever has the more song
