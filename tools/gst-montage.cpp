@@ -227,37 +227,36 @@ std::vector<std::string> expand_inputs(gchar **inputs)
   return out;
 }
 
-/* Whether a file the tool writes (`what` names its option) is the song or one
- * of the clips: it would be overwritten. Prints why. */
-bool overwrites_input(const char *what, const char *path, const std::vector<std::string> &clips)
-{
-  if (!path)
-    return false;
-  const std::string id = file_identity(path);
-  if (id.empty())
-    return false;
-  const char *input = nullptr;
-  if (opt_music && file_identity(opt_music) == id)
-    input = opt_music;
-  for (const std::string &clip : clips)
-    if (!input && file_identity(clip.c_str()) == id)
-      input = clip.c_str();
-  if (!input)
-    return false;
-  fprintf(stderr,
-          "gst-montage: %s %s is the same file as the input %s, which it would overwrite: "
-          "give another file name\n",
-          what, path, input);
-  return true;
-}
-
-/* Whether any file the tool writes would overwrite an input (see above). */
+/* Whether a file the tool writes (-o, --plan-json, --export, --storyboard)
+ * is the song or one of the clips, which it would overwrite. Prints why. The
+ * inputs' identities are taken once, and only where an output exists. */
 bool overwrites_inputs(const std::vector<std::string> &clips)
 {
-  return overwrites_input("-o", opt_output, clips) ||
-         overwrites_input("--plan-json", opt_plan_json, clips) ||
-         overwrites_input("--export", opt_export, clips) ||
-         overwrites_input("--storyboard", opt_storyboard, clips);
+  const std::pair<const char *, const char *> outputs[] = {{"-o", opt_output},
+                                                           {"--plan-json", opt_plan_json},
+                                                           {"--export", opt_export},
+                                                           {"--storyboard", opt_storyboard}};
+  std::vector<std::pair<std::string, const char *>> inputs; /* identity, path */
+  for (const auto &[what, path] : outputs) {
+    const std::string id = path ? file_identity(path) : std::string();
+    if (id.empty())
+      continue;
+    if (inputs.empty()) {
+      if (opt_music)
+        inputs.emplace_back(file_identity(opt_music), opt_music);
+      for (const std::string &clip : clips)
+        inputs.emplace_back(file_identity(clip.c_str()), clip.c_str());
+    }
+    for (const auto &[input_id, input] : inputs)
+      if (input_id == id) {
+        fprintf(stderr,
+                "gst-montage: %s %s is the same file as the input %s, which it would overwrite: "
+                "give another file name\n",
+                what, path, input);
+        return true;
+      }
+  }
+  return false;
 }
 
 bool parse_size(const char *s, gint &w, gint &h)

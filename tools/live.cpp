@@ -31,6 +31,7 @@
 
 #include <glib/gstdio.h>
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -106,6 +107,7 @@ struct Live {
   bool quiet = false;
   bool failed = false;
   bool ending = false;
+  std::atomic<bool> end_asked{false}; /* end_stream_soon() has scheduled end_stream() */
   std::string error;
   guint switches = 0;
   GstClockTime duration = GST_CLOCK_TIME_NONE; /* -d: running time the mix ends at */
@@ -123,9 +125,12 @@ void end_stream(Live *live)
     gst_pad_send_event(pad, gst_event_new_eos());
 }
 
-/* end_stream() from the main loop (a pad probe runs on a streaming thread). */
+/* end_stream() from the main loop (a pad probe runs on a streaming thread),
+ * scheduled once however many buffers and EOS events ask for it. */
 void end_stream_soon(Live *live)
 {
+  if (live->end_asked.exchange(true))
+    return;
   g_idle_add(
       [](gpointer d) -> gboolean {
         end_stream(static_cast<Live *>(d));
@@ -156,17 +161,22 @@ GstPadProbeReturn on_song_audio(GstPad *pad, GstPadProbeInfo *info, gpointer dat
   Live *live = static_cast<Live *>(data);
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
   const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
-  GstCaps *caps = gst_pad_get_current_caps(pad);
-  GstAudioInfo ai;
-  const bool known = caps && gst_audio_info_from_caps(&ai, caps) && ai.rate > 0 && ai.bpf > 0;
-  if (caps)
-    gst_caps_unref(caps);
-  if (!known || !GST_CLOCK_TIME_IS_VALID(start))
+  if (!GST_CLOCK_TIME_IS_VALID(start))
     return GST_PAD_PROBE_OK;
   if (start >= live->duration) {
     end_stream_soon(live);
     return GST_PAD_PROBE_DROP;
   }
+  /* The caps are read only for a buffer that may reach the end. */
+  if (GST_BUFFER_DURATION_IS_VALID(buf) && start + GST_BUFFER_DURATION(buf) <= live->duration)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  GstAudioInfo ai;
+  const bool known = caps && gst_audio_info_from_caps(&ai, caps) && ai.rate > 0 && ai.bpf > 0;
+  if (caps)
+    gst_caps_unref(caps);
+  if (!known)
+    return GST_PAD_PROBE_OK;
   const gsize samples = gst_buffer_get_size(buf) / (gsize)ai.bpf;
   const guint64 keep =
       gst_util_uint64_scale_round(live->duration - start, (guint64)ai.rate, GST_SECOND);
