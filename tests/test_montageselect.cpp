@@ -584,6 +584,60 @@ TEST(MontageSelect, OutputBuffersCarryTheGridDuration)
   }
 }
 
+/* Inputs whose timestamps sit a little off the grid (two live sources
+ * started 0.2 ms apart) give one output frame per grid frame they cover and
+ * no more: when both end, the later input's last buffer overlapping one more
+ * grid frame by 0.2 ms makes no extra frame and no input-lost switch (151
+ * frames out for 150 in, before). Each frame shows the input frame that
+ * starts nearest to it. */
+TEST(MontageSelect, InputsSlightlyOffTheGridEndWithTheirLastFrame)
+{
+  constexpr int kFrames = 10;
+  constexpr GstClockTime kOff = 200 * GST_USECOND;
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  int pulled = 0;
+  for (int k = 0; k < kFrames; k++) {
+    m.push_frame_at(0, k, k * kFrame, kFrame);
+    m.push_frame_at(1, k, k * kFrame + kOff, kFrame);
+    if (k == 0)
+      continue; /* the next frames of both show whether input 1 covers frame 0 */
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << pulled;
+    EXPECT_EQ(pulled * kFrame, GST_BUFFER_PTS(out));
+    EXPECT_EQ(pulled, m.source_of(out).second) << "frame " << pulled;
+    gst_buffer_unref(out);
+    pulled++;
+  }
+  for (GstHarness *h : m.inputs)
+    ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  /* The last frame, then EOS and nothing after it. */
+  bool eos = false;
+  for (int n = 0; n < 10000 && !eos; n++) {
+    while (GstBuffer *out = gst_harness_try_pull(m.out())) {
+      EXPECT_EQ(pulled * kFrame, GST_BUFFER_PTS(out)) << "one frame more than the inputs have";
+      EXPECT_EQ(pulled, m.source_of(out).second);
+      gst_buffer_unref(out);
+      pulled++;
+    }
+    while (GstEvent *e = gst_harness_try_pull_event(m.out())) {
+      eos = eos || GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+      gst_event_unref(e);
+    }
+    if (!eos)
+      g_usleep(1000);
+  }
+  ASSERT_TRUE(eos);
+  while (GstBuffer *out = gst_harness_try_pull(m.out())) {
+    ADD_FAILURE() << "frame after the inputs ended at " << GST_TIME_AS_MSECONDS(GST_BUFFER_PTS(out))
+                  << " ms";
+    gst_buffer_unref(out);
+  }
+  EXPECT_EQ(kFrames, pulled);
+  for (const Switch &s : m.switches())
+    EXPECT_EQ("start", s.reason) << "at " << GST_TIME_AS_MSECONDS(s.running_time) << " ms";
+}
+
 /* The input on air changes to another size mid-stream: it is taken out of
  * the choice (a warning names it, RECONFIGURE goes upstream so a converter
  * there can go back to the output's format), the mix goes on from the other

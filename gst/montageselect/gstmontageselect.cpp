@@ -47,11 +47,19 @@
  * the output's format), and it is out of the choice (when on air: switched
  * away from, reason `input-lost`) until it sends matching caps again.
  *
- * Frame t shows the on-air input's buffer that covers running time t
- * (start <= t < start + duration), with PTS t and the grid frame's duration:
+ * Frame t (running time t to t + d, d the grid's frame duration) shows the
+ * on-air input's buffer that starts nearest to t, as videorate chooses: the
+ * last to start before the frame's middle m = t + d / 2 (a buffer starting
+ * exactly at m is the next frame's), provided it lasts until m
+ * (start < m <= start + duration); it goes out with PTS t and duration d:
  * a buffer whose timestamp or duration differs is restamped (a shallow copy
  * when it is shared: still the same memory). An input slower than the grid is
- * shown again (a new GstBuffer on the same memory, without metas). Before the
+ * shown again (a new GstBuffer on the same memory, without metas). Sampling
+ * the middle, as a nearest-frame rate conversion does, keeps an input whose
+ * timestamps sit a little before or after the grid's (two live sources
+ * started a fraction of a millisecond apart) on the frames it covers: a
+ * last buffer that overlaps a grid frame by 0.2 ms does not make one more
+ * output frame after the other inputs have ended. Before the
  * first frame after a switch downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ...; one timed and one for the next frame: gst/montage/keyunit.h)
@@ -735,19 +743,22 @@ namespace
 
 /* What one aggregate() call sees of the pads. */
 struct Frame {
-  GstClockTime t = 0;
-  GstClockTime d = 0;
+  GstClockTime t = 0; /* running time of the output frame */
+  GstClockTime d = 0; /* its duration */
+  GstClockTime m = 0; /* its middle, t + d / 2: inputs are sampled there */
   bool timeout = false;
   Settings settings;
   std::vector<GstMontageSelectPad *> pads; /* refs */
   GstMontageSelectPad *beat = nullptr;     /* among pads */
 };
 
-bool available_at(const Input *in, GstAggregatorPad *pad, GstClockTime t)
+/* Whether the input can show the output frame whose middle is at running
+ * time m (Frame::m): its current buffer started before m and lasts until m. */
+bool available_at(const Input *in, GstAggregatorPad *pad, GstClockTime m)
 {
   return !in->is_beat && !in->released && in->cur_caps_ok && !in->lost &&
          !gst_aggregator_pad_is_eos(pad) && GST_CLOCK_TIME_IS_VALID(in->cur_start) &&
-         in->current != nullptr && in->cur_start <= t && in->cur_end > t;
+         in->current != nullptr && in->cur_start < m && in->cur_end >= m;
 }
 
 } // namespace
@@ -798,8 +809,9 @@ static bool take_beats(GstMontageSelect *self, Frame &f)
          in->seen_data && in->covered_end <= f.t;
 }
 
-/* Pops an input's buffers that start at or before t, keeping the last as its
- * current frame. Returns true when it needs more data to cover t. */
+/* Pops an input's buffers that start before the frame's middle f.m, keeping
+ * the last as its current frame. Returns true when it needs more data to
+ * last until f.m. */
 static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
 {
   GstAggregatorPad *pad = GST_AGGREGATOR_PAD(p);
@@ -814,7 +826,7 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
       continue;
     }
     gst_buffer_unref(buf);
-    if (start > f.t)
+    if (start >= f.m)
       break;
     buf = gst_aggregator_pad_pop_buffer(pad);
     if (!buf)
@@ -831,7 +843,7 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
     in->cur_end = start + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : f.d);
     in->lost = false;
   }
-  const bool covered = GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end > f.t;
+  const bool covered = GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end >= f.m;
   return !covered && !gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad) &&
          in->seen_data && !in->released && !in->lost;
 }
@@ -876,7 +888,7 @@ static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat 
   const GstClockTime min_len = f.settings.min_shot_length;
   auto usable = [&](std::size_t i, montage::ItemUse &use) {
     GstMontageSelectPad *p = i < by_slot.size() ? by_slot[i] : nullptr;
-    if (!p || !available_at(p->input, GST_AGGREGATOR_PAD(p), t)) {
+    if (!p || !available_at(p->input, GST_AGGREGATOR_PAD(p), f.m)) {
       GST_LOG_OBJECT(self, "item %zu: no input delivering", i);
       return false;
     }
@@ -994,6 +1006,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   };
   f.t = state->next_t;
   f.d = grid(state->frame_index + 1) - f.t;
+  f.m = f.t + f.d / 2;
 
   /* Take what the inputs delivered up to t. */
   bool need = false;
@@ -1014,7 +1027,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       state->engine->update_item(in->slot, in->item);
       in->item_changed = false;
     }
-    if (timeout && in->seen_data && !(GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end > f.t) &&
+    if (timeout && in->seen_data && !(GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end >= f.m) &&
         !in->lost) {
       GST_INFO_OBJECT(self, "%s delivered nothing for %" GST_TIME_FORMAT " within the latency",
                       GST_PAD_NAME(p), GST_TIME_ARGS(f.t));
@@ -1058,7 +1071,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   const char *reason = nullptr;
   montage::Selection sel;
   const bool on_air_ok =
-      previous && available_at(previous->input, GST_AGGREGATOR_PAD(previous), f.t);
+      previous && available_at(previous->input, GST_AGGREGATOR_PAD(previous), f.m);
   if (!on_air_ok) {
     if (previous)
       GST_INFO_OBJECT(
@@ -1129,7 +1142,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   GstFlowReturn ret = GST_FLOW_OK;
   GstMontageSelectPad *air = state->on_air;
   Input *in = air ? air->input : nullptr;
-  if (in && available_at(in, GST_AGGREGATOR_PAD(air), f.t)) {
+  if (in && available_at(in, GST_AGGREGATOR_PAD(air), f.m)) {
     GstBuffer *out;
     if (!in->cur_sent) {
       if (in->cur_end <= f.t + f.d) {
