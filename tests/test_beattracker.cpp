@@ -1157,3 +1157,34 @@ TEST(BeatTracker, ExcerptStartingOnTheOffBeatStaysOnTheBeat)
       break;
   }
 }
+
+/* Each beat's energy is the RMS of its interval, up to the next beat. The
+ * last one's interval runs to the end of the audio; where that is shorter
+ * than a beat (a click track that stops 0.1 s after its last click), it is
+ * measured over one beat period, as the others are, so the last click does
+ * not read louder than the rest and scale every other beat down (0.45 for
+ * all but the last, before). */
+TEST(BeatTracker, LastBeatEnergyIsMeasuredOverABeat)
+{
+  const guint rate = 44100;
+  ClickTrack ct = make_clicks(rate, 120, 0.5, 20.0, 1); /* every click as loud */
+  ct.samples.resize((std::size_t)((double)ct.clicks.back() * rate / GST_SECOND + 0.1 * rate));
+  for (bool whole_song : {true, false}) {
+    BeatTrackerConfig config;
+    config.whole_song = whole_song;
+    BeatTracker bt(rate, config);
+    push_all(bt, ct.samples);
+    SongAnalysis song = bt.finish();
+    ASSERT_GE(song.beats.size(), 20u) << "whole_song " << whole_song;
+    ASSERT_EQ(song.beat_energy.size(), song.beats.size());
+    /* Offline, the last beat is the last click (live beats stop a beat or
+     * so before it: the last is not confirmed). */
+    if (whole_song)
+      EXPECT_NEAR(song.beats.back(), ct.clicks.back(), 70 * GST_MSECOND);
+    /* The loudest is 1; the others differ by where each interval's hop
+     * boundaries fall around the clicks (0.67-1.0 here). */
+    for (std::size_t i = 0; i < song.beats.size(); i++)
+      EXPECT_GE(song.beat_energy[i], 0.6)
+          << "beat " << i << " of " << song.beats.size() << ", whole_song " << whole_song;
+  }
+}

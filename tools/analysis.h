@@ -22,7 +22,8 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-/* 22: with a tempo range, the beat level from the whole-range path where it lies within the range,
+/* 23: the last beat's energy measured over at least the beat before it's length; 22: with a
+ * tempo range, the beat level from the whole-range path where it lies within the range,
  * and a pulse in even fifths regrouped; 21: the meter's confidence
  * (SongAnalysis::meter_confidence); 20: no beats where the onset envelope does not spread (a held
  * tone), and no read past the beats on a short input; 19: the first hops' flux capped at the song's
@@ -31,7 +32,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
  * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
  * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "22";
+constexpr const char *kSongAnalysisVersion = "23";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {

@@ -81,7 +81,9 @@
  *   beats. Low values mean a weak or unclear pulse, not a guessed grid.
  * - `beat-confidence` (GstValueList of gdouble, 0..1): one per beat.
  * - `energy` (GstValueList of gdouble, 0..1): one per beat: RMS level of the
- *   interval from that beat to the next, divided by the loudest interval's.
+ *   interval from that beat to the next, divided by the loudest interval's
+ *   (the last beat's runs to the end of the stream, over at least the
+ *   length of the interval before it).
  * - `downbeats` (GstValueList of gboolean): one per beat, TRUE on the first
  *   beat of a bar; all FALSE when `beats-per-bar` is 0.
  * - `beats-per-bar` (guint): detected meter, 3 or 4; 0 with fewer than 8 beats.

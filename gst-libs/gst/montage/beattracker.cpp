@@ -2706,7 +2706,17 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
                                : i + 1 < d.cues.size() ? d.cues[i + 1].sumsq_before : d.sumsq_total;
       sum = std::max(0.0, end - c.sumsq_before);
     }
-    double rms = b > a ? std::sqrt(sum / (double)((b - a) * kHop)) : 0.0;
+    /* The last beat's interval runs to the end of the audio; where that is
+     * shorter than the interval before it (a song or click track stopping
+     * right after its last beat), it is measured over that length, as the
+     * others are: the missing part counts as silence. */
+    std::size_t length = b - a;
+    if (i + 1 == song.beats.size() && i > 0 && next) {
+      const std::size_t before = hop_of(song.beats[i - 1]);
+      if (a > before)
+        length = std::max(length, a - before);
+    }
+    double rms = b > a ? std::sqrt(sum / (double)(length * kHop)) : 0.0;
     song.beat_energy[i] = rms;
     peak = std::max(peak, rms);
   }

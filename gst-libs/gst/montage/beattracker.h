@@ -184,7 +184,10 @@ public:
    *  - bpm: from that beat sequence (bpm_from_beats), 0 with < 2 beats;
    *  - confidence: 0..1, the median of the beats' confidences; 0 without beats;
    *  - beat_energy: one per beat, RMS of the interval from that beat to the
-   *    next (the last one to the end of the audio), scaled so the loudest is 1;
+   *    next (the last one to the end of the audio, over at least the length
+   *    of the interval before it, the rest counted as silence, so a song
+   *    that stops right after its last beat does not make that beat the
+   *    loudest), scaled so the loudest is 1;
    *  - downbeats, beats_per_bar: the meter (3 or 4) and each beat's downbeat
    *    flag; empty and 0 with fewer than 8 beats;
    *  - meter_confidence: 0..1, how sure the bars are (beatmeter::meter_of()
