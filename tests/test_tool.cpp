@@ -648,7 +648,9 @@ TEST(Tool, InputsAreNeverOverwrittenOrTakenTwice)
   gchar *contents = nullptr;
   gsize length = 0;
   ASSERT_TRUE(g_file_get_contents(a.c_str(), &contents, &length, nullptr));
-  gchar *clip = g_build_filename(dir, "clip.webm", NULL);
+  /* Named .mp4 (the file is WebM; decoding goes by content), so that -o
+   * passes the check of its extension and reaches this one. */
+  gchar *clip = g_build_filename(dir, "clip.mp4", NULL);
   ASSERT_TRUE(g_file_set_contents(clip, contents, (gssize)length, nullptr));
   g_free(contents);
 
@@ -793,4 +795,39 @@ TEST(Tool, ClipLineSaysAnUnseekableFileWasDecodedInFull)
   g_unlink(out.c_str());
   g_unlink(mp4.c_str());
   g_unlink(y4m.c_str());
+}
+
+/* The montage is an MP4: an output named otherwise (another extension, or
+ * none) is refused before any work, in both modes; it was written as an MP4
+ * under a name that says it is something else. .mp4, .m4v and .mov, in any
+ * case, are taken. */
+TEST(Tool, OutputNotNamedAsAnMp4IsRefused)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  for (const char *name : {"montage.avi", "montage.mkv", "montage"}) {
+    for (const char *live : {"", "--live"}) {
+      const std::string out = tmp_path(name);
+      std::vector<std::string> args = {"-q", "-m", song, "-o", out, "-d", "2", "--preview", a};
+      if (*live)
+        args.insert(args.begin(), live);
+      ToolRun r = run_tool(args);
+      EXPECT_EQ(r.status, 2) << name << " " << live << "\n" << r.err;
+      EXPECT_NE(r.err.find("-o " + out +
+                           ": the montage is written as MP4 (H.264 and AAC): name "
+                           "it .mp4, .m4v or .mov"),
+                std::string::npos)
+          << r.err;
+      EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS)) << name << " " << live;
+      g_unlink(out.c_str());
+    }
+  }
+  /* These pass the check: a bad --size, checked after it, is what stops them. */
+  for (const char *name : {"montage.MP4", "montage.m4v", "montage.mov"}) {
+    ToolRun r = run_tool({"-m", song, "-o", tmp_path(name), "--size", "15x15", a});
+    EXPECT_EQ(r.status, 2) << name << "\n" << r.err;
+    EXPECT_NE(r.err.find("--size 15x15"), std::string::npos) << name << "\n" << r.err;
+    EXPECT_EQ(r.err.find("name it .mp4"), std::string::npos) << name << "\n" << r.err;
+  }
 }

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -64,7 +65,8 @@ gchar **opt_inputs = nullptr;
 const GOptionEntry kEntries[] = {
     {"music", 'm', 0, G_OPTION_ARG_FILENAME, &opt_music,
      "The song (any audio file GStreamer decodes)", "SONG"},
-    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "The montage to write (MP4)", "OUT.mp4"},
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+     "The montage to write, an MP4 named .mp4, .m4v or .mov", "OUT.mp4"},
     {"duration", 'd', 0, G_OPTION_ARG_DOUBLE, &opt_duration,
      "Length in seconds; the edit ends on the beat nearest to it (default: the whole song)",
      "SECONDS"},
@@ -259,6 +261,21 @@ bool overwrites_inputs(const std::vector<std::string> &clips)
   return false;
 }
 
+/* Whether `path` names an MP4 file, the only container the montage is
+ * written in: .mp4, .m4v or .mov (any case). A name without one of these
+ * (another extension, or none) is refused rather than given an MP4 that its
+ * name says is something else. */
+bool mp4_file_name(const char *path)
+{
+  const char *dot = strrchr(path, '.');
+  if (!dot || strchr(dot, G_DIR_SEPARATOR))
+    return false;
+  for (const char *ext : {".mp4", ".m4v", ".mov"})
+    if (!g_ascii_strcasecmp(dot, ext))
+      return true;
+  return false;
+}
+
 bool parse_size(const char *s, gint &w, gint &h)
 {
   return s && sscanf(s, "%dx%d", &w, &h) == 2 && w >= 16 && h >= 16 && w % 2 == 0 && h % 2 == 0;
@@ -435,6 +452,13 @@ int cmd_make(int argc, char **argv)
   if (!opt_music || (!opt_output && !opt_no_render) || !opt_inputs || !opt_inputs[0]) {
     fprintf(stderr, "gst-montage: need a song (-m), an output (-o) and at least one clip or "
                     "directory.\nRun 'gst-montage-1.0 --help' for usage.\n");
+    return 2;
+  }
+  if (opt_output && !mp4_file_name(opt_output)) {
+    fprintf(stderr,
+            "gst-montage: -o %s: the montage is written as MP4 (H.264 and AAC): name it "
+            ".mp4, .m4v or .mov\n",
+            opt_output);
     return 2;
   }
   gint width = opt_preview ? 640 : 1280, height = opt_preview ? 360 : 720;
