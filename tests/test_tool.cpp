@@ -831,3 +831,20 @@ TEST(Tool, OutputNotNamedAsAnMp4IsRefused)
     EXPECT_EQ(r.err.find("name it .mp4"), std::string::npos) << name << "\n" << r.err;
   }
 }
+
+/* -d is a length of more than 0 seconds: 0 made the whole song (as when -d
+ * is left out) and is refused now, as are negative, NaN, infinite and
+ * unreadable lengths, each with a sentence that says to leave -d out for the
+ * whole song. */
+TEST(Tool, DurationOfZeroOrLessIsRefused)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  for (const char *d : {"0", "-0", "-3", "nan", "inf", "1e300", "30s"}) {
+    ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", d, a});
+    EXPECT_EQ(r.status, 2) << "-d " << d << "\n" << r.err;
+    EXPECT_NE(r.err.find(std::string("gst-montage: --duration ") + d), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("leave -d out for the whole song"), std::string::npos) << r.err;
+  }
+}

@@ -37,7 +37,7 @@ namespace {
 
 gchar *opt_music = nullptr;
 gchar *opt_output = nullptr;
-gdouble opt_duration = 0.0;
+gchar *opt_duration = nullptr;
 gboolean opt_preview = FALSE;
 gint64 opt_seed = 1;
 gchar *opt_plan_json = nullptr;
@@ -67,8 +67,9 @@ const GOptionEntry kEntries[] = {
      "The song (any audio file GStreamer decodes)", "SONG"},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
      "The montage to write, an MP4 named .mp4, .m4v or .mov", "OUT.mp4"},
-    {"duration", 'd', 0, G_OPTION_ARG_DOUBLE, &opt_duration,
-     "Length in seconds; the edit ends on the beat nearest to it (default: the whole song)",
+    {"duration", 'd', 0, G_OPTION_ARG_STRING, &opt_duration,
+     "Length in seconds, more than 0; the edit ends on the beat nearest to it (default: the whole "
+     "song)",
      "SECONDS"},
     {"preview", 0, 0, G_OPTION_ARG_NONE, &opt_preview,
      "Render a quick 640x360 preview with the fastest encoder settings", nullptr},
@@ -281,6 +282,37 @@ bool parse_size(const char *s, gint &w, gint &h)
   return s && sscanf(s, "%dx%d", &w, &h) == 2 && w >= 16 && h >= 16 && w % 2 == 0 && h % 2 == 0;
 }
 
+/* --duration: seconds, more than 0 and less than a timeline holds
+ * (GstClockTime nanoseconds, signed: about 292 years). Prints why not. */
+bool parse_duration(const char *s, GstClockTime &out)
+{
+  gchar *end = nullptr;
+  const double seconds = g_ascii_strtod(s, &end);
+  if (end == s || *end != '\0') {
+    fprintf(stderr,
+            "gst-montage: --duration %s: give the length in seconds, such as 30 or 92.5, or "
+            "leave -d out for the whole song\n",
+            s);
+    return false;
+  }
+  if (!(seconds * GST_SECOND >= 0.5)) { /* also NaN; under 1 ns is 0 */
+    fprintf(stderr,
+            "gst-montage: --duration %s: give a length of more than 0 seconds, or leave -d "
+            "out for the whole song\n",
+            s);
+    return false;
+  }
+  if (seconds * GST_SECOND >= (double)G_MAXINT64) {
+    fprintf(stderr,
+            "gst-montage: --duration %s is too long: give seconds, or leave -d out for the "
+            "whole song\n",
+            s);
+    return false;
+  }
+  out = (GstClockTime)std::llround(seconds * GST_SECOND);
+  return true;
+}
+
 bool parse_tempo(const char *s, montage_tool::TempoRange &t)
 {
   if (!s)
@@ -479,17 +511,9 @@ int cmd_make(int argc, char **argv)
             opt_tempo);
     return 2;
   }
-  if (opt_duration < 0 || std::isnan(opt_duration)) {
-    fprintf(stderr, "gst-montage: --duration must be a positive number of seconds\n");
+  GstClockTime duration = GST_CLOCK_TIME_NONE; /* the whole song */
+  if (opt_duration && !parse_duration(opt_duration, duration))
     return 2;
-  }
-  /* Any length a timeline can hold: GstClockTime nanoseconds, signed (about
-   * 292 years); 0 means the whole song, as when not given. */
-  if (opt_duration * GST_SECOND >= (double)G_MAXINT64) {
-    fprintf(stderr, "gst-montage: --duration is too long: give seconds, or leave it out for the "
-                    "whole song\n");
-    return 2;
-  }
   if (opt_live && (opt_plan_json || opt_export || opt_storyboard || opt_no_render)) {
     fprintf(stderr, "gst-montage: --live cuts as the song plays and makes no plan: --plan-json, "
                     "--export, --storyboard and --no-render are for the planned montage (leave "
@@ -513,8 +537,7 @@ int cmd_make(int argc, char **argv)
     montage_tool::LiveSettings live;
     live.song = opt_music;
     live.output = opt_output;
-    if (opt_duration > 0)
-      live.duration = (GstClockTime)std::llround(opt_duration * GST_SECOND);
+    live.duration = duration;
     live.style = opt_style ? opt_style : "balanced";
     live.quiet = opt_quiet;
     live.tempo = g_tempo;
@@ -610,8 +633,7 @@ int cmd_make(int argc, char **argv)
   settings.fps_d = fps_d;
   settings.seed = (guint64)opt_seed;
   settings.style = style;
-  if (opt_duration > 0)
-    settings.duration = (GstClockTime)std::llround(opt_duration * GST_SECOND);
+  settings.duration = duration;
   montage::PlanResult result_plan;
   montage::Plan &plan = result_plan.plan;
   auto make_plan = [&]() -> bool {
