@@ -848,3 +848,23 @@ TEST(Tool, DurationOfZeroOrLessIsRefused)
     EXPECT_NE(r.err.find("leave -d out for the whole song"), std::string::npos) << r.err;
   }
 }
+
+/* --size is checked before any work against what H.264 encodes (level 6.2:
+ * each side at most 8192, at most 139264 macroblocks, 8192x4320 the largest
+ * such size); 100000x100000 got as far as the encoder and failed there with
+ * an error that blamed the input. */
+TEST(Tool, SizeBeyondH264IsRefusedUpFront)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  for (const char *size : {"100000x100000", "8192x8192", "8194x100", "100x8194", "640x360x2",
+                           "640x", "15x16", "641x360", "99999999999999999999x360"}) {
+    ToolRun r = run_tool({"-q", "-m", song, "--no-render", "--size", size, a});
+    EXPECT_EQ(r.status, 2) << "--size " << size << "\n" << r.err;
+    EXPECT_NE(r.err.find(std::string("gst-montage: --size ") + size +
+                         ": give WIDTHxHEIGHT, even numbers from 16 to 8192"),
+              std::string::npos)
+        << r.err;
+  }
+}

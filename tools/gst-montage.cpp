@@ -90,7 +90,9 @@ const GOptionEntry kEntries[] = {
      "Also draw the plan as one PNG: energy, beats, sections, cuts and a thumbnail per segment",
      "PATH.png"},
     {"size", 0, 0, G_OPTION_ARG_STRING, &opt_size,
-     "Output size (default 1280x720, 640x360 with --preview)", "WxH"},
+     "Output size, even sides from 16 to 8192 within H.264 level 6.2 (139264 macroblocks, "
+     "such as 8192x4320) (default 1280x720, 640x360 with --preview)",
+     "WxH"},
     {"fps", 0, 0, G_OPTION_ARG_STRING, &opt_fps, "Output frame rate (default 30)", "N[/D]"},
     {"tempo", 0, 0, G_OPTION_ARG_STRING, &opt_tempo,
      "The song's tempo range in BPM, within 40-240, when the beat tracker reads it at half its "
@@ -277,9 +279,30 @@ bool mp4_file_name(const char *path)
   return false;
 }
 
+/* The largest output frame: H.264's highest level, 6.2 (ITU-T H.264 Table
+ * A-1), allows 139264 macroblocks of 16x16 in a frame (8192x4320 is 138240),
+ * and each side is kept to 8192 pixels, the width the level's largest sizes
+ * are quoted at. A larger frame failed only in the encoder, reported as an
+ * error of the input; it is refused before any work. */
+constexpr gint kMaxSide = 8192;
+constexpr gint64 kMaxMacroblocks = 139264;
+
+/* --size WxH: even sides from 16 to kMaxSide, within kMaxMacroblocks. */
 bool parse_size(const char *s, gint &w, gint &h)
 {
-  return s && sscanf(s, "%dx%d", &w, &h) == 2 && w >= 16 && h >= 16 && w % 2 == 0 && h % 2 == 0;
+  if (!s)
+    return false;
+  gchar **parts = g_strsplit(s, "x", 3);
+  guint64 uw = 0, uh = 0;
+  const bool numbers = g_strv_length(parts) == 2 &&
+                       g_ascii_string_to_unsigned(parts[0], 10, 16, kMaxSide, &uw, nullptr) &&
+                       g_ascii_string_to_unsigned(parts[1], 10, 16, kMaxSide, &uh, nullptr);
+  g_strfreev(parts);
+  if (!numbers || uw % 2 || uh % 2 || ((uw + 15) / 16) * ((uh + 15) / 16) > kMaxMacroblocks)
+    return false;
+  w = (gint)uw;
+  h = (gint)uh;
+  return true;
 }
 
 /* --duration: seconds, more than 0 and less than a timeline holds
@@ -495,8 +518,11 @@ int cmd_make(int argc, char **argv)
   }
   gint width = opt_preview ? 640 : 1280, height = opt_preview ? 360 : 720;
   if (opt_size && !parse_size(opt_size, width, height)) {
-    fprintf(stderr, "gst-montage: --size %s: give WIDTHxHEIGHT, even numbers of at least 16\n",
-            opt_size);
+    fprintf(stderr,
+            "gst-montage: --size %s: give WIDTHxHEIGHT, even numbers from 16 to %d, at "
+            "most %" G_GINT64_FORMAT " macroblocks of 16x16 (H.264 level 6.2), such as "
+            "1920x1080, 3840x2160 or 8192x4320\n",
+            opt_size, kMaxSide, kMaxMacroblocks);
     return 2;
   }
   gint fps_n = 30, fps_d = 1;
