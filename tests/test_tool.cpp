@@ -868,3 +868,42 @@ TEST(Tool, SizeBeyondH264IsRefusedUpFront)
         << r.err;
   }
 }
+
+/* The status line shortens a file name to its columns between characters,
+ * never inside one: "a" and twenty "é" (two bytes each) were cut to 24 bytes,
+ * half an "é", which is no UTF-8 and shows as garbage. A name that is no
+ * UTF-8 is shown with U+FFFD for its stray bytes. Two clips decoded in full
+ * one after the other (-j 1) each run long enough for the line to show them. */
+TEST(Tool, StatusLineCutsFileNamesBetweenCharacters)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("vtest.avi");
+  const std::string b = montage_test::media_path("Megamind.avi");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  gchar *dir = g_dir_make_tmp("montage-tool-names-XXXXXX", nullptr);
+  ASSERT_NE(dir, nullptr);
+  std::string e20;
+  for (int i = 0; i < 20; i++)
+    e20 += "\xc3\xa9"; /* é */
+  const std::string utf8 = std::string(dir) + "/a" + e20 + ".avi";
+  const std::string latin1 = std::string(dir) + "/a" + e20 + "\xff.avi";
+  ASSERT_EQ(symlink(a.c_str(), utf8.c_str()), 0);
+  ASSERT_EQ(symlink(b.c_str(), latin1.c_str()), 0);
+  ToolRun r = run_tool_on_terminal({"--no-cache", "-j", "1", "--full-decode", "-m", song,
+                                    "--no-render", "-d", "2", utf8, latin1});
+  ASSERT_EQ(r.status, 0) << r.err;
+  int shown = 0;
+  gchar **lines = g_strsplit_set(r.err.c_str(), "\r\n", -1);
+  for (gchar **line = lines; *line; line++) {
+    if (!g_str_has_prefix(*line, "analysing "))
+      continue;
+    EXPECT_TRUE(g_utf8_validate(*line, -1, nullptr)) << *line;
+    shown += strstr(*line, ("| a" + e20.substr(0, 22)).c_str()) != nullptr;
+  }
+  g_strfreev(lines);
+  EXPECT_GT(shown, 0) << "no status line showed a clip's name:\n" << r.err;
+  g_unlink(utf8.c_str());
+  g_unlink(latin1.c_str());
+  g_rmdir(dir);
+  g_free(dir);
+}

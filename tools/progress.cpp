@@ -6,6 +6,50 @@
 
 namespace montage_tool {
 
+namespace
+{
+
+/* Columns of the widest status line, and of a file name in it. */
+constexpr size_t kLineColumns = 120;
+constexpr size_t kNameColumns = 24;
+
+/* Terminal columns a character takes: two for a wide (East Asian) one, none
+ * for a combining mark or another zero-width one, else one. */
+size_t columns_of(gunichar c)
+{
+  return g_unichar_iszerowidth(c) ? 0 : g_unichar_iswide(c) ? 2 : 1;
+}
+
+size_t columns_of(const std::string &utf8)
+{
+  size_t n = 0;
+  for (const gchar *p = utf8.c_str(); *p; p = g_utf8_next_char(p))
+    n += columns_of(g_utf8_get_char(p));
+  return n;
+}
+
+/* The start of `utf8` (valid UTF-8) that fits in `columns` terminal columns,
+ * cut between characters, never inside one; a text that is cut ends in "..."
+ * (one character, U+2026) when `ellipsis`. */
+std::string fit_columns(const std::string &utf8, size_t columns, bool ellipsis)
+{
+  if (columns_of(utf8) <= columns)
+    return utf8;
+  const size_t room = ellipsis && columns > 0 ? columns - 1 : columns;
+  size_t used = 0;
+  const gchar *p = utf8.c_str();
+  for (; *p; p = g_utf8_next_char(p)) {
+    const size_t w = columns_of(g_utf8_get_char(p));
+    if (used + w > room)
+      break;
+    used += w;
+  }
+  std::string out = utf8.substr(0, (size_t)(p - utf8.c_str()));
+  return ellipsis && columns > 0 ? out + "\u2026" : out;
+}
+
+} // namespace
+
 Progress::Progress(bool enabled) : enabled_(enabled) {}
 
 void Progress::begin_analysis(size_t n_items)
@@ -36,10 +80,11 @@ void Progress::item(size_t index, const std::string &name, double fraction, bool
   for (size_t i = 0; i < names_.size(); i++) {
     if (done_[i] || names_[i].empty())
       continue;
-    gchar *base = g_path_get_basename(names_[i].c_str());
-    gchar *part = g_strdup_printf(" | %.24s %d%%", base, (int)(fractions_[i] * 100));
-    status += part;
-    g_free(part);
+    /* The name as UTF-8 (bytes that are not are shown as U+FFFD), cut
+     * between characters to its columns. */
+    gchar *base = g_filename_display_basename(names_[i].c_str());
+    status += " | " + fit_columns(base, kNameColumns, true) + " " +
+              std::to_string((int)(fractions_[i] * 100)) + "%";
     g_free(base);
   }
   draw(status, done);
@@ -71,11 +116,12 @@ void Progress::draw(const std::string &status, bool force)
   if (!force && now - last_draw_us_ < 200000)
     return;
   last_draw_us_ = now;
-  std::string line = status.substr(0, 120);
-  size_t pad = last_width_ > line.size() ? last_width_ - line.size() : 0;
+  const std::string line = fit_columns(status, kLineColumns, false);
+  const size_t width = columns_of(line);
+  const size_t pad = last_width_ > width ? last_width_ - width : 0;
   fprintf(stderr, "\r%s%*s", line.c_str(), (int)pad, "");
   fflush(stderr);
-  last_width_ = line.size();
+  last_width_ = width;
   drawn_ = true;
 }
 

@@ -46,7 +46,7 @@ private:
   std::vector<bool> done_;
   gint64 last_draw_us_ = 0;
   gint64 render_start_us_ = 0;
-  size_t last_width_ = 0;
+  size_t last_width_ = 0; /* terminal columns of the line drawn last */
   bool drawn_ = false;
 };
 
