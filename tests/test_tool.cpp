@@ -907,3 +907,27 @@ TEST(Tool, StatusLineCutsFileNamesBetweenCharacters)
   g_rmdir(dir);
   g_free(dir);
 }
+
+/* Each usage error of `extract` names the option at fault: a missing or
+ * negative --start was reported as a bad --priming. The song is not read
+ * before the command line is found wrong, so it need not exist. */
+TEST(Tool, ExtractUsageErrorsNameTheOptionAtFault)
+{
+  const std::string aac = tmp_path("usage.aac"), wav = tmp_path("usage.wav");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--end", "5"}, "extract: --start S is required"},
+      {{"--start", "-1", "--end", "5"}, "extract: --start -1: give seconds from 0"},
+      {{"--start", "nan", "--end", "5"}, "extract: --start nan: give seconds from 0"},
+      {{"--start", "1"}, "extract: --end S is required"},
+      {{"--start", "5", "--end", "2"}, "extract: --end 2: give seconds after --start 5"},
+      {{"--start", "1", "--end", "2", "--priming", "bogus"},
+       "extract: --priming bogus: give none, ffmpeg, apple or a number"},
+  };
+  for (const auto &[options, message] : cases) {
+    std::vector<std::string> args = {"extract", aac, "-o", wav};
+    args.insert(args.end(), options.begin(), options.end());
+    ToolRun r = run_tool(args);
+    EXPECT_EQ(r.status, 2) << message << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind(message, 0), 0u) << r.err;
+  }
+}

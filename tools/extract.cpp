@@ -29,8 +29,8 @@ int montage_tool_extract(int argc, char **argv);
 
 namespace {
 
-gdouble opt_start = -1.0;
-gdouble opt_end = -1.0;
+gchar *opt_start = nullptr;
+gchar *opt_end = nullptr;
 gchar *opt_output = nullptr;
 gchar *opt_priming = nullptr;
 gboolean opt_float = FALSE;
@@ -44,8 +44,8 @@ constexpr const char *kIndexAnalyser = "montage-adts-index";
 constexpr const char *kIndexVersion = "1";
 
 const GOptionEntry kEntries[] = {
-    {"start", 's', 0, G_OPTION_ARG_DOUBLE, &opt_start, "Start of the excerpt in seconds", "S"},
-    {"end", 'e', 0, G_OPTION_ARG_DOUBLE, &opt_end,
+    {"start", 's', 0, G_OPTION_ARG_STRING, &opt_start, "Start of the excerpt in seconds", "S"},
+    {"end", 'e', 0, G_OPTION_ARG_STRING, &opt_end,
      "End of the excerpt in seconds (exclusive; past the end: to the end)", "S"},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "The WAV file to write", "OUT.wav"},
     {"priming", 0, 0, G_OPTION_ARG_STRING, &opt_priming,
@@ -83,6 +83,44 @@ bool parse_priming(const char *s, guint &out)
     return false;
   out = (guint)v;
   return true;
+}
+
+/* --start or --end: `s`, all of it, a number of seconds from 0 (inf: to the
+ * end) as a time; false for anything else (text after the number, negative,
+ * NaN). A time beyond what GstClockTime holds (signed ns, about 292 years)
+ * becomes the largest, past the end of any song. */
+bool parse_seconds(const char *s, GstClockTime &out)
+{
+  gchar *end = nullptr;
+  const double seconds = g_ascii_strtod(s, &end);
+  if (end == s || *end != '\0' || !(seconds >= 0))
+    return false;
+  out = seconds * GST_SECOND >= (double)G_MAXINT64
+            ? (GstClockTime)G_MAXINT64
+            : (GstClockTime)std::llround(seconds * GST_SECOND);
+  return true;
+}
+
+/* What is wrong with the command line, naming the option at fault, or ""
+ * when nothing is; sets the excerpt's times and priming. */
+std::string usage_error(GstClockTime &start, GstClockTime &end, guint &priming)
+{
+  if (!opt_inputs || !opt_inputs[0] || opt_inputs[1])
+    return "name one ADTS song";
+  if (!opt_output)
+    return "-o OUT.wav is required";
+  if (!opt_start)
+    return "--start S is required";
+  if (!parse_seconds(opt_start, start) || start == (GstClockTime)G_MAXINT64)
+    return std::string("--start ") + opt_start + ": give seconds from 0, such as 12.5";
+  if (!opt_end)
+    return "--end S is required";
+  if (!parse_seconds(opt_end, end) || end <= start)
+    return std::string("--end ") + opt_end + ": give seconds after --start " + opt_start;
+  if (!parse_priming(opt_priming, priming))
+    return std::string("--priming ") + opt_priming +
+           ": give none, ffmpeg, apple or a number of samples up to 1048576";
+  return "";
 }
 
 void put_u32(FILE *f, guint32 v)
@@ -171,15 +209,13 @@ int montage_tool_extract(int argc, char **argv)
   const bool parsed = g_option_context_parse(ctx, &argc, &argv, &err);
   g_option_context_free(ctx);
   guint priming = 0;
-  if (!parsed || !opt_inputs || !opt_inputs[0] || opt_inputs[1] || !opt_output ||
-      opt_start < 0 || opt_end <= opt_start || !parse_priming(opt_priming, priming)) {
-    fprintf(stderr, "extract: %s\nusage: gst-montage-1.0 extract SONG.aac --start S --end S -o "
-                    "OUT.wav [--priming none|ffmpeg|apple|N] [--float] [--cache-dir DIR] [--no-cache]\n",
-            err ? err->message
-                : (!opt_inputs || !opt_inputs[0]) ? "name one ADTS song"
-                : !opt_output                      ? "-o OUT.wav is required"
-                : opt_end <= opt_start             ? "--start and --end are required, end after start"
-                                                   : "--priming takes none, ffmpeg, apple or a number");
+  GstClockTime start = 0, end = 0;
+  const std::string wrong = parsed ? usage_error(start, end, priming) : err->message;
+  if (!wrong.empty()) {
+    fprintf(stderr,
+            "extract: %s\nusage: gst-montage-1.0 extract SONG.aac --start S --end S -o "
+            "OUT.wav [--priming none|ffmpeg|apple|N] [--float] [--cache-dir DIR] [--no-cache]\n",
+            wrong.c_str());
     g_clear_error(&err);
     return 2;
   }
@@ -208,8 +244,6 @@ int montage_tool_extract(int argc, char **argv)
   options.priming = priming;
   auto extractor = montage::AdtsExtractor::open(song, *index, options, &err);
   montage::PcmExcerpt pcm;
-  const GstClockTime start = (GstClockTime)std::llround(opt_start * GST_SECOND);
-  const GstClockTime end = (GstClockTime)std::llround(opt_end * GST_SECOND);
   if (!extractor || !extractor->extract(start, end, pcm, &err)) {
     fprintf(stderr, "extract: %s: %s\n", song.c_str(), err->message);
     g_error_free(err);
