@@ -127,13 +127,18 @@ double frame_of(const std::string &fps)
 
 /* Runs the tool like run_tool(), but with stdout and stderr on a
  * pseudo-terminal, where it prints its progress remarks (a line per analysed
- * input); everything written there comes back in `err`. */
-ToolRun run_tool_on_terminal(const std::vector<std::string> &args, int limit_s = 600)
+ * input); everything written there comes back in `err`. The terminal is
+ * `columns` wide; 0: it does not say. */
+ToolRun run_tool_on_terminal(const std::vector<std::string> &args, int limit_s = 600,
+                             unsigned short columns = 0)
 {
   ToolRun r;
   const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
   int master = -1, slave = -1;
-  if (!tool || openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) {
+  struct winsize size = {};
+  size.ws_row = 24;
+  size.ws_col = columns;
+  if (!tool || openpty(&master, &slave, nullptr, nullptr, columns ? &size : nullptr) != 0) {
     ADD_FAILURE() << (tool ? "openpty failed" : "GST_MONTAGE_TOOL is not set");
     return r;
   }
@@ -930,4 +935,34 @@ TEST(Tool, ExtractUsageErrorsNameTheOptionAtFault)
     EXPECT_EQ(r.status, 2) << message << "\n" << r.err;
     EXPECT_EQ(r.err.rfind(message, 0), 0u) << r.err;
   }
+}
+
+/* The status line fits the terminal: on one 40 columns wide it takes at most
+ * 39 (it took up to 120, wrapped, and each redraw left a row behind). */
+TEST(Tool, StatusLineFitsANarrowTerminal)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *dir = g_dir_make_tmp("montage-tool-narrow-XXXXXX", nullptr);
+  ASSERT_NE(dir, nullptr);
+  const std::string clip = std::string(dir) + "/a-clip-with-a-rather-long-name.avi";
+  ASSERT_EQ(symlink(a.c_str(), clip.c_str()), 0);
+  ToolRun r = run_tool_on_terminal(
+      {"--no-cache", "-j", "1", "--full-decode", "-m", song, "--no-render", "-d", "2", clip}, 600,
+      40);
+  ASSERT_EQ(r.status, 0) << r.err;
+  int shown = 0;
+  gchar **lines = g_strsplit_set(r.err.c_str(), "\r\n", -1);
+  for (gchar **line = lines; *line; line++) {
+    if (!g_str_has_prefix(*line, "analysing "))
+      continue;
+    EXPECT_LE(g_utf8_strlen(*line, -1), 39) << "'" << *line << "'";
+    shown += strstr(*line, "| a-clip") != nullptr;
+  }
+  g_strfreev(lines);
+  EXPECT_GT(shown, 0) << "no status line showed the clip's name:\n" << r.err;
+  g_unlink(clip.c_str());
+  g_rmdir(dir);
+  g_free(dir);
 }

@@ -1,6 +1,9 @@
 /* Progress display of gst-montage-1.0; see progress.h. */
 #include "progress.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -9,7 +12,8 @@ namespace montage_tool {
 namespace
 {
 
-/* Columns of the widest status line, and of a file name in it. */
+/* Columns of the widest status line (on a terminal at least as wide), and
+ * of a file name in it. */
 constexpr size_t kLineColumns = 120;
 constexpr size_t kNameColumns = 24;
 
@@ -46,6 +50,19 @@ std::string fit_columns(const std::string &utf8, size_t columns, bool ellipsis)
   }
   std::string out = utf8.substr(0, (size_t)(p - utf8.c_str()));
   return ellipsis && columns > 0 ? out + "\u2026" : out;
+}
+
+/* Columns the status line may take: one less than the terminal's (a line
+ * that fills the last column wraps on some terminals, and each redraw then
+ * starts on its second row, leaving the first behind), at most kLineColumns;
+ * kLineColumns when stderr's terminal does not say. Asked at each draw, so a
+ * resized window is followed. */
+size_t line_columns()
+{
+  struct winsize size = {};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 1)
+    return std::min<size_t>(kLineColumns, size.ws_col - 1u);
+  return kLineColumns;
 }
 
 } // namespace
@@ -116,7 +133,7 @@ void Progress::draw(const std::string &status, bool force)
   if (!force && now - last_draw_us_ < 200000)
     return;
   last_draw_us_ = now;
-  const std::string line = fit_columns(status, kLineColumns, false);
+  const std::string line = fit_columns(status, line_columns(), false);
   const size_t width = columns_of(line);
   const size_t pad = last_width_ > width ? last_width_ - width : 0;
   fprintf(stderr, "\r%s%*s", line.c_str(), (int)pad, "");

@@ -1,9 +1,10 @@
 /* Progress display of gst-montage-1.0 on stderr.
  *
- * One status line redrawn in place (at most 5 times a second) while stderr
- * is a terminal and --quiet is not given; nothing at all otherwise, so logs
- * and pipes get only the warnings and the final summary. Thread-safe: the
- * analysis workers report from their own threads.
+ * One status line redrawn in place (at most 5 times a second; narrower than
+ * the terminal, 120 columns at most, file names cut between characters to 24
+ * columns) while stderr is a terminal and --quiet is not given; nothing at
+ * all otherwise, so logs and pipes get only the warnings and the final
+ * summary. Thread-safe: the analysis workers report from their own threads.
  */
 #pragma once
 
