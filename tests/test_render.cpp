@@ -7,6 +7,7 @@
 #include "failingenc.h"
 #include "testutil.h"
 
+#include <gst/montage/planner.h>
 #include <gst/montage/render.h>
 
 #include <gst/app/gstappsink.h>
@@ -100,7 +101,12 @@ struct Fixture {
   montage::Plan plan;
   std::vector<guint64> lengths; /* frames per segment */
 
-  bool make()
+  /* `tag` goes in front of the file names. GES keeps what it discovered
+   * about a URI for the whole process, and a second GES render of the song
+   * made again under the same name (oggmux picks new stream serials) fails
+   * with "Internal data stream error": a test that renders along the
+   * timeline after another one makes its own files. */
+  bool make(const char *tag = "")
   {
     const char *specs[][3] = {
         {"montage-render-a.mp4",
@@ -121,7 +127,7 @@ struct Fixture {
     };
     for (auto &spec : specs) {
       montage::ClipAnalysis c;
-      c.path = montage_test::make_media(spec[0], spec[1]);
+      c.path = montage_test::make_media((tag + std::string(spec[0])).c_str(), spec[1]);
       if (c.path.empty())
         return false;
       c.uri = montage_test::uri_of(c.path);
@@ -130,11 +136,11 @@ struct Fixture {
       montage::shots_from_cuts(c);
       clips.push_back(c);
     }
-    std::string songf =
-        montage_test::make_media("montage-render-song.ogg",
-                   "audiotestsrc num-buffers=250 samplesperbuffer=1024 freq=440 volume=0.5 ! "
-                   "audio/x-raw,rate=44100,channels=2 ! audioconvert ! vorbisenc ! "
-                   "oggmux ! filesink location=%s");
+    std::string songf = montage_test::make_media(
+        (tag + std::string("montage-render-song.ogg")).c_str(),
+        "audiotestsrc num-buffers=250 samplesperbuffer=1024 freq=440 volume=0.5 ! "
+        "audio/x-raw,rate=44100,channels=2 ! audioconvert ! vorbisenc ! "
+        "oggmux ! filesink location=%s");
     if (songf.empty())
       return false;
     song.uri = montage_test::uri_of(songf);
@@ -372,6 +378,44 @@ TEST(RenderCuts, PathChoice)
   ASSERT_NE(err, nullptr);
   EXPECT_NE(std::string(err->message).find("timeline"), std::string::npos) << err->message;
   g_clear_error(&err);
+}
+
+/* The planner puts frame k at k * frame length rounded (frame_time()); GES
+ * starts it at the truncated time, up to 1 ns earlier. A timeline ending
+ * 1 ns after a frame start gave one frame more than the plan (26 for these
+ * 25 frames at 24 fps); a dissolve in between takes the timeline path as
+ * --style calm does. */
+TEST(RenderTimeline, ExactlyThePlansFramesOnThePlannersGrid)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("grid-"));
+  montage::Plan plan;
+  plan.fps_n = 24;
+  const guint64 cuts[] = {0, 11, 25};
+  for (size_t i = 0; i + 1 < G_N_ELEMENTS(cuts); i++) {
+    montage::Segment seg;
+    seg.clip = i;
+    seg.start = montage::frame_time(cuts[i], 24, 1);
+    seg.duration = montage::frame_time(cuts[i + 1], 24, 1) - seg.start;
+    seg.inpoint = GST_SECOND;
+    seg.beat_time = seg.start;
+    plan.segments.push_back(seg);
+  }
+  plan.duration = montage::frame_time(cuts[2], 24, 1);
+  ASSERT_GT(plan.duration, gst_util_uint64_scale(cuts[2], GST_SECOND, 24))
+      << "the planner's grid is not 1 ns late here";
+
+  std::string out = tmp_file("montage-render-grid.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kAuto, out);
+  settings.timeline.transitions = {montage::Transition::kCut, montage::Transition::kDissolve};
+  settings.timeline.transition_durations = {0, 250 * GST_MSECOND};
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(plan, f.song, f.clips, settings, &result, &err))
+      << (err ? err->message : "");
+  EXPECT_EQ(result.path, montage::RenderPath::kTimeline);
+  EXPECT_EQ(decode_frames(out).size(), cuts[2]);
+  g_unlink(out.c_str());
 }
 
 /* An encoder that fails mid-stream is given up for the next one, whose file

@@ -216,6 +216,30 @@ bool set_ramp(GESClip *clip, GType type, const char *property,
   return ok;
 }
 
+/* `plan` with every segment's start and end and the plan's end moved to the
+ * time GES starts that output frame: frame k at k * frame length truncated
+ * (the compositor's and videorate's arithmetic; the cut path's frame_time()).
+ * The planner rounds instead, so some of its frame boundaries lie 1 ns after
+ * the frame GES starts there; a clip ending there made the compositor push a
+ * 1 ns frame, which encodebin's videorate turned into one frame more than the
+ * plan at the end of the edit (188 for a 187-frame plan at 24 fps). */
+Plan on_output_grid(const Plan &plan)
+{
+  const guint64 ns_per_n = (guint64)plan.fps_d * GST_SECOND;
+  auto snap = [&](GstClockTime t) {
+    return gst_util_uint64_scale(gst_util_uint64_scale_round(t, plan.fps_n, ns_per_n), ns_per_n,
+                                 plan.fps_n);
+  };
+  Plan out = plan;
+  for (Segment &seg : out.segments) {
+    const GstClockTime end = snap(seg.start + seg.duration);
+    seg.start = snap(seg.start);
+    seg.duration = end - seg.start;
+  }
+  out.duration = snap(plan.duration);
+  return out;
+}
+
 const Shot *shot_of(const Segment &seg, const std::vector<ClipAnalysis> &clips)
 {
   if (seg.clip >= clips.size() || seg.shot >= clips[seg.clip].shots.size())
@@ -405,8 +429,8 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
       wanted == RenderPath::kTimeline || !cut_only ? RenderPath::kTimeline : RenderPath::kCuts;
   GESTimeline *timeline = nullptr;
   if (path == RenderPath::kTimeline &&
-      !(timeline = build_timeline(plan, song, clips, settings.width, settings.height, error,
-                                  settings.timeline)))
+      !(timeline = build_timeline(on_output_grid(plan), song, clips, settings.width,
+                                  settings.height, error, settings.timeline)))
     return false;
 
   /* Write next to the target so the final rename stays on one file system. */
