@@ -388,6 +388,38 @@ TEST(Export, FcpxmlStatesExactRationalTimes)
   EXPECT_TRUE(parse_fcpxml(xml, back, &err));
 }
 
+/* A clip's length in the asset (FCPXML: whole frames at its own rate) and
+ * in its media reference's available_range (OTIO: whole frames at the plan's
+ * rate, a started frame counted) is the file's: here 48 frames at 24 fps
+ * (2 s), while its analysis ended 1 ns short of frame 46 (the last frames
+ * of some files decode to nothing). These were 45 frames and 57 (of 60). */
+TEST(Export, MediaLengthIsTheFilesWholeFrames)
+{
+  const std::string path = montage_test::make_media(
+      "montage-export-length.mp4",
+      "videotestsrc num-buffers=48 ! video/x-raw,width=64,height=48,framerate=24/1 ! "
+      "x264enc speed-preset=ultrafast ! mp4mux ! filesink location=%s");
+  ASSERT_FALSE(path.empty());
+  ClipAnalysis c = clip(path, 24, 1, 0.0);
+  c.duration = ft(46, 24, 1) - 1;
+  Fixture fx = make_fixture(30, 1, {c}, "/media/song.flac", {{0, 10, 0}});
+
+  std::string xml, otio;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_fcpxml(fx.plan, fx.song, fx.clips, ExportOptions(), xml, &err));
+  EXPECT_NE(xml.find("name=\"" + std::string(strrchr(path.c_str(), '/') + 1) +
+                     "\" start=\"0s\" duration=\"2s\""),
+            std::string::npos)
+      << xml;
+  ASSERT_TRUE(plan_to_otio(fx.plan, fx.song, fx.clips, ExportOptions(), otio, &err));
+  const std::size_t range = otio.find("\"available_range\"");
+  ASSERT_NE(range, std::string::npos);
+  const std::size_t value = otio.find("\"value\"", range);
+  ASSERT_NE(value, std::string::npos);
+  EXPECT_EQ(otio.substr(value, otio.find('\n', value) - value), "\"value\" : 60.0") << otio;
+  g_unlink(path.c_str());
+}
+
 TEST(Export, GapsInThePlanRoundTrip)
 {
   Fixture fx = text_fixture(25, 1);

@@ -127,15 +127,12 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
     std::string id = "r" + std::to_string(next_id++);
     asset_of_clip[e.clip] = id;
     s << "    <asset id=\"" << id << "\" name=\"" << escape(e.name) << "\" start=\"0s\"";
-    if (GST_CLOCK_TIME_IS_VALID(c.duration) && c.duration > c.first_frame) {
+    const GstClockTime length = media_length(e.uri, c.duration, c.first_frame);
+    if (GST_CLOCK_TIME_IS_VALID(length)) {
       /* Whole source frames when the rate is known, else nanoseconds. */
-      GstClockTime length = c.duration - c.first_frame;
       if (c.fps_n > 0 && c.fps_d > 0)
         s << " duration=\""
-          << rational(
-                 gst_util_uint64_scale(length, (guint64)c.fps_n, (guint64)c.fps_d * GST_SECOND) *
-                     (guint64)c.fps_d,
-                 (guint64)c.fps_n)
+          << rational(whole_frames(length, c.fps_n, c.fps_d) * (guint64)c.fps_d, (guint64)c.fps_n)
           << "\"";
       else
         s << " duration=\"" << ns(length) << "\"";

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 
 namespace montage
@@ -161,15 +162,19 @@ bool plan_to_otio(const Plan &plan, const SongAnalysis &song,
   if (!edit_events(plan, song, clips, options, "gst-montage", ev, error))
     return false;
   Writer w((double)ev.fps_n / ev.fps_d);
+  /* The whole file at the plan's rate, a started frame counted (0: unknown). */
+  std::map<std::size_t, guint64> available_frames;
   auto available = [&](const Event &e) -> guint64 {
-    GstClockTime length = GST_CLOCK_TIME_NONE;
-    if (e.clip == SIZE_MAX)
-      length = song.duration;
-    else if (GST_CLOCK_TIME_IS_VALID(clips[e.clip].duration))
-      length = clips[e.clip].duration - std::min(clips[e.clip].duration, clips[e.clip].first_frame);
-    if (!GST_CLOCK_TIME_IS_VALID(length))
-      return 0;
-    return gst_util_uint64_scale(length, (guint64)ev.fps_n, (guint64)ev.fps_d * GST_SECOND);
+    auto it = available_frames.find(e.clip);
+    if (it != available_frames.end())
+      return it->second;
+    const GstClockTime length =
+        e.clip == SIZE_MAX ? song.duration
+                           : media_length(e.uri, clips[e.clip].duration, clips[e.clip].first_frame);
+    const guint64 frames =
+        GST_CLOCK_TIME_IS_VALID(length) ? whole_frames(length, ev.fps_n, ev.fps_d) : 0;
+    available_frames[e.clip] = frames;
+    return frames;
   };
 
   w.schema("Timeline.1");

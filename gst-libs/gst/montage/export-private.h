@@ -23,6 +23,21 @@ guint64 frame_nearest(GstClockTime t, gint n, gint d);
 /* First frame whose time is at or after t. */
 guint64 frame_at_or_after(GstClockTime t, gint n, gint d);
 
+/* How long the media file at `uri` lasts from its first frame (stream time
+ * `first_frame`), ns: to the end of the file as its container states it (what
+ * an editor shows), or to `analysed_end` (ClipAnalysis::duration: the end of
+ * the last frame analysis decoded) where that is later or the container
+ * states none. The analysis alone stops short where the last frames decode
+ * to nothing (Megamind.avi: 269 of 270). NONE when neither is known. Probes
+ * the file with GstDiscoverer: call from the application's thread. */
+GstClockTime media_length(const std::string &uri, GstClockTime analysed_end,
+                          GstClockTime first_frame);
+/* Whole frames at n/d that hold `length`: the nearest count where the length
+ * is within 1 ms or a hundredth of a frame of it (timestamps rounded to the
+ * ns, Matroska's durations to the ms), else rounded up, since a frame that
+ * starts inside the length is in the file. */
+guint64 whole_frames(GstClockTime length, gint n, gint d);
+
 /* One clip on the edit, in frames at the plan's rate. */
 struct Event {
   std::string uri;                  /* absolute file:// URI */

@@ -9,6 +9,7 @@
 #include <gst/montage/render.h>
 
 #include <gio/gio.h>
+#include <gst/pbutils/pbutils.h>
 #include <glib/gstdio.h>
 
 #include <algorithm>
@@ -40,6 +41,34 @@ guint64 frame_at_or_after(GstClockTime t, gint n, gint d)
   while (f > 0 && frame_time(f - 1, n, d) >= t)
     f--;
   return f;
+}
+
+GstClockTime media_length(const std::string &uri, GstClockTime analysed_end,
+                          GstClockTime first_frame)
+{
+  GstClockTime end = analysed_end;
+  if (GstDiscoverer *discoverer = gst_discoverer_new(5 * GST_SECOND, nullptr)) {
+    if (GstDiscovererInfo *info = gst_discoverer_discover_uri(discoverer, uri.c_str(), nullptr)) {
+      const GstClockTime stated = gst_discoverer_info_get_duration(info);
+      if (gst_discoverer_info_get_result(info) == GST_DISCOVERER_OK &&
+          GST_CLOCK_TIME_IS_VALID(stated) && stated > 0 &&
+          (!GST_CLOCK_TIME_IS_VALID(end) || stated > end))
+        end = stated;
+      g_object_unref(info);
+    }
+    g_object_unref(discoverer);
+  }
+  if (!GST_CLOCK_TIME_IS_VALID(end) || end <= first_frame)
+    return GST_CLOCK_TIME_NONE;
+  return end - first_frame;
+}
+
+guint64 whole_frames(GstClockTime length, gint n, gint d)
+{
+  const guint64 nearest = frame_nearest(length, n, d);
+  const GstClockTime slack = std::max<GstClockTime>(
+      GST_MSECOND, gst_util_uint64_scale(GST_SECOND, (guint64)d, (guint64)n * 100));
+  return frame_time(nearest, n, d) + slack >= length ? nearest : nearest + 1;
 }
 
 std::string uri_to_path(const std::string &uri)

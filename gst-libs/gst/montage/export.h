@@ -47,7 +47,8 @@
  * check that what was written means what was planned.
  *
  * All functions are safe to call from any one thread at a time; none aborts.
- * The .xges writer runs GES asset discovery synchronously, and the .xges
+ * The .xges writer runs GES asset discovery synchronously, the .otio and
+ * .fcpxml writers probe each clip file for its length (GstDiscoverer), and the .xges
  * reader iterates the calling thread's default GMainContext until GES has
  * loaded the project (at most 120 s): call them from the application's
  * thread, never a streaming thread, and not while another thread runs a main
