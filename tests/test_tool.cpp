@@ -8,6 +8,7 @@
 #include <gst/montage/export.h>
 #include <json-glib/json-glib.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -287,6 +288,77 @@ TEST(Tool, BadClipsAreReportedAndSkipped)
   EXPECT_TRUE(discover(out).ok);
   for (const std::string &f : {text, truncated, out, json})
     g_unlink(f.c_str());
+}
+
+/* Ctrl-C (SIGINT) once the render has started writing: the tool removes the
+ * partial file, says it was interrupted and exits with 130 (128 + SIGINT). */
+TEST(Tool, InterruptedRenderLeavesNoPartialFile)
+{
+  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
+  ASSERT_TRUE(tool) << "GST_MONTAGE_TOOL is not set";
+  std::string song = montage_test::media_path("stg0.ogg");
+  std::string clip = montage_test::media_path("Megamind.avi");
+  ASSERT_FALSE(song.empty() || clip.empty());
+  gchar *dir = g_dir_make_tmp("montage-interrupt-XXXXXX", nullptr);
+  ASSERT_TRUE(dir);
+  gchar *out = g_build_filename(dir, "out.mp4", NULL);
+  gchar *log = g_build_filename(dir, "stderr.txt", NULL);
+  const gchar *argv[] = {tool, "-m", song.c_str(), "-o", out, "-d", "30", clip.c_str(), nullptr};
+  int err_fd = g_open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(err_fd, 0);
+  GPid pid = 0;
+  GError *error = nullptr;
+  ASSERT_TRUE(g_spawn_async_with_fds(nullptr, (gchar **)argv, nullptr, G_SPAWN_DO_NOT_REAP_CHILD,
+                                     nullptr, nullptr, &pid, -1, -1, err_fd, &error))
+      << (error ? error->message : "");
+  close(err_fd);
+
+  /* The partial file next to the output appears once the render has begun. */
+  auto partial = [&]() {
+    GDir *d = g_dir_open(dir, 0, nullptr);
+    std::string found;
+    while (const gchar *name = d ? g_dir_read_name(d) : nullptr)
+      if (g_str_has_prefix(name, ".out.mp4.partial-"))
+        found = name;
+    if (d)
+      g_dir_close(d);
+    return found;
+  };
+  int wstatus = 0;
+  bool exited = false;
+  for (int i = 0; i < 1200 && partial().empty(); i++) {
+    if ((exited = waitpid(pid, &wstatus, WNOHANG) == pid))
+      break;
+    g_usleep(50 * 1000);
+  }
+  ASSERT_FALSE(exited) << "the render finished before it could be interrupted";
+  ASSERT_FALSE(partial().empty()) << "no partial file within 60 s";
+  g_usleep(300 * 1000); /* into the encoding */
+  kill(pid, SIGINT);
+  for (int i = 0; i < 600 && !exited; i++) {
+    exited = waitpid(pid, &wstatus, WNOHANG) == pid;
+    if (!exited)
+      g_usleep(50 * 1000);
+  }
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &wstatus, 0);
+  }
+  g_spawn_close_pid(pid);
+  std::string err = montage_test::read_file(log);
+  EXPECT_TRUE(exited) << "still running 30 s after SIGINT";
+  EXPECT_TRUE(WIFEXITED(wstatus)) << "ended by a signal, not by itself\n" << err;
+  EXPECT_EQ(WEXITSTATUS(wstatus), 128 + SIGINT) << err;
+  EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
+  EXPECT_EQ(partial(), "") << "the partial file was left behind";
+  EXPECT_FALSE(g_file_test(out, G_FILE_TEST_EXISTS));
+
+  g_unlink(log);
+  g_unlink(out);
+  g_rmdir(dir);
+  g_free(log);
+  g_free(out);
+  g_free(dir);
 }
 
 TEST(Tool, NoUsableClipFailsWithAdviceAndNoOutput)

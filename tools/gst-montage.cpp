@@ -15,6 +15,8 @@
  * clip, unusable song, render failure), with the reason on stderr; 2 on a
  * usage error. Clips that cannot be used are reported and skipped. The
  * output file appears only when complete.
+ * Interrupted while rendering (Ctrl-C, SIGTERM): the partial file is removed
+ * and the status is 128 + the signal's number (130, 143).
  */
 #include "analysis.h"
 #include "live.h"
@@ -23,9 +25,12 @@
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/montage.h>
 
+#include <glib-unix.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -465,6 +470,55 @@ int cmd_cache(int argc, char **argv)
   return 0;
 }
 
+/* Ctrl-C (SIGINT) and SIGTERM while rendering: GLib sources on the default
+ * main context (iterated from the render's progress callback, about 4 times
+ * a second) cancel the render, which removes its partial file; the tool then
+ * exits with 128 + the signal's number. Outside the render the signals keep
+ * their default action (there is no partial output to remove). */
+class RenderInterrupt
+{
+public:
+  RenderInterrupt()
+      : sigint_(g_unix_signal_add(SIGINT, on_sigint, this)),
+        sigterm_(g_unix_signal_add(SIGTERM, on_sigterm, this))
+  {
+  }
+  ~RenderInterrupt()
+  {
+    g_source_remove(sigint_);
+    g_source_remove(sigterm_);
+    g_object_unref(cancellable_);
+  }
+  RenderInterrupt(const RenderInterrupt &) = delete;
+  RenderInterrupt &operator=(const RenderInterrupt &) = delete;
+
+  GCancellable *cancellable() const { return cancellable_; }
+  int signum() const { return signum_; } /* 0 when none came */
+  /* Dispatches a signal that came since the last call. */
+  static void poll() { g_main_context_iteration(nullptr, FALSE); }
+
+private:
+  static gboolean on_sigint(gpointer self)
+  {
+    return static_cast<RenderInterrupt *>(self)->on(SIGINT);
+  }
+  static gboolean on_sigterm(gpointer self)
+  {
+    return static_cast<RenderInterrupt *>(self)->on(SIGTERM);
+  }
+  gboolean on(int signum)
+  {
+    if (!signum_)
+      signum_ = signum;
+    g_cancellable_cancel(cancellable_);
+    return G_SOURCE_CONTINUE;
+  }
+
+  GCancellable *cancellable_ = g_cancellable_new();
+  guint sigint_, sigterm_;
+  int signum_ = 0;
+};
+
 int cmd_make(int argc, char **argv)
 {
   GOptionContext *ctx = g_option_context_new("CLIP_OR_DIR... - make a beat-synced montage");
@@ -733,7 +787,12 @@ int cmd_make(int argc, char **argv)
     return t;
   };
   render.encoders = encoders;
-  render.progress = [](GstClockTime pos, GstClockTime dur) { g_progress->render(pos, dur); };
+  RenderInterrupt interrupt;
+  render.cancellable = interrupt.cancellable();
+  render.progress = [](GstClockTime pos, GstClockTime dur) {
+    RenderInterrupt::poll();
+    g_progress->render(pos, dur);
+  };
   info("rendering %dx%d to %s...", width, height, opt_output);
   montage::RenderResult result;
   bool rendered = false;
@@ -755,6 +814,11 @@ int cmd_make(int argc, char **argv)
     clips.erase(bad);
     if (!make_plan())
       return 1;
+  }
+  if (!rendered && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    warn("interrupted: rendering stopped, %s not written", opt_output);
+    g_clear_error(&err);
+    return 128 + interrupt.signum();
   }
   for (const std::string &f : result.fallbacks)
     warn("encoder not used: %s", f.c_str());

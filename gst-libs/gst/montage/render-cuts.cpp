@@ -917,6 +917,10 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
       return r >= 0;
     };
     for (guint64 k = k0; k < k1 && outcome == Outcome::kDone; k++) {
+      if (g_cancellable_set_error_if_cancelled(settings.cancellable, &err)) {
+        outcome = Outcome::kFailed;
+        break;
+      }
       const GstClockTime t_out = frame_time(k, plan);
       const GstClockTime t_src = seg.inpoint + (t_out - std::min(t_out, seg.start));
       bool ok = fetch();

@@ -163,6 +163,10 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
 
   GstBus *bus = gst_element_get_bus(GST_ELEMENT(pipeline));
   while (outcome == Outcome::kDone) {
+    if (g_cancellable_set_error_if_cancelled(settings.cancellable, error)) {
+      outcome = Outcome::kFailed;
+      break;
+    }
     GstMessage *msg = gst_bus_timed_pop_filtered(
         bus, 250 * GST_MSECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
     if (!msg) {

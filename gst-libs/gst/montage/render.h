@@ -86,6 +86,10 @@ struct RenderSettings {
    * with the output position and total duration (ns). May be empty. */
   std::function<void(GstClockTime position, GstClockTime duration)> progress;
   RenderPath path = RenderPath::kAuto; /* which render path; kAuto picks the fastest that fits */
+  /* Cancel it (from any thread) to stop the render: within about 250 ms the
+   * partial file is removed and render_plan() fails with
+   * G_IO_ERROR_CANCELLED, no other encoder tried. Not owned; may be NULL. */
+  GCancellable *cancellable = nullptr;
 };
 
 struct RenderResult {
