@@ -1179,8 +1179,9 @@ TEST(BeatTracker, LastBeatEnergyIsMeasuredOverABeat)
     ASSERT_EQ(song.beat_energy.size(), song.beats.size());
     /* Offline, the last beat is the last click (live beats stop a beat or
      * so before it: the last is not confirmed). */
-    if (whole_song)
+    if (whole_song) {
       EXPECT_NEAR(song.beats.back(), ct.clicks.back(), 70 * GST_MSECOND);
+    }
     /* The loudest is 1; the others differ by where each interval's hop
      * boundaries fall around the clicks (0.67-1.0 here). */
     for (std::size_t i = 0; i < song.beats.size(); i++)
