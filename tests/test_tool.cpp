@@ -361,6 +361,79 @@ TEST(Tool, InterruptedRenderLeavesNoPartialFile)
   g_free(dir);
 }
 
+/* --live and Ctrl-C: the first interrupt ends the mix where it is and keeps
+ * a finished file (exit 0, as gst-launch-1.0 -e); a second abandons it (exit
+ * 128 + its signal's number, no file). Before, the tool died at once and left OUT.part, a file
+ * without its MP4 index. */
+TEST(Tool, InterruptedLiveMixKeepsWhatWasMixed)
+{
+  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
+  ASSERT_TRUE(tool) << "GST_MONTAGE_TOOL is not set";
+  std::string song = montage_test::media_path("stg0.ogg");
+  std::string clip = montage_test::media_path("Megamind.avi");
+  ASSERT_FALSE(song.empty() || clip.empty());
+  for (int interrupts : {1, 2}) {
+    SCOPED_TRACE(interrupts);
+    gchar *dir = g_dir_make_tmp("montage-live-interrupt-XXXXXX", nullptr);
+    ASSERT_TRUE(dir);
+    const std::string out = std::string(dir) + "/out.mp4", part = out + ".part";
+    const std::string log = std::string(dir) + "/stderr.txt";
+    const gchar *argv[] = {tool, "--live",    "-m",         song.c_str(),
+                           "-o", out.c_str(), clip.c_str(), nullptr};
+    int err_fd = g_open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(err_fd, 0);
+    GPid pid = 0;
+    GError *error = nullptr;
+    ASSERT_TRUE(g_spawn_async_with_fds(nullptr, (gchar **)argv, nullptr, G_SPAWN_DO_NOT_REAP_CHILD,
+                                       nullptr, nullptr, &pid, -1, -1, err_fd, &error))
+        << (error ? error->message : "");
+    close(err_fd);
+    int wstatus = 0;
+    bool exited = false;
+    for (int i = 0; i < 1200 && !g_file_test(part.c_str(), G_FILE_TEST_EXISTS); i++) {
+      if ((exited = waitpid(pid, &wstatus, WNOHANG) == pid))
+        break;
+      g_usleep(50 * 1000);
+    }
+    ASSERT_FALSE(exited) << montage_test::read_file(log);
+    g_usleep(1500 * 1000); /* about 1.5 s of the mix */
+    /* Two signals of one kind may be taken as one (GLib's signal sources),
+     * so a second interrupt is SIGTERM then SIGINT. */
+    if (interrupts == 2)
+      kill(pid, SIGTERM);
+    kill(pid, SIGINT);
+    for (int i = 0; i < 600 && !exited; i++) {
+      exited = waitpid(pid, &wstatus, WNOHANG) == pid;
+      if (!exited)
+        g_usleep(50 * 1000);
+    }
+    if (!exited) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &wstatus, 0);
+    }
+    g_spawn_close_pid(pid);
+    const std::string err = montage_test::read_file(log);
+    EXPECT_TRUE(exited) << "still running 30 s after SIGINT";
+    ASSERT_TRUE(WIFEXITED(wstatus)) << "ended by the signal\n" << err;
+    EXPECT_FALSE(g_file_test(part.c_str(), G_FILE_TEST_EXISTS)) << "OUT.part left behind";
+    if (interrupts == 1) {
+      EXPECT_EQ(WEXITSTATUS(wstatus), 0) << err;
+      Discovered d = discover(out);
+      EXPECT_TRUE(d.ok && d.h264 && d.aac) << err;
+      EXPECT_GT(d.duration, 0.5);
+      EXPECT_LT(d.duration, 30.0);
+    } else {
+      EXPECT_EQ(WEXITSTATUS(wstatus), 128 + SIGINT) << err;
+      EXPECT_NE(err.find("abandoned"), std::string::npos) << err;
+      EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+    }
+    g_unlink(out.c_str());
+    g_unlink(log.c_str());
+    g_rmdir(dir);
+    g_free(dir);
+  }
+}
+
 TEST(Tool, NoUsableClipFailsWithAdviceAndNoOutput)
 {
   std::string song = montage_test::media_path("just_over_the_horizon.ogg");

@@ -20,14 +20,20 @@
  * would otherwise end or fail the whole mix. With -d the mix ends at that
  * running time of the song: the audio is cut at its sample, video frames
  * from there on are dropped (pad probes), and every branch is sent EOS.
+ * Ctrl-C (SIGINT) or SIGTERM ends the mix where it is, as gst-launch-1.0 -e
+ * does: every branch is sent EOS and the file is finished and kept (exit 0);
+ * a second one abandons it (no file, exit 128 + the signal's number).
  */
 #include "live.h"
 
 #include "gstmontageselect.h"
 
+#include <glib-unix.h>
 #include <gst/audio/audio.h>
 #include <gst/montage/encoder.h>
 #include <gst/pbutils/pbutils.h>
+
+#include <csignal>
 
 #include <glib/gstdio.h>
 
@@ -109,6 +115,8 @@ struct Live {
   bool ending = false;
   std::atomic<bool> end_asked{false}; /* end_stream_soon() has scheduled end_stream() */
   std::string error;
+  int interrupts = 0; /* SIGINT and SIGTERM received */
+  int abandoned = 0;  /* the signal that abandoned the mix; 0: none */
   guint switches = 0;
   GstClockTime duration = GST_CLOCK_TIME_NONE; /* -d: running time the mix ends at */
   std::vector<GstPad *> entries; /* each branch's first sink pad (borrowed from the branches) */
@@ -137,6 +145,21 @@ void end_stream_soon(Live *live)
         return G_SOURCE_REMOVE;
       },
       live);
+}
+
+/* SIGINT or SIGTERM `signum` (from the main loop): the first ends the mix
+ * where it is, the file kept; the next abandons it. */
+gboolean on_interrupt(Live *live, int signum)
+{
+  if (live->interrupts++ == 0) {
+    g_printerr("gst-montage: stopping the live mix here; the file keeps what was mixed so far "
+               "(interrupt again to abandon it)\n");
+    end_stream(live);
+  } else {
+    live->abandoned = signum;
+    g_main_loop_quit(live->loop);
+  }
+  return G_SOURCE_CONTINUE;
 }
 
 /* Running time of `pts` in the segment on `pad`; NONE where unknown. */
@@ -451,6 +474,10 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     GstBus *bus = gst_element_get_bus(live.pipeline);
     const guint watch = gst_bus_add_watch(bus, on_bus, &live);
     gst_object_unref(bus);
+    const guint on_sigint = g_unix_signal_add(
+        SIGINT, [](gpointer d) { return on_interrupt(static_cast<Live *>(d), SIGINT); }, &live);
+    const guint on_sigterm = g_unix_signal_add(
+        SIGTERM, [](gpointer d) { return on_interrupt(static_cast<Live *>(d), SIGTERM); }, &live);
     if (!quiet)
       g_printerr("Playing %zu clips live into montageselect with %s (%s)...\n", clips.size(),
                  encoder.c_str(), settings.style.c_str());
@@ -465,8 +492,15 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     while (g_main_context_iteration(NULL, FALSE)) /* idles queued by the EOS probes */
       ;
     g_source_remove(watch);
+    g_source_remove(on_sigint);
+    g_source_remove(on_sigterm);
     g_main_loop_unref(live.loop);
-    if (live.failed) {
+    if (live.abandoned) {
+      g_printerr("gst-montage: interrupted: the live mix was abandoned, %s not written\n",
+                 output.c_str());
+      g_unlink(tmp.c_str());
+      ret = 128 + live.abandoned;
+    } else if (live.failed) {
       g_printerr("gst-montage: the live mix failed: %s\n", live.error.c_str());
       g_unlink(tmp.c_str());
       ret = 1;
