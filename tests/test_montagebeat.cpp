@@ -157,6 +157,7 @@ struct Fixture {
   std::vector<Sent> sent;
   std::size_t received = 0;
   std::vector<GstBuffer *> with_meta; /* buffers that came out carrying a beat meta (reffed) */
+  std::vector<bool> discont_out;      /* each buffer out: flagged DISCONT */
 
   /* Pulls whatever the element has released: every buffer must carry the
    * memory that went in, in order, unchanged (held, never copied). */
@@ -175,6 +176,7 @@ struct Fixture {
         gst_memory_unref(sent[received].mem);
       }
       received++;
+      discont_out.push_back(GST_BUFFER_IS_DISCONT(out));
       if (montage_buffer_get_beats(out, NULL, 0) > 0)
         with_meta.push_back(gst_buffer_ref(out));
       gst_buffer_unref(out);
@@ -599,6 +601,25 @@ TEST(MontageBeat, DiscontResyncsTheClock)
   expect_on_clicks(all, expected);
   EXPECT_EQ(duration, 21 * GST_SECOND) << "20 s of audio and the 1 s gap, analysed as silence";
   free_all(summary);
+}
+
+/* Audio lost (a DISCONT buffer 200 ms late): the flag stays on that buffer
+ * alone. GstBaseTransform marks the next buffer out DISCONT when a DISCONT
+ * one comes in, and that was a buffer held live-delay earlier, from before
+ * the gap. */
+TEST(MontageBeat, DiscontFlagStaysOnItsBuffer)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 3.0);
+  const std::size_t split = 40 * 1024;
+  f.push(ck.mono, 0, split, 0);
+  f.push(ck.mono, split, ck.mono.size(),
+         gst_util_uint64_scale(split, GST_SECOND, rate) + 200 * GST_MSECOND, true);
+  f.eos();
+  ASSERT_EQ(f.discont_out.size(), f.sent.size());
+  for (std::size_t i = 0; i < f.discont_out.size(); i++)
+    EXPECT_EQ(f.discont_out[i], i == 40) << "buffer " << i;
 }
 
 /* The stream's time goes back without a segment (a source that loops or

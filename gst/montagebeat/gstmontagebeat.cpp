@@ -252,6 +252,9 @@ struct Held {
   /* Serialized events that arrived after the buffer before this one: they
    * leave just before it, so the stream keeps its order. */
   montage::HeldEvents events_before;
+  /* It came in flagged DISCONT: the flag goes back on when it leaves (see
+   * gst_montage_beat_chain()). */
+  bool discont;
 };
 
 struct State {
@@ -289,6 +292,10 @@ struct State {
   std::size_t energy_posted = 0; /* the tracker's energy intervals posted */
   double last_tag_bpm = 0;
   bool warned_reverse = false; /* the reverse-playback warning was posted (once per start) */
+  /* The buffer coming in was flagged DISCONT (gst_montage_beat_chain() took
+   * the flag off); GstBaseTransform's chain function. */
+  bool discont_in = false;
+  GstPadChainFunction base_chain = nullptr;
 
   /* Offline mode's grouping of messages (see "Messages" above), under
    * `post_lock` (the system clock's thread posts too): messages not posted
@@ -815,6 +822,8 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
   State &st = *self->state;
+  const bool discont = st.discont_in;
+  st.discont_in = false;
   if (!st.have_info) {
     gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(
@@ -843,6 +852,10 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
                           (NULL));
     }
     st.pending_events.push(GST_BASE_TRANSFORM_SRC_PAD(trans));
+    if (discont) {
+      buf = gst_buffer_make_writable(buf);
+      GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+    }
     return gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(trans), buf);
   }
 
@@ -853,7 +866,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   bool discontinuity = false;
   if (!st.anchors.empty() && GST_CLOCK_TIME_IS_VALID(pts)) {
     jump = time_jump(st, pts);
-    discontinuity = is_discontinuity(st, jump, GST_BUFFER_IS_DISCONT(buf));
+    discontinuity = is_discontinuity(st, jump, discont);
   }
   if (discontinuity && jump < 0) {
     /* The stream's time went back without a segment (a source that loops
@@ -891,8 +904,8 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     GST_DEBUG_OBJECT(self,
                      "%s, %" GST_STIME_FORMAT
                      " from the samples counted: sample clock restarts at %" GST_TIME_FORMAT,
-                     GST_BUFFER_IS_DISCONT(buf) ? "DISCONT" : "timestamp jump",
-                     GST_STIME_ARGS(jump), GST_TIME_ARGS(pts));
+                     discont ? "DISCONT" : "timestamp jump", GST_STIME_ARGS(jump),
+                     GST_TIME_ARGS(pts));
     if (jump > 0 && (GstClockTime)jump <= kMaxGapFill)
       analyse_silence(
           self, &trans->segment,
@@ -918,7 +931,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   gst_buffer_unmap(buf, &map);
   note_buffer_length(self, frames);
 
-  st.held.push_back({buf, st.samples, st.samples + frames, st.pending_events.take()});
+  st.held.push_back({buf, st.samples, st.samples + frames, st.pending_events.take(), discont});
   std::vector<montage::Beat> more = st.tracker->push(st.mono.data(), st.mono.size());
   beats.insert(beats.end(), more.begin(), more.end());
   st.samples += frames;
@@ -941,6 +954,33 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   return GST_FLOW_OK;
 }
 
+/* A held buffer as it leaves: with the DISCONT flag it came in with. */
+static GstBuffer *release(Held &h)
+{
+  if (h.discont) {
+    h.buf = gst_buffer_make_writable(h.buf);
+    GST_BUFFER_FLAG_SET(h.buf, GST_BUFFER_FLAG_DISCONT);
+  }
+  return h.buf;
+}
+
+/* GstBaseTransform's chain function marks the next buffer out DISCONT when a
+ * DISCONT buffer comes in; with live-delay of audio held, that is a buffer
+ * from before the discontinuity (an encoder or sink after it then resyncs
+ * where the audio is continuous). So the flag is taken off here, before the
+ * base class sees it, and put back on the same buffer when it leaves
+ * (release()). */
+static GstFlowReturn gst_montage_beat_chain(GstPad *pad, GstObject *parent, GstBuffer *buf)
+{
+  State &st = *GST_MONTAGE_BEAT(parent)->state;
+  if (GST_BUFFER_IS_DISCONT(buf)) {
+    buf = gst_buffer_make_writable(buf);
+    GST_BUFFER_FLAG_UNSET(buf, GST_BUFFER_FLAG_DISCONT);
+    st.discont_in = true;
+  }
+  return st.base_chain(pad, parent, buf);
+}
+
 /* Releases the oldest held buffer once live-delay (plus two hops) of audio
  * follows its last sample. */
 static GstFlowReturn gst_montage_beat_generate_output(GstBaseTransform *trans, GstBuffer **outbuf)
@@ -954,7 +994,7 @@ static GstFlowReturn gst_montage_beat_generate_output(GstBaseTransform *trans, G
   if (st.held.front().end + wait > st.samples)
     return GST_FLOW_OK;
   st.held.front().events_before.push(GST_BASE_TRANSFORM_SRC_PAD(trans));
-  *outbuf = st.held.front().buf;
+  *outbuf = release(st.held.front());
   st.held.pop_front();
   return GST_FLOW_OK;
 }
@@ -968,7 +1008,7 @@ static GstFlowReturn push_held(GstMontageBeat *self)
     st.held.pop_front();
     h.events_before.push(GST_BASE_TRANSFORM_SRC_PAD(self));
     if (ret == GST_FLOW_OK)
-      ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), h.buf);
+      ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), release(h));
     else
       gst_buffer_unref(h.buf);
   }
@@ -1050,6 +1090,7 @@ static gboolean gst_montage_beat_start(GstBaseTransform *trans)
     std::lock_guard<std::mutex> guard(st.lock);
     st.longest_buffer = 0;
     st.warned_reverse = false;
+    st.discont_in = false;
   }
   return reset_tracking(GST_MONTAGE_BEAT(trans)) ? TRUE : FALSE;
 }
@@ -1223,5 +1264,8 @@ static void gst_montage_beat_init(GstMontageBeat *self)
   gst_audio_info_init(&self->state->info);
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  GstPad *sink = GST_BASE_TRANSFORM_SINK_PAD(self);
+  self->state->base_chain = GST_PAD_CHAINFUNC(sink);
+  gst_pad_set_chain_function(sink, GST_DEBUG_FUNCPTR(gst_montage_beat_chain));
   montage_beat_meta_get_info();
 }
