@@ -622,6 +622,50 @@ TEST(MontageBeat, DiscontFlagStaysOnItsBuffer)
     EXPECT_EQ(f.discont_out[i], i == 40) << "buffer " << i;
 }
 
+/* A stream-scoped tag event replaces the one before it downstream, so the
+ * BPM tag carries upstream's stream tags (the title here), and upstream's
+ * later tags (a decoder's bitrate updates) carry the tempo sent so far: the
+ * last tags downstream hold both. The BPM tag used to hold the tempo alone,
+ * and the next upstream tags dropped it. */
+TEST(MontageBeat, BpmTagKeepsUpstreamTags)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 8.0);
+  ASSERT_TRUE(gst_harness_push_event(
+      f.h,
+      gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "song", GST_TAG_BITRATE, 1000u, NULL))));
+  f.push(ck.mono, 0, 6 * rate, 0);
+  ASSERT_TRUE(gst_harness_push_event(
+      f.h,
+      gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "song", GST_TAG_BITRATE, 2000u, NULL))));
+  f.push(ck.mono, 6 * rate, ck.mono.size(), 6 * GST_SECOND);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_eos()));
+  f.pull_available();
+  int with_bpm = 0, after_bpm_without = 0;
+  guint last_bitrate = 0;
+  while (GstEvent *ev = gst_harness_try_pull_event(f.h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_TAG) {
+      GstTagList *tags = nullptr;
+      gst_event_parse_tag(ev, &tags);
+      gchar *title = nullptr;
+      double bpm = 0;
+      EXPECT_TRUE(gst_tag_list_get_string(tags, GST_TAG_TITLE, &title)) << "tags lost";
+      EXPECT_STREQ(title, "song");
+      g_free(title);
+      gst_tag_list_get_uint(tags, GST_TAG_BITRATE, &last_bitrate);
+      if (gst_tag_list_get_double(tags, GST_TAG_BEATS_PER_MINUTE, &bpm))
+        with_bpm++;
+      else if (with_bpm > 0)
+        after_bpm_without++;
+    }
+    gst_event_unref(ev);
+  }
+  EXPECT_GE(with_bpm, 2) << "a BPM tag while playing and one at EOS";
+  EXPECT_EQ(after_bpm_without, 0) << "upstream tags dropped the tempo";
+  EXPECT_EQ(last_bitrate, 2000u);
+}
+
 /* The stream's time goes back without a segment (a source that loops or
  * restarts its timestamps): 0-15 s, then the song again from 5 s with
  * DISCONT. The tracking restarts there, as on a SEGMENT event: the live

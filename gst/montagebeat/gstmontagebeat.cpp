@@ -113,6 +113,9 @@
  * A `GST_TAG_BEATS_PER_MINUTE` tag event goes downstream whenever the tempo
  * moves by 1 BPM or more from the last one sent (as `bpmdetect` does), and
  * always at EOS in offline mode with the whole-song tempo, behind the audio.
+ * It carries upstream's last stream tags too, and upstream's later stream
+ * tags go on with the tempo added: a stream-scoped tag event replaces the
+ * one before it downstream, so the tags there hold both.
  *
  * Stretches quieter than #GstMontageBeat:silence-threshold give no beats.
  *
@@ -291,6 +294,10 @@ struct State {
   montage::HeldEvents pending_events;
   std::size_t energy_posted = 0; /* the tracker's energy intervals posted */
   double last_tag_bpm = 0;
+  /* The last stream-scoped tags from upstream (title, codec, bitrate...),
+   * since the stream started: the BPM tag goes out merged into them, since
+   * a stream-scoped tag event replaces the one before it downstream. */
+  GstTagList *upstream_tags = nullptr;
   bool warned_reverse = false; /* the reverse-playback warning was posted (once per start) */
   /* The buffer coming in was flagged DISCONT (gst_montage_beat_chain() took
    * the flag off); GstBaseTransform's chain function. */
@@ -522,7 +529,9 @@ static void push_bpm_tag(GstMontageBeat *self, double bpm, bool force = false)
   if (bpm <= 0 || (!force && std::fabs(bpm - st.last_tag_bpm) < 1.0))
     return;
   st.last_tag_bpm = bpm;
-  GstTagList *tags = gst_tag_list_new(GST_TAG_BEATS_PER_MINUTE, bpm, NULL);
+  GstTagList *tags =
+      st.upstream_tags ? gst_tag_list_copy(st.upstream_tags) : gst_tag_list_new_empty();
+  gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_BEATS_PER_MINUTE, bpm, NULL);
   push_event_in_order(self, gst_event_new_tag(tags));
 }
 
@@ -1016,10 +1025,36 @@ static GstFlowReturn push_held(GstMontageBeat *self)
   return ret;
 }
 
+/* Upstream's stream tags replace the last ones downstream, the BPM tag with
+ * them: returns a tag event that keeps the tempo sent so far (`event`, or a
+ * copy of it with GST_TAG_BEATS_PER_MINUTE). */
+static GstEvent *with_bpm(GstMontageBeat *self, GstEvent *event)
+{
+  State &st = *self->state;
+  GstTagList *tags = nullptr;
+  gst_event_parse_tag(event, &tags);
+  if (gst_tag_list_get_scope(tags) != GST_TAG_SCOPE_STREAM)
+    return event;
+  gst_tag_list_replace(&st.upstream_tags, tags);
+  if (st.last_tag_bpm <= 0)
+    return event;
+  GstTagList *merged = gst_tag_list_copy(tags);
+  gst_tag_list_add(merged, GST_TAG_MERGE_REPLACE, GST_TAG_BEATS_PER_MINUTE, st.last_tag_bpm, NULL);
+  GstEvent *out = gst_event_new_tag(merged);
+  gst_event_set_seqnum(out, gst_event_get_seqnum(event));
+  gst_event_unref(event);
+  return out;
+}
+
 static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_TAG)
+    event = with_bpm(self, event);
   switch (GST_EVENT_TYPE(event)) {
+  case GST_EVENT_STREAM_START:
+    gst_clear_tag_list(&self->state->upstream_tags);
+    break;
   case GST_EVENT_FLUSH_STOP:
     reset_tracking(self);
     break;
@@ -1104,6 +1139,7 @@ static gboolean gst_montage_beat_stop(GstBaseTransform *trans)
   drop_held(st);
   st.samples = 0;
   st.have_info = false;
+  gst_clear_tag_list(&st.upstream_tags);
   return TRUE;
 }
 
@@ -1169,6 +1205,7 @@ static void gst_montage_beat_finalize(GObject *object)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(object);
   drop_held(*self->state);
+  gst_clear_tag_list(&self->state->upstream_tags);
   for (GstMessage *m : self->state->pending)
     gst_message_unref(m);
   delete self->state;
