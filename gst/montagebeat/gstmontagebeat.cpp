@@ -64,7 +64,8 @@
  *   interval (start and length): interval k starts k * interval after the
  *   first sample, to the nearest sample, so the intervals do not drift at
  *   rates where an interval is not a whole number of samples.
- * - `rms` (gdouble, dBFS): RMS level of the channels' average.
+ * - `rms` (gdouble, dBFS): RMS level of the channels' average; -200 for
+ *   digital silence and anything quieter (its floor).
  * - `energy` (gdouble, 0..1): `rms` mapped linearly from
  *   #GstMontageBeat:silence-threshold (0) to 0 dBFS (1).
  *
