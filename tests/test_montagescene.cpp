@@ -1800,6 +1800,42 @@ TEST(MontageScene, FramesWithoutTimestampsArePlacedOneFrameAfterTheFrameBefore)
   }
 }
 
+/* New caps (here another size) end the shot, but frames without a PTS go
+ * on one frame after the frame before them. Before, the first frame after
+ * the caps was placed back at the segment's start: the second shot began
+ * at 10 s again, before the first one ended, and the cut in it was 0.8 s
+ * early. */
+TEST(MontageScene, FramesWithoutTimestampsFollowOnAcrossNewCaps)
+{
+  const GstClockTime base = 10 * GST_SECOND;
+  FrameMaker small(GST_VIDEO_FORMAT_I420, 160, 120), large(GST_VIDEO_FORMAT_I420, 176, 144);
+  GstVideoInfo small_info = small.info(), large_info = large.info();
+  small_info.fps_n = large_info.fps_n = 25;
+  small_info.fps_d = large_info.fps_d = 1;
+  SceneHarness sh(small_info);
+  sh.push_segment(base);
+  for (int i = 0; i < 20; i++)
+    sh.push_expect_same(
+        small.make_blend(0, 1.0, 0, 0.0, i, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE));
+  /* A CAPS event alone (gst_harness_set_src_caps() also sends a segment). */
+  GstCaps *large_caps = gst_video_info_to_caps(&large_info);
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_caps(large_caps)));
+  gst_caps_unref(large_caps);
+  for (int i = 20; i < 50; i++)
+    sh.push_expect_same(
+        large.make_blend(i < 35 ? 0 : 1, 1.0, 0, 0.0, i, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE));
+  sh.finish();
+  std::vector<GstClockTime> cuts;
+  std::vector<montage::Shot> shots;
+  scene_messages(sh, cuts, shots);
+  EXPECT_EQ(cuts, std::vector<GstClockTime>{base + 35 * kFrame});
+  ASSERT_EQ(shots.size(), 3u);
+  EXPECT_EQ(shots[0].end, base + 20 * kFrame);
+  EXPECT_EQ(shots[1].start, base + 20 * kFrame) << "the shot after the caps follows on";
+  EXPECT_EQ(shots[2].start, base + 35 * kFrame);
+  EXPECT_EQ(shots[2].end, base + 50 * kFrame);
+}
+
 /* Played backwards (a segment with rate -1), the frames pass through
  * untouched and in order, without cuts, shot messages or key-unit
  * requests, and one warning says so; the next forward segment is analysed

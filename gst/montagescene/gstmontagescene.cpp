@@ -283,6 +283,13 @@ void make_detector(SceneState *state)
   std::lock_guard<std::mutex> lock(state->settings_lock);
   state->detector = std::make_unique<montage::ShotDetector>(state->settings, state->luma_only);
   state->settings_changed = false;
+}
+
+/* A new segment (or start, or a flush): frame_time() places a first frame
+ * without a PTS at the segment's start. New caps do not call this: the
+ * frames after them follow on from the frame before. */
+void restart_frame_times(SceneState *state)
+{
   state->segment_has_frame = false;
   state->next_pts = GST_CLOCK_TIME_NONE;
 }
@@ -612,6 +619,7 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
 {
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
   make_detector(state);
+  restart_frame_times(state);
   state->cut_count = 0;
   state->shots.clear();
   state->cuts.clear();
@@ -664,6 +672,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
   case GST_EVENT_FLUSH_STOP:
     clear_held(state);
     make_detector(state);
+    restart_frame_times(state);
     state->shots.clear();
     state->cuts.clear();
     break;
@@ -671,6 +680,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
     /* The held frames belong to the old segment: let them out first. */
     gst_montage_scene_drain(self, false);
     make_detector(state);
+    restart_frame_times(state);
     break;
   case GST_EVENT_EOS:
     gst_montage_scene_drain(self, true);
