@@ -1836,6 +1836,63 @@ TEST(MontageScene, FramesWithoutTimestampsFollowOnAcrossNewCaps)
   EXPECT_EQ(shots[2].end, base + 50 * kFrame);
 }
 
+/* Caps that describe the same picture otherwise (here the pixel aspect
+ * ratio and the colorimetry's matrix; a decoder may re-send caps when the
+ * stream's VUI changes) neither end the shot nor restart detection: one
+ * shot until the cut at frame 30, which is found. Before, any caps event
+ * that basetransform did not find equal ended the shot (a shot without a
+ * cut at frame 20), and the cut 10 frames later, within min-shot-length of
+ * that restart, was lost. */
+TEST(MontageScene, CapsDescribingTheSamePictureKeepTheShot)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  GstVideoInfo info = maker.info();
+  info.fps_n = 25;
+  info.fps_d = 1;
+  SceneHarness sh(info);
+  /* The new caps leave in their place, after frame 19 and before frame 20
+   * (not ahead of the frames held when they came). */
+  std::vector<std::string> order;
+  GstPad *src = gst_element_get_static_pad(sh.h->element, "src");
+  gst_pad_add_probe(
+      src, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      +[](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        auto *order = static_cast<std::vector<std::string> *>(data);
+        if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER)
+          order->push_back(
+              std::to_string(GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)) / kFrame));
+        else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_CAPS)
+          order->push_back("caps");
+        return GST_PAD_PROBE_OK;
+      },
+      &order, nullptr);
+  gst_object_unref(src);
+  sh.push_segment(0);
+  for (int i = 0; i < 20; i++)
+    sh.push_expect_same(maker.make(0, i, i * kFrame));
+  GstVideoInfo other = info;
+  other.par_n = 4;
+  other.par_d = 3;
+  other.colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT709;
+  GstCaps *caps = gst_video_info_to_caps(&other);
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_caps(caps)));
+  gst_caps_unref(caps);
+  for (int i = 20; i < 50; i++)
+    sh.push_expect_same(maker.make(i < 30 ? 0 : 1, i, i * kFrame));
+  sh.finish();
+  std::vector<GstClockTime> cuts;
+  std::vector<montage::Shot> shots;
+  scene_messages(sh, cuts, shots);
+  EXPECT_EQ(cuts, std::vector<GstClockTime>{30 * kFrame});
+  ASSERT_EQ(shots.size(), 2u);
+  EXPECT_EQ(shots[0].start, 0u);
+  EXPECT_EQ(shots[0].end, 30 * kFrame);
+  const auto at = std::find(order.begin(), order.end(), "19");
+  ASSERT_NE(at, order.end());
+  EXPECT_EQ(std::vector<std::string>(at + 1, std::min(at + 3, order.end())),
+            (std::vector<std::string>{"caps", "20"}));
+}
+
 /* Played backwards (a segment with rate -1), the frames pass through
  * untouched and in order, without cuts, shot messages or key-unit
  * requests, and one warning says so; the next forward segment is analysed

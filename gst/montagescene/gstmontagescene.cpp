@@ -63,7 +63,9 @@
  *   (== stream-time for a cut).
  *
  * ## `montage-shot` element message (when a shot ends; the last one at EOS)
- * A shot ends at the next boundary, at a new segment and at new caps.
+ * A shot ends at the next boundary, at a new segment and at new caps of
+ * another size, format, frame rate or (YUV, grey) range; caps that only
+ * describe the same picture otherwise (pixel aspect ratio...) do not end it.
  * Structure "montage-shot" (montage::shot_to_structure()): `index` (uint: 0 for
  * the first shot since start/flush, counting on across segments), `start`,
  * `end`, `duration`, `transition-start`, `transition-end`, `best-inpoint`
@@ -639,6 +641,24 @@ static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
   return TRUE;
 }
 
+/* Whether frames of `a` and of `b` are analysed alike: the same format,
+ * size and frame rate (what the documentation says new caps restart
+ * detection for), and for YUV and grey the same range (the one colorimetry
+ * field the analysis view reads: frame_view_from_video_frame(); RGB is read
+ * as it is). */
+static bool same_analysis(const GstVideoInfo &a, const GstVideoInfo &b)
+{
+  auto full = [](const GstVideoInfo &i) {
+    return GST_VIDEO_INFO_COLORIMETRY(&i).range == GST_VIDEO_COLOR_RANGE_0_255;
+  };
+  return GST_VIDEO_INFO_FORMAT(&a) == GST_VIDEO_INFO_FORMAT(&b) &&
+         GST_VIDEO_INFO_WIDTH(&a) == GST_VIDEO_INFO_WIDTH(&b) &&
+         GST_VIDEO_INFO_HEIGHT(&a) == GST_VIDEO_INFO_HEIGHT(&b) &&
+         GST_VIDEO_INFO_FPS_N(&a) == GST_VIDEO_INFO_FPS_N(&b) &&
+         GST_VIDEO_INFO_FPS_D(&a) == GST_VIDEO_INFO_FPS_D(&b) &&
+         (GST_VIDEO_INFO_IS_RGB(&a) || full(a) == full(b));
+}
+
 static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
 {
   GstMontageScene *self = GST_MONTAGE_SCENE(trans);
@@ -651,6 +671,14 @@ static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *inc
          "8-bit YUV, grey and RGB in system memory)."),
         ("caps: %" GST_PTR_FORMAT, incaps));
     return FALSE;
+  }
+  if (state->have_info && same_analysis(state->info, info)) {
+    /* The same picture described otherwise (pixel aspect ratio, the
+     * colorimetry's matrix, chroma siting, interlace mode...): the shot goes
+     * on. Only another size, format, frame rate or range restarts it. */
+    GST_DEBUG_OBJECT(trans, "new caps, analysed as before: %" GST_PTR_FORMAT, incaps);
+    state->info = info;
+    return TRUE;
   }
   /* Frames held under the old caps leave first, with their verdicts. */
   if (state->have_info)
@@ -685,8 +713,23 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
   case GST_EVENT_EOS:
     gst_montage_scene_drain(self, true);
     break;
-  case GST_EVENT_CAPS: /* set_caps() drains */
+  case GST_EVENT_CAPS: {
+    /* Caps that describe the same picture otherwise (same_analysis()),
+     * while frames are held: they keep their place among the frames, as
+     * other serialized events do, so that the held frames leave under the
+     * caps they came with. For other caps set_caps() drains first. */
+    GstCaps *caps = nullptr;
+    GstVideoInfo info;
+    gst_event_parse_caps(event, &caps);
+    if (state->have_info && (!state->held.empty() || !state->pending_events.empty()) &&
+        gst_video_info_from_caps(&info, caps) && same_analysis(state->info, info)) {
+      GST_DEBUG_OBJECT(trans, "new caps, analysed as before: %" GST_PTR_FORMAT, caps);
+      state->info = info;
+      state->pending_events.add(event);
+      return TRUE;
+    }
     break;
+  }
   default:
     /* Any other serialized event (a GAP, tags, an upstream force-key-unit
      * event, an application's own) keeps its place among the frames: it
