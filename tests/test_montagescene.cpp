@@ -1283,15 +1283,22 @@ PipelineEnd run_pipeline(const std::string &desc)
 TEST(MontageScene, UnsupportedCapsAreRefusedWithAReason)
 {
   EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+  /* `remedy`: what to put in front. videoconvert takes system memory only,
+   * so device memory is told to download (before, every case was told to
+   * put videoconvert in front, which cannot link to CUDA or DMABuf caps). */
   const struct {
-    const char *caps, *named;
+    const char *caps, *named, *remedy;
   } cases[] = {
-      {"video/x-raw,format=I420_10LE,width=64,height=48,framerate=25/1", "I420_10LE"},
-      {"video/x-raw,format=P010_10LE,width=64,height=48,framerate=25/1", "P010_10LE"},
-      {"video/x-raw,format=UYVY,width=64,height=48,framerate=25/1", "UYVY"},
+      {"video/x-raw,format=I420_10LE,width=64,height=48,framerate=25/1", "I420_10LE",
+       "put videoconvert before"},
+      {"video/x-raw,format=P010_10LE,width=64,height=48,framerate=25/1", "P010_10LE",
+       "put videoconvert before"},
+      {"video/x-raw,format=UYVY,width=64,height=48,framerate=25/1", "UYVY",
+       "put videoconvert before"},
       {"video/x-raw(memory:CUDAMemory),format=NV12,width=64,height=48,framerate=25/1",
-       "memory:CUDAMemory"},
-      {"video/x-raw(memory:DMABuf),format=NV12,width=64,height=48,framerate=25/1", "memory:DMABuf"},
+       "memory:CUDAMemory", "cudadownload"},
+      {"video/x-raw(memory:DMABuf),format=NV12,width=64,height=48,framerate=25/1", "memory:DMABuf",
+       "vapostproc ! video/x-raw"},
   };
   for (const auto &c : cases) {
     SCOPED_TRACE(c.caps);
@@ -1311,6 +1318,10 @@ TEST(MontageScene, UnsupportedCapsAreRefusedWithAReason)
     EXPECT_NE(w.find("8-bit video in system memory"), std::string::npos) << w;
     EXPECT_NE(w.find(c.named), std::string::npos) << w;
     EXPECT_NE(w.find("before montagescene"), std::string::npos) << w;
+    EXPECT_NE(w.find(c.remedy), std::string::npos) << w;
+    if (strstr(c.named, "memory:")) {
+      EXPECT_EQ(w.find("videoconvert"), std::string::npos) << w;
+    }
     gst_bus_set_flushing(bus, TRUE);
     gst_harness_teardown(h);
     gst_object_unref(bus);

@@ -37,7 +37,8 @@
  * template). Other caps (10-bit and deeper formats, other layouts,
  * memory:CUDAMemory/VAMemory/DMABuf) are refused at negotiation; when they
  * are offered to it anyway, it posts one warning (GST_CORE_ERROR_NEGOTIATION)
- * naming them and saying to put videoconvert or a download element in front.
+ * naming them and saying to put videoconvert (formats) or a download element
+ * (device memory) in front.
  *
  * Frame times: a frame's PTS. A frame without one (appsrc, some raw
  * streams) is placed one frame after the frame before it (that frame's
@@ -809,10 +810,15 @@ static gboolean gst_montage_scene_accept_caps(GstBaseTransform *trans, GstPadDir
   const std::string why = unsupported_caps_reason(caps);
   if (why.empty() || GST_MONTAGE_SCENE(trans)->state->warned_caps.exchange(true))
     return ok;
+  /* videoconvert takes system memory only: device memory needs a download. */
+  const bool memory = why.rfind("video/x-raw(", 0) == 0;
   GST_ELEMENT_WARNING(trans, CORE, NEGOTIATION,
-                      ("montagescene analyses 8-bit video in system memory; got %s: put "
-                       "videoconvert (or a download element) before montagescene.",
-                       why.c_str()),
+                      ("montagescene analyses 8-bit video in system memory; got %s: put %s "
+                       "before montagescene.",
+                       why.c_str(),
+                       memory ? "an element that downloads it to system memory (cudadownload for "
+                                "CUDAMemory, vapostproc ! video/x-raw for VAMemory or DMABuf)"
+                              : "videoconvert"),
                       ("refused caps %" GST_PTR_FORMAT, caps));
   return ok;
 }
