@@ -973,26 +973,29 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
       g_param_spec_double(
           "threshold", "Threshold",
           "Score at or above which a frame is a cut candidate, on the detector's scale "
-          "(content 0-255, adaptive a ratio, histogram 0-2, hash 0-1); -1 uses the detector's "
-          "PySceneDetect default (27, 3, 0.05, 0.395)",
+          "(content 0-255, adaptive a ratio, histogram 0-2, hash 0-1); -1 (any negative value) "
+          "uses the detector's PySceneDetect default (27, 3, 0.05, 0.395)",
           -1.0, 255.0, -1.0, rw));
   g_object_class_install_property(
       gobject_class, PROP_MIN_SHOT_LENGTH,
       g_param_spec_uint64(
           "min-shot-length", "Minimum shot length",
           "Minimum shot length in nanoseconds: a boundary closer than this to the previous one "
-          "(or to the stream start) is dropped, so the short shot and the one after it are one "
-          "shot from the earlier cut; default 15 frames at 30 fps, as PySceneDetect",
+          "(or to the first frame after start, a flush or a new segment) is dropped, so the short "
+          "shot and the one after it are one shot from the earlier cut; default 15 frames at "
+          "30 fps, as PySceneDetect",
           0, G_MAXUINT64, kDefaults.min_shot_length, rw));
   g_object_class_install_property(
       gobject_class, PROP_FLASH_FRAMES,
-      g_param_spec_int("flash-frames", "Flash frames",
-                       "Look-ahead in frames: a jump that comes back to the frame before it "
-                       "within this many frames (a flash, a cut away and straight back) is no "
-                       "cut; adds this many frames of latency (a LATENCY message when changed "
-                       "while streaming); 0 disables (and with content, histogram and hash, "
-                       "fades and dissolves are not found)",
-                       0, 30, kDefaults.flash_frames, rw));
+      g_param_spec_int(
+          "flash-frames", "Flash frames",
+          "Look-ahead in frames: a jump that comes back to the frame before it "
+          "within this many frames (a flash, a cut away and straight back) is no "
+          "cut; the element holds this many frames (at least 2 with the adaptive detector) "
+          "and reports them as latency (a LATENCY message when changed "
+          "while streaming); 0 disables (and with content, histogram and hash, "
+          "fades and dissolves are not found)",
+          0, 30, kDefaults.flash_frames, rw));
   g_object_class_install_property(
       gobject_class, PROP_MAX_TRANSITION_FRAMES,
       g_param_spec_int("max-transition-frames", "Maximum transition frames",
