@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -290,29 +291,90 @@ TEST(Tool, BadClipsAreReportedAndSkipped)
     g_unlink(f.c_str());
 }
 
+/* The tool run in the background, stderr to a file, for tests that signal
+ * it while it works. */
+class BackgroundTool
+{
+public:
+  explicit BackgroundTool(const std::vector<std::string> &args) : log_(tmp_path("background.txt"))
+  {
+    const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
+    std::vector<const gchar *> argv{tool ? tool : "gst-montage-1.0"};
+    for (const std::string &a : args)
+      argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    const int err_fd = g_open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    GError *error = nullptr;
+    started_ =
+        tool && err_fd >= 0 &&
+        g_spawn_async_with_fds(nullptr, (gchar **)argv.data(), nullptr, G_SPAWN_DO_NOT_REAP_CHILD,
+                               nullptr, nullptr, &pid_, -1, -1, err_fd, &error);
+    if (err_fd >= 0)
+      close(err_fd);
+    g_clear_error(&error);
+  }
+  ~BackgroundTool()
+  {
+    if (started_ && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status_, 0);
+    }
+    if (started_)
+      g_spawn_close_pid(pid_);
+    g_unlink(log_.c_str());
+  }
+  BackgroundTool(const BackgroundTool &) = delete;
+  BackgroundTool &operator=(const BackgroundTool &) = delete;
+
+  bool started() const { return started_; }
+  /* Waits up to `seconds` for `ready`; false when the tool ended first or
+   * the time ran out. */
+  bool wait_for(const std::function<bool()> &ready, double seconds = 60)
+  {
+    for (int i = 0; i < seconds * 20; i++) {
+      if (ready())
+        return true;
+      if (has_exited())
+        return false;
+      g_usleep(50 * 1000);
+    }
+    return ready();
+  }
+  void signal(int signum) { kill(pid_, signum); }
+  /* Waits up to `seconds` for the tool to end (then kills it); true when it
+   * exited by itself, with `status()` its exit status. */
+  bool wait_exit(double seconds = 30)
+  {
+    for (int i = 0; i < seconds * 20 && !has_exited(); i++)
+      g_usleep(50 * 1000);
+    return has_exited() && WIFEXITED(status_);
+  }
+  int status() const { return WEXITSTATUS(status_); }
+  std::string err() const { return montage_test::read_file(log_); }
+
+private:
+  bool has_exited()
+  {
+    exited_ = exited_ || waitpid(pid_, &status_, WNOHANG) == pid_;
+    return exited_;
+  }
+
+  std::string log_;
+  GPid pid_ = 0;
+  bool started_ = false, exited_ = false;
+  int status_ = 0;
+};
+
 /* Ctrl-C (SIGINT) once the render has started writing: the tool removes the
  * partial file, says it was interrupted and exits with 130 (128 + SIGINT). */
 TEST(Tool, InterruptedRenderLeavesNoPartialFile)
 {
-  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
-  ASSERT_TRUE(tool) << "GST_MONTAGE_TOOL is not set";
   std::string song = montage_test::media_path("stg0.ogg");
   std::string clip = montage_test::media_path("Megamind.avi");
   ASSERT_FALSE(song.empty() || clip.empty());
   gchar *dir = g_dir_make_tmp("montage-interrupt-XXXXXX", nullptr);
   ASSERT_TRUE(dir);
-  gchar *out = g_build_filename(dir, "out.mp4", NULL);
-  gchar *log = g_build_filename(dir, "stderr.txt", NULL);
-  const gchar *argv[] = {tool, "-m", song.c_str(), "-o", out, "-d", "30", clip.c_str(), nullptr};
-  int err_fd = g_open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ASSERT_GE(err_fd, 0);
-  GPid pid = 0;
-  GError *error = nullptr;
-  ASSERT_TRUE(g_spawn_async_with_fds(nullptr, (gchar **)argv, nullptr, G_SPAWN_DO_NOT_REAP_CHILD,
-                                     nullptr, nullptr, &pid, -1, -1, err_fd, &error))
-      << (error ? error->message : "");
-  close(err_fd);
-
+  const std::string out = std::string(dir) + "/out.mp4";
   /* The partial file next to the output appears once the render has begun. */
   auto partial = [&]() {
     GDir *d = g_dir_open(dir, 0, nullptr);
@@ -324,51 +386,32 @@ TEST(Tool, InterruptedRenderLeavesNoPartialFile)
       g_dir_close(d);
     return found;
   };
-  int wstatus = 0;
-  bool exited = false;
-  for (int i = 0; i < 1200 && partial().empty(); i++) {
-    if ((exited = waitpid(pid, &wstatus, WNOHANG) == pid))
-      break;
-    g_usleep(50 * 1000);
+  {
+    BackgroundTool run({"-m", song, "-o", out, "-d", "30", clip});
+    ASSERT_TRUE(run.started());
+    ASSERT_TRUE(run.wait_for([&]() { return !partial().empty(); }))
+        << "no partial file, or the render finished before it could be interrupted\n"
+        << run.err();
+    g_usleep(300 * 1000); /* into the encoding */
+    run.signal(SIGINT);
+    ASSERT_TRUE(run.wait_exit()) << "still running 30 s after SIGINT, or ended by it\n"
+                                 << run.err();
+    EXPECT_EQ(run.status(), 128 + SIGINT) << run.err();
+    EXPECT_NE(run.err().find("interrupted"), std::string::npos) << run.err();
   }
-  ASSERT_FALSE(exited) << "the render finished before it could be interrupted";
-  ASSERT_FALSE(partial().empty()) << "no partial file within 60 s";
-  g_usleep(300 * 1000); /* into the encoding */
-  kill(pid, SIGINT);
-  for (int i = 0; i < 600 && !exited; i++) {
-    exited = waitpid(pid, &wstatus, WNOHANG) == pid;
-    if (!exited)
-      g_usleep(50 * 1000);
-  }
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &wstatus, 0);
-  }
-  g_spawn_close_pid(pid);
-  std::string err = montage_test::read_file(log);
-  EXPECT_TRUE(exited) << "still running 30 s after SIGINT";
-  EXPECT_TRUE(WIFEXITED(wstatus)) << "ended by a signal, not by itself\n" << err;
-  EXPECT_EQ(WEXITSTATUS(wstatus), 128 + SIGINT) << err;
-  EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
   EXPECT_EQ(partial(), "") << "the partial file was left behind";
-  EXPECT_FALSE(g_file_test(out, G_FILE_TEST_EXISTS));
-
-  g_unlink(log);
-  g_unlink(out);
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  g_unlink(out.c_str());
   g_rmdir(dir);
-  g_free(log);
-  g_free(out);
   g_free(dir);
 }
 
 /* --live and Ctrl-C: the first interrupt ends the mix where it is and keeps
  * a finished file (exit 0, as gst-launch-1.0 -e); a second abandons it (exit
- * 128 + its signal's number, no file). Before, the tool died at once and left OUT.part, a file
- * without its MP4 index. */
+ * 128 + its signal's number, no file). Before, the tool died at once and left
+ * OUT.part, a file without its MP4 index. */
 TEST(Tool, InterruptedLiveMixKeepsWhatWasMixed)
 {
-  const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
-  ASSERT_TRUE(tool) << "GST_MONTAGE_TOOL is not set";
   std::string song = montage_test::media_path("stg0.ogg");
   std::string clip = montage_test::media_path("Megamind.avi");
   ASSERT_FALSE(song.empty() || clip.empty());
@@ -377,61 +420,36 @@ TEST(Tool, InterruptedLiveMixKeepsWhatWasMixed)
     gchar *dir = g_dir_make_tmp("montage-live-interrupt-XXXXXX", nullptr);
     ASSERT_TRUE(dir);
     const std::string out = std::string(dir) + "/out.mp4", part = out + ".part";
-    const std::string log = std::string(dir) + "/stderr.txt";
-    const gchar *argv[] = {tool, "--live",    "-m",         song.c_str(),
-                           "-o", out.c_str(), clip.c_str(), nullptr};
-    int err_fd = g_open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(err_fd, 0);
-    GPid pid = 0;
-    GError *error = nullptr;
-    ASSERT_TRUE(g_spawn_async_with_fds(nullptr, (gchar **)argv, nullptr, G_SPAWN_DO_NOT_REAP_CHILD,
-                                       nullptr, nullptr, &pid, -1, -1, err_fd, &error))
-        << (error ? error->message : "");
-    close(err_fd);
-    int wstatus = 0;
-    bool exited = false;
-    for (int i = 0; i < 1200 && !g_file_test(part.c_str(), G_FILE_TEST_EXISTS); i++) {
-      if ((exited = waitpid(pid, &wstatus, WNOHANG) == pid))
-        break;
-      g_usleep(50 * 1000);
+    {
+      BackgroundTool run({"--live", "-m", song, "-o", out, clip});
+      ASSERT_TRUE(run.started());
+      ASSERT_TRUE(run.wait_for([&]() { return g_file_test(part.c_str(), G_FILE_TEST_EXISTS); }))
+          << run.err();
+      g_usleep(1500 * 1000); /* about 1.5 s of the mix */
+      /* Two signals of one kind may be taken as one (GLib's signal sources),
+       * so a second interrupt is SIGTERM and SIGINT, handled in either order. */
+      if (interrupts == 2)
+        run.signal(SIGTERM);
+      run.signal(SIGINT);
+      ASSERT_TRUE(run.wait_exit()) << "still running 30 s after SIGINT, or ended by it\n"
+                                   << run.err();
+      if (interrupts == 1) {
+        EXPECT_EQ(run.status(), 0) << run.err();
+        Discovered d = discover(out);
+        EXPECT_TRUE(d.ok && d.h264 && d.aac) << run.err();
+        EXPECT_GT(d.duration, 0.5);
+        EXPECT_LT(d.duration, 30.0);
+      } else {
+        /* 128 + the number of whichever signal was handled second. */
+        EXPECT_TRUE(run.status() == 128 + SIGINT || run.status() == 128 + SIGTERM)
+            << run.status() << "\n"
+            << run.err();
+        EXPECT_NE(run.err().find("abandoned"), std::string::npos) << run.err();
+        EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+      }
     }
-    ASSERT_FALSE(exited) << montage_test::read_file(log);
-    g_usleep(1500 * 1000); /* about 1.5 s of the mix */
-    /* Two signals of one kind may be taken as one (GLib's signal sources),
-     * so a second interrupt is SIGTERM and SIGINT, handled in either order. */
-    if (interrupts == 2)
-      kill(pid, SIGTERM);
-    kill(pid, SIGINT);
-    for (int i = 0; i < 600 && !exited; i++) {
-      exited = waitpid(pid, &wstatus, WNOHANG) == pid;
-      if (!exited)
-        g_usleep(50 * 1000);
-    }
-    if (!exited) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &wstatus, 0);
-    }
-    g_spawn_close_pid(pid);
-    const std::string err = montage_test::read_file(log);
-    EXPECT_TRUE(exited) << "still running 30 s after SIGINT";
-    ASSERT_TRUE(WIFEXITED(wstatus)) << "ended by the signal\n" << err;
     EXPECT_FALSE(g_file_test(part.c_str(), G_FILE_TEST_EXISTS)) << "OUT.part left behind";
-    if (interrupts == 1) {
-      EXPECT_EQ(WEXITSTATUS(wstatus), 0) << err;
-      Discovered d = discover(out);
-      EXPECT_TRUE(d.ok && d.h264 && d.aac) << err;
-      EXPECT_GT(d.duration, 0.5);
-      EXPECT_LT(d.duration, 30.0);
-    } else {
-      /* 128 + the number of whichever signal was handled second. */
-      EXPECT_TRUE(WEXITSTATUS(wstatus) == 128 + SIGINT || WEXITSTATUS(wstatus) == 128 + SIGTERM)
-          << WEXITSTATUS(wstatus) << "\n"
-          << err;
-      EXPECT_NE(err.find("abandoned"), std::string::npos) << err;
-      EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
-    }
     g_unlink(out.c_str());
-    g_unlink(log.c_str());
     g_rmdir(dir);
     g_free(dir);
   }
