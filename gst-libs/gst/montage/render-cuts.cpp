@@ -757,16 +757,6 @@ private:
   std::string missing_;
 };
 
-GstClockTime frame_time(guint64 k, const Plan &plan)
-{
-  return gst_util_uint64_scale(k, (guint64)plan.fps_d * GST_SECOND, plan.fps_n);
-}
-
-guint64 frame_index(GstClockTime t, const Plan &plan)
-{
-  return gst_util_uint64_scale_round(t, plan.fps_n, (guint64)plan.fps_d * GST_SECOND);
-}
-
 } // namespace
 
 Outcome render_cuts(const Plan &plan, const SongAnalysis &song,

@@ -12,6 +12,20 @@ namespace render_detail {
 
 enum class Outcome { kDone, kEncoderFailed, kFailed };
 
+/* Output frame k of `plan` starts at k * frame length, truncated to the ns:
+ * the arithmetic of GStreamer's compositor and videorate, which both render
+ * paths follow (the planner rounds instead: planner.h frame_time()). */
+inline GstClockTime frame_time(guint64 k, const Plan &plan)
+{
+  return gst_util_uint64_scale(k, (guint64)plan.fps_d * GST_SECOND, plan.fps_n);
+}
+
+/* The output frame of `plan` nearest to `t`. */
+inline guint64 frame_index(GstClockTime t, const Plan &plan)
+{
+  return gst_util_uint64_scale_round(t, plan.fps_n, (guint64)plan.fps_d * GST_SECOND);
+}
+
 /* Applies the encoder's properties (h264_encoder_properties()) to the
  * instance of `factory` when a bin creates it, and remembers that instance so
  * that an error can be attributed to the encoder. Connect

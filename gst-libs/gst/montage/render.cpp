@@ -221,19 +221,15 @@ bool set_ramp(GESClip *clip, GType type, const char *property,
 }
 
 /* `plan` with every segment's start and end and the plan's end moved to the
- * time GES starts that output frame: frame k at k * frame length truncated
- * (the compositor's and videorate's arithmetic; the cut path's frame_time()).
- * The planner rounds instead, so some of its frame boundaries lie 1 ns after
- * the frame GES starts there; a clip ending there made the compositor push a
- * 1 ns frame, which encodebin's videorate turned into one frame more than the
- * plan at the end of the edit (188 for a 187-frame plan at 24 fps). */
+ * time GES starts that output frame (render-private.h frame_time(), which the
+ * cut path uses too). The planner rounds instead, so some of its frame
+ * boundaries lie 1 ns after the frame GES starts there; a clip ending there
+ * made the compositor push a 1 ns frame, which encodebin's videorate turned
+ * into one frame more than the plan at the end of the edit (188 for a
+ * 187-frame plan at 24 fps). */
 Plan on_output_grid(const Plan &plan)
 {
-  const guint64 ns_per_n = (guint64)plan.fps_d * GST_SECOND;
-  auto snap = [&](GstClockTime t) {
-    return gst_util_uint64_scale(gst_util_uint64_scale_round(t, plan.fps_n, ns_per_n), ns_per_n,
-                                 plan.fps_n);
-  };
+  auto snap = [&](GstClockTime t) { return frame_time(frame_index(t, plan), plan); };
   Plan out = plan;
   for (Segment &seg : out.segments) {
     const GstClockTime end = snap(seg.start + seg.duration);
