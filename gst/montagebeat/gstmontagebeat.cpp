@@ -522,6 +522,15 @@ static void post(GstMontageBeat *self, GstStructure *s)
   }
 }
 
+/* A new tag list: `base` (may be NULL) with GST_TAG_BEATS_PER_MINUTE set to
+ * `bpm`. */
+static GstTagList *tags_with_bpm(const GstTagList *base, double bpm)
+{
+  GstTagList *tags = base ? gst_tag_list_copy(base) : gst_tag_list_new_empty();
+  gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_BEATS_PER_MINUTE, bpm, NULL);
+  return tags;
+}
+
 /* A BPM tag event downstream, behind the audio held so far, when `bpm`
  * differs from the last one sent by 1 BPM or more (or always, with force). */
 static void push_bpm_tag(GstMontageBeat *self, double bpm, bool force = false)
@@ -530,10 +539,7 @@ static void push_bpm_tag(GstMontageBeat *self, double bpm, bool force = false)
   if (bpm <= 0 || (!force && std::fabs(bpm - st.last_tag_bpm) < 1.0))
     return;
   st.last_tag_bpm = bpm;
-  GstTagList *tags =
-      st.upstream_tags ? gst_tag_list_copy(st.upstream_tags) : gst_tag_list_new_empty();
-  gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_BEATS_PER_MINUTE, bpm, NULL);
-  push_event_in_order(self, gst_event_new_tag(tags));
+  push_event_in_order(self, gst_event_new_tag(tags_with_bpm(st.upstream_tags, bpm)));
 }
 
 template <typename T> static void append(GValue *list, GType type, T value)
@@ -1039,9 +1045,7 @@ static GstEvent *with_bpm(GstMontageBeat *self, GstEvent *event)
   gst_tag_list_replace(&st.upstream_tags, tags);
   if (st.last_tag_bpm <= 0)
     return event;
-  GstTagList *merged = gst_tag_list_copy(tags);
-  gst_tag_list_add(merged, GST_TAG_MERGE_REPLACE, GST_TAG_BEATS_PER_MINUTE, st.last_tag_bpm, NULL);
-  GstEvent *out = gst_event_new_tag(merged);
+  GstEvent *out = gst_event_new_tag(tags_with_bpm(tags, st.last_tag_bpm));
   gst_event_set_seqnum(out, gst_event_get_seqnum(event));
   gst_event_unref(event);
   return out;
