@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -414,14 +415,16 @@ TEST(Tool, InterruptedLiveMixKeepsWhatWasMixed)
 {
   std::string song = montage_test::media_path("stg0.ogg");
   std::string clip = montage_test::media_path("Megamind.avi");
-  ASSERT_FALSE(song.empty() || clip.empty());
+  std::string other = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || clip.empty() || other.empty());
   for (int interrupts : {1, 2}) {
     SCOPED_TRACE(interrupts);
     gchar *dir = g_dir_make_tmp("montage-live-interrupt-XXXXXX", nullptr);
     ASSERT_TRUE(dir);
     const std::string out = std::string(dir) + "/out.mp4", part = out + ".part";
     {
-      BackgroundTool run({"--live", "-m", song, "-o", out, clip});
+      /* Two clips longer than the mix, so that neither ends on its own. */
+      BackgroundTool run({"--live", "-m", song, "-o", out, clip, other});
       ASSERT_TRUE(run.started());
       ASSERT_TRUE(run.wait_for([&]() { return g_file_test(part.c_str(), G_FILE_TEST_EXISTS); }))
           << run.err();
@@ -439,6 +442,12 @@ TEST(Tool, InterruptedLiveMixKeepsWhatWasMixed)
         EXPECT_TRUE(d.ok && d.h264 && d.aac) << run.err();
         EXPECT_GT(d.duration, 0.5);
         EXPECT_LT(d.duration, 30.0);
+        /* Both clips end where the mix does: neither takes over in its last
+         * frames as an input-lost switch (one switch line per switch). */
+        const std::string err = run.err();
+        const size_t stop = err.find("stopping the live mix here");
+        ASSERT_NE(stop, std::string::npos) << err;
+        EXPECT_EQ(err.find("input-lost", stop), std::string::npos) << err;
       } else {
         /* 128 + the number of whichever signal was handled second. */
         EXPECT_TRUE(run.status() == 128 + SIGINT || run.status() == 128 + SIGTERM)
@@ -717,6 +726,38 @@ TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
       run_tool({"--live", "-m", song, "-o", out, "--plan-json", tmp_path("live.json"), a});
   EXPECT_EQ(plan.status, 2) << plan.err;
   g_unlink(empty.c_str());
+}
+
+/* Every clip of a --live mix ends where the mix does (-d, or an interrupt):
+ * none runs on past the others and takes over in the last frames. Before,
+ * frames from -d on were dropped only after montageselect, which had
+ * already switched to the clip that ran on as the other ended: "4.333 s
+ * sink_0 -> sink_1 (input-lost)" for -d 4, a switch after the end. */
+TEST(Tool, LiveMixEndsEveryClipAtItsEnd)
+{
+  std::string song = montage_test::media_path("stg0.ogg");
+  std::string a = montage_test::media_path("Megamind.avi");
+  std::string b = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  std::string out = tmp_path("live-end.mp4");
+  ToolRun r = run_tool({"--live", "-m", song, "-o", out, "-d", "4", a, b});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("input-lost"), std::string::npos) << r.err;
+  /* One line per switch: "   1.933 s  sink_1 -> sink_0 (beat, score 2.64)". */
+  gchar **lines = g_strsplit(r.err.c_str(), "\n", -1);
+  int switches = 0;
+  for (gchar **l = lines; *l; l++) {
+    if (!strstr(*l, " -> "))
+      continue;
+    switches++;
+    EXPECT_LT(g_ascii_strtod(*l, nullptr), 4.0) << *l;
+  }
+  g_strfreev(lines);
+  EXPECT_GT(switches, 0) << r.err;
+  Discovered d = discover(out);
+  ASSERT_TRUE(d.ok);
+  EXPECT_NEAR(d.duration, 4.0, 0.05);
+  g_unlink(out.c_str());
 }
 
 /* Marks the first video track of an MP4 as stored turned by 90 degrees (the

@@ -19,9 +19,11 @@
  * planned path does, and a song with no audio stream is an error; either
  * would otherwise end or fail the whole mix. With -d the mix ends at that
  * running time of the song: the audio is cut at its sample, video frames
- * from there on are dropped (pad probes), and every branch is sent EOS.
- * Ctrl-C (SIGINT) or SIGTERM ends the mix where it is, as gst-launch-1.0 -e
- * does: every branch is sent EOS and the file is finished and kept (exit 0);
+ * from there on are dropped (pad probes, on the mix and on each clip before
+ * the mixer), and every branch is sent EOS. Ctrl-C (SIGINT) or SIGTERM ends
+ * the mix where it is, as gst-launch-1.0 -e does: the running time it came
+ * at becomes the end, as -d's does, every branch is sent EOS and the file is
+ * finished and kept (exit 0);
  * a second one abandons it (no file, exit 128 + the signal's number).
  */
 #include "live.h"
@@ -118,7 +120,9 @@ struct Live {
   int interrupts = 0; /* SIGINT and SIGTERM received */
   int abandoned = 0;  /* the signal that abandoned the mix; 0: none */
   guint switches = 0;
-  GstClockTime duration = GST_CLOCK_TIME_NONE; /* -d: running time the mix ends at */
+  /* Running time the mix ends at: -d, or where the first interrupt came;
+   * NONE: at the song's end. Read by the pad probes on streaming threads. */
+  std::atomic<GstClockTime> end{GST_CLOCK_TIME_NONE};
   std::vector<GstPad *> entries; /* each branch's first sink pad (borrowed from the branches) */
 };
 
@@ -154,6 +158,16 @@ gboolean on_interrupt(Live *live, int signum)
   if (live->interrupts++ == 0) {
     g_printerr("gst-montage: stopping the live mix here; the file keeps what was mixed so far "
                "(interrupt again to abandon it)\n");
+    /* The mix ends at this running time on every branch (the probes below):
+     * the frames each one has already passed on reach at least here. */
+    if (GstClock *clock = gst_element_get_clock(live->pipeline)) {
+      const GstClockTime now = gst_clock_get_time(clock);
+      const GstClockTime base = gst_element_get_base_time(live->pipeline);
+      gst_object_unref(clock);
+      const GstClockTime end = live->end.load();
+      if (now > base && (!GST_CLOCK_TIME_IS_VALID(end) || now - base < end))
+        live->end.store(now - base);
+    }
     end_stream(live);
   } else {
     live->abandoned = signum;
@@ -177,21 +191,24 @@ GstClockTime running_time(GstPad *pad, GstClockTime pts)
   return rt;
 }
 
-/* -d on the song's sound: the buffer that reaches the duration is cut at its
- * sample and the mix is ended; later ones are dropped. */
+/* The song's sound at the mix's end (Live::end): the buffer that reaches it
+ * is cut at its sample and the mix is ended; later ones are dropped. */
 GstPadProbeReturn on_song_audio(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Live *live = static_cast<Live *>(data);
+  const GstClockTime end = live->end.load();
+  if (!GST_CLOCK_TIME_IS_VALID(end))
+    return GST_PAD_PROBE_OK;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
   const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
   if (!GST_CLOCK_TIME_IS_VALID(start))
     return GST_PAD_PROBE_OK;
-  if (start >= live->duration) {
+  if (start >= end) {
     end_stream_soon(live);
     return GST_PAD_PROBE_DROP;
   }
   /* The caps are read only for a buffer that may reach the end. */
-  if (GST_BUFFER_DURATION_IS_VALID(buf) && start + GST_BUFFER_DURATION(buf) <= live->duration)
+  if (GST_BUFFER_DURATION_IS_VALID(buf) && start + GST_BUFFER_DURATION(buf) <= end)
     return GST_PAD_PROBE_OK;
   GstCaps *caps = gst_pad_get_current_caps(pad);
   GstAudioInfo ai;
@@ -201,8 +218,7 @@ GstPadProbeReturn on_song_audio(GstPad *pad, GstPadProbeInfo *info, gpointer dat
   if (!known)
     return GST_PAD_PROBE_OK;
   const gsize samples = gst_buffer_get_size(buf) / (gsize)ai.bpf;
-  const guint64 keep =
-      gst_util_uint64_scale_round(live->duration - start, (guint64)ai.rate, GST_SECOND);
+  const guint64 keep = gst_util_uint64_scale_round(end - start, (guint64)ai.rate, GST_SECOND);
   if (keep < samples) {
     buf = gst_audio_buffer_truncate(gst_buffer_make_writable(buf), ai.bpf, 0, keep);
     GST_PAD_PROBE_INFO_DATA(info) = buf;
@@ -211,12 +227,20 @@ GstPadProbeReturn on_song_audio(GstPad *pad, GstPadProbeInfo *info, gpointer dat
   return GST_PAD_PROBE_OK;
 }
 
-/* -d on the mix: frames from the duration on are dropped. */
-GstPadProbeReturn on_mix_video(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+/* Video at the mix's end (Live::end), on the mix and on each clip before the
+ * mixer: frames from there on are dropped and the mix is ended. On the clips
+ * too, so that every input's last frame is the last before the end: an input
+ * that ran on a frame or two longer than the one on air (the branches buffer
+ * differently when they are sent EOS) would otherwise take over, as
+ * montageselect's input-lost switch, in the mix's last frames. */
+GstPadProbeReturn on_video_at_end(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Live *live = static_cast<Live *>(data);
+  const GstClockTime end = live->end.load();
+  if (!GST_CLOCK_TIME_IS_VALID(end))
+    return GST_PAD_PROBE_OK;
   const GstClockTime start = running_time(pad, GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)));
-  if (GST_CLOCK_TIME_IS_VALID(start) && start >= live->duration) {
+  if (GST_CLOCK_TIME_IS_VALID(start) && start >= end) {
     end_stream_soon(live);
     return GST_PAD_PROBE_DROP;
   }
@@ -348,7 +372,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
 
   Live live;
   live.quiet = quiet;
-  live.duration = settings.duration;
+  live.end.store(settings.duration);
   live.pipeline = gst_pipeline_new("live");
   std::vector<Branch *> branches;
   const std::string tmp = output + ".part";
@@ -378,8 +402,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     ok = gst_element_link_many(sel, vconv, enc, parse, vq, mux, sink, NULL);
     GstPad *src = gst_element_get_static_pad(sel, "src");
     gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_branch_eos, &live, NULL);
-    if (GST_CLOCK_TIME_IS_VALID(live.duration))
-      gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, on_mix_video, &live, NULL);
+    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, on_video_at_end, &live, NULL);
     gst_object_unref(src);
   }
 
@@ -407,6 +430,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     GstPad *selpad = gst_element_request_pad_simple(sel, "sink_%u");
     GstPad *qsrc = gst_element_get_static_pad(q, "src");
     ok = ok && selpad && gst_pad_link(qsrc, selpad) == GST_PAD_LINK_OK;
+    gst_pad_add_probe(qsrc, GST_PAD_PROBE_TYPE_BUFFER, on_video_at_end, &live, NULL);
     gst_object_unref(qsrc);
     if (selpad)
       gst_object_unref(selpad);
@@ -448,11 +472,9 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       GstPad *src = gst_element_get_static_pad(beat, "src");
       gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_branch_eos, &live, NULL);
       gst_object_unref(src);
-      if (GST_CLOCK_TIME_IS_VALID(live.duration)) {
-        GstPad *sound = gst_element_get_static_pad(aq, "src");
-        gst_pad_add_probe(sound, GST_PAD_PROBE_TYPE_BUFFER, on_song_audio, &live, NULL);
-        gst_object_unref(sound);
-      }
+      GstPad *sound = gst_element_get_static_pad(aq, "src");
+      gst_pad_add_probe(sound, GST_PAD_PROBE_TYPE_BUFFER, on_song_audio, &live, NULL);
+      gst_object_unref(sound);
       Branch *b = new Branch();
       b->pipeline = live.pipeline;
       b->target = gst_element_get_static_pad(conv, "sink");
