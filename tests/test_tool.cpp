@@ -1173,3 +1173,39 @@ TEST(Tool, StatusLineFitsANarrowTerminal)
   g_rmdir(dir);
   g_free(dir);
 }
+
+/* --fps is N or N/D, whole numbers, from 1 to 240 frames a second, checked
+ * before any work; "30abc" was taken as 30 and "481/2" (240.5) as within
+ * 240 (sscanf). The refusal names --fps and the forms it takes. */
+TEST(Tool, FrameRateWithGarbageOrOutOfRangeIsRefused)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  for (const char *fps : {"30abc", "30/1x",  "30 ",    " 30", "30/",
+                          "/1",    "30/0",   "30/1/1", "0",   "0/1",
+                          "-30",   "-30/-1", "nan",    "inf", "29.97",
+                          "1e2",   "241",    "481/2",  "1/2", "99999999999999999999",
+                          ""}) {
+    ToolRun r = run_tool({"-q", "-m", song, "--no-render", "--fps", fps, a});
+    EXPECT_EQ(r.status, 2) << "--fps '" << fps << "'\n" << r.err;
+    EXPECT_NE(r.err.find(std::string("gst-montage: --fps ") + fps +
+                         ": give the frame rate as N or N/D frames a second"),
+              std::string::npos)
+        << r.err;
+  }
+  /* Rates at the limits and the usual fractions are taken and planned at. */
+  const std::string json = tmp_path("fps.json");
+  const std::pair<const char *, const char *> taken[] = {{"1", "1/1"},
+                                                         {"240", "240/1"},
+                                                         {"480/2", "480/2"},
+                                                         {"30000/1001", "30000/1001"},
+                                                         {"25", "25/1"}};
+  for (const auto &[fps, planned] : taken) {
+    ToolRun r = run_tool(
+        {"-q", "-m", song, "--no-render", "-d", "4", "--fps", fps, "--plan-json", json, a});
+    ASSERT_EQ(r.status, 0) << "--fps " << fps << "\n" << r.err;
+    EXPECT_EQ(read_plan(json).fps, planned);
+  }
+  g_unlink(json.c_str());
+}

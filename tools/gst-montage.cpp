@@ -98,7 +98,10 @@ const GOptionEntry kEntries[] = {
      "Output size, even sides from 16 to 8192 within H.264 level 6.2 (139264 macroblocks, "
      "such as 8192x4320) (default 1280x720, 640x360 with --preview)",
      "WxH"},
-    {"fps", 0, 0, G_OPTION_ARG_STRING, &opt_fps, "Output frame rate (default 30)", "N[/D]"},
+    {"fps", 0, 0, G_OPTION_ARG_STRING, &opt_fps,
+     "Output frame rate, N or N/D frames a second from 1 to 240, such as 25 or 30000/1001 "
+     "(default 30)",
+     "N[/D]"},
     {"tempo", 0, 0, G_OPTION_ARG_STRING, &opt_tempo,
      "The song's tempo range in BPM, within 40-240, when the beat tracker reads it at half its "
      "tempo "
@@ -354,13 +357,30 @@ bool parse_tempo(const char *s, montage_tool::TempoRange &t)
   return end != second && *end == '\0' && montage::BeatTracker::tempo_range_ok(t.min_bpm, t.max_bpm);
 }
 
+/* The output frame rates --fps takes, in frames a second: from a slide show
+ * (1) to the fastest H.264 encoders' and displays' (240). */
+constexpr guint64 kMinFps = 1, kMaxFps = 240;
+
+/* --fps N or N/D: whole numbers only (decimal digits, nothing before or
+ * after), D more than 0, the rate N/D from kMinFps to kMaxFps. sscanf("%d")
+ * took "30abc" as 30 and "481/2" (240.5) as within 240. */
 bool parse_fps(const char *s, gint &n, gint &d)
 {
   if (!s)
     return false;
-  d = 1;
-  int got = sscanf(s, "%d/%d", &n, &d);
-  return got >= 1 && n > 0 && d > 0 && n / d <= 240;
+  gchar **parts = g_strsplit(s, "/", 3);
+  const guint n_parts = g_strv_length(parts);
+  guint64 un = 0, ud = 1;
+  const bool numbers =
+      (n_parts == 1 || n_parts == 2) &&
+      g_ascii_string_to_unsigned(parts[0], 10, 1, G_MAXINT, &un, nullptr) &&
+      (n_parts == 1 || g_ascii_string_to_unsigned(parts[1], 10, 1, G_MAXINT, &ud, nullptr));
+  g_strfreev(parts);
+  if (!numbers || un < kMinFps * ud || un > kMaxFps * ud)
+    return false;
+  n = (gint)un;
+  d = (gint)ud;
+  return true;
 }
 
 std::string cache_dir()
@@ -581,8 +601,11 @@ int cmd_make(int argc, char **argv)
   }
   gint fps_n = 30, fps_d = 1;
   if (opt_fps && !parse_fps(opt_fps, fps_n, fps_d)) {
-    fprintf(stderr, "gst-montage: --fps %s: give a frame rate such as 30, 25 or 30000/1001\n",
-            opt_fps);
+    fprintf(stderr,
+            "gst-montage: --fps %s: give the frame rate as N or N/D frames a second, whole "
+            "numbers, from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+            ", such as 30, 25 or 30000/1001\n",
+            opt_fps, kMinFps, kMaxFps);
     return 2;
   }
   if (opt_tempo && !parse_tempo(opt_tempo, g_tempo)) {
