@@ -1209,3 +1209,48 @@ TEST(Tool, FrameRateWithGarbageOrOutOfRangeIsRefused)
   }
   g_unlink(json.c_str());
 }
+
+/* File names that are no UTF-8 (Latin-1 bytes here) are shown in messages as
+ * the status line shows them (g_filename_display_name(): U+FFFD for each
+ * stray byte): the per-input warnings (a missing clip, one that is not a
+ * video, one named twice) and --verbose lines printed the raw bytes, which
+ * no UTF-8 terminal or log can show. */
+TEST(Tool, MessagesShowFileNamesThatAreNoUtf8AsText)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *dir = g_dir_make_tmp("montage-tool-latin1-XXXXXX", nullptr);
+  ASSERT_NE(dir, nullptr);
+  const std::string base = std::string(dir) + "/caf\xe9";          /* "café" in Latin-1 */
+  const std::string shown = std::string(dir) + "/caf\xef\xbf\xbd"; /* U+FFFD */
+  const std::string good = base + "-good.webm", text = base + "-notes.webm",
+                    missing = base + "-missing.webm";
+  ASSERT_EQ(symlink(a.c_str(), good.c_str()), 0);
+  ASSERT_TRUE(g_file_set_contents(text.c_str(), "not a video\n", -1, nullptr));
+
+  ToolRun r = run_tool({"--verbose", "--no-cache", "-m", song, "--no-render", "-d", "3", good,
+                        missing, text, dir /* good again, and text */});
+  /* What the tool printed, as text a failure report can hold (the test log
+   * is XML, which raw bytes would spoil). */
+  auto printable = [](const std::string &s) {
+    gchar *valid = g_utf8_make_valid(s.c_str(), (gssize)s.size());
+    std::string out(valid);
+    g_free(valid);
+    return out;
+  };
+  ASSERT_EQ(r.status, 0) << printable(r.err);
+  EXPECT_TRUE(g_utf8_validate(r.err.c_str(), (gssize)r.err.size(), nullptr)) << printable(r.err);
+  EXPECT_TRUE(g_utf8_validate(r.out.c_str(), (gssize)r.out.size(), nullptr)) << printable(r.out);
+  for (const std::string &line :
+       {"gst-montage: skipping " + shown + "-missing.webm: no such file",
+        "gst-montage: skipping " + shown + "-notes.webm: ",
+        "gst-montage: ignoring " + shown + "-good.webm: the same file as " + shown +
+            "-good.webm, named before",
+        "  clip " + shown + "-good.webm: "})
+    EXPECT_NE(r.err.find(line), std::string::npos) << line << "\n" << printable(r.err);
+  g_unlink(good.c_str());
+  g_unlink(text.c_str());
+  g_rmdir(dir);
+  g_free(dir);
+}

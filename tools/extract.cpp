@@ -38,6 +38,16 @@ gchar *opt_cache_dir = nullptr;
 gboolean opt_no_cache = FALSE;
 gchar **opt_inputs = nullptr;
 
+/* A file name as a message shows it: UTF-8, U+FFFD for bytes that are not
+ * (g_filename_display_name()), as gst-montage-1.0's own messages. */
+std::string shown(const std::string &path)
+{
+  gchar *name = g_filename_display_name(path.c_str());
+  std::string out(name);
+  g_free(name);
+  return out;
+}
+
 /* The index's identity in the analysis cache (bump the version when the
  * index encoding or what build() finds changes). */
 constexpr const char *kIndexAnalyser = "montage-adts-index";
@@ -187,9 +197,10 @@ std::unique_ptr<montage::AdtsIndex> load_index(const std::string &song, GError *
   GError *err = nullptr;
   if (index && !key.empty() &&
       !cache.store(key, montage::CacheKind::kAdtsIndex, index->serialise(), &err)) {
-    fprintf(stderr, "extract: cannot keep the index of %s in the cache (%s); it is rebuilt next "
-                    "time\n",
-            song.c_str(), err ? err->message : "unknown error");
+    fprintf(stderr,
+            "extract: cannot keep the index of %s in the cache (%s); it is rebuilt next "
+            "time\n",
+            shown(song).c_str(), err ? err->message : "unknown error");
     g_clear_error(&err);
   }
   return index;
@@ -223,39 +234,40 @@ int montage_tool_extract(int argc, char **argv)
 
   auto index = load_index(song, &err);
   if (!index) {
-    fprintf(stderr, "extract: %s: %s\n", song.c_str(), err->message);
+    fprintf(stderr, "extract: %s: %s\n", shown(song).c_str(), err->message);
     g_error_free(err);
     return 1;
   }
   const montage::AdtsScanReport &report = index->report(); /* kept in the cache too */
   if (report.id3_tag)
-    fprintf(stderr, "extract: %s: skipped an ID3 tag at the start\n", song.c_str());
+    fprintf(stderr, "extract: %s: skipped an ID3 tag at the start\n", shown(song).c_str());
   if (report.garbage_regions)
     fprintf(stderr,
             "extract: %s: skipped %" G_GUINT64_FORMAT " bytes of damage in %u places (first at "
             "byte %" G_GUINT64_FORMAT ")\n",
-            song.c_str(), report.garbage_bytes, report.garbage_regions,
+            shown(song).c_str(), report.garbage_bytes, report.garbage_regions,
             report.first_garbage_offset);
   if (report.truncated_tail_bytes)
-    fprintf(stderr, "extract: %s: the last frame is cut off (%" G_GUINT64_FORMAT " bytes), ignored\n",
-            song.c_str(), report.truncated_tail_bytes);
+    fprintf(stderr,
+            "extract: %s: the last frame is cut off (%" G_GUINT64_FORMAT " bytes), ignored\n",
+            shown(song).c_str(), report.truncated_tail_bytes);
 
   montage::AdtsExtractOptions options;
   options.priming = priming;
   auto extractor = montage::AdtsExtractor::open(song, *index, options, &err);
   montage::PcmExcerpt pcm;
   if (!extractor || !extractor->extract(start, end, pcm, &err)) {
-    fprintf(stderr, "extract: %s: %s\n", song.c_str(), err->message);
+    fprintf(stderr, "extract: %s: %s\n", shown(song).c_str(), err->message);
     g_error_free(err);
     return 1;
   }
   const std::string tmp = std::string(opt_output) + ".part";
   if (!write_wav(tmp, pcm, opt_float) || g_rename(tmp.c_str(), opt_output) != 0) {
-    fprintf(stderr, "extract: cannot write %s: %s\n", opt_output, g_strerror(errno));
+    fprintf(stderr, "extract: cannot write %s: %s\n", shown(opt_output).c_str(), g_strerror(errno));
     g_unlink(tmp.c_str());
     return 1;
   }
-  printf("%s: %zu samples x %u channels at %u Hz from %.6f s\n", opt_output, pcm.frames(),
-         pcm.channels, pcm.rate, pcm.start / 1e9);
+  printf("%s: %zu samples x %u channels at %u Hz from %.6f s\n", shown(opt_output).c_str(),
+         pcm.frames(), pcm.channels, pcm.rate, pcm.start / 1e9);
   return 0;
 }

@@ -137,6 +137,32 @@ const GOptionEntry kEntries[] = {
 
 std::unique_ptr<montage_tool::Progress> g_progress;
 
+/* A file name as a message shows it: UTF-8, with U+FFFD for bytes that are
+ * not (g_filename_display_name()), as the status line shows names. Printed
+ * raw, a name that is no UTF-8 (Latin-1 from an old disk, a camera's card)
+ * made the line undecodable on a UTF-8 terminal or log. */
+std::string shown(const char *path)
+{
+  gchar *name = g_filename_display_name(path);
+  std::string out(name);
+  g_free(name);
+  return out;
+}
+std::string shown(const std::string &path)
+{
+  return shown(path.c_str());
+}
+
+/* `line` as valid UTF-8 (U+FFFD for stray bytes): a message from GStreamer
+ * or the OS may quote a file name as raw bytes. */
+std::string valid_utf8(const gchar *line)
+{
+  gchar *valid = g_utf8_make_valid(line, -1);
+  std::string out(valid);
+  g_free(valid);
+  return out;
+}
+
 /* Progress remarks: where the status line is shown (a terminal, no
  * --quiet), and with --verbose. */
 void info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -148,7 +174,7 @@ void info(const char *fmt, ...)
   va_start(args, fmt);
   gchar *line = g_strdup_vprintf(fmt, args);
   va_end(args);
-  g_progress->print(line);
+  g_progress->print(valid_utf8(line));
   g_free(line);
 }
 
@@ -160,7 +186,7 @@ void warn(const char *fmt, ...)
   va_start(args, fmt);
   gchar *msg = g_strdup_vprintf(fmt, args);
   va_end(args);
-  std::string line = std::string("gst-montage: ") + msg;
+  const std::string line = "gst-montage: " + valid_utf8(msg);
   g_free(msg);
   if (g_progress)
     g_progress->print(line);
@@ -205,7 +231,8 @@ std::vector<std::string> expand_inputs(gchar **inputs)
           return !id.empty() ? e.first == id : e.second == path;
         });
     if (same != seen.end()) {
-      warn("ignoring %s: the same file as %s, named before", path.c_str(), same->second.c_str());
+      warn("ignoring %s: the same file as %s, named before", shown(path).c_str(),
+           shown(same->second).c_str());
       return;
     }
     seen.emplace_back(id, path);
@@ -219,7 +246,7 @@ std::vector<std::string> expand_inputs(gchar **inputs)
     GError *err = nullptr;
     GDir *dir = g_dir_open(*p, 0, &err);
     if (!dir) {
-      warn("skipping %s: %s", *p, err->message);
+      warn("skipping %s: %s", shown(*p).c_str(), err->message);
       g_error_free(err);
       continue;
     }
@@ -265,7 +292,7 @@ bool overwrites_inputs(const std::vector<std::string> &clips)
         fprintf(stderr,
                 "gst-montage: %s %s is the same file as the input %s, which it would overwrite: "
                 "give another file name\n",
-                what, path, input);
+                what, shown(path).c_str(), shown(input).c_str());
         return true;
       }
   }
@@ -449,7 +476,7 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
                               : cache->store_clip(key, job.clip, &err);
     if (!stored) {
       warn("cannot cache the analysis of %s (it is not lost, only not kept): %s",
-           job.path.c_str(), err->message);
+           shown(job.path).c_str(), err->message);
       g_clear_error(&err);
     }
   }
@@ -569,13 +596,13 @@ int cmd_make(int argc, char **argv)
   }
   montage::Style style = montage::default_style();
   if (opt_style && !montage::load_style(opt_style, style, &err)) {
-    fprintf(stderr, "gst-montage: --style %s: %s\n", opt_style, err->message);
+    fprintf(stderr, "gst-montage: --style %s: %s\n", shown(opt_style).c_str(), err->message);
     g_clear_error(&err);
     return 2;
   }
   if (opt_export && montage::export_format_for_path(opt_export) == montage::ExportFormat::kUnknown) {
     fprintf(stderr, "gst-montage: --export %s: use a .xges, .edl, .otio or .fcpxml file name\n",
-            opt_export);
+            shown(opt_export).c_str());
     return 2;
   }
   if (!opt_music || (!opt_output && !opt_no_render) || !opt_inputs || !opt_inputs[0]) {
@@ -587,7 +614,7 @@ int cmd_make(int argc, char **argv)
     fprintf(stderr,
             "gst-montage: -o %s: the montage is written as MP4 (H.264 and AAC): name it "
             ".mp4, .m4v or .mov\n",
-            opt_output);
+            shown(opt_output).c_str());
     return 2;
   }
   gint width = opt_preview ? 640 : 1280, height = opt_preview ? 360 : 720;
@@ -677,15 +704,15 @@ int cmd_make(int argc, char **argv)
       run_job(job, i, song, cache.get(), cache_lock);
       gchar *took = job.cached ? g_strdup("cached") : g_strdup_printf("%.1f s", seconds_since(t0));
       if (job.ok && job.is_song)
-        info("  song %s: %zu beats, %.1f BPM, %.1f s (%s)", job.path.c_str(), song.beats.size(),
-             song.bpm, song.duration / 1e9, took);
+        info("  song %s: %zu beats, %.1f BPM, %.1f s (%s)", shown(job.path).c_str(),
+             song.beats.size(), song.bpm, song.duration / 1e9, took);
       else if (job.ok)
-        info("  clip %s: %zu shot(s), %.1f s (%s; %s)", job.path.c_str(), job.clip.shots.size(),
-             job.clip.duration / 1e9, took,
+        info("  clip %s: %zu shot(s), %.1f s (%s; %s)", shown(job.path).c_str(),
+             job.clip.shots.size(), job.clip.duration / 1e9, took,
              job.clip.analysis_path.empty() ? "path unknown" : job.clip.analysis_path.c_str());
       g_free(took);
       if (!job.ok && !job.is_song)
-        warn("skipping %s: %s", job.path.c_str(), job.error->message);
+        warn("skipping %s: %s", shown(job.path).c_str(), job.error->message);
     }
   };
   std::vector<std::thread> threads;
@@ -711,13 +738,13 @@ int cmd_make(int argc, char **argv)
       warn("skipping %s: the file cannot seek, and rendering seeks to each shot's in-point; remux "
            "it into a container that can (Matroska, MP4), or plan and export the edit with "
            "--no-render",
-           job.path.c_str());
+           shown(job.path).c_str());
       continue;
     }
     clips.push_back(std::move(job.clip));
   }
   if (!jobs[0].ok) {
-    warn("cannot use the song %s: %s", opt_music, jobs[0].error->message);
+    warn("cannot use the song %s: %s", shown(opt_music).c_str(), jobs[0].error->message);
     status = 1;
   } else if (clips.empty()) {
     warn("no usable clip: give video files GStreamer can decode (for example MP4/H.264, "
@@ -753,11 +780,11 @@ int cmd_make(int argc, char **argv)
     if (opt_plan_json) {
       GError *json_err = nullptr;
       if (!montage::write_plan_json(result_plan, song, clips, opt_plan_json, &json_err)) {
-        warn("cannot write the plan to %s: %s", opt_plan_json, json_err->message);
+        warn("cannot write the plan to %s: %s", shown(opt_plan_json).c_str(), json_err->message);
         g_clear_error(&json_err);
         return false;
       }
-      info("edit decision list written to %s", opt_plan_json);
+      info("edit decision list written to %s", shown(opt_plan_json).c_str());
     }
     if (opt_export) {
       montage::ExportOptions eo;
@@ -765,11 +792,11 @@ int cmd_make(int argc, char **argv)
       eo.height = height;
       GError *export_err = nullptr;
       if (!montage::export_plan(plan, song, clips, opt_export, eo, &export_err)) {
-        warn("cannot write %s: %s", opt_export, export_err->message);
+        warn("cannot write %s: %s", shown(opt_export).c_str(), export_err->message);
         g_clear_error(&export_err);
         return false;
       }
-      info("edit exported to %s", opt_export);
+      info("edit exported to %s", shown(opt_export).c_str());
     }
     return true;
   };
@@ -779,11 +806,11 @@ int cmd_make(int argc, char **argv)
   if (opt_storyboard) {
     montage::StoryboardOptions board;
     if (!montage::write_storyboard(plan, song, clips, opt_storyboard, board, &err)) {
-      warn("cannot draw the storyboard %s: %s", opt_storyboard, err->message);
+      warn("cannot draw the storyboard %s: %s", shown(opt_storyboard).c_str(), err->message);
       g_clear_error(&err);
       return 1;
     }
-    info("storyboard drawn to %s", opt_storyboard);
+    info("storyboard drawn to %s", shown(opt_storyboard).c_str());
   }
 
   if (opt_no_render) {
@@ -816,7 +843,7 @@ int cmd_make(int argc, char **argv)
     RenderInterrupt::poll();
     g_progress->render(pos, dur);
   };
-  info("rendering %dx%d to %s...", width, height, opt_output);
+  info("rendering %dx%d to %s...", width, height, shown(opt_output).c_str());
   montage::RenderResult result;
   bool rendered = false;
   /* A clip that analysed fine can still fail when GES seeks into it (an MPEG
@@ -832,14 +859,14 @@ int cmd_make(int argc, char **argv)
     });
     if (rendered || bad == clips.end() || clips.size() == 1)
       break;
-    warn("skipping %s: it failed while rendering: %s", bad->path.c_str(), err->message);
+    warn("skipping %s: it failed while rendering: %s", shown(bad->path).c_str(), err->message);
     g_clear_error(&err);
     clips.erase(bad);
     if (!make_plan())
       return 1;
   }
   if (!rendered && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-    warn("interrupted: rendering stopped, %s not written", opt_output);
+    warn("interrupted: rendering stopped, %s not written", shown(opt_output).c_str());
     g_clear_error(&err);
     return 128 + interrupt.signum();
   }
@@ -853,8 +880,8 @@ int cmd_make(int argc, char **argv)
   double t_render = seconds_since(t_render0);
   printf("montage written to %s (%.2f s, %zu segments, %s); analysis %.2f s (%zu analysed, %zu "
          "from cache), plan %.3f s, render %.2f s\n",
-         opt_output, plan.duration / 1e9, plan.segments.size(), result.encoder.c_str(), t_analysis,
-         n_analysed, n_cached, t_plan, t_render);
+         shown(opt_output).c_str(), plan.duration / 1e9, plan.segments.size(),
+         result.encoder.c_str(), t_analysis, n_analysed, n_cached, t_plan, t_render);
   return 0;
 }
 
