@@ -1044,8 +1044,8 @@ TEST(Tool, OutputNotNamedAsAnMp4IsRefused)
   }
 }
 
-/* -d is a length of more than 0 seconds: 0 made the whole song (as when -d
- * is left out) and is refused now, as are negative, NaN, infinite and
+/* -d is a length of at least 1 second: 0 made the whole song (as when -d is
+ * left out) and is refused now, as are negative, NaN, infinite and
  * unreadable lengths, each with a sentence that says to leave -d out for the
  * whole song. */
 TEST(Tool, DurationOfZeroOrLessIsRefused)
@@ -1253,4 +1253,31 @@ TEST(Tool, MessagesShowFileNamesThatAreNoUtf8AsText)
   g_unlink(text.c_str());
   g_rmdir(dir);
   g_free(dir);
+}
+
+/* -d under 1 second is refused before any work (exit 2), with a sentence:
+ * -d 0.001 made a 0.2 s montage, one shot up to the song's first beat
+ * (stg0.ogg, 150 BPM), where no cut on the beat fits. 1 second is taken, and
+ * the edit ends on a beat near it as for any length. */
+TEST(Tool, DurationUnderOneSecondIsRefused)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  for (const char *d : {"0.001", "0.2", "0.999", "1e-9"}) {
+    ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", d, a});
+    EXPECT_EQ(r.status, 2) << "-d " << d << "\n" << r.err << r.out;
+    EXPECT_NE(r.err.find(std::string("gst-montage: --duration ") + d +
+                         ": give a length of at least 1 second"),
+              std::string::npos)
+        << r.err;
+  }
+  const std::string json = tmp_path("one-second.json");
+  ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", "1", "--plan-json", json, a});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const PlanFile plan = read_plan(json);
+  EXPECT_FALSE(plan.segments.empty());
+  /* Ends on a beat near 1 s: within a beat at 150 BPM. */
+  EXPECT_NEAR(plan.duration, 1.0, 0.4 + 1e-6);
+  g_unlink(json.c_str());
 }

@@ -73,8 +73,8 @@ const GOptionEntry kEntries[] = {
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
      "The montage to write, an MP4 named .mp4, .m4v or .mov", "OUT.mp4"},
     {"duration", 'd', 0, G_OPTION_ARG_STRING, &opt_duration,
-     "Length in seconds, more than 0; the edit ends on the beat nearest to it (default: the whole "
-     "song)",
+     "Length in seconds, at least 1; the edit ends on a downbeat (else a beat) near it (default: "
+     "the whole song)",
      "SECONDS"},
     {"preview", 0, 0, G_OPTION_ARG_NONE, &opt_preview,
      "Render a quick 640x360 preview with the fastest encoder settings", nullptr},
@@ -340,8 +340,16 @@ bool parse_size(const char *s, gint &w, gint &h)
   return true;
 }
 
-/* --duration: seconds, more than 0 and less than a timeline holds
- * (GstClockTime nanoseconds, signed: about 292 years). Prints why not. */
+/* The shortest montage -d asks for, in seconds. Shorter, there is no room
+ * for a cut on the beat (one beat is 1 s at 60 BPM, 0.25 s at 240), and the
+ * edit, which ends on a beat near the length asked for, came out as one
+ * shot up to the first beat: -d 0.001 made a 0.2 s file. Checked before any
+ * work, as a typo (0.001 for 0:01?) should not cost an analysis first. */
+constexpr double kMinDurationSeconds = 1.0;
+
+/* --duration: seconds, at least kMinDurationSeconds and less than a
+ * timeline holds (GstClockTime nanoseconds, signed: about 292 years).
+ * Prints why not. */
 bool parse_duration(const char *s, GstClockTime &out)
 {
   gchar *end = nullptr;
@@ -353,11 +361,11 @@ bool parse_duration(const char *s, GstClockTime &out)
             s);
     return false;
   }
-  if (!(seconds * GST_SECOND >= 0.5)) { /* also NaN; under 1 ns is 0 */
+  if (!(seconds >= kMinDurationSeconds)) { /* also NaN */
     fprintf(stderr,
-            "gst-montage: --duration %s: give a length of more than 0 seconds, or leave -d "
-            "out for the whole song\n",
-            s);
+            "gst-montage: --duration %s: give a length of at least %g second (a shorter "
+            "montage has no room for a cut on the beat), or leave -d out for the whole song\n",
+            s, kMinDurationSeconds);
     return false;
   }
   if (seconds * GST_SECOND >= (double)G_MAXINT64) {
