@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -1280,4 +1281,79 @@ TEST(Tool, DurationUnderOneSecondIsRefused)
   /* Ends on a beat near 1 s: within a beat at 150 BPM. */
   EXPECT_NEAR(plan.duration, 1.0, 0.4 + 1e-6);
   g_unlink(json.c_str());
+}
+
+/* The storyboard's labels (segment number and clip name, below each
+ * thumbnail) are whole, apart and crossed by no cut: on a dense edit they
+ * were clipped to the room before the next cut of their row, each running
+ * into the next across that cut ("1 Mega|3 Mega|5 cityC"), and the other
+ * row's cuts ran through them. Read from the PNG. */
+TEST(Tool, StoryboardLabelsDoNotCollide)
+{
+  const std::string song = montage_test::media_path("ultimate_run.flac");
+  const std::string a = montage_test::media_path("Megamind.avi");
+  const std::string b = montage_test::media_path("oa4_launch.webm");
+  const std::string c = montage_test::media_path("cityCC0.mpg");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty() || c.empty());
+  const std::string png = tmp_path("labels.png");
+  ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", "30", "--style", "energetic",
+                        "--storyboard", png, a, b, c});
+  ASSERT_EQ(r.status, 0) << r.err;
+
+  const std::string desc = "filesrc location=\"" + png +
+                           "\" ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink "
+                           "name=sink sync=false";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+  ASSERT_NE(pipe, nullptr);
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstSample *sample = nullptr;
+  g_signal_emit_by_name(sink, "try-pull-sample", 30 * GST_SECOND, &sample);
+  ASSERT_NE(sample, nullptr);
+  GstVideoInfo info;
+  ASSERT_TRUE(gst_video_info_from_caps(&info, gst_sample_get_caps(sample)));
+  GstVideoFrame frame;
+  ASSERT_TRUE(gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ));
+  const guint8 *px = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  const int w = GST_VIDEO_FRAME_WIDTH(&frame);
+  /* storyboard.cpp's layout with the default options: 20 pixels of margin,
+   * then per row a thumbnail 90 high and a band of labels 14 high. A column
+   * of a band holds text (dark pixels) or a cut (red ones). A cut with text
+   * closer than 7 pixels on both sides runs through a label or between two
+   * that touch; a cut seen next to its own label has none on its left. */
+  int labels = 0;
+  std::string crossed; /* "x,y " of the first few */
+  for (const int top : {20 + 90, 20 + 90 + 14 + 90}) {
+    std::vector<bool> text(w, false), red(w, false);
+    for (int x = 0; x < w; x++)
+      for (int y = top; y < top + 14; y++) {
+        const guint8 *p = px + y * stride + 3 * x;
+        text[x] = text[x] || std::max({p[0], p[1], p[2]}) < 110;
+        red[x] = red[x] || (p[0] > 150 && p[1] < 90 && p[2] < 90);
+      }
+    for (int x = 0, last = -100; x < w; x++) {
+      if (text[x] && x - last > 8)
+        labels++; /* a label starts */
+      if (text[x])
+        last = x;
+      if (!red[x])
+        continue;
+      int left = 1, right = 1;
+      while (left < 7 && x - left >= 0 && !text[x - left])
+        left++;
+      while (right < 7 && x + right < w && !text[x + right])
+        right++;
+      if (left + right <= 7 && crossed.size() < 80)
+        crossed += std::to_string(x) + "," + std::to_string(top) + " ";
+    }
+  }
+  EXPECT_EQ(crossed, "") << "labels crossed by a cut or touching across one at these x,y";
+  EXPECT_GT(labels, 20) << "too few labels drawn";
+  gst_video_frame_unmap(&frame);
+  gst_sample_unref(sample);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipe);
+  g_unlink(png.c_str());
 }

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 #include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC(montage_storyboard_debug);
@@ -118,6 +120,35 @@ void set_level_colour(cairo_t *cr, Section::Level level)
   }
 }
 
+/* Width in pixels of `text` (valid UTF-8) in the current font. */
+double text_width(cairo_t *cr, const std::string &text)
+{
+  cairo_text_extents_t ext;
+  cairo_text_extents(cr, text.c_str(), &ext);
+  return ext.x_advance;
+}
+
+/* The longest label of segment number `number` showing `name` (valid UTF-8)
+ * that fits in `room` pixels: "12 clip.webm", else "12 cli…" with at least
+ * kMinNameChars characters of the name (all of a shorter one), else "12"
+ * (which may not fit: the caller decides). Names longer than kMaxNameChars
+ * are shortened anyway. */
+constexpr glong kMinNameChars = 3, kMaxNameChars = 32;
+std::string fit_label(cairo_t *cr, const std::string &number, const std::string &name, double room)
+{
+  const glong n_chars = g_utf8_strlen(name.c_str(), -1);
+  for (glong keep = std::min(n_chars, kMaxNameChars); keep >= std::min(n_chars, kMinNameChars);
+       keep--) {
+    const gchar *end = g_utf8_offset_to_pointer(name.c_str(), keep);
+    std::string label = number + " " + name.substr(0, (size_t)(end - name.c_str()));
+    if (keep < n_chars)
+      label += "\u2026";
+    if (text_width(cr, label) <= room)
+      return label;
+  }
+  return number;
+}
+
 } // namespace
 
 bool write_storyboard(const Plan &plan, const SongAnalysis &song,
@@ -203,9 +234,17 @@ bool write_storyboard(const Plan &plan, const SongAnalysis &song,
   cairo_move_to(cr, x0, curve_bottom + 0.5);
   cairo_line_to(cr, x1, curve_bottom + 0.5);
   cairo_stroke(cr);
-  GstClockTime step = plan.duration > 120 * GST_SECOND ? 30 * GST_SECOND
-                      : plan.duration > 30 * GST_SECOND ? 10 * GST_SECOND
-                                                        : 2 * GST_SECOND;
+  /* The axis's labels at least kAxisSpacing pixels apart, whatever the
+   * length (a fixed 30 s step put an hour's labels 13 pixels apart, on top of
+   * each other). */
+  constexpr double kAxisSpacing = 80;
+  GstClockTime step = 0;
+  for (guint64 seconds :
+       {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 18000, 36000, 86400}) {
+    step = seconds * GST_SECOND;
+    if ((x1 - x0) * ((double)step / plan.duration) >= kAxisSpacing)
+      break;
+  }
   for (GstClockTime t = 0; t <= plan.duration; t += step) {
     gchar *label = g_strdup_printf("%d:%02d", (int)(t / GST_SECOND / 60), (int)(t / GST_SECOND % 60));
     cairo_move_to(cr, x_of(t) - 10, curve_bottom + 16);
@@ -213,7 +252,8 @@ bool write_storyboard(const Plan &plan, const SongAnalysis &song,
     g_free(label);
   }
 
-  /* Cuts, and the thumbnail of each segment's first frame above it. */
+  /* Cuts, and the thumbnail of each segment's first frame above it; the
+   * labels below the thumbnails come after, over everything. */
   std::map<size_t, std::unique_ptr<FrameGrabber>> grabbers;
   for (size_t i = 0; i < plan.segments.size(); i++) {
     const Segment &seg = plan.segments[i];
@@ -249,16 +289,49 @@ bool write_storyboard(const Plan &plan, const SongAnalysis &song,
       cairo_rectangle(cr, x, ty, tw, th);
       cairo_fill(cr);
     }
-    gchar *base = g_path_get_basename(clips[seg.clip].path.c_str());
-    gchar *label = g_strdup_printf("%zu %.14s", i + 1, base);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_move_to(cr, x + 2, ty + th + 11);
-    cairo_show_text(cr, label);
     cairo_restore(cr);
-    g_free(label);
-    g_free(base);
   }
   grabbers.clear();
+
+  /* Labels: the segment's number and its clip's name, starting just right of
+   * its cut, on white so that no cut line crosses them, and never over one
+   * another. A label gets the room up to the next cut of its row, shortening
+   * the name to fit ("12 Megam…"), down to the number alone; a label that
+   * would reach within kLabelGap of the last one drawn in its row is left
+   * out (the thumbnails still show every segment). They were clipped to that
+   * room instead: a dense edit showed runs of cut-off names ("1 c3 v5 N")
+   * and numbers ("10 10 10" for 100-109), and the cuts of the other row ran
+   * through them. */
+  constexpr double kLabelGap = 10;
+  std::vector<double> row_right(thumb_rows, -1e9); /* right end of each row's last label */
+  for (size_t i = 0; i < plan.segments.size(); i++) {
+    const Segment &seg = plan.segments[i];
+    if (seg.clip >= clips.size())
+      continue;
+    const size_t row = i % thumb_rows;
+    const double left = std::round(x_of(seg.start)) + 2;
+    if (left < row_right[row] + kLabelGap)
+      continue;
+    const GstClockTime room_end =
+        i + thumb_rows < plan.segments.size() ? plan.segments[i + thumb_rows].start : plan.duration;
+    const double room = std::min(std::round(x_of(room_end)) - 2, W - 2.0) - left;
+    /* The name as UTF-8 (bytes that are not are shown as U+FFFD): Cairo
+     * draws nothing more once given a string that is no UTF-8. */
+    gchar *base = g_filename_display_basename(clips[seg.clip].path.c_str());
+    const std::string label = fit_label(cr, std::to_string(i + 1), base, room);
+    g_free(base);
+    const double width = text_width(cr, label);
+    if (left + width > W - 2)
+      continue;
+    const double band = margin + row * (th + label_h) + th;
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_rectangle(cr, left - 1, band, width + 2, label_h);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_move_to(cr, left, band + 11);
+    cairo_show_text(cr, label.c_str());
+    row_right[row] = left + width;
+  }
   cairo_destroy(cr);
 
   /* Atomic: write next to the target, then rename. */
