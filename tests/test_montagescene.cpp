@@ -1177,6 +1177,75 @@ TEST(MontageScene, NewSegmentWithoutFlushNumbersShotsOnAndIsNoCut)
   EXPECT_EQ(indices, (std::vector<guint>{0, 1, 2}));
 }
 
+/* A shot begun by no boundary (the stream's start, a new segment, new caps)
+ * says so: its `transition` is "none" in its montage-shot message, in the
+ * montage-shots summary and in the shot meta on its first frame; a shot
+ * begun by a cut says "cut". Before, every such shot said "cut" and only
+ * the summary's `cuts` told them apart. Shots: 0 from the start, 1 from a
+ * new segment (frame 20), 2 from a cut (frame 35), 3 from new caps of
+ * another size (frame 55). */
+TEST(MontageScene, ShotsBegunByNoBoundaryHaveTransitionNone)
+{
+  FrameMaker small(GST_VIDEO_FORMAT_I420, 160, 120), large(GST_VIDEO_FORMAT_I420, 192, 144);
+  SceneHarness sh(small.info());
+  for (int i = 0; i < 20; i++)
+    sh.push_expect_same(small.make(0, i, i * kFrame));
+  sh.push_segment(0);
+  for (int i = 20; i < 55; i++)
+    sh.push_expect_same(small.make(i < 35 ? 1 : 2, i, i * kFrame));
+  GstCaps *large_caps = gst_video_info_to_caps(&large.info());
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_caps(large_caps)));
+  gst_caps_unref(large_caps);
+  for (int i = 55; i < 75; i++)
+    sh.push_expect_same(large.make(2, i, i * kFrame));
+  sh.finish();
+
+  const std::vector<std::string> want = {"none", "none", "cut", "none"};
+  std::vector<GstMessage *> messages = sh.element_messages();
+  std::vector<std::string> posted, summary;
+  for (GstMessage *msg : messages) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    if (gst_structure_has_name(s, "montage-shot"))
+      posted.push_back(gst_structure_get_string(s, "transition"));
+  }
+  for_each_summary_entry(messages, "shots", [&](const GValue *v) {
+    summary.push_back(gst_structure_get_string(gst_value_get_structure(v), "transition"));
+  });
+  /* Read back: "none" is Transition::kCut with boundary false. */
+  std::vector<bool> read_boundary;
+  for (GstMessage *msg : messages) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    montage::Shot shot;
+    bool boundary = true;
+    if (montage::shot_from_structure(s, shot, &boundary)) {
+      EXPECT_EQ(shot.transition, montage::Transition::kCut);
+      read_boundary.push_back(boundary);
+    }
+  }
+  EXPECT_EQ(summary_cuts(messages), std::vector<GstClockTime>{35 * kFrame});
+  for (GstMessage *msg : messages)
+    gst_message_unref(msg);
+  EXPECT_EQ(posted, want) << "montage-shot messages";
+  EXPECT_EQ(summary, want) << "montage-shots";
+  EXPECT_EQ(read_boundary, (std::vector<bool>{false, false, true, false}));
+
+  std::vector<int> starts;
+  std::vector<std::string> meta;
+  std::vector<bool> meta_boundary;
+  for (size_t i = 0; i < sh.outputs.size(); i++) {
+    montage::ShotStart st;
+    if (!montage::shot_meta_get(sh.outputs[i], st))
+      continue;
+    starts.push_back((int)i);
+    GstCustomMeta *m = gst_buffer_get_custom_meta(sh.outputs[i], montage::kShotMetaName);
+    meta.push_back(gst_structure_get_string(gst_custom_meta_get_structure(m), "transition"));
+    meta_boundary.push_back(st.boundary);
+  }
+  EXPECT_EQ(starts, (std::vector<int>{0, 20, 35, 55}));
+  EXPECT_EQ(meta, want) << "shot metas";
+  EXPECT_EQ(meta_boundary, (std::vector<bool>{false, false, true, false}));
+}
+
 /* A shot with no measured frame (features are measured on one frame in
  * four: here a one-frame shot at the end, frame 30) says it has no
  * features in its montage-shot message, rather than features of zeros with

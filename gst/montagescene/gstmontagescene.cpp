@@ -70,7 +70,10 @@
  * Structure "montage-shot" (montage::shot_to_structure()): `index` (uint: 0 for
  * the first shot since start/flush, counting on across segments), `start`,
  * `end`, `duration`, `transition-start`, `transition-end`, `best-inpoint`
- * (uint64, ns, stream time), `transition` (string: how the shot begins),
+ * (uint64, ns, stream time), `transition` (string: how the shot begins:
+ * `cut`, `fade` or `dissolve` at a boundary, `none` for a shot begun by the
+ * stream's start, a flush, a new segment or new caps; the shot meta says
+ * the same),
  * `has-features` (boolean), `motion-mean`, `motion-peak` (mean absolute luma
  * difference between frames within the shot, 0-255), `sharpness` (variance of the Laplacian of
  * the 256 px luma view), `brightness`, `contrast` (mean and standard deviation
@@ -201,6 +204,11 @@ struct SceneState {
    * boundary (a montage-scene message): the `cuts` of montage-shots. A shot
    * begun by a new segment or new caps is in `shots` but is no cut. */
   std::vector<GstClockTime> cuts;
+  /* Whether each shot in `shots` began at a boundary (false: begun by the
+   * stream's start, a flush, a new segment or new caps; its transition is
+   * "none"), and the same for the current shot. */
+  std::vector<bool> shot_boundaries;
+  bool current_boundary = false;
   guint cut_count = 0; /* force-key-unit events sent since start */
   /* The refused-caps warning was posted (once per start; from any thread
    * that sends the sink pad an ACCEPT_CAPS query). */
@@ -405,11 +413,14 @@ void accumulate(Progress &p, FrameMeasure &m)
  * its place in state->shots), and keeps it for montage-shots. */
 static void post_shot(GstMontageScene *self, const montage::Shot &shot)
 {
-  const guint index = (guint)self->state->shots.size();
-  self->state->shots.push_back(shot);
-  gst_element_post_message(GST_ELEMENT(self),
-                           gst_message_new_element(GST_OBJECT(self),
-                                                   montage::shot_to_structure(shot, index)));
+  SceneState *state = self->state;
+  const guint index = (guint)state->shots.size();
+  state->shots.push_back(shot);
+  state->shot_boundaries.push_back(state->current_boundary);
+  gst_element_post_message(
+      GST_ELEMENT(self),
+      gst_message_new_element(GST_OBJECT(self),
+                              montage::shot_to_structure(shot, index, state->current_boundary)));
 }
 
 /* Acts on a decided buffer: key-unit request and messages for a boundary,
@@ -429,6 +440,7 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
   if (v.boundary)
     state->cuts.push_back(v.shot.start);
   if (v.boundary || v.first) {
+    state->current_boundary = v.boundary;
     state->progress = Progress();
     state->progress.shot.index = (guint)state->shots.size();
     state->progress.shot.start = v.shot.start;
@@ -477,6 +489,7 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
   start.transition_start = v.shot.transition_start;
   start.transition_end = v.shot.transition_end;
   start.score = v.boundary ? v.score : 0.0;
+  start.boundary = v.boundary;
   buf = gst_buffer_make_writable(buf);
   montage::shot_meta_add(buf, start);
   return buf;
@@ -532,7 +545,8 @@ static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
   gst_value_array_init(&cuts, (guint)state->cuts.size());
   for (size_t k = 0; k < state->shots.size(); k++) {
     g_value_init(&item, GST_TYPE_STRUCTURE);
-    g_value_take_boxed(&item, montage::shot_to_structure(state->shots[k], (guint)k));
+    g_value_take_boxed(
+        &item, montage::shot_to_structure(state->shots[k], (guint)k, state->shot_boundaries[k]));
     gst_value_array_append_and_take_value(&shots, &item);
     item = G_VALUE_INIT;
   }
@@ -625,6 +639,7 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   restart_frame_times(state);
   state->cut_count = 0;
   state->shots.clear();
+  state->shot_boundaries.clear();
   state->cuts.clear();
   state->warned_caps = false;
   state->warned_reverse = false;
@@ -703,6 +718,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
     make_detector(state);
     restart_frame_times(state);
     state->shots.clear();
+    state->shot_boundaries.clear();
     state->cuts.clear();
     break;
   case GST_EVENT_SEGMENT:

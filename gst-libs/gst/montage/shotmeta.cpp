@@ -15,9 +15,10 @@ void fill(GstStructure *s, const ShotStart &start)
 {
   gst_structure_set_name(s, kStructureName);
   gst_structure_set(s, "index", G_TYPE_UINT, start.index, "transition", G_TYPE_STRING,
-                    transition_name(start.transition), "transition-start", G_TYPE_UINT64,
-                    (guint64)start.transition_start, "transition-end", G_TYPE_UINT64,
-                    (guint64)start.transition_end, "score", G_TYPE_DOUBLE, start.score, NULL);
+                    start.boundary ? transition_name(start.transition) : kNoTransitionName,
+                    "transition-start", G_TYPE_UINT64, (guint64)start.transition_start,
+                    "transition-end", G_TYPE_UINT64, (guint64)start.transition_end, "score",
+                    G_TYPE_DOUBLE, start.score, NULL);
 }
 
 /* Copies the meta whenever the buffer is copied or transformed: it describes
@@ -111,7 +112,9 @@ bool shot_meta_get(GstBuffer *buf, ShotStart &out)
   guint64 v = 0;
   ShotStart r;
   gst_structure_get_uint(s, "index", &r.index);
-  transition_from_name(gst_structure_get_string(s, "transition"), r.transition);
+  const gchar *kind = gst_structure_get_string(s, "transition");
+  r.boundary = !kind || std::strcmp(kind, kNoTransitionName) != 0;
+  transition_from_name(kind, r.transition);
   if (gst_structure_get_uint64(s, "transition-start", &v))
     r.transition_start = v;
   if (gst_structure_get_uint64(s, "transition-end", &v))
@@ -209,15 +212,15 @@ bool shot_features_meta_get(GstBuffer *buf, ShotProgress &out)
   return true;
 }
 
-GstStructure *shot_to_structure(const Shot &shot, guint index)
+GstStructure *shot_to_structure(const Shot &shot, guint index, bool boundary)
 {
   const ShotFeatures &f = shot.features;
   GstStructure *s = gst_structure_new(
       "montage-shot", "index", G_TYPE_UINT, index, "start", G_TYPE_UINT64, (guint64)shot.start,
       "end", G_TYPE_UINT64, (guint64)shot.end, "duration", G_TYPE_UINT64,
       (guint64)(shot.end > shot.start ? shot.end - shot.start : 0), "transition", G_TYPE_STRING,
-      transition_name(shot.transition), "transition-start", G_TYPE_UINT64,
-      (guint64)shot.transition_start, "transition-end", G_TYPE_UINT64,
+      boundary ? transition_name(shot.transition) : kNoTransitionName, "transition-start",
+      G_TYPE_UINT64, (guint64)shot.transition_start, "transition-end", G_TYPE_UINT64,
       (guint64)shot.transition_end, "has-features", G_TYPE_BOOLEAN, (gboolean)shot.has_features,
       "motion-mean", G_TYPE_DOUBLE, f.motion_mean, "motion-peak", G_TYPE_DOUBLE, f.motion_peak,
       "sharpness", G_TYPE_DOUBLE, f.sharpness, "brightness", G_TYPE_DOUBLE, f.brightness,
@@ -235,7 +238,7 @@ GstStructure *shot_to_structure(const Shot &shot, guint index)
   return s;
 }
 
-bool shot_from_structure(const GstStructure *s, Shot &shot)
+bool shot_from_structure(const GstStructure *s, Shot &shot, bool *boundary)
 {
   if (!s || !gst_structure_has_name(s, "montage-shot"))
     return false;
@@ -250,7 +253,10 @@ bool shot_from_structure(const GstStructure *s, Shot &shot)
   get("transition-start", r.transition_start);
   get("transition-end", r.transition_end);
   get("best-inpoint", r.features.best_inpoint);
-  transition_from_name(gst_structure_get_string(s, "transition"), r.transition);
+  const gchar *kind = gst_structure_get_string(s, "transition");
+  transition_from_name(kind, r.transition);
+  if (boundary)
+    *boundary = !kind || std::strcmp(kind, kNoTransitionName) != 0;
   gboolean has = FALSE;
   gst_structure_get_boolean(s, "has-features", &has);
   r.has_features = has;

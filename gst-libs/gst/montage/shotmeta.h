@@ -9,7 +9,9 @@
  *
  *   index             G_TYPE_UINT    0 for the first shot since start/flush, counting on
  *                                    across new segments (as the montage-shot messages)
- *   transition        G_TYPE_STRING  "cut", "fade" or "dissolve": how the shot begins
+ *   transition        G_TYPE_STRING  "cut", "fade" or "dissolve": how the shot begins at a
+ *                                    boundary; "none" for a shot begun by no boundary (the
+ *                                    stream's start, a flush, a new segment or new caps)
  *   transition-start  G_TYPE_UINT64  stream time, ns, where the transition began
  *   transition-end    G_TYPE_UINT64  stream time, ns, of this frame (== start for a cut)
  *   score             G_TYPE_DOUBLE  the detector's score of the boundary (0 for the first shot)
@@ -54,7 +56,17 @@ struct ShotStart {
   GstClockTime transition_start = GST_CLOCK_TIME_NONE; /* stream time, ns */
   GstClockTime transition_end = GST_CLOCK_TIME_NONE;   /* stream time, ns */
   double score = 0.0;
+  /* False for a shot begun by no boundary (the stream's start, a flush, a
+   * new segment or new caps): its transition is written "none"
+   * (kNoTransitionName) and read back as kCut with this false. */
+  bool boundary = true;
 };
+
+/* The `transition` of a shot begun by no boundary (the stream's start, a
+ * flush, a new segment, new caps): in the shot meta and the montage-shot
+ * structure. Transition has no such value (the planner and the cache know
+ * cut, fade and dissolve): it reads back as kCut, with `boundary` false. */
+constexpr const char *kNoTransitionName = "none";
 
 /* Registers the meta on first call (thread-safe) and returns its info;
  * NULL only when GStreamer refuses the registration. */
@@ -101,10 +113,14 @@ bool shot_features_meta_get(GstBuffer *buf, ShotProgress &out);
  * has-features is false), transition (string), has-features (boolean), motion-mean,
  * motion-peak, sharpness, brightness, contrast, colourfulness (double) and
  * histogram (GstValueArray of kShotHistogramBins floats as doubles). Caller
- * frees the structure. */
-GstStructure *shot_to_structure(const Shot &shot, guint index);
-/* Reads what shot_to_structure() wrote; false when s is not a montage-shot. */
-bool shot_from_structure(const GstStructure *s, Shot &shot);
+ * frees the structure. boundary false (a shot begun by the stream's start,
+ * a flush, a new segment or new caps) writes transition "none"
+ * (kNoTransitionName) whatever shot.transition says. */
+GstStructure *shot_to_structure(const Shot &shot, guint index, bool boundary = true);
+/* Reads what shot_to_structure() wrote; false when s is not a montage-shot.
+ * "none" reads as Transition::kCut; *boundary (when given) says whether the
+ * shot began at a boundary (false for "none"). */
+bool shot_from_structure(const GstStructure *s, Shot &shot, bool *boundary = nullptr);
 
 /* "cut", "fade", "dissolve"; and back (false, kind untouched, when unknown). */
 const char *transition_name(Transition kind);
