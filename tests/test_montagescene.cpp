@@ -20,11 +20,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <atomic>
 #include <deque>
 #include <map>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -539,6 +541,42 @@ TEST(MontageScene, ReportedLatencyIsTheFramesItHolds)
     sh.push_expect_same(maker.make(0, i, i * kFrame));
   EXPECT_EQ(n + 10 - (int)sh.outputs.size(), 6) << "frames held after the change";
   sh.finish();
+}
+
+/* The latency query (any thread) while set_caps() changes the frame rate on
+ * the streaming thread: every answer is the look-ahead at one of the two
+ * rates, never a mix of them. The query reads a copy of the rate taken
+ * under the object lock, which set_caps() writes under it; before, it read
+ * the GstVideoInfo that set_caps() was overwriting, unlocked on the
+ * writer's side (a data race). A torn read was not seen without a race
+ * detector, so this checks the answers, not the race itself. */
+TEST(MontageScene, LatencyQueryWhileCapsChangeGetsOneRate)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  GstVideoInfo a = maker.info(), b = maker.info();
+  a.fps_n = 25;
+  a.fps_d = 1;
+  b.fps_n = 30000;
+  b.fps_d = 1001;
+  SceneHarness sh(a);
+  const GstClockTime at_a = gst_util_uint64_scale_int_ceil(3 * GST_SECOND, 1, 25);
+  const GstClockTime at_b = gst_util_uint64_scale_int_ceil(3 * GST_SECOND, 1001, 30000);
+  std::atomic<bool> stop{false};
+  std::thread caps_thread([&] {
+    for (int k = 0; !stop; k++) {
+      GstCaps *caps = gst_video_info_to_caps(k % 2 ? &a : &b);
+      gst_harness_push_event(sh.h, gst_event_new_caps(caps));
+      gst_caps_unref(caps);
+    }
+  });
+  int wrong = 0;
+  for (int k = 0; k < 3000; k++) {
+    const GstClockTime got = montage_test::query_min_latency(sh.h->sinkpad);
+    wrong += got != at_a && got != at_b;
+  }
+  stop = true;
+  caps_thread.join();
+  EXPECT_EQ(wrong, 0) << "answers at neither rate";
 }
 
 /* Serialized events keep their place among the frames the element holds

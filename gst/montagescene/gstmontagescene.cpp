@@ -188,6 +188,11 @@ struct SceneState {
    * its overlap saved (docs/scene-benchmark.md, fourth round). */
   GstVideoInfo info;
   bool have_info = false;
+  /* The frame rate the latency query converts the look-ahead with, copied
+   * from the caps whenever `info` changes: the query comes from any thread
+   * while set_caps() writes `info` on the streaming thread, so it reads
+   * this under the object lock instead (set_latency_rate()). 0/1: none. */
+  gint latency_fps_n = 0, latency_fps_d = 1;
   montage::AnalysisViewBuilder builder;
   std::unique_ptr<montage::ShotDetector> detector;
   bool luma_only = false;
@@ -632,6 +637,17 @@ static void gst_montage_scene_get_property(GObject *object, guint prop_id, GValu
   }
 }
 
+/* Keeps the frame rate of `info` for the latency query, under the object
+ * lock (the query reads it from another thread); none when info is NULL. */
+static void set_latency_rate(GstMontageScene *self, const GstVideoInfo *info)
+{
+  SceneState *state = self->state;
+  GST_OBJECT_LOCK(self);
+  state->latency_fps_n = info ? GST_VIDEO_INFO_FPS_N(info) : 0;
+  state->latency_fps_d = info ? GST_VIDEO_INFO_FPS_D(info) : 1;
+  GST_OBJECT_UNLOCK(self);
+}
+
 static gboolean gst_montage_scene_start(GstBaseTransform *trans)
 {
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
@@ -653,6 +669,7 @@ static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
   clear_held(state);
   state->detector.reset();
   state->have_info = false;
+  set_latency_rate(GST_MONTAGE_SCENE(trans), nullptr);
   state->hsv.release();
   return TRUE;
 }
@@ -694,6 +711,7 @@ static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *inc
      * on. Only another size, format, frame rate or range restarts it. */
     GST_DEBUG_OBJECT(trans, "new caps, analysed as before: %" GST_PTR_FORMAT, incaps);
     state->info = info;
+    set_latency_rate(self, &info);
     return TRUE;
   }
   /* Frames held under the old caps leave first, with their verdicts. */
@@ -701,6 +719,7 @@ static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *inc
     gst_montage_scene_drain(self, false);
   state->info = info;
   state->have_info = true;
+  set_latency_rate(self, &info);
   state->luma_only = GST_VIDEO_INFO_IS_GRAY(&info);
   make_detector(state);
   GST_DEBUG_OBJECT(trans, "analysing %dx%d %s", info.width, info.height,
@@ -742,6 +761,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
         gst_video_info_from_caps(&info, caps) && same_analysis(state->info, info)) {
       GST_DEBUG_OBJECT(trans, "new caps, analysed as before: %" GST_PTR_FORMAT, caps);
       state->info = info;
+      set_latency_rate(self, &info);
       state->pending_events.add(event);
       return TRUE;
     }
@@ -854,12 +874,14 @@ static gboolean gst_montage_scene_query(GstBaseTransform *trans, GstPadDirection
       std::lock_guard<std::mutex> lock(state->settings_lock);
       frames = montage::ShotDetector::latency_frames(state->settings);
     }
-    GstClockTime ours = 0;
+    /* A copy of the rate, taken under the object lock: set_caps() may be
+     * changing the caps on the streaming thread now. */
     GST_OBJECT_LOCK(trans);
-    if (state->have_info && state->info.fps_n > 0)
-      ours = gst_util_uint64_scale_int_ceil(frames * GST_SECOND, state->info.fps_d,
-                                            state->info.fps_n);
+    const gint fps_n = state->latency_fps_n, fps_d = state->latency_fps_d;
     GST_OBJECT_UNLOCK(trans);
+    GstClockTime ours = 0;
+    if (fps_n > 0 && fps_d > 0)
+      ours = gst_util_uint64_scale_int_ceil(frames * GST_SECOND, fps_d, fps_n);
     min += ours;
     if (GST_CLOCK_TIME_IS_VALID(max))
       max += ours;
