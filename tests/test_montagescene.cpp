@@ -543,6 +543,54 @@ TEST(MontageScene, ReportedLatencyIsTheFramesItHolds)
   sh.finish();
 }
 
+/* Variable-rate caps (framerate 0/1) hold frames just the same (3 with the
+ * defaults): the latency reported is that many frames at the caps'
+ * max-framerate (the shortest a frame lasts; GstVideoInfo reads it as the
+ * rate, so this held before too), 3/30 s at 30/1. Without a max-framerate
+ * there is no rate to convert by and nothing is added (documented). A new
+ * rate is announced with a LATENCY message and answered; before, no
+ * message came (this part fails on the old code). */
+TEST(MontageScene, VariableRateCapsReportTheLookAheadAtTheirMaxFramerate)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  GstVideoInfo info = maker.info();
+  info.fps_n = 0;
+  info.fps_d = 1;
+  auto vfr_caps = [&](int max_n) {
+    GstCaps *caps = gst_video_info_to_caps(&info);
+    if (max_n)
+      gst_caps_set_simple(caps, "max-framerate", GST_TYPE_FRACTION, max_n, 1, NULL);
+    return caps;
+  };
+  SceneHarness sh(info);
+  gst_harness_set_upstream_latency(sh.h, 10 * GST_MSECOND);
+  GstCaps *caps = vfr_caps(30);
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_caps(caps)));
+  gst_caps_unref(caps);
+  for (int i = 0; i < 10; i++)
+    sh.push_expect_same(maker.make(0, i, i * kFrame));
+  EXPECT_EQ(10 - (int)sh.outputs.size(), 3) << "frames held";
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad),
+            10 * GST_MSECOND + gst_util_uint64_scale_int_ceil(3 * GST_SECOND, 1, 30));
+  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_LATENCY))
+    gst_message_unref(msg);
+  caps = vfr_caps(60);
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_caps(caps)));
+  gst_caps_unref(caps);
+  GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_LATENCY);
+  EXPECT_NE(msg, nullptr) << "a LATENCY message for the new max-framerate";
+  if (msg)
+    gst_message_unref(msg);
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad),
+            10 * GST_MSECOND + gst_util_uint64_scale_int_ceil(3 * GST_SECOND, 1, 60));
+  caps = vfr_caps(0);
+  EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_caps(caps)));
+  gst_caps_unref(caps);
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad), 10 * GST_MSECOND)
+      << "no max-framerate: nothing to convert the held frames by";
+  sh.finish();
+}
+
 /* The latency query (any thread) while set_caps() changes the frame rate on
  * the streaming thread: every answer is the look-ahead at one of the two
  * rates, never a mix of them. The query reads a copy of the rate taken

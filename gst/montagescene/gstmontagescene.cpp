@@ -193,6 +193,7 @@ struct SceneState {
    * while set_caps() writes `info` on the streaming thread, so it reads
    * this under the object lock instead (set_latency_rate()). 0/1: none. */
   gint latency_fps_n = 0, latency_fps_d = 1;
+  bool latency_rate_set = false; /* by caps since start: a change is announced */
   montage::AnalysisViewBuilder builder;
   std::unique_ptr<montage::ShotDetector> detector;
   bool luma_only = false;
@@ -637,15 +638,29 @@ static void gst_montage_scene_get_property(GObject *object, guint prop_id, GValu
   }
 }
 
-/* Keeps the frame rate of `info` for the latency query, under the object
- * lock (the query reads it from another thread); none when info is NULL. */
-static void set_latency_rate(GstMontageScene *self, const GstVideoInfo *info)
+/* Keeps the frame rate the latency query converts the look-ahead with,
+ * under the object lock (the query reads it from another thread): the
+ * caps' frame rate, which for variable-rate caps (framerate 0/1) GstVideoInfo
+ * takes from their max-framerate, the shortest a frame lasts; none (0/1)
+ * when caps is NULL or variable-rate caps have no max-framerate. */
+static void set_latency_rate(GstMontageScene *self, const GstVideoInfo *info, GstCaps *caps)
 {
   SceneState *state = self->state;
+  gint n = info ? GST_VIDEO_INFO_FPS_N(info) : 0, d = info ? GST_VIDEO_INFO_FPS_D(info) : 1;
+  if (n <= 0 || d <= 0) {
+    n = 0;
+    d = 1;
+  }
+  const bool changed =
+      state->latency_rate_set && (n != state->latency_fps_n || d != state->latency_fps_d);
+  state->latency_rate_set = caps != nullptr;
   GST_OBJECT_LOCK(self);
-  state->latency_fps_n = info ? GST_VIDEO_INFO_FPS_N(info) : 0;
-  state->latency_fps_d = info ? GST_VIDEO_INFO_FPS_D(info) : 1;
+  state->latency_fps_n = n;
+  state->latency_fps_d = d;
   GST_OBJECT_UNLOCK(self);
+  /* A new rate after the first caps: the pipeline is told to ask again. */
+  if (changed && caps)
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
 }
 
 static gboolean gst_montage_scene_start(GstBaseTransform *trans)
@@ -669,7 +684,7 @@ static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
   clear_held(state);
   state->detector.reset();
   state->have_info = false;
-  set_latency_rate(GST_MONTAGE_SCENE(trans), nullptr);
+  set_latency_rate(GST_MONTAGE_SCENE(trans), nullptr, nullptr);
   state->hsv.release();
   return TRUE;
 }
@@ -711,7 +726,7 @@ static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *inc
      * on. Only another size, format, frame rate or range restarts it. */
     GST_DEBUG_OBJECT(trans, "new caps, analysed as before: %" GST_PTR_FORMAT, incaps);
     state->info = info;
-    set_latency_rate(self, &info);
+    set_latency_rate(self, &info, incaps);
     return TRUE;
   }
   /* Frames held under the old caps leave first, with their verdicts. */
@@ -719,7 +734,7 @@ static gboolean gst_montage_scene_set_caps(GstBaseTransform *trans, GstCaps *inc
     gst_montage_scene_drain(self, false);
   state->info = info;
   state->have_info = true;
-  set_latency_rate(self, &info);
+  set_latency_rate(self, &info, incaps);
   state->luma_only = GST_VIDEO_INFO_IS_GRAY(&info);
   make_detector(state);
   GST_DEBUG_OBJECT(trans, "analysing %dx%d %s", info.width, info.height,
@@ -761,7 +776,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
         gst_video_info_from_caps(&info, caps) && same_analysis(state->info, info)) {
       GST_DEBUG_OBJECT(trans, "new caps, analysed as before: %" GST_PTR_FORMAT, caps);
       state->info = info;
-      set_latency_rate(self, &info);
+      set_latency_rate(self, &info, caps);
       state->pending_events.add(event);
       return TRUE;
     }
