@@ -13,6 +13,8 @@
  * complete. Exit status 0 on success, 1 when the excerpt cannot be made (the
  * reason on stderr), 2 on a usage error. See docs/adts.md.
  */
+#include "text.h"
+
 #include <gst/montage/adts.h>
 #include <gst/montage/cache.h>
 
@@ -38,15 +40,7 @@ gchar *opt_cache_dir = nullptr;
 gboolean opt_no_cache = FALSE;
 gchar **opt_inputs = nullptr;
 
-/* A file name as a message shows it: UTF-8, U+FFFD for bytes that are not
- * (g_filename_display_name()), as gst-montage-1.0's own messages. */
-std::string shown(const std::string &path)
-{
-  gchar *name = g_filename_display_name(path.c_str());
-  std::string out(name);
-  g_free(name);
-  return out;
-}
+using montage_tool::shown;
 
 /* The index's identity in the analysis cache (bump the version when the
  * index encoding or what build() finds changes). */

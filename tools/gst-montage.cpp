@@ -21,6 +21,7 @@
 #include "analysis.h"
 #include "live.h"
 #include "progress.h"
+#include "text.h"
 
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/montage.h>
@@ -137,31 +138,8 @@ const GOptionEntry kEntries[] = {
 
 std::unique_ptr<montage_tool::Progress> g_progress;
 
-/* A file name as a message shows it: UTF-8, with U+FFFD for bytes that are
- * not (g_filename_display_name()), as the status line shows names. Printed
- * raw, a name that is no UTF-8 (Latin-1 from an old disk, a camera's card)
- * made the line undecodable on a UTF-8 terminal or log. */
-std::string shown(const char *path)
-{
-  gchar *name = g_filename_display_name(path);
-  std::string out(name);
-  g_free(name);
-  return out;
-}
-std::string shown(const std::string &path)
-{
-  return shown(path.c_str());
-}
-
-/* `line` as valid UTF-8 (U+FFFD for stray bytes): a message from GStreamer
- * or the OS may quote a file name as raw bytes. */
-std::string valid_utf8(const gchar *line)
-{
-  gchar *valid = g_utf8_make_valid(line, -1);
-  std::string out(valid);
-  g_free(valid);
-  return out;
-}
+using montage_tool::shown;
+using montage_tool::valid_utf8;
 
 /* Progress remarks: where the status line is shown (a terminal, no
  * --quiet), and with --verbose. */

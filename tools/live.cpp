@@ -27,6 +27,7 @@
  * a second one abandons it (no file, exit 128 + the signal's number).
  */
 #include "live.h"
+#include "text.h"
 
 #include "gstmontageselect.h"
 
@@ -343,7 +344,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   }
   std::string why = unusable(disc, to_uri(song), false);
   if (!why.empty()) {
-    g_printerr("gst-montage: cannot use the song %s: %s\n", song.c_str(), why.c_str());
+    g_printerr("gst-montage: cannot use the song %s: %s\n", montage_tool::shown(song).c_str(),
+               montage_tool::valid_utf8(why.c_str()).c_str());
     gst_object_unref(disc);
     return 1;
   }
@@ -353,7 +355,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     if (why.empty())
       clips.push_back(clip);
     else
-      g_printerr("gst-montage: skipping %s: %s\n", clip.c_str(), why.c_str());
+      g_printerr("gst-montage: skipping %s: %s\n", montage_tool::shown(clip).c_str(),
+                 montage_tool::valid_utf8(why.c_str()).c_str());
   }
   gst_object_unref(disc);
   if (clips.empty()) {
@@ -519,18 +522,19 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     g_main_loop_unref(live.loop);
     if (live.abandoned) {
       g_printerr("gst-montage: interrupted: the live mix was abandoned, %s not written\n",
-                 output.c_str());
+                 montage_tool::shown(output).c_str());
       g_unlink(tmp.c_str());
       ret = 128 + live.abandoned;
     } else if (live.failed) {
-      g_printerr("gst-montage: the live mix failed: %s\n", live.error.c_str());
+      g_printerr("gst-montage: the live mix failed: %s\n",
+                 montage_tool::valid_utf8(live.error.c_str()).c_str());
       g_unlink(tmp.c_str());
       ret = 1;
     } else if (g_rename(tmp.c_str(), output.c_str()) != 0) {
-      g_printerr("gst-montage: cannot write %s\n", output.c_str());
+      g_printerr("gst-montage: cannot write %s\n", montage_tool::shown(output).c_str());
       ret = 1;
     } else {
-      g_print("%s: live mix, %u switches\n", output.c_str(), live.switches);
+      g_print("%s: live mix, %u switches\n", montage_tool::shown(output).c_str(), live.switches);
     }
   }
   g_clear_error(&error);
