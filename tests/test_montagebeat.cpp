@@ -786,6 +786,43 @@ TEST(MontageBeat, SegmentDoneLetsTheHeldAudioOut)
   EXPECT_TRUE(seen) << "SEGMENT_DONE did not go on";
 }
 
+/* A segment seek (GST_SEEK_FLAG_SEGMENT, looping playback) ends each
+ * segment with SEGMENT_DONE, not EOS, and the next segment resets: the
+ * finished segment's montage-beats goes out at SEGMENT_DONE, once per loop,
+ * and an EOS with no audio since posts no second one. Before, a looping
+ * pipeline never got one. */
+TEST(MontageBeat, SegmentDonePostsTheSegmentsSummary)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 12.0);
+  const GstClockTime length = 12 * GST_SECOND;
+  for (int loop = 0; loop < 2; loop++) {
+    SCOPED_TRACE(loop);
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    seg.flags = GST_SEGMENT_FLAG_SEGMENT;
+    seg.stop = length;
+    seg.base = loop * length; /* a non-flushing loop seek: running time goes on */
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+    f.push(ck.mono, 0, ck.mono.size(), 0);
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment_done(GST_FORMAT_TIME, length)));
+    f.pull_available();
+    EXPECT_EQ(f.received, f.sent.size()) << "audio held past SEGMENT_DONE";
+    Summary sum = take_summary(f);
+    EXPECT_EQ(sum.duration, length) << "the summary covers this loop only";
+    EXPECT_NEAR(sum.bpm, 120.0, 1.0);
+    EXPECT_GE(sum.beats.size(), ck.clicks.size() - 1);
+    expect_on_clicks(sum.beats, ck.clicks);
+    std::vector<GstStructure *> beat = f.take("montage-beat");
+    free_all(beat);
+  }
+  f.eos();
+  std::vector<GstStructure *> again = f.take("montage-beats");
+  EXPECT_TRUE(again.empty()) << "EOS repeated the last segment's summary";
+  free_all(again);
+}
+
 /* Raw PCM read by filesrc comes in a BYTES segment: the messages' stream and
  * running times are GST_CLOCK_TIME_NONE, without a CRITICAL per message. */
 TEST(MontageBeat, BytesSegmentGivesNoStreamTimes)

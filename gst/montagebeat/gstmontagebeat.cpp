@@ -70,7 +70,11 @@
  *   #GstMontageBeat:silence-threshold (0) to 0 dBFS (1).
  *
  * `montage-beats`, once at EOS, before the EOS event goes downstream (also
- * when no beat was found):
+ * when no beat was found), and at the end of each segment of a segment seek
+ * (GST_SEEK_FLAG_SEGMENT, looping playback), before SEGMENT_DONE goes
+ * downstream: such a segment ends without EOS and the next one resets, so
+ * each loop gets its own summary; an EOS after SEGMENT_DONE with no audio
+ * since posts none:
  *
  * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
  *   last reset, in the same time domain as `timestamp`; in offline mode the
@@ -113,7 +117,7 @@
  *
  * A `GST_TAG_BEATS_PER_MINUTE` tag event goes downstream whenever the tempo
  * moves by 1 BPM or more from the last one sent (as `bpmdetect` does), and
- * always at EOS in offline mode with the whole-song tempo, behind the audio.
+ * always at EOS (and SEGMENT_DONE) in offline mode with the whole-song tempo, behind the audio.
  * It carries upstream's last stream tags too, and upstream's later stream
  * tags go on with the tempo added: a stream-scoped tag event replaces the
  * one before it downstream, so the tags there hold both.
@@ -300,6 +304,9 @@ struct State {
    * a stream-scoped tag event replaces the one before it downstream. */
   GstTagList *upstream_tags = nullptr;
   bool warned_reverse = false; /* the reverse-playback warning was posted (once per start) */
+  /* montage-beats went out at SEGMENT_DONE and no audio came since: EOS
+   * posts no second one (a segment seek ended by EOS). */
+  bool summarised = false;
   /* The buffer coming in was flagged DISCONT (gst_montage_beat_chain() took
    * the flag off); GstBaseTransform's chain function. */
   bool discont_in = false;
@@ -429,6 +436,7 @@ static bool reset_tracking(GstMontageBeat *self)
   drop_held(st);
   st.energy_posted = 0;
   st.last_tag_bpm = 0;
+  st.summarised = false;
   montage::BeatTrackerConfig config;
   bool latency_changed;
   {
@@ -951,6 +959,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   std::vector<montage::Beat> more = st.tracker->push(st.mono.data(), st.mono.size());
   beats.insert(beats.end(), more.begin(), more.end());
   st.samples += frames;
+  st.summarised = false;
   measure_energy(self, &trans->segment);
 
   for (const montage::Beat &b : beats) {
@@ -1064,7 +1073,8 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
     reset_tracking(self);
     break;
   case GST_EVENT_EOS:
-    post_beats(self);
+    if (!self->state->summarised)
+      post_beats(self);
     push_held(self);
     break;
   case GST_EVENT_SEGMENT:
@@ -1072,9 +1082,13 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
     push_held(self);
     break;
   case GST_EVENT_SEGMENT_DONE:
-    /* The end of a segment seek's segment: no more audio may come to
-     * release the held audio (a looping or editing application waits for
-     * this event), so it goes out now, as decoders drain here. */
+    /* The end of a segment seek's segment: no EOS follows (a looping
+     * application seeks again, and the next segment resets), so the
+     * segment's montage-beats goes out here, as at EOS. No more audio may
+     * come to release the held audio, so it goes out now too, as decoders
+     * drain here. */
+    post_beats(self);
+    self->state->summarised = true;
     push_held(self);
     break;
   case GST_EVENT_CAPS: {
