@@ -963,6 +963,63 @@ TEST(MontageBeat, EnergyMessagesEveryInterval)
   free_all(energy);
 }
 
+/* `interval` applies at once, as `level`'s does: the interval in progress
+ * ends once it has the new length (at the next buffer where it already
+ * has), the next ones have it; the energy curve in montage-beats keeps the
+ * spacing of the last reset. The analysis properties say in their flags
+ * that they belong to NULL and READY (a change while playing waits for the
+ * next segment or flush). Before, every change waited for the next reset
+ * and no property said when it could be changed. */
+TEST(MontageBeat, IntervalAppliesAtOnce)
+{
+  const guint rate = 48000;
+  Fixture f(rate, 1, false);
+  std::vector<float> mono(5 * rate);
+  for (std::size_t i = 0; i < mono.size(); i++)
+    mono[i] = (float)(0.1 * std::sin(2 * M_PI * 440.0 * (double)i / rate));
+  f.push(mono, 0, 2 * rate, 0);
+  g_object_set(f.h->element, "interval", (guint64)(250 * GST_MSECOND), NULL);
+  f.push(mono, 2 * rate, 4 * rate + 4800, 2 * GST_SECOND);
+  /* At 4.1 s the interval in progress (from 4.0 s) is already 100 ms long:
+   * it ends there, at the next buffer. */
+  g_object_set(f.h->element, "interval", (guint64)(50 * GST_MSECOND), NULL);
+  f.push(mono, 4 * rate + 4800, 5 * rate, 4 * GST_SECOND + 100 * GST_MSECOND);
+  f.eos();
+  std::vector<std::pair<GstClockTime, GstClockTime>> want;
+  for (int k = 0; k < 20; k++)
+    want.push_back({k * 100 * GST_MSECOND, 100 * GST_MSECOND});
+  for (int k = 0; k < 8; k++)
+    want.push_back({2 * GST_SECOND + k * 250 * GST_MSECOND, 250 * GST_MSECOND});
+  want.push_back({4 * GST_SECOND, 100 * GST_MSECOND});
+  for (int k = 0; k < 18; k++)
+    want.push_back({4100 * GST_MSECOND + k * 50 * GST_MSECOND, 50 * GST_MSECOND});
+  std::vector<GstStructure *> energy = f.take("montage-energy");
+  std::vector<std::pair<GstClockTime, GstClockTime>> got;
+  for (const GstStructure *s : energy) {
+    guint64 ts = 0, dur = 0;
+    double rms = 0;
+    gst_structure_get_uint64(s, "timestamp", &ts);
+    gst_structure_get_uint64(s, "duration", &dur);
+    gst_structure_get_double(s, "rms", &rms);
+    EXPECT_NEAR(rms, -23.0, 0.1) << "at " << ts / 1e9 << " s";
+    got.push_back({ts, dur});
+  }
+  free_all(energy);
+  EXPECT_EQ(got, want);
+  Summary sum = take_summary(f);
+  EXPECT_EQ(sum.curve_interval, 100 * GST_MSECOND);
+  EXPECT_EQ(sum.curve.size(), 50u);
+
+  for (const char *name :
+       {"mode", "silence-threshold", "live-delay", "min-bpm", "max-bpm", "interval"}) {
+    GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(f.h->element), name);
+    ASSERT_NE(p, nullptr) << name;
+    const bool at_once = std::string(name) == "interval";
+    EXPECT_EQ((p->flags & GST_PARAM_MUTABLE_PLAYING) != 0, at_once) << name;
+    EXPECT_EQ((p->flags & GST_PARAM_MUTABLE_READY) != 0, !at_once) << name;
+  }
+}
+
 /* Offline mode groups messages that come faster than one per 50 ms (the
  * element's "Messages" section): without EOS they still all arrive, in
  * order; live mode posts each one at once. */

@@ -58,11 +58,15 @@
  * - `downbeat` (gboolean), `bar-position` (guint, 1..beats per bar): from the
  *   meter of the beats so far; FALSE and 0 for the first 7 beats.
  *
- * `montage-energy`, every #GstMontageBeat:interval of audio (like `level`):
+ * `montage-energy`, every #GstMontageBeat:interval of audio (like `level`;
+ * a new value applies at the next buffer: the interval in progress ends
+ * once it has the new length, at once where it already has, and the next
+ * ones have it):
  *
  * - `timestamp`, `stream-time`, `running-time`, `duration` (guint64, ns): the
  *   interval (start and length): interval k starts k * interval after the
- *   first sample, to the nearest sample, so the intervals do not drift at
+ *   first sample (or after the end of the last interval before a change of
+ *   the interval), to the nearest sample, so the intervals do not drift at
  *   rates where an interval is not a whole number of samples.
  * - `rms` (gdouble, dBFS): RMS level of the channels' average; -200 for
  *   digital silence and anything quieter (its floor).
@@ -149,8 +153,13 @@
  * ## Resets
  *
  * All state (beats, clock, held buffers) restarts on a FLUSH_STOP event, on
- * every SEGMENT event and on a change of sample rate; properties take effect
- * then (and when the element goes from READY to PAUSED). Audio held under
+ * every SEGMENT event and on a change of sample rate. The analysis
+ * properties (mode, silence-threshold, live-delay, min-bpm, max-bpm) are
+ * flagged GST_PARAM_MUTABLE_READY: the tracker is made with them when the
+ * element goes from READY to PAUSED, and a value set while PAUSED or PLAYING
+ * is kept for the next reset, never applied in the middle of the tracking.
+ * #GstMontageBeat:interval (GST_PARAM_MUTABLE_PLAYING) applies at once to
+ * the montage-energy messages, as `level`'s does. Audio held under
  * old caps goes out before new caps. Where the stream's time moves away from
  * the samples counted (a buffer flagged DISCONT, or a PTS 40 ms or more off
  * without the flag: audio lost, a GAP event), the missing time, up to 60 s,
@@ -297,7 +306,15 @@ struct State {
   /* Serialized events (and the element's own BPM tags) that came after the
    * last held buffer, waiting for the next buffer or a drain. */
   montage::HeldEvents pending_events;
-  std::size_t energy_posted = 0; /* the tracker's energy intervals posted */
+  /* The montage-energy intervals (measure_energy()): the `interval` in
+   * effect for them, which a new value of the property replaces at the next
+   * buffer; the sample (since the last reset) where intervals of that length
+   * began; the interval in progress, counted from there, and its sum of
+   * squares so far. */
+  GstClockTime energy_interval = DEFAULT_INTERVAL;
+  guint64 energy_origin = 0;
+  guint64 energy_k = 0;
+  double energy_sum = 0;
   double last_tag_bpm = 0;
   /* The last stream-scoped tags from upstream (title, codec, bitrate...),
    * since the stream started: the BPM tag goes out merged into them, since
@@ -434,7 +451,9 @@ static bool reset_tracking(GstMontageBeat *self)
   st.samples = 0;
   st.tracker.reset();
   drop_held(st);
-  st.energy_posted = 0;
+  st.energy_origin = 0;
+  st.energy_k = 0;
+  st.energy_sum = 0;
   st.last_tag_bpm = 0;
   st.summarised = false;
   montage::BeatTrackerConfig config;
@@ -447,6 +466,7 @@ static bool reset_tracking(GstMontageBeat *self)
     st.active_delay = st.live_delay;
     config.silence_db = st.silence_threshold;
     config.energy_interval = st.interval;
+    st.energy_interval = st.interval;
     config.live_delay = st.live_delay;
     config.min_bpm = st.min_bpm;
     config.max_bpm = st.max_bpm;
@@ -725,32 +745,94 @@ static GstClockTime running_time_of(const GstSegment *segment, GstClockTime ts)
              : GST_CLOCK_TIME_NONE;
 }
 
-/* Posts montage-energy for every interval the tracker has completed since
- * the last call: the tracker measures them (montage::BeatTracker::
- * energy_intervals()), so the messages and the energy curve at EOS are the
- * same numbers. */
-static void measure_energy(GstMontageBeat *self, GstSegment *segment)
+/* First sample (since the last reset) of montage-energy interval k, as the
+ * tracker places its energy intervals: k * interval from the origin, to the
+ * nearest sample (no drift at rates where an interval is not a whole number
+ * of samples). */
+static guint64 energy_edge(const State &st, guint64 k)
+{
+  return st.energy_origin + gst_util_uint64_scale_round(k * GST_AUDIO_INFO_RATE(&st.info),
+                                                        st.energy_interval, GST_SECOND);
+}
+
+/* Posts montage-energy for samples [first, end) since the last reset, of
+ * mean square `ms`. */
+static void post_energy(GstMontageBeat *self, const GstSegment *segment, guint64 first, guint64 end,
+                        double ms)
 {
   State &st = *self->state;
   const guint rate = (guint)GST_AUDIO_INFO_RATE(&st.info);
-  for (; st.energy_posted < st.tracker->energy_intervals(); st.energy_posted++) {
-    const double ms = st.tracker->energy_mean_square(st.energy_posted);
-    const double db = ms > 0 ? 10 * std::log10(ms) : -400.0;
-    /* The duration in samples: the buffer time of the end can lie before
-     * the start where the sample clock moved back (reverse playback). */
-    const GstClockTime start = gst_util_uint64_scale(
-        st.tracker->energy_interval_start(st.energy_posted), GST_SECOND, rate);
-    const GstClockTime length =
-        gst_util_uint64_scale(st.tracker->energy_interval_start(st.energy_posted + 1), GST_SECOND,
-                              rate) -
-        start;
-    const GstClockTime ts = to_buffer_time(st, start);
-    post(self, gst_structure_new(
-                   "montage-energy", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
-                   G_TYPE_UINT64, (guint64)stream_time_of(segment, ts), "running-time",
-                   G_TYPE_UINT64, (guint64)running_time_of(segment, ts), "duration", G_TYPE_UINT64,
-                   (guint64)length, "rms", G_TYPE_DOUBLE, std::max(db, -200.0), "energy",
-                   G_TYPE_DOUBLE, montage::energy_from_db(db, st.active_silence), NULL));
+  const double db = ms > 0 ? 10 * std::log10(ms) : -400.0;
+  /* The duration in samples: the buffer time of the end can lie before
+   * the start where the sample clock moved back. */
+  const GstClockTime start = gst_util_uint64_scale(first, GST_SECOND, rate);
+  const GstClockTime length = gst_util_uint64_scale(end, GST_SECOND, rate) - start;
+  const GstClockTime ts = to_buffer_time(st, start);
+  post(self, gst_structure_new("montage-energy", "timestamp", G_TYPE_UINT64, (guint64)ts,
+                               "stream-time", G_TYPE_UINT64, (guint64)stream_time_of(segment, ts),
+                               "running-time", G_TYPE_UINT64, (guint64)running_time_of(segment, ts),
+                               "duration", G_TYPE_UINT64, (guint64)length, "rms", G_TYPE_DOUBLE,
+                               std::max(db, -200.0), "energy", G_TYPE_DOUBLE,
+                               montage::energy_from_db(db, st.active_silence), NULL));
+}
+
+/* Takes a new `interval` into effect for the montage-energy messages, as
+ * `level` does: the interval in progress ends once it is that long, at once
+ * (here) where it already is; the next ones have the new length. */
+static void update_energy_interval(GstMontageBeat *self, const GstSegment *segment)
+{
+  State &st = *self->state;
+  GstClockTime interval;
+  {
+    std::lock_guard<std::mutex> guard(st.lock);
+    interval = st.interval;
+  }
+  if (interval == st.energy_interval)
+    return;
+  const guint64 first = energy_edge(st, st.energy_k);
+  st.energy_interval = interval;
+  st.energy_origin = first;
+  st.energy_k = 0;
+  if (st.samples >= energy_edge(st, 1)) {
+    if (st.samples > first)
+      post_energy(self, segment, first, st.samples, st.energy_sum / (double)(st.samples - first));
+    st.energy_origin = st.samples;
+    st.energy_sum = 0;
+  }
+}
+
+/* Adds `n` mono samples, the first being sample st.samples since the last
+ * reset, to the montage-energy intervals, and posts those it completes.
+ * While `interval` keeps the value it had at the last reset, these are the
+ * tracker's energy intervals (montage::BeatTracker::energy_intervals()),
+ * summed alike, so the messages and the energy curve in montage-beats are
+ * the same numbers. */
+static void measure_energy(GstMontageBeat *self, const GstSegment *segment, const float *x,
+                           std::size_t n)
+{
+  State &st = *self->state;
+  guint64 at = st.samples;
+  std::size_t i = 0;
+  while (i < n) {
+    const guint64 end = energy_edge(st, st.energy_k + 1);
+    const std::size_t take = (std::size_t)std::min<guint64>(n - i, end - at);
+    double part[4] = {0, 0, 0, 0};
+    std::size_t j = 0;
+    for (; j + 4 <= take; j += 4)
+      for (std::size_t k = 0; k < 4; k++)
+        part[k] += (double)x[i + j + k] * x[i + j + k];
+    for (; j < take; j++)
+      part[0] += (double)x[i + j] * x[i + j];
+    st.energy_sum += (part[0] + part[1]) + (part[2] + part[3]);
+    i += take;
+    at += take;
+    if (at == end) {
+      const guint64 first = energy_edge(st, st.energy_k);
+      post_energy(self, segment, first, end,
+                  end > first ? st.energy_sum / (double)(end - first) : 0.0);
+      st.energy_sum = 0;
+      st.energy_k++;
+    }
   }
 }
 
@@ -794,8 +876,8 @@ static void analyse_silence(GstMontageBeat *self, GstSegment *segment, guint64 f
     st.mono.assign(n, 0.f);
     std::vector<montage::Beat> more = st.tracker->push(st.mono.data(), n);
     beats.insert(beats.end(), more.begin(), more.end());
+    measure_energy(self, segment, st.mono.data(), n);
     st.samples += n;
-    measure_energy(self, segment);
     frames -= n;
   }
 }
@@ -909,6 +991,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     }
   }
   std::vector<montage::Beat> beats;
+  update_energy_interval(self, &trans->segment);
   if (st.anchors.empty()) {
     GstClockTime start = 0;
     if (GST_CLOCK_TIME_IS_VALID(pts))
@@ -958,9 +1041,9 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   st.held.push_back({buf, st.samples, st.samples + frames, st.pending_events.take(), discont});
   std::vector<montage::Beat> more = st.tracker->push(st.mono.data(), st.mono.size());
   beats.insert(beats.end(), more.begin(), more.end());
+  measure_energy(self, &trans->segment, st.mono.data(), st.mono.size());
   st.samples += frames;
   st.summarised = false;
-  measure_energy(self, &trans->segment);
 
   for (const montage::Beat &b : beats) {
     GstClockTime ts = to_buffer_time(st, b.time);
@@ -1165,6 +1248,14 @@ static gboolean gst_montage_beat_stop(GstBaseTransform *trans)
 static void gst_montage_beat_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   State &st = *GST_MONTAGE_BEAT(object)->state;
+  if (!(pspec->flags & GST_PARAM_MUTABLE_PLAYING)) {
+    GST_OBJECT_LOCK(object);
+    const GstState state = GST_STATE(object);
+    GST_OBJECT_UNLOCK(object);
+    if (state > GST_STATE_READY)
+      GST_INFO_OBJECT(object, "%s set in %s: it applies from the next segment or flush",
+                      pspec->name, gst_element_state_get_name(state));
+  }
   std::lock_guard<std::mutex> guard(st.lock);
   switch (prop_id) {
   case PROP_MODE:
@@ -1244,55 +1335,72 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
   gobject_class->get_property = gst_montage_beat_get_property;
   gobject_class->finalize = gst_montage_beat_finalize;
 
-  const GParamFlags rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /* The analysis properties shape the analysis of the whole stream (the
+   * tracker is made with them): set them in NULL or READY. A value set while
+   * PAUSED or PLAYING is kept and takes effect at the next reset (a segment,
+   * a flush), never in the middle of the tracking. `interval` only spaces the
+   * montage-energy messages: it applies at once, as `level`'s does. */
+  const GParamFlags rw =
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  const GParamFlags rw_playing =
+      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
       gobject_class, PROP_MODE,
       g_param_spec_enum(
           "mode", "Mode",
           "offline: also run a whole-song beat pass at EOS and post it in montage-beats; "
           "live: causal beats only, memory bounded for endless streams; auto: live when "
-          "upstream is live (its latency query), offline otherwise (applies from the next "
-          "segment, flush or start)",
+          "upstream is live (its latency query), offline otherwise (set in NULL or READY; a "
+          "change while playing applies from the next segment or flush)",
           GST_TYPE_MONTAGE_BEAT_MODE, DEFAULT_MODE, rw));
   g_object_class_install_property(
       gobject_class, PROP_SILENCE_THRESHOLD,
       g_param_spec_double(
           "silence-threshold", "Silence threshold",
           "Level in dBFS (RMS over 11.6 ms) under which audio counts as silence and gets "
-          "no beats; also energy 0 in montage-energy (applies from the next segment, flush "
-          "or start; the default is removesilence's threshold)",
+          "no beats; also energy 0 in montage-energy (set in NULL or READY; a change while "
+          "playing applies from the next segment or flush; the default is removesilence's "
+          "threshold)",
           -120.0, -1.0, DEFAULT_SILENCE_THRESHOLD, rw));
   g_object_class_install_property(
       gobject_class, PROP_INTERVAL,
-      g_param_spec_uint64("interval", "Interval",
-                          "Interval of time between montage-energy messages and of the energy curve, in "
-                          "nanoseconds (applies from the next segment, flush or start)",
-                          10 * GST_MSECOND, G_MAXUINT64, DEFAULT_INTERVAL, rw));
+      g_param_spec_uint64(
+          "interval", "Interval",
+          "Interval of time between montage-energy messages, in nanoseconds (a change "
+          "applies at once, to the interval in progress); also the spacing of the energy "
+          "curve in montage-beats, which keeps the value it had at the last segment, "
+          "flush or start",
+          10 * GST_MSECOND, G_MAXUINT64, DEFAULT_INTERVAL, rw_playing));
   g_object_class_install_property(
       gobject_class, PROP_LIVE_DELAY,
       g_param_spec_uint64(
           "live-delay", "Live delay",
           "Audio that must follow a beat before it is posted, in nanoseconds; buffers are "
           "held this long so the beat meta lands on the right one (reported as latency, with "
-          "two analysis hops and one input buffer; applies from the next segment, flush or start; "
+          "two analysis hops and one input buffer; set in NULL or READY, a change while playing "
+          "applies from the next segment or flush; "
           "the default gave the best live F-measure on the benchmark's hard set, 100 ms-1 s all "
           "within 0.02)",
           100 * GST_MSECOND, 2 * GST_SECOND, DEFAULT_LIVE_DELAY, rw));
   g_object_class_install_property(
       gobject_class, PROP_MIN_BPM,
-      g_param_spec_double("min-bpm", "Minimum tempo",
-                          "Slowest tempo the tracker may choose, in beats per minute; below max-bpm. Set a "
-                          "range of less than an octave around a known tempo to stop it reading half or "
-                          "twice that tempo (applies from the next segment, flush or start)",
-                          montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
-                          montage::BeatTracker::kMinBpm, rw));
+      g_param_spec_double(
+          "min-bpm", "Minimum tempo",
+          "Slowest tempo the tracker may choose, in beats per minute; below max-bpm. Set a "
+          "range of less than an octave around a known tempo to stop it reading half or "
+          "twice that tempo (set in NULL or READY; a change while playing applies from "
+          "the next segment or flush)",
+          montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
+          montage::BeatTracker::kMinBpm, rw));
   g_object_class_install_property(
       gobject_class, PROP_MAX_BPM,
-      g_param_spec_double("max-bpm", "Maximum tempo",
-                          "Fastest tempo the tracker may choose, in beats per minute; above min-bpm "
-                          "(applies from the next segment, flush or start)",
-                          montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
-                          montage::BeatTracker::kMaxBpm, rw));
+      g_param_spec_double(
+          "max-bpm", "Maximum tempo",
+          "Fastest tempo the tracker may choose, in beats per minute; above min-bpm "
+          "(set in NULL or READY; a change while playing applies from the next segment "
+          "or flush)",
+          montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
+          montage::BeatTracker::kMaxBpm, rw));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
