@@ -1176,6 +1176,91 @@ TEST(MontageBeat, CapsAndProperties)
   gst_object_unref(el);
 }
 
+/* Audio that montagebeat cannot take (here S24LE, F32BE, planar) is refused
+ * at negotiation; the element posts an error that names the formats it
+ * takes and audioconvert (before, only upstream's generic not-negotiated),
+ * once per start, whether the caps come in a CAPS event (the accept-caps
+ * check) or as a caps query's filter (a capsfilter upstream). Caps it takes
+ * and encoded audio post nothing. */
+TEST(MontageBeat, RefusedFormatNamesTheFormatsAndAudioconvert)
+{
+  ASSERT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  auto error_text = [](GstBus *bus) {
+    std::string text;
+    while (GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+      GError *err = nullptr;
+      gst_message_parse_error(m, &err, nullptr);
+      text += err->message;
+      text += "\n";
+      g_error_free(err);
+      gst_message_unref(m);
+    }
+    return text;
+  };
+  for (const char *refused :
+       {"audio/x-raw, format=S24LE, rate=44100, channels=2, layout=interleaved",
+        "audio/x-raw, format=F32BE, rate=44100, channels=1, layout=interleaved",
+        "audio/x-raw, format=F32LE, rate=44100, channels=2, layout=non-interleaved"}) {
+    SCOPED_TRACE(refused);
+    GstHarness *h = gst_harness_new("montagebeat");
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    GstCaps *caps = gst_caps_from_string(refused);
+    gst_harness_push_event(h, gst_event_new_stream_start("s"));
+    /* Sticky: stored on the harness's pad even though montagebeat refuses it. */
+    gst_harness_push_event(h, gst_event_new_caps(caps));
+    GstCaps *current = gst_pad_get_current_caps(GST_BASE_TRANSFORM_SINK_PAD(h->element));
+    EXPECT_EQ(current, nullptr) << "refused caps were taken";
+    if (current)
+      gst_caps_unref(current);
+    /* Again, as a caps query's filter: still one error per start. */
+    GstCaps *got = gst_pad_peer_query_caps(h->srcpad, caps);
+    EXPECT_TRUE(gst_caps_is_empty(got));
+    gst_caps_unref(got);
+    gst_caps_unref(caps);
+    const std::string text = error_text(bus);
+    EXPECT_NE(text.find("S16LE, S32LE, F32LE or F64LE"), std::string::npos) << text;
+    EXPECT_NE(text.find("audioconvert"), std::string::npos) << text;
+    EXPECT_EQ(text.find("audioconvert"), text.rfind("audioconvert"))
+        << "more than one error: " << text;
+    gst_element_set_bus(h->element, NULL);
+    gst_object_unref(bus);
+    gst_harness_teardown(h);
+  }
+
+  /* A capsfilter that gives S24LE only: the caps query's filter. */
+  GstHarness *h = gst_harness_new("montagebeat");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  GstCaps *s24 =
+      gst_caps_from_string("audio/x-raw, format=S24LE, rate=[1, MAX], channels=[1, MAX]");
+  GstCaps *got = gst_pad_peer_query_caps(h->srcpad, s24);
+  EXPECT_TRUE(gst_caps_is_empty(got));
+  gst_caps_unref(got);
+  gst_caps_unref(s24);
+  std::string text = error_text(bus);
+  EXPECT_NE(text.find("format S24LE"), std::string::npos) << text;
+
+  /* Caps it takes, and encoded audio, post nothing. */
+  gst_element_set_state(h->element, GST_STATE_NULL);
+  gst_element_set_state(h->element, GST_STATE_PLAYING);
+  GstCaps *mp3 = gst_caps_from_string("audio/mpeg, mpegversion=1, layer=3");
+  got = gst_pad_peer_query_caps(h->srcpad, mp3);
+  EXPECT_TRUE(gst_caps_is_empty(got));
+  gst_caps_unref(got);
+  gst_caps_unref(mp3);
+  GstCaps *f32 =
+      gst_caps_from_string("audio/x-raw, format=F32LE, rate=44100, channels=1, layout=interleaved");
+  gst_harness_push_event(h, gst_event_new_stream_start("s"));
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_caps(f32)));
+  gst_caps_unref(f32);
+  text = error_text(bus);
+  EXPECT_EQ(text, "");
+  gst_element_set_bus(h->element, NULL);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+
 /* Clicks at 180 BPM, every other one at 0.4 of the level: a beat at 90 or
  * at 180. min-bpm and max-bpm (applied at the next segment) decide which;
  * an empty range is an error that names the properties. */

@@ -13,6 +13,9 @@
  * swing rule). The default, `mode=auto`, is offline for files and live
  * where upstream is live (its latency query says so: a capture device, a
  * network stream), so an endless stream keeps bounded memory (below).
+ * Other raw audio (S24LE, big-endian, planar) is refused at negotiation
+ * with an error that names the formats taken and audioconvert, posted
+ * ahead of upstream's generic not-negotiated (explain_refused_caps()).
  * Channels are averaged to mono; any rate from 8 to
  * 192 kHz is resampled internally to 22.05 kHz, so results do not depend on
  * the input rate.
@@ -321,6 +324,7 @@ struct State {
    * a stream-scoped tag event replaces the one before it downstream. */
   GstTagList *upstream_tags = nullptr;
   bool warned_reverse = false; /* the reverse-playback warning was posted (once per start) */
+  bool refused_caps = false;   /* the refused-caps error was posted (once per start) */
   /* montage-beats went out at SEGMENT_DONE and no audio came since: EOS
    * posts no second one (a segment seek ended by EOS). */
   bool summarised = false;
@@ -1202,9 +1206,78 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
   return ret;
 }
 
+/* Raw audio that montagebeat cannot take was offered to its sink pad while
+ * the stream runs (a CAPS event's accept-caps check, or a caps query whose
+ * filter, what upstream can give, holds nothing the sink template takes):
+ * the link will fail with GStreamer's generic not-negotiated from upstream,
+ * so this posts (once per start) a sentence that names the formats taken
+ * and the fix, ahead of that error. Other media (an encoded format), caps
+ * the template takes (refused downstream) and queries before PAUSED
+ * (linking) post nothing. */
+static void explain_refused_caps(GstMontageBeat *self, const GstCaps *caps)
+{
+  State &st = *self->state;
+  if (!caps || gst_caps_is_empty(caps) || gst_caps_is_any(caps))
+    return;
+  for (guint i = 0; i < gst_caps_get_size(caps); i++)
+    if (!gst_structure_has_name(gst_caps_get_structure(caps, i), "audio/x-raw"))
+      return;
+  /* Caps that the sink template takes were refused downstream: not ours to
+   * explain. */
+  GstCaps *ours = gst_pad_get_pad_template_caps(GST_BASE_TRANSFORM_SINK_PAD(self));
+  const bool taken = gst_caps_can_intersect(caps, ours);
+  gst_caps_unref(ours);
+  if (taken)
+    return;
+  GST_OBJECT_LOCK(self);
+  const bool running =
+      GST_STATE(self) >= GST_STATE_PAUSED || GST_STATE_PENDING(self) >= GST_STATE_PAUSED;
+  GST_OBJECT_UNLOCK(self);
+  {
+    std::lock_guard<std::mutex> guard(st.lock);
+    if (!running || st.refused_caps)
+      return;
+    st.refused_caps = true;
+  }
+  const GstStructure *s = gst_caps_get_structure(caps, 0);
+  std::string offered;
+  for (const char *field : {"format", "layout", "rate"}) {
+    const GValue *v = gst_structure_get_value(s, field);
+    if (!v)
+      continue;
+    gchar *text = gst_value_serialize(v);
+    offered += std::string(offered.empty() ? "" : ", ") + field + " " + (text ? text : "?");
+    g_free(text);
+  }
+  GST_ELEMENT_ERROR(
+      self, CORE, NEGOTIATION,
+      ("montagebeat takes interleaved S16LE, S32LE, F32LE or F64LE audio at 8-192 kHz, "
+       "not this audio (%s): put audioconvert (and audioresample for the rate) before it.",
+       offered.empty() ? "no format given" : offered.c_str()),
+      ("refused caps: %" GST_PTR_FORMAT, caps));
+}
+
+static gboolean gst_montage_beat_accept_caps(GstBaseTransform *trans, GstPadDirection direction,
+                                             GstCaps *caps)
+{
+  const gboolean ret = GST_BASE_TRANSFORM_CLASS(parent_class)->accept_caps(trans, direction, caps);
+  if (!ret && direction == GST_PAD_SINK)
+    explain_refused_caps(GST_MONTAGE_BEAT(trans), caps);
+  return ret;
+}
+
 static gboolean gst_montage_beat_src_query(GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
   gboolean ret = GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query);
+  if (ret && direction == GST_PAD_SINK && GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
+    /* Upstream can give only audio that none of the sink caps take (the
+     * filter is what it can give). */
+    GstCaps *filter = nullptr, *result = nullptr;
+    gst_query_parse_caps(query, &filter);
+    gst_query_parse_caps_result(query, &result);
+    if (filter && result && gst_caps_is_empty(result))
+      explain_refused_caps(GST_MONTAGE_BEAT(trans), filter);
+  }
   if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     State &st = *GST_MONTAGE_BEAT(trans)->state;
     GstClockTime delay;
@@ -1227,6 +1300,7 @@ static gboolean gst_montage_beat_start(GstBaseTransform *trans)
     std::lock_guard<std::mutex> guard(st.lock);
     st.longest_buffer = 0;
     st.warned_reverse = false;
+    st.refused_caps = false;
     st.discont_in = false;
   }
   return reset_tracking(GST_MONTAGE_BEAT(trans)) ? TRUE : FALSE;
@@ -1415,6 +1489,7 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
   trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_montage_beat_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_montage_beat_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_montage_beat_src_query);
+  trans_class->accept_caps = GST_DEBUG_FUNCPTR(gst_montage_beat_accept_caps);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_montage_beat_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_montage_beat_stop);
   trans_class->passthrough_on_same_caps = TRUE;
