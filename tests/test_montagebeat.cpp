@@ -823,6 +823,62 @@ TEST(MontageBeat, SegmentDonePostsTheSegmentsSummary)
   free_all(again);
 }
 
+/* Tempo is a stream-time value: `bpm` (messages, tag, meta, montage-beats)
+ * is the song's own tempo whatever the playback rate, and `running-bpm` is
+ * the tempo heard, in running time, as stream-time and running-time
+ * follow the segment. Played at rate 2 (the buffers hold the song as it
+ * is) the song's 120 is heard at 240; after an element that already sped
+ * the audio up 1.5 times (applied_rate 1.5), clicks 0.5 s apart in the
+ * buffers are a song at 80 heard at 120. Before, `bpm` was the tempo in
+ * buffer time (120 in both), which is neither where applied_rate is not 1,
+ * and no field gave the tempo heard. */
+TEST(MontageBeat, TempoIsInStreamTimeAndRunningBpmFollowsTheRate)
+{
+  struct RateCase {
+    double rate, applied, song_bpm, heard_bpm;
+  };
+  for (const RateCase &c : {RateCase{2.0, 1.0, 120.0, 240.0}, RateCase{1.0, 1.5, 80.0, 120.0}}) {
+    SCOPED_TRACE(c.rate);
+    SCOPED_TRACE(c.applied);
+    const guint rate = 44100;
+    Fixture f(rate, 1, false);
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    seg.rate = c.rate;
+    seg.applied_rate = c.applied;
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+    Clicks ck = make_clicks(rate, 120, 0.5, 15.0);
+    f.push(ck.mono, 0, ck.mono.size(), 0);
+    f.eos();
+    std::vector<GstStructure *> beats = f.take("montage-beat");
+    ASSERT_GT(beats.size(), 8u);
+    const GstStructure *last = beats.back(), *before = beats[beats.size() - 2];
+    double bpm = 0, heard = 0;
+    EXPECT_TRUE(gst_structure_get_double(last, "bpm", &bpm));
+    EXPECT_TRUE(gst_structure_get_double(last, "running-bpm", &heard));
+    EXPECT_NEAR(bpm, c.song_bpm, 1.0);
+    EXPECT_NEAR(heard, c.heard_bpm, 1.5);
+    guint64 st[2] = {0, 0}, rt[2] = {0, 0};
+    gst_structure_get_uint64(before, "stream-time", &st[0]);
+    gst_structure_get_uint64(last, "stream-time", &st[1]);
+    gst_structure_get_uint64(before, "running-time", &rt[0]);
+    gst_structure_get_uint64(last, "running-time", &rt[1]);
+    /* One beat apart in stream time at bpm, in running time at running-bpm. */
+    EXPECT_NEAR((st[1] - st[0]) / 1e9, 60.0 / c.song_bpm, 0.03);
+    EXPECT_NEAR((rt[1] - rt[0]) / 1e9, 60.0 / c.heard_bpm, 0.03);
+    free_all(beats);
+    ASSERT_FALSE(f.tag_bpms.empty());
+    EXPECT_NEAR(f.tag_bpms.back(), c.song_bpm, 1.0) << "the BPM tag";
+    ASSERT_FALSE(f.with_meta.empty());
+    MontageBeatInfo info[4];
+    const guint n = montage_buffer_get_beats(f.with_meta.back(), info, 4);
+    ASSERT_GT(n, 0u);
+    EXPECT_NEAR(info[0].bpm, c.song_bpm, 1.0) << "the beat meta";
+    Summary sum = take_summary(f);
+    EXPECT_NEAR(sum.bpm, c.song_bpm, 1.0) << "montage-beats";
+  }
+}
+
 /* Raw PCM read by filesrc comes in a BYTES segment: the messages' stream and
  * running times are GST_CLOCK_TIME_NONE, without a CRITICAL per message. */
 TEST(MontageBeat, BytesSegmentGivesNoStreamTimes)

@@ -51,10 +51,15 @@
  * - `stream-time` (guint64, ns), `running-time` (guint64, ns): `timestamp`
  *   through the current segment; GST_CLOCK_TIME_NONE when outside it or when
  *   the segment is not in time (raw PCM from filesrc: BYTES).
- * - `bpm` (gdouble): tempo of the last 16 beats; 0 (unknown) for the first
+ * - `bpm` (gdouble): tempo of the last 16 beats in stream time, the song's
+ *   own whatever the playback rate (the tempo in buffer time divided by the
+ *   segment's |applied_rate|; the BPM tag, the meta's bpm and montage-beats'
+ *   bpm are the same); 0 (unknown) for the first
  *   three beats and while it is more than 8 % outside min-bpm..max-bpm (the
  *   path's first steps while the tempo settles), so no BPM tag is sent for
  *   those.
+ * - `running-bpm` (gdouble): the same tempo in running time, as heard at the
+ *   playback rate: bpm times |rate * applied_rate|.
  * - `confidence` (gdouble, 0..1): how clearly the tempo stands out times how
  *   strongly an onset marks this beat.
  * - `strength` (gdouble): onset strength at the beat (standard deviations).
@@ -599,6 +604,24 @@ static const char *level_name(montage::Section::Level l)
   }
 }
 
+/* A tempo measured in buffer time (the tracker's) as a tempo in stream time,
+ * the song's own: an element upstream that already changed the speed
+ * (scaletempo, applied_rate 2: the buffers hold the song twice as fast)
+ * leaves buffer time running |applied_rate| times slower than stream time.
+ * The playback rate (segment rate) is not in it: it only maps to running
+ * time. 0 stays 0 (unknown). */
+static double stream_bpm(const GstSegment *segment, double bpm)
+{
+  const double applied = std::fabs(segment->applied_rate);
+  return applied > 0 ? bpm / applied : bpm;
+}
+
+/* A tempo in buffer time as heard at the playback rate, in running time. */
+static double running_bpm(const GstSegment *segment, double bpm)
+{
+  return bpm * std::fabs(segment->rate);
+}
+
 static void post_beats(GstMontageBeat *self)
 {
   State &st = *self->state;
@@ -630,11 +653,12 @@ static void post_beats(GstMontageBeat *self)
     gst_value_list_append_and_take_value(&sections, &v);
   }
   GstStructure *s = gst_structure_new(
-      "montage-beats", "bpm", G_TYPE_DOUBLE, song.bpm, "confidence", G_TYPE_DOUBLE, song.confidence,
-      "beats-per-bar", G_TYPE_UINT, song.beats_per_bar, "meter-confidence", G_TYPE_DOUBLE,
-      song.meter_confidence, "energy-interval", G_TYPE_UINT64, (guint64)song.energy_interval,
-      "duration", G_TYPE_UINT64, (guint64)song.duration, "mode", G_TYPE_STRING,
-      st.active_mode == GST_MONTAGE_BEAT_MODE_LIVE ? "live" : "offline", NULL);
+      "montage-beats", "bpm", G_TYPE_DOUBLE,
+      stream_bpm(&GST_BASE_TRANSFORM(self)->segment, song.bpm), "confidence", G_TYPE_DOUBLE,
+      song.confidence, "beats-per-bar", G_TYPE_UINT, song.beats_per_bar, "meter-confidence",
+      G_TYPE_DOUBLE, song.meter_confidence, "energy-interval", G_TYPE_UINT64,
+      (guint64)song.energy_interval, "duration", G_TYPE_UINT64, (guint64)song.duration, "mode",
+      G_TYPE_STRING, st.active_mode == GST_MONTAGE_BEAT_MODE_LIVE ? "live" : "offline", NULL);
   gst_structure_take_value(s, "beats", &beats);
   gst_structure_take_value(s, "energy", &energy);
   gst_structure_take_value(s, "downbeats", &downbeats);
@@ -646,7 +670,7 @@ static void post_beats(GstMontageBeat *self)
   post(self, s);
   post_pending(self);
   if (st.active_mode == GST_MONTAGE_BEAT_MODE_OFFLINE)
-    push_bpm_tag(self, song.bpm, true);
+    push_bpm_tag(self, stream_bpm(&GST_BASE_TRANSFORM(self)->segment, song.bpm), true);
 }
 
 static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
@@ -891,7 +915,7 @@ static void analyse_silence(GstMontageBeat *self, GstSegment *segment, guint64 f
  * live-delay: the tempo's first estimate, or the causal path changing its
  * mind about an older beat), on the oldest held buffer, the next to go out:
  * every posted beat travels in-band once, and its `time` says where it is. */
-static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts)
+static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts, double bpm)
 {
   if (st.held.empty())
     return;
@@ -904,7 +928,7 @@ static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts)
     }
   }
   into->buf = gst_buffer_make_writable(into->buf);
-  MontageBeatInfo info = {ts, b.strength, b.downbeat ? TRUE : FALSE, b.bar_position, b.bpm};
+  MontageBeatInfo info = {ts, b.strength, b.downbeat ? TRUE : FALSE, b.bar_position, bpm};
   montage_buffer_add_beat_meta(into->buf, &info);
 }
 
@@ -1054,14 +1078,17 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     GstClockTime stream_time = stream_time_of(&trans->segment, ts);
     GstClockTime running_time = running_time_of(&trans->segment, ts);
     GST_LOG_OBJECT(self, "beat at %" GST_TIME_FORMAT ", %.2f BPM", GST_TIME_ARGS(ts), b.bpm);
-    attach_meta(st, b, ts);
-    post(self, gst_structure_new("montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
-                                 G_TYPE_UINT64, (guint64)stream_time, "running-time", G_TYPE_UINT64,
-                                 (guint64)running_time, "bpm", G_TYPE_DOUBLE, b.bpm, "confidence", G_TYPE_DOUBLE,
-                                 b.confidence, "strength", G_TYPE_DOUBLE, b.strength, "downbeat",
-                                 G_TYPE_BOOLEAN, b.downbeat ? TRUE : FALSE, "bar-position", G_TYPE_UINT,
-                                 b.bar_position, NULL));
-    push_bpm_tag(self, b.bpm);
+    /* The tempo in stream time (the song's own) and as heard (running time). */
+    const double bpm = stream_bpm(&trans->segment, b.bpm);
+    attach_meta(st, b, ts, bpm);
+    post(self, gst_structure_new(
+                   "montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
+                   G_TYPE_UINT64, (guint64)stream_time, "running-time", G_TYPE_UINT64,
+                   (guint64)running_time, "bpm", G_TYPE_DOUBLE, bpm, "running-bpm", G_TYPE_DOUBLE,
+                   running_bpm(&trans->segment, b.bpm), "confidence", G_TYPE_DOUBLE, b.confidence,
+                   "strength", G_TYPE_DOUBLE, b.strength, "downbeat", G_TYPE_BOOLEAN,
+                   b.downbeat ? TRUE : FALSE, "bar-position", G_TYPE_UINT, b.bar_position, NULL));
+    push_bpm_tag(self, bpm);
   }
   return GST_FLOW_OK;
 }
