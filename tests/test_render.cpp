@@ -101,11 +101,9 @@ struct Fixture {
   montage::Plan plan;
   std::vector<guint64> lengths; /* frames per segment */
 
-  /* `tag` goes in front of the file names. GES keeps what it discovered
-   * about a URI for the whole process, and a second GES render of the song
-   * made again under the same name (oggmux picks new stream serials) fails
-   * with "Internal data stream error": a test that renders along the
-   * timeline after another one makes its own files. */
+  /* `tag` goes in front of the file names, so that tests keep their files
+   * apart (files made again under the same name render too:
+   * RenderTimeline.FileMadeAgainUnderTheSameName). */
   bool make(const char *tag = "")
   {
     const char *specs[][3] = {
@@ -443,4 +441,25 @@ TEST(RenderCuts, EncoderFailingMidStreamFallsBack)
     total += n;
   EXPECT_EQ(decode_frames(out).size(), total);
   g_unlink(out.c_str());
+}
+
+/* GES keeps what it discovered about a URI (streams, their ids, the
+ * duration) for the whole process. A file made again under the same name
+ * (here all of them; the song's oggmux picks new stream serials, so new
+ * stream ids) failed the second timeline render with "Internal data stream
+ * error": the stale asset's stream ids matched none of the new file's. */
+TEST(RenderTimeline, FileMadeAgainUnderTheSameName)
+{
+  for (int round = 0; round < 2; round++) {
+    Fixture f;
+    ASSERT_TRUE(f.make("again-"));
+    std::string out = tmp_file("montage-render-again.mp4");
+    montage::RenderResult result;
+    ASSERT_TRUE(f.render(montage::RenderPath::kTimeline, out, &result)) << "round " << round;
+    guint64 total = 0;
+    for (guint64 n : f.lengths)
+      total += n;
+    EXPECT_EQ(decode_frames(out).size(), total) << "round " << round;
+    g_unlink(out.c_str());
+  }
 }

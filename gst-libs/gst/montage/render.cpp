@@ -8,9 +8,12 @@
 #include <gst/pbutils/encoding-profile.h>
 #include <glib/gstdio.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 
 GST_DEBUG_CATEGORY_STATIC(montage_render_debug);
 #define GST_CAT_DEFAULT montage_render_debug
@@ -105,17 +108,165 @@ void init_ges()
   }
 }
 
+/* What tells one version of a local file from another: device, inode,
+ * size, and modification and status-change times to the ns. */
+struct FileIdentity {
+  guint64 dev = 0, ino = 0, size = 0;
+  gint64 mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const FileIdentity &o) const
+  {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns &&
+           ctime_ns == o.ctime_ns;
+  }
+};
+
+/* The identity of the local file `uri` names; false for other URIs or a
+ * file that cannot be read. */
+bool file_identity(const std::string &uri, FileIdentity &out)
+{
+  gchar *path = g_filename_from_uri(uri.c_str(), nullptr, nullptr);
+  if (!path)
+    return false;
+  struct stat st;
+  const bool ok = g_stat(path, &st) == 0;
+  g_free(path);
+  if (!ok)
+    return false;
+  out.dev = st.st_dev;
+  out.ino = st.st_ino;
+  out.size = st.st_size;
+  out.mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  out.ctime_ns = (gint64)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  return true;
+}
+
+struct AssetRequest {
+  GMainLoop *loop = nullptr;
+  GESAsset *asset = nullptr;
+  GError *error = nullptr;
+};
+
+void on_asset_ready(GObject *, GAsyncResult *res, gpointer data)
+{
+  auto *req = static_cast<AssetRequest *>(data);
+  req->asset = ges_asset_request_finish(res, &req->error);
+  g_main_loop_quit(req->loop);
+}
+
+/* The GES asset of `uri`. GES keeps an asset (the file's streams, their ids,
+ * its duration) per URI for the whole process; a file replaced under the
+ * same name since this process last asked for it (another device, inode,
+ * size or time) is discovered again, else its stale stream ids match none of
+ * the new file's streams and the render fails ("Internal data stream
+ * error"). A URI seen the first time is discovered again too, in case GES
+ * holds it from elsewhere (an .xges read back). */
 GESAsset *request_asset(const std::string &uri, GError **error)
 {
+  static std::mutex mutex;
+  static std::map<std::string, FileIdentity> seen; /* identity at our last request */
+  FileIdentity now;
+  bool reload = false;
+  if (file_identity(uri, now)) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = seen.find(uri);
+    reload = it == seen.end() || !(it->second == now);
+    seen[uri] = now;
+  }
+
   GError *err = nullptr;
-  GESUriClipAsset *asset = ges_uri_clip_asset_request_sync(uri.c_str(), &err);
+  GESAsset *asset = nullptr;
+  if (reload && ges_asset_needs_reload(GES_TYPE_URI_CLIP, uri.c_str())) {
+    /* A synchronous request would hand back the asset while it reloads:
+     * wait for the reload on the context GES reports on (ges_init()'s, the
+     * default one, as ges_uri_clip_asset_request_sync() does). */
+    GST_INFO("%s changed since GES discovered it: discovering it again", uri.c_str());
+    AssetRequest req;
+    req.loop = g_main_loop_new(nullptr, FALSE);
+    ges_asset_request_async(GES_TYPE_URI_CLIP, uri.c_str(), nullptr, on_asset_ready, &req);
+    g_main_loop_run(req.loop);
+    g_main_loop_unref(req.loop);
+    asset = req.asset;
+    err = req.error;
+  } else {
+    asset = GES_ASSET(ges_uri_clip_asset_request_sync(uri.c_str(), &err));
+  }
   if (!asset) {
     g_set_error(error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "cannot load %s: %s",
                 uri.c_str(), err ? err->message : "unknown error");
     g_clear_error(&err);
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.erase(uri);
     return nullptr;
   }
-  return GES_ASSET(asset);
+  g_clear_error(&err);
+  return asset;
+}
+
+/* The stream id a clip's track element decodes ("" for other elements). */
+std::string stream_id_of(GESTrackElement *element)
+{
+  GESAsset *asset = ges_extractable_get_asset(GES_EXTRACTABLE(element));
+  if (!asset || !GES_IS_URI_SOURCE_ASSET(asset))
+    return "";
+  GstDiscovererStreamInfo *info = ges_uri_source_asset_get_stream_info(GES_URI_SOURCE_ASSET(asset));
+  const gchar *id = info ? gst_discoverer_stream_info_get_stream_id(info) : nullptr;
+  return id ? id : "";
+}
+
+/* GES 1.22 adds the streams of a reloaded asset to the old ones
+ * (ges_uri_clip_asset_set_info() never clears its list), so a clip from an
+ * asset discovered again gets a track element per stream of every version
+ * of the file, and the first, stale, one takes the track. Keeps one element
+ * per stream of the file as it is now, in the track of its type. */
+void keep_current_streams(GESClip *clip, GESAsset *asset, GESTimeline *timeline)
+{
+  std::vector<std::string> current;
+  GstDiscovererInfo *info = ges_uri_clip_asset_get_info(GES_URI_CLIP_ASSET(asset));
+  GList *streams = info ? gst_discoverer_info_get_stream_list(info) : nullptr;
+  for (GList *l = streams; l; l = l->next) {
+    const gchar *id = gst_discoverer_stream_info_get_stream_id(GST_DISCOVERER_STREAM_INFO(l->data));
+    current.push_back(id ? id : "");
+  }
+  gst_discoverer_stream_info_list_free(streams);
+
+  GList *children = ges_container_get_children(GES_CONTAINER(clip), FALSE);
+  std::vector<GESTrackElement *> keep, drop;
+  for (GList *l = children; l; l = l->next) {
+    if (!GES_IS_TRACK_ELEMENT(l->data))
+      continue;
+    GESTrackElement *element = GES_TRACK_ELEMENT(l->data);
+    const std::string id = stream_id_of(element);
+    if (id.empty())
+      continue;
+    bool taken = std::any_of(keep.begin(), keep.end(),
+                             [&](GESTrackElement *k) { return stream_id_of(k) == id; });
+    if (taken || std::find(current.begin(), current.end(), id) == current.end())
+      drop.push_back(element);
+    else
+      keep.push_back(element);
+  }
+  if (drop.empty()) {
+    g_list_free_full(children, gst_object_unref);
+    return;
+  }
+  GST_INFO("clip of %s: dropping %zu track element(s) of streams it no longer has",
+           ges_asset_get_id(asset), drop.size());
+  for (GESTrackElement *element : drop)
+    ges_container_remove(GES_CONTAINER(clip), GES_TIMELINE_ELEMENT(element));
+  for (GESTrackElement *element : keep) {
+    if (ges_track_element_get_track(element))
+      continue;
+    GESTrackType type = ges_track_element_get_track_type(element);
+    for (GList *t = ges_timeline_get_tracks(timeline), *l = t; l; l = l->next) {
+      GESTrack *track = GES_TRACK(l->data);
+      if (track->type == type && !ges_clip_add_child_to_track(clip, element, track, nullptr))
+        GST_WARNING("cannot put the %s stream of %s in its track", stream_id_of(element).c_str(),
+                    ges_asset_get_id(asset));
+      if (!l->next)
+        g_list_free_full(t, gst_object_unref);
+    }
+  }
+  g_list_free_full(children, gst_object_unref);
 }
 
 /* The URI of the uridecodebin that `obj` sits in, or "". */
@@ -344,6 +495,8 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
     }
     GESClip *clip = ges_layer_add_asset(video_layer, asset, start[i], inpoint[i], duration[i],
                                         GES_TRACK_TYPE_VIDEO);
+    if (clip)
+      keep_current_streams(clip, asset, timeline);
     if (!clip) {
       g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
                   "GES refused segment at %" GST_TIME_FORMAT " of %s", GST_TIME_ARGS(seg.start),
@@ -373,6 +526,8 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
         song_asset
             ? ges_layer_add_asset(audio_layer, song_asset, 0, 0, plan.duration, GES_TRACK_TYPE_AUDIO)
             : nullptr;
+    if (song_clip)
+      keep_current_streams(song_clip, song_asset, timeline);
     if (!song_clip) {
       if (song_asset && error && !*error)
         g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "GES refused the song %s",
