@@ -569,3 +569,59 @@ TEST(Export, XgesRoundTripsThroughGes)
   g_clear_error(&err);
   remove_dir(dir);
 }
+
+/* The .xges clips lie on the frame grid GES renders on (k * frame length
+ * truncated, render-private.h frame_time()), not the planner's rounded one:
+ * a project ending 1 ns after GES starts its last frame made ges-launch-1.0
+ * render one frame more than the plan (131 for a 130-frame plan at 24 fps).
+ * Reading it back still gives the plan's times. */
+TEST(Export, XgesTimesAreOnTheRenderGrid)
+{
+  const std::string a = montage_test::media_path("Megamind.avi");
+  const std::string b = montage_test::media_path("oa4_launch.webm");
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  if (a.empty() || b.empty() || song.empty())
+    return;
+  std::vector<ClipAnalysis> clips = {clip(a, 2997, 125, 11.26), clip(b, 24, 1, 8.08)};
+  const std::string dir = temp_dir();
+  for (const Rate &r : {Rate{24, 1}, Rate{30000, 1001}}) {
+    SCOPED_TRACE(rate_name(r));
+    /* Frames 11, 25 and 40: 25 and 40 are 1 ns late on the planner's grid at 24/1. */
+    Fixture fx = make_fixture(r.n, r.d, clips, song, {{0, 11, 30}, {1, 14, 20}, {0, 15, 90}});
+    ASSERT_GT(fx.plan.duration, gst_util_uint64_scale(40, (guint64)r.d * GST_SECOND, r.n))
+        << "the planner's grid is not late at the end";
+    const std::string path = dir + "/grid.xges";
+    GError *err = nullptr;
+    ASSERT_TRUE(export_plan(fx.plan, fx.song, fx.clips, path, ExportOptions(), &err))
+        << (err ? err->message : "");
+
+    /* Every clip's start and end, as GES wrote them. */
+    const std::string text = montage_test::read_file(path);
+    std::size_t clips_seen = 0;
+    for (std::size_t at = text.find("<clip "); at != std::string::npos;
+         at = text.find("<clip ", at + 1)) {
+      const std::string tag = text.substr(at, text.find('>', at) - at);
+      auto attr = [&](const char *name) -> guint64 {
+        const std::size_t p = tag.find(std::string(" ") + name + "='");
+        return p == std::string::npos
+                   ? G_MAXUINT64
+                   : g_ascii_strtoull(tag.c_str() + p + strlen(name) + 3, nullptr, 10);
+      };
+      const guint64 start = attr("start"), duration = attr("duration");
+      ASSERT_NE(start, G_MAXUINT64) << tag;
+      ASSERT_NE(duration, G_MAXUINT64) << tag;
+      for (guint64 t : {start, start + duration}) {
+        const guint64 k = gst_util_uint64_scale_round(t, r.n, (guint64)r.d * GST_SECOND);
+        EXPECT_EQ(t, gst_util_uint64_scale(k, (guint64)r.d * GST_SECOND, r.n))
+            << "not where GES starts frame " << k << ": " << tag;
+      }
+      clips_seen++;
+    }
+    EXPECT_EQ(clips_seen, fx.plan.segments.size() + 1) << "the segments and the song";
+
+    ExportedEdit back;
+    ASSERT_TRUE(read_export(path, back, &err)) << (err ? err->message : "");
+    expect_matches(fx, back, true, rate_name(r) + " .xges");
+  }
+  remove_dir(dir);
+}

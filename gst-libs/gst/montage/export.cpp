@@ -6,6 +6,7 @@
 
 #include "export-private.h"
 
+#include <gst/montage/render-private.h>
 #include <gst/montage/render.h>
 
 #include <gio/gio.h>
@@ -370,7 +371,11 @@ bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<Cl
     return fail_arg(error, "output size " + std::to_string(options.width) + "x" +
                                std::to_string(options.height) +
                                " is not supported: use even sizes of at least 16x16.");
-  GESTimeline *timeline = build_timeline(plan, song, clips, options.width, options.height, error);
+  /* On the frame grid the timeline render uses (truncated, not the
+   * planner's rounding), or ges-launch-1.0 renders a frame more than the plan
+   * where the edit ends 1 ns after a frame starts. */
+  GESTimeline *timeline = build_timeline(render_detail::on_output_grid(plan), song, clips,
+                                         options.width, options.height, error);
   if (!timeline)
     return false;
   if (options.beat_markers) {
@@ -572,6 +577,18 @@ bool read_xges(const std::string &path, ExportedEdit &out, GError **error)
     if (!l->next)
       g_list_free_full(ls, gst_object_unref);
   }
+  /* Record times are on GES's truncated frame grid (write_xges()): back to
+   * the planner's, which is what the other formats read back too; an
+   * in-point keeps its ns and the source out-point follows the duration. */
+  if (out.fps_n > 0 && out.fps_d > 0)
+    for (auto *list : {&out.video, &out.audio})
+      for (ExportedClip &c : *list) {
+        c.record_start =
+            frame_time(frame_nearest(c.record_start, out.fps_n, out.fps_d), out.fps_n, out.fps_d);
+        c.record_end =
+            frame_time(frame_nearest(c.record_end, out.fps_n, out.fps_d), out.fps_n, out.fps_d);
+        c.out = c.in + (c.record_end - c.record_start);
+      }
   GESMarkerList *markers =
       ges_meta_container_get_marker_list(GES_META_CONTAINER(timeline), kMarkersKey);
   if (markers) {

@@ -26,6 +26,28 @@ inline guint64 frame_index(GstClockTime t, const Plan &plan)
   return gst_util_uint64_scale_round(t, plan.fps_n, (guint64)plan.fps_d * GST_SECOND);
 }
 
+/* `plan` with every segment's start and end and the plan's end moved to the
+ * time GES starts that output frame (frame_time() of the nearest frame,
+ * which the cut path uses too). The planner rounds instead, so some of its
+ * frame boundaries lie 1 ns after the frame GES starts there; a clip ending
+ * there made the compositor push a 1 ns frame, which encodebin's videorate
+ * turned into one frame more than the plan at the end of the edit (188 for
+ * a 187-frame plan at 24 fps). In-points stay as they are. The timeline
+ * render and the .xges export (which ges-launch-1.0 renders) build their
+ * timelines from it. */
+inline Plan on_output_grid(const Plan &plan)
+{
+  auto snap = [&](GstClockTime t) { return frame_time(frame_index(t, plan), plan); };
+  Plan out = plan;
+  for (Segment &seg : out.segments) {
+    const GstClockTime end = snap(seg.start + seg.duration);
+    seg.start = snap(seg.start);
+    seg.duration = end - seg.start;
+  }
+  out.duration = snap(plan.duration);
+  return out;
+}
+
 /* Applies the encoder's properties (h264_encoder_properties()) to the
  * instance of `factory` when a bin creates it, and remembers that instance so
  * that an error can be attributed to the encoder. Connect

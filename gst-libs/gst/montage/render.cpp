@@ -371,26 +371,6 @@ bool set_ramp(GESClip *clip, GType type, const char *property,
   return ok;
 }
 
-/* `plan` with every segment's start and end and the plan's end moved to the
- * time GES starts that output frame (render-private.h frame_time(), which the
- * cut path uses too). The planner rounds instead, so some of its frame
- * boundaries lie 1 ns after the frame GES starts there; a clip ending there
- * made the compositor push a 1 ns frame, which encodebin's videorate turned
- * into one frame more than the plan at the end of the edit (188 for a
- * 187-frame plan at 24 fps). */
-Plan on_output_grid(const Plan &plan)
-{
-  auto snap = [&](GstClockTime t) { return frame_time(frame_index(t, plan), plan); };
-  Plan out = plan;
-  for (Segment &seg : out.segments) {
-    const GstClockTime end = snap(seg.start + seg.duration);
-    seg.start = snap(seg.start);
-    seg.duration = end - seg.start;
-  }
-  out.duration = snap(plan.duration);
-  return out;
-}
-
 const Shot *shot_of(const Segment &seg, const std::vector<ClipAnalysis> &clips)
 {
   if (seg.clip >= clips.size() || seg.shot >= clips[seg.clip].shots.size())
