@@ -285,6 +285,108 @@ std::string source_uri_of(GstObject *obj)
   return "";
 }
 
+/* MPEG program streams (mpegpsdemux: VOB, VCD/DVD rips, cityCC0.mpg) have
+ * no index: mpegpsdemux seeks by bisecting the SCR to the packet at the
+ * target, not to the keyframe before it, so decoding starts at the next
+ * I-frame, up to a GOP late (0.5-0.9 s in cityCC0.mpg). GES seeks each
+ * segment's source to its in-point with a stop at its end: a segment shorter
+ * than the way to the next I-frame decodes nothing ("No valid frames decoded
+ * before end of stream") and a longer one starts late. Seeks reaching an
+ * mpegpsdemux are therefore moved kProgramStreamBack earlier (or to the
+ * start), and the segment it answers with is put back to the start asked
+ * for: the decoder decodes from an I-frame before the in-point and clips the
+ * frames before it, as after an accurate seek in an indexed container. */
+constexpr GstClockTime kProgramStreamBack = 10 * GST_SECOND;
+
+struct ProgramStreamSeek {
+  std::mutex mutex;
+  guint32 seqnum = GST_SEQNUM_INVALID; /* of the seek moved last */
+  GstClockTime start = 0;              /* what it asked for */
+};
+
+GstPadProbeReturn program_stream_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto &state = **static_cast<std::shared_ptr<ProgramStreamSeek> *>(data);
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_SEEK) {
+    gdouble rate;
+    GstFormat format;
+    GstSeekFlags flags;
+    GstSeekType start_type, stop_type;
+    gint64 start, stop;
+    gst_event_parse_seek(event, &rate, &format, &flags, &start_type, &start, &stop_type, &stop);
+    if (format != GST_FORMAT_TIME || rate <= 0 || start_type != GST_SEEK_TYPE_SET || start <= 0)
+      return GST_PAD_PROBE_OK;
+    const guint32 seqnum = gst_event_get_seqnum(event);
+    {
+      std::lock_guard<std::mutex> lock(state.mutex);
+      if (state.seqnum == seqnum) /* the same seek on another pad: moved already */
+        return GST_PAD_PROBE_OK;
+      state.seqnum = seqnum;
+      state.start = start;
+    }
+    const gint64 earlier = start > (gint64)kProgramStreamBack ? start - kProgramStreamBack : 0;
+    GST_DEBUG("MPEG program stream: seek to %" GST_TIME_FORMAT " moved to %" GST_TIME_FORMAT,
+              GST_TIME_ARGS(start), GST_TIME_ARGS(earlier));
+    GstEvent *moved =
+        gst_event_new_seek(rate, format, flags, GST_SEEK_TYPE_SET, earlier, stop_type, stop);
+    gst_event_set_seqnum(moved, seqnum);
+    gst_event_unref(event);
+    GST_PAD_PROBE_INFO_DATA(info) = moved;
+    return GST_PAD_PROBE_OK;
+  }
+  if (GST_EVENT_TYPE(event) != GST_EVENT_SEGMENT)
+    return GST_PAD_PROBE_OK;
+  GstClockTime want;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (state.seqnum != gst_event_get_seqnum(event))
+      return GST_PAD_PROBE_OK;
+    want = state.start;
+  }
+  const GstSegment *seg = nullptr;
+  gst_event_parse_segment(event, &seg);
+  if (seg->format != GST_FORMAT_TIME || seg->rate <= 0 || seg->start >= want)
+    return GST_PAD_PROBE_OK;
+  GstSegment back;
+  gst_segment_copy_into(seg, &back);
+  back.time += want - seg->start;
+  back.start = back.position = want;
+  GstEvent *put_back = gst_event_new_segment(&back);
+  gst_event_set_seqnum(put_back, gst_event_get_seqnum(event));
+  gst_event_unref(event);
+  GST_PAD_PROBE_INFO_DATA(info) = put_back;
+  return GST_PAD_PROBE_OK;
+}
+
+void on_program_stream_pad(GstElement *demux, GstPad *pad, gpointer)
+{
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+    return;
+  auto *state = static_cast<std::shared_ptr<ProgramStreamSeek> *>(
+      g_object_get_data(G_OBJECT(demux), "montage-program-stream-seek"));
+  if (!state)
+    return;
+  gst_pad_add_probe(
+      pad,
+      (GstPadProbeType)(GST_PAD_PROBE_TYPE_EVENT_UPSTREAM | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      program_stream_probe, new std::shared_ptr<ProgramStreamSeek>(*state),
+      [](gpointer p) { delete static_cast<std::shared_ptr<ProgramStreamSeek> *>(p); });
+}
+
+/* "deep-element-added" of the render pipeline: watches each mpegpsdemux. */
+void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer)
+{
+  GstElementFactory *factory = gst_element_get_factory(element);
+  if (!factory || g_strcmp0(GST_OBJECT_NAME(factory), "mpegpsdemux") != 0)
+    return;
+  g_object_set_data_full(
+      G_OBJECT(element), "montage-program-stream-seek",
+      new std::shared_ptr<ProgramStreamSeek>(std::make_shared<ProgramStreamSeek>()),
+      [](gpointer p) { delete static_cast<std::shared_ptr<ProgramStreamSeek> *>(p); });
+  g_signal_connect(element, "pad-added", G_CALLBACK(on_program_stream_pad), nullptr);
+}
+
 Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std::string &encoder,
                    const RenderSettings &settings, GstClockTime duration, std::string &failed_uri,
                    GError **error)
@@ -295,6 +397,8 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   EncoderWatch watch(encoder, settings.preview);
   gulong handler =
       g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_deep_element_added), &watch);
+  gulong seeks_handler =
+      g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_element_for_seeks), nullptr);
 
   GstEncodingProfile *profile = make_profile(encoder);
   Outcome outcome = Outcome::kDone;
@@ -349,6 +453,7 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   gst_object_unref(bus);
   gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_NULL);
   g_signal_handler_disconnect(pipeline, handler);
+  g_signal_handler_disconnect(pipeline, seeks_handler);
   gst_object_unref(pipeline);
   return outcome;
 }
