@@ -14,10 +14,14 @@
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
+#include <thread>
 #include <vector>
 
+#include <glib-unix.h>
 
 namespace {
 
@@ -540,4 +544,190 @@ TEST(RenderTimeline, ProgramStreamSegments)
   const FrameComparison cmp = compare_frames(decoded[1], decoded[0], lengths);
   EXPECT_EQ(cmp.wrong, 0u) << "frames off by one between the paths:" << cmp.per_frame;
   EXPECT_LT(cmp.worst, 15.0) << "a frame differs between the paths beyond coding noise";
+}
+
+/* A stand-in for an encoder that hangs: accepts I420, claims H.264, drops
+ * the first 5 frames (so it passes a probe) and then blocks in its chain
+ * function until flushed or stopped. Nothing comes out, nothing is posted,
+ * and neither render path gets anywhere: no progress, no error. */
+#define TEST_TYPE_STALLING_ENC (test_stalling_enc_get_type())
+G_DECLARE_FINAL_TYPE(TestStallingEnc, test_stalling_enc, TEST, STALLING_ENC, GstElement)
+struct _TestStallingEnc {
+  GstElement parent;
+  GstPad *sinkpad;
+  GstPad *srcpad;
+  guint frames;
+  GMutex lock;
+  GCond cond;
+  gboolean stopping;
+};
+G_DEFINE_TYPE(TestStallingEnc, test_stalling_enc, GST_TYPE_ELEMENT)
+
+static GstStaticPadTemplate stall_sink = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw,format=I420"));
+static GstStaticPadTemplate stall_src =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("video/x-h264,stream-format=byte-stream,alignment=au"));
+
+static void stall_set_stopping(TestStallingEnc *self, gboolean stopping)
+{
+  g_mutex_lock(&self->lock);
+  self->stopping = stopping;
+  g_cond_broadcast(&self->cond);
+  g_mutex_unlock(&self->lock);
+}
+
+static GstFlowReturn stall_chain(GstPad *, GstObject *parent, GstBuffer *buf)
+{
+  TestStallingEnc *self = TEST_STALLING_ENC(parent);
+  gst_buffer_unref(buf);
+  if (++self->frames < 6)
+    return GST_FLOW_OK;
+  g_mutex_lock(&self->lock);
+  while (!self->stopping)
+    g_cond_wait(&self->cond, &self->lock);
+  g_mutex_unlock(&self->lock);
+  return GST_FLOW_FLUSHING;
+}
+
+static gboolean stall_sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  TestStallingEnc *self = TEST_STALLING_ENC(parent);
+  switch (GST_EVENT_TYPE(event)) {
+  case GST_EVENT_CAPS: {
+    gst_event_unref(event);
+    GstCaps *caps = gst_static_pad_template_get_caps(&stall_src);
+    gboolean ok = gst_pad_push_event(self->srcpad, gst_event_new_caps(caps));
+    gst_caps_unref(caps);
+    return ok;
+  }
+  case GST_EVENT_FLUSH_START:
+    stall_set_stopping(self, TRUE);
+    break;
+  case GST_EVENT_FLUSH_STOP:
+    stall_set_stopping(self, FALSE);
+    break;
+  default:
+    break;
+  }
+  return gst_pad_event_default(pad, parent, event);
+}
+
+static GstStateChangeReturn stall_change_state(GstElement *element, GstStateChange transition)
+{
+  TestStallingEnc *self = TEST_STALLING_ENC(element);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    stall_set_stopping(self, TRUE);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    stall_set_stopping(self, FALSE);
+    self->frames = 0;
+  }
+  return GST_ELEMENT_CLASS(test_stalling_enc_parent_class)->change_state(element, transition);
+}
+
+static void test_stalling_enc_finalize(GObject *object)
+{
+  TestStallingEnc *self = TEST_STALLING_ENC(object);
+  g_mutex_clear(&self->lock);
+  g_cond_clear(&self->cond);
+  G_OBJECT_CLASS(test_stalling_enc_parent_class)->finalize(object);
+}
+
+static void test_stalling_enc_init(TestStallingEnc *self)
+{
+  g_mutex_init(&self->lock);
+  g_cond_init(&self->cond);
+  self->sinkpad = gst_pad_new_from_static_template(&stall_sink, "sink");
+  gst_pad_set_chain_function(self->sinkpad, stall_chain);
+  gst_pad_set_event_function(self->sinkpad, stall_sink_event);
+  gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
+  self->srcpad = gst_pad_new_from_static_template(&stall_src, "src");
+  gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
+}
+
+static void test_stalling_enc_class_init(TestStallingEncClass *klass)
+{
+  G_OBJECT_CLASS(klass)->finalize = test_stalling_enc_finalize;
+  GstElementClass *ec = GST_ELEMENT_CLASS(klass);
+  ec->change_state = stall_change_state;
+  gst_element_class_add_static_pad_template(ec, &stall_sink);
+  gst_element_class_add_static_pad_template(ec, &stall_src);
+  gst_element_class_set_static_metadata(ec, "Stalling test encoder", "Codec/Encoder/Video",
+                                        "Blocks from frame 6 on", "test");
+}
+
+/* Ctrl-C or SIGTERM while the render has stalled: the tool cancels from
+ * g_unix_signal_add() sources on the default main context, which only its
+ * progress callback dispatched, and a stalled render calls none (the
+ * timeline path asks for progress only when the position is known, the cut
+ * path only after a frame went out). The render now dispatches the
+ * context whenever it waits: the signal's source runs, cancels, and the
+ * render fails with G_IO_ERROR_CANCELLED, leaving nothing behind. A
+ * watchdog cancels after 40 s so that the old code fails rather than
+ * hangs. SIGUSR1 stands in for SIGINT/SIGTERM (same GLib mechanism). */
+TEST(RenderCancel, SignalStopsAStalledRender)
+{
+  /* Marginal, not NONE: encodebin (the timeline path) takes no encoder
+   * ranked NONE; every other render here names its encoders. */
+  static const bool registered = gst_element_register(nullptr, "montageteststallenc",
+                                                      GST_RANK_MARGINAL, TEST_TYPE_STALLING_ENC);
+  ASSERT_TRUE(registered);
+  Fixture f;
+  ASSERT_TRUE(f.make("stall-"));
+  for (montage::RenderPath path : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    const char *name = path == montage::RenderPath::kCuts ? "cuts" : "timeline";
+    SCOPED_TRACE(name);
+    std::string out = tmp_file("montage-render-stall.mp4");
+    montage::RenderSettings settings = Fixture::preview(path, out);
+    settings.encoders = {"montageteststallenc", "x264enc"};
+    GCancellable *cancellable = g_cancellable_new();
+    settings.cancellable = cancellable;
+    std::atomic<bool> finished{false};
+    struct Seen {
+      GCancellable *cancellable;
+      std::atomic<bool> *finished;
+      bool by_signal = false; /* dispatched while the render ran */
+    } seen{cancellable, &finished};
+    guint source = g_unix_signal_add(
+        SIGUSR1,
+        [](gpointer data) -> gboolean {
+          auto *s = static_cast<Seen *>(data);
+          s->by_signal = s->by_signal || !*s->finished;
+          g_cancellable_cancel(s->cancellable);
+          return G_SOURCE_CONTINUE;
+        },
+        &seen);
+    std::thread signaller([] {
+      g_usleep(2 * G_USEC_PER_SEC);
+      kill(getpid(), SIGUSR1);
+    });
+    std::thread watchdog([&] {
+      for (int i = 0; i < 400 && !finished; i++)
+        g_usleep(100 * 1000);
+      g_cancellable_cancel(cancellable);
+    });
+    montage::RenderResult result;
+    GError *err = nullptr;
+    EXPECT_FALSE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err));
+    finished = true;
+    signaller.join();
+    watchdog.join();
+    /* A signal that came after the render is dispatched here. */
+    while (g_main_context_iteration(nullptr, FALSE)) {
+    }
+    g_source_remove(source);
+    EXPECT_TRUE(seen.by_signal) << "only the watchdog stopped the render";
+    EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        << (err ? err->message : "no error");
+    g_clear_error(&err);
+    EXPECT_TRUE(result.failed_uri.empty()) << "cancelling is no input's fault";
+    EXPECT_TRUE(result.fallbacks.empty()) << "no other encoder is tried";
+    EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+    GDir *d = g_dir_open(g_get_tmp_dir(), 0, nullptr);
+    ASSERT_TRUE(d);
+    while (const gchar *entry = g_dir_read_name(d))
+      EXPECT_EQ(strstr(entry, "montage-render-stall.mp4.partial"), nullptr) << entry;
+    g_dir_close(d);
+    g_object_unref(cancellable);
+  }
 }

@@ -188,8 +188,8 @@ public:
   /* `frame`: the clip's frame duration, ns (a guess when unknown);
    * `first_frame`: stream time of its first frame. */
   ClipDecoder(const std::string &uri, gint width, gint height, GstClockTime frame,
-              GstClockTime first_frame)
-      : uri_(uri), frame_(frame), first_frame_(first_frame)
+              GstClockTime first_frame, Interrupt &interrupt)
+      : uri_(uri), frame_(frame), first_frame_(first_frame), interrupt_(interrupt)
   {
     GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
                                         G_TYPE_INT, width, "height", G_TYPE_INT, height,
@@ -291,7 +291,7 @@ public:
     }
     gint64 since = g_get_monotonic_time();
     for (;;) {
-      if (!poll(error))
+      if (interrupt_.check(error) || !poll(error))
         return -1;
       if (state_ == State::kRunning) {
         GstSample *sample = pipe_->pull(20 * GST_MSECOND);
@@ -436,6 +436,7 @@ private:
   std::string uri_;
   GstClockTime frame_;
   GstClockTime first_frame_;
+  Interrupt &interrupt_;
   /* Read by the probe: declared before pipe_, so they outlive its threads. */
   GstSegment probe_segment_;                 /* streaming thread only */
   std::atomic<GstClockTime> drop_before_{0}; /* stream time; 0: keep all */
@@ -452,8 +453,9 @@ private:
  * its last `fade` ns (linear gain 1 -> 0, as the GES path's volume ramp). */
 class SongReader {
 public:
-  SongReader(const std::string &uri, GstClockTime length, GstClockTime fade)
-      : uri_(uri), total_(gst_util_uint64_scale_round(length, kAudioRate, GST_SECOND)),
+  SongReader(const std::string &uri, GstClockTime length, GstClockTime fade, Interrupt &interrupt)
+      : uri_(uri), interrupt_(interrupt),
+        total_(gst_util_uint64_scale_round(length, kAudioRate, GST_SECOND)),
         fade_(gst_util_uint64_scale_round(std::min(fade, length), kAudioRate, GST_SECOND))
   {
     GstCaps *caps = gst_caps_new_simple(
@@ -498,7 +500,7 @@ public:
   {
     gint64 since = g_get_monotonic_time();
     while (!done_) {
-      if (pop_error(pipe_->bus, 0, error))
+      if (interrupt_.check(error) || pop_error(pipe_->bus, 0, error))
         return nullptr;
       GstSample *sample = pipe_->pull(20 * GST_MSECOND);
       if (!sample) {
@@ -553,6 +555,7 @@ public:
 
 private:
   std::string uri_;
+  Interrupt &interrupt_;
   std::unique_ptr<DecodePipeline> pipe_;
   guint64 total_;
   guint64 fade_;
@@ -583,8 +586,9 @@ std::string aac_encoder()
  * here from its factory (encodebin would not find one ranked NONE). */
 class Output {
 public:
-  Output(const std::string &path, const std::string &encoder, bool preview, GstCaps *video_caps)
-      : watch_(encoder, preview)
+  Output(const std::string &path, const std::string &encoder, bool preview, GstCaps *video_caps,
+         Interrupt &interrupt)
+      : watch_(encoder, preview), interrupt_(interrupt)
   {
     pipeline_ = gst_pipeline_new("montage-render-cuts");
     bus_ = gst_element_get_bus(pipeline_);
@@ -686,8 +690,10 @@ public:
     g_signal_emit_by_name(audio_, "end-of-stream", &ret);
     const gint64 since = g_get_monotonic_time();
     for (;;) {
+      if (interrupt_.check(error))
+        return false;
       GstMessage *msg = gst_bus_timed_pop_filtered(
-          bus_, 250 * GST_MSECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+          bus_, 50 * GST_MSECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
       if (!msg && g_get_monotonic_time() - since > kStallUs) {
         GST_WARNING("no EOS from the muxer");
         g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_MUX, "finishing the MP4 stalled");
@@ -718,7 +724,7 @@ private:
   {
     gint64 since = g_get_monotonic_time();
     for (;;) {
-      if (check(error, 0)) {
+      if (interrupt_.check(error) || check(error, 0)) {
         gst_buffer_unref(buf);
         return false;
       }
@@ -747,6 +753,7 @@ private:
   }
 
   EncoderWatch watch_;
+  Interrupt &interrupt_;
   GstElement *pipeline_ = nullptr;
   GstBus *bus_ = nullptr;
   GstElement *video_ = nullptr; /* owned by pipeline_ */
@@ -761,7 +768,7 @@ private:
 
 Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
                     const std::vector<ClipAnalysis> &clips, const RenderSettings &settings,
-                    const std::string &tmp_path, const std::string &encoder,
+                    const std::string &tmp_path, const std::string &encoder, Interrupt &interrupt,
                     std::string &failed_uri, GError **error)
 {
   static gsize once = 0;
@@ -781,9 +788,9 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
       "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, settings.width, "height",
       G_TYPE_INT, settings.height, "framerate", GST_TYPE_FRACTION, plan.fps_n, plan.fps_d,
       "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
-  Output out(tmp_path, encoder, settings.preview, video_caps);
+  Output out(tmp_path, encoder, settings.preview, video_caps, interrupt);
   gst_caps_unref(video_caps);
-  SongReader audio(song.uri, plan.duration, settings.timeline.audio_fade_out);
+  SongReader audio(song.uri, plan.duration, settings.timeline.audio_fade_out, interrupt);
 
   const size_t n = plan.segments.size();
   std::map<size_t, std::unique_ptr<ClipDecoder>> decoders;
@@ -815,7 +822,7 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
                                : 40 * GST_MSECOND;
       it = decoders
                .emplace(c, std::make_unique<ClipDecoder>(clip.uri, settings.width, settings.height,
-                                                         frame, clip.first_frame))
+                                                         frame, clip.first_frame, interrupt))
                .first;
     }
     it->second->last_used = ++use_count;
@@ -907,7 +914,7 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
       return r >= 0;
     };
     for (guint64 k = k0; k < k1 && outcome == Outcome::kDone; k++) {
-      if (g_cancellable_set_error_if_cancelled(settings.cancellable, &err)) {
+      if (interrupt.check(&err)) {
         outcome = Outcome::kFailed;
         break;
       }
@@ -965,6 +972,11 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
     position = plan.duration;
     if (!out.finish(tick, &err))
       fail_output();
+  }
+  if (outcome != Outcome::kDone && interrupt.cancelled()) {
+    /* Cancelled while waiting on an input or the encoder: neither's fault. */
+    failed_uri.clear();
+    outcome = Outcome::kFailed;
   }
   if (outcome == Outcome::kDone && settings.progress)
     settings.progress(plan.duration, plan.duration);

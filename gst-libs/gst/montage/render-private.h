@@ -67,15 +67,43 @@ void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gp
 /* True when `obj` is `ancestor` or sits inside it. */
 bool is_inside(GstObject *obj, GstElement *ancestor);
 
+/* What a render does whenever it waits (for a bus message, a decoded frame,
+ * room in the encoder's queue): dispatches what is ready on the calling
+ * thread's thread-default main context, where the caller may keep the
+ * sources that cancel it (the tool's g_unix_signal_add() handlers for Ctrl-C
+ * and SIGTERM), and tells whether RenderSettings::cancellable is cancelled.
+ * Cancelling thus stops a render within about 250 ms whether or not its
+ * pipelines make progress; before, only the progress callback dispatched
+ * those sources, and a stalled render never called it. The context is
+ * dispatched only when this thread can own it (no other thread runs it). */
+class Interrupt
+{
+public:
+  explicit Interrupt(GCancellable *cancellable);
+  ~Interrupt();
+  Interrupt(const Interrupt &) = delete;
+  Interrupt &operator=(const Interrupt &) = delete;
+  /* Never blocks. True, with `error` (if given and not yet set) set to
+   * G_IO_ERROR_CANCELLED, once the render is cancelled. */
+  bool check(GError **error = nullptr);
+  bool cancelled() const { return cancellable_ && g_cancellable_is_cancelled(cancellable_); }
+
+private:
+  GCancellable *cancellable_;
+  GMainContext *context_;
+  bool owned_;
+};
+
 /* The cut-only render (render-cuts.cpp): one decoding pipeline per clip, kept
  * alive and seeked per segment, frames placed on the output grid by the
  * caller's thread, and the song decoded, cut to the plan's length and faded
  * out by hand; both encoded (`encoder` for video, the highest-ranked AAC
  * encoder for audio) and muxed to MP4 in `tmp_path`. On failure sets `error`; `failed_uri` names an
- * input that could not be decoded or sought. */
+ * input that could not be decoded or sought. Every wait checks `interrupt`:
+ * cancelled, it fails with G_IO_ERROR_CANCELLED and no failed_uri. */
 Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
                     const std::vector<ClipAnalysis> &clips, const RenderSettings &settings,
-                    const std::string &tmp_path, const std::string &encoder,
+                    const std::string &tmp_path, const std::string &encoder, Interrupt &interrupt,
                     std::string &failed_uri, GError **error);
 
 } // namespace render_detail

@@ -81,6 +81,32 @@ bool is_inside(GstObject *obj, GstElement *ancestor)
   return false;
 }
 
+Interrupt::Interrupt(GCancellable *cancellable)
+    : cancellable_(cancellable), context_(g_main_context_ref_thread_default()),
+      owned_(g_main_context_acquire(context_))
+{
+}
+
+Interrupt::~Interrupt()
+{
+  if (owned_)
+    g_main_context_release(context_);
+  g_main_context_unref(context_);
+}
+
+bool Interrupt::check(GError **error)
+{
+  /* A bounded number of dispatches: a source that is always ready must not
+   * keep the render from going on. */
+  for (int i = 0; owned_ && i < 16 && g_main_context_iteration(context_, FALSE); i++) {
+  }
+  if (!cancelled())
+    return false;
+  if (error && !*error)
+    g_cancellable_set_error_if_cancelled(cancellable_, error);
+  return true;
+}
+
 } // namespace render_detail
 
 using namespace render_detail;
@@ -388,8 +414,8 @@ void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer)
 }
 
 Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std::string &encoder,
-                   const RenderSettings &settings, GstClockTime duration, std::string &failed_uri,
-                   GError **error)
+                   const RenderSettings &settings, GstClockTime duration, Interrupt &interrupt,
+                   std::string &failed_uri, GError **error)
 {
   GESPipeline *pipeline = ges_pipeline_new();
   ges_pipeline_set_timeline(pipeline, GES_TIMELINE(gst_object_ref(timeline)));
@@ -417,15 +443,21 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   }
 
   GstBus *bus = gst_element_get_bus(GST_ELEMENT(pipeline));
+  gint64 last_progress = g_get_monotonic_time();
   while (outcome == Outcome::kDone) {
-    if (g_cancellable_set_error_if_cancelled(settings.cancellable, error)) {
+    /* Checked every 50 ms, whether or not the pipeline moves. */
+    if (interrupt.check(error)) {
       outcome = Outcome::kFailed;
       break;
     }
     GstMessage *msg = gst_bus_timed_pop_filtered(
-        bus, 250 * GST_MSECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+        bus, 50 * GST_MSECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
     if (!msg) {
       gint64 pos = 0;
+      const gint64 now = g_get_monotonic_time();
+      if (now - last_progress < 250 * 1000)
+        continue;
+      last_progress = now;
       if (settings.progress && gst_element_query_position(GST_ELEMENT(pipeline), GST_FORMAT_TIME, &pos))
         settings.progress((GstClockTime)pos, duration);
       continue;
@@ -699,17 +731,33 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
   local.path = path;
   bool done = false;
   GError *last = nullptr;
+  Interrupt interrupt(settings.cancellable);
   for (const std::string &encoder : encoders) {
     GError *err = nullptr;
+    if (interrupt.check(&err)) {
+      g_clear_error(&last);
+      last = err;
+      break;
+    }
     if (!probe_h264_encoder(encoder, &err)) {
       local.fallbacks.push_back(encoder + ": " + err->message);
       g_clear_error(&last);
       last = err;
       continue;
     }
-    Outcome outcome =
-        timeline ? run_render(timeline, tmp_uri, encoder, settings, plan.duration, local.failed_uri, &err)
-                 : render_cuts(plan, song, clips, settings, tmp_path, encoder, local.failed_uri, &err);
+    Outcome outcome = timeline ? run_render(timeline, tmp_uri, encoder, settings, plan.duration,
+                                            interrupt, local.failed_uri, &err)
+                               : render_cuts(plan, song, clips, settings, tmp_path, encoder,
+                                             interrupt, local.failed_uri, &err);
+    if (interrupt.cancelled()) {
+      /* Whatever failed on the way out is no input's fault. */
+      local.failed_uri.clear();
+      if (outcome != Outcome::kDone) {
+        g_clear_error(&err);
+        g_cancellable_set_error_if_cancelled(settings.cancellable, &err);
+        outcome = Outcome::kFailed;
+      }
+    }
     if (outcome == Outcome::kDone) {
       local.encoder = encoder;
       done = true;

@@ -92,7 +92,12 @@ struct RenderSettings {
   RenderPath path = RenderPath::kAuto; /* which render path; kAuto picks the fastest that fits */
   /* Cancel it (from any thread) to stop the render: within about 250 ms the
    * partial file is removed and render_plan() fails with
-   * G_IO_ERROR_CANCELLED, no other encoder tried. Not owned; may be NULL. */
+   * G_IO_ERROR_CANCELLED, no other encoder tried and no failed_uri, whether
+   * or not the render is making progress. Whenever it waits, render_plan()
+   * dispatches the calling thread's thread-default main context (when no
+   * other thread runs it), so sources there that cancel it, such as
+   * g_unix_signal_add() handlers for Ctrl-C, run during a stalled render
+   * too. Not owned; may be NULL. */
   GCancellable *cancellable = nullptr;
 };
 
