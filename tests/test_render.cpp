@@ -181,14 +181,8 @@ struct Fixture {
       montage::shots_from_cuts(c);
       clips.push_back(c);
     }
-    std::string songf = montage_test::make_media(
-        (tag + std::string("montage-render-song.ogg")).c_str(),
-        "audiotestsrc num-buffers=250 samplesperbuffer=1024 freq=440 volume=0.5 ! "
-        "audio/x-raw,rate=44100,channels=2 ! audioconvert ! vorbisenc ! "
-        "oggmux ! filesink location=%s");
-    if (songf.empty())
+    if (!make_song(tag))
       return false;
-    song.uri = montage_test::uri_of(songf);
     /* clip, in-point (ns), frames: A forward within 1 s (decodes on), A
      * straight after (contiguous), B backwards (a seek), in-points off the
      * output grid. */
@@ -214,6 +208,20 @@ struct Fixture {
       k += s.n;
     }
     plan.duration = frames(k);
+    return true;
+  }
+
+  /* The song alone (440 Hz, 5.8 s, Vorbis), `tag` in front of its name. */
+  bool make_song(const char *tag = "")
+  {
+    std::string songf = montage_test::make_media(
+        (tag + std::string("montage-render-song.ogg")).c_str(),
+        "audiotestsrc num-buffers=250 samplesperbuffer=1024 freq=440 volume=0.5 ! "
+        "audio/x-raw,rate=44100,channels=2 ! audioconvert ! vorbisenc ! "
+        "oggmux ! filesink location=%s");
+    if (songf.empty())
+      return false;
+    song.uri = montage_test::uri_of(songf);
     return true;
   }
 
@@ -495,7 +503,7 @@ TEST(RenderTimeline, FileMadeAgainUnderTheSameName)
 TEST(RenderTimeline, ProgramStreamSegments)
 {
   Fixture f;
-  ASSERT_TRUE(f.make("ps-"));
+  ASSERT_TRUE(f.make_song("ps-"));
   montage::ClipAnalysis ps;
   ps.path = montage_test::make_media(
       "ps-montage-render.mpg",
