@@ -308,6 +308,46 @@ TEST(ShotDetector, CutRightAfterAFlashOrACutAwayIsFound)
  * the return to A ends that excursion, and the cut to B is found at its
  * frame, though B looks like the excursion's frames (they are no "shot
  * before the excursion" for it to return to). */
+/* A one-frame insert straight into a cut (A B C: shot A, one frame of
+ * another picture, then shot C; B does not come back to A) is one cut, on
+ * B: the new shot starts where A's picture ends, so A ends on its own last
+ * frame and B is the first frame of the new shot (a "flash cut"; B + C read
+ * as one shot, as min_shot_length merges a short shot into the one after
+ * it). With the adaptive detector, B's ratio used to have C's jump in its
+ * neighbour mean: where that jump was the larger (B a picture nearer A's
+ * than C's), B scored under the threshold, C over it, and the cut landed on
+ * C, with B left at the end of A (the B-from-shot-3 cases). A B whose own
+ * change is under min_content (a 60 % mix of shot 3 into A) is A's picture
+ * still: the cut stays on C. */
+TEST(ShotDetector, OneFrameInsertStraightIntoACutIsOneCutOnTheInsert)
+{
+  struct Case {
+    int b_shot;
+    double b_gain;
+    int c_shot, want;
+  };
+  for (const Case &c :
+       {Case{3, 1.0, 1, 30}, Case{3, 1.0, 2, 30}, Case{3, 1.0, 5, 30}, Case{2, 1.0, 1, 30},
+        Case{4, 1.0, 2, 30}, Case{5, 0.6, 2, 30}, Case{3, 0.6, 2, 31}}) {
+    SCOPED_TRACE(testing::Message() << "B from shot " << c.b_shot << " (gain " << c.b_gain
+                                    << "), C shot " << c.c_shot);
+    cv::RNG rng(5);
+    const Detected run = detect(60, [&](int i) {
+      if (i == 30) {
+        cv::Mat a = shot_frame(0, i, rng), b = shot_frame(c.b_shot, i, rng), mix;
+        cv::addWeighted(b, c.b_gain, a, 1.0 - c.b_gain, 0.0, mix);
+        return mix;
+      }
+      return shot_frame(i > 30 ? c.c_shot : 0, i, rng);
+    });
+    EXPECT_EQ(run.boundaries, std::vector<int>{c.want});
+    ASSERT_EQ(run.shots.size(), 2u);
+    EXPECT_EQ(run.shots[0].end, (GstClockTime)c.want * kFrame);
+    EXPECT_EQ(run.shots[1].start, (GstClockTime)c.want * kFrame);
+    EXPECT_EQ(run.shots[1].transition, Transition::kCut);
+  }
+}
+
 TEST(ShotDetector, CutToTheShotJustCutAwayToIsFound)
 {
   for (int len : {1, 2})

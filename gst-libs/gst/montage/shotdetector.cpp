@@ -916,19 +916,21 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
      * 255; sets mean. Decided excursions (a flash, a cut away and back) are
      * left out: their jumps are no cuts, and in the mean they would hide a
      * cut one or two frames after them. */
-    auto ratio = [&](auto score, double &mean) {
+    auto ratio_of = [&](size_t at, auto score, double &mean, size_t skip) {
       double sum = 0.0;
       int n = 0;
-      for (size_t k = (i > w ? i - w : 0); k <= i + w && k < frames_.size(); k++)
-        if (k != i && frames_[k].has_score && !frames_[k].excursion) {
+      for (size_t k = (at > w ? at - w : 0); k <= at + w && k < frames_.size(); k++)
+        if (k != at && k != skip && frames_[k].has_score && !frames_[k].excursion) {
           sum += score(k);
           n++;
         }
       mean = n ? sum / n : 0.0;
-      return mean > 1e-5 ? std::min(score(i) / mean, 255.0) : 255.0;
+      return mean > 1e-5 ? std::min(score(at) / mean, 255.0) : 255.0;
     };
+    auto ratio = [&](auto score, double &mean) { return ratio_of(i, score, mean, i); };
+    auto plain = [&](size_t k) { return frames_[k].content; };
     double mean = 0.0;
-    v.score = ratio([&](size_t k) { return frames_[k].content; }, mean);
+    v.score = ratio(plain, mean);
     candidate = v.score >= threshold() && f.content >= settings_.min_content;
     if (!candidate && f.content >= settings_.min_content &&
         mean >= kMovingContext * settings_.min_content) {
@@ -943,6 +945,27 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
         }
       } catch (const cv::Exception &) {
         /* OpenCV refused the views: the frame keeps its plain score. */
+      }
+    }
+    if (!candidate && !f.excursion && f.content >= settings_.min_content &&
+        i + 1 < frames_.size() && frames_[i + 1].has_score &&
+        frames_[i + 1].content >= settings_.min_content && !starts_excursion(i, nullptr)) {
+      /* One frame unlike both the shot before it and the shot after it (A B
+       * C: a one-frame insert, a flash straight into a cut). The jump out
+       * of B is in B's own neighbour mean and can pull its ratio under the
+       * threshold, while C's ratio, with B's jump in its mean, reaches it:
+       * the cut used to land on C, and A ended on a frame that is not its
+       * picture. The new shot starts where A's picture ends: when C would
+       * be a candidate, the picture does not come back to A (no excursion)
+       * and B's ratio without C's jump in its mean reaches the threshold, B
+       * is the candidate (C is then merged by min_shot_length). Only moves
+       * a cut from C to B: no cut is added where C would not be one. */
+      double unused = 0.0;
+      const double alone = ratio_of(i, plain, unused, i + 1);
+      /* C as it will be judged (skip == at: nothing more left out). */
+      if (alone >= threshold() && ratio_of(i + 1, plain, unused, i + 1) >= threshold()) {
+        candidate = true;
+        v.score = alone;
       }
     }
   } else {
