@@ -80,8 +80,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * fade from the fade-out; 23: fades and dissolves run from their first
  * blended frame to their first clean frame, short ones are no cuts, and a
  * fade-in out of black is a fade; 24: blends of 2-3 frames are found as
- * blends (windows of 3 and 4 frames) */
-constexpr const char *kClipAnalysisVersion = "24";
+ * blends (windows of 3 and 4 frames); 25: a one-frame insert straight into
+ * a cut (A B C) is cut on B, not C */
+constexpr const char *kClipAnalysisVersion = "25";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 
