@@ -504,8 +504,9 @@ int cmd_cache(int argc, char **argv)
 }
 
 /* Ctrl-C (SIGINT) and SIGTERM while rendering: GLib sources on the default
- * main context (iterated from the render's progress callback, about 4 times
- * a second) cancel the render, which removes its partial file; the tool then
+ * main context (iterated by the render's waits about every 50 ms, whether
+ * or not the render makes progress, and from its progress callback) cancel
+ * the render, which removes its partial file; the tool then
  * exits with 128 + the signal's number. Outside the render the signals keep
  * their default action (there is no partial output to remove). */
 class RenderInterrupt
@@ -832,9 +833,10 @@ int cmd_make(int argc, char **argv)
   info("rendering %dx%d to %s...", width, height, shown(opt_output).c_str());
   montage::RenderResult result;
   bool rendered = false;
-  /* A clip that analysed fine can still fail when GES seeks into it (an MPEG
-   * program stream without accurate seeking, corruption past what analysis
-   * read): report it, leave it out, plan again. */
+  /* A clip that analysed fine can still fail when GES seeks into it
+   * (corruption past what analysis read; MPEG program streams, whose seeks
+   * land late, are sent back further by the render): report it, leave it
+   * out, plan again. */
   for (;;) {
     result = montage::RenderResult();
     render.timeline = timeline_options();
