@@ -555,17 +555,20 @@ bool read_xges(const std::string &path, ExportedEdit &out, GError **error)
   const gchar *name = ges_meta_container_get_string(GES_META_CONTAINER(timeline), "name");
   out.title = name ? name : "";
 
-  for (GList *t = ges_timeline_get_tracks(timeline), *l = t; l; l = l->next) {
+  /* The lists are freed after their loops: freeing one on its last node
+   * left the loop's step (l = l->next) reading a freed node. */
+  GList *tracks = ges_timeline_get_tracks(timeline);
+  for (GList *l = tracks; l; l = l->next) {
     GESTrack *track = GES_TRACK(l->data);
     const GstCaps *caps = ges_track_get_restriction_caps(track);
     if (track->type == GES_TRACK_TYPE_VIDEO && caps && gst_caps_get_size(caps) > 0)
       gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &out.fps_n,
                                  &out.fps_d);
-    if (!l->next)
-      g_list_free_full(t, gst_object_unref);
   }
+  g_list_free_full(tracks, gst_object_unref);
   /* Every clip of a layer lands in one list by the track its clip fills. */
-  for (GList *ls = ges_timeline_get_layers(timeline), *l = ls; l; l = l->next) {
+  GList *layers = ges_timeline_get_layers(timeline);
+  for (GList *l = layers; l; l = l->next) {
     std::vector<ExportedClip> clips;
     read_layer(GES_LAYER(l->data), clips);
     GList *first = ges_layer_get_clips(GES_LAYER(l->data));
@@ -574,9 +577,8 @@ bool read_xges(const std::string &path, ExportedEdit &out, GError **error)
     g_list_free_full(first, gst_object_unref);
     auto &dst = video ? out.video : out.audio;
     dst.insert(dst.end(), clips.begin(), clips.end());
-    if (!l->next)
-      g_list_free_full(ls, gst_object_unref);
   }
+  g_list_free_full(layers, gst_object_unref);
   /* Record times are on GES's truncated frame grid (write_xges()): back to
    * the planner's, which is what the other formats read back too; an
    * in-point keeps its ns and the source out-point follows the duration. */

@@ -283,14 +283,18 @@ void keep_current_streams(GESClip *clip, GESAsset *asset, GESTimeline *timeline)
     if (ges_track_element_get_track(element))
       continue;
     GESTrackType type = ges_track_element_get_track_type(element);
-    for (GList *t = ges_timeline_get_tracks(timeline), *l = t; l; l = l->next) {
+    GList *tracks = ges_timeline_get_tracks(timeline);
+    for (GList *l = tracks; l; l = l->next) {
       GESTrack *track = GES_TRACK(l->data);
-      if (track->type == type && !ges_clip_add_child_to_track(clip, element, track, nullptr))
+      if (track->type != type)
+        continue;
+      /* The first track of its type only: for another, GES would add a copy. */
+      if (!ges_clip_add_child_to_track(clip, element, track, nullptr))
         GST_WARNING("cannot put the %s stream of %s in its track", stream_id_of(element).c_str(),
                     ges_asset_get_id(asset));
-      if (!l->next)
-        g_list_free_full(t, gst_object_unref);
+      break;
     }
+    g_list_free_full(tracks, gst_object_unref);
   }
   g_list_free_full(children, gst_object_unref);
 }
@@ -538,7 +542,8 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
   init_ges();
   GESTimeline *timeline = ges_timeline_new_audio_video();
   gst_object_ref_sink(timeline);
-  for (GList *t = ges_timeline_get_tracks(timeline), *l = t; l; l = l->next) {
+  GList *tracks = ges_timeline_get_tracks(timeline);
+  for (GList *l = tracks; l; l = l->next) {
     GESTrack *track = GES_TRACK(l->data);
     GstCaps *caps;
     if (track->type == GES_TRACK_TYPE_VIDEO)
@@ -550,9 +555,8 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
                                  2, NULL);
     ges_track_set_restriction_caps(track, caps);
     gst_caps_unref(caps);
-    if (!l->next)
-      g_list_free_full(t, gst_object_unref);
   }
+  g_list_free_full(tracks, gst_object_unref);
 
   GESLayer *video_layer = ges_timeline_append_layer(timeline);
   GESLayer *audio_layer = ges_timeline_append_layer(timeline);
