@@ -664,6 +664,16 @@ static void test_stalling_enc_class_init(TestStallingEncClass *klass)
                                         "Blocks from frame 6 on", "test");
 }
 
+/* Registers TestStallingEnc as montageteststallenc. Marginal, not NONE:
+ * encodebin (the timeline path) takes no encoder ranked NONE; every other
+ * render here names its encoders. */
+bool register_stalling_enc()
+{
+  static const bool registered = gst_element_register(nullptr, "montageteststallenc",
+                                                      GST_RANK_MARGINAL, TEST_TYPE_STALLING_ENC);
+  return registered;
+}
+
 /* Ctrl-C or SIGTERM while the render has stalled: the tool cancels from
  * g_unix_signal_add() sources on the default main context, which only its
  * progress callback dispatched, and a stalled render calls none (the
@@ -675,11 +685,7 @@ static void test_stalling_enc_class_init(TestStallingEncClass *klass)
  * hangs. SIGUSR1 stands in for SIGINT/SIGTERM (same GLib mechanism). */
 TEST(RenderCancel, SignalStopsAStalledRender)
 {
-  /* Marginal, not NONE: encodebin (the timeline path) takes no encoder
-   * ranked NONE; every other render here names its encoders. */
-  static const bool registered = gst_element_register(nullptr, "montageteststallenc",
-                                                      GST_RANK_MARGINAL, TEST_TYPE_STALLING_ENC);
-  ASSERT_TRUE(registered);
+  ASSERT_TRUE(register_stalling_enc());
   Fixture f;
   ASSERT_TRUE(f.make("stall-"));
   for (montage::RenderPath path : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
@@ -738,4 +744,73 @@ TEST(RenderCancel, SignalStopsAStalledRender)
     g_dir_close(d);
     g_object_unref(cancellable);
   }
+}
+
+/* A render on a worker thread (whose thread-default context is the global
+ * default one) must not keep that context from the thread that runs it: a
+ * main loop started on the main thread while the render waits runs there,
+ * and its sources are dispatched on the main thread. The render took the
+ * context for its whole length when it could: the main loop then waited
+ * for the render to end, and the render dispatched the main loop's sources
+ * on its own thread. Here the main loop's source cancels the stalled
+ * render; a watchdog cancels after 40 s so that the old code fails rather
+ * than hangs. */
+TEST(RenderCancel, WorkerRenderLeavesTheMainContextToTheMainThread)
+{
+  ASSERT_TRUE(register_stalling_enc());
+  Fixture f;
+  ASSERT_TRUE(f.make("worker-"));
+  std::string out = tmp_file("montage-render-worker.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  settings.encoders = {"montageteststallenc"};
+  GCancellable *cancellable = g_cancellable_new();
+  settings.cancellable = cancellable;
+  std::atomic<bool> finished{false};
+  bool rendered = true;
+  GError *err = nullptr;
+  std::thread worker([&] {
+    montage::RenderResult result;
+    rendered = montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err);
+    finished = true;
+  });
+  std::thread watchdog([&] {
+    for (int i = 0; i < 400 && !finished; i++)
+      g_usleep(100 * 1000);
+    g_cancellable_cancel(cancellable);
+  });
+  /* The render is under way (it waits on the stalled encoder) before the
+   * main loop starts. */
+  g_usleep(500 * 1000);
+  struct Ticks {
+    GMainLoop *loop;
+    GCancellable *cancellable;
+    std::atomic<bool> *finished;
+    GThread *main;
+    int on_main = 0, elsewhere = 0, before_end = 0;
+  } ticks{g_main_loop_new(nullptr, FALSE), cancellable, &finished, g_thread_self()};
+  guint source = g_timeout_add(
+      50,
+      [](gpointer data) -> gboolean {
+        auto *t = static_cast<Ticks *>(data);
+        (g_thread_self() == t->main ? t->on_main : t->elsewhere)++;
+        t->before_end += !*t->finished;
+        g_cancellable_cancel(t->cancellable);
+        g_main_loop_quit(t->loop);
+        return G_SOURCE_CONTINUE;
+      },
+      &ticks);
+  g_main_loop_run(ticks.loop);
+  g_source_remove(source);
+  worker.join();
+  watchdog.join();
+  g_main_loop_unref(ticks.loop);
+  EXPECT_EQ(ticks.elsewhere, 0) << "the main context's source ran on the render's thread";
+  EXPECT_GT(ticks.on_main, 0);
+  EXPECT_GT(ticks.before_end, 0) << "the main loop waited for the render to end";
+  EXPECT_FALSE(rendered);
+  EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      << (err ? err->message : "no error");
+  g_clear_error(&err);
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  g_object_unref(cancellable);
 }

@@ -75,7 +75,8 @@ bool is_inside(GstObject *obj, GstElement *ancestor);
  * Cancelling thus stops a render within about 250 ms whether or not its
  * pipelines make progress; before, only the progress callback dispatched
  * those sources, and a stalled render never called it. The context is
- * dispatched only when this thread can own it (no other thread runs it). */
+ * dispatched only when this thread can own it at that moment (no other
+ * thread runs it), and owned only for that dispatch. */
 class Interrupt
 {
 public:
@@ -91,7 +92,6 @@ public:
 private:
   GCancellable *cancellable_;
   GMainContext *context_;
-  bool owned_;
 };
 
 /* The cut-only render (render-cuts.cpp): one decoding pipeline per clip, kept

@@ -82,23 +82,24 @@ bool is_inside(GstObject *obj, GstElement *ancestor)
 }
 
 Interrupt::Interrupt(GCancellable *cancellable)
-    : cancellable_(cancellable), context_(g_main_context_ref_thread_default()),
-      owned_(g_main_context_acquire(context_))
+    : cancellable_(cancellable), context_(g_main_context_ref_thread_default())
 {
 }
 
 Interrupt::~Interrupt()
 {
-  if (owned_)
-    g_main_context_release(context_);
   g_main_context_unref(context_);
 }
 
 bool Interrupt::check(GError **error)
 {
   /* A bounded number of dispatches: a source that is always ready must not
-   * keep the render from going on. */
-  for (int i = 0; owned_ && i < 16 && g_main_context_iteration(context_, FALSE); i++) {
+   * keep the render from going on. Each non-blocking iteration owns the
+   * context only while it dispatches and does nothing where another thread
+   * owns it: holding it for the whole render (as this once did) made a
+   * main loop that another thread started during a render wait for the
+   * render's end, and had its sources dispatched on the render's thread. */
+  for (int i = 0; i < 16 && g_main_context_iteration(context_, FALSE); i++) {
   }
   if (!cancelled())
     return false;
