@@ -779,8 +779,8 @@ static GstClockTime running_time_of(const GstSegment *segment, GstClockTime ts)
  * of samples). */
 static guint64 energy_edge(const State &st, guint64 k)
 {
-  return st.energy_origin + gst_util_uint64_scale_round(k * GST_AUDIO_INFO_RATE(&st.info),
-                                                        st.energy_interval, GST_SECOND);
+  return st.energy_origin +
+         montage::energy_interval_edge(k, (guint)GST_AUDIO_INFO_RATE(&st.info), st.energy_interval);
 }
 
 /* Posts montage-energy for samples [first, end) since the last reset, of
@@ -833,8 +833,10 @@ static void update_energy_interval(GstMontageBeat *self, const GstSegment *segme
  * reset, to the montage-energy intervals, and posts those it completes.
  * While `interval` keeps the value it had at the last reset, these are the
  * tracker's energy intervals (montage::BeatTracker::energy_intervals()),
- * summed alike, so the messages and the energy curve in montage-beats are
- * the same numbers. */
+ * placed and summed by the same functions (montage::energy_interval_edge(),
+ * montage::sum_squares()), so the messages and the energy curve in
+ * montage-beats are the same numbers
+ * (MontageBeat.EnergyCurveIsTheEnergyMessages). */
 static void measure_energy(GstMontageBeat *self, const GstSegment *segment, const float *x,
                            std::size_t n)
 {
@@ -844,14 +846,7 @@ static void measure_energy(GstMontageBeat *self, const GstSegment *segment, cons
   while (i < n) {
     const guint64 end = energy_edge(st, st.energy_k + 1);
     const std::size_t take = (std::size_t)std::min<guint64>(n - i, end - at);
-    double part[4] = {0, 0, 0, 0};
-    std::size_t j = 0;
-    for (; j + 4 <= take; j += 4)
-      for (std::size_t k = 0; k < 4; k++)
-        part[k] += (double)x[i + j + k] * x[i + j + k];
-    for (; j < take; j++)
-      part[0] += (double)x[i + j] * x[i + j];
-    st.energy_sum += (part[0] + part[1]) + (part[2] + part[3]);
+    st.energy_sum += montage::sum_squares(x + i, take);
     i += take;
     at += take;
     if (at == end) {

@@ -582,9 +582,16 @@ private:
   fftwf_plan plan_ = nullptr;
 };
 
-/* Sum of squares of n samples, in double, over four partial sums (the
- * compiler keeps them in registers; the order is fixed, so a hop's sum is
- * the same wherever it is taken). */
+/* A mean square of samples as a level in dBFS; -400 for digital silence. */
+double mean_square_db(double ms)
+{
+  return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
+}
+
+} // namespace
+
+/* Four partial sums: the compiler keeps them in registers; the order is
+ * fixed, so a hop's sum is the same wherever it is taken. */
 double sum_squares(const float *x, std::size_t n)
 {
   double part[4] = {0, 0, 0, 0};
@@ -597,13 +604,10 @@ double sum_squares(const float *x, std::size_t n)
   return (part[0] + part[1]) + (part[2] + part[3]);
 }
 
-/* A mean square of samples as a level in dBFS; -400 for digital silence. */
-double mean_square_db(double ms)
+guint64 energy_interval_edge(guint64 k, guint rate, GstClockTime interval)
 {
-  return ms > 0 ? 10.0 * std::log10(ms) : -400.0;
+  return gst_util_uint64_scale_round(k * rate, interval, GST_SECOND);
 }
-
-} // namespace
 
 double energy_from_db(double db, double silence_db)
 {
@@ -869,7 +873,7 @@ struct BeatTracker::Impl {
    * number of samples). */
   guint64 energy_edge(guint64 k) const
   {
-    return gst_util_uint64_scale_round(k * rate, config.energy_interval, GST_SECOND);
+    return energy_interval_edge(k, rate, config.energy_interval);
   }
 
   /* Adds the n input samples from x (the first is input sample n_in) to the

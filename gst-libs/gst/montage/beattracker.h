@@ -273,4 +273,16 @@ double bpm_from_beats(const std::vector<GstClockTime> &beats);
  * SongAnalysis::energy_curve. */
 double energy_from_db(double db, double silence_db);
 
+/* Sum of squares of n samples, in double, over four partial sums in a fixed
+ * order. The tracker's energy intervals and montagebeat's montage-energy
+ * messages both sum with it, so that over the same samples they are the
+ * same numbers, to the bit. */
+double sum_squares(const float *x, std::size_t n);
+
+/* First sample of energy interval k: k * `interval` ns at `rate`, to the
+ * nearest sample (no drift where an interval is not a whole number of
+ * samples). BeatTracker::energy_interval_start() and montagebeat's
+ * montage-energy intervals are placed with it. */
+guint64 energy_interval_edge(guint64 k, guint rate, GstClockTime interval);
+
 } // namespace montage
