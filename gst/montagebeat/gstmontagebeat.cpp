@@ -14,8 +14,8 @@
  * where upstream is live (its latency query says so: a capture device, a
  * network stream), so an endless stream keeps bounded memory (below).
  * Other raw audio (S24LE, big-endian, planar) is refused at negotiation
- * with an error that names the formats taken and audioconvert, posted
- * ahead of upstream's generic not-negotiated (explain_refused_caps()).
+ * with a warning that names the formats taken and audioconvert, posted
+ * ahead of upstream's generic not-negotiated error (explain_refused_caps()).
  * Channels are averaged to mono; any rate from 8 to
  * 192 kHz is resampled internally to 22.05 kHz, so results do not depend on
  * the input rate.
@@ -1233,7 +1233,10 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
  * filter, what upstream can give, holds nothing the sink template takes):
  * the link will fail with GStreamer's generic not-negotiated from upstream,
  * so this posts (once per start) a sentence that names the formats taken
- * and the fix, ahead of that error. Other media (an encoded format), caps
+ * and the fix, ahead of that error. A warning, not an error: an element
+ * that probes the formats downstream takes (an autoplugger, a converter
+ * trying one format, then another) sends such queries on a link that will
+ * work, and an error would stop its pipeline. Other media (an encoded format), caps
  * the template takes (refused downstream) and queries before PAUSED
  * (linking) post nothing. */
 static void explain_refused_caps(GstMontageBeat *self, const GstCaps *caps)
@@ -1271,7 +1274,7 @@ static void explain_refused_caps(GstMontageBeat *self, const GstCaps *caps)
     offered += std::string(offered.empty() ? "" : ", ") + field + " " + (text ? text : "?");
     g_free(text);
   }
-  GST_ELEMENT_ERROR(
+  GST_ELEMENT_WARNING(
       self, CORE, NEGOTIATION,
       ("montagebeat takes interleaved S16LE, S32LE, F32LE or F64LE audio at 8-192 kHz, "
        "not this audio (%s): put audioconvert (and audioresample for the rate) before it.",
