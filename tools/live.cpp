@@ -124,6 +124,8 @@ struct Live {
   /* Running time the mix ends at: -d, or where the first interrupt came;
    * NONE: at the song's end. Read by the pad probes on streaming threads. */
   std::atomic<GstClockTime> end{GST_CLOCK_TIME_NONE};
+  /* Frames of the mix that went to the encoder (after the end's probe). */
+  std::atomic<guint64> mixed_frames{0};
   std::vector<GstPad *> entries; /* each branch's first sink pad (borrowed from the branches) */
 };
 
@@ -245,6 +247,13 @@ GstPadProbeReturn on_video_at_end(GstPad *pad, GstPadProbeInfo *info, gpointer d
     end_stream_soon(live);
     return GST_PAD_PROBE_DROP;
   }
+  return GST_PAD_PROBE_OK;
+}
+
+/* Counts the mix's frames that reach the encoder. */
+GstPadProbeReturn on_mixed_frame(GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  static_cast<Live *>(data)->mixed_frames++;
   return GST_PAD_PROBE_OK;
 }
 
@@ -407,6 +416,9 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_branch_eos, &live, NULL);
     gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, on_video_at_end, &live, NULL);
     gst_object_unref(src);
+    GstPad *encoded = gst_element_get_static_pad(enc, "sink");
+    gst_pad_add_probe(encoded, GST_PAD_PROBE_TYPE_BUFFER, on_mixed_frame, &live, NULL);
+    gst_object_unref(encoded);
   }
 
   /* One branch per clip. */
@@ -525,6 +537,15 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
                  montage_tool::shown(output).c_str());
       g_unlink(tmp.c_str());
       ret = 128 + live.abandoned;
+    } else if (!live.failed && live.mixed_frames.load() == 0) {
+      /* mp4mux writes a video track without samples, which players refuse:
+       * no file rather than one that does not play. */
+      g_printerr("gst-montage: the live mix has no video frame: no clip delivered a frame "
+                 "before the mix ended (a machine too busy to decode the clips in real time "
+                 "shows this); %s not written\n",
+                 montage_tool::shown(output).c_str());
+      g_unlink(tmp.c_str());
+      ret = 1;
     } else if (live.failed) {
       g_printerr("gst-montage: the live mix failed: %s\n",
                  montage_tool::valid_utf8(live.error.c_str()).c_str());
