@@ -9,9 +9,11 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 using montage::DetectorKind;
@@ -51,6 +53,39 @@ cv::Mat shot_frame(int shot, int t, cv::RNG &rng, double pan = 1.5)
   const int x = (int)std::lround(pan * t) % (scene.cols - kSize.width);
   const int y = (int)std::lround(0.3 * t) % (scene.rows - kSize.height);
   cv::Mat bgr = scene(cv::Rect(x, y, kSize.width, kSize.height)).clone();
+  cv::Mat noise(kSize, CV_16SC3), n16;
+  rng.fill(noise, cv::RNG::NORMAL, 0, 3);
+  bgr.convertTo(n16, CV_16SC3);
+  n16 += noise;
+  n16.convertTo(bgr, CV_8UC3);
+  return bgr;
+}
+
+/* A camera panning over a colour texture (three independent smooth random
+ * planes, so hue and saturation change across it as well as value: a pan
+ * of a few pixels a frame scores 6-40 in content, like real camera motion,
+ * where shot_frame()'s tinted texture stays near 10): the window at column
+ * x of scene `scene`'s strip, plus sensor noise. BGR. */
+cv::Mat colour_pan_frame(int scene, double x, cv::RNG &rng)
+{
+  static std::vector<cv::Mat> strips;
+  while ((int)strips.size() <= scene) {
+    cv::RNG tex(3000 + (int)strips.size());
+    cv::Mat planes[3];
+    for (cv::Mat &p : planes) {
+      p.create(kSize.height, kSize.width * 20, CV_32F);
+      tex.fill(p, cv::RNG::UNIFORM, 0.0, 1.0);
+      cv::GaussianBlur(p, p, cv::Size(0, 0), 8.0);
+      cv::normalize(p, p, 10, 245, cv::NORM_MINMAX);
+    }
+    cv::Mat bgr;
+    cv::merge(planes, 3, bgr);
+    bgr.convertTo(bgr, CV_8UC3);
+    strips.push_back(bgr);
+  }
+  const cv::Mat &strip = strips[scene];
+  const int x0 = (int)std::lround(x) % (strip.cols - kSize.width);
+  cv::Mat bgr = strip(cv::Rect(x0, 0, kSize.width, kSize.height)).clone();
   cv::Mat noise(kSize, CV_16SC3), n16;
   rng.fill(noise, cv::RNG::NORMAL, 0, 3);
   bgr.convertTo(n16, CV_16SC3);
@@ -346,6 +381,105 @@ TEST(ShotDetector, OneFrameInsertStraightIntoACutIsOneCutOnTheInsert)
     EXPECT_EQ(run.shots[1].start, (GstClockTime)c.want * kFrame);
     EXPECT_EQ(run.shots[1].transition, Transition::kCut);
   }
+}
+
+/* A flat flash frame straight into a cut (A W C or A W W C: white 255,
+ * grey 250 or black, no frame of A after it) is one cut, on the first flash
+ * frame, with every detector, also where C is nearer A than the jump into
+ * the flash. The flash test asked only whether a later frame was nearer A
+ * than 40 % of that jump: after a jump of 110-160 into a flat frame, a
+ * different shot 41-53 away from A (these pairs) counted as "A again", and
+ * the cut was lost with every detector. C must now also be within what A's
+ * own motion explains (kFlashMotion). A still (pan 0) and a panning A. */
+TEST(ShotDetector, FlatFlashStraightIntoACutNearerAIsACutOnTheFlash)
+{
+  struct Pair {
+    int a, c;
+  };
+  for (DetectorKind kind : {DetectorKind::kAdaptive, DetectorKind::kContent,
+                            DetectorKind::kHistogram, DetectorKind::kHash})
+    for (double level : {255.0, 250.0, 0.0})
+      for (int len : {1, 2})
+        for (double pan : {0.0, 1.5, 5.0})
+          for (const Pair &p : {Pair{4, 0}, Pair{4, 3}, Pair{2, 0}}) {
+            if (pan == 5.0 && len == 2)
+              continue; /* 6 frames of this motion explain more than C's change (docs) */
+            SCOPED_TRACE(testing::Message() << montage::detector_kind_name(kind) << ": " << len
+                                            << " frame(s) of " << level << " at 30, shot " << p.a
+                                            << " into shot " << p.c << ", pan " << pan);
+            cv::RNG rng(11);
+            ShotDetectorSettings s;
+            s.detector = kind;
+            const Detected run = detect(
+                60,
+                [&](int i) {
+                  if (i >= 30 && i < 30 + len)
+                    return cv::Mat(kSize, CV_8UC3, cv::Scalar::all(level));
+                  return shot_frame(i < 30 ? p.a : p.c, i, rng, pan);
+                },
+                s);
+            EXPECT_EQ(run.boundaries, std::vector<int>{30});
+            EXPECT_EQ(run.shots.size(), 2u);
+            if (run.shots.size() != 2u)
+              continue;
+            EXPECT_EQ(run.shots[0].end, 30 * kFrame);
+            EXPECT_EQ(run.shots[1].start, 30 * kFrame);
+          }
+}
+
+/* A camera flash (1-2 flat frames: white, grey 250, black) or, with
+ * adaptive, a 1-2 frame insert of another shot during a pan over a colour
+ * texture (2, 4 and 8 px a frame at 192 px wide: content 6-22 a frame; and
+ * a pan speeding up from 1 px a frame at frame 23 to 8 px at frame 30,
+ * across the flash at 28) adds no cut. The picture that comes back has
+ * moved on by 2-3 frames of motion, more than min_content from 4 px a
+ * frame on (a fixed bound of min_content made these flashes cuts), yet
+ * within what the shot's own motion explains (kFlashMotion). The same pans
+ * without the flash are the control. Faster pans and longer flashes there
+ * were cuts before the motion bound too ("Not yet" in the docs). */
+TEST(ShotDetector, FlashOrInsertDuringAPanIsNoCut)
+{
+  struct Case {
+    int speed; /* px a frame; -1: speeding up (1 px a frame more from frame 24 to 30) */
+    int max_len;
+  };
+  for (DetectorKind kind : {DetectorKind::kAdaptive, DetectorKind::kContent})
+    for (const Case &c : {Case{2, 2}, Case{4, 2}, Case{8, 1}, Case{-1, 1}}) {
+      auto x_at = [&c](int i) {
+        if (c.speed > 0)
+          return (double)c.speed * i;
+        double x = 0.0;
+        for (int j = 1; j <= i; j++)
+          x += 1 + std::clamp(j - 23, 0, 7);
+        return x;
+      };
+      ShotDetectorSettings s;
+      s.detector = kind;
+      cv::RNG crng(23);
+      const Detected control = detect(
+          50, [&](int i) { return colour_pan_frame(0, x_at(i), crng); }, s);
+      ASSERT_TRUE(control.boundaries.empty()) << "pan " << c.speed;
+      for (int what : {255, 250, 0, -1})
+        for (int len = 1; len <= c.max_len; len++) {
+          if (what < 0 && kind != DetectorKind::kAdaptive)
+            continue; /* content: an insert in a pan is a cut ("Not yet") */
+          SCOPED_TRACE(testing::Message()
+                       << montage::detector_kind_name(kind) << ": pan " << c.speed << ", " << len
+                       << " frame(s) of " << (what < 0 ? "another shot" : "flat ")
+                       << (what < 0 ? "" : std::to_string(what)));
+          cv::RNG rng(23);
+          const Detected run = detect(
+              50,
+              [&](int i) {
+                if (i >= 28 && i < 28 + len)
+                  return what < 0 ? colour_pan_frame(1, x_at(i), rng)
+                                  : cv::Mat(kSize, CV_8UC3, cv::Scalar::all(what));
+                return colour_pan_frame(0, x_at(i), rng);
+              },
+              s);
+          EXPECT_TRUE(run.boundaries.empty());
+        }
+    }
 }
 
 TEST(ShotDetector, CutToTheShotJustCutAwayToIsFound)

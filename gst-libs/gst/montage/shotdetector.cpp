@@ -270,8 +270,17 @@ constexpr double kGradualMin = 15.0;
 /* Blend test tolerance: how far (content distance, as a fraction of the
  * change between the ends) an inner frame may be from the linear blend. */
 constexpr double kBlendTolerance = 0.2;
-/* Flash test: frame t+k "looks like t-1 again" below this fraction of the jump. */
+/* Flash test: frame t+k "looks like t-1 again" below this fraction of the
+ * jump at t, and below kFlashMotion times the content score of the shot's
+ * own motion (looks_back()) for each of the k+1 frames between them, or
+ * min_content where that is more. */
 constexpr double kFlashReturn = 0.4;
+/* Measured (docs/montagescene.md, "Flash cuts"): over every frame of the
+ * benchmark's clips and the sample media, a picture k+1 frames on was at
+ * most 1.28 times k+1 times the largest of the content scores of the two
+ * frames before and the one after (accelerating whip pans); a smooth colour
+ * pan at most 0.95 times. */
+constexpr double kFlashMotion = 2.0;
 /* Blend test: a transition has ended at frame t when the content distance
  * from t to t+kGradualLook is under half that from t-kGradualLook to t. */
 constexpr int kGradualLook = 3;
@@ -482,15 +491,43 @@ std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out, GstCloc
   return last;
 }
 
+bool ShotDetector::looks_back(size_t before, size_t later, double jump) const
+{
+  const double d = content_distance(frames_[before].hsv, frames_[later].hsv);
+  /* It comes back: nearer `before` than the frame before it (the way out
+   * of a flash or an insert is a jump; the frames after a cut out of the
+   * flash are no jump from the cut, however near they are). */
+  if (d >= kFlashReturn * jump || d >= frames_[later].content)
+    return false;
+  /* The shot's own motion: the largest content score of the last two
+   * scored frames up to `before` that are no excursion, and of the frame
+   * after `later` (a pan that speeds up moves more after the flash than
+   * before it). */
+  double motion = 0.0;
+  int seen = 0;
+  const size_t reach = (size_t)settings_.flash_frames + 2;
+  for (size_t back = 0; back <= before && back < reach && seen < 2; back++) {
+    const Frame &f = frames_[before - back];
+    if (f.has_score && !f.excursion) {
+      motion = std::max(motion, f.content);
+      seen++;
+    }
+  }
+  if (seen == 0)
+    return true; /* nothing to measure the motion by: the jump's fraction alone */
+  if (later + 1 < frames_.size() && frames_[later + 1].has_score)
+    motion = std::max(motion, frames_[later + 1].content);
+  return d < std::max(settings_.min_content, kFlashMotion * (double)(later - before) * motion);
+}
+
 bool ShotDetector::starts_excursion(size_t i, size_t *returns_at) const
 {
   if (settings_.flash_frames <= 0 || i == 0)
     return false;
-  const Frame &before = frames_[i - 1];
-  const double jump = frames_[i].content; /* content_distance(before, frame i) */
+  const double jump = frames_[i].content; /* content_distance(frame i - 1, frame i) */
   /* A later frame looks like the one before it. */
   for (size_t k = 1; k <= (size_t)settings_.flash_frames && i + k < frames_.size(); k++)
-    if (content_distance(before.hsv, frames_[i + k].hsv) < kFlashReturn * jump) {
+    if (looks_back(i - 1, i + k, jump)) {
       if (returns_at)
         *returns_at = i + k;
       return true;
@@ -609,8 +646,7 @@ bool ShotDetector::is_flash(size_t i, size_t *returns_at) const
    * excursion already decided is none: after A B A (B an insert), a cut to
    * B looks like the insert, not like a return. */
   for (size_t k = 2; k <= (size_t)settings_.flash_frames + 1 && k <= i; k++)
-    if (!frames_[i - k].excursion &&
-        content_distance(frames_[i - k].hsv, frames_[i].hsv) < kFlashReturn * jump)
+    if (!frames_[i - k].excursion && looks_back(i - k, i, jump))
       return true;
   return false;
 }

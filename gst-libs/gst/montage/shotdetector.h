@@ -105,7 +105,8 @@ struct ShotDetectorSettings {
   GstClockTime min_shot_length = 500 * GST_MSECOND;
   /* Flash and cut-away-and-back suppression: a candidate at frame t is no cut
    * when one of the next flash_frames frames looks like frame t-1 again
-   * (content distance below 40 % of the jump at t). 0 disables it. 3 frames
+   * (content distance below 40 % of the jump at t and within what the
+   * shot's own motion explains, looks_back()). 0 disables it. 3 frames
    * (125 ms at 24 fps) covers camera flashes (1-2 frames) and a brief insert. */
   int flash_frames = 3;
   /* Fades and dissolves: look for linear blends between frames up to this
@@ -284,6 +285,19 @@ private:
    * ShotDetectorSettings::flash_frames). When it starts one, *returns_at
    * (if given) is set to the index of the frame that comes back. */
   bool is_flash(size_t i, size_t *returns_at = nullptr) const;
+  /* Frame `later` looks like frame `before` again, across a flash or an
+   * insert between them (`jump`: the jump into it, or out of it, a content
+   * score): their content distance is under kFlashReturn times the jump,
+   * under `later`'s own content score (the way back is a jump: the frames
+   * after a cut out of a flash are none), and under what the shot's own
+   * motion explains for the frames between
+   * them (kFlashMotion times later - before times the largest content
+   * score of the last two frames of the shot up to `before` and of the
+   * frame after `later`), or min_content where that is more. Without the
+   * second bound, after a jump of 110-160 into a flat white, grey or black
+   * frame, a cut to another shot 40-60 from the one before the flash
+   * passed for the flash's end, and the cut was lost. */
+  bool looks_back(size_t before, size_t later, double jump) const;
   /* Frame i starts a flash or a cut away and back (is_flash()'s first
    * half): one of the next flash_frames frames looks like frame i-1 again. */
   bool starts_excursion(size_t i, size_t *returns_at) const;
