@@ -81,8 +81,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * blended frame to their first clean frame, short ones are no cuts, and a
  * fade-in out of black is a fade; 24: blends of 2-3 frames are found as
  * blends (windows of 3 and 4 frames); 25: a one-frame insert straight into
- * a cut (A B C) is cut on B, not C */
-constexpr const char *kClipAnalysisVersion = "25";
+ * a cut (A B C) is cut on B, not C; 26: a flat flash straight into a cut
+ * is a cut when the picture after it is no return to the one before */
+constexpr const char *kClipAnalysisVersion = "26";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 
