@@ -28,6 +28,18 @@ namespace
 constexpr GstClockTime kFrame = GST_SECOND / 25;
 const cv::Size kSize(192, 108);
 
+/* `bgr` with sensor noise added (Gaussian, sigma 3 levels), as a camera's
+ * frames have: the same picture twice is never the same bytes. */
+cv::Mat with_sensor_noise(const cv::Mat &bgr, cv::RNG &rng)
+{
+  cv::Mat noise(bgr.size(), CV_16SC3), n16, out;
+  rng.fill(noise, cv::RNG::NORMAL, 0, 3);
+  bgr.convertTo(n16, CV_16SC3);
+  n16 += noise;
+  n16.convertTo(out, CV_8UC3);
+  return out;
+}
+
 /* Shot `shot` at time t: a window moving `pan` pixels per frame over a large
  * smooth random texture of the shot's own tint (like a camera panning over a
  * scene), plus sensor noise. BGR. */
@@ -53,12 +65,7 @@ cv::Mat shot_frame(int shot, int t, cv::RNG &rng, double pan = 1.5)
   const int x = (int)std::lround(pan * t) % (scene.cols - kSize.width);
   const int y = (int)std::lround(0.3 * t) % (scene.rows - kSize.height);
   cv::Mat bgr = scene(cv::Rect(x, y, kSize.width, kSize.height)).clone();
-  cv::Mat noise(kSize, CV_16SC3), n16;
-  rng.fill(noise, cv::RNG::NORMAL, 0, 3);
-  bgr.convertTo(n16, CV_16SC3);
-  n16 += noise;
-  n16.convertTo(bgr, CV_8UC3);
-  return bgr;
+  return with_sensor_noise(bgr, rng);
 }
 
 /* A camera panning over a colour texture (three independent smooth random
@@ -86,12 +93,7 @@ cv::Mat colour_pan_frame(int scene, double x, cv::RNG &rng)
   const cv::Mat &strip = strips[scene];
   const int x0 = (int)std::lround(x) % (strip.cols - kSize.width);
   cv::Mat bgr = strip(cv::Rect(x0, 0, kSize.width, kSize.height)).clone();
-  cv::Mat noise(kSize, CV_16SC3), n16;
-  rng.fill(noise, cv::RNG::NORMAL, 0, 3);
-  bgr.convertTo(n16, CV_16SC3);
-  n16 += noise;
-  n16.convertTo(bgr, CV_8UC3);
-  return bgr;
+  return with_sensor_noise(bgr, rng);
 }
 
 struct Detected {
