@@ -916,6 +916,36 @@ TEST(ShotFeatures, LaplacianVarianceOfAPointAndOfAView)
   EXPECT_EQ(montage::laplacian_variance(cv::Mat()), 0.0);
 }
 
+/* The one-pass Laplacian variance gives what OpenCV's two steps give
+ * (cv::Laplacian into CV_16S, cv::meanStdDev squared) at every size,
+ * including one-pixel rows and columns, whose reflected neighbour is the
+ * pixel itself, and views. */
+TEST(ShotFeatures, LaplacianVarianceEqualsOpenCvsLaplacianThenMeanStdDev)
+{
+  cv::RNG rng(7);
+  const cv::Size sizes[] = {{1, 1},  {1, 9},  {9, 1},   {2, 2},     {8, 3},     {9, 5},
+                            {10, 7}, {17, 4}, {31, 31}, {192, 108}, {256, 144}, {257, 3}};
+  for (cv::Size size : sizes)
+    for (int t = 0; t < 4; t++) {
+      cv::Mat wide(size.height + 2, size.width + 3, CV_8UC1);
+      /* Random noise, then a picture with edges (noise over a few levels). */
+      if (t % 2 == 0)
+        rng.fill(wide, cv::RNG::UNIFORM, 0, 256);
+      else
+        for (int y = 0; y < wide.rows; y++)
+          for (int x = 0; x < wide.cols; x++)
+            wide.at<guint8>(y, x) = (guint8)((x / 5 + y / 3) % 3 * 100 + rng.uniform(0, 20));
+      const cv::Mat view = wide(cv::Rect(1, 1, size.width, size.height));
+      cv::Mat lap;
+      cv::Laplacian(view, lap, CV_16S, 1, 1.0, 0.0, cv::BORDER_REFLECT_101 | cv::BORDER_ISOLATED);
+      cv::Scalar mean, sd;
+      cv::meanStdDev(lap, mean, sd);
+      const double want = sd[0] * sd[0];
+      EXPECT_NEAR(montage::laplacian_variance(view), want, 1e-9 * std::max(1.0, want))
+          << size.width << "x" << size.height << " picture " << t;
+    }
+}
+
 TEST(ShotFeatures, ColourfulnessFollowsHaslerAndSuesstrunk)
 {
   cv::RNG rng(37);

@@ -82,8 +82,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * fade-in out of black is a fade; 24: blends of 2-3 frames are found as
  * blends (windows of 3 and 4 frames); 25: a one-frame insert straight into
  * a cut (A B C) is cut on B, not C; 26: a flat flash straight into a cut
- * is a cut when the picture after it is no return to the one before */
-constexpr const char *kClipAnalysisVersion = "26";
+ * is a cut when the picture after it is no return to the one before; 27:
+ * sharpness from exact integer sums (the same value to about 1e-12) */
+constexpr const char *kClipAnalysisVersion = "27";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

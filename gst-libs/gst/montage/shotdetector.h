@@ -396,11 +396,12 @@ private:
 };
 
 /* Sharpness: the variance of the Laplacian (Pech-Pacheco et al. 2000,
- * "variance of the Laplacian") of a CV_8UC1 luma image: cv::Laplacian with
- * its 3x3 kernel (0 1 0 / 1 -4 1 / 0 1 0) into CV_16S, borders reflected
- * without repeating the edge and a view measured as an image of its own
- * (BORDER_ISOLATED), then cv::meanStdDev squared. Units: luma levels
- * squared. 0 for an empty or non-CV_8UC1 image. */
+ * "variance of the Laplacian") of a CV_8UC1 luma image: the 3x3 kernel
+ * 0 1 0 / 1 -4 1 / 0 1 0 (cv::Laplacian's with ksize 1), borders reflected
+ * without repeating the edge, a view measured as an image of its own (as
+ * BORDER_ISOLATED), its mean and variance over every pixel (population
+ * variance, as cv::meanStdDev squared). Units: luma levels squared. 0 for an
+ * empty or non-CV_8UC1 image. */
 double laplacian_variance(const cv::Mat &luma);
 
 /* Hasler and Suesstrunk's colourfulness of a BGR image (CV_8UC3): sqrt of the
