@@ -1371,6 +1371,70 @@ TEST(MontageBeat, TempoRangeProperties)
   EXPECT_EQ(gst_harness_push(f.h, buf), GST_FLOW_ERROR);
 }
 
+/* min-bpm and max-bpm bound the song's tempo in stream time, as `bpm` is:
+ * after an element that sped the audio up twice (applied_rate 2, as
+ * scaletempo gives), clicks at 180 BPM in the buffers, every other one
+ * weaker, are a song at 90, or at 45 read by the slower level. A range of
+ * 60-120 gives 90 and 40-60 gives 45 (the tracker searches 120-240 and
+ * 80-120 in buffer time). Before, the range bounded the buffers' tempo:
+ * 60-120 gave the buffers' 90, a song at 45 outside the range set. A range
+ * the tracker cannot reach at that rate (100-240 at applied_rate 4: 400-960
+ * in the buffers) posts a warning and the whole range is searched. */
+TEST(MontageBeat, TempoRangeIsInStreamTime)
+{
+  const guint rate = 44100;
+  Clicks c = make_clicks(rate, 180, 0.5, 30.0);
+  for (std::size_t k = 1; k < c.clicks.size(); k += 2) {
+    const std::size_t start = (std::size_t)gst_util_uint64_scale(c.clicks[k], rate, GST_SECOND);
+    for (std::size_t i = start; i < std::min(c.mono.size(), start + rate / 20); i++)
+      c.mono[i] *= 0.4f;
+  }
+  struct RangeCase {
+    double min_bpm, max_bpm, song_bpm, buffer_bpm;
+  };
+  for (const RangeCase &rc :
+       {RangeCase{60.0, 120.0, 90.0, 180.0}, RangeCase{40.0, 60.0, 45.0, 90.0}}) {
+    SCOPED_TRACE(rc.min_bpm);
+    Fixture f(rate, 1, false);
+    g_object_set(f.h->element, "min-bpm", rc.min_bpm, "max-bpm", rc.max_bpm, NULL);
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    segment.applied_rate = 2.0;
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&segment)));
+    f.push(c.mono, 0, c.mono.size(), 0);
+    f.eos();
+    std::vector<GstStructure *> beat = f.take("montage-beat");
+    ASSERT_FALSE(beat.empty());
+    double live_bpm = 0;
+    EXPECT_TRUE(gst_structure_get_double(beat.back(), "bpm", &live_bpm));
+    EXPECT_NEAR(live_bpm, rc.song_bpm, rc.song_bpm * 0.03) << "the live tempo";
+    free_all(beat);
+    Summary sum = take_summary(f);
+    EXPECT_NEAR(sum.bpm, rc.song_bpm, rc.song_bpm * 0.02);
+    EXPECT_GT(sum.beats.size(), (std::size_t)(rc.buffer_bpm / 60.0 * 25));
+    EXPECT_TRUE(gst_bus_pop_filtered(f.bus, GST_MESSAGE_WARNING) == nullptr);
+  }
+
+  Fixture f(rate, 1, false);
+  g_object_set(f.h->element, "min-bpm", 100.0, NULL);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  segment.applied_rate = 4.0;
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&segment)));
+  GstMessage *m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_WARNING);
+  ASSERT_NE(m, nullptr) << "no warning for a range out of reach at applied rate 4";
+  GError *err = nullptr;
+  gst_message_parse_warning(m, &err, nullptr);
+  EXPECT_NE(std::string(err->message).find("100-240 BPM at applied rate 4.00"), std::string::npos)
+      << err->message;
+  g_error_free(err);
+  gst_message_unref(m);
+  f.push(c.mono, 0, 10 * rate, 0);
+  f.eos();
+  Summary sum = take_summary(f);
+  EXPECT_GT(sum.beats.size(), 0u) << "tracked with the whole range";
+}
+
 /* ---- results must not depend on buffer sizes or on a flush ---- */
 
 /* Everything a run produced after the last forget(): messages, metas and

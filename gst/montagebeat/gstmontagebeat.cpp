@@ -150,6 +150,13 @@
  * beats on the off-beat: train_filled_with_cash (90) and hard-104 (70) do
  * (docs/montagebeat.md).
  *
+ * Like `bpm`, the range is the song's own tempo, in stream time: where the
+ * segment's applied_rate is not 1 (scaletempo upstream: the buffers hold the
+ * song |applied_rate| times as fast) the tracker searches the range times
+ * |applied_rate| in the buffers, clipped to the 40-240 BPM it can track; a
+ * range it cannot reach at all there (100-240 at applied_rate 4) posts a
+ * warning (once per start) and the whole range is searched.
+ *
  * ## Memory
  *
  * `mode=offline` keeps the onset envelope of the whole stream for the
@@ -203,6 +210,7 @@
 #include <gst/montage/heldevents.h>
 #include <gst/montage/beattracker.h>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <exception>
@@ -330,6 +338,9 @@ struct State {
   GstTagList *upstream_tags = nullptr;
   bool warned_reverse = false; /* the reverse-playback warning was posted (once per start) */
   bool refused_caps = false;   /* the refused-caps error was posted (once per start) */
+  /* The warning that min-bpm..max-bpm cannot be tracked at the segment's
+   * applied rate was posted (once per start). */
+  bool warned_range = false;
   /* montage-beats went out at SEGMENT_DONE and no audio came since: EOS
    * posts no second one (a segment seek ended by EOS). */
   bool summarised = false;
@@ -443,6 +454,26 @@ static GstMontageBeatMode resolve_mode(GstMontageBeat *self, GstMontageBeatMode 
   return live ? GST_MONTAGE_BEAT_MODE_LIVE : GST_MONTAGE_BEAT_MODE_OFFLINE;
 }
 
+/* The tracker's tempo range (buffer time) for min-bpm..max-bpm, which bound
+ * the song's tempo in stream time: buffers with applied_rate a hold the song
+ * |a| times as fast (see stream_bpm()), so the range is multiplied by |a|,
+ * then clipped to what the tracker searches (kMinBpm..kMaxBpm). Returns
+ * false, leaving the range as it was, where nothing is left (a range the
+ * tracker cannot reach at that applied rate). */
+static bool buffer_tempo_range(const GstSegment *segment, double *min_bpm, double *max_bpm)
+{
+  const double applied = std::fabs(segment->applied_rate);
+  if (!(applied > 0))
+    return true;
+  const double lo = std::max(*min_bpm * applied, montage::BeatTracker::kMinBpm);
+  const double hi = std::min(*max_bpm * applied, montage::BeatTracker::kMaxBpm);
+  if (!montage::BeatTracker::tempo_range_ok(lo, hi))
+    return false;
+  *min_bpm = lo;
+  *max_bpm = hi;
+  return true;
+}
+
 /* Drops everything tracked and starts over with the current properties.
  * Returns false (after posting an error) when the tracker cannot be made. */
 static bool reset_tracking(GstMontageBeat *self)
@@ -491,6 +522,24 @@ static bool reset_tracking(GstMontageBeat *self)
                        config.max_bpm),
                       (NULL));
     return false;
+  }
+  /* min-bpm and max-bpm are the song's tempi (stream time); the tracker
+   * measures buffer time. */
+  const GstSegment *segment = &GST_BASE_TRANSFORM(self)->segment;
+  if (!buffer_tempo_range(segment, &config.min_bpm, &config.max_bpm)) {
+    if (!st.warned_range)
+      GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                          ("montagebeat cannot track songs at %g-%g BPM at applied rate %.2f (the "
+                           "audio holds them at %g-%g BPM, it tracks %g-%g): it searches its whole "
+                           "range instead. Widen min-bpm and max-bpm.",
+                           config.min_bpm, config.max_bpm, segment->applied_rate,
+                           config.min_bpm * std::fabs(segment->applied_rate),
+                           config.max_bpm * std::fabs(segment->applied_rate),
+                           montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm),
+                          (NULL));
+    st.warned_range = true;
+    config.min_bpm = montage::BeatTracker::kMinBpm;
+    config.max_bpm = montage::BeatTracker::kMaxBpm;
   }
   if (!st.have_info)
     return true;
@@ -1325,6 +1374,7 @@ static gboolean gst_montage_beat_start(GstBaseTransform *trans)
     std::lock_guard<std::mutex> guard(st.lock);
     st.longest_buffer = 0;
     st.warned_reverse = false;
+    st.warned_range = false;
     st.refused_caps = false;
     st.discont_in = false;
   }
@@ -1485,19 +1535,20 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
       gobject_class, PROP_MIN_BPM,
       g_param_spec_double(
           "min-bpm", "Minimum tempo",
-          "Slowest tempo the tracker may choose, in beats per minute; below max-bpm. Set a "
-          "range of less than an octave around a known tempo to stop it reading half or "
-          "twice that tempo (set in NULL or READY; a change while playing applies from "
-          "the next segment or flush)",
+          "Slowest tempo the tracker may choose, in beats per minute of the song (stream "
+          "time, as bpm: at applied rates other than 1 the audio holds it that many times "
+          "faster); below max-bpm. Set a range of less than an octave around a known tempo "
+          "to stop it reading half or twice that tempo (set in NULL or READY; a change while "
+          "playing applies from the next segment or flush)",
           montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
           montage::BeatTracker::kMinBpm, rw));
   g_object_class_install_property(
       gobject_class, PROP_MAX_BPM,
       g_param_spec_double(
           "max-bpm", "Maximum tempo",
-          "Fastest tempo the tracker may choose, in beats per minute; above min-bpm "
-          "(set in NULL or READY; a change while playing applies from the next segment "
-          "or flush)",
+          "Fastest tempo the tracker may choose, in beats per minute of the song (stream "
+          "time, as bpm); above min-bpm (set in NULL or READY; a change while playing "
+          "applies from the next segment or flush)",
           montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
           montage::BeatTracker::kMaxBpm, rw));
 
