@@ -823,6 +823,71 @@ TEST(MontageBeat, SegmentDonePostsTheSegmentsSummary)
   free_all(again);
 }
 
+/* A non-flushing seek (a new SEGMENT event without a flush) resets the
+ * analysis: the audio analysed before it gets its montage-beats at that
+ * SEGMENT, as at EOS, with the whole-song BPM tag ahead of the segment
+ * event, and EOS then summarises the new segment's audio alone. A SEGMENT
+ * with no audio analysed since the last reset posts none. Before, the
+ * reset dropped the first 12 s without a summary. */
+TEST(MontageBeat, NonFlushingSeekPostsTheSummarySoFar)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 12.0);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  std::vector<GstStructure *> none = f.take("montage-beats");
+  EXPECT_TRUE(none.empty()) << "a summary for a segment without audio";
+  free_all(none);
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  while (GstEvent *ev = gst_harness_try_pull_event(f.h))
+    gst_event_unref(ev);
+  f.tag_bpms.clear();
+
+  /* Seek back to 2 s without a flush: running time goes on. */
+  seg.time = 2 * GST_SECOND;
+  seg.start = 2 * GST_SECOND;
+  seg.base = 12 * GST_SECOND;
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  f.pull_available();
+  EXPECT_EQ(f.received, f.sent.size()) << "audio held past the new segment";
+  bool segment_seen = false;
+  while (GstEvent *ev = gst_harness_try_pull_event(f.h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT)
+      segment_seen = true;
+    else if (!segment_seen)
+      f.take_tag(ev);
+    gst_event_unref(ev);
+  }
+  EXPECT_TRUE(segment_seen);
+  ASSERT_EQ(f.tag_bpms.size(), 1u) << "the whole-song BPM tag, before the segment event";
+  EXPECT_NEAR(f.tag_bpms[0], 120.0, 1.0);
+  {
+    SCOPED_TRACE("at the new segment");
+    Summary sum = take_summary(f);
+    EXPECT_EQ(sum.duration, 12 * GST_SECOND) << "the audio before the seek";
+    EXPECT_NEAR(sum.bpm, 120.0, 1.0);
+    EXPECT_GE(sum.beats.size(), ck.clicks.size() - 1);
+    expect_on_clicks(sum.beats, ck.clicks);
+  }
+
+  const std::size_t from = 2 * rate, to = 8 * rate;
+  f.push(ck.mono, from, to, 2 * GST_SECOND);
+  f.eos();
+  SCOPED_TRACE("at EOS");
+  Summary sum = take_summary(f);
+  EXPECT_EQ(sum.duration, 6 * GST_SECOND) << "the audio after the seek only";
+  EXPECT_NEAR(sum.bpm, 120.0, 1.0);
+  std::vector<GstClockTime> after;
+  for (GstClockTime t : ck.clicks)
+    if (t >= 2 * GST_SECOND && t < 8 * GST_SECOND)
+      after.push_back(t);
+  expect_on_clicks(sum.beats, after);
+  std::vector<GstStructure *> beat = f.take("montage-beat");
+  free_all(beat);
+}
+
 /* Tempo is a stream-time value: `bpm` (messages, tag, meta, montage-beats)
  * is the song's own tempo whatever the playback rate, and `running-bpm` is
  * the tempo heard, in running time, as stream-time and running-time

@@ -86,7 +86,10 @@
  * (GST_SEEK_FLAG_SEGMENT, looping playback), before SEGMENT_DONE goes
  * downstream: such a segment ends without EOS and the next one resets, so
  * each loop gets its own summary; an EOS after SEGMENT_DONE with no audio
- * since posts none:
+ * since posts none. A new SEGMENT event that resets the analysis without a
+ * flush (a non-flushing seek) posts the summary of the audio analysed since
+ * the last one first, as EOS does, before the segment event goes on (none
+ * where no audio came since; a flush drops the analysis with no summary):
  *
  * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
  *   last reset, in the same time domain as `timestamp`; in offline mode the
@@ -168,7 +171,9 @@
  * ## Resets
  *
  * All state (beats, clock, held buffers) restarts on a FLUSH_STOP event, on
- * every SEGMENT event and on a change of sample rate. The analysis
+ * every SEGMENT event and on a change of sample rate; a SEGMENT event first
+ * posts montage-beats for the audio analysed since the last summary (see
+ * above), a flush drops it. The analysis
  * properties (mode, silence-threshold, live-delay, min-bpm, max-bpm) are
  * flagged GST_PARAM_MUTABLE_READY: the tracker is made with them when the
  * element goes from READY to PAUSED, and a value set while PAUSED or PLAYING
@@ -1218,6 +1223,13 @@ static GstEvent *with_bpm(GstMontageBeat *self, GstEvent *event)
   return out;
 }
 
+/* Whether audio was analysed since the last reset and no montage-beats has
+ * covered it yet. */
+static bool has_unsummarised_audio(const State &st)
+{
+  return st.samples > 0 && !st.summarised;
+}
+
 static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
@@ -1236,7 +1248,16 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
     push_held(self);
     break;
   case GST_EVENT_SEGMENT:
-    /* Audio of the old segment goes out before the new segment event. */
+    /* The new segment resets the analysis (below) without a flush (a
+     * non-flushing seek, an upstream that starts a new segment): the audio
+     * analysed since the last summary gets its montage-beats first, as at
+     * EOS, rather than being lost (a flush dropped it already, and no
+     * audio is left). Audio of the old segment goes out before the new
+     * segment event. */
+    if (has_unsummarised_audio(*self->state)) {
+      post_beats(self);
+      self->state->summarised = true;
+    }
     push_held(self);
     break;
   case GST_EVENT_SEGMENT_DONE:
