@@ -823,6 +823,54 @@ TEST(MontageBeat, SegmentDonePostsTheSegmentsSummary)
   free_all(again);
 }
 
+/* A SEGMENT_DONE with no audio since the last summary (a second one, as an
+ * upstream that repeats it sends) posts no second montage-beats and no
+ * second BPM tag: the whole-song pass is not run again for the same audio,
+ * as EOS after SEGMENT_DONE posts none. Audio after it (no new segment:
+ * no reset) makes the next SEGMENT_DONE post again, over all the audio
+ * since the reset. Before, each SEGMENT_DONE re-ran the whole-song pass and
+ * posted the same summary again. */
+TEST(MontageBeat, SegmentDoneWithNoAudioSincePostsNoSecondSummary)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 16.0);
+  const std::size_t first = 12 * rate;
+  f.push(ck.mono, 0, first, 0);
+  auto segment_done = [&f](GstClockTime at) {
+    EXPECT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment_done(GST_FORMAT_TIME, at)));
+    f.pull_available();
+    while (GstEvent *ev = gst_harness_try_pull_event(f.h)) {
+      f.take_tag(ev);
+      gst_event_unref(ev);
+    }
+  };
+  segment_done(12 * GST_SECOND);
+  {
+    Summary sum = take_summary(f);
+    EXPECT_EQ(sum.duration, 12 * GST_SECOND);
+    EXPECT_NEAR(sum.bpm, 120.0, 1.0);
+  }
+  /* The live tempo's tags held with the audio, then the whole-song one. */
+  ASSERT_FALSE(f.tag_bpms.empty()) << "the whole-song BPM tag at SEGMENT_DONE";
+  EXPECT_NEAR(f.tag_bpms.back(), 120.0, 1.0);
+  f.tag_bpms.clear();
+  segment_done(12 * GST_SECOND);
+  std::vector<GstStructure *> again = f.take("montage-beats");
+  EXPECT_TRUE(again.empty()) << "the same summary posted again";
+  free_all(again);
+  EXPECT_TRUE(f.tag_bpms.empty()) << "the same BPM tag sent again";
+
+  f.push(ck.mono, first, ck.mono.size(), 12 * GST_SECOND);
+  segment_done(16 * GST_SECOND);
+  Summary sum = take_summary(f);
+  EXPECT_EQ(sum.duration, 16 * GST_SECOND) << "all the audio since the reset";
+  expect_on_clicks(sum.beats, ck.clicks);
+  EXPECT_FALSE(f.tag_bpms.empty()) << "the whole-song BPM tag at SEGMENT_DONE";
+  std::vector<GstStructure *> beat = f.take("montage-beat");
+  free_all(beat);
+}
+
 /* A non-flushing seek (a new SEGMENT event without a flush) resets the
  * analysis: the audio analysed before it gets its montage-beats at that
  * SEGMENT, as at EOS, with the whole-song BPM tag ahead of the segment

@@ -85,8 +85,9 @@
  * when no beat was found), and at the end of each segment of a segment seek
  * (GST_SEEK_FLAG_SEGMENT, looping playback), before SEGMENT_DONE goes
  * downstream: such a segment ends without EOS and the next one resets, so
- * each loop gets its own summary; an EOS after SEGMENT_DONE with no audio
- * since posts none. A new SEGMENT event that resets the analysis without a
+ * each loop gets its own summary; an EOS or a second SEGMENT_DONE after
+ * SEGMENT_DONE with no audio since posts none (the whole-song pass is not
+ * run again; the BPM tag is not sent again). A new SEGMENT event that resets the analysis without a
  * flush (a non-flushing seek) posts the summary of the audio analysed since
  * the last one first, as EOS does, before the segment event goes on (none
  * where no audio came since; a flush drops the analysis with no summary):
@@ -346,8 +347,9 @@ struct State {
   /* The warning that min-bpm..max-bpm cannot be tracked at the segment's
    * applied rate was posted (once per start). */
   bool warned_range = false;
-  /* montage-beats went out at SEGMENT_DONE and no audio came since: EOS
-   * posts no second one (a segment seek ended by EOS). */
+  /* montage-beats went out (at SEGMENT_DONE, or at a SEGMENT before its
+   * reset) and no audio came since: EOS and SEGMENT_DONE post no second one
+   * (a segment seek ended by EOS, a repeated SEGMENT_DONE). */
   bool summarised = false;
   /* The buffer coming in was flagged DISCONT (gst_montage_beat_chain() took
    * the flag off); GstBaseTransform's chain function. */
@@ -1265,8 +1267,11 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
      * application seeks again, and the next segment resets), so the
      * segment's montage-beats goes out here, as at EOS. No more audio may
      * come to release the held audio, so it goes out now too, as decoders
-     * drain here. */
-    post_beats(self);
+     * drain here. A SEGMENT_DONE with no audio since the last summary (a
+     * repeated one) posts none: the whole-song pass would give the same
+     * result again. */
+    if (!self->state->summarised)
+      post_beats(self);
     self->state->summarised = true;
     push_held(self);
     break;
