@@ -934,6 +934,14 @@ TEST(MontageBeat, NonFlushingSeekPostsTheSummarySoFar)
   expect_on_clicks(sum.beats, after);
   std::vector<GstStructure *> beat = f.take("montage-beat");
   free_all(beat);
+
+  /* A new stream after EOS (no flush): EOS summarised the audio already. */
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_stream_start("again")));
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  std::vector<GstStructure *> again = f.take("montage-beats");
+  EXPECT_TRUE(again.empty()) << "the EOS summary posted again at the next segment";
+  free_all(again);
 }
 
 /* Tempo is a stream-time value: `bpm` (messages, tag, meta, montage-beats)

@@ -347,9 +347,10 @@ struct State {
   /* The warning that min-bpm..max-bpm cannot be tracked at the segment's
    * applied rate was posted (once per start). */
   bool warned_range = false;
-  /* montage-beats went out (at SEGMENT_DONE, or at a SEGMENT before its
-   * reset) and no audio came since: EOS and SEGMENT_DONE post no second one
-   * (a segment seek ended by EOS, a repeated SEGMENT_DONE). */
+  /* montage-beats went out (at SEGMENT_DONE, EOS, or a SEGMENT before its
+   * reset) and no audio came since: EOS, SEGMENT_DONE and SEGMENT post no
+   * second one (a segment seek ended by EOS, a repeated SEGMENT_DONE, a new
+   * stream after EOS). */
   bool summarised = false;
   /* The buffer coming in was flagged DISCONT (gst_montage_beat_chain() took
    * the flag off); GstBaseTransform's chain function. */
@@ -1247,6 +1248,9 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
   case GST_EVENT_EOS:
     if (!self->state->summarised)
       post_beats(self);
+    /* A new stream after it (STREAM_START, SEGMENT, no flush) posts no
+     * second summary of this audio. */
+    self->state->summarised = true;
     push_held(self);
     break;
   case GST_EVENT_SEGMENT:
