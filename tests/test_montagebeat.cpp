@@ -694,6 +694,20 @@ TEST(MontageBeat, TimeGoingBackRestartsTheTracking)
         EXPECT_GE(live[i], 5 * GST_SECOND);
       }
     EXPECT_EQ(back, 1u) << "the live beats go back once, where the stream's time does";
+    {
+      /* The restart posts the summary of the audio before it, as a new
+       * segment does (before, that audio got none). */
+      SCOPED_TRACE("at the restart");
+      Summary before = take_summary(f);
+      EXPECT_EQ(before.duration, 15 * GST_SECOND) << "the audio before the restart";
+      ASSERT_FALSE(before.beats.empty());
+      EXPECT_LT(before.beats.back(), 15 * GST_SECOND);
+      std::vector<GstClockTime> expected;
+      for (GstClockTime t : ck.clicks)
+        if (t < 15 * GST_SECOND)
+          expected.push_back(t);
+      expect_on_clicks(before.beats, expected);
+    }
     f.eos();
     Summary sum = take_summary(f);
     if (g_strcmp0(mode, "offline") == 0) {

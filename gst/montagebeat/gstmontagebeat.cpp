@@ -87,9 +87,10 @@
  * downstream: such a segment ends without EOS and the next one resets, so
  * each loop gets its own summary; an EOS or a second SEGMENT_DONE after
  * SEGMENT_DONE with no audio since posts none (the whole-song pass is not
- * run again; the BPM tag is not sent again). A new SEGMENT event that resets the analysis without a
- * flush (a non-flushing seek) posts the summary of the audio analysed since
- * the last one first, as EOS does, before the segment event goes on (none
+ * run again; the BPM tag is not sent again). A reset without a flush (a new
+ * SEGMENT event: a non-flushing seek; the stream's time going back) posts
+ * the summary of the audio analysed since the last one first, as EOS does,
+ * before the segment event or the audio after the restart goes on (none
  * where no audio came since; a flush drops the analysis with no summary):
  *
  * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
@@ -188,7 +189,8 @@
  * stay on the stream's time; the sample clock then restarts from the PTS,
  * and the beats so far are kept. Where the stream's time goes back that way
  * (a source that loops or restarts its timestamps without a segment), all
- * state restarts, as on a SEGMENT event. Other serialized events (GAP, tags, an
+ * state restarts, as on a SEGMENT event, after montage-beats for the audio
+ * before. Other serialized events (GAP, tags, an
  * application's own, and the element's BPM tags) go downstream behind the
  * audio held before them, in order. A segment whose time is past 0 (after a
  * seek) starts inside the music: its first 23 ms are no onset for the
@@ -730,6 +732,19 @@ static void post_beats(GstMontageBeat *self)
     push_bpm_tag(self, stream_bpm(&GST_BASE_TRANSFORM(self)->segment, song.bpm), true);
 }
 
+/* Before a reset that is not a flush (a new segment, the stream's time
+ * going back): posts montage-beats for the audio
+ * analysed since the last reset, where no summary covered it yet, so that
+ * its offline result is not lost. */
+static void summarise_before_reset(GstMontageBeat *self)
+{
+  State &st = *self->state;
+  if (st.samples == 0 || st.summarised)
+    return;
+  post_beats(self);
+  st.summarised = true;
+}
+
 static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
@@ -1060,6 +1075,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
      * so that beats, energy and `duration` never go back in time. */
     GST_INFO_OBJECT(self, "time went back to %" GST_TIME_FORMAT ": tracking restarts",
                     GST_TIME_ARGS(pts));
+    summarise_before_reset(self);
     const GstFlowReturn pushed = push_held(self);
     if (pushed != GST_FLOW_OK) {
       gst_buffer_unref(buf);
@@ -1226,13 +1242,6 @@ static GstEvent *with_bpm(GstMontageBeat *self, GstEvent *event)
   return out;
 }
 
-/* Whether audio was analysed since the last reset and no montage-beats has
- * covered it yet. */
-static bool has_unsummarised_audio(const State &st)
-{
-  return st.samples > 0 && !st.summarised;
-}
-
 static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
@@ -1260,10 +1269,7 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
      * EOS, rather than being lost (a flush dropped it already, and no
      * audio is left). Audio of the old segment goes out before the new
      * segment event. */
-    if (has_unsummarised_audio(*self->state)) {
-      post_beats(self);
-      self->state->summarised = true;
-    }
+    summarise_before_reset(self);
     push_held(self);
     break;
   case GST_EVENT_SEGMENT_DONE:
