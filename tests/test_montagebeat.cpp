@@ -1065,6 +1065,45 @@ TEST(MontageBeat, AudioHeldUnderOldCapsLeavesBeforeNewCaps)
   EXPECT_EQ(sum.duration, 10 * GST_SECOND);
 }
 
+/* A new sample rate restarts the tracking without a flush: the audio
+ * analysed at the old rate gets its montage-beats at the CAPS event, as at a
+ * new segment, and EOS summarises the audio at the new rate. Before, the
+ * first 10 s got no summary. */
+TEST(MontageBeat, RateChangePostsTheSummarySoFar)
+{
+  Fixture f(44100, 1, false);
+  Clicks ck = make_clicks(44100, 120, 0.5, 10.0);
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  GstCaps *caps = gst_caps_from_string("audio/x-raw, format=F32LE, rate=48000, channels=1, "
+                                       "layout=interleaved");
+  EXPECT_TRUE(gst_harness_push_event(f.h, gst_event_new_caps(caps)));
+  gst_caps_unref(caps);
+  f.pull_available();
+  EXPECT_EQ(f.received, f.sent.size()) << "audio held across the rate change";
+  {
+    SCOPED_TRACE("at the rate change");
+    Summary sum = take_summary(f);
+    EXPECT_EQ(sum.duration, 10 * GST_SECOND);
+    EXPECT_NEAR(sum.bpm, 120.0, 1.0);
+    EXPECT_GE(sum.beats.size(), ck.clicks.size() - 1);
+    expect_on_clicks(sum.beats, ck.clicks);
+  }
+  f.rate = 48000;
+  Clicks more = make_clicks(48000, 120, 0.5, 8.0);
+  f.push(more.mono, 0, more.mono.size(), 10 * GST_SECOND);
+  f.eos();
+  SCOPED_TRACE("at EOS");
+  Summary sum = take_summary(f);
+  EXPECT_EQ(sum.duration, 8 * GST_SECOND) << "the audio at the new rate only";
+  EXPECT_NEAR(sum.bpm, 120.0, 1.0);
+  std::vector<GstClockTime> expected;
+  for (GstClockTime t : more.clicks)
+    expected.push_back(t + 10 * GST_SECOND);
+  expect_on_clicks(sum.beats, expected);
+  std::vector<GstStructure *> beat = f.take("montage-beat");
+  free_all(beat);
+}
+
 TEST(MontageBeat, FlushResets)
 {
   const guint rate = 44100;

@@ -88,10 +88,11 @@
  * each loop gets its own summary; an EOS or a second SEGMENT_DONE after
  * SEGMENT_DONE with no audio since posts none (the whole-song pass is not
  * run again; the BPM tag is not sent again). A reset without a flush (a new
- * SEGMENT event: a non-flushing seek; the stream's time going back) posts
- * the summary of the audio analysed since the last one first, as EOS does,
- * before the segment event or the audio after the restart goes on (none
- * where no audio came since; a flush drops the analysis with no summary):
+ * SEGMENT event: a non-flushing seek; the stream's time going back; a new
+ * sample rate) posts the summary of the audio analysed since the last one
+ * first, as EOS does, before the event or the audio after the restart goes
+ * on (none where no audio came since; a flush drops the analysis with no
+ * summary):
  *
  * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
  *   last reset, in the same time domain as `timestamp`; in offline mode the
@@ -173,9 +174,9 @@
  * ## Resets
  *
  * All state (beats, clock, held buffers) restarts on a FLUSH_STOP event, on
- * every SEGMENT event and on a change of sample rate; a SEGMENT event first
- * posts montage-beats for the audio analysed since the last summary (see
- * above), a flush drops it. The analysis
+ * every SEGMENT event and on a change of sample rate; a SEGMENT event and a
+ * new rate first post montage-beats for the audio analysed since the last
+ * summary (see above), a flush drops it. The analysis
  * properties (mode, silence-threshold, live-delay, min-bpm, max-bpm) are
  * flagged GST_PARAM_MUTABLE_READY: the tracker is made with them when the
  * element goes from READY to PAUSED, and a value set while PAUSED or PLAYING
@@ -733,7 +734,7 @@ static void post_beats(GstMontageBeat *self)
 }
 
 /* Before a reset that is not a flush (a new segment, the stream's time
- * going back): posts montage-beats for the audio
+ * going back, a new sample rate): posts montage-beats for the audio
  * analysed since the last reset, where no summary covered it yet, so that
  * its offline result is not lost. */
 static void summarise_before_reset(GstMontageBeat *self)
@@ -1287,10 +1288,15 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
     break;
   case GST_EVENT_CAPS: {
     /* Audio held under the old caps goes out before the new caps (a new
-     * rate resets the tracking, in set_caps()). */
+     * rate resets the tracking, in set_caps(): the audio analysed at the
+     * old rate gets its summary first). */
     GstCaps *caps = nullptr,
             *current = gst_pad_get_current_caps(GST_BASE_TRANSFORM_SINK_PAD(trans));
     gst_event_parse_caps(event, &caps);
+    GstAudioInfo next;
+    if (self->state->have_info && gst_audio_info_from_caps(&next, caps) &&
+        GST_AUDIO_INFO_RATE(&next) != GST_AUDIO_INFO_RATE(&self->state->info))
+      summarise_before_reset(self);
     if (current && !gst_caps_is_equal(current, caps))
       push_held(self);
     if (current)
