@@ -15,9 +15,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -264,6 +269,44 @@ std::string tmp_file(const char *name)
   return out;
 }
 
+/* Runs `work` on a new thread (with a new main context pushed as its
+ * thread-default one when `own_context`) while this thread waits without
+ * iterating any main context. True when `work` returned within `limit`
+ * seconds; false otherwise, the thread then left behind (detached: `work`
+ * must own what it uses) so that a render that hangs fails its test with a
+ * message. (The process may then fail to exit, as the old render's hang
+ * showed; meson's time limit ends it.) */
+bool run_on_worker(std::function<void()> work, bool own_context, int limit)
+{
+  struct State {
+    std::mutex mutex;
+    std::condition_variable cond;
+    bool done = false;
+  };
+  auto state = std::make_shared<State>();
+  std::thread worker([state, work, own_context] {
+    GMainContext *context = own_context ? g_main_context_new() : nullptr;
+    if (context)
+      g_main_context_push_thread_default(context);
+    work();
+    if (context) {
+      g_main_context_pop_thread_default(context);
+      g_main_context_unref(context);
+    }
+    std::lock_guard<std::mutex> lock(state->mutex);
+    state->done = true;
+    state->cond.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(state->mutex);
+  if (!state->cond.wait_for(lock, std::chrono::seconds(limit), [&] { return state->done; })) {
+    worker.detach();
+    return false;
+  }
+  lock.unlock();
+  worker.join();
+  return true;
+}
+
 } // namespace
 
 TEST(RenderCuts, SameFramesAndSoundAsTheTimeline)
@@ -477,20 +520,46 @@ TEST(RenderCuts, EncoderFailingMidStreamFallsBack)
  * duration) for the whole process. A file made again under the same name
  * (here all of them; the song's oggmux picks new stream serials, so new
  * stream ids) failed the second timeline render with "Internal data stream
- * error": the stale asset's stream ids matched none of the new file's. */
+ * error": the stale asset's stream ids matched none of the new file's.
+ *
+ * Each round renders on a worker thread with its own thread-default main
+ * context while this thread iterates no context at all, as a library caller
+ * with its own loop does: the first round discovers the files, the second
+ * discovers them again. Both hung: the discovery of a new file
+ * (ges_uri_clip_asset_request_sync()) and the rediscovery of a changed one
+ * waited in a main loop on the global default context, while GES reported
+ * on the worker's own context. A time limit makes that a failure. */
 TEST(RenderTimeline, FileMadeAgainUnderTheSameName)
 {
   for (int round = 0; round < 2; round++) {
-    Fixture f;
-    ASSERT_TRUE(f.make("again-"));
-    std::string out = tmp_file("montage-render-again.mp4");
-    montage::RenderResult result;
-    ASSERT_TRUE(f.render(montage::RenderPath::kTimeline, out, &result)) << "round " << round;
+    SCOPED_TRACE("round " + std::to_string(round));
+    struct Round {
+      Fixture f;
+      std::string out = tmp_file("montage-render-again.mp4");
+      bool rendered = false;
+      std::string message;
+    };
+    auto r = std::make_shared<Round>();
+    ASSERT_TRUE(r->f.make("again-"));
+    const bool finished = run_on_worker(
+        [r] {
+          montage::RenderSettings settings =
+              Fixture::preview(montage::RenderPath::kTimeline, r->out);
+          montage::RenderResult result;
+          GError *err = nullptr;
+          r->rendered =
+              montage::render_plan(r->f.plan, r->f.song, r->f.clips, settings, &result, &err);
+          r->message = err ? err->message : "";
+          g_clear_error(&err);
+        },
+        true, 30);
+    ASSERT_TRUE(finished) << "the render on a thread with its own main context hung";
+    ASSERT_TRUE(r->rendered) << r->message;
     guint64 total = 0;
-    for (guint64 n : f.lengths)
+    for (guint64 n : r->f.lengths)
       total += n;
-    EXPECT_EQ(decode_frames(out).size(), total) << "round " << round;
-    g_unlink(out.c_str());
+    EXPECT_EQ(decode_frames(r->out).size(), total);
+    g_unlink(r->out.c_str());
   }
 }
 

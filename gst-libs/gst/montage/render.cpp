@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -167,18 +168,111 @@ bool file_identity(const std::string &uri, FileIdentity &out)
   return true;
 }
 
-struct AssetRequest {
-  GMainLoop *loop = nullptr;
-  GESAsset *asset = nullptr;
-  GError *error = nullptr;
-};
-
-void on_asset_ready(GObject *, GAsyncResult *res, gpointer data)
+/* Where GES discovers files for us: a thread of our own whose private main
+ * context is its thread-default one for its whole life, and which runs that
+ * context and nothing else.
+ *
+ * What GES 1.22 does (ges-asset.c, ges-uri-asset.c, gstdiscoverer.c):
+ * ges_asset_request_async() makes a GTask, which reports on the
+ * thread-default context of the calling thread at that moment; discovery
+ * goes through one GstDiscoverer per calling thread (keyed by
+ * g_thread_self()), made at that thread's first discovery and bound for
+ * good, by gst_discoverer_start(), to the thread-default context of that
+ * moment. Its "discovered" signal, which completes the request, comes only
+ * when that context is iterated. ges_uri_clip_asset_request_sync() makes a
+ * new discoverer on the thread-default context but waits in a main loop on
+ * the global default context: it completes only where the two are the same
+ * and this thread can own the global default one, and it dispatches
+ * whatever else is attached there (the main thread's sources) on the
+ * calling thread. The rediscovery of a changed file waited the same way.
+ * So a caller on a thread with its own context hung, and one on a worker
+ * thread ran the main thread's sources.
+ *
+ * Waiting on the caller's thread with a private context pushed for the
+ * request is no cure: the thread's discoverer stays bound to the context of
+ * its first discovery (gone after that request, or the caller's own), so
+ * the next request there would hang. On our own thread the discoverer, the
+ * GTasks and the loop all use the one context, whoever calls; the caller
+ * just blocks until the answer comes and dispatches nothing. Made on first
+ * use and kept for the life of the process, as GES keeps its discoverers
+ * until ges_deinit(). */
+class AssetThread
 {
-  auto *req = static_cast<AssetRequest *>(data);
-  req->asset = ges_asset_request_finish(res, &req->error);
-  g_main_loop_quit(req->loop);
-}
+public:
+  static AssetThread &get()
+  {
+    static AssetThread *thread = new AssetThread(); /* never freed: see above */
+    return *thread;
+  }
+
+  /* The asset of `uri` as GES reports it (new, fetched from its cache or
+   * discovered again after ges_asset_needs_reload()); NULL with `error`
+   * set when GES fails to load it. Blocks until then (GES's discovery
+   * timeout is 60 s). */
+  GESAsset *request(const std::string &uri, GError **error)
+  {
+    Request req;
+    req.uri = uri;
+    GSource *source = g_idle_source_new();
+    g_source_set_callback(source, start, &req, nullptr);
+    g_source_attach(source, context_);
+    g_source_unref(source);
+    std::unique_lock<std::mutex> lock(req.mutex);
+    req.cond.wait(lock, [&] { return req.done; });
+    if (req.error)
+      g_propagate_error(error, req.error);
+    return req.asset;
+  }
+
+private:
+  struct Request {
+    std::string uri;
+    std::mutex mutex;
+    std::condition_variable cond;
+    bool done = false;
+    GESAsset *asset = nullptr;
+    GError *error = nullptr;
+  };
+
+  AssetThread() : context_(g_main_context_new()), loop_(g_main_loop_new(context_, FALSE))
+  {
+    g_thread_unref(g_thread_new("montage-assets", run, this));
+  }
+
+  static gpointer run(gpointer data)
+  {
+    auto *self = static_cast<AssetThread *>(data);
+    g_main_context_push_thread_default(self->context_);
+    g_main_loop_run(self->loop_);
+    g_main_context_pop_thread_default(self->context_);
+    return nullptr;
+  }
+
+  /* On the asset thread: the GTask and (at the first request) the
+   * discoverer take its context. */
+  static gboolean start(gpointer data)
+  {
+    auto *req = static_cast<Request *>(data);
+    ges_asset_request_async(GES_TYPE_URI_CLIP, req->uri.c_str(), nullptr, ready, req);
+    return G_SOURCE_REMOVE;
+  }
+
+  static void ready(GObject *, GAsyncResult *res, gpointer data)
+  {
+    auto *req = static_cast<Request *>(data);
+    GError *err = nullptr;
+    GESAsset *asset = ges_asset_request_finish(res, &err);
+    /* The caller frees `req` once it sees `done`: notify with the lock held. */
+    std::lock_guard<std::mutex> lock(req->mutex);
+    req->asset = asset;
+    req->error = err;
+    req->done = true;
+    req->cond.notify_one();
+  }
+
+  GMainContext *context_;
+  GMainLoop *loop_;
+};
 
 /* The GES asset of `uri`. GES keeps an asset (the file's streams, their ids,
  * its duration) per URI for the whole process; a file replaced under the
@@ -186,7 +280,9 @@ void on_asset_ready(GObject *, GAsyncResult *res, gpointer data)
  * size or time) is discovered again, else its stale stream ids match none of
  * the new file's streams and the render fails ("Internal data stream
  * error"). A URI seen the first time is discovered again too, in case GES
- * holds it from elsewhere (an .xges read back). */
+ * holds it from elsewhere (an .xges read back). Anything to discover is
+ * discovered on the AssetThread; an asset GES holds ready comes straight
+ * from its cache. Touches no main context of the caller's. */
 GESAsset *request_asset(const std::string &uri, GError **error)
 {
   static std::mutex mutex;
@@ -202,21 +298,14 @@ GESAsset *request_asset(const std::string &uri, GError **error)
 
   GError *err = nullptr;
   GESAsset *asset = nullptr;
-  if (reload && ges_asset_needs_reload(GES_TYPE_URI_CLIP, uri.c_str())) {
-    /* A synchronous request would hand back the asset while it reloads:
-     * wait for the reload on the context GES reports on (ges_init()'s, the
-     * default one, as ges_uri_clip_asset_request_sync() does). */
+  if (reload && ges_asset_needs_reload(GES_TYPE_URI_CLIP, uri.c_str()))
     GST_INFO("%s changed since GES discovered it: discovering it again", uri.c_str());
-    AssetRequest req;
-    req.loop = g_main_loop_new(nullptr, FALSE);
-    ges_asset_request_async(GES_TYPE_URI_CLIP, uri.c_str(), nullptr, on_asset_ready, &req);
-    g_main_loop_run(req.loop);
-    g_main_loop_unref(req.loop);
-    asset = req.asset;
-    err = req.error;
-  } else {
-    asset = GES_ASSET(ges_uri_clip_asset_request_sync(uri.c_str(), &err));
-  }
+  else if (!reload)
+    /* Ready in GES's cache, or NULL (not there, still loading, or failed
+     * with `err` set) without waiting for anything. */
+    asset = ges_asset_request(GES_TYPE_URI_CLIP, uri.c_str(), &err);
+  if (!asset && !err)
+    asset = AssetThread::get().request(uri, &err);
   if (!asset) {
     g_set_error(error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "cannot load %s: %s",
                 uri.c_str(), err ? err->message : "unknown error");

@@ -5,9 +5,16 @@
  * trimming, scaling, mixing and muxing; this file maps the plan onto it: one
  * video layer with a clip per segment (start, in-point, duration), one audio
  * layer with the song from 0 for the plan's duration, video restricted to the
- * output size and frame rate. It handles every transition. GES asset
- * discovery is synchronous: call from the application's thread, never from a
- * streaming thread.
+ * output size and frame rate. It handles every transition. Discovering the
+ * files blocks the caller: call from an application or worker thread, never
+ * from a streaming thread. The discovery runs on a thread of the library's
+ * own with its own main context (made at the first discovery, kept for the
+ * process), so it neither needs nor dispatches any main context of the
+ * caller's: GES 1.22 reports discoveries on the main context that was the
+ * discovering thread's thread-default when GES first discovered there, and
+ * its ges_uri_clip_asset_request_sync() waits on the global default context
+ * (it hangs on a thread with a context of its own and runs the main
+ * thread's sources on a worker thread): docs/render.md.
  *
  * The cut path (render-cuts.cpp), for plans with only hard cuts: one decoding
  * pipeline per clip (uridecodebin ! videoconvertscale ! appsink) kept alive
@@ -56,7 +63,9 @@ struct TimelineOptions {
  * GES keeps one asset per URI for the process; a local file replaced under
  * the same name since the last call (device, inode, size or times differ)
  * is discovered again, so repeated renders in one process see each file as
- * it is now. */
+ * it is now. Call from any thread but a streaming thread; blocks while
+ * files are discovered (at most GES's discovery timeout, 60 s, each),
+ * dispatching no main context. */
 GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
                             const std::vector<ClipAnalysis> &clips, gint width, gint height,
                             GError **error, const TimelineOptions &options = {});
