@@ -307,6 +307,27 @@ bool run_on_worker(std::function<void()> work, bool own_context, int limit)
   return true;
 }
 
+/* An idle source on the global default main context that records the
+ * thread it ran on. */
+struct DefaultContextProbe {
+  std::atomic<GThread *> ran_on{nullptr};
+  guint id = 0;
+  DefaultContextProbe()
+  {
+    id = g_idle_add(
+        [](gpointer data) -> gboolean {
+          static_cast<DefaultContextProbe *>(data)->ran_on = g_thread_self();
+          return G_SOURCE_REMOVE;
+        },
+        this);
+  }
+  ~DefaultContextProbe()
+  {
+    if (!ran_on)
+      g_source_remove(id);
+  }
+};
+
 } // namespace
 
 TEST(RenderCuts, SameFramesAndSoundAsTheTimeline)
@@ -560,6 +581,52 @@ TEST(RenderTimeline, FileMadeAgainUnderTheSameName)
       total += n;
     EXPECT_EQ(decode_frames(r->out).size(), total);
     g_unlink(r->out.c_str());
+  }
+}
+
+/* A render on a worker thread with no context of its own must leave the
+ * global default main context, the main thread's, alone: its sources are
+ * the main thread's to run (an application's GUI loop may not be iterating
+ * at that moment). Along the timeline path, discovering the clips ran a
+ * main loop on that context on the render's thread; along both, every wait
+ * of the render dispatched it. This thread waits without iterating it. */
+TEST(RenderThreads, WorkerRenderDispatchesNoneOfTheMainContext)
+{
+  for (montage::RenderPath path : {montage::RenderPath::kTimeline, montage::RenderPath::kCuts}) {
+    const char *name = path == montage::RenderPath::kCuts ? "cuts" : "timeline";
+    SCOPED_TRACE(name);
+    struct Job {
+      Fixture f;
+      std::string out = tmp_file("montage-render-worker-ctx.mp4");
+      montage::RenderPath path;
+      bool rendered = false;
+      std::string message;
+    };
+    auto job = std::make_shared<Job>();
+    job->path = path;
+    /* Its own file names: the clips are new to GES, so discovered. */
+    ASSERT_TRUE(job->f.make((std::string("worker-ctx-") + name + "-").c_str()));
+    DefaultContextProbe probe;
+    const bool finished = run_on_worker(
+        [job] {
+          montage::RenderSettings settings = Fixture::preview(job->path, job->out);
+          montage::RenderResult result;
+          GError *err = nullptr;
+          job->rendered =
+              montage::render_plan(job->f.plan, job->f.song, job->f.clips, settings, &result, &err);
+          job->message = err ? err->message : "";
+          g_clear_error(&err);
+        },
+        false, 30);
+    ASSERT_TRUE(finished) << "the render on a worker thread hung";
+    EXPECT_TRUE(job->rendered) << job->message;
+    EXPECT_EQ(probe.ran_on.load(), nullptr)
+        << "the main context's source ran on the render's thread";
+    /* It is still there, and runs here. */
+    while (g_main_context_iteration(nullptr, FALSE)) {
+    }
+    EXPECT_EQ(probe.ran_on.load(), g_thread_self());
+    g_unlink(job->out.c_str());
   }
 }
 

@@ -69,14 +69,21 @@ bool is_inside(GstObject *obj, GstElement *ancestor);
 
 /* What a render does whenever it waits (for a bus message, a decoded frame,
  * room in the encoder's queue): dispatches what is ready on the calling
- * thread's thread-default main context, where the caller may keep the
- * sources that cancel it (the tool's g_unix_signal_add() handlers for Ctrl-C
- * and SIGTERM), and tells whether RenderSettings::cancellable is cancelled.
+ * thread's own main context, where the caller may keep the sources that
+ * cancel it (the tool's g_unix_signal_add() handlers for Ctrl-C and
+ * SIGTERM), and tells whether RenderSettings::cancellable is cancelled.
  * Cancelling thus stops a render within about 250 ms whether or not its
  * pipelines make progress; before, only the progress callback dispatched
- * those sources, and a stalled render never called it. The context is
- * dispatched only when this thread can own it at that moment (no other
- * thread runs it), and owned only for that dispatch. */
+ * those sources, and a stalled render never called it. The render itself
+ * needs nothing dispatched (it pops its buses and calls progress directly).
+ * The caller's context is the one it pushed as thread-default or, on the
+ * process's main thread with none pushed, the global default one; a worker
+ * thread with none pushed has none, and nothing is dispatched: the global
+ * default context's sources are the main thread's, and dispatching them on
+ * the render's thread ran them there whenever the main thread was not
+ * iterating at that moment. The context is dispatched only when this thread
+ * can own it at that moment (no other thread runs it), and owned only for
+ * that dispatch. */
 class Interrupt
 {
 public:
@@ -91,7 +98,7 @@ public:
 
 private:
   GCancellable *cancellable_;
-  GMainContext *context_;
+  GMainContext *context_; /* NULL: none to dispatch */
 };
 
 /* The cut-only render (render-cuts.cpp): one decoding pipeline per clip, kept

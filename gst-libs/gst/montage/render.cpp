@@ -9,6 +9,8 @@
 #include <glib/gstdio.h>
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -82,14 +84,33 @@ bool is_inside(GstObject *obj, GstElement *ancestor)
   return false;
 }
 
+/* True on the process's first thread (Linux: its thread id is the process
+ * id), which the global default main context belongs to by convention. */
+static bool on_main_thread()
+{
+  return (pid_t)syscall(SYS_gettid) == getpid();
+}
+
+/* The context Interrupt dispatches, or NULL for none. The render needs
+ * nothing dispatched (it pops its buses, calls progress directly, and
+ * neither GES nor the cut path attaches a source it waits for): only the
+ * caller's sources are run, on the caller's own context. */
+static GMainContext *callers_context()
+{
+  if (GMainContext *pushed = g_main_context_get_thread_default())
+    return g_main_context_ref(pushed);
+  return on_main_thread() ? g_main_context_ref(g_main_context_default()) : nullptr;
+}
+
 Interrupt::Interrupt(GCancellable *cancellable)
-    : cancellable_(cancellable), context_(g_main_context_ref_thread_default())
+    : cancellable_(cancellable), context_(callers_context())
 {
 }
 
 Interrupt::~Interrupt()
 {
-  g_main_context_unref(context_);
+  if (context_)
+    g_main_context_unref(context_);
 }
 
 bool Interrupt::check(GError **error)
@@ -100,7 +121,7 @@ bool Interrupt::check(GError **error)
    * owns it: holding it for the whole render (as this once did) made a
    * main loop that another thread started during a render wait for the
    * render's end, and had its sources dispatched on the render's thread. */
-  for (int i = 0; i < 16 && g_main_context_iteration(context_, FALSE); i++) {
+  for (int i = 0; context_ && i < 16 && g_main_context_iteration(context_, FALSE); i++) {
   }
   if (!cancelled())
     return false;

@@ -103,10 +103,14 @@ struct RenderSettings {
    * partial file is removed and render_plan() fails with
    * G_IO_ERROR_CANCELLED, no other encoder tried and no failed_uri, whether
    * or not the render is making progress. Whenever it waits, render_plan()
-   * dispatches the calling thread's thread-default main context (when no
-   * other thread runs it), so sources there that cancel it, such as
-   * g_unix_signal_add() handlers for Ctrl-C, run during a stalled render
-   * too. Not owned; may be NULL. */
+   * dispatches the calling thread's own main context (when no other thread
+   * runs it), so sources there that cancel it, such as g_unix_signal_add()
+   * handlers for Ctrl-C, run during a stalled render too. That is the
+   * context the caller pushed as thread-default, or on the main thread with
+   * none pushed the global default one; on another thread with none pushed
+   * nothing is dispatched (the global default context's sources are the
+   * main thread's), and only cancelling stops the render. Not owned; may
+   * be NULL. */
   GCancellable *cancellable = nullptr;
 };
 
@@ -132,7 +136,8 @@ struct RenderResult {
  * with `error` set when no encoder works, an input fails to decode or seek
  * (result->failed_uri names it), the output cannot be written, or kCuts was
  * asked for a plan with transitions. Blocks until done; progress is called
- * from the calling thread. */
+ * from the calling thread, and no main context but the caller's own (see
+ * RenderSettings::cancellable) is dispatched. */
 bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
                  const RenderSettings &settings, RenderResult *result, GError **error);
 
