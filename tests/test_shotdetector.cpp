@@ -429,8 +429,8 @@ TEST(ShotDetector, FlatFlashStraightIntoACutNearerAIsACutOnTheFlash)
           }
 }
 
-/* A camera flash (1-2 flat frames: white, grey 250, black) or, with
- * adaptive, a 1-2 frame insert of another shot during a pan over a colour
+/* A camera flash (1-2 flat frames: white, grey 250, black) or a 1-2
+ * frame insert of another shot during a pan over a colour
  * texture (2, 4 and 8 px a frame at 192 px wide: content 6-22 a frame; and
  * a pan speeding up from 1 px a frame at frame 23 to 8 px at frame 30,
  * across the flash at 28) adds no cut. The picture that comes back has
@@ -438,7 +438,10 @@ TEST(ShotDetector, FlatFlashStraightIntoACutNearerAIsACutOnTheFlash)
  * frame on (a fixed bound of min_content made these flashes cuts), yet
  * within what the shot's own motion explains (kFlashMotion). The same pans
  * without the flash are the control. Faster pans and longer flashes there
- * were cuts before the motion bound too ("Not yet" in the docs). */
+ * were cuts before the motion bound too ("Not yet" in the docs). With
+ * content, an insert here was a cut (its return moved on by more than 40 %
+ * of the jump into it) until the return was also taken with the camera's
+ * motion taken out (FlashOrInsertDuringAFastPanIsNoCut). */
 TEST(ShotDetector, FlashOrInsertDuringAPanIsNoCut)
 {
   struct Case {
@@ -463,8 +466,6 @@ TEST(ShotDetector, FlashOrInsertDuringAPanIsNoCut)
       ASSERT_TRUE(control.boundaries.empty()) << "pan " << c.speed;
       for (int what : {255, 250, 0, -1})
         for (int len = 1; len <= c.max_len; len++) {
-          if (what < 0 && kind != DetectorKind::kAdaptive)
-            continue; /* content: an insert in a pan is a cut ("Not yet") */
           SCOPED_TRACE(testing::Message()
                        << montage::detector_kind_name(kind) << ": pan " << c.speed << ", " << len
                        << " frame(s) of " << (what < 0 ? "another shot" : "flat ")
@@ -505,6 +506,112 @@ TEST(ShotDetector, FastPanIsNoCut)
   cv::RNG rng(5);
   Detected run = detect(80, [&](int i) { return shot_frame(1, i, rng, 9.0); });
   EXPECT_TRUE(run.boundaries.empty());
+}
+
+/* A camera flash (1-2 flat frames: white 255, grey 250, black) or a 1-2
+ * frame insert of another picture during a fast pan adds no cut, with
+ * adaptive and content, and its frames up to the one that comes back are
+ * an excursion (no frame of the pan is). The picture that comes back has
+ * moved on by (frames + 1) frames of the pan, more than 40 % of the jump
+ * into the flash: until the flash test took the camera's motion out
+ * (looks_back(), shifted_distance()), adaptive cut a 2-frame grey flash at
+ * 8 px a frame and 1-2 white or grey frames at 16 px, content a 2-frame
+ * grey flash and 1-2 frame inserts at 8 px; the other cases were no cut
+ * but no excursion either. The pans: the colour texture (from 12 px a
+ * frame its plain score is over content's threshold: content is tested at
+ * 8 px there) and shot_frame()'s tinted texture, 192 px wide. The same
+ * pans without the flash are the control. */
+TEST(ShotDetector, FlashOrInsertDuringAFastPanIsNoCut)
+{
+  struct Case {
+    DetectorKind kind;
+    bool colour; /* colour_pan_frame(), else shot_frame()'s tinted texture */
+    int speed;   /* px a frame */
+  };
+  const std::vector<Case> cases = {
+      {DetectorKind::kAdaptive, true, 8},   {DetectorKind::kAdaptive, true, 16},
+      {DetectorKind::kAdaptive, true, 24},  {DetectorKind::kContent, true, 8},
+      {DetectorKind::kAdaptive, false, 8},  {DetectorKind::kAdaptive, false, 16},
+      {DetectorKind::kAdaptive, false, 24}, {DetectorKind::kContent, false, 8},
+      {DetectorKind::kContent, false, 16},  {DetectorKind::kContent, false, 24}};
+  for (const Case &c : cases) {
+    auto pan = [&c](int scene, int i, cv::RNG &rng) {
+      return c.colour ? colour_pan_frame(scene, (double)c.speed * i, rng)
+                      : shot_frame(scene, i, rng, c.speed);
+    };
+    ShotDetectorSettings s;
+    s.detector = c.kind;
+    const char *texture = c.colour ? "colour" : "tinted";
+    cv::RNG crng(29);
+    const Detected control = detect(
+        40, [&](int i) { return pan(0, i, crng); }, s);
+    ASSERT_TRUE(control.boundaries.empty())
+        << montage::detector_kind_name(c.kind) << ": " << texture << " pan " << c.speed;
+    for (const FrameVerdict &v : control.verdicts)
+      ASSERT_FALSE(v.excursion) << "a frame of the pan is no flash";
+    for (int what : {255, 250, 0, -1})
+      for (int len : {1, 2}) {
+        SCOPED_TRACE(testing::Message() << montage::detector_kind_name(c.kind) << ": " << texture
+                                        << " pan " << c.speed << " px a frame, " << len
+                                        << " frame(s) of " << (what < 0 ? "another shot" : "flat ")
+                                        << (what < 0 ? "" : std::to_string(what)));
+        cv::RNG rng(29);
+        const Detected run = detect(
+            40,
+            [&](int i) {
+              if (i >= 20 && i < 20 + len)
+                return what < 0 ? pan(3, i, rng) : cv::Mat(kSize, CV_8UC3, cv::Scalar::all(what));
+              return pan(0, i, rng);
+            },
+            s);
+        EXPECT_TRUE(run.boundaries.empty());
+        /* The flash's frames, up to the one that comes back, are marked
+         * (left out of the shot's features), and no frame of the pan. */
+        ASSERT_EQ(run.verdicts.size(), 40u);
+        for (int k = 0; k < 40; k++)
+          EXPECT_EQ(run.verdicts[k].excursion, k >= 20 && k <= 20 + len) << "frame " << k;
+      }
+  }
+}
+
+/* A cut out of the same fast pans into another picture (another panning
+ * texture), straight or through 1-2 flat frames (A C, A W C, A W W C), is
+ * one cut: on C, or on the first flash frame. Shifting the frame before
+ * the flash by the camera's motion must not make C look like it. */
+TEST(ShotDetector, CutOutOfAFastPanIsOneCutAlsoThroughAFlash)
+{
+  struct Case {
+    DetectorKind kind;
+    bool colour;
+    int speed;
+  };
+  for (const Case &c :
+       {Case{DetectorKind::kAdaptive, true, 8}, Case{DetectorKind::kAdaptive, true, 16},
+        Case{DetectorKind::kAdaptive, true, 24}, Case{DetectorKind::kContent, true, 8}})
+    for (int into : {1, 3})
+      for (int flash : {0, 255, 250})
+        for (int len : {1, 2}) {
+          if (flash == 0 && len == 2)
+            continue; /* no flash: one case */
+          SCOPED_TRACE(testing::Message()
+                       << montage::detector_kind_name(c.kind) << ": "
+                       << (c.colour ? "colour" : "tinted") << " pan " << c.speed << " into " << into
+                       << ", " << (flash ? len : 0) << " frame(s) of " << flash);
+          ShotDetectorSettings s;
+          s.detector = c.kind;
+          cv::RNG rng(31);
+          const Detected run = detect(
+              40,
+              [&](int i) {
+                if (flash && i >= 20 && i < 20 + len)
+                  return cv::Mat(kSize, CV_8UC3, cv::Scalar::all(flash));
+                const int scene = i < 20 ? 0 : into;
+                return c.colour ? colour_pan_frame(scene, (double)c.speed * i, rng)
+                                : shot_frame(scene, i, rng, c.speed);
+              },
+              s);
+          EXPECT_EQ(run.boundaries, std::vector<int>{20});
+        }
 }
 
 class ShotDetectorBgr : public ::testing::TestWithParam<bool>

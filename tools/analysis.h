@@ -83,8 +83,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * blends (windows of 3 and 4 frames); 25: a one-frame insert straight into
  * a cut (A B C) is cut on B, not C; 26: a flat flash straight into a cut
  * is a cut when the picture after it is no return to the one before; 27:
- * sharpness from exact integer sums (the same value to about 1e-12) */
-constexpr const char *kClipAnalysisVersion = "27";
+ * sharpness from exact integer sums (the same value to about 1e-12); 28: a
+ * flash or a short insert during fast camera motion is no cut (the return
+ * is taken with the camera's motion taken out) */
+constexpr const char *kClipAnalysisVersion = "28";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

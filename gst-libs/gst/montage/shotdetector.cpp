@@ -550,14 +550,59 @@ std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out, GstCloc
   return last;
 }
 
-bool ShotDetector::looks_back(size_t before, size_t later, double jump) const
+double ShotDetector::shifted_distance(size_t before, size_t later) const
 {
-  const double d = content_distance(frames_[before].hsv, frames_[later].hsv);
+  const cv::Mat &a = frames_[before].hsv, &b = frames_[later].hsv;
+  const int k = (int)(later - before);
+  cv::Point tries[2];
+  int n = 0;
+  if (before > 0 && frames_[before].has_score && !frames_[before].excursion)
+    tries[n++] = k * camera_shift(before);
+  if (later + 1 < frames_.size() && frames_[later + 1].has_score)
+    tries[n++] = k * camera_shift(later + 1);
+  double best = -1.0;
+  for (int t = 0; t < n; t++) {
+    const int dx = tries[t].x, dy = tries[t].y;
+    if ((dx == 0 && dy == 0) || (t > 0 && tries[t] == tries[0]))
+      continue;
+    const int w = a.cols - std::abs(dx), h = a.rows - std::abs(dy);
+    if (w * 2 < a.cols || h * 2 < a.rows)
+      continue;
+    /* What is at (x, y) in a is at (x + dx, y + dy) in b. */
+    const cv::Rect in_a(std::max(0, -dx), std::max(0, -dy), w, h);
+    const cv::Rect in_b(std::max(0, dx), std::max(0, dy), w, h);
+    const double d = content_distance(a(in_a), b(in_b));
+    best = best < 0.0 ? d : std::min(best, d);
+  }
+  return best;
+}
+
+bool ShotDetector::looks_back(size_t before, size_t later, size_t jump_at) const
+{
+  const double jump = frames_[jump_at].content;
+  double d = content_distance(frames_[before].hsv, frames_[later].hsv);
   /* It comes back: nearer `before` than the frame before it (the way out
    * of a flash or an insert is a jump; the frames after a cut out of the
    * flash are no jump from the cut, however near they are). */
-  if (d >= kFlashReturn * jump || d >= frames_[later].content)
-    return false;
+  if (d >= kFlashReturn * jump || d >= frames_[later].content) {
+    /* Out of a moving shot the picture that comes back has moved on by
+     * the frames between: taken again with `before` shifted by the
+     * camera's motion over them, against the jump with the motion taken
+     * out too (a jump that the motion explains, a frame of the pan
+     * itself, starts no excursion). */
+    try {
+      const double moved_jump = compensated_content(jump_at);
+      if (moved_jump < settings_.min_content)
+        return false;
+      const double moved = shifted_distance(before, later);
+      if (moved < 0.0 || moved >= settings_.min_content || moved >= kFlashReturn * moved_jump ||
+          moved >= compensated_content(later))
+        return false;
+      d = moved;
+    } catch (const cv::Exception &) {
+      return false; /* OpenCV refused the views: no shifted look */
+    }
+  }
   /* The shot's own motion: the largest content score of the last two
    * scored frames up to `before` that are no excursion, and of the frame
    * after `later` (a pan that speeds up moves more after the flash than
@@ -583,10 +628,9 @@ bool ShotDetector::starts_excursion(size_t i, size_t *returns_at) const
 {
   if (settings_.flash_frames <= 0 || i == 0)
     return false;
-  const double jump = frames_[i].content; /* content_distance(frame i - 1, frame i) */
   /* A later frame looks like the one before it. */
   for (size_t k = 1; k <= (size_t)settings_.flash_frames && i + k < frames_.size(); k++)
-    if (looks_back(i - 1, i + k, jump)) {
+    if (looks_back(i - 1, i + k, i)) {
       if (returns_at)
         *returns_at = i + k;
       return true;
@@ -700,12 +744,11 @@ bool ShotDetector::is_flash(size_t i, size_t *returns_at) const
     return false;
   if (starts_excursion(i, returns_at))
     return true;
-  const double jump = frames_[i].content;
   /* Its end: this frame looks like one before the excursion. A frame of an
    * excursion already decided is none: after A B A (B an insert), a cut to
    * B looks like the insert, not like a return. */
   for (size_t k = 2; k <= (size_t)settings_.flash_frames + 1 && k <= i; k++)
-    if (!frames_[i - k].excursion && looks_back(i - k, i, jump))
+    if (!frames_[i - k].excursion && looks_back(i - k, i, i))
       return true;
   return false;
 }

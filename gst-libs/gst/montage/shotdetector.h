@@ -106,7 +106,8 @@ struct ShotDetectorSettings {
   /* Flash and cut-away-and-back suppression: a candidate at frame t is no cut
    * when one of the next flash_frames frames looks like frame t-1 again
    * (content distance below 40 % of the jump at t and within what the
-   * shot's own motion explains, looks_back()). 0 disables it. 3 frames
+   * shot's own motion explains, or the same with the camera's motion taken
+   * out of both, looks_back()). 0 disables it. 3 frames
    * (125 ms at 24 fps) covers camera flashes (1-2 frames) and a brief insert. */
   int flash_frames = 3;
   /* Fades and dissolves: look for linear blends between frames up to this
@@ -286,18 +287,36 @@ private:
    * (if given) is set to the index of the frame that comes back. */
   bool is_flash(size_t i, size_t *returns_at = nullptr) const;
   /* Frame `later` looks like frame `before` again, across a flash or an
-   * insert between them (`jump`: the jump into it, or out of it, a content
-   * score): their content distance is under kFlashReturn times the jump,
-   * under `later`'s own content score (the way back is a jump: the frames
-   * after a cut out of a flash are none), and under what the shot's own
-   * motion explains for the frames between
+   * insert between them (the jump into it, or out of it, is frame
+   * `jump_at`'s content score): their content distance is under
+   * kFlashReturn times the jump, under `later`'s own content score (the
+   * way back is a jump: the frames after a cut out of a flash are none),
+   * and under what the shot's own motion explains for the frames between
    * them (kFlashMotion times later - before times the largest content
    * score of the last two frames of the shot up to `before` and of the
    * frame after `later`), or min_content where that is more. Without the
-   * second bound, after a jump of 110-160 into a flat white, grey or black
+   * third bound, after a jump of 110-160 into a flat white, grey or black
    * frame, a cut to another shot 40-60 from the one before the flash
-   * passed for the flash's end, and the cut was lost. */
-  bool looks_back(size_t before, size_t later, double jump) const;
+   * passed for the flash's end, and the cut was lost.
+   * Where the plain distance fails the first two bounds, they are taken
+   * again with the camera's motion taken out: shifted_distance() must be
+   * under min_content (a true return measured 4-6, a cut through a flash
+   * into another picture 33-35), under kFlashReturn times
+   * compensated_content() of `jump_at` (which must reach min_content: a
+   * jump the motion explains is a frame of the pan, no flash) and under
+   * compensated_content() of `later`; the motion bound is then taken on it.
+   * Out of a fast pan the picture that comes back has moved on by the
+   * frames between (docs/montagescene.md, "Flashes and inserts during fast
+   * motion"). */
+  bool looks_back(size_t before, size_t later, size_t jump_at) const;
+  /* Content distance of frames `before` < `later` over their overlap with
+   * `before` shifted by the camera's motion over the frames between: k =
+   * later - before times camera_shift() of `before` (the motion just
+   * before them; not when `before` is an excursion frame) and of `later`
+   * + 1 (just after), the less of the two. Shifts that leave less than
+   * half the width or height overlapping are not tried. < 0 when no shift
+   * was tried (none measured, or all (0, 0) or too large). 0-255. */
+  double shifted_distance(size_t before, size_t later) const;
   /* Frame i starts a flash or a cut away and back (is_flash()'s first
    * half): one of the next flash_frames frames looks like frame i-1 again. */
   bool starts_excursion(size_t i, size_t *returns_at) const;
