@@ -562,17 +562,11 @@ double ShotDetector::shifted_distance(size_t before, size_t later) const
     tries[n++] = k * camera_shift(later + 1);
   double best = -1.0;
   for (int t = 0; t < n; t++) {
-    const int dx = tries[t].x, dy = tries[t].y;
-    if ((dx == 0 && dy == 0) || (t > 0 && tries[t] == tries[0]))
+    if (t > 0 && tries[t] == tries[0])
       continue;
-    const int w = a.cols - std::abs(dx), h = a.rows - std::abs(dy);
-    if (w * 2 < a.cols || h * 2 < a.rows)
-      continue;
-    /* What is at (x, y) in a is at (x + dx, y + dy) in b. */
-    const cv::Rect in_a(std::max(0, -dx), std::max(0, -dy), w, h);
-    const cv::Rect in_b(std::max(0, dx), std::max(0, dy), w, h);
-    const double d = content_distance(a(in_a), b(in_b));
-    best = best < 0.0 ? d : std::min(best, d);
+    const double d = overlap_distance(a, b, tries[t]);
+    if (d >= 0.0)
+      best = best < 0.0 ? d : std::min(best, d);
   }
   return best;
 }
@@ -708,6 +702,20 @@ cv::Point ShotDetector::camera_shift(size_t k) const
   return *f.shift;
 }
 
+double ShotDetector::overlap_distance(const cv::Mat &a, const cv::Mat &b, cv::Point shift) const
+{
+  const int dx = shift.x, dy = shift.y;
+  if (dx == 0 && dy == 0)
+    return -1.0;
+  const int w = a.cols - std::abs(dx), h = a.rows - std::abs(dy);
+  if (w * 2 < a.cols || h * 2 < a.rows)
+    return -1.0;
+  /* What is at (x, y) in a is at (x + dx, y + dy) in b. */
+  const cv::Rect in_a(std::max(0, -dx), std::max(0, -dy), w, h);
+  const cv::Rect in_b(std::max(0, dx), std::max(0, dy), w, h);
+  return content_distance(a(in_a), b(in_b));
+}
+
 double ShotDetector::compensated_content(size_t k) const
 {
   const Frame &f = frames_[k];
@@ -724,16 +732,11 @@ double ShotDetector::compensated_content(size_t k) const
   if (k + 1 < frames_.size())
     tries[2] = camera_shift(k + 1);
   for (int t = 0; t < 3; t++) {
-    const int dx = tries[t].x, dy = tries[t].y;
-    if ((dx == 0 && dy == 0) || (t > 0 && tries[t] == tries[0]))
+    if (t > 0 && tries[t] == tries[0])
       continue;
-    const int w = a.cols - std::abs(dx), h = a.rows - std::abs(dy);
-    if (w * 2 < a.cols || h * 2 < a.rows)
-      continue;
-    /* What is at (x, y) in a is at (x + dx, y + dy) in b. */
-    const cv::Rect in_a(std::max(0, -dx), std::max(0, -dy), w, h);
-    const cv::Rect in_b(std::max(0, dx), std::max(0, dy), w, h);
-    f.compensated = std::min(f.compensated, content_distance(a(in_a), b(in_b)));
+    const double d = overlap_distance(a, b, tries[t]);
+    if (d >= 0.0)
+      f.compensated = std::min(f.compensated, d);
   }
   return f.compensated;
 }

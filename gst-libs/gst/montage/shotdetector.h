@@ -279,6 +279,12 @@ private:
    * leave less than half the width or height overlapping are not tried.
    * 0-255, at most Frame::content. */
   double compensated_content(size_t k) const;
+  /* Content distance of views a and b over their overlap where what is at
+   * (x, y) in a is at (x, y) + shift in b; < 0 (not measured) for a zero
+   * shift or one that leaves less than half the width or height
+   * overlapping. 0-255. Shared by compensated_content() and
+   * shifted_distance(). */
+  double overlap_distance(const cv::Mat &a, const cv::Mat &b, cv::Point shift) const;
   void decide(std::vector<FrameVerdict> &out);
   double content_distance(const cv::Mat &a, const cv::Mat &b) const;
   double threshold() const;
