@@ -958,6 +958,34 @@ TEST(MontageBeat, NonFlushingSeekPostsTheSummarySoFar)
   free_all(again);
 }
 
+/* A new segment straight before EOS, with no audio after it: the summary
+ * posted at the segment is the last one. Before, EOS posted an empty one
+ * after it (no beats, duration 0), and an application keeping the last
+ * montage-beats (the tool does) lost the song's beats. */
+TEST(MontageBeat, SegmentThenEosPostsNoEmptySummaryAfterTheReal)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Clicks ck = make_clicks(rate, 120, 0.5, 12.0);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  seg.base = 12 * GST_SECOND;
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  f.eos();
+  std::vector<GstStructure *> sums = f.take("montage-beats");
+  ASSERT_EQ(sums.size(), 1u) << "one summary, at the first new segment";
+  guint64 duration = 0;
+  gst_structure_get_uint64(sums[0], "duration", &duration);
+  EXPECT_EQ(duration, 12 * GST_SECOND);
+  const GValue *beats = gst_structure_get_value(sums[0], "beats");
+  ASSERT_NE(beats, nullptr);
+  EXPECT_GE(gst_value_list_get_size(beats), (guint)ck.clicks.size() - 1);
+  free_all(sums);
+}
+
 /* Tempo is a stream-time value: `bpm` (messages, tag, meta, montage-beats)
  * is the song's own tempo whatever the playback rate, and `running-bpm` is
  * the tempo heard, in running time, as stream-time and running-time

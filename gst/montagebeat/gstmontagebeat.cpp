@@ -89,10 +89,13 @@
  * SEGMENT_DONE with no audio since posts none (the whole-song pass is not
  * run again; the BPM tag is not sent again). A reset without a flush (a new
  * SEGMENT event: a non-flushing seek; the stream's time going back; a new
- * sample rate) posts the summary of the audio analysed since the last one
- * first, as EOS does, before the event or the audio after the restart goes
- * on (none where no audio came since; a flush drops the analysis with no
- * summary):
+ * sample rate) first posts the summary of the audio analysed since the last
+ * reset (all of it, as EOS would: after a SEGMENT_DONE and more audio, the
+ * audio before the SEGMENT_DONE too), before the event or the audio after
+ * the restart goes on; none where no audio came since the last summary,
+ * and an EOS with no audio after such a reset posts none either (it would
+ * be an empty summary standing for that audio's); a flush drops the
+ * analysis with no summary:
  *
  * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
  *   last reset, in the same time domain as `timestamp`; in offline mode the
@@ -355,6 +358,11 @@ struct State {
    * second one (a segment seek ended by EOS, a repeated SEGMENT_DONE, a new
    * stream after EOS). */
   bool summarised = false;
+  /* The last reset without a flush came after montage-beats for the audio
+   * before it, and no audio came since: EOS posts no empty summary, which
+   * would stand for that audio's (an application keeping the last one
+   * would lose the beats). Cleared by audio, a flush and start(). */
+  bool summary_before_reset = false;
   /* The buffer coming in was flagged DISCONT (gst_montage_beat_chain() took
    * the flag off); GstBaseTransform's chain function. */
   bool discont_in = false;
@@ -734,16 +742,19 @@ static void post_beats(GstMontageBeat *self)
 }
 
 /* Before a reset that is not a flush (a new segment, the stream's time
- * going back, a new sample rate): posts montage-beats for the audio
- * analysed since the last reset, where no summary covered it yet, so that
- * its offline result is not lost. */
+ * going back, a new sample rate): posts montage-beats for all the audio
+ * analysed since the last reset, unless none came since the last summary,
+ * so that its offline result is not lost; and marks that an EOS with no
+ * audio after the reset posts no empty summary. */
 static void summarise_before_reset(GstMontageBeat *self)
 {
   State &st = *self->state;
-  if (st.samples == 0 || st.summarised)
+  if (st.samples == 0)
     return;
-  post_beats(self);
+  if (!st.summarised)
+    post_beats(self);
   st.summarised = true;
+  st.summary_before_reset = true;
 }
 
 static gboolean gst_montage_beat_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *)
@@ -1141,6 +1152,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   measure_energy(self, &trans->segment, st.mono.data(), st.mono.size());
   st.samples += frames;
   st.summarised = false;
+  st.summary_before_reset = false;
 
   for (const montage::Beat &b : beats) {
     GstClockTime ts = to_buffer_time(st, b.time);
@@ -1253,10 +1265,12 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
     gst_clear_tag_list(&self->state->upstream_tags);
     break;
   case GST_EVENT_FLUSH_STOP:
+    self->state->summary_before_reset = false;
     reset_tracking(self);
     break;
   case GST_EVENT_EOS:
-    if (!self->state->summarised)
+    if (!self->state->summarised &&
+        !(self->state->samples == 0 && self->state->summary_before_reset))
       post_beats(self);
     /* A new stream after it (STREAM_START, SEGMENT, no flush) posts no
      * second summary of this audio. */
@@ -1417,6 +1431,7 @@ static gboolean gst_montage_beat_start(GstBaseTransform *trans)
     st.longest_buffer = 0;
     st.warned_reverse = false;
     st.warned_range = false;
+    st.summary_before_reset = false;
     st.refused_caps = false;
     st.discont_in = false;
   }
