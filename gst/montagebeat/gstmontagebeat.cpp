@@ -542,8 +542,12 @@ static bool reset_tracking(GstMontageBeat *self)
                       (NULL));
     return false;
   }
+  if (!st.have_info)
+    return true;
   /* min-bpm and max-bpm are the song's tempi (stream time); the tracker
-   * measures buffer time. */
+   * measures buffer time. Only once caps are known: start() runs before
+   * GstBaseTransform resets its segment, which may still be the last
+   * run's (its applied rate would be taken for this run's). */
   const GstSegment *segment = &GST_BASE_TRANSFORM(self)->segment;
   if (!buffer_tempo_range(segment, &config.min_bpm, &config.max_bpm)) {
     if (!st.warned_range)
@@ -560,8 +564,6 @@ static bool reset_tracking(GstMontageBeat *self)
     config.min_bpm = montage::BeatTracker::kMinBpm;
     config.max_bpm = montage::BeatTracker::kMaxBpm;
   }
-  if (!st.have_info)
-    return true;
   config.whole_song = st.active_mode == GST_MONTAGE_BEAT_MODE_OFFLINE;
   try {
     st.tracker = std::make_unique<montage::BeatTracker>((guint)GST_AUDIO_INFO_RATE(&st.info), config);
