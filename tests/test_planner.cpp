@@ -1,10 +1,13 @@
 /* Tests of the montage planner and the plan's JSON file (no pipeline). */
 #include <gst/montage/planjson.h>
 #include <gst/montage/planner.h>
+#include <gst/montage/shotdetector.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -766,6 +769,84 @@ TEST(PlannerSelection, InPointAtTheBestMomentAndOutsideTransitions)
   ASSERT_EQ(first.shot, 0u);
   EXPECT_EQ(first.inpoint, secs(3.0));
   EXPECT_DOUBLE_EQ(r.decisions[0].score.inpoint, 1.0);
+}
+
+/* Shots found by ShotDetector in footage where each new shot begins on a
+ * one-frame insert of unrelated content (A B C: the cut is reported on B,
+ * docs/montagescene.md "A frame between two shots"): no segment opens on
+ * an insert frame. The insert is the sharpest frame of its shot (a fine
+ * noise pattern, the rest smooth textures), so before ShotDetector marked
+ * the shot's clean start after it (transition_end), it was the shot's
+ * best in-point and the planner opened segments on it. */
+TEST(PlannerSelection, NoInPointOnTheInsertThatBeginsAShot)
+{
+  constexpr int kFps = 25, kShotFrames = 50, kShots = 4;
+  const cv::Size size(192, 108);
+  std::vector<cv::Mat> textures;
+  for (int k = 0; k < kShots; k++) {
+    cv::RNG rng(500 + k);
+    cv::Mat grey(size.height, size.width * 3, CV_32F), bgr;
+    rng.fill(grey, cv::RNG::UNIFORM, 0.0, 1.0);
+    cv::GaussianBlur(grey, grey, cv::Size(0, 0), 4.0);
+    cv::normalize(grey, grey, 40, 220, cv::NORM_MINMAX);
+    const double tint[4][3] = {{0.9, 0.5, 0.2}, {0.3, 0.9, 0.4}, {0.2, 0.4, 1.0}, {0.6, 0.2, 0.9}};
+    cv::Mat planes[3] = {grey * tint[k][2], grey * tint[k][1], grey * tint[k][0]};
+    cv::merge(planes, 3, bgr);
+    bgr.convertTo(bgr, CV_8UC3);
+    textures.push_back(bgr);
+  }
+  cv::RNG noise(7);
+  std::vector<GstClockTime> inserts; /* stream time of each insert frame */
+  ShotDetectorSettings settings;
+  settings.features_every = 1;
+  ShotDetector det(settings);
+  AnalysisViewBuilder builder;
+  std::vector<FrameVerdict> verdicts;
+  cv::Mat hsv;
+  const GstClockTime frame = GST_SECOND / kFps;
+  for (int i = 0; i < kShots * kShotFrames; i++) {
+    const int shot = i / kShotFrames;
+    cv::Mat bgr;
+    if (shot > 0 && i % kShotFrames == 0) {
+      bgr.create(size, CV_8UC3);
+      noise.fill(bgr, cv::RNG::UNIFORM, 0, 256);
+      inserts.push_back(i * frame);
+    } else {
+      bgr = textures[shot](cv::Rect(i % kShotFrames, 0, size.width, size.height)).clone();
+    }
+    ASSERT_TRUE(builder.build(FrameView::packed_rgb(bgr, 2, 1, 0), hsv));
+    ASSERT_TRUE(det.push(hsv, builder.luma(), builder.bgr(), i * frame, frame, verdicts));
+  }
+  const std::optional<Shot> last = det.finish(verdicts);
+  ClipAnalysis clip;
+  clip.fps_n = kFps;
+  clip.fps_d = 1;
+  clip.duration = kShots * kShotFrames * frame;
+  for (const FrameVerdict &v : verdicts) {
+    if (v.ended)
+      clip.shots.push_back(*v.ended);
+    if (v.boundary)
+      clip.cuts.push_back(v.shot.start);
+  }
+  ASSERT_TRUE(last);
+  clip.shots.push_back(*last);
+  ASSERT_EQ(clip.cuts, inserts) << "one cut on each insert";
+  std::vector<ClipAnalysis> clips;
+  for (const char *name : {"a.mp4", "b.mp4"}) {
+    clips.push_back(clip);
+    clips.back().path = std::string("/videos/") + name;
+    clips.back().uri = std::string("file:///videos/") + name;
+  }
+  SongAnalysis song = make_song(120, 0.0, 12.0);
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  std::size_t on_later_shots = 0;
+  for (const Segment &s : r.plan.segments) {
+    on_later_shots += s.shot > 0;
+    for (GstClockTime t : inserts)
+      EXPECT_NE(s.inpoint, t) << "segment opens on the insert";
+  }
+  EXPECT_GT(on_later_shots, 0u) << "the shots that begin on an insert are used";
 }
 
 TEST(PlannerSelection, DecisionsExplainEveryCutAndReuse)

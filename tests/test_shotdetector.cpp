@@ -385,6 +385,110 @@ TEST(ShotDetector, OneFrameInsertStraightIntoACutIsOneCutOnTheInsert)
   }
 }
 
+/* The shot that begins on a frame between two shots (A B C: a one-frame
+ * insert of another shot, or one or two flat flash frames, straight into
+ * a cut to C) is cut on B, but its own picture starts at C: transition_end
+ * (its first clean frame, where the planner may open a segment) is C's
+ * time, while the transition stays a cut from B. It was B's time (== start),
+ * and a montage segment could open on the insert. A plain cut (A C) keeps
+ * transition_end == start; so does a cut followed by a flash within the new
+ * shot (its picture comes back). With every detector. */
+TEST(ShotDetector, ShotBegunOnAnInsertOrAFlashStartsCleanAfterIt)
+{
+  struct Case {
+    const char *what;
+    int len;   /* frames of B */
+    int flash; /* their flat level; < 0: another shot (3) */
+  };
+  for (DetectorKind kind : {DetectorKind::kAdaptive, DetectorKind::kContent,
+                            DetectorKind::kHistogram, DetectorKind::kHash})
+    for (const Case &c : {Case{"insert", 1, -1}, Case{"white", 1, 255}, Case{"white", 2, 255},
+                          Case{"grey", 1, 250}, Case{"black", 2, 0}, Case{"plain cut", 0, 0}}) {
+      if (c.flash < 0 && kind != DetectorKind::kAdaptive)
+        continue; /* the others cut this insert on C (its change from A is under 27) */
+      SCOPED_TRACE(testing::Message() << montage::detector_kind_name(kind) << ": " << c.len
+                                      << " frame(s) of " << c.what);
+      ShotDetectorSettings s;
+      s.detector = kind;
+      cv::RNG rng(5);
+      const Detected run = detect(
+          60,
+          [&](int i) {
+            if (i >= 30 && i < 30 + c.len)
+              return c.flash < 0 ? shot_frame(3, i, rng)
+                                 : cv::Mat(kSize, CV_8UC3, cv::Scalar::all(c.flash));
+            /* The shot pairs FlatFlashStraightIntoACutNearerAIsACutOnTheFlash
+             * and OneFrameInsertStraightIntoACutIsOneCutOnTheInsert cut on B. */
+            return c.flash < 0 ? shot_frame(i < 30 ? 0 : 2, i, rng)
+                               : shot_frame(i < 30 ? 4 : 0, i, rng);
+          },
+          s);
+      ASSERT_EQ(run.boundaries, std::vector<int>{30});
+      ASSERT_EQ(run.shots.size(), 2u);
+      const montage::Shot &shot = run.shots[1];
+      EXPECT_EQ(shot.start, 30 * kFrame);
+      EXPECT_EQ(shot.transition, Transition::kCut);
+      EXPECT_EQ(shot.transition_start, 30 * kFrame);
+      EXPECT_EQ(shot.transition_end, (GstClockTime)(30 + c.len) * kFrame);
+      EXPECT_EQ(run.verdicts[30].shot.transition_end, shot.transition_end) << "as announced";
+    }
+  /* A cut, then a camera flash in the new shot (A C W C'): its picture
+   * starts at the cut. (With adaptive, the jump into W in the cut's
+   * neighbour mean hides this cut: content here.) */
+  for (int at : {31, 32}) {
+    SCOPED_TRACE(testing::Message() << "flash at " << at);
+    ShotDetectorSettings s;
+    s.detector = DetectorKind::kContent;
+    cv::RNG rng(5);
+    const Detected run = detect(
+        60,
+        [&](int i) {
+          if (i == at)
+            return cv::Mat(kSize, CV_8UC3, cv::Scalar::all(255));
+          return shot_frame(i < 30 ? 4 : 0, i, rng);
+        },
+        s);
+    ASSERT_EQ(run.boundaries, std::vector<int>{30});
+    ASSERT_EQ(run.shots.size(), 2u);
+    EXPECT_EQ(run.shots[1].transition_end, 30 * kFrame);
+  }
+}
+
+/* The features of a shot begun on a one-frame insert (A B C) never come
+ * from the insert: B is the sharpest frame of the shot (a fine noise
+ * pattern, against C's smooth texture), measured (features_every 1), yet
+ * neither the in-point nor the histogram is B's (both were). */
+TEST(ShotDetector, InsertThatBeginsAShotIsNoInPoint)
+{
+  cv::RNG noise(7);
+  cv::Mat insert(kSize, CV_8UC3);
+  noise.fill(insert, cv::RNG::UNIFORM, 0, 256);
+  cv::Mat insert_hsv;
+  cv::cvtColor(insert, insert_hsv, cv::COLOR_BGR2HSV);
+  const std::vector<float> insert_hist = montage::shot_histogram(insert_hsv);
+  ShotDetectorSettings s;
+  s.features_every = 1;
+  cv::RNG rng(5);
+  const Detected run = detect(
+      60,
+      [&](int i) {
+        if (i == 30)
+          return insert.clone();
+        return shot_frame(i < 30 ? 0 : 2, i, rng);
+      },
+      s);
+  ASSERT_EQ(run.boundaries, std::vector<int>{30});
+  ASSERT_EQ(run.shots.size(), 2u);
+  const montage::Shot &shot = run.shots[1];
+  ASSERT_TRUE(shot.has_features);
+  EXPECT_GE(shot.features.best_inpoint, 31 * kFrame) << "in-point on the insert";
+  ASSERT_EQ(shot.features.histogram.size(), insert_hist.size());
+  double diff = 0.0;
+  for (size_t k = 0; k < insert_hist.size(); k++)
+    diff += std::abs(shot.features.histogram[k] - insert_hist[k]);
+  EXPECT_GT(diff, 0.5) << "the insert's histogram";
+}
+
 /* A flat flash frame straight into a cut (A W C or A W W C: white 255,
  * grey 250 or black, no frame of A after it) is one cut, on the first flash
  * frame, with every detector, also where C is nearer A than the jump into

@@ -85,8 +85,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * is a cut when the picture after it is no return to the one before; 27:
  * sharpness from exact integer sums (the same value to about 1e-12); 28: a
  * flash or a short insert during fast camera motion is no cut (the return
- * is taken with the camera's motion taken out) */
-constexpr const char *kClipAnalysisVersion = "28";
+ * is taken with the camera's motion taken out); 29: a shot cut on a one-frame
+ * insert or a flash straight into a cut (A B C) has transition_end at C (its
+ * first clean frame), so neither its in-point nor a segment starts on B */
+constexpr const char *kClipAnalysisVersion = "29";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -364,7 +364,9 @@ void Planner::prepare_clips()
     for (std::size_t k = 0; k < shots->size(); k++) {
       const Shot &shot = (*shots)[k];
       ShotState s;
-      /* Outside the shot's own fade or dissolve in, and the next one's. */
+      /* Outside the shot's own fade or dissolve in (or the insert or flash
+       * frame a cut shot begins on: its transition_end, types.h), and the
+       * next one's. */
       GstClockTime begin = std::max(shot.start, shot.transition_end);
       GstClockTime end = shot.end;
       if (k + 1 < shots->size()) {

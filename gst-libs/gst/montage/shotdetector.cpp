@@ -364,6 +364,10 @@ constexpr int kShortWindow = 4;
  * motion scores 6.1-7.7 with the motion taken out, any other frame at most
  * 2.0 (threshold 3). */
 constexpr double kMovingContext = 0.5;
+/* clean_start(): the longest frame between two shots (A B C, B of one or
+ * two frames: an insert, a camera flash) after which the shot's picture
+ * starts. */
+constexpr size_t kInsertFrames = 2;
 } // namespace
 
 ShotDetector::ShotDetector(ShotDetectorSettings settings, bool luma_only)
@@ -739,6 +743,64 @@ double ShotDetector::compensated_content(size_t k) const
       f.compensated = std::min(f.compensated, d);
   }
   return f.compensated;
+}
+
+bool ShotDetector::cuts_again(size_t j, size_t skip) const
+{
+  if (j == 0 || j >= frames_.size() || !frames_[j].has_score)
+    return false;
+  const Frame &f = frames_[j];
+  bool jump = false;
+  if (settings_.detector == DetectorKind::kAdaptive) {
+    if (f.content < settings_.min_content)
+      return false;
+    /* As decide()'s ratio, with `skip` (the cut's own jump) left out of
+     * the mean as well as the frame itself and decided excursions. */
+    const size_t w = (size_t)settings_.adaptive_window;
+    double sum = 0.0;
+    int n = 0;
+    for (size_t k = (j > w ? j - w : 0); k <= j + w && k < frames_.size(); k++)
+      if (k != j && k != skip && frames_[k].has_score && !frames_[k].excursion) {
+        sum += frames_[k].content;
+        n++;
+      }
+    const double mean = n ? sum / n : 0.0;
+    jump = mean <= 1e-5 || f.content / mean >= threshold();
+  } else {
+    auto scale = [](DetectorKind k) {
+      return k == DetectorKind::kAdaptive ? DetectorKind::kContent : k;
+    };
+    jump = scale(f.scored_by) == scale(settings_.detector) && f.score >= threshold();
+  }
+  /* A change of the picture itself, not of the hue of grey pixels
+   * (decide()'s BGR test). */
+  return jump &&
+         (luma_only_ || bgr_distance(bgr_of(frames_[j - 1]), bgr_of(f)) >= settings_.min_content);
+}
+
+GstClockTime ShotDetector::clean_start(size_t i) const
+{
+  const GstClockTime ts = frames_[i].ts;
+  if (!GST_CLOCK_TIME_IS_VALID(ts))
+    return ts;
+  /* B of one or two frames (a flash of 1-2 frames, an insert), and only
+   * where a frame after C is pushed: a flash within the new shot right
+   * after the cut (A C W C') is told from C by its return, which must be
+   * in sight. */
+  const size_t reach = std::min<size_t>((size_t)settings_.flash_frames, kInsertFrames);
+  for (size_t k = 1; k <= reach && i + k + 1 < frames_.size(); k++) {
+    const size_t j = i + k;
+    const GstClockTime at = frames_[j].ts;
+    /* Only a jump that min_shot_length merges into this shot: one past it
+     * is a boundary of its own and ends this shot there. */
+    if (!GST_CLOCK_TIME_IS_VALID(at) || at < ts || at - ts >= settings_.min_shot_length)
+      break;
+    /* A flash within the new shot (its picture comes back) is no new
+     * picture: the clean frames start at the cut. */
+    if (cuts_again(j, i))
+      return starts_excursion(j, nullptr) ? ts : at;
+  }
+  return ts;
 }
 
 bool ShotDetector::is_flash(size_t i, size_t *returns_at) const
@@ -1257,7 +1319,7 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
       if (from_black && fade_is_pending_)
         open_shot(start, Transition::kFade, start, f.ts);
       else
-        open_shot(f.ts, Transition::kCut, f.ts, f.ts);
+        open_shot(f.ts, Transition::kCut, f.ts, clean_start(i));
       v.boundary = true;
       v.shot = shot_;
     }

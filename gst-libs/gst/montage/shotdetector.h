@@ -157,9 +157,13 @@ struct FrameVerdict {
    * features (a white frame or an insert is not the shot's picture). */
   bool excursion = false;
   /* When boundary: the new shot, with start, transition and its extent
-   * (end and features are not known yet). For a cut start == timestamp;
-   * for a fade or dissolve start is the transition's first frame, which was
-   * given an earlier (boundary = false) verdict. */
+   * (end and features are not known yet). For a cut start == timestamp
+   * == transition_start, and transition_end is its first clean frame:
+   * start, or, where the cut is on a frame between two shots (a one-frame
+   * insert or a flash straight into a cut, A B C), the frame after it
+   * (ShotDetector::clean_start()); for a fade or dissolve start is the
+   * transition's first frame, which was given an earlier (boundary = false)
+   * verdict. */
   Shot shot;
   /* The shot that just ended, complete: when boundary, the shot before it;
    * when first after push() saw a size change, the previous stream's last
@@ -323,6 +327,22 @@ private:
    * half the width or height overlapping are not tried. < 0 when no shift
    * was tried (none measured, or all (0, 0) or too large). 0-255. */
   double shifted_distance(size_t before, size_t later) const;
+  /* Frame j would be a hard cut candidate on its own (the detector's
+   * score at or over threshold(); for kAdaptive, content at least
+   * min_content and its ratio to its neighbours' mean, with frame `skip`
+   * left out of that mean, at or over the threshold), and its BGR change
+   * from frame j-1 reaches min_content (as decide()'s test). Plain scores
+   * only (no camera-motion compensation). */
+  bool cuts_again(size_t j, size_t skip) const;
+  /* The first clean frame of a shot cut at frame i (stream time, ns): the
+   * timestamp of the first frame j of the next two (at most flash_frames),
+   * less than min_shot_length after frame i and with a frame after it
+   * pushed, that cuts again (cuts_again(j, i)) and starts no flash of its
+   * own (starts_excursion(), over the frames pushed); frame i's own
+   * timestamp when none does. A B C (B a one-frame insert, or one or two flat flash frames,
+   * straight into a cut to C) is one cut on B, and the shot's picture
+   * starts at C (docs/montagescene.md, "A frame between two shots"). */
+  GstClockTime clean_start(size_t i) const;
   /* Frame i starts a flash or a cut away and back (is_flash()'s first
    * half): one of the next flash_frames frames looks like frame i-1 again. */
   bool starts_excursion(size_t i, size_t *returns_at) const;

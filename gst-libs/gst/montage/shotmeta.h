@@ -13,7 +13,9 @@
  *                                    boundary; "none" for a shot begun by no boundary (the
  *                                    stream's start, a flush, a new segment or new caps)
  *   transition-start  G_TYPE_UINT64  stream time, ns, where the transition began
- *   transition-end    G_TYPE_UINT64  stream time, ns, of this frame (== start for a cut)
+ *   transition-end    G_TYPE_UINT64  stream time, ns, of the shot's first clean frame: this
+ *                                    frame, or for a cut on a one-frame insert or a flash
+ *                                    straight into a cut (A B C), C's (docs/montagescene.md)
  *   score             G_TYPE_DOUBLE  the detector's score of the boundary (0 for the first shot)
  *
  * Read it with shot_meta_get() (montageselect does), without knowing the

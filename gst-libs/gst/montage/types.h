@@ -80,8 +80,13 @@ struct Shot {
   GstClockTime start = 0;
   GstClockTime end = 0;
   Transition transition = Transition::kCut; /* how this shot begins */
-  /* For a fade or dissolve, the transition's extent (stream time, ns);
-   * transition_end == start for a hard cut. */
+  /* For a fade or dissolve, the transition's extent (stream time, ns).
+   * For a hard cut transition_start == start, and transition_end is the
+   * shot's first clean frame: start, or, for a cut on a frame between two
+   * shots (a one-frame insert or a flash straight into a cut, A B C: the
+   * shot starts on B), C's time (ShotDetector::clean_start()). Either way
+   * the shot's own picture runs from transition_end (the planner's
+   * in-points and the shot's best_inpoint never lie before it). */
   GstClockTime transition_start = 0;
   GstClockTime transition_end = 0;
   /* False when features were not measured (features off) or no clean frame
