@@ -718,6 +718,31 @@ TEST(ShotDetector, CutOutOfAFastPanIsOneCutAlsoThroughAFlash)
         }
 }
 
+/* A cut out of shot_frame()'s tinted pans (8, 16 and 24 px a frame) into
+ * another tinted shot through 1-2 white or grey frames (A W C, A W W C) is
+ * one cut, on the first flash frame. There the plain distance from A to C
+ * passes both the 40 % test and the motion bound (the tinted textures are
+ * alike and the pan's own motion is large), and C was taken for A coming
+ * back: the cut was lost. Out of a moving shot the return must now also
+ * match with the camera's motion taken out. */
+TEST(ShotDetector, CutOutOfATintedPanThroughAFlashIsOneCut)
+{
+  for (int speed : {8, 16, 24})
+    for (int into : {1, 3})
+      for (int flash : {255, 250})
+        for (int len : {1, 2}) {
+          SCOPED_TRACE(testing::Message() << "tinted pan " << speed << " into " << into << ", "
+                                          << len << " frame(s) of " << flash);
+          cv::RNG rng(31);
+          const Detected run = detect(40, [&](int i) {
+            if (i >= 20 && i < 20 + len)
+              return cv::Mat(kSize, CV_8UC3, cv::Scalar::all(flash));
+            return shot_frame(i < 20 ? 0 : into, i, rng, speed);
+          });
+          EXPECT_EQ(run.boundaries, std::vector<int>{20});
+        }
+}
+
 class ShotDetectorBgr : public ::testing::TestWithParam<bool>
 {
 };

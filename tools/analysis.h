@@ -87,7 +87,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * flash or a short insert during fast camera motion is no cut (the return
  * is taken with the camera's motion taken out); 29: a shot cut on a one-frame
  * insert or a flash straight into a cut (A B C) has transition_end at C (its
- * first clean frame), so neither its in-point nor a segment starts on B */
+ * first clean frame), so neither its in-point nor a segment starts on B; and a
+ * cut out of a panning shot through a white or grey flash is no longer taken for
+ * the flash's end where the picture after it does not match with the motion
+ * taken out */
 constexpr const char *kClipAnalysisVersion = "29";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);

@@ -368,6 +368,10 @@ constexpr double kMovingContext = 0.5;
  * two frames: an insert, a camera flash) after which the shot's picture
  * starts. */
 constexpr size_t kInsertFrames = 2;
+/* moving_at(): the camera's shift must take out at least half of a frame's
+ * change (its content distance with the shift taken out under this share
+ * of the plain one) to count as read right. */
+constexpr double kMovedShare = 0.5;
 } // namespace
 
 ShotDetector::ShotDetector(ShotDetectorSettings settings, bool luma_only)
@@ -600,6 +604,19 @@ bool ShotDetector::looks_back(size_t before, size_t later, size_t jump_at) const
     } catch (const cv::Exception &) {
       return false; /* OpenCV refused the views: no shifted look */
     }
+  } else if (moving_at(before)) {
+    /* The plain distance passes, but the shot before moves: a different
+     * picture of like colours passes too (a cut out of a tinted pan
+     * through a white or grey flash measured 33-35 shifted, a true return
+     * 4-6). The picture that comes back must also match with the motion
+     * taken out. */
+    try {
+      const double moved = shifted_distance(before, later);
+      if (moved >= settings_.min_content)
+        return false;
+    } catch (const cv::Exception &) {
+      /* OpenCV refused the views: the plain look stands. */
+    }
   }
   /* The shot's own motion: the largest content score of the last two
    * scored frames up to `before` that are no excursion, and of the frame
@@ -620,6 +637,29 @@ bool ShotDetector::looks_back(size_t before, size_t later, size_t jump_at) const
   if (later + 1 < frames_.size() && frames_[later + 1].has_score)
     motion = std::max(motion, frames_[later + 1].content);
   return d < std::max(settings_.min_content, kFlashMotion * (double)(later - before) * motion);
+}
+
+bool ShotDetector::moving_at(size_t k) const
+{
+  if (k < 2 || k >= frames_.size())
+    return false;
+  const Frame &f = frames_[k], &prev = frames_[k - 1];
+  if (!f.has_score || f.excursion || !prev.has_score || prev.excursion ||
+      f.content < kMovingContext * settings_.min_content)
+    return false;
+  try {
+    const cv::Point shift = camera_shift(k);
+    /* A misread shift (a flat picture, noise) explains nothing: the shift
+     * must be read alike on the frame before, and take out most of the
+     * frame's change. */
+    const cv::Point before = camera_shift(k - 1);
+    if (std::abs(shift.x - before.x) > 1 || std::abs(shift.y - before.y) > 1)
+      return false;
+    const double d = overlap_distance(prev.hsv, f.hsv, shift);
+    return d >= 0.0 && d < kMovedShare * f.content;
+  } catch (const cv::Exception &) {
+    return false;
+  }
 }
 
 bool ShotDetector::starts_excursion(size_t i, size_t *returns_at) const

@@ -317,7 +317,10 @@ private:
    * compensated_content() of `later`; the motion bound is then taken on it.
    * Out of a fast pan the picture that comes back has moved on by the
    * frames between (docs/montagescene.md, "Flashes and inserts during fast
-   * motion"). */
+   * motion"). Where the plain distance passes them but the shot moves at
+   * `before` (moving_at()), shifted_distance() must also be under
+   * min_content, when measured: a cut out of a pan through a white or grey
+   * flash into a picture of like colours passed the plain bounds. */
   bool looks_back(size_t before, size_t later, size_t jump_at) const;
   /* Content distance of frames `before` < `later` over their overlap with
    * `before` shifted by the camera's motion over the frames between: k =
@@ -327,6 +330,13 @@ private:
    * half the width or height overlapping are not tried. < 0 when no shift
    * was tried (none measured, or all (0, 0) or too large). 0-255. */
   double shifted_distance(size_t before, size_t later) const;
+  /* The camera moves at frame k, and its shift is read right: frame k's
+   * content score reaches kMovingContext times min_content, camera_shift()
+   * of k is not (0, 0), agrees within a pixel with that of k-1, and takes
+   * out at least half of k's change (overlap_distance() of k-1 and k with
+   * it under kMovedShare times k's content score). Neither k nor k-1 may
+   * be an excursion frame. False for k < 2. */
+  bool moving_at(size_t k) const;
   /* Frame j would be a hard cut candidate on its own (the detector's
    * score at or over threshold(); for kAdaptive, content at least
    * min_content and its ratio to its neighbours' mean, with frame `skip`
