@@ -1180,6 +1180,19 @@ TEST(ShotFeatures, LaplacianVarianceEqualsOpenCvsLaplacianThenMeanStdDev)
       EXPECT_NEAR(montage::laplacian_variance(view), want, 1e-9 * std::max(1.0, want))
           << size.width << "x" << size.height << " picture " << t;
     }
+  /* The worst case for the vector sums: a checkerboard of 0 and 255 puts
+   * |L| = 1020 on every pixel (2 x 1020^2 a 32-bit lane a step), and a row
+   * of 8,400 px (1,050 steps) would overflow the lanes (past 2^31 from
+   * 1,032 steps) unless they are flushed within it. */
+  cv::Mat board(3, 8400, CV_8UC1);
+  for (int y = 0; y < board.rows; y++)
+    for (int x = 0; x < board.cols; x++)
+      board.at<guint8>(y, x) = (x + y) % 2 ? 255 : 0;
+  cv::Mat lap;
+  cv::Laplacian(board, lap, CV_16S, 1, 1.0, 0.0, cv::BORDER_REFLECT_101 | cv::BORDER_ISOLATED);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(lap, mean, sd);
+  EXPECT_NEAR(montage::laplacian_variance(board), sd[0] * sd[0], 1e-9 * sd[0] * sd[0]);
 }
 
 TEST(ShotFeatures, ColourfulnessFollowsHaslerAndSuesstrunk)
