@@ -765,24 +765,31 @@ double ShotDetector::compensated_content(size_t k) const
   const Frame &f = frames_[k];
   if (f.compensated >= 0.0)
     return f.compensated;
-  f.compensated = f.content;
   if (k == 0 || !f.has_score)
-    return f.compensated;
+    return f.compensated = f.content;
   const cv::Mat &a = frames_[k - 1].hsv, &b = f.hsv;
   const cv::Point own = camera_shift(k);
   cv::Point tries[3] = {own, own, own};
   if (k >= 2)
     tries[1] = camera_shift(k - 1);
+  /* The newest frame has no next one yet: its value is kept only once it
+   * has (or at the end of the stream), so that the frames deciding after
+   * it do not get one made without the third shift because looks_back()
+   * asked early. */
+  const bool complete = k + 1 < frames_.size() || finishing_;
   if (k + 1 < frames_.size())
     tries[2] = camera_shift(k + 1);
+  double best = f.content;
   for (int t = 0; t < 3; t++) {
     if (t > 0 && tries[t] == tries[0])
       continue;
     const double d = overlap_distance(a, b, tries[t]);
     if (d >= 0.0)
-      f.compensated = std::min(f.compensated, d);
+      best = std::min(best, d);
   }
-  return f.compensated;
+  if (complete)
+    f.compensated = best;
+  return best;
 }
 
 bool ShotDetector::cuts_again(size_t j, size_t skip) const
