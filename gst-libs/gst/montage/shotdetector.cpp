@@ -1165,12 +1165,30 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
      * (score(k): a frame's content score, plain or compensated), at most
      * 255; sets mean. Decided excursions (a flash, a cut away and back) are
      * left out: their jumps are no cuts, and in the mean they would hide a
-     * cut one or two frames after them. */
+     * cut one or two frames after them. So are those after the frame whose
+     * return is already in sight (ahead_excursion()): a flash one or two
+     * frames after a cut (A C W C) hid the cut. */
+    /* The frames after `at` in the window that belong to a flash or a cut
+     * away and back whose return is in sight (not decided yet: they come
+     * after it): from the frame that starts one to its return. */
+    auto ahead_excursion = [&](size_t at) {
+      std::vector<bool> out(frames_.size(), false);
+      for (size_t k = at + 1; k <= at + w && k < frames_.size(); k++) {
+        size_t returns_at = k;
+        if (out[k] || !frames_[k].has_score || frames_[k].excursion ||
+            frames_[k].content < settings_.min_content || !starts_excursion(k, &returns_at))
+          continue;
+        for (size_t j = k; j <= returns_at && j < frames_.size(); j++)
+          out[j] = true;
+      }
+      return out;
+    };
     auto ratio_of = [&](size_t at, auto score, double &mean, size_t skip) {
+      const std::vector<bool> ahead = ahead_excursion(at);
       double sum = 0.0;
       int n = 0;
       for (size_t k = (at > w ? at - w : 0); k <= at + w && k < frames_.size(); k++)
-        if (k != at && k != skip && frames_[k].has_score && !frames_[k].excursion) {
+        if (k != at && k != skip && frames_[k].has_score && !frames_[k].excursion && !ahead[k]) {
           sum += score(k);
           n++;
         }
