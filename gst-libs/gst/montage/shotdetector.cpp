@@ -803,15 +803,8 @@ bool ShotDetector::cuts_again(size_t j, size_t skip) const
       return false;
     /* As decide()'s ratio, with `skip` (the cut's own jump) left out of
      * the mean as well as the frame itself and decided excursions. */
-    const size_t w = (size_t)settings_.adaptive_window;
-    double sum = 0.0;
-    int n = 0;
-    for (size_t k = (j > w ? j - w : 0); k <= j + w && k < frames_.size(); k++)
-      if (k != j && k != skip && frames_[k].has_score && !frames_[k].excursion) {
-        sum += frames_[k].content;
-        n++;
-      }
-    const double mean = n ? sum / n : 0.0;
+    const double mean = neighbour_mean(
+        j, skip, [&](size_t k) { return frames_[k].content; }, false);
     jump = mean <= 1e-5 || f.content / mean >= threshold();
   } else {
     auto scale = [](DetectorKind k) {
@@ -1160,39 +1153,12 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
   /* Hard cut candidate. */
   bool candidate = false;
   if (settings_.detector == DetectorKind::kAdaptive) {
-    const size_t w = (size_t)settings_.adaptive_window;
     /* The frame's score over the mean of its neighbours' within the window
      * (score(k): a frame's content score, plain or compensated), at most
-     * 255; sets mean. Decided excursions (a flash, a cut away and back) are
-     * left out: their jumps are no cuts, and in the mean they would hide a
-     * cut one or two frames after them. So are those after the frame whose
-     * return is already in sight (ahead_excursion()): a flash one or two
-     * frames after a cut (A C W C) hid the cut. */
-    /* The frames after `at` in the window that belong to a flash or a cut
-     * away and back whose return is in sight (not decided yet: they come
-     * after it): from the frame that starts one to its return. */
-    auto ahead_excursion = [&](size_t at) {
-      std::vector<bool> out(frames_.size(), false);
-      for (size_t k = at + 1; k <= at + w && k < frames_.size(); k++) {
-        size_t returns_at = k;
-        if (out[k] || !frames_[k].has_score || frames_[k].excursion ||
-            frames_[k].content < settings_.min_content || !starts_excursion(k, &returns_at))
-          continue;
-        for (size_t j = k; j <= returns_at && j < frames_.size(); j++)
-          out[j] = true;
-      }
-      return out;
-    };
+     * 255; sets mean (neighbour_mean(), which says what is left out of
+     * it). */
     auto ratio_of = [&](size_t at, auto score, double &mean, size_t skip) {
-      const std::vector<bool> ahead = ahead_excursion(at);
-      double sum = 0.0;
-      int n = 0;
-      for (size_t k = (at > w ? at - w : 0); k <= at + w && k < frames_.size(); k++)
-        if (k != at && k != skip && frames_[k].has_score && !frames_[k].excursion && !ahead[k]) {
-          sum += score(k);
-          n++;
-        }
-      mean = n ? sum / n : 0.0;
+      mean = neighbour_mean(at, skip, score, true);
       return mean > 1e-5 ? std::min(score(at) / mean, 255.0) : 255.0;
     };
     auto ratio = [&](auto score, double &mean) { return ratio_of(i, score, mean, i); };

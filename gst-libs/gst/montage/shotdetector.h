@@ -344,6 +344,41 @@ private:
    * from frame j-1 reaches min_content (as decide()'s test). Plain scores
    * only (no camera-motion compensation). */
   bool cuts_again(size_t j, size_t skip) const;
+  /* The adaptive detector's neighbour mean: score(k) (a frame's content
+   * score, plain or compensated) averaged over the frames within
+   * adaptive_window of `at`, leaving out `at`, `skip`, frames without a
+   * score and decided excursions (a flash, a cut away and back: their jumps
+   * are no cuts, and in the mean they would hide a cut one or two frames
+   * after them); with `ahead`, also the frames after `at` from one that
+   * starts such an excursion whose return is already in sight (not decided
+   * yet: a flash one or two frames after a cut, A C W C, hid the cut) to
+   * its return. 0 when no frame is left. */
+  template <typename Score>
+  double neighbour_mean(size_t at, size_t skip, Score score, bool ahead) const
+  {
+    const size_t w = (size_t)settings_.adaptive_window;
+    double sum = 0.0;
+    int n = 0;
+    size_t ahead_until = at; /* frames after `at` up to this one are left out */
+    for (size_t k = (at > w ? at - w : 0); k <= at + w && k < frames_.size(); k++) {
+      if (k == at || !frames_[k].has_score || frames_[k].excursion)
+        continue;
+      if (ahead && k > at) {
+        if (k <= ahead_until)
+          continue;
+        size_t returns_at = k; /* `skip` may start one too */
+        if (frames_[k].content >= settings_.min_content && starts_excursion(k, &returns_at)) {
+          ahead_until = returns_at;
+          continue;
+        }
+      }
+      if (k == skip)
+        continue;
+      sum += score(k);
+      n++;
+    }
+    return n ? sum / n : 0.0;
+  }
   /* The first clean frame of a shot cut at frame i (stream time, ns): the
    * timestamp of the first frame j of the next two (at most flash_frames),
    * less than min_shot_length after frame i and with a frame after it
