@@ -456,6 +456,59 @@ TEST(ShotDetector, ShotBegunOnAnInsertOrAFlashStartsCleanAfterIt)
     }
 }
 
+/* A shot begun on a flash or an insert (A B C, cut on B) is described by its
+ * own picture, from C on: B's brightness and contrast are not in the means,
+ * and the jump from B to C is not its motion. Before, a white frame raised
+ * a still shot's brightness by about 4 (of 0-255, over 30 frames), a black
+ * pair lowered it by about 9, and the jump out of B was the shot's motion
+ * peak (over 100). Every frame measured (features_every 1); C is still, so
+ * its own motion is sensor noise. The plain cut (A C) is the reference. */
+TEST(ShotDetector, ShotBegunOnAFlashOrAnInsertHasItsOwnPicturesFeatures)
+{
+  struct Case {
+    const char *what;
+    int len;   /* frames of B */
+    int flash; /* their flat level; < 0: another shot (3) */
+  };
+  auto run_case = [](const Case &c) {
+    ShotDetectorSettings s;
+    s.features_every = 1;
+    cv::RNG rng(5);
+    const cv::Mat still_c = shot_frame(2, 0, rng, 0.0), still_w = shot_frame(0, 0, rng, 0.0);
+    return detect(
+        60,
+        [&](int i) {
+          if (i >= 30 && i < 30 + c.len)
+            return c.flash < 0 ? shot_frame(3, i, rng)
+                               : cv::Mat(kSize, CV_8UC3, cv::Scalar::all(c.flash));
+          /* The shot pairs of ShotBegunOnAnInsertOrAFlashStartsCleanAfterIt. */
+          if (i < 30)
+            return shot_frame(c.flash < 0 ? 0 : 4, i, rng);
+          return with_sensor_noise(c.flash < 0 ? still_c : still_w, rng);
+        },
+        s);
+  };
+  for (const Case &c :
+       {Case{"insert", 1, -1}, Case{"white", 1, 255}, Case{"white", 2, 255}, Case{"black", 2, 0}}) {
+    SCOPED_TRACE(testing::Message() << c.len << " frame(s) of " << c.what);
+    const Detected plain = run_case(Case{"plain cut", 0, c.flash});
+    ASSERT_EQ(plain.boundaries, std::vector<int>{30});
+    ASSERT_EQ(plain.shots.size(), 2u);
+    const montage::ShotFeatures &want = plain.shots[1].features;
+    ASSERT_LT(want.motion_peak, 8.0);
+    const Detected run = run_case(c);
+    ASSERT_EQ(run.boundaries, std::vector<int>{30});
+    ASSERT_EQ(run.shots.size(), 2u);
+    const montage::Shot &shot = run.shots[1];
+    ASSERT_EQ(shot.transition_end, (GstClockTime)(30 + c.len) * kFrame);
+    ASSERT_TRUE(shot.has_features);
+    EXPECT_NEAR(shot.features.brightness, want.brightness, 1.0);
+    EXPECT_NEAR(shot.features.contrast, want.contrast, 1.0);
+    EXPECT_LT(shot.features.motion_peak, 2 * want.motion_peak + 1.0);
+    EXPECT_NEAR(shot.features.motion_mean, want.motion_mean, 0.5);
+  }
+}
+
 /* The features of a shot begun on a one-frame insert (A B C) never come
  * from the insert: B is the sharpest frame of the shot (a fine noise
  * pattern, against C's smooth texture), measured (features_every 1), yet

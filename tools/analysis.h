@@ -91,8 +91,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * cut out of a panning shot through a white or grey flash is no longer taken for
  * the flash's end where the picture after it does not match with the motion
  * taken out; 30: with adaptive, a cut followed one or two frames later by a
- * flash in the new shot (A C W C) is found (the flash's jump hid it) */
-constexpr const char *kClipAnalysisVersion = "30";
+ * flash in the new shot (A C W C) is found (the flash's jump hid it); 31: a
+ * shot cut on an insert or a flash (A B C) leaves B out of all its features */
+constexpr const char *kClipAnalysisVersion = "31";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -1059,6 +1059,14 @@ void ShotDetector::accumulate(const Frame &f)
    * the means and could become the in-point. */
   if (!settings_.features || f.excursion)
     return;
+  /* Nor is the insert or flash a shot was cut on (A B C, cut on B): the
+   * shot's picture starts at its first clean frame, C (transition_end,
+   * clean_start()). B's brightness and contrast pulled the means (a white
+   * flash adds (255 - mean) / n to the brightness) and the jump from B to C
+   * counted as the shot's motion peak. */
+  const bool timed = GST_CLOCK_TIME_IS_VALID(f.ts) && GST_CLOCK_TIME_IS_VALID(shot_.transition_end);
+  if (in_shot_ && shot_.transition == Transition::kCut && timed && f.ts < shot_.transition_end)
+    return;
   const FrameFeatures &m = f.features;
   n_frames_++;
   sum_bright_ += m.brightness;
@@ -1066,16 +1074,18 @@ void ShotDetector::accumulate(const Frame &f)
   if (!m.measured)
     return;
   n_measured_++;
-  /* The first frame's difference is to the shot before: the cut, not motion. */
-  if (m.motion >= 0.0 && f.ts != shot_.start) {
+  /* The first clean frame's difference is to the frame before it, of the
+   * shot before or of the insert: the cut, not motion. */
+  const bool first = f.ts == shot_.start || (timed && f.ts == shot_.transition_end &&
+                                             shot_.transition == Transition::kCut);
+  if (m.motion >= 0.0 && !first) {
     n_motion_++;
     sum_motion_ += m.motion;
     shot_.features.motion_peak = std::max(shot_.features.motion_peak, m.motion);
   }
   sum_sharp_ += m.sharpness;
   sum_colour_ += m.colourfulness;
-  const bool clean = !GST_CLOCK_TIME_IS_VALID(shot_.transition_end) ||
-                     !GST_CLOCK_TIME_IS_VALID(f.ts) || f.ts >= shot_.transition_end;
+  const bool clean = !timed || f.ts >= shot_.transition_end;
   if (clean && m.sharpness > best_sharp_) {
     best_sharp_ = m.sharpness;
     shot_.features.best_inpoint = f.ts;

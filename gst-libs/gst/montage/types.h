@@ -58,7 +58,9 @@ enum class Transition { kCut, kFade, kDissolve };
  * Scales are montagescene's (see docs/montagescene.md): motion is the mean
  * absolute luma difference between consecutive analysed frames (0..255),
  * never taken across the shot's start (that difference is the cut's, not
- * the shot's motion),
+ * the shot's motion); all of them over the shot's clean frames only (from
+ * Shot::transition_end for a cut on an insert or a flash, and without the
+ * frames of a flash or a cut away and back within the shot),
  * sharpness the variance of the Laplacian of the luma view, brightness and
  * contrast the mean and standard deviation of luma (0..255), colourfulness
  * Hasler and Suesstrunk's metric. */
