@@ -8,9 +8,11 @@
 #include "testutil.h"
 
 #include <gst/montage/planner.h>
+#include <gst/montage/render-private.h>
 #include <gst/montage/render.h>
 
 #include <gst/app/gstappsink.h>
+#include <gst/base/gstbasesrc.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
@@ -21,6 +23,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -949,4 +952,314 @@ TEST(RenderCancel, WorkerRenderLeavesTheMainContextToTheMainThread)
   g_clear_error(&err);
   EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
   g_object_unref(cancellable);
+}
+
+/* A source for "montage-pending://NAME" URIs that gives nothing until the
+ * test releases NAME, then the bytes of the file it was released with, in
+ * one buffer, and EOS. A discovery of such a URI stays pending (GES's
+ * discoverer waits for data, up to its 60 s timeout) for as long as the test
+ * wants, while the thread discovering it stays free: a FIFO cannot stand
+ * in, as filesrc blocks in open() until a writer comes, and every later
+ * discovery on that thread with it. */
+struct PendingSources {
+  std::mutex mutex;
+  std::condition_variable cond;
+  std::map<std::string, std::string> released; /* URI -> file its source gives */
+  static PendingSources &get()
+  {
+    static PendingSources *sources = new PendingSources(); /* elements may outlive the test */
+    return *sources;
+  }
+  void release(const std::string &uri, const std::string &file)
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    released[uri] = file;
+    cond.notify_all();
+  }
+};
+
+#define TEST_TYPE_PENDING_SRC (test_pending_src_get_type())
+G_DECLARE_FINAL_TYPE(TestPendingSrc, test_pending_src, TEST, PENDING_SRC, GstBaseSrc)
+struct _TestPendingSrc {
+  GstBaseSrc parent;
+  gchar *uri;
+  bool flushing; /* under PendingSources::mutex */
+  bool sent;
+};
+
+static GstStaticPadTemplate pending_src =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static GstURIType pending_uri_type(GType)
+{
+  return GST_URI_SRC;
+}
+
+static const gchar *const *pending_protocols(GType)
+{
+  static const gchar *const protocols[] = {"montage-pending", nullptr};
+  return protocols;
+}
+
+static gchar *pending_get_uri(GstURIHandler *handler)
+{
+  return g_strdup(TEST_PENDING_SRC(handler)->uri);
+}
+
+static gboolean pending_set_uri(GstURIHandler *handler, const gchar *uri, GError **)
+{
+  TestPendingSrc *self = TEST_PENDING_SRC(handler);
+  g_free(self->uri);
+  self->uri = g_strdup(uri);
+  return TRUE;
+}
+
+static void pending_uri_handler_init(gpointer iface, gpointer)
+{
+  auto *i = static_cast<GstURIHandlerInterface *>(iface);
+  i->get_type = pending_uri_type;
+  i->get_protocols = pending_protocols;
+  i->get_uri = pending_get_uri;
+  i->set_uri = pending_set_uri;
+}
+
+G_DEFINE_TYPE_WITH_CODE(TestPendingSrc, test_pending_src, GST_TYPE_BASE_SRC,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER, pending_uri_handler_init))
+
+static GstFlowReturn pending_create(GstBaseSrc *src, guint64, guint, GstBuffer **buf)
+{
+  TestPendingSrc *self = TEST_PENDING_SRC(src);
+  if (self->sent)
+    return GST_FLOW_EOS;
+  PendingSources &sources = PendingSources::get();
+  std::string file;
+  {
+    std::unique_lock<std::mutex> lock(sources.mutex);
+    sources.cond.wait(lock, [&] { return self->flushing || sources.released.count(self->uri); });
+    if (self->flushing)
+      return GST_FLOW_FLUSHING;
+    file = sources.released[self->uri];
+  }
+  const std::string bytes = montage_test::read_file(file);
+  *buf = gst_buffer_new_memdup(bytes.data(), bytes.size());
+  self->sent = true;
+  return GST_FLOW_OK;
+}
+
+static void pending_set_flushing(TestPendingSrc *self, bool flushing)
+{
+  PendingSources &sources = PendingSources::get();
+  std::lock_guard<std::mutex> lock(sources.mutex);
+  self->flushing = flushing;
+  sources.cond.notify_all();
+}
+
+static gboolean pending_unlock(GstBaseSrc *src)
+{
+  pending_set_flushing(TEST_PENDING_SRC(src), true);
+  return TRUE;
+}
+
+static gboolean pending_unlock_stop(GstBaseSrc *src)
+{
+  pending_set_flushing(TEST_PENDING_SRC(src), false);
+  return TRUE;
+}
+
+static gboolean pending_is_seekable(GstBaseSrc *)
+{
+  return FALSE;
+}
+
+static void test_pending_src_finalize(GObject *object)
+{
+  g_free(TEST_PENDING_SRC(object)->uri);
+  G_OBJECT_CLASS(test_pending_src_parent_class)->finalize(object);
+}
+
+static void test_pending_src_init(TestPendingSrc *self)
+{
+  self->uri = nullptr;
+  self->flushing = false;
+  self->sent = false;
+}
+
+static void test_pending_src_class_init(TestPendingSrcClass *klass)
+{
+  G_OBJECT_CLASS(klass)->finalize = test_pending_src_finalize;
+  GstElementClass *ec = GST_ELEMENT_CLASS(klass);
+  gst_element_class_add_static_pad_template(ec, &pending_src);
+  gst_element_class_set_static_metadata(ec, "Pending test source", "Source",
+                                        "Gives nothing until the test releases its URI", "test");
+  GstBaseSrcClass *bc = GST_BASE_SRC_CLASS(klass);
+  bc->create = pending_create;
+  bc->unlock = pending_unlock;
+  bc->unlock_stop = pending_unlock_stop;
+  bc->is_seekable = pending_is_seekable;
+}
+
+bool register_pending_src()
+{
+  static const bool registered = gst_element_register(nullptr, "montagetestpendingsrc",
+                                                      GST_RANK_MARGINAL, TEST_TYPE_PENDING_SRC);
+  return registered;
+}
+
+/* Ctrl-C while the timeline path waits for GES to discover a clip: the
+ * render waited for the discovery (up to GES's 60 s per file) on a
+ * condition variable, dispatching nothing and ignoring the cancellable, so
+ * neither the tool's signal sources nor a cancel from another thread
+ * stopped it. Here the first clip's discovery never gets data until the
+ * test lets it; a source on this thread's context (the main thread's, as
+ * the tool's g_unix_signal_add() ones) cancels after 300 ms. The render
+ * must fail with G_IO_ERROR_CANCELLED before the discovery could end (a
+ * guard gives the discovery its data after 10 s, so the old code fails
+ * rather than hangs). Then the same URI is asked for again (it waits for
+ * the discovery still under way, which ends when the data comes), and a
+ * render of the other clips works: the asset thread is intact. */
+TEST(RenderCancel, CancelWhileAClipIsDiscovered)
+{
+  ASSERT_TRUE(register_pending_src());
+  Fixture f;
+  ASSERT_TRUE(f.make("discovering-"));
+  const std::string pending_uri = "montage-pending://cancel-while-discovered";
+  gchar *song_path = g_filename_from_uri(f.song.uri.c_str(), nullptr, nullptr);
+  ASSERT_TRUE(song_path);
+  const std::string song_file = song_path;
+  g_free(song_path);
+  std::vector<montage::ClipAnalysis> clips = f.clips;
+  clips[f.plan.segments[0].clip].uri = pending_uri;
+
+  std::string out = tmp_file("montage-render-discovering.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kTimeline, out);
+  GCancellable *cancellable = g_cancellable_new();
+  settings.cancellable = cancellable;
+  guint source = g_timeout_add(
+      300,
+      [](gpointer c) -> gboolean {
+        g_cancellable_cancel(G_CANCELLABLE(c));
+        return G_SOURCE_REMOVE;
+      },
+      cancellable);
+  std::atomic<bool> finished{false}, guard_released{false};
+  std::thread guard([&] {
+    for (int i = 0; i < 100 && !finished; i++)
+      g_usleep(100 * 1000);
+    if (!finished) {
+      guard_released = true;
+      PendingSources::get().release(pending_uri, song_file);
+    }
+  });
+  montage::RenderResult result;
+  GError *err = nullptr;
+  EXPECT_FALSE(montage::render_plan(f.plan, f.song, clips, settings, &result, &err));
+  finished = true;
+  guard.join();
+  if (!g_cancellable_is_cancelled(cancellable))
+    g_source_remove(source);
+  EXPECT_FALSE(guard_released) << "the render waited for the discovery to end";
+  EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      << (err ? err->message : "no error");
+  g_clear_error(&err);
+  EXPECT_TRUE(result.failed_uri.empty());
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  g_object_unref(cancellable);
+
+  /* The same URI again, while its discovery is still pending: a timeline
+   * with that clip is built once the data comes. */
+  std::thread feeder([&] {
+    g_usleep(300 * 1000);
+    PendingSources::get().release(pending_uri, song_file);
+  });
+  montage::Plan one = f.plan;
+  one.segments.resize(1);
+  one.duration = one.segments[0].duration;
+  GESTimeline *timeline = montage::build_timeline(one, f.song, clips, kWidth, kHeight, &err);
+  feeder.join();
+  EXPECT_TRUE(timeline) << (err ? err->message : "");
+  g_clear_error(&err);
+  if (timeline)
+    gst_object_unref(timeline);
+
+  /* And a render of the real clips. */
+  montage::RenderResult later;
+  EXPECT_TRUE(f.render(montage::RenderPath::kTimeline, out, &later));
+  g_unlink(out.c_str());
+}
+
+/* build_timeline() on its own, cancelled from another thread while a clip's
+ * discovery is pending, returns at once with G_IO_ERROR_CANCELLED; a
+ * request that gets no answer within its limit fails with
+ * G_IO_ERROR_TIMED_OUT (the library's limit, kDiscoveryWaitLimit, is 120 s:
+ * here 300 ms); and the URI still loads once its source gives data, the
+ * later request waiting for the discovery the earlier ones left running.
+ * A guard gives the data after 10 s so that nothing here can hang. */
+TEST(RenderTimeline, PendingDiscoveryCancelledOrTimedOut)
+{
+  ASSERT_TRUE(register_pending_src());
+  Fixture f;
+  ASSERT_TRUE(f.make_song("pending-"));
+  gchar *song_path = g_filename_from_uri(f.song.uri.c_str(), nullptr, nullptr);
+  ASSERT_TRUE(song_path);
+  const std::string song_file = song_path;
+  g_free(song_path);
+  const std::string uri = "montage-pending://no-answer";
+
+  std::atomic<bool> finished{false}, guard_released{false};
+  std::thread guard([&] {
+    for (int i = 0; i < 100 && !finished; i++)
+      g_usleep(100 * 1000);
+    if (!finished) {
+      guard_released = true;
+      PendingSources::get().release(uri, song_file);
+    }
+  });
+
+  montage::Plan plan;
+  plan.fps_n = 25;
+  plan.fps_d = 1;
+  montage::Segment seg;
+  seg.duration = plan.duration = GST_SECOND;
+  plan.segments.push_back(seg);
+  montage::ClipAnalysis clip;
+  clip.uri = uri;
+  GCancellable *cancellable = g_cancellable_new();
+  std::thread canceller([cancellable] {
+    g_usleep(300 * 1000);
+    g_cancellable_cancel(cancellable);
+  });
+  GError *err = nullptr;
+  GESTimeline *timeline =
+      montage::build_timeline(plan, f.song, {clip}, kWidth, kHeight, &err, {}, cancellable);
+  canceller.join();
+  EXPECT_EQ(timeline, nullptr);
+  EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      << (err ? err->message : "no error");
+  g_clear_error(&err);
+  if (timeline)
+    gst_object_unref(timeline);
+  g_object_unref(cancellable);
+
+  montage::render_detail::Interrupt none(nullptr, false);
+  GESAsset *asset = montage::render_detail::request_asset(uri, none, &err, 300 * GST_MSECOND);
+  EXPECT_EQ(asset, nullptr);
+  EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+      << (err ? err->message : "no error");
+  g_clear_error(&err);
+  if (asset)
+    gst_object_unref(asset);
+  EXPECT_FALSE(guard_released) << "a request waited for the discovery to end";
+
+  std::thread feeder([&] {
+    g_usleep(300 * 1000);
+    PendingSources::get().release(uri, song_file);
+  });
+  asset = montage::render_detail::request_asset(uri, none, &err);
+  feeder.join();
+  finished = true;
+  guard.join();
+  EXPECT_TRUE(asset) << (err ? err->message : "");
+  g_clear_error(&err);
+  if (asset)
+    gst_object_unref(asset);
 }

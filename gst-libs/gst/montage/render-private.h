@@ -87,7 +87,10 @@ bool is_inside(GstObject *obj, GstElement *ancestor);
 class Interrupt
 {
 public:
-  explicit Interrupt(GCancellable *cancellable);
+  /* `dispatch` false: never dispatches anything, only tells whether
+   * `cancellable` (may be NULL) is cancelled (build_timeline() called on
+   * its own, which promises to dispatch no context). */
+  explicit Interrupt(GCancellable *cancellable, bool dispatch = true);
   ~Interrupt();
   Interrupt(const Interrupt &) = delete;
   Interrupt &operator=(const Interrupt &) = delete;
@@ -100,6 +103,34 @@ private:
   GCancellable *cancellable_;
   GMainContext *context_; /* NULL: none to dispatch */
 };
+
+/* How long request_asset() waits by default for GES to answer about one
+ * URI: twice GES 1.22's own discovery timeout (60 s a file, counted by a
+ * source on the discovering thread's context). That timeout cannot fire
+ * while the library's asset thread is blocked outside its main loop, as in
+ * a source's blocking start: filesrc opening a FIFO that no one writes to
+ * blocks in open() inside the discoverer's state change, forever (seen
+ * here). This limit turns such a hang into an error for a caller with
+ * nothing to cancel. Twice, not once: the asset thread discovers one URI
+ * at a time, and a timeline's requests are made one at a time, so only
+ * requests from concurrent callers queue, and one 60 s discovery ahead
+ * must not fail the one behind it. */
+constexpr GstClockTime kDiscoveryWaitLimit = 120 * GST_SECOND;
+
+/* The GES asset of `uri` (a new reference), discovered on the library's
+ * asset thread when GES does not hold it ready (render.cpp has the rules on
+ * files changed under the same name). While it waits it calls
+ * interrupt.check() every 50 ms, so the caller's own context is dispatched
+ * (as a render's waits do) and a cancelled `interrupt` ends the wait at
+ * once. Returns NULL with `error` set to G_IO_ERROR_CANCELLED when
+ * cancelled (before or while waiting), G_IO_ERROR_TIMED_OUT after `limit`
+ * ns with no answer, or GST_RESOURCE_ERROR_OPEN_READ when GES cannot load
+ * it. A request given up on (cancelled or timed out) goes on on the asset
+ * thread and ends there, its answer kept in GES's cache: a later request
+ * for the same URI waits for that discovery instead of starting another,
+ * and one that failed meanwhile is discovered again. */
+GESAsset *request_asset(const std::string &uri, Interrupt &interrupt, GError **error,
+                        GstClockTime limit = kDiscoveryWaitLimit);
 
 /* The cut-only render (render-cuts.cpp): one decoding pipeline per clip, kept
  * alive and seeked per segment, frames placed on the output grid by the

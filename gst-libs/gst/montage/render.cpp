@@ -102,8 +102,8 @@ static GMainContext *callers_context()
   return on_main_thread() ? g_main_context_ref(g_main_context_default()) : nullptr;
 }
 
-Interrupt::Interrupt(GCancellable *cancellable)
-    : cancellable_(cancellable), context_(callers_context())
+Interrupt::Interrupt(GCancellable *cancellable, bool dispatch)
+    : cancellable_(cancellable), context_(dispatch ? callers_context() : nullptr)
 {
 }
 
@@ -214,9 +214,21 @@ bool file_identity(const std::string &uri, FileIdentity &out)
  * its first discovery (gone after that request, or the caller's own), so
  * the next request there would hang. On our own thread the discoverer, the
  * GTasks and the loop all use the one context, whoever calls; the caller
- * just blocks until the answer comes and dispatches nothing. Made on first
- * use and kept for the life of the process, as GES keeps its discoverers
- * until ges_deinit(). */
+ * waits for the answer, dispatching only its own context (Interrupt). Made
+ * on first use and kept for the life of the process, as GES keeps its
+ * discoverers until ges_deinit().
+ *
+ * A caller may stop waiting (cancelled, or past its limit) while GES still
+ * discovers: the request is shared between the caller and the thread, and
+ * whichever lets go last frees it, so the thread completes it safely later
+ * and the asset stays in GES's cache. GES is not asked to cancel (no
+ * GCancellable to ges_asset_request_async()): a discovery is one per URI
+ * and may be waited on by other requests for the same URI.
+ *
+ * Not fork-safe: a child forked while the thread exists has the thread's
+ * state (its context, GES's discoverer, maybe a lock it held) but not the
+ * thread, so a discovery requested in the child times out after its limit
+ * (or hangs on that lock). Fork before the first discovery, or exec. */
 class AssetThread
 {
 public:
@@ -228,24 +240,55 @@ public:
 
   /* The asset of `uri` as GES reports it (new, fetched from its cache or
    * discovered again after ges_asset_needs_reload()); NULL with `error`
-   * set when GES fails to load it. Blocks until then (GES's discovery
-   * timeout is 60 s). */
-  GESAsset *request(const std::string &uri, GError **error)
+   * set when GES fails to load it (GES's discovery timeout is 60 s), when
+   * `interrupt` is cancelled (G_IO_ERROR_CANCELLED, checked every 50 ms)
+   * or after `limit` ns without an answer (G_IO_ERROR_TIMED_OUT). */
+  GESAsset *request(const std::string &uri, Interrupt &interrupt, GstClockTime limit,
+                    GError **error)
   {
-    Request req;
-    req.uri = uri;
+    if (interrupt.check(error))
+      return nullptr;
+    auto req = std::make_shared<Request>();
+    req->uri = uri;
     GSource *source = g_idle_source_new();
-    g_source_set_callback(source, start, &req, nullptr);
+    g_source_set_callback(source, start, new RequestRef(req), release);
     g_source_attach(source, context_);
     g_source_unref(source);
-    std::unique_lock<std::mutex> lock(req.mutex);
-    req.cond.wait(lock, [&] { return req.done; });
-    if (req.error)
-      g_propagate_error(error, req.error);
-    return req.asset;
+    const gint64 deadline = g_get_monotonic_time() + (gint64)(limit / GST_USECOND);
+    /* Released before `req` (declared after it), which may be the last
+     * reference. */
+    std::unique_lock<std::mutex> lock(req->mutex);
+    while (!req->cond.wait_for(lock, std::chrono::milliseconds(50), [&] { return req->done; })) {
+      /* The caller's sources may take long and may cancel: never run them
+       * with the request locked. */
+      lock.unlock();
+      const bool cancelled = interrupt.check(error);
+      lock.lock();
+      if (cancelled) {
+        GST_INFO("stopped waiting for the discovery of %s: cancelled", uri.c_str());
+        return nullptr;
+      }
+      if (!req->done && g_get_monotonic_time() >= deadline) {
+        GST_WARNING("no answer about %s from GES within %" GST_TIME_FORMAT, uri.c_str(),
+                    GST_TIME_ARGS(limit));
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                    "cannot load %s: no answer from its discovery within %" G_GUINT64_FORMAT " s",
+                    uri.c_str(), limit / GST_SECOND);
+        return nullptr;
+      }
+    }
+    if (req->error)
+      g_propagate_error(error, req->error);
+    req->error = nullptr;
+    GESAsset *asset = req->asset;
+    req->asset = nullptr;
+    return asset;
   }
 
 private:
+  /* Shared by the caller (until it has its answer or gives up) and the
+   * asset thread (until GES has answered); what no caller took is freed
+   * with it. */
   struct Request {
     std::string uri;
     std::mutex mutex;
@@ -253,7 +296,20 @@ private:
     bool done = false;
     GESAsset *asset = nullptr;
     GError *error = nullptr;
+    Request() = default;
+    Request(const Request &) = delete;
+    Request &operator=(const Request &) = delete;
+    ~Request()
+    {
+      if (asset)
+        gst_object_unref(asset);
+      if (error)
+        g_error_free(error);
+    }
   };
+  using RequestRef = std::shared_ptr<Request>;
+
+  static void release(gpointer ref) { delete static_cast<RequestRef *>(ref); }
 
   AssetThread() : context_(g_main_context_new()), loop_(g_main_loop_new(context_, FALSE))
   {
@@ -273,39 +329,48 @@ private:
    * discoverer take its context. */
   static gboolean start(gpointer data)
   {
-    auto *req = static_cast<Request *>(data);
-    ges_asset_request_async(GES_TYPE_URI_CLIP, req->uri.c_str(), nullptr, ready, req);
+    const RequestRef &req = *static_cast<RequestRef *>(data);
+    /* `ready` holds a reference of its own until GES answers. */
+    ges_asset_request_async(GES_TYPE_URI_CLIP, req->uri.c_str(), nullptr, ready,
+                            new RequestRef(req));
     return G_SOURCE_REMOVE;
   }
 
   static void ready(GObject *, GAsyncResult *res, gpointer data)
   {
-    auto *req = static_cast<Request *>(data);
+    /* Dropped after the lock below: it may be the last reference. */
+    std::unique_ptr<RequestRef> ref(static_cast<RequestRef *>(data));
+    Request &req = **ref;
     GError *err = nullptr;
     GESAsset *asset = ges_asset_request_finish(res, &err);
-    /* The caller frees `req` once it sees `done`: notify with the lock held. */
-    std::lock_guard<std::mutex> lock(req->mutex);
-    req->asset = asset;
-    req->error = err;
-    req->done = true;
-    req->cond.notify_one();
+    std::lock_guard<std::mutex> lock(req.mutex);
+    req.asset = asset;
+    req.error = err;
+    req.done = true;
+    req.cond.notify_one();
   }
 
   GMainContext *context_;
   GMainLoop *loop_;
 };
 
-/* The GES asset of `uri`. GES keeps an asset (the file's streams, their ids,
- * its duration) per URI for the whole process; a file replaced under the
- * same name since this process last asked for it (another device, inode,
- * size or time) is discovered again, else its stale stream ids match none of
- * the new file's streams and the render fails ("Internal data stream
- * error"). A URI seen the first time is discovered again too, in case GES
- * holds it from elsewhere (an .xges read back). Anything to discover is
- * discovered on the AssetThread; an asset GES holds ready comes straight
- * from its cache. Touches no main context of the caller's. */
-GESAsset *request_asset(const std::string &uri, GError **error)
+} // namespace
+
+/* GES keeps an asset (the file's streams, their ids, its duration) per URI
+ * for the whole process; a file replaced under the same name since this
+ * process last asked for it (another device, inode, size or time) is
+ * discovered again, else its stale stream ids match none of the new file's
+ * streams and the render fails ("Internal data stream error"). A URI seen
+ * the first time is discovered again too, in case GES holds it from
+ * elsewhere (an .xges read back). Anything to discover is discovered on the
+ * AssetThread; an asset GES holds ready comes straight from its cache.
+ * Dispatches no main context but what `interrupt` dispatches. */
+GESAsset *render_detail::request_asset(const std::string &uri, Interrupt &interrupt, GError **error,
+                                       GstClockTime limit)
 {
+  init_ges();
+  if (interrupt.check(error))
+    return nullptr;
   static std::mutex mutex;
   static std::map<std::string, FileIdentity> seen; /* identity at our last request */
   FileIdentity now;
@@ -319,14 +384,31 @@ GESAsset *request_asset(const std::string &uri, GError **error)
 
   GError *err = nullptr;
   GESAsset *asset = nullptr;
-  if (reload && ges_asset_needs_reload(GES_TYPE_URI_CLIP, uri.c_str()))
+  if (reload && ges_asset_needs_reload(GES_TYPE_URI_CLIP, uri.c_str())) {
     GST_INFO("%s changed since GES discovered it: discovering it again", uri.c_str());
-  else if (!reload)
+  } else if (!reload) {
     /* Ready in GES's cache, or NULL (not there, still loading, or failed
      * with `err` set) without waiting for anything. */
     asset = ges_asset_request(GES_TYPE_URI_CLIP, uri.c_str(), &err);
+    if (!asset && err) {
+      /* Failed after the request that started it stopped waiting (one that
+       * fails while waited on is forgotten below, and so rediscovered). */
+      GST_INFO("%s failed to load after its request gave up (%s): discovering it again",
+               uri.c_str(), err->message);
+      g_clear_error(&err);
+      ges_asset_needs_reload(GES_TYPE_URI_CLIP, uri.c_str());
+    }
+  }
   if (!asset && !err)
-    asset = AssetThread::get().request(uri, &err);
+    asset = AssetThread::get().request(uri, interrupt, limit, &err);
+  if (!asset && (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+                 g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))) {
+    /* Still being discovered: `seen` keeps the URI, so that a later
+     * request (ges_asset_request() answers NULL while GES loads it) waits
+     * for that discovery rather than starting a second one. */
+    g_propagate_error(error, err);
+    return nullptr;
+  }
   if (!asset) {
     g_set_error(error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "cannot load %s: %s",
                 uri.c_str(), err ? err->message : "unknown error");
@@ -338,6 +420,9 @@ GESAsset *request_asset(const std::string &uri, GError **error)
   g_clear_error(&err);
   return asset;
 }
+
+namespace
+{
 
 /* The stream id a clip's track element decodes ("" for other elements). */
 std::string stream_id_of(GESTrackElement *element)
@@ -646,9 +731,13 @@ bool timeline_is_cut_only(const Plan &plan, const TimelineOptions &options)
   return true;
 }
 
-GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
-                            const std::vector<ClipAnalysis> &clips, gint width, gint height,
-                            GError **error, const TimelineOptions &options)
+namespace
+{
+
+/* build_timeline(), waiting for discoveries through `interrupt`. */
+GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
+                           const std::vector<ClipAnalysis> &clips, gint width, gint height,
+                           GError **error, const TimelineOptions &options, Interrupt &interrupt)
 {
   init_ges();
   GESTimeline *timeline = ges_timeline_new_audio_video();
@@ -721,7 +810,7 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
       break;
     }
     GESAsset *&asset = assets[seg.clip];
-    if (!asset && !(asset = request_asset(clips[seg.clip].uri, error))) {
+    if (!asset && !(asset = request_asset(clips[seg.clip].uri, interrupt, error))) {
       ok = false;
       break;
     }
@@ -753,7 +842,7 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
     }
   }
   if (ok) {
-    GESAsset *song_asset = request_asset(song.uri, error);
+    GESAsset *song_asset = request_asset(song.uri, interrupt, error);
     GESClip *song_clip =
         song_asset
             ? ges_layer_add_asset(audio_layer, song_asset, 0, 0, plan.duration, GES_TRACK_TYPE_AUDIO)
@@ -788,6 +877,17 @@ GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
   return timeline;
 }
 
+} // namespace
+
+GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
+                            const std::vector<ClipAnalysis> &clips, gint width, gint height,
+                            GError **error, const TimelineOptions &options,
+                            GCancellable *cancellable)
+{
+  Interrupt interrupt(cancellable, false);
+  return make_timeline(plan, song, clips, width, height, error, options, interrupt);
+}
+
 bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
                  const RenderSettings &settings, RenderResult *result, GError **error)
 {
@@ -814,10 +914,13 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
   }
   const RenderPath path =
       wanted == RenderPath::kTimeline || !cut_only ? RenderPath::kTimeline : RenderPath::kCuts;
+  /* From here on every wait, discoveries included, dispatches the caller's
+   * context and stops when cancelled. */
+  Interrupt interrupt(settings.cancellable);
   GESTimeline *timeline = nullptr;
   if (path == RenderPath::kTimeline &&
-      !(timeline = build_timeline(on_output_grid(plan), song, clips, settings.width,
-                                  settings.height, error, settings.timeline)))
+      !(timeline = make_timeline(on_output_grid(plan), song, clips, settings.width, settings.height,
+                                 error, settings.timeline, interrupt)))
     return false;
 
   /* Write next to the target so the final rename stays on one file system. */
@@ -846,7 +949,6 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
   local.path = path;
   bool done = false;
   GError *last = nullptr;
-  Interrupt interrupt(settings.cancellable);
   for (const std::string &encoder : encoders) {
     GError *err = nullptr;
     if (interrupt.check(&err)) {

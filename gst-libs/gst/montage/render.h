@@ -64,11 +64,18 @@ struct TimelineOptions {
  * the same name since the last call (device, inode, size or times differ)
  * is discovered again, so repeated renders in one process see each file as
  * it is now. Call from any thread but a streaming thread; blocks while
- * files are discovered (at most GES's discovery timeout, 60 s, each),
- * dispatching no main context. */
+ * files are discovered (GES gives up on a file after 60 s; a discovery
+ * that gets no answer at all, as when opening the file blocks, fails with
+ * G_IO_ERROR_TIMED_OUT after 120 s), dispatching no main context.
+ * Cancelling `cancellable` (from another thread; may be NULL) makes it
+ * return NULL with G_IO_ERROR_CANCELLED within about 50 ms, even while a
+ * discovery is pending: that discovery goes on in the library's asset
+ * thread, and a later call waits for it rather than starting another
+ * (docs/render.md, "Discovery and main contexts"). */
 GESTimeline *build_timeline(const Plan &plan, const SongAnalysis &song,
                             const std::vector<ClipAnalysis> &clips, gint width, gint height,
-                            GError **error, const TimelineOptions &options = {});
+                            GError **error, const TimelineOptions &options = {},
+                            GCancellable *cancellable = nullptr);
 
 /* Which way render_plan() goes. */
 enum class RenderPath {
@@ -102,7 +109,10 @@ struct RenderSettings {
   /* Cancel it (from any thread) to stop the render: within about 250 ms the
    * partial file is removed and render_plan() fails with
    * G_IO_ERROR_CANCELLED, no other encoder tried and no failed_uri, whether
-   * or not the render is making progress. Whenever it waits, render_plan()
+   * or not the render is making progress, also while the timeline path
+   * waits for GES to discover a file (that discovery goes on in the
+   * library's asset thread; see build_timeline()). Whenever it waits,
+   * discoveries included, render_plan()
    * dispatches the calling thread's own main context (when no other thread
    * runs it), so sources there that cancel it, such as g_unix_signal_add()
    * handlers for Ctrl-C, run during a stalled render too. That is the
