@@ -85,7 +85,14 @@ bool is_inside(GstObject *obj, GstElement *ancestor)
 }
 
 /* True on the process's first thread (Linux: its thread id is the process
- * id), which the global default main context belongs to by convention. */
+ * id), which the global default main context belongs to by convention.
+ * GLib has no portable way to tell: g_main_context_is_owner() on the global
+ * default context is true only while this thread has acquired it (inside
+ * g_main_loop_run() or g_main_context_acquire()), and the tool renders from
+ * its main thread without running a loop, so it would leave the tool's
+ * Ctrl-C sources undispatched; GLib keeps no public record of the main
+ * thread. Other systems need their own test here (pthread_main_np() on the
+ * BSDs and macOS). */
 static bool on_main_thread()
 {
   return (pid_t)syscall(SYS_gettid) == getpid();
