@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,7 +30,10 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <glib-unix.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace {
 
@@ -1262,4 +1266,55 @@ TEST(RenderTimeline, PendingDiscoveryCancelledOrTimedOut)
   g_clear_error(&err);
   if (asset)
     gst_object_unref(asset);
+}
+
+/* A clip that names a FIFO: filesrc opened it in the asset thread's
+ * discovery and blocked in open() until a writer came, for good, and every
+ * later discovery waited behind it (GES's 60 s timeout never started). Now
+ * anything but a regular local file is refused at once, and the timeline of
+ * the real clips is built after it. A guard opens the FIFO for writing
+ * after 10 s (and closes it: the discovery then fails) so that the old
+ * code fails rather than hangs. */
+TEST(RenderTimeline, FifoClipIsRefusedAndBlocksNothing)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("fifo-"));
+  const std::string fifo = tmp_file("montage-render-clip.fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << g_strerror(errno);
+  std::vector<montage::ClipAnalysis> clips = f.clips;
+  clips[f.plan.segments[0].clip].uri = montage_test::uri_of(fifo);
+
+  std::atomic<bool> finished{false}, guard_opened{false};
+  std::thread guard([&] {
+    for (int i = 0; i < 100 && !finished; i++)
+      g_usleep(100 * 1000);
+    /* Succeeds only while a reader has it open (blocked in open()). */
+    while (!finished) {
+      int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0) {
+        guard_opened = true;
+        close(fd);
+      }
+      g_usleep(100 * 1000);
+    }
+  });
+  GError *err = nullptr;
+  GESTimeline *timeline = montage::build_timeline(f.plan, f.song, clips, kWidth, kHeight, &err);
+  EXPECT_EQ(timeline, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ))
+      << (err ? err->message : "no error");
+  EXPECT_TRUE(err && strstr(err->message, "not a regular file")) << (err ? err->message : "");
+  g_clear_error(&err);
+  if (timeline)
+    gst_object_unref(timeline);
+
+  timeline = montage::build_timeline(f.plan, f.song, f.clips, kWidth, kHeight, &err);
+  finished = true;
+  guard.join();
+  EXPECT_FALSE(guard_opened) << "the FIFO was opened by the discovery";
+  EXPECT_TRUE(timeline) << (err ? err->message : "");
+  g_clear_error(&err);
+  if (timeline)
+    gst_object_unref(timeline);
+  g_unlink(fifo.c_str());
 }

@@ -108,10 +108,12 @@ private:
  * URI: twice GES 1.22's own discovery timeout (60 s a file, counted by a
  * source on the discovering thread's context). That timeout cannot fire
  * while the library's asset thread is blocked outside its main loop, as in
- * a source's blocking start: filesrc opening a FIFO that no one writes to
- * blocks in open() inside the discoverer's state change, forever (seen
- * here). This limit turns such a hang into an error for a caller with
- * nothing to cancel. Twice, not once: the asset thread discovers one URI
+ * a source's blocking start inside the discoverer's state change: filesrc
+ * opening a FIFO that no one writes to blocked in open() for good (seen
+ * here; request_asset() now refuses anything but regular local files), and
+ * a file on a hung network mount or a network source can do the same. This
+ * limit turns such a hang into an error for a caller with nothing to
+ * cancel. Twice, not once: the asset thread discovers one URI
  * at a time, and a timeline's requests are made one at a time, so only
  * requests from concurrent callers queue, and one 60 s discovery ahead
  * must not fail the one behind it. */
@@ -125,10 +127,11 @@ constexpr GstClockTime kDiscoveryWaitLimit = 120 * GST_SECOND;
  * once. Returns NULL with `error` set to G_IO_ERROR_CANCELLED when
  * cancelled (before or while waiting), G_IO_ERROR_TIMED_OUT after `limit`
  * ns with no answer, or GST_RESOURCE_ERROR_OPEN_READ when GES cannot load
- * it. A request given up on (cancelled or timed out) goes on on the asset
- * thread and ends there, its answer kept in GES's cache: a later request
- * for the same URI waits for that discovery instead of starting another,
- * and one that failed meanwhile is discovered again. */
+ * it or it names a local file that is not a regular one (a FIFO, a device,
+ * a directory: refused without asking GES). A request given up on (cancelled or timed out) goes on
+ * on the asset thread and ends there, its answer kept in GES's cache: a later request for the same
+ * URI waits for that discovery instead of starting another, and one that failed meanwhile is
+ * discovered again. */
 GESAsset *request_asset(const std::string &uri, Interrupt &interrupt, GError **error,
                         GstClockTime limit = kDiscoveryWaitLimit);
 

@@ -169,6 +169,7 @@ void init_ges()
 struct FileIdentity {
   guint64 dev = 0, ino = 0, size = 0;
   gint64 mtime_ns = 0, ctime_ns = 0;
+  bool regular = false; /* a regular file (not a FIFO, device, directory) */
   bool operator==(const FileIdentity &o) const
   {
     return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns &&
@@ -193,6 +194,7 @@ bool file_identity(const std::string &uri, FileIdentity &out)
   out.size = st.st_size;
   out.mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
   out.ctime_ns = (gint64)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  out.regular = S_ISREG(st.st_mode);
   return true;
 }
 
@@ -382,7 +384,18 @@ GESAsset *render_detail::request_asset(const std::string &uri, Interrupt &interr
   static std::map<std::string, FileIdentity> seen; /* identity at our last request */
   FileIdentity now;
   bool reload = false;
-  if (file_identity(uri, now)) {
+  const bool local = file_identity(uri, now);
+  if (local && !now.regular) {
+    /* filesrc would open a FIFO with no writer in the asset thread's
+     * discovery, and block there for good (and every discovery after it);
+     * a FIFO or device cannot be read again or sought as GES needs anyway. */
+    g_set_error(error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+                "cannot load %s: not a regular file (a clip or song must be a file that can be "
+                "read more than once)",
+                uri.c_str());
+    return nullptr;
+  }
+  if (local) {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = seen.find(uri);
     reload = it == seen.end() || !(it->second == now);

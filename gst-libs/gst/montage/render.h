@@ -59,7 +59,9 @@ struct TimelineOptions {
  * frame rate (clips are scaled to fit, keeping their aspect ratio); audio
  * track 48 kHz stereo. Initialises GES if needed. Returns a new floating-free
  * timeline (unref when done) or NULL with `error` set when a clip or the song
- * cannot be loaded as a GES asset. Width and height must be even, >= 16.
+ * cannot be loaded as a GES asset (GST_RESOURCE_ERROR_OPEN_READ; a local
+ * path must name a regular file: a FIFO, device or directory is refused
+ * before GES opens it). Width and height must be even, >= 16.
  * GES keeps one asset per URI for the process; a local file replaced under
  * the same name since the last call (device, inode, size or times differ)
  * is discovered again, so repeated renders in one process see each file as
