@@ -9,6 +9,8 @@
 #include <gst/montage/clipanalysis.h>
 
 #include <algorithm>
+#include <cmath>
+#include <deque>
 #include <mutex>
 
 namespace montage_tool {
@@ -24,6 +26,11 @@ struct Run {
   bool linked = false;
   /* Filled by the probe on the chain's sink pad. */
   GstSegment segment;
+  GstSegment previous_segment;  /* the one before `segment` */
+  bool segment_pending = false; /* `segment` came and no buffer since */
+  /* For each montage-beats posted and not yet handed to on_message, the
+   * segment its audio came in (summary_segment()). */
+  std::deque<GstSegment> summary_segments;
   GstClockTime stream_start = GST_CLOCK_TIME_NONE; /* stream time of the first buffer */
   GstClockTime stream_end = GST_CLOCK_TIME_NONE;   /* stream time of the end of the last buffer */
 };
@@ -63,6 +70,7 @@ GstPadProbeReturn on_chain_data(GstPad *, GstPadProbeInfo *info, gpointer user_d
   Run *run = static_cast<Run *>(user_data);
   std::lock_guard<std::mutex> guard(run->lock);
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    run->segment_pending = false;
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
     GstClockTime pts = GST_BUFFER_PTS(buf);
     if (GST_CLOCK_TIME_IS_VALID(pts) && run->segment.format == GST_FORMAT_TIME) {
@@ -78,10 +86,46 @@ GstPadProbeReturn on_chain_data(GstPad *, GstPadProbeInfo *info, gpointer user_d
     }
   } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT)
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+      run->previous_segment = run->segment;
       gst_event_copy_segment(ev, &run->segment);
+      run->segment_pending = true;
+    }
   }
   return GST_PAD_PROBE_OK;
+}
+
+/* Called as montagebeat posts, from its streaming thread, which is also the
+ * probe's (nothing queues between the chain's sink and the element): keeps
+ * the segment each montage-beats summary's audio came in, for on_message.
+ * The element posts a summary at EOS, at a new sample rate (its CAPS
+ * event, before that stream's SEGMENT), at its time going back (a buffer)
+ * and at a SEGMENT event, for the audio before it: in that last case only
+ * the probe has already taken the new segment, with no buffer since. */
+GstBusSyncReply on_sync_message(GstBus *, GstMessage *msg, gpointer user_data)
+{
+  Run *run = static_cast<Run *>(user_data);
+  const GstStructure *s = gst_message_get_structure(msg);
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name(s, "montage-beats")) {
+    std::lock_guard<std::mutex> guard(run->lock);
+    run->summary_segments.push_back(run->segment_pending ? run->previous_segment : run->segment);
+  }
+  return GST_BUS_PASS;
+}
+
+/* The segment of the montage-beats summary on_message has now (they come
+ * in the order posted), GST_FORMAT_UNDEFINED when unknown. */
+GstSegment summary_segment(Run &run)
+{
+  std::lock_guard<std::mutex> guard(run.lock);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_UNDEFINED);
+  if (!run.summary_segments.empty()) {
+    seg = run.summary_segments.front();
+    run.summary_segments.pop_front();
+  }
+  return seg;
 }
 
 /* True when `path` holds raw AAC in ADTS frames, by content (the extension
@@ -137,6 +181,7 @@ bool run_pipeline(const std::string &path, const char *media, const char *chain_
 
   run.media = media;
   gst_segment_init(&run.segment, GST_FORMAT_UNDEFINED);
+  gst_segment_init(&run.previous_segment, GST_FORMAT_UNDEFINED);
   run.pipeline = gst_pipeline_new(nullptr);
   run.chain = gst_parse_bin_from_description(chain_desc, TRUE, error);
   GstElement *src = nullptr;
@@ -170,8 +215,9 @@ bool run_pipeline(const std::string &path, const char *media, const char *chain_
   gst_object_unref(chain_sink);
 
   bool ok = true;
-  gst_element_set_state(run.pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus(run.pipeline);
+  gst_bus_set_sync_handler(bus, on_sync_message, &run, nullptr);
+  gst_element_set_state(run.pipeline, GST_STATE_PLAYING);
   gint64 last_pos = -1;
   gint64 stalled_since = g_get_monotonic_time();
   for (;;) {
@@ -213,12 +259,13 @@ bool run_pipeline(const std::string &path, const char *media, const char *chain_
     gst_message_unref(msg);
     break;
   }
-  gst_object_unref(bus);
   if (ok && !run.linked) {
     g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "has no %s stream", media);
     ok = false;
   }
   gst_element_set_state(run.pipeline, GST_STATE_NULL);
+  gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+  gst_object_unref(bus);
   return ok;
 }
 
@@ -235,6 +282,193 @@ guint64 get_u64(const GstStructure *s, const char *field, guint64 fallback)
   return gst_structure_get_uint64(s, field, &v) ? v : fallback;
 }
 
+/* How far a stretch may start before the end of the one before it and still
+ * be taken as the next one, back to back (combine_beat_summaries()). */
+constexpr GstClockTime kJoinTolerance = GST_MSECOND;
+
+/* One montage-beats summary: the stretch of audio between two of the
+ * element's resets, its times taken to stream time (read_summary()). */
+struct Stretch {
+  GstClockTime start = 0;    /* the stretch's first sample */
+  GstClockTime duration = 0; /* its length, as the summary's `duration` */
+  montage::SongAnalysis song;
+  std::vector<double> beat_confidence; /* one per beat, or empty */
+  /* The part of the song this stretch gives, [from, to): from its start, or
+   * the end of a stretch before it that covers that time, to the next
+   * stretch's `from` (GST_CLOCK_TIME_NONE: to its end). */
+  GstClockTime from = 0;
+  GstClockTime to = GST_CLOCK_TIME_NONE;
+  std::size_t kept_beats = 0;
+  GstClockTime end() const { return start + duration; }
+  bool gives(GstClockTime t) const { return t >= from && (!GST_CLOCK_TIME_IS_VALID(to) || t < to); }
+};
+
+template <typename T, typename Get>
+std::vector<T> list_field(const GstStructure *s, const char *field, Get get)
+{
+  std::vector<T> out;
+  const GValue *list = gst_structure_get_value(s, field);
+  if (list && GST_VALUE_HOLDS_LIST(list))
+    for (guint i = 0; i < gst_value_list_get_size(list); i++)
+      out.push_back(get(gst_value_list_get_value(list, i)));
+  return out;
+}
+
+/* Reads one montage-beats summary (docs/montagebeat.md, "Messages"). Its
+ * start is the start of its first section: the sections run back to back
+ * from the stretch's first sample (tracker time 0, which the element maps
+ * to the PTS of the stretch's first buffer), as its energy curve does. A
+ * stretch with no sections has no audio measured (no energy curve either):
+ * it is placed at `fallback_start`. */
+Stretch read_summary(const BeatSummary &summary, GstClockTime fallback_start)
+{
+  const GstStructure *s = summary.structure;
+  const GstSegment *seg = summary.segment;
+  /* Buffer time to stream time through the stretch's segment (a time
+   * before the segment's start, 0). */
+  auto stream = [seg](GstClockTime t) -> GstClockTime {
+    if (!seg || seg->format != GST_FORMAT_TIME || !GST_CLOCK_TIME_IS_VALID(t))
+      return t;
+    guint64 st = 0;
+    const int sign = gst_segment_to_stream_time_full(seg, GST_FORMAT_TIME, t, &st);
+    return sign > 0 ? st : sign < 0 ? 0 : t;
+  };
+  Stretch st;
+  montage::SongAnalysis &song = st.song;
+  song.beats = list_field<GstClockTime>(s, "beats", g_value_get_uint64);
+  song.beat_energy = list_field<double>(s, "energy", g_value_get_double);
+  st.beat_confidence = list_field<double>(s, "beat-confidence", g_value_get_double);
+  for (gboolean d : list_field<gboolean>(s, "downbeats", g_value_get_boolean))
+    song.downbeats.push_back(d != FALSE);
+  gst_structure_get_double(s, "bpm", &song.bpm);
+  gst_structure_get_double(s, "confidence", &song.confidence);
+  guint bpb = 0;
+  song.beats_per_bar = gst_structure_get_uint(s, "beats-per-bar", &bpb) ? bpb : 0;
+  gst_structure_get_double(s, "meter-confidence", &song.meter_confidence);
+  song.energy_curve = list_field<double>(s, "energy-curve", g_value_get_double);
+  song.energy_interval = get_u64(s, "energy-interval", 0);
+  for (const GValue *v :
+       list_field<const GValue *>(s, "sections", [](const GValue *x) { return x; })) {
+    if (!GST_VALUE_HOLDS_STRUCTURE(v))
+      continue;
+    const GstStructure *sec = gst_value_get_structure(v);
+    const gchar *level = gst_structure_get_string(sec, "level");
+    montage::Section section;
+    section.start = get_u64(sec, "start", 0);
+    section.end = get_u64(sec, "end", 0);
+    section.level = !g_strcmp0(level, "low")    ? montage::Section::Level::kLow
+                    : !g_strcmp0(level, "high") ? montage::Section::Level::kHigh
+                                                : montage::Section::Level::kMedium;
+    song.sections.push_back(section);
+  }
+  GstClockTime duration = get_u64(s, "duration", 0);
+  if (!GST_CLOCK_TIME_IS_VALID(duration))
+    duration = 0;
+  /* Into stream time: the stretch's first sample, its end, the curve's
+   * spacing (the same but for applied_rate), the beats and the sections. */
+  if (song.sections.empty()) {
+    st.start = fallback_start;
+    st.duration = duration;
+  } else {
+    const GstClockTime first = song.sections.front().start;
+    st.start = stream(first);
+    st.duration = stream(first + duration) - st.start;
+    if (song.energy_interval > 0)
+      song.energy_interval =
+          std::max<GstClockTime>(1, stream(first + song.energy_interval) - st.start);
+  }
+  std::vector<GstClockTime> beats;
+  for (GstClockTime b : song.beats)
+    beats.push_back(stream(b));
+  song.beats = beats;
+  for (montage::Section &sec : song.sections) {
+    sec.start = stream(sec.start);
+    sec.end = stream(sec.end);
+  }
+  return st;
+}
+
+/* Median spacing of `beats`, 0 with fewer than two. */
+GstClockTime median_period(const std::vector<GstClockTime> &beats)
+{
+  if (beats.size() < 2)
+    return 0;
+  std::vector<GstClockTime> d;
+  for (std::size_t i = 1; i < beats.size(); i++)
+    d.push_back(beats[i] - beats[i - 1]);
+  std::nth_element(d.begin(), d.begin() + (long)d.size() / 2, d.end());
+  return d[d.size() / 2];
+}
+
+/* RMS amplitude (linear, full scale 1) of the loudest beat interval of a
+ * stretch, the one its `energy` list scales to 1: the mean square of the
+ * energy-curve intervals it overlaps, weighted by the overlap, each mapped
+ * back from energy to dBFS
+ * (the inverse of montage::energy_from_db() with montagebeat's default
+ * silence-threshold, which the tool keeps). 0 when unknown. */
+double loudest_beat_rms(const Stretch &st)
+{
+  const montage::SongAnalysis &song = st.song;
+  if (song.beats.empty() || song.beat_energy.size() != song.beats.size() ||
+      song.energy_curve.empty() || song.energy_interval == 0)
+    return 0.0;
+  const std::size_t k =
+      (std::size_t)(std::max_element(song.beat_energy.begin(), song.beat_energy.end()) -
+                    song.beat_energy.begin());
+  const GstClockTime a = std::max(song.beats[k], st.start) - st.start;
+  const GstClockTime b = k + 1 < song.beats.size() ? song.beats[k + 1] - st.start
+                                                   : std::max(a + 1, (GstClockTime)st.duration);
+  const double silence_db = montage::BeatTrackerConfig().silence_db;
+  const GstClockTime interval = song.energy_interval;
+  double sum = 0.0, weight = 0.0;
+  for (std::size_t i = (std::size_t)(a / interval);
+       i < song.energy_curve.size() && i * interval < b; i++) {
+    /* Each curve interval weighs what it overlaps of the beat's. */
+    const double w = (double)(std::min(b, (i + 1) * interval) - std::max(a, i * interval));
+    sum += w * std::pow(10.0, silence_db * (1.0 - song.energy_curve[i]) / 10.0);
+    weight += w;
+  }
+  return weight > 0.0 ? std::sqrt(sum / weight) : 0.0;
+}
+
+/* The stretches' energy curves as one from time 0 (SongAnalysis' time base;
+ * each stretch's runs from its first sample), at the first stretch's
+ * interval: each interval takes the value of the stretch interval holding
+ * its middle, from the stretch that gives that time; 0 (silence) where none
+ * measured it. One stretch starting at 0 gives its own curve unchanged. */
+void combine_energy_curves(const std::vector<Stretch> &parts, montage::SongAnalysis &out)
+{
+  out.energy_curve.clear();
+  out.energy_interval = 0;
+  for (const Stretch &st : parts)
+    if (st.song.energy_interval > 0 && !st.song.energy_curve.empty()) {
+      out.energy_interval = st.song.energy_interval;
+      break;
+    }
+  if (out.energy_interval == 0)
+    return;
+  const GstClockTime interval = out.energy_interval;
+  GstClockTime end = 0;
+  for (const Stretch &st : parts) {
+    GstClockTime e = st.start + st.song.energy_curve.size() * st.song.energy_interval;
+    if (GST_CLOCK_TIME_IS_VALID(st.to))
+      e = std::min(e, st.to);
+    end = std::max(end, e);
+  }
+  for (GstClockTime a = 0; a < end; a += interval) {
+    const GstClockTime mid = a + interval / 2;
+    double v = 0.0;
+    for (const Stretch &st : parts) {
+      if (!st.gives(mid) || st.song.energy_interval == 0)
+        continue;
+      const std::size_t i = (std::size_t)((mid - st.start) / st.song.energy_interval);
+      if (i < st.song.energy_curve.size())
+        v = st.song.energy_curve[i];
+    }
+    out.energy_curve.push_back(v);
+  }
+}
+
 } // namespace
 
 void register_elements()
@@ -243,56 +477,187 @@ void register_elements()
   GST_ELEMENT_REGISTER(montagescene, nullptr);
 }
 
+bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::SongAnalysis &out)
+{
+  out.beats.clear();
+  out.beat_energy.clear();
+  out.downbeats.clear();
+  out.energy_curve.clear();
+  out.sections.clear();
+  out.bpm = out.confidence = out.meter_confidence = 0.0;
+  out.beats_per_bar = 0;
+  out.energy_interval = 0;
+  out.duration = GST_CLOCK_TIME_NONE;
+  std::vector<Stretch> all;
+  for (const BeatSummary &s : summaries) {
+    if (!s.structure || !gst_structure_has_name(s.structure, "montage-beats"))
+      continue;
+    all.push_back(read_summary(s, all.empty() ? 0 : all.back().end()));
+  }
+  if (all.empty())
+    return false;
+  /* A summary of no audio (an EOS straight after a reset) says nothing
+   * where another says something. */
+  auto empty = [](const Stretch &st) {
+    return st.duration == 0 && st.song.beats.empty() && st.song.energy_curve.empty();
+  };
+  if (!std::all_of(all.begin(), all.end(), empty))
+    all.erase(std::remove_if(all.begin(), all.end(), empty), all.end());
+  out.duration = 0;
+  for (const Stretch &st : all)
+    out.duration = std::max(out.duration, st.end());
+
+  /* In time order (a stretch that went back in time comes first); each gives
+   * the song from where those before it end, so time covered twice keeps
+   * the first stretch's analysis, and no stretch with nothing left to give
+   * counts. */
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Stretch &a, const Stretch &b) { return a.start < b.start; });
+  std::vector<Stretch> parts;
+  GstClockTime covered = 0;
+  for (Stretch &st : all) {
+    /* Back to back stretches meet within rounding: the element gives a
+     * stretch's duration from its sample count, the next one's start from
+     * its first buffer's PTS (226 ns apart on an MP3 going from 44.1 to 48
+     * kHz). Under a millisecond, the later one starts where it says. */
+    if (st.start + kJoinTolerance >= covered)
+      covered = std::min(covered, st.start);
+    st.from = parts.empty() ? st.start : std::max(st.start, covered);
+    if (st.from >= st.end() && !parts.empty())
+      continue;
+    covered = std::max(covered, st.end());
+    if (!parts.empty())
+      parts.back().to = st.from;
+    parts.push_back(std::move(st));
+  }
+
+  if (parts.size() == 1) {
+    /* One stretch (the usual case): its summary as the element posted it. */
+    const Stretch &st = parts.front();
+    const GstClockTime duration = out.duration;
+    const std::string uri = out.uri;
+    out = st.song;
+    out.uri = uri;
+    out.duration = duration;
+    combine_energy_curves(parts, out);
+    return true;
+  }
+
+  /* Beats: each stretch's in the part it gives, in order. Of two beats
+   * less than half a beat period apart on either side of a join (one
+   * stretch's last beat and the next one's first), the one with the higher
+   * beat-confidence (an onset marks it) stays, the earlier on a tie. */
+  std::vector<double> confidences;    /* of each beat kept, -1 when unknown */
+  std::vector<std::size_t> from_part; /* the part each beat kept came from */
+  for (std::size_t p = 0; p < parts.size(); p++) {
+    const Stretch &st = parts[p];
+    const montage::SongAnalysis &song = st.song;
+    const GstClockTime period = median_period(song.beats);
+    for (std::size_t i = 0; i < song.beats.size(); i++) {
+      const GstClockTime b = song.beats[i];
+      const double conf = i < st.beat_confidence.size() ? st.beat_confidence[i] : -1.0;
+      if (!st.gives(b))
+        continue;
+      if (!out.beats.empty() && b <= out.beats.back())
+        continue;
+      if (!out.beats.empty() && period > 0 && b - out.beats.back() < period / 2) {
+        if (from_part.back() == p || conf <= confidences.back())
+          continue;
+        out.beats.pop_back();
+        out.beat_energy.pop_back();
+        out.downbeats.pop_back();
+        confidences.pop_back();
+        from_part.pop_back();
+      }
+      out.beats.push_back(b);
+      out.beat_energy.push_back(i < song.beat_energy.size() ? song.beat_energy[i] : 1.0);
+      out.downbeats.push_back(i < song.downbeats.size() && song.downbeats[i]);
+      confidences.push_back(conf);
+      from_part.push_back(p);
+    }
+  }
+  for (std::size_t p : from_part)
+    parts[p].kept_beats++;
+
+  /* Beat energy: each stretch scaled its own to its loudest beat; rescale to
+   * the loudest of the whole song. */
+  double peak = 0.0;
+  std::vector<double> peaks;
+  for (const Stretch &st : parts) {
+    peaks.push_back(st.kept_beats > 0 ? loudest_beat_rms(st) : 0.0);
+    peak = std::max(peak, peaks.back());
+  }
+  if (peak > 0.0)
+    for (std::size_t i = 0; i < out.beats.size(); i++)
+      out.beat_energy[i] *= peaks[from_part[i]] > 0.0 ? peaks[from_part[i]] / peak : 1.0;
+
+  /* Tempo from all the beats (in stream time, as the element gives it), as
+   * the element fits its own; confidence the median of every beat's, as the
+   * element takes it, or the beat-weighted mean of the stretches'. */
+  out.bpm = montage::bpm_from_beats(out.beats);
+  if (!confidences.empty() && *std::min_element(confidences.begin(), confidences.end()) >= 0.0) {
+    std::nth_element(confidences.begin(), confidences.begin() + (long)confidences.size() / 2,
+                     confidences.end());
+    out.confidence = confidences[confidences.size() / 2];
+  } else if (!out.beats.empty()) {
+    for (const Stretch &st : parts)
+      out.confidence += st.song.confidence * (double)st.kept_beats / (double)out.beats.size();
+  }
+
+  /* Meter: that of the stretch giving the most beats; its confidence the
+   * beat-weighted mean of the stretches', where a stretch with another
+   * meter or none counts 0 (its bar lines are not this meter's). */
+  const Stretch *most = nullptr;
+  for (const Stretch &st : parts)
+    if (st.song.beats_per_bar > 0 && (!most || st.kept_beats > most->kept_beats))
+      most = &st;
+  if (most && !out.beats.empty()) {
+    out.beats_per_bar = most->song.beats_per_bar;
+    for (const Stretch &st : parts)
+      if (st.song.beats_per_bar == out.beats_per_bar)
+        out.meter_confidence +=
+            st.song.meter_confidence * (double)st.kept_beats / (double)out.beats.size();
+  }
+
+  combine_energy_curves(parts, out);
+
+  /* Sections: each stretch's within the part it gives, back to back (one
+   * that ends before the next begins runs on to it), runs at one level
+   * joined. Each stretch's levels are thirds of its own range. */
+  for (const Stretch &st : parts) {
+    for (montage::Section sec : st.song.sections) {
+      sec.start = std::max(sec.start, st.from);
+      if (GST_CLOCK_TIME_IS_VALID(st.to))
+        sec.end = std::min(sec.end, st.to);
+      if (sec.end <= sec.start)
+        continue;
+      if (!out.sections.empty() && out.sections.back().end < sec.start)
+        out.sections.back().end = sec.start;
+      if (!out.sections.empty() && out.sections.back().level == sec.level)
+        out.sections.back().end = sec.end;
+      else
+        out.sections.push_back(sec);
+    }
+  }
+  return true;
+}
+
 bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
                   const ProgressFunc &progress, GstClockTime stall_timeout, const TempoRange &tempo)
 {
   Run run;
-  bool have_summary = false;
-  GstClockTime seen = GST_CLOCK_TIME_NONE;
+  /* Every montage-beats summary, in the order posted: one per stretch of
+   * audio between the element's resets (a new sample rate mid-song, a new
+   * segment, the stream's time going back). */
+  std::vector<GstStructure *> summaries;
+  std::vector<GstSegment> segments;                 /* the segment of each summary's audio */
   GstClockTime adts_duration = GST_CLOCK_TIME_NONE; /* exact, from montageadtssrc's index */
   auto on_message = [&](const GstStructure *s) {
     if (gst_structure_has_name(s, "montage-adts-index"))
       adts_duration = get_u64(s, "duration", GST_CLOCK_TIME_NONE);
-    if (!gst_structure_has_name(s, "montage-beats"))
-      return;
-    have_summary = true;
-    out.beats.clear();
-    out.beat_energy.clear();
-    if (const GValue *beats = gst_structure_get_value(s, "beats"))
-      for (guint i = 0; i < gst_value_list_get_size(beats); i++)
-        out.beats.push_back(g_value_get_uint64(gst_value_list_get_value(beats, i)));
-    if (const GValue *energy = gst_structure_get_value(s, "energy"))
-      for (guint i = 0; i < gst_value_list_get_size(energy); i++)
-        out.beat_energy.push_back(g_value_get_double(gst_value_list_get_value(energy, i)));
-    gst_structure_get_double(s, "bpm", &out.bpm);
-    gst_structure_get_double(s, "confidence", &out.confidence);
-    seen = get_u64(s, "duration", GST_CLOCK_TIME_NONE);
-    out.downbeats.clear();
-    if (const GValue *down = gst_structure_get_value(s, "downbeats"))
-      for (guint i = 0; i < gst_value_list_get_size(down); i++)
-        out.downbeats.push_back(g_value_get_boolean(gst_value_list_get_value(down, i)));
-    guint bpb = 0;
-    out.beats_per_bar = gst_structure_get_uint(s, "beats-per-bar", &bpb) ? bpb : 0;
-    out.meter_confidence = 0.0;
-    gst_structure_get_double(s, "meter-confidence", &out.meter_confidence);
-    out.energy_curve.clear();
-    if (const GValue *curve = gst_structure_get_value(s, "energy-curve"))
-      for (guint i = 0; i < gst_value_list_get_size(curve); i++)
-        out.energy_curve.push_back(g_value_get_double(gst_value_list_get_value(curve, i)));
-    out.energy_interval = get_u64(s, "energy-interval", 0);
-    out.sections.clear();
-    if (const GValue *sections = gst_structure_get_value(s, "sections")) {
-      for (guint i = 0; i < gst_value_list_get_size(sections); i++) {
-        const GstStructure *sec = gst_value_get_structure(gst_value_list_get_value(sections, i));
-        const gchar *level = gst_structure_get_string(sec, "level");
-        montage::Section section;
-        section.start = get_u64(sec, "start", 0);
-        section.end = get_u64(sec, "end", 0);
-        section.level = !g_strcmp0(level, "low")    ? montage::Section::Level::kLow
-                        : !g_strcmp0(level, "high") ? montage::Section::Level::kHigh
-                                                    : montage::Section::Level::kMedium;
-        out.sections.push_back(section);
-      }
+    if (gst_structure_has_name(s, "montage-beats")) {
+      summaries.push_back(gst_structure_copy(s));
+      segments.push_back(summary_segment(run));
     }
   };
   /* Raw AAC goes through montageadtssrc: sample-exact timestamps and the
@@ -303,6 +668,11 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
                             " max-bpm=" + bpm_text(tempo.max_bpm) + " ! fakesink sync=false";
   bool ok = run_pipeline(path, "audio", chain.c_str(), on_message, run, progress, stall_timeout, error, adts);
   if (ok) {
+    std::vector<BeatSummary> all;
+    for (std::size_t i = 0; i < summaries.size(); i++)
+      all.push_back({summaries[i], &segments[i]});
+    const bool have_summary = combine_beat_summaries(all, out);
+    const GstClockTime seen = out.duration;
     gchar *uri = montage::local_file_uri(path, nullptr);
     out.uri = uri ? uri : "";
     g_free(uri);
@@ -319,6 +689,8 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
     if (out.downbeats.size() != out.beats.size())
       out.downbeats.clear();
   }
+  for (GstStructure *s : summaries)
+    gst_structure_free(s);
   free_run(run);
   return ok;
 }

@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace montage_tool {
 
@@ -22,17 +23,19 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-/* 23: the last beat's energy measured over at least the beat before it's length; 22: with a
- * tempo range, the beat level from the whole-range path where it lies within the range,
- * and a pulse in even fifths regrouped; 21: the meter's confidence
- * (SongAnalysis::meter_confidence); 20: no beats where the onset envelope does not spread (a held
- * tone), and no read past the beats on a short input; 19: the first hops' flux capped at the song's
- * 99th percentile (excerpts); 18: whole-song transition tightness 800 (was 400); 17: the energy
- * curve on exact intervals of the input samples (was whole analysis hops), so sections change; 16:
- * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
- * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
- * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "23";
+/* 24: every montage-beats summary kept (combine_beat_summaries()): a song
+ * whose sample rate changes mid-file had the tail's analysis only; and the
+ * energy curve from time 0 where the audio starts later; 23: the last beat's energy measured over
+ * at least the beat before it's length; 22: with a tempo range, the beat level from the whole-range
+ * path where it lies within the range, and a pulse in even fifths regrouped; 21: the meter's
+ * confidence (SongAnalysis::meter_confidence); 20: no beats where the onset envelope does not
+ * spread (a held tone), and no read past the beats on a short input; 19: the first hops' flux
+ * capped at the song's 99th percentile (excerpts); 18: whole-song transition tightness 800 (was
+ * 400); 17: the energy curve on exact intervals of the input samples (was whole analysis hops), so
+ * sections change; 16: an even pulse is not grouped in threes; 15: band levels compressed relative
+ * to the music's level; 14: no beats where there is no pulse (offline); 13: sections of flat songs
+ * (low only when quiet) and at steps; even clicks' tempo. */
+constexpr const char *kSongAnalysisVersion = "24";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
@@ -105,8 +108,62 @@ using ProgressFunc = std::function<void(GstClockTime position, GstClockTime dura
  * from a build tree without GST_PLUGIN_PATH. Call once after gst_init(). */
 void register_elements();
 
+/* One `montage-beats` summary of montagebeat, for combine_beat_summaries(). */
+struct BeatSummary {
+  const GstStructure *structure = nullptr; /* montage-beats */
+  /* The segment its audio came in, to map its buffer times to stream time
+   * (a chained Ogg's next chain restarts its timestamps at 0 in a segment
+   * whose `time` is where the chain starts in the song); nullptr, or one
+   * not in GST_FORMAT_TIME: its times are the song's already. */
+  const GstSegment *segment = nullptr;
+};
+
+/* Combines the `montage-beats` summaries that montagebeat posted for one
+ * song into `out`. The element posts one per stretch of audio between its
+ * resets (docs/montagebeat.md, "Resets and time": a new sample rate
+ * mid-stream, as in an MP3 joined from 44.1 and 48 kHz parts; a new
+ * segment without a flush; the stream's time going back; a chained Ogg's
+ * next chain), each with the beats, energy and sections of that stretch
+ * alone, in buffer time; each is taken to stream time (the song's time)
+ * through its BeatSummary::segment. Summaries may come in any order; others
+ * than `montage-beats` are skipped.
+ *
+ * One summary is taken as it is. Several are laid out in time order, each
+ * stretch starting at its first section's start (its first sample); time
+ * that two stretches cover (the stream went back) keeps the earlier
+ * stretch's analysis. Then:
+ *  - beats, per-beat energy, downbeats: each stretch's within its part, in
+ *    order; of two beats less than half the later stretch's median beat
+ *    period apart across a join, the one with the higher `beat-confidence`
+ *    stays (the earlier on a tie; a stretch's last beat can be one the
+ *    tracker carried past the last onset). Each stretch scales its
+ *    energies to its own loudest beat interval; they are rescaled to the
+ *    loudest of the song, that interval's level read from the stretch's
+ *    energy curve (montagebeat's default silence-threshold, -60 dBFS);
+ *  - bpm: montage::bpm_from_beats() of all the beats (stream time, so the
+ *    song's own tempo, as the element's), as the element fits each
+ *    stretch's; confidence: the median of every kept beat's
+ *    `beat-confidence`, as the element takes it (else the beat-weighted
+ *    mean of the stretches');
+ *  - beats_per_bar: that of the stretch that gives the most beats;
+ *    meter_confidence: the beat-weighted mean of the stretches', a stretch
+ *    with another meter or none counting 0;
+ *  - energy_curve: from time 0 (SongAnalysis' time base; a stretch's runs
+ *    from its first sample) at the first stretch's energy_interval, each
+ *    interval from the stretch interval holding its middle, 0 (silence)
+ *    where no stretch measured it (before the audio starts); so also with
+ *    one summary whose audio starts after 0;
+ *  - sections: each stretch's, clipped to its part, back to back, runs at
+ *    one level joined; their levels stay thirds of each stretch's own range;
+ *  - duration: the end of the last stretch (start + its `duration`).
+ * uri is left as it is. Returns false, with `out`'s analysis cleared, when
+ * `summaries` holds no `montage-beats`. */
+bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::SongAnalysis &out);
+
 /* Beat analysis of the audio file `path` (any container/codec GStreamer
- * decodes). Fills `out` (uri, duration, beats, beat_energy, bpm, confidence).
+ * decodes). Fills `out` (uri, duration, beats, beat_energy, bpm, confidence,
+ * meter, energy curve, sections) from every `montage-beats` summary of the
+ * song, combined by combine_beat_summaries().
  * Returns false with `error` set when the file cannot be read or decoded,
  * has no audio stream, makes no progress for `stall_timeout` ns, or has no
  * detectable beats (error code GST_STREAM_ERROR_FAILED). */

@@ -1,0 +1,433 @@
+/* The tool's song analysis keeps the whole song when montagebeat posts more
+ * than one montage-beats summary (one per stretch between its resets: a
+ * sample rate that changes mid-file, a new segment, time going back):
+ * montage_tool::combine_beat_summaries() on summaries made here, and
+ * montage_tool::analyse_song() on an MP3 joined from a 44.1 kHz and a 48 kHz
+ * part, made at test time with lamemp3enc. */
+#include "testutil.h"
+
+#include "../tools/analysis.h"
+
+#include <gst/montage/beattracker.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+constexpr GstClockTime kMs = GST_MSECOND;
+
+/* What one summary holds; times in ms. */
+struct Summary {
+  GstClockTime start_ms = 0;
+  GstClockTime duration_ms = 0;
+  GstClockTime duration_extra_ns = 0; /* added to duration_ms */
+  std::vector<GstClockTime> beats_ms;
+  double curve = 0.5;             /* the same energy every 100 ms */
+  std::vector<double> energy;     /* one per beat; all 1 when empty */
+  std::vector<double> confidence; /* one per beat; all 0.5 when empty */
+  guint beats_per_bar = 4;
+  double meter_confidence = 0.5;
+  const char *level = "medium"; /* one section over the whole stretch */
+};
+
+/* Evenly spaced beats from `first_ms` while under `end_ms`. */
+std::vector<GstClockTime> every(GstClockTime first_ms, GstClockTime step_ms, GstClockTime end_ms)
+{
+  std::vector<GstClockTime> out;
+  for (GstClockTime t = first_ms; t < end_ms; t += step_ms)
+    out.push_back(t);
+  return out;
+}
+
+/* A montage-beats structure with the fields montagebeat posts
+ * (docs/montagebeat.md, "Messages"), its downbeat every beats_per_bar-th. */
+GstStructure *make_summary(const Summary &in)
+{
+  GValue beats = G_VALUE_INIT, energy = G_VALUE_INIT, downbeats = G_VALUE_INIT, conf = G_VALUE_INIT,
+         curve = G_VALUE_INIT, sections = G_VALUE_INIT;
+  for (GValue *v : {&beats, &energy, &downbeats, &conf, &curve, &sections})
+    g_value_init(v, GST_TYPE_LIST);
+  auto append = [](GValue *list, GType type, auto set) {
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, type);
+    set(&v);
+    gst_value_list_append_and_take_value(list, &v);
+  };
+  for (std::size_t i = 0; i < in.beats_ms.size(); i++) {
+    append(&beats, G_TYPE_UINT64, [&](GValue *v) { g_value_set_uint64(v, in.beats_ms[i] * kMs); });
+    append(&energy, G_TYPE_DOUBLE,
+           [&](GValue *v) { g_value_set_double(v, in.energy.empty() ? 1.0 : in.energy[i]); });
+    append(&downbeats, G_TYPE_BOOLEAN, [&](GValue *v) {
+      g_value_set_boolean(v, in.beats_per_bar && i % in.beats_per_bar == 0);
+    });
+    append(&conf, G_TYPE_DOUBLE, [&](GValue *v) {
+      g_value_set_double(v, in.confidence.empty() ? 0.5 : in.confidence[i]);
+    });
+  }
+  for (GstClockTime t = 0; t < in.duration_ms; t += 100)
+    append(&curve, G_TYPE_DOUBLE, [&](GValue *v) { g_value_set_double(v, in.curve); });
+  if (in.duration_ms > 0) {
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(
+        &v, gst_structure_new("section", "start", G_TYPE_UINT64, in.start_ms * kMs, "end",
+                              G_TYPE_UINT64,
+                              (in.start_ms + in.duration_ms) * kMs + in.duration_extra_ns, "level",
+                              G_TYPE_STRING, in.level, NULL));
+    gst_value_list_append_and_take_value(&sections, &v);
+  }
+  std::vector<GstClockTime> ns;
+  for (GstClockTime b : in.beats_ms)
+    ns.push_back(b * kMs);
+  GstStructure *s = gst_structure_new(
+      "montage-beats", "bpm", G_TYPE_DOUBLE, montage::bpm_from_beats(ns), "confidence",
+      G_TYPE_DOUBLE, 0.5, "beats-per-bar", G_TYPE_UINT,
+      in.beats_ms.size() >= 8 ? in.beats_per_bar : 0u, "meter-confidence", G_TYPE_DOUBLE,
+      in.meter_confidence, "energy-interval", G_TYPE_UINT64, (guint64)(100 * kMs), "duration",
+      G_TYPE_UINT64, (guint64)(in.duration_ms * kMs + in.duration_extra_ns), "mode", G_TYPE_STRING,
+      "offline", NULL);
+  gst_structure_take_value(s, "beats", &beats);
+  gst_structure_take_value(s, "energy", &energy);
+  gst_structure_take_value(s, "downbeats", &downbeats);
+  gst_structure_take_value(s, "beat-confidence", &conf);
+  gst_structure_take_value(s, "energy-curve", &curve);
+  gst_structure_take_value(s, "sections", &sections);
+  return s;
+}
+
+/* combine_beat_summaries() over these summaries, in this order, each with
+ * the segment of the same index (none where `segments` is shorter). */
+montage::SongAnalysis combine(const std::vector<Summary> &in,
+                              const std::vector<const GstSegment *> &segments = {})
+{
+  std::vector<GstStructure *> owned;
+  std::vector<montage_tool::BeatSummary> all;
+  for (std::size_t i = 0; i < in.size(); i++) {
+    owned.push_back(make_summary(in[i]));
+    all.push_back({owned.back(), i < segments.size() ? segments[i] : nullptr});
+  }
+  montage::SongAnalysis out;
+  out.uri = "file:///song.mp3";
+  EXPECT_TRUE(montage_tool::combine_beat_summaries(all, out));
+  for (GstStructure *s : owned)
+    gst_structure_free(s);
+  EXPECT_EQ(out.uri, "file:///song.mp3");
+  return out;
+}
+
+/* A 44.1 kHz part, then a 48 kHz one (a rate change mid-stream): one song
+ * with both parts' beats, energy, downbeats and sections in time order. */
+TEST(SongSummaries, RateChangeKeepsBothStretchesInTimeOrder)
+{
+  Summary a, b;
+  a.duration_ms = 6000;
+  a.beats_ms = every(250, 500, 6000);
+  a.curve = 0.9;
+  a.level = "high";
+  b.start_ms = 6000;
+  b.duration_ms = 6000;
+  b.beats_ms = every(6250, 500, 12000);
+  b.curve = 0.4;
+  b.level = "low";
+  for (bool reversed : {false, true}) {
+    montage::SongAnalysis song = reversed ? combine({b, a}) : combine({a, b});
+    ASSERT_EQ(song.beats.size(), 24u) << "reversed " << reversed;
+    for (std::size_t i = 0; i < song.beats.size(); i++)
+      EXPECT_EQ(song.beats[i], (250 + 500 * i) * kMs) << i;
+    EXPECT_NEAR(song.bpm, 120.0, 0.01);
+    EXPECT_DOUBLE_EQ(song.confidence, 0.5);
+    EXPECT_EQ(song.duration, 12 * GST_SECOND);
+    ASSERT_EQ(song.beat_energy.size(), 24u);
+    ASSERT_EQ(song.downbeats.size(), 24u);
+    EXPECT_TRUE(song.downbeats[0]);
+    EXPECT_TRUE(song.downbeats[12]);
+    EXPECT_FALSE(song.downbeats[13]);
+    EXPECT_EQ(song.beats_per_bar, 4u);
+    EXPECT_DOUBLE_EQ(song.meter_confidence, 0.5);
+    /* The quiet part's beats against the loud part's: its energy -24 dB
+     * (energy 0.4 is -36 dBFS, 0.9 is -6, on montagebeat's -60..0 scale). */
+    EXPECT_DOUBLE_EQ(song.beat_energy[0], 1.0);
+    EXPECT_NEAR(song.beat_energy[12], std::pow(10.0, -30.0 / 20.0), 1e-9);
+    ASSERT_EQ(song.energy_interval, 100 * kMs);
+    ASSERT_EQ(song.energy_curve.size(), 120u);
+    EXPECT_DOUBLE_EQ(song.energy_curve[0], 0.9);
+    EXPECT_DOUBLE_EQ(song.energy_curve[59], 0.9);
+    EXPECT_DOUBLE_EQ(song.energy_curve[60], 0.4);
+    EXPECT_DOUBLE_EQ(song.energy_curve[119], 0.4);
+    ASSERT_EQ(song.sections.size(), 2u);
+    EXPECT_EQ(song.sections[0].start, 0u);
+    EXPECT_EQ(song.sections[0].end, 6 * GST_SECOND);
+    EXPECT_EQ(song.sections[0].level, montage::Section::Level::kHigh);
+    EXPECT_EQ(song.sections[1].start, 6 * GST_SECOND);
+    EXPECT_EQ(song.sections[1].end, 12 * GST_SECOND);
+    EXPECT_EQ(song.sections[1].level, montage::Section::Level::kLow);
+  }
+}
+
+/* One stretch's last beat and the next one's first, less than half a beat
+ * apart across the join, are one beat: the second is left out. The
+ * confidence is the median of the beats kept, the tempo fitted to them. */
+TEST(SongSummaries, BeatJustAfterTheJoinIsNotASecondBeat)
+{
+  Summary a, b;
+  a.duration_ms = 4000;
+  a.beats_ms = every(0, 500, 4000);
+  a.beats_ms.push_back(3990);
+  a.beats_ms.erase(a.beats_ms.end() - 2); /* ... 3000, 3990 */
+  a.confidence.assign(a.beats_ms.size(), 0.9);
+  b.start_ms = 4000;
+  b.duration_ms = 4000;
+  b.beats_ms = every(4060, 500, 8000);
+  b.confidence.assign(b.beats_ms.size(), 0.2);
+  montage::SongAnalysis song = combine({a, b});
+  ASSERT_EQ(song.beats.size(), a.beats_ms.size() + b.beats_ms.size() - 1);
+  EXPECT_EQ(song.beats[a.beats_ms.size() - 1], 3990 * kMs);
+  EXPECT_EQ(song.beats[a.beats_ms.size()], 4560 * kMs);
+  /* 8 beats at 0.9, 7 at 0.2: the median is 0.9. */
+  EXPECT_DOUBLE_EQ(song.confidence, 0.9);
+  std::vector<GstClockTime> kept = song.beats;
+  EXPECT_DOUBLE_EQ(song.bpm, montage::bpm_from_beats(kept));
+}
+
+/* Across a join, the beat an onset marks stays: here the next stretch's
+ * first beat (confidence 0.9) replaces the last one of the stretch before
+ * (0.1), which the tracker carried past its last onset. */
+TEST(SongSummaries, AtAJoinTheSurerBeatStays)
+{
+  Summary a, b;
+  a.duration_ms = 4000;
+  a.beats_ms = every(0, 500, 4000); /* ... 3500 */
+  a.beats_ms.back() = 3990;
+  a.confidence.assign(a.beats_ms.size(), 0.8);
+  a.confidence.back() = 0.1;
+  b.start_ms = 4000;
+  b.duration_ms = 4000;
+  b.beats_ms = every(4040, 500, 8000);
+  b.confidence.assign(b.beats_ms.size(), 0.9);
+  montage::SongAnalysis song = combine({a, b});
+  ASSERT_EQ(song.beats.size(), a.beats_ms.size() + b.beats_ms.size() - 1);
+  EXPECT_EQ(song.beats[a.beats_ms.size() - 2], 3000 * kMs);
+  EXPECT_EQ(song.beats[a.beats_ms.size() - 1], 4040 * kMs);
+  EXPECT_EQ(song.beat_energy.size(), song.beats.size());
+  EXPECT_EQ(song.downbeats.size(), song.beats.size());
+}
+
+/* A chained Ogg's second chain comes with its timestamps from 0 again, in
+ * a segment whose time is where the chain starts in the song: its beats,
+ * sections and energy go there, after the first chain's. */
+TEST(SongSummaries, NextChainIsPlacedAtItsStreamTime)
+{
+  Summary a, b;
+  a.duration_ms = 6000;
+  a.beats_ms = every(0, 500, 6000);
+  a.curve = 0.8;
+  b.duration_ms = 6000; /* buffer time from 0 */
+  b.beats_ms = every(0, 500, 6000);
+  b.curve = 0.3;
+  GstSegment first, second;
+  gst_segment_init(&first, GST_FORMAT_TIME);
+  gst_segment_init(&second, GST_FORMAT_TIME);
+  second.time = 6 * GST_SECOND;
+  second.base = 6 * GST_SECOND;
+  montage::SongAnalysis song = combine({a, b}, {&first, &second});
+  ASSERT_EQ(song.beats.size(), 24u);
+  for (std::size_t i = 0; i < song.beats.size(); i++)
+    EXPECT_EQ(song.beats[i], 500 * i * kMs) << i;
+  EXPECT_EQ(song.duration, 12 * GST_SECOND);
+  ASSERT_EQ(song.energy_curve.size(), 120u);
+  EXPECT_DOUBLE_EQ(song.energy_curve[59], 0.8);
+  EXPECT_DOUBLE_EQ(song.energy_curve[60], 0.3);
+  ASSERT_EQ(song.sections.size(), 1u);
+  EXPECT_EQ(song.sections[0].end, 12 * GST_SECOND);
+  EXPECT_NEAR(song.bpm, 120.0, 0.01);
+
+  /* Without the segments, the second chain's times are the first's: time
+   * covered twice, it gives nothing. */
+  song = combine({a, b});
+  EXPECT_EQ(song.beats.size(), 12u);
+}
+
+/* The element gives a stretch's duration from its sample count and the next
+ * one's start from its first PTS: they can overlap by a rounding error (226
+ * ns on an MP3 going from 44.1 to 48 kHz). The next stretch still starts
+ * where it says, and its beat on its first sample is kept. */
+TEST(SongSummaries, StretchesMeetingWithinRoundingAreBackToBack)
+{
+  Summary a, b;
+  a.duration_ms = 6000;
+  a.duration_extra_ns = 226;
+  a.beats_ms = every(0, 500, 5600);
+  b.start_ms = 6000;
+  b.duration_ms = 3000;
+  b.beats_ms = every(6000, 500, 9000);
+  montage::SongAnalysis song = combine({a, b});
+  ASSERT_EQ(song.beats.size(), 18u);
+  EXPECT_EQ(song.beats[12], 6 * GST_SECOND);
+  ASSERT_EQ(song.sections.size(), 1u);
+  EXPECT_EQ(song.sections[0].end, 9 * GST_SECOND);
+}
+
+/* A stretch that went back in time (a source restarting its timestamps)
+ * gives nothing the stretch before already covered: the song is the first
+ * stretch's analysis as it was posted. */
+TEST(SongSummaries, TimeCoveredTwiceKeepsTheFirstStretch)
+{
+  Summary a, b;
+  a.duration_ms = 6000;
+  a.beats_ms = every(100, 500, 6000);
+  a.curve = 0.7;
+  b.duration_ms = 3000;
+  b.beats_ms = every(300, 400, 3000);
+  b.curve = 0.2;
+  b.level = "low";
+  montage::SongAnalysis song = combine({a, b});
+  EXPECT_EQ(song.beats.size(), a.beats_ms.size());
+  EXPECT_EQ(song.beats.front(), 100 * kMs);
+  EXPECT_EQ(song.energy_curve.size(), 60u);
+  EXPECT_DOUBLE_EQ(song.energy_curve[5], 0.7);
+  ASSERT_EQ(song.sections.size(), 1u);
+  EXPECT_EQ(song.sections[0].level, montage::Section::Level::kMedium);
+}
+
+/* The meter of the stretch that gives the most beats; its confidence
+ * weighted by beats, a stretch in another meter counting 0. */
+TEST(SongSummaries, MeterOfTheLongerStretch)
+{
+  Summary a, b;
+  a.duration_ms = 8000;
+  a.beats_ms = every(0, 500, 8000); /* 16 beats in 4 */
+  a.meter_confidence = 0.8;
+  b.start_ms = 8000;
+  b.duration_ms = 4000;
+  b.beats_ms = every(8000, 500, 12000); /* 8 beats in 3 */
+  b.beats_per_bar = 3;
+  b.meter_confidence = 0.6;
+  montage::SongAnalysis song = combine({a, b});
+  EXPECT_EQ(song.beats_per_bar, 4u);
+  EXPECT_NEAR(song.meter_confidence, 0.8 * 16 / 24, 1e-12);
+}
+
+/* With one summary whose audio starts after 0, the energy curve is moved
+ * to SongAnalysis' time base (from 0), silence before the audio. */
+TEST(SongSummaries, OneStretchStartingLateHasItsCurveFromZero)
+{
+  Summary a;
+  a.start_ms = 1000;
+  a.duration_ms = 3000;
+  a.beats_ms = every(1200, 500, 4000);
+  a.curve = 0.6;
+  montage::SongAnalysis song = combine({a});
+  EXPECT_EQ(song.beats.front(), 1200 * kMs);
+  ASSERT_EQ(song.energy_curve.size(), 40u);
+  EXPECT_DOUBLE_EQ(song.energy_curve[9], 0.0);
+  EXPECT_DOUBLE_EQ(song.energy_curve[10], 0.6);
+  EXPECT_DOUBLE_EQ(song.energy_curve[39], 0.6);
+  /* Where the planner reads it: the beat at 1.2 s, interval 12. */
+  EXPECT_DOUBLE_EQ(song.energy_curve[song.beats.front() / song.energy_interval], 0.6);
+}
+
+TEST(SongSummaries, NoSummaryIsFalse)
+{
+  montage::SongAnalysis song;
+  song.beats = {GST_SECOND};
+  EXPECT_FALSE(montage_tool::combine_beat_summaries({}, song));
+  EXPECT_TRUE(song.beats.empty());
+}
+
+/* Writes `seconds` of clicks every 0.5 s (120 BPM) at `rate` Hz through
+ * `encoder` (a gst-launch description ending before the filesink). */
+std::string make_clicks(const char *name, int rate, int seconds, const char *encoder)
+{
+  gchar *desc =
+      g_strdup_printf("audiotestsrc wave=ticks tick-interval=500000000 volume=0.8 "
+                      "samplesperbuffer=1000 num-buffers=%d ! audio/x-raw,rate=%d,channels=1 ! "
+                      "audioconvert ! %s ! filesink location=%%s",
+                      rate * seconds / 1000, rate, encoder);
+  std::string path = montage_test::make_media(name, desc);
+  g_free(desc);
+  return path;
+}
+
+/* The file made of `a` then `b`, byte for byte; "" on failure. */
+std::string join_files(const std::string &a, const std::string &b, const char *suffix)
+{
+  gchar *ca = nullptr, *cb = nullptr;
+  gsize na = 0, nb = 0;
+  std::string joined;
+  if (g_file_get_contents(a.c_str(), &ca, &na, nullptr) &&
+      g_file_get_contents(b.c_str(), &cb, &nb, nullptr)) {
+    joined.assign(ca, na);
+    joined.append(cb, nb);
+  }
+  g_free(ca);
+  g_free(cb);
+  const std::string path = a + suffix;
+  if (joined.empty() ||
+      !g_file_set_contents(path.c_str(), joined.data(), (gssize)joined.size(), nullptr))
+    return "";
+  return path;
+}
+
+/* analyse_song() of `path`, 12 s of clicks at 120 BPM, 6 s at 44.1 kHz then
+ * 6 s at 48 kHz: the whole song's beats, energy and sections. With
+ * `join_gap`, one beat may be missing where the second part starts. */
+void expect_whole_click_song(const std::string &path, bool join_gap)
+{
+  montage_tool::register_elements();
+  montage::SongAnalysis song;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage_tool::analyse_song(path, song, &err)) << (err ? err->message : "");
+  EXPECT_NEAR(song.duration / 1e9, 12.0, 0.2);
+  ASSERT_GE(song.beats.size(), 22u);
+  EXPECT_LE(song.beats.size(), 26u);
+  EXPECT_LT(song.beats.front(), GST_SECOND);
+  EXPECT_GT(song.beats.back(), 11 * GST_SECOND);
+  std::size_t first_half = 0;
+  for (std::size_t i = 0; i < song.beats.size(); i++) {
+    if (i > 0) {
+      /* No beat twice at the join, and none missing but the one allowed. */
+      const GstClockTime step = song.beats[i] - song.beats[i - 1];
+      const bool at_join = song.beats[i - 1] > 5 * GST_SECOND && song.beats[i] < 7 * GST_SECOND;
+      EXPECT_GT(step, 400 * kMs) << i;
+      EXPECT_LT(step, join_gap && at_join ? 1100 * kMs : 600 * kMs) << i;
+    }
+    first_half += song.beats[i] < 6 * GST_SECOND;
+  }
+  EXPECT_GE(first_half, 11u);
+  EXPECT_NEAR(song.bpm, 120.0, 2.0);
+  EXPECT_EQ(song.beat_energy.size(), song.beats.size());
+  ASSERT_EQ(song.energy_interval, 100 * kMs);
+  EXPECT_NEAR((double)song.energy_curve.size(), 120.0, 2.0);
+  EXPECT_GT(*std::max_element(song.energy_curve.begin(), song.energy_curve.begin() + 50), 0.0);
+  EXPECT_GT(*std::max_element(song.energy_curve.end() - 50, song.energy_curve.end()), 0.0);
+  ASSERT_FALSE(song.sections.empty());
+  EXPECT_LT(song.sections.front().start, GST_SECOND);
+  EXPECT_GT(song.sections.back().end, 11 * GST_SECOND);
+  for (std::size_t i = 1; i < song.sections.size(); i++)
+    EXPECT_EQ(song.sections[i].start, song.sections[i - 1].end);
+}
+
+/* An MP3 joined from 6 s at 44.1 kHz and 6 s at 48 kHz: the decoder's rate
+ * changes mid-stream, montagebeat posts a summary for each part, and the
+ * song keeps both. Before, only the 48 kHz part's summary was kept: no
+ * beats, energy or sections in the first 6 s. */
+TEST(SongAnalysis, MidFileRateChangeKeepsTheWholeSong)
+{
+  GstElementFactory *lame = gst_element_factory_find("lamemp3enc");
+  ASSERT_NE(lame, nullptr) << "lamemp3enc is missing: install gstreamer1.0-plugins-good";
+  gst_object_unref(lame);
+  const std::string a = make_clicks("a.mp3", 44100, 6, "lamemp3enc"),
+                    b = make_clicks("b.mp3", 48000, 6, "lamemp3enc");
+  ASSERT_FALSE(a.empty() || b.empty());
+  const std::string path = join_files(a, b, ".joined.mp3");
+  ASSERT_FALSE(path.empty());
+  expect_whole_click_song(path, false);
+}
+
+} // namespace
