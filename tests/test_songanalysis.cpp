@@ -430,4 +430,22 @@ TEST(SongAnalysis, MidFileRateChangeKeepsTheWholeSong)
   expect_whole_click_song(path, false);
 }
 
+/* A chained Ogg (two Vorbis files one after the other, 44.1 then 48 kHz):
+ * the second chain is exposed as a new stream once the first has drained,
+ * its timestamps from 0 again in a segment at 6 s. Before, the tool left it
+ * unlinked and stalled (no EOS ever reached the analysis), and, linked,
+ * its beats were taken for the first chain's time. */
+TEST(SongAnalysis, ChainedOggIsOneSong)
+{
+  const std::string a = make_clicks("a.ogg", 44100, 6, "vorbisenc ! oggmux"),
+                    b = make_clicks("b.ogg", 48000, 6, "vorbisenc ! oggmux");
+  ASSERT_FALSE(a.empty() || b.empty());
+  const std::string path = join_files(a, b, ".chained.ogg");
+  ASSERT_FALSE(path.empty());
+  /* montagebeat takes a segment starting past 0 for a seek, into the music,
+   * so the second chain's first click is no onset (docs/montagebeat.md,
+   * "Resets and time"): no beat there. */
+  expect_whole_click_song(path, true);
+}
+
 } // namespace

@@ -24,6 +24,9 @@ struct Run {
   GstElement *chain = nullptr; /* bin with a ghost sink pad */
   std::mutex lock;
   bool linked = false;
+  /* The source said it exposed all its streams: a pad after that starts
+   * the next group (a chained Ogg's next chain, once the last has played). */
+  bool all_exposed = false;
   /* Filled by the probe on the chain's sink pad. */
   GstSegment segment;
   GstSegment previous_segment;  /* the one before `segment` */
@@ -47,6 +50,18 @@ void on_pad_added(GstElement *, GstPad *pad, gpointer user_data)
 
   std::lock_guard<std::mutex> guard(run->lock);
   GstPad *sink = gst_element_get_static_pad(run->chain, "sink");
+  if (wanted && run->linked && run->all_exposed) {
+    /* The next chain of a chained file (decodebin exposes it when the
+     * chain before has drained, and drops that chain's EOS): the chain
+     * analyses it too, so the song is all its chains. */
+    GstPad *old = gst_pad_get_peer(sink);
+    if (old) {
+      gst_pad_unlink(old, sink);
+      gst_object_unref(old);
+    }
+    run->linked = false;
+    run->all_exposed = false;
+  }
   montage::link_or_drain(GST_BIN(run->pipeline), pad, sink, wanted, &run->linked);
   gst_object_unref(sink);
 }
@@ -57,6 +72,7 @@ void on_no_more_pads(GstElement *src, gpointer user_data)
 {
   Run *run = static_cast<Run *>(user_data);
   std::lock_guard<std::mutex> guard(run->lock);
+  run->all_exposed = true;
   if (run->linked)
     return;
   GError *err = g_error_new(GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "has no %s stream",
