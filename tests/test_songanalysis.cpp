@@ -330,6 +330,15 @@ TEST(SongSummaries, OneStretchStartingLateHasItsCurveFromZero)
   EXPECT_DOUBLE_EQ(song.energy_curve[39], 0.6);
   /* Where the planner reads it: the beat at 1.2 s, interval 12. */
   EXPECT_DOUBLE_EQ(song.energy_curve[song.beats.front() / song.energy_interval], 0.6);
+
+  /* Audio from 23 ms: the curve keeps its length, no interval past the
+   * audio's end is added. */
+  a.start_ms = 23;
+  a.beats_ms = every(100, 500, 3000);
+  song = combine({a});
+  ASSERT_EQ(song.energy_curve.size(), 30u);
+  EXPECT_DOUBLE_EQ(song.energy_curve[0], 0.6);
+  EXPECT_DOUBLE_EQ(song.energy_curve[29], 0.6);
 }
 
 TEST(SongSummaries, NoSummaryIsFalse)

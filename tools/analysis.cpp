@@ -471,8 +471,8 @@ void combine_energy_curves(const std::vector<Stretch> &parts, montage::SongAnaly
       e = std::min(e, st.to);
     end = std::max(end, e);
   }
-  for (GstClockTime a = 0; a < end; a += interval) {
-    const GstClockTime mid = a + interval / 2;
+  /* Up to the last interval whose middle a stretch measured. */
+  for (GstClockTime mid = interval / 2; mid < end; mid += interval) {
     double v = 0.0;
     for (const Stretch &st : parts) {
       if (!st.gives(mid) || st.song.energy_interval == 0)
