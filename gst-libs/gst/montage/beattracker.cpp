@@ -358,7 +358,16 @@ constexpr long kMaxLag = (long)(60.0 / kMinBpm * kFps * 4) + 2;
  * kept in double, so adding and removing the same products leaves no
  * noticeable drift over a song. The envelope must not change where the
  * window has been; it may lose samples before the window (x then holds
- * samples [base, base + x.size())). */
+ * samples [base, base + x.size())).
+ *
+ * Each lag's sum receives the entering samples' products in time order,
+ * then the leaving samples', whatever the loop order: move_to() runs over
+ * kLagBlock lags at a time, their sums held in registers through all the
+ * samples of the move, from double copies of the samples read (the
+ * entering ones' reversed, so both read upwards in lag). Same sums to the
+ * bit as one pass over all lags per sample, which loaded and stored every
+ * sum once per sample (perf: 45 % of the causal tracker's time, 88 % of
+ * the whole-song tempo path's). */
 class SlidingAutocorr {
 public:
   SlidingAutocorr() : sum_((std::size_t)kMaxLag + 1, 0.0) {}
@@ -369,38 +378,30 @@ public:
   {
     from = std::max(0L, from);
     to = std::min(base + (long)x.size(), to);
-    while (to_ < to) {
-      const long i = to_++;
-      const double xi = x[(std::size_t)(i - base)];
-      const long top = std::min(kMaxLag, i - from_);
-      const float *p = x.data() + (i - base);
-      double *out = sum_.data();
-      long lag = 0;
-      for (; lag + 3 <= top; lag += 4) {
-        out[lag] += xi * (double)p[-lag];
-        out[lag + 1] += xi * (double)p[-lag - 1];
-        out[lag + 2] += xi * (double)p[-lag - 2];
-        out[lag + 3] += xi * (double)p[-lag - 3];
-      }
-      for (; lag <= top; lag++)
-        out[lag] += xi * (double)p[-lag];
-    }
-    while (from_ < from) {
-      const long i = from_++;
-      const double xi = x[(std::size_t)(i - base)];
-      const long top = std::min(kMaxLag, to_ - 1 - i);
-      const float *p = x.data() + (i - base);
-      double *out = sum_.data();
-      long lag = 0;
-      for (; lag + 3 <= top; lag += 4) {
-        out[lag] -= xi * (double)p[lag];
-        out[lag + 1] -= xi * (double)p[lag + 1];
-        out[lag + 2] -= xi * (double)p[lag + 2];
-        out[lag + 3] -= xi * (double)p[lag + 3];
-      }
-      for (; lag <= top; lag++)
-        out[lag] -= xi * (double)p[lag];
-    }
+    /* Samples [a0, a1) enter: sample i adds x[i] x[i - lag] for lag 0 to
+     * min(kMaxLag, i - old_from); then samples [r0, r1) leave: sample i
+     * subtracts x[i] x[i + lag] for lag 0 to min(kMaxLag, a1 - 1 - i). */
+    const long old_from = from_;
+    const long a0 = to_, a1 = std::max(to_, to);
+    const long r0 = from_, r1 = std::max(from_, from);
+    to_ = a1;
+    from_ = r1;
+    /* rev_[k] = x[a1 - 1 - k] for samples [add_lo, a1); fwd_[k] = x[r0 + k]
+     * for samples [r0, rem_hi). */
+    const long add_lo = std::max({base, a0 - kMaxLag, old_from});
+    const long rem_hi = std::min(r1 + kMaxLag, a1);
+    rev_.resize((std::size_t)std::max(0L, a1 - add_lo));
+    for (long k = 0; k < a1 - add_lo; k++)
+      rev_[(std::size_t)k] = x[(std::size_t)(a1 - 1 - k - base)];
+    fwd_.resize((std::size_t)std::max(0L, rem_hi - r0));
+    for (long k = 0; k < rem_hi - r0; k++)
+      fwd_[(std::size_t)k] = x[(std::size_t)(r0 + k - base)];
+    if (a1 > a0 && a1 - 1 >= old_from)
+      for (long lag = 0; lag <= kMaxLag; lag += kLagBlock)
+        add_block(lag, a0, a1, old_from);
+    if (rem_hi > r0)
+      for (long lag = 0; lag <= kMaxLag; lag += kLagBlock)
+        remove_block(lag, r0, r1, a1);
   }
 
   void clear()
@@ -414,7 +415,114 @@ public:
   double sum(long lag) const { return sum_[(std::size_t)lag]; }
 
 private:
+  static constexpr long kLagBlock = 16;
+
+  /* out[j] += SIGN * xs[k * step] * qs[k * step + j] for j < kLagBlock, k
+   * from 0 to n - 1 in order, the kLagBlock sums held in registers (pairs of
+   * doubles where the compiler has vector types: the same IEEE products and
+   * sums, two at a time). */
+  template <int SIGN>
+  static void block_products(double *out, const double *xs, const double *qs, long step, long n)
+  {
+#if defined(__GNUC__)
+    typedef double Pair __attribute__((vector_size(2 * sizeof(double))));
+    static_assert(kLagBlock == 16, "eight pairs");
+    auto load = [](const double *p) {
+      Pair v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    };
+    Pair s0 = load(out), s1 = load(out + 2), s2 = load(out + 4), s3 = load(out + 6),
+         s4 = load(out + 8), s5 = load(out + 10), s6 = load(out + 12), s7 = load(out + 14);
+    for (long k = 0; k < n; k++, xs += step, qs += step) {
+      const Pair x = {*xs, *xs};
+      if (SIGN > 0) {
+        s0 += x * load(qs);
+        s1 += x * load(qs + 2);
+        s2 += x * load(qs + 4);
+        s3 += x * load(qs + 6);
+        s4 += x * load(qs + 8);
+        s5 += x * load(qs + 10);
+        s6 += x * load(qs + 12);
+        s7 += x * load(qs + 14);
+      } else {
+        s0 -= x * load(qs);
+        s1 -= x * load(qs + 2);
+        s2 -= x * load(qs + 4);
+        s3 -= x * load(qs + 6);
+        s4 -= x * load(qs + 8);
+        s5 -= x * load(qs + 10);
+        s6 -= x * load(qs + 12);
+        s7 -= x * load(qs + 14);
+      }
+    }
+    const Pair all[] = {s0, s1, s2, s3, s4, s5, s6, s7};
+    std::memcpy(out, all, sizeof(all));
+#else
+    double acc[kLagBlock];
+    std::copy(out, out + kLagBlock, acc);
+    for (long k = 0; k < n; k++, xs += step, qs += step)
+      for (long j = 0; j < kLagBlock; j++) {
+        if (SIGN > 0)
+          acc[j] += *xs * qs[j];
+        else
+          acc[j] -= *xs * qs[j];
+      }
+    std::copy(acc, acc + kLagBlock, out);
+#endif
+  }
+
+  /* Lags [lag, lag + kLagBlock) (those up to kMaxLag) of the entering samples
+   * [a0, a1) (rev_ from move_to()); old_from: the window's start before the
+   * move. The samples that reach only some of the block's lags (the first
+   * after old_from) come first and go straight into sum_; the rest, the
+   * whole block, through registers. */
+  void add_block(long lag, long a0, long a1, long old_from)
+  {
+    long i = std::max(a0, old_from + lag);
+    const long whole = lag + kLagBlock - 1 <= kMaxLag ? old_from + lag + kLagBlock - 1 : a1;
+    for (; i < std::min(a1, whole); i++) {
+      const long top = std::min(kMaxLag, i - old_from); /* last lag */
+      const double xi = rev_[(std::size_t)(a1 - 1 - i)];
+      const double *q = rev_.data() + (a1 - 1 - i);
+      for (long l = lag; l <= std::min(top, lag + kLagBlock - 1); l++)
+        sum_[(std::size_t)l] += xi * q[l];
+    }
+    if (i >= a1)
+      return;
+    /* rev_ backwards from sample i: x[i], then x[i - lag - j] at j. */
+    block_products<1>(sum_.data() + lag, rev_.data() + (a1 - 1 - i),
+                      rev_.data() + (a1 - 1 - i) + lag, -1, a1 - i);
+  }
+
+  /* The same for the leaving samples [r0, r1) (fwd_), a1 the window's new
+   * end: those that reach the whole block come first, through registers,
+   * then those that reach only some of its lags. */
+  void remove_block(long lag, long r0, long r1, long a1)
+  {
+    long i = r0;
+    if (lag + kLagBlock - 1 <= kMaxLag) {
+      const long whole =
+          std::min(r1, a1 - lag - kLagBlock + 1); /* i < whole reach lag + kLagBlock - 1 */
+      if (i < whole) {
+        block_products<-1>(sum_.data() + lag, fwd_.data() + (i - r0), fwd_.data() + (i - r0) + lag,
+                           1, whole - i);
+        i = whole;
+      }
+    }
+    for (; i < r1; i++) {
+      const long top = std::min(kMaxLag, a1 - 1 - i); /* last lag */
+      if (top < lag)
+        break;
+      const double xi = fwd_[(std::size_t)(i - r0)];
+      const double *q = fwd_.data() + (i - r0);
+      for (long l = lag; l <= std::min(top, lag + kLagBlock - 1); l++)
+        sum_[(std::size_t)l] -= xi * q[l];
+    }
+  }
+
   std::vector<double> sum_;
+  std::vector<double> rev_, fwd_; /* move_to()'s double copies */
   long from_ = 0, to_ = 0;
 };
 
