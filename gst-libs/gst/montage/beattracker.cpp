@@ -348,6 +348,19 @@ double prior(double bpm)
   return std::exp(-0.5 * o * o);
 }
 
+/* prior() of each tempo_grid() tempo, computed once (tempo_salience() used
+ * to call log2 and exp for every tempo of every window). */
+const std::vector<double> &grid_prior()
+{
+  static const std::vector<double> table = [] {
+    std::vector<double> t;
+    for (double bpm : tempo_grid())
+      t.push_back(prior(bpm));
+    return t;
+  }();
+  return table;
+}
+
 /* Longest autocorrelation lag the comb reads: 4 periods of kMinBpm. */
 constexpr long kMaxLag = (long)(60.0 / kMinBpm * kFps * 4) + 2;
 
@@ -576,7 +589,7 @@ std::vector<double> tempo_salience(const SlidingAutocorr &sliding)
     return v < -0.5 ? std::nullopt : std::optional<double>(v);
   };
   for (std::size_t k = 0; k < grid.size(); k++)
-    out[k] = std::max(0.0, comb_mean(60.0 / grid[k] * kFps, peak)) * prior(grid[k]);
+    out[k] = std::max(0.0, comb_mean(60.0 / grid[k] * kFps, peak)) * grid_prior()[k];
   return out;
 }
 
