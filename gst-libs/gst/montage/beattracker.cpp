@@ -818,6 +818,9 @@ struct BeatTracker::Impl {
   long level_count = 0;          /* non-silent hops in level_ring */
   double level_ref_db = -400.0;  /* the reference, dBFS (-400: none yet) */
   double level_ref_gain = 0;     /* level_gain() for level_ref_db; 0: not yet computed */
+  int level_bin = 0;             /* the reference's bin, where level_gain() last found it */
+  long level_below = 0;          /* hops in level_hist's bins under level_bin */
+  double newest_db = -400.0;     /* hop_db() of the newest hop (level_gain()) */
   std::vector<double> hop_sumsq; /* sum of squares of the hop's analysis samples */
   /* kPitchClasses power sums per chroma frame, for frames [chroma_first, ...)
    * (global frame indices); frame j is computed after hop
@@ -948,6 +951,9 @@ struct BeatTracker::Impl {
     level_count = 0;
     level_ref_db = -400.0;
     level_ref_gain = 0;
+    level_bin = 0;
+    level_below = 0;
+    newest_db = -400.0;
     chroma.clear();
     chroma_first = 0;
     std::fill(chroma_ring.begin(), chroma_ring.end(), 0.f);
@@ -1065,32 +1071,37 @@ struct BeatTracker::Impl {
   double level_gain(double sumsq)
   {
     const double db = mean_square_db(sumsq / kHop);
+    newest_db = db;
     const int bin =
         db < config.silence_db ? -1 : std::clamp((int)((db + 120.0) * 2.0), 0, kLevelBins - 1);
     const int old = level_ring[level_pos];
     if (old >= 0) {
       level_hist[(std::size_t)old]--;
       level_count--;
+      if (old < level_bin)
+        level_below--;
     }
     level_ring[level_pos] = bin;
     level_pos = (level_pos + 1) % level_ring.size();
     if (bin >= 0) {
       level_hist[(std::size_t)bin]++;
       level_count++;
+      if (bin < level_bin)
+        level_below++;
     }
     /* Without a non-silent hop, the gain is that of a reference at
      * config.silence_db, and level_ref_db says there is none. */
     double ref = -400.0;
     if (level_count > 0) {
+      /* The lowest bin b whose hops and those under it reach `want`: moved
+       * from where the last hop left it (one hop in and one out move it by
+       * a bin or two), not searched from bin 0 every hop. */
       const long want = std::max(1L, (long)std::ceil(kLevelPercentile * (double)level_count));
-      long seen = 0;
-      int b = 0;
-      for (; b < kLevelBins; b++) {
-        seen += level_hist[(std::size_t)b];
-        if (seen >= want)
-          break;
-      }
-      ref = (b + 0.5) / 2.0 - 120.0;
+      while (level_below + level_hist[(std::size_t)level_bin] < want)
+        level_below += level_hist[(std::size_t)level_bin++];
+      while (level_bin > 0 && level_below >= want)
+        level_below -= level_hist[(std::size_t)--level_bin];
+      ref = (level_bin + 0.5) / 2.0 - 120.0;
     }
     if (ref != level_ref_db || level_ref_gain <= 0) {
       level_ref_db = ref;
@@ -1397,7 +1408,7 @@ struct BeatTracker::Impl {
       flux_run -= flux_at(t - span);
     const double mean = flux_run / (double)std::min(t + 1, span);
     double v = std::max(0.0, (double)flux_at(t) - mean);
-    if (hop_db(t) <
+    if (newest_db <
         (level_ref_db > -400.0 ? level_ref_db - kQuietBelowRefDb : config.silence_db - 20.0))
       v = 0;
     const double a = 1.0 / (8.0 * kFps);
