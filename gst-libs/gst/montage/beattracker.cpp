@@ -1146,12 +1146,21 @@ struct BeatTracker::Impl {
     double f = 0, fb = 0;
     const std::size_t band_base = bands.size();
     bands.resize(band_base + kBands);
-    for (int b = 0; b < kBands; b++) {
-      double e = 0;
+    /* The band sums, then their amplitudes, then the levels, each in a loop
+     * of its own: the bands' chains of additions, divisions and square
+     * roots then overlap instead of each waiting for the last band's
+     * log1p(). */
+    std::array<double, kBands> e{};
+    for (int b = 0; b < kBands; b++)
       for (int k = band_edges[b]; k < band_edges[b + 1]; k++)
-        e += power[(std::size_t)k];
+        e[(std::size_t)b] += power[(std::size_t)k];
+    std::array<float, kBands> amplitudes{};
+    for (int b = 0; b < kBands; b++) {
       const int width = std::max(1, band_edges[b + 1] - band_edges[b]);
-      const float amplitude = (float)std::sqrt(e / width);
+      amplitudes[(std::size_t)b] = (float)std::sqrt(e[(std::size_t)b] / width);
+    }
+    for (int b = 0; b < kBands; b++) {
+      const float amplitude = amplitudes[(std::size_t)b];
       const float level = (float)std::log1p(gain * amplitude);
       const float d = level - prev_levels[b];
       if (d > 0) {
