@@ -861,6 +861,8 @@ struct BeatTracker::Impl {
                                          log(salience / peak) of the tempo estimates */
   double live_estimates = 0;          /* the same decayed count of estimates */
   std::vector<double> live_regrouped; /* tempi (BPM) the beats were regrouped from */
+  std::vector<double> live_hold;      /* hold_weights() for live_hold_bpm */
+  double live_hold_bpm = 0;           /* 0: live_hold not computed */
   long live_raw = -1;         /* path hop of the newest beat returned, before
                                  live_swing(); -1 = none yet */
 
@@ -978,6 +980,8 @@ struct BeatTracker::Impl {
     live_raw = -1;
     live_level_run = 0;
     live_regrouped.clear();
+    live_hold.clear();
+    live_hold_bpm = 0;
     cues.clear();
     open_sum.fill(0.0);
     open_first.fill(0.0);
@@ -1406,6 +1410,24 @@ struct BeatTracker::Impl {
                               1.0 - kLiveTempoHold);
   }
 
+  /* The live tempo hold: per tempo_grid() tempo, the weight
+   * 1 - kLiveTempoHold + kLiveTempoHold * exp(-o^2 / 2), o its distance
+   * from live_bpm in tenths of an octave. Computed again only when live_bpm
+   * has changed since the last call (it stays for most estimates). */
+  const std::vector<double> &hold_weights()
+  {
+    if (live_bpm > 0 && live_bpm != live_hold_bpm) {
+      const std::vector<double> &grid = tempo_grid();
+      live_hold.resize(grid.size());
+      for (std::size_t k = 0; k < grid.size(); k++) {
+        const double o = std::log2(grid[k] / live_bpm) / 0.1;
+        live_hold[k] = 1.0 - kLiveTempoHold + kLiveTempoHold * std::exp(-0.5 * o * o);
+      }
+      live_hold_bpm = live_bpm;
+    }
+    return live_hold;
+  }
+
   void causal_hop(std::vector<Beat> &out)
   {
     const long t = n_hops - 1;
@@ -1432,14 +1454,13 @@ struct BeatTracker::Impl {
       in_range(s);
       const std::vector<double> &grid = tempo_grid();
       add_live_evidence(s);
+      const std::vector<double> &hold = hold_weights();
       double best = 0;
       std::size_t arg = 0;
       for (std::size_t k = 0; k < s.size(); k++) {
         double v2 = regrouped_from(grid[k]) ? 0.0 : s[k];
-        if (live_bpm > 0) {
-          double o = std::log2(grid[k] / live_bpm) / 0.1;
-          v2 *= 1.0 - kLiveTempoHold + kLiveTempoHold * std::exp(-0.5 * o * o);
-        }
+        if (live_bpm > 0)
+          v2 *= hold[k];
         if (v2 > best) {
           best = v2;
           arg = k;
