@@ -1163,18 +1163,18 @@ struct BeatTracker::Impl {
       const int width = std::max(1, band_edges[b + 1] - band_edges[b]);
       amplitudes[(std::size_t)b] = (float)std::sqrt(e[(std::size_t)b] / width);
     }
+    float *levels = bands.data() + band_base;
+    for (int b = 0; b < kBands; b++)
+      levels[b] = (float)std::log1p(gain * amplitudes[(std::size_t)b]);
+    /* The rises, without a branch: adding 0 where a band fell leaves the
+     * sums as they were. */
     for (int b = 0; b < kBands; b++) {
-      const float amplitude = amplitudes[(std::size_t)b];
-      const float level = (float)std::log1p(gain * amplitude);
-      const float d = level - prev_levels[b];
-      if (d > 0) {
-        f += d;
-        if (b < bass_bands)
-          fb += d;
-      }
-      prev_bands[b] = amplitude;
-      prev_levels[b] = level;
-      bands[band_base + (std::size_t)b] = level;
+      const float d = levels[b] - prev_levels[b];
+      const double rise = d > 0 ? (double)d : 0.0;
+      f += rise;
+      fb += b < bass_bands ? rise : 0.0;
+      prev_bands[b] = amplitudes[(std::size_t)b];
+      prev_levels[b] = levels[b];
     }
     flux.push_back((float)f);
     bass.push_back((float)fb);
