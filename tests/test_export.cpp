@@ -2,6 +2,7 @@
  * round trips of hand-made plans at 30/1, 25/1 and 30000/1001 through each
  * writer and its reader, frame-exact. */
 #include <gst/montage/export.h>
+#include <gst/montage/planjson.h>
 
 #include "testutil.h"
 
@@ -623,5 +624,69 @@ TEST(Export, XgesTimesAreOnTheRenderGrid)
     ASSERT_TRUE(read_export(path, back, &err)) << (err ? err->message : "");
     expect_matches(fx, back, true, rate_name(r) + " .xges");
   }
+  remove_dir(dir);
+}
+
+/* ---- Text of the outputs (file names that are not UTF-8) ---- */
+
+/* A clip whose name is Latin-1 ("caf\xe9", as from an old disk or a camera
+ * card): every text output is valid UTF-8 (the raw byte made the JSON, OTIO
+ * and FCPXML unreadable: json.load and xmllint refused them), the name shows
+ * U+FFFD for the byte, and the file is still found from the output: the URI
+ * (and the EDL's SOURCE FILE, then a URI) escapes it, and reading the export
+ * back gives the exact path. */
+TEST(Export, FileNamesThatAreNotUtf8GiveValidUtf8AndStayFindable)
+{
+  /* The files exist (not as media): the OTIO and FCPXML writers probe each
+   * clip's length, and GStreamer warns when it reports a missing file whose
+   * name is not UTF-8. */
+  const std::string dir = temp_dir();
+  ASSERT_FALSE(dir.empty());
+  const std::string latin1 = dir + "/caf\xe9.mov", other = dir + "/b.mp4",
+                    song = dir + "/s\xf6ng.ogg";
+  for (const std::string &f : {latin1, other, song})
+    ASSERT_TRUE(g_file_set_contents(f.c_str(), "not media", -1, nullptr));
+  std::vector<ClipAnalysis> clips = {clip(latin1, 25, 1, 20.0), clip(other, 25, 1, 20.0)};
+  Fixture fx = make_fixture(25, 1, clips, song, {{0, 50, 0}, {1, 50, 10}});
+  ASSERT_NE(fx.clips[0].uri.find("caf%E9.mov"), std::string::npos) << fx.clips[0].uri;
+  ExportOptions options;
+  options.title = "f\xeate \xe9t\xe9";            /* Latin-1 too */
+  const std::string replacement = "\xef\xbf\xbd"; /* U+FFFD */
+  GError *err = nullptr;
+  for (const char *ext : {"edl", "otio", "fcpxml"}) {
+    SCOPED_TRACE(ext);
+    std::string text;
+    const std::string e = ext;
+    const bool made = e == "edl" ? plan_to_edl(fx.plan, fx.song, fx.clips, options, text, &err)
+                      : e == "otio"
+                          ? plan_to_otio(fx.plan, fx.song, fx.clips, options, text, &err)
+                          : plan_to_fcpxml(fx.plan, fx.song, fx.clips, options, text, &err);
+    ASSERT_TRUE(made) << (err ? err->message : "");
+    EXPECT_TRUE(g_utf8_validate(text.c_str(), (gssize)text.size(), nullptr));
+    EXPECT_NE(text.find("caf" + replacement + ".mov"), std::string::npos);
+    ExportedEdit back;
+    const bool read = e == "edl"    ? parse_edl(text, 25, 1, back, &err)
+                      : e == "otio" ? parse_otio(text, back, &err)
+                                    : parse_fcpxml(text, back, &err);
+    ASSERT_TRUE(read) << (err ? err->message : "");
+    ASSERT_EQ(back.video.size(), 2u);
+    EXPECT_EQ(back.video[0].uri, fx.clips[0].uri);
+    EXPECT_EQ(back.video[0].path, latin1);
+    ASSERT_EQ(back.audio.size(), 1u);
+    EXPECT_EQ(back.audio[0].uri, fx.song.uri);
+  }
+  /* The EDL: event lines stay ASCII; the long title is cut between characters. */
+  options.title = std::string(69, 'x') + "\xc3\xa9"; /* 71 bytes, "é" across byte 70 */
+  std::string edl;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, options, edl, &err));
+  EXPECT_EQ(edl.find("TITLE: " + std::string(69, 'x') + "\n"), 0u) << edl.substr(0, 90);
+  EXPECT_NE(edl.find("\n001  CAF      V "), std::string::npos) << edl;
+  EXPECT_NE(edl.find("* SOURCE FILE: " + fx.clips[0].uri + "\n"), std::string::npos) << edl;
+
+  const std::string json = plan_to_json(fx.plan, fx.song, fx.clips);
+  EXPECT_TRUE(g_utf8_validate(json.c_str(), (gssize)json.size(), nullptr));
+  EXPECT_NE(json.find("\"source\" : \"" + dir + "/caf" + replacement + ".mov\""), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"uri\" : \"" + fx.clips[0].uri + "\""), std::string::npos);
   remove_dir(dir);
 }

@@ -6,7 +6,14 @@
  * then source and record timecodes, out-points exclusive), followed by
  * comment lines that Avid, Premiere and Resolve use to relink file-based
  * media: `* FROM CLIP NAME:` (the file's name) and `* SOURCE FILE:` (its
- * absolute path), and `* LOC: TC COLOUR NAME` locators in record timecode. */
+ * absolute path), and `* LOC: TC COLOUR NAME` locators in record timecode.
+ *
+ * Text: the event lines are ASCII (reel names are A-Z 0-9 _, as CMX 3600
+ * readers expect); the comment lines are UTF-8, as Resolve and Premiere
+ * write and read them. A file name that is not UTF-8 is shown in FROM CLIP
+ * NAME with U+FFFD for its stray bytes, and its SOURCE FILE is its file://
+ * URI (ASCII, every byte escaped) so that the file can still be found;
+ * parse_edl() takes either form. */
 #include <gst/montage/export.h>
 
 #include "export-private.h"
@@ -64,6 +71,26 @@ std::string one_line(std::string s)
   return s;
 }
 
+/* The TITLE: `title` as UTF-8 on one line, cut to kMaxTitle bytes between
+ * characters (a cut inside one left a stray byte). */
+std::string title_line(const std::string &title)
+{
+  std::string line = one_line(display_text(title));
+  if (line.size() <= kMaxTitle)
+    return line;
+  std::size_t end = kMaxTitle;
+  while (end > 0 && (line[end] & 0xC0) == 0x80) /* a UTF-8 continuation byte */
+    end--;
+  return line.substr(0, end);
+}
+
+/* The SOURCE FILE comment of `e`: its absolute path, or its file:// URI
+ * where the path is not UTF-8 (see the top of this file). */
+std::string source_file(const Event &e)
+{
+  return g_utf8_validate(e.path.c_str(), (gssize)e.path.size(), nullptr) ? e.path : e.uri;
+}
+
 } // namespace
 
 bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
@@ -86,7 +113,7 @@ bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<C
   reels[SIZE_MAX] = reel_name(ev.audio.name, taken);
 
   std::ostringstream s;
-  s << "TITLE: " << one_line(ev.title).substr(0, kMaxTitle) << "\n";
+  s << "TITLE: " << title_line(ev.title) << "\n";
   s << "FCM: " << (ev.drop ? "DROP FRAME" : "NON-DROP FRAME") << "\n\n";
 
   std::size_t next_marker = 0;
@@ -96,8 +123,8 @@ bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<C
                reels[e.clip].c_str(), channel, "C", tc(e.src_in).c_str(), tc(e.src_out).c_str(),
                tc(ev.start_frame + e.rec_in).c_str(), tc(ev.start_frame + e.rec_out).c_str());
     s << line;
-    s << "* FROM CLIP NAME: " << one_line(e.name) << "\n";
-    s << "* SOURCE FILE: " << one_line(e.path) << "\n";
+    s << "* FROM CLIP NAME: " << one_line(display_text(e.name)) << "\n";
+    s << "* SOURCE FILE: " << one_line(source_file(e)) << "\n";
     /* Locators go under the event they fall in (the last event takes the rest). */
     while (next_marker < ev.markers.size() && (last || ev.markers[next_marker].frame < e.rec_out)) {
       const Marker &m = ev.markers[next_marker++];
@@ -243,7 +270,10 @@ bool parse_edl(const std::string &text, gint fps_n, gint fps_d, ExportedEdit &ou
 
   for (const EdlEvent &e : events) {
     ExportedClip c;
-    if (!e.source_file.empty() && g_path_is_absolute(e.source_file.c_str())) {
+    if (g_str_has_prefix(e.source_file.c_str(), "file:")) {
+      c.uri = e.source_file;
+      c.path = uri_to_path(e.source_file);
+    } else if (!e.source_file.empty() && g_path_is_absolute(e.source_file.c_str())) {
       c.path = e.source_file;
       gchar *uri = g_filename_to_uri(e.source_file.c_str(), nullptr, nullptr);
       c.uri = uri ? uri : "";

@@ -126,7 +126,8 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
     const ClipAnalysis &c = clips[e.clip];
     std::string id = "r" + std::to_string(next_id++);
     asset_of_clip[e.clip] = id;
-    s << "    <asset id=\"" << id << "\" name=\"" << escape(e.name) << "\" start=\"0s\"";
+    s << "    <asset id=\"" << id << "\" name=\"" << escape(display_text(e.name))
+      << "\" start=\"0s\"";
     const GstClockTime length = media_length(e.uri, c.duration, c.first_frame);
     if (GST_CLOCK_TIME_IS_VALID(length)) {
       /* Whole source frames when the rate is known, else nanoseconds. */
@@ -142,7 +143,8 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
       << "    </asset>\n";
   }
   const std::string song_id = "r" + std::to_string(next_id++);
-  s << "    <asset id=\"" << song_id << "\" name=\"" << escape(ev.audio.name) << "\" start=\"0s\"";
+  s << "    <asset id=\"" << song_id << "\" name=\"" << escape(display_text(ev.audio.name))
+    << "\" start=\"0s\"";
   if (GST_CLOCK_TIME_IS_VALID(song.duration) && song.duration > 0)
     s << " duration=\"" << ns(song.duration) << "\"";
   s << " hasAudio=\"1\" audioSources=\"1\">\n"
@@ -150,16 +152,17 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
     << "    </asset>\n  </resources>\n";
 
   const char *tc_format = ev.drop ? "DF" : "NDF";
-  s << "  <library>\n    <event name=\"" << escape(ev.title) << "\">\n      <project name=\""
-    << escape(ev.title) << "\">\n";
+  s << "  <library>\n    <event name=\"" << escape(display_text(ev.title))
+    << "\">\n      <project name=\"" << escape(display_text(ev.title)) << "\">\n";
   s << "        <sequence format=\"r1\" duration=\"" << t(ev.total_frames) << "\" tcStart=\""
     << t(ev.start_frame) << "\" tcFormat=\"" << tc_format
     << "\" audioLayout=\"stereo\" audioRate=\"48k\">\n          <spine>\n";
 
   auto song_clip = [&](guint64 parent_start) {
     s << "              <asset-clip ref=\"" << song_id << "\" lane=\"-1\" offset=\""
-      << t(parent_start) << "\" name=\"" << escape(ev.audio.name) << "\" start=\"0s\" duration=\""
-      << t(ev.total_frames) << "\" srcEnable=\"audio\" audioRole=\"music\"";
+      << t(parent_start) << "\" name=\"" << escape(display_text(ev.audio.name))
+      << "\" start=\"0s\" duration=\"" << t(ev.total_frames)
+      << "\" srcEnable=\"audio\" audioRole=\"music\"";
     if (ev.markers.empty()) {
       s << "/>\n";
       return;
@@ -187,9 +190,9 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
       }
     }
     s << "            <asset-clip ref=\"" << asset_of_clip[e.clip] << "\" offset=\""
-      << t(ev.start_frame + e.rec_in) << "\" name=\"" << escape(e.name) << "\" start=\""
-      << t(e.src_in) << "\" duration=\"" << t(e.rec_out - e.rec_in) << "\" format=\""
-      << format_of_clip[e.clip] << "\" srcEnable=\"video\"";
+      << t(ev.start_frame + e.rec_in) << "\" name=\"" << escape(display_text(e.name))
+      << "\" start=\"" << t(e.src_in) << "\" duration=\"" << t(e.rec_out - e.rec_in)
+      << "\" format=\"" << format_of_clip[e.clip] << "\" srcEnable=\"video\"";
     if (!song_placed) {
       s << ">\n";
       song_clip(e.src_in);

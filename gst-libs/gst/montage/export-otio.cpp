@@ -116,7 +116,7 @@ void write_clip(Writer &w, const Event &e, guint64 available_frames)
   else
     w.null("available_range");
   w.empty_object("metadata");
-  w.str("name", e.name);
+  w.str("name", display_text(e.name));
   w.str("target_url", e.uri);
   json_builder_end_object(w.b());
   w.member("metadata");
@@ -135,7 +135,7 @@ void write_clip(Writer &w, const Event &e, guint64 available_frames)
     json_builder_end_object(w.b());
   }
   json_builder_end_object(w.b());
-  w.str("name", e.name);
+  w.str("name", display_text(e.name));
   w.time_range("source_range", e.src_in, e.src_out - e.src_in);
   json_builder_end_object(w.b());
 }
@@ -180,7 +180,7 @@ bool plan_to_otio(const Plan &plan, const SongAnalysis &song,
   w.schema("Timeline.1");
   w.rational_time("global_start_time", ev.start_frame);
   w.empty_object("metadata");
-  w.str("name", ev.title);
+  w.str("name", display_text(ev.title));
   w.member("tracks");
   w.schema("Stack.1");
   w.member("children");

@@ -81,6 +81,19 @@ bool edit_events(const Plan &plan, const SongAnalysis &song, const std::vector<C
 /* Local file name of a file:// URI, "" for anything else. */
 std::string uri_to_path(const std::string &uri);
 
+/* `name` (a file name, or text made from one, such as a title) as valid
+ * UTF-8 for a text format: g_filename_display_name(), which converts from
+ * $G_FILENAME_ENCODING and puts U+FFFD for bytes that are not UTF-8
+ * (a Latin-1 "caf\xe9.webm" made the JSON, OTIO and FCPXML unreadable).
+ * The exact bytes stay findable from the event's URI, which escapes them. */
+inline std::string display_text(const std::string &name)
+{
+  gchar *shown = g_filename_display_name(name.c_str());
+  std::string out(shown);
+  g_free(shown);
+  return out;
+}
+
 /* FALSE with G_IO_ERROR_INVALID_ARGUMENT "Cannot export the plan: <why>". */
 bool fail_arg(GError **error, const std::string &why);
 

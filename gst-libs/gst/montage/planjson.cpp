@@ -424,8 +424,12 @@ std::string to_json(const Plan &plan, const PlanResult *result, const SongAnalys
 
   json_builder_set_member_name(b, "notes");
   json_builder_begin_array(b);
-  for (const std::string &note : plan.notes)
-    json_builder_add_string_value(b, note.c_str());
+  for (const std::string &note : plan.notes) {
+    /* A note quotes a clip's path, whose bytes need not be UTF-8. */
+    gchar *valid = g_utf8_make_valid(note.c_str(), (gssize)note.size());
+    json_builder_add_string_value(b, valid);
+    g_free(valid);
+  }
   json_builder_end_array(b);
 
   json_builder_set_member_name(b, "style");
@@ -452,9 +456,12 @@ std::string to_json(const Plan &plan, const PlanResult *result, const SongAnalys
     add_int(b, "clip", (gint64)s.clip);
     const ClipAnalysis *clip = s.clip < clips.size() ? &clips[s.clip] : nullptr;
     json_builder_set_member_name(b, "source");
-    if (clip)
-      json_builder_add_string_value(b, clip->path.c_str());
-    else
+    if (clip) {
+      /* JSON is UTF-8: a Latin-1 name written raw made the file unreadable. */
+      gchar *source = g_filename_display_name(clip->path.c_str());
+      json_builder_add_string_value(b, source);
+      g_free(source);
+    } else
       json_builder_add_null_value(b);
     json_builder_set_member_name(b, "uri");
     if (clip)

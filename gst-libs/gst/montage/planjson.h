@@ -15,6 +15,11 @@
  *       "start": 0.0, "duration": 1.0,  output time and length, seconds
  *       "clip": 0,                      index into the planner's clip list
  *       "source": "a.mp4", "uri": "file:///.../a.mp4",
+ *                                       the clip's path as text (UTF-8: bytes
+ *                                       of a name that are not UTF-8 show as
+ *                                       U+FFFD, g_filename_display_name());
+ *                                       the URI escapes every byte and finds
+ *                                       the file
  *       "inpoint": 2.002,               clip stream time of the first frame, seconds
  *       "shot": 1,                      index into the clip's shots
  *       "beat": 0,                      beat index, null when not on a beat (song start)
