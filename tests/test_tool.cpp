@@ -1357,3 +1357,190 @@ TEST(Tool, StoryboardLabelsDoNotCollide)
   gst_object_unref(pipe);
   g_unlink(png.c_str());
 }
+
+/* ---- Outputs checked up front, interrupted analysis ---- */
+
+/* Every output's directory is checked before any work (exit 2, naming the
+ * directory): a missing one was found after the whole analysis, in a message
+ * naming the render's temporary file. Two outputs naming one file are
+ * refused (they overwrote each other, exit 0), and so is a storyboard not
+ * named .png (it got PNG data whatever its name). */
+TEST(Tool, OutputsAreCheckedBeforeAnyWork)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *tmp = g_dir_make_tmp("montage-tool-outputs-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp, nodir = dir + "/nodir/x";
+  g_free(tmp);
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected; /* in stderr */
+  };
+  const std::vector<Case> cases = {
+      {{"-o", nodir + "/out.mp4"},
+       "-o " + nodir + "/out.mp4: the directory " + nodir + " does not exist"},
+      {{"--no-render", "--plan-json", dir + "/nodir/p.json"},
+       "--plan-json " + dir + "/nodir/p.json: the directory " + dir + "/nodir does not exist"},
+      {{"--no-render", "--export", nodir + "/e.otio"},
+       "the directory " + nodir + " does not exist"},
+      {{"-o", dir + "/x.mp4", "--storyboard", dir + "/x.mp4"},
+       "--storyboard " + dir + "/x.mp4: the storyboard is drawn as PNG"},
+      {{"--no-render", "--plan-json", dir + "/./x.png", "--storyboard", dir + "/x.png"},
+       "--storyboard " + dir + "/x.png is the same file as --plan-json " + dir + "/./x.png"},
+      {{"-o", dir + "/y.mp4", "--plan-json", dir + "/y.mp4"},
+       "--plan-json " + dir + "/y.mp4 is the same file as -o " + dir + "/y.mp4"},
+      {{"--no-render", "--plan-json", dir + "/same.edl", "--export", dir + "/same.edl"},
+       "--export " + dir + "/same.edl is the same file as --plan-json"},
+      {{"--no-render", "--export", dir + "/e.edl", "--export",
+        dir + "/../" + std::string(strrchr(dir.c_str(), '/') + 1) + "/e.edl"},
+       "is the same file as --export " + dir + "/e.edl"},
+      {{"--no-render", "--storyboard", dir + "/sb.jpg"},
+       "--storyboard " + dir + "/sb.jpg: the storyboard is drawn as PNG"},
+      {{"-o", dir + "/d.mp4"}, "-o " + dir + "/d.mp4 is a directory"},
+  };
+  ASSERT_EQ(g_mkdir((dir + "/d.mp4").c_str(), 0755), 0);
+  for (const Case &c : cases) {
+    std::vector<std::string> args = {"-v", "-m", song, "-d", "3"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    args.push_back(a);
+    ToolRun r = run_tool(args);
+    EXPECT_EQ(r.status, 2) << c.expected << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.expected << "\n" << r.err;
+    EXPECT_EQ(r.err.find("  song "), std::string::npos) << "analysed first:\n" << r.err;
+    EXPECT_EQ(r.err.find("partial"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(g_file_test((dir + "/nodir").c_str(), G_FILE_TEST_EXISTS));
+  g_rmdir((dir + "/d.mp4").c_str());
+  g_rmdir(dir.c_str());
+}
+
+/* --export may be given more than once: each file is written (the last one
+ * alone was, silently). */
+TEST(Tool, EveryExportGivenIsWritten)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const std::string otio = tmp_path("twice.otio"), edl = tmp_path("twice.edl");
+  ToolRun r =
+      run_tool({"-q", "-m", song, "-d", "3", "--no-render", "--export", otio, "--export", edl, a});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string &path : {otio, edl}) {
+    montage::ExportedEdit back;
+    GError *err = nullptr;
+    EXPECT_TRUE(montage::read_export(path, back, &err, 30, 1))
+        << path << ": " << (err ? err->message : "");
+    g_clear_error(&err);
+    EXPECT_FALSE(back.video.empty()) << path;
+    g_unlink(path.c_str());
+  }
+}
+
+/* Ctrl-C during the analysis: a line says what stopped and what is kept (the
+ * finished analyses, in the cache), and the status is 130; it was 130 with
+ * nothing said. One analysis at a time (-j 1): the song first, then the
+ * clips, so the song is done when the signal comes. */
+TEST(Tool, InterruptedAnalysisSaysWhatIsKept)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string clip = montage_test::media_path("Megamind.avi");
+  const std::string b = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || clip.empty() || b.empty());
+  gchar *cache = g_dir_make_tmp("montage-tool-int-cache-XXXXXX", nullptr);
+  ASSERT_NE(cache, nullptr);
+  BackgroundTool run(
+      {"-v", "-j", "1", "--full-decode", "--cache-dir", cache, "--no-render", "-m", song, clip, b});
+  ASSERT_TRUE(run.started());
+  ASSERT_TRUE(run.wait_for([&]() { return run.err().find("  song ") != std::string::npos; }))
+      << run.err();
+  run.signal(SIGINT);
+  ASSERT_TRUE(run.wait_exit()) << run.err();
+  EXPECT_EQ(run.status(), 128 + SIGINT) << run.err();
+  EXPECT_NE(run.err().find("gst-montage: interrupted: analysis stopped after 1 of 3 inputs; no "
+                           "output written; the finished analyses are kept in the cache " +
+                           std::string(cache)),
+            std::string::npos)
+      << run.err();
+  ToolRun stats = run_tool({"cache", "--stats", "--cache-dir", cache});
+  EXPECT_NE(stats.out.find(": 1 entries"), std::string::npos) << stats.out << stats.err;
+  gchar *argv[] = {(gchar *)"rm", (gchar *)"-rf", cache, nullptr};
+  g_spawn_sync(nullptr, argv, nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, nullptr, nullptr,
+               nullptr, nullptr);
+  g_free(cache);
+}
+
+/* What --help, --version, cache --help print, and option values refused
+ * before any work (each was taken, or worded wrongly). */
+TEST(Tool, UsageAndOptionProblemsAreSaidOnce)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  auto count = [](const std::string &text, const std::string &needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      n++;
+    return n;
+  };
+  ToolRun help = run_tool({"--help"});
+  EXPECT_EQ(help.status, 0);
+  const size_t usage = help.out.find("Usage:");
+  ASSERT_NE(usage, std::string::npos) << help.out;
+  EXPECT_EQ(count(help.out.substr(usage, help.out.find("\n\n", usage) - usage), "CLIP_OR_DIR..."),
+            1u)
+      << help.out;
+  ToolRun version = run_tool({"--version"});
+  EXPECT_EQ(version.out.find("GStreamer GStreamer"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("(GStreamer 1."), std::string::npos) << version.out;
+  ToolRun cache_help = run_tool({"cache", "--help"});
+  EXPECT_NE(cache_help.out.find("gst-montage-1.0 cache [OPTION"), std::string::npos)
+      << cache_help.out;
+
+  gchar *tmp = g_dir_make_tmp("montage-tool-usage-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp;
+  g_free(tmp);
+  ToolRun before = run_tool({"--cache-dir", dir, "cache", "--stats"});
+  EXPECT_EQ(before.status, 0) << before.err;
+  EXPECT_NE(before.out.find("cache " + dir + ": 0 entries"), std::string::npos) << before.out;
+  const std::string file = dir + "/file";
+  ASSERT_TRUE(g_file_set_contents(file.c_str(), "x", -1, nullptr));
+  ToolRun not_dir = run_tool({"cache", "--stats", "--cache-dir", file});
+  EXPECT_EQ(not_dir.status, 1);
+  EXPECT_NE(not_dir.err.find(file + " is not a directory"), std::string::npos) << not_dir.err;
+
+  const std::string bad = dir + "/g.style", empty = dir + "/empty.style";
+  ASSERT_TRUE(g_file_set_contents(bad.c_str(), "[pacing]\nmin-gap=fast\n", -1, nullptr));
+  ASSERT_TRUE(g_file_set_contents(empty.c_str(), "\n", -1, nullptr));
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{"--style", bad}, "gst-montage: --style: Style " + bad + ": "},
+      {{"--style", song}, "--style " + song + " is not a text file"},
+      {{"--style", empty}, "--style " + empty + " is empty"},
+      {{"-j", "0"}, "--jobs 0: give"},
+      {{"-j", "-3"}, "--jobs -3: give"},
+  };
+  for (const Case &c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"--no-render", "-m", song, a});
+    ToolRun r = run_tool(args);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.expected << "\n" << r.err;
+    EXPECT_LE(count(r.err, c.args[1]), 1u) << r.err;
+    EXPECT_TRUE(g_utf8_validate(r.err.c_str(), (gssize)r.err.size(), nullptr));
+    EXPECT_LT(r.err.size(), 400u) << r.err;
+  }
+  ToolRun planned = run_tool({"-v", "--no-render", "-d", "3", "-m", song, a});
+  EXPECT_EQ(planned.status, 0) << planned.err;
+  EXPECT_EQ(count(planned.out + planned.err, "planned "), 1u) << planned.out << planned.err;
+  g_unlink(bad.c_str());
+  g_unlink(empty.c_str());
+  g_unlink(file.c_str());
+  g_rmdir(dir.c_str());
+}

@@ -1,7 +1,8 @@
 /* gst-montage-1.0: clips + song -> a beat-synced montage.
  *
  *   gst-montage-1.0 -m SONG -o OUT.mp4 [-d SECONDS] [--preview] [--seed N]
- *                   [--plan-json PATH] [--storyboard PNG] [--no-render] CLIP_OR_DIR...
+ *                   [--plan-json PATH] [--export PATH]... [--storyboard PNG] [--no-render]
+ *                   CLIP_OR_DIR...
  *   gst-montage-1.0 --live -m SONG -o OUT.mp4 [-d SECONDS] [--style NAME] CLIP_OR_DIR...
  *   gst-montage-1.0 cache --stats | --clear [--cache-dir DIR]
  *   gst-montage-1.0 extract SONG.aac --start S --end S -o OUT.wav
@@ -15,8 +16,12 @@
  * clip, unusable song, render failure), with the reason on stderr; 2 on a
  * usage error. Clips that cannot be used are reported and skipped. The
  * output file appears only when complete.
+ * Every output's directory, and that no two outputs name one file, are
+ * checked before any work (exit 2). --export may be given more than once.
  * Interrupted while rendering (Ctrl-C, SIGTERM): the partial file is removed
- * and the status is 128 + the signal's number (130, 143).
+ * and the status is 128 + the signal's number (130, 143). Interrupted while
+ * analysing: a line says how many inputs were done (their analyses stay in
+ * the cache), same status.
  */
 #include "analysis.h"
 #include "live.h"
@@ -27,6 +32,7 @@
 #include <gst/montage/montage.h>
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 
 #include <algorithm>
 #include <atomic>
@@ -48,13 +54,15 @@ gboolean opt_preview = FALSE;
 gint64 opt_seed = 1;
 gchar *opt_plan_json = nullptr;
 gchar *opt_storyboard = nullptr;
-gchar *opt_export = nullptr;
+gchar **opt_exports = nullptr;
 gchar *opt_size = nullptr;
 gchar *opt_fps = nullptr;
 gchar *opt_tempo = nullptr;
 montage_tool::TempoRange g_tempo;
 gchar *opt_encoder = nullptr;
-gint opt_jobs = 0;
+/* Not given: as many as processors. */
+constexpr gint kJobsAuto = G_MININT;
+gint opt_jobs = kJobsAuto;
 gboolean opt_quiet = FALSE;
 gboolean opt_verbose = FALSE;
 gboolean opt_no_render = FALSE;
@@ -88,9 +96,10 @@ const GOptionEntry kEntries[] = {
      nullptr},
     {"plan-json", 0, 0, G_OPTION_ARG_FILENAME, &opt_plan_json,
      "Also write the edit decision list as JSON", "PATH"},
-    {"export", 0, 0, G_OPTION_ARG_FILENAME, &opt_export,
+    {"export", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_exports,
      "Also write the edit for an editor; format from the extension: .xges (GES, Pitivi), .edl "
-     "(CMX 3600), .otio (OpenTimelineIO), .fcpxml (Final Cut Pro, DaVinci Resolve)",
+     "(CMX 3600), .otio (OpenTimelineIO), .fcpxml (Final Cut Pro, DaVinci Resolve); may be "
+     "given more than once",
      "PATH"},
     {"storyboard", 0, 0, G_OPTION_ARG_FILENAME, &opt_storyboard,
      "Also draw the plan as one PNG: energy, beats, sections, cuts and a thumbnail per segment",
@@ -245,18 +254,91 @@ std::vector<std::string> expand_inputs(gchar **inputs)
   return out;
 }
 
+/* A file the tool writes, and the option that names it. */
+struct Output {
+  const char *option; /* "-o", "--plan-json", "--export", "--storyboard" */
+  const char *path;
+};
+
+/* Every file the tool is asked to write. */
+std::vector<Output> outputs()
+{
+  std::vector<Output> out;
+  if (opt_output)
+    out.push_back({"-o", opt_output});
+  if (opt_plan_json)
+    out.push_back({"--plan-json", opt_plan_json});
+  for (gchar **e = opt_exports; e && *e; e++)
+    out.push_back({"--export", *e});
+  if (opt_storyboard)
+    out.push_back({"--storyboard", opt_storyboard});
+  return out;
+}
+
+/* Where `path` would be written: its directory's identity (which exists,
+ * see outputs_usable()) and its base name, so that two names of one file
+ * (x.mp4 and ./x.mp4, or a link to the directory) compare equal whether or
+ * not the file exists yet. */
+std::string output_place(const char *path)
+{
+  gchar *dir = g_path_get_dirname(path);
+  gchar *base = g_path_get_basename(path);
+  std::string id = file_identity(dir);
+  std::string place = (id.empty() ? std::string(dir) : id) + G_DIR_SEPARATOR_S + base;
+  g_free(dir);
+  g_free(base);
+  return place;
+}
+
+/* Checks the files the tool will write before any work, as a missing
+ * directory was found only after the whole analysis (and named the render's
+ * temporary file): each must be in a directory that exists and can be
+ * written, must not be a directory itself, and no two outputs may name the
+ * same file (-o x.mp4 --storyboard x.mp4 wrote one over the other). Prints
+ * why; false when refused. */
+bool outputs_usable(const std::vector<Output> &outs)
+{
+  std::vector<std::string> places;
+  for (const Output &o : outs) {
+    if (g_file_test(o.path, G_FILE_TEST_IS_DIR)) {
+      fprintf(stderr, "gst-montage: %s %s is a directory: give a file name\n", o.option,
+              shown(o.path).c_str());
+      return false;
+    }
+    gchar *dir = g_path_get_dirname(o.path);
+    const char *why = !g_file_test(dir, G_FILE_TEST_EXISTS)   ? "does not exist"
+                      : !g_file_test(dir, G_FILE_TEST_IS_DIR) ? "is not a directory"
+                      : g_access(dir, W_OK | X_OK) != 0       ? "cannot be written to"
+                                                              : nullptr;
+    if (why)
+      fprintf(stderr, "gst-montage: %s %s: the directory %s %s\n", o.option, shown(o.path).c_str(),
+              shown(dir).c_str(), why);
+    g_free(dir);
+    if (why)
+      return false;
+    places.push_back(output_place(o.path));
+  }
+  for (std::size_t i = 0; i < outs.size(); i++)
+    for (std::size_t j = 0; j < i; j++)
+      if (places[i] == places[j]) {
+        fprintf(stderr,
+                "gst-montage: %s %s is the same file as %s %s, which it would overwrite: give "
+                "each output its own name\n",
+                outs[i].option, shown(outs[i].path).c_str(), outs[j].option,
+                shown(outs[j].path).c_str());
+        return false;
+      }
+  return true;
+}
+
 /* Whether a file the tool writes (-o, --plan-json, --export, --storyboard)
  * is the song or one of the clips, which it would overwrite. Prints why. The
  * inputs' identities are taken once, and only where an output exists. */
 bool overwrites_inputs(const std::vector<std::string> &clips)
 {
-  const std::pair<const char *, const char *> outputs[] = {{"-o", opt_output},
-                                                           {"--plan-json", opt_plan_json},
-                                                           {"--export", opt_export},
-                                                           {"--storyboard", opt_storyboard}};
   std::vector<std::pair<std::string, const char *>> inputs; /* identity, path */
-  for (const auto &[what, path] : outputs) {
-    const std::string id = path ? file_identity(path) : std::string();
+  for (const auto &[what, path] : outputs()) {
+    const std::string id = file_identity(path);
     if (id.empty())
       continue;
     if (inputs.empty()) {
@@ -281,15 +363,19 @@ bool overwrites_inputs(const std::vector<std::string> &clips)
  * written in: .mp4, .m4v or .mov (any case). A name without one of these
  * (another extension, or none) is refused rather than given an MP4 that its
  * name says is something else. */
-bool mp4_file_name(const char *path)
+bool has_extension(const char *path, std::initializer_list<const char *> extensions)
 {
   const char *dot = strrchr(path, '.');
   if (!dot || strchr(dot, G_DIR_SEPARATOR))
     return false;
-  for (const char *ext : {".mp4", ".m4v", ".mov"})
+  for (const char *ext : extensions)
     if (!g_ascii_strcasecmp(dot, ext))
       return true;
   return false;
+}
+bool mp4_file_name(const char *path)
+{
+  return has_extension(path, {".mp4", ".m4v", ".mov"});
 }
 
 /* The largest output frame: H.264's highest level, 6.2 (ITU-T H.264 Table
@@ -468,6 +554,30 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
   }
 }
 
+/* --style given as a file (a path, or a name ending .style, as
+ * load_style() reads it): refused when empty (it was taken silently as the
+ * defaults) or not text (a song given by mistake had its bytes printed in the
+ * key file parser's message). Prints why. */
+bool style_file_is_text(const char *style)
+{
+  if (!strchr(style, G_DIR_SEPARATOR) && !g_str_has_suffix(style, ".style"))
+    return true; /* a style's name */
+  gchar *contents = nullptr;
+  gsize length = 0;
+  if (!g_file_get_contents(style, &contents, &length, nullptr))
+    return true; /* load_style() says why */
+  const char *why = nullptr;
+  if (strspn(contents, " \t\r\n") == length) /* nothing, or only blank lines */
+    why = "is empty: a .style file sets at least one key (see docs/planner.md)";
+  else if (memchr(contents, '\0', length) || !g_utf8_validate(contents, (gssize)length, nullptr))
+    why = "is not a text file: a .style file is a key file of [groups] and key=value lines "
+          "(see docs/planner.md)";
+  g_free(contents);
+  if (why)
+    fprintf(stderr, "gst-montage: --style %s %s\n", shown(style).c_str(), why);
+  return !why;
+}
+
 int cmd_cache(int argc, char **argv)
 {
   gboolean stats = FALSE, clear = FALSE;
@@ -476,6 +586,7 @@ int cmd_cache(int argc, char **argv)
       {"clear", 0, 0, G_OPTION_ARG_NONE, &clear, "Remove every entry", nullptr},
       {"cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache_dir, "Cache directory", "DIR"},
       {}};
+  g_set_prgname("gst-montage-1.0 cache"); /* the usage line's command */
   GOptionContext *ctx = g_option_context_new("--stats | --clear - the analysis cache");
   g_option_context_add_main_entries(ctx, entries, nullptr);
   GError *err = nullptr;
@@ -487,7 +598,16 @@ int cmd_cache(int argc, char **argv)
     g_clear_error(&err);
     return 2;
   }
-  montage::AnalysisCache cache(cache_dir());
+  const std::string dir = cache_dir();
+  if (g_file_test(dir.c_str(), G_FILE_TEST_EXISTS) &&
+      !g_file_test(dir.c_str(), G_FILE_TEST_IS_DIR)) {
+    fprintf(stderr,
+            "gst-montage cache: %s is not a directory: give the cache's directory (--cache-dir "
+            "or $GST_MONTAGE_CACHE_DIR)\n",
+            shown(dir).c_str());
+    return 1;
+  }
+  montage::AnalysisCache cache(dir);
   if (clear) {
     if (!cache.clear(&err)) {
       fprintf(stderr, "gst-montage cache: %s\n", err->message);
@@ -553,9 +673,71 @@ private:
   int signum_ = 0;
 };
 
+/* Ctrl-C (SIGINT) and SIGTERM during the analysis: the tool ended with
+ * 128 + the signal's number and said nothing. Now a handler writes one line
+ * saying what stopped and what is kept, and ends the process with that
+ * status (the analysis pipelines have written nothing but cache entries,
+ * which are whole: each is written to a temporary file and renamed, and the
+ * cache removes temporary files a stopped run leaves). The line is made
+ * before the analysis, as a handler may call only async-signal-safe
+ * functions (write(), _exit()); only the count of finished inputs is
+ * formatted in it. From construction to destruction. */
+class AnalysisInterrupt
+{
+public:
+  /* `kept`: what the line says is kept, such as "kept in the cache DIR". */
+  AnalysisInterrupt(const std::atomic<size_t> &done, size_t total, const std::string &kept,
+                    bool terminal)
+  {
+    done_ = &done;
+    gchar *head = g_strdup_printf("%sgst-montage: interrupted: analysis stopped after ",
+                                  terminal ? "\r\033[K" : "");
+    gchar *tail = g_strdup_printf(" of %zu inputs; no output written; %s\n", total, kept.c_str());
+    g_strlcpy(head_, head, sizeof head_);
+    g_strlcpy(tail_, valid_utf8(tail).c_str(), sizeof tail_);
+    g_free(head);
+    g_free(tail);
+    struct sigaction sa = {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~AnalysisInterrupt()
+  {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  AnalysisInterrupt(const AnalysisInterrupt &) = delete;
+  AnalysisInterrupt &operator=(const AnalysisInterrupt &) = delete;
+
+private:
+  static void on_signal(int signum)
+  {
+    char digits[24];
+    size_t n = 0;
+    for (size_t v = done_->load(); n == 0 || v; v /= 10)
+      digits[n++] = (char)('0' + v % 10);
+    char count[24];
+    for (size_t i = 0; i < n; i++)
+      count[i] = digits[n - 1 - i];
+    if (write(STDERR_FILENO, head_, strlen(head_)) < 0 || write(STDERR_FILENO, count, n) < 0 ||
+        write(STDERR_FILENO, tail_, strlen(tail_)) < 0) {
+      /* Nothing to do: the status still says how the tool ended. */
+    }
+    _exit(128 + signum);
+  }
+
+  static inline const std::atomic<size_t> *done_ = nullptr;
+  static inline char head_[64] = "";
+  static inline char tail_[4096] = "";
+  struct sigaction old_int_ = {}, old_term_ = {};
+};
+
 int cmd_make(int argc, char **argv)
 {
-  GOptionContext *ctx = g_option_context_new("CLIP_OR_DIR... - make a beat-synced montage");
+  /* The usage line already shows CLIP_OR_DIR... from the G_OPTION_REMAINING entry. */
+  GOptionContext *ctx = g_option_context_new("- make a beat-synced montage");
   g_option_context_set_summary(
       ctx, "Cuts the clips (files, or directories of files) to the beats of the song and writes an "
            "MP4.\nExample: gst-montage-1.0 -m song.ogg -o montage.mp4 -d 30 clips/\n"
@@ -570,7 +752,9 @@ int cmd_make(int argc, char **argv)
   }
   g_option_context_free(ctx);
   if (opt_version) {
-    printf("gst-montage-1.0 %s (GStreamer %s)\n", VERSION, gst_version_string());
+    gchar *gst = gst_version_string(); /* "GStreamer 1.22.0" */
+    printf("gst-montage-1.0 %s (%s)\n", VERSION, gst);
+    g_free(gst);
     return 0;
   }
   if (opt_list_styles) {
@@ -582,14 +766,31 @@ int cmd_make(int argc, char **argv)
     return 0;
   }
   montage::Style style = montage::default_style();
+  if (opt_style && !style_file_is_text(opt_style))
+    return 2;
   if (opt_style && !montage::load_style(opt_style, style, &err)) {
-    fprintf(stderr, "gst-montage: --style %s: %s\n", shown(opt_style).c_str(), err->message);
+    /* The message names the style itself. */
+    fprintf(stderr, "gst-montage: --style: %s\n", valid_utf8(err->message).c_str());
     g_clear_error(&err);
     return 2;
   }
-  if (opt_export && montage::export_format_for_path(opt_export) == montage::ExportFormat::kUnknown) {
-    fprintf(stderr, "gst-montage: --export %s: use a .xges, .edl, .otio or .fcpxml file name\n",
-            shown(opt_export).c_str());
+  if (opt_jobs != kJobsAuto && opt_jobs < 1) {
+    fprintf(stderr,
+            "gst-montage: --jobs %d: give the number of analysis pipelines to run at once, at "
+            "least 1, or leave -j out for one per processor\n",
+            opt_jobs);
+    return 2;
+  }
+  for (gchar **e = opt_exports; e && *e; e++)
+    if (montage::export_format_for_path(*e) == montage::ExportFormat::kUnknown) {
+      fprintf(stderr, "gst-montage: --export %s: use a .xges, .edl, .otio or .fcpxml file name\n",
+              shown(*e).c_str());
+      return 2;
+    }
+  /* The storyboard is drawn as PNG only: sb.jpg got PNG data. */
+  if (opt_storyboard && !has_extension(opt_storyboard, {".png"})) {
+    fprintf(stderr, "gst-montage: --storyboard %s: the storyboard is drawn as PNG: name it .png\n",
+            shown(opt_storyboard).c_str());
     return 2;
   }
   if (!opt_music || (!opt_output && !opt_no_render) || !opt_inputs || !opt_inputs[0]) {
@@ -631,7 +832,7 @@ int cmd_make(int argc, char **argv)
   GstClockTime duration = GST_CLOCK_TIME_NONE; /* the whole song */
   if (opt_duration && !parse_duration(opt_duration, duration))
     return 2;
-  if (opt_live && (opt_plan_json || opt_export || opt_storyboard || opt_no_render)) {
+  if (opt_live && (opt_plan_json || opt_exports || opt_storyboard || opt_no_render)) {
     fprintf(stderr, "gst-montage: --live cuts as the song plays and makes no plan: --plan-json, "
                     "--export, --storyboard and --no-render are for the planned montage (leave "
                     "out --live)\n");
@@ -641,6 +842,8 @@ int cmd_make(int argc, char **argv)
     fprintf(stderr, "gst-montage: --live needs an output (-o)\n");
     return 2;
   }
+  if (!outputs_usable(outputs()))
+    return 2;
   const std::vector<std::string> clip_paths = expand_inputs(opt_inputs);
   if (overwrites_inputs(clip_paths))
     return 2;
@@ -680,8 +883,9 @@ int cmd_make(int argc, char **argv)
     cache = std::make_unique<montage::AnalysisCache>(cache_dir());
   std::mutex cache_lock; /* one AnalysisCache shared by the workers */
   montage::SongAnalysis song;
-  std::atomic<size_t> next{0};
-  unsigned n_workers = opt_jobs > 0 ? (unsigned)opt_jobs : std::max(1u, g_get_num_processors());
+  std::atomic<size_t> next{0}, done{0};
+  unsigned n_workers =
+      opt_jobs != kJobsAuto ? (unsigned)opt_jobs : std::max(1u, g_get_num_processors());
   n_workers = std::min<unsigned>(n_workers, jobs.size());
   g_progress->begin_analysis(jobs.size());
   auto worker = [&]() {
@@ -700,13 +904,22 @@ int cmd_make(int argc, char **argv)
       g_free(took);
       if (!job.ok && !job.is_song)
         warn("skipping %s: %s", shown(job.path).c_str(), job.error->message);
+      done++;
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned i = 0; i < n_workers; i++)
-    threads.emplace_back(worker);
-  for (std::thread &t : threads)
-    t.join();
+  {
+    AnalysisInterrupt interrupt(done, jobs.size(),
+                                cache
+                                    ? "the finished analyses are kept in the cache " +
+                                          cache->dir() + ", and the next run takes them from there"
+                                    : std::string("nothing is kept (--no-cache)"),
+                                g_progress->enabled());
+    for (unsigned i = 0; i < n_workers; i++)
+      threads.emplace_back(worker);
+    for (std::thread &t : threads)
+      t.join();
+  }
   g_progress->finish();
   double t_analysis = seconds_since(t_start);
   size_t n_cached = std::count_if(jobs.begin(), jobs.end(), [](const Job &j) { return j.cached; });
@@ -762,8 +975,9 @@ int cmd_make(int argc, char **argv)
     }
     for (const std::string &note : plan.notes)
       info("  note: %s", note.c_str());
-    info("planned %zu segment(s), %.2f s at %d/%d fps", plan.segments.size(), plan.duration / 1e9,
-         plan.fps_n, plan.fps_d);
+    if (!opt_no_render) /* else the result line says it */
+      info("planned %zu segment(s), %.2f s at %d/%d fps", plan.segments.size(), plan.duration / 1e9,
+           plan.fps_n, plan.fps_d);
     if (opt_plan_json) {
       GError *json_err = nullptr;
       if (!montage::write_plan_json(result_plan, song, clips, opt_plan_json, &json_err)) {
@@ -773,17 +987,17 @@ int cmd_make(int argc, char **argv)
       }
       info("edit decision list written to %s", shown(opt_plan_json).c_str());
     }
-    if (opt_export) {
+    for (gchar **e = opt_exports; e && *e; e++) {
       montage::ExportOptions eo;
       eo.width = width;
       eo.height = height;
       GError *export_err = nullptr;
-      if (!montage::export_plan(plan, song, clips, opt_export, eo, &export_err)) {
-        warn("cannot write %s: %s", shown(opt_export).c_str(), export_err->message);
+      if (!montage::export_plan(plan, song, clips, *e, eo, &export_err)) {
+        warn("cannot write %s: %s", shown(*e).c_str(), export_err->message);
         g_clear_error(&export_err);
         return false;
       }
-      info("edit exported to %s", shown(opt_export).c_str());
+      info("edit exported to %s", shown(*e).c_str());
     }
     return true;
   };
@@ -887,6 +1101,18 @@ int main(int argc, char **argv)
   if (argc > 1 && g_strcmp0(argv[1], "cache") == 0) {
     gst_init(nullptr, nullptr);
     return cmd_cache(argc - 1, argv + 1);
+  }
+  /* --cache-dir DIR (or --cache-dir=DIR) before the command: the option
+   * belongs to both, so `--cache-dir X cache --stats` means what it says. */
+  const int n_dir = argc > 1 && g_str_has_prefix(argv[1], "--cache-dir=") ? 1
+                    : argc > 2 && g_strcmp0(argv[1], "--cache-dir") == 0  ? 2
+                                                                          : 0;
+  if (n_dir && argc > n_dir + 1 && g_strcmp0(argv[n_dir + 1], "cache") == 0) {
+    gst_init(nullptr, nullptr);
+    std::vector<char *> args(argv + n_dir + 1, argv + argc); /* "cache" and its options */
+    args.insert(args.end(), argv + 1, argv + 1 + n_dir);
+    args.push_back(nullptr);
+    return cmd_cache((int)args.size() - 1, args.data());
   }
   return cmd_make(argc, argv);
 }
