@@ -1544,3 +1544,39 @@ TEST(Tool, UsageAndOptionProblemsAreSaidOnce)
   g_unlink(file.c_str());
   g_rmdir(dir.c_str());
 }
+
+/* extract --end past the song's end: the excerpt stops at the end, and a
+ * note says so (a 10 s song, --start 8 --end 20, gave 2 s and no word);
+ * --end inf asks for the end and gets no note. */
+TEST(Tool, ExtractNotesAnEndPastTheSong)
+{
+  const std::string aac = tmp_path("ten.aac"), wav = tmp_path("ten.wav");
+  /* 431 buffers of 1024 samples at 44.1 kHz: 10.0 s. */
+  gchar *desc =
+      g_strdup_printf("audiotestsrc num-buffers=431 samplesperbuffer=1024 ! "
+                      "audio/x-raw,rate=44100,channels=1 ! audioconvert ! avenc_aac ! "
+                      "aacparse ! audio/mpeg,stream-format=adts ! filesink location=\"%s\"",
+                      aac.c_str());
+  GstElement *p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  ASSERT_TRUE(p);
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstMessage *m = gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(p), 60 * GST_SECOND,
+                                             (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
+  gst_message_unref(m);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+
+  ToolRun r = run_tool({"extract", aac, "--start", "8", "--end", "20", "-o", wav});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("note: " + aac + " ends at 10."), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("before --end 20: the excerpt stops there"), std::string::npos) << r.err;
+  r = run_tool({"extract", aac, "--start", "8", "--end", "inf", "-o", wav});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("note:"), std::string::npos) << r.err;
+  r = run_tool({"extract", aac, "--start", "2", "--end", "4", "-o", wav});
+  EXPECT_EQ(r.err.find("note:"), std::string::npos) << r.err;
+  g_unlink(aac.c_str());
+  g_unlink(wav.c_str());
+}

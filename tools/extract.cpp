@@ -261,6 +261,15 @@ int montage_tool_extract(int argc, char **argv)
     g_unlink(tmp.c_str());
     return 1;
   }
+  /* --end past the song's end is taken as its end: say so, as the excerpt is
+   * shorter than asked (--end inf asks for exactly that, and is not noted). */
+  const GstClockTime song_end = index->duration();
+  if (end > song_end && !std::isinf(g_ascii_strtod(opt_end, nullptr)))
+    fprintf(stderr,
+            "extract: note: %s ends at %.3f s, before --end %s: the excerpt stops there "
+            "(%.3f s long)\n",
+            shown(song).c_str(), song_end / 1e9, opt_end,
+            pcm.rate ? (double)pcm.frames() / pcm.rate : 0.0);
   printf("%s: %zu samples x %u channels at %u Hz from %.6f s\n", shown(opt_output).c_str(),
          pcm.frames(), pcm.channels, pcm.rate, pcm.start / 1e9);
   return 0;
