@@ -1580,3 +1580,31 @@ TEST(Tool, ExtractNotesAnEndPastTheSong)
   g_unlink(aac.c_str());
   g_unlink(wav.c_str());
 }
+
+/* A zero-byte clip is called an empty file, on the planned path and with
+ * --live (GStreamer's words were "not a media file GStreamer recognises
+ * (Stream contains no data.)", and with --live "Stream contains no data."). */
+TEST(Tool, ZeroByteClipIsCalledEmpty)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const std::string empty = tmp_path("empty.webm");
+  ASSERT_TRUE(g_file_set_contents(empty.c_str(), "", 0, nullptr));
+  ToolRun planned = run_tool({"--no-render", "-d", "3", "-m", song, a, empty});
+  EXPECT_EQ(planned.status, 0) << planned.err;
+  EXPECT_NE(planned.err.find("gst-montage: skipping " + empty + ": empty file (0 bytes)\n"),
+            std::string::npos)
+      << planned.err;
+  ToolRun live = run_tool({"--live", "-o", tmp_path("empty-live.mp4"), "-m", song, empty});
+  EXPECT_EQ(live.status, 1) << live.err;
+  EXPECT_NE(live.err.find("gst-montage: skipping " + empty + ": empty file (0 bytes)\n"),
+            std::string::npos)
+      << live.err;
+  ToolRun song_empty = run_tool({"--no-render", "-m", empty, a});
+  EXPECT_EQ(song_empty.status, 1) << song_empty.err;
+  EXPECT_NE(song_empty.err.find("cannot use the song " + empty + ": empty file (0 bytes)"),
+            std::string::npos)
+      << song_empty.err;
+  g_unlink(empty.c_str());
+}

@@ -532,6 +532,12 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
     g_progress->item(index, job.path, 1.0, true);
     return;
   }
+  const std::string empty = empty_file(job.path);
+  if (!empty.empty()) {
+    g_set_error_literal(&job.error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, empty.c_str());
+    g_progress->item(index, job.path, 1.0, true);
+    return;
+  }
   ProgressFunc progress = [&](GstClockTime pos, GstClockTime dur) {
     if (GST_CLOCK_TIME_IS_VALID(dur) && dur > 0)
       g_progress->item(index, job.path, (double)pos / dur);

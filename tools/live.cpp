@@ -351,7 +351,9 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     g_clear_error(&error);
     return 1;
   }
-  std::string why = unusable(disc, to_uri(song), false);
+  std::string why = montage_tool::empty_file(song);
+  if (why.empty())
+    why = unusable(disc, to_uri(song), false);
   if (!why.empty()) {
     g_printerr("gst-montage: cannot use the song %s: %s\n", montage_tool::shown(song).c_str(),
                montage_tool::valid_utf8(why.c_str()).c_str());
@@ -360,7 +362,9 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   }
   std::vector<std::string> clips;
   for (const std::string &clip : clip_paths) {
-    why = unusable(disc, to_uri(clip), true);
+    why = montage_tool::empty_file(clip);
+    if (why.empty())
+      why = unusable(disc, to_uri(clip), true);
     if (why.empty())
       clips.push_back(clip);
     else

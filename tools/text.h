@@ -8,6 +8,8 @@
 #pragma once
 
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
 
 #include <string>
 
@@ -36,6 +38,22 @@ inline std::string valid_utf8(const gchar *line)
   std::string out(valid);
   g_free(valid);
   return out;
+}
+
+/* What is said of an input that is an empty file (0 bytes), or "" when
+ * `path` is not one. GStreamer's own words were "not a media file GStreamer
+ * recognises (Stream contains no data.)", or with --live only "Stream
+ * contains no data.", which do not say the file is empty. */
+inline std::string empty_file(const char *path)
+{
+  GStatBuf st;
+  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != 0)
+    return "";
+  return "empty file (0 bytes)";
+}
+inline std::string empty_file(const std::string &path)
+{
+  return empty_file(path.c_str());
 }
 
 } // namespace montage_tool
