@@ -1608,3 +1608,42 @@ TEST(Tool, ZeroByteClipIsCalledEmpty)
       << song_empty.err;
   g_unlink(empty.c_str());
 }
+
+/* Files in a clip directory that are not media (a camera card's sidecars)
+ * are summed up in one line, -v listing each; a file named itself keeps its
+ * own warning. There was a warning per sidecar. */
+TEST(Tool, NonMediaFilesInADirectoryAreSummedUp)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *tmp = g_dir_make_tmp("montage-tool-card-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp;
+  g_free(tmp);
+  ASSERT_EQ(symlink(a.c_str(), (dir + "/clip.webm").c_str()), 0);
+  for (const char *name : {"a.json", "b.THM", "c.XML"})
+    ASSERT_TRUE(g_file_set_contents((dir + "/" + name).c_str(), "{\"sidecar\": 1}\n", -1, nullptr));
+  const std::string named = tmp_path("notes.txt");
+  ASSERT_TRUE(g_file_set_contents(named.c_str(), "not a video\n", -1, nullptr));
+
+  ToolRun r = run_tool({"--no-render", "-d", "3", "-m", song, dir, named});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: skipped 3 files in the clip directories that are not media: "
+                       "a.json, b.THM, c.XML (-v lists them)\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("skipping " + dir + "/a.json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipping " + named + ": not a media file"), std::string::npos) << r.err;
+
+  ToolRun v = run_tool({"-v", "--no-render", "-d", "3", "-m", song, dir});
+  EXPECT_EQ(v.status, 0) << v.err;
+  for (const char *name : {"a.json", "b.THM", "c.XML"})
+    EXPECT_NE(v.err.find("skipping " + dir + "/" + name + ": not a media file"), std::string::npos)
+        << v.err;
+  EXPECT_EQ(v.err.find("skipped 3 files"), std::string::npos) << v.err;
+  for (const char *name : {"clip.webm", "a.json", "b.THM", "c.XML"})
+    g_unlink((dir + "/" + name).c_str());
+  g_rmdir(dir.c_str());
+  g_unlink(named.c_str());
+}

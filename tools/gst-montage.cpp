@@ -42,6 +42,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -206,8 +207,9 @@ std::string file_identity(const char *path)
 /* Files named on the command line, directories expanded (sorted, hidden
  * files skipped, not recursive). A file named twice (a directory and a file
  * in it, or two paths to one file) is taken once, with a warning: as two
- * clips its shots would be chosen as if they were different footage. */
-std::vector<std::string> expand_inputs(gchar **inputs)
+ * clips its shots would be chosen as if they were different footage.
+ * `from_dirs`, when given, gets the paths that came from a directory. */
+std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *from_dirs = nullptr)
 {
   std::vector<std::string> out;
   std::vector<std::pair<std::string, std::string>> seen; /* identity, first path */
@@ -248,8 +250,11 @@ std::vector<std::string> expand_inputs(gchar **inputs)
     }
     g_dir_close(dir);
     std::sort(names.begin(), names.end());
-    for (const std::string &name : names)
+    for (const std::string &name : names) {
       add(name);
+      if (from_dirs)
+        from_dirs->insert(name);
+    }
   }
   return out;
 }
@@ -491,11 +496,47 @@ struct Job {
   Job(std::string p, bool song) : path(std::move(p)), is_song(song) {}
   std::string path;
   bool is_song = false;
+  bool from_dir = false; /* found in a directory named on the command line */
   bool ok = false;
   bool cached = false;
   GError *error = nullptr;
   montage::ClipAnalysis clip;
 };
+
+/* Whether `job` is a file found in a clip directory that is not media (a
+ * camera card's .THM, .XML or .json sidecar): these are summed up in one
+ * line (report_not_media_in_dirs()) rather than a warning each, which
+ * flooded the output; a file named itself keeps its own warning. */
+bool not_media_in_dir(const Job &job)
+{
+  return job.from_dir && !job.ok &&
+         g_error_matches(job.error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND);
+}
+
+/* The line for the files not_media_in_dir() holds back: how many, the first
+ * few names; -v gives each its own warning instead. */
+void report_not_media_in_dirs(const std::vector<Job> &jobs)
+{
+  constexpr size_t kNamesShown = 5;
+  if (opt_verbose)
+    return;
+  std::vector<std::string> names;
+  for (const Job &job : jobs)
+    if (not_media_in_dir(job)) {
+      gchar *base = g_path_get_basename(job.path.c_str());
+      names.push_back(shown(base));
+      g_free(base);
+    }
+  if (names.empty())
+    return;
+  std::string list;
+  for (size_t i = 0; i < names.size() && i < kNamesShown; i++)
+    list += (i ? ", " : "") + names[i];
+  if (names.size() > kNamesShown)
+    list += ", ...";
+  warn("skipped %zu file%s in the clip directories that %s not media: %s (-v lists them)",
+       names.size(), names.size() == 1 ? "" : "s", names.size() == 1 ? "is" : "are", list.c_str());
+}
 
 /* Analyses one input, through the cache unless --no-cache. */
 void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::AnalysisCache *cache,
@@ -850,7 +891,8 @@ int cmd_make(int argc, char **argv)
   }
   if (!outputs_usable(outputs()))
     return 2;
-  const std::vector<std::string> clip_paths = expand_inputs(opt_inputs);
+  std::set<std::string> from_dirs;
+  const std::vector<std::string> clip_paths = expand_inputs(opt_inputs, &from_dirs);
   if (overwrites_inputs(clip_paths))
     return 2;
   std::vector<std::string> encoders;
@@ -882,8 +924,10 @@ int cmd_make(int argc, char **argv)
   gint64 t_start = g_get_monotonic_time();
   std::vector<Job> jobs;
   jobs.emplace_back(opt_music, true);
-  for (const std::string &path : clip_paths)
+  for (const std::string &path : clip_paths) {
     jobs.emplace_back(path, false);
+    jobs.back().from_dir = from_dirs.count(path) > 0;
+  }
   std::unique_ptr<montage::AnalysisCache> cache;
   if (!opt_no_cache)
     cache = std::make_unique<montage::AnalysisCache>(cache_dir());
@@ -908,7 +952,7 @@ int cmd_make(int argc, char **argv)
              job.clip.shots.size(), job.clip.duration / 1e9, took,
              job.clip.analysis_path.empty() ? "path unknown" : job.clip.analysis_path.c_str());
       g_free(took);
-      if (!job.ok && !job.is_song)
+      if (!job.ok && !job.is_song && !(not_media_in_dir(job) && !opt_verbose))
         warn("skipping %s: %s", shown(job.path).c_str(), job.error->message);
       done++;
     }
@@ -927,6 +971,7 @@ int cmd_make(int argc, char **argv)
       t.join();
   }
   g_progress->finish();
+  report_not_media_in_dirs(jobs);
   double t_analysis = seconds_since(t_start);
   size_t n_cached = std::count_if(jobs.begin(), jobs.end(), [](const Job &j) { return j.cached; });
   size_t n_analysed =
