@@ -939,3 +939,121 @@ TEST_F(PlanJsonTest, DecisionsRoundTrip)
   EXPECT_FALSE(read.segments[0].has_decision);
   EXPECT_EQ(read.style, "");
 }
+
+namespace
+{
+
+/* The new-user trial's case, in miniature: three short clips whose footage
+ * is soon used up and one long single-shot clip whose best moment lies near
+ * its end (vtest.avi: one 79.5 s shot). 150 BPM, 2 beats per cut. */
+std::vector<ClipAnalysis> one_long_shot_left()
+{
+  std::vector<ClipAnalysis> clips{make_clip("a.mp4", {3.0, 2.5}), make_clip("b.mp4", {2.6, 2.4}),
+                                  make_clip("long.mp4", {79.5}), make_clip("c.mp4", {2.0, 3.1})};
+  Shot &shot = clips[2].shots[0];
+  shot.has_features = true;
+  shot.features.best_inpoint = secs(78.5);
+  return clips;
+}
+
+/* Pieces of the same shot in segments i-1 and i: does i step back into the
+ * shot, or continue it exactly (an invisible cut that should be one
+ * segment)? */
+bool steps_back(const Segment &prev, const Segment &s)
+{
+  return prev.clip == s.clip && prev.shot == s.shot && s.inpoint < prev.inpoint + prev.duration;
+}
+
+bool continues(const Segment &prev, const Segment &s, const ClipAnalysis &clip)
+{
+  GstClockTime out = prev.inpoint + prev.duration;
+  return prev.clip == s.clip && prev.shot == s.shot && s.inpoint >= out &&
+         s.inpoint - out < source_frame(clip);
+}
+
+} // namespace
+
+TEST(PlannerRepeats, AnotherClipsFootageBeforeTheSameClipTwiceInARow)
+{
+  SongAnalysis song = make_song(150, 0.0, 76.8);
+  auto clips = one_long_shot_left();
+  for (guint64 seed = 0; seed < 3; seed++) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    PlanSettings settings;
+    settings.seed = seed;
+    settings.duration = secs(70.0);
+    PlanResult r = plan_montage_explained(song, clips, settings);
+    check_plan(r.plan, song, clips);
+    const auto &segs = r.plan.segments;
+    std::vector<GstClockTime> long_inpoints;
+    for (std::size_t i = 0; i < segs.size(); i++) {
+      if (i > 0) {
+        EXPECT_NE(segs[i].clip, segs[i - 1].clip) << "segment " << i << ": the same clip again";
+      }
+      if (segs[i].clip == 2)
+        long_inpoints.push_back(segs[i].inpoint);
+    }
+    /* The long shot opens at its best moment and runs on to the shot's end,
+     * then goes back once, to the start, and runs forwards from there: not
+     * back piece by piece. */
+    ASSERT_GT(long_inpoints.size(), 10u);
+    EXPECT_EQ(long_inpoints[0], secs(78.5));
+    std::size_t back = 0;
+    for (std::size_t i = 1; i < long_inpoints.size(); i++)
+      back += long_inpoints[i] < long_inpoints[i - 1];
+    EXPECT_LE(back, 1u) << "long.mp4 steps back " << back << " times";
+    /* the short clips' footage is shown again, and the note says why */
+    EXPECT_GT(r.reused, 0u);
+    EXPECT_TRUE(any_note_contains(r.plan, "rather than show the clip just shown again"));
+  }
+}
+
+TEST(PlannerRepeats, RepeatedReuseMovesThroughTheShot)
+{
+  /* 2 x 3 s of footage for 30 s of short segments: each shot is shown again
+   * and again; each reuse moves on from the stretch the one before showed
+   * (least seen footage first). */
+  SongAnalysis song = make_song(120, 0.0, 30.0);
+  std::vector<ClipAnalysis> clips{make_clip("a.mp4", {3.0}), make_clip("b.mp4", {3.0})};
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  check_plan(plan, song, clips);
+  for (std::size_t c = 0; c < clips.size(); c++) {
+    std::vector<GstClockTime> reused;
+    for (const Segment &s : plan.segments)
+      if (s.clip == c && s.reused)
+        reused.push_back(s.inpoint);
+    ASSERT_GE(reused.size(), 3u);
+    for (std::size_t i = 1; i < reused.size(); i++)
+      EXPECT_NE(reused[i], reused[i - 1])
+          << "clip " << c << ": reuse " << i << " shows the same stretch as the one before";
+  }
+}
+
+TEST(PlannerRepeats, OnlyOneClipRunsForwardsAndIsSaidSo)
+{
+  /* One clip: several shots take turns; a single shot plays forwards, as
+   * one segment where the pieces would continue each other. */
+  SongAnalysis song = make_song(120, 0.0, 30.0);
+  const std::vector<std::vector<ClipAnalysis>> sets{
+      {make_clip("single-shot.mp4", {80.0})},
+      {make_clip("three-shots.mp4", {20.0, 25.0, 30.0})},
+  };
+  for (const auto &clips : sets) {
+    SCOPED_TRACE(clips[0].path);
+    PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+    check_plan(r.plan, song, clips);
+    const auto &segs = r.plan.segments;
+    for (std::size_t i = 1; i < segs.size(); i++) {
+      EXPECT_FALSE(steps_back(segs[i - 1], segs[i])) << "segment " << i << " steps back";
+      EXPECT_FALSE(continues(segs[i - 1], segs[i], clips[0]))
+          << "segment " << i << " continues the one before it: one shot cut for nothing";
+    }
+    EXPECT_EQ(r.reused, 0u);
+    EXPECT_TRUE(any_note_contains(r.plan, "Only one clip"));
+    if (clips[0].shots.size() == 1) {
+      EXPECT_EQ(segs.size(), 1u) << "one take played through";
+    } else {
+      EXPECT_GT(segs.size(), 10u) << "the shots take turns on the beat";
+    }
+  }
+}

@@ -78,8 +78,10 @@ struct SourceGrid {
 struct ShotState {
   GstClockTime lo = 0; /* first usable in-point (on the source grid) */
   GstClockTime hi = 0; /* shot end minus one source frame: footage must end by here */
-  std::vector<std::pair<GstClockTime, GstClockTime>> used; /* sorted, disjoint [a, b) */
-  GstClockTime best = GST_CLOCK_TIME_NONE;                 /* ShotFeatures::best_inpoint */
+  std::vector<std::pair<GstClockTime, GstClockTime>> used;  /* sorted, disjoint [a, b) */
+  std::vector<std::pair<GstClockTime, GstClockTime>> shown; /* every piece taken, as placed */
+  GstClockTime best = GST_CLOCK_TIME_NONE;                  /* ShotFeatures::best_inpoint */
+  GstClockTime last_out = GST_CLOCK_TIME_NONE;              /* end of the latest piece taken */
 
   GstClockTime usable() const { return hi > lo ? hi - lo : 0; }
   GstClockTime used_length() const
@@ -99,8 +101,21 @@ struct ShotState {
     }
     return total;
   }
+  /* How much of [a, b) has been on screen, counted once per showing. */
+  GstClockTime times_shown(GstClockTime a, GstClockTime b) const
+  {
+    GstClockTime total = 0;
+    for (const auto &u : shown) {
+      GstClockTime s = std::max(a, u.first), e = std::min(b, u.second);
+      if (e > s)
+        total += e - s;
+    }
+    return total;
+  }
   void mark(GstClockTime a, GstClockTime b)
   {
+    shown.emplace_back(a, b);
+    last_out = b;
     used.emplace_back(a, b);
     std::sort(used.begin(), used.end());
     std::vector<std::pair<GstClockTime, GstClockTime>> merged;
@@ -111,6 +126,12 @@ struct ShotState {
         merged.push_back(u);
     }
     used = std::move(merged);
+  }
+  /* The in-point is at or after the end of the latest piece of this shot:
+   * the shot runs forwards across the edit. */
+  bool forward(GstClockTime in) const
+  {
+    return !GST_CLOCK_TIME_IS_VALID(last_out) || in >= last_out;
   }
 };
 
@@ -152,20 +173,44 @@ GstClockTime inpoint_in(const ShotState &s, const SourceGrid &grid, GstClockTime
   return std::clamp(grid.up(s.best), first, last);
 }
 
-/* Placement in unused footage: in the free stretch whose placement comes
- * closest to the best moment, then that the segment fills most. */
-std::optional<Placement> place_fresh(const ShotState &s, const SourceGrid &grid, GstClockTime d)
+/* Placement in unused footage, with the in-point at or after `floor`.
+ * A shot not used yet: in the free stretch whose placement comes closest to
+ * the best moment, then that the segment fills most. A shot used before runs
+ * forwards: at the start of the first free stretch after its latest piece
+ * (where it stopped, when that footage is free); when none holds the
+ * segment, at the start of the longest free stretch before it, so that the
+ * following pieces run forwards from there instead of stepping back piece by
+ * piece. */
+std::optional<Placement> place_fresh(const ShotState &s, const SourceGrid &grid, GstClockTime d,
+                                     GstClockTime floor)
 {
   std::optional<Placement> best;
+  bool best_forward = false;
   auto consider = [&](GstClockTime a, GstClockTime b) {
+    a = std::max(a, floor);
     GstClockTime first = grid.up(a);
     if (first < s.lo || first >= b || b - first < d)
       return;
-    GstClockTime in = inpoint_in(s, grid, a, b, d);
+    const bool used = GST_CLOCK_TIME_IS_VALID(s.last_out);
+    const bool fwd = used && s.forward(first);
+    GstClockTime in = used ? first : inpoint_in(s, grid, a, b, d);
     Placement p{in, b - first, false, inpoint_score(s.best, in, d)};
-    if (!best || p.inpoint_score > best->inpoint_score ||
-        (p.inpoint_score == best->inpoint_score && p.room < best->room))
+    bool better;
+    if (!best)
+      better = true;
+    else if (fwd != best_forward)
+      better = fwd;
+    else if (fwd)
+      better = in < best->inpoint;
+    else if (used)
+      better = p.room > best->room;
+    else
+      better = p.inpoint_score > best->inpoint_score ||
+               (p.inpoint_score == best->inpoint_score && p.room < best->room);
+    if (better) {
       best = p;
+      best_forward = fwd;
+    }
   };
   GstClockTime a = s.lo;
   for (const auto &u : s.used) {
@@ -180,32 +225,49 @@ std::optional<Placement> place_fresh(const ShotState &s, const SourceGrid &grid,
   return best;
 }
 
-/* Placement that overlaps earlier segments least (the shot must hold d),
- * then closest to the best moment, then earliest. */
-std::optional<Placement> place_reused(const ShotState &s, const SourceGrid &grid, GstClockTime d)
+/* Placement with the in-point at or after `floor` (the shot must hold d)
+ * that shows footage seen least often before (counted per showing, so
+ * repeated reuse moves through the shot instead of showing one stretch
+ * again and again), then after the shot's latest piece, then closest to the
+ * best moment, then earliest. */
+std::optional<Placement> place_reused(const ShotState &s, const SourceGrid &grid, GstClockTime d,
+                                      GstClockTime floor)
 {
-  if (s.hi < d || s.hi - d < s.lo)
+  const GstClockTime first = grid.up(std::max(s.lo, floor));
+  if (s.hi < d || s.hi - d < first)
     return std::nullopt;
   GstClockTime last = grid.down(s.hi - d);
-  if (last < s.lo)
+  if (last < first)
     return std::nullopt;
-  std::vector<GstClockTime> tries{s.lo, last};
+  std::vector<GstClockTime> tries{first, last};
   if (GST_CLOCK_TIME_IS_VALID(s.best))
-    tries.push_back(std::clamp(grid.up(s.best), s.lo, last));
-  for (const auto &u : s.used)
+    tries.push_back(std::clamp(grid.up(s.best), first, last));
+  if (GST_CLOCK_TIME_IS_VALID(s.last_out))
+    tries.push_back(grid.up(s.last_out));
+  for (const auto &u : s.shown)
     tries.push_back(grid.up(u.second));
   std::optional<Placement> best;
-  GstClockTime best_overlap = 0;
+  GstClockTime best_shown = 0;
+  bool best_forward = false;
   for (GstClockTime in : tries) {
-    if (in < s.lo || in > last)
+    if (in < first || in > last)
       continue;
-    GstClockTime ov = s.overlap(in, in + d);
-    Placement p{in, s.usable(), ov > 0, inpoint_score(s.best, in, d)};
-    if (!best || ov < best_overlap ||
-        (ov == best_overlap && (p.inpoint_score > best->inpoint_score ||
-                                (p.inpoint_score == best->inpoint_score && in < best->inpoint)))) {
+    GstClockTime seen = s.times_shown(in, in + d);
+    bool fwd = s.forward(in);
+    Placement p{in, s.usable(), s.overlap(in, in + d) > 0, inpoint_score(s.best, in, d)};
+    bool better;
+    if (!best || seen != best_shown)
+      better = !best || seen < best_shown;
+    else if (fwd != best_forward)
+      better = fwd;
+    else if (p.inpoint_score != best->inpoint_score)
+      better = p.inpoint_score > best->inpoint_score;
+    else
+      better = in < best->inpoint;
+    if (better) {
       best = p;
-      best_overlap = ov;
+      best_shown = seen;
+      best_forward = fwd;
     }
   }
   return best;
@@ -217,11 +279,35 @@ struct Node {
   std::size_t beat = kNoBeat; /* beat index, or kNoBeat (song start, edit end, off-beat) */
 };
 
+/* What a segment may show, relative to the segment before it. The planner
+ * tries these in order (each at the paced length, then shorter), so another
+ * clip's footage, even seen before, comes before the same clip back to back;
+ * the same shot back to back only continues forwards from where the previous
+ * segment ended; stepping back in it is the last resort. */
+enum class Repeat {
+  kOtherClip, /* not the previous segment's clip */
+  kOtherShot, /* the previous clip, another shot */
+  kSameShot,  /* the previous shot too, in-point at or after its out-point */
+  kBackwards, /* the previous shot anywhere */
+};
+
+struct Tier {
+  bool fresh;    /* unused footage only */
+  Repeat repeat; /* what may repeat the previous segment */
+};
+
+constexpr Tier kTiers[] = {
+    {true, Repeat::kOtherClip},  {false, Repeat::kOtherClip}, {true, Repeat::kOtherShot},
+    {true, Repeat::kSameShot},   {false, Repeat::kOtherShot}, {false, Repeat::kSameShot},
+    {false, Repeat::kBackwards},
+};
+
 struct Choice {
   Selection selection;
   std::size_t clip = 0; /* index into the ClipState list */
   std::size_t shot = 0;
   Placement place;
+  Repeat repeat = Repeat::kOtherClip; /* the tier it was found in */
 };
 
 SelectionSettings selection_settings(const PlanSettings &settings)
@@ -262,9 +348,7 @@ private:
   guint wanted_beats(Section::Level level) const;
   MusicMoment music_at(std::size_t beat, GstClockTime t) const;
   double segment_cost(std::size_t i, std::size_t j) const;
-  std::optional<Choice> choose(const FeaturePoint &target, GstClockTime d, bool fresh,
-                               bool allow_same_shot);
-  std::optional<Choice> choose_any(const FeaturePoint &target, GstClockTime d, bool fresh);
+  std::optional<Choice> choose(const FeaturePoint &target, GstClockTime d, const Tier &tier);
   GstClockTime longest_room(bool fresh) const;
   GstClockTime t(guint64 frame) const { return frame_time(frame, fps_n_, fps_d_); }
   bool whole_song() const { return !end_beat_valid_; }
@@ -288,7 +372,9 @@ private:
   std::vector<std::size_t> path_; /* node indices of the paced cuts, from 0 to the end */
   std::vector<bool> downbeat_, phrase_, section_start_; /* per beat */
   PlanResult result_;
-  std::ptrdiff_t prev_item_ = -1;
+  std::ptrdiff_t prev_item_ = -1; /* engine item of the previous segment */
+  std::ptrdiff_t prev_clip_ = -1; /* its ClipState index */
+  GstClockTime prev_out_ = 0;     /* end of its footage in the clip */
 };
 
 void Planner::check_input()
@@ -666,18 +752,21 @@ void Planner::pace()
   std::reverse(path_.begin(), path_.end());
 }
 
-/* The engine's best shot for a d-long segment, in unused footage only
- * (fresh) or anywhere; the previous shot only when allow_same_shot. */
-std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d, bool fresh,
-                                      bool allow_same_shot)
+/* The engine's best shot for a d-long segment under `tier`: in unused footage
+ * only (fresh) or anywhere; the previous segment's clip, shot and footage
+ * only as far as tier.repeat allows. */
+std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d, const Tier &tier)
 {
   auto usable = [&](std::size_t item, ItemUse &use) {
-    if (!allow_same_shot && (std::ptrdiff_t)item == prev_item_)
-      return false;
     const auto &[c, k] = items_[item];
+    const bool same_shot = (std::ptrdiff_t)item == prev_item_;
+    if ((tier.repeat == Repeat::kOtherClip || tier.repeat == Repeat::kOtherShot) && same_shot)
+      return false;
+    const GstClockTime floor = same_shot && tier.repeat == Repeat::kSameShot ? prev_out_ : 0;
     const ClipState &cs = states_[c];
     const ShotState &ss = cs.shots[k];
-    auto place = fresh ? place_fresh(ss, cs.grid, d) : place_reused(ss, cs.grid, d);
+    auto place =
+        tier.fresh ? place_fresh(ss, cs.grid, d, floor) : place_reused(ss, cs.grid, d, floor);
     if (!place)
       return false;
     placements_[item] = *place;
@@ -691,15 +780,13 @@ std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d
   if (!sel)
     return std::nullopt;
   const auto &[c, k] = items_[sel->item];
-  return Choice{*sel, c, k, placements_[sel->item]};
-}
-
-std::optional<Choice> Planner::choose_any(const FeaturePoint &target, GstClockTime d, bool fresh)
-{
-  auto choice = choose(target, d, fresh, false);
-  if (!choice)
-    choice = choose(target, d, fresh, true);
-  return choice;
+  /* The previous clip's shots stay in the walk (the engine scores them with
+   * the jump-cut penalty and walks on until it finds another clip's usable
+   * shot), so that ruling them out does not change which shots are looked
+   * at; its choice of the previous clip means no other clip is usable. */
+  if (tier.repeat == Repeat::kOtherClip && (std::ptrdiff_t)c == prev_clip_)
+    return std::nullopt;
+  return Choice{*sel, c, k, placements_[sel->item], tier.repeat};
 }
 
 /* Longest segment any usable shot can hold (in fresh footage, or at all). */
@@ -751,8 +838,10 @@ PlanResult Planner::run()
   Node cur = nodes_[0];
   std::size_t cur_node = 0; /* last node at or before cur */
   std::size_t step = 0;     /* next paced cut: path_[step] */
-  std::size_t shortened = 0, off_beat = 0;
-  GstClockTime first_reuse = GST_CLOCK_TIME_NONE;
+  std::size_t shortened = 0, off_beat = 0, joined = 0, backwards = 0, same_clip = 0;
+  std::size_t reused_instead =
+      0; /* reuse of another clip while the previous one had fresh footage */
+  GstClockTime first_reuse = GST_CLOCK_TIME_NONE, first_same_clip = GST_CLOCK_TIME_NONE;
 
   while (cur.frame < end_frame_) {
     while (nodes_[path_[step]].frame <= cur.frame)
@@ -762,12 +851,13 @@ PlanResult Planner::run()
     const MusicMoment music = music_at(cur.beat, start);
     const FeaturePoint target = target_point(style_.target, music);
 
-    /* The paced end first, then earlier beats; unused footage before reuse. */
+    /* Tier by tier (another clip first, unused footage before reuse), the
+     * paced end first, then earlier beats. */
     std::optional<Choice> choice;
     std::size_t picked = planned;
-    for (bool fresh : {true, false}) {
+    for (const Tier &tier : kTiers) {
       for (std::size_t e = planned; e > cur_node && !choice; e--) {
-        choice = choose_any(target, t(nodes_[e].frame) - start, fresh);
+        choice = choose(target, t(nodes_[e].frame) - start, tier);
         picked = e;
       }
       if (choice)
@@ -788,7 +878,10 @@ PlanResult Planner::run()
         if (n == 0)
           continue;
         end = Node{cur.frame + n, kNoBeat};
-        choice = choose_any(target, t(end.frame) - start, fresh);
+        for (const Tier &tier : kTiers) {
+          if (tier.fresh == fresh && !choice)
+            choice = choose(target, t(end.frame) - start, tier);
+        }
         if (choice)
           break;
       }
@@ -828,7 +921,6 @@ PlanResult Planner::run()
         why.transition_duration = style_.transitions.duration;
     }
     if (seg.reused) {
-      result_.reused++;
       if (!GST_CLOCK_TIME_IS_VALID(first_reuse))
         first_reuse = start;
       for (std::size_t j = 0; j < plan.segments.size(); j++) {
@@ -840,20 +932,56 @@ PlanResult Planner::run()
         }
       }
     }
-    if (why.shortened)
-      shortened++;
-
-    cs.shots[choice->shot].mark(seg.inpoint, seg.inpoint + seg.duration);
-    engine_.commit(choice->selection);
-    prev_item_ = (std::ptrdiff_t)choice->selection.item;
-    plan.segments.push_back(seg);
-    result_.decisions.push_back(why);
+    ShotState &shot = cs.shots[choice->shot];
+    const bool again = (std::ptrdiff_t)choice->selection.item == prev_item_;
+    if (again && choice->repeat == Repeat::kSameShot &&
+        seg.inpoint - prev_out_ < cs.grid.frame_length()) {
+      /* The piece continues the previous segment's footage (within one
+       * source frame): one continuous shot, so the cut would show nothing
+       * but a jump. Join it to the previous segment instead. */
+      Segment &last = plan.segments.back();
+      CutDecision &last_why = result_.decisions.back();
+      shot.mark(prev_out_, prev_out_ + seg.duration);
+      last.duration += seg.duration;
+      if (seg.reused && !last.reused) {
+        last.reused = true;
+        last_why.fresh_footage = false;
+        last_why.reuses_segment = why.reuses_segment;
+      }
+      last_why.beats = end.beat == kNoBeat    ? 0
+                       : last.beat == kNoBeat ? (guint)(end.beat + 1)
+                                              : (guint)(end.beat - last.beat);
+      last_why.shortened = why.shortened;
+      prev_out_ += seg.duration;
+      joined++;
+    } else {
+      if (!plan.segments.empty() && (std::ptrdiff_t)choice->clip == prev_clip_) {
+        same_clip++;
+        if (!GST_CLOCK_TIME_IS_VALID(first_same_clip))
+          first_same_clip = start;
+      }
+      if (again && choice->repeat == Repeat::kBackwards)
+        backwards++;
+      if (seg.reused && choice->repeat == Repeat::kOtherClip && longest_room(true) >= seg.duration)
+        reused_instead++;
+      shot.mark(seg.inpoint, seg.inpoint + seg.duration);
+      engine_.commit(choice->selection);
+      prev_item_ = (std::ptrdiff_t)choice->selection.item;
+      prev_clip_ = (std::ptrdiff_t)choice->clip;
+      prev_out_ = seg.inpoint + seg.duration;
+      plan.segments.push_back(seg);
+      result_.decisions.push_back(why);
+    }
 
     cur = end;
     while (cur_node + 1 < nodes_.size() && nodes_[cur_node + 1].frame <= cur.frame)
       cur_node++;
   }
 
+  for (std::size_t i = 0; i < plan.segments.size(); i++) {
+    shortened += result_.decisions[i].shortened;
+    result_.reused += plan.segments[i].reused;
+  }
   if (shortened > 0)
     plan.notes.push_back(std::to_string(shortened) + " of " + std::to_string(plan.segments.size()) +
                          " segments were cut after fewer beats than planned because no shot "
@@ -862,11 +990,39 @@ PlanResult Planner::run()
     plan.notes.push_back(std::to_string(off_beat) +
                          " cuts are off the beat because no shot could hold the time to the "
                          "next beat: add clips with longer shots.");
-  if (result_.reused > 0)
+  if (result_.reused > 0 && reused_instead == 0)
     plan.notes.push_back("The clips ran out of unused footage at " + seconds(first_reuse) + ": " +
                          std::to_string(result_.reused) + " of " +
                          std::to_string(plan.segments.size()) +
                          " segments show footage seen earlier. Add clips or shorten the edit.");
+  else if (result_.reused > 0)
+    plan.notes.push_back(
+        "From " + seconds(first_reuse) + " on, " + std::to_string(result_.reused) + " of " +
+        std::to_string(plan.segments.size()) + " segments show footage seen earlier: " +
+        (reused_instead == result_.reused ? std::string("all") : std::to_string(reused_instead)) +
+        " rather than show the clip just shown again (only it had unused footage left)" +
+        (reused_instead < result_.reused
+             ? ", the others because the clips ran out of unused footage"
+             : std::string()) +
+        ". Add clips or shorten the edit.");
+  if (states_.size() == 1)
+    plan.notes.push_back("Only one clip ('" + clips_[states_[0].index].path +
+                         "') can be used, so every segment comes from it: its shots take turns, "
+                         "and a shot shown twice in a row continues forwards (as one longer "
+                         "segment where it carries on where it stopped).");
+  else if (same_clip > 0)
+    plan.notes.push_back(std::to_string(same_clip) + " segments, the first at " +
+                         seconds(first_same_clip) +
+                         ", show the same clip as the segment before them because no other clip "
+                         "could hold them.");
+  if (joined > 0 && states_.size() > 1)
+    plan.notes.push_back(std::to_string(joined) +
+                         " cuts were left out because the shot would have continued across them "
+                         "where it stopped: those segments hold their shot longer.");
+  if (backwards > 0)
+    plan.notes.push_back(std::to_string(backwards) +
+                         " segments go back in the shot before them because no other footage "
+                         "could hold them: add clips or shorten the edit.");
   return std::move(result_);
 }
 

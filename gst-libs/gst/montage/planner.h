@@ -22,9 +22,13 @@
  *   frame of the next shot appears.
  * - Shots are chosen by the selection engine (selection.h): nearest to the
  *   music's target in feature space, scored by closeness, freshness, reuse,
- *   jump cut, variety, match cut, in-point, fit and seeded jitter. Footage is
- *   not shown twice while unused footage that fits exists, and reuse is
- *   reported, never hidden. Same input and seed, same plan, on every platform.
+ *   jump cut, variety, match cut, in-point, fit and seeded jitter. No clip
+ *   follows itself while another clip can hold the segment, even with
+ *   footage seen before; otherwise footage is not shown twice while unused
+ *   footage that fits exists, and reuse is reported, never hidden. A shot
+ *   runs forwards across the edit; the same shot twice in a row continues
+ *   from where it stopped (joined into one segment where it carries on
+ *   exactly). Same input and seed, same plan, on every platform.
  */
 #pragma once
 
@@ -127,8 +131,15 @@ struct PlanResult {
  *        duration <= shot.end - one source frame (1/30 s when the clip's rate
  *        is unknown) and <= the next shot's transition_start, inpoint on the
  *        clip's frame grid when its rate is known;
+ *      - consecutive segments come from different clips while any other
+ *        clip can hold the segment (reusing footage if need be); from the
+ *        same shot, the second starts at or after the first's out-point
+ *        (exactly there: joined into one segment), unless nothing else can
+ *        hold it (a note counts these);
  *      - reused = true where the footage overlaps an earlier segment's;
- *      - Plan::notes lists unused clips, reuse, shortened and off-beat cuts.
+ *      - Plan::notes lists unused clips, reuse, shortened and off-beat cuts,
+ *        the same clip twice in a row, joined cuts, and a plan from only one
+ *        usable clip.
  * Throws PlanError when: settings are invalid (frame rate, duration 0, a
  *      style's beats per cut 0); the song has no beats; the song duration is unknown and
  *      no duration was requested; no clips are given; no clip has a shot at
