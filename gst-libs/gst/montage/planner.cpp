@@ -1011,18 +1011,18 @@ PlanResult Planner::run()
                          "and a shot shown twice in a row continues forwards (as one longer "
                          "segment where it carries on where it stopped).");
   else if (same_clip > 0)
-    plan.notes.push_back(std::to_string(same_clip) + " segments, the first at " +
-                         seconds(first_same_clip) +
-                         ", show the same clip as the segment before them because no other clip "
-                         "could hold them.");
+    plan.notes.push_back("Segments that show the same clip as the segment before them, because "
+                         "no other clip could hold them: " +
+                         std::to_string(same_clip) + ", the first at " + seconds(first_same_clip) +
+                         ".");
   if (joined > 0 && states_.size() > 1)
-    plan.notes.push_back(std::to_string(joined) +
-                         " cuts were left out because the shot would have continued across them "
-                         "where it stopped: those segments hold their shot longer.");
+    plan.notes.push_back("Cuts left out because the shot would have continued across them where "
+                         "it stopped (those segments hold their shot longer): " +
+                         std::to_string(joined) + ".");
   if (backwards > 0)
-    plan.notes.push_back(std::to_string(backwards) +
-                         " segments go back in the shot before them because no other footage "
-                         "could hold them: add clips or shorten the edit.");
+    plan.notes.push_back("Segments that go back in the shot before them, because no other footage "
+                         "could hold them: " +
+                         std::to_string(backwards) + ". Add clips or shorten the edit.");
   return std::move(result_);
 }
 
