@@ -1057,3 +1057,28 @@ TEST(PlannerRepeats, OnlyOneClipRunsForwardsAndIsSaidSo)
     }
   }
 }
+
+TEST(PlannerRepeats, NoSliverAfterASegmentCutEarly)
+{
+  /* 1 s segments (2 beats at 120 BPM), 0.6 s minimum gap. The short clips'
+   * shots hold 1 beat but not 2, so their fresh footage is cut early, after
+   * 1 beat; the other half-second must join the next segment rather than
+   * make a segment under the minimum gap on its own. */
+  SongAnalysis song = make_song(120, 0.0, 30.0);
+  std::vector<ClipAnalysis> clips{make_clip("long.mp4", {80.0}),
+                                  make_clip("a.mp4", {0.8, 0.8, 0.8}),
+                                  make_clip("b.mp4", {0.8, 0.8, 0.8})};
+  PlanSettings settings = two_beats();
+  settings.style.pacing.min_gap = secs(0.6);
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  const auto &segs = r.plan.segments;
+  std::size_t shortened = 0;
+  for (std::size_t i = 0; i + 1 < segs.size(); i++) {
+    shortened += r.decisions[i].shortened;
+    if (!r.decisions[i].shortened) {
+      EXPECT_GE(segs[i].duration, settings.style.pacing.min_gap) << "segment " << i;
+    }
+  }
+  EXPECT_GT(shortened, 0u) << "the case needs segments cut early";
+}

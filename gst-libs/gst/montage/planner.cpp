@@ -846,8 +846,13 @@ PlanResult Planner::run()
   while (cur.frame < end_frame_) {
     while (nodes_[path_[step]].frame <= cur.frame)
       step++;
-    const std::size_t planned = path_[step];
     const GstClockTime start = t(cur.frame);
+    /* After a segment cut early, the rest of its paced length would make a
+     * segment shorter than min_gap on its own: take it together with the
+     * next paced segment (shorter lengths are still tried below). */
+    if (step + 1 < path_.size() && t(nodes_[path_[step]].frame) - start < style_.pacing.min_gap)
+      step++;
+    const std::size_t planned = path_[step];
     const MusicMoment music = music_at(cur.beat, start);
     const FeaturePoint target = target_point(style_.target, music);
 
