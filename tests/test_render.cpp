@@ -697,6 +697,81 @@ TEST(RenderTimeline, ProgramStreamSegments)
   EXPECT_LT(cmp.worst, 15.0) << "a frame differs between the paths beyond coding noise";
 }
 
+/* cityCC0.mpg (MPEG program stream) runs from 0.54 s to 8.14 s in stream
+ * time, but mpegpsdemux states a length of 7.36 s, and GES let a clip reach
+ * only in-point + duration <= 7.36 s (it compares that length with stream
+ * time): it cut a segment from 7.28 s for 0.8 s to 0.08 s, and the timeline
+ * showed black for the rest, where the cut path shows the file's last
+ * frames. Both paths now show the same footage to the segment's end. */
+TEST(RenderTimeline, FootagePastTheLengthTheContainerStates)
+{
+  const std::string path = montage_test::media_path("cityCC0.mpg");
+  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR))
+    GTEST_SKIP() << "cityCC0.mpg not fetched (scripts/fetch-media.sh)";
+  Fixture f;
+  ASSERT_TRUE(f.make_song("late-"));
+  montage::ClipAnalysis city;
+  city.path = path;
+  city.uri = montage_test::uri_of(path);
+  city.fps_n = 25;
+  city.first_frame = 540 * GST_MSECOND;
+  city.duration = 8140 * GST_MSECOND; /* what analysis decodes: the last frame ends there */
+  montage::shots_from_cuts(city);
+
+  montage::Plan plan;
+  plan.fps_n = 30;
+  const std::pair<GstClockTime, guint64> segs[] = {{3000 * GST_MSECOND, 15},
+                                                   {7280 * GST_MSECOND, 24}};
+  std::vector<guint64> lengths;
+  guint64 k = 0;
+  for (const auto &s : segs) {
+    montage::Segment seg;
+    seg.start = frames(k);
+    seg.duration = frames(k + s.second) - seg.start;
+    seg.inpoint = s.first;
+    seg.beat_time = seg.start;
+    plan.segments.push_back(seg);
+    lengths.push_back(s.second);
+    k += s.second;
+  }
+  plan.duration = frames(k);
+
+  GError *err = nullptr;
+  GESTimeline *timeline = montage::build_timeline(plan, f.song, {city}, kWidth, kHeight, &err);
+  ASSERT_NE(timeline, nullptr) << (err ? err->message : "");
+  GList *layers = ges_timeline_get_layers(timeline);
+  GList *placed = ges_layer_get_clips(GES_LAYER(layers->data));
+  ASSERT_EQ(g_list_length(placed), 2u);
+  EXPECT_EQ(GES_TIMELINE_ELEMENT_INPOINT(g_list_last(placed)->data), 7280 * GST_MSECOND);
+  EXPECT_EQ(GES_TIMELINE_ELEMENT_DURATION(g_list_last(placed)->data), plan.segments[1].duration)
+      << "GES cut the clip short";
+  g_list_free_full(placed, gst_object_unref);
+  g_list_free_full(layers, gst_object_unref);
+  gst_object_unref(timeline);
+
+  std::vector<std::vector<std::vector<guint8>>> decoded;
+  for (montage::RenderPath p : {montage::RenderPath::kTimeline, montage::RenderPath::kCuts}) {
+    std::string out = tmp_file("montage-render-late.mp4");
+    montage::RenderSettings settings = Fixture::preview(p, out);
+    montage::RenderResult result;
+    EXPECT_TRUE(montage::render_plan(plan, f.song, {city}, settings, &result, &err))
+        << (err ? err->message : "");
+    g_clear_error(&err);
+    decoded.push_back(decode_frames(out));
+    g_unlink(out.c_str());
+  }
+  ASSERT_EQ(decoded[0].size(), k) << "timeline";
+  ASSERT_EQ(decoded[1].size(), k) << "cuts";
+  /* The file's last frames are a lit street, far from black. */
+  double last_luma = 0;
+  for (guint8 v : decoded[0].back())
+    last_luma += v;
+  EXPECT_GT(last_luma / decoded[0].back().size(), 30.0) << "the timeline ends the segment in black";
+  const FrameComparison cmp = compare_frames(decoded[1], decoded[0], lengths);
+  EXPECT_LT(cmp.worst, 15.0) << "a frame differs between the paths beyond coding noise:"
+                             << cmp.per_frame;
+}
+
 /* A stand-in for an encoder that hangs: accepts I420, claims H.264, drops
  * the first 5 frames (so it passes a probe) and then blocks in its chain
  * function until flushed or stopped. Nothing comes out, nothing is posted,

@@ -541,16 +541,25 @@ std::string source_uri_of(GstObject *obj)
  * mpegpsdemux are therefore moved kProgramStreamBack earlier (or to the
  * start), and the segment it answers with is put back to the start asked
  * for: the decoder decodes from an I-frame before the in-point and clips the
- * frames before it, as after an accurate seek in an indexed container. */
+ * frames before it, as after an accurate seek in an indexed container.
+ *
+ * mpegpsdemux also clamps a seek's stop to the length it states, while its
+ * positions are the file's timestamps (cityCC0.mpg: 0.54 s to 8.14 s, a
+ * length of 7.36 s stated), so a segment ending past that length ended
+ * there, in black, though add_footage() let the clip reach it. A stop past
+ * the stated length is therefore taken off the seek (the demuxer goes on to
+ * the end of the file, which is near) and put back on the segment it answers
+ * with, where the decoder clips the frames after it. */
 constexpr GstClockTime kProgramStreamBack = 10 * GST_SECOND;
 
 struct ProgramStreamSeek {
   std::mutex mutex;
-  guint32 seqnum = GST_SEQNUM_INVALID; /* of the seek moved last */
-  GstClockTime start = 0;              /* what it asked for */
+  guint32 seqnum = GST_SEQNUM_INVALID;     /* of the seek moved last */
+  GstClockTime start = 0;                  /* what it asked for */
+  GstClockTime stop = GST_CLOCK_TIME_NONE; /* the stop taken off it, or NONE */
 };
 
-GstPadProbeReturn program_stream_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
+GstPadProbeReturn program_stream_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   auto &state = **static_cast<std::shared_ptr<ProgramStreamSeek> *>(data);
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
@@ -564,18 +573,25 @@ GstPadProbeReturn program_stream_probe(GstPad *, GstPadProbeInfo *info, gpointer
     if (format != GST_FORMAT_TIME || rate <= 0 || start_type != GST_SEEK_TYPE_SET || start <= 0)
       return GST_PAD_PROBE_OK;
     const guint32 seqnum = gst_event_get_seqnum(event);
+    gint64 stated = -1;
+    const bool past_end = stop_type == GST_SEEK_TYPE_SET && stop >= 0 &&
+                          gst_pad_query_duration(pad, GST_FORMAT_TIME, &stated) && stated > 0 &&
+                          stop > stated;
     {
       std::lock_guard<std::mutex> lock(state.mutex);
       if (state.seqnum == seqnum) /* the same seek on another pad: moved already */
         return GST_PAD_PROBE_OK;
       state.seqnum = seqnum;
       state.start = start;
+      state.stop = past_end ? (GstClockTime)stop : GST_CLOCK_TIME_NONE;
     }
     const gint64 earlier = start > (gint64)kProgramStreamBack ? start - kProgramStreamBack : 0;
-    GST_DEBUG("MPEG program stream: seek to %" GST_TIME_FORMAT " moved to %" GST_TIME_FORMAT,
-              GST_TIME_ARGS(start), GST_TIME_ARGS(earlier));
+    GST_DEBUG("MPEG program stream: seek to %" GST_TIME_FORMAT " moved to %" GST_TIME_FORMAT "%s",
+              GST_TIME_ARGS(start), GST_TIME_ARGS(earlier),
+              past_end ? ", its stop past the stated length taken off" : "");
     GstEvent *moved =
-        gst_event_new_seek(rate, format, flags, GST_SEEK_TYPE_SET, earlier, stop_type, stop);
+        gst_event_new_seek(rate, format, flags, GST_SEEK_TYPE_SET, earlier,
+                           past_end ? GST_SEEK_TYPE_NONE : stop_type, past_end ? -1 : stop);
     gst_event_set_seqnum(moved, seqnum);
     gst_event_unref(event);
     GST_PAD_PROBE_INFO_DATA(info) = moved;
@@ -583,21 +599,27 @@ GstPadProbeReturn program_stream_probe(GstPad *, GstPadProbeInfo *info, gpointer
   }
   if (GST_EVENT_TYPE(event) != GST_EVENT_SEGMENT)
     return GST_PAD_PROBE_OK;
-  GstClockTime want;
+  GstClockTime want, want_stop;
   {
     std::lock_guard<std::mutex> lock(state.mutex);
     if (state.seqnum != gst_event_get_seqnum(event))
       return GST_PAD_PROBE_OK;
     want = state.start;
+    want_stop = state.stop;
   }
   const GstSegment *seg = nullptr;
   gst_event_parse_segment(event, &seg);
-  if (seg->format != GST_FORMAT_TIME || seg->rate <= 0 || seg->start >= want)
+  if (seg->format != GST_FORMAT_TIME || seg->rate <= 0 ||
+      (seg->start >= want && !GST_CLOCK_TIME_IS_VALID(want_stop)))
     return GST_PAD_PROBE_OK;
   GstSegment back;
   gst_segment_copy_into(seg, &back);
-  back.time += want - seg->start;
-  back.start = back.position = want;
+  if (seg->start < want) {
+    back.time += want - seg->start;
+    back.start = back.position = want;
+  }
+  if (GST_CLOCK_TIME_IS_VALID(want_stop))
+    back.stop = want_stop;
   GstEvent *put_back = gst_event_new_segment(&back);
   gst_event_set_seqnum(put_back, gst_event_get_seqnum(event));
   gst_event_unref(event);
@@ -728,6 +750,63 @@ bool set_ramp(GESClip *clip, GType type, const char *property,
   return ok;
 }
 
+/* Adds the video of `asset` from `inpoint` (stream time) for `duration` at
+ * `start`, with the track elements of the file as it is now. GES lets a
+ * clip reach only in-point + duration <= its asset's max-duration, the
+ * length GstDiscoverer reports, which GES compares with in-points in stream
+ * time as if every file started at 0; it cuts a clip that reaches further
+ * short without a word (ges_layer_add_asset() shortens its duration). Files
+ * whose timestamps start late, or whose container states too short a
+ * length, lose their last frames that way: cityCC0.mpg (MPEG program
+ * stream) runs from 0.54 s to 8.14 s in stream time, mpegpsdemux reports
+ * 7.36 s, and every segment past 7.36 s in it ended in black (a dissolve
+ * plan showed 0.3-0.7 s of black at the end of such segments). Where the
+ * segment reaches past that, the clip's source is given a max-duration
+ * that covers it, when the analysis decoded frames that far (`clip`
+ * .duration, the end of its last frame): what the cut path shows there. */
+GESClip *add_footage(GESLayer *layer, GESAsset *asset, GstClockTime start, GstClockTime inpoint,
+                     GstClockTime duration, const ClipAnalysis &clip)
+{
+  const GstClockTime reach = ges_uri_clip_asset_get_max_duration(GES_URI_CLIP_ASSET(asset));
+  const GstClockTime end = inpoint + duration;
+  const bool lift = GST_CLOCK_TIME_IS_VALID(reach) && end > reach &&
+                    GST_CLOCK_TIME_IS_VALID(clip.duration) && clip.duration > reach;
+  /* Added from in-point 0 and no longer than GES allows there (it refuses
+   * an in-point at or past its reach), then moved once the source may
+   * reach further. */
+  GESClip *added =
+      ges_layer_add_asset(layer, asset, start, lift ? 0 : inpoint,
+                          lift ? std::min(duration, reach) : duration, GES_TRACK_TYPE_VIDEO);
+  if (!added)
+    return nullptr;
+  GESTimeline *timeline = ges_layer_get_timeline(layer);
+  keep_current_streams(added, asset, timeline);
+  if (!lift)
+    return added;
+  const GstClockTime max_duration = std::max(end, clip.duration);
+  GST_INFO("%s: GES reaches %" GST_TIME_FORMAT
+           " of its stream time, the segment at %" GST_TIME_FORMAT " needs %" GST_TIME_FORMAT
+           ": its source may now reach %" GST_TIME_FORMAT,
+           clip.uri.c_str(), GST_TIME_ARGS(reach), GST_TIME_ARGS(start), GST_TIME_ARGS(end),
+           GST_TIME_ARGS(max_duration));
+  bool ok = true;
+  GList *children = ges_container_get_children(GES_CONTAINER(added), FALSE);
+  for (GList *l = children; l; l = l->next)
+    if (GES_IS_TRACK_ELEMENT(l->data) &&
+        ges_track_element_has_internal_source(GES_TRACK_ELEMENT(l->data)))
+      ok = ges_timeline_element_set_max_duration(GES_TIMELINE_ELEMENT(l->data), max_duration) && ok;
+  g_list_free_full(children, gst_object_unref);
+  ok = ok && ges_timeline_element_set_inpoint(GES_TIMELINE_ELEMENT(added), inpoint) &&
+       ges_timeline_element_set_duration(GES_TIMELINE_ELEMENT(added), duration) &&
+       GES_TIMELINE_ELEMENT_INPOINT(added) == inpoint &&
+       GES_TIMELINE_ELEMENT_DURATION(added) == duration;
+  if (!ok) {
+    ges_layer_remove_clip(layer, added);
+    return nullptr;
+  }
+  return added;
+}
+
 const Shot *shot_of(const Segment &seg, const std::vector<ClipAnalysis> &clips)
 {
   if (seg.clip >= clips.size() || seg.shot >= clips[seg.clip].shots.size())
@@ -834,10 +913,8 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
       ok = false;
       break;
     }
-    GESClip *clip = ges_layer_add_asset(video_layer, asset, start[i], inpoint[i], duration[i],
-                                        GES_TRACK_TYPE_VIDEO);
-    if (clip)
-      keep_current_streams(clip, asset, timeline);
+    GESClip *clip =
+        add_footage(video_layer, asset, start[i], inpoint[i], duration[i], clips[seg.clip]);
     if (!clip) {
       g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
                   "GES refused segment at %" GST_TIME_FORMAT " of %s", GST_TIME_ARGS(seg.start),
