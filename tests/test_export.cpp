@@ -571,6 +571,44 @@ TEST(Export, XgesRoundTripsThroughGes)
   remove_dir(dir);
 }
 
+/* cityCC0.mpg (MPEG program stream) runs from 0.54 s to 8.14 s in stream
+ * time, but mpegpsdemux states 7.36 s, and GES lets a clip reach only
+ * in-point + duration <= that length; loading a project discovers the file
+ * again and shortens such a clip. A 0.8 s segment from 7.28 s was written as
+ * 0.08 s (duration='80000000'), a hole in the edit, and ges-launch-1.0
+ * failed on it. Now such a plan is refused with the reason, and nothing is
+ * written; the same clip within GES's reach is written at its length. */
+TEST(Export, XgesRefusesFootageGesCannotReach)
+{
+  const std::string c = montage_test::media_path("cityCC0.mpg");
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  if (c.empty() || song.empty())
+    return;
+  /* As analysis reports it: the last frame ends at 8.14 s. */
+  const std::vector<ClipAnalysis> clips = {clip(c, 25, 1, 8.14, 0.54)};
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/late.xges";
+  /* Source frame 168: 0.54 + 6.72 = 7.26 s, for 20 frames (to 8.06 s). */
+  Fixture past = make_fixture(25, 1, clips, song, {{0, 10, 50}, {0, 20, 168}});
+  GError *err = nullptr;
+  EXPECT_FALSE(export_plan(past.plan, past.song, past.clips, path, ExportOptions(), &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)) << err->message;
+  EXPECT_NE(std::string(err->message).find("cityCC0.mpg up to 8.060 s"), std::string::npos)
+      << err->message;
+  g_clear_error(&err);
+  EXPECT_TRUE(dir_entries(dir).empty()) << "nothing written";
+
+  /* Ending at 7.26 + 0.08 = 7.34 s: within the 7.36 s GES reaches. */
+  Fixture within = make_fixture(25, 1, clips, song, {{0, 10, 50}, {0, 2, 168}});
+  ASSERT_TRUE(export_plan(within.plan, within.song, within.clips, path, ExportOptions(), &err))
+      << (err ? err->message : "");
+  ExportedEdit back;
+  ASSERT_TRUE(read_export(path, back, &err)) << (err ? err->message : "");
+  expect_matches(within, back, true, ".xges within reach");
+  remove_dir(dir);
+}
+
 /* The .xges clips lie on the frame grid GES renders on (k * frame length
  * truncated, render-private.h frame_time()), not the planner's rounded one:
  * a project ending 1 ns after GES starts its last frame made ges-launch-1.0

@@ -360,6 +360,50 @@ bool rename_into_place(const std::string &tmp, const std::string &path, GError *
 
 const char *const kMarkersKey = "markers"; /* the timeline meta Pitivi reads */
 
+/* False, with `error` set, when a clip of `timeline` reaches past what GES
+ * lets a clip of its file reach: in-point + duration <= the asset's
+ * max-duration, the length GstDiscoverer reports, compared with stream-time
+ * in-points as if the file started at 0. build_timeline() lifts that limit
+ * for its own render where the analysis decoded frames further (render.cpp
+ * add_footage()), but a saved project cannot keep it: loading an .xges
+ * discovers each file again (its saved asset duration is not read) and
+ * shortens such a clip without a word, and ges-launch-1.0 then renders a
+ * hole, or fails ("No valid frames decoded before end of stream") when too
+ * little is left of the clip. cityCC0.mpg (MPEG program stream, 0.54 s to
+ * 8.14 s, 7.36 s stated by mpegpsdemux): a 0.8 s segment from 7.28 s was
+ * written as 0.08 s. */
+bool within_ges_reach(GESTimeline *timeline, GError **error)
+{
+  bool ok = true;
+  GList *layers = ges_timeline_get_layers(timeline);
+  for (GList *l = layers; l && ok; l = l->next) {
+    GList *placed = ges_layer_get_clips(GES_LAYER(l->data));
+    for (GList *c = placed; c && ok; c = c->next) {
+      GESTimelineElement *el = GES_TIMELINE_ELEMENT(c->data);
+      GESAsset *asset = ges_extractable_get_asset(GES_EXTRACTABLE(el));
+      if (!asset || !GES_IS_URI_CLIP_ASSET(asset))
+        continue;
+      const GstClockTime reach = ges_uri_clip_asset_get_max_duration(GES_URI_CLIP_ASSET(asset));
+      const GstClockTime end = el->inpoint + el->duration;
+      if (!GST_CLOCK_TIME_IS_VALID(reach) || end <= reach)
+        continue;
+      const std::string path = uri_to_path(ges_asset_get_id(asset));
+      gchar *why = g_strdup_printf(
+          "the clip at %.3f s uses %s up to %.3f s of its stream time, but GES (Pitivi, "
+          "ges-launch-1.0) reaches only its first %.3f s (the length the file states, counted "
+          "from 0 even where its timestamps start later) and would cut the clip short. Plan "
+          "without the file's footage past %.3f s, or export .otio, .fcpxml or .edl.",
+          el->start / (double)GST_SECOND, path.c_str(), end / (double)GST_SECOND,
+          reach / (double)GST_SECOND, reach / (double)GST_SECOND);
+      ok = fail_arg(error, why);
+      g_free(why);
+    }
+    g_list_free_full(placed, gst_object_unref);
+  }
+  g_list_free_full(layers, gst_object_unref);
+  return ok;
+}
+
 bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
                 const std::string &path, const ExportOptions &options, GError **error)
 {
@@ -378,6 +422,10 @@ bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<Cl
                                          options.width, options.height, error);
   if (!timeline)
     return false;
+  if (!within_ges_reach(timeline, error)) {
+    gst_object_unref(timeline);
+    return false;
+  }
   if (options.beat_markers) {
     GESMarkerList *markers = ges_marker_list_new();
     for (const Marker &m : ev.markers) {
