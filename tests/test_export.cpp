@@ -571,6 +571,50 @@ TEST(Export, XgesRoundTripsThroughGes)
   remove_dir(dir);
 }
 
+/* GES counts a clip's frames from the clip's own start (k * frame length,
+ * truncated): a last clip from frame 2 to frame 30 at 30 fps, on the
+ * truncated grid 66666666 to 1000000000 ns, lasted 1 ns more than its 28
+ * frames, and ges-launch-1.0 rendered the .xges with one frame more than the
+ * plan (880 for a 879-frame benchmark plan). The last clip and the song now
+ * end with that clip's own last frame; reading back still gives the plan. */
+TEST(Export, XgesLastClipHoldsItsFramesOnly)
+{
+  const std::string a = montage_test::media_path("Megamind.avi");
+  const std::string b = montage_test::media_path("oa4_launch.webm");
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  if (a.empty() || b.empty() || song.empty())
+    return;
+  std::vector<ClipAnalysis> clips = {clip(a, 2997, 125, 11.26), clip(b, 24, 1, 8.08)};
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/end.xges";
+  Fixture fx = make_fixture(30, 1, clips, song, {{0, 2, 30}, {1, 28, 20}});
+  GError *err = nullptr;
+  ASSERT_TRUE(export_plan(fx.plan, fx.song, fx.clips, path, ExportOptions(), &err))
+      << (err ? err->message : "");
+  const std::string text = montage_test::read_file(path);
+  std::vector<std::pair<guint64, guint64>> placed; /* start, duration */
+  for (std::size_t at = text.find("<clip "); at != std::string::npos;
+       at = text.find("<clip ", at + 1)) {
+    const std::string tag = text.substr(at, text.find('>', at) - at);
+    auto attr = [&](const char *name) -> guint64 {
+      const std::size_t p = tag.find(std::string(" ") + name + "='");
+      return p == std::string::npos
+                 ? G_MAXUINT64
+                 : g_ascii_strtoull(tag.c_str() + p + strlen(name) + 3, nullptr, 10);
+    };
+    placed.emplace_back(attr("start"), attr("duration"));
+  }
+  ASSERT_EQ(placed.size(), 3u) << "two segments and the song";
+  const guint64 own = gst_util_uint64_scale(28, GST_SECOND, 30);
+  EXPECT_EQ(placed[1].first, 66666666u);
+  EXPECT_EQ(placed[1].second, own) << "the last clip lasts more than its 28 frames";
+  EXPECT_EQ(placed[2].second, placed[1].first + own) << "the song ends after the last frame";
+  ExportedEdit back;
+  ASSERT_TRUE(read_export(path, back, &err)) << (err ? err->message : "");
+  expect_matches(fx, back, true, ".xges");
+  remove_dir(dir);
+}
+
 /* cityCC0.mpg (MPEG program stream) runs from 0.54 s to 8.14 s in stream
  * time, but mpegpsdemux states 7.36 s, and GES lets a clip reach only
  * in-point + duration <= that length; loading a project discovers the file

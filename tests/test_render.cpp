@@ -517,6 +517,45 @@ TEST(RenderTimeline, ExactlyThePlansFramesOnThePlannersGrid)
   g_unlink(out.c_str());
 }
 
+/* GES counts a clip's frames from its own start: its k-th frame at start +
+ * k * frame length truncated. A clip starting where the truncated output grid
+ * is 2/3 ns early (frame 2 at 30 fps: 66666666 ns) and ending on the grid
+ * (frame 30: 1 s) lasts 933333334 ns, 1 ns more than its 28 frames, so GES
+ * gave it a 29th frame and the edit one frame more than the plan (31 for 30
+ * frames; 880 for the 879 of a 29.3 s benchmark plan, also through
+ * ges-launch-1.0 on its .xges). */
+TEST(RenderTimeline, LastClipEndsWithItsOwnLastFrame)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("end-"));
+  montage::Plan plan;
+  plan.fps_n = 30;
+  const guint64 cuts[] = {0, 2, 30};
+  for (size_t i = 0; i + 1 < G_N_ELEMENTS(cuts); i++) {
+    montage::Segment seg;
+    seg.clip = i;
+    seg.start = frames(cuts[i]);
+    seg.duration = frames(cuts[i + 1]) - seg.start;
+    seg.inpoint = GST_SECOND;
+    seg.beat_time = seg.start;
+    plan.segments.push_back(seg);
+  }
+  plan.duration = frames(cuts[2]);
+  const montage::Plan grid = montage::render_detail::on_output_grid(plan);
+  ASSERT_EQ(montage::render_detail::frame_time(cuts[2], plan) - grid.segments[1].start,
+            gst_util_uint64_scale(cuts[2] - cuts[1], GST_SECOND, 30) + 1)
+      << "the last clip is not 1 ns longer than its frames here";
+
+  std::string out = tmp_file("montage-render-end.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kTimeline, out);
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(plan, f.song, f.clips, settings, &result, &err))
+      << (err ? err->message : "");
+  EXPECT_EQ(decode_frames(out).size(), cuts[2]);
+  g_unlink(out.c_str());
+}
+
 /* An encoder that fails mid-stream is given up for the next one, whose file
  * is complete; one that does not exist is passed over at the start. */
 TEST(RenderCuts, EncoderFailingMidStreamFallsBack)

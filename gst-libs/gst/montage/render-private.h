@@ -5,6 +5,7 @@
 
 #include <gst/montage/render.h>
 
+#include <algorithm>
 #include <string>
 
 namespace montage {
@@ -32,19 +33,42 @@ inline guint64 frame_index(GstClockTime t, const Plan &plan)
  * frame boundaries lie 1 ns after the frame GES starts there; a clip ending
  * there made the compositor push a 1 ns frame, which encodebin's videorate
  * turned into one frame more than the plan at the end of the edit (188 for
- * a 187-frame plan at 24 fps). In-points stay as they are. The timeline
- * render and the .xges export (which ges-launch-1.0 renders) build their
- * timelines from it. */
+ * a 187-frame plan at 24 fps).
+ *
+ * GES also counts a clip's frames from the clip's own start (its k-th frame
+ * at start + k * frame length, truncated), so a clip starting where the
+ * truncated grid is 2/3 ns early and ending on the grid (frames 2 to 30 at
+ * 30 fps: 933333334 ns for 28 frames of 33333333.3 ns) lasts 1 ns more than
+ * its frames and gets one frame more. Where another clip starts at its end
+ * that frame is hidden; where nothing does (the edit's end, a hole in the
+ * plan) it was shown: 31 frames for a 30-frame plan, 880 for 879 (through
+ * ges-launch-1.0 on the .xges as well). Such a segment ends after its own
+ * frames instead (1 ns before the grid), and the plan's end with the last
+ * segment's, so that GES pads no track with a 1 ns gap up to it. In-points
+ * stay as they are. The timeline render and the .xges export (which
+ * ges-launch-1.0 renders) build their timelines from it. */
 inline Plan on_output_grid(const Plan &plan)
 {
   auto snap = [&](GstClockTime t) { return frame_time(frame_index(t, plan), plan); };
   Plan out = plan;
-  for (Segment &seg : out.segments) {
-    const GstClockTime end = snap(seg.start + seg.duration);
-    seg.start = snap(seg.start);
+  const GstClockTime plan_end = snap(plan.duration);
+  out.duration = plan_end;
+  for (size_t i = 0; i < out.segments.size(); i++) {
+    Segment &seg = out.segments[i];
+    const guint64 first = frame_index(seg.start, plan);
+    const guint64 last = frame_index(seg.start + seg.duration, plan);
+    GstClockTime end = frame_time(last, plan);
+    seg.start = frame_time(first, plan);
+    const bool followed =
+        i + 1 < out.segments.size() && frame_index(plan.segments[i + 1].start, plan) == last;
+    if (!followed && last > first) {
+      const GstClockTime own_end = seg.start + frame_time(last - first, plan);
+      if (own_end < end && end == plan_end)
+        out.duration = own_end;
+      end = std::min(end, own_end);
+    }
     seg.duration = end - seg.start;
   }
-  out.duration = snap(plan.duration);
   return out;
 }
 
