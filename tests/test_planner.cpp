@@ -1008,6 +1008,30 @@ TEST(PlannerRepeats, AnotherClipsFootageBeforeTheSameClipTwiceInARow)
   }
 }
 
+/* The same with a style that does not weigh jump cuts (a .style file may
+ * set [weights] jump-cut = 0): the engine's best in the "another clip"
+ * tiers could be a shot of the clip just shown, and the planner then fell
+ * through to showing that clip again though other clips were usable. */
+TEST(PlannerRepeats, NoClipTwiceInARowAlsoWithoutAJumpCutWeight)
+{
+  SongAnalysis song = make_song(150, 0.0, 76.8);
+  auto clips = one_long_shot_left();
+  for (guint64 seed = 0; seed < 3; seed++) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    PlanSettings settings;
+    settings.seed = seed;
+    settings.duration = secs(70.0);
+    settings.style.weights.jump_cut = 0.0;
+    PlanResult r = plan_montage_explained(song, clips, settings);
+    check_plan(r.plan, song, clips);
+    const auto &segs = r.plan.segments;
+    std::size_t again = 0;
+    for (std::size_t i = 1; i < segs.size(); i++)
+      again += segs[i].clip == segs[i - 1].clip;
+    EXPECT_EQ(again, 0u) << "segments that show the clip before them again";
+  }
+}
+
 TEST(PlannerRepeats, RepeatedReuseMovesThroughTheShot)
 {
   /* 2 x 3 s of footage for 30 s of short segments: each shot is shown again

@@ -757,10 +757,13 @@ void Planner::pace()
  * only as far as tier.repeat allows. */
 std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d, const Tier &tier)
 {
+  bool without_previous_clip = false;
   auto usable = [&](std::size_t item, ItemUse &use) {
     const auto &[c, k] = items_[item];
     const bool same_shot = (std::ptrdiff_t)item == prev_item_;
     if ((tier.repeat == Repeat::kOtherClip || tier.repeat == Repeat::kOtherShot) && same_shot)
+      return false;
+    if (without_previous_clip && (std::ptrdiff_t)c == prev_clip_)
       return false;
     const GstClockTime floor = same_shot && tier.repeat == Repeat::kSameShot ? prev_out_ : 0;
     const ClipState &cs = states_[c];
@@ -779,13 +782,21 @@ std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d
   std::optional<Selection> sel = engine_.choose(target, usable);
   if (!sel)
     return std::nullopt;
+  /* The previous clip's shots stay in the first walk (the engine scores
+   * them with the jump-cut penalty and walks on until it finds another
+   * clip's usable shot), so that ruling them out does not change which
+   * shots are looked at. With the built-in styles' weights its choice of
+   * the previous clip means no other clip is usable; a style whose
+   * jump-cut weight is low (or whose other weights are high) can prefer
+   * the previous clip over another usable one, so the walk is taken once
+   * more without it. */
+  if (tier.repeat == Repeat::kOtherClip && (std::ptrdiff_t)items_[sel->item].first == prev_clip_) {
+    without_previous_clip = true;
+    sel = engine_.choose(target, usable);
+    if (!sel)
+      return std::nullopt;
+  }
   const auto &[c, k] = items_[sel->item];
-  /* The previous clip's shots stay in the walk (the engine scores them with
-   * the jump-cut penalty and walks on until it finds another clip's usable
-   * shot), so that ruling them out does not change which shots are looked
-   * at; its choice of the previous clip means no other clip is usable. */
-  if (tier.repeat == Repeat::kOtherClip && (std::ptrdiff_t)c == prev_clip_)
-    return std::nullopt;
   return Choice{*sel, c, k, placements_[sel->item], tier.repeat};
 }
 
