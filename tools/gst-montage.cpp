@@ -213,6 +213,7 @@ std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *fr
 {
   std::vector<std::string> out;
   std::vector<std::pair<std::string, std::string>> seen; /* identity, first path */
+  /* True when `path` is taken (not the same file as one named before). */
   auto add = [&](const std::string &path) {
     const std::string id = file_identity(path.c_str());
     auto same =
@@ -222,10 +223,11 @@ std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *fr
     if (same != seen.end()) {
       warn("ignoring %s: the same file as %s, named before", shown(path).c_str(),
            shown(same->second).c_str());
-      return;
+      return false;
     }
     seen.emplace_back(id, path);
     out.push_back(path);
+    return true;
   };
   for (gchar **p = inputs; p && *p; p++) {
     if (!g_file_test(*p, G_FILE_TEST_IS_DIR)) {
@@ -250,11 +252,11 @@ std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *fr
     }
     g_dir_close(dir);
     std::sort(names.begin(), names.end());
-    for (const std::string &name : names) {
-      add(name);
-      if (from_dirs)
+    /* A file named itself before its directory stays a file named itself
+     * (it keeps its own warning). */
+    for (const std::string &name : names)
+      if (add(name) && from_dirs)
         from_dirs->insert(name);
-    }
   }
   return out;
 }
@@ -724,8 +726,8 @@ private:
  * 128 + the signal's number and said nothing. Now a handler writes one line
  * saying what stopped and what is kept, and ends the process with that
  * status (the analysis pipelines have written nothing but cache entries,
- * which are whole: each is written to a temporary file and renamed, and the
- * cache removes temporary files a stopped run leaves). The line is made
+ * which are whole: each is written to a temporary file and renamed; a
+ * temporary file a stopped run leaves stays until `cache --clear`). The line is made
  * before the analysis, as a handler may call only async-signal-safe
  * functions (write(), _exit()); only the count of finished inputs is
  * formatted in it. From construction to destruction. */
@@ -747,8 +749,14 @@ public:
     struct sigaction sa = {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    /* A signal the tool was started with ignored (a background job of a
+     * script) stays ignored. */
     sigaction(SIGINT, &sa, &old_int_);
+    if (old_int_.sa_handler == SIG_IGN)
+      sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &sa, &old_term_);
+    if (old_term_.sa_handler == SIG_IGN)
+      sigaction(SIGTERM, &old_term_, nullptr);
   }
   ~AnalysisInterrupt()
   {
@@ -943,6 +951,8 @@ int cmd_make(int argc, char **argv)
       Job &job = jobs[i];
       gint64 t0 = g_get_monotonic_time();
       run_job(job, i, song, cache.get(), cache_lock);
+      /* Counted before its lines are printed: a signal after them says it. */
+      done++;
       gchar *took = job.cached ? g_strdup("cached") : g_strdup_printf("%.1f s", seconds_since(t0));
       if (job.ok && job.is_song)
         info("  song %s: %zu beats, %.1f BPM, %.1f s (%s)", shown(job.path).c_str(),
@@ -954,7 +964,6 @@ int cmd_make(int argc, char **argv)
       g_free(took);
       if (!job.ok && !job.is_song && !(not_media_in_dir(job) && !opt_verbose))
         warn("skipping %s: %s", shown(job.path).c_str(), job.error->message);
-      done++;
     }
   };
   std::vector<std::thread> threads;
