@@ -570,13 +570,17 @@ GstPadProbeReturn program_stream_probe(GstPad *pad, GstPadProbeInfo *info, gpoin
     GstSeekType start_type, stop_type;
     gint64 start, stop;
     gst_event_parse_seek(event, &rate, &format, &flags, &start_type, &start, &stop_type, &stop);
-    if (format != GST_FORMAT_TIME || rate <= 0 || start_type != GST_SEEK_TYPE_SET || start <= 0)
+    if (format != GST_FORMAT_TIME || rate <= 0 || start_type != GST_SEEK_TYPE_SET || start < 0)
       return GST_PAD_PROBE_OK;
     const guint32 seqnum = gst_event_get_seqnum(event);
     gint64 stated = -1;
     const bool past_end = stop_type == GST_SEEK_TYPE_SET && stop >= 0 &&
                           gst_pad_query_duration(pad, GST_FORMAT_TIME, &stated) && stated > 0 &&
                           stop > stated;
+    /* A seek to the start has nothing to move back; its stop may still be
+     * past the stated length (a clip whose footage starts at 0). */
+    if (start == 0 && !past_end)
+      return GST_PAD_PROBE_OK;
     {
       std::lock_guard<std::mutex> lock(state.mutex);
       if (state.seqnum == seqnum) /* the same seek on another pad: moved already */
