@@ -375,6 +375,7 @@ private:
   std::ptrdiff_t prev_item_ = -1; /* engine item of the previous segment */
   std::ptrdiff_t prev_clip_ = -1; /* its ClipState index */
   GstClockTime prev_out_ = 0;     /* end of its footage in the clip */
+  GstClockTime remaining_ = 0;    /* music left from the segment being chosen to the end */
 };
 
 void Planner::check_input()
@@ -768,8 +769,21 @@ std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d
     const GstClockTime floor = same_shot && tier.repeat == Repeat::kSameShot ? prev_out_ : 0;
     const ClipState &cs = states_[c];
     const ShotState &ss = cs.shots[k];
-    auto place =
-        tier.fresh ? place_fresh(ss, cs.grid, d, floor) : place_reused(ss, cs.grid, d, floor);
+    std::optional<Placement> place;
+    /* The shot just shown, again in unused footage: the piece right after
+     * it would continue it (one take, no cut on the beat). Where the shot
+     * has more footage after it than the music left needs, the pieces are
+     * spread over it instead: each skips its share of the spare footage, a
+     * forward jump cut on the beat (spare x d / music left). */
+    if (same_shot && tier.repeat == Repeat::kSameShot && tier.fresh && remaining_ > d &&
+        ss.hi > prev_out_ + remaining_) {
+      const GstClockTime spare = ss.hi - prev_out_ - remaining_;
+      const GstClockTime skip = gst_util_uint64_scale(spare, d, remaining_);
+      if (skip >= cs.grid.frame_length())
+        place = place_fresh(ss, cs.grid, d, prev_out_ + skip);
+    }
+    if (!place)
+      place = tier.fresh ? place_fresh(ss, cs.grid, d, floor) : place_reused(ss, cs.grid, d, floor);
     if (!place)
       return false;
     placements_[item] = *place;
@@ -864,6 +878,7 @@ PlanResult Planner::run()
     if (step + 1 < path_.size() && t(nodes_[path_[step]].frame) - start < style_.pacing.min_gap)
       step++;
     const std::size_t planned = path_[step];
+    remaining_ = t(end_frame_) - start;
     const MusicMoment music = music_at(cur.beat, start);
     const FeaturePoint target = target_point(style_.target, music);
 
@@ -1024,8 +1039,8 @@ PlanResult Planner::run()
   if (states_.size() == 1)
     plan.notes.push_back("Only one clip ('" + clips_[states_[0].index].path +
                          "') can be used, so every segment comes from it: its shots take turns, "
-                         "and a shot shown twice in a row continues forwards (as one longer "
-                         "segment where it carries on where it stopped).");
+                         "and a shot shown twice in a row goes forwards (its pieces spread over "
+                         "its footage, or one longer segment where it has none to spare).");
   else if (same_clip > 0)
     plan.notes.push_back("Segments that show the same clip as the segment before them, because "
                          "no other clip could hold them: " +
