@@ -1561,12 +1561,8 @@ TEST(Tool, ExtractNotesAnEndPastTheSong)
   g_free(desc);
   ASSERT_TRUE(p);
   gst_element_set_state(p, GST_STATE_PLAYING);
-  GstMessage *m = gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(p), 60 * GST_SECOND,
-                                             (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  ASSERT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
-  gst_message_unref(m);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
+  std::string why;
+  ASSERT_TRUE(montage_test::run_to_eos(p, 60 * GST_SECOND, &why)) << why;
 
   ToolRun r = run_tool({"extract", aac, "--start", "8", "--end", "20", "-o", wav});
   EXPECT_EQ(r.status, 0) << r.err;

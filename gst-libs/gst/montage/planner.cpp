@@ -91,27 +91,21 @@ struct ShotState {
       total += u.second - u.first;
     return total;
   }
-  GstClockTime overlap(GstClockTime a, GstClockTime b) const
+  /* How much of [a, b) the pieces cover, summed over the pieces. */
+  static GstClockTime covered(const std::vector<std::pair<GstClockTime, GstClockTime>> &pieces,
+                              GstClockTime a, GstClockTime b)
   {
     GstClockTime total = 0;
-    for (const auto &u : used) {
+    for (const auto &u : pieces) {
       GstClockTime s = std::max(a, u.first), e = std::min(b, u.second);
       if (e > s)
         total += e - s;
     }
     return total;
   }
+  GstClockTime overlap(GstClockTime a, GstClockTime b) const { return covered(used, a, b); }
   /* How much of [a, b) has been on screen, counted once per showing. */
-  GstClockTime times_shown(GstClockTime a, GstClockTime b) const
-  {
-    GstClockTime total = 0;
-    for (const auto &u : shown) {
-      GstClockTime s = std::max(a, u.first), e = std::min(b, u.second);
-      if (e > s)
-        total += e - s;
-    }
-    return total;
-  }
+  GstClockTime times_shown(GstClockTime a, GstClockTime b) const { return covered(shown, a, b); }
   void mark(GstClockTime a, GstClockTime b)
   {
     shown.emplace_back(a, b);
