@@ -211,7 +211,7 @@ TEST_F(BadInput, MissingEmptyWrongTypeAndAudioOnlyClipsAreSkipped)
   ASSERT_TRUE(generate("audiotestsrc num-buffers=200 ! audioconvert ! vorbisenc ! oggmux ! "
                        "filesink location=" + audio));
   expect_skipped(path("missing.mp4"), "no such file");
-  expect_skipped(empty, "not a media file");
+  expect_skipped(empty, "empty file (0 bytes)");
   expect_skipped(text, "not a media file");
   expect_skipped(audio, "has no video stream");
   const std::string fifo = path("pipe.mp4");
@@ -347,7 +347,7 @@ TEST_F(BadInput, UnusableSongsFailWithTheReason)
                        "filesink location=" + silence));
   const std::vector<std::pair<std::string, std::string>> cases = {
       {path("missing.ogg"), "no such file"},
-      {empty, "not a media file"},
+      {empty, "empty file (0 bytes)"},
       {video, "has no audio stream"},
       {silence, "no beats"},
   };
