@@ -1,6 +1,8 @@
 /* gst-montage: plan <-> JSON with json-glib. See planjson.h. */
 #include <gst/montage/planjson.h>
 
+#include <gst/montage/export-private.h>
+
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
@@ -458,9 +460,7 @@ std::string to_json(const Plan &plan, const PlanResult *result, const SongAnalys
     json_builder_set_member_name(b, "source");
     if (clip) {
       /* JSON is UTF-8: a Latin-1 name written raw made the file unreadable. */
-      gchar *source = g_filename_display_name(clip->path.c_str());
-      json_builder_add_string_value(b, source);
-      g_free(source);
+      json_builder_add_string_value(b, export_detail::display_text(clip->path).c_str());
     } else
       json_builder_add_null_value(b);
     json_builder_set_member_name(b, "uri");
