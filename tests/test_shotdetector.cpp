@@ -385,6 +385,40 @@ TEST(ShotDetector, OneFrameInsertStraightIntoACutIsOneCutOnTheInsert)
   }
 }
 
+/* The same with B held for two frames (A B B C: a two-frame flash or
+ * insert straight into a cut), with adaptive: the jump out of B is two
+ * frames on, past B's second frame (no change from the first), and in B's
+ * neighbour mean it pulled B's ratio under the threshold (2.95 against 3
+ * for a white pair between shots 0 and 2) while C's reached 4.75: the cut
+ * landed on C, two frames late, in 24 of 180 such cases of a sweep over
+ * flat levels, shot pairs and C still or panning (2026-11-24). The cut is
+ * now on B's first frame and the new shot's picture starts at C. */
+TEST(ShotDetector, TwoFrameFlashOrInsertStraightIntoACutIsOneCutOnItsFirstFrame)
+{
+  struct Pair {
+    int a, c;
+  };
+  for (double level : {255.0, 250.0, 0.0, -1.0}) /* < 0: an insert of shot 5 */
+    for (const Pair &p : {Pair{0, 2}, Pair{0, 4}, Pair{3, 2}, Pair{3, 4}})
+      for (double pan : {0.0, 1.5}) {
+        SCOPED_TRACE(testing::Message() << "B " << level << ", shot " << p.a << " into shot " << p.c
+                                        << ", C panning " << pan);
+        cv::RNG rng(11);
+        const Detected run = detect(60, [&](int i) {
+          if (i == 30 || i == 31)
+            return level < 0 ? shot_frame(5, i, rng, 0.0)
+                             : cv::Mat(kSize, CV_8UC3, cv::Scalar::all(level));
+          return shot_frame(i < 30 ? p.a : p.c, i, rng, i < 30 ? 1.5 : pan);
+        });
+        EXPECT_EQ(run.boundaries, std::vector<int>{30});
+        ASSERT_EQ(run.shots.size(), 2u);
+        EXPECT_EQ(run.shots[0].end, 30 * kFrame);
+        EXPECT_EQ(run.shots[1].start, 30 * kFrame);
+        EXPECT_EQ(run.shots[1].transition, Transition::kCut);
+        EXPECT_EQ(run.shots[1].transition_end, 32 * kFrame);
+      }
+}
+
 /* The shot that begins on a frame between two shots (A B C: a one-frame
  * insert of another shot, or one or two flat flash frames, straight into
  * a cut to C) is cut on B, but its own picture starts at C: transition_end

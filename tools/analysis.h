@@ -95,8 +95,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * the flash's end where the picture after it does not match with the motion
  * taken out; 30: with adaptive, a cut followed one or two frames later by a
  * flash in the new shot (A C W C) is found (the flash's jump hid it); 31: a
- * shot cut on an insert or a flash (A B C) leaves B out of all its features */
-constexpr const char *kClipAnalysisVersion = "31";
+ * shot cut on an insert or a flash (A B C) leaves B out of all its features;
+ * 32: with adaptive, a cut through a two-frame flash or insert (A B B C) is
+ * on B's first frame, not on C */
+constexpr const char *kClipAnalysisVersion = "32";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -1191,23 +1191,33 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
         /* OpenCV refused the views: the frame keeps its plain score. */
       }
     }
-    if (!candidate && !f.excursion && f.content >= settings_.min_content &&
-        i + 1 < frames_.size() && frames_[i + 1].has_score &&
-        frames_[i + 1].content >= settings_.min_content && !starts_excursion(i, nullptr)) {
-      /* One frame unlike both the shot before it and the shot after it (A B
-       * C: a one-frame insert, a flash straight into a cut). The jump out
-       * of B is in B's own neighbour mean and can pull its ratio under the
-       * threshold, while C's ratio, with B's jump in its mean, reaches it:
-       * the cut used to land on C, and A ended on a frame that is not its
-       * picture. The new shot starts where A's picture ends: when C would
-       * be a candidate, the picture does not come back to A (no excursion)
-       * and B's ratio without C's jump in its mean reaches the threshold, B
-       * is the candidate (C is then merged by min_shot_length). Only moves
-       * a cut from C to B: no cut is added where C would not be one. */
+    /* The jump out of B (below): the first frame after i that changes by
+     * min_content, B held for at most clean_start()'s reach (1-2 frames,
+     * at least 1 whatever flash_frames). */
+    size_t out = i + 1;
+    const size_t reach =
+        std::clamp<size_t>((size_t)std::max(settings_.flash_frames, 0), 1, kInsertFrames);
+    while (out < frames_.size() && out < i + reach && frames_[out].has_score &&
+           frames_[out].content < settings_.min_content)
+      out++;
+    if (!candidate && !f.excursion && f.content >= settings_.min_content && out < frames_.size() &&
+        frames_[out].has_score && frames_[out].content >= settings_.min_content &&
+        !starts_excursion(i, nullptr)) {
+      /* One or two frames unlike both the shot before them and the shot
+       * after them (A B C, A B B C: an insert, a flash straight into a cut).
+       * The jump out of B is in B's own neighbour mean and can pull its
+       * ratio under the threshold, while C's ratio, with B's jump in its
+       * mean, reaches it: the cut used to land on C, and A ended on a frame
+       * that is not its picture. The new shot starts where A's picture
+       * ends: when C would be a candidate, the picture does not come back
+       * to A (no excursion) and B's ratio without C's jump in its mean
+       * reaches the threshold, B is the candidate (C is then merged by
+       * min_shot_length). Only moves a cut from C to B: no cut is added
+       * where C would not be one. */
       double unused = 0.0;
-      const double alone = ratio_of(i, plain, unused, i + 1);
+      const double alone = ratio_of(i, plain, unused, out);
       /* C as it will be judged (skip == at: nothing more left out). */
-      if (alone >= threshold() && ratio_of(i + 1, plain, unused, i + 1) >= threshold()) {
+      if (alone >= threshold() && ratio_of(out, plain, unused, out) >= threshold()) {
         candidate = true;
         v.score = alone;
       }
