@@ -324,6 +324,25 @@ public:
               continue;
             }
           }
+          if (GST_CLOCK_TIME_IS_VALID(t) && GST_CLOCK_TIME_IS_VALID(last_t_) && t <= last_t_) {
+            /* Frames leave the decoder in presentation order, so one
+             * stamped no later than the frame before it has a wrong stamp:
+             * avdec_mpeg4 on an AVI with B-frames (Megamind.avi) stamps
+             * every third frame with the time of the one before it (0.125,
+             * 0.125, 0.2085 s at 23.976 fps). Taken as they were, the
+             * nearest-frame walk of render_cuts() stopped at the first such
+             * pair and showed one picture for the rest of the segment. The
+             * frame is placed one frame duration (its own, else the
+             * clip's) after the one before it, where it belongs. */
+            const GstClockTime step =
+                GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0
+                    ? GST_BUFFER_DURATION(buf)
+                    : frame_;
+            GST_LOG("%s: frame stamped %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT
+                    ", placed one frame later",
+                    uri_.c_str(), GST_TIME_ARGS(t), GST_TIME_ARGS(last_t_));
+            t = last_t_ + step;
+          }
           if (GST_CLOCK_TIME_IS_VALID(t)) {
             *frame = gst_buffer_ref(buf);
             *stream_time = last_t_ = t;
