@@ -220,7 +220,16 @@ TEST(ClipAnalysis, KeyframePathMatchesFullDecodingOnRealClips)
       EXPECT_LT(full.shots[k].features.best_inpoint, full.shots[k].end);
       /* Keyframes give no motion measure; each shot still has one. */
       EXPECT_GT(keys.shots[k].features.motion_peak, 0.0) << name << " shot " << k;
+      EXPECT_EQ(keys.shots[k].transition_end, full.shots[k].transition_end)
+          << name << " shot " << k;
     }
+    /* Megamind.avi opens on one black frame, its picture from frame 1 (at
+     * 1001/24000 s): the first shot's first clean frame, where no segment
+     * opens earlier, on both paths. It was the black frame. */
+    if (name == "Megamind.avi")
+      EXPECT_NEAR((double)full.shots[0].transition_end / GST_MSECOND, 1001.0 / 24.0, 0.01);
+    else
+      EXPECT_EQ(full.shots[0].transition_end, full.shots[0].start) << name;
     /* Shots whose frames the keyframe path decodes all (the refined GOPs
      * cover them) get full decoding's features: the same frames measured,
      * on the same one-in-four grid. Megamind.avi's frames share timestamps

@@ -543,6 +543,81 @@ TEST(ShotDetector, ShotBegunOnAFlashOrAnInsertHasItsOwnPicturesFeatures)
   }
 }
 
+/* A stream that opens on one or two frames of another picture (B C: a black
+ * frame, as Megamind.avi's frame 0, a leftover frame of the shot before in
+ * the source edit, a white flash) straight into its first shot: no cut
+ * (min_shot_length merges it), but the shot's first clean frame is C, and B
+ * is in none of its features. Before, transition_end was the stream's first
+ * frame, and a montage opened the shot on the black frame. A stream that
+ * opens on its shot, or whose first shot has a camera flash right after its
+ * first frame (C W C), keeps transition_end at its first frame. With every
+ * detector. */
+TEST(ShotDetector, StreamOpeningOnAnotherPictureStartsCleanAfterIt)
+{
+  struct Case {
+    const char *what;
+    int len;   /* frames of B */
+    int flash; /* their flat level; < 0: another shot (3) */
+    int clean; /* the first clean frame wanted */
+  };
+  for (DetectorKind kind : {DetectorKind::kAdaptive, DetectorKind::kContent,
+                            DetectorKind::kHistogram, DetectorKind::kHash})
+    for (const Case &c : {Case{"black", 1, 0, 1}, Case{"black", 2, 0, 2}, Case{"white", 1, 255, 1},
+                          Case{"insert", 1, -1, 1}, Case{"nothing", 0, 0, 0}}) {
+      if (c.flash < 0 && kind != DetectorKind::kAdaptive)
+        continue; /* the others see no cut in this change (under 27) */
+      SCOPED_TRACE(testing::Message() << montage::detector_kind_name(kind) << ": " << c.len
+                                      << " frame(s) of " << c.what);
+      ShotDetectorSettings s;
+      s.detector = kind;
+      s.features_every = 1;
+      cv::RNG rng(5);
+      const cv::Mat still = shot_frame(2, 0, rng, 0.0);
+      const Detected run = detect(
+          40,
+          [&](int i) {
+            if (i < c.len)
+              return c.flash < 0 ? shot_frame(3, i, rng)
+                                 : cv::Mat(kSize, CV_8UC3, cv::Scalar::all(c.flash));
+            return with_sensor_noise(still, rng);
+          },
+          s);
+      EXPECT_TRUE(run.boundaries.empty());
+      ASSERT_EQ(run.shots.size(), 1u);
+      const montage::Shot &shot = run.shots[0];
+      EXPECT_EQ(shot.start, 0u);
+      EXPECT_EQ(shot.transition, Transition::kCut);
+      EXPECT_EQ(shot.transition_end, (GstClockTime)c.clean * kFrame);
+      EXPECT_EQ(run.verdicts[0].shot.transition_end, shot.transition_end) << "as announced";
+      ASSERT_TRUE(shot.has_features);
+      EXPECT_GE(shot.features.best_inpoint, (GstClockTime)c.clean * kFrame);
+      /* The still picture's own brightness (its mean luma, about 52), not
+       * pulled by a black or white frame. */
+      cv::Mat luma;
+      cv::cvtColor(still, luma, cv::COLOR_BGR2GRAY);
+      EXPECT_NEAR(shot.features.brightness, cv::mean(luma)[0], 1.0);
+      EXPECT_LT(shot.features.motion_peak, 10.0);
+    }
+  /* A camera flash right after the first frame (C W C): its picture comes
+   * back, and the shot's picture starts at its first frame. */
+  for (DetectorKind kind : {DetectorKind::kAdaptive, DetectorKind::kContent}) {
+    SCOPED_TRACE(testing::Message() << montage::detector_kind_name(kind) << ": flash at 1");
+    ShotDetectorSettings s;
+    s.detector = kind;
+    cv::RNG rng(5);
+    const cv::Mat still = shot_frame(2, 0, rng, 0.0);
+    const Detected run = detect(
+        40,
+        [&](int i) {
+          return i == 1 ? cv::Mat(kSize, CV_8UC3, cv::Scalar::all(255))
+                        : with_sensor_noise(still, rng);
+        },
+        s);
+    ASSERT_EQ(run.shots.size(), 1u);
+    EXPECT_EQ(run.shots[0].transition_end, 0u);
+  }
+}
+
 /* The features of a shot begun on a one-frame insert (A B C) never come
  * from the insert: B is the sharpest frame of the shot (a fine noise
  * pattern, against C's smooth texture), measured (features_every 1), yet

@@ -97,8 +97,11 @@ constexpr const char *kClipAnalyser = "montagescene";
  * flash in the new shot (A C W C) is found (the flash's jump hid it); 31: a
  * shot cut on an insert or a flash (A B C) leaves B out of all its features;
  * 32: with adaptive, a cut through a two-frame flash or insert (A B B C) is
- * on B's first frame, not on C */
-constexpr const char *kClipAnalysisVersion = "32";
+ * on B's first frame, not on C; 33: a clip that opens on one or two frames
+ * of another picture (a black frame) has its first shot's transition_end
+ * after them, and the keyframe path leaves a cut shot's frames before its
+ * transition_end out of all its features */
+constexpr const char *kClipAnalysisVersion = "33";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

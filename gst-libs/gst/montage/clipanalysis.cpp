@@ -773,14 +773,19 @@ GstClockTime frame_duration(const GstVideoInfo *info)
  * decoding's: brightness and contrast over every sample, sharpness and
  * colourfulness over the measured ones, motion over the measured ones that
  * have it (never on the shot's first frame), the in-point and histogram of
- * the sharpest measured clean sample (at or after transition_end).
+ * the sharpest measured clean sample (at or after transition_end). A cut
+ * shot's frames before transition_end (the insert or flash it was cut on,
+ * or that its stream opened on) count in none of them, and the first clean
+ * frame's difference is no motion, as in ShotDetector::accumulate().
  * has_features stays false when no measured clean frame was decoded. */
 void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
 {
   double n = 0, nmeasured = 0, nm = 0, best = -1;
   ShotFeatures f;
+  const bool cut =
+      shot.transition == Transition::kCut && GST_CLOCK_TIME_IS_VALID(shot.transition_end);
   for (const Sample &s : samples) {
-    if (s.ts < shot.start || s.ts >= shot.end)
+    if (s.ts < shot.start || s.ts >= shot.end || (cut && s.ts < shot.transition_end))
       continue;
     n++;
     f.brightness += s.bright;
@@ -790,7 +795,8 @@ void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
     nmeasured++;
     f.sharpness += s.sharp;
     f.colourfulness += s.colour;
-    if (s.motion >= 0 && s.ts != shot.start) { /* not the cut's own difference */
+    if (s.motion >= 0 && s.ts != shot.start &&
+        !(cut && s.ts == shot.transition_end)) { /* not the cut's own difference */
       nm++;
       f.motion_mean += s.motion;
       f.motion_peak = std::max(f.motion_peak, s.motion);
@@ -1460,11 +1466,22 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   if (keyframes) {
     /* 3. One shot list, min_shot_length applied as in a single pass. */
     const GstClockTime first_frame = dec->first_frame();
+    const GstClockTime frame = frame_duration(dec->info());
     Shot cur;
     cur.start = cur.transition_start = cur.transition_end = first_frame;
     for (const Shot &s : col.starts) {
-      if (s.start <= cur.start || s.start - cur.start < options.detector.min_shot_length)
+      if (s.start <= cur.start || s.start - cur.start < options.detector.min_shot_length) {
+        /* A cut one or two frames into the clip, merged: the clip opens
+         * on another picture (a black frame, a leftover frame), and its
+         * first shot's picture starts there, as ShotDetector::clean_start()
+         * finds in full decoding. The runs decode the clip's first GOP
+         * whenever its first frame differs from the next keyframe. */
+        if (shots.empty() && cur.transition_end == first_frame &&
+            s.transition == Transition::kCut && s.start > first_frame &&
+            s.start - first_frame <= ShotDetector::kCleanStartFrames * frame + frame / 2)
+          cur.transition_end = s.start;
         continue;
+      }
       cur.end = s.start;
       shots.push_back(cur);
       cur = s;

@@ -367,7 +367,7 @@ constexpr double kMovingContext = 0.5;
 /* clean_start(): the longest frame between two shots (A B C, B of one or
  * two frames: an insert, a camera flash) after which the shot's picture
  * starts. */
-constexpr size_t kInsertFrames = 2;
+constexpr size_t kInsertFrames = ShotDetector::kCleanStartFrames;
 /* moving_at(): the camera's shift must take out at least half of a frame's
  * change (its content distance with the shift taken out under this share
  * of the plain one) to count as read right. */
@@ -1152,7 +1152,14 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
     else if (pending_ended_)
       v.ended = std::move(pending_ended_);
     pending_ended_.reset();
-    open_shot(f.ts, Transition::kCut, f.ts, f.ts);
+    /* A stream that opens on a frame or two of another picture (a black
+     * frame, a leftover frame of the shot before in the source edit, a
+     * flash) straight into its first shot: that shot's picture starts at
+     * its first clean frame, as after a cut on an insert (A B C with no A):
+     * min_shot_length merges the jump, and before, a montage could open the
+     * shot on the black frame (Megamind.avi: frame 0 black, the picture
+     * from frame 1). */
+    open_shot(f.ts, Transition::kCut, f.ts, f.has_score ? f.ts : clean_start(i));
     v.first = true;
     v.shot = shot_;
     accumulate(f);

@@ -178,6 +178,12 @@ struct FrameVerdict {
 class ShotDetector
 {
 public:
+  /* The most frames of another picture (an insert, a flash, a black frame)
+   * a shot may open on before its own picture, its first clean frame
+   * (Shot::transition_end), starts: after a cut on them (A B C, A B B C) or
+   * at the start of a stream (B C). */
+  static constexpr int kCleanStartFrames = 2;
+
   /* luma_only: grey video; content scores use V alone (ContentScorer::kLumaOnly). */
   explicit ShotDetector(ShotDetectorSettings settings = {}, bool luma_only = false);
 
