@@ -89,9 +89,11 @@ public:
     push_frame_at(i, k, k * kFrame, kFrame, shot_start, features);
   }
 
-  /* Pushes frame k of input i with its own timestamp and duration. */
+  /* Pushes frame k of input i with its own timestamp and duration;
+   * boundary false makes the shot meta montagescene's for a shot begun by no
+   * cut (the stream's first frame). */
   void push_frame_at(int i, int k, GstClockTime pts, GstClockTime duration, bool shot_start = false,
-                     const montage::ShotProgress *features = nullptr)
+                     const montage::ShotProgress *features = nullptr, bool boundary = true)
   {
     GstMemory *mem = gst_allocator_alloc(NULL, 16 * 16, NULL);
     GST_MINI_OBJECT_FLAG_SET(mem, GST_MEMORY_FLAG_NOT_MAPPABLE);
@@ -103,6 +105,7 @@ public:
     if (shot_start) {
       montage::ShotStart s;
       s.transition_start = s.transition_end = pts;
+      s.boundary = boundary;
       ASSERT_TRUE(montage::shot_meta_add(buf, s));
     }
     if (features) {
@@ -409,6 +412,64 @@ TEST(MontageSelect, MinShotLengthAfterTheInputsCut)
   /* 1.0 s (0.04 s after its cut) and 1.4 s (0.44 s): no; 1.6 s (0.64 s): yes. */
   ASSERT_EQ(1u, sw.size());
   EXPECT_EQ(1600 * GST_MSECOND, sw[0].running_time);
+  EXPECT_NE(on_air, pad_index(sw[0].now));
+}
+
+/* At a live start no input has been cut to yet: an input's first frame (with
+ * montagescene's first-shot meta, or without montagescene) is not a cut, so
+ * the first beat switch comes on the first beat the pacing allows, not
+ * min-shot-length (default 1 s) after the inputs started. It came at 1.5 s
+ * here (the first beat 1 s after the other input's first frame). */
+TEST(MontageSelect, FirstSwitchDoesNotWaitMinShotLengthAfterTheStart)
+{
+  for (bool scene_meta : {true, false}) {
+    SCOPED_TRACE(scene_meta ? "first-shot meta" : "no shot meta");
+    Mixer m(2, true);
+    g_object_set(m.element, "beats-per-cut", 1u, NULL); /* min-shot-length: default 1 s */
+    const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND,
+                                             1500 * GST_MSECOND};
+    for (int k = 0; k < 40; k++) {
+      for (int i = 0; i < 2; i++)
+        m.push_frame_at(i, k, k * kFrame, kFrame, scene_meta && k == 0, nullptr, false);
+      m.push_audio(k, beats);
+      GstBuffer *out = m.pull();
+      ASSERT_NE(nullptr, out);
+      gst_buffer_unref(out);
+    }
+    std::vector<Switch> sw = m.switches();
+    ASSERT_GE(sw.size(), 2u);
+    EXPECT_EQ("start", sw[0].reason);
+    EXPECT_EQ("beat", sw[1].reason);
+    EXPECT_EQ(500 * GST_MSECOND, sw[1].beat_time);
+    EXPECT_EQ(13 * kFrame, sw[1].running_time); /* 0.52 s: the frame at or after the beat */
+  }
+}
+
+/* A real cut still holds an input back for min-shot-length, also at the
+ * start: an input that cuts 0.2 s in is not switched to until 1.2 s. */
+TEST(MontageSelect, CutNearTheStartStillHoldsTheInputBack)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, NULL); /* min-shot-length: default 1 s */
+  const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND,
+                                           1200 * GST_MSECOND};
+  int on_air = -1;
+  for (int k = 0; k < 40; k++) {
+    if (k == 1) {
+      std::vector<Switch> sw = m.switches();
+      ASSERT_EQ(1u, sw.size());
+      on_air = pad_index(sw[0].now);
+    }
+    for (int i = 0; i < 2; i++)
+      m.push_frame_at(i, k, k * kFrame, kFrame, k == 0 || (k == 5 && i != on_air), nullptr, k != 0);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ(1200 * GST_MSECOND, sw[0].running_time);
   EXPECT_NE(on_air, pad_index(sw[0].now));
 }
 

@@ -28,9 +28,13 @@
  * "GstMontageShotFeaturesMeta", gst/montage/shotmeta.h); an input without it
  * (no montagescene upstream) has no position and scores 0.5 for closeness. The
  * target comes from the style and the beat's energy. An input is never chosen
- * less than #GstMontageSelect:min-shot-length after its own cut (the frame
- * carrying montagescene's "GstMontageShotMeta", else its first frame), nor
- * when it is not delivering. Freshness is the part of the input's current shot
+ * less than #GstMontageSelect:min-shot-length after its own cut (a frame
+ * carrying montagescene's "GstMontageShotMeta" for a shot boundary), nor
+ * when it is not delivering. The shot an input starts with (its first frame,
+ * or its first after a flush) follows no cut: as a vision mixer's sources,
+ * inputs can be taken as soon as they deliver, so at a live start the first
+ * switch comes on the first beat the pacing and the style's `min-gap` (from
+ * the `start` switch) allow. Freshness is the part of the input's current shot
  * not yet shown; showing again a shot already on air counts as reuse. When the
  * engine's best is the input on air, there is no switch.
  *
@@ -72,6 +76,7 @@
  * it was on air the element switches at once to the best other input (reason
  * `input-lost`). When no input can show the frame, a GAP event covers it, so
  * the output never stalls. Pads can be requested and released in PLAYING.
+
  *
  * ## `montage-switch` element message (one per change of the input on air)
  * - `running-time` (G_TYPE_UINT64): the first output frame from the new input, ns.
@@ -173,7 +178,10 @@ struct Input {
   bool cur_sent = false;
   bool cur_caps_ok = false; /* caps_ok when it came */
   /* Its shots. */
-  GstClockTime shot_start = GST_CLOCK_TIME_NONE; /* running time of its latest cut */
+  GstClockTime shot_start = GST_CLOCK_TIME_NONE; /* running time its current shot began */
+  /* Running time of its latest cut (a shot begun by a boundary); NONE while
+   * its current shot began with its stream (first frame, flush). */
+  GstClockTime cut = GST_CLOCK_TIME_NONE;
   guint shot_serial = 0;
   guint aired_serial = G_MAXUINT; /* shot last on air */
   GstClockTime aired = 0;         /* time that shot has been on air, ns */
@@ -245,6 +253,7 @@ static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstA
   in->clear_current();
   in->covered_end = 0;
   in->lost = false;
+  in->cut = GST_CLOCK_TIME_NONE;
   return GST_FLOW_OK;
 }
 
@@ -332,6 +341,9 @@ void read_shot_metas(SelectState *state, Input *in, GstBuffer *buf, GstClockTime
   montage::ShotStart start;
   if (montage::shot_meta_get(buf, start)) {
     in->shot_start = rt;
+    /* The shot montagescene begins at the stream's start (or after a flush)
+     * follows no cut: nothing to hold the input back for. */
+    in->cut = start.boundary ? rt : GST_CLOCK_TIME_NONE;
     in->shot_serial++;
     in->item.has_features = false;
     in->item.histogram.clear();
@@ -719,6 +731,7 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
     p->input->clear_current();
     gst_clear_caps(&p->input->caps);
     p->input->caps_ok = false;
+    p->input->cut = GST_CLOCK_TIME_NONE;
   }
   unref_pads(pads);
   self->state->engine.reset();
@@ -895,9 +908,10 @@ static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat 
     const Input *in = p->input;
     const GstClockTime age =
         GST_CLOCK_TIME_IS_VALID(in->shot_start) && t >= in->shot_start ? t - in->shot_start : 0;
-    if (strict && p != state->on_air && age < min_len) {
+    const bool recent_cut = GST_CLOCK_TIME_IS_VALID(in->cut) && t < in->cut + min_len;
+    if (strict && p != state->on_air && recent_cut) {
       GST_LOG_OBJECT(self, "%s: %" GST_TIME_FORMAT " since its cut", GST_PAD_NAME(p),
-                     GST_TIME_ARGS(age));
+                     GST_TIME_ARGS(t >= in->cut ? t - in->cut : 0));
       return false;
     }
     const bool aired = in->aired_serial == in->shot_serial && in->aired > 0;
@@ -1236,8 +1250,8 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
       gobject_class, PROP_MIN_SHOT_LENGTH,
       g_param_spec_uint64("min-shot-length", "Minimum shot length",
                           "Minimum shot length in nanoseconds: an input is not switched to until "
-                          "this long after its own cut (montagescene's shot start, or its first "
-                          "frame)",
+                          "this long after its own cut (montagescene's shot boundary; an input's "
+                          "first frame is no cut)",
                           0, G_MAXUINT64, kDefaultMinShotLength, rw_playing));
   g_object_class_install_property(
       gobject_class, PROP_STYLE,
