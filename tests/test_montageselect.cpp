@@ -699,6 +699,51 @@ TEST(MontageSelect, InputsSlightlyOffTheGridEndWithTheirLastFrame)
     EXPECT_EQ("start", s.reason) << "at " << GST_TIME_AS_MSECONDS(s.running_time) << " ms";
 }
 
+/* The input on air ends while another, started later on the grid, has one
+ * frame left and has sent EOS too (live sources started a few milliseconds
+ * apart, ending one after the other): no input-lost switch to it for that
+ * frame, a flash; the mix ends with the input on air. There was a switch to
+ * the later input for the last frame. */
+TEST(MontageSelect, NoInputLostSwitchToAnInputAboutToEnd)
+{
+  constexpr int kFrames = 10;
+  constexpr GstClockTime kLater = 25 * GST_MSECOND; /* over half a frame */
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  int pulled = 0;
+  for (int k = 0; k < kFrames; k++) {
+    m.push_frame_at(0, k, k * kFrame, kFrame);
+    m.push_frame_at(1, k, k * kFrame + kLater, kFrame);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(std::make_pair(0, k), m.source_of(out));
+    gst_buffer_unref(out);
+    pulled++;
+  }
+  /* The later input's end arrives first, then the one on air ends. */
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[1], gst_event_new_eos()));
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_eos()));
+  bool eos = false;
+  for (int n = 0; n < 10000 && !eos; n++) {
+    while (GstBuffer *out = gst_harness_try_pull(m.out())) {
+      ADD_FAILURE() << "frame " << GST_TIME_AS_MSECONDS(GST_BUFFER_PTS(out)) << " ms from input "
+                    << m.source_of(out).first << " after the input on air ended";
+      gst_buffer_unref(out);
+    }
+    while (GstEvent *e = gst_harness_try_pull_event(m.out())) {
+      eos = eos || GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+      gst_event_unref(e);
+    }
+    if (!eos)
+      g_usleep(1000);
+  }
+  EXPECT_TRUE(eos);
+  EXPECT_EQ(kFrames, pulled);
+  for (const Switch &s : m.switches())
+    EXPECT_EQ("start", s.reason) << "at " << GST_TIME_AS_MSECONDS(s.running_time) << " ms to "
+                                 << s.now;
+}
+
 /* The input on air changes to another size mid-stream: it is taken out of
  * the choice (a warning names it, RECONFIGURE goes upstream so a converter
  * there can go back to the output's format), the mix goes on from the other

@@ -76,7 +76,14 @@
  * it was on air the element switches at once to the best other input (reason
  * `input-lost`). When no input can show the frame, a GAP event covers it, so
  * the output never stalls. Pads can be requested and released in PLAYING.
-
+ *
+ * No switch is made that could not hold: an input whose EOS has arrived (by
+ * the time the frame is decided) and whose data ends less than the style's
+ * `min-gap` (at least two output frames) after the frame is not switched to,
+ * whatever the reason, nor kept on air at a beat. So when live inputs end one
+ * after the other, the mix ends with the input on air (GAP for any frame
+ * left) instead of cutting, `input-lost`, to the input that started a few
+ * milliseconds later for its last frame, a flash.
  *
  * ## `montage-switch` element message (one per change of the input on air)
  * - `running-time` (G_TYPE_UINT64): the first output frame from the new input, ns.
@@ -168,6 +175,11 @@ struct Input {
   std::size_t slot = 0;               /* engine item index (video pads) */
   std::atomic<bool> released{false};  /* set by release_pad */
   bool seen_data = false;
+  /* Set on the upstream streaming thread as they arrive, before the pad's
+   * queue: an EOS has come (its stream ends after the buffers queued), and
+   * the end (PTS + duration, in the stream's segment) of the latest buffer. */
+  std::atomic<bool> eos_arrived{false};
+  std::atomic<GstClockTime> arrived_end{GST_CLOCK_TIME_NONE};
   GstCaps *caps = nullptr; /* of its latest CAPS event */
   bool caps_ok = false;    /* those caps have the output's format */
   bool lost = false;
@@ -254,7 +266,21 @@ static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstA
   in->covered_end = 0;
   in->lost = false;
   in->cut = GST_CLOCK_TIME_NONE;
+  in->eos_arrived = false;
+  in->arrived_end = GST_CLOCK_TIME_NONE;
   return GST_FLOW_OK;
+}
+
+/* Called for every buffer as it arrives (upstream's streaming thread): notes
+ * where the input's data reaches. Never skips. */
+static gboolean gst_montage_select_pad_skip_buffer(GstAggregatorPad *aggpad, GstAggregator *,
+                                                   GstBuffer *buffer)
+{
+  Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
+  if (!in->is_beat && GST_BUFFER_PTS_IS_VALID(buffer))
+    in->arrived_end = GST_BUFFER_PTS(buffer) +
+                      (GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : 0);
+  return FALSE;
 }
 
 static void gst_montage_select_pad_finalize(GObject *object)
@@ -271,6 +297,8 @@ static void gst_montage_select_pad_class_init(GstMontageSelectPadClass *klass)
 {
   G_OBJECT_CLASS(klass)->finalize = gst_montage_select_pad_finalize;
   GST_AGGREGATOR_PAD_CLASS(klass)->flush = GST_DEBUG_FUNCPTR(gst_montage_select_pad_flush);
+  GST_AGGREGATOR_PAD_CLASS(klass)->skip_buffer =
+      GST_DEBUG_FUNCPTR(gst_montage_select_pad_skip_buffer);
 }
 
 static void gst_montage_select_pad_init(GstMontageSelectPad *pad)
@@ -609,8 +637,12 @@ static GstFlowReturn gst_montage_select_sink_event_pre_queue(GstAggregator *agg,
                                                              GstEvent *event)
 {
   GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
-  const bool video_caps =
-      GST_EVENT_TYPE(event) == GST_EVENT_CAPS && !GST_MONTAGE_SELECT_PAD(aggpad)->input->is_beat;
+  Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS)
+    in->eos_arrived = true;
+  else if (GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START)
+    in->eos_arrived = false;
+  const bool video_caps = GST_EVENT_TYPE(event) == GST_EVENT_CAPS && !in->is_beat;
   GstCaps *caps = nullptr;
   if (video_caps) {
     gst_event_parse_caps(event, &caps);
@@ -732,6 +764,8 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
     gst_clear_caps(&p->input->caps);
     p->input->caps_ok = false;
     p->input->cut = GST_CLOCK_TIME_NONE;
+    p->input->eos_arrived = false;
+    p->input->arrived_end = GST_CLOCK_TIME_NONE;
   }
   unref_pads(pads);
   self->state->engine.reset();
@@ -772,6 +806,28 @@ bool available_at(const Input *in, GstAggregatorPad *pad, GstClockTime m)
   return !in->is_beat && !in->released && in->cur_caps_ok && !in->lost &&
          !gst_aggregator_pad_is_eos(pad) && GST_CLOCK_TIME_IS_VALID(in->cur_start) &&
          in->current != nullptr && in->cur_start < m && in->cur_end >= m;
+}
+
+/* Whether the input's stream is known to end before running time `until`:
+ * its EOS has arrived and neither its current buffer nor any buffer queued
+ * behind it reaches `until`. Unknown (no EOS yet): false. */
+bool ends_before(const Input *in, GstAggregatorPad *pad, GstClockTime until)
+{
+  if (!in->eos_arrived)
+    return false;
+  GstClockTime end = GST_CLOCK_TIME_IS_VALID(in->cur_end) ? in->cur_end : 0;
+  const GstClockTime arrived = in->arrived_end;
+  if (GST_CLOCK_TIME_IS_VALID(arrived)) {
+    GST_OBJECT_LOCK(pad);
+    const GstClockTime rt =
+        pad->segment.format == GST_FORMAT_TIME
+            ? gst_segment_to_running_time(&pad->segment, GST_FORMAT_TIME, arrived)
+            : arrived;
+    GST_OBJECT_UNLOCK(pad);
+    if (GST_CLOCK_TIME_IS_VALID(rt))
+      end = std::max(end, rt);
+  }
+  return end < until;
 }
 
 } // namespace
@@ -906,6 +962,15 @@ static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat 
       return false;
     }
     const Input *in = p->input;
+    /* A switch it could not hold for the style's min-gap would flash: an
+     * input known to end sooner is not switched to (nor kept on air at a beat:
+     * the beat may then cut to one that goes on). */
+    const GstClockTime hold = std::max(state->style.pacing.min_gap, 2 * f.d);
+    if (ends_before(in, GST_AGGREGATOR_PAD(p), t + hold)) {
+      GST_LOG_OBJECT(self, "%s: ends within %" GST_TIME_FORMAT, GST_PAD_NAME(p),
+                     GST_TIME_ARGS(hold));
+      return false;
+    }
     const GstClockTime age =
         GST_CLOCK_TIME_IS_VALID(in->shot_start) && t >= in->shot_start ? t - in->shot_start : 0;
     const bool recent_cut = GST_CLOCK_TIME_IS_VALID(in->cut) && t < in->cut + min_len;
