@@ -744,7 +744,8 @@ TEST(Tool, LiveMixEndsEveryClipAtItsEnd)
   ToolRun r = run_tool({"--live", "-m", song, "-o", out, "-d", "4", a, b});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err.find("input-lost"), std::string::npos) << r.err;
-  /* One line per switch: "   1.933 s  sink_1 -> sink_0 (beat, score 2.64)". */
+  /* One line per switch, naming the clips as given (it named montageselect's
+   * pads): "   1.933 s  .../vtest.avi -> .../Megamind.avi (beat, score 2.64)". */
   gchar **lines = g_strsplit(r.err.c_str(), "\n", -1);
   int switches = 0;
   for (gchar **l = lines; *l; l++) {
@@ -752,6 +753,15 @@ TEST(Tool, LiveMixEndsEveryClipAtItsEnd)
       continue;
     switches++;
     EXPECT_LT(g_ascii_strtod(*l, nullptr), 4.0) << *l;
+    const std::string line = *l;
+    EXPECT_EQ(line.find("sink_"), std::string::npos) << line;
+    const bool from_a = line.find(" " + a + " -> ") != std::string::npos;
+    const bool to_a = line.find(" -> " + a + " (") != std::string::npos;
+    const bool from_b = line.find(" " + b + " -> ") != std::string::npos;
+    const bool to_b = line.find(" -> " + b + " (") != std::string::npos;
+    EXPECT_TRUE((from_a && to_b) || (from_b && to_a) ||
+                (line.find(" - -> ") != std::string::npos && (to_a || to_b)))
+        << line;
   }
   g_strfreev(lines);
   EXPECT_GT(switches, 0) << r.err;

@@ -36,12 +36,14 @@
 #include <gst/montage/encoder.h>
 #include <gst/pbutils/pbutils.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include <glib/gstdio.h>
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -127,7 +129,21 @@ struct Live {
   /* Frames of the mix that went to the encoder (after the end's probe). */
   std::atomic<guint64> mixed_frames{0};
   std::vector<GstPad *> entries; /* each branch's first sink pad (borrowed from the branches) */
+  /* montageselect's pad name -> the clip it plays, as the user gave it. */
+  std::map<std::string, std::string> clip_of_pad;
 };
+
+/* The clip playing into montageselect's pad `pad` (a montage-switch
+ * message's previous-pad or new-pad), as the user named it; "-" for none
+ * (the first switch's previous-pad is ""), the pad name for a pad the mix
+ * does not know. */
+std::string clip_name(const Live *live, const gchar *pad)
+{
+  if (!pad || !*pad)
+    return "-";
+  auto it = live->clip_of_pad.find(pad);
+  return it != live->clip_of_pad.end() ? it->second : std::string(pad);
+}
 
 void end_stream(Live *live)
 {
@@ -319,10 +335,10 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data)
     double total = 0.0;
     gst_structure_get_uint64(s, "running-time", &t);
     gst_structure_get_double(s, "total", &total);
-    const gchar *prev = gst_structure_get_string(s, "previous-pad");
-    g_printerr("%8.3f s  %s -> %s (%s, score %.2f)\n", t / 1e9, prev && *prev ? prev : "-",
-               gst_structure_get_string(s, "new-pad"), gst_structure_get_string(s, "reason"),
-               total);
+    g_printerr("%8.3f s  %s -> %s (%s, score %.2f)\n", t / 1e9,
+               clip_name(live, gst_structure_get_string(s, "previous-pad")).c_str(),
+               clip_name(live, gst_structure_get_string(s, "new-pad")).c_str(),
+               gst_structure_get_string(s, "reason"), total);
     break;
   }
   default:
@@ -449,6 +465,14 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     GstPad *selpad = gst_element_request_pad_simple(sel, "sink_%u");
     GstPad *qsrc = gst_element_get_static_pad(q, "src");
     ok = ok && selpad && gst_pad_link(qsrc, selpad) == GST_PAD_LINK_OK;
+    if (selpad) {
+      /* The same file given twice is told apart by its place among the clips
+       * played (those left out above not counted). */
+      std::string name = montage_tool::shown(clips[i]);
+      if (std::count(clips.begin(), clips.end(), clips[i]) > 1)
+        name += " (input " + std::to_string(i + 1) + ")";
+      live.clip_of_pad[GST_PAD_NAME(selpad)] = name;
+    }
     gst_pad_add_probe(qsrc, GST_PAD_PROBE_TYPE_BUFFER, on_video_at_end, &live, NULL);
     gst_object_unref(qsrc);
     if (selpad)
