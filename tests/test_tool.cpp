@@ -692,8 +692,11 @@ TEST(Tool, ExportsTheSameEditForEditors)
 /* --live plays the clips at once into montageselect, cutting on the beats.
  * It ends at -d of the song's running time (it ran on for the time the
  * pipeline took to start: 6.0 s of video for -d 5), and a file that is no
- * video (here an empty one) is reported and left out, not the end of the mix.
- * A song without sound is an error (it made an MP4 with no valid track). */
+ * video (an empty one, one that is no media, one that does not exist) is
+ * reported once, in the planned path's words, and left out, not the end of
+ * the mix (GStreamer's "Could not determine type of stream." and "Resource
+ * not found." were printed). A song without sound is an error (it made an
+ * MP4 with no valid track). */
 TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
 {
   std::string song = montage_test::media_path("just_over_the_horizon.ogg");
@@ -702,10 +705,25 @@ TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
   ASSERT_FALSE(song.empty() || a.empty() || b.empty());
   const std::string empty = tmp_path("empty.mp4");
   ASSERT_TRUE(g_file_set_contents(empty.c_str(), "", 0, nullptr));
+  const std::string notes = tmp_path("live-notes.txt");
+  ASSERT_TRUE(g_file_set_contents(notes.c_str(), "not a video\n", -1, nullptr));
+  const std::string missing = tmp_path("live-missing.mp4");
   std::string out = tmp_path("live.mp4");
-  ToolRun r = run_tool({"--live", "-q", "-m", song, "-o", out, "-d", "5", a, empty, b});
+  ToolRun r =
+      run_tool({"--live", "-q", "-m", song, "-o", out, "-d", "5", a, empty, notes, missing, b});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("skipping " + empty + ": "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipping " + notes + ": not a media file GStreamer recognises ("),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("skipping " + missing + ": no such file\n"), std::string::npos) << r.err;
+  for (const std::string &left_out : {empty, notes, missing}) {
+    const size_t first = r.err.find(left_out);
+    EXPECT_EQ(r.err.find(left_out, first + 1), std::string::npos)
+        << left_out << " named more than once:\n"
+        << r.err;
+  }
+  g_unlink(notes.c_str());
   Discovered d = discover(out);
   ASSERT_TRUE(d.ok);
   EXPECT_TRUE(d.h264);

@@ -33,6 +33,7 @@
 
 #include <glib-unix.h>
 #include <gst/audio/audio.h>
+#include <gst/montage/clipanalysis.h>
 #include <gst/montage/encoder.h>
 #include <gst/pbutils/pbutils.h>
 
@@ -273,14 +274,38 @@ GstPadProbeReturn on_mixed_frame(GstPad *, GstPadProbeInfo *, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Why `uri` cannot be used (no file, not a media file, or no stream of the
- * kind wanted: video for a clip, audio for the song), or "" when it can. */
-std::string unusable(GstDiscoverer *disc, const std::string &uri, bool video)
+/* Why the clip or song `path` (a file, or a URI) cannot be used, in the
+ * planned path's words (analysis.cpp): "no such file", "not a regular file",
+ * "not a media file GStreamer recognises (...)", "no decoder for its format
+ * is installed (...)", "cannot be decoded, ..." (montage::local_file_uri(),
+ * montage::explain_decode_error()), or no stream of the kind wanted ("it has
+ * no video stream" for a clip, "... audio ..." for the song); "" when it can.
+ * GStreamer's own words were "Resource not found." and "Could not determine
+ * type of stream.". */
+std::string unusable(GstDiscoverer *disc, const std::string &path, bool video)
 {
   GError *err = nullptr;
+  std::string uri;
+  if (gst_uri_is_valid(path.c_str())) {
+    uri = path;
+  } else {
+    gchar *local = montage::local_file_uri(path, &err);
+    if (!local) {
+      std::string why = err ? err->message : "it could not be read";
+      g_clear_error(&err);
+      return why;
+    }
+    uri = local;
+    g_free(local);
+  }
   GstDiscovererInfo *info = gst_discoverer_discover_uri(disc, uri.c_str(), &err);
   std::string why;
   if (!info || gst_discoverer_info_get_result(info) != GST_DISCOVERER_OK) {
+    if (err && err->domain == GST_STREAM_ERROR) {
+      GError *explained = nullptr;
+      montage::explain_decode_error(err, &explained);
+      err = explained;
+    }
     why = err ? err->message : "it could not be read";
   } else {
     GList *streams = video ? gst_discoverer_info_get_video_streams(info)
@@ -369,7 +394,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   }
   std::string why = montage_tool::empty_file(song);
   if (why.empty())
-    why = unusable(disc, to_uri(song), false);
+    why = unusable(disc, song, false);
   if (!why.empty()) {
     g_printerr("gst-montage: cannot use the song %s: %s\n", montage_tool::shown(song).c_str(),
                montage_tool::valid_utf8(why.c_str()).c_str());
@@ -380,7 +405,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   for (const std::string &clip : clip_paths) {
     why = montage_tool::empty_file(clip);
     if (why.empty())
-      why = unusable(disc, to_uri(clip), true);
+      why = unusable(disc, clip, true);
     if (why.empty())
       clips.push_back(clip);
     else
