@@ -473,6 +473,36 @@ TEST(MontageSelect, CutNearTheStartStillHoldsTheInputBack)
   EXPECT_NE(on_air, pad_index(sw[0].now));
 }
 
+/* A cut in the input on air is a cut the viewer sees: a beat switch does not
+ * come sooner than the style's min-gap (balanced: 0.4 s) after it either.
+ * The input on air cuts at 0.92 s; the beat at 1.0 s (0.08 s later, a flash)
+ * is let pass and the switch comes on the beat at 1.4 s. It came at 1.0 s. */
+TEST(MontageSelect, NoBeatSwitchRightAfterACutOnAir)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  const std::vector<GstClockTime> beats = {1000 * GST_MSECOND, 1400 * GST_MSECOND};
+  int on_air = -1;
+  for (int k = 0; k < 45; k++) {
+    if (k == 1) {
+      std::vector<Switch> sw = m.switches();
+      ASSERT_EQ(1u, sw.size());
+      on_air = pad_index(sw[0].now);
+    }
+    for (int i = 0; i < 2; i++)
+      m.push_frame(i, k, k == 23 && i == on_air);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ(1400 * GST_MSECOND, sw[0].running_time);
+  EXPECT_EQ(1400 * GST_MSECOND, sw[0].beat_time);
+  EXPECT_EQ(on_air, pad_index(sw[0].previous));
+}
+
 /* The input on air sends EOS: the next frame comes from another input. */
 TEST(MontageSelect, InputEndingIsTakenOut)
 {

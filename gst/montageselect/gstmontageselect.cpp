@@ -20,7 +20,9 @@
  * is its montagebeat strength / 4, clamped to 0..1; in bpm mode 0.5). With
  * two or more beats per cut and a known meter, the switch waits for a
  * downbeat, up to twice the count. No switch comes sooner than the style's
- * `min-gap` after the previous one.
+ * `min-gap` after the shot on screen began: the previous switch, or a cut in
+ * the input on air since (montagescene's shot meta at a boundary), which the
+ * viewer sees as a cut too.
  *
  * ## Choosing an input
  * At a switch, each input is a point in the engine's feature space: the
@@ -1175,9 +1177,16 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
                                             : pace.beats_per_cut_medium;
       wanted = std::max(wanted, 1u);
     }
+    /* The shot on screen began at the switch to the input on air, or at a
+     * cut in that input since (a cut the viewer saw too). */
+    GstClockTime shot_on_screen = state->on_air_since;
+    const GstClockTime air_cut = previous->input->cut;
+    if (GST_CLOCK_TIME_IS_VALID(air_cut) &&
+        (!GST_CLOCK_TIME_IS_VALID(shot_on_screen) || air_cut > shot_on_screen))
+      shot_on_screen = air_cut;
     bool due = state->beats_since_switch >= wanted &&
-               (!GST_CLOCK_TIME_IS_VALID(state->on_air_since) ||
-                f.t - state->on_air_since >= pace.min_gap);
+               (!GST_CLOCK_TIME_IS_VALID(shot_on_screen) ||
+                (f.t >= shot_on_screen && f.t - shot_on_screen >= pace.min_gap));
     if (due && wanted >= 2 && beat.meter_known && !beat.downbeat &&
         state->beats_since_switch < 2 * wanted)
       due = false;
