@@ -651,7 +651,7 @@ TEST(Tool, ExtractWritesTheExactExcerptOfAnAdtsSong)
   EXPECT_EQ(len - 44, 441000u * 2);
   g_free(data);
 
-  r = run_tool({"extract", song, "--start", "1", "--end", "2", "-o", wav + ".2"});
+  r = run_tool({"extract", song, "--start", "1", "--end", "2", "-o", tmp_path("extract-2.wav")});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("not a raw AAC (ADTS) stream"), std::string::npos) << r.err;
   g_unlink(aac.c_str());
@@ -1164,6 +1164,15 @@ TEST(Tool, ExtractUsageErrorsNameTheOptionAtFault)
       {{"--start", "1", "--end", "2", "--priming", "bogus"},
        "extract: --priming bogus: give none, ffmpeg, apple or a number"},
   };
+  /* A name that says another format: extract wrote WAV under it. */
+  {
+    ToolRun r =
+        run_tool({"extract", aac, "--start", "1", "--end", "2", "-o", tmp_path("usage.mp3")});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(r.err.rfind("extract: -o ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("usage.mp3: extract writes WAV, name it .wav"), std::string::npos)
+        << r.err;
+  }
   for (const auto &[options, message] : cases) {
     std::vector<std::string> args = {"extract", aac, "-o", wav};
     args.insert(args.end(), options.begin(), options.end());

@@ -113,6 +113,11 @@ std::string usage_error(GstClockTime &start, GstClockTime &end, guint &priming)
     return "name one ADTS song";
   if (!opt_output)
     return "-o OUT.wav is required";
+  /* extract writes WAV whatever the name: a name that says another format
+   * (.mp3, .aac) would give players a file they take for that format. */
+  const size_t n = strlen(opt_output);
+  if (n < 4 || g_ascii_strcasecmp(opt_output + n - 4, ".wav") != 0)
+    return std::string("-o ") + shown(opt_output) + ": extract writes WAV, name it .wav";
   if (!opt_start)
     return "--start S is required";
   if (!parse_seconds(opt_start, start) || start == (GstClockTime)G_MAXINT64)
