@@ -1476,6 +1476,44 @@ TEST(Tool, EveryExportGivenIsWritten)
   }
 }
 
+/* An export that cannot be written does not cost the montage: the export
+ * is named with the reason, the MP4 and the plan are still written, the last
+ * line says what was not, and the status is 1. A failed export used to end
+ * the run before the render (status 1, no MP4). The export here fails on its
+ * name: 251 bytes is a valid file name, but the temporary file written beside
+ * it (".NAME.partial-PID") is longer than the 255 a file system allows. */
+TEST(Tool, AnExportThatCannotBeWrittenDoesNotStopTheMontage)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const std::string out = tmp_path("kept.mp4"), json = tmp_path("kept.json");
+  const std::string lost = tmp_path((std::string(246, 'e') + ".otio").c_str());
+  ToolRun r = run_tool(
+      {"-m", song, "-o", out, "-d", "3", "--preview", "--plan-json", json, "--export", lost, a});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("cannot write " + lost), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("montage written to " + out), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; not written: " + lost + "\n"), std::string::npos) << r.out;
+  EXPECT_FALSE(g_file_test(lost.c_str(), G_FILE_TEST_EXISTS));
+  Discovered d = discover(out);
+  EXPECT_TRUE(d.ok) << "the montage was rendered";
+  PlanFile plan = read_plan(json);
+  EXPECT_FALSE(plan.segments.empty()) << "the plan was written";
+  EXPECT_NEAR(d.duration, plan.duration, 0.05);
+
+  /* Without a render, the same: the plan is written, the export named. */
+  g_unlink(json.c_str());
+  ToolRun plan_only = run_tool(
+      {"-q", "-m", song, "-d", "3", "--no-render", "--export", lost, "--plan-json", json, a});
+  EXPECT_EQ(plan_only.status, 1) << plan_only.err;
+  EXPECT_NE(plan_only.out.find("(not rendered); not written: " + lost), std::string::npos)
+      << plan_only.out;
+  EXPECT_TRUE(g_file_test(json.c_str(), G_FILE_TEST_EXISTS));
+  g_unlink(out.c_str());
+  g_unlink(json.c_str());
+}
+
 /* Ctrl-C during the analysis: a line says what stopped and what is kept (the
  * finished analyses, in the cache), and the status is 130; it was 130 with
  * nothing said. One analysis at a time (-j 1): the song first, then the

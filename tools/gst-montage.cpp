@@ -16,6 +16,11 @@
  * clip, unusable song, render failure), with the reason on stderr; 2 on a
  * usage error. Clips that cannot be used are reported and skipped. The
  * output file appears only when complete.
+ * A side output that cannot be written (--plan-json, --export, --storyboard:
+ * an .xges whose clips GES would cut short, a file name too long for the
+ * file system) does not stop the montage: a warning names the file and the
+ * reason, the montage is still rendered and the other outputs written, the
+ * last line ends "; not written: FILE, ..." and the status is 1.
  * Every output's directory, and that no two outputs name one file, are
  * checked before any work (exit 2). --export may be given more than once.
  * Interrupted while rendering (Ctrl-C, SIGTERM): the partial file is removed
@@ -100,7 +105,8 @@ const GOptionEntry kEntries[] = {
     {"export", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_exports,
      "Also write the edit for an editor; format from the extension: .xges (GES, Pitivi), .edl "
      "(CMX 3600), .otio (OpenTimelineIO), .fcpxml (Final Cut Pro, DaVinci Resolve); may be "
-     "given more than once",
+     "given more than once. A file that cannot be written is reported, the rest is still made, "
+     "and the status is 1",
      "PATH"},
     {"storyboard", 0, 0, G_OPTION_ARG_FILENAME, &opt_storyboard,
      "Also draw the plan as one PNG: energy, beats, sections, cuts and a thumbnail per segment",
@@ -1026,7 +1032,13 @@ int cmd_make(int argc, char **argv)
   settings.duration = duration;
   montage::PlanResult result_plan;
   montage::Plan &plan = result_plan.plan;
+  /* Side outputs of the latest plan that could not be written: each is
+   * reported as it fails and named again on the last line (status 1), and
+   * the montage is made all the same (a failed export used to end the run
+   * before the render, losing the montage the user asked for). */
+  std::vector<std::string> not_written;
   auto make_plan = [&]() -> bool {
+    not_written.clear();
     try {
       result_plan = montage::plan_montage_explained(song, clips, settings);
     } catch (const montage::PlanError &e) {
@@ -1041,11 +1053,13 @@ int cmd_make(int argc, char **argv)
     if (opt_plan_json) {
       GError *json_err = nullptr;
       if (!montage::write_plan_json(result_plan, song, clips, opt_plan_json, &json_err)) {
-        warn("cannot write the plan to %s: %s", shown(opt_plan_json).c_str(), json_err->message);
+        warn("cannot write the plan to %s (going on without it): %s", shown(opt_plan_json).c_str(),
+             json_err->message);
         g_clear_error(&json_err);
-        return false;
+        not_written.push_back(opt_plan_json);
+      } else {
+        info("edit decision list written to %s", shown(opt_plan_json).c_str());
       }
-      info("edit decision list written to %s", shown(opt_plan_json).c_str());
     }
     for (gchar **e = opt_exports; e && *e; e++) {
       montage::ExportOptions eo;
@@ -1053,9 +1067,10 @@ int cmd_make(int argc, char **argv)
       eo.height = height;
       GError *export_err = nullptr;
       if (!montage::export_plan(plan, song, clips, *e, eo, &export_err)) {
-        warn("cannot write %s: %s", shown(*e).c_str(), export_err->message);
+        warn("cannot write %s (going on without it): %s", shown(*e).c_str(), export_err->message);
         g_clear_error(&export_err);
-        return false;
+        not_written.push_back(*e);
+        continue;
       }
       info("edit exported to %s", shown(*e).c_str());
     }
@@ -1064,21 +1079,37 @@ int cmd_make(int argc, char **argv)
   if (!make_plan())
     return 1;
   double t_plan = seconds_since(t_plan0);
+  bool board_lost = false;
   if (opt_storyboard) {
     montage::StoryboardOptions board;
     if (!montage::write_storyboard(plan, song, clips, opt_storyboard, board, &err)) {
-      warn("cannot draw the storyboard %s: %s", shown(opt_storyboard).c_str(), err->message);
+      warn("cannot draw the storyboard %s (going on without it): %s", shown(opt_storyboard).c_str(),
+           err->message);
       g_clear_error(&err);
-      return 1;
+      board_lost = true;
+    } else {
+      info("storyboard drawn to %s", shown(opt_storyboard).c_str());
     }
-    info("storyboard drawn to %s", shown(opt_storyboard).c_str());
   }
+  /* "; not written: A, B" for the last line, and the status: 1 when a side
+   * output is missing (the storyboard is drawn once, from the first plan). */
+  auto missing = [&]() {
+    std::vector<std::string> all = not_written;
+    if (board_lost)
+      all.push_back(opt_storyboard);
+    std::string text;
+    for (const std::string &path : all)
+      text += (text.empty() ? "; not written: " : ", ") + shown(path.c_str());
+    return text;
+  };
 
   if (opt_no_render) {
+    const std::string lost = missing();
     printf("planned %zu segments, %.2f s; analysis %.2f s (%zu analysed, %zu from cache), plan "
-           "%.3f s (not rendered)\n",
-           plan.segments.size(), plan.duration / 1e9, t_analysis, n_analysed, n_cached, t_plan);
-    return 0;
+           "%.3f s (not rendered)%s\n",
+           plan.segments.size(), plan.duration / 1e9, t_analysis, n_analysed, n_cached, t_plan,
+           lost.c_str());
+    return lost.empty() ? 0 : 1;
   }
 
   /* 3. Render. */
@@ -1140,11 +1171,12 @@ int cmd_make(int argc, char **argv)
     return 1;
   }
   double t_render = seconds_since(t_render0);
+  const std::string lost = missing();
   printf("montage written to %s (%.2f s, %zu segments, %s); analysis %.2f s (%zu analysed, %zu "
-         "from cache), plan %.3f s, render %.2f s\n",
+         "from cache), plan %.3f s, render %.2f s%s\n",
          shown(opt_output).c_str(), plan.duration / 1e9, plan.segments.size(),
-         result.encoder.c_str(), t_analysis, n_analysed, n_cached, t_plan, t_render);
-  return 0;
+         result.encoder.c_str(), t_analysis, n_analysed, n_cached, t_plan, t_render, lost.c_str());
+  return lost.empty() ? 0 : 1;
 }
 
 } // namespace
