@@ -100,8 +100,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * on B's first frame, not on C; 33: a clip that opens on one or two frames
  * of another picture (a black frame) has its first shot's transition_end
  * after them, and the keyframe path leaves a cut shot's frames before its
- * transition_end out of all its features */
-constexpr const char *kClipAnalysisVersion = "33";
+ * transition_end out of all its features; 34: the length the container
+ * states (ClipAnalysis::stated_duration), which entries of 33 and before
+ * lack (they are analysed again) */
+constexpr const char *kClipAnalysisVersion = "34";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -362,7 +362,7 @@ std::vector<uint8_t> encode_clip(const ClipAnalysis &c)
   }
   msgpack::sbuffer buf(256 + n * 120 + hist.size() * sizeof(float));
   Packer pk(&buf);
-  pk.pack_array(8);
+  pk.pack_array(9);
   pk.pack(c.path);
   pk.pack(c.uri);
   pk.pack_uint64(c.duration);
@@ -387,6 +387,8 @@ std::vector<uint8_t> encode_clip(const ClipAnalysis &c)
   pack_column(pk, hist);
   /* Was reserved (nil) before analysis_path; a nil still reads as "". */
   pk.pack(c.analysis_path);
+  /* Since clip analysis version 34; an entry of 8 fields reads as none. */
+  pk.pack_uint64(c.stated_duration);
   return to_bytes(buf);
 }
 
@@ -394,9 +396,10 @@ bool decode_clip(const uint8_t *data, size_t size, ClipAnalysis &out)
 {
   ClipAnalysis c;
   bool ok = decode_guarded(data, size, [&](const msgpack::object &o) {
-    if (array_size(o) != 8)
+    if (array_size(o) != 8 && array_size(o) != 9)
       throw msgpack::type_error();
     c.path = as_string(at(o, 0));
+    c.stated_duration = array_size(o) == 9 ? as_u64(at(o, 8)) : GST_CLOCK_TIME_NONE;
     c.uri = as_string(at(o, 1));
     c.duration = as_u64(at(o, 2));
     c.first_frame = as_u64(at(o, 3));

@@ -2,6 +2,8 @@
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/progress-meter.h>
 
+#include <gst/pbutils/pbutils.h>
+
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -885,6 +887,29 @@ gchar *local_file_uri(const std::string &path, GError **error)
   return uri;
 }
 
+/* The length the container of `uri` states, as GES learns it: GstDiscoverer's
+ * duration (ges-uri-asset.c takes it as the asset's max-duration), 0 read as
+ * none. GST_CLOCK_TIME_NONE when it states none, or the discovery fails or
+ * takes more than kStatedLengthTimeout (a file that decoded may still be one
+ * the discoverer gives up on). */
+constexpr GstClockTime kStatedLengthTimeout = 10 * GST_SECOND;
+static GstClockTime stated_length(const std::string &uri)
+{
+  GstClockTime stated = GST_CLOCK_TIME_NONE;
+  GstDiscoverer *discoverer = gst_discoverer_new(kStatedLengthTimeout, nullptr);
+  if (!discoverer)
+    return stated;
+  if (GstDiscovererInfo *info = gst_discoverer_discover_uri(discoverer, uri.c_str(), nullptr)) {
+    const GstClockTime d = gst_discoverer_info_get_duration(info);
+    if (gst_discoverer_info_get_result(info) == GST_DISCOVERER_OK && GST_CLOCK_TIME_IS_VALID(d) &&
+        d > 0)
+      stated = d;
+    g_object_unref(info);
+  }
+  g_object_unref(discoverer);
+  return stated;
+}
+
 bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &options,
                        ClipAnalysis &out, GError **error, ClipAnalyseStats *stats)
 {
@@ -1562,6 +1587,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   out.cuts.clear();
   for (size_t k = 1; k < shots.size(); k++)
     out.cuts.push_back(shots[k].start);
+  out.stated_duration = stated_length(uri_s);
   return true;
 }
 

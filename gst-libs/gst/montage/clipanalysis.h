@@ -183,7 +183,10 @@ gchar *local_file_uri(const std::string &path, GError **error);
 void clip_frame_rate(gint caps_n, gint caps_d, GstClockTime median_interval, gint &n, gint &d);
 
 /* Analyses the local video file `path`. Fills out.path, uri, duration,
- * first_frame, fps_n/fps_d, width, height, analysis_path (the path taken, as
+ * first_frame, stated_duration (the length the container states, from a
+ * GstDiscoverer run after the analysis, as GES measures it; NONE when it
+ * states none or the discovery fails or takes over 10 s), fps_n/fps_d,
+ * width, height, analysis_path (the path taken, as
  * clip_analyse_path_text() words it), cuts (stream time of each shot
  * start after the first, ascending) and shots (with transitions and
  * features; in the keyframe path they are measured on the frames decoded,

@@ -109,6 +109,14 @@ struct ClipAnalysis {
   /* Stream time of the first frame, ns: usually 0, but some containers start
    * later (an MPEG program stream at 0.54 s, say); no shot starts before it. */
   GstClockTime first_frame = 0;
+  /* The length the container states for the file, ns, as GstDiscoverer
+   * reports it (what GES takes as the file's max-duration and compares with
+   * in-point + duration in stream time, as if the file started at 0);
+   * GST_CLOCK_TIME_NONE when the file states none (or it was not measured:
+   * a clip not analysed by analyse_clip_file()). It may be shorter than
+   * `duration`: cityCC0.mpg (MPEG program stream) decodes to 8.14 s and
+   * states 7.36 s. PlanSettings::within_stated_length keeps a plan within it. */
+  GstClockTime stated_duration = GST_CLOCK_TIME_NONE;
   gint fps_n = 0;      /* source frame rate (0/1 when unknown or variable) */
   gint fps_d = 1;
   gint width = 0;
