@@ -420,6 +420,65 @@ TEST(Planner, ClipsWithOnlyShortShotsAreNotUsed)
   EXPECT_TRUE(any_note_contains(plan, "/videos/flashes.mp4"));
 }
 
+/* A file that decodes past the length its container states (cityCC0.mpg:
+ * frames from 0.54 s to 8.14 s, 7.36 s stated), planned for an .xges: GES
+ * reaches only the stated length, so with within_stated_length no segment
+ * ends past it and a note says what was left out; the plan used the footage
+ * to 8.14 s (which the loaded project then cut short). Without a stated
+ * length, or with the option off, the analysed footage is used as before. */
+TEST(Planner, WithinStatedLengthKeepsSegmentsWhereGesReaches)
+{
+  const SongAnalysis song = make_song(120, 0.0, 8.0);
+  ClipAnalysis city;
+  city.path = "/videos/city.mpg";
+  city.uri = "file:///videos/city.mpg";
+  city.fps_n = 25;
+  city.first_frame = secs(0.54);
+  city.duration = secs(8.14);
+  city.stated_duration = secs(7.36);
+  shots_from_cuts(city);
+  const std::vector<ClipAnalysis> clips{city};
+  PlanSettings settings;
+  settings.fps_n = 25;
+  auto reach = [](const Plan &plan) {
+    GstClockTime end = 0;
+    for (const Segment &s : plan.segments)
+      end = std::max(end, s.inpoint + s.duration);
+    return end;
+  };
+
+  const Plan off = plan_montage(song, clips, settings);
+  check_plan(off, song, clips);
+  ASSERT_GT(reach(off), secs(7.36)) << "8 s of song, 7.56 s of fresh footage: all of it is used";
+
+  settings.within_stated_length = true;
+  const Plan on = plan_montage(song, clips, settings);
+  check_plan(on, song, clips);
+  ASSERT_FALSE(on.segments.empty());
+  for (const Segment &s : on.segments) {
+    EXPECT_GE(s.inpoint, secs(0.54));
+    EXPECT_LE(s.inpoint + s.duration, secs(7.36)) << "segment at " << s.start;
+  }
+  EXPECT_EQ(on.duration, off.duration) << "the song is still covered (by reuse)";
+  EXPECT_TRUE(any_note_contains(on, "/videos/city.mpg': its footage past 7.36 s is left out"));
+  EXPECT_FALSE(any_note_contains(off, "left out"));
+
+  /* No stated length (not measured, or the file states none): no limit. */
+  std::vector<ClipAnalysis> unstated = clips;
+  unstated[0].stated_duration = GST_CLOCK_TIME_NONE;
+  EXPECT_TRUE(same_plan(plan_montage(song, unstated, settings), off));
+
+  /* A stated length that leaves no shot a beat long: the clip is not used. */
+  std::vector<ClipAnalysis> tiny = clips;
+  tiny[0].stated_duration = secs(0.8);
+  try {
+    plan_montage(song, tiny, settings);
+    ADD_FAILURE() << "no clip is usable within 0.8 s";
+  } catch (const PlanError &e) {
+    EXPECT_NE(std::string(e.what()).find("None of the 1 clips"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Planner, ShotsAreDerivedFromCutsWhenMissing)
 {
   SongAnalysis song = make_song(120, 0.0, 10.0);

@@ -441,7 +441,11 @@ void Planner::prepare_clips()
     ClipState state;
     state.index = i;
     state.grid = SourceGrid{clip.fps_n, clip.fps_d};
-    bool long_enough = false;
+    /* Where footage must end by when the plan keeps to the stated length
+     * (PlanSettings::within_stated_length). */
+    const GstClockTime reach =
+        settings_.within_stated_length ? clip.stated_duration : GST_CLOCK_TIME_NONE;
+    bool long_enough = false, cut_short = false;
     for (std::size_t k = 0; k < shots->size(); k++) {
       const Shot &shot = (*shots)[k];
       ShotState s;
@@ -458,16 +462,25 @@ void Planner::prepare_clips()
       s.lo = state.grid.up(begin);
       GstClockTime margin = state.grid.frame_length();
       s.hi = end > margin ? end - margin : 0;
+      if (GST_CLOCK_TIME_IS_VALID(reach) && s.hi > reach) {
+        cut_short |= s.hi > s.lo;
+        s.hi = reach;
+      }
       if (shot.has_features)
         s.best = shot.features.best_inpoint;
       if (s.usable() >= beat_length_)
         long_enough = true;
       state.shots.push_back(s);
     }
+    if (cut_short)
+      result_.plan.notes.push_back("Clip '" + clip.path + "': its footage past " + seconds(reach) +
+                                   " is left out, the length its file states (GES, and so an "
+                                   ".xges project, reaches no further).");
     if (!long_enough) {
       result_.plan.notes.push_back("Clip '" + clip.path + "' is not used: none of its " +
                                    std::to_string(shots->size()) + " shots is at least one beat (" +
-                                   seconds(beat_length_) + ") long.");
+                                   seconds(beat_length_) + ") long" +
+                                   (cut_short ? " within the length its file states." : "."));
       continue;
     }
     states_.push_back(std::move(state));

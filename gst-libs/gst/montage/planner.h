@@ -72,6 +72,18 @@ struct PlanSettings {
   /* Pacing, selection weights, target and transitions (style.h; load one with
    * load_style()). Default: the built-in "balanced" style. */
   Style style;
+  /* Keep every segment within [the clip's first usable frame, its
+   * ClipAnalysis::stated_duration] (in-point + duration <= the stated
+   * length, in clip stream time), for clips whose stated length is known.
+   * For plans saved as a GES project (.xges): GES lets a clip reach only that
+   * far, and loading a project shortens a clip that reaches further
+   * (export.h refuses to write one). Some files decode past the length they
+   * state (cityCC0.mpg: frames to 8.14 s, 7.36 s stated); their footage past
+   * it is left out, with a note naming the clip, and such a clip without a
+   * shot at least one beat long within it is not used. Off (false): the
+   * footage the analysis decoded, to ClipAnalysis::duration, as the render
+   * (render.h) shows it. */
+  bool within_stated_length = false;
 };
 
 /* Why one segment is what it is: the record of one cut. */
