@@ -1514,6 +1514,53 @@ TEST(Tool, AnExportThatCannotBeWrittenDoesNotStopTheMontage)
   g_unlink(json.c_str());
 }
 
+/* -o and an .xges export of cityCC0.mpg (MPEG program stream: frames from
+ * 0.54 s to 8.14 s, 7.36 s stated, and GES lets a clip reach no further than
+ * the stated length): a 10 s edit of it used the footage past 7.36 s, the
+ * .xges was refused, and the run stopped there with neither file. The plan
+ * now keeps within the stated length when an .xges is asked for: the
+ * project is written, GES loads every clip whole (the plan's lengths, none
+ * past 7.36 s), and the montage is rendered from the same plan. */
+TEST(Tool, XgesExportOfAFileLongerThanItStatesIsWrittenAndRendered)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string c = montage_test::media_path("cityCC0.mpg");
+  ASSERT_FALSE(song.empty() || c.empty());
+  const std::string out = tmp_path("city.mp4"), json = tmp_path("city.json");
+  const std::string xges = tmp_path("city.xges");
+  ToolRun r = run_tool(
+      {"-m", song, "-o", out, "-d", "10", "--preview", "--plan-json", json, "--export", xges, c});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("not written"), std::string::npos) << r.out;
+  PlanFile plan = read_plan(json);
+  ASSERT_FALSE(plan.segments.empty());
+  montage::ExportedEdit edit;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::read_export(xges, edit, &err)) << (err ? err->message : "");
+  ASSERT_EQ(edit.video.size(), plan.segments.size());
+  for (size_t i = 0; i < plan.segments.size(); i++) {
+    const montage::ExportedClip &v = edit.video[i];
+    EXPECT_LE(v.out, 7360 * GST_MSECOND) << "segment " << i << " reaches past the stated length";
+    EXPECT_NEAR(v.in / 1e9, plan.segments[i].inpoint, 1e-3) << "segment " << i;
+    EXPECT_NEAR((v.record_end - v.record_start) / 1e9, plan.segments[i].duration, 1e-3)
+        << "segment " << i << " was cut short when GES loaded it";
+  }
+  Discovered d = discover(out);
+  ASSERT_TRUE(d.ok) << "the montage was rendered";
+  EXPECT_NEAR(d.duration, plan.duration, frame_of(plan.fps) + 1e-3);
+
+  /* The second run takes the clip from the cache, its stated length with it. */
+  g_unlink(xges.c_str());
+  ToolRun again = run_tool({"-q", "-m", song, "-d", "10", "--no-render", "--export", xges, c});
+  EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.out.find("(0 analysed, 2 from cache)"), std::string::npos) << again.out;
+  EXPECT_TRUE(montage::read_export(xges, edit, &err)) << (err ? err->message : "");
+  g_clear_error(&err);
+  g_unlink(out.c_str());
+  g_unlink(json.c_str());
+  g_unlink(xges.c_str());
+}
+
 /* Ctrl-C during the analysis: a line says what stopped and what is kept (the
  * finished analyses, in the cache), and the status is 130; it was 130 with
  * nothing said. One analysis at a time (-j 1): the song first, then the

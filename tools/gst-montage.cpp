@@ -16,6 +16,9 @@
  * clip, unusable song, render failure), with the reason on stderr; 2 on a
  * usage error. Clips that cannot be used are reported and skipped. The
  * output file appears only when complete.
+ * With an --export named .xges, the plan keeps each clip within the length
+ * its file states (PlanSettings::within_stated_length), so that GES loads the
+ * project whole; the montage is rendered from that same plan.
  * A side output that cannot be written (--plan-json, --export, --storyboard:
  * an .xges whose clips GES would cut short, a file name too long for the
  * file system) does not stop the montage: a warning names the file and the
@@ -105,8 +108,9 @@ const GOptionEntry kEntries[] = {
     {"export", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_exports,
      "Also write the edit for an editor; format from the extension: .xges (GES, Pitivi), .edl "
      "(CMX 3600), .otio (OpenTimelineIO), .fcpxml (Final Cut Pro, DaVinci Resolve); may be "
-     "given more than once. A file that cannot be written is reported, the rest is still made, "
-     "and the status is 1",
+     "given more than once. With .xges the edit keeps within the length each file states (what "
+     "GES loads). A file that cannot be written is reported, the rest is still made, and the "
+     "status is 1",
      "PATH"},
     {"storyboard", 0, 0, G_OPTION_ARG_FILENAME, &opt_storyboard,
      "Also draw the plan as one PNG: energy, beats, sections, cuts and a thumbnail per segment",
@@ -1030,6 +1034,13 @@ int cmd_make(int argc, char **argv)
   settings.seed = (guint64)opt_seed;
   settings.style = style;
   settings.duration = duration;
+  /* An .xges project loads whole in GES (Pitivi, ges-launch-1.0) only where
+   * no clip reaches past the length its file states (export.h): the plan
+   * keeps to it, and the montage rendered shows the same edit. The other
+   * formats, and the render alone, use every frame the analysis decoded. */
+  for (gchar **e = opt_exports; e && *e; e++)
+    if (montage::export_format_for_path(*e) == montage::ExportFormat::kXges)
+      settings.within_stated_length = true;
   montage::PlanResult result_plan;
   montage::Plan &plan = result_plan.plan;
   /* Side outputs of the latest plan that could not be written: each is
