@@ -2869,3 +2869,56 @@ TEST(MontageBeat, ReversePlaybackPassesThroughWithOneWarning)
   EXPECT_FALSE(sum.beats.empty());
   expect_on_clicks(sum.beats, ck.clicks);
 }
+
+/* A chained Ogg (two Ogg streams one after the other in one file): oggdemux
+ * starts the second chain with a STREAM_START, caps and a segment whose
+ * buffer times restart at 0 (start 0) but whose stream time runs on from
+ * the first chain (time 8 s here, as oggdemux gives through decodebin).
+ * That chain starts at its own beginning, not inside the music: a click on
+ * its first sample is a beat, as the first chain's was. Before, a segment
+ * whose time was past 0 was taken for a seek, the chain's first 23 ms were
+ * no onset and its first click got no beat. */
+TEST(MontageBeat, ChainedOggsNextChainStartsOnItsFirstClick)
+{
+  const guint rate = 44100;
+  const double seconds = 8.0;
+  Fixture f(rate, 1, false);
+  const Clicks ck = make_clicks(rate, 120, 0.0, seconds);
+  const GstClockTime chain = gst_util_uint64_scale(ck.mono.size(), GST_SECOND, rate);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  std::vector<GstClockTime> first_live = beat_times(f.take("montage-beat"));
+  std::vector<GstClockTime> first;
+  {
+    SCOPED_TRACE("first chain");
+    /* The next chain: a new stream, buffer times from 0, stream time on. */
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_stream_start("chain-2")));
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    seg.base = chain;
+    seg.time = seg.position = chain;
+    ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+    first = take_summary(f).beats;
+    ASSERT_FALSE(first.empty());
+    EXPECT_LE(first.front(), kTolerance) << "the first chain's first click";
+    expect_on_clicks(first, ck.clicks);
+  }
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  std::vector<GstStructure *> beat = f.take("montage-beat");
+  const std::vector<GstClockTime> second_live = beat_times(beat);
+  for (const GstStructure *s : beat) {
+    guint64 stream_time = 0, ts = 0;
+    gst_structure_get_uint64(s, "stream-time", &stream_time);
+    gst_structure_get_uint64(s, "timestamp", &ts);
+    EXPECT_EQ(stream_time, ts + chain) << "the second chain's stream time runs on";
+  }
+  free_all(beat);
+  f.eos();
+  SCOPED_TRACE("second chain");
+  const std::vector<GstClockTime> second = take_summary(f).beats;
+  EXPECT_EQ(second, first) << "the same audio, the same whole-song beats";
+  ASSERT_FALSE(second.empty());
+  EXPECT_LE(second.front(), kTolerance) << "no beat on the second chain's first click";
+  EXPECT_EQ(second_live, first_live) << "the same live beats";
+}

@@ -198,7 +198,10 @@
  * application's own, and the element's BPM tags) go downstream behind the
  * audio held before them, in order. A segment whose time is past 0 (after a
  * seek) starts inside the music: its first 23 ms are no onset for the
- * whole-song beats, which otherwise began on the seek position.
+ * whole-song beats, which otherwise began on the seek position; not so a
+ * segment that begins a new stream (after a STREAM_START) at its start 0,
+ * such as a chained Ogg's next chain, whose stream time runs on from the
+ * chains before.
  *
  * Reverse playback (a segment with a negative rate) is not analysed: its
  * buffers come last first, and music played backwards has its onsets where
@@ -363,6 +366,12 @@ struct State {
    * would stand for that audio's (an application keeping the last one
    * would lose the beats). Cleared by audio, a flush and start(). */
   bool summary_before_reset = false;
+  /* A STREAM_START came since the last SEGMENT event, and the last
+   * SEGMENT event came after one: that segment begins a new stream (a
+   * chained Ogg's next chain), not a seek into the music (see
+   * starts_inside_the_music()). */
+  bool stream_started = false;
+  bool segment_starts_stream = false;
   /* The buffer coming in was flagged DISCONT (gst_montage_beat_chain() took
    * the flag off); GstBaseTransform's chain function. */
   bool discont_in = false;
@@ -1033,6 +1042,21 @@ static void note_buffer_length(GstMontageBeat *self, gsize frames)
 
 static GstFlowReturn push_held(GstMontageBeat *self);
 
+/* Whether the audio of `segment` starts inside the music rather than at
+ * its start: a segment whose stream time is past 0 (a seek), unless it
+ * begins a new stream (a STREAM_START came before it) at that stream's own
+ * beginning (start 0). The second chain of a chained Ogg is such a stream:
+ * oggdemux restarts its buffer times at 0 and runs its stream time on from
+ * the chains before (time 8 s after an 8 s chain), and its first sample is
+ * the chain's first, as a file's is. A seek after a STREAM_START (into
+ * another chain) has its start past 0 and still starts inside the music. */
+static bool starts_inside_the_music(const State &st, const GstSegment *segment)
+{
+  if (segment->format != GST_FORMAT_TIME || segment->time == 0)
+    return false;
+  return !(st.segment_starts_stream && segment->start == 0);
+}
+
 static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *trans, gboolean, GstBuffer *buf)
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
@@ -1111,8 +1135,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     st.anchors.push_back({st.samples, start});
     /* A segment that starts later in the stream (a seek) starts inside the
      * music: its first instant is no onset (set_continues_stream()). */
-    st.tracker->set_continues_stream(trans->segment.format == GST_FORMAT_TIME &&
-                                     trans->segment.time > 0);
+    st.tracker->set_continues_stream(starts_inside_the_music(st, &trans->segment));
   } else if (discontinuity) {
     /* The stream's time moved on (audio lost, a GAP event): the samples
      * missing are analysed as silence, up to kMaxGapFill, so that the beat
@@ -1265,6 +1288,7 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
   switch (GST_EVENT_TYPE(event)) {
   case GST_EVENT_STREAM_START:
     gst_clear_tag_list(&self->state->upstream_tags);
+    self->state->stream_started = true;
     break;
   case GST_EVENT_FLUSH_STOP:
     self->state->summary_before_reset = false;
@@ -1288,6 +1312,8 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
      * segment event. */
     summarise_before_reset(self);
     push_held(self);
+    self->state->segment_starts_stream = self->state->stream_started;
+    self->state->stream_started = false;
     break;
   case GST_EVENT_SEGMENT_DONE:
     /* The end of a segment seek's segment: no EOS follows (a looping
@@ -1436,6 +1462,8 @@ static gboolean gst_montage_beat_start(GstBaseTransform *trans)
     st.summary_before_reset = false;
     st.refused_caps = false;
     st.discont_in = false;
+    st.stream_started = false;
+    st.segment_starts_stream = false;
   }
   return reset_tracking(GST_MONTAGE_BEAT(trans)) ? TRUE : FALSE;
 }
