@@ -2922,3 +2922,53 @@ TEST(MontageBeat, ChainedOggsNextChainStartsOnItsFirstClick)
   EXPECT_LE(second.front(), kTolerance) << "no beat on the second chain's first click";
   EXPECT_EQ(second_live, first_live) << "the same live beats";
 }
+
+/* Every montage-energy message is the mean square of its own samples (the
+ * channels' average), to float rounding: in buffers of uneven sizes that
+ * split the intervals anywhere, across a change of `interval` in the middle
+ * of one, and over a gap analysed as silence. The element reads its
+ * intervals from the tracker's sums while `interval` is the one the
+ * tracker was made with, and sums them itself after a change: this holds
+ * the values to what they were when it always summed them itself. */
+TEST(MontageBeat, EnergyMessagesAreTheMeanSquaresOfTheirSamples)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 2, false);
+  f.blocks = {1000, 4410, 333, 2048};
+  Clicks ck = clicks_at(rate, grid(120, 0.25, 9.0), {1.0, 0.3, 0.6, 0.9, 0.2, 0.5, 0.8}, 9.0);
+  for (std::size_t i = 0; i < ck.mono.size(); i++)
+    ck.mono[i] += (float)(0.01 * std::sin(2 * M_PI * 220.0 * (double)i / rate));
+  /* The audio from 6 s to 6.5 s is lost: the element analyses it as
+   * silence. */
+  std::vector<float> heard = ck.mono;
+  std::fill(heard.begin() + 6 * rate, heard.begin() + 6 * rate + rate / 2, 0.f);
+  f.push(ck.mono, 0, 3 * rate + 1234, 0);
+  g_object_set(f.h->element, "interval", (guint64)(70 * GST_MSECOND), NULL);
+  f.push(ck.mono, 3 * rate + 1234, 6 * rate,
+         gst_util_uint64_scale(3 * rate + 1234, GST_SECOND, rate));
+  f.push(ck.mono, 6 * rate + rate / 2, ck.mono.size(), 6 * GST_SECOND + GST_SECOND / 2, true);
+  f.eos();
+  std::vector<GstStructure *> energy = f.take("montage-energy");
+  ASSERT_GT(energy.size(), 100u);
+  GstClockTime next = 0;
+  for (const GstStructure *s : energy) {
+    guint64 ts = 0, dur = 0;
+    double rms = 0;
+    ASSERT_TRUE(gst_structure_get_uint64(s, "timestamp", &ts));
+    ASSERT_TRUE(gst_structure_get_uint64(s, "duration", &dur));
+    ASSERT_TRUE(gst_structure_get_double(s, "rms", &rms));
+    EXPECT_EQ(ts, next) << "intervals back to back";
+    next = ts + dur;
+    const std::size_t first = (std::size_t)gst_util_uint64_scale_round(ts, rate, GST_SECOND);
+    const std::size_t end = (std::size_t)gst_util_uint64_scale_round(ts + dur, rate, GST_SECOND);
+    ASSERT_LE(end, heard.size());
+    ASSERT_GT(end, first);
+    double sum = 0;
+    for (std::size_t i = first; i < end; i++)
+      sum += (double)heard[i] * heard[i];
+    const double want = std::max(10 * std::log10(sum / (double)(end - first)), -200.0);
+    EXPECT_NEAR(rms, want, 1e-6) << "interval at " << ts / 1e9 << " s, " << dur / 1e6 << " ms";
+  }
+  EXPECT_GE(next, 8900 * GST_MSECOND) << "intervals up to the end";
+  free_all(energy);
+}

@@ -341,7 +341,8 @@ struct State {
    * effect for them, which a new value of the property replaces at the next
    * buffer; the sample (since the last reset) where intervals of that length
    * began; the interval in progress, counted from there, and its sum of
-   * squares so far. */
+   * squares so far (only once they are not the tracker's, see
+   * energy_is_the_trackers()). */
   GstClockTime energy_interval = DEFAULT_INTERVAL;
   guint64 energy_origin = 0;
   guint64 energy_k = 0;
@@ -899,6 +900,17 @@ static void post_energy(GstMontageBeat *self, const GstSegment *segment, guint64
                                montage::energy_from_db(db, st.active_silence), NULL));
 }
 
+/* Whether the montage-energy intervals are the tracker's own energy
+ * intervals (same length, from the first sample since the last reset):
+ * then their mean squares are read from the tracker, which sums every
+ * sample pushed already, rather than summed a second time here. Once
+ * `interval` changes after a reset, they are summed here. */
+static bool energy_is_the_trackers(const State &st)
+{
+  return st.tracker && st.energy_origin == 0 &&
+         st.energy_interval == st.tracker->config().energy_interval;
+}
+
 /* Takes a new `interval` into effect for the montage-energy messages, as
  * `level` does: the interval in progress ends once it is that long, at once
  * (here) where it already is; the next ones have the new length. */
@@ -912,6 +924,10 @@ static void update_energy_interval(GstMontageBeat *self, const GstSegment *segme
   }
   if (interval == st.energy_interval)
     return;
+  /* The interval in progress goes on here from the tracker's sum so far
+   * (the same pieces summed in the same order: the same number). */
+  if (energy_is_the_trackers(st))
+    st.energy_sum = st.tracker->energy_open_sum_squares();
   const guint64 first = energy_edge(st, st.energy_k);
   st.energy_interval = interval;
   st.energy_origin = first;
@@ -925,17 +941,25 @@ static void update_energy_interval(GstMontageBeat *self, const GstSegment *segme
 }
 
 /* Adds `n` mono samples, the first being sample st.samples since the last
- * reset, to the montage-energy intervals, and posts those it completes.
- * While `interval` keeps the value it had at the last reset, these are the
+ * reset, to the montage-energy intervals, and posts those it completes;
+ * called after the tracker has been given the same samples. While
+ * `interval` keeps the value it had at the last reset, these are the
  * tracker's energy intervals (montage::BeatTracker::energy_intervals()),
- * placed and summed by the same functions (montage::energy_interval_edge(),
- * montage::sum_squares()), so the messages and the energy curve in
- * montage-beats are the same numbers
- * (MontageBeat.EnergyCurveIsTheEnergyMessages). */
+ * and their mean squares are the tracker's, so the messages and the energy
+ * curve in montage-beats are the same numbers
+ * (MontageBeat.EnergyCurveIsTheEnergyMessages). After a change they are
+ * placed and summed here by the same functions
+ * (montage::energy_interval_edge(), montage::sum_squares()). */
 static void measure_energy(GstMontageBeat *self, const GstSegment *segment, const float *x,
                            std::size_t n)
 {
   State &st = *self->state;
+  if (energy_is_the_trackers(st)) {
+    for (const std::size_t done = st.tracker->energy_intervals(); st.energy_k < done; st.energy_k++)
+      post_energy(self, segment, energy_edge(st, st.energy_k), energy_edge(st, st.energy_k + 1),
+                  st.tracker->energy_mean_square(st.energy_k));
+    return;
+  }
   guint64 at = st.samples;
   std::size_t i = 0;
   while (i < n) {

@@ -2634,6 +2634,11 @@ double BeatTracker::energy_mean_square(std::size_t k) const
   return k < impl_->energy_ms.size() ? impl_->energy_ms[k] : 0.0;
 }
 
+double BeatTracker::energy_open_sum_squares() const
+{
+  return impl_->energy_sum;
+}
+
 guint64 BeatTracker::energy_interval_start(std::size_t k) const
 {
   return impl_->energy_edge(k);

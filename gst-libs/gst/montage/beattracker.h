@@ -240,6 +240,13 @@ public:
   std::size_t energy_intervals() const;
   double energy_mean_square(std::size_t k) const;
   guint64 energy_interval_start(std::size_t k) const;
+  /* The sum of squares (sum_squares(), over the same pieces of the pushes)
+   * of the samples of the interval in progress, energy_intervals(), pushed
+   * so far; 0 when none. A caller that reads its energy from
+   * energy_mean_square() and from some point spaces its intervals
+   * differently (montagebeat after a change of its `interval`) carries on
+   * from it, so its sums are what it would have summed itself. */
+  double energy_open_sum_squares() const;
 
   /* For tests and monitoring: how many analysis hops (11.6 ms each) of
    * per-hop data are held. With config.whole_song, every hop pushed since
