@@ -62,7 +62,9 @@
  *   playback rate: bpm times |rate * applied_rate|.
  * - `confidence` (gdouble, 0..1): how clearly the tempo stands out times how
  *   strongly an onset marks this beat.
- * - `strength` (gdouble): onset strength at the beat (standard deviations).
+ * - `strength` (gdouble): onset strength at the beat, in standard
+ *   deviations of the onset envelope since its first sound (on one scale
+ *   from the first beat: montage::Beat::strength).
  * - `downbeat` (gboolean), `bar-position` (guint, 1..beats per bar): from the
  *   meter of the beats so far; FALSE and 0 for the first 7 beats.
  *
@@ -169,7 +171,7 @@
  * ## Memory
  *
  * `mode=offline` keeps the onset envelope of the whole stream for the
- * whole-song pass: about 45 MB per hour of audio. `mode=live` keeps the last
+ * whole-song pass: about 46 MB per hour of audio. `mode=live` keeps the last
  * 16-32 s of it plus 56 bytes per beat and 8 bytes per `interval` for
  * `montage-beats` (about 0.6 MB per hour at 120 BPM): use it for streams
  * that run for hours.

@@ -845,6 +845,14 @@ struct BeatTracker::Impl {
   std::vector<long> cback;    /* best predecessor, -1 = chain start */
   double flux_run = 0;        /* running sum for the trailing mean */
   double var_ema = 0;         /* running mean square of the high-passed flux */
+  /* The high-passed flux (ce before its scaling), and its mean square with
+   * the same 8 s time constant as var_ema but from nothing: var_sum over
+   * var_weight weighs the hops since the first one not gated as quiet and
+   * no others, where var_ema starts at the first onset's square and takes
+   * 8-20 s to forget it. A beat's strength is its hop's flux over the root
+   * of that (Beat::strength). */
+  std::vector<float> cflux;
+  double var_sum = 0, var_weight = 0;
   double live_bpm = 0;        /* current causal tempo, 0 = not yet */
   double live_clarity = 0;
   bool live_pulse = false;    /* a pulse has been heard (pulse_heard()) */
@@ -968,6 +976,8 @@ struct BeatTracker::Impl {
     cscore.clear();
     cback.clear();
     flux_run = var_ema = 0;
+    cflux.clear();
+    var_sum = var_weight = 0;
     live_bpm = live_clarity = 0;
     live_evidence.clear();
     live_estimates = 0;
@@ -1043,6 +1053,7 @@ struct BeatTracker::Impl {
     cut(hop_sumsq, 1);
     if (!ce.empty()) {
       cut(ce, 1);
+      cut(cflux, 1);
       cut(cscore, 1);
       cut(cback, 1);
     }
@@ -1058,10 +1069,12 @@ struct BeatTracker::Impl {
 
   std::size_t retained_bytes() const
   {
-    return flux.capacity() * sizeof(float) + bass.capacity() * sizeof(float) + bands.capacity() * sizeof(float) +
-           hop_sumsq.capacity() * sizeof(double) + ce.capacity() * sizeof(float) +
+    return flux.capacity() * sizeof(float) + bass.capacity() * sizeof(float) +
+           bands.capacity() * sizeof(float) + hop_sumsq.capacity() * sizeof(double) +
+           ce.capacity() * sizeof(float) + cflux.capacity() * sizeof(float) +
            cscore.capacity() * sizeof(double) + cback.capacity() * sizeof(long) +
-           energy_ms.capacity() * sizeof(double) + cues.capacity() * sizeof(Cue) + chroma.capacity() * sizeof(float);
+           energy_ms.capacity() * sizeof(double) + cues.capacity() * sizeof(Cue) +
+           chroma.capacity() * sizeof(float);
   }
 
   double hop_db(long h) const { return mean_square_db(sumsq_at(h) / kHop); }
@@ -1439,12 +1452,18 @@ struct BeatTracker::Impl {
       flux_run -= flux_at(t - span);
     const double mean = flux_run / (double)std::min(t + 1, span);
     double v = std::max(0.0, (double)flux_at(t) - mean);
-    if (newest_db <
-        (level_ref_db > -400.0 ? level_ref_db - kQuietBelowRefDb : config.silence_db - 20.0))
+    const bool quiet = newest_db < (level_ref_db > -400.0 ? level_ref_db - kQuietBelowRefDb
+                                                          : config.silence_db - 20.0);
+    if (quiet)
       v = 0;
     const double a = 1.0 / (8.0 * kFps);
     var_ema = var_ema == 0 ? v * v : (1 - a) * var_ema + a * v * v;
     ce.push_back(var_ema > 0 ? (float)(v / std::sqrt(var_ema)) : 0.f);
+    cflux.push_back((float)v);
+    if (!quiet || var_weight > 0) {
+      var_sum = (1 - a) * var_sum + a * v * v;
+      var_weight = (1 - a) * var_weight + a;
+    }
 
     if (t >= next_tempo) {
       next_tempo = t + (long)std::lround(0.5 * kFps);
@@ -1540,7 +1559,8 @@ struct BeatTracker::Impl {
       if (!cues.empty() && b.time <= cues.back().time)
         continue;
       live_raw = raw;
-      b.strength = ce_at(h);
+      b.strength =
+          var_sum > 0 ? cflux[(std::size_t)(h - base)] / std::sqrt(var_sum / var_weight) : 0.0;
       b.confidence = live_clarity * std::min(1.0, b.strength / 2.0);
       /* Tempo of the last 16 beats. */
       std::vector<GstClockTime> recent;

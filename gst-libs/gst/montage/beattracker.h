@@ -62,8 +62,8 @@
  * a tempo estimator. Stretches quieter than config.silence_db get no beats.
  *
  * Memory: the whole-song pass needs the envelope of the whole song, so with
- * config.whole_song every hop is kept: 144 bytes a hop (12 of them chroma),
- * about 45 MB per hour of audio (up to twice that while a vector grows; 76 MB
+ * config.whole_song every hop is kept: 148 bytes a hop (12 of them chroma),
+ * about 46 MB per hour of audio (up to twice that while a vector grows; 76 MB
  * measured after an hour). Without it (live) only the last 16-32 s of hops are kept (about
  * 0.5 MB) plus 56 bytes per causal beat and 8 bytes per energy_interval for
  * finish(): about 0.6 MB per hour at 120 BPM and 100 ms (1.6 MB in all
@@ -102,7 +102,11 @@ struct Beat {
                               three beats and a tempo over 8 % outside min_bpm..max_bpm) */
   double confidence = 0.0; /* 0..1: how clearly the tempo stands out (comb peak over mean) times
                               how strongly an onset marks this beat */
-  double strength = 0.0;   /* onset strength at the beat, in standard deviations of the envelope */
+  double strength = 0.0;   /* onset strength at the beat, in standard deviations of the causal
+                              onset envelope: its high-passed flux over the root mean square of
+                              that flux from the first hop not quiet up to the beat's return
+                              (8 s time constant, weighted over those hops only, so the first
+                              beats are on the scale of the later ones) */
   bool downbeat = false;   /* first beat of a bar (false while the meter is unknown) */
   guint bar_position = 0;  /* 1..beats_per_bar; 0 while the meter is unknown */
 };
