@@ -349,6 +349,44 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
       << "only the GOPs around the cuts (and the last GOP) are decoded";
 }
 
+/* Cuts through a white flash (A W C, A W W C) in the middle of a clip: the
+ * shot is cut on the first white frame and its picture starts at C, its
+ * transition_end, on the keyframe path as in full decoding. The keyframe
+ * path's refinement keeps every boundary (min_shot_length 0), and with it
+ * clean_start() gave up at once: the shot's transition_end was the white
+ * frame, where the planner could open a segment (a code review's finding). */
+TEST(ClipAnalysis, KeyframePathShotsCutOnAFlashStartCleanAsInFullDecoding)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("flash-cuts.mp4");
+  auto branch = [](const char *pattern, int frames) {
+    return " videotestsrc num-buffers=" + std::to_string(frames) + " pattern=" + pattern +
+           " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  };
+  /* smpte 0-59, white 60, checkers 61-120, white 121-122, circular 123-182, spokes 183-242 */
+  const std::string sources = branch("smpte", 60) + branch("white", 1) + branch("checkers-8", 60) +
+                              branch("white", 2) + branch("circular", 60) + branch("spokes", 60);
+  ASSERT_TRUE(encode_clip(sources, path));
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
+  EXPECT_TRUE(key_stats.keyframe_path);
+  EXPECT_EQ(frames_of(full), (std::vector<long>{60, 121, 183}));
+  EXPECT_EQ(keys.cuts, full.cuts);
+  ASSERT_EQ(full.shots.size(), 4u);
+  ASSERT_EQ(keys.shots.size(), 4u);
+  const GstClockTime frame = GST_SECOND / 25;
+  const GstClockTime clean[] = {0, 61 * frame, 123 * frame, 183 * frame};
+  for (size_t k = 0; k < 4; k++) {
+    SCOPED_TRACE("shot " + std::to_string(k));
+    EXPECT_EQ(full.shots[k].transition_end, clean[k]);
+    EXPECT_EQ(keys.shots[k].transition_end, clean[k]);
+    EXPECT_GE(keys.shots[k].features.best_inpoint, clean[k]);
+  }
+}
+
 /* x264 puts an I-frame at a scene change, but one closer than min-keyint
  * to the last keyframe is no IDR frame: MP4 does not list it as a sync
  * sample, while h264parse flags it as a keyframe. Fed keyframes alone, with

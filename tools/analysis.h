@@ -102,8 +102,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * after them, and the keyframe path leaves a cut shot's frames before its
  * transition_end out of all its features; 34: the length the container
  * states (ClipAnalysis::stated_duration), which entries of 33 and before
- * lack (they are analysed again) */
-constexpr const char *kClipAnalysisVersion = "34";
+ * lack (they are analysed again); 35: on the keyframe path a shot cut on a
+ * flash in the middle of a clip starts clean after it, and footage on twos
+ * is not cut by the two-frame insert rule */
+constexpr const char *kClipAnalysisVersion = "35";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

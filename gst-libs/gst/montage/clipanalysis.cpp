@@ -1062,6 +1062,10 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     };
     ShotDetectorSettings refine = options.detector;
     refine.min_shot_length = 0; /* applied once over the whole clip below */
+    /* A cut's first clean frame as a single pass would find it (A W C:
+     * the shot cut on W starts clean at C, which the run's detector also
+     * reports as a cut of its own, merged below). */
+    refine.clean_start_span = options.detector.min_shot_length;
     refine.features = false;    /* measured here, on the clip's grid (below) */
     const GstClockTime frame = frame_duration(dec->info());
     /* Features are measured on one frame in `every` (below). */
@@ -1503,7 +1507,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
          * whenever its first frame differs from the next keyframe. */
         if (shots.empty() && cur.transition_end == first_frame &&
             s.transition == Transition::kCut && s.start > first_frame &&
-            s.start - first_frame <= ShotDetector::kCleanStartFrames * frame + frame / 2)
+            s.start - first_frame <=
+                (GstClockTime)ShotDetector::clean_start_reach(options.detector) * frame + frame / 2)
           cur.transition_end = s.start;
         continue;
       }

@@ -364,10 +364,6 @@ constexpr int kShortWindow = 4;
  * motion scores 6.1-7.7 with the motion taken out, any other frame at most
  * 2.0 (threshold 3). */
 constexpr double kMovingContext = 0.5;
-/* clean_start(): the longest frame between two shots (A B C, B of one or
- * two frames: an insert, a camera flash) after which the shot's picture
- * starts. */
-constexpr size_t kInsertFrames = ShotDetector::kCleanStartFrames;
 /* moving_at(): the camera's shift must take out at least half of a frame's
  * change (its content distance with the shift taken out under this share
  * of the plain one) to count as read right. */
@@ -410,6 +406,12 @@ int ShotDetector::latency_frames(const ShotDetectorSettings &settings)
   if (settings.detector == DetectorKind::kAdaptive)
     n = std::max(n, std::clamp(settings.adaptive_window, 1, 30));
   return n;
+}
+
+int ShotDetector::clean_start_reach(const ShotDetectorSettings &settings)
+{
+  return std::max(0, std::min({std::clamp(settings.flash_frames, 0, 30), kCleanStartFrames,
+                               latency_frames(settings) - 1}));
 }
 
 double ShotDetector::threshold() const
@@ -827,13 +829,16 @@ GstClockTime ShotDetector::clean_start(size_t i) const
    * where a frame after C is pushed: a flash within the new shot right
    * after the cut (A C W C') is told from C by its return, which must be
    * in sight. */
-  const size_t reach = std::min<size_t>((size_t)settings_.flash_frames, kInsertFrames);
+  const size_t reach = (size_t)clean_start_reach(settings_);
+  const GstClockTime span = GST_CLOCK_TIME_IS_VALID(settings_.clean_start_span)
+                                ? settings_.clean_start_span
+                                : settings_.min_shot_length;
   for (size_t k = 1; k <= reach && i + k + 1 < frames_.size(); k++) {
     const size_t j = i + k;
     const GstClockTime at = frames_[j].ts;
     /* Only a jump that min_shot_length merges into this shot: one past it
      * is a boundary of its own and ends this shot there. */
-    if (!GST_CLOCK_TIME_IS_VALID(at) || at < ts || at - ts >= settings_.min_shot_length)
+    if (!GST_CLOCK_TIME_IS_VALID(at) || at < ts || at - ts >= span)
       break;
     /* A flash within the new shot (its picture comes back) is no new
      * picture: the clean frames start at the cut. */
@@ -1199,17 +1204,23 @@ void ShotDetector::decide(std::vector<FrameVerdict> &out)
       }
     }
     /* The jump out of B (below): the first frame after i that changes by
-     * min_content, B held for at most clean_start()'s reach (1-2 frames,
-     * at least 1 whatever flash_frames). */
+     * min_content, B held for at most clean_start()'s reach (at least one
+     * frame), so that the shot then starts clean at C. A B held for two
+     * frames right after a jump into a held frame (footage that changes
+     * every other frame: 30p in 60p, animation on twos) is the footage's
+     * own rhythm, not an insert: a pan speeding up there would be cut. */
     size_t out = i + 1;
-    const size_t reach =
-        std::clamp<size_t>((size_t)std::max(settings_.flash_frames, 0), 1, kInsertFrames);
+    const size_t reach = (size_t)std::max(1, clean_start_reach(settings_));
     while (out < frames_.size() && out < i + reach && frames_[out].has_score &&
            frames_[out].content < settings_.min_content)
       out++;
-    if (!candidate && !f.excursion && f.content >= settings_.min_content && out < frames_.size() &&
-        frames_[out].has_score && frames_[out].content >= settings_.min_content &&
-        !starts_excursion(i, nullptr)) {
+    const bool doubled = out > i + 1 && i >= 2 && frames_[i - 1].has_score &&
+                         frames_[i - 1].content < settings_.min_content &&
+                         frames_[i - 2].has_score &&
+                         frames_[i - 2].content >= settings_.min_content;
+    if (!candidate && !f.excursion && !doubled && f.content >= settings_.min_content &&
+        out < frames_.size() && frames_[out].has_score &&
+        frames_[out].content >= settings_.min_content && !starts_excursion(i, nullptr)) {
       /* One or two frames unlike both the shot before them and the shot
        * after them (A B C, A B B C: an insert, a flash straight into a cut).
        * The jump out of B is in B's own neighbour mean and can pull its

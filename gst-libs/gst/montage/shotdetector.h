@@ -103,6 +103,14 @@ struct ShotDetectorSettings {
    * the boundary is not reported. 500 ms is PySceneDetect's min_scene_len of
    * 15 frames at 30 fps. */
   GstClockTime min_shot_length = 500 * GST_MSECOND;
+  /* How far after a cut (or a stream's first frame) its shot's first clean
+   * frame may lie (ShotDetector::clean_start()): a jump at least this far on
+   * is a boundary of its own. GST_CLOCK_TIME_NONE: min_shot_length. The
+   * keyframe path's refinement sets it to the clip's min_shot_length while
+   * its detectors keep every boundary (min_shot_length 0; it merges them
+   * itself), so that they find the same first clean frames as full
+   * decoding. */
+  GstClockTime clean_start_span = GST_CLOCK_TIME_NONE;
   /* Flash and cut-away-and-back suppression: a candidate at frame t is no cut
    * when one of the next flash_frames frames looks like frame t-1 again
    * (content distance below 40 % of the jump at t and within what the
@@ -183,6 +191,13 @@ public:
    * (Shot::transition_end), starts: after a cut on them (A B C, A B B C) or
    * at the start of a stream (B C). */
   static constexpr int kCleanStartFrames = 2;
+
+  /* Frames after a cut (or a stream's first frame) in which clean_start()
+   * looks for the shot's first clean frame, for a detector made with
+   * `settings`: min(flash_frames, kCleanStartFrames, latency_frames() - 1),
+   * at least 0 (the frame after it must be pushed too, to tell a flash that
+   * returns from a new picture). */
+  static int clean_start_reach(const ShotDetectorSettings &settings);
 
   /* luma_only: grey video; content scores use V alone (ContentScorer::kLumaOnly). */
   explicit ShotDetector(ShotDetectorSettings settings = {}, bool luma_only = false);
@@ -386,8 +401,8 @@ private:
     return n ? sum / n : 0.0;
   }
   /* The first clean frame of a shot cut at frame i (stream time, ns): the
-   * timestamp of the first frame j of the next two (at most flash_frames),
-   * less than min_shot_length after frame i and with a frame after it
+   * timestamp of the first frame j of the next clean_start_reach() frames,
+   * less than clean_start_span after frame i and with a frame after it
    * pushed, that cuts again (cuts_again(j, i)) and starts no flash of its
    * own (starts_excursion(), over the frames pushed); frame i's own
    * timestamp when none does. A B C (B a one-frame insert, or one or two flat flash frames,
