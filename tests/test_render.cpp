@@ -404,6 +404,58 @@ TEST(RenderCuts, SameFramesAndSoundAsTheTimeline)
   }
 }
 
+/* A song damaged in the middle (a stretch of its bytes zeroed, as a bad
+ * download or disk leaves it) decodes with a hole in its timestamps: the
+ * Ogg pages there are skipped and the decoder goes on after them. The cut
+ * path counted samples one after the other, so the song ran short of the
+ * plan by the hole, the muxer waited for audio that never came, and after a
+ * 30 s stall the render failed as "the x264enc encoder stalled", no MP4.
+ * Now the hole is silence and the song after it plays where it belongs, the
+ * montage complete (as the GES path renders it). */
+TEST(RenderCuts, SongDamagedInTheMiddleKeepsItsPlace)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("damaged-"));
+  /* 3.9 s of tone; with the middle fifth of its bytes zeroed, about 0.94 s
+   * to 2.5 s is lost, and what decodes (2.35 s) is shorter than the plan
+   * (3.67 s). */
+  const std::string songf = montage_test::make_media(
+      "montage-render-damaged-song.ogg",
+      "audiotestsrc num-buffers=168 samplesperbuffer=1024 freq=440 volume=0.5 ! "
+      "audio/x-raw,rate=44100,channels=2 ! audioconvert ! vorbisenc ! "
+      "oggmux ! filesink location=%s");
+  ASSERT_FALSE(songf.empty());
+  gchar *data = nullptr;
+  gsize size = 0;
+  ASSERT_TRUE(g_file_get_contents(songf.c_str(), &data, &size, nullptr));
+  memset(data + size * 2 / 5, 0, size * 3 / 5 - size * 2 / 5);
+  const std::string damaged = tmp_file("montage-render-damaged.ogg");
+  ASSERT_TRUE(g_file_set_contents(damaged.c_str(), data, size, nullptr));
+  g_free(data);
+  f.song.uri = montage_test::uri_of(damaged);
+
+  std::string out = tmp_file("montage-render-damaged.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err))
+      << (err ? err->message : "");
+  EXPECT_TRUE(result.failed_uri.empty()) << result.failed_uri;
+  guint64 total = 0;
+  for (guint64 n : f.lengths)
+    total += n;
+  EXPECT_EQ(decode_frames(out).size(), total);
+  auto audio = decode_audio(out);
+  const double dur = f.plan.duration / 1e9;
+  EXPECT_NEAR(audio.size() / 48000.0, dur, 0.05) << "the song is not as long as the edit";
+  EXPECT_GT(rms(audio, 0.2, 0.8), 0.25) << "the song before the damage is missing";
+  EXPECT_LT(rms(audio, 1.2, 2.2), 0.02) << "the damaged stretch is not silence";
+  EXPECT_GT(rms(audio, 2.7, 3.5), 0.25) << "the song after the damage is not where it belongs";
+  if (!HasFailure())
+    g_unlink(out.c_str());
+  g_unlink(damaged.c_str());
+}
+
 TEST(RenderCuts, UndecodableClipIsNamedAndNothingIsLeft)
 {
   Fixture f;

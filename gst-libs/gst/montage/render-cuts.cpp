@@ -28,6 +28,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 
 GST_DEBUG_CATEGORY_STATIC(montage_render_cuts_debug);
 #define GST_CAT_DEFAULT montage_render_cuts_debug
@@ -58,6 +59,11 @@ constexpr GstClockTime kContinueWindow = GST_SECOND;
 constexpr GstClockTime kDecodeOnLimit = 30 * GST_SECOND;
 /* A pipeline that produces nothing for this long has stalled. */
 constexpr gint64 kStallUs = 30 * G_USEC_PER_SEC;
+/* A hole in the song's timestamps longer than this is filled with silence;
+ * shorter ones are decoders' rounding, and samples follow on. */
+constexpr GstClockTime kSongGapTolerance = 20 * GST_MSECOND;
+/* Silence is pushed in pieces of at most this many samples. */
+constexpr guint64 kSilenceChunk = 4800;
 /* A clip pipeline that has not prerolled this long after its turn came. */
 constexpr gint64 kPrerollUs = 10 * G_USEC_PER_SEC;
 
@@ -469,7 +475,20 @@ private:
 };
 
 /* The song from 0 as 48 kHz stereo F32, cut to `length` and faded out over
- * its last `fade` ns (linear gain 1 -> 0, as the GES path's volume ramp). */
+ * its last `fade` ns (linear gain 1 -> 0, as the GES path's volume ramp).
+ *
+ * Samples are placed where the decoder's timestamps put them (counted from
+ * the first one), not one after the other: a song damaged part-way (bytes
+ * overwritten or lost in the middle) decodes with a hole in its timestamps
+ * where the damaged pages were skipped, and counting samples moved
+ * everything after the hole earlier, off the beats the plan was cut to, and
+ * left the song short of the plan's end. A hole of more than
+ * kSongGapTolerance is filled with silence, and a song that ends (EOS)
+ * before `length` is padded with silence to it, as the GES path's audio
+ * track does, so the montage keeps its planned length and its cuts stay on
+ * the beats after the damage (docs/render.md, "The song"). Before, the
+ * muxer waited for audio up to the plan's end that never came and the
+ * render failed after 30 s as "the x264enc encoder stalled". */
 class SongReader {
 public:
   SongReader(const std::string &uri, GstClockTime length, GstClockTime fade, Interrupt &interrupt)
@@ -494,6 +513,14 @@ public:
                                (guint64)0x3, NULL);
   }
 
+  ~SongReader()
+  {
+    if (held_)
+      gst_sample_unref(held_);
+  }
+  SongReader(const SongReader &) = delete;
+  SongReader &operator=(const SongReader &) = delete;
+
   bool start(GError **error)
   {
     if (!pipe_->usable()) {
@@ -502,7 +529,9 @@ public:
       return false;
     }
     if (gst_element_set_state(pipe_->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-      if (!pop_error(pipe_->bus, 0, error))
+      if (pop_error(pipe_->bus, 0, error))
+        g_prefix_error(error, "cannot decode the song %s: ", uri_.c_str());
+      else
         g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, "cannot decode the song %s",
                     uri_.c_str());
       return false;
@@ -519,15 +548,32 @@ public:
   {
     gint64 since = g_get_monotonic_time();
     while (!done_) {
-      if (interrupt_.check(error) || pop_error(pipe_->bus, 0, error))
+      if (pending_silence_ > 0)
+        return silence();
+      if (interrupt_.check(error))
         return nullptr;
-      GstSample *sample = pipe_->pull(20 * GST_MSECOND);
+      if (pop_error(pipe_->bus, 0, error)) {
+        g_prefix_error(error, "the song %s cannot be decoded at %.2f s: ", uri_.c_str(),
+                       (double)pos_ / kAudioRate);
+        return nullptr;
+      }
+      /* The piece after a hole comes once its silence is out. */
+      GstSample *sample = held_ ? held_ : pipe_->pull(20 * GST_MSECOND);
+      held_ = nullptr;
       if (!sample) {
-        if (pipe_->at_eos())
-          done_ = true;
-        else if (g_get_monotonic_time() - since > kStallUs) {
+        if (pipe_->at_eos()) {
+          eos_ = true;
+          pending_silence_ = total_ - pos_;
+          if (pending_silence_ > 0)
+            GST_WARNING("the song %s ends at %.3f s, %.3f s before the plan's end: silence to it",
+                        uri_.c_str(), (double)pos_ / kAudioRate,
+                        (double)pending_silence_ / kAudioRate);
+          else
+            done_ = true;
+        } else if (g_get_monotonic_time() - since > kStallUs) {
           g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                      "decoding the song %s stalled", uri_.c_str());
+                      "decoding the song %s stalled at %.2f s", uri_.c_str(),
+                      (double)pos_ / kAudioRate);
           return nullptr;
         }
         continue;
@@ -535,41 +581,84 @@ public:
       GstBuffer *in = gst_sample_get_buffer(sample);
       const gsize frame_bytes = sizeof(float) * kAudioChannels;
       guint64 n = in ? gst_buffer_get_size(in) / frame_bytes : 0;
+      if (in && GST_BUFFER_PTS_IS_VALID(in)) {
+        /* Where the decoder puts it, counted from the first piece. */
+        const guint64 at = gst_util_uint64_scale_round(GST_BUFFER_PTS(in), kAudioRate, GST_SECOND);
+        if (!first_pts_.has_value())
+          first_pts_ = at;
+        const guint64 want = at - std::min(at, *first_pts_);
+        const guint64 tolerance =
+            gst_util_uint64_scale_round(kSongGapTolerance, kAudioRate, GST_SECOND);
+        if (want > pos_ + tolerance && pos_ < total_) {
+          pending_silence_ = std::min(want, total_) - pos_;
+          GST_WARNING("the song %s has a hole from %.3f s to %.3f s (damaged?): silence there",
+                      uri_.c_str(), (double)pos_ / kAudioRate, (double)want / kAudioRate);
+          held_ = sample;
+          return silence();
+        }
+      }
       n = std::min<guint64>(n, total_ - pos_);
       if (n == 0) {
         gst_sample_unref(sample);
         continue;
       }
-      GstBuffer *out;
-      const guint64 fade_from = total_ - fade_;
-      if (pos_ + n <= fade_from) {
-        out = gst_buffer_copy_region(in, GST_BUFFER_COPY_MEMORY, 0, n * frame_bytes);
-      } else {
-        out = gst_buffer_new_allocate(nullptr, n * frame_bytes, nullptr);
-        GstMapInfo src, dst;
-        gst_buffer_map(in, &src, GST_MAP_READ);
-        gst_buffer_map(out, &dst, GST_MAP_WRITE);
-        const float *s = reinterpret_cast<const float *>(src.data);
-        float *d = reinterpret_cast<float *>(dst.data);
-        for (guint64 i = 0; i < n; i++) {
-          guint64 p = pos_ + i;
-          float gain = p < fade_from ? 1.0f : (float)(total_ - p) / (float)fade_;
-          for (gint c = 0; c < kAudioChannels; c++)
-            d[i * kAudioChannels + c] = s[i * kAudioChannels + c] * gain;
-        }
-        gst_buffer_unmap(out, &dst);
-        gst_buffer_unmap(in, &src);
-      }
-      gst_sample_unref(sample);
-      GST_BUFFER_PTS(out) = gst_util_uint64_scale(pos_, GST_SECOND, kAudioRate);
-      GST_BUFFER_DURATION(out) =
-          gst_util_uint64_scale(pos_ + n, GST_SECOND, kAudioRate) - GST_BUFFER_PTS(out);
-      pos_ += n;
-      if (pos_ >= total_)
-        done_ = true;
-      return out;
+      return place(sample, n);
     }
     return nullptr;
+  }
+
+private:
+  /* Up to kSilenceChunk samples of the pending silence (faded like the
+   * song: silence either way). */
+  GstBuffer *silence()
+  {
+    const guint64 n = std::min(pending_silence_, kSilenceChunk);
+    GstBuffer *out = gst_buffer_new_allocate(nullptr, n * sizeof(float) * kAudioChannels, nullptr);
+    gst_buffer_memset(out, 0, 0, n * sizeof(float) * kAudioChannels);
+    pending_silence_ -= n;
+    stamp(out, n);
+    return out;
+  }
+
+  void stamp(GstBuffer *out, guint64 n)
+  {
+    GST_BUFFER_PTS(out) = gst_util_uint64_scale(pos_, GST_SECOND, kAudioRate);
+    GST_BUFFER_DURATION(out) =
+        gst_util_uint64_scale(pos_ + n, GST_SECOND, kAudioRate) - GST_BUFFER_PTS(out);
+    pos_ += n;
+    if (pos_ >= total_)
+      done_ = true;
+  }
+
+  /* The first `n` samples of `sample` at pos_, faded where the fade is;
+   * takes `sample`. */
+  GstBuffer *place(GstSample *sample, guint64 n)
+  {
+    GstBuffer *in = gst_sample_get_buffer(sample);
+    const gsize frame_bytes = sizeof(float) * kAudioChannels;
+    GstBuffer *out;
+    const guint64 fade_from = total_ - fade_;
+    if (pos_ + n <= fade_from) {
+      out = gst_buffer_copy_region(in, GST_BUFFER_COPY_MEMORY, 0, n * frame_bytes);
+    } else {
+      out = gst_buffer_new_allocate(nullptr, n * frame_bytes, nullptr);
+      GstMapInfo src, dst;
+      gst_buffer_map(in, &src, GST_MAP_READ);
+      gst_buffer_map(out, &dst, GST_MAP_WRITE);
+      const float *s = reinterpret_cast<const float *>(src.data);
+      float *d = reinterpret_cast<float *>(dst.data);
+      for (guint64 i = 0; i < n; i++) {
+        guint64 p = pos_ + i;
+        float gain = p < fade_from ? 1.0f : (float)(total_ - p) / (float)fade_;
+        for (gint c = 0; c < kAudioChannels; c++)
+          d[i * kAudioChannels + c] = s[i * kAudioChannels + c] * gain;
+      }
+      gst_buffer_unmap(out, &dst);
+      gst_buffer_unmap(in, &src);
+    }
+    gst_sample_unref(sample);
+    stamp(out, n);
+    return out;
   }
 
 private:
@@ -580,6 +669,10 @@ private:
   guint64 fade_;
   guint64 pos_ = 0;
   bool done_ = false;
+  bool eos_ = false;                 /* the decoder is at its end */
+  guint64 pending_silence_ = 0;      /* samples of silence to give before more song */
+  std::optional<guint64> first_pts_; /* the first piece's timestamp in samples */
+  GstSample *held_ = nullptr;        /* the piece after a hole, given once it is filled */
 };
 
 /* The highest-ranked AAC encoder factory (as encodebin would pick for the
