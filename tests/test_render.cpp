@@ -608,6 +608,54 @@ TEST(RenderTimeline, LastClipEndsWithItsOwnLastFrame)
   g_unlink(out.c_str());
 }
 
+/* A plan with dissolves renders exactly its frames at 25 and 30 fps. The
+ * compositor counts the frames of each stretch of the timeline between two
+ * element boundaries from that stretch's start; with a dissolve before the
+ * last clip the last stretch starts where the dissolve ends, and at 370 ms
+ * (25 and 30 fps) or 500 ms (30 fps, once overlaps were whole frames) it was
+ * 1 ns longer than its frames: 101 frames for this 100-frame plan (160 for
+ * 159 in a new user's trial). */
+TEST(RenderTimeline, DissolvesKeepThePlansFrameCount)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("dissolve-"));
+  for (gint fps : {25, 30}) {
+    for (GstClockTime d : {400 * GST_MSECOND, 370 * GST_MSECOND, 500 * GST_MSECOND}) {
+      montage::Plan plan;
+      plan.fps_n = fps;
+      const guint64 cuts[] = {0, 17, 46, 69, 100};
+      const size_t clip_of[] = {0, 1, 2, 1};
+      const GstClockTime inpoints[] = {300 * GST_MSECOND, 700 * GST_MSECOND, 500 * GST_MSECOND,
+                                       400 * GST_MSECOND};
+      for (size_t i = 0; i + 1 < G_N_ELEMENTS(cuts); i++) {
+        montage::Segment seg;
+        seg.clip = clip_of[i];
+        seg.start = montage::frame_time(cuts[i], fps, 1);
+        seg.duration = montage::frame_time(cuts[i + 1], fps, 1) - seg.start;
+        seg.inpoint = inpoints[i];
+        seg.beat_time = seg.start;
+        plan.segments.push_back(seg);
+      }
+      plan.duration = montage::frame_time(cuts[4], fps, 1);
+      std::string out = tmp_file("montage-render-dissolves.mp4");
+      montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kAuto, out);
+      settings.timeline.transitions = {montage::Transition::kCut, montage::Transition::kDissolve,
+                                       montage::Transition::kDissolve,
+                                       montage::Transition::kDissolve};
+      settings.timeline.transition_durations = {0, d, d, d};
+      settings.timeline.audio_fade_out = GST_SECOND;
+      montage::RenderResult result;
+      GError *err = nullptr;
+      ASSERT_TRUE(montage::render_plan(plan, f.song, f.clips, settings, &result, &err))
+          << (err ? err->message : "");
+      EXPECT_EQ(result.path, montage::RenderPath::kTimeline);
+      EXPECT_EQ(decode_frames(out).size(), cuts[4])
+          << fps << " fps, dissolves of " << GST_TIME_AS_MSECONDS(d) << " ms";
+      g_unlink(out.c_str());
+    }
+  }
+}
+
 /* An encoder that fails mid-stream is given up for the next one, whose file
  * is complete; one that does not exist is passed over at the start. */
 TEST(RenderCuts, EncoderFailingMidStreamFallsBack)

@@ -889,17 +889,65 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
       fade_out_len[i - 1] = fade_in_len[i] = half;
       continue;
     }
+    /* The overlap is a whole number of output frames each way, so that the
+     * later clip starts on the output grid: GES counts a clip's frames from
+     * its own start, and a clip starting between two frames of the grid
+     * (half of a 370 ms dissolve: 185 ms, 4.6 frames at 25 fps) and ending
+     * on it got one frame more, shown where nothing follows it (101 for a
+     * 100-frame plan at 25 and 30 fps; 160 for 159 in the trial). */
+    const guint64 cut = frame_index(start[i], plan);
+    const guint64 h = std::min(frame_index(half, plan), cut);
+    const GstClockTime before = start[i] - frame_time(cut - h, plan);
+    const GstClockTime after = frame_time(cut + h, plan) - start[i];
     const Shot *prev = shot_of(plan.segments[i - 1], clips);
     const Shot *cur = shot_of(plan.segments[i], clips);
-    if (!prev || !cur || inpoint[i - 1] + duration[i - 1] + half + frame > prev->end ||
-        inpoint[i] < cur->start + half) {
+    if (!prev || !cur || inpoint[i - 1] + duration[i - 1] + after + frame > prev->end ||
+        inpoint[i] < cur->start + before) {
       GST_INFO("no footage to spare around cut %zu: a cut instead of a dissolve", i);
       continue;
     }
-    duration[i - 1] += half;
-    start[i] -= half;
-    inpoint[i] -= half;
-    duration[i] += half;
+    duration[i - 1] += after;
+    start[i] -= before;
+    inpoint[i] -= before;
+    duration[i] += before;
+  }
+  /* nlecomposition renders the timeline as stacks, one between each two
+   * element boundaries (a clip's start or end, a transition's end), and the
+   * compositor counts each stack's frames from the stack's own start (its
+   * k-th at start + k * frame length, truncated). A stack 1 ns longer than
+   * its frames gets one frame more; where the edit ends that frame is shown.
+   * on_output_grid() ends the last clip after its own frames counted from
+   * its start, but a dissolve before it makes the last stack start at the
+   * dissolve's end instead (frames 69 to 77 at 30 fps: the last stack from
+   * 2566666666 ns to 3333333333 ns, 766666667 ns, 1 ns more than its 23
+   * frames), and the timeline gave one frame more than the plan (101 for
+   * 100; 160 for 159, 272 for 271 in the trial). So the clip that ends the
+   * edit ends after its own frames counted from the last boundary before
+   * its end, and the song with it, so that no track is 1 ns longer than
+   * the video (a 1 ns gap padded to a frame). */
+  GstClockTime song_end = plan.duration;
+  if (n > 0) {
+    size_t last = 0;
+    for (size_t i = 1; i < n; i++)
+      if (start[i] + duration[i] >= start[last] + duration[last])
+        last = i;
+    const GstClockTime end = start[last] + duration[last];
+    GstClockTime boundary = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (start[i] < end)
+        boundary = std::max(boundary, start[i]);
+      if (start[i] + duration[i] < end)
+        boundary = std::max(boundary, start[i] + duration[i]);
+    }
+    const guint64 first = frame_index(boundary, plan), frames_end = frame_index(end, plan);
+    const GstClockTime own_end = boundary + frame_time(frames_end - first, plan);
+    if (frames_end > first && own_end < end && own_end > start[last]) {
+      GST_DEBUG("the edit ends at %" GST_TIME_FORMAT " after its last stack's own frames",
+                GST_TIME_ARGS(own_end));
+      duration[last] = own_end - start[last];
+      if (end >= plan.duration)
+        song_end = own_end;
+    }
   }
 
   std::map<std::size_t, GESAsset *> assets;
@@ -944,10 +992,9 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
   }
   if (ok) {
     GESAsset *song_asset = request_asset(song.uri, interrupt, error);
-    GESClip *song_clip =
-        song_asset
-            ? ges_layer_add_asset(audio_layer, song_asset, 0, 0, plan.duration, GES_TRACK_TYPE_AUDIO)
-            : nullptr;
+    GESClip *song_clip = song_asset ? ges_layer_add_asset(audio_layer, song_asset, 0, 0, song_end,
+                                                          GES_TRACK_TYPE_AUDIO)
+                                    : nullptr;
     if (song_clip)
       keep_current_streams(song_clip, song_asset, timeline);
     if (!song_clip) {
@@ -956,12 +1003,12 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
                     song.uri.c_str());
       ok = false;
     } else if (options.audio_fade_out > 0) {
-      GstClockTime len = std::min(options.audio_fade_out, plan.duration);
+      GstClockTime len = std::min(options.audio_fade_out, song_end);
       /* The point at 0 matters: before its first point a linear control
        * source extends the line through its first two, which would drive the
        * volume far above 1 (out of range) until the fade. */
       if (!set_ramp(song_clip, GES_TYPE_AUDIO_SOURCE, "volume",
-                    {{0, 1.0}, {plan.duration - len, 1.0}, {plan.duration, 0.0}}))
+                    {{0, 1.0}, {song_end - len, 1.0}, {song_end, 0.0}}))
         GST_WARNING("cannot fade the song out");
     }
     if (song_asset)
