@@ -140,9 +140,13 @@ struct RenderResult {
 /* Renders `plan` to settings.output_path as MP4 (H.264 video, AAC audio),
  * along settings.path (kAuto: the cut path for a cut-only plan, else the
  * timeline). Either path gives each segment exactly its number of output
- * frames (its start and end on the plan's frame grid), the song from 0 cut to
- * plan.duration with the fade-out of settings.timeline.audio_fade_out, and
- * the same encoder probing and fallback. The file is written under a
+ * frames (its start and end on the plan's frame grid; a dissolve overlaps
+ * each side of its cut by half its length rounded to whole output frames),
+ * the song from 0 cut to plan.duration with the fade-out of
+ * settings.timeline.audio_fade_out, and the same encoder probing and
+ * fallback. A song that decodes with a hole in its timestamps (damaged
+ * part-way) or ends before plan.duration is silent there; the song after a
+ * hole keeps its place (docs/render.md, "The cut path"). The file is written under a
  * temporary name in the same directory and renamed into place only after a
  * clean EOS, so a failure never leaves a half-written output. Returns false
  * with `error` set when no encoder works, an input fails to decode or seek
