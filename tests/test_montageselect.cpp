@@ -473,6 +473,35 @@ TEST(MontageSelect, CutNearTheStartStillHoldsTheInputBack)
   EXPECT_NE(on_air, pad_index(sw[0].now));
 }
 
+/* montagescene begins a shot without a boundary after each SEGMENT (a loop,
+ * the next file of a concat): mid-stream that is a jump like a cut, and
+ * holds the input back as one. Only the first shot since the start follows
+ * no cut. It wiped the input's cut, and the input was switched to at 0.5 s. */
+TEST(MontageSelect, ShotBegunWithoutABoundaryMidStreamHoldsTheInputBack)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, NULL); /* min-shot-length: default 1 s */
+  const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND,
+                                           1200 * GST_MSECOND};
+  int on_air = -1;
+  for (int k = 0; k < 40; k++) {
+    if (k == 1) {
+      std::vector<Switch> sw = m.switches();
+      ASSERT_EQ(1u, sw.size());
+      on_air = pad_index(sw[0].now);
+    }
+    for (int i = 0; i < 2; i++)
+      m.push_frame_at(i, k, k * kFrame, kFrame, k == 0 || (k == 5 && i != on_air), nullptr, false);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ(1200 * GST_MSECOND, sw[0].running_time);
+}
+
 /* A cut in the input on air is a cut the viewer sees: a beat switch does not
  * come sooner than the style's min-gap (balanced: 0.4 s) after it either.
  * The input on air cuts at 0.92 s; the beat at 1.0 s (0.08 s later, a flash)
@@ -501,6 +530,31 @@ TEST(MontageSelect, NoBeatSwitchRightAfterACutOnAir)
   EXPECT_EQ(1400 * GST_MSECOND, sw[0].running_time);
   EXPECT_EQ(1400 * GST_MSECOND, sw[0].beat_time);
   EXPECT_EQ(on_air, pad_index(sw[0].previous));
+}
+
+/* An input on air that cuts just before every beat (a music video cut to the
+ * same song) holds a beat switch for one beat, not for ever: every input
+ * cuts 0.04 s before each beat (1.0, 1.4, 1.8, 2.2 s), and the switches
+ * come on every other beat. There were none. */
+TEST(MontageSelect, InputCuttingBeforeEveryBeatStillGivesWay)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  const std::vector<GstClockTime> beats = {1000 * GST_MSECOND, 1400 * GST_MSECOND,
+                                           1800 * GST_MSECOND, 2200 * GST_MSECOND};
+  for (int k = 0; k < 60; k++) {
+    for (int i = 0; i < 2; i++)
+      m.push_frame(i, k, k == 24 || k == 34 || k == 44 || k == 54);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(3u, sw.size()) << "the start and two beat switches";
+  EXPECT_EQ(1400 * GST_MSECOND, sw[1].running_time);
+  EXPECT_EQ(2200 * GST_MSECOND, sw[2].running_time);
+  EXPECT_EQ("beat", sw[1].reason);
 }
 
 /* The input on air sends EOS: the next frame comes from another input. */

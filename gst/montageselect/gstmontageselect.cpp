@@ -196,6 +196,7 @@ struct Input {
   /* Running time of its latest cut (a shot begun by a boundary); NONE while
    * its current shot began with its stream (first frame, flush). */
   GstClockTime cut = GST_CLOCK_TIME_NONE;
+  bool shot_seen = false; /* a shot meta came since the start or a flush */
   guint shot_serial = 0;
   guint aired_serial = G_MAXUINT; /* shot last on air */
   GstClockTime aired = 0;         /* time that shot has been on air, ns */
@@ -268,6 +269,7 @@ static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstA
   in->covered_end = 0;
   in->lost = false;
   in->cut = GST_CLOCK_TIME_NONE;
+  in->shot_seen = false;
   in->eos_arrived = false;
   in->arrived_end = GST_CLOCK_TIME_NONE;
   return GST_FLOW_OK;
@@ -371,9 +373,14 @@ void read_shot_metas(SelectState *state, Input *in, GstBuffer *buf, GstClockTime
   montage::ShotStart start;
   if (montage::shot_meta_get(buf, start)) {
     in->shot_start = rt;
-    /* The shot montagescene begins at the stream's start (or after a flush)
-     * follows no cut: nothing to hold the input back for. */
-    in->cut = start.boundary ? rt : GST_CLOCK_TIME_NONE;
+    /* The input's first shot since the start (or a flush) follows no cut:
+     * nothing to hold the input back for. A later shot montagescene begins
+     * without a boundary (it starts its analysis again at each SEGMENT:
+     * a loop, the next file of a playlist or concat) shows a jump like a
+     * cut, and is held back like one (a code review's finding: it wiped
+     * the input's last cut). */
+    in->cut = start.boundary || in->shot_seen ? rt : GST_CLOCK_TIME_NONE;
+    in->shot_seen = true;
     in->shot_serial++;
     in->item.has_features = false;
     in->item.histogram.clear();
@@ -766,6 +773,7 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
     gst_clear_caps(&p->input->caps);
     p->input->caps_ok = false;
     p->input->cut = GST_CLOCK_TIME_NONE;
+    p->input->shot_seen = false;
     p->input->eos_arrived = false;
     p->input->arrived_end = GST_CLOCK_TIME_NONE;
   }
@@ -1178,15 +1186,20 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       wanted = std::max(wanted, 1u);
     }
     /* The shot on screen began at the switch to the input on air, or at a
-     * cut in that input since (a cut the viewer saw too). */
-    GstClockTime shot_on_screen = state->on_air_since;
+     * cut in that input since (a cut the viewer saw too). A cut on air
+     * holds the switch for one beat at most: an input that cuts just
+     * before every beat (a music video cut to the same song) would
+     * otherwise hold every one, and the mix would never switch (a code
+     * review's finding). */
+    auto long_enough = [&](GstClockTime since) {
+      return !GST_CLOCK_TIME_IS_VALID(since) || (f.t >= since && f.t - since >= pace.min_gap);
+    };
     const GstClockTime air_cut = previous->input->cut;
-    if (GST_CLOCK_TIME_IS_VALID(air_cut) &&
-        (!GST_CLOCK_TIME_IS_VALID(shot_on_screen) || air_cut > shot_on_screen))
-      shot_on_screen = air_cut;
-    bool due = state->beats_since_switch >= wanted &&
-               (!GST_CLOCK_TIME_IS_VALID(shot_on_screen) ||
-                (f.t >= shot_on_screen && f.t - shot_on_screen >= pace.min_gap));
+    const bool cut_on_air =
+        GST_CLOCK_TIME_IS_VALID(air_cut) &&
+        (!GST_CLOCK_TIME_IS_VALID(state->on_air_since) || air_cut > state->on_air_since);
+    bool due = state->beats_since_switch >= wanted && long_enough(state->on_air_since) &&
+               (!cut_on_air || long_enough(air_cut) || state->beats_since_switch > wanted);
     if (due && wanted >= 2 && beat.meter_known && !beat.downbeat &&
         state->beats_since_switch < 2 * wanted)
       due = false;
