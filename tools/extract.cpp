@@ -116,7 +116,8 @@ std::string usage_error(GstClockTime &start, GstClockTime &end, guint &priming)
   /* extract writes WAV whatever the name: a name that says another format
    * (.mp3, .aac) would give players a file they take for that format. */
   const size_t n = strlen(opt_output);
-  if (n < 4 || g_ascii_strcasecmp(opt_output + n - 4, ".wav") != 0)
+  if ((n < 4 || g_ascii_strcasecmp(opt_output + n - 4, ".wav") != 0) &&
+      (n < 5 || g_ascii_strcasecmp(opt_output + n - 5, ".wave") != 0))
     return std::string("-o ") + shown(opt_output) + ": extract writes WAV, name it .wav";
   if (!opt_start)
     return "--start S is required";
