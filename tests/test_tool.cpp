@@ -1038,6 +1038,26 @@ TEST(Tool, ClipLineSaysAnUnseekableFileWasDecodedInFull)
   g_unlink(y4m.c_str());
 }
 
+/* A clip given and left out of the montage (no shot of it a beat long) is
+ * said also without a terminal, where the plan's remarks are not shown: a
+ * scripted run's log named an unreadable file but not this one. */
+TEST(Tool, ClipLeftOutOfThePlanIsSaidWithoutATerminal)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string clip = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || clip.empty());
+  const std::string shortclip = montage_test::make_media(
+      "montage-tool-short.mp4",
+      "videotestsrc num-buffers=5 pattern=ball ! video/x-raw,width=320,height=240,framerate=25/1 ! "
+      "x264enc speed-preset=ultrafast ! mp4mux ! filesink location=%s");
+  ASSERT_FALSE(shortclip.empty());
+  ToolRun r = run_tool({"--no-cache", "--no-render", "-m", song, "-d", "5", clip, shortclip});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: Clip '" + shortclip + "' is not used"), std::string::npos)
+      << r.err;
+  g_unlink(shortclip.c_str());
+}
+
 /* The montage is an MP4: an output named otherwise (another extension, or
  * none) is refused before any work, in both modes; it was written as an MP4
  * under a name that says it is something else. .mp4, .m4v and .mov, in any

@@ -1056,8 +1056,22 @@ int cmd_make(int argc, char **argv)
       warn("cannot plan the montage: %s", e.what());
       return false;
     }
-    for (const std::string &note : plan.notes)
-      info("  note: %s", note.c_str());
+    /* A clip given and left out of the montage is a problem with the
+     * input, shown also where the remarks are not (no terminal, a log):
+     * its note is a warning. It vanished from scripted runs' output. */
+    std::vector<bool> used(clips.size(), false);
+    for (const montage::Segment &seg : plan.segments)
+      if (seg.clip < used.size())
+        used[seg.clip] = true;
+    for (const std::string &note : plan.notes) {
+      bool left_out = false;
+      for (size_t c = 0; c < clips.size() && !left_out; c++)
+        left_out = !used[c] && note.find("'" + clips[c].path + "'") != std::string::npos;
+      if (left_out)
+        warn("%s", note.c_str());
+      else
+        info("  note: %s", note.c_str());
+    }
     if (!opt_no_render) /* else the result line says it */
       info("planned %zu segment(s), %.2f s at %d/%d fps", plan.segments.size(), plan.duration / 1e9,
            plan.fps_n, plan.fps_d);
