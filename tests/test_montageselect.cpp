@@ -446,60 +446,39 @@ TEST(MontageSelect, FirstSwitchDoesNotWaitMinShotLengthAfterTheStart)
 }
 
 /* A real cut still holds an input back for min-shot-length, also at the
- * start: an input that cuts 0.2 s in is not switched to until 1.2 s. */
+ * start: an input that cuts 0.2 s in is not switched to until 1.2 s. So
+ * does a later shot montagescene begins without a boundary (it starts its
+ * analysis again after each SEGMENT: a loop, the next file of a concat),
+ * a jump like a cut: only the first shot since the start follows no cut.
+ * Such a shot wiped the input's cut, and it was switched to at 0.5 s. */
 TEST(MontageSelect, CutNearTheStartStillHoldsTheInputBack)
 {
-  Mixer m(2, true);
-  g_object_set(m.element, "beats-per-cut", 1u, NULL); /* min-shot-length: default 1 s */
-  const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND,
-                                           1200 * GST_MSECOND};
-  int on_air = -1;
-  for (int k = 0; k < 40; k++) {
-    if (k == 1) {
-      std::vector<Switch> sw = m.switches();
-      ASSERT_EQ(1u, sw.size());
-      on_air = pad_index(sw[0].now);
+  for (bool boundary : {true, false}) {
+    SCOPED_TRACE(boundary ? "a cut" : "a shot begun without a boundary");
+    Mixer m(2, true);
+    g_object_set(m.element, "beats-per-cut", 1u, NULL); /* min-shot-length: default 1 s */
+    const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND,
+                                             1200 * GST_MSECOND};
+    int on_air = -1;
+    for (int k = 0; k < 40; k++) {
+      if (k == 1) {
+        std::vector<Switch> sw = m.switches();
+        ASSERT_EQ(1u, sw.size());
+        on_air = pad_index(sw[0].now);
+      }
+      for (int i = 0; i < 2; i++)
+        m.push_frame_at(i, k, k * kFrame, kFrame, k == 0 || (k == 5 && i != on_air), nullptr,
+                        k != 0 && boundary);
+      m.push_audio(k, beats);
+      GstBuffer *out = m.pull();
+      ASSERT_NE(nullptr, out);
+      gst_buffer_unref(out);
     }
-    for (int i = 0; i < 2; i++)
-      m.push_frame_at(i, k, k * kFrame, kFrame, k == 0 || (k == 5 && i != on_air), nullptr, k != 0);
-    m.push_audio(k, beats);
-    GstBuffer *out = m.pull();
-    ASSERT_NE(nullptr, out);
-    gst_buffer_unref(out);
+    std::vector<Switch> sw = m.switches();
+    ASSERT_EQ(1u, sw.size());
+    EXPECT_EQ(1200 * GST_MSECOND, sw[0].running_time);
+    EXPECT_NE(on_air, pad_index(sw[0].now));
   }
-  std::vector<Switch> sw = m.switches();
-  ASSERT_EQ(1u, sw.size());
-  EXPECT_EQ(1200 * GST_MSECOND, sw[0].running_time);
-  EXPECT_NE(on_air, pad_index(sw[0].now));
-}
-
-/* montagescene begins a shot without a boundary after each SEGMENT (a loop,
- * the next file of a concat): mid-stream that is a jump like a cut, and
- * holds the input back as one. Only the first shot since the start follows
- * no cut. It wiped the input's cut, and the input was switched to at 0.5 s. */
-TEST(MontageSelect, ShotBegunWithoutABoundaryMidStreamHoldsTheInputBack)
-{
-  Mixer m(2, true);
-  g_object_set(m.element, "beats-per-cut", 1u, NULL); /* min-shot-length: default 1 s */
-  const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND,
-                                           1200 * GST_MSECOND};
-  int on_air = -1;
-  for (int k = 0; k < 40; k++) {
-    if (k == 1) {
-      std::vector<Switch> sw = m.switches();
-      ASSERT_EQ(1u, sw.size());
-      on_air = pad_index(sw[0].now);
-    }
-    for (int i = 0; i < 2; i++)
-      m.push_frame_at(i, k, k * kFrame, kFrame, k == 0 || (k == 5 && i != on_air), nullptr, false);
-    m.push_audio(k, beats);
-    GstBuffer *out = m.pull();
-    ASSERT_NE(nullptr, out);
-    gst_buffer_unref(out);
-  }
-  std::vector<Switch> sw = m.switches();
-  ASSERT_EQ(1u, sw.size());
-  EXPECT_EQ(1200 * GST_MSECOND, sw[0].running_time);
 }
 
 /* A cut in the input on air is a cut the viewer sees: a beat switch does not

@@ -152,6 +152,26 @@ GstClockTime frames(guint64 n)
   return gst_util_uint64_scale(n, GST_SECOND, 30);
 }
 
+/* A plan at 30 fps of one clip (clip 0): segment i shows segs[i].second
+ * frames from in-point segs[i].first (ns), back to back from 0. */
+montage::Plan plan_of(const std::vector<std::pair<GstClockTime, guint64>> &segs)
+{
+  montage::Plan plan;
+  plan.fps_n = 30;
+  guint64 k = 0;
+  for (const auto &s : segs) {
+    montage::Segment seg;
+    seg.start = frames(k);
+    seg.duration = frames(k + s.second) - seg.start;
+    seg.inpoint = s.first;
+    seg.beat_time = seg.start;
+    plan.segments.push_back(seg);
+    k += s.second;
+  }
+  plan.duration = frames(k);
+  return plan;
+}
+
 /* Three clips with scrolling patterns (every frame differs from the last):
  * 4:3 H.264 at 25 fps, 16:9 H.264 at 30 fps, 4:3 VP8/WebM at 24 fps. */
 struct Fixture {
@@ -798,23 +818,15 @@ TEST(RenderTimeline, ProgramStreamSegments)
   ps.duration = 10 * GST_SECOND;
   montage::shots_from_cuts(ps);
 
-  montage::Plan plan;
-  plan.fps_n = 30;
-  std::vector<guint64> lengths;
-  const std::pair<GstClockTime, guint64> segs[] = {
+  const std::vector<std::pair<GstClockTime, guint64>> segs = {
       {5120 * GST_MSECOND, 9}, {2300 * GST_MSECOND, 20}, {7000 * GST_MSECOND, 12}};
-  guint64 k = 0;
-  for (const auto &s : segs) {
-    montage::Segment seg;
-    seg.start = frames(k);
-    seg.duration = frames(k + s.second) - seg.start;
-    seg.inpoint = s.first;
-    seg.beat_time = seg.start;
-    plan.segments.push_back(seg);
+  montage::Plan plan = plan_of(segs);
+  std::vector<guint64> lengths;
+  for (const auto &s : segs)
     lengths.push_back(s.second);
+  guint64 k = 0;
+  for (const auto &s : segs)
     k += s.second;
-  }
-  plan.duration = frames(k);
 
   std::vector<std::vector<std::vector<guint8>>> decoded;
   for (montage::RenderPath path : {montage::RenderPath::kTimeline, montage::RenderPath::kCuts}) {
@@ -857,23 +869,15 @@ TEST(RenderTimeline, FootagePastTheLengthTheContainerStates)
   city.duration = 8140 * GST_MSECOND; /* what analysis decodes: the last frame ends there */
   montage::shots_from_cuts(city);
 
-  montage::Plan plan;
-  plan.fps_n = 30;
-  const std::pair<GstClockTime, guint64> segs[] = {{3000 * GST_MSECOND, 15},
-                                                   {7280 * GST_MSECOND, 24}};
+  const std::vector<std::pair<GstClockTime, guint64>> segs = {{3000 * GST_MSECOND, 15},
+                                                              {7280 * GST_MSECOND, 24}};
+  montage::Plan plan = plan_of(segs);
   std::vector<guint64> lengths;
-  guint64 k = 0;
-  for (const auto &s : segs) {
-    montage::Segment seg;
-    seg.start = frames(k);
-    seg.duration = frames(k + s.second) - seg.start;
-    seg.inpoint = s.first;
-    seg.beat_time = seg.start;
-    plan.segments.push_back(seg);
+  for (const auto &s : segs)
     lengths.push_back(s.second);
+  guint64 k = 0;
+  for (const auto &s : segs)
     k += s.second;
-  }
-  plan.duration = frames(k);
 
   GError *err = nullptr;
   GESTimeline *timeline = montage::build_timeline(plan, f.song, {city}, kWidth, kHeight, &err);
@@ -933,21 +937,12 @@ TEST(RenderCuts, FramesStampedLikeTheOneBeforeDoNotFreezeTheSegment)
   clip.duration = 8300 * GST_MSECOND;
   montage::shots_from_cuts(clip);
 
-  montage::Plan plan;
-  plan.fps_n = 30;
-  const std::pair<GstClockTime, guint64> segs[] = {{5172 * GST_MSECOND, 27},
-                                                   {1000 * GST_MSECOND, 24}};
+  const std::vector<std::pair<GstClockTime, guint64>> segs = {{5172 * GST_MSECOND, 27},
+                                                              {1000 * GST_MSECOND, 24}};
+  montage::Plan plan = plan_of(segs);
   guint64 k = 0;
-  for (const auto &s : segs) {
-    montage::Segment seg;
-    seg.start = frames(k);
-    seg.duration = frames(k + s.second) - seg.start;
-    seg.inpoint = s.first;
-    seg.beat_time = seg.start;
-    plan.segments.push_back(seg);
+  for (const auto &s : segs)
     k += s.second;
-  }
-  plan.duration = frames(k);
 
   for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
     const bool cuts = p == montage::RenderPath::kCuts;
