@@ -392,7 +392,9 @@ bool within_ges_reach(GESTimeline *timeline, GError **error)
           "the clip at %.3f s uses %s up to %.3f s of its stream time, but GES (Pitivi, "
           "ges-launch-1.0) reaches only its first %.3f s (the length the file states, counted "
           "from 0 even where its timestamps start later) and would cut the clip short. Plan "
-          "without the file's footage past %.3f s, or export .otio, .fcpxml or .edl.",
+          "without the file's footage past %.3f s (PlanSettings::within_stated_length; "
+          "gst-montage-1.0 does so when an .xges is asked for), or export .otio, .fcpxml or "
+          ".edl.",
           el->start / (double)GST_SECOND, path.c_str(), end / (double)GST_SECOND,
           reach / (double)GST_SECOND, reach / (double)GST_SECOND);
       ok = fail_arg(error, why);
