@@ -360,13 +360,10 @@ TEST(ClipAnalysis, KeyframePathShotsCutOnAFlashStartCleanAsInFullDecoding)
   TempDir tmp;
   ASSERT_NE(tmp.dir, nullptr);
   const std::string path = tmp.add("flash-cuts.mp4");
-  auto branch = [](const char *pattern, int frames) {
-    return " videotestsrc num-buffers=" + std::to_string(frames) + " pattern=" + pattern +
-           " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
-  };
   /* smpte 0-59, white 60, checkers 61-120, white 121-122, circular 123-182, spokes 183-242 */
-  const std::string sources = branch("smpte", 60) + branch("white", 1) + branch("checkers-8", 60) +
-                              branch("white", 2) + branch("circular", 60) + branch("spokes", 60);
+  const std::string sources = shot_sources({"smpte"}, 60) + shot_sources({"white"}, 1) +
+                              shot_sources({"checkers-8"}, 60) + shot_sources({"white"}, 2) +
+                              shot_sources({"circular", "spokes"}, 60);
   ASSERT_TRUE(encode_clip(sources, path));
   montage::ClipAnalysis full, keys;
   montage::ClipAnalyseStats full_stats, key_stats;
