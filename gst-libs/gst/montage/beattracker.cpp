@@ -447,26 +447,29 @@ private:
     };
     Pair s0 = load(out), s1 = load(out + 2), s2 = load(out + 4), s3 = load(out + 6),
          s4 = load(out + 8), s5 = load(out + 10), s6 = load(out + 12), s7 = load(out + 14);
-    for (long k = 0; k < n; k++, xs += step, qs += step) {
-      const Pair x = {*xs, *xs};
+    /* Indexed, not stepped: with step -1 a stepped pointer would end one
+     * element before the array, which C++ leaves undefined. */
+    for (long k = 0; k < n; k++) {
+      const double *q = qs + k * step;
+      const Pair x = {xs[k * step], xs[k * step]};
       if (SIGN > 0) {
-        s0 += x * load(qs);
-        s1 += x * load(qs + 2);
-        s2 += x * load(qs + 4);
-        s3 += x * load(qs + 6);
-        s4 += x * load(qs + 8);
-        s5 += x * load(qs + 10);
-        s6 += x * load(qs + 12);
-        s7 += x * load(qs + 14);
+        s0 += x * load(q);
+        s1 += x * load(q + 2);
+        s2 += x * load(q + 4);
+        s3 += x * load(q + 6);
+        s4 += x * load(q + 8);
+        s5 += x * load(q + 10);
+        s6 += x * load(q + 12);
+        s7 += x * load(q + 14);
       } else {
-        s0 -= x * load(qs);
-        s1 -= x * load(qs + 2);
-        s2 -= x * load(qs + 4);
-        s3 -= x * load(qs + 6);
-        s4 -= x * load(qs + 8);
-        s5 -= x * load(qs + 10);
-        s6 -= x * load(qs + 12);
-        s7 -= x * load(qs + 14);
+        s0 -= x * load(q);
+        s1 -= x * load(q + 2);
+        s2 -= x * load(q + 4);
+        s3 -= x * load(q + 6);
+        s4 -= x * load(q + 8);
+        s5 -= x * load(q + 10);
+        s6 -= x * load(q + 12);
+        s7 -= x * load(q + 14);
       }
     }
     const Pair all[] = {s0, s1, s2, s3, s4, s5, s6, s7};
@@ -474,12 +477,12 @@ private:
 #else
     double acc[kLagBlock];
     std::copy(out, out + kLagBlock, acc);
-    for (long k = 0; k < n; k++, xs += step, qs += step)
+    for (long k = 0; k < n; k++)
       for (long j = 0; j < kLagBlock; j++) {
         if (SIGN > 0)
-          acc[j] += *xs * qs[j];
+          acc[j] += xs[k * step] * qs[k * step + j];
         else
-          acc[j] -= *xs * qs[j];
+          acc[j] -= xs[k * step] * qs[k * step + j];
       }
     std::copy(acc, acc + kLagBlock, out);
 #endif
