@@ -92,19 +92,22 @@ encode_clip(const std::string &sources, const std::string &path, const std::stri
 }
 
 /* Encodes `frames` (BGR, all of one size, 25 fps) as encode_clip() does,
- * through appsrc: for pictures no videotestsrc pattern makes, such as fades. */
-::testing::AssertionResult encode_frames(const std::vector<cv::Mat> &frames,
-                                         const std::string &path)
+ * through appsrc: for pictures no videotestsrc pattern makes, such as fades.
+ * `stamps`, when not empty, gives each frame's PTS (one per frame) in place
+ * of k / 25 s; `tail` is the launch-line fragment from the raw frames to the
+ * muxer (by default x264 and MP4). */
+::testing::AssertionResult
+encode_frames(const std::vector<cv::Mat> &frames, const std::string &path,
+              const std::vector<GstClockTime> &stamps = {},
+              const std::string &tail = "videoconvert ! x264enc key-int-max=25 "
+                                        "option-string=scenecut=0 speed-preset=ultrafast ! mp4mux")
 {
   if (frames.empty())
     return ::testing::AssertionFailure() << "no frames to encode";
   const std::string desc = "appsrc name=src format=time caps=video/x-raw,format=BGR,width=" +
                            std::to_string(frames[0].cols) +
-                           ",height=" + std::to_string(frames[0].rows) +
-                           ",framerate=25/1 ! videoconvert ! x264enc key-int-max=25 "
-                           "option-string=scenecut=0 speed-preset=ultrafast ! mp4mux ! "
-                           "filesink location=\"" +
-                           path + "\"";
+                           ",height=" + std::to_string(frames[0].rows) + ",framerate=25/1 ! " +
+                           tail + " ! filesink location=\"" + path + "\"";
   GError *err = nullptr;
   GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
   if (!pipe) {
@@ -124,7 +127,7 @@ encode_clip(const std::string &sources, const std::string &path, const std::stri
     for (int y = 0; y < f.rows; y++)
       std::memcpy(map.data + stride * y, f.ptr(y), (size_t)f.cols * 3);
     gst_buffer_unmap(buf, &map);
-    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(k, GST_SECOND, 25);
+    GST_BUFFER_PTS(buf) = stamps.empty() ? gst_util_uint64_scale(k, GST_SECOND, 25) : stamps[k];
     GST_BUFFER_DURATION(buf) = GST_SECOND / 25;
     GstFlowReturn ret = GST_FLOW_OK;
     g_signal_emit_by_name(src, "push-buffer", buf, &ret);
@@ -355,6 +358,40 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
  * path's refinement keeps every boundary (min_shot_length 0), and with it
  * clean_start() gave up at once: the shot's transition_end was the white
  * frame, where the planner could open a segment (a code review's finding). */
+/* A decoder that stamps a frame with the time of the one before it (as
+ * avdec_mpeg4 does on an AVI with packed B-frames, Megamind.avi) gets that
+ * frame placed one frame after it, as render shows it. Here the first frame
+ * of the second shot, 13, is stamped with frame 12's time, and so is frame
+ * 27 in the middle of it. Before, both were skipped: the cut was found on
+ * frame 14. */
+TEST(ClipAnalysis, FrameStampedAsTheOneBeforeIsAnalysedAfterIt)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("shared-stamps.mkv");
+  cv::Mat a(240, 320, CV_8UC3), b(240, 320, CV_8UC3);
+  cv::randu(a, cv::Scalar(0, 0, 0), cv::Scalar(90, 255, 120));
+  cv::randu(b, cv::Scalar(150, 0, 120), cv::Scalar(255, 120, 255));
+  std::vector<cv::Mat> frames;
+  std::vector<GstClockTime> stamps;
+  const GstClockTime frame = GST_SECOND / 25;
+  for (int k = 0; k < 40; k++) {
+    frames.push_back(k < 13 ? a : b);
+    stamps.push_back((k == 13 || k == 27 ? k - 1 : k) * frame);
+  }
+  /* Raw frames in Matroska: nothing re-stamps them on the way. */
+  ASSERT_TRUE(
+      encode_frames(frames, path, stamps, "videoconvert ! video/x-raw,format=I420 ! matroskamux"));
+  montage::ClipAnalysis clip;
+  montage::ClipAnalyseStats stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, clip, stats));
+  ASSERT_EQ(clip.cuts.size(), 1u);
+  EXPECT_EQ(clip.cuts[0], 13 * frame);
+  ASSERT_EQ(clip.shots.size(), 2u);
+  EXPECT_EQ(clip.shots[1].start, 13 * frame);
+  EXPECT_EQ(clip.shots[1].end, 40 * frame);
+}
+
 TEST(ClipAnalysis, KeyframePathShotsCutOnAFlashStartCleanAsInFullDecoding)
 {
   TempDir tmp;

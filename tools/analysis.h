@@ -104,8 +104,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * states (ClipAnalysis::stated_duration), which entries of 33 and before
  * lack (they are analysed again); 35: on the keyframe path a shot cut on a
  * flash in the middle of a clip starts clean after it, and footage on twos
- * is not cut by the two-frame insert rule */
-constexpr const char *kClipAnalysisVersion = "35";
+ * is not cut by the two-frame insert rule; 36: a frame stamped no later
+ * than the one before it is analysed one frame after it, as render shows
+ * it, not skipped (Megamind.avi: 82 of 270 frames) */
+constexpr const char *kClipAnalysisVersion = "36";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

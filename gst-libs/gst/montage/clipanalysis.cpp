@@ -530,6 +530,7 @@ private:
     GstClockTime st = pts;
     if (GST_CLOCK_TIME_IS_VALID(pts) && self->segment_.format == GST_FORMAT_TIME)
       st = gst_segment_to_stream_time(&self->segment_, GST_FORMAT_TIME, pts);
+    st = self->restamp(buf, st);
     self->frames_++;
     if (!GST_CLOCK_TIME_IS_VALID(st))
       self->untimed_++;
@@ -543,8 +544,9 @@ private:
       if (!GST_CLOCK_TIME_IS_VALID(self->last_start_) || st > self->last_start_)
         self->last_start_ = st;
     }
-    /* Frames arrive once per pass in order; a preroll frame seen again
-     * after PLAYING (same time) is skipped. */
+    /* Frames arrive once per pass in order (a frame stamped no later than
+     * the one before it was placed after it by restamp()); a frame that
+     * still is, one restamp() could not place, is skipped. */
     if (!self->consumer_ || self->stopped_ || !self->have_info_ ||
         (self->wanted_seqnum_ != GST_SEQNUM_INVALID &&
          self->segment_seqnum_ != self->wanted_seqnum_) ||
@@ -567,6 +569,28 @@ private:
                             GST_BUFFER_DURATION(buf)});
     }
     return GST_PAD_PROBE_OK;
+  }
+
+  /* The stream time `st` of the decoded frame `buf`, for a frame stamped
+   * no later than the one analysed before it in this pass: one frame
+   * duration (the buffer's, else the caps' frame rate's) after that one.
+   * Frames leave the decoder in presentation order, so such a stamp is
+   * wrong: avdec_mpeg4 on an AVI with packed B-frames (Megamind.avi) stamps
+   * 82 of 270 frames with the time of the frame before. Render places them
+   * the same way (ClipDecoder::pull(), render-cuts.cpp), so a cut on such a
+   * frame is where the montage shows it; skipped, as before, the cut was
+   * found one frame late and motion was measured across two frames. Other
+   * stamps, and a frame with no duration and no frame rate, pass unchanged. */
+  GstClockTime restamp(GstBuffer *buf, GstClockTime st) const
+  {
+    if (!GST_CLOCK_TIME_IS_VALID(st) || !GST_CLOCK_TIME_IS_VALID(last_ts_) || st > last_ts_)
+      return st;
+    GstClockTime step = GST_BUFFER_DURATION(buf);
+    if (!GST_CLOCK_TIME_IS_VALID(step) || step == 0)
+      step = have_info_ && info_.fps_n > 0 && info_.fps_d > 0
+                 ? gst_util_uint64_scale(GST_SECOND, (guint64)info_.fps_d, (guint64)info_.fps_n)
+                 : 0;
+    return step > 0 ? last_ts_ + step : st;
   }
 
   /* Under lock_: tells wait() that the current pass is over. */
