@@ -1649,6 +1649,35 @@ TEST(MontageScene, FlashStraightIntoACutIsOneCutOnTheFlash)
   }
 }
 
+/* The running features on the frames' meta of a shot cut on a flash (A W B)
+ * leave the flash out, as the shot's own features do (from its first clean
+ * frame, B): with W on a measured frame (one in four: frame 20), its
+ * brightness was counted; with B's first frame measured (W at 19), the jump
+ * from W to B was the shot's motion peak. */
+TEST(MontageScene, RunningFeaturesOfAShotCutOnAFlashStartAfterIt)
+{
+  const int n = 60;
+  for (int f0 : {19, 20}) {
+    SCOPED_TRACE(testing::Message() << "flash at " << f0);
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+    ElementRun run = run_element(maker, n, [&](int i) {
+      if (i == f0)
+        return maker.make_from_bgr(flashed(maker.picture(0, i)), i * kFrame);
+      return maker.make(i > f0 ? 1 : 0, i, i * kFrame);
+    });
+    expect_only_cuts_at(run, {f0}, n);
+    ASSERT_EQ(run.summary_shots.size(), 2u);
+    const montage::Shot &shot = run.summary_shots[1];
+    ASSERT_EQ(shot.transition_end, (GstClockTime)(f0 + 1) * kFrame) << "the premise";
+    ASSERT_FALSE(run.progress.empty());
+    const montage::ShotProgress &last = run.progress.back();
+    ASSERT_EQ(last.index, 1u);
+    EXPECT_NEAR(last.features.motion_peak, shot.features.motion_peak, 0.5);
+    EXPECT_NEAR(last.features.brightness, shot.features.brightness, 3.0);
+    EXPECT_GE(last.features.best_inpoint, shot.transition_end);
+  }
+}
+
 /* A fast pan (a contrasty texture sliding 20, 32 or 40 px a frame at 320 px
  * wide, after a still start) is no cut with the default properties, and a
  * hard cut three frames after the camera stops is found at its frame.

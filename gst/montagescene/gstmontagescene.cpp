@@ -31,7 +31,10 @@
  * account of the current shot in the tag-less "GstMontageShotFeaturesMeta"
  * (montage::shot_features_meta_get()): the features of the shot so far, for
  * live elements downstream (montageselect) that cannot wait for the shot's
- * end and must not read messages.
+ * end and must not read messages. Like the shot's own features, the account
+ * leaves out flashes, cuts away and back, and a cut shot's frames before its
+ * first clean one (the insert or flash it was cut on); a measured frame
+ * before the account has any frame carries no meta.
  *
  * It analyses 8-bit raw video in system memory (the formats of its pad
  * template). Other caps (10-bit and deeper formats, other layouts,
@@ -169,6 +172,11 @@ struct Held {
 /* The current shot's features so far (the features meta). */
 struct Progress {
   montage::ShotProgress shot;
+  /* A cut shot's first clean frame (Shot::transition_end): the frames
+   * before it (the insert or flash it was cut on, or the frame its stream
+   * opened on) are not its picture, as in the shot's own features. NONE:
+   * every frame counts. */
+  GstClockTime clean_from = GST_CLOCK_TIME_NONE;
   double sum_motion = 0, sum_sharp = 0, sum_bright = 0, sum_contrast = 0, sum_colour = 0;
   guint n_motion = 0;
   double best_sharp = -1.0;
@@ -450,17 +458,27 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
     state->progress = Progress();
     state->progress.shot.index = (guint)state->shots.size();
     state->progress.shot.start = v.shot.start;
+    state->progress.clean_from = v.shot.transition == montage::Transition::kCut
+                                     ? v.shot.transition_end
+                                     : GST_CLOCK_TIME_NONE;
   }
   if (h.measure.valid) {
-    /* A shot's first frame differs from the shot before: that is the cut,
-     * not the new shot's motion. A flash or a cut away and back is not the
-     * shot's picture (as in the shot's own features). */
-    if (v.boundary || v.first)
+    /* A shot's first frame, or a cut shot's first clean frame, differs
+     * from the frame before: that is the cut, not the shot's motion. A
+     * flash, a cut away and back, and a cut shot's frames before its first
+     * clean one are not the shot's picture (as in the shot's own features):
+     * they carry the account so far, when there is one, unchanged. */
+    const GstClockTime clean_from = state->progress.clean_from;
+    const bool timed =
+        GST_CLOCK_TIME_IS_VALID(clean_from) && GST_CLOCK_TIME_IS_VALID(h.measure.timestamp);
+    if (v.boundary || v.first || (timed && h.measure.timestamp == clean_from))
       h.measure.motion = -1.0;
-    if (!v.excursion)
+    if (!v.excursion && !(timed && h.measure.timestamp < clean_from))
       accumulate(state->progress, h.measure);
-    buf = gst_buffer_make_writable(buf);
-    montage::shot_features_meta_add(buf, state->progress.shot);
+    if (state->progress.shot.frames > 0) {
+      buf = gst_buffer_make_writable(buf);
+      montage::shot_features_meta_add(buf, state->progress.shot);
+    }
   }
   if (!v.boundary && !v.first)
     return buf;

@@ -27,7 +27,9 @@
  * montagescene measures one frame in kShotFeaturesEvery (counted from the
  * start of the stream or segment) and puts the meta, updated, on each
  * measured frame; the first frames of a shot may carry none until its first
- * measured frame. Its structure, "montage-shot-features":
+ * measured frame of the shot's own picture (a flash, or the insert a shot was
+ * cut on, is left out of the account, as of the shot's features). Its structure,
+ * "montage-shot-features":
  *
  *   index          G_TYPE_UINT    the shot (as in montage-shot-start)
  *   start          G_TYPE_UINT64  stream time, ns, of the shot's first frame
