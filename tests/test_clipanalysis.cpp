@@ -421,6 +421,43 @@ TEST(ClipAnalysis, KeyframePathShotsCutOnAFlashStartCleanAsInFullDecoding)
   }
 }
 
+/* A camera flash inside a shot is not the shot's picture on the keyframe
+ * path either: a shot whose GOPs the refinement decodes gets full decoding's
+ * features. Before, the refinement's samples of the flash (white, frame 32,
+ * a measured frame) counted in the shot's brightness, sharpness and motion,
+ * which full decoding leaves out (ShotDetector::accumulate()). */
+TEST(ClipAnalysis, KeyframePathLeavesAFlashOutOfTheShotsFeatures)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("flash-in-shot.mp4");
+  /* smpte 0-19, checkers 20-31, white 32, checkers 33-39, circular 40-59,
+   * spokes 60-79: every keyframe pair (0, 25, 50, 75) differs, so every
+   * frame is refined. */
+  const std::string sources = shot_sources({"smpte"}, 20) + shot_sources({"checkers-8"}, 12) +
+                              shot_sources({"white"}, 1) + shot_sources({"checkers-8"}, 7) +
+                              shot_sources({"circular", "spokes"}, 20);
+  ASSERT_TRUE(encode_clip(sources, path));
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
+  ASSERT_TRUE(key_stats.keyframe_path);
+  EXPECT_EQ(frames_of(full), (std::vector<long>{20, 40, 60}));
+  EXPECT_EQ(keys.cuts, full.cuts);
+  ASSERT_EQ(keys.shots.size(), full.shots.size());
+  for (size_t k = 0; k < full.shots.size(); k++) {
+    SCOPED_TRACE("shot " + std::to_string(k));
+    const montage::ShotFeatures &f = full.shots[k].features, &g = keys.shots[k].features;
+    EXPECT_NEAR(g.motion_mean, f.motion_mean, 1e-9);
+    EXPECT_NEAR(g.motion_peak, f.motion_peak, 1e-9);
+    EXPECT_NEAR(g.sharpness, f.sharpness, 1e-6);
+    EXPECT_NEAR(g.brightness, f.brightness, 1e-9);
+    EXPECT_NEAR(g.contrast, f.contrast, 1e-9);
+    EXPECT_EQ(g.best_inpoint, f.best_inpoint);
+  }
+}
+
 /* x264 puts an I-frame at a scene change, but one closer than min-keyint
  * to the last keyframe is no IDR frame: MP4 does not list it as a sync
  * sample, while h264parse flags it as a keyframe. Fed keyframes alone, with

@@ -106,8 +106,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * flash in the middle of a clip starts clean after it, and footage on twos
  * is not cut by the two-frame insert rule; 36: a frame stamped no later
  * than the one before it is analysed one frame after it, as render shows
- * it, not skipped (Megamind.avi: 82 of 270 frames) */
-constexpr const char *kClipAnalysisVersion = "36";
+ * it, not skipped (Megamind.avi: 82 of 270 frames); 37: the keyframe path
+ * leaves flashes and cuts away and back out of a shot's features, as full
+ * decoding does */
+constexpr const char *kClipAnalysisVersion = "37";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

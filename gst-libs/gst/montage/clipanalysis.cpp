@@ -724,10 +724,15 @@ private:
 struct Collector {
   std::vector<Shot> starts; /* each boundary's new shot (start, transition) */
   std::vector<Shot> ended;
+  /* The times of the frames a verdict called part of a flash or of a cut
+   * away and back (FrameVerdict::excursion). */
+  std::vector<GstClockTime> excursions;
   std::vector<FrameVerdict> verdicts;
   void take()
   {
     for (FrameVerdict &v : verdicts) {
+      if (v.excursion)
+        excursions.push_back(v.timestamp);
       if (v.boundary)
         starts.push_back(v.shot);
       if (v.ended)
@@ -746,6 +751,9 @@ struct Sample {
   bool measured;
   double motion, sharp, bright, contrast, colour;
   std::vector<float> histogram; /* when measured, or when the keyframe gate needed it */
+  /* Part of a flash or of a cut away and back, as the refinement's
+   * detector decided (FrameVerdict::excursion): not the shot's picture. */
+  bool excursion = false;
 };
 
 /* L1 distance between two shot_histogram()s (0-2; 2 when either is empty
@@ -764,7 +772,7 @@ double histogram_distance(const std::vector<float> &a, const std::vector<float> 
  * frame was not decoded) is there. */
 Sample measure(const Views &v, bool measured, const cv::Mat &before)
 {
-  Sample s{v.stream_time, measured, -1.0, 0, 0, 0, 0, {}};
+  Sample s{v.stream_time, measured, -1.0, 0, 0, 0, 0, {}, false};
   cv::Scalar m, sd;
   cv::meanStdDev(v.luma, m, sd);
   s.bright = m[0];
@@ -801,8 +809,9 @@ GstClockTime frame_duration(const GstVideoInfo *info)
  * have it (never on the shot's first frame), the in-point and histogram of
  * the sharpest measured clean sample (at or after transition_end). A cut
  * shot's frames before transition_end (the insert or flash it was cut on,
- * or that its stream opened on) count in none of them, and the first clean
- * frame's difference is no motion, as in ShotDetector::accumulate().
+ * or that its stream opened on) and the frames of a flash or of a cut away
+ * and back inside it (Sample::excursion) count in none of them, and the first
+ * clean frame's difference is no motion, as in ShotDetector::accumulate().
  * has_features stays false when no measured clean frame was decoded. */
 void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
 {
@@ -811,7 +820,7 @@ void features_from_samples(Shot &shot, const std::vector<Sample> &samples)
   const bool cut =
       shot.transition == Transition::kCut && GST_CLOCK_TIME_IS_VALID(shot.transition_end);
   for (const Sample &s : samples) {
-    if (s.ts < shot.start || s.ts >= shot.end || (cut && s.ts < shot.transition_end))
+    if (s.ts < shot.start || s.ts >= shot.end || (cut && s.ts < shot.transition_end) || s.excursion)
       continue;
     n++;
     f.brightness += s.bright;
@@ -1186,6 +1195,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       std::unique_ptr<ShotDetector> detector;
       Collector part;
       std::vector<Shot> starts; /* the boundaries its runs found */
+      std::vector<GstClockTime> excursions; /* Collector::excursions of its runs */
       std::vector<Sample> samples;
       int since_boundary = -1;
       bool shot_moved = false; /* the shot of the last boundary has a motion measure */
@@ -1261,6 +1271,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       w.part.take();
       for (const Shot &s : w.part.starts)
         w.starts.push_back(s);
+      w.excursions.insert(w.excursions.end(), w.part.excursions.begin(), w.part.excursions.end());
       w.part = Collector();
       w.detector.reset();
       w.ranges++;
@@ -1453,6 +1464,12 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
        * features' sums then do not depend on who decoded what. */
       std::stable_sort(samples.begin(), samples.end(),
                        [](const Sample &a, const Sample &b) { return a.ts < b.ts; });
+      std::vector<GstClockTime> excursions;
+      for (Worker &w : crew)
+        excursions.insert(excursions.end(), w.excursions.begin(), w.excursions.end());
+      std::sort(excursions.begin(), excursions.end());
+      for (Sample &s : samples)
+        s.excursion = std::binary_search(excursions.begin(), excursions.end(), s.ts);
       return true;
     };
     /* One pipeline where there is one unit or one processor. A pipeline
