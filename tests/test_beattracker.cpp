@@ -1189,3 +1189,52 @@ TEST(BeatTracker, LastBeatEnergyIsMeasuredOverABeat)
           << "beat " << i << " of " << song.beats.size() << ", whole_song " << whole_song;
   }
 }
+
+/* LiveEnergyLevel: 0.5 for the first 4 s; then the last 2 s against the song
+ * so far: a loud passage after a quiet one is high, a quiet one after it
+ * low; a song without contrast is medium, or low when quiet. */
+TEST(LiveEnergyLevel, PlacesTheMomentInTheSongsOwnRange)
+{
+  montage::LiveEnergyLevel level(100 * GST_MSECOND);
+  for (int k = 0; k < 39; k++) {
+    level.push(0.5);
+    EXPECT_EQ(level.level(), 0.5) << "interval " << k;
+  }
+  for (int k = 0; k < 61; k++)
+    level.push(0.5);
+  EXPECT_EQ(level.level(), 0.5) << "10 s at one level: no contrast, medium";
+  for (int k = 0; k < 100; k++)
+    level.push(0.9);
+  EXPECT_GT(level.level(), 0.99) << "loud after quiet";
+  for (int k = 0; k < 20; k++)
+    level.push(0.5);
+  EXPECT_LT(level.level(), 0.01) << "quiet again, 2 s on";
+  for (int k = 0; k < 10; k++)
+    level.push(0.7);
+  EXPECT_NEAR(level.level(), 0.25, 0.05) << "half-way up, half of the last 2 s";
+
+  level.reset();
+  for (int k = 0; k < 100; k++)
+    level.push(0.1);
+  EXPECT_EQ(level.level(), 0.0) << "a quiet song without contrast is low";
+  /* Values outside 0..1 are clamped. */
+  level.reset();
+  for (int k = 0; k < 50; k++)
+    level.push(-1.0);
+  for (int k = 0; k < 50; k++)
+    level.push(2.0);
+  EXPECT_GT(level.level(), 0.99);
+}
+
+/* A loud part after a long quiet one is high at once (once the last 2 s are
+ * louder by 0.05 or more), not only once it holds a tenth of what was
+ * heard. */
+TEST(LiveEnergyLevel, LoudAfterALongQuietPartIsHighAtOnce)
+{
+  montage::LiveEnergyLevel level(100 * GST_MSECOND);
+  for (int k = 0; k < 600; k++)
+    level.push(0.5);
+  for (int k = 0; k < 20; k++)
+    level.push(0.9);
+  EXPECT_EQ(level.level(), 1.0);
+}

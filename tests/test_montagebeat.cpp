@@ -2981,6 +2981,53 @@ TEST(MontageBeat, EnergyMessagesAreTheMeanSquaresOfTheirSamples)
  * the beat's posting. Before, it was a running mean square that started at
  * the first onset's square and took some 8-20 s to settle: the first beat
  * had 0.73 where the clicks settled at 2.3 and more. */
+/* Each beat's `energy` (message and meta) says how loud the music is
+ * against the song so far: clicks at a tenth of the gain for 12 s, then at
+ * full gain for 12 s: the loud beats after the first 2 s of the loud part
+ * read high (over 2/3), the quiet ones low (under 1/3) once 4 s have been
+ * heard. The onset strength, which stands for how much a beat stands out,
+ * does not tell the two parts apart (montageselect paced by it cut on every
+ * beat). */
+TEST(MontageBeat, BeatsCarryTheMusicsEnergyAgainstTheSongSoFar)
+{
+  const guint rate = 44100;
+  for (const char *mode : {"offline", "live"}) {
+    SCOPED_TRACE(mode);
+    Fixture f(rate, 1, false);
+    gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", mode);
+    std::vector<double> onsets = grid(120, 0.5, 24.0), gains;
+    for (double t : onsets)
+      gains.push_back(t < 12.0 ? 0.1 : 1.0);
+    Clicks ck = clicks_at(rate, onsets, gains, 24.0);
+    f.push(ck.mono, 0, ck.mono.size(), 0);
+    std::vector<GstStructure *> beats = f.take("montage-beat");
+    ASSERT_GT(beats.size(), 30u);
+    int quiet = 0, loud = 0;
+    for (const GstStructure *s : beats) {
+      guint64 t = 0;
+      double e = -1;
+      ASSERT_TRUE(gst_structure_get_uint64(s, "timestamp", &t));
+      ASSERT_TRUE(gst_structure_get_double(s, "energy", &e));
+      ASSERT_GE(e, 0.0);
+      ASSERT_LE(e, 1.0);
+      if (t >= 14 * GST_SECOND) {
+        EXPECT_GT(e, 2.0 / 3) << "beat at " << t;
+        loud++;
+      } else if (t >= 4 * GST_SECOND && t < 12 * GST_SECOND) {
+        EXPECT_LT(e, 1.0 / 3) << "beat at " << t;
+        quiet++;
+      }
+    }
+    free_all(beats);
+    EXPECT_GT(quiet, 10);
+    EXPECT_GT(loud, 10);
+    /* The meta carries the same. */
+    std::vector<MontageBeatInfo> metas = metas_of(f);
+    ASSERT_FALSE(metas.empty());
+    EXPECT_GT(metas.back().energy, 2.0 / 3);
+  }
+}
+
 TEST(MontageBeat, FirstBeatsAreAsStrongAsTheLaterOnes)
 {
   const guint rate = 44100;

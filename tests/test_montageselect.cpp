@@ -114,7 +114,11 @@ public:
     ASSERT_EQ(GST_FLOW_OK, gst_harness_push(inputs[i], buf));
   }
 
-  /* Pushes the audio of frame k's interval with the beats in it. */
+  /* The `energy` push_audio() gives its beats (0.75: high). */
+  double beat_energy = 0.75;
+
+  /* Pushes the audio of frame k's interval with the beats in it (strength 3,
+   * energy beat_energy). */
   void push_audio(int k, const std::vector<GstClockTime> &beats)
   {
     GstBuffer *buf = gst_buffer_new_allocate(NULL, 320 * sizeof(float), NULL);
@@ -123,7 +127,7 @@ public:
     GST_BUFFER_DURATION(buf) = kFrame;
     for (GstClockTime b : beats)
       if (b >= k * kFrame && b < (k + 1) * kFrame) {
-        MontageBeatInfo info{b, 3.0, FALSE, 0, 120.0};
+        MontageBeatInfo info{b, 3.0, FALSE, 0, 120.0, beat_energy};
         montage_buffer_add_beat_meta(buf, &info);
       }
     ASSERT_EQ(GST_FLOW_OK, gst_harness_push(beat, buf));
@@ -288,6 +292,41 @@ int pad_index(const std::string &name)
 }
 
 } // namespace
+
+/* With the style's pacing (beats-per-cut 0), the beats between switches
+ * follow the music's energy on the beat meta (balanced: 4 beats when low,
+ * 2 medium, 1 high), not the beat's onset strength. Before, the energy was
+ * strength / 4: strong beats (montagebeat gives music's drum hits 5-15 and
+ * audiotestsrc's ticks about 5) made every passage a peak, one switch a
+ * beat. */
+TEST(MontageSelect, PacingFollowsTheMusicsEnergyNotTheBeatsStrength)
+{
+  for (const auto &[energy, beats_per_cut] : {std::pair<double, int>{0.1, 4}, {0.5, 2}, {0.9, 1}}) {
+    SCOPED_TRACE(testing::Message() << "energy " << energy);
+    Mixer m(3, true);
+    m.beat_energy = energy;
+    g_object_set(m.element, "min-shot-length", (guint64)0, NULL);
+    std::vector<GstClockTime> beats;
+    for (int b = 1; b <= 16; b++)
+      beats.push_back(b * 500 * GST_MSECOND);
+    for (int k = 0; k < 225; k++) {
+      for (int i = 0; i < 3; i++)
+        m.push_frame(i, k);
+      m.push_audio(k, beats);
+      GstBuffer *out = m.pull();
+      ASSERT_NE(nullptr, out) << "no output for frame " << k;
+      gst_buffer_unref(out);
+    }
+    std::vector<GstClockTime> at;
+    for (const Switch &s : m.switches())
+      if (s.reason == "beat")
+        at.push_back(s.beat_time);
+    ASSERT_GE(at.size(), 2u);
+    for (size_t k = 1; k < at.size(); k++)
+      EXPECT_EQ(at[k] - at[k - 1], (GstClockTime)beats_per_cut * 500 * GST_MSECOND)
+          << "switches on the beats at " << at[k - 1] << " and " << at[k];
+  }
+}
 
 /* A beat between two frames switches on the frame after it; a beat on a frame
  * switches on that frame; each output buffer is an input's own memory. */

@@ -64,7 +64,12 @@
  *   strongly an onset marks this beat.
  * - `strength` (gdouble): onset strength at the beat, in standard
  *   deviations of the onset envelope since its first sound (on one scale
- *   from the first beat: montage::Beat::strength).
+ *   from the first beat: montage::Beat::strength): how much the beat stands
+ *   out, not how loud the music is.
+ * - `energy` (gdouble, 0..1): how loud the music is at the beat against the
+ *   song so far (montage::LiveEnergyLevel: the last 2 s of the tracker's
+ *   energy intervals in the 10-90 % range of the song so far; 0.5 for the
+ *   first 4 s), on the meta too; montageselect paces its switches by it.
  * - `downbeat` (gboolean), `bar-position` (guint, 1..beats per bar): from the
  *   meter of the beats so far; FALSE and 0 for the first 7 beats.
  *
@@ -349,6 +354,11 @@ struct State {
   guint64 energy_origin = 0;
   guint64 energy_k = 0;
   double energy_sum = 0;
+  /* The music's energy against the song so far, each beat's `energy`: fed
+   * the tracker's own energy intervals (the `interval` at the last reset),
+   * up to interval level_k. */
+  std::unique_ptr<montage::LiveEnergyLevel> level;
+  guint64 level_k = 0;
   double last_tag_bpm = 0;
   /* The last stream-scoped tags from upstream (title, codec, bitrate...),
    * since the stream started: the BPM tag goes out merged into them, since
@@ -525,6 +535,8 @@ static bool reset_tracking(GstMontageBeat *self)
   st.energy_origin = 0;
   st.energy_k = 0;
   st.energy_sum = 0;
+  st.level.reset();
+  st.level_k = 0;
   st.last_tag_bpm = 0;
   st.summarised = false;
   montage::BeatTrackerConfig config;
@@ -1026,12 +1038,37 @@ static void analyse_silence(GstMontageBeat *self, GstSegment *segment, guint64 f
   }
 }
 
+/* The music's energy at `beat` (ns from the first sample since the last
+ * reset) against the song so far: st.level fed the tracker's energy
+ * intervals that end by the beat (all complete: the tracker is past it), so
+ * the value does not depend on how the audio was cut into buffers. */
+static double energy_at(State &st, GstClockTime beat)
+{
+  if (!st.tracker)
+    return 0.5;
+  const montage::BeatTrackerConfig &config = st.tracker->config();
+  if (!st.level)
+    st.level = std::make_unique<montage::LiveEnergyLevel>(config.energy_interval);
+  const guint rate = (guint)GST_AUDIO_INFO_RATE(&st.info);
+  const guint64 sample = gst_util_uint64_scale_round(beat, rate, GST_SECOND);
+  for (const std::size_t done = st.tracker->energy_intervals();
+       st.level_k < done &&
+       montage::energy_interval_edge(st.level_k + 1, rate, config.energy_interval) <= sample;
+       st.level_k++) {
+    const double ms = st.tracker->energy_mean_square(st.level_k);
+    st.level->push(
+        montage::energy_from_db(ms > 0 ? 10 * std::log10(ms) : -400.0, config.silence_db));
+  }
+  return st.level->level();
+}
+
 /* Puts a MontageBeatMeta on the held buffer containing the beat or, when
  * that buffer has already gone downstream (a beat confirmed later than
  * live-delay: the tempo's first estimate, or the causal path changing its
  * mind about an older beat), on the oldest held buffer, the next to go out:
  * every posted beat travels in-band once, and its `time` says where it is. */
-static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts, double bpm)
+static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts, double bpm,
+                        double energy)
 {
   if (st.held.empty())
     return;
@@ -1044,7 +1081,7 @@ static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts, doub
     }
   }
   into->buf = gst_buffer_make_writable(into->buf);
-  MontageBeatInfo info = {ts, b.strength, b.downbeat ? TRUE : FALSE, b.bar_position, bpm};
+  MontageBeatInfo info = {ts, b.strength, b.downbeat ? TRUE : FALSE, b.bar_position, bpm, energy};
   montage_buffer_add_beat_meta(into->buf, &info);
 }
 
@@ -1212,14 +1249,16 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     GST_LOG_OBJECT(self, "beat at %" GST_TIME_FORMAT ", %.2f BPM", GST_TIME_ARGS(ts), b.bpm);
     /* The tempo in stream time (the song's own) and as heard (running time). */
     const double bpm = stream_bpm(&trans->segment, b.bpm);
-    attach_meta(st, b, ts, bpm);
-    post(self, gst_structure_new(
-                   "montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts, "stream-time",
-                   G_TYPE_UINT64, (guint64)stream_time, "running-time", G_TYPE_UINT64,
-                   (guint64)running_time, "bpm", G_TYPE_DOUBLE, bpm, "running-bpm", G_TYPE_DOUBLE,
-                   running_bpm(&trans->segment, b.bpm), "confidence", G_TYPE_DOUBLE, b.confidence,
-                   "strength", G_TYPE_DOUBLE, b.strength, "downbeat", G_TYPE_BOOLEAN,
-                   b.downbeat ? TRUE : FALSE, "bar-position", G_TYPE_UINT, b.bar_position, NULL));
+    const double energy = energy_at(st, b.time);
+    attach_meta(st, b, ts, bpm, energy);
+    post(self, gst_structure_new("montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts,
+                                 "stream-time", G_TYPE_UINT64, (guint64)stream_time, "running-time",
+                                 G_TYPE_UINT64, (guint64)running_time, "bpm", G_TYPE_DOUBLE, bpm,
+                                 "running-bpm", G_TYPE_DOUBLE, running_bpm(&trans->segment, b.bpm),
+                                 "confidence", G_TYPE_DOUBLE, b.confidence, "strength",
+                                 G_TYPE_DOUBLE, b.strength, "energy", G_TYPE_DOUBLE, energy,
+                                 "downbeat", G_TYPE_BOOLEAN, b.downbeat ? TRUE : FALSE,
+                                 "bar-position", G_TYPE_UINT, b.bar_position, NULL));
     push_bpm_tag(self, bpm);
   }
   return GST_FLOW_OK;

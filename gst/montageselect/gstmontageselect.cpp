@@ -17,7 +17,8 @@
  * beat (its running time is in [beat, beat + one frame)). How many beats pass
  * between switches is #GstMontageSelect:beats-per-cut, or with 0 the style's
  * pacing (beats per cut for low, medium and high energy; the energy at a beat
- * is its montagebeat strength / 4, clamped to 0..1; in bpm mode 0.5). With
+ * is montagebeat's `energy` on its meta: how loud the music is against the
+ * song so far, montage::LiveEnergyLevel; 0.5 without it and in bpm mode). With
  * two or more beats per cut and a known meter, the switch waits for a
  * downbeat, up to twice the count. No switch comes sooner than the style's
  * `min-gap` after the shot on screen began: the previous switch, or a cut in
@@ -166,6 +167,9 @@ GstStaticPadTemplate beat_template = GST_STATIC_PAD_TEMPLATE(
 struct Beat {
   GstClockTime time = GST_CLOCK_TIME_NONE;
   double strength = 0.0;
+  /* The music's energy at the beat, 0..1 (the meta's `energy`; 0.5, the
+   * medium pace, when the meta has none or in bpm mode). */
+  double energy = 0.5;
   bool downbeat = false;
   bool meter_known = false;
 };
@@ -867,6 +871,7 @@ static bool take_beats(GstMontageSelect *self, Frame &f)
       Beat b;
       b.time = running_time(pad, beats[k].time);
       b.strength = beats[k].strength;
+      b.energy = beats[k].energy >= 0 ? std::min(beats[k].energy, 1.0) : 0.5;
       b.downbeat = beats[k].downbeat;
       b.meter_known = beats[k].bar_position > 0;
       if (GST_CLOCK_TIME_IS_VALID(b.time) &&
@@ -956,7 +961,7 @@ static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat 
     if (!p->input->is_beat && p->input->slot < by_slot.size())
       by_slot[p->input->slot] = p;
   montage::MusicMoment moment;
-  moment.energy = beat ? std::clamp(beat->strength / 4.0, 0.0, 1.0) : 0.5;
+  moment.energy = beat ? beat->energy : 0.5;
   moment.downbeat = beat && beat->downbeat;
   const montage::StylePacing &pace = state->style.pacing;
   moment.level = moment.energy < pace.low_energy    ? montage::Section::Level::kLow
@@ -1149,7 +1154,8 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     if (k > 0 && b + f.d > f.t) {
       on_beat = true;
       beat.time = b;
-      beat.strength = 2.0; /* energy 0.5 */
+      beat.strength = 0.0;
+      beat.energy = 0.5;
       state->beats_since_switch++;
     }
   }
@@ -1179,7 +1185,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     const montage::StylePacing &pace = state->style.pacing;
     guint wanted = f.settings.beats_per_cut;
     if (wanted == 0) {
-      const double energy = std::clamp(beat.strength / 4.0, 0.0, 1.0);
+      const double energy = beat.energy;
       wanted = energy < pace.low_energy     ? pace.beats_per_cut_low
                : energy >= pace.high_energy ? pace.beats_per_cut_high
                                             : pace.beats_per_cut_medium;

@@ -8,6 +8,8 @@ void fill(GstStructure *s, const MontageBeatInfo *b)
   gst_structure_set(s, "time", G_TYPE_UINT64, (guint64)b->time, "strength", G_TYPE_DOUBLE, b->strength,
                     "downbeat", G_TYPE_BOOLEAN, b->downbeat, "bar-position", G_TYPE_UINT, b->bar_position,
                     "bpm", G_TYPE_DOUBLE, b->bpm, NULL);
+  if (b->energy >= 0)
+    gst_structure_set(s, "energy", G_TYPE_DOUBLE, b->energy, NULL);
 }
 
 /* Copies the meta onto buffer copies; drops it on any other transform. */
@@ -66,7 +68,7 @@ guint montage_buffer_get_beats(GstBuffer *buffer, MontageBeatInfo *beats, guint 
       continue;
     if (n < max && beats) {
       const GstStructure *s = gst_custom_meta_get_structure(cm);
-      MontageBeatInfo b = {GST_CLOCK_TIME_NONE, 0.0, FALSE, 0, 0.0};
+      MontageBeatInfo b = {GST_CLOCK_TIME_NONE, 0.0, FALSE, 0, 0.0, -1.0};
       guint64 t = GST_CLOCK_TIME_NONE;
       gst_structure_get_uint64(s, "time", &t);
       b.time = t;
@@ -74,6 +76,7 @@ guint montage_buffer_get_beats(GstBuffer *buffer, MontageBeatInfo *beats, guint 
       gst_structure_get_boolean(s, "downbeat", &b.downbeat);
       gst_structure_get_uint(s, "bar-position", &b.bar_position);
       gst_structure_get_double(s, "bpm", &b.bpm);
+      gst_structure_get_double(s, "energy", &b.energy);
       beats[n] = b;
     }
     n++;

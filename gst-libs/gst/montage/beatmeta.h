@@ -8,8 +8,13 @@
  *     was known only after its own buffer had gone downstream (montagebeat
  *     then puts it on the next buffer out);
  *   - strength (gdouble): onset strength at the beat, in standard deviations
- *     of the onset envelope, unbounded (measured: about 1 on audiotestsrc's
- *     ticks, 5-15 on the drum hits of a rendered song);
+ *     of the onset envelope, unbounded (measured: about 5 on audiotestsrc's
+ *     ticks, 5-15 on the drum hits of a rendered song): how much the beat
+ *     stands out, not how loud the music is;
+ *   - energy (gdouble, 0..1): how loud the music is at the beat against the
+ *     song so far (montage::LiveEnergyLevel, beattracker.h: under 1/3 a
+ *     quiet passage, over 2/3 a loud one, 0.5 until 4 s have been heard);
+ *     a meta without it reads as -1 (unknown);
  *   - downbeat (gboolean): first beat of a bar;
  *   - bar-position (guint): 1..beats per bar, 0 while the meter is unknown;
  *   - bpm (gdouble): tempo so far, 0 while unknown.
@@ -33,6 +38,7 @@ typedef struct {
   gboolean downbeat;
   guint bar_position;
   gdouble bpm;
+  gdouble energy; /* 0..1, or < 0 when unknown */
 } MontageBeatInfo;
 
 /* Registers the meta on first call (thread-safe) and returns its info; never

@@ -740,6 +740,80 @@ double energy_from_db(double db, double silence_db)
   return std::clamp((db - silence_db) / -silence_db, 0.0, 1.0);
 }
 
+/* ---- live energy level ------------------------------------------------------------ */
+
+LiveEnergyLevel::LiveEnergyLevel(GstClockTime interval)
+{
+  const double per_second = interval > 0 ? (double)GST_SECOND / (double)interval : 10.0;
+  window_ = std::max<std::size_t>(1, (std::size_t)std::lround(2.0 * per_second));
+  warm_ = std::max<std::size_t>(1, (std::size_t)std::lround(4.0 * per_second));
+  reset();
+}
+
+void LiveEnergyLevel::reset()
+{
+  recent_.clear();
+  next_ = 0;
+  recent_sum_ = 0;
+  counts_.assign(kBins + 1, 0);
+  seen_ = 0;
+  pushed_ = 0;
+  smoothed_ = 0;
+}
+
+void LiveEnergyLevel::push(double energy)
+{
+  energy = std::clamp(energy, 0.0, 1.0);
+  if (recent_.size() < window_) {
+    recent_.push_back(energy);
+    recent_sum_ += energy;
+  } else {
+    recent_sum_ += energy - recent_[next_];
+    recent_[next_] = energy;
+    next_ = (next_ + 1) % window_;
+  }
+  /* Summed again from the ring now and then would be exact; the running sum
+   * drifts by rounding only (1e-16 a value), far under a bin. */
+  smoothed_ = std::clamp(recent_sum_ / (double)recent_.size(), 0.0, 1.0);
+  pushed_++;
+  /* Means over fewer than 2 s (the first 2 s) are not the song's: a
+   * beat's interval in or out of a short window swings them (on clicks
+   * every 0.5 s: 0 to 0.2 in the first second, 0.16 after) and would widen
+   * the range a steady song then sits at the top of. */
+  if (recent_.size() < window_)
+    return;
+  counts_[(std::size_t)std::lround(smoothed_ * kBins)]++;
+  seen_++;
+}
+
+double LiveEnergyLevel::level() const
+{
+  if (pushed_ < warm_ || seen_ == 0)
+    return 0.5;
+  /* The bins holding the 10th, 50th and 90th percentiles, as the sections
+   * index their sorted curve (m / 10, (m - 1) / 2, m * 9 / 10). */
+  auto percentile = [&](guint64 rank) {
+    guint64 below = 0;
+    for (int b = 0; b <= kBins; b++) {
+      below += counts_[(std::size_t)b];
+      if (below > rank)
+        return (double)b / kBins;
+    }
+    return 1.0;
+  };
+  const double p10 = percentile(seen_ / 10), p90 = percentile(std::min(seen_ - 1, seen_ * 9 / 10));
+  /* No contrast, the moment included: the flat song's level. A moment out
+   * of a flat song's band (a loud part after a long quiet one, before it
+   * holds a tenth of what was heard) is past its end. */
+  if (std::max(p90, smoothed_) - std::min(p10, smoothed_) < 0.05)
+    return percentile((seen_ - 1) / 2) < 1.0 / 3 ? 0.0 : 0.5;
+  if (smoothed_ >= p90)
+    return 1.0;
+  if (smoothed_ <= p10)
+    return 0.0;
+  return std::clamp((smoothed_ - p10) / (p90 - p10), 0.0, 1.0);
+}
+
 /* ---- tempo from a beat sequence ------------------------------------------------ */
 
 double bpm_from_beats(const std::vector<GstClockTime> &beats)

@@ -284,6 +284,48 @@ double bpm_from_beats(const std::vector<GstClockTime> &beats);
  * SongAnalysis::energy_curve. */
 double energy_from_db(double db, double silence_db);
 
+/* The music's energy at the moment against the song so far, 0..1, for live
+ * use: the causal counterpart of SongAnalysis::sections' rule. Fed one
+ * energy_from_db() value per energy interval (montage-energy's `energy`),
+ * it smooths them over the last 2 s (the sections smooth over 3 s centred,
+ * which needs 1.5 s of the future; 2 s trailing lags a step in loudness by
+ * about 1 s) and places the smoothed value in the 10-90 % range of every
+ * smoothed value so far: 0 at or under the 10th percentile, 1 at or over
+ * the 90th, linear between (the first 2 s, before a whole window, are not
+ * counted in that range; the sections' thirds of that range are then
+ * under 1/3, 1/3-2/3 and over 2/3). While under 4 s of audio has been
+ * seen, and while that range, widened to take in the moment, is under 0.05
+ * (silence, a tone, a brick-walled master: the sections' one flat
+ * section), level() is 0.5
+ * (medium), or 0 when the median of the smoothed values lies in the lowest
+ * third of energy_from_db()'s scale (silence is low), as the sections
+ * say. montagebeat puts it on each live beat (`energy`), and montageselect
+ * paces its switches by it. */
+class LiveEnergyLevel
+{
+public:
+  /* interval: the spacing of the values push() is given, ns (> 0). */
+  explicit LiveEnergyLevel(GstClockTime interval);
+  /* One interval's energy, 0..1 (clamped). */
+  void push(double energy);
+  /* The level at the last value pushed, 0..1 (see the class comment). */
+  double level() const;
+  /* Forgets everything (a flush, a seek, a new stream). */
+  void reset();
+
+private:
+  static constexpr int kBins = 1000; /* histogram of smoothed values, 0.001 wide */
+  std::size_t window_;               /* intervals in 2 s, >= 1 */
+  std::size_t warm_;                 /* intervals in 4 s, >= 1 */
+  std::vector<double> recent_;       /* the last window_ values, a ring */
+  std::size_t next_ = 0;
+  double recent_sum_ = 0;
+  std::vector<guint32> counts_; /* smoothed values so far (whole windows), by bin */
+  guint64 seen_ = 0;            /* values in counts_ */
+  guint64 pushed_ = 0;          /* values pushed */
+  double smoothed_ = 0;
+};
+
 /* Sum of squares of n samples, in double, over four partial sums in a fixed
  * order. The tracker's energy intervals and montagebeat's montage-energy
  * messages both sum with it, so that over the same samples they are the
