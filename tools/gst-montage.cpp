@@ -925,6 +925,7 @@ int cmd_make(int argc, char **argv)
     live.output = opt_output;
     live.duration = duration;
     live.style = opt_style ? opt_style : "balanced";
+    live.seed = (guint64)opt_seed;
     live.quiet = opt_quiet;
     live.tempo = g_tempo;
     live.width = width;

@@ -447,7 +447,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     gst_object_unref(enc);
   if (ok) {
     gst_bin_add(GST_BIN(live.pipeline), enc);
-    g_object_set(sel, "style", settings.style.c_str(), NULL);
+    g_object_set(sel, "style", settings.style.c_str(), "seed", settings.seed, NULL);
     if (GstStructure *props = montage::h264_encoder_properties(encoder, settings.preview)) {
       for (int k = 0; k < gst_structure_n_fields(props); k++) {
         const gchar *field = gst_structure_nth_field_name(props, k);

@@ -18,6 +18,9 @@ struct LiveSettings {
    * sample, the video at the frame before); NONE: the song's end. */
   GstClockTime duration = GST_CLOCK_TIME_NONE;
   std::string style = "balanced"; /* montageselect's style */
+  /* montageselect's seed (its jitter term): --seed, as the planned path's
+   * PlanSettings::seed; the same seed and inputs make the same choices. */
+  guint64 seed = 1;
   bool quiet = false;
   TempoRange tempo;
   gint width = 1280, height = 720, fps_n = 30, fps_d = 1;
