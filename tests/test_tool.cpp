@@ -1837,3 +1837,37 @@ TEST(Tool, LiveMixFollowsTheSeed)
   for (const std::string &clip : clips)
     g_unlink(clip.c_str());
 }
+
+/* With --live too, files in a clip directory that are not media are summed
+ * up in one line, as on the planned path (NonMediaFilesInADirectoryAreSummedUp),
+ * -v listing each. --live said each in a line of its own. */
+TEST(Tool, LiveSumsUpNonMediaFilesInADirectory)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  ASSERT_FALSE(song.empty());
+  gchar *tmp = g_dir_make_tmp("montage-tool-live-card-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp;
+  g_free(tmp);
+  for (const char *name : {"a.json", "b.THM", "c.XML"})
+    ASSERT_TRUE(g_file_set_contents((dir + "/" + name).c_str(), "{\"sidecar\": 1}\n", -1, nullptr));
+  const std::string out = tmp_path("live-card.mp4");
+  /* No clip is left: the mix ends before it plays, after the inputs are said. */
+  ToolRun r = run_tool({"--live", "-m", song, "-o", out, dir});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: skipped 3 files in the clip directories that are not media: "
+                       "a.json, b.THM, c.XML (-v lists them)\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("skipping " + dir + "/"), std::string::npos) << r.err;
+  ToolRun v = run_tool({"--live", "-v", "-m", song, "-o", out, dir});
+  EXPECT_EQ(v.status, 1) << v.err;
+  for (const char *name : {"a.json", "b.THM", "c.XML"})
+    EXPECT_NE(v.err.find("skipping " + dir + "/" + name + ": not a media file"), std::string::npos)
+        << v.err;
+  EXPECT_EQ(v.err.find("skipped 3 files"), std::string::npos) << v.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  for (const char *name : {"a.json", "b.THM", "c.XML"})
+    g_unlink((dir + "/" + name).c_str());
+  g_rmdir(dir.c_str());
+}

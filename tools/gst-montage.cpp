@@ -525,29 +525,19 @@ bool not_media_in_dir(const Job &job)
          g_error_matches(job.error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND);
 }
 
-/* The line for the files not_media_in_dir() holds back: how many, the first
- * few names; -v gives each its own warning instead. */
+/* The line for the files not_media_in_dir() holds back
+ * (montage_tool::not_media_in_dirs()); -v gives each its own warning
+ * instead. */
 void report_not_media_in_dirs(const std::vector<Job> &jobs)
 {
-  constexpr size_t kNamesShown = 5;
   if (opt_verbose)
     return;
   std::vector<std::string> names;
   for (const Job &job : jobs)
-    if (not_media_in_dir(job)) {
-      gchar *base = g_path_get_basename(job.path.c_str());
-      names.push_back(shown(base));
-      g_free(base);
-    }
-  if (names.empty())
-    return;
-  std::string list;
-  for (size_t i = 0; i < names.size() && i < kNamesShown; i++)
-    list += (i ? ", " : "") + names[i];
-  if (names.size() > kNamesShown)
-    list += ", ...";
-  warn("skipped %zu file%s in the clip directories that %s not media: %s (-v lists them)",
-       names.size(), names.size() == 1 ? "" : "s", names.size() == 1 ? "is" : "are", list.c_str());
+    if (not_media_in_dir(job))
+      names.push_back(montage_tool::shown_base_name(job.path));
+  if (!names.empty())
+    warn("%s", montage_tool::not_media_in_dirs(names).c_str());
 }
 
 /* Analyses one input, through the cache unless --no-cache. */
@@ -926,6 +916,8 @@ int cmd_make(int argc, char **argv)
     live.duration = duration;
     live.style = opt_style ? opt_style : "balanced";
     live.seed = (guint64)opt_seed;
+    live.verbose = opt_verbose;
+    live.from_dirs = from_dirs;
     live.quiet = opt_quiet;
     live.tempo = g_tempo;
     live.width = width;

@@ -281,9 +281,14 @@ GstPadProbeReturn on_mixed_frame(GstPad *, GstPadProbeInfo *, gpointer data)
  * montage::explain_decode_error()), or no stream of the kind wanted ("it has
  * no video stream" for a clip, "... audio ..." for the song); "" when it can.
  * GStreamer's own words were "Resource not found." and "Could not determine
- * type of stream.". */
-std::string unusable(GstDiscoverer *disc, const std::string &path, bool video)
+ * type of stream.". `not_media`, when given, is set to whether the file is
+ * no media at all (GST_STREAM_ERROR_TYPE_NOT_FOUND, as the planned path
+ * tells a directory's sidecar files). */
+std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
+                     bool *not_media = nullptr)
 {
+  if (not_media)
+    *not_media = false;
   GError *err = nullptr;
   std::string uri;
   if (gst_uri_is_valid(path.c_str())) {
@@ -301,6 +306,8 @@ std::string unusable(GstDiscoverer *disc, const std::string &path, bool video)
   GstDiscovererInfo *info = gst_discoverer_discover_uri(disc, uri.c_str(), &err);
   std::string why;
   if (!info || gst_discoverer_info_get_result(info) != GST_DISCOVERER_OK) {
+    if (not_media)
+      *not_media = g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND);
     if (err && err->domain == GST_STREAM_ERROR) {
       GError *explained = nullptr;
       montage::explain_decode_error(err, &explained);
@@ -402,17 +409,23 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     return 1;
   }
   std::vector<std::string> clips;
+  std::vector<std::string> not_media; /* from directories: said in one line */
   for (const std::string &clip : clip_paths) {
+    bool no_media = false;
     why = montage_tool::empty_file(clip);
     if (why.empty())
-      why = unusable(disc, clip, true);
+      why = unusable(disc, clip, true, &no_media);
     if (why.empty())
       clips.push_back(clip);
+    else if (no_media && !settings.verbose && settings.from_dirs.count(clip))
+      not_media.push_back(montage_tool::shown_base_name(clip));
     else
       g_printerr("gst-montage: skipping %s: %s\n", montage_tool::shown(clip).c_str(),
                  montage_tool::valid_utf8(why.c_str()).c_str());
   }
   gst_object_unref(disc);
+  if (!not_media.empty())
+    g_printerr("gst-montage: %s\n", montage_tool::not_media_in_dirs(not_media).c_str());
   if (clips.empty()) {
     g_printerr("gst-montage: no usable clip: give video files GStreamer can decode (for example "
                "MP4/H.264, WebM, AVI), or directories that hold them\n");

@@ -5,6 +5,7 @@
 
 #include <gst/gst.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ struct LiveSettings {
    * PlanSettings::seed; the same seed and inputs make the same choices. */
   guint64 seed = 1;
   bool quiet = false;
+  /* -v: a line for each file of `from_dirs` that is not media, instead of
+   * one line for them all (montage_tool::not_media_in_dirs()). */
+  bool verbose = false;
+  /* The clips that were found in a directory named on the command line. */
+  std::set<std::string> from_dirs;
   TempoRange tempo;
   gint width = 1280, height = 720, fps_n = 30, fps_d = 1;
   bool preview = false;              /* the encoders' fastest settings */
@@ -31,7 +37,8 @@ struct LiveSettings {
 /* Plays every clip at once, in real time, into montageselect, which cuts
  * between them on the beats montagebeat (live mode) finds in the song, and
  * writes the mix with the song as its soundtrack. Clips without a video
- * stream GStreamer can decode are reported and left out. Returns the exit
+ * stream GStreamer can decode are reported and left out (those found in a
+ * directory that are not media at all in one line, as the planned path does). Returns the exit
  * status: 0, 1 (no usable clip, a song without audio, a failed mix). */
 int live_mix(const std::vector<std::string> &clips, const LiveSettings &settings);
 

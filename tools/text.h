@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <vector>
 
 namespace montage_tool
 {
@@ -54,6 +55,37 @@ inline std::string empty_file(const char *path)
 inline std::string empty_file(const std::string &path)
 {
   return empty_file(path.c_str());
+}
+
+/* The one line said of the files found in clip directories that are not
+ * media (a camera card's .THM, .XML or .json sidecars), on the planned path
+ * and with --live alike, rather than a line each, which flooded the output:
+ * "skipped N file(s) in the clip directories that is/are not media: NAMES
+ * (-v lists them)", NAMES the first 5 of `names` (base names as shown())
+ * and ", ..." when there are more. "" when `names` is empty. */
+inline std::string not_media_in_dirs(const std::vector<std::string> &names)
+{
+  constexpr size_t kNamesShown = 5;
+  if (names.empty())
+    return "";
+  std::string list;
+  for (size_t i = 0; i < names.size() && i < kNamesShown; i++)
+    list += (i ? ", " : "") + names[i];
+  if (names.size() > kNamesShown)
+    list += ", ...";
+  const bool one = names.size() == 1;
+  return "skipped " + std::to_string(names.size()) + (one ? " file" : " files") +
+         " in the clip directories that " + (one ? "is" : "are") + " not media: " + list +
+         " (-v lists them)";
+}
+
+/* The base name of `path` as shown(). */
+inline std::string shown_base_name(const std::string &path)
+{
+  gchar *base = g_path_get_basename(path.c_str());
+  std::string out = shown(base);
+  g_free(base);
+  return out;
 }
 
 } // namespace montage_tool
