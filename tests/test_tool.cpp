@@ -1871,3 +1871,41 @@ TEST(Tool, LiveSumsUpNonMediaFilesInADirectory)
     g_unlink((dir + "/" + name).c_str());
   g_rmdir(dir.c_str());
 }
+
+/* A still image given as a clip is called one, on the planned path and with
+ * --live. The analysis decodes it as one frame without a length: the words
+ * were "no video frames could be decoded" (planned) and "it has no video
+ * stream" (--live), though it decodes and is a picture. */
+TEST(Tool, StillImageIsNotAClip)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const std::string png = montage_test::make_media(
+      "still.png", "videotestsrc num-buffers=1 ! video/x-raw,width=320,height=240 ! pngenc ! "
+                   "filesink location=%s");
+  const std::string jpeg = montage_test::make_media(
+      "photo.jpg", "videotestsrc num-buffers=1 ! video/x-raw,width=320,height=240 ! jpegenc ! "
+                   "filesink location=%s");
+  ASSERT_FALSE(png.empty() || jpeg.empty());
+  ToolRun planned = run_tool({"--no-render", "-d", "3", "-m", song, a, png, jpeg});
+  EXPECT_EQ(planned.status, 0) << planned.err;
+  EXPECT_NE(planned.err.find("gst-montage: skipping " + png +
+                             ": a still image (PNG), not a video: clips are video files"),
+            std::string::npos)
+      << planned.err;
+  EXPECT_NE(planned.err.find("gst-montage: skipping " + jpeg + ": a still image (JPEG)"),
+            std::string::npos)
+      << planned.err;
+  const std::string out = tmp_path("still-live.mp4");
+  ToolRun live = run_tool({"--live", "-o", out, "-m", song, png});
+  EXPECT_EQ(live.status, 1) << live.err;
+  EXPECT_NE(live.err.find("gst-montage: skipping " + png +
+                          ": a still image (PNG), not a "
+                          "video: clips are video files"),
+            std::string::npos)
+      << live.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  g_unlink(png.c_str());
+  g_unlink(jpeg.c_str());
+}

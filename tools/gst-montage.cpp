@@ -590,6 +590,14 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
                : analyse_clip(job.path, job.clip, &job.error, progress, 30 * GST_SECOND,
                               opt_full_decode);
   g_progress->item(index, job.path, 1.0, true);
+  /* A still image analyses as no frames: say what it is. */
+  if (!job.ok && !job.is_song) {
+    const std::string still = still_image(job.path);
+    if (!still.empty()) {
+      g_clear_error(&job.error);
+      g_set_error_literal(&job.error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, still.c_str());
+    }
+  }
   if (job.ok && !key.empty()) {
     GError *err = nullptr;
     std::lock_guard<std::mutex> guard(cache_lock);

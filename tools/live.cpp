@@ -279,7 +279,8 @@ GstPadProbeReturn on_mixed_frame(GstPad *, GstPadProbeInfo *, gpointer data)
  * "not a media file GStreamer recognises (...)", "no decoder for its format
  * is installed (...)", "cannot be decoded, ..." (montage::local_file_uri(),
  * montage::explain_decode_error()), or no stream of the kind wanted ("it has
- * no video stream" for a clip, "... audio ..." for the song); "" when it can.
+ * no video stream" for a clip, "... audio ..." for the song; a clip that is
+ * a still image, montage_tool::still_image()); "" when it can.
  * GStreamer's own words were "Resource not found." and "Could not determine
  * type of stream.". `not_media`, when given, is set to whether the file is
  * no media at all (GST_STREAM_ERROR_TYPE_NOT_FOUND, as the planned path
@@ -321,7 +322,9 @@ std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
     for (GList *l = streams; l && !any; l = l->next)
       any = !video || !gst_discoverer_video_info_is_image(GST_DISCOVERER_VIDEO_INFO(l->data));
     gst_discoverer_stream_info_list_free(streams);
-    if (!any)
+    if (!any && video)
+      why = montage_tool::still_image(path);
+    if (!any && why.empty())
       why = video ? "it has no video stream" : "it has no audio stream";
   }
   g_clear_error(&err);

@@ -9,6 +9,9 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <gst/base/gsttypefindhelper.h>
+#include <gst/gst.h>
+#include <gst/pbutils/pbutils.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -55,6 +58,44 @@ inline std::string empty_file(const char *path)
 inline std::string empty_file(const std::string &path)
 {
   return empty_file(path.c_str());
+}
+
+/* What is said of a clip that is a still image (a PNG, a JPEG photo: what
+ * GStreamer's type finders call image/...), or "" when `path` is not one:
+ * "a still image (PNG), not a video: ...". The analysis decodes
+ * such a file as one frame without a length, and said "no video frames
+ * could be decoded" (the planned path) or "it has no video stream"
+ * (--live), which do not say what is wrong with it. Reads the first 64 KiB
+ * of a regular file (nothing else is one). */
+inline std::string still_image(const char *path)
+{
+  GStatBuf st;
+  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return ""; /* opening a FIFO to read would wait for a writer */
+  FILE *f = g_fopen(path, "rb");
+  if (!f)
+    return "";
+  std::vector<guint8> head(64 * 1024);
+  head.resize(fread(head.data(), 1, head.size(), f));
+  fclose(f);
+  if (head.empty())
+    return "";
+  GstCaps *caps = gst_type_find_helper_for_data(nullptr, head.data(), head.size(), nullptr);
+  std::string out;
+  if (caps && !gst_caps_is_empty(caps) &&
+      g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "image/")) {
+    gchar *what = gst_pb_utils_get_codec_description(caps);
+    out = std::string("a still image (") + (what ? what : "image") +
+          "), not a video: clips are video files (for example MP4/H.264, WebM, AVI)";
+    g_free(what);
+  }
+  if (caps)
+    gst_caps_unref(caps);
+  return out;
+}
+inline std::string still_image(const std::string &path)
+{
+  return still_image(path.c_str());
 }
 
 /* The one line said of the files found in clip directories that are not
