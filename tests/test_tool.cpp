@@ -1909,3 +1909,29 @@ TEST(Tool, StillImageIsNotAClip)
   g_unlink(png.c_str());
   g_unlink(jpeg.c_str());
 }
+
+/* -o given twice is refused as a usage error (exit 2) that names both, on
+ * the planned path and with --live; the last one was taken and the first
+ * dropped without a word. */
+TEST(Tool, OutputGivenTwiceIsRefused)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const std::string first = tmp_path("twice-a.mp4"), second = tmp_path("twice-b.mp4");
+  for (bool live : {false, true}) {
+    SCOPED_TRACE(live);
+    std::vector<std::string> args = {"-d", "2", "-m", song, "-o", first, "--output", second, a};
+    if (live)
+      args.insert(args.begin(), "--live");
+    ToolRun r = run_tool(args);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("gst-montage: --output given twice (" + first + " and " + second + ")"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(g_file_test(first.c_str(), G_FILE_TEST_EXISTS));
+    EXPECT_FALSE(g_file_test(second.c_str(), G_FILE_TEST_EXISTS));
+    g_unlink(first.c_str());
+    g_unlink(second.c_str());
+  }
+}

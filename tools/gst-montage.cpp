@@ -85,10 +85,26 @@ gboolean opt_verify = FALSE;
 gboolean opt_full_decode = FALSE;
 gchar **opt_inputs = nullptr;
 
+/* -o OUT: one output only. Given twice, the last was taken and the first
+ * silently dropped (a typo, or a script's default followed by the user's,
+ * would write where the user did not look): refused as a usage error. */
+gboolean take_output(const gchar *option, const gchar *value, gpointer, GError **error)
+{
+  if (opt_output) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "%s given twice (%s and %s): the montage is written to one file, give -o once",
+                option, montage_tool::shown(opt_output).c_str(),
+                montage_tool::shown(value).c_str());
+    return FALSE;
+  }
+  opt_output = g_strdup(value);
+  return TRUE;
+}
+
 const GOptionEntry kEntries[] = {
     {"music", 'm', 0, G_OPTION_ARG_FILENAME, &opt_music,
      "The song (any audio file GStreamer decodes)", "SONG"},
-    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+    {"output", 'o', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, (gpointer)take_output,
      "The montage to write, an MP4 named .mp4, .m4v or .mov", "OUT.mp4"},
     {"duration", 'd', 0, G_OPTION_ARG_STRING, &opt_duration,
      "Length in seconds, at least 1; the edit ends on a downbeat (else a beat) near it (default: "
