@@ -298,7 +298,10 @@ TEST(Tool, BadClipsAreReportedAndSkipped)
 class BackgroundTool
 {
 public:
-  explicit BackgroundTool(const std::vector<std::string> &args) : log_(tmp_path("background.txt"))
+  /* sigint_ignored: the tool starts with SIGINT ignored, as a POSIX shell
+   * starts a background job (and nohup). */
+  explicit BackgroundTool(const std::vector<std::string> &args, bool sigint_ignored = false)
+      : log_(tmp_path("background.txt"))
   {
     const gchar *tool = g_getenv("GST_MONTAGE_TOOL");
     std::vector<const gchar *> argv{tool ? tool : "gst-montage-1.0"};
@@ -310,7 +313,8 @@ public:
     started_ =
         tool && err_fd >= 0 &&
         g_spawn_async_with_fds(nullptr, (gchar **)argv.data(), nullptr, G_SPAWN_DO_NOT_REAP_CHILD,
-                               nullptr, nullptr, &pid_, -1, -1, err_fd, &error);
+                               sigint_ignored ? ignore_sigint : nullptr, nullptr, &pid_, -1, -1,
+                               err_fd, &error);
     if (err_fd >= 0)
       close(err_fd);
     g_clear_error(&error);
@@ -355,6 +359,7 @@ public:
   std::string err() const { return montage_test::read_file(log_); }
 
 private:
+  static void ignore_sigint(gpointer) { ::signal(SIGINT, SIG_IGN); }
   bool has_exited()
   {
     exited_ = exited_ || waitpid(pid_, &status_, WNOHANG) == pid_;
@@ -1934,4 +1939,87 @@ TEST(Tool, OutputGivenTwiceIsRefused)
     g_unlink(first.c_str());
     g_unlink(second.c_str());
   }
+}
+
+/* Ctrl-C while planning (here while the storyboard is drawn, after the
+ * "planned" line): a line says so and the status is 130, as in the other
+ * stages; the tool was killed by the signal without a word. */
+TEST(Tool, InterruptedPlanningSaysSo)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("Megamind.avi");
+  const std::string b = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string out = tmp_path("plan-int.mp4"), board = tmp_path("plan-int.png");
+  BackgroundTool run({"-v", "--storyboard", board, "-m", song, "-o", out, a, b});
+  ASSERT_TRUE(run.started());
+  ASSERT_TRUE(run.wait_for([&]() { return run.err().find("planned ") != std::string::npos; }, 300))
+      << run.err();
+  run.signal(SIGINT);
+  ASSERT_TRUE(run.wait_exit()) << "still running 30 s after SIGINT, or ended by it\n" << run.err();
+  EXPECT_EQ(run.status(), 128 + SIGINT) << run.err();
+  EXPECT_NE(run.err().find("gst-montage: interrupted: planning stopped, no montage made; the "
+                           "analyses are kept in the cache "),
+            std::string::npos)
+      << run.err();
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  EXPECT_FALSE(g_file_test(board.c_str(), G_FILE_TEST_EXISTS)) << "the storyboard was finished";
+  g_unlink(out.c_str());
+  g_unlink(board.c_str());
+}
+
+/* Started with SIGINT ignored (a shell's background job, nohup), the tool
+ * keeps ignoring it in every stage: SIGINT while planning and while
+ * rendering changes nothing, the montage is made. The render's handler
+ * took SIGINT over and stopped it (status 130). */
+TEST(Tool, InheritedIgnoredSigintStaysIgnored)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("Megamind.avi");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *dir = g_dir_make_tmp("montage-sigign-XXXXXX", nullptr);
+  ASSERT_TRUE(dir);
+  const std::string out = std::string(dir) + "/out.mp4";
+  auto partial = [&]() {
+    GDir *d = g_dir_open(dir, 0, nullptr);
+    bool found = false;
+    while (const gchar *name = d ? g_dir_read_name(d) : nullptr)
+      found |= g_str_has_prefix(name, ".out.mp4.partial-");
+    if (d)
+      g_dir_close(d);
+    return found;
+  };
+  {
+    BackgroundTool run({"-v", "--preview", "-d", "20", "-m", song, "-o", out, a}, true);
+    ASSERT_TRUE(run.started());
+    ASSERT_TRUE(
+        run.wait_for([&]() { return run.err().find("planned ") != std::string::npos; }, 300))
+        << run.err();
+    run.signal(SIGINT);
+    ASSERT_TRUE(run.wait_for(partial, 120)) << "no partial file, or the render ended first\n"
+                                            << run.err();
+    g_usleep(300 * 1000); /* into the encoding */
+    run.signal(SIGINT);
+    ASSERT_TRUE(run.wait_exit(300)) << run.err();
+    EXPECT_EQ(run.status(), 0) << run.err();
+    EXPECT_EQ(run.err().find("interrupted"), std::string::npos) << run.err();
+  }
+  EXPECT_TRUE(g_file_test(out.c_str(), G_FILE_TEST_IS_REGULAR));
+  g_unlink(out.c_str());
+  /* --live too: the mix runs to -d, where SIGINT used to end it. */
+  {
+    const std::string part = out + ".part";
+    BackgroundTool run({"--live", "--preview", "-d", "3", "-m", song, "-o", out, a}, true);
+    ASSERT_TRUE(run.started());
+    ASSERT_TRUE(run.wait_for([&]() { return g_file_test(part.c_str(), G_FILE_TEST_EXISTS); }))
+        << run.err();
+    run.signal(SIGINT);
+    ASSERT_TRUE(run.wait_exit()) << run.err();
+    EXPECT_EQ(run.status(), 0) << run.err();
+    EXPECT_EQ(run.err().find("stopping the live mix"), std::string::npos) << run.err();
+    EXPECT_NEAR(discover(out).duration, 3.0, 0.1) << run.err();
+  }
+  g_unlink(out.c_str());
+  g_rmdir(dir);
+  g_free(dir);
 }

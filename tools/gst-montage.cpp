@@ -29,7 +29,9 @@
  * Interrupted while rendering (Ctrl-C, SIGTERM): the partial file is removed
  * and the status is 128 + the signal's number (130, 143). Interrupted while
  * analysing: a line says how many inputs were done (their analyses stay in
- * the cache), same status.
+ * the cache), same status; while planning: a line says so, same status.
+ * Started with SIGINT or SIGTERM ignored (a background job, nohup), the tool
+ * keeps ignoring it in every stage.
  */
 #include "analysis.h"
 #include "live.h"
@@ -696,24 +698,37 @@ int cmd_cache(int argc, char **argv)
   return 0;
 }
 
+/* Whether `signum` is ignored (SIG_IGN) now. Where the tool was started with
+ * SIGINT or SIGTERM ignored (a background job of a POSIX shell, nohup),
+ * every stage keeps ignoring it: the handlers below are only installed
+ * where the signal was not ignored. */
+bool signal_ignored(int signum)
+{
+  struct sigaction sa = {};
+  return sigaction(signum, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
 /* Ctrl-C (SIGINT) and SIGTERM while rendering: GLib sources on the default
  * main context (iterated by the render's waits about every 50 ms, whether
  * or not the render makes progress, and from its progress callback) cancel
  * the render, which removes its partial file; the tool then
- * exits with 128 + the signal's number. Outside the render the signals keep
- * their default action (there is no partial output to remove). */
+ * exits with 128 + the signal's number. A signal ignored when the render
+ * began (signal_ignored()) stays ignored: GLib's handler would replace
+ * SIG_IGN. */
 class RenderInterrupt
 {
 public:
   RenderInterrupt()
-      : sigint_(g_unix_signal_add(SIGINT, on_sigint, this)),
-        sigterm_(g_unix_signal_add(SIGTERM, on_sigterm, this))
+      : sigint_(signal_ignored(SIGINT) ? 0 : g_unix_signal_add(SIGINT, on_sigint, this)),
+        sigterm_(signal_ignored(SIGTERM) ? 0 : g_unix_signal_add(SIGTERM, on_sigterm, this))
   {
   }
   ~RenderInterrupt()
   {
-    g_source_remove(sigint_);
-    g_source_remove(sigterm_);
+    if (sigint_)
+      g_source_remove(sigint_);
+    if (sigterm_)
+      g_source_remove(sigterm_);
     g_object_unref(cancellable_);
   }
   RenderInterrupt(const RenderInterrupt &) = delete;
@@ -746,56 +761,63 @@ private:
   int signum_ = 0;
 };
 
-/* Ctrl-C (SIGINT) and SIGTERM during the analysis: the tool ended with
- * 128 + the signal's number and said nothing. Now a handler writes one line
- * saying what stopped and what is kept, and ends the process with that
- * status (the analysis pipelines have written nothing but cache entries,
- * which are whole: each is written to a temporary file and renamed; a
- * temporary file a stopped run leaves stays until `cache --clear`). The line is made
- * before the analysis, as a handler may call only async-signal-safe
+/* Ctrl-C (SIGINT) and SIGTERM during the analysis and the planning: the tool
+ * ended with 128 + the signal's number and said nothing. Now a handler
+ * writes one line saying what stopped and what is kept, and ends the process
+ * with that status (the analysis pipelines have written nothing but cache
+ * entries, and the plan's side outputs nothing but whole files: each is
+ * written to a temporary file and renamed; a temporary file a stopped run
+ * leaves stays until `cache --clear`, or beside the side output). The line
+ * is made before the stage, as a handler may call only async-signal-safe
  * functions (write(), _exit()); only the count of finished inputs is
- * formatted in it. From construction to destruction. */
-class AnalysisInterrupt
+ * formatted in it. A signal ignored when the stage began stays ignored.
+ * From construction to destruction; one at a time. */
+class StageInterrupt
 {
 public:
-  /* `kept`: what the line says is kept, such as "kept in the cache DIR". */
-  AnalysisInterrupt(const std::atomic<size_t> &done, size_t total, const std::string &kept,
-                    bool terminal)
+  /* The analysis: "analysis stopped after N of `total` inputs; no output
+   * written; `kept`", `kept` such as "kept in the cache DIR". */
+  StageInterrupt(const std::atomic<size_t> &done, size_t total, const std::string &kept,
+                 bool terminal)
   {
-    done_ = &done;
     gchar *head = g_strdup_printf("%sgst-montage: interrupted: analysis stopped after ",
                                   terminal ? "\r\033[K" : "");
     gchar *tail = g_strdup_printf(" of %zu inputs; no output written; %s\n", total, kept.c_str());
-    g_strlcpy(head_, head, sizeof head_);
-    g_strlcpy(tail_, valid_utf8(tail).c_str(), sizeof tail_);
+    install(head, &done, tail);
     g_free(head);
     g_free(tail);
-    struct sigaction sa = {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* A signal the tool was started with ignored (a background job of a
-     * script) stays ignored. */
-    sigaction(SIGINT, &sa, &old_int_);
-    if (old_int_.sa_handler == SIG_IGN)
-      sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &sa, &old_term_);
-    if (old_term_.sa_handler == SIG_IGN)
-      sigaction(SIGTERM, &old_term_, nullptr);
   }
-  ~AnalysisInterrupt()
+  /* Any other stage: the line `line` (without its line end). */
+  explicit StageInterrupt(const std::string &line) { install(line + "\n", nullptr, ""); }
+  ~StageInterrupt()
   {
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
   }
-  AnalysisInterrupt(const AnalysisInterrupt &) = delete;
-  AnalysisInterrupt &operator=(const AnalysisInterrupt &) = delete;
+  StageInterrupt(const StageInterrupt &) = delete;
+  StageInterrupt &operator=(const StageInterrupt &) = delete;
 
 private:
+  void install(const std::string &head, const std::atomic<size_t> *done, const std::string &tail)
+  {
+    done_ = done;
+    g_strlcpy(head_, valid_utf8(head.c_str()).c_str(), sizeof head_);
+    g_strlcpy(tail_, valid_utf8(tail.c_str()).c_str(), sizeof tail_);
+    struct sigaction sa = {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, nullptr, &old_int_);
+    if (old_int_.sa_handler != SIG_IGN)
+      sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, nullptr, &old_term_);
+    if (old_term_.sa_handler != SIG_IGN)
+      sigaction(SIGTERM, &sa, nullptr);
+  }
   static void on_signal(int signum)
   {
     char digits[24];
     size_t n = 0;
-    for (size_t v = done_->load(); n == 0 || v; v /= 10)
+    for (size_t v = done_ ? done_->load() : 0; done_ && (n == 0 || v); v /= 10)
       digits[n++] = (char)('0' + v % 10);
     char count[24];
     for (size_t i = 0; i < n; i++)
@@ -808,7 +830,7 @@ private:
   }
 
   static inline const std::atomic<size_t> *done_ = nullptr;
-  static inline char head_[64] = "";
+  static inline char head_[4096] = "";
   static inline char tail_[4096] = "";
   struct sigaction old_int_ = {}, old_term_ = {};
 };
@@ -995,18 +1017,23 @@ int cmd_make(int argc, char **argv)
   };
   std::vector<std::thread> threads;
   {
-    AnalysisInterrupt interrupt(done, jobs.size(),
-                                cache
-                                    ? "the finished analyses are kept in the cache " +
-                                          cache->dir() + ", and the next run takes them from there"
-                                    : std::string("nothing is kept (--no-cache)"),
-                                g_progress->enabled());
+    StageInterrupt interrupt(done, jobs.size(),
+                             cache ? "the finished analyses are kept in the cache " + cache->dir() +
+                                         ", and the next run takes them from there"
+                                   : std::string("nothing is kept (--no-cache)"),
+                             g_progress->enabled());
     for (unsigned i = 0; i < n_workers; i++)
       threads.emplace_back(worker);
     for (std::thread &t : threads)
       t.join();
   }
   g_progress->finish();
+  /* From here to the render: the plan, its side outputs, the storyboard. */
+  auto planning = std::make_unique<StageInterrupt>(
+      "gst-montage: interrupted: planning stopped, no montage made; " +
+      (cache ? "the analyses are kept in the cache " + cache->dir() +
+                   ", and the next run takes them from there"
+             : std::string("nothing is kept (--no-cache)")));
   report_not_media_in_dirs(jobs);
   double t_analysis = seconds_since(t_start);
   size_t n_cached = std::count_if(jobs.begin(), jobs.end(), [](const Job &j) { return j.cached; });
@@ -1154,7 +1181,8 @@ int cmd_make(int argc, char **argv)
     return lost.empty() ? 0 : 1;
   }
 
-  /* 3. Render. */
+  /* 3. Render: its own handlers (RenderInterrupt) from here. */
+  planning.reset();
   gint64 t_render0 = g_get_monotonic_time();
   montage::RenderSettings render;
   render.output_path = opt_output;

@@ -25,6 +25,7 @@
  * at becomes the end, as -d's does, every branch is sent EOS and the file is
  * finished and kept (exit 0);
  * a second one abandons it (no file, exit 128 + the signal's number).
+ * A signal the tool was started with ignored stays ignored.
  */
 #include "live.h"
 #include "text.h"
@@ -580,10 +581,24 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     GstBus *bus = gst_element_get_bus(live.pipeline);
     const guint watch = gst_bus_add_watch(bus, on_bus, &live);
     gst_object_unref(bus);
-    const guint on_sigint = g_unix_signal_add(
-        SIGINT, [](gpointer d) { return on_interrupt(static_cast<Live *>(d), SIGINT); }, &live);
-    const guint on_sigterm = g_unix_signal_add(
-        SIGTERM, [](gpointer d) { return on_interrupt(static_cast<Live *>(d), SIGTERM); }, &live);
+    /* A signal the tool was started with ignored (a background job of a
+     * shell, nohup) stays ignored: GLib's handler would replace SIG_IGN. */
+    auto ignored = [](int signum) {
+      struct sigaction sa = {};
+      return sigaction(signum, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN;
+    };
+    const guint on_sigint =
+        ignored(SIGINT)
+            ? 0
+            : g_unix_signal_add(
+                  SIGINT, [](gpointer d) { return on_interrupt(static_cast<Live *>(d), SIGINT); },
+                  &live);
+    const guint on_sigterm =
+        ignored(SIGTERM)
+            ? 0
+            : g_unix_signal_add(
+                  SIGTERM, [](gpointer d) { return on_interrupt(static_cast<Live *>(d), SIGTERM); },
+                  &live);
     if (!quiet)
       g_printerr("Playing %zu clips live into montageselect with %s (%s)...\n", clips.size(),
                  encoder.c_str(), settings.style.c_str());
@@ -598,8 +613,10 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     while (g_main_context_iteration(NULL, FALSE)) /* idles queued by the EOS probes */
       ;
     g_source_remove(watch);
-    g_source_remove(on_sigint);
-    g_source_remove(on_sigterm);
+    if (on_sigint)
+      g_source_remove(on_sigint);
+    if (on_sigterm)
+      g_source_remove(on_sigterm);
     g_main_loop_unref(live.loop);
     if (live.abandoned) {
       g_printerr("gst-montage: interrupted: the live mix was abandoned, %s not written\n",
