@@ -2023,3 +2023,27 @@ TEST(Tool, InheritedIgnoredSigintStaysIgnored)
   g_rmdir(dir);
   g_free(dir);
 }
+
+/* -d longer than the song: the warning that the montage ends with the song
+ * reaches stderr without a terminal too (a pipe, a CI log), as the other
+ * warnings do; it was a remark shown only on a terminal or with -v. */
+TEST(Tool, DurationPastTheSongIsWarnedWithoutATerminal)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  ToolRun r = run_tool({"--no-render", "-d", "100000", "-m", song, a});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: The requested duration 100000"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is longer than the song: the edit ends with the song at "),
+            std::string::npos)
+      << r.err;
+  /* On a terminal it is said once, as a warning. */
+  ToolRun t = run_tool_on_terminal({"--no-render", "-d", "100000", "-m", song, a});
+  EXPECT_EQ(t.status, 0) << t.err;
+  const size_t first = t.err.find("is longer than the song");
+  ASSERT_NE(first, std::string::npos) << t.err;
+  EXPECT_EQ(t.err.find("is longer than the song", first + 1), std::string::npos) << t.err;
+  EXPECT_NE(line_with(t.err, "is longer than the song").find("gst-montage: "), std::string::npos)
+      << t.err;
+}

@@ -1111,7 +1111,13 @@ int cmd_make(int argc, char **argv)
       bool left_out = false;
       for (size_t c = 0; c < clips.size() && !left_out; c++)
         left_out = !used[c] && note.find("'" + clips[c].path + "'") != std::string::npos;
-      if (left_out)
+      /* -d longer than the song (the planner's note, planner.cpp
+       * find_end()): the montage is shorter than asked, a problem with the
+       * input too. It was a remark, shown only on a terminal or with -v, so
+       * a script or CI log never learnt why the file came out short. */
+      const bool past_song = g_str_has_prefix(note.c_str(), "The requested duration ") &&
+                             note.find(" is longer than the song") != std::string::npos;
+      if (left_out || past_song)
         warn("%s", note.c_str());
       else
         info("  note: %s", note.c_str());
