@@ -1168,3 +1168,44 @@ TEST(PlannerRepeats, NoSliverAfterASegmentCutEarly)
   }
   EXPECT_GT(shortened, 0u) << "the case needs segments cut early";
 }
+
+/* A shot with no footage to spare continues exactly where it stopped, and
+ * the pieces were joined into one segment however long it grew: under 30 s
+ * of music, one clip of one 30.5 s shot opened with a 23.5 s segment, and a
+ * 20 s take with a 2 s insert held the take for 18.5 s, three times the
+ * style's max-hold. Joined segments now keep to max-hold as every other
+ * segment does: another shot where there is one (footage seen before rather
+ * than hold past it), else a cut on the beat into the same shot. */
+TEST(PlannerRepeats, JoinedSegmentsKeepToTheMaximumHold)
+{
+  SongAnalysis song = make_song(120, 0.0, 30.0);
+  const std::vector<std::vector<ClipAnalysis>> sets{
+      {make_clip("one-take.mp4", {30.5})},
+      {make_clip("take-and-insert.mp4", {20.0, 2.0})},
+  };
+  for (const auto &clips : sets) {
+    SCOPED_TRACE(clips[0].path);
+    PlanSettings settings;
+    PlanResult r = plan_montage_explained(song, clips, settings);
+    check_plan(r.plan, song, clips);
+    const auto &segs = r.plan.segments;
+    ASSERT_GE(segs.size(), 5u) << "30 s in segments of at most 6 s";
+    for (std::size_t i = 0; i < segs.size(); i++) {
+      EXPECT_LE(segs[i].duration, settings.style.pacing.max_hold) << "segment " << i;
+      if (i > 0) {
+        EXPECT_NE(segs[i].beat, SIZE_MAX) << "segment " << i << ": cut on a beat";
+        EXPECT_FALSE(steps_back(segs[i - 1], segs[i])) << "segment " << i << " steps back";
+      }
+    }
+    if (clips[0].shots.size() > 1) {
+      /* the insert is shown again rather than the take held past max-hold */
+      std::size_t insert = 0;
+      for (const Segment &s : segs)
+        insert += s.shot == 1;
+      EXPECT_GE(insert, 4u);
+      EXPECT_GT(r.reused, 0u);
+    } else {
+      EXPECT_TRUE(any_note_contains(r.plan, "max-hold"));
+    }
+  }
+}

@@ -277,7 +277,11 @@ struct Node {
  * tries these in order (each at the paced length, then shorter), so another
  * clip's footage, even seen before, comes before the same clip back to back;
  * the same shot back to back only continues forwards from where the previous
- * segment ended; stepping back in it is the last resort. */
+ * segment ended; stepping back in it is the last resort. A piece that
+ * continues the previous segment exactly is joined to it, and only while the
+ * joined segment stays within the style's max_hold: past it, the piece comes
+ * in the tiers that allow it (past_hold), after every other shot, and is
+ * kept as its own segment, cut on the beat. */
 enum class Repeat {
   kOtherClip, /* not the previous segment's clip */
   kOtherShot, /* the previous clip, another shot */
@@ -286,14 +290,18 @@ enum class Repeat {
 };
 
 struct Tier {
-  bool fresh;    /* unused footage only */
-  Repeat repeat; /* what may repeat the previous segment */
+  bool fresh;     /* unused footage only */
+  Repeat repeat;  /* what may repeat the previous segment */
+  bool past_hold; /* the previous segment's footage may continue exactly though
+                     the two together would be longer than max_hold */
 };
 
 constexpr Tier kTiers[] = {
-    {true, Repeat::kOtherClip},  {false, Repeat::kOtherClip}, {true, Repeat::kOtherShot},
-    {true, Repeat::kSameShot},   {false, Repeat::kOtherShot}, {false, Repeat::kSameShot},
-    {false, Repeat::kBackwards},
+    {true, Repeat::kOtherClip, false},  {false, Repeat::kOtherClip, false},
+    {true, Repeat::kOtherShot, false},  {true, Repeat::kSameShot, false},
+    {false, Repeat::kOtherShot, false}, {false, Repeat::kSameShot, false},
+    {true, Repeat::kSameShot, true},    {false, Repeat::kSameShot, true},
+    {false, Repeat::kBackwards, true},
 };
 
 struct Choice {
@@ -369,6 +377,7 @@ private:
   std::ptrdiff_t prev_item_ = -1; /* engine item of the previous segment */
   std::ptrdiff_t prev_clip_ = -1; /* its ClipState index */
   GstClockTime prev_out_ = 0;     /* end of its footage in the clip */
+  GstClockTime prev_length_ = 0;  /* its duration (0 before the first segment) */
   GstClockTime remaining_ = 0;    /* music left from the segment being chosen to the end */
 };
 
@@ -793,6 +802,13 @@ std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d
       place = tier.fresh ? place_fresh(ss, cs.grid, d, floor) : place_reused(ss, cs.grid, d, floor);
     if (!place)
       return false;
+    /* A piece that continues the previous segment's footage (within one
+     * source frame) is joined to it: only while the two stay within
+     * max_hold, unless the tier allows it past (as a segment of its own). */
+    if (same_shot && !tier.past_hold && place->inpoint >= prev_out_ &&
+        place->inpoint - prev_out_ < cs.grid.frame_length() &&
+        prev_length_ + d > style_.pacing.max_hold)
+      return false;
     placements_[item] = *place;
     use.freshness = ss.usable() > 0 ? 1.0 - (double)ss.used_length() / (double)ss.usable() : 0.0;
     use.reuse = place->reused;
@@ -871,6 +887,7 @@ PlanResult Planner::run()
   std::size_t cur_node = 0; /* last node at or before cur */
   std::size_t step = 0;     /* next paced cut: path_[step] */
   std::size_t shortened = 0, off_beat = 0, joined = 0, backwards = 0, same_clip = 0;
+  std::size_t held = 0; /* continuations not joined: the join would pass max_hold */
   std::size_t reused_instead =
       0; /* reuse of another clip while the previous one had fresh footage */
   GstClockTime first_reuse = GST_CLOCK_TIME_NONE, first_same_clip = GST_CLOCK_TIME_NONE;
@@ -972,11 +989,18 @@ PlanResult Planner::run()
     }
     ShotState &shot = cs.shots[choice->shot];
     const bool again = (std::ptrdiff_t)choice->selection.item == prev_item_;
-    if (again && choice->repeat == Repeat::kSameShot &&
-        seg.inpoint - prev_out_ < cs.grid.frame_length()) {
-      /* The piece continues the previous segment's footage (within one
-       * source frame): one continuous shot, so the cut would show nothing
-       * but a jump. Join it to the previous segment instead. */
+    const bool continued = again && choice->repeat == Repeat::kSameShot &&
+                           seg.inpoint - prev_out_ < cs.grid.frame_length();
+    /* A piece that continues the previous segment's footage (within one
+     * source frame) is one continuous shot with it, so the cut would show
+     * nothing but a jump: it is joined to the previous segment instead,
+     * while the two stay within max_hold. Past it, choose() found no other
+     * shot to hold the piece: the cut stays, on its beat. */
+    const bool join =
+        continued && plan.segments.back().duration + seg.duration <= style_.pacing.max_hold;
+    if (continued && !join)
+      held++;
+    if (join) {
       Segment &last = plan.segments.back();
       CutDecision &last_why = result_.decisions.back();
       shot.mark(prev_out_, prev_out_ + seg.duration);
@@ -991,6 +1015,7 @@ PlanResult Planner::run()
                                               : (guint)(end.beat - last.beat);
       last_why.shortened = why.shortened;
       prev_out_ += seg.duration;
+      prev_length_ = last.duration;
       joined++;
     } else {
       if (!plan.segments.empty() && (std::ptrdiff_t)choice->clip == prev_clip_) {
@@ -1007,6 +1032,7 @@ PlanResult Planner::run()
       prev_item_ = (std::ptrdiff_t)choice->selection.item;
       prev_clip_ = (std::ptrdiff_t)choice->clip;
       prev_out_ = seg.inpoint + seg.duration;
+      prev_length_ = seg.duration;
       plan.segments.push_back(seg);
       result_.decisions.push_back(why);
     }
@@ -1044,10 +1070,12 @@ PlanResult Planner::run()
              : std::string()) +
         ". Add clips or shorten the edit.");
   if (states_.size() == 1)
-    plan.notes.push_back("Only one clip ('" + clips_[states_[0].index].path +
-                         "') can be used, so every segment comes from it: its shots take turns, "
-                         "and a shot shown twice in a row goes forwards (its pieces spread over "
-                         "its footage, or one longer segment where it has none to spare).");
+    plan.notes.push_back(
+        "Only one clip ('" + clips_[states_[0].index].path +
+        "') can be used, so every segment comes from it: its shots take turns, "
+        "and a shot shown twice in a row goes forwards (its pieces spread over "
+        "its footage, or longer segments, up to the style's max-hold, where it has "
+        "none to spare).");
   else if (same_clip > 0)
     plan.notes.push_back("Segments that show the same clip as the segment before them, because "
                          "no other clip could hold them: " +
@@ -1057,6 +1085,11 @@ PlanResult Planner::run()
     plan.notes.push_back("Cuts left out because the shot would have continued across them where "
                          "it stopped (those segments hold their shot longer): " +
                          std::to_string(joined) + ".");
+  if (held > 0)
+    plan.notes.push_back("Cuts on the beat into the same shot, where the segment before stopped, "
+                         "because no other shot could hold the segment and the two joined would "
+                         "hold longer than the style's max-hold (" +
+                         seconds(style_.pacing.max_hold) + "): " + std::to_string(held) + ".");
   if (backwards > 0)
     plan.notes.push_back("Segments that go back in the shot before them, because no other footage "
                          "could hold them: " +

@@ -28,7 +28,9 @@
  *   footage that fits exists, and reuse is reported, never hidden. A shot
  *   runs forwards across the edit; the same shot twice in a row continues
  *   from where it stopped (joined into one segment where it carries on
- *   exactly). Same input and seed, same plan, on every platform.
+ *   exactly, while the joined segment stays within the maximum hold; past
+ *   it another shot, else a cut on the beat). Same input and seed, same
+ *   plan, on every platform.
  */
 #pragma once
 
@@ -146,12 +148,17 @@ struct PlanResult {
  *      - consecutive segments come from different clips while any other
  *        clip can hold the segment (reusing footage if need be); from the
  *        same shot, the second starts at or after the first's out-point
- *        (exactly there: joined into one segment), unless nothing else can
- *        hold it (a note counts these);
+ *        (exactly there, within one source frame: joined into one segment),
+ *        unless nothing else can hold it (a note counts these);
+ *      - no segment is longer than style.pacing.max_hold while a beat lies
+ *        within it (pacing, unless the beats allow no other cut), joined
+ *        segments included: a piece whose join would pass it goes to
+ *        another shot (footage seen before if need be), else it stays a
+ *        segment of its own, cut on its beat, and a note counts these;
  *      - reused = true where the footage overlaps an earlier segment's;
  *      - Plan::notes lists unused clips, reuse, shortened and off-beat cuts,
- *        the same clip twice in a row, joined cuts, and a plan from only one
- *        usable clip.
+ *        the same clip twice in a row, joined cuts, cuts kept to honour
+ *        max_hold, and a plan from only one usable clip.
  * Throws PlanError when: settings are invalid (frame rate, duration 0, a
  *      style's beats per cut 0); the song has no beats; the song duration is unknown and
  *      no duration was requested; no clips are given; no clip has a shot at
