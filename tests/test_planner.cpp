@@ -6,11 +6,13 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
+#include <json-glib/json-glib.h>
 
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -1208,4 +1210,143 @@ TEST(PlannerRepeats, JoinedSegmentsKeepToTheMaximumHold)
       EXPECT_TRUE(any_note_contains(r.plan, "max-hold"));
     }
   }
+}
+
+namespace
+{
+
+/* A JsonParser that unrefs itself. */
+struct GObjectPtrParser : std::unique_ptr<JsonParser, void (*)(gpointer)> {
+  GObjectPtrParser()
+      : std::unique_ptr<JsonParser, void (*)(gpointer)>(json_parser_new(), g_object_unref)
+  {
+  }
+};
+
+std::string to_text(JsonNode *root)
+{
+  gchar *text = json_to_string(root, TRUE);
+  std::string out = text;
+  g_free(text);
+  return out;
+}
+
+const PlanNote *find_note(const Plan &plan, const std::string &kind)
+{
+  for (const PlanNote &n : plan.notes)
+    if (n.kind == kind)
+      return &n;
+  return nullptr;
+}
+
+/* A plan with an unused clip, reuse and a fade-out: notes of both severities. */
+struct NotedPlan {
+  SongAnalysis song = make_song(120, 0.0, 60.0);
+  std::vector<ClipAnalysis> clips{make_clip("flashes.mp4", std::vector<double>(40, 0.3)),
+                                  make_clip("a.mp4", {3.0}), make_clip("b.mp4", {3.0})};
+  Plan plan;
+
+  NotedPlan()
+  {
+    PlanSettings settings;
+    settings.duration = secs(21.3);
+    plan = plan_montage(song, clips, settings);
+  }
+};
+
+} // namespace
+
+/* Notes were bare sentences: a caller could tell "clip unused" from "footage
+ * shown twice" only by matching the text. Each now carries a severity and a
+ * kind (planner.h note_kind), and still reads as its sentence. */
+TEST(PlannerNotes, EachNoteHasASeverityAndAKind)
+{
+  NotedPlan p;
+  check_plan(p.plan, p.song, p.clips);
+  const std::vector<std::string> kinds{
+      note_kind::kClipUnused,    note_kind::kClipPastStatedLength, note_kind::kDurationPastSong,
+      note_kind::kAudioFadeOut,  note_kind::kMeterGuess,           note_kind::kShortened,
+      note_kind::kOffBeat,       note_kind::kFootageReused,        note_kind::kSingleClip,
+      note_kind::kSameClipTwice, note_kind::kCutsJoined,           note_kind::kMaxHoldCuts,
+      note_kind::kShotBackwards};
+  for (const PlanNote &n : p.plan.notes) {
+    SCOPED_TRACE(n.text);
+    EXPECT_NE(std::find(kinds.begin(), kinds.end(), n.kind), kinds.end()) << n.kind;
+    EXPECT_FALSE(n.text.empty());
+  }
+
+  const PlanNote *unused = find_note(p.plan, note_kind::kClipUnused);
+  ASSERT_NE(unused, nullptr);
+  EXPECT_EQ(unused->severity, NoteSeverity::kWarning);
+  EXPECT_NE(unused->text.find("'/videos/flashes.mp4' is not used"), std::string::npos);
+  const PlanNote *reused = find_note(p.plan, note_kind::kFootageReused);
+  ASSERT_NE(reused, nullptr);
+  EXPECT_EQ(reused->severity, NoteSeverity::kWarning);
+  EXPECT_NE(reused->text.find("footage seen earlier"), std::string::npos);
+  const PlanNote *fade = find_note(p.plan, note_kind::kAudioFadeOut);
+  ASSERT_NE(fade, nullptr);
+  EXPECT_EQ(fade->severity, NoteSeverity::kInfo);
+  EXPECT_NE(fade->text.find("fades out"), std::string::npos);
+
+  /* Code that took a note as a string (the tool) reads the sentence. */
+  const std::string &sentence = p.plan.notes.front();
+  EXPECT_EQ(&sentence, &p.plan.notes.front().text);
+}
+
+TEST_F(PlanJsonTest, NoteSeverityAndKindWithoutANewVersion)
+{
+  NotedPlan p;
+  ASSERT_GE(p.plan.notes.size(), 3u);
+  const std::string text = plan_to_json(p.plan, p.song, p.clips);
+
+  /* What a version-2 reader before note_details reads is unchanged: the
+   * version, and "notes" as an array of the sentences. */
+  GObjectPtrParser parser;
+  ASSERT_TRUE(json_parser_load_from_data(parser.get(), text.c_str(), -1, nullptr));
+  JsonObject *root = json_node_get_object(json_parser_get_root(parser.get()));
+  EXPECT_EQ(json_object_get_int_member(root, "version"), 2);
+  JsonArray *notes = json_object_get_array_member(root, "notes");
+  ASSERT_EQ(json_array_get_length(notes), p.plan.notes.size());
+  for (guint i = 0; i < json_array_get_length(notes); i++)
+    EXPECT_EQ(json_array_get_string_element(notes, i), p.plan.notes[i].text);
+  JsonArray *details = json_object_get_array_member(root, "note_details");
+  ASSERT_NE(details, nullptr);
+  ASSERT_EQ(json_array_get_length(details), p.plan.notes.size());
+  JsonObject *first = json_array_get_object_element(details, 0);
+  EXPECT_STREQ(json_object_get_string_member(first, "kind"), p.plan.notes[0].kind.c_str());
+
+  /* Read back: severity, kind and sentence. */
+  PlanJson read;
+  GError *error = nullptr;
+  ASSERT_TRUE(parse_plan_json(text, read, &error)) << error->message;
+  EXPECT_EQ(read.notes, p.plan.notes);
+  EXPECT_EQ(read.to_plan().notes, p.plan.notes);
+
+  /* A file written before note_details: the sentences, kind unknown. */
+  json_object_remove_member(root, "note_details");
+  const std::string old_text = to_text(json_parser_get_root(parser.get()));
+  ASSERT_TRUE(parse_plan_json(old_text, read, &error)) << error->message;
+  ASSERT_EQ(read.notes.size(), p.plan.notes.size());
+  for (std::size_t i = 0; i < read.notes.size(); i++) {
+    EXPECT_EQ(read.notes[i].text, p.plan.notes[i].text);
+    EXPECT_EQ(read.notes[i].kind, "");
+    EXPECT_EQ(read.notes[i].severity, NoteSeverity::kInfo);
+  }
+
+  /* Details that do not match the notes are refused, naming the field. */
+  JsonArray *fewer = json_array_new();
+  json_object_set_array_member(root, "note_details", fewer);
+  EXPECT_FALSE(parse_plan_json(to_text(json_parser_get_root(parser.get())), read, &error));
+  ASSERT_NE(error, nullptr);
+  EXPECT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+  EXPECT_NE(std::string(error->message).find("note_details"), std::string::npos) << error->message;
+  g_clear_error(&error);
+  std::string bad = text;
+  const std::string warning = "\"severity\" : \"warning\"";
+  ASSERT_NE(bad.find(warning), std::string::npos) << text;
+  bad.replace(bad.find(warning), warning.size(), "\"severity\" : \"fatal\"");
+  EXPECT_FALSE(parse_plan_json(bad, read, &error));
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(std::string(error->message).find("severity"), std::string::npos) << error->message;
+  g_clear_error(&error);
 }

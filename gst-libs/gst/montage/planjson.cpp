@@ -336,6 +336,11 @@ const char *transition_name(Transition t)
   }
 }
 
+const char *severity_name(NoteSeverity severity)
+{
+  return severity == NoteSeverity::kWarning ? "warning" : "info";
+}
+
 const char *level_name(Section::Level l)
 {
   switch (l) {
@@ -424,13 +429,25 @@ std::string to_json(const Plan &plan, const PlanResult *result, const SongAnalys
   else
     json_builder_add_string_value(b, std::to_string(plan.seed).c_str());
 
+  /* "notes" stays an array of sentences, as version 2 was first written;
+   * the severity and kind of each go in "note_details", beside it, which
+   * readers that do not know it skip. */
   json_builder_set_member_name(b, "notes");
   json_builder_begin_array(b);
-  for (const std::string &note : plan.notes) {
+  for (const PlanNote &note : plan.notes) {
     /* A note quotes a clip's path, whose bytes need not be UTF-8. */
-    gchar *valid = g_utf8_make_valid(note.c_str(), (gssize)note.size());
+    gchar *valid = g_utf8_make_valid(note.text.c_str(), (gssize)note.text.size());
     json_builder_add_string_value(b, valid);
     g_free(valid);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "note_details");
+  json_builder_begin_array(b);
+  for (const PlanNote &note : plan.notes) {
+    json_builder_begin_object(b);
+    add_string(b, "severity", severity_name(note.severity));
+    add_string(b, "kind", note.kind);
+    json_builder_end_object(b);
   }
   json_builder_end_array(b);
 
@@ -608,7 +625,32 @@ bool parse_plan_json(const std::string &text, PlanJson &out, GError **error)
     JsonNode *n = json_array_get_element(notes, i);
     if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
       return r.fail("note " + std::to_string(i) + " is not a string.");
-    out.notes.push_back(json_node_get_string(n));
+    out.notes.push_back(PlanNote{NoteSeverity::kInfo, "", json_node_get_string(n)});
+  }
+  if (json_object_has_member(root, "note_details")) {
+    JsonArray *details = r.array(root, "note_details", top);
+    if (!details)
+      return false;
+    if (json_array_get_length(details) != out.notes.size())
+      return r.fail("\"note_details\" holds " + std::to_string(json_array_get_length(details)) +
+                    " entries for " + std::to_string(out.notes.size()) + " notes.");
+    for (guint i = 0; i < json_array_get_length(details); i++) {
+      const std::string where = "note detail " + std::to_string(i);
+      JsonNode *n = json_array_get_element(details, i);
+      if (!JSON_NODE_HOLDS_OBJECT(n))
+        return r.fail(where + " is not an object.");
+      JsonObject *o = json_node_get_object(n);
+      std::string severity;
+      if (!r.string(o, "severity", where, severity) ||
+          !r.string(o, "kind", where, out.notes[i].kind))
+        return false;
+      if (severity == "info")
+        out.notes[i].severity = NoteSeverity::kInfo;
+      else if (severity == "warning")
+        out.notes[i].severity = NoteSeverity::kWarning;
+      else
+        return r.fail("\"severity\" in " + where + " is not info or warning.");
+    }
   }
 
   out.style.clear();

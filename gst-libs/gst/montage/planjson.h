@@ -10,7 +10,7 @@
  *     "duration_s": 30.0,           edit length, seconds
  *     "fps": "30/1",                output frame rate, fps_n/fps_d
  *     "seed": 42,                   planner seed (a decimal string above 2^53)
- *     "notes": [ "..." ],
+ *     "notes": [ "..." ],           the planner's sentences (Plan::notes, PlanNote::text)
  *     "segments": [ {
  *       "start": 0.0, "duration": 1.0,  output time and length, seconds
  *       "clip": 0,                      index into the planner's clip list
@@ -43,6 +43,15 @@
  *     "beats": 2, "wanted_beats": 2, "shortened": false,
  *     "reuses_segment": null or the index of the earlier segment shown again,
  *     "transition": "cut"|"dissolve"|"fade", "transition_duration": 0.0 (seconds)
+ *
+ * Version 2 files from this writer also hold, beside "notes" (a reader of
+ * version 2 that does not know it skips it, so the version stays 2):
+ *     "note_details": [ { "severity": "info"|"warning",
+ *                         "kind": "clip-unused" } ],
+ *                                   one per note, in the same order: PlanNote's
+ *                                   severity and kind (planner.h note_kind)
+ * A file without it (written before it was added) reads back with every
+ * note's kind "" and severity info: unknown, not known to be harmless.
  *
  * Times are written as seconds (ns / 1e9, doubles written so they read back
  * exactly); read_plan_json() rounds them back to the nearest nanosecond, so a
@@ -108,7 +117,7 @@ struct PlanJson {
   gint fps_n = 0;
   gint fps_d = 1;
   guint64 seed = 0;
-  std::vector<std::string> notes;
+  std::vector<PlanNote> notes; /* kind "" and info where the file has no "note_details" */
   std::vector<PlanJsonSegment> segments;
   std::string style;         /* "" where null or absent (version 1) */
   GstClockTime fade_out = 0; /* audio fade-out, ns */
@@ -126,8 +135,9 @@ struct PlanJson {
  * Returns TRUE on success; on failure returns FALSE, sets `error` (may be
  * NULL) and leaves `out` unspecified: JSON_PARSER_ERROR_* for text that is
  * not JSON, G_IO_ERROR_INVALID_DATA naming the first missing or mistyped
- * field, or a version newer than this reader knows (2). Reads versions 1
- * and 2. */
+ * field (a "note_details" of another length than "notes" included), or a
+ * version newer than this reader knows (2). Reads versions 1 and 2, with or
+ * without "note_details". */
 bool parse_plan_json(const std::string &text, PlanJson &out, GError **error);
 
 /* Reads and parses a plan file written by write_plan_json().

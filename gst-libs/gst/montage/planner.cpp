@@ -40,6 +40,12 @@ std::string seconds(GstClockTime t)
   return buf;
 }
 
+/* Adds a note to the plan (planner.h lists the kinds and their severity). */
+void add_note(Plan &plan, NoteSeverity severity, const char *kind, std::string text)
+{
+  plan.notes.push_back(PlanNote{severity, kind, std::move(text)});
+}
+
 /* A clip's own frame grid (or none when its rate is unknown). */
 struct SourceGrid {
   gint fps_n = 0;
@@ -443,8 +449,8 @@ void Planner::prepare_clips()
       shots = &derived.shots;
     }
     if (shots->empty()) {
-      result_.plan.notes.push_back("Clip '" + clip.path +
-                                   "' is not used: it has no shots (its length is unknown).");
+      add_note(result_.plan, NoteSeverity::kWarning, note_kind::kClipUnused,
+               "Clip '" + clip.path + "' is not used: it has no shots (its length is unknown).");
       continue;
     }
     ClipState state;
@@ -482,14 +488,16 @@ void Planner::prepare_clips()
       state.shots.push_back(s);
     }
     if (cut_short)
-      result_.plan.notes.push_back("Clip '" + clip.path + "': its footage past " + seconds(reach) +
-                                   " is left out, the length its file states (GES, and so an "
-                                   ".xges project, reaches no further).");
+      add_note(result_.plan, NoteSeverity::kInfo, note_kind::kClipPastStatedLength,
+               "Clip '" + clip.path + "': its footage past " + seconds(reach) +
+                   " is left out, the length its file states (GES, and so an "
+                   ".xges project, reaches no further).");
     if (!long_enough) {
-      result_.plan.notes.push_back("Clip '" + clip.path + "' is not used: none of its " +
-                                   std::to_string(shots->size()) + " shots is at least one beat (" +
-                                   seconds(beat_length_) + ") long" +
-                                   (cut_short ? " within the length its file states." : "."));
+      add_note(result_.plan, NoteSeverity::kWarning, note_kind::kClipUnused,
+               "Clip '" + clip.path + "' is not used: none of its " +
+                   std::to_string(shots->size()) + " shots is at least one beat (" +
+                   seconds(beat_length_) + ") long" +
+                   (cut_short ? " within the length its file states." : "."));
       continue;
     }
     states_.push_back(std::move(state));
@@ -568,9 +576,10 @@ void Planner::find_end()
     }
     if (GST_CLOCK_TIME_IS_VALID(song_end) && end >= song_end) {
       if (want > song_end)
-        result_.plan.notes.push_back("The requested duration " + seconds(want) +
-                                     " is longer than the song: the edit ends with the song at " +
-                                     seconds(song_end) + ".");
+        add_note(result_.plan, NoteSeverity::kInfo, note_kind::kDurationPastSong,
+                 "The requested duration " + seconds(want) +
+                     " is longer than the song: the edit ends with the song at " +
+                     seconds(song_end) + ".");
       end = song_end;
       end_beat_valid_ = false;
       end_beat_ = kNoBeat;
@@ -583,11 +592,12 @@ void Planner::find_end()
     GstClockTime fade = std::min(style_.pacing.fade_out, t(end_frame_) / 4);
     result_.fade_out = t(frame_at(fade, fps_n_, fps_d_));
     if (result_.fade_out > 0)
-      result_.plan.notes.push_back(
+      add_note(
+          result_.plan, NoteSeverity::kInfo, note_kind::kAudioFadeOut,
           "The edit ends at " + seconds(t(end_frame_)) +
-          (end_beat_valid_ ? (downbeat_[end_beat_] ? " on a downbeat" : " on a beat") : "") +
-          ", before the song ends: the audio fades out over the last " + seconds(result_.fade_out) +
-          ".");
+              (end_beat_valid_ ? (downbeat_[end_beat_] ? " on a downbeat" : " on a beat") : "") +
+              ", before the song ends: the audio fades out over the last " +
+              seconds(result_.fade_out) + ".");
   }
 }
 
@@ -630,9 +640,10 @@ void Planner::mark_beats()
     char conf[64];
     std::snprintf(conf, sizeof conf, "%.2f, under %.2f", song_.meter_confidence,
                   kMinMeterConfidence);
-    result_.plan.notes.push_back(
+    add_note(
+        result_.plan, NoteSeverity::kInfo, note_kind::kMeterGuess,
         std::string("The song's bar lines are a guess (meter confidence ") + conf +
-        ": nothing in the music marks them), so the cuts follow its beats, not its downbeats.");
+            ": nothing in the music marks them), so the cuts follow its beats, not its downbeats.");
   }
   for (const Section &s : song_.sections) {
     auto it = std::lower_bound(song_.beats.begin(), song_.beats.end(), s.start);
@@ -1047,53 +1058,59 @@ PlanResult Planner::run()
     result_.reused += plan.segments[i].reused;
   }
   if (shortened > 0)
-    plan.notes.push_back(std::to_string(shortened) + " of " + std::to_string(plan.segments.size()) +
-                         " segments were cut after fewer beats than planned because no shot "
-                         "was long enough.");
+    add_note(plan, NoteSeverity::kInfo, note_kind::kShortened,
+             std::to_string(shortened) + " of " + std::to_string(plan.segments.size()) +
+                 " segments were cut after fewer beats than planned because no shot "
+                 "was long enough.");
   if (off_beat > 0)
-    plan.notes.push_back(std::to_string(off_beat) +
-                         " cuts are off the beat because no shot could hold the time to the "
-                         "next beat: add clips with longer shots.");
+    add_note(plan, NoteSeverity::kWarning, note_kind::kOffBeat,
+             std::to_string(off_beat) +
+                 " cuts are off the beat because no shot could hold the time to the "
+                 "next beat: add clips with longer shots.");
   if (result_.reused > 0 && reused_instead == 0)
-    plan.notes.push_back("The clips ran out of unused footage at " + seconds(first_reuse) + ": " +
-                         std::to_string(result_.reused) + " of " +
-                         std::to_string(plan.segments.size()) +
-                         " segments show footage seen earlier. Add clips or shorten the edit.");
+    add_note(plan, NoteSeverity::kWarning, note_kind::kFootageReused,
+             "The clips ran out of unused footage at " + seconds(first_reuse) + ": " +
+                 std::to_string(result_.reused) + " of " + std::to_string(plan.segments.size()) +
+                 " segments show footage seen earlier. Add clips or shorten the edit.");
   else if (result_.reused > 0)
-    plan.notes.push_back(
-        "From " + seconds(first_reuse) + " on, " + std::to_string(result_.reused) + " of " +
-        std::to_string(plan.segments.size()) + " segments show footage seen earlier: " +
-        (reused_instead == result_.reused ? std::string("all") : std::to_string(reused_instead)) +
-        " rather than show the clip just shown again (only it had unused footage left)" +
-        (reused_instead < result_.reused
-             ? ", the others because the clips ran out of unused footage"
-             : std::string()) +
-        ". Add clips or shorten the edit.");
+    add_note(plan, NoteSeverity::kWarning, note_kind::kFootageReused,
+             "From " + seconds(first_reuse) + " on, " + std::to_string(result_.reused) + " of " +
+                 std::to_string(plan.segments.size()) + " segments show footage seen earlier: " +
+                 (reused_instead == result_.reused ? std::string("all")
+                                                   : std::to_string(reused_instead)) +
+                 " rather than show the clip just shown again (only it had unused footage left)" +
+                 (reused_instead < result_.reused
+                      ? ", the others because the clips ran out of unused footage"
+                      : std::string()) +
+                 ". Add clips or shorten the edit.");
   if (states_.size() == 1)
-    plan.notes.push_back(
-        "Only one clip ('" + clips_[states_[0].index].path +
-        "') can be used, so every segment comes from it: its shots take turns, "
-        "and a shot shown twice in a row goes forwards (its pieces spread over "
-        "its footage, or longer segments, up to the style's max-hold, where it has "
-        "none to spare).");
+    add_note(plan, NoteSeverity::kInfo, note_kind::kSingleClip,
+             "Only one clip ('" + clips_[states_[0].index].path +
+                 "') can be used, so every segment comes from it: its shots take turns, "
+                 "and a shot shown twice in a row goes forwards (its pieces spread over "
+                 "its footage, or longer segments, up to the style's max-hold, where it has "
+                 "none to spare).");
   else if (same_clip > 0)
-    plan.notes.push_back("Segments that show the same clip as the segment before them, because "
-                         "no other clip could hold them: " +
-                         std::to_string(same_clip) + ", the first at " + seconds(first_same_clip) +
-                         ".");
+    add_note(plan, NoteSeverity::kInfo, note_kind::kSameClipTwice,
+             "Segments that show the same clip as the segment before them, because "
+             "no other clip could hold them: " +
+                 std::to_string(same_clip) + ", the first at " + seconds(first_same_clip) + ".");
   if (joined > 0 && states_.size() > 1)
-    plan.notes.push_back("Cuts left out because the shot would have continued across them where "
-                         "it stopped (those segments hold their shot longer): " +
-                         std::to_string(joined) + ".");
+    add_note(plan, NoteSeverity::kInfo, note_kind::kCutsJoined,
+             "Cuts left out because the shot would have continued across them where "
+             "it stopped (those segments hold their shot longer): " +
+                 std::to_string(joined) + ".");
   if (held > 0)
-    plan.notes.push_back("Cuts on the beat into the same shot, where the segment before stopped, "
-                         "because no other shot could hold the segment and the two joined would "
-                         "hold longer than the style's max-hold (" +
-                         seconds(style_.pacing.max_hold) + "): " + std::to_string(held) + ".");
+    add_note(plan, NoteSeverity::kInfo, note_kind::kMaxHoldCuts,
+             "Cuts on the beat into the same shot, where the segment before stopped, "
+             "because no other shot could hold the segment and the two joined would "
+             "hold longer than the style's max-hold (" +
+                 seconds(style_.pacing.max_hold) + "): " + std::to_string(held) + ".");
   if (backwards > 0)
-    plan.notes.push_back("Segments that go back in the shot before them, because no other footage "
-                         "could hold them: " +
-                         std::to_string(backwards) + ". Add clips or shorten the edit.");
+    add_note(plan, NoteSeverity::kWarning, note_kind::kShotBackwards,
+             "Segments that go back in the shot before them, because no other footage "
+             "could hold them: " +
+                 std::to_string(backwards) + ". Add clips or shorten the edit.");
   return std::move(result_);
 }
 

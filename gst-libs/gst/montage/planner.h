@@ -54,6 +54,45 @@ public:
   explicit PlanError(const std::string &message) : std::runtime_error(message) {}
 };
 
+/* The kinds of Plan::notes (PlanNote::kind), with their severity. A kind
+ * names what happened, so a caller can act on it without reading the
+ * sentence; the sentence says the same to the user, with the numbers.
+ * Warnings (NoteSeverity::kWarning): the edit breaks one of the rules
+ * above, or leaves out input it was given. */
+namespace note_kind
+{
+/* warning: a clip is not used (no shots, or none one beat long); the
+ * sentence quotes its path. */
+inline constexpr char kClipUnused[] = "clip-unused";
+/* info: a clip's footage past the length its file states is left out
+ * (PlanSettings::within_stated_length); the sentence quotes its path. */
+inline constexpr char kClipPastStatedLength[] = "clip-past-stated-length";
+/* info: the requested duration is longer than the song; the edit ends with it. */
+inline constexpr char kDurationPastSong[] = "duration-past-song";
+/* info: the edit ends before the song: the audio fades out (PlanResult::fade_out). */
+inline constexpr char kAudioFadeOut[] = "audio-fade-out";
+/* info: the song's bar lines are a guess; the cuts follow its beats only. */
+inline constexpr char kMeterGuess[] = "meter-guess";
+/* info: segments cut after fewer beats than paced (CutDecision::shortened). */
+inline constexpr char kShortened[] = "shortened";
+/* warning: cuts off the beat, because no shot could hold the time to the next beat. */
+inline constexpr char kOffBeat[] = "off-beat";
+/* warning: segments show footage seen earlier in the edit (Segment::reused). */
+inline constexpr char kFootageReused[] = "footage-reused";
+/* info: only one clip can be used, so every segment comes from it. */
+inline constexpr char kSingleClip[] = "single-clip";
+/* info: segments show the same clip as the one before (another shot of it, or the same one
+ * onwards). */
+inline constexpr char kSameClipTwice[] = "same-clip-twice";
+/* info: cuts left out where the shot carried on exactly (the segments joined). */
+inline constexpr char kCutsJoined[] = "cuts-joined";
+/* info: cuts on the beat into the same take, which would otherwise have
+ * joined past the style's max_hold. */
+inline constexpr char kMaxHoldCuts[] = "max-hold-cuts";
+/* warning: segments step back in the shot shown just before them. */
+inline constexpr char kShotBackwards[] = "shot-backwards";
+} // namespace note_kind
+
 /* How to plan. Defaults give a 30 fps edit of the whole song in the built-in
  * "balanced" style. */
 struct PlanSettings {
@@ -158,7 +197,9 @@ struct PlanResult {
  *      - reused = true where the footage overlaps an earlier segment's;
  *      - Plan::notes lists unused clips, reuse, shortened and off-beat cuts,
  *        the same clip twice in a row, joined cuts, cuts kept to honour
- *        max_hold, and a plan from only one usable clip.
+ *        max_hold, and a plan from only one usable clip: each with its
+ *        severity and kind (note_kind above) and a sentence for the user,
+ *        at most one note per kind (per kind and clip for the clip kinds).
  * Throws PlanError when: settings are invalid (frame rate, duration 0, a
  *      style's beats per cut 0); the song has no beats; the song duration is unknown and
  *      no duration was requested; no clips are given; no clip has a shot at

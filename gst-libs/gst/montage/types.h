@@ -172,6 +172,30 @@ struct Segment {
   bool reused = false;         /* footage overlaps an earlier segment's */
 };
 
+/* How much a plan note matters. */
+enum class NoteSeverity {
+  kInfo,    /* how the plan was made; nothing in the edit to put right */
+  kWarning, /* the edit breaks one of the planner's rules (a cut off the beat,
+               footage shown twice) or leaves out a clip it was given */
+};
+
+/* One remark of the planner on its plan (planner.h lists the kinds). */
+struct PlanNote {
+  NoteSeverity severity = NoteSeverity::kInfo;
+  std::string kind; /* machine-readable, kebab-case ("clip-unused"); "" when
+                       unknown (read from a plan file that had none) */
+  std::string text; /* the sentence for the user */
+
+  /* A note reads as its sentence, as notes did when they were plain strings:
+   * code that takes one as a `const std::string &` keeps working. */
+  operator const std::string &() const { return text; }
+  bool operator==(const PlanNote &o) const
+  {
+    return severity == o.severity && kind == o.kind && text == o.text;
+  }
+  bool operator!=(const PlanNote &o) const { return !(*this == o); }
+};
+
 /* The edit decision list the planner produces. */
 struct Plan {
   std::vector<Segment> segments; /* back to back: segments[i+1].start ==
@@ -180,7 +204,7 @@ struct Plan {
   gint fps_n = 30;               /* output frame rate the plan is quantised to */
   gint fps_d = 1;
   guint64 seed = 0;
-  std::vector<std::string> notes; /* human-readable remarks (reuse, shortening) */
+  std::vector<PlanNote> notes; /* remarks (reuse, shortening), in the order made */
 };
 
 } // namespace montage
