@@ -846,6 +846,55 @@ TEST(MontageSelect, NoInputLostSwitchToAnInputAboutToEnd)
                                  << s.now;
 }
 
+/* Input 1 (frames 1 to 30: input 0 alone can show frame 0 and goes on air)
+ * has all its frames and its EOS queued when the input on air, 0, ends after
+ * 10 frames: the input-lost switch at frame 10 goes to input 1, whose data
+ * reaches 0.84 s past the switch (the style's min-gap is 0.4 s). How far an input's data has
+ * arrived counts every buffer it received; it was noted only for the oldest buffer of the queue,
+ * and only when live (GstAggregatorPad's skip_buffer), so input 1 seemed to end a frame or two
+ * after the switch and the mix ended with GAP events instead. */
+static void switch_to_input_with_data_queued(bool live)
+{
+  Mixer m(2, false);
+  /* A queue of 3 s on each input (GstAggregator's latency property), so that
+   * all of input 1 can be pushed ahead. */
+  g_object_set(m.element, "bpm", 0.0, "latency", (GstClockTime)(3 * GST_SECOND), NULL);
+  for (GstHarness *h : m.inputs)
+    gst_harness_set_live(h, live);
+  for (int k = 1; k <= 30; k++)
+    m.push_frame(1, k);
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[1], gst_event_new_eos()));
+  for (int k = 0; k < 10; k++)
+    m.push_frame(0, k);
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_eos()));
+  std::vector<std::pair<int, int>> shown;
+  for (int k = 0; k <= 30; k++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    shown.push_back(m.source_of(out));
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(2u, sw.size());
+  EXPECT_EQ("sink_0", sw[0].now);
+  EXPECT_EQ("input-lost", sw[1].reason);
+  EXPECT_EQ("sink_1", sw[1].now);
+  EXPECT_EQ(10 * kFrame, sw[1].running_time);
+  for (int k = 0; k <= 30; k++)
+    EXPECT_EQ(std::make_pair(k < 10 ? 0 : 1, k), shown[k]) << "frame " << k;
+}
+
+TEST(MontageSelect, SwitchToAnInputWithItsDataQueuedLive)
+{
+  switch_to_input_with_data_queued(true);
+}
+
+TEST(MontageSelect, SwitchToAnInputWithItsDataQueuedNotLive)
+{
+  switch_to_input_with_data_queued(false);
+}
+
 /* The input on air changes to another size mid-stream: it is taken out of
  * the choice (a warning names it, RECONFIGURE goes upstream so a converter
  * there can go back to the output's format), the mix goes on from the other

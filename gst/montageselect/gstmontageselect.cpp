@@ -183,9 +183,12 @@ struct Input {
   bool seen_data = false;
   /* Set on the upstream streaming thread as they arrive, before the pad's
    * queue: an EOS has come (its stream ends after the buffers queued), and
-   * the end (PTS + duration, in the stream's segment) of the latest buffer. */
+   * the running time where the buffers that arrived end (the latest end of
+   * any buffer, PTS + duration in arrival_segment; a pad probe sees every
+   * buffer the pad receives, live or not). */
   std::atomic<bool> eos_arrived{false};
   std::atomic<GstClockTime> arrived_end{GST_CLOCK_TIME_NONE};
+  GstSegment arrival_segment; /* the latest SEGMENT to arrive (streaming thread only) */
   GstCaps *caps = nullptr; /* of its latest CAPS event */
   bool caps_ok = false;    /* those caps have the output's format */
   bool lost = false;
@@ -279,16 +282,51 @@ static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstA
   return GST_FLOW_OK;
 }
 
-/* Called for every buffer as it arrives (upstream's streaming thread): notes
- * where the input's data reaches. Never skips. */
-static gboolean gst_montage_select_pad_skip_buffer(GstAggregatorPad *aggpad, GstAggregator *,
-                                                   GstBuffer *buffer)
+/* The running time where a buffer's data ends in the input's arrival
+ * segment, or NONE when it has no timestamp or lies outside the segment. */
+static GstClockTime arrival_end_of(Input *in, GstBuffer *buffer)
 {
-  Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
-  if (!in->is_beat && GST_BUFFER_PTS_IS_VALID(buffer))
-    in->arrived_end = GST_BUFFER_PTS(buffer) +
-                      (GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : 0);
-  return FALSE;
+  if (!GST_BUFFER_PTS_IS_VALID(buffer) || in->arrival_segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  GstClockTime end = GST_BUFFER_PTS(buffer);
+  if (GST_BUFFER_DURATION_IS_VALID(buffer))
+    end += GST_BUFFER_DURATION(buffer);
+  return gst_segment_to_running_time(&in->arrival_segment, GST_FORMAT_TIME, end);
+}
+
+/* A probe on each video input (upstream's streaming thread, before the
+ * pad's queue): notes how far the input's data has arrived, for every buffer
+ * it receives. GstAggregatorPad's skip_buffer vfunc, which did this before,
+ * is called only when live and only for the oldest queued buffer, so the
+ * arrival lagged by the queue. Passes every buffer on. */
+static GstPadProbeReturn arrival_probe(GstPad *pad, GstPadProbeInfo *info, gpointer)
+{
+  Input *in = GST_MONTAGE_SELECT_PAD(pad)->input;
+  if (in->is_beat)
+    return GST_PAD_PROBE_OK;
+  GstClockTime end = GST_CLOCK_TIME_NONE;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    end = arrival_end_of(in, GST_PAD_PROBE_INFO_BUFFER(info));
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    for (guint i = 0; i < gst_buffer_list_length(list); i++) {
+      const GstClockTime e = arrival_end_of(in, gst_buffer_list_get(list, i));
+      if (GST_CLOCK_TIME_IS_VALID(e) && (!GST_CLOCK_TIME_IS_VALID(end) || e > end))
+        end = e;
+    }
+  }
+  const GstClockTime before = in->arrived_end;
+  if (GST_CLOCK_TIME_IS_VALID(end) && (!GST_CLOCK_TIME_IS_VALID(before) || end > before))
+    in->arrived_end = end;
+  return GST_PAD_PROBE_OK;
+}
+
+static void gst_montage_select_pad_constructed(GObject *object)
+{
+  G_OBJECT_CLASS(gst_montage_select_pad_parent_class)->constructed(object);
+  gst_pad_add_probe(GST_PAD(object),
+                    (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    arrival_probe, nullptr, nullptr);
 }
 
 static void gst_montage_select_pad_finalize(GObject *object)
@@ -303,15 +341,15 @@ static void gst_montage_select_pad_finalize(GObject *object)
 
 static void gst_montage_select_pad_class_init(GstMontageSelectPadClass *klass)
 {
+  G_OBJECT_CLASS(klass)->constructed = gst_montage_select_pad_constructed;
   G_OBJECT_CLASS(klass)->finalize = gst_montage_select_pad_finalize;
   GST_AGGREGATOR_PAD_CLASS(klass)->flush = GST_DEBUG_FUNCPTR(gst_montage_select_pad_flush);
-  GST_AGGREGATOR_PAD_CLASS(klass)->skip_buffer =
-      GST_DEBUG_FUNCPTR(gst_montage_select_pad_skip_buffer);
 }
 
 static void gst_montage_select_pad_init(GstMontageSelectPad *pad)
 {
   pad->input = new Input();
+  gst_segment_init(&pad->input->arrival_segment, GST_FORMAT_UNDEFINED);
 }
 
 struct _GstMontageSelect {
@@ -651,6 +689,8 @@ static GstFlowReturn gst_montage_select_sink_event_pre_queue(GstAggregator *agg,
 {
   GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
   Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT)
+    gst_event_copy_segment(event, &in->arrival_segment);
   if (GST_EVENT_TYPE(event) == GST_EVENT_EOS)
     in->eos_arrived = true;
   else if (GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START)
@@ -825,22 +865,14 @@ bool available_at(const Input *in, GstAggregatorPad *pad, GstClockTime m)
 /* Whether the input's stream is known to end before running time `until`:
  * its EOS has arrived and neither its current buffer nor any buffer queued
  * behind it reaches `until`. Unknown (no EOS yet): false. */
-bool ends_before(const Input *in, GstAggregatorPad *pad, GstClockTime until)
+bool ends_before(const Input *in, GstClockTime until)
 {
   if (!in->eos_arrived)
     return false;
   GstClockTime end = GST_CLOCK_TIME_IS_VALID(in->cur_end) ? in->cur_end : 0;
   const GstClockTime arrived = in->arrived_end;
-  if (GST_CLOCK_TIME_IS_VALID(arrived)) {
-    GST_OBJECT_LOCK(pad);
-    const GstClockTime rt =
-        pad->segment.format == GST_FORMAT_TIME
-            ? gst_segment_to_running_time(&pad->segment, GST_FORMAT_TIME, arrived)
-            : arrived;
-    GST_OBJECT_UNLOCK(pad);
-    if (GST_CLOCK_TIME_IS_VALID(rt))
-      end = std::max(end, rt);
-  }
+  if (GST_CLOCK_TIME_IS_VALID(arrived))
+    end = std::max(end, arrived);
   return end < until;
 }
 
@@ -981,7 +1013,7 @@ static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat 
      * input known to end sooner is not switched to (nor kept on air at a beat:
      * the beat may then cut to one that goes on). */
     const GstClockTime hold = std::max(state->style.pacing.min_gap, 2 * f.d);
-    if (ends_before(in, GST_AGGREGATOR_PAD(p), t + hold)) {
+    if (ends_before(in, t + hold)) {
       GST_LOG_OBJECT(self, "%s: ends within %" GST_TIME_FORMAT, GST_PAD_NAME(p),
                      GST_TIME_ARGS(hold));
       return false;
