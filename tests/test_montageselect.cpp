@@ -895,6 +895,101 @@ TEST(MontageSelect, SwitchToAnInputWithItsDataQueuedNotLive)
   switch_to_input_with_data_queued(false);
 }
 
+/* A bus sync handler that holds the thread posting the first montage-switch
+ * message until the test releases it. */
+struct SwitchGate {
+  GMutex lock;
+  GCond cond;
+  bool posted = false, released = false;
+  std::string pad;
+
+  SwitchGate()
+  {
+    g_mutex_init(&lock);
+    g_cond_init(&cond);
+  }
+  ~SwitchGate()
+  {
+    g_cond_clear(&cond);
+    g_mutex_clear(&lock);
+  }
+  static GstBusSyncReply handler(GstBus *, GstMessage *msg, gpointer data)
+  {
+    auto *gate = static_cast<SwitchGate *>(data);
+    const GstStructure *s = gst_message_get_structure(msg);
+    if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ELEMENT ||
+        !gst_structure_has_name(s, "montage-switch"))
+      return GST_BUS_PASS;
+    g_mutex_lock(&gate->lock);
+    if (!gate->posted) {
+      gate->pad = gst_structure_get_string(s, "new-pad");
+      gate->posted = true;
+      g_cond_broadcast(&gate->cond);
+      while (!gate->released)
+        g_cond_wait(&gate->cond, &gate->lock);
+    }
+    g_mutex_unlock(&gate->lock);
+    return GST_BUS_PASS;
+  }
+  /* Waits up to 10 s for the message; false if it did not come. */
+  bool wait_posted()
+  {
+    const gint64 until = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+    g_mutex_lock(&lock);
+    while (!posted && g_cond_wait_until(&cond, &lock, until))
+      ;
+    const bool ok = posted;
+    g_mutex_unlock(&lock);
+    return ok;
+  }
+  void release()
+  {
+    g_mutex_lock(&lock);
+    released = true;
+    g_cond_broadcast(&cond);
+    g_mutex_unlock(&lock);
+  }
+};
+
+/* A flush of the input going on air (its FLUSH_STOP, on upstream's thread)
+ * comes while the aggregate thread decides the frame it shows: the frame
+ * decided goes out all the same. The flush cleared the input's frame under
+ * the aggregate thread (no lock), and the mix showed nothing at that time. */
+TEST(MontageSelect, FlushWhileAFrameIsDecidedDoesNotPullItAway)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  SwitchGate gate;
+  gst_bus_set_sync_handler(m.bus, SwitchGate::handler, &gate, NULL);
+  struct Unhook {
+    Mixer &m;
+    SwitchGate &gate;
+    ~Unhook()
+    {
+      gate.release();
+      gst_bus_set_sync_handler(m.bus, NULL, NULL, NULL);
+    }
+  } unhook{m, gate};
+  m.push_frame(0, 0);
+  m.push_frame(1, 0);
+  ASSERT_TRUE(gate.wait_posted()) << "no montage-switch for the first frame";
+  const int on_air = pad_index(gate.pad);
+  ASSERT_TRUE(on_air == 0 || on_air == 1);
+  /* The aggregate thread is held in the message's posting: flush now. */
+  GstHarness *h = m.inputs[on_air];
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_flush_start()));
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  gate.release();
+  GstBuffer *out = m.pull();
+  ASSERT_NE(nullptr, out) << "no output for frame 0";
+  EXPECT_EQ(0u, GST_BUFFER_PTS(out));
+  EXPECT_EQ(std::make_pair(on_air, 0), m.source_of(out));
+  gst_buffer_unref(out);
+}
+
 /* The input on air changes to another size mid-stream: it is taken out of
  * the choice (a warning names it, RECONFIGURE goes upstream so a converter
  * there can go back to the output's format), the mix goes on from the other

@@ -79,6 +79,9 @@
  * it was on air the element switches at once to the best other input (reason
  * `input-lost`). When no input can show the frame, a GAP event covers it, so
  * the output never stalls. Pads can be requested and released in PLAYING.
+ * An input may be flushed on its own while playing (FLUSH_START/FLUSH_STOP
+ * from upstream: a seek there): its stream starts again (no cut to hold it
+ * back, as at the start); a frame already decided from it still goes out.
  *
  * No switch is made that could not hold: an input whose EOS has arrived (by
  * the time the frame is decided) and whose data ends less than the style's
@@ -174,8 +177,10 @@ struct Beat {
   bool meter_known = false;
 };
 
-/* Per-pad C++ state (GstMontageSelectPad::input). Streaming fields are only
- * touched from the aggregate thread (the element's source pad task). */
+/* Per-pad C++ state (GstMontageSelectPad::input). Streaming fields are
+ * touched from the aggregate thread (the element's source pad task) and, at a
+ * FLUSH_STOP, from upstream's streaming thread: both under
+ * SelectState::stream_lock. */
 struct Input {
   bool is_beat = false;
   std::size_t slot = 0;               /* engine item index (video pads) */
@@ -244,7 +249,15 @@ struct SelectState {
   std::size_t next_slot = 0;
   bool have_beat_pad = false;
 
-  /* Aggregate thread (and start/stop): */
+  /* Held by aggregate() while it reads and changes the inputs' streaming
+   * state (Input, the fields below), by an input's flush (a FLUSH_STOP on
+   * that input alone comes on upstream's streaming thread while the aggregate
+   * thread runs) and by the element's flush: a flush never clears an input's
+   * frame in the middle of a frame's decision. Taken before the object lock
+   * and any pad lock, never held while pushing downstream or posting. */
+  std::mutex stream_lock;
+
+  /* Aggregate thread (and start/stop), under stream_lock: */
   montage::Style style;
   std::unique_ptr<montage::SelectionEngine> engine;
   montage::FeatureScale scale;
@@ -269,18 +282,7 @@ struct _GstMontageSelectPad {
 
 G_DEFINE_TYPE(GstMontageSelectPad, gst_montage_select_pad, GST_TYPE_AGGREGATOR_PAD);
 
-static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstAggregator *)
-{
-  Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
-  in->clear_current();
-  in->covered_end = 0;
-  in->lost = false;
-  in->cut = GST_CLOCK_TIME_NONE;
-  in->shot_seen = false;
-  in->eos_arrived = false;
-  in->arrived_end = GST_CLOCK_TIME_NONE;
-  return GST_FLOW_OK;
-}
+static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstAggregator *agg);
 
 /* The running time where a buffer's data ends in the input's arrival
  * segment, or NONE when it has no timestamp or lies outside the segment. */
@@ -358,6 +360,23 @@ struct _GstMontageSelect {
 };
 
 G_DEFINE_TYPE(GstMontageSelect, gst_montage_select, GST_TYPE_AGGREGATOR);
+
+/* An input's flush (its FLUSH_STOP, on upstream's streaming thread, or the
+ * element's stop): its stream starts again. Under the element's stream_lock,
+ * as the aggregate thread may be deciding a frame with this input's state. */
+static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstAggregator *agg)
+{
+  std::lock_guard<std::mutex> lock(GST_MONTAGE_SELECT(agg)->state->stream_lock);
+  Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
+  in->clear_current();
+  in->covered_end = 0;
+  in->lost = false;
+  in->cut = GST_CLOCK_TIME_NONE;
+  in->shot_seen = false;
+  in->eos_arrived = false;
+  in->arrived_end = GST_CLOCK_TIME_NONE;
+  return GST_FLOW_OK;
+}
 GST_ELEMENT_REGISTER_DEFINE(montageselect, "montageselect", GST_RANK_NONE,
                             GST_TYPE_MONTAGE_SELECT);
 
@@ -810,6 +829,7 @@ static gboolean gst_montage_select_start(GstAggregator *agg)
 static gboolean gst_montage_select_stop(GstAggregator *agg)
 {
   GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  std::lock_guard<std::mutex> lock(self->state->stream_lock);
   reset_streaming(self);
   std::vector<GstMontageSelectPad *> pads = sink_pads(GST_ELEMENT(agg));
   for (GstMontageSelectPad *p : pads) {
@@ -833,6 +853,7 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
 
 static GstFlowReturn gst_montage_select_flush(GstAggregator *agg)
 {
+  std::lock_guard<std::mutex> lock(GST_MONTAGE_SELECT(agg)->state->stream_lock);
   reset_streaming(GST_MONTAGE_SELECT(agg));
   return GST_FLOW_OK;
 }
@@ -964,9 +985,11 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
          in->seen_data && !in->released && !in->lost;
 }
 
-static void post_switch(GstMontageSelect *self, GstClockTime t, GstClockTime beat,
-                        const char *reason, GstMontageSelectPad *previous, GstMontageSelectPad *now,
-                        const montage::Selection &sel)
+/* The `montage-switch` message of a switch (posted once stream_lock is
+ * released). */
+static GstMessage *switch_message(GstMontageSelect *self, GstClockTime t, GstClockTime beat,
+                                  const char *reason, GstMontageSelectPad *previous,
+                                  GstMontageSelectPad *now, const montage::Selection &sel)
 {
   const montage::ScoreBreakdown &b = sel.score;
   GstStructure *s = gst_structure_new(
@@ -979,7 +1002,7 @@ static void post_switch(GstMontageSelect *self, GstClockTime t, GstClockTime bea
       "match-cut", G_TYPE_DOUBLE, b.match_cut, "inpoint", G_TYPE_DOUBLE, b.inpoint, "fit",
       G_TYPE_DOUBLE, b.fit, "jitter", G_TYPE_DOUBLE, b.jitter, "runner-up", G_TYPE_DOUBLE,
       sel.runner_up, "candidates", G_TYPE_UINT, (guint)sel.usable, NULL);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  return gst_message_new_element(GST_OBJECT(self), s);
 }
 
 /* Asks the engine for the best input at frame t. strict: respect
@@ -1057,6 +1080,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   fps_n = state->fps_n;
   fps_d = state->fps_d;
   GST_OBJECT_UNLOCK(self);
+  std::unique_lock<std::mutex> stream_lock(state->stream_lock);
   if (!state->engine)
     return GST_FLOW_FLUSHING;
 
@@ -1249,23 +1273,27 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     }
   }
 
+  /* What goes downstream and on the bus once stream_lock is released. */
+  GstMessage *switch_msg = nullptr;
+  bool key_unit = false;
+  GstClockTime key_unit_stream_time = GST_CLOCK_TIME_NONE;
   if (next && next != previous) {
     state->switches++;
     state->engine->commit(sel);
     if (state->pushed) {
+      GST_OBJECT_LOCK(self);
       GstSegment *seg = &GST_AGGREGATOR_PAD(agg->srcpad)->segment;
-      const GstClockTime stream_time = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, f.t);
-      /* Timed and for "the next frame" (gst/montage/keyunit.h). */
-      if (!montage::push_key_unit_request(agg->srcpad, f.t, stream_time, f.t, state->switches))
-        GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
+      key_unit_stream_time = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, f.t);
+      GST_OBJECT_UNLOCK(self);
+      key_unit = true;
     }
     GST_INFO_OBJECT(self, "switch %u (%s) at %" GST_TIME_FORMAT ": %s -> %s, score %.3f",
                     state->switches, reason, GST_TIME_ARGS(f.t),
                     previous ? GST_PAD_NAME(previous) : "none", GST_PAD_NAME(next),
                     sel.score.total);
-    post_switch(self, f.t, on_beat && g_strcmp0(reason, "beat") == 0 ? beat.time
-                                                                     : GST_CLOCK_TIME_NONE,
-                reason, previous, next, sel);
+    switch_msg = switch_message(
+        self, f.t, on_beat && g_strcmp0(reason, "beat") == 0 ? beat.time : GST_CLOCK_TIME_NONE,
+        reason, previous, next, sel);
     GST_OBJECT_LOCK(self);
     state->on_air = GST_MONTAGE_SELECT_PAD(gst_object_ref(next));
     GST_OBJECT_UNLOCK(self);
@@ -1278,11 +1306,11 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   }
 
   /* The frame. */
-  GstFlowReturn ret = GST_FLOW_OK;
   GstMontageSelectPad *air = state->on_air;
   Input *in = air ? air->input : nullptr;
+  GstBuffer *out = nullptr;
+  bool gap = false;
   if (in && available_at(in, GST_AGGREGATOR_PAD(air), f.m)) {
-    GstBuffer *out;
     if (!in->cur_sent) {
       if (in->cur_end <= f.t + f.d) {
         out = in->current; /* not needed again: given away */
@@ -1310,17 +1338,32 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       in->aired = 0;
     }
     in->aired += f.d;
-    ret = gst_aggregator_finish_buffer(agg, out);
     state->pushed = true;
   } else if (state->pushed) {
+    gap = true;
+  }
+  state->frame_index++;
+  state->next_t = grid(state->frame_index);
+  const GstClockTime next_t = state->next_t;
+  const guint switches = state->switches;
+  stream_lock.unlock();
+
+  if (key_unit) {
+    /* Timed and for "the next frame" (gst/montage/keyunit.h). */
+    if (!montage::push_key_unit_request(agg->srcpad, f.t, key_unit_stream_time, f.t, switches))
+      GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
+  }
+  if (switch_msg)
+    gst_element_post_message(GST_ELEMENT(self), switch_msg);
+  GstFlowReturn ret = GST_FLOW_OK;
+  if (out) {
+    ret = gst_aggregator_finish_buffer(agg, out);
+  } else if (gap) {
     GST_LOG_OBJECT(self, "no input for %" GST_TIME_FORMAT ": gap", GST_TIME_ARGS(f.t));
     gst_pad_push_event(agg->srcpad, gst_event_new_gap(f.t, f.d));
   }
-
-  state->frame_index++;
-  state->next_t = grid(state->frame_index);
   GST_OBJECT_LOCK(self);
-  GST_AGGREGATOR_PAD(agg->srcpad)->segment.position = state->next_t;
+  GST_AGGREGATOR_PAD(agg->srcpad)->segment.position = next_t;
   GST_OBJECT_UNLOCK(self);
   return ret;
 }
