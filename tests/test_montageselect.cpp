@@ -83,6 +83,25 @@ public:
   }
   GstHarness *out() { return inputs[0]; }
 
+  /* Takes the element to READY and back to PLAYING (a stop and a new run),
+   * then starts each input's stream again (stream-start, caps, segment). */
+  void restart()
+  {
+    ASSERT_EQ(GST_STATE_CHANGE_SUCCESS, gst_element_set_state(element, GST_STATE_READY));
+    ASSERT_NE(GST_STATE_CHANGE_FAILURE, gst_element_set_state(element, GST_STATE_PLAYING));
+    for (std::size_t i = 0; i < inputs.size(); i++) {
+      const std::string id = "restart-" + std::to_string(i) + "-" + std::to_string(++runs);
+      ASSERT_TRUE(gst_harness_push_event(inputs[i], gst_event_new_stream_start(id.c_str())));
+      gst_harness_set_src_caps_str(inputs[i], kVideoCaps);
+    }
+    drain_bus();
+    posted_switches.clear();
+    posted_warnings.clear();
+    for (auto &kv : memories)
+      gst_memory_unref(kv.second);
+    memories.clear();
+  }
+
   /* Pushes frame k of input i; shot_start adds montagescene's shot meta. */
   void push_frame(int i, int k, bool shot_start = false, const montage::ShotProgress *features = nullptr)
   {
@@ -273,6 +292,7 @@ public:
   GstBus *bus = nullptr;
   std::vector<GstHarness *> inputs;
   GstHarness *beat = nullptr;
+  int runs = 0;
   std::map<std::pair<int, int>, GstMemory *> memories;
   std::vector<Switch> posted_switches;
   std::vector<std::string> posted_warnings;
@@ -988,6 +1008,50 @@ TEST(MontageSelect, FlushWhileAFrameIsDecidedDoesNotPullItAway)
   EXPECT_EQ(0u, GST_BUFFER_PTS(out));
   EXPECT_EQ(std::make_pair(on_air, 0), m.source_of(out));
   gst_buffer_unref(out);
+}
+
+/* One run of RunAfterAStopIsTheSameAsTheFirst: 50 frames of two inputs
+ * (2 s); the switches and the (input, frame) shown by each output frame. */
+static void run_once(Mixer &m, std::vector<Switch> &sw, std::vector<std::pair<int, int>> &shown)
+{
+  for (int k = 0; k < 50; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    shown.push_back(m.source_of(out));
+    gst_buffer_unref(out);
+  }
+  sw = m.switches();
+}
+
+/* The same element run twice (PLAYING, READY, PLAYING) with the same inputs
+ * makes the same mix, scores included: nothing of the first run (which inputs
+ * had data, when their shots began, how long each shot was on air) is left for
+ * the second. Before, the inputs' seen_data, shot_start, aired and
+ * aired_serial survived the stop: every score of the second run differed (the
+ * shots looked as much used as at the end of the first). */
+TEST(MontageSelect, RunAfterAStopIsTheSameAsTheFirst)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 150.0, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  std::vector<Switch> first, second;
+  std::vector<std::pair<int, int>> first_shown, second_shown;
+  run_once(m, first, first_shown);
+  ASSERT_GE(first.size(), 3u);
+  m.restart();
+  run_once(m, second, second_shown);
+  ASSERT_EQ(first.size(), second.size());
+  for (std::size_t i = 0; i < first.size(); i++) {
+    EXPECT_EQ(first[i].running_time, second[i].running_time) << "switch " << i;
+    EXPECT_EQ(first[i].reason, second[i].reason) << "switch " << i;
+    EXPECT_EQ(first[i].now, second[i].now) << "switch " << i;
+    EXPECT_EQ(first[i].previous, second[i].previous) << "switch " << i;
+    EXPECT_EQ(first[i].count, second[i].count) << "switch " << i;
+    EXPECT_DOUBLE_EQ(first[i].total, second[i].total) << "switch " << i;
+  }
+  EXPECT_EQ(first_shown, second_shown);
 }
 
 /* The input on air changes to another size mid-stream: it is taken out of

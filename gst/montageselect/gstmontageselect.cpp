@@ -54,6 +54,10 @@
  * the output's format), and it is out of the choice (when on air: switched
  * away from, reason `input-lost`) until it sends matching caps again.
  *
+ * Going back to READY forgets the run (the inputs' shots and time on air,
+ * the input on air, the format, the switch count): a run after a stop makes
+ * the same choices as the first.
+ *
  * Frame t (running time t to t + d, d the grid's frame duration) shows the
  * on-air input's buffer that starts nearest to t, as videorate chooses: the
  * last to start before the frame's middle m = t + d / 2 (a buffer starting
@@ -223,6 +227,30 @@ struct Input {
     cur_start = cur_end = GST_CLOCK_TIME_NONE;
     cur_sent = false;
     cur_caps_ok = false;
+  }
+
+  /* Back to the state of a new pad, for the element's next run (stop): all
+   * but what the pad is (is_beat, slot, released). */
+  void reset_for_next_run()
+  {
+    seen_data = false;
+    eos_arrived = false;
+    arrived_end = GST_CLOCK_TIME_NONE;
+    gst_segment_init(&arrival_segment, GST_FORMAT_UNDEFINED);
+    gst_clear_caps(&caps);
+    caps_ok = false;
+    lost = false;
+    clear_current();
+    shot_start = GST_CLOCK_TIME_NONE;
+    cut = GST_CLOCK_TIME_NONE;
+    shot_seen = false;
+    shot_serial = 0;
+    aired_serial = G_MAXUINT;
+    aired = 0;
+    item = montage::SelectionItem();
+    item.source = slot;
+    item_changed = false;
+    covered_end = 0;
   }
 };
 
@@ -831,16 +859,10 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
   GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
   std::lock_guard<std::mutex> lock(self->state->stream_lock);
   reset_streaming(self);
+  /* Nothing of this run is left for the next (READY -> PAUSED again). */
   std::vector<GstMontageSelectPad *> pads = sink_pads(GST_ELEMENT(agg));
-  for (GstMontageSelectPad *p : pads) {
-    p->input->clear_current();
-    gst_clear_caps(&p->input->caps);
-    p->input->caps_ok = false;
-    p->input->cut = GST_CLOCK_TIME_NONE;
-    p->input->shot_seen = false;
-    p->input->eos_arrived = false;
-    p->input->arrived_end = GST_CLOCK_TIME_NONE;
-  }
+  for (GstMontageSelectPad *p : pads)
+    p->input->reset_for_next_run();
   unref_pads(pads);
   self->state->engine.reset();
   GST_OBJECT_LOCK(self);
