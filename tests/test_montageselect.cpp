@@ -627,12 +627,16 @@ TEST(MontageSelect, InputEndingIsTakenOut)
   EXPECT_EQ(10 * kFrame, sw[0].running_time);
 }
 
-/* The input on air stops sending (no EOS): once the latency has passed on the
- * clock, the output goes on from another input. */
-TEST(MontageSelect, SilentInputIsTakenOutAfterTheLatency)
+/* The input on air stops sending (no EOS) after frame 9; the other goes on
+ * with frames 10 and 11. Each output frame from 10 on is decided once the
+ * latency has passed on the clock. With a grace of `grace` output frames
+ * (the grace-frames property) the input on air shows its frame 9 again for
+ * that many frames, then the output goes on from the other input (the
+ * switch, input-lost, at frame 10 + grace). */
+static void silent_input_is_taken_out(guint grace)
 {
   Mixer m(2, false);
-  g_object_set(m.element, "bpm", 0.0, NULL);
+  g_object_set(m.element, "bpm", 0.0, "grace-frames", grace, NULL);
   int on_air = -1;
   for (int k = 0; k < 10; k++) {
     m.push_frame(0, k);
@@ -650,17 +654,75 @@ TEST(MontageSelect, SilentInputIsTakenOutAfterTheLatency)
   EXPECT_EQ(nullptr, out) << "a live element waits for its inputs until the latency has passed";
   if (out)
     gst_buffer_unref(out);
-  /* The element waits on the clock for frame 10 + latency: let that time come. */
-  ASSERT_TRUE(gst_harness_crank_single_clock_wait(m.out()));
-  out = m.pull();
-  ASSERT_NE(nullptr, out);
-  EXPECT_EQ(10 * kFrame, GST_BUFFER_PTS(out));
-  EXPECT_EQ(std::make_pair(1 - on_air, 10), m.source_of(out));
-  gst_buffer_unref(out);
+  for (guint k = 10; k <= 10 + grace; k++) {
+    /* The element waits on the clock for frame k + latency: let that time come. */
+    ASSERT_TRUE(gst_harness_crank_single_clock_wait(m.out()));
+    out = m.pull();
+    ASSERT_NE(nullptr, out);
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    const std::pair<int, int> want =
+        k < 10 + grace ? std::make_pair(on_air, 9) : std::make_pair(1 - on_air, (int)k);
+    EXPECT_EQ(want, m.source_of(out)) << "frame " << k;
+    gst_buffer_unref(out);
+  }
   std::vector<Switch> sw = m.switches();
   ASSERT_EQ(1u, sw.size());
   EXPECT_EQ("input-lost", sw[0].reason);
-  EXPECT_EQ(10 * kFrame, sw[0].running_time);
+  EXPECT_EQ((10 + grace) * kFrame, sw[0].running_time);
+}
+
+TEST(MontageSelect, SilentInputIsTakenOutAfterTheLatency)
+{
+  silent_input_is_taken_out(0);
+}
+
+TEST(MontageSelect, SilentInputIsTakenOutAfterTheLatencyAndTheGrace)
+{
+  silent_input_is_taken_out(1);
+}
+
+/* The input on air's frame 10 comes one frame late: after output frame 10
+ * was due (the latency passed on the clock), with frame 11. Frame 10 shows
+ * its frame 9 again, frame 11 its frame 11: no switch. Before, the input was
+ * out of the choice at once: an input-lost switch to the other input at
+ * frame 10, a cut the late frame did not call for. */
+TEST(MontageSelect, FrameOneFrameLateKeepsTheInputOnAir)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  guint grace = 0;
+  g_object_get(m.element, "grace-frames", &grace, NULL);
+  EXPECT_EQ(1u, grace) << "the default grace is one frame";
+  int on_air = -1;
+  for (int k = 0; k < 10; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+    if (k == 0)
+      on_air = pad_index(m.switches().at(0).now);
+  }
+  m.push_frame(1 - on_air, 10);
+  m.push_frame(1 - on_air, 11);
+  ASSERT_TRUE(gst_harness_crank_single_clock_wait(m.out()));
+  GstBuffer *out = m.pull();
+  ASSERT_NE(nullptr, out);
+  EXPECT_EQ(10 * kFrame, GST_BUFFER_PTS(out));
+  EXPECT_EQ(std::make_pair(on_air, 9), m.source_of(out)) << "frame 10";
+  gst_buffer_unref(out);
+  /* The late frame, and the next on time; the other input's frame 12, so
+   * that it still has data queued should frame 11 be tried (taking its frame
+   * 11) before the input on air's frame 11 has come. */
+  m.push_frame(on_air, 10);
+  m.push_frame(on_air, 11);
+  m.push_frame(1 - on_air, 12);
+  out = m.pull();
+  ASSERT_NE(nullptr, out);
+  EXPECT_EQ(11 * kFrame, GST_BUFFER_PTS(out));
+  EXPECT_EQ(std::make_pair(on_air, 11), m.source_of(out)) << "frame 11";
+  gst_buffer_unref(out);
+  EXPECT_TRUE(m.switches().empty());
 }
 
 /* A pad requested while playing joins the choice; releasing it takes it out. */

@@ -78,11 +78,27 @@
  *
  * ## Live
  * The element reports one output frame of latency on top of its inputs'. An
- * input that stops (EOS, an error upstream, no buffer for a frame by the time
- * the latency has passed, or its pad released) is taken out of the choice; if
- * it was on air the element switches at once to the best other input (reason
+ * input that stops (EOS, an error upstream, no buffer for more than
+ * #GstMontageSelect:grace-frames output frames by the time the latency has
+ * passed, or its pad released) is taken out of the choice; if it was on air
+ * the element switches at once to the best other input (reason
  * `input-lost`). When no input can show the frame, a GAP event covers it, so
  * the output never stalls. Pads can be requested and released in PLAYING.
+ *
+ * Late frames: when the latency has passed and an input's frame for output
+ * frame t has not come (late, or missing from its stream), the input's
+ * latest frame is shown again if it ended no more than grace-frames output
+ * frames before t's middle (the rule of available_at()); only then is the
+ * input lost. The default, one frame, comes from what a live input does when
+ * it is busy: a camera or a network source that misses its slot by one
+ * frame period (scheduling, a retransmission) delivers that frame on the next
+ * slot. One frame shown twice is not seen at 25 fps and up, where a cut away
+ * and back (input-lost, then a beat switch back) is two cuts the viewer sees;
+ * a frame repeated, not a wait, so the latency stays one frame. To show it
+ * again the element keeps a reference to the input's latest frame until the
+ * next one comes: an element downstream that writes into frames in place
+ * (timeoverlay) then copies the frame's memory; with grace-frames 0 every
+ * frame is given away (its only reference), as before.
  * An input may be flushed on its own while playing (FLUSH_START/FLUSH_STOP
  * from upstream: a seek there): its stream starts again (no cut to hold it
  * back, as at the start); a frame already decided from it still goes out.
@@ -151,6 +167,8 @@ constexpr guint kDefaultBeatsPerCut = 0;
 constexpr GstClockTime kDefaultMinShotLength = GST_SECOND;
 constexpr const char *kDefaultStyle = "balanced";
 constexpr guint64 kDefaultSeed = 1;
+/* One output frame: see the grace-frames property. */
+constexpr guint kDefaultGraceFrames = 1;
 /* Output frame duration when the caps carry no frame rate. */
 constexpr GstClockTime kFallbackFrame = GST_SECOND / 30;
 
@@ -161,6 +179,7 @@ enum {
   PROP_MIN_SHOT_LENGTH,
   PROP_STYLE,
   PROP_SEED,
+  PROP_GRACE_FRAMES,
 };
 
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
@@ -260,6 +279,7 @@ struct Settings {
   GstClockTime min_shot_length = kDefaultMinShotLength;
   std::string style = kDefaultStyle;
   guint64 seed = kDefaultSeed;
+  guint grace_frames = kDefaultGraceFrames;
 };
 
 /* Element C++ state, created in _init and deleted in _finalize. */
@@ -512,6 +532,9 @@ static void gst_montage_select_set_property(GObject *object, guint prop_id, cons
   case PROP_SEED:
     s.seed = g_value_get_uint64(value);
     break;
+  case PROP_GRACE_FRAMES:
+    s.grace_frames = g_value_get_uint(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -539,6 +562,9 @@ static void gst_montage_select_get_property(GObject *object, guint prop_id, GVal
     break;
   case PROP_SEED:
     g_value_set_uint64(value, s.seed);
+    break;
+  case PROP_GRACE_FRAMES:
+    g_value_set_uint(value, s.grace_frames);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -890,19 +916,23 @@ struct Frame {
   GstClockTime t = 0; /* running time of the output frame */
   GstClockTime d = 0; /* its duration */
   GstClockTime m = 0; /* its middle, t + d / 2: inputs are sampled there */
+  /* How long an input's latest frame may have ended before m and still be
+   * shown (again): grace-frames output frames. */
+  GstClockTime grace = 0;
   bool timeout = false;
   Settings settings;
   std::vector<GstMontageSelectPad *> pads; /* refs */
   GstMontageSelectPad *beat = nullptr;     /* among pads */
 };
 
-/* Whether the input can show the output frame whose middle is at running
- * time m (Frame::m): its current buffer started before m and lasts until m. */
-bool available_at(const Input *in, GstAggregatorPad *pad, GstClockTime m)
+/* Whether the input can show output frame f: its current buffer started
+ * before the frame's middle f.m and lasts until f.m, or ended at most f.grace
+ * before it (a frame late or missing: the latest is shown again). */
+bool available_at(const Input *in, GstAggregatorPad *pad, const Frame &f)
 {
   return !in->is_beat && !in->released && in->cur_caps_ok && !in->lost &&
          !gst_aggregator_pad_is_eos(pad) && GST_CLOCK_TIME_IS_VALID(in->cur_start) &&
-         in->current != nullptr && in->cur_start < m && in->cur_end >= m;
+         in->current != nullptr && in->cur_start < f.m && in->cur_end + f.grace >= f.m;
 }
 
 /* Whether the input's stream is known to end before running time `until`:
@@ -1049,7 +1079,7 @@ static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat 
   const GstClockTime min_len = f.settings.min_shot_length;
   auto usable = [&](std::size_t i, montage::ItemUse &use) {
     GstMontageSelectPad *p = i < by_slot.size() ? by_slot[i] : nullptr;
-    if (!p || !available_at(p->input, GST_AGGREGATOR_PAD(p), f.m)) {
+    if (!p || !available_at(p->input, GST_AGGREGATOR_PAD(p), f)) {
       GST_LOG_OBJECT(self, "item %zu: no input delivering", i);
       return false;
     }
@@ -1179,6 +1209,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   f.t = state->next_t;
   f.d = grid(state->frame_index + 1) - f.t;
   f.m = f.t + f.d / 2;
+  f.grace = f.settings.grace_frames * f.d;
 
   /* Take what the inputs delivered up to t. */
   bool need = false;
@@ -1199,10 +1230,14 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       state->engine->update_item(in->slot, in->item);
       in->item_changed = false;
     }
-    if (timeout && in->seen_data && !(GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end >= f.m) &&
-        !in->lost) {
-      GST_INFO_OBJECT(self, "%s delivered nothing for %" GST_TIME_FORMAT " within the latency",
-                      GST_PAD_NAME(p), GST_TIME_ARGS(f.t));
+    /* Its latest frame ended more than the grace before the frame's
+     * middle, and nothing came within the latency. */
+    if (timeout && in->seen_data &&
+        !(GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end + f.grace >= f.m) && !in->lost) {
+      GST_INFO_OBJECT(self,
+                      "%s delivered nothing for %" GST_TIME_FORMAT
+                      " within the latency and the grace of %u frames",
+                      GST_PAD_NAME(p), GST_TIME_ARGS(f.t), f.settings.grace_frames);
       in->lost = true;
     }
   }
@@ -1243,8 +1278,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   GstMontageSelectPad *next = nullptr;
   const char *reason = nullptr;
   montage::Selection sel;
-  const bool on_air_ok =
-      previous && available_at(previous->input, GST_AGGREGATOR_PAD(previous), f.m);
+  const bool on_air_ok = previous && available_at(previous->input, GST_AGGREGATOR_PAD(previous), f);
   if (!on_air_ok) {
     if (previous)
       GST_INFO_OBJECT(
@@ -1332,9 +1366,10 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   Input *in = air ? air->input : nullptr;
   GstBuffer *out = nullptr;
   bool gap = false;
-  if (in && available_at(in, GST_AGGREGATOR_PAD(air), f.m)) {
+  if (in && available_at(in, GST_AGGREGATOR_PAD(air), f)) {
     if (!in->cur_sent) {
-      if (in->cur_end <= f.t + f.d) {
+      /* Kept (a ref) while a later frame may show it again within the grace. */
+      if (in->cur_end + f.grace <= f.t + f.d) {
         out = in->current; /* not needed again: given away */
         in->current = nullptr;
       } else {
@@ -1454,6 +1489,13 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
       g_param_spec_uint64("seed", "Seed",
                           "Seed of the engine's jitter term: same inputs and seed, same choices",
                           0, G_MAXUINT64, kDefaultSeed, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_GRACE_FRAMES,
+      g_param_spec_uint("grace-frames", "Grace for late frames",
+                        "Output frames an input's frame may be late or missing (its latest "
+                        "frame shown again) before the input is taken out of the choice; "
+                        "0: out as soon as a frame is missing when the latency has passed",
+                        0, 250, kDefaultGraceFrames, rw_playing));
 
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template,
                                                        GST_TYPE_AGGREGATOR_PAD);
