@@ -1116,6 +1116,98 @@ TEST(MontageSelect, RunAfterAStopIsTheSameAsTheFirst)
   EXPECT_EQ(first_shown, second_shown);
 }
 
+/* The name of the pad active-pad reads ("" for NULL). */
+static std::string active_pad(GstElement *element)
+{
+  GstPad *pad = nullptr;
+  g_object_get(element, "active-pad", &pad, NULL);
+  std::string name = pad ? GST_PAD_NAME(pad) : "";
+  if (pad)
+    gst_object_unref(pad);
+  return name;
+}
+
+/* Sets active-pad to the pad named `name` of the element. */
+static void take(GstElement *element, const char *name)
+{
+  GstPad *pad = gst_element_get_static_pad(element, name);
+  ASSERT_NE(nullptr, pad);
+  g_object_set(element, "active-pad", pad, NULL);
+  gst_object_unref(pad);
+}
+
+/* A manual take: setting active-pad to the input not on air puts it on air
+ * on the frame of the next beat (reason "take", that beat's time), not
+ * before, though the pacing (4 beats per cut) would not switch there;
+ * active-pad reads the input on air. */
+TEST(MontageSelect, ActivePadTakesAtTheNextBeat)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 4u, "min-shot-length", (guint64)0, NULL);
+  EXPECT_EQ("", active_pad(m.element)) << "nothing on air before the first frame";
+  const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND};
+  int on_air = -1;
+  for (int k = 0; k < 30; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    if (k == 0) {
+      on_air = pad_index(m.switches().at(0).now);
+      EXPECT_EQ("sink_" + std::to_string(on_air), active_pad(m.element));
+    }
+    if (k == 5) {
+      const std::string other = "sink_" + std::to_string(1 - on_air);
+      take(m.element, other.c_str());
+    }
+    /* The first frame at or after 0.5 s is frame 13. */
+    EXPECT_EQ(std::make_pair(k < 13 ? on_air : 1 - on_air, k), m.source_of(out)) << "frame " << k;
+    EXPECT_EQ("sink_" + std::to_string(k < 13 ? on_air : 1 - on_air), active_pad(m.element))
+        << "frame " << k;
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ("take", sw[0].reason);
+  EXPECT_EQ(13 * kFrame, sw[0].running_time);
+  EXPECT_EQ(500 * GST_MSECOND, sw[0].beat_time);
+  EXPECT_EQ("sink_" + std::to_string(1 - on_air), sw[0].now);
+}
+
+/* Without beats the take does not wait for one: with a beat pad whose audio
+ * carries none, 2 s after the first frame that saw it (0.24 s: at 2.24 s);
+ * without a beat pad and bpm 0 (no beats at all), on the next frame. */
+TEST(MontageSelect, ActivePadWithoutBeatsTakesAfterTwoSecondsOrAtOnce)
+{
+  for (bool beat_pad : {true, false}) {
+    SCOPED_TRACE(beat_pad ? "beat pad without beats" : "no beat pad, bpm 0");
+    Mixer m(2, beat_pad);
+    g_object_set(m.element, "bpm", 0.0, NULL);
+    int on_air = -1;
+    const int at = beat_pad ? 56 : 6;
+    for (int k = 0; k < 60; k++) {
+      m.push_frame(0, k);
+      m.push_frame(1, k);
+      if (beat_pad)
+        m.push_audio(k, {});
+      GstBuffer *out = m.pull();
+      ASSERT_NE(nullptr, out) << "no output for frame " << k;
+      if (k == 0)
+        on_air = pad_index(m.switches().at(0).now);
+      if (k == 5)
+        take(m.element, ("sink_" + std::to_string(1 - on_air)).c_str());
+      EXPECT_EQ(k < at ? on_air : 1 - on_air, m.source_of(out).first) << "frame " << k;
+      gst_buffer_unref(out);
+    }
+    std::vector<Switch> sw = m.switches();
+    ASSERT_EQ(1u, sw.size());
+    EXPECT_EQ("take", sw[0].reason);
+    EXPECT_EQ(at * kFrame, sw[0].running_time);
+    EXPECT_EQ(GST_CLOCK_TIME_NONE, sw[0].beat_time);
+  }
+}
+
 /* The input on air changes to another size mid-stream: it is taken out of
  * the choice (a warning names it, RECONFIGURE goes upstream so a converter
  * there can go back to the output's format), the mix goes on from the other

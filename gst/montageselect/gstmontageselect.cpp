@@ -41,6 +41,26 @@
  * not yet shown; showing again a shot already on air counts as reuse. When the
  * engine's best is the input on air, there is no switch.
  *
+ * ## Manual take
+ * #GstMontageSelect:active-pad (the name input-selector uses) reads the
+ * input on air (NULL before the first frame; an input that stopped stays the
+ * one on air until another is switched to). Setting it to a video input is a
+ * take, as on a vision mixer, fitted to the music: that input goes on air on
+ * the first output frame at or after the next beat (reason `take`, with the
+ * beat's time), whatever the pacing, the style's `min-gap` and
+ * min-shot-length would say. It does not wait for a beat when no input is on
+ * air yet, when there are no beats at all (no beat pad and bpm 0), or once
+ * 2 s of running time have passed since the first output frame that saw it
+ * (longer than a beat at montagebeat's slowest tempo, 40 BPM: beats have
+ * stopped); then it comes on the next frame (beat-time NONE). The take waits
+ * while its input cannot show the frame (no data yet, another format, or an
+ * EOS within the style's `min-gap`), and is dropped when the input ends or
+ * is released. Setting NULL cancels a take not yet made; a pad that is not
+ * a video input of this element is ignored (a warning in the debug log).
+ * Setting the input on air keeps it on air at that frame. After a take, the
+ * pacing counts beats from it, and beat switches go on as before. A stop
+ * (READY) drops a take not yet made.
+ *
  * ## Output
  * Output frames follow a regular grid at the frame rate of the output caps
  * (the caps of the first input to send caps, at once the format every input
@@ -113,10 +133,12 @@
  *
  * ## `montage-switch` element message (one per change of the input on air)
  * - `running-time` (G_TYPE_UINT64): the first output frame from the new input, ns.
- * - `beat-time` (G_TYPE_UINT64): running time of the beat that caused it, ns;
- *   GST_CLOCK_TIME_NONE for a switch without a beat.
- * - `reason` (G_TYPE_STRING): `start` (the first input on air), `beat`, or
- *   `input-lost` (the input on air stopped delivering).
+ * - `beat-time` (G_TYPE_UINT64): running time of the beat that caused it (or
+ *   that a take landed on), ns; GST_CLOCK_TIME_NONE for a switch without a
+ *   beat.
+ * - `reason` (G_TYPE_STRING): `start` (the first input on air), `beat`,
+ *   `input-lost` (the input on air stopped delivering), or `take` (a manual
+ *   take: #GstMontageSelect:active-pad set).
  * - `previous-pad`, `new-pad` (G_TYPE_STRING): pad names; previous-pad is ""
  *   for the first.
  * - `count` (G_TYPE_UINT): switches so far, this one included.
@@ -167,6 +189,12 @@ constexpr guint kDefaultBeatsPerCut = 0;
 constexpr GstClockTime kDefaultMinShotLength = GST_SECOND;
 constexpr const char *kDefaultStyle = "balanced";
 constexpr guint64 kDefaultSeed = 1;
+/* How long a manual take (active-pad) waits for a beat, in running time:
+ * longer than a beat at montagebeat's slowest tempo (BeatTrackerConfig's
+ * min_bpm, 40 BPM: 1.5 s), so that with beats coming a take always lands on
+ * one; past it, beats have stopped (a silence, a break) and the take comes at
+ * once. */
+constexpr GstClockTime kTakeWait = 2 * GST_SECOND;
 /* One output frame: see the grace-frames property. */
 constexpr guint kDefaultGraceFrames = 1;
 /* Output frame duration when the caps carry no frame rate. */
@@ -180,6 +208,7 @@ enum {
   PROP_STYLE,
   PROP_SEED,
   PROP_GRACE_FRAMES,
+  PROP_ACTIVE_PAD,
 };
 
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
@@ -296,6 +325,10 @@ struct SelectState {
   gint fps_n = 30, fps_d = 1;  /* output frame rate (30/1 when the caps have none) */
   std::size_t next_slot = 0;
   bool have_beat_pad = false;
+  /* A manual take waiting for its frame (active-pad set; ref), and a serial
+   * that changes at each set. Cleared once done, and at stop. */
+  GstMontageSelectPad *take = nullptr;
+  guint take_serial = 0;
 
   /* Held by aggregate() while it reads and changes the inputs' streaming
    * state (Input, the fields below), by an input's flush (a FLUSH_STOP on
@@ -319,6 +352,10 @@ struct SelectState {
   guint beats_since_switch = 0;
   guint switches = 0;
   bool pushed = false; /* a buffer went out since start/flush */
+  /* The take being waited for: its serial, and the first output frame that
+   * saw it (running time; NONE: none seen since start/flush). */
+  guint take_serial_seen = 0;
+  GstClockTime take_since = GST_CLOCK_TIME_NONE;
 };
 
 } // namespace
@@ -508,10 +545,33 @@ void read_shot_metas(SelectState *state, Input *in, GstBuffer *buf, GstClockTime
 
 /* ---- properties ---- */
 
+/* active-pad set: a manual take of `pad` (NULL: none). Ignored, with a
+ * warning in the debug log, when `pad` is not one of this element's video
+ * inputs. */
+static void set_active_pad(GstMontageSelect *self, GstPad *pad)
+{
+  if (pad && (!GST_IS_MONTAGE_SELECT_PAD(pad) ||
+              !gst_object_has_as_parent(GST_OBJECT(pad), GST_OBJECT(self)) ||
+              GST_MONTAGE_SELECT_PAD(pad)->input->is_beat)) {
+    GST_WARNING_OBJECT(self, "active-pad: %" GST_PTR_FORMAT " is not a video input of %s; ignored",
+                       pad, GST_OBJECT_NAME(self));
+    return;
+  }
+  GST_OBJECT_LOCK(self);
+  gst_object_replace((GstObject **)&self->state->take, GST_OBJECT(pad));
+  self->state->take_serial++;
+  GST_OBJECT_UNLOCK(self);
+  GST_INFO_OBJECT(self, "manual take of %s", pad ? GST_PAD_NAME(pad) : "(none)");
+}
+
 static void gst_montage_select_set_property(GObject *object, guint prop_id, const GValue *value,
                                             GParamSpec *pspec)
 {
   SelectState *state = GST_MONTAGE_SELECT(object)->state;
+  if (prop_id == PROP_ACTIVE_PAD) {
+    set_active_pad(GST_MONTAGE_SELECT(object), GST_PAD(g_value_get_object(value)));
+    return;
+  }
   std::lock_guard<std::mutex> lock(state->settings_lock);
   Settings &s = state->settings;
   switch (prop_id) {
@@ -545,6 +605,12 @@ static void gst_montage_select_get_property(GObject *object, guint prop_id, GVal
                                             GParamSpec *pspec)
 {
   SelectState *state = GST_MONTAGE_SELECT(object)->state;
+  if (prop_id == PROP_ACTIVE_PAD) {
+    GST_OBJECT_LOCK(object);
+    g_value_set_object(value, state->on_air);
+    GST_OBJECT_UNLOCK(object);
+    return;
+  }
   std::lock_guard<std::mutex> lock(state->settings_lock);
   const Settings &s = state->settings;
   switch (prop_id) {
@@ -846,6 +912,7 @@ static void reset_streaming(GstMontageSelect *self)
   state->beats.clear();
   state->beats_since_switch = 0;
   state->pushed = false;
+  state->take_since = GST_CLOCK_TIME_NONE;
 }
 
 static gboolean gst_montage_select_start(GstAggregator *agg)
@@ -895,6 +962,7 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
   gst_clear_caps(&self->state->out_caps);
   gst_clear_caps(&self->state->format_caps);
   self->state->frame = 0;
+  gst_clear_object(&self->state->take);
   GST_OBJECT_UNLOCK(self);
   return TRUE;
 }
@@ -1058,9 +1126,10 @@ static GstMessage *switch_message(GstMontageSelect *self, GstClockTime t, GstClo
 }
 
 /* Asks the engine for the best input at frame t. strict: respect
- * min-shot-length. Returns the pad (borrowed from f.pads) or NULL. */
+ * min-shot-length; only: consider that input alone (a manual take). Returns
+ * the pad (borrowed from f.pads) or NULL. */
 static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat *beat, bool strict,
-                                   montage::Selection &out)
+                                   montage::Selection &out, GstMontageSelectPad *only = nullptr)
 {
   SelectState *state = self->state;
   std::vector<GstMontageSelectPad *> by_slot(state->engine->items().size(), nullptr);
@@ -1079,6 +1148,8 @@ static GstMontageSelectPad *choose(GstMontageSelect *self, Frame &f, const Beat 
   const GstClockTime min_len = f.settings.min_shot_length;
   auto usable = [&](std::size_t i, montage::ItemUse &use) {
     GstMontageSelectPad *p = i < by_slot.size() ? by_slot[i] : nullptr;
+    if (only && p != only)
+      return false;
     if (!p || !available_at(p->input, GST_AGGREGATOR_PAD(p), f)) {
       GST_LOG_OBJECT(self, "item %zu: no input delivering", i);
       return false;
@@ -1329,6 +1400,49 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     }
   }
 
+  /* A manual take (active-pad) overrides the automatic choice: on a beat,
+   * at once when no input is on air or there are no beats at all, or once
+   * it has waited kTakeWait for a beat. It waits while the input cannot
+   * show the frame (or would end within the style's min-gap), and is dropped
+   * when the input ends or is released. */
+  GST_OBJECT_LOCK(self);
+  GstMontageSelectPad *take =
+      state->take ? GST_MONTAGE_SELECT_PAD(gst_object_ref(state->take)) : nullptr;
+  const guint take_serial = state->take_serial;
+  GST_OBJECT_UNLOCK(self);
+  bool take_done = false;
+  if (take) {
+    if (take_serial != state->take_serial_seen || !GST_CLOCK_TIME_IS_VALID(state->take_since)) {
+      state->take_serial_seen = take_serial;
+      state->take_since = f.t;
+    }
+    const bool no_beats = !f.beat && f.settings.bpm <= 0.0;
+    const bool due = on_beat || no_beats || !previous || f.t >= state->take_since + kTakeWait;
+    if (take->input->released || gst_aggregator_pad_is_eos(GST_AGGREGATOR_PAD(take))) {
+      GST_INFO_OBJECT(self, "manual take of %s dropped: the input ended", GST_PAD_NAME(take));
+      take_done = true;
+    } else if (take == previous && on_air_ok) {
+      take_done = true; /* on air already: nothing to take */
+      next = nullptr;
+    } else if (due) {
+      montage::Selection taken;
+      if (GstMontageSelectPad *p = choose(self, f, on_beat ? &beat : nullptr, false, taken, take)) {
+        next = p;
+        sel = taken;
+        reason = "take";
+        take_done = true;
+      }
+    }
+  }
+  if (take_done) {
+    GST_OBJECT_LOCK(self);
+    if (state->take_serial == take_serial)
+      gst_clear_object(&state->take);
+    GST_OBJECT_UNLOCK(self);
+  }
+  if (take)
+    gst_object_unref(take);
+
   /* What goes downstream and on the bus once stream_lock is released. */
   GstMessage *switch_msg = nullptr;
   bool key_unit = false;
@@ -1347,9 +1461,12 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
                     state->switches, reason, GST_TIME_ARGS(f.t),
                     previous ? GST_PAD_NAME(previous) : "none", GST_PAD_NAME(next),
                     sel.score.total);
-    switch_msg = switch_message(
-        self, f.t, on_beat && g_strcmp0(reason, "beat") == 0 ? beat.time : GST_CLOCK_TIME_NONE,
-        reason, previous, next, sel);
+    switch_msg =
+        switch_message(self, f.t,
+                       on_beat && (g_strcmp0(reason, "beat") == 0 || g_strcmp0(reason, "take") == 0)
+                           ? beat.time
+                           : GST_CLOCK_TIME_NONE,
+                       reason, previous, next, sel);
     GST_OBJECT_LOCK(self);
     state->on_air = GST_MONTAGE_SELECT_PAD(gst_object_ref(next));
     GST_OBJECT_UNLOCK(self);
@@ -1432,6 +1549,7 @@ static void gst_montage_select_finalize(GObject *object)
   GstMontageSelect *self = GST_MONTAGE_SELECT(object);
   if (self->state->on_air)
     gst_object_unref(self->state->on_air);
+  gst_clear_object(&self->state->take);
   gst_clear_caps(&self->state->out_caps);
   gst_clear_caps(&self->state->format_caps);
   delete self->state;
@@ -1496,6 +1614,14 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
                         "frame shown again) before the input is taken out of the choice; "
                         "0: out as soon as a frame is missing when the latency has passed",
                         0, 250, kDefaultGraceFrames, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_ACTIVE_PAD,
+      g_param_spec_object("active-pad", "Active pad",
+                          "The video input on air (NULL before the first); setting it is a "
+                          "manual take: that input goes on air at the next beat, or at once when "
+                          "no input is on air or there are no beats (no beat pad, bpm 0), or "
+                          "after 2 s of running time without a beat",
+                          GST_TYPE_PAD, rw_playing));
 
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template,
                                                        GST_TYPE_AGGREGATOR_PAD);
