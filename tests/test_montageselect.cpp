@@ -2,8 +2,11 @@
  * from a beat meta and from the bpm property, zero-copy forwarding,
  * force-key-unit events, min-shot-length, an input dropping out (EOS and no
  * data past the latency), a pad added while playing, the output grid's
- * durations, inputs of another format (at the start and mid-stream). The
- * selection engine itself is tested in test_selection.cpp. */
+ * durations, inputs of another format (at the start and mid-stream), how far
+ * an input's queued data reaches (live and not), a flush while a frame is
+ * decided, a second run after a stop, frames late within the grace, manual
+ * takes (active-pad). The selection engine itself is tested in
+ * test_selection.cpp. */
 #include <gtest/gtest.h>
 
 #include "testutil.h"
@@ -1114,6 +1117,43 @@ TEST(MontageSelect, RunAfterAStopIsTheSameAsTheFirst)
     EXPECT_DOUBLE_EQ(first[i].total, second[i].total) << "switch " << i;
   }
   EXPECT_EQ(first_shown, second_shown);
+}
+
+/* Records, per output buffer PTS, whether the buffer was writable (its only
+ * reference) as montageselect pushed it. */
+static GstPadProbeReturn record_writable(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *writable = static_cast<std::map<GstClockTime, bool> *>(data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  (*writable)[GST_BUFFER_PTS(buf)] = gst_buffer_is_writable(buf);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The grace keeps a reference to the frame on air only while the next
+ * output frame may need it again: when the input's next frame is queued
+ * already, the frame goes downstream as its only reference (an element there
+ * that writes in place does not copy it). Input 1 alone covers frame 0 (input
+ * 0 starts at frame 1) and stays on air with all its frames queued. */
+TEST(MontageSelect, FrameGivenAwayWhenTheNextIsQueued)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, "latency", (GstClockTime)GST_SECOND, NULL);
+  std::map<GstClockTime, bool> writable;
+  GstPad *src = gst_element_get_static_pad(m.element, "src");
+  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, record_writable, &writable, NULL);
+  gst_object_unref(src);
+  for (int k = 0; k <= 5; k++)
+    m.push_frame(1, k);
+  for (int k = 1; k <= 5; k++)
+    m.push_frame(0, k);
+  for (int k = 0; k < 5; k++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(std::make_pair(1, k), m.source_of(out));
+    gst_buffer_unref(out);
+    ASSERT_EQ(1u, writable.count(k * kFrame));
+    EXPECT_TRUE(writable[k * kFrame]) << "frame " << k << " was pushed with a reference kept";
+  }
 }
 
 /* The name of the pad active-pad reads ("" for NULL). */

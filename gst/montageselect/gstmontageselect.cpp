@@ -115,10 +115,12 @@
  * slot. One frame shown twice is not seen at 25 fps and up, where a cut away
  * and back (input-lost, then a beat switch back) is two cuts the viewer sees;
  * a frame repeated, not a wait, so the latency stays one frame. To show it
- * again the element keeps a reference to the input's latest frame until the
- * next one comes: an element downstream that writes into frames in place
+ * again the element keeps a reference to the on-air input's latest frame as
+ * it goes out, unless that input's next frame is queued already (then the
+ * frame goes as its only reference): live, where the next frame has seldom
+ * come yet, an element downstream that writes into frames in place
  * (timeoverlay) then copies the frame's memory; with grace-frames 0 every
- * frame is given away (its only reference), as before.
+ * frame is given away, as before.
  * An input may be flushed on its own while playing (FLUSH_START/FLUSH_STOP
  * from upstream: a seek there): its stream starts again (no cut to hold it
  * back, as at the start); a frame already decided from it still goes out.
@@ -1003,6 +1005,19 @@ bool available_at(const Input *in, GstAggregatorPad *pad, const Frame &f)
          in->current != nullptr && in->cur_start < f.m && in->cur_end + f.grace >= f.m;
 }
 
+/* Whether the pad's queue holds a buffer that starts before the middle of
+ * the output frame after f (f.m + f.d, within a nanosecond of the grid's):
+ * that frame will show it, not the current one again. */
+bool next_frame_queued(GstAggregatorPad *pad, const Frame &f)
+{
+  GstBuffer *buf = gst_aggregator_pad_peek_buffer(pad);
+  if (!buf)
+    return false;
+  const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
+  gst_buffer_unref(buf);
+  return GST_CLOCK_TIME_IS_VALID(start) && start < f.m + f.d;
+}
+
 /* Whether the input's stream is known to end before running time `until`:
  * its EOS has arrived and neither its current buffer nor any buffer queued
  * behind it reaches `until`. Unknown (no EOS yet): false. */
@@ -1485,8 +1500,10 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   bool gap = false;
   if (in && available_at(in, GST_AGGREGATOR_PAD(air), f)) {
     if (!in->cur_sent) {
-      /* Kept (a ref) while a later frame may show it again within the grace. */
-      if (in->cur_end + f.grace <= f.t + f.d) {
+      /* Kept (a ref) while a later frame may show it again within the
+       * grace: not when it ends with this frame anyway, or when the
+       * input's next frame is queued already and shows the next frame. */
+      if (in->cur_end + f.grace <= f.t + f.d || next_frame_queued(GST_AGGREGATOR_PAD(air), f)) {
         out = in->current; /* not needed again: given away */
         in->current = nullptr;
       } else {
