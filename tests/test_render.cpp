@@ -976,7 +976,10 @@ TEST(RenderCuts, FramesStampedLikeTheOneBeforeDoNotFreezeTheSegment)
 /* A stand-in for an encoder that hangs: accepts I420, claims H.264, drops
  * the first 5 frames (so it passes a probe) and then blocks in its chain
  * function until flushed or stopped. Nothing comes out, nothing is posted,
- * and neither render path gets anywhere: no progress, no error. */
+ * and neither render path gets anywhere: no progress, no error. The same
+ * instance struct and functions make an AAC encoder that hangs from its
+ * first buffer (TestStallingAac, below): what the element accepts and
+ * claims comes from its class's pad templates. */
 #define TEST_TYPE_STALLING_ENC (test_stalling_enc_get_type())
 G_DECLARE_FINAL_TYPE(TestStallingEnc, test_stalling_enc, TEST, STALLING_ENC, GstElement)
 struct _TestStallingEnc {
@@ -984,6 +987,7 @@ struct _TestStallingEnc {
   GstPad *sinkpad;
   GstPad *srcpad;
   guint frames;
+  guint passed; /* frames dropped before it blocks */
   GMutex lock;
   GCond cond;
   gboolean stopping;
@@ -1006,9 +1010,9 @@ static void stall_set_stopping(TestStallingEnc *self, gboolean stopping)
 
 static GstFlowReturn stall_chain(GstPad *, GstObject *parent, GstBuffer *buf)
 {
-  TestStallingEnc *self = TEST_STALLING_ENC(parent);
+  auto *self = reinterpret_cast<TestStallingEnc *>(parent);
   gst_buffer_unref(buf);
-  if (++self->frames < 6)
+  if (++self->frames <= self->passed)
     return GST_FLOW_OK;
   g_mutex_lock(&self->lock);
   while (!self->stopping)
@@ -1019,11 +1023,11 @@ static GstFlowReturn stall_chain(GstPad *, GstObject *parent, GstBuffer *buf)
 
 static gboolean stall_sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
 {
-  TestStallingEnc *self = TEST_STALLING_ENC(parent);
+  auto *self = reinterpret_cast<TestStallingEnc *>(parent);
   switch (GST_EVENT_TYPE(event)) {
   case GST_EVENT_CAPS: {
     gst_event_unref(event);
-    GstCaps *caps = gst_static_pad_template_get_caps(&stall_src);
+    GstCaps *caps = gst_pad_get_pad_template_caps(self->srcpad);
     gboolean ok = gst_pad_push_event(self->srcpad, gst_event_new_caps(caps));
     gst_caps_unref(caps);
     return ok;
@@ -1042,39 +1046,46 @@ static gboolean stall_sink_event(GstPad *pad, GstObject *parent, GstEvent *event
 
 static GstStateChangeReturn stall_change_state(GstElement *element, GstStateChange transition)
 {
-  TestStallingEnc *self = TEST_STALLING_ENC(element);
+  auto *self = reinterpret_cast<TestStallingEnc *>(element);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
     stall_set_stopping(self, TRUE);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     stall_set_stopping(self, FALSE);
     self->frames = 0;
   }
-  return GST_ELEMENT_CLASS(test_stalling_enc_parent_class)->change_state(element, transition);
+  return GST_ELEMENT_CLASS(g_type_class_peek(GST_TYPE_ELEMENT))->change_state(element, transition);
 }
 
-static void test_stalling_enc_finalize(GObject *object)
+static void stall_finalize(GObject *object)
 {
-  TestStallingEnc *self = TEST_STALLING_ENC(object);
+  auto *self = reinterpret_cast<TestStallingEnc *>(object);
   g_mutex_clear(&self->lock);
   g_cond_clear(&self->cond);
-  G_OBJECT_CLASS(test_stalling_enc_parent_class)->finalize(object);
+  G_OBJECT_CLASS(g_type_class_peek(GST_TYPE_ELEMENT))->finalize(object);
+}
+
+static void stall_init(TestStallingEnc *self, guint passed)
+{
+  g_mutex_init(&self->lock);
+  g_cond_init(&self->cond);
+  self->passed = passed;
+  GstElementClass *ec = GST_ELEMENT_GET_CLASS(self);
+  self->sinkpad = gst_pad_new_from_template(gst_element_class_get_pad_template(ec, "sink"), "sink");
+  gst_pad_set_chain_function(self->sinkpad, stall_chain);
+  gst_pad_set_event_function(self->sinkpad, stall_sink_event);
+  gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
+  self->srcpad = gst_pad_new_from_template(gst_element_class_get_pad_template(ec, "src"), "src");
+  gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
 }
 
 static void test_stalling_enc_init(TestStallingEnc *self)
 {
-  g_mutex_init(&self->lock);
-  g_cond_init(&self->cond);
-  self->sinkpad = gst_pad_new_from_static_template(&stall_sink, "sink");
-  gst_pad_set_chain_function(self->sinkpad, stall_chain);
-  gst_pad_set_event_function(self->sinkpad, stall_sink_event);
-  gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
-  self->srcpad = gst_pad_new_from_static_template(&stall_src, "src");
-  gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
+  stall_init(self, 5);
 }
 
 static void test_stalling_enc_class_init(TestStallingEncClass *klass)
 {
-  G_OBJECT_CLASS(klass)->finalize = test_stalling_enc_finalize;
+  G_OBJECT_CLASS(klass)->finalize = stall_finalize;
   GstElementClass *ec = GST_ELEMENT_CLASS(klass);
   ec->change_state = stall_change_state;
   gst_element_class_add_static_pad_template(ec, &stall_sink);
@@ -1092,6 +1103,57 @@ bool register_stalling_enc()
                                                       GST_RANK_MARGINAL, TEST_TYPE_STALLING_ENC);
   return registered;
 }
+
+/* The AAC one: F32 stereo in, ADTS AAC claimed, blocks on its first buffer. */
+static GstStaticPadTemplate stall_aac_sink =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("audio/x-raw,format=F32LE,rate=48000,channels=2,"
+                                            "layout=interleaved"));
+static GstStaticPadTemplate stall_aac_src = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("audio/mpeg,mpegversion=4,stream-format=adts,rate=48000,channels=2"));
+
+static void test_stalling_aac_class_init(gpointer klass, gpointer)
+{
+  G_OBJECT_CLASS(klass)->finalize = stall_finalize;
+  GstElementClass *ec = GST_ELEMENT_CLASS(klass);
+  ec->change_state = stall_change_state;
+  gst_element_class_add_static_pad_template(ec, &stall_aac_sink);
+  gst_element_class_add_static_pad_template(ec, &stall_aac_src);
+  gst_element_class_set_static_metadata(ec, "Stalling test AAC encoder", "Codec/Encoder/Audio",
+                                        "Blocks on its first buffer", "test");
+}
+
+/* Registers it as montageteststallaac, ranked above every AAC encoder, for
+ * as long as it lives; the cut path takes the highest-ranked one. */
+struct StallingAac {
+  GstPluginFeature *feature = nullptr;
+  StallingAac()
+  {
+    static const GType type = g_type_register_static_simple(
+        GST_TYPE_ELEMENT, "TestStallingAac", sizeof(GstElementClass), test_stalling_aac_class_init,
+        sizeof(TestStallingEnc),
+        [](GTypeInstance *instance, gpointer) {
+          stall_init(reinterpret_cast<TestStallingEnc *>(instance), 0);
+        },
+        (GTypeFlags)0);
+    static const bool registered =
+        gst_element_register(nullptr, "montageteststallaac", GST_RANK_PRIMARY + 1000, type);
+    if (registered)
+      feature = gst_registry_lookup_feature(gst_registry_get(), "montageteststallaac");
+    if (feature)
+      gst_plugin_feature_set_rank(feature, GST_RANK_PRIMARY + 1000);
+  }
+  ~StallingAac()
+  {
+    if (!feature)
+      return;
+    gst_plugin_feature_set_rank(feature, GST_RANK_NONE);
+    gst_object_unref(feature);
+  }
+  StallingAac(const StallingAac &) = delete;
+  StallingAac &operator=(const StallingAac &) = delete;
+};
 
 /* Ctrl-C or SIGTERM while the render has stalled: the tool cancels from
  * g_unix_signal_add() sources on the default main context, which only its
@@ -1232,6 +1294,107 @@ TEST(RenderCancel, WorkerRenderLeavesTheMainContextToTheMainThread)
   g_clear_error(&err);
   EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
   g_object_unref(cancellable);
+}
+
+/* Where the encoding pipeline stopped, from what each stage had passed:
+ * every stage upstream of the stopped one stands still too, so the one
+ * named is the furthest downstream that holds input. */
+TEST(RenderCuts, StalledStageIsTheOneHoldingInput)
+{
+  using montage::render_detail::EncodeFlow;
+  using montage::render_detail::stalled_stage;
+  using montage::render_detail::StalledStage;
+  /* Flowing until t = 100 (us); then one stage stops. */
+  EncodeFlow base;
+  base.encoder_in = 40, base.encoder_out = 30, base.muxer_video_in = 30;
+  base.encoder_in_us = base.encoder_out_us = base.muxer_video_in_us = 100;
+  base.audio_encoder_in = 20, base.audio_encoder_out = 20;
+  base.audio_encoder_in_us = base.audio_encoder_out_us = 100;
+  base.muxer_audio_held = true;
+
+  EncodeFlow enc = base; /* a frame went in, nothing came out */
+  enc.encoder_in_us = 150;
+  EXPECT_EQ(stalled_stage(enc), StalledStage::kEncoder);
+  EncodeFlow never = base; /* took frames, never gave any */
+  never.encoder_out = never.muxer_video_in = 0;
+  never.encoder_out_us = never.muxer_video_in_us = 0;
+  EXPECT_EQ(stalled_stage(never), StalledStage::kEncoder);
+  EncodeFlow parser = base; /* the encoder's last output did not reach the muxer */
+  parser.encoder_out_us = 150;
+  EXPECT_EQ(stalled_stage(parser), StalledStage::kParser);
+  EncodeFlow muxer = base; /* video and audio wait at the muxer */
+  muxer.muxer_video_held = true;
+  muxer.encoder_out_us = muxer.muxer_video_in_us = 150; /* the encoder blocked pushing to it */
+  EXPECT_EQ(stalled_stage(muxer), StalledStage::kMuxer);
+  EncodeFlow aac = muxer; /* video waits for audio the AAC encoder holds */
+  aac.muxer_audio_held = false;
+  aac.audio_encoder_in_us = 150;
+  EXPECT_EQ(stalled_stage(aac), StalledStage::kAudioEncoder);
+  EncodeFlow queued = muxer; /* audio waits in front of the AAC encoder */
+  queued.muxer_audio_held = false;
+  queued.audio_queued = 3;
+  EXPECT_EQ(stalled_stage(queued), StalledStage::kAudioEncoder);
+  EncodeFlow song = muxer; /* video waits for audio that was never given */
+  song.muxer_audio_held = false;
+  EXPECT_EQ(stalled_stage(song), StalledStage::kAudioInput);
+}
+
+/* An H.264 encoder that hangs (no output, no error) stalls the render:
+ * that is the encoder's fault, named in the fallback, and the next encoder
+ * renders the file. Before, every stall of the encoding pipeline failed
+ * the render as "the ENCODER encoder stalled", and no other encoder was
+ * tried even when the encoder was at fault. */
+TEST(RenderCuts, StalledEncoderIsNamedAndFallsBack)
+{
+  ASSERT_TRUE(register_stalling_enc());
+  Fixture f;
+  ASSERT_TRUE(f.make("stallenc-"));
+  std::string out = tmp_file("montage-render-stallenc.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  settings.encoders = {"montageteststallenc", "x264enc"};
+  settings.stall_timeout = 5 * GST_SECOND;
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err))
+      << (err ? err->message : "");
+  EXPECT_EQ(result.encoder, "x264enc");
+  ASSERT_EQ(result.fallbacks.size(), 1u);
+  EXPECT_EQ(
+      result.fallbacks[0].rfind("montageteststallenc: the montageteststallenc encoder stalled", 0),
+      0u)
+      << result.fallbacks[0];
+  guint64 total = 0;
+  for (guint64 n : f.lengths)
+    total += n;
+  EXPECT_EQ(decode_frames(out).size(), total);
+  g_unlink(out.c_str());
+}
+
+/* The AAC encoder hangs: the muxer waits for audio with video held at its
+ * pad, and the video queue fills. The error names the AAC encoder, not the
+ * H.264 encoder (which was how every stall read), and the next H.264
+ * encoder is not tried: it is not at fault. */
+TEST(RenderCuts, StalledAudioEncoderIsNamedAndNoOtherEncoderIsTried)
+{
+  StallingAac aac;
+  ASSERT_NE(aac.feature, nullptr);
+  Fixture f;
+  ASSERT_TRUE(f.make("stallaac-"));
+  std::string out = tmp_file("montage-render-stallaac.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  settings.encoders = {"x264enc", "openh264enc"};
+  settings.stall_timeout = 5 * GST_SECOND;
+  montage::RenderResult result;
+  GError *err = nullptr;
+  EXPECT_FALSE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(strstr(err->message, "the montageteststallaac AAC encoder stalled"), nullptr)
+      << err->message;
+  EXPECT_EQ(strstr(err->message, "x264enc"), nullptr) << err->message;
+  g_clear_error(&err);
+  EXPECT_TRUE(result.fallbacks.empty()) << result.fallbacks[0];
+  EXPECT_TRUE(result.failed_uri.empty()) << result.failed_uri;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
 }
 
 /* A source for "montage-pending://NAME" URIs that gives nothing until the

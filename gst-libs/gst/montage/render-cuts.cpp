@@ -22,6 +22,8 @@
 
 #include <gst/montage/encoder.h>
 
+#include <gst/base/gstaggregator.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -57,8 +59,6 @@ constexpr GstClockTime kContinueWindow = GST_SECOND;
 /* In a clip whose seeks land late, in-points up to this far in are reached
  * by decoding from the start; later ones fail the clip. */
 constexpr GstClockTime kDecodeOnLimit = 30 * GST_SECOND;
-/* A pipeline that produces nothing for this long has stalled. */
-constexpr gint64 kStallUs = 30 * G_USEC_PER_SEC;
 /* A hole in the song's timestamps longer than this is filled with silence;
  * shorter ones are decoders' rounding, and samples follow on. */
 constexpr GstClockTime kSongGapTolerance = 20 * GST_MSECOND;
@@ -192,10 +192,12 @@ struct DecodePipeline {
 class ClipDecoder {
 public:
   /* `frame`: the clip's frame duration, ns (a guess when unknown);
-   * `first_frame`: stream time of its first frame. */
+   * `first_frame`: stream time of its first frame;
+   * `stall_us`: how long it may produce nothing before it has stalled. */
   ClipDecoder(const std::string &uri, gint width, gint height, GstClockTime frame,
-              GstClockTime first_frame, Interrupt &interrupt)
-      : uri_(uri), frame_(frame), first_frame_(first_frame), interrupt_(interrupt)
+              GstClockTime first_frame, gint64 stall_us, Interrupt &interrupt)
+      : uri_(uri), frame_(frame), first_frame_(first_frame), stall_us_(stall_us),
+        interrupt_(interrupt)
   {
     GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
                                         G_TYPE_INT, width, "height", G_TYPE_INT, height,
@@ -366,7 +368,8 @@ public:
       }
       /* A clip that never prerolls and posts no error (seen, rarely, with
        * an MP4 cut short before its index) gives up sooner than a stall. */
-      if (g_get_monotonic_time() - since > (state_ == State::kRunning ? kStallUs : kPrerollUs)) {
+      if (g_get_monotonic_time() - since >
+          (state_ == State::kRunning ? stall_us_ : std::min(stall_us_, kPrerollUs))) {
         GST_WARNING("decoding %s stalled (state %d)", uri_.c_str(), (int)state_);
         g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                     "decoding %s stalled at %" GST_TIME_FORMAT, uri_.c_str(),
@@ -461,6 +464,7 @@ private:
   std::string uri_;
   GstClockTime frame_;
   GstClockTime first_frame_;
+  gint64 stall_us_;
   Interrupt &interrupt_;
   /* Read by the probe: declared before pipe_, so they outlive its threads. */
   GstSegment probe_segment_;                 /* streaming thread only */
@@ -491,8 +495,9 @@ private:
  * render failed after 30 s as "the x264enc encoder stalled". */
 class SongReader {
 public:
-  SongReader(const std::string &uri, GstClockTime length, GstClockTime fade, Interrupt &interrupt)
-      : uri_(uri), interrupt_(interrupt),
+  SongReader(const std::string &uri, GstClockTime length, GstClockTime fade, gint64 stall_us,
+             Interrupt &interrupt)
+      : uri_(uri), interrupt_(interrupt), stall_us_(stall_us),
         total_(gst_util_uint64_scale_round(length, kAudioRate, GST_SECOND)),
         fade_(gst_util_uint64_scale_round(std::min(fade, length), kAudioRate, GST_SECOND))
   {
@@ -570,7 +575,7 @@ public:
                         (double)pending_silence_ / kAudioRate);
           else
             done_ = true;
-        } else if (g_get_monotonic_time() - since > kStallUs) {
+        } else if (g_get_monotonic_time() - since > stall_us_) {
           g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                       "decoding the song %s stalled at %.2f s", uri_.c_str(),
                       (double)pos_ / kAudioRate);
@@ -664,6 +669,7 @@ private:
 private:
   std::string uri_;
   Interrupt &interrupt_;
+  gint64 stall_us_;
   std::unique_ptr<DecodePipeline> pipe_;
   guint64 total_;
   guint64 fade_;
@@ -699,18 +705,17 @@ std::string aac_encoder()
 class Output {
 public:
   Output(const std::string &path, const std::string &encoder, bool preview, GstCaps *video_caps,
-         Interrupt &interrupt)
-      : watch_(encoder, preview), interrupt_(interrupt)
+         gint64 stall_us, Interrupt &interrupt)
+      : watch_(encoder, preview), interrupt_(interrupt), stall_us_(stall_us), aac_(aac_encoder())
   {
     pipeline_ = gst_pipeline_new("montage-render-cuts");
     bus_ = gst_element_get_bus(pipeline_);
-    const std::string aac = aac_encoder();
     video_ = gst_element_factory_make("appsrc", "video");
     audio_ = gst_element_factory_make("appsrc", "audio");
     GstElement *venc = gst_element_factory_make(encoder.c_str(), nullptr);
     GstElement *vparse = gst_element_factory_make("h264parse", nullptr);
     GstElement *aconv = gst_element_factory_make("audioconvert", nullptr);
-    GstElement *aenc = aac.empty() ? nullptr : gst_element_factory_make(aac.c_str(), nullptr);
+    GstElement *aenc = aac_.empty() ? nullptr : gst_element_factory_make(aac_.c_str(), nullptr);
     GstElement *aparse = gst_element_factory_make("aacparse", nullptr);
     GstElement *mux = gst_element_factory_make("mp4mux", nullptr);
     GstElement *sink = gst_element_factory_make("filesink", nullptr);
@@ -738,10 +743,22 @@ public:
     encoder_linked_ = gst_element_link_many(video_, venc, vparse, NULL);
     linked_ = encoder_linked_ && gst_element_link_many(vparse, mux, sink, NULL) &&
               gst_element_link_many(audio_, aconv, aenc, aparse, mux, NULL);
+    if (linked_) {
+      count(venc, "sink", counters_.encoder_in);
+      count(venc, "src", counters_.encoder_out);
+      count(aenc, "sink", counters_.audio_encoder_in);
+      count(aenc, "src", counters_.audio_encoder_out);
+      muxer_video_ = peer_of(vparse);
+      muxer_audio_ = peer_of(aparse);
+      count(muxer_video_, counters_.muxer_video_in);
+    }
   }
   ~Output()
   {
     gst_element_set_state(pipeline_, GST_STATE_NULL);
+    for (GstPad *pad : {muxer_video_, muxer_audio_})
+      if (pad)
+        gst_object_unref(pad);
     gst_object_unref(bus_);
     gst_object_unref(pipeline_);
   }
@@ -806,9 +823,9 @@ public:
         return false;
       GstMessage *msg = gst_bus_timed_pop_filtered(
           bus_, 50 * GST_MSECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-      if (!msg && g_get_monotonic_time() - since > kStallUs) {
+      if (!msg && g_get_monotonic_time() - since > stall_us_) {
         GST_WARNING("no EOS from the muxer");
-        g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_MUX, "finishing the MP4 stalled");
+        stalled("finishing the MP4: ", error);
         return false;
       }
       if (!msg) {
@@ -845,12 +862,9 @@ private:
         g_object_get(src, "current-level-buffers", &level, NULL);
       if (!max || level < max)
         break;
-      if (check(error, 2 * GST_MSECOND) || g_get_monotonic_time() - since > kStallUs) {
-        if (error && !*error) {
-          GST_WARNING("the %s encoder stalled", watch_.factory.c_str());
-          g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_ENCODE, "the %s encoder stalled",
-                      watch_.factory.c_str());
-        }
+      if (check(error, 2 * GST_MSECOND) || g_get_monotonic_time() - since > stall_us_) {
+        if (error && !*error)
+          stalled("", error);
         gst_buffer_unref(buf);
         return false;
       }
@@ -864,8 +878,127 @@ private:
     return ret == GST_FLOW_OK;
   }
 
+  /* A buffer count and the time of the last buffer, kept by a pad probe
+   * (streaming threads) and read by stalled(). */
+  struct Counter {
+    std::atomic<guint64> buffers{0};
+    std::atomic<gint64> last_us{0};
+  };
+  struct Counters {
+    Counter encoder_in, encoder_out, muxer_video_in, audio_encoder_in, audio_encoder_out;
+  };
+
+  static GstPadProbeReturn on_buffer(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+  {
+    auto *c = static_cast<Counter *>(user_data);
+    const guint n = (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+                        ? gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info))
+                        : 1;
+    c->buffers += n;
+    c->last_us = g_get_monotonic_time();
+    return GST_PAD_PROBE_OK;
+  }
+
+  static void count(GstPad *pad, Counter &counter)
+  {
+    if (pad)
+      gst_pad_add_probe(
+          pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+          on_buffer, &counter, nullptr);
+  }
+  static void count(GstElement *element, const char *pad_name, Counter &counter)
+  {
+    GstPad *pad = gst_element_get_static_pad(element, pad_name);
+    count(pad, counter);
+    if (pad)
+      gst_object_unref(pad);
+  }
+  /* The muxer's pad that `element`'s src pad is linked to (a new ref). */
+  static GstPad *peer_of(GstElement *element)
+  {
+    GstPad *src = gst_element_get_static_pad(element, "src");
+    GstPad *peer = src ? gst_pad_get_peer(src) : nullptr;
+    if (src)
+      gst_object_unref(src);
+    return peer;
+  }
+  static bool held(GstPad *muxer_pad)
+  {
+    if (!muxer_pad || !GST_IS_AGGREGATOR_PAD(muxer_pad))
+      return false;
+    GstAggregatorPad *pad = GST_AGGREGATOR_PAD(muxer_pad);
+    return gst_aggregator_pad_has_buffer(pad) || gst_aggregator_pad_is_eos(pad);
+  }
+
+  /* Sets `error` (prefixed with `what`) naming the stage that
+   * stopped producing (stalled_stage()), and `encoder_failed` when it is
+   * the H.264 encoder. */
+  void stalled(const char *what, GError **error)
+  {
+    EncodeFlow flow;
+    flow.encoder_in = counters_.encoder_in.buffers;
+    flow.encoder_in_us = counters_.encoder_in.last_us;
+    flow.encoder_out = counters_.encoder_out.buffers;
+    flow.encoder_out_us = counters_.encoder_out.last_us;
+    flow.muxer_video_in = counters_.muxer_video_in.buffers;
+    flow.muxer_video_in_us = counters_.muxer_video_in.last_us;
+    flow.audio_encoder_in = counters_.audio_encoder_in.buffers;
+    flow.audio_encoder_in_us = counters_.audio_encoder_in.last_us;
+    flow.audio_encoder_out = counters_.audio_encoder_out.buffers;
+    flow.audio_encoder_out_us = counters_.audio_encoder_out.last_us;
+    g_object_get(audio_, "current-level-buffers", &flow.audio_queued, NULL);
+    flow.muxer_video_held = held(muxer_video_);
+    flow.muxer_audio_held = held(muxer_audio_);
+    const double secs = (double)stall_us_ / G_USEC_PER_SEC;
+    const StalledStage stage = stalled_stage(flow);
+    gchar *detail = nullptr;
+    GstStreamError code = GST_STREAM_ERROR_FAILED;
+    switch (stage) {
+    case StalledStage::kEncoder:
+      code = GST_STREAM_ERROR_ENCODE;
+      detail = g_strdup_printf("the %s encoder stalled: %" G_GUINT64_FORMAT
+                               " frames went in and %" G_GUINT64_FORMAT
+                               " buffers came out, none for %.0f s",
+                               watch_.factory.c_str(), flow.encoder_in, flow.encoder_out, secs);
+      break;
+    case StalledStage::kParser:
+      detail = g_strdup_printf("h264parse stalled: %" G_GUINT64_FORMAT
+                               " buffers came out of the %s encoder and %" G_GUINT64_FORMAT
+                               " reached the muxer, none for %.0f s",
+                               flow.encoder_out, watch_.factory.c_str(), flow.muxer_video_in, secs);
+      break;
+    case StalledStage::kMuxer:
+      code = GST_STREAM_ERROR_MUX;
+      detail = g_strdup_printf("the MP4 muxer stalled: it holds video and audio and has taken none "
+                               "for %.0f s (is writing the file blocked?)",
+                               secs);
+      break;
+    case StalledStage::kAudioEncoder:
+      code = GST_STREAM_ERROR_ENCODE;
+      detail = g_strdup_printf("the %s AAC encoder stalled: %" G_GUINT64_FORMAT
+                               " buffers went in and %" G_GUINT64_FORMAT
+                               " came out, none for %.0f s, and the muxer waits for audio",
+                               aac_.c_str(), flow.audio_encoder_in, flow.audio_encoder_out, secs);
+      break;
+    case StalledStage::kAudioInput:
+      detail = g_strdup_printf("the muxer waits for audio that has not come for %.0f s "
+                               "(%" G_GUINT64_FORMAT " buffers of the song reached the %s encoder)",
+                               secs, flow.audio_encoder_in, aac_.c_str());
+      break;
+    }
+    GST_WARNING("%s%s", what, detail);
+    g_set_error(error, GST_STREAM_ERROR, code, "%s%s", what, detail);
+    g_free(detail);
+    encoder_failed = stage == StalledStage::kEncoder;
+  }
+
   EncoderWatch watch_;
   Interrupt &interrupt_;
+  gint64 stall_us_;
+  std::string aac_;
+  Counters counters_;             /* read by pad probes: declared before the pipeline goes */
+  GstPad *muxer_video_ = nullptr; /* the muxer's pads (reffed) */
+  GstPad *muxer_audio_ = nullptr;
   GstElement *pipeline_ = nullptr;
   GstBus *bus_ = nullptr;
   GstElement *video_ = nullptr; /* owned by pipeline_ */
@@ -877,6 +1010,23 @@ private:
 };
 
 } // namespace
+
+StalledStage stalled_stage(const EncodeFlow &flow)
+{
+  if (flow.muxer_video_held) {
+    if (flow.muxer_audio_held)
+      return StalledStage::kMuxer;
+    if (flow.audio_queued > 0 ||
+        (flow.audio_encoder_in > 0 &&
+         (flow.audio_encoder_out == 0 || flow.audio_encoder_in_us > flow.audio_encoder_out_us)))
+      return StalledStage::kAudioEncoder;
+    return StalledStage::kAudioInput;
+  }
+  if (flow.encoder_out > 0 &&
+      (flow.muxer_video_in == 0 || flow.encoder_out_us > flow.muxer_video_in_us))
+    return StalledStage::kParser;
+  return StalledStage::kEncoder;
+}
 
 Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
                     const std::vector<ClipAnalysis> &clips, const RenderSettings &settings,
@@ -900,9 +1050,11 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
       "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, settings.width, "height",
       G_TYPE_INT, settings.height, "framerate", GST_TYPE_FRACTION, plan.fps_n, plan.fps_d,
       "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
-  Output out(tmp_path, encoder, settings.preview, video_caps, interrupt);
+  const gint64 stall_us =
+      (gint64)std::max<GstClockTime>(settings.stall_timeout / GST_USECOND, 1000);
+  Output out(tmp_path, encoder, settings.preview, video_caps, stall_us, interrupt);
   gst_caps_unref(video_caps);
-  SongReader audio(song.uri, plan.duration, settings.timeline.audio_fade_out, interrupt);
+  SongReader audio(song.uri, plan.duration, settings.timeline.audio_fade_out, stall_us, interrupt);
 
   const size_t n = plan.segments.size();
   std::map<size_t, std::unique_ptr<ClipDecoder>> decoders;
@@ -933,8 +1085,9 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
                                ? gst_util_uint64_scale_int(GST_SECOND, clip.fps_d, clip.fps_n)
                                : 40 * GST_MSECOND;
       it = decoders
-               .emplace(c, std::make_unique<ClipDecoder>(clip.uri, settings.width, settings.height,
-                                                         frame, clip.first_frame, interrupt))
+               .emplace(c,
+                        std::make_unique<ClipDecoder>(clip.uri, settings.width, settings.height,
+                                                      frame, clip.first_frame, stall_us, interrupt))
                .first;
     }
     it->second->last_used = ++use_count;

@@ -159,6 +159,49 @@ constexpr GstClockTime kDiscoveryWaitLimit = 120 * GST_SECOND;
 GESAsset *request_asset(const std::string &uri, Interrupt &interrupt, GError **error,
                         GstClockTime limit = kDiscoveryWaitLimit);
 
+/* What the cut path's encoding pipeline (appsrc ! H.264 encoder ! h264parse
+ * ! mp4mux, appsrc ! audioconvert ! AAC encoder ! aacparse ! mp4mux) had
+ * passed when it stopped taking frames: counted by pad probes at each
+ * point, times from g_get_monotonic_time() (0: no buffer yet). */
+struct EncodeFlow {
+  guint64 encoder_in = 0, encoder_out = 0; /* buffers into / out of the H.264 encoder */
+  gint64 encoder_in_us = 0, encoder_out_us = 0;
+  guint64 muxer_video_in = 0; /* buffers into the muxer's video pad */
+  gint64 muxer_video_in_us = 0;
+  guint64 audio_encoder_in = 0, audio_encoder_out = 0; /* into / out of the AAC encoder */
+  gint64 audio_encoder_in_us = 0, audio_encoder_out_us = 0;
+  guint64 audio_queued = 0; /* buffers of the song waiting in its appsrc */
+  /* The muxer's pad holds a buffer it has not taken, or its stream ended
+   * there (gst_aggregator_pad_has_buffer(), gst_aggregator_pad_is_eos()). */
+  bool muxer_video_held = false, muxer_audio_held = false;
+};
+
+/* The stage of the encoding pipeline that stopped producing. */
+enum class StalledStage {
+  kEncoder,      /* the H.264 encoder took frames and gave nothing back */
+  kParser,       /* h264parse took the encoder's output and passed nothing on */
+  kMuxer,        /* the muxer holds video and audio and takes neither: it, or the file it writes */
+  kAudioEncoder, /* the muxer waits for audio the AAC encoder took and gave nothing back for */
+  kAudioInput,   /* the muxer waits for audio that never reached the AAC encoder (the song) */
+};
+
+/* Which stage stopped, from what each had passed when the pipeline stopped
+ * taking frames (a pure function of `flow`, so that each case is tested
+ * without a stuck element). Backpressure runs upstream, so every stage
+ * before the stopped one also stands still: the stopped one is the
+ * furthest downstream that holds input. The muxer (an aggregator) takes a
+ * buffer from each pad in turn and waits on a pad with none: video held at
+ * its pad means it is waiting for audio (kAudioEncoder when audio waits in
+ * front of the AAC encoder or it got input after its last output, else
+ * kAudioInput; an encoder that holds back its last input as latency reads
+ * as stalled too, which names it where the song may be at fault) or, with audio held
+ * too, has stopped itself (kMuxer). With no video held there, frames are
+ * missing before the muxer: kParser when the encoder's last output came
+ * after the last buffer reached the muxer, else kEncoder (it took frames
+ * after its last output, or it takes none although they wait for it).
+ * Only kEncoder is the encoder's fault, so only it tries the next encoder. */
+StalledStage stalled_stage(const EncodeFlow &flow);
+
 /* The cut-only render (render-cuts.cpp): one decoding pipeline per clip, kept
  * alive and seeked per segment, frames placed on the output grid by the
  * caller's thread, and the song decoded, cut to the plan's length and faded

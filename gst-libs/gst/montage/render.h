@@ -124,6 +124,13 @@ struct RenderSettings {
    * main thread's), and only cancelling stops the render. Not owned; may
    * be NULL. */
   GCancellable *cancellable = nullptr;
+  /* Cut path only: a decoder, the song or the encoding pipeline that
+   * produces nothing for this long (ns, > 0) has stalled, and the render
+   * fails naming the stage that stopped (the H.264 encoder, h264parse, the
+   * muxer, the AAC encoder, the song or a clip); only a stalled H.264
+   * encoder makes it try the next encoder. Raise it for encoders that take
+   * long to start. */
+  GstClockTime stall_timeout = 30 * GST_SECOND;
 };
 
 struct RenderResult {
