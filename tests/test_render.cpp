@@ -431,7 +431,8 @@ TEST(RenderCuts, SameFramesAndSoundAsTheTimeline)
  * plan by the hole, the muxer waited for audio that never came, and after a
  * 30 s stall the render failed as "the x264enc encoder stalled", no MP4.
  * Now the hole is silence and the song after it plays where it belongs, the
- * montage complete (as the GES path renders it). */
+ * montage complete (as the GES path renders it), and the result says where
+ * the hole is (it said nothing). */
 TEST(RenderCuts, SongDamagedInTheMiddleKeepsItsPlace)
 {
   Fixture f;
@@ -471,6 +472,17 @@ TEST(RenderCuts, SongDamagedInTheMiddleKeepsItsPlace)
   EXPECT_GT(rms(audio, 0.2, 0.8), 0.25) << "the song before the damage is missing";
   EXPECT_LT(rms(audio, 1.2, 2.2), 0.02) << "the damaged stretch is not silence";
   EXPECT_GT(rms(audio, 2.7, 3.5), 0.25) << "the song after the damage is not where it belongs";
+  /* The caller is told where: one hole, inside the silence measured above
+   * and covering it, and a note naming the song. */
+  ASSERT_EQ(result.song_gaps.size(), 1u);
+  const montage::SongGap &gap = result.song_gaps[0];
+  EXPECT_GT(gap.start, 500 * GST_MSECOND);
+  EXPECT_LT(gap.start, 1200 * GST_MSECOND);
+  EXPECT_GT(gap.start + gap.duration, 2200 * GST_MSECOND);
+  EXPECT_LT(gap.start + gap.duration, 2700 * GST_MSECOND);
+  ASSERT_EQ(result.notes.size(), 1u);
+  EXPECT_NE(result.notes[0].find(f.song.uri), std::string::npos) << result.notes[0];
+  EXPECT_NE(result.notes[0].find("has a hole from"), std::string::npos) << result.notes[0];
   if (!HasFailure())
     g_unlink(out.c_str());
   g_unlink(damaged.c_str());
@@ -1358,6 +1370,8 @@ TEST(RenderCuts, StalledEncoderIsNamedAndFallsBack)
   ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err))
       << (err ? err->message : "");
   EXPECT_EQ(result.encoder, "x264enc");
+  EXPECT_TRUE(result.song_gaps.empty()) << "the song plays throughout";
+  EXPECT_TRUE(result.notes.empty()) << result.notes[0];
   ASSERT_EQ(result.fallbacks.size(), 1u);
   EXPECT_EQ(
       result.fallbacks[0].rfind("montageteststallenc: the montageteststallenc encoder stalled", 0),

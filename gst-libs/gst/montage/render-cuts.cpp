@@ -570,6 +570,8 @@ public:
           eos_ = true;
           pending_silence_ = total_ - pos_;
           if (pending_silence_ > 0)
+            gap(pending_silence_);
+          if (pending_silence_ > 0)
             GST_WARNING("the song %s ends at %.3f s, %.3f s before the plan's end: silence to it",
                         uri_.c_str(), (double)pos_ / kAudioRate,
                         (double)pending_silence_ / kAudioRate);
@@ -596,6 +598,7 @@ public:
             gst_util_uint64_scale_round(kSongGapTolerance, kAudioRate, GST_SECOND);
         if (want > pos_ + tolerance && pos_ < total_) {
           pending_silence_ = std::min(want, total_) - pos_;
+          gap(pending_silence_);
           GST_WARNING("the song %s has a hole from %.3f s to %.3f s (damaged?): silence there",
                       uri_.c_str(), (double)pos_ / kAudioRate, (double)want / kAudioRate);
           held_ = sample;
@@ -612,7 +615,18 @@ public:
     return nullptr;
   }
 
+  /* Where silence stood in for the song so far, in montage order. */
+  const std::vector<SongGap> &gaps() const { return gaps_; }
+
 private:
+  void gap(guint64 samples)
+  {
+    SongGap g;
+    g.start = gst_util_uint64_scale(pos_, GST_SECOND, kAudioRate);
+    g.duration = gst_util_uint64_scale(pos_ + samples, GST_SECOND, kAudioRate) - g.start;
+    gaps_.push_back(g);
+  }
+
   /* Up to kSilenceChunk samples of the pending silence (faded like the
    * song: silence either way). */
   GstBuffer *silence()
@@ -679,6 +693,7 @@ private:
   guint64 pending_silence_ = 0;      /* samples of silence to give before more song */
   std::optional<guint64> first_pts_; /* the first piece's timestamp in samples */
   GstSample *held_ = nullptr;        /* the piece after a hole, given once it is filled */
+  std::vector<SongGap> gaps_;
 };
 
 /* The highest-ranked AAC encoder factory (as encodebin would pick for the
@@ -1031,7 +1046,7 @@ StalledStage stalled_stage(const EncodeFlow &flow)
 Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
                     const std::vector<ClipAnalysis> &clips, const RenderSettings &settings,
                     const std::string &tmp_path, const std::string &encoder, Interrupt &interrupt,
-                    std::string &failed_uri, GError **error)
+                    std::string &failed_uri, std::vector<SongGap> &song_gaps, GError **error)
 {
   static gsize once = 0;
   if (g_once_init_enter(&once)) {
@@ -1243,6 +1258,7 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
     failed_uri.clear();
     outcome = Outcome::kFailed;
   }
+  song_gaps = audio.gaps();
   if (outcome == Outcome::kDone && settings.progress)
     settings.progress(plan.duration, plan.duration);
   if (err)

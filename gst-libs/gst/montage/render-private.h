@@ -208,11 +208,12 @@ StalledStage stalled_stage(const EncodeFlow &flow);
  * out by hand; both encoded (`encoder` for video, the highest-ranked AAC
  * encoder for audio) and muxed to MP4 in `tmp_path`. On failure sets `error`; `failed_uri` names an
  * input that could not be decoded or sought. Every wait checks `interrupt`:
- * cancelled, it fails with G_IO_ERROR_CANCELLED and no failed_uri. */
+ * cancelled, it fails with G_IO_ERROR_CANCELLED and no failed_uri. `song_gaps`
+ * gets where the song was silent (RenderResult::song_gaps) in this attempt. */
 Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
                     const std::vector<ClipAnalysis> &clips, const RenderSettings &settings,
                     const std::string &tmp_path, const std::string &encoder, Interrupt &interrupt,
-                    std::string &failed_uri, GError **error);
+                    std::string &failed_uri, std::vector<SongGap> &song_gaps, GError **error);
 
 } // namespace render_detail
 } // namespace montage

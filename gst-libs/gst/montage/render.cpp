@@ -1113,7 +1113,7 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
     Outcome outcome = timeline ? run_render(timeline, tmp_uri, encoder, settings, plan.duration,
                                             interrupt, local.failed_uri, &err)
                                : render_cuts(plan, song, clips, settings, tmp_path, encoder,
-                                             interrupt, local.failed_uri, &err);
+                                             interrupt, local.failed_uri, local.song_gaps, &err);
     if (interrupt.cancelled()) {
       /* Whatever failed on the way out is no input's fault. */
       local.failed_uri.clear();
@@ -1125,6 +1125,19 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
     }
     if (outcome == Outcome::kDone) {
       local.encoder = encoder;
+      for (const SongGap &gap : local.song_gaps) {
+        const GstClockTime end = gap.start + gap.duration;
+        gchar *note = g_strdup_printf(
+            end >= plan.duration
+                ? "the song %s ends at %.3f s, %.3f s before the montage does (damaged or cut "
+                  "short?): the montage is silent from there to its end"
+                : "the song %s has a hole from %.3f s, %.3f s long (damaged?): the montage is "
+                  "silent there and the song after it keeps its place",
+            song.uri.c_str(), gap.start / (double)GST_SECOND, gap.duration / (double)GST_SECOND);
+        GST_WARNING("%s", note);
+        local.notes.push_back(note);
+        g_free(note);
+      }
       done = true;
       break;
     }

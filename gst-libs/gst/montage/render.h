@@ -133,6 +133,13 @@ struct RenderSettings {
   GstClockTime stall_timeout = 30 * GST_SECOND;
 };
 
+/* A stretch of the montage where the song gave no sound and silence was put
+ * in its place. */
+struct SongGap {
+  GstClockTime start = 0;    /* montage time (= song time) where the silence starts, ns */
+  GstClockTime duration = 0; /* its length, ns (> 0) */
+};
+
 struct RenderResult {
   std::string encoder;                 /* the factory that produced the file */
   std::vector<std::string> fallbacks;  /* "factory: reason" for each encoder given up on */
@@ -142,6 +149,19 @@ struct RenderResult {
    * clip, plan again and render again. */
   std::string failed_uri;
   RenderPath path = RenderPath::kAuto; /* the path taken: kTimeline or kCuts */
+  /* Cut path: each hole of more than 20 ms in the song's timestamps (a song
+   * damaged part-way decodes with one where the demuxer skipped the damaged
+   * part) and the end of a song that stops before the plan's end, in montage
+   * order: the file is complete and in sync, but silent there. Empty when
+   * the song played throughout, and always along the timeline path, which
+   * fills such holes too (GES's audio track is silent where the song has no
+   * samples) without telling. */
+  std::vector<SongGap> song_gaps;
+  /* One sentence a user can read for each degradation of the file written
+   * that is not a failure (each of song_gaps, with the song's URI); the
+   * same is logged with GST_WARNING (category montagerender). A tool
+   * should show each as a warning. */
+  std::vector<std::string> notes;
 };
 
 /* Renders `plan` to settings.output_path as MP4 (H.264 video, AAC audio),
@@ -153,7 +173,8 @@ struct RenderResult {
  * settings.timeline.audio_fade_out, and the same encoder probing and
  * fallback. A song that decodes with a hole in its timestamps (damaged
  * part-way) or ends before plan.duration is silent there; the song after a
- * hole keeps its place (docs/render.md, "The cut path"). The file is written under a
+ * hole keeps its place (docs/render.md, "The cut path"); along the cut
+ * path, result->song_gaps and result->notes say where. The file is written under a
  * temporary name in the same directory and renamed into place only after a
  * clean EOS, so a failure never leaves a half-written output. Returns false
  * with `error` set when no encoder works, an input fails to decode or seek
