@@ -768,6 +768,25 @@ TEST(RenderTimeline, FileMadeAgainUnderTheSameName)
  * at that moment). Along the timeline path, discovering the clips ran a
  * main loop on that context on the render's thread; along both, every wait
  * of the render dispatched it. This thread waits without iterating it. */
+/* The main thread, whose global default context a render dispatches, is
+ * told from a worker by each system's own test (gettid() on Linux, which
+ * alone was used, and nothing else built elsewhere) or, where there is none,
+ * by the thread that loaded the library: both must agree here, where the
+ * test program links the library. */
+TEST(RenderThreads, MainThreadIsToldFromWorkers)
+{
+  EXPECT_TRUE(montage::render_detail::on_main_thread());
+  EXPECT_TRUE(montage::render_detail::on_loading_thread());
+  bool main_there = true, loading_there = true;
+  std::thread worker([&] {
+    main_there = montage::render_detail::on_main_thread();
+    loading_there = montage::render_detail::on_loading_thread();
+  });
+  worker.join();
+  EXPECT_FALSE(main_there);
+  EXPECT_FALSE(loading_there);
+}
+
 TEST(RenderThreads, WorkerRenderDispatchesNoneOfTheMainContext)
 {
   for (montage::RenderPath path : {montage::RenderPath::kTimeline, montage::RenderPath::kCuts}) {

@@ -91,6 +91,18 @@ void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gp
 /* True when `obj` is `ancestor` or sits inside it. */
 bool is_inside(GstObject *obj, GstElement *ancestor);
 
+/* True on the process's first thread, to which the global default main
+ * context belongs by convention (Interrupt dispatches it there when no
+ * context is pushed): gettid() == getpid() on Linux, pthread_main_np() on macOS
+ * and the BSDs, on_loading_thread() elsewhere. Any thread; never blocks. */
+bool on_main_thread();
+
+/* True on the thread that loaded libgstmontage (its static initialisers
+ * ran there): the first thread when the library is linked into the
+ * program. on_main_thread()'s answer on systems without a test of their
+ * own. */
+bool on_loading_thread();
+
 /* What a render does whenever it waits (for a bus message, a decoded frame,
  * room in the encoder's queue): dispatches what is ready on the calling
  * thread's own main context, where the caller may keep the sources that

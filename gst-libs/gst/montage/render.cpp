@@ -9,8 +9,15 @@
 #include <glib/gstdio.h>
 
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#elif defined(__APPLE__)
+#include <pthread.h>
+#elif defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__DragonFly__)
+#include <pthread.h>
+#include <pthread_np.h>
+#endif
 
 #include <algorithm>
 #include <condition_variable>
@@ -84,18 +91,36 @@ bool is_inside(GstObject *obj, GstElement *ancestor)
   return false;
 }
 
-/* True on the process's first thread (Linux: its thread id is the process
- * id), which the global default main context belongs to by convention.
- * GLib has no portable way to tell: g_main_context_is_owner() on the global
- * default context is true only while this thread has acquired it (inside
- * g_main_loop_run() or g_main_context_acquire()), and the tool renders from
- * its main thread without running a loop, so it would leave the tool's
- * Ctrl-C sources undispatched; GLib keeps no public record of the main
- * thread. Other systems need their own test here (pthread_main_np() on the
- * BSDs and macOS). */
-static bool on_main_thread()
+/* The thread that loaded this library: a library linked into the program
+ * (the tool, the tests) is loaded, and this initialised, before main() runs,
+ * on the process's first thread. */
+static GThread *const loading_thread = g_thread_self();
+
+bool on_loading_thread()
 {
+  return g_thread_self() == loading_thread;
+}
+
+/* GLib has no portable way to tell the main thread: g_main_context_is_owner()
+ * on the global default context is true only while this thread has acquired
+ * it (inside g_main_loop_run() or g_main_context_acquire()), and the tool
+ * renders from its main thread without running a loop, so it would leave the
+ * tool's Ctrl-C sources undispatched; GLib keeps no public record of the main
+ * thread. Each system's own test is used where there is one: on Linux the
+ * first thread's id is the process id (gettid(), through syscall() as glibc
+ * before 2.30 has no wrapper); macOS and the BSDs have pthread_main_np().
+ * Elsewhere (Windows, other Unixes) the thread that loaded the library stands
+ * in for it, which is right for a library linked into the program and wrong
+ * only for one loaded later from another thread (as a plugin can be). */
+bool on_main_thread()
+{
+#if defined(__linux__)
   return (pid_t)syscall(SYS_gettid) == getpid();
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__DragonFly__)
+  return pthread_main_np() == 1;
+#else
+  return on_loading_thread();
+#endif
 }
 
 /* The context Interrupt dispatches, or NULL for none. The render needs
