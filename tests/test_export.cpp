@@ -643,13 +643,68 @@ TEST(Export, XgesRefusesFootageGesCannotReach)
   g_clear_error(&err);
   EXPECT_TRUE(dir_entries(dir).empty()) << "nothing written";
 
-  /* Ending at 7.26 + 0.08 = 7.34 s: within the 7.36 s GES reaches. */
-  Fixture within = make_fixture(25, 1, clips, song, {{0, 10, 50}, {0, 2, 168}});
+  /* Ending at 6.54 + 0.8 = 7.34 s: within the 7.36 s GES reaches. (This
+   * was 0.08 s from 7.26 s after 0.4 s from 2.54 s, which GES decodes no
+   * frame of: Export.XgesRefusesProgramStreamClipsGesCannotDecode.) */
+  Fixture within = make_fixture(25, 1, clips, song, {{0, 30, 62}, {0, 20, 150}});
   ASSERT_TRUE(export_plan(within.plan, within.song, within.clips, path, ExportOptions(), &err))
       << (err ? err->message : "");
   ExportedEdit back;
   ASSERT_TRUE(read_export(path, back, &err)) << (err ? err->message : "");
   expect_matches(within, back, true, ".xges within reach");
+  remove_dir(dir);
+}
+
+/* cityCC0.mpg is an MPEG program stream: no index, so GES's ACCURATE seek
+ * to a clip's in-point lands late and the decoder waits for the next
+ * I-frame. A 0.32 s clip from 5.02 s got no frame, and ges-launch-1.0
+ * failed the whole project it was written into ("No valid frames decoded
+ * before end of stream"). Such a plan is now refused, naming the clip and
+ * what to do; clips GES plays (1.2 s from 3.02 s) are written. Each case
+ * was checked with ges-launch-1.0 +clip. */
+TEST(Export, XgesRefusesProgramStreamClipsGesCannotDecode)
+{
+  const std::string c = montage_test::media_path("cityCC0.mpg");
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  if (c.empty() || song.empty())
+    return;
+  const std::vector<ClipAnalysis> clips = {clip(c, 25, 1, 8.14, 0.54)};
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/short.xges";
+  /* Source frames 62 (0.54 + 2.48 = 3.02 s) and 112 (5.02 s). */
+  Fixture shorter = make_fixture(25, 1, clips, song, {{0, 30, 62}, {0, 8, 112}});
+  GError *err = nullptr;
+  EXPECT_FALSE(export_plan(shorter.plan, shorter.song, shorter.clips, path, ExportOptions(), &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)) << err->message;
+  EXPECT_NE(std::string(err->message).find("the clip at 1.200 s shows " + c + " from 5.020 s"),
+            std::string::npos)
+      << err->message;
+  EXPECT_NE(std::string(err->message).find("MPEG program stream"), std::string::npos)
+      << err->message;
+  g_clear_error(&err);
+  EXPECT_TRUE(dir_entries(dir).empty()) << "nothing written";
+
+  /* 0.4 s from 2.54 s, alone: no frame either. */
+  Fixture early = make_fixture(25, 1, clips, song, {{0, 10, 50}});
+  EXPECT_FALSE(export_plan(early.plan, early.song, early.clips, path, ExportOptions(), &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("from 2.540 s for 0.400 s"), std::string::npos)
+      << err->message;
+  g_clear_error(&err);
+  EXPECT_TRUE(dir_entries(dir).empty()) << "nothing written";
+
+  /* GES plays these: 1.2 s from 3.02 s; 0.92 s from 5.66 s (which a plain
+   * seek of uridecodebin, tried first as the check, decoded no frame of:
+   * only GES itself says what GES plays). */
+  for (const Cut &cut : {Cut{0, 30, 62}, Cut{0, 23, 128}}) {
+    Fixture longer = make_fixture(25, 1, clips, song, {cut});
+    ASSERT_TRUE(export_plan(longer.plan, longer.song, longer.clips, path, ExportOptions(), &err))
+        << (err ? err->message : "");
+    ExportedEdit back;
+    ASSERT_TRUE(read_export(path, back, &err)) << (err ? err->message : "");
+    expect_matches(longer, back, true, ".xges of a clip GES decodes");
+  }
   remove_dir(dir);
 }
 

@@ -406,6 +406,111 @@ bool within_ges_reach(GESTimeline *timeline, GError **error)
   return ok;
 }
 
+/* True when the file GES discovered as `asset` is an MPEG program stream
+ * (video/mpeg, systemstream=true: .mpg, .vob). */
+bool is_program_stream(GESAsset *asset)
+{
+  GstDiscovererInfo *info = ges_uri_clip_asset_get_info(GES_URI_CLIP_ASSET(asset));
+  GstDiscovererStreamInfo *top = info ? gst_discoverer_info_get_stream_info(info) : nullptr;
+  bool ps = false;
+  if (top) {
+    GstCaps *caps = gst_discoverer_stream_info_get_caps(top);
+    const GstStructure *st =
+        caps && gst_caps_get_size(caps) ? gst_caps_get_structure(caps, 0) : nullptr;
+    gboolean system = FALSE;
+    ps = st && gst_structure_has_name(st, "video/mpeg") &&
+         gst_structure_get_boolean(st, "systemstream", &system) && system;
+    if (caps)
+      gst_caps_unref(caps);
+    gst_discoverer_stream_info_unref(top);
+  }
+  return ps;
+}
+
+/* Whether GES plays a clip of `asset` from `inpoint` for `duration` (ns):
+ * a timeline of that clip alone, video only, played as fast as it decodes
+ * into a fakesink by a GESPipeline, as ges-launch-1.0 plays a project. 1
+ * yes (EOS), 0 no (an ERROR first), -1 when it could not be tried (no
+ * answer within 60 s, a pipeline that does not start). */
+int ges_plays(GESAsset *asset, GstClockTime inpoint, GstClockTime duration)
+{
+  GESTimeline *timeline = GES_TIMELINE(gst_object_ref_sink(ges_timeline_new()));
+  ges_timeline_add_track(timeline, GES_TRACK(ges_video_track_new()));
+  GESLayer *layer = ges_timeline_append_layer(timeline);
+  GESPipeline *pipeline = GES_PIPELINE(gst_object_ref_sink(ges_pipeline_new()));
+  int answer = -1;
+  if (ges_layer_add_asset(layer, asset, 0, inpoint, duration, GES_TRACK_TYPE_VIDEO) &&
+      ges_timeline_commit_sync(timeline) && ges_pipeline_set_timeline(pipeline, timeline)) {
+    GstElement *vsink = gst_element_factory_make("fakesink", nullptr);
+    if (vsink) {
+      g_object_set(vsink, "sync", FALSE, NULL);
+      ges_pipeline_preview_set_video_sink(pipeline, vsink);
+    }
+    ges_pipeline_set_mode(pipeline, GES_PIPELINE_MODE_PREVIEW_VIDEO);
+    GstBus *bus = gst_element_get_bus(GST_ELEMENT(pipeline));
+    if (gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_PLAYING) !=
+        GST_STATE_CHANGE_FAILURE) {
+      GstMessage *msg = gst_bus_timed_pop_filtered(
+          bus, 60 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+      if (msg) {
+        answer = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS ? 1 : 0;
+        gst_message_unref(msg);
+      }
+    }
+    gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_NULL);
+    gst_object_unref(bus);
+  }
+  gst_object_unref(pipeline);
+  gst_object_unref(timeline);
+  return answer;
+}
+
+/* False, with `error` set, when a video clip of `timeline` comes from an
+ * MPEG program stream and GES's seek to its in-point gives no frame before
+ * its end. Such a file has no index: mpegpsdemux finds the target from the
+ * packets' clock references and its ACCURATE seeks land late (0.5-0.9 s in
+ * cityCC0.mpg), and the decoder then waits for the next I-frame; a clip
+ * that ends first gets no frame, and ges-launch-1.0 fails the whole project
+ * ("No valid frames decoded before end of stream": 0.3 s from 5.0 s of
+ * cityCC0.mpg; 1 s from 3.0 s renders). Our own renders seek such files
+ * differently (render.cpp, render-cuts.cpp); a saved project cannot. Each
+ * clip of such a file is played by GES alone (ges_plays()). */
+bool decodable_in_ges(GESTimeline *timeline, GError **error)
+{
+  bool ok = true;
+  GList *layers = ges_timeline_get_layers(timeline);
+  for (GList *l = layers; l && ok; l = l->next) {
+    GList *placed = ges_layer_get_clips(GES_LAYER(l->data));
+    for (GList *c = placed; c && ok; c = c->next) {
+      GESTimelineElement *el = GES_TIMELINE_ELEMENT(c->data);
+      GESAsset *asset = ges_extractable_get_asset(GES_EXTRACTABLE(el));
+      if (!asset || !GES_IS_URI_CLIP_ASSET(asset) ||
+          !(ges_clip_get_supported_formats(GES_CLIP(el)) & GES_TRACK_TYPE_VIDEO) ||
+          !is_program_stream(asset))
+        continue;
+      if (ges_plays(asset, el->inpoint, el->duration) != 0)
+        continue;
+      const std::string file = uri_to_path(ges_asset_get_id(asset));
+      gchar *why = g_strdup_printf(
+          "the clip at %.3f s shows %s from %.3f s for %.3f s, but GES (Pitivi, ges-launch-1.0) "
+          "decodes no frame there: the file is an MPEG program stream, which has no index, so "
+          "GES's seek lands after the in-point and the next I-frame comes after the clip's end "
+          "(ges-launch-1.0 would fail the whole project: \"No valid frames decoded before end "
+          "of stream\"). Remux its picture into Matroska, whose index GES seeks by "
+          "(gst-launch-1.0 filesrc location=\"%s\" ! mpegpsdemux ! mpegvideoparse ! "
+          "matroskamux ! filesink location=clip.mkv), and plan with that file, or export .otio, "
+          ".fcpxml or .edl.",
+          el->start / (double)GST_SECOND, file.c_str(), el->inpoint / (double)GST_SECOND,
+          el->duration / (double)GST_SECOND, file.c_str());
+      ok = fail_arg(error, why);
+      g_free(why);
+    }
+    g_list_free_full(placed, gst_object_unref);
+  }
+  g_list_free_full(layers, gst_object_unref);
+  return ok;
+}
+
 bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
                 const std::string &path, const ExportOptions &options, GError **error)
 {
@@ -424,7 +529,7 @@ bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<Cl
                                          options.width, options.height, error);
   if (!timeline)
     return false;
-  if (!within_ges_reach(timeline, error)) {
+  if (!within_ges_reach(timeline, error) || !decodable_in_ges(timeline, error)) {
     gst_object_unref(timeline);
     return false;
   }

@@ -47,7 +47,8 @@
  * check that what was written means what was planned.
  *
  * All functions are safe to call from any one thread at a time; none aborts.
- * The .xges writer runs GES asset discovery synchronously, the .otio and
+ * The .xges writer runs GES asset discovery synchronously (and has GES play
+ * each clip of an MPEG program stream), the .otio and
  * .fcpxml writers probe each clip file for its length (GstDiscoverer), and the .xges
  * reader iterates the calling thread's default GMainContext until GES has
  * loaded the project (at most 120 s): call them from the application's
@@ -105,6 +106,9 @@ struct ExportOptions {
  * state (no segments, a rate <= 0, a segment's clip index outside `clips`,
  * a segment off the frame grid, overlapping the one before or starting
  * before its clip's first_frame, a URI that is not an absolute file:// URI,
+ * for .xges a clip past the length GES reaches in its file or a clip of an
+ * MPEG program stream that GES's seek decodes no frame of (the message
+ * names the clip and what to do; docs/export.md),
  * an EDL of more than 999
  * events, a start_hour past 23, a size that is odd or below 16); GES's
  * error (GST_RESOURCE_ERROR_*) when a .xges input cannot be loaded;
