@@ -1102,25 +1102,17 @@ int cmd_make(int argc, char **argv)
     }
     /* A clip given and left out of the montage is a problem with the
      * input, shown also where the remarks are not (no terminal, a log):
-     * its note is a warning. It vanished from scripted runs' output. */
-    std::vector<bool> used(clips.size(), false);
-    for (const montage::Segment &seg : plan.segments)
-      if (seg.clip < used.size())
-        used[seg.clip] = true;
-    for (const std::string &note : plan.notes) {
-      bool left_out = false;
-      for (size_t c = 0; c < clips.size() && !left_out; c++)
-        left_out = !used[c] && note.find("'" + clips[c].path + "'") != std::string::npos;
-      /* -d longer than the song (the planner's note, planner.cpp
-       * find_end()): the montage is shorter than asked, a problem with the
-       * input too. It was a remark, shown only on a terminal or with -v, so
-       * a script or CI log never learnt why the file came out short. */
-      const bool past_song = g_str_has_prefix(note.c_str(), "The requested duration ") &&
-                             note.find(" is longer than the song") != std::string::npos;
-      if (left_out || past_song)
-        warn("%s", note.c_str());
+     * its note is a warning. It vanished from scripted runs' output. So is
+     * -d longer than the song (the montage is shorter than asked): a
+     * remark, shown only on a terminal or with -v, never told a script or
+     * CI log why the file came out short. The planner's kinds say which
+     * notes these are (montage::note_kind). */
+    for (const montage::PlanNote &note : plan.notes) {
+      if (note.kind == montage::note_kind::kClipUnused ||
+          note.kind == montage::note_kind::kDurationPastSong)
+        warn("%s", note.text.c_str());
       else
-        info("  note: %s", note.c_str());
+        info("  note: %s", note.text.c_str());
     }
     if (!opt_no_render) /* else the result line says it */
       info("planned %zu segment(s), %.2f s at %d/%d fps", plan.segments.size(), plan.duration / 1e9,
@@ -1241,6 +1233,10 @@ int cmd_make(int argc, char **argv)
   }
   for (const std::string &f : result.fallbacks)
     warn("encoder not used: %s", f.c_str());
+  /* What the render had to make up (a hole in the song filled with
+   * silence, RenderResult::notes): the montage differs from the plan. */
+  for (const std::string &n : result.notes)
+    warn("%s", n.c_str());
   if (!rendered) {
     warn("rendering failed: %s", err->message);
     g_clear_error(&err);

@@ -177,8 +177,8 @@ void end_stream_soon(Live *live)
 gboolean on_interrupt(Live *live, int signum)
 {
   if (live->interrupts++ == 0) {
-    g_printerr("gst-montage: stopping the live mix here; the file keeps what was mixed so far "
-               "(interrupt again to abandon it)\n");
+    fprintf(stderr, "gst-montage: stopping the live mix here; the file keeps what was mixed so far "
+                    "(interrupt again to abandon it)\n");
     /* The mix ends at this running time on every branch (the probes below):
      * the frames each one has already passed on reach at least here. */
     if (GstClock *clock = gst_element_get_clock(live->pipeline)) {
@@ -371,10 +371,10 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data)
     double total = 0.0;
     gst_structure_get_uint64(s, "running-time", &t);
     gst_structure_get_double(s, "total", &total);
-    g_printerr("%8.3f s  %s -> %s (%s, score %.2f)\n", t / 1e9,
-               clip_name(live, gst_structure_get_string(s, "previous-pad")).c_str(),
-               clip_name(live, gst_structure_get_string(s, "new-pad")).c_str(),
-               gst_structure_get_string(s, "reason"), total);
+    fprintf(stderr, "%8.3f s  %s -> %s (%s, score %.2f)\n", t / 1e9,
+            clip_name(live, gst_structure_get_string(s, "previous-pad")).c_str(),
+            clip_name(live, gst_structure_get_string(s, "new-pad")).c_str(),
+            gst_structure_get_string(s, "reason"), total);
     break;
   }
   default:
@@ -399,7 +399,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   GError *error = nullptr;
   GstDiscoverer *disc = gst_discoverer_new(30 * GST_SECOND, &error);
   if (!disc) {
-    g_printerr("gst-montage: cannot look at the inputs: %s\n", error ? error->message : "");
+    fprintf(stderr, "gst-montage: cannot look at the inputs: %s\n", error ? error->message : "");
     g_clear_error(&error);
     return 1;
   }
@@ -407,8 +407,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   if (why.empty())
     why = unusable(disc, song, false);
   if (!why.empty()) {
-    g_printerr("gst-montage: cannot use the song %s: %s\n", montage_tool::shown(song).c_str(),
-               montage_tool::valid_utf8(why.c_str()).c_str());
+    fprintf(stderr, "gst-montage: cannot use the song %s: %s\n", montage_tool::shown(song).c_str(),
+            montage_tool::valid_utf8(why.c_str()).c_str());
     gst_object_unref(disc);
     return 1;
   }
@@ -424,22 +424,23 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     else if (no_media && !settings.verbose && settings.from_dirs.count(clip))
       not_media.push_back(montage_tool::shown_base_name(clip));
     else
-      g_printerr("gst-montage: skipping %s: %s\n", montage_tool::shown(clip).c_str(),
-                 montage_tool::valid_utf8(why.c_str()).c_str());
+      fprintf(stderr, "gst-montage: skipping %s: %s\n", montage_tool::shown(clip).c_str(),
+              montage_tool::valid_utf8(why.c_str()).c_str());
   }
   gst_object_unref(disc);
   if (!not_media.empty())
-    g_printerr("gst-montage: %s\n", montage_tool::not_media_in_dirs(not_media).c_str());
+    fprintf(stderr, "gst-montage: %s\n", montage_tool::not_media_in_dirs(not_media).c_str());
   if (clips.empty()) {
-    g_printerr("gst-montage: no usable clip: give video files GStreamer can decode (for example "
-               "MP4/H.264, WebM, AVI), or directories that hold them\n");
+    fprintf(stderr,
+            "gst-montage: no usable clip: give video files GStreamer can decode (for example "
+            "MP4/H.264, WebM, AVI), or directories that hold them\n");
     return 1;
   }
 
   const std::string encoder = montage::pick_h264_encoder(settings.encoders, &error);
   if (encoder.empty()) {
-    g_printerr("gst-montage: no working H.264 encoder: %s\n",
-               error ? error->message : "none found");
+    fprintf(stderr, "gst-montage: no working H.264 encoder: %s\n",
+            error ? error->message : "none found");
     g_clear_error(&error);
     return 1;
   }
@@ -573,8 +574,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
 
   int ret = 0;
   if (!ok) {
-    g_printerr("gst-montage: cannot build the live pipeline: %s\n",
-               error ? error->message : "elements would not link");
+    fprintf(stderr, "gst-montage: cannot build the live pipeline: %s\n",
+            error ? error->message : "elements would not link");
     ret = 1;
   } else {
     live.loop = g_main_loop_new(NULL, FALSE);
@@ -600,8 +601,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
                   SIGTERM, [](gpointer d) { return on_interrupt(static_cast<Live *>(d), SIGTERM); },
                   &live);
     if (!quiet)
-      g_printerr("Playing %zu clips live into montageselect with %s (%s)...\n", clips.size(),
-                 encoder.c_str(), settings.style.c_str());
+      fprintf(stderr, "Playing %zu clips live into montageselect with %s (%s)...\n", clips.size(),
+              encoder.c_str(), settings.style.c_str());
     if (gst_element_set_state(live.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
       live.failed = true;
       if (live.error.empty())
@@ -619,26 +620,27 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       g_source_remove(on_sigterm);
     g_main_loop_unref(live.loop);
     if (live.abandoned) {
-      g_printerr("gst-montage: interrupted: the live mix was abandoned, %s not written\n",
-                 montage_tool::shown(output).c_str());
+      fprintf(stderr, "gst-montage: interrupted: the live mix was abandoned, %s not written\n",
+              montage_tool::shown(output).c_str());
       g_unlink(tmp.c_str());
       ret = 128 + live.abandoned;
     } else if (!live.failed && live.mixed_frames.load() == 0) {
       /* mp4mux writes a video track without samples, which players refuse:
        * no file rather than one that does not play. */
-      g_printerr("gst-montage: the live mix has no video frame: no clip delivered a frame "
-                 "before the mix ended (a machine too busy to decode the clips in real time "
-                 "shows this); %s not written\n",
-                 montage_tool::shown(output).c_str());
+      fprintf(stderr,
+              "gst-montage: the live mix has no video frame: no clip delivered a frame "
+              "before the mix ended (a machine too busy to decode the clips in real time "
+              "shows this); %s not written\n",
+              montage_tool::shown(output).c_str());
       g_unlink(tmp.c_str());
       ret = 1;
     } else if (live.failed) {
-      g_printerr("gst-montage: the live mix failed: %s\n",
-                 montage_tool::valid_utf8(live.error.c_str()).c_str());
+      fprintf(stderr, "gst-montage: the live mix failed: %s\n",
+              montage_tool::valid_utf8(live.error.c_str()).c_str());
       g_unlink(tmp.c_str());
       ret = 1;
     } else if (g_rename(tmp.c_str(), output.c_str()) != 0) {
-      g_printerr("gst-montage: cannot write %s\n", montage_tool::shown(output).c_str());
+      fprintf(stderr, "gst-montage: cannot write %s\n", montage_tool::shown(output).c_str());
       ret = 1;
     } else {
       g_print("%s: live mix, %u switches\n", montage_tool::shown(output).c_str(), live.switches);
