@@ -1,0 +1,95 @@
+/* gst-montage: make an MP4's AAC track skip its encoder's priming samples.
+ *
+ * An AAC encoder puts "priming" samples in front of the signal: the decoder's
+ * first output samples come before the first input sample (the encoder's
+ * look-ahead and the MDCT's overlap). A player learns how many to drop only
+ * from the container: in MP4 (ISO/IEC 14496-12, 8.6.6) the sound track's edit
+ * list says from which media time on the track is shown, and FFmpeg's own
+ * muxer writes media_time 1024 for its encoder's 1024 samples.
+ *
+ * GStreamer 1.22's mp4mux writes media_time 0 whatever the encoder did, and
+ * offers no way to tell it otherwise (it ignores GstAudioClippingMeta, and
+ * shifting the audio's timestamps is undone by its ctts), and voaacenc and
+ * avenc_aac do not signal their priming. Players (FFmpeg, GStreamer's
+ * qtdemux ! avdec_aac, Chrome) therefore play the audio of every file
+ * rendered here late by the priming, 21-33 ms at 48 kHz: a montage's cuts
+ * show about one frame before the beat they are on.
+ *
+ * The fix, done once the muxer has finished and closed the file: the sound
+ * track's edit that shows its media (the last edit; an empty edit may come
+ * first when the audio starts after the picture) gets media_time = the
+ * priming and a segment_duration of the rest of the media (in the movie
+ * timescale, rounded down as mp4mux rounds it); the track's (tkhd) and the
+ * movie's (mvhd) durations follow. Only those numbers of the moov box are
+ * rewritten, in place: the file keeps its size and every offset in it.
+ * Measured on files written by mp4mux (appsrc ! voaacenc|avenc_aac ! aacparse
+ * ! mp4mux): the audio is then where its timestamps put it within one sample
+ * with FFmpeg and with qtdemux ! aacparse ! avdec_aac, also when the track
+ * starts with an empty edit (docs/render.md, "Audio priming").
+ *
+ * Nothing here aborts or throws; failures return false with a GError.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include <string>
+
+namespace montage
+{
+
+#define MONTAGE_MP4_ERROR (montage::mp4_error_quark())
+GQuark mp4_error_quark();
+
+enum class Mp4Error {
+  kIo = 1,     /* the file cannot be opened, read or written */
+  kNotMp4,     /* no ftyp box first, or a box whose size runs past the file's end
+                  (a truncated file), or no moov box */
+  kUnexpected, /* an MP4, but not as mp4mux writes it: no or several sound tracks,
+                  a track that is not AAC, no edit list, an edit that already
+                  skips samples or is not played at rate 1, a fragmented file,
+                  a track shorter than the priming */
+};
+
+/* The priming, in samples at the stream's sample rate, that the AAC encoder
+ * made from element factory `factory` puts in front of the signal; 0 when
+ * it is not known (an unknown encoder, or NULL).
+ *
+ * Measured with GStreamer 1.22 (appsrc ! ENCODER ! aacparse ! mp4mux at
+ * 48 kHz, stereo, several bitrates; a click's position in the decoded file
+ * against its input position, decoded with FFmpeg and with avdec_aac):
+ *   voaacenc  1600 (33.3 ms at 48 kHz)
+ *   avenc_aac 1024 (21.3 ms at 48 kHz; FFmpeg's encoder, as its muxer says)
+ * The numbers do not depend on the bitrate. */
+guint aac_encoder_priming(const char *factory);
+
+/* Makes the sound track of the finished, closed MP4 file at `path` skip
+ * `priming_samples` samples (at the track's sample rate) at its start, as
+ * described above, by rewriting its moov box in place.
+ *
+ * The file must be as mp4mux writes it: an ftyp box first, one moov box
+ * (before or after the media data, not fragmented), exactly one sound track
+ * ('soun' handler) whose sample entry is 'mp4a' with a sample rate equal to
+ * its media timescale, and an edit list for it whose edits are empty edits
+ * (media_time -1) followed by one last edit with media_time 0 at rate 1
+ * that shows the whole media (its length within one tick of the movie
+ * timescale), which must be longer than the priming. Anything else is refused before one byte is
+ * written (MONTAGE_MP4_ERROR, Mp4Error codes above, with a message naming
+ * the file and what was found), so a file this cannot understand is left
+ * as it was. Applying it twice is refused too (the edit no longer starts at
+ * media time 0). A failed write (kIo) may leave the moov partly written.
+ *
+ * `priming_samples` 0 does nothing and returns true (the file is not even
+ * opened). Returns true when the file was changed or nothing was to do. */
+bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GError **error);
+
+/* What the render paths call once the MP4 at `path` is finished and closed:
+ * looks up the priming of the AAC encoder factory `aac_factory`
+ * (aac_encoder_priming()) and applies mp4_skip_audio_priming(). A failure
+ * does not fail the render: it is reported as a GLib warning naming the
+ * file and how late its audio may be. An unknown encoder (priming 0) leaves
+ * the file as it is, logged at GST_WARNING level. Returns whether the file
+ * now skips the priming. */
+bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory);
+
+} // namespace montage
