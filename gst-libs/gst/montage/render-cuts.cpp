@@ -21,6 +21,7 @@
 #include <gst/montage/render-private.h>
 
 #include <gst/montage/encoder.h>
+#include <gst/montage/mp4priming.h>
 
 #include <gst/base/gstaggregator.h>
 
@@ -721,7 +722,8 @@ class Output {
 public:
   Output(const std::string &path, const std::string &encoder, bool preview, GstCaps *video_caps,
          gint64 stall_us, Interrupt &interrupt)
-      : watch_(encoder, preview), interrupt_(interrupt), stall_us_(stall_us), aac_(aac_encoder())
+      : watch_(encoder, preview), interrupt_(interrupt), stall_us_(stall_us), path_(path),
+        aac_(aac_encoder())
   {
     pipeline_ = gst_pipeline_new("montage-render-cuts");
     bus_ = gst_element_get_bus(pipeline_);
@@ -849,6 +851,9 @@ public:
       }
       if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
         gst_message_unref(msg);
+        /* The file closed, its sound made to skip the AAC encoder's priming. */
+        gst_element_set_state(pipeline_, GST_STATE_NULL);
+        mp4_fix_audio_priming(path_, aac_.c_str());
         return true;
       }
       GstObject *src = nullptr;
@@ -1010,7 +1015,8 @@ private:
   EncoderWatch watch_;
   Interrupt &interrupt_;
   gint64 stall_us_;
-  std::string aac_;
+  const std::string path_;        /* the MP4 written */
+  const std::string aac_;         /* the AAC encoder's factory */
   Counters counters_;             /* read by pad probes: declared before the pipeline goes */
   GstPad *muxer_video_ = nullptr; /* the muxer's pads (reffed) */
   GstPad *muxer_audio_ = nullptr;

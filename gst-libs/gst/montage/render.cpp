@@ -2,6 +2,7 @@
 #include <gst/montage/render.h>
 
 #include <gst/montage/encoder.h>
+#include <gst/montage/mp4priming.h>
 #include <gst/montage/render-private.h>
 
 #include <gst/controller/gstinterpolationcontrolsource.h>
@@ -20,7 +21,9 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -684,6 +687,16 @@ void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer)
   g_signal_connect(element, "pad-added", G_CALLBACK(on_program_stream_pad), nullptr);
 }
 
+/* "deep-element-added" of the render pipeline: the audio encoder encodebin
+ * picked, whose priming the finished file is made to skip. */
+void on_audio_encoder(GstBin *, GstBin *, GstElement *element, gpointer factory)
+{
+  GstElementFactory *f = gst_element_get_factory(element);
+  const char *klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : "";
+  if (klass && strstr(klass, "Encoder") && strstr(klass, "Audio"))
+    static_cast<std::atomic<GstElementFactory *> *>(factory)->store(f);
+}
+
 Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std::string &encoder,
                    const RenderSettings &settings, GstClockTime duration, Interrupt &interrupt,
                    std::string &failed_uri, GError **error)
@@ -696,6 +709,9 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
       g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_deep_element_added), &watch);
   gulong seeks_handler =
       g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_element_for_seeks), nullptr);
+  std::atomic<GstElementFactory *> audio_encoder{nullptr};
+  gulong audio_handler = g_signal_connect(pipeline, "deep-element-added",
+                                          G_CALLBACK(on_audio_encoder), &audio_encoder);
 
   GstEncodingProfile *profile = make_profile(encoder);
   Outcome outcome = Outcome::kDone;
@@ -757,6 +773,13 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_NULL);
   g_signal_handler_disconnect(pipeline, handler);
   g_signal_handler_disconnect(pipeline, seeks_handler);
+  g_signal_handler_disconnect(pipeline, audio_handler);
+  if (outcome == Outcome::kDone && audio_encoder.load()) { /* the file is closed */
+    gchar *tmp_path = g_filename_from_uri(tmp_uri.c_str(), nullptr, nullptr);
+    if (tmp_path)
+      mp4_fix_audio_priming(tmp_path, GST_OBJECT_NAME(audio_encoder.load()));
+    g_free(tmp_path);
+  }
   gst_object_unref(pipeline);
   return outcome;
 }
