@@ -36,6 +36,7 @@
 #include <gst/audio/audio.h>
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/encoder.h>
+#include <gst/montage/mp4priming.h>
 #include <gst/pbutils/pbutils.h>
 
 #include <algorithm>
@@ -451,6 +452,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   live.pipeline = gst_pipeline_new("live");
   std::vector<Branch *> branches;
   const std::string tmp = output + ".part";
+  std::string aac; /* the AAC encoder's factory */
   bool ok = true;
 
   GstElement *sel = make("montageselect", live.pipeline, &error);
@@ -548,6 +550,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       gst_bin_add(GST_BIN(live.pipeline), aenc);
     ok = dec && conv && res && sync && beat && tee && bq && aq && aconv && aenc;
     if (ok) {
+      aac = GST_OBJECT_NAME(gst_element_get_factory(aenc));
       g_object_set(dec, "uri", to_uri(song).c_str(), NULL);
       gst_util_set_object_arg(G_OBJECT(beat), "mode", "live");
       g_object_set(beat, "min-bpm", settings.tempo.min_bpm, "max-bpm", settings.tempo.max_bpm,
@@ -619,6 +622,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     if (on_sigterm)
       g_source_remove(on_sigterm);
     g_main_loop_unref(live.loop);
+    if (!live.abandoned && !live.failed && live.mixed_frames.load() > 0) /* the file kept */
+      montage::mp4_fix_audio_priming(tmp, aac.c_str());
     if (live.abandoned) {
       fprintf(stderr, "gst-montage: interrupted: the live mix was abandoned, %s not written\n",
               montage_tool::shown(output).c_str());
