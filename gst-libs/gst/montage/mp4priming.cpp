@@ -123,14 +123,16 @@ const Box *find(const std::vector<Box> &boxes, const char *type)
   return nullptr;
 }
 
-/* A full box's version (0 or 1) and whether its payload holds `need0` or
- * `need1` bytes for that version; false with an error otherwise. */
-bool full_box(const Box *b, gsize need0, gsize need1, const std::string &path, GError **error)
+/* Whether `b`, a full box of type `type`, is there in version 0 or 1 and
+ * holds `need0` or `need1` bytes for that version; false with an error
+ * otherwise. */
+bool full_box(const Box *b, const char *type, gsize need0, gsize need1, const std::string &path,
+              GError **error)
 {
   if (b && b->size >= 4 && b->payload[0] <= 1 && b->size >= (b->payload[0] ? need1 : need0))
     return true;
   set_error(error, Mp4Error::kUnexpected, "%s: %s '%s' box", path.c_str(),
-            b ? "a short or unknown version of its" : "no", b ? b->type.c_str() : "needed");
+            b ? "a short or unknown version of its" : "no", type);
   return false;
 }
 
@@ -151,7 +153,7 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, const std::string &path
     set_error(error, Mp4Error::kUnexpected, "%s: no mvhd box in its moov", path.c_str());
     return false;
   }
-  if (!full_box(mvhd, 20, 32, path, error))
+  if (!full_box(mvhd, "mvhd", 20, 32, path, error))
     return false;
   const bool mvhd_v1 = mvhd->payload[0] == 1;
   const guint32 movie_scale = rd32(mvhd->payload + (mvhd_v1 ? 20 : 12));
@@ -171,7 +173,7 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, const std::string &path
     if (!children(trak.payload, trak.size, "trak", path, t, error))
       return false;
     const Box *tkhd = find(t, "tkhd"), *m = find(t, "mdia");
-    if (!full_box(tkhd, 24, 36, path, error))
+    if (!full_box(tkhd, "tkhd", 24, 36, path, error))
       return false;
     tkhds.push_back(*tkhd);
     if (!m || !children(m->payload, m->size, "mdia", path, mdia, error)) {
@@ -202,7 +204,7 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, const std::string &path
   if (!children(find(sound, "mdia")->payload, find(sound, "mdia")->size, "mdia", path, mdia, error))
     return false;
   const Box *mdhd = find(mdia, "mdhd"), *mi = find(mdia, "minf");
-  if (!full_box(mdhd, 20, 32, path, error))
+  if (!full_box(mdhd, "mdhd", 20, 32, path, error))
     return false;
   const bool mdhd_v1 = mdhd->payload[0] == 1;
   const guint32 media_scale = rd32(mdhd->payload + (mdhd_v1 ? 20 : 12));
@@ -253,7 +255,7 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, const std::string &path
     set_error(error, Mp4Error::kUnexpected, "%s: its sound track has no edit list", path.c_str());
     return false;
   }
-  if (!full_box(elst, 8, 8, path, error))
+  if (!full_box(elst, "elst", 8, 8, path, error))
     return false;
   const bool elst_v1 = elst->payload[0] == 1;
   const gsize entry_size = elst_v1 ? 20 : 12;
