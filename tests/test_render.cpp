@@ -683,6 +683,50 @@ TEST(RenderTimeline, ExactlyThePlansFramesOnThePlannersGrid)
   g_unlink(out.c_str());
 }
 
+/* A dissolve whose later segment opens on its shot's first frame (in-point
+ * 0: no footage before it to overlap with) is rendered as a cut, and the
+ * result says so (the tool warns): it was a debug-log line only, and the
+ * plan and its exports still said dissolve. With footage to spare (in-point
+ * 1 s) the dissolve is made and nothing is said. */
+TEST(RenderTimeline, DissolveWithoutFootageToSpareIsACutAndSaid)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("spare-"));
+  for (GstClockTime inpoint : std::initializer_list<GstClockTime>{0, GST_SECOND}) {
+    SCOPED_TRACE(testing::Message() << "in-point " << inpoint / 1e9 << " s");
+    montage::Plan plan;
+    plan.fps_n = 24;
+    const guint64 cuts[] = {0, 12, 24};
+    for (size_t i = 0; i + 1 < G_N_ELEMENTS(cuts); i++) {
+      montage::Segment seg;
+      seg.clip = i;
+      seg.start = montage::frame_time(cuts[i], 24, 1);
+      seg.duration = montage::frame_time(cuts[i + 1], 24, 1) - seg.start;
+      seg.inpoint = i == 0 ? GST_SECOND : inpoint;
+      seg.beat_time = seg.start;
+      plan.segments.push_back(seg);
+    }
+    plan.duration = montage::frame_time(cuts[2], 24, 1);
+    std::string out = tmp_file("montage-render-spare.mp4");
+    montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kTimeline, out);
+    settings.timeline.transitions = {montage::Transition::kCut, montage::Transition::kDissolve};
+    settings.timeline.transition_durations = {0, 250 * GST_MSECOND};
+    montage::RenderResult result;
+    GError *err = nullptr;
+    ASSERT_TRUE(montage::render_plan(plan, f.song, f.clips, settings, &result, &err))
+        << (err ? err->message : "");
+    EXPECT_EQ(decode_frames(out).size(), cuts[2]);
+    if (inpoint == 0) {
+      ASSERT_EQ(result.notes.size(), 1u);
+      EXPECT_NE(result.notes[0].find("the dissolve at 0.500 s is a cut"), std::string::npos)
+          << result.notes[0];
+    } else {
+      EXPECT_TRUE(result.notes.empty()) << result.notes[0];
+    }
+    g_unlink(out.c_str());
+  }
+}
+
 /* GES counts a clip's frames from its own start: its k-th frame at start +
  * k * frame length truncated. A clip starting where the truncated output grid
  * is 2/3 ns early (frame 2 at 30 fps: 66666666 ns) and ending on the grid

@@ -604,8 +604,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
                   SIGTERM, [](gpointer d) { return on_interrupt(static_cast<Live *>(d), SIGTERM); },
                   &live);
     if (!quiet)
-      fprintf(stderr, "Playing %zu clips live into montageselect with %s (%s)...\n", clips.size(),
-              encoder.c_str(), settings.style.c_str());
+      fprintf(stderr, "Playing %zu clip%s live into montageselect with %s (%s)...\n", clips.size(),
+              clips.size() == 1 ? "" : "s", encoder.c_str(), settings.style.c_str());
     if (gst_element_set_state(live.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
       live.failed = true;
       if (live.error.empty())

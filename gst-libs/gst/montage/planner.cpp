@@ -1060,12 +1060,12 @@ PlanResult Planner::run()
   if (shortened > 0)
     add_note(plan, NoteSeverity::kInfo, note_kind::kShortened,
              std::to_string(shortened) + " of " + std::to_string(plan.segments.size()) +
-                 " segments were cut after fewer beats than planned because no shot "
-                 "was long enough.");
+                 (shortened == 1 ? " segments was" : " segments were") +
+                 " cut after fewer beats than planned because no shot was long enough.");
   if (off_beat > 0)
     add_note(plan, NoteSeverity::kWarning, note_kind::kOffBeat,
-             std::to_string(off_beat) +
-                 " cuts are off the beat because no shot could hold the time to the "
+             std::to_string(off_beat) + (off_beat == 1 ? " cut is" : " cuts are") +
+                 " off the beat because no shot could hold the time to the "
                  "next beat: add clips with longer shots.");
   if (result_.reused > 0 && reused_instead == 0)
     add_note(plan, NoteSeverity::kWarning, note_kind::kFootageReused,

@@ -885,10 +885,13 @@ bool timeline_is_cut_only(const Plan &plan, const TimelineOptions &options)
 namespace
 {
 
-/* build_timeline(), waiting for discoveries through `interrupt`. */
+/* build_timeline(), waiting for discoveries through `interrupt`; `notes`,
+ * when given, gets a sentence for each dissolve made a cut (no footage to
+ * spare around it). */
 GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
                            const std::vector<ClipAnalysis> &clips, gint width, gint height,
-                           GError **error, const TimelineOptions &options, Interrupt &interrupt)
+                           GError **error, const TimelineOptions &options, Interrupt &interrupt,
+                           std::vector<std::string> *notes = nullptr)
 {
   init_ges();
   GESTimeline *timeline = ges_timeline_new_audio_video();
@@ -951,7 +954,14 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
     const Shot *cur = shot_of(plan.segments[i], clips);
     if (!prev || !cur || inpoint[i - 1] + duration[i - 1] + after + frame > prev->end ||
         inpoint[i] < cur->start + before) {
-      GST_INFO("no footage to spare around cut %zu: a cut instead of a dissolve", i);
+      gchar *note = g_strdup_printf(
+          "the dissolve at %.3f s is a cut: its shots have no footage to spare around it (%.3f s "
+          "before the in-point of segment %zu and after the end of segment %zu are needed)",
+          start[i] / (double)GST_SECOND, before / (double)GST_SECOND, i + 1, i);
+      GST_INFO("%s", note);
+      if (notes)
+        notes->push_back(note);
+      g_free(note);
       continue;
     }
     duration[i - 1] += after;
@@ -1114,9 +1124,10 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
    * context and stops when cancelled. */
   Interrupt interrupt(settings.cancellable);
   GESTimeline *timeline = nullptr;
+  std::vector<std::string> timeline_notes;
   if (path == RenderPath::kTimeline &&
       !(timeline = make_timeline(on_output_grid(plan), song, clips, settings.width, settings.height,
-                                 error, settings.timeline, interrupt)))
+                                 error, settings.timeline, interrupt, &timeline_notes)))
     return false;
 
   /* Write next to the target so the final rename stays on one file system. */
@@ -1142,6 +1153,7 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
   std::vector<std::string> encoders =
       settings.encoders.empty() ? h264_encoder_candidates() : settings.encoders;
   RenderResult local;
+  local.notes = timeline_notes;
   local.path = path;
   bool done = false;
   GError *last = nullptr;

@@ -158,8 +158,11 @@ struct RenderResult {
    * samples) without telling. */
   std::vector<SongGap> song_gaps;
   /* One sentence a user can read for each degradation of the file written
-   * that is not a failure (each of song_gaps, with the song's URI); the
-   * same is logged with GST_WARNING (category montagerender). A tool
+   * that is not a failure: each of song_gaps, with the song's URI (logged
+   * with GST_WARNING, category montagerender), and, along the timeline path,
+   * each dissolve rendered as a cut because its shots have no footage to
+   * spare around the cut (the overlap needs half the dissolve before the
+   * later segment's in-point and after the earlier one's end). A tool
    * should show each as a warning. */
   std::vector<std::string> notes;
 };
