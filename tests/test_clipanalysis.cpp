@@ -390,6 +390,27 @@ TEST(ClipAnalysis, FrameStampedAsTheOneBeforeIsAnalysedAfterIt)
   ASSERT_EQ(clip.shots.size(), 2u);
   EXPECT_EQ(clip.shots[1].start, 13 * frame);
   EXPECT_EQ(clip.shots[1].end, 40 * frame);
+
+  /* A frame given twice with its stamp (pictures 0-20, 20 again, 21-39,
+   * each at its picture's time; the cut at picture 30): the repeat takes
+   * the next slot and the frame stamped there is skipped, so the frames
+   * after it keep their stamps. Placed one after the other, every later
+   * frame was a frame late, the cut at 1.24 s. */
+  const std::string repeat = tmp.add("repeated-frame.mkv");
+  frames.clear();
+  stamps.clear();
+  for (int k = 0; k < 41; k++) {
+    const int picture = k <= 20 ? k : k - 1;
+    frames.push_back(picture < 30 ? a : b);
+    stamps.push_back(picture * frame);
+  }
+  ASSERT_TRUE(encode_frames(frames, repeat, stamps,
+                            "videoconvert ! video/x-raw,format=I420 ! matroskamux"));
+  montage::ClipAnalysis again;
+  ASSERT_TRUE(analyse(repeat, {}, kFull, again, stats));
+  ASSERT_EQ(again.cuts.size(), 1u);
+  EXPECT_EQ(again.cuts[0], 30 * frame);
+  EXPECT_EQ(again.shots.back().end, 40 * frame);
 }
 
 TEST(ClipAnalysis, KeyframePathShotsCutOnAFlashStartCleanAsInFullDecoding)

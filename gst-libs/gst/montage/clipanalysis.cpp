@@ -202,7 +202,7 @@ public:
       consumer_ = consumer;
       stopped_ = false;
       if (seek) {
-        last_ts_ = GST_CLOCK_TIME_NONE;
+        last_ts_ = last_stamped_ = GST_CLOCK_TIME_NONE;
         done_through_ = -1;
         /* SET with -1 clears an earlier pass's stop (NONE would keep it). */
         event = gst_event_new_seek(1.0, GST_FORMAT_TIME, (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | flags),
@@ -530,6 +530,7 @@ private:
     GstClockTime st = pts;
     if (GST_CLOCK_TIME_IS_VALID(pts) && self->segment_.format == GST_FORMAT_TIME)
       st = gst_segment_to_stream_time(&self->segment_, GST_FORMAT_TIME, pts);
+    const GstClockTime stamped = st;
     st = self->restamp(buf, st);
     self->frames_++;
     if (!GST_CLOCK_TIME_IS_VALID(st))
@@ -565,6 +566,7 @@ private:
           GST_CLOCK_TIME_IS_VALID(st))
         self->intervals_.push_back(st - self->last_ts_);
       self->last_ts_ = st;
+      self->last_stamped_ = stamped;
       self->consumer_(Views{self->hsv_, self->builder_.luma(), self->builder_.bgr(), st,
                             GST_BUFFER_DURATION(buf)});
     }
@@ -579,11 +581,17 @@ private:
    * 82 of 270 frames with the time of the frame before. Render places them
    * the same way (ClipDecoder::pull(), render-cuts.cpp), so a cut on such a
    * frame is where the montage shows it; skipped, as before, the cut was
-   * found one frame late and motion was measured across two frames. Other
+   * found one frame late and motion was measured across two frames. A
+   * frame stamped after the one before but no later than where that one was
+   * placed (a frame shown twice: 1, 1, 2 s) is not placed: it passes
+   * unchanged and is skipped, so the frames after it keep their stamps
+   * (placed too, each later frame would be pushed one frame late). Other
    * stamps, and a frame with no duration and no frame rate, pass unchanged. */
   GstClockTime restamp(GstBuffer *buf, GstClockTime st) const
   {
     if (!GST_CLOCK_TIME_IS_VALID(st) || !GST_CLOCK_TIME_IS_VALID(last_ts_) || st > last_ts_)
+      return st;
+    if (GST_CLOCK_TIME_IS_VALID(last_stamped_) && st > last_stamped_)
       return st;
     GstClockTime step = GST_BUFFER_DURATION(buf);
     if (!GST_CLOCK_TIME_IS_VALID(step) || step == 0)
@@ -712,6 +720,7 @@ private:
   bool stopped_ = false; /* under lock_ (set from the consumer, which runs under it) */
   guint32 wanted_seqnum_ = GST_SEQNUM_INVALID, segment_seqnum_ = GST_SEQNUM_INVALID;
   GstClockTime last_ts_ = GST_CLOCK_TIME_NONE;
+  GstClockTime last_stamped_ = GST_CLOCK_TIME_NONE; /* last_ts_'s frame as it was stamped */
   GstClockTime first_ = GST_CLOCK_TIME_NONE, end_ = GST_CLOCK_TIME_NONE;
   GstClockTime last_start_ = GST_CLOCK_TIME_NONE;
   guint64 untimed_ = 0; /* frames decoded without a timestamp, all passes */

@@ -333,6 +333,21 @@ public:
               continue;
             }
           }
+          const GstClockTime stamped = t;
+          if (GST_CLOCK_TIME_IS_VALID(t) && GST_CLOCK_TIME_IS_VALID(last_t_) && t <= last_t_ &&
+              GST_CLOCK_TIME_IS_VALID(last_stamped_) && t > last_stamped_) {
+            /* Stamped after the frame before, but where that frame was
+             * placed (below): a frame shown twice (1, 1, 2 s). Placed one
+             * frame later too, it would push every frame after it late;
+             * skipped, the frames after it keep their stamps, as the
+             * clip's analysis does (clipanalysis.cpp, restamp()). */
+            GST_LOG("%s: frame stamped %" GST_TIME_FORMAT " where the frame before was placed: "
+                    "skipped",
+                    uri_.c_str(), GST_TIME_ARGS(t));
+            gst_sample_unref(sample);
+            since = g_get_monotonic_time();
+            continue;
+          }
           if (GST_CLOCK_TIME_IS_VALID(t) && GST_CLOCK_TIME_IS_VALID(last_t_) && t <= last_t_) {
             /* Frames leave the decoder in presentation order, so one
              * stamped no later than the frame before it has a wrong stamp:
@@ -355,6 +370,7 @@ public:
           if (GST_CLOCK_TIME_IS_VALID(t)) {
             *frame = gst_buffer_ref(buf);
             *stream_time = last_t_ = t;
+            last_stamped_ = stamped;
             gst_sample_unref(sample);
             return 1;
           }
@@ -393,7 +409,7 @@ private:
   bool seek(GError **error)
   {
     drop_held();
-    last_t_ = GST_CLOCK_TIME_NONE;
+    last_t_ = last_stamped_ = GST_CLOCK_TIME_NONE;
     seeks++;
     /* A clip known to seek inaccurately is decoded on from its start. */
     verify_ = !inaccurate_;
@@ -476,6 +492,7 @@ private:
   State state_ = State::kIdle;
   GstClockTime start_ = 0;
   GstClockTime last_t_ = GST_CLOCK_TIME_NONE;             /* stream time of the last frame pulled */
+  GstClockTime last_stamped_ = GST_CLOCK_TIME_NONE;       /* ... as it was stamped */
   std::deque<std::pair<GstBuffer *, GstClockTime>> held_; /* frames given back */
 };
 
