@@ -482,6 +482,7 @@ TEST(RenderCuts, SongDamagedInTheMiddleKeepsItsPlace)
    * and covering it, and a note naming the song. */
   ASSERT_EQ(result.song_gaps.size(), 1u);
   const montage::SongGap &gap = result.song_gaps[0];
+  EXPECT_FALSE(gap.at_end) << "a hole, not the song's end";
   EXPECT_GT(gap.start, 500 * GST_MSECOND);
   EXPECT_LT(gap.start, 1200 * GST_MSECOND);
   EXPECT_GT(gap.start + gap.duration, 2200 * GST_MSECOND);

@@ -588,7 +588,7 @@ public:
           eos_ = true;
           pending_silence_ = total_ - pos_;
           if (pending_silence_ > 0)
-            gap(pending_silence_);
+            gap(pending_silence_, true);
           if (pending_silence_ > 0)
             GST_WARNING("the song %s ends at %.3f s, %.3f s before the plan's end: silence to it",
                         uri_.c_str(), (double)pos_ / kAudioRate,
@@ -637,9 +637,10 @@ public:
   const std::vector<SongGap> &gaps() const { return gaps_; }
 
 private:
-  void gap(guint64 samples)
+  void gap(guint64 samples, bool at_end = false)
   {
     SongGap g;
+    g.at_end = at_end;
     g.start = gst_util_uint64_scale(pos_, GST_SECOND, kAudioRate);
     g.duration = gst_util_uint64_scale(pos_ + samples, GST_SECOND, kAudioRate) - g.start;
     gaps_.push_back(g);

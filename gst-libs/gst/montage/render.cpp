@@ -1186,9 +1186,10 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
     if (outcome == Outcome::kDone) {
       local.encoder = encoder;
       for (const SongGap &gap : local.song_gaps) {
-        const GstClockTime end = gap.start + gap.duration;
+        /* By the gap's own flag: its end, counted back from 48 kHz
+         * samples, can fall 1 ns short of the plan's end (a review). */
         gchar *note = g_strdup_printf(
-            end >= plan.duration
+            gap.at_end
                 ? "the song %s ends at %.3f s, %.3f s before the montage does (damaged or cut "
                   "short?): the montage is silent from there to its end"
                 : "the song %s has a hole from %.3f s, %.3f s long (damaged?): the montage is "

@@ -138,6 +138,9 @@ struct RenderSettings {
 struct SongGap {
   GstClockTime start = 0;    /* montage time (= song time) where the silence starts, ns */
   GstClockTime duration = 0; /* its length, ns (> 0) */
+  /* The song ended there (its decoder's EOS): the silence runs to the
+   * montage's end. False: a hole, the song after it in its place. */
+  bool at_end = false;
 };
 
 struct RenderResult {
