@@ -1100,16 +1100,14 @@ int cmd_make(int argc, char **argv)
       warn("cannot plan the montage: %s", e.what());
       return false;
     }
-    /* A clip given and left out of the montage is a problem with the
-     * input, shown also where the remarks are not (no terminal, a log):
-     * its note is a warning. It vanished from scripted runs' output. So is
-     * -d longer than the song (the montage is shorter than asked): a
-     * remark, shown only on a terminal or with -v, never told a script or
-     * CI log why the file came out short. The planner's kinds say which
-     * notes these are (montage::note_kind). */
+    /* The planner's warnings (montage::NoteSeverity: a clip left out, -d
+     * longer than the song, cuts off the beat, footage reused, a shot
+     * stepping back) are shown also where the remarks are not (no
+     * terminal, a log): a clip left out vanished from scripted runs'
+     * output, and a remark never told a CI log why the file came out
+     * short. The plan JSON's note_details carry the same severities. */
     for (const montage::PlanNote &note : plan.notes) {
-      if (note.kind == montage::note_kind::kClipUnused ||
-          note.kind == montage::note_kind::kDurationPastSong)
+      if (note.severity == montage::NoteSeverity::kWarning)
         warn("%s", note.text.c_str());
       else
         info("  note: %s", note.text.c_str());

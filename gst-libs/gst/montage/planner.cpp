@@ -576,7 +576,7 @@ void Planner::find_end()
     }
     if (GST_CLOCK_TIME_IS_VALID(song_end) && end >= song_end) {
       if (want > song_end)
-        add_note(result_.plan, NoteSeverity::kInfo, note_kind::kDurationPastSong,
+        add_note(result_.plan, NoteSeverity::kWarning, note_kind::kDurationPastSong,
                  "The requested duration " + seconds(want) +
                      " is longer than the song: the edit ends with the song at " +
                      seconds(song_end) + ".");

@@ -67,7 +67,8 @@ inline constexpr char kClipUnused[] = "clip-unused";
 /* info: a clip's footage past the length its file states is left out
  * (PlanSettings::within_stated_length); the sentence quotes its path. */
 inline constexpr char kClipPastStatedLength[] = "clip-past-stated-length";
-/* info: the requested duration is longer than the song; the edit ends with it. */
+/* warning: the requested duration is longer than the song; the edit ends with it
+ * (shorter than asked). */
 inline constexpr char kDurationPastSong[] = "duration-past-song";
 /* info: the edit ends before the song: the audio fades out (PlanResult::fade_out). */
 inline constexpr char kAudioFadeOut[] = "audio-fade-out";
