@@ -1006,8 +1006,12 @@ bool available_at(const Input *in, GstAggregatorPad *pad, const Frame &f)
 }
 
 /* Whether the pad's queue holds a buffer that starts before the middle of
- * the output frame after f (f.m + f.d, within a nanosecond of the grid's):
- * that frame will show it, not the current one again. */
+ * the output frame after f: that frame will show it, not the current one
+ * again. That middle is f.m + f.d to within a nanosecond either way (the
+ * grid's frame durations differ by 1 ns at rates like 30000/1001), so a
+ * buffer must start 1 ns earlier still: one starting on the real middle
+ * is not taken by the next frame, which would then have nothing to show
+ * (an input-lost switch for one frame; a review's finding). */
 bool next_frame_queued(GstAggregatorPad *pad, const Frame &f)
 {
   GstBuffer *buf = gst_aggregator_pad_peek_buffer(pad);
@@ -1015,7 +1019,7 @@ bool next_frame_queued(GstAggregatorPad *pad, const Frame &f)
     return false;
   const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
   gst_buffer_unref(buf);
-  return GST_CLOCK_TIME_IS_VALID(start) && start < f.m + f.d;
+  return GST_CLOCK_TIME_IS_VALID(start) && start + 1 < f.m + f.d;
 }
 
 /* Whether the input's stream is known to end before running time `until`:
