@@ -622,8 +622,10 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     if (on_sigterm)
       g_source_remove(on_sigterm);
     g_main_loop_unref(live.loop);
-    if (!live.abandoned && !live.failed && live.mixed_frames.load() > 0) /* the file kept */
-      montage::mp4_fix_audio_priming(tmp, aac.c_str());
+    std::string priming_note;
+    if (!live.abandoned && !live.failed && live.mixed_frames.load() > 0 && /* the file kept */
+        !montage::mp4_fix_audio_priming(tmp, aac.c_str(), &priming_note) && !priming_note.empty())
+      fprintf(stderr, "gst-montage: %s\n", priming_note.c_str());
     if (live.abandoned) {
       fprintf(stderr, "gst-montage: interrupted: the live mix was abandoned, %s not written\n",
               montage_tool::shown(output).c_str());

@@ -496,7 +496,7 @@ bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GErr
   return ok;
 }
 
-bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory)
+bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory, std::string *note)
 {
   init_debug();
   const guint priming = aac_encoder_priming(aac_factory);
@@ -508,9 +508,14 @@ bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory)
   GError *err = nullptr;
   if (mp4_skip_audio_priming(path, priming, &err))
     return true;
-  g_warning("%s: its audio may play %u samples (%.0f ms at 48 kHz) late: cannot make it skip the "
-            "%s encoder's priming: %s",
-            path.c_str(), priming, priming * 1000.0 / 48000, aac_factory, err->message);
+  gchar *text =
+      g_strdup_printf("%s: its audio may play %u samples (%.0f ms at 48 kHz) late: "
+                      "cannot make it skip the %s encoder's priming: %s",
+                      path.c_str(), priming, priming * 1000.0 / 48000, aac_factory, err->message);
+  GST_WARNING("%s", text);
+  if (note)
+    *note = text;
+  g_free(text);
   g_error_free(err);
   return false;
 }

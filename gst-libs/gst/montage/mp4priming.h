@@ -86,10 +86,13 @@ bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GErr
 /* What the render paths call once the MP4 at `path` is finished and closed:
  * looks up the priming of the AAC encoder factory `aac_factory`
  * (aac_encoder_priming()) and applies mp4_skip_audio_priming(). A failure
- * does not fail the render: it is reported as a GLib warning naming the
- * file and how late its audio may be. An unknown encoder (priming 0) leaves
- * the file as it is, logged at GST_WARNING level. Returns whether the file
- * now skips the priming. */
-bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory);
+ * does not fail the render: it is logged at GST_WARNING level and, when
+ * `note` is given, said in it as a sentence for the user naming the file
+ * and how late its audio may be (a GLib warning would abort a host run with
+ * fatal warnings). An unknown encoder (priming 0) leaves the file as it is,
+ * logged at GST_WARNING level. Returns whether the file now skips the
+ * priming. */
+bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory,
+                           std::string *note = nullptr);
 
 } // namespace montage
