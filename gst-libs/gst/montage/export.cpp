@@ -430,9 +430,10 @@ bool is_program_stream(GESAsset *asset)
 /* Whether GES plays a clip of `asset` from `inpoint` for `duration` (ns):
  * a timeline of that clip alone, video only, played as fast as it decodes
  * into a fakesink by a GESPipeline, as ges-launch-1.0 plays a project. 1
- * yes (EOS), 0 no (an ERROR first), -1 when it could not be tried (no
- * answer within 60 s, a pipeline that does not start). */
-int ges_plays(GESAsset *asset, GstClockTime inpoint, GstClockTime duration)
+ * yes (EOS), 0 no (an ERROR first: its message in `error_text`), -1 when it
+ * could not be tried (no answer within 60 s, a pipeline that does not
+ * start). */
+int ges_plays(GESAsset *asset, GstClockTime inpoint, GstClockTime duration, std::string &error_text)
 {
   GESTimeline *timeline = GES_TIMELINE(gst_object_ref_sink(ges_timeline_new()));
   ges_timeline_add_track(timeline, GES_TRACK(ges_video_track_new()));
@@ -454,6 +455,12 @@ int ges_plays(GESAsset *asset, GstClockTime inpoint, GstClockTime duration)
           bus, 60 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
       if (msg) {
         answer = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS ? 1 : 0;
+        if (answer == 0) {
+          GError *err = nullptr;
+          gst_message_parse_error(msg, &err, nullptr);
+          error_text = err ? err->message : "";
+          g_clear_error(&err);
+        }
         gst_message_unref(msg);
       }
     }
@@ -488,20 +495,35 @@ bool decodable_in_ges(GESTimeline *timeline, GError **error)
           !(ges_clip_get_supported_formats(GES_CLIP(el)) & GES_TRACK_TYPE_VIDEO) ||
           !is_program_stream(asset))
         continue;
-      if (ges_plays(asset, el->inpoint, el->duration) != 0)
+      std::string error_text;
+      if (ges_plays(asset, el->inpoint, el->duration, error_text) != 0)
         continue;
       const std::string file = uri_to_path(ges_asset_get_id(asset));
-      gchar *why = g_strdup_printf(
-          "the clip at %.3f s shows %s from %.3f s for %.3f s, but GES (Pitivi, ges-launch-1.0) "
-          "decodes no frame there: the file is an MPEG program stream, which has no index, so "
-          "GES's seek lands after the in-point and the next I-frame comes after the clip's end "
-          "(ges-launch-1.0 would fail the whole project: \"No valid frames decoded before end "
-          "of stream\"). Remux its picture into Matroska, whose index GES seeks by "
-          "(gst-launch-1.0 filesrc location=\"%s\" ! mpegpsdemux ! mpegvideoparse ! "
-          "matroskamux ! filesink location=clip.mkv), and plan with that file, or export .otio, "
-          ".fcpxml or .edl.",
-          el->start / (double)GST_SECOND, file.c_str(), el->inpoint / (double)GST_SECOND,
-          el->duration / (double)GST_SECOND, file.c_str());
+      /* Another error than the late seek's (no decoder for its video, a
+       * damaged file) is quoted as it is: the remux would not mend it. */
+      gchar *why =
+          error_text.find("No valid frames decoded") == std::string::npos
+              ? g_strdup_printf("the clip at %.3f s shows %s from %.3f s for %.3f s, but GES "
+                                "(Pitivi, ges-launch-1.0) cannot play it: %s",
+                                el->start / (double)GST_SECOND, file.c_str(),
+                                el->inpoint / (double)GST_SECOND, el->duration / (double)GST_SECOND,
+                                error_text.c_str())
+              : g_strdup_printf(
+                    "the clip at %.3f s shows %s from %.3f s for %.3f s, but GES (Pitivi, "
+                    "ges-launch-1.0) "
+                    "decodes no frame there: the file is an MPEG program stream, which has no "
+                    "index, so "
+                    "GES's seek lands after the in-point and the next I-frame comes after the "
+                    "clip's end "
+                    "(ges-launch-1.0 would fail the whole project: \"No valid frames decoded "
+                    "before end "
+                    "of stream\"). Remux its picture into Matroska, whose index GES seeks by "
+                    "(gst-launch-1.0 filesrc location=\"%s\" ! mpegpsdemux ! mpegvideoparse ! "
+                    "matroskamux ! filesink location=clip.mkv), and plan with that file, or export "
+                    ".otio, "
+                    ".fcpxml or .edl.",
+                    el->start / (double)GST_SECOND, file.c_str(), el->inpoint / (double)GST_SECOND,
+                    el->duration / (double)GST_SECOND, file.c_str());
       ok = fail_arg(error, why);
       g_free(why);
     }
