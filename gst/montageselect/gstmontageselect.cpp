@@ -1608,7 +1608,7 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
       gobject_class, PROP_BEATS_PER_CUT,
       g_param_spec_uint("beats-per-cut", "Beats per cut",
                         "Beats between switches (a count of beats); 0: from the style's pacing "
-                        "and each beat's strength",
+                        "and each beat's energy (montagebeat's, against the song so far)",
                         0, 64, kDefaultBeatsPerCut, rw_playing));
   g_object_class_install_property(
       gobject_class, PROP_MIN_SHOT_LENGTH,
