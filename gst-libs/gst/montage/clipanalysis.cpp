@@ -1,5 +1,6 @@
 /* gst-montage: shot analysis of a video file (see clipanalysis.h). */
 #include <gst/montage/clipanalysis.h>
+#include <gst/montage/frameplacer-private.h>
 #include <gst/montage/progress-meter.h>
 
 #include <gst/pbutils/pbutils.h>
@@ -202,7 +203,7 @@ public:
       consumer_ = consumer;
       stopped_ = false;
       if (seek) {
-        last_ts_ = last_stamped_ = GST_CLOCK_TIME_NONE;
+        placer_.reset();
         done_through_ = -1;
         /* SET with -1 clears an earlier pass's stop (NONE would keep it). */
         event = gst_event_new_seek(1.0, GST_FORMAT_TIME, (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | flags),
@@ -531,7 +532,9 @@ private:
     if (GST_CLOCK_TIME_IS_VALID(pts) && self->segment_.format == GST_FORMAT_TIME)
       st = gst_segment_to_stream_time(&self->segment_, GST_FORMAT_TIME, pts);
     const GstClockTime stamped = st;
-    st = self->restamp(buf, st);
+    const std::optional<GstClockTime> placed = self->placer_.place(st, self->frame_step(buf));
+    if (placed)
+      st = *placed;
     self->frames_++;
     if (!GST_CLOCK_TIME_IS_VALID(st))
       self->untimed_++;
@@ -546,13 +549,12 @@ private:
         self->last_start_ = st;
     }
     /* Frames arrive once per pass in order (a frame stamped no later than
-     * the one before it was placed after it by restamp()); a frame that
-     * still is, one restamp() could not place, is skipped. */
+     * the one before it is placed after it, FramePlacer); one it could not
+     * place is skipped. */
     if (!self->consumer_ || self->stopped_ || !self->have_info_ ||
         (self->wanted_seqnum_ != GST_SEQNUM_INVALID &&
          self->segment_seqnum_ != self->wanted_seqnum_) ||
-        (GST_CLOCK_TIME_IS_VALID(self->last_ts_) && GST_CLOCK_TIME_IS_VALID(st) &&
-         st <= self->last_ts_))
+        !placed)
       return GST_PAD_PROBE_OK;
     GstVideoFrame frame;
     if (!gst_video_frame_map(&frame, &self->info_, buf, GST_MAP_READ))
@@ -562,43 +564,29 @@ private:
     gst_video_frame_unmap(&frame);
     if (ok) {
       /* Keyframes alone are a GOP apart; every other pass feeds whole runs. */
-      if (self->feed_ != Feed::kKeys && GST_CLOCK_TIME_IS_VALID(self->last_ts_) &&
+      const GstClockTime last = self->placer_.last();
+      if (self->feed_ != Feed::kKeys && GST_CLOCK_TIME_IS_VALID(last) &&
           GST_CLOCK_TIME_IS_VALID(st))
-        self->intervals_.push_back(st - self->last_ts_);
-      self->last_ts_ = st;
-      self->last_stamped_ = stamped;
+        self->intervals_.push_back(st - last);
+      self->placer_.took(st, stamped);
       self->consumer_(Views{self->hsv_, self->builder_.luma(), self->builder_.bgr(), st,
                             GST_BUFFER_DURATION(buf)});
     }
     return GST_PAD_PROBE_OK;
   }
 
-  /* The stream time `st` of the decoded frame `buf`, for a frame stamped
-   * no later than the one analysed before it in this pass: one frame
-   * duration (the buffer's, else the caps' frame rate's) after that one.
-   * Frames leave the decoder in presentation order, so such a stamp is
-   * wrong: avdec_mpeg4 on an AVI with packed B-frames (Megamind.avi) stamps
-   * 82 of 270 frames with the time of the frame before. Render places them
-   * the same way (ClipDecoder::pull(), render-cuts.cpp), so a cut on such a
-   * frame is where the montage shows it; skipped, as before, the cut was
-   * found one frame late and motion was measured across two frames. A
-   * frame stamped after the one before but no later than where that one was
-   * placed (a frame shown twice: 1, 1, 2 s) is not placed: it passes
-   * unchanged and is skipped, so the frames after it keep their stamps
-   * (placed too, each later frame would be pushed one frame late). Other
-   * stamps, and a frame with no duration and no frame rate, pass unchanged. */
-  GstClockTime restamp(GstBuffer *buf, GstClockTime st) const
+  /* One frame's duration for FramePlacer: the buffer's, else the caps'
+   * frame rate's; 0 when neither is known (such a frame is then not placed
+   * after the one before, but skipped). Render places frames the same way
+   * (ClipDecoder::pull(), render-cuts.cpp), so a cut on such a frame is
+   * where the montage shows it. */
+  GstClockTime frame_step(GstBuffer *buf) const
   {
-    if (!GST_CLOCK_TIME_IS_VALID(st) || !GST_CLOCK_TIME_IS_VALID(last_ts_) || st > last_ts_)
-      return st;
-    if (GST_CLOCK_TIME_IS_VALID(last_stamped_) && st > last_stamped_)
-      return st;
-    GstClockTime step = GST_BUFFER_DURATION(buf);
-    if (!GST_CLOCK_TIME_IS_VALID(step) || step == 0)
-      step = have_info_ && info_.fps_n > 0 && info_.fps_d > 0
-                 ? gst_util_uint64_scale(GST_SECOND, (guint64)info_.fps_d, (guint64)info_.fps_n)
-                 : 0;
-    return step > 0 ? last_ts_ + step : st;
+    if (GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0)
+      return GST_BUFFER_DURATION(buf);
+    return have_info_ && info_.fps_n > 0 && info_.fps_d > 0
+               ? gst_util_uint64_scale(GST_SECOND, (guint64)info_.fps_d, (guint64)info_.fps_n)
+               : 0;
   }
 
   /* Under lock_: tells wait() that the current pass is over. */
@@ -719,8 +707,7 @@ private:
   std::function<void(const Views &)> consumer_;
   bool stopped_ = false; /* under lock_ (set from the consumer, which runs under it) */
   guint32 wanted_seqnum_ = GST_SEQNUM_INVALID, segment_seqnum_ = GST_SEQNUM_INVALID;
-  GstClockTime last_ts_ = GST_CLOCK_TIME_NONE;
-  GstClockTime last_stamped_ = GST_CLOCK_TIME_NONE; /* last_ts_'s frame as it was stamped */
+  FramePlacer placer_; /* the frames analysed this pass */
   GstClockTime first_ = GST_CLOCK_TIME_NONE, end_ = GST_CLOCK_TIME_NONE;
   GstClockTime last_start_ = GST_CLOCK_TIME_NONE;
   guint64 untimed_ = 0; /* frames decoded without a timestamp, all passes */

@@ -21,6 +21,7 @@
 #include <gst/montage/render-private.h>
 
 #include <gst/montage/encoder.h>
+#include <gst/montage/frameplacer-private.h>
 #include <gst/montage/mp4priming.h>
 
 #include <gst/base/gstaggregator.h>
@@ -258,7 +259,7 @@ public:
       /* Where decoding stands: the frame given back, else the last one out.
        * Continuing is exact when no frame nearer to `start` than that one
        * has gone by, i.e. it lies at most half a frame past `start`. */
-      GstClockTime pos = held_.empty() ? last_t_ : held_.front().second;
+      GstClockTime pos = held_.empty() ? placer_.last() : held_.front().second;
       if (GST_CLOCK_TIME_IS_VALID(pos) && pos <= start + frame_ / 2 &&
           (start < pos + kContinueWindow || inaccurate_) && !pipe_->at_eos()) {
         drop_before(start);
@@ -333,14 +334,18 @@ public:
               continue;
             }
           }
+          /* A frame stamped no later than the one before it: placed one
+           * frame duration (its own, else the clip's) after it, or
+           * skipped (FramePlacer), as the clip's analysis places it. Taken
+           * as they were, Megamind.avi's shared stamps stopped the
+           * nearest-frame walk of render_cuts() at the first such pair,
+           * and one picture showed for the rest of the segment. */
           const GstClockTime stamped = t;
-          if (GST_CLOCK_TIME_IS_VALID(t) && GST_CLOCK_TIME_IS_VALID(last_t_) && t <= last_t_ &&
-              GST_CLOCK_TIME_IS_VALID(last_stamped_) && t > last_stamped_) {
-            /* Stamped after the frame before, but where that frame was
-             * placed (below): a frame shown twice (1, 1, 2 s). Placed one
-             * frame later too, it would push every frame after it late;
-             * skipped, the frames after it keep their stamps, as the
-             * clip's analysis does (clipanalysis.cpp, restamp()). */
+          const std::optional<GstClockTime> placed =
+              placer_.place(t, GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0
+                                   ? GST_BUFFER_DURATION(buf)
+                                   : frame_);
+          if (!placed) {
             GST_LOG("%s: frame stamped %" GST_TIME_FORMAT " where the frame before was placed: "
                     "skipped",
                     uri_.c_str(), GST_TIME_ARGS(t));
@@ -348,29 +353,14 @@ public:
             since = g_get_monotonic_time();
             continue;
           }
-          if (GST_CLOCK_TIME_IS_VALID(t) && GST_CLOCK_TIME_IS_VALID(last_t_) && t <= last_t_) {
-            /* Frames leave the decoder in presentation order, so one
-             * stamped no later than the frame before it has a wrong stamp:
-             * avdec_mpeg4 on an AVI with B-frames (Megamind.avi) stamps
-             * every third frame with the time of the one before it (0.125,
-             * 0.125, 0.2085 s at 23.976 fps). Taken as they were, the
-             * nearest-frame walk of render_cuts() stopped at the first such
-             * pair and showed one picture for the rest of the segment. The
-             * frame is placed one frame duration (its own, else the
-             * clip's) after the one before it, where it belongs. */
-            const GstClockTime step =
-                GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0
-                    ? GST_BUFFER_DURATION(buf)
-                    : frame_;
-            GST_LOG("%s: frame stamped %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT
-                    ", placed one frame later",
-                    uri_.c_str(), GST_TIME_ARGS(t), GST_TIME_ARGS(last_t_));
-            t = last_t_ + step;
-          }
+          if (*placed != t)
+            GST_LOG("%s: frame stamped %" GST_TIME_FORMAT " placed at %" GST_TIME_FORMAT,
+                    uri_.c_str(), GST_TIME_ARGS(t), GST_TIME_ARGS(*placed));
+          t = *placed;
           if (GST_CLOCK_TIME_IS_VALID(t)) {
             *frame = gst_buffer_ref(buf);
-            *stream_time = last_t_ = t;
-            last_stamped_ = stamped;
+            *stream_time = t;
+            placer_.took(t, stamped);
             gst_sample_unref(sample);
             return 1;
           }
@@ -409,7 +399,7 @@ private:
   bool seek(GError **error)
   {
     drop_held();
-    last_t_ = last_stamped_ = GST_CLOCK_TIME_NONE;
+    placer_.reset();
     seeks++;
     /* A clip known to seek inaccurately is decoded on from its start. */
     verify_ = !inaccurate_;
@@ -491,8 +481,7 @@ private:
   std::unique_ptr<DecodePipeline> pipe_;
   State state_ = State::kIdle;
   GstClockTime start_ = 0;
-  GstClockTime last_t_ = GST_CLOCK_TIME_NONE;             /* stream time of the last frame pulled */
-  GstClockTime last_stamped_ = GST_CLOCK_TIME_NONE;       /* ... as it was stamped */
+  FramePlacer placer_; /* the frames pulled: the last one's stream time */
   std::deque<std::pair<GstBuffer *, GstClockTime>> held_; /* frames given back */
 };
 
