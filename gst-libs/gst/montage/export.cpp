@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include <algorithm>
+#include <functional>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -360,6 +361,28 @@ bool rename_into_place(const std::string &tmp, const std::string &path, GError *
 
 const char *const kMarkersKey = "markers"; /* the timeline meta Pitivi reads */
 
+/* Calls `check` with each clip of `timeline` that comes from a file (a
+ * GESUriClipAsset), layer by layer, until it returns false; returns whether
+ * every call returned true. */
+bool every_uri_clip(GESTimeline *timeline,
+                    const std::function<bool(GESTimelineElement *, GESAsset *)> &check)
+{
+  bool ok = true;
+  GList *layers = ges_timeline_get_layers(timeline);
+  for (GList *l = layers; l && ok; l = l->next) {
+    GList *placed = ges_layer_get_clips(GES_LAYER(l->data));
+    for (GList *c = placed; c && ok; c = c->next) {
+      GESTimelineElement *el = GES_TIMELINE_ELEMENT(c->data);
+      GESAsset *asset = ges_extractable_get_asset(GES_EXTRACTABLE(el));
+      if (asset && GES_IS_URI_CLIP_ASSET(asset))
+        ok = check(el, asset);
+    }
+    g_list_free_full(placed, gst_object_unref);
+  }
+  g_list_free_full(layers, gst_object_unref);
+  return ok;
+}
+
 /* False, with `error` set, when a clip of `timeline` reaches past what GES
  * lets a clip of its file reach: in-point + duration <= the asset's
  * max-duration, the length GstDiscoverer reports, compared with stream-time
@@ -374,36 +397,25 @@ const char *const kMarkersKey = "markers"; /* the timeline meta Pitivi reads */
  * written as 0.08 s. */
 bool within_ges_reach(GESTimeline *timeline, GError **error)
 {
-  bool ok = true;
-  GList *layers = ges_timeline_get_layers(timeline);
-  for (GList *l = layers; l && ok; l = l->next) {
-    GList *placed = ges_layer_get_clips(GES_LAYER(l->data));
-    for (GList *c = placed; c && ok; c = c->next) {
-      GESTimelineElement *el = GES_TIMELINE_ELEMENT(c->data);
-      GESAsset *asset = ges_extractable_get_asset(GES_EXTRACTABLE(el));
-      if (!asset || !GES_IS_URI_CLIP_ASSET(asset))
-        continue;
-      const GstClockTime reach = ges_uri_clip_asset_get_max_duration(GES_URI_CLIP_ASSET(asset));
-      const GstClockTime end = el->inpoint + el->duration;
-      if (!GST_CLOCK_TIME_IS_VALID(reach) || end <= reach)
-        continue;
-      const std::string path = uri_to_path(ges_asset_get_id(asset));
-      gchar *why = g_strdup_printf(
-          "the clip at %.3f s uses %s up to %.3f s of its stream time, but GES (Pitivi, "
-          "ges-launch-1.0) reaches only its first %.3f s (the length the file states, counted "
-          "from 0 even where its timestamps start later) and would cut the clip short. Plan "
-          "without the file's footage past %.3f s (PlanSettings::within_stated_length; "
-          "gst-montage-1.0 does so when an .xges is asked for), or export .otio, .fcpxml or "
-          ".edl.",
-          el->start / (double)GST_SECOND, path.c_str(), end / (double)GST_SECOND,
-          reach / (double)GST_SECOND, reach / (double)GST_SECOND);
-      ok = fail_arg(error, why);
-      g_free(why);
-    }
-    g_list_free_full(placed, gst_object_unref);
-  }
-  g_list_free_full(layers, gst_object_unref);
-  return ok;
+  return every_uri_clip(timeline, [&](GESTimelineElement *el, GESAsset *asset) {
+    const GstClockTime reach = ges_uri_clip_asset_get_max_duration(GES_URI_CLIP_ASSET(asset));
+    const GstClockTime end = el->inpoint + el->duration;
+    if (!GST_CLOCK_TIME_IS_VALID(reach) || end <= reach)
+      return true;
+    const std::string path = uri_to_path(ges_asset_get_id(asset));
+    gchar *why = g_strdup_printf(
+        "the clip at %.3f s uses %s up to %.3f s of its stream time, but GES (Pitivi, "
+        "ges-launch-1.0) reaches only its first %.3f s (the length the file states, counted "
+        "from 0 even where its timestamps start later) and would cut the clip short. Plan "
+        "without the file's footage past %.3f s (PlanSettings::within_stated_length; "
+        "gst-montage-1.0 does so when an .xges is asked for), or export .otio, .fcpxml or "
+        ".edl.",
+        el->start / (double)GST_SECOND, path.c_str(), end / (double)GST_SECOND,
+        reach / (double)GST_SECOND, reach / (double)GST_SECOND);
+    const bool ok = fail_arg(error, why);
+    g_free(why);
+    return ok;
+  });
 }
 
 /* True when the file GES discovered as `asset` is an MPEG program stream
@@ -484,53 +496,39 @@ int ges_plays(GESAsset *asset, GstClockTime inpoint, GstClockTime duration, std:
  * clip of such a file is played by GES alone (ges_plays()). */
 bool decodable_in_ges(GESTimeline *timeline, GError **error)
 {
-  bool ok = true;
-  GList *layers = ges_timeline_get_layers(timeline);
-  for (GList *l = layers; l && ok; l = l->next) {
-    GList *placed = ges_layer_get_clips(GES_LAYER(l->data));
-    for (GList *c = placed; c && ok; c = c->next) {
-      GESTimelineElement *el = GES_TIMELINE_ELEMENT(c->data);
-      GESAsset *asset = ges_extractable_get_asset(GES_EXTRACTABLE(el));
-      if (!asset || !GES_IS_URI_CLIP_ASSET(asset) ||
-          !(ges_clip_get_supported_formats(GES_CLIP(el)) & GES_TRACK_TYPE_VIDEO) ||
-          !is_program_stream(asset))
-        continue;
-      std::string error_text;
-      if (ges_plays(asset, el->inpoint, el->duration, error_text) != 0)
-        continue;
-      const std::string file = uri_to_path(ges_asset_get_id(asset));
-      /* Another error than the late seek's (no decoder for its video, a
-       * damaged file) is quoted as it is: the remux would not mend it. */
-      gchar *why =
-          error_text.find("No valid frames decoded") == std::string::npos
-              ? g_strdup_printf("the clip at %.3f s shows %s from %.3f s for %.3f s, but GES "
-                                "(Pitivi, ges-launch-1.0) cannot play it: %s",
-                                el->start / (double)GST_SECOND, file.c_str(),
-                                el->inpoint / (double)GST_SECOND, el->duration / (double)GST_SECOND,
-                                error_text.c_str())
-              : g_strdup_printf(
-                    "the clip at %.3f s shows %s from %.3f s for %.3f s, but GES (Pitivi, "
-                    "ges-launch-1.0) "
-                    "decodes no frame there: the file is an MPEG program stream, which has no "
-                    "index, so "
-                    "GES's seek lands after the in-point and the next I-frame comes after the "
-                    "clip's end "
-                    "(ges-launch-1.0 would fail the whole project: \"No valid frames decoded "
-                    "before end "
-                    "of stream\"). Remux its picture into Matroska, whose index GES seeks by "
-                    "(gst-launch-1.0 filesrc location=\"%s\" ! mpegpsdemux ! mpegvideoparse ! "
-                    "matroskamux ! filesink location=clip.mkv), and plan with that file, or export "
-                    ".otio, "
-                    ".fcpxml or .edl.",
-                    el->start / (double)GST_SECOND, file.c_str(), el->inpoint / (double)GST_SECOND,
-                    el->duration / (double)GST_SECOND, file.c_str());
-      ok = fail_arg(error, why);
-      g_free(why);
-    }
-    g_list_free_full(placed, gst_object_unref);
-  }
-  g_list_free_full(layers, gst_object_unref);
-  return ok;
+  return every_uri_clip(timeline, [&](GESTimelineElement *el, GESAsset *asset) {
+    if (!(ges_clip_get_supported_formats(GES_CLIP(el)) & GES_TRACK_TYPE_VIDEO) ||
+        !is_program_stream(asset))
+      return true;
+    std::string error_text;
+    if (ges_plays(asset, el->inpoint, el->duration, error_text) != 0)
+      return true;
+    const std::string file = uri_to_path(ges_asset_get_id(asset));
+    /* Another error than the late seek's (no decoder for its video, a
+     * damaged file) is quoted as it is: the remux would not mend it. */
+    gchar *why =
+        error_text.find("No valid frames decoded") == std::string::npos
+            ? g_strdup_printf("the clip at %.3f s shows %s from %.3f s for %.3f s, but GES "
+                              "(Pitivi, ges-launch-1.0) cannot play it: %s",
+                              el->start / (double)GST_SECOND, file.c_str(),
+                              el->inpoint / (double)GST_SECOND, el->duration / (double)GST_SECOND,
+                              error_text.c_str())
+            : g_strdup_printf(
+                  "the clip at %.3f s shows %s from %.3f s for %.3f s, but GES (Pitivi, "
+                  "ges-launch-1.0) decodes no frame there: the file is an MPEG program stream, "
+                  "which has no index, so GES's seek lands after the in-point and the next "
+                  "I-frame comes after the clip's end (ges-launch-1.0 would fail the whole "
+                  "project: \"No valid frames decoded before end of stream\"). Remux its picture "
+                  "into Matroska, whose index GES seeks by (gst-launch-1.0 filesrc "
+                  "location=\"%s\" ! mpegpsdemux ! mpegvideoparse ! matroskamux ! filesink "
+                  "location=clip.mkv), and plan with that file, or export .otio, .fcpxml or "
+                  ".edl.",
+                  el->start / (double)GST_SECOND, file.c_str(), el->inpoint / (double)GST_SECOND,
+                  el->duration / (double)GST_SECOND, file.c_str());
+    const bool ok = fail_arg(error, why);
+    g_free(why);
+    return ok;
+  });
 }
 
 bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
