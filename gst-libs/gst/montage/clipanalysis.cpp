@@ -126,6 +126,7 @@ public:
       gst_element_set_state(pipeline_, GST_STATE_NULL);
       gst_object_unref(pipeline_);
     }
+    gst_clear_buffer(&held_);
   }
 
   /* What the video decoder is fed (a probe on its sink pad drops the rest):
@@ -203,7 +204,7 @@ public:
       consumer_ = consumer;
       stopped_ = false;
       if (seek) {
-        placer_.reset();
+        forget_held();
         done_through_ = -1;
         /* SET with -1 clears an earlier pass's stop (NONE would keep it). */
         event = gst_event_new_seek(1.0, GST_FORMAT_TIME, (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | flags),
@@ -510,6 +511,10 @@ private:
     std::lock_guard<std::mutex> guard(self->lock_);
     if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
       GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+      /* No frame follows a held one in its segment and caps: it is kept. */
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT || GST_EVENT_TYPE(ev) == GST_EVENT_EOS ||
+          GST_EVENT_TYPE(ev) == GST_EVENT_CAPS)
+        self->settle_held(GST_CLOCK_TIME_NONE);
       if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
         gst_event_copy_segment(ev, &self->segment_);
         self->segment_seqnum_ = gst_event_get_seqnum(ev);
@@ -531,48 +536,99 @@ private:
     GstClockTime st = pts;
     if (GST_CLOCK_TIME_IS_VALID(pts) && self->segment_.format == GST_FORMAT_TIME)
       st = gst_segment_to_stream_time(&self->segment_, GST_FORMAT_TIME, pts);
-    const GstClockTime stamped = st;
-    const std::optional<GstClockTime> placed = self->placer_.place(st, self->frame_step(buf));
-    if (placed)
-      st = *placed;
     self->frames_++;
     if (!GST_CLOCK_TIME_IS_VALID(st))
       self->untimed_++;
-    self->progress_pos_ = st;
-    if (GST_CLOCK_TIME_IS_VALID(st)) {
-      if (!GST_CLOCK_TIME_IS_VALID(self->first_) || st < self->first_)
-        self->first_ = st;
-      const GstClockTime e = st + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
-      if (!GST_CLOCK_TIME_IS_VALID(self->end_) || e > self->end_)
-        self->end_ = e;
-      if (!GST_CLOCK_TIME_IS_VALID(self->last_start_) || st > self->last_start_)
-        self->last_start_ = st;
-    }
-    /* Frames arrive once per pass in order (a frame stamped no later than
-     * the one before it is placed after it, FramePlacer); one it could not
-     * place is skipped. */
-    if (!self->consumer_ || self->stopped_ || !self->have_info_ ||
-        (self->wanted_seqnum_ != GST_SEQNUM_INVALID &&
-         self->segment_seqnum_ != self->wanted_seqnum_) ||
-        !placed)
-      return GST_PAD_PROBE_OK;
-    GstVideoFrame frame;
-    if (!gst_video_frame_map(&frame, &self->info_, buf, GST_MAP_READ))
-      return GST_PAD_PROBE_OK;
-    FrameView view;
-    const bool ok = frame_view_from_video_frame(&frame, view) && self->builder_.build(view, self->hsv_);
-    gst_video_frame_unmap(&frame);
-    if (ok) {
-      /* Keyframes alone are a GOP apart; every other pass feeds whole runs. */
-      const GstClockTime last = self->placer_.last();
-      if (self->feed_ != Feed::kKeys && GST_CLOCK_TIME_IS_VALID(last) &&
-          GST_CLOCK_TIME_IS_VALID(st))
-        self->intervals_.push_back(st - last);
-      self->placer_.took(st, stamped);
-      self->consumer_(Views{self->hsv_, self->builder_.luma(), self->builder_.bgr(), st,
-                            GST_BUFFER_DURATION(buf)});
+    /* Frames arrive once per pass in order; one stamped no later than the
+     * one before it is placed after it, or dropped as a repeat of it, once
+     * the frame after it is seen (FramePlacer); one it could not place is
+     * skipped. */
+    self->settle_held(st);
+    const GstClockTime step = self->frame_step(buf);
+    const FramePlacer::Placement p = self->placer_.judge(st, step);
+    if (p.verdict == FramePlacer::Verdict::kSkip) {
+      self->count(st, buf);
+    } else if (p.verdict == FramePlacer::Verdict::kHold && self->consumable()) {
+      self->placer_.hold(p.at, st, step);
+      self->held_ = gst_buffer_ref(buf);
+      self->held_stamped_ = st;
+    } else {
+      self->deliver(buf, p.at, st);
     }
     return GST_PAD_PROBE_OK;
+  }
+
+  /* Under lock_: whether a frame arriving now is this pass's, to analyse. */
+  bool consumable() const
+  {
+    return consumer_ && !stopped_ && have_info_ &&
+           (wanted_seqnum_ == GST_SEQNUM_INVALID || segment_seqnum_ == wanted_seqnum_);
+  }
+
+  /* Under lock_: a frame at stream time `st` (where it was placed) counts
+   * for first_frame(), end() and last_start(). */
+  void count(GstClockTime st, GstBuffer *buf)
+  {
+    progress_pos_ = st;
+    if (!GST_CLOCK_TIME_IS_VALID(st))
+      return;
+    if (!GST_CLOCK_TIME_IS_VALID(first_) || st < first_)
+      first_ = st;
+    const GstClockTime e = st + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
+    if (!GST_CLOCK_TIME_IS_VALID(end_) || e > end_)
+      end_ = e;
+    if (!GST_CLOCK_TIME_IS_VALID(last_start_) || st > last_start_)
+      last_start_ = st;
+  }
+
+  /* Under lock_: the frame stamped `stamped`, placed at `st`, is counted
+   * and, when this pass's, analysed (handed to the consumer). */
+  void deliver(GstBuffer *buf, GstClockTime st, GstClockTime stamped)
+  {
+    count(st, buf);
+    if (!consumable())
+      return;
+    GstVideoFrame frame;
+    if (!gst_video_frame_map(&frame, &info_, buf, GST_MAP_READ))
+      return;
+    FrameView view;
+    const bool ok = frame_view_from_video_frame(&frame, view) && builder_.build(view, hsv_);
+    gst_video_frame_unmap(&frame);
+    if (!ok)
+      return;
+    /* Keyframes alone are a GOP apart; every other pass feeds whole runs. */
+    const GstClockTime last = placer_.last();
+    if (feed_ != Feed::kKeys && GST_CLOCK_TIME_IS_VALID(last) && GST_CLOCK_TIME_IS_VALID(st))
+      intervals_.push_back(st - last);
+    placer_.took(st, stamped);
+    consumer_(Views{hsv_, builder_.luma(), builder_.bgr(), st, GST_BUFFER_DURATION(buf)});
+  }
+
+  /* Under lock_: the held frame (FramePlacer::hold()), if any, judged by
+   * the next frame's stamp `next` (GST_CLOCK_TIME_NONE: no frame follows
+   * it in its segment): dropped as a repeat of the frame before it, else
+   * delivered at its place. */
+  void settle_held(GstClockTime next)
+  {
+    if (!held_)
+      return;
+    GstBuffer *held = held_;
+    held_ = nullptr;
+    const GstClockTime at = placer_.held_at();
+    const bool repeats = placer_.held_repeats(next);
+    placer_.drop_held();
+    if (repeats)
+      count(held_stamped_, held);
+    else
+      deliver(held, at, held_stamped_);
+    gst_buffer_unref(held);
+  }
+
+  /* Under lock_: forgets the held frame (a flushing seek follows). */
+  void forget_held()
+  {
+    placer_.reset();
+    gst_clear_buffer(&held_);
   }
 
   /* One frame's duration for FramePlacer: the buffer's, else the caps'
@@ -708,6 +764,8 @@ private:
   bool stopped_ = false; /* under lock_ (set from the consumer, which runs under it) */
   guint32 wanted_seqnum_ = GST_SEQNUM_INVALID, segment_seqnum_ = GST_SEQNUM_INVALID;
   FramePlacer placer_; /* the frames analysed this pass */
+  GstBuffer *held_ = nullptr; /* the frame FramePlacer holds, if any */
+  GstClockTime held_stamped_ = GST_CLOCK_TIME_NONE;
   GstClockTime first_ = GST_CLOCK_TIME_NONE, end_ = GST_CLOCK_TIME_NONE;
   GstClockTime last_start_ = GST_CLOCK_TIME_NONE;
   guint64 untimed_ = 0; /* frames decoded without a timestamp, all passes */
