@@ -7,7 +7,7 @@
  * Keyframe path (the default where the container can seek), two passes:
  *  1. keyframes only, from the preroll on, no seek: a probe on the video
  *     decoder's sink pad drops every buffer flagged
- *     GST_BUFFER_FLAG_DELTA_UNIT (../shared/NOTES.md: 10-19x less decoding,
+ *     GST_BUFFER_FLAG_DELTA_UNIT (measured on Debian 12: 10-19x less decoding,
  *     cheaper than a trick-mode seek), recording each keyframe's DTS/PTS;
  *  2. every run of consecutive GOPs whose bounding keyframes differ by at
  *     least ClipAnalyseOptions::keyframe_change (content distance, 0-255;

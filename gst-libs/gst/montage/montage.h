@@ -13,3 +13,11 @@
 #include <gst/montage/selection.h>
 #include <gst/montage/style.h>
 #include <gst/montage/export.h>
+#include <gst/montage/beatmeta.h>
+#include <gst/montage/shotmeta.h>
+#include <gst/montage/shotdetector.h>
+#include <gst/montage/clipanalysis.h>
+#include <gst/montage/adts.h>
+#include <gst/montage/mp4priming.h>
+#include <gst/montage/keyunit.h>
+#include <gst/montage/heldevents.h>

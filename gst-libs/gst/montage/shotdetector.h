@@ -180,8 +180,8 @@ struct FrameVerdict {
 };
 
 /* Frame-accurate shot-boundary detector with a short, fixed look-ahead.
- * Detectors and defaults follow PySceneDetect (its published parameters, see
- * ../shared/NOTES.md); flash suppression and the blend test for gradual
+ * Detectors and defaults follow PySceneDetect (its published parameters;
+ * docs/montagescene.md lists them and where ours differ); flash suppression and the blend test for gradual
  * transitions are ours (docs/montagescene.md says how they were checked). */
 class ShotDetector
 {

@@ -74,7 +74,9 @@ struct ShotFeatures {
   /* Colour histogram of a representative frame, normalised to sum 1; bin
    * layout documented by montagescene. Empty when not measured. */
   std::vector<float> histogram;
-  GstClockTime best_inpoint = GST_CLOCK_TIME_NONE; /* where motion or sharpness peaks */
+  GstClockTime best_inpoint = GST_CLOCK_TIME_NONE; /* the sharpest clean measured frame (highest
+                                                    * Laplacian variance, at or after
+                                                    * transition_end; clipanalysis.cpp) */
 };
 
 /* A shot: the frames between two cuts, [start, end) in clip stream time. */
