@@ -2111,3 +2111,54 @@ TEST(Tool, DurationPastTheSongIsWarnedWithoutATerminal)
   EXPECT_NE(line_with(t.err, "is longer than the song").find("gst-montage: "), std::string::npos)
       << t.err;
 }
+
+/* A clip folder's subfolders are not searched (README, "Directories are
+ * expanded..."): the tool said nothing of them, so a folder of folders gave
+ * a montage of its top level, or "no usable clip", and no reason. Each
+ * folder named now says how many subfolders were left and how to take
+ * them; hidden ones (.thumbnails) are not counted. */
+TEST(Tool, SubfoldersNotSearchedAreSaid)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *tmp = g_dir_make_tmp("montage-tool-folders-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp;
+  g_free(tmp);
+  for (const char *sub : {"/day2", "/day1", "/.thumbnails", "/top"})
+    ASSERT_EQ(g_mkdir((dir + sub).c_str(), 0755), 0);
+  ASSERT_EQ(symlink(a.c_str(), (dir + "/day1/a.webm").c_str()), 0);
+  ASSERT_EQ(symlink(a.c_str(), (dir + "/top/a.webm").c_str()), 0);
+  ASSERT_EQ(g_mkdir((dir + "/top/sub").c_str(), 0755), 0);
+
+  /* Only folders: no clip, and the reason. */
+  ToolRun none = run_tool({"--no-render", "-d", "3", "-m", song, dir});
+  EXPECT_EQ(none.status, 1) << none.err;
+  EXPECT_NE(none.err.find("gst-montage: " + dir +
+                          ": 3 subfolders not searched (day1, day2, top): clips are taken only "
+                          "from the files directly in a folder named; name a subfolder too, such "
+                          "as " +
+                          dir + "/day1, to use its clips\n"),
+            std::string::npos)
+      << none.err;
+  EXPECT_NE(none.err.find("no usable clip"), std::string::npos) << none.err;
+
+  /* A folder with a clip and a subfolder: the montage of the clip, and the
+   * note (the only warning), with -q too. */
+  ToolRun top = run_tool({"-q", "--no-render", "-d", "3", "-m", song, dir + "/top"});
+  EXPECT_EQ(top.status, 0) << top.err;
+  EXPECT_EQ(top.err, "gst-montage: " + dir +
+                         "/top: 1 subfolder not searched (sub): clips are taken only from the "
+                         "files directly in a folder named; name the subfolder too, such as " +
+                         dir + "/top/sub, to use its clips\n");
+  /* A folder without subfolders says nothing of them. */
+  ToolRun flat = run_tool({"-q", "--no-render", "-d", "3", "-m", song, dir + "/day1"});
+  EXPECT_EQ(flat.status, 0) << flat.err;
+  EXPECT_EQ(flat.err.find("not searched"), std::string::npos) << flat.err;
+
+  g_unlink((dir + "/day1/a.webm").c_str());
+  g_unlink((dir + "/top/a.webm").c_str());
+  for (const char *sub : {"/top/sub", "/top", "/day1", "/day2", "/.thumbnails", ""})
+    g_rmdir((dir + sub).c_str());
+}

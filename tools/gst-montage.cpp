@@ -233,9 +233,15 @@ std::string file_identity(const char *path)
 }
 
 /* Files named on the command line, directories expanded (sorted, hidden
- * files skipped, not recursive). A file named twice (a directory and a file
- * in it, or two paths to one file) is taken once, with a warning: as two
- * clips its shots would be chosen as if they were different footage.
+ * files skipped, not recursive: a folder's subfolders are not searched, and
+ * one warning per folder says how many were left and how to take them,
+ * montage_tool::subfolders_not_searched(); a folder of folders, a camera's
+ * card, gave only the top level's files or "no usable clip" without a
+ * word). The search stays one level deep as --live plays every clip at
+ * once and a card's subfolders hold more than clips. A file named twice
+ * (a directory and a file in it, or two paths to one file) is taken once,
+ * with a warning: as two clips its shots would be chosen as if they were
+ * different footage.
  * `from_dirs`, when given, gets the paths that came from a directory. */
 std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *from_dirs = nullptr)
 {
@@ -269,17 +275,23 @@ std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *fr
       g_error_free(err);
       continue;
     }
-    std::vector<std::string> names;
+    std::vector<std::string> names, subdirs;
     while (const gchar *name = g_dir_read_name(dir)) {
       if (name[0] == '.')
         continue;
       gchar *full = g_build_filename(*p, name, NULL);
       if (g_file_test(full, G_FILE_TEST_IS_REGULAR))
         names.emplace_back(full);
+      else if (g_file_test(full, G_FILE_TEST_IS_DIR))
+        subdirs.emplace_back(name);
       g_free(full);
     }
     g_dir_close(dir);
     std::sort(names.begin(), names.end());
+    if (!subdirs.empty()) {
+      std::sort(subdirs.begin(), subdirs.end());
+      warn("%s", montage_tool::subfolders_not_searched(*p, subdirs).c_str());
+    }
     /* A file named itself before its directory stays a file named itself
      * (it keeps its own warning). */
     for (const std::string &name : names)

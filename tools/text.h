@@ -120,6 +120,35 @@ inline std::string not_media_in_dirs(const std::vector<std::string> &names)
          " (-v lists them)";
 }
 
+/* The one line said of a clip folder `dir` (as named on the command line)
+ * that holds subfolders, `subfolders` their names (sorted, not empty): the
+ * tool takes only the files directly in a folder named and said nothing of
+ * the rest, so a folder of folders gave a montage of its top level or "no
+ * usable clip". "DIR: N subfolder(s) not searched (NAMES): clips are taken
+ * only from the files directly in a folder named; name a subfolder too, such
+ * as DIR/FIRST, to use its clips", NAMES the first 5 (as shown()) and ",
+ * ..." when there are more. */
+inline std::string subfolders_not_searched(const std::string &dir,
+                                           const std::vector<std::string> &subfolders)
+{
+  constexpr size_t kNamesShown = 5;
+  std::string list;
+  for (size_t i = 0; i < subfolders.size() && i < kNamesShown; i++)
+    list += (i ? ", " : "") + shown(subfolders[i]);
+  if (subfolders.size() > kNamesShown)
+    list += ", ...";
+  gchar *first =
+      g_build_filename(dir.c_str(), subfolders.empty() ? "" : subfolders[0].c_str(), NULL);
+  const std::string example = shown(first);
+  g_free(first);
+  const bool one = subfolders.size() == 1;
+  return shown(dir) + ": " + std::to_string(subfolders.size()) +
+         (one ? " subfolder" : " subfolders") + " not searched (" + list +
+         "): clips are taken only from the files directly in a folder named; name " +
+         (one ? "the subfolder" : "a subfolder") + " too, such as " + example +
+         ", to use its clips";
+}
+
 /* The base name of `path` as shown(). */
 inline std::string shown_base_name(const std::string &path)
 {
