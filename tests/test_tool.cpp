@@ -2162,3 +2162,47 @@ TEST(Tool, SubfoldersNotSearchedAreSaid)
   for (const char *sub : {"/top/sub", "/top", "/day1", "/day2", "/.thumbnails", ""})
     g_rmdir((dir + sub).c_str());
 }
+
+/* An output whose directory passes access(W_OK) but takes no new file
+ * (/proc: to root access() says yes to every file system mounted
+ * read-write) was found only when the render opened its file, after the
+ * whole analysis. The check now creates (and removes) a file there first;
+ * it leaves nothing behind where it can. */
+TEST(Tool, OutputWhereNoFileCanBeCreatedIsRefusedBeforeAnyWork)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  ToolRun r = run_tool({"-v", "-m", song, "-d", "3", "--preview", "-o", "/proc/montage.mp4", a});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: -o /proc/montage.mp4: the directory /proc cannot be written "
+                       "to: a file could not be created there ("),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("); give a path in another directory\n"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("  song "), std::string::npos) << "analysed first:\n" << r.err;
+  ToolRun side =
+      run_tool({"-m", song, "-d", "3", "--no-render", "--plan-json", "/proc/plan.json", a});
+  EXPECT_EQ(side.status, 2) << side.err;
+  EXPECT_NE(side.err.find("--plan-json /proc/plan.json: the directory /proc cannot be written to"),
+            std::string::npos)
+      << side.err;
+
+  /* Where a file can be created the check leaves none behind. */
+  gchar *tmp = g_dir_make_tmp("montage-tool-probe-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp;
+  g_free(tmp);
+  ToolRun ok =
+      run_tool({"-q", "-m", song, "-d", "3", "--no-render", "--plan-json", dir + "/p.json", a});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
+  ASSERT_NE(d, nullptr);
+  std::vector<std::string> names;
+  while (const gchar *name = g_dir_read_name(d))
+    names.emplace_back(name);
+  g_dir_close(d);
+  EXPECT_EQ(names, std::vector<std::string>{"p.json"});
+  g_unlink((dir + "/p.json").c_str());
+  g_rmdir(dir.c_str());
+}

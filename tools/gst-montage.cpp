@@ -46,6 +46,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -55,6 +56,8 @@
 #include <set>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -337,12 +340,32 @@ std::string output_place(const char *path)
   return place;
 }
 
+/* Why no file can be created in the directory `dir` (the system's reason,
+ * g_strerror()), or "" when one can: a file is created there
+ * (".gst-montage-probe-XXXXXX"; every output is first written under a
+ * temporary name beside it and renamed) and removed at once. access(W_OK)
+ * was asked before, and it says yes where creating fails: to root on any
+ * file system mounted read-write, so -o /proc/montage.mp4 passed and
+ * failed only after the whole analysis and render. */
+std::string cannot_create_in(const char *dir)
+{
+  gchar *probe = g_build_filename(dir, ".gst-montage-probe-XXXXXX", NULL);
+  const int fd = g_mkstemp(probe);
+  const int errsv = errno;
+  if (fd >= 0) {
+    close(fd);
+    g_unlink(probe);
+  }
+  g_free(probe);
+  return fd >= 0 ? "" : g_strerror(errsv);
+}
+
 /* Checks the files the tool will write before any work, as a missing
  * directory was found only after the whole analysis (and named the render's
- * temporary file): each must be in a directory that exists and can be
- * written, must not be a directory itself, and no two outputs may name the
- * same file (-o x.mp4 --storyboard x.mp4 wrote one over the other). Prints
- * why; false when refused. */
+ * temporary file): each must be in a directory that exists and in which a
+ * file can be created (cannot_create_in()), must not be a directory itself,
+ * and no two outputs may name the same file (-o x.mp4 --storyboard x.mp4
+ * wrote one over the other). Prints why; false when refused. */
 bool outputs_usable(const std::vector<Output> &outs)
 {
   std::vector<std::string> places;
@@ -355,13 +378,18 @@ bool outputs_usable(const std::vector<Output> &outs)
     gchar *dir = g_path_get_dirname(o.path);
     const char *why = !g_file_test(dir, G_FILE_TEST_EXISTS)   ? "does not exist"
                       : !g_file_test(dir, G_FILE_TEST_IS_DIR) ? "is not a directory"
-                      : g_access(dir, W_OK | X_OK) != 0       ? "cannot be written to"
                                                               : nullptr;
+    std::string cannot_create;
     if (why)
       fprintf(stderr, "gst-montage: %s %s: the directory %s %s\n", o.option, shown(o.path).c_str(),
               shown(dir).c_str(), why);
+    else if (!(cannot_create = cannot_create_in(dir)).empty())
+      fprintf(stderr,
+              "gst-montage: %s %s: the directory %s cannot be written to: a file could not be "
+              "created there (%s); give a path in another directory\n",
+              o.option, shown(o.path).c_str(), shown(dir).c_str(), cannot_create.c_str());
     g_free(dir);
-    if (why)
+    if (why || !cannot_create.empty())
       return false;
     places.push_back(output_place(o.path));
   }
