@@ -2206,3 +2206,31 @@ TEST(Tool, OutputWhereNoFileCanBeCreatedIsRefusedBeforeAnyWork)
   g_unlink((dir + "/p.json").c_str());
   g_rmdir(dir.c_str());
 }
+
+/* A cache directory that cannot be written (here: below a regular file)
+ * gave one warning per input; now one, naming the directory and the
+ * reason, and the run goes on without storing. */
+TEST(Tool, CacheThatCannotBeWrittenIsSaidOnce)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  const std::string b = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string file = tmp_path("not-a-dir");
+  ASSERT_TRUE(g_file_set_contents(file.c_str(), "x", -1, nullptr));
+  const std::string cache = file + "/cache";
+  ToolRun r =
+      run_tool({"--no-render", "-d", "3", "-j", "1", "--cache-dir", cache, "-m", song, a, b});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("(3 analysed, 0 from cache)"), std::string::npos) << r.out;
+  const size_t first = r.err.find("gst-montage: cannot cache the analysis in " + cache +
+                                  ", so this run stores none (the analyses are used, only not "
+                                  "kept): cannot create cache directory " +
+                                  cache + "/");
+  ASSERT_NE(first, std::string::npos) << r.err;
+  EXPECT_NE(line_with(r.err, "cannot cache").find("Not a directory"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("cannot cache", first + strlen("gst-montage: cannot cache")),
+            std::string::npos)
+      << r.err;
+  g_unlink(file.c_str());
+}

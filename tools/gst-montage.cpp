@@ -598,7 +598,15 @@ void report_not_media_in_dirs(const std::vector<Job> &jobs)
     warn("%s", montage_tool::not_media_in_dirs(names).c_str());
 }
 
-/* Analyses one input, through the cache unless --no-cache. */
+/* Set (under the cache's lock) when an analysis could not be stored in the
+ * cache: the warning names the directory and the reason once, and no
+ * other store is tried this run (a directory that cannot be written, or a
+ * full disk, gave the same warning for every input). Entries already
+ * there are still read. */
+bool g_cache_unwritable = false;
+
+/* Analyses one input, through the cache unless --no-cache; stores its
+ * analysis there unless g_cache_unwritable. */
 void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::AnalysisCache *cache,
              std::mutex &cache_lock)
 {
@@ -659,12 +667,16 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
   if (job.ok && !key.empty()) {
     GError *err = nullptr;
     std::lock_guard<std::mutex> guard(cache_lock);
+    if (g_cache_unwritable)
+      return;
     bool stored = job.is_song ? cache->store_song(key, song, &err)
                               : cache->store_clip(key, job.clip, &err);
     if (!stored) {
-      warn("cannot cache the analysis of %s (it is not lost, only not kept): %s",
-           shown(job.path).c_str(), err->message);
+      warn("cannot cache the analysis in %s, so this run stores none (the analyses are used, "
+           "only not kept): %s",
+           shown(cache->dir()).c_str(), err->message);
       g_clear_error(&err);
+      g_cache_unwritable = true;
     }
   }
 }
