@@ -1350,3 +1350,44 @@ TEST_F(PlanJsonTest, NoteSeverityAndKindWithoutANewVersion)
   EXPECT_NE(std::string(error->message).find("severity"), std::string::npos) << error->message;
   g_clear_error(&error);
 }
+
+/* The plan written again after the render carries what the render changed
+ * (RenderResult::notes) as "render_notes": the file said a dissolve where
+ * the montage has a cut, and nothing told them apart. Written only where
+ * there is one; read back; a malformed one is refused naming the field. */
+TEST_F(PlanJsonTest, RenderNotesAreWrittenAndReadBack)
+{
+  NotedPlan p;
+  PlanResult r;
+  r.plan = p.plan;
+  const std::vector<std::string> notes = {
+      "the dissolve at 4.000 s is a cut: its shots have no footage to spare around it",
+      std::string("a hole in \xff") + "song.ogg"};
+  GError *error = nullptr;
+  ASSERT_TRUE(write_plan_json(r, p.song, p.clips, notes, path_, &error)) << error->message;
+  PlanJson read;
+  ASSERT_TRUE(read_plan_json(path_, read, &error)) << error->message;
+  EXPECT_EQ(read.version, 2);
+  ASSERT_EQ(read.render_notes.size(), 2u);
+  EXPECT_EQ(read.render_notes[0], notes[0]);
+  EXPECT_EQ(read.render_notes[1], "a hole in \xef\xbf\xbdsong.ogg"); /* U+FFFD */
+  EXPECT_TRUE(same_plan(read.to_plan(), p.plan));
+
+  /* None: the same file as without them, and none read back. */
+  ASSERT_TRUE(write_plan_json(r, p.song, p.clips, {}, path_, &error)) << error->message;
+  gchar *with_empty = nullptr;
+  ASSERT_TRUE(g_file_get_contents(path_.c_str(), &with_empty, nullptr, nullptr));
+  EXPECT_EQ(std::string(with_empty), plan_to_json(r, p.song, p.clips));
+  EXPECT_EQ(std::string(with_empty).find("render_notes"), std::string::npos);
+  g_free(with_empty);
+  ASSERT_TRUE(read_plan_json(path_, read, &error)) << error->message;
+  EXPECT_TRUE(read.render_notes.empty());
+
+  std::string bad = plan_to_json(r, p.song, p.clips);
+  bad.insert(bad.find("\"notes\""), "\"render_notes\" : [ 1 ],\n  ");
+  EXPECT_FALSE(parse_plan_json(bad, read, &error));
+  ASSERT_NE(error, nullptr);
+  EXPECT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+  EXPECT_NE(std::string(error->message).find("render note 0"), std::string::npos) << error->message;
+  g_clear_error(&error);
+}

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <gst/montage/export.h>
 #include <gst/montage/mp4priming.h>
+#include <gst/montage/planjson.h>
 #include <json-glib/json-glib.h>
 
 #include <fcntl.h>
@@ -2233,4 +2234,36 @@ TEST(Tool, CacheThatCannotBeWrittenIsSaidOnce)
             std::string::npos)
       << r.err;
   g_unlink(file.c_str());
+}
+
+/* A dissolve the render made a cut (its shots have no footage to spare;
+ * RenderResult::notes) was named on stderr, but the plan JSON, written
+ * before the render, said only "dissolve": it is written again with the
+ * render's notes as "render_notes" (planjson.h). Long dissolves between
+ * short shots give such cuts. */
+TEST(Tool, PlanJsonCarriesTheRendersNotes)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("Megamind.avi");
+  const std::string b = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string style = tmp_path("dissolves.style"), json = tmp_path("dissolves.json"),
+                    out = tmp_path("dissolves.mp4");
+  ASSERT_TRUE(g_file_set_contents(
+      style.c_str(), "[transitions]\nnormal=dissolve\nsection-change=dissolve\nduration=2.0\n", -1,
+      nullptr));
+  ToolRun r = run_tool(
+      {"-m", song, "-d", "8", "--preview", "--style", style, "--plan-json", json, "-o", out, a, b});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string said = line_with(r.err, "is a cut: its shots have no footage to spare");
+  ASSERT_FALSE(said.empty()) << "no dissolve was made a cut; the test needs one\n" << r.err;
+  montage::PlanJson plan;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::read_plan_json(json, plan, &err)) << (err ? err->message : "");
+  ASSERT_FALSE(plan.render_notes.empty()) << montage_test::read_file(json);
+  EXPECT_NE(said.find(plan.render_notes[0]), std::string::npos) << said << "\n"
+                                                                << plan.render_notes[0];
+  g_unlink(style.c_str());
+  g_unlink(json.c_str());
+  g_unlink(out.c_str());
 }

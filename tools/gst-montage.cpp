@@ -1292,6 +1292,19 @@ int cmd_make(int argc, char **argv)
     g_clear_error(&err);
     return 1;
   }
+  /* The plan JSON, written before the render, said a dissolve where the
+   * render made a cut (and nothing of a silent hole in the song): written
+   * again with the render's notes as "render_notes" (planjson.h). */
+  if (opt_plan_json && !result.notes.empty() &&
+      std::find(not_written.begin(), not_written.end(), opt_plan_json) == not_written.end()) {
+    GError *json_err = nullptr;
+    if (!montage::write_plan_json(result_plan, song, clips, result.notes, opt_plan_json,
+                                  &json_err)) {
+      warn("cannot add the render's notes to the plan %s (it holds the plan as made): %s",
+           shown(opt_plan_json).c_str(), json_err->message);
+      g_clear_error(&json_err);
+    }
+  }
   double t_render = seconds_since(t_render0);
   const std::string lost = missing();
   printf("montage written to %s (%.2f s, %zu segments, %s); analysis %.2f s (%zu analysed, %zu "

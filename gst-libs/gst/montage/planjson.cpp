@@ -405,7 +405,8 @@ void add_decision(JsonBuilder *b, const CutDecision &d)
 }
 
 std::string to_json(const Plan &plan, const PlanResult *result, const SongAnalysis &song,
-                    const std::vector<ClipAnalysis> &clips)
+                    const std::vector<ClipAnalysis> &clips,
+                    const std::vector<std::string> &render_notes = {})
 {
   GObjectPtr<JsonBuilder> owner(json_builder_new());
   JsonBuilder *b = owner.get();
@@ -450,6 +451,17 @@ std::string to_json(const Plan &plan, const PlanResult *result, const SongAnalys
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
+  if (!render_notes.empty()) {
+    json_builder_set_member_name(b, "render_notes");
+    json_builder_begin_array(b);
+    for (const std::string &note : render_notes) {
+      /* A render note quotes the song's URI or a clip's path. */
+      gchar *valid = g_utf8_make_valid(note.c_str(), (gssize)note.size());
+      json_builder_add_string_value(b, valid);
+      g_free(valid);
+    }
+    json_builder_end_array(b);
+  }
 
   json_builder_set_member_name(b, "style");
   if (result)
@@ -533,7 +545,8 @@ namespace
 {
 
 bool write_json(const Plan &plan, const PlanResult *result, const SongAnalysis &song,
-                const std::vector<ClipAnalysis> &clips, const std::string &path, GError **error)
+                const std::vector<ClipAnalysis> &clips, const std::string &path, GError **error,
+                const std::vector<std::string> &render_notes = {})
 {
   for (std::size_t i = 0; i < plan.segments.size(); i++) {
     if (plan.segments[i].clip >= clips.size()) {
@@ -544,7 +557,7 @@ bool write_json(const Plan &plan, const PlanResult *result, const SongAnalysis &
       return false;
     }
   }
-  const std::string text = to_json(plan, result, song, clips);
+  const std::string text = to_json(plan, result, song, clips, render_notes);
   return g_file_set_contents(path.c_str(), text.c_str(), (gssize)text.size(), error);
 }
 
@@ -562,6 +575,14 @@ bool write_plan_json(const PlanResult &result, const SongAnalysis &song,
                      GError **error)
 {
   return write_json(result.plan, &result, song, clips, path, error);
+}
+
+bool write_plan_json(const PlanResult &result, const SongAnalysis &song,
+                     const std::vector<ClipAnalysis> &clips,
+                     const std::vector<std::string> &render_notes, const std::string &path,
+                     GError **error)
+{
+  return write_json(result.plan, &result, song, clips, path, error, render_notes);
 }
 
 bool parse_plan_json(const std::string &text, PlanJson &out, GError **error)
@@ -650,6 +671,19 @@ bool parse_plan_json(const std::string &text, PlanJson &out, GError **error)
         out.notes[i].severity = NoteSeverity::kWarning;
       else
         return r.fail("\"severity\" in " + where + " is not info or warning.");
+    }
+  }
+
+  out.render_notes.clear();
+  if (json_object_has_member(root, "render_notes")) {
+    JsonArray *render_notes = r.array(root, "render_notes", top);
+    if (!render_notes)
+      return false;
+    for (guint i = 0; i < json_array_get_length(render_notes); i++) {
+      JsonNode *n = json_array_get_element(render_notes, i);
+      if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+        return r.fail("render note " + std::to_string(i) + " is not a string.");
+      out.render_notes.emplace_back(json_node_get_string(n));
     }
   }
 

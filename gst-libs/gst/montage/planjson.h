@@ -53,6 +53,19 @@
  * A file without it (written before it was added) reads back with every
  * note's kind "" and severity info: unknown, not known to be harmless.
  *
+ * A file written again after the render (write_plan_json() with render
+ * notes) also holds, beside "notes" (version still 2, as above):
+ *     "render_notes": [ "..." ],    RenderResult::notes (render.h): each way
+ *                                   the file rendered differs from this
+ *                                   plan, such as "the dissolve at 4.000 s
+ *                                   is a cut: its shots have no footage to
+ *                                   spare around it ..."; absent where the
+ *                                   render changed nothing or was not run
+ * The segments' "transition" stays the planned one: the render says which
+ * dissolves it made cuts only in these sentences (render.h has no
+ * per-segment field for it), so a reader that must know what was shown
+ * reads them.
+ *
  * Times are written as seconds (ns / 1e9, doubles written so they read back
  * exactly); read_plan_json() rounds them back to the nearest nanosecond, so a
  * written plan reads back with the same GstClockTime values. Unknown times
@@ -97,6 +110,17 @@ bool write_plan_json(const PlanResult &result, const SongAnalysis &song,
                      const std::vector<ClipAnalysis> &clips, const std::string &path,
                      GError **error);
 
+/* The same, written after the render, with `render_notes`: the render's
+ * RenderResult::notes (render.h), one sentence each (made valid UTF-8),
+ * written as "render_notes" where not empty (an empty list writes the same
+ * file as the call above). The plan written before the render said a
+ * dissolve where the montage has a cut, with nothing to tell them apart.
+ * Same results and errors. */
+bool write_plan_json(const PlanResult &result, const SongAnalysis &song,
+                     const std::vector<ClipAnalysis> &clips,
+                     const std::vector<std::string> &render_notes, const std::string &path,
+                     GError **error);
+
 /* One segment as read back: the planner's fields plus what the file says of
  * its clip. */
 struct PlanJsonSegment {
@@ -123,6 +147,7 @@ struct PlanJson {
   GstClockTime fade_out = 0; /* audio fade-out, ns */
   bool has_weights = false;
   SelectionWeights weights;
+  std::vector<std::string> render_notes; /* empty where the file has none */
 
   /* The Plan these fields describe (segments, duration, rate, seed, notes). */
   Plan to_plan() const;
@@ -135,7 +160,8 @@ struct PlanJson {
  * Returns TRUE on success; on failure returns FALSE, sets `error` (may be
  * NULL) and leaves `out` unspecified: JSON_PARSER_ERROR_* for text that is
  * not JSON, G_IO_ERROR_INVALID_DATA naming the first missing or mistyped
- * field (a "note_details" of another length than "notes" included), or a
+ * field (a "note_details" of another length than "notes", or a
+ * "render_notes" that is not an array of strings, included), or a
  * version newer than this reader knows (2). Reads versions 1 and 2, with or
  * without "note_details". */
 bool parse_plan_json(const std::string &text, PlanJson &out, GError **error);
