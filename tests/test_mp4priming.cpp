@@ -51,16 +51,19 @@ std::string scratch(const char *name)
  * burst at `click` (ns, stream time), encoded with `encoder`; the sound is
  * stamped from `audio_start` on. With `video`, one second of black 64x64
  * picture from 0 too (x264enc), so that a late sound track starts with an
- * empty edit. Returns the path, "" (and a failed test) on error. */
+ * empty edit. With `keep_end`, the encoder is given aac_encoder_keep_end()
+ * (its counts go there) and the movie timescale is the sample rate, as the
+ * render paths write it. Returns the path, "" (and a failed test) on error. */
 std::string write_mp4(const char *name, const char *encoder, GstClockTime click,
-                      GstClockTime audio_start = 0, bool video = false, double seconds = 1.0)
+                      GstClockTime audio_start = 0, bool video = false, double seconds = 1.0,
+                      std::shared_ptr<const montage::AacEncoderInput> *keep_end = nullptr)
 {
   const std::string path = scratch(name);
   gchar *desc = g_strdup_printf(
       "appsrc name=a format=time caps=audio/x-raw,format=F32LE,rate=%d,channels=2,"
-      "layout=interleaved,channel-mask=(bitmask)0x3 ! audioconvert ! %s ! aacparse ! "
-      "mp4mux name=m ! filesink location=\"%s\" %s",
-      kRate, encoder, path.c_str(),
+      "layout=interleaved,channel-mask=(bitmask)0x3 ! audioconvert ! %s name=e ! aacparse ! "
+      "mp4mux name=m movie-timescale=%d ! filesink location=\"%s\" %s",
+      kRate, encoder, keep_end ? kRate : 0, path.c_str(),
       video ? "videotestsrc num-buffers=30 pattern=black ! "
               "video/x-raw,width=64,height=64,framerate=30/1 ! x264enc ! h264parse ! m."
             : "");
@@ -72,8 +75,13 @@ std::string write_mp4(const char *name, const char *encoder, GstClockTime click,
   if (!pipe)
     return "";
   GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "a");
+  if (keep_end) {
+    GstElement *enc = gst_bin_get_by_name(GST_BIN(pipe), "e");
+    *keep_end = montage::aac_encoder_keep_end(enc);
+    gst_object_unref(enc);
+  }
   gst_element_set_state(pipe, GST_STATE_PLAYING);
-  const gint64 total = (gint64)(seconds * kRate);
+  const gint64 total = (gint64)std::llround(seconds * kRate);
   const gint64 at = (gint64)gst_util_uint64_scale(click, kRate, GST_SECOND);
   for (gint64 s0 = 0; s0 < total; s0 += 1024) {
     const gint64 n = MIN(1024, total - s0);
@@ -236,6 +244,84 @@ TEST(Mp4SkipAudioPriming, LateSoundKeepsItsEmptyEdit)
   EXPECT_NEAR((after.burst_s - 0.7) * 1000, 0.0, 1.0);
   expect_end_moved(before, after, 1600);
   g_unlink(path.c_str());
+}
+
+TEST(AacEncoderTail, ReachesAFrameBoundaryAfterThePriming)
+{
+  EXPECT_EQ(montage::aac_encoder_tail("voaacenc", 48000), 50176u - 48000);
+  EXPECT_EQ(montage::aac_encoder_tail("voaacenc", 448), 1024u * 2 - 448);
+  EXPECT_EQ(montage::aac_encoder_tail("voaacenc", 447), 1024u * 2 - 447);
+  EXPECT_EQ(montage::aac_encoder_tail("voaacenc", 449), 1024u * 3 - 449);
+  EXPECT_EQ(montage::aac_encoder_tail("avenc_aac", 1024), 1024u);
+  EXPECT_EQ(montage::aac_encoder_tail("avenc_aac", 1025), 2047u);
+  EXPECT_EQ(montage::aac_encoder_tail("fdkaacenc", 1000), 0u);
+  EXPECT_EQ(montage::aac_encoder_tail(nullptr, 1000), 0u);
+}
+
+/* The sound's end: voaacenc dropped the last partial frame and the 1600
+ * samples its delay holds, so the patched file's sound ended up to 55 ms
+ * before its input did. With aac_encoder_keep_end() and the input's sample
+ * count given to the patch, the sound ends on its input's last sample and a
+ * burst 5 ms before the end is where it was put. The input (48500 samples)
+ * ends mid-frame. */
+void expect_whole_end(const char *encoder)
+{
+  const guint64 total = 48500;
+  const GstClockTime click = gst_util_uint64_scale(total - 240, GST_SECOND, kRate);
+  std::shared_ptr<const montage::AacEncoderInput> input;
+  const std::string path =
+      write_mp4(encoder, encoder, click, 0, false, (double)total / kRate, &input);
+  ASSERT_FALSE(path.empty());
+  ASSERT_TRUE(input);
+  EXPECT_EQ(input->samples.load(), total);
+  EXPECT_EQ(input->silence.load(), montage::aac_encoder_tail(encoder, total));
+
+  /* Asking for more than the file holds after the priming is refused. */
+  const guint priming = aac_encoder_priming(encoder);
+  const std::string before = contents(path);
+  GError *err = nullptr;
+  EXPECT_FALSE(mp4_skip_audio_priming(path, priming, &err, total + input->silence.load() + 1));
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->code, (gint)Mp4Error::kUnexpected) << err->message;
+  g_clear_error(&err);
+  EXPECT_EQ(contents(path), before);
+
+  ASSERT_TRUE(mp4_skip_audio_priming(path, priming, &err, input->samples.load()))
+      << (err ? err->message : "");
+  /* qtdemux 1.22 stops the track at the movie's duration counted in media
+   * time, which starts `priming` later: the sound ends at most that early. */
+  const Decoded played = decode(path);
+  EXPECT_LE(played.end_s * kRate, total + 1.0);
+  EXPECT_GE(played.end_s * kRate, (double)(total - priming) - 1.0);
+  /* The edit itself, played to its end from a copy whose movie lasts 1 s
+   * longer. */
+  std::string data = contents(path);
+  const size_t mvhd = data.find("mvhd");
+  ASSERT_NE(mvhd, std::string::npos);
+  ASSERT_EQ(data[mvhd + 4], 0) << "a version 0 mvhd";
+  auto *d = reinterpret_cast<guint8 *>(&data[mvhd + 20]);
+  const guint32 longer = ((guint32)d[0] << 24 | (guint32)d[1] << 16 | (guint32)d[2] << 8 | d[3]) +
+                         (guint32)kRate; /* the movie timescale here */
+  for (int k = 0; k < 4; k++)
+    d[k] = (guint8)(longer >> (24 - 8 * k));
+  const std::string copy = scratch("longer.mp4");
+  ASSERT_TRUE(g_file_set_contents(copy.c_str(), data.data(), (gssize)data.size(), nullptr));
+  const Decoded after = decode(copy);
+  EXPECT_NEAR(after.end_s * kRate, (double)total, 1.0) << "samples: where the sound ends";
+  EXPECT_NEAR((after.burst_s - click / 1e9) * 1000, 0.0, 1.0)
+      << "ms: the burst 5 ms before the end";
+  g_unlink(copy.c_str());
+  g_unlink(path.c_str());
+}
+
+TEST(Mp4SkipAudioPriming, VoaacencSoundEndsWithItsInput)
+{
+  expect_whole_end("voaacenc");
+}
+
+TEST(Mp4SkipAudioPriming, AvencAacSoundEndsWithItsInput)
+{
+  expect_whole_end("avenc_aac");
 }
 
 /* Every refusal leaves the file byte for byte as it was. */

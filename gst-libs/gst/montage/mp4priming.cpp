@@ -2,6 +2,7 @@
 #include <gst/montage/mp4priming.h>
 
 #include <gio/gio.h>
+#include <gst/audio/audio.h>
 #include <gst/gst.h>
 
 #include <cstring>
@@ -138,7 +139,8 @@ bool full_box(const Box *b, const char *type, gsize need0, gsize need1, const st
 
 /* The moov's edits, validated; the changes are made on `moov` in memory.
  * `error` is not NULL and *error NULL. */
-bool patch_moov(guint8 *moov, gsize size, guint priming, const std::string &path, GError **error)
+bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
+                const std::string &path, GError **error)
 {
   std::vector<Box> top;
   if (!children(moov, size, "moov", path, top, error))
@@ -243,6 +245,13 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, const std::string &path
               path.c_str(), media_duration, priming);
     return false;
   }
+  if (media_duration - priming < shown_samples) {
+    set_error(error, Mp4Error::kUnexpected,
+              "%s: its sound track has %" G_GUINT64_FORMAT
+              " samples, fewer than the %u to skip and the %" G_GUINT64_FORMAT " to show",
+              path.c_str(), media_duration, priming, shown_samples);
+    return false;
+  }
 
   /* Its edit list: empty edits, then the one that shows the media from 0. */
   std::vector<Box> edts;
@@ -291,10 +300,12 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, const std::string &path
   guint8 *tkhd_duration = tkhd->payload + (tkhd_v1 ? 28 : 20);
   const guint64 track_duration = tkhd_v1 ? rd64(tkhd_duration) : rd32(tkhd_duration);
   /* mp4mux's edit shows the whole media, its length in the movie timescale
-   * rounded down; the new one shows the media after the priming, rounded
-   * down too. */
+   * rounded down; the new one shows the samples asked for, rounded to the
+   * nearest tick, or else the media after the priming, rounded down too. */
   const guint64 whole = gst_util_uint64_scale(media_duration, movie_scale, media_scale);
-  const guint64 shown = gst_util_uint64_scale(media_duration - priming, movie_scale, media_scale);
+  const guint64 shown =
+      shown_samples ? gst_util_uint64_scale_round(shown_samples, movie_scale, media_scale)
+                    : gst_util_uint64_scale(media_duration - priming, movie_scale, media_scale);
   if (segment + 1 < whole || segment > whole + 1) {
     set_error(error, Mp4Error::kUnexpected,
               "%s: its sound track's edit lasts %" G_GUINT64_FORMAT
@@ -435,7 +446,118 @@ guint aac_encoder_priming(const char *factory)
   return 0;
 }
 
-bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GError **error_out)
+guint64 aac_encoder_tail(const char *factory, guint64 samples)
+{
+  const guint priming = aac_encoder_priming(factory);
+  if (priming == 0)
+    return 0;
+  constexpr guint64 kFrame = 1024; /* samples in an AAC-LC frame */
+  const guint64 end = (samples + priming + kFrame - 1) / kFrame * kFrame;
+  return end - samples;
+}
+
+namespace
+{
+
+/* The state of aac_encoder_keep_end()'s probe: the streaming thread's. */
+struct EndProbe {
+  std::shared_ptr<AacEncoderInput> input;
+  std::string factory;
+  GstAudioInfo info;
+  bool have_info = false;
+  bool padding = false; /* the silence is being given: not the stream's */
+};
+
+guint64 samples_in(const EndProbe *p, gsize bytes)
+{
+  return p->have_info && GST_AUDIO_INFO_BPF(&p->info) > 0 ? bytes / GST_AUDIO_INFO_BPF(&p->info)
+                                                          : 0;
+}
+
+/* Gives the encoder behind `pad` its tail of silence, before the EOS. */
+void give_silence(GstPad *pad, EndProbe *p)
+{
+  const guint64 n = aac_encoder_tail(p->factory.c_str(), p->input->samples.load());
+  if (n == 0 || !p->have_info)
+    return;
+  const gsize size = n * GST_AUDIO_INFO_BPF(&p->info);
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
+  GstMapInfo map;
+  gst_buffer_map(buf, &map, GST_MAP_WRITE);
+  gst_audio_format_info_fill_silence(p->info.finfo, map.data, size);
+  gst_buffer_unmap(buf, &map);
+  if (GST_AUDIO_INFO_LAYOUT(&p->info) == GST_AUDIO_LAYOUT_NON_INTERLEAVED)
+    gst_buffer_add_audio_meta(buf, &p->info, n, nullptr);
+  /* No timestamps: a segment that stops at the stream's end would clip
+   * them away; untimestamped, they follow its last sample. */
+  p->padding = true;
+  const GstFlowReturn ret = gst_pad_chain(pad, buf);
+  p->padding = false;
+  if (ret == GST_FLOW_OK)
+    p->input->silence.store(n);
+  GST_DEBUG_OBJECT(pad, "%" G_GUINT64_FORMAT " samples of silence after %" G_GUINT64_FORMAT ": %s",
+                   n, p->input->samples.load(), gst_flow_get_name(ret));
+}
+
+GstPadProbeReturn on_encoder_input(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto *p = static_cast<EndProbe *>(data);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    if (!p->padding)
+      p->input->samples += samples_in(p, gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info)));
+    return GST_PAD_PROBE_OK;
+  }
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    if (!p->padding)
+      p->input->samples +=
+          samples_in(p, gst_buffer_list_calculate_size(GST_PAD_PROBE_INFO_BUFFER_LIST(info)));
+    return GST_PAD_PROBE_OK;
+  }
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  switch (GST_EVENT_TYPE(event)) {
+  case GST_EVENT_CAPS: {
+    GstCaps *caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    p->have_info = gst_audio_info_from_caps(&p->info, caps);
+    break;
+  }
+  case GST_EVENT_FLUSH_STOP:
+    p->input->samples = 0;
+    p->input->silence = 0;
+    break;
+  case GST_EVENT_EOS:
+    give_silence(pad, p);
+    break;
+  default:
+    break;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+} // namespace
+
+std::shared_ptr<const AacEncoderInput> aac_encoder_keep_end(GstElement *encoder)
+{
+  init_debug();
+  GstPad *sink = gst_element_get_static_pad(encoder, "sink");
+  if (!sink)
+    return nullptr;
+  GstElementFactory *f = gst_element_get_factory(encoder);
+  auto *probe = new EndProbe();
+  probe->input = std::make_shared<AacEncoderInput>();
+  probe->factory = f ? GST_OBJECT_NAME(f) : "";
+  gst_audio_info_init(&probe->info);
+  std::shared_ptr<const AacEncoderInput> out = probe->input;
+  gst_pad_add_probe(sink,
+                    (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                                      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    on_encoder_input, probe, [](gpointer d) { delete static_cast<EndProbe *>(d); });
+  gst_object_unref(sink);
+  return out;
+}
+
+bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GError **error_out,
+                            guint64 shown_samples)
 {
   if (priming_samples == 0)
     return true;
@@ -467,7 +589,7 @@ bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GErr
   }
   std::vector<guint8> buf(ok ? (gsize)(moov_size - header) : 0);
   ok = ok && read_at(stream, moov + header, buf.data(), buf.size(), path, error) &&
-       patch_moov(buf.data(), buf.size(), priming_samples, path, error);
+       patch_moov(buf.data(), buf.size(), priming_samples, shown_samples, path, error);
   if (ok) {
     gsize written = 0;
     if (!g_seekable_seek(G_SEEKABLE(stream), (goffset)(moov + header), G_SEEK_SET, nullptr, &err) ||
@@ -491,12 +613,14 @@ bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GErr
     g_propagate_error(error_out, local);
   }
   if (ok)
-    GST_INFO("%s: its sound track skips %u samples of encoder priming", path.c_str(),
-             priming_samples);
+    GST_INFO("%s: its sound track skips %u samples of encoder priming and shows %" G_GUINT64_FORMAT
+             " (0: all the rest)",
+             path.c_str(), priming_samples, shown_samples);
   return ok;
 }
 
-bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory, std::string *note)
+bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory, std::string *note,
+                           guint64 shown_samples)
 {
   init_debug();
   const guint priming = aac_encoder_priming(aac_factory);
@@ -506,7 +630,7 @@ bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory, std
     return false;
   }
   GError *err = nullptr;
-  if (mp4_skip_audio_priming(path, priming, &err))
+  if (mp4_skip_audio_priming(path, priming, &err, shown_samples))
     return true;
   gchar *text =
       g_strdup_printf("%s: its audio may play %u samples (%.0f ms at 48 kHz) late: "
