@@ -38,12 +38,18 @@
 namespace {
 
 constexpr gint kWidth = 320, kHeight = 180;
-/* How much shorter than the edit the sound of a render may be: voaacenc
- * never gives out the 1600 samples it holds nor a last partial frame at the
- * end (gst-plugins-bad 1.22 voaacenc.c discards its "remnants"), up to
- * 2623 samples at 48 kHz. Its priming (mp4priming.h) hid 1600 of them
- * while the file's sound played late by it. */
-constexpr double kSongEndLoss = (1600 + 1023) / 48000.0 + 0.001;
+/* How much shorter than the edit the sound of a render decodes with
+ * decodebin (qtdemux 1.22) at most: the priming, 1600 samples at 48 kHz
+ * (voaacenc's; avenc_aac's 1024), plus one of rounding. The file holds
+ * every sample of the song and its edit ends on the last one
+ * (RenderPaths.SongEndsWithTheEdit), but qtdemux 1.22 stops a track at the
+ * movie's duration counted in the track's media time, which an edit that
+ * skips the priming starts that much later: it leaves out the frames that
+ * begin after the movie's duration in media time. Before, voaacenc also
+ * dropped its last partial frame and the 1600 samples its delay holds
+ * (gst-plugins-bad 1.22 voaacenc.c discards its "remnants"), and the sound
+ * decoded up to 2623 samples (55 ms) short. */
+constexpr double kSongEndLoss = 1601 / 48000.0;
 
 /* Every sample `caps_str` gives out of decoding `path`, as raw bytes. */
 std::vector<std::vector<guint8>> decode_all(const std::string &path, const char *caps_str)
@@ -503,6 +509,45 @@ float click(int i)
                         (0.5 - 0.5 * std::cos(2 * M_PI * i / 96)));
 }
 
+/* Writes `pcm` (s16le, stereo interleaved, 48 kHz) to `path` as a RIFF
+ * WAVE file; false when it cannot be written. */
+bool write_wav(const std::string &path, const std::vector<gint16> &pcm)
+{
+  const guint32 rate = 48000, bytes = (guint32)(pcm.size() * 2);
+  std::string wav = "RIFF____WAVEfmt ";
+  auto le = [&wav](guint32 v, int n) {
+    for (int k = 0; k < n; k++)
+      wav += (char)((v >> (8 * k)) & 0xFF);
+  };
+  le(16, 4), le(1, 2), le(2, 2), le(rate, 4), le(rate * 4, 4), le(4, 2), le(16, 2);
+  wav += "data";
+  le(bytes, 4);
+  wav.append(reinterpret_cast<const char *>(pcm.data()), bytes);
+  const guint32 riff = (guint32)wav.size() - 8;
+  for (int k = 0; k < 4; k++)
+    wav[4 + k] = (char)((riff >> (8 * k)) & 0xFF);
+  return g_file_set_contents(path.c_str(), wav.data(), (gssize)wav.size(), nullptr);
+}
+
+/* The start of the best match with click() within `window` s of `at` s in
+ * `audio` (48 kHz), in seconds; -1 when there is no room for it. */
+double find_click(const std::vector<float> &audio, double at, double window)
+{
+  const long lo = (long)((at - window) * 48000), hi = (long)((at + window) * 48000);
+  double best = -1;
+  long found = -1;
+  for (long i = std::max(lo, 0L); i < hi && i + 96 <= (long)audio.size(); i++) {
+    double c = 0;
+    for (int r = 0; r < 96; r++)
+      c += audio[i + r] * click(r);
+    if (c > best) {
+      best = c;
+      found = i;
+    }
+  }
+  return found < 0 ? -1.0 : found / 48000.0;
+}
+
 /* The AAC encoder's priming: mp4mux writes it into the file as part of the
  * sound, and every player played the song late by it (33 ms with voaacenc,
  * one frame at 30 fps), so the beats came after their cuts. Each path now
@@ -521,22 +566,8 @@ TEST(RenderPaths, SongClickOnItsCut)
     for (int r = 0; r < 96; r++)
       pcm[2 * (at + r)] = pcm[2 * (at + r) + 1] = (gint16)(click(r) * 32767);
   }
-  /* RIFF WAVE, PCM s16le stereo. */
-  const guint32 bytes = (guint32)(pcm.size() * 2);
-  std::string wav = "RIFF____WAVEfmt ";
-  auto le = [&wav](guint32 v, int n) {
-    for (int k = 0; k < n; k++)
-      wav += (char)((v >> (8 * k)) & 0xFF);
-  };
-  le(16, 4), le(1, 2), le(2, 2), le(rate, 4), le(rate * 4, 4), le(4, 2), le(16, 2);
-  wav += "data";
-  le(bytes, 4);
-  wav.append(reinterpret_cast<const char *>(pcm.data()), bytes);
-  const guint32 riff = (guint32)wav.size() - 8;
-  for (int k = 0; k < 4; k++)
-    wav[4 + k] = (char)((riff >> (8 * k)) & 0xFF);
   const std::string songf = tmp_file("montage-render-clicks.wav");
-  ASSERT_TRUE(g_file_set_contents(songf.c_str(), wav.data(), (gssize)wav.size(), nullptr));
+  ASSERT_TRUE(write_wav(songf, pcm));
   f.song.uri = montage_test::uri_of(songf);
 
   for (auto path : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
@@ -567,6 +598,116 @@ TEST(RenderPaths, SongClickOnItsCut)
     }
     if (!HasFailure())
       g_unlink(out.c_str());
+  }
+  g_unlink(songf.c_str());
+}
+
+/* A copy of the MP4 at `path` (as `copy`) whose movie header (mvhd) says it
+ * lasts a second longer, so that qtdemux 1.22 plays each track's edit to
+ * its end: it stops a track at the movie's duration counted in the track's
+ * media time, which an edit that skips the AAC priming starts later (see
+ * kSongEndLoss). The copy shows what the file's edits hold. False when
+ * `path` has no version 0 or 1 mvhd box or cannot be read or copied. */
+bool copy_with_longer_movie(const std::string &path, const std::string &copy)
+{
+  std::string data = montage_test::read_file(path);
+  const size_t at = data.find("mvhd");
+  if (at == std::string::npos || at + 36 > data.size())
+    return false;
+  auto *p = reinterpret_cast<guint8 *>(&data[at + 4]); /* the full box's payload */
+  auto rd32 = [](const guint8 *b) {
+    return (guint32)b[0] << 24 | (guint32)b[1] << 16 | (guint32)b[2] << 8 | b[3];
+  };
+  auto wr32 = [](guint8 *b, guint32 v) {
+    for (int k = 0; k < 4; k++)
+      b[k] = (guint8)(v >> (24 - 8 * k));
+  };
+  if (p[0] == 0) {
+    wr32(p + 16, rd32(p + 16) + rd32(p + 12));
+  } else if (p[0] == 1) {
+    const guint64 d = ((guint64)rd32(p + 24) << 32 | rd32(p + 28)) + rd32(p + 20);
+    wr32(p + 24, (guint32)(d >> 32));
+    wr32(p + 28, (guint32)d);
+  } else {
+    return false;
+  }
+  return g_file_set_contents(copy.c_str(), data.data(), (gssize)data.size(), nullptr);
+}
+
+/* Makes AAC encoder `factory` the one both paths pick (the highest-ranked)
+ * while it lives; the rank it had comes back after. */
+struct PreferredAac {
+  GstPluginFeature *feature;
+  guint rank = 0;
+  explicit PreferredAac(const char *factory)
+      : feature(gst_registry_lookup_feature(gst_registry_get(), factory))
+  {
+    if (feature) {
+      rank = gst_plugin_feature_get_rank(feature);
+      gst_plugin_feature_set_rank(feature, GST_RANK_PRIMARY + 100);
+    }
+  }
+  ~PreferredAac()
+  {
+    if (feature) {
+      gst_plugin_feature_set_rank(feature, rank);
+      gst_object_unref(feature);
+    }
+  }
+};
+
+/* The song's end: voaacenc dropped its last partial frame and the 1600
+ * samples its delay holds at EOS, so a montage's sound ended up to 55 ms
+ * before its edit. Now, along both paths and with both AAC encoders, the
+ * file's sound lasts as long as the edit to the sample, and a click 5 ms
+ * before the edit's end, in the song, plays where it is in the song (the
+ * song's own end, not one shifted): decoded with decodebin from a copy
+ * whose movie header lasts longer (copy_with_longer_movie()). The file
+ * itself decodes with decodebin (qtdemux 1.22) at most the priming short
+ * (kSongEndLoss), and never longer than the edit. */
+TEST(RenderPaths, SongEndsWithTheEdit)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("end-"));
+  const guint64 edit = gst_util_uint64_scale_round(f.plan.duration, 48000, GST_SECOND);
+  const guint64 at = edit - 240;
+  std::vector<gint16> pcm(6 * 48000 * 2, 0);
+  for (int r = 0; r < 96; r++)
+    pcm[2 * (at + r)] = pcm[2 * (at + r) + 1] = (gint16)(click(r) * 32767);
+  const std::string songf = tmp_file("montage-render-end.wav");
+  ASSERT_TRUE(write_wav(songf, pcm));
+  f.song.uri = montage_test::uri_of(songf);
+
+  for (const char *aac : {"voaacenc", "avenc_aac"}) {
+    PreferredAac preferred(aac);
+    if (!preferred.feature) {
+      ADD_FAILURE() << aac << " is not installed";
+      continue;
+    }
+    for (auto path : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+      SCOPED_TRACE(testing::Message()
+                   << aac << ", " << (path == montage::RenderPath::kCuts ? "cut" : "timeline")
+                   << " path");
+      const std::string out = tmp_file("montage-render-end.mp4");
+      montage::RenderSettings settings = Fixture::preview(path, out);
+      montage::RenderResult result;
+      GError *err = nullptr;
+      ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err))
+          << (err ? err->message : "");
+      const double played = (double)decode_audio(out).size();
+      EXPECT_LE(played, edit + 1.0) << "samples, the edit's being " << edit;
+      EXPECT_GE(played, edit - kSongEndLoss * 48000) << "samples, the edit's being " << edit;
+      const std::string longer = tmp_file("montage-render-end-longer.mp4");
+      ASSERT_TRUE(copy_with_longer_movie(out, longer));
+      const std::vector<float> audio = decode_audio(longer);
+      EXPECT_NEAR((double)audio.size(), (double)edit, 1.0)
+          << "samples: the sound's length, the edit's being " << edit;
+      EXPECT_NEAR((find_click(audio, at / 48000.0, 0.05) - at / 48000.0) * 1000, 0.0, 1.0)
+          << "ms: the click 5 ms before the end";
+      g_unlink(longer.c_str());
+      if (!HasFailure())
+        g_unlink(out.c_str());
+    }
   }
   g_unlink(songf.c_str());
 }

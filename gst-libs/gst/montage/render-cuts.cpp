@@ -756,6 +756,11 @@ public:
       return;
     }
     on_deep_element_added(nullptr, nullptr, venc, &watch_); /* its properties */
+    /* Every sample of the song out of the AAC encoder (it is given silence
+     * after the last), and edits in samples: the sound track's edit then
+     * ends on the song's last sample (mp4priming.h). */
+    aac_input_ = aac_encoder_keep_end(aenc);
+    g_object_set(mux, "movie-timescale", (guint)kAudioRate, NULL);
     GstCaps *audio_caps = SongReader::caps();
     g_object_set(video_, "caps", video_caps, "format", GST_FORMAT_TIME, "max-buffers",
                  kEncoderQueue, "block", FALSE, NULL);
@@ -858,9 +863,11 @@ public:
       }
       if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
         gst_message_unref(msg);
-        /* The file closed, its sound made to skip the AAC encoder's priming. */
+        /* The file closed, its sound made to skip the AAC encoder's priming
+         * and to end with the song's part (not the silence after it). */
         gst_element_set_state(pipeline_, GST_STATE_NULL);
-        mp4_fix_audio_priming(path_, aac_.c_str());
+        mp4_fix_audio_priming(path_, aac_.c_str(), nullptr,
+                              aac_input_ ? aac_input_->samples.load() : 0);
         return true;
       }
       GstObject *src = nullptr;
@@ -1024,6 +1031,7 @@ private:
   gint64 stall_us_;
   const std::string path_;        /* the MP4 written */
   const std::string aac_;         /* the AAC encoder's factory */
+  std::shared_ptr<const AacEncoderInput> aac_input_; /* what it was given */
   Counters counters_;             /* read by pad probes: declared before the pipeline goes */
   GstPad *muxer_video_ = nullptr; /* the muxer's pads (reffed) */
   GstPad *muxer_audio_ = nullptr;

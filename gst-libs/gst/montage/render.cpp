@@ -687,14 +687,31 @@ void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer)
   g_signal_connect(element, "pad-added", G_CALLBACK(on_program_stream_pad), nullptr);
 }
 
-/* "deep-element-added" of the render pipeline: the audio encoder encodebin
- * picked, whose priming the finished file is made to skip. */
-void on_audio_encoder(GstBin *, GstBin *, GstElement *element, gpointer factory)
+/* The audio encoder encodebin picked, whose priming the finished file is
+ * made to skip, and what it was given (aac_encoder_keep_end()). */
+struct AudioEncoderSeen {
+  std::mutex lock;
+  GstElementFactory *factory = nullptr; /* not reffed: registered for the process */
+  std::shared_ptr<const AacEncoderInput> input;
+};
+
+/* "deep-element-added" of the render pipeline: the audio encoder is given
+ * silence after the song so that every sample of it is encoded, and the
+ * MP4 muxer counts the movie's time in samples (48 kHz), so that the sound
+ * track's edit can end on the song's last sample (mp4priming.h). */
+void on_audio_encoder(GstBin *, GstBin *, GstElement *element, gpointer data)
 {
   GstElementFactory *f = gst_element_get_factory(element);
   const char *klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : "";
-  if (klass && strstr(klass, "Encoder") && strstr(klass, "Audio"))
-    static_cast<std::atomic<GstElementFactory *> *>(factory)->store(f);
+  if (klass && strstr(klass, "Encoder") && strstr(klass, "Audio")) {
+    auto *seen = static_cast<AudioEncoderSeen *>(data);
+    std::shared_ptr<const AacEncoderInput> input = aac_encoder_keep_end(element);
+    std::lock_guard<std::mutex> hold(seen->lock);
+    seen->factory = f;
+    seen->input = input;
+  } else if (klass && strstr(klass, "Muxer") && g_strcmp0(GST_OBJECT_NAME(f), "mp4mux") == 0) {
+    g_object_set(element, "movie-timescale", 48000u, NULL);
+  }
 }
 
 Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std::string &encoder,
@@ -709,7 +726,7 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
       g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_deep_element_added), &watch);
   gulong seeks_handler =
       g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_element_for_seeks), nullptr);
-  std::atomic<GstElementFactory *> audio_encoder{nullptr};
+  AudioEncoderSeen audio_encoder;
   gulong audio_handler = g_signal_connect(pipeline, "deep-element-added",
                                           G_CALLBACK(on_audio_encoder), &audio_encoder);
 
@@ -774,10 +791,11 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   g_signal_handler_disconnect(pipeline, handler);
   g_signal_handler_disconnect(pipeline, seeks_handler);
   g_signal_handler_disconnect(pipeline, audio_handler);
-  if (outcome == Outcome::kDone && audio_encoder.load()) { /* the file is closed */
+  if (outcome == Outcome::kDone && audio_encoder.factory) { /* the file is closed */
     gchar *tmp_path = g_filename_from_uri(tmp_uri.c_str(), nullptr, nullptr);
     if (tmp_path)
-      mp4_fix_audio_priming(tmp_path, GST_OBJECT_NAME(audio_encoder.load()));
+      mp4_fix_audio_priming(tmp_path, GST_OBJECT_NAME(audio_encoder.factory), nullptr,
+                            audio_encoder.input ? audio_encoder.input->samples.load() : 0);
     g_free(tmp_path);
   }
   gst_object_unref(pipeline);
