@@ -457,4 +457,127 @@ TEST(SongAnalysis, ChainedOggIsOneSong)
   expect_whole_click_song(path, true);
 }
 
+/* What reached the analysis sink: the kind of each event and buffer, the
+ * rate of its caps at each buffer. */
+struct Received {
+  std::vector<std::string> order;
+  std::vector<int> rate_at_buffer;
+  bool drop_new_stream = false; /* lose the next STREAM_START and CAPS */
+};
+
+GstEvent *rate_caps(int rate)
+{
+  GstCaps *caps =
+      gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "layout", G_TYPE_STRING,
+                          "interleaved", "rate", G_TYPE_INT, rate, "channels", G_TYPE_INT, 1, NULL);
+  GstEvent *ev = gst_event_new_caps(caps);
+  gst_caps_unref(caps);
+  return ev;
+}
+
+/* A next stream (a chained Ogg's next chain) whose STREAM_START and CAPS
+ * the source counts as delivered but that never reached the analysis sink
+ * (forced here by a probe that drops them, the failure
+ * resend_missing_sticky_events() guards against at a chain change), its
+ * SEGMENT and data arriving. Before its first buffer the sink gets the
+ * source's three events again, in order, so the buffer is analysed at its
+ * own rate; without that, it came under the last stream's caps (44.1 kHz
+ * audio read as 48 kHz). */
+TEST(SongAnalysis, NextStreamsLostStickyEventsAreSentBeforeItsData)
+{
+  GstPad *src = gst_pad_new("src", GST_PAD_SRC);
+  GstPad *ghost = gst_ghost_pad_new("ghost", src); /* as decodebin's, uridecodebin's */
+  GstPad *sink = gst_pad_new("sink", GST_PAD_SINK);
+  Received got;
+  gst_pad_set_event_function(sink, [](GstPad *pad, GstObject *, GstEvent *ev) -> gboolean {
+    static_cast<Received *>(gst_pad_get_element_private(pad))
+        ->order.push_back(GST_EVENT_TYPE_NAME(ev));
+    gst_event_unref(ev);
+    return TRUE;
+  });
+  gst_pad_set_chain_function(sink, [](GstPad *pad, GstObject *, GstBuffer *buf) -> GstFlowReturn {
+    Received *r = static_cast<Received *>(gst_pad_get_element_private(pad));
+    r->order.push_back("buffer");
+    int rate = 0;
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    if (caps) {
+      gst_structure_get_int(gst_caps_get_structure(caps, 0), "rate", &rate);
+      gst_caps_unref(caps);
+    }
+    r->rate_at_buffer.push_back(rate);
+    gst_buffer_unref(buf);
+    return GST_FLOW_OK;
+  });
+  gst_pad_set_query_function(sink, [](GstPad *pad, GstObject *parent, GstQuery *query) -> gboolean {
+    if (GST_QUERY_TYPE(query) != GST_QUERY_ACCEPT_CAPS)
+      return gst_pad_query_default(pad, parent, query);
+    gst_query_set_accept_caps_result(query, TRUE); /* any rate, as audioconvert */
+    return TRUE;
+  });
+  gst_pad_set_element_private(sink, &got);
+  gst_pad_add_probe(
+      sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+        const bool lost =
+            GST_EVENT_TYPE(ev) == GST_EVENT_STREAM_START || GST_EVENT_TYPE(ev) == GST_EVENT_CAPS;
+        return static_cast<Received *>(data)->drop_new_stream && lost ? GST_PAD_PROBE_DROP
+                                                                      : GST_PAD_PROBE_OK;
+      },
+      &got, nullptr);
+  /* As run_pipeline() does on the chain's sink. */
+  gst_pad_add_probe(
+      sink, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *pad, GstPadProbeInfo *, gpointer) {
+        montage_tool::resend_missing_sticky_events(pad);
+        return GST_PAD_PROBE_OK;
+      },
+      nullptr, nullptr);
+  ASSERT_TRUE(gst_pad_set_active(src, TRUE));
+  ASSERT_TRUE(gst_pad_set_active(ghost, TRUE));
+  ASSERT_TRUE(gst_pad_set_active(sink, TRUE));
+  ASSERT_EQ(gst_pad_link(ghost, sink), GST_PAD_LINK_OK);
+
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  EXPECT_TRUE(gst_pad_push_event(src, gst_event_new_stream_start("first")));
+  EXPECT_TRUE(gst_pad_push_event(src, rate_caps(48000)));
+  EXPECT_TRUE(gst_pad_push_event(src, gst_event_new_segment(&segment)));
+  EXPECT_EQ(gst_pad_push(src, gst_buffer_new_allocate(nullptr, 400, nullptr)), GST_FLOW_OK);
+  const std::vector<std::string> first = {"stream-start", "caps", "segment", "buffer"};
+  EXPECT_EQ(got.order, first);
+
+  /* The next chain: its stream-start and caps lost on the way. */
+  got.order.clear();
+  got.drop_new_stream = true;
+  EXPECT_TRUE(gst_pad_push_event(src, gst_event_new_stream_start("second")));
+  EXPECT_TRUE(gst_pad_push_event(src, rate_caps(44100)));
+  got.drop_new_stream = false;
+  segment.time = 6 * GST_SECOND;
+  EXPECT_TRUE(gst_pad_push_event(src, gst_event_new_segment(&segment)));
+  EXPECT_EQ(gst_pad_push(src, gst_buffer_new_allocate(nullptr, 400, nullptr)), GST_FLOW_OK);
+  EXPECT_EQ(gst_pad_push(src, gst_buffer_new_allocate(nullptr, 400, nullptr)), GST_FLOW_OK);
+  const std::vector<std::string> second = {"segment", "stream-start", "caps",
+                                           "segment", "buffer",       "buffer"};
+  EXPECT_EQ(got.order, second);
+  const std::vector<int> rates = {48000, 44100, 44100};
+  EXPECT_EQ(got.rate_at_buffer, rates);
+  GstEvent *ss = gst_pad_get_sticky_event(sink, GST_EVENT_STREAM_START, 0);
+  ASSERT_NE(ss, nullptr);
+  const gchar *id = nullptr;
+  gst_event_parse_stream_start(ss, &id);
+  EXPECT_STREQ(id, "second");
+  gst_event_unref(ss);
+
+  /* Nothing is sent again once the sink has them all. */
+  EXPECT_FALSE(montage_tool::resend_missing_sticky_events(sink));
+
+  gst_pad_set_active(sink, FALSE);
+  gst_pad_set_active(ghost, FALSE);
+  gst_pad_set_active(src, FALSE);
+  gst_object_unref(sink);
+  gst_object_unref(ghost);
+  gst_object_unref(src);
+}
+
 } // namespace

@@ -81,9 +81,98 @@ void on_no_more_pads(GstElement *src, gpointer user_data)
   g_error_free(err);
 }
 
-GstPadProbeReturn on_chain_data(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+/* The pad whose data reaches `sink` through its peer and ghost pads only
+ * (their targets followed down: uridecodebin's pad, decodebin's, the
+ * decoder's source pad), or nullptr when unlinked. Ref'd. */
+GstPad *innermost_source(GstPad *sink)
+{
+  GstPad *pad = gst_pad_get_peer(sink);
+  while (pad && GST_IS_GHOST_PAD(pad)) {
+    GstPad *target = gst_ghost_pad_get_target(GST_GHOST_PAD(pad));
+    if (!target)
+      break;
+    gst_object_unref(pad);
+    pad = target;
+  }
+  return pad;
+}
+
+/* Whether `a` and `b` are the same STREAM_START, CAPS or SEGMENT event: the
+ * same object (ghost and proxy pads pass events on unchanged) or equal in
+ * kind and content (stream id and group; caps; segment). */
+bool same_event(GstEvent *a, GstEvent *b)
+{
+  if (a == b)
+    return true;
+  if (!a || !b || GST_EVENT_TYPE(a) != GST_EVENT_TYPE(b))
+    return false;
+  switch (GST_EVENT_TYPE(a)) {
+  case GST_EVENT_STREAM_START: {
+    const gchar *ia = nullptr, *ib = nullptr;
+    guint ga = 0, gb = 0;
+    gst_event_parse_stream_start(a, &ia);
+    gst_event_parse_stream_start(b, &ib);
+    const bool has_ga = gst_event_parse_group_id(a, &ga), has_gb = gst_event_parse_group_id(b, &gb);
+    return g_strcmp0(ia, ib) == 0 && has_ga == has_gb && ga == gb;
+  }
+  case GST_EVENT_CAPS: {
+    GstCaps *ca = nullptr, *cb = nullptr;
+    gst_event_parse_caps(a, &ca);
+    gst_event_parse_caps(b, &cb);
+    return gst_caps_is_equal(ca, cb);
+  }
+  case GST_EVENT_SEGMENT: {
+    const GstSegment *sa = nullptr, *sb = nullptr;
+    gst_event_parse_segment(a, &sa);
+    gst_event_parse_segment(b, &sb);
+    return gst_segment_is_equal(sa, sb);
+  }
+  default:
+    return false;
+  }
+}
+
+} // namespace
+
+bool resend_missing_sticky_events(GstPad *sink)
+{
+  GstPad *src = innermost_source(sink);
+  if (!src)
+    return false;
+  const GstEventType order[] = {GST_EVENT_STREAM_START, GST_EVENT_CAPS, GST_EVENT_SEGMENT};
+  GstEvent *want[3] = {nullptr, nullptr, nullptr};
+  bool stale = false;
+  for (int i = 0; i < 3; i++) {
+    want[i] = gst_pad_get_sticky_event(src, order[i], 0);
+    GstEvent *have = gst_pad_get_sticky_event(sink, order[i], 0);
+    stale |= want[i] && !same_event(want[i], have);
+    if (have)
+      gst_event_unref(have);
+  }
+  if (stale)
+    GST_WARNING_OBJECT(sink,
+                       "%s:%s did not deliver all its sticky events to this pad (stream-start, "
+                       "caps, segment): sending them again, in order, before its data",
+                       GST_DEBUG_PAD_NAME(src));
+  for (GstEvent *ev : want)
+    if (ev) {
+      if (stale)
+        gst_pad_send_event(sink, gst_event_ref(ev));
+      gst_event_unref(ev);
+    }
+  gst_object_unref(src);
+  return stale;
+}
+
+namespace
+{
+
+GstPadProbeReturn on_chain_data(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   Run *run = static_cast<Run *>(user_data);
+  /* Before the lock: the events sent again pass this probe. */
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    resend_missing_sticky_events(pad);
   std::lock_guard<std::mutex> guard(run->lock);
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     run->segment_pending = false;

@@ -131,6 +131,24 @@ struct BeatSummary {
   const GstSegment *segment = nullptr;
 };
 
+/* Repairs what reached `sink` (the analysis chain's sink pad) from the pad
+ * linked to it: where the source behind it (its peer, ghost pads' targets
+ * followed down to the pad that pushes the data, e.g. the decoder's) holds
+ * a STREAM_START, CAPS or SEGMENT event that `sink` does not, sends the
+ * source's three, in that order, into `sink` and returns true (and logs a
+ * warning); otherwise does nothing and returns false (also unlinked).
+ * Events equal in content count as delivered. Called from a buffer probe
+ * on `sink`, in the streaming thread, before each buffer (the source
+ * pushes through ghost pads only, so its events are those of that buffer),
+ * so montagebeat never analyses a buffer under another stream's caps or
+ * segment. A guard for a chained Ogg's next chain: decodebin2 (GStreamer
+ * 1.22) exposes its pad, and the tool links it, while the decoder's
+ * streaming thread is pushing the chain's first sticky events through
+ * ghost pads that are being linked and activated; the CI once logged
+ * "Sticky event misordering, got 'caps' before 'stream-start'" on such a
+ * proxypad with part of the song's beats lost. */
+bool resend_missing_sticky_events(GstPad *sink);
+
 /* Combines the `montage-beats` summaries that montagebeat posted for one
  * song into `out`. The element posts one per stretch of audio between its
  * resets (docs/montagebeat.md, "Resets and time": a new sample rate
