@@ -1391,3 +1391,43 @@ TEST_F(PlanJsonTest, RenderNotesAreWrittenAndReadBack)
   EXPECT_NE(std::string(error->message).find("render note 0"), std::string::npos) << error->message;
   g_clear_error(&error);
 }
+
+/* Where the style's beats per cut last less than its min-gap, the cut comes
+ * after the fewest beats (at least as many as asked) that last min-gap: a
+ * 169 BPM song (one beat 0.355 s), all loud, in a style that asks for 1 beat
+ * per cut with a 0.4 s min-gap, is cut every 2 beats, not held for 4 to 26
+ * beats (which the sum of |log2(beats / wanted)| over the segments made
+ * cheaper than many 2-beat segments). */
+TEST(PlannerPacing, BeatsPerCutUnderMinGapTakeTheNextBeatsThatFit)
+{
+  SongAnalysis song = make_song(169, 0.0, 60.0);
+  auto clips = many_clips(6, 30, 3.0);
+  PlanSettings settings; /* balanced: 1 beat at peaks, min-gap 0.4 s */
+  ASSERT_EQ(settings.style.pacing.beats_per_cut_high, 1u);
+  ASSERT_EQ(settings.style.pacing.min_gap, secs(0.4));
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  EXPECT_GT(r.plan.segments.size(), 60u);
+  for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++) {
+    EXPECT_EQ(r.decisions[i].music.level, Section::Level::kHigh) << i;
+    EXPECT_EQ(r.decisions[i].wanted_beats, 1u) << i;
+    EXPECT_EQ(r.decisions[i].beats, 2u) << "segment " << i;
+  }
+
+  /* calm's peaks at 130 BPM: 2 beats (0.92 s) under its 1.0 s min-gap, so 3 beats. */
+  song = make_song(130, 0.0, 60.0);
+  settings.style.pacing.beats_per_cut_high = 2;
+  settings.style.pacing.min_gap = secs(1.0);
+  settings.style.pacing.max_hold = secs(12.0);
+  r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++)
+    EXPECT_EQ(r.decisions[i].beats, 3u) << "segment " << i;
+
+  /* Where the asked beats already last min-gap, they are kept (2 beats of 0.92 s). */
+  settings.style.pacing.min_gap = secs(0.5);
+  r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++)
+    EXPECT_EQ(r.decisions[i].beats, 2u) << "segment " << i;
+}
