@@ -379,6 +379,7 @@ private:
   std::size_t start_beat_ = kNoBeat;
   std::vector<Node> nodes_;       /* start, beat cuts, end */
   std::vector<std::size_t> path_; /* node indices of the paced cuts, from 0 to the end */
+  std::vector<guint> paced_;      /* per node: the beats a segment from it is paced to */
   std::vector<bool> downbeat_, phrase_, section_start_; /* per beat */
   PlanResult result_;
   std::ptrdiff_t prev_item_ = -1; /* engine item of the previous segment */
@@ -750,7 +751,8 @@ guint Planner::paced_beats(const Node &from, guint wanted) const
   return wanted;
 }
 
-/* Pacing cost of a segment from node i to node j (lower is better). */
+/* Pacing cost of a segment from node i to node j (lower is better), against
+ * paced_[i] (pace() fills it first). */
 double Planner::segment_cost(std::size_t i, std::size_t j) const
 {
   const StylePacing &p = style_.pacing;
@@ -765,9 +767,7 @@ double Planner::segment_cost(std::size_t i, std::size_t j) const
     return cost; /* the tail after the last cut: nothing to pace */
   const double from = a.beat == kNoBeat ? -1.0 : (double)a.beat;
   const double beats = (double)b.beat - from;
-  const MusicMoment m = music_at(a.beat, t(a.frame));
-  const guint paced = paced_beats(a, wanted_beats(m.level));
-  cost += p.pace_weight * std::fabs(std::log2(beats / (double)paced));
+  cost += p.pace_weight * std::fabs(std::log2(beats / (double)paced_[i]));
   if (downbeat_[b.beat])
     cost -= p.downbeat_bonus;
   if (phrase_[b.beat])
@@ -786,6 +786,10 @@ void Planner::pace()
   if (whole_song() && n >= 3 && nodes_[n - 2].beat == song_.beats.size() - 1 &&
       t(nodes_[n - 1].frame) - t(nodes_[n - 2].frame) >= style_.pacing.min_gap)
     forced = n - 2;
+  paced_.assign(n, 1);
+  for (std::size_t i = 0; i + 1 < n; i++) /* the end node starts no segment */
+    paced_[i] =
+        paced_beats(nodes_[i], wanted_beats(music_at(nodes_[i].beat, t(nodes_[i].frame)).level));
   std::vector<double> cost(n, HUGE_VAL);
   std::vector<std::size_t> from(n, 0);
   cost[0] = 0.0;
