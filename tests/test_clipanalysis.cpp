@@ -391,47 +391,37 @@ TEST(ClipAnalysis, FrameStampedAsTheOneBeforeIsAnalysedAfterIt)
   EXPECT_EQ(clip.shots[1].start, 13 * frame);
   EXPECT_EQ(clip.shots[1].end, 40 * frame);
 
+  /* 41 frames, picture `twice` given twice, the second shot from picture
+   * `cut`: the cut must be found there, and the clip end after picture 39. */
+  auto repeat_finds_cut = [&](const char *name, int twice, int cut) {
+    const std::string file = tmp.add(name);
+    frames.clear();
+    stamps.clear();
+    for (int k = 0; k < 41; k++) {
+      const int picture = k <= twice ? k : k - 1;
+      frames.push_back(picture < cut ? a : b);
+      stamps.push_back(picture * frame);
+    }
+    ASSERT_TRUE(encode_frames(frames, file, stamps,
+                              "videoconvert ! video/x-raw,format=I420 ! matroskamux"));
+    montage::ClipAnalysis again;
+    ASSERT_TRUE(analyse(file, {}, kFull, again, stats));
+    ASSERT_EQ(again.cuts.size(), 1u) << name;
+    EXPECT_EQ(again.cuts[0], cut * frame) << name;
+    EXPECT_EQ(again.shots.back().end, 40 * frame) << name;
+  };
   /* A frame given twice with its stamp (pictures 0-20, 20 again, 21-39,
    * each at its picture's time; the cut at picture 30): the repeat is
    * dropped, as the frame after it is stamped where it would go, and the
    * frames after it keep their stamps. Placed one after the other, every
    * later frame was a frame late, the cut at 1.24 s. */
-  const std::string repeat = tmp.add("repeated-frame.mkv");
-  frames.clear();
-  stamps.clear();
-  for (int k = 0; k < 41; k++) {
-    const int picture = k <= 20 ? k : k - 1;
-    frames.push_back(picture < 30 ? a : b);
-    stamps.push_back(picture * frame);
-  }
-  ASSERT_TRUE(encode_frames(frames, repeat, stamps,
-                            "videoconvert ! video/x-raw,format=I420 ! matroskamux"));
-  montage::ClipAnalysis again;
-  ASSERT_TRUE(analyse(repeat, {}, kFull, again, stats));
-  ASSERT_EQ(again.cuts.size(), 1u);
-  EXPECT_EQ(again.cuts[0], 30 * frame);
-  EXPECT_EQ(again.shots.back().end, 40 * frame);
-
+  repeat_finds_cut("repeated-frame.mkv", 20, 30);
   /* The same just before a cut (pictures 0-12, 12 again, then the second
    * shot from picture 13 at 0.52 s), as avdec_mpeg4 now and then gives
    * Megamind.avi's first frame twice after a seek: the frame after the
    * repeat is the second shot's first. Before, the repeat took its place
    * and it was skipped: the cut was found at 0.56 s. */
-  const std::string before_cut = tmp.add("repeat-before-cut.mkv");
-  frames.clear();
-  stamps.clear();
-  for (int k = 0; k < 41; k++) {
-    const int picture = k <= 12 ? k : k - 1;
-    frames.push_back(picture < 13 ? a : b);
-    stamps.push_back(picture * frame);
-  }
-  ASSERT_TRUE(encode_frames(frames, before_cut, stamps,
-                            "videoconvert ! video/x-raw,format=I420 ! matroskamux"));
-  montage::ClipAnalysis cut;
-  ASSERT_TRUE(analyse(before_cut, {}, kFull, cut, stats));
-  ASSERT_EQ(cut.cuts.size(), 1u);
-  EXPECT_EQ(cut.cuts[0], 13 * frame);
-  EXPECT_EQ(cut.shots.back().end, 40 * frame);
+  repeat_finds_cut("repeat-before-cut.mkv", 12, 13);
 }
 
 TEST(ClipAnalysis, KeyframePathShotsCutOnAFlashStartCleanAsInFullDecoding)

@@ -580,19 +580,8 @@ TEST(RenderPaths, SongClickOnItsCut)
     const std::vector<float> audio = decode_audio(out);
     for (double cut : cuts) {
       /* The best match with the click within 50 ms of the cut. */
-      const long lo = (long)((cut - 0.05) * rate), hi = (long)((cut + 0.05) * rate);
-      double best = -1;
-      long at = -1;
-      for (long i = std::max(lo, 0L); i < hi && i + 96 <= (long)audio.size(); i++) {
-        double c = 0;
-        for (int r = 0; r < 96; r++)
-          c += audio[i + r] * click(r);
-        if (c > best) {
-          best = c;
-          at = i;
-        }
-      }
-      EXPECT_NEAR(((double)at / rate - cut) * 1000, 0.0, 1.0)
+      const double at = find_click(audio, cut, 0.05);
+      EXPECT_NEAR((at - cut) * 1000, 0.0, 1.0)
           << "ms, the click of the cut at " << cut << " s, "
           << (path == montage::RenderPath::kCuts ? "cut" : "timeline") << " path";
     }
