@@ -1261,6 +1261,74 @@ TEST(RenderCuts, FramesStampedLikeTheOneBeforeDoNotFreezeTheSegment)
   }
 }
 
+/* A decoder may give a frame twice with its stamp (avdec_mpeg4 after a
+ * seek, now and then). Here raw frames in Matroska at 25 fps, dark to frame
+ * 12, which is given twice, then bright from frame 13 (0.52 s): the repeat
+ * is dropped, as the frame after it is stamped where it would go, and the
+ * cut path shows the bright frame from 0.52 s, as the clip's analysis puts
+ * the cut there. Before, the repeat took 0.52 s and the bright frame 13 was
+ * skipped: output frame 16 (0.533 s) was dark. */
+TEST(RenderCuts, FrameGivenTwiceBeforeACutIsDropped)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make_song("repeat-"));
+  const std::string path = tmp_file("montage-render-repeat.mkv");
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      ("appsrc name=src format=time caps=video/x-raw,format=GRAY8,width=320,height=240,"
+       "framerate=25/1 ! matroskamux ! filesink location=\"" +
+       path + "\"")
+          .c_str(),
+      &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  for (int k = 0; k < 41; k++) {
+    const int picture = k <= 12 ? k : k - 1;
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, 320 * 240, nullptr);
+    gst_buffer_memset(buf, 0, picture < 13 ? 40 : 200, 320 * 240);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(picture, GST_SECOND, 25);
+    GST_BUFFER_DURATION(buf) = GST_SECOND / 25;
+    GstFlowReturn ret = GST_FLOW_OK;
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+  }
+  GstFlowReturn ret = GST_FLOW_OK;
+  g_signal_emit_by_name(src, "end-of-stream", &ret);
+  gst_object_unref(src);
+  ASSERT_TRUE(montage_test::run_to_eos(pipe, 30 * GST_SECOND)); /* takes pipe */
+
+  montage::ClipAnalysis clip;
+  clip.path = path;
+  clip.uri = montage_test::uri_of(path);
+  clip.fps_n = 25;
+  clip.fps_d = 1;
+  clip.duration = 1600 * GST_MSECOND;
+  montage::shots_from_cuts(clip);
+  const montage::Plan plan = plan_of({{0, 30}});
+  const std::string out = tmp_file("montage-render-repeat.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  montage::RenderResult result;
+  ASSERT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+      << (err ? err->message : "");
+  const auto decoded = decode_frames(out);
+  g_unlink(out.c_str());
+  g_unlink(path.c_str());
+  ASSERT_EQ(decoded.size(), 30u);
+  auto mean = [](const std::vector<guint8> &luma) {
+    double sum = 0;
+    for (guint8 v : luma)
+      sum += v;
+    return sum / luma.size();
+  };
+  /* Output frame 15 (0.5 s) lies halfway between frames 12 and 13. */
+  for (size_t i = 0; i < decoded.size(); i++) {
+    if (i == 15)
+      continue;
+    EXPECT_EQ(mean(decoded[i]) > 120, i > 15) << "output frame " << i;
+  }
+}
+
 /* A stand-in for an encoder that hangs: accepts I420, claims H.264, drops
  * the first 5 frames (so it passes a probe) and then blocks in its chain
  * function until flushed or stopped. Nothing comes out, nothing is posted,

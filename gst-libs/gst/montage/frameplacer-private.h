@@ -5,8 +5,6 @@
 
 #include <gst/gst.h>
 
-#include <optional>
-
 namespace montage
 {
 
@@ -88,15 +86,6 @@ public:
   /* The held frame is dropped. */
   void drop_held() { held_at_ = held_stamped_ = GST_CLOCK_TIME_NONE; }
 
-  /* The old one-step rule, kept for render-cuts.cpp until it holds frames
-   * too: a frame judge() would hold is placed at once. */
-  std::optional<GstClockTime> place(GstClockTime stamped, GstClockTime step) const
-  {
-    const Placement p = judge(stamped, step);
-    if (p.verdict == Verdict::kSkip)
-      return std::nullopt;
-    return p.at;
-  }
   /* Where the last frame kept was placed (GST_CLOCK_TIME_NONE: none yet). */
   GstClockTime last() const { return placed_; }
   void reset()

@@ -226,7 +226,11 @@ public:
       gst_object_unref(pad);
     }
   }
-  ~ClipDecoder() { drop_held(); }
+  ~ClipDecoder()
+  {
+    drop_held();
+    forget_placing();
+  }
   ClipDecoder(const ClipDecoder &) = delete;
   ClipDecoder &operator=(const ClipDecoder &) = delete;
 
@@ -304,7 +308,9 @@ public:
       if (interrupt_.check(error) || !poll(error))
         return -1;
       if (state_ == State::kRunning) {
-        GstSample *sample = pipe_->pull(20 * GST_MSECOND);
+        /* A frame put back behind the held one it released comes first. */
+        GstSample *sample = stashed_ ? stashed_ : pipe_->pull(20 * GST_MSECOND);
+        stashed_ = nullptr;
         if (sample) {
           GstBuffer *buf = gst_sample_get_buffer(sample);
           const GstSegment *seg = gst_sample_get_segment(sample);
@@ -334,18 +340,39 @@ public:
               continue;
             }
           }
-          /* A frame stamped no later than the one before it: placed one
-           * frame duration (its own, else the clip's) after it, or
-           * skipped (FramePlacer), as the clip's analysis places it. Taken
-           * as they were, Megamind.avi's shared stamps stopped the
+          /* A frame stamped no later than the one before it: held until
+           * the next frame says whether it repeats the one before (dropped)
+           * or belongs one frame duration (its own, else the clip's) after
+           * it; or skipped (FramePlacer), as the clip's analysis places it.
+           * Taken as they were, Megamind.avi's shared stamps stopped the
            * nearest-frame walk of render_cuts() at the first such pair,
            * and one picture showed for the rest of the segment. */
+          if (placer_.holding()) {
+            GstBuffer *held = placing_;
+            placing_ = nullptr;
+            const GstClockTime at = placer_.held_at();
+            if (placer_.held_repeats(t)) {
+              GST_LOG("%s: frame at %" GST_TIME_FORMAT " repeats the one before: dropped",
+                      uri_.c_str(), GST_TIME_ARGS(at));
+              placer_.drop_held();
+              gst_buffer_unref(held);
+            } else {
+              GST_LOG("%s: frame stamped as the one before placed at %" GST_TIME_FORMAT,
+                      uri_.c_str(), GST_TIME_ARGS(at));
+              placer_.release();
+              stashed_ = sample;
+              *frame = held;
+              *stream_time = at;
+              return 1;
+            }
+          }
           const GstClockTime stamped = t;
-          const std::optional<GstClockTime> placed =
-              placer_.place(t, GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0
-                                   ? GST_BUFFER_DURATION(buf)
-                                   : frame_);
-          if (!placed) {
+          const GstClockTime step =
+              GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0
+                  ? GST_BUFFER_DURATION(buf)
+                  : frame_;
+          const FramePlacer::Placement placed = placer_.judge(t, step);
+          if (placed.verdict == FramePlacer::Verdict::kSkip) {
             GST_LOG("%s: frame stamped %" GST_TIME_FORMAT " where the frame before was placed: "
                     "skipped",
                     uri_.c_str(), GST_TIME_ARGS(t));
@@ -353,10 +380,14 @@ public:
             since = g_get_monotonic_time();
             continue;
           }
-          if (*placed != t)
-            GST_LOG("%s: frame stamped %" GST_TIME_FORMAT " placed at %" GST_TIME_FORMAT,
-                    uri_.c_str(), GST_TIME_ARGS(t), GST_TIME_ARGS(*placed));
-          t = *placed;
+          if (placed.verdict == FramePlacer::Verdict::kHold) {
+            placer_.hold(placed.at, stamped, step);
+            placing_ = gst_buffer_ref(buf);
+            gst_sample_unref(sample);
+            since = g_get_monotonic_time();
+            continue;
+          }
+          t = placed.at;
           if (GST_CLOCK_TIME_IS_VALID(t)) {
             *frame = gst_buffer_ref(buf);
             *stream_time = t;
@@ -368,8 +399,17 @@ public:
           since = g_get_monotonic_time();
           continue;
         }
-        if (pipe_->at_eos())
+        if (pipe_->at_eos()) {
+          /* No frame after the held one: it is kept. */
+          if (placer_.holding()) {
+            *frame = placing_;
+            *stream_time = placer_.held_at();
+            placing_ = nullptr;
+            placer_.release();
+            return 1;
+          }
           return 0;
+        }
       } else {
         gst_element_get_state(pipe_->pipeline, nullptr, nullptr, 20 * GST_MSECOND);
       }
@@ -399,7 +439,7 @@ private:
   bool seek(GError **error)
   {
     drop_held();
-    placer_.reset();
+    forget_placing();
     seeks++;
     /* A clip known to seek inaccurately is decoded on from its start. */
     verify_ = !inaccurate_;
@@ -468,6 +508,17 @@ private:
     held_.clear();
   }
 
+  /* Forgets the frame FramePlacer holds and the one stashed behind it
+   * (before a seek, or at the end). */
+  void forget_placing()
+  {
+    placer_.reset();
+    gst_clear_buffer(&placing_);
+    if (stashed_)
+      gst_sample_unref(stashed_);
+    stashed_ = nullptr;
+  }
+
   std::string uri_;
   GstClockTime frame_;
   GstClockTime first_frame_;
@@ -482,6 +533,8 @@ private:
   State state_ = State::kIdle;
   GstClockTime start_ = 0;
   FramePlacer placer_; /* the frames pulled: the last one's stream time */
+  GstBuffer *placing_ = nullptr;                          /* the frame placer_ holds, if any */
+  GstSample *stashed_ = nullptr;                          /* pulled after it, returned next */
   std::deque<std::pair<GstBuffer *, GstClockTime>> held_; /* frames given back */
 };
 
