@@ -7,7 +7,7 @@ build=$1 source=$2 pkgconfig=$3
 shift 3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-flags=$(PKG_CONFIG_PATH="$build/meson-uninstalled" "$pkgconfig" --cflags --libs gstmontage-1.0)
+flags=$(PKG_CONFIG_PATH="$build/meson-uninstalled${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" "$pkgconfig" --cflags --libs gstmontage-1.0)
 # shellcheck disable=SC2086 # the flags are words
 "$@" -std=c++17 "$source" $flags -o "$out/app"
 LD_LIBRARY_PATH="$build/gst-libs/gst/montage${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$out/app"

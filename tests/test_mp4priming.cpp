@@ -11,6 +11,8 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/audio/audio.h>
+#include <gst/check/gstharness.h>
 #include <gst/montage/mp4priming.h>
 
 #include <glib/gstdio.h>
@@ -286,6 +288,21 @@ void expect_whole_end(const char *encoder)
   g_clear_error(&err);
   EXPECT_EQ(contents(path), before);
 
+  /* mp4_fix_audio_priming() asked for more falls back to showing all there
+   * is: the priming is still skipped (a second skip is refused, as on a
+   * patched file), and the short end is said. Before, the whole patch was
+   * refused and all the sound played 33 ms late. */
+  const std::string fallback = scratch("fallback.mp4");
+  ASSERT_TRUE(g_file_set_contents(fallback.c_str(), before.data(), (gssize)before.size(), nullptr));
+  std::string note;
+  EXPECT_TRUE(
+      montage::mp4_fix_audio_priming(fallback, encoder, &note, total + input->silence.load() + 1));
+  EXPECT_NE(note.find("may end a little early"), std::string::npos) << note;
+  EXPECT_TRUE(contents(fallback) != before) << "the file is patched";
+  EXPECT_FALSE(mp4_skip_audio_priming(fallback, priming, &err));
+  g_clear_error(&err);
+  g_unlink(fallback.c_str());
+
   ASSERT_TRUE(mp4_skip_audio_priming(path, priming, &err, input->samples.load()))
       << (err ? err->message : "");
   /* qtdemux 1.22 stops the track at the movie's duration counted in media
@@ -312,6 +329,29 @@ void expect_whole_end(const char *encoder)
       << "ms: the burst 5 ms before the end";
   g_unlink(copy.c_str());
   g_unlink(path.c_str());
+}
+
+/* A buffer whose GstAudioMeta says it carries fewer samples than its memory
+ * holds (as gst_audio_buffer_truncate() leaves a non-interleaved one) is
+ * counted by its meta. Before, by its size: 2048 here, for 1024 samples. */
+TEST(AacEncoderKeepEnd, CountsABuffersSamplesByItsAudioMeta)
+{
+  GstHarness *h = gst_harness_new("voaacenc");
+  ASSERT_NE(h, nullptr);
+  const std::shared_ptr<const montage::AacEncoderInput> input =
+      montage::aac_encoder_keep_end(h->element);
+  ASSERT_TRUE(input);
+  GstAudioInfo info;
+  gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_S16LE, 48000, 2, nullptr);
+  GstCaps *caps = gst_audio_info_to_caps(&info);
+  gst_harness_set_src_caps(h, caps);
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, 2048 * 4, nullptr);
+  gst_buffer_memset(buf, 0, 0, 2048 * 4);
+  GST_BUFFER_PTS(buf) = 0;
+  ASSERT_NE(gst_buffer_add_audio_meta(buf, &info, 1024, nullptr), nullptr);
+  EXPECT_EQ(gst_harness_push(h, buf), GST_FLOW_OK);
+  EXPECT_EQ(input->samples.load(), 1024u);
+  gst_harness_teardown(h);
 }
 
 TEST(Mp4SkipAudioPriming, VoaacencSoundEndsWithItsInput)

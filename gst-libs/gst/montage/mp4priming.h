@@ -148,7 +148,9 @@ bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GErr
 /* What the render paths call once the MP4 at `path` is finished and closed:
  * looks up the priming of the AAC encoder factory `aac_factory`
  * (aac_encoder_priming()) and applies mp4_skip_audio_priming() with
- * `shown_samples` (0: all the media after the priming). A failure
+ * `shown_samples` (0: all the media after the priming). When the file holds
+ * fewer than `shown_samples` after the priming, the priming is still skipped
+ * and all the rest shown, with the short end said in `note`. A failure
  * does not fail the render: it is logged at GST_WARNING level and, when
  * `note` is given, said in it as a sentence for the user naming the file
  * and how late its audio may be (a GLib warning would abort a host run with
