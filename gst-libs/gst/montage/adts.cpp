@@ -27,19 +27,6 @@ constexpr guint kSampleRates[13] = {96000, 88200, 64000, 48000, 44100, 32000, 24
 constexpr const char *kSchemaTag = "montage-adts-index";
 constexpr guint kSchemaVersion = 1;
 
-void set_error(GError **error, AdtsError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-void set_error(GError **error, AdtsError code, const char *fmt, ...)
-{
-  if (!error)
-    return;
-  va_list args;
-  va_start(args, fmt);
-  gchar *msg = g_strdup_vprintf(fmt, args);
-  va_end(args);
-  g_set_error_literal(error, MONTAGE_ADTS_ERROR, (gint)code, msg);
-  g_free(msg);
-}
-
 guint16 frame_word(const AdtsHeader &h)
 {
   return (guint16)(h.frame_length | ((h.raw_blocks - 1) << 13));
@@ -134,7 +121,8 @@ std::unique_ptr<AdtsIndex> AdtsIndex::build(const guint8 *data, size_t size,
                                             AdtsScanReport *report, GError **error)
 {
   if (size == 0) {
-    set_error(error, AdtsError::kEmpty, "The file is empty (0 bytes): there is no audio to index.");
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kEmpty,
+                "The file is empty (0 bytes): there is no audio to index.");
     return nullptr;
   }
   std::unique_ptr<AdtsIndex> index(new AdtsIndex());
@@ -221,11 +209,11 @@ std::unique_ptr<AdtsIndex> AdtsIndex::build(const guint8 *data, size_t size,
   }
 
   if (index->words_.empty()) {
-    set_error(error, AdtsError::kNotAdts,
-              "No AAC ADTS frames found in %" G_GSIZE_FORMAT
-              " bytes: this is not a raw AAC (ADTS) stream. AAC in MP4/M4A must be demuxed "
-              "first (e.g. qtdemux), other formats need their own decoder.",
-              size);
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kNotAdts,
+                "No AAC ADTS frames found in %" G_GSIZE_FORMAT
+                " bytes: this is not a raw AAC (ADTS) stream. AAC in MP4/M4A must be demuxed "
+                "first (e.g. qtdemux), other formats need their own decoder.",
+                size);
     return nullptr;
   }
   if (garbage_start != kNone) {
@@ -250,7 +238,8 @@ std::unique_ptr<AdtsIndex> AdtsIndex::build_from_file(const std::string &path,
   GError *map_error = nullptr;
   GMappedFile *map = g_mapped_file_new(path.c_str(), FALSE, &map_error);
   if (!map) {
-    set_error(error, AdtsError::kIo, "Cannot read %s: %s", path.c_str(), map_error->message);
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kIo, "Cannot read %s: %s", path.c_str(),
+                map_error->message);
     g_error_free(map_error);
     return nullptr;
   }
@@ -284,10 +273,10 @@ bool AdtsIndex::finish(GError **error)
   while (gap < gaps_.size())
     offset += gaps_[gap++].bytes;
   if (offset + report_.truncated_tail_bytes > file_size_) {
-    set_error(error, AdtsError::kBadIndex,
-              "ADTS index is inconsistent: frames end at byte %" G_GUINT64_FORMAT
-              " of a %" G_GUINT64_FORMAT "-byte file. Rebuild the index.",
-              offset, file_size_);
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kBadIndex,
+                "ADTS index is inconsistent: frames end at byte %" G_GUINT64_FORMAT
+                " of a %" G_GUINT64_FORMAT "-byte file. Rebuild the index.",
+                offset, file_size_);
     return false;
   }
   GstClockTime start = 0;
@@ -481,8 +470,8 @@ std::unique_ptr<AdtsIndex> AdtsIndex::deserialise(const uint8_t *data, size_t si
     index->report_.truncated_tail_bytes = rep[4].as<uint64_t>();
     index->report_.stream_changes = (guint)index->runs_.size() - 1;
   } catch (...) {
-    set_error(error, AdtsError::kBadIndex,
-              "The stored ADTS index is damaged or from another version: rebuild it.");
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kBadIndex,
+                "The stored ADTS index is damaged or from another version: rebuild it.");
     return nullptr;
   }
   GError *inner = nullptr;
@@ -667,9 +656,9 @@ struct AdtsExtractor::Impl {
       gst_object_unref(factory);
     }
     if (!decoder) {
-      set_error(error, AdtsError::kDecoder,
-                "No AAC decoder available%s%s: install gstreamer1.0-libav (avdec_aac).",
-                options.decoder.empty() ? "" : " named ", options.decoder.c_str());
+      g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kDecoder,
+                  "No AAC decoder available%s%s: install gstreamer1.0-libav (avdec_aac).",
+                  options.decoder.empty() ? "" : " named ", options.decoder.c_str());
       return false;
     }
     gst_object_ref_sink(decoder);
@@ -705,8 +694,8 @@ struct AdtsExtractor::Impl {
     gst_pad_set_active(srcpad, TRUE);
     gst_pad_set_active(sinkpad, TRUE);
     if (!linked || gst_element_set_state(decoder, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-      set_error(error, AdtsError::kDecoder, "The AAC decoder %s could not be started.",
-                GST_OBJECT_NAME(decoder));
+      g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kDecoder,
+                  "The AAC decoder %s could not be started.", GST_OBJECT_NAME(decoder));
       return false;
     }
     gchar *id = g_strdup_printf("montage-adts-%p", (void *)this);
@@ -808,10 +797,10 @@ struct AdtsExtractor::Impl {
       gst_pad_push_event(srcpad, gst_event_new_eos()); /* drain: some decoders hold a frame */
     if (!have_info || !seen) {
       const std::string bus_msg = bus_error();
-      set_error(error, AdtsError::kDecoder,
-                "The AAC decoder %s decoded nothing from the first frames at %.3f s%s%s.",
-                GST_OBJECT_NAME(decoder), r.start / 1e9, bus_msg.empty() ? "" : ": ",
-                bus_msg.c_str());
+      g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kDecoder,
+                  "The AAC decoder %s decoded nothing from the first frames at %.3f s%s%s.",
+                  GST_OBJECT_NAME(decoder), r.start / 1e9, bus_msg.empty() ? "" : ": ",
+                  bus_msg.c_str());
       return false;
     }
     caps_run = run;
@@ -837,8 +826,8 @@ struct AdtsExtractor::Impl {
     const size_t k0 = k - std::min<size_t>(options.preroll_frames, k - r.first_frame);
     const guint rate = out_rate(), channels = out_channels();
     if (k0 == r.first_frame && !reopen(run)) {
-      set_error(error, AdtsError::kDecoder, "The AAC decoder %s could not be restarted.",
-                GST_OBJECT_NAME(decoder));
+      g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kDecoder,
+                  "The AAC decoder %s could not be restarted.", GST_OBJECT_NAME(decoder));
       return false;
     }
     restart();
@@ -864,16 +853,17 @@ struct AdtsExtractor::Impl {
     dst = nullptr;
     const std::string bus_msg = flow == GST_FLOW_OK && seen == expected ? "" : bus_error();
     if (flow != GST_FLOW_OK) {
-      set_error(error, AdtsError::kDecoder, "The AAC decoder failed%s%s (%s).",
-                bus_msg.empty() ? "" : ": ", bus_msg.c_str(), gst_flow_get_name(flow));
+      g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kDecoder,
+                  "The AAC decoder failed%s%s (%s).", bus_msg.empty() ? "" : ": ", bus_msg.c_str(),
+                  gst_flow_get_name(flow));
       return false;
     }
     if (seen != expected) {
-      set_error(error, AdtsError::kDecoder,
-                "The AAC decoder returned %" G_GUINT64_FORMAT " samples for %" G_GUINT64_FORMAT
-                " (frames %" G_GSIZE_FORMAT "-%" G_GSIZE_FORMAT
-                " damaged?)%s%s: the excerpt would not be sample-exact.",
-                seen, expected, k0, k_last, bus_msg.empty() ? "" : ": ", bus_msg.c_str());
+      g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kDecoder,
+                  "The AAC decoder returned %" G_GUINT64_FORMAT " samples for %" G_GUINT64_FORMAT
+                  " (frames %" G_GSIZE_FORMAT "-%" G_GSIZE_FORMAT
+                  " damaged?)%s%s: the excerpt would not be sample-exact.",
+                  seen, expected, k0, k_last, bus_msg.empty() ? "" : ": ", bus_msg.c_str());
       return false;
     }
     return true;
@@ -1035,7 +1025,8 @@ std::unique_ptr<AdtsExtractor> AdtsExtractor::open(const std::string &path, cons
   GError *map_error = nullptr;
   im.map = g_mapped_file_new(path.c_str(), FALSE, &map_error);
   if (!im.map) {
-    set_error(error, AdtsError::kIo, "Cannot read %s: %s", path.c_str(), map_error->message);
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kIo, "Cannot read %s: %s", path.c_str(),
+                map_error->message);
     g_error_free(map_error);
     return nullptr;
   }
@@ -1055,9 +1046,9 @@ std::unique_ptr<AdtsExtractor> AdtsExtractor::open(const std::string &path, cons
               h.frame_length == f.size;
   }
   if (!matches) {
-    set_error(error, AdtsError::kBadIndex,
-              "The ADTS index does not match %s (the file changed?): rebuild the index.",
-              path.c_str());
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kBadIndex,
+                "The ADTS index does not match %s (the file changed?): rebuild the index.",
+                path.c_str());
     return nullptr;
   }
   /* Every decoder is created and run over the first frames now, so the first
@@ -1107,7 +1098,8 @@ bool AdtsExtractor::extract(GstClockTime start, GstClockTime end, PcmExcerpt &ou
   const AdtsIndex &index = *impl_->index;
   const GstClockTime total = index.duration();
   if (!GST_CLOCK_TIME_IS_VALID(start) || !GST_CLOCK_TIME_IS_VALID(end) || end <= start) {
-    set_error(error, AdtsError::kRange, "The excerpt is empty: its end must come after its start.");
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kRange,
+                "The excerpt is empty: its end must come after its start.");
     return false;
   }
   const guint priming = impl_->options.priming;
@@ -1116,25 +1108,25 @@ bool AdtsExtractor::extract(GstClockTime start, GstClockTime end, PcmExcerpt &ou
   const guint64 run_samples = r.samples > priming ? r.samples - priming : 0;
   const guint64 first = gst_util_uint64_scale_ceil(start - r.start, r.sample_rate, GST_SECOND);
   if (start >= total || first >= run_samples) {
-    set_error(error, AdtsError::kRange,
-              "The excerpt starts at %.6f s, at or after the end of the audio (%.6f s).",
-              start / 1e9, total / 1e9);
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kRange,
+                "The excerpt starts at %.6f s, at or after the end of the audio (%.6f s).",
+                start / 1e9, total / 1e9);
     return false;
   }
   const GstClockTime run_end = r.start + r.duration();
   if (run + 1 < index.runs().size() && end > run_end) {
-    set_error(error, AdtsError::kSpansRuns,
-              "The excerpt %.6f-%.6f s spans a change of sample rate or channels at %.6f s: "
-              "extract the parts before and after it separately.",
-              start / 1e9, end / 1e9, run_end / 1e9);
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kSpansRuns,
+                "The excerpt %.6f-%.6f s spans a change of sample rate or channels at %.6f s: "
+                "extract the parts before and after it separately.",
+                start / 1e9, end / 1e9, run_end / 1e9);
     return false;
   }
   guint64 last = gst_util_uint64_scale_ceil(std::min(end, run_end) - r.start, r.sample_rate,
                                             GST_SECOND);
   last = std::min(last, run_samples);
   if (last <= first) {
-    set_error(error, AdtsError::kRange, "The excerpt %.6f-%.6f s holds no sample.", start / 1e9,
-              end / 1e9);
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kRange,
+                "The excerpt %.6f-%.6f s holds no sample.", start / 1e9, end / 1e9);
     return false;
   }
   return extract_samples(run, first, last - first, out, error);
@@ -1147,7 +1139,8 @@ bool AdtsExtractor::extract_samples(size_t run, guint64 first, guint64 count, Pc
   const AdtsIndex &index = *im.index;
   if (run >= index.runs().size() || count == 0 ||
       first + count + im.options.priming > index.runs()[run].samples) {
-    set_error(error, AdtsError::kRange, "The excerpt lies outside the audio.");
+    g_set_error(error, MONTAGE_ADTS_ERROR, (gint)AdtsError::kRange,
+                "The excerpt lies outside the audio.");
     return false;
   }
   const AdtsRun &r = index.runs()[run];

@@ -26,19 +26,6 @@ namespace
  * 60 fps video with sound indexes in a few MB). */
 constexpr guint64 kMaxMoov = 256 * 1024 * 1024;
 
-void set_error(GError **error, Mp4Error code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-void set_error(GError **error, Mp4Error code, const char *fmt, ...)
-{
-  if (!error)
-    return;
-  va_list args;
-  va_start(args, fmt);
-  gchar *msg = g_strdup_vprintf(fmt, args);
-  va_end(args);
-  g_set_error_literal(error, MONTAGE_MP4_ERROR, (gint)code, msg);
-  g_free(msg);
-}
-
 guint32 rd32(const guint8 *p)
 {
   return (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | p[3];
@@ -86,15 +73,17 @@ bool children(guint8 *payload, gsize size, const char *parent, const std::string
   gsize off = 0;
   while (off < size) {
     if (size - off < 8) {
-      set_error(error, Mp4Error::kNotMp4, "%s: %zu stray bytes at the end of the '%s' box",
-                path.c_str(), size - off, parent);
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kNotMp4,
+                  "%s: %zu stray bytes at the end of the '%s' box", path.c_str(), size - off,
+                  parent);
       return false;
     }
     guint8 *p = payload + off;
     guint64 box = rd32(p), header = 8;
     if (box == 1) {
       if (size - off < 16) {
-        set_error(error, Mp4Error::kNotMp4, "%s: a box in '%s' is cut short", path.c_str(), parent);
+        g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kNotMp4,
+                    "%s: a box in '%s' is cut short", path.c_str(), parent);
         return false;
       }
       box = rd64(p + 8);
@@ -103,10 +92,10 @@ bool children(guint8 *payload, gsize size, const char *parent, const std::string
       box = size - off;
     }
     if (box < header || box > size - off) {
-      set_error(error, Mp4Error::kNotMp4,
-                "%s: the '%s' box in '%s' claims %" G_GUINT64_FORMAT
-                " bytes where %zu are left: a damaged file",
-                path.c_str(), fourcc(p + 4).c_str(), parent, box, size - off);
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kNotMp4,
+                  "%s: the '%s' box in '%s' claims %" G_GUINT64_FORMAT
+                  " bytes where %zu are left: a damaged file",
+                  path.c_str(), fourcc(p + 4).c_str(), parent, box, size - off);
       return false;
     }
     out.push_back({fourcc(p + 4), p + header, (gsize)(box - header)});
@@ -132,8 +121,8 @@ bool full_box(const Box *b, const char *type, gsize need0, gsize need1, const st
 {
   if (b && b->size >= 4 && b->payload[0] <= 1 && b->size >= (b->payload[0] ? need1 : need0))
     return true;
-  set_error(error, Mp4Error::kUnexpected, "%s: %s '%s' box", path.c_str(),
-            b ? "a short or unknown version of its" : "no", type);
+  g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected, "%s: %s '%s' box",
+              path.c_str(), b ? "a short or unknown version of its" : "no", type);
   return false;
 }
 
@@ -146,13 +135,14 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
   if (!children(moov, size, "moov", path, top, error))
     return false;
   if (find(top, "mvex")) {
-    set_error(error, Mp4Error::kUnexpected, "%s: a fragmented MP4 (its moov has an mvex box)",
-              path.c_str());
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: a fragmented MP4 (its moov has an mvex box)", path.c_str());
     return false;
   }
   const Box *mvhd = find(top, "mvhd");
   if (!mvhd) {
-    set_error(error, Mp4Error::kUnexpected, "%s: no mvhd box in its moov", path.c_str());
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: no mvhd box in its moov", path.c_str());
     return false;
   }
   if (!full_box(mvhd, "mvhd", 20, 32, path, error))
@@ -160,7 +150,8 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
   const bool mvhd_v1 = mvhd->payload[0] == 1;
   const guint32 movie_scale = rd32(mvhd->payload + (mvhd_v1 ? 20 : 12));
   if (movie_scale == 0) {
-    set_error(error, Mp4Error::kUnexpected, "%s: its movie timescale is 0", path.c_str());
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its movie timescale is 0", path.c_str());
     return false;
   }
 
@@ -180,13 +171,14 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
     tkhds.push_back(*tkhd);
     if (!m || !children(m->payload, m->size, "mdia", path, mdia, error)) {
       if (!m)
-        set_error(error, Mp4Error::kUnexpected, "%s: a track without an mdia box", path.c_str());
+        g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                    "%s: a track without an mdia box", path.c_str());
       return false;
     }
     const Box *hdlr = find(mdia, "hdlr");
     if (!hdlr || hdlr->size < 12) {
-      set_error(error, Mp4Error::kUnexpected, "%s: a track without a handler (hdlr) box",
-                path.c_str());
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                  "%s: a track without a handler (hdlr) box", path.c_str());
       return false;
     }
     if (memcmp(hdlr->payload + 8, "soun", 4) == 0) {
@@ -195,8 +187,8 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
     }
   }
   if (sound_tracks != 1) {
-    set_error(error, Mp4Error::kUnexpected, "%s: %u sound tracks, not one", path.c_str(),
-              sound_tracks);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: %u sound tracks, not one", path.c_str(), sound_tracks);
     return false;
   }
 
@@ -221,35 +213,36 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
       !children(stsd->payload + 8, stsd->size - 8, "stsd", path, entries, error) ||
       entries.size() != 1) {
     if (!*error)
-      set_error(error, Mp4Error::kUnexpected,
-                "%s: its sound track has no sample description, or several", path.c_str());
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                  "%s: its sound track has no sample description, or several", path.c_str());
     return false;
   }
   const Box &entry = entries[0];
   if (entry.type != "mp4a" || entry.size < 28) {
-    set_error(error, Mp4Error::kUnexpected, "%s: its sound track is '%s', not AAC ('mp4a')",
-              path.c_str(), entry.type.c_str());
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its sound track is '%s', not AAC ('mp4a')", path.c_str(), entry.type.c_str());
     return false;
   }
   /* AudioSampleEntry (ISO/IEC 14496-12, 12.2.3): the rate is 16.16 fixed point. */
   const guint32 rate = rd32(entry.payload + 24) >> 16;
   if (media_scale == 0 || rate != media_scale) {
-    set_error(error, Mp4Error::kUnexpected,
-              "%s: its sound track's sample rate %u Hz differs from its timescale %u", path.c_str(),
-              rate, media_scale);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its sound track's sample rate %u Hz differs from its timescale %u",
+                path.c_str(), rate, media_scale);
     return false;
   }
   if (media_duration <= priming) {
-    set_error(error, Mp4Error::kUnexpected,
-              "%s: its sound track has %" G_GUINT64_FORMAT " samples, not more than the %u to skip",
-              path.c_str(), media_duration, priming);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its sound track has %" G_GUINT64_FORMAT
+                " samples, not more than the %u to skip",
+                path.c_str(), media_duration, priming);
     return false;
   }
   if (media_duration - priming < shown_samples) {
-    set_error(error, Mp4Error::kUnexpected,
-              "%s: its sound track has %" G_GUINT64_FORMAT
-              " samples, fewer than the %u to skip and the %" G_GUINT64_FORMAT " to show",
-              path.c_str(), media_duration, priming, shown_samples);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its sound track has %" G_GUINT64_FORMAT
+                " samples, fewer than the %u to skip and the %" G_GUINT64_FORMAT " to show",
+                path.c_str(), media_duration, priming, shown_samples);
     return false;
   }
 
@@ -261,7 +254,8 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
   if (*error)
     return false;
   if (!elst) {
-    set_error(error, Mp4Error::kUnexpected, "%s: its sound track has no edit list", path.c_str());
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its sound track has no edit list", path.c_str());
     return false;
   }
   if (!full_box(elst, "elst", 8, 8, path, error))
@@ -270,9 +264,9 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
   const gsize entry_size = elst_v1 ? 20 : 12;
   const guint32 count = rd32(elst->payload + 4);
   if (count == 0 || (elst->size - 8) / entry_size < count) {
-    set_error(error, Mp4Error::kUnexpected,
-              "%s: its sound track's edit list holds %u edits in %zu bytes", path.c_str(), count,
-              elst->size);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its sound track's edit list holds %u edits in %zu bytes", path.c_str(), count,
+                elst->size);
     return false;
   }
   for (guint32 i = 0; i < count; i++) {
@@ -281,16 +275,16 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
     const guint32 media_rate = rd32(e + (elst_v1 ? 16 : 8));
     const bool last = i + 1 == count;
     if (!last && media_time != -1) {
-      set_error(error, Mp4Error::kUnexpected,
-                "%s: its sound track's edit %u of %u shows media; only the last one may",
-                path.c_str(), i + 1, count);
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                  "%s: its sound track's edit %u of %u shows media; only the last one may",
+                  path.c_str(), i + 1, count);
       return false;
     }
     if (last && (media_time != 0 || media_rate != 0x10000)) {
-      set_error(error, Mp4Error::kUnexpected,
-                "%s: its sound track's last edit starts at media time %" G_GINT64_FORMAT
-                " at rate %.4f, not 0 at rate 1 (already skipping its priming?)",
-                path.c_str(), media_time, media_rate / 65536.0);
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                  "%s: its sound track's last edit starts at media time %" G_GINT64_FORMAT
+                  " at rate %.4f, not 0 at rate 1 (already skipping its priming?)",
+                  path.c_str(), media_time, media_rate / 65536.0);
       return false;
     }
   }
@@ -307,15 +301,15 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
       shown_samples ? gst_util_uint64_scale_round(shown_samples, movie_scale, media_scale)
                     : gst_util_uint64_scale(media_duration - priming, movie_scale, media_scale);
   if (segment + 1 < whole || segment > whole + 1) {
-    set_error(error, Mp4Error::kUnexpected,
-              "%s: its sound track's edit lasts %" G_GUINT64_FORMAT
-              " and its media %" G_GUINT64_FORMAT " (movie timescale %u): it shows part of it",
-              path.c_str(), segment, whole, movie_scale);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its sound track's edit lasts %" G_GUINT64_FORMAT
+                " and its media %" G_GUINT64_FORMAT " (movie timescale %u): it shows part of it",
+                path.c_str(), segment, whole, movie_scale);
     return false;
   }
   if (shown >= segment || track_duration < segment - shown) {
-    set_error(error, Mp4Error::kUnexpected, "%s: its sound track is too short to skip %u samples",
-              path.c_str(), priming);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: its sound track is too short to skip %u samples", path.c_str(), priming);
     return false;
   }
   const guint64 cut = segment - shown;
@@ -353,8 +347,9 @@ bool read_at(GFileIOStream *stream, guint64 offset, guint8 *buf, gsize size,
       !g_input_stream_read_all(g_io_stream_get_input_stream(G_IO_STREAM(stream)), buf, size, &got,
                                nullptr, &err) ||
       got != size) {
-    set_error(error, Mp4Error::kIo, "%s: cannot read %zu bytes at offset %" G_GUINT64_FORMAT ": %s",
-              path.c_str(), size, offset, err ? err->message : "the file ends before");
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kIo,
+                "%s: cannot read %zu bytes at offset %" G_GUINT64_FORMAT ": %s", path.c_str(), size,
+                offset, err ? err->message : "the file ends before");
     g_clear_error(&err);
     return false;
   }
@@ -369,8 +364,9 @@ bool find_moov(GFileIOStream *stream, guint64 file_size, const std::string &path
   for (guint64 off = 0; off < file_size;) {
     guint8 h[16];
     if (file_size - off < 8) {
-      set_error(error, Mp4Error::kNotMp4, "%s: %" G_GUINT64_FORMAT " stray bytes at its end",
-                path.c_str(), file_size - off);
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kNotMp4,
+                  "%s: %" G_GUINT64_FORMAT " stray bytes at its end", path.c_str(),
+                  file_size - off);
       return false;
     }
     if (!read_at(stream, off, h, 8, path, error))
@@ -379,8 +375,8 @@ bool find_moov(GFileIOStream *stream, guint64 file_size, const std::string &path
     guint hdr = 8;
     if (box == 1) {
       if (file_size - off < 16) {
-        set_error(error, Mp4Error::kNotMp4,
-                  "%s: its last box header is cut short: a truncated file", path.c_str());
+        g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kNotMp4,
+                    "%s: its last box header is cut short: a truncated file", path.c_str());
         return false;
       }
       if (!read_at(stream, off + 8, h + 8, 8, path, error))
@@ -391,25 +387,27 @@ bool find_moov(GFileIOStream *stream, guint64 file_size, const std::string &path
       box = file_size - off;
     }
     if (off == 0 && memcmp(h + 4, "ftyp", 4) != 0) {
-      set_error(error, Mp4Error::kNotMp4,
-                "%s: not an MP4 file (it does not start with an ftyp box)", path.c_str());
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kNotMp4,
+                  "%s: not an MP4 file (it does not start with an ftyp box)", path.c_str());
       return false;
     }
     if (box < hdr || box > file_size - off) {
-      set_error(error, Mp4Error::kNotMp4,
-                "%s: its '%s' box at offset %" G_GUINT64_FORMAT " claims %" G_GUINT64_FORMAT
-                " bytes where the file has %" G_GUINT64_FORMAT " left: a truncated or damaged file",
-                path.c_str(), fourcc(h + 4).c_str(), off, box, file_size - off);
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kNotMp4,
+                  "%s: its '%s' box at offset %" G_GUINT64_FORMAT " claims %" G_GUINT64_FORMAT
+                  " bytes where the file has %" G_GUINT64_FORMAT
+                  " left: a truncated or damaged file",
+                  path.c_str(), fourcc(h + 4).c_str(), off, box, file_size - off);
       return false;
     }
     if (memcmp(h + 4, "moof", 4) == 0) {
-      set_error(error, Mp4Error::kUnexpected, "%s: a fragmented MP4 (it has a moof box)",
-                path.c_str());
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                  "%s: a fragmented MP4 (it has a moof box)", path.c_str());
       return false;
     }
     if (memcmp(h + 4, "moov", 4) == 0) {
       if (found) {
-        set_error(error, Mp4Error::kUnexpected, "%s: two moov boxes", path.c_str());
+        g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected, "%s: two moov boxes",
+                    path.c_str());
         return false;
       }
       found = true;
@@ -420,8 +418,8 @@ bool find_moov(GFileIOStream *stream, guint64 file_size, const std::string &path
     off += box;
   }
   if (!found)
-    set_error(error, Mp4Error::kNotMp4, "%s: no moov box (the muxer did not finish the file)",
-              path.c_str());
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kNotMp4,
+                "%s: no moov box (the muxer did not finish the file)", path.c_str());
   return found;
 }
 
@@ -577,23 +575,24 @@ bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GErr
   GFileIOStream *stream = g_file_open_readwrite(file, nullptr, &err);
   g_object_unref(file);
   if (!stream) {
-    set_error(error_out, Mp4Error::kIo, "%s: cannot open it for writing: %s", path.c_str(),
-              err->message);
+    g_set_error(error_out, MONTAGE_MP4_ERROR, (gint)Mp4Error::kIo,
+                "%s: cannot open it for writing: %s", path.c_str(), err->message);
     g_error_free(err);
     return false;
   }
   bool ok = g_seekable_seek(G_SEEKABLE(stream), 0, G_SEEK_END, nullptr, &err);
   const guint64 file_size = ok ? (guint64)g_seekable_tell(G_SEEKABLE(stream)) : 0;
   if (!ok) {
-    set_error(error, Mp4Error::kIo, "%s: cannot seek in it: %s", path.c_str(), err->message);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kIo, "%s: cannot seek in it: %s",
+                path.c_str(), err->message);
     g_clear_error(&err);
   }
   guint64 moov = 0, moov_size = 0;
   guint header = 0;
   ok = ok && find_moov(stream, file_size, path, moov, moov_size, header, error);
   if (ok && moov_size > kMaxMoov) {
-    set_error(error, Mp4Error::kUnexpected, "%s: a moov box of %" G_GUINT64_FORMAT " bytes",
-              path.c_str(), moov_size);
+    g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kUnexpected,
+                "%s: a moov box of %" G_GUINT64_FORMAT " bytes", path.c_str(), moov_size);
     ok = false;
   }
   std::vector<guint8> buf(ok ? (gsize)(moov_size - header) : 0);
@@ -604,15 +603,16 @@ bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GErr
     if (!g_seekable_seek(G_SEEKABLE(stream), (goffset)(moov + header), G_SEEK_SET, nullptr, &err) ||
         !g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(stream)), buf.data(),
                                    buf.size(), &written, nullptr, &err)) {
-      set_error(error, Mp4Error::kIo, "%s: cannot write its moov box: %s", path.c_str(),
-                err->message);
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kIo,
+                  "%s: cannot write its moov box: %s", path.c_str(), err->message);
       g_clear_error(&err);
       ok = false;
     }
   }
   if (!g_io_stream_close(G_IO_STREAM(stream), nullptr, &err)) {
     if (ok)
-      set_error(error, Mp4Error::kIo, "%s: cannot close it: %s", path.c_str(), err->message);
+      g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kIo, "%s: cannot close it: %s",
+                  path.c_str(), err->message);
     g_clear_error(&err);
     ok = false;
   }
