@@ -184,6 +184,27 @@ montage::Plan plan_of(const std::vector<std::pair<GstClockTime, guint64>> &segs)
   return plan;
 }
 
+/* A plan at 24 fps on the planner's frame grid (montage::frame_time()):
+ * segment i, of clip i, runs from frame cuts[i] to cuts[i + 1] and shows
+ * its clip from inpoints[i] (ns). */
+montage::Plan plan_on_24fps_grid(const std::vector<guint64> &cuts,
+                                 const std::vector<GstClockTime> &inpoints)
+{
+  montage::Plan plan;
+  plan.fps_n = 24;
+  for (size_t i = 0; i + 1 < cuts.size(); i++) {
+    montage::Segment seg;
+    seg.clip = i;
+    seg.start = montage::frame_time(cuts[i], 24, 1);
+    seg.duration = montage::frame_time(cuts[i + 1], 24, 1) - seg.start;
+    seg.inpoint = inpoints[i];
+    seg.beat_time = seg.start;
+    plan.segments.push_back(seg);
+  }
+  plan.duration = montage::frame_time(cuts.back(), 24, 1);
+  return plan;
+}
+
 /* Three clips with scrolling patterns (every frame differs from the last):
  * 4:3 H.264 at 25 fps, 16:9 H.264 at 30 fps, 4:3 VP8/WebM at 24 fps. */
 struct Fixture {
@@ -785,19 +806,8 @@ TEST(RenderTimeline, ExactlyThePlansFramesOnThePlannersGrid)
 {
   Fixture f;
   ASSERT_TRUE(f.make("grid-"));
-  montage::Plan plan;
-  plan.fps_n = 24;
-  const guint64 cuts[] = {0, 11, 25};
-  for (size_t i = 0; i + 1 < G_N_ELEMENTS(cuts); i++) {
-    montage::Segment seg;
-    seg.clip = i;
-    seg.start = montage::frame_time(cuts[i], 24, 1);
-    seg.duration = montage::frame_time(cuts[i + 1], 24, 1) - seg.start;
-    seg.inpoint = GST_SECOND;
-    seg.beat_time = seg.start;
-    plan.segments.push_back(seg);
-  }
-  plan.duration = montage::frame_time(cuts[2], 24, 1);
+  const std::vector<guint64> cuts = {0, 11, 25};
+  const montage::Plan plan = plan_on_24fps_grid(cuts, {GST_SECOND, GST_SECOND});
   ASSERT_GT(plan.duration, gst_util_uint64_scale(cuts[2], GST_SECOND, 24))
       << "the planner's grid is not 1 ns late here";
 
@@ -825,19 +835,8 @@ TEST(RenderTimeline, DissolveWithoutFootageToSpareIsACutAndSaid)
   ASSERT_TRUE(f.make("spare-"));
   for (GstClockTime inpoint : std::initializer_list<GstClockTime>{0, GST_SECOND}) {
     SCOPED_TRACE(testing::Message() << "in-point " << inpoint / 1e9 << " s");
-    montage::Plan plan;
-    plan.fps_n = 24;
-    const guint64 cuts[] = {0, 12, 24};
-    for (size_t i = 0; i + 1 < G_N_ELEMENTS(cuts); i++) {
-      montage::Segment seg;
-      seg.clip = i;
-      seg.start = montage::frame_time(cuts[i], 24, 1);
-      seg.duration = montage::frame_time(cuts[i + 1], 24, 1) - seg.start;
-      seg.inpoint = i == 0 ? GST_SECOND : inpoint;
-      seg.beat_time = seg.start;
-      plan.segments.push_back(seg);
-    }
-    plan.duration = montage::frame_time(cuts[2], 24, 1);
+    const std::vector<guint64> cuts = {0, 12, 24};
+    const montage::Plan plan = plan_on_24fps_grid(cuts, {GST_SECOND, inpoint});
     std::string out = tmp_file("montage-render-spare.mp4");
     montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kTimeline, out);
     settings.timeline.transitions = {montage::Transition::kCut, montage::Transition::kDissolve};
