@@ -53,6 +53,13 @@
 namespace
 {
 
+/* How late a clip's branch may deliver a frame before montageselect decides
+ * that frame without it (its aggregator `latency`, ns). Half a second: the
+ * mix goes to a file, so the delay it adds costs nothing, and it covers a
+ * busy machine's scheduling stalls, which were seen to take a clip off air
+ * for a few frames mid-mix (input-lost, then a beat switch back). */
+constexpr GstClockTime kClipSlack = 500 * GST_MSECOND;
+
 /* Links a decoder's new pad to `target` (a sink pad) when its caps start with
  * `media`, once; other streams go to a fakesink so they never stall. */
 struct Branch {
@@ -365,12 +372,20 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data)
     const GstStructure *s = gst_message_get_structure(msg);
     if (!gst_structure_has_name(s, "montage-switch"))
       break;
+    guint64 t = 0;
+    gst_structure_get_uint64(s, "running-time", &t);
+    /* montageselect may still decide a frame at or after the end (it keeps
+     * going while one input's EOS is on its way, showing that input's last
+     * frame again, an input-lost switch when the other has ended); the
+     * probe on the mix drops that frame, so the switch is not in the file
+     * and is neither said nor counted. */
+    const GstClockTime end = live->end.load();
+    if (GST_CLOCK_TIME_IS_VALID(end) && t >= end)
+      break;
     live->switches++;
     if (live->quiet)
       break;
-    guint64 t = 0;
     double total = 0.0;
-    gst_structure_get_uint64(s, "running-time", &t);
     gst_structure_get_double(s, "total", &total);
     fprintf(stderr, "%8.3f s  %s -> %s (%s, score %.2f)\n", t / 1e9,
             clip_name(live, gst_structure_get_string(s, "previous-pad")).c_str(),
@@ -468,6 +483,13 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   if (ok) {
     gst_bin_add(GST_BIN(live.pipeline), enc);
     g_object_set(sel, "style", settings.style.c_str(), "seed", settings.seed, NULL);
+    /* Clips are files played in real time, not cameras: a branch that
+     * decodes one may fall behind the clock for a moment when the machine is
+     * busy, and montageselect would take that clip off air for the frames
+     * it waited for (input-lost). Its `latency` lets an input be kClipSlack
+     * late before a frame is decided without it; nothing waits for it while
+     * every input keeps up. */
+    g_object_set(sel, "latency", (guint64)kClipSlack, NULL);
     if (GstStructure *props = montage::h264_encoder_properties(encoder, settings.preview)) {
       for (int k = 0; k < gst_structure_n_fields(props); k++) {
         const gchar *field = gst_structure_nth_field_name(props, k);
