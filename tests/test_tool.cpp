@@ -506,8 +506,31 @@ TEST(Tool, SongWithoutBeatsOrAudioFails)
   std::string out = tmp_path("nobeat.mp4");
   ToolRun r = run_tool({"-m", silence, "-o", out, clip});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("no beats"), std::string::npos) << r.err;
+  /* Said as silent (it said "no beats were detected ... steady rhythm"). */
+  EXPECT_NE(r.err.find("the song is silent"), std::string::npos) << r.err;
   EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+
+  /* A loud tone without a rhythm: no beats, and not silent. */
+  std::string tone = tmp_path("tone.wav");
+  desc = g_strdup_printf("audiotestsrc wave=sine freq=440 volume=0.5 num-buffers=400 ! "
+                         "audioconvert ! wavenc ! filesink location=%s",
+                         tone.c_str());
+  p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  ASSERT_TRUE(p);
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  m = gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(p), 30 * GST_SECOND,
+                                 (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
+  gst_message_unref(m);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+  r = run_tool({"-m", tone, "-o", out, clip});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no beats were detected"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("silent"), std::string::npos) << r.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  g_unlink(tone.c_str());
 
   /* vtest.avi has video only: as a song it has no audio stream. */
   r = run_tool({"-m", vtest, "-o", out, clip});

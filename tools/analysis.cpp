@@ -747,6 +747,10 @@ bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::
   return true;
 }
 
+/* montagebeat's default silence-threshold (dBFS): quieter audio gives no
+ * beats. */
+constexpr double kSilenceDb = -60.0;
+
 bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
                   const ProgressFunc &progress, GstClockTime stall_timeout, const TempoRange &tempo)
 {
@@ -757,9 +761,15 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
   std::vector<GstStructure *> summaries;
   std::vector<GstSegment> segments;                 /* the segment of each summary's audio */
   GstClockTime adts_duration = GST_CLOCK_TIME_NONE; /* exact, from montageadtssrc's index */
+  /* The loudest montage-energy interval (dBFS; -200, montagebeat's floor,
+   * until one comes): tells a silent song from one without a rhythm. */
+  double loudest_db = -200.0;
   auto on_message = [&](const GstStructure *s) {
     if (gst_structure_has_name(s, "montage-adts-index"))
       adts_duration = get_u64(s, "duration", GST_CLOCK_TIME_NONE);
+    double rms = 0.0;
+    if (gst_structure_has_name(s, "montage-energy") && gst_structure_get_double(s, "rms", &rms))
+      loudest_db = std::max(loudest_db, rms);
     if (gst_structure_has_name(s, "montage-beats")) {
       summaries.push_back(gst_structure_copy(s));
       segments.push_back(summary_segment(run));
@@ -785,8 +795,17 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
                    : GST_CLOCK_TIME_IS_VALID(run.stream_end) ? run.stream_end
                                                             : seen;
     if (!have_summary || out.beats.empty()) {
-      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                  "no beats were detected in the song: choose a song with a steady rhythm");
+      /* montagebeat finds no beat in audio quieter than its default
+       * silence-threshold, -60 dBFS: said as such, a wrong file or a muted
+       * export, not a song without rhythm. */
+      if (loudest_db < kSilenceDb)
+        g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                    "the song is silent (nowhere louder than %.0f dBFS): choose a file with "
+                    "music in it",
+                    kSilenceDb);
+      else
+        g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                    "no beats were detected in the song: choose a song with a steady rhythm");
       ok = false;
     }
     if (out.beat_energy.size() != out.beats.size())

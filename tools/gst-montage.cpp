@@ -163,7 +163,9 @@ const GOptionEntry kEntries[] = {
     {"verify", 0, 0, G_OPTION_ARG_NONE, &opt_verify,
      "Key the cache on a hash of whole files instead of their first and last MiB", nullptr},
     {"full-decode", 0, 0, G_OPTION_ARG_NONE, &opt_full_decode,
-     "Analyse every frame of the clips instead of the keyframe path (same cuts, slower)", nullptr},
+     "Analyse every frame of the clips instead of the keyframe path (slower; also finds cuts "
+     "keyframes do not show, such as a cut away and back within one GOP)",
+     nullptr},
     {"live", 0, 0, G_OPTION_ARG_NONE, &opt_live,
      "Play all clips at once into montageselect, which cuts between them on the song's beats as "
      "it plays (the live path: real time, no analysis pass, no cache)",
