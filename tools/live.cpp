@@ -11,7 +11,8 @@
  *           ! clocksync ! montagescene ! queue ! montageselect.sink_i
  *   song:   uridecodebin ! audioconvert ! audioresample ! clocksync ! montagebeat mode=live
  *           ! tee ! queue ! montageselect.beat
- *                 tee ! queue ! audioconvert ! voaacenc|avenc_aac ! mp4mux
+ *                 tee ! queue ! audioconvert ! audioresample ! 48 kHz ! voaacenc|avenc_aac
+ *                 ! mp4mux
  *   montageselect ! videoconvert ! H.264 encoder ! h264parse ! mp4mux ! filesink
  *
  * Each input is first looked at with GstDiscoverer: a clip with no video
@@ -47,6 +48,7 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,9 @@ namespace
  * busy machine's scheduling stalls, which were seen to take a clip off air
  * for a few frames mid-mix (input-lost, then a beat switch back). */
 constexpr GstClockTime kClipSlack = 500 * GST_MSECOND;
+
+/* The sound's sample rate in the file (Hz), the planned render's. */
+constexpr gint kSoundRate = 48000;
 
 /* Links a decoder's new pad to `target` (a sink pad) when its caps start with
  * `media`, once; other streams go to a fakesink so they never stall. */
@@ -136,6 +141,8 @@ struct Live {
   /* Running time the mix ends at: -d, or where the first interrupt came;
    * NONE: at the song's end. Read by the pad probes on streaming threads. */
   std::atomic<GstClockTime> end{GST_CLOCK_TIME_NONE};
+  /* What the AAC encoder was given (montage::aac_encoder_keep_end()). */
+  std::shared_ptr<const montage::AacEncoderInput> aac_input;
   /* Frames of the mix that went to the encoder (after the end's probe). */
   std::atomic<guint64> mixed_frames{0};
   std::vector<GstPad *> entries; /* each branch's first sink pad (borrowed from the branches) */
@@ -565,21 +572,34 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     GstElement *bq = make("queue", live.pipeline, &error);
     GstElement *aq = make("queue", live.pipeline, &error);
     GstElement *aconv = make("audioconvert", live.pipeline, &error);
+    GstElement *ares = make("audioresample", live.pipeline, &error);
+    GstElement *arate = make("capsfilter", live.pipeline, &error);
     GstElement *aenc = gst_element_factory_make("voaacenc", NULL);
     if (!aenc)
       aenc = make("avenc_aac", live.pipeline, &error);
     else
       gst_bin_add(GST_BIN(live.pipeline), aenc);
-    ok = dec && conv && res && sync && beat && tee && bq && aq && aconv && aenc;
+    ok = dec && conv && res && sync && beat && tee && bq && aq && aconv && ares && arate && aenc;
     if (ok) {
       aac = GST_OBJECT_NAME(gst_element_get_factory(aenc));
+      /* As the planned render does (render.h): the sound at 48 kHz, the
+       * movie counted in its samples, and every sample of the song out of
+       * the AAC encoder (silence given after the last), so the file's sound
+       * edit can end on the song's last sample (mp4priming.h); before,
+       * voaacenc kept its last partial frame and its delay, and the mix's
+       * sound ended up to 55 ms early. */
+      GstCaps *rate = gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, kSoundRate, NULL);
+      g_object_set(arate, "caps", rate, NULL);
+      gst_caps_unref(rate);
+      g_object_set(mux, "movie-timescale", (guint)kSoundRate, NULL);
+      live.aac_input = montage::aac_encoder_keep_end(aenc);
       g_object_set(dec, "uri", to_uri(song).c_str(), NULL);
       gst_util_set_object_arg(G_OBJECT(beat), "mode", "live");
       g_object_set(beat, "min-bpm", settings.tempo.min_bpm, "max-bpm", settings.tempo.max_bpm,
                    NULL);
-      ok = gst_element_link_many(conv, res, sync, beat, tee, NULL) &&
-           gst_element_link(tee, bq) && gst_element_link_pads(bq, "src", sel, "beat") &&
-           gst_element_link_many(tee, aq, aconv, aenc, mux, NULL);
+      ok = gst_element_link_many(conv, res, sync, beat, tee, NULL) && gst_element_link(tee, bq) &&
+           gst_element_link_pads(bq, "src", sel, "beat") &&
+           gst_element_link_many(tee, aq, aconv, ares, arate, aenc, mux, NULL);
       GstPad *src = gst_element_get_static_pad(beat, "src");
       gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_branch_eos, &live, NULL);
       gst_object_unref(src);
@@ -646,7 +666,9 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     g_main_loop_unref(live.loop);
     std::string priming_note;
     if (!live.abandoned && !live.failed && live.mixed_frames.load() > 0 && /* the file kept */
-        !montage::mp4_fix_audio_priming(tmp, aac.c_str(), &priming_note) && !priming_note.empty())
+        !montage::mp4_fix_audio_priming(tmp, aac.c_str(), &priming_note,
+                                        live.aac_input ? live.aac_input->samples.load() : 0) &&
+        !priming_note.empty())
       fprintf(stderr, "gst-montage: %s\n", priming_note.c_str());
     if (live.abandoned) {
       fprintf(stderr, "gst-montage: interrupted: the live mix was abandoned, %s not written\n",
