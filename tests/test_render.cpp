@@ -850,8 +850,11 @@ TEST(RenderTimeline, DissolveWithoutFootageToSpareIsACutAndSaid)
       ASSERT_EQ(result.notes.size(), 1u);
       EXPECT_NE(result.notes[0].find("the dissolve at 0.500 s is a cut"), std::string::npos)
           << result.notes[0];
+      /* Which segment's dissolve, for a caller that describes the file. */
+      EXPECT_EQ(result.dissolves_cut, std::vector<std::size_t>{1});
     } else {
       EXPECT_TRUE(result.notes.empty()) << result.notes[0];
+      EXPECT_TRUE(result.dissolves_cut.empty());
     }
     g_unlink(out.c_str());
   }

@@ -2324,6 +2324,18 @@ TEST(Tool, PlanJsonCarriesTheRendersNotes)
   ASSERT_FALSE(plan.render_notes.empty()) << montage_test::read_file(json);
   EXPECT_NE(said.find(plan.render_notes[0]), std::string::npos) << said << "\n"
                                                                 << plan.render_notes[0];
+  /* Each such segment is written as the file has it: a cut (it said
+   * "dissolve" with the note beside it). The note names it: "... the
+   * in-point of segment N ...", N counted from 1. */
+  for (const std::string &note : plan.render_notes) {
+    const size_t at = note.find("in-point of segment ");
+    ASSERT_NE(at, std::string::npos) << note;
+    const size_t n = std::stoul(note.substr(at + strlen("in-point of segment ")));
+    ASSERT_TRUE(n >= 1 && n <= plan.segments.size()) << note;
+    ASSERT_TRUE(plan.segments[n - 1].has_decision);
+    EXPECT_EQ(plan.segments[n - 1].decision.transition, montage::Transition::kCut) << note;
+    EXPECT_EQ(plan.segments[n - 1].decision.transition_duration, 0u) << note;
+  }
   g_unlink(style.c_str());
   g_unlink(json.c_str());
   g_unlink(out.c_str());

@@ -1296,11 +1296,18 @@ int cmd_make(int argc, char **argv)
   }
   /* The plan JSON, written before the render, said a dissolve where the
    * render made a cut (and nothing of a silent hole in the song): written
-   * again with the render's notes as "render_notes" (planjson.h). */
+   * again as the file is, those segments' transitions cut, with the
+   * render's notes as "render_notes" (planjson.h). */
   if (opt_plan_json && !result.notes.empty() &&
       std::find(not_written.begin(), not_written.end(), opt_plan_json) == not_written.end()) {
+    montage::PlanResult rendered_plan = result_plan;
+    for (std::size_t i : result.dissolves_cut)
+      if (i < rendered_plan.decisions.size()) {
+        rendered_plan.decisions[i].transition = montage::Transition::kCut;
+        rendered_plan.decisions[i].transition_duration = 0;
+      }
     GError *json_err = nullptr;
-    if (!montage::write_plan_json(result_plan, song, clips, result.notes, opt_plan_json,
+    if (!montage::write_plan_json(rendered_plan, song, clips, result.notes, opt_plan_json,
                                   &json_err)) {
       warn("cannot add the render's notes to the plan %s (it holds the plan as made): %s",
            shown(opt_plan_json).c_str(), json_err->message);

@@ -61,10 +61,10 @@
  *                                   is a cut: its shots have no footage to
  *                                   spare around it ..."; absent where the
  *                                   render changed nothing or was not run
- * The segments' "transition" stays the planned one: the render says which
- * dissolves it made cuts only in these sentences (render.h has no
- * per-segment field for it), so a reader that must know what was shown
- * reads them.
+ * The segments' "transition" is what the PlanResult given says:
+ * gst-montage-1.0 gives it as rendered (each segment of
+ * RenderResult::dissolves_cut made a cut of 0 s), so the file says what the
+ * montage shows, and the sentence says why.
  *
  * Times are written as seconds (ns / 1e9, doubles written so they read back
  * exactly); read_plan_json() rounds them back to the nearest nanosecond, so a

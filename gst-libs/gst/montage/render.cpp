@@ -905,11 +905,13 @@ namespace
 
 /* build_timeline(), waiting for discoveries through `interrupt`; `notes`,
  * when given, gets a sentence for each dissolve made a cut (no footage to
- * spare around it). */
+ * spare around it), and `dissolves_cut` the index of the segment it led
+ * into. */
 GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
                            const std::vector<ClipAnalysis> &clips, gint width, gint height,
                            GError **error, const TimelineOptions &options, Interrupt &interrupt,
-                           std::vector<std::string> *notes = nullptr)
+                           std::vector<std::string> *notes = nullptr,
+                           std::vector<std::size_t> *dissolves_cut = nullptr)
 {
   init_ges();
   GESTimeline *timeline = ges_timeline_new_audio_video();
@@ -979,6 +981,8 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
       GST_INFO("%s", note);
       if (notes)
         notes->push_back(note);
+      if (dissolves_cut)
+        dissolves_cut->push_back(i);
       g_free(note);
       continue;
     }
@@ -1143,9 +1147,11 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
   Interrupt interrupt(settings.cancellable);
   GESTimeline *timeline = nullptr;
   std::vector<std::string> timeline_notes;
+  std::vector<std::size_t> dissolves_cut;
   if (path == RenderPath::kTimeline &&
-      !(timeline = make_timeline(on_output_grid(plan), song, clips, settings.width, settings.height,
-                                 error, settings.timeline, interrupt, &timeline_notes)))
+      !(timeline =
+            make_timeline(on_output_grid(plan), song, clips, settings.width, settings.height, error,
+                          settings.timeline, interrupt, &timeline_notes, &dissolves_cut)))
     return false;
 
   /* Write next to the target so the final rename stays on one file system. */
@@ -1172,6 +1178,7 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
       settings.encoders.empty() ? h264_encoder_candidates() : settings.encoders;
   RenderResult local;
   local.notes = timeline_notes;
+  local.dissolves_cut = dissolves_cut;
   local.path = path;
   bool done = false;
   GError *last = nullptr;

@@ -168,6 +168,12 @@ struct RenderResult {
    * later segment's in-point and after the earlier one's end). A tool
    * should show each as a warning. */
   std::vector<std::string> notes;
+  /* Timeline path: the segments (indices into plan.segments, ascending)
+   * whose dissolve into them was rendered as a cut, each also said in
+   * `notes`; empty along the cut path and where every dissolve was made. A
+   * caller describing the file (a plan JSON written after the render) shows
+   * those as cuts. */
+  std::vector<std::size_t> dissolves_cut;
 };
 
 /* Renders `plan` to settings.output_path as MP4 (H.264 video, AAC audio),
