@@ -141,8 +141,11 @@ Fixture make_fixture(gint n, gint d, const std::vector<ClipAnalysis> &clips,
 }
 
 /* What a reader must give back for `fx`: exact record times; in-points as
- * GES keeps them (stream time, ns) or, for the text formats, as media time
- * moved up to the edit's frame grid. */
+ * GES keeps them (stream time, ns); for .edl and .fcpxml, which count source
+ * times in each source's own frames, the source frame nearest the in-point's
+ * media time at the clip's rate, and (.edl) as many source frames as are
+ * nearest the record duration, or (.fcpxml) the record duration itself;
+ * for .otio, media time moved up to the edit's frame grid. */
 void expect_matches(const Fixture &fx, const ExportedEdit &e, bool ns_exact,
                     const std::string &what)
 {
@@ -161,14 +164,27 @@ void expect_matches(const Fixture &fx, const ExportedEdit &e, bool ns_exact,
     EXPECT_EQ(v.path, c.path);
     EXPECT_EQ(v.record_start, s.start);
     EXPECT_EQ(v.record_end, s.start + s.duration);
+    const guint64 rec_frames = gst_util_uint64_scale_round(s.duration, n, (guint64)d * GST_SECOND);
     if (ns_exact) {
       EXPECT_EQ(v.in, s.inpoint);
       EXPECT_EQ(v.out, s.inpoint + s.duration);
+    } else if (e.format == ExportFormat::kEdl || e.format == ExportFormat::kFcpxml) {
+      const guint64 sn = (guint64)c.fps_n, sd = (guint64)c.fps_d;
+      const guint64 in =
+          gst_util_uint64_scale_round(s.inpoint - c.first_frame, sn, sd * GST_SECOND);
+      EXPECT_EQ(v.in, ft(in, c.fps_n, c.fps_d));
+      if (e.format == ExportFormat::kEdl) {
+        const guint64 src_frames = gst_util_uint64_scale_round(rec_frames, d * sn, n * sd);
+        EXPECT_EQ(v.out, ft(in + src_frames, c.fps_n, c.fps_d));
+      } else {
+        /* in * sd / sn + rec_frames * d / n seconds, rounded to the ns. */
+        EXPECT_EQ(v.out, gst_util_uint64_scale_round(in * sd * n + rec_frames * d * sn, GST_SECOND,
+                                                     sn * n));
+      }
     } else {
       const guint64 in = first_frame_at_or_after(s.inpoint - c.first_frame, n, d);
-      const guint64 frames = gst_util_uint64_scale_round(s.duration, n, (guint64)d * GST_SECOND);
       EXPECT_EQ(v.in, ft(in, n, d));
-      EXPECT_EQ(v.out, ft(in + frames, n, d));
+      EXPECT_EQ(v.out, ft(in + rec_frames, n, d));
     }
   }
   ASSERT_EQ(e.audio.size(), 1u);
@@ -313,21 +329,24 @@ TEST(Export, TextFormatsRoundTripFrameExact)
   remove_dir(dir);
 }
 
-TEST(Export, InPointMovesUpToTheEditGrid)
+TEST(Export, EdlInPointIsTheSourceFrameAtItsOwnRate)
 {
-  /* Source frame 98 of a 2997/125 clip is at 4.0874208 s; at 30 fps the
-   * first edit frame at or after it is frame 123 (4.1 s), never 122 (4.0667 s,
-   * which shows the source frame before the planned one). */
+  /* Source frame 98 of a 2997/125 clip (4.0874208 s) in a 30 fps edit: its
+   * source timecode counts the clip's own frames, 24 a second (98 = 4 s + 2),
+   * and a second of record (30 frames) is 24 source frames (23.976 rounded).
+   * It used to be 00:00:04:03 00:00:05:03, edit frames 123-153 at 30 fps. */
   std::vector<ClipAnalysis> clips = {clip("/m/megamind.avi", 2997, 125, 11.0)};
   Fixture fx = make_fixture(30, 1, clips, "/m/song.ogg", {{0, 30, 98}});
   std::string edl;
   GError *err = nullptr;
   ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err));
-  EXPECT_NE(edl.find("00:00:04:03 00:00:05:03 01:00:00:00 01:00:01:00"), std::string::npos) << edl;
+  EXPECT_NE(edl.find("00:00:04:02 00:00:05:02 01:00:00:00 01:00:01:00"), std::string::npos) << edl;
+  EXPECT_NE(edl.find("* SOURCE FPS: 2997/125\n"), std::string::npos) << edl;
   ExportedEdit back;
   ASSERT_TRUE(parse_edl(edl, 30, 1, back, &err));
   ASSERT_EQ(back.video.size(), 1u);
-  EXPECT_EQ(back.video[0].in, 4100 * GST_MSECOND);
+  EXPECT_EQ(back.video[0].in, ft(98, 2997, 125));
+  EXPECT_EQ(back.video[0].out, ft(122, 2997, 125));
 }
 
 TEST(Export, EdlSpellsDropFrameEventsAndRelinkComments)
@@ -339,9 +358,12 @@ TEST(Export, EdlSpellsDropFrameEventsAndRelinkComments)
   EXPECT_NE(edl.find("FCM: DROP FRAME\n"), std::string::npos);
   /* The first event: reel from the file name, record from 01:00:00;00. */
   EXPECT_EQ(edl.find("TITLE: gst-montage\n"), 0u) << edl.substr(0, 200);
-  EXPECT_NE(edl.find("\n001  HARBOUR  V     C        00:00:00;00 00:00:01;15 01:00:00;00 "
+  /* Its source is 23.976 fps: source timecode in its own frames, 24 a
+   * second, non-drop (1.5 s of record is 36 source frames). */
+  EXPECT_NE(edl.find("\n001  HARBOUR  V     C        00:00:00:00 00:00:01:12 01:00:00;00 "
                      "01:00:01;15\n* FROM CLIP NAME: harbour at dusk.mov\n"
-                     "* SOURCE FILE: /media/clips/harbour at dusk.mov\n"),
+                     "* SOURCE FILE: /media/clips/harbour at dusk.mov\n"
+                     "* SOURCE FPS: 24000/1001\n"),
             std::string::npos)
       << edl.substr(0, 400);
   /* Record timecodes cross 01:01:00;02 (01:00:59;29 is followed by ;02). */
@@ -826,4 +848,226 @@ TEST(Export, FileNamesThatAreNotUtf8GiveValidUtf8AndStayFindable)
       << json;
   EXPECT_NE(json.find("\"uri\" : \"" + fx.clips[0].uri + "\""), std::string::npos);
   remove_dir(dir);
+}
+
+namespace
+{
+
+/* The event lines of an EDL (those that start with the event number), as
+ * whitespace-separated fields. */
+std::vector<std::vector<std::string>> edl_events(const std::string &edl)
+{
+  std::vector<std::vector<std::string>> out;
+  gchar **lines = g_strsplit(edl.c_str(), "\n", -1);
+  for (gchar **l = lines; *l; l++) {
+    if (!g_ascii_isdigit((*l)[0]))
+      continue;
+    std::vector<std::string> fields;
+    gchar **tok = g_strsplit_set(*l, " ", -1);
+    for (gchar **t = tok; *t; t++)
+      if (**t)
+        fields.push_back(*t);
+    g_strfreev(tok);
+    out.push_back(fields);
+  }
+  g_strfreev(lines);
+  return out;
+}
+
+/* Attribute `name` of the XML tag that starts at `at` in `xml`. */
+std::string xml_attr(const std::string &xml, std::size_t at, const std::string &name)
+{
+  const std::size_t end = xml.find('>', at);
+  const std::size_t a = xml.find(" " + name + "=\"", at);
+  if (a == std::string::npos || a > end)
+    return "";
+  const std::size_t v = a + name.size() + 3;
+  return xml.substr(v, xml.find('"', v) - v);
+}
+
+/* An FCPXML time "N/Ds" or "Ns" as num/den. */
+bool fcpxml_time(const std::string &t, guint64 &num, guint64 &den)
+{
+  if (t.empty() || t.back() != 's')
+    return false;
+  const std::size_t slash = t.find('/');
+  num = g_ascii_strtoull(t.c_str(), nullptr, 10);
+  den = slash == std::string::npos ? 1 : g_ascii_strtoull(t.c_str() + slash + 1, nullptr, 10);
+  return den > 0;
+}
+
+/* Whether num/den seconds is a whole number of frames of 1/fps_n*fps_d s. */
+bool on_frame_grid(guint64 num, guint64 den, gint fps_n, gint fps_d)
+{
+  /* num/den * fps_n/fps_d is an integer. */
+  const unsigned __int128 a = (unsigned __int128)num * (unsigned)fps_n;
+  const unsigned __int128 b = (unsigned __int128)den * (unsigned)fps_d;
+  return a % b == 0;
+}
+
+} // namespace
+
+/* A 24 fps source in a 30 fps edit: each source timecode counts the source's
+ * own frames (frame field below 24), within half a source frame of the
+ * planned in-point, and lasts the source frames nearest the record duration;
+ * record timecodes stay on the edit's 30 fps grid. The source timecodes were
+ * edit frames at 30 fps ("00:00:03:27" for a source that has no frame 27). */
+TEST(Export, EdlSourceTimecodesCountTheSourcesOwnFrames)
+{
+  std::vector<ClipAnalysis> clips = {clip("/m/a24.mov", 24, 1, 60.0)};
+  /* Record lengths of 7, 13, 30, 41 and 29 edit frames from source frames
+   * whose 30 fps timecodes would reach frame 24-29. */
+  Fixture fx = make_fixture(30, 1, clips, "/m/song.ogg",
+                            {{0, 7, 95}, {0, 13, 23}, {0, 30, 47}, {0, 41, 191}, {0, 29, 70}});
+  /* One in-point off the source grid: 0.4 of a frame after source frame 70. */
+  fx.plan.segments[4].inpoint += GST_SECOND * 2 / (24 * 5);
+  std::string edl;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err)) << err->message;
+  const auto events = edl_events(edl);
+  ASSERT_EQ(events.size(), fx.plan.segments.size() + 1) << edl;
+  for (std::size_t i = 0; i < fx.plan.segments.size(); i++) {
+    SCOPED_TRACE("event " + std::to_string(i + 1));
+    const Segment &s = fx.plan.segments[i];
+    const auto &f = events[i];
+    ASSERT_EQ(f.size(), 8u);
+    guint64 in = 0, out = 0, rec_in = 0, rec_out = 0;
+    ASSERT_TRUE(timecode_to_frames(f[4], 24, 1, false, in)) << f[4];
+    ASSERT_TRUE(timecode_to_frames(f[5], 24, 1, false, out)) << f[5];
+    EXPECT_LT(g_ascii_strtoull(f[4].c_str() + 9, nullptr, 10), 24u) << f[4];
+    EXPECT_LT(g_ascii_strtoull(f[5].c_str() + 9, nullptr, 10), 24u) << f[5];
+    /* Within half a source frame of the in-point (1 ns for rounding). */
+    const gint64 off = (gint64)ft(in, 24, 1) - (gint64)s.inpoint;
+    EXPECT_LE(std::abs(off), (gint64)(GST_SECOND / 48 + 1)) << f[4];
+    /* Source duration within half a source frame of the record duration. */
+    const gint64 diff = (gint64)ft(out - in, 24, 1) - (gint64)s.duration;
+    EXPECT_LE(std::abs(diff), (gint64)(GST_SECOND / 48 + 1)) << f[4] << " " << f[5];
+    /* Record times on the edit's grid, exactly the plan's. */
+    ASSERT_TRUE(timecode_to_frames(f[6], 30, 1, false, rec_in));
+    ASSERT_TRUE(timecode_to_frames(f[7], 30, 1, false, rec_out));
+    EXPECT_EQ(ft(rec_in - 108000, 30, 1), s.start);
+    EXPECT_EQ(ft(rec_out - 108000, 30, 1), s.start + s.duration);
+  }
+  /* Exactly: 95 -> 00:00:03:23 for 7 * 24/30 = 5.6 -> 6 frames; the
+   * off-grid in-point rounds to frame 70 (00:00:02:22). */
+  EXPECT_NE(edl.find("00:00:03:23 00:00:04:05 01:00:00:00 01:00:00:07"), std::string::npos) << edl;
+  EXPECT_NE(edl.find("00:00:02:22 00:00:03:21 "), std::string::npos) << edl;
+  /* The reader takes the rate from the SOURCE FPS comment. */
+  ExportedEdit back;
+  ASSERT_TRUE(parse_edl(edl, 30, 1, back, &err)) << err->message;
+  ASSERT_EQ(back.video.size(), 5u);
+  EXPECT_EQ(back.video[0].in, ft(95, 24, 1));
+  EXPECT_EQ(back.video[0].out, ft(101, 24, 1));
+}
+
+/* A 29.97 fps source in a 25 fps edit: its source timecode is drop-frame
+ * (';') like the 29.97 record timecodes would be, counted at 29.97 (frame
+ * field to 29), while the record timecodes are 25 fps non-drop; with
+ * drop_frame off it is non-drop. A clip whose rate is unknown keeps the
+ * edit's grid and states no SOURCE FPS. */
+TEST(Export, EdlSourceTimecodeOfA2997SourceIsDropFrame)
+{
+  std::vector<ClipAnalysis> clips = {clip("/m/ntsc.mov", 30000, 1001, 120.0),
+                                     clip("/m/vfr.webm", 0, 1, 120.0)};
+  /* Source frame 1820 at 29.97 is 00:01:00;22 drop-frame (00:01:00:20 non-drop). */
+  Fixture fx = make_fixture(25, 1, clips, "/m/song.ogg", {{0, 25, 1820}, {0, 25, 0}});
+  fx.plan.segments[1].clip = 1;
+  fx.plan.segments[1].inpoint = 2 * GST_SECOND + 10 * GST_MSECOND;
+  std::string edl;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err)) << err->message;
+  EXPECT_NE(edl.find("FCM: NON-DROP FRAME"), std::string::npos);
+  /* 25 record frames = 1 s = 29.97 -> 30 source frames. */
+  EXPECT_NE(edl.find("00:01:00;22 00:01:01;22 01:00:00:00 01:00:01:00\n"), std::string::npos)
+      << edl;
+  EXPECT_NE(edl.find("* SOURCE FPS: 30000/1001\n"), std::string::npos) << edl;
+  /* Unknown rate: 2.01 s moved up to the 25 fps grid (frame 51). */
+  EXPECT_NE(
+      edl.find("00:00:02:01 00:00:03:01 01:00:01:00 01:00:02:00\n* FROM CLIP NAME: vfr.webm\n"),
+      std::string::npos)
+      << edl;
+  const std::string vfr_file = "* SOURCE FILE: /m/vfr.webm\n";
+  const std::size_t vfr = edl.find(vfr_file);
+  ASSERT_NE(vfr, std::string::npos);
+  EXPECT_NE(edl.compare(vfr + vfr_file.size(), 13, "* SOURCE FPS:"), 0) << edl;
+  ExportedEdit back;
+  ASSERT_TRUE(parse_edl(edl, 25, 1, back, &err)) << err->message;
+  ASSERT_EQ(back.video.size(), 2u);
+  EXPECT_EQ(back.video[0].in, ft(1820, 30000, 1001));
+  EXPECT_EQ(back.video[1].in, ft(51, 25, 1));
+
+  ExportOptions ndf;
+  ndf.drop_frame = false;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ndf, edl, &err));
+  EXPECT_NE(edl.find("00:01:00:20 00:01:01:20 01:00:00:00 01:00:01:00\n"), std::string::npos)
+      << edl;
+  ASSERT_TRUE(parse_edl(edl, 25, 1, back, &err)) << err->message;
+  EXPECT_EQ(back.video[0].in, ft(1820, 30000, 1001));
+}
+
+/* A 25 fps asset in a 30 fps sequence: each asset-clip's start is a
+ * multiple of the asset's frame duration (1/25 s), its offset and duration
+ * multiples of the sequence's (1/30 s), and the start is within half a
+ * source frame of the planned in-point. The start was on the sequence's
+ * grid (31/6s for source frame 129). */
+TEST(Export, FcpxmlStartsAreOnTheAssetsFrameGrid)
+{
+  std::vector<ClipAnalysis> clips = {clip("/m/pal.mov", 25, 1, 60.0),
+                                     clip("/m/film.mov", 24000, 1001, 60.0)};
+  Fixture fx = make_fixture(30, 1, clips, "/m/song.ogg",
+                            {{0, 7, 129}, {1, 13, 23}, {0, 30, 47}, {1, 41, 191}, {0, 29, 70}});
+  fx.plan.segments[4].inpoint += GST_SECOND * 3 / (25 * 5); /* 0.6 frame late: rounds to 71 */
+  std::string xml;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_fcpxml(fx.plan, fx.song, fx.clips, ExportOptions(), xml, &err))
+      << err->message;
+  std::size_t at = xml.find("<spine>");
+  ASSERT_NE(at, std::string::npos);
+  for (std::size_t i = 0; i < fx.plan.segments.size(); i++) {
+    SCOPED_TRACE("segment " + std::to_string(i));
+    const Segment &s = fx.plan.segments[i];
+    const ClipAnalysis &c = fx.clips[s.clip];
+    at = xml.find("<asset-clip ", at + 1);
+    while (at != std::string::npos && xml_attr(xml, at, "srcEnable") != "video")
+      at = xml.find("<asset-clip ", at + 1);
+    ASSERT_NE(at, std::string::npos);
+    guint64 sn = 0, sd = 0, on = 0, od = 0, dn = 0, dd = 0;
+    ASSERT_TRUE(fcpxml_time(xml_attr(xml, at, "start"), sn, sd));
+    ASSERT_TRUE(fcpxml_time(xml_attr(xml, at, "offset"), on, od));
+    ASSERT_TRUE(fcpxml_time(xml_attr(xml, at, "duration"), dn, dd));
+    EXPECT_TRUE(on_frame_grid(sn, sd, c.fps_n, c.fps_d)) << xml_attr(xml, at, "start");
+    EXPECT_TRUE(on_frame_grid(on, od, 30, 1)) << xml_attr(xml, at, "offset");
+    EXPECT_TRUE(on_frame_grid(dn, dd, 30, 1)) << xml_attr(xml, at, "duration");
+    const gint64 start = (gint64)gst_util_uint64_scale_round(sn, GST_SECOND, sd);
+    EXPECT_LE(std::abs(start - (gint64)s.inpoint),
+              (gint64)gst_util_uint64_scale(GST_SECOND, c.fps_d, 2 * c.fps_n) + 1);
+    EXPECT_EQ(dn * 30 / dd, gst_util_uint64_scale_round(s.duration, 30, GST_SECOND));
+  }
+  EXPECT_NE(xml.find("start=\"129/25s\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("start=\"71/25s\""), std::string::npos) << xml;
+  /* The song, connected to the first clip, starts at that clip's start. */
+  EXPECT_NE(xml.find("lane=\"-1\" offset=\"129/25s\""), std::string::npos) << xml;
+  ExportedEdit back;
+  ASSERT_TRUE(parse_fcpxml(xml, back, &err)) << err->message;
+  ASSERT_EQ(back.audio.size(), 1u);
+  EXPECT_EQ(back.audio[0].record_start, 0u);
+}
+
+/* An in-point between source frames near the clip's end: rounding it to
+ * the nearest frame would reach past the clip (frame 48 + 3 of a 50-frame
+ * clip at 25 fps): both formats move the in-point back one frame, keeping
+ * the length. */
+TEST(Export, SourceRangesAtTheClipsEndStayInsideIt)
+{
+  std::vector<ClipAnalysis> clips = {clip("/m/short.mov", 25, 1, 2.0)};
+  Fixture fx = make_fixture(30, 1, clips, "/m/song.ogg", {{0, 3, 47}});
+  fx.plan.segments[0].inpoint = 1900 * GST_MSECOND; /* source frame 47.5; ends at 2.0 s */
+  std::string edl, xml;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err));
+  EXPECT_NE(edl.find("00:00:01:22 00:00:02:00 01:00:00:00 01:00:00:03"), std::string::npos) << edl;
+  ASSERT_TRUE(plan_to_fcpxml(fx.plan, fx.song, fx.clips, ExportOptions(), xml, &err));
+  /* 47/25 s + 1/10 s = 1.98 s, within the asset's 2 s. */
+  EXPECT_NE(xml.find("start=\"47/25s\" duration=\"1/10s\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("start=\"0s\" duration=\"2s\""), std::string::npos) << xml;
 }

@@ -8,6 +8,25 @@
  * media: `* FROM CLIP NAME:` (the file's name) and `* SOURCE FILE:` (its
  * absolute path), and `* LOC: TC COLOUR NAME` locators in record timecode.
  *
+ * Rates: record timecodes (and FCM:, and the locators) count the edit's
+ * frames at the plan's rate, the one rate a CMX 3600 list has. Source
+ * timecodes name frames of the source, so a video event's source in/out
+ * count that clip's own frames at its own rate (ClipAnalysis::fps_n/fps_d,
+ * round(fps) frames a second), as its frames are numbered in an editor's
+ * viewer: a 24 fps clip's in-point is "00:00:03:20", never a frame 27 that it
+ * does not have. Which frames: source_frames() (export-private.h): the
+ * source frame nearest the planned in-point, and the whole number of source
+ * frames nearest the record duration. A 29.97/59.94 source's timecode is
+ * drop-frame (`;`) under the same option as the record's (drop_frame),
+ * whatever the edit's rate; each timecode's separator says which it is.
+ * An event whose source rate is not the edit's lasts a different number of
+ * source than record frames (24 against 30 for a second), which is no speed
+ * change: a `* SOURCE FPS: 24` (or `24000/1001`) comment under every video
+ * event whose clip has a known rate states the rate its source timecodes
+ * count at, for parse_edl() and for people; no M2 line is written, since M2
+ * states a speed change and readers would retime the clip. A clip of unknown
+ * or variable rate (fps 0/1) and the song keep the edit's rate and grid.
+ *
  * Text: the event lines are ASCII (reel names are A-Z 0-9 _, as CMX 3600
  * readers expect); the comment lines are UTF-8, as Resolve and Premiere
  * write and read them. A file name that is not UTF-8 is shown in FROM CLIP
@@ -91,6 +110,23 @@ std::string source_file(const Event &e)
   return g_utf8_validate(e.path.c_str(), (gssize)e.path.size(), nullptr) ? e.path : e.uri;
 }
 
+/* "25" or "24000/1001": a rate as the SOURCE FPS comment states it. */
+std::string rate_text(gint n, gint d)
+{
+  return d == 1 ? std::to_string(n) : std::to_string(n) + "/" + std::to_string(d);
+}
+
+/* The clip's length in its own frames (from its first frame to the end of
+ * the last frame analysis decoded); G_MAXUINT64 when its rate or length is
+ * unknown. */
+guint64 clip_frames(const ClipAnalysis &clip)
+{
+  if (clip.fps_n <= 0 || clip.fps_d <= 0 || !GST_CLOCK_TIME_IS_VALID(clip.duration) ||
+      clip.duration <= clip.first_frame)
+    return G_MAXUINT64;
+  return whole_frames(clip.duration - clip.first_frame, clip.fps_n, clip.fps_d);
+}
+
 } // namespace
 
 bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
@@ -117,14 +153,24 @@ bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<C
   s << "FCM: " << (ev.drop ? "DROP FRAME" : "NON-DROP FRAME") << "\n\n";
 
   std::size_t next_marker = 0;
-  auto write_event = [&](std::size_t number, const Event &e, const char *channel, bool last) {
+  /* src: the source range, at the source's rate for a video event whose
+   * clip states one (see the top of this file), else at the edit's. */
+  auto write_event = [&](std::size_t number, const Event &e, const SourceFrames &src,
+                         const char *channel, bool last) {
+    const bool src_drop = options.drop_frame && is_drop_frame_rate(src.fps_n, src.fps_d);
+    auto src_tc = [&](guint64 frame) {
+      return frames_to_timecode(frame, src.fps_n, src.fps_d, src_drop);
+    };
     gchar line[160];
     g_snprintf(line, sizeof line, "%03zu  %-8s %-5s %-8s %s %s %s %s\n", number,
-               reels[e.clip].c_str(), channel, "C", tc(e.src_in).c_str(), tc(e.src_out).c_str(),
-               tc(ev.start_frame + e.rec_in).c_str(), tc(ev.start_frame + e.rec_out).c_str());
+               reels[e.clip].c_str(), channel, "C", src_tc(src.in).c_str(),
+               src_tc(src.in + src.frames).c_str(), tc(ev.start_frame + e.rec_in).c_str(),
+               tc(ev.start_frame + e.rec_out).c_str());
     s << line;
     s << "* FROM CLIP NAME: " << one_line(display_text(e.name)) << "\n";
     s << "* SOURCE FILE: " << one_line(source_file(e)) << "\n";
+    if (src.own_rate)
+      s << "* SOURCE FPS: " << rate_text(src.fps_n, src.fps_d) << "\n";
     /* Locators go under the event they fall in (the last event takes the rest). */
     while (next_marker < ev.markers.size() && (last || ev.markers[next_marker].frame < e.rec_out)) {
       const Marker &m = ev.markers[next_marker++];
@@ -134,9 +180,17 @@ bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<C
     s << "\n";
   };
   std::size_t number = 1;
-  for (const Event &e : ev.video)
-    write_event(number++, e, "V", false);
-  write_event(number, ev.audio, "A", true);
+  for (const Event &e : ev.video) {
+    const ClipAnalysis &clip = clips[e.clip];
+    write_event(number++, e, source_frames(e, clip, ev.fps_n, ev.fps_d, clip_frames(clip)), "V",
+                false);
+  }
+  SourceFrames music; /* the song has no frame rate: its times are the edit's */
+  music.fps_n = ev.fps_n;
+  music.fps_d = ev.fps_d;
+  music.in = ev.audio.src_in;
+  music.frames = ev.audio.src_out - ev.audio.src_in;
+  write_event(number, ev.audio, music, "A", true);
   out = s.str();
   return true;
 }
@@ -150,7 +204,32 @@ struct EdlEvent {
   guint64 tc[4] = {0, 0, 0, 0}; /* src in, src out, rec in, rec out (frames) */
   std::string clip_name;
   std::string source_file;
+  gint src_fps_n = 0; /* from `* SOURCE FPS:`; 0: the source times are at the EDL's rate */
+  gint src_fps_d = 1;
 };
+
+/* "25" or "24000/1001" (as plan_to_edl() writes `* SOURCE FPS:`) -> n/d;
+ * FALSE for anything else. */
+bool parse_rate(const std::string &text, gint &n, gint &d)
+{
+  const char *p = text.c_str();
+  char *end = nullptr;
+  const guint64 num = g_ascii_strtoull(p, &end, 10);
+  guint64 den = 1;
+  if (end == p || num == 0 || num > G_MAXINT)
+    return false;
+  if (*end == '/') {
+    const char *q = end + 1;
+    den = g_ascii_strtoull(q, &end, 10);
+    if (end == q || den == 0 || den > G_MAXINT)
+      return false;
+  }
+  if (*end != '\0')
+    return false;
+  n = (gint)num;
+  d = (gint)den;
+  return true;
+}
 
 std::vector<std::string> split_ws(const std::string &line)
 {
@@ -215,7 +294,12 @@ bool parse_edl(const std::string &text, gint fps_n, gint fps_d, ExportedEdit &ou
         events.back().clip_name = trim(body.substr(15));
       else if (starts_with(body, "SOURCE FILE:"))
         events.back().source_file = trim(body.substr(12));
-      else if (starts_with(body, "LOC:")) {
+      else if (starts_with(body, "SOURCE FPS:")) {
+        EdlEvent &e = events.back();
+        if (!parse_rate(trim(body.substr(11)), e.src_fps_n, e.src_fps_d))
+          return fail_data(error, kFormat,
+                           "line " + std::to_string(line_no) + " states no frame rate.");
+      } else if (starts_with(body, "LOC:")) {
         std::vector<std::string> tok = split_ws(body.substr(4));
         if (tok.empty())
           return fail_data(error, kFormat, "line " + std::to_string(line_no) + " has no timecode.");
@@ -240,20 +324,32 @@ bool parse_edl(const std::string &text, gint fps_n, gint fps_d, ExportedEdit &ou
   if (!fcm_seen)
     edit.drop_frame = text.find(';') != std::string::npos;
 
-  auto frames = [&](const std::string &tc, std::size_t at, guint64 &f) {
-    if (timecode_to_frames(tc, fps_n, fps_d, edit.drop_frame, f))
+  /* A timecode at n/d; drop-frame as the file's FCM says, or for a source
+   * timecode at its own rate as its own separator says. */
+  auto frames_at = [&](const std::string &tc, std::size_t at, gint n, gint d, bool drop,
+                       guint64 &f) {
+    if (timecode_to_frames(tc, n, d, drop, f))
       return true;
     return fail_data(error, kFormat,
                      "\"" + tc + "\" on line " + std::to_string(at) + " is not a timecode at " +
-                         std::to_string(fps_n) + "/" + std::to_string(fps_d) +
-                         (edit.drop_frame ? " drop-frame." : " non-drop."));
+                         std::to_string(n) + "/" + std::to_string(d) +
+                         (drop ? " drop-frame." : " non-drop."));
+  };
+  auto frames = [&](const std::string &tc, std::size_t at, guint64 &f) {
+    return frames_at(tc, at, fps_n, fps_d, edit.drop_frame, f);
   };
   guint64 first_rec = G_MAXUINT64;
   for (std::size_t i = 0; i < events.size(); i++) {
     const auto &tok = event_lines[i];
-    for (int k = 0; k < 4; k++)
-      if (!frames(tok[tok.size() - 4 + k], event_line_numbers[i], events[i].tc[k]))
+    const EdlEvent &e = events[i];
+    for (int k = 0; k < 4; k++) {
+      const std::string &tc = tok[tok.size() - 4 + k];
+      const bool own = k < 2 && e.src_fps_n > 0;
+      if (!frames_at(tc, event_line_numbers[i], own ? e.src_fps_n : fps_n,
+                     own ? e.src_fps_d : fps_d,
+                     own ? tc.find(';') != std::string::npos : edit.drop_frame, events[i].tc[k]))
         return false;
+    }
     if (events[i].tc[1] < events[i].tc[0] || events[i].tc[3] < events[i].tc[2])
       return fail_data(error, kFormat,
                        "the event on line " + std::to_string(event_line_numbers[i]) +
@@ -281,8 +377,10 @@ bool parse_edl(const std::string &text, gint fps_n, gint fps_d, ExportedEdit &ou
     } else {
       c.path = !e.source_file.empty() ? e.source_file : e.clip_name;
     }
-    c.in = frame_time(e.tc[0], fps_n, fps_d);
-    c.out = frame_time(e.tc[1], fps_n, fps_d);
+    const gint src_n = e.src_fps_n > 0 ? e.src_fps_n : fps_n;
+    const gint src_d = e.src_fps_n > 0 ? e.src_fps_d : fps_d;
+    c.in = frame_time(e.tc[0], src_n, src_d);
+    c.out = frame_time(e.tc[1], src_n, src_d);
     c.record_start = frame_time(e.tc[2] - hour_frames, fps_n, fps_d);
     c.record_end = frame_time(e.tc[3] - hour_frames, fps_n, fps_d);
     const char ch = e.channel.empty() ? '?' : g_ascii_toupper(e.channel[0]);

@@ -22,7 +22,18 @@
  * Times are rational seconds "N/Ds" (reduced; "Ns" when whole): spine offsets
  * count from the sequence's tcStart as Final Cut Pro writes them; a connected
  * clip's offset and a marker's start are in its parent's time (for an
- * asset-clip, source time from its start). */
+ * asset-clip, source time from its start).
+ *
+ * Frame grids, as Apple's FCPXML reference ("Timing Attributes") asks: a
+ * time must be a multiple of the frame duration of the timeline it is in,
+ * or Final Cut Pro moves it ("not on an edit frame boundary") and puts a
+ * gap in. `offset` and `duration` are in the parent's time, the sequence:
+ * multiples of its frameDuration (the plan's frames). `start` is in the
+ * clip's own time, the asset's: a multiple of the frameDuration of the
+ * asset's format (its clip's rate), the source frame nearest the planned
+ * in-point (clip_start()). A connected clip's offset, in its parent's own
+ * time, is its parent's start. A clip of unknown or variable rate has a
+ * format without frameDuration and its start on the sequence's grid. */
 #include <gst/montage/export.h>
 
 #include "export-private.h"
@@ -75,6 +86,30 @@ struct SourceFormat {
   }
 };
 
+/* The `start` of the spine asset-clip of video event `e` (its source
+ * in-point in the asset's own time): source_frames()'s in-point (the source
+ * frame nearest the planned one) as a multiple of the asset's frameDuration,
+ * moved back where needed so that start + duration (the clip's extent, on
+ * the sequence grid) stays within the asset's `duration` (asset_length, its
+ * whole frames; G_MAXUINT64 when unknown): Final Cut Pro refuses an edit
+ * that reaches past its asset's media. A clip of unknown rate keeps the
+ * edit's grid (media time moved up to it, see export.h). */
+std::string clip_start(const Event &e, const ClipAnalysis &clip, const EditEvents &ev,
+                       guint64 asset_length)
+{
+  const SourceFrames src = source_frames(e, clip, ev.fps_n, ev.fps_d, G_MAXUINT64);
+  const guint64 n = (guint64)src.fps_n, d = (guint64)src.fps_d;
+  guint64 in = src.in;
+  if (src.own_rate && asset_length != G_MAXUINT64) {
+    /* Source frames (started ones counted) that the record duration covers. */
+    const guint64 covered = gst_util_uint64_scale_ceil(e.rec_out - e.rec_in, (guint64)ev.fps_d * n,
+                                                       (guint64)ev.fps_n * d);
+    if (in + covered > asset_length)
+      in = asset_length > covered ? asset_length - covered : 0;
+  }
+  return rational(in * d, n);
+}
+
 } // namespace
 
 bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
@@ -101,6 +136,9 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
   int next_id = 2;
   std::map<SourceFormat, std::string> formats;
   std::map<std::size_t, std::string> format_of_clip, asset_of_clip;
+  /* Each clip's length as its asset states it, in its own frames (or edit
+   * frames where its rate is unknown); G_MAXUINT64 when unknown. */
+  std::map<std::size_t, guint64> asset_frames;
   for (const Event &e : ev.video) {
     if (format_of_clip.count(e.clip))
       continue;
@@ -129,14 +167,16 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
     s << "    <asset id=\"" << id << "\" name=\"" << escape(display_text(e.name))
       << "\" start=\"0s\"";
     const GstClockTime length = media_length(e.uri, c.duration, c.first_frame);
+    asset_frames[e.clip] = G_MAXUINT64;
     if (GST_CLOCK_TIME_IS_VALID(length)) {
       /* Whole source frames when the rate is known, else nanoseconds. */
-      if (c.fps_n > 0 && c.fps_d > 0)
-        s << " duration=\""
-          << rational(whole_frames(length, c.fps_n, c.fps_d) * (guint64)c.fps_d, (guint64)c.fps_n)
-          << "\"";
-      else
+      if (c.fps_n > 0 && c.fps_d > 0) {
+        const guint64 frames = whole_frames(length, c.fps_n, c.fps_d);
+        asset_frames[e.clip] = frames;
+        s << " duration=\"" << rational(frames * (guint64)c.fps_d, (guint64)c.fps_n) << "\"";
+      } else {
         s << " duration=\"" << ns(length) << "\"";
+      }
     }
     s << " hasVideo=\"1\" format=\"" << format_of_clip[e.clip] << "\" videoSources=\"1\">\n"
       << "      <media-rep kind=\"original-media\" src=\"" << escape(e.uri) << "\"/>\n"
@@ -158,11 +198,11 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
     << t(ev.start_frame) << "\" tcFormat=\"" << tc_format
     << "\" audioLayout=\"stereo\" audioRate=\"48k\">\n          <spine>\n";
 
-  auto song_clip = [&](guint64 parent_start) {
-    s << "              <asset-clip ref=\"" << song_id << "\" lane=\"-1\" offset=\""
-      << t(parent_start) << "\" name=\"" << escape(display_text(ev.audio.name))
-      << "\" start=\"0s\" duration=\"" << t(ev.total_frames)
-      << "\" srcEnable=\"audio\" audioRole=\"music\"";
+  /* parent_start: the start of the clip it is connected to ("0s" for a gap). */
+  auto song_clip = [&](const std::string &parent_start) {
+    s << "              <asset-clip ref=\"" << song_id << "\" lane=\"-1\" offset=\"" << parent_start
+      << "\" name=\"" << escape(display_text(ev.audio.name)) << "\" start=\"0s\" duration=\""
+      << t(ev.total_frames) << "\" srcEnable=\"audio\" audioRole=\"music\"";
     if (ev.markers.empty()) {
       s << "/>\n";
       return;
@@ -182,20 +222,21 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
         << "\" start=\"0s\" duration=\"" << t(e.rec_in - at) << "\"";
       if (!song_placed && at == 0) {
         s << ">\n";
-        song_clip(0);
+        song_clip("0s");
         song_placed = true;
         s << "            </gap>\n";
       } else {
         s << "/>\n";
       }
     }
+    const std::string start = clip_start(e, clips[e.clip], ev, asset_frames[e.clip]);
     s << "            <asset-clip ref=\"" << asset_of_clip[e.clip] << "\" offset=\""
       << t(ev.start_frame + e.rec_in) << "\" name=\"" << escape(display_text(e.name))
-      << "\" start=\"" << t(e.src_in) << "\" duration=\"" << t(e.rec_out - e.rec_in)
-      << "\" format=\"" << format_of_clip[e.clip] << "\" srcEnable=\"video\"";
+      << "\" start=\"" << start << "\" duration=\"" << t(e.rec_out - e.rec_in) << "\" format=\""
+      << format_of_clip[e.clip] << "\" srcEnable=\"video\"";
     if (!song_placed) {
       s << ">\n";
-      song_clip(e.src_in);
+      song_clip(start);
       song_placed = true;
       s << "            </asset-clip>\n";
     } else {

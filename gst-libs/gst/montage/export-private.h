@@ -51,6 +51,61 @@ struct Event {
   guint64 rec_out = 0;              /* exclusive */
 };
 
+/* A video event's source range counted in its clip's own frames, for the
+ * formats that state source times at each source's rate (.edl source
+ * timecodes, .fcpxml asset-clip start). */
+struct SourceFrames {
+  gint fps_n = 0; /* the rate `in` and `frames` count at */
+  gint fps_d = 1;
+  bool own_rate = false; /* false: the clip's rate is unknown (0/1), counted at the edit's */
+  guint64 in = 0;        /* first frame, media time (0 = the clip's first frame) */
+  guint64 frames = 0;    /* how many (>= 1) */
+};
+
+/* The source range of `e` (a video event of clip `clip`, from edit_events()
+ * at edit_n/edit_d) at the clip's own rate (ClipAnalysis::fps_n/fps_d):
+ *   in:     the source frame nearest the planned in-point's media time
+ *           (segment inpoint - clip.first_frame), within half a source frame
+ *           of it (the planner puts in-points on the clip's frames, planner.cpp
+ *           SourceGrid: then it is the planned frame itself);
+ *   frames: the whole number of source frames nearest the record duration
+ *           (rec_out - rec_in edit frames), at least 1, so source and record
+ *           durations differ by at most half a source frame;
+ *   then, where in + frames would pass `available` (the clip's length in its
+ *   own frames; G_MAXUINT64 when unknown), `in` moves back to keep the range
+ *   inside the clip with the same length (never below frame 0).
+ * A clip whose rate is unknown or variable (fps 0/1) keeps the edit's grid:
+ * in = e.src_in (media time moved up to the edit grid, see export.h), frames
+ * = the record duration in edit frames, own_rate false. */
+inline SourceFrames source_frames(const Event &e, const ClipAnalysis &clip, gint edit_n,
+                                  gint edit_d, guint64 available)
+{
+  SourceFrames s;
+  const guint64 rec = e.rec_out - e.rec_in;
+  if (clip.fps_n <= 0 || clip.fps_d <= 0 || !e.segment) {
+    s.fps_n = edit_n;
+    s.fps_d = edit_d;
+    s.in = e.src_in;
+    s.frames = rec;
+    return s;
+  }
+  s.fps_n = clip.fps_n;
+  s.fps_d = clip.fps_d;
+  s.own_rate = true;
+  const GstClockTime media =
+      e.segment->inpoint > clip.first_frame ? e.segment->inpoint - clip.first_frame : 0;
+  s.in = frame_nearest(media, s.fps_n, s.fps_d);
+  /* rec edit frames last rec * edit_d / edit_n s: that many source frames
+   * times fps_n / fps_d. */
+  s.frames = gst_util_uint64_scale_round(rec, (guint64)edit_d * (guint64)s.fps_n,
+                                         (guint64)edit_n * (guint64)s.fps_d);
+  if (s.frames == 0)
+    s.frames = 1;
+  if (available != G_MAXUINT64 && s.in + s.frames > available)
+    s.in = available > s.frames ? available - s.frames : 0;
+  return s;
+}
+
 /* A beat marker: edit frame (nearest to the beat) and its name. */
 struct Marker {
   guint64 frame = 0;
