@@ -10,9 +10,11 @@
  *   .edl     CMX 3600 edit decision list: one cut (C) video event per
  *            segment, the song as an audio event, `* FROM CLIP NAME:` and
  *            `* SOURCE FILE:` comments under every event so editors relink the
- *            media, beats as `* LOC:` comments. Timecodes at the plan's rate;
- *            drop-frame (`FCM: DROP FRAME`, `;` before the frames field) for
- *            30000/1001 and 60000/1001 unless options.drop_frame is false.
+ *            media, beats as `* LOC:` comments. Record timecodes at the
+ *            plan's rate, source timecodes at each clip's own rate (stated
+ *            in a `* SOURCE FPS:` comment); drop-frame (`FCM: DROP FRAME`,
+ *            `;` before the frames field) for 30000/1001 and 60000/1001
+ *            unless options.drop_frame is false.
  *   .otio    OpenTimelineIO JSON (written with json-glib): a `Timeline.1`
  *            whose `Stack.1` holds a video and an audio `Track.1` of `Clip.1`
  *            (and `Gap.1` where the plan has holes), each clip an
@@ -29,15 +31,19 @@
  *
  * Times in the files. Record (edit) times are the plan's, which lie on its
  * frame grid. Source in-points are stated as each format can: .xges keeps the
- * plan's nanoseconds (GES in-points are clip stream time). The other three
- * state one frame rate for everything, so an in-point there is media time
- * (clip stream time minus the clip's first_frame: editors number a file's
- * frames from its first one) moved UP to the plan's frame grid: the first
- * edit-rate frame at or after the planned one. Moving up, never down, keeps the
- * frame before the planned in-point (often the last frame of the previous
- * shot) out of the edit; where the source rate is at most the edit rate that
- * first frame is the planned source frame itself. Beat markers sit on the
- * output frame nearest the beat (nanosecond-exact in .xges).
+ * plan's nanoseconds (GES in-points are clip stream time). The others state
+ * media time (clip stream time minus the clip's first_frame: editors number a
+ * file's frames from its first one). .edl and .fcpxml count it in each clip's
+ * own frames at its own rate: the source frame nearest the planned in-point,
+ * lasting (.edl) the source frames nearest the record duration
+ * (docs/export.md). .otio states one rate for everything, so an in-point
+ * there is moved UP to the plan's frame grid: the first edit-rate frame at or
+ * after the planned one. Moving up, never down, keeps the frame before the
+ * planned in-point (often the last frame of the previous shot) out of the
+ * edit; where the source rate is at most the edit rate that first frame is
+ * the planned source frame itself. A clip of unknown rate (fps 0/1) is
+ * written that way in all three. Beat markers sit on the output frame
+ * nearest the beat (nanosecond-exact in .xges).
  *
  * Record timecodes start at options.start_hour:00:00:00 (01:00:00:00 by
  * default, where editors' timelines start).
@@ -167,10 +173,11 @@ bool read_export(const std::string &path, ExportedEdit &out, GError **error, gin
                  gint edl_fps_d = 1);
 
 /* Parsers of the text formats (see read_export()). parse_edl() reads CMX 3600
- * cut events (V and A channels), their `* FROM CLIP NAME:`, `* SOURCE FILE:`
- * and `* LOC:` comments, at the given rate; drop-frame from the FCM line or a
- * `;` in the timecodes. parse_otio() reads a Timeline.1 of Track.1s of
- * Clip.1/Clip.2/Gap.1 with ExternalReference.1 and the stack's markers.
+ * cut events (V and A channels), their `* FROM CLIP NAME:`, `* SOURCE FILE:`,
+ * `* SOURCE FPS:` and `* LOC:` comments, at the given rate (an event's source
+ * timecodes at its SOURCE FPS where it states one, drop-frame where they
+ * have a `;`); drop-frame from the FCM line or a `;` in the timecodes. parse_otio() reads a
+ * Timeline.1 of Track.1s of Clip.1/Clip.2/Gap.1 with ExternalReference.1 and the stack's markers.
  * parse_fcpxml() reads the first project's sequence: spine asset-clips and
  * gaps, asset-clips connected to them (lane < 0 or srcEnable="audio" counts
  * as audio, anything else as video), markers inside them; spine offsets count
