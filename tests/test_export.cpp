@@ -1071,3 +1071,26 @@ TEST(Export, SourceRangesAtTheClipsEndStayInsideIt)
   EXPECT_NE(xml.find("start=\"47/25s\" duration=\"1/10s\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("start=\"0s\" duration=\"2s\""), std::string::npos) << xml;
 }
+
+/* A clip whose first frame is at 0.54 s (an MPEG program stream at 25 fps,
+ * like cityCC0.mpg): the planner's in-points, on a grid counted from stream
+ * time 0, fall half-way between its frames (media time 5.14 s = frame
+ * 128.5). Both formats take the earlier frame, 128, the one a render shows
+ * at that time; rounding half up gave 129 ("129/25s", 00:00:05:04). */
+TEST(Export, SourceInPointHalfWayBetweenFramesTakesTheEarlierOne)
+{
+  std::vector<ClipAnalysis> clips = {clip("/m/city.mpg", 25, 1, 20.0, 0.54)};
+  Fixture fx = make_fixture(30, 1, clips, "/m/song.ogg", {{0, 21, 128}});
+  fx.plan.segments[0].inpoint += 20 * GST_MSECOND; /* 5.68 s: half a frame after frame 128 */
+  std::string edl, xml;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err));
+  /* 21 record frames (0.7 s) are 17.5 -> 18 source frames. */
+  EXPECT_NE(edl.find("00:00:05:03 00:00:05:21 01:00:00:00 01:00:00:21"), std::string::npos) << edl;
+  ASSERT_TRUE(plan_to_fcpxml(fx.plan, fx.song, fx.clips, ExportOptions(), xml, &err));
+  EXPECT_NE(xml.find("start=\"128/25s\" duration=\"7/10s\""), std::string::npos) << xml;
+  /* 1 us past half-way is nearer the later frame. */
+  fx.plan.segments[0].inpoint += GST_USECOND;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err));
+  EXPECT_NE(edl.find("00:00:05:04 00:00:05:22 "), std::string::npos) << edl;
+}

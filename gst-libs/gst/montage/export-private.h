@@ -8,6 +8,7 @@
 
 #include <gst/montage/export.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,11 @@ struct SourceFrames {
  *   in:     the source frame nearest the planned in-point's media time
  *           (segment inpoint - clip.first_frame), within half a source frame
  *           of it (the planner puts in-points on the clip's frames, planner.cpp
- *           SourceGrid: then it is the planned frame itself);
+ *           SourceGrid: then it is the planned frame itself); half-way
+ *           between two frames (within 2 ns), the earlier one, the frame a
+ *           render shows at that time: the planner's grid counts from stream
+ *           time 0, so the in-points of a clip whose first frame is at 0.54 s
+ *           (an MPEG program stream, 13.5 frames at 25 fps) all fall half-way;
  *   frames: the whole number of source frames nearest the record duration
  *           (rec_out - rec_in edit frames), at least 1, so source and record
  *           durations differ by at most half a source frame;
@@ -94,7 +99,12 @@ inline SourceFrames source_frames(const Event &e, const ClipAnalysis &clip, gint
   s.own_rate = true;
   const GstClockTime media =
       e.segment->inpoint > clip.first_frame ? e.segment->inpoint - clip.first_frame : 0;
-  s.in = frame_nearest(media, s.fps_n, s.fps_d);
+  guint64 below = gst_util_uint64_scale(media + 1, (guint64)s.fps_n, (guint64)s.fps_d * GST_SECOND);
+  while (below > 0 && frame_time(below, s.fps_n, s.fps_d) > media + 1)
+    below--;
+  const GstClockTime after = frame_time(below + 1, s.fps_n, s.fps_d) - media;
+  const GstClockTime before = media - std::min(media, frame_time(below, s.fps_n, s.fps_d));
+  s.in = before <= after + 2 ? below : below + 1;
   /* rec edit frames last rec * edit_d / edit_n s: that many source frames
    * times fps_n / fps_d. */
   s.frames = gst_util_uint64_scale_round(rec, (guint64)edit_d * (guint64)s.fps_n,
