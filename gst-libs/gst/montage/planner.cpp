@@ -46,10 +46,16 @@ void add_note(Plan &plan, NoteSeverity severity, const char *kind, std::string t
   plan.notes.push_back(PlanNote{severity, kind, std::move(text)});
 }
 
-/* A clip's own frame grid (or none when its rate is unknown). */
+/* A clip's own frame grid (or none when its rate is unknown): frame k at
+ * origin + k / rate, origin being the stream time of the clip's first frame
+ * (ClipAnalysis::first_frame). Counted from 0 instead, a file whose frames
+ * start between two grid times (an MPEG program stream's at 0.54 s, 13.5
+ * frames at 25 fps) had every in-point half-way between two of its frames,
+ * which a render, an editor and an export may each round their own way. */
 struct SourceGrid {
   gint fps_n = 0;
   gint fps_d = 1;
+  GstClockTime origin = 0;
 
   bool known() const { return fps_n > 0 && fps_d > 0; }
   GstClockTime frame_length() const
@@ -58,25 +64,29 @@ struct SourceGrid {
       return gst_util_uint64_scale_ceil(GST_SECOND, 1, 30);
     return gst_util_uint64_scale_ceil(GST_SECOND, (guint64)fps_d, (guint64)fps_n);
   }
-  /* First frame time at or after t. */
+  /* First frame time at or after t (the first frame for t before it). */
   GstClockTime up(GstClockTime t) const
   {
     if (!known())
       return t;
-    guint64 f = frame_at(t, fps_n, fps_d);
-    if (frame_time(f, fps_n, fps_d) < t)
+    if (t <= origin)
+      return origin;
+    guint64 f = frame_at(t - origin, fps_n, fps_d);
+    if (frame_time(f, fps_n, fps_d) < t - origin)
       f++;
-    return frame_time(f, fps_n, fps_d);
+    return origin + frame_time(f, fps_n, fps_d);
   }
-  /* Last frame time at or before t. */
+  /* Last frame time at or before t (the first frame for t before it). */
   GstClockTime down(GstClockTime t) const
   {
     if (!known())
       return t;
-    guint64 f = frame_at(t, fps_n, fps_d);
-    if (frame_time(f, fps_n, fps_d) > t)
-      f--; /* frame_time(0) == 0 <= t, so f > 0 here */
-    return frame_time(f, fps_n, fps_d);
+    if (t <= origin)
+      return origin;
+    guint64 f = frame_at(t - origin, fps_n, fps_d);
+    if (frame_time(f, fps_n, fps_d) > t - origin)
+      f--; /* frame_time(0) == 0 <= t - origin, so f > 0 here */
+    return origin + frame_time(f, fps_n, fps_d);
   }
 };
 
@@ -457,7 +467,7 @@ void Planner::prepare_clips()
     }
     ClipState state;
     state.index = i;
-    state.grid = SourceGrid{clip.fps_n, clip.fps_d};
+    state.grid = SourceGrid{clip.fps_n, clip.fps_d, clip.first_frame};
     /* Where footage must end by when the plan keeps to the stated length
      * (PlanSettings::within_stated_length). */
     const GstClockTime reach =

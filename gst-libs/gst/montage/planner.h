@@ -189,7 +189,8 @@ struct PlanResult {
  *      - inpoint >= shot.start (and >= shot.transition_end), inpoint +
  *        duration <= shot.end - one source frame (1/30 s when the clip's rate
  *        is unknown) and <= the next shot's transition_start, inpoint on the
- *        clip's frame grid when its rate is known;
+ *        clip's frame grid when its rate is known (clip.first_frame + k /
+ *        rate: its frames' own times, also where they start late);
  *      - consecutive segments come from different clips while any other
  *        clip can hold the segment (reusing footage if need be); from the
  *        same shot, the second starts at or after the first's out-point
