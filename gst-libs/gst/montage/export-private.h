@@ -70,9 +70,10 @@ struct SourceFrames {
  *           of it (the planner puts in-points on the clip's frames, planner.cpp
  *           SourceGrid: then it is the planned frame itself); half-way
  *           between two frames (within 2 ns), the earlier one, the frame a
- *           render shows at that time: the planner's grid counts from stream
- *           time 0, so the in-points of a clip whose first frame is at 0.54 s
- *           (an MPEG program stream, 13.5 frames at 25 fps) all fall half-way;
+ *           render shows at that time: the planner's grid counted from
+ *           stream time 0 before cdac418, and a plan made then (a plan JSON
+ *           read back) has the in-points of a clip whose first frame is at
+ *           0.54 s (an MPEG program stream, 13.5 frames at 25 fps) half-way;
  *   frames: the whole number of source frames nearest the record duration
  *           (rec_out - rec_in edit frames), at least 1, so source and record
  *           durations differ by at most half a source frame;
