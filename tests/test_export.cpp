@@ -716,10 +716,11 @@ TEST(Export, XgesRefusesProgramStreamClipsGesCannotDecode)
   g_clear_error(&err);
   EXPECT_TRUE(dir_entries(dir).empty()) << "nothing written";
 
-  /* GES plays these: 1.2 s from 3.02 s; 0.92 s from 5.66 s (which a plain
-   * seek of uridecodebin, tried first as the check, decoded no frame of:
-   * only GES itself says what GES plays). */
-  for (const Cut &cut : {Cut{0, 30, 62}, Cut{0, 23, 128}}) {
+  /* GES plays these: 1.2 s from 3.02 s; 0.92 s from 2.50 s. (0.92 s from
+   * 5.66 s was here too, as GES reached EOS on it without an error, but GES
+   * decodes no frame inside it: it is refused now, see
+   * Export.XgesOfProgramStreamClipsIsShownByGesForEverySegment.) */
+  for (const Cut &cut : {Cut{0, 30, 62}, Cut{0, 23, 49}}) {
     Fixture longer = make_fixture(25, 1, clips, song, {cut});
     ASSERT_TRUE(export_plan(longer.plan, longer.song, longer.clips, path, ExportOptions(), &err))
         << (err ? err->message : "");
@@ -1093,4 +1094,164 @@ TEST(Export, SourceInPointHalfWayBetweenFramesTakesTheEarlierOne)
   fx.plan.segments[0].inpoint += GST_USECOND;
   ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err));
   EXPECT_NE(edl.find("00:00:05:04 00:00:05:22 "), std::string::npos) << edl;
+}
+
+/* For the GES play of a written project below (kept with the tests that use it). */
+#include <ges/ges.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace
+{
+
+struct ProjectLoad {
+  bool done = false;
+  bool failed = false;
+};
+
+void on_test_project_loaded(GESProject *, GESTimeline *, gpointer data)
+{
+  static_cast<ProjectLoad *>(data)->done = true;
+}
+
+void on_test_project_failed(GESProject *, GESTimeline *, GError *, gpointer data)
+{
+  auto *load = static_cast<ProjectLoad *>(data);
+  load->done = load->failed = true;
+}
+
+struct FramesSeen {
+  std::mutex lock;
+  std::vector<GstClockTime> pts;
+};
+
+GstPadProbeReturn note_frame(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *seen = static_cast<FramesSeen *>(data);
+  std::lock_guard<std::mutex> hold(seen->lock);
+  seen->pts.push_back(GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)));
+  return GST_PAD_PROBE_OK;
+}
+
+/* The times of the frames GES gives for the .xges at `path`, as
+ * ges-launch-1.0 --load plays it, video only, as fast as it decodes (no
+ * encoder after it, so no frame is repeated to fill a hole). Sets `ok` when
+ * the play ended in EOS. */
+std::vector<GstClockTime> ges_video_frames(const std::string &path, bool &ok)
+{
+  ok = false;
+  FramesSeen seen;
+  GESProject *project = ges_project_new(to_uri(path).c_str());
+  ProjectLoad load;
+  g_signal_connect(project, "loaded", G_CALLBACK(on_test_project_loaded), &load);
+  g_signal_connect(project, "error-loading", G_CALLBACK(on_test_project_failed), &load);
+  GESTimeline *timeline = GES_TIMELINE(ges_asset_extract(GES_ASSET(project), nullptr));
+  const gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (timeline && !load.done && g_get_monotonic_time() < deadline)
+    if (!g_main_context_iteration(nullptr, FALSE))
+      g_usleep(1000);
+  g_signal_handlers_disconnect_by_data(project, &load);
+  gst_object_unref(project);
+  if (!timeline || !load.done || load.failed)
+    return {};
+  gst_object_ref_sink(timeline);
+  GList *tracks = ges_timeline_get_tracks(timeline);
+  for (GList *l = tracks; l; l = l->next)
+    if (GES_TRACK(l->data)->type != GES_TRACK_TYPE_VIDEO)
+      ges_timeline_remove_track(timeline, GES_TRACK(l->data));
+  g_list_free_full(tracks, gst_object_unref);
+  GESPipeline *pipeline = GES_PIPELINE(gst_object_ref_sink(ges_pipeline_new()));
+  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(sink, "sync", FALSE, NULL);
+  GstPad *pad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, note_frame, &seen, nullptr);
+  gst_object_unref(pad);
+  if (ges_pipeline_set_timeline(pipeline, timeline)) {
+    ges_pipeline_preview_set_video_sink(pipeline, sink);
+    ges_pipeline_set_mode(pipeline, GES_PIPELINE_MODE_PREVIEW_VIDEO);
+    GstBus *bus = gst_element_get_bus(GST_ELEMENT(pipeline));
+    gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_PLAYING);
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 120 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    ok = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+    if (msg)
+      gst_message_unref(msg);
+    gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_NULL);
+    gst_object_unref(bus);
+  } else {
+    gst_object_unref(sink);
+  }
+  gst_object_unref(pipeline);
+  gst_object_unref(timeline);
+  std::lock_guard<std::mutex> hold(seen.lock);
+  return seen.pts;
+}
+
+} // namespace
+
+/* cityCC0.mpg (MPEG program stream) has I-frames every 0.48 s, but GES's
+ * ACCURATE seek lands after the one before a clip's in-point and decodes
+ * from a later one. A 0.933 s clip from 5.66 s (28 frames at 30 fps) got no
+ * frame of its own, yet GES reached EOS without an error (it decoded the
+ * frame after the clip's end), so the export's check took it as played;
+ * ges-launch-1.0 then rendered the Megamind.avi clips around it for its
+ * whole segment (a trial's frames 48-75 of 436). Every .xges written here
+ * now gets a frame from GES for each frame of each segment; the plan GES
+ * cannot show is refused, naming the clip. */
+TEST(Export, XgesOfProgramStreamClipsIsShownByGesForEverySegment)
+{
+  const std::string a = montage_test::media_path("Megamind.avi");
+  const std::string c = montage_test::media_path("cityCC0.mpg");
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  if (a.empty() || c.empty() || song.empty())
+    return;
+  const std::vector<ClipAnalysis> clips = {clip(a, 2997, 125, 11.26), clip(c, 25, 1, 8.14, 0.54)};
+  /* cityCC0.mpg source frames (0.54 s + k * 0.04 s): 128 is 5.66 s, which
+   * GES shows no frame of for 0.933 s; 49 (2.50 s) and 1 (0.58 s) it shows. */
+  const guint64 kSourceFrames[] = {128, 49, 1};
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/ps.xges";
+  std::vector<bool> written;
+  for (guint64 source_frame : kSourceFrames) {
+    SCOPED_TRACE("cityCC0.mpg from source frame " + std::to_string(source_frame));
+    Fixture fx =
+        make_fixture(30, 1, clips, song, {{0, 30, 200}, {1, 28, source_frame}, {0, 30, 100}});
+    GError *err = nullptr;
+    const bool made = export_plan(fx.plan, fx.song, fx.clips, path, ExportOptions(), &err);
+    written.push_back(made);
+    if (!made) {
+      ASSERT_NE(err, nullptr);
+      EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)) << err->message;
+      EXPECT_NE(std::string(err->message).find("the clip at 1.000 s shows " + c), std::string::npos)
+          << err->message;
+      EXPECT_NE(std::string(err->message).find("MPEG program stream"), std::string::npos)
+          << err->message;
+      g_clear_error(&err);
+      EXPECT_TRUE(dir_entries(dir).empty()) << "nothing written";
+      continue;
+    }
+    bool ended = false;
+    const std::vector<GstClockTime> frames = ges_video_frames(path, ended);
+    EXPECT_TRUE(ended) << "GES played the project to its end";
+    for (std::size_t i = 0; i < fx.plan.segments.size(); i++) {
+      const Segment &s = fx.plan.segments[i];
+      const guint64 first = gst_util_uint64_scale_round(s.start, 30, GST_SECOND);
+      const guint64 end = gst_util_uint64_scale_round(s.start + s.duration, 30, GST_SECOND);
+      std::vector<bool> got(end - first, false);
+      for (GstClockTime t : frames) {
+        const guint64 f = gst_util_uint64_scale_round(t, 30, GST_SECOND);
+        if (GST_CLOCK_TIME_IS_VALID(t) && f >= first && f < end)
+          got[f - first] = true;
+      }
+      EXPECT_EQ(std::count(got.begin(), got.end(), true), (long)got.size())
+          << "segment " << i << " (" << fx.clips[s.clip].path << "): GES gave "
+          << std::count(got.begin(), got.end(), true) << " of its " << got.size() << " frames";
+    }
+    g_unlink(path.c_str());
+  }
+  EXPECT_FALSE(written[0]) << "0.933 s from 5.66 s, which GES shows no frame of, was written";
+  EXPECT_TRUE(written[1]);
+  EXPECT_TRUE(written[2]);
+  remove_dir(dir);
 }

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace montage
 {
@@ -439,18 +440,66 @@ bool is_program_stream(GESAsset *asset)
   return ps;
 }
 
-/* Whether GES plays a clip of `asset` from `inpoint` for `duration` (ns):
+/* The frames of one clip that GES decodes: buffers leaving a video decoder
+ * of its pipeline whose time [PTS, PTS + duration) overlaps the clip's
+ * media span [from, to) (GES seeks its source to the in-point, so buffers
+ * are in the in-point's time). */
+struct DecodedFrames {
+  GstClockTime from = 0, to = 0;
+  std::atomic<guint> decoders{0}; /* video decoders seen */
+  std::atomic<guint> in_span{0};  /* their frames inside [from, to) */
+};
+
+GstPadProbeReturn count_decoded_frame(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *seen = static_cast<DecodedFrames *>(data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  const GstClockTime pts = GST_BUFFER_PTS(buf), dur = GST_BUFFER_DURATION(buf);
+  if (GST_CLOCK_TIME_IS_VALID(pts) && pts < seen->to &&
+      (pts >= seen->from || (GST_CLOCK_TIME_IS_VALID(dur) && pts + dur > seen->from)))
+    seen->in_span++;
+  return GST_PAD_PROBE_OK;
+}
+
+/* "deep-element-added" of ges_plays()'s pipeline: counts what each video
+ * decoder (klass "Decoder" and "Video") gives. */
+void on_element_for_frames(GstBin *, GstBin *, GstElement *element, gpointer data)
+{
+  GstElementFactory *factory = gst_element_get_factory(element);
+  const gchar *klass =
+      factory ? gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS) : nullptr;
+  if (!klass || !strstr(klass, "Decoder") || !strstr(klass, "Video"))
+    return;
+  GstPad *src = gst_element_get_static_pad(element, "src");
+  if (!src)
+    return;
+  static_cast<DecodedFrames *>(data)->decoders++;
+  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, count_decoded_frame, data, nullptr);
+  gst_object_unref(src);
+}
+
+/* Whether GES shows a clip of `asset` from `inpoint` for `duration` (ns):
  * a timeline of that clip alone, video only, played as fast as it decodes
- * into a fakesink by a GESPipeline, as ges-launch-1.0 plays a project. 1
- * yes (EOS), 0 no (an ERROR first: its message in `error_text`), -1 when it
- * could not be tried (no answer within 60 s, a pipeline that does not
- * start). */
+ * into a fakesink by a GESPipeline, as ges-launch-1.0 plays a project, with
+ * the frames its video decoder gives counted. 1 yes (EOS, and at least one
+ * decoded frame inside the clip's span), 0 no (an ERROR first: its message
+ * in `error_text`; or EOS with no frame inside the span: `error_text`
+ * empty), -1 when it could not be tried (no answer within 60 s, a pipeline
+ * that does not start). EOS alone said nothing: a clip of cityCC0.mpg from
+ * 5.66 s for 0.92 s or 0.933 s reached EOS without an error, GES having
+ * decoded only a frame after its end, and in a project such a clip showed
+ * the clips around it (ges-launch-1.0's render fills the hole with the
+ * frame before it, then the one after it). */
 int ges_plays(GESAsset *asset, GstClockTime inpoint, GstClockTime duration, std::string &error_text)
 {
   GESTimeline *timeline = GES_TIMELINE(gst_object_ref_sink(ges_timeline_new()));
   ges_timeline_add_track(timeline, GES_TRACK(ges_video_track_new()));
   GESLayer *layer = ges_timeline_append_layer(timeline);
   GESPipeline *pipeline = GES_PIPELINE(gst_object_ref_sink(ges_pipeline_new()));
+  DecodedFrames frames;
+  frames.from = inpoint;
+  frames.to = inpoint + duration;
+  g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_element_for_frames), &frames);
   int answer = -1;
   if (ges_layer_add_asset(layer, asset, 0, inpoint, duration, GES_TRACK_TYPE_VIDEO) &&
       ges_timeline_commit_sync(timeline) && ges_pipeline_set_timeline(pipeline, timeline)) {
@@ -467,7 +516,10 @@ int ges_plays(GESAsset *asset, GstClockTime inpoint, GstClockTime duration, std:
           bus, 60 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
       if (msg) {
         answer = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS ? 1 : 0;
-        if (answer == 0) {
+        /* No decoder seen (a stream that needs none): EOS is the answer. */
+        if (answer == 1 && frames.decoders > 0 && frames.in_span == 0)
+          answer = 0;
+        else if (answer == 0) {
           GError *err = nullptr;
           gst_message_parse_error(msg, &err, nullptr);
           error_text = err ? err->message : "";
@@ -479,21 +531,28 @@ int ges_plays(GESAsset *asset, GstClockTime inpoint, GstClockTime duration, std:
     gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_NULL);
     gst_object_unref(bus);
   }
+  g_signal_handlers_disconnect_by_data(pipeline, &frames);
   gst_object_unref(pipeline);
   gst_object_unref(timeline);
   return answer;
 }
 
 /* False, with `error` set, when a video clip of `timeline` comes from an
- * MPEG program stream and GES's seek to its in-point gives no frame before
- * its end. Such a file has no index: mpegpsdemux finds the target from the
- * packets' clock references and its ACCURATE seeks land late (0.5-0.9 s in
- * cityCC0.mpg), and the decoder then waits for the next I-frame; a clip
- * that ends first gets no frame, and ges-launch-1.0 fails the whole project
- * ("No valid frames decoded before end of stream": 0.3 s from 5.0 s of
- * cityCC0.mpg; 1 s from 3.0 s renders). Our own renders seek such files
+ * MPEG program stream and GES's seek to its in-point decodes no frame of
+ * the clip before its end. Such a file has no index: mpegpsdemux finds the
+ * target from the packets' clock references and its ACCURATE seeks land
+ * late (0.5-0.9 s in cityCC0.mpg), and the decoder then waits for the next
+ * I-frame. A clip that ends first gets no frame: ges-launch-1.0 either fails
+ * the whole project ("No valid frames decoded before end of stream": 0.3 s
+ * from 5.0 s of cityCC0.mpg), or, where the decoder did decode a frame past
+ * the clip's end, goes on without a word and renders the clips around it in
+ * its place (0.933 s from 5.66 s or 5.68 s, or from 0.56 s, at 30 fps:
+ * Megamind.avi for the whole segment). Our own renders seek such files
  * differently (render.cpp, render-cuts.cpp); a saved project cannot. Each
- * clip of such a file is played by GES alone (ges_plays()). */
+ * clip of such a file is played by GES alone and its decoded frames
+ * counted (ges_plays()). A clip that does get frames still starts on the
+ * first frame GES decodes, held from the clip's start (0.46 s of 0.933 s
+ * from 1.52 s): not refused. */
 bool decodable_in_ges(GESTimeline *timeline, GError **error)
 {
   return every_uri_clip(timeline, [&](GESTimelineElement *el, GESAsset *asset) {
@@ -505,9 +564,10 @@ bool decodable_in_ges(GESTimeline *timeline, GError **error)
       return true;
     const std::string file = uri_to_path(ges_asset_get_id(asset));
     /* Another error than the late seek's (no decoder for its video, a
-     * damaged file) is quoted as it is: the remux would not mend it. */
+     * damaged file) is quoted as it is: the remux would not mend it. No
+     * error at all is the late seek's too (no frame inside the clip). */
     gchar *why =
-        error_text.find("No valid frames decoded") == std::string::npos
+        !error_text.empty() && error_text.find("No valid frames decoded") == std::string::npos
             ? g_strdup_printf("the clip at %.3f s shows %s from %.3f s for %.3f s, but GES "
                               "(Pitivi, ges-launch-1.0) cannot play it: %s",
                               el->start / (double)GST_SECOND, file.c_str(),
@@ -518,7 +578,8 @@ bool decodable_in_ges(GESTimeline *timeline, GError **error)
                   "ges-launch-1.0) decodes no frame there: the file is an MPEG program stream, "
                   "which has no index, so GES's seek lands after the in-point and the next "
                   "I-frame comes after the clip's end (ges-launch-1.0 would fail the whole "
-                  "project: \"No valid frames decoded before end of stream\"). Remux its picture "
+                  "project, \"No valid frames decoded before end of stream\", or render the "
+                  "clips around it in its place). Remux its picture "
                   "into Matroska, whose index GES seeks by (gst-launch-1.0 filesrc "
                   "location=\"%s\" ! mpegpsdemux ! mpegvideoparse ! matroskamux ! filesink "
                   "location=clip.mkv), and plan with that file, or export .otio, .fcpxml or "

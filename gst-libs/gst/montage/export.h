@@ -113,8 +113,9 @@ struct ExportOptions {
  * a segment off the frame grid, overlapping the one before or starting
  * before its clip's first_frame, a URI that is not an absolute file:// URI,
  * for .xges a clip past the length GES reaches in its file or a clip of an
- * MPEG program stream that GES's seek decodes no frame of (the message
- * names the clip and what to do; docs/export.md),
+ * MPEG program stream of which GES decodes no frame inside the clip's span
+ * (its seek lands late; an EOS without an error counts as no frame too; the
+ * message names the clip and what to do; docs/export.md),
  * an EDL of more than 999
  * events, a start_hour past 23, a size that is odd or below 16); GES's
  * error (GST_RESOURCE_ERROR_*) when a .xges input cannot be loaded;
