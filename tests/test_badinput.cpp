@@ -349,7 +349,7 @@ TEST_F(BadInput, UnusableSongsFailWithTheReason)
       {path("missing.ogg"), "no such file"},
       {empty, "empty file (0 bytes)"},
       {video, "has no audio stream"},
-      {silence, "no beats"},
+      {silence, "the song is silent"},
   };
   for (const auto &c : cases) {
     SCOPED_TRACE(c.first);
