@@ -167,7 +167,8 @@ constexpr double kTempoChangeCost = 4.0;
 constexpr double kOfflineTightness = 800.0;
 constexpr double kLiveTightness = 400.0;
 /* Hops from a start or reset whose window (two hops) or previous hop is
- * partly before the first sample: their flux compares the sound with
+ * partly before the first sample (or, at a stream's start, before the
+ * first sound: first_sound_hop()): their flux compares the sound with
  * silence. envelope() gives them no flux when the audio continues a stream,
  * and otherwise no more than the other hops' flux at kEdgeFluxPercentile
  * (edge_flux_cap()). */
@@ -1879,17 +1880,34 @@ struct BeatTracker::Impl {
 
   /* ---- whole song ---- */
 
-  /* The most flux a hop that reaches before the first sample (kEdgeHops)
-   * may bring to the whole-song envelope at a stream's start: the
-   * kEdgeFluxPercentile of the flux of the other hops that
-   * envelope_counts(). See kEdgeFluxPercentile. Infinity when there are
-   * none. */
+  /* The first hop of the sound: the first at or above config.silence_db
+   * (n_hops when there is none). Where the audio starts a stream, it is
+   * the edge the edge hops count from (envelope()): what comes before it
+   * is digital silence or a codec's pre-echo of it, not music. */
+  long first_sound_hop() const
+  {
+    for (long h = base; h < n_hops; h++)
+      if (hop_db(h) >= config.silence_db)
+        return h;
+    return n_hops;
+  }
+
+  /* The first hop after the edge hops (envelope()): kEdgeHops after the
+   * first sample when the audio continues a stream, else kEdgeHops after
+   * first_sound_hop(). */
+  long edge_end() const { return (continues ? 0 : first_sound_hop()) + kEdgeHops; }
+
+  /* The most flux an edge hop (those before edge_end()) may bring to the
+   * whole-song envelope at a stream's start: the kEdgeFluxPercentile of the
+   * flux of the other hops that envelope_counts(). See kEdgeFluxPercentile.
+   * Infinity when there are none. */
   double edge_flux_cap() const
   {
+    const long end = edge_end();
     std::vector<float> rest;
     rest.reserve(flux.size());
     for (std::size_t i = 0; i < flux.size(); i++)
-      if ((long)i + base >= kEdgeHops && envelope_counts((long)i))
+      if ((long)i + base >= end && envelope_counts((long)i))
         rest.push_back(flux[i]);
     if (rest.empty())
       return std::numeric_limits<double>::infinity();
@@ -1907,15 +1925,26 @@ struct BeatTracker::Impl {
    * position, and the path put a beat there, up to half a beat from the
    * music's, pulling the next one off too. At a stream's start the same
    * onset may be a note or hit on the first sample, and it keeps its beat,
-   * but no more flux than the song's strongest onsets (edge_flux_cap()). */
+   * but no more flux than the song's strongest onsets (edge_flux_cap()).
+   * There the edge hops run to kEdgeHops after the first sound
+   * (first_sound_hop()), not after the first sample: an MP3 encoder's delay
+   * (LAME: 1105 samples, 25 ms at 44.1 kHz, which the decoder leaves in
+   * where the file has no LAME tag with gapless data) or a clip's leading
+   * silence puts the cut two to four hops in, past the first kEdgeHops,
+   * and its uncapped flux (2-3 times the cap) held 8 s excerpts half a beat
+   * off or at 2:3 of their tempo. The hops before the first sound are capped too:
+   * a codec's pre-echo of the cut (LAME's at -80 to -60 dBFS, over the two
+   * hops before it) has the flux of an onset. */
   std::vector<float> envelope() const
   {
     const std::size_t n = flux.size();
     std::vector<float> e(n, 0.f);
     const long half = (long)std::lround(0.2 * kFps);
     const double edge_cap = continues ? 0.0 : edge_flux_cap();
+    const long end = edge_end();
     auto flux_of = [&](std::size_t i) {
-      return (long)i + base < kEdgeHops ? std::min((double)flux[i], edge_cap) : (double)flux[i];
+      const long h = (long)i + base;
+      return h < end ? std::min((double)flux[i], edge_cap) : (double)flux[i];
     };
     std::vector<double> prefix(n + 1, 0.0);
     for (std::size_t i = 0; i < n; i++)
