@@ -1215,6 +1215,40 @@ TEST(MontageSelect, ActivePadTakesAtTheNextBeat)
   EXPECT_EQ("sink_" + std::to_string(1 - on_air), sw[0].now);
 }
 
+/* notify::active-pad comes at each switch, with the new input readable in
+ * the handler, as input-selector's does; it never came, so an application
+ * showing the input on air had to read montage-switch messages instead. */
+TEST(MontageSelect, ActivePadIsNotifiedAtEachSwitch)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  std::vector<std::string> notified;
+  g_signal_connect(m.element, "notify::active-pad",
+                   G_CALLBACK(+[](GObject *element, GParamSpec *, gpointer data) {
+                     static_cast<std::vector<std::string> *>(data)->push_back(
+                         active_pad(GST_ELEMENT(element)));
+                   }),
+                   &notified);
+  const std::vector<GstClockTime> beats = {500 * GST_MSECOND, 1000 * GST_MSECOND};
+  for (int k = 0; k < 40; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    gst_buffer_unref(out);
+  }
+  std::vector<std::string> now;
+  for (const Switch &s : m.switches())
+    now.push_back(s.now);
+  ASSERT_GE(notified.size(), 2u) << "the start and at least one beat switch";
+  EXPECT_EQ(now, std::vector<std::string>(notified.end() - now.size(), notified.end()));
+  for (std::size_t i = 1; i < notified.size(); i++)
+    EXPECT_NE(notified[i], notified[i - 1]) << "a notify without a change, at " << i;
+  g_signal_handlers_disconnect_matched(m.element, G_SIGNAL_MATCH_DATA, 0, 0, nullptr, nullptr,
+                                       &notified);
+}
+
 /* Without beats the take does not wait for one: with a beat pad whose audio
  * carries none, 2 s after the first frame that saw it (0.24 s: at 2.24 s);
  * without a beat pad and bpm 0 (no beats at all), on the next frame. */

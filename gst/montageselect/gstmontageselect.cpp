@@ -213,6 +213,9 @@ enum {
   PROP_ACTIVE_PAD,
 };
 
+/* active-pad's spec, for its notify at each switch. */
+GParamSpec *active_pad_pspec = nullptr;
+
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
@@ -1548,8 +1551,11 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     if (!montage::push_key_unit_request(agg->srcpad, f.t, key_unit_stream_time, f.t, switches))
       GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
   }
-  if (switch_msg)
+  if (switch_msg) {
     gst_element_post_message(GST_ELEMENT(self), switch_msg);
+    /* As input-selector does when its active pad changes. */
+    g_object_notify_by_pspec(G_OBJECT(self), active_pad_pspec);
+  }
   GstFlowReturn ret = GST_FLOW_OK;
   if (out) {
     ret = gst_aggregator_finish_buffer(agg, out);
@@ -1635,14 +1641,15 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
                         "frame shown again) before the input is taken out of the choice; "
                         "0: out as soon as a frame is missing when the latency has passed",
                         0, 250, kDefaultGraceFrames, rw_playing));
-  g_object_class_install_property(
-      gobject_class, PROP_ACTIVE_PAD,
+  active_pad_pspec =
       g_param_spec_object("active-pad", "Active pad",
-                          "The video input on air (NULL before the first); setting it is a "
-                          "manual take: that input goes on air at the next beat, or at once when "
-                          "no input is on air or there are no beats (no beat pad, bpm 0), or "
-                          "after 2 s of running time without a beat",
-                          GST_TYPE_PAD, rw_playing));
+                          "The video input on air (NULL before the first; notified from the "
+                          "streaming thread at each switch, after its montage-switch message); "
+                          "setting it is a manual take: that input goes on air at the next beat, "
+                          "or at once when no input is on air or there are no beats (no beat pad, "
+                          "bpm 0), or after 2 s of running time without a beat",
+                          GST_TYPE_PAD, rw_playing);
+  g_object_class_install_property(gobject_class, PROP_ACTIVE_PAD, active_pad_pspec);
 
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template,
                                                        GST_TYPE_AGGREGATOR_PAD);
