@@ -23,7 +23,9 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-/* 24: every montage-beats summary kept (combine_beat_summaries()): a song
+/* 25: a stream's first hops capped from its first sound, not its first
+ * sample (an MP3's encoder delay moved a short excerpt's phase half a beat);
+ * 24: every montage-beats summary kept (combine_beat_summaries()): a song
  * whose sample rate changes mid-file had the tail's analysis only; and the
  * energy curve from time 0 where the audio starts later; 23: the last beat's energy measured over
  * at least the beat before it's length; 22: with a tempo range, the beat level from the whole-range
@@ -35,7 +37,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * sections change; 16: an even pulse is not grouped in threes; 15: band levels compressed relative
  * to the music's level; 14: no beats where there is no pulse (offline); 13: sections of flat songs
  * (low only when quiet) and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "24";
+constexpr const char *kSongAnalysisVersion = "25";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
