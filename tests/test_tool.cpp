@@ -1422,6 +1422,70 @@ TEST(Tool, DurationUnderOneSecondIsRefused)
  * were clipped to the room before the next cut of their row, each running
  * into the next across that cut ("1 Mega|3 Mega|5 cityC"), and the other
  * row's cuts ran through them. Read from the PNG. */
+/* The widest run of green pixels (a videotestsrc pattern=green frame) in
+ * rows [top, top + rows) of the PNG `png`; -1 when it cannot be read. */
+int widest_green_run(const std::string &png, int top, int rows)
+{
+  const std::string desc = "filesrc location=\"" + png +
+                           "\" ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink "
+                           "name=sink sync=false";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+  if (!pipe)
+    return -1;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstSample *sample = nullptr;
+  g_signal_emit_by_name(sink, "try-pull-sample", 30 * GST_SECOND, &sample);
+  int widest = -1;
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  if (sample && gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) &&
+      gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ)) {
+    const guint8 *px = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
+    const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    const int w = GST_VIDEO_FRAME_WIDTH(&frame), h = GST_VIDEO_FRAME_HEIGHT(&frame);
+    widest = 0;
+    for (int y = top; y < std::min(h, top + rows); y++)
+      for (int x = 0, run = 0; x < w; x++) {
+        const guint8 *p = px + y * stride + 3 * x;
+        run = p[1] > 180 && p[0] < 80 && p[2] < 80 ? run + 1 : 0;
+        widest = std::max(widest, run);
+      }
+    gst_video_frame_unmap(&frame);
+  }
+  if (sample)
+    gst_sample_unref(sample);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipe);
+  return widest;
+}
+
+/* The storyboard's thumbnails of a clip stored turned (a phone's portrait
+ * video: 320x240 marked as turned by 90 degrees) are upright, as the render
+ * shows it: 90 pixels high and 90 * 240 / 320 = 67.5 wide. They were drawn
+ * sideways, 120 wide. */
+TEST(Tool, StoryboardShowsTurnedClipsUpright)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  ASSERT_FALSE(song.empty());
+  const std::string clip = montage_test::make_media(
+      "turned-green.mp4", "videotestsrc num-buffers=150 pattern=green ! "
+                          "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
+                          "speed-preset=ultrafast ! mp4mux ! filesink location=%s");
+  ASSERT_FALSE(clip.empty());
+  ASSERT_TRUE(mark_rotated_90(clip));
+  const std::string png = tmp_path("turned-board.png");
+  ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", "2", "--storyboard", png, clip});
+  ASSERT_EQ(r.status, 0) << r.err;
+  /* storyboard.cpp's layout: 20 pixels of margin, then the first row of
+   * thumbnails, 90 high. */
+  const int widest = widest_green_run(png, 20, 90);
+  EXPECT_GE(widest, 65);
+  EXPECT_LE(widest, 70) << "a thumbnail 120 wide is the clip sideways";
+  g_unlink(png.c_str());
+}
+
 TEST(Tool, StoryboardLabelsDoNotCollide)
 {
   const std::string song = montage_test::media_path("ultimate_run.flac");

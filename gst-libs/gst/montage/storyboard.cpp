@@ -32,6 +32,13 @@ public:
     GstElement *vsink = gst_element_factory_make("fakesink", nullptr);
     GstElement *asink = gst_element_factory_make("fakesink", nullptr);
     g_object_set(playbin_, "uri", uri.c_str(), "video-sink", vsink, "audio-sink", asink, NULL);
+    /* Upright where the container says the picture is stored turned (the
+     * image-orientation tag of phones' portrait clips), as both render
+     * paths show it: convert-sample takes the frame after this filter. */
+    if (GstElement *flip = gst_element_factory_make("videoflip", nullptr)) {
+      gst_util_set_object_arg(G_OBJECT(flip), "video-direction", "auto");
+      g_object_set(playbin_, "video-filter", flip, NULL);
+    }
     gst_element_set_state(playbin_, GST_STATE_PAUSED);
     ok_ = wait_async();
   }
