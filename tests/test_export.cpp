@@ -1208,15 +1208,27 @@ TEST(Export, XgesOfProgramStreamClipsIsShownByGesForEverySegment)
     return;
   const std::vector<ClipAnalysis> clips = {clip(a, 2997, 125, 11.26), clip(c, 25, 1, 8.14, 0.54)};
   /* cityCC0.mpg source frames (0.54 s + k * 0.04 s): 128 is 5.66 s, which
-   * GES shows no frame of for 0.933 s; 49 (2.50 s) and 1 (0.58 s) it shows. */
-  const guint64 kSourceFrames[] = {128, 49, 1};
+   * GES shows no frame of for 0.933 s; 49 (2.50 s) and 1 (0.58 s) it shows.
+   * 0.56 s (frame 0 and 20 ms: between two frames, as plans made before
+   * the planner counted a clip's grid from its first frame have it): GES
+   * decodes frames 0.54-0.74 s before its seek to the in-point, flushes
+   * them, and gives none after it; the check counted those and wrote the
+   * project (a review's finding). */
+  struct In {
+    guint64 source_frame;
+    GstClockTime past;
+  };
+  const In kIns[] = {{128, 0}, {49, 0}, {1, 0}, {0, 20 * GST_MSECOND}};
   const std::string dir = temp_dir();
   const std::string path = dir + "/ps.xges";
   std::vector<bool> written;
-  for (guint64 source_frame : kSourceFrames) {
-    SCOPED_TRACE("cityCC0.mpg from source frame " + std::to_string(source_frame));
+  for (const In &in : kIns) {
+    const guint64 source_frame = in.source_frame;
+    SCOPED_TRACE("cityCC0.mpg from source frame " + std::to_string(source_frame) + " and " +
+                 std::to_string(in.past / GST_MSECOND) + " ms");
     Fixture fx =
         make_fixture(30, 1, clips, song, {{0, 30, 200}, {1, 28, source_frame}, {0, 30, 100}});
+    fx.plan.segments[1].inpoint += in.past;
     GError *err = nullptr;
     const bool made = export_plan(fx.plan, fx.song, fx.clips, path, ExportOptions(), &err);
     written.push_back(made);
@@ -1253,5 +1265,6 @@ TEST(Export, XgesOfProgramStreamClipsIsShownByGesForEverySegment)
   EXPECT_FALSE(written[0]) << "0.933 s from 5.66 s, which GES shows no frame of, was written";
   EXPECT_TRUE(written[1]);
   EXPECT_TRUE(written[2]);
+  EXPECT_FALSE(written[3]) << "0.933 s from 0.56 s, which GES shows no frame of, was written";
   remove_dir(dir);
 }

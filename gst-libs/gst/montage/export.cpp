@@ -441,20 +441,38 @@ bool is_program_stream(GESAsset *asset)
 }
 
 /* The frames of one clip that GES decodes: buffers leaving a video decoder
- * of its pipeline whose time [PTS, PTS + duration) overlaps the clip's
- * media span [from, to) (GES seeks its source to the in-point, so buffers
- * are in the in-point's time). */
+ * of its pipeline whose stream time [PTS, PTS + duration) overlaps the
+ * clip's media span [from, to), since the decoder's last flush. GES starts
+ * its source from the file's beginning and then seeks it (flushing) to the
+ * in-point: the frames decoded before that seek are thrown away, and a clip
+ * whose span overlaps them (cityCC0.mpg from 0.56 s) was taken as shown when
+ * GES gave none after the seek. */
 struct DecodedFrames {
   GstClockTime from = 0, to = 0;
   std::atomic<guint> decoders{0}; /* video decoders seen */
-  std::atomic<guint> in_span{0};  /* their frames inside [from, to) */
+  std::atomic<guint> in_span{0};  /* their frames inside [from, to) since a flush */
 };
 
-GstPadProbeReturn count_decoded_frame(GstPad *, GstPadProbeInfo *info, gpointer data)
+GstPadProbeReturn count_decoded_frame(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   auto *seen = static_cast<DecodedFrames *>(data);
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_FLUSH) {
+    if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_FLUSH_STOP)
+      seen->in_span = 0;
+    return GST_PAD_PROBE_OK;
+  }
+  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER))
+    return GST_PAD_PROBE_OK;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  const GstClockTime pts = GST_BUFFER_PTS(buf), dur = GST_BUFFER_DURATION(buf);
+  GstClockTime pts = GST_BUFFER_PTS(buf);
+  const GstClockTime dur = GST_BUFFER_DURATION(buf);
+  if (GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)) {
+    const GstSegment *segment = nullptr;
+    gst_event_parse_segment(ev, &segment);
+    if (segment->format == GST_FORMAT_TIME)
+      pts = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, pts);
+    gst_event_unref(ev);
+  }
   if (GST_CLOCK_TIME_IS_VALID(pts) && pts < seen->to &&
       (pts >= seen->from || (GST_CLOCK_TIME_IS_VALID(dur) && pts + dur > seen->from)))
     seen->in_span++;
@@ -474,7 +492,9 @@ void on_element_for_frames(GstBin *, GstBin *, GstElement *element, gpointer dat
   if (!src)
     return;
   static_cast<DecodedFrames *>(data)->decoders++;
-  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, count_decoded_frame, data, nullptr);
+  gst_pad_add_probe(src,
+                    (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                    count_decoded_frame, data, nullptr);
   gst_object_unref(src);
 }
 
