@@ -961,6 +961,33 @@ TEST(Export, EdlSourceTimecodesCountTheSourcesOwnFrames)
   EXPECT_EQ(back.video[0].out, ft(101, 24, 1));
 }
 
+/* A clip whose rate a two-digit timecode cannot count keeps the edit's rate
+ * and grid in the EDL, as one of unknown rate, with no SOURCE FPS line: a
+ * 240 fps phone slow-motion clip gave "00:00:04:140" (frame 1100), which no
+ * CMX 3600 reader takes, and a 12.5 fps one a 13-frame timecode second that
+ * put frame 100 (8.0 s) at "00:00:07:09" (a review's findings). */
+TEST(Export, EdlSourceTimecodeOfARateNoTimecodeCountsIsAtTheEditsRate)
+{
+  for (const auto &rate : {std::make_pair(240, 1), std::make_pair(25, 2)}) {
+    SCOPED_TRACE(std::to_string(rate.first) + "/" + std::to_string(rate.second));
+    std::vector<ClipAnalysis> clips = {clip("/m/fast.mov", rate.first, rate.second, 60.0)};
+    /* 8.0 s: source frame 1920 at 240 fps, 100 at 12.5 fps. */
+    const guint64 frame8 = rate.first == 240 ? 1920 : 100;
+    Fixture fx = make_fixture(30, 1, clips, "/m/song.ogg", {{0, 30, frame8}});
+    std::string edl;
+    GError *err = nullptr;
+    ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err))
+        << err->message;
+    EXPECT_EQ(edl.find("SOURCE FPS"), std::string::npos) << edl;
+    EXPECT_NE(edl.find("00:00:08:00 00:00:09:00 01:00:00:00 01:00:01:00"), std::string::npos)
+        << edl;
+    ExportedEdit back;
+    ASSERT_TRUE(parse_edl(edl, 30, 1, back, &err)) << err->message;
+    ASSERT_EQ(back.video.size(), 1u);
+    EXPECT_EQ(back.video[0].in, 8 * GST_SECOND);
+  }
+}
+
 /* A 29.97 fps source in a 25 fps edit: its source timecode is drop-frame
  * (';') like the 29.97 record timecodes would be, counted at 29.97 (frame
  * field to 29), while the record timecodes are 25 fps non-drop; with

@@ -25,7 +25,11 @@
  * event whose clip has a known rate states the rate its source timecodes
  * count at, for parse_edl() and for people; no M2 line is written, since M2
  * states a speed change and readers would retime the clip. A clip of unknown
- * or variable rate (fps 0/1) and the song keep the edit's rate and grid.
+ * or variable rate (fps 0/1) and the song keep the edit's rate and grid, as
+ * does a clip whose rate a two-digit timecode cannot count (timecode_counts():
+ * over 99 fps, such as a phone's 240 fps slow motion, which gave source
+ * timecodes like "00:00:04:140"; or far from a whole rate, such as 12.5 fps,
+ * whose 13-frame timecode second drifts), with no SOURCE FPS line.
  *
  * Text: the event lines are ASCII (reel names are A-Z 0-9 _, as CMX 3600
  * readers expect); the comment lines are UTF-8, as Resolve and Premiere
@@ -39,6 +43,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <set>
@@ -108,6 +113,20 @@ std::string title_line(const std::string &title)
 std::string source_file(const Event &e)
 {
   return g_utf8_validate(e.path.c_str(), (gssize)e.path.size(), nullptr) ? e.path : e.uri;
+}
+
+/* Whether a timecode of two-digit frames counts the frames of fps_n/fps_d
+ * as CMX 3600 readers read one: round(fps) frames a timecode second, 1 to
+ * 99, and a rate within 0.11 % of that whole number, as the NTSC rates
+ * (n * 1000/1001, 0.1 % slow) and 2997/125 (23.976, an AVI's) are, so the
+ * timecode second drifts no more than NTSC's does. */
+bool timecode_counts(gint fps_n, gint fps_d)
+{
+  if (fps_n <= 0 || fps_d <= 0)
+    return false;
+  const double fps = (double)fps_n / fps_d;
+  const double base = std::round(fps);
+  return base >= 1 && base <= 99 && std::abs(fps / base - 1.0) <= 0.0011;
 }
 
 /* "25" or "24000/1001": a rate as the SOURCE FPS comment states it. */
@@ -182,7 +201,15 @@ bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<C
   std::size_t number = 1;
   for (const Event &e : ev.video) {
     const ClipAnalysis &clip = clips[e.clip];
-    write_event(number++, e, source_frames(e, clip, ev.fps_n, ev.fps_d, clip_frames(clip)), "V",
+    if (timecode_counts(clip.fps_n, clip.fps_d)) {
+      write_event(number++, e, source_frames(e, clip, ev.fps_n, ev.fps_d, clip_frames(clip)), "V",
+                  false);
+      continue;
+    }
+    ClipAnalysis at_edit_rate = clip; /* counted as a clip of unknown rate */
+    at_edit_rate.fps_n = 0;
+    at_edit_rate.fps_d = 1;
+    write_event(number++, e, source_frames(e, at_edit_rate, ev.fps_n, ev.fps_d, G_MAXUINT64), "V",
                 false);
   }
   SourceFrames music; /* the song has no frame rate: its times are the edit's */
