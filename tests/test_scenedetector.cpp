@@ -512,5 +512,16 @@ TEST(AnalysisViewBuilder, YuvViewIsTwoTapsOnTheNearestRow)
     EXPECT_EQ(cv::norm(hsv, expected, cv::NORM_INF), 0.0) << size;
     EXPECT_EQ(cv::norm(builder.luma(), luma, cv::NORM_INF), 0.0) << size;
     EXPECT_EQ(cv::norm(builder.bgr(), bgr, cv::NORM_INF), 0.0) << size;
+    /* The same planes interleaved (NV12, NV21) give the same samples, when
+     * reducing (two taps) and not (200 wide: one). */
+    cv::Mat uv, vu, from_nv12, from_nv21;
+    cv::Mat uv_planes[] = {u, v}, vu_planes[] = {v, u};
+    cv::merge(uv_planes, 2, uv);
+    cv::merge(vu_planes, 2, vu);
+    ASSERT_TRUE(builder.build(FrameView::yuv_semi_planar(y, uv, false), from_nv12));
+    EXPECT_EQ(cv::norm(from_nv12, expected, cv::NORM_INF), 0.0) << size;
+    EXPECT_EQ(cv::norm(builder.luma(), luma, cv::NORM_INF), 0.0) << size;
+    ASSERT_TRUE(builder.build(FrameView::yuv_semi_planar(y, vu, true), from_nv21));
+    EXPECT_EQ(cv::norm(from_nv21, expected, cv::NORM_INF), 0.0) << size;
   }
 }

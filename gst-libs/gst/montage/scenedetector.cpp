@@ -177,6 +177,12 @@ void AnalysisViewBuilder::sample_yuv(const FrameView &frame, cv::Size size)
   const bool planar = frame.layout == FrameView::Layout::YuvPlanar;
   const int u_off = frame.v_first ? 1 : 0, v_off = frame.v_first ? 0 : 1;
   const int *lx0 = lx0_.data(), *lx1 = lx1_.data(), *cx0 = cx0_.data(), *cx1 = cx1_.data();
+  /* sample_taps() gives every output of an axis the same second tap: the
+   * first one's neighbour (reducing) or the first one again. So the loops
+   * below read each pixel's second taps through row pointers moved by that
+   * step, at the first taps' index: one index per plane, not two (the same
+   * samples, and the sums, of two bytes, index the tables unsigned). */
+  const ptrdiff_t luma_step = lx1[0] - lx0[0], chroma_step = cx1[0] - cx0[0];
   const RangeTables &kRange = frame.full_range ? kFullRange : kLimitedRange;
   /* The bytes of one row that its taps read, from the first to the last. */
   const int luma_span = lx1[size.width - 1] + 1 - lx0[0];
@@ -199,25 +205,28 @@ void AnalysisViewBuilder::sample_yuv(const FrameView &frame, cv::Size size)
         prefetch(frame.uv.ptr<guint8>(cy_[oy + 1]) + 2 * cx0[0], chroma_span);
       }
     }
-    const guint8 *yr = frame.y.ptr<guint8>(ly_[oy]);
+    const guint8 *yr = frame.y.ptr<guint8>(ly_[oy]), *yr2 = yr + luma_step;
     guint8 *out = ycrcb_.ptr<guint8>(oy), *lum = y_.ptr<guint8>(oy);
     if (planar) {
-      const guint8 *ur = frame.u.ptr<guint8>(cy_[oy]), *vr = frame.v.ptr<guint8>(cy_[oy]);
+      const guint8 *ur = frame.u.ptr<guint8>(cy_[oy]), *ur2 = ur + chroma_step;
+      const guint8 *vr = frame.v.ptr<guint8>(cy_[oy]), *vr2 = vr + chroma_step;
       for (int ox = 0; ox < size.width; ox++, out += 3) {
-        const int c = cx0[ox], d = cx1[ox];
-        const guint8 yv = kRange.luma[yr[lx0[ox]] + yr[lx1[ox]]];
+        const ptrdiff_t l = lx0[ox], c = cx0[ox];
+        const guint8 yv = kRange.luma[(size_t)yr[l] + yr2[l]];
         out[0] = lum[ox] = yv;
-        out[1] = kRange.chroma[vr[c] + vr[d]];
-        out[2] = kRange.chroma[ur[c] + ur[d]];
+        out[1] = kRange.chroma[(size_t)vr[c] + vr2[c]];
+        out[2] = kRange.chroma[(size_t)ur[c] + ur2[c]];
       }
     } else {
       const guint8 *cr = frame.uv.ptr<guint8>(cy_[oy]);
+      const guint8 *ur = cr + u_off, *ur2 = ur + 2 * chroma_step;
+      const guint8 *vr = cr + v_off, *vr2 = vr + 2 * chroma_step;
       for (int ox = 0; ox < size.width; ox++, out += 3) {
-        const int c = 2 * cx0[ox], d = 2 * cx1[ox];
-        const guint8 yv = kRange.luma[yr[lx0[ox]] + yr[lx1[ox]]];
+        const ptrdiff_t l = lx0[ox], c = 2 * (ptrdiff_t)cx0[ox];
+        const guint8 yv = kRange.luma[(size_t)yr[l] + yr2[l]];
         out[0] = lum[ox] = yv;
-        out[1] = kRange.chroma[cr[c + v_off] + cr[d + v_off]];
-        out[2] = kRange.chroma[cr[c + u_off] + cr[d + u_off]];
+        out[1] = kRange.chroma[(size_t)vr[c] + vr2[c]];
+        out[2] = kRange.chroma[(size_t)ur[c] + ur2[c]];
       }
     }
   }
