@@ -786,11 +786,6 @@ TEST(Tool, LiveModeMixesTheClipsOnTheBeat)
   g_unlink(empty.c_str());
 }
 
-/* Every clip of a --live mix ends where the mix does (-d, or an interrupt):
- * none runs on past the others and takes over in the last frames. Before,
- * frames from -d on were dropped only after montageselect, which had
- * already switched to the clip that ran on as the other ended: "4.333 s
- * sink_0 -> sink_1 (input-lost)" for -d 4, a switch after the end. */
 /* Samples (at 48 kHz, mono) of the first sound track of the MP4 `path`
  * decoded with qtdemux and the installed AAC decoder; -1 when it fails. */
 long mp4_sound_samples(const std::string &path)
@@ -821,6 +816,13 @@ long mp4_sound_samples(const std::string &path)
   return eos ? samples : -1;
 }
 
+/* Every clip of a --live mix ends where the mix does (-d, or an interrupt):
+ * none runs on past the others and takes over in the last frames. Before,
+ * frames from -d on were dropped only after montageselect, which had
+ * already switched to the clip that ran on as the other ended: "4.333 s
+ * sink_0 -> sink_1 (input-lost)" for -d 4, a switch after the end. A
+ * switch montageselect still decides for the frame at the end (one clip's
+ * EOS coming before the other's) is not in the file and is not said. */
 TEST(Tool, LiveMixEndsEveryClipAtItsEnd)
 {
   std::string song = montage_test::media_path("stg0.ogg");

@@ -665,11 +665,17 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       g_source_remove(on_sigterm);
     g_main_loop_unref(live.loop);
     std::string priming_note;
-    if (!live.abandoned && !live.failed && live.mixed_frames.load() > 0 && /* the file kept */
-        !montage::mp4_fix_audio_priming(tmp, aac.c_str(), &priming_note,
-                                        live.aac_input ? live.aac_input->samples.load() : 0) &&
-        !priming_note.empty())
-      fprintf(stderr, "gst-montage: %s\n", priming_note.c_str());
+    /* The note comes with true too (the sound's end may be early), and
+     * names the file being written: said for the output. */
+    if (!live.abandoned && !live.failed && live.mixed_frames.load() > 0) { /* the file kept */
+      montage::mp4_fix_audio_priming(tmp, aac.c_str(), &priming_note,
+                                     live.aac_input ? live.aac_input->samples.load() : 0);
+      if (g_str_has_prefix(priming_note.c_str(), (tmp + ": ").c_str()))
+        priming_note.erase(0, tmp.size() + 2); /* it names the .part file */
+      if (!priming_note.empty())
+        fprintf(stderr, "gst-montage: %s: %s\n", montage_tool::shown(output).c_str(),
+                montage_tool::valid_utf8(priming_note.c_str()).c_str());
+    }
     if (live.abandoned) {
       fprintf(stderr, "gst-montage: interrupted: the live mix was abandoned, %s not written\n",
               montage_tool::shown(output).c_str());

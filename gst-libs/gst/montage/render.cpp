@@ -906,7 +906,8 @@ namespace
 /* build_timeline(), waiting for discoveries through `interrupt`; `notes`,
  * when given, gets a sentence for each dissolve made a cut (no footage to
  * spare around it), and `dissolves_cut` the index of the segment it led
- * into. */
+ * into, and of each segment whose fade or dissolve is too short to draw
+ * (under one output frame each way). */
 GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
                            const std::vector<ClipAnalysis> &clips, gint width, gint height,
                            GError **error, const TimelineOptions &options, Interrupt &interrupt,
@@ -953,8 +954,15 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
     GstClockTime d = i < options.transition_durations.size() ? options.transition_durations[i] : 0;
     d = std::min({d, plan.segments[i - 1].duration, plan.segments[i].duration});
     GstClockTime half = d / 2;
-    if (kind == Transition::kCut || half < frame)
+    if (kind == Transition::kCut)
       continue;
+    if (half < frame) {
+      /* Too short to draw (under one output frame each way): a cut, as the
+       * plan's own output grid has it; no note, but said as cut. */
+      if (dissolves_cut)
+        dissolves_cut->push_back(i);
+      continue;
+    }
     if (kind == Transition::kFade) {
       fade_out[i - 1] = fade_in[i] = true;
       fade_out_len[i - 1] = fade_in_len[i] = half;

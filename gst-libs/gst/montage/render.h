@@ -169,8 +169,10 @@ struct RenderResult {
    * should show each as a warning. */
   std::vector<std::string> notes;
   /* Timeline path: the segments (indices into plan.segments, ascending)
-   * whose dissolve into them was rendered as a cut, each also said in
-   * `notes`; empty along the cut path and where every dissolve was made. A
+   * whose dissolve or fade into them was rendered as a cut: a dissolve
+   * without footage to spare, also said in `notes`, and a transition too
+   * short to draw (half of it under one output frame; not in `notes`);
+   * empty along the cut path and where every transition was made. A
    * caller describing the file (a plan JSON written after the render) shows
    * those as cuts. */
   std::vector<std::size_t> dissolves_cut;
