@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <gst/montage/clipanalysis.h>
+#include <gst/montage/frameplacer-private.h>
 #include <gst/montage/progress-meter.h>
 
 #include <glib/gstdio.h>
@@ -967,4 +968,101 @@ TEST(ClipAnalysis, MpegTsGivesUpTheKeyframePathAtTheFirstMissedRun)
     EXPECT_LE(key_stats.frames_decoded, full_stats.frames_decoded + key_stats.keyframes + 2 * 50)
         << "the runs were refined before full decoding took over";
   }
+}
+
+/* FramePlacer, fed frame stamps (in 40 ms frames) by the protocol its
+ * header gives (the one the clip analysis and the render both follow):
+ * where each frame kept goes. */
+std::vector<double> placed_frames(const std::vector<double> &stamps)
+{
+  const GstClockTime frame = 40 * GST_MSECOND;
+  montage::FramePlacer placer;
+  std::vector<GstClockTime> held; /* the stamps of the frames held */
+  std::vector<double> out;
+  auto settle = [&](GstClockTime next) {
+    const montage::FramePlacer::Settled s = placer.settle(next);
+    for (size_t i = 0; i < s.kept; i++) {
+      placer.took(s.at(i), held[i]);
+      out.push_back((double)s.at(i) / frame);
+    }
+    held.clear();
+  };
+  for (double stamp : stamps) {
+    const GstClockTime t = (GstClockTime)std::llround(stamp * frame);
+    if (placer.settles(t))
+      settle(t);
+    const montage::FramePlacer::Placement p = placer.judge(t, frame);
+    if (p.verdict == montage::FramePlacer::Verdict::kKeep) {
+      placer.took(p.at, t);
+      out.push_back((double)p.at / frame);
+    } else if (p.verdict == montage::FramePlacer::Verdict::kHold) {
+      placer.hold(p.at, t, frame);
+      held.push_back(t);
+    }
+  }
+  settle(GST_CLOCK_TIME_NONE);
+  return out;
+}
+
+/* A frame given three times or more (a run of repeats) is placed once, as
+ * a frame given twice is; frames stamped as the one before, and then
+ * followed by the frame where all of them fit, are placed one after the
+ * other (packed B-frames). Before, only a frame given twice was dropped: of
+ * 0, 0, 0, 1, 2 the first repeat was placed at 1, the second at 2, and the
+ * real frames 1 and 2 were skipped. */
+TEST(FramePlacer, ARunOfRepeatsIsPlacedOnce)
+{
+  using V = std::vector<double>;
+  /* Twice, as before: the repeat dropped; Megamind.avi's shared stamps. */
+  EXPECT_EQ(placed_frames({0, 0, 1, 2}), (V{0, 1, 2}));
+  EXPECT_EQ(placed_frames({3, 3, 5, 6}), (V{3, 4, 5, 6}));
+  EXPECT_EQ(placed_frames({0, 1, 1}), (V{0, 1, 2})) << "at the end, a held frame is kept";
+  /* Three and four times. */
+  EXPECT_EQ(placed_frames({0, 0, 0, 1, 2}), (V{0, 1, 2}));
+  EXPECT_EQ(placed_frames({0, 0, 0, 0, 1}), (V{0, 1}));
+  EXPECT_EQ(placed_frames({4, 5, 5, 5, 6, 7}), (V{4, 5, 6, 7}));
+  EXPECT_EQ(placed_frames({0, 1, 1, 1}), (V{0, 1, 2})) << "at the end, the first held is kept";
+  /* Two frames stamped as the one before, the next where both fit; one
+   * more stamped so, and a repeat of it. */
+  EXPECT_EQ(placed_frames({3, 3, 3, 6}), (V{3, 4, 5, 6}));
+  EXPECT_EQ(placed_frames({3, 3, 3, 5}), (V{3, 4, 5}));
+  /* The next frame later than where all of them and one more would go
+   * (frames missing after them, as at a keyframe-path GOP limit) tells
+   * nothing: the first only, as at the end. */
+  EXPECT_EQ(placed_frames({0, 1, 1, 1, 5}), (V{0, 1, 2, 5}));
+  EXPECT_EQ(placed_frames({0, 1, 1, 9}), (V{0, 1, 2, 9}));
+  /* Stamped after the frame before but no later than where it went. */
+  EXPECT_EQ(placed_frames({3, 3, 3.4, 5}), (V{3, 4, 5}));
+}
+
+/* A decoder that gives a frame three times with its stamp: the copies are
+ * dropped, and the cut is found on its frame. 42 raw frames in Matroska at
+ * 25 fps, picture 12 given three times; the second shot from picture 13
+ * (0.52 s). Before, the two copies went at 0.52 s and 0.56 s, the real
+ * pictures 13 and 14 were skipped, and the cut was found at 0.6 s. */
+TEST(ClipAnalysis, FrameGivenThreeTimesIsAnalysedOnce)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("given-three-times.mkv");
+  cv::Mat a(240, 320, CV_8UC3), b(240, 320, CV_8UC3);
+  cv::randu(a, cv::Scalar(0, 0, 0), cv::Scalar(90, 255, 120));
+  cv::randu(b, cv::Scalar(150, 0, 120), cv::Scalar(255, 120, 255));
+  const GstClockTime frame = GST_SECOND / 25;
+  std::vector<cv::Mat> frames;
+  std::vector<GstClockTime> stamps;
+  for (int picture = 0; picture < 40; picture++)
+    for (int copy = 0; copy < (picture == 12 ? 3 : 1); copy++) {
+      frames.push_back(picture < 13 ? a : b);
+      stamps.push_back(picture * frame);
+    }
+  ASSERT_TRUE(
+      encode_frames(frames, path, stamps, "videoconvert ! video/x-raw,format=I420 ! matroskamux"));
+  montage::ClipAnalysis clip;
+  montage::ClipAnalyseStats stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, clip, stats));
+  EXPECT_EQ(stats.frames_decoded, 42u);
+  ASSERT_EQ(clip.cuts.size(), 1u);
+  EXPECT_EQ(clip.cuts[0], 13 * frame);
+  EXPECT_EQ(clip.shots.back().end, 40 * frame);
 }

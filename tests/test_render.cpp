@@ -7,6 +7,7 @@
 #include "failingenc.h"
 #include "testutil.h"
 
+#include <gst/montage/clipanalysis.h>
 #include <gst/montage/planner.h>
 #include <gst/montage/render-private.h>
 #include <gst/montage/render.h>
@@ -2116,4 +2117,96 @@ TEST(RenderTimeline, FifoClipIsRefusedAndBlocksNothing)
   if (timeline)
     gst_object_unref(timeline);
   g_unlink(fifo.c_str());
+}
+
+/* Writes raw GRAY8 frames (320x240, 25 fps) to the Matroska file `path`,
+ * one per entry of `pictures`: frame k is picture pictures[k], stamped at
+ * its time (pictures[k] / 25 s), dark before picture `cut`, bright from it.
+ * A picture listed more than once is a frame a decoder gives again. */
+::testing::AssertionResult write_gray_pictures(const std::string &path,
+                                               const std::vector<int> &pictures, int cut)
+{
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      ("appsrc name=src format=time caps=video/x-raw,format=GRAY8,width=320,height=240,"
+       "framerate=25/1 ! matroskamux ! filesink location=\"" +
+       path + "\"")
+          .c_str(),
+      &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (int picture : pictures) {
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, 320 * 240, nullptr);
+    gst_buffer_memset(buf, 0, picture < cut ? 40 : 200, 320 * 240);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(picture, GST_SECOND, 25);
+    GST_BUFFER_DURATION(buf) = GST_SECOND / 25;
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+  }
+  g_signal_emit_by_name(src, "end-of-stream", &ret);
+  gst_object_unref(src);
+  std::string why;
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) /* takes pipe */
+    return ::testing::AssertionFailure() << "writing the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
+/* A frame given three times (dark pictures 0-12, 12 twice more, bright
+ * from picture 13 at 0.52 s): the clip's analysis and the cut path place
+ * frames alike (one FramePlacer decides both), so the analysis puts the cut
+ * at 0.52 s and the render shows the bright picture from there. Before,
+ * the two copies went at 0.52 s and 0.56 s and pictures 13 and 14 were
+ * skipped: the analysis cut at 0.6 s, and output frames 16 and 17 (0.533 s,
+ * 0.567 s) were dark. */
+TEST(RenderCuts, FrameGivenThreeTimesIsShownOnceWhereTheAnalysisCuts)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make_song("thrice-"));
+  const std::string path = tmp_file("montage-render-thrice.mkv");
+  std::vector<int> pictures;
+  for (int picture = 0; picture < 40; picture++)
+    pictures.insert(pictures.end(), picture == 12 ? 3 : 1, picture);
+  ASSERT_TRUE(write_gray_pictures(path, pictures, 13));
+
+  montage::ClipAnalysis clip;
+  montage::ClipAnalyseOptions options;
+  options.mode = montage::ClipAnalyseOptions::Mode::kFull;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::analyse_clip_file(path, options, clip, &err)) << (err ? err->message : "");
+  ASSERT_EQ(clip.cuts.size(), 1u);
+  EXPECT_EQ(clip.cuts[0], 520 * GST_MSECOND);
+
+  /* The timeline path (GES) shows each frame at its stamp, so the copies
+   * all stand at 0.48 s, before the cut, and pictures 13 and 14 after it:
+   * it places them alike without FramePlacer. */
+  const montage::Plan plan = plan_of({{0, 30}});
+  for (auto render_path : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    const std::string out = tmp_file("montage-render-thrice.mp4");
+    montage::RenderSettings settings = Fixture::preview(render_path, out);
+    montage::RenderResult result;
+    ASSERT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+        << (err ? err->message : "");
+    EXPECT_EQ(result.path, render_path);
+    const auto decoded = decode_frames(out);
+    g_unlink(out.c_str());
+    ASSERT_EQ(decoded.size(), 30u);
+    /* Output frame 15 (0.5 s) lies halfway between pictures 12 and 13. */
+    for (size_t i = 0; i < decoded.size(); i++) {
+      if (i == 15)
+        continue;
+      double sum = 0;
+      for (guint8 v : decoded[i])
+        sum += v;
+      EXPECT_EQ(sum / decoded[i].size() > 120, i > 15)
+          << "output frame " << i
+          << (render_path == montage::RenderPath::kCuts ? ", cut path" : ", timeline path");
+    }
+  }
+  g_unlink(path.c_str());
 }

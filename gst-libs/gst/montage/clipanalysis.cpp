@@ -126,7 +126,7 @@ public:
       gst_element_set_state(pipeline_, GST_STATE_NULL);
       gst_object_unref(pipeline_);
     }
-    gst_clear_buffer(&held_);
+    forget_held();
   }
 
   /* What the video decoder is fed (a probe on its sink pad drops the rest):
@@ -540,18 +540,19 @@ private:
     if (!GST_CLOCK_TIME_IS_VALID(st))
       self->untimed_++;
     /* Frames arrive once per pass in order; one stamped no later than the
-     * one before it is placed after it, or dropped as a repeat of it, once
-     * the frame after it is seen (FramePlacer); one it could not place is
+     * one before it (and any more stamped as it) is placed after it, or
+     * dropped as a repeat of it, once the frame after them is seen
+     * (FramePlacer, as render places them); one it could not place is
      * skipped. */
-    self->settle_held(st);
+    if (self->placer_.settles(st))
+      self->settle_held(st);
     const GstClockTime step = self->frame_step(buf);
     const FramePlacer::Placement p = self->placer_.judge(st, step);
     if (p.verdict == FramePlacer::Verdict::kSkip) {
       self->count(st, buf);
     } else if (p.verdict == FramePlacer::Verdict::kHold && self->consumable()) {
       self->placer_.hold(p.at, st, step);
-      self->held_ = gst_buffer_ref(buf);
-      self->held_stamped_ = st;
+      self->held_.emplace_back(gst_buffer_ref(buf), st);
     } else {
       self->deliver(buf, p.at, st);
     }
@@ -604,31 +605,32 @@ private:
     consumer_(Views{hsv_, builder_.luma(), builder_.bgr(), st, GST_BUFFER_DURATION(buf)});
   }
 
-  /* Under lock_: the held frame (FramePlacer::hold()), if any, judged by
+  /* Under lock_: the held frames (FramePlacer::hold()), if any, judged by
    * the next frame's stamp `next` (GST_CLOCK_TIME_NONE: no frame follows
-   * it in its segment): dropped as a repeat of the frame before it, else
-   * delivered at its place. */
+   * them in their segment): the ones FramePlacer::settle() keeps are
+   * delivered at their places; the others, repeats of the frame before
+   * them, were counted with it and are dropped. */
   void settle_held(GstClockTime next)
   {
-    if (!held_)
+    if (held_.empty())
       return;
-    GstBuffer *held = held_;
-    held_ = nullptr;
-    const GstClockTime at = placer_.held_at();
-    const bool repeats = placer_.held_repeats(next);
-    placer_.drop_held();
-    if (repeats)
-      count(held_stamped_, held);
-    else
-      deliver(held, at, held_stamped_);
-    gst_buffer_unref(held);
+    const FramePlacer::Settled settled = placer_.settle(next);
+    std::deque<std::pair<GstBuffer *, GstClockTime>> held;
+    held.swap(held_);
+    for (size_t i = 0; i < held.size(); i++) {
+      if (i < settled.kept)
+        deliver(held[i].first, settled.at(i), held[i].second);
+      gst_buffer_unref(held[i].first);
+    }
   }
 
-  /* Under lock_: forgets the held frame (a flushing seek follows). */
+  /* Under lock_: forgets the held frames (a flushing seek follows). */
   void forget_held()
   {
     placer_.reset();
-    gst_clear_buffer(&held_);
+    for (auto &h : held_)
+      gst_buffer_unref(h.first);
+    held_.clear();
   }
 
   /* One frame's duration for FramePlacer: the buffer's, else the caps'
@@ -764,8 +766,8 @@ private:
   bool stopped_ = false; /* under lock_ (set from the consumer, which runs under it) */
   guint32 wanted_seqnum_ = GST_SEQNUM_INVALID, segment_seqnum_ = GST_SEQNUM_INVALID;
   FramePlacer placer_; /* the frames analysed this pass */
-  GstBuffer *held_ = nullptr; /* the frame FramePlacer holds, if any */
-  GstClockTime held_stamped_ = GST_CLOCK_TIME_NONE;
+  /* The frames FramePlacer holds, with their stamps, in order. */
+  std::deque<std::pair<GstBuffer *, GstClockTime>> held_;
   GstClockTime first_ = GST_CLOCK_TIME_NONE, end_ = GST_CLOCK_TIME_NONE;
   GstClockTime last_start_ = GST_CLOCK_TIME_NONE;
   guint64 untimed_ = 0; /* frames decoded without a timestamp, all passes */

@@ -263,7 +263,9 @@ public:
       /* Where decoding stands: the frame given back, else the last one out.
        * Continuing is exact when no frame nearer to `start` than that one
        * has gone by, i.e. it lies at most half a frame past `start`. */
-      GstClockTime pos = held_.empty() ? placer_.last() : held_.front().second;
+      GstClockTime pos = !held_.empty()       ? held_.front().second
+                         : !released_.empty() ? released_.front().second
+                                              : placer_.last();
       if (GST_CLOCK_TIME_IS_VALID(pos) && pos <= start + frame_ / 2 &&
           (start < pos + kContinueWindow || inaccurate_) && !pipe_->at_eos()) {
         drop_before(start);
@@ -297,18 +299,21 @@ public:
    * clip, -1 with `error` set when decoding fails or stalls. */
   int pull(GstBuffer **frame, GstClockTime *stream_time, GError **error)
   {
-    if (!held_.empty()) {
-      *frame = held_.front().first;
-      *stream_time = held_.front().second;
-      held_.pop_front();
-      return 1;
-    }
     gint64 since = g_get_monotonic_time();
     for (;;) {
+      /* Frames given back, then frames FramePlacer released, come first. */
+      for (auto *queue : {&held_, &released_}) {
+        if (!queue->empty()) {
+          *frame = queue->front().first;
+          *stream_time = queue->front().second;
+          queue->pop_front();
+          return 1;
+        }
+      }
       if (interrupt_.check(error) || !poll(error))
         return -1;
       if (state_ == State::kRunning) {
-        /* A frame put back behind the held one it released comes first. */
+        /* A frame put back behind the held ones it released comes first. */
         GstSample *sample = stashed_ ? stashed_ : pipe_->pull(20 * GST_MSECOND);
         stashed_ = nullptr;
         if (sample) {
@@ -340,30 +345,19 @@ public:
               continue;
             }
           }
-          /* A frame stamped no later than the one before it: held until
-           * the next frame says whether it repeats the one before (dropped)
-           * or belongs one frame duration (its own, else the clip's) after
-           * it; or skipped (FramePlacer), as the clip's analysis places it.
-           * Taken as they were, Megamind.avi's shared stamps stopped the
-           * nearest-frame walk of render_cuts() at the first such pair,
-           * and one picture showed for the rest of the segment. */
-          if (placer_.holding()) {
-            GstBuffer *held = placing_;
-            placing_ = nullptr;
-            const GstClockTime at = placer_.held_at();
-            if (placer_.held_repeats(t)) {
-              GST_LOG("%s: frame at %" GST_TIME_FORMAT " repeats the one before: dropped",
-                      uri_.c_str(), GST_TIME_ARGS(at));
-              placer_.drop_held();
-              gst_buffer_unref(held);
-            } else {
-              GST_LOG("%s: frame stamped as the one before placed at %" GST_TIME_FORMAT,
-                      uri_.c_str(), GST_TIME_ARGS(at));
-              placer_.release();
+          /* A frame stamped no later than the one before it (and any more
+           * stamped as it): held until the next frame says whether they
+           * repeat the one before (dropped) or belong one frame duration
+           * (the first's own, else the clip's) after it and after one
+           * another; or skipped (FramePlacer), as the clip's analysis
+           * places it. Taken as they were, Megamind.avi's shared stamps
+           * stopped the nearest-frame walk of render_cuts() at the first
+           * such pair, and one picture showed for the rest of the segment. */
+          if (placer_.settles(t)) {
+            settle_placing(t);
+            if (!released_.empty()) {
               stashed_ = sample;
-              *frame = held;
-              *stream_time = at;
-              return 1;
+              continue;
             }
           }
           const GstClockTime stamped = t;
@@ -382,7 +376,7 @@ public:
           }
           if (placed.verdict == FramePlacer::Verdict::kHold) {
             placer_.hold(placed.at, stamped, step);
-            placing_ = gst_buffer_ref(buf);
+            placing_.emplace_back(gst_buffer_ref(buf), stamped);
             gst_sample_unref(sample);
             since = g_get_monotonic_time();
             continue;
@@ -400,13 +394,10 @@ public:
           continue;
         }
         if (pipe_->at_eos()) {
-          /* No frame after the held one: it is kept. */
+          /* No frame after the held ones: FramePlacer keeps the first. */
           if (placer_.holding()) {
-            *frame = placing_;
-            *stream_time = placer_.held_at();
-            placing_ = nullptr;
-            placer_.release();
-            return 1;
+            settle_placing(GST_CLOCK_TIME_NONE);
+            continue;
           }
           return 0;
         }
@@ -508,12 +499,39 @@ private:
     held_.clear();
   }
 
-  /* Forgets the frame FramePlacer holds and the one stashed behind it
-   * (before a seek, or at the end). */
+  /* Decides the frames placer_ holds by the next frame's stamp `next`
+   * (GST_CLOCK_TIME_NONE: none follows), as the clip's analysis does
+   * (FramePlacer::settle()): the ones kept go to released_ at their places,
+   * the repeats are dropped. */
+  void settle_placing(GstClockTime next)
+  {
+    const FramePlacer::Settled settled = placer_.settle(next);
+    std::deque<std::pair<GstBuffer *, GstClockTime>> placing;
+    placing.swap(placing_);
+    for (size_t i = 0; i < placing.size(); i++) {
+      if (i < settled.kept) {
+        GST_LOG("%s: frame stamped as the one before placed at %" GST_TIME_FORMAT, uri_.c_str(),
+                GST_TIME_ARGS(settled.at(i)));
+        placer_.took(settled.at(i), placing[i].second);
+        released_.emplace_back(placing[i].first, settled.at(i));
+      } else {
+        GST_LOG("%s: frame stamped %" GST_TIME_FORMAT " repeats the one before: dropped",
+                uri_.c_str(), GST_TIME_ARGS(placing[i].second));
+        gst_buffer_unref(placing[i].first);
+      }
+    }
+  }
+
+  /* Forgets the frames FramePlacer holds, those it released and not yet
+   * pulled, and the one stashed behind them (before a seek, or at the end). */
   void forget_placing()
   {
     placer_.reset();
-    gst_clear_buffer(&placing_);
+    for (auto *queue : {&placing_, &released_}) {
+      for (auto &f : *queue)
+        gst_buffer_unref(f.first);
+      queue->clear();
+    }
     if (stashed_)
       gst_sample_unref(stashed_);
     stashed_ = nullptr;
@@ -533,8 +551,10 @@ private:
   State state_ = State::kIdle;
   GstClockTime start_ = 0;
   FramePlacer placer_; /* the frames pulled: the last one's stream time */
-  GstBuffer *placing_ = nullptr;                          /* the frame placer_ holds, if any */
-  GstSample *stashed_ = nullptr;                          /* pulled after it, returned next */
+  /* The frames placer_ holds (with their stamps), then those it released
+   * (with their places), not yet pulled; the frame pulled after them. */
+  std::deque<std::pair<GstBuffer *, GstClockTime>> placing_, released_;
+  GstSample *stashed_ = nullptr;
   std::deque<std::pair<GstBuffer *, GstClockTime>> held_; /* frames given back */
 };
 
