@@ -609,7 +609,16 @@ private:
    * the next frame's stamp `next` (GST_CLOCK_TIME_NONE: no frame follows
    * them in their segment): the ones FramePlacer::settle() keeps are
    * delivered at their places; the others, repeats of the frame before
-   * them, were counted with it and are dropped. */
+   * them, were counted with it and are dropped. The render's cut path
+   * settles them by the same FramePlacer calls (ClipDecoder::pull()). Where
+   * they differ: at a keyframe-path GOP limit the frames after a held run
+   * are never fed, and the next frame seen is the next GOP's keyframe (or a
+   * new segment, or EOS), so FramePlacer keeps the run's first, as at the
+   * end, while the render, decoding on, sees the real next frame. No result
+   * depends on it: a frame missing there was fed no earlier than the limit
+   * (decoding time), look + 4 frames after the run's last keyframe, so the
+   * held frames go at or after the run's end, whose frames the run ignores
+   * (with up to 4 frames of reordering between decoding and display). */
   void settle_held(GstClockTime next)
   {
     if (held_.empty())
