@@ -2210,3 +2210,39 @@ TEST(RenderCuts, FrameGivenThreeTimesIsShownOnceWhereTheAnalysisCuts)
   }
   g_unlink(path.c_str());
 }
+
+/* A song a few samples shorter than the edit (a song planned to its very
+ * end: its samples resampled and rounded) is padded without a word; one
+ * 100 ms shorter is said, as a gap at the end. Before, any shortfall was
+ * said: "the song ... ends at 76.800 s, 0.000 s before the montage does
+ * (damaged or cut short?)" of a sound file (a trial's finding). */
+TEST(RenderCuts, SongEndingWithinAFewSamplesOfTheEditIsNotAGap)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("shortend-"));
+  const guint64 edit = gst_util_uint64_scale_round(f.plan.duration, 48000, GST_SECOND);
+  for (guint64 missing : {(guint64)7, (guint64)4800}) {
+    SCOPED_TRACE(std::to_string(missing) + " samples short");
+    std::vector<gint16> pcm(2 * (edit - missing), 1000);
+    const std::string songf = tmp_file("montage-render-shortend.wav");
+    ASSERT_TRUE(write_wav(songf, pcm));
+    f.song.uri = montage_test::uri_of(songf);
+    const std::string out = tmp_file("montage-render-shortend.mp4");
+    montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+    montage::RenderResult result;
+    GError *err = nullptr;
+    ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, &result, &err))
+        << (err ? err->message : "");
+    if (missing < 960) {
+      EXPECT_TRUE(result.song_gaps.empty()) << result.song_gaps[0].duration;
+      EXPECT_TRUE(result.notes.empty()) << result.notes[0];
+    } else {
+      ASSERT_EQ(result.song_gaps.size(), 1u);
+      EXPECT_TRUE(result.song_gaps[0].at_end);
+      ASSERT_EQ(result.notes.size(), 1u);
+      EXPECT_NE(result.notes[0].find("ends at"), std::string::npos) << result.notes[0];
+    }
+    g_unlink(out.c_str());
+    g_unlink(songf.c_str());
+  }
+}

@@ -1061,8 +1061,11 @@ int cmd_make(int argc, char **argv)
         info("  song %s: %zu beats, %.1f BPM, %.1f s (%s)", shown(job.path).c_str(),
              song.beats.size(), song.bpm, song.duration / 1e9, took);
       else if (job.ok)
+        /* Its length: from its first frame (0.54 s into an MPEG program
+         * stream) to its end; it said where the last frame ends. */
         info("  clip %s: %zu shot(s), %.1f s (%s; %s)", shown(job.path).c_str(),
-             job.clip.shots.size(), job.clip.duration / 1e9, took,
+             job.clip.shots.size(),
+             (job.clip.duration - std::min(job.clip.duration, job.clip.first_frame)) / 1e9, took,
              job.clip.analysis_path.empty() ? "path unknown" : job.clip.analysis_path.c_str());
       g_free(took);
       if (!job.ok && !job.is_song && !(not_media_in_dir(job) && !opt_verbose))

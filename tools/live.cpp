@@ -700,7 +700,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       fprintf(stderr, "gst-montage: cannot write %s\n", montage_tool::shown(output).c_str());
       ret = 1;
     } else {
-      g_print("%s: live mix, %u switches\n", montage_tool::shown(output).c_str(), live.switches);
+      g_print("%s: live mix, %u switch%s\n", montage_tool::shown(output).c_str(), live.switches,
+              live.switches == 1 ? "" : "es");
     }
   }
   g_clear_error(&error);
