@@ -354,6 +354,44 @@ TEST(AacEncoderKeepEnd, CountsABuffersSamplesByItsAudioMeta)
   gst_harness_teardown(h);
 }
 
+/* The encoder's input segment is made open-ended: a demuxer's segment
+ * stops at the file's last sample, and the encoded frames holding the
+ * silence given after it fell past that stop, where the muxer left them
+ * out (a --live mix of a 3 s song played to its end: 2 frames short). */
+TEST(AacEncoderKeepEnd, SegmentStopIsOpened)
+{
+  GstHarness *h = gst_harness_new("voaacenc");
+  ASSERT_NE(h, nullptr);
+  const std::shared_ptr<const montage::AacEncoderInput> input =
+      montage::aac_encoder_keep_end(h->element);
+  ASSERT_TRUE(input);
+  GstAudioInfo info;
+  gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_S16LE, 48000, 2, nullptr);
+  GstCaps *caps = gst_audio_info_to_caps(&info);
+  gst_harness_set_src_caps(h, caps);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  segment.stop = GST_SECOND;
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, 1024 * 4, nullptr);
+  gst_buffer_memset(buf, 0, 0, 1024 * 4);
+  GST_BUFFER_PTS(buf) = 0;
+  GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1024, GST_SECOND, 48000);
+  EXPECT_EQ(gst_harness_push(h, buf), GST_FLOW_OK);
+  bool seen = false;
+  while (GstEvent *ev = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+      const GstSegment *out = nullptr;
+      gst_event_parse_segment(ev, &out);
+      EXPECT_FALSE(GST_CLOCK_TIME_IS_VALID(out->stop)) << "stop " << out->stop;
+      seen = true;
+    }
+    gst_event_unref(ev);
+  }
+  EXPECT_TRUE(seen);
+  gst_harness_teardown(h);
+}
+
 TEST(Mp4SkipAudioPriming, VoaacencSoundEndsWithItsInput)
 {
   expect_whole_end("voaacenc");

@@ -931,6 +931,38 @@ double first_frame_column_luma(const std::string &path, double x0, double x1)
   return mean;
 }
 
+/* A --live mix of a song shorter than -d ends with the song: its picture
+ * stops at the song's last sample (within a frame) and its sound holds all
+ * of it (to qtdemux's priming loss). Before, the picture ran on for the
+ * frames in flight (3.267 s for a 3 s song) and the encoder's last frames,
+ * past the demuxer's segment stop, were left out (2.975 s of sound, and a
+ * note that it may end early). */
+TEST(Tool, LiveMixOfAShortSongEndsWithTheSong)
+{
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  const std::string b = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(a.empty() || b.empty());
+  /* 130 buffers of 1024 samples at 44.1 kHz: 3.018 s of ticks. */
+  const std::string song = montage_test::make_media(
+      "short-song.ogg", "audiotestsrc wave=ticks num-buffers=130 samplesperbuffer=1024 ! "
+                        "audio/x-raw,rate=44100 ! audioconvert ! vorbisenc ! oggmux ! "
+                        "filesink location=%s");
+  ASSERT_FALSE(song.empty());
+  const double length = 130 * 1024 / 44100.0;
+  const std::string out = tmp_path("live-short.mp4");
+  ToolRun r = run_tool({"--live", "-m", song, "-o", out, "-d", "10", a, b});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("may end a little early"), std::string::npos) << r.err;
+  Discovered d = discover(out);
+  ASSERT_TRUE(d.ok);
+  EXPECT_LE(d.duration, length + 1 / 30.0 + 0.005) << "the picture ran on past the song";
+  EXPECT_GE(d.duration, length - 0.005);
+  const long sound = mp4_sound_samples(out);
+  EXPECT_GE(sound, (long)(length * 48000) - 1601);
+  EXPECT_LE(sound, (long)(length * 48000) + 1);
+  g_unlink(out.c_str());
+}
+
 /* A clip stored turned (portrait video from a phone: a 320x240 white picture
  * marked as turned by 90 degrees) is rendered upright, 240x320 fitted into the
  * 320x240 output with black borders at the sides, on the cuts-only path as

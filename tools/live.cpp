@@ -21,7 +21,8 @@
  * would otherwise end or fail the whole mix. With -d the mix ends at that
  * running time of the song: the audio is cut at its sample, video frames
  * from there on are dropped (pad probes, on the mix and on each clip before
- * the mixer), and every branch is sent EOS. Ctrl-C (SIGINT) or SIGTERM ends
+ * the mixer), and every branch is sent EOS; a song that ends sooner (or
+ * without -d) ends the mix the same way at its last sample. Ctrl-C (SIGINT) or SIGTERM ends
  * the mix where it is, as gst-launch-1.0 -e does: the running time it came
  * at becomes the end, as -d's does, every branch is sent EOS and the file is
  * finished and kept (exit 0);
@@ -141,6 +142,9 @@ struct Live {
   /* Running time the mix ends at: -d, or where the first interrupt came;
    * NONE: at the song's end. Read by the pad probes on streaming threads. */
   std::atomic<GstClockTime> end{GST_CLOCK_TIME_NONE};
+  /* Running time where the song's sound so far ends (after montagebeat):
+   * at its EOS, the mix's end when that is sooner. */
+  std::atomic<GstClockTime> song_end{GST_CLOCK_TIME_NONE};
   /* What the AAC encoder was given (montage::aac_encoder_keep_end()). */
   std::shared_ptr<const montage::AacEncoderInput> aac_input;
   /* Frames of the mix that went to the encoder (after the end's probe). */
@@ -349,11 +353,41 @@ std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
   return why;
 }
 
-/* The song or the mix ended: end everything (the other clips, the song). */
+/* The mix ended: end everything (the clips, the song). */
 GstPadProbeReturn on_branch_eos(GstPad *, GstPadProbeInfo *info, gpointer data)
 {
   if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
     end_stream_soon(static_cast<Live *>(data));
+  return GST_PAD_PROBE_OK;
+}
+
+/* The song's sound after montagebeat: where it ends so far, and at its EOS
+ * that end becomes the mix's (Live::end) when sooner, so that the clips'
+ * pictures stop with the music: without -d, or with a -d past the song's
+ * end, the picture ran on for the frames in flight (3.267 s of picture for
+ * a 3 s song), and the sound was shorter than the file. */
+GstPadProbeReturn on_song_out(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Live *live = static_cast<Live *>(data);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
+    if (GST_CLOCK_TIME_IS_VALID(start) && GST_BUFFER_DURATION_IS_VALID(buf)) {
+      const GstClockTime end = start + GST_BUFFER_DURATION(buf);
+      const GstClockTime known = live->song_end.load();
+      if (!GST_CLOCK_TIME_IS_VALID(known) || end > known)
+        live->song_end.store(end);
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  const GstClockTime song_end = live->song_end.load();
+  GstClockTime end = live->end.load();
+  while (GST_CLOCK_TIME_IS_VALID(song_end) && (!GST_CLOCK_TIME_IS_VALID(end) || song_end < end) &&
+         !live->end.compare_exchange_weak(end, song_end))
+    ;
+  end_stream_soon(live);
   return GST_PAD_PROBE_OK;
 }
 
@@ -601,7 +635,9 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
            gst_element_link_pads(bq, "src", sel, "beat") &&
            gst_element_link_many(tee, aq, aconv, ares, arate, aenc, mux, NULL);
       GstPad *src = gst_element_get_static_pad(beat, "src");
-      gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_branch_eos, &live, NULL);
+      gst_pad_add_probe(
+          src, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+          on_song_out, &live, NULL);
       gst_object_unref(src);
       GstPad *sound = gst_element_get_static_pad(aq, "src");
       gst_pad_add_probe(sound, GST_PAD_PROBE_TYPE_BUFFER, on_song_audio, &live, NULL);

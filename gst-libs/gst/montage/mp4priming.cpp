@@ -532,6 +532,24 @@ GstPadProbeReturn on_encoder_input(GstPad *pad, GstPadProbeInfo *info, gpointer 
     p->input->samples = 0;
     p->input->silence = 0;
     break;
+  case GST_EVENT_SEGMENT: {
+    /* A segment that stops at the stream's last sample (a demuxer's, which
+     * knows the file's duration) made the encoder's last frames, those
+     * holding the silence, fall past its stop, and the muxer left them out:
+     * the sound again ended short (a --live mix of a song played to its
+     * end, 2 frames). Open-ended, the silence is encoded and kept. */
+    const GstSegment *segment = nullptr;
+    gst_event_parse_segment(event, &segment);
+    if (segment->format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(segment->stop)) {
+      GstSegment open = *segment;
+      open.stop = GST_CLOCK_TIME_NONE;
+      GstEvent *replaced = gst_event_new_segment(&open);
+      gst_event_set_seqnum(replaced, gst_event_get_seqnum(event));
+      gst_event_unref(event);
+      GST_PAD_PROBE_INFO_DATA(info) = replaced;
+    }
+    break;
+  }
   case GST_EVENT_EOS:
     give_silence(pad, p);
     break;

@@ -109,7 +109,10 @@ struct AacEncoderInput {
  * samples of silence (untimestamped, so that no segment clips them: they
  * follow the stream's last sample), then lets the EOS through. The file
  * then holds sound after the stream's end, which mp4_skip_audio_priming()
- * given the counted samples hides. Call before the encoder takes data
+ * given the counted samples hides. A SEGMENT with a stop is passed on
+ * open-ended (stop NONE): frames past a demuxer's stop at the stream's
+ * last sample, those that hold the silence, were left out by the muxer.
+ * Call before the encoder takes data
  * (from a bin's "deep-element-added" handler, say). Returns the counts, kept
  * alive as long as the probe; NULL (nothing done) when `encoder` has no
  * "sink" pad. */
