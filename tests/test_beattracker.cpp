@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -1115,6 +1116,30 @@ TEST(BeatTracker, AnticipationDoesNotPullTheBeatEarly)
   }
 }
 
+/* 120 BPM clicks on the beat (from 0.25 s; `beat`) over a loud, steady bed
+ * (a chord and noise from an LCG seeded with `seed`, as a mix sounds at
+ * every hop), with a click on each off-beat (from 0 s) off_gain(t) as loud
+ * as the beat's; `seconds` long at `rate`. */
+static std::vector<float> clicks_over_a_bed(guint rate, double seconds, std::uint32_t seed,
+                                            const std::function<double(double)> &off_gain,
+                                            ClickTrack &beat)
+{
+  beat = make_clicks(rate, 120, 0.25, seconds, 1);
+  ClickTrack off = make_clicks(rate, 120, 0.0, seconds, 1);
+  std::vector<float> s(beat.samples.size());
+  std::uint32_t lcg = seed;
+  for (std::size_t i = 0; i < s.size(); i++) {
+    const double t = (double)i / rate;
+    lcg = lcg * 1664525u + 1013904223u;
+    const double noise = ((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0;
+    double bed = 0.35 * noise;
+    for (double f : {220.0, 277.2, 329.6, 440.0})
+      bed += 0.25 * std::sin(2 * M_PI * f * t + f);
+    s[i] = (float)(bed + beat.samples[i] + off_gain(t) * off.samples[i]);
+  }
+  return s;
+}
+
 /* A song trimmed to an excerpt starts inside the music: its first hops
  * compare a full mix with silence, far more flux than any onset of the song
  * (kEdgeFluxPercentile in beattracker.cpp). Here the excerpt starts on the
@@ -1127,19 +1152,9 @@ TEST(BeatTracker, ExcerptStartingOnTheOffBeatStaysOnTheBeat)
 {
   const guint rate = 44100;
   const double seconds = 30.0, passage = 8.0;
-  ClickTrack beat = make_clicks(rate, 120, 0.25, seconds, 1);
-  ClickTrack off = make_clicks(rate, 120, 0.0, seconds, 1);
-  std::vector<float> s(beat.samples.size());
-  std::uint32_t lcg = 987654321u;
-  for (std::size_t i = 0; i < s.size(); i++) {
-    const double t = (double)i / rate;
-    lcg = lcg * 1664525u + 1013904223u;
-    const double noise = ((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0;
-    double bed = 0.35 * noise;
-    for (double f : {220.0, 277.2, 329.6, 440.0})
-      bed += 0.25 * std::sin(2 * M_PI * f * t + f);
-    s[i] = (float)(bed + beat.samples[i] + (t < passage ? 0.8 : 0.3) * off.samples[i]);
-  }
+  ClickTrack beat;
+  std::vector<float> s = clicks_over_a_bed(
+      rate, seconds, 987654321u, [&](double t) { return t < passage ? 0.8 : 0.3; }, beat);
   BeatTracker bt(rate);
   push_all(bt, s);
   SongAnalysis song = bt.finish();
@@ -1171,19 +1186,9 @@ TEST(BeatTracker, ShortExcerptBehindAnEncoderDelayStaysOnTheBeat)
 {
   const guint rate = 44100;
   const double seconds = 8.0;
-  ClickTrack beat = make_clicks(rate, 120, 0.25, seconds, 1);
-  ClickTrack off = make_clicks(rate, 120, 0.0, seconds, 1);
-  std::vector<float> excerpt(beat.samples.size());
-  std::uint32_t lcg = 24681357u;
-  for (std::size_t i = 0; i < excerpt.size(); i++) {
-    const double t = (double)i / rate;
-    lcg = lcg * 1664525u + 1013904223u;
-    const double noise = ((double)(lcg >> 8) / (double)(1u << 24)) * 2.0 - 1.0;
-    double bed = 0.35 * noise;
-    for (double f : {220.0, 277.2, 329.6, 440.0})
-      bed += 0.25 * std::sin(2 * M_PI * f * t + f);
-    excerpt[i] = (float)(bed + beat.samples[i] + 0.6 * off.samples[i]);
-  }
+  ClickTrack beat;
+  const std::vector<float> excerpt = clicks_over_a_bed(
+      rate, seconds, 24681357u, [](double) { return 0.6; }, beat);
   for (std::size_t delay : {0u, 1105u}) {
     std::vector<float> s(delay, 0.f);
     s.insert(s.end(), excerpt.begin(), excerpt.end());

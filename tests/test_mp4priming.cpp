@@ -331,20 +331,31 @@ void expect_whole_end(const char *encoder)
   g_unlink(path.c_str());
 }
 
+/* A harness around voaacenc given aac_encoder_keep_end() (its counts in
+ * `input`), its input caps S16LE stereo at 48 kHz (`info`); NULL without
+ * voaacenc. */
+GstHarness *kept_end_voaacenc(GstAudioInfo &info,
+                              std::shared_ptr<const montage::AacEncoderInput> &input)
+{
+  GstHarness *h = gst_harness_new("voaacenc");
+  if (!h)
+    return nullptr;
+  input = montage::aac_encoder_keep_end(h->element);
+  gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_S16LE, 48000, 2, nullptr);
+  gst_harness_set_src_caps(h, gst_audio_info_to_caps(&info));
+  return h;
+}
+
 /* A buffer whose GstAudioMeta says it carries fewer samples than its memory
  * holds (as gst_audio_buffer_truncate() leaves a non-interleaved one) is
  * counted by its meta. Before, by its size: 2048 here, for 1024 samples. */
 TEST(AacEncoderKeepEnd, CountsABuffersSamplesByItsAudioMeta)
 {
-  GstHarness *h = gst_harness_new("voaacenc");
-  ASSERT_NE(h, nullptr);
-  const std::shared_ptr<const montage::AacEncoderInput> input =
-      montage::aac_encoder_keep_end(h->element);
-  ASSERT_TRUE(input);
   GstAudioInfo info;
-  gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_S16LE, 48000, 2, nullptr);
-  GstCaps *caps = gst_audio_info_to_caps(&info);
-  gst_harness_set_src_caps(h, caps);
+  std::shared_ptr<const montage::AacEncoderInput> input;
+  GstHarness *h = kept_end_voaacenc(info, input);
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(input);
   GstBuffer *buf = gst_buffer_new_allocate(nullptr, 2048 * 4, nullptr);
   gst_buffer_memset(buf, 0, 0, 2048 * 4);
   GST_BUFFER_PTS(buf) = 0;
@@ -360,15 +371,11 @@ TEST(AacEncoderKeepEnd, CountsABuffersSamplesByItsAudioMeta)
  * out (a --live mix of a 3 s song played to its end: 2 frames short). */
 TEST(AacEncoderKeepEnd, SegmentStopIsOpened)
 {
-  GstHarness *h = gst_harness_new("voaacenc");
-  ASSERT_NE(h, nullptr);
-  const std::shared_ptr<const montage::AacEncoderInput> input =
-      montage::aac_encoder_keep_end(h->element);
-  ASSERT_TRUE(input);
   GstAudioInfo info;
-  gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_S16LE, 48000, 2, nullptr);
-  GstCaps *caps = gst_audio_info_to_caps(&info);
-  gst_harness_set_src_caps(h, caps);
+  std::shared_ptr<const montage::AacEncoderInput> input;
+  GstHarness *h = kept_end_voaacenc(info, input);
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(input);
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_TIME);
   segment.stop = GST_SECOND;

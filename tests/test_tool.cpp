@@ -481,6 +481,18 @@ TEST(Tool, NoUsableClipFailsWithAdviceAndNoOutput)
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("no usable clip"), std::string::npos) << r.err;
   EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+
+  /* An empty folder is named, and nothing is analysed (the song was, and
+   * then "no usable clip" came without naming the folder). */
+  const std::string empty = tmp_path("empty-folder");
+  ASSERT_EQ(g_mkdir_with_parents(empty.c_str(), 0755), 0);
+  r = run_tool({"-v", "-m", song, "-o", out, empty});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(empty + " is empty: no clip taken from it"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no usable clip"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("song "), std::string::npos) << "the song was analysed\n" << r.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  g_rmdir(empty.c_str());
 }
 
 TEST(Tool, SongWithoutBeatsOrAudioFails)
@@ -892,42 +904,55 @@ bool mark_rotated_90(const std::string &path)
   return g_file_set_contents(path.c_str(), bytes.data(), (gssize)bytes.size(), nullptr);
 }
 
-/* Mean luma of the columns [x0, x1) of the first frame of `path`, -1 when it
- * cannot be decoded. */
-double first_frame_column_luma(const std::string &path, double x0, double x1)
+/* Calls `look` with the first frame `decoder` ("decodebin", "pngdec") gives
+ * of the file `path`, converted to `format` ("GRAY8", "RGB"); false when no
+ * frame comes within 30 s. */
+bool look_at_first_frame(const std::string &path, const char *decoder, const char *format,
+                         const std::function<void(const GstVideoFrame &)> &look)
 {
-  const std::string desc = "filesrc location=\"" + path +
-                           "\" ! decodebin ! videoconvert ! video/x-raw,format=GRAY8 ! appsink "
-                           "name=sink sync=false";
+  const std::string desc = "filesrc location=\"" + path + "\" ! " + decoder +
+                           " ! videoconvert ! video/x-raw,format=" + format +
+                           " ! appsink name=sink sync=false";
   GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
   if (!pipe)
-    return -1;
+    return false;
   GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
   gst_element_set_state(pipe, GST_STATE_PLAYING);
   GstSample *sample = nullptr;
   g_signal_emit_by_name(sink, "try-pull-sample", 30 * GST_SECOND, &sample);
-  double mean = -1;
+  bool seen = false;
   GstVideoInfo info;
-  if (sample && gst_video_info_from_caps(&info, gst_sample_get_caps(sample))) {
-    GstVideoFrame frame;
-    if (gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ)) {
-      const guint8 *px = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
-      const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
-      const int w = GST_VIDEO_FRAME_WIDTH(&frame), h = GST_VIDEO_FRAME_HEIGHT(&frame);
-      double sum = 0;
-      long n = 0;
-      for (int y = 0; y < h; y++)
-        for (int x = (int)(x0 * w); x < (int)(x1 * w); x++, n++)
-          sum += px[y * stride + x];
-      mean = n ? sum / (double)n : -1;
-      gst_video_frame_unmap(&frame);
-    }
+  GstVideoFrame frame;
+  if (sample && gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) &&
+      gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ)) {
+    look(frame);
+    gst_video_frame_unmap(&frame);
+    seen = true;
   }
   if (sample)
     gst_sample_unref(sample);
   gst_element_set_state(pipe, GST_STATE_NULL);
   gst_object_unref(sink);
   gst_object_unref(pipe);
+  return seen;
+}
+
+/* Mean luma of the columns [x0, x1) of the first frame of `path`, -1 when it
+ * cannot be decoded. */
+double first_frame_column_luma(const std::string &path, double x0, double x1)
+{
+  double mean = -1;
+  look_at_first_frame(path, "decodebin", "GRAY8", [&](const GstVideoFrame &frame) {
+    const guint8 *px = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
+    const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    const int w = GST_VIDEO_FRAME_WIDTH(&frame), h = GST_VIDEO_FRAME_HEIGHT(&frame);
+    double sum = 0;
+    long n = 0;
+    for (int y = 0; y < h; y++)
+      for (int x = (int)(x0 * w); x < (int)(x1 * w); x++, n++)
+        sum += px[y * stride + x];
+    mean = n ? sum / (double)n : -1;
+  });
   return mean;
 }
 
@@ -960,6 +985,25 @@ TEST(Tool, LiveMixOfAShortSongEndsWithTheSong)
   const long sound = mp4_sound_samples(out);
   EXPECT_GE(sound, (long)(length * 48000) - 1601);
   EXPECT_LE(sound, (long)(length * 48000) + 1);
+  g_unlink(out.c_str());
+}
+
+/* A --live mix of a silent song is kept (a rig's silent input does not stop
+ * it), but said: it went by without a word, where the planned path refuses
+ * the song as silent (a trial's finding). */
+TEST(Tool, LiveMixOfASilentSongSaysNoBeatWasHeard)
+{
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(a.empty());
+  const std::string song = montage_test::make_media(
+      "silent-song.ogg", "audiotestsrc wave=silence num-buffers=100 ! audioconvert ! vorbisenc ! "
+                         "oggmux ! filesink location=%s");
+  ASSERT_FALSE(song.empty());
+  const std::string out = tmp_path("live-silent.mp4");
+  ToolRun r = run_tool({"--live", "-m", song, "-o", out, "-d", "2", a});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("no beat was heard in the song"), std::string::npos) << r.err;
+  EXPECT_TRUE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
   g_unlink(out.c_str());
 }
 
@@ -1460,21 +1504,8 @@ TEST(Tool, DurationUnderOneSecondIsRefused)
  * rows [top, top + rows) of the PNG `png`; -1 when it cannot be read. */
 int widest_green_run(const std::string &png, int top, int rows)
 {
-  const std::string desc = "filesrc location=\"" + png +
-                           "\" ! pngdec ! videoconvert ! video/x-raw,format=RGB ! appsink "
-                           "name=sink sync=false";
-  GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
-  if (!pipe)
-    return -1;
-  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
-  gst_element_set_state(pipe, GST_STATE_PLAYING);
-  GstSample *sample = nullptr;
-  g_signal_emit_by_name(sink, "try-pull-sample", 30 * GST_SECOND, &sample);
   int widest = -1;
-  GstVideoInfo info;
-  GstVideoFrame frame;
-  if (sample && gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) &&
-      gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ)) {
+  look_at_first_frame(png, "pngdec", "RGB", [&](const GstVideoFrame &frame) {
     const guint8 *px = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
     const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
     const int w = GST_VIDEO_FRAME_WIDTH(&frame), h = GST_VIDEO_FRAME_HEIGHT(&frame);
@@ -1485,13 +1516,7 @@ int widest_green_run(const std::string &png, int top, int rows)
         run = p[1] > 180 && p[0] < 80 && p[2] < 80 ? run + 1 : 0;
         widest = std::max(widest, run);
       }
-    gst_video_frame_unmap(&frame);
-  }
-  if (sample)
-    gst_sample_unref(sample);
-  gst_element_set_state(pipe, GST_STATE_NULL);
-  gst_object_unref(sink);
-  gst_object_unref(pipe);
+  });
   return widest;
 }
 

@@ -292,6 +292,8 @@ std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *fr
       g_free(full);
     }
     g_dir_close(dir);
+    if (names.empty() && subdirs.empty())
+      warn("%s is empty: no clip taken from it", shown(*p).c_str());
     std::sort(names.begin(), names.end());
     if (!subdirs.empty()) {
       std::sort(subdirs.begin(), subdirs.end());
@@ -1003,6 +1005,13 @@ int cmd_make(int argc, char **argv)
   const std::vector<std::string> clip_paths = expand_inputs(opt_inputs, &from_dirs);
   if (overwrites_inputs(clip_paths))
     return 2;
+  if (clip_paths.empty()) {
+    /* Said before the song is analysed (folders that hold no file: each
+     * said above), not after. */
+    warn("no usable clip: give video files GStreamer can decode (for example MP4/H.264, "
+         "WebM, AVI), or directories that hold them");
+    return 1;
+  }
   std::vector<std::string> encoders;
   if (opt_encoder)
     encoders.emplace_back(opt_encoder);

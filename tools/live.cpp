@@ -139,6 +139,7 @@ struct Live {
   int interrupts = 0; /* SIGINT and SIGTERM received */
   int abandoned = 0;  /* the signal that abandoned the mix; 0: none */
   guint switches = 0;
+  guint beats = 0; /* montagebeat's montage-beat messages */
   /* Running time the mix ends at: -d, or where the first interrupt came;
    * NONE: at the song's end. Read by the pad probes on streaming threads. */
   std::atomic<GstClockTime> end{GST_CLOCK_TIME_NONE};
@@ -411,6 +412,8 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data)
     break;
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *s = gst_message_get_structure(msg);
+    if (gst_structure_has_name(s, "montage-beat"))
+      live->beats++;
     if (!gst_structure_has_name(s, "montage-switch"))
       break;
     guint64 t = 0;
@@ -736,6 +739,11 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       fprintf(stderr, "gst-montage: cannot write %s\n", montage_tool::shown(output).c_str());
       ret = 1;
     } else {
+      /* Kept (a rig's silent input is no reason to stop), but said: the
+       * planned path refuses such a song. */
+      if (live.beats == 0)
+        fprintf(stderr, "gst-montage: no beat was heard in the song (silent, or without a steady "
+                        "rhythm?): the mix did not cut on the music\n");
       g_print("%s: live mix, %u switch%s\n", montage_tool::shown(output).c_str(), live.switches,
               live.switches == 1 ? "" : "es");
     }
