@@ -93,8 +93,39 @@ bool any_note_contains(const Plan &plan, const std::string &what)
   return false;
 }
 
-/* The rules every plan keeps, checked from the outside. */
-void check_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips)
+bool has_note_kind(const Plan &plan, const std::string &kind)
+{
+  for (const PlanNote &n : plan.notes)
+    if (n.kind == kind)
+      return true;
+  return false;
+}
+
+/* Does output time `at` lie inside a stretch without beats longer than
+ * `max_hold`: between the two beats around it (or the song's start, or the
+ * edit's end), each on its output frame as the planner cuts on it, more than
+ * max_hold apart? */
+bool in_beatless_stretch(const Plan &plan, const SongAnalysis &song, GstClockTime at,
+                         GstClockTime max_hold)
+{
+  GstClockTime before = 0, after = plan.duration;
+  for (GstClockTime b : song.beats) {
+    const GstClockTime f = frame_time(frame_at(b, plan.fps_n, plan.fps_d), plan.fps_n, plan.fps_d);
+    if (f == at)
+      return false;
+    if (f > at) {
+      after = std::min(after, f);
+      break;
+    }
+    before = f;
+  }
+  return after - before > max_hold;
+}
+
+/* The rules every plan keeps, checked from the outside. `max_hold`: the
+ * style's (PlanSettings::style.pacing.max_hold). */
+void check_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
+                GstClockTime max_hold = Style{}.pacing.max_hold)
 {
   ASSERT_FALSE(plan.segments.empty());
   GstClockTime at = 0;
@@ -107,10 +138,15 @@ void check_plan(const Plan &plan, const SongAnalysis &song, const std::vector<Cl
     EXPECT_TRUE(on_grid(s.start + s.duration, plan.fps_n, plan.fps_d))
         << "duration must be a whole number of frames";
     if (i > 0 && s.beat == SIZE_MAX) {
-      /* only where the song has no beat left to cut on, and said in a note */
-      EXPECT_GT(s.start, song.beats.back()) << "cuts lie on beats";
       EXPECT_EQ(s.beat_time, s.start);
-      EXPECT_TRUE(any_note_contains(plan, "off the beat"));
+      if (in_beatless_stretch(plan, song, s.start, max_hold)) {
+        /* inside a stretch without beats longer than max_hold, said in a note */
+        EXPECT_TRUE(has_note_kind(plan, note_kind::kBeatlessStretch));
+      } else {
+        /* else only where the song has no beat left to cut on, said in a note */
+        EXPECT_GT(s.start, song.beats.back()) << "cuts lie on beats";
+        EXPECT_TRUE(any_note_contains(plan, "off the beat"));
+      }
     } else if (i > 0) {
       ASSERT_LT(s.beat, song.beats.size()) << "cuts lie on beats";
       EXPECT_EQ(s.beat_time, song.beats[s.beat]);
@@ -1273,7 +1309,7 @@ TEST(PlannerNotes, EachNoteHasASeverityAndAKind)
       note_kind::kAudioFadeOut,  note_kind::kMeterGuess,           note_kind::kShortened,
       note_kind::kOffBeat,       note_kind::kFootageReused,        note_kind::kSingleClip,
       note_kind::kSameClipTwice, note_kind::kCutsJoined,           note_kind::kMaxHoldCuts,
-      note_kind::kShotBackwards};
+      note_kind::kShotBackwards, note_kind::kBeatlessStretch};
   for (const PlanNote &n : p.plan.notes) {
     SCOPED_TRACE(n.text);
     EXPECT_NE(std::find(kinds.begin(), kinds.end(), n.kind), kinds.end()) << n.kind;
@@ -1435,4 +1471,179 @@ TEST(PlannerPacing, BeatsPerCutUnderMinGapTakeTheNextBeatsThatFit)
   check_plan(r.plan, song, clips);
   for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++)
     EXPECT_EQ(r.decisions[i].beats, 2u) << "segment " << i;
+}
+
+namespace
+{
+
+/* Beats every 60/bpm s from 0 to `length` s, none strictly between `from`
+ * and `to` s: a break without rhythm, where montagebeat finds no beats. */
+SongAnalysis song_with_gap(double bpm, double length, double from, double to)
+{
+  SongAnalysis song = make_song(bpm, 0.0, length);
+  std::vector<GstClockTime> kept;
+  for (GstClockTime b : song.beats)
+    if (b <= secs(from) || b >= secs(to))
+      kept.push_back(b);
+  song.beats = kept;
+  return song;
+}
+
+/* The stretch [from, to) without beats (output times on the frame grid):
+ * cut where it starts, into the fewest even segments of at most max_hold,
+ * off the beat, and cut on the beat again at `to` (unless the edit ends
+ * there). Returns the number of its segments. */
+std::size_t check_stretch(const PlanResult &r, const SongAnalysis &song, GstClockTime from,
+                          GstClockTime to, GstClockTime max_hold)
+{
+  const Plan &plan = r.plan;
+  const GstClockTime frame = frame_time(1, plan.fps_n, plan.fps_d);
+  std::vector<std::size_t> in;
+  bool cut_at_to = to == plan.duration;
+  for (std::size_t i = 0; i < plan.segments.size(); i++) {
+    const Segment &s = plan.segments[i];
+    if (s.start >= from && s.start < to)
+      in.push_back(i);
+    if (s.start == to) {
+      cut_at_to = true;
+      EXPECT_LT(s.beat, song.beats.size()) << "the first beat after the stretch is cut on";
+    }
+  }
+  EXPECT_TRUE(cut_at_to) << "a cut on the first beat after the stretch";
+  if (in.empty()) {
+    ADD_FAILURE() << "no segment starts in the stretch";
+    return 0;
+  }
+  const std::size_t n = in.size();
+  EXPECT_EQ(plan.segments[in[0]].start, from) << "a cut where the stretch starts";
+  const Segment &last = plan.segments[in.back()];
+  EXPECT_EQ(last.start + last.duration, to) << "no segment runs past the stretch's end";
+  if (n > 1) {
+    EXPECT_GT((to - from) / (n - 1), max_hold) << "the fewest segments of at most max_hold";
+  }
+  for (std::size_t i : in) {
+    const Segment &s = plan.segments[i];
+    SCOPED_TRACE("segment " + std::to_string(i));
+    EXPECT_LE(s.duration, max_hold);
+    const GstClockTime even = (to - from) / n;
+    EXPECT_LE(s.duration > even ? s.duration - even : even - s.duration, frame) << "even";
+    if (i != in[0]) {
+      EXPECT_EQ(s.beat, SIZE_MAX) << "off the beat";
+      EXPECT_EQ(s.beat_time, s.start);
+    }
+    /* beats spanned: none, but the one the stretch's last segment ends on */
+    EXPECT_EQ(r.decisions[i].beats, i == in.back() && to != plan.duration ? 1u : 0u);
+  }
+  return n;
+}
+
+} // namespace
+
+/* A song whose first 15 s are an intro without rhythm (montagebeat finds no
+ * beats there, by design) became one 15 s segment: max_hold was waived
+ * where no beat lay inside a segment. The intro is now cut into even
+ * segments of at most max_hold, off the beat, and the cuts follow the beats
+ * from the first one on. */
+TEST(PlannerStretches, IntroWithoutBeatsIsCutAtMaxHold)
+{
+  SongAnalysis song = make_song(120, 15.0, 60.0);
+  auto clips = many_clips(4, 6, 20.0);
+  const std::pair<gint, gint> rates[] = {{30, 1}, {30000, 1001}, {25, 1}};
+  for (GstClockTime max_hold : {secs(6.0), secs(3.0)}) {
+    for (auto [n, d] : rates) {
+      SCOPED_TRACE(std::to_string(n) + "/" + std::to_string(d) + ", max-hold " +
+                   std::to_string(max_hold / GST_MSECOND) + " ms");
+      PlanSettings settings;
+      settings.fps_n = n;
+      settings.fps_d = d;
+      settings.style.pacing.max_hold = max_hold;
+      PlanResult r = plan_montage_explained(song, clips, settings);
+      check_plan(r.plan, song, clips, max_hold);
+      const GstClockTime first = frame_time(frame_at(song.beats[0], n, d), n, d);
+      const std::size_t intro = check_stretch(r, song, 0, first, max_hold);
+      EXPECT_GE(intro, 3u);
+      EXPECT_EQ(r.plan.segments[intro].beat, 0u) << "the first beat is cut on";
+      EXPECT_EQ(r.decisions[intro - 1].beats, 1u) << "the last intro segment ends on beat 0";
+      for (std::size_t i = intro; i < r.plan.segments.size(); i++) {
+        EXPECT_NE(r.plan.segments[i].beat, SIZE_MAX) << "segment " << i << ": on the beat";
+        EXPECT_LE(r.plan.segments[i].duration, max_hold) << "segment " << i;
+      }
+      EXPECT_EQ(r.reused, 0u);
+      EXPECT_FALSE(has_note_kind(r.plan, note_kind::kOffBeat))
+          << "every shot holds the pieces: no cut is off the beat for lack of footage";
+    }
+  }
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  const PlanNote *note = nullptr;
+  for (const PlanNote &n : r.plan.notes)
+    if (n.kind == note_kind::kBeatlessStretch)
+      note = &n;
+  ASSERT_NE(note, nullptr);
+  EXPECT_EQ(note->severity, NoteSeverity::kInfo);
+  EXPECT_NE(note->text.find("max-hold (6.00 s) at 0.00-15.00 s (3 of 5.00 s)"), std::string::npos)
+      << note->text;
+}
+
+/* A 20 s break without beats mid-song was one segment; now four of 5 s,
+ * from its last beat to its next, which are both cut on. A break shorter
+ * than max_hold stays one segment, on the beat, with no note. */
+TEST(PlannerStretches, BreakWithoutBeatsMidSongIsCutAtMaxHold)
+{
+  SongAnalysis song = song_with_gap(120, 60.0, 20.0, 40.0);
+  auto clips = many_clips(4, 6, 20.0);
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  EXPECT_EQ(check_stretch(r, song, secs(20.0), secs(40.0), secs(6.0)), 4u);
+  std::size_t off_beat = 0;
+  for (std::size_t i = 1; i < r.plan.segments.size(); i++) {
+    off_beat += r.plan.segments[i].beat == SIZE_MAX;
+    EXPECT_LE(r.plan.segments[i].duration, secs(6.0)) << "segment " << i;
+  }
+  EXPECT_EQ(off_beat, 3u) << "off the beat only inside the break";
+  EXPECT_TRUE(has_note_kind(r.plan, note_kind::kBeatlessStretch));
+  EXPECT_NE(r.plan.notes.back().text.find("20.00-40.00 s (4 of 5.00 s)"), std::string::npos);
+
+  SongAnalysis short_break = song_with_gap(120, 60.0, 20.0, 25.5);
+  Plan plan = plan_montage(short_break, clips, PlanSettings{});
+  check_plan(plan, short_break, clips);
+  for (std::size_t i = 1; i < plan.segments.size(); i++)
+    EXPECT_NE(plan.segments[i].beat, SIZE_MAX) << "segment " << i;
+  EXPECT_FALSE(has_note_kind(plan, note_kind::kBeatlessStretch));
+}
+
+/* A song whose beats end 12.5 s before it does: the last beat is cut on,
+ * and the time after it is cut into three even segments (it was one). */
+TEST(PlannerStretches, TimeAfterTheLastBeatIsCutAtMaxHold)
+{
+  SongAnalysis song = make_song(120, 0.0, 48.0); /* last beat 47.5 s */
+  song.duration = secs(60.0);
+  auto clips = many_clips(4, 6, 20.0);
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  EXPECT_EQ(r.plan.duration, secs(60.0));
+  EXPECT_EQ(check_stretch(r, song, secs(47.5), secs(60.0), secs(6.0)), 3u);
+  const Segment &at_last_beat = r.plan.segments[r.plan.segments.size() - 3];
+  EXPECT_EQ(at_last_beat.beat, song.beats.size() - 1) << "the last beat is cut on";
+  EXPECT_TRUE(has_note_kind(r.plan, note_kind::kBeatlessStretch));
+}
+/* Where no shot holds a whole piece of the stretch, the piece is cut shorter
+ * off the beat (the off-beat rule), within the stretch: the first beat after
+ * it is still cut on. */
+TEST(PlannerStretches, ShortShotsCutTheStretchShorter)
+{
+  SongAnalysis song = make_song(120, 15.0, 40.0);
+  auto clips = many_clips(3, 10, 2.5);
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  std::size_t intro = 0;
+  while (intro < r.plan.segments.size() && r.plan.segments[intro].start < secs(15.0)) {
+    EXPECT_LT(r.plan.segments[intro].duration, secs(2.7)) << "segment " << intro; /* longest shot */
+    intro++;
+  }
+  EXPECT_GE(intro, 6u) << "15 s in pieces of under 2.7 s";
+  ASSERT_LT(intro, r.plan.segments.size());
+  EXPECT_EQ(r.plan.segments[intro].start, secs(15.0));
+  EXPECT_EQ(r.plan.segments[intro].beat, 0u);
+  EXPECT_TRUE(has_note_kind(r.plan, note_kind::kBeatlessStretch));
+  EXPECT_TRUE(has_note_kind(r.plan, note_kind::kOffBeat));
 }

@@ -283,10 +283,18 @@ std::optional<Placement> place_reused(const ShotState &s, const SourceGrid &grid
   return best;
 }
 
-/* A cut candidate: a beat on the output frame grid, the start or the end. */
+/* A cut candidate: a beat on the output frame grid, the start or the end,
+ * or a cut inside a stretch without beats (find_cuts()). */
 struct Node {
   guint64 frame = 0;
   std::size_t beat = kNoBeat; /* beat index, or kNoBeat (song start, edit end, off-beat) */
+};
+
+/* A stretch between two cut candidates without a beat between them, longer
+ * than the style's max_hold, and the even pieces it is cut into. */
+struct Stretch {
+  GstClockTime from = 0, to = 0; /* output times (on the frame grid) */
+  guint64 pieces = 0;
 };
 
 /* What a segment may show, relative to the segment before it. The planner
@@ -359,6 +367,8 @@ private:
   void prepare_clips();
   void find_end();
   void find_cuts();
+  void cut_stretches();
+  std::size_t beats_through(const Node &node) const;
   void mark_beats();
   void pace();
   double energy_at(std::size_t beat, GstClockTime t) const;
@@ -387,7 +397,9 @@ private:
   bool end_beat_valid_ = false; /* the edit ends on a beat (a requested length) */
   std::size_t end_beat_ = kNoBeat;
   std::size_t start_beat_ = kNoBeat;
-  std::vector<Node> nodes_;       /* start, beat cuts, end */
+  std::vector<Node> nodes_;        /* start, beat cuts, cuts inside stretches, end */
+  std::vector<bool> must_;         /* per node: every path cuts there (a stretch's cuts) */
+  std::vector<Stretch> stretches_; /* stretches without beats longer than max_hold */
   std::vector<std::size_t> path_; /* node indices of the paced cuts, from 0 to the end */
   std::vector<guint> paced_;      /* per node: the beats a segment from it is paced to */
   std::vector<bool> downbeat_, phrase_, section_start_; /* per beat */
@@ -634,6 +646,59 @@ void Planner::find_cuts()
     nodes_.push_back(Node{f, i});
   }
   nodes_.push_back(Node{end_frame_, end_beat_valid_ ? end_beat_ : kNoBeat});
+  cut_stretches();
+}
+
+/* Between two neighbouring cut candidates more than max_hold apart (a
+ * song's intro or break without rhythm, where montagebeat finds no beats,
+ * or the time after its last beat) there was no beat to cut on, and the
+ * stretch became one segment: a 15 s intro held one shot for 15 s. An
+ * editor cuts such a stretch at a calm pace and cuts on the beat again once
+ * the pulse starts. Each such stretch is cut into the fewest even pieces
+ * (whole output frames, none longer than max_hold) by candidates off the
+ * beat; both its ends and these cuts are cuts of every path (must_), so the
+ * first beat after it is cut on. */
+void Planner::cut_stretches()
+{
+  /* Frames max_hold holds: the most m with m frames <= max_hold (frame
+   * differences of the rounded grid times are then within it too). */
+  const guint64 hold =
+      std::max<guint64>(1, gst_util_uint64_scale(style_.pacing.max_hold, (guint64)fps_n_,
+                                                 (guint64)fps_d_ * GST_SECOND));
+  std::vector<Node> nodes;
+  must_.clear();
+  for (std::size_t i = 0; i < nodes_.size(); i++) {
+    const bool stretch =
+        i > 0 && t(nodes_[i].frame) - t(nodes_[i - 1].frame) > style_.pacing.max_hold;
+    if (stretch) {
+      const guint64 a = nodes_[i - 1].frame, gap = nodes_[i].frame - a;
+      const guint64 pieces = (gap + hold - 1) / hold;
+      must_.back() = true;
+      for (guint64 k = 1; k < pieces; k++) {
+        nodes.push_back(Node{a + k * gap / pieces, kNoBeat});
+        must_.push_back(true);
+      }
+      stretches_.push_back(Stretch{t(a), t(nodes_[i].frame), pieces});
+    }
+    nodes.push_back(nodes_[i]);
+    must_.push_back(stretch);
+  }
+  nodes_ = std::move(nodes);
+}
+
+/* How many of the song's beats lie at or before `node`: its beat's index + 1,
+ * or, off the beat, the beats on its frame or before. A segment from `node`
+ * to beat e spans e + 1 - beats_through(node) beats. */
+std::size_t Planner::beats_through(const Node &node) const
+{
+  if (node.beat != kNoBeat)
+    return node.beat + 1;
+  const auto &b = song_.beats;
+  return (std::size_t)(std::partition_point(b.begin(), b.end(),
+                                            [&](GstClockTime x) {
+                                              return frame_at(x, fps_n_, fps_d_) <= node.frame;
+                                            }) -
+                       b.begin());
 }
 
 /* Downbeats, phrase starts (every phrase_bars downbeats, counted again from
@@ -752,7 +817,7 @@ guint Planner::paced_beats(const Node &from, guint wanted) const
 {
   const auto &b = song_.beats;
   /* the index of the first beat after `from` */
-  const std::size_t first = from.beat == kNoBeat ? 0 : from.beat + 1;
+  const std::size_t first = beats_through(from);
   for (guint k = wanted; first + k - 1 < b.size(); k++) {
     const guint64 f = frame_at(b[first + k - 1], fps_n_, fps_d_);
     if (f > from.frame && t(f) - t(from.frame) >= style_.pacing.min_gap)
@@ -775,8 +840,7 @@ double Planner::segment_cost(std::size_t i, std::size_t j) const
     cost += kViolation;
   if (b.beat == kNoBeat)
     return cost; /* the tail after the last cut: nothing to pace */
-  const double from = a.beat == kNoBeat ? -1.0 : (double)a.beat;
-  const double beats = (double)b.beat - from;
+  const double beats = (double)(b.beat + 1 - beats_through(a));
   cost += p.pace_weight * std::fabs(std::log2(beats / (double)paced_[i]));
   if (downbeat_[b.beat])
     cost -= p.downbeat_bonus;
@@ -805,7 +869,8 @@ void Planner::pace()
   cost[0] = 0.0;
   for (std::size_t j = 1; j < n; j++) {
     for (std::size_t i = j; i-- > 0;) {
-      if (i + 1 < j && t(nodes_[j].frame) - t(nodes_[i].frame) > style_.pacing.max_hold)
+      if (i + 1 < j &&
+          (must_[i + 1] || t(nodes_[j].frame) - t(nodes_[i].frame) > style_.pacing.max_hold))
         break;
       if (j == n - 1 && forced != kNoBeat && i != forced)
         continue;
@@ -952,7 +1017,8 @@ PlanResult Planner::run()
     /* After a segment cut early, the rest of its paced length would make a
      * segment shorter than min_gap on its own: take it together with the
      * next paced segment (shorter lengths are still tried below). */
-    if (step + 1 < path_.size() && t(nodes_[path_[step]].frame) - start < style_.pacing.min_gap)
+    if (step + 1 < path_.size() && !must_[path_[step]] &&
+        t(nodes_[path_[step]].frame) - start < style_.pacing.min_gap)
       step++;
     const std::size_t planned = path_[step];
     remaining_ = t(end_frame_) - start;
@@ -1018,7 +1084,7 @@ PlanResult Planner::run()
     why.target = target;
     why.music = music;
     if (end.beat != kNoBeat)
-      why.beats = (guint)(cur.beat == kNoBeat ? end.beat + 1 : end.beat - cur.beat);
+      why.beats = (guint)(end.beat + 1 - beats_through(cur));
     why.wanted_beats = wanted_beats(music.level);
     why.shortened = end.frame < nodes_[planned].frame;
     why.fresh_footage = !seg.reused;
@@ -1063,9 +1129,11 @@ PlanResult Planner::run()
         last_why.fresh_footage = false;
         last_why.reuses_segment = why.reuses_segment;
       }
-      last_why.beats = end.beat == kNoBeat    ? 0
-                       : last.beat == kNoBeat ? (guint)(end.beat + 1)
-                                              : (guint)(end.beat - last.beat);
+      last_why.beats =
+          end.beat == kNoBeat
+              ? 0
+              : (guint)(end.beat + 1 -
+                        beats_through(Node{frame_at(last.start, fps_n_, fps_d_), last.beat}));
       last_why.shortened = why.shortened;
       prev_out_ += seg.duration;
       prev_length_ = last.duration;
@@ -1109,6 +1177,22 @@ PlanResult Planner::run()
              std::to_string(off_beat) + (off_beat == 1 ? " cut is" : " cuts are") +
                  " off the beat because no shot could hold the time to the "
                  "next beat: add clips with longer shots.");
+  if (!stretches_.empty()) {
+    std::string where;
+    for (const Stretch &s : stretches_) {
+      char piece[96];
+      std::snprintf(piece, sizeof piece, "%s%.2f-%.2f s (%" G_GUINT64_FORMAT " of %.2f s)",
+                    where.empty() ? "" : ", ", (double)s.from / GST_SECOND,
+                    (double)s.to / GST_SECOND, s.pieces,
+                    (double)(s.to - s.from) / (double)s.pieces / GST_SECOND);
+      where += piece;
+    }
+    add_note(plan, NoteSeverity::kInfo, note_kind::kBeatlessStretch,
+             "The song has no beat to cut on for longer than the style's max-hold (" +
+                 seconds(style_.pacing.max_hold) + ") at " + where +
+                 ": these stretches are cut off the beat into even segments, and the beats "
+                 "around them are cut on.");
+  }
   if (result_.reused > 0 && reused_instead == 0)
     add_note(plan, NoteSeverity::kWarning, note_kind::kFootageReused,
              "The clips ran out of unused footage at " + seconds(first_reuse) + ": " +

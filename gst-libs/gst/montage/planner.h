@@ -4,6 +4,7 @@
  *
  *   SongAnalysis (beats, energy) + ClipAnalysis list (shots) + PlanSettings
  *     -> plan_montage()  Plan: segments back to back, every cut on a beat
+ *                        (but inside stretches without beats, below)
  *
  *   plan_montage_explained()  the same Plan plus, per cut, the score breakdown
  *                             and pacing (PlanResult), and the audio fade-out
@@ -20,6 +21,11 @@
  *   fast song), the pacing follows the fewest more beats that last it (1
  *   beat of 0.355 s at 169 BPM under a 0.4 s gap: 2 beats), never a
  *   longer hold.
+ * - A stretch without beats longer than the maximum hold (an intro or a
+ *   break without rhythm, where montagebeat finds none, or the time after
+ *   the last beat) is cut off the beat into the fewest even segments of at
+ *   most max_hold, on the output frame grid, with cuts on the beats (or
+ *   song start, or edit end) that bound it; a note says where.
  * - Each segment shows footage from inside ONE shot (and outside its fades or
  *   dissolves), ending at least one source frame before the shot's end, so no
  *   frame of the next shot appears.
@@ -81,6 +87,11 @@ inline constexpr char kMeterGuess[] = "meter-guess";
 inline constexpr char kShortened[] = "shortened";
 /* warning: cuts off the beat, because no shot could hold the time to the next beat. */
 inline constexpr char kOffBeat[] = "off-beat";
+/* info: a stretch of the song without beats, longer than the style's
+ * max_hold (an intro or break without rhythm, or after the last beat), is
+ * cut off the beat into even segments of at most max_hold; the sentence
+ * says where. */
+inline constexpr char kBeatlessStretch[] = "beatless-stretch";
 /* warning: segments show footage seen earlier in the edit (Segment::reused). */
 inline constexpr char kFootageReused[] = "footage-reused";
 /* info: only one clip can be used, so every segment comes from it. */
@@ -179,6 +190,15 @@ struct PlanResult {
  * Out: a Plan whose segments run back to back from 0 to Plan::duration:
  *      - segment i+1 starts on a beat: its start is that beat rounded to the
  *        output frame grid, Segment::beat its index, beat_time its time;
+ *        except inside a stretch without beats longer than
+ *        style.pacing.max_hold (from the song start, or a beat, to the next
+ *        beat, or the edit's end, each on its output frame): the stretch is
+ *        cut into the fewest segments of at most max_hold, evenly (their
+ *        lengths differ by at most one output frame), each after the first
+ *        with beat SIZE_MAX and beat_time = its start; the stretch's first
+ *        and last cut are on its bounding beats (the first beat after it
+ *        always gets a cut), and one note (note_kind::kBeatlessStretch) says
+ *        where;
  *      - a whole-song edit has a cut on the song's final beat (unless it lies
  *        within half a beat of the end or the pacing's minimum gap forbids it);
  *      - segment 0 starts at 0; its beat is 0 when beats[0] lies within one
@@ -196,13 +216,16 @@ struct PlanResult {
  *        same shot, the second starts at or after the first's out-point
  *        (exactly there, within one source frame: joined into one segment),
  *        unless nothing else can hold it (a note counts these);
- *      - no segment is longer than style.pacing.max_hold while a beat lies
- *        within it (pacing, unless the beats allow no other cut), joined
+ *      - no segment is longer than style.pacing.max_hold (pacing, and the
+ *        stretches without beats above; only the rest of a segment cut
+ *        early, shorter than min_gap, taken with the next segment, can pass
+ *        it by that rest, and never across a stretch's cut), joined
  *        segments included: a piece whose join would pass it goes to
  *        another shot (footage seen before if need be), else it stays a
  *        segment of its own, cut on its beat, and a note counts these;
  *      - reused = true where the footage overlaps an earlier segment's;
  *      - Plan::notes lists unused clips, reuse, shortened and off-beat cuts,
+ *        stretches without beats cut off the beat,
  *        the same clip twice in a row, joined cuts, cuts kept to honour
  *        max_hold, and a plan from only one usable clip: each with its
  *        severity and kind (note_kind above) and a sentence for the user,
