@@ -34,8 +34,9 @@ struct StylePacing {
   double high_energy = 0.75; /* 0..1, >= low_energy */
   /* No segment shorter than this (ns), unless the song gives no other way. */
   GstClockTime min_gap = 400 * GST_MSECOND;
-  /* No segment longer than this (ns) while a beat lies within it, except the
-   * tail after the song's last beat. */
+  /* No segment longer than this (ns): cut on a beat where one lies within
+   * it, and a stretch without beats (an intro, a break, the tail after the
+   * last beat) longer than this into even segments off the beat (planner.h). */
   GstClockTime max_hold = 6 * GST_SECOND;
   /* Pacing cost per octave between a segment's beats and the wanted beats
    * (|log2(beats / wanted)|), and bonuses for a cut on a downbeat and on a
