@@ -1264,6 +1264,44 @@ TEST(RenderCuts, FramesStampedLikeTheOneBeforeDoNotFreezeTheSegment)
   }
 }
 
+/* Writes raw GRAY8 frames (320x240, 25 fps) to the Matroska file `path`,
+ * one per entry of `pictures`: frame k is picture pictures[k], stamped at
+ * its time (pictures[k] / 25 s), dark before picture `cut`, bright from it.
+ * A picture listed more than once is a frame a decoder gives again. */
+::testing::AssertionResult write_gray_pictures(const std::string &path,
+                                               const std::vector<int> &pictures, int cut)
+{
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      ("appsrc name=src format=time caps=video/x-raw,format=GRAY8,width=320,height=240,"
+       "framerate=25/1 ! matroskamux ! filesink location=\"" +
+       path + "\"")
+          .c_str(),
+      &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (int picture : pictures) {
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, 320 * 240, nullptr);
+    gst_buffer_memset(buf, 0, picture < cut ? 40 : 200, 320 * 240);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(picture, GST_SECOND, 25);
+    GST_BUFFER_DURATION(buf) = GST_SECOND / 25;
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+  }
+  g_signal_emit_by_name(src, "end-of-stream", &ret);
+  gst_object_unref(src);
+  std::string why;
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) /* takes pipe */
+    return ::testing::AssertionFailure() << "writing the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
 /* A decoder may give a frame twice with its stamp (avdec_mpeg4 after a
  * seek, now and then). Here raw frames in Matroska at 25 fps, dark to frame
  * 12, which is given twice, then bright from frame 13 (0.52 s): the repeat
@@ -1276,30 +1314,11 @@ TEST(RenderCuts, FrameGivenTwiceBeforeACutIsDropped)
   Fixture f;
   ASSERT_TRUE(f.make_song("repeat-"));
   const std::string path = tmp_file("montage-render-repeat.mkv");
+  std::vector<int> pictures; /* 0-12, 12 again, 13-39 */
+  for (int picture = 0; picture < 40; picture++)
+    pictures.insert(pictures.end(), picture == 12 ? 2 : 1, picture);
+  ASSERT_TRUE(write_gray_pictures(path, pictures, 13));
   GError *err = nullptr;
-  GstElement *pipe = gst_parse_launch(
-      ("appsrc name=src format=time caps=video/x-raw,format=GRAY8,width=320,height=240,"
-       "framerate=25/1 ! matroskamux ! filesink location=\"" +
-       path + "\"")
-          .c_str(),
-      &err);
-  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
-  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
-  gst_element_set_state(pipe, GST_STATE_PLAYING);
-  for (int k = 0; k < 41; k++) {
-    const int picture = k <= 12 ? k : k - 1;
-    GstBuffer *buf = gst_buffer_new_allocate(nullptr, 320 * 240, nullptr);
-    gst_buffer_memset(buf, 0, picture < 13 ? 40 : 200, 320 * 240);
-    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(picture, GST_SECOND, 25);
-    GST_BUFFER_DURATION(buf) = GST_SECOND / 25;
-    GstFlowReturn ret = GST_FLOW_OK;
-    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
-    gst_buffer_unref(buf);
-  }
-  GstFlowReturn ret = GST_FLOW_OK;
-  g_signal_emit_by_name(src, "end-of-stream", &ret);
-  gst_object_unref(src);
-  ASSERT_TRUE(montage_test::run_to_eos(pipe, 30 * GST_SECOND)); /* takes pipe */
 
   montage::ClipAnalysis clip;
   clip.path = path;
@@ -2117,44 +2136,6 @@ TEST(RenderTimeline, FifoClipIsRefusedAndBlocksNothing)
   if (timeline)
     gst_object_unref(timeline);
   g_unlink(fifo.c_str());
-}
-
-/* Writes raw GRAY8 frames (320x240, 25 fps) to the Matroska file `path`,
- * one per entry of `pictures`: frame k is picture pictures[k], stamped at
- * its time (pictures[k] / 25 s), dark before picture `cut`, bright from it.
- * A picture listed more than once is a frame a decoder gives again. */
-::testing::AssertionResult write_gray_pictures(const std::string &path,
-                                               const std::vector<int> &pictures, int cut)
-{
-  GError *err = nullptr;
-  GstElement *pipe = gst_parse_launch(
-      ("appsrc name=src format=time caps=video/x-raw,format=GRAY8,width=320,height=240,"
-       "framerate=25/1 ! matroskamux ! filesink location=\"" +
-       path + "\"")
-          .c_str(),
-      &err);
-  if (!pipe) {
-    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
-    g_clear_error(&err);
-    return r;
-  }
-  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
-  gst_element_set_state(pipe, GST_STATE_PLAYING);
-  GstFlowReturn ret = GST_FLOW_OK;
-  for (int picture : pictures) {
-    GstBuffer *buf = gst_buffer_new_allocate(nullptr, 320 * 240, nullptr);
-    gst_buffer_memset(buf, 0, picture < cut ? 40 : 200, 320 * 240);
-    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(picture, GST_SECOND, 25);
-    GST_BUFFER_DURATION(buf) = GST_SECOND / 25;
-    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
-    gst_buffer_unref(buf);
-  }
-  g_signal_emit_by_name(src, "end-of-stream", &ret);
-  gst_object_unref(src);
-  std::string why;
-  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) /* takes pipe */
-    return ::testing::AssertionFailure() << "writing the test clip failed: " << why;
-  return ::testing::AssertionSuccess();
 }
 
 /* A frame given three times (dark pictures 0-12, 12 twice more, bright
