@@ -64,6 +64,8 @@ constexpr GstClockTime kDecodeOnLimit = 30 * GST_SECOND;
 /* A hole in the song's timestamps longer than this is filled with silence;
  * shorter ones are decoders' rounding, and samples follow on. */
 constexpr GstClockTime kSongGapTolerance = 20 * GST_MSECOND;
+/* The same in samples at kAudioRate. */
+constexpr guint64 kSongGapToleranceSamples = kSongGapTolerance * kAudioRate / GST_SECOND;
 /* Silence is pushed in pieces of at most this many samples. */
 constexpr guint64 kSilenceChunk = 4800;
 /* A clip pipeline that has not prerolled this long after its turn came. */
@@ -654,11 +656,9 @@ public:
            * resampler a few samples short of the plan's rounded length, and
            * "ends at 76.800 s, 0.000 s before the montage does (damaged or
            * cut short?)" was said of a sound file (a trial's finding). */
-          const guint64 tolerance =
-              gst_util_uint64_scale_round(kSongGapTolerance, kAudioRate, GST_SECOND);
-          if (pending_silence_ > tolerance)
+          if (pending_silence_ > kSongGapToleranceSamples)
             gap(pending_silence_, true);
-          if (pending_silence_ > tolerance)
+          if (pending_silence_ > kSongGapToleranceSamples)
             GST_WARNING("the song %s ends at %.3f s, %.3f s before the plan's end: silence to it",
                         uri_.c_str(), (double)pos_ / kAudioRate,
                         (double)pending_silence_ / kAudioRate);
@@ -681,9 +681,7 @@ public:
         if (!first_pts_.has_value())
           first_pts_ = at;
         const guint64 want = at - std::min(at, *first_pts_);
-        const guint64 tolerance =
-            gst_util_uint64_scale_round(kSongGapTolerance, kAudioRate, GST_SECOND);
-        if (want > pos_ + tolerance && pos_ < total_) {
+        if (want > pos_ + kSongGapToleranceSamples && pos_ < total_) {
           pending_silence_ = std::min(want, total_) - pos_;
           gap(pending_silence_);
           GST_WARNING("the song %s has a hole from %.3f s to %.3f s (damaged?): silence there",
