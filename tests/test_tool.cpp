@@ -544,6 +544,32 @@ TEST(Tool, SongWithoutBeatsOrAudioFails)
   EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
   g_unlink(tone.c_str());
 
+  /* A film (picture and a rhythm-free sound track) given as the song:
+   * said to be a film, as its sound is what was heard. */
+  std::string film = tmp_path("film.mkv");
+  desc = g_strdup_printf("matroskamux name=mux ! filesink location=%s "
+                         "videotestsrc num-buffers=50 ! video/x-raw,width=64,height=48 ! "
+                         "vp8enc deadline=1 ! mux. "
+                         "audiotestsrc wave=sine freq=440 volume=0.5 num-buffers=200 ! "
+                         "audioconvert ! vorbisenc ! mux.",
+                         film.c_str());
+  p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  ASSERT_TRUE(p);
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  m = gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(p), 30 * GST_SECOND,
+                                 (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
+  gst_message_unref(m);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+  r = run_tool({"-m", film, "-o", out, clip});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no beats were detected in the song (the file is a film"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
+  g_unlink(film.c_str());
+
   /* vtest.avi has video only: as a song it has no audio stream. */
   r = run_tool({"-m", vtest, "-o", out, clip});
   EXPECT_EQ(r.status, 1);

@@ -36,6 +36,10 @@ struct Run {
   std::deque<GstSegment> summary_segments;
   GstClockTime stream_start = GST_CLOCK_TIME_NONE; /* stream time of the first buffer */
   GstClockTime stream_end = GST_CLOCK_TIME_NONE;   /* stream time of the end of the last buffer */
+  /* A video stream was exposed while the sound is what we analyse: the
+   * "song" is a film (its sound track is analysed), which an error about
+   * its beats names. */
+  bool video_beside = false;
 };
 
 void on_pad_added(GstElement *, GstPad *pad, gpointer user_data)
@@ -46,9 +50,12 @@ void on_pad_added(GstElement *, GstPad *pad, gpointer user_data)
     caps = gst_pad_query_caps(pad, nullptr);
   const gchar *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
   bool wanted = g_str_has_prefix(name, run->media) && g_str_has_suffix(name, "/x-raw");
+  const bool video = g_str_has_prefix(name, "video/");
   gst_caps_unref(caps);
 
   std::lock_guard<std::mutex> guard(run->lock);
+  if (video && g_str_equal(run->media, "audio"))
+    run->video_beside = true;
   GstPad *sink = gst_element_get_static_pad(run->chain, "sink");
   if (wanted && run->linked && run->all_exposed) {
     /* The next chain of a chained file (decodebin exposes it when the
@@ -798,14 +805,22 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
       /* montagebeat finds no beat in audio quieter than its default
        * silence-threshold, -60 dBFS: said as such, a wrong file or a muted
        * export, not a song without rhythm. */
+      /* A film given as the song (a clip in the wrong argument, or a
+       * music video whose sound is not the music): said, since its sound
+       * track is what was heard. */
+      const char *film = run.video_beside
+                             ? " (the file is a film: its sound track was analysed; give -m the "
+                               "song itself)"
+                             : "";
       if (loudest_db < kSilenceDb)
         g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                    "the song is silent (nowhere louder than %.0f dBFS): choose a file with "
+                    "the song is silent (nowhere louder than %.0f dBFS)%s: choose a file with "
                     "music in it",
-                    kSilenceDb);
+                    kSilenceDb, film);
       else
         g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                    "no beats were detected in the song: choose a song with a steady rhythm");
+                    "no beats were detected in the song%s: choose a song with a steady rhythm",
+                    film);
       ok = false;
     }
     if (out.beat_energy.size() != out.beats.size())
