@@ -489,7 +489,7 @@ TEST(Export, RefusesWhatItCannotState)
   EXPECT_FALSE(export_plan(off_grid.plan, off_grid.song, off_grid.clips, dir + "/cut.fcpxml",
                            ExportOptions(), &err));
   ASSERT_NE(err, nullptr);
-  EXPECT_NE(std::string(err->message).find("segment 2"), std::string::npos) << err->message;
+  EXPECT_NE(std::string(err->message).find("segments[2]"), std::string::npos) << err->message;
   g_clear_error(&err);
 
   Fixture many = fx;

@@ -146,7 +146,7 @@ bool edit_events(const Plan &plan, const SongAnalysis &song, const std::vector<C
   guint64 last_end = 0;
   for (std::size_t i = 0; i < plan.segments.size(); i++) {
     const Segment &seg = plan.segments[i];
-    const std::string where = "segment " + std::to_string(i);
+    const std::string where = "segments[" + std::to_string(i) + "]";
     if (seg.clip >= clips.size())
       return fail_arg(error, where + " refers to clip " + std::to_string(seg.clip) + " of " +
                                  std::to_string(clips.size()) + ".");

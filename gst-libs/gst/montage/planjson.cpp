@@ -264,7 +264,7 @@ bool parse_decision(Reader &r, JsonObject *o, const std::string &where, CutDecis
 
 bool parse_segment(Reader &r, JsonNode *node, std::size_t i, PlanJsonSegment &out)
 {
-  const std::string where = "segment " + std::to_string(i);
+  const std::string where = "segments[" + std::to_string(i) + "]";
   if (!JSON_NODE_HOLDS_OBJECT(node))
     return r.fail(where + " is not an object.");
   JsonObject *o = json_node_get_object(node);

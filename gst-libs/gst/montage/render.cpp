@@ -984,8 +984,9 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
         inpoint[i] < cur->start + before) {
       gchar *note = g_strdup_printf(
           "the dissolve at %.3f s is a cut: its shots have no footage to spare around it (%.3f s "
-          "before the in-point of segment %zu and after the end of segment %zu are needed)",
-          start[i] / (double)GST_SECOND, before / (double)GST_SECOND, i + 1, i);
+          "before the in-point of the segment it starts and after the end of the one it ends "
+          "are needed)",
+          start[i] / (double)GST_SECOND, before / (double)GST_SECOND);
       GST_INFO("%s", note);
       if (notes)
         notes->push_back(note);
