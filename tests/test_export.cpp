@@ -285,6 +285,14 @@ TEST(Timecode, RoundTripsEveryFrameOfAnHour)
   EXPECT_TRUE(is_drop_frame_rate(30000, 1001));
   EXPECT_FALSE(is_drop_frame_rate(30, 1));
   EXPECT_FALSE(is_drop_frame_rate(24000, 1001));
+  /* The same rates unreduced (--fps 60000/2002): the same timecode. */
+  EXPECT_TRUE(is_drop_frame_rate(60000, 2002));
+  EXPECT_TRUE(is_drop_frame_rate(120000, 2002));
+  EXPECT_FALSE(is_drop_frame_rate(0, 1001));
+  EXPECT_EQ(frames_to_timecode(17982, 60000, 2002, true),
+            frames_to_timecode(17982, 30000, 1001, true));
+  EXPECT_EQ(frames_to_timecode(17982, 30000, 1001, true), "00:10:00;00");
+  EXPECT_EQ(frames_to_timecode(35964, 120000, 2002, true), "00:10:00;00");
 }
 
 TEST(Export, FormatFromExtension)

@@ -248,7 +248,12 @@ const char *export_format_extension(ExportFormat format)
 
 bool is_drop_frame_rate(gint fps_n, gint fps_d)
 {
-  return fps_d == 1001 && (fps_n == 30000 || fps_n == 60000);
+  /* Compared as fractions: 60000/2002 is 30000/1001 (a rate given
+   * unreduced, as --fps accepts it). */
+  if (fps_n <= 0 || fps_d <= 0)
+    return false;
+  const gint64 n = (gint64)fps_n * 1001;
+  return n == (gint64)30000 * fps_d || n == (gint64)60000 * fps_d;
 }
 
 namespace
@@ -266,7 +271,7 @@ guint64 dropped_per_minute(gint fps_n, gint fps_d, bool drop)
 {
   if (!drop || !is_drop_frame_rate(fps_n, fps_d))
     return 0;
-  return fps_n == 30000 ? 2 : 4;
+  return timecode_base(fps_n, fps_d) == 30 ? 2 : 4;
 }
 
 } // namespace

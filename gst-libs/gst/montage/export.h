@@ -202,7 +202,8 @@ std::string frames_to_timecode(guint64 frame, gint fps_n, gint fps_d, bool drop)
 bool timecode_to_frames(const std::string &timecode, gint fps_n, gint fps_d, bool drop,
                         guint64 &frame);
 
-/* Whether drop-frame timecode exists at this rate (30000/1001, 60000/1001). */
+/* Whether drop-frame timecode exists at this rate: 30000/1001 or 60000/1001,
+ * compared as fractions (60000/2002 is 30000/1001). FALSE for a rate <= 0. */
 bool is_drop_frame_rate(gint fps_n, gint fps_d);
 
 } // namespace montage
