@@ -1,5 +1,6 @@
 /* GstHarness tests for the montageselect element: switch timing to the frame
- * from a beat meta and from the bpm property, zero-copy forwarding,
+ * from a beat meta (one carried by a later buffer too) and from the bpm
+ * property, a beat pad that stops, zero-copy forwarding,
  * force-key-unit events, min-shot-length, an input dropping out (EOS and no
  * data past the latency), a pad added while playing, the output grid's
  * durations, inputs of another format (at the start and mid-stream), how far
@@ -152,6 +153,25 @@ public:
         MontageBeatInfo info{b, 3.0, FALSE, 0, 120.0, beat_energy};
         montage_buffer_add_beat_meta(buf, &info);
       }
+    ASSERT_EQ(GST_FLOW_OK, gst_harness_push(beat, buf));
+  }
+
+  /* Pushes `duration` of silence at `pts` on the beat pad carrying a beat meta
+   * for each time in `beats` (strength 3, energy beat_energy), wherever
+   * those times are: montagebeat puts a beat it knew late on the next buffer
+   * out, before that buffer's PTS. */
+  void push_audio_at(GstClockTime pts, GstClockTime duration,
+                     const std::vector<GstClockTime> &beats)
+  {
+    const gsize samples = gst_util_uint64_scale(duration, 8000, GST_SECOND);
+    GstBuffer *buf = gst_buffer_new_allocate(NULL, samples * sizeof(float), NULL);
+    gst_buffer_memset(buf, 0, 0, samples * sizeof(float));
+    GST_BUFFER_PTS(buf) = pts;
+    GST_BUFFER_DURATION(buf) = duration;
+    for (GstClockTime b : beats) {
+      MontageBeatInfo info{b, 3.0, FALSE, 0, 120.0, beat_energy};
+      montage_buffer_add_beat_meta(buf, &info);
+    }
     ASSERT_EQ(GST_FLOW_OK, gst_harness_push(beat, buf));
   }
 
@@ -388,6 +408,129 @@ TEST(MontageSelect, SwitchLandsOnTheFrameAfterTheBeatMeta)
     const int want = k < 26 ? first : k < 50 ? second : first;
     EXPECT_EQ(want, shown[k].first) << "frame " << k;
   }
+}
+
+/* montagebeat knew the beat at 1.037 s only after the 10 ms buffer holding
+ * it (1.035-1.045 s) had gone out, and put its meta on the next buffer,
+ * which starts at 1.045 s: after the start of frame 26 (1.040 s), the first
+ * frame at or after the beat. The switch lands on frame 26 all the same; a
+ * beat in its own buffer (2.0 s) lands on its frame as ever. Before, frame
+ * 26 read only the beat buffers starting by 1.040 s, and the switch came a
+ * frame late, at 1.080 s (a new user's trial of the tool's live mode: 9 of
+ * 20 switches, every one a beat 0-5 ms before a frame). Live (the
+ * aggregator's timeout) and not (files: no timeout, the frame waits for the
+ * data). */
+static void beat_carried_by_a_later_buffer(bool live)
+{
+  Mixer m(2, true);
+  /* Room for a frame's four audio buffers in the beat pad's queue whatever
+   * the element reads of them (GstAggregator's latency property). */
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)0, "latency",
+               (GstClockTime)GST_SECOND, NULL);
+  for (GstHarness *h : m.inputs)
+    gst_harness_set_live(h, live);
+  gst_harness_set_live(m.beat, live);
+  const GstClockTime late = 1037 * GST_MSECOND, on_time = 2000 * GST_MSECOND;
+  const GstClockTime chunk = 10 * GST_MSECOND;
+  /* The buffer after the beat's own (1.035-1.045 s). */
+  const GstClockTime carrier = 1045 * GST_MSECOND;
+  GstClockTime audio = 5 * GST_MSECOND; /* where the next audio buffer starts */
+  std::vector<std::pair<int, int>> shown;
+  for (int k = 0; k < 60; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    /* The audio to the end of the frame and a little past. */
+    for (; audio < (k + 1) * kFrame; audio += chunk) {
+      std::vector<GstClockTime> beats;
+      if (audio == carrier)
+        beats.push_back(late);
+      if (on_time >= audio && on_time < audio + chunk)
+        beats.push_back(on_time);
+      m.push_audio_at(audio, chunk, beats);
+    }
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    shown.push_back(m.source_of(out));
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(3u, sw.size());
+  EXPECT_EQ("start", sw[0].reason);
+  EXPECT_EQ("beat", sw[1].reason);
+  EXPECT_EQ(late, sw[1].beat_time);
+  EXPECT_EQ(26 * kFrame, sw[1].running_time) << "the first frame at or after 1.037 s: 1.040 s";
+  EXPECT_EQ("beat", sw[2].reason);
+  EXPECT_EQ(on_time, sw[2].beat_time);
+  EXPECT_EQ(50 * kFrame, sw[2].running_time);
+  const int first = pad_index(sw[0].now), second = pad_index(sw[1].now);
+  for (int k = 0; k < 60; k++)
+    EXPECT_EQ(std::make_pair(k < 26   ? first
+                             : k < 50 ? second
+                                      : first,
+                             k),
+              shown[k])
+        << "frame " << k;
+}
+
+TEST(MontageSelect, BeatCarriedByALaterBufferSwitchesOnItsFrameLive)
+{
+  beat_carried_by_a_later_buffer(true);
+}
+
+TEST(MontageSelect, BeatCarriedByALaterBufferSwitchesOnItsFrameNotLive)
+{
+  beat_carried_by_a_later_buffer(false);
+}
+
+/* The beat pad's data stops 20 ms into frame 10 (0.40-0.42 s, a beat at
+ * 0.41 s in it): with an EOS after it, or none (a live source that stops).
+ * Frames wait for the beats to their end, but never past the beat pad's EOS
+ * or, live, the latency: every frame still comes out (each at the clock's
+ * deadline when the pad has gone silent), and the beat read ahead of frame 10
+ * switches on frame 11, the first at or after it. */
+static void beat_pad_stopping_does_not_stall(bool eos)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  for (int k = 0; k < 20; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    if (k < 10) {
+      m.push_audio(k, {});
+    } else if (k == 10) {
+      m.push_audio_at(10 * kFrame, 20 * GST_MSECOND, {410 * GST_MSECOND});
+      if (eos) {
+        ASSERT_TRUE(gst_harness_push_event(m.beat, gst_event_new_eos()));
+      }
+    }
+    GstBuffer *out = gst_harness_try_pull(m.out());
+    if (!out && !eos && k >= 10) {
+      /* Waiting for beats that do not come: let the latency pass. */
+      ASSERT_TRUE(gst_harness_crank_single_clock_wait(m.out())) << "frame " << k;
+    }
+    if (!out)
+      out = m.pull();
+    ASSERT_NE(nullptr, out) << "the output stalled at frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    EXPECT_EQ(k, m.source_of(out).second);
+    gst_buffer_unref(out);
+  }
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(2u, sw.size());
+  EXPECT_EQ("beat", sw[1].reason);
+  EXPECT_EQ(410 * GST_MSECOND, sw[1].beat_time);
+  EXPECT_EQ(11 * kFrame, sw[1].running_time);
+}
+
+TEST(MontageSelect, BeatPadEndingDoesNotStallTheMix)
+{
+  beat_pad_stopping_does_not_stall(true);
+}
+
+TEST(MontageSelect, BeatPadFallingSilentLiveDoesNotStallTheMix)
+{
+  beat_pad_stopping_does_not_stall(false);
 }
 
 /* Each switch asks downstream for a keyframe on its frame, before it. */

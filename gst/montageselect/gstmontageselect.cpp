@@ -14,7 +14,14 @@
  * MontageBeatMeta on it (gst/montage/beatmeta.h) and forwards nothing from it.
  * Without a beat pad, #GstMontageSelect:bpm makes a regular beat grid from the
  * first output frame. A switch lands on the first output frame at or after the
- * beat (its running time is in [beat, beat + one frame)). How many beats pass
+ * beat (its running time is in [beat, beat + one frame)). A beat montagebeat
+ * knew only after the buffer holding it had gone out rides on the next buffer
+ * out, which may start after that frame (a beat 0-5 ms before a frame, in a
+ * buffer ending after the frame's start): so frame t (t to t + d) is decided
+ * once the beat pad's data reaches its end t + d (or the pad is EOS, or, live,
+ * the latency has passed), and every beat read by then that is at or before t
+ * is the frame's. A beat carried on a buffer starting later still lands on
+ * the next frame decided after it comes. How many beats pass
  * between switches is #GstMontageSelect:beats-per-cut, or with 0 the style's
  * pacing (beats per cut for low, medium and high energy; the energy at a beat
  * is montagebeat's `energy` on its meta: how loud the music is against the
@@ -97,7 +104,9 @@
  * ask an encoder for a keyframe there.
  *
  * ## Live
- * The element reports one output frame of latency on top of its inputs'. An
+ * The element reports one output frame of latency on top of its inputs'
+ * (which also covers the wait for the beats to the frame's end: see Beats;
+ * no more latency than before). An
  * input that stops (EOS, an error upstream, no buffer for more than
  * #GstMontageSelect:grace-frames output frames by the time the latency has
  * passed, or its pad released) is taken out of the choice; if it was on air
@@ -891,7 +900,9 @@ static gboolean gst_montage_select_negotiated_src_caps(GstAggregator *agg, GstCa
   self->state->fps_n = fps_n;
   self->state->fps_d = fps_d;
   GST_OBJECT_UNLOCK(self);
-  /* One output frame: an input's frame for t may start up to a frame before t. */
+  /* One output frame: an input's frame for t may start up to a frame before t;
+   * and the beat pad's data is waited for to the end of frame t, t + d
+   * (take_beats). */
   gst_aggregator_set_latency(agg, frame, frame);
   GST_DEBUG_OBJECT(self, "output %" GST_PTR_FORMAT ", frame %" GST_TIME_FORMAT, caps,
                    GST_TIME_ARGS(frame));
@@ -1041,17 +1052,28 @@ bool ends_before(const Input *in, GstClockTime until)
 
 } // namespace
 
-/* Pops the beat pad's buffers up to t and reads their beats. Returns true when
- * more beat data is needed before frame t can be decided. */
+/* Pops the beat pad's buffers that start before the end of frame f (t + d)
+ * and reads their beats: those at or before t are frame t's, the later ones
+ * wait in state->beats for their frame. Reading to the frame's end, not to
+ * t, finds a beat before t that montagebeat knew only after the buffer
+ * holding it had gone out: it rides on the next buffer out (beatmeta.h),
+ * which may start after t (a beat 0-5 ms before a frame, in a buffer ending
+ * after the frame's start). Returns true when more beat data is needed before
+ * frame t can be decided: the pad's data does not reach the frame's end yet
+ * (and the pad has data, not EOS). The wait is within the element's latency
+ * of one output frame (negotiated_src_caps); when live and the beats come
+ * later still, the frame is decided at the timeout without them, and a beat
+ * read after its frame lands on the next frame decided. */
 static bool take_beats(GstMontageSelect *self, Frame &f)
 {
   SelectState *state = self->state;
   GstAggregatorPad *pad = GST_AGGREGATOR_PAD(f.beat);
   Input *in = f.beat->input;
+  const GstClockTime frame_end = f.t + f.d;
   GstBuffer *buf;
   while ((buf = gst_aggregator_pad_peek_buffer(pad))) {
     const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
-    if (GST_CLOCK_TIME_IS_VALID(start) && start > f.t) {
+    if (GST_CLOCK_TIME_IS_VALID(start) && start >= frame_end) {
       gst_buffer_unref(buf);
       break;
     }
@@ -1084,8 +1106,8 @@ static bool take_beats(GstMontageSelect *self, Frame &f)
     }
     gst_buffer_unref(buf);
   }
-  return !gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad) &&
-         in->seen_data && in->covered_end <= f.t;
+  return !gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad) && in->seen_data &&
+         in->covered_end < frame_end;
 }
 
 /* Pops an input's buffers that start before the frame's middle f.m, keeping
@@ -1304,10 +1326,15 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   f.m = f.t + f.d / 2;
   f.grace = f.settings.grace_frames * f.d;
 
-  /* Take what the inputs delivered up to t. */
+  /* Take what the inputs delivered up to t: the beats first. While they do
+   * not reach the frame's end, the video inputs' frames stay queued, so that
+   * the aggregator calls again as soon as the beat data comes (it calls once
+   * every pad has a buffer): with those frames taken, the frame would wait
+   * for the inputs' next frames as well, a frame period later, or for ever
+   * where an input sends its next frame only after this one is out. */
+  if (f.beat && take_beats(self, f) && !timeout)
+    return GST_AGGREGATOR_FLOW_NEED_DATA;
   bool need = false;
-  if (f.beat)
-    need = take_beats(self, f) || need;
   for (GstMontageSelectPad *p : f.pads)
     if (!p->input->is_beat && !p->input->released)
       need = take_video(self, f, p) || need;
