@@ -42,6 +42,12 @@ TEST(Encoder, ProbeRejectsMissingAndFailingEncoders)
   g_clear_error(&err);
   EXPECT_FALSE(montage::probe_h264_encoder("no-such-encoder", &err));
   ASSERT_NE(err, nullptr);
+  /* Said as not installed (it named the probe's own videotestsrc and
+   * fakesink, which mean nothing to a user). */
+  EXPECT_NE(std::string(err->message).find("no element named no-such-encoder is installed"),
+            std::string::npos)
+      << err->message;
+  EXPECT_EQ(std::string(err->message).find("videotestsrc"), std::string::npos) << err->message;
   g_clear_error(&err);
   /* Fails on frame 6: a 10-frame probe catches it. */
   EXPECT_FALSE(montage::probe_h264_encoder("montagetestfailenc", &err, 10));

@@ -84,8 +84,15 @@ bool probe_h264_encoder(const std::string &factory, GError **error, guint n_fram
   GstElement *enc = gst_element_factory_make(factory.c_str(), nullptr);
   GstElement *sink = gst_element_factory_make("fakesink", nullptr);
   if (!src || !convert || !capsfilter || !sink || !enc) {
-    g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-                "cannot create %s (or videotestsrc/videoconvert/fakesink)", factory.c_str());
+    if (!enc)
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "no element named %s is installed (gst-inspect-1.0 lists the encoders there are)",
+                  factory.c_str());
+    else
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "cannot test %s: GStreamer's core elements videotestsrc, videoconvert, "
+                  "capsfilter or fakesink are missing (install gstreamer1.0-plugins-base)",
+                  factory.c_str());
     for (GstElement *e : {src, convert, capsfilter, enc, sink})
       if (e)
         gst_object_unref(gst_object_ref_sink(e));
