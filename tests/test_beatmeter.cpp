@@ -188,3 +188,36 @@ TEST(BeatMeter, ConfidenceIsHighOnlyWhereOneBarStandsOut)
   meter_of(std::vector<double>(7, 1.0), std::vector<double>(7, 0.0), per_bar, 0, {}, {}, &none);
   EXPECT_EQ(none, 0.0) << "under 8 beats: no meter";
 }
+
+/* harmonic_parity(): the parity of the counts the chords change on, where
+ * it stands out; nothing from a change on every beat, from a click track's
+ * noise-sized changes, or from under 8 beats. Counted by `number` across a
+ * gap, not by index. */
+TEST(BeatMeter, ChordChangesOnOneParityNameIt)
+{
+  const std::vector<long> c = iota_counts(64);
+  EXPECT_EQ(harmonic_parity(accents(c, 2, 0, 0.6), c), 0);
+  EXPECT_EQ(harmonic_parity(accents(c, 2, 1, 0.6), c), 1);
+  EXPECT_EQ(harmonic_parity(accents(c, 2, 1, 0.6)), 1) << "counts by index";
+  EXPECT_EQ(harmonic_parity(std::vector<double>(64, 0.5), c), -1)
+      << "the same change on every beat";
+
+  /* A click track's chord change: 0.03-0.10 on every beat, a little more
+   * on one parity; the least standard deviation keeps it from counting. */
+  std::uint32_t lcg = 777;
+  std::vector<double> clicks;
+  for (long k : c) {
+    lcg = lcg * 1664525u + 1013904223u;
+    clicks.push_back(0.03 + 0.05 * (double)(lcg >> 8) / (double)(1u << 24) +
+                     (k % 2 == 0 ? 0.02 : 0.0));
+  }
+  EXPECT_EQ(harmonic_parity(clicks, c), -1) << "noise-sized changes";
+  EXPECT_EQ(harmonic_parity(accents(iota_counts(7), 2, 0, 0.6)), -1) << "under 8 beats";
+
+  /* Three beats missing after count 29: the counts after it are odd where
+   * the index is even. Chords change on even counts throughout. */
+  std::vector<long> gap = iota_counts(30);
+  for (long k = 33; k < 90; k++)
+    gap.push_back(k);
+  EXPECT_EQ(harmonic_parity(accents(gap, 2, 0, 0.6), gap), 0);
+}

@@ -47,6 +47,22 @@ std::vector<long> beat_numbers(const std::vector<GstClockTime> &beats);
  * sqrt(4.5 / n)). */
 guint harmonic_meter(std::vector<double> harmony, const std::vector<long> &number = {});
 
+/* The parity (0 or 1) of the beat counts (`number`, beat_numbers(); empty:
+ * the index) on which the chords change more, where that parity's mean
+ * z-scored chord change (`harmony`, as meter_of()'s; its standard
+ * deviation floored as there) stands out from the other parity's by at
+ * least 3 standard errors (the mean over the one parity less that over the
+ * other, over sqrt(1/n_on + 1/n_off)); -1 where neither does, or with fewer
+ * than 8 beats. Chords change on beats far more often than between them
+ * (M. Goto, "An audio-based real-time beat tracking system for music with
+ * or without drum-sounds", J. New Music Research 30(2), 2001: the
+ * chord-change cue of the quarter-note level), so of beats tracked at twice
+ * the tempo, the parity the chords change on holds the beats. The beat
+ * tracker uses it where a tempo range halves the level (BeatTrackerConfig::
+ * min_bpm). Two chords a bar at the right level show the same asymmetry:
+ * this says which half, not whether to halve. */
+int harmonic_parity(std::vector<double> harmony, const std::vector<long> &number = {});
+
 /* The meter and bar positions from the three accents: the meter and phase
  * with the most accent (bass_acc + novelty + 5 * harmony, z-scores) on the
  * bar's first beat against the others (3 must win by 0.1 z-units), or
