@@ -836,6 +836,49 @@ TEST(BeatTracker, TempoRangeChoosesTheLevel)
   }
 }
 
+/* Clicks at 160 a minute, the even ones louder, over a chord (three
+ * tones, three harmonics each) whose root moves a semitone and back every
+ * two clicks, on the odd ones: a song at 80 BPM whose beats are the odd
+ * clicks, where the chords change, and whose eighth-note "and"s are
+ * accented (train_filled_with_cash's shape). The whole range reads 160
+ * (every click); a range of 60-100 must take every other click, and
+ * the onsets alone put those on the loud "and"s: every beat was on an even
+ * click. The chord changes (Goto 2001) put them on the odd clicks. Where
+ * the chords change on the loud clicks, the beats stay there. */
+TEST(BeatTracker, TempoRangeHalvingTheLevelKeepsTheBeatsTheChordsChangeOn)
+{
+  const guint rate = 44100;
+  for (int chord_on : {1, 0}) {
+    ClickTrack ct = make_clicks(rate, 160, 0.5, 40.0, 2);
+    const double period = 60.0 / 160, first_change = 0.5 + chord_on * period;
+    for (std::size_t i = (std::size_t)(0.5 * rate); i < ct.samples.size(); i++) {
+      const double t = (double)i / rate;
+      const long span = (long)std::floor((t - first_change) / (2 * period));
+      const double root = 261.63 * (span % 2 == 0 ? 1.0 : std::pow(2.0, 1.0 / 12.0));
+      double v = 0;
+      for (double ratio : {1.0, std::pow(2.0, 4.0 / 12.0), std::pow(2.0, 7.0 / 12.0)})
+        for (int h = 1; h <= 3; h++)
+          v += std::sin(2 * M_PI * root * ratio * h * t) / h;
+      ct.samples[i] += (float)(0.03 * v);
+    }
+    BeatTrackerConfig config;
+    config.min_bpm = 60.0;
+    config.max_bpm = 100.0;
+    BeatTracker bt(rate, config);
+    push_all(bt, ct.samples);
+    SongAnalysis song = bt.finish();
+    const std::string what =
+        std::string("chords changing on the ") + (chord_on ? "odd" : "even") + " clicks";
+    EXPECT_NEAR(song.bpm, 80.0, 1.6) << what;
+    std::vector<std::size_t> idx = match_beats(song.beats, ct.clicks);
+    ASSERT_GT(idx.size(), 40u) << what;
+    std::size_t on_chords = 0;
+    for (std::size_t k : idx)
+      on_chords += (int)(k % 2) == chord_on;
+    EXPECT_EQ(on_chords, idx.size()) << what;
+  }
+}
+
 TEST(BeatTracker, BpmFromBeatsSkipsAMissedBeat)
 {
   std::vector<GstClockTime> beats;

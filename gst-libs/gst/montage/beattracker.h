@@ -135,7 +135,12 @@ struct BeatTrackerConfig {
    * carry as much onset as its beats reads as 180); a user who knows the
    * tempo removes the octave choice with a range of less than an octave
    * around it, as beat trackers with a tempo range (madmom's min_bpm and
-   * max_bpm, librosa's start_bpm) let their users do. */
+   * max_bpm, librosa's start_bpm) let their users do. Offline, a range
+   * under the whole-range tempo that holds half of it keeps every other
+   * beat of the whole-range reading, those the chords change on, where the
+   * chord changes tell (a song read at 180 whose "and"s are accented gets
+   * its beats at 90, not its off-beats); else the tempo is sought within
+   * the range (docs/montagebeat.md, "Tempo range"). */
   double min_bpm = 40.0;
   double max_bpm = 240.0;
 };
