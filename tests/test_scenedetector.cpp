@@ -9,6 +9,7 @@
 #include <cmath>
 #include <deque>
 #include <set>
+#include <utility>
 #include <vector>
 
 using montage::AnalysisViewBuilder;
@@ -481,16 +482,24 @@ TEST(AnalysisViewBuilder, YuvViewIsTwoTapsOnTheNearestRow)
                 : cv::saturate_cast<guint8>(v * 255.0 / 224.0 + 128.0 - 128.0 * 255.0 / 224.0);
   };
   cv::RNG rng(29);
-  for (const cv::Size size : {cv::Size(1921, 1081), cv::Size(641, 361), cv::Size(200, 90)}) {
+  /* Views 256, 200, 203 and 250 wide: the sampling loop's last pixels of a
+   * row are handled on their own when the width is not a multiple of 4. */
+  const std::pair<cv::Size, int> cases[] = {{cv::Size(1921, 1081), 256},
+                                            {cv::Size(641, 361), 256},
+                                            {cv::Size(200, 90), 256},
+                                            {cv::Size(203, 91), 256},
+                                            {cv::Size(1921, 1081), 250}};
+  for (const auto &[size, max_width] : cases) {
     const cv::Size csize((size.width + 1) / 2, (size.height + 1) / 2);
     cv::Mat y(size, CV_8UC1), u(csize, CV_8UC1), v(csize, CV_8UC1);
     rng.fill(y, cv::RNG::UNIFORM, 0, 256);
     rng.fill(u, cv::RNG::UNIFORM, 0, 256);
     rng.fill(v, cv::RNG::UNIFORM, 0, 256);
-    AnalysisViewBuilder builder;
+    AnalysisViewBuilder builder(max_width);
     cv::Mat hsv;
     ASSERT_TRUE(builder.build(FrameView::yuv_planar(y, u, v), hsv));
     const cv::Size out = builder.analysis_size(size);
+    ASSERT_EQ(out.width, std::min(size.width, max_width));
     cv::Mat ycrcb(out, CV_8UC3), luma(out, CV_8UC1);
     for (int oy = 0; oy < out.height; oy++)
       for (int ox = 0; ox < out.width; ox++) {
