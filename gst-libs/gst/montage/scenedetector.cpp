@@ -207,9 +207,12 @@ void AnalysisViewBuilder::sample_yuv(const FrameView &frame, cv::Size size)
     }
     const guint8 *yr = frame.y.ptr<guint8>(ly_[oy]), *yr2 = yr + luma_step;
     guint8 *out = ycrcb_.ptr<guint8>(oy), *lum = y_.ptr<guint8>(oy);
+    /* The pixel loops are unrolled 4 times: their loop counting and
+     * pointer steps (4 pointers) were 6 of 28 instructions a pixel. */
     if (planar) {
       const guint8 *ur = frame.u.ptr<guint8>(cy_[oy]), *ur2 = ur + chroma_step;
       const guint8 *vr = frame.v.ptr<guint8>(cy_[oy]), *vr2 = vr + chroma_step;
+#pragma GCC unroll 4
       for (int ox = 0; ox < size.width; ox++, out += 3) {
         const ptrdiff_t l = lx0[ox], c = cx0[ox];
         const guint8 yv = kRange.luma[(size_t)yr[l] + yr2[l]];
@@ -221,6 +224,7 @@ void AnalysisViewBuilder::sample_yuv(const FrameView &frame, cv::Size size)
       const guint8 *cr = frame.uv.ptr<guint8>(cy_[oy]);
       const guint8 *ur = cr + u_off, *ur2 = ur + 2 * chroma_step;
       const guint8 *vr = cr + v_off, *vr2 = vr + 2 * chroma_step;
+#pragma GCC unroll 4
       for (int ox = 0; ox < size.width; ox++, out += 3) {
         const ptrdiff_t l = lx0[ox], c = 2 * (ptrdiff_t)cx0[ox];
         const guint8 yv = kRange.luma[(size_t)yr[l] + yr2[l]];
