@@ -1678,6 +1678,51 @@ TEST(MontageScene, RunningFeaturesOfAShotCutOnAFlashStartAfterIt)
   }
 }
 
+/* The running features on the frames' meta carry the colour histogram of
+ * the sharpest measured frame so far (best-inpoint), as the shot's own
+ * features do: here each shot gets sharper and changes hue frame by frame,
+ * so its sharpest frame is its last measured one, and the last meta of each
+ * shot holds that frame's histogram, the one its montage-shot message
+ * gives, while the shot's first metas hold other histograms. */
+TEST(MontageScene, RunningFeaturesHistogramIsTheSharpestFramesSoFar)
+{
+  const int n = 48, cut = 24;
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+  auto make = [&](int i) {
+    const int shot = i >= cut ? 1 : 0, t = i - shot * cut;
+    const std::vector<guint8> bgr = maker.picture(shot, 0);
+    cv::Mat picture(240, 320, CV_8UC3, const_cast<guint8 *>(bgr.data())), hsv, out;
+    cv::cvtColor(picture, hsv, cv::COLOR_BGR2HSV);
+    /* Hues packed into 0-44 and turned 5 a frame (159 at most: no wrap to
+     * 0, which would score as a cut), so that a histogram (8 hue bins)
+     * tells frames 3 apart. */
+    hsv.forEach<cv::Vec3b>([&](cv::Vec3b &p, const int *) { p[0] = p[0] / 4 + 5 * t; });
+    cv::cvtColor(hsv, out, cv::COLOR_HSV2BGR);
+    /* Blurred less and less: sharper each frame. */
+    const int k = 2 * std::max(0, 12 - t / 2) + 1;
+    if (k > 1)
+      cv::GaussianBlur(out, out, cv::Size(k, k), 0);
+    return maker.make_from_bgr(std::vector<guint8>(out.datastart, out.dataend), i * kFrame);
+  };
+  const ElementRun run = run_element(maker, n, make);
+  expect_only_cuts_at(run, {cut}, n);
+  ASSERT_EQ(run.summary_shots.size(), 2u);
+  for (guint index : {0u, 1u}) {
+    SCOPED_TRACE(index);
+    const montage::ShotFeatures &want = run.summary_shots[index].features;
+    std::vector<montage::ShotProgress> metas;
+    for (const montage::ShotProgress &p : run.progress)
+      if (p.index == index)
+        metas.push_back(p);
+    ASSERT_GE(metas.size(), 3u);
+    const montage::ShotFeatures &last = metas.back().features;
+    EXPECT_EQ(last.best_inpoint, want.best_inpoint);
+    EXPECT_GT(last.best_inpoint, metas.front().features.best_inpoint) << "the premise";
+    EXPECT_EQ(last.histogram, want.histogram);
+    EXPECT_NE(metas.front().features.histogram, want.histogram) << "the premise";
+  }
+}
+
 /* A fast pan (a contrasty texture sliding 20, 32 or 40 px a frame at 320 px
  * wide, after a still start) is no cut with the default properties, and a
  * hard cut three frames after the camera stops is found at its frame.
