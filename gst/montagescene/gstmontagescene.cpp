@@ -154,7 +154,12 @@ struct FrameMeasure {
   double motion = -1.0; /* < 0: no previous frame to compare with */
   double sharpness = 0.0, brightness = 0.0, contrast = 0.0, colourfulness = 0.0;
   GstClockTime timestamp = GST_CLOCK_TIME_NONE; /* stream time */
-  std::vector<float> histogram;
+  /* A copy of the frame's analysis view (HSV), kept while the frame is
+   * held: its colour histogram is computed when the frame leaves, and only
+   * when it is the sharpest frame of the shot's account so far
+   * (accumulate()), where it was computed for every measured frame (6 %
+   * of the element's instructions; docs/montagescene.md). */
+  cv::Mat hsv;
 };
 
 /* A held buffer and, once decided, what to do with it. */
@@ -206,6 +211,9 @@ struct SceneState {
   std::unique_ptr<montage::ShotDetector> detector;
   bool luma_only = false;
   cv::Mat hsv;
+  /* Views of frames that have left (FrameMeasure::hsv), for the next
+   * measured frames to copy into without allocating. */
+  std::vector<cv::Mat> spare_views;
   std::deque<Held> held; /* frames in the look-ahead, oldest first */
   /* Serialized events that arrived after the last held frame (or after
    * other such events), waiting for the next frame or a drain. */
@@ -345,7 +353,7 @@ void assign_verdicts(SceneState *state)
 
 /* Takes the detector's measures of the frame it was just given, when it is
  * one of the kShotFeaturesEvery-th (ShotDetectorSettings::features_every),
- * and the colour histogram of that frame. */
+ * and a copy of its analysis view for its colour histogram. */
 void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
 {
   const montage::FrameFeatures &f = state->detector->last_features();
@@ -356,7 +364,11 @@ void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
   m.brightness = f.brightness;
   m.contrast = f.contrast;
   m.colourfulness = f.colourfulness;
-  m.histogram = montage::shot_histogram(state->hsv);
+  if (!state->spare_views.empty()) {
+    m.hsv = std::move(state->spare_views.back());
+    state->spare_views.pop_back();
+  }
+  state->hsv.copyTo(m.hsv);
   m.timestamp = stream_time;
   m.valid = true;
 }
@@ -417,7 +429,7 @@ void accumulate(Progress &p, FrameMeasure &m)
   if (m.sharpness > p.best_sharp) {
     p.best_sharp = m.sharpness;
     f.best_inpoint = m.timestamp;
-    f.histogram = std::move(m.histogram);
+    f.histogram = montage::shot_histogram(m.hsv);
   }
 }
 
@@ -475,6 +487,10 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
       h.measure.motion = -1.0;
     if (!v.excursion && !(timed && h.measure.timestamp < clean_from))
       accumulate(state->progress, h.measure);
+    /* The look-ahead holds a few measured frames at a time (one in
+     * kShotFeaturesEvery): keep as many views as it can need. */
+    if (state->spare_views.size() < 8)
+      state->spare_views.push_back(std::move(h.measure.hsv));
     if (state->progress.shot.frames > 0) {
       buf = gst_buffer_make_writable(buf);
       montage::shot_features_meta_add(buf, state->progress.shot);
@@ -704,6 +720,7 @@ static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
   state->have_info = false;
   set_latency_rate(GST_MONTAGE_SCENE(trans), nullptr, nullptr);
   state->hsv.release();
+  state->spare_views.clear();
   return TRUE;
 }
 
