@@ -2474,16 +2474,21 @@ TEST(Tool, PlanJsonCarriesTheRendersNotes)
   EXPECT_NE(said.find(plan.render_notes[0]), std::string::npos) << said << "\n"
                                                                 << plan.render_notes[0];
   /* Each such segment is written as the file has it: a cut (it said
-   * "dissolve" with the note beside it). The note names it: "... the
-   * in-point of segment N ...", N counted from 1. */
+   * "dissolve" with the note beside it). The note names it by its time,
+   * "the dissolve at 1.600 s", the start of the segment it begins (it
+   * numbered segments from 1, where the file's array counts from 0). */
   for (const std::string &note : plan.render_notes) {
-    const size_t at = note.find("in-point of segment ");
+    const size_t at = note.find("the dissolve at ");
     ASSERT_NE(at, std::string::npos) << note;
-    const size_t n = std::stoul(note.substr(at + strlen("in-point of segment ")));
-    ASSERT_TRUE(n >= 1 && n <= plan.segments.size()) << note;
-    ASSERT_TRUE(plan.segments[n - 1].has_decision);
-    EXPECT_EQ(plan.segments[n - 1].decision.transition, montage::Transition::kCut) << note;
-    EXPECT_EQ(plan.segments[n - 1].decision.transition_duration, 0u) << note;
+    const double t = g_ascii_strtod(note.c_str() + at + strlen("the dissolve at "), nullptr);
+    const montage::PlanJsonSegment *seg = nullptr;
+    for (const montage::PlanJsonSegment &s : plan.segments)
+      if (std::fabs((double)s.segment.start / GST_SECOND - t) < 0.0006)
+        seg = &s;
+    ASSERT_NE(seg, nullptr) << note;
+    ASSERT_TRUE(seg->has_decision);
+    EXPECT_EQ(seg->decision.transition, montage::Transition::kCut) << note;
+    EXPECT_EQ(seg->decision.transition_duration, 0u) << note;
   }
   g_unlink(style.c_str());
   g_unlink(json.c_str());
