@@ -347,6 +347,8 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
   EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
   EXPECT_EQ(keys.duration, full.duration);
   EXPECT_EQ(full_stats.frames_decoded, 300u);
+  EXPECT_EQ(full_stats.pipelines, 1u);
+  EXPECT_EQ(full_stats.seeks, 0u) << "full decoding reads on from the preroll";
   EXPECT_TRUE(key_stats.keyframe_path);
   EXPECT_EQ(key_stats.keyframes, 12u) << "one keyframe per 25 frames";
   EXPECT_LT(key_stats.frames_decoded, full_stats.frames_decoded / 2)
@@ -546,6 +548,8 @@ TEST(ClipAnalysis, ParallelRefinementGivesTheSameShots)
   ASSERT_TRUE(one_stats.keyframe_path);
   EXPECT_EQ(frames_of(one), (std::vector<long>{60, 120, 180, 240}));
   EXPECT_EQ(one_stats.refined_ranges, 5u) << "four runs around the cuts and the tail GOP";
+  EXPECT_EQ(one_stats.pipelines, 1u) << "the keyframe pass's pipeline refines the runs too";
+  EXPECT_EQ(one_stats.seeks, 1u) << "one seek to the first run, then forward";
   for (guint n : {2u, 3u}) {
     SCOPED_TRACE(std::to_string(n) + " pipelines");
     montage::ClipAnalysis many;
@@ -554,6 +558,12 @@ TEST(ClipAnalysis, ParallelRefinementGivesTheSameShots)
     ASSERT_TRUE(analyse(path, o, kKeyframes, many, many_stats));
     EXPECT_TRUE(many_stats.keyframe_path);
     EXPECT_EQ(many_stats.refined_ranges, one_stats.refined_ranges);
+    EXPECT_EQ(many_stats.pipelines, n) << "one more pipeline per extra refinement decoder";
+    /* The first pipeline seeks to each unit it takes from the end (four
+     * units: the tail run goes with the run before it); the others read
+     * forward without a seek. */
+    EXPECT_GE(many_stats.seeks, 1u);
+    EXPECT_LE(many_stats.seeks, 4u);
     montage_test::expect_same_clip(many, one);
   }
 }

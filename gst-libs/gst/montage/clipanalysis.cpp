@@ -1079,6 +1079,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
                               : ClipAnalysePath::kKeyframes;
   bool keyframes = route == ClipAnalysePath::kKeyframes;
   meter.stage(keyframes ? kKeyframePassShare : 1.0);
+  st.pipelines++;
   if (!dec->open(uri_s, options.stall_timeout,
                  keyframes ? Decoder::Feed::kKeys : Decoder::Feed::kAll,
                  keyframes ? std::function<void(const Views &)>(coarse) : consume, error))
@@ -1115,6 +1116,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       key_samples.clear();
       key_times_differ = false;
       dec->keys_again_gop_starts_only();
+      st.seeks++;
       if (!dec->pass(true, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
         return false;
     }
@@ -1134,6 +1136,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     dec = std::make_unique<Decoder>();
     meter.stage(1.0);
     dec->progress = meter.by_position();
+    st.pipelines++;
     if (!dec->open(uri_s, options.stall_timeout, Decoder::Feed::kAll, consume, error))
       return false;
     lap(st.open_time);
@@ -1480,6 +1483,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         w.dec = extra.back().get();
         w.dec->select([&claim, me = w.me](size_t k) { return claim(me, k); }, limits, stamps);
         w.dec->decoder_threads = std::max(1u, g_get_num_processors() / (guint)workers);
+        st.pipelines++;
         threads.emplace_back([&w, &fine, &close_run, &uri_s, &options]() {
           auto consumer = [&w, &fine](const Views &v) { fine(w, v); };
           w.ok = w.dec->open(uri_s, options.stall_timeout, Decoder::Feed::kSelected, consumer,
@@ -1489,6 +1493,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         });
       }
       auto seek_pass = [&](size_t first) {
+        st.seeks++;
         lead.ok = dec->pass(
             true, GST_SEEK_FLAG_ACCURATE, first > 1 ? keys[first - 1].ts : 0, GST_CLOCK_TIME_NONE,
             [&](const Views &v) { fine(lead, v); }, &lead.error);
@@ -1562,6 +1567,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       dec = std::make_unique<Decoder>();
       meter.stage(1.0);
       dec->progress = meter.by_position();
+      st.pipelines++;
       if (!dec->open(uri_s, options.stall_timeout, Decoder::Feed::kAll, consume, error))
         return false;
       lap(st.open_time);

@@ -145,6 +145,18 @@ struct ClipAnalyseStats {
   guint64 frames_decoded = 0;
   guint keyframes = 0;        /* keyframes decoded in the first pass (also when given up) */
   guint refined_ranges = 0;   /* runs of GOPs decoded frame by frame */
+  /* Counted work (what a clip costs besides its frames): the decoding
+   * pipelines built, each typefinding the file and setting up its demuxer,
+   * parser and decoder (full decoding: 1; the keyframe path: 1, its
+   * keyframe pass's pipeline reused for the refinement, plus one per other
+   * refinement pipeline, see refine_decoders; one more wherever a path is
+   * given up for full decoding), not counting the GstDiscoverer run that
+   * reads stated_duration (one per clip on every path); and the flushing
+   * seeks sent to them (full decoding: 0; the keyframe path: one per unit
+   * of runs its first pipeline takes from the end of the file, or one when
+   * that pipeline reads the runs forward alone, plus one where the keyframe
+   * pass is made again with GOP starts alone). */
+  guint pipelines = 0, seeks = 0;
   /* Wall time (ns, monotonic clock) of each stage: building the pipeline and
    * prerolling it (typefinding, demuxer set-up, the first frame); the
    * keyframe pass (0 in full decoding); the refinement pass, its pipelines
