@@ -1076,3 +1076,59 @@ TEST(ClipAnalysis, FrameGivenThreeTimesIsAnalysedOnce)
   EXPECT_EQ(clip.cuts[0], 13 * frame);
   EXPECT_EQ(clip.shots.back().end, 40 * frame);
 }
+
+/* The rule on frame spacings: a share of them far from their median says
+ * the rate varies; rounding, a few dropped frames and frames sharing stamps
+ * in pairs do not. */
+TEST(ClipAnalysis, FrameSpacingVariesOnlyWhereManyFramesAreOffTheMedian)
+{
+  const GstClockTime f = GST_SECOND / 30;
+  std::vector<GstClockTime> even(60, f), rounded, dropped(60, f), pairs(60, 2 * f), two_rates;
+  for (int k = 0; k < 60; k++)
+    rounded.push_back(k % 3 == 0 ? 34 * GST_MSECOND : 33 * GST_MSECOND);
+  for (int k = 0; k < 60; k += 10)
+    dropped[(std::size_t)k] = 2 * f;
+  for (int k = 0; k < 60; k++)
+    two_rates.push_back(k < 30 ? f : 2 * f);
+  EXPECT_FALSE(montage::frame_spacing_varies(even));
+  EXPECT_FALSE(montage::frame_spacing_varies(rounded)) << "Matroska's ms rounding";
+  EXPECT_FALSE(montage::frame_spacing_varies(dropped)) << "one frame in ten dropped";
+  EXPECT_FALSE(montage::frame_spacing_varies(pairs)) << "stamps shared in pairs";
+  EXPECT_TRUE(montage::frame_spacing_varies(two_rates));
+  EXPECT_FALSE(montage::frame_spacing_varies(
+      std::vector<GstClockTime>(two_rates.begin(), two_rates.begin() + 20)))
+      << "too few spacings to tell";
+  EXPECT_FALSE(montage::frame_spacing_varies({}));
+}
+
+/* A clip whose frames come at 25 fps, then at 12.5, with 25/1 in its caps:
+ * reported as variable (0/1), where its nominal 25/1 made the exports count
+ * source frames past its end. The same frames at an even 25 fps keep 25/1. */
+TEST(ClipAnalysis, ClipWhoseFramesChangeRateIsVariable)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  cv::Mat a(240, 320, CV_8UC3);
+  cv::randu(a, cv::Scalar(0, 0, 0), cv::Scalar(90, 255, 120));
+  const std::vector<cv::Mat> frames(80, a);
+  const GstClockTime frame = GST_SECOND / 25;
+  std::vector<GstClockTime> two_rates, even;
+  for (int k = 0; k < 80; k++) {
+    two_rates.push_back(k < 40 ? k * frame : (40 + 2 * (k - 40)) * frame);
+    even.push_back(k * frame);
+  }
+  const std::string variable = tmp.add("two-rates.mkv"), constant = tmp.add("even.mkv");
+  const char *tail = "videoconvert ! video/x-raw,format=I420 ! matroskamux";
+  ASSERT_TRUE(encode_frames(frames, variable, two_rates, tail));
+  ASSERT_TRUE(encode_frames(frames, constant, even, tail));
+  montage::ClipAnalysis clip;
+  montage::ClipAnalyseStats stats;
+  ASSERT_TRUE(analyse(variable, {}, kFull, clip, stats));
+  EXPECT_EQ(clip.fps_n, 0);
+  EXPECT_EQ(clip.fps_d, 1);
+  /* The last frame starts at 118 frames and lasts one frame of the caps. */
+  EXPECT_EQ(clip.duration, 119 * frame);
+  ASSERT_TRUE(analyse(constant, {}, kFull, clip, stats));
+  EXPECT_EQ(clip.fps_n, 25);
+  EXPECT_EQ(clip.fps_d, 1);
+}

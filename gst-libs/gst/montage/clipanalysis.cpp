@@ -343,6 +343,12 @@ public:
     std::nth_element(intervals_.begin(), mid, intervals_.end());
     return *mid;
   }
+  /* The spacings median_frame_interval() takes its median of. */
+  std::vector<GstClockTime> frame_intervals()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return intervals_;
+  }
   std::function<void(GstClockTime, GstClockTime)> progress;
   /* Set before open(): the video decoder's "max-threads" (libav's
    * decoders), 0 leaving the decoder's own choice. */
@@ -967,6 +973,22 @@ void clip_frame_rate(gint caps_n, gint caps_d, GstClockTime median_interval, gin
       d = cd;
     }
   }
+}
+
+bool frame_spacing_varies(std::vector<GstClockTime> intervals)
+{
+  if (intervals.size() < kVariableRateMinIntervals)
+    return false;
+  auto mid = intervals.begin() + (long)intervals.size() / 2;
+  std::nth_element(intervals.begin(), mid, intervals.end());
+  const GstClockTime median = *mid;
+  if (median == 0)
+    return false;
+  std::size_t off = 0;
+  for (GstClockTime i : intervals)
+    if ((double)(i > median ? i - median : median - i) > kVariableRateSpread * (double)median)
+      off++;
+  return (double)off > kVariableRateShare * (double)intervals.size();
 }
 
 gchar *local_file_uri(const std::string &path, GError **error)
@@ -1685,6 +1707,19 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
           shots.back().end = end;
         out.duration = end;
       }
+    }
+    /* A rate the frames do not keep (a phone's variable rate, a clip
+     * joined from parts at two rates) is reported as variable, 0/1: the
+     * exports then count its source times on the edit's grid, as for a
+     * clip without a rate, where counting frames at the caps' nominal rate
+     * named frames past the clip's end (a new user's trial: 270 frames,
+     * 24 fps then 12 fps, "24000/1001" in its caps; an EDL source time of
+     * frame 280). */
+    if (out.fps_n > 0 && frame_spacing_varies(dec->frame_intervals())) {
+      GST_INFO("%s: frame spacing varies: variable frame rate (caps %d/%d)", path.c_str(),
+               out.fps_n, out.fps_d);
+      out.fps_n = 0;
+      out.fps_d = 1;
     }
   }
   if (!GST_CLOCK_TIME_IS_VALID(out.duration) || out.duration == 0 || shots.empty()) {
