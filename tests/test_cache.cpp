@@ -169,10 +169,12 @@ TEST_F(CacheTest, SongRoundTrip)
   s.energy_interval = 100 * GST_MSECOND;
   s.sections = {{0, 30 * GST_SECOND, montage::Section::Level::kLow},
                 {30 * GST_SECOND, 59 * GST_SECOND, montage::Section::Level::kHigh}};
+  s.sound_end = 47 * GST_SECOND + 300 * GST_MSECOND;
   std::vector<uint8_t> bytes = montage::encode_song(s);
   montage::SongAnalysis t;
   ASSERT_TRUE(montage::decode_song(bytes.data(), bytes.size(), t));
   EXPECT_EQ(t.uri, s.uri);
+  EXPECT_EQ(t.sound_end, s.sound_end);
   EXPECT_EQ(t.beats, s.beats);
   EXPECT_EQ(t.beat_energy, s.beat_energy);
   EXPECT_EQ(t.bpm, s.bpm);
@@ -185,6 +187,47 @@ TEST_F(CacheTest, SongRoundTrip)
   /* Every truncation of a valid payload is refused, never a crash. */
   for (size_t n = 0; n < bytes.size(); n++)
     EXPECT_FALSE(montage::decode_song(bytes.data(), n, t)) << n;
+}
+
+/* SongAnalysis::sound_end (song analysis version 26) is the entry's 13th
+ * field; an entry of 12 fields, written before it, reads as unknown
+ * (GST_CLOCK_TIME_NONE), so the planner keeps the whole song for it. A
+ * sound_end of 0 (a silent song) and an unknown one survive a round trip,
+ * in the cache too. */
+TEST_F(CacheTest, SongSoundEndRoundTripsAndOlderEntriesReadAsUnknown)
+{
+  montage::SongAnalysis s;
+  s.uri = "file:///song.flac";
+  s.duration = 204 * GST_SECOND;
+  s.beats = {GST_SECOND, 2 * GST_SECOND};
+  s.sound_end = GST_CLOCK_TIME_NONE;
+  std::vector<uint8_t> bytes = montage::encode_song(s);
+  /* Without its last field, the entry as version 25 wrote it: the array of
+   * 13 (fixarray 0x9d) becomes one of 12, and GST_CLOCK_TIME_NONE (uint 64,
+   * 0xcf and 8 bytes) goes. */
+  ASSERT_GE(bytes.size(), 10u);
+  ASSERT_EQ(bytes[0], 0x9d);
+  ASSERT_EQ(bytes[bytes.size() - 9], 0xcf);
+  std::vector<uint8_t> older(bytes.begin(), bytes.end() - 9);
+  older[0] = 0x9c;
+  montage::SongAnalysis t;
+  t.sound_end = 5;
+  ASSERT_TRUE(montage::decode_song(older.data(), older.size(), t));
+  EXPECT_EQ(t.sound_end, GST_CLOCK_TIME_NONE);
+  EXPECT_EQ(t.beats, s.beats);
+  EXPECT_EQ(t.duration, s.duration);
+
+  for (GstClockTime end : std::vector<GstClockTime>{GST_CLOCK_TIME_NONE, 0, 192800 * GST_MSECOND}) {
+    s.sound_end = end;
+    bytes = montage::encode_song(s);
+    ASSERT_TRUE(montage::decode_song(bytes.data(), bytes.size(), t));
+    EXPECT_EQ(t.sound_end, end);
+  }
+  montage::AnalysisCache cache(cache_dir());
+  ASSERT_TRUE(cache.store_song(key(), s, nullptr));
+  montage::SongAnalysis loaded;
+  ASSERT_TRUE(cache.load_song(key(), loaded));
+  EXPECT_EQ(loaded.sound_end, 192800 * GST_MSECOND);
 }
 
 /* Doubles at the edges of the integer ranges, infinities and NaN survive a

@@ -34,6 +34,9 @@ struct Summary {
   guint beats_per_bar = 4;
   double meter_confidence = 0.5;
   const char *level = "medium"; /* one section over the whole stretch */
+  /* The curve is 0 (silence) for the intervals from this time on (buffer
+   * time, as start_ms); never with the default. */
+  GstClockTime silent_from_ms = G_MAXUINT64;
 };
 
 /* Evenly spaced beats from `first_ms` while under `end_ms`. */
@@ -71,7 +74,9 @@ GstStructure *make_summary(const Summary &in)
     });
   }
   for (GstClockTime t = 0; t < in.duration_ms; t += 100)
-    append(&curve, G_TYPE_DOUBLE, [&](GValue *v) { g_value_set_double(v, in.curve); });
+    append(&curve, G_TYPE_DOUBLE, [&](GValue *v) {
+      g_value_set_double(v, in.start_ms + t >= in.silent_from_ms ? 0.0 : in.curve);
+    });
   if (in.duration_ms > 0) {
     GValue v = G_VALUE_INIT;
     g_value_init(&v, GST_TYPE_STRUCTURE);
@@ -341,6 +346,71 @@ TEST(SongSummaries, OneStretchStartingLateHasItsCurveFromZero)
   EXPECT_DOUBLE_EQ(song.energy_curve[29], 0.6);
 }
 
+/* Where the sound ends: the end of the last interval of the energy curve
+ * above 0 (louder than the silence threshold), in stream time, over every
+ * stretch; the song's duration does not move. */
+TEST(SongSummaries, SoundEndsAtTheLastIntervalAboveSilence)
+{
+  Summary a;
+  a.duration_ms = 20000;
+  a.beats_ms = every(0, 500, 14000);
+  a.silent_from_ms = 14300;
+  montage::SongAnalysis song = combine({a});
+  EXPECT_EQ(song.sound_end, 14300 * kMs);
+  EXPECT_EQ(song.duration, 20 * GST_SECOND);
+
+  /* Sound to the end: the last, partial interval ends with the stretch. */
+  a.duration_ms = 20050;
+  a.silent_from_ms = G_MAXUINT64;
+  song = combine({a});
+  EXPECT_EQ(song.sound_end, 20050 * kMs);
+
+  /* No interval above silence: 0. */
+  a.curve = 0.0;
+  song = combine({a});
+  EXPECT_EQ(song.sound_end, 0u);
+
+  /* Two stretches (a new rate at 6 s): the second one's silence from 9 s. */
+  Summary b, c;
+  b.duration_ms = 6000;
+  b.beats_ms = every(0, 500, 6000);
+  c.start_ms = 6000;
+  c.duration_ms = 6000;
+  c.beats_ms = every(6000, 500, 9000);
+  c.silent_from_ms = 9000;
+  song = combine({b, c});
+  EXPECT_EQ(song.sound_end, 9 * GST_SECOND);
+  EXPECT_EQ(song.duration, 12 * GST_SECOND);
+  /* The second one silent throughout: the first one's end. */
+  c.silent_from_ms = 0;
+  song = combine({b, c});
+  EXPECT_EQ(song.sound_end, 6 * GST_SECOND);
+
+  /* A chained Ogg's next chain, its buffer time from 0 in a segment at 6 s:
+   * silent from its 3 s, the song's 9 s. */
+  c.start_ms = 0;
+  c.beats_ms = every(0, 500, 3000);
+  c.silent_from_ms = 3000;
+  GstSegment first, second;
+  gst_segment_init(&first, GST_FORMAT_TIME);
+  gst_segment_init(&second, GST_FORMAT_TIME);
+  second.time = 6 * GST_SECOND;
+  second.base = 6 * GST_SECOND;
+  song = combine({b, c}, {&first, &second});
+  EXPECT_EQ(song.sound_end, 9 * GST_SECOND);
+
+  /* A stretch that went back in time gives nothing: its sound does not
+   * count where the first stretch's silence covers that time. */
+  Summary d, e;
+  d.duration_ms = 6000;
+  d.beats_ms = every(0, 500, 4000);
+  d.silent_from_ms = 4000;
+  e.duration_ms = 5000;
+  e.beats_ms = every(0, 500, 5000);
+  song = combine({d, e});
+  EXPECT_EQ(song.sound_end, 4 * GST_SECOND);
+}
+
 TEST(SongSummaries, NoSummaryIsFalse)
 {
   montage::SongAnalysis song;
@@ -455,6 +525,30 @@ TEST(SongAnalysis, ChainedOggIsOneSong)
    * so the second chain's first click is no onset (docs/montagebeat.md,
    * "Resets and time"): no beat there. */
   expect_whole_click_song(path, true);
+}
+
+/* analyse_song() of 6 s of clicks then 4 s of digital silence: the song
+ * lasts the whole file, and its sound ends with the clicks, not at the
+ * file's end. audiotestsrc's ticks straddle each half second (the 100 ms
+ * energy intervals on either side are loud, those between are digital
+ * silence), so the last loud interval is [5.9 s, 6 s). */
+TEST(SongAnalysis, SoundEndsWhereTheSilentTailBegins)
+{
+  montage_tool::register_elements();
+  const std::string path = montage_test::make_media(
+      "clicks-then-silence.wav",
+      "concat name=c ! audioconvert ! wavenc ! filesink location=%s "
+      "audiotestsrc wave=ticks tick-interval=500000000 volume=0.8 samplesperbuffer=441 "
+      "num-buffers=600 ! audio/x-raw,rate=44100,channels=1,format=S16LE ! c. "
+      "audiotestsrc wave=silence samplesperbuffer=441 num-buffers=400 ! "
+      "audio/x-raw,rate=44100,channels=1,format=S16LE ! c.");
+  ASSERT_FALSE(path.empty());
+  montage::SongAnalysis song;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage_tool::analyse_song(path, song, &err)) << (err ? err->message : "");
+  EXPECT_EQ(song.duration, 10 * GST_SECOND);
+  EXPECT_GE(song.sound_end, 5900 * kMs);
+  EXPECT_LE(song.sound_end, 6000 * kMs);
 }
 
 /* What reached the analysis sink: the kind of each event and buffer, the

@@ -581,6 +581,35 @@ void combine_energy_curves(const std::vector<Stretch> &parts, montage::SongAnaly
   }
 }
 
+/* Where the sound of the parts ends, stream time: the end of the last
+ * energy-curve interval louder than the element's silence-threshold (its
+ * `energy` above 0: montage::energy_from_db() maps that threshold and
+ * anything quieter to 0) within the part of the song its stretch gives,
+ * clipped to that part and the stretch's end (its last interval is
+ * partial); the latest over the parts. 0 when no part has such an
+ * interval; GST_CLOCK_TIME_NONE when no part has an energy curve. */
+GstClockTime sound_end_of(const std::vector<Stretch> &parts)
+{
+  GstClockTime end = GST_CLOCK_TIME_NONE;
+  for (const Stretch &st : parts) {
+    const GstClockTime interval = st.song.energy_interval;
+    if (interval == 0 || st.song.energy_curve.empty())
+      continue;
+    if (!GST_CLOCK_TIME_IS_VALID(end))
+      end = 0;
+    const GstClockTime stop = GST_CLOCK_TIME_IS_VALID(st.to) ? std::min(st.to, st.end()) : st.end();
+    for (std::size_t i = st.song.energy_curve.size(); i-- > 0;) {
+      const GstClockTime a = st.start + i * interval;
+      const GstClockTime b = std::min(a + interval, stop);
+      if (a >= stop || b <= st.from || !(st.song.energy_curve[i] > 0.0))
+        continue;
+      end = std::max(end, b);
+      break;
+    }
+  }
+  return end;
+}
+
 } // namespace
 
 void register_elements()
@@ -600,6 +629,7 @@ bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::
   out.beats_per_bar = 0;
   out.energy_interval = 0;
   out.duration = GST_CLOCK_TIME_NONE;
+  out.sound_end = GST_CLOCK_TIME_NONE;
   std::vector<Stretch> all;
   for (const BeatSummary &s : summaries) {
     if (!s.structure || !gst_structure_has_name(s.structure, "montage-beats"))
@@ -652,6 +682,7 @@ bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::
     out.uri = uri;
     out.duration = duration;
     combine_energy_curves(parts, out);
+    out.sound_end = sound_end_of(parts);
     return true;
   }
 
@@ -732,6 +763,7 @@ bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::
   }
 
   combine_energy_curves(parts, out);
+  out.sound_end = sound_end_of(parts);
 
   /* Sections: each stretch's within the part it gives, back to back (one
    * that ends before the next begins runs on to it), runs at one level
@@ -801,6 +833,10 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
     out.duration = GST_CLOCK_TIME_IS_VALID(adts_duration)  ? adts_duration
                    : GST_CLOCK_TIME_IS_VALID(run.stream_end) ? run.stream_end
                                                             : seen;
+    /* The song's length is the decoder's (or the ADTS index's); the
+     * summaries' own can run a rounding further. */
+    if (GST_CLOCK_TIME_IS_VALID(out.sound_end) && GST_CLOCK_TIME_IS_VALID(out.duration))
+      out.sound_end = std::min(out.sound_end, out.duration);
     if (!have_summary || out.beats.empty()) {
       /* montagebeat finds no beat in audio quieter than its default
        * silence-threshold, -60 dBFS: said as such, a wrong file or a muted

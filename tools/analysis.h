@@ -23,8 +23,9 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
-/* 25: a stream's first hops capped from its first sound, not its first
- * sample (an MP3's encoder delay moved a short excerpt's phase half a beat);
+/* 26: where the song's sound ends (SongAnalysis::sound_end), so a whole-song
+ * edit can end with it, not after a silent tail; 25: a stream's first hops capped from its first
+ * sound, not its first sample (an MP3's encoder delay moved a short excerpt's phase half a beat);
  * 24: every montage-beats summary kept (combine_beat_summaries()): a song
  * whose sample rate changes mid-file had the tail's analysis only; and the
  * energy curve from time 0 where the audio starts later; 23: the last beat's energy measured over
@@ -37,7 +38,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * sections change; 16: an even pulse is not grouped in threes; 15: band levels compressed relative
  * to the music's level; 14: no beats where there is no pulse (offline); 13: sections of flat songs
  * (low only when quiet) and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "25";
+constexpr const char *kSongAnalysisVersion = "26";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
@@ -188,15 +189,25 @@ bool resend_missing_sticky_events(GstPad *sink);
  *    one summary whose audio starts after 0;
  *  - sections: each stretch's, clipped to its part, back to back, runs at
  *    one level joined; their levels stay thirds of each stretch's own range;
- *  - duration: the end of the last stretch (start + its `duration`).
+ *  - duration: the end of the last stretch (start + its `duration`);
+ *  - sound_end: where the sound ends, the end of the last interval of a
+ *    stretch's `energy-curve` above 0 (louder than the element's
+ *    silence-threshold: -60 dBFS, its default, which the tool keeps) within
+ *    the part that stretch gives, clipped to that part and to the
+ *    stretch's end (its last interval is partial), the latest of the
+ *    parts: exact to the stretch's energy intervals (100 ms), in stream
+ *    time; 0 when no interval is louder, GST_CLOCK_TIME_NONE when no
+ *    stretch has an energy curve.
  * uri is left as it is. Returns false, with `out`'s analysis cleared, when
  * `summaries` holds no `montage-beats`. */
 bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::SongAnalysis &out);
 
 /* Beat analysis of the audio file `path` (any container/codec GStreamer
  * decodes). Fills `out` (uri, duration, beats, beat_energy, bpm, confidence,
- * meter, energy curve, sections) from every `montage-beats` summary of the
- * song, combined by combine_beat_summaries().
+ * meter, energy curve, sections, sound_end) from every `montage-beats`
+ * summary of the song, combined by combine_beat_summaries(); duration is
+ * the decoded stream's end (an ADTS file's from its frame index), and
+ * sound_end at most that.
  * Returns false with `error` set when the file cannot be read or decoded,
  * has no audio stream, makes no progress for `stall_timeout` ns, or has no
  * detectable beats (error code GST_STREAM_ERROR_FAILED). */

@@ -255,7 +255,7 @@ std::vector<uint8_t> encode_song(const SongAnalysis &s)
 {
   msgpack::sbuffer buf;
   Packer pk(&buf);
-  pk.pack_array(12);
+  pk.pack_array(13);
   pk.pack(s.uri);
   pk.pack_uint64(s.duration);
   pack_u64_list(pk, s.beats);
@@ -276,6 +276,8 @@ std::vector<uint8_t> encode_song(const SongAnalysis &s)
     pk.pack_uint32((guint32)sec.level);
   }
   pack_float64(buf, s.meter_confidence);
+  /* Since song analysis version 26; an entry of 12 fields reads as unknown. */
+  pk.pack_uint64(s.sound_end);
   return to_bytes(buf);
 }
 
@@ -283,9 +285,10 @@ bool decode_song(const uint8_t *data, size_t size, SongAnalysis &out)
 {
   SongAnalysis s;
   bool ok = decode_guarded(data, size, [&](const msgpack::object &o) {
-    if (array_size(o) != 12)
+    if (array_size(o) != 12 && array_size(o) != 13)
       throw msgpack::type_error();
     s.uri = as_string(at(o, 0));
+    s.sound_end = array_size(o) == 13 ? as_u64(at(o, 12)) : GST_CLOCK_TIME_NONE;
     s.duration = as_u64(at(o, 1));
     s.beats = as_u64_list<GstClockTime>(at(o, 2));
     s.beat_energy = as_double_list(at(o, 3));

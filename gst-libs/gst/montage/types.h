@@ -49,6 +49,14 @@ struct SongAnalysis {
   std::vector<double> energy_curve;
   GstClockTime energy_interval = 0;
   std::vector<Section> sections; /* back to back, covering the song; may be empty */
+  /* Where the song's sound ends, ns, stream time: the end of the last
+   * energy interval louder than montagebeat's default silence-threshold
+   * (-60 dBFS), so a fade to digital silence ends where it goes under it;
+   * at most duration. 0 when no interval is louder (a silent song);
+   * GST_CLOCK_TIME_NONE when unknown (not measured: a song analysed before
+   * the field existed). A song whose last seconds are silence has it that
+   * far before duration. */
+  GstClockTime sound_end = GST_CLOCK_TIME_NONE;
 };
 
 /* How a shot begins. */
