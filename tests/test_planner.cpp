@@ -1309,7 +1309,7 @@ TEST(PlannerNotes, EachNoteHasASeverityAndAKind)
       note_kind::kAudioFadeOut,  note_kind::kMeterGuess,           note_kind::kShortened,
       note_kind::kOffBeat,       note_kind::kFootageReused,        note_kind::kSingleClip,
       note_kind::kSameClipTwice, note_kind::kCutsJoined,           note_kind::kMaxHoldCuts,
-      note_kind::kShotBackwards, note_kind::kBeatlessStretch};
+      note_kind::kShotBackwards, note_kind::kBeatlessStretch,      note_kind::kSilentTail};
   for (const PlanNote &n : p.plan.notes) {
     SCOPED_TRACE(n.text);
     EXPECT_NE(std::find(kinds.begin(), kinds.end(), n.kind), kinds.end()) << n.kind;
@@ -1626,6 +1626,74 @@ TEST(PlannerStretches, TimeAfterTheLastBeatIsCutAtMaxHold)
   EXPECT_EQ(at_last_beat.beat, song.beats.size() - 1) << "the last beat is cut on";
   EXPECT_TRUE(has_note_kind(r.plan, note_kind::kBeatlessStretch));
 }
+/* A song whose sound ends 11.69 s before the file does (a fade-out, then
+ * digital silence): the whole-song edit ended with the file, cutting the
+ * silence into even off-beat segments. It ends on the frame that holds the
+ * last sound (rounded up), with no fade and a note; a requested length past
+ * the sound is kept, said, and fades no silence; one that cuts the sound
+ * off fades as before. */
+TEST(PlannerEnd, WholeSongEditEndsWithTheSound)
+{
+  SongAnalysis song = make_song(120, 0.0, 48.0); /* last beat 47.5 s */
+  song.duration = secs(60.0);
+  song.sound_end = secs(48.31); /* frame 1449.3 at 30 fps */
+  auto clips = many_clips(4, 6, 20.0);
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  EXPECT_EQ(r.plan.duration, frame_time(1450, 30, 1)) << "the frame after the last sound";
+  EXPECT_EQ(r.fade_out, 0u);
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kAudioFadeOut));
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kBeatlessStretch)) << "0.83 s after the last beat";
+  EXPECT_EQ(r.plan.segments.back().beat, song.beats.size() - 1) << "the last beat is cut on";
+  const PlanNote *said = nullptr;
+  for (const PlanNote &n : r.plan.notes)
+    if (n.kind == note_kind::kSilentTail)
+      said = &n;
+  ASSERT_NE(said, nullptr);
+  EXPECT_EQ(said->severity, NoteSeverity::kInfo);
+  EXPECT_EQ(said->text, "The song is silent from 48.31 s to its end (60.00 s): the edit ends with "
+                        "its sound, at 48.33 s.");
+
+  /* At 24000/1001 fps too: rounded up, on the grid. */
+  PlanSettings ntsc;
+  ntsc.fps_n = 24000;
+  ntsc.fps_d = 1001;
+  Plan film = plan_montage(song, clips, ntsc);
+  EXPECT_GE(film.duration, song.sound_end);
+  EXPECT_LT(film.duration, song.sound_end + frame_time(1, 24000, 1001));
+
+  /* A silent tail within kSilentTailTolerance changes nothing. */
+  song.sound_end = song.duration - kSilentTailTolerance;
+  r = plan_montage_explained(song, clips, PlanSettings{});
+  EXPECT_EQ(r.plan.duration, secs(60.0));
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kSilentTail));
+
+  /* A length asked past the sound: kept, said, no fade over the silence. */
+  song.sound_end = secs(48.31);
+  PlanSettings settings;
+  settings.duration = secs(55.0); /* no beat within end_search */
+  r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  EXPECT_EQ(r.plan.duration, secs(55.0));
+  EXPECT_EQ(r.fade_out, 0u);
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kAudioFadeOut));
+  EXPECT_TRUE(any_note_contains(r.plan, "The song is silent from 48.31 s to its end (60.00 s): "
+                                        "the edit runs on past its sound to 55.00 s, as long as "
+                                        "asked."));
+
+  /* A length that cuts the sound off: the fade, no word of the silence. */
+  settings.duration = secs(30.0);
+  r = plan_montage_explained(song, clips, settings);
+  EXPECT_EQ(r.plan.duration, secs(30.0));
+  EXPECT_EQ(r.fade_out, Style{}.pacing.fade_out);
+  EXPECT_TRUE(has_note_kind(r.plan, note_kind::kAudioFadeOut));
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kSilentTail));
+
+  /* Where the sound is not known, the whole song, as before. */
+  song.sound_end = GST_CLOCK_TIME_NONE;
+  EXPECT_EQ(plan_montage(song, clips, PlanSettings{}).duration, secs(60.0));
+}
+
 /* Where no shot holds a whole piece of the stretch, the piece is cut shorter
  * off the beat (the off-beat rule), within the stretch: the first beat after
  * it is still cut on. */

@@ -2323,6 +2323,66 @@ TEST(Tool, DurationPastTheSongIsWarnedWithoutATerminal)
       << t.err;
 }
 
+/* A song whose last seconds are digital silence (relax_song.flac: 12 s of
+ * it after its fade-out, in a trial): the edit of the whole song ended with
+ * the file, 6 s of pictures over silence here. It now ends with the sound,
+ * on the frame that holds the last click, and says so; with -d past the
+ * sound the edit keeps the length asked, says the same, and fades no
+ * silence. */
+TEST(Tool, WholeSongEditEndsWithTheSoundNotAfterASilentTail)
+{
+  const std::string clip = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(clip.empty());
+  /* 12 s of clicks at 120 BPM, then 6 s of digital silence: the sound ends
+   * at 12 s (the ticks straddle each half second, so the last 100 ms
+   * energy interval of the clicks, [11.9 s, 12 s), is loud). */
+  const std::string song = montage_test::make_media(
+      "clicks-then-silence.wav",
+      "concat name=c ! audioconvert ! wavenc ! filesink location=%s "
+      "audiotestsrc wave=ticks tick-interval=500000000 volume=0.8 samplesperbuffer=441 "
+      "num-buffers=1200 ! audio/x-raw,rate=44100,channels=1,format=S16LE ! c. "
+      "audiotestsrc wave=silence samplesperbuffer=441 num-buffers=600 ! "
+      "audio/x-raw,rate=44100,channels=1,format=S16LE ! c.");
+  ASSERT_FALSE(song.empty());
+  const std::string json = tmp_path("silent-tail.json");
+  ToolRun r = run_tool({"--no-render", "--plan-json", json, "-m", song, clip});
+  ASSERT_EQ(r.status, 0) << r.err;
+  montage::PlanJson plan;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::read_plan_json(json, plan, &err)) << (err ? err->message : "");
+  EXPECT_NEAR(plan.song_duration / 1e9, 18.0, 0.01);
+  /* On the frame of the sound's end (12 s), or the one after it. */
+  EXPECT_GE(plan.duration, 11900 * GST_MSECOND) << "the edit cuts the clicks off";
+  EXPECT_LE(plan.duration, 12040 * GST_MSECOND) << "the edit runs on into the silence";
+  EXPECT_EQ(plan.fade_out, 0u) << "the music ended: nothing to fade";
+  auto note_of = [](const montage::PlanJson &p, const char *kind) -> std::string {
+    for (const montage::PlanNote &n : p.notes)
+      if (n.kind == kind)
+        return n.text;
+    return "";
+  };
+  const std::string said = note_of(plan, "silent-tail");
+  EXPECT_NE(said.find("The song is silent from "), std::string::npos) << said;
+  EXPECT_NE(said.find("to its end (18.00 s): the edit ends with its sound"), std::string::npos)
+      << said;
+  /* Said on the terminal, as one line. */
+  ToolRun t = run_tool_on_terminal({"--no-render", "-m", song, clip});
+  EXPECT_EQ(t.status, 0) << t.err;
+  EXPECT_FALSE(line_with(t.err, "the edit ends with its sound").empty()) << t.err;
+
+  /* -d past the sound: the length asked, the same fact said, no fade. */
+  r = run_tool({"--no-render", "--plan-json", json, "-d", "17", "-m", song, clip});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(montage::read_plan_json(json, plan, &err)) << (err ? err->message : "");
+  EXPECT_NEAR(plan.duration / 1e9, 17.0, 0.01);
+  EXPECT_EQ(plan.fade_out, 0u) << "a fade over silence";
+  EXPECT_EQ(note_of(plan, "audio-fade-out"), "");
+  EXPECT_NE(note_of(plan, "silent-tail").find("the edit runs on past its sound to 17.00 s"),
+            std::string::npos)
+      << note_of(plan, "silent-tail");
+  g_unlink(json.c_str());
+}
+
 /* A clip folder's subfolders are not searched (README, "Directories are
  * expanded..."): the tool said nothing of them, so a folder of folders gave
  * a montage of its top level, or "no usable clip", and no reason. Each

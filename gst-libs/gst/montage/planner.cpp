@@ -566,9 +566,22 @@ void Planner::find_end()
   if (GST_CLOCK_TIME_IS_VALID(song_.duration))
     song_end =
         t(gst_util_uint64_scale(song_.duration, (guint64)fps_n_, (guint64)fps_d_ * GST_SECOND));
+  /* The song's sound ends more than kSilentTailTolerance before the song
+   * (SongAnalysis::sound_end): its last seconds are silence. */
+  const GstClockTime sound_end = song_.sound_end;
+  const bool silent_tail = GST_CLOCK_TIME_IS_VALID(sound_end) && sound_end > 0 &&
+                           GST_CLOCK_TIME_IS_VALID(song_.duration) && sound_end < song_.duration &&
+                           song_.duration - sound_end > kSilentTailTolerance;
   GstClockTime end;
   if (!GST_CLOCK_TIME_IS_VALID(settings_.duration)) {
     end = song_end;
+    /* The whole song is its sound: the edit ends where it ends, on the
+     * frame that holds its last sound (rounded up), with no end search (a
+     * downbeat before it would cut off the last note, one after it would
+     * add silence) and no fade (the music has ended). */
+    if (silent_tail)
+      end = std::min(song_end, t(gst_util_uint64_scale_ceil(sound_end, (guint64)fps_n_,
+                                                            (guint64)fps_d_ * GST_SECOND)));
   } else {
     const GstClockTime want = settings_.duration;
     const GstClockTime search = style_.pacing.end_search;
@@ -612,7 +625,21 @@ void Planner::find_end()
   end_frame_ = frame_at(end, fps_n_, fps_d_);
   if (end_frame_ == 0)
     throw PlanError("The edit would be shorter than one frame: ask for a longer duration.");
-  if (!GST_CLOCK_TIME_IS_VALID(song_end) || t(end_frame_) < song_end) {
+  if (silent_tail && !GST_CLOCK_TIME_IS_VALID(settings_.duration))
+    add_note(result_.plan, NoteSeverity::kInfo, note_kind::kSilentTail,
+             "The song is silent from " + seconds(sound_end) + " to its end (" +
+                 seconds(song_.duration) + "): the edit ends with its sound, at " +
+                 seconds(t(end_frame_)) + ".");
+  else if (silent_tail && t(end_frame_) > sound_end + kSilentTailTolerance)
+    add_note(result_.plan, NoteSeverity::kInfo, note_kind::kSilentTail,
+             "The song is silent from " + seconds(sound_end) + " to its end (" +
+                 seconds(song_.duration) + "): the edit runs on past its sound to " +
+                 seconds(t(end_frame_)) + ", as long as asked.");
+  /* A fade only where the edit cuts the sound off: one after the sound's
+   * end would fade silence. */
+  const bool cuts_sound =
+      !GST_CLOCK_TIME_IS_VALID(sound_end) || sound_end == 0 || t(end_frame_) < sound_end;
+  if ((!GST_CLOCK_TIME_IS_VALID(song_end) || t(end_frame_) < song_end) && cuts_sound) {
     GstClockTime fade = std::min(style_.pacing.fade_out, t(end_frame_) / 4);
     result_.fade_out = t(frame_at(fade, fps_n_, fps_d_));
     if (result_.fade_out > 0)

@@ -81,6 +81,10 @@ inline constexpr char kClipPastStatedLength[] = "clip-past-stated-length";
 inline constexpr char kDurationPastSong[] = "duration-past-song";
 /* info: the edit ends before the song: the audio fades out (PlanResult::fade_out). */
 inline constexpr char kAudioFadeOut[] = "audio-fade-out";
+/* info: the song's last seconds are silence (SongAnalysis::sound_end more
+ * than kSilentTailTolerance before its end): a whole-song edit ends with
+ * its sound; an edit of a requested duration that runs on past it is said. */
+inline constexpr char kSilentTail[] = "silent-tail";
 /* info: the song's bar lines are a guess; the cuts follow its beats only. */
 inline constexpr char kMeterGuess[] = "meter-guess";
 /* info: segments cut after fewer beats than paced (CutDecision::shortened). */
@@ -108,6 +112,14 @@ inline constexpr char kMaxHoldCuts[] = "max-hold-cuts";
 inline constexpr char kShotBackwards[] = "shot-backwards";
 } // namespace note_kind
 
+/* How much silence may end a song (SongAnalysis::duration -
+ * SongAnalysis::sound_end) before a whole-song edit ends with the sound
+ * rather than with the song: 1 s. A last note decaying under -60 dBFS and a
+ * short silence before the file ends are common and change no edit; a
+ * longer silent tail (relax_song.flac: 12 s of digital silence after its
+ * fade-out) would show pictures over silence. Chosen, not measured. */
+inline constexpr GstClockTime kSilentTailTolerance = GST_SECOND;
+
 /* How to plan. Defaults give a 30 fps edit of the whole song in the built-in
  * "balanced" style. */
 struct PlanSettings {
@@ -116,11 +128,18 @@ struct PlanSettings {
   gint fps_n = 30;
   gint fps_d = 1;
   /* Requested edit length, ns. GST_CLOCK_TIME_NONE: the song's duration,
-   * floored to the frame grid. Otherwise the edit ends on the downbeat
+   * floored to the frame grid; but where the song is silent for more than
+   * kSilentTailTolerance after SongAnalysis::sound_end, the edit ends with
+   * its sound: sound_end rounded up to the frame grid (so its last sound is
+   * kept; no end search, no fade), and a note (note_kind::kSilentTail)
+   * says so. Otherwise the edit ends on the downbeat
    * nearest to it within style.pacing.end_search, else on the nearest beat
    * within that distance, else at this length itself, frame-rounded; never
-   * past the song. An edit that ends before the song gets an audio fade-out
-   * (PlanResult::fade_out). Must not be 0. */
+   * past the song (the silent tail is kept, as asked, with the same note
+   * where the edit runs more than kSilentTailTolerance past the sound). An
+   * edit that ends before the song and before its sound ends (sound_end,
+   * where known) gets an audio fade-out (PlanResult::fade_out): none where
+   * it would only fade silence. Must not be 0. */
   GstClockTime duration = GST_CLOCK_TIME_NONE;
   /* Seed of the selection engine's jitter (SelectionSettings::seed). Same
    * seed and input: same plan. */
@@ -169,7 +188,8 @@ struct PlanResult {
   SelectionWeights weights;           /* the weights the scores were summed with */
   std::vector<CutDecision> decisions; /* one per plan.segments[i] */
   /* Audio fade-out over the last `fade_out` ns of the edit (ending at
-   * plan.duration); 0 when the edit runs to the song's end. */
+   * plan.duration); 0 when the edit runs to the song's end or ends at or
+   * after its sound's end (SongAnalysis::sound_end: nothing to fade). */
   GstClockTime fade_out = 0;
   std::size_t reused = 0; /* segments that show footage seen before */
 };
@@ -180,7 +200,9 @@ struct PlanResult {
  *      song.beat_energy: same length as beats or empty (then energy_curve,
  *        else 1.0); song.downbeats, song.sections: optional (pacing);
  *      song.duration: the song's length, ns (may be GST_CLOCK_TIME_NONE only
- *        when settings.duration is set);
+ *        when settings.duration is set); song.sound_end: optional
+ *        (GST_CLOCK_TIME_NONE or 0: not used for the end), where the edit
+ *        ends and whether it fades (PlanSettings::duration);
  *      clips: the clips in the user's order; a clip's shots are used as given,
  *        or, when clip.shots is empty, derived from clip.cuts and clip.duration
  *        as shots_from_cuts() does (Segment::shot then indexes that list).
@@ -225,7 +247,8 @@ struct PlanResult {
  *        segment of its own, cut on its beat, and a note counts these;
  *      - reused = true where the footage overlaps an earlier segment's;
  *      - Plan::notes lists unused clips, reuse, shortened and off-beat cuts,
- *        stretches without beats cut off the beat,
+ *        stretches without beats cut off the beat, a silent tail the edit
+ *        ends before or runs into,
  *        the same clip twice in a row, joined cuts, cuts kept to honour
  *        max_hold, and a plan from only one usable clip: each with its
  *        severity and kind (note_kind above) and a sentence for the user,

@@ -55,7 +55,8 @@ struct SongAnalysis {
    * at most duration. 0 when no interval is louder (a silent song);
    * GST_CLOCK_TIME_NONE when unknown (not measured: a song analysed before
    * the field existed). A song whose last seconds are silence has it that
-   * far before duration. */
+   * far before duration; the planner ends a whole-song edit there
+   * (planner.h, kSilentTailTolerance). */
   GstClockTime sound_end = GST_CLOCK_TIME_NONE;
 };
 
