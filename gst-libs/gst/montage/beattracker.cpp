@@ -2347,7 +2347,7 @@ struct BeatTracker::Impl {
     std::nth_element(sorted.begin(), sorted.begin() + (long)sorted.size() / 2, sorted.end());
     const double median = sorted[sorted.size() / 2];
     if (median <= config.max_bpm || median / 2 * kBpmStep < config.min_bpm ||
-        median / 2 > config.max_bpm)
+        median / 2 > config.max_bpm * kBpmStep)
       return false;
     std::vector<GstClockTime> times;
     times.reserve(hops.size());
