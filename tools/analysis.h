@@ -24,7 +24,9 @@ namespace montage_tool {
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
 /* 26: where the song's sound ends (SongAnalysis::sound_end), so a whole-song
- * edit can end with it, not after a silent tail; 25: a stream's first hops capped from its first
+ * edit can end with it, not after a silent tail; and with a tempo range
+ * that halves the whole-range level, the beats the chords change on (they
+ * were the onsets' off-beats: train_filled_with_cash at 60-120); 25: a stream's first hops capped from its first
  * sound, not its first sample (an MP3's encoder delay moved a short excerpt's phase half a beat);
  * 24: every montage-beats summary kept (combine_beat_summaries()): a song
  * whose sample rate changes mid-file had the tail's analysis only; and the
@@ -111,8 +113,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * than the one before it is analysed one frame after it, as render shows
  * it, not skipped (Megamind.avi: 82 of 270 frames); 37: the keyframe path
  * leaves flashes and cuts away and back out of a shot's features, as full
- * decoding does */
-constexpr const char *kClipAnalysisVersion = "37";
+ * decoding does; 38: a clip whose frames do not keep its caps' rate is
+ * variable, fps 0/1 (frame_spacing_varies()) */
+constexpr const char *kClipAnalysisVersion = "38";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 
