@@ -431,10 +431,16 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data)
       break;
     double total = 0.0;
     gst_structure_get_double(s, "total", &total);
-    fprintf(stderr, "%8.3f s  %s -> %s (%s, score %.2f)\n", t / 1e9,
+    /* The beat it was cut on, where there is one: "(beat at 1.930 s, ...)". */
+    guint64 beat = GST_CLOCK_TIME_NONE;
+    gst_structure_get_uint64(s, "beat-time", &beat);
+    gchar *at =
+        GST_CLOCK_TIME_IS_VALID(beat) ? g_strdup_printf(" at %.3f s", beat / 1e9) : g_strdup("");
+    fprintf(stderr, "%8.3f s  %s -> %s (%s%s, score %.2f)\n", t / 1e9,
             clip_name(live, gst_structure_get_string(s, "previous-pad")).c_str(),
             clip_name(live, gst_structure_get_string(s, "new-pad")).c_str(),
-            gst_structure_get_string(s, "reason"), total);
+            gst_structure_get_string(s, "reason"), at, total);
+    g_free(at);
     break;
   }
   default:
