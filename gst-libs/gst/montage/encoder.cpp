@@ -84,15 +84,23 @@ bool probe_h264_encoder(const std::string &factory, GError **error, guint n_fram
   GstElement *enc = gst_element_factory_make(factory.c_str(), nullptr);
   GstElement *sink = gst_element_factory_make("fakesink", nullptr);
   if (!src || !convert || !capsfilter || !sink || !enc) {
-    if (!enc)
+    GstElementFactory *found = enc ? nullptr : gst_element_factory_find(factory.c_str());
+    if (!enc && !found)
       g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
                   "no element named %s is installed (gst-inspect-1.0 lists the encoders there are)",
                   factory.c_str());
+    else if (!enc)
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "%s is installed but could not be created (its plugin or its library failed "
+                  "to load: GST_DEBUG=3 says why)",
+                  factory.c_str());
     else
       g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-                  "cannot test %s: GStreamer's core elements videotestsrc, videoconvert, "
-                  "capsfilter or fakesink are missing (install gstreamer1.0-plugins-base)",
+                  "cannot test %s: videotestsrc or videoconvert (gstreamer1.0-plugins-base), or "
+                  "capsfilter or fakesink (GStreamer's core elements), cannot be created",
                   factory.c_str());
+    if (found)
+      gst_object_unref(found);
     for (GstElement *e : {src, convert, capsfilter, enc, sink})
       if (e)
         gst_object_unref(gst_object_ref_sink(e));
