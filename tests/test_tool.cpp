@@ -1437,7 +1437,8 @@ TEST(Tool, FrameRateWithGarbageOrOutOfRangeIsRefused)
   const std::string json = tmp_path("fps.json");
   const std::pair<const char *, const char *> taken[] = {{"1", "1/1"},
                                                          {"240", "240/1"},
-                                                         {"480/2", "480/2"},
+                                                         {"480/2", "240/1"},
+                                                         {"60000/2002", "30000/1001"},
                                                          {"30000/1001", "30000/1001"},
                                                          {"25", "25/1"}};
   for (const auto &[fps, planned] : taken) {
@@ -1503,7 +1504,7 @@ TEST(Tool, DurationUnderOneSecondIsRefused)
   const std::string song = montage_test::media_path("stg0.ogg");
   const std::string a = montage_test::media_path("oa4_launch.webm");
   ASSERT_FALSE(song.empty() || a.empty());
-  for (const char *d : {"0.001", "0.2", "0.999", "1e-9"}) {
+  for (const char *d : {"0.001", "0.2", "0.999", "0"}) {
     ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", d, a});
     EXPECT_EQ(r.status, 2) << "-d " << d << "\n" << r.err << r.out;
     EXPECT_NE(r.err.find(std::string("gst-montage: --duration ") + d +
@@ -1518,6 +1519,29 @@ TEST(Tool, DurationUnderOneSecondIsRefused)
   EXPECT_FALSE(plan.segments.empty());
   /* Ends on a beat near 1 s: within a beat at 150 BPM. */
   EXPECT_NEAR(plan.duration, 1.0, 0.4 + 1e-6);
+  g_unlink(json.c_str());
+}
+
+/* -d takes plain decimal seconds: strtod's hex ("0x10" was 16 s), exponents,
+ * leading blanks and signs are refused before any work, as units are. */
+TEST(Tool, DurationNotInPlainSecondsIsRefused)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  for (const char *d : {"0x10", " 5", "5 ", "1e2", "5s", ".", "1.2.3", "-5", "+5", "", "nan"}) {
+    ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", d, a});
+    EXPECT_EQ(r.status, 2) << "-d '" << d << "'\n" << r.err << r.out;
+    EXPECT_NE(r.err.find(std::string("gst-montage: --duration ") + d +
+                         ": give the length in seconds, such as 30 or 92.5"),
+              std::string::npos)
+        << r.err;
+  }
+  const std::string json = tmp_path("plain-seconds.json");
+  for (const char *d : {"2", "2.5", "2."}) {
+    ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", d, "--plan-json", json, a});
+    EXPECT_EQ(r.status, 0) << "-d " << d << "\n" << r.err;
+  }
   g_unlink(json.c_str());
 }
 
@@ -2214,6 +2238,46 @@ TEST(Tool, OutputGivenTwiceIsRefused)
     g_unlink(first.c_str());
     g_unlink(second.c_str());
   }
+}
+
+/* -m given twice is refused as -o is (the last was taken without a word),
+ * and an empty --cache-dir (the cache's entries went into the current
+ * directory) and a file after `cache --stats` too: usage errors, exit 2. */
+TEST(Tool, SongGivenTwiceAndEmptyCacheDirAreRefused)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string other = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || other.empty() || a.empty());
+  ToolRun r = run_tool({"--no-render", "-m", song, "--music", other, a});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: --music given twice (" + song + " and " + other + ")"),
+            std::string::npos)
+      << r.err;
+  gchar *cwd = g_get_current_dir();
+  gchar *dir = g_dir_make_tmp("montage-tool-cachedir-XXXXXX", nullptr);
+  ASSERT_NE(dir, nullptr);
+  ASSERT_EQ(g_chdir(dir), 0);
+  r = run_tool({"--no-render", "-d", "2", "--cache-dir", "", "-m", song, a});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: --cache-dir is empty"), std::string::npos) << r.err;
+  r = run_tool({"cache", "--stats", "--cache-dir", ""});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("gst-montage cache: --cache-dir is empty"), std::string::npos) << r.err;
+  r = run_tool({"cache", "--stats", "foo"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("gst-montage cache: foo: the cache command takes no file"),
+            std::string::npos)
+      << r.err;
+  /* Nothing was written where the run started. */
+  GDir *d = g_dir_open(dir, 0, nullptr);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(g_dir_read_name(d), nullptr);
+  g_dir_close(d);
+  ASSERT_EQ(g_chdir(cwd), 0);
+  g_rmdir(dir);
+  g_free(dir);
+  g_free(cwd);
 }
 
 /* Ctrl-C while planning (here while the storyboard is drawn, after the

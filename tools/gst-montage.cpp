@@ -51,6 +51,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <numeric>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -106,8 +107,22 @@ gboolean take_output(const gchar *option, const gchar *value, gpointer, GError *
   return TRUE;
 }
 
+/* -m SONG: one song. Given twice, the last was taken (-o is refused the
+ * same way, above). */
+gboolean take_music(const gchar *option, const gchar *value, gpointer, GError **error)
+{
+  if (opt_music) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "%s given twice (%s and %s): a montage is cut to one song, give -m once", option,
+                montage_tool::shown(opt_music).c_str(), montage_tool::shown(value).c_str());
+    return FALSE;
+  }
+  opt_music = g_strdup(value);
+  return TRUE;
+}
+
 const GOptionEntry kEntries[] = {
-    {"music", 'm', 0, G_OPTION_ARG_FILENAME, &opt_music,
+    {"music", 'm', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, (gpointer)take_music,
      "The song (any audio file GStreamer decodes)", "SONG"},
     {"output", 'o', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, (gpointer)take_output,
      "The montage to write, an MP4 named .mp4, .m4v or .mov", "OUT.mp4"},
@@ -495,9 +510,15 @@ constexpr double kMinDurationSeconds = 1.0;
  * Prints why not. */
 bool parse_duration(const char *s, GstClockTime &out)
 {
+  /* Decimal digits with at most one point, nothing else: strtod also took
+   * " 5", "0x10" (16 s) and "1e2". */
+  const size_t digits = strspn(s, "0123456789.");
+  const char *point = strchr(s, '.');
+  const bool plain = digits == strlen(s) && digits > 0 && (!point || !strchr(point + 1, '.')) &&
+                     strcmp(s, ".") != 0;
   gchar *end = nullptr;
-  const double seconds = g_ascii_strtod(s, &end);
-  if (end == s || *end != '\0') {
+  const double seconds = plain ? g_ascii_strtod(s, &end) : 0.0;
+  if (!plain || end == s || *end != '\0') {
     fprintf(stderr,
             "gst-montage: --duration %s: give the length in seconds, such as 30 or 92.5, or "
             "leave -d out for the whole song\n",
@@ -556,9 +577,26 @@ bool parse_fps(const char *s, gint &n, gint &d)
   g_strfreev(parts);
   if (!numbers || un < kMinFps * ud || un > kMaxFps * ud)
     return false;
-  n = (gint)un;
-  d = (gint)ud;
+  /* In lowest terms: 60000/2002 is 30000/1001, as the plan and the exports
+   * name it (its drop-frame timecode). */
+  const guint64 g = std::gcd(un, ud);
+  n = (gint)(un / g);
+  d = (gint)(ud / g);
   return true;
+}
+
+/* --cache-dir "": refused (an empty path put the cache's entries in the
+ * current directory), as an empty $GST_MONTAGE_CACHE_DIR is taken as unset.
+ * Prints why; `command` names the command in the message. */
+bool cache_dir_ok(const char *command)
+{
+  if (!opt_cache_dir || *opt_cache_dir)
+    return true;
+  fprintf(stderr,
+          "%s: --cache-dir is empty: give the cache's directory, or leave the option out for "
+          "%s\n",
+          command, montage::AnalysisCache::default_dir().c_str());
+  return false;
 }
 
 std::string cache_dir()
@@ -729,6 +767,15 @@ int cmd_cache(int argc, char **argv)
     g_clear_error(&err);
     return 2;
   }
+  if (argc > 1) {
+    fprintf(stderr,
+            "gst-montage cache: %s: the cache command takes no file (--stats or --clear, "
+            "and --cache-dir DIR)\n",
+            argv[1]);
+    return 2;
+  }
+  if (!cache_dir_ok("gst-montage cache"))
+    return 2;
   const std::string dir = cache_dir();
   if (g_file_test(dir.c_str(), G_FILE_TEST_EXISTS) &&
       !g_file_test(dir.c_str(), G_FILE_TEST_IS_DIR)) {
@@ -955,6 +1002,8 @@ int cmd_make(int argc, char **argv)
                     "directory.\nRun 'gst-montage-1.0 --help' for usage.\n");
     return 2;
   }
+  if (!cache_dir_ok("gst-montage"))
+    return 2;
   if (opt_output && !mp4_file_name(opt_output)) {
     fprintf(stderr,
             "gst-montage: -o %s: the montage is written as MP4 (H.264 and AAC): name it "
