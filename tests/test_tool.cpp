@@ -500,21 +500,10 @@ TEST(Tool, SongWithoutBeatsOrAudioFails)
   std::string clip = montage_test::media_path("oa4_launch.webm");
   std::string vtest = montage_test::media_path("vtest.avi");
   ASSERT_FALSE(clip.empty() || vtest.empty());
-  std::string silence = tmp_path("silence.wav");
-  gchar *desc = g_strdup_printf(
-      "audiotestsrc wave=silence num-buffers=400 ! audioconvert ! wavenc ! filesink location=%s",
-      silence.c_str());
-  GstElement *p = gst_parse_launch(desc, nullptr);
-  g_free(desc);
-  ASSERT_TRUE(p);
-  gst_element_set_state(p, GST_STATE_PLAYING);
-  GstMessage *m = gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(p), 30 * GST_SECOND,
-                                             (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  ASSERT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
-  gst_message_unref(m);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
-
+  const std::string silence = montage_test::make_media(
+      "silence.wav",
+      "audiotestsrc wave=silence num-buffers=400 ! audioconvert ! wavenc ! filesink location=%s");
+  ASSERT_FALSE(silence.empty());
   std::string out = tmp_path("nobeat.mp4");
   ToolRun r = run_tool({"-m", silence, "-o", out, clip});
   EXPECT_EQ(r.status, 1);
@@ -523,20 +512,11 @@ TEST(Tool, SongWithoutBeatsOrAudioFails)
   EXPECT_FALSE(g_file_test(out.c_str(), G_FILE_TEST_EXISTS));
 
   /* A loud tone without a rhythm: no beats, and not silent. */
-  std::string tone = tmp_path("tone.wav");
-  desc = g_strdup_printf("audiotestsrc wave=sine freq=440 volume=0.5 num-buffers=400 ! "
-                         "audioconvert ! wavenc ! filesink location=%s",
-                         tone.c_str());
-  p = gst_parse_launch(desc, nullptr);
-  g_free(desc);
-  ASSERT_TRUE(p);
-  gst_element_set_state(p, GST_STATE_PLAYING);
-  m = gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(p), 30 * GST_SECOND,
-                                 (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  ASSERT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
-  gst_message_unref(m);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
+  const std::string tone =
+      montage_test::make_media("tone.wav", "audiotestsrc wave=sine freq=440 volume=0.5 "
+                                           "num-buffers=400 ! audioconvert ! wavenc ! filesink "
+                                           "location=%s");
+  ASSERT_FALSE(tone.empty());
   r = run_tool({"-m", tone, "-o", out, clip});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("no beats were detected"), std::string::npos) << r.err;
@@ -546,23 +526,13 @@ TEST(Tool, SongWithoutBeatsOrAudioFails)
 
   /* A film (picture and a rhythm-free sound track) given as the song:
    * said to be a film, as its sound is what was heard. */
-  std::string film = tmp_path("film.mkv");
-  desc = g_strdup_printf("matroskamux name=mux ! filesink location=%s "
-                         "videotestsrc num-buffers=50 ! video/x-raw,width=64,height=48 ! "
-                         "vp8enc deadline=1 ! mux. "
-                         "audiotestsrc wave=sine freq=440 volume=0.5 num-buffers=200 ! "
-                         "audioconvert ! vorbisenc ! mux.",
-                         film.c_str());
-  p = gst_parse_launch(desc, nullptr);
-  g_free(desc);
-  ASSERT_TRUE(p);
-  gst_element_set_state(p, GST_STATE_PLAYING);
-  m = gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(p), 30 * GST_SECOND,
-                                 (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  ASSERT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS);
-  gst_message_unref(m);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
+  const std::string film = montage_test::make_media(
+      "film.mkv", "matroskamux name=mux ! filesink location=%s "
+                  "videotestsrc num-buffers=50 ! video/x-raw,width=64,height=48 ! "
+                  "vp8enc deadline=1 ! mux. "
+                  "audiotestsrc wave=sine freq=440 volume=0.5 num-buffers=200 ! "
+                  "audioconvert ! vorbisenc ! mux.");
+  ASSERT_FALSE(film.empty());
   r = run_tool({"-m", film, "-o", out, clip});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("no beats were detected in the song (the file is a film"), std::string::npos)
