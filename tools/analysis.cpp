@@ -800,15 +800,9 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
   std::vector<GstStructure *> summaries;
   std::vector<GstSegment> segments;                 /* the segment of each summary's audio */
   GstClockTime adts_duration = GST_CLOCK_TIME_NONE; /* exact, from montageadtssrc's index */
-  /* The loudest montage-energy interval (dBFS; -200, montagebeat's floor,
-   * until one comes): tells a silent song from one without a rhythm. */
-  double loudest_db = -200.0;
   auto on_message = [&](const GstStructure *s) {
     if (gst_structure_has_name(s, "montage-adts-index"))
       adts_duration = get_u64(s, "duration", GST_CLOCK_TIME_NONE);
-    double rms = 0.0;
-    if (gst_structure_has_name(s, "montage-energy") && gst_structure_get_double(s, "rms", &rms))
-      loudest_db = std::max(loudest_db, rms);
     if (gst_structure_has_name(s, "montage-beats")) {
       summaries.push_back(gst_structure_copy(s));
       segments.push_back(summary_segment(run));
@@ -840,7 +834,8 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
     if (!have_summary || out.beats.empty()) {
       /* montagebeat finds no beat in audio quieter than its default
        * silence-threshold, -60 dBFS: said as such, a wrong file or a muted
-       * export, not a song without rhythm. */
+       * export, not a song without rhythm. sound_end is 0 where no energy
+       * interval of the summaries is louder than that threshold. */
       /* A film given as the song (a clip in the wrong argument, or a
        * music video whose sound is not the music): said, since its sound
        * track is what was heard. */
@@ -848,7 +843,7 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
                              ? " (the file is a film: its sound track was analysed; give -m the "
                                "song itself)"
                              : "";
-      if (loudest_db < kSilenceDb)
+      if (out.sound_end == 0)
         g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                     "the song is silent (nowhere louder than %.0f dBFS)%s: choose a file with "
                     "music in it",
