@@ -110,6 +110,17 @@ bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view)
 namespace
 {
 
+/* The median of frame spacings `v` (reordered), GST_CLOCK_TIME_NONE for
+ * none: the upper of the two middle ones for an even count. */
+GstClockTime median_interval(std::vector<GstClockTime> &v)
+{
+  if (v.empty())
+    return GST_CLOCK_TIME_NONE;
+  auto mid = v.begin() + (long)v.size() / 2;
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
 /* A decoded frame's analysis views, as handed to a pass's consumer. */
 struct Views {
   const cv::Mat &hsv, &luma, &bgr;
@@ -337,11 +348,7 @@ public:
   GstClockTime median_frame_interval()
   {
     std::lock_guard<std::mutex> guard(lock_);
-    if (intervals_.empty())
-      return GST_CLOCK_TIME_NONE;
-    auto mid = intervals_.begin() + intervals_.size() / 2;
-    std::nth_element(intervals_.begin(), mid, intervals_.end());
-    return *mid;
+    return median_interval(intervals_);
   }
   /* The spacings median_frame_interval() takes its median of. */
   std::vector<GstClockTime> frame_intervals()
@@ -979,9 +986,7 @@ bool frame_spacing_varies(std::vector<GstClockTime> intervals)
 {
   if (intervals.size() < kVariableRateMinIntervals)
     return false;
-  auto mid = intervals.begin() + (long)intervals.size() / 2;
-  std::nth_element(intervals.begin(), mid, intervals.end());
-  const GstClockTime median = *mid;
+  const GstClockTime median = median_interval(intervals);
   if (median == 0)
     return false;
   std::size_t off = 0;
