@@ -91,34 +91,33 @@ gboolean opt_verify = FALSE;
 gboolean opt_full_decode = FALSE;
 gchar **opt_inputs = nullptr;
 
-/* -o OUT: one output only. Given twice, the last was taken and the first
- * silently dropped (a typo, or a script's default followed by the user's,
- * would write where the user did not look): refused as a usage error. */
-gboolean take_output(const gchar *option, const gchar *value, gpointer, GError **error)
+/* Sets *slot to value for an option that takes one value (-o, -m). Given
+ * twice, the last was taken and the first silently dropped (a typo, or a
+ * script's default followed by the user's, would write where the user did
+ * not look, or cut to another song): refused as a usage error that names
+ * both and says `why` the option is given once. */
+gboolean take_once(gchar **slot, const gchar *option, const gchar *value, const char *why,
+                   GError **error)
 {
-  if (opt_output) {
-    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                "%s given twice (%s and %s): the montage is written to one file, give -o once",
-                option, montage_tool::shown(opt_output).c_str(),
-                montage_tool::shown(value).c_str());
+  if (*slot) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s given twice (%s and %s): %s",
+                option, montage_tool::shown(*slot).c_str(), montage_tool::shown(value).c_str(),
+                why);
     return FALSE;
   }
-  opt_output = g_strdup(value);
+  *slot = g_strdup(value);
   return TRUE;
 }
 
-/* -m SONG: one song. Given twice, the last was taken (-o is refused the
- * same way, above). */
+gboolean take_output(const gchar *option, const gchar *value, gpointer, GError **error)
+{
+  return take_once(&opt_output, option, value, "the montage is written to one file, give -o once",
+                   error);
+}
+
 gboolean take_music(const gchar *option, const gchar *value, gpointer, GError **error)
 {
-  if (opt_music) {
-    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                "%s given twice (%s and %s): a montage is cut to one song, give -m once", option,
-                montage_tool::shown(opt_music).c_str(), montage_tool::shown(value).c_str());
-    return FALSE;
-  }
-  opt_music = g_strdup(value);
-  return TRUE;
+  return take_once(&opt_music, option, value, "a montage is cut to one song, give -m once", error);
 }
 
 const GOptionEntry kEntries[] = {
@@ -510,12 +509,10 @@ constexpr double kMinDurationSeconds = 1.0;
  * Prints why not. */
 bool parse_duration(const char *s, GstClockTime &out)
 {
-  /* Decimal digits with at most one point, nothing else: strtod also took
-   * " 5", "0x10" (16 s) and "1e2". */
-  const size_t digits = strspn(s, "0123456789.");
-  const char *point = strchr(s, '.');
-  const bool plain = digits == strlen(s) && digits > 0 && (!point || !strchr(point + 1, '.')) &&
-                     strcmp(s, ".") != 0;
+  /* Decimal digits and points only: strtod also took " 5", "0x10" (16 s)
+   * and "1e2". A second point, or none of the digits, is caught by strtod's
+   * end below. */
+  const bool plain = strspn(s, "0123456789.") == strlen(s);
   gchar *end = nullptr;
   const double seconds = plain ? g_ascii_strtod(s, &end) : 0.0;
   if (!plain || end == s || *end != '\0') {
