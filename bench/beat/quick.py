@@ -19,7 +19,8 @@ the live tracker must not depend on it.
 22.05 kHz analysis rate is a boxcar at whole multiples (44.1, 88.2 kHz) and interpolates otherwise.
 --excerpts scores each MIDI song cut into four excerpts instead (the music from half a beat after the
 beat nearest 20 s and 35 s, a quarter beat after 50 s, three quarters after 27 s, to the end), each
-against its truth moved with the cut: a song trimmed by its user starts inside the music.
+against its truth moved with the cut: a song trimmed by its user starts inside the music. Downbeat F
+there is over the excerpts of the songs in 4/4 or 3/4, as for the whole songs.
 """
 import argparse
 import array
@@ -114,25 +115,34 @@ def score_excerpts(tool, songs, decoded, modes):
             continue
         raw, rate = decoded[path]
         dur = os.path.getsize(raw) / 4 / rate
-        ref = score.load_truth(base, dur - 0.1)[0]  # as the whole songs
+        ref, downs, metres, _ = score.load_truth(base, dur - 0.1)  # as the whole songs
         for cut, piece in excerpts(raw, rate, ref):
-            jobs.append((os.path.basename(base), cut, piece, rate, [r - cut for r in ref if r > cut]))
+            # Downbeats are scored where the whole song's are (one metre, 3 or 4).
+            down = [d - cut for d in downs if d > cut] if metres in ({3}, {4}) else None
+            jobs.append((os.path.basename(base), cut, piece, rate, [r - cut for r in ref if r > cut], down))
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
         res = {(j[0], j[1], m): ex.submit(run, tool, m, j[2], j[3]) for j in jobs for m in modes}
     sums = {}
-    for name, cut, _, _, ref in jobs:
+    for name, cut, _, _, ref, down in jobs:
         line = f'{name:32s} from {cut:7.3f} s'
         for m in modes:
-            bpm, est, _ = res[(name, cut, m)].result()
+            bpm, est, est_down = res[(name, cut, m)].result()
             f = score.fmeasure(ref, est)[0]
             sums.setdefault((m, name.split('-')[0]), []).append(f)
             line += f' | {m} bpm {bpm:6.1f} F {f:.3f}'
+            if down is not None:
+                df = score.fmeasure(down, est_down)[0]
+                sums.setdefault((m, 'downbeat'), []).append(df)
+                line += f' dF {df:.2f}'
         print(line, flush=True)
     print()
     for m in modes:
         cells = '  '.join(f'{k} {sum(v) / len(v):.3f} (n={len(v)})'
-                          for (mm, k), v in sorted(sums.items()) if mm == m)
+                          for (mm, k), v in sorted(sums.items()) if mm == m and k != 'downbeat')
         print(f'{m:7s} excerpts F {cells}')
+        down = sums.get((m, 'downbeat'), [])
+        if down:
+            print(f'{m:7s} excerpts downbeat F {sum(down) / len(down):.3f} (n={len(down)}, songs in 4/4 or 3/4 only)')
 
 
 LIVE_DELAY = []  # ['--live-delay', MS] from --live-delay
