@@ -221,3 +221,29 @@ TEST(BeatMeter, ChordChangesOnOneParityNameIt)
     gap.push_back(k);
   EXPECT_EQ(harmonic_parity(accents(gap, 2, 0, 0.6), gap), 0);
 }
+
+/* Where the accents do not decide the bar line (a confidence under 0.25),
+ * it goes where the music starts (`start`, a beat count, here before the
+ * first beat); where they do, `start` changes nothing. */
+TEST(BeatMeter, TheStartDecidesTheBarOnlyWhereTheAccentsDoNot)
+{
+  const std::vector<long> count = iota_counts(64);
+  /* Accents on counts 0 and 2 mod 4, those on 2 a little stronger. */
+  std::vector<double> weak = accents(count, 4, 0, 1.0), strong = accents(count, 4, 1, 1.0);
+  for (std::size_t i = 0; i < weak.size(); i++)
+    if (count[i] % 4 == 2)
+      weak[i] += 1.05;
+  guint per_bar = 0;
+  double confidence = 1.0;
+  std::vector<guint> pos = meter_of(weak, weak, per_bar, 4, {}, count, &confidence);
+  EXPECT_EQ(pos[2], 1u) << "by the accents alone, count 2 starts the bar";
+  pos = meter_of(weak, weak, per_bar, 4, {}, count, &confidence, -4L);
+  EXPECT_EQ(per_bar, 4u);
+  EXPECT_EQ(pos[0], 1u) << "count -4 starts the music: its bar starts on counts 0, 4, ...";
+  pos = meter_of(weak, weak, per_bar, 4, {}, count, &confidence, -3L);
+  EXPECT_EQ(pos[1], 1u) << "count -3 starts the music: its bar starts on counts 1, 5, ...";
+  EXPECT_LT(confidence, 0.25);
+  pos = meter_of(strong, strong, per_bar, 4, {}, count, &confidence, 0L);
+  EXPECT_EQ(pos[1], 1u) << "clear accents on counts 1, 5, ... keep the bar";
+  EXPECT_GT(confidence, 0.25);
+}

@@ -24,6 +24,7 @@
 #include <glib.h>
 #include <gst/gst.h>
 
+#include <optional>
 #include <vector>
 
 namespace montage {
@@ -81,10 +82,21 @@ int harmonic_parity(std::vector<double> harmony, const std::vector<long> &number
  * midnight_snow_run (bar line off) 0 and 0.10, hard-105 (a beat late)
  * 0.21, unaccented click tracks 0-0.17, clicks accented every 3 or 4
  * beats 0.64-0.86. A song whose beats are at the wrong level (twice or
- * half the tempo) can still have confident bars of those beats. */
+ * half the tempo) can still have confident bars of those beats.
+ *
+ * start, when given, is the beat count (as in `number`; it may be negative,
+ * before the first beat) at which the music starts. Where the chosen bar's
+ * evidence is under 1 standard error (a confidence under 0.25) the accents
+ * do not decide the bar line, and the bar starts there instead (same
+ * meter): Lerdahl and Jackendoff's "strong beat early" (metrical preference
+ * rule 2, A Generative Theory of Tonal Music, 1983) for the piece as a
+ * whole. The confidence is then that bar's own evidence (usually 0). A
+ * piece that starts on an upbeat (an anacrusis) or is cut inside a bar gets
+ * a bar line off by that much, in place of one the accents did not back. */
 std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty,
                             guint &per_bar, guint only = 0, std::vector<double> harmony = {},
-                            const std::vector<long> &number = {}, double *confidence = nullptr);
+                            const std::vector<long> &number = {}, double *confidence = nullptr,
+                            std::optional<long> start = std::nullopt);
 
 /* meter_of() for the live tracker's beats: the meter from the chord changes
  * (harmonic_meter()) or else from the bass onset and band novelty alone

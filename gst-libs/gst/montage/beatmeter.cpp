@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 namespace montage {
 namespace beatmeter {
@@ -118,6 +119,14 @@ double phase_t(const std::vector<double> &v, guint m, guint ph, const std::vecto
 constexpr guint kControlPeriods[] = {5u, 7u};
 /* meter_of()'s confidence is its evidence (standard errors) over this. */
 constexpr double kFullMeterEvidence = 4.0;
+/* meter_of(): under this much evidence (standard errors; a confidence of
+ * 0.25, under which the planner does not follow bars: docs/montagebeat.md)
+ * the accents do not decide the bar line, and where the music starts does
+ * (`start`). Measured (bench/beat, offline, docs/beat-benchmark.md,
+ * thirty-fourth round): the benchmark songs whose accents put the bar line
+ * right have 1.26 (boogi_marabi_redfarn) or more, those whose accents put it
+ * a beat off 0 and 0.82 (slow_neasy_redfarn, hard-105). */
+constexpr double kWeakBarEvidence = 1.0;
 
 } // namespace
 
@@ -184,7 +193,8 @@ int harmonic_parity(std::vector<double> harmony, const std::vector<long> &number
 
 std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> novelty,
                             guint &per_bar, guint only, std::vector<double> harmony,
-                            const std::vector<long> &number, double *confidence)
+                            const std::vector<long> &number, double *confidence,
+                            std::optional<long> start)
 {
   per_bar = 0;
   if (confidence)
@@ -220,25 +230,36 @@ std::vector<guint> meter_of(std::vector<double> bass_acc, std::vector<double> no
     }
   }
   per_bar = best_m;
+  /* The evidence for a bar at `phase`, in standard errors: how far its
+   * downbeats stand out beyond what the best grouping at a period no meter
+   * has shows, and how far beyond the meter's best other phase (a bar line
+   * one or two beats off), whichever is less. */
+  z_scores(acc);
+  double chance = 0.0;
+  for (guint m : kControlPeriods)
+    for (guint ph = 0; ph < m; ph++)
+      chance = std::max(chance, phase_t(acc, m, ph, number));
+  auto evidence_of = [&](guint phase) {
+    const double t = phase_t(acc, best_m, phase, number);
+    double next = -1e300;
+    for (guint ph = 0; ph < best_m; ph++)
+      if (ph != phase)
+        next = std::max(next, phase_t(acc, best_m, ph, number));
+    return std::min(t - chance, t - next);
+  };
+  double evidence = evidence_of(best_phase);
+  if (start && evidence < kWeakBarEvidence) {
+    /* The accents do not tell where the bar starts: the music does, on a
+     * downbeat (a piece is a group, and its strongest beat comes early:
+     * Lerdahl and Jackendoff's metrical preference rule 2, "strong beat
+     * early", A Generative Theory of Tonal Music, 1983). */
+    best_phase = (guint)(((*start % (long)best_m) + (long)best_m) % (long)best_m);
+    evidence = evidence_of(best_phase);
+  }
   for (std::size_t i = 0; i < nb; i++)
     pos[i] = (guint)((count_of(number, i) + best_m - best_phase) % best_m) + 1;
-  if (confidence) {
-    /* The evidence for this bar, in standard errors: how far its downbeats
-     * stand out beyond what the best grouping at a period no meter has
-     * shows, and how far beyond the meter's next phase (a bar line one or
-     * two beats off), whichever is less. */
-    z_scores(acc);
-    const double t = phase_t(acc, best_m, best_phase, number);
-    double chance = 0.0, next = -1e300;
-    for (guint m : kControlPeriods)
-      for (guint ph = 0; ph < m; ph++)
-        chance = std::max(chance, phase_t(acc, m, ph, number));
-    for (guint ph = 0; ph < best_m; ph++)
-      if (ph != best_phase)
-        next = std::max(next, phase_t(acc, best_m, ph, number));
-    const double evidence = std::min(t - chance, t - next);
+  if (confidence)
     *confidence = std::clamp(evidence / kFullMeterEvidence, 0.0, 1.0);
-  }
   return pos;
 }
 

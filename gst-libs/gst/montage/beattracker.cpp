@@ -281,6 +281,15 @@ static_assert(kChromaWindow == (int)BeatTracker::kWindow,
 static_assert(BeatTracker::kHop % kChromaDecimation == 0 &&
                   kChromaWindow % (BeatTracker::kHop / kChromaDecimation) == 0,
               "chroma_hop() writes whole hops into its ring");
+/* meter()'s start_count(): the beat intervals whose median is the period
+ * the first sound is counted back by, and the most periods it may be
+ * before the first beat (a bar of 4). */
+constexpr std::size_t kStartSpan = 8;
+constexpr double kMaxStartBeats = 4.0;
+/* start_count(): the first sound starts the music on a beat only within this
+ * many periods of the grid (half a sixteenth: nearer the beat than any
+ * sixteenth between); elsewhere it is a pickup or a cut inside the music. */
+constexpr double kStartOnBeat = 0.125;
 /* Bar-novelty window of a beat with no next beat yet (hops; meter()). */
 constexpr long kLastBeatSpan = 40;
 
@@ -2683,8 +2692,10 @@ struct BeatTracker::Impl {
    * one at which the beat intervals' band levels repeat most closely (a bar
    * is the period of the pattern), with the phase whose beats carry the most
    * bass onset and the most change of the band spectrum from the previous
-   * beat interval (a new chord, a kick). per_bar = 0 (and all positions 0)
-   * with fewer than 8 beats. confidence: beatmeter::meter_of()'s. */
+   * beat interval (a new chord, a kick); where they do not decide the
+   * phase, the bar starts where the music does (start_count()). per_bar = 0
+   * (and all positions 0) with fewer than 8 beats. confidence:
+   * beatmeter::meter_of()'s. */
   std::vector<guint> meter(const std::vector<GstClockTime> &beats, guint &per_bar,
                            double *confidence) const
   {
@@ -2732,7 +2743,34 @@ struct BeatTracker::Impl {
     guint only = beatmeter::harmonic_meter(harmony, number);
     if (!only)
       only = repeat_distance(3) < repeat_distance(4) ? 3u : 4u;
-    return beatmeter::meter_of(bass_acc, novelty, per_bar, only, harmony, number, confidence);
+    return beatmeter::meter_of(bass_acc, novelty, per_bar, only, harmony, number, confidence,
+                               start_count(beats, number));
+  }
+
+  /* The beat count (beatmeter::beat_numbers()) at which the music starts,
+   * for meter_of()'s `start`: the first sound (first_sound_hop()) on the
+   * grid of the first beats, counted back from the first beat by the
+   * median of the first kStartSpan beat intervals, rounded. None where the
+   * audio continues a stream (its first sound is where a seek landed), with
+   * no sound or fewer than 2 beats, or where the first beat comes more than
+   * kMaxStartBeats periods after the first sound (a grid carried back
+   * further is not trusted: an intro without a pulse, a tempo that drifts). */
+  std::optional<long> start_count(const std::vector<GstClockTime> &beats,
+                                  const std::vector<long> &number) const
+  {
+    const long h0 = first_sound_hop();
+    if (continues || h0 >= n_hops || beats.size() < 2)
+      return std::nullopt;
+    std::vector<double> ibi;
+    for (std::size_t i = 1; i < beats.size() && i <= kStartSpan; i++)
+      ibi.push_back((double)(beats[i] - beats[i - 1]) / (double)(number[i] - number[i - 1]));
+    std::nth_element(ibi.begin(), ibi.begin() + (long)ibi.size() / 2, ibi.end());
+    const double period = ibi[ibi.size() / 2];
+    const double before = ((double)beats[0] - (double)frame_to_ns((double)h0)) / period;
+    if (period <= 0 || before > kMaxStartBeats ||
+        std::fabs(before - std::round(before)) > kStartOnBeat)
+      return std::nullopt;
+    return number[0] - std::lround(before);
   }
 
   /* The change of harmony at each beat: chord_distance() between the

@@ -198,7 +198,9 @@ public:
    *    that stops right after its last beat does not make that beat the
    *    loudest), scaled so the loudest is 1;
    *  - downbeats, beats_per_bar: the meter (3 or 4) and each beat's downbeat
-   *    flag; empty and 0 with fewer than 8 beats;
+   *    flag; empty and 0 with fewer than 8 beats. Offline, where the accents
+   *    do not decide the bar line (meter_confidence under 0.25), a song that
+   *    starts on a beat starts a bar there (beatmeter::meter_of()'s start);
    *  - meter_confidence: 0..1, how sure the bars are (beatmeter::meter_of()
    *    in beatmeter-private.h: the downbeats' accent against chance and
    *    against a bar line one or two beats off); 0 without a meter;
