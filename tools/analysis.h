@@ -23,6 +23,9 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 27: where the accents do not decide the bar line (meter confidence under
+ * 0.25), a song that starts on a beat starts a bar there (hard-105,
+ * slow_neasy_redfarn). */
 /* 26: where the song's sound ends (SongAnalysis::sound_end), so a whole-song
  * edit can end with it, not after a silent tail; and with a tempo range
  * that halves the whole-range level, the beats the chords change on (they
@@ -40,7 +43,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * sections change; 16: an even pulse is not grouped in threes; 15: band levels compressed relative
  * to the music's level; 14: no beats where there is no pulse (offline); 13: sections of flat songs
  * (low only when quiet) and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "26";
+constexpr const char *kSongAnalysisVersion = "27";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
