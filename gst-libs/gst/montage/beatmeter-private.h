@@ -77,11 +77,11 @@ int harmonic_parity(std::vector<double> harmony, const std::vector<long> &number
  * best contrast at a period no meter has (5 and 7 beats: what any grouping
  * of these beats shows by chance) and the meter's next best phase (a bar
  * line one or two beats off), divided by 4 and clipped (0 with under 8
- * beats). Measured (bench/beat, offline): the benchmark songs whose bars
- * are right 0.32-1.00, slow_neasy_redfarn and
- * midnight_snow_run (bar line off) 0 and 0.10, hard-105 (a beat late)
- * 0.21, unaccented click tracks 0-0.17, clicks accented every 3 or 4
- * beats 0.64-0.86. A song whose beats are at the wrong level (twice or
+ * beats). Measured (bench/beat, offline, the accents' own bar, without
+ * `start`): the benchmark songs whose bars are right 0.32-1.00,
+ * slow_neasy_redfarn and midnight_snow_run (bar line off) 0 and 0.10,
+ * hard-105 (a beat late) 0.21, unaccented click tracks 0-0.17, clicks
+ * accented every 3 or 4 beats 0.64-0.86. A song whose beats are at the wrong level (twice or
  * half the tempo) can still have confident bars of those beats.
  *
  * start, when given, is the beat count (as in `number`; it may be negative,
