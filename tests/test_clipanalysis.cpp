@@ -355,6 +355,41 @@ TEST(ClipAnalysis, KeyframePathFindsCutsInsideGopsDecodingFewerFrames)
       << "only the GOPs around the cuts (and the last GOP) are decoded";
 }
 
+/* ClipAnalyseStats::refined_frames tells the frames the keyframe path's runs
+ * analysed from those decoded with nothing to decide (in the decoder when a
+ * run was done). Five 60-frame shots in 25-frame GOPs: cuts at 60, 120, 180
+ * and 240, inside the GOPs of keyframes 50, 100, 175 and 225, so the runs
+ * analyse 10, 20, 5 and 15 frames before their cuts, the cut frame and the
+ * 4 frames after it (the detector's 3-frame look-ahead decides the cut; the
+ * features' grid, one frame in 4 from frame 0, measures the new shot's
+ * motion on frame cut + 4), and the 25 frames of the tail GOP:
+ * 50 + 4 x 5 + 25 = 95 frames. */
+TEST(ClipAnalysis, KeyframePathCountsTheFramesItsRunsAnalyse)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("gop25-counted.mp4");
+  ASSERT_TRUE(encode_clip(
+      shot_sources({"smpte", "checkers-8", "circular", "pinwheel", "spokes"}, 60), path));
+
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ClipAnalyseOptions o;
+  o.refine_decoders = 1;
+  ASSERT_TRUE(analyse(path, o, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, o, kKeyframes, keys, key_stats));
+  ASSERT_TRUE(key_stats.keyframe_path);
+  EXPECT_EQ(keys.cuts, full.cuts);
+  EXPECT_EQ(full_stats.refined_frames, 0u) << "full decoding has no runs";
+  EXPECT_EQ(key_stats.refined_frames, 95u);
+  ASSERT_LE(key_stats.keyframes + key_stats.refined_frames, key_stats.frames_decoded);
+  /* A run is done once its cut is decided; what its decoder had been fed by
+   * then is decoded too, at most the delta units fed before the run's end
+   * and the B-frame reordering after it (look + 4 frames). */
+  EXPECT_LE(key_stats.frames_decoded - key_stats.keyframes - key_stats.refined_frames,
+            12u * key_stats.refined_ranges);
+}
+
 /* Cuts through a white flash (A W C, A W W C) in the middle of a clip: the
  * shot is cut on the first white frame and its picture starts at C, its
  * transition_end, on the keyframe path as in full decoding. The keyframe

@@ -1,8 +1,9 @@
 /* bench/scene: runs montage::analyse_clip_file() on each file given and
  * prints one JSON object per line: path, run, mode, wall seconds (of
  * analyse_clip_file() alone), frames decoded, keyframes, refined ranges,
- * first frame, fps and the cuts (stream time, ns) with their transitions and
- * features, and the work counted (ClipAnalyseStats: pipelines built, seeks).
+ * frames the refinement's runs analysed, first frame, fps and the cuts
+ * (stream time, ns) with their transitions and features, and the work
+ * counted (ClipAnalyseStats: pipelines built, seeks).
  * --runs N analyses each file N times in this process, one line each (run 0
  * to N - 1): the first pays for loading the plugins, the later ones do not.
  * Used by bench/scene/run.py; not a test.
@@ -70,15 +71,17 @@ int main(int argc, char **argv)
                   "\"route\": \"%s\", "
                   "\"wall\": %.4f, "
                   "\"frames_decoded\": %" G_GUINT64_FORMAT ", \"keyframes\": %u, \"refined\": %u, "
+                  "\"refined_frames\": %" G_GUINT64_FORMAT ", "
                   "\"pipelines\": %u, \"seeks\": %u, "
                   "\"first_frame\": %" G_GUINT64_FORMAT ", \"fps_n\": %d, \"fps_d\": %d, "
                   "\"duration\": %" G_GUINT64_FORMAT ", \"open_s\": %.4f, \"coarse_s\": %.4f, "
                   "\"refine_s\": %.4f, \"shots\": [",
                   argv[k], run, mode, stats.keyframe_path ? "true" : "false",
                   montage::clip_analyse_path_text(stats.path), wall, stats.frames_decoded,
-                  stats.keyframes, stats.refined_ranges, stats.pipelines, stats.seeks,
-                  (guint64)clip.first_frame, clip.fps_n, clip.fps_d, (guint64)clip.duration,
-                  stats.open_time / 1e9, stats.coarse_time / 1e9, stats.refine_time / 1e9);
+                  stats.keyframes, stats.refined_ranges, stats.refined_frames, stats.pipelines,
+                  stats.seeks, (guint64)clip.first_frame, clip.fps_n, clip.fps_d,
+                  (guint64)clip.duration, stats.open_time / 1e9, stats.coarse_time / 1e9,
+                  stats.refine_time / 1e9);
       for (size_t s = 0; s < clip.shots.size(); s++)
         std::printf("%s{\"start\": %" G_GUINT64_FORMAT ", \"transition\": \"%s\", "
                     "\"transition_end\": %" G_GUINT64_FORMAT ", \"has_features\": %s, "

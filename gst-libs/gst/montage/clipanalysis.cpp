@@ -17,8 +17,26 @@
 #include <mutex>
 #include <thread>
 
+GST_DEBUG_CATEGORY_STATIC(montage_clip_debug);
+#define GST_CAT_DEFAULT montage_clip_debug
+
 namespace montage
 {
+
+namespace
+{
+/* "montageclip": the keyframe path's plan (keyframes, runs, feed limits) at
+ * DEBUG, each frame the refinement hands to a run or leaves at LOG. */
+void init_debug()
+{
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(montage_clip_debug, "montageclip", 0,
+                            "gst-montage clip analysis (keyframe path)");
+    g_once_init_leave(&once, 1);
+  }
+}
+} // namespace
 
 void link_or_drain(GstBin *bin, GstPad *pad, GstPad *sink, bool wanted, bool *linked)
 {
@@ -600,8 +618,11 @@ private:
   void deliver(GstBuffer *buf, GstClockTime st, GstClockTime stamped)
   {
     count(st, buf);
-    if (!consumable())
+    if (!consumable()) {
+      GST_LOG("frame %" GST_TIME_FORMAT " decoded outside its pass (stopped or stale)",
+              GST_TIME_ARGS(st));
       return;
+    }
     GstVideoFrame frame;
     if (!gst_video_frame_map(&frame, &info_, buf, GST_MAP_READ))
       return;
@@ -1041,6 +1062,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   ClipAnalyseStats local;
   ClipAnalyseStats &st = stats ? *stats : local;
   st = ClipAnalyseStats();
+  init_debug();
   gchar *uri = local_file_uri(path, error);
   if (!uri)
     return false;
@@ -1242,6 +1264,15 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       if (GST_CLOCK_TIME_IS_VALID(r.end) && GST_CLOCK_TIME_IS_VALID(stamps[r.last]))
         limits[r.last] = stamps[r.last] + (look + 4) * frame;
     }
+    for (size_t k = 0; k < keys.size(); k++)
+      GST_DEBUG("%s: keyframe %zu at %" GST_TIME_FORMAT " (fed at %" GST_TIME_FORMAT "%s)",
+                path.c_str(), k, GST_TIME_ARGS(keys[k].ts), GST_TIME_ARGS(stamps[k]),
+                k < gop_starts.size() && !gop_starts[k] ? ", starts no GOP" : "");
+    for (size_t r = 0; r < runs.size(); r++)
+      GST_DEBUG("%s: run %zu: keyframes %zu-%zu, frames %" GST_TIME_FORMAT " to %" GST_TIME_FORMAT
+                ", delta units of its last GOP fed before %" GST_TIME_FORMAT,
+                path.c_str(), r, runs[r].first, runs[r].last, GST_TIME_ARGS(runs[r].start),
+                GST_TIME_ARGS(runs[r].end), GST_TIME_ARGS(limits[runs[r].last]));
     /* One detector per run, frames handed to the run their time falls in;
      * a run is done once past its end, or once a boundary is found and
      * decided and the keyframe gate finds no change between the picture
@@ -1373,8 +1404,10 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     };
     /* Marks run r done; the pass ends once each of this worker's runs is
      * done and (reading forward) every unit is claimed. */
-    auto finish_run = [&](Worker &w, size_t r) {
+    auto finish_run = [&](Worker &w, size_t r, GstClockTime at, const char *why) {
       done[r] = 1;
+      GST_DEBUG("%s: run %zu done at %" GST_TIME_FORMAT " (%s), pipeline %d", path.c_str(), r,
+                GST_TIME_ARGS(at), why, w.me);
       w.dec->done_through((int)runs[r].last);
       for (size_t u = 0; !w.backward && u < units; u++)
         if (owner[u].load() < 0)
@@ -1399,11 +1432,18 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         for (size_t k = 0; k < runs.size(); k++)
           if (mine(w, k) && !done[k] && GST_CLOCK_TIME_IS_VALID(runs[k].end) &&
               v.stream_time >= runs[k].end)
-            finish_run(w, k);
+            finish_run(w, k, v.stream_time, "past its end");
+        GST_LOG("%s: frame %" GST_TIME_FORMAT " in no run, pipeline %d", path.c_str(),
+                GST_TIME_ARGS(v.stream_time), w.me);
         return;
       }
-      if (done[r])
+      if (done[r]) {
+        GST_LOG("%s: frame %" GST_TIME_FORMAT " after run %zu was done, pipeline %d", path.c_str(),
+                GST_TIME_ARGS(v.stream_time), r, w.me);
         return;
+      }
+      GST_LOG("%s: frame %" GST_TIME_FORMAT " analysed in run %zu, pipeline %d", path.c_str(),
+              GST_TIME_ARGS(v.stream_time), r, w.me);
       refined_frames++;
       if (!GST_CLOCK_TIME_IS_VALID(first_seen[r])) {
         first_seen[r] = v.stream_time;
@@ -1459,7 +1499,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         if (now.histogram.empty())
           now.histogram = shot_histogram(v.hsv);
         if (!changed(v.hsv, now.histogram, keys[run.last].hsv, keys[run.last].histogram))
-          finish_run(w, r);
+          finish_run(w, r, v.stream_time, "boundary decided, picture as its last keyframe");
       }
     };
 
@@ -1582,6 +1622,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     if (!refined)
       return false;
     lap(st.refine_time);
+    st.refined_frames = refined_frames.load();
     /* Every run must have started on its keyframe, or a cut in its first
      * frames could be missing: if not, the file is decoded in full. */
     for (size_t r = 0; r < runs.size() && keyframes; r++)
@@ -1590,6 +1631,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       route = ClipAnalysePath::kFullRunStart;
       given_up += dec->frames();
       st.refined_ranges = 0;
+      st.refined_frames = 0;
       col = Collector();
       dec = std::make_unique<Decoder>();
       meter.stage(1.0);

@@ -146,6 +146,11 @@ struct ClipAnalyseStats {
   guint64 frames_decoded = 0;
   guint keyframes = 0;        /* keyframes decoded in the first pass (also when given up) */
   guint refined_ranges = 0;   /* runs of GOPs decoded frame by frame */
+  /* Frames of the refinement that a run analysed (the rest of
+   * frames_decoded less keyframes were decoded past a run's end or after it
+   * was done, with nothing to decide; the montageclip debug category at LOG
+   * lists each frame and what it went to). */
+  guint64 refined_frames = 0;
   /* Counted work (what a clip costs besides its frames): the decoding
    * pipelines built, each typefinding the file and setting up its demuxer,
    * parser and decoder (full decoding: 1; the keyframe path: 1, its
