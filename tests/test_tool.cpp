@@ -2060,6 +2060,36 @@ TEST(Tool, NonMediaFilesInADirectoryAreSummedUp)
   g_unlink(named.c_str());
 }
 
+/* Music kept beside the clips, the folder given as clips and the song as
+ * -m from it: the song is not a bad clip. It was warned as "skipping
+ * .../song.ogg: has no video stream". Named on its own as a clip, it is
+ * still warned. */
+TEST(Tool, SongKeptBesideTheClipsIsNotWarnedAsAClip)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *tmp = g_dir_make_tmp("montage-tool-song-beside-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp;
+  g_free(tmp);
+  ASSERT_EQ(symlink(a.c_str(), (dir + "/clip.webm").c_str()), 0);
+  ASSERT_EQ(symlink(song.c_str(), (dir + "/song.ogg").c_str()), 0);
+
+  ToolRun r = run_tool({"--no-render", "-d", "3", "-m", dir + "/song.ogg", dir});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("skipping"), std::string::npos) << r.err;
+  ToolRun v = run_tool({"-v", "--no-render", "-d", "3", "-m", song, dir});
+  EXPECT_EQ(v.status, 0) << v.err;
+  EXPECT_NE(v.err.find(dir + "/song.ogg is the song (-m), not a clip"), std::string::npos) << v.err;
+  ToolRun named = run_tool({"--no-render", "-d", "3", "-m", song, a, song});
+  EXPECT_NE(named.err.find("skipping " + song + ": has no video stream"), std::string::npos)
+      << named.err;
+  for (const char *name : {"clip.webm", "song.ogg"})
+    g_unlink((dir + "/" + name).c_str());
+  g_rmdir(dir.c_str());
+}
+
 namespace
 {
 

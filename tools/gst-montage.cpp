@@ -144,8 +144,9 @@ const GOptionEntry kEntries[] = {
      "Also write the edit for an editor; format from the extension: .xges (GES, Pitivi), .edl "
      "(CMX 3600), .otio (OpenTimelineIO), .fcpxml (Final Cut Pro, DaVinci Resolve); may be "
      "given more than once. With .xges the edit keeps within the length each file states (what "
-     "GES loads). A file that cannot be written is reported, the rest is still made, and the "
-     "status is 1",
+     "GES loads); an .xges whose MPEG program stream (.mpg) clip GES decodes no frame of is "
+     "refused, saying how to remux it (docs/export.md). A file that cannot be written is "
+     "reported, the rest is still made, and the status is 1",
      "PATH"},
     {"storyboard", 0, 0, G_OPTION_ARG_FILENAME, &opt_storyboard,
      "Also draw the plan as one PNG: energy, beats, sections, cuts and a thumbnail per segment",
@@ -620,6 +621,18 @@ bool not_media_in_dir(const Job &job)
 {
   return job.from_dir && !job.ok &&
          g_error_matches(job.error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND);
+}
+
+/* True when `job` is a clip from a folder that is the song itself (the
+ * same file as -m: music kept beside the clips) and has no picture: it is
+ * the song, not a bad clip, so it gets no "skipping" warning. A video file
+ * given as -m and found in a clip folder is still a clip (its pictures are
+ * used). */
+bool song_in_dir(const Job &job, const std::string &song_id)
+{
+  return job.from_dir && !job.ok && !song_id.empty() &&
+         g_error_matches(job.error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE) &&
+         file_identity(job.path.c_str()) == song_id;
 }
 
 /* The line for the files not_media_in_dir() holds back
@@ -1098,6 +1111,7 @@ int cmd_make(int argc, char **argv)
   if (!opt_no_cache)
     cache = std::make_unique<montage::AnalysisCache>(cache_dir());
   std::mutex cache_lock; /* one AnalysisCache shared by the workers */
+  const std::string song_id = file_identity(opt_music);
   montage::SongAnalysis song;
   std::atomic<size_t> next{0}, done{0};
   unsigned n_workers =
@@ -1123,7 +1137,9 @@ int cmd_make(int argc, char **argv)
              (job.clip.duration - std::min(job.clip.duration, job.clip.first_frame)) / 1e9, took,
              job.clip.analysis_path.empty() ? "path unknown" : job.clip.analysis_path.c_str());
       g_free(took);
-      if (!job.ok && !job.is_song && !(not_media_in_dir(job) && !opt_verbose))
+      if (!job.ok && !job.is_song && song_in_dir(job, song_id))
+        info("  %s is the song (-m), not a clip: it has no video stream", shown(job.path).c_str());
+      else if (!job.ok && !job.is_song && !(not_media_in_dir(job) && !opt_verbose))
         warn("skipping %s: %s", shown(job.path).c_str(), job.error->message);
     }
   };
@@ -1282,7 +1298,7 @@ int cmd_make(int argc, char **argv)
 
   if (opt_no_render) {
     const std::string lost = missing();
-    printf("planned %zu segments, %.2f s; analysis %.2f s (%zu analysed, %zu from cache), plan "
+    printf("planned %zu segment(s), %.2f s; analysis %.2f s (%zu analysed, %zu from cache), plan "
            "%.3f s (not rendered)%s\n",
            plan.segments.size(), plan.duration / 1e9, t_analysis, n_analysed, n_cached, t_plan,
            lost.c_str());
