@@ -1694,24 +1694,183 @@ TEST(PlannerEnd, WholeSongEditEndsWithTheSound)
   EXPECT_EQ(plan_montage(song, clips, PlanSettings{}).duration, secs(60.0));
 }
 
-/* Where no shot holds a whole piece of the stretch, the piece is cut shorter
- * off the beat (the off-beat rule), within the stretch: the first beat after
- * it is still cut on. */
+/* Where no shot holds a whole piece of the stretch (5 s pieces, shots of at
+ * most 2.7 s), the pieces were cut short off the beat, each leaving a rest
+ * up to the piece's cut. The stretch is cut into the fewest even pieces the
+ * longest shot holds (6 of 2.5 s), none off the beat for lack of footage;
+ * the first beat after it is still cut on. */
 TEST(PlannerStretches, ShortShotsCutTheStretchShorter)
 {
   SongAnalysis song = make_song(120, 15.0, 40.0);
   auto clips = many_clips(3, 10, 2.5);
   PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
   check_plan(r.plan, song, clips);
+  const GstClockTime longest = secs(2.7) - source_frame(clips[2]);
+  EXPECT_EQ(check_stretch(r, song, 0, secs(15.0), longest), 6u);
   std::size_t intro = 0;
-  while (intro < r.plan.segments.size() && r.plan.segments[intro].start < secs(15.0)) {
-    EXPECT_LT(r.plan.segments[intro].duration, secs(2.7)) << "segment " << intro; /* longest shot */
+  while (intro < r.plan.segments.size() && r.plan.segments[intro].start < secs(15.0))
     intro++;
-  }
-  EXPECT_GE(intro, 6u) << "15 s in pieces of under 2.7 s";
   ASSERT_LT(intro, r.plan.segments.size());
   EXPECT_EQ(r.plan.segments[intro].start, secs(15.0));
   EXPECT_EQ(r.plan.segments[intro].beat, 0u);
   EXPECT_TRUE(has_note_kind(r.plan, note_kind::kBeatlessStretch));
+  EXPECT_TRUE(any_note_contains(r.plan, "0.00-15.00 s (6 of 2.50 s)"));
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kOffBeat));
+}
+
+namespace
+{
+
+/* Checks the beatless-stretch note against the plan: for each stretch it
+ * lists ("A-B s (N of X s)", or "(N of X to Y s)" when the lengths differ
+ * by more than a frame), N is the count of segments that start in it and
+ * X (to Y) their length, as the plan has them. Returns the stretches read. */
+std::size_t check_stretch_note(const Plan &plan)
+{
+  const PlanNote *note = nullptr;
+  for (const PlanNote &n : plan.notes)
+    if (n.kind == note_kind::kBeatlessStretch)
+      note = &n;
+  if (note == nullptr)
+    return 0;
+  SCOPED_TRACE(note->text);
+  std::size_t read = 0;
+  const std::string &text = note->text;
+  for (std::size_t at = text.find(" at ") + 4; at < text.size();) {
+    double from = 0, to = 0, a = 0, b = 0;
+    unsigned count = 0;
+    int used = 0;
+    const char *p = text.c_str() + at;
+    if (std::sscanf(p, "%lf-%lf s (%u of %lf to %lf s)%n", &from, &to, &count, &a, &b, &used) < 5 ||
+        used == 0) {
+      used = 0;
+      if (std::sscanf(p, "%lf-%lf s (%u of %lf s)%n", &from, &to, &count, &a, &used) < 4 ||
+          used == 0)
+        break;
+      b = a;
+    }
+    read++;
+    std::size_t n = 0;
+    GstClockTime shortest = GST_CLOCK_TIME_NONE, longest = 0;
+    for (const Segment &s : plan.segments) {
+      /* the note's times are rounded to 10 ms; segment starts lie on frames */
+      if (s.start + secs(0.005) < secs(from) || s.start + secs(0.005) >= secs(to))
+        continue;
+      n++;
+      shortest = std::min(shortest, s.duration);
+      longest = std::max(longest, s.duration);
+    }
+    EXPECT_EQ(n, count) << "segments in " << from << "-" << to << " s";
+    if (n > 0) {
+      /* rounded to 10 ms; a mean of lengths a frame apart */
+      const double frame = (double)plan.fps_d / plan.fps_n;
+      EXPECT_NEAR((double)shortest / GST_SECOND, a, 0.005 + frame);
+      EXPECT_NEAR((double)longest / GST_SECOND, b, 0.005 + frame);
+    }
+    at += (std::size_t)used;
+    if (text.compare(at, 2, ", ") != 0)
+      break;
+    at += 2;
+  }
+  EXPECT_GT(read, 0u) << "the note lists its stretches";
+  return read;
+}
+
+} // namespace
+
+/* A new-user trial: 10 s of silence before the music (first beat at
+ * 10.23 s), and one shot that holds 5 s where the even pieces were 5.12 s.
+ * The first piece was cut short off the beat at 4.93 s, and the 0.17 s up
+ * to the piece's cut became a segment of its own (a 5-frame flash, under
+ * min_gap); the second piece was cut short again, and the note still said
+ * "2 of 5.12 s". The stretch is now cut into the fewest even pieces that
+ * the longest shot holds, and the note says what the plan did. */
+TEST(PlannerStretches, PiecesLongerThanEveryShotAreCutSoTheyFit)
+{
+  SongAnalysis song = make_song(120, 10.23, 40.0);
+  std::vector<ClipAnalysis> clips{make_clip("a.mp4", {5.0, 2.0, 2.0, 2.0}),
+                                  make_clip("b.mp4", {4.0, 2.0, 2.0, 2.0})};
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  const GstClockTime min_gap = Style{}.pacing.min_gap;
+  for (std::size_t i = 0; i < r.plan.segments.size(); i++)
+    EXPECT_GE(r.plan.segments[i].duration, min_gap) << "segment " << i;
+  /* the longest piece any shot holds: 5 s less one source frame */
+  const GstClockTime longest = secs(5.0) - source_frame(clips[0]);
+  const GstClockTime first = frame_time(frame_at(song.beats[0], 30, 1), 30, 1);
+  EXPECT_EQ(check_stretch(r, song, 0, first, longest), 3u);
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kOffBeat));
+  EXPECT_EQ(check_stretch_note(r.plan), 1u);
+  EXPECT_TRUE(any_note_contains(r.plan, "at 0.00-10.23 s (3 of 3.41 s): these stretches are cut "
+                                        "off the beat into even segments"));
+
+  /* The same at other rates and with calm's longer max-hold. */
+  for (auto [n, d] : {std::pair<gint, gint>{30000, 1001}, {25, 1}, {24, 1}}) {
+    SCOPED_TRACE(std::to_string(n) + "/" + std::to_string(d));
+    PlanSettings settings;
+    settings.fps_n = n;
+    settings.fps_d = d;
+    PlanResult s = plan_montage_explained(song, clips, settings);
+    check_plan(s.plan, song, clips);
+    for (std::size_t i = 0; i < s.plan.segments.size(); i++)
+      EXPECT_GE(s.plan.segments[i].duration, min_gap) << "segment " << i;
+    EXPECT_EQ(check_stretch(s, song, 0, frame_time(frame_at(song.beats[0], n, d), n, d), longest),
+              3u);
+    EXPECT_EQ(check_stretch_note(s.plan), 1u);
+  }
+}
+
+/* The notes of the other stretch tests list what their plans did. */
+TEST(PlannerStretches, TheNoteListsTheSegmentsOfThePlan)
+{
+  auto clips = many_clips(4, 6, 20.0);
+  for (const SongAnalysis &song : {make_song(120, 15.0, 60.0), song_with_gap(120, 60.0, 20.0, 40.0),
+                                   song_with_gap(120, 60.0, 20.0, 33.0)}) {
+    PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+    EXPECT_EQ(check_stretch_note(r.plan), 1u);
+  }
+  SongAnalysis two = song_with_gap(120, 60.0, 20.0, 33.0);
+  two.beats.erase(two.beats.begin(), two.beats.begin() + 14); /* first beat at 7 s */
+  PlanResult r = plan_montage_explained(two, clips, PlanSettings{});
+  EXPECT_EQ(check_stretch_note(r.plan), 2u);
+  /* shots shorter than the pieces: more pieces, and said */
+  SongAnalysis intro = make_song(120, 15.0, 40.0);
+  auto short_shots = many_clips(3, 10, 2.5);
+  r = plan_montage_explained(intro, short_shots, PlanSettings{});
+  EXPECT_EQ(check_stretch_note(r.plan), 1u);
+  /* One take with no footage to spare: the intro's second piece runs on
+   * across the first beats (joined, up to max-hold), so the plan's pieces
+   * are not even (3.23 and 5.77 s); the note said "2 of 3.25 s". */
+  SongAnalysis late = make_song(120, 6.5, 30.0);
+  std::vector<ClipAnalysis> take{make_clip("take.mp4", {30.0})};
+  r = plan_montage_explained(late, take, PlanSettings{});
+  check_plan(r.plan, late, take);
+  EXPECT_EQ(check_stretch_note(r.plan), 1u);
+  EXPECT_TRUE(any_note_contains(r.plan, "at 0.00-6.50 s (2 of 3.23 to 5.77 s)"));
+  EXPECT_TRUE(any_note_contains(r.plan, "cut off the beat into segments, and"));
+}
+
+/* The time after a song's last beat (5.5 s, under max-hold) is held by no
+ * shot (the longest holds 5.4 s): it was cut off the beat at 5.4 s and the
+ * last 0.1 s was a segment of its own, with no later cut to run on to. The
+ * time is cut into even pieces that fit instead. */
+TEST(PlannerRepeats, NoSliverBeforeTheEndAfterAnOffBeatCut)
+{
+  SongAnalysis song = make_song(120, 0.0, 8.0); /* last beat 7.5 s */
+  song.duration = secs(13.0);
+  std::vector<ClipAnalysis> clips;
+  for (int i = 0; i < 3; i++)
+    clips.push_back(make_clip("clip" + std::to_string(i) + ".mp4", std::vector<double>(8, 5.44)));
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  check_plan(r.plan, song, clips);
+  const GstClockTime min_gap = Style{}.pacing.min_gap;
+  for (std::size_t i = 0; i < r.plan.segments.size(); i++)
+    EXPECT_GE(r.plan.segments[i].duration, min_gap) << "segment " << i;
+  ASSERT_GE(r.plan.segments.size(), 2u);
+  const Segment &a = r.plan.segments[r.plan.segments.size() - 2], &b = r.plan.segments.back();
+  EXPECT_EQ(a.start, secs(7.5)) << "the last beat is cut on";
+  /* 165 frames in two even pieces */
+  EXPECT_EQ(a.duration, frame_time(82, 30, 1));
+  EXPECT_EQ(b.duration, secs(13.0) - frame_time(225 + 82, 30, 1));
   EXPECT_TRUE(has_note_kind(r.plan, note_kind::kOffBeat));
 }

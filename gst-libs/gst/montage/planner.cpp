@@ -291,10 +291,9 @@ struct Node {
 };
 
 /* A stretch between two cut candidates without a beat between them, longer
- * than the style's max_hold, and the even pieces it is cut into. */
+ * than the style's max_hold (cut into even pieces by cut_stretches()). */
 struct Stretch {
   GstClockTime from = 0, to = 0; /* output times (on the frame grid) */
-  guint64 pieces = 0;
 };
 
 /* What a segment may show, relative to the segment before it. The planner
@@ -692,6 +691,9 @@ void Planner::cut_stretches()
   const guint64 hold =
       std::max<guint64>(1, gst_util_uint64_scale(style_.pacing.max_hold, (guint64)fps_n_,
                                                  (guint64)fps_d_ * GST_SECOND));
+  /* The longest piece any shot holds (its usable footage, seen before or
+   * not: placement in the shot is then always possible, at worst as reuse). */
+  const GstClockTime longest = longest_room(false);
   std::vector<Node> nodes;
   must_.clear();
   for (std::size_t i = 0; i < nodes_.size(); i++) {
@@ -699,13 +701,26 @@ void Planner::cut_stretches()
         i > 0 && t(nodes_[i].frame) - t(nodes_[i - 1].frame) > style_.pacing.max_hold;
     if (stretch) {
       const guint64 a = nodes_[i - 1].frame, gap = nodes_[i].frame - a;
-      const guint64 pieces = (gap + hold - 1) / hold;
+      guint64 pieces = (gap + hold - 1) / hold;
+      /* Pieces longer than every shot were cut short off the beat, and the
+       * rest of the piece up to its must-cut became a segment of its own,
+       * as short as a few frames (a 5.12 s piece and a 5.0 s shot: 4.93 s
+       * and a 0.17 s flash). Take the fewest even pieces that the longest
+       * shot holds instead. */
+      auto too_long = [&](guint64 k) {
+        for (guint64 j = 0; j < k; j++)
+          if (t(a + (j + 1) * gap / k) - t(a + j * gap / k) > longest)
+            return true;
+        return false;
+      };
+      while (pieces < gap && too_long(pieces))
+        pieces++;
       must_.back() = true;
       for (guint64 k = 1; k < pieces; k++) {
         nodes.push_back(Node{a + k * gap / pieces, kNoBeat});
         must_.push_back(true);
       }
-      stretches_.push_back(Stretch{t(a), t(nodes_[i].frame), pieces});
+      stretches_.push_back(Stretch{t(a), t(nodes_[i].frame)});
     }
     nodes.push_back(nodes_[i]);
     must_.push_back(stretch);
@@ -1078,6 +1093,17 @@ PlanResult Planner::run()
         n = std::min<guint64>(n, nodes_[cur_node + 1].frame - cur.frame);
         if (n == 0)
           continue;
+        /* The rest up to the planned cut is the next segment. Where it
+         * cannot run on to a later cut (the planned cut is one every path
+         * makes, or the end) and would be shorter than min_gap, it would
+         * flash by: the time to that cut is cut into even pieces that fit
+         * instead (each at most n frames). */
+        const guint64 stop = nodes_[planned].frame;
+        if ((must_[planned] || planned + 1 == nodes_.size()) && stop > cur.frame + n &&
+            t(stop) - t(cur.frame + n) < style_.pacing.min_gap) {
+          const guint64 span = stop - cur.frame;
+          n = span / ((span + n - 1) / n);
+        }
         end = Node{cur.frame + n, kNoBeat};
         for (const Tier &tier : kTiers) {
           if (tier.fresh == fresh && !choice)
@@ -1205,20 +1231,44 @@ PlanResult Planner::run()
                  " off the beat because no shot could hold the time to the "
                  "next beat: add clips with longer shots.");
   if (!stretches_.empty()) {
+    /* From the plan as made: the segments that start in each stretch (a
+     * piece joined to the next one, or cut short for lack of a shot, makes
+     * the count and the lengths differ from the even pieces planned). */
     std::string where;
+    bool even = true;
     for (const Stretch &s : stretches_) {
-      char piece[96];
-      std::snprintf(piece, sizeof piece, "%s%.2f-%.2f s (%" G_GUINT64_FORMAT " of %.2f s)",
-                    where.empty() ? "" : ", ", (double)s.from / GST_SECOND,
-                    (double)s.to / GST_SECOND, s.pieces,
-                    (double)(s.to - s.from) / (double)s.pieces / GST_SECOND);
+      std::size_t count = 0;
+      GstClockTime total = 0, shortest = GST_CLOCK_TIME_NONE, longest = 0;
+      for (const Segment &seg : plan.segments) {
+        if (seg.start < s.from || seg.start >= s.to)
+          continue;
+        count++;
+        total += seg.duration;
+        shortest = std::min(shortest, seg.duration);
+        longest = std::max(longest, seg.duration);
+      }
+      if (count == 0)
+        continue;
+      char piece[128];
+      if (longest - shortest <= t(1) + 1) {
+        std::snprintf(piece, sizeof piece, "%s%.2f-%.2f s (%zu of %.2f s)",
+                      where.empty() ? "" : ", ", (double)s.from / GST_SECOND,
+                      (double)s.to / GST_SECOND, count, (double)total / (double)count / GST_SECOND);
+      } else {
+        even = false;
+        std::snprintf(piece, sizeof piece, "%s%.2f-%.2f s (%zu of %.2f to %.2f s)",
+                      where.empty() ? "" : ", ", (double)s.from / GST_SECOND,
+                      (double)s.to / GST_SECOND, count, (double)shortest / GST_SECOND,
+                      (double)longest / GST_SECOND);
+      }
       where += piece;
     }
     add_note(plan, NoteSeverity::kInfo, note_kind::kBeatlessStretch,
              "The song has no beat to cut on for longer than the style's max-hold (" +
                  seconds(style_.pacing.max_hold) + ") at " + where +
-                 ": these stretches are cut off the beat into even segments, and the beats "
-                 "around them are cut on.");
+                 (even ? ": these stretches are cut off the beat into even segments"
+                       : ": these stretches are cut off the beat into segments") +
+                 ", and the beats around them are cut on.");
   }
   if (result_.reused > 0 && reused_instead == 0)
     add_note(plan, NoteSeverity::kWarning, note_kind::kFootageReused,

@@ -24,8 +24,10 @@
  * - A stretch without beats longer than the maximum hold (an intro or a
  *   break without rhythm, where montagebeat finds none, or the time after
  *   the last beat) is cut off the beat into the fewest even segments of at
- *   most max_hold, on the output frame grid, with cuts on the beats (or
- *   song start, or edit end) that bound it; a note says where.
+ *   most max_hold and at most the longest piece a shot holds, on the output
+ *   frame grid, with cuts on the beats (or song start, or edit end) that
+ *   bound it; a note says where, and how many segments of what length the
+ *   plan has there.
  * - Each segment shows footage from inside ONE shot (and outside its fades or
  *   dissolves), ending at least one source frame before the shot's end, so no
  *   frame of the next shot appears.
@@ -94,7 +96,7 @@ inline constexpr char kOffBeat[] = "off-beat";
 /* info: a stretch of the song without beats, longer than the style's
  * max_hold (an intro or break without rhythm, or after the last beat), is
  * cut off the beat into even segments of at most max_hold; the sentence
- * says where. */
+ * says where, with the count and length of the plan's segments there. */
 inline constexpr char kBeatlessStretch[] = "beatless-stretch";
 /* warning: segments show footage seen earlier in the edit (Segment::reused). */
 inline constexpr char kFootageReused[] = "footage-reused";
@@ -215,8 +217,9 @@ struct PlanResult {
  *        except inside a stretch without beats longer than
  *        style.pacing.max_hold (from the song start, or a beat, to the next
  *        beat, or the edit's end, each on its output frame): the stretch is
- *        cut into the fewest segments of at most max_hold, evenly (their
- *        lengths differ by at most one output frame), each after the first
+ *        cut into the fewest segments of at most max_hold and of at most
+ *        the longest piece one shot holds, evenly (their lengths differ by
+ *        at most one output frame), each after the first
  *        with beat SIZE_MAX and beat_time = its start; the stretch's first
  *        and last cut are on its bounding beats (the first beat after it
  *        always gets a cut), and one note (note_kind::kBeatlessStretch) says
@@ -227,7 +230,9 @@ struct PlanResult {
  *        output frame of 0, else SIZE_MAX ("song start", beat_time 0);
  *      - in the rare case no shot can hold the time to the next beat, the
  *        segment is cut off the beat (beat SIZE_MAX, beat_time = its start)
- *        and a note says so;
+ *        and a note says so; where the rest up to a cut every plan makes
+ *        (a stretch's, or the end) would be shorter than min_gap, that time
+ *        is cut into even pieces that fit instead;
  *      - inpoint >= shot.start (and >= shot.transition_end), inpoint +
  *        duration <= shot.end - one source frame (1/30 s when the clip's rate
  *        is unknown) and <= the next shot's transition_start, inpoint on the
