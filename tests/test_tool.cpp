@@ -2618,3 +2618,66 @@ TEST(Tool, PlanJsonCarriesTheRendersNotes)
   g_unlink(json.c_str());
   g_unlink(out.c_str());
 }
+
+namespace
+{
+
+/* A 320x240 MP4 of `frames` frames at 30 fps of one still test picture
+ * (videotestsrc `pattern`), made as `name`. */
+std::string still_clip(const char *name, int frames, const char *pattern = "smpte")
+{
+  gchar *desc = g_strdup_printf("videotestsrc pattern=%s num-buffers=%d ! "
+                                "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
+                                "speed-preset=ultrafast ! mp4mux ! filesink location=%%s",
+                                pattern, frames);
+  std::string path = montage_test::make_media(name, desc);
+  g_free(desc);
+  return path;
+}
+
+} // namespace
+
+/* --live skips an MP4 cut short before its moov box (an unfinished
+ * recording) at once, with the reason the planned path gives. Its
+ * GstDiscoverer lost qtdemux's error to a race in decodebin (live.cpp,
+ * push_mode_only()) and waited out its 30 s timeout: "it could not be
+ * read" after 34.8 s in a trial. The race is lost only now and then (14 of
+ * 60 tries on a busy machine), so the file is given several times. */
+TEST(Tool, LiveSkipsAnMp4WithoutItsMoovBoxWithTheReason)
+{
+  const std::string song = montage_test::make_media(
+      "moov-song.ogg", "audiotestsrc wave=ticks num-buffers=90 samplesperbuffer=1024 ! "
+                       "audio/x-raw,rate=44100 ! audioconvert ! vorbisenc ! oggmux ! "
+                       "filesink location=%s");
+  const std::string whole = still_clip("live-moov-whole.mp4", 150, "ball");
+  ASSERT_FALSE(song.empty() || whole.empty());
+  gchar *data = nullptr;
+  gsize size = 0;
+  ASSERT_TRUE(g_file_get_contents(whole.c_str(), &data, &size, nullptr));
+  const std::string bytes(data, size);
+  g_free(data);
+  ASSERT_LT(bytes.find("mdat"), bytes.find("moov")) << "mp4mux wrote the moov box first";
+  std::vector<std::string> cut;
+  for (int i = 0; i < 8; i++) {
+    cut.push_back(tmp_path(("live-no-moov-" + std::to_string(i) + ".mp4").c_str()));
+    ASSERT_TRUE(g_file_set_contents(cut.back().c_str(), bytes.data(), (gssize)(size / 2), nullptr));
+  }
+  const std::string out = tmp_path("live-no-moov.mp4");
+  std::vector<std::string> args = {"--live", "--preview", "--size", "320x240", "-d",
+                                   "1",      "-m",        song,     "-o",      out};
+  args.insert(args.end(), cut.begin(), cut.end());
+  args.push_back(whole);
+  ToolRun r = run_tool(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string &c : cut)
+    EXPECT_NE(r.err.find("skipping " + c +
+                         ": cannot be decoded, the file may be corrupt or truncated (This file "
+                         "contains no playable streams.)\n"),
+              std::string::npos)
+        << r.err;
+  for (const std::string &c : cut)
+    g_unlink(c.c_str());
+  g_unlink(out.c_str());
+  g_unlink(whole.c_str());
+  g_unlink(song.c_str());
+}

@@ -15,10 +15,11 @@
  *                 ! mp4mux
  *   montageselect ! videoconvert ! H.264 encoder ! h264parse ! mp4mux ! filesink
  *
- * Each input is first looked at with GstDiscoverer: a clip with no video
- * stream (or no file, or a corrupt one) is reported and left out, as the
- * planned path does, and a song with no audio stream is an error; either
- * would otherwise end or fail the whole mix. With -d the mix ends at that
+ * Each input is first looked at with GstDiscoverer (in push mode:
+ * push_mode_only()): a clip with no video stream (or no file, or a corrupt
+ * one) is reported and left out, as the planned path does, and a song with
+ * no audio stream is an error; either would otherwise end or fail the whole
+ * mix. With -d the mix ends at that
  * running time of the song: the audio is cut at its sample, video frames
  * from there on are dropped (pad probes, on the mix and on each clip before
  * the mixer), and every branch is sent EOS; a song that ends sooner (or
@@ -295,6 +296,35 @@ GstPadProbeReturn on_mixed_frame(GstPad *, GstPadProbeInfo *, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Answers the scheduling query of a GstDiscoverer's source: it works in
+ * push mode only. In pull mode decodebin 1.22 sets a demuxer to PAUSED
+ * (which starts its task) while it still filters that element's errors
+ * (gstdecodebin2.c connect_pad(): remove_error_filter() comes after the
+ * state change), and drops the error a demuxer posts in that window: qtdemux
+ * on an MP4 without its moov box ("This file contains no playable
+ * streams.") does so within microseconds, and then nothing ends the
+ * discovery before its timeout (in 14 of 60 tries on a busy machine; 34.8 s
+ * in a trial: "it could not be read"). In push mode the demuxer reads only
+ * what typefind pushes it once decodebin has set it up, so its error always
+ * gets through (60 of 60). */
+GstPadProbeReturn push_mode_only(GstPad *, GstPadProbeInfo *info, gpointer)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
+  if (GST_QUERY_TYPE(query) != GST_QUERY_SCHEDULING)
+    return GST_PAD_PROBE_OK;
+  gst_query_set_scheduling(query, GST_SCHEDULING_FLAG_SEEKABLE, 1, -1, 0);
+  gst_query_add_scheduling_mode(query, GST_PAD_MODE_PUSH);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+void on_source_setup(GstDiscoverer *, GstElement *source, gpointer)
+{
+  if (GstPad *src = gst_element_get_static_pad(source, "src")) {
+    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, push_mode_only, nullptr, nullptr);
+    gst_object_unref(src);
+  }
+}
+
 /* Why the clip or song `path` (a file, or a URI) cannot be used, in the
  * planned path's words (analysis.cpp): "no such file", "not a regular file",
  * "not a media file GStreamer recognises (...)", "no decoder for its format
@@ -461,7 +491,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   const std::string &song = settings.song, &output = settings.output;
   const bool quiet = settings.quiet;
 
-  /* Inputs that would end or fail the whole mix are looked at first. */
+  /* Inputs that would end or fail the whole mix are looked at first, in
+   * push mode (push_mode_only()). */
   GError *error = nullptr;
   GstDiscoverer *disc = gst_discoverer_new(30 * GST_SECOND, &error);
   if (!disc) {
@@ -469,6 +500,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     g_clear_error(&error);
     return 1;
   }
+  g_signal_connect(disc, "source-setup", G_CALLBACK(on_source_setup), nullptr);
   std::string why = montage_tool::empty_file(song);
   if (why.empty())
     why = unusable(disc, song, false);
