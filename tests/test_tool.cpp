@@ -2622,6 +2622,35 @@ TEST(Tool, PlanJsonCarriesTheRendersNotes)
 namespace
 {
 
+/* End (s) of the last frame of the first video track of the MP4 `path`, as
+ * qtdemux gives it (its edit list applied); -1 when it cannot be read. */
+double mp4_video_end(const std::string &path)
+{
+  const std::string desc =
+      "filesrc location=\"" + path + "\" ! qtdemux name=d d.video_0 ! appsink name=sink sync=false";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+  if (!pipe)
+    return -1;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstClockTime end = GST_CLOCK_TIME_NONE;
+  for (GstSample *sample = nullptr;; gst_sample_unref(sample)) {
+    g_signal_emit_by_name(sink, "try-pull-sample", 30 * GST_SECOND, &sample);
+    if (!sample)
+      break;
+    GstBuffer *buf = gst_sample_get_buffer(sample);
+    const GstClockTime t = gst_segment_to_stream_time(gst_sample_get_segment(sample),
+                                                      GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+    if (GST_CLOCK_TIME_IS_VALID(t) && GST_BUFFER_DURATION_IS_VALID(buf) &&
+        (!GST_CLOCK_TIME_IS_VALID(end) || t + GST_BUFFER_DURATION(buf) > end))
+      end = t + GST_BUFFER_DURATION(buf);
+  }
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipe);
+  return GST_CLOCK_TIME_IS_VALID(end) ? end / 1e9 : -1;
+}
+
 /* A 320x240 MP4 of `frames` frames at 30 fps of one still test picture
  * (videotestsrc `pattern`), made as `name`. */
 std::string still_clip(const char *name, int frames, const char *pattern = "smpte")
@@ -2636,6 +2665,72 @@ std::string still_clip(const char *name, int frames, const char *pattern = "smpt
 }
 
 } // namespace
+
+/* --live with clips that end before the song (no -d): the mix ends with
+ * their last picture, and its sound is cut there. Before, the sound ran on
+ * for what had gone by while montageselect waited out its latency (a
+ * trial: 11.300 s of picture, 11.703 s of sound). */
+TEST(Tool, LiveMixOfClipsShorterThanTheSongEndsWithTheirLastPicture)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  ASSERT_FALSE(song.empty());
+  const std::string a = still_clip("live-short-a.mp4", 45);
+  const std::string b = still_clip("live-short-b.mp4", 60, "ball");
+  ASSERT_FALSE(a.empty() || b.empty());
+  const std::string out = tmp_path("live-clips-end.mp4");
+  ToolRun r = run_tool({"--live", "--preview", "--size", "320x240", "-m", song, "-o", out, a, b});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: the clips ended at "), std::string::npos) << r.err;
+  const double picture = mp4_video_end(out);
+  ASSERT_GT(picture, 1.5) << r.err;
+  EXPECT_LE(picture, 2.0 + 0.001) << r.err;
+  /* As in LiveMixEndsEveryClipAtItsEnd: all of the sound up to the last
+   * picture, to qtdemux's priming loss at the end, and nothing after. */
+  const long sound = mp4_sound_samples(out);
+  EXPECT_LE(sound, std::lround(picture * 48000) + 1) << r.err;
+  EXPECT_GE(sound, std::lround(picture * 48000) - 1601) << r.err;
+  g_unlink(out.c_str());
+  g_unlink(a.c_str());
+  g_unlink(b.c_str());
+}
+
+/* --live with -d past the song's end warns as the planned path does (it
+ * said nothing), and never ends on a switch shorter than the style's
+ * min_gap: the clip on air (one still picture, as the other; no beats, so
+ * the seed alone chooses it at the start) ends 0.185 s before the song, and
+ * the mix switched to the other clip for its last frames (a trial: "6.000 s
+ * ... (input-lost)", and the mix ended at 6.067 s). It now ends where that
+ * switch would have been, and says so. */
+TEST(Tool, LiveMixDoesNotEndOnAFlashOfAnotherClip)
+{
+  const std::string song = montage_test::make_media(
+      "short-silent-song.ogg", "audiotestsrc wave=silence num-buffers=130 samplesperbuffer=1024 ! "
+                               "audio/x-raw,rate=44100 ! audioconvert ! vorbisenc ! oggmux ! "
+                               "filesink location=%s");
+  const std::string a = still_clip("live-flash-a.mp4", 85);
+  const std::string b = still_clip("live-flash-b.mp4", 300);
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string out = tmp_path("live-flash.mp4");
+  ToolRun r = run_tool({"--live", "--preview", "--size", "320x240", "--seed", "1", "-d", "10", "-m",
+                        song, "-o", out, a, b});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: The requested duration 10.00 s is longer than the song: the "
+                       "mix ends with the song at 3.0"),
+            std::string::npos)
+      << r.err;
+  const std::vector<std::string> switches = live_switches(r.err);
+  ASSERT_FALSE(switches.empty()) << r.err;
+  ASSERT_EQ(switches[0], "- -> " + a) << "the test needs the short clip on air first\n" << r.err;
+  EXPECT_EQ(switches.size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: the mix ends at 2.833 s, where it would have switched"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NEAR(mp4_video_end(out), 85 / 30.0, 0.001) << r.err;
+  g_unlink(out.c_str());
+  g_unlink(a.c_str());
+  g_unlink(b.c_str());
+  g_unlink(song.c_str());
+}
 
 /* --live skips an MP4 cut short before its moov box (an unfinished
  * recording) at once, with the reason the planned path gives. Its
@@ -2680,4 +2775,34 @@ TEST(Tool, LiveSkipsAnMp4WithoutItsMoovBoxWithTheReason)
   g_unlink(out.c_str());
   g_unlink(whole.c_str());
   g_unlink(song.c_str());
+}
+
+/* --live makes no beat switch less than the style's min_gap (0.4 s,
+ * balanced) before the end it knows (-d here): stg0.ogg has a beat at
+ * 3.397 s, and with -d 3.75 the mix switched there, a last shot of 0.35 s
+ * where the planned path allows none under 0.4 s. It keeps the clip on air
+ * to the end instead, and still ends at -d. */
+TEST(Tool, LiveMixMakesNoBeatSwitchJustBeforeItsEnd)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("Megamind.avi");
+  const std::string b = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string out = tmp_path("live-no-late-beat.mp4");
+  ToolRun r = run_tool(
+      {"--live", "--preview", "--size", "320x240", "-d", "3.75", "-m", song, "-o", out, a, b});
+  ASSERT_EQ(r.status, 0) << r.err;
+  gchar **lines = g_strsplit(r.err.c_str(), "\n", -1);
+  int switches = 0;
+  for (gchar **l = lines; *l; l++) {
+    if (!strstr(*l, " -> "))
+      continue;
+    switches++;
+    EXPECT_LT(g_ascii_strtod(*l, nullptr), 3.75 - 0.4) << *l;
+  }
+  g_strfreev(lines);
+  EXPECT_GT(switches, 1) << r.err;
+  EXPECT_EQ(r.err.find("where it would have switched"), std::string::npos) << r.err;
+  EXPECT_GE(mp4_video_end(out), 3.75) << r.err;
+  g_unlink(out.c_str());
 }

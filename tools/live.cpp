@@ -19,11 +19,14 @@
  * push_mode_only()): a clip with no video stream (or no file, or a corrupt
  * one) is reported and left out, as the planned path does, and a song with
  * no audio stream is an error; either would otherwise end or fail the whole
- * mix. With -d the mix ends at that
- * running time of the song: the audio is cut at its sample, video frames
- * from there on are dropped (pad probes, on the mix and on each clip before
- * the mixer), and every branch is sent EOS; a song that ends sooner (or
- * without -d) ends the mix the same way at its last sample. Ctrl-C (SIGINT) or SIGTERM ends
+ * mix. A -d past the song's length is warned of, as the planned path does. With -d the mix ends at
+ * that running time of the song: the audio is cut at its sample, video frames from there on are
+ * dropped (pad probes, on the mix and on each clip before the mixer), and every branch is sent EOS;
+ * a song that ends sooner (or without -d) ends the mix the same way at its last sample, and clips
+ * that all end sooner end it with their last picture, the sound cut there (on_branch_eos()). Less
+ * than the style's min_gap before the end the inputs' lengths foretell, montageselect switches on
+ * no more beats, and a switch to another clip there (the one on air ended) ends the mix instead
+ * (on_mixed_frame(), on_switch_posted()). Ctrl-C (SIGINT) or SIGTERM ends
  * the mix where it is, as gst-launch-1.0 -e does: the running time it came
  * at becomes the end, as -d's does, every branch is sent EOS and the file is
  * finished and kept (exit 0);
@@ -40,6 +43,7 @@
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/encoder.h>
 #include <gst/montage/mp4priming.h>
+#include <gst/montage/style.h>
 #include <gst/pbutils/pbutils.h>
 
 #include <algorithm>
@@ -147,6 +151,27 @@ struct Live {
   /* Running time where the song's sound so far ends (after montagebeat):
    * at its EOS, the mix's end when that is sooner. */
   std::atomic<GstClockTime> song_end{GST_CLOCK_TIME_NONE};
+  /* Where the mix was going to end when it started (running time): the
+   * soonest of -d, the song's length and the longest clip's (as
+   * GstDiscoverer gives them); NONE where none is known. A switch less than
+   * `min_gap` before it ends the mix there (on_switch_posted()). */
+  GstClockTime planned_end = GST_CLOCK_TIME_NONE;
+  /* The style's montage::StylePacing::min_gap (ns): the planned path's
+   * shortest segment, and montageselect's shortest time between its beat
+   * switches. */
+  GstClockTime min_gap = 0;
+  GstElement *selector = nullptr; /* montageselect (borrowed from the pipeline) */
+  /* montageselect was told to switch on no more beats (on_mixed_frame()). */
+  std::atomic<bool> beats_held{false};
+  /* End (running time) of the last frame of the mix that reached the
+   * encoder; NONE before the first. */
+  std::atomic<GstClockTime> video_end{GST_CLOCK_TIME_NONE};
+  /* The clips ran out before anything else ended the mix (-d, the song's
+   * end, an interrupt): the mix ends with their last picture. */
+  std::atomic<bool> clips_ran_out{false};
+  /* A switch that came less than min_gap before planned_end ended the mix
+   * at its running time (NONE: none did). */
+  std::atomic<GstClockTime> late_switch{GST_CLOCK_TIME_NONE};
   /* What the AAC encoder was given (montage::aac_encoder_keep_end()). */
   std::shared_ptr<const montage::AacEncoderInput> aac_input;
   /* Frames of the mix that went to the encoder (after the end's probe). */
@@ -168,8 +193,19 @@ std::string clip_name(const Live *live, const gchar *pad)
   return it != live->clip_of_pad.end() ? it->second : std::string(pad);
 }
 
+/* Makes `t` the mix's end (Live::end) when it is sooner than the end set
+ * so far; from any thread. */
+void lower_end(Live *live, GstClockTime t)
+{
+  GstClockTime end = live->end.load();
+  while (GST_CLOCK_TIME_IS_VALID(t) && (!GST_CLOCK_TIME_IS_VALID(end) || t < end) &&
+         !live->end.compare_exchange_weak(end, t))
+    ;
+}
+
 void end_stream(Live *live)
 {
+  live->end_asked.store(true); /* the mix is ended by the tool, not by its clips */
   if (live->ending)
     return;
   live->ending = true;
@@ -289,10 +325,32 @@ GstPadProbeReturn on_video_at_end(GstPad *pad, GstPadProbeInfo *info, gpointer d
   return GST_PAD_PROBE_OK;
 }
 
-/* Counts the mix's frames that reach the encoder. */
-GstPadProbeReturn on_mixed_frame(GstPad *, GstPadProbeInfo *, gpointer data)
+/* Beats per cut that montageselect takes for "no more beat switches" (its
+ * property's maximum). */
+constexpr guint kNoMoreBeatSwitches = 64;
+
+/* Counts the mix's frames that reach the encoder, and where the last one
+ * ends (Live::video_end). Once the mix is less than Live::min_gap from its
+ * planned end (Live::planned_end), montageselect is told to switch on no
+ * more beats (`beats-per-cut`, read for each frame it decides; this runs in
+ * its streaming thread, between two frames): a beat switch there would
+ * leave a last segment shorter than the planned path allows. */
+GstPadProbeReturn on_mixed_frame(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  static_cast<Live *>(data)->mixed_frames++;
+  Live *live = static_cast<Live *>(data);
+  live->mixed_frames++;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
+  if (GST_CLOCK_TIME_IS_VALID(start) && GST_BUFFER_DURATION_IS_VALID(buf)) {
+    const GstClockTime end = start + GST_BUFFER_DURATION(buf);
+    const GstClockTime known = live->video_end.load();
+    if (!GST_CLOCK_TIME_IS_VALID(known) || end > known)
+      live->video_end.store(end);
+    const GstClockTime planned = live->planned_end;
+    if (GST_CLOCK_TIME_IS_VALID(planned) && end + live->min_gap >= planned &&
+        !live->beats_held.exchange(true))
+      g_object_set(live->selector, "beats-per-cut", kNoMoreBeatSwitches, NULL);
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -306,7 +364,9 @@ GstPadProbeReturn on_mixed_frame(GstPad *, GstPadProbeInfo *, gpointer data)
  * discovery before its timeout (in 14 of 60 tries on a busy machine; 34.8 s
  * in a trial: "it could not be read"). In push mode the demuxer reads only
  * what typefind pushes it once decodebin has set it up, so its error always
- * gets through (60 of 60). */
+ * gets through (60 of 60). Push mode estimates some durations (an Ogg
+ * file's from its bitrate): durations come from a discoverer in pull mode,
+ * once the file is known to be readable (input_duration()). */
 GstPadProbeReturn push_mode_only(GstPad *, GstPadProbeInfo *info, gpointer)
 {
   GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
@@ -323,6 +383,25 @@ void on_source_setup(GstDiscoverer *, GstElement *source, gpointer)
     gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, push_mode_only, nullptr, nullptr);
     gst_object_unref(src);
   }
+}
+
+/* The length of the input `path` (readable: unusable() said "") as a
+ * GstDiscoverer in pull mode gives it; NONE when it is not known. */
+GstClockTime input_duration(GstDiscoverer *disc, const std::string &path)
+{
+  gchar *local = gst_uri_is_valid(path.c_str()) ? g_strdup(path.c_str())
+                                                : montage::local_file_uri(path, nullptr);
+  if (!local)
+    return GST_CLOCK_TIME_NONE;
+  GstDiscovererInfo *info = gst_discoverer_discover_uri(disc, local, nullptr);
+  g_free(local);
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
+  if (info && gst_discoverer_info_get_result(info) == GST_DISCOVERER_OK &&
+      gst_discoverer_info_get_duration(info) > 0)
+    duration = gst_discoverer_info_get_duration(info);
+  if (info)
+    gst_discoverer_info_unref(info);
+  return duration;
 }
 
 /* Why the clip or song `path` (a file, or a URI) cannot be used, in the
@@ -384,12 +463,62 @@ std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
   return why;
 }
 
-/* The mix ended: end everything (the clips, the song). */
+/* The mix ended: end everything (the clips, the song). Where the clips ran
+ * out before anything else ended it (no -d, or one past them; the song
+ * longer), the mix ends with their last picture: its end becomes
+ * Live::end, so that the song's sound is cut there too (on_song_audio(),
+ * and the sound's edit, live_mix()). Before, the sound ran on for what had
+ * gone by while montageselect waited out its latency: 0.4 s of sound after
+ * the last picture (a trial: 11.300 s of picture, 11.703 s of sound). */
 GstPadProbeReturn on_branch_eos(GstPad *, GstPadProbeInfo *info, gpointer data)
 {
-  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
-    end_stream_soon(static_cast<Live *>(data));
+  Live *live = static_cast<Live *>(data);
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  if (!live->end_asked.load()) {
+    const GstClockTime video_end = live->video_end.load();
+    const GstClockTime end = live->end.load();
+    if (GST_CLOCK_TIME_IS_VALID(video_end) && (!GST_CLOCK_TIME_IS_VALID(end) || video_end < end)) {
+      lower_end(live, video_end);
+      live->clips_ran_out.store(true);
+    }
+  }
+  end_stream_soon(live);
   return GST_PAD_PROBE_OK;
+}
+
+/* A montage-switch message, in the thread that posts it (montageselect's,
+ * before it pushes the switch's frame): a switch less than Live::min_gap
+ * before the planned end (Live::planned_end) ends the mix at its running
+ * time, so that the mix never ends on a flash of another clip shorter than
+ * the planned path's shortest segment (montage::StylePacing::min_gap).
+ * Beat switches are held off there already (on_mixed_frame()); what is left
+ * is an input-lost switch, the clip on air having ended: a trial, -d 10
+ * with a 6.034 s song, the clip on air ended at 6.000 s, and the mix
+ * switched to the other for its last 2 frames. The frame at the switch and
+ * those after it are dropped (on_video_at_end()), the sound is cut there
+ * (on_song_audio(), the sound's edit); on_bus() neither says nor counts
+ * that switch, live_mix() says where the mix ended. */
+GstBusSyncReply on_switch_posted(GstBus *, GstMessage *msg, gpointer data)
+{
+  Live *live = static_cast<Live *>(data);
+  if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ELEMENT)
+    return GST_BUS_PASS;
+  const GstStructure *s = gst_message_get_structure(msg);
+  if (!gst_structure_has_name(s, "montage-switch"))
+    return GST_BUS_PASS;
+  guint64 t = GST_CLOCK_TIME_NONE;
+  const gchar *reason = gst_structure_get_string(s, "reason");
+  const GstClockTime planned = live->planned_end;
+  if (gst_structure_get_uint64(s, "running-time", &t) && GST_CLOCK_TIME_IS_VALID(planned) &&
+      t > 0 && t < planned && planned - t < live->min_gap && g_strcmp0(reason, "start") != 0) {
+    const GstClockTime end = live->end.load();
+    if (!GST_CLOCK_TIME_IS_VALID(end) || t < end) {
+      lower_end(live, t);
+      live->late_switch.store(t);
+    }
+  }
+  return GST_BUS_PASS;
 }
 
 /* The song's sound after montagebeat: where it ends so far, and at its EOS
@@ -492,12 +621,15 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   const bool quiet = settings.quiet;
 
   /* Inputs that would end or fail the whole mix are looked at first, in
-   * push mode (push_mode_only()). */
+   * push mode (push_mode_only()); their lengths then in pull mode. */
   GError *error = nullptr;
   GstDiscoverer *disc = gst_discoverer_new(30 * GST_SECOND, &error);
-  if (!disc) {
+  GstDiscoverer *lengths = disc ? gst_discoverer_new(10 * GST_SECOND, &error) : nullptr;
+  if (!disc || !lengths) {
     fprintf(stderr, "gst-montage: cannot look at the inputs: %s\n", error ? error->message : "");
     g_clear_error(&error);
+    if (disc)
+      gst_object_unref(disc);
     return 1;
   }
   g_signal_connect(disc, "source-setup", G_CALLBACK(on_source_setup), nullptr);
@@ -508,8 +640,24 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     fprintf(stderr, "gst-montage: cannot use the song %s: %s\n", montage_tool::shown(song).c_str(),
             montage_tool::valid_utf8(why.c_str()).c_str());
     gst_object_unref(disc);
+    gst_object_unref(lengths);
     return 1;
   }
+  /* Where the mix will end, as far as the inputs' lengths tell: -d, the
+   * song's end, the longest clip's. */
+  const GstClockTime song_length = input_duration(lengths, song);
+  GstClockTime planned_end = settings.duration;
+  if (GST_CLOCK_TIME_IS_VALID(song_length) &&
+      (!GST_CLOCK_TIME_IS_VALID(planned_end) || song_length < planned_end))
+    planned_end = song_length;
+  /* As the planned path warns (planner.h, note_kind::kDurationPastSong). */
+  if (GST_CLOCK_TIME_IS_VALID(settings.duration) && GST_CLOCK_TIME_IS_VALID(song_length) &&
+      settings.duration > song_length)
+    fprintf(stderr,
+            "gst-montage: The requested duration %.2f s is longer than the song: the mix ends "
+            "with the song at %.2f s.\n",
+            settings.duration / 1e9, song_length / 1e9);
+  GstClockTime longest_clip = 0; /* NONE: one clip's length is not known */
   std::vector<std::string> clips;
   std::vector<std::string> not_media; /* from directories: said in one line */
   for (const std::string &clip : clip_paths) {
@@ -517,15 +665,23 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     why = montage_tool::empty_file(clip);
     if (why.empty())
       why = unusable(disc, clip, true, &no_media);
-    if (why.empty())
+    if (why.empty()) {
       clips.push_back(clip);
-    else if (no_media && !settings.verbose && settings.from_dirs.count(clip))
+      const GstClockTime length = input_duration(lengths, clip);
+      longest_clip = GST_CLOCK_TIME_IS_VALID(length) && GST_CLOCK_TIME_IS_VALID(longest_clip)
+                         ? std::max(longest_clip, length)
+                         : GST_CLOCK_TIME_NONE;
+    } else if (no_media && !settings.verbose && settings.from_dirs.count(clip))
       not_media.push_back(montage_tool::shown_base_name(clip));
     else
       fprintf(stderr, "gst-montage: skipping %s: %s\n", montage_tool::shown(clip).c_str(),
               montage_tool::valid_utf8(why.c_str()).c_str());
   }
   gst_object_unref(disc);
+  gst_object_unref(lengths);
+  if (GST_CLOCK_TIME_IS_VALID(longest_clip) && longest_clip > 0 &&
+      (!GST_CLOCK_TIME_IS_VALID(planned_end) || longest_clip < planned_end))
+    planned_end = longest_clip;
   if (!not_media.empty())
     fprintf(stderr, "gst-montage: %s\n", montage_tool::not_media_in_dirs(not_media).c_str());
   if (clips.empty()) {
@@ -546,6 +702,15 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   Live live;
   live.quiet = quiet;
   live.end.store(settings.duration);
+  live.planned_end = planned_end;
+  {
+    /* The style montageselect is given; its name was checked with the
+     * options (gst-montage.cpp), the default's min_gap otherwise. */
+    montage::Style style = montage::default_style();
+    if (!montage::load_style(settings.style, style, nullptr))
+      style = montage::default_style();
+    live.min_gap = style.pacing.min_gap;
+  }
   live.pipeline = gst_pipeline_new("live");
   std::vector<Branch *> branches;
   const std::string tmp = output + ".part";
@@ -562,6 +727,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   ok = sel && vconv && enc && parse && vq && mux && sink;
   if (!ok && enc)
     gst_object_unref(enc);
+  live.selector = sel;
   if (ok) {
     gst_bin_add(GST_BIN(live.pipeline), enc);
     g_object_set(sel, "style", settings.style.c_str(), "seed", settings.seed, NULL);
@@ -703,6 +869,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     live.loop = g_main_loop_new(NULL, FALSE);
     GstBus *bus = gst_element_get_bus(live.pipeline);
     const guint watch = gst_bus_add_watch(bus, on_bus, &live);
+    gst_bus_set_sync_handler(bus, on_switch_posted, &live, nullptr);
     gst_object_unref(bus);
     /* A signal the tool was started with ignored (a background job of a
      * shell, nohup) stays ignored: GLib's handler would replace SIG_IGN. */
@@ -745,8 +912,16 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     /* The note comes with true too (the sound's end may be early), and
      * names the file being written: said for the output. */
     if (!live.abandoned && !live.failed && live.mixed_frames.load() > 0) { /* the file kept */
-      montage::mp4_fix_audio_priming(tmp, aac.c_str(), &priming_note,
-                                     live.aac_input ? live.aac_input->samples.load() : 0);
+      /* The sound's edit shows the song up to the mix's end (Live::end), the
+       * song's sound from running time 0: what went to the encoder after it
+       * (the sound runs ahead of the picture by up to montageselect's
+       * latency, and an end found at the mix's last frame comes that late)
+       * stays in the file unseen. */
+      guint64 shown = live.aac_input ? live.aac_input->samples.load() : 0;
+      const GstClockTime end = live.end.load();
+      if (GST_CLOCK_TIME_IS_VALID(end))
+        shown = std::min<guint64>(shown, gst_util_uint64_scale_round(end, kSoundRate, GST_SECOND));
+      montage::mp4_fix_audio_priming(tmp, aac.c_str(), &priming_note, shown);
       if (g_str_has_prefix(priming_note.c_str(), (tmp + ": ").c_str()))
         priming_note.erase(0, tmp.size() + 2); /* it names the .part file */
       if (!priming_note.empty())
@@ -782,6 +957,18 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       if (live.beats == 0)
         fprintf(stderr, "gst-montage: no beat was heard in the song (silent, or without a steady "
                         "rhythm?): the mix did not cut on the music\n");
+      if (!quiet && live.clips_ran_out.load())
+        fprintf(stderr,
+                "gst-montage: the clips ended at %.2f s, before the %s: the mix ends with their "
+                "last picture, its sound cut there\n",
+                live.end.load() / 1e9,
+                GST_CLOCK_TIME_IS_VALID(settings.duration) ? "requested duration" : "song");
+      const GstClockTime late = live.late_switch.load();
+      if (!quiet && GST_CLOCK_TIME_IS_VALID(late) && late == live.end.load())
+        fprintf(stderr,
+                "gst-montage: the mix ends at %.3f s, where it would have switched for less than "
+                "%.2f s before its end\n",
+                late / 1e9, live.min_gap / 1e9);
       g_print("%s: live mix, %u switch%s\n", montage_tool::shown(output).c_str(), live.switches,
               live.switches == 1 ? "" : "es");
     }

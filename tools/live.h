@@ -39,7 +39,17 @@ struct LiveSettings {
  * writes the mix with the song as its soundtrack. Clips without a video
  * stream GStreamer can decode are reported and left out (those found in a
  * directory that are not media at all in one line, as the planned path does). Returns the exit
- * status: 0, 1 (no usable clip, a song without audio, a failed mix). */
+ * status: 0, 1 (no usable clip, a song without audio, a failed mix).
+ *
+ * The mix ends at the soonest of `settings.duration`, the song's end and the
+ * clips' end (the last to end), picture and sound together: where the clips
+ * end first, the sound is cut at their last picture (and a line says so).
+ * A duration past the song's length (as GstDiscoverer gives it) is warned
+ * of, in the planned path's words. No segment at the end is shorter than
+ * the style's min_gap (montage::StylePacing, the planned path's shortest
+ * segment): from min_gap before the end the inputs' lengths foretell,
+ * montageselect switches on no more beats, and a switch there because the
+ * clip on air ended ends the mix at that switch (a line says where). */
 int live_mix(const std::vector<std::string> &clips, const LiveSettings &settings);
 
 } // namespace montage_tool
