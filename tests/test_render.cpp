@@ -1351,6 +1351,100 @@ TEST(RenderCuts, FrameGivenTwiceBeforeACutIsDropped)
   }
 }
 
+/* Writes `count` frames of 320x180 H.264 (x264enc) at 30 fps to the
+ * Matroska file `path`, frame k a flat grey of luma 16 + 10 * k (k < 22),
+ * stamped k / 30 s: Matroska keeps them to the millisecond (33, 67, 100...). */
+::testing::AssertionResult write_numbered_mkv(const std::string &path, int count)
+{
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      ("appsrc name=src format=time caps=video/x-raw,format=I420,width=320,height=180,"
+       "framerate=30/1 ! x264enc speed-preset=ultrafast key-int-max=30 ! h264parse ! "
+       "matroskamux ! filesink location=\"" +
+       path + "\"")
+          .c_str(),
+      &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstFlowReturn ret = GST_FLOW_OK;
+  const gsize luma = 320 * 180, chroma = luma / 4;
+  for (int k = 0; k < count; k++) {
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, luma + 2 * chroma, nullptr);
+    gst_buffer_memset(buf, 0, (guint8)(16 + 10 * k), luma);
+    gst_buffer_memset(buf, luma, 128, 2 * chroma);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(k, GST_SECOND, 30);
+    GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(k + 1, GST_SECOND, 30) - GST_BUFFER_PTS(buf);
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+  }
+  g_signal_emit_by_name(src, "end-of-stream", &ret);
+  gst_object_unref(src);
+  std::string why;
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) /* takes pipe */
+    return ::testing::AssertionFailure() << "writing the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
+/* A segment begins on the frame whose time its in-point is, also where the
+ * container keeps times to the millisecond. In this Matroska clip frame 14
+ * is stamped 467 ms and lasts 33.3 ms, to 500.3 ms: an accurate seek to 0.5 s
+ * (frame 15) gives it too, and the decoder (GstVideoDecoder) clips its
+ * start to the seek's, stamping it 0.5 s, as frame 15 is. Before, the render
+ * showed frame 14 first and then dropped frame 15 as a frame given again
+ * (FramePlacer): 14, 16, 17 where the EDL names 15 (a new user's MKV and
+ * WebM clips; MP4 keeps times exact, frame 14 ending at 0.5 s, and the
+ * decoder drops it). Segments here: a seek from the preroll to frame 15, a
+ * seek back to frame 3 (stamped 100 ms, frame 2 67 ms), decoding on to
+ * frame 9 (stamped 300 ms, frame 8 267 ms). */
+TEST(RenderCuts, MatroskaSegmentBeginsOnItsInPointsFrame)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make_song("mkv-inpoint-"));
+  const std::string path = tmp_file("montage-render-numbered.mkv");
+  ASSERT_TRUE(write_numbered_mkv(path, 22));
+
+  montage::ClipAnalysis clip;
+  clip.path = path;
+  clip.uri = montage_test::uri_of(path);
+  clip.fps_n = 30;
+  clip.fps_d = 1;
+  clip.duration = frames(22);
+  montage::shots_from_cuts(clip);
+  const std::vector<guint64> first = {15, 3, 9};
+  const guint64 length = 5;
+  std::vector<std::pair<GstClockTime, guint64>> segs;
+  for (guint64 j : first)
+    segs.emplace_back(frames(j), length);
+  const montage::Plan plan = plan_of(segs);
+
+  const std::string out = tmp_file("montage-render-numbered.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+      << (err ? err->message : "");
+  const auto decoded = decode_frames(out);
+  g_unlink(out.c_str());
+  g_unlink(path.c_str());
+  ASSERT_EQ(decoded.size(), first.size() * length);
+  /* The source frame each output frame shows, from its mean luma. */
+  auto number = [](const std::vector<guint8> &luma) {
+    double sum = 0;
+    for (guint8 v : luma)
+      sum += v;
+    return (int)std::lround((sum / luma.size() - 16) / 10);
+  };
+  for (size_t s = 0; s < first.size(); s++)
+    for (guint64 i = 0; i < length; i++)
+      EXPECT_EQ(number(decoded[s * length + i]), (int)(first[s] + i))
+          << "segment " << s << " (in-point frame " << first[s] << "), output frame " << i;
+}
+
 /* A stand-in for an encoder that hangs: accepts I420, claims H.264, drops
  * the first 5 frames (so it passes a probe) and then blocks in its chain
  * function until flushed or stopped. Nothing comes out, nothing is posted,
