@@ -1398,10 +1398,12 @@ TEST(RenderCuts, FrameGivenTwiceBeforeACutIsDropped)
  * showed frame 14 first and then dropped frame 15 as a frame given again
  * (FramePlacer): 14, 16, 17 where the EDL names 15 (a new user's MKV and
  * WebM clips; MP4 keeps times exact, frame 14 ending at 0.5 s, and the
- * decoder drops it). Segments here: a seek from the preroll to frame 15, a
- * seek back to frame 3 (stamped 100 ms, frame 2 67 ms), decoding on to
- * frame 9 (stamped 300 ms, frame 8 267 ms). */
-TEST(RenderCuts, MatroskaSegmentBeginsOnItsInPointsFrame)
+ * decoder drops it); the timeline path showed 14 too (GES seeks each source
+ * to its in-point, and videorate keeps the first of two frames stamped
+ * alike). Segments here: a seek from the preroll to frame 15, a seek back to
+ * frame 3 (stamped 100 ms, frame 2 67 ms), decoding on to frame 9 (stamped
+ * 300 ms, frame 8 267 ms; the timeline path seeks there too). */
+TEST(RenderPaths, MatroskaSegmentBeginsOnItsInPointsFrame)
 {
   Fixture f;
   ASSERT_TRUE(f.make_song("mkv-inpoint-"));
@@ -1422,27 +1424,31 @@ TEST(RenderCuts, MatroskaSegmentBeginsOnItsInPointsFrame)
     segs.emplace_back(frames(j), length);
   const montage::Plan plan = plan_of(segs);
 
-  const std::string out = tmp_file("montage-render-numbered.mp4");
-  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
-  montage::RenderResult result;
-  GError *err = nullptr;
-  ASSERT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
-      << (err ? err->message : "");
-  const auto decoded = decode_frames(out);
-  g_unlink(out.c_str());
+  auto number =
+      [](const std::vector<guint8> &luma) { /* the frame shown, from its mean luma */
+                                            double sum = 0;
+                                            for (guint8 v : luma)
+                                              sum += v;
+                                            return (int)std::lround((sum / luma.size() - 16) / 10);
+      };
+  for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
+    const std::string out = tmp_file("montage-render-numbered.mp4");
+    montage::RenderSettings settings = Fixture::preview(p, out);
+    montage::RenderResult result;
+    GError *err = nullptr;
+    EXPECT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+        << (err ? err->message : "");
+    g_clear_error(&err);
+    const auto decoded = decode_frames(out);
+    g_unlink(out.c_str());
+    ASSERT_EQ(decoded.size(), first.size() * length);
+    for (size_t s = 0; s < first.size(); s++)
+      for (guint64 i = 0; i < length; i++)
+        EXPECT_EQ(number(decoded[s * length + i]), (int)(first[s] + i))
+            << "segment " << s << " (in-point frame " << first[s] << "), output frame " << i;
+  }
   g_unlink(path.c_str());
-  ASSERT_EQ(decoded.size(), first.size() * length);
-  /* The source frame each output frame shows, from its mean luma. */
-  auto number = [](const std::vector<guint8> &luma) {
-    double sum = 0;
-    for (guint8 v : luma)
-      sum += v;
-    return (int)std::lround((sum / luma.size() - 16) / 10);
-  };
-  for (size_t s = 0; s < first.size(); s++)
-    for (guint64 i = 0; i < length; i++)
-      EXPECT_EQ(number(decoded[s * length + i]), (int)(first[s] + i))
-          << "segment " << s << " (in-point frame " << first[s] << "), output frame " << i;
 }
 
 /* A stand-in for an encoder that hangs: accepts I420, claims H.264, drops

@@ -76,52 +76,6 @@ GstClockTime abs_diff(GstClockTime a, GstClockTime b)
   return a > b ? a - b : b - a;
 }
 
-/* How far a container's rounding may leave a frame's stamp or duration from
- * its frame rate's: Matroska and WebM keep times to the millisecond. */
-constexpr GstClockTime kStampRounding = GST_MSECOND;
-
-/* The stream time a decoded frame had before its decoder clipped it to its
- * segment: `t` (the stream time of its PTS in `seg`), or, for a frame whose
- * PTS is the segment's start and which lasts at least kStampRounding less
- * than `nominal` (the caps' frame duration; 0: unknown, nothing restored),
- * `t` moved back by what is missing, to where its end, which clipping
- * keeps, less `nominal` puts it.
- *
- * Why: after a FLUSH | ACCURATE seek to T a frame that starts before T and
- * ends after it is decoded too, and GstVideoDecoder (1.22,
- * gst_video_decoder_clip_and_push_buf()) gives it PTS T and the duration it
- * has left. Where the container keeps exact times (MP4) the frame before an
- * in-point on the clip's grid ends at T and is dropped; Matroska's times are
- * rounded to the millisecond, so at 30 fps frame 149, stamped 4.967 s,
- * ends 0.3 ms after frame 150's 5.000 s and came out stamped 5.000 s too.
- * Placed there, it was the segment's first frame, and frame 150, stamped as
- * it, was dropped as a frame given again (FramePlacer): the render showed
- * 149, 151, 152 where the EDL names 150. A frame with no duration is
- * clipped to T as well (GstVideoDecoder assumes 40 ms) and cannot be told;
- * a frame that starts within kStampRounding of T is taken as T's own. */
-GstClockTime unclipped_stream_time(GstClockTime t, GstBuffer *buf, const GstSegment *seg,
-                                   GstClockTime nominal)
-{
-  if (!GST_CLOCK_TIME_IS_VALID(t) || nominal == 0 || !GST_BUFFER_PTS_IS_VALID(buf) ||
-      GST_BUFFER_PTS(buf) != seg->start || !GST_BUFFER_DURATION_IS_VALID(buf) ||
-      GST_BUFFER_DURATION(buf) + kStampRounding > nominal)
-    return t;
-  const GstClockTime missing = nominal - GST_BUFFER_DURATION(buf);
-  return t > missing ? t - missing : 0;
-}
-
-/* One frame's duration at the rate `caps` state, ns (0: none stated, or
- * variable). */
-GstClockTime caps_frame_duration(GstCaps *caps)
-{
-  gint n = 0, d = 1;
-  if (!caps || gst_caps_get_size(caps) == 0 ||
-      !gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &n, &d) || n <= 0 ||
-      d <= 0)
-    return 0;
-  return gst_util_uint64_scale_int(GST_SECOND, d, n);
-}
-
 /* Sets `error` and `source` (reffed, may be NULL) from an ERROR message and
  * unrefs it. */
 void take_error(GstMessage *msg, GError **error, GstObject **source)
@@ -375,8 +329,10 @@ public:
            * where it starts, and lasts its whole frame. */
           const GstClockTime nominal = caps_frame_duration(gst_sample_get_caps(sample));
           const GstClockTime clipped = t;
-          if (buf && seg)
-            t = unclipped_stream_time(t, buf, seg, nominal);
+          if (buf && seg && GST_CLOCK_TIME_IS_VALID(t)) {
+            const GstClockTime off = clipped_off(buf, *seg, nominal);
+            t = t > off ? t - off : 0;
+          }
           if (t != clipped)
             GST_LOG("%s: frame clipped to %" GST_TIME_FORMAT " starts at %" GST_TIME_FORMAT,
                     uri_.c_str(), GST_TIME_ARGS(clipped), GST_TIME_ARGS(t));

@@ -72,6 +72,50 @@ inline Plan on_output_grid(const Plan &plan)
   return out;
 }
 
+/* How far a container's rounding may leave a frame's stamp or duration from
+ * its frame rate's: Matroska and WebM keep times to the millisecond. */
+constexpr GstClockTime kStampRounding = GST_MSECOND;
+
+/* How much of decoded frame `buf` its decoder clipped off at the start of
+ * `seg`, the segment it came out in, ns: for a frame whose PTS is the
+ * segment's start and which lasts at least kStampRounding less than
+ * `nominal` (one frame at the rate its caps state; 0: unknown), what it
+ * lacks of `nominal`; else 0 (not clipped, or nothing tells).
+ *
+ * Why: after a FLUSH | ACCURATE seek to T a frame that starts before T and
+ * ends after it is decoded too, and GstVideoDecoder (1.22,
+ * gst_video_decoder_clip_and_push_buf()) gives it PTS T and the duration it
+ * has left (its end stays). Where the container keeps exact times (MP4) the
+ * frame before an in-point on the clip's grid ends at T and is dropped;
+ * Matroska's and WebM's are rounded to the millisecond, so at 30 fps frame
+ * 149, stamped 4.967 s, ends 0.3 ms after frame 150's 5.000 s and came out
+ * stamped 5.000 s as well, taking frame 150's place (docs/render.md, "The
+ * in-point's frame"). A frame with no duration is clipped to T too
+ * (GstVideoDecoder assumes 40 ms) and cannot be told; one that starts
+ * within kStampRounding of T is taken as T's own. The cut path puts such a
+ * frame back where it starts (stamp - this); the timeline path drops it
+ * where the frame after it is nearer to T (this over half a frame). */
+inline GstClockTime clipped_off(const GstBuffer *buf, const GstSegment &seg, GstClockTime nominal)
+{
+  if (nominal == 0 || seg.format != GST_FORMAT_TIME || !GST_BUFFER_PTS_IS_VALID(buf) ||
+      GST_BUFFER_PTS(buf) != seg.start || !GST_BUFFER_DURATION_IS_VALID(buf) ||
+      GST_BUFFER_DURATION(buf) + kStampRounding > nominal)
+    return 0;
+  return nominal - GST_BUFFER_DURATION(buf);
+}
+
+/* One frame's duration at the rate `caps` state, ns (0: no caps, no rate
+ * stated, or a variable one: 0/1). */
+inline GstClockTime caps_frame_duration(GstCaps *caps)
+{
+  gint n = 0, d = 1;
+  if (!caps || gst_caps_get_size(caps) == 0 ||
+      !gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &n, &d) || n <= 0 ||
+      d <= 0)
+    return 0;
+  return gst_util_uint64_scale_int(GST_SECOND, d, n);
+}
+
 /* Applies the encoder's properties (h264_encoder_properties()) to the
  * instance of `factory` when a bin creates it, and remembers that instance so
  * that an error can be attributed to the encoder. Connect

@@ -7,6 +7,7 @@
 
 #include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/pbutils/encoding-profile.h>
+#include <gst/video/gstvideodecoder.h>
 #include <glib/gstdio.h>
 
 #include <sys/stat.h>
@@ -674,9 +675,61 @@ void on_program_stream_pad(GstElement *demux, GstPad *pad, gpointer)
       [](gpointer p) { delete static_cast<std::shared_ptr<ProgramStreamSeek> *>(p); });
 }
 
-/* "deep-element-added" of the render pipeline: watches each mpegpsdemux. */
+/* What a video decoder's output probe knows of its stream. */
+struct DecodedStream {
+  GstSegment segment;
+  GstClockTime frame = 0; /* caps_frame_duration() */
+};
+
+/* Pad probe on the source pad of each video decoder in a GES source: drops
+ * a frame the decoder clipped to its segment's start (the in-point, after
+ * GES's accurate seek) when the frame after it starts nearer to the
+ * in-point, i.e. more than half of it was clipped off (clipped_off(),
+ * render-private.h): the frame that starts before an in-point and overlaps
+ * it by Matroska's millisecond rounding. Stamped as the in-point's own
+ * frame, it was shown in its place (videorate keeps the first of two frames
+ * stamped alike). */
+GstPadProbeReturn clipped_frame_probe(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *stream = static_cast<DecodedStream *>(user_data);
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
+      gst_event_copy_segment(event, &stream->segment);
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+      GstCaps *caps = nullptr;
+      gst_event_parse_caps(event, &caps);
+      stream->frame = caps_frame_duration(caps);
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (buf && stream->segment.rate > 0 &&
+      clipped_off(buf, stream->segment, stream->frame) > stream->frame / 2) {
+    GST_DEBUG("frame clipped to the in-point %" GST_TIME_FORMAT " started %" GST_TIME_FORMAT
+              " before it: dropped",
+              GST_TIME_ARGS(GST_BUFFER_PTS(buf)),
+              GST_TIME_ARGS(clipped_off(buf, stream->segment, stream->frame)));
+    return GST_PAD_PROBE_DROP;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* "deep-element-added" of the render pipeline: watches each mpegpsdemux,
+ * and the output of each video decoder (clipped_frame_probe()). */
 void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer)
 {
+  if (GST_IS_VIDEO_DECODER(element)) {
+    if (GstPad *pad = gst_element_get_static_pad(element, "src")) {
+      auto *stream = new DecodedStream();
+      gst_segment_init(&stream->segment, GST_FORMAT_UNDEFINED);
+      gst_pad_add_probe(
+          pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+          clipped_frame_probe, stream, [](gpointer p) { delete static_cast<DecodedStream *>(p); });
+      gst_object_unref(pad);
+    }
+    return;
+  }
   GstElementFactory *factory = gst_element_get_factory(element);
   if (!factory || g_strcmp0(GST_OBJECT_NAME(factory), "mpegpsdemux") != 0)
     return;
