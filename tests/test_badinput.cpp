@@ -221,7 +221,8 @@ TEST_F(BadInput, MissingEmptyWrongTypeAndAudioOnlyClipsAreSkipped)
 
 /* A real clip cut at 10, 50 and 90 % of its bytes: an AVI decodes up to the
  * cut and is used; an MP4 written with its index at the end has none and is
- * skipped as corrupt or truncated; with the index first (faststart) it decodes up to the cut. */
+ * skipped as truncated, its index (moov) missing; with the index first (faststart) it decodes up to
+ * the cut. */
 TEST_F(BadInput, TruncatedClips)
 {
   const std::string avi = montage_test::media_path("Megamind.avi");
@@ -239,7 +240,9 @@ TEST_F(BadInput, TruncatedClips)
     ASSERT_TRUE(truncate_copy(avi, a, percent / 100.0));
     ASSERT_TRUE(truncate_copy(mp4, m, percent / 100.0));
     ASSERT_TRUE(truncate_copy(fast, f, percent / 100.0));
-    expect_skipped(m, "cannot be decoded, the file may be corrupt or truncated");
+    expect_skipped(
+        m, "cannot be decoded, the file is truncated or was not finished (no index, the moov "
+           "atom, was found)");
     std::multiset<std::string> sources;
     for (const std::string &partial : {a, f}) {
       ToolRun r = with_good_clip(partial, sources);

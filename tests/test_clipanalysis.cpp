@@ -326,6 +326,41 @@ TEST(ClipAnalysis, FramesWithoutTimestampsAreASentence)
   }
 }
 
+/* An MP4 cut before its index (mp4mux, like ffmpeg without faststart, writes
+ * the moov atom last): qtdemux gives up at once, from its own thread, while
+ * decodebin is still setting it up, and decodebin dropped its error on some
+ * runs, which then ended at the no-stream limit with another error
+ * (GST_STREAM_ERROR_DECODE). Every run ends with qtdemux's error, in words a
+ * user can act on. */
+TEST(ClipAnalysis, Mp4CutBeforeItsIndexSaysSoOnEveryRun)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string whole = tmp.add("whole.mp4"), cut = tmp.add("cut.mp4");
+  ASSERT_TRUE(encode_clip(shot_sources({"smpte"}, 50), whole));
+  gchar *data = nullptr;
+  gsize size = 0;
+  ASSERT_TRUE(g_file_get_contents(whole.c_str(), &data, &size, nullptr));
+  const bool written = g_file_set_contents(cut.c_str(), data, (gssize)(size / 2), nullptr);
+  g_free(data);
+  ASSERT_TRUE(written);
+
+  ClipAnalyseOptions o;
+  o.stall_timeout = 2 * GST_SECOND; /* the no-stream limit, when the error is lost */
+  for (int run = 0; run < 20; run++) {
+    montage::ClipAnalysis out;
+    GError *err = nullptr;
+    EXPECT_FALSE(montage::analyse_clip_file(cut, o, out, &err));
+    ASSERT_NE(err, nullptr);
+    EXPECT_TRUE(err->domain == GST_STREAM_ERROR && err->code == GST_STREAM_ERROR_DEMUX)
+        << "run " << run << ": " << err->message;
+    EXPECT_STREQ(err->message, "cannot be decoded, the file is truncated or was not finished (no "
+                               "index, the moov atom, was found)")
+        << "run " << run;
+    g_clear_error(&err);
+  }
+}
+
 /* A clip encoded here with a fixed 25-frame GOP (no scene-cut keyframes) and
  * five 60-frame shots, so that every cut falls inside a GOP: the keyframe path
  * decodes the keyframes and only the GOPs around the cuts, in one seek, and

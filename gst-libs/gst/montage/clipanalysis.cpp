@@ -74,6 +74,74 @@ void explain_decode_error(GError *err, GError **error)
   g_error_free(err);
 }
 
+namespace
+{
+/* Whether the MP4/QuickTime file at `uri` (file:// only) has its media data
+ * (an 'mdat' box) but no index (no top-level 'moov' box): what a recording
+ * that was cut short, or a copy that stopped before the end, looks like when
+ * the muxer writes the index last. Walks the top-level boxes (ISO/IEC
+ * 14496-12 4.2: a 32-bit big-endian size, the type, a 64-bit size after it
+ * when the size is 1, to the end of the file when it is 0). False when the
+ * file cannot be read or a box header is not one (not such a file). */
+bool mp4_lacks_index(const std::string &uri)
+{
+  gchar *path = g_filename_from_uri(uri.c_str(), nullptr, nullptr);
+  if (!path)
+    return false;
+  FILE *f = fopen(path, "rb");
+  g_free(path);
+  if (!f)
+    return false;
+  bool mdat = false, moov = false, valid = true;
+  guint64 offset = 0;
+  for (int boxes = 0; boxes < 4096 && !moov; boxes++) {
+    guint8 head[16];
+    if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(head, 1, 8, f) != 8)
+      break;
+    guint64 size = GST_READ_UINT32_BE(head);
+    for (int i = 4; i < 8; i++)
+      valid = valid && g_ascii_isprint(head[i]);
+    if (!valid)
+      break;
+    if (size == 1) {
+      if (fread(head + 8, 1, 8, f) != 8)
+        break;
+      size = GST_READ_UINT64_BE(head + 8);
+    }
+    mdat = mdat || memcmp(head + 4, "mdat", 4) == 0;
+    moov = memcmp(head + 4, "moov", 4) == 0;
+    if (size == 0 || size < 8)
+      break; /* to the end of the file, or not a box */
+    offset += size;
+  }
+  fclose(f);
+  return valid && mdat && !moov;
+}
+
+/* explain_decode_error() for the error `msg` a demuxer posted before it
+ * exposed a stream, reading the file at `uri` for what qtdemux does not say:
+ * an MP4 or MOV without its index ("This file contains no playable
+ * streams.") is "cannot be decoded, the file is truncated or was not
+ * finished (no index, the moov atom, was found)", GST_STREAM_ERROR_DEMUX. */
+void explain_demuxer_error(GstMessage *msg, const std::string &uri, GError **error)
+{
+  GError *err = nullptr;
+  gst_message_parse_error(msg, &err, nullptr);
+  GstObject *src = GST_MESSAGE_SRC(msg);
+  GstElementFactory *factory =
+      src && GST_IS_ELEMENT(src) ? gst_element_get_factory(GST_ELEMENT(src)) : nullptr;
+  if (factory && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "qtdemux") &&
+      err->domain == GST_STREAM_ERROR && mp4_lacks_index(uri)) {
+    g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DEMUX,
+                "cannot be decoded, the file is truncated or was not finished (no index, the "
+                "moov atom, was found)");
+    g_error_free(err);
+    return;
+  }
+  explain_decode_error(err, error);
+}
+} // namespace
+
 bool frame_view_from_video_frame(GstVideoFrame *frame, FrameView &view)
 {
   auto comp = [frame](int c) {
@@ -145,6 +213,19 @@ struct Views {
   GstClockTime stream_time, duration;
 };
 
+/* The first error a demuxer inside a decodebin posted, as that decodebin's
+ * internal bus got it (Decoder::watch_child_bus()): shared by the Decoder
+ * and the bus's handler, which may outlive it. */
+struct DemuxerError {
+  std::mutex lock;
+  GstMessage *msg = nullptr;
+  ~DemuxerError()
+  {
+    if (msg)
+      gst_message_unref(msg);
+  }
+};
+
 /* One decoding pipeline, reused by every pass over a file. */
 class Decoder
 {
@@ -172,6 +253,7 @@ public:
     stall_ = stall;
     feed_ = feed;
     consumer_ = consumer;
+    uri_ = uri;
     gst_segment_init(&segment_, GST_FORMAT_UNDEFINED);
     gst_segment_init(&fed_segment_, GST_FORMAT_UNDEFINED);
     pipeline_ = gst_pipeline_new(nullptr);
@@ -396,10 +478,88 @@ private:
     gst_object_unref(sink);
   }
 
+  /* decodebin drops the errors of an element it is still setting up (its
+   * "filtered" elements: it tries the next candidate when one fails to
+   * start). A demuxer that works in pull mode (qtdemux, matroskademux on a
+   * local file) reads the file from its own thread as soon as it is
+   * activated, before decodebin's state change of it returns: when it gives
+   * up at once (an MP4 without its index, a WebM cut after its header), its
+   * error is dropped on some runs and on others not, and nothing else ends
+   * the preroll (GST_DEBUG=decodebin:5 shows "Forwarding msg error" only on
+   * the runs that end). This handler takes the place of GstBin's on the
+   * internal bus of each decodebin and does what GstBin's does (hands the
+   * message to the bin's handle_message), after keeping a demuxer's first
+   * error for wait() (lost_demuxer_error()). */
+  struct ChildBus {
+    GstBin *bin; /* not a reference: the bus is the bin's own */
+    std::shared_ptr<DemuxerError> kept;
+  };
+  static GstBusSyncReply on_child_message(GstBus *, GstMessage *msg, gpointer data)
+  {
+    ChildBus *child = static_cast<ChildBus *>(data);
+    GstObject *src = GST_MESSAGE_SRC(msg);
+    GstElementFactory *factory =
+        src && GST_IS_ELEMENT(src) ? gst_element_get_factory(GST_ELEMENT(src)) : nullptr;
+    const gchar *klass =
+        factory ? gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS) : nullptr;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR && klass && strstr(klass, "Demux")) {
+      std::lock_guard<std::mutex> guard(child->kept->lock);
+      if (!child->kept->msg)
+        child->kept->msg = gst_message_ref(msg);
+    }
+    GstBinClass *bin_class = GST_BIN_GET_CLASS(child->bin);
+    if (bin_class->handle_message)
+      bin_class->handle_message(child->bin, msg);
+    else
+      gst_message_unref(msg);
+    return GST_BUS_DROP;
+  }
+  void watch_child_bus(GstBin *bin)
+  {
+    ChildBus *child = new ChildBus{bin, demuxer_error_};
+    gst_bus_set_sync_handler(bin->child_bus, on_child_message, child,
+                             [](gpointer data) { delete static_cast<ChildBus *>(data); });
+  }
+
+  /* The error a demuxer posted before any stream was exposed, which
+   * decodebin dropped (see ChildBus): kept, no stream seen, and the
+   * demuxer's task (which reads the file in pull mode) no longer running,
+   * so it will post nothing more. NULL otherwise (a demuxer decodebin took
+   * out, to try another, has no task left). */
+  GstMessage *lost_demuxer_error()
+  {
+    GstMessage *msg = nullptr;
+    {
+      std::lock_guard<std::mutex> guard(demuxer_error_->lock);
+      if (demuxer_error_->msg)
+        msg = gst_message_ref(demuxer_error_->msg);
+    }
+    if (!msg)
+      return nullptr;
+    bool stopped = false;
+    GstPad *pad = gst_element_get_static_pad(GST_ELEMENT(GST_MESSAGE_SRC(msg)), "sink");
+    if (pad) {
+      GST_OBJECT_LOCK(pad);
+      GstTask *task = GST_PAD_TASK(pad);
+      stopped = task && gst_task_get_state(task) != GST_TASK_STARTED;
+      GST_OBJECT_UNLOCK(pad);
+      gst_object_unref(pad);
+    }
+    if (stopped)
+      return msg;
+    gst_message_unref(msg);
+    return nullptr;
+  }
+
   static void on_element_added(GstBin *, GstBin *, GstElement *element, gpointer data)
   {
     Decoder *self = static_cast<Decoder *>(data);
     GstElementFactory *factory = gst_element_get_factory(element);
+    if (factory && GST_IS_BIN(element) &&
+        g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "decodebin")) {
+      self->watch_child_bus(GST_BIN(element));
+      return;
+    }
     const gchar *klass =
         factory ? gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS) : nullptr;
     if (klass && strstr(klass, "Parser") && strstr(klass, "Video")) {
@@ -729,11 +889,22 @@ private:
           pos = progress_pos_;
           pad_seen = pad_seen_;
         }
-        /* A demuxer that fails while decodebin is still setting it up (a
-         * WebM cut to its first few hundred bytes: "No pads created") can
-         * have its error swallowed, and then nothing ends the preroll. A
-         * local file exposes its streams within milliseconds, so no stream
-         * after kNoStreamLimit means none will come. */
+        /* A demuxer that fails while decodebin is still setting it up (an
+         * MP4 cut before its index, a WebM cut to its first few hundred
+         * bytes: "No pads created") can have its error dropped by decodebin
+         * (see ChildBus): it is taken from where it was kept. */
+        if (!pad_seen) {
+          if (GstMessage *lost = lost_demuxer_error()) {
+            GST_DEBUG("the error of %" GST_PTR_FORMAT " was dropped by decodebin",
+                      GST_MESSAGE_SRC(lost));
+            explain_demuxer_error(lost, uri_, error);
+            gst_message_unref(lost);
+            break;
+          }
+        }
+        /* Anything else that ends with no stream and no error: a local
+         * file exposes its streams within milliseconds, so no stream after
+         * kNoStreamLimit means none will come. */
         const GstClockTime no_stream_limit = std::min(stall_, kNoStreamLimit);
         if (!pad_seen && (GstClockTime)(g_get_monotonic_time() - started) * 1000 > no_stream_limit) {
           g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
@@ -762,9 +933,7 @@ private:
         continue;
       }
       if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-        GError *err = nullptr;
-        gst_message_parse_error(msg, &err, nullptr);
-        explain_decode_error(err, error);
+        explain_demuxer_error(msg, uri_, error);
       } else {
         ok = true;
       }
@@ -799,6 +968,8 @@ private:
   std::mutex lock_;
   bool linked_ = false;
   bool pad_seen_ = false; /* uridecodebin exposed a pad (any stream) */
+  std::string uri_;
+  std::shared_ptr<DemuxerError> demuxer_error_ = std::make_shared<DemuxerError>();
   static constexpr GstClockTime kNoStreamLimit = 10 * GST_SECOND;
   GstSegment segment_;
   GstVideoInfo info_;
