@@ -361,6 +361,36 @@ TEST(ClipAnalysis, Mp4CutBeforeItsIndexSaysSoOnEveryRun)
   }
 }
 
+/* Motion JPEG goes to jpegdec, an image decoder with no probe before it:
+ * every frame is a keyframe, so the clip is decoded in full, and the reason
+ * given is that one, not that no decoder could be probed. */
+TEST(ClipAnalysis, MotionJpegIsDecodedInFullAsAllKeyframes)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("mjpeg.avi");
+  GError *err = nullptr;
+  const std::string desc = "videotestsrc num-buffers=75 ! video/x-raw,width=320,height=240,"
+                           "framerate=25/1 ! jpegenc ! avimux ! filesink location=\"" +
+                           path + "\"";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  g_clear_error(&err);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  std::string why;
+  ASSERT_TRUE(montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) << why;
+
+  montage::ClipAnalysis out;
+  montage::ClipAnalyseStats stats;
+  ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, out, stats));
+  EXPECT_EQ(stats.path, montage::ClipAnalysePath::kFullIntraOnly);
+  EXPECT_FALSE(stats.keyframe_path);
+  EXPECT_STREQ(montage::clip_analyse_path_text(stats.path),
+               "full decoding: every frame is a keyframe (the codec has no delta frames), so "
+               "there is nothing to skip");
+  EXPECT_EQ(out.cuts.size(), 0u);
+}
+
 /* A clip encoded here with a fixed 25-frame GOP (no scene-cut keyframes) and
  * five 60-frame shots, so that every cut falls inside a GOP: the keyframe path
  * decodes the keyframes and only the GOPs around the cuts, in one seek, and

@@ -353,6 +353,14 @@ public:
 
   /* Whether a probe sits before a video decoder (Feed works). */
   bool feeding() const { return fed_; }
+  /* Whether the video went to an image decoder (klass Codec/Decoder/Image:
+   * jpegdec for Motion JPEG, pngdec): every frame stands alone, a keyframe,
+   * and no probe is put before it. */
+  bool image_decoder()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return image_decoder_;
+  }
   /* Feed::kKeys: each keyframe's DTS (or PTS) as it entered the decoder. */
   std::vector<GstClockTime> key_stamps()
   {
@@ -572,6 +580,11 @@ private:
       }
       if (pad)
         gst_object_unref(pad);
+      return;
+    }
+    if (klass && strstr(klass, "Decoder") && strstr(klass, "Image")) {
+      std::lock_guard<std::mutex> guard(self->lock_);
+      self->image_decoder_ = true;
       return;
     }
     if (!klass || !strstr(klass, "Decoder") || !strstr(klass, "Video"))
@@ -950,6 +963,7 @@ private:
   Feed feed_ = Feed::kAll;
   bool fed_ = false;
   bool parsed_ = false; /* on_demuxed() probes the first video parser */
+  bool image_decoder_ = false; /* image_decoder() */
   /* The last buffers into that parser: (DTS or PTS, demuxer's keyframe
    * flag); a parser holds back a frame or two, no more. */
   std::deque<std::pair<GstClockTime, bool>> demuxed_;
@@ -1140,6 +1154,9 @@ const char *clip_analyse_path_text(ClipAnalysePath path)
     return "full decoding: the file cannot seek";
   case ClipAnalysePath::kFullNoDecoder:
     return "full decoding: no video decoder could be probed";
+  case ClipAnalysePath::kFullIntraOnly:
+    return "full decoding: every frame is a keyframe (the codec has no delta frames), so there "
+           "is nothing to skip";
   case ClipAnalysePath::kFullKeyframeTimes:
     return "full decoding: keyframe timestamps do not match";
   case ClipAnalysePath::kFullRunStart:
@@ -1318,7 +1335,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     }
     route = ClipAnalysePath::kFullNoSeek;
   } else if (keyframes && !dec->feeding()) {
-    route = ClipAnalysePath::kFullNoDecoder;
+    route =
+        dec->image_decoder() ? ClipAnalysePath::kFullIntraOnly : ClipAnalysePath::kFullNoDecoder;
   } else if (keyframes) {
     /* A mismatch in the preroll frame already ended it. */
     if (!key_times_differ &&

@@ -119,6 +119,10 @@ enum class ClipAnalysePath {
   kFullRequested, /* full decoding: ClipAnalyseOptions::Mode::kFull */
   kFullNoSeek,    /* full decoding: the file cannot seek (Mode::kAuto only) */
   kFullNoDecoder, /* full decoding: no video decoder's input could be probed */
+  /* Full decoding: the video went to an image decoder (Motion JPEG to
+   * jpegdec, PNG to pngdec): every frame is a keyframe, so the keyframe path
+   * would decode them all anyway. */
+  kFullIntraOnly,
   /* Full decoding: the decoded keyframes do not match the ones fed, one to
    * one at the same times (within half a frame of the fed PTS, or of the DTS
    * where a buffer has no PTS). Raw H.264 (Annex B .h264) carries no
@@ -132,9 +136,10 @@ enum class ClipAnalysePath {
 
 /* A phrase for `path`, for logs and the tool: "keyframe path", "full
  * decoding (asked for)", "full decoding: the file cannot seek", "full
- * decoding: no video decoder could be probed", "full decoding: keyframe
- * timestamps do not match", "full decoding: the seek missed a keyframe".
- * Never NULL. */
+ * decoding: no video decoder could be probed", "full decoding: every frame
+ * is a keyframe (the codec has no delta frames), so there is nothing to
+ * skip", "full decoding: keyframe timestamps do not match", "full decoding: the seek missed a
+ * keyframe". Never NULL. */
 const char *clip_analyse_path_text(ClipAnalysePath path);
 
 /* What a run cost, for benchmarks and logs. */
