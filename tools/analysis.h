@@ -117,8 +117,10 @@ constexpr const char *kClipAnalyser = "montagescene";
  * it, not skipped (Megamind.avi: 82 of 270 frames); 37: the keyframe path
  * leaves flashes and cuts away and back out of a shot's features, as full
  * decoding does; 38: a clip whose frames do not keep its caps' rate is
- * variable, fps 0/1 (frame_spacing_varies()) */
-constexpr const char *kClipAnalysisVersion = "38";
+ * variable, fps 0/1 (frame_spacing_varies()); 39: video decoded by an image
+ * decoder (Motion JPEG) says it is decoded in full as every frame is a
+ * keyframe, where entries of 38 said no decoder could be probed */
+constexpr const char *kClipAnalysisVersion = "39";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 
