@@ -565,7 +565,6 @@ void stop_worker(GstElement *element, SceneState *state)
                     "%" G_GUINT64_FORMAT " frames analysed on the analysis thread, waited "
                     "for it on %" G_GUINT64_FORMAT,
                     w.jobs, w.waits);
-  w.jobs = w.waits = 0;
 }
 
 /* Adds a measured frame to the current shot's account. */
