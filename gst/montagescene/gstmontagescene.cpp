@@ -11,11 +11,9 @@
  * Detectors (#GstMontageScene:detector): `adaptive` (default), `content`,
  * `histogram`, `hash`, after PySceneDetect's. To tell a cut from a camera
  * flash, a cut away and straight back, or fast motion, the element looks
- * ahead: it holds #GstMontageScene:flash-frames frames (2 with the
- * adaptive detector's window, whichever is larger; 3 by default), plus the
- * frame its analysis thread is working on (below), and adds that (4 frames
- * by default) to the latency it reports. This lets it act on the cut frame
- * itself:
+ * ahead: it holds #GstMontageScene:flash-frames frames (2 more with the
+ * adaptive detector's window, whichever is larger; 3 by default), and adds
+ * that to the latency it reports. This lets it act on the cut frame itself:
  * before a cut frame leaves, it sends downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ... per boundary; one with the frame's running time and one for the
@@ -37,22 +35,6 @@
  * leaves out flashes, cuts away and back, and a cut shot's frames before its
  * first clean one (the insert or flash it was cut on); a measured frame
  * before the account has any frame carries no meta.
- *
- * Threads: each frame is analysed on the element's own thread, so that
- * the streaming thread goes back to the decoder at once (a decoder with
- * frame threads gets its next packet from it) and the analysis of frame N
- * overlaps the decoding of frame N+1. The streaming thread maps frame N,
- * collects the results of frame N-1 (normally ready: it waits only when
- * the analysis takes longer than a frame's decoding), lets the frames they
- * decide go, hands frame N over and returns; the worker is woken once a
- * frame. Serialized events (caps, segment, gap, EOS, custom) first collect
- * the frame in hand; a flush drops it. Verdicts, cuts, messages (and their
- * order), metas and key-unit events are those of the analysis on the
- * streaming thread; every frame leaves one frame later. A frame the CPU
- * cannot map is refused at once (GST_STREAM_ERROR_FAILED); a frame that
- * cannot be analysed (GST_STREAM_ERROR_FORMAT) is reported when its
- * results are collected, with the next frame (which is then refused too)
- * or event. A property change applies from the next frame that comes.
  *
  * It analyses 8-bit raw video in system memory (the formats of its pad
  * template). Other caps (10-bit and deeper formats, other layouts,
@@ -127,7 +109,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -208,42 +189,6 @@ struct Progress {
 
 enum class Failure { kNone, kMap, kAnalyse };
 
-/* One frame handed to the analysis thread, and what it gives back.
- * Written by the streaming thread before the hand-off and read by it after
- * the worker has finished (AnalysisWorker::busy, under its lock); in
- * between, the worker's alone. */
-struct Job {
-  /* The frame, mapped read-only by the streaming thread (a reference on
-   * the buffer, which the held frame holds too); the worker unmaps it. */
-  GstVideoFrame frame;
-  montage::FrameView view; /* its planes (frame_view_from_video_frame()) */
-  GstClockTime stream_time = GST_CLOCK_TIME_NONE, duration = GST_CLOCK_TIME_NONE;
-  /* Out: kNone or kAnalyse (a map failure never reaches the worker). */
-  Failure failure = Failure::kNone;
-  /* Out: the frame's measures. In, measure.hsv: a spare view (of a frame
-   * that has left) for a measured frame's view to be copied into. */
-  FrameMeasure measure;
-  std::vector<montage::FrameVerdict> verdicts; /* out: the verdicts that became final */
-};
-
-/* The element's analysis thread (started in start(), joined in stop()):
- * woken once a frame with a Job, never waited for in steady state (the
- * streaming thread collects frame N's results when frame N+1 comes, long
- * after they are ready: docs/montagescene.md, "Threads"). */
-struct AnalysisWorker {
-  GThread *thread = nullptr;
-  std::mutex lock;
-  std::condition_variable wake; /* the worker waits for `busy` or `quit` */
-  std::condition_variable done; /* the streaming thread waits for !busy */
-  bool busy = false;            /* a job was handed over and has not finished */
-  bool waiting = false;         /* the streaming thread sleeps on `done` */
-  bool quit = false;
-  /* Streaming thread only: a job was handed over and its results are not
-   * collected yet; counts for the debug log at stop(). */
-  bool in_flight = false;
-  guint64 jobs = 0, waits = 0;
-};
-
 /* C++ state, created in _init and deleted in _finalize. */
 struct SceneState {
   std::mutex settings_lock;
@@ -251,13 +196,9 @@ struct SceneState {
   bool settings_changed = false; /* applied at the next frame */
 
   /* Streaming state: sink pad stream lock held (buffers, serialized events),
-   * or start/stop. Frames are analysed on the element's own thread
-   * (`worker`), one frame behind the streaming thread: the detector, the
-   * view builder, `hsv` and `job` belong to whichever side holds the job
-   * (the worker while AnalysisWorker::busy, else the streaming thread), the
-   * rest to the streaming thread alone. */
-  AnalysisWorker worker;
-  Job job;
+   * or start/stop. Frames are analysed on the streaming thread: on a 2-core
+   * machine decoding H.264 a worker thread cost more CPU in wake-ups than
+   * its overlap saved (docs/scene-benchmark.md, fourth round). */
   GstVideoInfo info;
   bool have_info = false;
   /* The frame rate the latency query converts the look-ahead with, copied
@@ -271,8 +212,7 @@ struct SceneState {
   bool luma_only = false;
   cv::Mat hsv;
   /* Views of frames that have left (FrameMeasure::hsv), for the next
-   * measured frames to copy into without allocating: streaming thread only
-   * (each job takes one along: Job::measure). */
+   * measured frames to copy into without allocating. */
   std::vector<cv::Mat> spare_views;
   std::deque<Held> held; /* frames in the look-ahead, oldest first */
   /* Serialized events that arrived after the last held frame (or after
@@ -413,8 +353,7 @@ void assign_verdicts(SceneState *state)
 
 /* Takes the detector's measures of the frame it was just given, when it is
  * one of the kShotFeaturesEvery-th (ShotDetectorSettings::features_every),
- * and a copy of its analysis view for its colour histogram (into m.hsv,
- * which may hold a spare view of the same size to reuse). Worker thread. */
+ * and a copy of its analysis view for its colour histogram. */
 void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
 {
   const montage::FrameFeatures &f = state->detector->last_features();
@@ -425,146 +364,46 @@ void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
   m.brightness = f.brightness;
   m.contrast = f.contrast;
   m.colourfulness = f.colourfulness;
+  if (!state->spare_views.empty()) {
+    m.hsv = std::move(state->spare_views.back());
+    state->spare_views.pop_back();
+  }
   state->hsv.copyTo(m.hsv);
   m.timestamp = stream_time;
   m.valid = true;
 }
 
-/* Analyses the job's frame (worker thread, or the streaming thread while
- * the worker is idle): analysis view, detector, measures; unmaps the
- * frame. Fills job.verdicts with the verdicts that became final. */
-void analyse(SceneState *state, Job &job)
+/* Analyses a frame (stream time `stream_time`, lasting `duration`, both as
+ * frame_time() gives them): analysis view, detector, measures. Fills
+ * `verdicts` with the verdicts that became final. */
+Failure analyse(SceneState *state, GstBuffer *buffer, GstClockTime stream_time,
+                GstClockTime duration, FrameMeasure &m,
+                std::vector<montage::FrameVerdict> &verdicts)
 {
-  bool ok = state->builder.build(job.view, state->hsv);
-  job.view = montage::FrameView();
-  gst_video_frame_unmap(&job.frame);
-  if (ok)
-    ok = state->detector->push(state->hsv, state->builder.luma(), state->builder.bgr(),
-                               job.stream_time, job.duration, job.verdicts);
-  job.failure = ok ? Failure::kNone : Failure::kAnalyse;
-  if (ok && state->detector->settings().features)
-    measure_frame(state, job.stream_time, job.measure);
-}
-
-/* The analysis thread: waits for a job, analyses it, marks it done (and
- * wakes the streaming thread only when it sleeps waiting for it), until
- * stop_worker() says to quit. */
-gpointer worker_main(gpointer data)
-{
-  SceneState *state = static_cast<SceneState *>(data);
-  AnalysisWorker &w = state->worker;
-  std::unique_lock<std::mutex> lock(w.lock);
-  for (;;) {
-    w.wake.wait(lock, [&w] { return w.busy || w.quit; });
-    if (w.quit)
-      break;
-    lock.unlock();
-    analyse(state, state->job);
-    lock.lock();
-    w.busy = false;
-    if (w.waiting)
-      w.done.notify_one();
-  }
-  return nullptr;
-}
-
-/* Waits until the worker has finished the job handed to it, if any
- * (streaming thread). In steady state it has: frame N is collected when
- * frame N+1 comes. */
-void wait_idle(SceneState *state)
-{
-  AnalysisWorker &w = state->worker;
-  if (!w.in_flight)
-    return;
-  std::unique_lock<std::mutex> lock(w.lock);
-  if (!w.busy)
-    return;
-  w.waits++;
-  w.waiting = true;
-  w.done.wait(lock, [&w] { return !w.busy; });
-  w.waiting = false;
-}
-
-/* Hands state->job to the worker, or, when it has no thread (start()
- * could not make one), analyses it here. */
-void hand_over(SceneState *state)
-{
-  AnalysisWorker &w = state->worker;
-  w.in_flight = true;
-  w.jobs++;
-  if (!w.thread) {
-    analyse(state, state->job);
-    return;
-  }
   {
-    std::lock_guard<std::mutex> lock(w.lock);
-    w.busy = true;
-  }
-  w.wake.notify_one();
-}
-
-/* Keeps a view of a frame that has left for the next measured frames
- * (streaming thread). The look-ahead holds a few measured frames at a time
- * (one in kShotFeaturesEvery): keep as many views as it can need. */
-void recycle_view(SceneState *state, cv::Mat &view)
-{
-  if (!view.empty() && state->spare_views.size() < 8)
-    state->spare_views.push_back(std::move(view));
-  view.release();
-}
-
-/* Drops the results of a finished job that nobody will collect (a flush,
- * stop()): the worker is idle. */
-void discard_job(SceneState *state)
-{
-  if (!state->worker.in_flight)
-    return;
-  state->worker.in_flight = false;
-  state->job.verdicts.clear();
-  recycle_view(state, state->job.measure.hsv);
-  state->job.measure = FrameMeasure();
-}
-
-/* Starts the analysis thread (start()). Without one (the system refused a
- * thread) frames are analysed on the streaming thread as they come, with
- * the same results and the same one frame of delay. */
-void start_worker(GstElement *element, SceneState *state)
-{
-  AnalysisWorker &w = state->worker;
-  if (w.thread)
-    return;
-  w.busy = w.waiting = w.quit = w.in_flight = false;
-  w.jobs = w.waits = 0;
-  GError *error = nullptr;
-  w.thread = g_thread_try_new("montagescene", worker_main, state, &error);
-  if (!w.thread) {
-    GST_WARNING_OBJECT(element, "no analysis thread (%s): analysing on the streaming thread",
-                       error ? error->message : "?");
-    g_clear_error(&error);
-  }
-}
-
-/* Ends the analysis thread (stop(), finalize): lets the job in hand, if
- * any, finish and drops its results. */
-void stop_worker(GstElement *element, SceneState *state)
-{
-  AnalysisWorker &w = state->worker;
-  if (w.thread) {
-    wait_idle(state);
-    {
-      std::lock_guard<std::mutex> lock(w.lock);
-      w.quit = true;
+    std::lock_guard<std::mutex> lock(state->settings_lock);
+    if (state->settings_changed) {
+      /* At once, the look-ahead included (set_property() posts a latency
+       * message when it changes). */
+      state->detector->set_settings(state->settings);
+      state->settings_changed = false;
     }
-    w.wake.notify_one();
-    g_thread_join(w.thread);
-    w.thread = nullptr;
   }
-  discard_job(state);
-  if (w.jobs)
-    GST_INFO_OBJECT(element,
-                    "%" G_GUINT64_FORMAT " frames analysed on the analysis thread, waited "
-                    "for it on %" G_GUINT64_FORMAT,
-                    w.jobs, w.waits);
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &state->info, buffer, GST_MAP_READ))
+    return Failure::kMap;
+  montage::FrameView view;
+  bool ok =
+      montage::frame_view_from_video_frame(&frame, view) && state->builder.build(view, state->hsv);
+  gst_video_frame_unmap(&frame);
+  if (ok)
+    ok = state->detector->push(state->hsv, state->builder.luma(), state->builder.bgr(), stream_time,
+                               duration, verdicts);
+  if (!ok)
+    return Failure::kAnalyse;
+  if (state->detector->settings().features)
+    measure_frame(state, stream_time, m);
+  return Failure::kNone;
 }
 
 /* Adds a measured frame to the current shot's account. */
@@ -648,7 +487,10 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
       h.measure.motion = -1.0;
     if (!v.excursion && !(timed && h.measure.timestamp < clean_from))
       accumulate(state->progress, h.measure);
-    recycle_view(state, h.measure.hsv);
+    /* The look-ahead holds a few measured frames at a time (one in
+     * kShotFeaturesEvery): keep as many views as it can need. */
+    if (state->spare_views.size() < 8)
+      state->spare_views.push_back(std::move(h.measure.hsv));
     if (state->progress.shot.frames > 0) {
       buf = gst_buffer_make_writable(buf);
       montage::shot_features_meta_add(buf, state->progress.shot);
@@ -719,47 +561,6 @@ static GstFlowReturn gst_montage_scene_push_decided(GstMontageScene *self)
   return ret;
 }
 
-/* Takes the results of the job handed over last (the newest held frame),
- * once the worker has finished it: its measures, and the verdicts that
- * became final, which go to the held frames they belong to (streaming
- * thread). A frame the worker could not analyse is dropped (its events
- * wait for the next frame) and the error posted here, as it was when the
- * analysis ran on the streaming thread; then false. */
-static bool gst_montage_scene_collect(GstMontageScene *self)
-{
-  SceneState *state = self->state;
-  wait_idle(state);
-  if (!state->worker.in_flight)
-    return true;
-  state->worker.in_flight = false;
-  Job &job = state->job;
-  Held &h = state->held.back();
-  if (job.failure != Failure::kNone) {
-    /* Every event that came since the frame was handed over collected
-     * first: none waits behind it yet. */
-    g_warn_if_fail(state->pending_events.empty());
-    state->pending_events = h.events_before.take();
-    gst_buffer_unref(h.buffer);
-    state->held.pop_back();
-    job.verdicts.clear();
-    recycle_view(state, job.measure.hsv);
-    job.measure = FrameMeasure();
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                      ("montagescene could not analyse a %s frame; convert the video with "
-                       "videoconvert first.",
-                       gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&state->info))),
-                      (NULL));
-    return false;
-  }
-  h.measure = std::move(job.measure);
-  job.measure = FrameMeasure();
-  if (!h.measure.valid)
-    recycle_view(state, h.measure.hsv);
-  state->verdicts.swap(job.verdicts);
-  assign_verdicts(state);
-  return true;
-}
-
 /* End of the stream or of a segment (or new caps): decides and pushes every
  * held frame, posts montage-shot for the last shot (which no frame's verdict
  * carries: ShotDetector::finish() returns it), then montage-shots when
@@ -767,7 +568,6 @@ static bool gst_montage_scene_collect(GstMontageScene *self)
 static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
 {
   SceneState *state = self->state;
-  gst_montage_scene_collect(self);
   std::optional<montage::Shot> last;
   if (state->detector) {
     last = state->detector->finish(state->verdicts);
@@ -900,7 +700,6 @@ static void set_latency_rate(GstMontageScene *self, const GstVideoInfo *info, Gs
 static gboolean gst_montage_scene_start(GstBaseTransform *trans)
 {
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
-  start_worker(GST_ELEMENT(trans), state);
   make_detector(state);
   restart_frame_times(state);
   state->cut_count = 0;
@@ -916,7 +715,6 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
 static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
 {
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
-  stop_worker(GST_ELEMENT(trans), state);
   clear_held(state);
   state->detector.reset();
   state->have_info = false;
@@ -983,17 +781,6 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
 {
   GstMontageScene *self = GST_MONTAGE_SCENE(trans);
   SceneState *state = self->state;
-  /* A serialized event first takes the results of the frame in the
-   * worker's hands and lets the frames they decide go, so that it finds
-   * the element as it would have with the analysis on the streaming thread;
-   * a flush drops them. */
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
-    wait_idle(state);
-    discard_job(state);
-  } else if (GST_EVENT_IS_SERIALIZED(event)) {
-    gst_montage_scene_collect(self);
-    gst_montage_scene_push_decided(self);
-  }
   switch (GST_EVENT_TYPE(event)) {
   case GST_EVENT_FLUSH_STOP:
     clear_held(state);
@@ -1132,12 +919,10 @@ static gboolean gst_montage_scene_query(GstBaseTransform *trans, GstPadDirection
     gboolean live;
     GstClockTime min, max;
     gst_query_parse_latency(query, &live, &min, &max);
-    /* The look-ahead, and the frame the worker analyses while the next
-     * one is decoded. */
     int frames;
     {
       std::lock_guard<std::mutex> lock(state->settings_lock);
-      frames = montage::ShotDetector::latency_frames(state->settings) + 1;
+      frames = montage::ShotDetector::latency_frames(state->settings);
     }
     /* A copy of the rate, taken under the object lock: set_caps() may be
      * changing the caps on the streaming thread now. */
@@ -1169,14 +954,6 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
         ("no caps event before the first buffer"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  /* The results of the frame before (done by now, in steady state): the
-   * verdicts that became final go to the held frames they belong to, and
-   * generate_output() lets the decided ones go after this frame is handed
-   * to the worker, which analyses it while the decoder makes the next. */
-  if (!gst_montage_scene_collect(self)) {
-    gst_buffer_unref(buf);
-    return GST_FLOW_ERROR;
-  }
   if (trans->segment.rate < 0) {
     /* Played backwards: passed through as it is, decided (no verdict). The
      * segment event drained the frames held before. */
@@ -1197,27 +974,27 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
     state->held.push_back(std::move(h));
     return GST_FLOW_OK;
   }
+  /* The frame is held (the look-ahead) and analysed; the verdicts that
+   * became final go to the held frames they belong to, and
+   * generate_output() lets the decided ones go. */
+  FrameMeasure m;
   GstClockTime duration;
   const GstClockTime pts = frame_time(state, trans->segment, buf, duration);
-  {
-    std::lock_guard<std::mutex> lock(state->settings_lock);
-    if (state->settings_changed) {
-      /* From this frame on, the look-ahead included (set_property() posts a
-       * latency message when it changes); the worker is idle. */
-      state->detector->set_settings(state->settings);
-      state->settings_changed = false;
-    }
-  }
-  Job &job = state->job;
-  Failure failure = Failure::kNone;
-  if (!gst_video_frame_map(&job.frame, &state->info, buf, GST_MAP_READ)) {
-    failure = Failure::kMap;
-  } else if (!montage::frame_view_from_video_frame(&job.frame, job.view)) {
-    gst_video_frame_unmap(&job.frame);
-    failure = Failure::kAnalyse;
+  const Failure failure =
+      analyse(state, buf, to_stream_time(trans->segment, pts), duration, m, state->verdicts);
+  if (failure == Failure::kNone) {
+    Held h;
+    h.buffer = buf;
+    h.pts = pts;
+    h.events_before = state->pending_events.take();
+    h.measure = std::move(m);
+    state->held.push_back(std::move(h));
+    assign_verdicts(state);
+  } else {
+    state->verdicts.clear();
+    gst_buffer_unref(buf);
   }
   if (failure == Failure::kMap) {
-    gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(
         self, STREAM, FAILED,
         ("montagescene could not map a video frame for reading (a buffer smaller than "
@@ -1227,7 +1004,6 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
     return GST_FLOW_ERROR;
   }
   if (failure == Failure::kAnalyse) {
-    gst_buffer_unref(buf);
     GST_ELEMENT_ERROR(self, STREAM, FORMAT,
                       ("montagescene could not analyse a %s frame; convert the video with "
                        "videoconvert first.",
@@ -1235,21 +1011,6 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
                       (NULL));
     return GST_FLOW_ERROR;
   }
-  Held h;
-  h.buffer = buf;
-  h.pts = pts;
-  h.events_before = state->pending_events.take();
-  state->held.push_back(std::move(h));
-  job.stream_time = to_stream_time(trans->segment, pts);
-  job.duration = duration;
-  job.failure = Failure::kNone;
-  job.verdicts.clear();
-  job.measure = FrameMeasure();
-  if (!state->spare_views.empty()) {
-    job.measure.hsv = std::move(state->spare_views.back());
-    state->spare_views.pop_back();
-  }
-  hand_over(state);
   return GST_FLOW_OK;
 }
 
@@ -1266,7 +1027,6 @@ static GstFlowReturn gst_montage_scene_generate_output(GstBaseTransform *trans, 
 static void gst_montage_scene_finalize(GObject *object)
 {
   GstMontageScene *self = GST_MONTAGE_SCENE(object);
-  stop_worker(GST_ELEMENT(object), self->state);
   clear_held(self->state);
   delete self->state;
   self->state = nullptr;
@@ -1320,8 +1080,7 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
           "Look-ahead in frames: a jump that comes back to the frame before it "
           "within this many frames (a flash, a cut away and straight back) is no "
           "cut; the element holds this many frames (at least 2 with the adaptive detector) "
-          "plus the one it is analysing, and reports them as latency (a LATENCY message when "
-          "changed "
+          "and reports them as latency (a LATENCY message when changed "
           "while streaming); 0 disables (and with content, histogram and hash, "
           "fades and dissolves are not found)",
           0, 30, kDefaults.flash_frames, rw));
