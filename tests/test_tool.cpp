@@ -2082,6 +2082,12 @@ TEST(Tool, SongKeptBesideTheClipsIsNotWarnedAsAClip)
   ToolRun v = run_tool({"-v", "--no-render", "-d", "3", "-m", song, dir});
   EXPECT_EQ(v.status, 0) << v.err;
   EXPECT_NE(v.err.find(dir + "/song.ogg is the song (-m), not a clip"), std::string::npos) << v.err;
+  /* --live takes its clips alike. */
+  const std::string out = tmp_path("song-beside-live.mp4");
+  ToolRun live = run_tool({"--live", "-d", "2", "-m", dir + "/song.ogg", "-o", out, dir});
+  EXPECT_EQ(live.status, 0) << live.err;
+  EXPECT_EQ(live.err.find("skipping"), std::string::npos) << live.err;
+  g_unlink(out.c_str());
   ToolRun named = run_tool({"--no-render", "-d", "3", "-m", song, a, song});
   EXPECT_NE(named.err.find("skipping " + song + ": has no video stream"), std::string::npos)
       << named.err;

@@ -1086,6 +1086,10 @@ int cmd_make(int argc, char **argv)
     live.seed = (guint64)opt_seed;
     live.verbose = opt_verbose;
     live.from_dirs = from_dirs;
+    const std::string song_id = file_identity(opt_music);
+    for (const std::string &path : from_dirs)
+      if (!song_id.empty() && file_identity(path.c_str()) == song_id)
+        live.song_in_dirs.insert(path);
     live.quiet = opt_quiet;
     live.tempo = g_tempo;
     live.width = width;

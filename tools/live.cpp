@@ -673,7 +673,11 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
                          : GST_CLOCK_TIME_NONE;
     } else if (no_media && !settings.verbose && settings.from_dirs.count(clip))
       not_media.push_back(montage_tool::shown_base_name(clip));
-    else
+    else if (settings.song_in_dirs.count(clip) && why == "it has no video stream") {
+      if (settings.verbose)
+        fprintf(stderr, "gst-montage: %s is the song (-m), not a clip: it has no video stream\n",
+                montage_tool::shown(clip).c_str());
+    } else
       fprintf(stderr, "gst-montage: skipping %s: %s\n", montage_tool::shown(clip).c_str(),
               montage_tool::valid_utf8(why.c_str()).c_str());
   }

@@ -28,6 +28,10 @@ struct LiveSettings {
   bool verbose = false;
   /* The clips that were found in a directory named on the command line. */
   std::set<std::string> from_dirs;
+  /* The clips of `from_dirs` that are the song's own file (music kept
+   * beside the clips): one without a picture is the song, not a bad clip,
+   * and gets no "skipping" warning (-v: a line saying it is the song). */
+  std::set<std::string> song_in_dirs;
   TempoRange tempo;
   gint width = 1280, height = 720, fps_n = 30, fps_d = 1;
   bool preview = false;              /* the encoders' fastest settings */
