@@ -12,6 +12,8 @@
 
 #include "gstmontagescene.h"
 
+#include <gst/montage/clipanalysis.h>
+#include <gst/montage/scenedetector.h>
 #include <gst/montage/shotdetector.h>
 #include <gst/montage/shotmeta.h>
 
@@ -2176,4 +2178,254 @@ TEST(MontageScene, ReversePlaybackPassesThroughWithOneWarning)
   EXPECT_EQ(cuts, std::vector<GstClockTime>{15 * kFrame});
   ASSERT_EQ(shots.size(), 2u);
   EXPECT_LT(shots[0].start, shots[0].end);
+}
+
+/* A flush right after frames of 640x360 pushed back to back: the held
+ * frames are dropped, none stays referenced or mapped (every buffer pushed
+ * before the flush is ours alone afterwards), nothing is reported across the flush,
+ * and detection starts over: shots numbered from 0, the next cut found at
+ * its frame. Five flushes in a row, each after a different number of
+ * frames. */
+TEST(MontageScene, FlushLeavesNoFrameReferencedAndStartsOver)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 640, 360);
+  SceneHarness sh(maker.info());
+  g_object_set(sh.h->element, "min-shot-length", (guint64)0, NULL);
+  int t = 0;
+  for (int round = 0; round < 5; round++) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    sh.push_segment(0);
+    for (int i = 0; i < 2 + round; i++, t++)
+      sh.push_expect_same(maker.make(round, t, t * kFrame));
+    /* As SceneHarness::flush(), with a look at the buffers first. */
+    EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_flush_start()));
+    EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_flush_stop(TRUE)));
+    for (GstBuffer *b : sh.pending)
+      EXPECT_EQ(GST_MINI_OBJECT_REFCOUNT_VALUE(b), 1)
+          << "a frame dropped by the flush is still referenced (held, or mapped for analysis)";
+    for (GstBuffer *b : sh.pending)
+      gst_buffer_unref(b);
+    sh.pending.clear();
+  }
+  while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_ELEMENT))
+    gst_message_unref(msg);
+  sh.push_segment(0);
+  for (int i = 0; i < 30; i++, t++)
+    sh.push_expect_same(maker.make(i < 15 ? 7 : 8, t, t * kFrame));
+  const GstClockTime cut = (t - 15) * kFrame;
+  sh.finish();
+  std::vector<GstMessage *> messages = sh.element_messages();
+  const std::vector<montage::Shot> shots = shot_messages(messages); /* checks index 0, 1 */
+  EXPECT_EQ(summary_cuts(messages), std::vector<GstClockTime>{cut});
+  for (GstMessage *msg : messages)
+    gst_message_unref(msg);
+  ASSERT_EQ(shots.size(), 2u);
+  EXPECT_EQ(shots[0].start, (t - 30) * kFrame) << "the first shot begins after the last flush";
+  EXPECT_EQ(shots[1].start, cut);
+}
+
+namespace
+{
+
+/* An element message as the sequence test compares it: the number of
+ * frames that had left the element when it was posted, and its structure
+ * as text. */
+using Posted = std::pair<int, std::string>;
+
+std::string structure_text(const GstStructure *s)
+{
+  gchar *text = gst_structure_to_string(s);
+  std::string out(text);
+  g_free(text);
+  return out;
+}
+
+/* The messages montagescene must post for `frames` (each frame's buffer,
+ * timestamped from 0 in a segment from 0; a settings change, `change`,
+ * taking effect at frame `change_at`), worked out from the core's verdicts
+ * (ShotDetector fed the element's analysis views): per frame in order, the
+ * montage-shot of the shot its verdict ends, then its montage-scene when it
+ * is a boundary, both posted before the frame leaves; at EOS the last
+ * shot's montage-shot and montage-shots, after every frame. */
+std::vector<Posted> expected_messages(const GstVideoInfo &info,
+                                      const std::vector<GstBuffer *> &frames,
+                                      montage::ShotDetectorSettings settings, int change_at,
+                                      const montage::ShotDetectorSettings &change)
+{
+  montage::AnalysisViewBuilder builder;
+  montage::ShotDetector detector(settings, GST_VIDEO_INFO_IS_GRAY(&info));
+  std::vector<montage::FrameVerdict> verdicts;
+  cv::Mat hsv;
+  for (size_t i = 0; i < frames.size(); i++) {
+    if ((int)i == change_at)
+      detector.set_settings(change);
+    GstVideoFrame frame;
+    EXPECT_TRUE(gst_video_frame_map(&frame, &info, frames[i], GST_MAP_READ));
+    montage::FrameView view;
+    EXPECT_TRUE(montage::frame_view_from_video_frame(&frame, view));
+    EXPECT_TRUE(builder.build(view, hsv));
+    gst_video_frame_unmap(&frame);
+    EXPECT_TRUE(detector.push(hsv, builder.luma(), builder.bgr(), GST_BUFFER_PTS(frames[i]),
+                              GST_BUFFER_DURATION(frames[i]), verdicts));
+  }
+  const std::optional<montage::Shot> last = detector.finish(verdicts);
+  EXPECT_EQ(verdicts.size(), frames.size()) << "one verdict a frame";
+  std::vector<Posted> out;
+  std::vector<montage::Shot> shots;
+  std::vector<bool> boundaries;
+  std::vector<GstClockTime> cuts;
+  bool boundary = false;
+  auto post_shot = [&](const montage::Shot &shot, int left) {
+    GstStructure *s = montage::shot_to_structure(shot, (guint)shots.size(), boundary);
+    out.emplace_back(left, structure_text(s));
+    gst_structure_free(s);
+    shots.push_back(shot);
+    boundaries.push_back(boundary);
+  };
+  for (size_t i = 0; i < verdicts.size(); i++) {
+    const montage::FrameVerdict &v = verdicts[i];
+    if (v.ended)
+      post_shot(*v.ended, (int)i);
+    if (v.boundary || v.first)
+      boundary = v.boundary;
+    if (!v.boundary)
+      continue;
+    cuts.push_back(v.shot.start);
+    const GstClockTime pts = GST_BUFFER_PTS(frames[i]);
+    GstStructure *s = gst_structure_new(
+        "montage-scene", "timestamp", G_TYPE_UINT64, (guint64)pts, "stream-time", G_TYPE_UINT64,
+        (guint64)pts, "running-time", G_TYPE_UINT64, (guint64)pts, "score", G_TYPE_DOUBLE, v.score,
+        "transition", G_TYPE_STRING, montage::transition_name(v.shot.transition),
+        "transition-start", G_TYPE_UINT64, (guint64)v.shot.transition_start, NULL);
+    out.emplace_back((int)i, structure_text(s));
+    gst_structure_free(s);
+  }
+  if (last)
+    post_shot(*last, (int)frames.size());
+  GValue shot_list = G_VALUE_INIT, cut_list = G_VALUE_INIT, item = G_VALUE_INIT;
+  gst_value_array_init(&shot_list, 0);
+  gst_value_array_init(&cut_list, 0);
+  for (size_t k = 0; k < shots.size(); k++) {
+    g_value_init(&item, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(&item, montage::shot_to_structure(shots[k], (guint)k, boundaries[k]));
+    gst_value_array_append_and_take_value(&shot_list, &item);
+    item = G_VALUE_INIT;
+  }
+  for (GstClockTime c : cuts) {
+    g_value_init(&item, G_TYPE_UINT64);
+    g_value_set_uint64(&item, c);
+    gst_value_array_append_and_take_value(&cut_list, &item);
+    item = G_VALUE_INIT;
+  }
+  GstStructure *s = gst_structure_new_empty("montage-shots");
+  gst_structure_take_value(s, "shots", &shot_list);
+  gst_structure_take_value(s, "cuts", &cut_list);
+  out.emplace_back((int)frames.size(), structure_text(s));
+  gst_structure_free(s);
+  return out;
+}
+
+/* Records each element message posted on a harness's bus with the number
+ * of buffers that had left the element's src pad (SceneHarness::items)
+ * when it was posted. */
+struct PostedRecorder {
+  std::vector<Item> *items = nullptr;
+  std::vector<Posted> posted;
+
+  static GstBusSyncReply on_message(GstBus *, GstMessage *msg, gpointer data)
+  {
+    auto *self = static_cast<PostedRecorder *>(data);
+    if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ELEMENT)
+      return GST_BUS_PASS;
+    const int left = (int)std::count_if(self->items->begin(), self->items->end(),
+                                        [](const Item &it) { return it.is_buffer; });
+    self->posted.emplace_back(left, structure_text(gst_message_get_structure(msg)));
+    return GST_BUS_PASS;
+  }
+};
+
+} // namespace
+
+/* One scripted clip (a flash, a cut, a one-frame insert, a fade through
+ * black, a dissolve, more cuts; features on) through the element with
+ * each detector, with and without a look-ahead, and a property change
+ * half-way: the element's messages are, in the same order and each posted
+ * before the same frame leaves, exactly those the core's verdicts give
+ * (expected_messages()): the element says what its core decides, at the
+ * frame it decides it for. */
+TEST(MontageScene, MessagesAreTheCoresVerdictsInOrderAtTheirFrames)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  GstVideoInfo info = maker.info();
+  const int n = 110;
+  std::vector<GstBuffer *> frames;
+  for (int i = 0; i < n; i++) {
+    const GstClockTime pts = i * kFrame;
+    GstBuffer *buf;
+    if (i == 8) /* a flash in shot 0 */
+      buf = maker.make_from_bgr(flashed(maker.picture(0, i)), pts);
+    else if (i < 20)
+      buf = maker.make(0, i, pts);
+    else if (i == 32) /* a one-frame insert of shot 2 in shot 1 */
+      buf = maker.make(2, i, pts);
+    else if (i < 45)
+      buf = maker.make(1, i, pts);
+    else if (i < 55) /* fade out of shot 1... */
+      buf = maker.make_blend(1, (55 - i) / 10.0, 1, 0.0, i, pts);
+    else if (i < 60) /* ...black... */
+      buf = maker.make_blend(1, 0.0, 1, 0.0, i, pts);
+    else if (i < 70) /* ...and into shot 3 */
+      buf = maker.make_blend(3, (i - 59) / 10.0, 3, 0.0, i, pts);
+    else if (i < 80)
+      buf = maker.make(3, i, pts);
+    else if (i < 92) /* a dissolve from shot 3 into shot 4 */
+      buf = maker.make_blend(3, (92 - i) / 12.0, 4, (i - 80) / 12.0, i, pts);
+    else if (i < 100)
+      buf = maker.make(4, i, pts);
+    else
+      buf = maker.make(5, i, pts);
+    frames.push_back(buf);
+  }
+  const std::pair<const char *, montage::DetectorKind> detectors[] = {
+      {"adaptive", montage::DetectorKind::kAdaptive},
+      {"content", montage::DetectorKind::kContent},
+      {"histogram", montage::DetectorKind::kHistogram},
+      {"hash", montage::DetectorKind::kHash}};
+  size_t boundaries_seen = 0;
+  for (const auto &[name, kind] : detectors)
+    for (int flash_frames : {3, 0}) {
+      SCOPED_TRACE(std::string("detector ") + name + " flash-frames " +
+                   std::to_string(flash_frames));
+      montage::ShotDetectorSettings settings;
+      settings.detector = kind;
+      settings.flash_frames = flash_frames;
+      settings.min_shot_length = 0;
+      /* Half-way, a longer look-ahead (and a LATENCY message). */
+      montage::ShotDetectorSettings change = settings;
+      change.flash_frames = flash_frames + 2;
+      const int change_at = 50;
+      const std::vector<Posted> want = expected_messages(info, frames, settings, change_at, change);
+
+      SceneHarness sh(info);
+      PostedRecorder recorder;
+      recorder.items = &sh.items;
+      gst_bus_set_sync_handler(sh.bus, PostedRecorder::on_message, &recorder, nullptr);
+      gst_util_set_object_arg(G_OBJECT(sh.h->element), "detector", name);
+      g_object_set(sh.h->element, "flash-frames", flash_frames, "min-shot-length", (guint64)0,
+                   NULL);
+      sh.push_segment(0);
+      for (int i = 0; i < n; i++) {
+        if (i == change_at)
+          g_object_set(sh.h->element, "flash-frames", change.flash_frames, NULL);
+        sh.push_expect_same(gst_buffer_ref(frames[i])); /* ours stays: metas go on copies */
+      }
+      sh.finish();
+      gst_bus_set_sync_handler(sh.bus, nullptr, nullptr, nullptr);
+      EXPECT_EQ(recorder.posted, want);
+      for (const Posted &p : want)
+        boundaries_seen += p.second.rfind("montage-scene", 0) == 0;
+    }
+  EXPECT_GE(boundaries_seen, 8u * 3) << "the clip has boundaries for every setting to report";
+  for (GstBuffer *b : frames)
+    gst_buffer_unref(b);
 }
