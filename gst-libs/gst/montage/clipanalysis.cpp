@@ -1,6 +1,7 @@
 /* gst-montage: shot analysis of a video file (see clipanalysis.h). */
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/frameplacer-private.h>
+#include <gst/montage/mp4priming.h>
 #include <gst/montage/progress-meter.h>
 
 #include <gst/pbutils/pbutils.h>
@@ -76,46 +77,13 @@ void explain_decode_error(GError *err, GError **error)
 
 namespace
 {
-/* Whether the MP4/QuickTime file at `uri` (file:// only) has its media data
- * (an 'mdat' box) but no index (no top-level 'moov' box): what a recording
- * that was cut short, or a copy that stopped before the end, looks like when
- * the muxer writes the index last. Walks the top-level boxes (ISO/IEC
- * 14496-12 4.2: a 32-bit big-endian size, the type, a 64-bit size after it
- * when the size is 1, to the end of the file when it is 0). False when the
- * file cannot be read or a box header is not one (not such a file). */
-bool mp4_lacks_index(const std::string &uri)
+/* mp4_lacks_index() of the local file `uri` names (false for other URIs). */
+bool lacks_index(const std::string &uri)
 {
   gchar *path = g_filename_from_uri(uri.c_str(), nullptr, nullptr);
-  if (!path)
-    return false;
-  FILE *f = fopen(path, "rb");
+  const bool lacks = path && mp4_lacks_index(path);
   g_free(path);
-  if (!f)
-    return false;
-  bool mdat = false, moov = false, valid = true;
-  guint64 offset = 0;
-  for (int boxes = 0; boxes < 4096 && !moov; boxes++) {
-    guint8 head[16];
-    if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(head, 1, 8, f) != 8)
-      break;
-    guint64 size = GST_READ_UINT32_BE(head);
-    for (int i = 4; i < 8; i++)
-      valid = valid && g_ascii_isprint(head[i]);
-    if (!valid)
-      break;
-    if (size == 1) {
-      if (fread(head + 8, 1, 8, f) != 8)
-        break;
-      size = GST_READ_UINT64_BE(head + 8);
-    }
-    mdat = mdat || memcmp(head + 4, "mdat", 4) == 0;
-    moov = memcmp(head + 4, "moov", 4) == 0;
-    if (size == 0 || size < 8)
-      break; /* to the end of the file, or not a box */
-    offset += size;
-  }
-  fclose(f);
-  return valid && mdat && !moov;
+  return lacks;
 }
 
 /* explain_decode_error() for the error `msg` a demuxer posted before it
@@ -131,7 +99,7 @@ void explain_demuxer_error(GstMessage *msg, const std::string &uri, GError **err
   GstElementFactory *factory =
       src && GST_IS_ELEMENT(src) ? gst_element_get_factory(GST_ELEMENT(src)) : nullptr;
   if (factory && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "qtdemux") &&
-      err->domain == GST_STREAM_ERROR && mp4_lacks_index(uri)) {
+      err->domain == GST_STREAM_ERROR && lacks_index(uri)) {
     g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_DEMUX,
                 "cannot be decoded, the file is truncated or was not finished (no index, the "
                 "moov atom, was found)");

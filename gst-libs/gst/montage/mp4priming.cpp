@@ -337,16 +337,16 @@ bool patch_moov(guint8 *moov, gsize size, guint priming, guint64 shown_samples,
   return true;
 }
 
-/* Reads exactly `size` bytes at `offset`; false with an error otherwise. */
-bool read_at(GFileIOStream *stream, guint64 offset, guint8 *buf, gsize size,
+/* Reads exactly `size` bytes at `offset` of `in` (seeking `seekable`, the
+ * stream `in` reads: the file's GFileIOStream or its GFileInputStream);
+ * false with an error otherwise. */
+bool read_at(GSeekable *seekable, GInputStream *in, guint64 offset, guint8 *buf, gsize size,
              const std::string &path, GError **error)
 {
   GError *err = nullptr;
   gsize got = 0;
-  if (!g_seekable_seek(G_SEEKABLE(stream), (goffset)offset, G_SEEK_SET, nullptr, &err) ||
-      !g_input_stream_read_all(g_io_stream_get_input_stream(G_IO_STREAM(stream)), buf, size, &got,
-                               nullptr, &err) ||
-      got != size) {
+  if (!g_seekable_seek(seekable, (goffset)offset, G_SEEK_SET, nullptr, &err) ||
+      !g_input_stream_read_all(in, buf, size, &got, nullptr, &err) || got != size) {
     g_set_error(error, MONTAGE_MP4_ERROR, (gint)Mp4Error::kIo,
                 "%s: cannot read %zu bytes at offset %" G_GUINT64_FORMAT ": %s", path.c_str(), size,
                 offset, err ? err->message : "the file ends before");
@@ -354,6 +354,13 @@ bool read_at(GFileIOStream *stream, guint64 offset, guint8 *buf, gsize size,
     return false;
   }
   return true;
+}
+
+bool read_at(GFileIOStream *stream, guint64 offset, guint8 *buf, gsize size,
+             const std::string &path, GError **error)
+{
+  return read_at(G_SEEKABLE(stream), g_io_stream_get_input_stream(G_IO_STREAM(stream)), offset, buf,
+                 size, path, error);
 }
 
 /* Finds the top-level moov: its offset and size with header, and the header's size. */
@@ -434,6 +441,40 @@ void init_debug()
 }
 
 } // namespace
+
+bool mp4_lacks_index(const std::string &path)
+{
+  GFile *file = g_file_new_for_path(path.c_str());
+  GFileInputStream *stream = g_file_read(file, nullptr, nullptr);
+  g_object_unref(file);
+  if (!stream)
+    return false;
+  bool mdat = false, moov = false, valid = true;
+  guint64 offset = 0;
+  for (int boxes = 0; boxes < 4096 && !moov; boxes++) {
+    guint8 head[16];
+    if (!read_at(G_SEEKABLE(stream), G_INPUT_STREAM(stream), offset, head, 8, path, nullptr))
+      break;
+    guint64 size = rd32(head);
+    for (int i = 4; i < 8; i++)
+      valid = valid && g_ascii_isprint(head[i]);
+    if (!valid)
+      break;
+    if (size == 1) {
+      if (!read_at(G_SEEKABLE(stream), G_INPUT_STREAM(stream), offset + 8, head + 8, 8, path,
+                   nullptr))
+        break;
+      size = rd64(head + 8);
+    }
+    mdat = mdat || memcmp(head + 4, "mdat", 4) == 0;
+    moov = memcmp(head + 4, "moov", 4) == 0;
+    if (size < 8)
+      break; /* 0: to the end of the file; else not a box */
+    offset += size;
+  }
+  g_object_unref(stream);
+  return valid && mdat && !moov;
+}
 
 guint aac_encoder_priming(const char *factory)
 {

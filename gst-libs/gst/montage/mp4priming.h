@@ -163,4 +163,14 @@ bool mp4_skip_audio_priming(const std::string &path, guint priming_samples, GErr
 bool mp4_fix_audio_priming(const std::string &path, const char *aac_factory,
                            std::string *note = nullptr, guint64 shown_samples = 0);
 
+/* Whether the MP4/QuickTime file at `path` (a local file name) has its
+ * media data (a top-level 'mdat' box) but no index (no top-level 'moov'
+ * box): what a recording cut short, or a copy that stopped before the end,
+ * looks like when the muxer writes the index last. Walks the top-level
+ * boxes (ISO/IEC 14496-12 4.2: a 32-bit big-endian size and the type, a
+ * 64-bit size after them when the size is 1, to the end of the file when it
+ * is 0), at most 4096 of them. False when the file cannot be read or a box
+ * header is not one (not such a file). */
+bool mp4_lacks_index(const std::string &path);
+
 } // namespace montage
