@@ -269,6 +269,21 @@ GstClockTime running_time(GstPad *pad, GstClockTime pts)
   return rt;
 }
 
+/* The end (running time) of `buf` on `pad`, and `latest` raised to it when
+ * later; NONE (and `latest` unchanged) where the buffer has no time or no
+ * duration. Called from one streaming thread per `latest`. */
+GstClockTime raise_end(std::atomic<GstClockTime> &latest, GstPad *pad, GstBuffer *buf)
+{
+  const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
+  if (!GST_CLOCK_TIME_IS_VALID(start) || !GST_BUFFER_DURATION_IS_VALID(buf))
+    return GST_CLOCK_TIME_NONE;
+  const GstClockTime end = start + GST_BUFFER_DURATION(buf);
+  const GstClockTime known = latest.load();
+  if (!GST_CLOCK_TIME_IS_VALID(known) || end > known)
+    latest.store(end);
+  return end;
+}
+
 /* The song's sound at the mix's end (Live::end): the buffer that reaches it
  * is cut at its sample and the mix is ended; later ones are dropped. */
 GstPadProbeReturn on_song_audio(GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -339,13 +354,8 @@ GstPadProbeReturn on_mixed_frame(GstPad *pad, GstPadProbeInfo *info, gpointer da
 {
   Live *live = static_cast<Live *>(data);
   live->mixed_frames++;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
-  if (GST_CLOCK_TIME_IS_VALID(start) && GST_BUFFER_DURATION_IS_VALID(buf)) {
-    const GstClockTime end = start + GST_BUFFER_DURATION(buf);
-    const GstClockTime known = live->video_end.load();
-    if (!GST_CLOCK_TIME_IS_VALID(known) || end > known)
-      live->video_end.store(end);
+  const GstClockTime end = raise_end(live->video_end, pad, GST_PAD_PROBE_INFO_BUFFER(info));
+  if (GST_CLOCK_TIME_IS_VALID(end)) {
     const GstClockTime planned = live->planned_end;
     if (GST_CLOCK_TIME_IS_VALID(planned) && end + live->min_gap >= planned &&
         !live->beats_held.exchange(true))
@@ -530,23 +540,12 @@ GstPadProbeReturn on_song_out(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Live *live = static_cast<Live *>(data);
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-    const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
-    if (GST_CLOCK_TIME_IS_VALID(start) && GST_BUFFER_DURATION_IS_VALID(buf)) {
-      const GstClockTime end = start + GST_BUFFER_DURATION(buf);
-      const GstClockTime known = live->song_end.load();
-      if (!GST_CLOCK_TIME_IS_VALID(known) || end > known)
-        live->song_end.store(end);
-    }
+    raise_end(live->song_end, pad, GST_PAD_PROBE_INFO_BUFFER(info));
     return GST_PAD_PROBE_OK;
   }
   if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS)
     return GST_PAD_PROBE_OK;
-  const GstClockTime song_end = live->song_end.load();
-  GstClockTime end = live->end.load();
-  while (GST_CLOCK_TIME_IS_VALID(song_end) && (!GST_CLOCK_TIME_IS_VALID(end) || song_end < end) &&
-         !live->end.compare_exchange_weak(end, song_end))
-    ;
+  lower_end(live, live->song_end.load());
   end_stream_soon(live);
   return GST_PAD_PROBE_OK;
 }
