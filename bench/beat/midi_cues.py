@@ -16,6 +16,11 @@ the notated tempo):
          non-drum and drum notes apart: the onset profile of a beat interval, for a tatum-to-beat
          ratio (Klapuri, Eronen and Astola 2006) or a test on the midpoints.
 
+and once per song (`voices`) the median interval between successive note-ons of one non-drum
+channel (each channel with more than 20 onsets, pooled), in notated beats and in ms: the note value
+the composer wrote most, which a notation convention ("the beat is the quarter, the running notes
+eighths") would tie to the beat.
+
 Positions count in ticks from the file's start (a beat of two notated beats starts on the notated
 beats 1 and 3 of a 4/4 bar), so tempo changes do not move them. A song whose notated level reads
 like the other levels on a cue cannot be mended by that cue, whatever the audio front end.
@@ -52,6 +57,30 @@ def notes_of(path):
             if msg.type == 'note_on' and msg.velocity > 0 and to_s(tick) <= RENDERED_S:
                 out.append((tick, msg.note, msg.channel == 9))
     return sorted(out), mid.ticks_per_beat
+
+
+def voice_ioi(path):
+    """Median interval between successive note-ons of one non-drum channel (channels with more than
+    20 onsets in the first RENDERED_S seconds, pooled), in notated beats and in seconds."""
+    mid = mido.MidiFile(path)
+    tempos, _, _, _ = midi_truth.tempo_and_meter_maps(mid)
+    to_s = midi_truth.tick_to_seconds(tempos, mid.ticks_per_beat)
+    starts = {}
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == 'note_on' and msg.velocity > 0 and msg.channel != 9 and to_s(tick) <= RENDERED_S:
+                starts.setdefault(msg.channel, set()).add(tick)
+    beats, secs = [], []
+    for ticks in starts.values():
+        if len(ticks) > 20:
+            ticks = sorted(ticks)
+            beats += [(b - a) / mid.ticks_per_beat for a, b in zip(ticks, ticks[1:])]
+            secs += [to_s(b) - to_s(a) for a, b in zip(ticks, ticks[1:])]
+    if not beats:
+        return float('nan'), float('nan')
+    return sorted(beats)[len(beats) // 2], sorted(secs)[len(secs) // 2]
 
 
 def chord_ratio(notes, beat_ticks):
@@ -101,6 +130,8 @@ def main():
             print(f'{name:32s} no MIDI file under {CACHE}/pkg')
             continue
         notes, tpq = notes_of(found[0])
+        ioi_beats, ioi_s = voice_ioi(found[0])
+        print(f'{name:32s} voices: median note-on interval {ioi_beats:5.3f} notated beats, {1000 * ioi_s:4.0f} ms')
         for level in LEVELS:
             ticks = tpq * level
 
