@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Three octave cues from the literature, measured on the benchmark songs (numpy only; not the tracker).
+"""Four octave cues from the literature, measured on the benchmark songs (numpy only; not the tracker).
 
     bench/beat/octave_models.py [--build BUILD_DIR] [--only SUBSTRING]
 
@@ -28,6 +28,8 @@ within 4 %, as score.py).
 3. Goto's drum-pattern cue (M. Goto, "An audio-based real-time beat tracking system for music with
    or without drum-sounds", JNMR 30(2), 2001: the snare drum on alternate beats), as a snare-band
    contrast on the tracker's beats (`backbeat_ratio()`), printed with --build.
+4. Gkiokas et al. 2012's split of the percussive and the harmonic part (`split_periodicity()`): the
+   salience at half and twice the tracker's tempo over that at it, per part, printed with --build.
 With --build, Klapuri's joint model is also asked only to choose among half, once and twice the
 tracker's tempo (its tatum and measure free), the way it would sit after the tracker.
 docs/beat-benchmark.md's thirty-fifth round quotes this script's output.
@@ -107,6 +109,55 @@ def resonator_salience(acc, periods):
         v = np.mean(band[warm:] ** 2)
         total += (e / max(v, 1e-20) - gamma) / (1 - gamma)
     return total
+
+
+def _median_filter(m, k, axis):
+    """Running median of k (odd) values along axis 0 (time) or 1 (frequency), edges repeated."""
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (k // 2, k // 2)
+    padded = np.pad(m, pad, mode='edge')
+    out = np.empty_like(m)
+    for start in range(0, len(m), 1024):
+        rows = padded[start:start + 1024 + (k - 1 if axis == 0 else 0)]
+        out[start:start + 1024] = np.median(np.lib.stride_tricks.sliding_window_view(rows, k, axis=axis), axis=-1)
+    return out
+
+
+def split_periodicity(x, periods, bpm):
+    """Gkiokas, Katsouros, Carayannis and Stafylakis, "Music tempo estimation and beat tracking by
+    applying source separation and metrical relations", ICASSP 2012: the periodicity of the percussive
+    and of the harmonic part apart. Harmonic/percussive split by median filtering (Fitzgerald 2010:
+    17 frames across time, 17 bins across frequency, soft masks); percussive: log-magnitude flux;
+    harmonic: one less the cosine between the chroma (80 Hz-5 kHz) of 8-frame means 8 frames apart.
+    Returns, per part, ln s(bpm / 2) / s(bpm) and ln s(2 bpm) / s(bpm) of the resonator salience."""
+    n = 1024
+    frames = 1 + (len(x) - n) // FPS_HOP
+    win = np.hanning(n)
+    mag = np.empty((frames, n // 2 + 1), np.float32)
+    for start in range(0, frames, 2048):
+        idx = np.arange(start, min(frames, start + 2048))
+        mag[idx] = np.abs(np.fft.rfft(np.stack([x[i * FPS_HOP:i * FPS_HOP + n] * win for i in idx]), axis=1))
+    harm, perc = _median_filter(mag, 17, 0), _median_filter(mag, 17, 1)
+    mask = harm ** 2 / (harm ** 2 + perc ** 2 + 1e-20)
+    mh, mp = mag * mask, mag * (1 - mask)
+    lp = np.log1p(1e3 * mp / max(mp.max(), 1e-20))
+    perc_env = np.maximum(np.diff(lp, axis=0, prepend=lp[:1]), 0).sum(axis=1)
+    freqs = np.fft.rfftfreq(n, 1 / SR)
+    pc = np.where((freqs > 80) & (freqs < 5000), np.round(12 * np.log2(np.maximum(freqs, 1) / 440)) % 12, -1)
+    chroma = np.sqrt(np.stack([(mh[:, pc == k] ** 2).sum(axis=1) for k in range(12)], axis=1))
+    chroma = np.apply_along_axis(lambda v: np.convolve(v, np.ones(8) / 8, 'same'), 0, chroma)
+    a, b = chroma[8:], chroma[:-8]
+    cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-12)
+    harm_env = np.concatenate([np.zeros(4), 1 - cos, np.zeros(4)])
+    secs = periods / (SR / FPS_HOP)
+    out = []
+    for env in (perc_env, harm_env):
+        sal = np.maximum(resonator_salience(env[None, :], periods), 1e-3)
+
+        def at(b):
+            return sal[np.argmin(np.abs(secs - 60 / b))]
+        out += [np.log(at(bpm / 2) / at(bpm)), np.log(at(2 * bpm) / at(bpm))]
+    return out
 
 
 def lognormal(tau, m, s):
@@ -258,7 +309,9 @@ def main():
             line += (f' | tracker {t:6.1f} -> joint octave {row["octave"]:6.1f}'
                      f' (half/same/double {sc[0]:+.2f} {sc[1]:+.2f} {sc[2]:+.2f})'
                      f' features {" ".join(f"{v:+.2f}" for v in row["features"])}'
-                     f' backbeat 4:2 {backbeat_ratio(x, beats):.2f}')
+                     f' backbeat 4:2 {backbeat_ratio(x, beats):.2f}'
+                     ' percussive/harmonic half, double '
+                     + ' '.join(f'{v:+.2f}' for v in split_periodicity(x, periods, t)))
         print(line, flush=True)
         rows.append(row)
     for key in ('joint', 'priors', 'salience') + (('tracker', 'octave') if args.build else ()):
