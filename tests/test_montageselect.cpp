@@ -1425,6 +1425,71 @@ TEST(MontageSelect, ActivePadWithoutBeatsTakesAfterTwoSecondsOrAtOnce)
   }
 }
 
+/* beat-switch-until (1.52 s here, frame 38) ends the beat switches: the
+ * beats at 1.0 s and at 1.52 s (on the limit) switch, those at 2.0 and
+ * 2.8 s do not. The input on air ending after it (frame 59) is still
+ * switched away from at once (input-lost at 2.4 s), and a manual take still
+ * comes on the beat at 3.2 s. Before, no such limit: gst-montage-1.0 --live
+ * set beats-per-cut to its maximum, 64, and a beat switch still came once
+ * 64 beats had passed. */
+TEST(MontageSelect, BeatSwitchUntilEndsTheBeatSwitchesNotTheInputLostOnes)
+{
+  Mixer m(3, true);
+  GParamSpec *spec =
+      g_object_class_find_property(G_OBJECT_GET_CLASS(m.element), "beat-switch-until");
+  ASSERT_NE(nullptr, spec) << "no beat-switch-until property";
+  /* What gst-inspect-1.0 shows: the unit, the default, what it holds back. */
+  ASSERT_EQ(G_TYPE_UINT64, G_PARAM_SPEC_VALUE_TYPE(spec));
+  EXPECT_EQ(GST_CLOCK_TIME_NONE, G_PARAM_SPEC_UINT64(spec)->default_value);
+  EXPECT_TRUE(spec->flags & GST_PARAM_MUTABLE_PLAYING);
+  const std::string blurb = g_param_spec_get_blurb(spec);
+  for (const char *words : {"unning time", "nanoseconds", "beat switch", "is lost",
+                            "GST_CLOCK_TIME_NONE", "default", "no limit"})
+    EXPECT_NE(std::string::npos, blurb.find(words)) << words << " not in: " << blurb;
+
+  guint64 until = 0;
+  g_object_get(m.element, "beat-switch-until", &until, NULL);
+  EXPECT_EQ(GST_CLOCK_TIME_NONE, until);
+  g_object_set(m.element, "beats-per-cut", 1u, "min-shot-length", (guint64)0, "beat-switch-until",
+               (guint64)(38 * kFrame), NULL);
+  const std::vector<GstClockTime> beats = {1000 * GST_MSECOND, 38 * kFrame, 2000 * GST_MSECOND,
+                                           2800 * GST_MSECOND, 3200 * GST_MSECOND};
+  std::vector<Switch> sw;
+  int on_air = -1, ended = -1;
+  for (int k = 0; k < 90; k++) {
+    for (int i = 0; i < 3; i++)
+      if (i != ended)
+        m.push_frame(i, k);
+    if (k == 59) {
+      ended = on_air;
+      ASSERT_TRUE(gst_harness_push_event(m.inputs[ended], gst_event_new_eos()));
+    }
+    if (k == 75) /* a take of the input neither on air nor ended */
+      take(m.element, ("sink_" + std::to_string(3 - on_air - ended)).c_str());
+    m.push_audio(k, beats);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    gst_buffer_unref(out);
+    for (const Switch &s : m.switches()) {
+      sw.push_back(s);
+      on_air = pad_index(s.now);
+    }
+  }
+  std::vector<std::pair<std::string, GstClockTime>> got;
+  for (const Switch &s : sw)
+    got.push_back({s.reason, s.running_time});
+  const std::vector<std::pair<std::string, GstClockTime>> want = {
+      {"start", 0},          {"beat", 25 * kFrame},
+      {"beat", 38 * kFrame}, {"input-lost", 60 * kFrame},
+      {"take", 80 * kFrame},
+  };
+  EXPECT_EQ(want, got);
+  ASSERT_EQ(want.size(), sw.size());
+  EXPECT_EQ(ended, pad_index(sw[3].previous));
+  EXPECT_EQ(GST_CLOCK_TIME_NONE, sw[3].beat_time);
+  EXPECT_EQ(3200 * GST_MSECOND, sw[4].beat_time);
+}
+
 /* The input on air changes to another size mid-stream: it is taken out of
  * the choice (a warning names it, RECONFIGURE goes upstream so a converter
  * there can go back to the output's format), the mix goes on from the other

@@ -32,6 +32,18 @@
  * the input on air since (montagescene's shot meta at a boundary), which the
  * viewer sees as a cut too.
  *
+ * #GstMontageSelect:beat-switch-until ends the beat switches: no beat switch
+ * is made on an output frame that starts after that running time (a switch
+ * at it is made; the beats still count towards the pacing). An application
+ * that knows where its mix will end sets it to that end less the style's
+ * `min-gap`, so that the mix does not end on a shot shorter than any other
+ * (gst-montage-1.0 --live does so from -d and the song's and clips'
+ * lengths). It holds back beat switches only: the input on air is still
+ * switched away from when it is lost (reason `input-lost`: EOS, an error
+ * upstream, no data within the grace; see Live), as the other choice is no
+ * picture, and a manual take (#GstMontageSelect:active-pad) still comes, as
+ * the application asked for it. Default GST_CLOCK_TIME_NONE: no limit.
+ *
  * ## Choosing an input
  * At a switch, each input is a point in the engine's feature space: the
  * features montagescene measured so far of the input's current shot (the
@@ -111,8 +123,9 @@
  * #GstMontageSelect:grace-frames output frames by the time the latency has
  * passed, or its pad released) is taken out of the choice; if it was on air
  * the element switches at once to the best other input (reason
- * `input-lost`). When no input can show the frame, a GAP event covers it, so
- * the output never stalls. Pads can be requested and released in PLAYING.
+ * `input-lost`; after #GstMontageSelect:beat-switch-until as well). When no input can show the
+ * frame, a GAP event covers it, so the output never stalls. Pads can be requested and released in
+ * PLAYING.
  *
  * Late frames: when the latency has passed and an input's frame for output
  * frame t has not come (late, or missing from its stream), the input's
@@ -200,6 +213,8 @@ constexpr guint kDefaultBeatsPerCut = 0;
 constexpr GstClockTime kDefaultMinShotLength = GST_SECOND;
 constexpr const char *kDefaultStyle = "balanced";
 constexpr guint64 kDefaultSeed = 1;
+/* No limit on the beat switches: see the beat-switch-until property. */
+constexpr GstClockTime kDefaultBeatSwitchUntil = GST_CLOCK_TIME_NONE;
 /* How long a manual take (active-pad) waits for a beat, in running time:
  * longer than a beat at montagebeat's slowest tempo (BeatTrackerConfig's
  * min_bpm, 40 BPM: 1.5 s), so that with beats coming a take always lands on
@@ -220,6 +235,7 @@ enum {
   PROP_SEED,
   PROP_GRACE_FRAMES,
   PROP_ACTIVE_PAD,
+  PROP_BEAT_SWITCH_UNTIL,
 };
 
 /* active-pad's spec, for its notify at each switch. */
@@ -323,6 +339,7 @@ struct Settings {
   std::string style = kDefaultStyle;
   guint64 seed = kDefaultSeed;
   guint grace_frames = kDefaultGraceFrames;
+  GstClockTime beat_switch_until = kDefaultBeatSwitchUntil;
 };
 
 /* Element C++ state, created in _init and deleted in _finalize. */
@@ -609,6 +626,9 @@ static void gst_montage_select_set_property(GObject *object, guint prop_id, cons
   case PROP_GRACE_FRAMES:
     s.grace_frames = g_value_get_uint(value);
     break;
+  case PROP_BEAT_SWITCH_UNTIL:
+    s.beat_switch_until = g_value_get_uint64(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -645,6 +665,9 @@ static void gst_montage_select_get_property(GObject *object, guint prop_id, GVal
     break;
   case PROP_GRACE_FRAMES:
     g_value_set_uint(value, s.grace_frames);
+    break;
+  case PROP_BEAT_SWITCH_UNTIL:
+    g_value_set_uint64(value, s.beat_switch_until);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1441,6 +1464,15 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     if (due && wanted >= 2 && beat.meter_known && !beat.downbeat &&
         state->beats_since_switch < 2 * wanted)
       due = false;
+    /* beat-switch-until: no beat switch whose first frame starts after it
+     * (the beats still count towards the pacing). */
+    const GstClockTime until = f.settings.beat_switch_until;
+    if (due && GST_CLOCK_TIME_IS_VALID(until) && f.t > until) {
+      GST_LOG_OBJECT(
+          self, "no beat switch at %" GST_TIME_FORMAT ": after beat-switch-until %" GST_TIME_FORMAT,
+          GST_TIME_ARGS(f.t), GST_TIME_ARGS(until));
+      due = false;
+    }
     if (due) {
       next = choose(self, f, &beat, true, sel);
       if (next == previous)
@@ -1677,6 +1709,16 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
                           "bpm 0), or after 2 s of running time without a beat",
                           GST_TYPE_PAD, rw_playing);
   g_object_class_install_property(gobject_class, PROP_ACTIVE_PAD, active_pad_pspec);
+  g_object_class_install_property(
+      gobject_class, PROP_BEAT_SWITCH_UNTIL,
+      g_param_spec_uint64(
+          "beat-switch-until", "Beat switches until",
+          "Running time in nanoseconds after which no beat switch is made (none on an output "
+          "frame starting later; one at it is); set it to where the mix ends less the style's "
+          "min-gap, so that the last shot is not shorter. Switches when the input on air is lost "
+          "(input-lost) and manual takes (active-pad) still come after it. 18446744073709551615 "
+          "(GST_CLOCK_TIME_NONE, the default): no limit",
+          0, G_MAXUINT64, kDefaultBeatSwitchUntil, rw_playing));
 
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template,
                                                        GST_TYPE_AGGREGATOR_PAD);
