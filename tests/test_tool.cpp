@@ -2812,3 +2812,57 @@ TEST(Tool, LiveMixMakesNoBeatSwitchJustBeforeItsEnd)
   EXPECT_GE(mp4_video_end(out), 3.75) << r.err;
   g_unlink(out.c_str());
 }
+
+/* --live makes no beat switch in the last min_gap before the end it knows
+ * however long the clip on air has been held: with a style that holds a shot
+ * for 64 beats (its most) and a min_gap of 6 s, on a 240 BPM song whose 64th
+ * beat comes at about 18.5 s, within 6 s of -d 20. The tool held the beat
+ * switches there by setting montageselect's beats-per-cut to 64, which a hold
+ * of 64 beats had reached already: the mix switched on that beat and so ended
+ * there ("the mix ends at 18.500 s, where it would have switched"), 1.5 s
+ * short. It sets montageselect's beat-switch-until now. */
+TEST(Tool, LiveMixMakesNoBeatSwitchNearItsEndAfterALongHold)
+{
+  /* 990 buffers of 1024 samples at 44.1 kHz: 23 s of ticks at 240 BPM. */
+  const std::string song = montage_test::make_media(
+      "ticks-240.ogg", "audiotestsrc wave=ticks tick-interval=250000000 num-buffers=990 "
+                       "samplesperbuffer=1024 ! audio/x-raw,rate=44100 ! audioconvert ! "
+                       "vorbisenc ! oggmux ! filesink location=%s");
+  const std::string a = still_clip("live-hold-a.mp4", 660);
+  const std::string b = still_clip("live-hold-b.mp4", 660, "ball");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string style = tmp_path("hold.style");
+  const char *hold = "[pacing]\nbeats-per-cut-low=64\nbeats-per-cut-medium=64\n"
+                     "beats-per-cut-high=64\nmin-gap=6\nmax-hold=60\n";
+  ASSERT_TRUE(g_file_set_contents(style.c_str(), hold, -1, nullptr));
+  const std::string out = tmp_path("live-hold.mp4");
+  /* montageselect's debug log names every beat it reads. */
+  ToolRun r =
+      montage_test::run_tool({"--live", "--preview", "--size", "320x240", "--tempo", "200-240",
+                              "--style", style, "-d", "20", "-m", song, "-o", out, a, b},
+                             600, "montageselect:5");
+  ASSERT_EQ(r.status, 0) << r.err;
+  /* "... montageselect ... beat at 0:00:17.967854875, strength 4.93": the
+   * beats read before 19.5 s (a switch on them would be in the mix). */
+  int beats = 0;
+  gchar **lines = g_strsplit(r.err.c_str(), "\n", -1);
+  for (gchar **l = lines; *l; l++) {
+    const char *at = strstr(*l, " beat at ");
+    unsigned h = 0, m = 0;
+    double sec = 0;
+    if (strstr(*l, "montageselect") && at && sscanf(at, " beat at %u:%u:%lf", &h, &m, &sec) == 3 &&
+        h * 3600 + m * 60 + sec < 19.5)
+      beats++;
+  }
+  g_strfreev(lines);
+  ASSERT_GE(beats, 66) << "the test needs a hold of over 64 beats before the end\n" << r.err;
+  const std::vector<std::string> switches = live_switches(r.err);
+  EXPECT_EQ(switches.size(), 1u) << "no switch but the start\n" << r.err;
+  EXPECT_EQ(r.err.find("where it would have switched"), std::string::npos) << r.err;
+  EXPECT_GE(mp4_video_end(out), 20.0) << r.err;
+  g_unlink(out.c_str());
+  g_unlink(style.c_str());
+  g_unlink(a.c_str());
+  g_unlink(b.c_str());
+  g_unlink(song.c_str());
+}

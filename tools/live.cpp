@@ -25,8 +25,8 @@
  * a song that ends sooner (or without -d) ends the mix the same way at its last sample, and clips
  * that all end sooner end it with their last picture, the sound cut there (on_branch_eos()). Less
  * than the style's min_gap before the end the inputs' lengths foretell, montageselect switches on
- * no more beats, and a switch to another clip there (the one on air ended) ends the mix instead
- * (on_mixed_frame(), on_switch_posted()). Ctrl-C (SIGINT) or SIGTERM ends
+ * no more beats (its beat-switch-until), and a switch to another clip there (the one on air
+ * ended) ends the mix instead (on_switch_posted()). Ctrl-C (SIGINT) or SIGTERM ends
  * the mix where it is, as gst-launch-1.0 -e does: the running time it came
  * at becomes the end, as -d's does, every branch is sent EOS and the file is
  * finished and kept (exit 0);
@@ -160,9 +160,6 @@ struct Live {
    * shortest segment, and montageselect's shortest time between its beat
    * switches. */
   GstClockTime min_gap = 0;
-  GstElement *selector = nullptr; /* montageselect (borrowed from the pipeline) */
-  /* montageselect was told to switch on no more beats (on_mixed_frame()). */
-  std::atomic<bool> beats_held{false};
   /* End (running time) of the last frame of the mix that reached the
    * encoder; NONE before the first. */
   std::atomic<GstClockTime> video_end{GST_CLOCK_TIME_NONE};
@@ -340,27 +337,13 @@ GstPadProbeReturn on_video_at_end(GstPad *pad, GstPadProbeInfo *info, gpointer d
   return GST_PAD_PROBE_OK;
 }
 
-/* Beats per cut that montageselect takes for "no more beat switches" (its
- * property's maximum). */
-constexpr guint kNoMoreBeatSwitches = 64;
-
 /* Counts the mix's frames that reach the encoder, and where the last one
- * ends (Live::video_end). Once the mix is less than Live::min_gap from its
- * planned end (Live::planned_end), montageselect is told to switch on no
- * more beats (`beats-per-cut`, read for each frame it decides; this runs in
- * its streaming thread, between two frames): a beat switch there would
- * leave a last segment shorter than the planned path allows. */
+ * ends (Live::video_end). */
 GstPadProbeReturn on_mixed_frame(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Live *live = static_cast<Live *>(data);
   live->mixed_frames++;
-  const GstClockTime end = raise_end(live->video_end, pad, GST_PAD_PROBE_INFO_BUFFER(info));
-  if (GST_CLOCK_TIME_IS_VALID(end)) {
-    const GstClockTime planned = live->planned_end;
-    if (GST_CLOCK_TIME_IS_VALID(planned) && end + live->min_gap >= planned &&
-        !live->beats_held.exchange(true))
-      g_object_set(live->selector, "beats-per-cut", kNoMoreBeatSwitches, NULL);
-  }
+  raise_end(live->video_end, pad, GST_PAD_PROBE_INFO_BUFFER(info));
   return GST_PAD_PROBE_OK;
 }
 
@@ -502,7 +485,8 @@ GstPadProbeReturn on_branch_eos(GstPad *, GstPadProbeInfo *info, gpointer data)
  * before the planned end (Live::planned_end) ends the mix at its running
  * time, so that the mix never ends on a flash of another clip shorter than
  * the planned path's shortest segment (montage::StylePacing::min_gap).
- * Beat switches are held off there already (on_mixed_frame()); what is left
+ * Beat switches are held off there already (montageselect's
+ * beat-switch-until, set in live_mix()); what is left
  * is an input-lost switch, the clip on air having ended: a trial, -d 10
  * with a 6.034 s song, the clip on air ended at 6.000 s, and the mix
  * switched to the other for its last 2 frames. The frame at the switch and
@@ -730,10 +714,16 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   ok = sel && vconv && enc && parse && vq && mux && sink;
   if (!ok && enc)
     gst_object_unref(enc);
-  live.selector = sel;
   if (ok) {
     gst_bin_add(GST_BIN(live.pipeline), enc);
     g_object_set(sel, "style", settings.style.c_str(), "seed", settings.seed, NULL);
+    /* No beat switch less than the style's min_gap before the end the
+     * inputs' lengths foretell: it would leave a last segment shorter than
+     * the planned path allows. A switch there when the clip on air ends
+     * (input-lost) still comes, and ends the mix (on_switch_posted()). */
+    if (GST_CLOCK_TIME_IS_VALID(planned_end))
+      g_object_set(sel, "beat-switch-until",
+                   (guint64)(planned_end > live.min_gap ? planned_end - live.min_gap : 0), NULL);
     /* Clips are files played in real time, not cameras: a branch that
      * decodes one may fall behind the clock for a moment when the machine is
      * busy, and montageselect would take that clip off air for the frames
