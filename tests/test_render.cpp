@@ -1451,6 +1451,196 @@ TEST(RenderPaths, MatroskaSegmentBeginsOnItsInPointsFrame)
   g_unlink(path.c_str());
 }
 
+/* Writes frames of 320x180 grey to `path` through `chain` (an encoder and a
+ * muxer, gst-launch syntax, ending before the filesink), frame k a flat
+ * grey of luma 16 + 5 * k (k < 48), stamped stamps[k] ns and lasting to the
+ * next stamp (the last as long as the one before it). The caps state
+ * `rate` (a guess: the frames come unevenly). */
+::testing::AssertionResult write_stamped_clip(const std::string &path, const std::string &chain,
+                                              const char *rate,
+                                              const std::vector<GstClockTime> &stamps)
+{
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      ("appsrc name=src format=time caps=video/x-raw,format=I420,width=320,height=180,"
+       "framerate=" +
+       std::string(rate) + " ! " + chain + " ! filesink location=\"" + path + "\"")
+          .c_str(),
+      &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstFlowReturn ret = GST_FLOW_OK;
+  const gsize luma = 320 * 180, chroma = luma / 4;
+  for (size_t k = 0; k < stamps.size(); k++) {
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, luma + 2 * chroma, nullptr);
+    gst_buffer_memset(buf, 0, (guint8)(16 + 5 * k), luma);
+    gst_buffer_memset(buf, luma, 128, 2 * chroma);
+    GST_BUFFER_PTS(buf) = stamps[k];
+    GST_BUFFER_DURATION(buf) =
+        k + 1 < stamps.size() ? stamps[k + 1] - stamps[k] : stamps[k] - stamps[k - 1];
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+  }
+  g_signal_emit_by_name(src, "end-of-stream", &ret);
+  gst_object_unref(src);
+  std::string why;
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) /* takes pipe */
+    return ::testing::AssertionFailure() << "writing the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
+/* Renders segments of the variable-rate clip `path` (frames stamped
+ * `stamps`, numbered as write_stamped_clip() numbers them; the analysis
+ * reports its rate as 0/1) starting on the frames `first`, `length` output
+ * frames each at 30 fps, along both paths, and checks that every output
+ * frame shows the frame whose stamp is nearest its time in the clip (ties
+ * to the earlier frame): the in-point's own frame first. */
+void expect_nearest_frames(const std::string &path, const std::vector<GstClockTime> &stamps,
+                           const std::vector<size_t> &first, guint64 length, const char *tag)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make_song(tag));
+  montage::ClipAnalysis clip;
+  clip.path = path;
+  clip.uri = montage_test::uri_of(path);
+  clip.fps_n = 0; /* variable */
+  clip.fps_d = 1;
+  clip.duration = stamps.back() + (stamps.back() - stamps[stamps.size() - 2]);
+  montage::shots_from_cuts(clip);
+  std::vector<std::pair<GstClockTime, guint64>> segs;
+  for (size_t j : first)
+    segs.emplace_back(stamps[j], length);
+  const montage::Plan plan = plan_of(segs);
+  auto nearest = [&](GstClockTime t) {
+    size_t best = 0;
+    for (size_t k = 1; k < stamps.size(); k++) {
+      const GstClockTime dk = stamps[k] > t ? stamps[k] - t : t - stamps[k];
+      const GstClockTime db = stamps[best] > t ? stamps[best] - t : t - stamps[best];
+      if (dk < db)
+        best = k;
+    }
+    return (int)best;
+  };
+  auto number = [](const std::vector<guint8> &luma) {
+    double sum = 0;
+    for (guint8 v : luma)
+      sum += v;
+    return (int)std::lround((sum / luma.size() - 16) / 5);
+  };
+  for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
+    const std::string out = tmp_file((std::string(tag) + "out.mp4").c_str());
+    montage::RenderSettings settings = Fixture::preview(p, out);
+    montage::RenderResult result;
+    GError *err = nullptr;
+    EXPECT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+        << (err ? err->message : "");
+    g_clear_error(&err);
+    const auto decoded = decode_frames(out);
+    g_unlink(out.c_str());
+    ASSERT_EQ(decoded.size(), first.size() * length);
+    for (size_t s = 0; s < first.size(); s++)
+      for (guint64 i = 0; i < length; i++)
+        EXPECT_EQ(number(decoded[s * length + i]), nearest(stamps[first[s]] + frames(i)))
+            << "segment " << s << " (in-point frame " << first[s] << "), output frame " << i;
+  }
+}
+
+/* A variable-rate clip whose decoder keeps the container's frame durations
+ * (jpegdec, as the hardware decoders do): Motion JPEG in Matroska, frames
+ * lasting 10 and 90 ms in turn, caps stating 20 fps (50 ms). Each in-point
+ * here is a 10 ms frame, which comes out of the accurate seek stamped at the
+ * in-point and lasting 10 ms. Before, clipped_off() read it against the
+ * caps' 50 ms as a frame clipped by 40 ms: the cut path put it back to
+ * 40 ms before the in-point and the timeline path dropped it, and both
+ * began on the frame after it (11, 5, 15 where the EDL names 10, 4, 14). */
+TEST(RenderPaths, VariableRateInPointFrameShorterThanTheCapsRateIsKept)
+{
+  const std::string path = tmp_file("montage-render-vfr.mkv");
+  std::vector<GstClockTime> stamps;
+  for (int k = 0; k < 40; k++)
+    stamps.push_back((k / 2) * 100 * GST_MSECOND + (k % 2) * 10 * GST_MSECOND);
+  ASSERT_TRUE(write_stamped_clip(path, "jpegenc ! matroskamux", "20/1", stamps));
+  expect_nearest_frames(path, stamps, {10, 4, 14}, 4, "vfr-mjpeg-");
+  g_unlink(path.c_str());
+}
+
+/* A variable-rate clip whose decoder gives every frame the caps' duration
+ * (avdec_h264: 50 ms at the 20 fps stated) while its frames come 10 ms
+ * apart around the in-points: an accurate seek to frame 20 (200 ms) gives
+ * frames 16 to 19 as well, each clipped to 200 ms (by 40, 30, 20, 10 ms),
+ * then frame 20. Before, the timeline path dropped only the frames clipped
+ * by more than half the caps' frame (16, 17) and showed frame 18 first,
+ * two frames early. */
+TEST(RenderPaths, VariableRateFramesCloserThanHalfTheCapsFrameBeginOnTheInPoint)
+{
+  const std::string path = tmp_file("montage-render-vfr-dense.mkv");
+  std::vector<GstClockTime> stamps;
+  for (int k = 0; k < 44; k++) /* 10 ms apart, then 100 ms apart from frame 30 */
+    stamps.push_back(k <= 30 ? k * 10 * GST_MSECOND : (300 + (k - 30) * 100) * GST_MSECOND);
+  ASSERT_TRUE(write_stamped_clip(path,
+                                 "x264enc speed-preset=ultrafast key-int-max=50 ! "
+                                 "h264parse ! matroskamux",
+                                 "20/1", stamps));
+  expect_nearest_frames(path, stamps, {20, 24, 33}, 4, "vfr-dense-");
+  g_unlink(path.c_str());
+}
+
+/* clipped_off() on its own: where a frame stamped at its segment's start
+ * started, from the frames that entered its decoder (its own duration, or
+ * the caps' that the decoder gave it), else from the analysed frame grid,
+ * never from the caps' rate alone. */
+TEST(RenderPaths, ClippedOffReadsTheRealFrameTimes)
+{
+  using montage::render_detail::clipped_off;
+  using montage::render_detail::DecoderInput;
+  const GstClockTime ms = GST_MSECOND;
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  seg.start = 500 * ms;
+  auto frame = [](GstClockTime pts, GstClockTime duration) {
+    GstBuffer *buf = gst_buffer_new();
+    GST_BUFFER_PTS(buf) = pts;
+    GST_BUFFER_DURATION(buf) = duration;
+    return buf;
+  };
+  /* Entered: 400 ms (90 ms long), 490 ms (10 ms), 500 ms (10 ms; its own),
+   * and 510 ms, after the segment's start: not kept. */
+  DecoderInput input;
+  input.segment(seg);
+  input.frame(400 * ms, 90 * ms);
+  input.frame(490 * ms, 10 * ms);
+  input.frame(500 * ms, 10 * ms);
+  input.frame(510 * ms, 90 * ms);
+  GstBuffer *own = frame(500 * ms, 10 * ms);
+  /* Its own frame, 10 ms where the caps guess 50 ms: not clipped. */
+  EXPECT_EQ(clipped_off(own, seg, 0, 50 * ms, &input), 0u);
+  /* Without what entered the decoder, a variable rate (grid 0) tells
+   * nothing; a constant one does (the frame lasts 40 ms less than it). */
+  EXPECT_EQ(clipped_off(own, seg, 0, 50 * ms, nullptr), 0u);
+  EXPECT_EQ(clipped_off(own, seg, 50 * ms, 50 * ms, nullptr), 40 * ms);
+  /* A decoder that gives every frame the caps' 50 ms: 490 ms clipped to
+   * 500 ms lasts 40 ms (ends 540 ms, 50 ms after 490 ms). */
+  GstBuffer *early = frame(500 * ms, 40 * ms);
+  EXPECT_EQ(clipped_off(early, seg, 0, 50 * ms, &input), 10 * ms);
+  /* Nothing entered ends there, nor starts 50 ms before: nothing tells. */
+  GstBuffer *unknown = frame(500 * ms, 33 * ms);
+  EXPECT_EQ(clipped_off(unknown, seg, 0, 50 * ms, &input), 0u);
+  /* Stamped elsewhere than the segment's start: never clipped. */
+  GstBuffer *later = frame(510 * ms, 40 * ms);
+  EXPECT_EQ(clipped_off(later, seg, 0, 50 * ms, &input), 0u);
+  /* A new segment forgets what entered before it. */
+  input.segment(seg);
+  EXPECT_EQ(clipped_off(early, seg, 0, 50 * ms, &input), 0u);
+  for (GstBuffer *b : {own, early, unknown, later})
+    gst_buffer_unref(b);
+}
+
 /* A stand-in for an encoder that hangs: accepts I420, claims H.264, drops
  * the first 5 frames (so it passes a probe) and then blocks in its chain
  * function until flushed or stopped. Nothing comes out, nothing is posted,

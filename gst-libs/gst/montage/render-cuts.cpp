@@ -25,6 +25,7 @@
 #include <gst/montage/mp4priming.h>
 
 #include <gst/base/gstaggregator.h>
+#include <gst/video/gstvideodecoder.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,6 +33,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 GST_DEBUG_CATEGORY_STATIC(montage_render_cuts_debug);
@@ -196,11 +198,13 @@ struct DecodePipeline {
 class ClipDecoder {
 public:
   /* `frame`: the clip's frame duration, ns (a guess when unknown);
+   * `grid`: the same as the clip's analysis measured it (0: a variable or
+   * unknown rate; analysed_frame_duration());
    * `first_frame`: stream time of its first frame;
    * `stall_us`: how long it may produce nothing before it has stalled. */
   ClipDecoder(const std::string &uri, gint width, gint height, GstClockTime frame,
-              GstClockTime first_frame, gint64 stall_us, Interrupt &interrupt)
-      : uri_(uri), frame_(frame), first_frame_(first_frame), stall_us_(stall_us),
+              GstClockTime grid, GstClockTime first_frame, gint64 stall_us, Interrupt &interrupt)
+      : uri_(uri), frame_(frame), grid_(grid), first_frame_(first_frame), stall_us_(stall_us),
         interrupt_(interrupt)
   {
     GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
@@ -220,6 +224,8 @@ public:
     if (pipe_->usable())
       gst_util_set_object_arg(G_OBJECT(pipe_->converters[1]), "video-direction", "auto");
     gst_segment_init(&probe_segment_, GST_FORMAT_UNDEFINED);
+    if (pipe_->usable())
+      g_signal_connect(pipe_->pipeline, "deep-element-added", G_CALLBACK(on_element), this);
     if (pipe_->usable()) {
       GstPad *pad = gst_element_get_static_pad(pipe_->first, "sink");
       gst_pad_add_probe(
@@ -327,11 +333,14 @@ public:
                   : GST_CLOCK_TIME_NONE;
           /* A frame the decoder clipped to the seek's target is put back
            * where it starts, and lasts its whole frame. */
-          const GstClockTime nominal = caps_frame_duration(gst_sample_get_caps(sample));
           const GstClockTime clipped = t;
+          GstClockTime whole = 0; /* the put-back frame's length */
           if (buf && seg && GST_CLOCK_TIME_IS_VALID(t)) {
-            const GstClockTime off = clipped_off(buf, *seg, nominal);
+            const GstClockTime off =
+                clipped_off(buf, *seg, grid_, caps_frame_duration(gst_sample_get_caps(sample)),
+                            decoder_input().get());
             t = t > off ? t - off : 0;
+            whole = off + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
           }
           if (t != clipped)
             GST_LOG("%s: frame clipped to %" GST_TIME_FORMAT " starts at %" GST_TIME_FORMAT,
@@ -375,7 +384,7 @@ public:
           }
           const GstClockTime stamped = t;
           const GstClockTime step =
-              t != clipped ? nominal
+              t != clipped ? whole
               : GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0
                   ? GST_BUFFER_DURATION(buf)
                   : frame_;
@@ -486,6 +495,24 @@ private:
     drop_before_.store(start > margin ? start - margin : 0);
   }
 
+  /* "deep-element-added" of the pipeline: records what enters the (first)
+   * video decoder, whose frames clipped_off() judges by it. */
+  static void on_element(GstBin *, GstBin *, GstElement *element, gpointer user_data)
+  {
+    auto *self = static_cast<ClipDecoder *>(user_data);
+    if (!GST_IS_VIDEO_DECODER(element))
+      return;
+    std::lock_guard<std::mutex> hold(self->input_lock_);
+    if (!self->input_)
+      self->input_ = watch_decoder_input(element);
+  }
+
+  std::shared_ptr<DecoderInput> decoder_input()
+  {
+    std::lock_guard<std::mutex> hold(input_lock_);
+    return input_;
+  }
+
   /* Pad probe in front of the converter (streaming thread). */
   static GstPadProbeReturn drop_early(GstPad *, GstPadProbeInfo *info, gpointer user_data)
   {
@@ -553,10 +580,13 @@ private:
 
   std::string uri_;
   GstClockTime frame_;
+  GstClockTime grid_;
   GstClockTime first_frame_;
   gint64 stall_us_;
   Interrupt &interrupt_;
-  /* Read by the probe: declared before pipe_, so they outlive its threads. */
+  /* Read by the probes: declared before pipe_, so they outlive its threads. */
+  std::mutex input_lock_;
+  std::shared_ptr<DecoderInput> input_;      /* what enters the video decoder */
   GstSegment probe_segment_;                 /* streaming thread only */
   std::atomic<GstClockTime> drop_before_{0}; /* stream time; 0: keep all */
   bool verify_ = false;                      /* check the next frame against the seek target */
@@ -1207,13 +1237,11 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
           decoders.erase(lru);
       }
       const ClipAnalysis &clip = clips[c];
-      GstClockTime frame = clip.fps_n > 0
-                               ? gst_util_uint64_scale_int(GST_SECOND, clip.fps_d, clip.fps_n)
-                               : 40 * GST_MSECOND;
+      const GstClockTime grid = analysed_frame_duration(clip);
       it = decoders
-               .emplace(c,
-                        std::make_unique<ClipDecoder>(clip.uri, settings.width, settings.height,
-                                                      frame, clip.first_frame, stall_us, interrupt))
+               .emplace(c, std::make_unique<ClipDecoder>(clip.uri, settings.width, settings.height,
+                                                         grid > 0 ? grid : 40 * GST_MSECOND, grid,
+                                                         clip.first_frame, stall_us, interrupt))
                .first;
     }
     it->second->last_used = ++use_count;

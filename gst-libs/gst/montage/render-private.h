@@ -6,7 +6,11 @@
 #include <gst/montage/render.h>
 
 #include <algorithm>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
 namespace montage {
 namespace render_detail {
@@ -76,11 +80,59 @@ inline Plan on_output_grid(const Plan &plan)
  * its frame rate's: Matroska and WebM keep times to the millisecond. */
 constexpr GstClockTime kStampRounding = GST_MSECOND;
 
+/* The frames that entered one video decoder since its latest segment and
+ * no later than that segment's start (plus kStampRounding), as the demuxer
+ * or parser stamped them: PTS and duration (GST_CLOCK_TIME_NONE when it
+ * gave none), ns. Written by a pad probe on the decoder's sink pad
+ * (watch_decoder_input()), read wherever its decoded frames are judged
+ * (clipped_off()); any thread. At most kMaxFrames are kept (a GOP before an
+ * in-point is far shorter), the oldest forgotten first. */
+class DecoderInput
+{
+public:
+  static constexpr size_t kMaxFrames = 1024;
+
+  /* A new segment: forgets every frame. */
+  void segment(const GstSegment &seg);
+  /* A frame entering the decoder (kept when stamped by the segment's start). */
+  void frame(GstClockTime pts, GstClockTime duration);
+  /* The stamp of the frame that entered stamped at or before `before` and
+   * whose decoded copy, of duration `decoded` (the caps' frame when the
+   * decoder gives its own, 0: unknown), ends at `end`: the frame whose own
+   * duration ends there, else the one `decoded` before `end` (within 1 us).
+   * GST_CLOCK_TIME_NONE when none did. */
+  GstClockTime start_of(GstClockTime end, GstClockTime before, GstClockTime decoded) const;
+
+private:
+  mutable std::mutex lock_;
+  GstClockTime start_ = GST_CLOCK_TIME_NONE;
+  std::deque<std::pair<GstClockTime, GstClockTime>> frames_;
+};
+
+/* Records what enters `decoder` (a GstVideoDecoder) in a new DecoderInput,
+ * returned, through a pad probe on its sink pad that holds a reference to it
+ * for as long as the pad lives. */
+std::shared_ptr<DecoderInput> watch_decoder_input(GstElement *decoder);
+
 /* How much of decoded frame `buf` its decoder clipped off at the start of
  * `seg`, the segment it came out in, ns: for a frame whose PTS is the
- * segment's start and which lasts at least kStampRounding less than
- * `nominal` (one frame at the rate its caps state; 0: unknown), what it
- * lacks of `nominal`; else 0 (not clipped, or nothing tells).
+ * segment's start, how long before that start the frame itself starts
+ * (0: not clipped, or nothing tells).
+ *
+ * Where the frame starts comes from the real frame times: the stamp it
+ * entered its decoder with (`input`, may be NULL: not seen), found by its
+ * end, which clipping keeps: the entered frame whose own duration ends
+ * there (a decoder that keeps the container's durations: jpegdec, the
+ * hardware decoders), else the one `caps_frame` (one frame at the rate its
+ * caps state, 0: none) before it (one that gives every frame the caps'
+ * duration: avdec_h264). Where no entered frame tells, from `grid`, the
+ * clip's frame duration as its analysis measured it (ClipAnalysis::fps_n,
+ * fps_d; 0 for a variable or unknown rate: nothing tells): a frame lasting
+ * at least kStampRounding less than `grid` started `grid` before its end.
+ * Never from the caps' rate alone: a variable-rate clip's caps state a
+ * guess (qtdemux an average), and a 10 ms frame of a clip whose caps say
+ * 50 ms was taken for a frame clipped by 40 ms, losing the in-point's own
+ * frame (docs/render.md, "The in-point's frame").
  *
  * Why: after a FLUSH | ACCURATE seek to T a frame that starts before T and
  * ends after it is decoded too, and GstVideoDecoder (1.22,
@@ -89,19 +141,36 @@ constexpr GstClockTime kStampRounding = GST_MSECOND;
  * frame before an in-point on the clip's grid ends at T and is dropped;
  * Matroska's and WebM's are rounded to the millisecond, so at 30 fps frame
  * 149, stamped 4.967 s, ends 0.3 ms after frame 150's 5.000 s and came out
- * stamped 5.000 s as well, taking frame 150's place (docs/render.md, "The
- * in-point's frame"). A frame with no duration is clipped to T too
+ * stamped 5.000 s as well, taking frame 150's place. A decoder that gives
+ * every frame the caps' duration can give several such frames where frames
+ * come closer than that. A frame with no duration is clipped to T too
  * (GstVideoDecoder assumes 40 ms) and cannot be told; one that starts
  * within kStampRounding of T is taken as T's own. The cut path puts such a
- * frame back where it starts (stamp - this); the timeline path drops it
- * where the frame after it is nearer to T (this over half a frame). */
-inline GstClockTime clipped_off(const GstBuffer *buf, const GstSegment &seg, GstClockTime nominal)
+ * frame back where it starts (stamp - this); the timeline path keeps it,
+ * stamped T, only when the frame after it starts no nearer to T. */
+inline GstClockTime clipped_off(const GstBuffer *buf, const GstSegment &seg, GstClockTime grid,
+                                GstClockTime caps_frame, const DecoderInput *input)
 {
-  if (nominal == 0 || seg.format != GST_FORMAT_TIME || !GST_BUFFER_PTS_IS_VALID(buf) ||
-      GST_BUFFER_PTS(buf) != seg.start || !GST_BUFFER_DURATION_IS_VALID(buf) ||
-      GST_BUFFER_DURATION(buf) + kStampRounding > nominal)
+  if (seg.format != GST_FORMAT_TIME || !GST_BUFFER_PTS_IS_VALID(buf) ||
+      GST_BUFFER_PTS(buf) != seg.start || !GST_BUFFER_DURATION_IS_VALID(buf))
     return 0;
-  return nominal - GST_BUFFER_DURATION(buf);
+  const GstClockTime at = GST_BUFFER_PTS(buf), end = at + GST_BUFFER_DURATION(buf);
+  GstClockTime start = input ? input->start_of(end, at, caps_frame) : GST_CLOCK_TIME_NONE;
+  if (!GST_CLOCK_TIME_IS_VALID(start) && grid > 0 && end >= grid &&
+      GST_BUFFER_DURATION(buf) + kStampRounding <= grid)
+    start = end - grid;
+  if (!GST_CLOCK_TIME_IS_VALID(start) || start + kStampRounding > at)
+    return 0;
+  return at - start;
+}
+
+/* One frame's duration at the analysed rate of `clip` (0 for 0/1: a
+ * variable or unknown rate). */
+inline GstClockTime analysed_frame_duration(const ClipAnalysis &clip)
+{
+  return clip.fps_n > 0 && clip.fps_d > 0
+             ? gst_util_uint64_scale_int(GST_SECOND, clip.fps_d, clip.fps_n)
+             : 0;
 }
 
 /* One frame's duration at the rate `caps` state, ns (0: no caps, no rate

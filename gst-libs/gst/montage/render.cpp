@@ -87,6 +87,67 @@ void on_deep_element_added(GstBin *, GstBin *, GstElement *element, gpointer use
       element);
 }
 
+void DecoderInput::segment(const GstSegment &seg)
+{
+  std::lock_guard<std::mutex> hold(lock_);
+  frames_.clear();
+  start_ = seg.format == GST_FORMAT_TIME && seg.rate > 0 ? seg.start : GST_CLOCK_TIME_NONE;
+}
+
+void DecoderInput::frame(GstClockTime pts, GstClockTime duration)
+{
+  std::lock_guard<std::mutex> hold(lock_);
+  if (!GST_CLOCK_TIME_IS_VALID(pts) || !GST_CLOCK_TIME_IS_VALID(start_) ||
+      pts > start_ + kStampRounding)
+    return;
+  if (frames_.size() >= kMaxFrames)
+    frames_.pop_front();
+  frames_.emplace_back(pts, duration);
+}
+
+GstClockTime DecoderInput::start_of(GstClockTime end, GstClockTime before,
+                                    GstClockTime decoded) const
+{
+  constexpr GstClockTime kSlack = GST_USECOND; /* the caps' duration truncated or rounded */
+  std::lock_guard<std::mutex> hold(lock_);
+  for (const auto &f : frames_)
+    if (f.first <= before && GST_CLOCK_TIME_IS_VALID(f.second) && f.first + f.second == end)
+      return f.first;
+  if (decoded == 0 || decoded > end)
+    return GST_CLOCK_TIME_NONE;
+  const GstClockTime want = end - decoded;
+  for (const auto &f : frames_)
+    if (f.first <= before && f.first + kSlack >= want && f.first <= want + kSlack)
+      return f.first;
+  return GST_CLOCK_TIME_NONE;
+}
+
+std::shared_ptr<DecoderInput> watch_decoder_input(GstElement *decoder)
+{
+  auto input = std::make_shared<DecoderInput>();
+  GstPad *pad = gst_element_get_static_pad(decoder, "sink");
+  if (!pad)
+    return input;
+  gst_pad_add_probe(
+      pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        auto &in = **static_cast<std::shared_ptr<DecoderInput> *>(data);
+        if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+          GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+          in.frame(GST_BUFFER_PTS(buf), GST_BUFFER_DURATION(buf));
+        } else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_SEGMENT) {
+          GstSegment seg;
+          gst_event_copy_segment(GST_PAD_PROBE_INFO_EVENT(info), &seg);
+          in.segment(seg);
+        }
+        return GST_PAD_PROBE_OK;
+      },
+      new std::shared_ptr<DecoderInput>(input),
+      [](gpointer p) { delete static_cast<std::shared_ptr<DecoderInput> *>(p); });
+  gst_object_unref(pad);
+  return input;
+}
+
 bool is_inside(GstObject *obj, GstElement *ancestor)
 {
   for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o))
@@ -678,51 +739,122 @@ void on_program_stream_pad(GstElement *demux, GstPad *pad, gpointer)
 /* What a video decoder's output probe knows of its stream. */
 struct DecodedStream {
   GstSegment segment;
-  GstClockTime frame = 0; /* caps_frame_duration() */
+  GstClockTime caps_frame = 0; /* caps_frame_duration() */
+  GstClockTime grid = 0;       /* analysed_frame_duration() of its clip; 0: not known */
+  std::shared_ptr<DecoderInput> input;
+  GstBuffer *held = nullptr; /* a clipped frame waiting for the next one */
+  GstClockTime held_start = 0;
+  bool pushing = false; /* held is being pushed from the probe */
+  ~DecodedStream() { gst_clear_buffer(&held); }
 };
 
-/* Pad probe on the source pad of each video decoder in a GES source: drops
- * a frame the decoder clipped to its segment's start (the in-point, after
- * GES's accurate seek) when the frame after it starts nearer to the
- * in-point, i.e. more than half of it was clipped off (clipped_off(),
- * render-private.h): the frame that starts before an in-point and overlaps
- * it by Matroska's millisecond rounding. Stamped as the in-point's own
- * frame, it was shown in its place (videorate keeps the first of two frames
- * stamped alike). */
-GstPadProbeReturn clipped_frame_probe(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+/* Pushes the clipped frame `stream` holds (if any) from the probe. */
+void push_held(GstPad *pad, DecodedStream *stream)
+{
+  GstBuffer *held = stream->held;
+  stream->held = nullptr;
+  if (!held)
+    return;
+  stream->pushing = true;
+  gst_pad_push(pad, held);
+  stream->pushing = false;
+}
+
+/* Pad probe on the source pad of each video decoder in a GES source: a
+ * frame the decoder clipped to its segment's start (the in-point, after
+ * GES's accurate seek; clipped_off(), render-private.h) is held until the
+ * next frame comes and then dropped when that one starts nearer to the
+ * in-point, or clipped too (it starts later), else pushed, stamped at the
+ * in-point, before it: the nearest-frame rule, ties to the earlier frame,
+ * from the real frame times. Stamped as the in-point's own frame, the frame
+ * that starts before an in-point and overlaps it by Matroska's millisecond
+ * rounding was shown in its place (videorate keeps the first of two frames
+ * stamped alike); so were, on a variable-rate clip, frames closer together
+ * than half the frame the caps state, which a decoder that gives every frame
+ * the caps' duration clips to the in-point by less than that. */
+GstPadProbeReturn clipped_frame_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   auto *stream = static_cast<DecodedStream *>(user_data);
   if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
+    switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_SEGMENT:
+      gst_clear_buffer(&stream->held);
       gst_event_copy_segment(event, &stream->segment);
-    } else if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+      break;
+    case GST_EVENT_CAPS: {
       GstCaps *caps = nullptr;
       gst_event_parse_caps(event, &caps);
-      stream->frame = caps_frame_duration(caps);
+      stream->caps_frame = caps_frame_duration(caps);
+      break;
+    }
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_STREAM_START:
+      gst_clear_buffer(&stream->held);
+      break;
+    case GST_EVENT_EOS:
+    case GST_EVENT_SEGMENT_DONE:
+    case GST_EVENT_GAP:
+      push_held(pad, stream); /* no frame after it */
+      break;
+    default:
+      break;
     }
     return GST_PAD_PROBE_OK;
   }
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  if (buf && stream->segment.rate > 0 &&
-      clipped_off(buf, stream->segment, stream->frame) > stream->frame / 2) {
-    GST_DEBUG("frame clipped to the in-point %" GST_TIME_FORMAT " started %" GST_TIME_FORMAT
-              " before it: dropped",
-              GST_TIME_ARGS(GST_BUFFER_PTS(buf)),
-              GST_TIME_ARGS(clipped_off(buf, stream->segment, stream->frame)));
+  if (!buf || stream->pushing || stream->segment.rate <= 0)
+    return GST_PAD_PROBE_OK;
+  const GstClockTime off =
+      clipped_off(buf, stream->segment, stream->grid, stream->caps_frame, stream->input.get());
+  const GstClockTime at = GST_BUFFER_PTS(buf);
+  if (stream->held) {
+    /* This frame starts at at - off, later than the held one. */
+    const GstClockTime in_point = stream->segment.start;
+    if (off == 0 && at >= in_point && in_point - stream->held_start <= at - in_point) {
+      push_held(pad, stream);
+    } else {
+      GST_DEBUG("frame clipped to the in-point %" GST_TIME_FORMAT " started %" GST_TIME_FORMAT
+                " before it: dropped, a later frame is nearer",
+                GST_TIME_ARGS(in_point), GST_TIME_ARGS(in_point - stream->held_start));
+      gst_clear_buffer(&stream->held);
+    }
+  }
+  if (off > 0) {
+    stream->held = gst_buffer_ref(buf);
+    stream->held_start = at - off;
     return GST_PAD_PROBE_DROP;
   }
   return GST_PAD_PROBE_OK;
 }
 
 /* "deep-element-added" of the render pipeline: watches each mpegpsdemux,
- * and the output of each video decoder (clipped_frame_probe()). */
-void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer)
+ * and the input and output of each video decoder (clipped_frame_probe()),
+ * with the analysed frame duration of its clip from `grids` (by URI: that
+ * of the uridecodebin it sits in). */
+void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer grids)
 {
   if (GST_IS_VIDEO_DECODER(element)) {
     if (GstPad *pad = gst_element_get_static_pad(element, "src")) {
       auto *stream = new DecodedStream();
       gst_segment_init(&stream->segment, GST_FORMAT_UNDEFINED);
+      stream->input = watch_decoder_input(element);
+      const auto &by_uri = *static_cast<const std::map<std::string, GstClockTime> *>(grids);
+      for (GstObject *up = gst_object_get_parent(GST_OBJECT(element)); up;) {
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(up), "uri")) {
+          gchar *uri = nullptr;
+          g_object_get(up, "uri", &uri, NULL);
+          auto found = uri ? by_uri.find(uri) : by_uri.end();
+          if (found != by_uri.end())
+            stream->grid = found->second;
+          g_free(uri);
+          gst_object_unref(up);
+          break;
+        }
+        GstObject *next = gst_object_get_parent(up);
+        gst_object_unref(up);
+        up = next;
+      }
       gst_pad_add_probe(
           pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
           clipped_frame_probe, stream, [](gpointer p) { delete static_cast<DecodedStream *>(p); });
@@ -767,10 +899,14 @@ void on_audio_encoder(GstBin *, GstBin *, GstElement *element, gpointer data)
   }
 }
 
-Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std::string &encoder,
+Outcome run_render(GESTimeline *timeline, const std::vector<ClipAnalysis> &clips,
+                   const std::string &tmp_uri, const std::string &encoder,
                    const RenderSettings &settings, GstClockTime duration, Interrupt &interrupt,
                    std::string &failed_uri, GError **error)
 {
+  std::map<std::string, GstClockTime> grids; /* analysed frame duration by URI */
+  for (const ClipAnalysis &clip : clips)
+    grids[clip.uri] = analysed_frame_duration(clip);
   GESPipeline *pipeline = ges_pipeline_new();
   ges_pipeline_set_timeline(pipeline, GES_TIMELINE(gst_object_ref(timeline)));
 
@@ -778,7 +914,7 @@ Outcome run_render(GESTimeline *timeline, const std::string &tmp_uri, const std:
   gulong handler =
       g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_deep_element_added), &watch);
   gulong seeks_handler =
-      g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_element_for_seeks), nullptr);
+      g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_element_for_seeks), &grids);
   AudioEncoderSeen audio_encoder;
   gulong audio_handler = g_signal_connect(pipeline, "deep-element-added",
                                           G_CALLBACK(on_audio_encoder), &audio_encoder);
@@ -1257,8 +1393,8 @@ bool render_plan(const Plan &plan, const SongAnalysis &song, const std::vector<C
       last = err;
       continue;
     }
-    Outcome outcome = timeline ? run_render(timeline, tmp_uri, encoder, settings, plan.duration,
-                                            interrupt, local.failed_uri, &err)
+    Outcome outcome = timeline ? run_render(timeline, clips, tmp_uri, encoder, settings,
+                                            plan.duration, interrupt, local.failed_uri, &err)
                                : render_cuts(plan, song, clips, settings, tmp_path, encoder,
                                              interrupt, local.failed_uri, local.song_gaps, &err);
     if (interrupt.cancelled()) {
