@@ -1591,6 +1591,59 @@ TEST(RenderPaths, VariableRateFramesCloserThanHalfTheCapsFrameBeginOnTheInPoint)
   g_unlink(path.c_str());
 }
 
+/* A clipped frame with no later frame before its segment's stop: the
+ * decoder drops the next frame (out of segment) and sends EOS, and the
+ * timeline path's probe, holding the clipped frame for that next one, must
+ * still let it through (the pad has stored the EOS by then and refuses a
+ * push). Found in review; the timeline path lost the whole segment. */
+TEST(RenderPaths, ClippedFrameBeforeTheSegmentsStopIsShown)
+{
+  const std::string path = tmp_file("montage-render-vfr-eos.mkv");
+  std::vector<GstClockTime> stamps;
+  for (int k = 0; k < 44; k++) /* 10 ms apart, then 100 ms apart from frame 30 */
+    stamps.push_back(k <= 30 ? k * 10 * GST_MSECOND : (300 + (k - 30) * 100) * GST_MSECOND);
+  ASSERT_TRUE(write_stamped_clip(path,
+                                 "x264enc speed-preset=ultrafast key-int-max=50 ! "
+                                 "h264parse ! matroskamux",
+                                 "20/1", stamps));
+  Fixture f;
+  ASSERT_TRUE(f.make_song("vfr-eos-"));
+  montage::ClipAnalysis clip;
+  clip.path = path;
+  clip.uri = montage_test::uri_of(path);
+  clip.fps_n = 0; /* variable */
+  clip.fps_d = 1;
+  clip.duration = stamps.back() + (stamps.back() - stamps[stamps.size() - 2]);
+  montage::shots_from_cuts(clip);
+  /* In-point 410 ms: frame 31 (400 ms; avdec_h264 gives it the caps' 50 ms,
+   * so it comes out clipped to 410-450 ms), two output frames, to 476.7 ms;
+   * frame 32 (500 ms) lies past the stop. Then frame 33 at 600 ms. */
+  const montage::Plan plan = plan_of({{410 * GST_MSECOND, 2}, {600 * GST_MSECOND, 2}});
+  const std::vector<int> want = {31, 31, 33, 33};
+  auto number = [](const std::vector<guint8> &luma) {
+    double sum = 0;
+    for (guint8 v : luma)
+      sum += v;
+    return (int)std::lround((sum / luma.size() - 16) / 5);
+  };
+  for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
+    const std::string out = tmp_file("vfr-eos-out.mp4");
+    montage::RenderSettings settings = Fixture::preview(p, out);
+    montage::RenderResult result;
+    GError *err = nullptr;
+    EXPECT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+        << (err ? err->message : "");
+    g_clear_error(&err);
+    const auto decoded = decode_frames(out);
+    g_unlink(out.c_str());
+    ASSERT_EQ(decoded.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++)
+      EXPECT_EQ(number(decoded[i]), want[i]) << "output frame " << i;
+  }
+  g_unlink(path.c_str());
+}
+
 /* clipped_off() on its own: where a frame stamped at its segment's start
  * started, from the frames that entered its decoder (its own duration, or
  * the caps' that the decoder gave it), else from the analysed frame grid,

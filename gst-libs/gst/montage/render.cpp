@@ -745,10 +745,19 @@ struct DecodedStream {
   GstBuffer *held = nullptr; /* a clipped frame waiting for the next one */
   GstClockTime held_start = 0;
   bool pushing = false; /* held is being pushed from the probe */
-  ~DecodedStream() { gst_clear_buffer(&held); }
+  GstCaps *caps = nullptr; /* the last caps event's */
+  ~DecodedStream()
+  {
+    gst_clear_buffer(&held);
+    gst_clear_caps(&caps);
+  }
 };
 
-/* Pushes the clipped frame `stream` holds (if any) from the probe. */
+/* Pushes the clipped frame `stream` holds (if any) from the probe. At EOS
+ * the pad has already stored the (sticky) EOS event when its probes run, and
+ * gst_pad_push() refuses data from then on (GST_FLOW_EOS): the frame is
+ * handed to the peer pad's chain function instead, in this same streaming
+ * thread and ahead of the EOS, which reaches the peer only after the probes. */
 void push_held(GstPad *pad, DecodedStream *stream)
 {
   GstBuffer *held = stream->held;
@@ -756,8 +765,18 @@ void push_held(GstPad *pad, DecodedStream *stream)
   if (!held)
     return;
   stream->pushing = true;
-  gst_pad_push(pad, held);
+  GstFlowReturn ret = GST_FLOW_NOT_LINKED;
+  if (!GST_PAD_IS_EOS(pad)) {
+    ret = gst_pad_push(pad, held);
+  } else if (GstPad *peer = gst_pad_get_peer(pad)) {
+    ret = gst_pad_chain(peer, held);
+    gst_object_unref(peer);
+  } else {
+    gst_buffer_unref(held);
+  }
   stream->pushing = false;
+  if (ret != GST_FLOW_OK)
+    GST_DEBUG("held frame not taken: %s", gst_flow_get_name(ret));
 }
 
 /* Pad probe on the source pad of each video decoder in a GES source: a
@@ -779,12 +798,20 @@ GstPadProbeReturn clipped_frame_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
     switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_SEGMENT:
+      /* A new segment without a flush (a segment seek, an edit list) also
+       * drops a held frame: it belonged to the segment before. */
       gst_clear_buffer(&stream->held);
       gst_event_copy_segment(event, &stream->segment);
       break;
     case GST_EVENT_CAPS: {
+      /* A held frame is in the format before new caps, which the pad has
+       * stored by now: it is dropped (a decoder renegotiating within a
+       * frame of an in-point; not seen in practice). */
       GstCaps *caps = nullptr;
       gst_event_parse_caps(event, &caps);
+      if (stream->caps && !gst_caps_is_equal(caps, stream->caps))
+        gst_clear_buffer(&stream->held);
+      gst_caps_replace(&stream->caps, caps);
       stream->caps_frame = caps_frame_duration(caps);
       break;
     }
