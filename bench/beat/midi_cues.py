@@ -24,7 +24,7 @@ eighths") would tie to the beat.
 Positions count in ticks from the file's start (a beat of two notated beats starts on the notated
 beats 1 and 3 of a 4/4 bar), so tempo changes do not move them. A song whose notated level reads
 like the other levels on a cue cannot be mended by that cue, whatever the audio front end.
-docs/beat-benchmark.md's thirty-third round quotes this script's output.
+docs/beat-benchmark.md's thirty-third and thirty-fifth rounds quote this script's output.
 """
 import argparse
 import glob

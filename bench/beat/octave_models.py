@@ -32,7 +32,8 @@ within 4 %, as score.py).
    salience at half and twice the tracker's tempo over that at it, per part, printed with --build.
 With --build, Klapuri's joint model is also asked only to choose among half, once and twice the
 tracker's tempo (its tatum and measure free), the way it would sit after the tracker.
-docs/beat-benchmark.md's thirty-fifth round quotes this script's output.
+docs/beat-benchmark.md's thirty-fifth round quotes this script's output, apart from the figures it marks as worked
+out by hand or from a variant.
 """
 import argparse
 import glob
