@@ -10,6 +10,8 @@
 
 #include <gst/montage/beattracker.h>
 
+#include <glib/gstdio.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -672,6 +674,121 @@ TEST(SongAnalysis, NextStreamsLostStickyEventsAreSentBeforeItsData)
   gst_object_unref(sink);
   gst_object_unref(ghost);
   gst_object_unref(src);
+}
+
+/* With an origin (the stream time of the song's first sample), every time
+ * counts from it: beats, sections, duration and sound_end have it taken
+ * off, the energy curve runs from it (one stretch starting there: its own
+ * curve unchanged). The stretch as an MPEG-PS song's: 0.7053 s in. */
+TEST(SongSummaries, TimesCountFromTheOrigin)
+{
+  Summary a;
+  a.start_ms = 705;
+  a.duration_ms = 3000;
+  a.beats_ms = every(705, 500, 3705);
+  a.silent_from_ms = 3405;
+  GstStructure *s = make_summary(a);
+  montage::SongAnalysis song;
+  ASSERT_TRUE(montage_tool::combine_beat_summaries({{s, nullptr}}, song, 705 * kMs));
+  gst_structure_free(s);
+  const std::vector<GstClockTime> beats = {0,          500 * kMs,  1000 * kMs,
+                                           1500 * kMs, 2000 * kMs, 2500 * kMs};
+  EXPECT_EQ(song.beats, beats);
+  EXPECT_EQ(song.beat_energy.size(), beats.size());
+  EXPECT_EQ(song.downbeats.size(), beats.size());
+  EXPECT_EQ(song.duration, 3 * GST_SECOND);
+  EXPECT_EQ(song.sound_end, 2700 * kMs);
+  ASSERT_EQ(song.sections.size(), 1u);
+  EXPECT_EQ(song.sections[0].start, 0u);
+  EXPECT_EQ(song.sections[0].end, 3 * GST_SECOND);
+  ASSERT_EQ(song.energy_interval, 100 * kMs);
+  ASSERT_EQ(song.energy_curve.size(), 30u);
+  EXPECT_DOUBLE_EQ(song.energy_curve[26], 0.5);
+  EXPECT_DOUBLE_EQ(song.energy_curve[27], 0.0);
+}
+
+/* analyse_song() of `path`, or an empty analysis after a test failure. */
+montage::SongAnalysis analysed(const std::string &path)
+{
+  montage_tool::register_elements();
+  montage::SongAnalysis song;
+  GError *err = nullptr;
+  EXPECT_TRUE(montage_tool::analyse_song(path, song, &err))
+      << path << ": " << (err ? err->message : "");
+  g_clear_error(&err);
+  return song;
+}
+
+/* The analyses of the same song in a plain file `plain` and in an MPEG
+ * container `muxed` (whose demuxer gives the first sample a stream time past
+ * 0) agree on the beats, sections, energy curve, duration and sound end,
+ * which count from the first decoded sample, where the render puts it.
+ * With `on_grid`, the beats are also on the clicks' grid (every 0.5 s from
+ * the first sample). Before, the muxed song's times were late by its first
+ * sample's stream time. */
+void expect_same_song(const std::string &plain, const std::string &muxed, bool on_grid)
+{
+  ASSERT_FALSE(plain.empty() || muxed.empty());
+  const montage::SongAnalysis p = analysed(plain), m = analysed(muxed);
+  g_unlink(plain.c_str());
+  g_unlink(muxed.c_str());
+  ASSERT_GE(p.beats.size(), 12u);
+  EXPECT_NEAR(m.duration / 1e9, p.duration / 1e9, 0.03);
+  ASSERT_EQ(m.beats.size(), p.beats.size());
+  for (std::size_t i = 0; i < p.beats.size(); i++)
+    EXPECT_NEAR(m.beats[i] / 1e9, p.beats[i] / 1e9, 0.02) << i;
+  for (GstClockTime b : on_grid ? m.beats : std::vector<GstClockTime>()) {
+    const double off = std::fmod(b / 1e9 + 0.25, 0.5) - 0.25;
+    EXPECT_LT(std::fabs(off), 0.06) << b / 1e9;
+  }
+  ASSERT_FALSE(m.sections.empty());
+  EXPECT_EQ(m.sections.front().start, 0u);
+  EXPECT_NEAR(m.sections.back().end / 1e9, p.sections.back().end / 1e9, 0.03);
+  ASSERT_EQ(m.energy_interval, p.energy_interval);
+  EXPECT_NEAR((double)m.energy_curve.size(), (double)p.energy_curve.size(), 1.0);
+  EXPECT_NEAR(m.sound_end / 1e9, p.sound_end / 1e9, 0.11);
+}
+
+/* Whether every element is installed (a test failure naming the missing
+ * one otherwise). */
+bool have_elements(std::initializer_list<const char *> names)
+{
+  for (const char *name : names) {
+    GstElementFactory *f = gst_element_factory_find(name);
+    EXPECT_NE(f, nullptr) << name << " is missing (gstreamer1.0-plugins-good, -bad, -libav)";
+    if (!f)
+      return false;
+    gst_object_unref(f);
+  }
+  return true;
+}
+
+/* MP3 in MPEG-TS (mpegtsmux: tsdemux gives the first sample 0.125 s). */
+TEST(SongAnalysis, MpegTsSongCountsFromItsFirstSample)
+{
+  ASSERT_TRUE(have_elements({"lamemp3enc", "mpegtsmux"}));
+  expect_same_song(
+      make_clicks("clicks.mp3", 44100, 8, "lamemp3enc"),
+      make_clicks("clicks-mp3.ts", 44100, 8, "lamemp3enc ! mpegaudioparse ! mpegtsmux"), true);
+}
+
+/* MP2 in MPEG-PS (mpegpsmux: mpegpsdemux gives the first sample 0.705 s).
+ * mpegpsdemux 1.22 also starts its segment there while mpegpsmux stamps
+ * the first frame 0.705 s earlier: the decoder clips those frames, so the
+ * song as GStreamer decodes it (and the render plays it) starts 0.705 s
+ * into the clicks. The plain file is that decoded song as WAV. */
+TEST(SongAnalysis, MpegPsSongCountsFromItsFirstSample)
+{
+  ASSERT_TRUE(have_elements({"avenc_mp2", "mpegpsmux", "wavenc"}));
+  const std::string muxed =
+      make_clicks("clicks-mp2.mpg", 44100, 8, "avenc_mp2 ! mpegaudioparse ! mpegpsmux");
+  ASSERT_FALSE(muxed.empty());
+  gchar *desc = g_strdup_printf("filesrc location=%s ! decodebin ! audioconvert ! wavenc ! "
+                                "filesink location=%%s",
+                                muxed.c_str());
+  const std::string plain = montage_test::make_media("clicks-mp2.wav", desc);
+  g_free(desc);
+  expect_same_song(plain, muxed, false);
 }
 
 } // namespace

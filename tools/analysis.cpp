@@ -543,12 +543,14 @@ double loudest_beat_rms(const Stretch &st)
   return weight > 0.0 ? std::sqrt(sum / weight) : 0.0;
 }
 
-/* The stretches' energy curves as one from time 0 (SongAnalysis' time base;
- * each stretch's runs from its first sample), at the first stretch's
- * interval: each interval takes the value of the stretch interval holding
- * its middle, from the stretch that gives that time; 0 (silence) where none
- * measured it. One stretch starting at 0 gives its own curve unchanged. */
-void combine_energy_curves(const std::vector<Stretch> &parts, montage::SongAnalysis &out)
+/* The stretches' energy curves as one from `origin` (stream time of
+ * SongAnalysis' time 0; each stretch's runs from its first sample), at the
+ * first stretch's interval: each interval takes the value of the stretch
+ * interval holding its middle, from the stretch that gives that time; 0
+ * (silence) where none measured it. One stretch starting at `origin` gives
+ * its own curve unchanged. */
+void combine_energy_curves(const std::vector<Stretch> &parts, montage::SongAnalysis &out,
+                           GstClockTime origin)
 {
   out.energy_curve.clear();
   out.energy_interval = 0;
@@ -568,13 +570,13 @@ void combine_energy_curves(const std::vector<Stretch> &parts, montage::SongAnaly
     end = std::max(end, e);
   }
   /* Up to the last interval whose middle a stretch measured. */
-  for (GstClockTime mid = interval / 2; mid < end; mid += interval) {
+  for (GstClockTime mid = origin + interval / 2; mid < end; mid += interval) {
     double v = 0.0;
     for (const Stretch &st : parts) {
       if (!st.gives(mid) || st.song.energy_interval == 0)
         continue;
       const std::size_t i = (std::size_t)((mid - st.start) / st.song.energy_interval);
-      if (i < st.song.energy_curve.size())
+      if (mid >= st.start && i < st.song.energy_curve.size())
         v = st.song.energy_curve[i];
     }
     out.energy_curve.push_back(v);
@@ -610,6 +612,50 @@ GstClockTime sound_end_of(const std::vector<Stretch> &parts)
   return end;
 }
 
+/* `t` counted from `origin` instead of stream time 0 (0 for a time before
+ * it); GST_CLOCK_TIME_NONE stays. */
+GstClockTime from_origin(GstClockTime t, GstClockTime origin)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(t))
+    return t;
+  return t > origin ? t - origin : 0;
+}
+
+/* Moves the combined analysis `out` (stream time but for its energy curve,
+ * which combine_energy_curves() laid out from `origin`) to the song's time:
+ * every time counted from `origin`. A beat before it (none comes before the
+ * first sample) is dropped with its energy and downbeat flag; sections are
+ * clipped to it. */
+void count_from(GstClockTime origin, montage::SongAnalysis &out)
+{
+  if (origin == 0)
+    return;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < out.beats.size(); i++) {
+    if (out.beats[i] < origin)
+      continue;
+    out.beats[kept] = out.beats[i] - origin;
+    if (i < out.beat_energy.size())
+      out.beat_energy[kept] = out.beat_energy[i];
+    if (i < out.downbeats.size())
+      out.downbeats[kept] = out.downbeats[i];
+    kept++;
+  }
+  out.beats.resize(kept);
+  out.beat_energy.resize(std::min(out.beat_energy.size(), kept));
+  out.downbeats.resize(std::min(out.downbeats.size(), kept));
+  std::vector<montage::Section> sections;
+  for (montage::Section sec : out.sections) {
+    sec.start = from_origin(sec.start, origin);
+    sec.end = from_origin(sec.end, origin);
+    if (sec.end > sec.start)
+      sections.push_back(sec);
+  }
+  out.sections = sections;
+  out.duration = from_origin(out.duration, origin);
+  out.sound_end = from_origin(out.sound_end, origin);
+}
+
 } // namespace
 
 void register_elements()
@@ -618,8 +664,11 @@ void register_elements()
   GST_ELEMENT_REGISTER(montagescene, nullptr);
 }
 
-bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::SongAnalysis &out)
+bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::SongAnalysis &out,
+                            GstClockTime origin)
 {
+  if (!GST_CLOCK_TIME_IS_VALID(origin))
+    origin = 0;
   out.beats.clear();
   out.beat_energy.clear();
   out.downbeats.clear();
@@ -681,8 +730,9 @@ bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::
     out = st.song;
     out.uri = uri;
     out.duration = duration;
-    combine_energy_curves(parts, out);
+    combine_energy_curves(parts, out, origin);
     out.sound_end = sound_end_of(parts);
+    count_from(origin, out);
     return true;
   }
 
@@ -762,7 +812,7 @@ bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::
             st.song.meter_confidence * (double)st.kept_beats / (double)out.beats.size();
   }
 
-  combine_energy_curves(parts, out);
+  combine_energy_curves(parts, out, origin);
   out.sound_end = sound_end_of(parts);
 
   /* Sections: each stretch's within the part it gives, back to back (one
@@ -783,6 +833,7 @@ bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::
         out.sections.push_back(sec);
     }
   }
+  count_from(origin, out);
   return true;
 }
 
@@ -819,14 +870,23 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
     std::vector<BeatSummary> all;
     for (std::size_t i = 0; i < summaries.size(); i++)
       all.push_back({summaries[i], &segments[i]});
-    const bool have_summary = combine_beat_summaries(all, out);
+    /* The song's time starts at its first decoded sample, as both render
+     * paths play it and a video editor shows the file: a demuxer may give
+     * that sample a later stream time (tsdemux and mpegpsdemux count from
+     * the first PCR/SCR, ffmpeg's muxers put it 0.7 s before the first
+     * PTS), and beats timed from there fell that far after the music the
+     * montage plays (docs/render.md, "The song's time"). */
+    const GstClockTime origin = GST_CLOCK_TIME_IS_VALID(run.stream_start) ? run.stream_start : 0;
+    const bool have_summary = combine_beat_summaries(all, out, origin);
     const GstClockTime seen = out.duration;
     gchar *uri = montage::local_file_uri(path, nullptr);
     out.uri = uri ? uri : "";
     g_free(uri);
-    out.duration = GST_CLOCK_TIME_IS_VALID(adts_duration)  ? adts_duration
-                   : GST_CLOCK_TIME_IS_VALID(run.stream_end) ? run.stream_end
-                                                            : seen;
+    /* montageadtssrc's index counts from the first frame already. */
+    out.duration = GST_CLOCK_TIME_IS_VALID(adts_duration) ? adts_duration
+                   : GST_CLOCK_TIME_IS_VALID(run.stream_end)
+                       ? run.stream_end - std::min(run.stream_end, origin)
+                       : seen;
     /* The song's length is the decoder's (or the ADTS index's); the
      * summaries' own can run a rounding further. */
     if (GST_CLOCK_TIME_IS_VALID(out.sound_end) && GST_CLOCK_TIME_IS_VALID(out.duration))

@@ -23,27 +23,30 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 28: every time counted from the song's first decoded sample, not from
+ * stream time 0 (an MPEG-TS or MPEG-PS song's beats were up to 0.7 s late
+ * and its duration as much too long: combine_beat_summaries()' origin). */
 /* 27: where the accents do not decide the bar line (meter confidence under
  * 0.25), a song that starts on a beat starts a bar there (hard-105,
  * slow_neasy_redfarn). */
 /* 26: where the song's sound ends (SongAnalysis::sound_end), so a whole-song
  * edit can end with it, not after a silent tail; and with a tempo range
  * that halves the whole-range level, the beats the chords change on (they
- * were the onsets' off-beats: train_filled_with_cash at 60-120); 25: a stream's first hops capped from its first
- * sound, not its first sample (an MP3's encoder delay moved a short excerpt's phase half a beat);
- * 24: every montage-beats summary kept (combine_beat_summaries()): a song
- * whose sample rate changes mid-file had the tail's analysis only; and the
- * energy curve from time 0 where the audio starts later; 23: the last beat's energy measured over
- * at least the beat before it's length; 22: with a tempo range, the beat level from the whole-range
- * path where it lies within the range, and a pulse in even fifths regrouped; 21: the meter's
- * confidence (SongAnalysis::meter_confidence); 20: no beats where the onset envelope does not
- * spread (a held tone), and no read past the beats on a short input; 19: the first hops' flux
- * capped at the song's 99th percentile (excerpts); 18: whole-song transition tightness 800 (was
- * 400); 17: the energy curve on exact intervals of the input samples (was whole analysis hops), so
- * sections change; 16: an even pulse is not grouped in threes; 15: band levels compressed relative
- * to the music's level; 14: no beats where there is no pulse (offline); 13: sections of flat songs
- * (low only when quiet) and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "27";
+ * were the onsets' off-beats: train_filled_with_cash at 60-120); 25: a stream's first hops capped
+ * from its first sound, not its first sample (an MP3's encoder delay moved a short excerpt's phase
+ * half a beat); 24: every montage-beats summary kept (combine_beat_summaries()): a song whose
+ * sample rate changes mid-file had the tail's analysis only; and the energy curve from time 0 where
+ * the audio starts later; 23: the last beat's energy measured over at least the beat before it's
+ * length; 22: with a tempo range, the beat level from the whole-range path where it lies within the
+ * range, and a pulse in even fifths regrouped; 21: the meter's confidence
+ * (SongAnalysis::meter_confidence); 20: no beats where the onset envelope does not spread (a held
+ * tone), and no read past the beats on a short input; 19: the first hops' flux capped at the song's
+ * 99th percentile (excerpts); 18: whole-song transition tightness 800 (was 400); 17: the energy
+ * curve on exact intervals of the input samples (was whole analysis hops), so sections change; 16:
+ * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
+ * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
+ * and at steps; even clicks' tempo. */
+constexpr const char *kSongAnalysisVersion = "28";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
@@ -206,16 +209,27 @@ bool resend_missing_sticky_events(GstPad *sink);
  *    parts: exact to the stretch's energy intervals (100 ms), in stream
  *    time; 0 when no interval is louder, GST_CLOCK_TIME_NONE when no
  *    stretch has an energy curve.
+ * Last, every time is counted from `origin` (stream time, ns,
+ * GST_CLOCK_TIME_NONE taken as 0): beats, sections, duration and
+ * sound_end have `origin` taken off (a beat before it is dropped, a
+ * section clipped to it) and the energy curve runs from it, so `origin`
+ * is SongAnalysis' time 0. analyse_song() gives the stream time of the
+ * song's first decoded sample (the song's time origin, docs/render.md).
  * uri is left as it is. Returns false, with `out`'s analysis cleared, when
  * `summaries` holds no `montage-beats`. */
-bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::SongAnalysis &out);
+bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::SongAnalysis &out,
+                            GstClockTime origin = 0);
 
 /* Beat analysis of the audio file `path` (any container/codec GStreamer
  * decodes). Fills `out` (uri, duration, beats, beat_energy, bpm, confidence,
  * meter, energy curve, sections, sound_end) from every `montage-beats`
  * summary of the song, combined by combine_beat_summaries(); duration is
  * the decoded stream's end (an ADTS file's from its frame index), and
- * sound_end at most that.
+ * sound_end at most that. Every time counts from the song's first decoded
+ * sample, as the render plays the song and as a video editor shows the file,
+ * whatever stream time the demuxer gives that sample (tsdemux and
+ * mpegpsdemux count from the first PCR/SCR, 0.7 s before the first sample
+ * in ffmpeg's files): docs/render.md, "The song's time".
  * Returns false with `error` set when the file cannot be read or decoded,
  * has no audio stream, makes no progress for `stall_timeout` ns, or has no
  * detectable beats (error code GST_STREAM_ERROR_FAILED). */

@@ -22,12 +22,16 @@ namespace montage {
 /* A stretch of the song with one energy level (montagebeat's sections). */
 struct Section {
   enum class Level { kLow, kMedium, kHigh };
-  GstClockTime start = 0; /* song stream time, ns */
+  GstClockTime start = 0; /* song time, ns (SongAnalysis) */
   GstClockTime end = 0;   /* exclusive */
   Level level = Level::kMedium;
 };
 
-/* What montagebeat found in a song. */
+/* What montagebeat found in a song. Every time in it is song time: ns from
+ * the song's first decoded sample, where both render paths start the song
+ * and where a video editor shows its start, whatever stream time the
+ * demuxer gives that sample (MPEG-TS and MPEG-PS count from the first
+ * PCR/SCR): docs/render.md, "The song's time". */
 struct SongAnalysis {
   std::string uri;                     /* the song's URI */
   GstClockTime duration = GST_CLOCK_TIME_NONE; /* song length, ns */
@@ -49,7 +53,7 @@ struct SongAnalysis {
   std::vector<double> energy_curve;
   GstClockTime energy_interval = 0;
   std::vector<Section> sections; /* back to back, covering the song; may be empty */
-  /* Where the song's sound ends, ns, stream time: the end of the last
+  /* Where the song's sound ends, ns, song time: the end of the last
    * energy interval louder than montagebeat's default silence-threshold
    * (-60 dBFS), so a fade to digital silence ends where it goes under it;
    * at most duration. 0 when no interval is louder (a silent song);
