@@ -772,6 +772,16 @@ TEST(SongAnalysis, MpegTsSongCountsFromItsFirstSample)
       make_clicks("clicks-mp3.ts", 44100, 8, "lamemp3enc ! mpegaudioparse ! mpegtsmux"), true);
 }
 
+/* AAC in MPEG-TS against the same AAC as ADTS (read by montageadtssrc,
+ * from its first frame): tsdemux gives the first sample 0.125 s. */
+TEST(SongAnalysis, AacInMpegTsCountsFromItsFirstSample)
+{
+  ASSERT_TRUE(have_elements({"voaacenc", "aacparse", "mpegtsmux"}));
+  expect_same_song(
+      make_clicks("clicks.aac", 44100, 8, "voaacenc ! aacparse ! audio/mpeg,stream-format=adts"),
+      make_clicks("clicks-aac.ts", 44100, 8, "voaacenc ! aacparse ! mpegtsmux"), true);
+}
+
 /* MP2 in MPEG-PS (mpegpsmux: mpegpsdemux gives the first sample 0.705 s).
  * mpegpsdemux 1.22 also starts its segment there while mpegpsmux stamps
  * the first frame 0.705 s earlier: the decoder clips those frames, so the
