@@ -2866,3 +2866,50 @@ TEST(Tool, LiveMixMakesNoBeatSwitchNearItsEndAfterALongHold)
   g_unlink(b.c_str());
   g_unlink(song.c_str());
 }
+
+/* A song in MPEG-TS: tsdemux gives its first sample a stream time past 0
+ * (mpegtsmux: 0.125 s; FFmpeg's muxer: 0.7 s), while the render starts the
+ * song at that sample. Its beats and length count from that sample
+ * (docs/render.md, "The song's time"): the cuts fall on the clicks the
+ * montage plays and the montage ends with the song. Before, the plan read
+ * the beats and the length in stream time: every cut 0.125 s after its
+ * click, the song 0.125 s long, and the render warned that the song "ends
+ * ... before the montage does" and ended the montage in silence. */
+TEST(Tool, SongInMpegTsIsCutOnItsBeatsAndEndsWithTheMontage)
+{
+  for (const char *name : {"lamemp3enc", "mpegtsmux"}) {
+    GstElementFactory *f = gst_element_factory_find(name);
+    ASSERT_NE(f, nullptr) << name << " is missing (gstreamer1.0-plugins-good, -bad)";
+    gst_object_unref(f);
+  }
+  const std::string clip = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(clip.empty());
+  /* 10 s of clicks at 120 BPM, the first at the first sample. */
+  const std::string song = montage_test::make_media(
+      "clicks.ts", "audiotestsrc wave=ticks tick-interval=500000000 volume=0.8 "
+                   "samplesperbuffer=1000 num-buffers=441 ! audio/x-raw,rate=44100,channels=1 ! "
+                   "audioconvert ! lamemp3enc ! mpegaudioparse ! mpegtsmux ! filesink location=%s");
+  ASSERT_FALSE(song.empty());
+  const std::string json = tmp_path("ts-song.json"), out = tmp_path("ts-song.mp4");
+  ToolRun r =
+      run_tool({"--no-cache", "--preview", "--plan-json", json, "-o", out, "-m", song, clip});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("before the montage does"), std::string::npos) << r.err;
+  montage::PlanJson plan;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::read_plan_json(json, plan, &err)) << (err ? err->message : "");
+  EXPECT_NEAR(plan.song_duration / 1e9, 10.0, 0.05);
+  EXPECT_LE(plan.duration, plan.song_duration);
+  EXPECT_TRUE(plan.render_notes.empty()) << montage_test::read_file(json);
+  ASSERT_GE(plan.segments.size(), 2u);
+  for (std::size_t i = 1; i < plan.segments.size(); i++) {
+    const montage::Segment &s = plan.segments[i].segment;
+    ASSERT_NE(s.beat, SIZE_MAX) << "segment " << i;
+    /* On the clicks' 0.5 s grid (the MP3's encoder delay, 25 ms, after it). */
+    const double off = std::fmod(s.beat_time / 1e9 + 0.25, 0.5) - 0.25;
+    EXPECT_LT(std::fabs(off), 0.06) << "segment " << i << " at " << s.beat_time / 1e9;
+  }
+  g_unlink(json.c_str());
+  g_unlink(out.c_str());
+  g_unlink(song.c_str());
+}
