@@ -14,10 +14,12 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -664,6 +666,69 @@ TEST(ClipAnalysis, ParallelRefinementGivesTheSameShots)
      * forward without a seek. */
     EXPECT_GE(many_stats.seeks, 1u);
     EXPECT_LE(many_stats.seeks, 4u);
+    montage_test::expect_same_clip(many, one);
+  }
+}
+
+/* The keyframe path's runs finishing in another order, and shared out
+ * otherwise, change nothing: the clip of ParallelRefinementGivesTheSameShots
+ * (four runs and the tail GOP, units {0}, {1}, {2}, {3, 4}) with two
+ * pipelines, one of them held for 0.4 s as it starts its first run
+ * (ClipAnalyseOptions::run_started). Held, the forward pipeline finishes its
+ * run 0 last, after the other has taken every other unit from the end; the
+ * keyframe pass's pipeline held on the tail unit leaves runs 0-2 to the
+ * forward one, which finishes first. The shots, their features and every
+ * count but the seeks must be those of one pipeline reading forward, and
+ * each run must be decoded once. Results merged in the order runs finish
+ * (not by time), or a run shared by both pipelines, would show here. */
+TEST(ClipAnalysis, RefinementGivesTheSameShotsWhicheverRunFinishesFirst)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("gop25-order.mp4");
+  const std::string sources =
+      shot_sources({"smpte", "checkers-8", "circular", "pinwheel", "spokes"}, 60);
+  ASSERT_TRUE(encode_clip(sources, path));
+
+  montage::ClipAnalysis one;
+  montage::ClipAnalyseStats one_stats;
+  ClipAnalyseOptions o;
+  o.refine_decoders = 1;
+  ASSERT_TRUE(analyse(path, o, kKeyframes, one, one_stats));
+  ASSERT_TRUE(one_stats.keyframe_path);
+  ASSERT_EQ(one_stats.refined_ranges, 5u);
+  for (guint held : {0u, 1u}) {
+    SCOPED_TRACE(held == 0 ? "forward pipeline held" : "keyframe pass's pipeline held");
+    std::mutex lock;
+    std::vector<std::pair<guint, guint>> started; /* (run, pipeline), in order */
+    o.refine_decoders = 2;
+    o.run_started = [&](guint run, guint pipeline) {
+      bool first;
+      {
+        std::lock_guard<std::mutex> guard(lock);
+        first = std::none_of(started.begin(), started.end(),
+                             [pipeline](const auto &s) { return s.second == pipeline; });
+        started.emplace_back(run, pipeline);
+      }
+      if (pipeline == held && first)
+        g_usleep(400 * 1000);
+    };
+    montage::ClipAnalysis many;
+    montage::ClipAnalyseStats many_stats;
+    ASSERT_TRUE(analyse(path, o, kKeyframes, many, many_stats));
+    EXPECT_TRUE(many_stats.keyframe_path);
+    EXPECT_EQ(many_stats.refined_ranges, one_stats.refined_ranges);
+    EXPECT_EQ(many_stats.refined_frames, one_stats.refined_frames);
+    EXPECT_EQ(many_stats.keyframes, one_stats.keyframes);
+    std::vector<guint> runs;
+    std::string order;
+    for (const auto &[run, pipeline] : started) {
+      runs.push_back(run);
+      order += " " + std::to_string(run) + "@" + std::to_string(pipeline);
+    }
+    SCOPED_TRACE("runs started (run@pipeline):" + order);
+    std::sort(runs.begin(), runs.end());
+    EXPECT_EQ(runs, (std::vector<guint>{0, 1, 2, 3, 4})) << "each run decoded once";
     montage_test::expect_same_clip(many, one);
   }
 }

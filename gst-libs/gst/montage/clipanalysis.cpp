@@ -1612,6 +1612,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       }
       if (r != w.current) {
         close_run(w);
+        if (options.run_started)
+          options.run_started((guint)r, (guint)w.me);
         w.current = r;
         w.detector = std::make_unique<ShotDetector>(refine, luma_only);
         w.since_boundary = -1;
