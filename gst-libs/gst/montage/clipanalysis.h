@@ -239,7 +239,8 @@ void clip_frame_rate(gint caps_n, gint caps_d, GstClockTime median_interval, gin
 
 /* Analyses the local video file `path`. Fills out.path, uri, duration,
  * first_frame, stated_duration (the length the container states, from a
- * GstDiscoverer run after the analysis, as GES measures it; NONE when it
+ * GstDiscoverer run on a thread of its own beside the analysis, from the
+ * file's opening on, as GES measures it; NONE when it
  * states none or the discovery fails or takes over 10 s), fps_n/fps_d,
  * width, height, analysis_path (the path taken, as
  * clip_analyse_path_text() words it), cuts (stream time of each shot
