@@ -111,14 +111,16 @@ struct ClipAnalyseOptions {
   std::function<void(GstClockTime position, GstClockTime duration)> progress;
   /* For tests and tracing: called as the keyframe path's refinement starts
    * decoding run `run` (0 to ClipAnalyseStats::refined_ranges - 1, in time
-   * order) on pipeline `pipeline` (0 to refine_decoders - 1; the last is
-   * the keyframe pass's, which takes runs from the end of the file, the
-   * others read forward), from that pipeline's streaming thread, before
-   * the run's first frame is analysed. It may block: the other pipelines
-   * go on, so the runs then finish in another order (and may be shared out
-   * otherwise), which must change no result (tests/test_clipanalysis.cpp).
-   * Called again for a run decoded again (the refinement made again by one
-   * pipeline after a pipeline failed). */
+   * order) on pipeline `pipeline` (0 to the number of refinement
+   * pipelines - 1, see refine_decoders; the last is the keyframe pass's,
+   * which takes runs from the end of the file when there are others, and
+   * the others read forward), from that pipeline's streaming thread, with
+   * the pipeline's own lock held, before the run's first frame is
+   * analysed; not called in full decoding. It may block: the other
+   * pipelines go on, so the runs then finish in another order (and may be
+   * shared out otherwise), which changes no result
+   * (tests/test_clipanalysis.cpp). Called again for a run decoded again
+   * (the refinement made again by one pipeline after a pipeline failed). */
   std::function<void(guint run, guint pipeline)> run_started;
 };
 
