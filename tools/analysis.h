@@ -23,6 +23,9 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 29: a lead-in whose stretch has a pulse keeps all its beats, so a quiet
+ * intro keeps them band-limited, resampled, delayed or quieter too
+ * (relax_song as AAC or at 8 kHz lost 0-10 s). */
 /* 28: every time counted from the song's first decoded sample, not from
  * stream time 0 (an MPEG-TS or MPEG-PS song's beats were up to 0.7 s late
  * and its duration as much too long: combine_beat_summaries()' origin). */
@@ -46,7 +49,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
  * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
  * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "28";
+constexpr const char *kSongAnalysisVersion = "29";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {

@@ -2592,7 +2592,11 @@ struct BeatTracker::Impl {
 
     /* No beats where the window has no pulse (kMinRhythmClarity): the path
      * crosses such a stretch (an intro of noise or a pad, a break) on a grid
-     * of its own making. */
+     * of its own making. The beats before the first window with a pulse
+     * (the intro) are set aside: the lead-in rule below decides them. */
+    std::vector<long> intro;
+    while (intro.size() < hops.size() && clar[(std::size_t)hops[intro.size()]] < kMinRhythmClarity)
+      intro.push_back(hops[intro.size()]);
     hops.erase(std::remove_if(hops.begin(), hops.end(),
                               [&](long h) { return clar[(std::size_t)h] < kMinRhythmClarity; }),
                hops.end());
@@ -2621,7 +2625,19 @@ struct BeatTracker::Impl {
      * stretch's median, are kept. A song that opens on one hit and a pad,
      * or on a few seconds of noise, keeps the hit's beat, not the grid the
      * path lays over the rest: the 8 s tempo windows there still hold the
-     * music that follows. */
+     * music that follows. But where the whole lead-in, from the path's
+     * first beat (the intro set aside above included) to the first steady
+     * run, has a pulse of its own, all its beats stay, weak or not, in
+     * tempo windows under kMinRhythmClarity or not. Without that, the
+     * beats of a quiet intro with a pulse stayed only by chance:
+     * relax_song's hi-hat intro (0-10 s) has clarity 0.63 as a stretch,
+     * but its first tempo window (0-8 s, clamped at the start) scored 0.522
+     * from FLAC and 0.488 from the same song as AAC, resampled to 8 kHz,
+     * low-passed at 4 kHz, delayed by 1024 samples or 20 dB quieter, and
+     * its beats sit on onsets under half the song's mean: all of them went
+     * unless the first beat was a strong one (the first note on the first
+     * sample). docs/beat-benchmark.md, "Intro beats and band-limited
+     * input". */
     const double trim = 0.5 * mean_support;
     auto strong = [&](long i) { return i >= 0 && i < (long)hops.size() && support(hops[(std::size_t)i]) >= trim; };
     auto steady_from = [&](long i, long dir) {
@@ -2638,17 +2654,24 @@ struct BeatTracker::Impl {
     std::vector<bool> keep(hops.size(), false);
     for (long i = first; i < last; i++)
       keep[(std::size_t)i] = true;
-    auto judge = [&](long from, long to) {
-      if (to - from < 2)
-        return;
-      const long a = hops[(std::size_t)from] + 3, b = hops[(std::size_t)to - 1] - 3;
+    /* Whether the envelope between the beats at hops h0 and h1 (their own
+     * onsets left out) has a pulse; nullopt where that is under 2 s. */
+    auto pulse_between = [&](long h0, long h1) -> std::optional<bool> {
+      const long a = h0 + 3, b = h1 - 3;
       if (b - a < (long)(2.0 * kFps))
-        return;
+        return std::nullopt;
       SlidingAutocorr stretch;
       stretch.move_to(e, a, b);
       std::vector<double> s = tempo_salience(stretch);
       in_range(s);
-      if (clarity(s) >= kMinRhythmClarity && envelope_spread(e, a, b) >= kMinPulseSpread)
+      return clarity(s) >= kMinRhythmClarity && envelope_spread(e, a, b) >= kMinPulseSpread;
+    };
+    auto judge = [&](long from, long to) {
+      if (to - from < 2)
+        return;
+      const std::optional<bool> pulse =
+          pulse_between(hops[(std::size_t)from], hops[(std::size_t)to - 1]);
+      if (!pulse || *pulse)
         return;
       /* A beat on an onset that stands out of the stretch (3 times its
        * median support: the first note after the intro) stays too. */
@@ -2666,9 +2689,24 @@ struct BeatTracker::Impl {
       lead++;
     while (tail > lead && !steady_from(tail - 1, -1))
       tail--;
-    /* Without a steady run (lead == last: a few beats, a short input) the
-     * whole span is the lead-in. */
-    judge(first, std::min(lead + 1, last));
+    /* The whole lead-in, from the path's first beat to the first steady
+     * run's: with a pulse, every beat of it stays. */
+    const bool intro_pulse =
+        lead < last && (first > 0 || !intro.empty()) &&
+        pulse_between(intro.empty() ? hops[0] : intro[0], hops[(std::size_t)lead]).value_or(false);
+    if (intro_pulse) {
+      for (long i = 0; i < lead; i++)
+        keep[(std::size_t)i] = true;
+      keep.insert(keep.begin(), intro.size(), true);
+      hops.insert(hops.begin(), intro.begin(), intro.end());
+      lead += (long)intro.size();
+      tail += (long)intro.size();
+      last += (long)intro.size();
+    } else {
+      /* Without a steady run (lead == last: a few beats, a short input) the
+       * whole span is the lead-in. */
+      judge(first, std::min(lead + 1, last));
+    }
     judge(tail - 1, last);
     for (std::size_t i = 0; i < hops.size(); i++) {
       if (!keep[i])

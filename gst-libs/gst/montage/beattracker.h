@@ -43,20 +43,23 @@
  *    the beat intervals (12 positions, 8 beats either side) shows a strong
  *    sub-beat onset at 1/3-5/12 of the interval and from the midpoint to
  *    5/6 under 0.45 of it (a triplet's third note at most), the beat was
- *    put on the swung off-beat and moves onto that onset. Leading and trailing beats on weak onsets and beats over
- *    silence are dropped; so are beats whose 8 s tempo window has no pulse
- *    (comb clarity under 0.5: noise, a pad, a hum), and the weak beats of a
- *    lead-in before the first steady run (or a tail after the last) that
- *    has no pulse of its own (an intro of a pad after one hit keeps the
- *    hit's beat only). Meter (3 or 4 beats per bar): where the chords
- *    change on one beat of the bar far more than on the others at 3 or at
- *    4 beats, that; else the period at which the beat intervals' mean band
- *    levels repeat most closely (a bar is the period of the pattern). The
- *    downbeat phase is the one whose first beats carry the most bass onset,
- *    spectral change and change of chord, the beats counted across gaps
- *    (a gap of about k beat periods counts k). Chords come from a chroma (power
- *    per pitch class, 180 Hz-2.5 kHz) of a 512-point FFT of the signal
- *    averaged down to 5.5 kHz (93 ms windows every 4 hops).
+ *    put on the swung off-beat and moves onto that onset. Leading and trailing
+ *    beats on weak onsets and beats over silence are dropped; so are beats
+ *    whose 8 s tempo window has no pulse (comb clarity under 0.5: noise, a pad,
+ *    a hum), and the weak beats of a lead-in before the first steady run (or a
+ *    tail after the last) that has no pulse of its own (an intro of a pad after
+ *    one hit keeps the hit's beat only); a lead-in that has a pulse of its own
+ *    keeps all its beats, weak ones and those in 8 s windows under 0.5 included
+ *    (a quiet intro of hi-hats, whichever its band limit, codec delay or
+ *    level). Meter (3 or 4 beats per bar): where the chords change on one beat
+ *    of the bar far more than on the others at 3 or at 4 beats, that; else the
+ *    period at which the beat intervals' mean band levels repeat most closely
+ *    (a bar is the period of the pattern). The downbeat phase is the one whose
+ *    first beats carry the most bass onset, spectral change and change of
+ *    chord, the beats counted across gaps (a gap of about k beat periods counts
+ *    k). Chords come from a chroma (power per pitch class, 180 Hz-2.5 kHz) of a
+ *    512-point FFT of the signal averaged down to 5.5 kHz (93 ms windows every
+ *    4 hops).
  *
  * Tempo (BPM) always comes from the beat sequence (bpm_from_beats), not from
  * a tempo estimator. Stretches quieter than config.silence_db get no beats.
