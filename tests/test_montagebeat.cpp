@@ -1224,10 +1224,8 @@ TEST(MontageBeat, EnergyMessagesEveryInterval)
 /* `interval` applies at once, as `level`'s does: the interval in progress
  * ends once it has the new length (at the next buffer where it already
  * has), the next ones have it; the energy curve in montage-beats keeps the
- * spacing of the last reset. The analysis properties say in their flags
- * that they belong to NULL and READY (a change while playing waits for the
- * next segment or flush). Before, every change waited for the next reset
- * and no property said when it could be changed. */
+ * spacing of the last reset (the flags: PropertyFlagsSayWhenAChangeApplies).
+ * Before, every change waited for the next reset. */
 TEST(MontageBeat, IntervalAppliesAtOnce)
 {
   const guint rate = 48000;
@@ -1267,15 +1265,34 @@ TEST(MontageBeat, IntervalAppliesAtOnce)
   Summary sum = take_summary(f);
   EXPECT_EQ(sum.curve_interval, 100 * GST_MSECOND);
   EXPECT_EQ(sum.curve.size(), 50u);
+}
 
+/* Every property may be set in any state, and its flags say so
+ * (GST_PARAM_MUTABLE_PLAYING): `interval` applies at once, the analysis
+ * properties from the next segment or flush, as their blurbs say. Before,
+ * the analysis properties were flagged GST_PARAM_MUTABLE_READY
+ * (gst-inspect-1.0: "changeable only in NULL or READY state") while their
+ * blurbs said a change while playing applies from the next segment or
+ * flush, which is what the element does. */
+TEST(MontageBeat, PropertyFlagsSayWhenAChangeApplies)
+{
+  ASSERT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  GstElement *el = gst_element_factory_make("montagebeat", NULL);
+  ASSERT_NE(el, nullptr);
   for (const char *name :
        {"mode", "silence-threshold", "live-delay", "min-bpm", "max-bpm", "interval"}) {
-    GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(f.h->element), name);
+    GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(el), name);
     ASSERT_NE(p, nullptr) << name;
-    const bool at_once = std::string(name) == "interval";
-    EXPECT_EQ((p->flags & GST_PARAM_MUTABLE_PLAYING) != 0, at_once) << name;
-    EXPECT_EQ((p->flags & GST_PARAM_MUTABLE_READY) != 0, !at_once) << name;
+    EXPECT_NE(p->flags & GST_PARAM_MUTABLE_PLAYING, 0) << name;
+    EXPECT_EQ(p->flags & GST_PARAM_MUTABLE_READY, 0) << name;
+    const std::string blurb = g_param_spec_get_blurb(p);
+    EXPECT_EQ(blurb.find("NULL or READY"), std::string::npos) << name << ": " << blurb;
+    if (std::string(name) != "interval") {
+      EXPECT_NE(blurb.find("applies from the next segment or flush"), std::string::npos)
+          << name << ": " << blurb;
+    }
   }
+  gst_object_unref(el);
 }
 
 /* Offline mode groups messages that come faster than one per 50 ms (the

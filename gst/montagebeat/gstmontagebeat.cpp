@@ -187,12 +187,13 @@
  * every SEGMENT event and on a change of sample rate; a SEGMENT event and a
  * new rate first post montage-beats for the audio analysed since the last
  * summary (see above), a flush drops it. The analysis
- * properties (mode, silence-threshold, live-delay, min-bpm, max-bpm) are
- * flagged GST_PARAM_MUTABLE_READY: the tracker is made with them when the
- * element goes from READY to PAUSED, and a value set while PAUSED or PLAYING
- * is kept for the next reset, never applied in the middle of the tracking.
- * #GstMontageBeat:interval (GST_PARAM_MUTABLE_PLAYING) applies at once to
- * the montage-energy messages, as `level`'s does. Audio held under
+ * properties (mode, silence-threshold, live-delay, min-bpm, max-bpm) may be
+ * set in any state (GST_PARAM_MUTABLE_PLAYING): the tracker is made with
+ * them when the element goes from READY to PAUSED, and a value set while
+ * PAUSED or PLAYING is kept for the next reset (a segment, a flush), never
+ * applied in the middle of the tracking. #GstMontageBeat:interval (also
+ * GST_PARAM_MUTABLE_PLAYING) applies at once to the montage-energy
+ * messages, as `level`'s does. Audio held under
  * old caps goes out before new caps. Where the stream's time moves away from
  * the samples counted (a buffer flagged DISCONT, or a PTS 40 ms or more off
  * without the flag: audio lost, a GAP event), the missing time, up to 60 s,
@@ -1549,7 +1550,7 @@ static gboolean gst_montage_beat_stop(GstBaseTransform *trans)
 static void gst_montage_beat_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   State &st = *GST_MONTAGE_BEAT(object)->state;
-  if (!(pspec->flags & GST_PARAM_MUTABLE_PLAYING)) {
+  if (prop_id != PROP_INTERVAL) {
     GST_OBJECT_LOCK(object);
     const GstState state = GST_STATE(object);
     GST_OBJECT_UNLOCK(object);
@@ -1637,13 +1638,12 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
   gobject_class->finalize = gst_montage_beat_finalize;
 
   /* The analysis properties shape the analysis of the whole stream (the
-   * tracker is made with them): set them in NULL or READY. A value set while
-   * PAUSED or PLAYING is kept and takes effect at the next reset (a segment,
-   * a flush), never in the middle of the tracking. `interval` only spaces the
-   * montage-energy messages: it applies at once, as `level`'s does. */
+   * tracker is made with them). They may be set in any state, hence
+   * GST_PARAM_MUTABLE_PLAYING: a value set while PAUSED or PLAYING is kept
+   * and takes effect at the next reset (a segment, a flush), never in the
+   * middle of the tracking. `interval` only spaces the montage-energy
+   * messages: it applies at once, as `level`'s does. */
   const GParamFlags rw =
-      (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
-  const GParamFlags rw_playing =
       (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
       gobject_class, PROP_MODE,
@@ -1651,17 +1651,17 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
           "mode", "Mode",
           "offline: also run a whole-song beat pass at EOS and post it in montage-beats; "
           "live: causal beats only, memory bounded for endless streams; auto: live when "
-          "upstream is live (its latency query), offline otherwise (set in NULL or READY; a "
-          "change while playing applies from the next segment or flush)",
+          "upstream is live (its latency query), offline otherwise (may be set in any state: a "
+          "change while paused or playing applies from the next segment or flush)",
           GST_TYPE_MONTAGE_BEAT_MODE, DEFAULT_MODE, rw));
   g_object_class_install_property(
       gobject_class, PROP_SILENCE_THRESHOLD,
       g_param_spec_double(
           "silence-threshold", "Silence threshold",
           "Level in dBFS (RMS over 11.6 ms) under which audio counts as silence and gets "
-          "no beats; also energy 0 in montage-energy (set in NULL or READY; a change while "
-          "playing applies from the next segment or flush; the default is removesilence's "
-          "threshold)",
+          "no beats; also energy 0 in montage-energy (may be set in any state: a change while "
+          "paused or playing applies from the next segment or flush; the default is "
+          "removesilence's threshold)",
           -120.0, -1.0, DEFAULT_SILENCE_THRESHOLD, rw));
   g_object_class_install_property(
       gobject_class, PROP_INTERVAL,
@@ -1671,15 +1671,15 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
           "applies at once, to the interval in progress); also the spacing of the energy "
           "curve in montage-beats, which keeps the value it had at the last segment, "
           "flush or start",
-          10 * GST_MSECOND, G_MAXUINT64, DEFAULT_INTERVAL, rw_playing));
+          10 * GST_MSECOND, G_MAXUINT64, DEFAULT_INTERVAL, rw));
   g_object_class_install_property(
       gobject_class, PROP_LIVE_DELAY,
       g_param_spec_uint64(
           "live-delay", "Live delay",
           "Audio that must follow a beat before it is posted, in nanoseconds; buffers are "
           "held this long so the beat meta lands on the right one (reported as latency, with "
-          "two analysis hops and one input buffer; set in NULL or READY, a change while playing "
-          "applies from the next segment or flush; "
+          "two analysis hops and one input buffer; may be set in any state: a change while "
+          "paused or playing applies from the next segment or flush; "
           "the default gave the best live F-measure on the benchmark's hard set, 100 ms-1 s all "
           "within 0.02)",
           100 * GST_MSECOND, 2 * GST_SECOND, DEFAULT_LIVE_DELAY, rw));
@@ -1690,8 +1690,8 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
           "Slowest tempo the tracker may choose, in beats per minute of the song (stream "
           "time, as bpm: at applied rates other than 1 the audio holds it that many times "
           "faster); below max-bpm. Set a range of less than an octave around a known tempo "
-          "to stop it reading half or twice that tempo (set in NULL or READY; a change while "
-          "playing applies from the next segment or flush)",
+          "to stop it reading half or twice that tempo (may be set in any state: a change "
+          "while paused or playing applies from the next segment or flush)",
           montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
           montage::BeatTracker::kMinBpm, rw));
   g_object_class_install_property(
@@ -1699,8 +1699,8 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
       g_param_spec_double(
           "max-bpm", "Maximum tempo",
           "Fastest tempo the tracker may choose, in beats per minute of the song (stream "
-          "time, as bpm); above min-bpm (set in NULL or READY; a change while playing "
-          "applies from the next segment or flush)",
+          "time, as bpm); above min-bpm (may be set in any state: a change while paused or "
+          "playing applies from the next segment or flush)",
           montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
           montage::BeatTracker::kMaxBpm, rw));
 
