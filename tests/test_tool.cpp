@@ -2913,3 +2913,119 @@ TEST(Tool, SongInMpegTsIsCutOnItsBeatsAndEndsWithTheMontage)
   g_unlink(out.c_str());
   g_unlink(song.c_str());
 }
+
+namespace
+{
+
+/* The application-name tag among the global tags of the file `path`
+ * (GstDiscoverer), or "" when it has none. */
+std::string application_name(const std::string &path)
+{
+  std::string out;
+  GstDiscoverer *disc = gst_discoverer_new(60 * GST_SECOND, nullptr);
+  gchar *uri = gst_filename_to_uri(path.c_str(), nullptr);
+  GstDiscovererInfo *info = disc && uri ? gst_discoverer_discover_uri(disc, uri, nullptr) : nullptr;
+  const GstTagList *tags = info ? gst_discoverer_info_get_tags(info) : nullptr;
+  const gchar *name = nullptr;
+  if (tags && gst_tag_list_peek_string_index(tags, GST_TAG_APPLICATION_NAME, 0, &name))
+    out = name;
+  if (info)
+    gst_discoverer_info_unref(info);
+  g_free(uri);
+  if (disc)
+    g_object_unref(disc);
+  return out;
+}
+
+/* Whether the plan in the JSON file `plan` cuts any segment from `source`. */
+bool plan_uses(const std::string &plan, const std::string &source)
+{
+  const PlanFile p = read_plan(plan);
+  return std::any_of(p.segments.begin(), p.segments.end(), [&](const PlanFile::Seg &s) {
+    return s.source.find(source) != std::string::npos;
+  });
+}
+
+} // namespace
+
+/* A montage written into the clip folder (-o cx/montage.mp4 cx) was taken
+ * as footage by the next run over that folder, analysed and cut into the
+ * new montage without a word. Every montage now carries application-name
+ * "gst-montage" (both render paths, and --live), and a file found in a
+ * folder that carries it is skipped with a line that says so; named itself,
+ * it is a clip. */
+TEST(Tool, EarlierMontageInTheClipFolderIsSkipped)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *tmp = g_dir_make_tmp("montage-tool-earlier-montage-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp;
+  g_free(tmp);
+  ASSERT_EQ(symlink(a.c_str(), (dir + "/clip.webm").c_str()), 0);
+  const std::string first = dir + "/montage.mp4", second = dir + "/montage2.mp4";
+  const std::vector<std::string> small = {"--preview", "--size", "320x240", "-d", "2", "-m", song};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), small.begin(), small.end());
+    return args;
+  };
+  ToolRun r = run_tool(with({"-o", first, dir}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(application_name(first), "gst-montage");
+  /* The timeline path (GES) tags its montage too. */
+  g_setenv("GST_MONTAGE_RENDER_PATH", "timeline", TRUE);
+  const std::string timeline = tmp_path("earlier-montage-timeline.mp4");
+  ToolRun t = run_tool(with({"-v", "-o", timeline, a}));
+  g_unsetenv("GST_MONTAGE_RENDER_PATH");
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_EQ(application_name(timeline), "gst-montage") << t.err;
+  g_unlink(timeline.c_str());
+
+  const std::string plan = tmp_path("earlier-montage.json");
+  ToolRun again = run_tool(with({"--plan-json", plan, "-o", second, dir}));
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.err.find("gst-montage: skipping " + first +
+                           ": a montage made by gst-montage (name it as a clip to use it)\n"),
+            std::string::npos)
+      << again.err;
+  EXPECT_FALSE(plan_uses(plan, "montage.mp4")) << again.err;
+  EXPECT_TRUE(plan_uses(plan, "clip.webm")) << again.err;
+  g_unlink(second.c_str());
+  /* -q leaves the line out; the montage is skipped all the same. */
+  ToolRun quiet = run_tool(with({"-q", "--no-render", "--plan-json", plan, dir}));
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("skipping"), std::string::npos) << quiet.err;
+  EXPECT_FALSE(plan_uses(plan, "montage.mp4")) << quiet.err;
+
+  /* Named itself, it is a clip (and so analysed and cached: a later run
+   * over the folder still skips it). */
+  ToolRun named = run_tool(with({"--no-render", "--plan-json", plan, first}));
+  ASSERT_EQ(named.status, 0) << named.err;
+  EXPECT_EQ(named.err.find("skipping"), std::string::npos) << named.err;
+  EXPECT_TRUE(plan_uses(plan, "montage.mp4")) << named.err;
+  ToolRun cached = run_tool(with({"--no-render", "--plan-json", plan, dir}));
+  ASSERT_EQ(cached.status, 0) << cached.err;
+  EXPECT_NE(cached.err.find("skipping " + first + ": a montage made by gst-montage"),
+            std::string::npos)
+      << cached.err;
+  EXPECT_FALSE(plan_uses(plan, "montage.mp4")) << cached.err;
+
+  /* --live: the same line, from the discovery it makes of every input; and
+   * its mix is tagged too. */
+  ToolRun live = run_tool(with({"--live", "-o", second, dir}));
+  ASSERT_EQ(live.status, 0) << live.err;
+  EXPECT_NE(live.err.find("gst-montage: skipping " + first +
+                          ": a montage made by gst-montage (name it as a clip to use it)\n"),
+            std::string::npos)
+      << live.err;
+  EXPECT_EQ(live.err.find(first + " ->"), std::string::npos) << live.err;
+  EXPECT_EQ(application_name(second), "gst-montage") << live.err;
+  ToolRun live_named = run_tool(with({"--live", "-o", second, first}));
+  EXPECT_EQ(live_named.status, 0) << live_named.err;
+  EXPECT_EQ(live_named.err.find("skipping"), std::string::npos) << live_named.err;
+
+  for (const std::string &f : {first, second, dir + "/clip.webm", plan})
+    g_unlink(f.c_str());
+  g_rmdir(dir.c_str());
+}

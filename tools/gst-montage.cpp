@@ -607,6 +607,7 @@ struct Job {
   std::string path;
   bool is_song = false;
   bool from_dir = false; /* found in a directory named on the command line */
+  bool montage = false;  /* from a directory, and a montage this tool made: skipped */
   bool ok = false;
   bool cached = false;
   GError *error = nullptr;
@@ -669,6 +670,13 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
       job.is_song ? song_analysis_params(g_tempo) : clip_analysis_params(opt_full_decode),
       (bool)opt_verify};
   montage::CacheKind kind = job.is_song ? montage::CacheKind::kSong : montage::CacheKind::kClip;
+  /* An earlier montage kept beside the clips is no footage: skipped before
+   * the cache or the analysis (montage_in_dir()). Named itself, it is. */
+  if (job.from_dir && !job.is_song && made_by_gst_montage(job.path)) {
+    job.montage = true;
+    g_progress->item(index, job.path, 1.0, true);
+    return;
+  }
   std::string key;
   if (cache && g_file_test(job.path.c_str(), G_FILE_TEST_IS_REGULAR))
     key = montage::cache_key(key_input, kind, nullptr);
@@ -1141,7 +1149,10 @@ int cmd_make(int argc, char **argv)
              (job.clip.duration - std::min(job.clip.duration, job.clip.first_frame)) / 1e9, took,
              job.clip.analysis_path.empty() ? "path unknown" : job.clip.analysis_path.c_str());
       g_free(took);
-      if (!job.ok && !job.is_song && song_in_dir(job, song_id))
+      if (job.montage) {
+        if (!opt_quiet)
+          warn("%s", montage_tool::montage_in_dir(job.path).c_str());
+      } else if (!job.ok && !job.is_song && song_in_dir(job, song_id))
         info("  %s is the song (-m), not a clip: it has no video stream", shown(job.path).c_str());
       else if (!job.ok && !job.is_song && !(not_media_in_dir(job) && !opt_verbose))
         warn("skipping %s: %s", shown(job.path).c_str(), job.error->message);

@@ -407,12 +407,16 @@ GstClockTime input_duration(GstDiscoverer *disc, const std::string &path)
  * GStreamer's own words were "Resource not found." and "Could not determine
  * type of stream.". `not_media`, when given, is set to whether the file is
  * no media at all (GST_STREAM_ERROR_TYPE_NOT_FOUND, as the planned path
- * tells a directory's sidecar files). */
+ * tells a directory's sidecar files). `montage`, when given, is set to
+ * whether the file carries the tag of a montage this tool made
+ * (montage::tagged_as_montage(), read from this same discovery). */
 std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
-                     bool *not_media = nullptr)
+                     bool *not_media = nullptr, bool *montage = nullptr)
 {
   if (not_media)
     *not_media = false;
+  if (montage)
+    *montage = false;
   GError *err = nullptr;
   std::string uri;
   if (gst_uri_is_valid(path.c_str())) {
@@ -449,6 +453,8 @@ std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
       why = montage_tool::still_image(path);
     if (!any && why.empty())
       why = video ? "it has no video stream" : "it has no audio stream";
+    if (montage)
+      *montage = montage::tagged_as_montage(gst_discoverer_info_get_tags(info));
   }
   g_clear_error(&err);
   if (info)
@@ -644,11 +650,15 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   std::vector<std::string> clips;
   std::vector<std::string> not_media; /* from directories: said in one line */
   for (const std::string &clip : clip_paths) {
-    bool no_media = false;
+    bool no_media = false, made = false;
     why = montage_tool::empty_file(clip);
     if (why.empty())
-      why = unusable(disc, clip, true, &no_media);
-    if (why.empty()) {
+      why = unusable(disc, clip, true, &no_media, &made);
+    if (why.empty() && made && settings.from_dirs.count(clip)) {
+      /* An earlier montage kept beside the clips: no footage (as planned). */
+      if (!quiet)
+        fprintf(stderr, "gst-montage: %s\n", montage_tool::montage_in_dir(clip).c_str());
+    } else if (why.empty()) {
       clips.push_back(clip);
       const GstClockTime length = input_duration(lengths, clip);
       longest_clip = GST_CLOCK_TIME_IS_VALID(length) && GST_CLOCK_TIME_IS_VALID(longest_clip)
@@ -712,6 +722,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   GstElement *mux = make("mp4mux", live.pipeline, &error);
   GstElement *sink = make("filesink", live.pipeline, &error);
   ok = sel && vconv && enc && parse && vq && mux && sink;
+  montage::tag_as_montage(mux); /* a later run tells it from footage (encoder.h) */
   if (!ok && enc)
     gst_object_unref(enc);
   if (ok) {

@@ -11,9 +11,11 @@
 #include <glib/gstdio.h>
 #include <gst/base/gsttypefindhelper.h>
 #include <gst/gst.h>
+#include <gst/montage/encoder.h>
 #include <gst/pbutils/pbutils.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -96,6 +98,57 @@ inline std::string still_image(const char *path)
 inline std::string still_image(const std::string &path)
 {
   return still_image(path.c_str());
+}
+
+/* Whether `path` is a montage gst-montage rendered: its container's tags
+ * (GstDiscoverer, within 10 s) carry the application name every render sets
+ * (montage::tagged_as_montage(), encoder.h). Only a regular file that opens
+ * with an ISO base media 'ftyp' box (MP4, MOV: the only container the tool
+ * writes) is discovered; any other costs a 12-byte read. False when it
+ * cannot be read or discovered (the analysis then says why). */
+inline bool made_by_gst_montage(const char *path)
+{
+  GStatBuf st;
+  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return false; /* opening a FIFO to read would wait for a writer */
+  FILE *f = g_fopen(path, "rb");
+  if (!f)
+    return false;
+  guint8 head[12];
+  const bool iso =
+      fread(head, 1, sizeof head, f) == sizeof head && memcmp(head + 4, "ftyp", 4) == 0;
+  fclose(f);
+  if (!iso)
+    return false;
+  GstDiscoverer *disc = gst_discoverer_new(10 * GST_SECOND, nullptr);
+  gchar *abs = g_canonicalize_filename(path, nullptr);
+  gchar *uri = g_filename_to_uri(abs, nullptr, nullptr);
+  g_free(abs);
+  bool made = false;
+  if (disc && uri) {
+    if (GstDiscovererInfo *info = gst_discoverer_discover_uri(disc, uri, nullptr)) {
+      made = montage::tagged_as_montage(gst_discoverer_info_get_tags(info));
+      gst_discoverer_info_unref(info);
+    }
+  }
+  g_free(uri);
+  if (disc)
+    g_object_unref(disc);
+  return made;
+}
+inline bool made_by_gst_montage(const std::string &path)
+{
+  return made_by_gst_montage(path.c_str());
+}
+
+/* The line said of a montage the tool made (made_by_gst_montage()) found
+ * in a clip directory, which is skipped: an earlier run's output kept
+ * beside the clips was analysed and cut into the next montage without a
+ * word. A file named itself is a clip all the same. */
+inline std::string montage_in_dir(const std::string &path)
+{
+  return "skipping " + shown(path) +
+         ": a montage made by gst-montage (name it as a clip to use it)";
 }
 
 /* The one line said of the files found in clip directories that are not

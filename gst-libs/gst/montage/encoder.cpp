@@ -190,4 +190,19 @@ GstStructure *h264_encoder_properties(const std::string &factory, bool preview)
   return nullptr;
 }
 
+void tag_as_montage(GstElement *muxer)
+{
+  if (!muxer || !GST_IS_TAG_SETTER(muxer))
+    return;
+  gst_tag_setter_add_tags(GST_TAG_SETTER(muxer), GST_TAG_MERGE_REPLACE, GST_TAG_APPLICATION_NAME,
+                          kMontageApplicationName, NULL);
+}
+
+bool tagged_as_montage(const GstTagList *tags)
+{
+  const gchar *name = nullptr;
+  return tags && gst_tag_list_peek_string_index(tags, GST_TAG_APPLICATION_NAME, 0, &name) &&
+         g_strcmp0(name, kMontageApplicationName) == 0;
+}
+
 } // namespace montage

@@ -46,4 +46,22 @@ std::string pick_h264_encoder(const std::vector<std::string> &candidates, GError
  * encoder offers it. Returns NULL when the factory needs nothing set. */
 GstStructure *h264_encoder_properties(const std::string &factory, bool preview);
 
+/* The GST_TAG_APPLICATION_NAME every montage the library renders (both
+ * render paths, render.h) and the tool's --live mix carry in their
+ * container, so that a later run can tell its own output from footage
+ * (gst-montage-1.0 skips such a file found in a clip folder). */
+constexpr const char *kMontageApplicationName = "gst-montage";
+
+/* Sets application-name = kMontageApplicationName on `muxer` through its
+ * GstTagSetter interface (merge mode REPLACE), before it starts: mp4mux 1.22
+ * writes it into the file's metadata (the ©too atom and the XMP packet), and
+ * qtdemux, and so GstDiscoverer, reads it back as application-name among
+ * the global tags. The tags the streams bring (x264enc's encoder=x264) are
+ * kept beside it. Does nothing when `muxer` is NULL or no tag setter. */
+void tag_as_montage(GstElement *muxer);
+
+/* True when `tags` (a file's global tags, from GstDiscoverer; may be NULL)
+ * hold application-name = kMontageApplicationName: tag_as_montage() made it. */
+bool tagged_as_montage(const GstTagList *tags);
+
 } // namespace montage

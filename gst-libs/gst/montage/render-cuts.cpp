@@ -881,6 +881,7 @@ public:
      * ends on the song's last sample (mp4priming.h). */
     aac_input_ = aac_encoder_keep_end(aenc);
     g_object_set(mux, "movie-timescale", (guint)kAudioRate, NULL);
+    tag_as_montage(mux); /* encoder.h: a later run tells it from footage */
     GstCaps *audio_caps = SongReader::caps();
     g_object_set(video_, "caps", video_caps, "format", GST_FORMAT_TIME, "max-buffers",
                  kEncoderQueue, "block", FALSE, NULL);
