@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <utility>
@@ -1189,15 +1190,19 @@ TEST(PlannerRepeats, OnlyOneClipRunsForwardsAndIsSaidSo)
 
 TEST(PlannerRepeats, NoSliverAfterASegmentCutEarly)
 {
-  /* 1 s segments (2 beats at 120 BPM), 0.6 s minimum gap. The short clips'
-   * shots hold 1 beat but not 2, so their fresh footage is cut early, after
-   * 1 beat; the other half-second must join the next segment rather than
-   * make a segment under the minimum gap on its own. */
+  /* 1.5 s segments (3 beats at 120 BPM), 0.6 s minimum gap. The short
+   * clips' shots hold 2 beats but not 3, so their fresh footage is cut
+   * early, after 2 beats; the other half-second must join the next segment
+   * rather than make a segment under the minimum gap on its own. (Shots
+   * that held 1 beat of 2 made the case before a cut early had to keep the
+   * minimum gap, PlannerMinGap below.) */
   SongAnalysis song = make_song(120, 0.0, 30.0);
   std::vector<ClipAnalysis> clips{make_clip("long.mp4", {80.0}),
-                                  make_clip("a.mp4", {0.8, 0.8, 0.8}),
-                                  make_clip("b.mp4", {0.8, 0.8, 0.8})};
+                                  make_clip("a.mp4", {1.2, 1.2, 1.2}),
+                                  make_clip("b.mp4", {1.2, 1.2, 1.2})};
   PlanSettings settings = two_beats();
+  settings.style.pacing.beats_per_cut_medium = 3;
+  settings.style.pacing.beats_per_cut_high = 3;
   settings.style.pacing.min_gap = secs(0.6);
   PlanResult r = plan_montage_explained(song, clips, settings);
   check_plan(r.plan, song, clips);
@@ -1873,4 +1878,79 @@ TEST(PlannerRepeats, NoSliverBeforeTheEndAfterAnOffBeatCut)
   EXPECT_EQ(a.duration, frame_time(82, 30, 1));
   EXPECT_EQ(b.duration, secs(13.0) - frame_time(225 + 82, 30, 1));
   EXPECT_TRUE(has_note_kind(r.plan, note_kind::kOffBeat));
+}
+
+/* A new-user trial with --style calm (min-gap 1.0 s): once the long shots'
+ * unused footage ran out, the only unused footage left was in short shots,
+ * and the planner cut it into one-beat pieces (0.43-0.47 s) rather than show
+ * a long shot again: the edit ended on a run of flashes, and no note said
+ * that min-gap was broken. Tried tier by tier down to one beat, unused
+ * footage won over the segment's length even below min-gap. Now min-gap is
+ * a floor wherever any shot, footage seen before included, holds it: here
+ * the long shots are reused (said in the reuse note), and the clip of short
+ * shots, which could only give segments under min-gap, is said unused. */
+TEST(PlannerMinGap, FootageSeenBeforeRatherThanSegmentsUnderMinGap)
+{
+  SongAnalysis song = make_song(130, 0.0, 40.0); /* 0.46 s beats */
+  std::vector<ClipAnalysis> clips{make_clip("a.mp4", {6.0, 6.0}), make_clip("b.mp4", {6.0, 6.0}),
+                                  /* one beat fits, two (0.92 s) do not */
+                                  make_clip("short.mp4", std::vector<double>(40, 0.9))};
+  Style calm;
+  GError *error = nullptr;
+  ASSERT_TRUE(load_style("calm", calm, &error)) << (error ? error->message : "");
+  for (guint64 seed = 0; seed < 3; seed++) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    PlanSettings settings;
+    settings.style = calm;
+    settings.seed = seed;
+    PlanResult r = plan_montage_explained(song, clips, settings);
+    check_plan(r.plan, song, clips, calm.pacing.max_hold);
+    const auto &segs = r.plan.segments;
+    for (std::size_t i = 0; i < segs.size(); i++)
+      EXPECT_GE(segs[i].duration, calm.pacing.min_gap)
+          << "segment " << i << " at " << segs[i].start << " ns";
+    EXPECT_GT(r.reused, 0u) << "24 s of footage under 40 s of music";
+    EXPECT_TRUE(has_note_kind(r.plan, note_kind::kFootageReused));
+    EXPECT_FALSE(has_note_kind(r.plan, note_kind::kUnderMinGap));
+    EXPECT_TRUE(any_note_contains(r.plan, "'/videos/short.mp4' is not used"));
+  }
+}
+
+/* Where no shot can hold min-gap at all, segments under it remain (one beat
+ * each here), and a warning note says so plainly, naming them. */
+TEST(PlannerMinGap, SegmentsUnderMinGapAreNamedInANote)
+{
+  SongAnalysis song = make_song(130, 0.0, 12.0);
+  std::vector<ClipAnalysis> clips{make_clip("a.mp4", std::vector<double>(20, 0.9)),
+                                  make_clip("b.mp4", std::vector<double>(20, 0.9))};
+  PlanSettings settings;
+  GError *error = nullptr;
+  ASSERT_TRUE(load_style("calm", settings.style, &error)) << (error ? error->message : "");
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips, settings.style.pacing.max_hold);
+  std::size_t under = 0;
+  for (const Segment &s : r.plan.segments)
+    under += s.duration < settings.style.pacing.min_gap;
+  ASSERT_GT(under, 0u);
+  const PlanNote *note = find_note(r.plan, note_kind::kUnderMinGap);
+  ASSERT_NE(note, nullptr);
+  SCOPED_TRACE(note->text);
+  EXPECT_EQ(note->severity, NoteSeverity::kWarning);
+  EXPECT_EQ(note->text.find(std::to_string(under) + " of " +
+                            std::to_string(r.plan.segments.size()) +
+                            " segments are shorter than the style's min-gap (1.00 s)"),
+            0u);
+  EXPECT_NE(note->text.find("no shot, even with footage seen before, could hold"),
+            std::string::npos);
+  /* the first short segment is named with its start and length */
+  for (std::size_t i = 0; i < r.plan.segments.size(); i++) {
+    const Segment &s = r.plan.segments[i];
+    if (s.duration >= settings.style.pacing.min_gap)
+      continue;
+    char named[64];
+    std::snprintf(named, sizeof named, "segments %zu (%.2f s, %.2f s long)", i,
+                  (double)s.start / GST_SECOND, (double)s.duration / GST_SECOND);
+    EXPECT_NE(note->text.find(named), std::string::npos) << named;
+    break;
+  }
 }

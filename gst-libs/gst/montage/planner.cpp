@@ -348,6 +348,17 @@ SelectionSettings selection_settings(const PlanSettings &settings)
 
 constexpr double kViolation = 1000.0; /* pacing cost of breaking min gap or max hold */
 
+/* Why a segment of the plan is shorter than the style's min_gap. */
+enum class ShortCause {
+  kNone,    /* it is not */
+  kFootage, /* no shot could hold min_gap there (nor the time to the next beat, off the beat) */
+  kCuts,    /* the cuts around it leave no longer segment: a stretch's cuts, the edit's end,
+               the rest of a segment cut off the beat */
+};
+
+/* How many segments the under-min-gap note names one by one, per cause. */
+constexpr std::size_t kNamedShortSegments = 12;
+
 class Planner
 {
 public:
@@ -378,6 +389,8 @@ private:
   double segment_cost(std::size_t i, std::size_t j) const;
   std::optional<Choice> choose(const FeaturePoint &target, GstClockTime d, const Tier &tier);
   GstClockTime longest_room(bool fresh) const;
+  void note_under_min_gap(const std::vector<ShortCause> &cause);
+  void note_clips_under_min_gap();
   GstClockTime t(guint64 frame) const { return frame_time(frame, fps_n_, fps_d_); }
   bool whole_song() const { return !end_beat_valid_; }
 
@@ -1025,6 +1038,73 @@ GstClockTime Planner::longest_room(bool fresh) const
   return longest;
 }
 
+/* The warning note (note_kind::kUnderMinGap) on the segments shorter than
+ * the style's min_gap: how many, why (ShortCause), and which (index into
+ * Plan::segments, start and length; the first kNamedShortSegments of each
+ * cause, then how many more). None when every segment keeps it. */
+void Planner::note_under_min_gap(const std::vector<ShortCause> &cause)
+{
+  Plan &plan = result_.plan;
+  std::string named[2]; /* per cause: kFootage, kCuts */
+  std::size_t count[2] = {0, 0};
+  for (std::size_t i = 0; i < plan.segments.size(); i++) {
+    const Segment &seg = plan.segments[i];
+    if (seg.duration >= style_.pacing.min_gap)
+      continue; /* a piece joined to a later one may have grown past it */
+    const int k = cause[i] == ShortCause::kCuts ? 1 : 0;
+    if (count[k]++ >= kNamedShortSegments)
+      continue;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%zu (%.2f s, %.2f s long)", named[k].empty() ? "" : ", ", i,
+                  (double)seg.start / GST_SECOND, (double)seg.duration / GST_SECOND);
+    named[k] += buf;
+  }
+  const std::size_t total = count[0] + count[1];
+  if (total == 0)
+    return;
+  std::string text = std::to_string(total) + " of " + std::to_string(plan.segments.size()) +
+                     (total == 1 ? " segments is" : " segments are") +
+                     " shorter than the style's min-gap (" + seconds(style_.pacing.min_gap) + ")";
+  const char *why[2] = {
+      " because no shot, even with footage seen before, could hold a segment that long there",
+      " because the cuts around them (a stretch without beats, the edit's end, a cut off the "
+      "beat) leave no longer segment"};
+  for (int k = 0; k < 2; k++) {
+    if (count[k] == 0)
+      continue;
+    text += k == 0 || count[0] == 0 ? ": " : "; ";
+    text +=
+        std::to_string(count[k]) + why[k] + " (segment" + (count[k] == 1 ? " " : "s ") + named[k];
+    if (count[k] > kNamedShortSegments)
+      text += " and " + std::to_string(count[k] - kNamedShortSegments) + " more";
+    text += ")";
+  }
+  text += count[0] > 0 ? ". Add clips with longer shots." : ".";
+  add_note(plan, NoteSeverity::kWarning, note_kind::kUnderMinGap, std::move(text));
+}
+
+/* A clip left out of the plan because none of its shots holds min_gap (they
+ * hold one beat, so prepare_clips() kept it, but the planner takes a
+ * segment under min_gap only where no shot holds min_gap) would be dropped
+ * without a word: a clip-unused note says so. */
+void Planner::note_clips_under_min_gap()
+{
+  for (const ClipState &cs : states_) {
+    bool shown = false;
+    for (const Segment &seg : result_.plan.segments)
+      shown |= seg.clip == cs.index;
+    GstClockTime longest = 0;
+    for (const ShotState &ss : cs.shots)
+      longest = std::max(longest, ss.usable());
+    if (shown || longest >= style_.pacing.min_gap)
+      continue;
+    add_note(result_.plan, NoteSeverity::kWarning, note_kind::kClipUnused,
+             "Clip '" + clips_[cs.index].path + "' is not used: its longest shot holds " +
+                 seconds(longest) + ", less than the style's min-gap (" +
+                 seconds(style_.pacing.min_gap) + "), and other clips held every segment.");
+  }
+}
+
 PlanResult Planner::run()
 {
   check_input();
@@ -1051,6 +1131,8 @@ PlanResult Planner::run()
   std::size_t reused_instead =
       0; /* reuse of another clip while the previous one had fresh footage */
   GstClockTime first_reuse = GST_CLOCK_TIME_NONE, first_same_clip = GST_CLOCK_TIME_NONE;
+  /* Per segment of the plan: why it is shorter than min_gap, where it is. */
+  std::vector<ShortCause> short_cause;
 
   while (cur.frame < end_frame_) {
     while (nodes_[path_[step]].frame <= cur.frame)
@@ -1068,21 +1150,39 @@ PlanResult Planner::run()
     const FeaturePoint target = target_point(style_.target, music);
 
     /* Tier by tier (another clip first, unused footage before reuse), the
-     * paced end first, then earlier beats. */
+     * paced end first, then earlier beats; first only the lengths that keep
+     * the style's min_gap, in every tier, then the shorter ones. Unused
+     * footage wins over length only down to min_gap: tried tier by tier
+     * down to one beat, a calm edit whose unused footage was all in short
+     * shots ended on a run of one-beat flashes (0.43-0.47 s under a 1.0 s
+     * min_gap) where footage seen before, or another shot of the previous
+     * clip, held the paced length. */
     std::optional<Choice> choice;
     std::size_t picked = planned;
-    for (const Tier &tier : kTiers) {
-      for (std::size_t e = planned; e > cur_node && !choice; e--) {
-        choice = choose(target, t(nodes_[e].frame) - start, tier);
-        picked = e;
+    bool short_try = false; /* the choice is under min_gap */
+    for (bool keep_gap : {true, false}) {
+      for (const Tier &tier : kTiers) {
+        for (std::size_t e = planned; e > cur_node && !choice; e--) {
+          const GstClockTime d = t(nodes_[e].frame) - start;
+          if ((d >= style_.pacing.min_gap) != keep_gap)
+            continue;
+          choice = choose(target, d, tier);
+          picked = e;
+        }
+        if (choice)
+          break;
       }
-      if (choice)
+      if (choice) {
+        short_try = !keep_gap;
         break;
+      }
     }
     Node end;
+    bool off = false; /* cut off the beat */
     if (choice) {
       end = nodes_[picked];
     } else {
+      off = true;
       /* No shot holds even the time to the next beat: cut off the beat, at
        * the longest length some shot holds (fresh footage first). */
       for (bool fresh : {true, false}) {
@@ -1207,6 +1307,12 @@ PlanResult Planner::run()
       prev_clip_ = (std::ptrdiff_t)choice->clip;
       prev_out_ = seg.inpoint + seg.duration;
       prev_length_ = seg.duration;
+      ShortCause cause = ShortCause::kNone;
+      if (seg.duration < style_.pacing.min_gap)
+        cause = off || (short_try && t(nodes_[planned].frame) - start >= style_.pacing.min_gap)
+                    ? ShortCause::kFootage
+                    : ShortCause::kCuts;
+      short_cause.push_back(cause);
       plan.segments.push_back(seg);
       result_.decisions.push_back(why);
     }
@@ -1314,6 +1420,8 @@ PlanResult Planner::run()
              "Segments that go back in the shot before them, because no other footage "
              "could hold them: " +
                  std::to_string(backwards) + ". Add clips or shorten the edit.");
+  note_under_min_gap(short_cause);
+  note_clips_under_min_gap();
   return std::move(result_);
 }
 

@@ -36,7 +36,12 @@
  *   jump cut, variety, match cut, in-point, fit and seeded jitter. No clip
  *   follows itself while another clip can hold the segment, even with
  *   footage seen before; otherwise footage is not shown twice while unused
- *   footage that fits exists, and reuse is reported, never hidden. A shot
+ *   footage that fits exists, and reuse is reported, never hidden.
+ * - The style's min_gap is a floor: a segment is cut early for lack of a
+ *   longer shot (unused footage before footage seen before) only down to
+ *   min_gap, and under it only where no shot, footage seen before included,
+ *   holds min_gap there, or where the cuts around it leave no room (a
+ *   stretch's cuts, the edit's end); a note names every such segment. A shot
  *   runs forwards across the edit; the same shot twice in a row continues
  *   from where it stopped (joined into one segment where it carries on
  *   exactly, while the joined segment stays within the maximum hold; past
@@ -72,8 +77,9 @@ public:
  * above, or leaves out input it was given. */
 namespace note_kind
 {
-/* warning: a clip is not used (no shots, or none one beat long); the
- * sentence quotes its path. */
+/* warning: a clip is not used (no shots, or none one beat long, or none
+ * as long as the style's min_gap while other clips held every segment);
+ * the sentence quotes its path. */
 inline constexpr char kClipUnused[] = "clip-unused";
 /* info: a clip's footage past the length its file states is left out
  * (PlanSettings::within_stated_length); the sentence quotes its path. */
@@ -112,6 +118,12 @@ inline constexpr char kCutsJoined[] = "cuts-joined";
 inline constexpr char kMaxHoldCuts[] = "max-hold-cuts";
 /* warning: segments step back in the shot shown just before them. */
 inline constexpr char kShotBackwards[] = "shot-backwards";
+/* warning: segments shorter than the style's min_gap, where no shot (footage
+ * seen before included) could hold min_gap, or where the cuts around them
+ * (a stretch's, the edit's end, a cut off the beat) leave no longer
+ * segment; the sentence names them (index in Plan::segments, start,
+ * length). */
+inline constexpr char kUnderMinGap[] = "under-min-gap";
 } // namespace note_kind
 
 /* How much silence may end a song (SongAnalysis::duration -
@@ -251,7 +263,13 @@ struct PlanResult {
  *        another shot (footage seen before if need be), else it stays a
  *        segment of its own, cut on its beat, and a note counts these;
  *      - reused = true where the footage overlaps an earlier segment's;
+ *      - no segment is shorter than style.pacing.min_gap where any shot,
+ *        footage seen before included, holds min_gap from its start (the
+ *        next planned cuts permitting); one that is, is named in a note
+ *        (note_kind::kUnderMinGap), and a clip left unused because none of
+ *        its shots holds min_gap is said unused (note_kind::kClipUnused);
  *      - Plan::notes lists unused clips, reuse, shortened and off-beat cuts,
+ *        segments under min_gap,
  *        stretches without beats cut off the beat, a silent tail the edit
  *        ends before or runs into,
  *        the same clip twice in a row, joined cuts, cuts kept to honour
