@@ -2570,3 +2570,122 @@ TEST(RenderCuts, SongEndingWithinAFewSamplesOfTheEditIsNotAGap)
     g_unlink(songf.c_str());
   }
 }
+
+/* The picture of a 4:3 clip in `luma` (GRAY8, 320x180, between borders
+ * that the render paths make 16 and videoscale 0) averaged over 8x8
+ * blocks: 28x22 values from x = 48 to 272, which a picture scaled by
+ * another scaler (a pixel off, other filter taps) and coding noise move
+ * far less than a frame's motion does. */
+std::vector<guint8> blocks_8x8(const std::vector<guint8> &luma)
+{
+  std::vector<guint8> out;
+  if (luma.size() != 320 * 180)
+    return out;
+  for (int by = 0; by < 22; by++)
+    for (int bx = 6; bx < 34; bx++) {
+      int sum = 0;
+      for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 8; x++)
+          sum += luma[(by * 8 + y) * 320 + bx * 8 + x];
+      out.push_back((guint8)((sum + 32) / 64));
+    }
+  return out;
+}
+
+/* Megamind.avi holds Xvid's packed B-frames (a P-frame and the B-frame
+ * before it in one AVI chunk): avdec_mpeg4 stamps every P-frame with the
+ * B-frame before it (frames 3 and 4 both at 0.1251 s), and after an
+ * accurate seek to a P-frame's time the decoder dropped that frame as
+ * ending at the segment's start, so a segment from a P-frame began on the
+ * frame after it, along both paths (a new user's trial: in-point frame 4,
+ * output showing frame 5 twice). Segments here at the clip's own rate
+ * (2997/125 fps, as its caps and analysis state, one output frame per
+ * source frame, in-points on that grid as the planner puts them) from P-frames 160, 4, 104
+ * and 7, I-frame 154 and B-frame 8, each reached by a seek: each one's first
+ * output frame must be nearer to the source's in-point frame (decoded from
+ * the start, scaled alike) than to the frames before and after it. Before,
+ * the four P-frame segments began on the frame after. */
+TEST(RenderPaths, PackedBFramesSegmentBeginsOnItsInPointsFrame)
+{
+  const std::string path = montage_test::media_path("Megamind.avi");
+  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR))
+    GTEST_SKIP() << "Megamind.avi not fetched (scripts/fetch-media.sh)";
+  Fixture f;
+  ASSERT_TRUE(f.make_song("packed-"));
+  montage::ClipAnalysis clip;
+  clip.path = path;
+  clip.uri = montage_test::uri_of(path);
+  clip.fps_n = 2997;
+  clip.fps_d = 125;
+  clip.duration = 11200 * GST_MSECOND;
+  montage::shots_from_cuts(clip);
+
+  const std::vector<guint64> inpoints = {160, 4, 104, 7, 154, 8};
+  constexpr guint64 kLength = 6; /* output frames per segment */
+  montage::Plan plan;
+  plan.fps_n = 2997;
+  plan.fps_d = 125;
+  for (size_t i = 0; i < inpoints.size(); i++) {
+    montage::Segment seg;
+    seg.start = montage::frame_time(i * kLength, 2997, 125);
+    seg.duration = montage::frame_time((i + 1) * kLength, 2997, 125) - seg.start;
+    seg.inpoint = montage::frame_time(inpoints[i], 2997, 125);
+    seg.beat_time = seg.start;
+    plan.segments.push_back(seg);
+  }
+  plan.duration = montage::frame_time(inpoints.size() * kLength, 2997, 125);
+
+  for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    const bool cuts = p == montage::RenderPath::kCuts;
+    SCOPED_TRACE(cuts ? "cuts" : "timeline");
+    /* The source's frames 0 to 169 as this path renders them decoding on
+     * from the start, where every frame is numbered as the clip's analysis
+     * numbers it (no seek): output frame j shows frame j, scaled and coded
+     * as the segments are (the two paths scale a little differently). */
+    std::vector<std::vector<guint8>> source;
+    {
+      montage::Plan whole;
+      whole.fps_n = 2997;
+      whole.fps_d = 125;
+      montage::Segment seg;
+      seg.duration = montage::frame_time(170, 2997, 125);
+      seg.beat_time = 0;
+      whole.segments.push_back(seg);
+      whole.duration = seg.duration;
+      const std::string out = tmp_file("montage-render-packed-whole.mp4");
+      montage::RenderSettings settings = Fixture::preview(p, out);
+      montage::RenderResult result;
+      GError *err = nullptr;
+      ASSERT_TRUE(montage::render_plan(whole, f.song, {clip}, settings, &result, &err))
+          << (err ? err->message : "");
+      source = decode_frames(out);
+      g_unlink(out.c_str());
+    }
+    ASSERT_EQ(source.size(), 170u);
+    const std::string out = tmp_file("montage-render-packed.mp4");
+    montage::RenderSettings settings = Fixture::preview(p, out);
+    montage::RenderResult result;
+    GError *err = nullptr;
+    EXPECT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+        << (err ? err->message : "");
+    g_clear_error(&err);
+    const auto decoded = decode_frames(out);
+    g_unlink(out.c_str());
+    ASSERT_EQ(decoded.size(), inpoints.size() * kLength);
+    for (size_t i = 0; i < inpoints.size(); i++) {
+      const guint64 k = inpoints[i];
+      const auto &first = decoded[i * kLength];
+      int nearest = -1;
+      double best = 1e9;
+      for (int o = -1; o <= 1; o++) {
+        const double d = mean_abs_diff(blocks_8x8(first), blocks_8x8(source[k + o]));
+        if (d < best) {
+          best = d;
+          nearest = o;
+        }
+      }
+      EXPECT_EQ(nearest, 0) << "segment from frame " << k << " begins on frame " << k + nearest
+                            << " (difference " << best << ")";
+    }
+  }
+}

@@ -496,15 +496,18 @@ private:
   }
 
   /* "deep-element-added" of the pipeline: records what enters the (first)
-   * video decoder, whose frames clipped_off() judges by it. */
+   * video decoder, whose frames clipped_off() judges by it, and puts its
+   * frames of packed B-frames where they belong (guard_packed_b_frames()). */
   static void on_element(GstBin *, GstBin *, GstElement *element, gpointer user_data)
   {
     auto *self = static_cast<ClipDecoder *>(user_data);
     if (!GST_IS_VIDEO_DECODER(element))
       return;
     std::lock_guard<std::mutex> hold(self->input_lock_);
-    if (!self->input_)
+    if (!self->input_) {
       self->input_ = watch_decoder_input(element);
+      guard_packed_b_frames(element);
+    }
   }
 
   std::shared_ptr<DecoderInput> decoder_input()

@@ -114,6 +114,43 @@ private:
  * for as long as the pad lives. */
 std::shared_ptr<DecoderInput> watch_decoder_input(GstElement *decoder);
 
+/* How many frames (at the rate of the decoder's input caps) earlier than
+ * its segment's start a packed-B-frame guard lets a decoder give frames. */
+constexpr guint64 kPackedBFramesLead = 2;
+
+/* Puts the frames `decoder` (a GstVideoDecoder) gives of an MPEG-4 Part 2
+ * stream that may hold B-frames (video/mpeg mpegversion=4, video/x-divx,
+ * video/x-xvid; not profile "simple") where they belong, and keeps the
+ * frame of its segment's start; for any other stream it does nothing.
+ * Install it on every video decoder of a render, before any other probe on
+ * the decoder's pads (the frames and segment those see are then the real
+ * ones). Pad probes on the decoder's sink and source pads, which own their
+ * state; any thread.
+ *
+ * Why: Xvid and DivX write B-frames "packed" into AVI (a P-frame and the
+ * B-frame before it in one chunk, an empty 7-byte frame after). avidemux
+ * stamps only the keyframes' PTS, mpeg4videoparse splits a packed chunk into
+ * two frames, the second stamped one frame after the first, which is also
+ * the next chunk's time, and GstVideoDecoder (1.22) gives each decoded frame
+ * the oldest DTS it holds: with the two alike and the empty frame's time
+ * never given, every P-frame comes out stamped with the B-frame before it
+ * (Megamind.avi at 23.976 fps: frames 3 and 4 both 0.1251 s, then frame 5
+ * 0.2085 s). Decoding on, FramePlacer puts it one frame later. After a
+ * FLUSH | ACCURATE seek to a P-frame's time T, though, the decoder clips to
+ * its segment: the P-frame, stamped a frame before T and ending at T, was
+ * dropped before anyone could place it, and the segment began on the frame
+ * after its in-point along both render paths (and ges-launch-1.0); a seek
+ * to a B- or I-frame kept it. Now the segment entering the decoder starts
+ * kPackedBFramesLead frames earlier (its stream and running times kept), so
+ * that the frames before T come out; on the source pad FramePlacer places
+ * every frame (frameplacer-private.h: a frame stamped like the one before
+ * goes a frame after it, one given again is dropped), each frame is then
+ * clipped to the segment asked for as the decoder would have (dropped when
+ * it ends by its start, clipped when it straddles it), and the segment
+ * event goes on as it was asked for. A stream stamped in order (unpacked,
+ * or from another container) comes out as before. */
+void guard_packed_b_frames(GstElement *decoder);
+
 /* How much of decoded frame `buf` its decoder clipped off at the start of
  * `seg`, the segment it came out in, ns: for a frame whose PTS is the
  * segment's start, how long before that start the frame itself starts

@@ -2,6 +2,7 @@
 #include <gst/montage/render.h>
 
 #include <gst/montage/encoder.h>
+#include <gst/montage/frameplacer-private.h>
 #include <gst/montage/mp4priming.h>
 #include <gst/montage/render-private.h>
 
@@ -146,6 +147,254 @@ std::shared_ptr<DecoderInput> watch_decoder_input(GstElement *decoder)
       [](gpointer p) { delete static_cast<std::shared_ptr<DecoderInput> *>(p); });
   gst_object_unref(pad);
   return input;
+}
+
+namespace
+{
+
+/* The state of one decoder's packed-B-frame guard (guard_packed_b_frames()). */
+struct PackedBFrames {
+  std::mutex lock;
+  bool active = false;                /* the input caps are MPEG-4 Part 2 with B-frames */
+  GstClockTime frame = 0;             /* one frame at the input caps' rate */
+  guint32 moved = GST_SEQNUM_INVALID; /* the segment made earlier last */
+  GstSegment asked;                   /* what it was before */
+  GstSegment out;                     /* the segment the frames are clipped to */
+  FramePlacer placer;
+  std::deque<GstBuffer *> held; /* what placer holds, in order */
+  GThread *pusher = nullptr;    /* the thread pushing released frames */
+  ~PackedBFrames()
+  {
+    for (GstBuffer *b : held)
+      gst_buffer_unref(b);
+  }
+};
+
+/* MPEG-4 Part 2 that may hold B-frames (the Simple profile has none). */
+bool may_pack_b_frames(GstCaps *caps)
+{
+  if (!caps || gst_caps_get_size(caps) == 0)
+    return false;
+  const GstStructure *s = gst_caps_get_structure(caps, 0);
+  gint version = 0;
+  gboolean system = FALSE;
+  const bool mpeg4 = (gst_structure_has_name(s, "video/mpeg") &&
+                      gst_structure_get_int(s, "mpegversion", &version) && version == 4 &&
+                      !(gst_structure_get_boolean(s, "systemstream", &system) && system)) ||
+                     gst_structure_has_name(s, "video/x-divx") ||
+                     gst_structure_has_name(s, "video/x-xvid");
+  return mpeg4 && g_strcmp0(gst_structure_get_string(s, "profile"), "simple") != 0;
+}
+
+/* Clips `buf` (placed at `at`) to `seg` as GstVideoDecoder does: NULL (and
+ * `buf` unreffed) when it lies outside, else `buf` stamped at `at`, or at
+ * the segment's start with what is left of it when it straddles that. */
+GstBuffer *place_and_clip(GstBuffer *buf, GstClockTime at, const GstSegment &seg)
+{
+  const GstClockTime dur = GST_BUFFER_DURATION(buf);
+  guint64 cstart = at, cstop = GST_CLOCK_TIME_NONE;
+  if (seg.format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(at) &&
+      !gst_segment_clip(&seg, GST_FORMAT_TIME, at,
+                        GST_CLOCK_TIME_IS_VALID(dur) ? at + dur : GST_CLOCK_TIME_NONE, &cstart,
+                        &cstop)) {
+    gst_buffer_unref(buf);
+    return nullptr;
+  }
+  if (cstart == GST_BUFFER_PTS(buf) &&
+      (!GST_CLOCK_TIME_IS_VALID(dur) || !GST_CLOCK_TIME_IS_VALID(cstop) || cstop - cstart == dur))
+    return buf;
+  buf = gst_buffer_make_writable(buf);
+  GST_BUFFER_PTS(buf) = cstart;
+  if (GST_CLOCK_TIME_IS_VALID(dur) && GST_CLOCK_TIME_IS_VALID(cstop))
+    GST_BUFFER_DURATION(buf) = cstop - cstart;
+  return buf;
+}
+
+/* Decides the frames `g` holds by the next frame's stamp `next`
+ * (GST_CLOCK_TIME_NONE: the end): the kept ones, placed and clipped, are
+ * returned in order for the caller to push, the others unreffed. Called
+ * with g.lock held. */
+std::deque<GstBuffer *> settle_held(PackedBFrames &g, GstClockTime next)
+{
+  std::deque<GstBuffer *> out;
+  const FramePlacer::Settled settled = g.placer.settle(next);
+  for (size_t i = 0; i < g.held.size(); i++) {
+    GstBuffer *b = g.held[i];
+    if (i >= settled.kept) {
+      GST_DEBUG("packed B-frames: frame stamped %" GST_TIME_FORMAT " given again, dropped",
+                GST_TIME_ARGS(GST_BUFFER_PTS(b)));
+      gst_buffer_unref(b);
+      continue;
+    }
+    g.placer.took(settled.at(i), GST_BUFFER_PTS(b));
+    GST_LOG("packed B-frames: frame stamped %" GST_TIME_FORMAT " placed at %" GST_TIME_FORMAT,
+            GST_TIME_ARGS(GST_BUFFER_PTS(b)), GST_TIME_ARGS(settled.at(i)));
+    if (GstBuffer *kept = place_and_clip(b, settled.at(i), g.out))
+      out.push_back(kept);
+  }
+  g.held.clear();
+  return out;
+}
+
+void push_released(GstPad *pad, PackedBFrames &g, std::deque<GstBuffer *> &&released)
+{
+  for (GstBuffer *b : released) {
+    g.pusher = g_thread_self();
+    gst_pad_push(pad, b);
+    g.pusher = nullptr;
+  }
+}
+
+void forget_held(PackedBFrames &g)
+{
+  for (GstBuffer *b : g.held)
+    gst_buffer_unref(b);
+  g.held.clear();
+  g.placer.reset();
+}
+
+GstPadProbeReturn packed_sink_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto &g = **static_cast<std::shared_ptr<PackedBFrames> *>(data);
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  std::lock_guard<std::mutex> hold(g.lock);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    GstCaps *caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    g.active = may_pack_b_frames(caps);
+    g.frame = caps_frame_duration(caps);
+    return GST_PAD_PROBE_OK;
+  }
+  if (GST_EVENT_TYPE(event) != GST_EVENT_SEGMENT || !g.active || g.frame == 0)
+    return GST_PAD_PROBE_OK;
+  const GstSegment *seg = nullptr;
+  gst_event_parse_segment(event, &seg);
+  const GstClockTime lead = kPackedBFramesLead * g.frame;
+  if (seg->format != GST_FORMAT_TIME || seg->rate <= 0 || seg->start < lead || seg->time < lead ||
+      seg->position != seg->start)
+    return GST_PAD_PROBE_OK;
+  gst_segment_copy_into(seg, &g.asked);
+  GstSegment earlier;
+  gst_segment_copy_into(seg, &earlier);
+  earlier.start = earlier.position = seg->start - lead;
+  earlier.time = seg->time - lead;
+  /* The running time of every frame stays what it was. */
+  earlier.base = seg->base >= lead ? seg->base - lead : 0;
+  g.moved = gst_event_get_seqnum(event);
+  GST_DEBUG("packed B-frames: segment from %" GST_TIME_FORMAT " opened at %" GST_TIME_FORMAT,
+            GST_TIME_ARGS(seg->start), GST_TIME_ARGS(earlier.start));
+  GstEvent *moved = gst_event_new_segment(&earlier);
+  gst_event_set_seqnum(moved, g.moved);
+  gst_event_unref(event);
+  GST_PAD_PROBE_INFO_DATA(info) = moved;
+  return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto &g = **static_cast<std::shared_ptr<PackedBFrames> *>(data);
+  if (info->type & (GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH)) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    std::deque<GstBuffer *> released;
+    {
+      std::lock_guard<std::mutex> hold(g.lock);
+      switch (GST_EVENT_TYPE(event)) {
+      case GST_EVENT_FLUSH_STOP:
+      case GST_EVENT_STREAM_START:
+        forget_held(g);
+        break;
+      case GST_EVENT_SEGMENT: {
+        /* Frames of the segment before it (none after a flush), then a new
+         * timeline. */
+        released = settle_held(g, GST_CLOCK_TIME_NONE);
+        g.placer.reset();
+        GstSegment seg;
+        gst_event_copy_segment(event, &seg);
+        if (GST_SEQNUM_INVALID != g.moved && gst_event_get_seqnum(event) == g.moved &&
+            g.asked.start > seg.start) {
+          gst_segment_copy_into(&g.asked, &g.out);
+          GstEvent *asked = gst_event_new_segment(&g.asked);
+          gst_event_set_seqnum(asked, g.moved);
+          gst_event_unref(event);
+          GST_PAD_PROBE_INFO_DATA(info) = asked;
+        } else {
+          gst_segment_copy_into(&seg, &g.out);
+        }
+        break;
+      }
+      case GST_EVENT_EOS:
+      case GST_EVENT_SEGMENT_DONE:
+      case GST_EVENT_GAP:
+        released = settle_held(g, GST_CLOCK_TIME_NONE);
+        break;
+      default:
+        break;
+      }
+    }
+    push_released(pad, g, std::move(released));
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  std::deque<GstBuffer *> released;
+  GstPadProbeReturn ret = GST_PAD_PROBE_OK;
+  {
+    std::lock_guard<std::mutex> hold(g.lock);
+    if (!buf || !g.active || g.pusher == g_thread_self() || g.out.format != GST_FORMAT_TIME ||
+        g.out.rate <= 0)
+      return GST_PAD_PROBE_OK;
+    const GstClockTime t = GST_BUFFER_PTS(buf);
+    const GstClockTime step =
+        GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : g.frame;
+    if (g.placer.settles(t))
+      released = settle_held(g, t);
+    const FramePlacer::Placement placed = g.placer.judge(t, step);
+    switch (placed.verdict) {
+    case FramePlacer::Verdict::kSkip:
+      ret = GST_PAD_PROBE_DROP;
+      break;
+    case FramePlacer::Verdict::kHold:
+      g.placer.hold(placed.at, t, step);
+      g.held.push_back(gst_buffer_ref(buf));
+      ret = GST_PAD_PROBE_DROP;
+      break;
+    case FramePlacer::Verdict::kKeep:
+      g.placer.took(placed.at, t);
+      if (GstBuffer *kept = place_and_clip(gst_buffer_ref(buf), placed.at, g.out)) {
+        gst_buffer_unref(buf);
+        GST_PAD_PROBE_INFO_DATA(info) = kept;
+      } else {
+        ret = GST_PAD_PROBE_DROP; /* before the segment asked for */
+      }
+      break;
+    }
+  }
+  push_released(pad, g, std::move(released));
+  return ret;
+}
+
+} // namespace
+
+void guard_packed_b_frames(GstElement *decoder)
+{
+  GstPad *sink = gst_element_get_static_pad(decoder, "sink");
+  GstPad *src = gst_element_get_static_pad(decoder, "src");
+  if (sink && src) {
+    auto g = std::make_shared<PackedBFrames>();
+    gst_segment_init(&g->asked, GST_FORMAT_UNDEFINED);
+    gst_segment_init(&g->out, GST_FORMAT_UNDEFINED);
+    auto del = [](gpointer p) { delete static_cast<std::shared_ptr<PackedBFrames> *>(p); };
+    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, packed_sink_probe,
+                      new std::shared_ptr<PackedBFrames>(g), del);
+    gst_pad_add_probe(src,
+                      (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER |
+                                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+                                        GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                      packed_src_probe, new std::shared_ptr<PackedBFrames>(g), del);
+  }
+  if (sink)
+    gst_object_unref(sink);
+  if (src)
+    gst_object_unref(src);
 }
 
 bool is_inside(GstObject *obj, GstElement *ancestor)
@@ -866,6 +1115,7 @@ void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer grid
       auto *stream = new DecodedStream();
       gst_segment_init(&stream->segment, GST_FORMAT_UNDEFINED);
       stream->input = watch_decoder_input(element);
+      guard_packed_b_frames(element); /* before clipped_frame_probe() */
       const auto &by_uri = *static_cast<const std::map<std::string, GstClockTime> *>(grids);
       for (GstObject *up = gst_object_get_parent(GST_OBJECT(element)); up;) {
         if (g_object_class_find_property(G_OBJECT_GET_CLASS(up), "uri")) {
