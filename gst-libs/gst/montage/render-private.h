@@ -147,8 +147,13 @@ constexpr guint64 kPackedBFramesLead = 2;
  * goes a frame after it, one given again is dropped), each frame is then
  * clipped to the segment asked for as the decoder would have (dropped when
  * it ends by its start, clipped when it straddles it), and the segment
- * event goes on as it was asked for. A stream stamped in order (unpacked,
- * or from another container) comes out as before. */
+ * event goes on as it was asked for. A frame held for the one after it
+ * when EOS enters the decoder (GES stops each source at its segment's end,
+ * and the decoder drops the frames past it) is decided then (the first
+ * only) and pushed from the sink pad's probe: once the decoder pushes EOS
+ * its source pad is EOS before the probes there run, and a frame pushed
+ * from them is refused. A stream stamped in order (unpacked, or from
+ * another container) comes out as before. */
 void guard_packed_b_frames(GstElement *decoder);
 
 /* How much of decoded frame `buf` its decoder clipped off at the start of

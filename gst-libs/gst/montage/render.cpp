@@ -162,7 +162,9 @@ struct PackedBFrames {
   GstSegment out;                     /* the segment the frames are clipped to */
   FramePlacer placer;
   std::deque<GstBuffer *> held; /* what placer holds, in order */
-  GThread *pusher = nullptr;    /* the thread pushing released frames */
+  std::atomic<GThread *> pusher{nullptr}; /* the thread pushing released frames */
+  /* EOS entered the decoder: the frames it gives now are its last ones. */
+  bool draining = false;
   ~PackedBFrames()
   {
     for (GstBuffer *b : held)
@@ -253,11 +255,39 @@ void forget_held(PackedBFrames &g)
   g.placer.reset();
 }
 
-GstPadProbeReturn packed_sink_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
+GstPadProbeReturn packed_sink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   auto &g = **static_cast<std::shared_ptr<PackedBFrames> *>(data);
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+    /* No frame may come to decide the held ones (the frames after a
+     * segment's stop are dropped by the decoder), and the EOS the decoder
+     * pushes marks its source pad EOS before the probes there run, so that
+     * no frame can be pushed from there: they are decided now (the first
+     * only) and pushed before the decoder drains. */
+    std::deque<GstBuffer *> released;
+    {
+      std::lock_guard<std::mutex> hold(g.lock);
+      g.draining = true;
+      released = settle_held(g, GST_CLOCK_TIME_NONE);
+    }
+    GstElement *decoder = GST_ELEMENT(gst_pad_get_parent(pad));
+    GstPad *src = decoder ? gst_element_get_static_pad(decoder, "src") : nullptr;
+    if (src)
+      push_released(src, g, std::move(released));
+    else
+      for (GstBuffer *b : released)
+        gst_buffer_unref(b);
+    if (src)
+      gst_object_unref(src);
+    if (decoder)
+      gst_object_unref(decoder);
+    return GST_PAD_PROBE_OK;
+  }
   std::lock_guard<std::mutex> hold(g.lock);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP ||
+      GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START)
+    g.draining = false;
   if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
     GstCaps *caps = nullptr;
     gst_event_parse_caps(event, &caps);
@@ -265,6 +295,8 @@ GstPadProbeReturn packed_sink_probe(GstPad *, GstPadProbeInfo *info, gpointer da
     g.frame = caps_frame_duration(caps);
     return GST_PAD_PROBE_OK;
   }
+  if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT)
+    g.draining = false;
   if (GST_EVENT_TYPE(event) != GST_EVENT_SEGMENT || !g.active || g.frame == 0)
     return GST_PAD_PROBE_OK;
   const GstSegment *seg = nullptr;
@@ -356,6 +388,11 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
       g.placer.hold(placed.at, t, step);
       g.held.push_back(gst_buffer_ref(buf));
       ret = GST_PAD_PROBE_DROP;
+      /* The decoder drains after EOS: no frame may come to decide, nor can
+       * one be pushed once its EOS goes out. Decided now (the first only). */
+      if (g.draining)
+        for (GstBuffer *b : settle_held(g, GST_CLOCK_TIME_NONE))
+          released.push_back(b);
       break;
     case FramePlacer::Verdict::kKeep:
       g.placer.took(placed.at, t);
@@ -383,8 +420,10 @@ void guard_packed_b_frames(GstElement *decoder)
     gst_segment_init(&g->asked, GST_FORMAT_UNDEFINED);
     gst_segment_init(&g->out, GST_FORMAT_UNDEFINED);
     auto del = [](gpointer p) { delete static_cast<std::shared_ptr<PackedBFrames> *>(p); };
-    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, packed_sink_probe,
-                      new std::shared_ptr<PackedBFrames>(g), del);
+    gst_pad_add_probe(
+        sink,
+        (GstPadProbeType)(GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+        packed_sink_probe, new std::shared_ptr<PackedBFrames>(g), del);
     gst_pad_add_probe(src,
                       (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER |
                                         GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
