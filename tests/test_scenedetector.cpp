@@ -521,6 +521,12 @@ TEST(AnalysisViewBuilder, YuvViewIsTwoTapsOnTheNearestRow)
     EXPECT_EQ(cv::norm(hsv, expected, cv::NORM_INF), 0.0) << size;
     EXPECT_EQ(cv::norm(builder.luma(), luma, cv::NORM_INF), 0.0) << size;
     EXPECT_EQ(cv::norm(builder.bgr(), bgr, cv::NORM_INF), 0.0) << size;
+    /* Built into the caller's images (ShotDetector::push_views()): the same. */
+    cv::Mat own_hsv, own_bgr;
+    ASSERT_TRUE(builder.build(FrameView::yuv_planar(y, u, v), own_hsv, own_bgr));
+    EXPECT_EQ(cv::norm(own_hsv, expected, cv::NORM_INF), 0.0) << size;
+    EXPECT_EQ(cv::norm(own_bgr, bgr, cv::NORM_INF), 0.0) << size;
+    EXPECT_TRUE(builder.bgr().empty());
     /* The same planes interleaved (NV12, NV21) give the same samples, when
      * reducing (two taps) and not (200 wide: one). */
     cv::Mat uv, vu, from_nv12, from_nv21;

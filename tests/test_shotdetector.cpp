@@ -1437,3 +1437,117 @@ TEST(ShotFeatures, HistogramCountsEveryPixelOnce)
       EXPECT_EQ(h[b], (float)(count[b] / hsv.total())) << "width " << w << ", bin " << b;
   }
 }
+
+/* is_blend()'s one-pass test of a frame against the mix of a window's ends
+ * gives what cv::addWeighted then the BGR distance give, to the bit: random
+ * pictures, and pictures of ties only (every mix halfway between two
+ * levels, which OpenCV rounds to even), at sizes around the 16-pixel
+ * blocks, with padded rows, for the quarters and a weight it leaves to
+ * OpenCV. */
+TEST(ShotDetector, BlendDistanceIsAddWeightedThenBgrDistance)
+{
+  cv::RNG rng(41);
+  const cv::Size sizes[] = {{1, 1}, {5, 3}, {16, 1}, {17, 3}, {33, 2}, {256, 144}, {301, 7}};
+  for (cv::Size size : sizes)
+    for (int picture = 0; picture < 3; picture++)
+      for (const bool padded : {false, true}) {
+        cv::Mat wide[3];
+        for (cv::Mat &m : wide) {
+          m.create(size.height, size.width + 5, CV_8UC3);
+          rng.fill(m, cv::RNG::UNIFORM, 0, 256);
+        }
+        if (picture == 1) /* a and b: 4k and 4k + 2, so every mix is a tie or lands on a level */
+          for (int k = 0; k < 2; k++)
+            for (auto it = wide[k].begin<cv::Vec3b>(); it != wide[k].end<cv::Vec3b>(); ++it)
+              for (int c = 0; c < 3; c++)
+                (*it)[c] = (guint8)(((*it)[c] & ~3) | (k ? 2 : 0));
+        if (picture == 2) { /* extremes: 0 against 255 */
+          wide[0].setTo(cv::Scalar::all(0));
+          wide[1].setTo(cv::Scalar::all(255));
+        }
+        cv::Mat v[3];
+        for (int k = 0; k < 3; k++)
+          v[k] = padded ? wide[k].colRange(2, 2 + size.width)
+                        : wide[k].colRange(0, size.width).clone();
+        for (double alpha : {0.25, 0.5, 0.75, 0.3}) {
+          cv::Mat blend;
+          cv::addWeighted(v[0], 1.0 - alpha, v[1], alpha, 0.0, blend);
+          const cv::Scalar m = montage::mean_abs_difference(v[2], blend);
+          const double want = (m[0] + m[1] + m[2]) / 3.0;
+          EXPECT_EQ(ShotDetector::blend_distance(v[0], v[1], alpha, v[2]), want)
+              << size << " picture " << picture << " alpha " << alpha
+              << (padded ? ", padded rows" : "");
+        }
+      }
+}
+
+/* push_views() moves the views in instead of copying them: the same
+ * verdicts and shots as push() over cuts, a flash and a dissolve; the
+ * memory it gives back for the next views is recycled (after the look-back
+ * has filled) and is never memory that a header kept by the caller still
+ * shares (the element keeps measured frames' HSV views for their
+ * histograms). */
+TEST(ShotDetector, PushViewsGivesPushsVerdictsAndNoSharedMemory)
+{
+  const int n = 160;
+  auto make = [](int i, cv::RNG &rng) {
+    if (i == 50)
+      return cv::Mat(kSize, CV_8UC3, cv::Scalar::all(255)); /* flash */
+    if (i >= 100 && i < 108) {                              /* dissolve */
+      cv::Mat out;
+      const double g = (i - 99) / 9.0;
+      cv::addWeighted(shot_frame(1, i, rng), 1.0 - g, shot_frame(2, i, rng), g, 0, out);
+      return out;
+    }
+    return shot_frame(i < 30 ? 0 : (i < 100 ? 1 : 2), i, rng);
+  };
+  ShotDetector copying, moving;
+  montage::AnalysisViewBuilder builder;
+  std::vector<FrameVerdict> want, got;
+  cv::Mat hsv, bgr;
+  std::vector<std::pair<cv::Mat, cv::Mat>> kept; /* a shared header, a copy */
+  int recycled = 0;
+  cv::RNG rng_a(5), rng_b(5);
+  for (int i = 0; i < n; i++) {
+    const cv::Mat frame = make(i, rng_a);
+    cv::Mat h;
+    ASSERT_TRUE(builder.build(montage::FrameView::packed_rgb(frame, 2, 1, 0), h));
+    ASSERT_TRUE(copying.push(h, builder.luma(), builder.bgr(), i * kFrame, kFrame, want));
+    const cv::Mat again = make(i, rng_b);
+    const void *memory = hsv.data;
+    ASSERT_TRUE(builder.build(montage::FrameView::packed_rgb(again, 2, 1, 0), hsv, bgr));
+    EXPECT_TRUE(builder.bgr().empty());
+    recycled += memory != nullptr && hsv.data == memory;
+    if (i % 4 == 0)
+      kept.emplace_back(hsv, hsv.clone());
+    ASSERT_TRUE(moving.push_views(hsv, builder.luma(), bgr, i * kFrame, kFrame, got));
+    if (kept.size() > 3 && kept.size() % 2 == 0)
+      kept.erase(kept.begin() + 1); /* the first stays: held past the look-back */
+    for (const auto &[header, copy] : kept)
+      ASSERT_EQ(cv::norm(header, copy, cv::NORM_INF), 0.0) << "frame " << i;
+  }
+  std::vector<montage::Shot> want_last, got_last;
+  finish_into(copying, want, want_last);
+  finish_into(moving, got, got_last);
+  ASSERT_EQ(got.size(), want.size());
+  int boundaries = 0;
+  for (size_t i = 0; i < want.size(); i++) {
+    EXPECT_EQ(got[i].boundary, want[i].boundary) << i;
+    EXPECT_EQ(got[i].excursion, want[i].excursion) << i;
+    EXPECT_EQ(got[i].score, want[i].score) << i;
+    EXPECT_EQ(got[i].shot.transition, want[i].shot.transition) << i;
+    EXPECT_EQ(got[i].shot.transition_start, want[i].shot.transition_start) << i;
+    EXPECT_EQ(got[i].shot.transition_end, want[i].shot.transition_end) << i;
+    EXPECT_EQ(got[i].ended.has_value(), want[i].ended.has_value()) << i;
+    if (got[i].ended && want[i].ended) {
+      EXPECT_EQ(got[i].ended->features.sharpness, want[i].ended->features.sharpness) << i;
+      EXPECT_EQ(got[i].ended->features.motion_mean, want[i].ended->features.motion_mean) << i;
+      EXPECT_EQ(got[i].ended->features.histogram, want[i].ended->features.histogram) << i;
+    }
+    boundaries += want[i].boundary;
+  }
+  EXPECT_EQ(boundaries, 2) << "the cut at 30 and the dissolve; the flash is none";
+  ASSERT_EQ(got_last.size(), 1u);
+  EXPECT_EQ(got_last[0].features.colourfulness, want_last[0].features.colourfulness);
+  EXPECT_GT(recycled, n / 2) << "the views are built into memory given back";
+}

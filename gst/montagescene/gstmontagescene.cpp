@@ -154,11 +154,13 @@ struct FrameMeasure {
   double motion = -1.0; /* < 0: no previous frame to compare with */
   double sharpness = 0.0, brightness = 0.0, contrast = 0.0, colourfulness = 0.0;
   GstClockTime timestamp = GST_CLOCK_TIME_NONE; /* stream time */
-  /* A copy of the frame's analysis view (HSV), kept while the frame is
-   * held: its colour histogram is computed when the frame leaves, and only
-   * when it is the sharpest frame of the shot's account so far
-   * (accumulate()), where it was computed for every measured frame (6 %
-   * of the element's instructions; docs/montagescene.md). */
+  /* The frame's analysis view (HSV), kept while the frame is held: its
+   * colour histogram is computed when the frame leaves, and only when it is
+   * the sharpest frame of the shot's account so far (accumulate()), where
+   * it was computed for every measured frame (6 % of the element's
+   * instructions; docs/montagescene.md). The detector's own view, shared,
+   * not a copy: ShotDetector::push_views() gives no shared memory back to
+   * be written into. */
   cv::Mat hsv;
 };
 
@@ -210,10 +212,9 @@ struct SceneState {
   montage::AnalysisViewBuilder builder;
   std::unique_ptr<montage::ShotDetector> detector;
   bool luma_only = false;
-  cv::Mat hsv;
-  /* Views of frames that have left (FrameMeasure::hsv), for the next
-   * measured frames to copy into without allocating. */
-  std::vector<cv::Mat> spare_views;
+  /* The analysis views the next frame is built into: memory the detector
+   * gave back (ShotDetector::push_views()), so no view is copied. */
+  cv::Mat hsv, bgr;
   std::deque<Held> held; /* frames in the look-ahead, oldest first */
   /* Serialized events that arrived after the last held frame (or after
    * other such events), waiting for the next frame or a drain. */
@@ -353,8 +354,8 @@ void assign_verdicts(SceneState *state)
 
 /* Takes the detector's measures of the frame it was just given, when it is
  * one of the kShotFeaturesEvery-th (ShotDetectorSettings::features_every),
- * and a copy of its analysis view for its colour histogram. */
-void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
+ * and its analysis view `hsv` (shared) for its colour histogram. */
+void measure_frame(SceneState *state, const cv::Mat &hsv, GstClockTime stream_time, FrameMeasure &m)
 {
   const montage::FrameFeatures &f = state->detector->last_features();
   if (!f.measured)
@@ -364,11 +365,7 @@ void measure_frame(SceneState *state, GstClockTime stream_time, FrameMeasure &m)
   m.brightness = f.brightness;
   m.contrast = f.contrast;
   m.colourfulness = f.colourfulness;
-  if (!state->spare_views.empty()) {
-    m.hsv = std::move(state->spare_views.back());
-    state->spare_views.pop_back();
-  }
-  state->hsv.copyTo(m.hsv);
+  m.hsv = hsv;
   m.timestamp = stream_time;
   m.valid = true;
 }
@@ -393,16 +390,19 @@ Failure analyse(SceneState *state, GstBuffer *buffer, GstClockTime stream_time,
   if (!gst_video_frame_map(&frame, &state->info, buffer, GST_MAP_READ))
     return Failure::kMap;
   montage::FrameView view;
-  bool ok =
-      montage::frame_view_from_video_frame(&frame, view) && state->builder.build(view, state->hsv);
+  bool ok = montage::frame_view_from_video_frame(&frame, view) &&
+            state->builder.build(view, state->hsv, state->bgr);
   gst_video_frame_unmap(&frame);
+  /* The views move into the detector (no copy); the header kept here
+   * shares the HSV view for measure_frame(). */
+  const cv::Mat hsv = state->hsv;
   if (ok)
-    ok = state->detector->push(state->hsv, state->builder.luma(), state->builder.bgr(), stream_time,
-                               duration, verdicts);
+    ok = state->detector->push_views(state->hsv, state->builder.luma(), state->bgr, stream_time,
+                                     duration, verdicts);
   if (!ok)
     return Failure::kAnalyse;
   if (state->detector->settings().features)
-    measure_frame(state, stream_time, m);
+    measure_frame(state, hsv, stream_time, m);
   return Failure::kNone;
 }
 
@@ -487,10 +487,7 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
       h.measure.motion = -1.0;
     if (!v.excursion && !(timed && h.measure.timestamp < clean_from))
       accumulate(state->progress, h.measure);
-    /* The look-ahead holds a few measured frames at a time (one in
-     * kShotFeaturesEvery): keep as many views as it can need. */
-    if (state->spare_views.size() < 8)
-      state->spare_views.push_back(std::move(h.measure.hsv));
+    h.measure.hsv.release(); /* the detector's again alone */
     if (state->progress.shot.frames > 0) {
       buf = gst_buffer_make_writable(buf);
       montage::shot_features_meta_add(buf, state->progress.shot);
@@ -720,7 +717,7 @@ static gboolean gst_montage_scene_stop(GstBaseTransform *trans)
   state->have_info = false;
   set_latency_rate(GST_MONTAGE_SCENE(trans), nullptr, nullptr);
   state->hsv.release();
-  state->spare_views.clear();
+  state->bgr.release();
   return TRUE;
 }
 

@@ -113,6 +113,13 @@ public:
   /* Fills hsv (reallocated only when the size changes) from frame.
    * Returns false, leaving hsv empty, when !frame.valid() or OpenCV fails. */
   bool build(const FrameView &frame, cv::Mat &hsv);
+  /* The same, with the BGR view (CV_8UC3, the analysis size; empty for grey
+   * frames) made in bgr instead of in the builder (bgr() is then empty):
+   * both images are written where they are, reallocated only when the
+   * size changes or (cv::Mat::create) their type differs, so a caller can
+   * hand them to ShotDetector::push_views() and build the next frame into
+   * the memory it gives back, with no copy. Fails as above (bgr emptied). */
+  bool build(const FrameView &frame, cv::Mat &hsv, cv::Mat &bgr);
 
   /* Analysis size build() gives for a frame of frame_size pixels. */
   cv::Size analysis_size(cv::Size frame_size) const;

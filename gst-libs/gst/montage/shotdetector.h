@@ -219,6 +219,20 @@ public:
    * with `first`). Returns false (nothing pushed) when hsv is not CV_8UC3. */
   bool push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &bgr, GstClockTime timestamp,
             GstClockTime duration, std::vector<FrameVerdict> &out);
+  /* As push(), but the views' memory is taken instead of copied (two
+   * copies of 110 KB a frame at the default 256x144, about 9 % of the
+   * element's instructions before): hsv (CV_8UC3, or nothing is pushed and
+   * false returned) and bgr (as for push(); empty, or not matching hsv, for
+   * none) are moved into the detector, which keeps them while it may test
+   * the frame. On return they hold the memory of an earlier frame's views
+   * that the detector no longer needs and that no other cv::Mat shares, or
+   * are empty: build the next frame's views into them
+   * (AnalysisViewBuilder::build(frame, hsv, bgr)). A caller may keep its
+   * own cv::Mat header of a view it pushed (the element keeps a measured
+   * frame's HSV view for its colour histogram) but must not write into it:
+   * such memory is not given back while it is shared. */
+  bool push_views(cv::Mat &hsv, const cv::Mat &luma, cv::Mat &bgr, GstClockTime timestamp,
+                  GstClockTime duration, std::vector<FrameVerdict> &out);
 
   /* End of stream (or of a segment): appends the verdicts of the frames
    * still held (none when latency_frames() is 0) and returns the stream's
@@ -284,6 +298,10 @@ private:
     /* compensated_content(), once computed; < 0 before. */
     mutable double compensated = -1.0;
   };
+  /* push()'s work after the views are in f (its own memory): scores,
+   * measures, then the decisions now due. */
+  bool add(Frame &&f, const cv::Mat &luma, GstClockTime timestamp, GstClockTime duration,
+           std::vector<FrameVerdict> &out);
   /* The picture's translation (whole view pixels) from frames_[k-1] to
    * frames_[k]: the phase correlation of their luma spectra
    * (luma_spectrum()), its peak refined to a fraction of a pixel by the
@@ -455,6 +473,14 @@ private:
    * 0-255: the picture's change, linear in a blend and stable where hue and
    * saturation are not (grey, white and near-black pixels). */
   static double bgr_distance(const cv::Mat &a, const cv::Mat &b);
+  /* bgr_distance(c, the mix (1 - alpha) a + alpha b as cv::addWeighted
+   * makes it), in one pass without the mixed image for alpha 1/4, 1/2 and
+   * 3/4 (the same value to the bit: integer sums, ties rounded to even as
+   * OpenCV's float mix rounds them); the two OpenCV steps otherwise. */
+public:
+  static double blend_distance(const cv::Mat &a, const cv::Mat &b, double alpha, const cv::Mat &c);
+
+private:
   void accumulate(const Frame &f);
   void close_shot(GstClockTime end, std::optional<Shot> &ended);
 
