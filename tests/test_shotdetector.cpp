@@ -1438,49 +1438,6 @@ TEST(ShotFeatures, HistogramCountsEveryPixelOnce)
   }
 }
 
-/* is_blend()'s one-pass test of a frame against the mix of a window's ends
- * gives what cv::addWeighted then the BGR distance give, to the bit: random
- * pictures, and pictures of ties only (every mix halfway between two
- * levels, which OpenCV rounds to even), at sizes around the 16-pixel
- * blocks, with padded rows, for the quarters and a weight it leaves to
- * OpenCV. */
-TEST(ShotDetector, BlendDistanceIsAddWeightedThenBgrDistance)
-{
-  cv::RNG rng(41);
-  const cv::Size sizes[] = {{1, 1}, {5, 3}, {16, 1}, {17, 3}, {33, 2}, {256, 144}, {301, 7}};
-  for (cv::Size size : sizes)
-    for (int picture = 0; picture < 3; picture++)
-      for (const bool padded : {false, true}) {
-        cv::Mat wide[3];
-        for (cv::Mat &m : wide) {
-          m.create(size.height, size.width + 5, CV_8UC3);
-          rng.fill(m, cv::RNG::UNIFORM, 0, 256);
-        }
-        if (picture == 1) /* a and b: 4k and 4k + 2, so every mix is a tie or lands on a level */
-          for (int k = 0; k < 2; k++)
-            for (auto it = wide[k].begin<cv::Vec3b>(); it != wide[k].end<cv::Vec3b>(); ++it)
-              for (int c = 0; c < 3; c++)
-                (*it)[c] = (guint8)(((*it)[c] & ~3) | (k ? 2 : 0));
-        if (picture == 2) { /* extremes: 0 against 255 */
-          wide[0].setTo(cv::Scalar::all(0));
-          wide[1].setTo(cv::Scalar::all(255));
-        }
-        cv::Mat v[3];
-        for (int k = 0; k < 3; k++)
-          v[k] = padded ? wide[k].colRange(2, 2 + size.width)
-                        : wide[k].colRange(0, size.width).clone();
-        for (double alpha : {0.25, 0.5, 0.75, 0.3}) {
-          cv::Mat blend;
-          cv::addWeighted(v[0], 1.0 - alpha, v[1], alpha, 0.0, blend);
-          const cv::Scalar m = montage::mean_abs_difference(v[2], blend);
-          const double want = (m[0] + m[1] + m[2]) / 3.0;
-          EXPECT_EQ(ShotDetector::blend_distance(v[0], v[1], alpha, v[2]), want)
-              << size << " picture " << picture << " alpha " << alpha
-              << (padded ? ", padded rows" : "");
-        }
-      }
-}
-
 /* push_views() moves the views in instead of copying them: the same
  * verdicts and shots as push() over cuts, a flash and a dissolve; the
  * memory it gives back for the next views is recycled (after the look-back

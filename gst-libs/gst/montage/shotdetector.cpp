@@ -917,110 +917,6 @@ double ShotDetector::bgr_distance(const cv::Mat &a, const cv::Mat &b)
   return (m[0] + m[1] + m[2]) / 3.0;
 }
 
-namespace
-{
-
-/* Per-channel sums of |round(((4 - Q) a + Q b) / 4) - c| over n bytes of
- * 3-channel pixels, Q = 1, 2 or 3 quarters, the rounding to nearest, ties to
- * even: exactly cv::addWeighted(a, 1 - Q / 4, b, Q / 4, 0) then the absolute
- * difference to c (OpenCV takes a * alpha + b * beta in float, exact for
- * such weights and 8-bit values, and rounds ties to even), without the
- * blended image. */
-template <int Q>
-void blend_abs_difference(const guint8 *a, const guint8 *b, const guint8 *c, int n, guint64 sum[3])
-{
-  /* Halves are taken as 2/4, with the same ties. */
-  int i = 0;
-#if CV_SIMD128
-  /* 48 bytes (16 pixels) a block, in 16-bit lanes flushed every 256
-   * blocks (255 at most per block and lane); lane k is channel k % 3. No
-   * multiplications: OpenCV's 16-bit one saturates through 32 bits. */
-  constexpr int kBlock = 48;
-  const cv::v_uint16x8 one = cv::v_setall_u16(1);
-  guint16 lanes[kBlock];
-  while (i + kBlock <= n) {
-    cv::v_uint16x8 acc0 = cv::v_setzero_u16(), acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0,
-                   acc5 = acc0;
-    for (int k = 0; k < 256 && i + kBlock <= n; k++, i += kBlock) {
-      auto step = [&](int off, cv::v_uint16x8 &lo_acc, cv::v_uint16x8 &hi_acc) {
-        cv::v_uint16x8 a0, a1, b0, b1, c0, c1;
-        cv::v_expand(cv::v_load(a + i + off), a0, a1);
-        cv::v_expand(cv::v_load(b + i + off), b0, b1);
-        cv::v_expand(cv::v_load(c + i + off), c0, c1);
-        auto blend = [&](const cv::v_uint16x8 &x, const cv::v_uint16x8 &y) {
-          /* s = 4q + r (0-1020): q + 1 when r is 3, or 2 and q odd. */
-          const cv::v_uint16x8 s = Q == 1   ? (x << 1) + x + y
-                                   : Q == 3 ? x + (y << 1) + y
-                                            : (x + y) << 1;
-          return (s + one + ((s >> 2) & one)) >> 2;
-        };
-        lo_acc += cv::v_absdiff(blend(a0, b0), c0);
-        hi_acc += cv::v_absdiff(blend(a1, b1), c1);
-      };
-      step(0, acc0, acc1);
-      step(16, acc2, acc3);
-      step(32, acc4, acc5);
-    }
-    cv::v_store(lanes, acc0);
-    cv::v_store(lanes + 8, acc1);
-    cv::v_store(lanes + 16, acc2);
-    cv::v_store(lanes + 24, acc3);
-    cv::v_store(lanes + 32, acc4);
-    cv::v_store(lanes + 40, acc5);
-    for (int k = 0; k < kBlock; k += 3)
-      for (int ch = 0; ch < 3; ch++)
-        sum[ch] += lanes[k + ch];
-  }
-#endif
-  for (; i < n; i += 3)
-    for (int ch = 0; ch < 3; ch++) {
-      const int s = (4 - Q) * a[i + ch] + Q * b[i + ch];
-      const int q = s >> 2, r = s & 3;
-      const int v = q + (r == 3 || (r == 2 && (q & 1)) ? 1 : 0);
-      sum[ch] += (guint64)std::abs(v - c[i + ch]);
-    }
-}
-
-void blend_abs_difference(int quarters, const guint8 *a, const guint8 *b, const guint8 *c, int n,
-                          guint64 sum[3])
-{
-  if (quarters == 1)
-    blend_abs_difference<1>(a, b, c, n, sum);
-  else if (quarters == 2)
-    blend_abs_difference<2>(a, b, c, n, sum);
-  else
-    blend_abs_difference<3>(a, b, c, n, sum);
-}
-
-} // namespace
-
-double ShotDetector::blend_distance(const cv::Mat &a, const cv::Mat &b, double alpha,
-                                    const cv::Mat &c)
-{
-  /* Quarters only (is_blend()'s 1/4, 1/2, 3/4); anything else the two
-   * OpenCV steps. */
-  const int quarters = (int)std::lround(alpha * 4.0);
-  const bool fused = quarters >= 1 && quarters <= 3 && quarters == alpha * 4.0 &&
-                     a.type() == CV_8UC3 && b.type() == a.type() && c.type() == a.type() &&
-                     a.size() == b.size() && c.size() == a.size() && a.dims == 2;
-  if (!fused) {
-    cv::Mat blend;
-    cv::addWeighted(a, 1.0 - alpha, b, alpha, 0.0, blend);
-    return bgr_distance(c, blend);
-  }
-  guint64 sum[3] = {0, 0, 0};
-  if (a.isContinuous() && b.isContinuous() && c.isContinuous())
-    blend_abs_difference(quarters, a.ptr<guint8>(), b.ptr<guint8>(), c.ptr<guint8>(),
-                         a.rows * a.cols * 3, sum);
-  else
-    for (int y = 0; y < a.rows; y++)
-      blend_abs_difference(quarters, a.ptr<guint8>(y), b.ptr<guint8>(y), c.ptr<guint8>(y),
-                           a.cols * 3, sum);
-  /* As bgr_distance() on the blended image: mean_abs_difference()'s means. */
-  const double scale = 1.0 / ((double)a.rows * a.cols);
-  return ((double)sum[0] * scale + (double)sum[1] * scale + (double)sum[2] * scale) / 3.0;
-}
-
 bool ShotDetector::is_blend(size_t a, size_t b) const
 {
   if (b < a + 2)
@@ -1033,12 +929,14 @@ bool ShotDetector::is_blend(size_t a, size_t b) const
   if (change < kGradualMin)
     return false;
   const size_t len = b - a;
+  cv::Mat blend;
   for (double alpha : {0.25, 0.5, 0.75}) {
     const size_t k = a + (size_t)std::lround(alpha * (double)len);
     /* Short windows: the quarter points must be inner frames. */
     if (k == a || k == b)
       continue;
-    if (blend_distance(a_bgr, b_bgr, alpha, bgr_of(frames_[k])) > kBlendTolerance * change)
+    cv::addWeighted(a_bgr, 1.0 - alpha, b_bgr, alpha, 0.0, blend);
+    if (bgr_distance(bgr_of(frames_[k]), blend) > kBlendTolerance * change)
       return false;
   }
   return true;

@@ -266,7 +266,7 @@ public:
 
 private:
   struct Frame {
-    cv::Mat hsv; /* own copy of the analysis view */
+    cv::Mat hsv; /* the analysis view: a copy (push()) or the caller's own (push_views()) */
     /* Own copy of the BGR analysis view (push()'s bgr), or, for frames
      * pushed without one, the HSV view's conversion, made the first time
      * the blend test needs it (find_gradual()). */
@@ -473,14 +473,6 @@ private:
    * 0-255: the picture's change, linear in a blend and stable where hue and
    * saturation are not (grey, white and near-black pixels). */
   static double bgr_distance(const cv::Mat &a, const cv::Mat &b);
-  /* bgr_distance(c, the mix (1 - alpha) a + alpha b as cv::addWeighted
-   * makes it), in one pass without the mixed image for alpha 1/4, 1/2 and
-   * 3/4 (the same value to the bit: integer sums, ties rounded to even as
-   * OpenCV's float mix rounds them); the two OpenCV steps otherwise. */
-public:
-  static double blend_distance(const cv::Mat &a, const cv::Mat &b, double alpha, const cv::Mat &c);
-
-private:
   void accumulate(const Frame &f);
   void close_shot(GstClockTime end, std::optional<Shot> &ended);
 
