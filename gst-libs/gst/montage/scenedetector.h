@@ -86,7 +86,9 @@ struct FrameView {
  * planes at the analysis size: each output pixel is the mean of the two
  * horizontally adjacent source pixels around its centre on the nearest
  * source row (luma and chroma alike; the nearest pixel when the plane is not
- * larger than the view), with the range expansion done by table on the way:
+ * larger than the view), with the range expansion done by table on the way
+ * (planar frames wider than the view read each pixel's two adjacent taps as
+ * one 16-bit index into a 64 KiB table of the expanded mean):
  * one source row in (frame height / view height) is read, with no full-size
  * intermediate and no OpenCV thread pool; the next output row's source rows
  * are prefetched while one is sampled (the frame has just been written by
