@@ -1058,7 +1058,7 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
       g_param_spec_double(
           "threshold", "Threshold",
           "Score at or above which a frame is a cut candidate, on the detector's scale "
-          "(content 0-255, adaptive a ratio, histogram 0-2, hash 0-1); -1 (any negative value) "
+          "(content 0-255, adaptive a ratio, histogram 0-2, hash 0-1); -1 "
           "uses the detector's PySceneDetect default (27, 3, 0.05, 0.395)",
           -1.0, 255.0, -1.0, rw));
   g_object_class_install_property(
