@@ -1500,8 +1500,9 @@ TEST(RenderPaths, MatroskaSegmentBeginsOnItsInPointsFrame)
  * frames each at 30 fps, along both paths, and checks that every output
  * frame shows the frame whose stamp is nearest its time in the clip (ties
  * to the earlier frame): the in-point's own frame first. */
-void expect_nearest_frames(const std::string &path, const std::vector<GstClockTime> &stamps,
-                           const std::vector<size_t> &first, guint64 length, const char *tag)
+void expect_nearest_frames_at(const std::string &path, const std::vector<GstClockTime> &stamps,
+                              const std::vector<GstClockTime> &in_points, guint64 length,
+                              const char *tag)
 {
   Fixture f;
   ASSERT_TRUE(f.make_song(tag));
@@ -1513,8 +1514,8 @@ void expect_nearest_frames(const std::string &path, const std::vector<GstClockTi
   clip.duration = stamps.back() + (stamps.back() - stamps[stamps.size() - 2]);
   montage::shots_from_cuts(clip);
   std::vector<std::pair<GstClockTime, guint64>> segs;
-  for (size_t j : first)
-    segs.emplace_back(stamps[j], length);
+  for (GstClockTime t : in_points)
+    segs.emplace_back(t, length);
   const montage::Plan plan = plan_of(segs);
   auto nearest = [&](GstClockTime t) {
     size_t best = 0;
@@ -1543,12 +1544,39 @@ void expect_nearest_frames(const std::string &path, const std::vector<GstClockTi
     g_clear_error(&err);
     const auto decoded = decode_frames(out);
     g_unlink(out.c_str());
-    ASSERT_EQ(decoded.size(), first.size() * length);
-    for (size_t s = 0; s < first.size(); s++)
+    ASSERT_EQ(decoded.size(), in_points.size() * length);
+    for (size_t s = 0; s < in_points.size(); s++)
       for (guint64 i = 0; i < length; i++)
-        EXPECT_EQ(number(decoded[s * length + i]), nearest(stamps[first[s]] + frames(i)))
-            << "segment " << s << " (in-point frame " << first[s] << "), output frame " << i;
+        EXPECT_EQ(number(decoded[s * length + i]), nearest(in_points[s] + frames(i)))
+            << "segment " << s << " (in-point " << in_points[s] / GST_USECOND
+            << " us), output frame " << i;
   }
+}
+
+/* expect_nearest_frames_at() with each in-point on the frame numbered
+ * in `first`. */
+void expect_nearest_frames(const std::string &path, const std::vector<GstClockTime> &stamps,
+                           const std::vector<size_t> &first, guint64 length, const char *tag)
+{
+  std::vector<GstClockTime> in_points;
+  for (size_t j : first)
+    in_points.push_back(stamps[j]);
+  expect_nearest_frames_at(path, stamps, in_points, length, tag);
+}
+
+/* Writes H.264 in Matroska to `path` whose caps state 20 fps while its
+ * frames come 10 ms apart up to frame 30 (300 ms), then 100 ms apart, 44
+ * frames in all; returns their stamps. */
+std::vector<GstClockTime> write_dense_vfr_clip(const std::string &path)
+{
+  std::vector<GstClockTime> stamps;
+  for (int k = 0; k < 44; k++)
+    stamps.push_back(k <= 30 ? k * 10 * GST_MSECOND : (300 + (k - 30) * 100) * GST_MSECOND);
+  if (!write_stamped_clip(path,
+                          "x264enc speed-preset=ultrafast key-int-max=50 ! h264parse ! matroskamux",
+                          "20/1", stamps))
+    stamps.clear();
+  return stamps;
 }
 
 /* A variable-rate clip whose decoder keeps the container's frame durations
@@ -1580,13 +1608,8 @@ TEST(RenderPaths, VariableRateInPointFrameShorterThanTheCapsRateIsKept)
 TEST(RenderPaths, VariableRateFramesCloserThanHalfTheCapsFrameBeginOnTheInPoint)
 {
   const std::string path = tmp_file("montage-render-vfr-dense.mkv");
-  std::vector<GstClockTime> stamps;
-  for (int k = 0; k < 44; k++) /* 10 ms apart, then 100 ms apart from frame 30 */
-    stamps.push_back(k <= 30 ? k * 10 * GST_MSECOND : (300 + (k - 30) * 100) * GST_MSECOND);
-  ASSERT_TRUE(write_stamped_clip(path,
-                                 "x264enc speed-preset=ultrafast key-int-max=50 ! "
-                                 "h264parse ! matroskamux",
-                                 "20/1", stamps));
+  const std::vector<GstClockTime> stamps = write_dense_vfr_clip(path);
+  ASSERT_FALSE(stamps.empty());
   expect_nearest_frames(path, stamps, {20, 24, 33}, 4, "vfr-dense-");
   g_unlink(path.c_str());
 }
@@ -1599,48 +1622,12 @@ TEST(RenderPaths, VariableRateFramesCloserThanHalfTheCapsFrameBeginOnTheInPoint)
 TEST(RenderPaths, ClippedFrameBeforeTheSegmentsStopIsShown)
 {
   const std::string path = tmp_file("montage-render-vfr-eos.mkv");
-  std::vector<GstClockTime> stamps;
-  for (int k = 0; k < 44; k++) /* 10 ms apart, then 100 ms apart from frame 30 */
-    stamps.push_back(k <= 30 ? k * 10 * GST_MSECOND : (300 + (k - 30) * 100) * GST_MSECOND);
-  ASSERT_TRUE(write_stamped_clip(path,
-                                 "x264enc speed-preset=ultrafast key-int-max=50 ! "
-                                 "h264parse ! matroskamux",
-                                 "20/1", stamps));
-  Fixture f;
-  ASSERT_TRUE(f.make_song("vfr-eos-"));
-  montage::ClipAnalysis clip;
-  clip.path = path;
-  clip.uri = montage_test::uri_of(path);
-  clip.fps_n = 0; /* variable */
-  clip.fps_d = 1;
-  clip.duration = stamps.back() + (stamps.back() - stamps[stamps.size() - 2]);
-  montage::shots_from_cuts(clip);
+  const std::vector<GstClockTime> stamps = write_dense_vfr_clip(path);
+  ASSERT_FALSE(stamps.empty());
   /* In-point 410 ms: frame 31 (400 ms; avdec_h264 gives it the caps' 50 ms,
    * so it comes out clipped to 410-450 ms), two output frames, to 476.7 ms;
    * frame 32 (500 ms) lies past the stop. Then frame 33 at 600 ms. */
-  const montage::Plan plan = plan_of({{410 * GST_MSECOND, 2}, {600 * GST_MSECOND, 2}});
-  const std::vector<int> want = {31, 31, 33, 33};
-  auto number = [](const std::vector<guint8> &luma) {
-    double sum = 0;
-    for (guint8 v : luma)
-      sum += v;
-    return (int)std::lround((sum / luma.size() - 16) / 5);
-  };
-  for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
-    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
-    const std::string out = tmp_file("vfr-eos-out.mp4");
-    montage::RenderSettings settings = Fixture::preview(p, out);
-    montage::RenderResult result;
-    GError *err = nullptr;
-    EXPECT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
-        << (err ? err->message : "");
-    g_clear_error(&err);
-    const auto decoded = decode_frames(out);
-    g_unlink(out.c_str());
-    ASSERT_EQ(decoded.size(), want.size());
-    for (size_t i = 0; i < want.size(); i++)
-      EXPECT_EQ(number(decoded[i]), want[i]) << "output frame " << i;
-  }
+  expect_nearest_frames_at(path, stamps, {410 * GST_MSECOND, 600 * GST_MSECOND}, 2, "vfr-eos-");
   g_unlink(path.c_str());
 }
 
