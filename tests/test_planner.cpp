@@ -1954,3 +1954,39 @@ TEST(PlannerMinGap, SegmentsUnderMinGapAreNamedInANote)
     break;
   }
 }
+
+/* Reuse is spread over the shots: where the clips alternate and one clip has
+ * only footage seen before left, the segments of that clip (every other
+ * one) take turns among its shots, and none shows a shot again within
+ * kReuseRecencyWindow segments of its last showing while another of its
+ * shots can hold the segment. The shots' features make one shot the
+ * nearest to the target every time, as in the new-user trial where one
+ * cityCC0.mpg shot came back every other cut. */
+TEST(PlannerRepeats, ReuseDoesNotCutBackToAShotJustShown)
+{
+  SongAnalysis song = make_song(120, 0.0, 60.0);
+  ClipAnalysis take = make_clip("take.mp4", {90.0});
+  ClipAnalysis inserts = feature_clip("inserts.mp4", 5, 2.0, 5.0, 120.0);
+  for (std::size_t i = 0; i < inserts.shots.size(); i++)
+    inserts.shots[i].features.motion_mean = 5.0 + 20.0 * (double)i;
+  std::vector<ClipAnalysis> clips{take, inserts};
+  for (guint64 seed = 0; seed < 3; seed++) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    PlanSettings settings;
+    settings.seed = seed;
+    PlanResult r = plan_montage_explained(song, clips, settings);
+    check_plan(r.plan, song, clips);
+    const auto &segs = r.plan.segments;
+    std::size_t reused = 0;
+    for (std::size_t i = 0; i < segs.size(); i++) {
+      if (!segs[i].reused)
+        continue;
+      reused++;
+      for (std::size_t j = i > kReuseRecencyWindow ? i - kReuseRecencyWindow : 0; j < i; j++)
+        EXPECT_FALSE(segs[j].clip == segs[i].clip && segs[j].shot == segs[i].shot)
+            << "segment " << i << " reuses clip " << segs[i].clip << " shot " << segs[i].shot
+            << ", shown in segment " << j;
+    }
+    EXPECT_GT(reused, 10u) << "10 s of inserts between 60 s of one take";
+  }
+}

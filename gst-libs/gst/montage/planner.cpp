@@ -421,6 +421,16 @@ private:
   GstClockTime prev_out_ = 0;     /* end of its footage in the clip */
   GstClockTime prev_length_ = 0;  /* its duration (0 before the first segment) */
   GstClockTime remaining_ = 0;    /* music left from the segment being chosen to the end */
+  /* Per engine item: the plan segment that last showed it, or SIZE_MAX. */
+  std::vector<std::size_t> last_shown_;
+  std::size_t next_segment_ = 0; /* index the segment being chosen will have */
+
+  /* Item `item` was shown in one of the last kReuseRecencyWindow segments. */
+  bool shown_recently(std::size_t item) const
+  {
+    return last_shown_[item] != SIZE_MAX &&
+           next_segment_ - last_shown_[item] <= kReuseRecencyWindow;
+  }
 };
 
 void Planner::check_input()
@@ -569,6 +579,7 @@ void Planner::prepare_clips()
     }
   }
   placements_.resize(items.size());
+  last_shown_.assign(items.size(), SIZE_MAX);
   engine_.set_items(std::move(items));
 }
 
@@ -948,6 +959,7 @@ void Planner::pace()
 std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d, const Tier &tier)
 {
   bool without_previous_clip = false;
+  bool avoid_recent = false; /* footage seen before only of shots not shown recently */
   auto usable = [&](std::size_t item, ItemUse &use) {
     const auto &[c, k] = items_[item];
     const bool same_shot = (std::ptrdiff_t)item == prev_item_;
@@ -975,6 +987,8 @@ std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d
       place = tier.fresh ? place_fresh(ss, cs.grid, d, floor) : place_reused(ss, cs.grid, d, floor);
     if (!place)
       return false;
+    if (avoid_recent && place->reused && shown_recently(item))
+      return false;
     /* A piece that continues the previous segment's footage (within one
      * source frame) is joined to it: only while the two stay within
      * max_hold, unless the tier allows it past (as a segment of its own). */
@@ -989,25 +1003,42 @@ std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d
     use.inpoint = place->inpoint_score;
     return true;
   };
-  std::optional<Selection> sel = engine_.choose(target, usable);
-  if (!sel)
-    return std::nullopt;
-  /* The previous clip's shots stay in the first walk (the engine scores
-   * them with the jump-cut penalty and walks on until it finds another
-   * clip's usable shot), so that ruling them out does not change which
-   * shots are looked at. With the built-in styles' weights its choice of
-   * the previous clip means no other clip is usable; a style whose
-   * jump-cut weight is low (or whose other weights are high) can prefer
-   * the previous clip over another usable one, so the walk is taken once
-   * more without it. */
-  if (tier.repeat == Repeat::kOtherClip && (std::ptrdiff_t)items_[sel->item].first == prev_clip_) {
-    without_previous_clip = true;
-    sel = engine_.choose(target, usable);
+  auto pick = [&]() -> std::optional<Choice> {
+    without_previous_clip = false;
+    std::optional<Selection> sel = engine_.choose(target, usable);
     if (!sel)
       return std::nullopt;
+    /* The previous clip's shots stay in the first walk (the engine scores
+     * them with the jump-cut penalty and walks on until it finds another
+     * clip's usable shot), so that ruling them out does not change which
+     * shots are looked at. With the built-in styles' weights its choice of
+     * the previous clip means no other clip is usable; a style whose
+     * jump-cut weight is low (or whose other weights are high) can prefer
+     * the previous clip over another usable one, so the walk is taken once
+     * more without it. */
+    if (tier.repeat == Repeat::kOtherClip &&
+        (std::ptrdiff_t)items_[sel->item].first == prev_clip_) {
+      without_previous_clip = true;
+      sel = engine_.choose(target, usable);
+      if (!sel)
+        return std::nullopt;
+    }
+    const auto &[c, k] = items_[sel->item];
+    return Choice{*sel, c, k, placements_[sel->item], tier.repeat};
+  };
+  std::optional<Choice> choice = pick();
+  /* Footage seen before of a shot shown within the last
+   * kReuseRecencyWindow segments: the walk is taken once more without
+   * such placements, and another shot that the tier allows wins where
+   * there is one (a cut back to a picture just seen reads as a jump cut;
+   * repeats are spread over the shots instead). Choices of unused footage
+   * are never retaken, so they do not change. */
+  if (choice && choice->place.reused && shown_recently(choice->selection.item)) {
+    avoid_recent = true;
+    if (std::optional<Choice> other = pick())
+      return other;
   }
-  const auto &[c, k] = items_[sel->item];
-  return Choice{*sel, c, k, placements_[sel->item], tier.repeat};
+  return choice;
 }
 
 /* Longest segment any usable shot can hold (in fresh footage, or at all). */
@@ -1146,6 +1177,7 @@ PlanResult Planner::run()
       step++;
     const std::size_t planned = path_[step];
     remaining_ = t(end_frame_) - start;
+    next_segment_ = plan.segments.size();
     const MusicMoment music = music_at(cur.beat, start);
     const FeaturePoint target = target_point(style_.target, music);
 
@@ -1313,6 +1345,7 @@ PlanResult Planner::run()
                     ? ShortCause::kFootage
                     : ShortCause::kCuts;
       short_cause.push_back(cause);
+      last_shown_[choice->selection.item] = plan.segments.size();
       plan.segments.push_back(seg);
       result_.decisions.push_back(why);
     }

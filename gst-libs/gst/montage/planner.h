@@ -36,7 +36,9 @@
  *   jump cut, variety, match cut, in-point, fit and seeded jitter. No clip
  *   follows itself while another clip can hold the segment, even with
  *   footage seen before; otherwise footage is not shown twice while unused
- *   footage that fits exists, and reuse is reported, never hidden.
+ *   footage that fits exists, and reuse is reported, never hidden. Reuse
+ *   avoids shots shown in the last kReuseRecencyWindow segments where another
+ *   shot can hold the segment.
  * - The style's min_gap is a floor: a segment is cut early for lack of a
  *   longer shot (unused footage before footage seen before) only down to
  *   min_gap, and under it only where no shot, footage seen before included,
@@ -133,6 +135,20 @@ inline constexpr char kUnderMinGap[] = "under-min-gap";
  * longer silent tail (relax_song.flac: 12 s of digital silence after its
  * fade-out) would show pictures over silence. Chosen, not measured. */
 inline constexpr GstClockTime kSilentTailTolerance = GST_SECOND;
+
+/* Segments (>= 1) within which a shot shown is not shown again as footage
+ * seen before while another shot holds the segment in the same step: where
+ * the best reuse is of a shot shown in one of the last 4 segments, the
+ * planner takes the best reuse of another shot instead (or unused footage the
+ * step allows), and keeps the recent shot only where there is none. Applies
+ * to footage seen before only; choices of unused footage do not change. From
+ * editing practice: a cut back to a picture seen a few cuts earlier reads as
+ * a jump cut and makes a short edit look like a loop, so repeats are spread
+ * over the shots. 4 is chosen, not measured: with the clips alternating, the
+ * reused clips' segments come every other cut, and 4 lets three shots take
+ * turns (a new-user trial under calm showed one cityCC0.mpg shot in every
+ * other segment of the last 40 s). docs/planner.md, "Footage and clips". */
+inline constexpr std::size_t kReuseRecencyWindow = 4;
 
 /* How to plan. Defaults give a 30 fps edit of the whole song in the built-in
  * "balanced" style. */
