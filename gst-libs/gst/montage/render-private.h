@@ -123,8 +123,9 @@ constexpr guint64 kPackedBFramesLead = 2;
  * video/x-xvid; not profile "simple") where they belong, and keeps the
  * frame of its segment's start; for any other stream it does nothing.
  * Install it on every video decoder of a render, before any other probe on
- * the decoder's pads (the frames and segment those see are then the real
- * ones). Pad probes on the decoder's sink and source pads, which own their
+ * the decoder's source pad (the frames and segment those see are then the
+ * real ones); a probe on the sink pad added before it (watch_decoder_input())
+ * sees the segment as asked for. Pad probes on the decoder's sink and source pads, which own their
  * state; any thread.
  *
  * Why: Xvid and DivX write B-frames "packed" into AVI (a P-frame and the

@@ -310,7 +310,12 @@ GstPadProbeReturn packed_sink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
   gst_segment_copy_into(seg, &earlier);
   earlier.start = earlier.position = seg->start - lead;
   earlier.time = seg->time - lead;
-  /* The running time of every frame stays what it was. */
+  /* The running time of every frame stays what it was where the base
+   * allows (base >= lead); after a flushing seek (base 0) the decoder's own
+   * running times (its QoS) run lead later, and downstream sees the
+   * segment asked for again (packed_src_probe()). A new caps event while
+   * frames are held is not handled: they go on in the old format (a
+   * mid-stream size change within a frame of a held P-frame; not seen). */
   earlier.base = seg->base >= lead ? seg->base - lead : 0;
   g.moved = gst_event_get_seqnum(event);
   GST_DEBUG("packed B-frames: segment from %" GST_TIME_FORMAT " opened at %" GST_TIME_FORMAT,
