@@ -449,30 +449,21 @@ bool ShotDetector::push(const cv::Mat &hsv, const cv::Mat &luma, const cv::Mat &
 {
   if (hsv.empty() || hsv.type() != CV_8UC3)
     return false;
-  if (!frames_.empty() && frames_.back().hsv.size() != hsv.size())
-    pending_ended_ = finish(out); /* after finish()'s reset() */
-
-  Frame f;
+  /* Copies into the memory push_views() gave back last time (no copy
+   * beyond the one the detector keeps), then as push_views(). The blend
+   * test's view: the frame's own BGR view when given (a copy costs a
+   * thirtieth of converting the HSV view back), else converted from the
+   * HSV view when first needed (find_gradual()). */
+  cv::Mat none;
+  const bool with_bgr = !bgr.empty() && bgr.type() == CV_8UC3 && bgr.size() == hsv.size();
   try {
-    /* The previous frame's view is the content scorer's reference: no copy
-     * beyond the one kept in frames_ (whose memory is recycled). */
-    if (!spare_.empty()) {
-      f.hsv = std::move(spare_.back().hsv);
-      f.bgr = std::move(spare_.back().bgr);
-      spare_.pop_back();
-    }
-    hsv.copyTo(f.hsv);
-    /* The blend test's view: the frame's own BGR view when given (a copy
-     * costs a thirtieth of converting the HSV view back), else converted
-     * from the HSV view when first needed (find_gradual()). */
-    if (!bgr.empty() && bgr.type() == CV_8UC3 && bgr.size() == hsv.size())
-      bgr.copyTo(f.bgr);
-    else
-      f.bgr.release();
+    hsv.copyTo(copy_hsv_);
+    if (with_bgr)
+      bgr.copyTo(copy_bgr_);
   } catch (const cv::Exception &) {
     return false;
   }
-  return add(std::move(f), luma, timestamp, duration, out);
+  return push_views(copy_hsv_, luma, with_bgr ? copy_bgr_ : none, timestamp, duration, out);
 }
 
 bool ShotDetector::push_views(cv::Mat &hsv, const cv::Mat &luma, cv::Mat &bgr,

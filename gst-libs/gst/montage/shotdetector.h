@@ -484,6 +484,7 @@ private:
     cv::Mat hsv, bgr;
   };
   std::vector<Views> spare_; /* analysis views of dropped frames, reused */
+  cv::Mat copy_hsv_, copy_bgr_; /* push()'s copies, memory from push_views() */
   guint64 pushed_ = 0;       /* frames since the last reset, for features_every */
   FrameFeatures last_features_;
   /* Frames kept: the last max_transition_frames decided ones (history) and
