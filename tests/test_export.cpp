@@ -859,6 +859,37 @@ TEST(Export, FileNamesThatAreNotUtf8GiveValidUtf8AndStayFindable)
   remove_dir(dir);
 }
 
+/* A clip whose name holds a newline, or ends in a space (both legal on
+ * Linux): a comment line cannot hold either as it is (the newline was written
+ * as a space, naming a file that does not exist; readers trim the trailing
+ * space), so the EDL's SOURCE FILE is the file's URI and reading the EDL back
+ * gives the exact path. */
+TEST(Export, EdlSourceFileOfANameWithANewlineOrEdgeSpaceFindsTheFile)
+{
+  const std::string dir = temp_dir();
+  ASSERT_FALSE(dir.empty());
+  const std::string two_lines = dir + "/take\none.mov", spaced = dir + "/take two.mov ",
+                    song = dir + "/song.ogg";
+  for (const std::string &f : {two_lines, spaced, song})
+    ASSERT_TRUE(g_file_set_contents(f.c_str(), "not media", -1, nullptr));
+  std::vector<ClipAnalysis> clips = {clip(two_lines, 25, 1, 20.0), clip(spaced, 25, 1, 20.0)};
+  Fixture fx = make_fixture(25, 1, clips, song, {{0, 50, 0}, {1, 50, 10}});
+  ExportOptions options;
+  GError *err = nullptr;
+  std::string edl;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, options, edl, &err))
+      << (err ? err->message : "");
+  EXPECT_NE(edl.find("* SOURCE FILE: " + fx.clips[0].uri + "\n"), std::string::npos) << edl;
+  EXPECT_NE(edl.find("* SOURCE FILE: " + fx.clips[1].uri + "\n"), std::string::npos) << edl;
+  EXPECT_NE(edl.find("* FROM CLIP NAME: take one.mov\n"), std::string::npos) << edl;
+  ExportedEdit back;
+  ASSERT_TRUE(parse_edl(edl, 25, 1, back, &err)) << (err ? err->message : "");
+  ASSERT_EQ(back.video.size(), 2u);
+  EXPECT_EQ(back.video[0].path, two_lines);
+  EXPECT_EQ(back.video[1].path, spaced);
+  remove_dir(dir);
+}
+
 namespace
 {
 

@@ -35,8 +35,10 @@
  * readers expect); the comment lines are UTF-8, as Resolve and Premiere
  * write and read them. A file name that is not UTF-8 is shown in FROM CLIP
  * NAME with U+FFFD for its stray bytes, and its SOURCE FILE is its file://
- * URI (ASCII, every byte escaped) so that the file can still be found;
- * parse_edl() takes either form. */
+ * URI (ASCII, every byte escaped) so that the file can still be found; so
+ * is a path with a control character (a newline) or white space at either
+ * end, which a comment line cannot hold as it is. parse_edl() takes either
+ * form. */
 #include <gst/montage/export.h>
 
 #include "export-private.h"
@@ -109,10 +111,19 @@ std::string title_line(const std::string &title)
 }
 
 /* The SOURCE FILE comment of `e`: its absolute path, or its file:// URI
- * where the path is not UTF-8 (see the top of this file). */
+ * where the path would not survive a comment line as it is: bytes that are
+ * not UTF-8, a control character (a newline or carriage return ends the
+ * line; the line was written with a space in its place, a file that does
+ * not exist), or white space at either end (readers trim the line). The
+ * URI escapes every such byte (see the top of this file). */
 std::string source_file(const Event &e)
 {
-  return g_utf8_validate(e.path.c_str(), (gssize)e.path.size(), nullptr) ? e.path : e.uri;
+  const std::string &p = e.path;
+  bool as_is = g_utf8_validate(p.c_str(), (gssize)p.size(), nullptr) && !p.empty() &&
+               !g_ascii_isspace(p.front()) && !g_ascii_isspace(p.back());
+  for (std::size_t i = 0; as_is && i < p.size(); i++)
+    as_is = !g_ascii_iscntrl(p[i]);
+  return as_is ? p : e.uri;
 }
 
 /* Whether a timecode of two-digit frames counts the frames of fps_n/fps_d
