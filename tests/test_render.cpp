@@ -14,6 +14,7 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/base/gstbasesrc.h>
+#include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
@@ -2680,4 +2681,120 @@ TEST(RenderPaths, PackedBFramesSegmentBeginsOnItsInPointsFrame)
       }
     }
   }
+}
+
+/* The frames `h` gives out of `count` frames of a 64x48 test pattern coded
+ * as MPEG-4 Part 2 (avenc_mpeg4), in coding order, with no stamps. */
+std::vector<GstBuffer *> mpeg4_frames(guint count)
+{
+  std::vector<GstBuffer *> frames;
+  GstElement *pipe = gst_parse_launch(("videotestsrc num-buffers=" + std::to_string(count) +
+                                       " ! video/x-raw,width=64,height=48,framerate=25/1 ! "
+                                       "avenc_mpeg4 ! appsink name=out sync=false")
+                                          .c_str(),
+                                      nullptr);
+  if (!pipe)
+    return frames;
+  GstElement *out = gst_bin_get_by_name(GST_BIN(pipe), "out");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  while (GstSample *sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 5 * GST_SECOND)) {
+    frames.push_back(gst_buffer_copy(gst_sample_get_buffer(sample)));
+    gst_sample_unref(sample);
+  }
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(out);
+  gst_object_unref(pipe);
+  return frames;
+}
+
+/* Several segments made earlier by the packed-B-frame guard inside one
+ * decoder before the first comes out (GstVideoDecoder keeps serialized
+ * events until its next frame): each must come out as it was asked for.
+ * Before, the guard remembered only the last one, and the others went on
+ * opened 2 frames early (920 ms for 1 s, 1920 ms for 2 s). */
+TEST(RenderPaths, PackedGuardRestoresEverySegmentItMoved)
+{
+  const std::vector<GstBuffer *> frames = mpeg4_frames(4);
+  if (frames.empty() ||
+      !gst_registry_check_feature_version(gst_registry_get(), "avdec_mpeg4", 1, 0, 0))
+    GTEST_SKIP() << "avenc_mpeg4 or avdec_mpeg4 missing";
+  GstHarness *h = gst_harness_new("avdec_mpeg4");
+  montage::render_detail::guard_packed_b_frames(h->element);
+  gst_harness_set_src_caps_str(h, "video/mpeg,mpegversion=4,systemstream=false,width=64,"
+                                  "height=48,framerate=25/1");
+  const std::vector<GstClockTime> starts = {1 * GST_SECOND, 2 * GST_SECOND, 3 * GST_SECOND};
+  for (GstClockTime start : starts) {
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    seg.start = seg.time = seg.position = start;
+    seg.base = 5 * GST_SECOND;
+    EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+  }
+  for (size_t k = 0; k < frames.size(); k++) {
+    GST_BUFFER_PTS(frames[k]) = GST_BUFFER_DTS(frames[k]) = starts.back() + k * 40 * GST_MSECOND;
+    GST_BUFFER_DURATION(frames[k]) = 40 * GST_MSECOND;
+    EXPECT_EQ(gst_harness_push(h, frames[k]), GST_FLOW_OK);
+  }
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<GstClockTime> seen;
+  while (GstEvent *event = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
+      const GstSegment *seg = nullptr;
+      gst_event_parse_segment(event, &seg);
+      if (seg->start > 0) /* the harness's own segment from 0 comes first */
+        seen.push_back(seg->start);
+    }
+    EXPECT_NE(GST_EVENT_TYPE(event), GST_EVENT_SEGMENT_DONE) << "the drain's marker went out";
+    gst_event_unref(event);
+  }
+  EXPECT_EQ(seen, starts);
+  EXPECT_EQ(gst_harness_buffers_received(h), frames.size());
+  gst_harness_teardown(h);
+}
+
+/* New caps while the packed-B-frame guard holds a frame (stamped like the
+ * frame before it, held for the next one): the held frame is in the format
+ * before the caps, and must reach downstream before them. Before, the guard
+ * let the caps pass and pushed the frame after them, in a format it is not
+ * in. The decoder here is identity: the guard works on any element's pads. */
+TEST(RenderPaths, PackedGuardFrameHeldAtNewCapsGoesOutInItsFormat)
+{
+  GstHarness *h = gst_harness_new("identity");
+  montage::render_detail::guard_packed_b_frames(h->element);
+  gst_harness_set_src_caps_str(h, "video/x-xvid,width=64,height=48,framerate=25/1");
+  /* What downstream has as caps when each frame reaches it: its width. */
+  std::vector<std::pair<GstClockTime, int>> seen;
+  gst_pad_add_probe(
+      h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+        int width = 0;
+        if (GstCaps *caps = gst_pad_get_current_caps(pad)) {
+          gst_structure_get_int(gst_caps_get_structure(caps, 0), "width", &width);
+          gst_caps_unref(caps);
+        }
+        static_cast<std::vector<std::pair<GstClockTime, int>> *>(data)->emplace_back(
+            GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)), width);
+        return GST_PAD_PROBE_OK;
+      },
+      &seen, nullptr);
+  auto push = [&](GstClockTime ms) {
+    GstBuffer *buf = gst_buffer_new();
+    GST_BUFFER_PTS(buf) = ms * GST_MSECOND;
+    GST_BUFFER_DURATION(buf) = 40 * GST_MSECOND;
+    EXPECT_EQ(gst_harness_push(h, buf), GST_FLOW_OK);
+  };
+  /* 80 ms twice: the second goes at 120 ms, held for the frame after it. */
+  for (GstClockTime ms : {0, 40, 80, 80})
+    push(ms);
+  GstCaps *smaller = gst_caps_from_string("video/x-xvid,width=32,height=24,framerate=25/1");
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_caps(smaller)));
+  gst_caps_unref(smaller);
+  push(160);
+  const std::vector<std::pair<GstClockTime, int>> want = {{0, 64},
+                                                          {40 * GST_MSECOND, 64},
+                                                          {80 * GST_MSECOND, 64},
+                                                          {120 * GST_MSECOND, 64},
+                                                          {160 * GST_MSECOND, 32}};
+  EXPECT_EQ(seen, want);
+  gst_harness_teardown(h);
 }

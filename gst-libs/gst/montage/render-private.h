@@ -150,12 +150,35 @@ constexpr guint64 kPackedBFramesLead = 2;
  * it ends by its start, clipped when it straddles it), and the segment
  * event goes on as it was asked for. A frame held for the one after it
  * when EOS enters the decoder (GES stops each source at its segment's end,
- * and the decoder drops the frames past it) is decided then (the first
- * only) and pushed from the sink pad's probe: once the decoder pushes EOS
- * its source pad is EOS before the probes there run, and a frame pushed
- * from them is refused. A stream stamped in order (unpacked, or from
- * another container) comes out as before. */
+ * and the decoder drops the frames past it) is decided when the decoder
+ * has drained ahead of it (drain_ahead_of_eos(), which this installs), by
+ * the frames that drain gives; the last held ones the first only, as
+ * FramePlacer decides at the end. New caps on the source pad while frames
+ * are held end them the same way (the first only), and they go out ahead of
+ * the caps, in the format they were decoded in. Each segment made earlier
+ * is remembered by its seqnum until it comes out (GstVideoDecoder keeps
+ * serialized events for its next frame, so that several can enter before
+ * the first comes out), and each is restored. A stream stamped in order
+ * (unpacked, or from another container) comes out as before. */
 void guard_packed_b_frames(GstElement *decoder);
+
+/* Makes `decoder` (a GstVideoDecoder) drain before it takes EOS, so that
+ * what pad probes on its source pad hold for a later frame can still be
+ * pushed there: once the decoder pushes EOS the pad stores it before its
+ * probes run, and refuses every frame from then on (GST_FLOW_EOS). A probe
+ * on its sink pad sends a SEGMENT_DONE into the decoder ahead of each EOS;
+ * GstVideoDecoder (1.22) drains on it (every frame it still holds comes
+ * out) and sends it on at once, and the probes on the source pad let their
+ * held frames out at it as at any SEGMENT_DONE, through the probes after
+ * them, in order. A probe added at that EOS, after every other one on the
+ * source pad, drops it: downstream sees the frames and then the EOS, as
+ * without it. The packed-B-frame guard and the timeline path's clipped-frame
+ * probe both rely on it. Installing it twice installs it once. Before, the
+ * guard pushed its held frames from the sink pad's EOS probe, decided
+ * before the frames still in the decoder came out, and the clipped-frame
+ * probe handed its frame to the peer's chain function past the pad (and
+ * past any probe after it). */
+void drain_ahead_of_eos(GstElement *decoder);
 
 /* How much of decoded frame `buf` its decoder clipped off at the start of
  * `seg`, the segment it came out in, ns: for a frame whose PTS is the

@@ -154,21 +154,29 @@ namespace
 
 /* The state of one decoder's packed-B-frame guard (guard_packed_b_frames()). */
 struct PackedBFrames {
+  /* How many segments made earlier may wait inside the decoder for the
+   * frame they go out with (GstVideoDecoder keeps serialized events until
+   * its next frame); more is far more than a render sends without a flush
+   * or a frame between them, and the oldest is forgotten first. */
+  static constexpr size_t kMaxMoved = 16;
   std::mutex lock;
-  bool active = false;                /* the input caps are MPEG-4 Part 2 with B-frames */
-  GstClockTime frame = 0;             /* one frame at the input caps' rate */
-  guint32 moved = GST_SEQNUM_INVALID; /* the segment made earlier last */
-  GstSegment asked;                   /* what it was before */
-  GstSegment out;                     /* the segment the frames are clipped to */
+  bool active = false;    /* the input caps are MPEG-4 Part 2 with B-frames */
+  GstClockTime frame = 0; /* one frame at the input caps' rate */
+  /* The segments made earlier (by seqnum) that have not come out of the
+   * decoder yet, oldest first, each with the segment it was before. */
+  std::deque<std::pair<guint32, GstSegment>> moved;
+  GstSegment out; /* the segment the frames are clipped to */
   FramePlacer placer;
   std::deque<GstBuffer *> held; /* what placer holds, in order */
+  GstCaps *caps = nullptr;      /* the source pad's caps (the last CAPS event's) */
   std::atomic<GThread *> pusher{nullptr}; /* the thread pushing released frames */
-  /* EOS entered the decoder: the frames it gives now are its last ones. */
-  bool draining = false;
+  /* The frames being pushed go ahead of the new caps stored on the pad. */
+  std::atomic<bool> before_caps{false};
   ~PackedBFrames()
   {
     for (GstBuffer *b : held)
       gst_buffer_unref(b);
+    gst_clear_caps(&caps);
   }
 };
 
@@ -255,39 +263,11 @@ void forget_held(PackedBFrames &g)
   g.placer.reset();
 }
 
-GstPadProbeReturn packed_sink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+GstPadProbeReturn packed_sink_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
 {
   auto &g = **static_cast<std::shared_ptr<PackedBFrames> *>(data);
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
-    /* No frame may come to decide the held ones (the frames after a
-     * segment's stop are dropped by the decoder), and the EOS the decoder
-     * pushes marks its source pad EOS before the probes there run, so that
-     * no frame can be pushed from there: they are decided now (the first
-     * only) and pushed before the decoder drains. */
-    std::deque<GstBuffer *> released;
-    {
-      std::lock_guard<std::mutex> hold(g.lock);
-      g.draining = true;
-      released = settle_held(g, GST_CLOCK_TIME_NONE);
-    }
-    GstElement *decoder = GST_ELEMENT(gst_pad_get_parent(pad));
-    GstPad *src = decoder ? gst_element_get_static_pad(decoder, "src") : nullptr;
-    if (src)
-      push_released(src, g, std::move(released));
-    else
-      for (GstBuffer *b : released)
-        gst_buffer_unref(b);
-    if (src)
-      gst_object_unref(src);
-    if (decoder)
-      gst_object_unref(decoder);
-    return GST_PAD_PROBE_OK;
-  }
   std::lock_guard<std::mutex> hold(g.lock);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP ||
-      GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START)
-    g.draining = false;
   if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
     GstCaps *caps = nullptr;
     gst_event_parse_caps(event, &caps);
@@ -295,8 +275,6 @@ GstPadProbeReturn packed_sink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
     g.frame = caps_frame_duration(caps);
     return GST_PAD_PROBE_OK;
   }
-  if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT)
-    g.draining = false;
   if (GST_EVENT_TYPE(event) != GST_EVENT_SEGMENT || !g.active || g.frame == 0)
     return GST_PAD_PROBE_OK;
   const GstSegment *seg = nullptr;
@@ -305,7 +283,6 @@ GstPadProbeReturn packed_sink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
   if (seg->format != GST_FORMAT_TIME || seg->rate <= 0 || seg->start < lead || seg->time < lead ||
       seg->position != seg->start)
     return GST_PAD_PROBE_OK;
-  gst_segment_copy_into(seg, &g.asked);
   GstSegment earlier;
   gst_segment_copy_into(seg, &earlier);
   earlier.start = earlier.position = seg->start - lead;
@@ -313,18 +290,35 @@ GstPadProbeReturn packed_sink_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
   /* The running time of every frame stays what it was where the base
    * allows (base >= lead); after a flushing seek (base 0) the decoder's own
    * running times (its QoS) run lead later, and downstream sees the
-   * segment asked for again (packed_src_probe()). A new caps event while
-   * frames are held is not handled: they go on in the old format (a
-   * mid-stream size change within a frame of a held P-frame; not seen). */
+   * segment asked for again (packed_src_probe()). Each segment made earlier
+   * is remembered by its seqnum until it comes out: the decoder keeps
+   * serialized events for its next frame, so that several may enter before
+   * the first comes out. */
   earlier.base = seg->base >= lead ? seg->base - lead : 0;
-  g.moved = gst_event_get_seqnum(event);
+  const guint32 seqnum = gst_event_get_seqnum(event);
+  if (g.moved.size() >= PackedBFrames::kMaxMoved)
+    g.moved.pop_front();
+  g.moved.emplace_back(seqnum, *seg);
   GST_DEBUG("packed B-frames: segment from %" GST_TIME_FORMAT " opened at %" GST_TIME_FORMAT,
             GST_TIME_ARGS(seg->start), GST_TIME_ARGS(earlier.start));
   GstEvent *moved = gst_event_new_segment(&earlier);
-  gst_event_set_seqnum(moved, g.moved);
+  gst_event_set_seqnum(moved, seqnum);
   gst_event_unref(event);
   GST_PAD_PROBE_INFO_DATA(info) = moved;
   return GST_PAD_PROBE_OK;
+}
+
+/* Pushes `released` on `pad` from the probe of a CAPS event, ahead of it:
+ * the pad has stored the caps, and sends them downstream when its probes
+ * let them pass. Should gst_pad_push() send them before a frame (it first
+ * sends the sticky events not yet received when the pad is flagged for it),
+ * packed_src_probe() drops them there; GStreamer keeps a dropped sticky
+ * event pending, and the caps go out after the frames all the same. */
+void push_before_caps(GstPad *pad, PackedBFrames &g, std::deque<GstBuffer *> &&released)
+{
+  g.before_caps = true;
+  push_released(pad, g, std::move(released));
+  g.before_caps = false;
 }
 
 GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -333,13 +327,31 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
   if (info->type & (GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH)) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
     std::deque<GstBuffer *> released;
+    bool caps_after = false;
     {
       std::lock_guard<std::mutex> hold(g.lock);
       switch (GST_EVENT_TYPE(event)) {
       case GST_EVENT_FLUSH_STOP:
+        /* The segments still inside the decoder went with the flush. */
+        g.moved.clear();
+        forget_held(g);
+        break;
       case GST_EVENT_STREAM_START:
         forget_held(g);
         break;
+      case GST_EVENT_CAPS: {
+        if (g.before_caps && g.pusher == g_thread_self())
+          return GST_PAD_PROBE_DROP; /* kept pending: it goes after them */
+        /* New caps end the frames before them (FramePlacer: the first held
+         * one only), which go out in the format they were decoded in. */
+        GstCaps *caps = nullptr;
+        gst_event_parse_caps(event, &caps);
+        caps_after = g.placer.holding() && g.caps && !gst_caps_is_equal(caps, g.caps);
+        gst_caps_replace(&g.caps, caps);
+        if (caps_after)
+          released = settle_held(g, GST_CLOCK_TIME_NONE);
+        break;
+      }
       case GST_EVENT_SEGMENT: {
         /* Frames of the segment before it (none after a flush), then a new
          * timeline. */
@@ -347,11 +359,16 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
         g.placer.reset();
         GstSegment seg;
         gst_event_copy_segment(event, &seg);
-        if (GST_SEQNUM_INVALID != g.moved && gst_event_get_seqnum(event) == g.moved &&
-            g.asked.start > seg.start) {
-          gst_segment_copy_into(&g.asked, &g.out);
-          GstEvent *asked = gst_event_new_segment(&g.asked);
-          gst_event_set_seqnum(asked, g.moved);
+        const guint32 seqnum = gst_event_get_seqnum(event);
+        auto found = std::find_if(g.moved.begin(), g.moved.end(),
+                                  [&](const auto &m) { return m.first == seqnum; });
+        if (found != g.moved.end() && found->second.start > seg.start) {
+          /* The segment asked for; the ones made earlier before it, which
+           * the decoder dropped, are forgotten with it. */
+          gst_segment_copy_into(&found->second, &g.out);
+          GstEvent *asked = gst_event_new_segment(&found->second);
+          gst_event_set_seqnum(asked, seqnum);
+          g.moved.erase(g.moved.begin(), found + 1);
           gst_event_unref(event);
           GST_PAD_PROBE_INFO_DATA(info) = asked;
         } else {
@@ -359,16 +376,27 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
         }
         break;
       }
-      case GST_EVENT_EOS:
       case GST_EVENT_SEGMENT_DONE:
       case GST_EVENT_GAP:
         released = settle_held(g, GST_CLOCK_TIME_NONE);
+        break;
+      case GST_EVENT_EOS:
+        /* The pad takes no frame now: those held were let out when the
+         * decoder drained ahead of it (drain_ahead_of_eos()). */
+        for (GstBuffer *b : settle_held(g, GST_CLOCK_TIME_NONE)) {
+          GST_WARNING("packed B-frames: frame placed at %" GST_TIME_FORMAT " lost at EOS",
+                      GST_TIME_ARGS(GST_BUFFER_PTS(b)));
+          gst_buffer_unref(b);
+        }
         break;
       default:
         break;
       }
     }
-    push_released(pad, g, std::move(released));
+    if (caps_after)
+      push_before_caps(pad, g, std::move(released));
+    else
+      push_released(pad, g, std::move(released));
     return GST_PAD_PROBE_OK;
   }
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
@@ -393,11 +421,6 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
       g.placer.hold(placed.at, t, step);
       g.held.push_back(gst_buffer_ref(buf));
       ret = GST_PAD_PROBE_DROP;
-      /* The decoder drains after EOS: no frame may come to decide, nor can
-       * one be pushed once its EOS goes out. Decided now (the first only). */
-      if (g.draining)
-        for (GstBuffer *b : settle_held(g, GST_CLOCK_TIME_NONE))
-          released.push_back(b);
       break;
     case FramePlacer::Verdict::kKeep:
       g.placer.took(placed.at, t);
@@ -416,13 +439,79 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
 
 } // namespace
 
+namespace
+{
+
+/* drain_ahead_of_eos()'s state: the seqnum of the SEGMENT_DONE it sent into
+ * the decoder last (GST_SEQNUM_INVALID: none yet). */
+struct DrainAhead {
+  std::atomic<guint32> marker{GST_SEQNUM_INVALID};
+};
+
+/* On the decoder's source pad, added at each EOS, so after every other probe
+ * there: drops the SEGMENT_DONE drain_ahead_of_eos() sent, which no one
+ * downstream asked for, and goes. */
+GstPadProbeReturn drop_drain_marker(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto &d = **static_cast<std::shared_ptr<DrainAhead> *>(data);
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT_DONE &&
+      gst_event_get_seqnum(event) == d.marker.load()) {
+    gst_pad_remove_probe(pad, GST_PAD_PROBE_INFO_ID(info));
+    return GST_PAD_PROBE_DROP;
+  }
+  /* The decoder refused the marker (or dropped it): this EOS ends the wait. */
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS || GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP)
+    gst_pad_remove_probe(pad, GST_PAD_PROBE_INFO_ID(info));
+  return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn drain_on_eos(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  const auto &state = *static_cast<std::shared_ptr<DrainAhead> *>(data);
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  GstElement *decoder = GST_ELEMENT(gst_pad_get_parent(pad));
+  GstPad *src = decoder ? gst_element_get_static_pad(decoder, "src") : nullptr;
+  if (src) {
+    GstEvent *marker = gst_event_new_segment_done(GST_FORMAT_TIME, -1);
+    state->marker = gst_event_get_seqnum(marker);
+    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, drop_drain_marker,
+                      new std::shared_ptr<DrainAhead>(state),
+                      [](gpointer p) { delete static_cast<std::shared_ptr<DrainAhead> *>(p); });
+    /* GstVideoDecoder drains on SEGMENT_DONE and sends it on at once. */
+    if (!gst_pad_send_event(pad, marker))
+      GST_DEBUG_OBJECT(decoder, "did not take the drain ahead of EOS");
+    gst_object_unref(src);
+  }
+  if (decoder)
+    gst_object_unref(decoder);
+  return GST_PAD_PROBE_OK;
+}
+
+} // namespace
+
+void drain_ahead_of_eos(GstElement *decoder)
+{
+  static const char *const kKey = "montage-drain-ahead-of-eos";
+  if (g_object_get_data(G_OBJECT(decoder), kKey))
+    return;
+  GstPad *sink = gst_element_get_static_pad(decoder, "sink");
+  if (!sink)
+    return;
+  g_object_set_data(G_OBJECT(decoder), kKey, GINT_TO_POINTER(1));
+  gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, drain_on_eos,
+                    new std::shared_ptr<DrainAhead>(std::make_shared<DrainAhead>()),
+                    [](gpointer p) { delete static_cast<std::shared_ptr<DrainAhead> *>(p); });
+  gst_object_unref(sink);
+}
+
 void guard_packed_b_frames(GstElement *decoder)
 {
   GstPad *sink = gst_element_get_static_pad(decoder, "sink");
   GstPad *src = gst_element_get_static_pad(decoder, "src");
   if (sink && src) {
     auto g = std::make_shared<PackedBFrames>();
-    gst_segment_init(&g->asked, GST_FORMAT_UNDEFINED);
     gst_segment_init(&g->out, GST_FORMAT_UNDEFINED);
     auto del = [](gpointer p) { delete static_cast<std::shared_ptr<PackedBFrames> *>(p); };
     gst_pad_add_probe(
@@ -434,6 +523,7 @@ void guard_packed_b_frames(GstElement *decoder)
                                         GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
                                         GST_PAD_PROBE_TYPE_EVENT_FLUSH),
                       packed_src_probe, new std::shared_ptr<PackedBFrames>(g), del);
+    drain_ahead_of_eos(decoder);
   }
   if (sink)
     gst_object_unref(sink);
@@ -1048,9 +1138,9 @@ struct DecodedStream {
 
 /* Pushes the clipped frame `stream` holds (if any) from the probe. At EOS
  * the pad has already stored the (sticky) EOS event when its probes run, and
- * gst_pad_push() refuses data from then on (GST_FLOW_EOS): the frame is
- * handed to the peer pad's chain function instead, in this same streaming
- * thread and ahead of the EOS, which reaches the peer only after the probes. */
+ * refuses data (GST_FLOW_EOS): a frame still held then is lost. None is:
+ * the decoder drains ahead of its EOS (drain_ahead_of_eos()), and the held
+ * frame goes out at the SEGMENT_DONE that drain ends with. */
 void push_held(GstPad *pad, DecodedStream *stream)
 {
   GstBuffer *held = stream->held;
@@ -1058,15 +1148,7 @@ void push_held(GstPad *pad, DecodedStream *stream)
   if (!held)
     return;
   stream->pushing = true;
-  GstFlowReturn ret = GST_FLOW_NOT_LINKED;
-  if (!GST_PAD_IS_EOS(pad)) {
-    ret = gst_pad_push(pad, held);
-  } else if (GstPad *peer = gst_pad_get_peer(pad)) {
-    ret = gst_pad_chain(peer, held);
-    gst_object_unref(peer);
-  } else {
-    gst_buffer_unref(held);
-  }
+  const GstFlowReturn ret = gst_pad_push(pad, held);
   stream->pushing = false;
   if (ret != GST_FLOW_OK)
     GST_DEBUG("held frame not taken: %s", gst_flow_get_name(ret));
@@ -1179,6 +1261,7 @@ void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer grid
       gst_pad_add_probe(
           pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
           clipped_frame_probe, stream, [](gpointer p) { delete static_cast<DecodedStream *>(p); });
+      drain_ahead_of_eos(element); /* done by the guard already; both need it */
       gst_object_unref(pad);
     }
     return;
