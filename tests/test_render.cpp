@@ -2798,3 +2798,107 @@ TEST(RenderPaths, PackedGuardFrameHeldAtNewCapsGoesOutInItsFormat)
   EXPECT_EQ(seen, want);
   gst_harness_teardown(h);
 }
+
+/* Writes to `path` a Matroska file of two video tracks, 320x180: first raw
+ * I420 at 30 fps, 48 frames numbered as write_stamped_clip() numbers them
+ * (frame k a flat grey of luma 16 + 5 * k), then Motion JPEG whose caps
+ * state 150/11 fps (73333333 ns, the track's default duration and each
+ * frame's), a frame every 80 ms from 0. The Motion JPEG frames stamped 160,
+ * 560 and 960 ms end where raw frames 6, 18 and 30 (200, 600, 1000 ms) end,
+ * 40 ms after those start. */
+::testing::AssertionResult write_raw_and_mjpeg_mkv(const std::string &path)
+{
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      ("matroskamux name=m ! filesink location=\"" + path +
+       "\" appsrc name=raw format=time caps=video/x-raw,format=I420,width=320,height=180,"
+       "framerate=30/1 ! m. appsrc name=mjpeg format=time caps=video/x-raw,format=I420,"
+       "width=320,height=180,framerate=150/11 ! jpegenc ! m.")
+          .c_str(),
+      &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  GstElement *raw = gst_bin_get_by_name(GST_BIN(pipe), "raw");
+  GstElement *mjpeg = gst_bin_get_by_name(GST_BIN(pipe), "mjpeg");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  const gsize luma = 320 * 180, chroma = luma / 4;
+  auto push = [&](GstElement *src, GstClockTime pts, GstClockTime duration, guint8 y) {
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, luma + 2 * chroma, nullptr);
+    gst_buffer_memset(buf, 0, y, luma);
+    gst_buffer_memset(buf, luma, 128, 2 * chroma);
+    GST_BUFFER_PTS(buf) = pts;
+    GST_BUFFER_DURATION(buf) = duration;
+    GstFlowReturn ret = GST_FLOW_OK;
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+  };
+  for (guint64 k = 0; k < 48; k++)
+    push(raw, frames(k), 33333333, (guint8)(16 + 5 * k)); /* the default duration */
+  for (guint64 k = 0; k * 80 < 1600; k++)
+    push(mjpeg, k * 80 * GST_MSECOND, 73333333, 235);
+  GstFlowReturn ret = GST_FLOW_OK;
+  g_signal_emit_by_name(raw, "end-of-stream", &ret);
+  g_signal_emit_by_name(mjpeg, "end-of-stream", &ret);
+  gst_object_unref(raw);
+  gst_object_unref(mjpeg);
+  std::string why;
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) /* takes pipe */
+    return ::testing::AssertionFailure() << "writing the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
+/* A clip of two video streams whose first (the one the cut path shows:
+ * uridecodebin exposes it first) needs no decoder (raw video in Matroska)
+ * and whose second does (Motion JPEG, jpegdec). The cut path judged the
+ * frames it shows by what entered the first video decoder decodebin added,
+ * here the second stream's: the raw frame at an in-point reached by a seek
+ * (stamped at the seek's target, its own frame) ends where a Motion JPEG
+ * frame that started 40 ms before it ends, was taken for a frame clipped by
+ * 40 ms, put back there, and lost the in-point to the frame after it: the
+ * segment from frame 6 began on frame 7 (5 runs of 5; the render's first
+ * seek, to frame 30, came out right in those runs, the Motion JPEG frame
+ * not yet in its decoder; frame 18 is reached by decoding on). */
+TEST(RenderCuts, FramesAreJudgedByTheDecoderOfTheStreamShown)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make_song("two-video-"));
+  const std::string path = tmp_file("montage-render-two-video.mkv");
+  ASSERT_TRUE(write_raw_and_mjpeg_mkv(path));
+  montage::ClipAnalysis clip;
+  clip.path = path;
+  clip.uri = montage_test::uri_of(path);
+  clip.fps_n = 30;
+  clip.fps_d = 1;
+  clip.duration = frames(48);
+  montage::shots_from_cuts(clip);
+  const std::vector<guint64> first = {30, 6, 18};
+  constexpr guint64 kLength = 4;
+  std::vector<std::pair<GstClockTime, guint64>> segs;
+  for (guint64 j : first)
+    segs.emplace_back(frames(j), kLength);
+  const montage::Plan plan = plan_of(segs);
+  auto number = [](const std::vector<guint8> &luma) {
+    double sum = 0;
+    for (guint8 v : luma)
+      sum += v;
+    return (int)std::lround((sum / luma.size() - 16) / 5);
+  };
+  const std::string out = tmp_file("montage-render-two-video.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  montage::RenderResult result;
+  GError *err = nullptr;
+  EXPECT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+      << (err ? err->message : "");
+  g_clear_error(&err);
+  const auto decoded = decode_frames(out);
+  g_unlink(out.c_str());
+  g_unlink(path.c_str());
+  ASSERT_EQ(decoded.size(), first.size() * kLength);
+  for (size_t s = 0; s < first.size(); s++)
+    for (guint64 i = 0; i < kLength; i++)
+      EXPECT_EQ(number(decoded[s * kLength + i]), (int)(first[s] + i))
+          << "segment " << s << " (in-point frame " << first[s] << "), output frame " << i;
+}

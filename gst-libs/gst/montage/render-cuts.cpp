@@ -117,6 +117,7 @@ void link_first_pad(GstElement *, GstPad *pad, gpointer user_data)
  * streams that match `raw` ("video/x-raw" or "audio/x-raw"). */
 struct DecodePipeline {
   GstElement *pipeline = nullptr;
+  GstElement *source = nullptr; /* uridecodebin, owned by pipeline */
   GstElement *first = nullptr; /* the first converter, owned by pipeline */
   std::vector<GstElement *> converters; /* all of them, in order, owned by pipeline */
   GstElement *sink = nullptr;  /* owned by pipeline */
@@ -161,6 +162,7 @@ struct DecodePipeline {
     for (size_t i = 0; i + 1 < chain.size(); i++)
       gst_element_link(chain[i], chain[i + 1]);
     g_signal_connect(dec, "pad-added", G_CALLBACK(link_first_pad), chain.front());
+    source = dec;
     first = chain.front();
     converters.assign(chain.begin(), chain.end() - 2);
   }
@@ -224,8 +226,10 @@ public:
     if (pipe_->usable())
       gst_util_set_object_arg(G_OBJECT(pipe_->converters[1]), "video-direction", "auto");
     gst_segment_init(&probe_segment_, GST_FORMAT_UNDEFINED);
-    if (pipe_->usable())
+    if (pipe_->usable()) {
       g_signal_connect(pipe_->pipeline, "deep-element-added", G_CALLBACK(on_element), this);
+      g_signal_connect(pipe_->source, "pad-added", G_CALLBACK(on_pad), this);
+    }
     if (pipe_->usable()) {
       GstPad *pad = gst_element_get_static_pad(pipe_->first, "sink");
       gst_pad_add_probe(
@@ -495,25 +499,83 @@ private:
     drop_before_.store(start > margin ? start - margin : 0);
   }
 
-  /* "deep-element-added" of the pipeline: records what enters the (first)
-   * video decoder, whose frames clipped_off() judges by it, and puts its
-   * frames of packed B-frames where they belong (guard_packed_b_frames()). */
+  /* "deep-element-added" of the pipeline: records what enters each video
+   * decoder, by which clipped_off() judges the frames of the one whose
+   * stream is shown (on_pad()), and puts their frames of packed B-frames
+   * where they belong (guard_packed_b_frames()). Before, only the first
+   * video decoder decodebin added was watched, and a clip whose shown stream
+   * was not the first to get one (two video streams, the first raw in
+   * Matroska) had its frames judged by another stream's input. */
   static void on_element(GstBin *, GstBin *, GstElement *element, gpointer user_data)
   {
     auto *self = static_cast<ClipDecoder *>(user_data);
     if (!GST_IS_VIDEO_DECODER(element))
       return;
     std::lock_guard<std::mutex> hold(self->input_lock_);
-    if (!self->input_) {
-      self->input_ = watch_decoder_input(element);
-      guard_packed_b_frames(element);
-    }
+    if (self->inputs_.count(element))
+      return;
+    self->inputs_[element] = watch_decoder_input(element);
+    guard_packed_b_frames(element);
   }
 
+  /* The video decoder that gives the stream on `pad` (a pad uridecodebin
+   * exposed): the element behind its ghost pads or, where decodebin put an
+   * element after the decoder (a capsfilter), the decoder up to two elements
+   * upstream through their "sink" pads; NULL when none (a raw stream). Not
+   * reffed: only compared against. */
+  static GstElement *decoder_of(GstPad *pad)
+  {
+    GstPad *inner = GST_PAD(gst_object_ref(pad));
+    while (inner && GST_IS_GHOST_PAD(inner)) {
+      GstPad *target = gst_ghost_pad_get_target(GST_GHOST_PAD(inner));
+      gst_object_unref(inner);
+      inner = target;
+    }
+    GstElement *element = inner ? gst_pad_get_parent_element(inner) : nullptr;
+    if (inner)
+      gst_object_unref(inner);
+    for (int hops = 0; element && !GST_IS_VIDEO_DECODER(element) && hops < 2; hops++) {
+      GstPad *sink = gst_element_get_static_pad(element, "sink");
+      GstPad *peer = sink ? gst_pad_get_peer(sink) : nullptr;
+      gst_object_unref(element);
+      element = peer ? gst_pad_get_parent_element(peer) : nullptr;
+      if (peer)
+        gst_object_unref(peer);
+      if (sink)
+        gst_object_unref(sink);
+    }
+    if (element && !GST_IS_VIDEO_DECODER(element))
+      gst_clear_object(&element);
+    if (element)
+      gst_object_unref(element); /* the pipeline holds it */
+    return element;
+  }
+
+  /* "pad-added" of uridecodebin, after link_first_pad(): the pad linked is
+   * the stream shown, whose decoder's input decoder_input() gives. */
+  static void on_pad(GstElement *, GstPad *pad, gpointer user_data)
+  {
+    auto *self = static_cast<ClipDecoder *>(user_data);
+    GstPad *peer = gst_pad_get_peer(pad);
+    GstPad *first = gst_element_get_static_pad(self->pipe_->first, "sink");
+    if (peer == first) {
+      GstElement *decoder = decoder_of(pad);
+      GST_DEBUG("%s: the stream shown comes from %s", self->uri_.c_str(),
+                decoder ? GST_OBJECT_NAME(decoder) : "no video decoder");
+      std::lock_guard<std::mutex> hold(self->input_lock_);
+      self->shown_ = decoder;
+    }
+    gst_object_unref(first);
+    if (peer)
+      gst_object_unref(peer);
+  }
+
+  /* What enters the decoder of the stream shown (NULL: none, or not known yet). */
   std::shared_ptr<DecoderInput> decoder_input()
   {
     std::lock_guard<std::mutex> hold(input_lock_);
-    return input_;
+    auto found = shown_ ? inputs_.find(shown_) : inputs_.end();
+    return found != inputs_.end() ? found->second : nullptr;
   }
 
   /* Pad probe in front of the converter (streaming thread). */
@@ -589,7 +651,10 @@ private:
   Interrupt &interrupt_;
   /* Read by the probes: declared before pipe_, so they outlive its threads. */
   std::mutex input_lock_;
-  std::shared_ptr<DecoderInput> input_;      /* what enters the video decoder */
+  /* What enters each video decoder, by decoder (not reffed: the pipeline
+   * holds them), and the decoder of the stream shown (NULL: none). */
+  std::map<GstElement *, std::shared_ptr<DecoderInput>> inputs_;
+  GstElement *shown_ = nullptr;
   GstSegment probe_segment_;                 /* streaming thread only */
   std::atomic<GstClockTime> drop_before_{0}; /* stream time; 0: keep all */
   bool verify_ = false;                      /* check the next frame against the seek target */
