@@ -2683,16 +2683,18 @@ TEST(RenderPaths, PackedBFramesSegmentBeginsOnItsInPointsFrame)
   }
 }
 
-/* The frames `h` gives out of `count` frames of a 64x48 test pattern coded
- * as MPEG-4 Part 2 (avenc_mpeg4), in coding order, with no stamps. */
+/* `count` frames of a 64x48 moving test pattern (a ball) coded as MPEG-4
+ * Part 2 by avenc_mpeg4 with B-frames (max-bframes=1), in coding order
+ * (I0 P2 B1 P4 B3 for 5), with no stamps. */
 std::vector<GstBuffer *> mpeg4_frames(guint count)
 {
   std::vector<GstBuffer *> frames;
-  GstElement *pipe = gst_parse_launch(("videotestsrc num-buffers=" + std::to_string(count) +
-                                       " ! video/x-raw,width=64,height=48,framerate=25/1 ! "
-                                       "avenc_mpeg4 ! appsink name=out sync=false")
-                                          .c_str(),
-                                      nullptr);
+  GstElement *pipe =
+      gst_parse_launch(("videotestsrc pattern=ball num-buffers=" + std::to_string(count) +
+                        " ! video/x-raw,width=64,height=48,framerate=25/1 ! "
+                        "avenc_mpeg4 max-bframes=1 ! appsink name=out sync=false")
+                           .c_str(),
+                       nullptr);
   if (!pipe)
     return frames;
   GstElement *out = gst_bin_get_by_name(GST_BIN(pipe), "out");
@@ -2714,8 +2716,8 @@ std::vector<GstBuffer *> mpeg4_frames(guint count)
  * opened 2 frames early (920 ms for 1 s, 1920 ms for 2 s). */
 TEST(RenderPaths, PackedGuardRestoresEverySegmentItMoved)
 {
-  const std::vector<GstBuffer *> frames = mpeg4_frames(4);
-  if (frames.empty() ||
+  const std::vector<GstBuffer *> frames = mpeg4_frames(5);
+  if (frames.size() != 5 ||
       !gst_registry_check_feature_version(gst_registry_get(), "avdec_mpeg4", 1, 0, 0))
     GTEST_SKIP() << "avenc_mpeg4 or avdec_mpeg4 missing";
   GstHarness *h = gst_harness_new("avdec_mpeg4");
@@ -2730,8 +2732,10 @@ TEST(RenderPaths, PackedGuardRestoresEverySegmentItMoved)
     seg.base = 5 * GST_SECOND;
     EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&seg)));
   }
+  const guint64 display[] = {0, 2, 1, 4, 3}; /* coded I0 P2 B1 P4 B3 */
   for (size_t k = 0; k < frames.size(); k++) {
-    GST_BUFFER_PTS(frames[k]) = GST_BUFFER_DTS(frames[k]) = starts.back() + k * 40 * GST_MSECOND;
+    GST_BUFFER_PTS(frames[k]) = starts.back() + display[k % 5] * 40 * GST_MSECOND;
+    GST_BUFFER_DTS(frames[k]) = GST_CLOCK_TIME_NONE;
     GST_BUFFER_DURATION(frames[k]) = 40 * GST_MSECOND;
     EXPECT_EQ(gst_harness_push(h, frames[k]), GST_FLOW_OK);
   }
@@ -2750,6 +2754,81 @@ TEST(RenderPaths, PackedGuardRestoresEverySegmentItMoved)
   EXPECT_EQ(seen, starts);
   EXPECT_EQ(gst_harness_buffers_received(h), frames.size());
   gst_harness_teardown(h);
+}
+
+/* Decodes `coded` (MPEG-4 Part 2 in coding order, 64x48 at 25 fps, taken)
+ * with avdec_mpeg4, stamping frame i pts[i], through the packed-B-frame
+ * guard when `guard`; returns each frame that comes out, with its stamp. */
+std::vector<std::pair<GstClockTime, std::vector<guint8>>>
+decode_mpeg4(const std::vector<GstBuffer *> &coded, const std::vector<GstClockTime> &pts,
+             bool guard)
+{
+  GstHarness *h = gst_harness_new("avdec_mpeg4");
+  if (guard)
+    montage::render_detail::guard_packed_b_frames(h->element);
+  gst_harness_set_src_caps_str(h, "video/mpeg,mpegversion=4,systemstream=false,width=64,"
+                                  "height=48,framerate=25/1");
+  for (size_t i = 0; i < coded.size(); i++) {
+    GstBuffer *buf = gst_buffer_copy(coded[i]);
+    GST_BUFFER_PTS(buf) = pts[i];
+    GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DURATION(buf) = 40 * GST_MSECOND;
+    EXPECT_EQ(gst_harness_push(h, buf), GST_FLOW_OK);
+  }
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<std::pair<GstClockTime, std::vector<guint8>>> out;
+  while (GstBuffer *buf = gst_harness_try_pull(h)) {
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_READ);
+    out.emplace_back(GST_BUFFER_PTS(buf), std::vector<guint8>(map.data, map.data + map.size));
+    gst_buffer_unmap(buf, &map);
+    gst_buffer_unref(buf);
+  }
+  gst_harness_teardown(h);
+  return out;
+}
+
+/* A frame the packed-B-frame guard holds (stamped like the one before it)
+ * when EOS enters the decoder, while the decoder still holds the frame
+ * after it (avdec_mpeg4 keeps a P-frame for the B-frame before it): that
+ * frame, drained at EOS, decides the held one, as FramePlacer decides
+ * wherever the clip is decoded (its analysis too). Coded I0 P2 B1 P4 B3,
+ * stamped so that they come out 0, 40, 80, 80 (B3, held to go at 120 ms)
+ * and 120 ms (P4, drained): P4 lands where B3 would go, so B3 was a frame
+ * given again and is dropped, and P4 is shown at 120 ms. Before, the guard
+ * decided B3 when EOS entered the decoder, with nothing after it (kept, at
+ * 120 ms), and then skipped P4 as stamped where B3 was placed: 120 ms
+ * showed B3's picture. */
+TEST(RenderPaths, PackedGuardDecidesHeldFramesByTheFramesDrainedAtEos)
+{
+  std::vector<GstBuffer *> coded = mpeg4_frames(5);
+  if (coded.size() != 5 ||
+      !gst_registry_check_feature_version(gst_registry_get(), "avdec_mpeg4", 1, 0, 0)) {
+    for (GstBuffer *b : coded)
+      gst_buffer_unref(b);
+    GTEST_SKIP() << "avenc_mpeg4 or avdec_mpeg4 missing, or no B-frames";
+  }
+  const GstClockTime ms = GST_MSECOND;
+  /* The pictures, in display order, decoded as stamped by the encoder. */
+  const auto pictures = decode_mpeg4(coded, {0, 80 * ms, 40 * ms, 160 * ms, 120 * ms}, false);
+  ASSERT_EQ(pictures.size(), 5u);
+  for (size_t k = 0; k < 5; k++)
+    ASSERT_EQ(pictures[k].first, k * 40 * ms) << "not coded I0 P2 B1 P4 B3";
+  const auto out = decode_mpeg4(coded, {0, 80 * ms, 40 * ms, 120 * ms, 80 * ms}, true);
+  for (GstBuffer *b : coded)
+    gst_buffer_unref(b);
+  auto which = [&](const std::vector<guint8> &picture) {
+    for (size_t k = 0; k < pictures.size(); k++)
+      if (pictures[k].second == picture)
+        return (int)k;
+    return -1;
+  };
+  std::vector<std::pair<GstClockTime, int>> shown;
+  for (const auto &f : out)
+    shown.emplace_back(f.first, which(f.second));
+  const std::vector<std::pair<GstClockTime, int>> want = {
+      {0, 0}, {40 * ms, 1}, {80 * ms, 2}, {120 * ms, 4}};
+  EXPECT_EQ(shown, want) << "(stamp, display-order picture)";
 }
 
 /* New caps while the packed-B-frame guard holds a frame (stamped like the
