@@ -3029,3 +3029,86 @@ TEST(Tool, EarlierMontageInTheClipFolderIsSkipped)
     g_unlink(f.c_str());
   g_rmdir(dir.c_str());
 }
+
+namespace
+{
+
+/* A 320x240 MP4 of 2 s of a moving test picture whose muxer was given
+ * application-name `app` (as montage::tag_as_montage() gives a render's),
+ * made at `path`; true when it was written. */
+bool tagged_mp4(const std::string &path, const char *app)
+{
+  const std::string desc = "videotestsrc pattern=ball num-buffers=60 ! "
+                           "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
+                           "speed-preset=ultrafast ! mp4mux name=mux ! filesink location=\"" +
+                           path + "\"";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+  if (!pipe)
+    return false;
+  GstElement *mux = gst_bin_get_by_name(GST_BIN(pipe), "mux");
+  gst_tag_setter_add_tags(GST_TAG_SETTER(mux), GST_TAG_MERGE_REPLACE, GST_TAG_APPLICATION_NAME, app,
+                          NULL);
+  gst_object_unref(mux);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  return montage_test::run_to_eos(pipe, 60 * GST_SECOND);
+}
+
+/* How many times the tool's GstDiscoverers were asked about a file whose
+ * URI holds `name`, in `log` (GST_DEBUG discoverer:5). */
+int discoveries_of(const std::string &log, const std::string &name)
+{
+  int n = 0;
+  for (size_t at = log.find("gst_discoverer_discover_uri"); at != std::string::npos;
+       at = log.find("gst_discoverer_discover_uri", at + 1)) {
+    const size_t end = log.find('\n', at);
+    if (log.substr(at, end == std::string::npos ? std::string::npos : end - at).find(name) !=
+        std::string::npos)
+      n++;
+  }
+  return n;
+}
+
+} // namespace
+
+/* A run over a clip folder tells an earlier montage there from footage by
+ * reading its application-name item from the MP4's metadata boxes: it ran a
+ * GstDiscoverer of its own on every MP4 found in a folder, before the cache
+ * was looked at (a cached run over a folder of 3 MP4 clips took 885 M
+ * instructions, 499 M now, callgrind). A cached run asks no
+ * discoverer about them now; the montage is still skipped, and an MP4 that
+ * another application tagged is still a clip. */
+TEST(Tool, CachedRunOverAFolderDiscoversNoneOfItsMp4s)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  ASSERT_FALSE(song.empty());
+  gchar *tmp = g_dir_make_tmp("montage-tool-tag-read-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp;
+  g_free(tmp);
+  const std::string made = dir + "/made.mp4", other = dir + "/other.mp4",
+                    plain = dir + "/plain.mp4";
+  ASSERT_TRUE(tagged_mp4(made, "gst-montage"));
+  ASSERT_TRUE(tagged_mp4(other, "gst-montage-not"));
+  const std::string still = still_clip("tag-read-plain.mp4", 60, "smpte");
+  ASSERT_FALSE(still.empty());
+  ASSERT_EQ(g_rename(still.c_str(), plain.c_str()), 0);
+  const std::string plan = tmp_path("tag-read.json");
+  const std::vector<std::string> args = {"--no-render", "--plan-json", plan, "-d",
+                                         "2",           "-m",          song, dir};
+  ToolRun first = run_tool(args);
+  ASSERT_EQ(first.status, 0) << first.err;
+  ToolRun cached = run_tool(args, 600, "discoverer:5");
+  ASSERT_EQ(cached.status, 0) << cached.err;
+  EXPECT_NE(cached.err.find("gst-montage: skipping " + made +
+                            ": a montage made by gst-montage (name it as a clip to use it)\n"),
+            std::string::npos)
+      << cached.err;
+  EXPECT_FALSE(plan_uses(plan, "made.mp4"));
+  EXPECT_TRUE(plan_uses(plan, "other.mp4") || plan_uses(plan, "plain.mp4"));
+  EXPECT_EQ(cached.err.find("skipping " + other), std::string::npos);
+  for (const char *name : {"made.mp4", "other.mp4", "plain.mp4"})
+    EXPECT_EQ(discoveries_of(cached.err, name), 0) << name;
+  for (const std::string &f : {made, other, plain, plan})
+    g_unlink(f.c_str());
+  g_rmdir(dir.c_str());
+}
