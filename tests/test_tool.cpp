@@ -3112,3 +3112,62 @@ TEST(Tool, CachedRunOverAFolderDiscoversNoneOfItsMp4s)
     g_unlink(f.c_str());
   g_rmdir(dir.c_str());
 }
+
+namespace
+{
+
+/* The switches --live said in `err` that were not the start: the running
+ * time (s) of each. */
+std::vector<double> live_switch_times(const std::string &err)
+{
+  std::vector<double> out;
+  gchar **lines = g_strsplit(err.c_str(), "\n", -1);
+  for (gchar **l = lines; *l; l++)
+    if (strstr(*l, " s  ") && strstr(*l, " -> ") && !strstr(*l, " (start"))
+      out.push_back(g_ascii_strtod(*l, nullptr));
+  g_strfreev(lines);
+  return out;
+}
+
+/* A style that switches on the first beat min-gap (3 s) after the last
+ * switch: one beat per cut, so no wait for a downbeat. */
+std::string three_second_style()
+{
+  const std::string style = tmp_path("three-seconds.style");
+  const char *text = "[pacing]\nbeats-per-cut-low=1\nbeats-per-cut-medium=1\n"
+                     "beats-per-cut-high=1\nmin-gap=3\n";
+  EXPECT_TRUE(g_file_set_contents(style.c_str(), text, -1, nullptr));
+  return style;
+}
+
+} // namespace
+
+/* --live looks at each clip once: a GstDiscoverer in push mode tells
+ * whether it can be used, and its length (which bounds the beat switches
+ * with the song's) comes from its demuxer once it plays. It ran a second
+ * GstDiscoverer, in pull mode, on every clip for its length. The clips'
+ * lengths still count: two clips of 5 s with a song of 10.5 s and a min_gap
+ * of 3 s leave no beat switch after 2 s. */
+TEST(Tool, LiveMixDiscoversEachClipOnce)
+{
+  const std::string song = montage_test::make_media(
+      "ticks-240-once.ogg", "audiotestsrc wave=ticks tick-interval=250000000 num-buffers=452 "
+                            "samplesperbuffer=1024 ! audio/x-raw,rate=44100 ! audioconvert ! "
+                            "vorbisenc ! oggmux ! filesink location=%s");
+  const std::string a = still_clip("live-once-a.mp4", 150);
+  const std::string b = still_clip("live-once-b.mp4", 150, "ball");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string style = three_second_style();
+  const std::string out = tmp_path("live-once.mp4");
+  ToolRun r = run_tool({"--live", "--preview", "--size", "320x240", "--tempo", "200-240", "--style",
+                        style, "-m", song, "-o", out, a, b},
+                       600, "discoverer:5");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(discoveries_of(r.err, "live-once-a.mp4"), 1) << r.err;
+  EXPECT_EQ(discoveries_of(r.err, "live-once-b.mp4"), 1) << r.err;
+  for (double t : live_switch_times(r.err))
+    EXPECT_LE(t, 5.0 - 3.0 + 1 / 30.0) << r.err;
+  EXPECT_NEAR(mp4_video_end(out), 5.0, 0.1) << r.err;
+  for (const std::string &f : {out, style, a, b, song})
+    g_unlink(f.c_str());
+}

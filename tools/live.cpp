@@ -24,7 +24,9 @@
  * dropped (pad probes, on the mix and on each clip before the mixer), and every branch is sent EOS;
  * a song that ends sooner (or without -d) ends the mix the same way at its last sample, and clips
  * that all end sooner end it with their last picture, the sound cut there (on_branch_eos()). Less
- * than the style's min_gap before the end the inputs' lengths foretell, montageselect switches on
+ * than the style's min_gap before the end the inputs' lengths foretell (-d, the song's as
+ * discovered, the clips' as their demuxers give them once they play: Live::planned_end),
+ * montageselect switches on
  * no more beats (its beat-switch-until), and a switch to another clip there (the one on air
  * ended) ends the mix instead (on_switch_posted()). Ctrl-C (SIGINT) or SIGTERM ends
  * the mix where it is, as gst-launch-1.0 -e does: the running time it came
@@ -55,6 +57,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -71,6 +74,8 @@ constexpr GstClockTime kClipSlack = 500 * GST_MSECOND;
 /* The sound's sample rate in the file (Hz), the planned render's. */
 constexpr gint kSoundRate = 48000;
 
+struct Live;
+
 /* Links a decoder's new pad to `target` (a sink pad) when its caps start with
  * `media`, once; other streams go to a fakesink so they never stall. */
 struct Branch {
@@ -78,7 +83,12 @@ struct Branch {
   GstPad *target = nullptr; /* ref */
   const char *media = "video/";
   bool linked = false;
+  /* A clip's branch: its length is reported (clip_length_known()) when its
+   * video pad is linked, or NONE when it has none. */
+  Live *clip_of = nullptr;
 };
+
+void clip_length_known(Live *live, GstClockTime length);
 
 void on_pad_added(GstElement *, GstPad *pad, gpointer data)
 {
@@ -91,6 +101,14 @@ void on_pad_added(GstElement *, GstPad *pad, gpointer data)
   gst_caps_unref(caps);
   if (wanted && gst_pad_link(pad, b->target) == GST_PAD_LINK_OK) {
     b->linked = true;
+    if (b->clip_of) {
+      /* In pull mode (a file) the demuxer knows its length by now. */
+      gint64 length = -1;
+      clip_length_known(b->clip_of,
+                        gst_pad_query_duration(pad, GST_FORMAT_TIME, &length) && length > 0
+                            ? (GstClockTime)length
+                            : GST_CLOCK_TIME_NONE);
+    }
     return;
   }
   GstElement *sink = gst_element_factory_make("fakesink", NULL);
@@ -107,8 +125,11 @@ void on_pad_added(GstElement *, GstPad *pad, gpointer data)
 void on_no_more_pads(GstElement *, gpointer data)
 {
   Branch *b = static_cast<Branch *>(data);
-  if (!b->linked)
+  if (!b->linked) {
+    if (b->clip_of)
+      clip_length_known(b->clip_of, GST_CLOCK_TIME_NONE);
     gst_pad_send_event(b->target, gst_event_new_eos());
+  }
 }
 
 GstElement *make(const char *factory, GstElement *bin, GError **error)
@@ -151,11 +172,20 @@ struct Live {
   /* Running time where the song's sound so far ends (after montagebeat):
    * at its EOS, the mix's end when that is sooner. */
   std::atomic<GstClockTime> song_end{GST_CLOCK_TIME_NONE};
-  /* Where the mix was going to end when it started (running time): the
-   * soonest of -d, the song's length and the longest clip's (as
-   * GstDiscoverer gives them); NONE where none is known. A switch less than
-   * `min_gap` before it ends the mix there (on_switch_posted()). */
-  GstClockTime planned_end = GST_CLOCK_TIME_NONE;
+  /* Where the mix is going to end as far as is known (running time): the
+   * soonest of -d, the song's length (as GstDiscoverer gives it), the
+   * longest clip's (as its demuxer gives it once its branch is linked,
+   * clip_length_known()); NONE where none is known. Only lowered (lower_planned_end(), which
+   * keeps montageselect's beat-switch-until at it less min_gap). A switch
+   * less than `min_gap` before it ends the mix there (on_switch_posted()). */
+  std::atomic<GstClockTime> planned_end{GST_CLOCK_TIME_NONE};
+  std::mutex planned_lock;      /* held while lowering planned_end and beat-switch-until */
+  GstElement *select = nullptr; /* montageselect (the pipeline's) */
+  /* Clips whose length is not reported yet, and the longest reported
+   * (NONE: one was not known); under lengths_lock. */
+  std::mutex lengths_lock;
+  size_t lengths_due = 0;
+  GstClockTime longest_clip = 0;
   /* The style's montage::StylePacing::min_gap (ns): the planned path's
    * shortest segment, and montageselect's shortest time between its beat
    * switches. */
@@ -198,6 +228,46 @@ void lower_end(Live *live, GstClockTime t)
   while (GST_CLOCK_TIME_IS_VALID(t) && (!GST_CLOCK_TIME_IS_VALID(end) || t < end) &&
          !live->end.compare_exchange_weak(end, t))
     ;
+}
+
+/* Makes `t` the planned end (Live::planned_end) when it is sooner than the
+ * one known so far, and montageselect's beat-switch-until `t` less min_gap
+ * (0 when t is shorter): no beat switch leaves a last shot shorter than
+ * the style's shortest. From any thread. */
+void lower_planned_end(Live *live, GstClockTime t)
+{
+  std::lock_guard<std::mutex> guard(live->planned_lock);
+  const GstClockTime planned = live->planned_end.load();
+  if (!GST_CLOCK_TIME_IS_VALID(t) || (GST_CLOCK_TIME_IS_VALID(planned) && t >= planned))
+    return;
+  live->planned_end.store(t);
+  if (live->select)
+    g_object_set(live->select, "beat-switch-until",
+                 (guint64)(t > live->min_gap ? t - live->min_gap : 0), NULL);
+}
+
+/* A clip's length (NONE: not known), from its branch once its video pad is
+ * linked (on_pad_added(), on_no_more_pads()); with the last clip's, the
+ * longest becomes the planned end when sooner. Before, a second
+ * GstDiscoverer (in pull mode) was run on every clip for its length before
+ * the mix started. */
+void clip_length_known(Live *live, GstClockTime length)
+{
+  GstClockTime longest = GST_CLOCK_TIME_NONE;
+  {
+    std::lock_guard<std::mutex> guard(live->lengths_lock);
+    if (live->lengths_due == 0)
+      return;
+    live->longest_clip =
+        GST_CLOCK_TIME_IS_VALID(length) && GST_CLOCK_TIME_IS_VALID(live->longest_clip)
+            ? std::max(live->longest_clip, length)
+            : GST_CLOCK_TIME_NONE;
+    if (--live->lengths_due > 0)
+      return;
+    longest = live->longest_clip;
+  }
+  if (GST_CLOCK_TIME_IS_VALID(longest) && longest > 0)
+    lower_planned_end(live, longest);
 }
 
 void end_stream(Live *live)
@@ -509,7 +579,7 @@ GstBusSyncReply on_switch_posted(GstBus *, GstMessage *msg, gpointer data)
     return GST_BUS_PASS;
   guint64 t = GST_CLOCK_TIME_NONE;
   const gchar *reason = gst_structure_get_string(s, "reason");
-  const GstClockTime planned = live->planned_end;
+  const GstClockTime planned = live->planned_end.load();
   if (gst_structure_get_uint64(s, "running-time", &t) && GST_CLOCK_TIME_IS_VALID(planned) &&
       t > 0 && t < planned && planned - t < live->min_gap && g_strcmp0(reason, "start") != 0) {
     const GstClockTime end = live->end.load();
@@ -610,7 +680,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   const bool quiet = settings.quiet;
 
   /* Inputs that would end or fail the whole mix are looked at first, in
-   * push mode (push_mode_only()); their lengths then in pull mode. */
+   * push mode (push_mode_only()), once each; the song's length then in pull
+   * mode, the clips' from their branches in the mix (clip_length_known()). */
   GError *error = nullptr;
   GstDiscoverer *disc = gst_discoverer_new(30 * GST_SECOND, &error);
   GstDiscoverer *lengths = disc ? gst_discoverer_new(10 * GST_SECOND, &error) : nullptr;
@@ -632,8 +703,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     gst_object_unref(lengths);
     return 1;
   }
-  /* Where the mix will end, as far as the inputs' lengths tell: -d, the
-   * song's end, the longest clip's. */
+  /* Where the mix will end, as far as -d and the song's length tell (the
+   * clips' come once they play). */
   const GstClockTime song_length = input_duration(lengths, song);
   GstClockTime planned_end = settings.duration;
   if (GST_CLOCK_TIME_IS_VALID(song_length) &&
@@ -646,7 +717,6 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
             "gst-montage: The requested duration %.2f s is longer than the song: the mix ends "
             "with the song at %.2f s.\n",
             settings.duration / 1e9, song_length / 1e9);
-  GstClockTime longest_clip = 0; /* NONE: one clip's length is not known */
   std::vector<std::string> clips;
   std::vector<std::string> not_media; /* from directories: said in one line */
   for (const std::string &clip : clip_paths) {
@@ -660,10 +730,6 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
         fprintf(stderr, "gst-montage: %s\n", montage_tool::montage_in_dir(clip).c_str());
     } else if (why.empty()) {
       clips.push_back(clip);
-      const GstClockTime length = input_duration(lengths, clip);
-      longest_clip = GST_CLOCK_TIME_IS_VALID(length) && GST_CLOCK_TIME_IS_VALID(longest_clip)
-                         ? std::max(longest_clip, length)
-                         : GST_CLOCK_TIME_NONE;
     } else if (no_media && !settings.verbose && settings.from_dirs.count(clip))
       not_media.push_back(montage_tool::shown_base_name(clip));
     else if (settings.song_in_dirs.count(clip) && why == "it has no video stream") {
@@ -676,9 +742,6 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   }
   gst_object_unref(disc);
   gst_object_unref(lengths);
-  if (GST_CLOCK_TIME_IS_VALID(longest_clip) && longest_clip > 0 &&
-      (!GST_CLOCK_TIME_IS_VALID(planned_end) || longest_clip < planned_end))
-    planned_end = longest_clip;
   if (!not_media.empty())
     fprintf(stderr, "gst-montage: %s\n", montage_tool::not_media_in_dirs(not_media).c_str());
   if (clips.empty()) {
@@ -699,7 +762,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   Live live;
   live.quiet = quiet;
   live.end.store(settings.duration);
-  live.planned_end = planned_end;
+  live.lengths_due = clips.size();
   {
     /* The style montageselect is given; its name was checked with the
      * options (gst-montage.cpp), the default's min_gap otherwise. */
@@ -722,6 +785,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   GstElement *mux = make("mp4mux", live.pipeline, &error);
   GstElement *sink = make("filesink", live.pipeline, &error);
   ok = sel && vconv && enc && parse && vq && mux && sink;
+  live.select = sel;
   montage::tag_as_montage(mux); /* a later run tells it from footage (encoder.h) */
   if (!ok && enc)
     gst_object_unref(enc);
@@ -731,10 +795,9 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     /* No beat switch less than the style's min_gap before the end the
      * inputs' lengths foretell: it would leave a last segment shorter than
      * the planned path allows. A switch there when the clip on air ends
-     * (input-lost) still comes, and ends the mix (on_switch_posted()). */
-    if (GST_CLOCK_TIME_IS_VALID(planned_end))
-      g_object_set(sel, "beat-switch-until",
-                   (guint64)(planned_end > live.min_gap ? planned_end - live.min_gap : 0), NULL);
+     * (input-lost) still comes, and ends the mix (on_switch_posted()). The
+     * clips' lengths lower it once they are known. */
+    lower_planned_end(&live, planned_end);
     /* Clips are files played in real time, not cameras: a branch that
      * decodes one may fall behind the clock for a moment when the machine is
      * busy, and montageselect would take that clip off air for the frames
@@ -800,6 +863,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     b->pipeline = live.pipeline;
     b->target = gst_element_get_static_pad(conv, "sink");
     b->media = "video/";
+    b->clip_of = &live;
     branches.push_back(b);
     live.entries.push_back(b->target);
     g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), b);
