@@ -3142,6 +3142,49 @@ std::string three_second_style()
 
 } // namespace
 
+/* --live with a song that ends before the length its file states (a
+ * Matroska song of 10.5 s of ticks whose header says 30 s): montageselect's
+ * beat-switch-until was set once, from the stated length, and the mix
+ * switched on beats in the last min_gap (3 s here) of the song, a last shot
+ * shorter than the style allows. The song is decoded ahead of where it
+ * plays, and where its sound ends lowers beat-switch-until before the mix
+ * gets there. */
+TEST(Tool, LiveMixOfASongShorterThanItStatesMakesNoBeatSwitchNearItsEnd)
+{
+  /* 452 buffers of 1024 samples at 44.1 kHz: 10.5 s of ticks at 240 BPM. */
+  const std::string song = montage_test::make_media(
+      "ticks-240-short.mka", "audiotestsrc wave=ticks tick-interval=250000000 num-buffers=452 "
+                             "samplesperbuffer=1024 ! audio/x-raw,rate=44100 ! audioconvert ! "
+                             "vorbisenc ! matroskamux ! filesink location=%s");
+  ASSERT_FALSE(song.empty());
+  /* Its Segment Info's Duration (EBML ID 0x4489), an 8-byte float in
+   * milliseconds (TimecodeScale 1 ms, matroskamux's), made 30 s. */
+  std::string bytes = montage_test::read_file(song);
+  const size_t at = bytes.find("\x44\x89\x88");
+  ASSERT_NE(at, std::string::npos) << "no 8-byte Duration in " << song;
+  const double stated = 30000.0;
+  guint64 bits = 0;
+  memcpy(&bits, &stated, sizeof bits);
+  for (int i = 0; i < 8; i++)
+    bytes[at + 3 + i] = (char)(bits >> (56 - 8 * i));
+  ASSERT_TRUE(g_file_set_contents(song.c_str(), bytes.data(), (gssize)bytes.size(), nullptr));
+  const std::string a = still_clip("live-stated-a.mp4", 600);
+  const std::string b = still_clip("live-stated-b.mp4", 600, "ball");
+  ASSERT_FALSE(a.empty() || b.empty());
+  const std::string style = three_second_style();
+  const std::string out = tmp_path("live-stated.mp4");
+  ToolRun r = run_tool({"--live", "--preview", "--size", "320x240", "--tempo", "200-240", "--style",
+                        style, "-m", song, "-o", out, a, b});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<double> switches = live_switch_times(r.err);
+  EXPECT_GE(switches.size(), 2u) << "the test needs beat switches\n" << r.err;
+  for (double t : switches)
+    EXPECT_LE(t, 10.5 - 3.0 + 1 / 30.0) << r.err;
+  EXPECT_NEAR(mp4_video_end(out), 10.5, 0.1) << r.err;
+  for (const std::string &f : {out, style, a, b, song})
+    g_unlink(f.c_str());
+}
+
 /* --live looks at each clip once: a GstDiscoverer in push mode tells
  * whether it can be used, and its length (which bounds the beat switches
  * with the song's) comes from its demuxer once it plays. It ran a second

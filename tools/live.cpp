@@ -9,7 +9,8 @@
  *
  *   clip i: uridecodebin ! videoconvert ! videoscale ! videorate ! I420 WxH at the output rate
  *           ! clocksync ! montagescene ! queue ! montageselect.sink_i
- *   song:   uridecodebin ! audioconvert ! audioresample ! clocksync ! montagebeat mode=live
+ *   song:   uridecodebin ! audioconvert ! audioresample ! queue (min_gap + 1 s read-ahead)
+ *           ! clocksync ! montagebeat mode=live
  *           ! tee ! queue ! montageselect.beat
  *                 tee ! queue ! audioconvert ! audioresample ! 48 kHz ! voaacenc|avenc_aac
  *                 ! mp4mux
@@ -25,8 +26,8 @@
  * a song that ends sooner (or without -d) ends the mix the same way at its last sample, and clips
  * that all end sooner end it with their last picture, the sound cut there (on_branch_eos()). Less
  * than the style's min_gap before the end the inputs' lengths foretell (-d, the song's as
- * discovered, the clips' as their demuxers give them once they play: Live::planned_end),
- * montageselect switches on
+ * discovered, the clips' as their demuxers give them once they play, lowered to where the song's
+ * sound actually ends once its read-ahead meets that: Live::planned_end), montageselect switches on
  * no more beats (its beat-switch-until), and a switch to another clip there (the one on air
  * ended) ends the mix instead (on_switch_posted()). Ctrl-C (SIGINT) or SIGTERM ends
  * the mix where it is, as gst-launch-1.0 -e does: the running time it came
@@ -71,6 +72,14 @@ namespace
  * for a few frames mid-mix (input-lost, then a beat switch back). */
 constexpr GstClockTime kClipSlack = 500 * GST_MSECOND;
 
+/* How far the song is decoded ahead of where it plays, beyond the style's
+ * min_gap (ns): its read-ahead queue before the clocksync holds min_gap
+ * plus this, so that where its sound actually ends is known (at its
+ * decoder's EOS, on_song_decoded()) more than min_gap before the mix gets
+ * there: one second covers montageselect's latency (kClipSlack) and the
+ * frames in flight. */
+constexpr GstClockTime kSongReadAhead = GST_SECOND;
+
 /* The sound's sample rate in the file (Hz), the planned render's. */
 constexpr gint kSoundRate = 48000;
 
@@ -81,6 +90,9 @@ struct Live;
 struct Branch {
   GstElement *pipeline = nullptr;
   GstPad *target = nullptr; /* ref */
+  /* Where the tool's EOS enters the branch (end_stream()), ref: `target`,
+   * or for the song the clocksync after its read-ahead queue. */
+  GstPad *entry = nullptr;
   const char *media = "video/";
   bool linked = false;
   /* A clip's branch: its length is reported (clip_length_known()) when its
@@ -175,7 +187,9 @@ struct Live {
   /* Where the mix is going to end as far as is known (running time): the
    * soonest of -d, the song's length (as GstDiscoverer gives it), the
    * longest clip's (as its demuxer gives it once its branch is linked,
-   * clip_length_known()); NONE where none is known. Only lowered (lower_planned_end(), which
+   * clip_length_known()), and where the song's sound actually ends, known
+   * kSongReadAhead + min_gap before the mix gets there (on_song_decoded());
+   * NONE where none is known. Only lowered (lower_planned_end(), which
    * keeps montageselect's beat-switch-until at it less min_gap). A switch
    * less than `min_gap` before it ends the mix there (on_switch_posted()). */
   std::atomic<GstClockTime> planned_end{GST_CLOCK_TIME_NONE};
@@ -186,6 +200,9 @@ struct Live {
   std::mutex lengths_lock;
   size_t lengths_due = 0;
   GstClockTime longest_clip = 0;
+  /* End (running time) of the song's sound decoded so far, before its
+   * read-ahead queue. */
+  std::atomic<GstClockTime> song_decoded{GST_CLOCK_TIME_NONE};
   /* The style's montage::StylePacing::min_gap (ns): the planned path's
    * shortest segment, and montageselect's shortest time between its beat
    * switches. */
@@ -203,7 +220,7 @@ struct Live {
   std::shared_ptr<const montage::AacEncoderInput> aac_input;
   /* Frames of the mix that went to the encoder (after the end's probe). */
   std::atomic<guint64> mixed_frames{0};
-  std::vector<GstPad *> entries; /* each branch's first sink pad (borrowed from the branches) */
+  std::vector<GstPad *> entries; /* each branch's Branch::entry (borrowed from the branches) */
   /* montageselect's pad name -> the clip it plays, as the user gave it. */
   std::map<std::string, std::string> clip_of_pad;
 };
@@ -610,6 +627,28 @@ GstPadProbeReturn on_song_out(GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The song's sound as decoded, before its read-ahead queue: where it ends
+ * so far (Live::song_decoded), and at the decoder's EOS that end becomes
+ * the planned end when sooner (lower_planned_end()), so that no beat
+ * switch comes in the last min_gap of a song that ends before its stated
+ * length (a truncated file, a header that says more): beat-switch-until was
+ * set once from that length, and the mix switched on beats in its last
+ * min_gap (a trial: a Matroska song of 10.5 s whose header says 30 s,
+ * min_gap 3 s: a beat switch at 9.000 s, a last shot of 1.5 s). An EOS
+ * the tool sent (end_stream()) does not count: it enters after this
+ * queue. */
+GstPadProbeReturn on_song_decoded(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Live *live = static_cast<Live *>(data);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    raise_end(live->song_decoded, pad, GST_PAD_PROBE_INFO_BUFFER(info));
+    return GST_PAD_PROBE_OK;
+  }
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
+    lower_planned_end(live, live->song_decoded.load());
+  return GST_PAD_PROBE_OK;
+}
+
 gboolean on_bus(GstBus *, GstMessage *msg, gpointer data)
 {
   Live *live = static_cast<Live *>(data);
@@ -796,7 +835,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
      * inputs' lengths foretell: it would leave a last segment shorter than
      * the planned path allows. A switch there when the clip on air ends
      * (input-lost) still comes, and ends the mix (on_switch_posted()). The
-     * clips' lengths lower it once they are known. */
+     * clips' lengths and the song's actual end lower it as they come. */
     lower_planned_end(&live, planned_end);
     /* Clips are files played in real time, not cameras: a branch that
      * decodes one may fall behind the clock for a moment when the machine is
@@ -862,10 +901,11 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     Branch *b = new Branch();
     b->pipeline = live.pipeline;
     b->target = gst_element_get_static_pad(conv, "sink");
+    b->entry = gst_element_get_static_pad(conv, "sink");
     b->media = "video/";
     b->clip_of = &live;
     branches.push_back(b);
-    live.entries.push_back(b->target);
+    live.entries.push_back(b->entry);
     g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), b);
     g_signal_connect(dec, "no-more-pads", G_CALLBACK(on_no_more_pads), b);
   }
@@ -875,6 +915,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     GstElement *dec = make("uridecodebin", live.pipeline, &error);
     GstElement *conv = make("audioconvert", live.pipeline, &error);
     GstElement *res = make("audioresample", live.pipeline, &error);
+    GstElement *ahead = make("queue", live.pipeline, &error);
     GstElement *sync = make("clocksync", live.pipeline, &error);
     GstElement *beat = make("montagebeat", live.pipeline, &error);
     GstElement *tee = make("tee", live.pipeline, &error);
@@ -888,7 +929,8 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       aenc = make("avenc_aac", live.pipeline, &error);
     else
       gst_bin_add(GST_BIN(live.pipeline), aenc);
-    ok = dec && conv && res && sync && beat && tee && bq && aq && aconv && ares && arate && aenc;
+    ok = dec && conv && res && ahead && sync && beat && tee && bq && aq && aconv && ares && arate &&
+         aenc;
     if (ok) {
       aac = GST_OBJECT_NAME(gst_element_get_factory(aenc));
       /* As the planned render does (render.h): the sound at 48 kHz, the
@@ -906,8 +948,19 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       gst_util_set_object_arg(G_OBJECT(beat), "mode", "live");
       g_object_set(beat, "min-bpm", settings.tempo.min_bpm, "max-bpm", settings.tempo.max_bpm,
                    NULL);
-      ok = gst_element_link_many(conv, res, sync, beat, tee, NULL) && gst_element_link(tee, bq) &&
-           gst_element_link_pads(bq, "src", sel, "beat") &&
+      /* The song is decoded min_gap + kSongReadAhead ahead of where it
+       * plays (on_song_decoded()); raw sound, 2.2 MB for 6 s of 48 kHz
+       * stereo float. */
+      g_object_set(ahead, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+                   (guint64)(live.min_gap + kSongReadAhead), NULL);
+      GstPad *decoded = gst_element_get_static_pad(ahead, "sink");
+      gst_pad_add_probe(
+          decoded,
+          (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+          on_song_decoded, &live, NULL);
+      gst_object_unref(decoded);
+      ok = gst_element_link_many(conv, res, ahead, sync, beat, tee, NULL) &&
+           gst_element_link(tee, bq) && gst_element_link_pads(bq, "src", sel, "beat") &&
            gst_element_link_many(tee, aq, aconv, ares, arate, aenc, mux, NULL);
       GstPad *src = gst_element_get_static_pad(beat, "src");
       gst_pad_add_probe(
@@ -920,9 +973,12 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       Branch *b = new Branch();
       b->pipeline = live.pipeline;
       b->target = gst_element_get_static_pad(conv, "sink");
+      /* After the read-ahead: an EOS sent before it would wait for the
+       * sound it holds to play. */
+      b->entry = gst_element_get_static_pad(sync, "sink");
       b->media = "audio/";
       branches.push_back(b);
-      live.entries.push_back(b->target);
+      live.entries.push_back(b->entry);
       g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), b);
       g_signal_connect(dec, "no-more-pads", G_CALLBACK(on_no_more_pads), b);
     }
@@ -1045,6 +1101,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   gst_object_unref(live.pipeline);
   for (Branch *b : branches) {
     gst_object_unref(b->target);
+    gst_object_unref(b->entry);
     delete b;
   }
   return ret;
