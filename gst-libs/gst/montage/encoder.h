@@ -54,7 +54,8 @@ constexpr const char *kMontageApplicationName = "gst-montage";
 
 /* Sets application-name = kMontageApplicationName on `muxer` through its
  * GstTagSetter interface (merge mode REPLACE), before it starts: mp4mux 1.22
- * writes it into the file's metadata (the ©too atom and the XMP packet), and
+ * writes it into the file's metadata (the movie's moov/udta/meta/ilst ©swr item and the XMP packet;
+ * ©too holds the track's encoder=x264), and
  * qtdemux, and so GstDiscoverer, reads it back as application-name among
  * the global tags. The tags the streams bring (x264enc's encoder=x264) are
  * kept beside it. Does nothing when `muxer` is NULL or no tag setter. */
