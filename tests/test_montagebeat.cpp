@@ -3173,3 +3173,39 @@ TEST(MontageBeat, FirstBeatsAreAsStrongAsTheLaterOnes)
     }
   }
 }
+
+/* A splitter cutting a buffer in pieces (gst_buffer_copy_region(), as
+ * audiobuffersplit does) gives each beat to the piece that holds it, once:
+ * before, every piece carried every beat of the buffer. A beat before the
+ * buffer's PTS (known after its own buffer left) goes with the first piece;
+ * a whole copy keeps them all. */
+TEST(MontageBeat, RegionCopiesCarryEachBeatOnce)
+{
+  GstBuffer *b = gst_buffer_new_allocate(NULL, 4410 * 4, NULL); /* 100 ms of F32 mono at 44.1 kHz */
+  GST_BUFFER_PTS(b) = GST_SECOND;
+  GST_BUFFER_DURATION(b) = 100 * GST_MSECOND;
+  for (GstClockTime t : {980 * GST_MSECOND, 1010 * GST_MSECOND, 1060 * GST_MSECOND}) {
+    MontageBeatInfo info = {t, 5.0, FALSE, 0, 120.0, 0.5};
+    ASSERT_NE(montage_buffer_add_beat_meta(b, &info), nullptr);
+  }
+  auto times = [](GstBuffer *buf) {
+    MontageBeatInfo out[8];
+    const guint n = montage_buffer_get_beats(buf, out, 8);
+    std::vector<GstClockTime> t;
+    for (guint i = 0; i < std::min(n, 8u); i++)
+      t.push_back(out[i].time);
+    return t;
+  };
+  GstBuffer *first = gst_buffer_copy_region(b, GST_BUFFER_COPY_ALL, 0, 2205 * 4);
+  GstBuffer *second = gst_buffer_copy_region(b, GST_BUFFER_COPY_ALL, 2205 * 4, 2205 * 4);
+  GstBuffer *whole = gst_buffer_copy(b);
+  EXPECT_EQ(times(first), (std::vector<GstClockTime>{980 * GST_MSECOND, 1010 * GST_MSECOND}));
+  EXPECT_EQ(times(second), (std::vector<GstClockTime>{1060 * GST_MSECOND}));
+  EXPECT_EQ(times(whole).size(), 3u);
+  /* Without a duration the pieces' times are unknown: each keeps them all. */
+  GST_BUFFER_DURATION(b) = GST_CLOCK_TIME_NONE;
+  GstBuffer *untimed = gst_buffer_copy_region(b, GST_BUFFER_COPY_ALL, 2205 * 4, 2205 * 4);
+  EXPECT_EQ(times(untimed).size(), 3u);
+  for (GstBuffer *x : {b, first, second, whole, untimed})
+    gst_buffer_unref(x);
+}

@@ -12,11 +12,46 @@ void fill(GstStructure *s, const MontageBeatInfo *b)
     gst_structure_set(s, "energy", G_TYPE_DOUBLE, b->energy, NULL);
 }
 
-/* Copies the meta onto buffer copies; drops it on any other transform. */
-gboolean transform(GstBuffer *transbuf, GstCustomMeta *meta, GstBuffer *, GQuark type, gpointer, gpointer)
+/* Whether a copy of the region [offset, offset + size) of `buffer` holds
+ * the beat at `time`. The region's time span is its share of the buffer's
+ * PTS and duration (bytes stand for time evenly in raw audio). A beat
+ * before the PTS (known after its own buffer had gone, see beatmeta.h)
+ * goes with the region that starts the buffer, one past the end with the
+ * region that ends it. Without a PTS, a duration or a size, or without a
+ * time in the meta, every region keeps it, as a whole copy does. */
+bool region_holds(GstBuffer *buffer, const GstStructure *s, gsize offset, gsize size)
+{
+  guint64 time = GST_CLOCK_TIME_NONE;
+  const gsize total = gst_buffer_get_size(buffer);
+  const GstClockTime pts = GST_BUFFER_PTS(buffer), duration = GST_BUFFER_DURATION(buffer);
+  if (!gst_structure_get_uint64(s, "time", &time) || !GST_CLOCK_TIME_IS_VALID(time) ||
+      !GST_CLOCK_TIME_IS_VALID(pts) || !GST_CLOCK_TIME_IS_VALID(duration) || total == 0)
+    return true;
+  if (size == (gsize)-1 || offset + size > total)
+    size = offset < total ? total - offset : 0;
+  const GstClockTime from = pts + gst_util_uint64_scale(offset, duration, total);
+  const GstClockTime to = pts + gst_util_uint64_scale(offset + size, duration, total);
+  if (time < pts)
+    return offset == 0;
+  if (time >= pts + duration)
+    return offset + size >= total;
+  return time >= from && time < to;
+}
+
+/* Copies the meta onto buffer copies: whole copies all, a copy of a region
+ * (gst_buffer_copy_region(): a splitter cutting the buffer in pieces) only
+ * where the beat falls inside it, so that the pieces carry each beat once;
+ * drops it on any other transform. */
+gboolean transform(GstBuffer *transbuf, GstCustomMeta *meta, GstBuffer *buffer, GQuark type,
+                   gpointer data, gpointer)
 {
   if (!GST_META_TRANSFORM_IS_COPY(type))
     return FALSE;
+  const GstMetaTransformCopy *copy_data = static_cast<const GstMetaTransformCopy *>(data);
+  if (copy_data && copy_data->region &&
+      !region_holds(buffer, gst_custom_meta_get_structure(meta), copy_data->offset,
+                    copy_data->size))
+    return TRUE;
   GstCustomMeta *copy = gst_buffer_add_custom_meta(transbuf, MONTAGE_BEAT_META_NAME);
   if (!copy)
     return FALSE;

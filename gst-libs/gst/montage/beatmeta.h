@@ -19,7 +19,13 @@
  *   - bar-position (guint): 1..beats per bar, 0 while the meter is unknown;
  *   - bpm (gdouble): tempo so far, 0 while unknown.
  * Having no tags it survives audioconvert, audioresample and any element that
- * copies metadata; its transform function copies it on buffer copies. A
+ * copies metadata; its transform function copies it on buffer copies, and on
+ * a copy of a region (gst_buffer_copy_region(): a splitter cutting a buffer
+ * in pieces) only where `time` falls inside the region, whose time span is
+ * its share of the source buffer's PTS and duration by bytes (a `time`
+ * before the PTS goes with the region at offset 0, one past the end with
+ * the region that ends the buffer; without a PTS or duration every region
+ * keeps it). A
  * buffer holds one meta per beat in it (two beats in one long buffer give two).
  * Downstream elements (montageselect) read it with montage_buffer_get_beats().
  */
