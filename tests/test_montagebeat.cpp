@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -3208,4 +3210,100 @@ TEST(MontageBeat, RegionCopiesCarryEachBeatOnce)
   EXPECT_EQ(times(untimed).size(), 3u);
   for (GstBuffer *x : {b, first, second, whole, untimed})
     gst_buffer_unref(x);
+}
+
+/* In offline mode the system clock's thread posts the messages that waited;
+ * an application's bus sync handler may seek from inside that post (here:
+ * a flush, FLUSH_START and FLUSH_STOP, from that thread). Before, the
+ * element held its post lock through the post, and the flush's reset took
+ * it again: the pipeline hung. The handler runs in the clock's thread; the
+ * test waits for it for 20 s, and on a hang fails and ends the process
+ * (its threads are stuck) rather than hang the suite. */
+TEST(MontageBeat, SyncHandlerMayFlushFromTheClocksPost)
+{
+  struct Shared {
+    GstHarness *h = nullptr;
+    GThread *test_thread = nullptr;
+    GMutex lock;
+    GCond cond;
+    /* The test thread is not pushing: the handler may flush. */
+    bool idle = false;
+    bool entered = false, left = false;
+  };
+  Shared *sh = new Shared();
+  g_mutex_init(&sh->lock);
+  g_cond_init(&sh->cond);
+  Fixture *f = new Fixture(44100, 1, false);
+  sh->h = f->h;
+  sh->test_thread = g_thread_self();
+  gst_bus_set_sync_handler(
+      f->bus,
+      [](GstBus *, GstMessage *m, gpointer data) -> GstBusSyncReply {
+        Shared *sh = static_cast<Shared *>(data);
+        if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ELEMENT || g_thread_self() == sh->test_thread)
+          return GST_BUS_PASS;
+        g_mutex_lock(&sh->lock);
+        const bool act = sh->idle && !sh->entered;
+        sh->entered = sh->entered || act;
+        g_cond_broadcast(&sh->cond);
+        g_mutex_unlock(&sh->lock);
+        if (!act)
+          return GST_BUS_PASS;
+        gst_harness_push_event(sh->h, gst_event_new_flush_start());
+        gst_harness_push_event(sh->h, gst_event_new_flush_stop(TRUE));
+        g_mutex_lock(&sh->lock);
+        sh->left = true;
+        g_cond_broadcast(&sh->cond);
+        g_mutex_unlock(&sh->lock);
+        return GST_BUS_PASS;
+      },
+      sh, nullptr);
+  /* Audio, then a pause in which the clock's thread posts what waits; more
+   * audio (a message more, within 50 ms of the last post) where none did. */
+  Clicks ck = make_clicks(44100, 120, 0.5, 5.0);
+  std::size_t pos = 0;
+  f->push(ck.mono, 0, pos = 44100 * 2, 0);
+  for (int round = 0; round < 20 && pos + 4410 <= ck.mono.size(); round++) {
+    g_mutex_lock(&sh->lock);
+    sh->idle = true;
+    const gint64 pause = g_get_monotonic_time() + 200 * G_TIME_SPAN_MILLISECOND;
+    while (!sh->entered && g_cond_wait_until(&sh->cond, &sh->lock, pause)) {
+    }
+    const bool done = sh->entered;
+    if (!done)
+      sh->idle = false;
+    g_mutex_unlock(&sh->lock);
+    if (done)
+      break;
+    f->push(ck.mono, pos, pos + 4410, gst_util_uint64_scale(pos, GST_SECOND, 44100));
+    pos += 4410;
+  }
+  const gint64 until = g_get_monotonic_time() + 20 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&sh->lock);
+  while (sh->entered && !sh->left && g_cond_wait_until(&sh->cond, &sh->lock, until)) {
+  }
+  const bool entered = sh->entered, left = sh->left;
+  g_mutex_unlock(&sh->lock);
+  if (entered && !left) {
+    /* The stuck threads would hang gst_deinit() at exit (the system clock
+     * joins its thread) until meson's timeout: the process ends here. */
+    ADD_FAILURE() << "deadlock: the flush from the sync handler did not return in 20 s";
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+  EXPECT_TRUE(entered) << "no message posted from the clock's thread: the test proves nothing";
+  if (entered) {
+    /* The element goes on after the flush. */
+    GstSegment seg;
+    gst_segment_init(&seg, GST_FORMAT_TIME);
+    EXPECT_TRUE(gst_harness_push_event(f->h, gst_event_new_segment(&seg)));
+    f->flushed();
+    f->push(ck.mono, 0, 44100, 0);
+    f->eos();
+  }
+  gst_bus_set_sync_handler(f->bus, nullptr, nullptr, nullptr);
+  delete f;
+  g_mutex_clear(&sh->lock);
+  g_cond_clear(&sh->cond);
+  delete sh;
 }

@@ -137,7 +137,11 @@
  * after that post (from the system clock's thread), or sooner before
  * `montage-beats`, on a flush or new segment, and when the element stops.
  * No message is lost or reordered, none is more than 50 ms late, and
- * played at real time the messages are that far apart anyway. The reason:
+ * played at real time the messages are that far apart anyway. No lock is
+ * held while posting: a bus sync handler may seek or stop the pipeline
+ * from inside the post, also from the clock's thread (one thread posts at
+ * a time; the streaming thread waits up to 50 ms for the other before
+ * montage-beats, a flush, a segment or a stop). The reason:
  * a file analysed faster than real time (`sync=false`) would otherwise wake
  * the application's bus reader once per message, about 1,700 times for a
  * 150 s song, and on a 2-core VM those wake-ups cost more CPU than the beat
@@ -234,7 +238,9 @@
 #include <gst/montage/beattracker.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -394,11 +400,17 @@ struct State {
   /* Offline mode's grouping of messages (see "Messages" above), under
    * `post_lock` (the system clock's thread posts too): messages not posted
    * yet, oldest first; when the last one went out (g_get_monotonic_time(),
-   * us); the clock wait that posts the waiting ones. */
+   * us); the clock wait that posts the waiting ones; the thread posting
+   * now, if any (post_waiting()), and the condition it signals when done.
+   * Messages are posted with post_lock released: an application's bus
+   * sync handler may seek or stop the pipeline from inside the post, which
+   * needs the streaming thread, which may be waiting for post_lock. */
   std::mutex post_lock;
+  std::condition_variable posted;
   std::vector<GstMessage *> pending;
   gint64 last_post = G_MININT64 / 2;
   GstClockID timer = nullptr;
+  GThread *poster = nullptr;
 };
 
 /* Offline mode's grouping window (see "Messages" above), us. */
@@ -415,16 +427,29 @@ struct _GstMontageBeat {
 G_DEFINE_TYPE(GstMontageBeat, gst_montage_beat, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE(montagebeat, "montagebeat", GST_RANK_NONE, GST_TYPE_MONTAGE_BEAT);
 
-/* Under post_lock: posts the waiting messages, in order. */
-static void post_pending_locked(GstMontageBeat *self)
+/* Called with `guard` holding post_lock: posts the waiting messages, in
+ * order, with post_lock released around each group (see State::poster).
+ * One thread posts at a time: where another is posting, the messages are
+ * left to it, as it takes the waiting ones again until none is left; so is
+ * the thread already posting that comes back here from inside a post (a
+ * sync handler's seek resets the tracking from the same thread). */
+static void post_waiting(GstMontageBeat *self, std::unique_lock<std::mutex> &guard)
 {
   State &st = *self->state;
-  if (st.pending.empty())
+  if (st.poster)
     return;
-  for (GstMessage *m : st.pending)
-    gst_element_post_message(GST_ELEMENT(self), m);
-  st.pending.clear();
-  st.last_post = g_get_monotonic_time();
+  st.poster = g_thread_self();
+  while (!st.pending.empty()) {
+    std::vector<GstMessage *> out;
+    out.swap(st.pending);
+    guard.unlock();
+    for (GstMessage *m : out)
+      gst_element_post_message(GST_ELEMENT(self), m);
+    guard.lock();
+    st.last_post = g_get_monotonic_time();
+  }
+  st.poster = nullptr;
+  st.posted.notify_all();
 }
 
 /* The system clock's thread, kPostWindow after a post that left messages
@@ -433,26 +458,35 @@ static gboolean on_post_timer(GstClock *, GstClockTime, GstClockID id, gpointer 
 {
   GstMontageBeat *self = GST_MONTAGE_BEAT(data);
   State &st = *self->state;
-  std::lock_guard<std::mutex> guard(st.post_lock);
+  std::unique_lock<std::mutex> guard(st.post_lock);
   if (st.timer == id) {
     gst_clock_id_unref(st.timer);
     st.timer = nullptr;
-    post_pending_locked(self);
+    post_waiting(self, guard);
   }
   return TRUE;
 }
 
-/* Posts the waiting messages now (EOS, flush, new segment, stop). */
+/* Posts the waiting messages now (EOS, flush, new segment, stop). Where
+ * another thread (the clock's) is posting, that thread posts them after
+ * its own, and this one waits for it, up to kPostWindow, so that they are
+ * on the bus before what follows (montage-beats before the EOS event goes
+ * downstream); no longer, since that thread may be inside an application's
+ * sync handler that waits for this one (a seek, a state change). */
 static void post_pending(GstMontageBeat *self)
 {
   State &st = *self->state;
-  std::lock_guard<std::mutex> guard(st.post_lock);
+  std::unique_lock<std::mutex> guard(st.post_lock);
   if (st.timer) {
     gst_clock_id_unschedule(st.timer);
     gst_clock_id_unref(st.timer);
     st.timer = nullptr;
   }
-  post_pending_locked(self);
+  if (st.poster && st.poster != g_thread_self()) {
+    st.posted.wait_for(guard, std::chrono::microseconds(kPostWindow),
+                       [&st] { return st.poster == nullptr; });
+  }
+  post_waiting(self, guard);
 }
 
 static void drop_held(State &st)
@@ -631,11 +665,11 @@ static void post(GstMontageBeat *self, GstStructure *s)
     gst_element_post_message(GST_ELEMENT(self), m);
     return;
   }
-  std::lock_guard<std::mutex> guard(st.post_lock);
+  std::unique_lock<std::mutex> guard(st.post_lock);
   const gint64 now = g_get_monotonic_time();
   st.pending.push_back(m);
   if (now - st.last_post >= kPostWindow) {
-    post_pending_locked(self);
+    post_waiting(self, guard);
     return;
   }
   if (st.timer)
@@ -650,7 +684,7 @@ static void post(GstMontageBeat *self, GstStructure *s)
     /* No clock wait: post now rather than hold messages without one. */
     gst_clock_id_unref(st.timer);
     st.timer = nullptr;
-    post_pending_locked(self);
+    post_waiting(self, guard);
   }
 }
 
