@@ -426,6 +426,41 @@ Summary take_summary(Fixture &f)
   return out;
 }
 
+/* What leaves the element, in order (a probe on the harness's sink pad):
+ * "buffer" or the event's type name ("gap", "stream-start"...). */
+struct Order {
+  std::vector<std::string> seen;
+  explicit Order(GstHarness *h)
+  {
+    gst_pad_add_probe(h->sinkpad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, on_data, this, nullptr);
+  }
+  static GstPadProbeReturn on_data(GstPad *, GstPadProbeInfo *info, gpointer data)
+  {
+    Order *self = static_cast<Order *>(data);
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+      self->seen.push_back("buffer");
+    else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+      self->seen.push_back(GST_EVENT_TYPE_NAME(GST_PAD_PROBE_INFO_EVENT(info)));
+    return GST_PAD_PROBE_OK;
+  }
+  /* How many of `what` were seen. */
+  std::size_t count(const std::string &what) const
+  {
+    return (std::size_t)std::count(seen.begin(), seen.end(), what);
+  }
+  /* Position of the first `what`, or seen.size(). */
+  std::size_t first(const std::string &what) const
+  {
+    return (std::size_t)(std::find(seen.begin(), seen.end(), what) - seen.begin());
+  }
+  /* Position of the last `what`, or seen.size(). */
+  std::size_t last(const std::string &what) const
+  {
+    auto it = std::find(seen.rbegin(), seen.rend(), what);
+    return it == seen.rend() ? seen.size() : (std::size_t)(seen.rend() - it - 1);
+  }
+};
+
 struct Case {
   guint rate;
   guint channels;
@@ -3306,4 +3341,37 @@ TEST(MontageBeat, SyncHandlerMayFlushFromTheClocksPost)
   g_mutex_clear(&sh->lock);
   g_cond_clear(&sh->cond);
   delete sh;
+}
+
+/* A new stream (STREAM_START, no EOS before: a gapless track change) starts
+ * after the audio held of the stream before: that audio goes out ahead of
+ * the stream-start. Before, the stream-start overtook live-delay of it. */
+TEST(MontageBeat, StreamStartWaitsForTheHeldAudio)
+{
+  const guint rate = 44100;
+  Fixture f(rate, 1, false);
+  Order order(f.h);
+  f.blocks = {4410};
+  Clicks ck = make_clicks(rate, 120, 0.25, 1.0);
+  f.push(ck.mono, 0, ck.mono.size(), 0);
+  ASSERT_LT(f.received, f.sent.size()) << "nothing held: the test proves nothing";
+  const std::size_t before = order.seen.size();
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_stream_start("stream-B")));
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&seg)));
+  f.push(ck.mono, 0, 4410, 0);
+  f.pull_available();
+  std::vector<std::string> after(order.seen.begin() + (long)before, order.seen.end());
+  /* The held audio of stream A, then B's stream-start and segment, then B's audio. */
+  std::size_t held = 0;
+  while (held < after.size() && after[held] == "buffer")
+    held++;
+  EXPECT_GT(held, 0u) << "the stream-start went out before the held audio";
+  ASSERT_LT(held, after.size());
+  EXPECT_EQ(after[held], "stream-start");
+  EXPECT_EQ(order.count("buffer") + 1, f.sent.size()) << "all of stream A out, B's buffer held";
+  std::size_t start = order.last("stream-start");
+  for (std::size_t i = start; i < order.seen.size(); i++)
+    EXPECT_NE(order.seen[i], "buffer") << "stream A's audio after stream B's start";
 }

@@ -203,7 +203,8 @@
  * without the flag: audio lost, a GAP event), the missing time, up to 60 s,
  * is analysed as silence, so the beat phase, the energy curve and `duration`
  * stay on the stream's time; the sample clock then restarts from the PTS,
- * and the beats so far are kept. Where the stream's time goes back that way
+ * and the beats so far are kept. A STREAM_START lets the audio held of
+ * the stream before out ahead of it. Where the stream's time goes back that way
  * (a source that loops or restarts its timestamps without a segment), all
  * state restarts, as on a SEGMENT event, after montage-beats for the audio
  * before. Other serialized events (GAP, tags, an
@@ -1389,6 +1390,10 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
   case GST_EVENT_STREAM_START:
     gst_clear_tag_list(&self->state->upstream_tags);
     self->state->stream_started = true;
+    /* The audio held of the stream before goes out ahead of the new
+     * stream's start (no more of that stream comes to release it; the
+     * SEGMENT after resets), with the events behind it. */
+    push_held(self);
     break;
   case GST_EVENT_FLUSH_STOP:
     self->state->summary_before_reset = false;
