@@ -203,8 +203,12 @@
  * without the flag: audio lost, a GAP event), the missing time, up to 60 s,
  * is analysed as silence, so the beat phase, the energy curve and `duration`
  * stay on the stream's time; the sample clock then restarts from the PTS,
- * and the beats so far are kept. A STREAM_START lets the audio held of
- * the stream before out ahead of it. Where the stream's time goes back that way
+ * and the beats so far are kept. A GAP event is analysed as silence up
+ * to its end the same way, so the held audio that live-delay of it
+ * follows goes out, and the GAP goes on behind what is still held (a gap
+ * past 60 s restarts the sample clock at its end and lets all of it out).
+ * A STREAM_START lets the audio held of the stream before out ahead of
+ * it. Where the stream's time goes back that way
  * (a source that loops or restarts its timestamps without a segment), all
  * state restarts, as on a SEGMENT event, after montage-beats for the audio
  * before. Other serialized events (GAP, tags, an
@@ -1121,6 +1125,33 @@ static void attach_meta(State &st, const montage::Beat &b, GstClockTime ts, doub
   montage_buffer_add_beat_meta(into->buf, &info);
 }
 
+/* Puts each beat found on its held buffer (attach_meta()), posts its
+ * montage-beat and sends a BPM tag where the tempo moved. */
+static void publish_beats(GstMontageBeat *self, const GstSegment *segment,
+                          const std::vector<montage::Beat> &beats)
+{
+  State &st = *self->state;
+  for (const montage::Beat &b : beats) {
+    GstClockTime ts = to_buffer_time(st, b.time);
+    GstClockTime stream_time = stream_time_of(segment, ts);
+    GstClockTime running_time = running_time_of(segment, ts);
+    GST_LOG_OBJECT(self, "beat at %" GST_TIME_FORMAT ", %.2f BPM", GST_TIME_ARGS(ts), b.bpm);
+    /* The tempo in stream time (the song's own) and as heard (running time). */
+    const double bpm = stream_bpm(segment, b.bpm);
+    const double energy = energy_at(st, b.time);
+    attach_meta(st, b, ts, bpm, energy);
+    post(self, gst_structure_new("montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts,
+                                 "stream-time", G_TYPE_UINT64, (guint64)stream_time, "running-time",
+                                 G_TYPE_UINT64, (guint64)running_time, "bpm", G_TYPE_DOUBLE, bpm,
+                                 "running-bpm", G_TYPE_DOUBLE, running_bpm(segment, b.bpm),
+                                 "confidence", G_TYPE_DOUBLE, b.confidence, "strength",
+                                 G_TYPE_DOUBLE, b.strength, "energy", G_TYPE_DOUBLE, energy,
+                                 "downbeat", G_TYPE_BOOLEAN, b.downbeat ? TRUE : FALSE,
+                                 "bar-position", G_TYPE_UINT, b.bar_position, NULL));
+    push_bpm_tag(self, bpm);
+  }
+}
+
 /* Keeps the longest input buffer for the latency query; posts a LATENCY
  * message when it grows, so the pipeline asks again. */
 static void note_buffer_length(GstMontageBeat *self, gsize frames)
@@ -1278,26 +1309,17 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
   st.summarised = false;
   st.summary_before_reset = false;
 
-  for (const montage::Beat &b : beats) {
-    GstClockTime ts = to_buffer_time(st, b.time);
-    GstClockTime stream_time = stream_time_of(&trans->segment, ts);
-    GstClockTime running_time = running_time_of(&trans->segment, ts);
-    GST_LOG_OBJECT(self, "beat at %" GST_TIME_FORMAT ", %.2f BPM", GST_TIME_ARGS(ts), b.bpm);
-    /* The tempo in stream time (the song's own) and as heard (running time). */
-    const double bpm = stream_bpm(&trans->segment, b.bpm);
-    const double energy = energy_at(st, b.time);
-    attach_meta(st, b, ts, bpm, energy);
-    post(self, gst_structure_new("montage-beat", "timestamp", G_TYPE_UINT64, (guint64)ts,
-                                 "stream-time", G_TYPE_UINT64, (guint64)stream_time, "running-time",
-                                 G_TYPE_UINT64, (guint64)running_time, "bpm", G_TYPE_DOUBLE, bpm,
-                                 "running-bpm", G_TYPE_DOUBLE, running_bpm(&trans->segment, b.bpm),
-                                 "confidence", G_TYPE_DOUBLE, b.confidence, "strength",
-                                 G_TYPE_DOUBLE, b.strength, "energy", G_TYPE_DOUBLE, energy,
-                                 "downbeat", G_TYPE_BOOLEAN, b.downbeat ? TRUE : FALSE,
-                                 "bar-position", G_TYPE_UINT, b.bar_position, NULL));
-    push_bpm_tag(self, bpm);
-  }
+  publish_beats(self, &trans->segment, beats);
   return GST_FLOW_OK;
+}
+
+/* Whether the oldest held buffer has live-delay (plus two hops) of audio
+ * after its last sample. */
+static bool front_is_ready(const State &st)
+{
+  const guint64 wait = gst_util_uint64_scale_ceil(st.active_delay + HOP_SLACK,
+                                                  GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
+  return !st.held.empty() && st.held.front().end + wait <= st.samples;
 }
 
 /* A held buffer as it leaves: with the DISCONT flag it came in with. */
@@ -1333,16 +1355,62 @@ static GstFlowReturn gst_montage_beat_generate_output(GstBaseTransform *trans, G
 {
   State &st = *GST_MONTAGE_BEAT(trans)->state;
   *outbuf = NULL;
-  if (st.held.empty() || !st.have_info)
-    return GST_FLOW_OK;
-  const guint64 wait =
-      gst_util_uint64_scale_ceil(st.active_delay + HOP_SLACK, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
-  if (st.held.front().end + wait > st.samples)
+  if (!st.have_info || !front_is_ready(st))
     return GST_FLOW_OK;
   st.held.front().events_before.push(GST_BASE_TRANSFORM_SRC_PAD(trans));
   *outbuf = release(st.held.front());
   st.held.pop_front();
   return GST_FLOW_OK;
+}
+
+/* A GAP event: no audio for [timestamp, timestamp + duration) (a live
+ * source gone quiet, a sparse stream). The time up to its end is analysed
+ * as silence, as the missing time before a buffer whose PTS jumped is (up
+ * to kMaxGapFill), so the held audio that live-delay of it now follows goes
+ * out, with the beats found meanwhile, and the GAP goes on behind the audio
+ * still held (the caller). A longer gap restarts the sample clock at its
+ * end, as a longer jump does, and lets all the held audio out: none may
+ * come for that long. Without this the held audio, and every GAP behind
+ * it, waited for the next buffer or EOS. */
+static void analyse_gap(GstMontageBeat *self, GstEvent *event)
+{
+  State &st = *self->state;
+  GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
+  GstClockTime ts, duration;
+  gst_event_parse_gap(event, &ts, &duration);
+  if (!st.tracker || !st.have_info || st.anchors.empty() || trans->segment.rate < 0 ||
+      !GST_CLOCK_TIME_IS_VALID(ts))
+    return;
+  const GstClockTime end = GST_CLOCK_TIME_IS_VALID(duration) ? ts + duration : ts;
+  const GstClockTimeDiff jump = time_jump(st, end);
+  if (jump <= 0)
+    return;
+  if ((GstClockTime)jump > kMaxGapFill) {
+    GST_DEBUG_OBJECT(self, "GAP to %" GST_TIME_FORMAT ": sample clock restarts there",
+                     GST_TIME_ARGS(end));
+    if (st.anchors.back().sample == st.samples)
+      st.anchors.back().pts = end;
+    else
+      st.anchors.push_back({st.samples, end});
+    push_held(self);
+    return;
+  }
+  std::vector<montage::Beat> beats;
+  update_energy_interval(self, &trans->segment);
+  analyse_silence(self, &trans->segment,
+                  gst_util_uint64_scale((guint64)jump, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND),
+                  beats);
+  publish_beats(self, &trans->segment, beats);
+  while (front_is_ready(st)) {
+    Held h = std::move(st.held.front());
+    st.held.pop_front();
+    h.events_before.push(GST_BASE_TRANSFORM_SRC_PAD(self));
+    gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), release(h));
+  }
+  /* The events that came after the last held buffer, earlier GAPs among
+   * them, go on once it has gone. */
+  if (st.held.empty())
+    st.pending_events.push(GST_BASE_TRANSFORM_SRC_PAD(self));
 }
 
 static GstFlowReturn push_held(GstMontageBeat *self)
@@ -1450,6 +1518,9 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
       gst_caps_unref(current);
     break;
   }
+  case GST_EVENT_GAP:
+    analyse_gap(self, event);
+    [[fallthrough]];
   default:
     /* Any other serialized event (a GAP, tags, an application's own) keeps
      * its place behind the held audio. */
