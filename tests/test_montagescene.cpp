@@ -1204,6 +1204,28 @@ TEST(MontageScene, CutOnTheLastFramePostsBothShots)
   }
 }
 
+/* A frame that comes in flagged DISCONT leaves flagged, and no other frame
+ * does. GstBaseTransform flags the first buffer pushed during a DISCONT
+ * buffer's chain call, which is a held frame from before it. */
+TEST(MontageScene, DiscontFlagStaysOnItsOwnFrame)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  SceneHarness sh(maker.info());
+  const std::vector<int> flagged_in = {0, 6, 9, 10};
+  for (int i = 0; i < 16; i++) {
+    GstBuffer *buf = maker.make(0, i, i * kFrame);
+    if (std::count(flagged_in.begin(), flagged_in.end(), i))
+      GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+    sh.push_expect_same(buf);
+  }
+  sh.finish();
+  std::vector<int> flagged_out;
+  for (GstBuffer *out : sh.outputs)
+    if (GST_BUFFER_IS_DISCONT(out))
+      flagged_out.push_back((int)(GST_BUFFER_PTS(out) / kFrame));
+  EXPECT_EQ(flagged_out, flagged_in);
+}
+
 /* A new segment without a flush (concat, a playlist's next file) ends the
  * shot and starts the next one, which is no cut (docs/montagescene.md): the
  * shots go on being numbered (messages, montage-shots and the shot meta

@@ -113,6 +113,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 GST_DEBUG_CATEGORY_STATIC(gst_montage_scene_debug);
@@ -172,6 +173,9 @@ struct Held {
    * leave just before this frame (the look-ahead keeps the stream's order). */
   montage::HeldEvents events_before;
   bool decided = false;
+  /* It came in flagged DISCONT: the flag goes back on when it leaves
+   * (gst_montage_scene_chain()). */
+  bool discont = false;
   montage::FrameVerdict verdict;
   FrameMeasure measure;
 };
@@ -244,6 +248,11 @@ struct SceneState {
   GstClockTime next_pts = GST_CLOCK_TIME_NONE;
   /* The reverse-playback warning was posted (once per start). */
   bool warned_reverse = false;
+  /* The buffer coming in was flagged DISCONT (gst_montage_scene_chain()
+   * took the flag off; the frame held for it puts it back on as it
+   * leaves); GstBaseTransform's chain function. */
+  bool discont_in = false;
+  GstPadChainFunction base_chain = nullptr;
 };
 
 } // namespace
@@ -460,6 +469,10 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
   SceneState *state = self->state;
   GstBuffer *buf = h.buffer;
   h.buffer = nullptr;
+  if (h.discont) {
+    buf = gst_buffer_make_writable(buf);
+    GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+  }
   const montage::FrameVerdict &v = h.verdict;
   if (v.ended)
     post_shot(self, *v.ended);
@@ -705,6 +718,7 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   state->cuts.clear();
   state->warned_caps = false;
   state->warned_reverse = false;
+  state->discont_in = false;
   state->progress = Progress();
   return TRUE;
 }
@@ -781,6 +795,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
   switch (GST_EVENT_TYPE(event)) {
   case GST_EVENT_FLUSH_STOP:
     clear_held(state);
+    state->discont_in = false;
     make_detector(state);
     restart_frame_times(state);
     state->shots.clear();
@@ -968,6 +983,7 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
     h.pts = GST_BUFFER_PTS(buf);
     h.events_before = state->pending_events.take();
     h.decided = true;
+    h.discont = std::exchange(state->discont_in, false);
     state->held.push_back(std::move(h));
     return GST_FLOW_OK;
   }
@@ -984,6 +1000,7 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
     h.buffer = buf;
     h.pts = pts;
     h.events_before = state->pending_events.take();
+    h.discont = std::exchange(state->discont_in, false);
     h.measure = std::move(m);
     state->held.push_back(std::move(h));
     assign_verdicts(state);
@@ -1009,6 +1026,23 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
+}
+
+/* GstBaseTransform's chain function marks the first buffer pushed during
+ * the call DISCONT when a DISCONT buffer comes in: with frames held, that
+ * is a frame from before the discontinuity (an encoder or sink after it
+ * would resync where the video is continuous). So the flag is taken off
+ * here, before the base class sees it, and put back on the same frame when
+ * it leaves (gst_montage_scene_release()), as montagebeat does. */
+static GstFlowReturn gst_montage_scene_chain(GstPad *pad, GstObject *parent, GstBuffer *buf)
+{
+  SceneState *state = GST_MONTAGE_SCENE(parent)->state;
+  if (GST_BUFFER_IS_DISCONT(buf)) {
+    buf = gst_buffer_make_writable(buf);
+    GST_BUFFER_FLAG_UNSET(buf, GST_BUFFER_FLAG_DISCONT);
+    state->discont_in = true;
+  }
+  return state->base_chain(pad, parent, buf);
 }
 
 static GstFlowReturn gst_montage_scene_generate_output(GstBaseTransform *trans, GstBuffer **out)
@@ -1118,4 +1152,7 @@ static void gst_montage_scene_init(GstMontageScene *self)
   gst_video_info_init(&self->state->info);
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  GstPad *sink = GST_BASE_TRANSFORM_SINK_PAD(self);
+  self->state->base_chain = GST_PAD_CHAINFUNC(sink);
+  gst_pad_set_chain_function(sink, GST_DEBUG_FUNCPTR(gst_montage_scene_chain));
 }
