@@ -1111,6 +1111,37 @@ TEST(MontageScene, FadeToBlackAndBackIsOneFadeWithItsExtent)
   EXPECT_EQ(run.shots[1].end, 110 * kFrame);
 }
 
+/* The same fade with a GAP in the black (frames 47-51 not sent): the held
+ * frames are decided at the GAP, but the fade-out stays open across it and
+ * the fade-in after it ends it, one `fade` as without the gap. */
+TEST(MontageScene, FadeToBlackAcrossAGapIsOneFade)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+  SceneHarness sh(maker.info());
+  for (int i = 0; i < 110; i++) {
+    if (i >= 47 && i < 52) {
+      EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_gap(i * kFrame, kFrame)));
+      sh.pull_available();
+      EXPECT_TRUE(sh.pending.empty());
+      continue;
+    }
+    double gain = 1.0;
+    if (i >= 30 && i < 45)
+      gain = 1.0 - (i - 29) / 16.0;
+    else if (i >= 45 && i < 55)
+      gain = 0.0;
+    else if (i >= 55 && i < 70)
+      gain = (i - 54) / 16.0;
+    sh.push_expect_same(maker.make_blend(i < 50 ? 0 : 1, gain, 0, 0.0, 0, i * kFrame));
+  }
+  sh.finish();
+  const std::vector<Cut> cuts = sh.cuts();
+  ASSERT_EQ(cuts.size(), 1u) << "one boundary for the whole fade, no hard cut";
+  EXPECT_EQ(cuts[0].transition, "fade");
+  EXPECT_NEAR((double)cuts[0].transition_start / kFrame, 30, 4) << "starts with the fade-out";
+  EXPECT_NEAR((double)cuts[0].timestamp / kFrame, 70, 4) << "reported on the first clean frame";
+}
+
 /* A 20-frame dissolve between two shots is one `dissolve` with its extent. */
 TEST(MontageScene, DissolveIsOneDissolveWithItsExtent)
 {
@@ -1201,6 +1232,74 @@ TEST(MontageScene, CutOnTheLastFramePostsBothShots)
     EXPECT_EQ(shots[0].end, 30 * kFrame);
     EXPECT_EQ(shots[1].start, 30 * kFrame);
     EXPECT_EQ(shots[1].end, 31 * kFrame);
+  }
+}
+
+/* A GAP event (no frames for a while: a live source that lost its signal,
+ * a decoder that lost frames) decides the look-ahead at once: no frame can
+ * come back from a jump, or carry on a fade, inside the gap, so the held
+ * frames are decided as at the end of the stream and leave, in order,
+ * before the GAP, and the GAPs after it pass at once. The shot goes on
+ * across the gap: the first frame after it is compared with the last one
+ * before, so the same picture is no cut, and another picture is a cut at
+ * that frame, the shot before ending there (the gap counts to it). Before,
+ * the held frames and every GAP waited for the next frame or EOS. */
+TEST(MontageScene, GapLetsTheHeldFramesOutAndTheShotGoesOn)
+{
+  for (int after : {0, 1}) {
+    SCOPED_TRACE(after ? "another picture after the gap" : "the same picture after the gap");
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+    SceneHarness sh(maker.info());
+    std::vector<std::string> order;
+    GstPad *src = gst_element_get_static_pad(sh.h->element, "src");
+    gst_pad_add_probe(
+        src, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+        +[](GstPad *, GstPadProbeInfo *info, gpointer data) {
+          auto *order = static_cast<std::vector<std::string> *>(data);
+          GstClockTime ts = GST_CLOCK_TIME_NONE;
+          if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+            order->push_back(
+                "frame " +
+                std::to_string(GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)) / kFrame));
+          } else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_GAP) {
+            gst_event_parse_gap(GST_PAD_PROBE_INFO_EVENT(info), &ts, nullptr);
+            order->push_back("gap " + std::to_string(ts / kFrame));
+          }
+          return GST_PAD_PROBE_OK;
+        },
+        &order, nullptr);
+    gst_object_unref(src);
+    for (int i = 0; i < 20; i++)
+      sh.push_expect_same(maker.make(0, i, i * kFrame));
+    /* Ten frames' time of GAPs, one a frame. */
+    for (int i = 20; i < 30; i++) {
+      EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_gap(i * kFrame, kFrame)));
+      sh.pull_available();
+      EXPECT_TRUE(sh.pending.empty()) << sh.pending.size() << " frames held in the gap";
+    }
+    std::vector<std::string> want = {"frame 17", "frame 18", "frame 19"};
+    for (int i = 20; i < 30; i++)
+      want.push_back("gap " + std::to_string(i));
+    ASSERT_GE(order.size(), want.size());
+    EXPECT_EQ(std::vector<std::string>(order.end() - want.size(), order.end()), want);
+    /* The picture goes on where it was (t = i - 10) after the gap. */
+    for (int i = 30; i < 60; i++)
+      sh.push_expect_same(maker.make(after, i - 10, i * kFrame));
+    sh.finish();
+    std::vector<GstMessage *> messages = sh.element_messages();
+    const std::vector<montage::Shot> shots = shot_messages(messages);
+    EXPECT_EQ(summary_cuts(messages),
+              after ? std::vector<GstClockTime>{30 * kFrame} : std::vector<GstClockTime>{});
+    for (GstMessage *msg : messages)
+      gst_message_unref(msg);
+    std::vector<std::pair<GstClockTime, GstClockTime>> got, bounds;
+    for (const montage::Shot &shot : shots)
+      got.emplace_back(shot.start, shot.end);
+    if (after)
+      bounds = {{0, 30 * kFrame}, {30 * kFrame, 60 * kFrame}};
+    else
+      bounds = {{0, 60 * kFrame}};
+    EXPECT_EQ(got, bounds);
   }
 }
 
@@ -1623,6 +1722,39 @@ TEST(MontageScene, CameraFlashIsNoCutAndACutRightAfterItIsFound)
                   {{"flash-frames", "0"}});
   ASSERT_FALSE(control.cuts.empty()) << "without look-ahead the flash must be a cut";
   EXPECT_EQ(control.cuts[0].timestamp, f0 * kFrame);
+}
+
+/* A flash just before a GAP (docs/montagescene.md, "GAP events"): when the
+ * frame back to the picture came before the gap, the flash is no cut; when
+ * the flash is the last frame before the gap, nothing after it was seen in
+ * time, and it is a cut, as on the last frame of a stream; the same picture
+ * back after the gap is then within min-shot-length of it (10 frames of gap,
+ * 440 ms), so no second cut. */
+TEST(MontageScene, FlashRightBeforeAGapIsDecidedAtTheGap)
+{
+  for (int flash : {18, 19}) {
+    SCOPED_TRACE(testing::Message() << "flash on frame " << flash << ", gap from frame 20");
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 320, 240);
+    SceneHarness sh(maker.info());
+    for (int i = 0; i < 20; i++) {
+      if (i == flash)
+        sh.push_expect_same(maker.make_from_bgr(flashed(maker.picture(0, i)), i * kFrame));
+      else
+        sh.push_expect_same(maker.make(0, i, i * kFrame));
+    }
+    for (int i = 20; i < 30; i++)
+      EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_gap(i * kFrame, kFrame)));
+    sh.pull_available();
+    EXPECT_TRUE(sh.pending.empty());
+    for (int i = 30; i < 60; i++)
+      sh.push_expect_same(maker.make(0, i - 10, i * kFrame));
+    sh.finish();
+    std::vector<GstMessage *> messages = sh.element_messages();
+    EXPECT_EQ(summary_cuts(messages),
+              flash == 19 ? std::vector<GstClockTime>{19 * kFrame} : std::vector<GstClockTime>{});
+    for (GstMessage *msg : messages)
+      gst_message_unref(msg);
+  }
 }
 
 /* A flash (1-2 frames from frame 20, a measured frame: one in four) is not

@@ -21,6 +21,9 @@
  * so an encoder after it starts a GOP exactly there.
  * For a fade or dissolve the event and the message come with the first clean
  * frame after it (the transition's frames have already left).
+ * A GAP event decides the held frames at once, as the end of the stream
+ * does (no frame can come back inside the gap), and they leave before it;
+ * the shot goes on across the gap (docs/montagescene.md, "GAP events").
  *
  * The first frame of each shot carries a tag-less custom meta
  * "GstMontageShotMeta" (read it with montage::shot_meta_get(),
@@ -811,6 +814,21 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
   case GST_EVENT_EOS:
     gst_montage_scene_drain(self, true);
     break;
+  case GST_EVENT_GAP:
+    /* No frame comes before the gap's end, so none can come back from a
+     * jump (a flash, a cut away and back) or carry on a blend inside the
+     * look-ahead: the held frames are decided now, as at the end of the
+     * stream, and leave, then the events behind them, then the GAP. The
+     * shot goes on (ShotDetector::decide_held()): the next frame is
+     * compared with the last one before the gap. Without this they all
+     * waited, for as long as the gap lasted, for the next frame. */
+    if (!state->held.empty() && state->detector) {
+      state->detector->decide_held(state->verdicts);
+      assign_verdicts(state);
+      gst_montage_scene_push_decided(self);
+    }
+    state->pending_events.push(GST_BASE_TRANSFORM_SRC_PAD(self));
+    break;
   case GST_EVENT_CAPS: {
     /* Caps that describe the same picture otherwise (same_analysis()),
      * while frames are held: they keep their place among the frames, as
@@ -830,9 +848,9 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
     break;
   }
   default:
-    /* Any other serialized event (a GAP, tags, an upstream force-key-unit
-     * event, an application's own) keeps its place among the frames: it
-     * waits behind the held ones and leaves before the next frame. */
+    /* Any other serialized event (tags, an upstream force-key-unit event,
+     * an application's own) keeps its place among the frames: it waits
+     * behind the held ones and leaves before the next frame. */
     if (GST_EVENT_IS_SERIALIZED(event) &&
         (!state->held.empty() || !state->pending_events.empty())) {
       state->pending_events.add(event);

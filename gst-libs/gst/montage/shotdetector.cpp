@@ -592,6 +592,14 @@ std::optional<Shot> ShotDetector::finish(std::vector<FrameVerdict> &out, GstCloc
   return last;
 }
 
+void ShotDetector::decide_held(std::vector<FrameVerdict> &out)
+{
+  finishing_ = true;
+  while (next_ < frames_.size())
+    decide(out);
+  finishing_ = false;
+}
+
 double ShotDetector::shifted_distance(size_t before, size_t later) const
 {
   const cv::Mat &a = frames_[before].hsv, &b = frames_[later].hsv;

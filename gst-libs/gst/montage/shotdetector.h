@@ -252,6 +252,13 @@ public:
   [[nodiscard]] std::optional<Shot> finish(std::vector<FrameVerdict> &out,
                                            GstClockTime *fade_pending = nullptr);
 
+  /* A gap in the stream (montagescene: a GAP event, no frames for a
+   * while): appends the verdicts of the frames still held, decided as
+   * finish() decides them (no frame can come back from a jump, or carry on
+   * a fade or dissolve, inside the gap), but the shot goes on: the next
+   * frame pushed is compared with the last one before the gap, and a change
+   * there is a boundary as anywhere else. */
+  void decide_held(std::vector<FrameVerdict> &out);
   /* Drops held frames without verdicts and starts over (flush, seek). */
   void reset();
 
