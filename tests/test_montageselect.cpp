@@ -6,8 +6,8 @@
  * durations, inputs of another format (at the start and mid-stream), how far
  * an input's queued data reaches (live and not), a flush while a frame is
  * decided, a second run after a stop, frames late within the grace, manual
- * takes (active-pad). The selection engine itself is tested in
- * test_selection.cpp. */
+ * takes (active-pad), timestamps in the output segment after a seek. The selection engine itself is
+ * tested in test_selection.cpp. */
 #include <gtest/gtest.h>
 
 #include "testutil.h"
@@ -1583,4 +1583,128 @@ TEST(MontageSelect, InputOfAnotherSizeAtTheStartIsNotShown)
   std::vector<std::string> caps = m.output_caps();
   ASSERT_EQ(1u, caps.size());
   EXPECT_NE(std::string::npos, caps[0].find("width=(int)16")) << caps[0];
+}
+
+/* A flushing seek to 2 s: the inputs' new segments start at 2 s, their frames
+ * at 2 s, 2.04 s, ... are at running time 0, 0.04 s, ... The output's segment
+ * (GstAggregator's, from the seek) starts at 2 s too, and every timestamp the
+ * element sends is a position in it whose running time is the frame's: the
+ * buffers' PTS, the GAP events', the force-key-unit events' timestamp and
+ * stream time (their running time is the frame's); the montage-switch
+ * messages give running times. Before, the element
+ * stamped the running times themselves (PTS 0, 0.04 s, ...), before the
+ * segment's start: a sink clipped them (fakesink sync=true rendered 16 of
+ * 76 frames after such a seek; a review's finding). */
+TEST(MontageSelect, OutputAfterAFlushingSeekIsInItsSegment)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 120.0, "beats-per-cut", 1u, "min-shot-length", (guint64)0,
+               "grace-frames", 0u, NULL);
+  for (int k = 0; k < 5; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  m.switches();
+  while (GstEvent *e = gst_harness_try_pull_event(m.out()))
+    gst_event_unref(e);
+
+  const GstClockTime target = 2 * GST_SECOND;
+  GstEvent *seek = gst_event_new_seek(1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SEEK_TYPE_SET,
+                                      target, GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE);
+  const guint32 seqnum = gst_event_get_seqnum(seek);
+  ASSERT_TRUE(gst_harness_push_upstream_event(m.out(), seek));
+  auto with_seqnum = [&](GstEvent *e) {
+    gst_event_set_seqnum(e, seqnum);
+    return e;
+  };
+  for (GstHarness *h : m.inputs) {
+    bool seek_seen = false;
+    while (GstEvent *e = gst_harness_try_pull_upstream_event(h)) {
+      seek_seen = seek_seen || GST_EVENT_TYPE(e) == GST_EVENT_SEEK;
+      gst_event_unref(e);
+    }
+    EXPECT_TRUE(seek_seen) << "the seek did not reach an input";
+    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_flush_start())));
+  }
+  for (GstHarness *h : m.inputs)
+    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_flush_stop(TRUE))));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  segment.start = segment.time = segment.position = target;
+  for (GstHarness *h : m.inputs)
+    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_segment(&segment))));
+
+  /* 30 frames from 2 s; frame 20 missing on both inputs (grace 0): a GAP. */
+  std::vector<GstClockTime> pts;
+  for (int k = 0; k < 30; k++) {
+    if (k == 20)
+      continue;
+    m.push_frame_at(0, 100 + k, target + k * kFrame, kFrame);
+    m.push_frame_at(1, 100 + k, target + k * kFrame, kFrame);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    pts.push_back(GST_BUFFER_PTS(out));
+    gst_buffer_unref(out);
+  }
+  std::vector<GstClockTime> want;
+  for (int k = 0; k < 30; k++)
+    if (k != 20)
+      want.push_back(target + k * kFrame);
+  EXPECT_EQ(want, pts) << "PTS are positions in the output segment";
+
+  /* The events after the seek: its segment, the key unit, the GAP. */
+  const GstSegment *out_segment = nullptr;
+  GstEvent *segment_event = nullptr;
+  std::vector<GstClockTime> key_ts, key_st, key_rt, gaps;
+  while (GstEvent *e = gst_harness_try_pull_event(m.out())) {
+    GstClockTime ts, st, rt, duration;
+    gboolean all;
+    guint count;
+    if (GST_EVENT_TYPE(e) == GST_EVENT_SEGMENT) {
+      gst_clear_event(&segment_event);
+      segment_event = gst_event_ref(e);
+      gst_event_parse_segment(e, &out_segment);
+    } else if (gst_video_event_is_force_key_unit(e) &&
+               gst_video_event_parse_downstream_force_key_unit(e, &ts, &st, &rt, &all, &count)) {
+      key_ts.push_back(ts);
+      key_st.push_back(st);
+      key_rt.push_back(rt);
+    } else if (GST_EVENT_TYPE(e) == GST_EVENT_GAP) {
+      gst_event_parse_gap(e, &ts, &duration);
+      gaps.push_back(ts);
+      EXPECT_EQ(kFrame, duration);
+    }
+    gst_event_unref(e);
+  }
+  ASSERT_NE(nullptr, out_segment) << "no segment after the seek";
+  EXPECT_EQ(target, out_segment->start);
+  std::size_t inside = 0;
+  for (GstClockTime t : pts)
+    inside += gst_segment_clip(out_segment, GST_FORMAT_TIME, t, t + kFrame, NULL, NULL);
+  EXPECT_EQ(pts.size(), inside) << "frames in the output segment (the others a sink clips)";
+  EXPECT_EQ(13 * kFrame, gst_segment_to_running_time(out_segment, GST_FORMAT_TIME, pts[13]));
+  EXPECT_EQ(std::vector<GstClockTime>{target + 20 * kFrame}, gaps) << "the GAP's timestamp";
+
+  /* A new start at running time 0, then the beat at 0.5 s on frame 13
+   * (0.52 s of running time: position 2.52 s). */
+  std::vector<Switch> sw = m.switches();
+  ASSERT_GE(sw.size(), 2u);
+  EXPECT_EQ("start", sw[0].reason);
+  EXPECT_EQ(0u, sw[0].running_time);
+  EXPECT_EQ("beat", sw[1].reason);
+  EXPECT_EQ(13 * kFrame, sw[1].running_time) << "messages carry running times";
+  EXPECT_EQ(500 * GST_MSECOND, sw[1].beat_time);
+  /* Each beat switch's two requests (timed, then for the next frame). */
+  ASSERT_EQ(2 * (sw.size() - 1), key_ts.size());
+  for (std::size_t i = 0; i < key_ts.size(); i++) {
+    const GstClockTime rt = sw[1 + i / 2].running_time;
+    EXPECT_EQ(target + rt, key_ts[i]) << "timestamp: the frame's PTS";
+    EXPECT_EQ(target + rt, key_st[i]) << "stream time of that PTS";
+    EXPECT_EQ(i % 2 ? GST_CLOCK_TIME_NONE : rt, key_rt[i]) << "running time of the frame";
+  }
+
+  gst_clear_event(&segment_event);
 }

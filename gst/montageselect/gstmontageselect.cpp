@@ -101,7 +101,8 @@
  * on-air input's buffer that starts nearest to t, as videorate chooses: the
  * last to start before the frame's middle m = t + d / 2 (a buffer starting
  * exactly at m is the next frame's), provided it lasts until m
- * (start < m <= start + duration); it goes out with PTS t and duration d:
+ * (start < m <= start + duration); it goes out with duration d and as PTS
+ * the position of running time t in the output segment (Timestamps, below):
  * a buffer whose timestamp or duration differs is restamped (a shallow copy
  * when it is shared: still the same memory). An input slower than the grid is
  * shown again (a new GstBuffer on the same memory, without metas). Sampling
@@ -114,6 +115,21 @@
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ...; one timed and one for the next frame: gst/montage/keyunit.h)
  * ask an encoder for a keyframe there.
+ *
+ * ## Timestamps
+ * Everything is decided in running time: the inputs' buffers, the beats and
+ * #GstMontageSelect:beat-switch-until are compared as running times, and the
+ * `montage-switch` message's `running-time` and `beat-time` are running
+ * times. What goes downstream is stamped in the output segment (GstAggregator's
+ * source pad segment, which a seek on the element sets): output frame t has
+ * PTS gst_segment_position_from_running_time(segment, t), a GAP event for it
+ * that timestamp, and its force-key-unit events that timestamp, its stream
+ * time and running time t. Without a seek the output segment starts at 0 and
+ * the PTS is t; after a flushing seek to 2 s (the inputs' and the output's
+ * segments start at 2 s, running time starts again at 0) the first frame
+ * has PTS 2 s and running time 0 (before, its PTS was 0, before the
+ * segment's start, and a sink clipped it). A frame at or after the
+ * segment's stop ends the output (EOS).
  *
  * ## Live
  * The element reports one output frame of latency on top of its inputs'
@@ -1021,6 +1037,9 @@ namespace
 /* What one aggregate() call sees of the pads. */
 struct Frame {
   GstClockTime t = 0; /* running time of the output frame */
+  /* Its position in the output segment (the source pad's, which a seek
+   * sets): what its PTS, its GAP event and its key-unit request carry. */
+  GstClockTime pos = GST_CLOCK_TIME_NONE;
   GstClockTime d = 0; /* its duration */
   GstClockTime m = 0; /* its middle, t + d / 2: inputs are sampled there */
   /* How long an input's latest frame may have ended before m and still be
@@ -1348,6 +1367,33 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   f.d = grid(state->frame_index + 1) - f.t;
   f.m = f.t + f.d / 2;
   f.grace = f.settings.grace_frames * f.d;
+  /* Decided in running time, stamped in the output segment: after a seek
+   * (start 2 s) running time 0 is position 2 s. A frame at or after the
+   * segment's stop ends the stream, as videoaggregator does. */
+  GstSegment out_segment;
+  GST_OBJECT_LOCK(self);
+  gst_segment_copy_into(&GST_AGGREGATOR_PAD(agg->srcpad)->segment, &out_segment);
+  GST_OBJECT_UNLOCK(self);
+  f.pos = gst_segment_position_from_running_time(&out_segment, GST_FORMAT_TIME, f.t);
+  const GstClockTime stop_rt =
+      GST_CLOCK_TIME_IS_VALID(out_segment.stop)
+          ? gst_segment_to_running_time(&out_segment, GST_FORMAT_TIME, out_segment.stop)
+          : GST_CLOCK_TIME_NONE;
+  if (GST_CLOCK_TIME_IS_VALID(stop_rt) && f.t >= stop_rt) {
+    GST_INFO_OBJECT(self, "frame at %" GST_TIME_FORMAT " of running time: the segment's stop",
+                    GST_TIME_ARGS(f.t));
+    return GST_FLOW_EOS;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID(f.pos)) {
+    /* Before the segment (not met: a seek's base is the running time of the
+     * position, the next frame's): skipped. */
+    GST_DEBUG_OBJECT(self,
+                     "frame at %" GST_TIME_FORMAT " of running time is before %" GST_SEGMENT_FORMAT,
+                     GST_TIME_ARGS(f.t), &out_segment);
+    state->frame_index++;
+    state->next_t = grid(state->frame_index);
+    return GST_FLOW_OK;
+  }
 
   /* Take what the inputs delivered up to t: the beats first. While they do
    * not reach the frame's end, the video inputs' frames stay queued, so that
@@ -1532,10 +1578,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     state->switches++;
     state->engine->commit(sel);
     if (state->pushed) {
-      GST_OBJECT_LOCK(self);
-      GstSegment *seg = &GST_AGGREGATOR_PAD(agg->srcpad)->segment;
-      key_unit_stream_time = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, f.t);
-      GST_OBJECT_UNLOCK(self);
+      key_unit_stream_time = gst_segment_to_stream_time(&out_segment, GST_FORMAT_TIME, f.pos);
       key_unit = true;
     }
     GST_INFO_OBJECT(self, "switch %u (%s) at %" GST_TIME_FORMAT ": %s -> %s, score %.3f",
@@ -1583,10 +1626,10 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
                            (gsize)-1);
     }
     in->cur_sent = true;
-    /* Every output buffer is one grid frame: its time and its duration. */
-    if (GST_BUFFER_PTS(out) != f.t || GST_BUFFER_DURATION(out) != f.d) {
+    /* Every output buffer is one grid frame: its position and its duration. */
+    if (GST_BUFFER_PTS(out) != f.pos || GST_BUFFER_DURATION(out) != f.d) {
       out = gst_buffer_make_writable(out);
-      GST_BUFFER_PTS(out) = f.t;
+      GST_BUFFER_PTS(out) = f.pos;
       GST_BUFFER_DTS(out) = GST_CLOCK_TIME_NONE;
       GST_BUFFER_DURATION(out) = f.d;
     }
@@ -1601,13 +1644,14 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   }
   state->frame_index++;
   state->next_t = grid(state->frame_index);
-  const GstClockTime next_t = state->next_t;
+  const GstClockTime next_pos =
+      gst_segment_position_from_running_time(&out_segment, GST_FORMAT_TIME, state->next_t);
   const guint switches = state->switches;
   stream_lock.unlock();
 
   if (key_unit) {
     /* Timed and for "the next frame" (gst/montage/keyunit.h). */
-    if (!montage::push_key_unit_request(agg->srcpad, f.t, key_unit_stream_time, f.t, switches))
+    if (!montage::push_key_unit_request(agg->srcpad, f.pos, key_unit_stream_time, f.t, switches))
       GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
   }
   if (switch_msg) {
@@ -1620,10 +1664,13 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     ret = gst_aggregator_finish_buffer(agg, out);
   } else if (gap) {
     GST_LOG_OBJECT(self, "no input for %" GST_TIME_FORMAT ": gap", GST_TIME_ARGS(f.t));
-    gst_pad_push_event(agg->srcpad, gst_event_new_gap(f.t, f.d));
+    gst_pad_push_event(agg->srcpad, gst_event_new_gap(f.pos, f.d));
   }
+  /* A position, as gst_aggregator_simple_get_next_time() and the position
+   * query read it (NONE past the segment's stop: left as it is). */
   GST_OBJECT_LOCK(self);
-  GST_AGGREGATOR_PAD(agg->srcpad)->segment.position = next_t;
+  if (GST_CLOCK_TIME_IS_VALID(next_pos))
+    GST_AGGREGATOR_PAD(agg->srcpad)->segment.position = next_pos;
   GST_OBJECT_UNLOCK(self);
   return ret;
 }
