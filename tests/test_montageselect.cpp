@@ -6,7 +6,8 @@
  * durations, inputs of another format (at the start and mid-stream), how far
  * an input's queued data reaches (live and not), a flush while a frame is
  * decided, a second run after a stop, frames late within the grace, manual
- * takes (active-pad), timestamps in the output segment after a seek. The selection engine itself is
+ * takes (active-pad), timestamps in the output segment after a seek, GAP
+ * events on an input. The selection engine itself is
  * tested in test_selection.cpp. */
 #include <gtest/gtest.h>
 
@@ -1707,4 +1708,106 @@ TEST(MontageSelect, OutputAfterAFlushingSeekIsInItsSegment)
   }
 
   gst_clear_event(&segment_event);
+}
+
+/* A GAP event on an input (a camera or network source with nothing for a
+ * while; montagescene forwards GAPs) is no frame. GstAggregator queues it as
+ * an empty buffer flagged GAP, which the element took as the input's frame
+ * and sent out: ten 0-byte video frames for ten GAPs (videoconvert then
+ * warned "invalid video buffer received" for each; a review's finding). Now
+ * the input's latest frame is shown again within the grace (one frame), then
+ * the input cannot show frames until its next one: with no other input, GAP
+ * events go out. */
+TEST(MontageSelect, GapEventOnAnInputIsNoFrame)
+{
+  Mixer m(1, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  for (int k = 0; k < 30; k++) {
+    if (k >= 10 && k < 20)
+      ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_gap(k * kFrame, kFrame)));
+    else
+      m.push_frame(0, k);
+  }
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_eos()));
+  std::vector<GstClockTime> gaps;
+  bool eos = false;
+  for (int n = 0; n < 10000 && !eos; n++) {
+    GstEvent *e = gst_harness_try_pull_event(m.out());
+    if (!e) {
+      g_usleep(1000);
+      continue;
+    }
+    if (GST_EVENT_TYPE(e) == GST_EVENT_GAP) {
+      GstClockTime ts, duration;
+      gst_event_parse_gap(e, &ts, &duration);
+      gaps.push_back(ts);
+    }
+    eos = GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+    gst_event_unref(e);
+  }
+  ASSERT_TRUE(eos);
+  std::vector<std::pair<int, int>> shown;
+  while (GstBuffer *out = gst_harness_try_pull(m.out())) {
+    EXPECT_EQ(16u * 16u, gst_buffer_get_size(out)) << "PTS " << GST_BUFFER_PTS(out);
+    EXPECT_FALSE(GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_GAP)) << "PTS " << GST_BUFFER_PTS(out);
+    shown.push_back(m.source_of(out));
+    gst_buffer_unref(out);
+  }
+  std::vector<std::pair<int, int>> want;
+  for (int k = 0; k < 30; k++)
+    if (k < 10 || k >= 20)
+      want.push_back({0, k});
+    else if (k == 10)
+      want.push_back({0, 9}); /* the latest frame again, within the grace */
+  EXPECT_EQ(want, shown);
+  std::vector<GstClockTime> want_gaps;
+  for (int k = 11; k < 20; k++)
+    want_gaps.push_back(k * kFrame);
+  EXPECT_EQ(want_gaps, gaps);
+  EXPECT_EQ(1u, m.switches().size()) << "the start alone";
+}
+
+/* GAP events on the input on air, with another input delivering: its latest
+ * frame is shown again within the grace, then the mix switches to the other
+ * (input-lost), as for an input that sends nothing. Before, the GAPs went out
+ * as 0-byte frames of the input on air. */
+TEST(MontageSelect, GapEventsOnTheInputOnAirSwitchAway)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  int on_air = -1;
+  for (int k = 0; k < 10; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+    if (k == 0)
+      on_air = pad_index(m.switches().at(0).now);
+  }
+  ASSERT_TRUE(on_air == 0 || on_air == 1);
+  const int other = 1 - on_air;
+  for (int k = 10; k < 20; k++) {
+    ASSERT_TRUE(gst_harness_push_event(m.inputs[on_air], gst_event_new_gap(k * kFrame, kFrame)));
+    m.push_frame(other, k);
+  }
+  for (GstHarness *h : m.inputs)
+    ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<std::pair<int, int>> shown;
+  for (int k = 10; k < 20; k++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "no output for frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    EXPECT_EQ(16u * 16u, gst_buffer_get_size(out)) << "frame " << k;
+    shown.push_back(m.source_of(out));
+    gst_buffer_unref(out);
+  }
+  std::vector<std::pair<int, int>> want = {{on_air, 9}};
+  for (int k = 11; k < 20; k++)
+    want.push_back({other, k});
+  EXPECT_EQ(want, shown);
+  std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(1u, sw.size());
+  EXPECT_EQ("input-lost", sw[0].reason);
+  EXPECT_EQ(11 * kFrame, sw[0].running_time);
 }

@@ -143,6 +143,17 @@
  * frame, a GAP event covers it, so the output never stalls. Pads can be requested and released in
  * PLAYING.
  *
+ * A GAP event on a video input (a source with no frame for a while;
+ * montagescene passes GAPs on) is no frame: it says that nothing comes for
+ * its span, so the frames in it are decided without waiting for the input,
+ * whose latest frame is shown again within the grace, as for a late frame
+ * (below); after that the input cannot show frames until its next buffer:
+ * when on air, the mix switches to the best other input (`input-lost`), or
+ * with none a GAP event goes out. (GstAggregator queues a GAP event as an
+ * empty buffer flagged GAP; before, that buffer went out as a 0-byte video
+ * frame, and the input counted as delivering.) A GAP on the beat pad is
+ * music without beats.
+ *
  * Late frames: when the latency has passed and an input's frame for output
  * frame t has not come (late, or missing from its stream), the input's
  * latest frame is shown again if it ended no more than grace-frames output
@@ -301,6 +312,9 @@ struct Input {
   GstClockTime cur_end = GST_CLOCK_TIME_NONE;
   bool cur_sent = false;
   bool cur_caps_ok = false; /* caps_ok when it came */
+  /* Running time up to which a GAP event said the input has no frame (the
+   * latest GAP's end; NONE: none since the start or a flush). */
+  GstClockTime gap_end = GST_CLOCK_TIME_NONE;
   /* Its shots. */
   GstClockTime shot_start = GST_CLOCK_TIME_NONE; /* running time its current shot began */
   /* Running time of its latest cut (a shot begun by a boundary); NONE while
@@ -335,6 +349,7 @@ struct Input {
     caps_ok = false;
     lost = false;
     clear_current();
+    gap_end = GST_CLOCK_TIME_NONE;
     shot_start = GST_CLOCK_TIME_NONE;
     cut = GST_CLOCK_TIME_NONE;
     shot_seen = false;
@@ -501,6 +516,7 @@ static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstA
   std::lock_guard<std::mutex> lock(GST_MONTAGE_SELECT(agg)->state->stream_lock);
   Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
   in->clear_current();
+  in->gap_end = GST_CLOCK_TIME_NONE;
   in->covered_end = 0;
   in->lost = false;
   in->cut = GST_CLOCK_TIME_NONE;
@@ -1153,8 +1169,11 @@ static bool take_beats(GstMontageSelect *self, Frame &f)
 }
 
 /* Pops an input's buffers that start before the frame's middle f.m, keeping
- * the last as its current frame. Returns true when it needs more data to
- * last until f.m. */
+ * the last as its current frame. A GAP event on the input (GstAggregator
+ * queues it as an empty buffer flagged GAP) is no frame: it only says that
+ * nothing comes for its span (gap_end), and the input's latest frame stays
+ * its current one (shown again within the grace, available_at()). Returns
+ * true when it needs more data to last until f.m. */
 static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
 {
   GstAggregatorPad *pad = GST_AGGREGATOR_PAD(p);
@@ -1174,6 +1193,14 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
     buf = gst_aggregator_pad_pop_buffer(pad);
     if (!buf)
       break;
+    if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP) && gst_buffer_get_size(buf) == 0) {
+      const GstClockTime end =
+          start + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
+      if (!GST_CLOCK_TIME_IS_VALID(in->gap_end) || end > in->gap_end)
+        in->gap_end = end;
+      gst_buffer_unref(buf);
+      continue;
+    }
     if (!in->seen_data) {
       in->seen_data = true;
       in->shot_start = start;
@@ -1186,7 +1213,8 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
     in->cur_end = start + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : f.d);
     in->lost = false;
   }
-  const bool covered = GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end >= f.m;
+  const bool covered = (GST_CLOCK_TIME_IS_VALID(in->cur_end) && in->cur_end >= f.m) ||
+                       (GST_CLOCK_TIME_IS_VALID(in->gap_end) && in->gap_end >= f.m);
   return !covered && !gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad) &&
          in->seen_data && !in->released && !in->lost;
 }
