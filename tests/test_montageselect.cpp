@@ -7,8 +7,8 @@
  * an input's queued data reaches (live and not), a flush while a frame is
  * decided, a second run after a stop, frames late within the grace, manual
  * takes (active-pad), timestamps in the output segment after a seek, GAP
- * events on an input. The selection engine itself is
- * tested in test_selection.cpp. */
+ * events on an input, the metas of a frame shown again. The selection engine
+ * itself is tested in test_selection.cpp. */
 #include <gtest/gtest.h>
 
 #include "testutil.h"
@@ -1810,4 +1810,62 @@ TEST(MontageSelect, GapEventsOnTheInputOnAirSwitchAway)
   ASSERT_EQ(1u, sw.size());
   EXPECT_EQ("input-lost", sw[0].reason);
   EXPECT_EQ(11 * kFrame, sw[0].running_time);
+}
+
+/* An input slower than the output grid is shown again on a new GstBuffer
+ * over the same memory. It keeps the frame's GstVideoMeta (here rows of 32
+ * bytes for 16 pixels): without it a reader takes the memory as packed rows
+ * (through videoconvert, half of each repeated frame's luma came out black; a
+ * review's finding: the repeat had no metas at all). montagescene's shot
+ * metas stay on the first showing: a repeat begins no shot. */
+TEST(MontageSelect, FrameShownAgainKeepsItsVideoMetaNotItsShotMetas)
+{
+  Mixer m(1, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  montage::ShotProgress progress;
+  progress.frames = 1;
+  for (int k = 0; k < 5; k++) {
+    GstMemory *mem = gst_allocator_alloc(NULL, 32 * 16, NULL);
+    GST_MINI_OBJECT_FLAG_SET(mem, GST_MEMORY_FLAG_NOT_MAPPABLE);
+    m.memories[{0, k}] = gst_memory_ref(mem);
+    GstBuffer *buf = gst_buffer_new();
+    gst_buffer_append_memory(buf, mem);
+    GST_BUFFER_PTS(buf) = 2 * k * kFrame;
+    GST_BUFFER_DURATION(buf) = 2 * kFrame;
+    gsize offset[GST_VIDEO_MAX_PLANES] = {0};
+    gint stride[GST_VIDEO_MAX_PLANES] = {32};
+    ASSERT_NE(nullptr,
+              gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_FORMAT_GRAY8,
+                                             16, 16, 1, offset, stride));
+    if (k == 0) {
+      montage::ShotStart s;
+      s.transition_start = s.transition_end = 0;
+      s.boundary = false;
+      ASSERT_TRUE(montage::shot_meta_add(buf, s));
+      ASSERT_TRUE(montage::shot_features_meta_add(buf, progress));
+    }
+    ASSERT_EQ(GST_FLOW_OK, gst_harness_push(m.inputs[0], buf));
+  }
+  /* Not live: a frame is decided once the input has data queued (or EOS:
+   * then the stream ends, output frame 9 with it). */
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_eos()));
+  for (int k = 0; k < 5; k++) {
+    for (int r = 0; r < 2 && 2 * k + r < 9; r++) {
+      GstBuffer *out = m.pull();
+      ASSERT_NE(nullptr, out);
+      SCOPED_TRACE("output frame " + std::to_string(2 * k + r));
+      EXPECT_EQ((2 * k + r) * kFrame, GST_BUFFER_PTS(out));
+      EXPECT_EQ(std::make_pair(0, k), m.source_of(out));
+      GstVideoMeta *vmeta = gst_buffer_get_video_meta(out);
+      ASSERT_NE(nullptr, vmeta) << (r ? "shown again" : "first showing");
+      EXPECT_EQ(32, vmeta->stride[0]);
+      EXPECT_EQ(16u, vmeta->width);
+      EXPECT_EQ(16u, vmeta->height);
+      montage::ShotStart start;
+      montage::ShotProgress got;
+      EXPECT_EQ(k == 0 && r == 0, montage::shot_meta_get(out, start));
+      EXPECT_EQ(k == 0 && r == 0, montage::shot_features_meta_get(out, got));
+      gst_buffer_unref(out);
+    }
+  }
 }

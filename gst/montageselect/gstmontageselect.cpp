@@ -105,7 +105,11 @@
  * the position of running time t in the output segment (Timestamps, below):
  * a buffer whose timestamp or duration differs is restamped (a shallow copy
  * when it is shared: still the same memory). An input slower than the grid is
- * shown again (a new GstBuffer on the same memory, without metas). Sampling
+ * shown again: a new GstBuffer on the same memory, with the frame's flags
+ * and its metas that copy (GstVideoMeta: the strides and plane offsets of
+ * that memory; crop, colour, ...) but for montagescene's shot metas (a
+ * repeat begins no shot; before, a repeat had no metas at all, and a reader
+ * took memory with padded rows as packed rows). Sampling
  * the middle, as a nearest-frame rate conversion does, keeps an input whose
  * timestamps sit a little before or after the grid's (two live sources
  * started a fraction of a millisecond apart) on the frames it covers: a
@@ -1219,6 +1223,37 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
          in->seen_data && !in->released && !in->lost;
 }
 
+/* Whether a meta is one of montagescene's shot metas (gst/montage/shotmeta.h). */
+static bool is_shot_meta(const GstMeta *meta)
+{
+  const GstMetaInfo *shot = montage::shot_meta_get_info();
+  const GstMetaInfo *features = montage::shot_features_meta_get_info();
+  return (shot && meta->info->api == shot->api) || (features && meta->info->api == features->api);
+}
+
+/* A frame shown again: a new GstBuffer on the same memory (never mapped),
+ * with the frame's flags and the metas that copy (GstVideoMeta, which says
+ * how the memory is laid out: strides, plane offsets; crop, colour metas, ...)
+ * but not montagescene's shot metas: a repeat begins no shot and adds no
+ * features. Its timestamps are set by the caller. */
+static GstBuffer *repeat_of(GstBuffer *frame)
+{
+  GstBuffer *out = gst_buffer_new();
+  gst_buffer_copy_into(
+      out, frame,
+      (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_MEMORY | GST_BUFFER_COPY_META),
+      0, (gsize)-1);
+  gst_buffer_foreach_meta(
+      out,
+      [](GstBuffer *, GstMeta **meta, gpointer) -> gboolean {
+        if (is_shot_meta(*meta))
+          *meta = nullptr; /* removed */
+        return TRUE;
+      },
+      nullptr);
+  return out;
+}
+
 /* The `montage-switch` message of a switch (posted once stream_lock is
  * released). */
 static GstMessage *switch_message(GstMontageSelect *self, GstClockTime t, GstClockTime beat,
@@ -1647,11 +1682,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
         out = gst_buffer_ref(in->current);
       }
     } else {
-      /* Shown again: a new buffer on the same memory, without its metas. */
-      out = gst_buffer_new();
-      gst_buffer_copy_into(out, in->current,
-                           (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_MEMORY), 0,
-                           (gsize)-1);
+      out = repeat_of(in->current);
     }
     in->cur_sent = true;
     /* Every output buffer is one grid frame: its position and its duration. */
