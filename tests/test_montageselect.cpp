@@ -1586,6 +1586,40 @@ TEST(MontageSelect, InputOfAnotherSizeAtTheStartIsNotShown)
   EXPECT_NE(std::string::npos, caps[0].find("width=(int)16")) << caps[0];
 }
 
+/* A flushing seek on the element to [start, stop) (stop NONE: to the end),
+ * as upstream answers it: the seek reaches every input, which then sends
+ * FLUSH_START, FLUSH_STOP and a SEGMENT from start (the seek's seqnum). */
+static void flushing_seek(Mixer &m, GstClockTime start, GstClockTime stop)
+{
+  const GstSeekType stop_type =
+      GST_CLOCK_TIME_IS_VALID(stop) ? GST_SEEK_TYPE_SET : GST_SEEK_TYPE_NONE;
+  GstEvent *seek = gst_event_new_seek(1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SEEK_TYPE_SET,
+                                      start, stop_type, stop);
+  const guint32 seqnum = gst_event_get_seqnum(seek);
+  ASSERT_TRUE(gst_harness_push_upstream_event(m.out(), seek));
+  auto with_seqnum = [&](GstEvent *e) {
+    gst_event_set_seqnum(e, seqnum);
+    return e;
+  };
+  for (GstHarness *h : m.inputs) {
+    bool seek_seen = false;
+    while (GstEvent *e = gst_harness_try_pull_upstream_event(h)) {
+      seek_seen = seek_seen || GST_EVENT_TYPE(e) == GST_EVENT_SEEK;
+      gst_event_unref(e);
+    }
+    EXPECT_TRUE(seek_seen) << "the seek did not reach an input";
+    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_flush_start())));
+  }
+  for (GstHarness *h : m.inputs)
+    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_flush_stop(TRUE))));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  segment.start = segment.time = segment.position = start;
+  segment.stop = stop;
+  for (GstHarness *h : m.inputs)
+    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_segment(&segment))));
+}
+
 /* A flushing seek to 2 s: the inputs' new segments start at 2 s, their frames
  * at 2 s, 2.04 s, ... are at running time 0, 0.04 s, ... The output's segment
  * (GstAggregator's, from the seek) starts at 2 s too, and every timestamp the
@@ -1613,30 +1647,7 @@ TEST(MontageSelect, OutputAfterAFlushingSeekIsInItsSegment)
     gst_event_unref(e);
 
   const GstClockTime target = 2 * GST_SECOND;
-  GstEvent *seek = gst_event_new_seek(1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SEEK_TYPE_SET,
-                                      target, GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE);
-  const guint32 seqnum = gst_event_get_seqnum(seek);
-  ASSERT_TRUE(gst_harness_push_upstream_event(m.out(), seek));
-  auto with_seqnum = [&](GstEvent *e) {
-    gst_event_set_seqnum(e, seqnum);
-    return e;
-  };
-  for (GstHarness *h : m.inputs) {
-    bool seek_seen = false;
-    while (GstEvent *e = gst_harness_try_pull_upstream_event(h)) {
-      seek_seen = seek_seen || GST_EVENT_TYPE(e) == GST_EVENT_SEEK;
-      gst_event_unref(e);
-    }
-    EXPECT_TRUE(seek_seen) << "the seek did not reach an input";
-    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_flush_start())));
-  }
-  for (GstHarness *h : m.inputs)
-    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_flush_stop(TRUE))));
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  segment.start = segment.time = segment.position = target;
-  for (GstHarness *h : m.inputs)
-    ASSERT_TRUE(gst_harness_push_event(h, with_seqnum(gst_event_new_segment(&segment))));
+  flushing_seek(m, target, GST_CLOCK_TIME_NONE);
 
   /* 30 frames from 2 s; frame 20 missing on both inputs (grace 0): a GAP. */
   std::vector<GstClockTime> pts;
@@ -1708,6 +1719,49 @@ TEST(MontageSelect, OutputAfterAFlushingSeekIsInItsSegment)
   }
 
   gst_clear_event(&segment_event);
+}
+
+/* A flushing seek to [2 s, 2.4 s): ten frames out, stamped 2 s to 2.36 s, then
+ * EOS at the segment's stop, though the inputs send more (the frame at
+ * 2.4 s starts at the stop; a sink would clip it). */
+TEST(MontageSelect, SeekWithAStopEndsTheOutputThere)
+{
+  Mixer m(1, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  m.push_frame(0, 0);
+  GstBuffer *first = m.pull();
+  ASSERT_NE(nullptr, first);
+  gst_buffer_unref(first);
+  const GstClockTime start = 2 * GST_SECOND, stop = start + 10 * kFrame;
+  flushing_seek(m, start, stop);
+  for (int k = 0; k < 12; k++) {
+    GstBuffer *buf = gst_buffer_new_allocate(NULL, 16 * 16, NULL);
+    GST_BUFFER_PTS(buf) = start + k * kFrame;
+    GST_BUFFER_DURATION(buf) = kFrame;
+    const GstFlowReturn ret = gst_harness_push(m.inputs[0], buf);
+    if (k < 10) {
+      ASSERT_EQ(GST_FLOW_OK, ret) << "frame " << k;
+    }
+  }
+  bool eos = false;
+  for (int n = 0; n < 2000 && !eos; n++) {
+    GstEvent *e = gst_harness_try_pull_event(m.out());
+    if (!e) {
+      g_usleep(1000);
+      continue;
+    }
+    eos = GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+    gst_event_unref(e);
+  }
+  EXPECT_TRUE(eos) << "no EOS at the segment's stop";
+  std::vector<GstClockTime> pts, want;
+  while (GstBuffer *out = gst_harness_try_pull(m.out())) {
+    pts.push_back(GST_BUFFER_PTS(out));
+    gst_buffer_unref(out);
+  }
+  for (int k = 0; k < 10; k++)
+    want.push_back(start + k * kFrame);
+  EXPECT_EQ(want, pts);
 }
 
 /* A GAP event on an input (a camera or network source with nothing for a
