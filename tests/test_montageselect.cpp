@@ -14,6 +14,7 @@
 #include "testutil.h"
 
 #include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
 #include <gst/video/video.h>
 
 #include "gstmontageselect.h"
@@ -1717,6 +1718,23 @@ TEST(MontageSelect, OutputAfterAFlushingSeekIsInItsSegment)
     EXPECT_EQ(target + rt, key_st[i]) << "stream time of that PTS";
     EXPECT_EQ(i % 2 ? GST_CLOCK_TIME_NONE : rt, key_rt[i]) << "running time of the frame";
   }
+
+  /* Live (the harnesses' inputs are), the element now waits on the clock
+   * for the next frame's running time (30 frames) plus its latency (one
+   * frame): GstAggregator takes that time from the output segment's
+   * position (gst_aggregator_simple_get_next_time()). Before, the position
+   * was set to a running time (1.2 s), before the segment's start, which
+   * read as running time 0: every later frame was due at once. */
+  GstTestClock *clock = gst_harness_get_testclock(m.out());
+  GstClockID id = nullptr;
+  for (int n = 0; n < 2000 && !id; n++) {
+    if (!gst_test_clock_peek_next_pending_id(clock, &id))
+      g_usleep(1000);
+  }
+  ASSERT_NE(nullptr, id) << "no wait on the clock";
+  EXPECT_EQ(gst_element_get_base_time(m.element) + 31 * kFrame, gst_clock_id_get_time(id));
+  gst_clock_id_unref(id);
+  gst_object_unref(clock);
 
   gst_clear_event(&segment_event);
 }
