@@ -1941,3 +1941,45 @@ TEST(MontageSelect, FrameShownAgainKeepsItsVideoMetaNotItsShotMetas)
     }
   }
 }
+
+/* Whether an allocation query from input i (with the inputs' caps) is
+ * answered, and with GstVideoMeta among its metas. */
+static std::pair<bool, bool> allocation_query(Mixer &m, int i)
+{
+  GstCaps *caps = gst_caps_from_string(kVideoCaps);
+  GstQuery *q = gst_query_new_allocation(caps, TRUE);
+  gst_caps_unref(caps);
+  const bool answered = gst_pad_peer_query(m.inputs[i]->srcpad, q);
+  const bool video_meta = gst_query_find_allocation_meta(q, GST_VIDEO_META_API_TYPE, NULL);
+  gst_query_unref(q);
+  return {answered, video_meta};
+}
+
+/* An input's allocation query is answered with the metas downstream takes
+ * (GstVideoMeta here), before the output is negotiated and after: frames
+ * go out untouched, so an upstream element may send frames whose layout a
+ * GstVideoMeta describes (a decoder's padded rows) rather than copy each
+ * into packed rows. Without such a meta downstream, none is offered.
+ * Before, the query failed (GstAggregator answers it only through
+ * propose_allocation, which the element did not have), as it does for
+ * compositor; input-selector passes it downstream. */
+TEST(MontageSelect, AllocationQueryOffersTheMetasDownstreamTakes)
+{
+  {
+    Mixer m(2, false);
+    g_object_set(m.element, "bpm", 0.0, NULL);
+    gst_harness_add_propose_allocation_meta(m.out(), GST_VIDEO_META_API_TYPE, NULL);
+    EXPECT_EQ(std::make_pair(true, true), allocation_query(m, 1)) << "before negotiation";
+    m.push_frame(0, 0);
+    m.push_frame(1, 0);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+    for (int i : {0, 1})
+      EXPECT_EQ(std::make_pair(true, true), allocation_query(m, i)) << "input " << i;
+  }
+  {
+    Mixer m(1, false);
+    EXPECT_FALSE(allocation_query(m, 0).second) << "downstream takes no video meta";
+  }
+}

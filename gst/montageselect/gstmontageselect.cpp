@@ -97,6 +97,12 @@
  * the input on air, the format, the switch count): a run after a stop makes
  * the same choices as the first.
  *
+ * A video input's allocation query is answered with the metas downstream
+ * takes (GstVideoMeta: an upstream decoder may then send frames with padded
+ * rows instead of copying them packed), no pool or allocator; an element
+ * downstream that answers only once negotiated fails an input's first query,
+ * which comes before the output is negotiated (propose_allocation).
+ *
  * Frame t (running time t to t + d, d the grid's frame duration) shows the
  * on-air input's buffer that starts nearest to t, as videorate chooses: the
  * last to start before the frame's middle m = t + d / 2 (a buffer starting
@@ -965,6 +971,43 @@ static gboolean gst_montage_select_negotiated_src_caps(GstAggregator *agg, GstCa
   gst_aggregator_set_latency(agg, frame, frame);
   GST_DEBUG_OBJECT(self, "output %" GST_PTR_FORMAT ", frame %" GST_TIME_FORMAT, caps,
                    GST_TIME_ARGS(frame));
+  return TRUE;
+}
+
+/* The allocation query of a video input (upstream's streaming thread):
+ * answered with the metas downstream takes, from GstAggregator's allocation
+ * query downstream for the output (decide_query), or before the output is
+ * negotiated from one with the input's caps. Frames go out untouched, so an
+ * upstream element may then send frames whose layout a GstVideoMeta
+ * describes (a decoder's padded rows) rather than copy each into packed
+ * rows; a repeat keeps those metas (repeat_of()). No pool or allocator is
+ * offered: a pool downstream sized for one stream is not shared among the
+ * inputs. False (not answered: upstream allocates as it would alone) for the
+ * beat pad, or when downstream does not answer. */
+static gboolean gst_montage_select_propose_allocation(GstAggregator *agg, GstAggregatorPad *pad,
+                                                      GstQuery *decide_query, GstQuery *query)
+{
+  if (GST_MONTAGE_SELECT_PAD(pad)->input->is_beat)
+    return FALSE;
+  GstQuery *downstream = decide_query ? gst_query_ref(decide_query) : nullptr;
+  if (!downstream) {
+    GstCaps *caps = nullptr;
+    gst_query_parse_allocation(query, &caps, nullptr);
+    if (!caps)
+      return FALSE;
+    downstream = gst_query_new_allocation(caps, FALSE);
+    if (!gst_pad_peer_query(GST_AGGREGATOR_SRC_PAD(agg), downstream)) {
+      gst_query_unref(downstream);
+      return FALSE;
+    }
+  }
+  for (guint i = 0; i < gst_query_get_n_allocation_metas(downstream); i++) {
+    const GstStructure *params = nullptr;
+    const GType api = gst_query_parse_nth_allocation_meta(downstream, i, &params);
+    if (!gst_query_find_allocation_meta(query, api, nullptr))
+      gst_query_add_allocation_meta(query, api, params);
+  }
+  gst_query_unref(downstream);
   return TRUE;
 }
 
@@ -1845,6 +1888,7 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
   agg_class->sink_event_pre_queue = GST_DEBUG_FUNCPTR(gst_montage_select_sink_event_pre_queue);
   agg_class->update_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_update_src_caps);
   agg_class->negotiated_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_negotiated_src_caps);
+  agg_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_montage_select_propose_allocation);
   agg_class->start = GST_DEBUG_FUNCPTR(gst_montage_select_start);
   agg_class->stop = GST_DEBUG_FUNCPTR(gst_montage_select_stop);
   agg_class->flush = GST_DEBUG_FUNCPTR(gst_montage_select_flush);
