@@ -7,8 +7,9 @@
  * an input's queued data reaches (live and not), a flush while a frame is
  * decided, a second run after a stop, frames late within the grace, manual
  * takes (active-pad), timestamps in the output segment after a seek, GAP
- * events on an input, the metas of a frame shown again. The selection engine
- * itself is tested in test_selection.cpp. */
+ * events on an input, the metas of a frame shown again, the inputs'
+ * allocation query. The selection engine itself is tested in
+ * test_selection.cpp. */
 #include <gtest/gtest.h>
 
 #include "testutil.h"

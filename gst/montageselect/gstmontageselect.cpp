@@ -1768,8 +1768,9 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     GST_LOG_OBJECT(self, "no input for %" GST_TIME_FORMAT ": gap", GST_TIME_ARGS(f.t));
     gst_pad_push_event(agg->srcpad, gst_event_new_gap(f.pos, f.d));
   }
-  /* A position, as gst_aggregator_simple_get_next_time() and the position
-   * query read it (NONE past the segment's stop: left as it is). */
+  /* A position, as gst_aggregator_simple_get_next_time() reads it (live:
+   * the clock wait for the next frame; NONE past the segment's stop: left
+   * as it is). */
   GST_OBJECT_LOCK(self);
   if (GST_CLOCK_TIME_IS_VALID(next_pos))
     GST_AGGREGATOR_PAD(agg->srcpad)->segment.position = next_pos;
