@@ -14,9 +14,13 @@ registry read, the first analysis), the second analysis's own wall time
 registry (GST_REGISTRY, made by a warm-up run), so that no run rebuilds one.
 
 Prints per clip the medians (and ranges) over the repetitions of the paired
-ratios: keys new/old and full new/old (per clip and per process), and full/keys
+ratios: keys new/old and full new/old (per clip, per process, and the
+process's CPU time, user + system of every thread, which follows the
+neighbours less than wall time does), and full/keys
 for each build (the keyframe path's speed-up: per clip and per process); the
-keyframe path's open_s, coarse_s and refine_s medians per build; and the load
+keyframe path's open_s, coarse_s and refine_s medians per build, its counted
+work (pipelines, seeks, frames, GstDiscoverer runs), each side's process CPU
+seconds and minor page faults (medians); and the load
 average at the start and the end. On a shared machine, wall times follow the
 neighbours: compare the paired ratios. Checks that both builds find the same
 shots (cuts and features) in every run.
@@ -24,6 +28,7 @@ shots (cuts and features) in every run.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,11 +41,14 @@ DEFAULT_CLIPS = [os.path.join(CACHE, f"longshots-{r}.mp4") for r in ("gop50", "x
 
 def run(build, mode, clip, env):
     cmd = [os.path.join(build, "bench", "scene-detect-bench"), "--mode", mode, "--runs", "2", clip]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     process = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return process, lines[-1]
+    return process, lines[-1], cpu, after.ru_minflt - before.ru_minflt
 
 
 def med(values):
@@ -79,12 +87,16 @@ def main():
         for m in modes:
             clip_r = [n[1]["wall"] / o[1]["wall"] for o, n in zip(runs[("old", m)], runs[("new", m)])]
             proc_r = [n[0] / o[0] for o, n in zip(runs[("old", m)], runs[("new", m)])]
-            print(f"  {m:9s} new/old  per clip {med(clip_r)}  per process {med(proc_r)}")
+            cpu_r = [n[2] / o[2] for o, n in zip(runs[("old", m)], runs[("new", m)])]
+            print(f"  {m:9s} new/old  per clip {med(clip_r)}  per process {med(proc_r)}  "
+                  f"CPU per process {med(cpu_r)}")
         for s, _ in sides:
             k, f = runs[(s, "keyframes")], runs[(s, "full")]
             clip_r = [ff[1]["wall"] / kk[1]["wall"] for kk, ff in zip(k, f)]
             proc_r = [ff[0] / kk[0] for kk, ff in zip(k, f)]
-            print(f"  {s}: full/keys per clip {med(clip_r)}  per process {med(proc_r)};  "
+            cpu_r = [ff[2] / kk[2] for kk, ff in zip(k, f)]
+            print(f"  {s}: full/keys per clip {med(clip_r)}  per process {med(proc_r)}  "
+                  f"CPU per process {med(cpu_r)};  "
                   f"keys wall per clip {med([kk[1]['wall'] for kk in k])} s, per process "
                   f"{med([kk[0] for kk in k])} s; full per clip {med([ff[1]['wall'] for ff in f])} s")
             print(f"       keys open_s {med([kk[1]['open_s'] for kk in k])}  coarse_s "
@@ -92,7 +104,12 @@ def main():
                   f"{med([kk[1]['refine_s'] for kk in k])}  pipelines "
                   f"{sorted(set(kk[1]['pipelines'] for kk in k))} seeks "
                   f"{sorted(set(kk[1]['seeks'] for kk in k))} frames "
-                  f"{sorted(set(kk[1]['frames_decoded'] for kk in k))}")
+                  f"{sorted(set(kk[1]['frames_decoded'] for kk in k))} discoveries "
+                  f"{sorted(set(kk[1].get('discoveries', 1) for kk in k))}")
+            print(f"       process CPU s (2 analyses) keys {med([kk[2] for kk in k])}  full "
+                  f"{med([ff[2] for ff in f])};  minor page faults keys "
+                  f"{statistics.median([kk[3] for kk in k]):.0f}  full "
+                  f"{statistics.median([ff[3] for ff in f]):.0f}")
         sys.stdout.flush()
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 

@@ -3,7 +3,7 @@
  * analyse_clip_file() alone), frames decoded, keyframes, refined ranges,
  * frames the refinement's runs analysed, first frame, fps and the cuts
  * (stream time, ns) with their transitions and features, and the work
- * counted (ClipAnalyseStats: pipelines built, seeks).
+ * counted (ClipAnalyseStats: pipelines built, seeks, GstDiscoverer runs).
  * --runs N analyses each file N times in this process, one line each (run 0
  * to N - 1): the first pays for loading the plugins, the later ones do not.
  * Used by bench/scene/run.py; not a test.
@@ -72,14 +72,14 @@ int main(int argc, char **argv)
                   "\"wall\": %.4f, "
                   "\"frames_decoded\": %" G_GUINT64_FORMAT ", \"keyframes\": %u, \"refined\": %u, "
                   "\"refined_frames\": %" G_GUINT64_FORMAT ", "
-                  "\"pipelines\": %u, \"seeks\": %u, "
+                  "\"pipelines\": %u, \"seeks\": %u, \"discoveries\": %u, "
                   "\"first_frame\": %" G_GUINT64_FORMAT ", \"fps_n\": %d, \"fps_d\": %d, "
                   "\"duration\": %" G_GUINT64_FORMAT ", \"open_s\": %.4f, \"coarse_s\": %.4f, "
                   "\"refine_s\": %.4f, \"shots\": [",
                   argv[k], run, mode, stats.keyframe_path ? "true" : "false",
                   montage::clip_analyse_path_text(stats.path), wall, stats.frames_decoded,
                   stats.keyframes, stats.refined_ranges, stats.refined_frames, stats.pipelines,
-                  stats.seeks, (guint64)clip.first_frame, clip.fps_n, clip.fps_d,
+                  stats.seeks, stats.discoveries, (guint64)clip.first_frame, clip.fps_n, clip.fps_d,
                   (guint64)clip.duration, stats.open_time / 1e9, stats.coarse_time / 1e9,
                   stats.refine_time / 1e9);
       for (size_t s = 0; s < clip.shots.size(); s++)

@@ -264,6 +264,19 @@ public:
     return ok;
   }
 
+  /* The duration a duration query on the whole pipeline answers now (ns; as
+   * GstBin answers it, the longest its sinks' streams state, every stream
+   * of the file having one: the video's and the drained ones), NONE when
+   * none answers or it is 0. After open(), this is what GstDiscoverer reads
+   * first on its own pipeline (stated_length()). */
+  GstClockTime duration_now()
+  {
+    gint64 d = -1;
+    return gst_element_query_duration(pipeline_, GST_FORMAT_TIME, &d) && d > 0
+               ? (GstClockTime)d
+               : GST_CLOCK_TIME_NONE;
+  }
+
   bool seekable()
   {
     GstQuery *q = gst_query_new_seeking(GST_FORMAT_TIME);
@@ -1292,21 +1305,36 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
                  keyframes ? std::function<void(const Views &)>(coarse) : consume, error))
     return false;
   lap(st.open_time);
-  /* The length the container states (stated_length()), read by a
-   * GstDiscoverer of its own on another thread while the clip is analysed:
-   * at the end, one after the other, it added 0.03-0.04 s (its pipeline's
-   * set-up and one preroll frame, one core) to the analysis of a 1080p
-   * H.264 MP4, 5-6 % of the keyframe path's wall time
-   * (docs/scene-benchmark.md, "The keyframe path's wall time, stage by
-   * stage"). Started once the file has opened, so a file that does not open
-   * waits for no discovery; a failure after that waits for it to end. The
-   * value does not depend on when it is read. Where no thread can be
-   * started, it is read at the end, as before. */
+  /* The length the container states, as GstDiscoverer reads it
+   * (stated_length()): a duration query on its pipeline once prerolled,
+   * which this pipeline, prerolled on the same file, answers alike (the
+   * demuxer's header length: the same on the sample media, the benchmark
+   * clips, MP4, MOV, Matroska, WebM, Ogg, AVI, FLV, MPEG-TS and fragmented
+   * MP4, with and without audio; docs/scene-benchmark.md). Where no element
+   * answers yet (raw H.264 or IVF: the discoverer then plays a little and
+   * asks again, a parser's estimate), a GstDiscoverer of its own runs on
+   * another thread while the clip is analysed, as every clip's did before:
+   * 0.04 s of CPU, 5-6k page faults and a third pipeline on 2 cores that
+   * the keyframe path keeps 1.8 of busy (docs/scene-benchmark.md, "The
+   * keyframe path's wall time, stage by stage"). Started once the file has
+   * opened, so a file that does not open waits for no discovery; a failure
+   * after that waits for it to end. The value does not depend on when it is
+   * read. Where no thread can be started, it is read at the end. One
+   * difference, not seen on any file here: a file the discoverer would report
+   * as not OK (a stream it finds no plugin for) while this pipeline prerolls
+   * on its video records the length its container states, not none. */
   std::future<GstClockTime> stated;
-  try {
-    stated = std::async(std::launch::async, stated_length, uri_s);
-  } catch (const std::system_error &) {
-    stated = std::async(std::launch::deferred, stated_length, uri_s);
+  if (const GstClockTime queried = dec->duration_now(); GST_CLOCK_TIME_IS_VALID(queried)) {
+    std::promise<GstClockTime> now;
+    now.set_value(queried);
+    stated = now.get_future();
+  } else {
+    st.discoveries++;
+    try {
+      stated = std::async(std::launch::async, stated_length, uri_s);
+    } catch (const std::system_error &) {
+      stated = std::async(std::launch::deferred, stated_length, uri_s);
+    }
   }
   /* 1. Keyframes only, in one pass from the start (delta units dropped
    * before the decoder). The path is given up for full decoding when the

@@ -174,13 +174,17 @@ struct ClipAnalyseStats {
    * parser and decoder (full decoding: 1; the keyframe path: 1, its
    * keyframe pass's pipeline reused for the refinement, plus one per other
    * refinement pipeline, see refine_decoders; one more wherever a path is
-   * given up for full decoding), not counting the GstDiscoverer run that
-   * reads stated_duration (one per clip on every path); and the flushing
+   * given up for full decoding), not counting a GstDiscoverer run (see
+   * discoveries); and the flushing
    * seeks sent to them (full decoding: 0; the keyframe path: one per unit
    * of runs its first pipeline takes from the end of the file, or one when
    * that pipeline reads the runs forward alone, plus one where the keyframe
    * pass is made again with GOP starts alone). */
   guint pipelines = 0, seeks = 0;
+  /* GstDiscoverer runs (each a pipeline of its own) for stated_duration: 0
+   * where the first pipeline's duration query answered once prerolled (the
+   * value the discoverer reads first), 1 where none did (raw H.264, IVF). */
+  guint discoveries = 0;
   /* Wall time (ns, monotonic clock) of each stage: building the pipeline and
    * prerolling it (typefinding, demuxer set-up, the first frame); the
    * keyframe pass (0 in full decoding); the refinement pass, its pipelines
@@ -240,10 +244,12 @@ gchar *local_file_uri(const std::string &path, GError **error);
 void clip_frame_rate(gint caps_n, gint caps_d, GstClockTime median_interval, gint &n, gint &d);
 
 /* Analyses the local video file `path`. Fills out.path, uri, duration,
- * first_frame, stated_duration (the length the container states, from a
- * GstDiscoverer run on a thread of its own beside the analysis, from the
- * file's opening on, as GES measures it; NONE when it
- * states none or the discovery fails or takes over 10 s), fps_n/fps_d,
+ * first_frame, stated_duration (the length the container states, as GES
+ * measures it: GstDiscoverer's duration, which is the pipeline's duration
+ * query once prerolled; read from the analysis's own pipeline once it has
+ * prerolled, or where nothing answers there, from a GstDiscoverer run on a
+ * thread of its own beside the analysis; NONE when it states none or the
+ * discovery fails or takes over 10 s), fps_n/fps_d,
  * width, height, analysis_path (the path taken, as
  * clip_analyse_path_text() words it), cuts (stream time of each shot
  * start after the first, ascending) and shots (with transitions and
