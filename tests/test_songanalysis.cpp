@@ -802,3 +802,87 @@ TEST(SongAnalysis, MpegPsSongCountsFromItsFirstSample)
 }
 
 } // namespace
+
+namespace
+{
+
+/* A WAV of `silence_s` s of digital silence, then 8 s of 120 BPM clicks at
+ * volume `loud`, then 8 s at `quiet` (44.1 kHz mono). */
+std::string make_song_after_silence(const char *name, int silence_s, double loud, double quiet)
+{
+  auto ticks = [](double volume) {
+    return "audiotestsrc wave=ticks tick-interval=500000000 volume=" + std::to_string(volume) +
+           " samplesperbuffer=441 num-buffers=800 ! "
+           "audio/x-raw,rate=44100,channels=1,format=S16LE ! c. ";
+  };
+  std::string pipeline = "concat name=c ! audioconvert ! wavenc ! filesink location=%s ";
+  if (silence_s > 0)
+    pipeline += "audiotestsrc wave=silence samplesperbuffer=441 num-buffers=" +
+                std::to_string(silence_s * 100) +
+                " ! audio/x-raw,rate=44100,channels=1,format=S16LE ! c. ";
+  pipeline += ticks(loud) + ticks(quiet);
+  return montage_test::make_media(name, pipeline.c_str());
+}
+
+montage::Section::Level level_at(const montage::SongAnalysis &song, GstClockTime t)
+{
+  for (const montage::Section &s : song.sections)
+    if (t >= s.start && t < s.end)
+      return s.level;
+  ADD_FAILURE() << "no section at " << t / 1e9 << " s";
+  return montage::Section::Level::kMedium;
+}
+
+/* The music's levels, every 0.5 s of `music_s` s of music from `from`, as
+ * letters (l, m, h). */
+std::string levels(const montage::SongAnalysis &song, GstClockTime from, int music_s)
+{
+  std::string out;
+  for (int k = 0; k < 2 * music_s; k++) {
+    const montage::Section::Level l = level_at(song, from + (GstClockTime)k * 500 * kMs);
+    out += l == montage::Section::Level::kLow    ? 'l'
+           : l == montage::Section::Level::kHigh ? 'h'
+                                                 : 'm';
+  }
+  return out;
+}
+
+} // namespace
+
+/* The same 16 s of clicks alone and after 6 s of digital silence: the
+ * music's sections are the same. Before, the silence counted in the range
+ * the levels are thirds of: a new-user trial's song (one "medium" level,
+ * 2 beats per cut) after 15 s of silence was all "high", cut on every
+ * beat. The silent intro is low (no beats: the planner cuts it off the
+ * beat, at max-hold). With a loud and a quiet half, the halves keep their
+ * levels; with both halves at one volume, the music stays one level (low
+ * here: sparse ticks at half volume are quiet; it was all "high" after the
+ * silence). */
+TEST(SongAnalysis, SilentIntroDoesNotChangeTheMusicsLevels)
+{
+  struct Case {
+    const char *name;
+    double loud, quiet;
+  };
+  for (const Case &c : {Case{"contrast", 0.8, 0.08}, Case{"flat", 0.5, 0.5}}) {
+    SCOPED_TRACE(c.name);
+    const std::string alone = make_song_after_silence(
+                          (std::string("alone-") + c.name + ".wav").c_str(), 0, c.loud, c.quiet),
+                      intro = make_song_after_silence(
+                          (std::string("intro-") + c.name + ".wav").c_str(), 6, c.loud, c.quiet);
+    ASSERT_FALSE(alone.empty() || intro.empty());
+    const montage::SongAnalysis a = analysed(alone), b = analysed(intro);
+    ASSERT_FALSE(a.sections.empty() || b.sections.empty());
+    ASSERT_FALSE(b.beats.empty());
+    EXPECT_GT(b.beats.front(), 5500 * kMs) << "no beat in the silence";
+    const std::string music = levels(a, 0, 16);
+    EXPECT_EQ(levels(b, 6 * GST_SECOND, 16), music);
+    EXPECT_EQ(levels(b, 0, 5), std::string(10, 'l')) << "the silent intro";
+    if (c.loud == c.quiet) {
+      EXPECT_EQ(music, std::string(32, music[0])) << "one level";
+    } else {
+      EXPECT_EQ(music.substr(0, 14), std::string(14, 'h'));
+      EXPECT_EQ(music.substr(18), std::string(14, 'l'));
+    }
+  }
+}

@@ -23,6 +23,10 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 30: the sections' levels judged on the music only: a beatless stretch of
+ * 2 s or more at either end (a silent intro) or a silent one between beats
+ * is low and left out of the range (15 s of silence before a flat song made
+ * it all high). */
 /* 29: a lead-in whose stretch has a pulse keeps all its beats, so a quiet
  * intro keeps them band-limited, resampled, delayed or quieter too
  * (relax_song as AAC or at 8 kHz lost 0-10 s). */
@@ -49,7 +53,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
  * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
  * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "29";
+constexpr const char *kSongAnalysisVersion = "30";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {

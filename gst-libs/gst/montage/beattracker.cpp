@@ -3059,6 +3059,56 @@ void absorb_short_sections(std::vector<Section> &sections, GstClockTime min_len)
   }
 }
 
+/* Stretches of at least this length without beats (at the song's start or
+ * end, or silent between two beats) are no music to the sections
+ * (music_intervals()). 2 s: over a bar at most tempos (4 beats at 120 BPM),
+ * so an upbeat or a pickup before the first beat, and a ring-out after the
+ * last one, stay music; a choice, not a measurement. */
+constexpr GstClockTime kNoMusicMin = 2 * GST_SECOND;
+
+/* Which energy intervals (`interval` ns each, curve's length) hold music,
+ * for the sections: false over a stretch of kNoMusicMin or more before the
+ * first beat, after the last beat's interval (the median beat interval from
+ * it), or between two beats where the curve is all silence (0). All true
+ * with fewer than two beats, or when nothing would be left. */
+std::vector<bool> music_intervals(const std::vector<GstClockTime> &beats,
+                                  const std::vector<double> &curve, GstClockTime interval)
+{
+  const std::size_t m = curve.size();
+  std::vector<bool> music(m, true);
+  if (beats.size() < 2 || interval == 0)
+    return music;
+  std::vector<GstClockTime> steps;
+  for (std::size_t i = 1; i < beats.size(); i++)
+    steps.push_back(beats[i] - beats[i - 1]);
+  std::nth_element(steps.begin(), steps.begin() + (long)steps.size() / 2, steps.end());
+  const GstClockTime beat = steps[steps.size() / 2];
+  /* [a, b) song time: intervals wholly inside it are no music */
+  auto clear = [&](GstClockTime a, GstClockTime b, bool only_silent) {
+    const std::size_t from = (std::size_t)((a + interval - 1) / interval);
+    const std::size_t to = std::min<std::size_t>(m, (std::size_t)(b / interval));
+    if (from >= to)
+      return;
+    if (only_silent)
+      for (std::size_t k = from; k < to; k++)
+        if (curve[k] > 0.0)
+          return;
+    for (std::size_t k = from; k < to; k++)
+      music[k] = false;
+  };
+  if (beats.front() >= kNoMusicMin)
+    clear(0, beats.front(), false);
+  const GstClockTime after = beats.back() + beat;
+  if ((GstClockTime)m * interval >= after + kNoMusicMin)
+    clear(after, (GstClockTime)m * interval, false);
+  for (std::size_t i = 1; i < beats.size(); i++)
+    if (beats[i] - beats[i - 1] >= kNoMusicMin + beat)
+      clear(beats[i - 1] + beat, beats[i], true);
+  if (std::find(music.begin(), music.end(), true) == music.end())
+    music.assign(m, true);
+  return music;
+}
+
 } // namespace
 
 SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
@@ -3154,14 +3204,25 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
         mean_square_db(d.energy_sum / (double)(d.n_in - last_start)), d.config.silence_db));
 
   /* Sections: the curve smoothed over 3 s (centred, so a step in loudness
-   * stays where it is), split into thirds of its 10-90 % range. A curve
-   * whose 10-90 % range is under 0.05 has no contrast of its own (silence,
-   * a tone, a brick-walled master): it is one section, medium (the
-   * planner's neutral pace), or low when its median lies in the lowest
-   * third of energy_from_db()'s 0..1 (quieter than silence_db * 2 / 3,
-   * -40 dBFS by default), so silence is low. (Judged on the absolute scale
-   * throughout, a flat loud master came out high, and the demo's song was
-   * cut on every beat instead of every other.) Runs shorter than 4 s
+   * stays where it is), split into thirds of the 10-90 % range of the
+   * music's smoothed curve. The music is the song less its stretches
+   * without music (music_intervals()): a beatless stretch of
+   * kNoMusicMin or more before the first beat or after the last one (a
+   * silent or unrhythmic intro, a silent tail), or between two beats with
+   * its curve all silence (under silence_db). Those are low, the calm pace
+   * of a stretch with nothing to cut on, and count neither in the range
+   * nor in the smoothing of the music next to them. (Counted, 15 s of
+   * silence before a flat song made its range 0..1 and the whole song
+   * high: a trial's montage was cut on every beat instead of every other.)
+   * A music curve whose 10-90 % range is under 0.05 has no contrast of its
+   * own (silence, a tone, a brick-walled master): it is one level, medium
+   * (the planner's neutral pace), or low when its median lies in the
+   * lowest third of energy_from_db()'s 0..1 (quieter than silence_db * 2 /
+   * 3, -40 dBFS by default), so silence is low. (Judged on the absolute
+   * scale throughout, a flat loud master came out high, and the demo's
+   * song was cut on every beat instead of every other.) A song with no
+   * beats (or none but one), or none outside such stretches, is judged as
+   * music throughout. Runs shorter than 4 s
    * are then absorbed, shortest first: one between two others is split at
    * its middle between them (or joins them when they are at the same
    * level), so the medium run that the smoothing leaves on a step from low
@@ -3170,18 +3231,34 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
   const std::size_t m = song.energy_curve.size();
   if (m > 0 && GST_CLOCK_TIME_IS_VALID(song.duration)) {
     const long half = std::max(1L, (long)std::lround(1.5 * GST_SECOND / (double)d.config.energy_interval));
-    std::vector<double> sm(m);
+    const std::vector<bool> music =
+        music_intervals(song.beats, song.energy_curve, d.config.energy_interval);
+    std::vector<double> sm(m, 0.0), sorted;
     for (std::size_t k = 0; k < m; k++) {
+      if (!music[k])
+        continue;
       long a = std::max(0L, (long)k - half), b = std::min((long)m, (long)k + half + 1);
-      sm[k] = std::accumulate(song.energy_curve.begin() + a, song.energy_curve.begin() + b, 0.0) / (double)(b - a);
+      double sum = 0;
+      long n = 0;
+      for (long j = a; j < b; j++) {
+        if (music[(std::size_t)j]) {
+          sum += song.energy_curve[(std::size_t)j];
+          n++;
+        }
+      }
+      sm[k] = sum / (double)n;
+      sorted.push_back(sm[k]);
     }
-    std::vector<double> sorted = sm;
     std::sort(sorted.begin(), sorted.end());
-    const double p10 = sorted[m / 10], p90 = sorted[std::min(m - 1, m * 9 / 10)];
+    const std::size_t n = sorted.size();
+    const double p10 = sorted[n / 10], p90 = sorted[std::min(n - 1, n * 9 / 10)];
     const double r = p90 - p10;
     const bool flat = r < 0.05;
-    const double mid = sorted[(m - 1) / 2];
-    auto level = [&](double v) {
+    const double mid = sorted[(n - 1) / 2];
+    auto level = [&](std::size_t k) {
+      const double v = sm[k];
+      if (!music[k])
+        return Section::Level::kLow;
       if (flat)
         return mid < 1.0 / 3 ? Section::Level::kLow : Section::Level::kMedium;
       if (v < p10 + r / 3)
@@ -3195,7 +3272,7 @@ SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
       GstClockTime stop = std::min<GstClockTime>(song.duration, (k + 1) * d.config.energy_interval);
       if (stop <= start)
         break;
-      Section::Level l = level(sm[k]);
+      Section::Level l = level(k);
       if (!song.sections.empty() && song.sections.back().level == l)
         song.sections.back().end = stop;
       else
