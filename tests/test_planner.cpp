@@ -1314,7 +1314,8 @@ TEST(PlannerNotes, EachNoteHasASeverityAndAKind)
       note_kind::kAudioFadeOut,  note_kind::kMeterGuess,           note_kind::kShortened,
       note_kind::kOffBeat,       note_kind::kFootageReused,        note_kind::kSingleClip,
       note_kind::kSameClipTwice, note_kind::kCutsJoined,           note_kind::kMaxHoldCuts,
-      note_kind::kShotBackwards, note_kind::kBeatlessStretch,      note_kind::kSilentTail};
+      note_kind::kShotBackwards, note_kind::kBeatlessStretch,      note_kind::kSilentTail,
+      note_kind::kSilentEdit};
   for (const PlanNote &n : p.plan.notes) {
     SCOPED_TRACE(n.text);
     EXPECT_NE(std::find(kinds.begin(), kinds.end(), n.kind), kinds.end()) << n.kind;
@@ -1697,6 +1698,55 @@ TEST(PlannerEnd, WholeSongEditEndsWithTheSound)
   /* Where the sound is not known, the whole song, as before. */
   song.sound_end = GST_CLOCK_TIME_NONE;
   EXPECT_EQ(plan_montage(song, clips, PlanSettings{}).duration, secs(60.0));
+}
+
+/* A song after 15 s of digital silence (energy curve 0 there, its first
+ * beat at 15 s), edited to 10 s: a trial's montage was all silence, exit 0,
+ * no word, and its note said "the audio fades out over the last 2.00 s"
+ * (the render faded silence). It now warns, and neither fades nor says so;
+ * an edit mostly in the silence warns too, one that ends in the music
+ * fades as before and warns of nothing. */
+TEST(PlannerEnd, EditInASilentIntroWarnsAndDoesNotFade)
+{
+  SongAnalysis song = make_song(120, 15.0, 60.0);
+  song.energy_interval = 100 * GST_MSECOND;
+  song.energy_curve.assign(600, 0.8);
+  std::fill(song.energy_curve.begin(), song.energy_curve.begin() + 150, 0.0);
+  song.sound_end = secs(60.0);
+  auto clips = many_clips(4, 6, 20.0);
+  PlanSettings settings;
+  settings.duration = secs(10.0);
+  PlanResult r = plan_montage_explained(song, clips, settings);
+  check_plan(r.plan, song, clips);
+  EXPECT_EQ(r.plan.duration, secs(10.0));
+  EXPECT_EQ(r.fade_out, 0u) << "it would fade only silence";
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kAudioFadeOut));
+  const PlanNote *said = find_note(r.plan, note_kind::kSilentEdit);
+  ASSERT_NE(said, nullptr);
+  EXPECT_EQ(said->severity, NoteSeverity::kWarning);
+  EXPECT_EQ(said->text,
+            "The edit (10.00 s) is mostly silence: 10.00 s of it is under the song's silence "
+            "threshold, and no beat of the song lies in it (the song's sound starts at 15.00 s): "
+            "its pictures are cut off the beat, over silence. Ask for a longer duration, or trim "
+            "the song's silence.");
+
+  /* 24 s: 15 s of it silence, the beats from 15 s: warned, and the fade
+   * (in the music) kept. */
+  settings.duration = secs(24.0);
+  r = plan_montage_explained(song, clips, settings);
+  EXPECT_EQ(r.plan.duration, secs(24.0));
+  EXPECT_EQ(r.fade_out, Style{}.pacing.fade_out);
+  EXPECT_TRUE(has_note_kind(r.plan, note_kind::kAudioFadeOut));
+  EXPECT_TRUE(any_note_contains(r.plan, "The edit (24.00 s) is mostly silence: 15.00 s of it is "
+                                        "under the song's silence threshold (the song's sound "
+                                        "starts at 15.00 s): most of its pictures are over "
+                                        "silence."));
+
+  /* 40 s, most of it music: no warning. */
+  settings.duration = secs(40.0);
+  r = plan_montage_explained(song, clips, settings);
+  EXPECT_FALSE(has_note_kind(r.plan, note_kind::kSilentEdit));
+  EXPECT_TRUE(has_note_kind(r.plan, note_kind::kAudioFadeOut));
 }
 
 /* Where no shot holds a whole piece of the stretch (5 s pieces, shots of at

@@ -383,6 +383,8 @@ private:
   void pace();
   double energy_at(std::size_t beat, GstClockTime t) const;
   Section::Level level_at(GstClockTime t, double energy) const;
+  GstClockTime silent_time(GstClockTime a, GstClockTime b) const;
+  void warn_silent_edit();
   guint wanted_beats(Section::Level level) const;
   guint paced_beats(const Node &from, guint wanted) const;
   MusicMoment music_at(std::size_t beat, GstClockTime t) const;
@@ -659,12 +661,15 @@ void Planner::find_end()
                  seconds(song_.duration) + "): the edit runs on past its sound to " +
                  seconds(t(end_frame_)) + ", as long as asked.");
   /* A fade only where the edit cuts the sound off: one after the sound's
-   * end would fade silence. */
+   * end, or one whose every energy interval is silence (an edit ending in
+   * a silent intro or break), would fade silence. */
   const bool cuts_sound =
       !GST_CLOCK_TIME_IS_VALID(sound_end) || sound_end == 0 || t(end_frame_) < sound_end;
   if ((!GST_CLOCK_TIME_IS_VALID(song_end) || t(end_frame_) < song_end) && cuts_sound) {
     GstClockTime fade = std::min(style_.pacing.fade_out, t(end_frame_) / 4);
-    result_.fade_out = t(frame_at(fade, fps_n_, fps_d_));
+    fade = t(frame_at(fade, fps_n_, fps_d_));
+    if (silent_time(t(end_frame_) - fade, t(end_frame_)) < fade)
+      result_.fade_out = fade;
     if (result_.fade_out > 0)
       add_note(
           result_.plan, NoteSeverity::kInfo, note_kind::kAudioFadeOut,
@@ -673,6 +678,80 @@ void Planner::find_end()
               ", before the song ends: the audio fades out over the last " +
               seconds(result_.fade_out) + ".");
   }
+  warn_silent_edit();
+}
+
+/* Time in [a, b) that the song's energy curve has as silence: runs of
+ * intervals at 0 (under montagebeat's silence threshold, -60 dBFS by
+ * default) lasting kSilentTailTolerance (1 s) or more, counting their part
+ * inside [a, b); 0 without a curve. Shorter runs are the music's own gaps
+ * (between a click track's ticks, 3 of every 5 intervals are silence). */
+GstClockTime Planner::silent_time(GstClockTime a, GstClockTime b) const
+{
+  const GstClockTime iv = song_.energy_interval;
+  const std::vector<double> &c = song_.energy_curve;
+  GstClockTime silent = 0;
+  if (iv == 0 || b <= a)
+    return 0;
+  for (std::size_t k = 0; k < c.size() && k * iv < b;) {
+    if (c[k] > 0.0) {
+      k++;
+      continue;
+    }
+    std::size_t e = k;
+    while (e < c.size() && c[e] <= 0.0)
+      e++;
+    const GstClockTime lo = std::max<GstClockTime>(a, k * iv),
+                       hi = std::min<GstClockTime>(b, e * iv);
+    if ((e - k) * iv >= kSilentTailTolerance && hi > lo)
+      silent += hi - lo;
+    k = e;
+  }
+  return silent;
+}
+
+/* Warns (note_kind::kSilentEdit) when half the edit or more is the song's
+ * silence, or no beat of the song lies inside it: a montage of pictures
+ * over silence, cut off the beat (a trial's -d 10 on a song after 15 s of
+ * silence gave one, exit 0 and no word). Half is a choice: a shorter
+ * silent intro is a song's own (it is said by the beatless-stretch note). */
+void Planner::warn_silent_edit()
+{
+  const GstClockTime end = t(end_frame_);
+  const GstClockTime silent = silent_time(0, end);
+  bool beat_inside = false;
+  for (GstClockTime b : song_.beats)
+    beat_inside |= b < end;
+  if (beat_inside && silent * 2 < end)
+    return;
+  GstClockTime sound_start = GST_CLOCK_TIME_NONE;
+  for (std::size_t k = 0; k < song_.energy_curve.size() && song_.energy_interval > 0; k++) {
+    if (song_.energy_curve[k] > 0.0) {
+      sound_start = k * song_.energy_interval;
+      break;
+    }
+  }
+  const bool mostly_silent = silent * 2 >= end;
+  std::string text = "The edit (" + seconds(end) + ") ";
+  if (mostly_silent)
+    text +=
+        "is mostly silence: " + seconds(silent) + " of it is under the song's silence threshold";
+  else
+    text += "has no beat of the song";
+  if (mostly_silent && !beat_inside)
+    text += ", and no beat of the song lies in it";
+  if (!GST_CLOCK_TIME_IS_VALID(sound_start))
+    text += " (the song has no sound)";
+  else if (sound_start > 0)
+    text += " (the song's sound starts at " + seconds(sound_start) + ")";
+  if (!beat_inside)
+    text += mostly_silent ? ": its pictures are cut off the beat, over silence."
+                          : ": its pictures are cut off the beat.";
+  else
+    text += ": most of its pictures are over silence.";
+  text += mostly_silent ? " Ask for a longer duration, or trim the song's silence."
+                        : " Ask for a longer duration.";
+  add_note(result_.plan, NoteSeverity::kWarning, note_kind::kSilentEdit, text);
 }
 
 void Planner::find_cuts()

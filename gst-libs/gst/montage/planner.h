@@ -95,6 +95,11 @@ inline constexpr char kAudioFadeOut[] = "audio-fade-out";
  * than kSilentTailTolerance before its end): a whole-song edit ends with
  * its sound; an edit of a requested duration that runs on past it is said. */
 inline constexpr char kSilentTail[] = "silent-tail";
+/* warning: half the edit or more is the song's silence (energy curve
+ * under montagebeat's silence threshold), or no beat of the song lies in
+ * it: the montage would be (mostly) pictures over silence; the sentence
+ * says how much and where the song's sound starts. */
+inline constexpr char kSilentEdit[] = "silent-edit";
 /* info: the song's bar lines are a guess; the cuts follow its beats only. */
 inline constexpr char kMeterGuess[] = "meter-guess";
 /* info: segments cut after fewer beats than paced (CutDecision::shortened). */
