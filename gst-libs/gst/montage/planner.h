@@ -174,7 +174,9 @@ struct PlanSettings {
    * where the edit runs more than kSilentTailTolerance past the sound). An
    * edit that ends before the song and before its sound ends (sound_end,
    * where known) gets an audio fade-out (PlanResult::fade_out): none where
-   * it would only fade silence. Must not be 0. */
+   * it would only fade silence (past sound_end, or where the fade's whole
+   * length is a silent run of the energy curve: an edit ending in a silent
+   * intro or break). Must not be 0. */
   GstClockTime duration = GST_CLOCK_TIME_NONE;
   /* Seed of the selection engine's jitter (SelectionSettings::seed). Same
    * seed and input: same plan. */
@@ -224,7 +226,9 @@ struct PlanResult {
   std::vector<CutDecision> decisions; /* one per plan.segments[i] */
   /* Audio fade-out over the last `fade_out` ns of the edit (ending at
    * plan.duration); 0 when the edit runs to the song's end or ends at or
-   * after its sound's end (SongAnalysis::sound_end: nothing to fade). */
+   * after its sound's end (SongAnalysis::sound_end: nothing to fade), or
+   * in silence (the last fade-length all in a silent run of 1 s or more of
+   * SongAnalysis::energy_curve). The render fades over exactly this. */
   GstClockTime fade_out = 0;
   std::size_t reused = 0; /* segments that show footage seen before */
 };
