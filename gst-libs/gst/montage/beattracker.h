@@ -212,9 +212,13 @@ public:
    *    the last, partial one when it has samples);
    *  - sections: back-to-back stretches of low/medium/high energy covering
    *    [0, duration), none shorter than 4 s unless the audio is: thirds of
-   *    the smoothed energy curve's 10-90 % range; when that range is under
-   *    0.05, one section, medium, or low when quieter than -40 dBFS by
-   *    default (silence);
+   *    the 10-90 % range of the music's smoothed energy curve; when that
+   *    range is under 0.05, the music is medium, or low when quieter than
+   *    -40 dBFS by default (silence). Stretches without music (2 s or more
+   *    without a beat before the first or after the last, or silent
+   *    between two beats) are low and left out of the range and the
+   *    smoothing, so a silent intro or tail leaves the music's levels as
+   *    they are alone (beattracker.cpp, music_intervals());
    *  - duration: ns of audio pushed; uri is left empty.
    * Without config.whole_song the per-beat fields come from what was kept of
    * each causal beat when it was confirmed (same values as from the whole
