@@ -2919,6 +2919,89 @@ TEST(MontageBeat, WholeSongAfterASeekStaysOnTheBeat)
   }
 }
 
+/* relax_song (120 BPM) live after a flushing seek to 150 s, through a real
+ * pipeline: the live beats of 150-190 s must lie on the MIDI beats (within
+ * 70 ms), as the same stretch does without a seek (none off). The tracker
+ * restarts at the seek; its first tempo estimates (windows too short to
+ * reach a 120 BPM period) count as evidence for 240, the octave rule read
+ * 240 for 1 s at 155.5 s, and the path came back to 120 on the off-beat
+ * eighths (150-152 s is even eighths without drums): 11 of 79 beats off,
+ * 155.25-160.26 s. A fall to half the tempo now scores the path again at
+ * the new period (BeatTracker's rescore_live()): 4 of 80 off (the two
+ * double-time beats, 158.25 and 158.75 s). */
+TEST(MontageBeat, LiveBeatsAfterASeekStayOnTheBeat)
+{
+  const std::string dir = montage_test::media_dir();
+  const std::string flac = dir + "/relax_song.flac", mid = dir + "/relax_song.mid";
+  if (!g_file_test(flac.c_str(), G_FILE_TEST_IS_REGULAR) ||
+      !g_file_test(mid.c_str(), G_FILE_TEST_IS_REGULAR))
+    GTEST_SKIP() << flac
+                 << " is missing: install fluidsynth and fluid-soundfont-gm (scripts/setup.sh), "
+                 << "then run scripts/fetch-media.sh";
+  const std::vector<GstClockTime> truth = midi_beats(mid);
+  ASSERT_GT(truth.size(), 100u) << "could not read the tempo map of " << mid;
+
+  ASSERT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  gchar *desc = g_strdup_printf("filesrc location=\"%s\" ! decodebin ! audioconvert ! "
+                                "montagebeat mode=live ! fakesink sync=false",
+                                flac.c_str());
+  GError *err = NULL;
+  GstElement *pipe = gst_parse_launch(desc, &err);
+  g_free(desc);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  GstBus *bus = gst_element_get_bus(pipe);
+  ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  ASSERT_EQ(gst_element_get_state(pipe, NULL, NULL, 20 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  const GstClockTime seek = 150 * GST_SECOND, end = 190 * GST_SECOND;
+  ASSERT_TRUE(gst_element_seek_simple(
+      pipe, GST_FORMAT_TIME, (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), seek));
+  ASSERT_EQ(gst_element_get_state(pipe, NULL, NULL, 20 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  std::vector<GstClockTime> live;
+  for (bool eos = false; !eos;) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 60 * GST_SECOND,
+        (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
+    ASSERT_NE(msg, nullptr) << "no EOS within 60 s";
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+      GError *e = NULL;
+      gst_message_parse_error(msg, &e, NULL);
+      ADD_FAILURE() << e->message;
+      g_error_free(e);
+      eos = true;
+    } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
+      eos = true;
+    } else if (gst_structure_has_name(gst_message_get_structure(msg), "montage-beat")) {
+      guint64 ts = 0;
+      gst_structure_get_uint64(gst_message_get_structure(msg), "timestamp", &ts);
+      live.push_back(ts);
+    }
+    gst_message_unref(msg);
+  }
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipe);
+
+  const GstClockTime window = 70 * GST_MSECOND;
+  std::vector<GstClockTime> off;
+  std::size_t counted = 0;
+  for (GstClockTime b : live) {
+    EXPECT_GE(b, seek) << "a beat before the seek position";
+    if (b >= end)
+      continue;
+    counted++;
+    const auto near = std::lower_bound(truth.begin(), truth.end(), b - std::min(b, window));
+    if (near == truth.end() || *near > b + window)
+      off.push_back(b);
+  }
+  EXPECT_GE(counted, 70u) << "live beats in 150-190 s";
+  std::string listed;
+  for (GstClockTime b : off)
+    listed += " " + std::to_string((double)b / GST_SECOND);
+  EXPECT_LE(off.size(), 5u) << off.size() << " of " << counted
+                            << " live beats over 70 ms off the beat:" << listed;
+}
+
 /* A tempo range that holds the song's tempo does not change it. stg0.ogg
  * (150 BPM) is a sixteenth-note pulse accented 3+3+2, whose comb salience
  * is nearly as high at 5 sixteenths (120 BPM, at the tempo prior's peak) as

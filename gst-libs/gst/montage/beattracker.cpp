@@ -70,13 +70,19 @@ constexpr double kLiveOctaveMargin = 0.1;
 constexpr double kLiveOctaveRival = 0.6;
 constexpr std::size_t kLiveRegroupedKept = 4;
 /* Live phase after a tempo change (rescore_live()): where the live tempo
- * moves by more than this fraction to a level that is not 2, 3, 1/2 or 1/3
- * times the last (within kHarmonicTolerance, in log), the causal dynamic
- * programming of the last tempo window is scored again at the new period.
- * Below it the tempo only wobbles within the hold; at those ratios every
- * beat of one level is a beat of the other, so the path scored at the old
- * period already holds the new level's phase. docs/beat-benchmark.md,
- * twenty-sixth round, has the measurements. */
+ * moves by more than this fraction to a level that is not 2 or 3 times the
+ * last (within kHarmonicTolerance, in log), the causal dynamic programming
+ * of the last tempo window is scored again at the new period. Below it the
+ * tempo only wobbles within the hold; going up 2 or 3 times, every beat of
+ * the old level is a beat of the new, so the path scored at the old period
+ * already holds the new level's phase. docs/beat-benchmark.md,
+ * twenty-sixth round, has the measurements. Going down to 1/2 or 1/3, the
+ * old path holds two or three phases of the new level and carried on with
+ * whichever its last beat was on: relax_song (120 BPM) tracked from 150 s
+ * after a seek read 240 for 1 s at 155.5 s (the octave evidence, see
+ * add_live_evidence()) and came back to 120 on the off-beat eighths, 11
+ * beats off until 160.3 s; scored again, 4 (the two double-time beats and
+ * two at 158.25-158.75 s; MontageBeat.LiveBeatsAfterASeekStayOnTheBeat). */
 constexpr double kLiveRescoreChange = 0.04;
 constexpr double kHarmonicTolerance = 0.04;
 /* A causal beat's bpm is 0 (unknown) until this many beats, and while the
@@ -1446,7 +1452,17 @@ struct BeatTracker::Impl {
 
   /* Adds one live tempo estimate's salience s (per tempo_grid() tempo) to
    * live_evidence, the older ones decaying with kLiveEvidenceS (estimates
-   * are 0.5 s apart). A window without salience adds nothing. */
+   * are 0.5 s apart). A window without salience adds nothing. The first
+   * estimates' windows (0.5-1.5 s of audio where sound fills them from the
+   * start: a seek into a song, a song with a note on its first sample) are
+   * too short for the comb to reach a slow tempo's period (tempo_salience()
+   * reads lags up to 3/4 of the window): such a tempo gets log(1e-3) = -6.9
+   * there, its double -0.6 (relax_song from 150 s: 120 against 240 at 0.5
+   * s), which the octave rule reads as evidence for the double. Kept: left
+   * out (no evidence from windows under 2.03 s, where 40 BPM is reached),
+   * ultimate_run's excerpts from 35 and 50 s went from 150 to 75 BPM (live
+   * F 0.70 -> 0.00, 0.77 -> 0.60) and the live excerpts' steady F fell
+   * 0.868 -> 0.842 (bench/beat/quick.py --live --excerpts, 2026-11-24). */
   void add_live_evidence(const std::vector<double> &s)
   {
     const double peak = *std::max_element(s.begin(), s.end());
@@ -1588,7 +1604,7 @@ struct BeatTracker::Impl {
         }
         if (before > 0 &&
             std::fabs(std::log(live_bpm / before)) > std::log(1.0 + kLiveRescoreChange) &&
-            !harmonic(live_bpm / before))
+            (!harmonic(live_bpm / before) || live_bpm < before))
           rescore_live(t + 1 - w, t);
       }
     }
