@@ -2926,9 +2926,10 @@ TEST(MontageBeat, WholeSongAfterASeekStaysOnTheBeat)
  * reach a 120 BPM period) count as evidence for 240, the octave rule read
  * 240 for 1 s at 155.5 s, and the path came back to 120 on the off-beat
  * eighths (150-152 s is even eighths without drums): 11 of 79 beats off,
- * 155.25-160.26 s. A fall to half the tempo now scores the path again at
- * the new period (BeatTracker's rescore_live()): 4 of 80 off (the two
- * double-time beats, 158.25 and 158.75 s). */
+ * 155.25-160.26 s. A fall back to the tempo left within the last tempo
+ * window now scores the path again at the new period (BeatTracker's
+ * rescore_live()): 4 of 80 off (the two double-time beats, 158.25 and
+ * 158.75 s). */
 TEST(MontageBeat, LiveBeatsAfterASeekStayOnTheBeat)
 {
   const std::string dir = montage_test::media_dir();

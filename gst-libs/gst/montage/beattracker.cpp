@@ -70,19 +70,25 @@ constexpr double kLiveOctaveMargin = 0.1;
 constexpr double kLiveOctaveRival = 0.6;
 constexpr std::size_t kLiveRegroupedKept = 4;
 /* Live phase after a tempo change (rescore_live()): where the live tempo
- * moves by more than this fraction to a level that is not 2 or 3 times the
- * last (within kHarmonicTolerance, in log), the causal dynamic programming
- * of the last tempo window is scored again at the new period. Below it the
- * tempo only wobbles within the hold; going up 2 or 3 times, every beat of
- * the old level is a beat of the new, so the path scored at the old period
- * already holds the new level's phase. docs/beat-benchmark.md,
- * twenty-sixth round, has the measurements. Going down to 1/2 or 1/3, the
- * old path holds two or three phases of the new level and carried on with
- * whichever its last beat was on: relax_song (120 BPM) tracked from 150 s
- * after a seek read 240 for 1 s at 155.5 s (the octave evidence, see
- * add_live_evidence()) and came back to 120 on the off-beat eighths, 11
- * beats off until 160.3 s; scored again, 4 (the two double-time beats and
- * two at 158.25-158.75 s; MontageBeat.LiveBeatsAfterASeekStayOnTheBeat). */
+ * moves by more than this fraction to a level that is not 2, 3, 1/2 or 1/3
+ * times the last (within kHarmonicTolerance, in log), the causal dynamic
+ * programming of the last tempo window is scored again at the new period.
+ * Below it the tempo only wobbles within the hold; at those ratios every
+ * beat of one level is a beat of the other, so the path scored at the old
+ * period already holds the new level's phase. docs/beat-benchmark.md,
+ * twenty-sixth round, has the measurements. One exception: a fall to 1/2
+ * or 1/3 back to the tempo the path left within the last tempo window (a
+ * short excursion to the double or triple) is scored again too. The path
+ * at the faster level holds two or three phases of the slower one and
+ * went on with whichever its last beat was on, not the one it had before:
+ * relax_song (120 BPM) tracked from 150 s after a seek read 240 for 1 s
+ * at 155.5 s (the octave evidence, add_live_evidence()) and came back to
+ * 120 on the off-beat eighths, 11 beats off until 160.3 s; scored again, 4
+ * (the two double-time beats, 158.25 and 158.75 s;
+ * MontageBeat.LiveBeatsAfterASeekStayOnTheBeat). Every fall to 1/2 or 1/3
+ * scored again did the same there, but ultimate_run moved by 41 ms, read
+ * 150 for 44 s and then 75, went to the off-beat eighths at 55.8 s (live F
+ * 0.836 -> 0.704, bench/beat/quick.py --live --lead 41). */
 constexpr double kLiveRescoreChange = 0.04;
 constexpr double kHarmonicTolerance = 0.04;
 /* A causal beat's bpm is 0 (unknown) until this many beats, and while the
@@ -964,6 +970,8 @@ struct BeatTracker::Impl {
   std::vector<double> live_regrouped; /* tempi (BPM) the beats were regrouped from */
   std::vector<double> live_hold;      /* hold_weights() for live_hold_bpm */
   double live_hold_bpm = 0;           /* 0: live_hold not computed */
+  double live_left_bpm = 0;           /* the tempo before the last change of live_bpm, 0 = none */
+  long live_left_at = -1;             /* hop of that change */
   long live_raw = -1;         /* path hop of the newest beat returned, before
                                  live_swing(); -1 = none yet */
 
@@ -1085,6 +1093,8 @@ struct BeatTracker::Impl {
     live_regrouped.clear();
     live_hold.clear();
     live_hold_bpm = 0;
+    live_left_bpm = 0;
+    live_left_at = -1;
     cues.clear();
     open_sum.fill(0.0);
     open_first.fill(0.0);
@@ -1602,10 +1612,18 @@ struct BeatTracker::Impl {
           live_bpm *= lf;
           live_level_run = 0;
         }
+        /* A fall to 1/2 or 1/3 back to the tempo left within the last
+         * tempo window (kLiveRescoreChange's comment). */
+        const bool back = live_bpm < before && live_left_bpm > 0 && t - live_left_at <= w &&
+                          std::fabs(std::log(live_bpm / live_left_bpm)) <= kHarmonicTolerance;
         if (before > 0 &&
             std::fabs(std::log(live_bpm / before)) > std::log(1.0 + kLiveRescoreChange) &&
-            (!harmonic(live_bpm / before) || live_bpm < before))
+            (!harmonic(live_bpm / before) || back))
           rescore_live(t + 1 - w, t);
+        if (before > 0 && live_bpm != before) {
+          live_left_bpm = before;
+          live_left_at = t;
+        }
       }
     }
 
