@@ -86,8 +86,11 @@
  * must have: the same memory type, format, size, interlacing and pixel aspect
  * ratio, which the caps query of every input answers from then on, so that
  * converters upstream convert to it; frame rate, colorimetry and chroma siting
- * may differ; 30 fps when the caps have none). The output caps do not change
- * until the element goes back to READY. An input whose caps differ, at the
+ * may differ; 30 fps when the caps have none).
+ * Caps with the meta:GstVideoOverlayComposition feature are neither offered
+ * nor accepted: an overlay in front of an input (timeoverlay, textoverlay)
+ * blends into the frame (without_overlay_feature()). The output caps do not
+ * change until the element goes back to READY. An input whose caps differ, at the
  * start or later, is accepted but not shown: a warning names it, a
  * RECONFIGURE event goes upstream of it (a converter there then converts to
  * the output's format), and it is out of the choice (when on air: switched
@@ -112,16 +115,14 @@
  * a buffer whose timestamp or duration differs is restamped (a shallow copy
  * when it is shared: still the same memory). An input slower than the grid is
  * shown again: a new GstBuffer on the same memory, with the frame's flags
- * and its metas that copy (GstVideoMeta: the strides and plane offsets of
- * that memory; crop, colour, ...) but for montagescene's shot metas (a
- * repeat begins no shot; before, a repeat had no metas at all, and a reader
- * took memory with padded rows as packed rows). Sampling
- * the middle, as a nearest-frame rate conversion does, keeps an input whose
- * timestamps sit a little before or after the grid's (two live sources
- * started a fraction of a millisecond apart) on the frames it covers: a
- * last buffer that overlaps a grid frame by 0.2 ms does not make one more
- * output frame after the other inputs have ended. Before the
- * first frame after a switch downstream force-key-unit events
+ * and its metas that copy (GstVideoMeta: the strides
+ * and plane offsets of that memory; crop, colour, ...) but for montagescene's
+ * shot metas (a repeat begins no shot; before, a repeat had no metas at all,
+ * and a reader took memory with padded rows as packed rows). Sampling the middle, as a
+ * nearest-frame rate conversion does, keeps an input whose timestamps sit a little before or after
+ * the grid's (two live sources started a fraction of a millisecond apart) on the frames it covers:
+ * a last buffer that overlaps a grid frame by 0.2 ms does not make one more output frame after the
+ * other inputs have ended. Before the first frame after a switch downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ...; one timed and one for the next frame: gst/montage/keyunit.h)
  * ask an encoder for a keyframe there.
@@ -560,6 +561,27 @@ GstCaps *without_rate(GstCaps *caps)
   return c;
 }
 
+/* Caps without the structures that carry the meta:GstVideoOverlayComposition
+ * feature (GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION): the inputs'
+ * caps query and accept-caps do not offer it, so that an overlay element in
+ * front of an input (timeoverlay, textoverlay) blends into the frame. Such
+ * an element offers the feature, sends caps with it, then caps without it
+ * once downstream's allocation query lacks the meta (fakesink, encoders):
+ * the first caps set the output format, the second differed from it, and
+ * the input flipped between the two for ever (no frame shown). compositor
+ * does not take the feature either. Consumes `caps`. */
+GstCaps *without_overlay_feature(GstCaps *caps)
+{
+  caps = gst_caps_make_writable(caps);
+  for (guint i = gst_caps_get_size(caps); i > 0; i--) {
+    GstCapsFeatures *features = gst_caps_get_features(caps, i - 1);
+    if (features && !gst_caps_features_is_any(features) &&
+        gst_caps_features_contains(features, GST_CAPS_FEATURE_META_GST_VIDEO_OVERLAY_COMPOSITION))
+      gst_caps_remove_structure(caps, i - 1);
+  }
+  return caps;
+}
+
 bool caps_match(GstCaps *a, GstCaps *b)
 {
   GstCaps *x = without_rate(a), *y = without_rate(b);
@@ -787,7 +809,9 @@ static void gst_montage_select_release_pad(GstElement *element, GstPad *pad)
  * (and colorimetry, chroma siting), which converters upstream convert to; but
  * when upstream cannot make that format (filter: what upstream can make),
  * whatever it makes: such caps are accepted, so that the input's stream goes
- * on, and the input is not shown while it has them (sink_event). */
+ * on, and the input is not shown while it has them (sink_event). Never caps
+ * with the meta:GstVideoOverlayComposition feature (without_overlay_feature()):
+ * an input that can make only those is not negotiated. */
 static GstCaps *input_caps(GstMontageSelect *self, GstAggregatorPad *pad, GstCaps *filter)
 {
   GST_OBJECT_LOCK(self);
@@ -815,7 +839,7 @@ static GstCaps *input_caps(GstMontageSelect *self, GstAggregatorPad *pad, GstCap
     gst_caps_unref(caps);
     caps = c;
   }
-  return caps;
+  return without_overlay_feature(caps);
 }
 
 static gboolean gst_montage_select_sink_query(GstAggregator *agg, GstAggregatorPad *aggpad,
