@@ -8,8 +8,9 @@
  * decided, a second run after a stop, frames late within the grace, manual
  * takes (active-pad), timestamps in the output segment after a seek, GAP
  * events on an input, the metas of a frame shown again, the inputs'
- * allocation query, overlay elements in front of inputs (a pipeline). The selection engine itself
- * is tested in test_selection.cpp. */
+ * allocation query, overlay elements in front of inputs (a pipeline), a beat
+ * pad without video inputs. The selection engine itself is tested
+ * in test_selection.cpp. */
 #include <gtest/gtest.h>
 
 #include "testutil.h"
@@ -26,6 +27,7 @@
 #include <atomic>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -2075,4 +2077,49 @@ TEST(MontageSelect, OverlayInFrontOfAnInputIsShown)
   EXPECT_TRUE(gst_caps_is_empty(answer)) << to_string(answer);
   gst_caps_unref(answer);
   gst_caps_unref(overlay);
+}
+
+/* A montageselect with a beat pad and no video input: at the beat pad's EOS
+ * the output ends (EOS), with a warning that says a video input is needed.
+ * Before, the beat pad's buffers were never taken while no caps had come,
+ * upstream blocked, and the pipeline neither prerolled nor ended (a
+ * trial's finding). */
+TEST(MontageSelect, BeatPadAloneEndsWithAWarning)
+{
+  Mixer m(0, false);
+  GstHarness *h = gst_harness_new_with_element(m.element, "beat", "src");
+  gst_harness_set_src_caps_str(h, kAudioCaps);
+  std::atomic<bool> pushed{false};
+  std::thread pusher([&] {
+    for (int k = 0; k < 10; k++) {
+      GstBuffer *buf = gst_buffer_new_allocate(NULL, 320 * sizeof(float), NULL);
+      gst_buffer_memset(buf, 0, 0, 320 * sizeof(float));
+      GST_BUFFER_PTS(buf) = k * kFrame;
+      GST_BUFFER_DURATION(buf) = kFrame;
+      MontageBeatInfo info{k * kFrame, 3.0, FALSE, 0, 120.0, 0.5};
+      montage_buffer_add_beat_meta(buf, &info);
+      if (gst_harness_push(h, buf) != GST_FLOW_OK)
+        return;
+    }
+    gst_harness_push_event(h, gst_event_new_eos());
+    pushed = true;
+  });
+  bool eos = false;
+  for (int n = 0; n < 5000 && !eos; n++) {
+    while (GstEvent *e = gst_harness_try_pull_event(h)) {
+      eos = eos || GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+      gst_event_unref(e);
+    }
+    if (!eos)
+      g_usleep(1000);
+  }
+  const guint out_buffers = gst_harness_buffers_in_queue(h);
+  gst_harness_teardown(h); /* unblocks the pusher, if blocked */
+  pusher.join();
+  EXPECT_TRUE(eos) << "no EOS within 5 s";
+  EXPECT_TRUE(pushed) << "upstream blocked";
+  EXPECT_EQ(0u, out_buffers);
+  const std::vector<std::string> warnings = m.warnings();
+  ASSERT_EQ(1u, warnings.size());
+  EXPECT_NE(std::string::npos, warnings[0].find("no video input")) << warnings[0];
 }

@@ -118,11 +118,15 @@
  * and its metas that copy (GstVideoMeta: the strides
  * and plane offsets of that memory; crop, colour, ...) but for montagescene's
  * shot metas (a repeat begins no shot; before, a repeat had no metas at all,
- * and a reader took memory with padded rows as packed rows). Sampling the middle, as a
- * nearest-frame rate conversion does, keeps an input whose timestamps sit a little before or after
- * the grid's (two live sources started a fraction of a millisecond apart) on the frames it covers:
- * a last buffer that overlaps a grid frame by 0.2 ms does not make one more output frame after the
- * other inputs have ended. Before the first frame after a switch downstream force-key-unit events
+ * and a reader took memory with padded rows as packed rows). With a beat pad and no video
+ * input the beats are dropped, and at the beat pad's EOS the output ends
+ * with a warning (no video input). Sampling the middle, as a nearest-frame
+ * rate conversion does, keeps an input whose timestamps sit a little before
+ * or after the grid's (two live sources started a fraction of a millisecond
+ * apart) on the frames it covers: a
+ * last buffer that overlaps a grid frame by 0.2 ms does not make one more
+ * output frame after the other inputs have ended. Before the
+ * first frame after a switch downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ...; one timed and one for the next frame: gst/montage/keyunit.h)
  * ask an encoder for a keyframe there.
@@ -1454,6 +1458,24 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   }
   if (any_video && all_eos)
     return GST_FLOW_EOS;
+  if (!any_video && f.beat) {
+    /* No video input (none requested, or all released): nothing to show.
+     * The beats are dropped (upstream would block on them otherwise), and
+     * the output ends at the beat pad's EOS with a warning, rather than the
+     * pipeline never prerolling (a trial's finding). A video input
+     * requested before then is mixed as usual. */
+    GstAggregatorPad *beat_pad = GST_AGGREGATOR_PAD(f.beat);
+    while (gst_aggregator_pad_drop_buffer(beat_pad)) {
+    }
+    if (!gst_aggregator_pad_is_eos(beat_pad))
+      return GST_AGGREGATOR_FLOW_NEED_DATA;
+    GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                        ("%s has no video input: the output ends at the beat pad's end. Link "
+                         "video to its sink_%%u pads.",
+                         GST_ELEMENT_NAME(self)),
+                        ("beat pad EOS, no sink_%%u pad"));
+    return GST_FLOW_EOS;
+  }
 
   if (f.d == 0) {
     /* No caps yet: nothing can be placed on the grid. */
