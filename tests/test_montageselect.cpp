@@ -7,9 +7,9 @@
  * an input's queued data reaches (live and not), a flush while a frame is
  * decided, a second run after a stop, frames late within the grace, manual
  * takes (active-pad), timestamps in the output segment after a seek, GAP
- * events on an input, the metas of a frame shown again, the inputs'
+ * events on an input, the metas and flags of a frame shown again, the inputs'
  * allocation query, overlay elements in front of inputs (a pipeline), a beat
- * pad without video inputs. The selection engine itself is tested
+ * pad without video inputs, a slow input's last frame at EOS. The selection engine itself is tested
  * in test_selection.cpp. */
 #include <gtest/gtest.h>
 
@@ -1922,11 +1922,11 @@ TEST(MontageSelect, FrameShownAgainKeepsItsVideoMetaNotItsShotMetas)
     }
     ASSERT_EQ(GST_FLOW_OK, gst_harness_push(m.inputs[0], buf));
   }
-  /* Not live: a frame is decided once the input has data queued (or EOS:
-   * then the stream ends, output frame 9 with it). */
+  /* Not live: a frame is decided once the input has data queued (or is
+   * EOS: its last frame is still shown to its end, output frame 9). */
   ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_eos()));
   for (int k = 0; k < 5; k++) {
-    for (int r = 0; r < 2 && 2 * k + r < 9; r++) {
+    for (int r = 0; r < 2; r++) {
       GstBuffer *out = m.pull();
       ASSERT_NE(nullptr, out);
       SCOPED_TRACE("output frame " + std::to_string(2 * k + r));
@@ -2122,4 +2122,68 @@ TEST(MontageSelect, BeatPadAloneEndsWithAWarning)
   const std::vector<std::string> warnings = m.warnings();
   ASSERT_EQ(1u, warnings.size());
   EXPECT_NE(std::string::npos, warnings[0].find("no video input")) << warnings[0];
+}
+
+/* 5 frames of 2 output frames each, frame 0 flagged DISCONT, then EOS: 10
+ * output frames, each input frame shown twice; the repeat has no DISCONT
+ * (it follows its original). */
+static void push_slow_input(Mixer &m)
+{
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  for (int k = 0; k < 5; k++) {
+    GstMemory *mem = gst_allocator_alloc(NULL, 16 * 16, NULL);
+    GST_MINI_OBJECT_FLAG_SET(mem, GST_MEMORY_FLAG_NOT_MAPPABLE);
+    m.memories[{0, k}] = gst_memory_ref(mem);
+    GstBuffer *buf = gst_buffer_new();
+    gst_buffer_append_memory(buf, mem);
+    GST_BUFFER_PTS(buf) = 2 * k * kFrame;
+    GST_BUFFER_DURATION(buf) = 2 * kFrame;
+    if (k == 0)
+      GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+    ASSERT_EQ(GST_FLOW_OK, gst_harness_push(m.inputs[0], buf));
+  }
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_eos()));
+}
+
+/* A frame shown again does not repeat the original's DISCONT flag (a
+ * discontinuity is at the original only). Before, a repeat copied all the
+ * frame's flags (h99's note). */
+TEST(MontageSelect, FrameShownAgainIsNoDiscont)
+{
+  Mixer m(1, false);
+  push_slow_input(m);
+  GstBuffer *first = m.pull(), *again = m.pull();
+  ASSERT_NE(nullptr, first);
+  ASSERT_NE(nullptr, again);
+  EXPECT_EQ(std::make_pair(0, 0), m.source_of(again));
+  EXPECT_FALSE(GST_BUFFER_FLAG_IS_SET(again, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref(first);
+  gst_buffer_unref(again);
+}
+
+/* An input slower than the grid whose EOS has arrived still shows its last
+ * frame for that frame's whole duration: 5 input frames of 2 output frames
+ * make 10 output frames, then EOS. Before, once the input was EOS its last
+ * frame was shown once: 9 frames (the output ended one frame early; h99's
+ * note). */
+TEST(MontageSelect, SlowerInputsLastFrameFillsItsDurationAtEos)
+{
+  Mixer m(1, false);
+  push_slow_input(m);
+  for (int k = 0; k < 10; k++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "output frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    EXPECT_EQ(std::make_pair(0, k / 2), m.source_of(out)) << "output frame " << k;
+    gst_buffer_unref(out);
+  }
+  bool eos = false;
+  for (int n = 0; n < 5000 && !eos; n++) {
+    while (GstEvent *e = gst_harness_try_pull_event(m.out()))
+      eos = eos || GST_EVENT_TYPE(e) == GST_EVENT_EOS, gst_event_unref(e);
+    if (!eos)
+      g_usleep(1000);
+  }
+  EXPECT_TRUE(eos);
+  EXPECT_EQ(0u, gst_harness_buffers_in_queue(m.out()));
 }

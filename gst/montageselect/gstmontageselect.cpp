@@ -115,10 +115,13 @@
  * a buffer whose timestamp or duration differs is restamped (a shallow copy
  * when it is shared: still the same memory). An input slower than the grid is
  * shown again: a new GstBuffer on the same memory, with the frame's flags
- * and its metas that copy (GstVideoMeta: the strides
+ * but DISCONT and RESYNC, and its metas that copy (GstVideoMeta: the strides
  * and plane offsets of that memory; crop, colour, ...) but for montagescene's
  * shot metas (a repeat begins no shot; before, a repeat had no metas at all,
- * and a reader took memory with padded rows as packed rows). With a beat pad and no video
+ * and a reader took memory with padded rows as packed rows). Once an input
+ * is EOS its last buffer is shown on each frame whose middle it covers (not
+ * within the grace after it); the output ends (EOS) when every input is EOS
+ * and none covers the next frame's middle. With a beat pad and no video
  * input the beats are dropped, and at the beat pad's EOS the output ends
  * with a warning (no video input). Sampling the middle, as a nearest-frame
  * rate conversion does, keeps an input whose timestamps sit a little before
@@ -1142,14 +1145,26 @@ struct Frame {
   GstMontageSelectPad *beat = nullptr;     /* among pads */
 };
 
-/* Whether the input can show output frame f: its current buffer started
- * before the frame's middle f.m and lasts until f.m, or ended at most f.grace
- * before it (a frame late or missing: the latest is shown again). */
+/* Whether the input's current buffer started before running time m and
+ * lasts until m, or, unless the input is EOS (its data has ended), ended at
+ * most `grace` before it (a frame late or missing: the latest is shown
+ * again). */
+bool covers(const Input *in, GstAggregatorPad *pad, GstClockTime m, GstClockTime grace)
+{
+  if (in->is_beat || in->released || !in->cur_caps_ok || in->lost ||
+      !GST_CLOCK_TIME_IS_VALID(in->cur_start) || in->current == nullptr || in->cur_start >= m)
+    return false;
+  return in->cur_end + (gst_aggregator_pad_is_eos(pad) ? 0 : grace) >= m;
+}
+
+/* Whether the input can show output frame f: its current buffer covers the
+ * frame's middle f.m, or ended at most f.grace before it. At EOS an input's
+ * last buffer is shown to its end (an input slower than the grid shows it
+ * on each frame whose middle it covers; before, it was shown once and the
+ * output ended a frame early), not within the grace after it. */
 bool available_at(const Input *in, GstAggregatorPad *pad, const Frame &f)
 {
-  return !in->is_beat && !in->released && in->cur_caps_ok && !in->lost &&
-         !gst_aggregator_pad_is_eos(pad) && GST_CLOCK_TIME_IS_VALID(in->cur_start) &&
-         in->current != nullptr && in->cur_start < f.m && in->cur_end + f.grace >= f.m;
+  return covers(in, pad, f.m, f.grace);
 }
 
 /* Whether the pad's queue holds a buffer that starts before the middle of
@@ -1303,7 +1318,7 @@ static bool is_shot_meta(const GstMeta *meta)
 }
 
 /* A frame shown again: a new GstBuffer on the same memory (never mapped),
- * with the frame's flags and the metas that copy (GstVideoMeta, which says
+ * with the frame's flags but DISCONT and RESYNC, and the metas that copy (GstVideoMeta, which says
  * how the memory is laid out: strides, plane offsets; crop, colour metas, ...)
  * but not montagescene's shot metas: a repeat begins no shot and adds no
  * features. Its timestamps are set by the caller. */
@@ -1314,6 +1329,10 @@ static GstBuffer *repeat_of(GstBuffer *frame)
       out, frame,
       (GstBufferCopyFlags)(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_MEMORY | GST_BUFFER_COPY_META),
       0, (gsize)-1);
+  /* It follows its original: no discontinuity (a DISCONT or RESYNC on the
+   * original is at the original only). */
+  GST_BUFFER_FLAG_UNSET(out, GST_BUFFER_FLAG_DISCONT);
+  GST_BUFFER_FLAG_UNSET(out, GST_BUFFER_FLAG_RESYNC);
   gst_buffer_foreach_meta(
       out,
       [](GstBuffer *, GstMeta **meta, gpointer) -> gboolean {
@@ -1456,8 +1475,17 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       state->engine->set_items(std::move(items));
     }
   }
-  if (any_video && all_eos)
-    return GST_FLOW_EOS;
+  if (any_video && all_eos) {
+    /* The stream ends once no input's last buffer covers the next frame's
+     * middle (an input slower than the grid shows its last frame to its
+     * end). */
+    bool covered = false;
+    if (f.d != 0 && GST_CLOCK_TIME_IS_VALID(state->next_t))
+      for (GstMontageSelectPad *p : f.pads)
+        covered = covered || covers(p->input, GST_AGGREGATOR_PAD(p), state->next_t + f.d / 2, 0);
+    if (!covered)
+      return GST_FLOW_EOS;
+  }
   if (!any_video && f.beat) {
     /* No video input (none requested, or all released): nothing to show.
      * The beats are dropped (upstream would block on them otherwise), and
