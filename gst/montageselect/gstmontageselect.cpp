@@ -86,7 +86,10 @@
  * must have: the same memory type, format, size, interlacing and pixel aspect
  * ratio, which the caps query of every input answers from then on, so that
  * converters upstream convert to it; frame rate, colorimetry and chroma siting
- * may differ; 30 fps when the caps have none).
+ * may differ; 30 fps when the caps have none). An input of another
+ * colorimetry is shown under the output's caps (read with the output's
+ * matrix, transfer and range downstream: colours shift); a videoconvert with
+ * a colorimetry in each input's capsfilter avoids it (docs/montageselect.md).
  * Caps with the meta:GstVideoOverlayComposition feature are neither offered
  * nor accepted: an overlay in front of an input (timeoverlay, textoverlay)
  * blends into the frame (without_overlay_feature()). The output caps do not
