@@ -2583,3 +2583,64 @@ TEST(MontageScene, MessagesAreTheCoresVerdictsInOrderAtTheirFrames)
   for (GstBuffer *b : frames)
     gst_buffer_unref(b);
 }
+
+/* Two grey pictures 10 levels apart (100 and 110: content score 3.3, BGR
+ * difference 10) change less than min-content (15, PySceneDetect's
+ * AdaptiveDetector min_content_val), which a cut must reach whatever the
+ * detector: no cut with the defaults, nor with `threshold` lowered alone (a
+ * user's trial, which could not tell why). With `min-content` lowered to 2
+ * (under both the content score and the BGR difference) the cut is found at
+ * its frame, with adaptive's own threshold and with content's lowered to 2,
+ * also when set while streaming. Before, there was no such property. */
+TEST(MontageScene, MinContentLetsACutBetweenSimilarPicturesBeFound)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+  GstElement *el = gst_element_factory_make("montagescene", NULL);
+  ASSERT_NE(el, nullptr);
+  GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(el), "min-content");
+  ASSERT_NE(spec, nullptr) << "min-content is a property";
+  ASSERT_TRUE(G_IS_PARAM_SPEC_DOUBLE(spec));
+  EXPECT_DOUBLE_EQ(G_PARAM_SPEC_DOUBLE(spec)->default_value, 15.0);
+  EXPECT_DOUBLE_EQ(G_PARAM_SPEC_DOUBLE(spec)->minimum, 0.0);
+  EXPECT_DOUBLE_EQ(G_PARAM_SPEC_DOUBLE(spec)->maximum, 255.0);
+  EXPECT_TRUE(spec->flags & GST_PARAM_MUTABLE_PLAYING);
+  gdouble min_content = 0;
+  g_object_set(el, "min-content", 7.5, NULL);
+  g_object_get(el, "min-content", &min_content, NULL);
+  EXPECT_DOUBLE_EQ(min_content, 7.5);
+  gst_object_unref(el);
+
+  const int width = 160, height = 120, cut = 30, n = 60;
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, width, height);
+  struct Case {
+    const char *detector, *threshold, *min_content;
+    int set_at; /* min_content set before frame set_at (-1: before the stream) */
+    bool found;
+  };
+  for (const Case &c :
+       {Case{"adaptive", "-1", nullptr, -1, false}, Case{"content", "2", nullptr, -1, false},
+        Case{"adaptive", "-1", "2", -1, true}, Case{"content", "2", "2", -1, true},
+        Case{"adaptive", "-1", "2", 10, true}}) {
+    SCOPED_TRACE(std::string(c.detector) + " threshold " + c.threshold + " min-content " +
+                 (c.min_content ? c.min_content : "default") + " from frame " +
+                 std::to_string(c.set_at));
+    SceneHarness sh(maker.info());
+    gst_util_set_object_arg(G_OBJECT(sh.h->element), "detector", c.detector);
+    gst_util_set_object_arg(G_OBJECT(sh.h->element), "threshold", c.threshold);
+    for (int i = 0; i < n; i++) {
+      if (c.min_content && i == std::max(c.set_at, 0))
+        gst_util_set_object_arg(G_OBJECT(sh.h->element), "min-content", c.min_content);
+      const std::vector<guint8> grey((size_t)width * height * 3, i < cut ? 100 : 110);
+      sh.push_expect_same(maker.make_from_bgr(grey, i * kFrame));
+    }
+    sh.finish();
+    const std::vector<Cut> cuts = sh.cuts();
+    if (!c.found) {
+      EXPECT_TRUE(cuts.empty());
+      continue;
+    }
+    ASSERT_EQ(cuts.size(), 1u);
+    EXPECT_EQ(cuts[0].timestamp, cut * kFrame);
+    EXPECT_EQ(cuts[0].transition, "cut");
+  }
+}

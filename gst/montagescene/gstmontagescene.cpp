@@ -25,6 +25,12 @@
  * does (no frame can come back inside the gap), and they leave before it;
  * the shot goes on across the gap (docs/montagescene.md, "GAP events").
  *
+ * A cut must change the picture by #GstMontageScene:min-content (mean
+ * absolute difference of the analysis views, 15 of 0-255 by default, after
+ * PySceneDetect's AdaptiveDetector) whatever the detector and
+ * #GstMontageScene:threshold: lower both to find cuts between similar
+ * pictures (two greys 10 levels apart).
+ *
  * The first frame of each shot carries a tag-less custom meta
  * "GstMontageShotMeta" (read it with montage::shot_meta_get(),
  * gst/montage/shotmeta.h); it survives videoconvert and encoders.
@@ -131,6 +137,7 @@ enum {
   PROP_0,
   PROP_DETECTOR,
   PROP_THRESHOLD,
+  PROP_MIN_CONTENT,
   PROP_MIN_SHOT_LENGTH,
   PROP_FLASH_FRAMES,
   PROP_MAX_TRANSITION_FRAMES,
@@ -630,6 +637,9 @@ static void gst_montage_scene_set_property(GObject *object, guint prop_id, const
   case PROP_THRESHOLD:
     s.threshold = g_value_get_double(value);
     break;
+  case PROP_MIN_CONTENT:
+    s.min_content = g_value_get_double(value);
+    break;
   case PROP_MIN_SHOT_LENGTH:
     s.min_shot_length = g_value_get_uint64(value);
     break;
@@ -666,6 +676,9 @@ static void gst_montage_scene_get_property(GObject *object, guint prop_id, GValu
     break;
   case PROP_THRESHOLD:
     g_value_set_double(value, s.threshold);
+    break;
+  case PROP_MIN_CONTENT:
+    g_value_set_double(value, s.min_content);
     break;
   case PROP_MIN_SHOT_LENGTH:
     g_value_set_uint64(value, s.min_shot_length);
@@ -1111,8 +1124,19 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
           "threshold", "Threshold",
           "Score at or above which a frame is a cut candidate, on the detector's scale "
           "(content 0-255, adaptive a ratio, histogram 0-2, hash 0-1); -1 "
-          "uses the detector's PySceneDetect default (27, 3, 0.05, 0.395)",
+          "uses the detector's PySceneDetect default (27, 3, 0.05, 0.395). A candidate must "
+          "also change the picture by min-content: lower both for cuts between similar pictures",
           -1.0, 255.0, -1.0, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MIN_CONTENT,
+      g_param_spec_double(
+          "min-content", "Minimum content change",
+          "Least change a cut makes (mean absolute difference of the analysis views, 0-255) "
+          "with every detector: the frame's BGR view against the frame before's, with adaptive "
+          "also its HSV content score, and near black their luma. It also bounds a flash's "
+          "return and the camera-motion test. 15 is PySceneDetect's AdaptiveDetector "
+          "min_content_val",
+          0.0, 255.0, kDefaults.min_content, rw));
   g_object_class_install_property(
       gobject_class, PROP_MIN_SHOT_LENGTH,
       g_param_spec_uint64(

@@ -94,8 +94,12 @@ struct ShotDetectorSettings {
    * correlation of the luma views, docs/montagescene.md "Camera motion"):
    * a pan changes every frame alike, a cut out of it alone. */
   double threshold = -1.0;
-  /* kAdaptive only: the frame's content score must also reach this (0-255).
-   * 15 and window 2 are PySceneDetect's AdaptiveDetector defaults. */
+  /* Least change a cut makes (0-255), with every detector: the mean
+   * absolute difference of its BGR view to the frame before's (near black,
+   * of their luma), and for kAdaptive its content score; it also bounds a
+   * flash's return and the camera-motion test (montagescene's min-content).
+   * 15 and the window of 2 (kAdaptive only) are PySceneDetect's
+   * AdaptiveDetector defaults. */
   double min_content = 15.0;
   int adaptive_window = 2;
   /* A boundary less than this after the previous one (or after the first
