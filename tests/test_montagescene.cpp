@@ -213,7 +213,8 @@ GstPadProbeReturn record_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
     Item it;
     it.is_buffer = true;
-    it.memory = gst_buffer_peek_memory(GST_PAD_PROBE_INFO_BUFFER(info), 0);
+    if (gst_buffer_n_memory(GST_PAD_PROBE_INFO_BUFFER(info)) > 0) /* none: an empty GAP buffer */
+      it.memory = gst_buffer_peek_memory(GST_PAD_PROBE_INFO_BUFFER(info), 0);
     montage::ShotProgress progress;
     if (montage::shot_features_meta_get(GST_PAD_PROBE_INFO_BUFFER(info), progress))
       it.progress = progress;
@@ -319,8 +320,10 @@ struct SceneHarness {
       GstBuffer *in = pending.front();
       pending.pop_front();
       EXPECT_EQ(gst_buffer_n_memory(out), gst_buffer_n_memory(in));
-      EXPECT_EQ(gst_buffer_peek_memory(out, 0), gst_buffer_peek_memory(in, 0))
-          << "montagescene must pass the input's memory, uncopied";
+      if (gst_buffer_n_memory(in) > 0) { /* an empty GAP buffer has none */
+        EXPECT_EQ(gst_buffer_peek_memory(out, 0), gst_buffer_peek_memory(in, 0))
+            << "montagescene must pass the input's memory, uncopied";
+      }
       EXPECT_EQ(GST_BUFFER_PTS(out), GST_BUFFER_PTS(in));
       gst_buffer_unref(in);
       outputs.push_back(out);
@@ -2643,4 +2646,93 @@ TEST(MontageScene, MinContentLetsACutBetweenSimilarPicturesBeFound)
     EXPECT_EQ(cuts[0].timestamp, cut * kFrame);
     EXPECT_EQ(cuts[0].transition, "cut");
   }
+}
+
+namespace
+{
+
+/* What left the src pad: "frame N" for a buffer, "gap buffer N" for one
+ * flagged GAP, "gap N" for a GAP event (N: its time in frames). */
+GstPadProbeReturn order_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *order = static_cast<std::vector<std::string> *>(data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    order->push_back((GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP) ? "gap buffer " : "frame ") +
+                     std::to_string(GST_BUFFER_PTS(buf) / kFrame));
+  } else if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_GAP) {
+    GstClockTime ts = GST_CLOCK_TIME_NONE;
+    gst_event_parse_gap(GST_PAD_PROBE_INFO_EVENT(info), &ts, nullptr);
+    order->push_back("gap " + std::to_string(ts / kFrame));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+} // namespace
+
+/* A buffer flagged GAP holds no picture of the stream ("media neutral
+ * data"): GstAggregator makes an empty one of a GAP event (montageselect,
+ * or any aggregator, upstream passes it on), a mixer may fill one with its
+ * background. It is a gap, as a GAP event is: the held frames are decided
+ * at once and leave before it, it leaves as it comes, untouched, and the
+ * shot goes on across it (the frame after it is compared with the frame
+ * before). Before, an empty one was a fatal "could not map a video frame"
+ * error, and a filled one was analysed as a frame (a cut to the filler and
+ * one back). */
+TEST(MontageScene, GapBuffersAreAGapNotAFrame)
+{
+  for (bool filled : {false, true})
+    for (int after : {0, 1}) {
+      SCOPED_TRACE(std::string(filled ? "black GAP frames" : "empty GAP buffers") +
+                   (after ? ", another picture after the gap" : ", the same picture after"));
+      FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+      SceneHarness sh(maker.info());
+      std::vector<std::string> order;
+      GstPad *src = gst_element_get_static_pad(sh.h->element, "src");
+      gst_pad_add_probe(
+          src, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+          order_probe, &order, nullptr);
+      gst_object_unref(src);
+      for (int i = 0; i < 20; i++)
+        sh.push_expect_same(maker.make(0, i, i * kFrame));
+      /* Ten frames' time of GAP buffers, one a frame. */
+      for (int i = 20; i < 30; i++) {
+        GstBuffer *gap =
+            filled ? maker.make_from_bgr(std::vector<guint8>(160 * 120 * 3, 0), i * kFrame)
+                   : gst_buffer_new();
+        GST_BUFFER_PTS(gap) = i * kFrame;
+        GST_BUFFER_DURATION(gap) = kFrame;
+        GST_BUFFER_FLAG_SET(gap, GST_BUFFER_FLAG_GAP);
+        sh.push_expect_same(gap);
+        EXPECT_TRUE(sh.pending.empty()) << sh.pending.size() << " buffers held in the gap";
+      }
+      std::vector<std::string> want = {"frame 17", "frame 18", "frame 19"};
+      for (int i = 20; i < 30; i++)
+        want.push_back("gap buffer " + std::to_string(i));
+      ASSERT_GE(order.size(), want.size());
+      EXPECT_EQ(std::vector<std::string>(order.end() - want.size(), order.end()), want);
+      for (int i = 30; i < 60; i++)
+        sh.push_expect_same(maker.make(after, i - 10, i * kFrame));
+      sh.finish();
+      for (GstBuffer *out : sh.outputs) {
+        montage::ShotStart start;
+        if (GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_GAP)) {
+          EXPECT_FALSE(montage::shot_meta_get(out, start)) << "a gap starts no shot";
+        }
+      }
+      std::vector<GstMessage *> messages = sh.element_messages();
+      const std::vector<montage::Shot> shots = shot_messages(messages);
+      EXPECT_EQ(summary_cuts(messages),
+                after ? std::vector<GstClockTime>{30 * kFrame} : std::vector<GstClockTime>{});
+      for (GstMessage *msg : messages)
+        gst_message_unref(msg);
+      std::vector<std::pair<GstClockTime, GstClockTime>> got, bounds;
+      for (const montage::Shot &shot : shots)
+        got.emplace_back(shot.start, shot.end);
+      if (after)
+        bounds = {{0, 30 * kFrame}, {30 * kFrame, 60 * kFrame}};
+      else
+        bounds = {{0, 60 * kFrame}};
+      EXPECT_EQ(got, bounds);
+    }
 }

@@ -23,7 +23,10 @@
  * frame after it (the transition's frames have already left).
  * A GAP event decides the held frames at once, as the end of the stream
  * does (no frame can come back inside the gap), and they leave before it;
- * the shot goes on across the gap (docs/montagescene.md, "GAP events").
+ * the shot goes on across the gap (docs/montagescene.md, "GAP events"). A
+ * buffer flagged GAP (media-neutral data: the empty buffer GstAggregator
+ * makes of a GAP event, a mixer's filler) is such a gap, not a frame: it is
+ * not analysed, and leaves untouched after the frames it decided.
  *
  * A cut must change the picture by #GstMontageScene:min-content (mean
  * absolute difference of the analysis views, 15 of 0-255 by default, after
@@ -369,6 +372,20 @@ void assign_verdicts(SceneState *state)
     h.decided = true;
   }
   state->verdicts.clear();
+}
+
+/* A gap (a GAP event, or a buffer flagged GAP): no frame comes before its
+ * end, so none can come back from a jump or carry on a blend inside the
+ * look-ahead. Decides the held frames now, as at the end of the stream,
+ * without ending the shot (ShotDetector::decide_held()). Returns whether
+ * any frame was held. */
+bool decide_held_at_gap(SceneState *state)
+{
+  if (state->held.empty() || !state->detector)
+    return false;
+  state->detector->decide_held(state->verdicts);
+  assign_verdicts(state);
+  return true;
 }
 
 /* Takes the detector's measures of the frame it was just given, when it is
@@ -835,11 +852,8 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
      * shot goes on (ShotDetector::decide_held()): the next frame is
      * compared with the last one before the gap. Without this they all
      * waited, for as long as the gap lasted, for the next frame. */
-    if (!state->held.empty() && state->detector) {
-      state->detector->decide_held(state->verdicts);
-      assign_verdicts(state);
+    if (decide_held_at_gap(state))
       gst_montage_scene_push_decided(self);
-    }
     state->pending_events.push(GST_BASE_TRANSFORM_SRC_PAD(self));
     break;
   case GST_EVENT_CAPS: {
@@ -1018,12 +1032,28 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
     state->held.push_back(std::move(h));
     return GST_FLOW_OK;
   }
-  /* The frame is held (the look-ahead) and analysed; the verdicts that
-   * became final go to the held frames they belong to, and
-   * generate_output() lets the decided ones go. */
   FrameMeasure m;
   GstClockTime duration;
   const GstClockTime pts = frame_time(state, trans->segment, buf, duration);
+  if (G_UNLIKELY(GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP))) {
+    /* No picture of the stream ("media neutral data": GstAggregator's empty
+     * buffer for a GAP event, a mixer's filler): a gap, as a GAP event is.
+     * The held frames are decided and leave first, then it, untouched and
+     * unanalysed; the shot goes on across it, and frame_time() has placed a
+     * next frame without a PTS after it. */
+    decide_held_at_gap(state);
+    Held h;
+    h.buffer = buf;
+    h.pts = pts;
+    h.events_before = state->pending_events.take();
+    h.decided = true;
+    h.discont = std::exchange(state->discont_in, false);
+    state->held.push_back(std::move(h));
+    return GST_FLOW_OK;
+  }
+  /* The frame is held (the look-ahead) and analysed; the verdicts that
+   * became final go to the held frames they belong to, and
+   * generate_output() lets the decided ones go. */
   const Failure failure =
       analyse(state, buf, to_stream_time(trans->segment, pts), duration, m, state->verdicts);
   if (failure == Failure::kNone) {
