@@ -2736,3 +2736,50 @@ TEST(MontageScene, GapBuffersAreAGapNotAFrame)
       EXPECT_EQ(got, bounds);
     }
 }
+
+/* A frame without a PTS after a gap is placed at the gap's end, where the
+ * next frame comes (a GAP event: its time plus its duration; a GAP buffer:
+ * its PTS plus its duration), not one frame after the frame before the gap.
+ * Frames 0-19 and 30-59 untimed at 25 fps from a segment at 10 s, a gap of
+ * frames 20-29 between them, a cut at frame 45. Before, the frames after a
+ * GAP event went on from frame 20: the cut was reported at frame 35. */
+TEST(MontageScene, UntimedFrameAfterAGapIsPlacedAtTheGapsEnd)
+{
+  const GstClockTime base = 10 * GST_SECOND;
+  for (bool as_buffer : {false, true}) {
+    SCOPED_TRACE(as_buffer ? "a GAP buffer" : "a GAP event");
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+    GstVideoInfo info = maker.info();
+    info.fps_n = 25;
+    info.fps_d = 1;
+    SceneHarness sh(info);
+    sh.push_segment(base);
+    auto frame = [&](int i) {
+      return maker.make_blend(i < 45 ? 0 : 1, 1.0, 0, 0.0, i, GST_CLOCK_TIME_NONE,
+                              GST_CLOCK_TIME_NONE);
+    };
+    for (int i = 0; i < 20; i++)
+      sh.push_expect_same(frame(i));
+    if (as_buffer) {
+      GstBuffer *gap = gst_buffer_new();
+      GST_BUFFER_PTS(gap) = base + 20 * kFrame;
+      GST_BUFFER_DURATION(gap) = 10 * kFrame;
+      GST_BUFFER_FLAG_SET(gap, GST_BUFFER_FLAG_GAP);
+      sh.push_expect_same(gap);
+    } else {
+      EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_gap(base + 20 * kFrame, 10 * kFrame)));
+      sh.pull_available();
+    }
+    for (int i = 30; i < 60; i++)
+      sh.push_expect_same(frame(i));
+    sh.finish();
+    std::vector<GstClockTime> cuts;
+    std::vector<montage::Shot> shots;
+    scene_messages(sh, cuts, shots);
+    EXPECT_EQ(cuts, std::vector<GstClockTime>{base + 45 * kFrame});
+    ASSERT_EQ(shots.size(), 2u);
+    EXPECT_EQ(shots[0].start, base);
+    EXPECT_EQ(shots[0].end, base + 45 * kFrame);
+    EXPECT_EQ(shots.back().end, base + 60 * kFrame) << "the last shot ends after its last frame";
+  }
+}

@@ -26,7 +26,8 @@
  * the shot goes on across the gap (docs/montagescene.md, "GAP events"). A
  * buffer flagged GAP (media-neutral data: the empty buffer GstAggregator
  * makes of a GAP event, a mixer's filler) is such a gap, not a frame: it is
- * not analysed, and leaves untouched after the frames it decided.
+ * not analysed, and leaves untouched after the frames it decided. A frame
+ * without a PTS after a gap is placed at the gap's end.
  *
  * A cut must change the picture by #GstMontageScene:min-content (mean
  * absolute difference of the analysis views, 15 of 0-255 by default, after
@@ -386,6 +387,23 @@ bool decide_held_at_gap(SceneState *state)
   state->detector->decide_held(state->verdicts);
   assign_verdicts(state);
   return true;
+}
+
+/* A GAP event from `start` lasting `duration` (buffer time; NONE: unknown):
+ * the next frame comes at its end at the earliest, so frame_time() places a
+ * next frame without a PTS there, not one frame after the frame before the
+ * gap. A gap that ends before that time changes nothing. */
+void follow_gap(SceneState *state, const GstSegment &segment, GstClockTime start,
+                GstClockTime duration)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(start))
+    return;
+  const GstClockTime end = GST_CLOCK_TIME_IS_VALID(duration) ? start + duration : start;
+  const GstClockTime after = state->segment_has_frame            ? state->next_pts
+                             : segment.format == GST_FORMAT_TIME ? segment.start
+                                                                 : GST_CLOCK_TIME_NONE;
+  state->next_pts = GST_CLOCK_TIME_IS_VALID(after) ? std::max(after, end) : end;
+  state->segment_has_frame = true;
 }
 
 /* Takes the detector's measures of the frame it was just given, when it is
@@ -855,6 +873,11 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
     if (decide_held_at_gap(state))
       gst_montage_scene_push_decided(self);
     state->pending_events.push(GST_BASE_TRANSFORM_SRC_PAD(self));
+    {
+      GstClockTime start, duration;
+      gst_event_parse_gap(event, &start, &duration);
+      follow_gap(state, trans->segment, start, duration);
+    }
     break;
   case GST_EVENT_CAPS: {
     /* Caps that describe the same picture otherwise (same_analysis()),
