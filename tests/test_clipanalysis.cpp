@@ -794,6 +794,66 @@ TEST(ClipAnalysis, KeyframePathKeepsAFadeThroughBlackLongerThanAGop)
   EXPECT_EQ(keys.shots[1].transition_end, full.shots[1].transition_end);
 }
 
+/* Two pictures taking turns every 20 frames, x264 with IDR frames 40 frames
+ * apart and scene-cut I-frames (min-keyint 30): each cut 20 frames after an
+ * IDR frame is an I-frame that starts no GOP (no sync sample: mp4mux fed by
+ * the encoder alone, and by gst-montage's render, which lists IDR frames
+ * alone), each other cut an IDR frame, so every IDR frame shows the same
+ * picture. The keyframe pass, made again with GOP starts alone, saw no
+ * change between keyframes and found no cut (2 shots for 6); a GOP that
+ * holds a keyframe left out is now decoded, and the cuts are full
+ * decoding's. As a montage's clips take turns (the 59 s demo montage lost 9
+ * cuts so). */
+TEST(ClipAnalysis, IFrameLeftOutOfTheKeyframePassIsRefined)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("turns.mp4");
+  const std::string sources =
+      shot_sources({"smpte", "checkers-8", "smpte", "checkers-8", "smpte", "checkers-8"}, 20);
+  ASSERT_TRUE(encode_clip(
+      sources, path, "mp4mux",
+      "key-int-max=40 option-string=scenecut=40:min-keyint=30:bframes=3:b-pyramid=normal"));
+
+  montage::ClipAnalysis full, autod;
+  montage::ClipAnalyseStats full_stats, auto_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, autod, auto_stats));
+  EXPECT_EQ(frames_of(full), (std::vector<long>{20, 40, 60, 80, 100}));
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kKeyframes)
+      << montage::clip_analyse_path_text(auto_stats.path);
+  EXPECT_EQ(auto_stats.keyframes, 3u) << "the IDR frames alone";
+  EXPECT_EQ(autod.cuts, full.cuts) << "keyframe path differs from full decoding";
+}
+
+/* A run of GOPs merged over three keyframes (A at 0, B at 50, C at 100: each
+ * pair differs) holds three cuts: A to C at frame 20, C to B at 40, B to C
+ * at 70. Once the first was decided, the picture (C) looked like the run's
+ * last keyframe's, and the run was given up there: the cuts at 40 and 70
+ * went unseen (1 cut for 3). A run now ends so only in its last GOP. */
+TEST(ClipAnalysis, RunOverSeveralGopsEndsOnlyInItsLastGop)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("merged.mp4");
+  std::string sources;
+  for (const auto &[pattern, frames] : std::vector<std::pair<const char *, int>>{
+           {"smpte", 20}, {"checkers-8", 20}, {"circular", 30}, {"checkers-8", 180}})
+    sources += " videotestsrc num-buffers=" + std::to_string(frames) + " pattern=" + pattern +
+               " ! video/x-raw,width=320,height=240,framerate=25/1 ! c.";
+  ASSERT_TRUE(encode_clip(sources, path, "mp4mux", "key-int-max=50 option-string=scenecut=0"));
+
+  montage::ClipAnalysis full, autod;
+  montage::ClipAnalyseStats full_stats, auto_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, autod, auto_stats));
+  EXPECT_EQ(frames_of(full), (std::vector<long>{20, 40, 70}));
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kKeyframes)
+      << montage::clip_analyse_path_text(auto_stats.path);
+  EXPECT_EQ(auto_stats.keyframes, 5u);
+  EXPECT_EQ(autod.cuts, full.cuts) << "keyframe path differs from full decoding";
+}
+
 /* Raw H.264 (Annex B, no container timestamps), 25-frame GOPs, three
  * 100-frame shots: the parser stamps the keyframes it passes 1 s apart, the
  * decoder, fed keyframes alone, 0.04 s apart. The keyframe path is given up

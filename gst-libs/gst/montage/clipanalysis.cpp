@@ -367,6 +367,14 @@ public:
     std::lock_guard<std::mutex> guard(lock_);
     return gop_starts_;
   }
+  /* Feed::kKeys after keys_again_gop_starts_only(): the stream times (as
+   * fed_key_time()) of the keyframes left out as starting no GOP, in the
+   * order they came. */
+  std::vector<GstClockTime> skipped_key_times()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return skipped_key_times_;
+  }
   /* From a consumer (which runs under lock_), Feed::kKeys: the stream time
    * of the PTS (the DTS where it has none) of the k-th keyframe fed to the
    * decoder, GST_CLOCK_TIME_NONE when it had neither or k are not fed yet. */
@@ -624,6 +632,17 @@ private:
     return true;
   }
 
+  /* Under lock_: the stream time of `buf`'s PTS (its DTS where it has
+   * none) in the segment fed to the decoder, GST_CLOCK_TIME_NONE without
+   * either. */
+  GstClockTime fed_stream_time(GstBuffer *buf) const
+  {
+    GstClockTime t = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
+    if (GST_CLOCK_TIME_IS_VALID(t) && fed_segment_.format == GST_FORMAT_TIME)
+      t = gst_segment_to_stream_time(&fed_segment_, GST_FORMAT_TIME, t);
+    return t;
+  }
+
   /* Before the decoder: Feed. */
   static GstPadProbeReturn on_compressed(GstPad *, GstPadProbeInfo *info, gpointer data)
   {
@@ -637,6 +656,7 @@ private:
           self->key_stamps_.clear();
           self->key_times_.clear();
           self->gop_starts_.clear();
+          self->skipped_key_times_.clear();
           self->gop_starts_only_ = true;
           self->keys_again_ = false;
         }
@@ -650,14 +670,13 @@ private:
       return GST_PAD_PROBE_OK;
     case Feed::kKeys: {
       const bool starts = key && self->starts_gop(buf);
+      if (key && !starts && self->gop_starts_only_)
+        self->skipped_key_times_.push_back(self->fed_stream_time(buf));
       if (!key || (self->gop_starts_only_ && !starts))
         return GST_PAD_PROBE_DROP;
       self->key_stamps_.push_back(GST_BUFFER_DTS_OR_PTS(buf));
       self->gop_starts_.push_back(starts);
-      GstClockTime t = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
-      if (GST_CLOCK_TIME_IS_VALID(t) && self->fed_segment_.format == GST_FORMAT_TIME)
-        t = gst_segment_to_stream_time(&self->fed_segment_, GST_FORMAT_TIME, t);
-      self->key_times_.push_back(t);
+      self->key_times_.push_back(self->fed_stream_time(buf));
       return GST_PAD_PROBE_OK;
     }
     case Feed::kSelected:
@@ -954,6 +973,7 @@ private:
   std::vector<GstClockTime> key_stamps_;
   std::vector<GstClockTime> key_times_; /* fed_key_time() */
   std::vector<bool> gop_starts_;        /* gop_starts() */
+  std::vector<GstClockTime> skipped_key_times_;       /* skipped_key_times() */
   bool gop_starts_only_ = false, keys_again_ = false; /* keys_again_gop_starts_only() */
   GstSegment fed_segment_;              /* the decoder's input segment */
   std::function<bool(size_t)> want_;
@@ -1452,9 +1472,24 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         runs.push_back({first, last, keys[first].ts, end});
       }
     };
-    for (size_t k = 1; k < keys.size(); k++)
-      if (changed(keys[k - 1].hsv, keys[k - 1].histogram, keys[k].hsv, keys[k].histogram))
+    /* A keyframe left out of the pass made again with GOP starts alone
+     * (an I-frame that starts no GOP: where x264 puts one, it saw a scene
+     * change) was not seen: the GOP that holds it is decoded, as if its two
+     * keyframes differed. A montage gst-montage writes has an I-frame on
+     * every cut, an IDR frame (a GOP start) on about every other (x264's
+     * min-keyint): where two clips take turns, the IDR frames show the same
+     * clip, and the gate found no change over 8 s of cuts of the 59 s demo
+     * montage (9 cuts unseen). */
+    const std::vector<GstClockTime> unseen = dec->skipped_key_times();
+    for (size_t k = 1; k < keys.size(); k++) {
+      bool holds_unseen = false;
+      for (GstClockTime t : unseen)
+        holds_unseen =
+            holds_unseen || !GST_CLOCK_TIME_IS_VALID(t) || (t > keys[k - 1].ts && t < keys[k].ts);
+      if (holds_unseen ||
+          changed(keys[k - 1].hsv, keys[k - 1].histogram, keys[k].hsv, keys[k].histogram))
         add_run(k - 1, k);
+    }
     /* After the last keyframe nothing tells us whether the picture changes:
      * the tail GOP is always decoded. */
     if (runs.empty() || runs.back().last != keys.size() - 1)
@@ -1697,9 +1732,17 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
        * close_run()'s finish() decides it; one that the gate cannot see
        * (a cut away and back) is what the coarse pass trusts anyway. The
        * run also goes on until the new shot has one motion measure (at
-       * most features_every frames more), as the keyframes give none. */
+       * most features_every frames more), as the keyframes give none.
+       * Only from the run's last GOP on (no keyframe of the run between the
+       * frame and its last): the keyframes in between were found changed
+       * (or their GOPs overlap), so a picture like the last keyframe's
+       * earlier on says nothing of the frames up to them. A run merged over
+       * 15 keyframes of the demo montage stopped 3.5 s in on a picture like
+       * the last keyframe's, 22 s later, and the 24 cuts between went
+       * unseen. */
       const Run &run = runs[r];
-      if (w.since_boundary >= 0 && w.shot_moved && run.last + 1 < keys.size()) {
+      if (w.since_boundary >= 0 && w.shot_moved && run.last + 1 < keys.size() &&
+          (run.last == 0 || v.stream_time >= keys[run.last - 1].ts)) {
         Sample &now = w.samples.back();
         if (now.histogram.empty())
           now.histogram = shot_histogram(v.hsv);

@@ -16,8 +16,9 @@
  *     keyframe before to a few frames past the keyframe after: the probe
  *     feeds the decoder the runs' GOPs only (and of a run's last GOP only
  *     the delta units decoded before the frames needed), and stops feeding
- *     a run as soon as its boundary is decided and the picture passes the
- *     same gate against the run's last keyframe; each run has its own
+ *     a run as soon as its boundary is decided and the picture, in the
+ *     run's last GOP, passes the same gate against the run's last keyframe
+ *     (earlier on, the keyframes in between differ); each run has its own
  *     ShotDetector. Runs are decoded in parallel by up to
  *     ClipAnalyseOptions::refine_decoders pipelines: pass 1's pipeline
  *     takes runs from the end of the file, one accurate seek to the
@@ -38,7 +39,9 @@
  * parser flags but the demuxer does not (x264's non-IDR I-frames, no MP4
  * sync sample) starts no GOP: a run is decoded from the keyframe before it
  * that does, and where feeding such frames upsets the keyframe pass (the
- * decoded times differ), that pass is made again without them.
+ * decoded times differ), that pass is made again without them, and each GOP
+ * that holds one of them is decoded (as if its keyframes differed: the
+ * encoder saw a scene change there).
  * It cannot see two cuts in one GOP closer than min_shot_length (neither can
  * full decoding), nor a cut away and back inside one GOP whose keyframes look
  * alike (A...B...A), nor a cut between two shots whose keyframes the gate
