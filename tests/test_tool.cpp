@@ -1144,6 +1144,59 @@ TEST(Tool, ClipLinesSayWhichAnalysisPathRan)
   g_unlink(raw.c_str());
 }
 
+/* A montage the tool wrote, used as a clip, is analysed on the keyframe path
+ * with the cuts of full decoding. The demo's 6 s montage has a cut 0.7 s in,
+ * which x264 codes as an I-frame that is no IDR picture (under its
+ * min-keyint of 1 s); mp4mux listed it as a sync sample (h264parse flags
+ * every I-frame as a keyframe), so the keyframe path took it for a GOP start,
+ * avdec_h264 fed the keyframes alone lost the first IDR frame, and the clip
+ * was decoded in full: "full decoding: keyframe timestamps do not match"
+ * (160 frames decoded for 159). Now only IDR frames are sync samples
+ * (encoder.h, sync_samples_at_idr_only()). */
+TEST(Tool, OwnMontageUsedAsAClipTakesTheKeyframePath)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  std::vector<std::string> clips;
+  for (const char *name : {"Megamind.avi", "oa4_launch.webm", "cityCC0.mpg", "vtest.avi"})
+    clips.push_back(montage_test::media_path(name));
+  ASSERT_FALSE(song.empty() || std::count(clips.begin(), clips.end(), "") > 0);
+  const std::string out = tmp_path("montage-as-clip.mp4");
+  std::vector<std::string> args = {"--no-cache", "-m", song, "-o", out, "-d", "6"};
+  args.insert(args.end(), clips.begin(), clips.end());
+  ToolRun made = run_tool(args);
+  ASSERT_EQ(made.status, 0) << made.err;
+
+  const std::string line_end = "; keyframe path)";
+  ToolRun again = run_tool_on_terminal({"--no-cache", "-m", song, "--no-render", "-d", "4", out});
+  ASSERT_EQ(again.status, 0) << again.err;
+  const std::string line = line_with(again.err, "clip " + out + ": ");
+  EXPECT_TRUE(line.size() >= line_end.size() &&
+              line.compare(line.size() - line_end.size(), line_end.size(), line_end) == 0)
+      << line << "\n"
+      << again.err;
+
+  /* The same cuts as full decoding (--full-decode). */
+  const std::string keys_json = tmp_path("montage-as-clip-keys.json");
+  const std::string full_json = tmp_path("montage-as-clip-full.json");
+  ASSERT_EQ(
+      run_tool({"--no-cache", "-m", song, "--no-render", "-d", "4", "--plan-json", keys_json, out})
+          .status,
+      0);
+  ASSERT_EQ(run_tool({"--no-cache", "--full-decode", "-m", song, "--no-render", "-d", "4",
+                      "--plan-json", full_json, out})
+                .status,
+            0);
+  gchar *keys_text = nullptr, *full_text = nullptr;
+  ASSERT_TRUE(g_file_get_contents(keys_json.c_str(), &keys_text, nullptr, nullptr));
+  ASSERT_TRUE(g_file_get_contents(full_json.c_str(), &full_text, nullptr, nullptr));
+  EXPECT_STREQ(keys_text, full_text) << "the keyframe path planned otherwise than full decoding";
+  g_free(keys_text);
+  g_free(full_text);
+  if (!HasFailure())
+    for (const std::string &f : {out, keys_json, full_json})
+      g_unlink(f.c_str());
+}
+
 /* A clip whose container cannot seek (YUV4MPEG2: y4mdec answers the SEEKING
  * query "no"): the keyframe path is given up, the clip decoded in full, and
  * its progress line says why. */

@@ -826,6 +826,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   ok = sel && vconv && enc && parse && vq && mux && sink;
   live.select = sel;
   montage::tag_as_montage(mux); /* a later run tells it from footage (encoder.h) */
+  montage::sync_samples_at_idr_only(mux); /* seeking lands on IDR frames (encoder.h) */
   if (!ok && enc)
     gst_object_unref(enc);
   if (ok) {

@@ -198,6 +198,100 @@ void tag_as_montage(GstElement *muxer)
                           kMontageApplicationName, NULL);
 }
 
+namespace
+{
+
+/* The NAL unit length size (1, 2 or 4 bytes) of H.264 `caps` in stream-format
+ * avc or avc3 (codec_data's lengthSizeMinusOne + 1, ISO/IEC 14496-15
+ * 5.3.3.1; 4 where there is no codec_data yet, as h264parse writes it), 0 for
+ * any other caps. */
+guint nal_length_size(GstCaps *caps)
+{
+  const GstStructure *s = caps ? gst_caps_get_structure(caps, 0) : nullptr;
+  const gchar *format = s ? gst_structure_get_string(s, "stream-format") : nullptr;
+  if (!s || !gst_structure_has_name(s, "video/x-h264") ||
+      (g_strcmp0(format, "avc") != 0 && g_strcmp0(format, "avc3") != 0))
+    return 0;
+  const GValue *v = gst_structure_get_value(s, "codec_data");
+  if (!v || !GST_VALUE_HOLDS_BUFFER(v))
+    return 4;
+  GstMapInfo map;
+  GstBuffer *codec_data = gst_value_get_buffer(v);
+  guint size = 0;
+  if (gst_buffer_map(codec_data, &map, GST_MAP_READ)) {
+    if (map.size > 4 && map.data[0] == 1)
+      size = (map.data[4] & 3) + 1;
+    gst_buffer_unmap(codec_data, &map);
+  }
+  return size == 3 ? 0 : size;
+}
+
+/* Whether the access unit in `buf` (NAL units each after a `length_size`
+ * big-endian length) parses to its end and holds no IDR slice (NAL type 5). */
+bool parses_without_idr(GstBuffer *buf, guint length_size)
+{
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+    return false;
+  bool idr = false;
+  gsize at = 0;
+  while (!idr && at + length_size < map.size) {
+    gsize len = 0;
+    for (guint k = 0; k < length_size; k++)
+      len = len << 8 | map.data[at + k];
+    at += length_size;
+    if (len == 0 || len > map.size - at)
+      break;
+    idr = (map.data[at] & 0x1f) == 5;
+    at += len;
+  }
+  const bool parsed = idr || at == map.size;
+  gst_buffer_unmap(buf, &map);
+  return parsed && !idr;
+}
+
+GstPadProbeReturn flag_non_idr(GstPad *pad, GstPadProbeInfo *info, gpointer)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  const guint length_size = nal_length_size(caps);
+  if (caps)
+    gst_caps_unref(caps);
+  if (length_size == 0 || !parses_without_idr(buf, length_size))
+    return GST_PAD_PROBE_OK;
+  GST_LOG_OBJECT(pad, "access unit at %" GST_TIME_FORMAT " holds no IDR picture: no sync sample",
+                 GST_TIME_ARGS(GST_BUFFER_PTS(buf)));
+  buf = gst_buffer_make_writable(buf);
+  GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  return GST_PAD_PROBE_OK;
+}
+
+void watch_video_pad(GstElement *, GstPad *pad, gpointer)
+{
+  if (GST_PAD_IS_SINK(pad) && g_str_has_prefix(GST_OBJECT_NAME(pad), "video"))
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, flag_non_idr, nullptr, nullptr);
+}
+
+} // namespace
+
+void sync_samples_at_idr_only(GstElement *muxer)
+{
+  if (!muxer)
+    return;
+  init_debug();
+  g_signal_connect(muxer, "pad-added", G_CALLBACK(watch_video_pad), nullptr);
+  gst_element_foreach_sink_pad(
+      muxer,
+      [](GstElement *element, GstPad *pad, gpointer) -> gboolean {
+        watch_video_pad(element, pad, nullptr);
+        return TRUE;
+      },
+      nullptr);
+}
+
 bool tagged_as_montage(const GstTagList *tags)
 {
   const gchar *name = nullptr;

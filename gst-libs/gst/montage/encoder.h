@@ -61,6 +61,36 @@ constexpr const char *kMontageApplicationName = "gst-montage";
  * kept beside it. Does nothing when `muxer` is NULL or no tag setter. */
 void tag_as_montage(GstElement *muxer);
 
+/* Makes `muxer` (mp4mux; any element with "video_%u" request pads that
+ * take H.264 in stream-format avc or avc3) list as sync samples only the
+ * access units that hold an IDR picture: from now on, each buffer entering
+ * one of its video pads (those it has and those added later) with
+ * GST_BUFFER_FLAG_DELTA_UNIT unset, whose NAL units (length-prefixed, the
+ * length size from the caps' codec_data, 4 without one) parse to the end of
+ * the buffer and include none of type 5 (IDR slice), gets the flag set; no
+ * byte of the stream changes. A buffer that does not parse, and any caps
+ * but H.264 avc/avc3, are left as they come.
+ *
+ * Why: h264parse (which encodebin puts after the encoder, and the cut path
+ * and --live do too) flags every access unit made of I slices as a
+ * keyframe, and mp4mux writes each keyframe into the sync sample table
+ * (stss). x264 codes a cut closer than its min-keyint to the last IDR (with
+ * x264enc's defaults, 1 s of frames: most of a montage's cuts) as an
+ * I-frame that is no IDR picture, which frames after it in decoding order
+ * may use frames before it to decode: no point a reader can start decoding
+ * from, which is what a sync sample promises (ISO/IEC 14496-12, 8.6.2;
+ * 14496-15 signals other random access points through sample groups), and
+ * x264enc itself flags only the IDR frames (x264's b_keyframe). The 20 s
+ * demo montage had 22 sync samples, 11 of them no IDR frame (FFmpeg, which
+ * reads the slices, counts 11 keyframes). A reader that trusts the table
+ * decodes from such a frame without the frames it needs: fed the keyframes
+ * alone, qtdemux ! avdec_h264 lost the montage's first IDR frame, and the
+ * keyframe path of analyse_clip_file() (clipanalysis.h), which tells GOP
+ * starts by the container's flags, gave up for full decoding ("keyframe
+ * timestamps do not match") on the montages gst-montage wrote. Does nothing
+ * when `muxer` is NULL. */
+void sync_samples_at_idr_only(GstElement *muxer);
+
 /* True when `tags` (a file's global tags, from GstDiscoverer; may be NULL)
  * hold application-name = kMontageApplicationName: tag_as_montage() made it. */
 bool tagged_as_montage(const GstTagList *tags);

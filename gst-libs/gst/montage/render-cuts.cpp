@@ -950,6 +950,7 @@ public:
     aac_input_ = aac_encoder_keep_end(aenc);
     g_object_set(mux, "movie-timescale", (guint)kAudioRate, NULL);
     tag_as_montage(mux); /* encoder.h: a later run tells it from footage */
+    sync_samples_at_idr_only(mux); /* encoder.h: seeking lands on IDR frames */
     GstCaps *audio_caps = SongReader::caps();
     g_object_set(video_, "caps", video_caps, "format", GST_FORMAT_TIME, "max-buffers",
                  kEncoderQueue, "block", FALSE, NULL);

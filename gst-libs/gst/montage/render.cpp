@@ -1301,6 +1301,7 @@ void on_audio_encoder(GstBin *, GstBin *, GstElement *element, gpointer data)
   } else if (klass && strstr(klass, "Muxer") && g_strcmp0(GST_OBJECT_NAME(f), "mp4mux") == 0) {
     g_object_set(element, "movie-timescale", 48000u, NULL);
     tag_as_montage(element); /* encoder.h: a later run tells it from footage */
+    sync_samples_at_idr_only(element); /* encoder.h: seeking lands on IDR frames */
   }
 }
 
