@@ -60,9 +60,10 @@ constexpr size_t kLookahead = 3;
 /* A clip's next segment starting at most this far after where decoding
  * stands is reached by decoding on instead of seeking. */
 constexpr GstClockTime kContinueWindow = GST_SECOND;
-/* In a clip whose seeks land late, in-points up to this far in are reached
- * by decoding from the start; later ones fail the clip. */
-constexpr GstClockTime kDecodeOnLimit = 30 * GST_SECOND;
+/* An MPEG program stream is sought this far before an in-point, without
+ * ACCURATE, and decoded on from there (docs/render.md, "Seeks that land
+ * late"). */
+constexpr GstClockTime kProgramStreamBack = 10 * GST_SECOND;
 /* A hole in the song's timestamps longer than this is filled with silence;
  * shorter ones are decoders' rounding, and samples follow on. */
 constexpr GstClockTime kSongGapTolerance = 20 * GST_MSECOND;
@@ -206,9 +207,28 @@ public:
    * `stall_us`: how long it may produce nothing before it has stalled. */
   ClipDecoder(const std::string &uri, gint width, gint height, GstClockTime frame,
               GstClockTime grid, GstClockTime first_frame, gint64 stall_us, Interrupt &interrupt)
-      : uri_(uri), frame_(frame), grid_(grid), first_frame_(first_frame), stall_us_(stall_us),
-        interrupt_(interrupt)
+      : uri_(uri), width_(width), height_(height), frame_(frame), grid_(grid),
+        first_frame_(first_frame), stall_us_(stall_us), interrupt_(interrupt)
   {
+    build();
+  }
+  ~ClipDecoder()
+  {
+    drop_held();
+    forget_placing();
+  }
+  ClipDecoder(const ClipDecoder &) = delete;
+  ClipDecoder &operator=(const ClipDecoder &) = delete;
+
+  const std::string &uri() const { return uri_; }
+  guint64 last_used = 0;
+  guint seeks = 0; /* seeks issued (and restarts of a transport stream), for the log */
+
+private:
+  /* Makes the decoding pipeline (pipe_), in NULL. */
+  void build()
+  {
+    const gint width = width_, height = height_;
     GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
                                         G_TYPE_INT, width, "height", G_TYPE_INT, height,
                                         "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
@@ -219,7 +239,7 @@ public:
      * display aspect ratio with black borders (add-borders defaults to TRUE),
      * as GES's positioner does. */
     pipe_ = std::make_unique<DecodePipeline>(
-        uri, "video/x-raw(ANY)",
+        uri_, "video/x-raw(ANY)",
         std::initializer_list<const char *>{"videoconvert", "videoflip", "videoconvertscale"}, caps,
         kDecodedAhead);
     gst_caps_unref(caps);
@@ -238,18 +258,8 @@ public:
       gst_object_unref(pad);
     }
   }
-  ~ClipDecoder()
-  {
-    drop_held();
-    forget_placing();
-  }
-  ClipDecoder(const ClipDecoder &) = delete;
-  ClipDecoder &operator=(const ClipDecoder &) = delete;
 
-  const std::string &uri() const { return uri_; }
-  guint64 last_used = 0;
-  guint seeks = 0; /* seeks issued, for the log */
-
+public:
   /* Asks for the frames from `start` on (clip stream time): decoding on from
    * the current position, or a seek issued now when the pipeline runs, or as
    * soon as it has prerolled. Never blocks. */
@@ -279,7 +289,8 @@ public:
                          : !released_.empty() ? released_.front().second
                                               : placer_.last();
       if (GST_CLOCK_TIME_IS_VALID(pos) && pos <= start + frame_ / 2 &&
-          (start < pos + kContinueWindow || inaccurate_) && !pipe_->at_eos()) {
+          (start < pos + kContinueWindow || inaccurate_ || demux_.load() == Demux::kTransport) &&
+          !pipe_->at_eos()) {
         drop_before(start);
         return true;
       }
@@ -358,13 +369,6 @@ public:
               GST_INFO("seek to %" GST_TIME_FORMAT " in %s landed at %" GST_TIME_FORMAT,
                        GST_TIME_ARGS(start_), uri_.c_str(), GST_TIME_ARGS(t));
               gst_sample_unref(sample);
-              if (inaccurate_ || start_ > kDecodeOnLimit) {
-                g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                            "cannot seek accurately in %s: asked for %" GST_TIME_FORMAT
-                            ", got %" GST_TIME_FORMAT,
-                            uri_.c_str(), GST_TIME_ARGS(start_), GST_TIME_ARGS(t));
-                return -1;
-              }
               inaccurate_ = true;
               if (!seek(error))
                 return -1;
@@ -453,25 +457,44 @@ public:
 
 private:
   enum class State { kIdle, kPrerolling, kRunning };
+  /* The demuxer of the clip's container, where its seeks need care. */
+  enum class Demux { kOther, kTransport, kProgram };
 
   bool seek(GError **error)
   {
     drop_held();
     forget_placing();
     seeks++;
-    /* A clip known to seek inaccurately is decoded on from its start. */
-    verify_ = !inaccurate_;
-    const GstClockTime target = inaccurate_ ? 0 : start_;
     drop_before(start_);
-    if (inaccurate_ && start_ > kDecodeOnLimit) {
-      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-                  "cannot seek accurately in %s to %" GST_TIME_FORMAT, uri_.c_str(),
-                  GST_TIME_ARGS(start_));
-      return false;
+    const Demux demux = demux_.load();
+    if (demux == Demux::kTransport) {
+      /* Never sought (tsdemux maps the frames after a seek to the wrong
+       * stream time): decoded on from the start of a new pipeline, where
+       * stream time = PTS. */
+      verify_ = false;
+      if (!fresh_)
+        return restart(error);
+      fresh_ = false;
+      if (gst_element_set_state(pipe_->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+        return fail(error);
+      return true;
     }
-    if (!gst_element_seek(pipe_->pipeline, 1.0, GST_FORMAT_TIME,
-                          (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
-                          GST_SEEK_TYPE_SET, (gint64)target, GST_SEEK_TYPE_NONE, -1)) {
+    fresh_ = false;
+    /* A clip known to seek inaccurately is decoded on from its start; an
+     * MPEG program stream is sought kProgramStreamBack before the in-point
+     * without ACCURATE (mpegpsdemux lands on the packet at the target, not
+     * the keyframe before it) and decoded on to it. */
+    verify_ = !inaccurate_;
+    const bool program = demux == Demux::kProgram;
+    const GstClockTime target =
+        inaccurate_ ? 0
+        : program   ? (start_ > kProgramStreamBack ? start_ - kProgramStreamBack : 0)
+                    : start_;
+    const GstSeekFlags flags = program
+                                   ? GST_SEEK_FLAG_FLUSH
+                                   : (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE);
+    if (!gst_element_seek(pipe_->pipeline, 1.0, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_SET,
+                          (gint64)target, GST_SEEK_TYPE_NONE, -1)) {
       if (!pop_error(pipe_->bus, 0, error))
         g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                     "cannot seek to %" GST_TIME_FORMAT " in %s", GST_TIME_ARGS(start_),
@@ -479,6 +502,32 @@ private:
       return false;
     }
     if (gst_element_set_state(pipe_->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+      return fail(error);
+    return true;
+  }
+
+  /* Throws the pipeline away and prerolls a new one, which starts decoding
+   * from the clip's first frame without a seek (poll() then runs it). */
+  bool restart(GError **error)
+  {
+    GST_DEBUG("%s: decoding again from the start for %" GST_TIME_FORMAT, uri_.c_str(),
+              GST_TIME_ARGS(start_));
+    pipe_.reset(); /* in NULL: no streaming thread reads the maps below */
+    {
+      std::lock_guard<std::mutex> hold(input_lock_);
+      inputs_.clear();
+      shown_ = nullptr;
+    }
+    gst_segment_init(&probe_segment_, GST_FORMAT_UNDEFINED);
+    build();
+    fresh_ = true;
+    state_ = State::kPrerolling;
+    if (!pipe_->usable()) {
+      g_set_error(error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                  "cannot create the elements to decode %s", uri_.c_str());
+      return false;
+    }
+    if (gst_element_set_state(pipe_->pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE)
       return fail(error);
     return true;
   }
@@ -509,6 +558,12 @@ private:
   static void on_element(GstBin *, GstBin *, GstElement *element, gpointer user_data)
   {
     auto *self = static_cast<ClipDecoder *>(user_data);
+    if (GstElementFactory *factory = gst_element_get_factory(element)) {
+      if (g_strcmp0(GST_OBJECT_NAME(factory), "tsdemux") == 0)
+        self->demux_.store(Demux::kTransport);
+      else if (g_strcmp0(GST_OBJECT_NAME(factory), "mpegpsdemux") == 0)
+        self->demux_.store(Demux::kProgram);
+    }
     if (!GST_IS_VIDEO_DECODER(element))
       return;
     std::lock_guard<std::mutex> hold(self->input_lock_);
@@ -644,6 +699,7 @@ private:
   }
 
   std::string uri_;
+  gint width_, height_;
   GstClockTime frame_;
   GstClockTime grid_;
   GstClockTime first_frame_;
@@ -659,6 +715,8 @@ private:
   std::atomic<GstClockTime> drop_before_{0}; /* stream time; 0: keep all */
   bool verify_ = false;                      /* check the next frame against the seek target */
   bool inaccurate_ = false;                  /* seeks land late: decode on from the start */
+  std::atomic<Demux> demux_{Demux::kOther};  /* set from the streaming thread */
+  bool fresh_ = true;                        /* the pipeline has not been sought nor run yet */
   std::unique_ptr<DecodePipeline> pipe_;
   State state_ = State::kIdle;
   GstClockTime start_ = 0;

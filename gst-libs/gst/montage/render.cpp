@@ -1025,7 +1025,23 @@ std::string source_uri_of(GstObject *obj)
  * with, where the decoder clips the frames after it. */
 constexpr GstClockTime kProgramStreamBack = 10 * GST_SECOND;
 
+/* MPEG transport streams (tsdemux: .ts, .m2ts, .mts; GStreamer 1.22) give
+ * their frames the right PTS, but after a seek the segment tsdemux answers
+ * with maps them to the wrong stream time: a seek to 0 in a TS whose first
+ * frame has PTS 0.767 s answers start 0.767 s, time 0 (every frame 0.767 s
+ * early), and an ACCURATE seek to 14.433 s answers start 15.767 s, time
+ * 14.433 s (the decoder dropped 1.333 s of frames and stamped frame 450 as
+ * 14.433 s, where frame 410 belongs); a plain seek to T lands where the
+ * decoder has no reference picture. Without a seek, time = start, so stream
+ * time = PTS. Seeks reaching a tsdemux are therefore moved to the start, and
+ * the segment it answers with is put back to start at the in-point with
+ * time = start: the decoder decodes from the file's first frame and clips
+ * the frames before the in-point by their PTS. The seek's stop is taken off
+ * (tsdemux would map it as wrongly) and put on that segment, where the
+ * decoder ends the stream at it. */
+
 struct ProgramStreamSeek {
+  bool transport = false; /* tsdemux: every seek moved to the start */
   std::mutex mutex;
   guint32 seqnum = GST_SEQNUM_INVALID;     /* of the seek moved last */
   GstClockTime start = 0;                  /* what it asked for */
@@ -1052,23 +1068,27 @@ GstPadProbeReturn program_stream_probe(GstPad *pad, GstPadProbeInfo *info, gpoin
                           stop > stated;
     /* A seek to the start has nothing to move back; its stop may still be
      * past the stated length (a clip whose footage starts at 0). */
-    if (start == 0 && !past_end)
+    if (start == 0 && !past_end && !state.transport)
       return GST_PAD_PROBE_OK;
+    const bool take_stop =
+        past_end || (state.transport && stop_type == GST_SEEK_TYPE_SET && stop >= 0);
     {
       std::lock_guard<std::mutex> lock(state.mutex);
       if (state.seqnum == seqnum) /* the same seek on another pad: moved already */
         return GST_PAD_PROBE_OK;
       state.seqnum = seqnum;
       state.start = start;
-      state.stop = past_end ? (GstClockTime)stop : GST_CLOCK_TIME_NONE;
+      state.stop = take_stop ? (GstClockTime)stop : GST_CLOCK_TIME_NONE;
     }
-    const gint64 earlier = start > (gint64)kProgramStreamBack ? start - kProgramStreamBack : 0;
-    GST_DEBUG("MPEG program stream: seek to %" GST_TIME_FORMAT " moved to %" GST_TIME_FORMAT "%s",
-              GST_TIME_ARGS(start), GST_TIME_ARGS(earlier),
-              past_end ? ", its stop past the stated length taken off" : "");
+    const gint64 earlier = state.transport                      ? 0
+                           : start > (gint64)kProgramStreamBack ? start - kProgramStreamBack
+                                                                : 0;
+    GST_DEBUG("MPEG %s stream: seek to %" GST_TIME_FORMAT " moved to %" GST_TIME_FORMAT "%s",
+              state.transport ? "transport" : "program", GST_TIME_ARGS(start),
+              GST_TIME_ARGS(earlier), take_stop ? ", its stop taken off" : "");
     GstEvent *moved =
         gst_event_new_seek(rate, format, flags, GST_SEEK_TYPE_SET, earlier,
-                           past_end ? GST_SEEK_TYPE_NONE : stop_type, past_end ? -1 : stop);
+                           take_stop ? GST_SEEK_TYPE_NONE : stop_type, take_stop ? -1 : stop);
     gst_event_set_seqnum(moved, seqnum);
     gst_event_unref(event);
     GST_PAD_PROBE_INFO_DATA(info) = moved;
@@ -1087,7 +1107,7 @@ GstPadProbeReturn program_stream_probe(GstPad *pad, GstPadProbeInfo *info, gpoin
   const GstSegment *seg = nullptr;
   gst_event_parse_segment(event, &seg);
   if (seg->format != GST_FORMAT_TIME || seg->rate <= 0 ||
-      (seg->start >= want && !GST_CLOCK_TIME_IS_VALID(want_stop)))
+      (seg->start >= want && !GST_CLOCK_TIME_IS_VALID(want_stop) && !state.transport))
     return GST_PAD_PROBE_OK;
   GstSegment back;
   gst_segment_copy_into(seg, &back);
@@ -1095,6 +1115,8 @@ GstPadProbeReturn program_stream_probe(GstPad *pad, GstPadProbeInfo *info, gpoin
     back.time += want - seg->start;
     back.start = back.position = want;
   }
+  if (state.transport) /* stream time = PTS, as without a seek */
+    back.time = back.start;
   if (GST_CLOCK_TIME_IS_VALID(want_stop))
     back.stop = want_stop;
   GstEvent *put_back = gst_event_new_segment(&back);
@@ -1230,7 +1252,8 @@ GstPadProbeReturn clipped_frame_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
   return GST_PAD_PROBE_OK;
 }
 
-/* "deep-element-added" of the render pipeline: watches each mpegpsdemux,
+/* "deep-element-added" of the render pipeline: watches each mpegpsdemux and
+ * tsdemux,
  * and the input and output of each video decoder (clipped_frame_probe()),
  * with the analysed frame duration of its clip from `grids` (by URI: that
  * of the uridecodebin it sits in). */
@@ -1267,12 +1290,15 @@ void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer grid
     return;
   }
   GstElementFactory *factory = gst_element_get_factory(element);
-  if (!factory || g_strcmp0(GST_OBJECT_NAME(factory), "mpegpsdemux") != 0)
+  const bool transport = factory && g_strcmp0(GST_OBJECT_NAME(factory), "tsdemux") == 0;
+  if (!factory || (g_strcmp0(GST_OBJECT_NAME(factory), "mpegpsdemux") != 0 && !transport))
     return;
-  g_object_set_data_full(
-      G_OBJECT(element), "montage-program-stream-seek",
-      new std::shared_ptr<ProgramStreamSeek>(std::make_shared<ProgramStreamSeek>()),
-      [](gpointer p) { delete static_cast<std::shared_ptr<ProgramStreamSeek> *>(p); });
+  auto seeks = std::make_shared<ProgramStreamSeek>();
+  seeks->transport = transport;
+  g_object_set_data_full(G_OBJECT(element), "montage-program-stream-seek",
+                         new std::shared_ptr<ProgramStreamSeek>(std::move(seeks)), [](gpointer p) {
+                           delete static_cast<std::shared_ptr<ProgramStreamSeek> *>(p);
+                         });
   g_signal_connect(element, "pad-added", G_CALLBACK(on_program_stream_pad), nullptr);
 }
 
