@@ -3267,3 +3267,148 @@ TEST(Tool, LiveMixDiscoversEachClipOnce)
   for (const std::string &f : {out, style, a, b, song})
     g_unlink(f.c_str());
 }
+
+/* A tmp directory, its path. */
+static std::string tmp_dir(const char *pattern)
+{
+  gchar *d = g_dir_make_tmp(pattern, nullptr);
+  EXPECT_NE(d, nullptr);
+  const std::string out = d ? d : "";
+  g_free(d);
+  return out;
+}
+
+/* Copies `from` to `to` (a new file with its own modification time). */
+static bool copy_to(const std::string &from, const std::string &to)
+{
+  gchar *contents = nullptr;
+  gsize length = 0;
+  if (!g_file_get_contents(from.c_str(), &contents, &length, nullptr))
+    return false;
+  const bool ok = g_file_set_contents(to.c_str(), contents, (gssize)length, nullptr);
+  g_free(contents);
+  return ok;
+}
+
+/* A byte-identical copy of a clip ("a (1).webm" beside a.webm, as a file
+ * manager names it), found in a folder or named, is taken once, with one line
+ * naming the file it copies: it was a second clip, and 17 of 33 segments
+ * showed footage already shown with no reuse noted (trial h91). */
+TEST(Tool, CopyOfAClipIsTakenOnce)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  const std::string b = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string dir = tmp_dir("montage-tool-dup-XXXXXX");
+  const std::string orig = dir + "/a.webm", copy = dir + "/a (1).webm", other = dir + "/b.avi";
+  ASSERT_TRUE(copy_to(a, orig) && copy_to(a, copy) && copy_to(b, other));
+  const std::string json = tmp_path("dup.json");
+  /* In a folder, "a (1).webm" sorts first and is the one kept. */
+  for (const std::vector<std::string> &inputs :
+       {std::vector<std::string>{dir, copy}, std::vector<std::string>{orig, other, copy}}) {
+    const bool scan = inputs[0] == dir;
+    const std::string kept = scan ? copy : orig, left = scan ? orig : copy;
+    std::vector<std::string> args = {"-m", song, "--no-render", "--plan-json", json, "-d", "10"};
+    args.insert(args.end(), inputs.begin(), inputs.end());
+    ToolRun r = run_tool(args);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("gst-montage: ignoring " + left + ": a copy of " + kept +
+                         " (the same bytes), taken before\n"),
+              std::string::npos)
+        << r.err;
+    PlanFile plan = read_plan(json);
+    ASSERT_FALSE(plan.segments.empty());
+    for (const PlanFile::Seg &s : plan.segments)
+      EXPECT_TRUE(s.source == kept || s.source == other) << s.source;
+  }
+  /* Same size, other bytes: two clips. */
+  gchar *contents = nullptr;
+  gsize length = 0;
+  ASSERT_TRUE(g_file_get_contents(a.c_str(), &contents, &length, nullptr));
+  contents[length - 1] ^= 1;
+  ASSERT_TRUE(g_file_set_contents(copy.c_str(), contents, (gssize)length, nullptr));
+  g_free(contents);
+  ToolRun r = run_tool({"-m", song, "--no-render", "--plan-json", json, "-d", "6", dir});
+  EXPECT_EQ(r.err.find("a copy of"), std::string::npos) << r.err;
+  for (const std::string &f : {orig, copy, other, json})
+    g_unlink(f.c_str());
+  g_rmdir(dir.c_str());
+}
+
+/* A folder scan leaves out a camera's proxies and thumbnails beside their
+ * originals (GoPro GL010001.LRV and GX010001.THM beside GX010001.MP4), one
+ * line for the folder: the .LRV was a clip of its own, 12 of 38 segments
+ * repeating the MP4's footage at low resolution (trial h91). A proxy without
+ * its original, or one named itself, is a clip. */
+TEST(Tool, CameraProxiesBesideTheirOriginalsAreLeftOut)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  const std::string b = montage_test::media_path("vtest.avi");
+  ASSERT_FALSE(song.empty() || a.empty() || b.empty());
+  const std::string dir = tmp_dir("montage-tool-gopro-XXXXXX");
+  /* Decoding goes by content: the names are what a GoPro writes. */
+  const std::string mp4 = dir + "/GX010001.MP4", lrv = dir + "/GL010001.LRV",
+                    thm = dir + "/GX010001.THM", lone = dir + "/GL020002.LRV";
+  ASSERT_TRUE(copy_to(a, mp4) && copy_to(b, lrv) && copy_to(b, lone));
+  ASSERT_TRUE(g_file_set_contents(thm.c_str(), "\xff\xd8 thumbnail", -1, nullptr));
+  const std::string json = tmp_path("gopro.json");
+  ToolRun r = run_tool({"-m", song, "--no-render", "--plan-json", json, "-d", "10", dir});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: " + dir +
+                       ": skipped 2 camera proxy/thumbnail files beside their full-resolution "
+                       "original: GL010001.LRV, GX010001.THM (name one as a clip to use it)\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("not media"), std::string::npos) << r.err;
+  PlanFile plan = read_plan(json);
+  ASSERT_FALSE(plan.segments.empty());
+  for (const PlanFile::Seg &s : plan.segments)
+    EXPECT_EQ(s.source.find("GL010001"), std::string::npos) << s.source;
+  /* Named itself, the proxy is a clip. */
+  ToolRun named = run_tool({"-m", song, "--no-render", "--plan-json", json, "-d", "10", mp4, lrv});
+  ASSERT_EQ(named.status, 0) << named.err;
+  EXPECT_EQ(named.err.find("camera proxy"), std::string::npos) << named.err;
+  bool lrv_used = false;
+  for (const PlanFile::Seg &s : read_plan(json).segments)
+    lrv_used = lrv_used || s.source.find("GL010001") != std::string::npos;
+  EXPECT_TRUE(lrv_used);
+  for (const std::string &f : {mp4, lrv, thm, lone, json})
+    g_unlink(f.c_str());
+  g_rmdir(dir.c_str());
+}
+
+/* -o naming an existing file that is not a montage the tool made is refused
+ * before any work (exit 2, the file untouched) unless --overwrite (-y) is
+ * given: it was overwritten without a word, whatever it was. A montage the
+ * tool made is replaced, so that a command run again makes a new one. */
+TEST(Tool, OutputThatIsNoMontageIsNotOverwrittenWithoutOverwrite)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const std::string out = tmp_path("precious.mp4");
+  ASSERT_TRUE(copy_to(a, out)); /* footage named .mp4 */
+  ToolRun refused = run_tool({"-q", "--preview", "-m", song, "-o", out, "-d", "2", a});
+  EXPECT_EQ(refused.status, 2) << refused.err;
+  EXPECT_NE(refused.err.find("gst-montage: -o " + out +
+                             " exists and is not a montage made by gst-montage: give "
+                             "--overwrite (-y) to replace it, or another file name\n"),
+            std::string::npos)
+      << refused.err;
+  gchar *contents = nullptr;
+  gsize length = 0, original = 0;
+  gchar *orig = nullptr;
+  ASSERT_TRUE(g_file_get_contents(out.c_str(), &contents, &length, nullptr));
+  ASSERT_TRUE(g_file_get_contents(a.c_str(), &orig, &original, nullptr));
+  EXPECT_TRUE(length == original && memcmp(contents, orig, length) == 0) << "-o was changed";
+  g_free(contents);
+  g_free(orig);
+
+  ToolRun forced = run_tool({"-q", "--preview", "-y", "-m", song, "-o", out, "-d", "2", a});
+  ASSERT_EQ(forced.status, 0) << forced.err;
+  ToolRun again = run_tool({"-q", "--preview", "-m", song, "-o", out, "-d", "2", a});
+  EXPECT_EQ(again.status, 0) << again.err;
+  g_unlink(out.c_str());
+}

@@ -64,6 +64,7 @@ namespace {
 
 gchar *opt_music = nullptr;
 gchar *opt_output = nullptr;
+gboolean opt_overwrite = FALSE;
 gchar *opt_duration = nullptr;
 gboolean opt_preview = FALSE;
 gint64 opt_seed = 1;
@@ -125,6 +126,9 @@ const GOptionEntry kEntries[] = {
      "The song (any audio file GStreamer decodes)", "SONG"},
     {"output", 'o', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, (gpointer)take_output,
      "The montage to write, an MP4 named .mp4, .m4v or .mov", "OUT.mp4"},
+    {"overwrite", 'y', 0, G_OPTION_ARG_NONE, &opt_overwrite,
+     "Overwrite an -o file that is not a montage this tool made (one it made is always replaced)",
+     nullptr},
     {"duration", 'd', 0, G_OPTION_ARG_STRING, &opt_duration,
      "Length in seconds, at least 1; the edit ends on a downbeat (else a beat) near it (default: "
      "the whole song)",
@@ -252,6 +256,43 @@ std::string file_identity(const char *path)
   return id;
 }
 
+/* The size of the regular file `path` in bytes, or -1 when it is no regular
+ * file or cannot be read. */
+gint64 regular_file_size(const std::string &path)
+{
+  GStatBuf st;
+  if (g_stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return -1;
+  return (gint64)st.st_size;
+}
+
+/* Whether the files `a` and `b` (of the same size) hold the same bytes:
+ * compared in blocks of 64 KiB up to the first that differs, so two files
+ * that are not copies of each other cost a block each; a copy costs a read
+ * of both. False when either cannot be read. The analysis cache's key
+ * (montage::cache_key()) hashes the file's ends and its modification time,
+ * so a copy ("a (1).webm" beside a.webm) has a key of its own: it cannot
+ * tell copies apart, this does, exactly. */
+bool same_content(const std::string &a, const std::string &b)
+{
+  FILE *fa = g_fopen(a.c_str(), "rb");
+  FILE *fb = fa ? g_fopen(b.c_str(), "rb") : nullptr;
+  bool same = fa && fb;
+  std::vector<char> ba(64 * 1024), bb(64 * 1024);
+  while (same) {
+    const size_t na = fread(ba.data(), 1, ba.size(), fa);
+    const size_t nb = fread(bb.data(), 1, bb.size(), fb);
+    same = na == nb && memcmp(ba.data(), bb.data(), na) == 0 && !ferror(fa) && !ferror(fb);
+    if (na < ba.size())
+      break;
+  }
+  if (fa)
+    fclose(fa);
+  if (fb)
+    fclose(fb);
+  return same;
+}
+
 /* Files named on the command line, directories expanded (sorted, hidden
  * files skipped, not recursive: a folder's subfolders are not searched, and
  * one warning per folder says how many were left and how to take them,
@@ -261,25 +302,53 @@ std::string file_identity(const char *path)
  * once and a card's subfolders hold more than clips. A file named twice
  * (a directory and a file in it, or two paths to one file) is taken once,
  * with a warning: as two clips its shots would be chosen as if they were
- * different footage.
+ * different footage. So is a copy of a file taken before (same size, same
+ * bytes: same_content(); audio or video, montage_tool::audio_or_video();
+ * "a (1).webm" beside a.webm, found in a folder or named), which gave a montage showing the same
+ * footage twice with no reuse noted; the line names the file it copies. A folder's camera proxies
+ * and thumbnails beside their originals (montage_tool::camera_proxy_of(),
+ * a GoPro's GL010001.LRV beside GX010001.MP4) are left out with one line
+ * per folder; named themselves, they are clips.
  * `from_dirs`, when given, gets the paths that came from a directory. */
 std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *from_dirs = nullptr)
 {
   std::vector<std::string> out;
-  std::vector<std::pair<std::string, std::string>> seen; /* identity, first path */
-  /* True when `path` is taken (not the same file as one named before). */
+  struct Seen {
+    std::string id;   /* file_identity() */
+    std::string path; /* as first named */
+    gint64 size;      /* regular_file_size() */
+  };
+  std::vector<Seen> seen;
+  /* True when `path` is taken (not the same file as one named before, nor a
+   * copy of one). */
   auto add = [&](const std::string &path) {
     const std::string id = file_identity(path.c_str());
-    auto same =
-        std::find_if(seen.begin(), seen.end(), [&](const std::pair<std::string, std::string> &e) {
-          return !id.empty() ? e.first == id : e.second == path;
-        });
+    auto same = std::find_if(seen.begin(), seen.end(), [&](const Seen &e) {
+      return !id.empty() ? e.id == id : e.path == path;
+    });
     if (same != seen.end()) {
       warn("ignoring %s: the same file as %s, named before", shown(path).c_str(),
-           shown(same->second).c_str());
+           shown(same->path).c_str());
       return false;
     }
-    seen.emplace_back(id, path);
+    const gint64 size = regular_file_size(path);
+    /* Empty files are said to be empty, and files that are no audio or
+     * video not media (montage_tool::audio_or_video(), asked only of a file
+     * with the size of one taken before), not copies of each other. */
+    int media = -1; /* unknown */
+    auto copy = size <= 0 ? seen.end() : std::find_if(seen.begin(), seen.end(), [&](const Seen &e) {
+      if (e.size != size)
+        return false;
+      if (media < 0)
+        media = montage_tool::audio_or_video(path.c_str()) ? 1 : 0;
+      return media == 1 && same_content(e.path, path);
+    });
+    if (copy != seen.end()) {
+      warn("ignoring %s: a copy of %s (the same bytes), taken before", shown(path).c_str(),
+           shown(copy->path).c_str());
+      return false;
+    }
+    seen.push_back({id, path, size});
     out.push_back(path);
     return true;
   };
@@ -310,6 +379,25 @@ std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *fr
     if (names.empty() && subdirs.empty())
       warn("%s is empty: no clip taken from it", shown(*p).c_str());
     std::sort(names.begin(), names.end());
+    std::vector<std::string> base_names, proxies;
+    for (const std::string &name : names) {
+      gchar *base = g_path_get_basename(name.c_str());
+      base_names.emplace_back(base);
+      g_free(base);
+    }
+    names.erase(std::remove_if(names.begin(), names.end(),
+                               [&](const std::string &name) {
+                                 gchar *base = g_path_get_basename(name.c_str());
+                                 const bool proxy =
+                                     !montage_tool::camera_proxy_of(base, base_names).empty();
+                                 if (proxy)
+                                   proxies.push_back(montage_tool::shown(base));
+                                 g_free(base);
+                                 return proxy;
+                               }),
+                names.end());
+    if (!proxies.empty())
+      warn("%s", montage_tool::camera_proxies_skipped(*p, proxies).c_str());
     if (!subdirs.empty()) {
       std::sort(subdirs.begin(), subdirs.end());
       warn("%s", montage_tool::subfolders_not_searched(*p, subdirs).c_str());
@@ -422,6 +510,27 @@ bool outputs_usable(const std::vector<Output> &outs)
                 shown(outs[j].path).c_str());
         return false;
       }
+  return true;
+}
+
+/* Whether -o names an existing file the tool did not make (no
+ * made_by_gst_montage(): footage, another program's video, a file misnamed
+ * .mp4) and --overwrite is not given: it is refused before any work, as
+ * ffmpeg asks or needs -y (gst-launch-1.0's filesink overwrites, but a
+ * montage is minutes of work to redo and an overwritten clip is lost). A
+ * montage the tool made is replaced without a word, so that the same
+ * command run again (scripts/demo.sh) makes a new one. The other outputs
+ * (--plan-json, --export, --storyboard) are the tool's own text and
+ * pictures and are replaced. Prints why. */
+bool overwrites_other_file()
+{
+  if (!opt_output || opt_no_render || opt_overwrite ||
+      !g_file_test(opt_output, G_FILE_TEST_EXISTS) || montage_tool::made_by_gst_montage(opt_output))
+    return false;
+  fprintf(stderr,
+          "gst-montage: -o %s exists and is not a montage made by gst-montage: give --overwrite "
+          "(-y) to replace it, or another file name\n",
+          shown(opt_output).c_str());
   return true;
 }
 
@@ -1070,7 +1179,7 @@ int cmd_make(int argc, char **argv)
     return 2;
   std::set<std::string> from_dirs;
   const std::vector<std::string> clip_paths = expand_inputs(opt_inputs, &from_dirs);
-  if (overwrites_inputs(clip_paths))
+  if (overwrites_inputs(clip_paths) || overwrites_other_file())
     return 2;
   if (clip_paths.empty()) {
     /* Said before the song is analysed (folders that hold no file: each

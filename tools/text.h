@@ -101,6 +101,39 @@ inline std::string still_image(const std::string &path)
   return still_image(path.c_str());
 }
 
+/* Whether GStreamer's type finders take the first 64 KiB of the regular
+ * file `path` for audio or video: caps video/... (MP4 and MOV are
+ * video/quicktime, WebM video/webm, AVI video/x-msvideo, MPEG-TS
+ * video/mpegts), audio/..., application/ogg or application/mxf. False for
+ * anything else: text, XML, a JPEG thumbnail, what no type finder knows. A
+ * copy of a clip is skipped (expand_inputs()) only where this is true, so
+ * that a camera card's identical sidecars are still summed up as not media
+ * (montage_tool::not_media_in_dirs()) rather than warned one by one. */
+inline bool audio_or_video(const char *path)
+{
+  GStatBuf st;
+  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return false; /* opening a FIFO to read would wait for a writer */
+  FILE *f = g_fopen(path, "rb");
+  if (!f)
+    return false;
+  std::vector<guint8> head(64 * 1024);
+  head.resize(fread(head.data(), 1, head.size(), f));
+  fclose(f);
+  if (head.empty())
+    return false;
+  GstCaps *caps = gst_type_find_helper_for_data(nullptr, head.data(), head.size(), nullptr);
+  bool media = false;
+  if (caps && !gst_caps_is_empty(caps)) {
+    const char *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+    media = g_str_has_prefix(name, "video/") || g_str_has_prefix(name, "audio/") ||
+            !strcmp(name, "application/ogg") || !strcmp(name, "application/mxf");
+  }
+  if (caps)
+    gst_caps_unref(caps);
+  return media;
+}
+
 namespace detail
 {
 
@@ -271,6 +304,76 @@ inline std::string subfolders_not_searched(const std::string &dir,
          "): clips are taken only from the files directly in a folder named; name " +
          (one ? "the subfolder" : "a subfolder") + " too, such as " + example +
          ", to use its clips";
+}
+
+/* The name of the full-resolution original that the file named `name` (a
+ * base name) is a camera's proxy or thumbnail of, when a file of that name
+ * is among `names` (base names in the same folder, any case), or "": such
+ * files repeat the original's footage at low resolution (a GoPro's .LRV was
+ * cut into the montage as a clip of its own, 12 of 38 segments showing the
+ * MP4's footage again). The rule, by extension (any case):
+ * - .LRV (GoPro's low-resolution video): the original is the same name
+ *   with .MP4 (GOPR0001.LRV, GP010001.LRV from the HERO5 on), or, for the
+ *   HERO6's names and later, GL for GX or GH (GL010001.LRV of GX010001.MP4
+ *   or GH010001.MP4);
+ * - .THM (a thumbnail, a small JPEG: GoPro, Canon): the same name with
+ *   .MP4, .MOV or .AVI;
+ * - .LRF (DJI's low-resolution video): the same name with .MP4 or .MOV.
+ * A proxy without its original is kept (it is then the only copy of that
+ * footage). Sony's XAVC proxies are in PRIVATE/M4ROOT/SUB/, a subfolder,
+ * which a folder scan does not search; Insta360's LRV_*.lrv name other
+ * footage (360-degree .insv), which the tool does not take, so neither is
+ * handled here. Named on the command line, a proxy is a clip all the same. */
+inline std::string camera_proxy_of(const std::string &name, const std::vector<std::string> &names)
+{
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0)
+    return "";
+  const std::string stem = name.substr(0, dot);
+  gchar *upper = g_ascii_strup(name.c_str() + dot + 1, -1);
+  const std::string ext = upper;
+  g_free(upper);
+  std::vector<std::string> candidates;
+  auto with = [&](const std::string &s, std::initializer_list<const char *> exts) {
+    for (const char *e : exts)
+      candidates.push_back(s + "." + e);
+  };
+  if (ext == "LRV") {
+    with(stem, {"MP4"});
+    if (stem.size() > 2 && g_ascii_toupper(stem[0]) == 'G' && g_ascii_toupper(stem[1]) == 'L') {
+      with(stem.substr(0, 1) + "X" + stem.substr(2), {"MP4"});
+      with(stem.substr(0, 1) + "H" + stem.substr(2), {"MP4"});
+    }
+  } else if (ext == "THM") {
+    with(stem, {"MP4", "MOV", "AVI"});
+  } else if (ext == "LRF") {
+    with(stem, {"MP4", "MOV"});
+  }
+  for (const std::string &c : candidates)
+    for (const std::string &n : names)
+      if (g_ascii_strcasecmp(c.c_str(), n.c_str()) == 0)
+        return n;
+  return "";
+}
+
+/* The one line said of the camera proxies and thumbnails left out of the
+ * clip folder `dir` (camera_proxy_of()), `names` their base names as
+ * shown() (not empty): "DIR: skipped N camera proxy/thumbnail file(s)
+ * beside their full-resolution originals: NAMES (name one as a clip to use
+ * it)", NAMES the first 5 and ", ..." when there are more. */
+inline std::string camera_proxies_skipped(const std::string &dir,
+                                          const std::vector<std::string> &names)
+{
+  constexpr size_t kNamesShown = 5;
+  std::string list;
+  for (size_t i = 0; i < names.size() && i < kNamesShown; i++)
+    list += (i ? ", " : "") + names[i];
+  if (names.size() > kNamesShown)
+    list += ", ...";
+  const bool one = names.size() == 1;
+  return shown(dir) + ": skipped " + std::to_string(names.size()) + " camera proxy/thumbnail " +
+         (one ? "file" : "files") + " beside " + (one ? "its" : "their") +
+         " full-resolution original: " + list + " (name one as a clip to use it)";
 }
 
 /* The base name of `path` as shown(). */
