@@ -2812,9 +2812,11 @@ TEST(Tool, LiveSkipsAnMp4WithoutItsMoovBoxWithTheReason)
   g_free(data);
   ASSERT_LT(bytes.find("mdat"), bytes.find("moov")) << "mp4mux wrote the moov box first";
   std::vector<std::string> cut;
+  /* Each cut at its own length: copies of one file would be taken once. */
   for (int i = 0; i < 8; i++) {
     cut.push_back(tmp_path(("live-no-moov-" + std::to_string(i) + ".mp4").c_str()));
-    ASSERT_TRUE(g_file_set_contents(cut.back().c_str(), bytes.data(), (gssize)(size / 2), nullptr));
+    ASSERT_TRUE(
+        g_file_set_contents(cut.back().c_str(), bytes.data(), (gssize)(size / 2 + i), nullptr));
   }
   const std::string out = tmp_path("live-no-moov.mp4");
   std::vector<std::string> args = {"--live", "--preview", "--size", "320x240", "-d",
