@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cairo.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -3413,4 +3415,58 @@ TEST(Tool, OutputThatIsNoMontageIsNotOverwrittenWithoutOverwrite)
   ToolRun again = run_tool({"-q", "--preview", "-m", song, "-o", out, "-d", "2", a});
   EXPECT_EQ(again.status, 0) << again.err;
   g_unlink(out.c_str());
+}
+
+/* The storyboard's first label, as drawn by storyboard.cpp (sans-serif 10,
+ * black on white, at x 22, baseline 121: the first segment's cut at the
+ * 20-pixel margin, its thumbnail 90 high) compared with the digit `digit`
+ * drawn the same way: the pixels of that digit's advance must match. */
+static bool first_label_starts_with(const std::string &png, const char *digit)
+{
+  cairo_surface_t *board = cairo_image_surface_create_from_png(png.c_str());
+  if (cairo_surface_status(board) != CAIRO_STATUS_SUCCESS)
+    return false;
+  const int w = cairo_image_surface_get_width(board), h = cairo_image_surface_get_height(board);
+  cairo_surface_t *ref = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+  cairo_t *cr = cairo_create(ref);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 10);
+  cairo_text_extents_t ext;
+  cairo_text_extents(cr, digit, &ext);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_move_to(cr, 22, 121);
+  cairo_show_text(cr, digit);
+  cairo_destroy(cr);
+  cairo_surface_flush(ref);
+  cairo_surface_flush(board);
+  const int x_end = 22 + (int)std::ceil(ext.x_advance);
+  bool same = true;
+  for (int y = 110; y < 124 && same; y++)
+    for (int x = 22; x < x_end && same; x++) {
+      const guint32 a = ((const guint32 *)(cairo_image_surface_get_data(board) +
+                                           y * cairo_image_surface_get_stride(board)))[x];
+      const guint32 b = ((const guint32 *)(cairo_image_surface_get_data(ref) +
+                                           y * cairo_image_surface_get_stride(ref)))[x];
+      same = (a & 0xffffff) == (b & 0xffffff);
+    }
+  cairo_surface_destroy(ref);
+  cairo_surface_destroy(board);
+  return same;
+}
+
+/* The storyboard numbers segments as the plan does, from 0 (the plan's notes
+ * name "segment 0", --plan-json's segments[0]); its labels counted from 1. */
+TEST(Tool, StoryboardNumbersSegmentsFromZeroAsThePlan)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const std::string png = tmp_path("numbers.png");
+  ToolRun r = run_tool({"-q", "-m", song, "--no-render", "-d", "6", "--storyboard", png, a});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(first_label_starts_with(png, "0"));
+  EXPECT_FALSE(first_label_starts_with(png, "1"));
+  g_unlink(png.c_str());
 }

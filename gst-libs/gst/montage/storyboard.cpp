@@ -325,7 +325,7 @@ bool write_storyboard(const Plan &plan, const SongAnalysis &song,
     /* The name as UTF-8 (bytes that are not are shown as U+FFFD): Cairo
      * draws nothing more once given a string that is no UTF-8. */
     gchar *base = g_filename_display_basename(clips[seg.clip].path.c_str());
-    const std::string label = fit_label(cr, std::to_string(i + 1), base, room);
+    const std::string label = fit_label(cr, std::to_string(i), base, room);
     g_free(base);
     const double width = text_width(cr, label);
     if (left + width > W - 2)

@@ -5,7 +5,8 @@
  * (downbeats taller), sections as coloured bands (low/medium/high energy),
  * every cut as a vertical line, and above each segment a thumbnail of its
  * first frame (decoded with GStreamer's playbin at the segment's in-point,
- * accurate seek), labelled with the segment's number and the clip's file
+ * accurate seek), labelled with the segment's number (from 0, as the plan's
+ * notes and --plan-json's segments[] count them) and the clip's file
  * name (as UTF-8, g_filename_display_basename()). Labels never overlap and no
  * cut crosses one: each gets the room up to the next cut of its row, the name
  * shortened ("12 Megam…") down to the number alone, and one that would come
