@@ -5,7 +5,7 @@
 #
 # Only missing packages are installed (apt-get, as root or through sudo); nothing is
 # downloaded from anywhere but Debian's package registry. --bench adds the tools the
-# benchmarks compare against (FFmpeg, aubio's command-line tools).
+# benchmarks compare against (aubio's command-line tools; FFmpeg, also used by tests, is always installed).
 set -euo pipefail
 
 packages=(
@@ -18,8 +18,11 @@ packages=(
 )
 # tests/test_montagebeat.cpp's regression song: fetch-media.sh renders a MIDI file with these.
 packages+=(fluidsynth fluid-soundfont-gm)
+# Tests of MPEG transport streams as ffmpeg writes them (tests/testutil.h
+# remux_to_ts_with_ffmpeg()); they are skipped without it.
+packages+=(ffmpeg)
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(ffmpeg aubio-tools)
+  packages+=(aubio-tools)
   packages+=(fluidsynth fluid-soundfont-gm python3-mido python3-gi gir1.2-gstreamer-1.0)
 fi
 if [ "${1:-}" = "--fuzz" ]; then

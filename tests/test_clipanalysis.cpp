@@ -1234,14 +1234,11 @@ TEST(ClipAnalysis, ProgressNeverGoesBackOverPasses)
     EXPECT_GE(seen[k], seen[k - 1]);
 }
 
-/* MPEG-TS from mpegtsmux, 50-frame GOPs with B-frames: after a seek,
- * tsdemux stamps the frames 5 ms early, so a run's keyframe falls before the
- * run and its first frame seen is the next one; the clip goes to full
- * decoding (kFullRunStart), with full decoding's cuts. That is now decided
- * at the first run's first frame: the frames given up (keyframes and
- * refined frames) are at most the keyframes and two GOPs. Before, every run
- * was refined first: 879 frames decoded for this 600-frame clip, 619 now. */
-TEST(ClipAnalysis, MpegTsGivesUpTheKeyframePathAtTheFirstMissedRun)
+/* An MPEG transport stream takes full decoding, from its start and without
+ * a seek (ClipAnalysePath::kFullSeekTimes): tsdemux 1.22 maps its frames to
+ * the wrong stream time after a seek, which the keyframe path's passes make.
+ * Forced keyframes (Mode::kKeyframes) are refused with the reason. */
+TEST(ClipAnalysis, MpegTsTakesFullDecodingWithoutASeek)
 {
   TempDir tmp;
   ASSERT_NE(tmp.dir, nullptr);
@@ -1252,20 +1249,55 @@ TEST(ClipAnalysis, MpegTsGivesUpTheKeyframePathAtTheFirstMissedRun)
   ASSERT_TRUE(encode_clip(sources, path, "h264parse ! mpegtsmux",
                           "key-int-max=50 option-string=scenecut=0:bframes=3"));
 
-  montage::ClipAnalysis full, keys;
-  montage::ClipAnalyseStats full_stats, key_stats;
+  montage::ClipAnalysis full, aut;
+  montage::ClipAnalyseStats full_stats, auto_stats;
   ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
-  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
+  ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, aut, auto_stats));
   EXPECT_EQ(frames_of(full), (std::vector<long>{60, 120, 180, 240, 300, 360, 420, 480, 540}));
-  EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+  EXPECT_EQ(aut.cuts, full.cuts);
+  EXPECT_EQ(aut.first_frame, full.first_frame);
   EXPECT_EQ(full_stats.frames_decoded, 600u);
-  EXPECT_EQ(key_stats.keyframes, 12u);
-  /* Should tsdemux's seeks become exact, the keyframe path stands. */
-  if (!key_stats.keyframe_path) {
-    EXPECT_EQ(key_stats.path, montage::ClipAnalysePath::kFullRunStart);
-    EXPECT_LE(key_stats.frames_decoded, full_stats.frames_decoded + key_stats.keyframes + 2 * 50)
-        << "the runs were refined before full decoding took over";
-  }
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullSeekTimes);
+  EXPECT_EQ(auto_stats.seeks, 0u);
+  EXPECT_LE(auto_stats.frames_decoded, full_stats.frames_decoded + 2)
+      << "the keyframe path was tried before full decoding";
+
+  montage::ClipAnalysis keys;
+  montage::ClipAnalyseStats key_stats;
+  GError *err = nullptr;
+  ClipAnalyseOptions o;
+  o.mode = kKeyframes;
+  EXPECT_FALSE(montage::analyse_clip_file(path, o, keys, &err, &key_stats));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("transport stream"), std::string::npos) << err->message;
+  g_clear_error(&err);
+}
+
+/* The same for a transport stream as ffmpeg writes one (a new user's trial:
+ * its first frame at 0.7 s of stream time): the keyframe path stood and gave
+ * the first frame at 0 and cuts 1.7 s late (4.8 s where 3.1 s is), where
+ * full decoding is right; now the two agree. */
+TEST(ClipAnalysis, MpegTsAsFfmpegWritesItHasFullDecodingsCuts)
+{
+  if (!montage_test::have_ffmpeg())
+    GTEST_SKIP() << "no ffmpeg (scripts/setup.sh installs it)";
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string mkv = tmp.add("gop50.mkv"), path = tmp.add("gop50.ts");
+  const std::string sources = shot_sources({"smpte", "checkers-8", "circular", "pinwheel", "spokes",
+                                            "red", "snow", "blue", "bar", "colors"},
+                                           60);
+  ASSERT_TRUE(encode_clip(sources, mkv, "h264parse ! matroskamux",
+                          "key-int-max=50 option-string=scenecut=0"));
+  ASSERT_TRUE(montage_test::remux_to_ts_with_ffmpeg(mkv, path));
+  montage::ClipAnalysis full, aut;
+  montage::ClipAnalyseStats full_stats, auto_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, aut, auto_stats));
+  EXPECT_GT(full.first_frame, 0u) << "ffmpeg's transport stream starts past 0";
+  EXPECT_EQ(full.cuts.size(), 9u);
+  EXPECT_EQ(aut.first_frame, full.first_frame);
+  EXPECT_EQ(aut.cuts, full.cuts) << "the analysis differs from full decoding";
 }
 
 /* FramePlacer, fed frame stamps (in 40 ms frames) by the protocol its

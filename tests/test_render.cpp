@@ -3282,37 +3282,6 @@ void expect_planned_bar_codes(const std::string &path, int fps, int count,
   }
 }
 
-/* Copies `from`'s streams into an MPEG transport stream `to` with ffmpeg's
- * muxer (as the trial's clips were made: its PCR starts 1.4 s in, the first
- * frame's PTS later, 0.767 s in stream time), whose time base tsdemux maps
- * wrongly after a seek; mpegtsmux's files showed it only on some seeks. */
-::testing::AssertionResult remux_to_ts_with_ffmpeg(const std::string &from, const std::string &to)
-{
-  gchar *ffmpeg = g_find_program_in_path("ffmpeg");
-  if (!ffmpeg)
-    return ::testing::AssertionFailure() << "no ffmpeg";
-  const gchar *argv[] = {ffmpeg, "-v",   "error", "-y",     "-i",       from.c_str(),
-                         "-c",   "copy", "-f",    "mpegts", to.c_str(), nullptr};
-  gint status = -1;
-  GError *err = nullptr;
-  const bool ran = g_spawn_sync(nullptr, (gchar **)argv, nullptr, G_SPAWN_DEFAULT, nullptr, nullptr,
-                                nullptr, nullptr, &status, &err);
-  g_free(ffmpeg);
-  if (!ran || !g_spawn_check_wait_status(status, &err)) {
-    auto r = ::testing::AssertionFailure() << (err ? err->message : "ffmpeg failed");
-    g_clear_error(&err);
-    return r;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-bool have_ffmpeg()
-{
-  gchar *ffmpeg = g_find_program_in_path("ffmpeg");
-  g_free(ffmpeg);
-  return ffmpeg != nullptr;
-}
-
 /* GStreamer 1.22's tsdemux gives its frames the right PTS, but after a seek
  * it maps them to the wrong stream time (a seek to 0 makes the first frame,
  * PTS 0.767 s, stream time 0; an ACCURATE seek to 14.433 s showed frame 450
@@ -3329,13 +3298,13 @@ TEST(RenderPaths, TransportStreamFramesAreThePlannedOnes)
   const std::string footage = montage_test::media_path("Megamind.avi");
   if (!g_file_test(footage.c_str(), G_FILE_TEST_IS_REGULAR))
     GTEST_SKIP() << "Megamind.avi not fetched (scripts/fetch-media.sh)";
-  if (!have_ffmpeg())
+  if (!montage_test::have_ffmpeg())
     GTEST_SKIP() << "no ffmpeg to write the transport stream";
   const std::string mkv = tmp_file("montage-render-bars-h264.mkv");
   const std::string path = tmp_file("montage-render-bars-h264.ts");
   ASSERT_TRUE(write_bar_coded(
       mkv, 300, 30, "x264enc speed-preset=veryfast bframes=2 ! h264parse ! matroskamux", footage));
-  ASSERT_TRUE(remux_to_ts_with_ffmpeg(mkv, path));
+  ASSERT_TRUE(montage_test::remux_to_ts_with_ffmpeg(mkv, path));
   g_unlink(mkv.c_str());
   expect_planned_bar_codes(
       path, 30, 300,
@@ -3348,7 +3317,7 @@ TEST(RenderPaths, TransportStreamFramesAreThePlannedOnes)
  * from mpeg2enc, passed before too). */
 TEST(RenderPaths, TransportStreamMpeg2FramesAreThePlannedOnes)
 {
-  if (!have_ffmpeg())
+  if (!montage_test::have_ffmpeg())
     GTEST_SKIP() << "no ffmpeg to write the transport stream";
   const std::string mkv = tmp_file("montage-render-bars-mpeg2.mkv");
   const std::string path = tmp_file("montage-render-bars-mpeg2.ts");
@@ -3356,7 +3325,7 @@ TEST(RenderPaths, TransportStreamMpeg2FramesAreThePlannedOnes)
       write_bar_coded(mkv, 250, 25,
                       "mpeg2enc min-gop-size=15 max-gop-size=15 b-per-refframe=2 format=3 ! "
                       "mpegvideoparse ! matroskamux"));
-  ASSERT_TRUE(remux_to_ts_with_ffmpeg(mkv, path));
+  ASSERT_TRUE(montage_test::remux_to_ts_with_ffmpeg(mkv, path));
   g_unlink(mkv.c_str());
   expect_planned_bar_codes(path, 25, 250,
                            {{6200 * GST_MSECOND, 12},

@@ -221,6 +221,33 @@ ToolRun run_tool(const std::vector<std::string> &args, int limit_s, const char *
   return r;
 }
 
+::testing::AssertionResult remux_to_ts_with_ffmpeg(const std::string &from, const std::string &to)
+{
+  gchar *ffmpeg = g_find_program_in_path("ffmpeg");
+  if (!ffmpeg)
+    return ::testing::AssertionFailure() << "no ffmpeg";
+  const gchar *argv[] = {ffmpeg, "-v",   "error", "-y",     "-i",       from.c_str(),
+                         "-c",   "copy", "-f",    "mpegts", to.c_str(), nullptr};
+  gint status = -1;
+  GError *err = nullptr;
+  const bool ran = g_spawn_sync(nullptr, (gchar **)argv, nullptr, G_SPAWN_DEFAULT, nullptr, nullptr,
+                                nullptr, nullptr, &status, &err);
+  g_free(ffmpeg);
+  if (!ran || !g_spawn_check_wait_status(status, &err)) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "ffmpeg failed");
+    g_clear_error(&err);
+    return r;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+bool have_ffmpeg()
+{
+  gchar *ffmpeg = g_find_program_in_path("ffmpeg");
+  g_free(ffmpeg);
+  return ffmpeg != nullptr;
+}
+
 } // namespace montage_test
 
 int main(int argc, char **argv)

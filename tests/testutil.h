@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -61,5 +62,16 @@ ToolRun run_tool(const std::vector<std::string> &args, int limit_s = 600,
 
 /* Number of GLib warnings/criticals seen so far (each also fails the test). */
 int warnings_seen();
+
+/* Copies `from`'s streams into an MPEG transport stream `to` with ffmpeg's
+ * muxer (as a new user's trial clips were made: its PCR starts 1.4 s in, the
+ * first frame's PTS later, 0.7-0.767 s in stream time), whose time base
+ * tsdemux 1.22 maps wrongly after a seek; mpegtsmux's files showed it only on
+ * some seeks. Fails with "no ffmpeg" where ffmpeg is not installed (see
+ * have_ffmpeg(); scripts/setup.sh installs it). */
+::testing::AssertionResult remux_to_ts_with_ffmpeg(const std::string &from, const std::string &to);
+
+/* Whether ffmpeg is on the PATH. */
+bool have_ffmpeg();
 
 } // namespace montage_test

@@ -129,8 +129,11 @@ constexpr const char *kClipAnalyser = "montagescene";
  * decoding does; 38: a clip whose frames do not keep its caps' rate is
  * variable, fps 0/1 (frame_spacing_varies()); 39: video decoded by an image
  * decoder (Motion JPEG) says it is decoded in full as every frame is a
- * keyframe, where entries of 38 said no decoder could be probed */
-constexpr const char *kClipAnalysisVersion = "39";
+ * keyframe, where entries of 38 said no decoder could be probed; 40: an
+ * MPEG transport stream is decoded in full without a seek (entries of 39
+ * from the keyframe path timed an ffmpeg-written one's cuts 0.7 s early or
+ * missed them), and a montage's I-frames that start no GOP are refined */
+constexpr const char *kClipAnalysisVersion = "40";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -277,6 +277,14 @@ public:
                : GST_CLOCK_TIME_NONE;
   }
 
+  /* Whether tsdemux reads the file (ClipAnalysePath::kFullSeekTimes). Set
+   * when decodebin adds it, before the preroll open() waits for. */
+  bool transport_stream()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return transport_stream_;
+  }
+
   bool seekable()
   {
     GstQuery *q = gst_query_new_seeking(GST_FORMAT_TIME);
@@ -557,6 +565,12 @@ private:
     if (factory && GST_IS_BIN(element) &&
         g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "decodebin")) {
       self->watch_child_bus(GST_BIN(element));
+      return;
+    }
+    if (factory &&
+        g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "tsdemux")) {
+      std::lock_guard<std::mutex> guard(self->lock_);
+      self->transport_stream_ = true;
       return;
     }
     const gchar *klass =
@@ -966,6 +980,7 @@ private:
   bool fed_ = false;
   bool parsed_ = false; /* on_demuxed() probes the first video parser */
   bool image_decoder_ = false; /* image_decoder() */
+  bool transport_stream_ = false; /* transport_stream() */
   /* The last buffers into that parser: (DTS or PTS, demuxer's keyframe
    * flag); a parser holds back a frame or two, no more. */
   std::deque<std::pair<GstClockTime, bool>> demuxed_;
@@ -1164,6 +1179,8 @@ const char *clip_analyse_path_text(ClipAnalysePath path)
     return "full decoding: keyframe timestamps do not match";
   case ClipAnalysePath::kFullRunStart:
     return "full decoding: the seek missed a keyframe";
+  case ClipAnalysePath::kFullSeekTimes:
+    return "full decoding: an MPEG transport stream's seeks misstate the frames' times";
   }
   return "full decoding";
 }
@@ -1361,7 +1378,15 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
    * file cannot seek (step 2 seeks once), no decoder could be fed, or the
    * decoded keyframes do not match the ones fed one to one (ClipAnalysePath
    * names each reason). */
-  if (keyframes && !dec->seekable()) {
+  if (keyframes && dec->transport_stream()) {
+    if (options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                  "an MPEG transport stream's seeks misstate the frames' times, so its keyframes "
+                  "cannot be analysed alone; remux it (Matroska, MP4) or decode it fully");
+      return false;
+    }
+    route = ClipAnalysePath::kFullSeekTimes;
+  } else if (keyframes && !dec->seekable()) {
     if (options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
       g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                   "the file cannot be seeked, so its keyframes cannot be read alone");

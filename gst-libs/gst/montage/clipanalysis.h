@@ -148,6 +148,15 @@ enum class ClipAnalysePath {
    * ends the keyframe pass there. */
   kFullKeyframeTimes,
   kFullRunStart, /* full decoding: after the seek, a run did not start on its keyframe */
+  /* Full decoding from the start, with no seek: an MPEG transport stream.
+   * tsdemux 1.22 keeps each frame's PTS after a flushing seek but answers
+   * with a segment whose time does not map them to their stream time (a
+   * seek to 0 in a file whose first frame is at 0.767 s gives start 0.767,
+   * time 0: every frame 0.767 s early; an ACCURATE seek lands on later
+   * frames labelled with the time asked for), so the keyframe path's
+   * seeking passes would time the cuts wrongly. Decided when tsdemux is
+   * added to the pipeline. */
+  kFullSeekTimes,
 };
 
 /* A phrase for `path`, for logs and the tool: "keyframe path", "full
