@@ -23,6 +23,7 @@
 #include <gst/montage/shotmeta.h>
 #include <gst/montage/types.h>
 
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -185,8 +186,10 @@ struct FrameVerdict {
 
 /* Frame-accurate shot-boundary detector with a short, fixed look-ahead.
  * Detectors and defaults follow PySceneDetect (its published parameters;
- * docs/montagescene.md lists them and where ours differ); flash suppression and the blend test for gradual
- * transitions are ours (docs/montagescene.md says how they were checked). */
+ * docs/montagescene.md lists them and where ours differ); flash suppression and the blend test for
+ * gradual transitions are ours (docs/montagescene.md says how they were checked); dissolves between
+ * moving shots are also found by the luma variance curve (Alattar 1993,
+ * find_dissolve_by_variance()). */
 class ShotDetector
 {
 public:
@@ -308,6 +311,12 @@ private:
     mutable cv::Mat spectrum;
     /* compensated_content(), once computed; < 0 before. */
     mutable double compensated = -1.0;
+    /* variance_dip() with this frame as the end, for windows of at most
+     * dip_longest frames (SIZE_MAX: not computed yet): the deepest dip
+     * (0: none fits) and its window's length. */
+    mutable size_t dip_longest = SIZE_MAX;
+    mutable double dip = 0.0;
+    mutable size_t dip_len = 0;
   };
   /* push()'s work after the views are in f (its own memory): scores,
    * measures, then the decisions now due. */
@@ -469,6 +478,36 @@ private:
   /* A fade or dissolve ended at frame i (the picture settles after it):
    * the blend's clean ends a < b (b may lie past i, in the look-ahead). */
   bool find_gradual(size_t i, size_t &a, size_t &b) const;
+  /* The luma statistics test for a dissolve between moving shots, which
+   * find_gradual()'s pixel test misses (the inner frames are mixes of the
+   * two shots as they move on, not of the window's end frames). A dissolve
+   * of uncorrelated pictures A and B, frame = (1 - t) A + t B, has a mean
+   * linear in t and a variance (1 - t)^2 var A + t^2 var B + 2 t (1 - t)
+   * cov(A, B), whatever either picture does meanwhile: the variance curve
+   * dips in the middle (Alattar 1993, "Detecting and compressing dissolve
+   * regions in video sequences with a DVI multimedia image compression
+   * algorithm", ISCAS; the same model as Meng, Juan & Chang 1995). For the
+   * windows [a, e] ending at e = i .. i + kGradualLook (at least
+   * kStatsMinFrames frames, starting at a clean frame of the shot, none of
+   * their frames unscored or in an excursion),
+   * cov is fitted to the inner frames' variances (least squares) with t
+   * linear in time; a window fits when its dip (the standard deviation's
+   * mid-point below the line between the ends) is at least kStatsMinDip,
+   * the fitted correlation at most kStatsMaxCorrelation, and the inner
+   * frames' deviations from the model (rms) at most kStatsFit times the dip
+   * (standard deviation) and max(kStatsMeanSlack, kStatsFit/2 of the mean's
+   * change) (mean); of the windows ending at e that fit, the one with the
+   * deepest dip is e's (a longer one takes in frames of the shot before,
+   * a shorter one starts inside the blend: both dip less). The blend ends at i when its window's
+   * dip is the deepest of the windows ending at i and after it (a window ending inside the dissolve
+   * fits too, with a shallower dip), and the ends differ by kGradualMin in BGR. Sets the window's
+   * ends a < b = i. Uses the mean and standard deviation measured on every frame (FrameFeatures):
+   * no pixel work but one BGR distance for a window that fits. */
+  bool find_dissolve_by_variance(size_t i, size_t &a, size_t &b) const;
+  /* The deepest dip of a window fitting find_dissolve_by_variance()'s model
+   * that ends at frame e and starts at or after lo (0 when none); its start
+   * in *start. Cached in frame e (Frame::dip). */
+  double variance_dip(size_t e, size_t lo, size_t *start) const;
   /* Frame i, a cut candidate, lies inside a blend of at most kShortBlend
    * frames whose ends are already pushed: a short fade or dissolve, one
    * of whose steps scores as a cut. Its clean ends a < i <= b. */
@@ -515,6 +554,16 @@ private:
   GstClockTime last_end_ = GST_CLOCK_TIME_NONE;
   double sum_motion_ = 0, sum_sharp_ = 0, sum_bright_ = 0, sum_contrast_ = 0, sum_colour_ = 0;
   double best_sharp_ = -1;
+  /* Each frame of the current shot that was the sharpest so far when taken
+   * (accumulate()), in order: close_shot() takes the last one before the
+   * shot's end, as a fade or dissolve is taken into the shot before it
+   * until its end is seen. */
+  struct Inpoint {
+    GstClockTime ts = GST_CLOCK_TIME_NONE;
+    double sharpness = 0.0;
+    std::vector<float> histogram;
+  };
+  std::vector<Inpoint> inpoints_;
   guint64 n_frames_ = 0, n_measured_ = 0, n_motion_ = 0;
   /* A fade-out to black was seen starting here: the boundary comes with the
    * fade-in or the cut out of black. */
