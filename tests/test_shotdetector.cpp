@@ -1110,6 +1110,36 @@ TEST(ShotDetector, DissolveBetweenMovingRealShotsIsFound)
   }
 }
 
+/* A soft shot dissolving into a sharp one: the dissolve's frames, taken into
+ * the soft shot until the dissolve's end is seen, are sharper than any of
+ * its own, and one of them was its best in-point (and the planner's
+ * in-point: the trial's fade to black as a shot's "best moment"). */
+TEST(ShotDetector, BestInPointOfAShotEndingOnADissolveLiesBeforeIt)
+{
+  cv::RNG rng(5);
+  const int s0 = 40, len = 20;
+  auto soft = [&](int i) {
+    cv::Mat f = shot_frame(0, i, rng, 0.3);
+    cv::GaussianBlur(f, f, cv::Size(0, 0), 4.0);
+    return f;
+  };
+  Detected run = detect(110, [&](int i) {
+    if (i < s0)
+      return soft(i);
+    if (i >= s0 + len)
+      return shot_frame(2, i, rng, 0.3);
+    const double a = (double)(i - s0 + 1) / (len + 1);
+    cv::Mat out;
+    cv::addWeighted(soft(i), 1 - a, shot_frame(2, i, rng, 0.3), a, 0, out);
+    return out;
+  });
+  ASSERT_EQ(run.shots.size(), 2u);
+  EXPECT_EQ(run.shots[1].transition, Transition::kDissolve);
+  ASSERT_TRUE(run.shots[0].has_features);
+  EXPECT_LT(run.shots[0].features.best_inpoint, run.shots[1].transition_start);
+  EXPECT_LT(run.shots[0].features.best_inpoint, run.shots[0].end);
+}
+
 TEST(ShotDetector, FadeOutAndInIsOneFade)
 {
   cv::RNG rng(13);

@@ -500,9 +500,15 @@ private:
    * deepest dip is e's (a longer one takes in frames of the shot before,
    * a shorter one starts inside the blend: both dip less). The blend ends at i when its window's
    * dip is the deepest of the windows ending at i and after it (a window ending inside the dissolve
-   * fits too, with a shallower dip), and the ends differ by kGradualMin in BGR. Sets the window's
-   * ends a < b = i. Uses the mean and standard deviation measured on every frame (FrameFeatures):
-   * no pixel work but one BGR distance for a window that fits. */
+   * fits too, with a shallower dip), the ends differ by kGradualMin in BGR,
+   * and, as in the twin comparison of Zhang, Kankanhalli & Smoliar (1993,
+   * "Automatic partitioning of full-motion video", Multimedia Systems 1),
+   * the ends' content distance reaches the content detector's cut
+   * threshold (27) and the frames' mean content score is at most half of
+   * it (noise fitted the dip). Sets the window's ends a < b = i. Uses the
+   * mean and standard deviation measured on every frame (FrameFeatures):
+   * no pixel work but a BGR and a content distance for a window that
+   * fits. */
   bool find_dissolve_by_variance(size_t i, size_t &a, size_t &b) const;
   /* The deepest dip of a window fitting find_dissolve_by_variance()'s model
    * that ends at frame e and starts at or after lo (0 when none); its start
