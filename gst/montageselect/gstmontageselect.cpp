@@ -1176,12 +1176,19 @@ bool available_at(const Input *in, GstAggregatorPad *pad, const Frame &f)
  * grid's frame durations differ by 1 ns at rates like 30000/1001), so a
  * buffer must start 1 ns earlier still: one starting on the real middle
  * is not taken by the next frame, which would then have nothing to show
- * (an input-lost switch for one frame; a review's finding). */
+ * (an input-lost switch for one frame; a review's finding). The empty
+ * GAP-flagged buffer GstAggregator queues for a GAP event is no frame
+ * (take_video() drops it), so it does not count: the current frame is
+ * still the one to show again within the grace. */
 bool next_frame_queued(GstAggregatorPad *pad, const Frame &f)
 {
   GstBuffer *buf = gst_aggregator_pad_peek_buffer(pad);
   if (!buf)
     return false;
+  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP) && gst_buffer_get_size(buf) == 0) {
+    gst_buffer_unref(buf);
+    return false;
+  }
   const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
   gst_buffer_unref(buf);
   return GST_CLOCK_TIME_IS_VALID(start) && start + 1 < f.m + f.d;
