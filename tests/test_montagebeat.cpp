@@ -810,6 +810,81 @@ TEST(MontageBeat, TimestampJumpIsAGapOfSilence)
   }
 }
 
+/* A GAP is an estimate: the next buffer can start before the GAP's end (an
+ * RTP depayloader turns a jitterbuffer's lost-packet estimate into a GAP, and
+ * the next buffer comes DISCONT). A 120 BPM click track, its audio lost from
+ * 10 s to `back`: a GAP from 10 s to `back` + the overshoot, then the audio
+ * from `back`, with and without DISCONT. The sample clock goes back to
+ * `back`, so the beats after the gap, live and in the summary, lie within
+ * 1 ms of those of the same stream whose GAP ends at `back` (the overshoot
+ * is two of the tracker's hops, so the hops fall on the same audio), the
+ * live beats never go back, and no summary comes before EOS. Before, the
+ * silence filled up to the GAP's end: with DISCONT, "time went back"
+ * restarted the tracking (a summary mid-stream, the tempo lost); without
+ * it, every later beat came the overshoot late. */
+TEST(MontageBeat, BufferInsideAGapsSilenceMovesTheSampleClockBack)
+{
+  const guint rate = 44100;
+  Clicks ck = make_clicks(rate, 120, 0.5, 20.0);
+  const std::size_t lost = 10 * rate, back = 10 * rate + rate * 99 / 100; /* 10-10.99 s */
+  const GstClockTime back_ts = gst_util_uint64_scale(back, GST_SECOND, rate);
+  const GstClockTime overshoot = gst_util_uint64_scale(2 * 2 * 256, GST_SECOND, rate);
+  struct Run {
+    std::vector<GstClockTime> live, summary;
+    GstClockTime duration = 0;
+  };
+  auto run = [&](GstClockTime gap_end, bool discont) {
+    Run r;
+    Fixture f(rate, 1, false);
+    f.push(ck.mono, 0, lost, 0);
+    EXPECT_TRUE(
+        gst_harness_push_event(f.h, gst_event_new_gap(10 * GST_SECOND, gap_end - 10 * GST_SECOND)));
+    f.pull_available();
+    f.push(ck.mono, back, ck.mono.size(), back_ts, discont);
+    std::vector<GstStructure *> early = f.take("montage-beats");
+    EXPECT_TRUE(early.empty()) << "a summary before EOS: the tracking restarted";
+    free_all(early);
+    std::vector<GstStructure *> beats = f.take("montage-beat");
+    r.live = beat_times(beats);
+    free_all(beats);
+    f.eos();
+    Summary sum = take_summary(f);
+    r.summary = sum.beats;
+    r.duration = sum.duration;
+    return r;
+  };
+  auto after_gap = [](const std::vector<GstClockTime> &v) {
+    std::vector<GstClockTime> out;
+    for (GstClockTime t : v)
+      if (t >= 13250 * GST_MSECOND)
+        out.push_back(t);
+    return out;
+  };
+  Run ref;
+  {
+    SCOPED_TRACE("GAP to the audio");
+    ref = run(back_ts, false);
+  }
+  ASSERT_GT(after_gap(ref.live).size(), 10u);
+  ASSERT_GT(after_gap(ref.summary).size(), 10u);
+  for (bool discont : {true, false}) {
+    SCOPED_TRACE(discont ? "DISCONT" : "no DISCONT");
+    Run r = run(back_ts + overshoot, discont);
+    for (std::size_t i = 1; i < r.live.size(); i++)
+      EXPECT_GT(r.live[i], r.live[i - 1]) << "live beat " << i << " went back";
+    for (bool live : {true, false}) {
+      SCOPED_TRACE(live ? "live beats" : "summary");
+      std::vector<GstClockTime> got = after_gap(live ? r.live : r.summary);
+      std::vector<GstClockTime> want = after_gap(live ? ref.live : ref.summary);
+      ASSERT_EQ(got.size(), want.size());
+      for (std::size_t i = 0; i < got.size(); i++)
+        EXPECT_LE(dist(got[i], want[i]), GST_MSECOND)
+            << "beat " << got[i] / 1e9 << " s, with the GAP to the audio " << want[i] / 1e9 << " s";
+    }
+    EXPECT_EQ(r.duration, ref.duration) << "the overshoot counted twice";
+  }
+}
+
 /* SEGMENT_DONE (the end of a segment seek's segment) lets out the audio
  * held for live-delay before it goes on: no more audio comes to release it
  * (it stayed inside, the event behind it). */

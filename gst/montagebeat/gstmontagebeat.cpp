@@ -207,6 +207,11 @@
  * to its end the same way, so the held audio that live-delay of it
  * follows goes out, and the GAP goes on behind what is still held (a gap
  * past 60 s restarts the sample clock at its end and lets all of it out).
+ * A GAP is an estimate: a buffer whose PTS falls inside the silence the
+ * last GAPs filled, with no audio since, moves the sample clock back to its
+ * PTS, DISCONT or not (no restart); the silence after that PTS stays
+ * analysed, its beats posted stay, and no later beat goes back before them
+ * (docs/montagebeat.md, "Resets and time").
  * A STREAM_START lets the audio held of the stream before out ahead of
  * it. Where the stream's time goes back that way
  * (a source that loops or restarts its timestamps without a segment), all
@@ -351,6 +356,22 @@ struct State {
   std::unique_ptr<montage::BeatTracker> tracker;
   std::vector<Anchor> anchors;
   guint64 samples = 0; /* samples per channel since the last reset */
+  /* The stretch of buffer time [gap_from, gap_to) that the last GAPs
+   * (analyse_gap()) filled with silence, or passed over with a new anchor,
+   * ending at sample gap_sample; gap_sample is G_MAXUINT64 when there is
+   * none, and stops matching `samples` once audio comes after it. A GAP is
+   * an estimate: a buffer that starts inside the stretch moves the sample
+   * clock back to its PTS (see submit_input_buffer()). */
+  GstClockTime gap_from = 0;
+  GstClockTime gap_to = 0;
+  guint64 gap_sample = G_MAXUINT64;
+  /* Buffer time analysed as a GAP's silence that audio then came for, since
+   * the last reset (ns): counted once, not twice, in `duration`. */
+  GstClockTime refilled = 0;
+  /* The buffer time of the last montage-beat posted since the last reset
+   * (GST_CLOCK_TIME_NONE before the first): a beat at or before it, which
+   * only a GAP's overshoot can give, is not posted. */
+  GstClockTime last_beat = GST_CLOCK_TIME_NONE;
   std::vector<float> mono;
   std::deque<Held> held;
   /* Serialized events (and the element's own BPM tags) that came after the
@@ -570,6 +591,9 @@ static bool reset_tracking(GstMontageBeat *self)
   const GstMontageBeatMode mode = resolve_mode(self, wanted);
   st.anchors.clear();
   st.samples = 0;
+  st.gap_sample = G_MAXUINT64;
+  st.refilled = 0;
+  st.last_beat = GST_CLOCK_TIME_NONE;
   st.tracker.reset();
   drop_held(st);
   st.energy_origin = 0;
@@ -643,19 +667,27 @@ static bool reset_tracking(GstMontageBeat *self)
   return true;
 }
 
-/* Buffer time of a tracker time (ns since the last reset). */
+/* Buffer time of a tracker time (ns since the last reset). Never past the
+ * next anchor's PTS: where a buffer came inside a GAP's silence, that
+ * silence's last stretch (the GAP's overshoot) maps to the buffer's PTS, so
+ * buffer time never goes back as tracker time goes on. */
 static GstClockTime to_buffer_time(const State &st, GstClockTime t)
 {
   if (st.anchors.empty() || !st.have_info)
     return t;
   const guint64 sample = gst_util_uint64_scale_round(t, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND);
-  const Anchor *a = &st.anchors.front();
-  for (const Anchor &x : st.anchors)
-    if (x.sample <= sample)
-      a = &x;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < st.anchors.size(); i++)
+    if (st.anchors[i].sample <= sample)
+      k = i;
+  const Anchor *a = &st.anchors[k];
   const GstClockTime anchor_ns = gst_util_uint64_scale(a->sample, GST_SECOND, GST_AUDIO_INFO_RATE(&st.info));
-  if (t >= anchor_ns)
-    return a->pts + (t - anchor_ns);
+  if (t >= anchor_ns) {
+    const GstClockTime ts = a->pts + (t - anchor_ns);
+    if (k + 1 < st.anchors.size() && ts > st.anchors[k + 1].pts)
+      return st.anchors[k + 1].pts;
+    return ts;
+  }
   return a->pts > anchor_ns - t ? a->pts - (anchor_ns - t) : 0;
 }
 
@@ -769,8 +801,15 @@ static void post_beats(GstMontageBeat *self)
          curve = G_VALUE_INIT, sections = G_VALUE_INIT;
   for (GValue *v : {&beats, &energy, &downbeats, &bconf, &curve, &sections})
     g_value_init(v, GST_TYPE_LIST);
+  GstClockTime previous = GST_CLOCK_TIME_NONE;
   for (std::size_t i = 0; i < song.beats.size(); i++) {
-    append<guint64>(&beats, G_TYPE_UINT64, to_buffer_time(st, song.beats[i]));
+    /* Two beats on one time only where a GAP's overshoot (to_buffer_time())
+     * held the first: the first is kept. */
+    const GstClockTime ts = to_buffer_time(st, song.beats[i]);
+    if (GST_CLOCK_TIME_IS_VALID(previous) && ts <= previous)
+      continue;
+    previous = ts;
+    append<guint64>(&beats, G_TYPE_UINT64, ts);
     append<double>(&energy, G_TYPE_DOUBLE, i < song.beat_energy.size() ? song.beat_energy[i] : 1.0);
     append<gboolean>(&downbeats, G_TYPE_BOOLEAN, i < song.downbeats.size() && song.downbeats[i]);
     append<double>(&bconf, G_TYPE_DOUBLE, i < conf.size() ? conf[i] : 0.0);
@@ -791,7 +830,8 @@ static void post_beats(GstMontageBeat *self)
       stream_bpm(&GST_BASE_TRANSFORM(self)->segment, song.bpm), "confidence", G_TYPE_DOUBLE,
       song.confidence, "beats-per-bar", G_TYPE_UINT, song.beats_per_bar, "meter-confidence",
       G_TYPE_DOUBLE, song.meter_confidence, "energy-interval", G_TYPE_UINT64,
-      (guint64)song.energy_interval, "duration", G_TYPE_UINT64, (guint64)song.duration, "mode",
+      (guint64)song.energy_interval, "duration", G_TYPE_UINT64,
+      (guint64)(song.duration - std::min<GstClockTime>(st.refilled, song.duration)), "mode",
       G_TYPE_STRING, st.active_mode == GST_MONTAGE_BEAT_MODE_LIVE ? "live" : "offline", NULL);
   gst_structure_take_value(s, "beats", &beats);
   gst_structure_take_value(s, "energy", &energy);
@@ -1133,6 +1173,12 @@ static void publish_beats(GstMontageBeat *self, const GstSegment *segment,
   State &st = *self->state;
   for (const montage::Beat &b : beats) {
     GstClockTime ts = to_buffer_time(st, b.time);
+    if (GST_CLOCK_TIME_IS_VALID(st.last_beat) && ts <= st.last_beat) {
+      GST_DEBUG_OBJECT(self, "beat at %" GST_TIME_FORMAT " not after the last one: dropped",
+                       GST_TIME_ARGS(ts));
+      continue;
+    }
+    st.last_beat = ts;
     GstClockTime stream_time = stream_time_of(segment, ts);
     GstClockTime running_time = running_time_of(segment, ts);
     GST_LOG_OBJECT(self, "beat at %" GST_TIME_FORMAT ", %.2f BPM", GST_TIME_ARGS(ts), b.bpm);
@@ -1233,9 +1279,13 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
    * or a jump of kTimeJump or more), by `jump`. */
   GstClockTimeDiff jump = 0;
   bool discontinuity = false;
+  /* The buffer starts inside the silence the last GAP filled (the GAP was
+   * an estimate that ran long): the sample clock moves back to its PTS. */
+  bool inside_gap = false;
   if (!st.anchors.empty() && GST_CLOCK_TIME_IS_VALID(pts)) {
     jump = time_jump(st, pts);
-    discontinuity = is_discontinuity(st, jump, discont);
+    inside_gap = st.gap_sample == st.samples && pts >= st.gap_from && pts < st.gap_to && jump < 0;
+    discontinuity = !inside_gap && is_discontinuity(st, jump, discont);
   }
   if (discontinuity && jump < 0) {
     /* The stream's time went back without a segment (a source that loops
@@ -1266,6 +1316,20 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     /* A segment that starts later in the stream (a seek) starts inside the
      * music: its first instant is no onset (set_continues_stream()). */
     st.tracker->set_continues_stream(starts_inside_the_music(st, &trans->segment));
+  } else if (inside_gap) {
+    /* The silence after the buffer's PTS stays analysed (the tracker cannot
+     * take samples back): that stretch of tracker time maps to the PTS
+     * (to_buffer_time()), beats posted in it stay, and a later beat at or
+     * before the last one posted is not posted (publish_beats()). */
+    GST_DEBUG_OBJECT(self,
+                     "buffer at %" GST_TIME_FORMAT " inside the GAP's silence (to %" GST_TIME_FORMAT
+                     "): sample clock moves back %" GST_STIME_FORMAT,
+                     GST_TIME_ARGS(pts), GST_TIME_ARGS(st.gap_to), GST_STIME_ARGS(jump));
+    st.refilled += (GstClockTime)-jump;
+    if (st.anchors.back().sample == st.samples)
+      st.anchors.back().pts = pts;
+    else
+      st.anchors.push_back({st.samples, pts});
   } else if (discontinuity) {
     /* The stream's time moved on (audio lost, a GAP event): the samples
      * missing are analysed as silence, up to kMaxGapFill, so that the beat
@@ -1385,9 +1449,15 @@ static void analyse_gap(GstMontageBeat *self, GstEvent *event)
   const GstClockTimeDiff jump = time_jump(st, end);
   if (jump <= 0)
     return;
+  /* The stretch this GAP covers, joined to the last GAP's where no audio
+   * came between them. */
+  if (st.gap_sample != st.samples)
+    st.gap_from = end - (GstClockTime)jump;
+  st.gap_to = end;
   if ((GstClockTime)jump > kMaxGapFill) {
     GST_DEBUG_OBJECT(self, "GAP to %" GST_TIME_FORMAT ": sample clock restarts there",
                      GST_TIME_ARGS(end));
+    st.gap_sample = st.samples;
     if (st.anchors.back().sample == st.samples)
       st.anchors.back().pts = end;
     else
@@ -1400,6 +1470,7 @@ static void analyse_gap(GstMontageBeat *self, GstEvent *event)
   analyse_silence(self, &trans->segment,
                   gst_util_uint64_scale((guint64)jump, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND),
                   beats);
+  st.gap_sample = st.samples;
   publish_beats(self, &trans->segment, beats);
   while (front_is_ready(st)) {
     Held h = std::move(st.held.front());
@@ -1652,6 +1723,9 @@ static gboolean gst_montage_beat_stop(GstBaseTransform *trans)
   st.anchors.clear();
   drop_held(st);
   st.samples = 0;
+  st.gap_sample = G_MAXUINT64;
+  st.refilled = 0;
+  st.last_beat = GST_CLOCK_TIME_NONE;
   st.have_info = false;
   gst_clear_tag_list(&st.upstream_tags);
   return TRUE;
