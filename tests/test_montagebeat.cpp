@@ -885,6 +885,51 @@ TEST(MontageBeat, BufferInsideAGapsSilenceMovesTheSampleClockBack)
   }
 }
 
+/* A GAP past 60 s is not filled: the sample clock restarts at its end. A
+ * buffer that comes before that end (5 s of a 120 BPM click track, a GAP
+ * from 5 s to 66 s, then the clicks from 5 s stamped 65.99 s, DISCONT)
+ * moves it back to its PTS as well: no restart (before, a montage-beats
+ * came mid-stream and the summary at EOS held only the audio after the
+ * GAP), the beats after the GAP lie on the clicks, and `duration` is the
+ * audio's, 15 s (nothing of the GAP was analysed to take away). */
+TEST(MontageBeat, BufferInsideALongGapMovesTheSampleClockBack)
+{
+  const guint rate = 44100;
+  Clicks ck = make_clicks(rate, 120, 0.5, 15.0);
+  Fixture f(rate, 1, false);
+  f.push(ck.mono, 0, 5 * rate, 0);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_gap(5 * GST_SECOND, 61 * GST_SECOND)));
+  f.pull_available();
+  const GstClockTime shift = 60990 * GST_MSECOND;
+  f.push(ck.mono, 5 * rate, ck.mono.size(), 5 * GST_SECOND + shift, true);
+  std::vector<GstStructure *> early = f.take("montage-beats");
+  EXPECT_TRUE(early.empty()) << "a summary before EOS: the tracking restarted";
+  free_all(early);
+  std::vector<GstStructure *> beats = f.take("montage-beat");
+  std::vector<GstClockTime> live = beat_times(beats);
+  free_all(beats);
+  std::vector<GstClockTime> expected;
+  for (GstClockTime t : ck.clicks)
+    expected.push_back(t < 5 * GST_SECOND ? t : t + shift);
+  std::vector<GstClockTime> after;
+  for (GstClockTime t : live)
+    if (t >= 8 * GST_SECOND + shift)
+      after.push_back(t);
+  ASSERT_GT(after.size(), 5u);
+  expect_on_clicks(after, expected);
+  f.eos();
+  Summary sum = take_summary(f);
+  EXPECT_EQ(sum.duration, 15 * GST_SECOND);
+  ASSERT_FALSE(sum.beats.empty());
+  EXPECT_LT(sum.beats.front(), 5 * GST_SECOND) << "the audio before the GAP left out";
+  std::vector<GstClockTime> late;
+  for (GstClockTime t : sum.beats)
+    if (t >= 8 * GST_SECOND + shift)
+      late.push_back(t);
+  ASSERT_GT(late.size(), 5u);
+  expect_on_clicks(late, expected);
+}
+
 /* SEGMENT_DONE (the end of a segment seek's segment) lets out the audio
  * held for live-delay before it goes on: no more audio comes to release it
  * (it stayed inside, the event behind it). */

@@ -365,6 +365,10 @@ struct State {
   GstClockTime gap_from = 0;
   GstClockTime gap_to = 0;
   guint64 gap_sample = G_MAXUINT64;
+  /* The part of that stretch analysed as silence, [fill_from, fill_to):
+   * a GAP past kMaxGapFill is passed over, not filled. */
+  GstClockTime fill_from = 0;
+  GstClockTime fill_to = 0;
   /* Buffer time analysed as a GAP's silence that audio then came for, since
    * the last reset (ns): counted once, not twice, in `duration`. */
   GstClockTime refilled = 0;
@@ -1325,7 +1329,9 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
                      "buffer at %" GST_TIME_FORMAT " inside the GAP's silence (to %" GST_TIME_FORMAT
                      "): sample clock moves back %" GST_STIME_FORMAT,
                      GST_TIME_ARGS(pts), GST_TIME_ARGS(st.gap_to), GST_STIME_ARGS(jump));
-    st.refilled += (GstClockTime)-jump;
+    const GstClockTime from = std::max(pts, st.fill_from);
+    if (st.fill_to > from)
+      st.refilled += st.fill_to - from;
     if (st.anchors.back().sample == st.samples)
       st.anchors.back().pts = pts;
     else
@@ -1451,8 +1457,11 @@ static void analyse_gap(GstMontageBeat *self, GstEvent *event)
     return;
   /* The stretch this GAP covers, joined to the last GAP's where no audio
    * came between them. */
-  if (st.gap_sample != st.samples)
-    st.gap_from = end - (GstClockTime)jump;
+  const GstClockTime expected = end - (GstClockTime)jump;
+  if (st.gap_sample != st.samples) {
+    st.gap_from = expected;
+    st.fill_from = st.fill_to = expected;
+  }
   st.gap_to = end;
   if ((GstClockTime)jump > kMaxGapFill) {
     GST_DEBUG_OBJECT(self, "GAP to %" GST_TIME_FORMAT ": sample clock restarts there",
@@ -1470,6 +1479,10 @@ static void analyse_gap(GstMontageBeat *self, GstEvent *event)
   analyse_silence(self, &trans->segment,
                   gst_util_uint64_scale((guint64)jump, GST_AUDIO_INFO_RATE(&st.info), GST_SECOND),
                   beats);
+  if (st.fill_to != expected)
+    st.fill_from = expected;
+  /* Where the silence ends in whole samples (at `end`, give or take one). */
+  st.fill_to = (GstClockTime)((GstClockTimeDiff)end - time_jump(st, end));
   st.gap_sample = st.samples;
   publish_beats(self, &trans->segment, beats);
   while (front_is_ready(st)) {
