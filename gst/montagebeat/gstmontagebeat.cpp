@@ -1327,7 +1327,7 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
      * before the last one posted is not posted (publish_beats()). */
     GST_DEBUG_OBJECT(self,
                      "buffer at %" GST_TIME_FORMAT " inside the GAP's silence (to %" GST_TIME_FORMAT
-                     "): sample clock moves back %" GST_STIME_FORMAT,
+                     "): sample clock moves by %" GST_STIME_FORMAT,
                      GST_TIME_ARGS(pts), GST_TIME_ARGS(st.gap_to), GST_STIME_ARGS(jump));
     const GstClockTime from = std::max(pts, st.fill_from);
     if (st.fill_to > from)
