@@ -1452,3 +1452,38 @@ TEST(ClipAnalysis, ClipWhoseFramesChangeRateIsVariable)
   EXPECT_EQ(clip.fps_n, 25);
   EXPECT_EQ(clip.fps_d, 1);
 }
+
+/* MPEG-4 Part 2 with unpacked B-frames in AVI (ffmpeg -c:v mpeg4 -bf 2;
+ * here avenc_mpeg4 max-bframes=2 into avimux, 12-frame GOPs): avidemux
+ * stamps each keyframe's PTS with its chunk's time, its decode time, two
+ * frames before it is shown, and avdec_mpeg4 put the frames from the
+ * second keyframe on two frames early (avikeyframes-private.h). A new
+ * user's c07_xvid.avi had its cuts found at 76, 121, 158 where they are at
+ * 78, 123, 160; here, before, at 38, 78, 118 where they are at 40, 80,
+ * 120. */
+TEST(ClipAnalysis, AviMpeg4WithBFramesIsCutAtTheRightFrames)
+{
+  if (!gst_registry_check_feature_version(gst_registry_get(), "avenc_mpeg4", 1, 0, 0) ||
+      !gst_registry_check_feature_version(gst_registry_get(), "avdec_mpeg4", 1, 0, 0))
+    GTEST_SKIP() << "avenc_mpeg4 or avdec_mpeg4 missing";
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("bframes.avi");
+  const std::string desc =
+      "concat name=c ! identity single-segment=true ! videoconvert ! avenc_mpeg4 max-bframes=2 "
+      "gop-size=12 ! avimux ! filesink location=\"" +
+      path + "\" " + shot_sources({"smpte", "checkers-8", "circular", "pinwheel"}, 40);
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  g_clear_error(&err);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  std::string why;
+  ASSERT_TRUE(montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) << why;
+
+  montage::ClipAnalysis full;
+  montage::ClipAnalyseStats stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, stats));
+  EXPECT_EQ(frames_of(full), (std::vector<long>{40, 80, 120}));
+  EXPECT_EQ(stats.frames_decoded, 160u);
+}

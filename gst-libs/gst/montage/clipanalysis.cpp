@@ -1,5 +1,6 @@
 /* gst-montage: shot analysis of a video file (see clipanalysis.h). */
 #include <gst/montage/clipanalysis.h>
+#include <gst/montage/avikeyframes-private.h>
 #include <gst/montage/frameplacer-private.h>
 #include <gst/montage/mp4priming.h>
 #include <gst/montage/progress-meter.h>
@@ -607,6 +608,8 @@ private:
           on_compressed, self, nullptr);
       self->fed_ = true;
     }
+    /* After on_compressed(), which keeps reading the demuxer's stamps. */
+    unstamp_avi_keyframes(element);
     gst_object_unref(pad);
   }
 

@@ -1,6 +1,7 @@
 /* Rendering a plan through GES; see render.h. */
 #include <gst/montage/render.h>
 
+#include <gst/montage/avikeyframes-private.h>
 #include <gst/montage/encoder.h>
 #include <gst/montage/frameplacer-private.h>
 #include <gst/montage/mp4priming.h>
@@ -508,6 +509,7 @@ void drain_ahead_of_eos(GstElement *decoder)
 
 void guard_packed_b_frames(GstElement *decoder)
 {
+  unstamp_avi_keyframes(decoder); /* avikeyframes-private.h */
   GstPad *sink = gst_element_get_static_pad(decoder, "sink");
   GstPad *src = gst_element_get_static_pad(decoder, "src");
   if (sink && src) {
