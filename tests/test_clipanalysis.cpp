@@ -1081,8 +1081,9 @@ TEST(ClipAnalysis, StatedLengthNeedsNoDiscovererWhereTheContainerStatesIt)
       montage::ClipAnalysis clip;
       montage::ClipAnalyseStats st;
       ASSERT_TRUE(analyse(c.path, {}, mode, clip, st));
-      if (!c.discoveries)
+      if (!c.discoveries) {
         EXPECT_EQ(clip.stated_duration, discovered) << c.path;
+      }
       EXPECT_EQ(st.discoveries, c.discoveries) << c.path;
     }
   }
