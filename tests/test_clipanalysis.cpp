@@ -1487,4 +1487,14 @@ TEST(ClipAnalysis, AviMpeg4WithBFramesIsCutAtTheRightFrames)
   ASSERT_TRUE(analyse(path, {}, kFull, full, stats));
   EXPECT_EQ(frames_of(full), (std::vector<long>{40, 80, 120}));
   EXPECT_EQ(stats.frames_decoded, 160u);
+
+  /* The default mode decodes such a file in full: the keyframe path's
+   * keyframe times and its seeks' first frames are decode times (c07_xvid.avi
+   * on the keyframe path: a cut at 156 where full decoding finds 160). */
+  montage::ClipAnalysis aut;
+  montage::ClipAnalyseStats auto_stats;
+  ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, aut, auto_stats));
+  EXPECT_EQ(aut.cuts, full.cuts);
+  EXPECT_EQ(aut.first_frame, full.first_frame);
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullAviBFrames);
 }

@@ -132,7 +132,9 @@ constexpr const char *kClipAnalyser = "montagescene";
  * keyframe, where entries of 38 said no decoder could be probed; 40: an
  * MPEG transport stream is decoded in full without a seek (entries of 39
  * from the keyframe path timed an ffmpeg-written one's cuts 0.7 s early or
- * missed them), and a montage's I-frames that start no GOP are refined */
+ * missed them), a montage's I-frames that start no GOP are refined, and
+ * MPEG-4 Part 2 with B-frames in AVI is stamped by its decode order and
+ * decoded in full (entries of 39 put its cuts two frames early) */
 constexpr const char *kClipAnalysisVersion = "40";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);

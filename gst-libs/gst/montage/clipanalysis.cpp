@@ -286,6 +286,24 @@ public:
     return transport_stream_;
   }
 
+  /* Whether avidemux feeds the first video decoder MPEG-4 Part 2 that may
+   * hold B-frames (ClipAnalysePath::kFullAviBFrames): read from the
+   * decoder's input caps, known once open() has prerolled. */
+  bool avi_mpeg4_with_b_frames()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    if (!avi_ || !video_decoder_)
+      return false;
+    GstPad *sink = gst_element_get_static_pad(video_decoder_, "sink");
+    GstCaps *caps = sink ? gst_pad_get_current_caps(sink) : nullptr;
+    const bool b_frames = avi_keyframes_detail::mpeg4_part2_with_b_frames(caps);
+    if (caps)
+      gst_caps_unref(caps);
+    if (sink)
+      gst_object_unref(sink);
+    return b_frames;
+  }
+
   bool seekable()
   {
     GstQuery *q = gst_query_new_seeking(GST_FORMAT_TIME);
@@ -574,6 +592,12 @@ private:
       self->transport_stream_ = true;
       return;
     }
+    if (factory &&
+        g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "avidemux")) {
+      std::lock_guard<std::mutex> guard(self->lock_);
+      self->avi_ = true;
+      return;
+    }
     const gchar *klass =
         factory ? gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS) : nullptr;
     if (klass && strstr(klass, "Parser") && strstr(klass, "Video")) {
@@ -608,6 +632,8 @@ private:
           on_compressed, self, nullptr);
       self->fed_ = true;
     }
+    if (!self->video_decoder_)
+      self->video_decoder_ = element; /* the pipeline holds it */
     /* After on_compressed(), which keeps reading the demuxer's stamps. */
     unstamp_avi_keyframes(element);
     gst_object_unref(pad);
@@ -984,6 +1010,8 @@ private:
   bool parsed_ = false; /* on_demuxed() probes the first video parser */
   bool image_decoder_ = false; /* image_decoder() */
   bool transport_stream_ = false; /* transport_stream() */
+  bool avi_ = false;              /* avidemux reads the file */
+  GstElement *video_decoder_ = nullptr; /* the first video decoder; not reffed */
   /* The last buffers into that parser: (DTS or PTS, demuxer's keyframe
    * flag); a parser holds back a frame or two, no more. */
   std::deque<std::pair<GstClockTime, bool>> demuxed_;
@@ -1184,6 +1212,9 @@ const char *clip_analyse_path_text(ClipAnalysePath path)
     return "full decoding: the seek missed a keyframe";
   case ClipAnalysePath::kFullSeekTimes:
     return "full decoding: an MPEG transport stream's seeks misstate the frames' times";
+  case ClipAnalysePath::kFullAviBFrames:
+    return "full decoding: AVI stamps MPEG-4 keyframes at their decode time, which B-frames put "
+           "before the time they are shown";
   }
   return "full decoding";
 }
@@ -1389,6 +1420,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       return false;
     }
     route = ClipAnalysePath::kFullSeekTimes;
+  } else if (keyframes && dec->avi_mpeg4_with_b_frames() &&
+             options.mode != ClipAnalyseOptions::Mode::kKeyframes) {
+    route = ClipAnalysePath::kFullAviBFrames;
   } else if (keyframes && !dec->seekable()) {
     if (options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
       g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,

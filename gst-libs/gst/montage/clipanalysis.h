@@ -157,6 +157,13 @@ enum class ClipAnalysePath {
    * seeking passes would time the cuts wrongly. Decided when tsdemux is
    * added to the pipeline. */
   kFullSeekTimes,
+  /* Full decoding: MPEG-4 Part 2 that may hold B-frames (not the Simple
+   * profile) in AVI. avidemux stamps a keyframe at its decode time, up to
+   * the B-frames' delay before it is shown (avikeyframes-private.h), which
+   * the keyframe pass times the keyframes by and a seek's first frame comes
+   * out at; full decoding corrects the stamps on the decoder's input.
+   * Decided once the first pipeline has prerolled. */
+  kFullAviBFrames,
 };
 
 /* A phrase for `path`, for logs and the tool: "keyframe path", "full
