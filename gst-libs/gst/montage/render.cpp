@@ -181,20 +181,11 @@ struct PackedBFrames {
   }
 };
 
-/* MPEG-4 Part 2 that may hold B-frames (the Simple profile has none). */
+/* MPEG-4 Part 2 that may hold B-frames (the Simple profile has none);
+ * the same test as avikeyframes-private.h's. */
 bool may_pack_b_frames(GstCaps *caps)
 {
-  if (!caps || gst_caps_get_size(caps) == 0)
-    return false;
-  const GstStructure *s = gst_caps_get_structure(caps, 0);
-  gint version = 0;
-  gboolean system = FALSE;
-  const bool mpeg4 = (gst_structure_has_name(s, "video/mpeg") &&
-                      gst_structure_get_int(s, "mpegversion", &version) && version == 4 &&
-                      !(gst_structure_get_boolean(s, "systemstream", &system) && system)) ||
-                     gst_structure_has_name(s, "video/x-divx") ||
-                     gst_structure_has_name(s, "video/x-xvid");
-  return mpeg4 && g_strcmp0(gst_structure_get_string(s, "profile"), "simple") != 0;
+  return avi_keyframes_detail::mpeg4_part2_with_b_frames(caps);
 }
 
 /* Clips `buf` (placed at `at`) to `seg` as GstVideoDecoder does: NULL (and
