@@ -1088,7 +1088,10 @@ TEST(Tool, InputsAreNeverOverwrittenOrTakenTwice)
 TEST(Tool, ClipLinesSayWhichAnalysisPathRan)
 {
   const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
-  const std::string avi = montage_test::media_path("Megamind.avi");
+  /* WebM: the keyframe path (Megamind.avi, the clip this used, is MPEG-4
+   * Part 2 in AVI, decoded in full since its keyframes are stamped at their
+   * decode time: ClipAnalysePath::kFullAviBFrames). */
+  const std::string avi = montage_test::media_path("oa4_launch.webm");
   ASSERT_FALSE(song.empty() || avi.empty());
   /* Raw H.264: no container timestamps, so the keyframe path is given up. */
   const std::string raw = montage_test::make_media(
