@@ -826,6 +826,50 @@ TEST(RenderPaths, SongEndsWithTheEdit)
   g_unlink(songf.c_str());
 }
 
+/* At 120 fps the frames after the song's last whole AAC frame can outnumber
+ * what the encoder and the queue in front of it hold: the muxer waits for
+ * audio up to each video frame, the AAC encoder keeps the song's last
+ * partial frame until EOS, and the song's EOS used to be sent only after the
+ * last video frame, so the render stalled and failed ("the muxer waits for
+ * audio"). Edits of several lengths on a 22.05 kHz mono song, each rendered
+ * with a 3 s stall limit. */
+TEST(RenderCuts, SongEndsBeforeTheLastFramesAtAHighFrameRate)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("hfr-"));
+  const std::string songf = montage_test::make_media(
+      "montage-render-hfr-song.wav",
+      "audiotestsrc num-buffers=60 samplesperbuffer=2205 wave=pink-noise volume=0.3 ! "
+      "audio/x-raw,format=U8,rate=22050,channels=1 ! wavenc ! filesink location=%s");
+  ASSERT_FALSE(songf.empty());
+  f.song.uri = montage_test::uri_of(songf);
+  f.song.duration = 6 * GST_SECOND;
+  for (guint64 n : {240, 300, 360, 420, 480}) {
+    SCOPED_TRACE(testing::Message() << n << " frames at 120 fps");
+    montage::Plan plan;
+    plan.fps_n = 120;
+    plan.fps_d = 1;
+    plan.duration = gst_util_uint64_scale(n, GST_SECOND, 120);
+    montage::Segment seg;
+    seg.clip = 0;
+    seg.start = 0;
+    seg.duration = plan.duration;
+    seg.inpoint = 0;
+    plan.segments.push_back(seg);
+    const std::string out = tmp_file("montage-render-hfr.mp4");
+    montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+    settings.width = 64;
+    settings.height = 64;
+    settings.stall_timeout = 3 * GST_SECOND;
+    montage::RenderResult result;
+    GError *err = nullptr;
+    EXPECT_TRUE(montage::render_plan(plan, f.song, f.clips, settings, &result, &err))
+        << (err ? err->message : "");
+    g_clear_error(&err);
+    g_unlink(out.c_str());
+  }
+}
+
 TEST(RenderCuts, UndecodableClipIsNamedAndNothingIsLeft)
 {
   Fixture f;

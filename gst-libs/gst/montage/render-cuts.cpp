@@ -1088,12 +1088,27 @@ public:
   }
   bool push_audio(GstBuffer *buf, GError **error) { return push(audio_, buf, error, 0); }
 
+  /* Ends the song's stream, once. Called as soon as the whole song is
+   * pushed, not after the last video frame: the AAC encoder keeps the
+   * song's last partial frame until EOS, and the muxer takes no video frame
+   * later than the audio it has, so the video frames after the song's last
+   * whole AAC frame would wait on an encoder that waits on them (a 30 s
+   * stall, then a failed render, at 120 fps with some songs). */
+  void end_audio()
+  {
+    if (audio_ended_)
+      return;
+    audio_ended_ = true;
+    GstFlowReturn ret;
+    g_signal_emit_by_name(audio_, "end-of-stream", &ret);
+  }
+
   /* Ends both streams and waits for the file to be finished. */
   bool finish(const std::function<void()> &tick, GError **error)
   {
     GstFlowReturn ret;
     g_signal_emit_by_name(video_, "end-of-stream", &ret);
-    g_signal_emit_by_name(audio_, "end-of-stream", &ret);
+    end_audio();
     const gint64 since = g_get_monotonic_time();
     for (;;) {
       if (interrupt_.check(error))
@@ -1288,6 +1303,7 @@ private:
   GstElement *video_ = nullptr; /* owned by pipeline_ */
   GstElement *audio_ = nullptr;
   bool linked_ = false;
+  bool audio_ended_ = false; /* end_audio() has run */
   bool encoder_linked_ = false;
   bool encoder_missing_ = false;
   std::string missing_;
@@ -1410,6 +1426,8 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
         return false;
       }
     }
+    if (audio.done())
+      out.end_audio();
     return true;
   };
 
