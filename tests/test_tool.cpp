@@ -15,6 +15,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cairo.h>
@@ -1735,8 +1736,11 @@ TEST(Tool, OutputsAreCheckedBeforeAnyWork)
       {{"--no-render", "--storyboard", dir + "/sb.jpg"},
        "--storyboard " + dir + "/sb.jpg: the storyboard is drawn as PNG"},
       {{"-o", dir + "/d.mp4"}, "-o " + dir + "/d.mp4 is a directory"},
+      {{"--no-render", "--plan-json", dir + "/fifo"},
+       "--plan-json " + dir + "/fifo is not a regular file"},
   };
   ASSERT_EQ(g_mkdir((dir + "/d.mp4").c_str(), 0755), 0);
+  ASSERT_EQ(mkfifo((dir + "/fifo").c_str(), 0644), 0);
   for (const Case &c : cases) {
     std::vector<std::string> args = {"-v", "-m", song, "-d", "3"};
     args.insert(args.end(), c.args.begin(), c.args.end());
@@ -1748,7 +1752,37 @@ TEST(Tool, OutputsAreCheckedBeforeAnyWork)
     EXPECT_EQ(r.err.find("partial"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(g_file_test((dir + "/nodir").c_str(), G_FILE_TEST_EXISTS));
+  GStatBuf st;
+  EXPECT_TRUE(g_stat((dir + "/fifo").c_str(), &st) == 0 && S_ISFIFO(st.st_mode))
+      << "the FIFO was replaced";
+  g_unlink((dir + "/fifo").c_str());
   g_rmdir((dir + "/d.mp4").c_str());
+  g_rmdir(dir.c_str());
+}
+
+/* An output named through a symbolic link writes the file the link leads
+ * to and keeps the link (outputs are renamed into place: the link was
+ * replaced by a plain file, and its target left as it was). */
+TEST(Tool, OutputThroughALinkWritesTheLinkedFile)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *tmp = g_dir_make_tmp("montage-tool-link-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string dir = tmp, real = dir + "/real.json", link = dir + "/link.json";
+  g_free(tmp);
+  ASSERT_TRUE(g_file_set_contents(real.c_str(), "old", -1, nullptr));
+  ASSERT_EQ(symlink("real.json", link.c_str()), 0);
+  ToolRun r = run_tool({"-q", "-m", song, "-d", "3", "--no-render", "--plan-json", link, a});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(g_file_test(link.c_str(), G_FILE_TEST_IS_SYMLINK)) << "the link was replaced";
+  gchar *text = nullptr;
+  ASSERT_TRUE(g_file_get_contents(real.c_str(), &text, nullptr, nullptr));
+  EXPECT_NE(strstr(text, "\"segments\""), nullptr) << "the linked file was not written: " << text;
+  g_free(text);
+  g_unlink(link.c_str());
+  g_unlink(real.c_str());
   g_rmdir(dir.c_str());
 }
 

@@ -417,6 +417,50 @@ struct Output {
   const char *path;
 };
 
+/* The file a symbolic link at `path` leads to, following links in turn (at
+ * most 40, the kernel's own limit), the path itself when it is no link.
+ * Outputs are written to a temporary file renamed into place: renamed onto
+ * a link, that would replace the link, not update the file it names. A link
+ * whose target does not exist yet gives that target (the file is made
+ * there). Newly allocated. */
+gchar *link_target(const char *path)
+{
+  gchar *at = g_strdup(path);
+  for (int hops = 0; hops < 40 && g_file_test(at, G_FILE_TEST_IS_SYMLINK); hops++) {
+    gchar *to = g_file_read_link(at, nullptr);
+    if (!to)
+      break;
+    if (!g_path_is_absolute(to)) {
+      gchar *dir = g_path_get_dirname(at);
+      gchar *joined = g_build_filename(dir, to, NULL);
+      g_free(dir);
+      g_free(to);
+      to = joined;
+    }
+    g_free(at);
+    at = to;
+  }
+  return at;
+}
+
+/* Each output option given as a symbolic link now names the file the link
+ * leads to (link_target()), so that the link is kept and its file written. */
+void follow_output_links()
+{
+  auto follow = [](gchar **opt) {
+    if (*opt && g_file_test(*opt, G_FILE_TEST_IS_SYMLINK)) {
+      gchar *to = link_target(*opt);
+      g_free(*opt);
+      *opt = to;
+    }
+  };
+  follow(&opt_output);
+  follow(&opt_plan_json);
+  follow(&opt_storyboard);
+  for (gchar **e = opt_exports; e && *e; e++)
+    follow(e);
+}
+
 /* Every file the tool is asked to write. */
 std::vector<Output> outputs()
 {
@@ -480,6 +524,15 @@ bool outputs_usable(const std::vector<Output> &outs)
     if (g_file_test(o.path, G_FILE_TEST_IS_DIR)) {
       fprintf(stderr, "gst-montage: %s %s is a directory: give a file name\n", o.option,
               shown(o.path).c_str());
+      return false;
+    }
+    /* A device, FIFO or socket would be replaced by a plain file (the
+     * output is renamed into place): as root, /dev/null would be lost. */
+    if (g_file_test(o.path, G_FILE_TEST_EXISTS) && !g_file_test(o.path, G_FILE_TEST_IS_REGULAR)) {
+      fprintf(stderr,
+              "gst-montage: %s %s is not a regular file (a device, FIFO or socket), which "
+              "would be replaced: outputs are written as new files; give a file name\n",
+              o.option, shown(o.path).c_str());
       return false;
     }
     gchar *dir = g_path_get_dirname(o.path);
@@ -1175,6 +1228,7 @@ int cmd_make(int argc, char **argv)
     fprintf(stderr, "gst-montage: --live needs an output (-o)\n");
     return 2;
   }
+  follow_output_links();
   if (!outputs_usable(outputs()))
     return 2;
   std::set<std::string> from_dirs;
