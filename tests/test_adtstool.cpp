@@ -248,3 +248,25 @@ TEST(ToolAdtsExtract, KeepsTheIndexInTheCache)
   EXPECT_EQ(wa, montage_test::read_file(c));
   remove_tree(dir);
 }
+
+/* `extract -o` leaves an existing file as it is unless -y (--overwrite) is
+ * given, as the montage's -o does, and never touches OUT.wav.part, a file
+ * of the user's: it overwrote both without a word. */
+TEST(ToolAdtsExtract, ExistingOutputIsKeptWithoutOverwrite)
+{
+  const std::string dir = temp_dir("gst-montage-adtstool-y");
+  ASSERT_FALSE(dir.empty());
+  const std::string song = dir + "/clicks.aac", out = dir + "/x.wav", part = out + ".part";
+  ASSERT_TRUE(make_click_song(dir, song));
+  ASSERT_TRUE(g_file_set_contents(out.c_str(), "mine", -1, nullptr));
+  ASSERT_TRUE(g_file_set_contents(part.c_str(), "mine too", -1, nullptr));
+  ToolRun r = run_tool({"extract", song, "--start", "1", "--end", "2", "-o", out, "--no-cache"});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("exists: give -y"), std::string::npos) << r.err;
+  EXPECT_TRUE(montage_test::read_file(out) == "mine") << "the file was replaced";
+  r = run_tool({"extract", song, "--start", "1", "--end", "2", "-o", out, "--no-cache", "-y"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(montage_test::read_file(out).size(), 44u + 44100u * 2 * 2); /* 1 s, 16-bit stereo */
+  EXPECT_TRUE(montage_test::read_file(part) == "mine too") << "OUT.wav.part was replaced";
+  remove_tree(dir);
+}

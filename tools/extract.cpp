@@ -27,6 +27,8 @@
 #include <cstring>
 #include <string>
 
+#include <unistd.h>
+
 int montage_tool_extract(int argc, char **argv);
 
 namespace {
@@ -36,6 +38,7 @@ gchar *opt_end = nullptr;
 gchar *opt_output = nullptr;
 gchar *opt_priming = nullptr;
 gboolean opt_float = FALSE;
+gboolean opt_overwrite = FALSE;
 gchar *opt_cache_dir = nullptr;
 gboolean opt_no_cache = FALSE;
 gchar **opt_inputs = nullptr;
@@ -58,6 +61,10 @@ const GOptionEntry kEntries[] = {
      "(2112) or a number of samples",
      "WHICH"},
     {"float", 0, 0, G_OPTION_ARG_NONE, &opt_float, "Write 32-bit float samples (default 16-bit)",
+     nullptr},
+    {"overwrite", 'y', 0, G_OPTION_ARG_NONE, &opt_overwrite,
+     "Replace OUT.wav when it exists (without it, an existing file is left as it is and "
+     "nothing is done)",
      nullptr},
     {"cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache_dir,
      "Where the frame index is kept (default $GST_MONTAGE_CACHE_DIR, else "
@@ -119,6 +126,17 @@ std::string usage_error(GstClockTime &start, GstClockTime &end, guint &priming)
   if ((n < 4 || g_ascii_strcasecmp(opt_output + n - 4, ".wav") != 0) &&
       (n < 5 || g_ascii_strcasecmp(opt_output + n - 5, ".wave") != 0))
     return std::string("-o ") + shown(opt_output) + ": extract writes WAV, name it .wav";
+  /* Written as a new file renamed into place: a directory, device or FIFO
+   * there would be replaced, and an existing file only when asked. */
+  if (g_file_test(opt_output, G_FILE_TEST_IS_DIR))
+    return std::string("-o ") + shown(opt_output) + " is a directory: give a file name";
+  if (g_file_test(opt_output, G_FILE_TEST_EXISTS) &&
+      !g_file_test(opt_output, G_FILE_TEST_IS_REGULAR))
+    return std::string("-o ") + shown(opt_output) +
+           " is not a regular file (a device, FIFO or socket): give a file name";
+  if (g_file_test(opt_output, G_FILE_TEST_EXISTS) && !opt_overwrite)
+    return std::string("-o ") + shown(opt_output) +
+           " exists: give -y (--overwrite) to replace it, or another name";
   if (!opt_start)
     return "--start S is required";
   if (!parse_seconds(opt_start, start) || start == (GstClockTime)G_MAXINT64)
@@ -261,7 +279,16 @@ int montage_tool_extract(int argc, char **argv)
     g_error_free(err);
     return 1;
   }
-  const std::string tmp = std::string(opt_output) + ".part";
+  /* A hidden name of this process's own beside the output, as the montage's
+   * (a fixed OUT.wav.part could be a file of the user's). */
+  gchar *dir = g_path_get_dirname(opt_output), *base = g_path_get_basename(opt_output);
+  gchar *tmp_name = g_strdup_printf(".%s.partial-%d", base, (int)getpid());
+  gchar *tmp_path = g_build_filename(dir, tmp_name, NULL);
+  const std::string tmp = tmp_path;
+  g_free(tmp_path);
+  g_free(tmp_name);
+  g_free(base);
+  g_free(dir);
   if (!write_wav(tmp, pcm, opt_float) || g_rename(tmp.c_str(), opt_output) != 0) {
     fprintf(stderr, "extract: cannot write %s: %s\n", shown(opt_output).c_str(), g_strerror(errno));
     g_unlink(tmp.c_str());
