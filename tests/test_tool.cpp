@@ -2312,6 +2312,37 @@ TEST(Tool, StillImageIsNotAClip)
   g_unlink(jpeg.c_str());
 }
 
+/* A GIF given as a clip (phones export bursts as animated GIFs) is named
+ * as one and left out before its analysis: GStreamer 1.22 decodes an
+ * animated GIF without an end, so the analysis waited 30 s for progress and
+ * then called it "a still image (GIF)". The file: a 1x1 two-frame animated
+ * GIF89a written byte by byte (no GIF encoder in GStreamer). */
+TEST(Tool, GifIsNamedAndLeftOutBeforeItsAnalysis)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const unsigned char frame[] = {0x21, 0xF9, 0x04, 0x00, 0x0A, 0x00, 0x00, 0x00, /* 0.1 s */
+                                 0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01,
+                                 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00};
+  std::string gif = "GIF89a";
+  gif += std::string("\x01\x00\x01\x00\x80\x00\x00", 7);                 /* 1x1, 2 colours */
+  gif += std::string("\x00\x00\x00\xFF\xFF\xFF", 6);                     /* black, white */
+  gif += std::string("\x21\xFF\x0BNETSCAPE2.0\x03\x01\x00\x00\x00", 19); /* loop */
+  for (int i = 0; i < 2; i++)
+    gif.append(reinterpret_cast<const char *>(frame), sizeof frame);
+  gif += ';';
+  const std::string path = tmp_path("burst.gif");
+  ASSERT_TRUE(g_file_set_contents(path.c_str(), gif.data(), (gssize)gif.size(), nullptr));
+  ToolRun r = run_tool({"--no-render", "--no-cache", "-d", "3", "-m", song, a, path});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("gst-montage: skipping " + path +
+                       ": a GIF image, not a video: GIFs, animated ones too, are not taken"),
+            std::string::npos)
+      << r.err;
+  g_unlink(path.c_str());
+}
+
 /* -o given twice is refused as a usage error (exit 2) that names both, on
  * the planned path and with --live; the last one was taken and the first
  * dropped without a word. */

@@ -869,6 +869,12 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
     g_progress->item(index, job.path, 1.0, true);
     return;
   }
+  if (!job.is_song && gif_image(job.path.c_str())) {
+    g_set_error_literal(&job.error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE,
+                        still_image(job.path).c_str());
+    g_progress->item(index, job.path, 1.0, true);
+    return;
+  }
   ProgressFunc progress = [&](GstClockTime pos, GstClockTime dur) {
     if (GST_CLOCK_TIME_IS_VALID(dur) && dur > 0)
       g_progress->item(index, job.path, (double)pos / dur);

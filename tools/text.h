@@ -63,30 +63,49 @@ inline std::string empty_file(const std::string &path)
   return empty_file(path.c_str());
 }
 
-/* What is said of a clip that is a still image (a PNG, a JPEG photo: what
- * GStreamer's type finders call image/...), or "" when `path` is not one:
- * "a still image (PNG), not a video: ...". The analysis decodes
- * such a file as one frame without a length, and said "no video frames
- * could be decoded" (the planned path) or "it has no video stream"
- * (--live), which do not say what is wrong with it. Reads the first 64 KiB
- * of a regular file (nothing else is one). */
-inline std::string still_image(const char *path)
+/* The caps GStreamer's type finders give the first 64 KiB of the regular
+ * file `path` (NULL when it is no regular file, cannot be read, is empty
+ * or is not recognised; unref when done). A FIFO is not opened: reading it
+ * would wait for a writer. */
+inline GstCaps *type_of_file_head(const char *path)
 {
   GStatBuf st;
   if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-    return ""; /* opening a FIFO to read would wait for a writer */
+    return nullptr;
   FILE *f = g_fopen(path, "rb");
   if (!f)
-    return "";
+    return nullptr;
   std::vector<guint8> head(64 * 1024);
   head.resize(fread(head.data(), 1, head.size(), f));
   fclose(f);
   if (head.empty())
-    return "";
+    return nullptr;
   GstCaps *caps = gst_type_find_helper_for_data(nullptr, head.data(), head.size(), nullptr);
+  if (caps && gst_caps_is_empty(caps)) {
+    gst_caps_unref(caps);
+    return nullptr;
+  }
+  return caps;
+}
+
+/* What is said of a clip that is an image (a PNG, a JPEG photo, a GIF:
+ * what GStreamer's type finders call image/...), or "" when `path` is not
+ * one: "a still image (PNG), not a video: ...". The analysis decodes a
+ * still image as one frame without a length, and said "no video frames
+ * could be decoded" (the planned path) or "it has no video stream"
+ * (--live), which do not say what is wrong with it. A GIF, animated ones
+ * too (what phones export from bursts), is named as such: GStreamer 1.22
+ * gives no end to its decoding (the analysis waited 30 s for progress). */
+inline std::string still_image(const char *path)
+{
+  GstCaps *caps = type_of_file_head(path);
   std::string out;
-  if (caps && !gst_caps_is_empty(caps) &&
-      g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "image/")) {
+  const char *name = caps ? gst_structure_get_name(gst_caps_get_structure(caps, 0)) : "";
+  if (!strcmp(name, "image/gif")) {
+    out = "a GIF image, not a video: GIFs, animated ones too, are not taken as clips (GStreamer "
+          "decodes them without an end); convert one to a video first (for example "
+          "ffmpeg -i in.gif out.mp4)";
+  } else if (g_str_has_prefix(name, "image/")) {
     gchar *what = gst_pb_utils_get_codec_description(caps);
     out = std::string("a still image (") + (what ? what : "image") +
           "), not a video: clips are video files (for example MP4/H.264, WebM, AVI)";
@@ -95,6 +114,17 @@ inline std::string still_image(const char *path)
   if (caps)
     gst_caps_unref(caps);
   return out;
+}
+
+/* Whether `path` is a GIF image (type_of_file_head()): such a file is left
+ * out before its analysis, which would wait 30 s on GStreamer's decoder. */
+inline bool gif_image(const char *path)
+{
+  GstCaps *caps = type_of_file_head(path);
+  const bool gif = caps && gst_structure_has_name(gst_caps_get_structure(caps, 0), "image/gif");
+  if (caps)
+    gst_caps_unref(caps);
+  return gif;
 }
 inline std::string still_image(const std::string &path)
 {
