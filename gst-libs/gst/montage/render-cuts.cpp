@@ -513,11 +513,7 @@ private:
     GST_DEBUG("%s: decoding again from the start for %" GST_TIME_FORMAT, uri_.c_str(),
               GST_TIME_ARGS(start_));
     pipe_.reset(); /* in NULL: no streaming thread reads the maps below */
-    {
-      std::lock_guard<std::mutex> hold(input_lock_);
-      inputs_.clear();
-      shown_ = nullptr;
-    }
+    decoders_.clear();
     gst_segment_init(&probe_segment_, GST_FORMAT_UNDEFINED);
     build();
     fresh_ = true;
@@ -564,13 +560,8 @@ private:
       else if (g_strcmp0(GST_OBJECT_NAME(factory), "mpegpsdemux") == 0)
         self->demux_.store(Demux::kProgram);
     }
-    if (!GST_IS_VIDEO_DECODER(element))
-      return;
-    std::lock_guard<std::mutex> hold(self->input_lock_);
-    if (self->inputs_.count(element))
-      return;
-    self->inputs_[element] = watch_decoder_input(element);
-    guard_packed_b_frames(element);
+    if (GST_IS_VIDEO_DECODER(element))
+      self->decoders_.add(element);
   }
 
   /* The video decoder that gives the stream on `pad` (a pad uridecodebin
@@ -617,8 +608,7 @@ private:
       GstElement *decoder = decoder_of(pad);
       GST_DEBUG("%s: the stream shown comes from %s", self->uri_.c_str(),
                 decoder ? GST_OBJECT_NAME(decoder) : "no video decoder");
-      std::lock_guard<std::mutex> hold(self->input_lock_);
-      self->shown_ = decoder;
+      self->decoders_.show(decoder);
     }
     gst_object_unref(first);
     if (peer)
@@ -626,12 +616,7 @@ private:
   }
 
   /* What enters the decoder of the stream shown (NULL: none, or not known yet). */
-  std::shared_ptr<DecoderInput> decoder_input()
-  {
-    std::lock_guard<std::mutex> hold(input_lock_);
-    auto found = shown_ ? inputs_.find(shown_) : inputs_.end();
-    return found != inputs_.end() ? found->second : nullptr;
-  }
+  std::shared_ptr<DecoderInput> decoder_input() { return decoders_.shown(); }
 
   /* Pad probe in front of the converter (streaming thread). */
   static GstPadProbeReturn drop_early(GstPad *, GstPadProbeInfo *info, gpointer user_data)
@@ -706,11 +691,7 @@ private:
   gint64 stall_us_;
   Interrupt &interrupt_;
   /* Read by the probes: declared before pipe_, so they outlive its threads. */
-  std::mutex input_lock_;
-  /* What enters each video decoder, by decoder (not reffed: the pipeline
-   * holds them), and the decoder of the stream shown (NULL: none). */
-  std::map<GstElement *, std::shared_ptr<DecoderInput>> inputs_;
-  GstElement *shown_ = nullptr;
+  DecoderInputs decoders_;                   /* what enters each video decoder, and the one shown */
   GstSegment probe_segment_;                 /* streaming thread only */
   std::atomic<GstClockTime> drop_before_{0}; /* stream time; 0: keep all */
   bool verify_ = false;                      /* check the next frame against the seek target */
@@ -1310,6 +1291,45 @@ private:
 };
 
 } // namespace
+
+bool DecoderInputs::add(GstElement *decoder)
+{
+  {
+    std::lock_guard<std::mutex> hold(lock_);
+    if (inputs_.count(decoder))
+      return false;
+    inputs_[decoder] = watch_decoder_input(decoder);
+  }
+  guard_packed_b_frames(decoder);
+  return true;
+}
+
+void DecoderInputs::show(GstElement *decoder)
+{
+  std::lock_guard<std::mutex> hold(lock_);
+  shown_ = decoder;
+}
+
+std::shared_ptr<DecoderInput> DecoderInputs::shown()
+{
+  std::lock_guard<std::mutex> hold(lock_);
+  auto found = shown_ ? inputs_.find(shown_) : inputs_.end();
+  return found != inputs_.end() ? found->second : nullptr;
+}
+
+std::shared_ptr<DecoderInput> DecoderInputs::of(GstElement *decoder)
+{
+  std::lock_guard<std::mutex> hold(lock_);
+  auto found = inputs_.find(decoder);
+  return found != inputs_.end() ? found->second : nullptr;
+}
+
+void DecoderInputs::clear()
+{
+  std::lock_guard<std::mutex> hold(lock_);
+  inputs_.clear();
+  shown_ = nullptr;
+}
 
 StalledStage stalled_stage(const EncodeFlow &flow)
 {

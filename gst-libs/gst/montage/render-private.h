@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -113,6 +114,32 @@ private:
  * returned, through a pad probe on its sink pad that holds a reference to it
  * for as long as the pad lives. */
 std::shared_ptr<DecoderInput> watch_decoder_input(GstElement *decoder);
+
+/* The video decoders of one decoding pipeline (render-cuts.cpp's
+ * ClipDecoder): what enters each (watch_decoder_input()), and which of them
+ * gives the stream shown. Any thread. */
+class DecoderInputs
+{
+public:
+  /* A video decoder added to the pipeline ("deep-element-added"): records
+   * what enters it and installs guard_packed_b_frames(), once per decoder.
+   * True when it did, false when `decoder` was added before. */
+  bool add(GstElement *decoder);
+  /* The decoder of the stream shown (NULL: none, a raw stream). */
+  void show(GstElement *decoder);
+  /* What enters the decoder of the stream shown (NULL: none, or not known yet). */
+  std::shared_ptr<DecoderInput> shown();
+  /* What enters `decoder` (NULL: not added). */
+  std::shared_ptr<DecoderInput> of(GstElement *decoder);
+  /* Forgets the decoders (the pipeline was thrown away). */
+  void clear();
+
+private:
+  std::mutex lock_;
+  /* By decoder (not reffed: the pipeline holds them). */
+  std::map<GstElement *, std::shared_ptr<DecoderInput>> inputs_;
+  GstElement *shown_ = nullptr;
+};
 
 /* How many frames (at the rate of the decoder's input caps) earlier than
  * its segment's start a packed-B-frame guard lets a decoder give frames. */
