@@ -1778,6 +1778,66 @@ TEST(RenderPaths, ClippedFrameBeforeTheSegmentsStopIsShown)
   g_unlink(path.c_str());
 }
 
+/* DecoderInputs (render-private.h) keeps what enters each video decoder of a
+ * clip's pipeline for as long as that decoder lives, and no longer. Keyed by
+ * the decoder's address and never forgotten, it outlived the decoder, and a
+ * decoder made later at the same address (decodebin throws away a decoder
+ * that fails to start and tries the next; GObject gives a freed block of
+ * that size back first) was taken as watched already: no probe on its
+ * input, no packed-B-frame guard, and its frames judged by the dead
+ * decoder's input. */
+TEST(RenderCuts, DecoderInputsEndWithTheirDecoder)
+{
+  using montage::render_detail::DecoderInput;
+  using montage::render_detail::DecoderInputs;
+  auto make = [] {
+    GstElement *e = gst_element_factory_make("jpegdec", nullptr);
+    return e ? GST_ELEMENT(gst_object_ref_sink(e)) : nullptr;
+  };
+  DecoderInputs inputs;
+  GstElement *first = make();
+  if (!first)
+    GTEST_SKIP() << "jpegdec missing";
+  ASSERT_TRUE(inputs.add(first));
+  EXPECT_FALSE(inputs.add(first)) << "a decoder is watched once";
+  inputs.show(first);
+  std::weak_ptr<DecoderInput> was = inputs.shown();
+  ASSERT_FALSE(was.expired());
+  EXPECT_EQ(inputs.of(first), was.lock());
+  const void *address = first;
+  bool finalized = false;
+  g_object_weak_ref(
+      G_OBJECT(first), [](gpointer done, GObject *) { *static_cast<bool *>(done) = true; },
+      &finalized);
+  gst_object_unref(first);
+  ASSERT_TRUE(finalized) << "the test holds the decoder it destroys";
+  EXPECT_TRUE(was.expired()) << "what entered a destroyed decoder is kept";
+  EXPECT_EQ(inputs.shown(), nullptr) << "a destroyed decoder is still the one shown";
+
+  /* Decoders made until one lands where the first one was. */
+  std::vector<GstElement *> made;
+  GstElement *again = nullptr;
+  for (int i = 0; i < 64 && !again; i++) {
+    GstElement *e = make();
+    ASSERT_NE(e, nullptr);
+    if (e == address)
+      again = e;
+    else
+      made.push_back(e);
+  }
+  if (again) {
+    EXPECT_EQ(inputs.shown(), nullptr) << "a new decoder at a destroyed one's address is shown";
+    EXPECT_EQ(inputs.of(again), nullptr);
+    EXPECT_TRUE(inputs.add(again)) << "a new decoder at a destroyed one's address is not watched";
+    EXPECT_NE(inputs.of(again), nullptr);
+    gst_object_unref(again);
+  }
+  for (GstElement *e : made)
+    gst_object_unref(e);
+  if (!again)
+    GTEST_SKIP() << "no decoder was made at a destroyed one's address";
+}
+
 /* clipped_off() on its own: where a frame stamped at its segment's start
  * started, from the frames that entered its decoder (its own duration, or
  * the caps' that the decoder gave it), else from the analysed frame grid,

@@ -1292,13 +1292,41 @@ private:
 
 } // namespace
 
+namespace
+{
+
+/* The key of what enters a decoder (a std::shared_ptr<DecoderInput> *, freed
+ * with the decoder). */
+GQuark decoder_input_quark()
+{
+  static const GQuark quark = g_quark_from_static_string("montage-decoder-input");
+  return quark;
+}
+
+} // namespace
+
+DecoderInputs::DecoderInputs()
+{
+  g_weak_ref_init(&shown_, nullptr);
+}
+
+DecoderInputs::~DecoderInputs()
+{
+  g_weak_ref_clear(&shown_);
+}
+
 bool DecoderInputs::add(GstElement *decoder)
 {
+  /* Only makes adding once per decoder atomic; qdata has its own lock. */
+  static std::mutex adding;
   {
-    std::lock_guard<std::mutex> hold(lock_);
-    if (inputs_.count(decoder))
+    std::lock_guard<std::mutex> hold(adding);
+    if (g_object_get_qdata(G_OBJECT(decoder), decoder_input_quark()))
       return false;
-    inputs_[decoder] = watch_decoder_input(decoder);
+    g_object_set_qdata_full(
+        G_OBJECT(decoder), decoder_input_quark(),
+        new std::shared_ptr<DecoderInput>(watch_decoder_input(decoder)),
+        [](gpointer p) { delete static_cast<std::shared_ptr<DecoderInput> *>(p); });
   }
   guard_packed_b_frames(decoder);
   return true;
@@ -1306,29 +1334,29 @@ bool DecoderInputs::add(GstElement *decoder)
 
 void DecoderInputs::show(GstElement *decoder)
 {
-  std::lock_guard<std::mutex> hold(lock_);
-  shown_ = decoder;
+  g_weak_ref_set(&shown_, decoder);
 }
 
 std::shared_ptr<DecoderInput> DecoderInputs::shown()
 {
-  std::lock_guard<std::mutex> hold(lock_);
-  auto found = shown_ ? inputs_.find(shown_) : inputs_.end();
-  return found != inputs_.end() ? found->second : nullptr;
+  auto *decoder = static_cast<GstElement *>(g_weak_ref_get(&shown_));
+  if (!decoder)
+    return nullptr;
+  std::shared_ptr<DecoderInput> input = of(decoder);
+  gst_object_unref(decoder);
+  return input;
 }
 
 std::shared_ptr<DecoderInput> DecoderInputs::of(GstElement *decoder)
 {
-  std::lock_guard<std::mutex> hold(lock_);
-  auto found = inputs_.find(decoder);
-  return found != inputs_.end() ? found->second : nullptr;
+  auto *input = static_cast<std::shared_ptr<DecoderInput> *>(
+      g_object_get_qdata(G_OBJECT(decoder), decoder_input_quark()));
+  return input ? *input : nullptr;
 }
 
 void DecoderInputs::clear()
 {
-  std::lock_guard<std::mutex> hold(lock_);
-  inputs_.clear();
-  shown_ = nullptr;
+  g_weak_ref_set(&shown_, nullptr);
 }
 
 StalledStage stalled_stage(const EncodeFlow &flow)

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -117,28 +116,42 @@ std::shared_ptr<DecoderInput> watch_decoder_input(GstElement *decoder);
 
 /* The video decoders of one decoding pipeline (render-cuts.cpp's
  * ClipDecoder): what enters each (watch_decoder_input()), and which of them
- * gives the stream shown. Any thread. */
+ * gives the stream shown. Any thread.
+ *
+ * What enters a decoder is kept on the decoder itself (GObject qdata, freed
+ * when the decoder is finalized) and the decoder shown through a GWeakRef
+ * (NULL once it is disposed), so that nothing here outlives a decoder. They
+ * were kept in a map by the decoder's address, never erased: a decoder
+ * destroyed while its pipeline lived (decodebin throws away one that fails
+ * to start and tries the next) left its entry, and a decoder allocated
+ * later at the same address was taken as added already (no probe on its
+ * input, no packed-B-frame guard) and its frames judged by the dead one's
+ * input. Erasing the entry on "deep-element-removed" was not done: dispose
+ * emits it while the decoder is being destroyed. */
 class DecoderInputs
 {
 public:
+  DecoderInputs();
+  ~DecoderInputs();
+  DecoderInputs(const DecoderInputs &) = delete;
+  DecoderInputs &operator=(const DecoderInputs &) = delete;
   /* A video decoder added to the pipeline ("deep-element-added"): records
    * what enters it and installs guard_packed_b_frames(), once per decoder.
    * True when it did, false when `decoder` was added before. */
   bool add(GstElement *decoder);
   /* The decoder of the stream shown (NULL: none, a raw stream). */
   void show(GstElement *decoder);
-  /* What enters the decoder of the stream shown (NULL: none, or not known yet). */
+  /* What enters the decoder of the stream shown (NULL: none, not known yet,
+   * or that decoder is gone). */
   std::shared_ptr<DecoderInput> shown();
-  /* What enters `decoder` (NULL: not added). */
-  std::shared_ptr<DecoderInput> of(GstElement *decoder);
-  /* Forgets the decoders (the pipeline was thrown away). */
+  /* What enters `decoder` (NULL: not added); the caller holds a reference
+   * to `decoder`. */
+  static std::shared_ptr<DecoderInput> of(GstElement *decoder);
+  /* Forgets the decoder shown (the pipeline was thrown away). */
   void clear();
 
 private:
-  std::mutex lock_;
-  /* By decoder (not reffed: the pipeline holds them). */
-  std::map<GstElement *, std::shared_ptr<DecoderInput>> inputs_;
-  GstElement *shown_ = nullptr;
+  GWeakRef shown_;
 };
 
 /* How many frames (at the rate of the decoder's input caps) earlier than
