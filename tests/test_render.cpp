@@ -3325,13 +3325,19 @@ std::vector<std::pair<GstClockTime, int>> bar_codes_in_order(const std::string &
  * bar-coded clip (`fps`, `count` frames) along both paths and counts, per
  * path, the output frames that are not the frame the plan calls for: the
  * one whose stream time (decoded from the start) is nearest to in-point +
- * k / 30 s (ties to the earlier). */
+ * k / 30 s (ties to the earlier). `by_rate`: frame i's stream time is
+ * taken as the first frame's + i / `fps` instead (a clip that decodebin
+ * alone stamps wrong, as MPEG-4 Part 2 with B-frames in AVI). */
 void expect_planned_bar_codes(const std::string &path, int fps, int count,
-                              const std::vector<std::pair<GstClockTime, guint64>> &after_first)
+                              const std::vector<std::pair<GstClockTime, guint64>> &after_first,
+                              bool by_rate = false)
 {
   Fixture f;
   ASSERT_TRUE(f.make_song("bars-"));
-  const auto truth = bar_codes_in_order(path);
+  auto truth = bar_codes_in_order(path);
+  if (by_rate)
+    for (size_t i = 1; i < truth.size(); i++)
+      truth[i].first = truth[0].first + gst_util_uint64_scale(i, GST_SECOND, fps);
   /* mpeg2enc and mpegpsmux leave out some frames at the ends. */
   ASSERT_GE(truth.size(), (size_t)count * 9 / 10);
   for (size_t i = 0; i < truth.size(); i++)
@@ -3436,6 +3442,31 @@ TEST(RenderPaths, TransportStreamMpeg2FramesAreThePlannedOnes)
                             {1000 * GST_MSECOND, 10},
                             {4040 * GST_MSECOND, 9},
                             {8000 * GST_MSECOND, 8}});
+  g_unlink(path.c_str());
+}
+
+/* MPEG-4 Part 2 with unpacked B-frames in AVI (ffmpeg -c:v mpeg4 -bf 2
+ * -vtag XVID; here avenc_mpeg4 max-bframes=2 into avimux, 12-frame GOPs, the
+ * same stream): avidemux stamps a keyframe's PTS with its decode time, two
+ * frames before it is shown. unstamp_avi_keyframes() takes it off, except
+ * on the first frame after a flush, so a segment whose in-point was a
+ * keyframe reached by a seek began on the frame after it along both paths
+ * (a new user's c07_xvid.avi: in-points 24, 96, 48, 240, 132, 300, all
+ * keyframes, showed 25, 97, 49, 241, 133, 301 first; here, before, the
+ * segments from keyframes 24 and 48 began on 25 and 49, along both paths,
+ * the rest of each segment right). In-points 24, 96, 48 (backwards) and 110
+ * are reached by a seek, 132 by decoding on. */
+TEST(RenderPaths, AviMpeg4BFramesSegmentFromAKeyframeBeginsOnIt)
+{
+  if (!gst_registry_check_feature_version(gst_registry_get(), "avenc_mpeg4", 1, 0, 0) ||
+      !gst_registry_check_feature_version(gst_registry_get(), "avdec_mpeg4", 1, 0, 0))
+    GTEST_SKIP() << "avenc_mpeg4 or avdec_mpeg4 missing";
+  const std::string path = tmp_file("montage-render-bars-bframes.avi");
+  ASSERT_TRUE(write_bar_coded(path, 150, 30, "avenc_mpeg4 max-bframes=2 gop-size=12 ! avimux"));
+  expect_planned_bar_codes(
+      path, 30, 150,
+      {{frames(24), 10}, {frames(96), 8}, {frames(48), 8}, {frames(110), 8}, {frames(132), 8}},
+      true);
   g_unlink(path.c_str());
 }
 

@@ -173,10 +173,17 @@ struct PackedBFrames {
   std::atomic<GThread *> pusher{nullptr}; /* the thread pushing released frames */
   /* The frames being pushed go ahead of the new caps stored on the pad. */
   std::atomic<bool> before_caps{false};
+  /* No frame came out since the last flush or stream start. */
+  bool after_flush = true;
+  /* The keyframe that came out first after it, held for the frame after
+   * it (retime_first_keyframe()). */
+  GstBuffer *first_key = nullptr;
   ~PackedBFrames()
   {
     for (GstBuffer *b : held)
       gst_buffer_unref(b);
+    if (first_key)
+      gst_buffer_unref(first_key);
     gst_clear_caps(&caps);
   }
 };
@@ -236,6 +243,88 @@ std::deque<GstBuffer *> settle_held(PackedBFrames &g, GstClockTime next)
   }
   g.held.clear();
   return out;
+}
+
+/* Judges decoded frame `buf` (taken) as FramePlacer places it and clips it to
+ * the segment asked for: the frame to let out (re-stamped, maybe a copy), or
+ * NULL when it is held for the frame after it, given again or before the
+ * segment. Frames it releases go to the end of `released`. Called with
+ * g.lock held. */
+GstBuffer *place_frame(PackedBFrames &g, GstBuffer *buf, std::deque<GstBuffer *> &released)
+{
+  const GstClockTime t = GST_BUFFER_PTS(buf);
+  const GstClockTime step = GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : g.frame;
+  if (g.placer.settles(t)) {
+    std::deque<GstBuffer *> settled = settle_held(g, t);
+    released.insert(released.end(), settled.begin(), settled.end());
+  }
+  const FramePlacer::Placement placed = g.placer.judge(t, step);
+  switch (placed.verdict) {
+  case FramePlacer::Verdict::kSkip:
+    gst_buffer_unref(buf);
+    return nullptr;
+  case FramePlacer::Verdict::kHold:
+    g.placer.hold(placed.at, t, step);
+    g.held.push_back(buf);
+    return nullptr;
+  case FramePlacer::Verdict::kKeep:
+    break;
+  }
+  g.placer.took(placed.at, t);
+  return place_and_clip(buf, placed.at, g.out); /* NULL: before the segment asked for */
+}
+
+/* The keyframe that came out first after a flush (g.first_key), judged now
+ * that the frame after it, stamped `next` (GST_CLOCK_TIME_NONE: none came),
+ * tells where it belongs: it goes to `released`, with the frames it lets out.
+ *
+ * Why: avidemux stamps an AVI keyframe's PTS with its decode time, and for
+ * MPEG-4 Part 2 with unpacked B-frames (ffmpeg -c:v mpeg4 -bf 2) that is the
+ * time of the B-frames coded after it and shown before it, two frames early
+ * for -bf 2. unstamp_avi_keyframes() takes that stamp off on the decoder's
+ * input, except on the first frame after a flush, whose stamp the decoder
+ * needs to start from; after a seek the B-frames before the keyframe cannot
+ * be decoded (their reference before it is not), and the frame after the
+ * keyframe comes out stamped right (the decoder gives it the oldest DTS it
+ * holds). So a keyframe that comes out first after a flush and more than
+ * one and a half frames (at the input caps' rate, else its own duration)
+ * before the frame after it is put one frame before that frame (whole
+ * frames after its own stamp, as the demuxer's stamps are rounded to the
+ * ns each). A stream stamped right has its frames one frame apart and is
+ * left as it was. The first frame out after a flush is the keyframe decoding
+ * started from (avdec_mpeg4 flags none of its frames as delta units, so
+ * only a frame flagged one is let through). Before, the keyframe kept its
+ * decode time, the segment asked for began after it, and
+ * a segment whose in-point was that keyframe began on the frame after it
+ * along both render paths (c07_xvid.avi: in-point frame 24, 0.8 s, showed
+ * frame 25 first). */
+void retime_first_keyframe(PackedBFrames &g, GstClockTime next, std::deque<GstBuffer *> &released)
+{
+  GstBuffer *key = g.first_key;
+  g.first_key = nullptr;
+  if (!key)
+    return;
+  const GstClockTime at = GST_BUFFER_PTS(key);
+  const GstClockTime frame = g.frame > 0                         ? g.frame
+                             : GST_BUFFER_DURATION_IS_VALID(key) ? GST_BUFFER_DURATION(key)
+                                                                 : 0;
+  if (GST_CLOCK_TIME_IS_VALID(next) && frame > 0 && next > at + frame + frame / 2) {
+    /* Whole frames after its stamp (the demuxer's times of frames are
+     * rounded to the ns each, their differences not exactly a frame). */
+    const GstClockTime moved = at + (next - at + frame / 2) / frame * frame - frame;
+    GST_DEBUG("packed B-frames: first keyframe after a flush stamped %" GST_TIME_FORMAT
+              " moved to %" GST_TIME_FORMAT ", a frame before the frame after it",
+              GST_TIME_ARGS(at), GST_TIME_ARGS(moved));
+    key = gst_buffer_make_writable(key);
+    GST_BUFFER_PTS(key) = moved;
+  }
+  if (GstBuffer *kept = place_frame(g, key, released))
+    released.push_back(kept);
+}
+
+void append(std::deque<GstBuffer *> &to, std::deque<GstBuffer *> &&from)
+{
+  to.insert(to.end(), from.begin(), from.end());
 }
 
 void push_released(GstPad *pad, PackedBFrames &g, std::deque<GstBuffer *> &&released)
@@ -322,14 +411,39 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
     bool caps_after = false;
     {
       std::lock_guard<std::mutex> hold(g.lock);
+      /* A keyframe held for the frame after it is dropped by a flush, and
+       * goes as it is before an event that ends the frames before it (other
+       * events, tags, go ahead of it). */
+      switch (GST_EVENT_TYPE(event)) {
+      case GST_EVENT_FLUSH_START:
+      case GST_EVENT_FLUSH_STOP:
+        gst_clear_buffer(&g.first_key);
+        break;
+      case GST_EVENT_CAPS:
+        if (g.before_caps && g.pusher == g_thread_self())
+          break; /* dropped below (none is held while frames are pushed) */
+        retime_first_keyframe(g, GST_CLOCK_TIME_NONE, released);
+        break;
+      case GST_EVENT_STREAM_START:
+      case GST_EVENT_SEGMENT:
+      case GST_EVENT_SEGMENT_DONE:
+      case GST_EVENT_GAP:
+      case GST_EVENT_EOS:
+        retime_first_keyframe(g, GST_CLOCK_TIME_NONE, released);
+        break;
+      default:
+        break;
+      }
       switch (GST_EVENT_TYPE(event)) {
       case GST_EVENT_FLUSH_STOP:
         /* The segments still inside the decoder went with the flush. */
         g.moved.clear();
         forget_held(g);
+        g.after_flush = true;
         break;
       case GST_EVENT_STREAM_START:
         forget_held(g);
+        g.after_flush = true;
         break;
       case GST_EVENT_CAPS: {
         if (g.before_caps && g.pusher == g_thread_self())
@@ -338,16 +452,17 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
          * one only), which go out in the format they were decoded in. */
         GstCaps *caps = nullptr;
         gst_event_parse_caps(event, &caps);
-        caps_after = g.placer.holding() && g.caps && !gst_caps_is_equal(caps, g.caps);
+        caps_after =
+            (g.placer.holding() || !released.empty()) && g.caps && !gst_caps_is_equal(caps, g.caps);
         gst_caps_replace(&g.caps, caps);
         if (caps_after)
-          released = settle_held(g, GST_CLOCK_TIME_NONE);
+          append(released, settle_held(g, GST_CLOCK_TIME_NONE));
         break;
       }
       case GST_EVENT_SEGMENT: {
         /* Frames of the segment before it (none after a flush), then a new
          * timeline. */
-        released = settle_held(g, GST_CLOCK_TIME_NONE);
+        append(released, settle_held(g, GST_CLOCK_TIME_NONE));
         g.placer.reset();
         GstSegment seg;
         gst_event_copy_segment(event, &seg);
@@ -370,16 +485,18 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
       }
       case GST_EVENT_SEGMENT_DONE:
       case GST_EVENT_GAP:
-        released = settle_held(g, GST_CLOCK_TIME_NONE);
+        append(released, settle_held(g, GST_CLOCK_TIME_NONE));
         break;
       case GST_EVENT_EOS:
         /* The pad takes no frame now: those held were let out when the
          * decoder drained ahead of it (drain_ahead_of_eos()). */
-        for (GstBuffer *b : settle_held(g, GST_CLOCK_TIME_NONE)) {
+        append(released, settle_held(g, GST_CLOCK_TIME_NONE));
+        for (GstBuffer *b : released) {
           GST_WARNING("packed B-frames: frame placed at %" GST_TIME_FORMAT " lost at EOS",
                       GST_TIME_ARGS(GST_BUFFER_PTS(b)));
           gst_buffer_unref(b);
         }
+        released.clear();
         break;
       default:
         break;
@@ -393,40 +510,32 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
   }
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
   std::deque<GstBuffer *> released;
-  GstPadProbeReturn ret = GST_PAD_PROBE_OK;
+  GstBuffer *out = nullptr;
   {
     std::lock_guard<std::mutex> hold(g.lock);
     if (!buf || !g.active || g.pusher == g_thread_self() || g.out.format != GST_FORMAT_TIME ||
         g.out.rate <= 0)
       return GST_PAD_PROBE_OK;
-    const GstClockTime t = GST_BUFFER_PTS(buf);
-    const GstClockTime step =
-        GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : g.frame;
-    if (g.placer.settles(t))
-      released = settle_held(g, t);
-    const FramePlacer::Placement placed = g.placer.judge(t, step);
-    switch (placed.verdict) {
-    case FramePlacer::Verdict::kSkip:
-      ret = GST_PAD_PROBE_DROP;
-      break;
-    case FramePlacer::Verdict::kHold:
-      g.placer.hold(placed.at, t, step);
-      g.held.push_back(gst_buffer_ref(buf));
-      ret = GST_PAD_PROBE_DROP;
-      break;
-    case FramePlacer::Verdict::kKeep:
-      g.placer.took(placed.at, t);
-      if (GstBuffer *kept = place_and_clip(gst_buffer_ref(buf), placed.at, g.out)) {
-        gst_buffer_unref(buf);
-        GST_PAD_PROBE_INFO_DATA(info) = kept;
-      } else {
-        ret = GST_PAD_PROBE_DROP; /* before the segment asked for */
-      }
-      break;
+    const bool first = g.after_flush;
+    g.after_flush = false;
+    if (first && !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT) &&
+        GST_BUFFER_PTS_IS_VALID(buf)) {
+      g.first_key = gst_buffer_ref(buf); /* retime_first_keyframe() at the next frame */
+      return GST_PAD_PROBE_DROP;
     }
+    retime_first_keyframe(g, GST_BUFFER_PTS(buf), released);
+    out = place_frame(g, gst_buffer_ref(buf), released);
   }
   push_released(pad, g, std::move(released));
-  return ret;
+  if (!out)
+    return GST_PAD_PROBE_DROP;
+  if (out == buf) {
+    gst_buffer_unref(out); /* the reference place_frame() was given */
+  } else {
+    gst_buffer_unref(buf);
+    GST_PAD_PROBE_INFO_DATA(info) = out;
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 } // namespace
