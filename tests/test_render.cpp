@@ -13,6 +13,7 @@
 #include <gst/montage/render.h>
 
 #include <gst/app/gstappsink.h>
+#include <gst/audio/audio.h>
 #include <gst/base/gstbasesrc.h>
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
@@ -3443,6 +3444,110 @@ TEST(RenderPaths, TransportStreamMpeg2FramesAreThePlannedOnes)
                             {4040 * GST_MSECOND, 9},
                             {8000 * GST_MSECOND, 8}});
   g_unlink(path.c_str());
+}
+
+/* Writes `frames` frames at 48 kHz of 16-bit PCM in a WAVE_FORMAT_EXTENSIBLE
+ * file with channel mask `mask` (WAVE's speaker bits, which wavparse maps to
+ * channel positions): channel c of frame i is `sample(c, i)`, -1..1. */
+bool write_wav(const std::string &path, guint32 mask, guint16 channels, guint32 frames,
+               const std::function<double(int, guint32)> &sample)
+{
+  std::string out;
+  auto u16 = [&](guint16 v) { out.append(reinterpret_cast<const char *>(&v), 2); };
+  auto u32 = [&](guint32 v) { out.append(reinterpret_cast<const char *>(&v), 4); };
+  const guint32 rate = 48000, data = frames * channels * 2;
+  static const guint8 kPcm[16] = {0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00,
+                                  0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71};
+  out += "RIFF";
+  u32(4 + 8 + 40 + 8 + data);
+  out += "WAVEfmt ";
+  u32(40);
+  u16(0xfffe);
+  u16(channels);
+  u32(rate);
+  u32(rate * channels * 2);
+  u16(channels * 2);
+  u16(16);
+  u16(22);
+  u16(16);
+  u32(mask);
+  out.append(reinterpret_cast<const char *>(kPcm), sizeof(kPcm));
+  out += "data";
+  u32(data);
+  for (guint32 i = 0; i < frames; i++)
+    for (int c = 0; c < channels; c++)
+      u16((guint16)(gint16)std::lround(32767 * std::clamp(sample(c, i), -1.0, 1.0)));
+  return g_file_set_contents(path.c_str(), out.data(), out.size(), nullptr);
+}
+
+/* A 5.1 song renders as loud as its stereo downmix by ITU-R BS.775 (L = FL +
+ * 0.707 C + 0.707 Ls, R likewise, LFE dropped) along both paths.
+ * audioconvert's own downmix normalises its matrix, and a new user's 5.1
+ * song came out 10.4 dB quieter than the same song in stereo; here, before,
+ * about 8 dB (each channel's RMS in the stereo output, 1-2 s in). */
+TEST(RenderPaths, SurroundSongIsAsLoudAsItsStereoDownmix)
+{
+  using montage::render_detail::stereo_downmix;
+  /* The gains for 5.1 (WAVE mask 0x3f: FL FR FC LFE RL RR). */
+  GstAudioInfo info;
+  gst_audio_info_init(&info);
+  const GstAudioChannelPosition six[] = {
+      GST_AUDIO_CHANNEL_POSITION_FRONT_LEFT,   GST_AUDIO_CHANNEL_POSITION_FRONT_RIGHT,
+      GST_AUDIO_CHANNEL_POSITION_FRONT_CENTER, GST_AUDIO_CHANNEL_POSITION_LFE1,
+      GST_AUDIO_CHANNEL_POSITION_REAR_LEFT,    GST_AUDIO_CHANNEL_POSITION_REAR_RIGHT};
+  gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_F32LE, 48000, 6, six);
+  std::vector<float> left, right;
+  ASSERT_TRUE(stereo_downmix(info, left, right));
+  const float h = 0.70710678f;
+  EXPECT_EQ(left, (std::vector<float>{1, 0, h, 0, h, 0}));
+  EXPECT_EQ(right, (std::vector<float>{0, 1, h, 0, 0, h}));
+  gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_F32LE, 48000, 2, nullptr);
+  EXPECT_FALSE(stereo_downmix(info, left, right)) << "stereo is left to audioconvert";
+
+  Fixture f;
+  ASSERT_TRUE(f.make("downmix-"));
+  const guint32 frames = 5 * 48000;
+  auto tone = [](double hz, guint32 i) { return std::sin(2 * G_PI * hz * i / 48000.0); };
+  /* FL, FR, FC, LFE, RL, RR: a tone each, at different levels. */
+  const double hz[] = {440, 660, 550, 60, 880, 990}, level[] = {0.25, 0.25, 0.2, 0.3, 0.1, 0.1};
+  const std::string surround = tmp_file("montage-render-song-5.1.wav");
+  const std::string stereo = tmp_file("montage-render-song-2.0.wav");
+  ASSERT_TRUE(write_wav(surround, 0x3f, 6, frames,
+                        [&](int c, guint32 i) { return level[c] * tone(hz[c], i); }));
+  ASSERT_TRUE(write_wav(stereo, 0x3, 2, frames, [&](int c, guint32 i) {
+    return level[c] * tone(hz[c], i) + h * level[2] * tone(hz[2], i) +
+           h * level[4 + c] * tone(hz[4 + c], i);
+  }));
+  for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
+    double rms_of[2][2] = {}; /* [song][channel] */
+    for (int s = 0; s < 2; s++) {
+      f.song.uri = montage_test::uri_of(s == 0 ? surround : stereo);
+      const std::string out = tmp_file("montage-render-downmix.mp4");
+      montage::RenderResult result;
+      ASSERT_TRUE(f.render(p, out, &result));
+      std::vector<float> ch[2];
+      for (const auto &chunk : decode_all(
+               out,
+               "audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=48000,channels=2")) {
+        const float *v = reinterpret_cast<const float *>(chunk.data());
+        for (size_t i = 0; i + 1 < chunk.size() / sizeof(float); i += 2) {
+          ch[0].push_back(v[i]);
+          ch[1].push_back(v[i + 1]);
+        }
+      }
+      g_unlink(out.c_str());
+      for (int c = 0; c < 2; c++)
+        rms_of[s][c] = rms(ch[c], 1.0, 2.0);
+    }
+    for (int c = 0; c < 2; c++) {
+      ASSERT_GT(rms_of[1][c], 0.05) << "the stereo song is missing, channel " << c;
+      EXPECT_NEAR(20 * std::log10(rms_of[0][c] / rms_of[1][c]), 0.0, 0.5)
+          << "5.1 against stereo, dB, channel " << c;
+    }
+  }
+  g_unlink(surround.c_str());
+  g_unlink(stereo.c_str());
 }
 
 /* MPEG-4 Part 2 with unpacked B-frames in AVI (ffmpeg -c:v mpeg4 -bf 2

@@ -739,6 +739,8 @@ public:
         uri, "audio/x-raw(ANY)",
         std::initializer_list<const char *>{"audioconvert", "audioresample"}, caps, 16);
     gst_caps_unref(caps);
+    if (pipe_->usable())
+      downmix_to_stereo(pipe_->converters[0]); /* more than two channels: ITU-R BS.775 */
   }
 
   static GstCaps *caps()

@@ -633,6 +633,138 @@ void guard_packed_b_frames(GstElement *decoder)
     gst_object_unref(src);
 }
 
+bool stereo_downmix(const GstAudioInfo &info, std::vector<float> &left, std::vector<float> &right)
+{
+  left.clear();
+  right.clear();
+  const gint n = GST_AUDIO_INFO_CHANNELS(&info);
+  if (n <= 2 || GST_AUDIO_INFO_IS_UNPOSITIONED(&info))
+    return false;
+  constexpr float kHalfPower = 0.70710678f; /* -3 dB */
+  left.assign(n, 0.0f);
+  right.assign(n, 0.0f);
+  for (gint c = 0; c < n; c++) {
+    switch (GST_AUDIO_INFO_POSITION(&info, c)) {
+    case GST_AUDIO_CHANNEL_POSITION_FRONT_LEFT:
+      left[c] = 1.0f;
+      break;
+    case GST_AUDIO_CHANNEL_POSITION_FRONT_RIGHT:
+      right[c] = 1.0f;
+      break;
+    case GST_AUDIO_CHANNEL_POSITION_FRONT_CENTER:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_FRONT_CENTER:
+    case GST_AUDIO_CHANNEL_POSITION_BOTTOM_FRONT_CENTER:
+      left[c] = right[c] = kHalfPower;
+      break;
+    case GST_AUDIO_CHANNEL_POSITION_REAR_CENTER:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_CENTER:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_REAR_CENTER:
+      left[c] = right[c] = 0.5f;
+      break;
+    case GST_AUDIO_CHANNEL_POSITION_REAR_LEFT:
+    case GST_AUDIO_CHANNEL_POSITION_SIDE_LEFT:
+    case GST_AUDIO_CHANNEL_POSITION_SURROUND_LEFT:
+    case GST_AUDIO_CHANNEL_POSITION_WIDE_LEFT:
+    case GST_AUDIO_CHANNEL_POSITION_FRONT_LEFT_OF_CENTER:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_FRONT_LEFT:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_REAR_LEFT:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_SIDE_LEFT:
+    case GST_AUDIO_CHANNEL_POSITION_BOTTOM_FRONT_LEFT:
+      left[c] = kHalfPower;
+      break;
+    case GST_AUDIO_CHANNEL_POSITION_REAR_RIGHT:
+    case GST_AUDIO_CHANNEL_POSITION_SIDE_RIGHT:
+    case GST_AUDIO_CHANNEL_POSITION_SURROUND_RIGHT:
+    case GST_AUDIO_CHANNEL_POSITION_WIDE_RIGHT:
+    case GST_AUDIO_CHANNEL_POSITION_FRONT_RIGHT_OF_CENTER:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_FRONT_RIGHT:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_REAR_RIGHT:
+    case GST_AUDIO_CHANNEL_POSITION_TOP_SIDE_RIGHT:
+    case GST_AUDIO_CHANNEL_POSITION_BOTTOM_FRONT_RIGHT:
+      right[c] = kHalfPower;
+      break;
+    case GST_AUDIO_CHANNEL_POSITION_LFE1:
+    case GST_AUDIO_CHANNEL_POSITION_LFE2:
+      break;
+    default: /* NONE, MONO, INVALID: not a layout to place */
+      left.clear();
+      right.clear();
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace
+{
+
+/* downmix_to_stereo()'s state: the gains last set (empty: none, audioconvert's own). */
+struct Downmix {
+  std::mutex lock;
+  std::vector<float> left, right;
+};
+
+GstPadProbeReturn downmix_on_caps(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto &d = **static_cast<std::shared_ptr<Downmix> *>(data);
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  GstAudioInfo audio;
+  std::vector<float> left, right;
+  if (caps && gst_audio_info_from_caps(&audio, caps))
+    stereo_downmix(audio, left, right);
+  {
+    std::lock_guard<std::mutex> hold(d.lock);
+    if (left == d.left && right == d.right)
+      return GST_PAD_PROBE_OK;
+    d.left = left;
+    d.right = right;
+  }
+  GValue matrix = G_VALUE_INIT;
+  g_value_init(&matrix, GST_TYPE_ARRAY);
+  if (!left.empty()) {
+    for (const std::vector<float> *gains : {&left, &right}) {
+      GValue row = G_VALUE_INIT;
+      g_value_init(&row, GST_TYPE_ARRAY);
+      for (float gain : *gains) {
+        GValue v = G_VALUE_INIT;
+        g_value_init(&v, G_TYPE_FLOAT);
+        g_value_set_float(&v, gain);
+        gst_value_array_append_and_take_value(&row, &v);
+      }
+      gst_value_array_append_and_take_value(&matrix, &row);
+    }
+  }
+  if (GstObject *convert = gst_pad_get_parent(pad)) {
+    GST_DEBUG_OBJECT(convert, "%s downmix to stereo for %" GST_PTR_FORMAT,
+                     left.empty() ? "audioconvert's own" : "ITU-R BS.775", caps);
+    g_object_set_property(G_OBJECT(convert), "mix-matrix", &matrix);
+    gst_object_unref(convert);
+  }
+  g_value_unset(&matrix);
+  return GST_PAD_PROBE_OK;
+}
+
+} // namespace
+
+void downmix_to_stereo(GstElement *convert)
+{
+  static const char *const kKey = "montage-downmix-to-stereo";
+  if (g_object_get_data(G_OBJECT(convert), kKey))
+    return;
+  GstPad *sink = gst_element_get_static_pad(convert, "sink");
+  if (!sink)
+    return;
+  g_object_set_data(G_OBJECT(convert), kKey, GINT_TO_POINTER(1));
+  gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, downmix_on_caps,
+                    new std::shared_ptr<Downmix>(std::make_shared<Downmix>()),
+                    [](gpointer p) { delete static_cast<std::shared_ptr<Downmix> *>(p); });
+  gst_object_unref(sink);
+}
+
 bool is_inside(GstObject *obj, GstElement *ancestor)
 {
   for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o))
@@ -1415,7 +1547,9 @@ struct AudioEncoderSeen {
 /* "deep-element-added" of the render pipeline: the audio encoder is given
  * silence after the song so that every sample of it is encoded, and the
  * MP4 muxer counts the movie's time in samples (48 kHz), so that the sound
- * track's edit can end on the song's last sample (mp4priming.h). */
+ * track's edit can end on the song's last sample (mp4priming.h). Every
+ * audioconvert (the song's source's, GES's) downmixes more than two
+ * channels by downmix_to_stereo(): the audio track is stereo. */
 void on_audio_encoder(GstBin *, GstBin *, GstElement *element, gpointer data)
 {
   GstElementFactory *f = gst_element_get_factory(element);
@@ -1426,6 +1560,8 @@ void on_audio_encoder(GstBin *, GstBin *, GstElement *element, gpointer data)
     std::lock_guard<std::mutex> hold(seen->lock);
     seen->factory = f;
     seen->input = input;
+  } else if (f && g_strcmp0(GST_OBJECT_NAME(f), "audioconvert") == 0) {
+    downmix_to_stereo(element);
   } else if (klass && strstr(klass, "Muxer") && g_strcmp0(GST_OBJECT_NAME(f), "mp4mux") == 0) {
     g_object_set(element, "movie-timescale", 48000u, NULL);
     tag_as_montage(element); /* encoder.h: a later run tells it from footage */
