@@ -6,6 +6,7 @@
 #include "clipcompare.h"
 #include "testutil.h"
 
+#include <gst/montage/avikeyframes-private.h>
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/frameplacer-private.h>
 #include <gst/montage/progress-meter.h>
@@ -1497,4 +1498,44 @@ TEST(ClipAnalysis, AviMpeg4WithBFramesIsCutAtTheRightFrames)
   EXPECT_EQ(aut.cuts, full.cuts);
   EXPECT_EQ(aut.first_frame, full.first_frame);
   EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullAviBFrames);
+}
+
+/* avi_keyframes_detail::holds_b_vop() on hand-made VOP headers
+ * (vop_start_code 00 00 01 B6, then vop_coding_type in the next byte's top
+ * two bits: ISO/IEC 14496-2, 6.2.5), and which caps may hold B-frames. */
+TEST(AviKeyframes, BVopsAreReadFromVopHeaders)
+{
+  using montage::avi_keyframes_detail::holds_b_vop;
+  auto has_b = [](std::vector<guint8> bytes) { return holds_b_vop(bytes.data(), bytes.size()); };
+  /* VOL header bytes then an I-VOP, a P-VOP, a B-VOP, an S-VOP. */
+  EXPECT_FALSE(has_b({0, 0, 1, 0x20, 0x08, 0xd4, 0, 0, 1, 0xb6, 0x10, 0x55}));
+  EXPECT_FALSE(has_b({0, 0, 1, 0xb6, 0x50, 0x11, 0x22}));
+  EXPECT_TRUE(has_b({0, 0, 1, 0xb6, 0x90, 0x11}));
+  EXPECT_FALSE(has_b({0, 0, 1, 0xb6, 0xd0, 0x11}));
+  /* Packed bitstream: a P-VOP with a B-VOP after its data. */
+  EXPECT_TRUE(has_b({0, 0, 1, 0xb6, 0x50, 0xff, 0x12, 0x34, 0x80, 0, 0, 1, 0xb6, 0x80}));
+  /* The B-VOP's prefix right after bytes the scan skips. */
+  EXPECT_TRUE(has_b({0x33, 0x44, 0x55, 0, 0, 1, 0xb6, 0xbf}));
+  EXPECT_TRUE(has_b({0x33, 0x44, 0, 0, 0, 1, 0xb6, 0xbf}));
+  /* Not a VOP start code (user data 0xb2), a header cut off, nothing. */
+  EXPECT_FALSE(has_b({0, 0, 1, 0xb2, 0x80, 0x80}));
+  EXPECT_FALSE(has_b({0x80, 0, 0, 1, 0xb6}));
+  EXPECT_FALSE(holds_b_vop(nullptr, 0));
+
+  using montage::avi_keyframes_detail::mpeg4_part2_with_b_frames;
+  auto may = [](const char *caps) {
+    GstCaps *c = gst_caps_from_string(caps);
+    const bool r = mpeg4_part2_with_b_frames(c);
+    gst_caps_unref(c);
+    return r;
+  };
+  EXPECT_TRUE(may("video/mpeg, mpegversion=4, systemstream=false"));
+  EXPECT_TRUE(may("video/mpeg, mpegversion=4, systemstream=false, profile=advanced-simple"));
+  EXPECT_FALSE(may("video/mpeg, mpegversion=4, systemstream=false, profile=simple"));
+  EXPECT_TRUE(may("video/x-xvid"));
+  EXPECT_TRUE(may("video/x-divx, divxversion=5"));
+  EXPECT_TRUE(may("video/x-divx, divxversion=4"));
+  EXPECT_FALSE(may("video/x-divx, divxversion=3"));
+  EXPECT_FALSE(may("video/x-h264"));
+  EXPECT_FALSE(mpeg4_part2_with_b_frames(nullptr));
 }

@@ -22,7 +22,8 @@
  * early (76, 121, 158 where 78, 123, 160 are).
  *
  * So on a decoder's sink pad, for MPEG-4 Part 2 caps (video/mpeg
- * mpegversion=4, video/x-divx, video/x-xvid; not the Simple profile), a
+ * mpegversion=4, video/x-divx 4 or 5, video/x-xvid; not the Simple
+ * profile: mpeg4_part2_with_b_frames()), a
  * keyframe loses its PTS when it is stamped at its DTS, delta frames without
  * a PTS came before it, every DTS since the last flush was later than the
  * one before (mpeg4videoparse splitting packed B-frames gives two frames one
@@ -63,6 +64,16 @@ struct State {
   }
 };
 
+/* Whether `caps` are MPEG-4 Part 2 video that may hold B-frames: video/mpeg
+ * mpegversion=4 (not a system stream), video/x-xvid, or video/x-divx of
+ * divxversion 4 or 5 (the DIVX and DX50 fourccs, MPEG-4 Part 2; riff-media
+ * in gst-plugins-good 1.22 gives DIV3 to DIV6, MPG3 and AP41 divxversion 3,
+ * Microsoft's MPEG-4 v3, which has no B-frames: OpenCV's vtest.avi, div3),
+ * with no profile or a profile other than
+ * "simple" (the Simple profile has no B-VOPs, ISO/IEC 14496-2 annex N).
+ * Before, every video/x-divx counted, DivX 3 included. NULL or empty caps:
+ * false. Whether such a stream does hold B-frames is read from its VOP
+ * headers (holds_b_vop()). */
 inline bool mpeg4_part2_with_b_frames(GstCaps *caps)
 {
   if (!caps || gst_caps_get_size(caps) == 0)
@@ -73,9 +84,36 @@ inline bool mpeg4_part2_with_b_frames(GstCaps *caps)
   const bool mpeg4 = (gst_structure_has_name(s, "video/mpeg") &&
                       gst_structure_get_int(s, "mpegversion", &version) && version == 4 &&
                       !(gst_structure_get_boolean(s, "systemstream", &system) && system)) ||
-                     gst_structure_has_name(s, "video/x-divx") ||
+                     (gst_structure_has_name(s, "video/x-divx") &&
+                      gst_structure_get_int(s, "divxversion", &version) && version >= 4) ||
                      gst_structure_has_name(s, "video/x-xvid");
   return mpeg4 && g_strcmp0(gst_structure_get_string(s, "profile"), "simple") != 0;
+}
+
+/* Whether `data` (`size` bytes of an MPEG-4 Part 2 elementary stream: one
+ * AVI chunk as avidemux gives it, or what mpeg4videoparse makes of it)
+ * holds a B-VOP. Each VOP starts with vop_start_code, the bytes 00 00 01
+ * B6, and its next two bits are vop_coding_type: 00 I, 01 P, 10 B, 11 S
+ * (sprite) (ISO/IEC 14496-2, 6.2.5 and 6.3.5). Start codes cannot occur
+ * inside coded data (the standard's stuffing rules), so every 00 00 01 B6
+ * in the buffer is a VOP; all are read, since a DivX/Xvid "packed
+ * bitstream" chunk holds a P-VOP and the B-VOP after it (Megamind.avi).
+ * A VOP header cut off after its start code counts as no B-VOP. Linear in
+ * `size` (most bytes are skipped three at a time); no allocation. */
+inline bool holds_b_vop(const guint8 *data, gsize size)
+{
+  constexpr guint8 kVopStartCode = 0xb6;
+  constexpr guint8 kBVop = 2;
+  for (gsize i = 0; data && i + 4 < size; i++) {
+    if (data[i + 2] > 1) {
+      i += 2; /* no start code prefix ends at i + 2 or before */
+      continue;
+    }
+    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 && data[i + 3] == kVopStartCode &&
+        (data[i + 4] >> 6) == kBVop)
+      return true;
+  }
+  return false;
 }
 
 inline GstPadProbeReturn probe(GstPad *, GstPadProbeInfo *info, gpointer data)
