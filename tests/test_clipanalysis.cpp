@@ -1498,6 +1498,123 @@ TEST(ClipAnalysis, AviMpeg4WithBFramesIsCutAtTheRightFrames)
   EXPECT_EQ(aut.cuts, full.cuts);
   EXPECT_EQ(aut.first_frame, full.first_frame);
   EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullAviBFrames);
+  /* Its first B-VOP (the fourth buffer) ends the keyframe pass at once:
+   * the preroll's keyframe, maybe one more, then full decoding's 160. */
+  EXPECT_LE(auto_stats.frames_decoded, 162u);
+}
+
+namespace
+{
+
+/* Encodes 4 shots of 40 frames (25 fps, 12-frame GOPs) into `path`, MPEG-4
+ * Part 2 in AVI through avenc_mpeg4 with `encoder` (its properties). */
+::testing::AssertionResult encode_mpeg4_avi(const std::string &path, const std::string &encoder)
+{
+  const std::string desc = "concat name=c ! identity single-segment=true ! videoconvert ! "
+                           "avenc_mpeg4 gop-size=12 " +
+                           encoder + " ! avimux ! filesink location=\"" + path + "\" " +
+                           shot_sources({"smpte", "checkers-8", "circular", "pinwheel"}, 40);
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  g_clear_error(&err);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  std::string why;
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why))
+    return ::testing::AssertionFailure() << "encoding the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
+/* The profile the MPEG-4 parser reads from `path` (an AVI), "" when none. */
+std::string parsed_mpeg4_profile(const std::string &path)
+{
+  const std::string desc =
+      "filesrc location=\"" + path + "\" ! avidemux ! mpeg4videoparse ! fakesink name=sink";
+  GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+  if (!pipe)
+    return "";
+  gst_element_set_state(pipe, GST_STATE_PAUSED);
+  gst_element_get_state(pipe, nullptr, nullptr, 10 * GST_SECOND);
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  GstPad *pad = gst_element_get_static_pad(sink, "sink");
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  std::string profile;
+  if (caps && gst_caps_get_size(caps) > 0) {
+    const gchar *p = gst_structure_get_string(gst_caps_get_structure(caps, 0), "profile");
+    profile = p ? p : "";
+  }
+  if (caps)
+    gst_caps_unref(caps);
+  gst_object_unref(pad);
+  gst_object_unref(sink);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+  return profile;
+}
+
+} // namespace
+
+/* MPEG-4 Part 2 in AVI without B-frames but not of the Simple profile
+ * (avenc_mpeg4 with quarter-pel motion: Advanced Simple; Xvid writes such
+ * files with B-frames off) keeps the keyframe path: no B-VOP delays a
+ * keyframe, so avidemux's decode-time stamps are the times the keyframes
+ * are shown, and the cuts are full decoding's. Before, every such file was
+ * decoded in full on its caps' profile alone (kFullAviBFrames). */
+TEST(ClipAnalysis, AviMpeg4WithoutBFramesTakesTheKeyframePath)
+{
+  if (!gst_registry_check_feature_version(gst_registry_get(), "avenc_mpeg4", 1, 0, 0) ||
+      !gst_registry_check_feature_version(gst_registry_get(), "avdec_mpeg4", 1, 0, 0))
+    GTEST_SKIP() << "avenc_mpeg4 or avdec_mpeg4 missing";
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("no-bframes.avi");
+  ASSERT_TRUE(encode_mpeg4_avi(path, "max-bframes=0 flags=qpel"));
+  ASSERT_EQ(parsed_mpeg4_profile(path), "advanced-simple");
+
+  montage::ClipAnalysis full, aut;
+  montage::ClipAnalyseStats stats, auto_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, stats));
+  EXPECT_EQ(frames_of(full), (std::vector<long>{40, 80, 120}));
+  ASSERT_TRUE(analyse(path, {}, ClipAnalyseOptions::Mode::kAuto, aut, auto_stats));
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kKeyframes)
+      << montage::clip_analyse_path_text(auto_stats.path);
+  EXPECT_EQ(aut.cuts, full.cuts);
+  EXPECT_EQ(aut.first_frame, full.first_frame);
+  EXPECT_EQ(aut.duration, full.duration);
+  EXPECT_LT(auto_stats.frames_decoded, stats.frames_decoded);
+}
+
+/* OpenCV's vtest.avi is DivX 3 (fourcc DIV3: Microsoft's MPEG-4 v3, which
+ * has no B-frames; avidemux gives video/x-divx divxversion=3, no profile):
+ * the keyframe path, with full decoding's cuts and 4 keyframes of its 795
+ * frames decoded before the runs. It was decoded in full as MPEG-4 Part 2
+ * that may hold B-frames, about 4x the analysis time. Megamind.avi (Xvid,
+ * packed B-frames) stays with full decoding. */
+TEST(ClipAnalysis, AviRouteFollowsTheStreamsBFrames)
+{
+  const std::string vtest = montage_test::media_path("vtest.avi");
+  const std::string megamind = montage_test::media_path("Megamind.avi");
+  if (vtest.empty() || megamind.empty())
+    GTEST_SKIP() << "vtest.avi or Megamind.avi missing (scripts/fetch-media.sh)";
+  montage::ClipAnalysis full, aut;
+  montage::ClipAnalyseStats stats, auto_stats;
+  ASSERT_TRUE(analyse(vtest, {}, kFull, full, stats));
+  ASSERT_TRUE(analyse(vtest, {}, ClipAnalyseOptions::Mode::kAuto, aut, auto_stats));
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kKeyframes)
+      << montage::clip_analyse_path_text(auto_stats.path);
+  EXPECT_EQ(aut.cuts, full.cuts);
+  EXPECT_EQ(aut.first_frame, full.first_frame);
+  EXPECT_EQ(aut.duration, full.duration);
+  EXPECT_LT(auto_stats.frames_decoded, stats.frames_decoded);
+
+  ASSERT_TRUE(analyse(megamind, {}, ClipAnalyseOptions::Mode::kAuto, aut, auto_stats));
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullAviBFrames)
+      << montage::clip_analyse_path_text(auto_stats.path);
+  EXPECT_EQ(frames_of(aut), (std::vector<long>{98, 154, 200}));
 }
 
 /* avi_keyframes_detail::holds_b_vop() on hand-made VOP headers

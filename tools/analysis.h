@@ -134,8 +134,11 @@ constexpr const char *kClipAnalyser = "montagescene";
  * from the keyframe path timed an ffmpeg-written one's cuts 0.7 s early or
  * missed them), a montage's I-frames that start no GOP are refined, and
  * MPEG-4 Part 2 with B-frames in AVI is stamped by its decode order and
- * decoded in full (entries of 39 put its cuts two frames early) */
-constexpr const char *kClipAnalysisVersion = "40";
+ * decoded in full (entries of 39 put its cuts two frames early); 41: MPEG-4
+ * Part 2 in AVI without a B-VOP, and DivX 3 (vtest.avi), take the keyframe
+ * path again (entries of 40 decoded them in full: the same cuts, other
+ * features for shots the keyframe path decodes in part) */
+constexpr const char *kClipAnalysisVersion = "41";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

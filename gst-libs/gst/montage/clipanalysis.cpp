@@ -286,22 +286,29 @@ public:
     return transport_stream_;
   }
 
-  /* Whether avidemux feeds the first video decoder MPEG-4 Part 2 that may
-   * hold B-frames (ClipAnalysePath::kFullAviBFrames): read from the
-   * decoder's input caps, known once open() has prerolled. */
-  bool avi_mpeg4_with_b_frames()
+  /* Whether avidemux has fed the first video decoder a B-VOP of MPEG-4
+   * Part 2 (ClipAnalysePath::kFullAviBFrames): on_compressed() reads the
+   * VOP headers of every buffer of a Feed::kKeys pass, delta units
+   * included, while the decoder's caps may hold B-frames
+   * (avi_keyframes_detail::mpeg4_part2_with_b_frames(): not the Simple
+   * profile, not DivX 3), until it finds one
+   * (avi_keyframes_detail::holds_b_vop()). False on the other passes' and
+   * every other stream's. After open() it tells what the buffers up to the
+   * preroll held (at least the first keyframe; how many delta units more
+   * depends on the decoder's delay), after a pass run to its end what the
+   * whole stream holds. */
+  bool avi_b_frames()
   {
     std::lock_guard<std::mutex> guard(lock_);
-    if (!avi_ || !video_decoder_)
-      return false;
-    GstPad *sink = gst_element_get_static_pad(video_decoder_, "sink");
-    GstCaps *caps = sink ? gst_pad_get_current_caps(sink) : nullptr;
-    const bool b_frames = avi_keyframes_detail::mpeg4_part2_with_b_frames(caps);
-    if (caps)
-      gst_caps_unref(caps);
-    if (sink)
-      gst_object_unref(sink);
-    return b_frames;
+    return avi_ && b_vop_seen_;
+  }
+  /* From now on, a B-VOP that avi_b_frames() counts ends the current pass
+   * (as stop_pass() does) once it is seen, and so does every buffer fed
+   * after it: its keyframes would be given up anyway. */
+  void stop_at_b_frames()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    stop_at_b_vop_ = true;
   }
 
   bool seekable()
@@ -632,8 +639,6 @@ private:
           on_compressed, self, nullptr);
       self->fed_ = true;
     }
-    if (!self->video_decoder_)
-      self->video_decoder_ = element; /* the pipeline holds it */
     /* After on_compressed(), which keeps reading the demuxer's stamps. */
     unstamp_avi_keyframes(element);
     gst_object_unref(pad);
@@ -693,7 +698,11 @@ private:
     std::lock_guard<std::mutex> guard(self->lock_);
     if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
       GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-      if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
+        GstCaps *caps = nullptr;
+        gst_event_parse_caps(ev, &caps);
+        self->read_vops_ = avi_keyframes_detail::mpeg4_part2_with_b_frames(caps);
+      } else if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
         gst_event_copy_segment(ev, &self->fed_segment_);
         if (self->keys_again_) {
           self->key_stamps_.clear();
@@ -712,6 +721,8 @@ private:
     case Feed::kAll:
       return GST_PAD_PROBE_OK;
     case Feed::kKeys: {
+      if (self->avi_ && self->read_vops_)
+        self->read_vop_types(buf);
       const bool starts = key && self->starts_gop(buf);
       if (key && !starts && self->gop_starts_only_)
         self->skipped_key_times_.push_back(self->fed_stream_time(buf));
@@ -741,6 +752,26 @@ private:
       return GST_PAD_PROBE_OK;
     }
     return GST_PAD_PROBE_OK;
+  }
+
+  /* Under lock_, Feed::kKeys: notes whether `buf` (MPEG-4 Part 2 in AVI)
+   * holds a B-VOP (avi_b_frames()) and ends the pass on one where
+   * stop_at_b_frames() asked for it. Reads each buffer's bytes once
+   * (holds_b_vop()) until the first B-VOP is found, none after it. */
+  void read_vop_types(GstBuffer *buf)
+  {
+    if (!b_vop_seen_) {
+      GstMapInfo map;
+      if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+        return;
+      b_vop_seen_ = avi_keyframes_detail::holds_b_vop(map.data, map.size);
+      gst_buffer_unmap(buf, &map);
+      if (b_vop_seen_)
+        GST_DEBUG("B-VOP in the buffer stamped %" GST_TIME_FORMAT,
+                  GST_TIME_ARGS(GST_BUFFER_DTS_OR_PTS(buf)));
+    }
+    if (b_vop_seen_ && stop_at_b_vop_ && consumer_ && !stopped_)
+      stop_pass();
   }
 
   static void on_no_more_pads(GstElement *src, gpointer data)
@@ -1011,7 +1042,9 @@ private:
   bool image_decoder_ = false; /* image_decoder() */
   bool transport_stream_ = false; /* transport_stream() */
   bool avi_ = false;              /* avidemux reads the file */
-  GstElement *video_decoder_ = nullptr; /* the first video decoder; not reffed */
+  bool read_vops_ = false;        /* the decoder's caps may hold B-VOPs (read_vop_types()) */
+  bool b_vop_seen_ = false;       /* avi_b_frames() */
+  bool stop_at_b_vop_ = false;    /* stop_at_b_frames() */
   /* The last buffers into that parser: (DTS or PTS, demuxer's keyframe
    * flag); a parser holds back a frame or two, no more. */
   std::deque<std::pair<GstClockTime, bool>> demuxed_;
@@ -1407,6 +1440,14 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       stated = std::async(std::launch::deferred, stated_length, uri_s);
     }
   }
+  /* MPEG-4 Part 2 in AVI whose VOP headers hold a B-frame
+   * (ClipAnalysePath::kFullAviBFrames), not asked for the keyframe path:
+   * seen by the preroll, or in the keyframe pass, which then stops there.
+   * A stream with none (Simple profile or not) keeps the keyframe path:
+   * its keyframes' decode times are the times they are shown. */
+  auto avi_b_frames = [&] {
+    return options.mode != ClipAnalyseOptions::Mode::kKeyframes && dec->avi_b_frames();
+  };
   /* 1. Keyframes only, in one pass from the start (delta units dropped
    * before the decoder). The path is given up for full decoding when the
    * file cannot seek (step 2 seeks once), no decoder could be fed, or the
@@ -1420,8 +1461,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       return false;
     }
     route = ClipAnalysePath::kFullSeekTimes;
-  } else if (keyframes && dec->avi_mpeg4_with_b_frames() &&
-             options.mode != ClipAnalyseOptions::Mode::kKeyframes) {
+  } else if (keyframes && avi_b_frames()) {
     route = ClipAnalysePath::kFullAviBFrames;
   } else if (keyframes && !dec->seekable()) {
     if (options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
@@ -1434,6 +1474,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     route =
         dec->image_decoder() ? ClipAnalysePath::kFullIntraOnly : ClipAnalysePath::kFullNoDecoder;
   } else if (keyframes) {
+    if (options.mode != ClipAnalyseOptions::Mode::kKeyframes)
+      dec->stop_at_b_frames();
     /* A mismatch in the preroll frame already ended it. */
     if (!key_times_differ &&
         !dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
@@ -1444,7 +1486,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * fed just before them, which is then lost), so the times differ: the
      * pass is made again from the start with GOP starts alone. */
     const std::vector<bool> fed_starts = dec->gop_starts();
-    if (key_times_differ &&
+    if (key_times_differ && !avi_b_frames() &&
         std::find(fed_starts.begin(), fed_starts.end(), false) != fed_starts.end()) {
       keys.clear();
       key_samples.clear();
@@ -1459,7 +1501,9 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     bool ordered = !key_times_differ && !keys.empty() && keys.size() == stamps.size();
     for (size_t k = 1; ordered && k < keys.size(); k++)
       ordered = keys[k - 1].ts < keys[k].ts;
-    if (!ordered)
+    if (avi_b_frames())
+      route = ClipAnalysePath::kFullAviBFrames;
+    else if (!ordered)
       route = ClipAnalysePath::kFullKeyframeTimes;
   }
   keyframes = route == ClipAnalysePath::kKeyframes;

@@ -157,12 +157,18 @@ enum class ClipAnalysePath {
    * seeking passes would time the cuts wrongly. Decided when tsdemux is
    * added to the pipeline. */
   kFullSeekTimes,
-  /* Full decoding: MPEG-4 Part 2 that may hold B-frames (not the Simple
-   * profile) in AVI. avidemux stamps a keyframe at its decode time, up to
-   * the B-frames' delay before it is shown (avikeyframes-private.h), which
-   * the keyframe pass times the keyframes by and a seek's first frame comes
-   * out at; full decoding corrects the stamps on the decoder's input.
-   * Decided once the first pipeline has prerolled. */
+  /* Full decoding: MPEG-4 Part 2 with B-frames in AVI, packed (DivX/Xvid
+   * "packed bitstream", Megamind.avi) or not (ffmpeg -c:v mpeg4 -bf 2).
+   * avidemux stamps a keyframe at its decode time, up to the B-frames'
+   * delay before it is shown (avikeyframes-private.h), which the keyframe
+   * pass times the keyframes by and a seek's first frame comes out at; full
+   * decoding corrects the stamps on the decoder's input. Decided from the
+   * stream: the VOP headers of the buffers fed to the decoder up to its
+   * preroll, then of every buffer of the keyframe pass, which ends at the
+   * first B-VOP (avi_keyframes_detail::holds_b_vop()). Streams of any
+   * profile without a B-VOP, and DivX 3 (MS-MPEG-4 v3, no B-frames:
+   * vtest.avi), keep the keyframe path; before, every one whose caps were
+   * not the Simple profile was decoded in full. */
   kFullAviBFrames,
 };
 
