@@ -1377,13 +1377,60 @@ TEST(LiveEnergyLevel, PlacesTheMomentInTheSongsOwnRange)
   for (int k = 0; k < 100; k++)
     level.push(0.1);
   EXPECT_EQ(level.level(), 0.0) << "a quiet song without contrast is low";
-  /* Values outside 0..1 are clamped. */
+  /* Values outside 0..1 are clamped (under 0: silence). */
   level.reset();
   for (int k = 0; k < 50; k++)
-    level.push(-1.0);
+    level.push(0.5);
   for (int k = 0; k < 50; k++)
     level.push(2.0);
   EXPECT_GT(level.level(), 0.99);
+  for (int k = 0; k < 20; k++)
+    level.push(-1.0);
+  EXPECT_EQ(level.level(), 0.0);
+}
+
+/* Silence (2 s or more at or under kSilentEnergy) is no music: it enters
+ * neither the range nor the smoothing, and is low while it lasts. Before,
+ * 15 s of silence before a flat song put 0 in the range, and the whole
+ * song read high (1.0) instead of medium. */
+TEST(LiveEnergyLevel, ASilentIntroStaysOutOfTheRange)
+{
+  for (double floor : {0.0, 0.03}) { /* digital silence; hiss at -58 dBFS */
+    montage::LiveEnergyLevel level(100 * GST_MSECOND);
+    for (int k = 0; k < 150; k++) {
+      level.push(floor);
+      if (k >= 19) {
+        EXPECT_EQ(level.level(), 0.0) << "silence, interval " << k << ", floor " << floor;
+      }
+    }
+    for (int k = 0; k < 39; k++) {
+      level.push(0.6);
+      EXPECT_EQ(level.level(), 0.5) << "the first 4 s of music, interval " << k;
+    }
+    for (int k = 0; k < 200; k++)
+      level.push(0.6);
+    EXPECT_EQ(level.level(), 0.5) << "a flat song after a silent intro is medium, floor " << floor;
+    /* Contrast of its own: quiet then loud, the range is the music's. */
+    for (int k = 0; k < 200; k++)
+      level.push(0.8);
+    EXPECT_EQ(level.level(), 1.0);
+    for (int k = 0; k < 30; k++)
+      level.push(0.7);
+    EXPECT_NEAR(level.level(), 0.5, 0.05) << "half-way between the song's levels";
+    /* A pause of 5 s in the middle: low while silent, and out of the range
+     * after (the song's 0.6 is still its low, not half-way up from 0). */
+    for (int k = 0; k < 50; k++)
+      level.push(floor);
+    EXPECT_EQ(level.level(), 0.0);
+    for (int k = 0; k < 30; k++)
+      level.push(0.6);
+    EXPECT_EQ(level.level(), 0.0) << "the song's quiet level after a pause, floor " << floor;
+  }
+  /* Gaps under 2 s (a click track's) are music: a flat click track is medium. */
+  montage::LiveEnergyLevel clicks(100 * GST_MSECOND);
+  for (int k = 0; k < 300; k++)
+    clicks.push(k % 2 == 0 ? 1.0 : 0.0);
+  EXPECT_EQ(clicks.level(), 0.5);
 }
 
 /* A loud part after a long quiet one is high at once (once the last 2 s are

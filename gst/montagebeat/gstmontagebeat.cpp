@@ -69,7 +69,9 @@
  * - `energy` (gdouble, 0..1): how loud the music is at the beat against the
  *   song so far (montage::LiveEnergyLevel: the last 2 s of the tracker's
  *   energy intervals in the 10-90 % range of the song so far; 0.5 for the
- *   first 4 s), on the meta too; montageselect paces its switches by it.
+ *   first 4 s of music; silence of 2 s or more, at or under
+ *   LiveEnergyLevel::kSilentEnergy, is left out of that range and is 0),
+ *   on the meta too; montageselect paces its switches by it.
  * - `downbeat` (gboolean), `bar-position` (guint, 1..beats per bar): from the
  *   meter of the beats so far; FALSE and 0 for the first 7 beats.
  *

@@ -13,7 +13,8 @@
  *     stands out, not how loud the music is;
  *   - energy (gdouble, 0..1): how loud the music is at the beat against the
  *     song so far (montage::LiveEnergyLevel, beattracker.h: under 1/3 a
- *     quiet passage, over 2/3 a loud one, 0.5 until 4 s have been heard);
+ *     quiet passage, over 2/3 a loud one, 0.5 until 4 s of music have been
+ *     heard, 0 in a silence of 2 s or more);
  *     a meta without it reads as -1 (unknown);
  *   - downbeat (gboolean): first beat of a bar;
  *   - bar-position (guint): 1..beats per bar, 0 while the meter is unknown;

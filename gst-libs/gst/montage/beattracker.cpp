@@ -775,42 +775,89 @@ LiveEnergyLevel::LiveEnergyLevel(GstClockTime interval)
 void LiveEnergyLevel::reset()
 {
   recent_.clear();
+  entered_.clear();
+  no_music_.clear();
   next_ = 0;
   recent_sum_ = 0;
+  recent_music_ = 0;
+  silent_run_ = 0;
   counts_.assign(kBins + 1, 0);
   seen_ = 0;
-  pushed_ = 0;
+  music_pushed_ = 0;
   smoothed_ = 0;
 }
 
 void LiveEnergyLevel::push(double energy)
 {
   energy = std::clamp(energy, 0.0, 1.0);
-  if (recent_.size() < window_) {
-    recent_.push_back(energy);
-    recent_sum_ += energy;
+  silent_run_ = energy <= kSilentEnergy ? silent_run_ + 1 : 0;
+  const bool no_music = silent_run_ >= window_;
+  const bool full = recent_.size() == window_;
+  if (silent_run_ == window_) {
+    /* The silent run has lasted 2 s: it is no music from its first
+     * interval on. Its earlier intervals (the whole ring but the oldest
+     * value, which this push drops) leave the smoothing, and the means
+     * they entered in the range leave it (the sections leave such a
+     * stretch out of both, and so of the music's range). */
+    for (std::size_t i = 0; i < recent_.size(); i++) {
+      if ((full && i == next_) || no_music_[i])
+        continue;
+      no_music_[i] = 1;
+      recent_sum_ -= recent_[i];
+      recent_music_--;
+      music_pushed_--;
+      if (entered_[i] >= 0) {
+        counts_[(std::size_t)entered_[i]]--;
+        seen_--;
+        entered_[i] = -1;
+      }
+    }
+  }
+  std::size_t at = next_;
+  if (!full) {
+    at = recent_.size();
+    recent_.push_back(0);
+    entered_.push_back(-1);
+    no_music_.push_back(1);
   } else {
-    recent_sum_ += energy - recent_[next_];
-    recent_[next_] = energy;
+    if (!no_music_[at]) {
+      recent_sum_ -= recent_[at];
+      recent_music_--;
+    }
     next_ = (next_ + 1) % window_;
   }
+  recent_[at] = energy;
+  entered_[at] = -1;
+  no_music_[at] = (char)no_music;
+  if (!no_music) {
+    recent_sum_ += energy;
+    recent_music_++;
+    music_pushed_++;
+  }
+  if (recent_music_ == 0)
+    recent_sum_ = 0; /* no rounding left over after a silence */
   /* Summed again from the ring now and then would be exact; the running sum
    * drifts by rounding only (1e-16 a value), far under a bin. */
-  smoothed_ = std::clamp(recent_sum_ / (double)recent_.size(), 0.0, 1.0);
-  pushed_++;
-  /* Means over fewer than 2 s (the first 2 s) are not the song's: a
-   * beat's interval in or out of a short window swings them (on clicks
-   * every 0.5 s: 0 to 0.2 in the first second, 0.16 after) and would widen
-   * the range a steady song then sits at the top of. */
-  if (recent_.size() < window_)
+  smoothed_ = recent_music_ > 0 ? std::clamp(recent_sum_ / (double)recent_music_, 0.0, 1.0) : 0.0;
+  /* Means over fewer than 2 s of music (the first 2 s, the first 2 s after
+   * a silence) are not the song's: a beat's interval in or out of a short
+   * window swings them (on clicks every 0.5 s: 0 to 0.2 in the first
+   * second, 0.16 after) and would widen the range a steady song then sits
+   * at the top of. */
+  if (recent_music_ < window_)
     return;
-  counts_[(std::size_t)std::lround(smoothed_ * kBins)]++;
+  const int bin = (int)std::lround(smoothed_ * kBins);
+  counts_[(std::size_t)bin]++;
   seen_++;
+  entered_[at] = bin;
 }
 
 double LiveEnergyLevel::level() const
 {
-  if (pushed_ < warm_ || seen_ == 0)
+  /* The last 2 s silent: no music, low (as the sections have it). */
+  if (silent_run_ >= window_)
+    return 0.0;
+  if (music_pushed_ < warm_ || seen_ == 0)
     return 0.5;
   /* The bins holding the 10th, 50th and 90th percentiles, as the sections
    * index their sorted curve (m / 10, (m - 1) / 2, m * 9 / 10). */

@@ -305,19 +305,38 @@ double energy_from_db(double db, double silence_db);
  * which needs 1.5 s of the future; 2 s trailing lags a step in loudness by
  * about 1 s) and places the smoothed value in the 10-90 % range of every
  * smoothed value so far: 0 at or under the 10th percentile, 1 at or over
- * the 90th, linear between (the first 2 s, before a whole window, are not
- * counted in that range; the sections' thirds of that range are then
- * under 1/3, 1/3-2/3 and over 2/3). While under 4 s of audio has been
- * seen, and while that range, widened to take in the moment, is under 0.05
- * (silence, a tone, a brick-walled master: the sections' one flat
- * section), level() is 0.5
- * (medium), or 0 when the median of the smoothed values lies in the lowest
- * third of energy_from_db()'s scale (silence is low), as the sections
- * say. montagebeat puts it on each live beat (`energy`), and montageselect
+ * the 90th, linear between (the sections' thirds of that range are then
+ * under 1/3, 1/3-2/3 and over 2/3).
+ * Silence is no music and stays out of that range: a run of intervals at
+ * or under kSilentEnergy lasting 2 s or more (a silent intro, a pause
+ * between songs, a silent tail) counts neither in the range nor in the
+ * smoothing of the music either side of it, from its first interval on
+ * (the means that took it in while it was under 2 s are taken out of the
+ * range when it reaches 2 s), as the sections leave a stretch without
+ * music out of theirs; while it lasts, level() is 0 (low: the sections
+ * make such a stretch low). Shorter silences (a rest, the gaps of a click
+ * track) are part of the music, as before. Counted, 15 s of silence before
+ * a flat song made the range 0..0.6 and the whole song high.
+ * The first 2 s of music (after the start, after a reset, after such a
+ * silence), before a whole window of it, are not counted in the range
+ * either. While under 4 s of music has been seen, and while that range,
+ * widened to take in the moment, is under 0.05 (a tone, a brick-walled
+ * master: the sections' one flat section), level() is 0.5 (medium), or 0
+ * when the median of the smoothed values lies in the lowest third of
+ * energy_from_db()'s scale (quiet is low), as the sections say.
+ * montagebeat puts it on each live beat (`energy`), and montageselect
  * paces its switches by it. */
 class LiveEnergyLevel
 {
 public:
+  /* The silence floor on energy_from_db()'s 0..1 scale: an interval at or
+   * under it is silent. 0.05 is 3 dB over the tracker's silence_db at the
+   * default -60 dBFS (-57 dBFS): digital silence, dither, tape hiss and a
+   * codec's noise floor lie under it; quiet music (-50 dBFS is 0.17) over
+   * it. (The sections' stretches without music are those with energy 0,
+   * under silence_db: the 3 dB margin lets a silent intro with a little
+   * hiss count as silence live, where no beat tells it apart.) */
+  static constexpr double kSilentEnergy = 0.05;
   /* interval: the spacing of the values push() is given, ns (> 0). */
   explicit LiveEnergyLevel(GstClockTime interval);
   /* One interval's energy, 0..1 (clamped). */
@@ -332,12 +351,16 @@ private:
   std::size_t window_;               /* intervals in 2 s, >= 1 */
   std::size_t warm_;                 /* intervals in 4 s, >= 1 */
   std::vector<double> recent_;       /* the last window_ values, a ring */
+  std::vector<int> entered_;         /* per ring slot: the bin its push entered in counts_, or -1 */
+  std::vector<char> no_music_;       /* per ring slot: part of a silence of 2 s or more */
   std::size_t next_ = 0;
-  double recent_sum_ = 0;
-  std::vector<guint32> counts_; /* smoothed values so far (whole windows), by bin */
-  guint64 seen_ = 0;            /* values in counts_ */
-  guint64 pushed_ = 0;          /* values pushed */
-  double smoothed_ = 0;
+  double recent_sum_ = 0;        /* sum of the ring's music values */
+  std::size_t recent_music_ = 0; /* the ring's music values */
+  std::size_t silent_run_ = 0;   /* intervals at or under kSilentEnergy up to the last one */
+  std::vector<guint32> counts_;  /* smoothed values so far (whole windows of music), by bin */
+  guint64 seen_ = 0;             /* values in counts_ */
+  guint64 music_pushed_ = 0;     /* values pushed that are music */
+  double smoothed_ = 0;          /* mean of the ring's music values (0 without) */
 };
 
 /* Sum of squares of n samples, in double, over four partial sums in a fixed
