@@ -326,8 +326,11 @@ std::vector<GstClockTime> summary_beats(const GstStructure *s, double *bpm, guin
                                         std::vector<double> *energy)
 {
   std::vector<GstClockTime> out;
-  EXPECT_EQ(gst_structure_get_field_type(s, "beats"), GST_TYPE_LIST);
-  EXPECT_EQ(gst_structure_get_field_type(s, "energy"), GST_TYPE_LIST);
+  /* Ordered sequences are GstValueArrays (as montage-shots'); a
+   * GstValueList is an unordered set of alternatives. */
+  for (const char *field :
+       {"beats", "energy", "beat-confidence", "downbeats", "energy-curve", "sections"})
+    EXPECT_EQ(gst_structure_get_field_type(s, field), GST_TYPE_ARRAY) << field;
   EXPECT_EQ(gst_structure_get_field_type(s, "bpm"), G_TYPE_DOUBLE);
   EXPECT_EQ(gst_structure_get_field_type(s, "confidence"), G_TYPE_DOUBLE);
   EXPECT_EQ(gst_structure_get_field_type(s, "duration"), G_TYPE_UINT64);
@@ -335,14 +338,14 @@ std::vector<GstClockTime> summary_beats(const GstStructure *s, double *bpm, guin
   const GValue *elist = gst_structure_get_value(s, "energy");
   if (!list || !elist)
     return out;
-  EXPECT_EQ(gst_value_list_get_size(list), gst_value_list_get_size(elist));
-  for (guint i = 0; i < gst_value_list_get_size(list); i++) {
-    const GValue *v = gst_value_list_get_value(list, i);
+  EXPECT_EQ(gst_value_array_get_size(list), gst_value_array_get_size(elist));
+  for (guint i = 0; i < gst_value_array_get_size(list); i++) {
+    const GValue *v = gst_value_array_get_value(list, i);
     EXPECT_TRUE(G_VALUE_HOLDS_UINT64(v));
     out.push_back(g_value_get_uint64(v));
   }
-  for (guint i = 0; i < gst_value_list_get_size(elist); i++) {
-    const GValue *v = gst_value_list_get_value(elist, i);
+  for (guint i = 0; i < gst_value_array_get_size(elist); i++) {
+    const GValue *v = gst_value_array_get_value(elist, i);
     EXPECT_TRUE(G_VALUE_HOLDS_DOUBLE(v));
     double e = g_value_get_double(v);
     EXPECT_GE(e, 0.0);
@@ -395,19 +398,19 @@ Summary take_summary(Fixture &f)
   const GValue *down = gst_structure_get_value(s, "downbeats");
   const GValue *curve = gst_structure_get_value(s, "energy-curve");
   const GValue *sections = gst_structure_get_value(s, "sections");
-  EXPECT_TRUE(down && curve && sections && GST_VALUE_HOLDS_LIST(down) &&
-              GST_VALUE_HOLDS_LIST(curve) && GST_VALUE_HOLDS_LIST(sections));
+  EXPECT_TRUE(down && curve && sections && GST_VALUE_HOLDS_ARRAY(down) &&
+              GST_VALUE_HOLDS_ARRAY(curve) && GST_VALUE_HOLDS_ARRAY(sections));
   if (down && curve && sections) {
-    for (guint i = 0; i < gst_value_list_get_size(down); i++) {
-      const GValue *b = gst_value_list_get_value(down, i);
+    for (guint i = 0; i < gst_value_array_get_size(down); i++) {
+      const GValue *b = gst_value_array_get_value(down, i);
       EXPECT_TRUE(G_VALUE_HOLDS_BOOLEAN(b));
       out.downbeats.push_back(g_value_get_boolean(b));
     }
     EXPECT_EQ(out.downbeats.size(), out.beats.size());
-    for (guint i = 0; i < gst_value_list_get_size(curve); i++)
-      out.curve.push_back(g_value_get_double(gst_value_list_get_value(curve, i)));
-    for (guint i = 0; i < gst_value_list_get_size(sections); i++) {
-      const GValue *sv = gst_value_list_get_value(sections, i);
+    for (guint i = 0; i < gst_value_array_get_size(curve); i++)
+      out.curve.push_back(g_value_get_double(gst_value_array_get_value(curve, i)));
+    for (guint i = 0; i < gst_value_array_get_size(sections); i++) {
+      const GValue *sv = gst_value_array_get_value(sections, i);
       EXPECT_TRUE(GST_VALUE_HOLDS_STRUCTURE(sv));
       const GstStructure *sec = gst_value_get_structure(sv);
       EXPECT_TRUE(gst_structure_has_name(sec, "section"));
@@ -1136,7 +1139,7 @@ TEST(MontageBeat, SegmentThenEosPostsNoEmptySummaryAfterTheReal)
   EXPECT_EQ(duration, 12 * GST_SECOND);
   const GValue *beats = gst_structure_get_value(sums[0], "beats");
   ASSERT_NE(beats, nullptr);
-  EXPECT_GE(gst_value_list_get_size(beats), (guint)ck.clicks.size() - 1);
+  EXPECT_GE(gst_value_array_get_size(beats), (guint)ck.clicks.size() - 1);
   free_all(sums);
 }
 
@@ -2118,8 +2121,8 @@ TEST(MontageBeat, RenderedMidiSongKeepsItsFMeasure)
         live.push_back(ts);
       } else if (gst_structure_has_name(st, "montage-beats")) {
         const GValue *list = gst_structure_get_value(st, "beats");
-        for (guint i = 0; i < gst_value_list_get_size(list); i++)
-          offline.push_back(g_value_get_uint64(gst_value_list_get_value(list, i)));
+        for (guint i = 0; i < gst_value_array_get_size(list); i++)
+          offline.push_back(g_value_get_uint64(gst_value_array_get_value(list, i)));
         gst_structure_get_double(st, "bpm", &bpm);
       }
     }
@@ -2172,8 +2175,8 @@ std::vector<GstClockTime> offline_beats_through(const std::string &flac, const c
       done = true;
     } else if (gst_structure_has_name(gst_message_get_structure(msg), "montage-beats")) {
       const GValue *list = gst_structure_get_value(gst_message_get_structure(msg), "beats");
-      for (guint i = 0; i < gst_value_list_get_size(list); i++)
-        beats.push_back(g_value_get_uint64(gst_value_list_get_value(list, i)));
+      for (guint i = 0; i < gst_value_array_get_size(list); i++)
+        beats.push_back(g_value_get_uint64(gst_value_array_get_value(list, i)));
     }
     gst_message_unref(msg);
   }

@@ -57,12 +57,12 @@ GstStructure *make_summary(const Summary &in)
   GValue beats = G_VALUE_INIT, energy = G_VALUE_INIT, downbeats = G_VALUE_INIT, conf = G_VALUE_INIT,
          curve = G_VALUE_INIT, sections = G_VALUE_INIT;
   for (GValue *v : {&beats, &energy, &downbeats, &conf, &curve, &sections})
-    g_value_init(v, GST_TYPE_LIST);
-  auto append = [](GValue *list, GType type, auto set) {
+    gst_value_array_init(v, 0);
+  auto append = [](GValue *array, GType type, auto set) {
     GValue v = G_VALUE_INIT;
     g_value_init(&v, type);
     set(&v);
-    gst_value_list_append_and_take_value(list, &v);
+    gst_value_array_append_and_take_value(array, &v);
   };
   for (std::size_t i = 0; i < in.beats_ms.size(); i++) {
     append(&beats, G_TYPE_UINT64, [&](GValue *v) { g_value_set_uint64(v, in.beats_ms[i] * kMs); });
@@ -87,7 +87,7 @@ GstStructure *make_summary(const Summary &in)
                               G_TYPE_UINT64,
                               (in.start_ms + in.duration_ms) * kMs + in.duration_extra_ns, "level",
                               G_TYPE_STRING, in.level, NULL));
-    gst_value_list_append_and_take_value(&sections, &v);
+    gst_value_array_append_and_take_value(&sections, &v);
   }
   std::vector<GstClockTime> ns;
   for (GstClockTime b : in.beats_ms)

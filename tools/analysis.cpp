@@ -419,10 +419,15 @@ template <typename T, typename Get>
 std::vector<T> list_field(const GstStructure *s, const char *field, Get get)
 {
   std::vector<T> out;
-  const GValue *list = gst_structure_get_value(s, field);
-  if (list && GST_VALUE_HOLDS_LIST(list))
-    for (guint i = 0; i < gst_value_list_get_size(list); i++)
-      out.push_back(get(gst_value_list_get_value(list, i)));
+  /* A GstValueArray; a GstValueList too, as montagebeat posted before
+   * (an older plugin on GST_PLUGIN_PATH still gives its beats). */
+  const GValue *seq = gst_structure_get_value(s, field);
+  if (seq && GST_VALUE_HOLDS_ARRAY(seq))
+    for (guint i = 0; i < gst_value_array_get_size(seq); i++)
+      out.push_back(get(gst_value_array_get_value(seq, i)));
+  else if (seq && GST_VALUE_HOLDS_LIST(seq))
+    for (guint i = 0; i < gst_value_list_get_size(seq); i++)
+      out.push_back(get(gst_value_list_get_value(seq, i)));
   return out;
 }
 

@@ -97,14 +97,21 @@ def median_bpm(times):
 
 
 def list_field(s, field):
-    """Values of a GstValueList field (PyGObject cannot convert GstValueList; parse its text)."""
+    """Values of a GstValueArray field, or of a GstValueList (montagebeat's lists until its
+    summary took arrays); PyGObject converts neither everywhere, so the text is parsed:
+    "< a, b >" for an array, "{ a, b }" for a list."""
     if not s.has_field(field):
         return []
     text = s.to_string()
     at = text.find(' ' + field + '=')
     if at < 0:
         at = text.find(field + '=')
-    body = text[text.index('{', at) + 1:text.index('}', at)]
+    value = text[at:].split('=', 1)[1]
+    opener = min((i for i in (value.find('<'), value.find('{')) if i >= 0), default=-1)
+    if opener < 0:
+        return []
+    closer = '>' if value[opener] == '<' else '}'
+    body = value[opener + 1:value.index(closer, opener)]
     out = []
     for v in body.split(','):
         v = v.strip()

@@ -106,7 +106,7 @@
  * be an empty summary standing for that audio's); a flush drops the
  * analysis with no summary:
  *
- * - `beats` (GstValueList of guint64, ns, ascending): every beat since the
+ * - `beats` (GstValueArray of guint64, ns, ascending): every beat since the
  *   last reset, in the same time domain as `timestamp`; in offline mode the
  *   whole-song result, in live mode the causal beats.
  * - `mode` (string): `offline` or `live`, the mode in effect (auto resolved).
@@ -114,19 +114,19 @@
  *   sections at another tempo are left out; 0 with fewer than two beats).
  * - `confidence` (gdouble, 0..1): median of the beats' confidences; 0 without
  *   beats. Low values mean a weak or unclear pulse, not a guessed grid.
- * - `beat-confidence` (GstValueList of gdouble, 0..1): one per beat.
- * - `energy` (GstValueList of gdouble, 0..1): one per beat: RMS level of the
+ * - `beat-confidence` (GstValueArray of gdouble, 0..1): one per beat.
+ * - `energy` (GstValueArray of gdouble, 0..1): one per beat: RMS level of the
  *   interval from that beat to the next, divided by the loudest interval's
  *   (the last beat's runs to the end of the stream, over at least the
  *   length of the interval before it).
- * - `downbeats` (GstValueList of gboolean): one per beat, TRUE on the first
+ * - `downbeats` (GstValueArray of gboolean): one per beat, TRUE on the first
  *   beat of a bar; all FALSE when `beats-per-bar` is 0.
  * - `beats-per-bar` (guint): detected meter, 3 or 4; 0 with fewer than 8 beats.
- * - `energy-curve` (GstValueList of gdouble, 0..1): the `energy` of every
+ * - `energy-curve` (GstValueArray of gdouble, 0..1): the `energy` of every
  *   `energy-interval` from the first sample: the `montage-energy` messages'
  *   values, then the last, partial interval's.
  * - `energy-interval` (guint64, ns): spacing of `energy-curve`.
- * - `sections` (GstValueList of GstStructure `section`): back to back, with
+ * - `sections` (GstValueArray of GstStructure `section`): back to back, with
  *   `start`, `end` (guint64, ns, same time domain as `beats`) and `level`
  *   (string "low", "medium" or "high": energy relative to the song's own
  *   range, smoothed over 3 s, no section shorter than 4 s).
@@ -751,7 +751,7 @@ static void push_bpm_tag(GstMontageBeat *self, double bpm, bool force = false)
   push_event_in_order(self, gst_event_new_tag(tags_with_bpm(st.upstream_tags, bpm)));
 }
 
-template <typename T> static void append(GValue *list, GType type, T value)
+template <typename T> static void append(GValue *array, GType type, T value)
 {
   GValue v = G_VALUE_INIT;
   g_value_init(&v, type);
@@ -761,7 +761,7 @@ template <typename T> static void append(GValue *list, GType type, T value)
     g_value_set_boolean(&v, value);
   else
     g_value_set_double(&v, value);
-  gst_value_list_append_and_take_value(list, &v);
+  gst_value_array_append_and_take_value(array, &v);
 }
 
 static const char *level_name(montage::Section::Level l)
@@ -805,8 +805,12 @@ static void post_beats(GstMontageBeat *self)
     song.duration = 0;
   GValue beats = G_VALUE_INIT, energy = G_VALUE_INIT, downbeats = G_VALUE_INIT, bconf = G_VALUE_INIT,
          curve = G_VALUE_INIT, sections = G_VALUE_INIT;
-  for (GValue *v : {&beats, &energy, &downbeats, &bconf, &curve, &sections})
-    g_value_init(v, GST_TYPE_LIST);
+  /* Ordered sequences: GstValueArray (GstValueList is an unordered set of
+   * alternatives, as in caps), as montagescene's montage-shots. */
+  for (GValue *v : {&beats, &energy, &downbeats, &bconf})
+    gst_value_array_init(v, (guint)song.beats.size());
+  gst_value_array_init(&curve, (guint)song.energy_curve.size());
+  gst_value_array_init(&sections, (guint)song.sections.size());
   GstClockTime previous = GST_CLOCK_TIME_NONE;
   for (std::size_t i = 0; i < song.beats.size(); i++) {
     /* Two beats on one time only where a GAP's overshoot (to_buffer_time())
@@ -829,7 +833,7 @@ static void post_beats(GstMontageBeat *self)
                                         "end", G_TYPE_UINT64, (guint64)to_buffer_time(st, sec.end), "level",
                                         G_TYPE_STRING, level_name(sec.level), NULL);
     g_value_take_boxed(&v, s);
-    gst_value_list_append_and_take_value(&sections, &v);
+    gst_value_array_append_and_take_value(&sections, &v);
   }
   GstStructure *s = gst_structure_new(
       "montage-beats", "bpm", G_TYPE_DOUBLE,
