@@ -943,6 +943,44 @@ TEST(BeatTracker, TempoRangeHalvingTheLevelKeepsTheBeatsTheChordsChangeOn)
     }
 }
 
+/* check_tempo_range(): beats within a range that fall off the whole
+ * range's beats (a 5:4 or 4:3 reading, or half time on the off-beats) are
+ * outside; an octave on the beats is the range's purpose and is not. */
+TEST(BeatTracker, CheckTempoRangeTellsAnOffBeatReadingFromAnOctave)
+{
+  auto grid = [](double bpm, double first_s, double end_s) {
+    std::vector<GstClockTime> out;
+    for (double t = first_s; t < end_s; t += 60.0 / bpm)
+      out.push_back((GstClockTime)std::llround(t * GST_SECOND));
+    return out;
+  };
+  const std::vector<GstClockTime> music = grid(150, 0.2, 60);
+  montage::TempoRangeCheck c = montage::check_tempo_range(grid(120, 0.2, 60), music, 100, 140);
+  EXPECT_TRUE(c.outside);
+  EXPECT_NEAR(c.music_bpm, 150.0, 0.1);
+  EXPECT_NEAR(c.range_bpm, 120.0, 0.1);
+  EXPECT_NEAR(c.agreement, 0.25, 0.01) << "every fourth beat of 120 on one of 150";
+  c = montage::check_tempo_range(grid(200, 0.2, 60), music, 160, 240);
+  EXPECT_TRUE(c.outside) << "4:3";
+  c = montage::check_tempo_range(grid(100, 0.2, 60), music, 80, 120);
+  EXPECT_TRUE(c.outside) << "2:3";
+  c = montage::check_tempo_range(grid(75, 0.2, 60), music, 60, 90);
+  EXPECT_FALSE(c.outside) << "half time on the beats";
+  EXPECT_NEAR(c.agreement, 1.0, 1e-9);
+  c = montage::check_tempo_range(grid(75, 0.4, 60), music, 60, 90);
+  EXPECT_TRUE(c.outside) << "half time on the off-beats";
+  c = montage::check_tempo_range(grid(180, 0.2, 60), grid(90, 0.2, 60), 130, 240);
+  EXPECT_FALSE(c.outside) << "double time: every beat of the music held";
+  /* The whole range's tempo within the range: nothing to check. */
+  c = montage::check_tempo_range(grid(120, 0.2, 60), music, 100, 160);
+  EXPECT_FALSE(c.outside);
+  EXPECT_EQ(c.agreement, 1.0);
+  /* Too few beats where both run. */
+  c = montage::check_tempo_range(grid(120, 0.2, 3), music, 100, 140);
+  EXPECT_FALSE(c.outside);
+  EXPECT_FALSE(montage::check_tempo_range({}, music, 100, 140).outside);
+}
+
 TEST(BeatTracker, BpmFromBeatsSkipsAMissedBeat)
 {
   std::vector<GstClockTime> beats;

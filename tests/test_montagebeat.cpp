@@ -3172,6 +3172,74 @@ TEST(MontageBeat, TempoRangeHoldingTheTempoDoesNotChangeIt)
   }
 }
 
+/* A tempo range that excludes the music's tempo is warned about, with the
+ * music's tempo, and the result stays the range's. stg0.ogg is 150 BPM:
+ * 100-140 gives 120 BPM, every fourth beat on one of the music's (a 5:4
+ * reading: cuts half a beat off); 105-160 holds 150 and is not warned
+ * about. Before, the 120 came silently. */
+TEST(MontageBeat, TempoRangeExcludingTheMusicsTempoIsWarned)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  const std::string path = montage_test::media_path("stg0.ogg");
+  ASSERT_FALSE(path.empty());
+  for (const char *range : {"min-bpm=100 max-bpm=140", "min-bpm=105 max-bpm=160"}) {
+    SCOPED_TRACE(range);
+    const bool excluded = std::string(range).find("100") != std::string::npos;
+    const std::string desc = "filesrc location=\"" + path +
+                             "\" ! decodebin ! audioconvert ! montagebeat " + range +
+                             " ! fakesink sync=false";
+    GstElement *pipe = gst_parse_launch(desc.c_str(), nullptr);
+    ASSERT_NE(pipe, nullptr);
+    gst_element_set_state(pipe, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipe);
+    double bpm = -1;
+    std::vector<std::string> warnings;
+    double music_bpm = -1, range_bpm = -1;
+    for (;;) {
+      GstMessage *msg =
+          gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                     (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR |
+                                                      GST_MESSAGE_ELEMENT | GST_MESSAGE_WARNING));
+      if (!msg)
+        break;
+      const GstMessageType type = GST_MESSAGE_TYPE(msg);
+      if (type == GST_MESSAGE_WARNING) {
+        GError *err = nullptr;
+        gst_message_parse_warning(msg, &err, nullptr);
+        EXPECT_TRUE(g_error_matches(err, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS));
+        warnings.push_back(err ? err->message : "");
+        g_clear_error(&err);
+        const GstStructure *details = nullptr;
+        gst_message_parse_warning_details(msg, &details);
+        if (details) {
+          gst_structure_get_double(details, "music-bpm", &music_bpm);
+          gst_structure_get_double(details, "bpm", &range_bpm);
+        }
+      }
+      const GstStructure *st = gst_message_get_structure(msg);
+      if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(st, "montage-beats"))
+        gst_structure_get_double(st, "bpm", &bpm);
+      gst_message_unref(msg);
+      if (type == GST_MESSAGE_EOS || type == GST_MESSAGE_ERROR)
+        break;
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipe, GST_STATE_NULL);
+    gst_object_unref(pipe);
+    if (excluded) {
+      EXPECT_NEAR(bpm, 120.0, 120.0 * 0.04) << "the range's result is kept";
+      ASSERT_EQ(warnings.size(), 1u);
+      EXPECT_NE(warnings[0].find("looks like 150 BPM"), std::string::npos) << warnings[0];
+      EXPECT_NE(warnings[0].find("100-140"), std::string::npos) << warnings[0];
+      EXPECT_NEAR(music_bpm, 150.0, 1.0);
+      EXPECT_NEAR(range_bpm, 120.0, 1.0);
+    } else {
+      EXPECT_NEAR(bpm, 150.0, 150.0 * 0.04);
+      EXPECT_TRUE(warnings.empty()) << warnings[0];
+    }
+  }
+}
+
 /* Played backwards (a segment with rate -1, the buffers last first), the
  * audio passes through at once and untouched, with no beats, energy or
  * tags, and one warning per start says so; the next forward segment is

@@ -615,6 +615,39 @@ TEST(Tool, TempoRangeBoundsTheSongsTempo)
   g_free(cache);
 }
 
+/* A --tempo that excludes the music's tempo is warned about, with the
+ * music's tempo and a range to give, from the analysis and from the cache;
+ * the plan keeps the range's tempo. stg0.ogg is 150 BPM: 100-140 reads
+ * 120 (cuts on every fourth beat of the music, the rest half a beat off);
+ * 105-160 holds 150. Before, the 120 came silently. */
+TEST(Tool, TempoRangeExcludingTheMusicsTempoIsWarned)
+{
+  std::string song = montage_test::media_path("stg0.ogg");
+  std::string a = montage_test::media_path("Megamind.avi");
+  ASSERT_FALSE(song.empty() || a.empty());
+  gchar *cache = g_dir_make_tmp("gst-montage-tempo-XXXXXX", nullptr);
+  ASSERT_NE(cache, nullptr);
+  const std::string j = tmp_path("tempo-outside.json");
+  const std::string said = "the music's tempo looks like 150 BPM, outside --tempo 100-140";
+  for (const char *range : {"100-140", "100-140", "105-160"}) {
+    ToolRun r = run_tool({"--tempo", range, "-m", song, "--no-render", "-d", "8", "--cache-dir",
+                          cache, "--plan-json", j, a});
+    ASSERT_EQ(r.status, 0) << r.err;
+    if (std::string(range) == "100-140") {
+      EXPECT_NE(r.err.find(said), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("give --tempo a range that holds 150 BPM"), std::string::npos) << r.err;
+      EXPECT_NEAR(plan_song_bpm(j), 120.0, 2.0) << "the range's tempo is kept";
+    } else {
+      EXPECT_EQ(r.err.find("looks like"), std::string::npos) << r.err;
+      EXPECT_NEAR(plan_song_bpm(j), 150.0, 2.0);
+    }
+  }
+  gchar *argv[] = {(gchar *)"rm", (gchar *)"-rf", cache, nullptr};
+  g_spawn_sync(nullptr, argv, nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, nullptr, nullptr,
+               nullptr, nullptr);
+  g_free(cache);
+}
+
 /* The second run on the same inputs analyses nothing: everything comes from
  * the cache (asserted on the tool's own counts, not on time); a storyboard
  * is drawn as a PNG. */

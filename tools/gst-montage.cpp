@@ -165,8 +165,8 @@ const GOptionEntry kEntries[] = {
      "N[/D]"},
     {"tempo", 0, 0, G_OPTION_ARG_STRING, &opt_tempo,
      "The song's tempo range in BPM, within 40-240, when the beat tracker reads it at half its "
-     "tempo "
-     "(e.g. 130-240 for a song at 180 read as 90)",
+     "tempo (e.g. 130-240 for a song at 180 read as 90). Where the music's own tempo looks "
+     "outside the range, a warning says so and the range is kept",
      "MIN-MAX"},
     {"encoder", 0, 0, G_OPTION_ARG_STRING, &opt_encoder,
      "Use this H.264 encoder factory first (default: hardware first, then x264enc, openh264enc)",
@@ -909,6 +909,60 @@ void run_job(Job &job, size_t index, montage::SongAnalysis &song, montage::Analy
   }
 }
 
+/* --tempo: where the range kept the beat tracker off the music's own
+ * tempo, a warning saying so (montage::check_tempo_range() on the song's
+ * analyses within the range, `song`, and over the whole range; the latter
+ * from the cache, or made and stored there: one more pass over the song
+ * the first time, every time with --no-cache; 0.5-0.8 s for a 77 s song).
+ * The montage keeps the range's beats: the user chose the range. */
+void warn_if_tempo_outside_range(const std::string &path, const montage::SongAnalysis &song,
+                                 montage::AnalysisCache *cache, std::mutex &cache_lock)
+{
+  using namespace montage_tool;
+  const TempoRange whole_range;
+  if (g_tempo.whole() || song.beats.empty())
+    return;
+  std::string key;
+  if (cache && g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR))
+    key = montage::cache_key({path, kSongAnalyser, kSongAnalysisVersion,
+                              song_analysis_params(whole_range), (bool)opt_verify},
+                             montage::CacheKind::kSong, nullptr);
+  montage::SongAnalysis whole;
+  bool have = false;
+  if (!key.empty()) {
+    std::lock_guard<std::mutex> guard(cache_lock);
+    have = cache->load_song(key, whole);
+  }
+  if (!have) {
+    info("  song %s: reading its tempo over the whole range too (--tempo check)",
+         shown(path).c_str());
+    GError *err = nullptr;
+    have = analyse_song(path, whole, &err, {}, 30 * GST_SECOND, whole_range);
+    g_clear_error(&err);
+    if (have && !key.empty() && !g_cache_unwritable) {
+      std::lock_guard<std::mutex> guard(cache_lock);
+      cache->store_song(key, whole, &err);
+      g_clear_error(&err);
+    }
+  }
+  if (!have)
+    return;
+  const montage::TempoRangeCheck check =
+      montage::check_tempo_range(song.beats, whole.beats, g_tempo.min_bpm, g_tempo.max_bpm);
+  if (!check.outside)
+    return;
+  const double ratio = check.range_bpm / check.music_bpm;
+  const char *where = std::fabs(ratio / 0.5 - 1) <= 0.08 ? ", its half time, but between its beats"
+                      : std::fabs(ratio / 2.0 - 1) <= 0.08 ? ", its double time, but off its beats"
+                                                           : "";
+  warn("the music's tempo looks like %.0f BPM, outside --tempo %s: the beats found within it are "
+       "at %.0f BPM%s (%.0f%% of them on the music's beats), so the cuts fall off the beat; give "
+       "--tempo a range that holds %.0f BPM, such as %.0f-%.0f, or leave --tempo out",
+       check.music_bpm, opt_tempo, check.range_bpm, where, 100 * check.agreement, check.music_bpm,
+       std::max(montage::BeatTracker::kMinBpm, std::round(check.music_bpm * 0.8)),
+       std::min(montage::BeatTracker::kMaxBpm, std::round(check.music_bpm * 1.25)));
+}
+
 /* --style given as a file (a path, or a name ending .style, as
  * load_style() reads it): refused when empty (it was taken silently as the
  * defaults) or not text (a song given by mistake had its bytes printed in the
@@ -1340,6 +1394,8 @@ int cmd_make(int argc, char **argv)
       t.join();
   }
   g_progress->finish();
+  if (jobs[0].ok)
+    warn_if_tempo_outside_range(jobs[0].path, song, cache.get(), cache_lock);
   /* From here to the render: the plan, its side outputs, the storyboard. */
   auto planning = std::make_unique<StageInterrupt>(
       "gst-montage: interrupted: planning stopped, no montage made; " +

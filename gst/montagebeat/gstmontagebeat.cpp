@@ -179,6 +179,18 @@
  * range it cannot reach at all there (100-240 at applied_rate 4) posts a
  * warning (once per start) and the whole range is searched.
  *
+ * A range that excludes the music's own tempo is warned about, offline:
+ * where the whole range's tempo path lies outside the range (so the path
+ * is sought within it) and the beats found within the range agree with
+ * the whole range's beats under montage::TempoRangeCheck::kAgreement (a
+ * 5:4, 4:3 or 3:2 reading, or half time on the off-beats; an octave on the
+ * beats agrees), a LIBRARY/SETTINGS warning goes out before `montage-beats`
+ * naming the music's tempo and what to set; its details carry `music-bpm`,
+ * `bpm` (the range's), `min-bpm`, `max-bpm` (all stream time) and
+ * `agreement` (0..1). The summary keeps the range's beats: the application
+ * chose the range. stg0.ogg (150 BPM) at 100-140 reads 120 and is warned
+ * about. Live, the range is not checked.
+ *
  * ## Memory
  *
  * `mode=offline` keeps the onset envelope of the whole stream for the
@@ -794,15 +806,51 @@ static double running_bpm(const GstSegment *segment, double bpm)
   return bpm * std::fabs(segment->rate);
 }
 
+/* The whole range read the music at a tempo outside min-bpm..max-bpm and
+ * the beats found within the range fall off its beat (range, from
+ * montage::BeatTracker::finish()): a warning with the music's tempo and
+ * what to set. The summary keeps the range's beats: the application set
+ * the range, and may widen it. */
+static void warn_tempo_outside_range(GstMontageBeat *self, const montage::TempoRangeCheck &range)
+{
+  State &st = *self->state;
+  const GstSegment *segment = &GST_BASE_TRANSFORM(self)->segment;
+  const montage::BeatTrackerConfig &config = st.tracker->config();
+  const double music = stream_bpm(segment, range.music_bpm),
+               found = stream_bpm(segment, range.range_bpm);
+  const double lo = stream_bpm(segment, config.min_bpm), hi = stream_bpm(segment, config.max_bpm);
+  /* A range that holds half or double the music's tempo (within 8 %, as
+   * bpm_from_beats() bands a tempo) was meant to give that; its beats then
+   * lie between the music's (the off-beats of a song read at half time). */
+  const double ratio = found / music;
+  const char *why =
+      std::fabs(ratio / 0.5 - 1) <= 0.08   ? ", its half time, but between the music's beats"
+      : std::fabs(ratio / 2.0 - 1) <= 0.08 ? ", its double time, but off the music's beats"
+                                           : ", and fall off the music's beat";
+  GST_ELEMENT_WARNING_WITH_DETAILS(
+      self, LIBRARY, SETTINGS,
+      ("The music's tempo looks like %.0f BPM, outside min-bpm..max-bpm (%g-%g BPM): the beats "
+       "found within the range are at %.0f BPM%s (%.0f %% of them agree). Set a range that holds "
+       "%.0f BPM, or leave min-bpm and max-bpm at their defaults (40-240).",
+       music, lo, hi, found, why, 100 * range.agreement, music),
+      ("whole-range tempo %.2f BPM, in-range tempo %.2f BPM, agreement %.3f (under %.2f)", music,
+       found, range.agreement, montage::TempoRangeCheck::kAgreement),
+      ("music-bpm", G_TYPE_DOUBLE, music, "bpm", G_TYPE_DOUBLE, found, "min-bpm", G_TYPE_DOUBLE, lo,
+       "max-bpm", G_TYPE_DOUBLE, hi, "agreement", G_TYPE_DOUBLE, range.agreement, NULL));
+}
+
 static void post_beats(GstMontageBeat *self)
 {
   State &st = *self->state;
   montage::SongAnalysis song;
   std::vector<double> conf;
+  montage::TempoRangeCheck range;
   if (st.tracker)
-    song = st.tracker->finish(&conf);
+    song = st.tracker->finish(&conf, &range);
   else
     song.duration = 0;
+  if (range.outside)
+    warn_tempo_outside_range(self, range);
   GValue beats = G_VALUE_INIT, energy = G_VALUE_INIT, downbeats = G_VALUE_INIT, bconf = G_VALUE_INIT,
          curve = G_VALUE_INIT, sections = G_VALUE_INIT;
   /* Ordered sequences: GstValueArray (GstValueList is an unordered set of

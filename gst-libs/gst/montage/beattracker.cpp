@@ -917,6 +917,60 @@ double bpm_from_beats(const std::vector<GstClockTime> &beats)
   return 60.0 * periods / time;
 }
 
+/* ---- a tempo range against the music's tempo ------------------------------------- */
+
+namespace
+{
+/* Share of the beats of `a` within `tol` of a beat of `b`, both ascending,
+ * over those of `a` within [from, to]; -1 with fewer than
+ * TempoRangeCheck::kMinBeats there. */
+double share_on(const std::vector<GstClockTime> &a, const std::vector<GstClockTime> &b,
+                GstClockTime from, GstClockTime to, GstClockTime tol)
+{
+  std::size_t counted = 0, on = 0, j = 0;
+  for (GstClockTime t : a) {
+    if (t < from || t > to)
+      continue;
+    counted++;
+    while (j < b.size() && b[j] + tol < t)
+      j++;
+    if (j < b.size() && b[j] <= t + tol)
+      on++;
+  }
+  return counted >= TempoRangeCheck::kMinBeats ? (double)on / (double)counted : -1.0;
+}
+} // namespace
+
+TempoRangeCheck check_tempo_range(const std::vector<GstClockTime> &range_beats,
+                                  const std::vector<GstClockTime> &whole_beats, double min_bpm,
+                                  double max_bpm)
+{
+  TempoRangeCheck out;
+  if (range_beats.empty() || whole_beats.empty())
+    return out;
+  out.music_bpm = bpm_from_beats(whole_beats);
+  out.range_bpm = bpm_from_beats(range_beats);
+  if (out.music_bpm <= 0 || (out.music_bpm >= min_bpm && out.music_bpm <= max_bpm))
+    return out;
+  /* Tolerance: a sixth of the music's beat period either side (unrelated
+   * grids then agree a third of the time by chance), at most the 70 ms of
+   * the beat benchmarks' F-measure. */
+  const GstClockTime tol = std::min<GstClockTime>(
+      70 * GST_MSECOND, (GstClockTime)(60.0 / out.music_bpm / 6 * GST_SECOND));
+  /* Over the stretch both cover: the whole range's beats are taken before
+   * the lead-in and tail rules, so they may run further. */
+  const GstClockTime first = std::max(range_beats.front(), whole_beats.front());
+  const GstClockTime from = first > tol ? first - tol : 0;
+  const GstClockTime to = std::min(range_beats.back(), whole_beats.back()) + tol;
+  const double on_music = share_on(range_beats, whole_beats, from, to, tol);
+  const double held = share_on(whole_beats, range_beats, from, to, tol);
+  if (on_music < 0 || held < 0)
+    return out;
+  out.agreement = std::max(on_music, held);
+  out.outside = out.agreement < TempoRangeCheck::kAgreement;
+  return out;
+}
+
 /* ---- state ----------------------------------------------------------------------- */
 
 struct BeatTracker::Impl {
@@ -2394,7 +2448,8 @@ struct BeatTracker::Impl {
    * every other whole-range beat where the chord changes tell which
    * (halve_on_harmony()); only otherwise is the path sought within it. */
   std::vector<double> level_path(const std::vector<float> &e, std::vector<double> &clar,
-                                 std::vector<long> &hops) const
+                                 std::vector<long> &hops,
+                                 std::vector<long> *whole_hops = nullptr) const
   {
     const bool limited = config.min_bpm > kMinBpm || config.max_bpm < kMaxBpm;
     for (int pass = limited ? 0 : 1; pass < 2; pass++) {
@@ -2413,6 +2468,9 @@ struct BeatTracker::Impl {
         return bpm;
       if (halve_on_harmony(bpm, hops))
         return bpm;
+      /* The whole range's reading, for the range check (finish()). */
+      if (whole_hops)
+        *whole_hops = hops;
     }
     return {};
   }
@@ -2657,15 +2715,22 @@ struct BeatTracker::Impl {
     hops = beat_path(e, bpm);
   }
 
-  void whole_song(std::vector<GstClockTime> &beats, std::vector<double> &conf) const
+  /* whole_beats, if given, receives the beats of the whole range's tempo
+   * path where config's range made the path be sought within it (pass 0
+   * of level_path(), before the clean-up below); else it is left empty. */
+  void whole_song(std::vector<GstClockTime> &beats, std::vector<double> &conf,
+                  std::vector<GstClockTime> *whole_beats = nullptr) const
   {
     const std::size_t n = flux.size();
     if (n < 64)
       return;
     std::vector<float> e = envelope();
     std::vector<double> clar;
-    std::vector<long> hops;
-    std::vector<double> bpm = level_path(e, clar, hops);
+    std::vector<long> hops, whole_hops;
+    std::vector<double> bpm = level_path(e, clar, hops, whole_beats ? &whole_hops : nullptr);
+    if (whole_beats)
+      for (long h : whole_hops)
+        whole_beats->push_back(frame_to_ns((double)std::max(0L, h)));
     if (hops.empty())
       return;
 
@@ -3192,14 +3257,20 @@ std::vector<bool> music_intervals(const std::vector<GstClockTime> &beats,
 
 } // namespace
 
-SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence) const
+SongAnalysis BeatTracker::finish(std::vector<double> *beat_confidence,
+                                 TempoRangeCheck *range_check) const
 {
   const Impl &d = *impl_;
   SongAnalysis song;
   song.duration = duration();
   std::vector<double> conf;
+  if (range_check)
+    *range_check = TempoRangeCheck{};
   if (d.config.whole_song) {
-    d.whole_song(song.beats, conf);
+    std::vector<GstClockTime> whole;
+    d.whole_song(song.beats, conf, range_check ? &whole : nullptr);
+    if (range_check && !whole.empty())
+      *range_check = check_tempo_range(song.beats, whole, d.config.min_bpm, d.config.max_bpm);
   } else {
     for (const Impl::Cue &c : d.cues) {
       song.beats.push_back(c.time);

@@ -148,6 +148,49 @@ struct BeatTrackerConfig {
   double max_bpm = 240.0;
 };
 
+/* Whether a tempo range (BeatTrackerConfig::min_bpm..max_bpm) kept the
+ * tracker off the music's own tempo: check_tempo_range(), and
+ * BeatTracker::finish() offline. */
+struct TempoRangeCheck {
+  /* agreement under it, with music_bpm outside the range: outside. 0.6 lies
+   * over what a 3:2 reading gives (0.5: every other slow beat on a fast
+   * one) and under an octave's (1: every slow beat on a fast one, or
+   * every fast beat held by the slow ones); chance is a third. */
+  static constexpr double kAgreement = 0.6;
+  /* Beats each reading needs where both run to be compared. */
+  static constexpr std::size_t kMinBeats = 8;
+  /* The music's tempo looks outside the range: the whole range reads a
+   * tempo outside it (music_bpm), and the beats found within the range
+   * agree with its beats under kAgreement (they fall off its beat, as a
+   * 120 BPM reading of a 150 BPM song does on three beats of four). An
+   * octave of it within the range (half or double time, the range's
+   * purpose) agrees, and is not outside. */
+  bool outside = false;
+  /* The whole range's tempo (bpm_from_beats() of its beats), BPM; 0 where
+   * not checked (no range, the whole range's reading lay within it, or no
+   * beats). */
+  double music_bpm = 0.0;
+  /* The tempo of the beats found within the range, BPM (0: not checked). */
+  double range_bpm = 0.0;
+  /* 0..1: the larger of the share of the range's beats on a beat of the
+   * music's (within a sixth of its beat period, at most 70 ms) and the
+   * share of the music's beats on one of the range's, over the time both
+   * readings cover; 1 where not checked. */
+  double agreement = 1.0;
+};
+
+/* Compares beats found within a tempo range (range_beats, ns, ascending)
+ * with beats found over the whole range (whole_beats, the music's own
+ * reading) for the range min_bpm..max_bpm (BPM): see TempoRangeCheck.
+ * Not checked (outside false, music_bpm 0 or within the range) with fewer
+ * than TempoRangeCheck::kMinBeats beats of either where both run, or the
+ * whole range's tempo within the range. The tool (--tempo) compares its
+ * song analyses with and without the range with it; BeatTracker::finish()
+ * the two tempo paths it tracks. Never fails. Cost: linear in the beats. */
+TempoRangeCheck check_tempo_range(const std::vector<GstClockTime> &range_beats,
+                                  const std::vector<GstClockTime> &whole_beats, double min_bpm,
+                                  double max_bpm);
+
 class BeatTracker {
 public:
   /* Analysis rate and sizes (see the file comment). */
@@ -224,9 +267,16 @@ public:
    * each causal beat when it was confirmed (same values as from the whole
    * envelope, up to rounding).
    * beat_confidence(), if given, receives one confidence per beat.
+   * range_check, if given, receives what a tempo range did (offline only:
+   * with config.whole_song and a range narrower than the whole, where the
+   * whole range's tempo path lay outside it and its beats were sought
+   * within it; otherwise a TempoRangeCheck that is not outside). The result
+   * is the range's either way: a caller that wants the music's tempo
+   * widens the range (docs/montagebeat.md, "Tempo range").
    * Does not change the state: pushing may go on afterwards. Cost: linear in
    * the audio's length. Never fails. */
-  SongAnalysis finish(std::vector<double> *beat_confidence = nullptr) const;
+  SongAnalysis finish(std::vector<double> *beat_confidence = nullptr,
+                      TempoRangeCheck *range_check = nullptr) const;
 
   /* Forgets everything pushed; times restart at 0. Keeps rate and config;
    * set_continues_stream() goes back to false. */
