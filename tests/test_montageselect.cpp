@@ -1988,6 +1988,33 @@ TEST(MontageSelect, AllocationQueryOffersTheMetasDownstreamTakes)
   }
 }
 
+/* An input's allocation query after the output is negotiated (a camera
+ * plugged in while playing, an input renegotiating), with downstream adding
+ * no meta (fakesink, appsink, this harness): answered with no meta and no
+ * GStreamer-CRITICAL, criticals fatal here as in an application run with
+ * G_DEBUG=fatal-criticals. Before, the element read the metas of
+ * GstAggregator's shared (not writable) allocation query, which created the
+ * missing meta array in place: "gst_structure_id_take_value: assertion
+ * 'IS_MUTABLE (structure)' failed" and a leaked GArray per query (trial
+ * h115's finding 1). */
+TEST(MontageSelect, AllocationQueryAfterNegotiationWithNoMetaDownstream)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  m.push_frame(0, 0);
+  m.push_frame(1, 0);
+  GstBuffer *out = m.pull();
+  ASSERT_NE(nullptr, out);
+  gst_buffer_unref(out);
+  const int warnings = montage_test::warnings_seen();
+  const GLogLevelFlags fatal =
+      g_log_set_always_fatal((GLogLevelFlags)(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL));
+  for (int i : {1, 0, 1})
+    EXPECT_EQ(std::make_pair(true, false), allocation_query(m, i)) << "input " << i;
+  g_log_set_always_fatal(fatal);
+  EXPECT_EQ(warnings, montage_test::warnings_seen());
+}
+
 /* Runs `launch` (its sink named "sink") to EOS, 20 s at most: the buffers
  * that reached the sink and the WARNING messages posted (-1 frames: no EOS,
  * an error or a stall). */

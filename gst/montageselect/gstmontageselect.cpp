@@ -1023,7 +1023,13 @@ static gboolean gst_montage_select_propose_allocation(GstAggregator *agg, GstAgg
 {
   if (GST_MONTAGE_SELECT_PAD(pad)->input->is_beat)
     return FALSE;
-  GstQuery *downstream = decide_query ? gst_query_ref(decide_query) : nullptr;
+  /* A copy of GstAggregator's query: that one is shared (not writable),
+   * and reading the metas of a query that has none creates its meta array
+   * in place (gst_query_get_n_allocation_metas()): a GStreamer-CRITICAL
+   * ("IS_MUTABLE (structure)") and a leaked GArray for each input's query
+   * once the output was negotiated, whenever downstream adds no meta
+   * (fakesink, appsink; trial h115's finding 1). */
+  GstQuery *downstream = decide_query ? gst_query_copy(decide_query) : nullptr;
   if (!downstream) {
     GstCaps *caps = nullptr;
     gst_query_parse_allocation(query, &caps, nullptr);
