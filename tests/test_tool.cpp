@@ -1063,6 +1063,32 @@ TEST(Tool, TurnedClipsAreRenderedUpright)
   g_unlink(out.c_str());
 }
 
+/* --live turns a clip stored turned upright too (the same 320x240 white
+ * picture marked as turned by 90 degrees): 240x320 fitted into the 320x240
+ * output with black borders at the sides, as the planned path renders it.
+ * Before, --live had no videoflip: the stored picture filled the frame
+ * sideways (trial h113's finding 1: phones' portrait clips). */
+TEST(Tool, LiveTurnedClipsAreUpright)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  ASSERT_FALSE(song.empty());
+  const std::string clip = montage_test::make_media(
+      "turned-live.mp4", "videotestsrc num-buffers=150 pattern=white ! "
+                         "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
+                         "speed-preset=ultrafast ! mp4mux ! filesink location=%s");
+  ASSERT_FALSE(clip.empty());
+  ASSERT_TRUE(mark_rotated_90(clip));
+  const std::string out = tmp_path("upright-live.mp4");
+  ToolRun r =
+      run_tool({"--live", "-q", "-m", song, "-o", out, "-d", "2", "--size", "320x240", clip});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const double side = first_frame_column_luma(out, 0.0, 0.15);
+  const double middle = first_frame_column_luma(out, 0.4, 0.6);
+  EXPECT_LT(side, 40) << "the sides are black borders";
+  EXPECT_GT(middle, 200) << "the picture is in the middle";
+  g_unlink(out.c_str());
+}
+
 /* An output that is one of the inputs is refused before anything is written
  * (the clip was overwritten with the montage), and a file named twice (here
  * through its directory and by name) is one clip, with a warning. */

@@ -867,15 +867,23 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   for (size_t i = 0; ok && i < clips.size(); i++) {
     GstElement *dec = make("uridecodebin", live.pipeline, &error);
     GstElement *conv = make("videoconvert", live.pipeline, &error);
+    GstElement *flip = make("videoflip", live.pipeline, &error);
     GstElement *scale = make("videoscale", live.pipeline, &error);
     GstElement *rate = make("videorate", live.pipeline, &error);
     GstElement *filter = make("capsfilter", live.pipeline, &error);
     GstElement *sync = make("clocksync", live.pipeline, &error);
     GstElement *scene = make("montagescene", live.pipeline, &error);
     GstElement *q = make("queue", live.pipeline, &error);
-    ok = dec && conv && scale && rate && filter && sync && scene && q;
+    ok = dec && conv && flip && scale && rate && filter && sync && scene && q;
     if (!ok)
       break;
+    /* Upright where the container says the picture is stored turned (the
+     * image-orientation tag of phones' portrait clips), as the planned
+     * render (render-cuts.cpp) and the storyboard show it; videoscale then
+     * fits the turned picture into the output with black borders
+     * (add-borders). Before, --live showed portrait clips sideways (trial
+     * h113's finding 1). */
+    gst_util_set_object_arg(G_OBJECT(flip), "video-direction", "auto");
     g_object_set(dec, "uri", to_uri(clips[i]).c_str(), NULL);
     GstCaps *caps = gst_caps_new_simple(
         "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, settings.width,
@@ -883,7 +891,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
         "framerate", GST_TYPE_FRACTION, settings.fps_n, settings.fps_d, NULL);
     g_object_set(filter, "caps", caps, NULL);
     gst_caps_unref(caps);
-    ok = gst_element_link_many(conv, scale, rate, filter, sync, scene, q, NULL);
+    ok = gst_element_link_many(conv, flip, scale, rate, filter, sync, scene, q, NULL);
     GstPad *selpad = gst_element_request_pad_simple(sel, "sink_%u");
     GstPad *qsrc = gst_element_get_static_pad(q, "src");
     ok = ok && selpad && gst_pad_link(qsrc, selpad) == GST_PAD_LINK_OK;
