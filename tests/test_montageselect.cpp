@@ -964,8 +964,11 @@ TEST(MontageSelect, FeaturesMetaSteersTheChoice)
  * than the output: 50 fps into a 25 fps grid). */
 TEST(MontageSelect, OutputBuffersCarryTheGridDuration)
 {
-  Mixer m(1, false); /* sink_0's caps (25 fps) make the grid */
+  Mixer m(1, false);
   g_object_set(m.element, "bpm", 0.0, NULL);
+  /* Downstream's 25 fps make the grid (with downstream free, the highest
+   * input rate would: OutputFrameRateIsDownstreamsOrTheHighestInputs). */
+  gst_harness_set_sink_caps_str(m.out(), "video/x-raw,framerate=25/1");
   m.add_input("video/x-raw,format=GRAY8,width=16,height=16,framerate=50/1");
   ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_event_new_eos()));
   const GstClockTime half = kFrame / 2;
@@ -2013,6 +2016,59 @@ TEST(MontageSelect, AllocationQueryAfterNegotiationWithNoMetaDownstream)
     EXPECT_EQ(std::make_pair(true, false), allocation_query(m, i)) << "input " << i;
   g_log_set_always_fatal(fatal);
   EXPECT_EQ(warnings, montage_test::warnings_seen());
+}
+
+/* The output frame rate is downstream's to choose: a capsfilter's 30/1
+ * downstream of 25 fps inputs is the output's rate (each input is placed on
+ * the output's grid), and, with downstream free, inputs at 15 and 60 fps
+ * give 60/1 whichever negotiates first (the highest rate among the inputs'
+ * caps). Before, the first input's caps, frame rate included, were the
+ * output caps: with a capsfilter at another rate downstream the inputs
+ * could not negotiate (before any caps their caps query answered
+ * downstream's rate), and the rate of a mix of cameras at different rates
+ * changed from run to run (trial h115's finding 6). */
+TEST(MontageSelect, OutputFrameRateIsDownstreamsOrTheHighestInputs)
+{
+  {
+    Mixer m(0, false);
+    g_object_set(m.element, "bpm", 0.0, NULL);
+    GstHarness *h = gst_harness_new_with_element(m.element, "sink_0", "src");
+    m.inputs.push_back(h);
+    gst_harness_set_sink_caps_str(h, "video/x-raw,framerate=30/1");
+    gst_harness_set_src_caps_str(h, kVideoCaps);
+    for (int k = 0; k < 4; k++)
+      m.push_frame(0, k);
+    for (int k = 0; k < 4; k++) {
+      GstBuffer *out = m.pull();
+      ASSERT_NE(nullptr, out) << "output frame " << k;
+      EXPECT_EQ(gst_util_uint64_scale(k, GST_SECOND, 30), GST_BUFFER_PTS(out));
+      gst_buffer_unref(out);
+    }
+    const std::vector<std::string> caps = m.output_caps();
+    ASSERT_FALSE(caps.empty());
+    EXPECT_NE(std::string::npos, caps.back().find("framerate=(fraction)30/1")) << caps.back();
+  }
+  const std::string slow = "video/x-raw,format=GRAY8,width=16,height=16,framerate=15/1";
+  const std::string fast = "video/x-raw,format=GRAY8,width=16,height=16,framerate=60/1";
+  for (bool slow_first : {true, false}) {
+    Mixer m(0, false);
+    g_object_set(m.element, "bpm", 0.0, NULL);
+    const std::string &a = slow_first ? slow : fast, &b = slow_first ? fast : slow;
+    m.add_input(a.c_str());
+    m.add_input(b.c_str());
+    for (int i : {0, 1}) {
+      const bool is_slow = (i == 0) == slow_first;
+      m.push_frame_at(i, 0, 0, GST_SECOND / (is_slow ? 15 : 60));
+    }
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    EXPECT_EQ(GST_SECOND / 60, GST_BUFFER_DURATION(out)) << "slow first " << slow_first;
+    gst_buffer_unref(out);
+    const std::vector<std::string> caps = m.output_caps();
+    ASSERT_FALSE(caps.empty());
+    EXPECT_NE(std::string::npos, caps.back().find("framerate=(fraction)60/1"))
+        << caps.back() << ", slow first " << slow_first;
+  }
 }
 
 /* Runs `launch` (its sink named "sink") to EOS, 20 s at most: the buffers

@@ -81,12 +81,15 @@
  * (READY) drops a take not yet made.
  *
  * ## Output
- * Output frames follow a regular grid at the frame rate of the output caps
- * (the caps of the first input to send caps, at once the format every input
+ * Output frames follow a regular grid at the frame rate of the output caps:
+ * the caps of the first input to send caps (at once the format every input
  * must have: the same memory type, format, size, interlacing and pixel aspect
  * ratio, which the caps query of every input answers from then on, so that
  * converters upstream convert to it; frame rate, colorimetry and chroma siting
- * may differ; 30 fps when the caps have none). An input of another
+ * may differ) at the frame rate downstream chooses (a capsfilter, an
+ * encoder), or where downstream takes any, the highest among the inputs'
+ * caps that arrived by then (30 fps when none has one). The inputs' caps
+ * queries answer any frame rate, before the first caps as well. An input of another
  * colorimetry is shown under the output's caps (read with the output's
  * matrix, transfer and range downstream: colours shift); a videoconvert with
  * a colorimetry in each input's capsfilter avoids it (docs/montageselect.md).
@@ -406,6 +409,10 @@ struct SelectState {
   GstCaps *out_caps = nullptr; /* output caps once negotiated */
   GstClockTime frame = 0;      /* output frame duration, ns; 0 before caps */
   gint fps_n = 30, fps_d = 1;  /* output frame rate (30/1 when the caps have none) */
+  /* The highest frame rate among the video caps that arrived on any input
+   * since the start (0/1: none with a rate): the output's rate where
+   * downstream leaves it free (fixate_src_caps). */
+  gint max_rate_n = 0, max_rate_d = 1;
   std::size_t next_slot = 0;
   bool have_beat_pad = false;
   /* A manual take waiting for its frame (active-pad set; ref), and a serial
@@ -569,6 +576,20 @@ GstCaps *without_rate(GstCaps *caps)
     gst_structure_remove_fields(gst_caps_get_structure(c, i), "framerate", "colorimetry",
                                 "chroma-site", "multiview-mode", "multiview-flags", NULL);
   return c;
+}
+
+/* `caps` (consumed) with any frame rate (0/1 to G_MAXINT/1) where a
+ * structure has one: the inputs' rates are free (each is placed on the
+ * output's grid), and the output's is downstream's choice. */
+GstCaps *with_any_rate(GstCaps *caps)
+{
+  caps = gst_caps_make_writable(caps);
+  for (guint i = 0; i < gst_caps_get_size(caps); i++) {
+    GstStructure *s = gst_caps_get_structure(caps, i);
+    if (gst_structure_has_field(s, "framerate"))
+      gst_structure_set(s, "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, G_MAXINT, 1, NULL);
+  }
+  return caps;
 }
 
 /* Caps without the structures that carry the meta:GstVideoOverlayComposition
@@ -814,7 +835,9 @@ static void gst_montage_select_release_pad(GstElement *element, GstPad *pad)
 /* ---- caps ---- */
 
 /* What a video input may send: the answer to its caps query, which
- * accept-caps follows. Before any input has caps, what downstream takes. Then
+ * accept-caps follows. Before any input has caps, what downstream takes, at
+ * any frame rate (before, downstream's rate: a capsfilter's 30/1 there left
+ * a 25 fps input unlinked; trial h115's finding 6). Then
  * the output's format (the first input's caps, format_caps) at any frame rate
  * (and colorimetry, chroma siting), which converters upstream convert to; but
  * when upstream cannot make that format (filter: what upstream can make),
@@ -830,7 +853,8 @@ static GstCaps *input_caps(GstMontageSelect *self, GstAggregatorPad *pad, GstCap
   GstCaps *templ = gst_pad_get_pad_template_caps(GST_PAD(pad));
   GstCaps *caps;
   if (!format) {
-    caps = gst_pad_peer_query_caps(GST_AGGREGATOR_SRC_PAD(GST_AGGREGATOR(self)), templ);
+    caps =
+        with_any_rate(gst_pad_peer_query_caps(GST_AGGREGATOR_SRC_PAD(GST_AGGREGATOR(self)), templ));
     gst_caps_unref(templ);
   } else {
     for (guint i = 0; i < gst_caps_get_size(format); i++)
@@ -956,10 +980,20 @@ static GstFlowReturn gst_montage_select_sink_event_pre_queue(GstAggregator *agg,
   const GstFlowReturn ret = GST_AGGREGATOR_CLASS(gst_montage_select_parent_class)
                                 ->sink_event_pre_queue(agg, aggpad, event);
   if (caps) {
+    gint n = 0, d = 1;
+    const GstStructure *s = gst_caps_get_size(caps) > 0 ? gst_caps_get_structure(caps, 0) : nullptr;
+    const bool rate = s && gst_structure_get_fraction(s, "framerate", &n, &d) && n > 0 && d > 0;
     GST_OBJECT_LOCK(self);
     const bool first = ret == GST_FLOW_OK && !self->state->format_caps;
     if (first)
       self->state->format_caps = gst_caps_ref(caps);
+    SelectState *state = self->state;
+    if (ret == GST_FLOW_OK && rate &&
+        (state->max_rate_n == 0 ||
+         gst_util_fraction_compare(n, d, state->max_rate_n, state->max_rate_d) > 0)) {
+      state->max_rate_n = n;
+      state->max_rate_d = d;
+    }
     GST_OBJECT_UNLOCK(self);
     if (first)
       GST_INFO_OBJECT(self, "output format from %s: %" GST_PTR_FORMAT, GST_PAD_NAME(aggpad), caps);
@@ -968,18 +1002,56 @@ static GstFlowReturn gst_montage_select_sink_event_pre_queue(GstAggregator *agg,
   return ret;
 }
 
+/* The output caps: the format (the first input's caps) at any frame rate
+ * downstream takes, fixated by fixate_src_caps(); once negotiated, the same
+ * caps while downstream takes them (they do not change while playing). */
 static GstFlowReturn gst_montage_select_update_src_caps(GstAggregator *agg, GstCaps *downstream,
                                                         GstCaps **ret)
 {
   GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
   GST_OBJECT_LOCK(self);
   GstCaps *caps = self->state->format_caps ? gst_caps_ref(self->state->format_caps) : nullptr;
+  GstCaps *current = self->state->out_caps ? gst_caps_ref(self->state->out_caps) : nullptr;
   GST_OBJECT_UNLOCK(self);
-  if (!caps)
+  if (!caps) {
+    gst_clear_caps(&current);
     return GST_AGGREGATOR_FLOW_NEED_DATA;
+  }
+  if (current && gst_caps_can_intersect(downstream, current)) {
+    gst_caps_unref(caps);
+    *ret = current;
+    return GST_FLOW_OK;
+  }
+  gst_clear_caps(&current);
+  caps = with_any_rate(caps);
   *ret = gst_caps_intersect(downstream, caps);
   gst_caps_unref(caps);
   return gst_caps_is_empty(*ret) ? GST_FLOW_NOT_NEGOTIATED : GST_FLOW_OK;
+}
+
+/* The output's frame rate, where downstream allows a choice: the nearest to
+ * the highest rate among the inputs' caps so far (no input's motion is
+ * dropped; the others' frames are shown again), 30/1 when none has a rate.
+ * Independent of which input negotiates first (before, the output's rate was
+ * that input's, and a mix of cameras at 15, 30 and 60 fps came out at 15 or
+ * 30 fps from run to run: trial h115's finding 6). */
+static GstCaps *gst_montage_select_fixate_src_caps(GstAggregator *agg, GstCaps *caps)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  GST_OBJECT_LOCK(self);
+  gint n = self->state->max_rate_n, d = self->state->max_rate_d;
+  GST_OBJECT_UNLOCK(self);
+  if (n <= 0) {
+    n = 30;
+    d = 1;
+  }
+  caps = gst_caps_make_writable(caps);
+  for (guint i = 0; i < gst_caps_get_size(caps); i++) {
+    GstStructure *s = gst_caps_get_structure(caps, i);
+    if (gst_structure_has_field(s, "framerate"))
+      gst_structure_fixate_field_nearest_fraction(s, "framerate", n, d);
+  }
+  return gst_caps_fixate(caps);
 }
 
 static gboolean gst_montage_select_negotiated_src_caps(GstAggregator *agg, GstCaps *caps)
@@ -1119,6 +1191,8 @@ static gboolean gst_montage_select_stop(GstAggregator *agg)
   GST_OBJECT_LOCK(self);
   gst_clear_caps(&self->state->out_caps);
   gst_clear_caps(&self->state->format_caps);
+  self->state->max_rate_n = 0;
+  self->state->max_rate_d = 1;
   self->state->frame = 0;
   gst_clear_object(&self->state->take);
   GST_OBJECT_UNLOCK(self);
@@ -1978,6 +2052,7 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
   agg_class->sink_event = GST_DEBUG_FUNCPTR(gst_montage_select_sink_event);
   agg_class->sink_event_pre_queue = GST_DEBUG_FUNCPTR(gst_montage_select_sink_event_pre_queue);
   agg_class->update_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_update_src_caps);
+  agg_class->fixate_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_fixate_src_caps);
   agg_class->negotiated_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_negotiated_src_caps);
   agg_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_montage_select_propose_allocation);
   agg_class->start = GST_DEBUG_FUNCPTR(gst_montage_select_start);
