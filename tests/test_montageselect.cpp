@@ -2207,6 +2207,56 @@ TEST(MontageSelect, BeatPadAloneEndsWithAWarning)
   EXPECT_NE(std::string::npos, warnings[0].find("no video input")) << warnings[0];
 }
 
+/* With a beat pad, every video input released after frames went out: the
+ * grid goes on, each frame a GAP event as the beat pad's data reaches it.
+ * Before, the beats were dropped with the grid standing still: nothing went
+ * out until an input came back, then every frame missed went out at once
+ * as a late GAP (trial h115's finding 2: 109 GAP events in a burst). */
+TEST(MontageSelect, EveryVideoInputReleasedGoesOnWithGapEvents)
+{
+  Mixer m(0, false);
+  m.beat = gst_harness_new_with_element(m.element, "beat", "src");
+  gst_harness_set_src_caps_str(m.beat, kAudioCaps);
+  GstHarness *v = gst_harness_new_with_element(m.element, "sink_0", NULL);
+  gst_harness_set_src_caps_str(v, kVideoCaps);
+  m.inputs.push_back(v);
+  for (int k = 0; k < 5; k++) {
+    m.push_frame(0, k);
+    m.push_audio(k, {});
+  }
+  for (int k = 0; k < 5; k++) {
+    GstBuffer *out = nullptr;
+    for (int n = 0; n < 10000 && !out; n++)
+      if (!(out = gst_harness_try_pull(m.beat)))
+        g_usleep(1000);
+    ASSERT_NE(nullptr, out) << "output frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(v);
+  m.inputs[0] = nullptr;
+  for (int k = 5; k < 15; k++)
+    m.push_audio(k, {});
+  std::vector<GstClockTime> gaps;
+  for (int n = 0; n < 5000 && gaps.size() < 10; n++) {
+    GstEvent *e = gst_harness_try_pull_event(m.beat);
+    if (!e) {
+      g_usleep(1000);
+      continue;
+    }
+    if (GST_EVENT_TYPE(e) == GST_EVENT_GAP) {
+      GstClockTime ts, duration;
+      gst_event_parse_gap(e, &ts, &duration);
+      EXPECT_EQ(kFrame, duration);
+      gaps.push_back(ts);
+    }
+    gst_event_unref(e);
+  }
+  ASSERT_EQ(10u, gaps.size()) << "frames 5-14 as GAP events";
+  for (int k = 5; k < 15; k++)
+    EXPECT_EQ(k * kFrame, gaps[k - 5]);
+}
+
 /* 5 frames of 2 output frames each, frame 0 flagged DISCONT, then EOS: 10
  * output frames, each input frame shown twice; the repeat has no DISCONT
  * (it follows its original). */

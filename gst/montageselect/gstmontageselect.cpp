@@ -129,13 +129,15 @@
  * within the grace after it); the output ends (EOS) when every input is EOS
  * and none covers the next frame's middle. With a beat pad and no video
  * input the beats are dropped, and at the beat pad's EOS the output ends
- * with a warning (no video input). Sampling the middle, as a nearest-frame
- * rate conversion does, keeps an input whose timestamps sit a little before
- * or after the grid's (two live sources started a fraction of a millisecond
- * apart) on the frames it covers: a
- * last buffer that overlaps a grid frame by 0.2 ms does not make one more
- * output frame after the other inputs have ended. Before the
- * first frame after a switch downstream force-key-unit events
+ * with a warning (no video input). When every video input is released
+ * after frames went out, the frames go on as GAP events, paced by the
+ * beat pad's data (or, live, the latency); without a beat pad GstAggregator
+ * does not call the element while it has no sink pad, and the frames
+ * missed meanwhile go out as GAP events when an input is requested again. Sampling the middle, as a
+ * nearest-frame rate conversion does, keeps an input whose timestamps sit a little before or after
+ * the grid's (two live sources started a fraction of a millisecond apart) on the frames it covers:
+ * a last buffer that overlaps a grid frame by 0.2 ms does not make one more output frame after the
+ * other inputs have ended. Before the first frame after a switch downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ...; one timed and one for the next frame: gst/montage/keyunit.h)
  * ask an encoder for a keyframe there.
@@ -1576,13 +1578,21 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     if (!covered)
       return GST_FLOW_EOS;
   }
-  if (!any_video && f.beat) {
-    /* No video input (none requested, or all released): nothing to show.
-     * The beats are dropped (upstream would block on them otherwise), and
-     * the output ends at the beat pad's EOS with a warning, rather than the
-     * pipeline never prerolling (a trial's finding). A video input
-     * requested before then is mixed as usual. */
-    GstAggregatorPad *beat_pad = GST_AGGREGATOR_PAD(f.beat);
+  GstAggregatorPad *beat_pad = f.beat ? GST_AGGREGATOR_PAD(f.beat) : nullptr;
+  if (!any_video && f.beat &&
+      (f.d == 0 || !GST_CLOCK_TIME_IS_VALID(state->next_t) || !state->pushed ||
+       (gst_aggregator_pad_is_eos(beat_pad) && !gst_aggregator_pad_has_buffer(beat_pad)))) {
+    /* No video input (none requested, or all released) before the first
+     * frame out, or at the beat pad's end: nothing to show. The beats are
+     * dropped (upstream would block on them otherwise), and the output ends
+     * at the beat pad's EOS with a warning, rather than the pipeline never
+     * prerolling (a trial's finding). A video input requested before then
+     * is mixed as usual. Once frames went out, every video input released
+     * is no end: the grid goes on below, each frame a GAP event, paced by
+     * the beat pad's data (take_beats()) or, live, by the latency, until an
+     * input comes back. Before, the beats were dropped here with the grid
+     * standing still: nothing went out, then every frame missed went out at
+     * once as a late GAP when an input came (trial h115's finding 2). */
     while (gst_aggregator_pad_drop_buffer(beat_pad)) {
     }
     if (!gst_aggregator_pad_is_eos(beat_pad))
