@@ -2257,6 +2257,60 @@ TEST(MontageSelect, EveryVideoInputReleasedGoesOnWithGapEvents)
     EXPECT_EQ(k * kFrame, gaps[k - 5]);
 }
 
+/* emit-signals (GstAggregator's) gives samples-selected before each output
+ * frame, with the frame's PTS and duration, and peek_next_sample() on the
+ * input on air gives the frame that goes out (none on the other input).
+ * Before, the signal never came: aggregate() did not call
+ * gst_aggregator_selected_samples() (trial h115's finding 4). */
+TEST(MontageSelect, EmitSignalsGivesSamplesSelected)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, "emit-signals", TRUE, NULL);
+  struct Seen {
+    Mixer *m;
+    std::atomic<int> count{0}, peeked{0}, wrong{0};
+    std::vector<GstClockTime> pts, duration;
+  } seen;
+  seen.m = &m;
+  g_signal_connect(
+      m.element, "samples-selected",
+      G_CALLBACK(+[](GstAggregator *agg, GstSegment *, GstClockTime pts, GstClockTime,
+                     GstClockTime duration, GstStructure *, gpointer data) {
+        Seen *s = static_cast<Seen *>(data);
+        s->pts.push_back(pts);
+        s->duration.push_back(duration);
+        for (int i : {0, 1}) {
+          GstPad *pad = gst_element_get_static_pad(GST_ELEMENT(agg), i ? "sink_1" : "sink_0");
+          if (GstSample *sample = gst_aggregator_peek_next_sample(agg, GST_AGGREGATOR_PAD(pad))) {
+            if (s->m->source_of(gst_sample_get_buffer(sample)).first == i)
+              s->peeked++;
+            else
+              s->wrong++;
+            gst_sample_unref(sample);
+          }
+          gst_object_unref(pad);
+        }
+        s->count++;
+      }),
+      &seen);
+  for (int k = 0; k < 3; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+  }
+  for (int k = 0; k < 3; k++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  ASSERT_EQ(3, seen.count.load());
+  EXPECT_EQ(3, seen.peeked.load());
+  EXPECT_EQ(0, seen.wrong.load());
+  for (int k = 0; k < 3; k++) {
+    EXPECT_EQ(k * kFrame, seen.pts[k]);
+    EXPECT_EQ(kFrame, seen.duration[k]);
+  }
+}
+
 /* 5 frames of 2 output frames each, frame 0 flagged DISCONT, then EOS: 10
  * output frames, each input frame shown twice; the repeat has no DISCONT
  * (it follows its original). */

@@ -208,6 +208,14 @@
  * left) instead of cutting, `input-lost`, to the input that started a few
  * milliseconds later for its last frame, a flash.
  *
+ * ## Signals
+ * With GstAggregator's #GstAggregator:emit-signals, `samples-selected` comes
+ * before each output frame (a buffer or a GAP event) with its PTS and
+ * duration, from the streaming thread; within it
+ * gst_aggregator_peek_next_sample() on the input on air gives the frame
+ * that goes out (a GstSample with the output caps), NULL on the others and
+ * for a GAP. Only that input's frame is used: the others' are dropped.
+ *
  * ## `montage-switch` element message (one per change of the input on air)
  * - `running-time` (G_TYPE_UINT64): the first output frame from the new input, ns.
  * - `beat-time` (G_TYPE_UINT64): running time of the beat that caused it (or
@@ -421,6 +429,11 @@ struct SelectState {
    * that changes at each set. Cleared once done, and at stop. */
   GstMontageSelectPad *take = nullptr;
   guint take_serial = 0;
+  /* While samples-selected is emitted (emit-signals): the frame going out
+   * and the input it comes from (not a ref: compared only), for
+   * peek_next_sample(); NULL otherwise. */
+  GstSample *selected = nullptr;
+  const GstMontageSelectPad *selected_pad = nullptr;
 
   /* Held by aggregate() while it reads and changes the inputs' streaming
    * state (Input, the fields below), by an input's flush (a FLUSH_STOP on
@@ -1935,6 +1948,27 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     /* As input-selector does when its active pad changes. */
     g_object_notify_by_pspec(G_OBJECT(self), active_pad_pspec);
   }
+  /* emit-signals: samples-selected before each output frame (a buffer or
+   * a GAP event), as compositor does, with peek_next_sample() giving the
+   * frame of the input on air; the sample is dropped before the push, so
+   * the frame's only references go downstream. Before, the signal never
+   * came (trial h115's finding 4). */
+  if (out || gap) {
+    GST_OBJECT_LOCK(self);
+    if (out && state->out_caps) {
+      state->selected = gst_sample_new(out, state->out_caps, &out_segment, nullptr);
+      state->selected_pad = air;
+    }
+    GST_OBJECT_UNLOCK(self);
+    gst_aggregator_selected_samples(agg, f.pos, GST_CLOCK_TIME_NONE, f.d, nullptr);
+    GST_OBJECT_LOCK(self);
+    GstSample *selected = state->selected;
+    state->selected = nullptr;
+    state->selected_pad = nullptr;
+    GST_OBJECT_UNLOCK(self);
+    if (selected)
+      gst_sample_unref(selected);
+  }
   GstFlowReturn ret = GST_FLOW_OK;
   if (out) {
     ret = gst_aggregator_finish_buffer(agg, out);
@@ -1950,6 +1984,22 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     GST_AGGREGATOR_PAD(agg->srcpad)->segment.position = next_pos;
   GST_OBJECT_UNLOCK(self);
   return ret;
+}
+
+/* The frame an input gives the output frame being pushed, while
+ * samples-selected is emitted: the input on air's (a GstSample with the
+ * output caps and segment); NULL for the other inputs, and outside the
+ * signal. */
+static GstSample *gst_montage_select_peek_next_sample(GstAggregator *agg, GstAggregatorPad *pad)
+{
+  GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
+  GST_OBJECT_LOCK(self);
+  GstSample *sample =
+      self->state->selected && self->state->selected_pad == GST_MONTAGE_SELECT_PAD(pad)
+          ? gst_sample_ref(self->state->selected)
+          : nullptr;
+  GST_OBJECT_UNLOCK(self);
+  return sample;
 }
 
 /* ---- GObject ---- */
@@ -2070,6 +2120,7 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
   agg_class->flush = GST_DEBUG_FUNCPTR(gst_montage_select_flush);
   agg_class->aggregate = GST_DEBUG_FUNCPTR(gst_montage_select_aggregate);
   agg_class->get_next_time = gst_aggregator_simple_get_next_time;
+  agg_class->peek_next_sample = GST_DEBUG_FUNCPTR(gst_montage_select_peek_next_sample);
 
   gst_type_mark_as_plugin_api(GST_TYPE_MONTAGE_SELECT_PAD, (GstPluginAPIFlags)0);
 }
