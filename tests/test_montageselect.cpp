@@ -2311,6 +2311,44 @@ TEST(MontageSelect, EmitSignalsGivesSamplesSelected)
   }
 }
 
+/* Releasing the beat pad while playing posts a warning that the switches
+ * now follow the bpm grid (here 150 BPM: every 0.4 s, 10 frames), and they
+ * do. Before, the mix went over to the grid silently (trial h115's finding
+ * 3: an application unplugging its music got cuts on an invented 120 BPM
+ * grid and no message). */
+TEST(MontageSelect, BeatPadReleasedWhilePlayingWarnsOfTheBpmGrid)
+{
+  Mixer m(2, true);
+  g_object_set(m.element, "bpm", 150.0, "beats-per-cut", 1u, "min-shot-length", (guint64)0, NULL);
+  for (int k = 0; k < 5; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    m.push_audio(k, {});
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  EXPECT_TRUE(m.warnings().empty());
+  gst_harness_teardown(m.beat);
+  m.beat = nullptr;
+  const std::vector<std::string> warnings = m.warnings();
+  ASSERT_EQ(1u, warnings.size());
+  EXPECT_NE(std::string::npos, warnings[0].find("150 BPM")) << warnings[0];
+  m.switches();
+  for (int k = 5; k < 30; k++) {
+    m.push_frame(0, k);
+    m.push_frame(1, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  /* The grid starts at the first frame decided without the beat pad. */
+  const std::vector<Switch> sw = m.switches();
+  ASSERT_EQ(2u, sw.size());
+  EXPECT_EQ(15 * kFrame, sw[0].running_time);
+  EXPECT_EQ(25 * kFrame, sw[1].running_time);
+}
+
 /* 5 frames of 2 output frames each, frame 0 flagged DISCONT, then EOS: 10
  * output frames, each input frame shown twice; the repeat has no DISCONT
  * (it follows its original). */

@@ -13,12 +13,13 @@
  * A `beat` request pad takes montagebeat's audio output: the element reads the
  * MontageBeatMeta on it (gst/montage/beatmeta.h) and forwards nothing from it.
  * Without a beat pad, #GstMontageSelect:bpm makes a regular beat grid from the
- * first output frame. A switch lands on the first output frame at or after the
- * beat (its running time is in [beat, beat + one frame)). A beat montagebeat
- * knew only after the buffer holding it had gone out rides on the next buffer
- * out, which may start after that frame (a beat 0-5 ms before a frame, in a
- * buffer ending after the frame's start): so frame t (t to t + d) is decided
- * once the beat pad's data reaches its end t + d (or the pad is EOS, or, live,
+ * first output frame (when the beat pad is released while running, before
+ * its EOS, from the first frame decided without it, with a warning message
+ * that says so; bpm 0: no beat switches from then on). A switch lands on the first output frame at
+ * or after the beat (its running time is in [beat, beat + one frame)). A beat montagebeat knew only
+ * after the buffer holding it had gone out rides on the next buffer out, which may start after that
+ * frame (a beat 0-5 ms before a frame, in a buffer ending after the frame's start): so frame t (t
+ * to t + d) is decided once the beat pad's data reaches its end t + d (or the pad is EOS, or, live,
  * the latency has passed), and every beat read by then that is at or before t
  * is the frame's. A beat carried on a buffer starting later still lands on
  * the next frame decided after it comes. How many beats pass
@@ -842,7 +843,31 @@ static void gst_montage_select_release_pad(GstElement *element, GstPad *pad)
   if (in->is_beat) {
     GST_OBJECT_LOCK(self);
     self->state->have_beat_pad = false;
+    /* Not at the end of its stream: releasing a beat pad that is EOS is
+     * the application's cleanup (the music ended). */
+    const bool running =
+        GST_STATE(self) >= GST_STATE_PAUSED && !gst_aggregator_pad_is_eos(GST_AGGREGATOR_PAD(pad));
     GST_OBJECT_UNLOCK(self);
+    double bpm;
+    {
+      std::lock_guard<std::mutex> lock(self->state->settings_lock);
+      bpm = self->state->settings.bpm;
+    }
+    /* Said, as the mix changes its beats: an application that unplugs its
+     * music gets cuts on the bpm grid, out of step with anything heard
+     * (trial h115's finding 3: before, silently). */
+    if (running && bpm > 0.0)
+      GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                          ("The beat pad of %s was released: switches now follow the bpm "
+                           "property's regular grid (%g BPM) from the next frame; set bpm to 0 "
+                           "for no beat switches.",
+                           GST_ELEMENT_NAME(self), bpm),
+                          ("beat pad released while running"));
+    else if (running)
+      GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                          ("The beat pad of %s was released: no more beat switches (bpm is 0).",
+                           GST_ELEMENT_NAME(self)),
+                          ("beat pad released while running"));
   }
   GST_ELEMENT_CLASS(gst_montage_select_parent_class)->release_pad(element, pad);
 }
