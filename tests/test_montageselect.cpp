@@ -2349,6 +2349,46 @@ TEST(MontageSelect, BeatPadReleasedWhilePlayingWarnsOfTheBpmGrid)
   EXPECT_EQ(25 * kFrame, sw[1].running_time);
 }
 
+/* Frames no input can show, up to where every input's queued data starts,
+ * go out as one GAP event: here frames 6-19 (frame 5 shows frame 4 again,
+ * within the grace) before the input's next frame at 20. Before, one GAP
+ * event per frame went out at once: live, a burst of late GAPs when a camera
+ * was plugged in after every input had been released (trial h115's finding
+ * 2: 64 GAP events in a burst). */
+TEST(MontageSelect, FramesNoInputCanShowUntilItsQueuedFrameAreOneGapEvent)
+{
+  Mixer m(1, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  for (int k = 0; k < 5; k++)
+    m.push_frame(0, k);
+  for (int k = 0; k < 5; k++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  m.push_frame(0, 20);
+  GstBuffer *again = m.pull(), *next = m.pull();
+  ASSERT_NE(nullptr, again);
+  ASSERT_NE(nullptr, next);
+  EXPECT_EQ(std::make_pair(0, 4), m.source_of(again));
+  EXPECT_EQ(5 * kFrame, GST_BUFFER_PTS(again));
+  EXPECT_EQ(std::make_pair(0, 20), m.source_of(next));
+  EXPECT_EQ(20 * kFrame, GST_BUFFER_PTS(next));
+  gst_buffer_unref(again);
+  gst_buffer_unref(next);
+  std::vector<std::pair<GstClockTime, GstClockTime>> gaps;
+  while (GstEvent *e = gst_harness_try_pull_event(m.out())) {
+    if (GST_EVENT_TYPE(e) == GST_EVENT_GAP) {
+      GstClockTime ts, duration;
+      gst_event_parse_gap(e, &ts, &duration);
+      gaps.push_back({ts, duration});
+    }
+    gst_event_unref(e);
+  }
+  const std::vector<std::pair<GstClockTime, GstClockTime>> want = {{6 * kFrame, 14 * kFrame}};
+  EXPECT_EQ(want, gaps);
+}
+
 /* 5 frames of 2 output frames each, frame 0 flagged DISCONT, then EOS: 10
  * output frames, each input frame shown twice; the repeat has no DISCONT
  * (it follows its original). */

@@ -134,7 +134,8 @@
  * after frames went out, the frames go on as GAP events, paced by the
  * beat pad's data (or, live, the latency); without a beat pad GstAggregator
  * does not call the element while it has no sink pad, and the frames
- * missed meanwhile go out as GAP events when an input is requested again. Sampling the middle, as a
+ * missed meanwhile go out as one GAP event when an input is requested again
+ * (below: frames in a GAP). Sampling the middle, as a
  * nearest-frame rate conversion does, keeps an input whose timestamps sit a little before or after
  * the grid's (two live sources started a fraction of a millisecond apart) on the frames it covers:
  * a last buffer that overlaps a grid frame by 0.2 ms does not make one more output frame after the
@@ -167,7 +168,9 @@
  * passed, or its pad released) is taken out of the choice; if it was on air
  * the element switches at once to the best other input (reason
  * `input-lost`; after #GstMontageSelect:beat-switch-until as well). When no input can show the
- * frame, a GAP event covers it, so the output never stalls. Pads can be requested and released in
+ * frame, a GAP event covers it, so the output never stalls; where every
+ * input's data queued starts later, one GAP event covers the frames up to
+ * the first that data reaches (not one per frame, at once). Pads can be requested and released in
  * PLAYING.
  *
  * A GAP event on a video input (a source with no frame for a while;
@@ -1956,10 +1959,54 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   } else if (state->pushed) {
     gap = true;
   }
-  state->frame_index++;
+  /* Frames in a GAP: this one, and, where every video input's data queued
+   * starts later (the frames between can show nothing: no input can show
+   * this one, and the later ones are further from their latest frames), those
+   * up to the first whose middle that data reaches, before the segment's
+   * stop: one GAP event covers them. Before, each went out on its own, at
+   * once: live, a burst of late GAP events when a camera came back after
+   * every input had been released (trial h115's finding 2). Not when an
+   * input has no data queued (it may yet deliver) or a GAP queued. */
+  guint64 gap_frames = 1;
+  if (gap) {
+    GstClockTime earliest = GST_CLOCK_TIME_NONE;
+    bool known = true;
+    for (GstMontageSelectPad *p : f.pads) {
+      if (p->input->is_beat || p->input->released)
+        continue;
+      GstAggregatorPad *pad = GST_AGGREGATOR_PAD(p);
+      GstBuffer *buf = gst_aggregator_pad_peek_buffer(pad);
+      if (!buf) {
+        known = known && gst_aggregator_pad_is_eos(pad);
+        continue;
+      }
+      const bool gap_buffer =
+          GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP) && gst_buffer_get_size(buf) == 0;
+      const GstClockTime start = running_time(pad, GST_BUFFER_PTS(buf));
+      gst_buffer_unref(buf);
+      if (gap_buffer || !GST_CLOCK_TIME_IS_VALID(start)) {
+        known = false;
+        continue;
+      }
+      if (!GST_CLOCK_TIME_IS_VALID(earliest) || start < earliest)
+        earliest = start;
+    }
+    if (known && GST_CLOCK_TIME_IS_VALID(earliest)) {
+      guint64 k = state->frame_index + 1;
+      while (grid(k) + (grid(k + 1) - grid(k)) / 2 <= earliest &&
+             (!GST_CLOCK_TIME_IS_VALID(stop_rt) || grid(k + 1) <= stop_rt))
+        k++;
+      gap_frames = k - state->frame_index;
+    }
+  }
+  state->frame_index += gap_frames;
   state->next_t = grid(state->frame_index);
   const GstClockTime next_pos =
       gst_segment_position_from_running_time(&out_segment, GST_FORMAT_TIME, state->next_t);
+  /* What goes out covers [f.pos, out_end): one frame, or the frames in a GAP. */
+  const GstClockTime out_d = GST_CLOCK_TIME_IS_VALID(next_pos) && next_pos > f.pos
+                                 ? next_pos - f.pos
+                                 : state->next_t - f.t;
   const guint switches = state->switches;
   stream_lock.unlock();
 
@@ -1985,7 +2032,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       state->selected_pad = air;
     }
     GST_OBJECT_UNLOCK(self);
-    gst_aggregator_selected_samples(agg, f.pos, GST_CLOCK_TIME_NONE, f.d, nullptr);
+    gst_aggregator_selected_samples(agg, f.pos, GST_CLOCK_TIME_NONE, out_d, nullptr);
     GST_OBJECT_LOCK(self);
     GstSample *selected = state->selected;
     state->selected = nullptr;
@@ -1998,8 +2045,9 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   if (out) {
     ret = gst_aggregator_finish_buffer(agg, out);
   } else if (gap) {
-    GST_LOG_OBJECT(self, "no input for %" GST_TIME_FORMAT ": gap", GST_TIME_ARGS(f.t));
-    gst_pad_push_event(agg->srcpad, gst_event_new_gap(f.pos, f.d));
+    GST_LOG_OBJECT(self, "no input for %" GST_TIME_FORMAT " (%" G_GUINT64_FORMAT " frames): gap",
+                   GST_TIME_ARGS(f.t), gap_frames);
+    gst_pad_push_event(agg->srcpad, gst_event_new_gap(f.pos, out_d));
   }
   /* A position, as gst_aggregator_simple_get_next_time() reads it (live:
    * the clock wait for the next frame; NONE past the segment's stop: left
