@@ -1389,6 +1389,74 @@ TEST(MontageScene, NewSegmentWithoutFlushNumbersShotsOnAndIsNoCut)
   EXPECT_EQ(indices, (std::vector<guint>{0, 1, 2}));
 }
 
+/* max-shots bounds the montage-shots summary, so an endless (live) stream
+ * keeps bounded memory: it lists the last max-shots shots, with their own
+ * indices, and the cuts that began them; `shots-dropped` and `cuts-dropped`
+ * count what was left out. Every shot still has its montage-shot message.
+ * Shots: 0 from the start, 1 and 2 from cuts (frames 20, 40), 3 from a new
+ * segment (frame 60, no cut), 4-6 from cuts (80, 100, 120). Before, every
+ * shot since the start was kept (about 0.8 KB each: 24 MB a day of a feed
+ * cut every 3 s; trial h115) and there was no property to bound it. */
+TEST(MontageScene, MaxShotsBoundsTheSummary)
+{
+  struct Case {
+    const char *max_shots; /* nullptr: the default */
+    std::vector<guint> indices;
+    std::vector<int> cut_frames;
+    guint shots_dropped, cuts_dropped;
+  };
+  const std::vector<Case> cases = {
+      {nullptr, {0, 1, 2, 3, 4, 5, 6}, {20, 40, 80, 100, 120}, 0, 0},
+      {"5", {2, 3, 4, 5, 6}, {40, 80, 100, 120}, 2, 1},
+      {"3", {4, 5, 6}, {80, 100, 120}, 4, 2},
+      {"0", {}, {}, 7, 5},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.max_shots ? c.max_shots : "default");
+    FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+    SceneHarness sh(maker.info());
+    guint max = 0;
+    g_object_get(sh.h->element, "max-shots", &max, NULL);
+    EXPECT_EQ(max, 10000u) << "the default";
+    if (c.max_shots)
+      gst_util_set_object_arg(G_OBJECT(sh.h->element), "max-shots", c.max_shots);
+    for (int i = 0; i < 140; i++) {
+      if (i == 60)
+        sh.push_segment(60 * kFrame);
+      sh.push_expect_same(maker.make(i / 20, i, i * kFrame));
+    }
+    sh.finish();
+    std::vector<GstMessage *> messages = sh.element_messages();
+    EXPECT_EQ(shot_messages(messages).size(), 7u) << "a montage-shot message for every shot";
+    std::vector<guint> indices;
+    for_each_summary_entry(messages, "shots", [&](const GValue *v) {
+      guint index = G_MAXUINT;
+      EXPECT_TRUE(gst_structure_get_uint(gst_value_get_structure(v), "index", &index));
+      indices.push_back(index);
+    });
+    EXPECT_EQ(indices, c.indices) << "the shots listed";
+    std::vector<GstClockTime> want_cuts;
+    for (int f : c.cut_frames)
+      want_cuts.push_back(f * kFrame);
+    EXPECT_EQ(summary_cuts(messages), want_cuts);
+    int summaries = 0;
+    for (GstMessage *msg : messages) {
+      const GstStructure *s = gst_message_get_structure(msg);
+      if (!gst_structure_has_name(s, "montage-shots"))
+        continue;
+      summaries++;
+      guint shots_dropped = G_MAXUINT, cuts_dropped = G_MAXUINT;
+      EXPECT_TRUE(gst_structure_get_uint(s, "shots-dropped", &shots_dropped));
+      EXPECT_TRUE(gst_structure_get_uint(s, "cuts-dropped", &cuts_dropped));
+      EXPECT_EQ(shots_dropped, c.shots_dropped);
+      EXPECT_EQ(cuts_dropped, c.cuts_dropped);
+    }
+    EXPECT_EQ(summaries, 1);
+    for (GstMessage *msg : messages)
+      gst_message_unref(msg);
+  }
+}
+
 /* A shot begun by no boundary (the stream's start, a new segment, new caps)
  * says so: its `transition` is "none" in its montage-shot message, in the
  * montage-shots summary and in the shot meta on its first frame; a shot
@@ -2477,6 +2545,8 @@ std::vector<Posted> expected_messages(const GstVideoInfo &info,
   GstStructure *s = gst_structure_new_empty("montage-shots");
   gst_structure_take_value(s, "shots", &shot_list);
   gst_structure_take_value(s, "cuts", &cut_list);
+  /* Nothing dropped: far fewer shots than max-shots. */
+  gst_structure_set(s, "shots-dropped", G_TYPE_UINT, 0u, "cuts-dropped", G_TYPE_UINT, 0u, NULL);
   out.emplace_back((int)frames.size(), structure_text(s));
   gst_structure_free(s);
   return out;

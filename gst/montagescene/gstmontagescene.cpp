@@ -98,11 +98,16 @@
  * frame, summing to 1).
  *
  * ## `montage-shots` element message (at EOS)
- * - `shots` (GstValueArray of "montage-shot" structures): every shot since start/flush.
- * - `cuts` (GstValueArray of G_TYPE_UINT64): the start of each shot that began at a
- *   boundary (one per `montage-scene` message), stream time, ns. A new segment
- *   without a flush (concat, a playlist's next file) or new caps also ends a shot
- *   and starts the next, but that join is no cut.
+ * - `shots` (GstValueArray of "montage-shot" structures): every shot since
+ *   start/flush, or the last #GstMontageScene:max-shots of them (10000 by
+ *   default: an endless stream's summary stays bounded).
+ * - `cuts` (GstValueArray of G_TYPE_UINT64): the start of each shot listed that
+ *   began at a boundary (one per `montage-scene` message), stream time, ns. A new
+ *   segment without a flush (concat, a playlist's next file) or new caps also ends
+ *   a shot and starts the next, but that join is no cut.
+ * - `shots-dropped`, `cuts-dropped` (G_TYPE_UINT): the older shots and cuts left
+ *   out for max-shots (0 when none); the first shot listed has index
+ *   `shots-dropped`.
  *
  * ## Example launch line
  * |[
@@ -137,6 +142,14 @@ namespace
 
 const montage::ShotDetectorSettings kDefaults{};
 
+/* Most ended shots kept for the montage-shots summary (the max-shots
+ * property): the oldest are dropped beyond it, so an endless stream's
+ * summary stays bounded (about 0.8 KB a shot with its histogram: some 8 MB
+ * at the cap; docs/montagescene.md, "montage-shots"). 10000 shots is more
+ * than a two-hour film cut every 0.75 s has, and 8 hours of a live feed cut
+ * every 3 s. */
+constexpr guint kDefaultMaxShots = 10000;
+
 enum {
   PROP_0,
   PROP_DETECTOR,
@@ -146,6 +159,7 @@ enum {
   PROP_FLASH_FRAMES,
   PROP_MAX_TRANSITION_FRAMES,
   PROP_FEATURES,
+  PROP_MAX_SHOTS,
 };
 
 /* 8-bit formats in system memory only: 10/12-bit formats (P010_10LE,
@@ -238,17 +252,25 @@ struct SceneState {
    * other such events), waiting for the next frame or a drain. */
   montage::HeldEvents pending_events;
   std::vector<montage::FrameVerdict> verdicts;
-  /* Ended shots since start/flush, in order; the current shot's index is
-   * shots.size(), counting on across segments and caps changes. */
-  std::vector<montage::Shot> shots;
+  /* The summary (montage-shots): the last max-shots ended shots since
+   * start/flush, in order, and how many older ones were dropped from it.
+   * The current shot's index is shots_dropped + shots.size(), counting on
+   * across segments and caps changes. */
+  std::deque<montage::Shot> shots;
+  guint shots_dropped = 0;
   /* Start (stream time) of each shot since start/flush that began at a
-   * boundary (a montage-scene message): the `cuts` of montage-shots. A shot
-   * begun by a new segment or new caps is in `shots` but is no cut. */
-  std::vector<GstClockTime> cuts;
+   * boundary (a montage-scene message), less those of dropped shots: the
+   * `cuts` of montage-shots. A shot begun by a new segment or new caps is
+   * in `shots` but is no cut. The current shot's cut, when it began at
+   * one, is the last. */
+  std::deque<GstClockTime> cuts;
+  guint cuts_dropped = 0;
   /* Whether each shot in `shots` began at a boundary (false: begun by the
    * stream's start, a flush, a new segment or new caps; its transition is
    * "none"), and the same for the current shot. */
-  std::vector<bool> shot_boundaries;
+  std::deque<bool> shot_boundaries;
+  /* The max-shots property: read on the streaming thread, set from any. */
+  std::atomic<guint> max_shots{kDefaultMaxShots};
   bool current_boundary = false;
   guint cut_count = 0; /* force-key-unit events sent since start */
   /* The refused-caps warning was posted (once per start; from any thread
@@ -487,16 +509,53 @@ void accumulate(Progress &p, FrameMeasure &m)
   }
 }
 
+/* The number of shots ended since start/flush: the current shot's index. */
+guint ended_shots(const SceneState *state)
+{
+  return state->shots_dropped + (guint)state->shots.size();
+}
+
+/* Drops the oldest shots of the summary beyond `max` (max-shots), with
+ * their cuts: cuts[0] is the start of the oldest shot in `shots` that began
+ * at a boundary, as the cuts come in the shots' order. */
+void trim_summary(SceneState *state, guint max)
+{
+  while (state->shots.size() > max) {
+    if (state->shot_boundaries.front() && !state->cuts.empty()) {
+      state->cuts.pop_front();
+      state->cuts_dropped++;
+    }
+    state->shots.pop_front();
+    state->shot_boundaries.pop_front();
+    state->shots_dropped++;
+  }
+}
+
+void clear_summary(SceneState *state)
+{
+  state->shots.clear();
+  state->shot_boundaries.clear();
+  state->cuts.clear();
+  state->shots_dropped = 0;
+  state->cuts_dropped = 0;
+}
+
 } // namespace
 
-/* Posts montage-shot for an ended shot, numbered as it comes (its index is
- * its place in state->shots), and keeps it for montage-shots. */
+/* Posts montage-shot for an ended shot, numbered as it comes, and keeps it
+ * for montage-shots (the last max-shots of them). */
 static void post_shot(GstMontageScene *self, const montage::Shot &shot)
 {
   SceneState *state = self->state;
-  const guint index = (guint)state->shots.size();
+  const guint index = ended_shots(state);
   state->shots.push_back(shot);
   state->shot_boundaries.push_back(state->current_boundary);
+  const guint max = state->max_shots.load();
+  if (state->shots.size() > max) {
+    if (state->shots_dropped == 0)
+      GST_INFO_OBJECT(self, "more than max-shots=%u shots: the oldest leave the summary", max);
+    trim_summary(state, max);
+  }
   gst_element_post_message(
       GST_ELEMENT(self),
       gst_message_new_element(GST_OBJECT(self),
@@ -526,7 +585,7 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
   if (v.boundary || v.first) {
     state->current_boundary = v.boundary;
     state->progress = Progress();
-    state->progress.shot.index = (guint)state->shots.size();
+    state->progress.shot.index = ended_shots(state);
     state->progress.shot.start = v.shot.start;
     state->progress.clean_from = v.shot.transition == montage::Transition::kCut
                                      ? v.shot.transition_end
@@ -579,7 +638,7 @@ static GstBuffer *gst_montage_scene_release(GstMontageScene *self, Held &h)
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
   }
   montage::ShotStart start;
-  start.index = (guint)state->shots.size();
+  start.index = ended_shots(state);
   start.transition = v.shot.transition;
   start.transition_start = v.shot.transition_start;
   start.transition_end = v.shot.transition_end;
@@ -635,13 +694,15 @@ static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
     post_shot(self, *last);
   if (!summary)
     return;
+  trim_summary(state, state->max_shots.load()); /* max-shots lowered since the last shot */
   GValue shots = G_VALUE_INIT, cuts = G_VALUE_INIT, item = G_VALUE_INIT;
   gst_value_array_init(&shots, (guint)state->shots.size());
   gst_value_array_init(&cuts, (guint)state->cuts.size());
   for (size_t k = 0; k < state->shots.size(); k++) {
     g_value_init(&item, GST_TYPE_STRUCTURE);
-    g_value_take_boxed(
-        &item, montage::shot_to_structure(state->shots[k], (guint)k, state->shot_boundaries[k]));
+    g_value_take_boxed(&item,
+                       montage::shot_to_structure(state->shots[k], state->shots_dropped + (guint)k,
+                                                  state->shot_boundaries[k]));
     gst_value_array_append_and_take_value(&shots, &item);
     item = G_VALUE_INIT;
   }
@@ -654,6 +715,8 @@ static void gst_montage_scene_drain(GstMontageScene *self, bool summary)
   GstStructure *s = gst_structure_new_empty("montage-shots");
   gst_structure_take_value(s, "shots", &shots);
   gst_structure_take_value(s, "cuts", &cuts);
+  gst_structure_set(s, "shots-dropped", G_TYPE_UINT, state->shots_dropped, "cuts-dropped",
+                    G_TYPE_UINT, state->cuts_dropped, NULL);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
@@ -661,6 +724,11 @@ static void gst_montage_scene_set_property(GObject *object, guint prop_id, const
                                            GParamSpec *pspec)
 {
   SceneState *state = GST_MONTAGE_SCENE(object)->state;
+  if (prop_id == PROP_MAX_SHOTS) {
+    /* Not a detector setting: applies at the next shot's end (and at EOS). */
+    state->max_shots = g_value_get_uint(value);
+    return;
+  }
   std::unique_lock<std::mutex> lock(state->settings_lock);
   montage::ShotDetectorSettings &s = state->settings;
   const int look_before = montage::ShotDetector::latency_frames(s);
@@ -703,6 +771,10 @@ static void gst_montage_scene_get_property(GObject *object, guint prop_id, GValu
                                            GParamSpec *pspec)
 {
   SceneState *state = GST_MONTAGE_SCENE(object)->state;
+  if (prop_id == PROP_MAX_SHOTS) {
+    g_value_set_uint(value, state->max_shots.load());
+    return;
+  }
   std::lock_guard<std::mutex> lock(state->settings_lock);
   const montage::ShotDetectorSettings &s = state->settings;
   switch (prop_id) {
@@ -764,9 +836,7 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   make_detector(state);
   restart_frame_times(state);
   state->cut_count = 0;
-  state->shots.clear();
-  state->shot_boundaries.clear();
-  state->cuts.clear();
+  clear_summary(state);
   state->warned_caps = false;
   state->warned_reverse = false;
   state->discont_in = false;
@@ -849,9 +919,7 @@ static gboolean gst_montage_scene_sink_event(GstBaseTransform *trans, GstEvent *
     state->discont_in = false;
     make_detector(state);
     restart_frame_times(state);
-    state->shots.clear();
-    state->shot_boundaries.clear();
-    state->cuts.clear();
+    clear_summary(state);
     break;
   case GST_EVENT_SEGMENT:
     /* The held frames belong to the old segment: let them out first. */
@@ -1221,6 +1289,15 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
                            "Measure motion, sharpness, brightness, contrast, colourfulness and a "
                            "colour histogram per shot (one frame in four; about 0.03 ms per frame)",
                            kDefaults.features, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_SHOTS,
+      g_param_spec_uint(
+          "max-shots", "Maximum shots in the summary",
+          "Most shots the montage-shots message at EOS lists: beyond it the oldest are dropped "
+          "from it (its shots-dropped and cuts-dropped fields count them), so an endless stream "
+          "keeps bounded memory (about 0.8 KB a shot). Every shot is still posted in its own "
+          "montage-shot message. 0 keeps none (empty lists); 4294967295 keeps every one",
+          0, G_MAXUINT, kDefaultMaxShots, rw));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
