@@ -552,9 +552,10 @@ TEST(MontageScene, ReportedLatencyIsTheFramesItHolds)
  * defaults): the latency reported is that many frames at the caps'
  * max-framerate (the shortest a frame lasts; GstVideoInfo reads it as the
  * rate, so this held before too), 3/30 s at 30/1. Without a max-framerate
- * there is no rate to convert by and nothing is added (documented). A new
- * rate is announced with a LATENCY message and answered; before, no
- * message came (this part fails on the old code). */
+ * the frames' own spacing converts them (here 40 ms:
+ * RateLessCapsReportTheLookAheadAtTheFramesSpacing). A new rate is
+ * announced with a LATENCY message and answered; before, no message came
+ * (this part fails on the old code). */
 TEST(MontageScene, VariableRateCapsReportTheLookAheadAtTheirMaxFramerate)
 {
   FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
@@ -591,8 +592,63 @@ TEST(MontageScene, VariableRateCapsReportTheLookAheadAtTheirMaxFramerate)
   caps = vfr_caps(0);
   EXPECT_TRUE(gst_harness_push_event(sh.h, gst_event_new_caps(caps)));
   gst_caps_unref(caps);
-  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad), 10 * GST_MSECOND)
-      << "no max-framerate: nothing to convert the held frames by";
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad), 10 * GST_MSECOND + 3 * kFrame)
+      << "no max-framerate: the frames' spacing converts the held frames";
+  sh.finish();
+}
+
+/* Caps with no frame rate at all (framerate 0/1 and no max-framerate: a
+ * live RTP/RTSP H.264 camera without VUI timing, decoded) hold the same 3
+ * frames; the latency reported covers them at the frames' own spacing (the
+ * median of the last 9 PTS differences): 25 fps assumed before any frame,
+ * as GStreamer's encoders do, then 3 x 1/30 s for frames 1/30 s apart
+ * without durations, announced with a LATENCY message; one lost frame
+ * changes nothing; a camera slowing to 10 fps gives 300 ms, announced
+ * again. Before, nothing was added for the 3 frames held (0 ms), and a live
+ * aggregator downstream (montageselect) waited too little: every frame came
+ * late (trial h115, finding 1). */
+TEST(MontageScene, RateLessCapsReportTheLookAheadAtTheFramesSpacing)
+{
+  FrameMaker maker(GST_VIDEO_FORMAT_I420, 160, 120);
+  GstVideoInfo info = maker.info();
+  info.fps_n = 0;
+  info.fps_d = 1;
+  SceneHarness sh(info);
+  gst_harness_set_upstream_latency(sh.h, 10 * GST_MSECOND);
+  auto latency_messages = [&] {
+    int n = 0;
+    while (GstMessage *msg = gst_bus_pop_filtered(sh.bus, GST_MESSAGE_LATENCY)) {
+      gst_message_unref(msg);
+      n++;
+    }
+    return n;
+  };
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad),
+            10 * GST_MSECOND + 3 * (GST_SECOND / 25))
+      << "before any frame: 25 fps assumed";
+  latency_messages();
+  const GstClockTime at30 = 33333333;
+  GstClockTime pts = 0;
+  int pushed = 0;
+  auto push = [&](GstClockTime spacing, int count) {
+    for (int i = 0; i < count; i++, pushed++) {
+      sh.push_expect_same(maker.make_blend(0, 1.0, 0, 0.0, pushed, pts, GST_CLOCK_TIME_NONE));
+      pts += spacing;
+    }
+  };
+  push(at30, 12);
+  EXPECT_EQ(pushed - (int)sh.outputs.size(), 3) << "frames held";
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad), 10 * GST_MSECOND + 3 * at30);
+  EXPECT_GE(latency_messages(), 1) << "a LATENCY message for the frames' spacing";
+  pts += at30; /* one frame lost */
+  push(at30, 12);
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad), 10 * GST_MSECOND + 3 * at30)
+      << "one lost frame changes nothing";
+  EXPECT_EQ(latency_messages(), 0);
+  push(100 * GST_MSECOND, 12);
+  EXPECT_EQ(montage_test::query_min_latency(sh.h->sinkpad), 10 * GST_MSECOND + 300 * GST_MSECOND)
+      << "at 10 fps";
+  EXPECT_GE(latency_messages(), 1) << "a LATENCY message for the slower frames";
   sh.finish();
 }
 

@@ -13,8 +13,11 @@
  * flash, a cut away and straight back, or fast motion, the element looks
  * ahead: it holds #GstMontageScene:flash-frames frames (2 more with the
  * adaptive detector's window, whichever is larger; 3 by default), and adds
- * that to the latency it reports. This lets it act on the cut frame itself:
- * before a cut frame leaves, it sends downstream force-key-unit events
+ * that to the latency it reports, in frames of the caps' rate (of their
+ * max-framerate on variable-rate caps; without either, of the frames' own
+ * spacing, 25 fps until it is measured, with a LATENCY message when it
+ * changes: docs/montagescene.md, "Look-ahead and latency"). This lets it act on the cut frame
+ * itself: before a cut frame leaves, it sends downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ... per boundary; one with the frame's running time and one for the
  * next frame, as GstVideoEncoder 1.22 may drop either: gst/montage/keyunit.h)
@@ -150,6 +153,21 @@ const montage::ShotDetectorSettings kDefaults{};
  * every 3 s. */
 constexpr guint kDefaultMaxShots = 10000;
 
+/* Caps with no frame rate (framerate 0/1 and no max-framerate: RTP/RTSP
+ * H.264 without VUI timing, decoded) give no time to convert the held frames
+ * into for the latency query: it uses the spacing of the frames themselves,
+ * the median of the last kSpacingWindow (observe_spacing()), and until a
+ * frame was measured 25 fps, the rate GStreamer's video encoders and
+ * decoders assume for such caps (x264enc, msdk, omx). A spacing over
+ * kMaxSpacing (a stall, a source that sends a frame only when the picture
+ * changes) counts as kMaxSpacing. The answer changes (and a LATENCY
+ * message says so) when the median rises above it by more than 1/64, or
+ * falls below it by more than 1/8: what is held is covered, and jitter of
+ * a few per cent does not make the pipeline reconfigure its latency. */
+constexpr GstClockTime kAssumedSpacing = GST_SECOND / 25;
+constexpr size_t kSpacingWindow = 9;
+constexpr GstClockTime kMaxSpacing = GST_SECOND;
+
 enum {
   PROP_0,
   PROP_DETECTOR,
@@ -241,6 +259,13 @@ struct SceneState {
    * this under the object lock instead (set_latency_rate()). 0/1: none. */
   gint latency_fps_n = 0, latency_fps_d = 1;
   bool latency_rate_set = false; /* by caps since start: a change is announced */
+  /* Without a rate (0/1): the frames' spacing the query uses instead
+   * (kAssumedSpacing until observed), under the object lock too; the last
+   * spacings observed (streaming thread), and the PTS of the frame before
+   * (NONE after a segment, flush or gap: no spacing across them). */
+  GstClockTime latency_spacing = kAssumedSpacing;
+  std::deque<GstClockTime> spacings;
+  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
   montage::AnalysisViewBuilder builder;
   std::unique_ptr<montage::ShotDetector> detector;
   bool luma_only = false;
@@ -371,6 +396,7 @@ void restart_frame_times(SceneState *state)
 {
   state->segment_has_frame = false;
   state->next_pts = GST_CLOCK_TIME_NONE;
+  state->last_pts = GST_CLOCK_TIME_NONE;
 }
 
 void clear_held(SceneState *state)
@@ -426,6 +452,7 @@ void follow_gap(SceneState *state, const GstSegment &segment, GstClockTime start
                                                                  : GST_CLOCK_TIME_NONE;
   state->next_pts = GST_CLOCK_TIME_IS_VALID(after) ? std::max(after, end) : end;
   state->segment_has_frame = true;
+  state->last_pts = GST_CLOCK_TIME_NONE;
 }
 
 /* Takes the detector's measures of the frame it was just given, when it is
@@ -830,6 +857,47 @@ static void set_latency_rate(GstMontageScene *self, const GstVideoInfo *info, Gs
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
 }
 
+/* A frame's spacing, for the latency on caps without a rate: the time
+ * since the frame before (its PTS), or where there is none (the first
+ * frame, one after a segment, flush, gap or DISCONT, no PTS) its duration;
+ * kSpacingWindow of them are kept and the latency query's spacing follows
+ * their median (kAssumedSpacing). A LATENCY message announces a new answer
+ * while the caps carry no rate. */
+static void observe_spacing(GstMontageScene *self, GstBuffer *buf, bool discont)
+{
+  SceneState *state = self->state;
+  const GstClockTime pts = GST_BUFFER_PTS(buf);
+  GstClockTime spacing = GST_CLOCK_TIME_NONE;
+  if (!discont && GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(state->last_pts) &&
+      pts > state->last_pts)
+    spacing = pts - state->last_pts;
+  else if (GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0)
+    spacing = GST_BUFFER_DURATION(buf);
+  state->last_pts = pts;
+  if (!GST_CLOCK_TIME_IS_VALID(spacing))
+    return;
+  state->spacings.push_back(std::min(spacing, kMaxSpacing));
+  if (state->spacings.size() > kSpacingWindow)
+    state->spacings.pop_front();
+  /* The median (of an even count, the larger middle one). */
+  std::vector<GstClockTime> sorted(state->spacings.begin(), state->spacings.end());
+  auto mid = sorted.begin() + sorted.size() / 2;
+  std::nth_element(sorted.begin(), mid, sorted.end());
+  const GstClockTime median = *mid;
+  GST_OBJECT_LOCK(self);
+  const GstClockTime was = state->latency_spacing;
+  const bool changed = median > was + was / 64 || median + was / 8 < was;
+  if (changed)
+    state->latency_spacing = median;
+  const bool rate_less = state->latency_fps_n == 0;
+  GST_OBJECT_UNLOCK(self);
+  if (changed && rate_less) {
+    GST_INFO_OBJECT(self, "caps without a frame rate: frames %" GST_TIME_FORMAT " apart",
+                    GST_TIME_ARGS(median));
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  }
+}
+
 static gboolean gst_montage_scene_start(GstBaseTransform *trans)
 {
   SceneState *state = GST_MONTAGE_SCENE(trans)->state;
@@ -841,6 +909,10 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   state->warned_reverse = false;
   state->discont_in = false;
   state->progress = Progress();
+  state->spacings.clear();
+  GST_OBJECT_LOCK(trans);
+  state->latency_spacing = kAssumedSpacing;
+  GST_OBJECT_UNLOCK(trans);
   return TRUE;
 }
 
@@ -1076,8 +1148,11 @@ static gboolean gst_montage_scene_query(GstBaseTransform *trans, GstPadDirection
      * changing the caps on the streaming thread now. */
     GST_OBJECT_LOCK(trans);
     const gint fps_n = state->latency_fps_n, fps_d = state->latency_fps_d;
+    const GstClockTime spacing = state->latency_spacing;
     GST_OBJECT_UNLOCK(trans);
-    GstClockTime ours = 0;
+    /* Without a rate (variable-rate caps without max-framerate, or no caps
+     * yet): the frames' spacing (kAssumedSpacing). */
+    GstClockTime ours = (GstClockTime)frames * spacing;
     if (fps_n > 0 && fps_d > 0)
       ours = gst_util_uint64_scale_int_ceil(frames * GST_SECOND, fps_d, fps_n);
     min += ours;
@@ -1126,6 +1201,10 @@ static GstFlowReturn gst_montage_scene_submit_input_buffer(GstBaseTransform *tra
   FrameMeasure m;
   GstClockTime duration;
   const GstClockTime pts = frame_time(state, trans->segment, buf, duration);
+  if (G_UNLIKELY(GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP)))
+    state->last_pts = GST_CLOCK_TIME_NONE; /* no frame spacing across a gap */
+  else
+    observe_spacing(self, buf, state->discont_in);
   if (G_UNLIKELY(GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP))) {
     /* No picture of the stream ("media neutral data": GstAggregator's empty
      * buffer for a GAP event, a mixer's filler): a gap, as a GAP event is.
