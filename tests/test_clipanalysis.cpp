@@ -1302,6 +1302,208 @@ TEST(ClipAnalysis, MpegTsAsFfmpegWritesItHasFullDecodingsCuts)
   EXPECT_EQ(aut.cuts, full.cuts) << "the analysis differs from full decoding";
 }
 
+/* Runs ffmpeg with the arguments `args` (shell syntax, after "-v error -y"), as
+ * montage_test::remux_to_ts_with_ffmpeg() does: GStreamer's vp9enc cannot
+ * write a VP9 stream with an alpha channel. */
+::testing::AssertionResult run_ffmpeg(const std::string &args)
+{
+  gchar *ffmpeg = g_find_program_in_path("ffmpeg");
+  if (!ffmpeg)
+    return ::testing::AssertionFailure() << "no ffmpeg";
+  gchar *quoted = g_shell_quote(ffmpeg);
+  const std::string line = std::string(quoted) + " -v error -y " + args;
+  g_free(quoted);
+  g_free(ffmpeg);
+  gchar **argv = nullptr;
+  GError *err = nullptr;
+  gint status = -1;
+  const bool ran = g_shell_parse_argv(line.c_str(), nullptr, &argv, &err) &&
+                   g_spawn_sync(nullptr, argv, nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, nullptr,
+                                nullptr, &status, &err);
+  g_strfreev(argv);
+  if (!ran || !g_spawn_check_wait_status(status, &err)) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "ffmpeg failed");
+    g_clear_error(&err);
+    return r;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+/* VP9 with an alpha channel in WebM, as ffmpeg's libvpx-vp9 writes it from
+ * yuva420p (a new user's trial: c57_vp9_alpha.webm): the alpha frames ride
+ * in each block's BlockAdditional and decodebin plugs vp9alphadecodebin.
+ * libvpx places keyframes at scene changes of the colour frames alone
+ * (here the colour frames' keyframes fell at 0, 2, 4, 5.12 and 6 s, the
+ * alpha frames' at 0 and 5.12 s), so the keyframe pass fed the alpha
+ * decoder delta frames without their references and vp9alphadecodebin
+ * stopped at the fourth keyframe: the clip failed with "decoding made no
+ * progress" after stall_timeout (the trial's 30 s, 5 s here). Now it is
+ * decoded in full at once (ClipAnalysePath::kFullAlpha), as --full-decode
+ * read it. */
+TEST(ClipAnalysis, Vp9WithAlphaIsDecodedInFullWithoutAStall)
+{
+  if (!montage_test::have_ffmpeg())
+    GTEST_SKIP() << "no ffmpeg (scripts/setup.sh installs it)";
+  if (!gst_registry_check_feature_version(gst_registry_get(), "vp9alphadecodebin", 1, 0, 0))
+    GTEST_SKIP() << "vp9alphadecodebin (gstreamer1.0-plugins-bad) missing";
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("alpha.webm");
+  /* Four 2 s shots at 25 fps; the right third transparent. */
+  gchar *out = g_shell_quote(path.c_str());
+  const std::string args =
+      "-f lavfi -i smptebars=s=320x240:r=25:d=2 -f lavfi -i testsrc=s=320x240:r=25:d=2 "
+      "-f lavfi -i mandelbrot=s=320x240:r=25,trim=duration=2 "
+      "-f lavfi -i rgbtestsrc=s=320x240:r=25:d=2 -filter_complex "
+      "\"[0][1][2][3]concat=n=4,format=yuva420p,"
+      "geq=lum='p(X,Y)':cb='p(X,Y)':cr='p(X,Y)':a='if(gt(X,213),0,255)'\" "
+      "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 1M -auto-alt-ref 0 -threads 1 " +
+      std::string(out);
+  g_free(out);
+  ASSERT_TRUE(run_ffmpeg(args)) << "ffmpeg could not write VP9 with alpha (libvpx-vp9)";
+
+  ClipAnalyseOptions o;
+  o.stall_timeout = 5 * GST_SECOND;
+  montage::ClipAnalysis full, aut;
+  montage::ClipAnalyseStats full_stats, auto_stats;
+  ASSERT_TRUE(analyse(path, o, kFull, full, full_stats));
+  EXPECT_EQ(frames_of(full), (std::vector<long>{50, 100, 150}));
+  ASSERT_TRUE(analyse(path, o, ClipAnalyseOptions::Mode::kAuto, aut, auto_stats));
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullAlpha);
+  EXPECT_EQ(aut.analysis_path,
+            montage::clip_analyse_path_text(montage::ClipAnalysePath::kFullAlpha));
+  EXPECT_EQ(aut.cuts, full.cuts);
+  EXPECT_EQ(aut.first_frame, full.first_frame);
+  EXPECT_EQ(aut.duration, full.duration);
+  /* Decided at the preroll: its frame, then full decoding's 200. */
+  EXPECT_LE(auto_stats.frames_decoded, full_stats.frames_decoded + 1);
+  EXPECT_EQ(auto_stats.pipelines, 2u);
+
+  /* Asked for, the keyframe path is refused with the reason, not after a
+   * stall. */
+  GError *err = nullptr;
+  o.mode = kKeyframes;
+  montage::ClipAnalysis keys;
+  const gint64 start = g_get_monotonic_time();
+  EXPECT_FALSE(montage::analyse_clip_file(path, o, keys, &err));
+  EXPECT_LT(g_get_monotonic_time() - start, 4 * G_USEC_PER_SEC);
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("alpha channel"), std::string::npos) << err->message;
+  g_clear_error(&err);
+}
+
+/* A Theora decoder (a bin around theoradec) that stalls, as
+ * vp9alphadecodebin does on a VP9-with-alpha stream's keyframes alone
+ * (above), when it is fed two keyframes in a row after its first buffer:
+ * the buffer is held until a flush (a seek, or the pipeline's teardown).
+ * Header packets do not count. Registered by the test below only, above
+ * theoradec's rank; nothing else in this file decodes Theora. */
+struct MontageTestKeyStallDec {
+  GstBin parent;
+  guint buffers;
+  gboolean last_was_key;
+};
+struct MontageTestKeyStallDecClass {
+  GstBinClass parent_class;
+};
+G_DEFINE_TYPE(MontageTestKeyStallDec, montage_test_key_stall_dec, GST_TYPE_BIN)
+
+static GstPadProbeReturn key_stall_on_buffer(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  MontageTestKeyStallDec *self = static_cast<MontageTestKeyStallDec *>(data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_HEADER))
+    return GST_PAD_PROBE_PASS;
+  const bool key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  const bool stall = key && self->buffers > 0 && self->last_was_key;
+  self->buffers++;
+  self->last_was_key = key;
+  /* A blocking probe: OK holds the buffer, PASS lets it through. */
+  return stall ? GST_PAD_PROBE_OK : GST_PAD_PROBE_PASS;
+}
+
+static void montage_test_key_stall_dec_init(MontageTestKeyStallDec *self)
+{
+  GstElement *dec = gst_element_factory_make("theoradec", nullptr);
+  gst_bin_add(GST_BIN(self), dec);
+  GstElementClass *klass = GST_ELEMENT_GET_CLASS(self);
+  for (const char *name : {"sink", "src"}) {
+    GstPad *target = gst_element_get_static_pad(dec, name);
+    gst_element_add_pad(GST_ELEMENT(self),
+                        gst_ghost_pad_new_from_template(
+                            name, target, gst_element_class_get_pad_template(klass, name)));
+    if (g_str_equal(name, "sink"))
+      gst_pad_add_probe(target,
+                        (GstPadProbeType)(GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER),
+                        key_stall_on_buffer, self, nullptr);
+    gst_object_unref(target);
+  }
+}
+
+static void montage_test_key_stall_dec_class_init(MontageTestKeyStallDecClass *klass)
+{
+  GstElementClass *element = GST_ELEMENT_CLASS(klass);
+  gst_element_class_set_static_metadata(element, "Theora decoder that stalls on keyframes alone",
+                                        "Codec/Decoder/Video", "For tests", "gst-montage");
+  GstCaps *sink = gst_caps_from_string("video/x-theora");
+  GstCaps *src = gst_caps_from_string("video/x-raw");
+  gst_element_class_add_pad_template(
+      element, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, sink));
+  gst_element_class_add_pad_template(element,
+                                     gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, src));
+  gst_caps_unref(sink);
+  gst_caps_unref(src);
+}
+
+/* A clip whose keyframe path stalls where full decoding reads it (here a
+ * decoder that waits when fed keyframes alone) is decoded in full
+ * (ClipAnalysePath::kFullStalled), with full decoding's cuts; before, the
+ * clip failed with "decoding made no progress" and a new user's montage
+ * lost it. Asked for, the keyframe path still fails so. */
+TEST(ClipAnalysis, KeyframePathThatStallsFallsBackToFullDecoding)
+{
+  for (const char *factory : {"theoraenc", "theoradec", "oggmux", "oggdemux"})
+    if (!gst_registry_check_feature_version(gst_registry_get(), factory, 1, 0, 0))
+      GTEST_SKIP() << factory << " missing";
+  ASSERT_TRUE(gst_element_register(nullptr, "montagetestkeystalldec", GST_RANK_PRIMARY + 100,
+                                   montage_test_key_stall_dec_get_type()));
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string path = tmp.add("stall.ogv");
+  const std::string desc = "concat name=c ! identity single-segment=true ! videoconvert ! "
+                           "theoraenc keyframe-auto=false keyframe-freq=25 ! oggmux ! "
+                           "filesink location=\"" +
+                           path + "\" " +
+                           shot_sources({"smpte", "checkers-8", "circular", "pinwheel"}, 40);
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(desc.c_str(), &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  g_clear_error(&err);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  std::string why;
+  ASSERT_TRUE(montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) << why;
+
+  ClipAnalyseOptions o;
+  o.stall_timeout = 2 * GST_SECOND;
+  montage::ClipAnalysis full, aut;
+  montage::ClipAnalyseStats full_stats, auto_stats;
+  ASSERT_TRUE(analyse(path, o, kFull, full, full_stats));
+  EXPECT_EQ(frames_of(full), (std::vector<long>{40, 80, 120}));
+  ASSERT_TRUE(analyse(path, o, ClipAnalyseOptions::Mode::kAuto, aut, auto_stats));
+  EXPECT_EQ(auto_stats.path, montage::ClipAnalysePath::kFullStalled);
+  EXPECT_EQ(aut.cuts, full.cuts);
+  EXPECT_EQ(aut.first_frame, full.first_frame);
+  EXPECT_EQ(aut.duration, full.duration);
+  EXPECT_EQ(auto_stats.pipelines, 2u);
+
+  o.mode = kKeyframes;
+  montage::ClipAnalysis keys;
+  EXPECT_FALSE(montage::analyse_clip_file(path, o, keys, &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err->message).find("made no progress"), std::string::npos) << err->message;
+  g_clear_error(&err);
+}
+
 /* FramePlacer, fed frame stamps (in 40 ms frames) by the protocol its
  * header gives (the one the clip analysis and the render both follow):
  * where each frame kept goes. */

@@ -137,8 +137,13 @@ constexpr const char *kClipAnalyser = "montagescene";
  * decoded in full (entries of 39 put its cuts two frames early); 41: MPEG-4
  * Part 2 in AVI without a B-VOP, and DivX 3 (vtest.avi), take the keyframe
  * path again (entries of 40 decoded them in full: the same cuts, other
- * features for shots the keyframe path decodes in part) */
-constexpr const char *kClipAnalysisVersion = "41";
+ * features for shots the keyframe path decodes in part); 42: VP8/VP9 with an
+ * alpha channel (codec-alpha=true) is decoded in full (an entry of 41 that
+ * the keyframe path read, where it did not stall, such as a clip of one GOP,
+ * names that path and may have its features), and a keyframe path that
+ * stalls after its preroll gives way to full decoding (such clips failed,
+ * and failures are not cached) */
+constexpr const char *kClipAnalysisVersion = "42";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

@@ -311,6 +311,27 @@ public:
     stop_at_b_vop_ = true;
   }
 
+  /* Whether the video decoder's input caps say codec-alpha=true (VP8 or
+   * VP9 with an alpha channel, as WebM carries it: each frame's alpha
+   * plane a second VP8/VP9 frame in its BlockAdditional; ffmpeg
+   * libvpx-vp9 with yuva420p): ClipAnalysePath::kFullAlpha. Set by the
+   * caps, before the first buffer: from then on Feed::kKeys feeds every
+   * buffer, so the preroll cannot wait on it (see kFullAlpha). */
+  bool alpha()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return alpha_;
+  }
+
+  /* Whether the last open() or pass() failed because no frame came for
+   * the stall time (the "decoding made no progress" error), not on an
+   * error a GStreamer element posted. */
+  bool stalled()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return stalled_;
+  }
+
   bool seekable()
   {
     GstQuery *q = gst_query_new_seeking(GST_FORMAT_TIME);
@@ -702,6 +723,10 @@ private:
         GstCaps *caps = nullptr;
         gst_event_parse_caps(ev, &caps);
         self->read_vops_ = avi_keyframes_detail::mpeg4_part2_with_b_frames(caps);
+        gboolean alpha = FALSE;
+        if (gst_structure_get_boolean(gst_caps_get_structure(caps, 0), "codec-alpha", &alpha) &&
+            alpha)
+          self->alpha_ = true;
       } else if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
         gst_event_copy_segment(ev, &self->fed_segment_);
         if (self->keys_again_) {
@@ -721,6 +746,8 @@ private:
     case Feed::kAll:
       return GST_PAD_PROBE_OK;
     case Feed::kKeys: {
+      if (self->alpha_)
+        return GST_PAD_PROBE_OK;
       if (self->avi_ && self->read_vops_)
         self->read_vop_types(buf);
       const bool starts = key && self->starts_gop(buf);
@@ -960,6 +987,10 @@ private:
   /* Waits for `until`, an error, or a stall. */
   bool wait(GstMessageType until, GError **error)
   {
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      stalled_ = false;
+    }
     GstBus *bus = gst_element_get_bus(pipeline_);
     guint64 last_frames = G_MAXUINT64;
     const gint64 started = g_get_monotonic_time();
@@ -1008,6 +1039,8 @@ private:
         } else if ((GstClockTime)(g_get_monotonic_time() - since) * 1000 > stall_) {
           g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                       "decoding made no progress for %" G_GUINT64_FORMAT " s", stall_ / GST_SECOND);
+          std::lock_guard<std::mutex> guard(lock_);
+          stalled_ = true;
           break;
         }
         if (progress && GST_CLOCK_TIME_IS_VALID(pos)) {
@@ -1045,6 +1078,8 @@ private:
   bool read_vops_ = false;        /* the decoder's caps may hold B-VOPs (read_vop_types()) */
   bool b_vop_seen_ = false;       /* avi_b_frames() */
   bool stop_at_b_vop_ = false;    /* stop_at_b_frames() */
+  bool alpha_ = false;            /* alpha() */
+  bool stalled_ = false;          /* stalled() */
   /* The last buffers into that parser: (DTS or PTS, demuxer's keyframe
    * flag); a parser holds back a frame or two, no more. */
   std::deque<std::pair<GstClockTime, bool>> demuxed_;
@@ -1248,6 +1283,11 @@ const char *clip_analyse_path_text(ClipAnalysePath path)
   case ClipAnalysePath::kFullAviBFrames:
     return "full decoding: AVI stamps MPEG-4 keyframes at their decode time, which B-frames put "
            "before the time they are shown";
+  case ClipAnalysePath::kFullAlpha:
+    return "full decoding: VP8/VP9 with an alpha channel cannot be decoded from its keyframes "
+           "alone";
+  case ClipAnalysePath::kFullStalled:
+    return "full decoding: the keyframe path made no progress";
   }
   return "full decoding";
 }
@@ -1448,6 +1488,19 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
   auto avi_b_frames = [&] {
     return options.mode != ClipAnalyseOptions::Mode::kKeyframes && dec->avi_b_frames();
   };
+  /* Whether a keyframe-path pass that failed with `err` (taken) gives way
+   * to full decoding (ClipAnalysePath::kFullStalled): it stalled, after the
+   * preroll, in Mode::kAuto. Otherwise `err` goes to `error`. */
+  auto stall_gives_way = [&](Decoder &d, GError *err) {
+    if (options.mode == ClipAnalyseOptions::Mode::kAuto && d.stalled()) {
+      GST_INFO("%s: the keyframe path stalled (%s): decoding it in full", path.c_str(),
+               err ? err->message : "");
+      g_clear_error(&err);
+      return true;
+    }
+    g_propagate_error(error, err);
+    return false;
+  };
   /* 1. Keyframes only, in one pass from the start (delta units dropped
    * before the decoder). The path is given up for full decoding when the
    * file cannot seek (step 2 seeks once), no decoder could be fed, or the
@@ -1463,6 +1516,14 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     route = ClipAnalysePath::kFullSeekTimes;
   } else if (keyframes && avi_b_frames()) {
     route = ClipAnalysePath::kFullAviBFrames;
+  } else if (keyframes && dec->alpha()) {
+    if (options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
+      g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                  "VP8/VP9 with an alpha channel cannot be decoded from its keyframes alone (its "
+                  "alpha frames' keyframes are not the colour frames'); decode it fully");
+      return false;
+    }
+    route = ClipAnalysePath::kFullAlpha;
   } else if (keyframes && !dec->seekable()) {
     if (options.mode == ClipAnalyseOptions::Mode::kKeyframes) {
       g_set_error(error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
@@ -1477,34 +1538,44 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     if (options.mode != ClipAnalyseOptions::Mode::kKeyframes)
       dec->stop_at_b_frames();
     /* A mismatch in the preroll frame already ended it. */
+    GError *err = nullptr;
     if (!key_times_differ &&
-        !dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
-      return false;
+        !dec->pass(false, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, &err)) {
+      if (!stall_gives_way(*dec, err))
+        return false;
+      route = ClipAnalysePath::kFullStalled;
+    }
     /* An I-frame that starts no GOP (Decoder::starts_gop()), fed without
      * the frames before it, can upset the decoder's output order (after a
      * frame_num gap, x264's non-IDR I-frames come out before the IDR frame
      * fed just before them, which is then lost), so the times differ: the
      * pass is made again from the start with GOP starts alone. */
     const std::vector<bool> fed_starts = dec->gop_starts();
-    if (key_times_differ && !avi_b_frames() &&
+    if (route == ClipAnalysePath::kKeyframes && key_times_differ && !avi_b_frames() &&
         std::find(fed_starts.begin(), fed_starts.end(), false) != fed_starts.end()) {
       keys.clear();
       key_samples.clear();
       key_times_differ = false;
       dec->keys_again_gop_starts_only();
       st.seeks++;
-      if (!dec->pass(true, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, error))
-        return false;
+      if (!dec->pass(true, GST_SEEK_FLAG_NONE, 0, GST_CLOCK_TIME_NONE, coarse, &err)) {
+        if (!stall_gives_way(*dec, err))
+          return false;
+        route = ClipAnalysePath::kFullStalled;
+      }
     }
     lap(st.coarse_time);
     stamps = dec->key_stamps();
     bool ordered = !key_times_differ && !keys.empty() && keys.size() == stamps.size();
     for (size_t k = 1; ordered && k < keys.size(); k++)
       ordered = keys[k - 1].ts < keys[k].ts;
-    if (avi_b_frames())
+    if (route == ClipAnalysePath::kFullStalled) {
+      /* decided above: what the pass found before it stalled says nothing */
+    } else if (avi_b_frames()) {
       route = ClipAnalysePath::kFullAviBFrames;
-    else if (!ordered)
+    } else if (!ordered) {
       route = ClipAnalysePath::kFullKeyframeTimes;
+    }
   }
   keyframes = route == ClipAnalysePath::kKeyframes;
   st.keyframes = (guint)keys.size();
@@ -1857,6 +1928,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       }
     };
 
+    /* Whether a pipeline of refine_runs() failed on a stall (Decoder::stalled()). */
+    bool refine_stalled = false;
     /* Decodes the runs with `workers` pipelines; on success the boundaries
      * and samples are in col.starts and samples. */
     auto refine_runs = [&](size_t workers, GError **err) {
@@ -1936,6 +2009,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       for (Worker &w : crew) {
         if (w.dec != dec.get())
           dec->absorb(*w.dec);
+        if (!w.ok && w.dec->stalled())
+          refine_stalled = true;
         if (!w.ok && ok) {
           g_propagate_error(err, w.error);
           w.error = nullptr;
@@ -1966,23 +2041,34 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     /* One pipeline where there is one unit or one processor. A pipeline
      * that fails (a GOP that cannot be decoded without the GOPs it was not
      * fed) has the runs decoded again by one pipeline, whose error, if any,
-     * stands. */
+     * stands. A stall (Mode::kAuto) is not tried again with one pipeline:
+     * the clip is decoded in full (ClipAnalysePath::kFullStalled). */
     const size_t workers =
         std::min<size_t>(units, options.refine_decoders > 0 ? options.refine_decoders
                                                             : std::min(2u, g_get_num_processors()));
-    bool refined = refine_runs(workers, workers == 1 ? error : nullptr);
-    if (!refined && workers > 1)
-      refined = refine_runs(1, error);
-    if (!refined)
+    const bool may_fall_back = options.mode == ClipAnalyseOptions::Mode::kAuto;
+    GError *refine_error = nullptr;
+    bool refined = refine_runs(workers, workers == 1 ? &refine_error : nullptr);
+    if (!refined && workers > 1 && !(may_fall_back && refine_stalled))
+      refined = refine_runs(1, &refine_error);
+    const bool stalled = !refined && may_fall_back && refine_stalled;
+    if (stalled) {
+      GST_INFO("%s: the keyframe path's refinement stalled (%s): decoding it in full", path.c_str(),
+               refine_error ? refine_error->message : "");
+      g_clear_error(&refine_error);
+    } else if (!refined) {
+      g_propagate_error(error, refine_error);
       return false;
+    }
     lap(st.refine_time);
     st.refined_frames = refined_frames.load();
     /* Every run must have started on its keyframe, or a cut in its first
      * frames could be missing: if not, the file is decoded in full. */
+    keyframes = !stalled;
     for (size_t r = 0; r < runs.size() && keyframes; r++)
       keyframes = starts_on_key(r);
     if (!keyframes) {
-      route = ClipAnalysePath::kFullRunStart;
+      route = stalled ? ClipAnalysePath::kFullStalled : ClipAnalysePath::kFullRunStart;
       given_up += dec->frames();
       st.refined_ranges = 0;
       st.refined_frames = 0;

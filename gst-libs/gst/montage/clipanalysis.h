@@ -31,7 +31,8 @@
  * decoder could be probed, the decoded keyframes do not match the fed ones
  * one to one at the same times (checked as each keyframe comes out: raw
  * H.264 goes to full decoding after its second keyframe, not after pass 2),
- * or a run's first frame is not its keyframe
+ * or a run's first frame is not its keyframe, the stream is VP8/VP9 with an
+ * alpha channel, or (Mode::kAuto) a pass after the preroll stalls
  * (ClipAnalyseStats::path says which).
  * It assumes closed GOPs (a keyframe's GOP decodes without the GOP before
  * it), as x264, phones and cameras write H.264; frames of an open-GOP
@@ -170,6 +171,28 @@ enum class ClipAnalysePath {
    * vtest.avi), keep the keyframe path; before, every one whose caps were
    * not the Simple profile was decoded in full. */
   kFullAviBFrames,
+  /* Full decoding: VP8 or VP9 with an alpha channel (the decoder's input
+   * caps say codec-alpha=true: WebM carries each frame's alpha plane as a
+   * second VP8/VP9 frame in its BlockAdditional, ffmpeg's libvpx-vp9 with
+   * yuva420p; decodebin plugs vp8alphadecodebin/vp9alphadecodebin). The
+   * alpha frames are a stream of their own whose keyframes need not fall
+   * where the colour frames' do (libvpx puts one at a scene change of the
+   * colour stream alone: a test clip's colour keyframes at 0, 2, 4, 5.12
+   * and 6 s, its alpha keyframes at 0 and 5.12 s), so the colour stream's
+   * keyframes fed alone bring alpha delta frames without the frames they
+   * refer to, and GStreamer 1.22's vp9alphadecodebin stopped putting out
+   * frames at the fourth keyframe: the clip stalled for stall_timeout and
+   * was dropped (a new user's trial, 30 s). Decided from the caps, before
+   * the decoder's first buffer, which is then fed whole: no keyframe pass. */
+  kFullAlpha,
+  /* Full decoding (Mode::kAuto only): the keyframe path made no progress
+   * for stall_timeout after its first frame (its keyframe pass, or its
+   * refinement), where a decoder fed part of the stream waits on what it
+   * was not fed. The clip is decoded once more, whole, from the start; the
+   * stall's wait is not saved. A file that stalls before its first frame
+   * fails as before ("decoding made no progress"): full decoding would
+   * wait as long again. */
+  kFullStalled,
 };
 
 /* A phrase for `path`, for logs and the tool: "keyframe path", "full
@@ -177,7 +200,10 @@ enum class ClipAnalysePath {
  * decoding: no video decoder could be probed", "full decoding: every frame
  * is a keyframe (the codec has no delta frames), so there is nothing to
  * skip", "full decoding: keyframe timestamps do not match", "full decoding: the seek missed a
- * keyframe". Never NULL. */
+ * keyframe", "full decoding: an MPEG transport stream's seeks misstate the frames' times", "full
+ * decoding: AVI stamps MPEG-4 keyframes at their decode time, ...", "full decoding: VP8/VP9
+ * with an alpha channel cannot be decoded from its keyframes alone", "full decoding: the
+ * keyframe path made no progress". Never NULL. */
 const char *clip_analyse_path_text(ClipAnalysePath path);
 
 /* What a run cost, for benchmarks and logs. */
