@@ -316,6 +316,78 @@ TEST_F(CacheTest, EvictsLeastRecentlyUsedFirst)
   EXPECT_EQ(small.stats().entries, 3u);
 }
 
+/* clear(), evict() and stats() count and remove the cache's own files only:
+ * DIR/xx/KEY.entry (KEY 64 lowercase hex digits beginning with xx) and the
+ * temporary KEY.entry.XXXXXX a crashed store leaves. A cache directory
+ * shared with other programs, or given by mistake (--cache-dir ~/.cache),
+ * keeps their files, whatever they are called, older than every entry or
+ * not: clear() and eviction deleted every "*.entry" and "*.entry.*" in every
+ * subdirectory (review h119, finding 1). */
+TEST_F(CacheTest, ClearAndEvictionRemoveOnlyTheCachesOwnFiles)
+{
+  const std::string k = key(), k2 = key("threshold=30");
+  const std::string other_bucket = k.substr(0, 1) == "0" ? "1" : "0"; /* not k's first digit */
+  const std::vector<std::string> foreign = {
+      "notes/diary.entry",
+      "photos/album.entry.json",
+      "notes/todo.txt",
+      k + ".entry",                                                 /* not in a bucket */
+      "AB/" + std::string(62, 'A') + "AB.entry",                    /* upper case */
+      k.substr(0, 2) + "/notes.entry",                              /* a bucket, not a key */
+      k.substr(0, 2) + "/" + other_bucket + k.substr(1) + ".entry", /* another bucket's key */
+      k.substr(0, 2) + "/" + k + ".entry.backup-1",                 /* no g_mkstemp() tail */
+      k.substr(0, 2) + "/" + k + ".entry.json",
+  };
+  for (const std::string &f : foreign) {
+    const std::string p = cache_dir() + "/" + f;
+    gchar *parent = g_path_get_dirname(p.c_str());
+    ASSERT_EQ(g_mkdir_with_parents(parent, 0755), 0);
+    g_free(parent);
+    write_file(p, "precious, not the cache's");
+    /* Older than any entry: least recently used first would take these. */
+    struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+    ASSERT_EQ(utimensat(AT_FDCWD, p.c_str(), old, 0), 0);
+  }
+  montage::AnalysisCache cache(cache_dir());
+  ASSERT_TRUE(cache.store_clip(k, sample_clip(10), nullptr));
+  ASSERT_TRUE(cache.store_clip(k2, sample_clip(10), nullptr));
+  const montage::CacheStats st = cache.stats();
+  EXPECT_EQ(st.entries, 2u);
+  /* Room for one entry: the older one (k) goes, nothing else. */
+  cache.evict(st.bytes - 1);
+  montage::ClipAnalysis c;
+  EXPECT_FALSE(cache.load_clip(k, c));
+  EXPECT_TRUE(cache.load_clip(k2, c));
+  EXPECT_EQ(cache.stats().evictions, 1u);
+  /* A crashed store's temporary file is the cache's: clear() takes it. */
+  const std::string tmp = cache_dir() + "/" + k.substr(0, 2) + "/" + k + ".entry.Ab12Z9";
+  write_file(tmp, "half an entry");
+  GError *err = nullptr;
+  EXPECT_TRUE(cache.clear(&err)) << (err ? err->message : "");
+  g_clear_error(&err);
+  EXPECT_EQ(cache.stats().entries, 0u);
+  EXPECT_FALSE(g_file_test(tmp.c_str(), G_FILE_TEST_EXISTS));
+  if (k2.substr(0, 2) != k.substr(0, 2)) {
+    EXPECT_FALSE(g_file_test((cache_dir() + "/" + k2.substr(0, 2)).c_str(), G_FILE_TEST_EXISTS))
+        << "an emptied bucket is removed";
+  }
+  for (const std::string &f : foreign) {
+    const std::string p = cache_dir() + "/" + f;
+    EXPECT_TRUE(g_file_test(p.c_str(), G_FILE_TEST_EXISTS)) << f << " was removed";
+    g_unlink(p.c_str());
+    gchar *parent = g_path_get_dirname(p.c_str());
+    if (cache_dir() != parent)
+      g_rmdir(parent);
+    g_free(parent);
+  }
+  /* Only keys are stored, so that everything stored is counted and cleared. */
+  EXPECT_FALSE(cache.store_clip("not-a-key", sample_clip(1), &err));
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_INVAL)) << err->message;
+  g_clear_error(&err);
+  EXPECT_FALSE(cache.load_clip("not-a-key", c));
+}
+
 TEST_F(CacheTest, ConcurrentWritersNeverLeaveAHalfEntry)
 {
   std::string k = key();

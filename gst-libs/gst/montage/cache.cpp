@@ -175,6 +175,58 @@ template <typename F> bool decode_guarded(const uint8_t *data, size_t size, F &&
   }
 }
 
+constexpr size_t kKeyChars = 64; /* hex digits of a SHA-256 */
+
+/* Whether the first `n` characters of `s` are lowercase hex digits, as
+ * g_checksum_get_string() writes them (and nothing shorter). */
+bool lower_hex(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!g_ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+      return false;
+  return true;
+}
+
+/* Whether `key` is a key cache_key() returns: 64 lowercase hex digits. */
+bool is_key(const std::string &key)
+{
+  return key.size() == kKeyChars && lower_hex(key.c_str(), kKeyChars);
+}
+
+/* Whether `sub` names a bucket directory: two lowercase hex digits. */
+bool is_bucket(const char *sub)
+{
+  return strlen(sub) == 2 && lower_hex(sub, 2);
+}
+
+/* Whether file `name` in bucket `sub` is one of the cache's: KEY.entry with
+ * KEY a key of that bucket (its first two digits), or, with `temporary`,
+ * the temporary file g_file_set_contents_full() writes beside it and leaves
+ * on a crash (KEY.entry.XXXXXX, six characters from g_mkstemp()). Nothing
+ * else in the directory is the cache's to count or remove: a cache
+ * directory given by mistake (--cache-dir ~/.cache) or shared with other
+ * programs keeps their files, whatever they are called. */
+bool is_cache_file(const char *sub, const char *name, bool temporary)
+{
+  static constexpr char kSuffix[] = ".entry";
+  const size_t len = strlen(name), suffix = sizeof kSuffix - 1;
+  if (len < kKeyChars + suffix || !lower_hex(name, kKeyChars) || strncmp(name, sub, 2) != 0 ||
+      strncmp(name + kKeyChars, kSuffix, suffix) != 0)
+    return false;
+  const char *rest = name + kKeyChars + suffix;
+  if (*rest == '\0')
+    return true;
+  if (!temporary || rest[0] != '.' || strlen(rest + 1) != 6)
+    return false;
+  for (const char *c = rest + 1; *c; c++)
+    if (!g_ascii_isalnum(*c))
+      return false;
+  return true;
+}
+
+/* Total size of the entries in `dir` (DIR/xx/KEY.entry only, see
+ * is_cache_file()), and with `list` each one's modification time (ns), path
+ * and size. */
 guint64 dir_total(const std::string &dir, std::vector<std::pair<gint64, std::pair<std::string, guint64>>> *list)
 {
   guint64 total = 0;
@@ -182,11 +234,13 @@ guint64 dir_total(const std::string &dir, std::vector<std::pair<gint64, std::pai
   if (!top)
     return 0;
   while (const gchar *sub = g_dir_read_name(top)) {
+    if (!is_bucket(sub))
+      continue;
     gchar *subdir = g_build_filename(dir.c_str(), sub, NULL);
     GDir *d = g_dir_open(subdir, 0, nullptr);
     if (d) {
       while (const gchar *name = g_dir_read_name(d)) {
-        if (!g_str_has_suffix(name, ".entry"))
+        if (!is_cache_file(sub, name, false))
           continue;
         gchar *path = g_build_filename(subdir, name, NULL);
         GStatBuf st;
@@ -481,7 +535,7 @@ AnalysisCache::AnalysisCache(std::string dir, guint64 max_bytes)
 
 std::string AnalysisCache::entry_path(const std::string &key) const
 {
-  std::string sub = key.size() >= 2 ? key.substr(0, 2) : "xx";
+  std::string sub = key.substr(0, 2); /* a key (is_key()): 64 hex digits */
   gchar *p = g_build_filename(dir_.c_str(), sub.c_str(), (key + ".entry").c_str(), NULL);
   std::string out(p);
   g_free(p);
@@ -491,6 +545,10 @@ std::string AnalysisCache::entry_path(const std::string &key) const
 bool AnalysisCache::with_payload(const std::string &key, CacheKind kind,
                                  const std::function<bool(const uint8_t *, size_t)> &use)
 {
+  if (!is_key(key)) {
+    counters_.misses++;
+    return false;
+  }
   std::string path = entry_path(key);
   GMappedFile *mapped = g_mapped_file_new(path.c_str(), FALSE, nullptr);
   if (!mapped) {
@@ -538,6 +596,13 @@ bool AnalysisCache::load(const std::string &key, CacheKind kind, std::vector<uin
 bool AnalysisCache::store(const std::string &key, CacheKind kind, const std::vector<uint8_t> &payload,
                           GError **error)
 {
+  /* Only what clear() and evict() see as an entry is written. */
+  if (!is_key(key)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                "\"%s\" is not a cache key (64 lowercase hex digits, from cache_key())",
+                key.c_str());
+    return false;
+  }
   std::string path = entry_path(key);
   gchar *subdir = g_path_get_dirname(path.c_str());
   if (g_mkdir_with_parents(subdir, 0755) != 0) {
@@ -623,12 +688,15 @@ bool AnalysisCache::clear(GError **error)
   if (!top)
     return true; /* nothing cached yet */
   while (const gchar *sub = g_dir_read_name(top)) {
+    if (!is_bucket(sub))
+      continue;
     gchar *subdir = g_build_filename(dir_.c_str(), sub, NULL);
     GDir *d = g_dir_open(subdir, 0, nullptr);
     if (d) {
       while (const gchar *name = g_dir_read_name(d)) {
-        /* Entries and the temporary files g_file_set_contents leaves on a crash. */
-        if (!g_str_has_suffix(name, ".entry") && !strstr(name, ".entry."))
+        /* Entries and the temporary files g_file_set_contents leaves on a
+         * crash; nothing else (see is_cache_file()). */
+        if (!is_cache_file(sub, name, true))
           continue;
         gchar *path = g_build_filename(subdir, name, NULL);
         if (g_unlink(path) != 0 && ok) {
@@ -640,7 +708,7 @@ bool AnalysisCache::clear(GError **error)
         g_free(path);
       }
       g_dir_close(d);
-      g_rmdir(subdir);
+      g_rmdir(subdir); /* only if empty: another program's file keeps it */
     }
     g_free(subdir);
   }

@@ -85,14 +85,17 @@ public:
   /* A cache in `dir` (created on first store) bounded to `max_bytes`. */
   explicit AnalysisCache(std::string dir = default_dir(), guint64 max_bytes = kDefaultMaxBytes);
 
-  /* Loads the payload stored under `key`; false on a miss or a damaged entry
-   * (which is removed). On a hit the entry becomes the most recently used. */
+  /* Loads the payload stored under `key` (a cache_key()); false on a miss,
+   * a damaged entry (which is removed) or a key that is not 64 lowercase hex
+   * digits. On a hit the entry becomes the most recently used. */
   bool load(const std::string &key, CacheKind kind, std::vector<uint8_t> &payload);
 
   /* Stores `payload` under `key` atomically, then evicts least recently used
    * entries beyond the size bound. False with `error` set when the directory
    * or file cannot be written (disk full, permissions): nothing is left
-   * behind and the cache stays consistent. */
+   * behind and the cache stays consistent; G_FILE_ERROR_INVAL when `key` is
+   * not 64 lowercase hex digits (a cache_key()), which clear() and evict()
+   * would not see as an entry. */
   bool store(const std::string &key, CacheKind kind, const std::vector<uint8_t> &payload,
              GError **error);
 
@@ -105,8 +108,16 @@ public:
   /* Counters of this object plus the entries and bytes now on disk. */
   CacheStats stats() const;
 
-  /* Removes every entry (and stray temporary file). False with `error` set
-   * when something could not be removed. */
+  /* The cache's own files, the only ones stats(), clear() and evict() count
+   * or remove: DIR/xx/KEY.entry, KEY 64 lowercase hex digits beginning with
+   * the bucket's xx, and (clear() only) the temporary file KEY.entry.XXXXXX
+   * a store interrupted by a crash leaves beside it. Any other file in DIR
+   * (a directory shared with other programs, or given by mistake) is left
+   * alone, whatever its name. */
+
+  /* Removes every entry (and stray temporary file), then each bucket
+   * directory left empty. False with `error` set when something could not
+   * be removed. */
   bool clear(GError **error);
 
   /* Evicts least recently used entries until at most `max_bytes` remain. */
