@@ -291,6 +291,45 @@ TEST_F(CacheTest, CorruptTruncatedAndForeignEntriesAreRecomputed)
   expect_same_clip(clip, loaded);
 }
 
+/* An entry on disk is what cache.h says: a 24-byte little-endian header
+ * ("GMCE", u32 schema, u32 kind, u64 payload length, u32 CRC-32 of the
+ * payload) and the payload, at DIR/xx/KEY.entry. cache.h described a
+ * 32-byte SHA-256 field and a temporary file in DIR (review h119, finding 5);
+ * the CRC is computed here bit by bit (IEEE 802.3 polynomial, reflected, as
+ * zlib's crc32), independently of the library. */
+TEST_F(CacheTest, EntryLayoutIsTheDocumentedOne)
+{
+  montage::AnalysisCache cache(cache_dir());
+  const std::string k = key();
+  std::vector<uint8_t> payload = montage::encode_clip(sample_clip(7));
+  ASSERT_TRUE(cache.store(k, montage::CacheKind::kClip, payload, nullptr));
+  gchar *data = nullptr;
+  gsize len = 0;
+  const std::string entry = cache_dir() + "/" + k.substr(0, 2) + "/" + k + ".entry";
+  ASSERT_TRUE(g_file_get_contents(entry.c_str(), &data, &len, nullptr));
+  const std::string bytes(data, len);
+  g_free(data);
+  auto le = [&](size_t at, int n) {
+    guint64 x = 0;
+    for (int i = n - 1; i >= 0; i--)
+      x = (x << 8) | (guint8)bytes[at + i];
+    return x;
+  };
+  ASSERT_EQ(len, 24 + payload.size());
+  EXPECT_EQ(bytes.substr(0, 4), "GMCE");
+  EXPECT_EQ(le(4, 4), montage::kCacheSchemaVersion);
+  EXPECT_EQ(le(8, 4), (guint64)montage::CacheKind::kClip);
+  EXPECT_EQ(le(12, 8), payload.size());
+  guint32 crc = 0xffffffffu;
+  for (uint8_t b : payload) {
+    crc ^= b;
+    for (int i = 0; i < 8; i++)
+      crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  EXPECT_EQ(le(20, 4), (guint64)(crc ^ 0xffffffffu));
+  EXPECT_EQ(bytes.substr(24), std::string(payload.begin(), payload.end()));
+}
+
 TEST_F(CacheTest, EvictsLeastRecentlyUsedFirst)
 {
   montage::AnalysisCache big(cache_dir(), 1u << 30);

@@ -5,19 +5,23 @@
  * keyed by a SHA-256 over the file's identity and content and the analyser's
  * name, version and parameters, so a changed file or parameter never returns
  * a stale result; values are msgpack (msgpack-cxx) with a schema version and
- * a SHA-256 checksum of the payload.
+ * a CRC-32 of the payload (zlib's crc32_z(): it catches a damaged entry,
+ * which is all it is for, in well under a millisecond for a 10,000-shot
+ * clip; SHA-256 is for keys only).
  *
  * On disk: one file per entry, DIR/xx/KEY.entry (xx = first two hex digits of
- * the key), written to a temporary file in DIR and renamed into place, so
- * concurrent processes and crashes never leave a half entry. A truncated,
+ * the key), written to a temporary file beside it (DIR/xx/KEY.entry.XXXXXX,
+ * g_file_set_contents_full()) and renamed into place, so concurrent
+ * processes and crashes never leave a half entry. A truncated,
  * corrupt, foreign or older-schema entry reads as a miss, is logged (GStreamer
  * debug category "montagecache") and removed so it is recomputed. The total
  * size is bounded: after each store, least recently used entries (by file
  * modification time, refreshed on every hit) are evicted until the total is
  * within the limit.
  *
- * Entry layout (little-endian): "GMCE" magic, u32 schema version, u32 kind,
- * u64 payload length, 32-byte SHA-256 of the payload, payload.
+ * Entry layout (little-endian), a 24-byte header then the payload: "GMCE"
+ * magic (4 bytes), u32 schema version, u32 kind (CacheKind), u64 payload
+ * length in bytes, u32 CRC-32 of the payload; then the payload.
  */
 #pragma once
 
