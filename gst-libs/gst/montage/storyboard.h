@@ -32,8 +32,11 @@ struct StoryboardOptions {
 /* Writes the storyboard of `plan` to `png_path` (atomically: a temporary
  * file renamed into place). Returns false with `error` set when the plan is
  * empty or the file cannot be written. Runs GStreamer pipelines: call from
- * the application's thread. Cost: one decoder preroll and one accurate seek
- * per segment. */
+ * the application's thread. Cost: one decoder preroll per clip and one
+ * accurate seek per segment, one clip's pipeline open at a time (all of its
+ * thumbnails are grabbed, then it is closed), so peak memory is one decoder's
+ * (~190 MB for 1080p H.264) plus the thumbnails' visible parts (about two
+ * rows of the picture), whatever the number of clips. */
 bool write_storyboard(const Plan &plan, const SongAnalysis &song,
                       const std::vector<ClipAnalysis> &clips, const std::string &png_path,
                       const StoryboardOptions &options, GError **error);
