@@ -1027,6 +1027,85 @@ TEST(Export, EdlSourceTimecodeOfARateNoTimecodeCountsIsAtTheEditsRate)
   }
 }
 
+/* An edit at a rate two-digit CMX 3600 timecode cannot count is refused as
+ * .edl (G_IO_ERROR_INVALID_ARGUMENT, pointing to .otio and .fcpxml, which
+ * still take it): at 120 and 240 fps the record timecodes had three-digit
+ * frame fields ("01:00:00:144"), at 25/2 fps 13-frame timecode seconds that
+ * drift from real time (review h119, finding 3). The rates it counts (up to
+ * 99 fps, NTSC's 1000/1001 ones, an AVI's 2997/125) write two-digit frame
+ * fields in every timecode. */
+TEST(Export, EdlRefusesARateItsTimecodeCannotCount)
+{
+  const std::string dir = temp_dir();
+  ASSERT_FALSE(dir.empty());
+  const std::vector<ClipAnalysis> clips = {clip("/m/a.mov", 30, 1, 600.0)};
+  for (const Rate &r : {Rate{120, 1}, Rate{240, 1}, Rate{25, 2}, Rate{100, 1}}) {
+    SCOPED_TRACE(rate_name(r));
+    Fixture fx = make_fixture(r.n, r.d, clips, "/m/song.ogg", {{0, 40, 0}, {0, 300, 60}});
+    GError *err = nullptr;
+    EXPECT_FALSE(export_rate_ok(ExportFormat::kEdl, r.n, r.d, &err));
+    ASSERT_NE(err, nullptr);
+    EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)) << err->message;
+    g_clear_error(&err);
+    std::string edl = "unchanged";
+    EXPECT_FALSE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err)) << edl;
+    ASSERT_NE(err, nullptr);
+    EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)) << err->message;
+    EXPECT_NE(std::string(err->message).find(".otio or .fcpxml"), std::string::npos)
+        << err->message;
+    const std::string stated = r.d == 1 ? std::to_string(r.n) : rate_name(r); /* "240", "25/2" */
+    EXPECT_NE(std::string(err->message).find(" " + stated + " fps"), std::string::npos)
+        << err->message;
+    g_clear_error(&err);
+    EXPECT_EQ(edl, "unchanged");
+    EXPECT_FALSE(export_plan(fx.plan, fx.song, fx.clips, dir + "/cut.edl", ExportOptions(), &err));
+    g_clear_error(&err);
+    for (ExportFormat f : {ExportFormat::kXges, ExportFormat::kOtio, ExportFormat::kFcpxml})
+      EXPECT_TRUE(export_rate_ok(f, r.n, r.d, nullptr));
+    std::string text;
+    EXPECT_TRUE(plan_to_otio(fx.plan, fx.song, fx.clips, ExportOptions(), text, nullptr));
+    EXPECT_TRUE(plan_to_fcpxml(fx.plan, fx.song, fx.clips, ExportOptions(), text, nullptr));
+  }
+  EXPECT_TRUE(dir_entries(dir).empty()) << "a refused EDL leaves no file";
+  remove_dir(dir);
+
+  for (const Rate &r : {Rate{99, 1}, Rate{60, 1}, Rate{60000, 1001}, Rate{24000, 1001},
+                        Rate{2997, 125}, Rate{1, 1}}) {
+    SCOPED_TRACE(rate_name(r));
+    EXPECT_TRUE(export_rate_ok(ExportFormat::kEdl, r.n, r.d, nullptr));
+    Fixture fx = make_fixture(r.n, r.d, clips, "/m/song.ogg", {{0, 40, 0}, {0, 300, 60}});
+    std::string edl;
+    GError *err = nullptr;
+    ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err))
+        << err->message;
+    GRegex *event = g_regex_new("^\\d{3}  .*$", G_REGEX_MULTILINE, (GRegexMatchFlags)0, nullptr);
+    GRegex *timecode =
+        g_regex_new("^(\\d\\d[:;]){3}\\d\\d$", (GRegexCompileFlags)0, (GRegexMatchFlags)0, nullptr);
+    GMatchInfo *m = nullptr;
+    int events = 0;
+    for (g_regex_match(event, edl.c_str(), (GRegexMatchFlags)0, &m); g_match_info_matches(m);
+         g_match_info_next(m, nullptr)) {
+      gchar *line = g_match_info_fetch(m, 0);
+      gchar **fields = g_strsplit_set(line, " ", -1);
+      std::vector<std::string> tcs;
+      for (gchar **f = fields; *f; f++)
+        if (**f)
+          tcs.push_back(*f);
+      ASSERT_GE(tcs.size(), 4u) << line;
+      for (std::size_t k = tcs.size() - 4; k < tcs.size(); k++)
+        EXPECT_TRUE(g_regex_match(timecode, tcs[k].c_str(), (GRegexMatchFlags)0, nullptr))
+            << tcs[k] << " in " << line;
+      g_strfreev(fields);
+      g_free(line);
+      events++;
+    }
+    g_match_info_free(m);
+    g_regex_unref(event);
+    g_regex_unref(timecode);
+    EXPECT_EQ(events, 3) << edl;
+  }
+}
+
 /* A 29.97 fps source in a 25 fps edit: its source timecode is drop-frame
  * (';') like the 29.97 record timecodes would be, counted at 29.97 (frame
  * field to 29), while the record timecodes are 25 fps non-drop; with

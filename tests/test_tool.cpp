@@ -1797,6 +1797,9 @@ TEST(Tool, OutputsAreCheckedBeforeAnyWork)
       {{"-o", dir + "/d.mp4"}, "-o " + dir + "/d.mp4 is a directory"},
       {{"--no-render", "--plan-json", dir + "/fifo"},
        "--plan-json " + dir + "/fifo is not a regular file"},
+      /* Two-digit EDL timecode cannot count 240 fps (export_rate_ok()). */
+      {{"--no-render", "--fps", "240", "--export", dir + "/fast.edl"},
+       "--export " + dir + "/fast.edl: Cannot export the plan: a CMX 3600 EDL counts"},
   };
   ASSERT_EQ(g_mkdir((dir + "/d.mp4").c_str(), 0755), 0);
   ASSERT_EQ(mkfifo((dir + "/fifo").c_str(), 0644), 0);

@@ -1269,6 +1269,14 @@ int cmd_make(int argc, char **argv)
             opt_fps, kMinFps, kMaxFps);
     return 2;
   }
+  /* An .edl's two-digit timecode counts at most 99 fps: refused before the
+   * analysis, not after it. */
+  for (gchar **e = opt_exports; e && *e; e++)
+    if (!montage::export_rate_ok(montage::export_format_for_path(*e), fps_n, fps_d, &err)) {
+      fprintf(stderr, "gst-montage: --export %s: %s\n", shown(*e).c_str(), err->message);
+      g_clear_error(&err);
+      return 2;
+    }
   if (opt_tempo && !parse_tempo(opt_tempo, g_tempo)) {
     fprintf(stderr, "gst-montage: --tempo %s: give MIN-MAX in BPM within 40-240, MIN below MAX, such as "
                     "130-240\n",

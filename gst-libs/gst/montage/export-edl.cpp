@@ -9,7 +9,11 @@
  * absolute path), and `* LOC: TC COLOUR NAME` locators in record timecode.
  *
  * Rates: record timecodes (and FCM:, and the locators) count the edit's
- * frames at the plan's rate, the one rate a CMX 3600 list has. Source
+ * frames at the plan's rate, the one rate a CMX 3600 list has; a plan at a
+ * rate two-digit timecode cannot count (timecode_counts(), export-private.h) is
+ * refused (export_rate_ok()): at 120 or 240 fps its record timecodes had
+ * three-digit frame fields ("01:00:00:144"), at 12.5 fps 13-frame seconds
+ * that drift from real time. Source
  * timecodes name frames of the source, so a video event's source in/out
  * count that clip's own frames at its own rate (ClipAnalysis::fps_n/fps_d,
  * round(fps) frames a second), as its frames are numbered in an editor's
@@ -126,26 +130,6 @@ std::string source_file(const Event &e)
   return as_is ? p : e.uri;
 }
 
-/* Whether a timecode of two-digit frames counts the frames of fps_n/fps_d
- * as CMX 3600 readers read one: round(fps) frames a timecode second, 1 to
- * 99, and a rate within 0.11 % of that whole number, as the NTSC rates
- * (n * 1000/1001, 0.1 % slow) and 2997/125 (23.976, an AVI's) are, so the
- * timecode second drifts no more than NTSC's does. */
-bool timecode_counts(gint fps_n, gint fps_d)
-{
-  if (fps_n <= 0 || fps_d <= 0)
-    return false;
-  const double fps = (double)fps_n / fps_d;
-  const double base = std::round(fps);
-  return base >= 1 && base <= 99 && std::abs(fps / base - 1.0) <= 0.0011;
-}
-
-/* "25" or "24000/1001": a rate as the SOURCE FPS comment states it. */
-std::string rate_text(gint n, gint d)
-{
-  return d == 1 ? std::to_string(n) : std::to_string(n) + "/" + std::to_string(d);
-}
-
 /* The clip's length in its own frames (from its first frame to the end of
  * the last frame analysis decoded); G_MAXUINT64 when its rate or length is
  * unknown. */
@@ -163,7 +147,8 @@ bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<C
                  const ExportOptions &options, std::string &out, GError **error)
 {
   EditEvents ev;
-  if (!edit_events(plan, song, clips, options, "gst-montage", ev, error))
+  if (!edit_events(plan, song, clips, options, "gst-montage", ev, error) ||
+      !export_rate_ok(ExportFormat::kEdl, ev.fps_n, ev.fps_d, error))
     return false;
   if (ev.video.size() + 1 > kMaxEvents)
     return fail_arg(error, "a CMX 3600 EDL holds at most 999 events and this edit has " +

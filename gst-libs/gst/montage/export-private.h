@@ -160,6 +160,17 @@ inline std::string display_text(const std::string &name)
   return out;
 }
 
+/* Whether a timecode of two-digit frames counts the frames of fps_n/fps_d
+ * as CMX 3600 readers read one: round(fps) frames a timecode second, 1 to
+ * 99, and a rate within 0.11 % of that whole number, as the NTSC rates
+ * (n * 1000/1001, 0.1 % slow) and 2997/125 (23.976, an AVI's) are, so the
+ * timecode second drifts no more than NTSC's does. */
+bool timecode_counts(gint fps_n, gint fps_d);
+
+/* "25" or "24000/1001": a rate as the EDL's SOURCE FPS comment and the
+ * error messages state it. */
+std::string rate_text(gint n, gint d);
+
 /* FALSE with G_IO_ERROR_INVALID_ARGUMENT "Cannot export the plan: <why>". */
 bool fail_arg(GError **error, const std::string &why);
 

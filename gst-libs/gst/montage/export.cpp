@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <atomic>
 #include <cerrno>
@@ -87,6 +88,20 @@ bool fail_data(GError **error, const char *format, const std::string &why)
   g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Not a valid %s file: %s", format,
               why.c_str());
   return false;
+}
+
+bool timecode_counts(gint fps_n, gint fps_d)
+{
+  if (fps_n <= 0 || fps_d <= 0)
+    return false;
+  const double fps = (double)fps_n / fps_d;
+  const double base = std::round(fps);
+  return base >= 1 && base <= 99 && std::abs(fps / base - 1.0) <= 0.0011;
+}
+
+std::string rate_text(gint n, gint d)
+{
+  return d == 1 ? std::to_string(n) : std::to_string(n) + "/" + std::to_string(d);
 }
 
 bool fail_arg(GError **error, const std::string &why)
@@ -244,6 +259,18 @@ const char *export_format_extension(ExportFormat format)
     break;
   }
   return "";
+}
+
+bool export_rate_ok(ExportFormat format, gint fps_n, gint fps_d, GError **error)
+{
+  if (format != ExportFormat::kEdl || timecode_counts(fps_n, fps_d))
+    return true;
+  return fail_arg(error,
+                  "a CMX 3600 EDL counts its timecodes in frames of two digits, at most 99 "
+                  "a second and within 0.11 % of a whole number a second (24000/1001 is), "
+                  "and this edit runs at " +
+                      rate_text(fps_n, fps_d) +
+                      " fps: export to .otio or .fcpxml, or choose a rate an EDL can count.");
 }
 
 bool is_drop_frame_rate(gint fps_n, gint fps_d)

@@ -117,11 +117,24 @@ struct ExportOptions {
  * (its seek lands late; an EOS without an error counts as no frame too; the
  * message names the clip and what to do; docs/export.md),
  * an EDL of more than 999
- * events, a start_hour past 23, a size that is odd or below 16); GES's
+ * events, an EDL at a rate export_rate_ok() refuses, a start_hour past 23,
+ * a size that is odd or below 16); GES's
  * error (GST_RESOURCE_ERROR_*) when a .xges input cannot be loaded;
  * G_FILE_ERROR_* when the file cannot be written. */
 bool export_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
                  const std::string &path, const ExportOptions &options, GError **error);
+
+/* Whether export_plan() can state an edit at fps_n/fps_d in `format`,
+ * checked before any work (the tool calls it before the analysis). TRUE for
+ * every format but .edl. For .edl, TRUE where two-digit CMX 3600 timecode
+ * counts the rate: round(fps) frames a timecode second, 1 to 99, with the
+ * rate within 0.11 % of that whole number (NTSC's 1000/1001 is 0.1 % off,
+ * as is 2997/125). FALSE with G_IO_ERROR_INVALID_ARGUMENT otherwise (the
+ * message points to .otio and .fcpxml): at 120 or 240 fps the record
+ * timecodes had three-digit frame fields ("01:00:00:144"), which CMX 3600
+ * readers do not read, and at 25/2 fps 13-frame timecode seconds that drift
+ * from real time. */
+bool export_rate_ok(ExportFormat format, gint fps_n, gint fps_d, GError **error);
 
 /* The text of the .edl, .otio and .fcpxml files export_plan() writes
  * (UTF-8), without touching the disk. Same inputs and failures as
@@ -192,7 +205,8 @@ bool parse_fcpxml(const std::string &text, ExportedEdit &out, GError **error);
  * used only when `drop` is set and the rate is 30000/1001 (frame numbers 0-1
  * skipped at the start of each minute but every tenth) or 60000/1001 (0-3);
  * other rates count round(fps) frames a second. Hours wrap at 24.
- * fps_n, fps_d > 0. */
+ * fps_n, fps_d > 0. FF has two digits up to 100 fps, three above (CMX 3600
+ * has two: export_rate_ok()). */
 std::string frames_to_timecode(guint64 frame, gint fps_n, gint fps_d, bool drop);
 
 /* The frame number of a timecode written as above (':' or ';' or '.'
