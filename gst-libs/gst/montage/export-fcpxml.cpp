@@ -70,11 +70,63 @@ std::string rational(guint64 num, guint64 den)
                   : std::to_string(num) + "/" + std::to_string(den) + "s";
 }
 
+/* `s` as the value of an XML 1.0 attribute in double quotes (every use
+ * here is one): & < > " ' as entities; tab, LF and CR as the references
+ * &#x9; &#xA; &#xD;, which an attribute keeps (raw, a reader turns each into
+ * a space: XML 1.0, 3.3.3 Attribute-Value Normalization); and each character
+ * XML 1.0 cannot hold even as a reference (outside its Char production: the
+ * other C0 controls U+0000-U+001F, U+FFFE, U+FFFF), and each byte that is
+ * not UTF-8, as U+FFFD. g_markup_escape_text() wrote the controls as
+ * references such as &#x1b;, which make the file not well-formed: libxml2
+ * (DaVinci Resolve) and every XML 1.0 reader refuse it. Names are shown
+ * only; the asset's src URI keeps the file's exact bytes. */
 std::string escape(const std::string &s)
 {
-  gchar *e = g_markup_escape_text(s.c_str(), (gssize)s.size());
-  std::string out(e);
-  g_free(e);
+  static const char kReplacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+  std::string out;
+  out.reserve(s.size());
+  const char *p = s.data(), *end = s.data() + s.size();
+  while (p < end) {
+    const gunichar c = g_utf8_get_char_validated(p, end - p);
+    if (c == (gunichar)-1 || c == (gunichar)-2) { /* not UTF-8, or a NUL */
+      out += kReplacement;
+      p++;
+      continue;
+    }
+    const char *next = g_utf8_next_char(p);
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&apos;";
+      break;
+    case '\t':
+      out += "&#x9;";
+      break;
+    case '\n':
+      out += "&#xA;";
+      break;
+    case '\r':
+      out += "&#xD;";
+      break;
+    default:
+      if (c < 0x20 || c == 0xfffe || c == 0xffff)
+        out += kReplacement;
+      else
+        out.append(p, next);
+    }
+    p = next;
+  }
   return out;
 }
 
