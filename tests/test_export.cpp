@@ -601,6 +601,37 @@ TEST(Export, XgesRoundTripsThroughGes)
   remove_dir(dir);
 }
 
+/* A .xges named, or titled, with bytes that are not UTF-8 (a Latin-1
+ * "caf\xe9.xges") keeps its name as the text formats show it, U+FFFD for the
+ * stray byte: GStreamer refused the raw bytes ("Trying to set string on
+ * structure field 'name', but string is not valid UTF-8. Please file a bug",
+ * a GLib warning, which fails this test) and the project had no name
+ * (review h119, finding 11). */
+TEST(Export, XgesTitleThatIsNotUtf8IsShownAsUtf8)
+{
+  const std::string b = montage_test::media_path("oa4_launch.webm");
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  if (b.empty() || song.empty())
+    return;
+  const std::string dir = temp_dir();
+  ASSERT_FALSE(dir.empty());
+  Fixture fx = make_fixture(24, 1, {clip(b, 24, 1, 8.08)}, song, {{0, 24, 10}, {0, 12, 60}});
+  const std::string path = dir + "/caf\xe9.xges";
+  const int warnings = montage_test::warnings_seen();
+  GError *err = nullptr;
+  ExportOptions opts;
+  opts.width = 640;
+  opts.height = 360;
+  ASSERT_TRUE(export_plan(fx.plan, fx.song, fx.clips, path, opts, &err))
+      << (err ? err->message : "");
+  EXPECT_EQ(montage_test::warnings_seen(), warnings);
+  ExportedEdit back;
+  ASSERT_TRUE(read_export(path, back, &err)) << (err ? err->message : "");
+  EXPECT_EQ(back.title, "caf\xef\xbf\xbd");
+  expect_matches(fx, back, true, ".xges");
+  remove_dir(dir);
+}
+
 /* GES counts a clip's frames from the clip's own start (k * frame length,
  * truncated): a last clip from frame 2 to frame 30 at 30 fps, on the
  * truncated grid 66666666 to 1000000000 ns, lasted 1 ns more than its 28

@@ -678,7 +678,10 @@ bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<Cl
     ges_meta_container_set_marker_list(GES_META_CONTAINER(timeline), kMarkersKey, markers);
     g_object_unref(markers);
   }
-  ges_meta_container_set_string(GES_META_CONTAINER(timeline), "name", ev.title.c_str());
+  /* As UTF-8, as the text formats write it: GStreamer refuses (with a warning)
+   * a structure string that is not, and the project lost its name. */
+  ges_meta_container_set_string(GES_META_CONTAINER(timeline), "name",
+                                display_text(ev.title).c_str());
 
   const std::string tmp = temp_path_for(path);
   gchar *abs = g_canonicalize_filename(tmp.c_str(), nullptr);
