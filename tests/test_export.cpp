@@ -1137,6 +1137,54 @@ TEST(Export, EdlRefusesARateItsTimecodeCannotCount)
   }
 }
 
+/* Record timecode ends at 24:00:00:00: an .edl that would reach it from its
+ * start hour is refused (G_IO_ERROR_INVALID_ARGUMENT); it wrapped to
+ * 00:00:00:00, so its last events ended before they started and parse_edl()
+ * refused the file (review h119, finding 10). One frame less fits and reads
+ * back; drop-frame counts 24 h as 2589408 frames at 29.97. */
+TEST(Export, EdlThatWouldPassMidnightIsRefused)
+{
+  const std::vector<ClipAnalysis> clips = {clip("/m/a.mov", 30, 1, 7200.0)};
+  struct Case {
+    Rate rate;
+    guint start_hour;
+    guint64 frames; /* the edit's length */
+    bool fits;
+  };
+  const Case cases[] = {
+      {{25, 1}, 23, 3700 * 25, false}, /* h119's: 23:00:00:00 + 3700 s */
+      {{25, 1}, 23, 3600 * 25, false}, /* ends exactly at 24:00:00:00 */
+      {{25, 1}, 23, 3600 * 25 - 1, true}, {{25, 1}, 22, 3700 * 25, true},
+      {{30000, 1001}, 23, 107892, false}, /* one drop-frame hour */
+      {{30000, 1001}, 23, 107891, true},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(rate_name(c.rate) + " from " + std::to_string(c.start_hour) + " h, " +
+                 std::to_string(c.frames) + " frames");
+    Fixture fx = make_fixture(c.rate.n, c.rate.d, clips, "/m/song.ogg",
+                              {{0, c.frames - 25, 0}, {0, 25, 100}});
+    fx.song.beats.resize(8);
+    fx.song.downbeats.resize(8);
+    ExportOptions options;
+    options.start_hour = c.start_hour;
+    std::string edl;
+    GError *err = nullptr;
+    const bool made = plan_to_edl(fx.plan, fx.song, fx.clips, options, edl, &err);
+    EXPECT_EQ(made, c.fits) << (err ? err->message : edl);
+    if (!made) {
+      ASSERT_NE(err, nullptr);
+      EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)) << err->message;
+      EXPECT_NE(std::string(err->message).find("24:00:00:00"), std::string::npos) << err->message;
+      g_clear_error(&err);
+      continue;
+    }
+    ExportedEdit back;
+    ASSERT_TRUE(parse_edl(edl, c.rate.n, c.rate.d, back, &err)) << err->message << "\n" << edl;
+    ASSERT_EQ(back.video.size(), 2u);
+    EXPECT_EQ(back.video[1].record_end, fx.plan.duration);
+  }
+}
+
 /* The .fcpxml is well-formed XML 1.0 whatever the file names and title hold:
  * tab, LF and CR in an attribute as &#x9; &#xA; &#xD; (a raw one is read as
  * a space), the other control characters as U+FFFD (XML 1.0 cannot hold

@@ -150,6 +150,15 @@ bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<C
   if (!edit_events(plan, song, clips, options, "gst-montage", ev, error) ||
       !export_rate_ok(ExportFormat::kEdl, ev.fps_n, ev.fps_d, error))
     return false;
+  /* Record timecodes wrap at 24 h: an edit that reaches midnight had its
+   * last events end (00:01:40:00) before they start (23:58:20:00), and
+   * parse_edl() refused the file. */
+  if (ev.start_frame + ev.total_frames >= timecode_day_frames(ev.fps_n, ev.fps_d, ev.drop))
+    return fail_arg(error, "a CMX 3600 EDL's record timecode ends at 24:00:00:00 and this edit, "
+                           "starting at " +
+                               frames_to_timecode(ev.start_frame, ev.fps_n, ev.fps_d, ev.drop) +
+                               ", would reach it: start it at an earlier hour (start_hour), or "
+                               "export to .otio or .fcpxml.");
   if (ev.video.size() + 1 > kMaxEvents)
     return fail_arg(error, "a CMX 3600 EDL holds at most 999 events and this edit has " +
                                std::to_string(ev.video.size() + 1) +

@@ -167,6 +167,12 @@ inline std::string display_text(const std::string &name)
  * timecode second drifts no more than NTSC's does. */
 bool timecode_counts(gint fps_n, gint fps_d);
 
+/* Frames from 00:00:00:00 to 24:00:00:00 at fps_n/fps_d (> 0), counted as
+ * frames_to_timecode() counts them (drop-frame skips numbers where `drop`
+ * applies to the rate): a record frame number from this one on would be
+ * written as the next day's, hours wrapping at 24. */
+guint64 timecode_day_frames(gint fps_n, gint fps_d, bool drop);
+
 /* "25" or "24000/1001": a rate as the EDL's SOURCE FPS comment and the
  * error messages state it. */
 std::string rate_text(gint n, gint d);

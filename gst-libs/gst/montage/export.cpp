@@ -303,6 +303,19 @@ guint64 dropped_per_minute(gint fps_n, gint fps_d, bool drop)
 
 } // namespace
 
+namespace export_detail
+{
+
+guint64 timecode_day_frames(gint fps_n, gint fps_d, bool drop)
+{
+  /* timecode_to_frames()'s count for 24:00:00:00. */
+  const guint64 minutes = 24 * 60;
+  return minutes * 60 * timecode_base(fps_n, fps_d) -
+         dropped_per_minute(fps_n, fps_d, drop) * (minutes - minutes / 10);
+}
+
+} // namespace export_detail
+
 std::string frames_to_timecode(guint64 frame, gint fps_n, gint fps_d, bool drop)
 {
   const guint64 base = timecode_base(fps_n, fps_d);

@@ -92,7 +92,9 @@ struct ExportOptions {
   /* Drop-frame timecode for 30000/1001 and 60000/1001 plans (.edl timecodes,
    * .fcpxml tcFormat and tcStart). Other rates are always non-drop. */
   bool drop_frame = true;
-  /* Hour (0..23) of the edit's first frame in record timecode. */
+  /* Hour (0..23) of the edit's first frame in record timecode. An .edl
+   * must end before 24:00:00:00 (23 leaves room for an edit of under an
+   * hour); the other formats state times past it. */
   guint start_hour = 1;
   /* Write the song's beats inside the edit as markers. */
   bool beat_markers = true;
@@ -117,7 +119,9 @@ struct ExportOptions {
  * (its seek lands late; an EOS without an error counts as no frame too; the
  * message names the clip and what to do; docs/export.md),
  * an EDL of more than 999
- * events, an EDL at a rate export_rate_ok() refuses, a start_hour past 23,
+ * events, an EDL at a rate export_rate_ok() refuses, an EDL that would
+ * reach 24:00:00:00 in record timecode (start_hour plus the edit's length;
+ * its timecodes would wrap to 00:00:00:00), a start_hour past 23,
  * a size that is odd or below 16); GES's
  * error (GST_RESOURCE_ERROR_*) when a .xges input cannot be loaded;
  * G_FILE_ERROR_* when the file cannot be written. */
