@@ -548,6 +548,74 @@ TEST(Export, ReadersRejectBrokenFiles)
   g_clear_error(&err);
 }
 
+/* Times that do not fit are refused as invalid data, never read as
+ * garbage: an OTIO value of 1e300 frames (converted to an integer: undefined
+ * behaviour) or at a rate of 1e-300, FCPXML rationals whose sums overflowed
+ * gint64 (undefined behaviour; read back with out < in), a clip placed
+ * before the sequence's start (its negative time was taken as 0), and a
+ * frameDuration no gint holds (review h119, finding 9). */
+TEST(Export, ReadersRefuseTimesOutOfRange)
+{
+  auto otio = [](const char *start_value, const char *rate) {
+    return std::string(R"({"OTIO_SCHEMA":"Timeline.1","name":"t","tracks":{"OTIO_SCHEMA":"Stack.1",
+      "children":[{"OTIO_SCHEMA":"Track.1","kind":"Video","children":[{"OTIO_SCHEMA":"Clip.1",
+      "name":"c","media_reference":{"OTIO_SCHEMA":"ExternalReference.1",
+      "target_url":"file:///a.mp4"},"source_range":{"OTIO_SCHEMA":"TimeRange.1",
+      "start_time":{"OTIO_SCHEMA":"RationalTime.1","rate":)") +
+           rate + R"(,"value":)" + start_value + R"(},
+      "duration":{"OTIO_SCHEMA":"RationalTime.1","rate":30,"value":30}}}]}]}})";
+  };
+  auto fcpxml = [](const char *frame, const char *offset, const char *start,
+                   const char *inner = "") {
+    return std::string(R"(<fcpxml version="1.9"><resources><format id="r1" frameDuration=")") +
+           frame + R"("/><asset id="r2"><media-rep kind="original-media" src="file:///a.mp4"/>
+      </asset></resources><library><event><project name="p"><sequence format="r1" tcStart="0s">
+      <spine><asset-clip ref="r2" offset=")" +
+           offset + R"(" start=")" + start + R"(" duration="1/30s">)" + inner +
+           R"(</asset-clip></spine></sequence></project></event></library></fcpxml>)";
+  };
+  struct Case {
+    std::string what, text;
+    bool is_otio;
+  };
+  const std::vector<Case> cases = {
+      {"otio value 1e300", otio("1e300", "30"), true},
+      {"otio rate 1e-300", otio("30", "1e-300"), true},
+      {"otio 2^62 ns and more", otio("1.5e11", "30"), true},
+      {"fcpxml sums past gint64",
+       fcpxml("1/30s", "2305843009213693951/2147483647s", "2305843009213693951/2147483629s"),
+       false},
+      {"fcpxml past 2^62 ns", fcpxml("1/30s", "0s", "5000000000s"), false},
+      {"fcpxml connected clip before the sequence",
+       fcpxml("1/30s", "0s", "10s",
+              R"(<asset-clip ref="r2" lane="-1" offset="0s" start="0s" duration="1s"/>)"),
+       false},
+      {"fcpxml frameDuration", fcpxml("4294967296/30s", "0s", "0s"), false},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.what);
+    ExportedEdit e;
+    GError *err = nullptr;
+    const bool ok = c.is_otio ? parse_otio(c.text, e, &err) : parse_fcpxml(c.text, e, &err);
+    EXPECT_FALSE(ok) << (e.video.empty() ? std::string("no clip")
+                                         : "in " + std::to_string(e.video[0].in) + " out " +
+                                               std::to_string(e.video[0].out) + " record " +
+                                               std::to_string(e.video[0].record_start));
+    EXPECT_TRUE(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+        << (err ? err->message : "no error");
+    g_clear_error(&err);
+  }
+  /* The largest times still read: 2^62 ns less a second. */
+  ExportedEdit e;
+  GError *err = nullptr;
+  ASSERT_TRUE(parse_fcpxml(fcpxml("1/30s", "0s", "4611686017s"), e, &err)) << err->message;
+  ASSERT_EQ(e.video.size(), 1u);
+  EXPECT_EQ(e.video[0].in, 4611686017 * GST_SECOND);
+  ASSERT_TRUE(parse_otio(otio("138350580510", "30"), e, &err)) << err->message;
+  ASSERT_EQ(e.video.size(), 1u);
+  EXPECT_EQ(e.video[0].in, 4611686017 * GST_SECOND);
+}
+
 /* The GES project on real media: GES saves it, GES loads it back. */
 TEST(Export, XgesRoundTripsThroughGes)
 {

@@ -307,28 +307,60 @@ bool plan_to_fcpxml(const Plan &plan, const SongAnalysis &song,
 namespace
 {
 
-/* An exact time in seconds, num/den, kept reduced; FCPXML's own arithmetic. */
+/* An exact time in seconds, num/den (den > 0), kept reduced; FCPXML's own
+ * arithmetic, computed in 128 bits. A result that does not fit in 64 bits
+ * is marked `overflow` (and so is everything computed from it): times
+ * such as "2305843009213693951/2147483647s" overflowed gint64 (undefined
+ * behaviour) and were read as garbage. */
 struct Q {
   gint64 num = 0;
   gint64 den = 1;
+  bool overflow = false;
 
-  static Q of(gint64 n, gint64 d)
+  static Q of(__int128 n, __int128 d, bool overflow = false)
   {
-    gint64 g = std::gcd(n < 0 ? -n : n, d);
-    return g > 1 ? Q{n / g, d / g} : Q{n, d};
+    unsigned __int128 a = n < 0 ? -(unsigned __int128)n : (unsigned __int128)n,
+                      b = (unsigned __int128)d;
+    while (b) { /* gcd */
+      const unsigned __int128 t = a % b;
+      a = b;
+      b = t;
+    }
+    if (a > 1) {
+      n /= (__int128)a;
+      d /= (__int128)a;
+    }
+    Q q;
+    if (overflow || n > G_MAXINT64 || n < -G_MAXINT64 || d > G_MAXINT64) {
+      q.overflow = true;
+      return q;
+    }
+    q.num = (gint64)n;
+    q.den = (gint64)d;
+    return q;
   }
   Q operator+(const Q &o) const
   {
-    gint64 l = den / std::gcd(den, o.den) * o.den;
-    return of(num * (l / den) + o.num * (l / o.den), l);
+    /* |num| < 2^63 and den < 2^63: products and sums fit in 128 bits. */
+    const __int128 l = (__int128)(den / std::gcd(den, o.den)) * o.den;
+    return of((__int128)num * (l / den) + (__int128)o.num * (l / o.den), l, overflow || o.overflow);
   }
-  Q operator-(const Q &o) const { return *this + Q{-o.num, o.den}; }
+  Q operator-(const Q &o) const
+  {
+    Q minus = o;
+    minus.num = -o.num;
+    return *this + minus;
+  }
   bool negative() const { return num < 0; }
   bool less(const Q &o) const { return (*this - o).negative(); }
-  /* ns, rounded to nearest like the plan's grid; 0 below zero. */
-  GstClockTime ns() const
+  /* ns, rounded to nearest like the plan's grid; FALSE for an overflowed,
+   * negative or later than kMaxReadTime time. */
+  bool ns(GstClockTime &out) const
   {
-    return num <= 0 ? 0 : gst_util_uint64_scale_round((guint64)num, GST_SECOND, (guint64)den);
+    if (overflow || num < 0 || (__int128)num * GST_SECOND > (__int128)kMaxReadTime * den)
+      return false;
+    out = gst_util_uint64_scale_round((guint64)num, GST_SECOND, (guint64)den);
+    return true;
   }
 };
 
@@ -349,7 +381,7 @@ bool parse_rational(const char *text, Q &out)
   }
   if (end[0] != 's' || end[1] != '\0')
     return false;
-  out = Q::of((gint64)num, (gint64)den);
+  out = Q::of((__int128)num, (__int128)den);
   return true;
 }
 
@@ -440,13 +472,20 @@ void start_element(GMarkupParseContext *ctx, const gchar *name, const gchar **na
       return;
     }
     /* The rate is the inverse of the frame duration. */
+    if (it->second.num > G_MAXINT) {
+      set_error(error, ctx, "the sequence's frameDuration is not a frame's.");
+      return;
+    }
     st->edit.fps_n = (gint)it->second.den;
     st->edit.fps_d = (gint)it->second.num;
     if (!time_attr("tcStart", st->tc_start, false))
       return;
+    if (!st->tc_start.ns(st->edit.start_timecode)) {
+      set_error(error, ctx, "the sequence's tcStart is not a time from 0 to 2^62 ns.");
+      return;
+    }
     const char *tcf = attr(names, values, "tcFormat");
     st->edit.drop_frame = tcf && strcmp(tcf, "DF") == 0;
-    st->edit.start_timecode = st->tc_start.ns();
     st->in_sequence = true;
   } else if (st->in_sequence && strcmp(name, "marker") == 0) {
     if (st->stack.empty())
@@ -528,14 +567,26 @@ bool parse_fcpxml(const std::string &text, ExportedEdit &out, GError **error)
     ExportedClip c;
     c.uri = src->second;
     c.path = uri_to_path(c.uri);
-    c.in = item.start.ns();
-    c.out = (item.start + item.duration).ns();
-    c.record_start = (item.record - shift).ns();
-    c.record_end = (item.record - shift + item.duration).ns();
+    /* Every time from 0 (the sequence's start; a negative one was taken as
+     * 0, ending a clip before it started) to kMaxReadTime. */
+    if (!item.start.ns(c.in) || !(item.start + item.duration).ns(c.out) ||
+        !(item.record - shift).ns(c.record_start) ||
+        !(item.record - shift + item.duration).ns(c.record_end))
+      return fail_data(error, kFormat,
+                       "a clip of asset \"" + item.ref +
+                           "\" has a time before the sequence's start or its media's, or "
+                           "past 2^62 ns.");
     (item.audio ? edit.audio : edit.video).push_back(std::move(c));
   }
-  for (const Q &m : st.marker_records)
-    edit.markers.push_back((m - shift).ns());
+  for (const Q &m : st.marker_records) {
+    const Q at = m - shift;
+    GstClockTime t;
+    if (!at.overflow && at.negative())
+      continue; /* before the sequence: not in the edit */
+    if (!at.ns(t))
+      return fail_data(error, kFormat, "a marker lies past 2^62 ns.");
+    edit.markers.push_back(t);
+  }
   sort_by_record(edit);
   out = std::move(edit);
   return true;

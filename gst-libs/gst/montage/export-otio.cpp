@@ -338,13 +338,21 @@ private:
   GError **error_;
 };
 
-/* Frames at the edit's rate -> ns: the plan's grid for whole frames. */
-GstClockTime frames_ns(double f, const ExportedEdit &edit)
+/* Frames at the edit's rate -> ns: the plan's grid for whole frames. FALSE
+ * for a time that is not finite, negative or past kMaxReadTime (a value of
+ * 1e300 was converted to an integer: undefined behaviour, and garbage read
+ * as success). */
+bool frames_ns(double f, const ExportedEdit &edit, GstClockTime &ns)
 {
+  const double seconds = f * edit.fps_d / edit.fps_n;
+  if (!std::isfinite(seconds) || seconds < 0 || seconds * GST_SECOND > (double)kMaxReadTime)
+    return false;
   double whole = std::round(f);
   if (std::fabs(f - whole) < 1e-6)
-    return frame_time((guint64)whole, edit.fps_n, edit.fps_d);
-  return (GstClockTime)std::llround(f * edit.fps_d / edit.fps_n * GST_SECOND);
+    ns = frame_time((guint64)whole, edit.fps_n, edit.fps_d);
+  else
+    ns = (GstClockTime)std::llround(seconds * GST_SECOND);
+  return true;
 }
 
 /* The media reference of a Clip.1 (media_reference) or Clip.2 (the active
@@ -398,6 +406,15 @@ bool parse_otio(const std::string &text, ExportedEdit &out, GError **error)
       have_rate = true;
     }
   };
+  /* A time the file states -> ns, or a failure naming it (frames_ns()). */
+  auto ns = [&](double f, const std::string &where, GstClockTime &out) {
+    if (frames_ns(f, edit, out))
+      return true;
+    gchar frames[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd(frames, sizeof frames, "%g", f);
+    return r.fail(where + " is not a time from 0 to 2^62 ns (" + frames + " frames at " +
+                  std::to_string(edit.fps_n) + "/" + std::to_string(edit.fps_d) + ").");
+  };
   for (guint i = 0; i < json_array_get_length(tracks); i++) {
     JsonObject *track =
         r.object(json_array_get_element(tracks, i), "Track.", "track " + std::to_string(i));
@@ -414,13 +431,15 @@ bool parse_otio(const std::string &text, ExportedEdit &out, GError **error)
   }
   if (!have_rate)
     return r.fail("no clip or gap states a source_range.");
+  if (edit.fps_n <= 0 || edit.fps_d <= 0)
+    return r.fail("the first source_range's rate is not a frame rate.");
 
   JsonNode *global = json_object_get_member(timeline, "global_start_time");
   if (global && JSON_NODE_HOLDS_OBJECT(global)) {
     double f;
-    if (!r.frames(global, "global_start_time", edit, f))
+    if (!r.frames(global, "global_start_time", edit, f) ||
+        !ns(f, "global_start_time", edit.start_timecode))
       return false;
-    edit.start_timecode = frames_ns(f, edit);
   }
 
   for (guint i = 0; i < json_array_get_length(tracks); i++) {
@@ -452,10 +471,11 @@ bool parse_otio(const std::string &text, ExportedEdit &out, GError **error)
           c.uri = url ? url : "";
           c.path = uri_to_path(c.uri);
         }
-        c.in = frames_ns(start, edit);
-        c.out = frames_ns(start + duration, edit);
-        c.record_start = frames_ns(at, edit);
-        c.record_end = frames_ns(at + duration, edit);
+        if (!ns(start, item_where + " source_range start", c.in) ||
+            !ns(start + duration, item_where + " source_range end", c.out) ||
+            !ns(at, item_where + " record start", c.record_start) ||
+            !ns(at + duration, item_where + " record end", c.record_end))
+          return false;
         dst.push_back(std::move(c));
       } else if (schema.rfind("Gap.", 0) != 0) {
         return r.fail(item_where + " is a \"" + schema + "\", which this reader does not place.");
@@ -470,9 +490,11 @@ bool parse_otio(const std::string &text, ExportedEdit &out, GError **error)
       const std::string where = "marker " + std::to_string(i);
       JsonObject *m = r.object(json_array_get_element(list, i), "Marker.", where);
       double start, duration;
-      if (!m || !r.range(json_object_get_member(m, "marked_range"), where, edit, start, duration))
+      GstClockTime t;
+      if (!m || !r.range(json_object_get_member(m, "marked_range"), where, edit, start, duration) ||
+          !ns(start, where, t))
         return false;
-      edit.markers.push_back(frames_ns(start, edit));
+      edit.markers.push_back(t);
     }
     std::sort(edit.markers.begin(), edit.markers.end());
   }

@@ -177,6 +177,12 @@ guint64 timecode_day_frames(gint fps_n, gint fps_d, bool drop);
  * error messages state it. */
 std::string rate_text(gint n, gint d);
 
+/* The latest time the readers accept, ns (2^62, about 146 years): a file
+ * stating a later one, or one whose arithmetic would leave 64 bits, is
+ * refused (G_IO_ERROR_INVALID_DATA) rather than read as a wrapped or
+ * saturated time. */
+constexpr GstClockTime kMaxReadTime = (GstClockTime)1 << 62;
+
 /* FALSE with G_IO_ERROR_INVALID_ARGUMENT "Cannot export the plan: <why>". */
 bool fail_arg(GError **error, const std::string &why);
 

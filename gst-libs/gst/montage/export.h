@@ -186,7 +186,10 @@ struct ExportedEdit {
  *      G_IO_ERROR_NOT_SUPPORTED for an unknown extension or .edl without a
  *      rate, G_FILE_ERROR_* when unreadable, G_IO_ERROR_INVALID_DATA (or
  *      JSON_PARSER_ERROR_*, G_MARKUP_ERROR_*) naming what is wrong in the
- *      file, GES's error for a .xges GES cannot load. */
+ *      file, among it (.otio, .fcpxml) a time that is not a number from 0
+ *      to 2^62 ns (about 146 years; a clip before the sequence's start too)
+ *      or whose arithmetic would leave 64 bits; GES's error for a .xges GES
+ *      cannot load. */
 bool read_export(const std::string &path, ExportedEdit &out, GError **error, gint edl_fps_n = 0,
                  gint edl_fps_d = 1);
 
