@@ -45,6 +45,16 @@
  * written that way in all three. Beat markers sit on the output frame
  * nearest the beat (nanosecond-exact in .xges).
  *
+ * Limitation: source times count from the file's first frame as 0
+ * (00:00:00:00, start="0s"). A file's own start timecode (a QuickTime/MP4
+ * `tmcd` track, as professional cameras write; GStreamer 1.22's qtdemux
+ * does not read it, so the analysis never knows it) is not added: for such
+ * a file an editor that conforms an .edl by source timecode, or takes an
+ * .fcpxml asset's start from the track (Final Cut Pro), looks before the
+ * file's first frame (00:00:03:20 of a file whose frames are
+ * 10:00:00:00-10:00:08:01). Relink those clips by source offset rather than
+ * timecode, or remux them without the timecode track. Nothing warns yet.
+ *
  * Record timecodes start at options.start_hour:00:00:00 (01:00:00:00 by
  * default, where editors' timelines start).
  *
