@@ -1205,6 +1205,39 @@ TEST(Export, EdlRefusesARateItsTimecodeCannotCount)
   }
 }
 
+/* A reel made unique with a numeric tail is never another clip's own reel:
+ * with IMG_1234.MOV, "IMG_1234 (1).MOV", IMG_1232.MOV and IMG_1233.MOV the
+ * second clip got IMG_1232, the third IMG_1233 and the fourth IMG_1235, so
+ * a conform matching reels to file names put the wrong files in three
+ * events (review h119, finding 4). Each clip whose natural reel is its own
+ * keeps it; the duplicate takes a tail no clip's name gives. */
+TEST(Export, EdlReelTailsAreNoOtherClipsReel)
+{
+  const char *names[] = {"IMG_1234.MOV", "IMG_1234 (1).MOV", "IMG_1232.MOV", "IMG_1233.MOV"};
+  std::vector<ClipAnalysis> clips;
+  std::vector<Cut> cuts;
+  for (std::size_t i = 0; i < 4; i++) {
+    clips.push_back(clip(std::string("/m/") + names[i], 30, 1, 10.0));
+    cuts.push_back({i, 30, 0});
+  }
+  cuts.push_back({1, 30, 60}); /* a clip's second event keeps its reel */
+  Fixture fx = make_fixture(30, 1, clips, "/m/IMG_1233.wav", cuts);
+  std::string edl;
+  GError *err = nullptr;
+  ASSERT_TRUE(plan_to_edl(fx.plan, fx.song, fx.clips, ExportOptions(), edl, &err)) << err->message;
+  const char *expected[][2] = {
+      {"001  IMG_1234 V", "IMG_1234.MOV"},     {"002  IMG_1235 V", "IMG_1234 (1).MOV"},
+      {"003  IMG_1232 V", "IMG_1232.MOV"},     {"004  IMG_1233 V", "IMG_1233.MOV"},
+      {"005  IMG_1235 V", "IMG_1234 (1).MOV"}, {"006  IMG_1236 A", "IMG_1233.wav"}};
+  for (const auto &e : expected) {
+    const std::size_t at = edl.find(std::string("\n") + e[0]);
+    ASSERT_NE(at, std::string::npos) << e[0] << " in\n" << edl;
+    const std::size_t name = edl.find("* FROM CLIP NAME: ", at);
+    ASSERT_NE(name, std::string::npos);
+    EXPECT_EQ(edl.substr(name + 18, edl.find('\n', name) - name - 18), e[1]) << e[0];
+  }
+}
+
 /* Record timecode ends at 24:00:00:00: an .edl that would reach it from its
  * start hour is refused (G_IO_ERROR_INVALID_ARGUMENT); it wrapped to
  * 00:00:00:00, so its last events ended before they started and parse_edl()

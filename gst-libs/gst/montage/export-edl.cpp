@@ -67,9 +67,10 @@ constexpr std::size_t kMaxEvents = 999;
 constexpr std::size_t kMaxReel = 8;
 constexpr std::size_t kMaxTitle = 70;
 
-/* A reel name from a file name: its stem in upper case, A-Z 0-9 _ only, at
- * most 8 characters, made unique among `taken` with a numeric tail. */
-std::string reel_name(const std::string &file_name, std::set<std::string> &taken)
+/* A file name's natural reel name: its stem in upper case, A-Z 0-9 _ only
+ * (a run of anything else as one _), at most 8 characters; "CLIP" for a
+ * stem with none of them. */
+std::string natural_reel(const std::string &file_name)
 {
   std::string stem = file_name.substr(0, file_name.rfind('.'));
   std::string reel;
@@ -83,15 +84,40 @@ std::string reel_name(const std::string &file_name, std::set<std::string> &taken
   }
   while (!reel.empty() && reel.back() == '_')
     reel.pop_back();
-  if (reel.empty())
-    reel = "CLIP";
-  std::string unique = reel;
-  for (int i = 2; taken.count(unique); i++) {
-    std::string tail = std::to_string(i);
-    unique = reel.substr(0, kMaxReel - tail.size()) + tail;
+  return reel.empty() ? "CLIP" : reel;
+}
+
+/* Reel names for `files` (each clip's file name, the song's last), in that
+ * order: each file's natural reel, the first file to have it keeping it;
+ * a later file with the same one gets it with a numeric tail (2, 3, ... in
+ * place of its last characters) that is no file's natural reel and not
+ * yet given. The tail used to be checked only against the reels given so
+ * far, so IMG_1234.MOV beside "IMG_1234 (1).MOV" and IMG_1232.MOV gave the
+ * second IMG_1232, the third IMG_1233 and so on: a conform matching reels
+ * to file names linked events to the wrong files (review h119, finding 4). */
+std::vector<std::string> reel_names(const std::vector<std::string> &files)
+{
+  std::vector<std::string> natural;
+  for (const std::string &f : files)
+    natural.push_back(natural_reel(f));
+  std::set<std::string> taken(natural.begin(), natural.end()), given;
+  std::vector<std::string> out;
+  for (const std::string &reel : natural) {
+    if (!given.count(reel)) {
+      given.insert(reel);
+      out.push_back(reel);
+      continue;
+    }
+    std::string unique = reel;
+    for (int i = 2; taken.count(unique); i++) {
+      std::string tail = std::to_string(i);
+      unique = reel.substr(0, kMaxReel - tail.size()) + tail;
+    }
+    taken.insert(unique);
+    given.insert(unique);
+    out.push_back(unique);
   }
-  taken.insert(unique);
-  return unique;
+  return out;
 }
 
 std::string one_line(std::string s)
@@ -165,12 +191,19 @@ bool plan_to_edl(const Plan &plan, const SongAnalysis &song, const std::vector<C
                                ": export to .otio or .fcpxml, or plan fewer cuts.");
   auto tc = [&](guint64 frame) { return frames_to_timecode(frame, ev.fps_n, ev.fps_d, ev.drop); };
 
-  std::set<std::string> taken;
-  std::map<std::size_t, std::string> reels;
+  std::vector<std::size_t> order; /* clips in the order of their first event, then the song */
+  std::vector<std::string> files;
   for (const Event &e : ev.video)
-    if (!reels.count(e.clip))
-      reels[e.clip] = reel_name(e.name, taken);
-  reels[SIZE_MAX] = reel_name(ev.audio.name, taken);
+    if (std::find(order.begin(), order.end(), e.clip) == order.end()) {
+      order.push_back(e.clip);
+      files.push_back(e.name);
+    }
+  order.push_back(SIZE_MAX);
+  files.push_back(ev.audio.name);
+  const std::vector<std::string> names = reel_names(files);
+  std::map<std::size_t, std::string> reels;
+  for (std::size_t i = 0; i < order.size(); i++)
+    reels[order[i]] = names[i];
 
   std::ostringstream s;
   s << "TITLE: " << title_line(ev.title) << "\n";
