@@ -124,9 +124,11 @@ bool in_beatless_stretch(const Plan &plan, const SongAnalysis &song, GstClockTim
 }
 
 /* The rules every plan keeps, checked from the outside. `max_hold`: the
- * style's (PlanSettings::style.pacing.max_hold). */
+ * style's (PlanSettings::style.pacing.max_hold). `off_beat_anywhere`: the
+ * clips' shots are too short for the time between some beats, so cuts off
+ * the beat (said in a note) may come before the song's last beat too. */
 void check_plan(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
-                GstClockTime max_hold = Style{}.pacing.max_hold)
+                GstClockTime max_hold = Style{}.pacing.max_hold, bool off_beat_anywhere = false)
 {
   ASSERT_FALSE(plan.segments.empty());
   GstClockTime at = 0;
@@ -144,8 +146,11 @@ void check_plan(const Plan &plan, const SongAnalysis &song, const std::vector<Cl
         /* inside a stretch without beats longer than max_hold, said in a note */
         EXPECT_TRUE(has_note_kind(plan, note_kind::kBeatlessStretch));
       } else {
-        /* else only where the song has no beat left to cut on, said in a note */
-        EXPECT_GT(s.start, song.beats.back()) << "cuts lie on beats";
+        /* else only where the song has no beat left to cut on (or no shot
+         * holds the time to the next beat), said in a note */
+        if (!off_beat_anywhere) {
+          EXPECT_GT(s.start, song.beats.back()) << "cuts lie on beats";
+        }
         EXPECT_TRUE(any_note_contains(plan, "off the beat"));
       }
     } else if (i > 0) {
@@ -2038,5 +2043,116 @@ TEST(PlannerRepeats, ReuseDoesNotCutBackToAShotJustShown)
             << ", shown in segment " << j;
     }
     EXPECT_GT(reused, 10u) << "10 s of inserts between 60 s of one take";
+  }
+}
+
+namespace
+{
+
+/* A clip at `fps` frames per second, `length` s long, cut at `cuts` (s). */
+ClipAnalysis clip_with_cuts(const std::string &name, gint fps, double length,
+                            const std::vector<double> &cuts)
+{
+  ClipAnalysis clip;
+  clip.path = "/videos/" + name;
+  clip.uri = "file:///videos/" + name;
+  clip.fps_n = fps;
+  clip.fps_d = 1;
+  clip.duration = secs(length);
+  for (double c : cuts)
+    clip.cuts.push_back(secs(c));
+  shots_from_cuts(clip);
+  return clip;
+}
+
+/* The longest piece shot `k` of `clip` holds (its usable footage, seen
+ * before or not), as the planner measures it: from its start to one source
+ * frame before its end. */
+GstClockTime shot_room(const ClipAnalysis &clip, std::size_t k)
+{
+  const Shot &s = clip.shots[k];
+  return s.end - s.start > source_frame(clip) ? s.end - s.start - source_frame(clip) : 0;
+}
+
+/* No segment shows the clip of the segment before it while another clip
+ * has a shot that holds it; no segment is shorter than min_gap while some
+ * shot holds min_gap. */
+void expect_no_needless_repeat_or_flash(const Plan &plan, const std::vector<ClipAnalysis> &clips,
+                                        GstClockTime min_gap)
+{
+  GstClockTime longest = 0;
+  for (const ClipAnalysis &c : clips)
+    for (std::size_t k = 0; k < c.shots.size(); k++)
+      longest = std::max(longest, shot_room(c, k));
+  const auto &segs = plan.segments;
+  for (std::size_t i = 0; i < segs.size(); i++) {
+    SCOPED_TRACE("segment " + std::to_string(i) + " at " + std::to_string(segs[i].start) + " ns");
+    if (i + 1 < segs.size() && longest >= min_gap) {
+      EXPECT_GE(segs[i].duration, min_gap) << "a flash, though a shot holds min-gap";
+    }
+    if (i == 0 || segs[i].clip != segs[i - 1].clip)
+      continue;
+    for (std::size_t c = 0; c < clips.size(); c++) {
+      if (c == segs[i].clip)
+        continue;
+      for (std::size_t k = 0; k < clips[c].shots.size(); k++)
+        EXPECT_LT(shot_room(clips[c], k), segs[i].duration)
+            << "the same clip again, though clip " << c << " shot " << k << " holds the segment";
+    }
+  }
+}
+
+} // namespace
+
+/* Review h119: where no shot holds the time to the next planned cut, the
+ * cut off the beat was sized by the longest stretch of unused footage: a
+ * 0.2 s shot's unused footage set the length and won over footage seen
+ * before, so the edit showed 4-5 frame flashes of one clip, four times in a
+ * row, while the other clip (seen before) and that clip's long shot held
+ * seconds; the notes then said no other clip could hold them. The cut now
+ * follows the order of the tiers (another clip first, footage seen before
+ * included) at the longest length each holds, min-gap first. */
+TEST(PlannerRepeats, OffBeatCutsTakeAnotherClipBeforeFlashesOfUnusedFootage)
+{
+  /* beats every 0.5 s, but none from 21.5 s to 27 s */
+  SongAnalysis song;
+  song.uri = "file:///music/song.ogg";
+  song.duration = secs(30.0);
+  song.bpm = 120;
+  for (int i = 0; i < 60; i++)
+    if (i <= 43 || i >= 54)
+      song.beats.push_back(secs(i * 0.5));
+  std::vector<ClipAnalysis> clips{clip_with_cuts("a.mp4", 25, 5.246, {0.236, 0.441}),
+                                  clip_with_cuts("b.mp4", 30, 4.824, {1.599})};
+  for (guint64 seed = 0; seed < 3; seed++) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    PlanSettings settings;
+    settings.seed = seed;
+    PlanResult r = plan_montage_explained(song, clips, settings);
+    check_plan(r.plan, song, clips, settings.style.pacing.max_hold, true);
+    expect_no_needless_repeat_or_flash(r.plan, clips, settings.style.pacing.min_gap);
+    EXPECT_FALSE(has_note_kind(r.plan, note_kind::kUnderMinGap));
+  }
+
+  /* One beat, mid-song: a.mp4 of ten short shots (unused footage), b.mp4 of
+   * one 3.6 s shot. After b.mp4 the planner took a.mp4 three times in a
+   * row, unused footage of 0.9-1.25 s, though b.mp4's shot held each. */
+  SongAnalysis one;
+  one.uri = "file:///music/one.ogg";
+  one.duration = secs(9.619);
+  one.beats = {secs(4.809)};
+  one.bpm = 104;
+  std::vector<ClipAnalysis> two{
+      clip_with_cuts("a.mp4", 50, 5.964,
+                     {0.383, 0.393, 0.889, 2.211, 2.462, 2.639, 3.232, 3.929, 4.997}),
+      make_clip("b.mp4", {3.618}, 24000, 1001)};
+  for (guint64 seed = 0; seed < 3; seed++) {
+    SCOPED_TRACE("one beat, seed " + std::to_string(seed));
+    PlanSettings settings;
+    settings.seed = seed;
+    settings.fps_n = 24;
+    PlanResult r = plan_montage_explained(one, two, settings);
+    check_plan(r.plan, one, two, settings.style.pacing.max_hold, true);
+    expect_no_needless_repeat_or_flash(r.plan, two, settings.style.pacing.min_gap);
   }
 }

@@ -390,7 +390,7 @@ private:
   MusicMoment music_at(std::size_t beat, GstClockTime t) const;
   double segment_cost(std::size_t i, std::size_t j) const;
   std::optional<Choice> choose(const FeaturePoint &target, GstClockTime d, const Tier &tier);
-  GstClockTime longest_room(bool fresh) const;
+  GstClockTime longest_room(bool fresh, const Tier *tier = nullptr) const;
   void note_under_min_gap(const std::vector<ShortCause> &cause);
   void note_clips_under_min_gap();
   GstClockTime t(guint64 frame) const { return frame_time(frame, fps_n_, fps_d_); }
@@ -1120,19 +1120,34 @@ std::optional<Choice> Planner::choose(const FeaturePoint &target, GstClockTime d
   return choice;
 }
 
-/* Longest segment any usable shot can hold (in fresh footage, or at all). */
-GstClockTime Planner::longest_room(bool fresh) const
+/* Longest segment any usable shot can hold (in fresh footage, or at all).
+ * With a tier, only the shots and footage that tier lets choose() place
+ * after the previous segment: another clip's (Repeat::kOtherClip), any
+ * other shot's (kOtherShot), the previous shot's only from its out-point
+ * on (kSameShot) or anywhere (kBackwards). An upper bound of what choose()
+ * finds under that tier: a piece that would join the previous one past
+ * max_hold is not left out here. */
+GstClockTime Planner::longest_room(bool fresh, const Tier *tier) const
 {
   GstClockTime longest = 0;
-  for (const ClipState &cs : states_) {
-    for (const ShotState &ss : cs.shots) {
+  for (std::size_t c = 0; c < states_.size(); c++) {
+    const ClipState &cs = states_[c];
+    if (tier && tier->repeat == Repeat::kOtherClip && (std::ptrdiff_t)c == prev_clip_)
+      continue;
+    for (std::size_t k = 0; k < cs.shots.size(); k++) {
+      const ShotState &ss = cs.shots[k];
+      const bool same_shot = tier && (std::ptrdiff_t)item_of_[c][k] == prev_item_;
+      if (same_shot && tier->repeat == Repeat::kOtherShot)
+        continue;
+      const GstClockTime floor = same_shot && tier->repeat == Repeat::kSameShot ? prev_out_ : 0;
       if (!fresh) {
-        longest = std::max(longest, ss.hi > ss.lo ? ss.hi - ss.lo : 0);
+        const GstClockTime in = cs.grid.up(std::max(ss.lo, floor));
+        longest = std::max(longest, ss.hi > in ? ss.hi - in : 0);
         continue;
       }
       GstClockTime a = ss.lo;
       auto gap = [&](GstClockTime ga, GstClockTime gb) {
-        GstClockTime in = cs.grid.up(ga);
+        GstClockTime in = cs.grid.up(std::max(ga, floor));
         if (gb > in)
           longest = std::max(longest, gb - in);
       };
@@ -1294,31 +1309,42 @@ PlanResult Planner::run()
       end = nodes_[picked];
     } else {
       off = true;
-      /* No shot holds even the time to the next beat: cut off the beat, at
-       * the longest length some shot holds (fresh footage first). */
-      for (bool fresh : {true, false}) {
-        GstClockTime room = longest_room(fresh);
-        guint64 n = gst_util_uint64_scale(room, (guint64)fps_n_, (guint64)fps_d_ * GST_SECOND);
-        while (n > 0 && t(cur.frame + n) - start > room)
-          n--;
-        n = std::min<guint64>(n, nodes_[cur_node + 1].frame - cur.frame);
-        if (n == 0)
-          continue;
-        /* The rest up to the planned cut is the next segment. Where it
-         * cannot run on to a later cut (the planned cut is one every path
-         * makes, or the end) and would be shorter than min_gap, it would
-         * flash by: the time to that cut is cut into even pieces that fit
-         * instead (each at most n frames). */
-        const guint64 stop = nodes_[planned].frame;
-        if ((must_[planned] || planned + 1 == nodes_.size()) && stop > cur.frame + n &&
-            t(stop) - t(cur.frame + n) < style_.pacing.min_gap) {
-          const guint64 span = stop - cur.frame;
-          n = span / ((span + n - 1) / n);
-        }
-        end = Node{cur.frame + n, kNoBeat};
+      /* No shot holds even the time to the next beat: cut off the beat.
+       * Tier by tier in kTiers' order, at the longest length the shots
+       * that tier allows hold; first only lengths that keep min_gap, then
+       * the shorter ones, as above. Sized by the longest unused stretch of
+       * any shot (tried before footage seen before), a 0.2 s scrap of
+       * unused footage set the length and won: flashes of 4-5 frames and
+       * the same clip several times in a row where another clip's footage,
+       * seen before, held seconds (review h119). */
+      for (bool keep_gap : {true, false}) {
         for (const Tier &tier : kTiers) {
-          if (tier.fresh == fresh && !choice)
-            choice = choose(target, t(end.frame) - start, tier);
+          const GstClockTime room = longest_room(tier.fresh, &tier);
+          guint64 n = gst_util_uint64_scale(room, (guint64)fps_n_, (guint64)fps_d_ * GST_SECOND);
+          while (n > 0 && t(cur.frame + n) - start > room)
+            n--;
+          n = std::min<guint64>(n, nodes_[cur_node + 1].frame - cur.frame);
+          if (n == 0)
+            continue;
+          /* The rest up to the planned cut is the next segment. Where it
+           * cannot run on to a later cut (the planned cut is one every path
+           * makes, or the end) and would be shorter than min_gap, it would
+           * flash by: the time to that cut is cut into even pieces that fit
+           * instead (each at most n frames). */
+          const guint64 stop = nodes_[planned].frame;
+          if ((must_[planned] || planned + 1 == nodes_.size()) && stop > cur.frame + n &&
+              t(stop) - t(cur.frame + n) < style_.pacing.min_gap) {
+            const guint64 span = stop - cur.frame;
+            n = span / ((span + n - 1) / n);
+          }
+          const GstClockTime d = t(cur.frame + n) - start;
+          if ((d >= style_.pacing.min_gap) != keep_gap)
+            continue;
+          choice = choose(target, d, tier);
+          if (choice) {
+            end = Node{cur.frame + n, kNoBeat};
+            break;
+          }
         }
         if (choice)
           break;
