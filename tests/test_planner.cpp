@@ -2156,3 +2156,64 @@ TEST(PlannerRepeats, OffBeatCutsTakeAnotherClipBeforeFlashesOfUnusedFootage)
     expect_no_needless_repeat_or_flash(r.plan, two, settings.style.pacing.min_gap);
   }
 }
+
+/* Trial h114: in a waltz whose bars montagebeat knows (3 beats per bar,
+ * meter confidence 1.0), balanced cut every 4 beats (calm music) and
+ * energetic every 2: the style's counts are written for 4/4, and the
+ * downbeat bonus is less than what 3-beat segments pay for being off 4, so
+ * only 10 of 26 cuts fell on a downbeat. The counts are now read in the
+ * song's bar: 4 beats (a 4/4 bar) are a bar of 3, 2 beats become 3; 1 stays. */
+TEST(PlannerPacing, BeatsPerCutFollowTheBarInThreeFour)
+{
+  SongAnalysis song = make_song(150, 0.0, 40.0); /* 0.4 s beats, final beat 39.6 s */
+  song.downbeats.assign(song.beats.size(), false);
+  for (std::size_t i = 0; i < song.beats.size(); i += 3)
+    song.downbeats[i] = true;
+  song.beats_per_bar = 3;
+  song.meter_confidence = 1.0;
+  auto clips = many_clips(4, 30, 2.5);
+  struct Case {
+    const char *style;
+    double energy; /* every beat's: 0.2 low, 0.5 medium */
+    guint style_beats, bar_beats;
+  };
+  for (const Case &c : {Case{"balanced", 0.2, 4, 3}, Case{"balanced", 0.5, 2, 3},
+                        Case{"energetic", 0.2, 2, 3}, Case{"calm", 0.2, 8, 6}}) {
+    SCOPED_TRACE(std::string(c.style) + " at energy " + std::to_string(c.energy));
+    PlanSettings settings;
+    GError *error = nullptr;
+    ASSERT_TRUE(load_style(c.style, settings.style, &error)) << (error ? error->message : "");
+    song.beat_energy.assign(song.beats.size(), c.energy);
+    PlanResult r = plan_montage_explained(song, clips, settings);
+    check_plan(r.plan, song, clips, settings.style.pacing.max_hold);
+    std::size_t cuts = 0, on_downbeat = 0;
+    for (std::size_t i = 0; i < r.plan.segments.size(); i++) {
+      const Segment &s = r.plan.segments[i];
+      if (i + 1 < r.plan.segments.size()) {
+        EXPECT_EQ(r.decisions[i].wanted_beats, c.bar_beats) << "segment " << i;
+      }
+      if (i == 0 || s.beat == SIZE_MAX)
+        continue;
+      cuts++;
+      on_downbeat += song.downbeats[s.beat];
+    }
+    ASSERT_GT(cuts, 5u);
+    EXPECT_GE(on_downbeat + 1, cuts) << "all cuts but the one on the final beat on downbeats";
+  }
+
+  /* In 4/4 the counts are as written (balanced, calm music: 4 beats). */
+  add_bars(song, 0);
+  song.beat_energy.assign(song.beats.size(), 0.2);
+  PlanResult r = plan_montage_explained(song, clips, PlanSettings{});
+  for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++)
+    EXPECT_EQ(r.decisions[i].wanted_beats, 4u) << "segment " << i;
+  /* Bars that are a guess are not followed: the counts are as written too. */
+  song.downbeats.assign(song.beats.size(), false);
+  for (std::size_t i = 0; i < song.beats.size(); i += 3)
+    song.downbeats[i] = true;
+  song.beats_per_bar = 3;
+  song.meter_confidence = 0.1;
+  r = plan_montage_explained(song, clips, PlanSettings{});
+  for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++)
+    EXPECT_EQ(r.decisions[i].wanted_beats, 4u) << "segment " << i;
+}

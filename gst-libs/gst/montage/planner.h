@@ -15,8 +15,10 @@
  *   running sum of durations), so the edit cannot drift off the beat.
  * - Pacing: the cut beats are chosen together (dynamic programming over the
  *   beats) to follow the style's beats per cut for the music's level at each
- *   cut, preferring downbeats and phrase starts, within the style's minimum
- *   gap and maximum hold; the last cut of a whole-song edit is the song's
+ *   cut (written for 4/4: where the song's bars are known and of another
+ *   length, read in its bar, so a 3/4 song is cut every 3 or 6 beats, not
+ *   every 4), preferring downbeats and phrase starts, within the style's
+ *   minimum gap and maximum hold; the last cut of a whole-song edit is the song's
  *   final beat. Where the beats per cut last less than the minimum gap (a
  *   fast song), the pacing follows the fewest more beats that last it (1
  *   beat of 0.355 s at 169 BPM under a 0.4 s gap: 2 beats), never a
@@ -207,8 +209,11 @@ struct CutDecision {
   FeaturePoint target{};      /* where the music put the target (normalised features) */
   MusicMoment music;          /* energy, level, downbeat, phrase and section start at the cut */
   guint beats = 0;            /* beats the segment spans (0: off the beat or the tail) */
-  /* Beats per cut the style asks for at this level; the pacing follows more
-   * where these last less than the style's min_gap (see the rules above). */
+  /* Beats per cut the style asks for at this level, read in the song's bar
+   * where the bars are followed and are not 4 beats (3/4: 4 and 2 -> 3,
+   * 8 -> 6, 1 -> 1; docs/planner.md, "The song's bar"); the pacing follows
+   * more where these last less than the style's min_gap (see the rules
+   * above). */
   guint wanted_beats = 0;
   bool shortened = false;     /* cut before the planned beat because no shot held more */
   bool fresh_footage = true;  /* false: reused (Segment::reused) */
