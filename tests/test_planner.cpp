@@ -184,7 +184,7 @@ void check_plan(const Plan &plan, const SongAnalysis &song, const std::vector<Cl
   }
   EXPECT_EQ(at, plan.duration);
   if (GST_CLOCK_TIME_IS_VALID(song.duration)) {
-    EXPECT_LE(plan.duration, song.duration);
+    EXPECT_LE(plan.duration, song.duration + kSongLengthTolerance);
   }
 }
 
@@ -2216,4 +2216,44 @@ TEST(PlannerPacing, BeatsPerCutFollowTheBarInThreeFour)
   r = plan_montage_explained(song, clips, PlanSettings{});
   for (std::size_t i = 0; i + 1 < r.plan.segments.size(); i++)
     EXPECT_EQ(r.decisions[i].wanted_beats, 4u) << "segment " << i;
+}
+
+/* Trial h114: a song of exactly 3 s (132300 samples at 44.1 kHz) was read
+ * 2.999999999 s long, and the edit, the song's length floored to the frame
+ * grid, had 89 frames at 30 fps, not 90: the song's last 33 ms were cut.
+ * A frame the song fills but for kSongLengthTolerance (1 us) is kept; one
+ * it leaves more of is not. */
+TEST(PlannerEnd, ASongOfWholeFramesKeepsItsLastFrame)
+{
+  auto clips = many_clips(3, 4, 2.5);
+  for (GstClockTime shortfall :
+       {GstClockTime{0}, GstClockTime{1}, GstClockTime{3}, kSongLengthTolerance}) {
+    SCOPED_TRACE("song " + std::to_string(shortfall) + " ns short of 3 s");
+    SongAnalysis song = make_song(120, 0.0, 3.0);
+    song.duration = secs(3.0) - shortfall;
+    Plan whole = plan_montage(song, clips, PlanSettings{});
+    check_plan(whole, song, clips);
+    EXPECT_EQ(whole.duration, secs(3.0)) << "90 frames";
+    /* -d 10: the edit ends with the song, at its last frame */
+    PlanSettings ten;
+    ten.duration = secs(10.0);
+    Plan longer = plan_montage(song, clips, ten);
+    check_plan(longer, song, clips);
+    EXPECT_EQ(longer.duration, secs(3.0));
+    EXPECT_TRUE(any_note_contains(longer, "the edit ends with the song at 3.00 s"));
+  }
+  /* More than the tolerance short: that frame is not the song's. */
+  SongAnalysis song = make_song(120, 0.0, 3.0);
+  song.duration = secs(3.0) - kSongLengthTolerance - 1;
+  Plan plan = plan_montage(song, clips, PlanSettings{});
+  check_plan(plan, song, clips);
+  EXPECT_EQ(plan.duration, frame_time(89, 30, 1));
+  /* At 30000/1001 too: 89 frames of 2.96963... s, read 1 ns short */
+  song.duration = frame_time(89, 30000, 1001) - 1;
+  PlanSettings ntsc;
+  ntsc.fps_n = 30000;
+  ntsc.fps_d = 1001;
+  plan = plan_montage(song, clips, ntsc);
+  check_plan(plan, song, clips);
+  EXPECT_EQ(plan.duration, frame_time(89, 30000, 1001));
 }

@@ -589,10 +589,13 @@ void Planner::prepare_clips()
 
 void Planner::find_end()
 {
+  /* The song's length floored to the frame grid, a frame that it fills but
+   * for kSongLengthTolerance counted (a length read a few ns short lost
+   * the last frame: 3 s at 30 fps, read 2.999999999 s, made 89 frames). */
   GstClockTime song_end = GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID(song_.duration))
-    song_end =
-        t(gst_util_uint64_scale(song_.duration, (guint64)fps_n_, (guint64)fps_d_ * GST_SECOND));
+    song_end = t(gst_util_uint64_scale(song_.duration + kSongLengthTolerance, (guint64)fps_n_,
+                                       (guint64)fps_d_ * GST_SECOND));
   /* The song's sound ends more than kSilentTailTolerance before the song
    * (SongAnalysis::sound_end): its last seconds are silence. */
   const GstClockTime sound_end = song_.sound_end;

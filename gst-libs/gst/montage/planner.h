@@ -143,6 +143,17 @@ inline constexpr char kUnderMinGap[] = "under-min-gap";
  * fade-out) would show pictures over silence. Chosen, not measured. */
 inline constexpr GstClockTime kSilentTailTolerance = GST_SECOND;
 
+/* How much shorter than a frame's end the song may be and still have that
+ * frame in a whole-song edit (and where an edit ends with the song): 1 us.
+ * A song's length comes from sample counts through rounded time
+ * conversions, and can be read a few ns short of the exact length
+ * (132300 samples at 44.1 kHz: 2.999999999 s); floored to the frame grid,
+ * the edit lost its last frame (89 frames of 30 fps, not 90: trial h114).
+ * 1 us is under a fifth of a sample at 192 kHz (5.2 us), so the frame
+ * taken is at most that short of sound, and the plan ends at most 1 us
+ * past SongAnalysis::duration. */
+inline constexpr GstClockTime kSongLengthTolerance = GST_USECOND;
+
 /* Segments (>= 1) within which a shot shown is not shown again as footage
  * seen before while another shot holds the segment in the same step: where
  * the best reuse is of a shot shown in one of the last 4 segments, the
@@ -165,14 +176,15 @@ struct PlanSettings {
   gint fps_n = 30;
   gint fps_d = 1;
   /* Requested edit length, ns. GST_CLOCK_TIME_NONE: the song's duration,
-   * floored to the frame grid; but where the song is silent for more than
+   * floored to the frame grid (a frame it fills but for
+   * kSongLengthTolerance counted); but where the song is silent for more than
    * kSilentTailTolerance after SongAnalysis::sound_end, the edit ends with
    * its sound: sound_end rounded up to the frame grid (so its last sound is
    * kept; no end search, no fade), and a note (note_kind::kSilentTail)
    * says so. Otherwise the edit ends on the downbeat
    * nearest to it within style.pacing.end_search, else on the nearest beat
    * within that distance, else at this length itself, frame-rounded; never
-   * past the song (the silent tail is kept, as asked, with the same note
+   * past the song's last frame, as above (the silent tail is kept, as asked, with the same note
    * where the edit runs more than kSilentTailTolerance past the sound). An
    * edit that ends before the song and before its sound ends (sound_end,
    * where known) gets an audio fade-out (PlanResult::fade_out): none where
