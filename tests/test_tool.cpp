@@ -2138,10 +2138,10 @@ TEST(Tool, ExtractNotesAnEndPastTheSong)
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("note: " + aac + " ends at 10."), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("before --end 20: the excerpt stops there"), std::string::npos) << r.err;
-  r = run_tool({"extract", aac, "--start", "8", "--end", "inf", "-o", wav});
+  r = run_tool({"extract", aac, "--start", "8", "--end", "inf", "-o", wav, "-y"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err.find("note:"), std::string::npos) << r.err;
-  r = run_tool({"extract", aac, "--start", "2", "--end", "4", "-o", wav});
+  r = run_tool({"extract", aac, "--start", "2", "--end", "4", "-o", wav, "-y"});
   EXPECT_EQ(r.err.find("note:"), std::string::npos) << r.err;
   g_unlink(aac.c_str());
   g_unlink(wav.c_str());

@@ -241,10 +241,11 @@ int montage_tool_extract(int argc, char **argv)
   GstClockTime start = 0, end = 0;
   const std::string wrong = parsed ? usage_error(start, end, priming) : err->message;
   if (!wrong.empty()) {
-    fprintf(stderr,
-            "extract: %s\nusage: gst-montage-1.0 extract SONG.aac --start S --end S -o "
-            "OUT.wav [--priming none|ffmpeg|apple|N] [--float] [--cache-dir DIR] [--no-cache]\n",
-            wrong.c_str());
+    fprintf(
+        stderr,
+        "extract: %s\nusage: gst-montage-1.0 extract SONG.aac --start S --end S -o "
+        "OUT.wav [-y] [--priming none|ffmpeg|apple|N] [--float] [--cache-dir DIR] [--no-cache]\n",
+        wrong.c_str());
     g_clear_error(&err);
     return 2;
   }
