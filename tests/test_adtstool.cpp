@@ -268,5 +268,15 @@ TEST(ToolAdtsExtract, ExistingOutputIsKeptWithoutOverwrite)
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(montage_test::read_file(out).size(), 44u + 44100u * 2 * 2); /* 1 s, 16-bit stereo */
   EXPECT_TRUE(montage_test::read_file(part) == "mine too") << "OUT.wav.part was replaced";
+  /* Named through a symbolic link, -y writes the file the link leads to
+   * and keeps the link (the link was replaced by a plain file). */
+  const std::string real = dir + "/real.wav", link = dir + "/link.wav";
+  ASSERT_TRUE(g_file_set_contents(real.c_str(), "mine", -1, nullptr));
+  ASSERT_EQ(symlink("real.wav", link.c_str()), 0);
+  r = run_tool({"extract", song, "--start", "1", "--end", "2", "-o", link, "--no-cache", "-y"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(g_file_test(link.c_str(), G_FILE_TEST_IS_SYMLINK)) << "the link was replaced";
+  EXPECT_EQ(montage_test::read_file(real).size(), 44u + 44100u * 2 * 2)
+      << "the file was not written";
   remove_tree(dir);
 }

@@ -127,7 +127,9 @@ std::string usage_error(GstClockTime &start, GstClockTime &end, guint &priming)
       (n < 5 || g_ascii_strcasecmp(opt_output + n - 5, ".wave") != 0))
     return std::string("-o ") + shown(opt_output) + ": extract writes WAV, name it .wav";
   /* Written as a new file renamed into place: a directory, device or FIFO
-   * there would be replaced, and an existing file only when asked. */
+   * there would be replaced, and an existing file only when asked; named
+   * through a symbolic link, the file it leads to is written. */
+  montage_tool::follow_output_link(&opt_output);
   if (g_file_test(opt_output, G_FILE_TEST_IS_DIR))
     return std::string("-o ") + shown(opt_output) + " is a directory: give a file name";
   if (g_file_test(opt_output, G_FILE_TEST_EXISTS) &&

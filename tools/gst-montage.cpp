@@ -417,42 +417,13 @@ struct Output {
   const char *path;
 };
 
-/* The file a symbolic link at `path` leads to, following links in turn (at
- * most 40, the kernel's own limit), the path itself when it is no link.
- * Outputs are written to a temporary file renamed into place: renamed onto
- * a link, that would replace the link, not update the file it names. A link
- * whose target does not exist yet gives that target (the file is made
- * there). Newly allocated. */
-gchar *link_target(const char *path)
-{
-  gchar *at = g_strdup(path);
-  for (int hops = 0; hops < 40 && g_file_test(at, G_FILE_TEST_IS_SYMLINK); hops++) {
-    gchar *to = g_file_read_link(at, nullptr);
-    if (!to)
-      break;
-    if (!g_path_is_absolute(to)) {
-      gchar *dir = g_path_get_dirname(at);
-      gchar *joined = g_build_filename(dir, to, NULL);
-      g_free(dir);
-      g_free(to);
-      to = joined;
-    }
-    g_free(at);
-    at = to;
-  }
-  return at;
-}
-
 /* Each output option given as a symbolic link now names the file the link
  * leads to (link_target()), so that the link is kept and its file written. */
 void follow_output_links()
 {
   auto follow = [](gchar **opt) {
-    if (*opt && g_file_test(*opt, G_FILE_TEST_IS_SYMLINK)) {
-      gchar *to = link_target(*opt);
-      g_free(*opt);
-      *opt = to;
-    }
+    if (*opt)
+      montage_tool::follow_output_link(opt);
   };
   follow(&opt_output);
   follow(&opt_plan_json);

@@ -88,6 +88,50 @@ inline GstCaps *type_of_file_head(const char *path)
   return caps;
 }
 
+/* The file a symbolic link at `path` leads to, following links in turn (at
+ * most 40, the kernel's own limit), the path itself when it is no link.
+ * Outputs are written to a temporary file renamed into place: renamed onto
+ * a link, that would replace the link, not update the file it names. A link
+ * whose target does not exist yet gives that target (the file is made
+ * there). Newly allocated. */
+inline gchar *link_target(const char *path)
+{
+  gchar *at = g_strdup(path);
+  for (int hops = 0; hops < 40 && g_file_test(at, G_FILE_TEST_IS_SYMLINK); hops++) {
+    gchar *to = g_file_read_link(at, nullptr);
+    if (!to)
+      break;
+    if (!g_path_is_absolute(to)) {
+      gchar *dir = g_path_get_dirname(at);
+      gchar *joined = g_build_filename(dir, to, NULL);
+      g_free(dir);
+      g_free(to);
+      to = joined;
+    }
+    g_free(at);
+    at = to;
+  }
+  return at;
+}
+
+/* Makes `*path` (a g_malloc'ed output path) name the file its symbolic link
+ * leads to (link_target()), where that is a regular file or a file not made
+ * yet: the link is kept and the file written. A link to anything else (a
+ * device, a pipe: /dev/stdout) is left as it is, for the caller's check of
+ * what the output is. */
+inline void follow_output_link(gchar **path)
+{
+  if (!g_file_test(*path, G_FILE_TEST_IS_SYMLINK))
+    return;
+  gchar *to = link_target(*path);
+  if (!g_file_test(to, G_FILE_TEST_EXISTS) || g_file_test(to, G_FILE_TEST_IS_REGULAR)) {
+    g_free(*path);
+    *path = to;
+  } else {
+    g_free(to);
+  }
+}
+
 /* What is said of a clip that is an image (a PNG, a JPEG photo, a GIF:
  * what GStreamer's type finders call image/...), or "" when `path` is not
  * one: "a still image (PNG), not a video: ...". The analysis decodes a
