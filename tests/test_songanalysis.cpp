@@ -886,3 +886,23 @@ TEST(SongAnalysis, SilentIntroDoesNotChangeTheMusicsLevels)
     }
   }
 }
+
+/* A FLAC of exactly 3 s (132300 samples at 44.1 kHz): its length is the
+ * samples' count, 3 s to the ns. Before, it was the end of the last buffer,
+ * its time and its duration each rounded down to the ns: 2.999999999 s,
+ * which made a montage of 89 frames at 30 fps, not 90 (trial h114,
+ * finding 13). */
+TEST(SongAnalysis, LengthIsTheSamplesExactLength)
+{
+  montage_tool::register_elements();
+  const std::string path = montage_test::make_media(
+      "three-seconds.flac",
+      "audiotestsrc wave=ticks tick-interval=500000000 volume=0.8 samplesperbuffer=4410 "
+      "num-buffers=30 ! audio/x-raw,rate=44100,channels=1,format=S16LE ! flacenc ! "
+      "filesink location=%s");
+  ASSERT_FALSE(path.empty());
+  montage::SongAnalysis song;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage_tool::analyse_song(path, song, &err)) << (err ? err->message : "");
+  EXPECT_EQ(song.duration, 3 * GST_SECOND);
+}

@@ -5,6 +5,7 @@
 #include "gstmontagebeat.h"
 #include "gstmontagescene.h"
 
+#include <gst/audio/audio.h>
 #include <gst/montage/adts.h>
 #include <gst/montage/clipanalysis.h>
 
@@ -16,6 +17,11 @@
 namespace montage_tool {
 
 namespace {
+
+/* How far the samples' count and the buffers' times may disagree on the
+ * song's length for the count to give it (decoded_length()): timestamps
+ * are rounded to the ns, a buffer's time and duration each. */
+constexpr GstClockTime kCountTolerance = GST_USECOND;
 
 /* One analysis run: uridecodebin ! <chain ending in fakesink>. */
 struct Run {
@@ -36,6 +42,14 @@ struct Run {
   std::deque<GstSegment> summary_segments;
   GstClockTime stream_start = GST_CLOCK_TIME_NONE; /* stream time of the first buffer */
   GstClockTime stream_end = GST_CLOCK_TIME_NONE;   /* stream time of the end of the last buffer */
+  /* The samples that reached the chain, for the song's exact length
+   * (decoded_length()): `bpf` and `rate` of the current caps (0: none),
+   * `samples` since they took that rate, `earlier` the length in ns of the
+   * samples at earlier rates. */
+  gint bpf = 0;
+  gint rate = 0;
+  guint64 samples = 0;
+  GstClockTime earlier = 0;
   /* A video stream was exposed while the sound is what we analyse: the
    * "song" is a film (its sound track is analysed), which an error about
    * its beats names. */
@@ -184,6 +198,8 @@ GstPadProbeReturn on_chain_data(GstPad *pad, GstPadProbeInfo *info, gpointer use
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     run->segment_pending = false;
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (run->bpf > 0)
+      run->samples += gst_buffer_get_size(buf) / (guint)run->bpf;
     GstClockTime pts = GST_BUFFER_PTS(buf);
     if (GST_CLOCK_TIME_IS_VALID(pts) && run->segment.format == GST_FORMAT_TIME) {
       GstClockTime start = gst_segment_to_stream_time(&run->segment, GST_FORMAT_TIME, pts);
@@ -198,6 +214,18 @@ GstPadProbeReturn on_chain_data(GstPad *pad, GstPadProbeInfo *info, gpointer use
     }
   } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
+      GstCaps *caps = nullptr;
+      GstAudioInfo audio;
+      gst_event_parse_caps(ev, &caps);
+      const bool raw = caps && gst_audio_info_from_caps(&audio, caps);
+      if (run->rate > 0 && (!raw || audio.rate != run->rate)) {
+        run->earlier += gst_util_uint64_scale_round(run->samples, GST_SECOND, (guint64)run->rate);
+        run->samples = 0;
+      }
+      run->bpf = raw ? audio.bpf : 0;
+      run->rate = raw ? audio.rate : 0;
+    }
     if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
       run->previous_segment = run->segment;
       gst_event_copy_segment(ev, &run->segment);
@@ -379,6 +407,24 @@ bool run_pipeline(const std::string &path, const char *media, const char *chain_
   gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
   gst_object_unref(bus);
   return ok;
+}
+
+/* The song's length decoded, from its first sample (`origin`, stream
+ * time): the end of the last buffer, rounded twice (its time and duration,
+ * each to the ns: a 3 s FLAC read 2.999999999 s); where the samples
+ * counted agree within kCountTolerance (no gap, no overlap), their exact
+ * length instead, each rate's run of samples to the nearest ns.
+ * GST_CLOCK_TIME_NONE when no buffer had a time. */
+GstClockTime decoded_length(const Run &run, GstClockTime origin)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(run.stream_end))
+    return GST_CLOCK_TIME_NONE;
+  const GstClockTime seen = run.stream_end - std::min(run.stream_end, origin);
+  GstClockTime counted = run.earlier;
+  if (run.rate > 0)
+    counted += gst_util_uint64_scale_round(run.samples, GST_SECOND, (guint64)run.rate);
+  const GstClockTime diff = counted > seen ? counted - seen : seen - counted;
+  return diff <= kCountTolerance ? counted : seen;
 }
 
 void free_run(Run &run)
@@ -888,10 +934,10 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
     out.uri = uri ? uri : "";
     g_free(uri);
     /* montageadtssrc's index counts from the first frame already. */
+    const GstClockTime decoded = decoded_length(run, origin);
     out.duration = GST_CLOCK_TIME_IS_VALID(adts_duration) ? adts_duration
-                   : GST_CLOCK_TIME_IS_VALID(run.stream_end)
-                       ? run.stream_end - std::min(run.stream_end, origin)
-                       : seen;
+                   : GST_CLOCK_TIME_IS_VALID(decoded)     ? decoded
+                                                          : seen;
     /* The song's length is the decoder's (or the ADTS index's); the
      * summaries' own can run a rounding further. */
     if (GST_CLOCK_TIME_IS_VALID(out.sound_end) && GST_CLOCK_TIME_IS_VALID(out.duration))

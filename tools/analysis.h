@@ -23,6 +23,9 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 31: the song's length from its samples' count where the buffers' times
+ * agree (a 3 s FLAC read 2.999999999 s: the last buffer's time and
+ * duration each rounded down). */
 /* 30: the sections' levels judged on the music only: a beatless stretch of
  * 2 s or more at either end (a silent intro) or a silent one between beats
  * is low and left out of the range (15 s of silence before a flat song made
@@ -53,7 +56,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
  * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
  * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "30";
+constexpr const char *kSongAnalysisVersion = "31";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
@@ -241,18 +244,19 @@ bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::
                             GstClockTime origin = 0);
 
 /* Beat analysis of the audio file `path` (any container/codec GStreamer
- * decodes). Fills `out` (uri, duration, beats, beat_energy, bpm, confidence,
- * meter, energy curve, sections, sound_end) from every `montage-beats`
- * summary of the song, combined by combine_beat_summaries(); duration is
- * the decoded stream's end (an ADTS file's from its frame index), and
- * sound_end at most that. Every time counts from the song's first decoded
- * sample, as the render plays the song and as a video editor shows the file,
- * whatever stream time the demuxer gives that sample (tsdemux and
- * mpegpsdemux count from the first PCR/SCR, 0.7 s before the first sample
- * in ffmpeg's files): docs/render.md, "The song's time".
- * Returns false with `error` set when the file cannot be read or decoded,
- * has no audio stream, makes no progress for `stall_timeout` ns, or has no
- * detectable beats (error code GST_STREAM_ERROR_FAILED). */
+ * decodes). Fills `out` (uri, duration, beats,
+ * beat_energy, bpm, confidence, meter, energy curve, sections, sound_end)
+ * from every `montage-beats` summary of the song, combined by
+ * combine_beat_summaries(); duration is the decoded stream's end (an ADTS
+ * file's from its frame index): the samples' count where it agrees with
+ * the buffers' times within 1 us (exact, each rate's run to the nearest
+ * ns), else the last buffer's end; sound_end at most that. Every time counts from the song's first
+ * decoded sample, as the render plays the song and as a video editor shows the file, whatever
+ * stream time the demuxer gives that sample (tsdemux and mpegpsdemux count from the first PCR/SCR,
+ * 0.7 s before the first sample in ffmpeg's files): docs/render.md, "The song's time". Returns
+ * false with `error` set when the file cannot be read or decoded, has no audio stream, makes no
+ * progress for `stall_timeout` ns, or has no detectable beats (error code GST_STREAM_ERROR_FAILED).
+ */
 bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
                   const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND,
                   const TempoRange &tempo = {});
