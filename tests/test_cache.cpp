@@ -170,11 +170,13 @@ TEST_F(CacheTest, SongRoundTrip)
   s.sections = {{0, 30 * GST_SECOND, montage::Section::Level::kLow},
                 {30 * GST_SECOND, 59 * GST_SECOND, montage::Section::Level::kHigh}};
   s.sound_end = 47 * GST_SECOND + 300 * GST_MSECOND;
+  s.stated_duration = 82330 * GST_MSECOND;
   std::vector<uint8_t> bytes = montage::encode_song(s);
   montage::SongAnalysis t;
   ASSERT_TRUE(montage::decode_song(bytes.data(), bytes.size(), t));
   EXPECT_EQ(t.uri, s.uri);
   EXPECT_EQ(t.sound_end, s.sound_end);
+  EXPECT_EQ(t.stated_duration, s.stated_duration);
   EXPECT_EQ(t.beats, s.beats);
   EXPECT_EQ(t.beat_energy, s.beat_energy);
   EXPECT_EQ(t.bpm, s.bpm);
@@ -202,13 +204,14 @@ TEST_F(CacheTest, SongSoundEndRoundTripsAndOlderEntriesReadAsUnknown)
   s.beats = {GST_SECOND, 2 * GST_SECOND};
   s.sound_end = GST_CLOCK_TIME_NONE;
   std::vector<uint8_t> bytes = montage::encode_song(s);
-  /* Without its last field, the entry as version 25 wrote it: the array of
-   * 13 (fixarray 0x9d) becomes one of 12, and GST_CLOCK_TIME_NONE (uint 64,
-   * 0xcf and 8 bytes) goes. */
-  ASSERT_GE(bytes.size(), 10u);
-  ASSERT_EQ(bytes[0], 0x9d);
-  ASSERT_EQ(bytes[bytes.size() - 9], 0xcf);
-  std::vector<uint8_t> older(bytes.begin(), bytes.end() - 9);
+  /* Without its last two fields (sound_end, stated_duration of version 32),
+   * the entry as version 25 wrote it: the array of 14 (fixarray 0x9e)
+   * becomes one of 12, and two GST_CLOCK_TIME_NONE (uint 64, 0xcf and 8
+   * bytes each) go. */
+  ASSERT_GE(bytes.size(), 19u);
+  ASSERT_EQ(bytes[0], 0x9e);
+  ASSERT_EQ(bytes[bytes.size() - 18], 0xcf);
+  std::vector<uint8_t> older(bytes.begin(), bytes.end() - 18);
   older[0] = 0x9c;
   montage::SongAnalysis t;
   t.sound_end = 5;

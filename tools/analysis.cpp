@@ -50,6 +50,10 @@ struct Run {
   gint rate = 0;
   guint64 samples = 0;
   GstClockTime earlier = 0;
+  /* The song's length as its file states it (the duration query upstream
+   * of the chain at its first buffer); GST_CLOCK_TIME_NONE when none. */
+  GstClockTime stated = GST_CLOCK_TIME_NONE;
+  bool stated_asked = false;
   /* A video stream was exposed while the sound is what we analyse: the
    * "song" is a film (its sound track is analysed), which an error about
    * its beats names. */
@@ -194,6 +198,19 @@ GstPadProbeReturn on_chain_data(GstPad *pad, GstPadProbeInfo *info, gpointer use
   /* Before the lock: the events sent again pass this probe. */
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
     resend_missing_sticky_events(pad);
+  /* The length the file states, asked once the decoder has output (the
+   * parser has read the header by then). */
+  bool ask = false;
+  {
+    std::lock_guard<std::mutex> guard(run->lock);
+    ask = (info->type & GST_PAD_PROBE_TYPE_BUFFER) && !run->stated_asked;
+    run->stated_asked |= ask;
+  }
+  gint64 stated = -1;
+  if (ask && gst_pad_peer_query_duration(pad, GST_FORMAT_TIME, &stated) && stated > 0) {
+    std::lock_guard<std::mutex> guard(run->lock);
+    run->stated = (GstClockTime)stated;
+  }
   std::lock_guard<std::mutex> guard(run->lock);
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     run->segment_pending = false;
@@ -935,6 +952,7 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
     g_free(uri);
     /* montageadtssrc's index counts from the first frame already. */
     const GstClockTime decoded = decoded_length(run, origin);
+    out.stated_duration = run.stated;
     out.duration = GST_CLOCK_TIME_IS_VALID(adts_duration) ? adts_duration
                    : GST_CLOCK_TIME_IS_VALID(decoded)     ? decoded
                                                           : seen;
@@ -989,6 +1007,14 @@ bool analyse_clip(const std::string &path, montage::ClipAnalysis &out, GError **
   options.stall_timeout = stall_timeout;
   options.progress = progress;
   return montage::analyse_clip_file(path, options, out, error);
+}
+
+bool song_cut_short(const montage::SongAnalysis &song)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(song.duration) || !GST_CLOCK_TIME_IS_VALID(song.stated_duration))
+    return false;
+  return song.duration + kCutShortBy <= song.stated_duration &&
+         (double)song.duration < kCutShortPart * (double)song.stated_duration;
 }
 
 std::string clip_analysis_params(bool full_decode)

@@ -23,6 +23,8 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 32: the length the song's file states (SongAnalysis::stated_duration),
+ * which entries of 31 and before lack, so a song cut short is said. */
 /* 31: the song's length from its samples' count where the buffers' times
  * agree (a 3 s FLAC read 2.999999999 s: the last buffer's time and
  * duration each rounded down). */
@@ -56,7 +58,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
  * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
  * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "31";
+constexpr const char *kSongAnalysisVersion = "32";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
@@ -243,20 +245,34 @@ bool resend_missing_sticky_events(GstPad *sink);
 bool combine_beat_summaries(const std::vector<BeatSummary> &summaries, montage::SongAnalysis &out,
                             GstClockTime origin = 0);
 
+/* A song decoded to less than the length its file states, by at least
+ * kCutShortBy and to under kCutShortPart of it: a file cut short (a
+ * truncated download: head -c 500000 of an 82.33 s FLAC decodes 5.43 s).
+ * The margins leave out a stated length that is an estimate (an MP3
+ * without a header, estimated from its bitrate, can be a few % off). False
+ * when either length is unknown. The tool warns of it. */
+constexpr GstClockTime kCutShortBy = GST_SECOND;
+constexpr double kCutShortPart = 0.9;
+bool song_cut_short(const montage::SongAnalysis &song);
+
 /* Beat analysis of the audio file `path` (any container/codec GStreamer
- * decodes). Fills `out` (uri, duration, beats,
+ * decodes). Fills `out` (uri, duration, stated_duration, beats,
  * beat_energy, bpm, confidence, meter, energy curve, sections, sound_end)
  * from every `montage-beats` summary of the song, combined by
  * combine_beat_summaries(); duration is the decoded stream's end (an ADTS
  * file's from its frame index): the samples' count where it agrees with
  * the buffers' times within 1 us (exact, each rate's run to the nearest
- * ns), else the last buffer's end; sound_end at most that. Every time counts from the song's first
- * decoded sample, as the render plays the song and as a video editor shows the file, whatever
- * stream time the demuxer gives that sample (tsdemux and mpegpsdemux count from the first PCR/SCR,
- * 0.7 s before the first sample in ffmpeg's files): docs/render.md, "The song's time". Returns
- * false with `error` set when the file cannot be read or decoded, has no audio stream, makes no
- * progress for `stall_timeout` ns, or has no detectable beats (error code GST_STREAM_ERROR_FAILED).
- */
+ * ns), else the last buffer's end; sound_end at most that.
+ * stated_duration is the duration query's answer upstream of the analysis
+ * at its first buffer (the parser's or demuxer's, from the header: a
+ * truncated FLAC still states its whole length). Every time counts from the song's first decoded
+ * sample, as the render plays the song and as a video editor shows the file,
+ * whatever stream time the demuxer gives that sample (tsdemux and
+ * mpegpsdemux count from the first PCR/SCR, 0.7 s before the first sample
+ * in ffmpeg's files): docs/render.md, "The song's time".
+ * Returns false with `error` set when the file cannot be read or decoded,
+ * has no audio stream, makes no progress for `stall_timeout` ns, or has no
+ * detectable beats (error code GST_STREAM_ERROR_FAILED). */
 bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **error,
                   const ProgressFunc &progress = {}, GstClockTime stall_timeout = 30 * GST_SECOND,
                   const TempoRange &tempo = {});

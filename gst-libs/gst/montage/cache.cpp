@@ -309,7 +309,7 @@ std::vector<uint8_t> encode_song(const SongAnalysis &s)
 {
   msgpack::sbuffer buf;
   Packer pk(&buf);
-  pk.pack_array(13);
+  pk.pack_array(14);
   pk.pack(s.uri);
   pk.pack_uint64(s.duration);
   pack_u64_list(pk, s.beats);
@@ -332,6 +332,8 @@ std::vector<uint8_t> encode_song(const SongAnalysis &s)
   pack_float64(buf, s.meter_confidence);
   /* Since song analysis version 26; an entry of 12 fields reads as unknown. */
   pk.pack_uint64(s.sound_end);
+  /* Since song analysis version 31; an entry of 13 fields or fewer reads as unknown. */
+  pk.pack_uint64(s.stated_duration);
   return to_bytes(buf);
 }
 
@@ -339,10 +341,11 @@ bool decode_song(const uint8_t *data, size_t size, SongAnalysis &out)
 {
   SongAnalysis s;
   bool ok = decode_guarded(data, size, [&](const msgpack::object &o) {
-    if (array_size(o) != 12 && array_size(o) != 13)
+    if (array_size(o) < 12 || array_size(o) > 14)
       throw msgpack::type_error();
     s.uri = as_string(at(o, 0));
-    s.sound_end = array_size(o) == 13 ? as_u64(at(o, 12)) : GST_CLOCK_TIME_NONE;
+    s.sound_end = array_size(o) >= 13 ? as_u64(at(o, 12)) : GST_CLOCK_TIME_NONE;
+    s.stated_duration = array_size(o) == 14 ? as_u64(at(o, 13)) : GST_CLOCK_TIME_NONE;
     s.duration = as_u64(at(o, 1));
     s.beats = as_u64_list<GstClockTime>(at(o, 2));
     s.beat_energy = as_double_list(at(o, 3));

@@ -35,6 +35,11 @@ struct Section {
 struct SongAnalysis {
   std::string uri;                     /* the song's URI */
   GstClockTime duration = GST_CLOCK_TIME_NONE; /* song length, ns */
+  /* The length the song's file states (the duration its parser or demuxer
+   * reports), ns; GST_CLOCK_TIME_NONE when it states none or was not
+   * measured. Longer than duration for a file cut short (a truncated
+   * download: 82.33 s stated, 5.43 s decoded). */
+  GstClockTime stated_duration = GST_CLOCK_TIME_NONE;
   std::vector<GstClockTime> beats;     /* beat times, ns, strictly ascending */
   /* Loudness of each beat interval [beats[i], beats[i+1]) (the last one runs
    * to the end of the song), normalised so the loudest interval is 1.0.
