@@ -11,6 +11,7 @@
 #include <gst/montage/beattracker.h>
 
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -958,4 +959,81 @@ TEST(SongAnalysis, CutShortNeedsBothMargins)
   EXPECT_FALSE(montage_tool::song_cut_short(song));
   song.stated_duration = GST_CLOCK_TIME_NONE;
   EXPECT_FALSE(montage_tool::song_cut_short(song));
+}
+
+/* Writes a 5.1 WAV (WAVE_FORMAT_EXTENSIBLE, channel mask 0x3F: FL FR FC LFE
+ * BL BR, 16-bit, 44.1 kHz) of `seconds`: a 20 ms 1 kHz click every 0.5 s in
+ * front left and right at 0.5, and from half the song on a 60 Hz tone at 0.9
+ * in the LFE; the other channels silent. "" on failure. */
+std::string make_five_one_with_lfe(const char *name, int seconds)
+{
+  const guint32 rate = 44100, channels = 6, frames = rate * (guint32)seconds;
+  std::string data;
+  auto put16 = [&data](guint16 v) {
+    data.push_back((char)(v & 0xff)), data.push_back((char)(v >> 8));
+  };
+  auto put32 = [&](guint32 v) { put16((guint16)(v & 0xffff)), put16((guint16)(v >> 16)); };
+  data += "RIFF";
+  put32(4 + 8 + 40 + 8 + frames * channels * 2);
+  data += "WAVEfmt ";
+  put32(40);
+  put16(0xFFFE); /* WAVE_FORMAT_EXTENSIBLE */
+  put16((guint16)channels);
+  put32(rate);
+  put32(rate * channels * 2);
+  put16((guint16)(channels * 2));
+  put16(16);
+  put16(22);
+  put16(16);
+  put32(0x3F); /* FL FR FC LFE BL BR */
+  /* KSDATAFORMAT_SUBTYPE_PCM */
+  const guint8 pcm[16] = {1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71};
+  data.append((const char *)pcm, sizeof pcm);
+  data += "data";
+  put32(frames * channels * 2);
+  for (guint32 i = 0; i < frames; i++) {
+    const double t = (double)i / rate;
+    const double in_beat = std::fmod(t, 0.5);
+    const double click = in_beat < 0.02 ? 0.5 * std::sin(2 * G_PI * 1000 * in_beat) : 0.0;
+    const double lfe = i >= frames / 2 ? 0.9 * std::sin(2 * G_PI * 60 * t) : 0.0;
+    const double ch[6] = {click, click, 0.0, lfe, 0.0, 0.0};
+    for (double v : ch)
+      put16((guint16)(gint16)std::lround(v * 32767));
+  }
+  /* The process id in the name, as montage_test::make_media(). */
+  gchar *unique = g_strdup_printf("%d-%s", (int)getpid(), name);
+  gchar *path = g_build_filename(g_get_tmp_dir(), unique, nullptr);
+  const std::string out = path;
+  g_free(unique);
+  g_free(path);
+  if (!g_file_set_contents(out.c_str(), data.data(), (gssize)data.size(), nullptr))
+    return "";
+  return out;
+}
+
+/* A 5.1 song whose LFE plays a loud tone in its second half only: analysed
+ * on the stereo downmix the montage plays (ITU-R BS.775, LFE dropped), its
+ * energy stays that of the clicks, the same in both halves. Before, the
+ * analysis averaged all six channels, LFE included, and the second half read
+ * far louder than what is heard. */
+TEST(SongAnalysis, FiveOneSongIsAnalysedOnTheRendersDownmix)
+{
+  montage_tool::register_elements();
+  const std::string path = make_five_one_with_lfe("five-one-lfe.wav", 10);
+  ASSERT_FALSE(path.empty());
+  montage::SongAnalysis song;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage_tool::analyse_song(path, song, &err)) << (err ? err->message : "");
+  g_unlink(path.c_str());
+  ASSERT_EQ(song.energy_interval, 100 * kMs);
+  ASSERT_GE(song.energy_curve.size(), 95u);
+  auto mean = [&song](std::size_t a, std::size_t b) {
+    double sum = 0.0;
+    for (std::size_t i = a; i < b; i++)
+      sum += song.energy_curve[i];
+    return sum / (double)(b - a);
+  };
+  const double first = mean(10, 45), second = mean(55, 90);
+  EXPECT_GT(first, 0.0);
+  EXPECT_NEAR(second, first, 0.02) << "first half " << first << ", second " << second;
 }

@@ -8,6 +8,7 @@
 #include <gst/audio/audio.h>
 #include <gst/montage/adts.h>
 #include <gst/montage/clipanalysis.h>
+#include <gst/montage/render-private.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,10 @@ namespace {
  * song's length for the count to give it (decoded_length()): timestamps
  * are rounded to the ns, a buffer's time and duration each. */
 constexpr GstClockTime kCountTolerance = GST_USECOND;
+
+/* The name of the audioconvert in a chain that downmixes to stereo as the
+ * render does (analyse_song()). */
+constexpr const char *kDownmixName = "montage-downmix";
 
 /* One analysis run: uridecodebin ! <chain ending in fakesink>. */
 struct Run {
@@ -363,6 +368,10 @@ bool run_pipeline(const std::string &path, const char *media, const char *chain_
     return false;
   }
   gst_bin_add(GST_BIN(run.pipeline), run.chain);
+  if (GstElement *downmix = gst_bin_get_by_name(GST_BIN(run.chain), kDownmixName)) {
+    montage::render_detail::downmix_to_stereo(downmix);
+    gst_object_unref(downmix);
+  }
   g_signal_connect(src, "pad-added", G_CALLBACK(on_pad_added), &run);
   g_signal_connect(src, "no-more-pads", G_CALLBACK(on_no_more_pads), &run);
   GstPad *chain_sink = gst_element_get_static_pad(run.chain, "sink");
@@ -931,8 +940,16 @@ bool analyse_song(const std::string &path, montage::SongAnalysis &out, GError **
    * exact duration (frames x 1024 / rate, encoder priming included, the
    * decoder's timeline, as the renderer plays the song). */
   const bool adts = g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR) && is_adts_file(path);
-  const std::string chain = "audioconvert ! montagebeat min-bpm=" + bpm_text(tempo.min_bpm) +
-                            " max-bpm=" + bpm_text(tempo.max_bpm) + " ! fakesink sync=false";
+  /* The song as the montage plays it: more than two channels downmixed to
+   * stereo as the render does (ITU-R BS.775, LFE dropped:
+   * render_detail::downmix_to_stereo(), set on the element named
+   * kDownmixName by run_pipeline()); mono and stereo pass unchanged.
+   * montagebeat then averages the two. Before, audioconvert gave it all the
+   * channels, which it averaged with equal weights, LFE included. */
+  const std::string chain =
+      std::string("audioconvert name=") + kDownmixName +
+      " ! audio/x-raw,channels=[1,2] ! montagebeat min-bpm=" + bpm_text(tempo.min_bpm) +
+      " max-bpm=" + bpm_text(tempo.max_bpm) + " ! fakesink sync=false";
   bool ok = run_pipeline(path, "audio", chain.c_str(), on_message, run, progress, stall_timeout, error, adts);
   if (ok) {
     std::vector<BeatSummary> all;

@@ -23,6 +23,9 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 33: a song of more than two channels analysed on the render's stereo
+ * downmix (ITU-R BS.775, LFE dropped), not the equal-weight average of all
+ * its channels (a 5.1 song's LFE moved its energy and sections). */
 /* 32: the length the song's file states (SongAnalysis::stated_duration),
  * which entries of 31 and before lack, so a song cut short is said. */
 /* 31: the song's length from its samples' count where the buffers' times
@@ -58,7 +61,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
  * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
  * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "32";
+constexpr const char *kSongAnalysisVersion = "33";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
@@ -265,7 +268,10 @@ bool song_cut_short(const montage::SongAnalysis &song);
  * ns), else the last buffer's end; sound_end at most that.
  * stated_duration is the duration query's answer upstream of the analysis
  * at its first buffer (the parser's or demuxer's, from the header: a
- * truncated FLAC still states its whole length). Every time counts from the song's first decoded
+ * truncated FLAC still states its whole length). A song of more than two
+ * channels is analysed on the stereo downmix the render plays
+ * (render-private.h render_detail::downmix_to_stereo(): ITU-R BS.775, LFE
+ * dropped), which montagebeat averages. Every time counts from the song's first decoded
  * sample, as the render plays the song and as a video editor shows the file,
  * whatever stream time the demuxer gives that sample (tsdemux and
  * mpegpsdemux count from the first PCR/SCR, 0.7 s before the first sample
