@@ -765,6 +765,58 @@ TEST(MontageBeat, TimeGoingBackRestartsTheTracking)
   }
 }
 
+/* A small step back in the stream's time is absorbed, as audio sinks absorb
+ * one under their alignment threshold: an audio source slaved to another
+ * clock (GstAudioBaseSrc's slave-method=skew) sends a DISCONT buffer a few
+ * milliseconds back when it corrects drift, and RTP audio whose timestamps
+ * follow the receiver's clock drifts back slowly without DISCONT. Here a
+ * 120 BPM click track comes 1 ms back with DISCONT every 5 s, then 1 %
+ * slow (20 ms back per second, no flag). The sample clock moves to the new
+ * PTS and the tracking goes on: no montage-beats before EOS, no beat
+ * missing, every beat on its click. Before, each step restarted the
+ * tracker (a summary mid-stream and about 2 s without beats). */
+TEST(MontageBeat, SmallStepBackIsAbsorbed)
+{
+  for (const char *mode : {"offline", "live"}) {
+    SCOPED_TRACE(mode);
+    const guint rate = 48000;
+    Fixture f(rate, 1, false);
+    gst_util_set_object_arg(G_OBJECT(f.h->element), "mode", mode);
+    Clicks ck = make_clicks(rate, 120, 0.5, 30.0);
+    std::vector<std::pair<GstClockTime, GstClockTimeDiff>> shift; /* from, PTS - sample time */
+    GstClockTimeDiff back = 0;
+    for (int k = 0; k < 30; k++) {
+      /* 0-15 s: 1 ms back at 5 and 10 s, with DISCONT; 15-30 s: 20 ms back
+       * at each second, without (the beats stay within 20 ms of the PTS
+       * between the re-anchorings at 40 ms). */
+      const bool flagged = k == 5 || k == 10;
+      if (flagged)
+        back += GST_MSECOND;
+      else if (k > 15)
+        back += 20 * GST_MSECOND;
+      shift.push_back({(GstClockTime)k * GST_SECOND, back});
+      f.push(ck.mono, (std::size_t)k * rate, (std::size_t)(k + 1) * rate,
+             (GstClockTime)((GstClockTimeDiff)k * GST_SECOND - back), flagged);
+    }
+    std::vector<GstClockTime> expected;
+    for (GstClockTime t : ck.clicks)
+      expected.push_back((GstClockTime)((GstClockTimeDiff)t - shift[t / GST_SECOND].second));
+    std::vector<GstStructure *> beats = f.take("montage-beat");
+    std::vector<GstClockTime> live = beat_times(beats);
+    free_all(beats);
+    EXPECT_TRUE(f.take("montage-beats").empty()) << "the tracking restarted";
+    ASSERT_GT(live.size(), 40u);
+    for (std::size_t i = 1; i < live.size(); i++)
+      EXPECT_LT(live[i] - live[i - 1], 600 * GST_MSECOND)
+          << "beats missing after " << live[i - 1] / 1e9 << " s";
+    expect_on_clicks(live, expected);
+    f.eos();
+    Summary sum = take_summary(f);
+    ASSERT_GT(sum.beats.size(), 50u);
+    expect_on_clicks(sum.beats, expected);
+  }
+}
+
 /* Audio lost without a DISCONT flag (a GAP event, then a buffer whose PTS
  * jumps 3.25 s, off the beat grid by half a beat): the gap is analysed as
  * silence, so the beats after it stay on the clicks, live and offline; the

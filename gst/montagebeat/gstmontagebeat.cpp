@@ -1138,6 +1138,19 @@ constexpr GstClockTime kTimeJump = 40 * GST_MSECOND;
  * sample clock restarts (the beat phase is then the music's own again once
  * the tracker has heard a few beats). */
 constexpr GstClockTime kMaxGapFill = 60 * GST_SECOND;
+/* A step back of the stream's time up to this much is absorbed: the sample
+ * clock moves back to the buffer's PTS and the tracking goes on, as an audio
+ * sink resyncs at its alignment threshold rather than starting over. Audio
+ * sources correcting clock drift step back by a few milliseconds
+ * (GstAudioBaseSrc's slave-method=skew sends a DISCONT buffer a segment
+ * back), and RTP/SRT audio stamped by the receiver's clock drifts back
+ * slowly (a step of kTimeJump each time). A longer step back (a source that
+ * loops or restarts its timestamps) restarts the tracking. 150 ms is under
+ * the shortest beat period (250 ms at 240 BPM, kMaxBpm), so at most one
+ * beat falls in
+ * the audio heard twice (the later copy is dropped: to_buffer_time(),
+ * publish_beats()). */
+constexpr GstClockTime kMaxStepBack = 150 * GST_MSECOND;
 
 /* How far `pts` is from the time of the samples counted: positive where
  * the stream's time moved on (audio lost, a GAP), negative where it went
@@ -1345,10 +1358,11 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     inside_gap = st.gap_sample == st.samples && pts >= st.gap_from && pts < st.gap_to && jump < 0;
     discontinuity = !inside_gap && is_discontinuity(st, jump, discont);
   }
-  if (discontinuity && jump < 0) {
+  if (discontinuity && jump < -(GstClockTimeDiff)kMaxStepBack) {
     /* The stream's time went back without a segment (a source that loops
      * or restarts its timestamps): a new stream, as after a SEGMENT event,
-     * so that beats, energy and `duration` never go back in time. */
+     * so that beats, energy and `duration` never go back in time. A smaller
+     * step back is absorbed below (kMaxStepBack). */
     GST_INFO_OBJECT(self, "time went back to %" GST_TIME_FORMAT ": tracking restarts",
                     GST_TIME_ARGS(pts));
     summarise_before_reset(self);
@@ -1394,7 +1408,8 @@ static GstFlowReturn gst_montage_beat_submit_input_buffer(GstBaseTransform *tran
     /* The stream's time moved on (audio lost, a GAP event): the samples
      * missing are analysed as silence, up to kMaxGapFill, so that the beat
      * phase and the energy curve stay on the stream's time; the sample clock
-     * then restarts from the buffer's PTS. */
+     * then restarts from the buffer's PTS. Where it stepped back by up to
+     * kMaxStepBack (clock drift corrected), only the sample clock moves. */
     GST_DEBUG_OBJECT(self,
                      "%s, %" GST_STIME_FORMAT
                      " from the samples counted: sample clock restarts at %" GST_TIME_FORMAT,
