@@ -1752,8 +1752,7 @@ TEST(MontageBeat, RefusedFormatNamesTheFormatsAndAudioconvert)
 }
 
 /* Clicks at 180 BPM, every other one at 0.4 of the level: a beat at 90 or
- * at 180. min-bpm and max-bpm (applied at the next segment) decide which;
- * an empty range is an error that names the properties. */
+ * at 180. min-bpm and max-bpm (applied at the next segment) decide which. */
 TEST(MontageBeat, TempoRangeProperties)
 {
   const guint rate = 44100;
@@ -1781,22 +1780,54 @@ TEST(MontageBeat, TempoRangeProperties)
     EXPECT_GT(beats.size(), (std::size_t)(target / 60.0 * 20)) << "range around " << target;
     free_all(summary);
   }
+}
 
+/* An empty tempo range set while playing (min-bpm raised above max-bpm, the
+ * application to move max-bpm next) does not stop the stream at the next
+ * segment or flush: the tracking goes on with the last range that was not
+ * empty, and a warning names the properties and that range. The same 180
+ * BPM clicks as above, tracked at 130-240 BPM; then min-bpm 150 and max-bpm
+ * 100 and a new segment: still 180 BPM. Before, the segment posted an error
+ * and the next buffer returned GST_FLOW_ERROR. (An empty range at start is
+ * an error: EmptyTempoRangeFailsTheStart.) */
+TEST(MontageBeat, EmptyTempoRangeWhilePlayingKeepsTheLastRange)
+{
+  const guint rate = 44100;
+  Clicks c = make_clicks(rate, 180, 0.5, 30.0);
+  for (std::size_t k = 1; k < c.clicks.size(); k += 2) {
+    const std::size_t start = (std::size_t)gst_util_uint64_scale(c.clicks[k], rate, GST_SECOND);
+    for (std::size_t i = start; i < std::min(c.mono.size(), start + rate / 20); i++)
+      c.mono[i] *= 0.4f;
+  }
   Fixture f(rate, 1, false);
-  g_object_set(f.h->element, "min-bpm", 150.0, "max-bpm", 100.0, NULL);
+  g_object_set(f.h->element, "min-bpm", 130.0, "max-bpm", 240.0, NULL);
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_TIME);
-  gst_harness_push_event(f.h, gst_event_new_segment(&segment));
-  GstMessage *m = gst_bus_pop_filtered(f.bus, GST_MESSAGE_ERROR);
-  ASSERT_NE(m, nullptr) << "no error for an empty tempo range";
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&segment)));
+  f.push(c.mono, 0, 2 * rate, 0);
+  g_object_set(f.h->element, "min-bpm", 150.0, "max-bpm", 100.0, NULL);
+  ASSERT_TRUE(gst_harness_push_event(f.h, gst_event_new_segment(&segment)));
+  /* (the summary of the first 2 s, posted at the segment, is dropped here) */
+  GstMessage *m =
+      gst_bus_pop_filtered(f.bus, (GstMessageType)(GST_MESSAGE_ERROR | GST_MESSAGE_WARNING));
+  ASSERT_NE(m, nullptr) << "no warning for an empty tempo range";
+  ASSERT_EQ(GST_MESSAGE_TYPE(m), GST_MESSAGE_WARNING) << "the stream stopped";
   GError *err = nullptr;
-  gst_message_parse_error(m, &err, nullptr);
-  EXPECT_NE(std::string(err->message).find("min-bpm (150) below max-bpm (100)"), std::string::npos)
+  gst_message_parse_warning(m, &err, nullptr);
+  EXPECT_NE(std::string(err->message).find("min-bpm 150, max-bpm 100"), std::string::npos)
       << err->message;
+  EXPECT_NE(std::string(err->message).find("130-240 BPM"), std::string::npos) << err->message;
   g_error_free(err);
   gst_message_unref(m);
-  GstBuffer *buf = f.make_buffer(c.mono, 0, 1024);
-  EXPECT_EQ(gst_harness_push(f.h, buf), GST_FLOW_ERROR);
+  f.push(c.mono, 0, c.mono.size(), 0);
+  f.eos();
+  std::vector<GstStructure *> summary = f.take("montage-beats");
+  ASSERT_EQ(summary.size(), 1u);
+  double bpm = 0;
+  guint64 duration = 0;
+  summary_beats(summary[0], &bpm, &duration, nullptr);
+  EXPECT_NEAR(bpm, 180.0, 180.0 * 0.02) << "not the last range (130-240 BPM)";
+  free_all(summary);
 }
 
 /* min-bpm and max-bpm bound the song's tempo in stream time, as `bpm` is:

@@ -420,6 +420,12 @@ struct State {
   /* The warning that min-bpm..max-bpm cannot be tracked at the segment's
    * applied rate was posted (once per start). */
   bool warned_range = false;
+  /* The last min-bpm..max-bpm that was not empty at a reset since start
+   * (min_bpm_kept at 0: none yet). A mid-stream reset whose range is empty
+   * (min-bpm raised above max-bpm while playing, the application to move
+   * max-bpm next) keeps it, with a warning, rather than stopping the
+   * stream. */
+  double min_bpm_kept = 0, max_bpm_kept = 0;
   /* montage-beats went out (at SEGMENT_DONE, EOS, or a SEGMENT before its
    * reset) and no audio came since: EOS, SEGMENT_DONE and SEGMENT post no
    * second one (a segment seek ended by EOS, a repeated SEGMENT_DONE, a new
@@ -640,14 +646,27 @@ static bool reset_tracking(GstMontageBeat *self)
   if (latency_changed)
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
   /* Checked before the caps are known too, so that an empty range fails the
-   * start (READY to PAUSED), not the first caps. */
+   * start (READY to PAUSED), not the first caps. Later (a flush, a segment)
+   * the last range that was not empty goes on. */
   if (!montage::BeatTracker::tempo_range_ok(config.min_bpm, config.max_bpm)) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("The tempo range is empty: set min-bpm (%g) below max-bpm (%g).", config.min_bpm,
-                       config.max_bpm),
-                      (NULL));
-    return false;
+    if (st.min_bpm_kept == 0) {
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                        ("The tempo range is empty: set min-bpm (%g) below max-bpm (%g).",
+                         config.min_bpm, config.max_bpm),
+                        (NULL));
+      return false;
+    }
+    GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                        ("The tempo range is empty (min-bpm %g, max-bpm %g): the tracking goes on "
+                         "with the last range, %g-%g BPM, until the next flush or segment after "
+                         "min-bpm is set below max-bpm.",
+                         config.min_bpm, config.max_bpm, st.min_bpm_kept, st.max_bpm_kept),
+                        (NULL));
+    config.min_bpm = st.min_bpm_kept;
+    config.max_bpm = st.max_bpm_kept;
   }
+  st.min_bpm_kept = config.min_bpm;
+  st.max_bpm_kept = config.max_bpm;
   if (!st.have_info)
     return true;
   /* min-bpm and max-bpm are the song's tempi (stream time); the tracker
@@ -1788,6 +1807,8 @@ static gboolean gst_montage_beat_start(GstBaseTransform *trans)
     st.longest_buffer = 0;
     st.warned_reverse = false;
     st.warned_range = false;
+    st.min_bpm_kept = 0;
+    st.max_bpm_kept = 0;
     st.summary_before_reset = false;
     st.refused_caps = false;
     st.discont_in = false;
@@ -1955,7 +1976,9 @@ static void gst_montage_beat_class_init(GstMontageBeatClass *klass)
           "min-bpm", "Minimum tempo",
           "Slowest tempo the tracker may choose, in beats per minute of the song (stream "
           "time, as bpm: at applied rates other than 1 the audio holds it that many times "
-          "faster); below max-bpm. Set a range of less than an octave around a known tempo "
+          "faster); below max-bpm (an empty range is an error at start; made empty while playing, "
+          "the last range goes on, with a warning). Set a range of less than an octave around a "
+          "known tempo "
           "to stop it reading half or twice that tempo (may be set in any state: a change "
           "while paused or playing applies from the next segment or flush)",
           montage::BeatTracker::kMinBpm, montage::BeatTracker::kMaxBpm,
