@@ -572,6 +572,65 @@ TEST(MontageBeat, AutoModeIsLiveForALiveSourceAndOfflineOtherwise)
   }
 }
 
+/* mode=auto on a stream that is not live but may never end (no duration
+ * and no seeking: an internet radio over HTTP, modelled by a non-seekable
+ * appsrc) is live: offline would keep the whole stream's envelope for the
+ * pass at EOS (about 80 MB per hour) and never get there. The same appsrc
+ * with a duration is offline. Before, both were offline. */
+TEST(MontageBeat, AutoModeIsLiveForAnEndlessStream)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  const guint rate = 44100;
+  Clicks ck = make_clicks(rate, 120, 0.5, 3.0);
+  for (bool with_duration : {false, true}) {
+    SCOPED_TRACE(with_duration ? "with a duration" : "no duration, no seeking");
+    GError *error = nullptr;
+    GstElement *pipeline =
+        gst_parse_launch("appsrc name=src is-live=false stream-type=stream format=time "
+                         "caps=audio/x-raw,format=F32LE,rate=44100,channels=1,layout=interleaved ! "
+                         "montagebeat ! fakesink sync=false",
+                         &error);
+    ASSERT_NE(pipeline, nullptr) << (error ? error->message : "");
+    g_clear_error(&error);
+    GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    if (with_duration)
+      g_object_set(src, "duration", (guint64)3 * GST_SECOND, NULL);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    ASSERT_NE(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    for (std::size_t at = 0; at < ck.mono.size(); at += 4410) {
+      const std::size_t n = std::min<std::size_t>(4410, ck.mono.size() - at);
+      GstBuffer *buf = gst_buffer_new_memdup(ck.mono.data() + at, n * sizeof(float));
+      GST_BUFFER_PTS(buf) = gst_util_uint64_scale(at, GST_SECOND, rate);
+      GstFlowReturn ret;
+      g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+      gst_buffer_unref(buf);
+      ASSERT_EQ(ret, GST_FLOW_OK);
+    }
+    GstFlowReturn ret;
+    g_signal_emit_by_name(src, "end-of-stream", &ret);
+    std::string mode;
+    for (;;) {
+      GstMessage *m = gst_bus_timed_pop_filtered(
+          bus, 30 * GST_SECOND,
+          (GstMessageType)(GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+      ASSERT_NE(m, nullptr) << "no EOS";
+      const GstMessageType type = GST_MESSAGE_TYPE(m);
+      const GstStructure *s = gst_message_get_structure(m);
+      if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(s, "montage-beats"))
+        mode = gst_structure_get_string(s, "mode");
+      gst_message_unref(m);
+      ASSERT_NE(type, GST_MESSAGE_ERROR);
+      if (type == GST_MESSAGE_EOS)
+        break;
+    }
+    EXPECT_EQ(mode, with_duration ? "offline" : "live");
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(src);
+    gst_object_unref(bus);
+    gst_object_unref(pipeline);
+  }
+}
+
 TEST(MontageBeat, TimestampsFollowFirstPtsAndSegment)
 {
   const guint rate = 44100;

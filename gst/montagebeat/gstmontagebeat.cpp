@@ -12,7 +12,9 @@
  * dynamic programming, a beat-level check against dotted rhythms and a
  * swing rule). The default, `mode=auto`, is offline for files and live
  * where upstream is live (its latency query says so: a capture device, a
- * network stream), so an endless stream keeps bounded memory (below).
+ * network stream) or may never end (no duration and no seeking: an internet
+ * radio over HTTP, stream_may_be_endless()), so an endless stream keeps
+ * bounded memory (below).
  * Other raw audio (S24LE, big-endian, planar) is refused at negotiation
  * with a warning that names the formats taken and audioconvert, posted
  * ahead of upstream's generic not-negotiated error (explain_refused_caps()).
@@ -311,7 +313,9 @@ GType gst_montage_beat_mode_get_type(void)
       {GST_MONTAGE_BEAT_MODE_LIVE,
        "Causal beats only, as soon as they are known (for live sources)", "live"},
       {GST_MONTAGE_BEAT_MODE_AUTO,
-       "live when upstream is live (its latency query), offline otherwise", "auto"},
+       "live when upstream is live (its latency query) or may never end (no duration and no "
+       "seeking: an internet radio over HTTP), offline otherwise",
+       "auto"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter(&type)) {
@@ -568,16 +572,46 @@ static void push_event_in_order(GstMontageBeat *self, GstEvent *event)
 /* `mode`, with auto made live or offline: live when the latency query
  * upstream says the source is live (a capture device, a network stream),
  * offline otherwise (a file, or no answer). */
+/* Whether the stream upstream of `sink` (not live) may never end: it
+ * answers no duration in time and cannot seek in time. An internet radio
+ * over HTTP (souphttpsrc is not live unless is-live=true; an Icecast stream
+ * has no size, so no parser knows a duration, and no seeking), a
+ * non-seekable appsrc. Offline mode keeps the whole song's onset envelope
+ * and features for the pass at EOS, about 80 MB per hour of audio, which
+ * such a stream would grow for ever. A file answers a duration, or at least
+ * seeking (a parser that has not estimated its bitrate yet); so does
+ * audiotestsrc, which seeks. Also true before upstream is linked (start(),
+ * under decodebin): the SEGMENT's reset decides again. */
+static bool stream_may_be_endless(GstPad *sink)
+{
+  gint64 duration = -1;
+  GstQuery *q = gst_query_new_duration(GST_FORMAT_TIME);
+  if (gst_pad_peer_query(sink, q))
+    gst_query_parse_duration(q, nullptr, &duration);
+  gst_query_unref(q);
+  if (duration >= 0)
+    return false;
+  gboolean seekable = FALSE;
+  q = gst_query_new_seeking(GST_FORMAT_TIME);
+  if (gst_pad_peer_query(sink, q))
+    gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
+  gst_query_unref(q);
+  return !seekable;
+}
+
 static GstMontageBeatMode resolve_mode(GstMontageBeat *self, GstMontageBeatMode mode)
 {
   if (mode != GST_MONTAGE_BEAT_MODE_AUTO)
     return mode;
+  GstPad *sink = GST_BASE_TRANSFORM_SINK_PAD(self);
   GstQuery *q = gst_query_new_latency();
   gboolean live = FALSE;
-  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(self), q))
+  if (gst_pad_peer_query(sink, q))
     gst_query_parse_latency(q, &live, nullptr, nullptr);
   gst_query_unref(q);
-  return live ? GST_MONTAGE_BEAT_MODE_LIVE : GST_MONTAGE_BEAT_MODE_OFFLINE;
+  if (live)
+    return GST_MONTAGE_BEAT_MODE_LIVE;
+  return stream_may_be_endless(sink) ? GST_MONTAGE_BEAT_MODE_LIVE : GST_MONTAGE_BEAT_MODE_OFFLINE;
 }
 
 /* The tracker's tempo range (buffer time) for min-bpm..max-bpm, which bound
