@@ -177,6 +177,28 @@ constexpr double kTempoChangeCost = 4.0;
  * 800-1600 all keep it and score alike. The causal pass keeps 400, which
  * scored 0.004-0.012 higher in live F than 800 on the same songs. */
 constexpr double kOfflineTightness = 800.0;
+/* beat_path(): near a speed-up of the tempo path by less than this ratio, a
+ * beat gap may follow the tempo on either side of it (a tempo change of up
+ * to 1.4, 100 -> 140 BPM; 3:2 and octave swaps excluded). The three
+ * constants were set on trial h114's songs (100 -> 140, 120 -> 160, 90 ->
+ * 120) and the benchmark: with any change of 1.0-1.45, or of 1.15/1.25 and
+ * up without kAltSteady, or kAltSteady held over 3 s, be_sharp_bw_redfarn
+ * lost 0.003 F (a 1.27 jump of its path in its last 7 s, held 3 s); with
+ * kAltReach at half a window (4 s), midnight_snow_run's downbeat F went
+ * down by under 0.01. */
+constexpr double kMaxAltRatio = 1.45;
+/* ... and of at least this ratio: a change of the music's tempo, not the
+ * path's wobble of a few grid steps (kBpmStep) on a steady song, whose
+ * beats follow the path as they did. */
+constexpr double kMinAltRatio = 1.15;
+/* ... between two tempi that each hold, within this ratio, for half a
+ * tempo window (kTempoWindowS / 2) on their side of the change: a lasting
+ * change of the music's tempo. The path's brief jumps (the last seconds of
+ * a song, where the windows run out) keep the beats they had. */
+constexpr double kAltSteady = 1.02;
+/* ... and only within this many tempo windows (kTempoWindowS) of the
+ * change: 3 s, twice the 1.5 s early the path was seen to change. */
+constexpr double kAltReach = 3.0 / 8.0;
 constexpr double kLiveTightness = 400.0;
 /* Hops from a start or reset whose window (two hops) or previous hop is
  * partly before the first sample (or, at a stream's start, before the
@@ -2213,15 +2235,59 @@ struct BeatTracker::Impl {
     const std::size_t n = e.size();
     std::vector<double> score(n, 0.0);
     std::vector<long> back(n, -1);
-    TransitionCost cost(kOfflineTightness);
+    /* Where the tempo path changes tempo, it changes where its windows
+     * (kTempoWindowS long) say, not where the music does: at a speed-up
+     * the faster tempo's comb wins windows that hold little of it, and the
+     * path took 140 BPM up to 1.5 s before a 100 -> 140 change, its beats
+     * there squeezed to the faster period, up to 175 ms early (slowing
+     * down was exact). So within kAltReach of a speed-up by
+     * kMinAltRatio..kMaxAltRatio between two tempi that each hold for half
+     * a window (kAltSteady), a gap may also be judged against the tempo on
+     * the change's other side (alt), whichever costs less, and the onsets
+     * place the change. Elsewhere (a steady song, an octave or 3:2 swap of
+     * the path, its brief jumps) the beats are as they were. */
+    const long hold = (long)std::lround(kTempoWindowS * kFps / 2);
+    const long reach = (long)std::lround(kTempoWindowS * kFps * kAltReach);
+    std::vector<double> alt(n, 0.0);
+    /* Whether bpm holds within kAltSteady of bpm[from] over `hold` hops
+     * from `from` on (dir 1) or back (dir -1), inside the song. */
+    auto steady = [&](long from, long dir) {
+      const long to = from + dir * (hold - 1);
+      if (to < 0 || to >= (long)n)
+        return false;
+      for (long t = from; t != to + dir; t += dir)
+        if (std::fabs(std::log(bpm[(std::size_t)t] / bpm[(std::size_t)from])) >
+            std::log(kAltSteady))
+          return false;
+      return true;
+    };
+    for (long c = 1; c < (long)n; c++) {
+      const double before = bpm[(std::size_t)c - 1], after = bpm[(std::size_t)c];
+      const double r = after / before;
+      if (!(r >= kMinAltRatio && r < kMaxAltRatio) || !steady(c - 1, -1) || !steady(c, 1))
+        continue;
+      for (long t = std::max(0L, c - reach); t < std::min((long)n, c + reach); t++)
+        alt[(std::size_t)t] = t < c ? after : before;
+    }
+    TransitionCost cost(kOfflineTightness), alt_cost(kOfflineTightness);
     for (long t = 0; t < (long)n; t++) {
       cost.set_period(60.0 / bpm[(std::size_t)t] * kFps);
-      const long lo = std::max(0L, t - cost.max_gap());
-      const long hi = t - cost.min_gap();
+      const bool two = alt[(std::size_t)t] > 0;
+      if (two)
+        alt_cost.set_period(60.0 / alt[(std::size_t)t] * kFps);
+      const long lo =
+          std::max(0L, t - (two ? std::max(cost.max_gap(), alt_cost.max_gap()) : cost.max_gap()));
+      const long hi = t - (two ? std::min(cost.min_gap(), alt_cost.min_gap()) : cost.min_gap());
       double best = 0;
       long arg = -1;
       for (long p = lo; p <= hi; p++) {
-        double s = score[(std::size_t)p] - cost(t - p);
+        const long g = t - p;
+        double c = g >= cost.min_gap() && g <= cost.max_gap() ? cost(g) : HUGE_VAL;
+        if (two && g >= alt_cost.min_gap() && g <= alt_cost.max_gap())
+          c = std::min(c, alt_cost(g));
+        if (c == HUGE_VAL)
+          continue;
+        double s = score[(std::size_t)p] - c;
         if (arg < 0 || s > best) {
           best = s;
           arg = p;
