@@ -23,6 +23,9 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 34: offline beats across a speed-up follow the onsets, not the tempo
+ * path's early change (up to 175 ms early before: beattracker.cpp
+ * beat_path()). */
 /* 33: a song of more than two channels analysed on the render's stereo
  * downmix (ITU-R BS.775, LFE dropped), not the equal-weight average of all
  * its channels (a 5.1 song's LFE moved its energy and sections). */
@@ -61,7 +64,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
  * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
  * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "33";
+constexpr const char *kSongAnalysisVersion = "34";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {
