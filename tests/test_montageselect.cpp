@@ -24,6 +24,7 @@
 #include <gst/montage/beatmeta.h>
 #include <gst/montage/shotmeta.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <string>
@@ -2451,4 +2452,50 @@ TEST(MontageSelect, SlowerInputsLastFrameFillsItsDurationAtEos)
   }
   EXPECT_TRUE(eos);
   EXPECT_EQ(0u, gst_harness_buffers_in_queue(m.out()));
+}
+
+/* Live, no input has a frame for output frame 0 when its latency has passed
+ * (a camera whose frames come later than the latency it reports): a GAP
+ * event covers it, after the caps and a segment, so that a sink can preroll;
+ * the inputs' frames then show. Before, GAP events went out only once a
+ * buffer had: when the first frames could not be shown nothing went
+ * downstream, and a pipeline with a live sink never reached PLAYING (trial
+ * h115's finding 1: a camera through montagescene whose caps give no frame
+ * rate). */
+TEST(MontageSelect, FirstFramesNoInputCanShowAreGapEventsAfterCapsAndSegment)
+{
+  Mixer m(2, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  /* The element waits on the clock for frame 0 + latency: let that time come. */
+  ASSERT_TRUE(gst_harness_crank_single_clock_wait(m.out()));
+  std::vector<GstEventType> seen;
+  GstClockTime gap_ts = GST_CLOCK_TIME_NONE, gap_duration = GST_CLOCK_TIME_NONE;
+  for (int n = 0; n < 5000 && !GST_CLOCK_TIME_IS_VALID(gap_ts); n++) {
+    GstEvent *e = gst_harness_try_pull_event(m.out());
+    if (!e) {
+      g_usleep(1000);
+      continue;
+    }
+    seen.push_back(GST_EVENT_TYPE(e));
+    if (GST_EVENT_TYPE(e) == GST_EVENT_GAP)
+      gst_event_parse_gap(e, &gap_ts, &gap_duration);
+    gst_event_unref(e);
+  }
+  ASSERT_TRUE(GST_CLOCK_TIME_IS_VALID(gap_ts)) << "no GAP event for frame 0";
+  EXPECT_EQ(0u, gap_ts);
+  EXPECT_EQ(kFrame, gap_duration);
+  auto index = [&](GstEventType type) {
+    return std::find(seen.begin(), seen.end(), type) - seen.begin();
+  };
+  EXPECT_LT(index(GST_EVENT_CAPS), index(GST_EVENT_GAP));
+  EXPECT_LT(index(GST_EVENT_SEGMENT), index(GST_EVENT_GAP));
+  EXPECT_EQ(0u, gst_harness_buffers_in_queue(m.out()));
+  /* The inputs' frames from frame 1 on are shown. */
+  m.push_frame(0, 1);
+  m.push_frame(1, 1);
+  GstBuffer *out = m.pull();
+  ASSERT_NE(nullptr, out);
+  EXPECT_EQ(kFrame, GST_BUFFER_PTS(out));
+  EXPECT_EQ(1, m.source_of(out).second);
+  gst_buffer_unref(out);
 }

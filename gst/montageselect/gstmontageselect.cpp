@@ -170,7 +170,9 @@
  * `input-lost`; after #GstMontageSelect:beat-switch-until as well). When no input can show the
  * frame, a GAP event covers it, so the output never stalls; where every
  * input's data queued starts later, one GAP event covers the frames up to
- * the first that data reaches (not one per frame, at once). Pads can be requested and released in
+ * the first that data reaches (not one per frame, at once); from the first
+ * frame decided on, after the caps and a segment, so that a live sink
+ * prerolls where no input can show the first frames. Pads can be requested and released in
  * PLAYING.
  *
  * A GAP event on a video input (a source with no frame for a while;
@@ -460,7 +462,8 @@ struct SelectState {
   std::deque<Beat> beats;
   guint beats_since_switch = 0;
   guint switches = 0;
-  bool pushed = false; /* a buffer went out since start/flush */
+  bool pushed = false;      /* a buffer went out since start/flush */
+  bool segment_out = false; /* a segment event went out since start/flush */
   /* The take being waited for: its serial, and the first output frame that
    * saw it (running time; NONE: none seen since start/flush). */
   guint take_serial_seen = 0;
@@ -1185,6 +1188,7 @@ static void reset_streaming(GstMontageSelect *self)
   state->beats.clear();
   state->beats_since_switch = 0;
   state->pushed = false;
+  state->segment_out = false;
   state->take_since = GST_CLOCK_TIME_NONE;
 }
 
@@ -1956,7 +1960,15 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
     }
     in->aired += f.d;
     state->pushed = true;
-  } else if (state->pushed) {
+  } else {
+    /* No input can show the frame: a GAP event, from the first frame
+     * decided on (its caps are out: negotiated before the grid has a frame
+     * duration). Before, it went out only once a buffer had: live, when the
+     * first frames could not be shown (inputs' frames later than the
+     * latency, as from a camera whose caps give no frame rate through
+     * montagescene), nothing at all went downstream, the sink never
+     * prerolled and the pipeline never reached PLAYING, its latency never
+     * configured (trial h115's finding 1). */
     gap = true;
   }
   /* Frames in a GAP: this one, and, where every video input's data queued
@@ -2008,6 +2020,9 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
                                  ? next_pos - f.pos
                                  : state->next_t - f.t;
   const guint switches = state->switches;
+  const bool segment_out = state->segment_out || state->pushed;
+  if (out || gap)
+    state->segment_out = true;
   stream_lock.unlock();
 
   if (key_unit) {
@@ -2047,6 +2062,13 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   } else if (gap) {
     GST_LOG_OBJECT(self, "no input for %" GST_TIME_FORMAT " (%" G_GUINT64_FORMAT " frames): gap",
                    GST_TIME_ARGS(f.t), gap_frames);
+    if (!segment_out) {
+      /* GstAggregator sends the segment before the first buffer only
+       * (stream-start and caps went out at negotiation): a GAP event before
+       * any buffer needs it first. GstAggregator sends its own (the same
+       * segment) before the first buffer. */
+      gst_pad_push_event(agg->srcpad, gst_event_new_segment(&out_segment));
+    }
     gst_pad_push_event(agg->srcpad, gst_event_new_gap(f.pos, out_d));
   }
   /* A position, as gst_aggregator_simple_get_next_time() reads it (live:
