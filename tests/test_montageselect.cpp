@@ -2499,3 +2499,46 @@ TEST(MontageSelect, FirstFramesNoInputCanShowAreGapEventsAfterCapsAndSegment)
   EXPECT_EQ(1, m.source_of(out).second);
   gst_buffer_unref(out);
 }
+
+/* An input's own force-key-unit requests (montagescene's, before its cut
+ * frame) go on for the output frame that shows that frame: its PTS, stream
+ * time and running time on the output's grid, one timed request and its
+ * next-frame twin. Here the input's frames lie 10 ms after the grid's (its
+ * first frame sets the grid, the later ones come 10 ms late), so its own
+ * request says 10 ms after the output frame that shows the cut. Before, it
+ * went on as it came, with the input's times: an encoder given the cut frame
+ * at 5 frames and a timed request at 5 frames + 10 ms keyed the frame after
+ * it too, two keyframes per cut (trial h115's finding 4). */
+TEST(MontageSelect, InputsKeyUnitRequestIsRestampedToTheGridFrameShowingIt)
+{
+  Mixer m(1, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  constexpr GstClockTime kLate = 10 * GST_MSECOND;
+  m.push_frame_at(0, 0, 0, kFrame + kLate);
+  for (int k = 1; k < 5; k++)
+    m.push_frame_at(0, k, k * kFrame + kLate, kFrame);
+  for (int k = 0; k < 5; k++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  EXPECT_TRUE(m.key_unit_requests().empty()) << "no switch after the first frame";
+  const GstClockTime cut = 5 * kFrame + kLate;
+  ASSERT_TRUE(gst_harness_push_event(
+      m.inputs[0], gst_video_event_new_downstream_force_key_unit(cut, cut, cut, TRUE, 7)));
+  ASSERT_TRUE(gst_harness_push_event(m.inputs[0], gst_video_event_new_downstream_force_key_unit(
+                                                      cut, cut, GST_CLOCK_TIME_NONE, TRUE, 7)));
+  m.push_frame_at(0, 5, cut, kFrame, true);
+  m.push_frame_at(0, 6, 6 * kFrame + kLate, kFrame);
+  GstBuffer *out = m.pull();
+  ASSERT_NE(nullptr, out);
+  EXPECT_EQ(5 * kFrame, GST_BUFFER_PTS(out));
+  EXPECT_EQ(std::make_pair(0, 5), m.source_of(out));
+  gst_buffer_unref(out);
+  const std::vector<GstClockTime> want = {5 * kFrame};
+  EXPECT_EQ(want, m.key_unit_requests()) << "one request pair, on the grid frame showing the cut";
+  out = m.pull();
+  ASSERT_NE(nullptr, out);
+  gst_buffer_unref(out);
+  EXPECT_TRUE(m.key_unit_requests().empty());
+}

@@ -142,7 +142,10 @@
  * other inputs have ended. Before the first frame after a switch downstream force-key-unit events
  * (gst_video_event_new_downstream_force_key_unit(), all-headers TRUE, count
  * 1, 2, ...; one timed and one for the next frame: gst/montage/keyunit.h)
- * ask an encoder for a keyframe there.
+ * ask an encoder for a keyframe there. An input's own force-key-unit
+ * events (montagescene's at a cut) go on just before the output frame that
+ * first shows the frame after them, restamped to that frame, while the input
+ * is on air.
  *
  * ## Timestamps
  * Everything is decided in running time: the inputs' buffers, the beats and
@@ -368,6 +371,13 @@ struct Input {
   bool item_changed = false;
   /* Beat pad: running time up to which beats are known. */
   GstClockTime covered_end = 0;
+  /* Upstream's force-key-unit requests (montagescene at a cut): one came
+   * for the input's next frame (key_unit_next), or is that of the frame
+   * showing now or of one dropped unshown before it (cur_key_unit); the
+   * request's count. */
+  bool key_unit_next = false;
+  bool cur_key_unit = false;
+  guint key_unit_count = 0;
 
   void clear_current()
   {
@@ -400,6 +410,7 @@ struct Input {
     item.source = slot;
     item_changed = false;
     covered_end = 0;
+    key_unit_next = cur_key_unit = false;
   }
 };
 
@@ -573,6 +584,7 @@ static GstFlowReturn gst_montage_select_pad_flush(GstAggregatorPad *aggpad, GstA
   in->shot_seen = false;
   in->eos_arrived = false;
   in->arrived_end = GST_CLOCK_TIME_NONE;
+  in->key_unit_next = in->cur_key_unit = false;
   return GST_FLOW_OK;
 }
 GST_ELEMENT_REGISTER_DEFINE(montageselect, "montageselect", GST_RANK_NONE,
@@ -958,15 +970,26 @@ static gboolean gst_montage_select_sink_event(GstAggregator *agg, GstAggregatorP
   GstMontageSelect *self = GST_MONTAGE_SELECT(agg);
   Input *in = GST_MONTAGE_SELECT_PAD(aggpad)->input;
   if (gst_video_event_is_force_key_unit(event)) {
-    /* An input's own keyframe request (montagescene at a cut) goes on only
-     * while that input is on air; the element sends its own at switches. */
-    GST_OBJECT_LOCK(self);
-    const bool on_air = GST_MONTAGE_SELECT_PAD(aggpad) == self->state->on_air;
-    GST_OBJECT_UNLOCK(self);
-    if (!on_air || in->is_beat) {
-      gst_event_unref(event);
-      return TRUE;
+    /* An input's own keyframe request (montagescene at a cut) is for its
+     * next frame: it goes on, restamped, just before the output frame that
+     * first shows that frame, if the input is on air then (the element
+     * sends its own at switches). Before, it went on at once with the
+     * input's timestamps while the frame went out on the output's grid:
+     * where the input's frames lie later than the grid's, the timed request
+     * named the frame after the cut frame too, and an encoder keyed both
+     * (trial h115's finding 4). */
+    GstClockTime ts, stream_time, running_time;
+    gboolean all_headers = TRUE;
+    guint count = 0;
+    if (!in->is_beat && gst_video_event_is_force_key_unit(event) &&
+        gst_video_event_parse_downstream_force_key_unit(event, &ts, &stream_time, &running_time,
+                                                        &all_headers, &count)) {
+      std::lock_guard<std::mutex> lock(self->state->stream_lock);
+      in->key_unit_next = true;
+      in->key_unit_count = count;
     }
+    gst_event_unref(event);
+    return TRUE;
   }
   if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS && !in->is_beat) {
     /* Called in order with the pad's buffers (from the aggregate thread):
@@ -1433,7 +1456,11 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
       in->shot_start = start;
     }
     read_shot_metas(self->state, in, buf, start);
+    /* A key-unit request stays with the frames until one is shown. */
+    const bool key_unit = in->key_unit_next || (in->cur_key_unit && !in->cur_sent);
+    in->key_unit_next = false;
     in->clear_current(); /* the frame before it is dropped (or was shown) */
+    in->cur_key_unit = key_unit;
     in->current = buf;
     in->cur_caps_ok = in->caps_ok;
     in->cur_start = start;
@@ -1899,12 +1926,14 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   GstMessage *switch_msg = nullptr;
   bool key_unit = false;
   GstClockTime key_unit_stream_time = GST_CLOCK_TIME_NONE;
+  guint key_unit_count = 0;
   if (next && next != previous) {
     state->switches++;
     state->engine->commit(sel);
     if (state->pushed) {
       key_unit_stream_time = gst_segment_to_stream_time(&out_segment, GST_FORMAT_TIME, f.pos);
       key_unit = true;
+      key_unit_count = state->switches;
     }
     GST_INFO_OBJECT(self, "switch %u (%s) at %" GST_TIME_FORMAT ": %s -> %s, score %.3f",
                     state->switches, reason, GST_TIME_ARGS(f.t),
@@ -1923,6 +1952,7 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       gst_object_unref(previous);
     state->on_air_since = f.t;
     state->beats_since_switch = 0;
+    next->input->cur_key_unit = false; /* the switch's own requests go out */
   } else if (!on_air_ok && previous) {
     /* Nothing else to show: the lost input stays nominally on air. */
   }
@@ -1933,6 +1963,15 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   GstBuffer *out = nullptr;
   bool gap = false;
   if (in && available_at(in, GST_AGGREGATOR_PAD(air), f)) {
+    if (!in->cur_sent && in->cur_key_unit) {
+      /* The on-air input's request for this frame: on the output's frame. */
+      in->cur_key_unit = false;
+      if (!key_unit) {
+        key_unit = true;
+        key_unit_stream_time = gst_segment_to_stream_time(&out_segment, GST_FORMAT_TIME, f.pos);
+        key_unit_count = in->key_unit_count;
+      }
+    }
     if (!in->cur_sent) {
       /* Kept (a ref) while a later frame may show it again within the
        * grace: not when it ends with this frame anyway, or when the
@@ -2019,7 +2058,6 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   const GstClockTime out_d = GST_CLOCK_TIME_IS_VALID(next_pos) && next_pos > f.pos
                                  ? next_pos - f.pos
                                  : state->next_t - f.t;
-  const guint switches = state->switches;
   const bool segment_out = state->segment_out || state->pushed;
   if (out || gap)
     state->segment_out = true;
@@ -2027,7 +2065,8 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
 
   if (key_unit) {
     /* Timed and for "the next frame" (gst/montage/keyunit.h). */
-    if (!montage::push_key_unit_request(agg->srcpad, f.pos, key_unit_stream_time, f.t, switches))
+    if (!montage::push_key_unit_request(agg->srcpad, f.pos, key_unit_stream_time, f.t,
+                                        key_unit_count))
       GST_DEBUG_OBJECT(self, "nobody downstream handled the force-key-unit event");
   }
   if (switch_msg) {
