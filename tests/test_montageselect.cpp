@@ -2542,3 +2542,40 @@ TEST(MontageSelect, InputsKeyUnitRequestIsRestampedToTheGridFrameShowingIt)
   gst_buffer_unref(out);
   EXPECT_TRUE(m.key_unit_requests().empty());
 }
+
+/* Releasing the input on air: active-pad reads NULL from then on (notified),
+ * until another input goes on air. Before, it still gave the released pad,
+ * without a parent, with no notify (trial h115's finding 16). */
+TEST(MontageSelect, ActivePadIsNullOnceTheInputOnAirIsReleased)
+{
+  Mixer m(3, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  for (int k = 0; k < 3; k++) {
+    for (int i = 0; i < 3; i++)
+      m.push_frame(i, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  /* sink_1 on air (sink_0's harness has the output): a take, at once without beats. */
+  take(m.element, "sink_1");
+  for (int k = 3; k < 5; k++) {
+    for (int i = 0; i < 3; i++)
+      m.push_frame(i, k);
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out);
+    gst_buffer_unref(out);
+  }
+  ASSERT_EQ("sink_1", active_pad(m.element));
+  const int on_air = 1;
+  int notified = 0;
+  const gulong id = g_signal_connect(
+      m.element, "notify::active-pad",
+      G_CALLBACK(+[](GObject *, GParamSpec *, gpointer data) { ++*static_cast<int *>(data); }),
+      &notified);
+  gst_harness_teardown(m.inputs[on_air]);
+  m.inputs[on_air] = nullptr;
+  EXPECT_EQ("", active_pad(m.element));
+  EXPECT_EQ(1, notified);
+  g_signal_handler_disconnect(m.element, id);
+}

@@ -769,8 +769,12 @@ static void gst_montage_select_get_property(GObject *object, guint prop_id, GVal
 {
   SelectState *state = GST_MONTAGE_SELECT(object)->state;
   if (prop_id == PROP_ACTIVE_PAD) {
+    /* NULL once the input on air was released (it stays nominally on air
+     * until another input can be switched to): before, its pad came back,
+     * without a parent (trial h115's finding 16). */
     GST_OBJECT_LOCK(object);
-    g_value_set_object(value, state->on_air);
+    GstMontageSelectPad *on_air = state->on_air;
+    g_value_set_object(value, on_air && !on_air->input->released ? on_air : nullptr);
     GST_OBJECT_UNLOCK(object);
     return;
   }
@@ -857,7 +861,12 @@ static void gst_montage_select_release_pad(GstElement *element, GstPad *pad)
 {
   GstMontageSelect *self = GST_MONTAGE_SELECT(element);
   Input *in = GST_MONTAGE_SELECT_PAD(pad)->input;
+  GST_OBJECT_LOCK(self);
   in->released = true;
+  const bool was_on_air = GST_MONTAGE_SELECT_PAD(pad) == self->state->on_air;
+  GST_OBJECT_UNLOCK(self);
+  if (was_on_air) /* active-pad reads NULL from now on */
+    g_object_notify_by_pspec(G_OBJECT(self), active_pad_pspec);
   if (in->is_beat) {
     GST_OBJECT_LOCK(self);
     self->state->have_beat_pad = false;
@@ -2210,7 +2219,8 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
                         0, 250, kDefaultGraceFrames, rw_playing));
   active_pad_pspec =
       g_param_spec_object("active-pad", "Active pad",
-                          "The video input on air (NULL before the first; notified from the "
+                          "The video input on air (NULL before the first and once its pad is "
+                          "released; notified from the "
                           "streaming thread at each switch, after its montage-switch message); "
                           "setting it is a manual take: that input goes on air at the next beat, "
                           "or at once when no input is on air or there are no beats (no beat pad, "
