@@ -7,7 +7,8 @@
  * name and renamed when complete. This is the live path run on files: what a
  * multi-camera rig would do with cameras instead of clips (docs/montageselect.md).
  *
- *   clip i: uridecodebin ! videoconvert ! videoscale ! videorate ! I420 WxH at the output rate
+ *   clip i: uridecodebin ! videoconvert ! deinterlace ! videoflip ! videoscale ! videorate
+ *           ! I420 WxH at the output rate
  *           ! clocksync ! montagescene ! queue ! montageselect.sink_i
  *   song:   uridecodebin ! audioconvert ! audioresample ! queue (min_gap + 1 s read-ahead)
  *           ! clocksync ! montagebeat mode=live
@@ -867,6 +868,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
   for (size_t i = 0; ok && i < clips.size(); i++) {
     GstElement *dec = make("uridecodebin", live.pipeline, &error);
     GstElement *conv = make("videoconvert", live.pipeline, &error);
+    GstElement *deint = make("deinterlace", live.pipeline, &error);
     GstElement *flip = make("videoflip", live.pipeline, &error);
     GstElement *scale = make("videoscale", live.pipeline, &error);
     GstElement *rate = make("videorate", live.pipeline, &error);
@@ -874,7 +876,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
     GstElement *sync = make("clocksync", live.pipeline, &error);
     GstElement *scene = make("montagescene", live.pipeline, &error);
     GstElement *q = make("queue", live.pipeline, &error);
-    ok = dec && conv && flip && scale && rate && filter && sync && scene && q;
+    ok = dec && conv && deint && flip && scale && rate && filter && sync && scene && q;
     if (!ok)
       break;
     /* Upright where the container says the picture is stored turned (the
@@ -884,6 +886,13 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
      * (add-borders). Before, --live showed portrait clips sideways (trial
      * h113's finding 1). */
     gst_util_set_object_arg(G_OBJECT(flip), "video-direction", "auto");
+    /* Interlaced clips (camcorders: AVCHD, DV, HDV, 1080i) deinterlaced
+     * as the planned render's GES path does (GES's URI video source puts a
+     * deinterlace with its defaults after a videoconvert for an interlaced
+     * stream): mode auto (progressive frames pass through untouched),
+     * every field made a frame (videorate then takes the output rate's
+     * frames), the element's default method. Before, --live showed them
+     * combed (trial h113's finding 5). */
     g_object_set(dec, "uri", to_uri(clips[i]).c_str(), NULL);
     GstCaps *caps = gst_caps_new_simple(
         "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, settings.width,
@@ -891,7 +900,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
         "framerate", GST_TYPE_FRACTION, settings.fps_n, settings.fps_d, NULL);
     g_object_set(filter, "caps", caps, NULL);
     gst_caps_unref(caps);
-    ok = gst_element_link_many(conv, flip, scale, rate, filter, sync, scene, q, NULL);
+    ok = gst_element_link_many(conv, deint, flip, scale, rate, filter, sync, scene, q, NULL);
     GstPad *selpad = gst_element_request_pad_simple(sel, "sink_%u");
     GstPad *qsrc = gst_element_get_static_pad(q, "src");
     ok = ok && selpad && gst_pad_link(qsrc, selpad) == GST_PAD_LINK_OK;
