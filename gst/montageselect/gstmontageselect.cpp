@@ -291,6 +291,15 @@ constexpr GstClockTime kDefaultBeatSwitchUntil = GST_CLOCK_TIME_NONE;
  * one; past it, beats have stopped (a silence, a break) and the take comes at
  * once. */
 constexpr GstClockTime kTakeWait = 2 * GST_SECOND;
+/* How long after the first output frame, in running time, a live input's
+ * latest frame is shown again however late its next one is, while the
+ * pipeline's latency is not configured yet (no LATENCY event has come from
+ * downstream): GstAggregator may wait less than upstream holds then (its
+ * first latency query fails or misses an element without caps yet), and
+ * the input on air is not lost. The first LATENCY event comes once the
+ * sinks prerolled, within the first frames; the limit bounds it where none
+ * comes (no sink sends one). */
+constexpr GstClockTime kStartHold = GST_SECOND;
 /* One output frame: see the grace-frames property. */
 constexpr guint kDefaultGraceFrames = 1;
 /* Output frame duration when the caps carry no frame rate. */
@@ -473,6 +482,9 @@ struct SelectState {
   std::deque<Beat> beats;
   guint beats_since_switch = 0;
   guint switches = 0;
+  /* A LATENCY event came from downstream since start (the pipeline's
+   * latency is configured). */
+  std::atomic<bool> latency_configured{false};
   bool pushed = false;      /* a buffer went out since start/flush */
   bool segment_out = false; /* a segment event went out since start/flush */
   /* The take being waited for: its serial, and the first output frame that
@@ -1252,8 +1264,16 @@ static gboolean gst_montage_select_start(GstAggregator *agg)
   settings.seed = s.seed;
   state->engine = std::make_unique<montage::SelectionEngine>(settings);
   state->switches = 0;
+  state->latency_configured = false;
   reset_streaming(self);
   return TRUE;
+}
+
+static gboolean gst_montage_select_src_event(GstAggregator *agg, GstEvent *event)
+{
+  if (GST_EVENT_TYPE(event) == GST_EVENT_LATENCY)
+    GST_MONTAGE_SELECT(agg)->state->latency_configured = true;
+  return GST_AGGREGATOR_CLASS(gst_montage_select_parent_class)->src_event(agg, event);
 }
 
 static gboolean gst_montage_select_stop(GstAggregator *agg)
@@ -1728,6 +1748,15 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   f.d = grid(state->frame_index + 1) - f.t;
   f.m = f.t + f.d / 2;
   f.grace = f.settings.grace_frames * f.d;
+  if (timeout && !state->latency_configured && f.t < state->grid_origin + kStartHold) {
+    /* Live, before the pipeline's latency is configured: an input's frame
+     * late for a frame decided on the clock is waited for, its latest
+     * frame shown again, rather than the input lost (kStartHold). Before,
+     * some live starts cut away from the first input 0.1-0.3 s in, reason
+     * input-lost: a flash shot at the head of the mix (trial h115's finding
+     * 10). */
+    f.grace = std::max(f.grace, f.m - state->grid_origin);
+  }
   /* Decided in running time, stamped in the output segment: after a seek
    * (start 2 s) running time 0 is position 2 s. A frame at or after the
    * segment's stop ends the stream, as videoaggregator does. */
@@ -2260,6 +2289,7 @@ static void gst_montage_select_class_init(GstMontageSelectClass *klass)
   agg_class->negotiated_src_caps = GST_DEBUG_FUNCPTR(gst_montage_select_negotiated_src_caps);
   agg_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_montage_select_propose_allocation);
   agg_class->start = GST_DEBUG_FUNCPTR(gst_montage_select_start);
+  agg_class->src_event = GST_DEBUG_FUNCPTR(gst_montage_select_src_event);
   agg_class->stop = GST_DEBUG_FUNCPTR(gst_montage_select_stop);
   agg_class->flush = GST_DEBUG_FUNCPTR(gst_montage_select_flush);
   agg_class->aggregate = GST_DEBUG_FUNCPTR(gst_montage_select_aggregate);
