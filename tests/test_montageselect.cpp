@@ -2628,3 +2628,19 @@ TEST(MontageSelect, NoInputLostBeforeThePipelinesLatencyIsConfigured)
   ASSERT_EQ(1u, sw.size());
   EXPECT_EQ("input-lost", sw[0].reason);
 }
+
+/* Plain audio linked to the beat pad (no montagebeat in front: no beat meta
+ * ever) gives a warning once 10 s of it have come without a beat, naming
+ * montagebeat; before, the mix never switched, without a word (trial h115's
+ * finding 13). 12 s, not live. */
+TEST(MontageSelect, PlainAudioOnTheBeatPadWarns)
+{
+  const std::pair<int, int> run = run_counting(
+      "montageselect name=sel bpm=0 ! fakesink name=sink "
+      "videotestsrc num-buffers=300 ! video/x-raw,format=GRAY8,width=16,height=16,framerate=25/1 "
+      "! queue ! sel.sink_0 "
+      "audiotestsrc num-buffers=120 samplesperbuffer=800 ! "
+      "audio/x-raw,format=F32LE,rate=8000,channels=1 ! queue ! sel.beat");
+  EXPECT_EQ(300, run.first);
+  EXPECT_EQ(1, run.second) << "one warning";
+}

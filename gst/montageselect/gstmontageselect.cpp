@@ -300,6 +300,10 @@ constexpr GstClockTime kTakeWait = 2 * GST_SECOND;
  * sinks prerolled, within the first frames; the limit bounds it where none
  * comes (no sink sends one). */
 constexpr GstClockTime kStartHold = GST_SECOND;
+/* Audio on the beat pad without a beat meta before a warning that no
+ * montagebeat feeds it (trial h115's finding 13): longer than montagebeat
+ * takes to find its first beat (about 2 s). */
+constexpr GstClockTime kNoBeatWarning = 10 * GST_SECOND;
 /* One output frame: see the grace-frames property. */
 constexpr guint kDefaultGraceFrames = 1;
 /* Output frame duration when the caps carry no frame rate. */
@@ -387,6 +391,11 @@ struct Input {
   bool key_unit_next = false;
   bool cur_key_unit = false;
   guint key_unit_count = 0;
+  /* Beat pad: a beat meta came; running time of its first buffer; the
+   * warning that no montagebeat feeds it was looked into. */
+  bool beat_meta_seen = false;
+  GstClockTime beat_first = GST_CLOCK_TIME_NONE;
+  bool beat_checked = false;
 
   void clear_current()
   {
@@ -420,6 +429,9 @@ struct Input {
     item_changed = false;
     covered_end = 0;
     key_unit_next = cur_key_unit = false;
+    beat_meta_seen = false;
+    beat_first = GST_CLOCK_TIME_NONE;
+    beat_checked = false;
   }
 };
 
@@ -1401,6 +1413,51 @@ bool ends_before(const Input *in, GstClockTime until)
  * of one output frame (negotiated_src_caps); when live and the beats come
  * later still, the frame is decided at the timeout without them, and a beat
  * read after its frame lands on the next frame decided. */
+/* What feeds a pad, walking upstream through elements with one sink pad
+ * (and into and out of bins through ghost pads), at most 64 steps. */
+enum class Feeder { montagebeat, source_without, unknown };
+static Feeder beat_feeder(GstPad *sinkpad)
+{
+  GstPad *pad = gst_pad_get_peer(sinkpad);
+  Feeder found = Feeder::unknown;
+  for (int step = 0; pad && step < 64; step++) {
+    GstPad *next = nullptr;
+    GstElement *element = gst_pad_get_parent_element(pad);
+    if (GST_IS_GHOST_PAD(pad)) {
+      next = gst_ghost_pad_get_target(GST_GHOST_PAD(pad)); /* into the bin */
+    } else if (!element && GST_IS_PROXY_PAD(pad)) {
+      /* A ghost sink pad's inside: out of the bin, to what feeds it. */
+      if (GstProxyPad *ghost = gst_proxy_pad_get_internal(GST_PROXY_PAD(pad))) {
+        next = gst_pad_get_peer(GST_PAD(ghost));
+        gst_object_unref(ghost);
+      }
+    } else if (element) {
+      GstElementFactory *factory = gst_element_get_factory(element);
+      GST_OBJECT_LOCK(element);
+      const guint16 sinks = element->numsinkpads;
+      GstPad *up = sinks == 1 ? GST_PAD(gst_object_ref(element->sinkpads->data)) : nullptr;
+      GST_OBJECT_UNLOCK(element);
+      if (factory && g_strcmp0(GST_OBJECT_NAME(factory), "montagebeat") == 0)
+        found = Feeder::montagebeat;
+      else if (sinks == 0 && !GST_IS_BIN(element))
+        found = Feeder::source_without;
+      else if (up)
+        next = gst_pad_get_peer(up);
+      if (up)
+        gst_object_unref(up);
+    }
+    if (element)
+      gst_object_unref(element);
+    gst_object_unref(pad);
+    pad = found == Feeder::unknown ? next : nullptr;
+    if (found != Feeder::unknown && next)
+      gst_object_unref(next);
+  }
+  if (pad)
+    gst_object_unref(pad);
+  return found;
+}
+
 static bool take_beats(GstMontageSelect *self, Frame &f)
 {
   SelectState *state = self->state;
@@ -1421,6 +1478,9 @@ static bool take_beats(GstMontageSelect *self, Frame &f)
     in->seen_data = true;
     MontageBeatInfo beats[16];
     const guint n = std::min<guint>(montage_buffer_get_beats(buf, beats, 16), 16);
+    in->beat_meta_seen = in->beat_meta_seen || n > 0;
+    if (!GST_CLOCK_TIME_IS_VALID(in->beat_first))
+      in->beat_first = start;
     for (guint k = 0; k < n; k++) {
       Beat b;
       b.time = running_time(pad, beats[k].time);
@@ -1442,6 +1502,23 @@ static bool take_beats(GstMontageSelect *self, Frame &f)
       in->covered_end = std::max(in->covered_end, end);
     }
     gst_buffer_unref(buf);
+  }
+  /* kNoBeatWarning of audio on the beat pad without a beat meta, and what
+   * feeds it is a source with no montagebeat between (audio linked
+   * straight to it: the mix would never switch on a beat): a warning, once
+   * a run. Not where montagebeat feeds it (music without beats yet: a
+   * silent intro) or where that cannot be told (a mixer, an appsrc). */
+  if (!in->beat_checked && !in->beat_meta_seen && GST_CLOCK_TIME_IS_VALID(in->beat_first) &&
+      in->covered_end >= in->beat_first + kNoBeatWarning) {
+    in->beat_checked = true;
+    if (beat_feeder(GST_PAD(pad)) == Feeder::source_without)
+      GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                          ("The beat pad of %s has had %u s of audio without a beat: it takes "
+                           "montagebeat's output (... ! audioconvert ! montagebeat ! queue ! "
+                           "%s.beat), not plain audio.",
+                           GST_ELEMENT_NAME(self), (guint)(kNoBeatWarning / GST_SECOND),
+                           GST_ELEMENT_NAME(self)),
+                          ("no MontageBeatMeta on the beat pad, no montagebeat upstream"));
   }
   return !gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad) && in->seen_data &&
          in->covered_end < frame_end;
