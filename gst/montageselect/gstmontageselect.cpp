@@ -304,6 +304,11 @@ constexpr GstClockTime kStartHold = GST_SECOND;
  * montagebeat feeds it (trial h115's finding 13): longer than montagebeat
  * takes to find its first beat (about 2 s). */
 constexpr GstClockTime kNoBeatWarning = 10 * GST_SECOND;
+/* How long an input may send frames in another format than the output's
+ * after its upstream said it can make the output's (a RECONFIGURE went up)
+ * before the warning: longer than a queue's default (1 s) of frames
+ * negotiated before. */
+constexpr GstClockTime kFormatWait = 2 * GST_SECOND;
 /* One output frame: see the grace-frames property. */
 constexpr guint kDefaultGraceFrames = 1;
 /* Output frame duration when the caps carry no frame rate. */
@@ -396,6 +401,11 @@ struct Input {
   bool beat_meta_seen = false;
   GstClockTime beat_first = GST_CLOCK_TIME_NONE;
   bool beat_checked = false;
+  /* Caps of another format whose upstream said it can make the output's
+   * (a RECONFIGURE went up, no warning yet): running time of the first
+   * frame in them taken since (NONE: none yet). */
+  bool format_warning_due = false;
+  GstClockTime mismatch_since = GST_CLOCK_TIME_NONE;
 
   void clear_current()
   {
@@ -432,6 +442,8 @@ struct Input {
     beat_meta_seen = false;
     beat_first = GST_CLOCK_TIME_NONE;
     beat_checked = false;
+    format_warning_due = false;
+    mismatch_since = GST_CLOCK_TIME_NONE;
   }
 };
 
@@ -997,6 +1009,18 @@ static gboolean gst_montage_select_sink_query(GstAggregator *agg, GstAggregatorP
   }
 }
 
+/* The warning that an input's format is not the output's. */
+static void warn_format(GstMontageSelect *self, GstAggregatorPad *aggpad, GstCaps *caps,
+                        GstCaps *out)
+{
+  GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                      ("Input %s has another video format than the output; it will not be "
+                       "shown. Put videoconvert and videoscale with a capsfilter in front "
+                       "of every input.",
+                       GST_PAD_NAME(aggpad)),
+                      ("input %" GST_PTR_FORMAT ", output %" GST_PTR_FORMAT, caps, out));
+}
+
 static gboolean gst_montage_select_sink_event(GstAggregator *agg, GstAggregatorPad *aggpad,
                                               GstEvent *event)
 {
@@ -1043,13 +1067,31 @@ static gboolean gst_montage_select_sink_event(GstAggregator *agg, GstAggregatorP
     in->caps_ok = caps_match(caps, out);
     if (!in->caps_ok && changed) {
       /* Once per change of caps: a converter upstream that negotiated
-       * before may now convert to the output's format (caps query). */
-      GST_ELEMENT_WARNING(self, STREAM, FORMAT,
-                          ("Input %s has another video format than the output; it will not be "
-                           "shown. Put videoconvert and videoscale with a capsfilter in front "
-                           "of every input.",
-                           GST_PAD_NAME(aggpad)),
-                          ("input %" GST_PTR_FORMAT ", output %" GST_PTR_FORMAT, caps, out));
+       * before may now convert to the output's format (caps query). Where
+       * upstream says it can make that format (its caps query), only the
+       * RECONFIGURE and an INFO; the warning comes if frames in these caps
+       * still come kFormatWait later (take_video()). Before, the warning
+       * came at once, and at start it was a false alarm where an input's
+       * converters without a capsfilter negotiated before the first
+       * input's caps set the format, then followed it (trial h115's
+       * finding 12). */
+      GstCaps *want = input_caps(self, aggpad, nullptr);
+      GstCaps *can = gst_pad_peer_query_caps(GST_PAD(aggpad), want);
+      const bool follows = can && !gst_caps_is_empty(can);
+      gst_clear_caps(&can);
+      gst_caps_unref(want);
+      {
+        std::lock_guard<std::mutex> lock(self->state->stream_lock);
+        in->format_warning_due = follows;
+        in->mismatch_since = GST_CLOCK_TIME_NONE;
+      }
+      if (follows)
+        GST_INFO_OBJECT(self,
+                        "%s has another format than the output; upstream can make the "
+                        "output's: reconfiguring it",
+                        GST_PAD_NAME(aggpad));
+      else
+        warn_format(self, aggpad, caps, out);
       gst_pad_push_event(GST_PAD(aggpad), gst_event_new_reconfigure());
     } else if (in->caps_ok && !was_ok) {
       GST_INFO_OBJECT(self, "%s has the output's format", GST_PAD_NAME(aggpad));
@@ -1569,6 +1611,20 @@ static bool take_video(GstMontageSelect *self, Frame &f, GstMontageSelectPad *p)
     in->cur_key_unit = key_unit;
     in->current = buf;
     in->cur_caps_ok = in->caps_ok;
+    if (!in->caps_ok && in->format_warning_due) {
+      /* Upstream said it can make the output's format: frames in other
+       * caps kFormatWait after the first are warned of after all. */
+      if (!GST_CLOCK_TIME_IS_VALID(in->mismatch_since))
+        in->mismatch_since = start;
+      else if (start >= in->mismatch_since + kFormatWait) {
+        in->format_warning_due = false;
+        GST_OBJECT_LOCK(self);
+        GstCaps *out = self->state->format_caps ? gst_caps_ref(self->state->format_caps) : nullptr;
+        GST_OBJECT_UNLOCK(self);
+        warn_format(self, pad, in->caps, out);
+        gst_clear_caps(&out);
+      }
+    }
     in->cur_start = start;
     in->cur_end = start + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : f.d);
     in->lost = false;
