@@ -2449,6 +2449,14 @@ TEST(Tool, GifIsNamedAndLeftOutBeforeItsAnalysis)
                        ": a GIF image, not a video: GIFs, animated ones too, are not taken"),
             std::string::npos)
       << r.err;
+  /* --live: the mix never ended (review h129). */
+  const std::string out = tmp_path("gif-live.mp4");
+  ToolRun live = run_tool({"--live", "-d", "2", "-o", out, "-m", song, a, path}, 120);
+  EXPECT_EQ(live.status, 0) << live.err;
+  EXPECT_NE(live.err.find("gst-montage: skipping " + path + ": a GIF image, not a video"),
+            std::string::npos)
+      << live.err;
+  g_unlink(out.c_str());
   g_unlink(path.c_str());
 }
 

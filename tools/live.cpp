@@ -491,7 +491,7 @@ GstClockTime input_duration(GstDiscoverer *disc, const std::string &path)
  * is installed (...)", "cannot be decoded, ..." (montage::local_file_uri(),
  * montage::explain_decode_error()), or no stream of the kind wanted ("it has
  * no video stream" for a clip, "... audio ..." for the song; a clip that is
- * a still image, montage_tool::still_image()); "" when it can.
+ * a still image or a GIF, montage_tool::still_image()); "" when it can.
  * GStreamer's own words were "Resource not found." and "Could not determine
  * type of stream.". `not_media`, when given, is set to whether the file is
  * no media at all (GST_STREAM_ERROR_TYPE_NOT_FOUND, as the planned path
@@ -505,6 +505,11 @@ std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
     *not_media = false;
   if (montage)
     *montage = false;
+  /* A GIF, animated ones too: GStreamer 1.22 decodes it without an end, so
+   * the mix never ended (the planned path leaves it out before its
+   * analysis, gst-montage.cpp). */
+  if (video && montage_tool::gif_image(path.c_str()))
+    return montage_tool::still_image(path);
   GError *err = nullptr;
   std::string uri;
   if (gst_uri_is_valid(path.c_str())) {
