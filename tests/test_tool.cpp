@@ -1800,6 +1800,102 @@ TEST(Tool, StoryboardLabelsDoNotCollide)
   g_unlink(png.c_str());
 }
 
+/* A clip that analyses and then fails in the render is left out and the
+ * edit planned again; the storyboard is drawn again from that plan, as the
+ * plan JSON is written again: it showed the first plan, with the clip the
+ * montage left out, and the run ended 0 (review h119). The failing clip,
+ * deterministically: an MP4 whose index (moov) lies in the middle of the
+ * file (a `free` box of over 1 MiB after it), analysed into the cache, then
+ * its moov renamed `free` and its modification time restored, which the
+ * cache's quick key (size, time, first and last MiB; docs/cache.md) does
+ * not see: the analysis comes from the cache, and the render finds no
+ * stream. The storyboard must be the one of the good clip alone. */
+TEST(Tool, StoryboardIsDrawnAgainWhenAClipFailsInTheRender)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string good = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || good.empty());
+  /* Snow does not compress: 45 frames make an mdat of over 1 MiB. */
+  const std::string bad = montage_test::make_media(
+      "late-moov.mp4", "videotestsrc pattern=snow num-buffers=45 ! "
+                       "video/x-raw,width=320,height=240,framerate=30/1 ! x264enc "
+                       "speed-preset=ultrafast pass=quant quantizer=20 ! mp4mux ! "
+                       "filesink location=%s");
+  ASSERT_FALSE(bad.empty());
+  {
+    const guint32 pad = (1u << 20) + 4096;
+    std::string box(8 + pad, '\0');
+    const guint32 be = GUINT32_TO_BE(pad + 8);
+    memcpy(&box[0], &be, 4);
+    memcpy(&box[4], "free", 4);
+    FILE *f = g_fopen(bad.c_str(), "ab");
+    ASSERT_TRUE(f);
+    EXPECT_EQ(fwrite(box.data(), 1, box.size(), f), box.size());
+    fclose(f);
+  }
+  const std::vector<std::string> clips = {good, bad};
+  std::vector<std::string> args = {"-m", song, "-d", "8", "--preview"};
+  std::vector<std::string> plan_only = args;
+  plan_only.push_back("--no-render");
+  plan_only.insert(plan_only.end(), clips.begin(), clips.end());
+  ToolRun first = run_tool(plan_only);
+  ASSERT_EQ(first.status, 0) << first.err;
+
+  /* The moov renamed, the modification time kept. */
+  GStatBuf st;
+  ASSERT_EQ(g_stat(bad.c_str(), &st), 0);
+  gchar *data = nullptr;
+  gsize len = 0;
+  ASSERT_TRUE(g_file_get_contents(bad.c_str(), &data, &len, nullptr));
+  const std::string bytes(data, len);
+  g_free(data);
+  const size_t moov = bytes.find("moov");
+  ASSERT_NE(moov, std::string::npos);
+  ASSERT_GT(moov, (size_t)(1u << 20)) << "the index must lie past the first MiB";
+  ASSERT_LT(moov, len - (1u << 20)) << "the index must lie before the last MiB";
+  {
+    FILE *f = g_fopen(bad.c_str(), "r+b");
+    ASSERT_TRUE(f);
+    ASSERT_EQ(fseek(f, (long)moov, SEEK_SET), 0);
+    EXPECT_EQ(fwrite("free", 1, 4, f), 4u);
+    fclose(f);
+    const struct timespec times[2] = {st.st_atim, st.st_mtim};
+    ASSERT_EQ(utimensat(AT_FDCWD, bad.c_str(), times, 0), 0);
+  }
+
+  const std::string out = tmp_path("fails-in-render.mp4"), board = tmp_path("fails-in-render.png"),
+                    plan = tmp_path("fails-in-render.json");
+  std::vector<std::string> render = args;
+  render.insert(render.end(), {"-v", "-o", out, "--storyboard", board, "--plan-json", plan});
+  render.insert(render.end(), clips.begin(), clips.end());
+  ToolRun made = run_tool(render);
+  ASSERT_EQ(made.status, 0) << made.err;
+  ASSERT_NE(made.err.find("it failed while rendering"), std::string::npos)
+      << "the clip did not fail in the render\n"
+      << made.err;
+  EXPECT_NE(made.out.find("(0 analysed, 3 from cache)"), std::string::npos) << made.out;
+  EXPECT_NE(made.err.find("storyboard drawn again to "), std::string::npos) << made.err;
+  for (const PlanFile::Seg &seg : read_plan(plan).segments)
+    EXPECT_EQ(seg.source, good);
+
+  /* The storyboard of the good clip alone, byte for byte. */
+  const std::string ref = tmp_path("fails-in-render-ref.png");
+  std::vector<std::string> alone = args;
+  alone.insert(alone.end(), {"--no-render", "--storyboard", ref, good});
+  ToolRun ref_run = run_tool(alone);
+  ASSERT_EQ(ref_run.status, 0) << ref_run.err;
+  gchar *a = nullptr, *b = nullptr;
+  gsize a_len = 0, b_len = 0;
+  ASSERT_TRUE(g_file_get_contents(board.c_str(), &a, &a_len, nullptr));
+  ASSERT_TRUE(g_file_get_contents(ref.c_str(), &b, &b_len, nullptr));
+  EXPECT_TRUE(a_len == b_len && memcmp(a, b, a_len) == 0)
+      << "the storyboard shows another plan than the one rendered";
+  g_free(a);
+  g_free(b);
+  for (const std::string &p : {out, board, plan, ref})
+    g_unlink(p.c_str());
+}
+
 /* ---- Outputs checked up front, interrupted analysis ---- */
 
 /* Every output's directory is checked before any work (exit 2, naming the

@@ -24,6 +24,9 @@
  * file system) does not stop the montage: a warning names the file and the
  * reason, the montage is still rendered and the other outputs written, the
  * last line ends "; not written: FILE, ..." and the status is 1.
+ * A clip that fails in the render (analysed, then unreadable) is named,
+ * left out, and the edit planned again; the plan JSON, the exports and the
+ * storyboard are written again from that plan, the one rendered.
  * Every output's directory, and that no two outputs name one file, are
  * checked before any work (exit 2). --export may be given more than once.
  * Interrupted while rendering (Ctrl-C, SIGTERM): the partial file is removed
@@ -1497,20 +1500,32 @@ int cmd_make(int argc, char **argv)
   if (!make_plan())
     return 1;
   double t_plan = seconds_since(t_plan0);
+  /* The storyboard of the latest plan: drawn after the first, and again
+   * after each plan made without a clip that failed in the render (it
+   * showed the first plan's segments, of a clip the montage left out, while
+   * the plan JSON and the exports were rewritten). `again` names the clip
+   * left out. */
   bool board_lost = false;
-  if (opt_storyboard) {
+  auto draw_board = [&](const std::string &again) {
+    if (!opt_storyboard)
+      return;
     montage::StoryboardOptions board;
-    if (!montage::write_storyboard(plan, song, clips, opt_storyboard, board, &err)) {
+    GError *board_err = nullptr;
+    board_lost = !montage::write_storyboard(plan, song, clips, opt_storyboard, board, &board_err);
+    if (board_lost) {
       warn("cannot draw the storyboard %s (going on without it): %s", shown(opt_storyboard).c_str(),
-           err->message);
-      g_clear_error(&err);
-      board_lost = true;
-    } else {
+           board_err->message);
+      g_clear_error(&board_err);
+    } else if (again.empty()) {
       info("storyboard drawn to %s", shown(opt_storyboard).c_str());
+    } else {
+      info("storyboard drawn again to %s, without %s", shown(opt_storyboard).c_str(),
+           shown(again).c_str());
     }
-  }
+  };
+  draw_board("");
   /* "; not written: A, B" for the last line, and the status: 1 when a side
-   * output is missing (the storyboard is drawn once, from the first plan). */
+   * output of the latest plan is missing. */
   auto missing = [&]() {
     std::vector<std::string> all = not_written;
     if (board_lost)
@@ -1560,7 +1575,8 @@ int cmd_make(int argc, char **argv)
   /* A clip that analysed fine can still fail when GES seeks into it
    * (corruption past what analysis read; MPEG program streams, whose seeks
    * land late, are sent back further by the render): report it, leave it
-   * out, plan again. */
+   * out, plan again, and write the plan JSON, the exports and the
+   * storyboard again from the new plan. */
   for (;;) {
     result = montage::RenderResult();
     render.timeline = timeline_options();
@@ -1573,9 +1589,11 @@ int cmd_make(int argc, char **argv)
       break;
     warn("skipping %s: it failed while rendering: %s", shown(bad->path).c_str(), err->message);
     g_clear_error(&err);
+    const std::string left_out = bad->path;
     clips.erase(bad);
     if (!make_plan())
       return 1;
+    draw_board(left_out);
   }
   if (!rendered && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     warn("interrupted: rendering stopped, %s not written", shown(opt_output).c_str());
