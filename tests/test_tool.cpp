@@ -418,6 +418,58 @@ TEST(Tool, InterruptedRenderLeavesNoPartialFile)
   g_free(dir);
 }
 
+/* A run killed outright (SIGKILL: it cannot clean up) leaves its hidden
+ * temporary file beside the output, as large as the montage got, and no
+ * later run removed it (trial h114). A later run removes those of processes
+ * that are gone, with a line naming each, beside every output (the
+ * storyboard's are not hidden), and keeps one of a running process. */
+TEST(Tool, LeftoversOfAKilledRunAreRemoved)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string clip = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || clip.empty());
+  /* A process number that is gone: a child that has ended and been reaped. */
+  gchar *argv[] = {(gchar *)"true", nullptr};
+  GPid gone = 0;
+  ASSERT_TRUE(g_spawn_async(nullptr, argv, nullptr,
+                            (GSpawnFlags)(G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD), nullptr,
+                            nullptr, &gone, nullptr));
+  ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
+  g_spawn_close_pid(gone);
+  gchar *dir = g_dir_make_tmp("montage-leftover-XXXXXX", nullptr);
+  ASSERT_TRUE(dir);
+  const std::string d(dir);
+  g_free(dir);
+  const std::string dead = std::to_string(gone), alive = std::to_string(getpid());
+  const std::vector<std::string> stale = {d + "/.out.mp4.partial-" + dead,
+                                          d + "/board.png.partial-" + dead};
+  const std::vector<std::string> kept = {d + "/.out.mp4.partial-" + alive,
+                                         d + "/.out.mp4.partial-x" + dead,
+                                         d + "/.other.mp4.partial-" + dead};
+  for (const std::string &p : stale)
+    ASSERT_TRUE(g_file_set_contents(p.c_str(), "part", -1, nullptr));
+  for (const std::string &p : kept)
+    ASSERT_TRUE(g_file_set_contents(p.c_str(), "part", -1, nullptr));
+  ToolRun r = run_tool({"-m", song, "-d", "4", "--preview", "-o", d + "/out.mp4", "--storyboard",
+                        d + "/board.png", clip});
+  EXPECT_EQ(r.status, 0) << r.err;
+  for (const std::string &p : stale) {
+    EXPECT_FALSE(g_file_test(p.c_str(), G_FILE_TEST_EXISTS)) << p << " was left";
+    EXPECT_NE(r.err.find("gst-montage: removed " + p + " (0.0 MiB), the unfinished "),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_NE(r.err.find("(its process " + dead + " is no longer running)"), std::string::npos)
+      << r.err;
+  for (const std::string &p : kept) {
+    EXPECT_TRUE(g_file_test(p.c_str(), G_FILE_TEST_EXISTS)) << p << " was removed";
+    g_unlink(p.c_str());
+  }
+  for (const char *name : {"/out.mp4", "/board.png"})
+    g_unlink((d + name).c_str());
+  EXPECT_EQ(g_rmdir(d.c_str()), 0) << "files left in " << d;
+}
+
 /* --live and Ctrl-C: the first interrupt ends the mix where it is and keeps
  * a finished file (exit 0, as gst-launch-1.0 -e); a second abandons it (exit
  * 128 + its signal's number, no file). Before, the tool died at once and left

@@ -33,6 +33,8 @@
  * and the status is 128 + the signal's number (130, 143). Interrupted while
  * analysing: a line says how many inputs were done (their analyses stay in
  * the cache), same status; while planning: a line says so, same status.
+ * A temporary file beside an output left by a run killed outright (SIGKILL)
+ * is removed, with a line, once its process is gone.
  * Started with SIGINT or SIGTERM ignored (a background job, nohup), the tool
  * keeps ignoring it in every stage.
  */
@@ -61,6 +63,7 @@
 #include <thread>
 #include <vector>
 
+#include <signal.h>
 #include <unistd.h>
 
 namespace {
@@ -538,6 +541,59 @@ bool outputs_usable(const std::vector<Output> &outs)
         return false;
       }
   return true;
+}
+
+/* The process number in the name `name` of a temporary file an output
+ * `base` is written to before its rename into place, or 0 when it is none:
+ * ".BASE.partial-PID" (the montage, the exports, `extract`) or
+ * "BASE.partial-PID" (the storyboard), PID in decimal digits. */
+pid_t partial_pid(const char *name, const std::string &base)
+{
+  for (const std::string &prefix : {"." + base + ".partial-", base + ".partial-"}) {
+    if (!g_str_has_prefix(name, prefix.c_str()))
+      continue;
+    const char *digits = name + prefix.size();
+    guint64 pid = 0;
+    if (strspn(digits, "0123456789") == strlen(digits) &&
+        g_ascii_string_to_unsigned(digits, 10, 1, G_MAXINT, &pid, nullptr))
+      return (pid_t)pid;
+  }
+  return 0;
+}
+
+/* Removes the temporary files (partial_pid()) beside each output that a run
+ * ended by SIGKILL, the OOM killer or a power cut left: such a run cannot
+ * remove its own (SIGINT and SIGTERM do), they are hidden, as large as the
+ * montage got, and no later run removed them (trial h114). Only those of
+ * processes that are not running (kill(PID, 0) fails with ESRCH) are
+ * removed, each with a line unless --quiet: a run writing the same output
+ * now keeps its file. A process number is this machine's: a run on another
+ * machine writing to the same shared folder would lose its file. */
+void remove_stale_partials(const std::vector<Output> &outs)
+{
+  std::set<std::string> done; /* directory and base name */
+  for (const Output &o : outs) {
+    gchar *dir = g_path_get_dirname(o.path);
+    gchar *base = g_path_get_basename(o.path);
+    const std::string place = std::string(dir) + G_DIR_SEPARATOR_S + base;
+    GDir *d = done.insert(place).second ? g_dir_open(dir, 0, nullptr) : nullptr;
+    while (const gchar *name = d ? g_dir_read_name(d) : nullptr) {
+      const pid_t pid = partial_pid(name, base);
+      if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+        continue;
+      gchar *full = g_build_filename(dir, name, NULL);
+      const gint64 size = regular_file_size(full);
+      if (size >= 0 && g_unlink(full) == 0 && !opt_quiet)
+        warn("removed %s (%.1f MiB), the unfinished %s of a run that was stopped (its process %d "
+             "is no longer running)",
+             shown(full).c_str(), size / 1048576.0, shown(o.path).c_str(), (int)pid);
+      g_free(full);
+    }
+    if (d)
+      g_dir_close(d);
+    g_free(dir);
+    g_free(base);
+  }
 }
 
 /* Whether -o names an existing file the tool did not make (no
@@ -1273,6 +1329,7 @@ int cmd_make(int argc, char **argv)
   follow_output_links();
   if (!outputs_usable(outputs()))
     return 2;
+  remove_stale_partials(outputs());
   std::set<std::string> from_dirs;
   const std::vector<std::string> clip_paths = expand_inputs(opt_inputs, &from_dirs);
   if (overwrites_inputs(clip_paths) || overwrites_other_file())
