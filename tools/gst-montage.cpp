@@ -32,7 +32,9 @@
  * Interrupted while rendering (Ctrl-C, SIGTERM): the partial file is removed
  * and the status is 128 + the signal's number (130, 143). Interrupted while
  * analysing: a line says how many inputs were done (their analyses stay in
- * the cache), same status; while planning: a line says so, same status.
+ * the cache), same status; while planning: a line says so, and names the
+ * plan's files already written (--plan-json, --export, --storyboard: whole
+ * files, kept), same status.
  * A temporary file beside an output left by a run killed outright (SIGKILL)
  * is removed, with a line, once its process is gone.
  * Started with SIGINT or SIGTERM ignored (a background job, nohup), the tool
@@ -1162,6 +1164,15 @@ public:
   }
   /* Any other stage: the line `line` (without its line end). */
   explicit StageInterrupt(const std::string &line) { install(line + "\n", nullptr, ""); }
+  /* From now on the line `line` (without its line end), in place of the
+   * one given: written to the spare buffer, then made the one said, so the
+   * handler stays installed throughout and reads a whole line. */
+  void relabel(const std::string &line)
+  {
+    char *spare = head_.load() == lines_[0] ? lines_[1] : lines_[0];
+    g_strlcpy(spare, valid_utf8((line + "\n").c_str()).c_str(), sizeof lines_[0]);
+    head_.store(spare);
+  }
   ~StageInterrupt()
   {
     sigaction(SIGINT, &old_int_, nullptr);
@@ -1174,7 +1185,8 @@ private:
   void install(const std::string &head, const std::atomic<size_t> *done, const std::string &tail)
   {
     done_ = done;
-    g_strlcpy(head_, valid_utf8(head.c_str()).c_str(), sizeof head_);
+    g_strlcpy(lines_[0], valid_utf8(head.c_str()).c_str(), sizeof lines_[0]);
+    head_.store(lines_[0]);
     g_strlcpy(tail_, valid_utf8(tail.c_str()).c_str(), sizeof tail_);
     struct sigaction sa = {};
     sa.sa_handler = on_signal;
@@ -1195,7 +1207,8 @@ private:
     char count[24];
     for (size_t i = 0; i < n; i++)
       count[i] = digits[n - 1 - i];
-    if (write(STDERR_FILENO, head_, strlen(head_)) < 0 || write(STDERR_FILENO, count, n) < 0 ||
+    const char *head = head_.load();
+    if (write(STDERR_FILENO, head, strlen(head)) < 0 || write(STDERR_FILENO, count, n) < 0 ||
         write(STDERR_FILENO, tail_, strlen(tail_)) < 0) {
       /* Nothing to do: the status still says how the tool ended. */
     }
@@ -1203,7 +1216,8 @@ private:
   }
 
   static inline const std::atomic<size_t> *done_ = nullptr;
-  static inline char head_[4096] = "";
+  static inline char lines_[2][4096] = {"", ""};
+  static inline std::atomic<const char *> head_{lines_[0]}; /* lock-free: read in the handler */
   static inline char tail_[4096] = "";
   struct sigaction old_int_ = {}, old_term_ = {};
 };
@@ -1442,11 +1456,12 @@ int cmd_make(int argc, char **argv)
   if (jobs[0].ok)
     warn_if_tempo_outside_range(jobs[0].path, song, cache.get(), cache_lock);
   /* From here to the render: the plan, its side outputs, the storyboard. */
+  const std::string analyses_kept = cache ? "the analyses are kept in the cache " + cache->dir() +
+                                                ", and the next run takes them from there"
+                                          : std::string("no analysis is kept (--no-cache)");
   auto planning = std::make_unique<StageInterrupt>(
       "gst-montage: interrupted: planning stopped, no montage made; " +
-      (cache ? "the analyses are kept in the cache " + cache->dir() +
-                   ", and the next run takes them from there"
-             : std::string("nothing is kept (--no-cache)")));
+      (cache ? analyses_kept : std::string("nothing is kept (--no-cache)")));
   report_not_media_in_dirs(jobs);
   double t_analysis = seconds_since(t_start);
   size_t n_cached = std::count_if(jobs.begin(), jobs.end(), [](const Job &j) { return j.cached; });
@@ -1557,6 +1572,28 @@ int cmd_make(int argc, char **argv)
   if (!make_plan())
     return 1;
   double t_plan = seconds_since(t_plan0);
+  /* Interrupted after the plan's files are written (while the storyboard
+   * is drawn, which takes seconds for a long plan, or before the render):
+   * the line names the stage and the files kept, whole, as the plan made
+   * them. It said "planning stopped" and nothing of them (trial h114). */
+  auto stopped_after_plan = [&](const char *stage, bool board_written) {
+    std::string kept;
+    auto keep = [&](const char *path) {
+      if (std::find(not_written.begin(), not_written.end(), path) == not_written.end())
+        kept += (kept.empty() ? "" : ", ") + shown(path);
+    };
+    if (opt_plan_json)
+      keep(opt_plan_json);
+    for (gchar **e = opt_exports; e && *e; e++)
+      keep(*e);
+    if (board_written)
+      keep(opt_storyboard);
+    planning->relabel(std::string("gst-montage: interrupted: ") + stage + ", no montage made; " +
+                      (kept.empty() ? "" : "the plan's files are whole and kept: " + kept + "; ") +
+                      analyses_kept);
+  };
+  if (opt_storyboard)
+    stopped_after_plan("drawing the storyboard stopped", false);
   /* The storyboard of the latest plan: drawn after the first, and again
    * after each plan made without a clip that failed in the render (it
    * showed the first plan's segments, of a clip the montage left out, while
@@ -1581,6 +1618,7 @@ int cmd_make(int argc, char **argv)
     }
   };
   draw_board("");
+  stopped_after_plan("stopped after planning", opt_storyboard && !board_lost);
   /* "; not written: A, B" for the last line, and the status: 1 when a side
    * output of the latest plan is missing. */
   auto missing = [&]() {
