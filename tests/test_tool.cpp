@@ -2310,6 +2310,57 @@ TEST(Tool, UsageAndOptionProblemsAreSaidOnce)
   g_rmdir(dir.c_str());
 }
 
+/* Options given that have no effect beside another get one warning line
+ * each, and the run goes on (they were taken without a word, trial h114):
+ * -q with -v, --cache-dir with --no-cache, and with --no-render: -o (not
+ * even checked: a text file named .mp4 or a name ending .mkv), --encoder,
+ * --size without --export. With --export, --size sets the edit's frame
+ * size and is not warned of. */
+TEST(Tool, OptionsWithoutEffectAreWarnedOfOnce)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  const std::string text = tmp_path("unused-text.mp4"), edl = tmp_path("unused.edl");
+  ASSERT_TRUE(g_file_set_contents(text.c_str(), "not a montage\n", -1, nullptr));
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> expected; /* one line each */
+  };
+  const std::vector<Case> cases = {
+      {{"-q", "-v"},
+       {"gst-montage: -q (--quiet) and -v (--verbose) given together: --quiet is taken, -v has "
+        "no effect\n"}},
+      {{"--no-cache", "--cache-dir", "/nonexistent-cache"},
+       {"gst-montage: --cache-dir /nonexistent-cache has no effect: --no-cache reads and stores "
+        "no analysis\n"}},
+      {{"-o", text, "--encoder", "nope", "--size", "320x240"},
+       {"gst-montage: -o " + text + " has no effect: --no-render writes no montage\n",
+        "gst-montage: --encoder nope has no effect: --no-render writes no montage\n",
+        "gst-montage: --size 320x240 has no effect: --no-render writes no montage (with --export "
+        "it sets the edit's frame size)\n"}},
+      {{"-o", "x.mkv"}, {"gst-montage: -o x.mkv has no effect: --no-render writes no montage\n"}},
+      {{"--size", "320x240", "--export", edl}, {}},
+  };
+  for (const Case &c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"--no-render", "-d", "3", "-m", song, a});
+    ToolRun r = run_tool(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    for (const std::string &line : c.expected)
+      EXPECT_NE(r.err.find(line), std::string::npos) << line << "\n" << r.err;
+    if (c.expected.empty()) {
+      EXPECT_EQ(r.err.find("no effect"), std::string::npos) << r.err;
+    }
+  }
+  gchar *kept = nullptr;
+  EXPECT_TRUE(g_file_get_contents(text.c_str(), &kept, nullptr, nullptr));
+  EXPECT_STREQ(kept, "not a montage\n");
+  g_free(kept);
+  g_unlink(text.c_str());
+  g_unlink(edl.c_str());
+}
+
 /* extract --end past the song's end: the excerpt stops at the end, and a
  * note says so (a 10 s song, --start 8 --end 20, gave 2 s and no word);
  * --end inf asks for the end and gets no note. */

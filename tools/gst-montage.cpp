@@ -1222,6 +1222,40 @@ private:
   struct sigaction old_int_ = {}, old_term_ = {};
 };
 
+/* One warning line for each option given that has no effect beside
+ * another (they were taken without a word, trial h114): -q with -v
+ * (--quiet is taken: -v is dropped), --cache-dir with --no-cache or --live
+ * (no cache is used), and with --no-render: -o (dropped, so neither its
+ * name nor its directory is checked), --encoder, --overwrite, and --size
+ * and --preview where no --export takes the frame size. The run goes on. */
+void warn_unused_options()
+{
+  if (opt_quiet && opt_verbose) {
+    warn("-q (--quiet) and -v (--verbose) given together: --quiet is taken, -v has no effect");
+    opt_verbose = FALSE;
+  }
+  if (opt_cache_dir && (opt_no_cache || opt_live))
+    warn("--cache-dir %s has no effect: %s", shown(opt_cache_dir).c_str(),
+         opt_no_cache ? "--no-cache reads and stores no analysis"
+                      : "--live analyses nothing beforehand and uses no cache");
+  if (!opt_no_render)
+    return;
+  const char *why = "--no-render writes no montage";
+  if (opt_output) {
+    warn("-o %s has no effect: %s", shown(opt_output).c_str(), why);
+    g_clear_pointer(&opt_output, g_free);
+  }
+  if (opt_encoder)
+    warn("--encoder %s has no effect: %s", shown(opt_encoder).c_str(), why);
+  if (opt_overwrite)
+    warn("--overwrite has no effect: %s", why);
+  if (!opt_exports && opt_size)
+    warn("--size %s has no effect: %s (with --export it sets the edit's frame size)",
+         shown(opt_size).c_str(), why);
+  if (!opt_exports && opt_preview)
+    warn("--preview has no effect: %s (with --export it sets the edit's frame size)", why);
+}
+
 int cmd_make(int argc, char **argv)
 {
   /* The usage line already shows CLIP_OR_DIR... from the G_OPTION_REMAINING entry. */
@@ -1281,6 +1315,7 @@ int cmd_make(int argc, char **argv)
             shown(opt_storyboard).c_str());
     return 2;
   }
+  warn_unused_options();
   if (!opt_music || (!opt_output && !opt_no_render) || !opt_inputs || !opt_inputs[0]) {
     fprintf(stderr, "gst-montage: need a song (-m), an output (-o) and at least one clip or "
                     "directory.\nRun 'gst-montage-1.0 --help' for usage.\n");
