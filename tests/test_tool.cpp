@@ -1637,6 +1637,46 @@ TEST(Tool, FrameRateWithGarbageOrOutOfRangeIsRefused)
   g_unlink(json.c_str());
 }
 
+/* Every clip at one frame rate the default 30 fps shows unevenly (25 fps
+ * footage: every 5th frame twice): a note gives --fps 25 (trial h113). No
+ * note when the clips' rates differ, when --fps is given, or where one rate
+ * is a whole multiple of the other (10 fps at 30). */
+TEST(Tool, ClipsAtOneOtherFrameRateGetAnFpsNote)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string at24 = montage_test::media_path("oa4_launch.webm"); /* 24 fps */
+  const std::string at10 = montage_test::media_path("vtest.avi");       /* 10 fps */
+  ASSERT_FALSE(song.empty() || at24.empty() || at10.empty());
+  std::vector<std::string> at25;
+  for (const char *name : {"pal-a.mp4", "pal-b.mp4"}) {
+    gchar *desc = g_strdup_printf("videotestsrc pattern=%s num-buffers=60 ! "
+                                  "video/x-raw,width=320,height=240,framerate=25/1 ! x264enc "
+                                  "speed-preset=ultrafast ! mp4mux ! filesink location=%%s",
+                                  at25.empty() ? "smpte" : "ball");
+    at25.push_back(montage_test::make_media(name, desc));
+    g_free(desc);
+    ASSERT_FALSE(at25.back().empty());
+  }
+  const std::string note = "  note: every clip is at 25 fps, which the montage's 30 fps (the "
+                           "default) shows unevenly (some frames twice or left out, a judder): "
+                           "give --fps 25 to show each of their frames once";
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"-v", "--no-render", "-d", "3", "-m", song});
+    ToolRun r = run_tool(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.err;
+  };
+  EXPECT_NE(run({at25[0], at25[1]}).find(note), std::string::npos) << run({at25[0], at25[1]});
+  EXPECT_EQ(run({"--fps", "30", at25[0], at25[1]}).find("give --fps"), std::string::npos);
+  EXPECT_EQ(run({at25[0], at24}).find("give --fps"), std::string::npos);
+  const std::string ten = run({at10});
+  EXPECT_EQ(ten.find("give --fps"), std::string::npos) << ten;
+  const std::string one = run({at24});
+  EXPECT_NE(one.find("  note: the clip is at 24 fps, which the montage's 30 fps"),
+            std::string::npos)
+      << one;
+}
+
 /* File names that are no UTF-8 (Latin-1 bytes here) are shown in messages as
  * the status line shows them (g_filename_display_name(): U+FFFD for each
  * stray byte): the per-input warnings (a missing clip, one that is not a

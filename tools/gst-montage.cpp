@@ -1533,6 +1533,49 @@ int cmd_make(int argc, char **argv)
   if (status)
     return status;
 
+  /* Every clip at one frame rate that is not the output's, which was not
+   * chosen (no --fps): a note gives the --fps that shows each of their
+   * frames once, as an editor's timeline made from the clips takes their
+   * rate; at the default 30, 25 fps footage shows every 5th frame twice
+   * (trial h113). None where one rate is a whole multiple of the other. Clips of unknown or
+   * variable rate (0/1) are not counted; a rate --fps does not take (outside 1-240) is not offered.
+   */
+  if (!opt_fps) {
+    gint common_n = 0, common_d = 1;
+    bool one_rate = true;
+    for (const montage::ClipAnalysis &c : clips) {
+      if (c.fps_n <= 0 || c.fps_d <= 0)
+        continue;
+      const gint g = std::gcd(c.fps_n, c.fps_d);
+      if (common_n == 0) {
+        common_n = c.fps_n / g;
+        common_d = c.fps_d / g;
+      } else if ((gint64)common_n * c.fps_d != (gint64)c.fps_n * common_d) {
+        one_rate = false;
+      }
+    }
+    /* A whole multiple either way (10 fps footage at 30, 60 at 30) shows
+     * or drops frames evenly: no note. */
+    const gint64 out_per_clip = (gint64)fps_n * common_d, clip_per_out = (gint64)common_n * fps_d;
+    const bool even =
+        common_n > 0 && (out_per_clip % clip_per_out == 0 || clip_per_out % out_per_clip == 0);
+    if (one_rate && common_n > 0 && !even && common_n >= (gint64)kMinFps * common_d &&
+        common_n <= (gint64)kMaxFps * common_d) {
+      auto rate_text = [](gint n, gint d) {
+        gchar *t = d == 1 ? g_strdup_printf("%d", n) : g_strdup_printf("%d/%d", n, d);
+        std::string text(t);
+        g_free(t);
+        return text;
+      };
+      const std::string rate = rate_text(common_n, common_d);
+      info("  note: %s at %s fps, which the montage's %s fps (the default) shows unevenly "
+           "(some frames twice or left out, a judder): give --fps %s to show each of their "
+           "frames once",
+           clips.size() == 1 ? "the clip is" : "every clip is", rate.c_str(),
+           rate_text(fps_n, fps_d).c_str(), rate.c_str());
+    }
+  }
+
   /* 2. Plan. */
   gint64 t_plan0 = g_get_monotonic_time();
   montage::PlanSettings settings;
