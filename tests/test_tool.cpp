@@ -2969,6 +2969,51 @@ TEST(Tool, WholeSongEditEndsWithTheSoundNotAfterASilentTail)
   g_unlink(json.c_str());
 }
 
+/* Hidden files in a clip folder are left out, as before, but with -v a
+ * line names them (a hidden clip was left out without a word, trial h113);
+ * macOS's ._* and .DS_Store stay unnamed. Named itself, a hidden clip is
+ * taken. */
+TEST(Tool, HiddenFilesInAFolderAreNamedWithVerbose)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string clip = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || clip.empty());
+  gchar *tmp = g_dir_make_tmp("montage-hidden-XXXXXX", nullptr);
+  ASSERT_TRUE(tmp);
+  const std::string dir = tmp;
+  g_free(tmp);
+  gchar *contents = nullptr;
+  gsize length = 0;
+  ASSERT_TRUE(g_file_get_contents(clip.c_str(), &contents, &length, nullptr));
+  const std::string seen = dir + "/a.webm", hidden = dir + "/.hidden.webm";
+  ASSERT_TRUE(g_file_set_contents(seen.c_str(), contents, (gssize)length, nullptr));
+  /* Not a copy of a.webm (taken once): one byte more at its end. */
+  std::string other(contents, length);
+  other.push_back('\0');
+  g_free(contents);
+  ASSERT_TRUE(g_file_set_contents(hidden.c_str(), other.data(), (gssize)other.size(), nullptr));
+  for (const char *mac : {"/._a.webm", "/.DS_Store"})
+    ASSERT_TRUE(g_file_set_contents((dir + mac).c_str(), "mac", -1, nullptr));
+  ToolRun r = run_tool({"-v", "--no-render", "-d", "3", "-m", song, dir});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("  " + dir +
+                       ": 1 hidden file left out (.hidden.webm; a name starting "
+                       "with '.'): name one itself to take it\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("._a.webm"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(".DS_Store"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("clip " + hidden), std::string::npos) << r.err;
+  ToolRun quiet = run_tool({"--no-render", "-d", "3", "-m", song, dir});
+  EXPECT_EQ(quiet.err.find("hidden"), std::string::npos) << quiet.err;
+  ToolRun named = run_tool({"-v", "--no-render", "-d", "3", "-m", song, hidden});
+  EXPECT_EQ(named.status, 0) << named.err;
+  EXPECT_NE(named.err.find("  clip " + hidden + ": "), std::string::npos) << named.err;
+  for (const char *name : {"/a.webm", "/.hidden.webm", "/._a.webm", "/.DS_Store"})
+    g_unlink((dir + name).c_str());
+  EXPECT_EQ(g_rmdir(dir.c_str()), 0);
+}
+
 /* A clip folder's subfolders are not searched (README, "Directories are
  * expanded..."): the tool said nothing of them, so a folder of folders gave
  * a montage of its top level, or "no usable clip", and no reason. Each

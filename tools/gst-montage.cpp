@@ -302,7 +302,9 @@ bool same_content(const std::string &a, const std::string &b)
 }
 
 /* Files named on the command line, directories expanded (sorted, hidden
- * files skipped, not recursive: a folder's subfolders are not searched, and
+ * files skipped: a remark, with -v or on a terminal, names them, but for
+ * macOS's ._* and .DS_Store, which are no footage; a hidden clip was left
+ * out without a word, trial h113; not recursive: a folder's subfolders are not searched, and
  * one warning per folder says how many were left and how to take them,
  * montage_tool::subfolders_not_searched(); a folder of folders, a camera's
  * card, gave only the top level's files or "no usable clip" without a
@@ -372,11 +374,16 @@ std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *fr
       g_error_free(err);
       continue;
     }
-    std::vector<std::string> names, subdirs;
+    std::vector<std::string> names, subdirs, hidden;
     while (const gchar *name = g_dir_read_name(dir)) {
-      if (name[0] == '.')
-        continue;
       gchar *full = g_build_filename(*p, name, NULL);
+      if (name[0] == '.') {
+        if (!g_str_has_prefix(name, "._") && strcmp(name, ".DS_Store") != 0 &&
+            g_file_test(full, G_FILE_TEST_IS_REGULAR))
+          hidden.push_back(shown(name));
+        g_free(full);
+        continue;
+      }
       if (g_file_test(full, G_FILE_TEST_IS_REGULAR))
         names.emplace_back(full);
       else if (g_file_test(full, G_FILE_TEST_IS_DIR))
@@ -384,6 +391,18 @@ std::vector<std::string> expand_inputs(gchar **inputs, std::set<std::string> *fr
       g_free(full);
     }
     g_dir_close(dir);
+    if (!hidden.empty() && !opt_quiet && (opt_verbose || isatty(fileno(stderr)))) {
+      std::sort(hidden.begin(), hidden.end());
+      std::string list;
+      for (std::size_t i = 0; i < hidden.size() && i < 5; i++)
+        list += (i ? ", " : "") + hidden[i];
+      if (hidden.size() > 5)
+        list += " and " + std::to_string(hidden.size() - 5) + " more";
+      fprintf(stderr,
+              "  %s: %zu hidden file%s left out (%s; a name starting with '.'): name one itself "
+              "to take it\n",
+              shown(*p).c_str(), hidden.size(), hidden.size() == 1 ? "" : "s", list.c_str());
+    }
     if (names.empty() && subdirs.empty())
       warn("%s is empty: no clip taken from it", shown(*p).c_str());
     std::sort(names.begin(), names.end());
