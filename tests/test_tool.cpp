@@ -436,13 +436,24 @@ TEST(Tool, LeftoversOfAKilledRunAreRemoved)
                             nullptr, &gone, nullptr));
   ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
   g_spawn_close_pid(gone);
+  /* And one killed and not reaped yet (a zombie: `timeout -s KILL` ends
+   * before its child is reaped), which kill(PID, 0) still finds. */
+  gchar *sleep_argv[] = {(gchar *)"sleep", (gchar *)"60", nullptr};
+  GPid zombie = 0;
+  ASSERT_TRUE(g_spawn_async(nullptr, sleep_argv, nullptr,
+                            (GSpawnFlags)(G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD), nullptr,
+                            nullptr, &zombie, nullptr));
+  ASSERT_EQ(kill(zombie, SIGKILL), 0);
+  siginfo_t info = {};
+  ASSERT_EQ(waitid(P_PID, (id_t)zombie, &info, WEXITED | WNOWAIT), 0); /* ended, not reaped */
   gchar *dir = g_dir_make_tmp("montage-leftover-XXXXXX", nullptr);
   ASSERT_TRUE(dir);
   const std::string d(dir);
   g_free(dir);
   const std::string dead = std::to_string(gone), alive = std::to_string(getpid());
   const std::vector<std::string> stale = {d + "/.out.mp4.partial-" + dead,
-                                          d + "/board.png.partial-" + dead};
+                                          d + "/board.png.partial-" + dead,
+                                          d + "/.out.mp4.partial-" + std::to_string(zombie)};
   const std::vector<std::string> kept = {d + "/.out.mp4.partial-" + alive,
                                          d + "/.out.mp4.partial-x" + dead,
                                          d + "/.other.mp4.partial-" + dead};
@@ -468,6 +479,8 @@ TEST(Tool, LeftoversOfAKilledRunAreRemoved)
   for (const char *name : {"/out.mp4", "/board.png"})
     g_unlink((d + name).c_str());
   EXPECT_EQ(g_rmdir(d.c_str()), 0) << "files left in " << d;
+  waitpid(zombie, nullptr, 0);
+  g_spawn_close_pid(zombie);
 }
 
 /* --live and Ctrl-C: the first interrupt ends the mix where it is and keeps

@@ -582,11 +582,30 @@ pid_t partial_pid(const char *name, const std::string &base)
   return 0;
 }
 
+/* Whether process `pid` runs: it exists (kill(PID, 0) does not fail with
+ * ESRCH) and, where /proc says, is no zombie (ended, not yet reaped: just
+ * after `timeout -s KILL`, whose own end leaves its child to be reaped). */
+bool process_running(pid_t pid)
+{
+  if (kill(pid, 0) != 0 && errno == ESRCH)
+    return false;
+  gchar *stat_path = g_strdup_printf("/proc/%d/stat", (int)pid);
+  gchar *stat = nullptr;
+  bool zombie = false;
+  if (g_file_get_contents(stat_path, &stat, nullptr, nullptr)) {
+    const char *end = strrchr(stat, ')'); /* "PID (COMMAND) STATE ..." */
+    zombie = end && end[1] == ' ' && end[2] == 'Z';
+  }
+  g_free(stat);
+  g_free(stat_path);
+  return !zombie;
+}
+
 /* Removes the temporary files (partial_pid()) beside each output that a run
  * ended by SIGKILL, the OOM killer or a power cut left: such a run cannot
  * remove its own (SIGINT and SIGTERM do), they are hidden, as large as the
  * montage got, and no later run removed them (trial h114). Only those of
- * processes that are not running (kill(PID, 0) fails with ESRCH) are
+ * processes that are not running (process_running()) are
  * removed, each with a line unless --quiet: a run writing the same output
  * now keeps its file. A process number is this machine's: a run on another
  * machine writing to the same shared folder would lose its file. */
@@ -600,9 +619,9 @@ void remove_stale_partials(const std::vector<Output> &outs)
     GDir *d = done.insert(place).second ? g_dir_open(dir, 0, nullptr) : nullptr;
     while (const gchar *name = d ? g_dir_read_name(d) : nullptr) {
       const pid_t pid = partial_pid(name, base);
-      if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+      if (pid <= 0 || pid == getpid() || process_running(pid))
         continue;
-      gchar *full = g_build_filename(dir, name, NULL);
+      gchar *full = strcmp(dir, ".") == 0 ? g_strdup(name) : g_build_filename(dir, name, NULL);
       const gint64 size = regular_file_size(full);
       if (size >= 0 && g_unlink(full) == 0 && !opt_quiet)
         warn("removed %s (%.1f MiB), the unfinished %s of a run that was stopped (its process %d "
