@@ -3,8 +3,8 @@
  * property, a beat pad that stops, zero-copy forwarding,
  * force-key-unit events, min-shot-length, an input dropping out (EOS and no
  * data past the latency), a pad added while playing, the output grid's
- * durations, inputs of another format (at the start and mid-stream), how far
- * an input's queued data reaches (live and not), a flush while a frame is
+ * durations and downstream changing its rate mid-stream, inputs of another format (at the start and
+ * mid-stream), how far an input's queued data reaches (live and not), a flush while a frame is
  * decided, a second run after a stop, frames late within the grace, manual
  * takes (active-pad), timestamps in the output segment after a seek, GAP
  * events on an input, the metas and flags of a frame shown again, the inputs'
@@ -2105,6 +2105,71 @@ TEST(MontageSelect, OutputFrameRateIsDownstreamsOrTheHighestInputs)
     EXPECT_NE(std::string::npos, caps.back().find("framerate=(fraction)60/1"))
         << caps.back() << ", slow first " << slow_first;
   }
+}
+
+/* Downstream changing the output's rate mid-stream (its caps 25/1 -> 50/1 ->
+ * 25/1, each time with a RECONFIGURE, after frames went out): the output
+ * goes on at the new rate from where it was, each buffer starting where the
+ * last one ended, no jump, no gap. Before, the grid's frame index went on at
+ * the new rate from the stream's first frame: after 25 -> 50 fps the next
+ * frame's end lay before its start (unsigned wrap), every input frame was
+ * dropped and nothing went out again (review h129's finding 1). */
+TEST(MontageSelect, DownstreamChangingTheRateMidStreamGoesOnAtTheNewRate)
+{
+  constexpr GstClockTime kHalf = kFrame / 2;
+  Mixer m(0, false);
+  g_object_set(m.element, "bpm", 0.0, NULL);
+  GstHarness *h = gst_harness_new_with_element(m.element, "sink_0", "src");
+  m.inputs.push_back(h);
+  gst_harness_set_sink_caps_str(h, "video/x-raw,framerate=25/1");
+  gst_harness_set_src_caps_str(h, kVideoCaps);
+  for (int k = 0; k < 10; k++)
+    m.push_frame(0, k);
+  for (int k = 0; k < 10; k++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "output frame " << k;
+    EXPECT_EQ(k * kFrame, GST_BUFFER_PTS(out));
+    EXPECT_EQ(kFrame, GST_BUFFER_DURATION(out));
+    gst_buffer_unref(out);
+  }
+  /* 50 fps: two output frames per input frame, from 0.4 s on. */
+  gst_harness_set_sink_caps_str(h, "video/x-raw,framerate=50/1");
+  gst_harness_push_upstream_event(h, gst_event_new_reconfigure());
+  for (int k = 10; k < 15; k++)
+    m.push_frame(0, k);
+  for (int j = 0; j < 9; j++) {
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "output frame " << j << " at 50 fps";
+    EXPECT_EQ(10 * kFrame + j * kHalf, GST_BUFFER_PTS(out)) << "frame " << j << " at 50 fps";
+    EXPECT_EQ(kHalf, GST_BUFFER_DURATION(out)) << "frame " << j << " at 50 fps";
+    if (j % 2 == 0) {
+      EXPECT_EQ(std::make_pair(0, 10 + j / 2), m.source_of(out)) << "frame " << j;
+    }
+    gst_buffer_unref(out);
+  }
+  std::vector<std::string> caps = m.output_caps();
+  ASSERT_FALSE(caps.empty());
+  EXPECT_NE(std::string::npos, caps.back().find("framerate=(fraction)50/1")) << caps.back();
+  /* Back to 25 fps from where the grid is: 0.58 s (the frame there at
+   * 50 fps waited for input frame 15, non-live, so it comes after the
+   * change), then every 40 ms, each frame showing the input frame that
+   * started at or before it, the last (0.78 s) input frame 19. */
+  gst_harness_set_sink_caps_str(h, "video/x-raw,framerate=25/1");
+  gst_harness_push_upstream_event(h, gst_event_new_reconfigure());
+  for (int k = 15; k < 20; k++)
+    m.push_frame(0, k);
+  for (int j = 0; j < 6; j++) {
+    const GstClockTime t = 10 * kFrame + 9 * kHalf + j * kFrame;
+    GstBuffer *out = m.pull();
+    ASSERT_NE(nullptr, out) << "output frame " << j << " at 25 fps again";
+    EXPECT_EQ(t, GST_BUFFER_PTS(out)) << "frame " << j << " at 25 fps again";
+    EXPECT_EQ(kFrame, GST_BUFFER_DURATION(out)) << "frame " << j << " at 25 fps again";
+    EXPECT_EQ(std::make_pair(0, 14 + j), m.source_of(out)) << "frame " << j << " at 25 fps again";
+    gst_buffer_unref(out);
+  }
+  caps = m.output_caps();
+  ASSERT_FALSE(caps.empty());
+  EXPECT_NE(std::string::npos, caps.back().find("framerate=(fraction)25/1")) << caps.back();
 }
 
 /* Runs `launch` (its sink named "sink") to EOS, 20 s at most: the buffers

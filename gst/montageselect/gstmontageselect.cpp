@@ -500,8 +500,17 @@ struct SelectState {
   GstMontageSelectPad *on_air = nullptr; /* ref */
   GstClockTime on_air_since = GST_CLOCK_TIME_NONE;
   GstClockTime next_t = GST_CLOCK_TIME_NONE; /* running time of the next output frame */
-  GstClockTime grid_origin = GST_CLOCK_TIME_NONE; /* running time of output frame 0 */
-  guint64 frame_index = 0;                        /* of the next output frame */
+  /* The output grid: frame k at grid_origin + k / (grid_fps_n / grid_fps_d).
+   * Restarted at next_t (grid_origin = next_t, frame_index = 0) when the
+   * output's rate changes (downstream renegotiating): before, the frame
+   * index went on at the new rate from the old origin, so after 30 -> 60 fps
+   * the next frame's end lay before its start and every input frame was
+   * dropped (review h129's finding 1). grid_start: the first output frame's
+   * running time since start/flush, not moved by a restart (kStartHold). */
+  GstClockTime grid_origin = GST_CLOCK_TIME_NONE;
+  GstClockTime grid_start = GST_CLOCK_TIME_NONE;
+  gint grid_fps_n = 0, grid_fps_d = 1;
+  guint64 frame_index = 0; /* of the next output frame */
   GstClockTime bpm_origin = GST_CLOCK_TIME_NONE;
   std::deque<Beat> beats;
   guint beats_since_switch = 0;
@@ -1148,7 +1157,8 @@ static GstFlowReturn gst_montage_select_sink_event_pre_queue(GstAggregator *agg,
 
 /* The output caps: the format (the first input's caps) at any frame rate
  * downstream takes, fixated by fixate_src_caps(); once negotiated, the same
- * caps while downstream takes them (they do not change while playing). */
+ * caps while downstream takes them; downstream's new rate mid-stream
+ * restarts the output grid there (aggregate()). */
 static GstFlowReturn gst_montage_select_update_src_caps(GstAggregator *agg, GstCaps *downstream,
                                                         GstCaps **ret)
 {
@@ -1281,6 +1291,9 @@ static void reset_streaming(GstMontageSelect *self)
   state->on_air_since = GST_CLOCK_TIME_NONE;
   state->next_t = GST_CLOCK_TIME_NONE;
   state->grid_origin = GST_CLOCK_TIME_NONE;
+  state->grid_start = GST_CLOCK_TIME_NONE;
+  state->grid_fps_n = 0;
+  state->grid_fps_d = 1;
   state->frame_index = 0;
   state->bpm_origin = GST_CLOCK_TIME_NONE;
   state->beats.clear();
@@ -1870,8 +1883,20 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
       if (!GST_CLOCK_TIME_IS_VALID(first))
         first = 0;
     }
-    state->next_t = state->grid_origin = first;
+    state->next_t = state->grid_origin = state->grid_start = first;
     state->frame_index = 0;
+    state->grid_fps_n = fps_n;
+    state->grid_fps_d = fps_d;
+  } else if (state->grid_fps_n != fps_n || state->grid_fps_d != fps_d) {
+    /* The output's rate changed: the grid goes on from the next frame's
+     * time at the new rate (no jump, no gap in the timestamps). */
+    GST_INFO_OBJECT(self, "output rate %d/%d -> %d/%d: grid restarted at %" GST_TIME_FORMAT,
+                    state->grid_fps_n, state->grid_fps_d, fps_n, fps_d,
+                    GST_TIME_ARGS(state->next_t));
+    state->grid_origin = state->next_t;
+    state->frame_index = 0;
+    state->grid_fps_n = fps_n;
+    state->grid_fps_d = fps_d;
   }
   /* Frame times from the frame index, never accumulated. */
   auto grid = [&](guint64 k) {
@@ -1881,14 +1906,14 @@ static GstFlowReturn gst_montage_select_aggregate(GstAggregator *agg, gboolean t
   f.d = grid(state->frame_index + 1) - f.t;
   f.m = f.t + f.d / 2;
   f.grace = f.settings.grace_frames * f.d;
-  if (timeout && !state->latency_configured && f.t < state->grid_origin + kStartHold) {
+  if (timeout && !state->latency_configured && f.t < state->grid_start + kStartHold) {
     /* Live, before the pipeline's latency is configured: an input's frame
      * late for a frame decided on the clock is waited for, its latest
      * frame shown again, rather than the input lost (kStartHold). Before,
      * some live starts cut away from the first input 0.1-0.3 s in, reason
      * input-lost: a flash shot at the head of the mix (trial h115's finding
      * 10). */
-    f.grace = std::max(f.grace, f.m - state->grid_origin);
+    f.grace = std::max(f.grace, f.m - state->grid_start);
   }
   /* Decided in running time, stamped in the output segment: after a seek
    * (start 2 s) running time 0 is position 2 s. A frame at or after the
