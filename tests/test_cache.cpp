@@ -392,6 +392,7 @@ TEST_F(CacheTest, ClearAndEvictionRemoveOnlyTheCachesOwnFiles)
   }
   montage::AnalysisCache cache(cache_dir());
   ASSERT_TRUE(cache.store_clip(k, sample_clip(10), nullptr));
+  g_usleep(15000); /* distinct modification times: k is the older */
   ASSERT_TRUE(cache.store_clip(k2, sample_clip(10), nullptr));
   const montage::CacheStats st = cache.stats();
   EXPECT_EQ(st.entries, 2u);
