@@ -105,17 +105,46 @@ bool pop_error(GstBus *bus, GstClockTime timeout, GError **error, GstObject **so
   return true;
 }
 
-/* Links the first raw pad uridecodebin exposes to `user_data`'s sink pad. */
-void link_first_pad(GstElement *, GstPad *pad, gpointer user_data)
+/* Whether the stream on `pad` (a raw video pad uridecodebin exposed, its
+ * caps set) is interlaced: caps whose interlace-mode is anything but
+ * progressive (interleaved, mixed, fields, alternate), as
+ * gst_discoverer_video_info_is_interlaced() judges the stream GES deinterlaces. */
+bool interlaced_pad(GstPad *pad)
 {
-  GstPad *sink = gst_element_get_static_pad(GST_ELEMENT(user_data), "sink");
-  if (!gst_pad_is_linked(sink) && gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
-    GST_WARNING("cannot link %s:%s", GST_DEBUG_PAD_NAME(pad));
-  gst_object_unref(sink);
+  /* The caps stored on the element pad behind the ghost pads: uridecodebin's
+   * ghost pads have none yet when it says "pad-added". */
+  GstPad *inner = GST_PAD(gst_object_ref(pad));
+  while (GST_IS_GHOST_PAD(inner)) {
+    GstPad *target = gst_ghost_pad_get_target(GST_GHOST_PAD(inner));
+    if (!target)
+      break;
+    gst_object_unref(inner);
+    inner = target;
+  }
+  GstCaps *caps = gst_pad_get_current_caps(inner);
+  gst_object_unref(inner);
+  bool interlaced = false;
+  if (caps && gst_caps_get_size(caps) > 0) {
+    const gchar *mode = gst_structure_get_string(gst_caps_get_structure(caps, 0), "interlace-mode");
+    interlaced = mode && g_strcmp0(mode, "progressive") != 0;
+  }
+  if (caps)
+    gst_caps_unref(caps);
+  return interlaced;
 }
 
 /* uridecodebin ! CONVERT ! capsfilter(caps) ! appsink, decoding only the
- * streams that match `raw` ("video/x-raw" or "audio/x-raw"). */
+ * streams that match `raw` ("video/x-raw" or "audio/x-raw").
+ *
+ * With `deinterlace`, an interlaced video stream (interlaced_pad()) goes
+ * through videoconvert ! deinterlace, with deinterlace's defaults, in
+ * front of CONVERT, as GES 1.22's video URI source puts them in front of
+ * its videoflip and scaler for a stream its discoverer calls interlaced
+ * (ges-video-uri-source.c): mode auto (the frames flagged or capped as
+ * interlaced), method linear, fields all (one frame per field: 50 per
+ * second from 25 interlaced ones), field order from the caps and buffers.
+ * The frame placement below then picks among those frames as GES's
+ * videorate does. A progressive stream gets neither element. */
 struct DecodePipeline {
   GstElement *pipeline = nullptr;
   GstElement *source = nullptr; /* uridecodebin, owned by pipeline */
@@ -123,6 +152,11 @@ struct DecodePipeline {
   std::vector<GstElement *> converters; /* all of them, in order, owned by pipeline */
   GstElement *sink = nullptr;  /* owned by pipeline */
   GstBus *bus = nullptr;
+  bool deinterlace = false;
+  /* The uridecodebin pad linked (not reffed; streaming thread). */
+  std::atomic<GstPad *> linked{nullptr};
+  /* Whether videoconvert ! deinterlace were put in front (streaming thread). */
+  std::atomic<bool> deinterlacing{false};
 
   DecodePipeline(const std::string &uri, const char *raw,
                  std::initializer_list<const char *> convert, GstCaps *caps, guint max_buffers)
@@ -162,7 +196,7 @@ struct DecodePipeline {
     chain.push_back(sink);
     for (size_t i = 0; i + 1 < chain.size(); i++)
       gst_element_link(chain[i], chain[i + 1]);
-    g_signal_connect(dec, "pad-added", G_CALLBACK(link_first_pad), chain.front());
+    g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), this);
     source = dec;
     first = chain.front();
     converters.assign(chain.begin(), chain.end() - 2);
@@ -177,6 +211,44 @@ struct DecodePipeline {
   DecodePipeline &operator=(const DecodePipeline &) = delete;
 
   bool usable() const { return sink != nullptr; }
+
+  /* "pad-added" of uridecodebin: the first pad goes to `first`, through
+   * videoconvert ! deinterlace where the stream is interlaced and the
+   * pipeline deinterlaces. */
+  static void on_pad_added(GstElement *, GstPad *pad, gpointer user_data)
+  {
+    auto *self = static_cast<DecodePipeline *>(user_data);
+    GstPad *sink = gst_element_get_static_pad(self->first, "sink");
+    if (gst_pad_is_linked(sink)) {
+      gst_object_unref(sink);
+      return;
+    }
+    if (self->deinterlace && interlaced_pad(pad)) {
+      GstElement *conv = gst_element_factory_make("videoconvert", nullptr);
+      GstElement *deint = gst_element_factory_make("deinterlace", nullptr);
+      if (conv && deint) {
+        gst_bin_add_many(GST_BIN(self->pipeline), conv, deint, NULL);
+        gst_element_link_many(conv, deint, self->first, NULL);
+        gst_element_sync_state_with_parent(deint);
+        gst_element_sync_state_with_parent(conv);
+        gst_object_unref(sink);
+        sink = gst_element_get_static_pad(conv, "sink");
+        self->deinterlacing.store(true);
+        GST_DEBUG("%s:%s is interlaced: deinterlaced", GST_DEBUG_PAD_NAME(pad));
+      } else {
+        GST_WARNING("no videoconvert or deinterlace element: %s:%s stays interlaced",
+                    GST_DEBUG_PAD_NAME(pad));
+        for (GstElement *e : {conv, deint})
+          if (e)
+            gst_object_unref(gst_object_ref_sink(e));
+      }
+    }
+    if (gst_pad_link(pad, sink) == GST_PAD_LINK_OK)
+      self->linked.store(pad);
+    else
+      GST_WARNING("cannot link %s:%s", GST_DEBUG_PAD_NAME(pad));
+    gst_object_unref(sink);
+  }
 
   /* The next sample within `timeout` (ns), or NULL at EOS or on timeout. */
   GstSample *pull(GstClockTime timeout)
@@ -243,6 +315,7 @@ private:
         std::initializer_list<const char *>{"videoconvert", "videoflip", "videoconvertscale"}, caps,
         kDecodedAhead);
     gst_caps_unref(caps);
+    pipe_->deinterlace = true;
     if (pipe_->usable())
       gst_util_set_object_arg(G_OBJECT(pipe_->converters[1]), "video-direction", "auto");
     gst_segment_init(&probe_segment_, GST_FORMAT_UNDEFINED);
@@ -597,22 +670,18 @@ private:
     return element;
   }
 
-  /* "pad-added" of uridecodebin, after link_first_pad(): the pad linked is
-   * the stream shown, whose decoder's input decoder_input() gives. */
+  /* "pad-added" of uridecodebin, after DecodePipeline::on_pad_added(): the
+   * pad linked is the stream shown, whose decoder's input decoder_input()
+   * gives. */
   static void on_pad(GstElement *, GstPad *pad, gpointer user_data)
   {
     auto *self = static_cast<ClipDecoder *>(user_data);
-    GstPad *peer = gst_pad_get_peer(pad);
-    GstPad *first = gst_element_get_static_pad(self->pipe_->first, "sink");
-    if (peer == first) {
+    if (self->pipe_->linked.load() == pad) {
       GstElement *decoder = decoder_of(pad);
       GST_DEBUG("%s: the stream shown comes from %s", self->uri_.c_str(),
                 decoder ? GST_OBJECT_NAME(decoder) : "no video decoder");
       self->decoders_.show(decoder);
     }
-    gst_object_unref(first);
-    if (peer)
-      gst_object_unref(peer);
   }
 
   /* What enters the decoder of the stream shown (NULL: none, or not known yet). */
