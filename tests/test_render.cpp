@@ -3675,3 +3675,88 @@ TEST(RenderPaths, InterlacedFootageIsDeinterlacedAsTheTimelineDoes)
   EXPECT_LT(cmp.worst, 15.0) << "a frame differs between the paths beyond coding noise";
   g_unlink(clip.path.c_str());
 }
+
+/* Runs ffmpeg with `args` (after -y -loglevel error) to make the clip
+ * `name` in the test's scratch directory (its last argument); the path, or
+ * "" with a failure (none when ffmpeg is missing: the caller skips). */
+std::string make_with_ffmpeg(const char *name, const std::vector<std::string> &args)
+{
+  const std::string path = tmp_file(name);
+  std::vector<const gchar *> argv = {"ffmpeg", "-y", "-loglevel", "error"};
+  for (const auto &a : args)
+    argv.push_back(a.c_str());
+  argv.push_back(path.c_str());
+  argv.push_back(nullptr);
+  gint status = -1;
+  gchar *err_out = nullptr;
+  GError *err = nullptr;
+  const bool ran = g_spawn_sync(nullptr, const_cast<gchar **>(argv.data()), nullptr,
+                                (GSpawnFlags)(G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL),
+                                nullptr, nullptr, nullptr, &err_out, &status, &err);
+  EXPECT_TRUE(ran && g_spawn_check_wait_status(status, nullptr))
+      << "ffmpeg failed: " << (err ? err->message : "") << (err_out ? err_out : "");
+  const bool ok = ran && g_spawn_check_wait_status(status, nullptr);
+  g_clear_error(&err);
+  g_free(err_out);
+  return ok ? path : "";
+}
+
+/* A clip of `path` (`fps` frames a second, 4 s) for plan_of()'s plans. */
+montage::ClipAnalysis clip_of(const std::string &path, int fps)
+{
+  montage::ClipAnalysis clip;
+  clip.path = path;
+  clip.uri = montage_test::uri_of(path);
+  clip.fps_n = fps;
+  clip.fps_d = 1;
+  clip.duration = 4 * GST_SECOND;
+  montage::shots_from_cuts(clip);
+  return clip;
+}
+
+/* 4 s of a moving 320x240 pattern at 25 fps whose right third is
+ * transparent (alpha 0) over its own colours, as VP9 with alpha in WebM
+ * (what editors export for overlays: libvpx-vp9, yuva420p), made by ffmpeg;
+ * "" when ffmpeg is missing. */
+std::string make_vp9_alpha(const char *name)
+{
+  if (!montage_test::have_ffmpeg())
+    return "";
+  return make_with_ffmpeg(
+      name, {"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-vf",
+             "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(gt(X,213),0,255)',"
+             "format=yuva420p",
+             "-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "1M", "-auto-alt-ref", "0"});
+}
+
+/* A VP9 WebM with alpha (caps `video/x-vp9, codec-alpha=true`, decoded by
+ * vp9alphadecodebin, whose source template is ANY) renders along both
+ * paths. Before, uridecodebin with expose-all-streams=FALSE left the stream
+ * undecoded, the render failed with "Your GStreamer installation is missing
+ * a plug-in" and the tool left the clip out. */
+TEST(RenderPaths, Vp9WithAlphaIsDecoded)
+{
+  if (!montage_test::have_ffmpeg())
+    GTEST_SKIP() << "no ffmpeg";
+  if (!gst_registry_check_feature_version(gst_registry_get(), "vp9alphadecodebin", 1, 0, 0))
+    GTEST_SKIP() << "no vp9alphadecodebin";
+  Fixture f;
+  ASSERT_TRUE(f.make_song("vp9alpha-"));
+  const std::string path = make_vp9_alpha("montage-render-vp9alpha.webm");
+  ASSERT_FALSE(path.empty());
+  const montage::Plan plan = plan_of({{520 * GST_MSECOND, 20}, {2000 * GST_MSECOND, 15}});
+  for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
+    const std::string out = tmp_file("montage-render-vp9alpha-out.mp4");
+    montage::RenderSettings settings = Fixture::preview(p, out);
+    montage::RenderResult result;
+    GError *err = nullptr;
+    EXPECT_TRUE(montage::render_plan(plan, f.song, {clip_of(path, 25)}, settings, &result, &err))
+        << (err ? err->message : "");
+    g_clear_error(&err);
+    EXPECT_EQ(result.path, p);
+    EXPECT_EQ(decode_frames(out).size(), 35u);
+    g_unlink(out.c_str());
+  }
+  g_unlink(path.c_str());
+}

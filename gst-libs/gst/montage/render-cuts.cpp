@@ -196,6 +196,7 @@ struct DecodePipeline {
     chain.push_back(sink);
     for (size_t i = 0; i + 1 < chain.size(); i++)
       gst_element_link(chain[i], chain[i + 1]);
+    decode_alpha_streams(dec);
     g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), this);
     source = dec;
     first = chain.front();

@@ -223,6 +223,21 @@ void guard_packed_b_frames(GstElement *decoder);
  * past any probe after it). */
 void drain_ahead_of_eos(GstElement *decoder);
 
+/* Lets `uridecodebin` (expose-all-streams=FALSE, its caps raw video) plug
+ * vp9alphadecodebin and vp8alphadecodebin, for VP9 or VP8 with alpha in
+ * WebM (`codec-alpha=true`): a handler of its "autoplug-continue" answers
+ * FALSE for ANY caps. With expose-all-streams=FALSE, decodebin (1.22,
+ * analyze_new_pad()) asks that of every candidate decoder's source pad
+ * template and drops the stream as "missing a decoder" when the answer is
+ * TRUE for caps that are not the raw caps it was asked for; those two
+ * decoders' templates are ANY (every other decoder's is raw and passes).
+ * Streams of another kind (a video clip's audio) are still left undecoded
+ * by their decoders' raw templates. Real caps are never ANY there:
+ * decodebin asks about a pad's caps once they are fixed. Before, both
+ * paths failed on such a clip with "Your GStreamer installation is missing
+ * a plug-in". Connecting it twice does no harm. */
+void decode_alpha_streams(GstElement *uridecodebin);
+
 /* How much of decoded frame `buf` its decoder clipped off at the start of
  * `seg`, the segment it came out in, ns: for a frame whose PTS is the
  * segment's start, how long before that start the frame itself starts

@@ -540,6 +540,15 @@ GstPadProbeReturn packed_src_probe(GstPad *pad, GstPadProbeInfo *info, gpointer 
 
 } // namespace
 
+void decode_alpha_streams(GstElement *uridecodebin)
+{
+  g_signal_connect(uridecodebin, "autoplug-continue",
+                   G_CALLBACK(+[](GstElement *, GstPad *, GstCaps *caps, gpointer) -> gboolean {
+                     return !gst_caps_is_any(caps);
+                   }),
+                   nullptr);
+}
+
 namespace
 {
 
@@ -1486,9 +1495,9 @@ GstPadProbeReturn clipped_frame_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
   return GST_PAD_PROBE_OK;
 }
 
-/* "deep-element-added" of the render pipeline: watches each mpegpsdemux and
- * tsdemux,
- * and the input and output of each video decoder (clipped_frame_probe()),
+/* "deep-element-added" of the render pipeline: lets each uridecodebin
+ * decode VP9 with alpha (decode_alpha_streams()), watches each mpegpsdemux
+ * and tsdemux, and the input and output of each video decoder (clipped_frame_probe()),
  * with the analysed frame duration of its clip from `grids` (by URI: that
  * of the uridecodebin it sits in). */
 void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer grids)
@@ -1524,6 +1533,10 @@ void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer grid
     return;
   }
   GstElementFactory *factory = gst_element_get_factory(element);
+  if (factory && g_strcmp0(GST_OBJECT_NAME(factory), "uridecodebin") == 0) {
+    decode_alpha_streams(element); /* GES's sources: VP9 with alpha */
+    return;
+  }
   const bool transport = factory && g_strcmp0(GST_OBJECT_NAME(factory), "tsdemux") == 0;
   if (!factory || (g_strcmp0(GST_OBJECT_NAME(factory), "mpegpsdemux") != 0 && !transport))
     return;
