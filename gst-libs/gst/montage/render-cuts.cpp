@@ -26,6 +26,7 @@
 
 #include <gst/base/gstaggregator.h>
 #include <gst/video/gstvideodecoder.h>
+#include <gst/video/video.h>
 
 #include <algorithm>
 #include <atomic>
@@ -105,14 +106,11 @@ bool pop_error(GstBus *bus, GstClockTime timeout, GError **error, GstObject **so
   return true;
 }
 
-/* Whether the stream on `pad` (a raw video pad uridecodebin exposed, its
- * caps set) is interlaced: caps whose interlace-mode is anything but
- * progressive (interleaved, mixed, fields, alternate), as
- * gst_discoverer_video_info_is_interlaced() judges the stream GES deinterlaces. */
-bool interlaced_pad(GstPad *pad)
+/* The caps of the stream on `pad` (a raw video pad uridecodebin exposed),
+ * reffed, or NULL: those stored on the element pad behind the ghost pads,
+ * since uridecodebin's ghost pads have none yet when it says "pad-added". */
+GstCaps *decoded_caps(GstPad *pad)
 {
-  /* The caps stored on the element pad behind the ghost pads: uridecodebin's
-   * ghost pads have none yet when it says "pad-added". */
   GstPad *inner = GST_PAD(gst_object_ref(pad));
   while (GST_IS_GHOST_PAD(inner)) {
     GstPad *target = gst_ghost_pad_get_target(GST_GHOST_PAD(inner));
@@ -123,20 +121,82 @@ bool interlaced_pad(GstPad *pad)
   }
   GstCaps *caps = gst_pad_get_current_caps(inner);
   gst_object_unref(inner);
-  bool interlaced = false;
-  if (caps && gst_caps_get_size(caps) > 0) {
-    const gchar *mode = gst_structure_get_string(gst_caps_get_structure(caps, 0), "interlace-mode");
-    interlaced = mode && g_strcmp0(mode, "progressive") != 0;
+  return caps;
+}
+
+/* Whether `caps` (may be NULL) are interlaced: an interlace-mode other than
+ * progressive (interleaved, mixed, fields, alternate), as
+ * gst_discoverer_video_info_is_interlaced() judges the stream GES
+ * deinterlaces. */
+bool interlaced_caps(GstCaps *caps)
+{
+  if (!caps || gst_caps_get_size(caps) == 0)
+    return false;
+  const gchar *mode = gst_structure_get_string(gst_caps_get_structure(caps, 0), "interlace-mode");
+  return mode && g_strcmp0(mode, "progressive") != 0;
+}
+
+/* Whether `caps` (may be NULL) are raw video in a format with alpha. */
+bool alpha_caps(GstCaps *caps)
+{
+  GstVideoInfo info;
+  return caps && gst_video_info_from_caps(&info, caps) && GST_VIDEO_INFO_HAS_ALPHA(&info);
+}
+
+/* Pad probe on the source pad of the capsfilter that makes a clip with
+ * alpha AYUV (streaming thread): each frame put over black, as GES's
+ * compositor does over its black background (blended in AYUV there too):
+ * Y, U and V go from black's (Y 16, or 0 in full range; U and V 128) to
+ * their own in proportion to alpha (0-255, rounded to nearest), and alpha
+ * becomes 255. `user_data`: the GstVideoInfo of the caps, set from the
+ * CAPS event. */
+GstPadProbeReturn over_black(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *vinfo = static_cast<GstVideoInfo *>(user_data);
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+      GstCaps *caps = nullptr;
+      gst_event_parse_caps(event, &caps);
+      if (!gst_video_info_from_caps(vinfo, caps))
+        gst_video_info_init(vinfo);
+    }
+    return GST_PAD_PROBE_OK;
   }
-  if (caps)
-    gst_caps_unref(caps);
-  return interlaced;
+  if (GST_VIDEO_INFO_FORMAT(vinfo) != GST_VIDEO_FORMAT_AYUV)
+    return GST_PAD_PROBE_OK;
+  GstBuffer *buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, vinfo, buf, GST_MAP_READWRITE))
+    return GST_PAD_PROBE_OK;
+  const int black_y =
+      GST_VIDEO_INFO_COLORIMETRY(vinfo).range == GST_VIDEO_COLOR_RANGE_0_255 ? 0 : 16;
+  const int black[4] = {255, black_y, 128, 128}; /* A, Y, U, V */
+  const gint width = GST_VIDEO_FRAME_WIDTH(&frame), height = GST_VIDEO_FRAME_HEIGHT(&frame);
+  const gint stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  auto *data = static_cast<guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  for (gint y = 0; y < height; y++) {
+    guint8 *p = data + (gsize)y * stride;
+    for (gint x = 0; x < width; x++, p += 4) {
+      const int a = p[0];
+      if (a == 255)
+        continue;
+      for (int c = 1; c < 4; c++) {
+        const int d = (p[c] - black[c]) * a;
+        p[c] = (guint8)(black[c] + (d >= 0 ? d + 127 : d - 127) / 255);
+      }
+      p[0] = 255;
+    }
+  }
+  gst_video_frame_unmap(&frame);
+  return GST_PAD_PROBE_OK;
 }
 
 /* uridecodebin ! CONVERT ! capsfilter(caps) ! appsink, decoding only the
  * streams that match `raw` ("video/x-raw" or "audio/x-raw").
  *
- * With `deinterlace`, an interlaced video stream (interlaced_pad()) goes
+ * With `video`, an interlaced video stream (interlaced_caps()) goes
  * through videoconvert ! deinterlace, with deinterlace's defaults, in
  * front of CONVERT, as GES 1.22's video URI source puts them in front of
  * its videoflip and scaler for a stream its discoverer calls interlaced
@@ -144,7 +204,12 @@ bool interlaced_pad(GstPad *pad)
  * interlaced), method linear, fields all (one frame per field: 50 per
  * second from 25 interlaced ones), field order from the caps and buffers.
  * The frame placement below then picks among those frames as GES's
- * videorate does. A progressive stream gets neither element. */
+ * videorate does. A stream in a format with alpha (QuickTime Animation
+ * ARGB, ProRes 4444, VP9 with alpha) then goes through videoconvert !
+ * capsfilter(AYUV) and is put over black there (over_black()), as GES's
+ * compositor puts every clip over its black background: converting it to
+ * I420 kept the colours under transparent pixels. A progressive stream
+ * without alpha gets none of these elements. */
 struct DecodePipeline {
   GstElement *pipeline = nullptr;
   GstElement *source = nullptr; /* uridecodebin, owned by pipeline */
@@ -152,11 +217,9 @@ struct DecodePipeline {
   std::vector<GstElement *> converters; /* all of them, in order, owned by pipeline */
   GstElement *sink = nullptr;  /* owned by pipeline */
   GstBus *bus = nullptr;
-  bool deinterlace = false;
+  bool video = false; /* deinterlace and put over black (set before it runs) */
   /* The uridecodebin pad linked (not reffed; streaming thread). */
   std::atomic<GstPad *> linked{nullptr};
-  /* Whether videoconvert ! deinterlace were put in front (streaming thread). */
-  std::atomic<bool> deinterlacing{false};
 
   DecodePipeline(const std::string &uri, const char *raw,
                  std::initializer_list<const char *> convert, GstCaps *caps, guint max_buffers)
@@ -214,8 +277,9 @@ struct DecodePipeline {
   bool usable() const { return sink != nullptr; }
 
   /* "pad-added" of uridecodebin: the first pad goes to `first`, through
-   * videoconvert ! deinterlace where the stream is interlaced and the
-   * pipeline deinterlaces. */
+   * videoconvert ! deinterlace where the stream is interlaced, then
+   * videoconvert ! capsfilter(AYUV) with over_black() where it has alpha,
+   * when the pipeline takes video. */
   static void on_pad_added(GstElement *, GstPad *pad, gpointer user_data)
   {
     auto *self = static_cast<DecodePipeline *>(user_data);
@@ -224,25 +288,51 @@ struct DecodePipeline {
       gst_object_unref(sink);
       return;
     }
-    if (self->deinterlace && interlaced_pad(pad)) {
-      GstElement *conv = gst_element_factory_make("videoconvert", nullptr);
-      GstElement *deint = gst_element_factory_make("deinterlace", nullptr);
-      if (conv && deint) {
-        gst_bin_add_many(GST_BIN(self->pipeline), conv, deint, NULL);
-        gst_element_link_many(conv, deint, self->first, NULL);
-        gst_element_sync_state_with_parent(deint);
-        gst_element_sync_state_with_parent(conv);
-        gst_object_unref(sink);
-        sink = gst_element_get_static_pad(conv, "sink");
-        self->deinterlacing.store(true);
-        GST_DEBUG("%s:%s is interlaced: deinterlaced", GST_DEBUG_PAD_NAME(pad));
-      } else {
-        GST_WARNING("no videoconvert or deinterlace element: %s:%s stays interlaced",
-                    GST_DEBUG_PAD_NAME(pad));
-        for (GstElement *e : {conv, deint})
-          if (e)
-            gst_object_unref(gst_object_ref_sink(e));
+    std::vector<const char *> names;
+    GstCaps *caps = self->video ? decoded_caps(pad) : nullptr;
+    const bool interlaced = interlaced_caps(caps), alpha = alpha_caps(caps);
+    if (caps)
+      gst_caps_unref(caps);
+    if (interlaced)
+      names.insert(names.end(), {"videoconvert", "deinterlace"});
+    if (alpha)
+      names.insert(names.end(), {"videoconvert", "capsfilter"});
+    std::vector<GstElement *> front;
+    for (const char *name : names)
+      if (GstElement *e = gst_element_factory_make(name, nullptr))
+        front.push_back(e);
+    if (front.size() != names.size()) {
+      GST_WARNING("cannot make %s for %s:%s: shown as decoded",
+                  interlaced ? "videoconvert ! deinterlace" : "videoconvert ! capsfilter",
+                  GST_DEBUG_PAD_NAME(pad));
+      for (GstElement *e : front)
+        gst_object_unref(gst_object_ref_sink(e));
+      front.clear();
+    }
+    if (!front.empty()) {
+      if (alpha) {
+        GstElement *filter = front.back();
+        GstCaps *ayuv = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "AYUV", NULL);
+        g_object_set(filter, "caps", ayuv, NULL);
+        gst_caps_unref(ayuv);
+        GstPad *src = gst_element_get_static_pad(filter, "src");
+        auto *vinfo = gst_video_info_new();
+        gst_pad_add_probe(
+            src, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+            over_black, vinfo, (GDestroyNotify)gst_video_info_free);
+        gst_object_unref(src);
       }
+      for (GstElement *e : front)
+        gst_bin_add(GST_BIN(self->pipeline), e);
+      front.push_back(self->first);
+      for (size_t i = 0; i + 1 < front.size(); i++)
+        gst_element_link(front[i], front[i + 1]);
+      for (size_t i = front.size() - 1; i-- > 0;)
+        gst_element_sync_state_with_parent(front[i]);
+      gst_object_unref(sink);
+      sink = gst_element_get_static_pad(front.front(), "sink");
+      GST_DEBUG("%s:%s:%s%s", GST_DEBUG_PAD_NAME(pad), interlaced ? " deinterlaced" : "",
+                alpha ? " put over black" : "");
     }
     if (gst_pad_link(pad, sink) == GST_PAD_LINK_OK)
       self->linked.store(pad);
@@ -316,7 +406,7 @@ private:
         std::initializer_list<const char *>{"videoconvert", "videoflip", "videoconvertscale"}, caps,
         kDecodedAhead);
     gst_caps_unref(caps);
-    pipe_->deinterlace = true;
+    pipe_->video = true;
     if (pipe_->usable())
       gst_util_set_object_arg(G_OBJECT(pipe_->converters[1]), "video-direction", "auto");
     gst_segment_init(&probe_segment_, GST_FORMAT_UNDEFINED);
