@@ -644,6 +644,16 @@ private:
       return true;
     }
     fresh_ = false;
+    /* VP8 or VP9 with alpha is two streams, colour and alpha, each decoded
+     * from its own keyframes, and the alpha stream's keyframes need not be
+     * the colour stream's: libvpx (through ffmpeg) starts a colour keyframe
+     * at a scene change, and none in an alpha stream that does not change.
+     * A seek lands on a colour keyframe, the alpha decoder can give nothing
+     * until its next keyframe, and alphacombine (1.22) waits for the alpha
+     * frame of every colour frame: the pipeline stalled for good. Such a
+     * clip is decoded on from its start, as one that seeks inaccurately. */
+    if (split_alpha_.load())
+      inaccurate_ = true;
     /* A clip known to seek inaccurately is decoded on from its start; an
      * MPEG program stream is sought kProgramStreamBack before the in-point
      * without ACCURATE (mpegpsdemux lands on the packet at the target, not
@@ -723,6 +733,9 @@ private:
         self->demux_.store(Demux::kTransport);
       else if (g_strcmp0(GST_OBJECT_NAME(factory), "mpegpsdemux") == 0)
         self->demux_.store(Demux::kProgram);
+      else if (g_strcmp0(GST_OBJECT_NAME(factory), "vp9alphadecodebin") == 0 ||
+               g_strcmp0(GST_OBJECT_NAME(factory), "vp8alphadecodebin") == 0)
+        self->split_alpha_.store(true);
     }
     if (GST_IS_VIDEO_DECODER(element))
       self->decoders_.add(element);
@@ -857,6 +870,7 @@ private:
   bool verify_ = false;                      /* check the next frame against the seek target */
   bool inaccurate_ = false;                  /* seeks land late: decode on from the start */
   std::atomic<Demux> demux_{Demux::kOther};  /* set from the streaming thread */
+  std::atomic<bool> split_alpha_{false};     /* VP8/VP9 with alpha (streaming thread) */
   bool fresh_ = true;                        /* the pipeline has not been sought nor run yet */
   std::unique_ptr<DecodePipeline> pipe_;
   State state_ = State::kIdle;
