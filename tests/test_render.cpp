@@ -3757,6 +3757,59 @@ std::string make_vp9_alpha(const char *name)
  * clip's did at 5.5 s). Before, uridecodebin with expose-all-streams=FALSE left the stream
  * undecoded, the render failed with "Your GStreamer installation is missing
  * a plug-in" and the tool left the clip out. */
+/* A full-range H.264 clip (yuvj420p, color_range pc: what many phones
+ * record) keeps its levels along the cut path: a grey ramp of 16 bars, 0,
+ * 17, ... 255 in RGB, came out 0, 1, 20, 40, ... 255, 255 (blacks crushed,
+ * whites clipped: the frames kept their full range under encoder caps that
+ * said nothing, read as limited; trial h113), while the timeline path was
+ * right. Each bar's centre is read back in RGB. */
+TEST(RenderCuts, FullRangeClipKeepsItsLevels)
+{
+  if (!montage_test::have_ffmpeg())
+    GTEST_SKIP() << "no ffmpeg (scripts/setup.sh installs it)";
+  Fixture f;
+  ASSERT_TRUE(f.make("range-"));
+  const std::string ramp = make_with_ffmpeg(
+      "montage-render-ramp-full.mp4",
+      {"-f", "lavfi", "-i",
+       "color=black:s=640x360:r=25:d=2,format=rgb24,"
+       "geq=r='floor(X/40)*17':g='floor(X/40)*17':b='floor(X/40)*17'",
+       "-vf", "scale=out_range=pc:out_color_matrix=bt709", "-c:v", "libx264", "-crf", "5",
+       "-pix_fmt", "yuvj420p", "-color_range", "pc", "-colorspace", "bt709"});
+  ASSERT_FALSE(ramp.empty());
+  montage::ClipAnalysis clip = clip_of(ramp, 25);
+  clip.duration = 2 * GST_SECOND;
+  montage::shots_from_cuts(clip);
+  montage::Plan plan;
+  plan.fps_n = 25;
+  plan.fps_d = 1;
+  plan.duration = GST_SECOND;
+  montage::Segment seg;
+  seg.clip = 0;
+  seg.start = 0;
+  seg.duration = plan.duration;
+  seg.inpoint = 400 * GST_MSECOND;
+  plan.segments.push_back(seg);
+  const std::string out = tmp_file("montage-render-ramp-out.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  settings.width = 640;
+  settings.height = 360;
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(plan, f.song, {clip}, settings, &result, &err))
+      << (err ? err->message : "");
+  const auto frames = decode_all(out, "videoconvert ! video/x-raw,format=RGB,width=640,height=360");
+  ASSERT_FALSE(frames.empty());
+  const std::vector<guint8> &rgb = frames[frames.size() / 2];
+  ASSERT_EQ(rgb.size(), 640u * 360 * 3);
+  for (int bar = 0; bar < 16; bar++) {
+    const size_t at = ((size_t)180 * 640 + (size_t)bar * 40 + 20) * 3;
+    EXPECT_NEAR((int)rgb[at + 1], bar * 17, 5) << "bar " << bar << " (green)";
+  }
+  g_unlink(out.c_str());
+  g_unlink(ramp.c_str());
+}
+
 TEST(RenderPaths, Vp9WithAlphaIsDecoded)
 {
   if (!montage_test::have_ffmpeg())

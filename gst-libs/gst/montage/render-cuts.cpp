@@ -55,6 +55,23 @@ constexpr guint64 kEncoderQueue = 8;
 constexpr size_t kMaxDecoders = 8;
 /* How far the song is pushed ahead of the video, ns. */
 constexpr GstClockTime kAudioLead = 500 * GST_MSECOND;
+/* The montage's colorimetry at `width` x `height`: GStreamer's default for
+ * I420 at that size (BT.601 below 720 lines, BT.709 from 720, limited
+ * range), the one encoders, GES's timeline path and players assume for
+ * that size. It goes on the decoders' output caps and the encoder's input
+ * alike, so each clip's frames are converted to it by the
+ * videoconvert(scale) in front of the decoders' sinks (levels and matrix:
+ * a full-range clip, an HD BT.709 clip at an SD size). The caps carried
+ * none: frames kept their clip's colorimetry and were encoded as if in the
+ * output size's default, so a 720p BT.709 clip rendered at 320x180 changed
+ * colour (trial h113). Newly allocated. */
+gchar *output_colorimetry(gint width, gint height)
+{
+  GstVideoInfo info;
+  gst_video_info_init(&info);
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, (guint)width, (guint)height);
+  return gst_video_colorimetry_to_string(&info.colorimetry);
+}
 /* Segments whose seeks are issued ahead of their turn (each on its own
  * clip's pipeline), so decoding to their in-points overlaps encoding. */
 constexpr size_t kLookahead = 3;
@@ -392,9 +409,12 @@ private:
   void build()
   {
     const gint width = width_, height = height_;
+    gchar *colorimetry = output_colorimetry(width, height);
     GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
                                         G_TYPE_INT, width, "height", G_TYPE_INT, height,
-                                        "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+                                        "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+                                        "colorimetry", G_TYPE_STRING, colorimetry, NULL);
+    g_free(colorimetry);
     /* videoflip turns the picture upright where the container says it is
      * stored turned (the image-orientation tag: phones' portrait clips), as
      * GES's video sources do; videoconvert before it only converts a format
@@ -1570,10 +1590,13 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
       return Outcome::kFailed;
     }
 
+  gchar *out_colorimetry = output_colorimetry(settings.width, settings.height);
   GstCaps *video_caps = gst_caps_new_simple(
       "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, settings.width, "height",
       G_TYPE_INT, settings.height, "framerate", GST_TYPE_FRACTION, plan.fps_n, plan.fps_d,
-      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "colorimetry", G_TYPE_STRING, out_colorimetry,
+      NULL);
+  g_free(out_colorimetry);
   const gint64 stall_us =
       (gint64)std::max<GstClockTime>(settings.stall_timeout / GST_USECOND, 1000);
   Output out(tmp_path, encoder, settings.preview, video_caps, stall_us, interrupt);
