@@ -185,26 +185,14 @@ inline std::string still_image(const std::string &path)
  * (montage_tool::not_media_in_dirs()) rather than warned one by one. */
 inline bool audio_or_video(const char *path)
 {
-  GStatBuf st;
-  if (g_stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-    return false; /* opening a FIFO to read would wait for a writer */
-  FILE *f = g_fopen(path, "rb");
-  if (!f)
-    return false;
-  std::vector<guint8> head(64 * 1024);
-  head.resize(fread(head.data(), 1, head.size(), f));
-  fclose(f);
-  if (head.empty())
-    return false;
-  GstCaps *caps = gst_type_find_helper_for_data(nullptr, head.data(), head.size(), nullptr);
+  GstCaps *caps = type_of_file_head(path);
   bool media = false;
-  if (caps && !gst_caps_is_empty(caps)) {
+  if (caps) {
     const char *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
     media = g_str_has_prefix(name, "video/") || g_str_has_prefix(name, "audio/") ||
             !strcmp(name, "application/ogg") || !strcmp(name, "application/mxf");
-  }
-  if (caps)
     gst_caps_unref(caps);
+  }
   return media;
 }
 
