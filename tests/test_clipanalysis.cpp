@@ -9,6 +9,7 @@
 #include <gst/montage/avikeyframes-private.h>
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/frameplacer-private.h>
+#include <gst/montage/h264refs-private.h>
 #include <gst/montage/progress-meter.h>
 
 #include <glib/gstdio.h>
@@ -457,6 +458,181 @@ TEST(ClipAnalysis, KeyframePathCountsTheFramesItsRunsAnalyse)
    * and the B-frame reordering after it (look + 4 frames). */
   EXPECT_LE(key_stats.frames_decoded - key_stats.keyframes - key_stats.refined_frames,
             12u * key_stats.refined_ranges);
+}
+
+/* The last GOP of an x264 clip with B-frames (half its delta units
+ * non-reference pictures): decoded from its reference pictures alone where
+ * none of them differs from its keyframe (ClipAnalyseStats::
+ * tail_references_only), decoded again frame by frame where one does
+ * (tail_decoded_again); the shots, the clip's length and its frame rate as
+ * full decoding's either way. Three clips of 150 frames in 25-frame GOPs
+ * (last keyframe 125), each with the same picture on keyframes 100 and 125
+ * (so the last GOP is a run of its own): no change after frame 60; a cut
+ * on frame 130; a 20-frame dissolve from frame 128 (2 to 4 frames between
+ * reference pictures, each step small: the gate against the keyframe sees
+ * it). With the share set over 1 the last GOP is decoded as before: more
+ * frames, the same shots. */
+TEST(ClipAnalysis, LastGopIsDecodedFromItsReferencePicturesWhereItHoldsNoBoundary)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  const std::string x264 =
+      "videoconvert ! x264enc key-int-max=25 option-string=scenecut=0 speed-preset=ultrafast "
+      "bframes=3 ! mp4mux";
+  cv::Mat bars(240, 320, CV_8UC3), circle(240, 320, CV_8UC3), grid(240, 320, CV_8UC3);
+  const cv::Scalar colours[] = {{255, 255, 255}, {0, 255, 255}, {255, 255, 0}, {0, 255, 0},
+                                {255, 0, 255},   {0, 0, 255},   {255, 0, 0},   {40, 40, 40}};
+  for (int k = 0; k < 8; k++)
+    cv::rectangle(bars, cv::Rect(k * 40, 0, 40, 240), colours[k], cv::FILLED);
+  for (int x = 0; x < 320; x++)
+    circle.col(x).setTo(cv::Scalar(60 + x / 2, 200 - x / 2, 120));
+  cv::circle(circle, cv::Point(160, 120), 70, cv::Scalar(20, 220, 240), cv::FILLED);
+  grid.setTo(cv::Scalar(30, 90, 200));
+  for (int k = 0; k < 320; k += 32)
+    cv::line(grid, cv::Point(k, 0), cv::Point(k, 239), cv::Scalar(250, 250, 250), 3);
+  /* Each frame carries a moving square, so that x264 codes the B-frames. */
+  auto moving = [](const cv::Mat &picture, int k) {
+    cv::Mat f = picture.clone();
+    cv::rectangle(f, cv::Rect(10 + k % 60, 200, 16, 16), cv::Scalar(0, 0, 0), cv::FILLED);
+    return f;
+  };
+  struct Case {
+    const char *name;
+    int change;   /* the first frame of the last picture (150: none after frame 60) */
+    int dissolve; /* frames of a dissolve into it (0: a cut) */
+    bool again;   /* the last GOP is decoded again */
+  };
+  for (const Case &c :
+       {Case{"still", 150, 0, false}, Case{"cut", 130, 0, true}, Case{"dissolve", 148, 20, true}}) {
+    SCOPED_TRACE(c.name);
+    std::vector<cv::Mat> frames;
+    for (int k = 0; k < 150; k++) {
+      const cv::Mat &before = k < 60 ? bars : circle;
+      if (k < c.change - c.dissolve) {
+        frames.push_back(moving(before, k));
+      } else if (k < c.change) {
+        cv::Mat f;
+        const double w = (double)(k - (c.change - c.dissolve) + 1) / (c.dissolve + 1);
+        cv::addWeighted(before, 1.0 - w, grid, w, 0.0, f);
+        frames.push_back(moving(f, k));
+      } else {
+        frames.push_back(moving(grid, k));
+      }
+    }
+    const std::string path = tmp.add((std::string(c.name) + "-bframes.mp4").c_str());
+    ASSERT_TRUE(encode_frames(frames, path, {}, x264));
+
+    montage::ClipAnalysis full, keys, before;
+    montage::ClipAnalyseStats full_stats, key_stats, before_stats;
+    ClipAnalyseOptions o;
+    o.refine_decoders = 1;
+    ASSERT_TRUE(analyse(path, o, kFull, full, full_stats));
+    ASSERT_TRUE(analyse(path, o, kKeyframes, keys, key_stats));
+    o.tail_references_only = 2.0;
+    ASSERT_TRUE(analyse(path, o, kKeyframes, before, before_stats));
+    /* The premise: full decoding's boundaries, one in the last GOP but in the first clip. */
+    ASSERT_EQ(full.shots.size(), c.change < 150 ? 3u : 2u);
+    EXPECT_EQ(frames_of(full)[0], 60);
+    if (c.dissolve == 0 && c.change < 150) {
+      EXPECT_EQ(frames_of(full)[1], c.change);
+    }
+    ASSERT_TRUE(key_stats.keyframe_path);
+    EXPECT_TRUE(key_stats.tail_references_only);
+    EXPECT_EQ(key_stats.tail_decoded_again, c.again);
+    EXPECT_FALSE(before_stats.tail_references_only);
+    EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+    ASSERT_EQ(keys.shots.size(), full.shots.size());
+    for (size_t k = 0; k < keys.shots.size(); k++) {
+      EXPECT_EQ(keys.shots[k].transition, full.shots[k].transition) << "shot " << k;
+      EXPECT_EQ(keys.shots[k].transition_start, full.shots[k].transition_start) << "shot " << k;
+      EXPECT_EQ(keys.shots[k].transition_end, full.shots[k].transition_end) << "shot " << k;
+      EXPECT_EQ(keys.shots[k].end, full.shots[k].end) << "shot " << k;
+    }
+    EXPECT_EQ(keys.duration, full.duration);
+    EXPECT_EQ(keys.fps_n, full.fps_n);
+    EXPECT_EQ(keys.fps_d, full.fps_d);
+    EXPECT_EQ(before.cuts, keys.cuts);
+    if (c.again)
+      EXPECT_GT(key_stats.frames_decoded, before_stats.frames_decoded);
+    else
+      EXPECT_LE(key_stats.frames_decoded + 10, before_stats.frames_decoded)
+          << "about half the last GOP's 25 frames are left out";
+  }
+}
+
+/* h264_refs::non_reference() on hand-made access units: NAL unit headers
+ * (forbidden bit, nal_ref_idc, nal_unit_type: ITU-T H.264 7.3.1) after a
+ * 4-, 2- or 1-byte size (avc) or a start code (byte-stream). */
+TEST(H264Refs, NonReferenceAccessUnitsAreReadFromNalHeaders)
+{
+  using montage::h264_refs::Format;
+  using montage::h264_refs::non_reference;
+  auto avc = [](guint size) {
+    Format f;
+    f.valid = true;
+    f.length_size = size;
+    return f;
+  };
+  Format annex_b;
+  annex_b.valid = true;
+  auto judge = [](std::vector<guint8> bytes, const Format &f) {
+    return non_reference(bytes.data(), bytes.size(), f);
+  };
+  /* An access unit delimiter (0x09) then a non-reference slice (0x01). */
+  EXPECT_TRUE(judge({0, 0, 0, 2, 0x09, 0xf0, 0, 0, 0, 3, 0x01, 0xaa, 0xbb}, avc(4)));
+  EXPECT_TRUE(judge({0, 2, 0x09, 0xf0, 0, 3, 0x01, 0xaa, 0xbb}, avc(2)));
+  EXPECT_TRUE(judge({2, 0x09, 0xf0, 3, 0x01, 0xaa, 0xbb}, avc(1)));
+  /* A reference slice (nal_ref_idc 2: 0x41), an IDR slice (0x65). */
+  EXPECT_FALSE(judge({0, 0, 0, 3, 0x41, 0xaa, 0xbb}, avc(4)));
+  EXPECT_FALSE(judge({0, 0, 0, 3, 0x65, 0xaa, 0xbb}, avc(4)));
+  /* Two fields, the second a reference. */
+  EXPECT_FALSE(judge({0, 0, 0, 2, 0x01, 0xaa, 0, 0, 0, 2, 0x21, 0xaa}, avc(4)));
+  /* No slice (SEI only), an MVC slice extension (20), the forbidden bit. */
+  EXPECT_FALSE(judge({0, 0, 0, 2, 0x06, 0x05}, avc(4)));
+  EXPECT_FALSE(judge({0, 0, 0, 2, 0x01, 0xaa, 0, 0, 0, 2, 0x14, 0xaa}, avc(4)));
+  EXPECT_FALSE(judge({0, 0, 0, 2, 0x81, 0xaa}, avc(4)));
+  /* A size past the end, a size of 0, a size field cut off. */
+  EXPECT_FALSE(judge({0, 0, 0, 9, 0x01, 0xaa}, avc(4)));
+  EXPECT_FALSE(judge({0, 0, 0, 0, 0, 0, 0, 2, 0x01, 0xaa}, avc(4)));
+  EXPECT_FALSE(judge({0, 0, 0, 2, 0x01, 0xaa, 0, 0}, avc(4)));
+  /* Byte-stream: 4- and 3-byte start codes. */
+  EXPECT_TRUE(judge({0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x01, 0xaa, 0xbb}, annex_b));
+  EXPECT_FALSE(judge({0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x21, 0xaa, 0xbb}, annex_b));
+  EXPECT_FALSE(judge({0x01, 0xaa, 0xbb}, annex_b)) << "no start code";
+  EXPECT_FALSE(judge({0, 0, 0, 2, 0x01, 0xaa}, Format())) << "no format";
+  EXPECT_FALSE(non_reference(nullptr, 0, avc(4)));
+
+  using montage::h264_refs::format_from_caps;
+  auto format = [](const char *caps, const std::vector<guint8> &record = {}) {
+    GstCaps *c = gst_caps_from_string(caps);
+    if (!record.empty()) {
+      GstBuffer *b = gst_buffer_new_memdup(record.data(), record.size());
+      gst_caps_set_simple(c, "codec_data", GST_TYPE_BUFFER, b, NULL);
+      gst_buffer_unref(b);
+    }
+    const Format f = format_from_caps(c);
+    gst_caps_unref(c);
+    return f;
+  };
+  const std::vector<guint8> record4 = {1, 0x64, 0, 0x28, 0xff, 0xe1},
+                            record2 = {1, 0x64, 0, 0x28, 0xfd, 0xe1};
+  Format f = format("video/x-h264, stream-format=avc, alignment=au", record4);
+  EXPECT_TRUE(f.valid);
+  EXPECT_EQ(f.length_size, 4u);
+  f = format("video/x-h264, stream-format=avc3, alignment=au", record2);
+  EXPECT_TRUE(f.valid);
+  EXPECT_EQ(f.length_size, 2u);
+  f = format("video/x-h264, stream-format=byte-stream, alignment=au");
+  EXPECT_TRUE(f.valid);
+  EXPECT_EQ(f.length_size, 0u);
+  EXPECT_FALSE(format("video/x-h264, stream-format=avc, alignment=au").valid) << "no codec_data";
+  EXPECT_FALSE(format("video/x-h264, stream-format=avc, alignment=au", {1, 0x64}).valid);
+  EXPECT_FALSE(
+      format("video/x-h264, stream-format=avc, alignment=au", {1, 0x64, 0, 0x28, 0xfe}).valid)
+      << "a 3-byte size field";
+  EXPECT_FALSE(format("video/x-h264, stream-format=byte-stream, alignment=nal").valid);
+  EXPECT_FALSE(format("video/x-h265, stream-format=byte-stream, alignment=au").valid);
+  EXPECT_FALSE(format_from_caps(nullptr).valid);
 }
 
 /* Cuts through a white flash (A W C, A W W C) in the middle of a clip: the

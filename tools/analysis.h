@@ -153,8 +153,11 @@ constexpr const char *kClipAnalyser = "montagescene";
  * the keyframe path read, where it did not stall, such as a clip of one GOP,
  * names that path and may have its features), and a keyframe path that
  * stalls after its preroll gives way to full decoding (such clips failed,
- * and failures are not cached) */
-constexpr const char *kClipAnalysisVersion = "42";
+ * and failures are not cached); 43: the last GOP of H.264 with
+ * non-reference pictures is decoded from its reference pictures alone where
+ * they show no change (ClipAnalyseOptions::tail_references_only: the same
+ * cuts; a last shot's features from fewer frames) */
+constexpr const char *kClipAnalysisVersion = "43";
 /* Every parameter of analyse_clip() that changes its result, for the key. */
 std::string clip_analysis_params(bool full_decode);
 

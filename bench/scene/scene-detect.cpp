@@ -3,13 +3,16 @@
  * analyse_clip_file() alone), frames decoded, keyframes, refined ranges,
  * frames the refinement's runs analysed, first frame, fps and the cuts
  * (stream time, ns) with their transitions and features, and the work
- * counted (ClipAnalyseStats: pipelines built, seeks, GstDiscoverer runs).
+ * counted (ClipAnalyseStats: pipelines built, seeks, GstDiscoverer runs,
+ * whether the last GOP was decoded from its reference pictures alone and
+ * whether it was then decoded again).
  * --runs N analyses each file N times in this process, one line each (run 0
  * to N - 1): the first pays for loading the plugins, the later ones do not.
  * Used by bench/scene/run.py; not a test.
  *
  *   scene-detect-bench [--mode full|keyframes|auto] [--detector NAME] [--runs N]
- *                      [--keyframe-change DISTANCE] [--refine-decoders N] FILE...
+ *                      [--keyframe-change DISTANCE] [--refine-decoders N]
+ *                      [--tail-references-only SHARE] FILE...
  */
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/shotmeta.h>
@@ -36,6 +39,10 @@ int main(int argc, char **argv)
     }
     if (!std::strcmp(argv[k], "--refine-decoders") && k + 1 < argc) {
       options.refine_decoders = (guint)g_ascii_strtoull(argv[++k], nullptr, 10);
+      continue;
+    }
+    if (!std::strcmp(argv[k], "--tail-references-only") && k + 1 < argc) {
+      options.tail_references_only = g_ascii_strtod(argv[++k], nullptr);
       continue;
     }
     if (!std::strcmp(argv[k], "--runs") && k + 1 < argc) {
@@ -73,15 +80,17 @@ int main(int argc, char **argv)
                   "\"frames_decoded\": %" G_GUINT64_FORMAT ", \"keyframes\": %u, \"refined\": %u, "
                   "\"refined_frames\": %" G_GUINT64_FORMAT ", "
                   "\"pipelines\": %u, \"seeks\": %u, \"discoveries\": %u, "
+                  "\"tail_references_only\": %s, \"tail_decoded_again\": %s, "
                   "\"first_frame\": %" G_GUINT64_FORMAT ", \"fps_n\": %d, \"fps_d\": %d, "
                   "\"duration\": %" G_GUINT64_FORMAT ", \"open_s\": %.4f, \"coarse_s\": %.4f, "
                   "\"refine_s\": %.4f, \"shots\": [",
                   argv[k], run, mode, stats.keyframe_path ? "true" : "false",
                   montage::clip_analyse_path_text(stats.path), wall, stats.frames_decoded,
                   stats.keyframes, stats.refined_ranges, stats.refined_frames, stats.pipelines,
-                  stats.seeks, stats.discoveries, (guint64)clip.first_frame, clip.fps_n, clip.fps_d,
-                  (guint64)clip.duration, stats.open_time / 1e9, stats.coarse_time / 1e9,
-                  stats.refine_time / 1e9);
+                  stats.seeks, stats.discoveries, stats.tail_references_only ? "true" : "false",
+                  stats.tail_decoded_again ? "true" : "false", (guint64)clip.first_frame,
+                  clip.fps_n, clip.fps_d, (guint64)clip.duration, stats.open_time / 1e9,
+                  stats.coarse_time / 1e9, stats.refine_time / 1e9);
       for (size_t s = 0; s < clip.shots.size(); s++)
         std::printf("%s{\"start\": %" G_GUINT64_FORMAT ", \"transition\": \"%s\", "
                     "\"transition_end\": %" G_GUINT64_FORMAT ", \"has_features\": %s, "

@@ -2,6 +2,7 @@
 #include <gst/montage/clipanalysis.h>
 #include <gst/montage/avikeyframes-private.h>
 #include <gst/montage/frameplacer-private.h>
+#include <gst/montage/h264refs-private.h>
 #include <gst/montage/mp4priming.h>
 #include <gst/montage/progress-meter.h>
 
@@ -453,6 +454,31 @@ public:
     feed_ = Feed::kSelected;
     current_key_ = -1;
     done_through_ = -1;
+    references_from_ = -1;
+    references_time_ = GST_CLOCK_TIME_NONE;
+  }
+  /* Feed::kSelected, after select(): in the GOP of keyframe k of
+   * key_stamps() and every GOP after it, the delta units that hold only
+   * non-reference pictures (H.264: h264_refs::non_reference()) are not fed,
+   * so only the pictures others refer to are decoded, each as it would be
+   * with every frame fed. `from` is keyframe k's stream time: the frames
+   * from it on are no neighbours (frame_intervals() leaves them out). A
+   * buffer left out still counts for end() and last_start() (its PTS and
+   * duration as fed). Other codecs, or H.264 that h264_refs cannot read
+   * (h264_refs::format_from_caps()), are fed as select() says. */
+  void references_only_from(size_t k, GstClockTime from)
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    references_from_ = (int)k;
+    references_time_ = from;
+  }
+  /* Of the delta units a Feed::kKeys pass saw (and dropped), the share
+   * that held only non-reference H.264 pictures, read from the first
+   * kReferenceSample of them; 0 for other codecs or where none was seen. */
+  double non_reference_share()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return deltas_read_ > 0 ? (double)non_reference_deltas_ / (double)deltas_read_ : 0.0;
   }
   /* The same on a pipeline not yet opened, with the keyframes another
    * pipeline's Feed::kKeys pass listed (key_stamps()); open() it with
@@ -723,6 +749,7 @@ private:
         GstCaps *caps = nullptr;
         gst_event_parse_caps(ev, &caps);
         self->read_vops_ = avi_keyframes_detail::mpeg4_part2_with_b_frames(caps);
+        self->h264_ = h264_refs::format_from_caps(caps);
         gboolean alpha = FALSE;
         if (gst_structure_get_boolean(gst_caps_get_structure(caps, 0), "codec-alpha", &alpha) &&
             alpha)
@@ -750,6 +777,10 @@ private:
         return GST_PAD_PROBE_OK;
       if (self->avi_ && self->read_vops_)
         self->read_vop_types(buf);
+      if (!key && self->h264_.valid && self->deltas_read_ < kReferenceSample) {
+        self->deltas_read_++;
+        self->non_reference_deltas_ += self->non_reference(buf) ? 1 : 0;
+      }
       const bool starts = key && self->starts_gop(buf);
       if (key && !starts && self->gop_starts_only_)
         self->skipped_key_times_.push_back(self->fed_stream_time(buf));
@@ -776,9 +807,45 @@ private:
       if (!key && GST_CLOCK_TIME_IS_VALID(self->current_limit_) &&
           GST_BUFFER_DTS_OR_PTS(buf) >= self->current_limit_)
         return GST_PAD_PROBE_DROP;
+      if (!key && self->references_from_ >= 0 && self->current_key_ >= self->references_from_ &&
+          self->non_reference(buf)) {
+        self->count_left_out(buf);
+        return GST_PAD_PROBE_DROP;
+      }
       return GST_PAD_PROBE_OK;
     }
     return GST_PAD_PROBE_OK;
+  }
+
+  /* Under lock_: whether `buf` holds only non-reference H.264 pictures
+   * (h264_refs::non_reference(), in the decoder's input format). */
+  bool non_reference(GstBuffer *buf) const
+  {
+    if (!h264_.valid)
+      return false;
+    GstMapInfo map;
+    if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+      return false;
+    const bool r = h264_refs::non_reference(map.data, map.size, h264_);
+    gst_buffer_unmap(buf, &map);
+    return r;
+  }
+  /* Under lock_: a buffer references_only_from() left out counts for
+   * end() and last_start() as the frame it holds would (its PTS in stream
+   * time, plus its duration), so that a clip whose last frame is a
+   * non-reference picture keeps its length. */
+  void count_left_out(GstBuffer *buf)
+  {
+    if (!GST_BUFFER_PTS_IS_VALID(buf))
+      return;
+    const GstClockTime st = fed_stream_time(buf);
+    if (!GST_CLOCK_TIME_IS_VALID(st))
+      return;
+    const GstClockTime e = st + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
+    if (!GST_CLOCK_TIME_IS_VALID(end_) || e > end_)
+      end_ = e;
+    if (!GST_CLOCK_TIME_IS_VALID(last_start_) || st > last_start_)
+      last_start_ = st;
   }
 
   /* Under lock_, Feed::kKeys: notes whether `buf` (MPEG-4 Part 2 in AVI)
@@ -909,7 +976,11 @@ private:
       return;
     /* Keyframes alone are a GOP apart; every other pass feeds whole runs. */
     const GstClockTime last = placer_.last();
-    if (feed_ != Feed::kKeys && GST_CLOCK_TIME_IS_VALID(last) && GST_CLOCK_TIME_IS_VALID(st))
+    const bool references_only = references_from_ >= 0 &&
+                                 GST_CLOCK_TIME_IS_VALID(references_time_) &&
+                                 GST_CLOCK_TIME_IS_VALID(st) && st >= references_time_;
+    if (feed_ != Feed::kKeys && !references_only && GST_CLOCK_TIME_IS_VALID(last) &&
+        GST_CLOCK_TIME_IS_VALID(st))
       intervals_.push_back(st - last);
     placer_.took(st, stamped);
     consumer_(Views{hsv_, builder_.luma(), builder_.bgr(), st, GST_BUFFER_DURATION(buf)});
@@ -1095,6 +1166,11 @@ private:
   GstClockTime current_limit_ = GST_CLOCK_TIME_NONE;
   int current_key_ = -1, done_through_ = -1;
   bool current_wanted_ = true;
+  int references_from_ = -1; /* references_only_from() */
+  GstClockTime references_time_ = GST_CLOCK_TIME_NONE;
+  h264_refs::Format h264_;                             /* the decoder's input, when H.264 */
+  guint64 deltas_read_ = 0, non_reference_deltas_ = 0; /* non_reference_share() */
+  static constexpr guint64 kReferenceSample = 500;
   GstClockTime stall_ = 30 * GST_SECOND;
   std::mutex lock_;
   bool linked_ = false;
@@ -1669,8 +1745,24 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     }
     /* After the last keyframe nothing tells us whether the picture changes:
      * the tail GOP is always decoded. */
-    if (runs.empty() || runs.back().last != keys.size() - 1)
+    bool tail_alone = false; /* the last GOP is a run of its own */
+    if (runs.empty() || runs.back().last != keys.size() - 1) {
+      const size_t had = runs.size();
       add_run(keys.size() - 1, keys.size() - 1);
+      tail_alone = runs.size() > had;
+    }
+    /* That run, where it is first decoded from its reference pictures alone
+     * (ClipAnalyseOptions::tail_references_only): the workers' decoders
+     * leave its non-reference pictures out while tail_references holds, and
+     * fine() puts its pictures through the keyframe gate, no detector. Where
+     * one changes (tail_changed), refine_tail() decodes it again in full. */
+    const size_t tail_run = tail_alone && options.tail_references_only <= 1.0 &&
+                                    dec->non_reference_share() >= options.tail_references_only
+                                ? runs.size() - 1
+                                : SIZE_MAX;
+    bool tail_references = tail_run != SIZE_MAX;
+    std::atomic<bool> tail_changed{false};
+    st.tail_references_only = tail_references;
 
     std::vector<GstClockTime> limits(keys.size(), GST_CLOCK_TIME_NONE);
     for (const Run &r : runs) {
@@ -1742,6 +1834,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       bool shot_moved = false; /* the shot of the last boundary has a motion measure */
       gint64 index = -1;       /* of the frame being measured; < 0: unknown */
       cv::Mat before_luma;     /* the luma of frame index - 1, when kept */
+      cv::Mat tail_hsv;        /* tail_references: the last picture of the tail run */
+      std::vector<float> tail_histogram;
       guint ranges = 0;
       GError *error = nullptr;
       bool ok = true;
@@ -1868,6 +1962,30 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
           return;
         }
       }
+      if (r == tail_run && tail_references) {
+        /* The tail run's reference pictures through the keyframe gate. */
+        if (r != w.current) {
+          close_run(w);
+          if (options.run_started)
+            options.run_started((guint)r, (guint)w.me);
+          w.current = r;
+          w.ranges++;
+          w.tail_hsv.release();
+          w.tail_histogram.clear();
+        }
+        const std::vector<float> histogram = shot_histogram(v.hsv);
+        const Key &key = keys[runs[r].first];
+        const bool moved =
+            changed(key.hsv, key.histogram, v.hsv, histogram) ||
+            (!w.tail_hsv.empty() && changed(w.tail_hsv, w.tail_histogram, v.hsv, histogram));
+        v.hsv.copyTo(w.tail_hsv);
+        w.tail_histogram = histogram;
+        if (moved) {
+          tail_changed.store(true);
+          finish_run(w, r, v.stream_time, "a reference picture changed: to be decoded in full");
+        }
+        return;
+      }
       if (r != w.current) {
         close_run(w);
         if (options.run_started)
@@ -1942,6 +2060,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       for (size_t u = 0; u < units; u++)
         owner[u].store(u + 1 < workers ? (int)u : -1);
       std::fill(done.begin(), done.end(), 0);
+      tail_changed.store(false);
       refined_frames = 0;
       std::fill(first_seen.begin(), first_seen.end(), GST_CLOCK_TIME_NONE);
       std::fill(fade_pending.begin(), fade_pending.end(), GST_CLOCK_TIME_NONE);
@@ -1966,6 +2085,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
             limits);
       else
         dec->select([&claim, me = lead.me](size_t k) { return claim(me, k); }, limits);
+      if (tail_references)
+        dec->references_only_from(runs[tail_run].first, runs[tail_run].start);
       /* The others: a pipeline each, from the start of the file, sharing the
        * processors (pass 1's decoder keeps its own choice). */
       std::vector<std::unique_ptr<Decoder>> extra;
@@ -1976,6 +2097,8 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         w.me = (int)g;
         w.dec = extra.back().get();
         w.dec->select([&claim, me = w.me](size_t k) { return claim(me, k); }, limits, stamps);
+        if (tail_references)
+          w.dec->references_only_from(runs[tail_run].first, runs[tail_run].start);
         w.dec->decoder_threads = std::max(1u, g_get_num_processors() / (guint)workers);
         st.pipelines++;
         threads.emplace_back([&w, &fine, &close_run, &uri_s, &options]() {
@@ -2051,6 +2174,49 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
     bool refined = refine_runs(workers, workers == 1 ? &refine_error : nullptr);
     if (!refined && workers > 1 && !(may_fall_back && refine_stalled))
       refined = refine_runs(1, &refine_error);
+    /* The tail run, where its reference pictures changed: decoded again,
+     * every frame, by pass 1's pipeline, with a ShotDetector as the other
+     * runs were. */
+    auto refine_tail = [&](GError **err) {
+      tail_references = false;
+      st.tail_decoded_again = true;
+      Worker w;
+      w.me = 0;
+      w.backward = true; /* its one unit: nothing to claim */
+      w.dec = dec.get();
+      for (size_t u = 0; u < units; u++)
+        owner[u].store(u == (size_t)unit_of_run[tail_run] ? 0 : -2);
+      done[tail_run] = 0;
+      first_seen[tail_run] = GST_CLOCK_TIME_NONE;
+      fade_pending[tail_run] = GST_CLOCK_TIME_NONE;
+      const size_t first = runs[tail_run].first;
+      dec->select([first](size_t k) { return k >= first; }, limits);
+      st.seeks++;
+      w.ok = dec->pass(
+          true, GST_SEEK_FLAG_ACCURATE, first > 1 ? keys[first - 1].ts : 0, GST_CLOCK_TIME_NONE,
+          [&](const Views &v) { fine(w, v); }, &w.error);
+      close_run(w);
+      if (!w.ok) {
+        if (w.dec->stalled())
+          refine_stalled = true;
+        g_propagate_error(err, w.error);
+        return false;
+      }
+      col.starts.insert(col.starts.end(), w.starts.begin(), w.starts.end());
+      std::sort(w.excursions.begin(), w.excursions.end());
+      for (Sample &s : w.samples)
+        s.excursion = std::binary_search(w.excursions.begin(), w.excursions.end(), s.ts);
+      samples.insert(samples.end(), std::make_move_iterator(w.samples.begin()),
+                     std::make_move_iterator(w.samples.end()));
+      std::stable_sort(samples.begin(), samples.end(),
+                       [](const Sample &a, const Sample &b) { return a.ts < b.ts; });
+      st.refined_ranges += w.ranges;
+      return true;
+    };
+    if (refined && tail_changed.load() && !start_missed.load()) {
+      GST_DEBUG("%s: the last GOP's reference pictures changed: decoding it in full", path.c_str());
+      refined = refine_tail(&refine_error);
+    }
     const bool stalled = !refined && may_fall_back && refine_stalled;
     if (stalled) {
       GST_INFO("%s: the keyframe path's refinement stalled (%s): decoding it in full", path.c_str(),

@@ -25,7 +25,18 @@
  *     keyframe before each (demuxers may land late), while the others read
  *     the file forward from its start, each taking the runs it reaches that
  *     no pipeline has taken; alone, pass 1's pipeline reads forward after
- *     one seek to the first run;
+ *     one seek to the first run. The last GOP (after the last keyframe
+ *     nothing tells whether the picture changes) is a run of its own unless
+ *     its keyframe already ends one; in H.264 where at least
+ *     ClipAnalyseOptions::tail_references_only of the delta units pass 1
+ *     saw hold only non-reference pictures (x264's B-frames; a phone's
+ *     P-only stream has none), that run is first decoded from its reference
+ *     pictures alone (h264refs-private.h) through the keyframe gate, each
+ *     picture against its keyframe and against the picture before it: where
+ *     none differs, it holds no boundary (the trust pass 1 gives two
+ *     keyframes, at a spacing of 2 to 4 frames here), and where one does,
+ *     the run is decoded again frame by frame with a ShotDetector, as
+ *     the others are;
  *  3. the boundaries found are merged by min_shot_length as in full decoding.
  * The path falls back to full decoding when the file cannot seek, no video
  * decoder could be probed, the decoded keyframes do not match the fed ones
@@ -51,7 +62,8 @@
  * Where the time goes (docs/scene-benchmark.md): the keyframes cost several
  * delta frames each to decode; a cut on a keyframe needs the whole GOP
  * before it decoded (to prove the frame before the cut); the last GOP is
- * always decoded (a cut can sit there).
+ * always decoded (a cut can sit there), from its reference pictures alone
+ * where it can be (above).
  * Full decoding: every frame through ShotDetector, in one pass.
  */
 #pragma once
@@ -103,6 +115,17 @@ struct ClipAnalyseOptions {
    * docs/scene-benchmark.md, fourteenth run). The cuts and features do not
    * depend on it. */
   guint refine_decoders = 0;
+  /* The keyframe path's last GOP is first decoded from its reference
+   * pictures alone (see above) where at least this share (0-1) of the H.264
+   * delta units pass 1 saw (the first 500) are non-reference pictures; over
+   * 1 turns it off. Half of x264's frames with its defaults are (832 of
+   * 1737 in the scene benchmark's longshots-gop50.mp4). With a share s, the
+   * last GOP costs 1 - s of its frames where it holds no boundary and 2 - s
+   * where it holds one: less work wherever fewer than s of the clips have a
+   * boundary in their last GOP (a quarter, at this default). The shots do
+   * not depend on it; a last shot whose features would have come from the
+   * last GOP's frames takes them from the frames and keyframes before. */
+  double tail_references_only = 0.25;
   /* Fails with GST_STREAM_ERROR_FAILED when no frame arrives for this long. */
   GstClockTime stall_timeout = 30 * GST_SECOND;
   /* Called from the calling thread, about every 100 ms, with how far the
@@ -220,6 +243,10 @@ struct ClipAnalyseStats {
    * was done, with nothing to decide; the montageclip debug category at LOG
    * lists each frame and what it went to). */
   guint64 refined_frames = 0;
+  /* The last GOP was decoded from its reference pictures alone
+   * (ClipAnalyseOptions::tail_references_only), and (tail_decoded_again)
+   * those showed a change, so it was decoded again frame by frame. */
+  bool tail_references_only = false, tail_decoded_again = false;
   /* Counted work (what a clip costs besides its frames): the decoding
    * pipelines built, each typefinding the file and setting up its demuxer,
    * parser and decoder (full decoding: 1; the keyframe path: 1, its
