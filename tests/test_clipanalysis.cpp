@@ -560,6 +560,49 @@ TEST(ClipAnalysis, LastGopIsDecodedFromItsReferencePicturesWhereItHoldsNoBoundar
   }
 }
 
+/* A picture inserted for 6 frames in the last GOP, every one of them a
+ * non-reference B-frame (x264 with 8 B-frames in a fixed pattern: after the
+ * last keyframe 125, frames 126-133 are B-frames, 134 a P-frame): no
+ * reference picture shows it, and full decoding, which sees it, cuts there
+ * (6 frames are more than flash_frames, no flash). More than flash_frames
+ * frames in a row left out send the last GOP to be decoded again, so the
+ * keyframe path cuts there too. */
+TEST(ClipAnalysis, LastGopWithLongRunsOfNonReferencePicturesIsDecodedAgain)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  cv::Mat bars(240, 320, CV_8UC3), grid(240, 320, CV_8UC3);
+  const cv::Scalar colours[] = {{255, 255, 255}, {0, 255, 255}, {255, 255, 0}, {0, 255, 0},
+                                {255, 0, 255},   {0, 0, 255},   {255, 0, 0},   {40, 40, 40}};
+  for (int k = 0; k < 8; k++)
+    cv::rectangle(bars, cv::Rect(k * 40, 0, 40, 240), colours[k], cv::FILLED);
+  grid.setTo(cv::Scalar(30, 90, 200));
+  for (int k = 0; k < 320; k += 32)
+    cv::line(grid, cv::Point(k, 0), cv::Point(k, 239), cv::Scalar(250, 250, 250), 3);
+  std::vector<cv::Mat> frames;
+  for (int k = 0; k < 150; k++) {
+    cv::Mat f = (k >= 127 && k < 133 ? grid : bars).clone();
+    cv::rectangle(f, cv::Rect(10 + k % 60, 200, 16, 16), cv::Scalar(0, 0, 0), cv::FILLED);
+    frames.push_back(f);
+  }
+  const std::string path = tmp.add("inserted-bframes.mp4");
+  ASSERT_TRUE(encode_frames(frames, path, {},
+                            "videoconvert ! x264enc key-int-max=25 "
+                            "option-string=scenecut=0:b-adapt=0 speed-preset=ultrafast bframes=8 "
+                            "b-pyramid=false ! mp4mux"));
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
+  ASSERT_FALSE(full.cuts.empty()) << "the premise: full decoding cuts on the insert";
+  EXPECT_EQ(frames_of(full)[0], 127);
+  ASSERT_TRUE(key_stats.keyframe_path);
+  EXPECT_TRUE(key_stats.tail_references_only);
+  EXPECT_TRUE(key_stats.tail_decoded_again);
+  EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+  EXPECT_EQ(keys.duration, full.duration);
+}
+
 /* h264_refs::non_reference() on hand-made access units: NAL unit headers
  * (forbidden bit, nal_ref_idc, nal_unit_type: ITU-T H.264 7.3.1) after a
  * 4-, 2- or 1-byte size (avc) or a start code (byte-stream). */

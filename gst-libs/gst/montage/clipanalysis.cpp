@@ -1755,13 +1755,19 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * (ClipAnalyseOptions::tail_references_only): the workers' decoders
      * leave its non-reference pictures out while tail_references holds, and
      * fine() puts its pictures through the keyframe gate, no detector. Where
-     * one changes (tail_changed), refine_tail() decodes it again in full. */
+     * one changes (tail_changed), refine_tail() decodes it again in full; so
+     * where more than flash_frames frames in a row were left out (a picture
+     * that long, a shot in full decoding, could lie wholly among them: x264's
+     * B-frame runs are 3 at most) or the clip's last frame was (a cut on the
+     * last frames, which full decoding keeps), as the pictures cannot tell.
+     * tail_last: the time of the last picture fine() saw of it. */
     const size_t tail_run = tail_alone && options.tail_references_only <= 1.0 &&
                                     dec->non_reference_share() >= options.tail_references_only
                                 ? runs.size() - 1
                                 : SIZE_MAX;
     bool tail_references = tail_run != SIZE_MAX;
     std::atomic<bool> tail_changed{false};
+    std::atomic<GstClockTime> tail_last{GST_CLOCK_TIME_NONE};
     st.tail_references_only = tail_references;
 
     std::vector<GstClockTime> limits(keys.size(), GST_CLOCK_TIME_NONE);
@@ -1975,8 +1981,14 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         }
         const std::vector<float> histogram = shot_histogram(v.hsv);
         const Key &key = keys[runs[r].first];
+        const GstClockTime before = tail_last.exchange(v.stream_time);
+        const bool gap =
+            frame == 0 || !GST_CLOCK_TIME_IS_VALID(v.stream_time) ||
+            (GST_CLOCK_TIME_IS_VALID(before) &&
+             v.stream_time >
+                 before + (GstClockTime)(options.detector.flash_frames + 1) * frame + frame / 2);
         const bool moved =
-            changed(key.hsv, key.histogram, v.hsv, histogram) ||
+            gap || changed(key.hsv, key.histogram, v.hsv, histogram) ||
             (!w.tail_hsv.empty() && changed(w.tail_hsv, w.tail_histogram, v.hsv, histogram));
         v.hsv.copyTo(w.tail_hsv);
         w.tail_histogram = histogram;
@@ -2061,6 +2073,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         owner[u].store(u + 1 < workers ? (int)u : -1);
       std::fill(done.begin(), done.end(), 0);
       tail_changed.store(false);
+      tail_last.store(GST_CLOCK_TIME_NONE);
       refined_frames = 0;
       std::fill(first_seen.begin(), first_seen.end(), GST_CLOCK_TIME_NONE);
       std::fill(fade_pending.begin(), fade_pending.end(), GST_CLOCK_TIME_NONE);
@@ -2213,6 +2226,11 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       st.refined_ranges += w.ranges;
       return true;
     };
+    if (refined && tail_references && !tail_changed.load() &&
+        (!GST_CLOCK_TIME_IS_VALID(tail_last.load()) || dec->last_start() > tail_last.load())) {
+      GST_DEBUG("%s: the last GOP's last frame was left out", path.c_str());
+      tail_changed.store(true);
+    }
     if (refined && tail_changed.load() && !start_missed.load()) {
       GST_DEBUG("%s: the last GOP's reference pictures changed: decoding it in full", path.c_str());
       refined = refine_tail(&refine_error);
