@@ -19,6 +19,8 @@
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -1647,10 +1649,15 @@ TEST(RenderPaths, MatroskaSegmentBeginsOnItsInPointsFrame)
  * reports its rate as 0/1) starting on the frames `first`, `length` output
  * frames each at 30 fps, along both paths, and checks that every output
  * frame shows the frame whose stamp is nearest its time in the clip (ties
- * to the earlier frame): the in-point's own frame first. */
+ * to the earlier frame): the in-point's own frame first. `full_range`: the
+ * clip is Motion JPEG, full range by definition (jpegdec says so), though
+ * write_stamped_clip() filled its luma with 16 + 5 * k all the same; the
+ * cut path converts it to the output's limited range (16 + L * 219 / 255),
+ * which the numbering undoes, while the timeline path's output keeps the
+ * clip's range. */
 void expect_nearest_frames_at(const std::string &path, const std::vector<GstClockTime> &stamps,
                               const std::vector<GstClockTime> &in_points, guint64 length,
-                              const char *tag)
+                              const char *tag, bool full_range = false)
 {
   Fixture f;
   ASSERT_TRUE(f.make_song(tag));
@@ -1675,13 +1682,15 @@ void expect_nearest_frames_at(const std::string &path, const std::vector<GstCloc
     }
     return (int)best;
   };
-  auto number = [](const std::vector<guint8> &luma) {
-    double sum = 0;
-    for (guint8 v : luma)
-      sum += v;
-    return (int)std::lround((sum / luma.size() - 16) / 5);
-  };
   for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+    const bool expanded = full_range && p == montage::RenderPath::kCuts;
+    auto number = [expanded](const std::vector<guint8> &luma) {
+      double sum = 0;
+      for (guint8 v : luma)
+        sum += v;
+      const double mean = sum / luma.size();
+      return (int)std::lround(((expanded ? (mean - 16) * 255 / 219 : mean) - 16) / 5);
+    };
     SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
     const std::string out = tmp_file((std::string(tag) + "out.mp4").c_str());
     montage::RenderSettings settings = Fixture::preview(p, out);
@@ -1704,12 +1713,13 @@ void expect_nearest_frames_at(const std::string &path, const std::vector<GstCloc
 /* expect_nearest_frames_at() with each in-point on the frame numbered
  * in `first`. */
 void expect_nearest_frames(const std::string &path, const std::vector<GstClockTime> &stamps,
-                           const std::vector<size_t> &first, guint64 length, const char *tag)
+                           const std::vector<size_t> &first, guint64 length, const char *tag,
+                           bool full_range = false)
 {
   std::vector<GstClockTime> in_points;
   for (size_t j : first)
     in_points.push_back(stamps[j]);
-  expect_nearest_frames_at(path, stamps, in_points, length, tag);
+  expect_nearest_frames_at(path, stamps, in_points, length, tag, full_range);
 }
 
 /* Writes H.264 in Matroska to `path` whose caps state 20 fps while its
@@ -1742,7 +1752,7 @@ TEST(RenderPaths, VariableRateInPointFrameShorterThanTheCapsRateIsKept)
   for (int k = 0; k < 40; k++)
     stamps.push_back((k / 2) * 100 * GST_MSECOND + (k % 2) * 10 * GST_MSECOND);
   ASSERT_TRUE(write_stamped_clip(path, "jpegenc ! matroskamux", "20/1", stamps));
-  expect_nearest_frames(path, stamps, {10, 4, 14}, 4, "vfr-mjpeg-");
+  expect_nearest_frames(path, stamps, {10, 4, 14}, 4, "vfr-mjpeg-", true);
   g_unlink(path.c_str());
 }
 
@@ -3750,13 +3760,6 @@ std::string make_vp9_alpha(const char *name)
              "0"});
 }
 
-/* A VP9 WebM with alpha (caps `video/x-vp9, codec-alpha=true`, decoded by
- * vp9alphadecodebin, whose source template is ANY) renders along both
- * paths, along the cut path from past a keyframe of its colour stream alone
- * too (decoded on from the start: a seek there stalled for good, as a trial
- * clip's did at 5.5 s). Before, uridecodebin with expose-all-streams=FALSE left the stream
- * undecoded, the render failed with "Your GStreamer installation is missing
- * a plug-in" and the tool left the clip out. */
 /* A full-range H.264 clip (yuvj420p, color_range pc: what many phones
  * record) keeps its levels along the cut path: a grey ramp of 16 bars, 0,
  * 17, ... 255 in RGB, came out 0, 1, 20, 40, ... 255, 255 (blacks crushed,
@@ -3810,6 +3813,164 @@ TEST(RenderCuts, FullRangeClipKeepsItsLevels)
   g_unlink(ramp.c_str());
 }
 
+/* `path` (`fps` frames a second, 2 s) rendered alone along the cut path at
+ * `width` x `height`, 1 s from 0.4 s on; the output's path, "" on failure. */
+std::string render_one_cut(const std::string &path, int fps, int width, int height,
+                           const char *out_name)
+{
+  Fixture f;
+  EXPECT_TRUE(f.make("colour-"));
+  montage::ClipAnalysis clip = clip_of(path, fps);
+  clip.duration = 2 * GST_SECOND;
+  montage::shots_from_cuts(clip);
+  montage::Plan plan;
+  plan.fps_n = fps;
+  plan.fps_d = 1;
+  plan.duration = GST_SECOND;
+  montage::Segment seg;
+  seg.clip = 0;
+  seg.start = 0;
+  seg.duration = plan.duration;
+  seg.inpoint = 400 * GST_MSECOND;
+  plan.segments.push_back(seg);
+  const std::string out = tmp_file(out_name);
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+  settings.width = width;
+  settings.height = height;
+  montage::RenderResult result;
+  GError *err = nullptr;
+  const bool ok = montage::render_plan(plan, f.song, {clip}, settings, &result, &err);
+  EXPECT_TRUE(ok) << (err ? err->message : "");
+  g_clear_error(&err);
+  return ok ? out : "";
+}
+
+/* A full-range clip whose matrix is the output's keeps its levels along the
+ * cut path: the same grey ramp, 0, 17, ... 255, as full-range MJPEG
+ * (yuvj422p, what old cameras write; jpegdec's caps say 1:4:0:0, full-range
+ * BT.601) at 640x360 (BT.601), and as full-range BT.709 H.264 at 1280x720
+ * (BT.709). GStreamer's converter does not change the range where the
+ * matrix stays (route_colour() in render-cuts.cpp), so both came out 0, 1,
+ * 21, 41, ... 239, 255, 255 (trial h113), while the timeline path was right.
+ * Each bar's centre is read back in RGB. */
+TEST(RenderCuts, FullRangeClipWithTheOutputsMatrixKeepsItsLevels)
+{
+  if (!montage_test::have_ffmpeg())
+    GTEST_SKIP() << "no ffmpeg (scripts/setup.sh installs it)";
+  const char *ramp_rgb = "color=black:s=640x360:r=25:d=2,format=rgb24,"
+                         "geq=r='floor(X/40)*17':g='floor(X/40)*17':b='floor(X/40)*17'";
+  struct Case {
+    const char *name;
+    std::vector<std::string> args;
+    int width, height;
+  };
+  const std::vector<Case> cases = {
+      {"montage-render-ramp-mjpeg.avi",
+       {"-f", "lavfi", "-i", ramp_rgb, "-c:v", "mjpeg", "-pix_fmt", "yuvj422p", "-q:v", "2"},
+       640,
+       360},
+      {"montage-render-ramp-full709.mp4",
+       {"-f", "lavfi", "-i", ramp_rgb, "-vf", "scale=out_range=pc:out_color_matrix=bt709", "-c:v",
+        "libx264", "-crf", "5", "-pix_fmt", "yuvj420p", "-color_range", "pc", "-colorspace",
+        "bt709"},
+       1280,
+       720},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string ramp = make_with_ffmpeg(c.name, c.args);
+    ASSERT_FALSE(ramp.empty());
+    const std::string out = render_one_cut(ramp, 25, c.width, c.height, "montage-render-ramp2.mp4");
+    ASSERT_FALSE(out.empty());
+    gchar *caps = g_strdup_printf("videoconvert ! video/x-raw,format=RGB,width=%d,height=%d",
+                                  c.width, c.height);
+    const auto frames = decode_all(out, caps);
+    g_free(caps);
+    ASSERT_FALSE(frames.empty());
+    const std::vector<guint8> &rgb = frames[frames.size() / 2];
+    ASSERT_EQ(rgb.size(), (size_t)c.width * c.height * 3);
+    /* The ramp is 640 wide: scaled to the output's width, bars stay 1/16 of it. */
+    for (int bar = 0; bar < 16; bar++) {
+      const size_t x = (size_t)(bar * 2 + 1) * c.width / 32;
+      const size_t at = ((size_t)c.height / 2 * c.width + x) * 3;
+      EXPECT_NEAR((int)rgb[at + 1], bar * 17, 5) << "bar " << bar << " (green)";
+    }
+    g_unlink(out.c_str());
+    g_unlink(ramp.c_str());
+  }
+}
+
+/* Means of R', G' and B' (0-255, each clipped to that range, as a player
+ * shows them) of an I420 frame (`width` x `height`, even, packed planes)
+ * in limited range with the matrix of luma weights `kr` and `kb`. */
+std::array<double, 3> rgb_means(const std::vector<guint8> &frame, int width, int height, double kr,
+                                double kb)
+{
+  std::array<double, 3> sums = {0, 0, 0};
+  const size_t luma = (size_t)width * height, chroma = luma / 4;
+  if (frame.size() < luma + 2 * chroma)
+    return sums;
+  const double kg = 1 - kr - kb;
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      const size_t c = (size_t)(y / 2) * (width / 2) + x / 2;
+      const double l = (frame[(size_t)y * width + x] - 16) / 219.0;
+      const double cb = (frame[luma + c] - 128) / 224.0,
+                   cr = (frame[luma + chroma + c] - 128) / 224.0;
+      const double r = l + 2 * (1 - kr) * cr, b = l + 2 * (1 - kb) * cb;
+      const double g = (l - kr * r - kb * b) / kg;
+      const double rgb[3] = {r, g, b};
+      for (int i = 0; i < 3; i++)
+        sums[i] += 255 * std::min(1.0, std::max(0.0, rgb[i]));
+    }
+  for (double &sum : sums)
+    sum /= (double)luma;
+  return sums;
+}
+
+/* An HD BT.709 clip rendered at an SD size (BT.601 output: `--preview`'s
+ * 640x360) keeps its colours along the cut path: the mean R', G' and B' of
+ * SMPTE bars, each side decoded with its own matrix, within 0.6 of the
+ * clip's. GStreamer's 8-bit matrix made them 1.7, 0.9 and 1.9 too dark
+ * (near-greys 2 levels: Y 179, U and V 127 became 177; trial h113); through
+ * 16-bit RGB (route_colour() in render-cuts.cpp) they are within 0.25. */
+TEST(RenderCuts, Bt709ClipAtAnSdSizeKeepsItsColours)
+{
+  if (!montage_test::have_ffmpeg())
+    GTEST_SKIP() << "no ffmpeg (scripts/setup.sh installs it)";
+  const std::string bars =
+      make_with_ffmpeg("montage-render-bars709.mp4",
+                       {"-f", "lavfi", "-i", "smptehdbars=s=1280x720:r=25:d=2", "-vf",
+                        "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p", "-c:v",
+                        "libx264", "-crf", "5", "-colorspace", "bt709", "-color_primaries", "bt709",
+                        "-color_trc", "bt709", "-color_range", "tv"});
+  ASSERT_FALSE(bars.empty());
+  const std::string out = render_one_cut(bars, 25, 640, 360, "montage-render-bars-out.mp4");
+  ASSERT_FALSE(out.empty());
+  const auto in_frames =
+      decode_all(bars, "videoconvert ! video/x-raw,format=I420,width=1280,height=720");
+  const auto out_frames =
+      decode_all(out, "videoconvert ! video/x-raw,format=I420,width=640,height=360");
+  ASSERT_FALSE(in_frames.empty());
+  ASSERT_FALSE(out_frames.empty());
+  const std::array<double, 3> want =
+      rgb_means(in_frames[in_frames.size() / 2], 1280, 720, 0.2126, 0.0722);
+  const std::array<double, 3> got =
+      rgb_means(out_frames[out_frames.size() / 2], 640, 360, 0.299, 0.114);
+  for (int c = 0; c < 3; c++)
+    EXPECT_NEAR(got[c], want[c], 0.6) << "channel "
+                                      << "RGB"[c];
+  g_unlink(out.c_str());
+  g_unlink(bars.c_str());
+}
+
+/* A VP9 WebM with alpha (caps `video/x-vp9, codec-alpha=true`, decoded by
+ * vp9alphadecodebin, whose source template is ANY) renders along both
+ * paths, along the cut path from past a keyframe of its colour stream alone
+ * too (decoded on from the start: a seek there stalled for good, as a trial
+ * clip's did at 5.5 s). Before, uridecodebin with expose-all-streams=FALSE left the stream
+ * undecoded, the render failed with "Your GStreamer installation is missing
+ * a plug-in" and the tool left the clip out. */
 TEST(RenderPaths, Vp9WithAlphaIsDecoded)
 {
   if (!montage_test::have_ffmpeg())
