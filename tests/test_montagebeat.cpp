@@ -3318,15 +3318,19 @@ TEST(MontageBeat, TempoRangeHoldingTheTempoDoesNotChangeIt)
  * music's tempo, and the result stays the range's. stg0.ogg is 150 BPM:
  * 100-140 gives 120 BPM, every fourth beat on one of the music's (a 5:4
  * reading: cuts half a beat off); 105-160 holds 150 and is not warned
- * about. Before, the 120 came silently. */
+ * about. Before, the 120 came silently. 55-80 gives 75 BPM between the
+ * music's beats: half time off its beats, worded as a disagreement (either
+ * reading can be the wrong one), where the 5:4 reading is told to move. */
 TEST(MontageBeat, TempoRangeExcludingTheMusicsTempoIsWarned)
 {
   EXPECT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
   const std::string path = montage_test::media_path("stg0.ogg");
   ASSERT_FALSE(path.empty());
-  for (const char *range : {"min-bpm=100 max-bpm=140", "min-bpm=105 max-bpm=160"}) {
+  for (const char *range :
+       {"min-bpm=100 max-bpm=140", "min-bpm=105 max-bpm=160", "min-bpm=55 max-bpm=80"}) {
     SCOPED_TRACE(range);
     const bool excluded = std::string(range).find("100") != std::string::npos;
+    const bool half = std::string(range).find("55") != std::string::npos;
     const std::string desc = "filesrc location=\"" + path +
                              "\" ! decodebin ! audioconvert ! montagebeat " + range +
                              " ! fakesink sync=false";
@@ -3373,8 +3377,17 @@ TEST(MontageBeat, TempoRangeExcludingTheMusicsTempoIsWarned)
       ASSERT_EQ(warnings.size(), 1u);
       EXPECT_NE(warnings[0].find("looks like 150 BPM"), std::string::npos) << warnings[0];
       EXPECT_NE(warnings[0].find("100-140"), std::string::npos) << warnings[0];
+      EXPECT_NE(warnings[0].find("Set a range that holds 150 BPM"), std::string::npos)
+          << warnings[0];
       EXPECT_NEAR(music_bpm, 150.0, 1.0);
       EXPECT_NEAR(range_bpm, 120.0, 1.0);
+    } else if (half) {
+      EXPECT_NEAR(bpm, 75.0, 75.0 * 0.04) << "the range's result is kept";
+      ASSERT_EQ(warnings.size(), 1u);
+      EXPECT_NE(warnings[0].find("its half time, but between the music's beats"), std::string::npos)
+          << warnings[0];
+      EXPECT_NE(warnings[0].find("One of the two readings is off the beat"), std::string::npos)
+          << warnings[0];
     } else {
       EXPECT_NEAR(bpm, 150.0, 150.0 * 0.04);
       EXPECT_TRUE(warnings.empty()) << warnings[0];

@@ -684,7 +684,10 @@ TEST(Tool, TempoRangeBoundsTheSongsTempo)
  * music's tempo and a range to give, from the analysis and from the cache;
  * the plan keeps the range's tempo. stg0.ogg is 150 BPM: 100-140 reads
  * 120 (cuts on every fourth beat of the music, the rest half a beat off);
- * 105-160 holds 150. Before, the 120 came silently. */
+ * 105-160 holds 150. Before, the 120 came silently. 55-80 reads 75 BPM
+ * between the music's beats: half time, worded as a disagreement to listen
+ * for (a 30 s excerpt of stg0 reads the other way round: 75 off the beat
+ * over the whole range, 150 on it within 100-200; trial h138). */
 TEST(Tool, TempoRangeExcludingTheMusicsTempoIsWarned)
 {
   std::string song = montage_test::media_path("stg0.ogg");
@@ -694,14 +697,25 @@ TEST(Tool, TempoRangeExcludingTheMusicsTempoIsWarned)
   ASSERT_NE(cache, nullptr);
   const std::string j = tmp_path("tempo-outside.json");
   const std::string said = "the music's tempo looks like 150 BPM, outside --tempo 100-140";
-  for (const char *range : {"100-140", "100-140", "105-160"}) {
+  for (const char *range : {"100-140", "100-140", "105-160", "55-80"}) {
     ToolRun r = run_tool({"--tempo", range, "-m", song, "--no-render", "-d", "8", "--cache-dir",
                           cache, "--plan-json", j, a});
     ASSERT_EQ(r.status, 0) << r.err;
     if (std::string(range) == "100-140") {
       EXPECT_NE(r.err.find(said), std::string::npos) << r.err;
-      EXPECT_NE(r.err.find("give --tempo a range that holds 150 BPM"), std::string::npos) << r.err;
+      EXPECT_NE(
+          r.err.find("so the cuts fall off the beat; give --tempo a range that holds 150 BPM"),
+          std::string::npos)
+          << r.err;
       EXPECT_NEAR(plan_song_bpm(j), 120.0, 2.0) << "the range's tempo is kept";
+    } else if (std::string(range) == "55-80") {
+      EXPECT_NE(r.err.find("at 75 BPM, its half time, but not on its beats"), std::string::npos)
+          << r.err;
+      EXPECT_NE(r.err.find("listen to the montage: if its cuts fall off the beat, give --tempo a "
+                           "range that holds 150 BPM"),
+                std::string::npos)
+          << r.err;
+      EXPECT_NEAR(plan_song_bpm(j), 75.0, 2.0) << "the range's tempo is kept";
     } else {
       EXPECT_EQ(r.err.find("looks like"), std::string::npos) << r.err;
       EXPECT_NEAR(plan_song_bpm(j), 150.0, 2.0);
