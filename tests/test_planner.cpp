@@ -469,6 +469,33 @@ TEST(Planner, ClipsWithOnlyShortShotsAreNotUsed)
   EXPECT_TRUE(any_note_contains(plan, "/videos/flashes.mp4"));
 }
 
+/* A 0.5 s clip (15 frames at 30 fps) under a 0.46 s beat: its only shot
+ * offers 0.47 s, its last frame left out, which is still a beat, so it is
+ * used. Under a 0.48 s beat it is not, and the note says what the shot
+ * offers: "none of its 1 shots is at least one beat (0.46 s) long" stood
+ * beside the tool's "1 shot(s), 0.5 s" for a clip whose first frame was an
+ * insert (trial h113). */
+TEST(Planner, ClipLeftOutForAShortShotSaysWhatTheShotOffers)
+{
+  std::vector<ClipAnalysis> clips;
+  clips.push_back(make_clip("half.mp4", {0.5}));
+  clips.push_back(make_clip("good.mp4", std::vector<double>(10, 3.0)));
+  clips.push_back(make_clip("good2.mp4", std::vector<double>(10, 3.0)));
+  const Plan fits = plan_montage(make_song(130, 0.0, 10.0), clips, PlanSettings{});
+  EXPECT_FALSE(any_note_contains(fits, "half.mp4' is not used"));
+
+  const Plan over = plan_montage(make_song(125, 0.0, 10.0), clips, PlanSettings{});
+  EXPECT_TRUE(any_note_contains(over, "Clip '/videos/half.mp4' is not used: its only shot (0.50 s) "
+                                      "offers 0.47 s of footage, less than one beat (0.48 s): "
+                                      "a shot's last source frame is left out"));
+
+  /* Of several shots, the one that offers most. */
+  clips[0] = make_clip("halves.mp4", {0.3, 0.45, 0.2});
+  const Plan several = plan_montage(make_song(125, 0.0, 10.0), clips, PlanSettings{});
+  EXPECT_TRUE(any_note_contains(several, "Clip '/videos/halves.mp4' is not used: the best of its 3 "
+                                         "shots (0.45 s) offers 0.42 s of footage"));
+}
+
 /* A file that decodes past the length its container states (cityCC0.mpg:
  * frames from 0.54 s to 8.14 s, 7.36 s stated), planned for an .xges: GES
  * reaches only the stated length, so with within_stated_length no segment

@@ -511,6 +511,8 @@ void Planner::prepare_clips()
     const GstClockTime reach =
         settings_.within_stated_length ? clip.stated_duration : GST_CLOCK_TIME_NONE;
     bool long_enough = false, cut_short = false;
+    /* The most footage one shot offers, and that shot's length. */
+    GstClockTime longest = 0, longest_shot = 0;
     for (std::size_t k = 0; k < shots->size(); k++) {
       const Shot &shot = (*shots)[k];
       ShotState s;
@@ -535,6 +537,10 @@ void Planner::prepare_clips()
         s.best = shot.features.best_inpoint;
       if (s.usable() >= beat_length_)
         long_enough = true;
+      if (k == 0 || s.usable() > longest) {
+        longest = s.usable();
+        longest_shot = shot.end > shot.start ? shot.end - shot.start : 0;
+      }
       state.shots.push_back(s);
     }
     if (cut_short)
@@ -543,11 +549,21 @@ void Planner::prepare_clips()
                    " is left out, the length its file states (GES, and so an "
                    ".xges project, reaches no further).");
     if (!long_enough) {
+      /* What a shot offers, not its length: a 15-frame clip at 30 fps, 0.5 s
+       * on the tool's clip line, offers 0.47 s once its last frame is left
+       * out (trial h113's, whose first frame the analysis took for an
+       * insert, 0.40 s), and "none of its 1 shots is at least one beat
+       * (0.46 s) long" read as a contradiction. */
       add_note(result_.plan, NoteSeverity::kWarning, note_kind::kClipUnused,
-               "Clip '" + clip.path + "' is not used: none of its " +
-                   std::to_string(shots->size()) + " shots is at least one beat (" +
-                   seconds(beat_length_) + ") long" +
-                   (cut_short ? " within the length its file states." : "."));
+               "Clip '" + clip.path + "' is not used: " +
+                   (shots->size() == 1
+                        ? std::string("its only shot")
+                        : "the best of its " + std::to_string(shots->size()) + " shots") +
+                   " (" + seconds(longest_shot) + ") offers " + seconds(longest) + " of footage" +
+                   (cut_short ? " within the length its file states" : "") +
+                   ", less than one beat (" + seconds(beat_length_) +
+                   "): a shot's last source frame is left out, in case its cut was found a frame "
+                   "late, and so is any fade, dissolve or insert frame it begins with.");
       continue;
     }
     states_.push_back(std::move(state));
