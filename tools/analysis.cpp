@@ -8,7 +8,7 @@
 #include <gst/audio/audio.h>
 #include <gst/montage/adts.h>
 #include <gst/montage/clipanalysis.h>
-#include <gst/montage/render-private.h>
+#include <gst/montage/downmix-private.h>
 
 #include <algorithm>
 #include <cmath>

@@ -276,7 +276,7 @@ bool song_cut_short(const montage::SongAnalysis &song);
  * at its first buffer (the parser's or demuxer's, from the header: a
  * truncated FLAC still states its whole length). A song of more than two
  * channels is analysed on the stereo downmix the render plays
- * (render-private.h render_detail::downmix_to_stereo(): ITU-R BS.775, LFE
+ * (downmix-private.h render_detail::downmix_to_stereo(): ITU-R BS.775, LFE
  * dropped), which montagebeat averages. Every time counts from the song's first decoded
  * sample, as the render plays the song and as a video editor shows the file,
  * whatever stream time the demuxer gives that sample (tsdemux and
