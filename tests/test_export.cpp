@@ -1463,8 +1463,11 @@ TEST(Export, SourceInPointHalfWayBetweenFramesTakesTheEarlierOne)
 
 /* For the GES play of a written project below (kept with the tests that use it). */
 #include <ges/ges.h>
+#include <gst/video/video.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <mutex>
 
 namespace
@@ -1489,6 +1492,7 @@ void on_test_project_failed(GESProject *, GESTimeline *, GError *, gpointer data
 struct FramesSeen {
   std::mutex lock;
   std::vector<GstClockTime> pts;
+  std::vector<double> lumas; /* mean luma of each, where asked for (GRAY8) */
 };
 
 GstPadProbeReturn note_frame(GstPad *, GstPadProbeInfo *info, gpointer data)
@@ -1499,11 +1503,41 @@ GstPadProbeReturn note_frame(GstPad *, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+GstPadProbeReturn note_frame_and_luma(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto *seen = static_cast<FramesSeen *>(data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  double mean = -1.0;
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  GstVideoInfo vinfo;
+  GstVideoFrame frame;
+  if (caps && gst_video_info_from_caps(&vinfo, caps) &&
+      GST_VIDEO_INFO_FORMAT(&vinfo) == GST_VIDEO_FORMAT_GRAY8 &&
+      gst_video_frame_map(&frame, &vinfo, buf, GST_MAP_READ)) {
+    const guint8 *plane = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
+    const gint stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    double sum = 0;
+    for (gint y = 0; y < GST_VIDEO_INFO_HEIGHT(&vinfo); y++)
+      for (gint x = 0; x < GST_VIDEO_INFO_WIDTH(&vinfo); x++)
+        sum += plane[y * stride + x];
+    mean = sum / ((double)GST_VIDEO_INFO_WIDTH(&vinfo) * GST_VIDEO_INFO_HEIGHT(&vinfo));
+    gst_video_frame_unmap(&frame);
+  }
+  if (caps)
+    gst_caps_unref(caps);
+  std::lock_guard<std::mutex> hold(seen->lock);
+  seen->pts.push_back(GST_BUFFER_PTS(buf));
+  seen->lumas.push_back(mean);
+  return GST_PAD_PROBE_OK;
+}
+
 /* The times of the frames GES gives for the .xges at `path`, as
  * ges-launch-1.0 --load plays it, video only, as fast as it decodes (no
  * encoder after it, so no frame is repeated to fill a hole). Sets `ok` when
- * the play ended in EOS. */
-std::vector<GstClockTime> ges_video_frames(const std::string &path, bool &ok)
+ * the play ended in EOS. With `lumas`, each frame's mean luma too (-1 where
+ * it could not be read), in the same order. */
+std::vector<GstClockTime> ges_video_frames(const std::string &path, bool &ok,
+                                           std::vector<double> *lumas = nullptr)
 {
   ok = false;
   FramesSeen seen;
@@ -1527,11 +1561,30 @@ std::vector<GstClockTime> ges_video_frames(const std::string &path, bool &ok)
       ges_timeline_remove_track(timeline, GES_TRACK(l->data));
   g_list_free_full(tracks, gst_object_unref);
   GESPipeline *pipeline = GES_PIPELINE(gst_object_ref_sink(ges_pipeline_new()));
-  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "sync", FALSE, NULL);
-  GstPad *pad = gst_element_get_static_pad(sink, "sink");
-  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, note_frame, &seen, nullptr);
-  gst_object_unref(pad);
+  GstElement *sink = nullptr;
+  if (lumas) {
+    sink = gst_parse_bin_from_description(
+        "videoconvert ! video/x-raw,format=GRAY8 ! fakesink name=frames sync=false", TRUE, nullptr);
+    GstElement *frames = sink ? gst_bin_get_by_name(GST_BIN(sink), "frames") : nullptr;
+    if (!frames) {
+      ADD_FAILURE() << "no luma sink";
+      gst_object_unref(pipeline);
+      gst_object_unref(timeline);
+      if (sink)
+        gst_object_unref(gst_object_ref_sink(sink));
+      return {};
+    }
+    GstPad *pad = gst_element_get_static_pad(frames, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, note_frame_and_luma, &seen, nullptr);
+    gst_object_unref(pad);
+    gst_object_unref(frames);
+  } else {
+    sink = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(sink, "sync", FALSE, NULL);
+    GstPad *pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, note_frame, &seen, nullptr);
+    gst_object_unref(pad);
+  }
   if (ges_pipeline_set_timeline(pipeline, timeline)) {
     ges_pipeline_preview_set_video_sink(pipeline, sink);
     ges_pipeline_set_mode(pipeline, GES_PIPELINE_MODE_PREVIEW_VIDEO);
@@ -1550,10 +1603,130 @@ std::vector<GstClockTime> ges_video_frames(const std::string &path, bool &ok)
   gst_object_unref(pipeline);
   gst_object_unref(timeline);
   std::lock_guard<std::mutex> hold(seen.lock);
+  if (lumas)
+    *lumas = seen.lumas;
   return seen.pts;
 }
 
+/* Writes `count` frames of 320x180 VP8 at 30 fps to the WebM file `path`,
+ * frame k a flat grey of luma 16 + 5 * k (k < 48), stamped k / 30 s: WebM
+ * keeps times to the millisecond, rounded (33, 67, 100...; what FFmpeg and
+ * webmmux write), and states each frame's duration as 1/30 s. */
+::testing::AssertionResult write_numbered_webm(const std::string &path, int count)
+{
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      ("appsrc name=src format=time caps=video/x-raw,format=I420,width=320,height=180,"
+       "framerate=30/1 ! vp8enc deadline=1 keyframe-max-dist=15 ! webmmux ! filesink location=\"" +
+       path + "\"")
+          .c_str(),
+      &err);
+  if (!pipe) {
+    auto r = ::testing::AssertionFailure() << (err ? err->message : "gst_parse_launch failed");
+    g_clear_error(&err);
+    return r;
+  }
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstFlowReturn ret = GST_FLOW_OK;
+  const gsize luma = 320 * 180, chroma = luma / 4;
+  for (int k = 0; k < count; k++) {
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, luma + 2 * chroma, nullptr);
+    gst_buffer_memset(buf, 0, (guint8)(16 + 5 * k), luma);
+    gst_buffer_memset(buf, luma, 128, 2 * chroma);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(k, GST_SECOND, 30);
+    GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(k + 1, GST_SECOND, 30) - GST_BUFFER_PTS(buf);
+    g_signal_emit_by_name(src, "push-buffer", buf, &ret);
+    gst_buffer_unref(buf);
+  }
+  g_signal_emit_by_name(src, "end-of-stream", &ret);
+  gst_object_unref(src);
+  std::string why;
+  if (!montage_test::run_to_eos(pipe, 30 * GST_SECOND, &why)) /* takes pipe */
+    return ::testing::AssertionFailure() << "writing the test clip failed: " << why;
+  return ::testing::AssertionSuccess();
+}
+
 } // namespace
+
+/* A .xges of a WebM clip: GES shows each segment's planned frames, the
+ * first one too. WebM keeps times to the millisecond, so frame 2 of a 30
+ * fps clip (66.7 ms) is stamped 67 ms and, lasting 1/30 s, ends at 100.3
+ * ms, past frame 3's 100 ms; GES seeks the decoder to the in-point, 100
+ * ms, the decoder keeps frame 2 with its start moved onto 100 ms, and
+ * videorate shows it, the earlier of two frames at one time: ges-launch-1.0
+ * began every segment at such an in-point on the frame before it (trial
+ * h114: 3 of 6 segments of a VP9 clip). The in-points of such segments are
+ * now written just past that frame's end (and read back as planned);
+ * writing every in-point a fixed 1 ms later instead moves every time GES
+ * samples the clip at, which changed frames inside segments at 24000/1001
+ * and 60 fps (docs/export.md). Each output frame is
+ * checked against the frame the montage shows: of the frames' stamps the
+ * nearest to the in-point + the frame's offset in the segment, ties to the
+ * earlier. */
+TEST(Export, XgesOfAWebmClipShowsEachSegmentsPlannedFrames)
+{
+  const std::string song = montage_test::media_path("just_over_the_horizon.ogg");
+  if (song.empty())
+    return;
+  const std::string dir = temp_dir();
+  const std::string webm = dir + "/numbered.webm";
+  constexpr int kFrames = 45;
+  ASSERT_TRUE(write_numbered_webm(webm, kFrames));
+  std::vector<GstClockTime> stamps; /* as WebM keeps them: whole ms, rounded */
+  for (int k = 0; k < kFrames; k++)
+    stamps.push_back(gst_util_uint64_scale_round(k, 1000, 30) * GST_MSECOND);
+  const std::vector<ClipAnalysis> clips = {clip(webm, 30, 1, kFrames / 30.0)};
+  const std::string path = dir + "/webm.xges";
+  for (const Rate &r : {Rate{30, 1}, Rate{25, 1}}) {
+    SCOPED_TRACE(rate_name(r));
+    /* Source frames 3, 21 and 30: frames 2, 20 and 29 are stamped late. */
+    Fixture fx = make_fixture(r.n, r.d, clips, song, {{0, 8, 3}, {0, 8, 21}, {0, 8, 30}});
+    GError *err = nullptr;
+    ASSERT_TRUE(export_plan(fx.plan, fx.song, fx.clips, path, ExportOptions(), &err))
+        << (err ? err->message : "");
+    bool ended = false;
+    std::vector<double> lumas;
+    const std::vector<GstClockTime> frames = ges_video_frames(path, ended, &lumas);
+    EXPECT_TRUE(ended) << "GES played the project to its end";
+    ASSERT_EQ(lumas.size(), frames.size());
+    /* Each output frame's luma, the last given for it: a clip 1 ns longer
+     * than its frames gets one frame more from GES, 1 ns before the next
+     * clip's first, which a render's videorate drops. */
+    std::map<guint64, double> shown_at;
+    for (std::size_t i = 0; i < frames.size(); i++)
+      shown_at[gst_util_uint64_scale_round(frames[i], r.n, (guint64)r.d * GST_SECOND)] = lumas[i];
+    std::size_t checked = 0;
+    for (std::size_t s = 0; s < fx.plan.segments.size(); s++) {
+      const Segment &seg = fx.plan.segments[s];
+      const guint64 first = gst_util_uint64_scale_round(seg.start, r.n, (guint64)r.d * GST_SECOND);
+      const guint64 end =
+          gst_util_uint64_scale_round(seg.start + seg.duration, r.n, (guint64)r.d * GST_SECOND);
+      for (guint64 out = first; out < end; out++) {
+        /* GES counts a clip's frames from its start: k * frame length, truncated. */
+        const GstClockTime t =
+            seg.inpoint + gst_util_uint64_scale(out - first, (guint64)r.d * GST_SECOND, r.n);
+        int want = 0;
+        for (int k = 1; k < kFrames; k++) {
+          const GstClockTime d = stamps[k] > t ? stamps[k] - t : t - stamps[k];
+          const GstClockTime best = stamps[want] > t ? stamps[want] - t : t - stamps[want];
+          if (d < best)
+            want = k;
+        }
+        const auto at = shown_at.find(out);
+        ASSERT_NE(at, shown_at.end()) << "no frame at output frame " << out;
+        EXPECT_EQ((int)std::lround((at->second - 16) / 5), want)
+            << "segment " << s << ", its frame " << (out - first) << " (luma " << at->second << ")";
+        checked++;
+      }
+    }
+    EXPECT_EQ(checked, 24u) << "every frame of the three segments";
+    ExportedEdit back;
+    ASSERT_TRUE(read_export(path, back, &err)) << (err ? err->message : "");
+    expect_matches(fx, back, true, rate_name(r) + " .xges");
+  }
+  remove_dir(dir);
+}
 
 /* cityCC0.mpg (MPEG program stream) has I-frames every 0.48 s, but GES's
  * ACCURATE seek lands after the one before a clip's in-point and decodes

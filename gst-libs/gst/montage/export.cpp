@@ -6,6 +6,7 @@
 
 #include "export-private.h"
 
+#include <gst/montage/clipanalysis.h>
 #include <gst/montage/render-private.h>
 #include <gst/montage/render.h>
 
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <mutex>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -657,6 +659,328 @@ bool decodable_in_ges(GESTimeline *timeline, GError **error)
   });
 }
 
+/* The metadata key under which write_xges() records, on a clip, how much
+ * later than the plan's in-point it wrote that clip's in-point (ns,
+ * inpoint_lead()); read_xges() takes it off again. */
+const char *const kInpointLeadKey = "gst-montage-inpoint-lead";
+
+/* True when the file GES discovered as `asset` is in a container that
+ * states times in whole milliseconds: Matroska and WebM (TimecodeScale 1 ms,
+ * as WebM requires and muxers write), FLV. */
+bool stamps_in_whole_ms(GESAsset *asset)
+{
+  GstDiscovererInfo *info = ges_uri_clip_asset_get_info(GES_URI_CLIP_ASSET(asset));
+  GstDiscovererStreamInfo *top = info ? gst_discoverer_info_get_stream_info(info) : nullptr;
+  bool ms = false;
+  if (top) {
+    GstCaps *caps = gst_discoverer_stream_info_get_caps(top);
+    const GstStructure *st =
+        caps && gst_caps_get_size(caps) ? gst_caps_get_structure(caps, 0) : nullptr;
+    ms = st &&
+         (gst_structure_has_name(st, "video/x-matroska") ||
+          gst_structure_has_name(st, "video/webm") || gst_structure_has_name(st, "video/x-flv"));
+    if (caps)
+      gst_caps_unref(caps);
+    gst_discoverer_stream_info_unref(top);
+  }
+  return ms;
+}
+
+/* One coded video frame as the demuxer stamps it: stream time and
+ * duration, ns (the duration GST_CLOCK_TIME_NONE when not stated). */
+struct StampedFrame {
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
+};
+
+/* read_stamps()'s state, shared with its pad probe and its "pad-added" handler. */
+struct StampRead {
+  std::mutex lock;
+  std::vector<StampedFrame> frames; /* since the last flush */
+  GstClockTime frame_length = 0;    /* from the caps' rate, 0: none stated */
+  bool linked = false;
+  GstElement *bin = nullptr;
+  GstElement *sink = nullptr;
+};
+
+GstPadProbeReturn note_stamp(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto *read = static_cast<StampRead *>(data);
+  std::lock_guard<std::mutex> hold(read->lock);
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_BOTH) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP)
+      read->frames.clear();
+    else if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
+      GstCaps *caps = nullptr;
+      gst_event_parse_caps(ev, &caps);
+      read->frame_length = render_detail::caps_frame_duration(caps);
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  StampedFrame f;
+  f.pts = GST_BUFFER_PTS(buf);
+  f.duration = GST_BUFFER_DURATION(buf);
+  if (GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)) {
+    const GstSegment *segment = nullptr;
+    gst_event_parse_segment(ev, &segment);
+    if (segment->format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(f.pts))
+      f.pts = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, f.pts);
+    gst_event_unref(ev);
+  }
+  if (GST_CLOCK_TIME_IS_VALID(f.pts))
+    read->frames.push_back(f);
+  return GST_PAD_PROBE_OK;
+}
+
+/* parsebin's "pad-added": its first video stream is stamped, the others drained. */
+void on_parsed_pad(GstElement *, GstPad *pad, gpointer data)
+{
+  auto *read = static_cast<StampRead *>(data);
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  if (!caps)
+    caps = gst_pad_query_caps(pad, nullptr);
+  const bool video =
+      caps && gst_caps_get_size(caps) > 0 &&
+      g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
+  if (caps)
+    gst_caps_unref(caps);
+  bool wanted;
+  {
+    std::lock_guard<std::mutex> hold(read->lock);
+    wanted = video && !read->linked;
+    read->linked = read->linked || wanted;
+  }
+  if (wanted)
+    gst_pad_add_probe(pad,
+                      (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_BOTH |
+                                        GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                      note_stamp, read, nullptr);
+  GstPad *sink = gst_element_get_static_pad(read->sink, "sink");
+  bool linked = false; /* the one video stream goes to read->sink, the rest are drained */
+  link_or_drain(GST_BIN(read->bin), pad, sink, wanted, &linked);
+  gst_object_unref(sink);
+}
+
+/* The video frames of the file at `uri` (stream time, in presentation
+ * order) from about one second before `from` to past `to`, as its demuxer
+ * stamps them (filesrc ! parsebin, sought with KEY_UNIT | SNAP_BEFORE to
+ * `from` less a second, nothing decoded), each duration filled in from the
+ * caps' rate where the demuxer states none, as the decoder does. Empty
+ * when they cannot be read within 10 s. */
+std::vector<StampedFrame> read_stamps(const std::string &uri, GstClockTime from, GstClockTime to)
+{
+  StampRead read;
+  gchar *location = gst_uri_get_location(uri.c_str());
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstElement *src = gst_element_factory_make("filesrc", nullptr);
+  GstElement *parse = gst_element_factory_make("parsebin", nullptr);
+  read.sink = gst_element_factory_make("fakesink", nullptr);
+  std::vector<StampedFrame> out;
+  if (!location || !src || !parse || !read.sink) {
+    g_free(location);
+    for (GstElement *e : {src, parse, read.sink})
+      if (e)
+        gst_object_unref(gst_object_ref_sink(e));
+    gst_object_unref(pipeline);
+    return out;
+  }
+  read.bin = pipeline;
+  g_object_set(src, "location", location, NULL);
+  g_free(location);
+  g_object_set(read.sink, "sync", FALSE, NULL);
+  gst_bin_add_many(GST_BIN(pipeline), src, parse, read.sink, NULL);
+  gst_element_link(src, parse);
+  g_signal_connect(parse, "pad-added", G_CALLBACK(on_parsed_pad), &read);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  const GstClockTime limit = 10 * GST_SECOND;
+  const GstClockTime seek_to = from > GST_SECOND ? from - GST_SECOND : 0;
+  bool ok = gst_element_set_state(pipeline, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE;
+  GstMessage *msg =
+      ok ? gst_bus_timed_pop_filtered(bus, limit,
+                                      (GstMessageType)(GST_MESSAGE_ASYNC_DONE | GST_MESSAGE_ERROR))
+         : nullptr;
+  ok = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ASYNC_DONE;
+  if (msg)
+    gst_message_unref(msg);
+  ok = ok &&
+       gst_element_seek(
+           pipeline, 1.0, GST_FORMAT_TIME,
+           (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT | GST_SEEK_FLAG_SNAP_BEFORE),
+           GST_SEEK_TYPE_SET, (gint64)seek_to, GST_SEEK_TYPE_SET, (gint64)(to + GST_SECOND));
+  if (ok && gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE) {
+    msg = gst_bus_timed_pop_filtered(bus, limit,
+                                     (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    ok = msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+    if (msg)
+      gst_message_unref(msg);
+  } else {
+    ok = false;
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  if (!ok)
+    return out;
+  std::lock_guard<std::mutex> hold(read.lock);
+  out = read.frames;
+  for (StampedFrame &f : out)
+    if (!GST_CLOCK_TIME_IS_VALID(f.duration) && read.frame_length > 0)
+      f.duration = read.frame_length;
+  std::sort(out.begin(), out.end(),
+            [](const StampedFrame &a, const StampedFrame &b) { return a.pts < b.pts; });
+  return out;
+}
+
+/* The frames (indices into `at`, frames at GST_CLOCK_TIME_NONE skipped)
+ * that videorate gives for the times origin + offsets[k] (the source's
+ * segment from `origin`, at the track's rate), the frames arriving at the
+ * times `at`, in order: of the frame held and the one arriving, the one
+ * nearer the next output time goes out, the held one on a tie; the held
+ * one is given again until the arriving one is nearer; at the end the last
+ * frame fills the rest (gstvideorate.c, 1.22). SIZE_MAX where none. */
+std::vector<std::size_t> videorate_frames(const std::vector<GstClockTime> &at, GstClockTime origin,
+                                          const std::vector<GstClockTime> &offsets)
+{
+  std::vector<std::size_t> out;
+  std::size_t held = SIZE_MAX;
+  auto diff = [](GstClockTime a, GstClockTime b) { return a > b ? a - b : b - a; };
+  for (std::size_t j = 0; j < at.size() && out.size() < offsets.size(); j++) {
+    if (!GST_CLOCK_TIME_IS_VALID(at[j]))
+      continue;
+    if (held == SIZE_MAX) {
+      held = j;
+      continue;
+    }
+    while (out.size() < offsets.size()) {
+      const GstClockTime next = origin + offsets[out.size()];
+      const GstClockTime d1 = diff(at[held], next), d2 = diff(at[j], next);
+      if (d1 <= d2)
+        out.push_back(held);
+      if (!(d1 < d2))
+        break;
+    }
+    held = j;
+  }
+  while (out.size() < offsets.size())
+    out.push_back(held);
+  return out;
+}
+
+/* How many of a clip's output frames (the k-th at offsets[k] after its
+ * in-point) GES would show another source frame on than the montage does,
+ * were the in-point written `lead` ns late. GES seeks the decoder to the
+ * written in-point; the decoder keeps each frame that ends after it and
+ * starts before the clip's end, moving the stamp of one that starts before
+ * it onto it (GstVideoDecoder's segment clipping), and the source's
+ * videorate takes them from there (videorate_frames()). The montage
+ * (render-cuts.cpp) takes the same rule from the planned in-point on the
+ * frames' own stamps, nothing moved. */
+std::size_t frames_off(const std::vector<StampedFrame> &frames, GstClockTime inpoint,
+                       GstClockTime duration, const std::vector<GstClockTime> &offsets,
+                       GstClockTime lead)
+{
+  std::vector<GstClockTime> stamped(frames.size()), clipped(frames.size());
+  const GstClockTime in = inpoint + lead;
+  for (std::size_t j = 0; j < frames.size(); j++) {
+    const StampedFrame &f = frames[j];
+    stamped[j] = f.pts < inpoint + duration ? f.pts : GST_CLOCK_TIME_NONE;
+    const GstClockTime end =
+        GST_CLOCK_TIME_IS_VALID(f.duration) ? f.pts + f.duration : GST_CLOCK_TIME_NONE;
+    const bool kept =
+        (GST_CLOCK_TIME_IS_VALID(end) ? end > in : f.pts >= in) && f.pts < in + duration;
+    clipped[j] = kept ? std::max(f.pts, in) : GST_CLOCK_TIME_NONE;
+  }
+  const std::vector<std::size_t> montage = videorate_frames(stamped, inpoint, offsets);
+  const std::vector<std::size_t> ges = videorate_frames(clipped, in, offsets);
+  std::size_t off = 0;
+  for (std::size_t k = 0; k < offsets.size(); k++)
+    off += montage[k] != ges[k];
+  return off;
+}
+
+/* How much later than `inpoint` to write the in-point of a clip of the file
+ * at `uri` (a container stamped in whole ms) that lasts `duration` at
+ * `fps_n`/`fps_d`, so that GES shows the frames the montage shows: 0, or
+ * just past the end of the frame before the in-point, whichever puts fewer
+ * output frames wrong (0 where even). Why: WebM states times in ms, so a
+ * frame of a 30 fps clip at 2.7667 s is stamped 2.767 s and, lasting 1/30
+ * s from the caps, ends at 2.80033 s, past the next frame's 2.800 s. With
+ * the in-point at 2.800 s the decoder keeps that frame, moved onto 2.800
+ * s, and videorate shows it, the earlier of two at the same time: the
+ * segment began on the frame before its in-point (trial h114: 3 of 6
+ * segments of a VP9 clip at whole-ms in-points). Its end as stamped is
+ * what the in-point must pass. Writing every in-point a fixed 0.5 or 1 ms
+ * later instead moves all the times GES samples the clip at, and changed
+ * frames inside segments wherever one falls near the middle between two
+ * source frames (with 1 ms: 4 of 502 frames at 25 fps, 20 of 481 at
+ * 24000/1001, 286 of 1204 at 60 fps; ges-launch-1.0 against the montage,
+ * docs/export.md); so the lead is taken only where it puts fewer frames
+ * wrong than it mends. */
+GstClockTime inpoint_lead(const std::string &uri, GstClockTime inpoint, GstClockTime duration,
+                          gint fps_n, gint fps_d)
+{
+  if (fps_n <= 0 || fps_d <= 0 || duration == 0)
+    return 0;
+  const std::vector<StampedFrame> frames = read_stamps(uri, inpoint, inpoint + duration);
+  /* Just past the end of each frame that starts before the in-point and
+   * ends after it (the one shown first may be among them: stamped 2.833 s
+   * for 2.8333 s in a 24 fps clip). */
+  std::vector<GstClockTime> leads;
+  for (const StampedFrame &f : frames)
+    if (f.pts < inpoint && GST_CLOCK_TIME_IS_VALID(f.duration) && f.pts + f.duration > inpoint)
+      leads.push_back(f.pts + f.duration - inpoint + 1);
+  if (leads.empty())
+    return 0;
+  std::sort(leads.begin(), leads.end());
+  /* The clip's frames, counted from its start (k * frame length,
+   * truncated): as many as its duration holds, rounded (a clip 1 ns longer
+   * than its frames gets one more from GES, under the next clip's first). */
+  std::vector<GstClockTime> offsets;
+  const guint64 count =
+      gst_util_uint64_scale_round(duration, (guint64)fps_n, (guint64)fps_d * GST_SECOND);
+  for (guint64 k = 0; k < count; k++)
+    offsets.push_back(gst_util_uint64_scale(k, (guint64)fps_d * GST_SECOND, (guint64)fps_n));
+  GstClockTime best = 0;
+  std::size_t fewest = frames_off(frames, inpoint, duration, offsets, 0);
+  const std::size_t now = fewest;
+  for (GstClockTime lead : leads) {
+    const std::size_t off = frames_off(frames, inpoint, duration, offsets, lead);
+    if (off < fewest) {
+      fewest = off;
+      best = lead;
+    }
+  }
+  GST_DEBUG("%s from %" GST_TIME_FORMAT ": %zu of %zu frames off as it is, %zu with the in-point "
+            "%" GST_TIME_FORMAT " later",
+            uri.c_str(), GST_TIME_ARGS(inpoint), now, offsets.size(), fewest, GST_TIME_ARGS(best));
+  return best;
+}
+
+/* Writes each video clip of a file stamped in whole ms (stamps_in_whole_ms())
+ * with its in-point inpoint_lead() later, and the lead recorded on the clip
+ * (kInpointLeadKey) for read_xges(). A clip whose later in-point GES
+ * refuses (past the length it reaches in its file) is left as it was. */
+void lead_inpoints(GESTimeline *timeline, gint fps_n, gint fps_d)
+{
+  every_uri_clip(timeline, [&](GESTimelineElement *el, GESAsset *asset) {
+    if (!(ges_clip_get_supported_formats(GES_CLIP(el)) & GES_TRACK_TYPE_VIDEO) ||
+        !stamps_in_whole_ms(asset))
+      return true;
+    const GstClockTime in = el->inpoint;
+    const GstClockTime lead = inpoint_lead(ges_asset_get_id(asset), in, el->duration, fps_n, fps_d);
+    const GstClockTime reach = ges_uri_clip_asset_get_max_duration(GES_URI_CLIP_ASSET(asset));
+    if (lead == 0 || (GST_CLOCK_TIME_IS_VALID(reach) && in + lead + el->duration > reach))
+      return true;
+    if (ges_timeline_element_set_inpoint(el, in + lead) && el->inpoint == in + lead)
+      ges_meta_container_set_uint64(GES_META_CONTAINER(el), kInpointLeadKey, lead);
+    else
+      ges_timeline_element_set_inpoint(el, in);
+    return true;
+  });
+}
+
 bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<ClipAnalysis> &clips,
                 const std::string &path, const ExportOptions &options, GError **error)
 {
@@ -679,6 +1003,7 @@ bool write_xges(const Plan &plan, const SongAnalysis &song, const std::vector<Cl
     gst_object_unref(timeline);
     return false;
   }
+  lead_inpoints(timeline, plan.fps_n, plan.fps_d);
   if (options.beat_markers) {
     GESMarkerList *markers = ges_marker_list_new();
     for (const Marker &m : ev.markers) {
@@ -758,6 +1083,10 @@ void read_layer(GESLayer *layer, std::vector<ExportedClip> &out)
     c.uri = ges_uri_clip_get_uri(GES_URI_CLIP(l->data));
     c.path = uri_to_path(c.uri);
     c.in = ges_timeline_element_get_inpoint(el);
+    guint64 lead = 0; /* write_xges()'s, lead_inpoints() */
+    if (ges_meta_container_get_uint64(GES_META_CONTAINER(el), kInpointLeadKey, &lead) &&
+        lead <= c.in)
+      c.in -= lead;
     c.out = c.in + ges_timeline_element_get_duration(el);
     c.record_start = ges_timeline_element_get_start(el);
     c.record_end = c.record_start + ges_timeline_element_get_duration(el);

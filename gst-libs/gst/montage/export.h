@@ -31,7 +31,10 @@
  *
  * Times in the files. Record (edit) times are the plan's, which lie on its
  * frame grid. Source in-points are stated as each format can: .xges keeps the
- * plan's nanoseconds (GES in-points are clip stream time). The others state
+ * plan's nanoseconds (GES in-points are clip stream time), but writes some
+ * in-points of files stamped in whole ms (WebM, Matroska, FLV) up to a
+ * millisecond later, so that GES starts the segment on the planned frame,
+ * and reads them back as planned (docs/export.md). The others state
  * media time (clip stream time minus the clip's first_frame: editors number a
  * file's frames from its first one). .edl and .fcpxml count it in each clip's
  * own frames at its own rate: the source frame nearest the planned in-point,
