@@ -489,6 +489,15 @@ TEST(Planner, ClipLeftOutForAShortShotSaysWhatTheShotOffers)
                                       "offers 0.47 s of footage, less than one beat (0.48 s): "
                                       "a shot's last source frame is left out"));
 
+  /* A first frame left out as an insert, its clean start stamped a
+   * nanosecond past frame 1 of the 30 fps grid: the shot offers from frame
+   * 1 (0.50 s less two frames), where it offered from frame 2 (0.40 s). */
+  clips[0] = make_clip("insert.mp4", {0.5});
+  clips[0].shots[0].transition_end = 33333334;
+  const Plan insert = plan_montage(make_song(125, 0.0, 10.0), clips, PlanSettings{});
+  EXPECT_TRUE(any_note_contains(insert, "Clip '/videos/insert.mp4' is not used: its only shot "
+                                        "(0.50 s) offers 0.43 s of footage"));
+
   /* Of several shots, the one that offers most. */
   clips[0] = make_clip("halves.mp4", {0.3, 0.45, 0.2});
   const Plan several = plan_montage(make_song(125, 0.0, 10.0), clips, PlanSettings{});

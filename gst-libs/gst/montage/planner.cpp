@@ -64,7 +64,13 @@ struct SourceGrid {
       return gst_util_uint64_scale_ceil(GST_SECOND, 1, 30);
     return gst_util_uint64_scale_ceil(GST_SECOND, (guint64)fps_d, (guint64)fps_n);
   }
-  /* First frame time at or after t (the first frame for t before it). */
+  /* First frame time at or after t (the first frame for t before it); a
+   * frame time up to kSlack before t counts as at it: a frame stamped a
+   * nanosecond past the grid (33333334 ns, frame 1 at 30 fps, rounded up
+   * by a demuxer or the analysis; the grid's is 33333333) is that frame, not
+   * the one after it (a clip whose first frame was an insert offered a frame
+   * less: trial h113's 0.5 s clip, helper h136). */
+  static constexpr GstClockTime kSlack = GST_USECOND;
   GstClockTime up(GstClockTime t) const
   {
     if (!known())
@@ -72,7 +78,7 @@ struct SourceGrid {
     if (t <= origin)
       return origin;
     guint64 f = frame_at(t - origin, fps_n, fps_d);
-    if (frame_time(f, fps_n, fps_d) < t - origin)
+    if (frame_time(f, fps_n, fps_d) + kSlack < t - origin)
       f++;
     return origin + frame_time(f, fps_n, fps_d);
   }
