@@ -1692,6 +1692,92 @@ bool set_ramp(GESClip *clip, GType type, const char *property,
   return ok;
 }
 
+/* Where the picture of `element` (a clip's video source) goes in the
+ * `width` x `height` output, in output pixels: fitted to it with its display
+ * aspect ratio kept (stored size x pixel aspect ratio, turned where the
+ * image-orientation tag says the picture is stored turned, as GES's
+ * videoflip turns it) and centred, black bars above and below or left and
+ * right, as the cut path's videoconvertscale (add-borders) places it, with
+ * the same integer arithmetic: fitted height width * dar_d / dar_n
+ * truncated, or where that is taller than `height`, fitted width
+ * height * dar_n / dar_d truncated; offset half the space left, truncated.
+ * False (nothing to set) where the source's video stream is unknown. */
+bool fitted_placement(GESTrackElement *element, gint width, gint height, gint *x, gint *y, gint *w,
+                      gint *h)
+{
+  GESAsset *asset = ges_extractable_get_asset(GES_EXTRACTABLE(element));
+  if (!asset || !GES_IS_URI_SOURCE_ASSET(asset))
+    return false;
+  GstDiscovererStreamInfo *info = ges_uri_source_asset_get_stream_info(GES_URI_SOURCE_ASSET(asset));
+  if (!info || !GST_IS_DISCOVERER_VIDEO_INFO(info))
+    return false;
+  GstDiscovererVideoInfo *video = GST_DISCOVERER_VIDEO_INFO(info);
+  gint in_w = (gint)gst_discoverer_video_info_get_width(video);
+  gint in_h = (gint)gst_discoverer_video_info_get_height(video);
+  gint par_n = (gint)gst_discoverer_video_info_get_par_num(video);
+  gint par_d = (gint)gst_discoverer_video_info_get_par_denom(video);
+  if (in_w <= 0 || in_h <= 0)
+    return false;
+  if (par_n <= 0 || par_d <= 0)
+    par_n = par_d = 1;
+  const GstTagList *tags = gst_discoverer_stream_info_get_tags(info);
+  gchar *orientation = nullptr;
+  if (tags && gst_tag_list_get_string(tags, GST_TAG_IMAGE_ORIENTATION, &orientation) &&
+      (g_str_has_suffix(orientation, "rotate-90") || g_str_has_suffix(orientation, "rotate-270"))) {
+    std::swap(in_w, in_h); /* also flip-rotate-90/270 */
+    std::swap(par_n, par_d);
+  }
+  g_free(orientation);
+  gint dar_n, dar_d;
+  if (!gst_util_fraction_multiply(in_w, in_h, par_n, par_d, &dar_n, &dar_d))
+    return false;
+  *x = *y = 0;
+  *w = width;
+  *h = height;
+  const gint to_h = (gint)gst_util_uint64_scale_int(width, dar_d, dar_n);
+  if (to_h <= height) {
+    *h = to_h;
+    *y = (height - to_h) / 2;
+  } else {
+    *w = (gint)gst_util_uint64_scale_int(height, dar_n, dar_d);
+    *x = (width - *w) / 2;
+  }
+  return true;
+}
+
+/* Sets where the video of `clip` goes in the `width` x `height` output
+ * (fitted_placement()) on its source's positioner (the child properties
+ * posx, posy, width, height). GES's own placement (GstFramePositioner's
+ * automatic one, from the track's restriction caps) is not used: it takes a
+ * clip whose size corrected by its pixel aspect ratio equals the output
+ * size as placed already and leaves the compositor to draw it at its stored
+ * size stretched by that ratio, from the top-left corner: a 1280x960 clip
+ * with 4:3 pixels (16:9) in a 1280x720 montage, and a 640x480 one in a
+ * 640x360 montage, lost their right and bottom quarters (trial h113). */
+void place_video(GESClip *clip, gint width, gint height)
+{
+  GESTrackElement *element = ges_clip_find_track_element(clip, nullptr, GES_TYPE_VIDEO_SOURCE);
+  if (!element)
+    return;
+  gint x, y, w, h;
+  if (fitted_placement(element, width, height, &x, &y, &w, &h)) {
+    const std::pair<const char *, gint> set[] = {
+        {"posx", x}, {"posy", y}, {"width", w}, {"height", h}};
+    for (const auto &p : set) {
+      GValue value = G_VALUE_INIT;
+      g_value_init(&value, G_TYPE_INT);
+      g_value_set_int(&value, p.second);
+      if (!ges_timeline_element_set_child_property(GES_TIMELINE_ELEMENT(element), p.first, &value))
+        GST_WARNING("cannot set %s of the video of %s", p.first,
+                    ges_asset_get_id(ges_extractable_get_asset(GES_EXTRACTABLE(clip))));
+      g_value_unset(&value);
+    }
+    GST_DEBUG("%s placed at %d,%d, %dx%d",
+              ges_asset_get_id(ges_extractable_get_asset(GES_EXTRACTABLE(clip))), x, y, w, h);
+  }
+  gst_object_unref(element);
+}
+
 /* Adds the video of `asset` from `inpoint` (stream time) for `duration` at
  * `start`, with the track elements of the file as it is now. GES lets a
  * clip reach only in-point + duration <= its asset's max-duration, the
@@ -1935,6 +2021,7 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
       ok = false;
       break;
     }
+    place_video(clip, width, height);
     if (fade_in[i] || fade_out[i]) {
       GstClockTime a = inpoint[i], b = inpoint[i] + duration[i];
       bool set;
