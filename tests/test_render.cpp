@@ -16,6 +16,7 @@
 #include <gst/audio/audio.h>
 #include <gst/base/gstbasesrc.h>
 #include <gst/check/gstharness.h>
+#include <gst/video/video.h>
 #include <glib/gstdio.h>
 #include <gtest/gtest.h>
 
@@ -32,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -1161,6 +1163,101 @@ TEST(RenderTimeline, NonSquarePixelsArePlacedAsAlongTheCutPath)
   g_unlink(clip.c_str());
 }
 
+/* Along the timeline path a full-range clip and a limited-range one keep
+ * their levels side by side: SMPTE 75% bars as full-range MJPEG (JPEG is
+ * full range: an old camera's clip) and as limited-range H.264, cut full,
+ * limited, full with dissolves. Every frame is decoded with one
+ * colorimetry, limited range, and the grey bar reads 191 and the red and
+ * green of the blue bar 0 in every segment. Before, the compositor gave out
+ * each stretch in its own clip's colorimetry and x264enc followed: the file
+ * began full range (its container says so, and ffmpeg showed the limited
+ * clip's levels squeezed: a grey ramp 0, 17, ... 255 read 16, 31, ... 235,
+ * trial h113) and went on limited. With the output's colorimetry alone on
+ * the video track, the MJPEG clip kept its full-range levels under a limited
+ * label (grey 204: GStreamer 1.22's converter leaves the range alone where
+ * the matrix is the same). */
+TEST(RenderTimeline, FullAndLimitedRangeClipsKeepTheirLevels)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make_song("ranges-"));
+  const std::string full = montage_test::make_media(
+      "montage-render-bars-full.avi",
+      "videotestsrc num-buffers=100 pattern=smpte75 ! "
+      "video/x-raw,format=RGB,width=320,height=180,framerate=25/1 ! videoconvert ! "
+      "video/x-raw,format=I420,colorimetry=1:4:0:0 ! jpegenc ! avimux ! filesink location=%s");
+  const std::string limited = montage_test::make_media(
+      "montage-render-bars-limited.mp4",
+      "videotestsrc num-buffers=100 pattern=smpte75 ! "
+      "video/x-raw,format=I420,width=320,height=180,framerate=25/1 ! x264enc ! mp4mux ! "
+      "filesink location=%s");
+  ASSERT_FALSE(full.empty());
+  ASSERT_FALSE(limited.empty());
+  std::vector<montage::ClipAnalysis> clips;
+  for (const std::string &path : {full, limited}) {
+    montage::ClipAnalysis clip;
+    clip.path = path;
+    clip.uri = montage_test::uri_of(path);
+    clip.fps_n = 25;
+    clip.duration = 4 * GST_SECOND;
+    montage::shots_from_cuts(clip);
+    clips.push_back(clip);
+  }
+  montage::Plan plan = plan_of({{GST_SECOND, 20}, {GST_SECOND, 20}, {2 * GST_SECOND, 20}});
+  plan.segments[1].clip = 1;
+  const std::string out = tmp_file("montage-render-ranges-out.mp4");
+  montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kAuto, out);
+  settings.timeline.transitions = {montage::Transition::kCut, montage::Transition::kDissolve,
+                                   montage::Transition::kDissolve};
+  settings.timeline.transition_durations = {0, 200 * GST_MSECOND, 200 * GST_MSECOND};
+  montage::RenderResult result;
+  GError *err = nullptr;
+  ASSERT_TRUE(montage::render_plan(plan, f.song, clips, settings, &result, &err))
+      << (err ? err->message : "");
+  EXPECT_EQ(result.path, montage::RenderPath::kTimeline);
+
+  /* The colorimetry of every decoded frame. */
+  std::set<std::string> colorimetries;
+  gchar *desc = g_strdup_printf(
+      "filesrc location=\"%s\" ! decodebin ! appsink name=sink sync=false", out.c_str());
+  GstElement *p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  ASSERT_TRUE(p);
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  while (GstSample *sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 20 * GST_SECOND)) {
+    GstVideoInfo info;
+    if (gst_video_info_from_caps(&info, gst_sample_get_caps(sample))) {
+      gchar *c = gst_video_colorimetry_to_string(&info.colorimetry);
+      colorimetries.insert(c ? c : "");
+      g_free(c);
+      EXPECT_EQ(info.colorimetry.range, GST_VIDEO_COLOR_RANGE_16_235);
+    }
+    gst_sample_unref(sample);
+  }
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(p);
+  EXPECT_EQ(colorimetries.size(), 1u) << "the frames change colorimetry";
+
+  const auto frames = decode_all(out, "videoconvert ! video/x-raw,format=RGB,width=320,height=180");
+  ASSERT_EQ(frames.size(), 60u);
+  /* The grey bar is the first of seven at the top, the blue one the last. */
+  const size_t grey = ((size_t)40 * kWidth + 22) * 3, blue = ((size_t)40 * kWidth + 298) * 3;
+  for (size_t k : {8, 30, 52}) {
+    SCOPED_TRACE(testing::Message()
+                 << "frame " << k << " (" << (k == 30 ? "limited" : "full") << " range)");
+    const std::vector<guint8> &rgb = frames[k];
+    for (int c = 0; c < 3; c++)
+      EXPECT_NEAR((int)rgb[grey + c], 191, 6) << "grey bar, channel " << c;
+    for (int c = 0; c < 2; c++)
+      EXPECT_LE((int)rgb[blue + c], 6) << "blue bar, channel " << c;
+    EXPECT_NEAR((int)rgb[blue + 2], 191, 6) << "blue bar, blue";
+  }
+  g_unlink(out.c_str());
+  g_unlink(full.c_str());
+  g_unlink(limited.c_str());
+}
+
 /* An encoder that fails mid-stream is given up for the next one, whose file
  * is complete; one that does not exist is passed over at the start. */
 TEST(RenderCuts, EncoderFailingMidStreamFallsBack)
@@ -1714,10 +1811,9 @@ TEST(RenderPaths, MatroskaSegmentBeginsOnItsInPointsFrame)
  * frame shows the frame whose stamp is nearest its time in the clip (ties
  * to the earlier frame): the in-point's own frame first. `full_range`: the
  * clip is Motion JPEG, full range by definition (jpegdec says so), though
- * write_stamped_clip() filled its luma with 16 + 5 * k all the same; the
- * cut path converts it to the output's limited range (16 + L * 219 / 255),
- * which the numbering undoes, while the timeline path's output keeps the
- * clip's range. */
+ * write_stamped_clip() filled its luma with 16 + 5 * k all the same; both
+ * paths convert it to the output's limited range (16 + L * 219 / 255),
+ * which the numbering undoes. */
 void expect_nearest_frames_at(const std::string &path, const std::vector<GstClockTime> &stamps,
                               const std::vector<GstClockTime> &in_points, guint64 length,
                               const char *tag, bool full_range = false)
@@ -1746,15 +1842,14 @@ void expect_nearest_frames_at(const std::string &path, const std::vector<GstCloc
     return (int)best;
   };
   for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
-    const bool expanded = full_range && p == montage::RenderPath::kCuts;
-    auto number = [expanded](const std::vector<guint8> &luma) {
+    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
+    auto number = [full_range](const std::vector<guint8> &luma) {
       double sum = 0;
       for (guint8 v : luma)
         sum += v;
       const double mean = sum / luma.size();
-      return (int)std::lround(((expanded ? (mean - 16) * 255 / 219 : mean) - 16) / 5);
+      return (int)std::lround(((full_range ? (mean - 16) * 255 / 219 : mean) - 16) / 5);
     };
-    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
     const std::string out = tmp_file((std::string(tag) + "out.mp4").c_str());
     montage::RenderSettings settings = Fixture::preview(p, out);
     montage::RenderResult result;

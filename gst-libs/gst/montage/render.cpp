@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -1495,6 +1496,115 @@ GstPadProbeReturn clipped_frame_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
   return GST_PAD_PROBE_OK;
 }
 
+/* The montage's colorimetry at `width` x `height`: GStreamer's default for
+ * I420 at that size (BT.601 below 720 lines, BT.709 from 720, limited
+ * range), as the cut path's output_colorimetry() (render-cuts.cpp) gives
+ * it. Newly allocated. */
+gchar *output_colorimetry(gint width, gint height)
+{
+  GstVideoInfo info;
+  gst_video_info_init(&info);
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, (guint)width, (guint)height);
+  return gst_video_colorimetry_to_string(&info.colorimetry);
+}
+
+/* Full-range YUV frames (MJPEG's, phones' yuvj420p H.264) from one video
+ * decoder of a GES source, made limited range (16-235 luma, 16-240
+ * chroma) before GES converts them to the montage's colorimetry
+ * (output_colorimetry(), on the video track's restriction caps).
+ * GStreamer 1.22's videoconvert leaves the range alone where input and
+ * output share their matrix (video-converter.c, chain_convert(); jpegdec's
+ * BT.601 full range to BT.601 limited I420, NV12, Y444, Y444_10LE and
+ * AYUV64 alike, docs/render.md): a full-range BT.601 clip in a 640x360
+ * montage kept its full-range values under a limited-range label (blacks
+ * crushed, whites clipped: a grey ramp 0, 17, ... 255 read 0, 1, 20, ...
+ * 255, 255). Only 8-bit YUV formats whose components lie plainly in their
+ * planes are converted here; the frame's caps then say limited range,
+ * everything else of the colorimetry kept. Work: one table lookup per
+ * luma and chroma sample of each full-range frame, in place where the
+ * frame is writable, else on a copy. */
+struct RangeLimiter {
+  bool active = false;
+  GstVideoInfo info;
+  guint8 luma[256], chroma[256];
+  RangeLimiter()
+  {
+    for (int v = 0; v < 256; v++) {
+      luma[v] = (guint8)std::lround(16 + v * 219.0 / 255.0);
+      chroma[v] = (guint8)std::lround(128 + (v - 128) * 224.0 / 255.0);
+    }
+  }
+};
+
+/* Whether frames of `info` are full-range YUV that RangeLimiter converts. */
+bool limits_range_of(const GstVideoInfo &info)
+{
+  const GstVideoFormatInfo *f = info.finfo;
+  if (!GST_VIDEO_INFO_IS_YUV(&info) || info.colorimetry.range != GST_VIDEO_COLOR_RANGE_0_255 ||
+      GST_VIDEO_FORMAT_INFO_IS_TILED(f) ||
+      (GST_VIDEO_FORMAT_INFO_FLAGS(f) & GST_VIDEO_FORMAT_FLAG_COMPLEX))
+    return false;
+  for (guint c = 0; c < 3; c++)
+    if (GST_VIDEO_FORMAT_INFO_DEPTH(f, c) != 8 || GST_VIDEO_FORMAT_INFO_PSTRIDE(f, c) <= 0)
+      return false;
+  return true;
+}
+
+/* Pad probe (buffers, downstream events) on a video decoder's source pad:
+ * RangeLimiter's work. */
+GstPadProbeReturn limit_range_probe(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *limiter = static_cast<RangeLimiter *>(user_data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+      return GST_PAD_PROBE_OK;
+    GstCaps *caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    limiter->active = false;
+    GstVideoInfo video;
+    if (!caps || !gst_video_info_from_caps(&video, caps) || !limits_range_of(video))
+      return GST_PAD_PROBE_OK;
+    video.colorimetry.range = GST_VIDEO_COLOR_RANGE_16_235;
+    gchar *colorimetry = gst_video_colorimetry_to_string(&video.colorimetry);
+    GstCaps *limited = gst_caps_copy(caps);
+    gst_caps_set_simple(limited, "colorimetry", G_TYPE_STRING, colorimetry, NULL);
+    GST_DEBUG("full-range frames made limited range: %s", colorimetry);
+    g_free(colorimetry);
+    GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(limited);
+    gst_caps_unref(limited);
+    gst_event_unref(event);
+    limiter->info = video;
+    limiter->active = true;
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!limiter->active || !buf)
+    return GST_PAD_PROBE_OK;
+  buf = gst_buffer_make_writable(buf);
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &limiter->info, buf, GST_MAP_READWRITE)) {
+    GST_WARNING("cannot map a full-range frame to make it limited range");
+    return GST_PAD_PROBE_OK;
+  }
+  for (guint c = 0; c < 3; c++) {
+    const guint8 *lut = c == 0 ? limiter->luma : limiter->chroma;
+    const gint w = GST_VIDEO_FRAME_COMP_WIDTH(&frame, c),
+               h = GST_VIDEO_FRAME_COMP_HEIGHT(&frame, c);
+    const gint stride = GST_VIDEO_FRAME_COMP_STRIDE(&frame, c);
+    const gint pstride = GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, c);
+    guint8 *data = (guint8 *)GST_VIDEO_FRAME_COMP_DATA(&frame, c);
+    for (gint y = 0; y < h; y++) {
+      guint8 *p = data + (gsize)y * stride;
+      for (gint x = 0; x < w; x++, p += pstride)
+        *p = lut[*p];
+    }
+  }
+  gst_video_frame_unmap(&frame);
+  return GST_PAD_PROBE_OK;
+}
+
 /* "deep-element-added" of the render pipeline: lets each uridecodebin
  * decode VP9 with alpha (decode_alpha_streams()), watches each mpegpsdemux
  * and tsdemux, and the input and output of each video decoder (clipped_frame_probe()),
@@ -1527,6 +1637,12 @@ void on_element_for_seeks(GstBin *, GstBin *, GstElement *element, gpointer grid
       gst_pad_add_probe(
           pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
           clipped_frame_probe, stream, [](gpointer p) { delete static_cast<DecodedStream *>(p); });
+      /* After clipped_frame_probe(), which pushes a frame it held through
+       * the pad's probes again: each frame is converted once. */
+      gst_pad_add_probe(
+          pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+          limit_range_probe, new RangeLimiter(),
+          [](gpointer p) { delete static_cast<RangeLimiter *>(p); });
       drain_ahead_of_eos(element); /* done by the guard already; both need it */
       gst_object_unref(pad);
     }
@@ -1879,11 +1995,21 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
   for (GList *l = tracks; l; l = l->next) {
     GESTrack *track = GES_TRACK(l->data);
     GstCaps *caps;
-    if (track->type == GES_TRACK_TYPE_VIDEO)
-      caps = gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, width, "height", G_TYPE_INT,
-                                 height, "framerate", GST_TYPE_FRACTION, plan.fps_n, plan.fps_d,
-                                 "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
-    else
+    if (track->type == GES_TRACK_TYPE_VIDEO) {
+      /* One format and colorimetry for the whole render, as along the cut
+       * path: left open, the compositor gave out each stretch in its
+       * clips' colorimetry (full range where a full-range clip played,
+       * limited where a limited one did), the encoder took the first for
+       * the file, and every other clip's levels were read wrong (limited
+       * clips beside a full-range one came out in 16-235). */
+      gchar *colorimetry = output_colorimetry(width, height);
+      caps =
+          gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
+                              width, "height", G_TYPE_INT, height, "framerate", GST_TYPE_FRACTION,
+                              plan.fps_n, plan.fps_d, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+                              "colorimetry", G_TYPE_STRING, colorimetry, NULL);
+      g_free(colorimetry);
+    } else
       caps = gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, 48000, "channels", G_TYPE_INT,
                                  2, NULL);
     ges_track_set_restriction_caps(track, caps);
