@@ -1597,6 +1597,11 @@ GstPadProbeReturn limit_range_probe(GstPad *, GstPadProbeInfo *info, gpointer us
     guint8 *data = (guint8 *)GST_VIDEO_FRAME_COMP_DATA(&frame, c);
     for (gint y = 0; y < h; y++) {
       guint8 *p = data + (gsize)y * stride;
+      if (pstride == 1) { /* planar: the common case, a simpler loop */
+        for (gint x = 0; x < w; x++)
+          p[x] = lut[p[x]];
+        continue;
+      }
       for (gint x = 0; x < w; x++, p += pstride)
         *p = lut[*p];
     }
@@ -1852,10 +1857,10 @@ bool fitted_placement(GESTrackElement *element, gint width, gint height, gint *x
   *h = height;
   const gint to_h = (gint)gst_util_uint64_scale_int(width, dar_d, dar_n);
   if (to_h <= height) {
-    *h = to_h;
-    *y = (height - to_h) / 2;
+    *h = std::max(to_h, 1); /* 0 would be "the stored size" to GES */
+    *y = (height - *h) / 2;
   } else {
-    *w = (gint)gst_util_uint64_scale_int(height, dar_n, dar_d);
+    *w = std::max((gint)gst_util_uint64_scale_int(height, dar_n, dar_d), 1);
     *x = (width - *w) / 2;
   }
   return true;
