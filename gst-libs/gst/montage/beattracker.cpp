@@ -315,6 +315,23 @@ static_assert(kChromaWindow == (int)BeatTracker::kWindow,
 static_assert(BeatTracker::kHop % kChromaDecimation == 0 &&
                   kChromaWindow % (BeatTracker::kHop / kChromaDecimation) == 0,
               "chroma_hop() writes whole hops into its ring");
+/* meter(): the chroma is noise, not harmony, and its chord change is no
+ * downbeat cue, where the chroma band (kChromaLowHz-kChromaHighHz) sounds
+ * like noise (its spectral flatness, the geometric over the arithmetic mean
+ * of the bins' power, weighted by each frame's power over the song, is at
+ * least kNoiseChromaFlatness; white noise has 0.56, one steady tone near 0)
+ * and the chroma of each beat interval is nearly as unrelated to the one
+ * before as two random chroma vectors are (the median chord change over the
+ * beats, chord_distance(), 1 for unrelated vectors, is at least
+ * kNoiseChromaChange). Measured (docs/beat-benchmark.md, thirty-seventh
+ * round): flatness 0.004-0.123 on the benchmark's 19 MIDI songs, 0.185 and
+ * 0.224 on its two recorded songs (median chord change 0.22 and 0.19);
+ * 0.26-0.40 and 0.52-0.81 on synthetic songs whose chroma band holds only
+ * drum hits (a kick and a bass note on beat 1, noise hits on the others:
+ * there the chord change put the bar line a beat late in 3/4, a beat early
+ * in 4/4, against a kick that marks beat 1 at 8.5 standard errors). */
+constexpr double kNoiseChromaFlatness = 0.2;
+constexpr double kNoiseChromaChange = 0.5;
 /* meter()'s start_count(): the beat intervals whose median is the period
  * the first sound is counted back by, and the most periods it may be
  * before the first beat (a bar of 4). */
@@ -1050,6 +1067,11 @@ struct BeatTracker::Impl {
    * the end of that hop. Trimmed with the hops (trim()). */
   std::vector<float> chroma;
   long chroma_first = 0;
+  /* Over every chroma frame since the reset: the chroma band's power (the
+   * mean over its bins) and that times its spectral flatness
+   * (chroma_noise()). */
+  double chroma_band_power = 0;
+  double chroma_flat_power = 0;
   double sumsq_total = 0;        /* hop_sumsq summed over every hop */
 
   /* Energy curve, measured on the samples pushed (input rate, before the
@@ -1190,6 +1212,8 @@ struct BeatTracker::Impl {
     newest_db = -400.0;
     chroma.clear();
     chroma_first = 0;
+    chroma_band_power = 0;
+    chroma_flat_power = 0;
     std::fill(chroma_ring.begin(), chroma_ring.end(), 0.f);
     hop_sumsq.clear();
     sumsq_total = 0;
@@ -1514,6 +1538,25 @@ struct BeatTracker::Impl {
     for (std::size_t k = 0; k < chroma_power.size(); k++)
       if (chroma_class[k] >= 0)
         chroma[at + (std::size_t)chroma_class[k]] += chroma_power[k];
+    /* Spectral flatness of the band, for chroma_noise(); a bin's power is
+     * floored at 1e-6 of the mean so that a bin of exact silence does not
+     * make a frame tonal. */
+    double mean = 0;
+    int bins = 0;
+    for (std::size_t k = 0; k < chroma_power.size(); k++)
+      if (chroma_class[k] >= 0) {
+        mean += chroma_power[k];
+        bins++;
+      }
+    mean /= bins;
+    if (mean > 0) {
+      double log_sum = 0;
+      for (std::size_t k = 0; k < chroma_power.size(); k++)
+        if (chroma_class[k] >= 0)
+          log_sum += std::log((double)chroma_power[k] + 1e-6 * mean);
+      chroma_band_power += mean;
+      chroma_flat_power += std::exp(log_sum / bins);
+    }
   }
 
   /* Zeroes the salience of the tempi outside config's range (a window's
@@ -2938,11 +2981,30 @@ struct BeatTracker::Impl {
     }
   }
 
+  /* Whether the chroma is noise rather than harmony (kNoiseChromaFlatness,
+   * kNoiseChromaChange), given the chord change at each beat
+   * (chord_change()). False without chroma. */
+  bool chroma_noise(const std::vector<double> &change) const
+  {
+    if (chroma_band_power <= 0 || change.empty() ||
+        chroma_flat_power < kNoiseChromaFlatness * chroma_band_power)
+      return false;
+    std::vector<double> c;
+    for (double x : change)
+      if (x > 0)
+        c.push_back(x);
+    if (c.empty())
+      return false;
+    std::nth_element(c.begin(), c.begin() + (long)c.size() / 2, c.end());
+    return c[c.size() / 2] >= kNoiseChromaChange;
+  }
+
   /* Meter and bar positions of a beat sequence: 3 or 4 beats per bar, the
    * one at which the beat intervals' band levels repeat most closely (a bar
    * is the period of the pattern), with the phase whose beats carry the most
-   * bass onset and the most change of the band spectrum from the previous
-   * beat interval (a new chord, a kick); where they do not decide the
+   * bass onset, the most change of the band spectrum from the previous
+   * beat interval (a new chord, a kick) and the most chord change (unless
+   * the chroma is noise: chroma_noise()); where they do not decide the
    * phase, the bar starts where the music does (start_count()). per_bar = 0
    * (and all positions 0) with fewer than 8 beats. confidence:
    * beatmeter::meter_of()'s. */
@@ -2988,7 +3050,9 @@ struct BeatTracker::Impl {
         sum += distance(i, i + m);
       return sum / (double)(nb - m);
     };
-    const std::vector<double> harmony = chord_change(beats);
+    std::vector<double> harmony = chord_change(beats);
+    if (chroma_noise(harmony))
+      harmony.clear();
     const std::vector<long> number = beatmeter::beat_numbers(beats);
     guint only = beatmeter::harmonic_meter(harmony, number);
     if (!only)
