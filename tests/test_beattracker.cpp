@@ -712,19 +712,27 @@ TEST(BeatTracker, BarsStartWhereTheSongStartsWhenTheAccentsDoNotTell)
  * 0.43), and at a confidence of 0.03 on beat 1 only through where the
  * music starts at 120 BPM in 4/4 (seeds 1-12 put the 3/4 bar line on beat
  * 2 twice and gave both songs a confidence under 0.4). */
-ClickTrack make_kick_bars(guint rate, double bpm, int per_bar, double seconds)
+ClickTrack make_kick_bars(guint rate, double bpm, int per_bar, double seconds, double bpm2 = 0,
+                          double seconds2 = 0)
 {
   ClickTrack ct;
-  ct.samples.assign((std::size_t)(seconds * rate), 0.f);
-  const double period = 60.0 / bpm, roots[] = {55.0, 73.42, 65.41, 82.41};
+  ct.samples.assign((std::size_t)((seconds + seconds2) * rate), 0.f);
+  const double roots[] = {55.0, 73.42, 65.41, 82.41};
   std::uint32_t lcg = 8;
-  for (int k = 0;; k++) {
-    const std::size_t start = (std::size_t)(k * period * rate);
+  double origin = 0, period = 60.0 / bpm;
+  for (int k = 0, k0 = 0;; k++) {
+    if (bpm2 > 0 && origin == 0 && (k - k0) * period >= seconds - 1e-9) {
+      /* The second section: its own tempo, a bar from its first beat. */
+      origin = seconds;
+      period = 60.0 / bpm2;
+      k0 = k;
+    }
+    const std::size_t start = (std::size_t)((origin + (k - k0) * period) * rate);
     if (start >= ct.samples.size())
       break;
     ct.clicks.push_back((GstClockTime)std::llround((double)start * GST_SECOND / rate));
-    const bool one = k % per_bar == 0;
-    const double root = roots[(k / per_bar) % 4];
+    const bool one = (k - k0) % per_bar == 0;
+    const double root = roots[((k - k0) / per_bar) % 4];
     const std::size_t len = (std::size_t)((one ? per_bar * period : 0.12) * rate);
     for (std::size_t i = 0; i < len && start + i < ct.samples.size(); i++) {
       const double t = (double)i / rate;
@@ -741,6 +749,31 @@ ClickTrack make_kick_bars(guint rate, double bpm, int per_bar, double seconds)
     }
   }
   return ct;
+}
+
+/* The same drum-machine bars at 100 BPM for 30 s, then at 140 BPM for 30 s
+ * with a bar from the new tempo's first beat: the first section holds 12.5
+ * bars, so its bars and the second's are half a bar apart. One bar phase
+ * for the whole song was right for the longer second section only (beat 3
+ * of each bar before 30 s, at confidence 0.71; trial h114's
+ * tempochange.wav); each tempo now has its own. */
+TEST(BeatTracker, EachTempoSectionHasItsOwnBarPhase)
+{
+  const guint rate = 44100;
+  ClickTrack ct = make_kick_bars(rate, 100, 4, 30.0, 140, 30.0);
+  BeatTracker bt(rate);
+  push_all(bt, ct.samples);
+  SongAnalysis song = bt.finish();
+  EXPECT_EQ(song.beats_per_bar, 4u);
+  ASSERT_EQ(song.downbeats.size(), song.beats.size());
+  std::vector<std::size_t> idx = match_beats(song.beats, ct.clicks);
+  EXPECT_GE(idx.size(), ct.clicks.size() - 2);
+  ASSERT_EQ(ct.clicks[50], 30 * GST_SECOND);
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < idx.size(); i++)
+    right += song.downbeats[i] == ((idx[i] < 50 ? idx[i] : idx[i] - 50) % 4 == 0);
+  EXPECT_EQ(right, idx.size()) << "bar lines on the kicks in both sections";
+  EXPECT_GE(song.meter_confidence, 0.5);
 }
 
 TEST(BeatTracker, BarsStartOnALoneKickWhenTheChromaIsNoise)

@@ -23,6 +23,9 @@ namespace montage_tool {
  * version of its results (bump when a change to the element, the library
  * core or this file changes what comes out) and its parameters. */
 constexpr const char *kSongAnalyser = "montagebeat";
+/* 36: offline, a step of the tempo by 15 % or more starts a section with
+ * its own bar phase (a section at a new tempo that starts a bar after half
+ * a bar had its bars a beat or two off; beattracker.cpp tempo_steps()). */
 /* 35: offline, a chroma that is noise (no pitched sound from 180 Hz up)
  * gives no chord-change cue to the meter: a drum-machine song's bar line
  * followed the noise (a beat late in 3/4; beattracker.cpp chroma_noise()). */
@@ -67,7 +70,7 @@ constexpr const char *kSongAnalyser = "montagebeat";
  * an even pulse is not grouped in threes; 15: band levels compressed relative to the music's level;
  * 14: no beats where there is no pulse (offline); 13: sections of flat songs (low only when quiet)
  * and at steps; even clicks' tempo. */
-constexpr const char *kSongAnalysisVersion = "35";
+constexpr const char *kSongAnalysisVersion = "36";
 /* The song's tempo range (BPM), montagebeat's min-bpm and max-bpm (--tempo):
  * the whole 40-240 by default. */
 struct TempoRange {

@@ -332,6 +332,13 @@ static_assert(BeatTracker::kHop % kChromaDecimation == 0 &&
  * in 4/4, against a kick that marks beat 1 at 8.5 standard errors). */
 constexpr double kNoiseChromaFlatness = 0.2;
 constexpr double kNoiseChromaChange = 0.5;
+/* meter()'s tempo_steps(): a step of the beat period by this ratio (as
+ * beat_path()'s speed-ups, 1.15 and more) between the medians of
+ * kTempoStepSpan beat intervals either side starts a section of its own
+ * bar phase, if it and the section before hold kMinTempoSection beats. */
+constexpr double kTempoStepRatio = 1.15;
+constexpr std::size_t kTempoStepSpan = 8;
+constexpr std::size_t kMinTempoSection = 16;
 /* meter()'s start_count(): the beat intervals whose median is the period
  * the first sound is counted back by, and the most periods it may be
  * before the first beat (a bar of 4). */
@@ -3005,7 +3012,10 @@ struct BeatTracker::Impl {
    * bass onset, the most change of the band spectrum from the previous
    * beat interval (a new chord, a kick) and the most chord change (unless
    * the chroma is noise: chroma_noise()); where they do not decide the
-   * phase, the bar starts where the music does (start_count()). per_bar = 0
+   * phase, the bar starts where the music does (start_count()). Where the
+   * tempo steps (tempo_steps()), each section gets its phase so, the meter
+   * staying the song's (a later section's start is its first beat), and
+   * the confidence is the least of the sections'. per_bar = 0
    * (and all positions 0) with fewer than 8 beats. confidence:
    * beatmeter::meter_of()'s. */
   std::vector<guint> meter(const std::vector<GstClockTime> &beats, guint &per_bar,
@@ -3057,8 +3067,83 @@ struct BeatTracker::Impl {
     guint only = beatmeter::harmonic_meter(harmony, number);
     if (!only)
       only = repeat_distance(3) < repeat_distance(4) ? 3u : 4u;
-    return beatmeter::meter_of(bass_acc, novelty, per_bar, only, harmony, number, confidence,
-                               start_count(beats, number));
+    std::vector<guint> pos = beatmeter::meter_of(bass_acc, novelty, per_bar, only, harmony, number,
+                                                 confidence, start_count(beats, number));
+    const std::vector<std::size_t> steps = tempo_steps(beats, number);
+    if (!per_bar || steps.empty())
+      return pos;
+    /* One bar phase per tempo: a section at a new tempo need not continue
+     * the bars of the one before. The meter stays the song's; the
+     * confidence is the least of the sections'. */
+    double least = 1.0;
+    for (std::size_t k = 0; k <= steps.size(); k++) {
+      const std::size_t a = k == 0 ? 0 : steps[k - 1], b = k == steps.size() ? nb : steps[k];
+      auto part = [&](const std::vector<double> &v) {
+        std::vector<double> out;
+        if (v.size() == nb)
+          for (std::size_t i = a; i < b; i++)
+            out.push_back(v[i]);
+        return out;
+      };
+      std::vector<long> num;
+      for (std::size_t i = a; i < b; i++)
+        num.push_back(number[i]);
+      guint m = 0;
+      double c = 0.0;
+      const std::optional<long> start =
+          k == 0 ? start_count(beats, number) : std::optional<long>(number[a]);
+      const std::vector<guint> p = beatmeter::meter_of(part(bass_acc), part(novelty), m, per_bar,
+                                                       part(harmony), num, &c, start);
+      if (m != per_bar)
+        return pos;
+      std::copy(p.begin(), p.end(), pos.begin() + (long)a);
+      least = std::min(least, c);
+    }
+    *confidence = least;
+    return pos;
+  }
+
+  /* The beats at which the tempo steps (meter()): beat i where the median
+   * beat period (per count, beatmeter::beat_numbers()) of the kTempoStepSpan
+   * intervals after it and of those up to it differ by kTempoStepRatio or
+   * more, the largest such step within kTempoStepSpan beats, each at least
+   * kMinTempoSection beats from the song's ends and from the step before.
+   * Ascending; empty where the tempo holds or drifts. */
+  std::vector<std::size_t> tempo_steps(const std::vector<GstClockTime> &beats,
+                                       const std::vector<long> &number) const
+  {
+    const std::size_t nb = beats.size(), w = kTempoStepSpan;
+    std::vector<std::size_t> steps;
+    if (nb < 2 * kMinTempoSection)
+      return steps;
+    std::vector<double> period(nb, 0.0), ratio(nb, 1.0);
+    for (std::size_t i = 1; i < nb; i++)
+      period[i] =
+          (double)(beats[i] - beats[i - 1]) / (double)std::max(1L, number[i] - number[i - 1]);
+    /* The median of the kTempoStepSpan periods from `from`. */
+    auto median = [&](std::size_t from) {
+      std::array<double, kTempoStepSpan> v{};
+      for (std::size_t k = 0; k < kTempoStepSpan; k++)
+        v[k] = period[from + k];
+      std::nth_element(v.begin(), v.begin() + kTempoStepSpan / 2, v.end());
+      return v[kTempoStepSpan / 2];
+    };
+    for (std::size_t i = w; i + w < nb; i++) {
+      const double before = median(i + 1 - w), after = median(i + 1);
+      if (before > 0 && after > 0)
+        ratio[i] = std::max(before / after, after / before);
+    }
+    for (std::size_t i = kMinTempoSection; i + kMinTempoSection <= nb; i++) {
+      if (ratio[i] < kTempoStepRatio)
+        continue;
+      bool peak = true;
+      for (std::size_t j = i - w; j <= i + w && j < nb; j++)
+        if (ratio[j] > ratio[i] || (ratio[j] == ratio[i] && j < i))
+          peak = false;
+      if (peak && (steps.empty() || i - steps.back() >= kMinTempoSection))
+        steps.push_back(i);
+    }
+    return steps;
   }
 
   /* The beat count (beatmeter::beat_numbers()) at which the music starts,

@@ -247,9 +247,12 @@ public:
    *    flag; empty and 0 with fewer than 8 beats. Offline, where the accents
    *    do not decide the bar line (meter_confidence under 0.25), a song that
    *    starts on a beat starts a bar there (beatmeter::meter_of()'s start);
+   *    offline, a step of the tempo by 15 % or more starts a section with a
+   *    bar phase of its own (the meter stays the song's);
    *  - meter_confidence: 0..1, how sure the bars are (beatmeter::meter_of()
    *    in beatmeter-private.h: the downbeats' accent against chance and
-   *    against a bar line one or two beats off); 0 without a meter;
+   *    against a bar line one or two beats off; offline, the least of the
+   *    tempo sections'); 0 without a meter;
    *  - energy_curve / energy_interval: energy_from_db() of the RMS level of
    *    every config.energy_interval from the start (energy_intervals(), then
    *    the last, partial one when it has samples);
