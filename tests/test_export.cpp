@@ -1492,7 +1492,7 @@ void on_test_project_failed(GESProject *, GESTimeline *, GError *, gpointer data
 struct FramesSeen {
   std::mutex lock;
   std::vector<GstClockTime> pts;
-  std::vector<double> lumas; /* mean luma of each, where asked for (GRAY8) */
+  std::vector<double> lumas; /* mean luma of each, where asked for (the Y plane of I420) */
 };
 
 GstPadProbeReturn note_frame(GstPad *, GstPadProbeInfo *info, gpointer data)
@@ -1512,7 +1512,7 @@ GstPadProbeReturn note_frame_and_luma(GstPad *pad, GstPadProbeInfo *info, gpoint
   GstVideoInfo vinfo;
   GstVideoFrame frame;
   if (caps && gst_video_info_from_caps(&vinfo, caps) &&
-      GST_VIDEO_INFO_FORMAT(&vinfo) == GST_VIDEO_FORMAT_GRAY8 &&
+      GST_VIDEO_INFO_FORMAT(&vinfo) == GST_VIDEO_FORMAT_I420 &&
       gst_video_frame_map(&frame, &vinfo, buf, GST_MAP_READ)) {
     const guint8 *plane = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
     const gint stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
@@ -1564,7 +1564,9 @@ std::vector<GstClockTime> ges_video_frames(const std::string &path, bool &ok,
   GstElement *sink = nullptr;
   if (lumas) {
     sink = gst_parse_bin_from_description(
-        "videoconvert ! video/x-raw,format=GRAY8 ! fakesink name=frames sync=false", TRUE, nullptr);
+        /* I420, as the project's video track gives it (limited range, its
+         * restriction caps): GRAY8, full range, would stretch the levels. */
+        "videoconvert ! video/x-raw,format=I420 ! fakesink name=frames sync=false", TRUE, nullptr);
     GstElement *frames = sink ? gst_bin_get_by_name(GST_BIN(sink), "frames") : nullptr;
     if (!frames) {
       ADD_FAILURE() << "no luma sink";
