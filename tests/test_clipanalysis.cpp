@@ -562,16 +562,22 @@ TEST(ClipAnalysis, LastGopIsDecodedFromItsReferencePicturesWhereItHoldsNoBoundar
 
 /* A picture inserted for 6 frames in the last GOP, every one of them a
  * non-reference B-frame (x264 with 8 B-frames in a fixed pattern: after the
- * last keyframe 125, frames 126-133 are B-frames, 134 a P-frame): no
+ * last keyframe, frames 1-8 of the GOP are B-frames, 9 a P-frame): no
  * reference picture shows it, and full decoding, which sees it, cuts there
  * (6 frames are more than flash_frames, no flash). More than flash_frames
- * frames in a row left out send the last GOP to be decoded again, so the
- * keyframe path cuts there too. */
+ * frames in a row left out, counted in frames, send the last GOP to be
+ * decoded again, so the keyframe path cuts there too. Each clip has a cut
+ * at frame 30 too (a run besides the last GOP's, which the path needs).
+ * Twice: at 25 fps; and with its last GOP at 60 fps under caps that state
+ * 25 fps (a rate the caps state under the frames' real one: an average, or
+ * a default): measured in time at the caps' rate, the 8 frames left out
+ * (150 ms between the pictures decoded) looked like fewer than 4, and the
+ * cut was lost (review h141, with an MP4 whose first GOP ran at 4 fps). */
 TEST(ClipAnalysis, LastGopWithLongRunsOfNonReferencePicturesIsDecodedAgain)
 {
   TempDir tmp;
   ASSERT_NE(tmp.dir, nullptr);
-  cv::Mat bars(240, 320, CV_8UC3), grid(240, 320, CV_8UC3);
+  cv::Mat bars(240, 320, CV_8UC3), grid(240, 320, CV_8UC3), circle(240, 320, CV_8UC3);
   const cv::Scalar colours[] = {{255, 255, 255}, {0, 255, 255}, {255, 255, 0}, {0, 255, 0},
                                 {255, 0, 255},   {0, 0, 255},   {255, 0, 0},   {40, 40, 40}};
   for (int k = 0; k < 8; k++)
@@ -579,28 +585,113 @@ TEST(ClipAnalysis, LastGopWithLongRunsOfNonReferencePicturesIsDecodedAgain)
   grid.setTo(cv::Scalar(30, 90, 200));
   for (int k = 0; k < 320; k += 32)
     cv::line(grid, cv::Point(k, 0), cv::Point(k, 239), cv::Scalar(250, 250, 250), 3);
-  std::vector<cv::Mat> frames;
-  for (int k = 0; k < 150; k++) {
-    cv::Mat f = (k >= 127 && k < 133 ? grid : bars).clone();
-    cv::rectangle(f, cv::Rect(10 + k % 60, 200, 16, 16), cv::Scalar(0, 0, 0), cv::FILLED);
-    frames.push_back(f);
+  for (int x = 0; x < 320; x++)
+    circle.col(x).setTo(cv::Scalar(60 + x / 2, 200 - x / 2, 120));
+  cv::circle(circle, cv::Point(160, 120), 70, cv::Scalar(20, 220, 240), cv::FILLED);
+  struct Case {
+    const char *name;
+    int frames, insert; /* clip length; the insert's first frame (6 frames) */
+    bool fast_end;      /* frames from 75 on at 60 fps */
+  };
+  for (const Case &c : {Case{"constant", 150, 127, false}, Case{"fast-end", 92, 77, true}}) {
+    SCOPED_TRACE(c.name);
+    std::vector<cv::Mat> frames;
+    std::vector<GstClockTime> stamps;
+    for (int k = 0; k < c.frames; k++) {
+      const cv::Mat &picture = k < 30 ? circle : k >= c.insert && k < c.insert + 6 ? grid : bars;
+      cv::Mat f = picture.clone();
+      cv::rectangle(f, cv::Rect(10 + k % 60, 200, 16, 16), cv::Scalar(0, 0, 0), cv::FILLED);
+      frames.push_back(f);
+      if (c.fast_end)
+        stamps.push_back(k < 75 ? gst_util_uint64_scale(k, GST_SECOND, 25)
+                                : 3 * GST_SECOND + gst_util_uint64_scale(k - 75, GST_SECOND, 60));
+    }
+    const std::string path = tmp.add((std::string(c.name) + "-inserted-bframes.mp4").c_str());
+    ASSERT_TRUE(encode_frames(frames, path, stamps,
+                              "videoconvert ! x264enc key-int-max=25 "
+                              "option-string=scenecut=0:b-adapt=0 speed-preset=ultrafast "
+                              "bframes=8 b-pyramid=false ! mp4mux"));
+    montage::ClipAnalysis full, keys;
+    montage::ClipAnalyseStats full_stats, key_stats;
+    ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+    ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
+    /* The premise: full decoding cuts on the insert. */
+    ASSERT_GE(full.cuts.size(), 2u);
+    EXPECT_NEAR(
+        (double)full.cuts[1],
+        (double)(c.fast_end ? stamps[c.insert] : gst_util_uint64_scale(c.insert, GST_SECOND, 25)),
+        (double)GST_MSECOND)
+    /* the MP4's time scale */;
+    ASSERT_TRUE(key_stats.keyframe_path);
+    EXPECT_TRUE(key_stats.tail_references_only);
+    EXPECT_TRUE(key_stats.tail_decoded_again);
+    EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
+    EXPECT_EQ(keys.duration, full.duration);
   }
-  const std::string path = tmp.add("inserted-bframes.mp4");
-  ASSERT_TRUE(encode_frames(frames, path, {},
-                            "videoconvert ! x264enc key-int-max=25 "
-                            "option-string=scenecut=0:b-adapt=0 speed-preset=ultrafast bframes=8 "
-                            "b-pyramid=false ! mp4mux"));
+}
+
+/* The last GOP decoded from its reference pictures keeps its frames'
+ * spacing for the frame rate: a clip whose frames alternate 40 and 30 ms
+ * (caps: an average rate) is variable, fps 0/1, on the keyframe path as in
+ * full decoding; the spacings of the frames left out count, read from their
+ * timestamps. Before, the last GOP's frames gave no spacing, and a clip
+ * with few others read the caps' rate (review h141). */
+TEST(ClipAnalysis, LastGopFromItsReferencePicturesKeepsAVariableRate)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  std::vector<cv::Mat> frames;
+  std::vector<GstClockTime> stamps;
+  for (int k = 0; k < 150; k++) {
+    cv::Mat f(240, 320, CV_8UC3, k < 40 ? cv::Scalar(200, 60, 30) : cv::Scalar(40, 180, 90));
+    cv::rectangle(f, cv::Rect(10 + k % 60, 100, 30, 30), cv::Scalar(250, 250, 250), cv::FILLED);
+    frames.push_back(f);
+    stamps.push_back((GstClockTime)((k / 2) * 70 + (k % 2) * 40) * GST_MSECOND);
+  }
+  const std::string path = tmp.add("alternating.mp4");
+  ASSERT_TRUE(encode_frames(frames, path, stamps,
+                            "videoconvert ! x264enc key-int-max=25 option-string=scenecut=0 "
+                            "speed-preset=ultrafast bframes=3 ! mp4mux"));
   montage::ClipAnalysis full, keys;
   montage::ClipAnalyseStats full_stats, key_stats;
   ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
   ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
-  ASSERT_FALSE(full.cuts.empty()) << "the premise: full decoding cuts on the insert";
-  EXPECT_EQ(frames_of(full)[0], 127);
+  EXPECT_EQ(full.fps_n, 0) << "the premise: full decoding finds the rate variable";
   ASSERT_TRUE(key_stats.keyframe_path);
   EXPECT_TRUE(key_stats.tail_references_only);
-  EXPECT_TRUE(key_stats.tail_decoded_again);
-  EXPECT_EQ(keys.cuts, full.cuts) << "keyframe path differs from full decoding";
-  EXPECT_EQ(keys.duration, full.duration);
+  EXPECT_FALSE(key_stats.tail_decoded_again);
+  EXPECT_EQ(keys.fps_n, full.fps_n);
+  EXPECT_EQ(keys.fps_d, full.fps_d);
+  EXPECT_EQ(keys.cuts, full.cuts);
+}
+
+/* A clip whose only run is its last GOP (one shot whose keyframes agree)
+ * decodes that GOP whole, as before: from its reference pictures alone,
+ * its one shot would have its features from its keyframes alone, motion 0
+ * (review h141). */
+TEST(ClipAnalysis, SingleShotClipDecodesItsLastGopWhole)
+{
+  TempDir tmp;
+  ASSERT_NE(tmp.dir, nullptr);
+  std::vector<cv::Mat> frames;
+  for (int k = 0; k < 75; k++) {
+    cv::Mat f(240, 320, CV_8UC3, cv::Scalar(120, 90, 60));
+    cv::rectangle(f, cv::Rect(20 + k, 100, 40, 40), cv::Scalar(250, 250, 250), cv::FILLED);
+    frames.push_back(f);
+  }
+  const std::string path = tmp.add("calm.mp4");
+  ASSERT_TRUE(encode_frames(frames, path, {},
+                            "videoconvert ! x264enc key-int-max=25 option-string=scenecut=0 "
+                            "speed-preset=ultrafast bframes=3 ! mp4mux"));
+  montage::ClipAnalysis full, keys;
+  montage::ClipAnalyseStats full_stats, key_stats;
+  ASSERT_TRUE(analyse(path, {}, kFull, full, full_stats));
+  ASSERT_TRUE(analyse(path, {}, kKeyframes, keys, key_stats));
+  ASSERT_TRUE(key_stats.keyframe_path);
+  ASSERT_EQ(keys.shots.size(), 1u);
+  EXPECT_FALSE(key_stats.tail_references_only);
+  EXPECT_GT(full.shots[0].features.motion_mean, 0.0) << "the premise: the box moves";
+  EXPECT_GT(keys.shots[0].features.motion_mean, 0.0);
 }
 
 /* h264_refs::non_reference() on hand-made access units: NAL unit headers

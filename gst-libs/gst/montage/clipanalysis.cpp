@@ -462,15 +462,34 @@ public:
    * non-reference pictures (H.264: h264_refs::non_reference()) are not fed,
    * so only the pictures others refer to are decoded, each as it would be
    * with every frame fed. `from` is keyframe k's stream time: the frames
-   * from it on are no neighbours (frame_intervals() leaves them out). A
-   * buffer left out still counts for end() and last_start() (its PTS and
-   * duration as fed). Other codecs, or H.264 that h264_refs cannot read
-   * (h264_refs::format_from_caps()), are fed as select() says. */
+   * from it on are no neighbours (frame_intervals() leaves them out; see
+   * add_frame_times()). A buffer left out still counts for end() and
+   * last_start() (its PTS and duration as fed), and its stream time is
+   * listed (left_out_times()). Other codecs, or H.264 that h264_refs
+   * cannot read (h264_refs::format_from_caps()), are fed as select() says. */
   void references_only_from(size_t k, GstClockTime from)
   {
     std::lock_guard<std::mutex> guard(lock_);
     references_from_ = (int)k;
     references_time_ = from;
+    left_out_.clear();
+  }
+  /* The stream times (PTS) of the buffers references_only_from() left out
+   * since, in the order they came, this pipeline's and those absorb()ed;
+   * GST_CLOCK_TIME_NONE for one without a PTS. */
+  std::vector<GstClockTime> left_out_times()
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    return left_out_;
+  }
+  /* Adds the spacings of `times` (frame stream times, in order: the frames
+   * of a GOP decoded from its reference pictures with those left out) to
+   * frame_intervals(). */
+  void add_frame_times(const std::vector<GstClockTime> &times)
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    for (size_t k = 1; k < times.size(); k++)
+      intervals_.push_back(times[k] - times[k - 1]);
   }
   /* Of the delta units a Feed::kKeys pass saw (and dropped), the share
    * that held only non-reference H.264 pictures, read from the first
@@ -510,6 +529,7 @@ public:
     end_ = latest(end_, other.end_);
     last_start_ = latest(last_start_, other.last_start_);
     intervals_.insert(intervals_.end(), other.intervals_.begin(), other.intervals_.end());
+    left_out_.insert(left_out_.end(), other.left_out_.begin(), other.left_out_.end());
   }
   /* From a consumer: the GOPs up to keyframe k need nothing more (until the
    * next pass that seeks). */
@@ -830,15 +850,15 @@ private:
     gst_buffer_unmap(buf, &map);
     return r;
   }
-  /* Under lock_: a buffer references_only_from() left out counts for
-   * end() and last_start() as the frame it holds would (its PTS in stream
-   * time, plus its duration), so that a clip whose last frame is a
-   * non-reference picture keeps its length. */
+  /* Under lock_: a buffer references_only_from() left out is listed
+   * (left_out_times()) and counts for end() and last_start() as the frame
+   * it holds would (its PTS in stream time, plus its duration), so that a
+   * clip whose last frame is a non-reference picture keeps its length. */
   void count_left_out(GstBuffer *buf)
   {
-    if (!GST_BUFFER_PTS_IS_VALID(buf))
-      return;
-    const GstClockTime st = fed_stream_time(buf);
+    const GstClockTime st =
+        GST_BUFFER_PTS_IS_VALID(buf) ? fed_stream_time(buf) : GST_CLOCK_TIME_NONE;
+    left_out_.push_back(st);
     if (!GST_CLOCK_TIME_IS_VALID(st))
       return;
     const GstClockTime e = st + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
@@ -1168,6 +1188,7 @@ private:
   bool current_wanted_ = true;
   int references_from_ = -1; /* references_only_from() */
   GstClockTime references_time_ = GST_CLOCK_TIME_NONE;
+  std::vector<GstClockTime> left_out_;                 /* left_out_times() */
   h264_refs::Format h264_;                             /* the decoder's input, when H.264 */
   guint64 deltas_read_ = 0, non_reference_deltas_ = 0; /* non_reference_share() */
   static constexpr guint64 kReferenceSample = 500;
@@ -1756,18 +1777,25 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
      * leave its non-reference pictures out while tail_references holds, and
      * fine() puts its pictures through the keyframe gate, no detector. Where
      * one changes (tail_changed), refine_tail() decodes it again in full; so
-     * where more than flash_frames frames in a row were left out (a picture
-     * that long, a shot in full decoding, could lie wholly among them: x264's
-     * B-frame runs are 3 at most) or the clip's last frame was (a cut on the
-     * last frames, which full decoding keeps), as the pictures cannot tell.
-     * tail_last: the time of the last picture fine() saw of it. */
-    const size_t tail_run = tail_alone && options.tail_references_only <= 1.0 &&
+     * where, counted after the pass, more than flash_frames frames in a row
+     * were left out (a picture that long, a shot in full decoding, could lie
+     * wholly among them: x264's B-frame runs are 3 at most), or the clip's
+     * last frame was (a cut on the last frames, which full decoding keeps),
+     * or one without a PTS, as the pictures cannot tell. tail_seen: the
+     * stream times of the pictures fine() saw of it (written by the one
+     * pipeline whose unit holds it). Only where another run decodes frames:
+     * a shot that starts at a cut has the frames of the run that found it,
+     * and a clip without cuts those of its other runs, so the last shot's
+     * features are measured on whole frames; a clip whose only run is the
+     * last GOP (one shot whose keyframes agree) would have its features from
+     * keyframes alone, motion 0 (review h141). */
+    const size_t tail_run = tail_alone && runs.size() > 1 && options.tail_references_only <= 1.0 &&
                                     dec->non_reference_share() >= options.tail_references_only
                                 ? runs.size() - 1
                                 : SIZE_MAX;
     bool tail_references = tail_run != SIZE_MAX;
     std::atomic<bool> tail_changed{false};
-    std::atomic<GstClockTime> tail_last{GST_CLOCK_TIME_NONE};
+    std::vector<GstClockTime> tail_seen;
     st.tail_references_only = tail_references;
 
     std::vector<GstClockTime> limits(keys.size(), GST_CLOCK_TIME_NONE);
@@ -1981,14 +2009,10 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         }
         const std::vector<float> histogram = shot_histogram(v.hsv);
         const Key &key = keys[runs[r].first];
-        const GstClockTime before = tail_last.exchange(v.stream_time);
-        const bool gap =
-            frame == 0 || !GST_CLOCK_TIME_IS_VALID(v.stream_time) ||
-            (GST_CLOCK_TIME_IS_VALID(before) &&
-             v.stream_time >
-                 before + (GstClockTime)(options.detector.flash_frames + 1) * frame + frame / 2);
+        tail_seen.push_back(v.stream_time);
         const bool moved =
-            gap || changed(key.hsv, key.histogram, v.hsv, histogram) ||
+            !GST_CLOCK_TIME_IS_VALID(v.stream_time) ||
+            changed(key.hsv, key.histogram, v.hsv, histogram) ||
             (!w.tail_hsv.empty() && changed(w.tail_hsv, w.tail_histogram, v.hsv, histogram));
         v.hsv.copyTo(w.tail_hsv);
         w.tail_histogram = histogram;
@@ -2073,7 +2097,7 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
         owner[u].store(u + 1 < workers ? (int)u : -1);
       std::fill(done.begin(), done.end(), 0);
       tail_changed.store(false);
-      tail_last.store(GST_CLOCK_TIME_NONE);
+      tail_seen.clear();
       refined_frames = 0;
       std::fill(first_seen.begin(), first_seen.end(), GST_CLOCK_TIME_NONE);
       std::fill(fade_pending.begin(), fade_pending.end(), GST_CLOCK_TIME_NONE);
@@ -2226,10 +2250,39 @@ bool analyse_clip_file(const std::string &path, const ClipAnalyseOptions &option
       st.refined_ranges += w.ranges;
       return true;
     };
-    if (refined && tail_references && !tail_changed.load() &&
-        (!GST_CLOCK_TIME_IS_VALID(tail_last.load()) || dec->last_start() > tail_last.load())) {
-      GST_DEBUG("%s: the last GOP's last frame was left out", path.c_str());
-      tail_changed.store(true);
+    if (refined && tail_references && !tail_changed.load()) {
+      /* The frames left out, counted between the pictures seen (in frames:
+       * a time span read at the caps' rate misses a run of 8 left out
+       * where the rate is an average lower than the last GOP's, review
+       * h141). */
+      std::vector<GstClockTime> left = dec->left_out_times();
+      std::sort(tail_seen.begin(), tail_seen.end());
+      std::sort(left.begin(), left.end()); /* GST_CLOCK_TIME_NONE last */
+      const char *why = nullptr;
+      if (tail_seen.empty())
+        why = "no picture of it was seen";
+      else if (!left.empty() && !GST_CLOCK_TIME_IS_VALID(left.back()))
+        why = "a frame without a timestamp was left out";
+      else if (!left.empty() && left.back() > tail_seen.back())
+        why = "its last frame was left out";
+      for (size_t k = 1; !why && k < tail_seen.size(); k++) {
+        const auto from = std::upper_bound(left.begin(), left.end(), tail_seen[k - 1]);
+        const auto to = std::lower_bound(left.begin(), left.end(), tail_seen[k]);
+        if (to - from > options.detector.flash_frames)
+          why = "more than flash_frames frames in a row were left out";
+      }
+      if (why) {
+        GST_DEBUG("%s: the last GOP decoded from its reference pictures: %s", path.c_str(), why);
+        tail_changed.store(true);
+      } else {
+        /* Its frames' spacings, the left-out ones' stamps included, for
+         * frame_spacing_varies() (a clip whose only spacings were these
+         * read the caps' rate where full decoding found it variable). */
+        std::vector<GstClockTime> all = tail_seen;
+        all.insert(all.end(), left.begin(), left.end());
+        std::sort(all.begin(), all.end());
+        dec->add_frame_times(all);
+      }
     }
     if (refined && tail_changed.load() && !start_missed.load()) {
       GST_DEBUG("%s: the last GOP's reference pictures changed: decoding it in full", path.c_str());
