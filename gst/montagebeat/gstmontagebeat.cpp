@@ -880,8 +880,8 @@ static void warn_tempo_outside_range(GstMontageBeat *self, const montage::TempoR
    * 100-200; trial h138): the user is asked to check, not told. */
   const double ratio = found / music;
   const bool half = std::fabs(ratio / 0.5 - 1) <= 0.08, twice = std::fabs(ratio / 2.0 - 1) <= 0.08;
-  const char *why = half    ? ", its half time, but between the music's beats"
-                    : twice ? ", its double time, but off the music's beats"
+  const char *why = half    ? ", its half time, but not on the whole range's beats"
+                    : twice ? ", its double time, but not on the whole range's beats"
                             : ", and fall off the music's beat";
   const char *advice =
       half || twice ? "One of the two readings is off the beat: check which beats fall on the "
