@@ -4232,6 +4232,69 @@ TEST(RenderPaths, MontageStatesBt709AtEverySize)
   }
 }
 
+/* The stamps (PTS, ns) of the sync samples of `path`'s first video track
+ * as qtdemux flags them: its key frames (IDR pictures alone in a montage:
+ * encoder.h, sync_samples_at_idr_only()). */
+std::vector<GstClockTime> key_frame_times(const std::string &path)
+{
+  std::vector<GstClockTime> out;
+  gchar *desc = g_strdup_printf(
+      "filesrc location=\"%s\" ! qtdemux name=d d.video_0 ! appsink name=sink sync=false",
+      path.c_str());
+  GstElement *p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  if (!p)
+    return out;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  while (GstSample *s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 20 * GST_SECOND)) {
+    GstBuffer *b = gst_sample_get_buffer(s);
+    if (!GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT))
+      out.push_back(GST_BUFFER_PTS(b));
+    gst_sample_unref(s);
+  }
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(p);
+  return out;
+}
+
+/* A preview along the cut path has a key frame (an IDR picture, a sync
+ * sample) on the first frame of every segment, with each encoder the
+ * project picks from that is installed (x264enc, openh264enc): the render
+ * asks the encoder for one at each cut (a force-key-unit event). Before,
+ * x264enc's preview preset (ultrafast, no scene-cut detection) put one on
+ * the first frame alone (trial h138: 0 and 10 s in a 15 s preview of 19
+ * cuts). */
+TEST(RenderCuts, EveryCutIsAKeyFrame)
+{
+  Fixture f;
+  ASSERT_TRUE(f.make("keys-"));
+  std::vector<GstClockTime> cuts;
+  for (const montage::Segment &seg : f.plan.segments)
+    cuts.push_back(seg.start);
+  for (const char *encoder : {"x264enc", "openh264enc"}) {
+    GstElementFactory *factory = gst_element_factory_find(encoder);
+    if (!factory)
+      continue;
+    gst_object_unref(factory);
+    SCOPED_TRACE(encoder);
+    const std::string out = tmp_file("montage-render-keys.mp4");
+    montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
+    settings.encoders = {encoder};
+    GError *err = nullptr;
+    ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, nullptr, &err))
+        << (err ? err->message : "");
+    const std::vector<GstClockTime> keys = key_frame_times(out);
+    for (GstClockTime cut : cuts)
+      EXPECT_TRUE(std::any_of(
+          keys.begin(), keys.end(),
+          [&](GstClockTime t) { return t + frames(1) / 2 >= cut && t <= cut + frames(1) / 2; }))
+          << "no key frame at the cut at " << GST_TIME_AS_MSECONDS(cut) << " ms";
+    g_unlink(out.c_str());
+  }
+}
+
 /* A VP9 WebM with alpha (caps `video/x-vp9, codec-alpha=true`, decoded by
  * vp9alphadecodebin, whose source template is ANY) renders along both
  * paths, along the cut path from past a keyframe of its colour stream alone

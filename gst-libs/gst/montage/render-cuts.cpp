@@ -1319,6 +1319,22 @@ public:
     return push(video_, buf, error, kEncoderQueue);
   }
 
+  /* Asks the encoder for a key unit on the frame stamped `pts` (pushed
+   * next): a downstream force-key-unit event (gstvideo's
+   * gst_video_event_new_downstream_force_key_unit(), `count` the cut's
+   * number), queued in the appsrc in order with the frames and carrying
+   * `pts` as its running time (the appsrc's segment starts at 0), so the
+   * encoder (a GstVideoEncoder: x264enc, openh264enc, nvh264enc, the VA
+   * encoders) flags that very frame GST_VIDEO_CODEC_FRAME_FLAG_FORCE_KEYFRAME
+   * and codes it as an IDR picture. Without it only x264's scene-cut
+   * detection put key frames at cuts, and not in a preview: speed-preset
+   * ultrafast turns it off, and a preview had key frames every 250 frames
+   * alone (trial h138). */
+  void key_unit_at(GstClockTime pts, guint count)
+  {
+    gst_element_send_event(video_, gst_video_event_new_downstream_force_key_unit(
+                                       pts, pts, pts, FALSE /* all headers */, count));
+  }
   bool push_audio(GstBuffer *buf, GError **error) { return push(audio_, buf, error, 0); }
 
   /* Ends the song's stream, once. Called as soon as the whole song is
@@ -1819,6 +1835,8 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
       GST_BUFFER_DURATION(frame) = frame_time(k + 1, plan) - t_out;
       GST_BUFFER_OFFSET(frame) = k;
       GST_BUFFER_FLAG_UNSET(frame, GST_BUFFER_FLAG_DISCONT);
+      if (k == k0 && i > 0)
+        out.key_unit_at(t_out, (guint)i); /* each cut on a key frame */
       if (!out.push_video(frame, &err)) {
         fail_output();
         break;
