@@ -64,21 +64,26 @@ struct SourceGrid {
       return gst_util_uint64_scale_ceil(GST_SECOND, 1, 30);
     return gst_util_uint64_scale_ceil(GST_SECOND, (guint64)fps_d, (guint64)fps_n);
   }
-  /* First frame time at or after t (the first frame for t before it); a
-   * frame time up to kSlack before t counts as at it: a frame stamped a
+  /* First frame time at or after t (the first frame for t before it). */
+  GstClockTime up(GstClockTime t) const { return up_from(t, 0); }
+  /* The same for a frame's own stamp (a shot's first usable frame), a
+   * frame time up to kSlack before t counting as at it: a frame stamped a
    * nanosecond past the grid (33333334 ns, frame 1 at 30 fps, rounded up
    * by a demuxer or the analysis; the grid's is 33333333) is that frame, not
    * the one after it (a clip whose first frame was an insert offered a frame
-   * less: trial h113's 0.5 s clip, helper h136). */
+   * less: trial h113's 0.5 s clip, helper h136). Not for the end of a piece
+   * already taken: a next piece starting a nanosecond before it would count
+   * as footage shown again (review h141). */
   static constexpr GstClockTime kSlack = GST_USECOND;
-  GstClockTime up(GstClockTime t) const
+  GstClockTime up_to_frame(GstClockTime t) const { return up_from(t, kSlack); }
+  GstClockTime up_from(GstClockTime t, GstClockTime slack) const
   {
     if (!known())
       return t;
     if (t <= origin)
       return origin;
     guint64 f = frame_at(t - origin, fps_n, fps_d);
-    if (frame_time(f, fps_n, fps_d) + kSlack < t - origin)
+    if (frame_time(f, fps_n, fps_d) + slack < t - origin)
       f++;
     return origin + frame_time(f, fps_n, fps_d);
   }
@@ -532,7 +537,7 @@ void Planner::prepare_clips()
         if (next.transition_start > begin && next.transition_start < end)
           end = next.transition_start;
       }
-      s.lo = state.grid.up(begin);
+      s.lo = state.grid.up_to_frame(begin);
       GstClockTime margin = state.grid.frame_length();
       s.hi = end > margin ? end - margin : 0;
       if (GST_CLOCK_TIME_IS_VALID(reach) && s.hi > reach) {
