@@ -86,25 +86,10 @@ std::vector<std::vector<guint8>> decode_all(const std::string &path, const char 
   return out;
 }
 
-/* The Y' planes of every frame of `path` (`width` x `height`, packed) as
- * the stream holds them, in its own range and matrix. Not GRAY8: that is
- * full range, and videoconvert converts to it where the stream's matrix is
- * not BT.601 (a montage's BT.709), though not where it is. */
-std::vector<std::vector<guint8>> decode_luma(const std::string &path, int width, int height)
-{
-  gchar *caps =
-      g_strdup_printf("videoconvert ! video/x-raw,format=I420,width=%d,height=%d", width, height);
-  auto frames = decode_all(path, caps);
-  g_free(caps);
-  for (auto &frame : frames)
-    frame.resize(std::min(frame.size(), (size_t)width * height));
-  return frames;
-}
-
-/* Luma planes of every output frame (kWidth x kHeight, packed). */
+/* Luma planes of every output frame (GRAY8, kWidth x kHeight, packed). */
 std::vector<std::vector<guint8>> decode_frames(const std::string &path)
 {
-  return decode_luma(path, 320, 180);
+  return decode_all(path, "videoconvert ! video/x-raw,format=GRAY8,width=320,height=180");
 }
 
 /* The audio track as mono float samples at 48 kHz. */
@@ -228,11 +213,7 @@ montage::Plan plan_on_24fps_grid(const std::vector<guint64> &cuts,
 }
 
 /* Three clips with scrolling patterns (every frame differs from the last):
- * 4:3 H.264 at 25 fps, 16:9 H.264 at 30 fps, 4:3 VP8/WebM at 24 fps. The
- * 16:9 one's pattern is made in RGB: made in I420, videotestsrc's "colors"
- * holds luma 0-255, no colour a camera makes, which the paths' conversions
- * to the BT.709 output treat apart (the cut path's through RGB clips it, the
- * timeline path's compositor keeps it: frames 17 apart). */
+ * 4:3 H.264 at 25 fps, 16:9 H.264 at 30 fps, 4:3 VP8/WebM at 24 fps. */
 struct Fixture {
   std::vector<montage::ClipAnalysis> clips;
   montage::SongAnalysis song;
@@ -252,7 +233,7 @@ struct Fixture {
          "25"},
         {"montage-render-b.mp4",
          "videotestsrc num-buffers=120 pattern=colors horizontal-speed=4 ! "
-         "video/x-raw,format=RGB,width=480,height=270,framerate=30/1 ! videoconvert ! x264enc ! "
+         "video/x-raw,width=480,height=270,framerate=30/1 ! x264enc ! "
          "mp4mux ! filesink location=%s",
          "30"},
         {"montage-render-c.webm",
@@ -3843,7 +3824,7 @@ TEST(RenderPaths, InterlacedFootageIsDeinterlacedAsTheTimelineDoes)
     g_clear_error(&err);
     EXPECT_EQ(result.path, p);
     auto &frames_out = shown[p == montage::RenderPath::kCuts ? 0 : 1];
-    frames_out = decode_luma(out, 320, 240);
+    frames_out = decode_all(out, "videoconvert ! video/x-raw,format=GRAY8,width=320,height=240");
     g_unlink(out.c_str());
     ASSERT_EQ(frames_out.size(), 47u);
     double worst = 0;
@@ -4105,75 +4086,12 @@ std::array<double, 3> rgb_means(const std::vector<guint8> &frame, int width, int
   return sums;
 }
 
-/* The colorimetry the H.264 stream of the MP4 `path` states in its VUI,
- * as h264parse puts it in its caps ("bt709", "bt601", ...; what players
- * read), "" when it states none or the file does not parse. */
-std::string stream_colorimetry(const std::string &path)
-{
-  gchar *desc = g_strdup_printf(
-      "filesrc location=\"%s\" ! qtdemux ! h264parse ! fakesink name=sink", path.c_str());
-  GstElement *p = gst_parse_launch(desc, nullptr);
-  g_free(desc);
-  if (!p)
-    return "";
-  std::string out;
-  gst_element_set_state(p, GST_STATE_PAUSED);
-  if (gst_element_get_state(p, nullptr, nullptr, 20 * GST_SECOND) == GST_STATE_CHANGE_SUCCESS) {
-    GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
-    GstPad *pad = gst_element_get_static_pad(sink, "sink");
-    GstCaps *caps = gst_pad_get_current_caps(pad);
-    const gchar *c =
-        caps ? gst_structure_get_string(gst_caps_get_structure(caps, 0), "colorimetry") : nullptr;
-    out = c ? c : "";
-    if (caps)
-      gst_caps_unref(caps);
-    gst_object_unref(pad);
-    gst_object_unref(sink);
-  }
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(p);
-  return out;
-}
-
-/* `clip` (SMPTE bars, `in_width` x `in_height`, limited range, luma weights
- * `kr` and `kb`) rendered alone along the cut path at `width` x `height`:
- * the output states BT.709 (the cut path's colorimetry at every size), and
- * the mean R', G' and B' of a frame from its middle, each side decoded with
- * its own matrix, are within `tolerance` of the clip's. */
-void expect_bars_kept(const std::string &clip, int in_width, int in_height, double kr, double kb,
-                      int width, int height, double tolerance)
-{
-  const std::string out = render_one_cut(clip, 25, width, height, "montage-render-bars-out.mp4");
-  ASSERT_FALSE(out.empty());
-  EXPECT_EQ(stream_colorimetry(out), "bt709");
-  gchar *in_caps = g_strdup_printf("videoconvert ! video/x-raw,format=I420,width=%d,height=%d",
-                                   in_width, in_height);
-  gchar *out_caps =
-      g_strdup_printf("videoconvert ! video/x-raw,format=I420,width=%d,height=%d", width, height);
-  const auto in_frames = decode_all(clip, in_caps);
-  const auto out_frames = decode_all(out, out_caps);
-  g_free(in_caps);
-  g_free(out_caps);
-  ASSERT_FALSE(in_frames.empty());
-  ASSERT_FALSE(out_frames.empty());
-  const std::array<double, 3> want =
-      rgb_means(in_frames[in_frames.size() / 2], in_width, in_height, kr, kb);
-  const std::array<double, 3> got =
-      rgb_means(out_frames[out_frames.size() / 2], width, height, 0.2126, 0.0722);
-  for (int c = 0; c < 3; c++)
-    EXPECT_NEAR(got[c], want[c], tolerance) << "channel "
-                                            << "RGB"[c];
-  g_unlink(out.c_str());
-}
-
-/* An HD BT.709 clip rendered at an SD size (`--preview`'s 640x360) keeps
- * its colours along the cut path: the mean R', G' and B' of SMPTE bars,
- * each side decoded with its own matrix, within 0.6 of the clip's. When
- * the output was BT.601 below 720 lines, GStreamer's 8-bit matrix made
- * them 1.7, 0.9 and 1.9 too dark (near-greys 2 levels: Y 179, U and V 127
- * became 177; trial h113), then the 16-bit path (route_colour() in
- * render-cuts.cpp) brought them within 0.25 at a cost in CPU; now the
- * output is BT.709 at every size and the clip's frames are only scaled. */
+/* An HD BT.709 clip rendered at an SD size (BT.601 output: `--preview`'s
+ * 640x360) keeps its colours along the cut path: the mean R', G' and B' of
+ * SMPTE bars, each side decoded with its own matrix, within 0.6 of the
+ * clip's. GStreamer's 8-bit matrix made them 1.7, 0.9 and 1.9 too dark
+ * (near-greys 2 levels: Y 179, U and V 127 became 177; trial h113); through
+ * 16-bit RGB (route_colour() in render-cuts.cpp) they are within 0.25. */
 TEST(RenderCuts, Bt709ClipAtAnSdSizeKeepsItsColours)
 {
   if (!montage_test::have_ffmpeg())
@@ -4185,51 +4103,23 @@ TEST(RenderCuts, Bt709ClipAtAnSdSizeKeepsItsColours)
                         "libx264", "-crf", "5", "-colorspace", "bt709", "-color_primaries", "bt709",
                         "-color_trc", "bt709", "-color_range", "tv"});
   ASSERT_FALSE(bars.empty());
-  expect_bars_kept(bars, 1280, 720, 0.2126, 0.0722, 640, 360, 0.6);
+  const std::string out = render_one_cut(bars, 25, 640, 360, "montage-render-bars-out.mp4");
+  ASSERT_FALSE(out.empty());
+  const auto in_frames =
+      decode_all(bars, "videoconvert ! video/x-raw,format=I420,width=1280,height=720");
+  const auto out_frames =
+      decode_all(out, "videoconvert ! video/x-raw,format=I420,width=640,height=360");
+  ASSERT_FALSE(in_frames.empty());
+  ASSERT_FALSE(out_frames.empty());
+  const std::array<double, 3> want =
+      rgb_means(in_frames[in_frames.size() / 2], 1280, 720, 0.2126, 0.0722);
+  const std::array<double, 3> got =
+      rgb_means(out_frames[out_frames.size() / 2], 640, 360, 0.299, 0.114);
+  for (int c = 0; c < 3; c++)
+    EXPECT_NEAR(got[c], want[c], 0.6) << "channel "
+                                      << "RGB"[c];
+  g_unlink(out.c_str());
   g_unlink(bars.c_str());
-}
-
-/* An SD BT.601 clip keeps its colours along the cut path at an SD size
- * (640x360 SMPTE bars at 640x360) and an HD one (1280x720): the output is
- * BT.709 at every size, so its frames are converted from BT.601 through
- * 16-bit RGB (route_colour()); mean R', G' and B' within 0.6 of the
- * clip's. */
-TEST(RenderCuts, Bt601ClipKeepsItsColoursInTheBt709Output)
-{
-  if (!montage_test::have_ffmpeg())
-    GTEST_SKIP() << "no ffmpeg (scripts/setup.sh installs it)";
-  const std::string bars =
-      make_with_ffmpeg("montage-render-bars601.mp4",
-                       {"-f", "lavfi", "-i", "smptebars=s=640x360:r=25:d=2", "-vf",
-                        "scale=out_color_matrix=bt601:out_range=tv,format=yuv420p", "-c:v",
-                        "libx264", "-crf", "5", "-colorspace", "smpte170m", "-color_primaries",
-                        "smpte170m", "-color_trc", "smpte170m", "-color_range", "tv"});
-  ASSERT_FALSE(bars.empty());
-  for (auto size : {std::make_pair(640, 360), std::make_pair(1280, 720)}) {
-    SCOPED_TRACE(size.first);
-    expect_bars_kept(bars, 640, 360, 0.299, 0.114, size.first, size.second, 0.6);
-  }
-  g_unlink(bars.c_str());
-}
-
-/* Both render paths state BT.709 in the montage's H.264 stream at every
- * size, whatever the clips: here SD clips (BT.601 by GStreamer's default
- * for their size) at 320x180. Before, the cut path stated the output
- * size's default (BT.601 below 720 lines) and the timeline path the
- * colorimetry its compositor took from the clips (BT.601 for SD clips,
- * BT.709 for HD ones, at any size). */
-TEST(RenderPaths, MontageStatesBt709AtEverySize)
-{
-  Fixture f;
-  ASSERT_TRUE(f.make("bt709-"));
-  for (montage::RenderPath p : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
-    SCOPED_TRACE(p == montage::RenderPath::kCuts ? "cuts" : "timeline");
-    const std::string out = tmp_file("montage-render-bt709.mp4");
-    montage::RenderResult result;
-    ASSERT_TRUE(f.render(p, out, &result));
-    EXPECT_EQ(stream_colorimetry(out), "bt709");
-    g_unlink(out.c_str());
-  }
 }
 
 /* The stamps (PTS, ns) of the sync samples of `path`'s first video track
@@ -4389,7 +4279,7 @@ TEST(RenderPaths, TransparentPixelsAreBlackAsAlongTheTimeline)
       g_clear_error(&err);
       EXPECT_EQ(result.path, p);
       auto &luma = shown[p == montage::RenderPath::kCuts ? 0 : 1];
-      luma = decode_luma(out, 320, 240);
+      luma = decode_all(out, "videoconvert ! video/x-raw,format=GRAY8,width=320,height=240");
       g_unlink(out.c_str());
       ASSERT_EQ(luma.size(), 35u);
       for (size_t k = 0; k < luma.size(); k++)

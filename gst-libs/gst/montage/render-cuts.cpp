@@ -195,7 +195,7 @@ GstPadProbeReturn over_black(GstPad *, GstPadProbeInfo *info, gpointer user_data
 
 /* Data of route_colour(): the capsfilter in front of a clip pipeline's last
  * videoconvert (owned by the pipeline) and the decoders' output caps (I420
- * at the output size, kOutputColorimetry). */
+ * at the output size, with output_colorimetry()). */
 struct ColourRoute {
   GstElement *filter = nullptr;
   GstCaps *out = nullptr;
@@ -220,11 +220,10 @@ struct ColourRoute {
  * an SD output size, or a full-range BT.709 one at an HD size, kept its
  * full range under caps that say limited: blacks crushed, whites clipped
  * (a grey ramp 0, 17, ... 255 came out 0, 1, 21, 41, ... 239, 255, 255;
- * trial h113). Where the matrices do differ (an SD BT.601 clip against
- * the BT.709 output), its 8-bit matrix is coarse: a BT.709 clip converted
- * to BT.601 came out up to 2 levels darker (grey Y 179, U and V 127
- * became 177; RGB channel means of SMPTE bars 1.8, 0.9 and 1.9 levels
- * below the clip's), when the output was BT.601 below 720 lines. Through 16-bit
+ * trial h113). Where the matrices do differ, its 8-bit matrix is coarse:
+ * a BT.709 clip converted to BT.601 at 320x180 or 640x360 came out up to
+ * 2 levels darker (grey Y 179, U and V 127 became 177; RGB channel means
+ * of SMPTE bars 1.8, 0.9 and 1.9 levels below the clip's). Through 16-bit
  * RGB both steps are real conversions in 16 bits: the ramp comes out
  * within a level of 16, 30.6, ... 235 and the bars' means within 0.5 of
  * the clip's (docs/render.md). Values outside the RGB cube (a limited-range clip's
@@ -456,10 +455,12 @@ private:
   void build()
   {
     const gint width = width_, height = height_;
+    gchar *colorimetry = output_colorimetry(width, height);
     GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
                                         G_TYPE_INT, width, "height", G_TYPE_INT, height,
                                         "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
-                                        "colorimetry", G_TYPE_STRING, kOutputColorimetry, NULL);
+                                        "colorimetry", G_TYPE_STRING, colorimetry, NULL);
+    g_free(colorimetry);
     /* videoflip turns the picture upright where the container says it is
      * stored turned (the image-orientation tag: phones' portrait clips), as
      * GES's video sources do; videoconvert before it only converts a format
@@ -1662,11 +1663,13 @@ Outcome render_cuts(const Plan &plan, const SongAnalysis &song,
       return Outcome::kFailed;
     }
 
+  gchar *out_colorimetry = output_colorimetry(settings.width, settings.height);
   GstCaps *video_caps = gst_caps_new_simple(
       "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, settings.width, "height",
       G_TYPE_INT, settings.height, "framerate", GST_TYPE_FRACTION, plan.fps_n, plan.fps_d,
-      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "colorimetry", G_TYPE_STRING,
-      kOutputColorimetry, NULL);
+      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "colorimetry", G_TYPE_STRING, out_colorimetry,
+      NULL);
+  g_free(out_colorimetry);
   const gint64 stall_us =
       (gint64)std::max<GstClockTime>(settings.stall_timeout / GST_USECOND, 1000);
   Output out(tmp_path, encoder, settings.preview, video_caps, stall_us, interrupt);

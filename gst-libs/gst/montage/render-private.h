@@ -22,22 +22,26 @@ namespace render_detail {
 
 enum class Outcome { kDone, kEncoderFailed, kFailed };
 
-/* The montage's colorimetry at every output size, on both render paths:
- * BT.709 (matrix, transfer and primaries), limited range, "bt709" in caps.
- * The cut path puts it on the decoders' output caps and the encoder's
- * input alike, so each clip's frames are converted to it in front of the
- * decoders' sinks where their range or matrix differs (an SD BT.601 clip,
- * a full-range one: through 16-bit RGB, render-cuts.cpp route_colour());
- * the timeline path on the video track's restriction caps (with full-range
- * frames made limited first, render.cpp RangeLimiter). x264enc,
- * openh264enc and nvh264enc write it into the stream's VUI, where players
- * read it. Before, the caps carried none and frames kept their clip's
- * colorimetry (a 720p BT.709 clip rendered at 320x180 changed colour:
- * trial h113); then it was GStreamer's default for the output size (BT.601
- * below 720 lines), which made every HD BT.709 clip (phones, cameras) take
- * the 16-bit path at `--preview`'s 640x360 (docs/render.md, "Colorimetry
- * on the cut path"). */
-inline constexpr const char *kOutputColorimetry = GST_VIDEO_COLORIMETRY_BT709;
+/* The montage's colorimetry at `width` x `height`, on both render paths:
+ * GStreamer's default for I420 at that size (gst_video_info_set_format():
+ * BT.601 below 720 lines, BT.709 from 720, limited range), the one
+ * encoders and players assume for an untagged stream of that size. The cut
+ * path puts it on the decoders' output caps and the encoder's input alike,
+ * so each clip's frames are converted to it in front of the decoders'
+ * sinks (levels and matrix: a full-range clip, an HD BT.709 clip at an SD
+ * size; through 16-bit RGB, render-cuts.cpp route_colour()); the timeline
+ * path on the video track's restriction caps (full-range frames made
+ * limited first, render.cpp RangeLimiter). The caps carried none: frames
+ * kept their clip's colorimetry and were encoded as if in the output
+ * size's default, so a 720p BT.709 clip rendered at 320x180 changed colour
+ * (trial h113). Newly allocated. */
+inline gchar *output_colorimetry(gint width, gint height)
+{
+  GstVideoInfo info;
+  gst_video_info_init(&info);
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_I420, (guint)width, (guint)height);
+  return gst_video_colorimetry_to_string(&info.colorimetry);
+}
 
 /* Output frame k of `plan` starts at k * frame length, truncated to the ns:
  * the arithmetic of GStreamer's compositor and videorate, which both render

@@ -1499,7 +1499,7 @@ GstPadProbeReturn clipped_frame_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
 /* Full-range YUV frames (MJPEG's, phones' yuvj420p H.264) from one video
  * decoder of a GES source, made limited range (16-235 luma, 16-240
  * chroma) before GES converts them to the montage's colorimetry
- * (kOutputColorimetry, on the video track's restriction caps).
+ * (output_colorimetry(), on the video track's restriction caps).
  * GStreamer 1.22's videoconvert leaves the range alone where input and
  * output share their matrix (video-converter.c, chain_convert(); jpegdec's
  * BT.601 full range to BT.601 limited I420, NV12, Y444, Y444_10LE and
@@ -1988,19 +1988,21 @@ GESTimeline *make_timeline(const Plan &plan, const SongAnalysis &song,
   for (GList *l = tracks; l; l = l->next) {
     GESTrack *track = GES_TRACK(l->data);
     GstCaps *caps;
-    if (track->type == GES_TRACK_TYPE_VIDEO)
-      /* One format and colorimetry for the whole render, the cut path's
-       * (kOutputColorimetry): left open, the compositor gave out each
-       * stretch in its clips' colorimetry (full range where a full-range
-       * clip played, limited where a limited one did), the encoder took the
-       * first for the file, and every other clip's levels were read wrong
-       * (limited clips beside a full-range one came out in 16-235). */
-      caps = gst_caps_new_simple(
-          "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, width, "height",
-          G_TYPE_INT, height, "framerate", GST_TYPE_FRACTION, plan.fps_n, plan.fps_d,
-          "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, "colorimetry", G_TYPE_STRING,
-          kOutputColorimetry, NULL);
-    else
+    if (track->type == GES_TRACK_TYPE_VIDEO) {
+      /* One format and colorimetry for the whole render, as along the cut
+       * path: left open, the compositor gave out each stretch in its
+       * clips' colorimetry (full range where a full-range clip played,
+       * limited where a limited one did), the encoder took the first for
+       * the file, and every other clip's levels were read wrong (limited
+       * clips beside a full-range one came out in 16-235). */
+      gchar *colorimetry = output_colorimetry(width, height);
+      caps =
+          gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
+                              width, "height", G_TYPE_INT, height, "framerate", GST_TYPE_FRACTION,
+                              plan.fps_n, plan.fps_d, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+                              "colorimetry", G_TYPE_STRING, colorimetry, NULL);
+      g_free(colorimetry);
+    } else
       caps = gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, 48000, "channels", G_TYPE_INT,
                                  2, NULL);
     ges_track_set_restriction_caps(track, caps);
