@@ -16,8 +16,9 @@
  * radio over HTTP, stream_may_be_endless()), so an endless stream keeps
  * bounded memory (below).
  * Other raw audio (S24LE, big-endian, planar) is refused at negotiation
- * with a warning that names the formats taken and audioconvert, posted
- * ahead of upstream's generic not-negotiated error (explain_refused_caps()).
+ * with a sentence that names the formats taken and audioconvert: the error
+ * itself where a CAPS event is refused, a warning where a query only probes
+ * (explain_refused_caps()).
  * Channels are averaged to mono; any rate from 8 to
  * 192 kHz is resampled internally to 22.05 kHz, so results do not depend on
  * the input rate.
@@ -420,7 +421,10 @@ struct State {
    * a stream-scoped tag event replaces the one before it downstream. */
   GstTagList *upstream_tags = nullptr;
   bool warned_reverse = false; /* the reverse-playback warning was posted (once per start) */
-  bool refused_caps = false;   /* the refused-caps error was posted (once per start) */
+  /* The refused-caps warning (a query) and error (a CAPS event) were posted
+   * (each once per start; the error also after the warning). */
+  bool refused_caps = false;
+  bool refused_caps_event = false;
   /* The warning that min-bpm..max-bpm cannot be tracked at the segment's
    * applied rate was posted (once per start). */
   bool warned_range = false;
@@ -1751,17 +1755,22 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
 }
 
 /* Raw audio that montagebeat cannot take was offered to its sink pad while
- * the stream runs (a CAPS event's accept-caps check, or a caps query whose
- * filter, what upstream can give, holds nothing the sink template takes):
- * the link will fail with GStreamer's generic not-negotiated from upstream,
- * so this posts (once per start) a sentence that names the formats taken
- * and the fix, ahead of that error. A warning, not an error: an element
- * that probes the formats downstream takes (an autoplugger, a converter
- * trying one format, then another) sends such queries on a link that will
- * work, and an error would stop its pipeline. Other media (an encoded format), caps
- * the template takes (refused downstream) and queries before PAUSED
- * (linking) post nothing. */
-static void explain_refused_caps(GstMontageBeat *self, const GstCaps *caps)
+ * the stream runs: posts (once per start) a sentence that names the formats
+ * taken and the fix. `event`: the caps are a CAPS event's, refused by its
+ * accept-caps check. That refusal is final (upstream has chosen its format,
+ * and its push fails with GStreamer's generic not-negotiated), so the
+ * sentence is the error itself, the first on the bus. It was a warning
+ * ahead of upstream's error, and gst-launch-1.0 1.22, which reads the first
+ * error and flushes the bus, dropped it in about half the runs (trial h138).
+ * Otherwise (an ACCEPT_CAPS query with no CAPS event behind it, or a caps
+ * query whose filter, what upstream can give, holds nothing the sink
+ * template takes) it is a warning: such a query is a probe, not a decision,
+ * as an element that probes the formats downstream takes (an autoplugger,
+ * a converter trying one format, then another) sends it on a link that
+ * will work, and an error would stop its pipeline. Other media (an encoded
+ * format), caps the template takes (refused downstream) and queries before
+ * PAUSED (linking) post nothing. */
+static void explain_refused_caps(GstMontageBeat *self, const GstCaps *caps, bool event)
 {
   State &st = *self->state;
   if (!caps || gst_caps_is_empty(caps) || gst_caps_is_any(caps))
@@ -1782,9 +1791,10 @@ static void explain_refused_caps(GstMontageBeat *self, const GstCaps *caps)
   GST_OBJECT_UNLOCK(self);
   {
     std::lock_guard<std::mutex> guard(st.lock);
-    if (!running || st.refused_caps)
+    if (!running || st.refused_caps_event || (!event && st.refused_caps))
       return;
     st.refused_caps = true;
+    st.refused_caps_event = event;
   }
   const GstStructure *s = gst_caps_get_structure(caps, 0);
   std::string offered;
@@ -1796,20 +1806,54 @@ static void explain_refused_caps(GstMontageBeat *self, const GstCaps *caps)
     offered += std::string(offered.empty() ? "" : ", ") + field + " " + (text ? text : "?");
     g_free(text);
   }
-  GST_ELEMENT_WARNING(
-      self, CORE, NEGOTIATION,
-      ("montagebeat takes interleaved S16LE, S32LE, F32LE or F64LE audio at 8-192 kHz, "
-       "not this audio (%s): put audioconvert (and audioresample for the rate) before it.",
-       offered.empty() ? "no format given" : offered.c_str()),
-      ("refused caps: %" GST_PTR_FORMAT, caps));
+  gchar *hint = g_strdup_printf(
+      "montagebeat takes interleaved S16LE, S32LE, F32LE or F64LE audio at 8-192 kHz, "
+      "not this audio (%s): put audioconvert (and audioresample for the rate) before it.",
+      offered.empty() ? "no format given" : offered.c_str());
+  if (event)
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("%s", hint),
+                      ("refused caps: %" GST_PTR_FORMAT, caps));
+  else
+    GST_ELEMENT_WARNING(self, CORE, NEGOTIATION, ("%s", hint),
+                        ("refused caps: %" GST_PTR_FORMAT, caps));
+  g_free(hint);
+}
+
+/* The CAPS event whose accept-caps check the core is about to make on this
+ * thread, and the element whose sink pad got it (mark_caps_event()); the
+ * check, an ACCEPT_CAPS query the core sends the pad before it hands over
+ * the event (gstpad.c, pre_eventfunc_check()), carries those same caps. A
+ * thread's own: another thread may send the pad a probing query meanwhile. */
+static thread_local const GstCaps *checked_caps_event = nullptr;
+static thread_local const GstMontageBeat *checked_caps_element = nullptr;
+
+/* A probe on the sink pad: a CAPS event goes through it just before the
+ * core checks that the pad accepts its caps. */
+static GstPadProbeReturn mark_caps_event(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (event && GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    GstCaps *caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    checked_caps_event = caps;
+    checked_caps_element = static_cast<GstMontageBeat *>(data);
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 static gboolean gst_montage_beat_accept_caps(GstBaseTransform *trans, GstPadDirection direction,
                                              GstCaps *caps)
 {
+  GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
+  const bool event =
+      direction == GST_PAD_SINK && checked_caps_element == self && checked_caps_event == caps;
+  if (event) {
+    checked_caps_event = nullptr;
+    checked_caps_element = nullptr;
+  }
   const gboolean ret = GST_BASE_TRANSFORM_CLASS(parent_class)->accept_caps(trans, direction, caps);
   if (!ret && direction == GST_PAD_SINK)
-    explain_refused_caps(GST_MONTAGE_BEAT(trans), caps);
+    explain_refused_caps(self, caps, event);
   return ret;
 }
 
@@ -1823,7 +1867,7 @@ static gboolean gst_montage_beat_src_query(GstBaseTransform *trans, GstPadDirect
     gst_query_parse_caps(query, &filter);
     gst_query_parse_caps_result(query, &result);
     if (filter && result && gst_caps_is_empty(result))
-      explain_refused_caps(GST_MONTAGE_BEAT(trans), filter);
+      explain_refused_caps(GST_MONTAGE_BEAT(trans), filter, false);
   }
   if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     State &st = *GST_MONTAGE_BEAT(trans)->state;
@@ -1852,6 +1896,7 @@ static gboolean gst_montage_beat_start(GstBaseTransform *trans)
     st.max_bpm_kept = 0;
     st.summary_before_reset = false;
     st.refused_caps = false;
+    st.refused_caps_event = false;
     st.discont_in = false;
     st.stream_started = false;
     st.segment_starts_stream = false;
@@ -2064,5 +2109,6 @@ static void gst_montage_beat_init(GstMontageBeat *self)
   GstPad *sink = GST_BASE_TRANSFORM_SINK_PAD(self);
   self->state->base_chain = GST_PAD_CHAINFUNC(sink);
   gst_pad_set_chain_function(sink, GST_DEBUG_FUNCPTR(gst_montage_beat_chain));
+  gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, mark_caps_event, self, nullptr);
   montage_beat_meta_get_info();
 }
