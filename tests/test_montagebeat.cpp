@@ -1842,6 +1842,51 @@ TEST(MontageBeat, RefusedFormatNamesTheFormatsAndAudioconvert)
   gst_harness_teardown(h);
 }
 
+/* A CAPS event refused where it first meets a ghost pad (montagebeat after
+ * decodebin, whose decoder's pad links before its caps are fixed: a 24-bit
+ * FLAC gives S24_32LE): the core checks it at the bin's internal pad, which
+ * asks montagebeat's sink pad, and the event never reaches that pad. The
+ * hint is still the first error of the pipeline (it was a warning ahead of
+ * upstream's not-negotiated error). appsrc in a bin stands for decodebin:
+ * its pad takes any caps when it is linked, and its caps come later. */
+TEST(MontageBeat, RefusedCapsBehindAGhostPadAreTheFirstError)
+{
+  ASSERT_TRUE(GST_ELEMENT_REGISTER(montagebeat, NULL));
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      "bin. ( appsrc name=src format=time ) ! montagebeat name=beat ! fakesink", &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  GstElement *beat = gst_bin_get_by_name(GST_BIN(pipe), "beat");
+  ASSERT_NE(src, nullptr);
+  GstCaps *caps = gst_caps_from_string(
+      "audio/x-raw, format=S24_32LE, rate=44100, channels=2, layout=interleaved");
+  g_object_set(src, "caps", caps, NULL);
+  gst_caps_unref(caps);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstFlowReturn flow;
+  g_signal_emit_by_name(src, "push-buffer", gst_buffer_new_allocate(NULL, 4096, NULL), &flow);
+  g_signal_emit_by_name(src, "end-of-stream", &flow);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 10 * GST_SECOND, (GstMessageType)(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  ASSERT_NE(msg, nullptr) << "no error in 10 s";
+  ASSERT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_ERROR);
+  EXPECT_EQ(GST_MESSAGE_SRC(msg), GST_OBJECT(beat)) << GST_MESSAGE_SRC_NAME(msg);
+  gst_message_parse_error(msg, &err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION));
+  const std::string text = err->message;
+  EXPECT_NE(text.find("format S24_32LE"), std::string::npos) << text;
+  EXPECT_NE(text.find("put audioconvert"), std::string::npos) << text;
+  g_clear_error(&err);
+  gst_message_unref(msg);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(beat);
+  gst_object_unref(src);
+  gst_object_unref(pipe);
+}
+
 /* Clicks at 180 BPM, every other one at 0.4 of the level: a beat at 90 or
  * at 180. min-bpm and max-bpm (applied at the next segment) decide which. */
 TEST(MontageBeat, TempoRangeProperties)

@@ -1618,15 +1618,22 @@ namespace
 {
 
 /* The warnings `element` posted among the messages on `bus` (popped). */
-std::vector<std::string> warnings_from(GstBus *bus, GstElement *element)
+/* The warnings and errors `element` posted on `bus`, in order, as
+ * "warning: TEXT" or "error: TEXT" (each checked to be CORE/NEGOTIATION). */
+std::vector<std::string> messages_from(GstBus *bus, GstElement *element)
 {
   std::vector<std::string> out;
-  while (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
+  while (GstMessage *msg =
+             gst_bus_pop_filtered(bus, (GstMessageType)(GST_MESSAGE_WARNING | GST_MESSAGE_ERROR))) {
     GError *err = nullptr;
-    gst_message_parse_warning(msg, &err, nullptr);
+    const bool error = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR;
+    if (error)
+      gst_message_parse_error(msg, &err, nullptr);
+    else
+      gst_message_parse_warning(msg, &err, nullptr);
     if (GST_MESSAGE_SRC(msg) == GST_OBJECT(element)) {
       EXPECT_TRUE(g_error_matches(err, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION));
-      out.push_back(err ? err->message : "");
+      out.push_back(std::string(error ? "error: " : "warning: ") + (err ? err->message : ""));
     }
     g_clear_error(&err);
     gst_message_unref(msg);
@@ -1634,11 +1641,13 @@ std::vector<std::string> warnings_from(GstBus *bus, GstElement *element)
   return out;
 }
 
-/* How a pipeline ended: EOS, or the first error's message; and the
- * warnings the element named "scene" posted on the way. */
+/* How a pipeline ended: EOS, or the first error's message and whether the
+ * element named "scene" posted it; and the warnings that element posted on
+ * the way. */
 struct PipelineEnd {
   bool eos = false;
   std::string error;
+  bool error_from_scene = false;
   std::vector<std::string> scene_warnings;
 };
 
@@ -1666,6 +1675,7 @@ PipelineEnd run_pipeline(const std::string &desc)
     } else if (type == GST_MESSAGE_ERROR) {
       gst_message_parse_error(msg, &err, nullptr);
       end.error = err->message;
+      end.error_from_scene = GST_MESSAGE_SRC(msg) == GST_OBJECT(scene);
       g_clear_error(&err);
     }
     end.eos = type == GST_MESSAGE_EOS;
@@ -1683,8 +1693,13 @@ PipelineEnd run_pipeline(const std::string &desc)
 } // namespace
 
 /* Caps it cannot analyse (more than 8 bits per component, device memory)
- * are refused with a reason the user can act on: one warning (not one per
- * retry) naming what came and what to put in front. */
+ * are refused with a reason the user can act on, naming what came and what
+ * to put in front. In a CAPS event (upstream has chosen; its push fails with
+ * not-negotiated) the reason is the error itself, one per start whatever
+ * the retries: before, it was a warning just ahead of upstream's error,
+ * which gst-launch-1.0 could drop when it flushed the bus. In an ACCEPT_CAPS
+ * query alone (an element trying a format before it chooses) it is a
+ * warning. */
 TEST(MontageScene, UnsupportedCapsAreRefusedWithAReason)
 {
   EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
@@ -1705,11 +1720,30 @@ TEST(MontageScene, UnsupportedCapsAreRefusedWithAReason)
       {"video/x-raw(memory:DMABuf),format=NV12,width=64,height=48,framerate=25/1", "memory:DMABuf",
        "vapostproc ! video/x-raw"},
   };
+  auto expect_reason = [](const std::string &m, const char *named, const char *remedy) {
+    EXPECT_NE(m.find("8-bit video in system memory"), std::string::npos) << m;
+    EXPECT_NE(m.find(named), std::string::npos) << m;
+    EXPECT_NE(m.find("before montagescene"), std::string::npos) << m;
+    EXPECT_NE(m.find(remedy), std::string::npos) << m;
+    if (strstr(named, "memory:")) {
+      EXPECT_EQ(m.find("videoconvert"), std::string::npos) << m;
+    }
+  };
   for (const auto &c : cases) {
     SCOPED_TRACE(c.caps);
     GstHarness *h = gst_harness_new("montagescene");
     GstBus *bus = gst_bus_new();
     gst_element_set_bus(h->element, bus);
+    /* An ACCEPT_CAPS query alone: a warning. */
+    GstCaps *caps = gst_caps_from_string(c.caps);
+    EXPECT_FALSE(gst_pad_peer_query_accept_caps(h->srcpad, caps));
+    gst_caps_unref(caps);
+    std::vector<std::string> got = messages_from(bus, h->element);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].rfind("warning: ", 0), 0u) << got[0];
+    expect_reason(got[0], c.named, c.remedy);
+
+    /* The CAPS event: an error, even after the warning. */
     gst_harness_set_src_caps_str(h, c.caps);
     /* Each push offers the caps again. */
     for (int i = 0; i < 2; i++) {
@@ -1717,26 +1751,64 @@ TEST(MontageScene, UnsupportedCapsAreRefusedWithAReason)
       GST_BUFFER_PTS(buf) = i * kFrame;
       EXPECT_EQ(gst_harness_push(h, buf), GST_FLOW_NOT_NEGOTIATED);
     }
-    const std::vector<std::string> warnings = warnings_from(bus, h->element);
-    ASSERT_EQ(warnings.size(), 1u) << "one warning, whatever the retries";
-    const std::string &w = warnings[0];
-    EXPECT_NE(w.find("8-bit video in system memory"), std::string::npos) << w;
-    EXPECT_NE(w.find(c.named), std::string::npos) << w;
-    EXPECT_NE(w.find("before montagescene"), std::string::npos) << w;
-    EXPECT_NE(w.find(c.remedy), std::string::npos) << w;
-    if (strstr(c.named, "memory:")) {
-      EXPECT_EQ(w.find("videoconvert"), std::string::npos) << w;
-    }
+    got = messages_from(bus, h->element);
+    ASSERT_EQ(got.size(), 1u) << "one error, whatever the retries";
+    EXPECT_EQ(got[0].rfind("error: ", 0), 0u) << got[0];
+    expect_reason(got[0], c.named, c.remedy);
     gst_bus_set_flushing(bus, TRUE);
     gst_harness_teardown(h);
     gst_object_unref(bus);
   }
 }
 
+/* A CAPS event refused where it first meets a ghost pad (montagescene
+ * after decodebin or inside a bin): the core checks it at the proxy pad,
+ * which asks montagescene's sink pad, and the event never reaches that pad.
+ * The reason is still the first error (it was a warning). appsrc in a bin
+ * stands for decodebin: its pad takes any caps when it is linked. */
+TEST(MontageScene, UnsupportedCapsBehindAGhostPadAreTheFirstError)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(
+      "bin. ( appsrc name=src format=time ) ! montagescene name=scene ! fakesink", &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  GstElement *scene = gst_bin_get_by_name(GST_BIN(pipe), "scene");
+  ASSERT_NE(src, nullptr);
+  GstCaps *caps = gst_caps_from_string("video/x-raw,format=YUY2,width=64,height=48,framerate=25/1");
+  g_object_set(src, "caps", caps, NULL);
+  gst_caps_unref(caps);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstFlowReturn flow;
+  g_signal_emit_by_name(src, "push-buffer", gst_buffer_new_allocate(NULL, 64 * 48 * 2, NULL),
+                        &flow);
+  g_signal_emit_by_name(src, "end-of-stream", &flow);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 10 * GST_SECOND, (GstMessageType)(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  ASSERT_NE(msg, nullptr) << "no error in 10 s";
+  ASSERT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_ERROR);
+  EXPECT_EQ(GST_MESSAGE_SRC(msg), GST_OBJECT(scene)) << GST_MESSAGE_SRC_NAME(msg);
+  gst_message_parse_error(msg, &err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION));
+  const std::string text = err->message;
+  EXPECT_NE(text.find("YUY2, a layout it does not read: put videoconvert before montagescene"),
+            std::string::npos)
+      << text;
+  g_clear_error(&err);
+  gst_message_unref(msg);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(scene);
+  gst_object_unref(src);
+  gst_object_unref(pipe);
+}
+
 /* Negotiation through a converter or a decoder that can give 8-bit video
  * says nothing; a decoder of 10-bit H.264 linked straight to montagescene
- * (decodebin's delayed link, as in gst-launch) gets the reason before its
- * not-negotiated error. */
+ * (decodebin's delayed link, as in gst-launch) gets the reason as the first
+ * error, ahead of upstream's not-negotiated one (before, a warning). */
 TEST(MontageScene, TenBitThroughAConverterNegotiatesQuietly)
 {
   EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
@@ -1763,8 +1835,10 @@ TEST(MontageScene, TenBitThroughAConverterNegotiatesQuietly)
   end = run_pipeline("filesrc location=\"" + clip +
                      "\" ! decodebin ! montagescene name=scene ! fakesink");
   EXPECT_FALSE(end.eos);
-  ASSERT_EQ(end.scene_warnings.size(), 1u) << "error: " << end.error;
-  EXPECT_NE(end.scene_warnings[0].find("I420_10LE"), std::string::npos) << end.scene_warnings[0];
+  EXPECT_TRUE(end.error_from_scene) << "the first error: " << end.error;
+  EXPECT_NE(end.error.find("I420_10LE"), std::string::npos) << end.error;
+  EXPECT_NE(end.error.find("put videoconvert before montagescene"), std::string::npos) << end.error;
+  EXPECT_TRUE(end.scene_warnings.empty()) << end.scene_warnings.front();
   g_unlink(clip.c_str());
 }
 

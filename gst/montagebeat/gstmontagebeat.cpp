@@ -1761,7 +1761,7 @@ static gboolean gst_montage_beat_sink_event(GstBaseTransform *trans, GstEvent *e
  * and its push fails with GStreamer's generic not-negotiated), so the
  * sentence is the error itself, the first on the bus. It was a warning
  * ahead of upstream's error, and gst-launch-1.0 1.22, which reads the first
- * error and flushes the bus, dropped it in about half the runs (trial h138).
+ * error and flushes the bus, dropped it in some runs (trial h138).
  * Otherwise (an ACCEPT_CAPS query with no CAPS event behind it, or a caps
  * query whose filter, what upstream can give, holds nothing the sink
  * template takes) it is a warning: such a query is a probe, not a decision,
@@ -1819,41 +1819,50 @@ static void explain_refused_caps(GstMontageBeat *self, const GstCaps *caps, bool
   g_free(hint);
 }
 
-/* The CAPS event whose accept-caps check the core is about to make on this
- * thread, and the element whose sink pad got it (mark_caps_event()); the
- * check, an ACCEPT_CAPS query the core sends the pad before it hands over
- * the event (gstpad.c, pre_eventfunc_check()), carries those same caps. A
- * thread's own: another thread may send the pad a probing query meanwhile. */
-static thread_local const GstCaps *checked_caps_event = nullptr;
-static thread_local const GstMontageBeat *checked_caps_element = nullptr;
-
-/* A probe on the sink pad: a CAPS event goes through it just before the
- * core checks that the pad accepts its caps. */
-static GstPadProbeReturn mark_caps_event(GstPad *, GstPadProbeInfo *info, gpointer data)
+/* Whether `caps` are those of a CAPS event already sent towards the sink
+ * pad `sink`, so that an accept-caps check refusing them refuses the event
+ * (upstream has chosen): the caps stored on the pad upstream of it. A src
+ * pad stores a sticky event before it pushes it (gst_pad_push_event()), and
+ * the core checks a CAPS event with an ACCEPT_CAPS query before it hands it
+ * over (gstpad.c, pre_eventfunc_check()); an element that only asks (a
+ * probe) has not stored the caps. Looked for through ghost pads, as the
+ * check is made where the event first meets a proxy pad: after decodebin,
+ * at its ghost src pad's internal pad, which asks this pad; inside a bin,
+ * at the bin's ghost sink pad. */
+static bool caps_event_sent(GstPad *sink, GstCaps *caps)
 {
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
-  if (event && GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
-    GstCaps *caps = nullptr;
-    gst_event_parse_caps(event, &caps);
-    checked_caps_event = caps;
-    checked_caps_element = static_cast<GstMontageBeat *>(data);
+  GstPad *pad = gst_pad_get_peer(sink);
+  bool sent = false;
+  for (int depth = 0; pad && !sent && depth < 32; depth++) {
+    GstCaps *current = gst_pad_get_current_caps(pad);
+    sent = current && gst_caps_is_equal(current, caps);
+    if (current)
+      gst_caps_unref(current);
+    /* A ghost src pad: on to what its internal pad is linked to; an
+     * internal pad (a ghost sink pad's): on to what the ghost pad is
+     * linked to. */
+    GstPad *next = nullptr;
+    if (!sent && GST_IS_PROXY_PAD(pad)) {
+      if (GstProxyPad *other = gst_proxy_pad_get_internal(GST_PROXY_PAD(pad))) {
+        next = gst_pad_get_peer(GST_PAD(other));
+        gst_object_unref(other);
+      }
+    }
+    gst_object_unref(pad);
+    pad = next;
   }
-  return GST_PAD_PROBE_OK;
+  if (pad)
+    gst_object_unref(pad);
+  return sent;
 }
 
 static gboolean gst_montage_beat_accept_caps(GstBaseTransform *trans, GstPadDirection direction,
                                              GstCaps *caps)
 {
-  GstMontageBeat *self = GST_MONTAGE_BEAT(trans);
-  const bool event =
-      direction == GST_PAD_SINK && checked_caps_element == self && checked_caps_event == caps;
-  if (event) {
-    checked_caps_event = nullptr;
-    checked_caps_element = nullptr;
-  }
   const gboolean ret = GST_BASE_TRANSFORM_CLASS(parent_class)->accept_caps(trans, direction, caps);
   if (!ret && direction == GST_PAD_SINK)
-    explain_refused_caps(self, caps, event);
+    explain_refused_caps(GST_MONTAGE_BEAT(trans), caps,
+                         caps_event_sent(GST_BASE_TRANSFORM_SINK_PAD(trans), caps));
   return ret;
 }
 
@@ -2109,6 +2118,5 @@ static void gst_montage_beat_init(GstMontageBeat *self)
   GstPad *sink = GST_BASE_TRANSFORM_SINK_PAD(self);
   self->state->base_chain = GST_PAD_CHAINFUNC(sink);
   gst_pad_set_chain_function(sink, GST_DEBUG_FUNCPTR(gst_montage_beat_chain));
-  gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, mark_caps_event, self, nullptr);
   montage_beat_meta_get_info();
 }

@@ -55,9 +55,10 @@
  * It analyses 8-bit raw video in system memory (the formats of its pad
  * template). Other caps (10-bit and deeper formats, other layouts,
  * memory:CUDAMemory/VAMemory/DMABuf) are refused at negotiation; when they
- * are offered to it anyway, it posts one warning (GST_CORE_ERROR_NEGOTIATION)
+ * are offered to it anyway, it posts one sentence (GST_CORE_ERROR_NEGOTIATION)
  * naming them and saying to put videoconvert (formats) or a download element
- * (device memory) in front.
+ * (device memory) in front: the error itself where a CAPS event brings
+ * them, a warning where a query only asks.
  *
  * Frame times: a frame's PTS. A frame without one (appsrc, some raw
  * streams) is placed one frame after the frame before it (that frame's
@@ -183,7 +184,7 @@ enum {
 /* 8-bit formats in system memory only: 10/12-bit formats (P010_10LE,
  * I420_10LE...), other layouts and memory:CUDAMemory/VAMemory/DMABuf are
  * refused at caps negotiation (put videoconvert, or a download, in front),
- * with a warning that says so (gst_montage_scene_accept_caps()). */
+ * with an error or a warning that says so (gst_montage_scene_accept_caps()). */
 #define MONTAGE_SCENE_FORMATS                                                                      \
   "{ GRAY8, I420, YV12, NV12, NV21, Y42B, Y444, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, "    \
   "ARGB, ABGR }"
@@ -298,9 +299,12 @@ struct SceneState {
   std::atomic<guint> max_shots{kDefaultMaxShots};
   bool current_boundary = false;
   guint cut_count = 0; /* force-key-unit events sent since start */
-  /* The refused-caps warning was posted (once per start; from any thread
-   * that sends the sink pad an ACCEPT_CAPS query). */
+  /* The refused-caps warning (an ACCEPT_CAPS query alone) and error (a
+   * CAPS event's check) were posted (each once per start, the error also
+   * after the warning; from any thread that sends the sink pad an
+   * ACCEPT_CAPS query). */
   std::atomic<bool> warned_caps{false};
+  std::atomic<bool> refused_caps_event{false};
   Progress progress;
   /* frame_time(): whether a frame came since the last segment, flush or
    * start, and the time after it (its time plus its duration or the caps'
@@ -906,6 +910,7 @@ static gboolean gst_montage_scene_start(GstBaseTransform *trans)
   state->cut_count = 0;
   clear_summary(state);
   state->warned_caps = false;
+  state->refused_caps_event = false;
   state->warned_reverse = false;
   state->discont_in = false;
   state->progress = Progress();
@@ -1096,36 +1101,87 @@ std::string unsupported_caps_reason(GstCaps *caps)
 
 } // namespace
 
-/* The sink pad's ACCEPT_CAPS (also what the core asks before it hands the
- * element a CAPS event, on this pad or on a ghost pad upstream of it):
- * the base class's answer, and when it refuses caps that montagescene
- * cannot analyse, one warning per start naming them and what to put in
- * front. Upstream elements that can convert never offer such caps (they
- * choose among what the CAPS query answers), so the warning comes when
+/* Whether `caps` are those of a CAPS event already sent towards the sink
+ * pad `sink`, so that an accept-caps check refusing them refuses the event
+ * (upstream has chosen): the caps stored on the pad upstream of it. A src
+ * pad stores a sticky event before it pushes it (gst_pad_push_event()), and
+ * the core checks a CAPS event with an ACCEPT_CAPS query before it hands it
+ * over (gstpad.c, pre_eventfunc_check()); an element that only asks (a
+ * probe) has not stored the caps. Looked for through ghost pads, as the
+ * check is made where the event first meets a proxy pad: after decodebin,
+ * at its ghost src pad's internal pad, which asks this pad; inside a bin,
+ * at the bin's ghost sink pad. */
+static bool caps_event_sent(GstPad *sink, GstCaps *caps)
+{
+  GstPad *pad = gst_pad_get_peer(sink);
+  bool sent = false;
+  for (int depth = 0; pad && !sent && depth < 32; depth++) {
+    GstCaps *current = gst_pad_get_current_caps(pad);
+    sent = current && gst_caps_is_equal(current, caps);
+    if (current)
+      gst_caps_unref(current);
+    /* A ghost src pad: on to what its internal pad is linked to; an
+     * internal pad (a ghost sink pad's): on to what the ghost pad is
+     * linked to. */
+    GstPad *next = nullptr;
+    if (!sent && GST_IS_PROXY_PAD(pad)) {
+      if (GstProxyPad *other = gst_proxy_pad_get_internal(GST_PROXY_PAD(pad))) {
+        next = gst_pad_get_peer(GST_PAD(other));
+        gst_object_unref(other);
+      }
+    }
+    gst_object_unref(pad);
+    pad = next;
+  }
+  if (pad)
+    gst_object_unref(pad);
+  return sent;
+}
+
+/* The sink pad's ACCEPT_CAPS: the base class's answer, and when it refuses
+ * caps that montagescene cannot analyse, a sentence naming them and what to
+ * put in front. Upstream elements that can convert never offer such caps
+ * (they choose among what the CAPS query answers), so it comes when
  * negotiation is about to fail with not-negotiated, where the core's own
- * error says only "Internal data stream error". A warning rather than an
- * error: the query is also how an upstream element may try a candidate
- * before falling back to another, and then nothing has failed. */
+ * error says only "Internal data stream error".
+ * - The check of a CAPS event (caps_event_sent()): upstream has chosen,
+ *   its push fails with not-negotiated, so the sentence is the error
+ *   itself, the first on the bus (once per start). It was a warning ahead
+ *   of upstream's error, and gst-launch-1.0 1.22, which reads the first
+ *   error and flushes the bus, could drop it (trial h138).
+ * - An ACCEPT_CAPS query alone: a warning (once per start). A query is a
+ *   probe, not a decision: an upstream element may ask whether caps are
+ *   accepted before falling back to others, and then nothing has failed. */
 static gboolean gst_montage_scene_accept_caps(GstBaseTransform *trans, GstPadDirection direction,
                                               GstCaps *caps)
 {
+  GstMontageScene *self = GST_MONTAGE_SCENE(trans);
   const gboolean ok =
       GST_BASE_TRANSFORM_CLASS(gst_montage_scene_parent_class)->accept_caps(trans, direction, caps);
   if (ok || direction != GST_PAD_SINK)
     return ok;
   const std::string why = unsupported_caps_reason(caps);
-  if (why.empty() || GST_MONTAGE_SCENE(trans)->state->warned_caps.exchange(true))
+  if (why.empty() || self->state->refused_caps_event)
+    return ok;
+  const bool event = caps_event_sent(GST_BASE_TRANSFORM_SINK_PAD(trans), caps);
+  if (event ? self->state->refused_caps_event.exchange(true)
+            : self->state->warned_caps.exchange(true))
     return ok;
   /* videoconvert takes system memory only: device memory needs a download. */
   const bool memory = why.rfind("video/x-raw(", 0) == 0;
-  GST_ELEMENT_WARNING(trans, CORE, NEGOTIATION,
-                      ("montagescene analyses 8-bit video in system memory; got %s: put %s "
-                       "before montagescene.",
-                       why.c_str(),
-                       memory ? "an element that downloads it to system memory (cudadownload for "
-                                "CUDAMemory, vapostproc ! video/x-raw for VAMemory or DMABuf)"
-                              : "videoconvert"),
+  gchar *text = g_strdup_printf(
+      "montagescene analyses 8-bit video in system memory; got %s: put %s before montagescene.",
+      why.c_str(),
+      memory ? "an element that downloads it to system memory (cudadownload for "
+               "CUDAMemory, vapostproc ! video/x-raw for VAMemory or DMABuf)"
+             : "videoconvert");
+  if (event)
+    GST_ELEMENT_ERROR(trans, CORE, NEGOTIATION, ("%s", text),
                       ("refused caps %" GST_PTR_FORMAT, caps));
+  else
+    GST_ELEMENT_WARNING(trans, CORE, NEGOTIATION, ("%s", text),
+                        ("refused caps %" GST_PTR_FORMAT, caps));
+  g_free(text);
   return ok;
 }
 
