@@ -1582,6 +1582,26 @@ TEST(MontageScene, ShotsBegunByNoBoundaryHaveTransitionNone)
   EXPECT_EQ(meta_boundary, (std::vector<bool>{false, false, true, false}));
 }
 
+/* The `features` blurb (gst-inspect-1.0) says what is measured how often,
+ * as the code and docs/montagescene.md do: brightness and contrast on every
+ * frame, the rest on one frame in four (before, it put all six on one frame
+ * in four: trial h138). */
+TEST(MontageScene, FeaturesBlurbSaysBrightnessAndContrastOnEveryFrame)
+{
+  EXPECT_TRUE(GST_ELEMENT_REGISTER(montagescene, NULL));
+  GstElement *el = gst_element_factory_make("montagescene", NULL);
+  ASSERT_NE(el, nullptr);
+  GParamSpec *p = g_object_class_find_property(G_OBJECT_GET_CLASS(el), "features");
+  ASSERT_NE(p, nullptr);
+  const std::string blurb = g_param_spec_get_blurb(p);
+  EXPECT_NE(blurb.find("brightness and contrast on every frame"), std::string::npos) << blurb;
+  EXPECT_NE(blurb.find("colourfulness and a colour histogram on one frame in four"),
+            std::string::npos)
+      << blurb;
+  EXPECT_EQ(montage::kShotFeaturesEvery, 4u) << "the blurb says four";
+  gst_object_unref(el);
+}
+
 /* A shot with no measured frame (features are measured on one frame in
  * four: here a one-frame shot at the end, frame 30) says it has no
  * features in its montage-shot message, rather than features of zeros with

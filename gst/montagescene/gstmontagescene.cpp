@@ -1421,8 +1421,9 @@ static void gst_montage_scene_class_init(GstMontageSceneClass *klass)
   g_object_class_install_property(
       gobject_class, PROP_FEATURES,
       g_param_spec_boolean("features", "Shot features",
-                           "Measure motion, sharpness, brightness, contrast, colourfulness and a "
-                           "colour histogram per shot (one frame in four; about 0.03 ms per frame)",
+                           "Measure shot features: brightness and contrast on every frame; motion, "
+                           "sharpness, colourfulness and a colour histogram on one frame in four "
+                           "(about 0.03 ms per frame)",
                            kDefaults.features, rw));
   g_object_class_install_property(
       gobject_class, PROP_MAX_SHOTS,
