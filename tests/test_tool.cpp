@@ -2377,6 +2377,46 @@ TEST(Tool, UsageAndOptionProblemsAreSaidOnce)
   g_rmdir(dir.c_str());
 }
 
+/* --seed takes the planner's and montageselect's whole seed range, 0 to
+ * 2^64-1, and refuses anything else with the tool's own sentence, exit 2,
+ * before any work. It was GLib's INT64 option: -1 was taken without a word
+ * as 18446744073709551615 (the plan said so), and 2^63 and above were
+ * refused with GLib's "out of range" (trial h138). */
+TEST(Tool, SeedTakesTheWholeUnsignedRangeAndRefusesOthers)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  ASSERT_FALSE(song.empty() || a.empty());
+  for (const char *bad : {"-1", "18446744073709551616", "+3", "3.5", "seven", ""}) {
+    SCOPED_TRACE(bad);
+    ToolRun r = run_tool({"--no-render", "--seed", bad, "-m", song, a});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find(std::string("gst-montage: --seed ") + bad +
+                         ": give a whole number from 0 to 18446744073709551615, or leave "
+                         "--seed out for 1\n"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("analys"), std::string::npos) << "work began: " << r.err;
+  }
+  /* The top of the range, and 2^63 (GLib's INT64 refused it), reach the plan. */
+  for (const char *seed : {"18446744073709551615", "9223372036854775808", "0"}) {
+    SCOPED_TRACE(seed);
+    const std::string json = tmp_path("seed-range.json");
+    ToolRun r =
+        run_tool({"--no-render", "-d", "3", "--seed", seed, "--plan-json", json, "-m", song, a});
+    ASSERT_EQ(r.status, 0) << r.err;
+    gchar *text = nullptr;
+    ASSERT_TRUE(g_file_get_contents(json.c_str(), &text, nullptr, nullptr));
+    const std::string plan = text;
+    g_free(text);
+    const bool exact = std::strtoull(seed, nullptr, 10) < (1ull << 53);
+    const std::string want =
+        exact ? std::string("\"seed\" : ") + seed : std::string("\"seed\" : \"") + seed + "\"";
+    EXPECT_NE(plan.find(want), std::string::npos) << want << " in\n" << plan.substr(0, 400);
+    g_unlink(json.c_str());
+  }
+}
+
 /* Options given that have no effect beside another get one warning line
  * each, and the run goes on (they were taken without a word, trial h114):
  * -q with -v, --cache-dir with --no-cache, and with --no-render: -o (not

@@ -75,7 +75,10 @@ gchar *opt_output = nullptr;
 gboolean opt_overwrite = FALSE;
 gchar *opt_duration = nullptr;
 gboolean opt_preview = FALSE;
-gint64 opt_seed = 1;
+/* --seed as given (a string: GLib's INT64 option took -1 as 2^64-1 without a
+ * word and refused 2^63 and above), and the value read from it. */
+gchar *opt_seed_text = nullptr;
+guint64 opt_seed = 1;
 gchar *opt_plan_json = nullptr;
 gchar *opt_storyboard = nullptr;
 gchar **opt_exports = nullptr;
@@ -143,8 +146,10 @@ const GOptionEntry kEntries[] = {
      "SECONDS"},
     {"preview", 0, 0, G_OPTION_ARG_NONE, &opt_preview,
      "Render a quick 640x360 preview with the fastest encoder settings", nullptr},
-    {"seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed,
-     "Seed of the shot choice: the same seed and inputs give the same edit (default 1)", "N"},
+    {"seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed_text,
+     "Seed of the shot choice, 0 to 18446744073709551615: the same seed and inputs give the same "
+     "edit (default 1)",
+     "N"},
     {"style", 0, 0, G_OPTION_ARG_STRING, &opt_style,
      "Editing style: a built-in name (see --list-styles) or a .style file (default balanced)",
      "NAME|PATH"},
@@ -1354,6 +1359,16 @@ int cmd_make(int argc, char **argv)
             opt_jobs);
     return 2;
   }
+  /* The whole guint64 range, as the planner's and montageselect's seeds
+   * take; no sign, no spaces (g_ascii_string_to_unsigned()). */
+  if (opt_seed_text &&
+      !g_ascii_string_to_unsigned(opt_seed_text, 10, 0, G_MAXUINT64, &opt_seed, nullptr)) {
+    fprintf(stderr,
+            "gst-montage: --seed %s: give a whole number from 0 to 18446744073709551615, or "
+            "leave --seed out for 1\n",
+            shown(opt_seed_text).c_str());
+    return 2;
+  }
   for (gchar **e = opt_exports; e && *e; e++)
     if (montage::export_format_for_path(*e) == montage::ExportFormat::kUnknown) {
       fprintf(stderr, "gst-montage: --export %s: use a .xges, .edl, .otio or .fcpxml file name\n",
@@ -1453,7 +1468,7 @@ int cmd_make(int argc, char **argv)
     live.output = opt_output;
     live.duration = duration;
     live.style = opt_style ? opt_style : "balanced";
-    live.seed = (guint64)opt_seed;
+    live.seed = opt_seed;
     live.verbose = opt_verbose;
     live.from_dirs = from_dirs;
     const std::string song_id = file_identity(opt_music);
@@ -1632,7 +1647,7 @@ int cmd_make(int argc, char **argv)
   montage::PlanSettings settings;
   settings.fps_n = fps_n;
   settings.fps_d = fps_d;
-  settings.seed = (guint64)opt_seed;
+  settings.seed = opt_seed;
   settings.style = style;
   settings.duration = duration;
   /* An .xges project loads whole in GES (Pitivi, ges-launch-1.0) only where
