@@ -2500,6 +2500,43 @@ TEST(Tool, ExtractNotesAnEndPastTheSong)
   g_unlink(wav.c_str());
 }
 
+/* A clip left out by --live is named in the planned path's words: an MP4
+ * or MOV cut off before its index (the moov atom, which qtmux and mp4mux
+ * write last) and an audio file. --live said "cannot be decoded, the file may be corrupt or
+ * truncated (This file contains no playable streams.)" and "it has no video
+ * stream" (trial h138). */
+TEST(Tool, LiveNamesUnusableClipsInThePlannedPathsWords)
+{
+  const std::string song = montage_test::media_path("stg0.ogg");
+  const std::string a = montage_test::media_path("oa4_launch.webm");
+  const std::string audio = montage_test::media_path("relax_song.flac");
+  ASSERT_FALSE(song.empty() || a.empty() || audio.empty());
+  const std::string whole = montage_test::make_media(
+      "live-words-whole.mov", "videotestsrc num-buffers=50 ! video/x-raw,width=160,height=120 ! "
+                              "jpegenc ! qtmux ! filesink location=%s");
+  ASSERT_FALSE(whole.empty());
+  gchar *bytes = nullptr;
+  gsize size = 0;
+  ASSERT_TRUE(g_file_get_contents(whole.c_str(), &bytes, &size, nullptr));
+  const std::string trunc = tmp_path("live-words-trunc.mov");
+  ASSERT_TRUE(g_file_set_contents(trunc.c_str(), bytes, (gssize)(size / 2), nullptr));
+  g_free(bytes);
+  ToolRun planned = run_tool({"--no-render", "-d", "3", "-m", song, a, trunc, audio});
+  EXPECT_EQ(planned.status, 0) << planned.err;
+  ToolRun live = run_tool({"--live", "-o", tmp_path("live-words.mp4"), "-m", song, trunc, audio});
+  EXPECT_EQ(live.status, 1) << live.err;
+  for (const std::string &line :
+       {"gst-montage: skipping " + trunc +
+            ": cannot be decoded, the file is truncated or was not finished (no index, the moov "
+            "atom, was found)\n",
+        "gst-montage: skipping " + audio + ": has no video stream\n"}) {
+    EXPECT_NE(planned.err.find(line), std::string::npos) << line << "\n" << planned.err;
+    EXPECT_NE(live.err.find(line), std::string::npos) << line << "\n" << live.err;
+  }
+  g_unlink(trunc.c_str());
+  g_unlink(whole.c_str());
+}
+
 /* A zero-byte clip is called an empty file, on the planned path and with
  * --live (GStreamer's words were "not a media file GStreamer recognises
  * (Stream contains no data.)", and with --live "Stream contains no data."). */

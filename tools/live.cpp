@@ -489,8 +489,10 @@ GstClockTime input_duration(GstDiscoverer *disc, const std::string &path)
  * planned path's words (analysis.cpp): "no such file", "not a regular file",
  * "not a media file GStreamer recognises (...)", "no decoder for its format
  * is installed (...)", "cannot be decoded, ..." (montage::local_file_uri(),
- * montage::explain_decode_error()), or no stream of the kind wanted ("it has
- * no video stream" for a clip, "... audio ..." for the song; a clip that is
+ * montage::explain_decode_error(); an MP4 without its index,
+ * montage::mp4_lacks_index(), "cannot be decoded, the file is truncated or
+ * was not finished (...)"), or no stream of the kind wanted ("has no video
+ * stream" for a clip, "... audio ..." for the song; a clip that is
  * a still image or a GIF, montage_tool::still_image()); "" when it can.
  * GStreamer's own words were "Resource not found." and "Could not determine
  * type of stream.". `not_media`, when given, is set to whether the file is
@@ -529,11 +531,21 @@ std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
   if (!info || gst_discoverer_info_get_result(info) != GST_DISCOVERER_OK) {
     if (not_media)
       *not_media = g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND);
-    if (err && err->domain == GST_STREAM_ERROR) {
+    gchar *local = g_filename_from_uri(uri.c_str(), nullptr, nullptr);
+    if (err && err->domain == GST_STREAM_ERROR && local && montage::mp4_lacks_index(local)) {
+      /* An MP4 or MOV cut off before its index: GStreamer says "This file
+       * contains no playable streams."; the planned path's sentence, from
+       * the same check (clipanalysis.cpp, explain_demuxer_error()). */
+      g_clear_error(&err);
+      g_set_error(&err, GST_STREAM_ERROR, GST_STREAM_ERROR_DEMUX,
+                  "cannot be decoded, the file is truncated or was not finished (no index, the "
+                  "moov atom, was found)");
+    } else if (err && err->domain == GST_STREAM_ERROR) {
       GError *explained = nullptr;
       montage::explain_decode_error(err, &explained);
       err = explained;
     }
+    g_free(local);
     why = err ? err->message : "it could not be read";
   } else {
     GList *streams = video ? gst_discoverer_info_get_video_streams(info)
@@ -545,7 +557,7 @@ std::string unusable(GstDiscoverer *disc, const std::string &path, bool video,
     if (!any && video)
       why = montage_tool::still_image(path);
     if (!any && why.empty())
-      why = video ? "it has no video stream" : "it has no audio stream";
+      why = video ? "has no video stream" : "has no audio stream";
     if (montage)
       *montage = montage::tagged_as_montage(gst_discoverer_info_get_tags(info));
   }
@@ -777,7 +789,7 @@ int live_mix(const std::vector<std::string> &clip_paths, const LiveSettings &set
       clips.push_back(clip);
     } else if (no_media && !settings.verbose && settings.from_dirs.count(clip))
       not_media.push_back(montage_tool::shown_base_name(clip));
-    else if (settings.song_in_dirs.count(clip) && why == "it has no video stream") {
+    else if (settings.song_in_dirs.count(clip) && why == "has no video stream") {
       if (settings.verbose)
         fprintf(stderr, "gst-montage: %s is the song (-m), not a clip: it has no video stream\n",
                 montage_tool::shown(clip).c_str());
