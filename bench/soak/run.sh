@@ -4,7 +4,8 @@
 # feeding the beat pad, x264enc into fpsdisplaysink/fakesink. Samples the
 # process's resident memory (/proc/PID/status VmRSS) and CPU time
 # (/proc/PID/stat utime+stime) every INTERVAL seconds with the frames encoded
-# so far, then prints memory at warm-up vs the end and CPU per frame.
+# so far, then prints the frames encoded in all, and memory at warm-up vs the
+# last sample and CPU per frame between them.
 #
 #   bench/soak/run.sh [BUILD_DIR]
 #   MODE=fast FRAMES=108000 bench/soak/run.sh     # one hour of 30 fps, un-synced (default)
@@ -48,7 +49,7 @@ TCK=$(getconf CLK_TCK)
 START=$(date +%s.%N)
 printf "%8s %10s %10s %12s %10s\n" "wall_s" "frames" "rss_kib" "cpu_s" "ms/frame"
 declare -a ROWS=()
-prev_cpu=0; prev_frames=0
+prev_cpu=0; prev_frames=0; stopped=0
 while kill -0 $PID 2>/dev/null; do
   sleep "$INTERVAL"
   [ -r /proc/$PID/status ] || break
@@ -61,17 +62,33 @@ while kill -0 $PID 2>/dev/null; do
   printf "%8.1f %10s %10s %12s %10s\n" "$now" "$frames" "$rss" "$cpu" "$per"
   ROWS+=("$now $frames $rss $cpu")
   prev_cpu=$cpu; prev_frames=$frames
-  if (( $(echo "$now > $LIMIT" | bc) )); then kill -INT $PID; fi
+  if (( $(echo "$now > $LIMIT" | bc) )); then kill -INT $PID; stopped=1; fi
 done
 wait $PID && rc=0 || rc=$?
+END_S=$(echo "$(date +%s.%N) - $START" | bc)
 echo "pipeline exit status: $rc (log: $LOG)"
+# Frames encoded in all: a fast run that reached EOS of itself (not stopped
+# at LIMIT: gst-launch -e exits 0 then too) encoded every one of FRAMES;
+# otherwise the last count fpsdisplaysink reported (it reports every
+# INTERVAL, so the frames after its last report are not counted: "at least").
+# The samples' figures below come from the last sample, which can be up to
+# INTERVAL (and the frames since) before the end.
+if [ "$MODE" != live ] && [ "$rc" = 0 ] && [ "$stopped" = 0 ]; then
+  TOTAL=$FRAMES; TOTAL_WORD=""
+else
+  TOTAL=$(grep -o 'rendered: [0-9]*' "$LOG" | tail -1 | awk '{print $2}' || true)
+  TOTAL=${TOTAL:-0}; TOTAL_WORD="at least "
+fi
+printf "frames encoded: %s%d (%.1f min of 30 fps video) in %.0f s of wall time\n" \
+  "$TOTAL_WORD" "$TOTAL" "$(echo "$TOTAL / 1800" | bc -l)" "$END_S"
 printf "%s\n" "${ROWS[@]}" | awk -v warm="$WARMUP" '
-  $1 >= warm && !w { w = 1; wt = $1; wf = $2; wr = $3; wc = $4 }
-  { lt = $1; lf = $2; lr = $3; lc = $4; if ($3 > peak) peak = $3 }
+  NF == 4 && $1 >= warm && !w { w = 1; wt = $1; wf = $2; wr = $3; wc = $4 }
+  NF == 4 { lt = $1; lf = $2; lr = $3; lc = $4; if ($3 > peak) peak = $3 }
   END {
-    if (!w) { print "run shorter than the warm-up: no figures"; exit }
-    printf "frames: %d (%.1f min of 30 fps video) in %.0f s of wall time\n", lf, lf / 1800.0, lt
-    printf "RSS at warm-up (%.0f s, frame %d): %d KiB; at the end: %d KiB; peak %d KiB\n", wt, wf, wr, lr, peak
-    printf "growth after warm-up: %+d KiB (%+.2f%%), %+.3f KiB per 1000 frames\n", lr - wr, (lr - wr) * 100.0 / wr, (lf > wf) ? (lr - wr) * 1000.0 / (lf - wf) : 0
-    printf "CPU per frame after warm-up: %.3f ms (all threads)\n", (lf > wf) ? (lc - wc) * 1000 / (lf - wf) : 0
+    if (!w) { print "run shorter than the warm-up (no sample at or after it): no memory or CPU figures"; exit }
+    printf "samples: warm-up at %.0f s (frame %d) to the last at %.0f s (frame %d)\n", wt, wf, lt, lf
+    printf "RSS at warm-up: %d KiB; at the last sample: %d KiB; peak %d KiB\n", wr, lr, peak
+    if (lf <= wf) { print "no frame counted between the warm-up and the last sample: no per-frame figures"; exit }
+    printf "growth after warm-up: %+d KiB (%+.2f%%), %+.3f KiB per 1000 frames\n", lr - wr, (lr - wr) * 100.0 / wr, (lr - wr) * 1000.0 / (lf - wf)
+    printf "CPU per frame after warm-up: %.3f ms (all threads)\n", (lc - wc) * 1000 / (lf - wf)
   }'
