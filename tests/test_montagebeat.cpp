@@ -1865,7 +1865,10 @@ TEST(MontageBeat, RefusedCapsBehindAGhostPadAreTheFirstError)
   gst_caps_unref(caps);
   gst_element_set_state(pipe, GST_STATE_PLAYING);
   GstFlowReturn flow;
-  g_signal_emit_by_name(src, "push-buffer", gst_buffer_new_allocate(NULL, 4096, NULL), &flow);
+  /* The push-buffer action signal takes no ownership of the buffer. */
+  GstBuffer *buf = gst_buffer_new_allocate(NULL, 4096, NULL);
+  g_signal_emit_by_name(src, "push-buffer", buf, &flow);
+  gst_buffer_unref(buf);
   g_signal_emit_by_name(src, "end-of-stream", &flow);
   GstBus *bus = gst_element_get_bus(pipe);
   GstMessage *msg = gst_bus_timed_pop_filtered(
