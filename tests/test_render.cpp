@@ -4149,40 +4149,43 @@ std::vector<GstClockTime> key_frame_times(const std::string &path)
   return out;
 }
 
-/* A preview along the cut path has a key frame (an IDR picture, a sync
+/* A preview along either path has a key frame (an IDR picture, a sync
  * sample) on the first frame of every segment, with each encoder the
  * project picks from that is installed (x264enc, openh264enc): the render
- * asks the encoder for one at each cut (a force-key-unit event). Before,
+ * asks the encoder for one at each cut (a force-key-unit event: through
+ * the cut path's appsrc, on the timeline path's encoder's sink pad). Before,
  * x264enc's preview preset (ultrafast, no scene-cut detection) put one on
  * the first frame alone (trial h138: 0 and 10 s in a 15 s preview of 19
  * cuts). */
-TEST(RenderCuts, EveryCutIsAKeyFrame)
+TEST(RenderPaths, EveryCutIsAKeyFrame)
 {
   Fixture f;
   ASSERT_TRUE(f.make("keys-"));
   std::vector<GstClockTime> cuts;
   for (const montage::Segment &seg : f.plan.segments)
     cuts.push_back(seg.start);
-  for (const char *encoder : {"x264enc", "openh264enc"}) {
-    GstElementFactory *factory = gst_element_factory_find(encoder);
-    if (!factory)
-      continue;
-    gst_object_unref(factory);
-    SCOPED_TRACE(encoder);
-    const std::string out = tmp_file("montage-render-keys.mp4");
-    montage::RenderSettings settings = Fixture::preview(montage::RenderPath::kCuts, out);
-    settings.encoders = {encoder};
-    GError *err = nullptr;
-    ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, nullptr, &err))
-        << (err ? err->message : "");
-    const std::vector<GstClockTime> keys = key_frame_times(out);
-    for (GstClockTime cut : cuts)
-      EXPECT_TRUE(std::any_of(
-          keys.begin(), keys.end(),
-          [&](GstClockTime t) { return t + frames(1) / 2 >= cut && t <= cut + frames(1) / 2; }))
-          << "no key frame at the cut at " << GST_TIME_AS_MSECONDS(cut) << " ms";
-    g_unlink(out.c_str());
-  }
+  for (const char *encoder : {"x264enc", "openh264enc"})
+    for (montage::RenderPath path : {montage::RenderPath::kCuts, montage::RenderPath::kTimeline}) {
+      GstElementFactory *factory = gst_element_factory_find(encoder);
+      if (!factory)
+        continue;
+      gst_object_unref(factory);
+      SCOPED_TRACE(encoder);
+      SCOPED_TRACE(path == montage::RenderPath::kCuts ? "cuts" : "timeline");
+      const std::string out = tmp_file("montage-render-keys.mp4");
+      montage::RenderSettings settings = Fixture::preview(path, out);
+      settings.encoders = {encoder};
+      GError *err = nullptr;
+      ASSERT_TRUE(montage::render_plan(f.plan, f.song, f.clips, settings, nullptr, &err))
+          << (err ? err->message : "");
+      const std::vector<GstClockTime> keys = key_frame_times(out);
+      for (GstClockTime cut : cuts)
+        EXPECT_TRUE(std::any_of(
+            keys.begin(), keys.end(),
+            [&](GstClockTime t) { return t + frames(1) / 2 >= cut && t <= cut + frames(1) / 2; }))
+            << "no key frame at the cut at " << GST_TIME_AS_MSECONDS(cut) << " ms";
+      g_unlink(out.c_str());
+    }
 }
 
 /* A VP9 WebM with alpha (caps `video/x-vp9, codec-alpha=true`, decoded by

@@ -10,6 +10,8 @@
 #include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/pbutils/encoding-profile.h>
 #include <gst/video/gstvideodecoder.h>
+#include <gst/video/gstvideoencoder.h>
+#include <gst/video/video.h>
 #include <glib/gstdio.h>
 
 #include <sys/stat.h>
@@ -1691,6 +1693,82 @@ void on_audio_encoder(GstBin *, GstBin *, GstElement *element, gpointer data)
   }
 }
 
+/* Key frames at the timeline's cuts: the running times (ns) at which a
+ * video clip of the timeline starts, after its first, in order; `next`,
+ * the first not yet asked for. As the cut path asks (render-cuts.cpp,
+ * Output::key_unit_at()): without it only x264's scene cuts put key frames
+ * at cuts, and none in a preview (speed-preset ultrafast). */
+struct KeyUnitCuts {
+  std::vector<GstClockTime> cuts;
+  size_t next = 0;
+  guint count = 0;
+};
+
+/* The start of every video clip of `timeline` but the earliest, sorted,
+ * each once (a dissolve's later clip starts where the dissolve does). */
+std::vector<GstClockTime> timeline_cuts(GESTimeline *timeline)
+{
+  std::vector<GstClockTime> cuts;
+  GList *layers = ges_timeline_get_layers(timeline);
+  for (GList *l = layers; l; l = l->next) {
+    GList *placed = ges_layer_get_clips(GES_LAYER(l->data));
+    for (GList *c = placed; c; c = c->next)
+      if (ges_clip_get_supported_formats(GES_CLIP(c->data)) & GES_TRACK_TYPE_VIDEO)
+        cuts.push_back(GES_TIMELINE_ELEMENT_START(c->data));
+    g_list_free_full(placed, gst_object_unref);
+  }
+  g_list_free_full(layers, gst_object_unref);
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  if (!cuts.empty())
+    cuts.erase(cuts.begin());
+  return cuts;
+}
+
+/* Buffer probe on the video encoder's sink pad: before the first frame at
+ * or past a cut (within half a frame, by the frame's running time), a
+ * downstream force-key-unit event goes into the encoder (a
+ * GstVideoEncoder: x264enc, openh264enc, nvh264enc, the VA encoders), which
+ * codes that frame as an IDR picture. */
+GstPadProbeReturn key_unit_at_cuts(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  auto *k = static_cast<KeyUnitCuts *>(data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!buf || k->next >= k->cuts.size() || !GST_BUFFER_PTS_IS_VALID(buf))
+    return GST_PAD_PROBE_OK;
+  GstEvent *seg_event = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+  if (!seg_event)
+    return GST_PAD_PROBE_OK;
+  const GstSegment *segment = nullptr;
+  gst_event_parse_segment(seg_event, &segment);
+  const GstClockTime rt =
+      gst_segment_to_running_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  const GstClockTime st = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  gst_event_unref(seg_event);
+  if (!GST_CLOCK_TIME_IS_VALID(rt))
+    return GST_PAD_PROBE_OK;
+  const GstClockTime half = GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) / 2 : 0;
+  if (rt + half < k->cuts[k->next])
+    return GST_PAD_PROBE_OK;
+  while (k->next < k->cuts.size() && k->cuts[k->next] <= rt + half)
+    k->next++;
+  gst_pad_send_event(pad, gst_video_event_new_downstream_force_key_unit(
+                              GST_BUFFER_PTS(buf), st, rt, FALSE /* all headers */, ++k->count));
+  return GST_PAD_PROBE_OK;
+}
+
+/* "deep-element-added" of the render pipeline: the video encoder's sink
+ * pad gets key_unit_at_cuts(). */
+void on_video_encoder(GstBin *, GstBin *, GstElement *element, gpointer data)
+{
+  if (!GST_IS_VIDEO_ENCODER(element))
+    return;
+  if (GstPad *pad = gst_element_get_static_pad(element, "sink")) {
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, key_unit_at_cuts, data, nullptr);
+    gst_object_unref(pad);
+  }
+}
+
 Outcome run_render(GESTimeline *timeline, const std::vector<ClipAnalysis> &clips,
                    const std::string &tmp_uri, const std::string &encoder,
                    const RenderSettings &settings, GstClockTime duration, Interrupt &interrupt,
@@ -1710,6 +1788,10 @@ Outcome run_render(GESTimeline *timeline, const std::vector<ClipAnalysis> &clips
   AudioEncoderSeen audio_encoder;
   gulong audio_handler = g_signal_connect(pipeline, "deep-element-added",
                                           G_CALLBACK(on_audio_encoder), &audio_encoder);
+  KeyUnitCuts key_units;
+  key_units.cuts = timeline_cuts(timeline);
+  gulong key_handler =
+      g_signal_connect(pipeline, "deep-element-added", G_CALLBACK(on_video_encoder), &key_units);
 
   GstEncodingProfile *profile = make_profile(encoder);
   Outcome outcome = Outcome::kDone;
@@ -1772,6 +1854,7 @@ Outcome run_render(GESTimeline *timeline, const std::vector<ClipAnalysis> &clips
   g_signal_handler_disconnect(pipeline, handler);
   g_signal_handler_disconnect(pipeline, seeks_handler);
   g_signal_handler_disconnect(pipeline, audio_handler);
+  g_signal_handler_disconnect(pipeline, key_handler);
   if (outcome == Outcome::kDone && audio_encoder.factory) { /* the file is closed */
     gchar *tmp_path = g_filename_from_uri(tmp_uri.c_str(), nullptr, nullptr);
     if (tmp_path)
